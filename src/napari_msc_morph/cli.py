@@ -1,0 +1,57 @@
+"""The ``msc-morph`` command line.
+
+Each sub-command lives in its own module under :mod:`napari_msc_morph.commands`
+with two functions, ``add_parser(subparsers)`` and ``run(args) -> int``, and
+calls the same engine functions as the napari widgets. Adding a command means
+adding its module name to ``COMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from . import __version__
+
+# Order is the order shown by `msc-morph --help`.
+COMMANDS = [
+    "synth",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="msc-morph",
+        description=(
+            "Judge mesenchymal stem cells from pictures: synthetic data, segmentation, "
+            "per-cell morphometry, deep-learning prediction, training and correlation "
+            "with molecular readouts."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"napari_msc_morph.commands.{name}")
+        sub = module.add_parser(subparsers)
+        sub.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 1
+    try:
+        return int(args._run(args) or 0)
+    except (FileNotFoundError, ValueError, KeyError) as err:
+        # Errors a user can cause are reported as one clear line, not a traceback.
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"msc-morph {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""Reading images with their pixel size, and writing files atomically.
+
+Every writer here writes to a temporary file in the destination folder and then
+renames it over the target, so an interrupted run never leaves a half-written
+table, image or model on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+import tifffile
+
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+
+
+@dataclass
+class LoadedImage:
+    """An image array with the physical pixel size found in its file.
+
+    ``pixel_size_um`` is ``None`` when the file does not say; callers must then
+    ask the user rather than assume 1 µm/px.
+    """
+
+    data: np.ndarray
+    pixel_size_um: float | None
+    path: Path
+    metadata: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
+
+    If the body raises, the temporary file is removed and ``target`` is left as
+    it was.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = False) -> Path:
+    """Write a DataFrame as CSV (or XLSX by suffix) atomically and return the path."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        if path.suffix.lower() in (".xlsx", ".xls"):
+            try:
+                import openpyxl  # noqa: F401
+            except ImportError as err:  # pragma: no cover - depends on env
+                raise ImportError(
+                    f"Writing {path.name} needs openpyxl: `pip install openpyxl`, "
+                    "or choose a .csv file name."
+                ) from err
+            table.to_excel(tmp, index=index)
+        else:
+            table.to_csv(tmp, index=index)
+    return path
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV/TSV/XLSX table, with an error that names the file if it fails."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Table {path} does not exist.")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xls"):
+            return pd.read_excel(path)
+        if suffix in (".tsv", ".tab"):
+            return pd.read_csv(path, sep="\t")
+        return pd.read_csv(path)
+    except Exception as err:  # pandas raises many kinds; name the file for the user
+        raise ValueError(f"Could not read table {path}: {err}") from err
+
+
+def write_json(obj, path: str | os.PathLike) -> Path:
+    """Write ``obj`` as pretty JSON atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default))
+    return path
+
+
+def _json_default(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def write_tiff(
+    data: np.ndarray,
+    path: str | os.PathLike,
+    pixel_size_um: float | None = None,
+    axes: str | None = None,
+    channel_names: list[str] | None = None,
+) -> Path:
+    """Write an image as an ImageJ-compatible TIFF with its pixel size, atomically.
+
+    The pixel size is stored both as TIFF resolution (pixels per µm) and in the
+    ImageJ metadata, which Fiji, tifffile and napari readers all understand.
+    """
+    path = Path(path)
+    data = np.asarray(data)
+    imagej = data.dtype in (np.uint8, np.uint16, np.float32) and (
+        data.ndim <= 3 or axes is not None
+    )
+    is_rgb = data.ndim == 3 and data.shape[-1] == 3 and data.dtype == np.uint8
+    metadata: dict = {}
+    kwargs: dict = {}
+    if pixel_size_um is not None:
+        if not np.isfinite(pixel_size_um) or pixel_size_um <= 0:
+            raise ValueError(f"pixel size must be a positive number of µm, got {pixel_size_um!r}")
+        kwargs["resolution"] = (1.0 / pixel_size_um, 1.0 / pixel_size_um)
+        metadata["unit"] = "um"
+        metadata["spacing"] = pixel_size_um
+    if axes is not None:
+        metadata["axes"] = axes
+    if channel_names:
+        metadata["Labels"] = list(channel_names)
+    with atomic_path(path) as tmp:
+        if imagej and not is_rgb:
+            tifffile.imwrite(tmp, data, imagej=True, metadata=metadata, **kwargs)
+        else:
+            kwargs_nonij = dict(kwargs)
+            if "resolution" in kwargs_nonij:
+                kwargs_nonij["resolutionunit"] = "MICROMETER"
+            tifffile.imwrite(
+                tmp,
+                data,
+                photometric="rgb" if is_rgb else "minisblack",
+                metadata={k: v for k, v in metadata.items() if k != "Labels"},
+                **kwargs_nonij,
+            )
+    return path
+
+
+def read_image(path: str | os.PathLike) -> LoadedImage:
+    """Read an image and its pixel size (µm) from TIFF/OME/ImageJ metadata.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TIFF (ImageJ, OME or plain) or any format ``skimage.io`` reads.
+
+    Returns
+    -------
+    LoadedImage
+        ``pixel_size_um`` is ``None`` when the file carries no physical size.
+
+    Examples
+    --------
+    >>> img = read_image("field.tif")  # doctest: +SKIP
+    >>> img.data.shape, img.pixel_size_um  # doctest: +SKIP
+    ((1944, 2592), 0.65)
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Image {path} does not exist.")
+    if path.suffix.lower() in (".tif", ".tiff"):
+        try:
+            with tifffile.TiffFile(path) as tif:
+                data = tif.asarray()
+                pixel_size = _tiff_pixel_size_um(tif)
+                meta = dict(tif.imagej_metadata or {})
+        except Exception as err:
+            raise ValueError(f"Could not read TIFF {path}: {err}") from err
+        return LoadedImage(data=data, pixel_size_um=pixel_size, path=path, metadata=meta)
+    try:
+        import skimage.io
+
+        data = skimage.io.imread(path)
+    except Exception as err:
+        raise ValueError(f"Could not read image {path}: {err}") from err
+    return LoadedImage(data=np.asarray(data), pixel_size_um=None, path=path)
+
+
+_UNIT_TO_UM = {
+    "um": 1.0, "µm": 1.0, "\\u00b5m": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
+    "nm": 1e-3, "mm": 1e3, "cm": 1e4, "m": 1e6,
+}
+
+
+def _tiff_pixel_size_um(tif: tifffile.TiffFile) -> float | None:
+    """Physical pixel size in µm from OME, ImageJ or TIFF resolution tags."""
+    if tif.is_ome and tif.ome_metadata:
+        import re
+
+        match = re.search(r'PhysicalSizeX="([0-9.eE+-]+)"', tif.ome_metadata)
+        if match:
+            unit_match = re.search(r'PhysicalSizeXUnit="([^"]+)"', tif.ome_metadata)
+            factor = _UNIT_TO_UM.get(unit_match.group(1), 1.0) if unit_match else 1.0
+            return float(match.group(1)) * factor
+    page = tif.pages[0]
+    tags = page.tags
+    ij = tif.imagej_metadata or {}
+    unit = str(ij.get("unit", "")).strip()
+    if "XResolution" in tags:
+        num, den = tags["XResolution"].value
+        if num > 0 and den > 0:
+            px_per_unit = num / den
+            if ij and unit:
+                factor = _UNIT_TO_UM.get(unit, None)
+                if factor is not None and px_per_unit != 1.0:
+                    return factor / px_per_unit
+            res_unit = tags["ResolutionUnit"].value if "ResolutionUnit" in tags else 1
+            res_unit = int(res_unit)
+            if res_unit == 3:  # centimetre
+                return 1e4 / px_per_unit
+            if res_unit == 2:  # inch; only trust it if it is not a screen default
+                if px_per_unit not in (72.0, 96.0, 300.0, 1.0):
+                    return 25400.0 / px_per_unit
+            if res_unit == 4:  # millimetre (tifffile extension)
+                return 1e3 / px_per_unit
+            if res_unit == 5:  # micrometre (tifffile extension)
+                return 1.0 / px_per_unit
+    return None
+
+
+def list_images(paths) -> list[Path]:
+    """Expand files and folders into a sorted list of image files."""
+    found: list[Path] = []
+    for item in paths:
+        item = Path(item)
+        if item.is_dir():
+            found.extend(
+                sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            )
+        elif item.exists():
+            found.append(item)
+        else:
+            raise FileNotFoundError(f"{item} is neither an image file nor a folder.")
+    return found
