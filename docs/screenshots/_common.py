@@ -1,0 +1,28 @@
+"""Helpers for the docs screenshot scripts (run under Xvfb, real napari viewer).
+
+    xvfb-run -a python docs/screenshots/sample_data.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+IMAGES = Path(__file__).resolve().parents[1] / "images"
+
+
+def save_screenshot(viewer, name: str, max_width: int = 1400, canvas_only: bool = False) -> Path:
+    """Screenshot the whole viewer window (or canvas), downscale, save as docs/images/NAME.png."""
+    from skimage.transform import resize
+    from skimage.io import imsave
+
+    IMAGES.mkdir(parents=True, exist_ok=True)
+    shot = viewer.screenshot(canvas_only=canvas_only, flash=False)
+    if shot.shape[1] > max_width:
+        factor = max_width / shot.shape[1]
+        shape = (int(shot.shape[0] * factor), max_width)
+        shot = (resize(shot, shape, anti_aliasing=True, preserve_range=True)).astype(np.uint8)
+    path = IMAGES / f"{name}.png"
+    imsave(path, shot[..., :3], check_contrast=False)
+    return path

@@ -1,0 +1,51 @@
+"""Every sample opens in a real napari viewer with the right layers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+EXPECTED = {
+    "passage_series": {"D01_P1": "Image", "D01_P4": "Image", "D01_P7": "Image", "D01_P10": "Image"},
+    "osteo_time_course": {"D02_induced_days": "Image", "D02_control_days": "Image"},
+    "if_field": {
+        "DAPI": "Image", "actin": "Image", "RUNX2": "Image", "OSX": "Image", "OCN": "Image",
+        "Ki67": "Image", "nuclei": "Labels", "cells": "Labels",
+    },
+    "tissue_source": {"umbilical_cord_MSC": "Image", "bone_marrow_MSC": "Image"},
+    "nsc_fate": {"NSC_neuron": "Image", "NSC_astrocyte": "Image", "NSC_oligodendrocyte": "Image"},
+}
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_sample_opens_with_layer_types_names_and_scale(make_napari_viewer, key):
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-msc-morph", key)
+    kinds = {layer.name: type(layer).__name__ for layer in viewer.layers}
+    assert kinds == EXPECTED[key]
+    for layer in viewer.layers:
+        pixel_size = layer.metadata["pixel_size_um"]
+        assert 0.05 < pixel_size < 5
+        # the last two axes are y, x in µm; a leading stack axis (days) keeps scale 1
+        np.testing.assert_allclose(layer.scale[-2:], [pixel_size, pixel_size])
+        assert np.isfinite(np.asarray(layer.data)).all()
+
+
+def test_if_sample_channel_colormaps_and_label_agreement(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-msc-morph", "if_field")
+    assert viewer.layers["DAPI"].colormap.name == "blue"
+    assert viewer.layers["RUNX2"].colormap.name == "green"
+    cells = np.asarray(viewer.layers["cells"].data)
+    nuclei = np.asarray(viewer.layers["nuclei"].data)
+    assert cells.shape == nuclei.shape == viewer.layers["DAPI"].data.shape
+    # every nucleus lies inside the cell with the same id
+    inside = nuclei > 0
+    assert (cells[inside] == nuclei[inside]).all()
+
+
+def test_passage_series_shows_the_study_camera_size(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-msc-morph", "passage_series")
+    assert viewer.layers["D01_P1"].data.shape[:2] == (1944, 2592)
+    assert viewer.layers["D01_P10"].metadata["passage"] == 10
