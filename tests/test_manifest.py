@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -76,9 +77,16 @@ def test_every_widget_opens_in_a_real_viewer(make_napari_viewer):
 
 @pytest.mark.slow
 def test_built_wheel_ships_the_manifest(tmp_path):
+    # Build from a copy so the test never writes build/ or egg-info into the checkout.
+    source = tmp_path / "src-copy"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "napari.yaml"):
+        shutil.copy(REPO / name, source / name)
+    shutil.copytree(REPO / "src", source / "src", symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(REPO)],
+         "-w", str(tmp_path), str(source)],
         capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stderr
