@@ -1,0 +1,166 @@
+"""Prediction tasks as data.
+
+A :class:`TaskSpec` says what a model predicts: its class names (in order, for
+ordinal tasks), whether the classes are ordered, and which summary score the
+task reports next to the class probabilities. The inference engine, the CLI,
+the widget and training read these fields instead of branching on task names,
+so a new task is one more entry in :data:`TASKS`.
+
+Scores (see :func:`napari_msc_morph.inference.ordinal.task_score`):
+
+``expected_passage``
+    ``sum_k value_k * p_k`` over the ordered classes, where ``value_k`` is the
+    number in the class name (``"P7"`` -> 7) or ``k + 1`` when names carry no
+    number.
+``os_score``
+    Osteogenic Score in [0, 1]: ``P(positive_class)`` for a two-class model
+    (control vs induced); for an ordinal day-series model the expected position
+    of the class, ``sum_k p_k * k / (n - 1)`` (0 = first class, 1 = last).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+__all__ = ["TaskSpec", "TASKS", "get_task", "SCORE_NAMES"]
+
+#: Scores a task may report; each one is a table column and a score-map name.
+SCORE_NAMES = ("expected_passage", "os_score")
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a model predicts.
+
+    Parameters
+    ----------
+    name : str
+        Task identifier stored in the bundle (``"passage"``, ``"source"`` ...).
+    class_names : tuple of str
+        Output classes in head order; for ordinal tasks, from low to high.
+    ordinal : bool
+        Whether the classes are ordered (enables interval probabilities).
+    score : str or None
+        Name of the summary score the task reports (one of :data:`SCORE_NAMES`).
+    positive_class : str or None
+        For two-class scores (``os_score``), the class whose probability is the
+        score.
+    description : str
+        One line for users.
+    """
+
+    name: str
+    class_names: tuple[str, ...]
+    ordinal: bool
+    score: str | None = None
+    positive_class: str | None = None
+    description: str = ""
+
+    def __post_init__(self):
+        names = tuple(str(c) for c in self.class_names)
+        object.__setattr__(self, "class_names", names)
+        if len(names) < 2:
+            raise ValueError(
+                f"Task {self.name!r} needs at least two class names, got {list(names)}."
+            )
+        if len(set(names)) != len(names):
+            raise ValueError(f"Task {self.name!r} has repeated class names: {list(names)}.")
+        if self.score is not None and self.score not in SCORE_NAMES:
+            raise ValueError(
+                f"Task {self.name!r}: unknown score {self.score!r}; known: {list(SCORE_NAMES)}."
+            )
+        if self.positive_class is not None and self.positive_class not in names:
+            raise ValueError(
+                f"Task {self.name!r}: positive class {self.positive_class!r} is not one of "
+                f"the class names {list(names)}."
+            )
+        if self.score == "os_score" and not self.ordinal and self.positive_class is None:
+            raise ValueError(
+                f"Task {self.name!r}: os_score on unordered classes needs a positive_class."
+            )
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+
+TASKS: dict[str, TaskSpec] = {
+    "passage": TaskSpec(
+        name="passage",
+        class_names=tuple(f"P{k}" for k in range(1, 11)),
+        ordinal=True,
+        score="expected_passage",
+        description="Culture passage (senescence), ordinal P1..P10 with interval probabilities.",
+    ),
+    "source": TaskSpec(
+        name="source",
+        class_names=("umbilical_cord", "bone_marrow"),
+        ordinal=False,
+        description="Tissue source: umbilical cord vs bone marrow MSCs.",
+    ),
+    "osteogenic": TaskSpec(
+        name="osteogenic",
+        class_names=("control", "induced"),
+        ordinal=False,
+        score="os_score",
+        positive_class="induced",
+        description="Osteogenic differentiation; OsScore = P(induced) in [0, 1].",
+    ),
+    "nsc_fate": TaskSpec(
+        name="nsc_fate",
+        class_names=("neuron", "astrocyte", "oligodendrocyte"),
+        ordinal=False,
+        description="Neural stem cell fate: neuron / astrocyte / oligodendrocyte (or neuron / glia).",
+    ),
+}
+
+
+def get_task(name: str, class_names=None, ordinal: bool | None = None) -> TaskSpec:
+    """Return the :class:`TaskSpec` for ``name``, optionally with other classes.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`TASKS`.
+    class_names : sequence of str, optional
+        Replace the default classes (e.g. ``["P2", "P4", "P6"]`` for passage, or
+        ``["neuron", "glia"]`` for ``nsc_fate``). For ``osteogenic``, two
+        classes keep ``P(positive_class)`` as OsScore (the positive class is the
+        default one if present, else the last class); more than two classes
+        are read as an ordered day series.
+    ordinal : bool, optional
+        Override whether the classes are ordered.
+
+    Returns
+    -------
+    TaskSpec
+
+    Examples
+    --------
+    >>> get_task("passage").class_names[:3]
+    ('P1', 'P2', 'P3')
+    >>> get_task("nsc_fate", ["neuron", "glia"]).num_classes
+    2
+    """
+    if name not in TASKS:
+        raise ValueError(f"Unknown task {name!r}; known tasks: {', '.join(TASKS)}.")
+    base = TASKS[name]
+    if class_names is None and ordinal is None:
+        return base
+    names = tuple(str(c) for c in (class_names if class_names is not None else base.class_names))
+    changes: dict = {"class_names": names}
+    if ordinal is not None:
+        changes["ordinal"] = bool(ordinal)
+    if base.score == "os_score":
+        if len(names) > 2 and ordinal is None:
+            changes["ordinal"] = True
+        is_ordinal = changes.get("ordinal", base.ordinal)
+        if is_ordinal:
+            changes["positive_class"] = None
+        elif base.positive_class in names:
+            changes["positive_class"] = base.positive_class
+        else:
+            changes["positive_class"] = names[-1]
+    elif base.positive_class is not None and base.positive_class not in names:
+        changes["positive_class"] = None
+    return replace(base, **changes)
