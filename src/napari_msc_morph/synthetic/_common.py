@@ -1,0 +1,185 @@
+"""Shared pieces of the synthetic engine: donors, seeding, result containers.
+
+Nothing here draws cells; see :mod:`._shapes` for the cell shapes and
+:mod:`._phase` for the phase-contrast optics.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+#: Bright-field / phase-contrast pixel size (µm) of the default 2592x1944 camera.
+BRIGHTFIELD_PIXEL_SIZE_UM = 0.65
+#: Default bright-field field size as (height, width) in pixels.
+BRIGHTFIELD_SIZE = (1944, 2592)
+
+
+@dataclass
+class DonorStyle:
+    """How one donor's cultures (and the microscope session) look.
+
+    Every field is a multiplier or an offset drawn once per donor by
+    :func:`make_donor`; two images of the same donor share them, which is what
+    makes a donor-grouped train/validation split matter.
+
+    Attributes
+    ----------
+    donor_id : str
+        Name of the donor (``"D1"``, ``"reference"`` …).
+    density : float
+        Multiplier on the number of cells per mm² (about 0.6–1.5).
+    illumination_gradient : float
+        Fractional brightness change from one side of a full field to the
+        other (0–0.35).
+    contrast : float
+        Multiplier on the image contrast (standard deviation), about 0.6–1.4.
+    cell_size_scale : float
+        Multiplier on cell *lengths* (areas scale with its square), 0.85–1.18.
+    noise_sigma : float
+        Camera noise standard deviation in 8-bit grey levels (2–7).
+    background : float
+        Mean grey level of the field (8-bit, 95–165).
+    illumination_angle : float
+        Direction of the illumination gradient (radians).
+    halo_strength : float
+        Multiplier on the bright phase halo around cells (0.7–1.3).
+    elongation : float
+        Multiplier on cell aspect ratios (0.8–1.25).
+    osteo_response : float
+        How strongly this donor answers osteogenic medium (0.7–1.0).
+    tint : tuple of float
+        RGB gains of a colour camera (used when ``rgb=True``).
+    seed : int
+        The seed the style was drawn from.
+    """
+
+    donor_id: str
+    density: float = 1.0
+    illumination_gradient: float = 0.12
+    contrast: float = 1.0
+    cell_size_scale: float = 1.0
+    noise_sigma: float = 4.0
+    background: float = 130.0
+    illumination_angle: float = 0.6
+    halo_strength: float = 1.0
+    elongation: float = 1.0
+    osteo_response: float = 0.9
+    tint: tuple[float, float, float] = (0.97, 1.0, 0.95)
+    seed: int = 0
+
+    def as_dict(self) -> dict:
+        """The style as a plain dict (for manifests and JSON)."""
+        return asdict(self)
+
+
+REFERENCE_DONOR = DonorStyle(donor_id="reference")
+
+
+def _name_key(name: str) -> int:
+    # crc32 rather than hash(): Python's str hash changes between processes.
+    return zlib.crc32(str(name).encode("utf-8"))
+
+
+def make_donor(donor_id: str | int, seed: int = 0) -> DonorStyle:
+    """Draw a donor's style from its id and a seed.
+
+    Parameters
+    ----------
+    donor_id : str or int
+        Donor name; an integer ``n`` becomes ``"D{n}"``.
+    seed : int
+        Seed; the same ``(donor_id, seed)`` always gives the same style.
+
+    Returns
+    -------
+    DonorStyle
+
+    Examples
+    --------
+    >>> make_donor("D1", seed=0) == make_donor("D1", seed=0)
+    True
+    >>> make_donor(1).donor_id
+    'D1'
+    """
+    if isinstance(donor_id, (bool, np.bool_)):
+        raise ValueError(f"donor_id must be a string or an integer, got {donor_id!r}")
+    if isinstance(donor_id, (int, np.integer)):
+        donor_id = f"D{int(donor_id)}"
+    elif not isinstance(donor_id, str) or not donor_id:
+        raise ValueError(f"donor_id must be a non-empty string or an integer, got {donor_id!r}")
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, _name_key(donor_id)]))
+    tint_base = rng.uniform(0.9, 1.0, 3)
+    return DonorStyle(
+        donor_id=donor_id,
+        density=float(np.exp(rng.uniform(np.log(0.6), np.log(1.5)))),
+        illumination_gradient=float(rng.uniform(0.0, 0.35)),
+        contrast=float(rng.uniform(0.6, 1.4)),
+        cell_size_scale=float(rng.uniform(0.85, 1.18)),
+        noise_sigma=float(rng.uniform(2.0, 7.0)),
+        background=float(rng.uniform(95.0, 165.0)),
+        illumination_angle=float(rng.uniform(0, 2 * np.pi)),
+        halo_strength=float(rng.uniform(0.7, 1.3)),
+        elongation=float(rng.uniform(0.8, 1.25)),
+        osteo_response=float(rng.uniform(0.7, 1.0)),
+        tint=tuple(float(t) for t in tint_base / tint_base.max()),
+        seed=int(seed),
+    )
+
+
+@dataclass
+class SyntheticField:
+    """One synthetic bright-field image with its ground truth.
+
+    Attributes
+    ----------
+    image : numpy.ndarray
+        ``(H, W)`` uint8, or ``(H, W, 3)`` uint8 when made with ``rgb=True``.
+    pixel_size_um : float
+        Physical pixel size in µm.
+    truth : dict
+        What was drawn: class (``passage``, ``day``, ``source``, ``fate`` …),
+        ``n_cells``, ``mean_cell_area_um2``, ``differentiation`` where it
+        applies, and the donor id.
+    labels : numpy.ndarray or None
+        ``(H, W)`` int32 cell labels (0 = background; overlapping cells are
+        cut where another cell is thicker), or ``None``.
+    """
+
+    image: np.ndarray
+    pixel_size_um: float
+    truth: dict = field(default_factory=dict)
+    labels: np.ndarray | None = None
+
+
+def field_rng(kind: str, donor: DonorStyle, seed: int, *keys) -> np.random.Generator:
+    """A generator that depends on the kind, the donor, the seed and class keys."""
+    entropy = [int(seed) & 0xFFFFFFFF, _name_key(kind), _name_key(donor.donor_id), donor.seed & 0xFFFFFFFF]
+    for key in keys:
+        entropy.append(_name_key(key) if isinstance(key, str) else int(key) & 0xFFFFFFFF)
+    return np.random.default_rng(np.random.SeedSequence(entropy))
+
+
+def check_size(size, name: str = "size") -> tuple[int, int]:
+    """Validate a ``(height, width)`` pair and return it as ints."""
+    try:
+        height, width = (int(v) for v in size)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{name} must be (height, width) in pixels, got {size!r}") from err
+    if height < 16 or width < 16:
+        raise ValueError(f"{name} must be at least 16x16 pixels, got {height}x{width}")
+    if height * width > 64_000_000:
+        raise ValueError(f"{name} {height}x{width} is too large (more than 64 megapixels)")
+    return height, width
+
+
+def check_donor(donor) -> DonorStyle:
+    if donor is None:
+        return REFERENCE_DONOR
+    if not isinstance(donor, DonorStyle):
+        raise ValueError(
+            f"donor must be a DonorStyle (see make_donor) or None, got {type(donor).__name__}"
+        )
+    return donor

@@ -1,0 +1,274 @@
+"""Cell shapes drawn on small patches, and the canvas they are painted on.
+
+Every shape is computed on the pixel grid of its own bounding box only
+(vectorised numpy, no per-pixel Python loops) and returns an *interior depth*
+``s``: 0 outside the cell, rising to 1 on its axis or centre. Thickness
+profiles, labels and nuclei are all derived from ``s`` and the cell's local
+coordinates ``(u, v)`` (``u`` along the long axis).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LUT_SIZE = 512
+_LUT_THETA = np.linspace(-np.pi, np.pi, LUT_SIZE, endpoint=False)
+
+
+@dataclass
+class Patch:
+    """A shape on the bounding box ``[y0:y0+s.shape[0], x0:x0+s.shape[1]]``.
+
+    ``u``/``v`` are the rotated local coordinates (pixels, ``u`` along the
+    cell axis) relative to the cell centre; ``axial`` is a 0–1 profile along
+    the axis (1 in the middle) used to make spindles thicker in their middle.
+    """
+
+    y0: int
+    x0: int
+    s: np.ndarray
+    u: np.ndarray
+    v: np.ndarray
+    axial: np.ndarray | float = 1.0
+
+
+def _grid(cy: float, cx: float, ext_y: float, ext_x: float, angle: float):
+    y0 = int(np.floor(cy - ext_y))
+    x0 = int(np.floor(cx - ext_x))
+    y1 = int(np.ceil(cy + ext_y)) + 1
+    x1 = int(np.ceil(cx + ext_x)) + 1
+    dy = (np.arange(y0, y1, dtype=np.float32) - np.float32(cy))[:, None]
+    dx = (np.arange(x0, x1, dtype=np.float32) - np.float32(cx))[None, :]
+    ca, sa = np.float32(np.cos(angle)), np.float32(np.sin(angle))
+    u = dx * ca + dy * sa
+    v = dy * ca - dx * sa
+    return y0, x0, u, v
+
+
+def spindle(
+    cy: float,
+    cx: float,
+    half_length_front: float,
+    half_length_back: float,
+    half_width: float,
+    angle: float,
+    bend: float = 0.0,
+    taper: float = 1.0,
+) -> Patch:
+    """A fusiform (spindle) cell: widest at its centre, tapering to two tails.
+
+    ``taper`` > 1 gives long thin tails (bipolar processes) and a thick
+    middle; ``bend`` curves the axis (fraction of the half length).
+    """
+    front = max(float(half_length_front), 1.0)
+    back = max(float(half_length_back), 1.0)
+    half_width = max(float(half_width), 0.6)
+    length = max(front, back)
+    side = half_width + abs(bend) * length + 1.5
+    ca, sa = abs(np.cos(angle)), abs(np.sin(angle))
+    y0, x0, u, v = _grid(cy, cx, length * sa + side * ca, length * ca + side * sa, angle)
+    un = np.where(u >= 0, u * np.float32(1.0 / front), u * np.float32(1.0 / back))
+    un2 = un * un
+    base = np.clip(1.0 - un2, 0.0, None)
+    width = np.float32(half_width) * base ** np.float32(taper) + np.float32(0.35)
+    centre_line = np.float32(bend * length) * (un2 - np.float32(1.0 / 3.0))
+    s = 1.0 - np.abs(v - centre_line) / width
+    s = np.where(base > 0, np.clip(s, 0.0, 1.0), np.float32(0.0)).astype(np.float32, copy=False)
+    return Patch(y0, x0, s, u, v, axial=np.sqrt(base))
+
+
+def star(cy: float, cx: float, radius_lut: np.ndarray, angle: float = 0.0, aspect: float = 1.0) -> Patch:
+    """A star-shaped cell whose outline radius at angle θ is ``radius_lut[θ]``.
+
+    ``radius_lut`` samples θ in ``[-π, π)`` in :data:`LUT_SIZE` steps (see
+    :func:`polygon_lut`). ``aspect`` > 1 stretches the shape along ``angle``
+    without changing its area.
+    """
+    radius_lut = np.asarray(radius_lut, dtype=np.float32)
+    stretch = float(np.sqrt(max(aspect, 1e-3)))
+    reach = float(radius_lut.max()) * max(stretch, 1.0 / stretch) + 1.5
+    y0, x0, u, v = _grid(cy, cx, reach, reach, angle)
+    us = u * np.float32(1.0 / stretch)
+    vs = v * np.float32(stretch)
+    rho = np.hypot(us, vs)
+    index = ((np.arctan2(vs, us) + np.float32(np.pi)) * np.float32(LUT_SIZE / (2 * np.pi))).astype(np.int32)
+    np.minimum(index, LUT_SIZE - 1, out=index)
+    s = np.clip(1.0 - rho / radius_lut[index], 0.0, 1.0).astype(np.float32, copy=False)
+    return Patch(y0, x0, s, u, v, axial=1.0)
+
+
+def ellipse_depth(patch: Patch, a: float, b: float, du: float = 0.0, dv: float = 0.0) -> np.ndarray:
+    """Depth (0 outside, 1 at the centre) of an ellipse in a patch's local frame."""
+    a = max(a, 0.75)
+    b = max(b, 0.75)
+    q = ((patch.u - np.float32(du)) * np.float32(1.0 / a)) ** 2 + (
+        (patch.v - np.float32(dv)) * np.float32(1.0 / b)
+    ) ** 2
+    return np.clip(1.0 - q, 0.0, 1.0)
+
+
+def polygon_lut(angles: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Outline radius of a star-shaped polygon (straight edges) sampled on the LUT.
+
+    ``angles`` (radians, any order) and ``radii`` give the vertices in polar
+    coordinates around the cell centre.
+    """
+    order = np.argsort(np.mod(angles, 2 * np.pi))
+    a = np.mod(np.asarray(angles, dtype=float)[order], 2 * np.pi)
+    r = np.asarray(radii, dtype=float)[order]
+    a_next = np.roll(a, -1)
+    a_next[-1] += 2 * np.pi
+    r_next = np.roll(r, -1)
+    theta = np.mod(_LUT_THETA, 2 * np.pi)
+    # which edge each LUT angle falls on
+    idx = np.searchsorted(a, theta, side="right") - 1
+    idx = np.where(idx < 0, len(a) - 1, idx)
+    t = np.where(theta < a[idx], theta + 2 * np.pi, theta)
+    ai, ri, aj, rj = a[idx], r[idx], a_next[idx], r_next[idx]
+    # polar equation of the straight line through (ai, ri) and (aj, rj)
+    num = ri * rj * np.sin(aj - ai)
+    den = ri * np.sin(t - ai) + rj * np.sin(aj - t)
+    out = num / np.maximum(den, 1e-6)
+    return np.clip(out, 0.2 * r.min(), 1.2 * r.max()).astype(np.float32)
+
+
+def harmonic_lut(amplitudes, phases) -> np.ndarray:
+    """``1 + Σ_k a_k cos(kθ + φ_k)`` for k = 2, 3, … on the LUT angles."""
+    out = np.ones(LUT_SIZE)
+    for k, (amp, phase) in enumerate(zip(amplitudes, phases), start=2):
+        out += amp * np.cos(k * _LUT_THETA + phase)
+    return np.clip(out, 0.3, None).astype(np.float32)
+
+
+def spikes_lut(base: float, angles, lengths, widths, power: float = 2.0) -> np.ndarray:
+    """A round body of radius ``base`` with tapering radial processes (astrocytes)."""
+    out = np.full(LUT_SIZE, float(base))
+    for angle, length, width in zip(angles, lengths, widths):
+        delta = np.angle(np.exp(1j * (_LUT_THETA - angle)))
+        out += length * np.clip(1.0 - np.abs(delta) / width, 0.0, None) ** power
+    return out.astype(np.float32)
+
+
+def lut_area(radius_lut: np.ndarray) -> float:
+    """Area enclosed by a star-shaped outline, in px²."""
+    return float(0.5 * np.mean(np.asarray(radius_lut, dtype=float) ** 2) * 2 * np.pi)
+
+
+def lut_theta() -> np.ndarray:
+    return _LUT_THETA.copy()
+
+
+class Canvas:
+    """Accumulates optical thickness, absorption, brightness and cell ownership.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Canvas shape in (render) pixels.
+    """
+
+    def __init__(self, shape: tuple[int, int]):
+        self.shape = tuple(int(v) for v in shape)
+        self.thickness = np.zeros(self.shape, np.float32)
+        self.absorption = np.zeros(self.shape, np.float32)
+        self.bright = np.zeros(self.shape, np.float32)
+        self.owner = np.zeros(self.shape, np.int32)
+        self._depth = np.zeros(self.shape, np.float32)
+        self._pending: dict[str, list] = {}
+
+    def _slices(self, y0: int, x0: int, shape):
+        h, w = self.shape
+        py, px = shape
+        ya, xa = max(y0, 0), max(x0, 0)
+        yb, xb = min(y0 + py, h), min(x0 + px, w)
+        if ya >= yb or xa >= xb:
+            return None
+        return (slice(ya, yb), slice(xa, xb)), (slice(ya - y0, yb - y0), slice(xa - x0, xb - x0))
+
+    def paint(self, patch: Patch, thickness: np.ndarray, label: int = 0, target: str = "thickness") -> None:
+        """Add ``thickness`` (patch-shaped) to a map; claim pixels for ``label``.
+
+        A pixel belongs to the cell with the largest interior depth there, so
+        overlapping cells get a sensible boundary.
+        """
+        sl = self._slices(patch.y0, patch.x0, patch.s.shape)
+        if sl is None:
+            return
+        canvas_sl, patch_sl = sl
+        getattr(self, target)[canvas_sl] += thickness[patch_sl]
+        if label:
+            s = patch.s[patch_sl]
+            depth = self._depth[canvas_sl]
+            claim = s > depth
+            depth[claim] = s[claim]
+            self.owner[canvas_sl][claim] = label
+
+    def add_points(self, ys, xs, values, target: str = "thickness") -> None:
+        """Add ``values`` at integer pixel positions (outside ones are dropped).
+
+        Points are buffered and added in one ``bincount`` by :meth:`flush`.
+        """
+        ys = np.asarray(ys).astype(np.int64).ravel()
+        xs = np.asarray(xs).astype(np.int64).ravel()
+        values = np.broadcast_to(np.asarray(values, np.float32), ys.shape)
+        h, w = self.shape
+        keep = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+        if keep.any():
+            self._pending.setdefault(target, []).append((ys[keep] * w + xs[keep], values[keep]))
+
+    def flush(self) -> None:
+        """Add all buffered points to their maps."""
+        size = self.shape[0] * self.shape[1]
+        for target, items in self._pending.items():
+            flat = np.concatenate([i for i, _ in items])
+            values = np.concatenate([v for _, v in items])
+            added = np.bincount(flat, weights=values, minlength=size).astype(np.float32)
+            target_map = getattr(self, target)
+            target_map += added.reshape(target_map.shape)
+        self._pending = {}
+
+    def splat_polyline(self, ys, xs, widths, values, label: int = 0, target: str = "thickness") -> None:
+        """Draw a thin polyline given as dense points (≤ 0.7 px apart) with bilinear splats.
+
+        ``widths`` > 1.5 px add a parallel offset copy each side.
+        """
+        ys = np.asarray(ys, np.float64)
+        xs = np.asarray(xs, np.float64)
+        values = np.broadcast_to(np.asarray(values, np.float64), ys.shape)
+        widths = np.broadcast_to(np.asarray(widths, np.float64), ys.shape)
+        all_y, all_x, all_v = [ys], [xs], [values]
+        wide = widths > 1.5
+        if wide.any() and len(ys) > 2:
+            ty = np.gradient(ys)
+            tx = np.gradient(xs)
+            norm = np.hypot(ty, tx) + 1e-9
+            ny, nx = tx / norm, -ty / norm
+            off = 0.5 * (widths - 1.0)
+            for sign in (-1.0, 1.0):
+                all_y.append((ys + sign * off * ny)[wide])
+                all_x.append((xs + sign * off * nx)[wide])
+                all_v.append(values[wide])
+        ys = np.concatenate(all_y)
+        xs = np.concatenate(all_x)
+        values = np.concatenate(all_v)
+        iy = np.floor(ys).astype(np.int64)
+        ix = np.floor(xs).astype(np.int64)
+        fy = ys - iy
+        fx = xs - ix
+        for oy, ox, wgt in (
+            (0, 0, (1 - fy) * (1 - fx)),
+            (1, 0, fy * (1 - fx)),
+            (0, 1, (1 - fy) * fx),
+            (1, 1, fy * fx),
+        ):
+            self.add_points(iy + oy, ix + ox, values * wgt, target=target)
+        if label:
+            h, w = self.shape
+            ry = np.clip(np.rint(ys).astype(np.int64), -1, h)
+            rx = np.clip(np.rint(xs).astype(np.int64), -1, w)
+            keep = (ry >= 0) & (ry < h) & (rx >= 0) & (rx < w)
+            ry, rx = ry[keep], rx[keep]
+            free = self.owner[ry, rx] == 0
+            self.owner[ry[free], rx[free]] = label
