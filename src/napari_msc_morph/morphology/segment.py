@@ -216,7 +216,7 @@ def segment_cells(
     threshold: float | None = None,
     threshold_scale: float = 1.0,
     smoothing_sigma: float = 2.0,
-    method: str = "intensity",
+    method: str = "gradient",
     exclude_border: bool = False,
 ) -> np.ndarray:
     """Grow whole cells from nuclei over a cytoplasm / cell-body channel.
@@ -234,10 +234,11 @@ def segment_cells(
         wider than nuclei, and Otsu cuts the dim ones down to their nucleus.
     smoothing_sigma : float
         Gaussian sigma in pixels before thresholding and flooding.
-    method : {"intensity", "gradient"}
-        Landscape of the seeded watershed: ``"intensity"`` floods the inverted
-        intensity (borders between touching cells are dim), ``"gradient"``
-        floods its Sobel gradient (borders are edges).
+    method : {"gradient", "intensity"}
+        Landscape of the seeded watershed: ``"gradient"`` (default) floods the
+        Sobel gradient (borders between touching cells are edges, which holds
+        when neighbours differ in brightness), ``"intensity"`` floods the
+        inverted intensity (borders are dim valleys).
     exclude_border : bool
         Remove cells touching the image border.
 
