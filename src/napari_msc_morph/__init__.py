@@ -13,3 +13,16 @@ except PackageNotFoundError:  # running from a source tree without install
     __version__ = "0.0.0+unknown"
 
 __all__ = ["__version__"]
+
+# Morphometry engine, imported on first use so `import napari_msc_morph` (and the
+# CLI start-up) stays light.
+_MORPHOLOGY_EXPORTS = ("measure_cells", "summarize_cells", "segment_nuclei", "segment_cells")
+__all__ += list(_MORPHOLOGY_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _MORPHOLOGY_EXPORTS:
+        from . import morphology
+
+        return getattr(morphology, name)
+    raise AttributeError(f"module 'napari_msc_morph' has no attribute {name!r}")

@@ -349,3 +349,10 @@ def test_connected_component_labels_from_binary_mask():
     mask = random_labels() > 0
     table = quiet_measure(cc_label(mask))
     assert table["area_px"].sum() == mask.sum()
+
+
+def test_top_level_exports():
+    import napari_msc_morph
+
+    for name in ("measure_cells", "summarize_cells", "segment_nuclei", "segment_cells"):
+        assert callable(getattr(napari_msc_morph, name)) and name in napari_msc_morph.__all__
