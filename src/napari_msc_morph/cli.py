@@ -17,6 +17,9 @@ from . import __version__
 # Order is the order shown by `msc-morph --help`.
 COMMANDS = [
     "synth",
+    "correlate",
+    "segment",
+    "measure",
 ]
 
 

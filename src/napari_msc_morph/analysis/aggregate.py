@@ -1,0 +1,280 @@
+"""Aggregate image-derived scores: cells -> images -> samples.
+
+Per-cell tables (``labels_layer.features``) are summarised per image with
+:func:`aggregate_cells`; per-image tables (the results table, one row per
+layer) are summarised per sample with :func:`aggregate_to_samples`, which is
+what :mod:`napari_msc_morph.analysis.correlate` joins to molecular readouts.
+Sample metadata can be parsed from file names with :func:`metadata_from_name`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import PurePath
+
+import numpy as np
+import pandas as pd
+
+from .readouts import check_consistent_metadata
+
+#: Sample metadata columns of the results table.
+METADATA_COLUMNS = ("sample_id", "donor", "day", "condition")
+
+#: Columns that describe a sample or an image rather than score it.
+NON_SCORE_COLUMNS = (
+    *METADATA_COLUMNS, "passage", "replicate", "layer", "image", "label", "row", "path",
+)
+
+# Pattern fields that hold numbers, parsed as int (or float).
+_NUMERIC_FIELDS = ("day", "passage", "replicate")
+
+
+def score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
+    """Numeric columns of ``frame`` that are scores (not metadata, SDs or counts of n).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"sample_id": ["a"], "day": [7], "osscore": [0.4],
+    ...                       "osscore_sd": [0.1], "n_images": [2]})
+    >>> score_columns(frame)
+    ['osscore']
+    """
+    skip = {*NON_SCORE_COLUMNS, *exclude}
+    scores = []
+    for column in frame.columns:
+        name = str(column)
+        if name in skip or name.endswith("_sd") or name.startswith("n_"):
+            continue
+        if pd.api.types.is_bool_dtype(frame[column]):
+            continue
+        if pd.api.types.is_numeric_dtype(frame[column]):
+            scores.append(name)
+    return scores
+
+
+def _as_list(on) -> list[str]:
+    if isinstance(on, str):
+        return [part.strip() for part in on.split(",") if part.strip()]
+    return list(on)
+
+
+def aggregate_cells(cells: pd.DataFrame, by: str | Sequence[str] = "image",
+                    columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Mean of per-cell measurements per image (or any grouping), with ``n_cells``.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        One row per cell, e.g. a labels layer's ``features``.
+    by : str or sequence of str
+        Column(s) naming the image each cell belongs to.
+    columns : sequence of str, optional
+        Measurements to average; all numeric non-metadata columns by default.
+
+    Returns
+    -------
+    DataFrame
+        One row per group: ``by`` columns, the means and ``n_cells``.
+    """
+    by = _as_list(by)
+    missing = [c for c in by if c not in cells.columns]
+    if missing:
+        raise ValueError(
+            f"cell table has no column(s) {missing} to group by; its columns are {list(cells.columns)}."
+        )
+    columns = list(columns) if columns is not None else score_columns(cells, exclude=by)
+    grouped = cells.groupby(by, sort=True)
+    out = grouped[columns].mean()
+    out["n_cells"] = grouped.size()
+    return out.reset_index()
+
+
+def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample_id",
+                         scores: Sequence[str] | None = None,
+                         source: str = "scores") -> pd.DataFrame:
+    """Average per-image scores over the images of each sample.
+
+    Parameters
+    ----------
+    images : DataFrame
+        One row per image (e.g. the results table): the join column(s), score
+        columns and optionally ``cell_count``/``n_cells``.
+    on : str or sequence of str
+        The sample key: ``"sample_id"`` or e.g. ``["day", "condition"]``
+        (a comma-separated string also works).
+    scores : sequence of str, optional
+        Score columns to aggregate; all numeric non-metadata columns by default.
+    source : str
+        A name for the table in error messages.
+
+    Returns
+    -------
+    DataFrame
+        One row per sample: the key columns, the other metadata columns (when
+        unique within the sample), each score's mean and ``<score>_sd`` (ddof=1),
+        ``n_images`` and, when cell counts are known, ``n_cells`` (their sum).
+
+    Raises
+    ------
+    ValueError
+        When a key column is missing, rows lack a key, scores hold text, or one
+        ``sample_id`` carries conflicting donor/day/condition.
+    """
+    on = _as_list(on)
+    if not on:
+        raise ValueError("Say which column(s) identify a sample, e.g. on='sample_id'.")
+    missing = [c for c in on if c not in images.columns]
+    if missing:
+        raise ValueError(
+            f"{source} has no column(s) {missing} to join on; its columns are "
+            f"{list(images.columns)}. Fill in {missing[0]} (e.g. in the results table) "
+            "or join on other columns."
+        )
+    frame = images.copy()
+    frame["_row"] = np.arange(len(frame)) + 2
+    empty = frame[on].isna().any(axis=1) | (frame[on].astype(str).apply(
+        lambda col: col.str.strip()) == "").any(axis=1)
+    if empty.any():
+        where = _describe_rows(frame, empty)
+        raise ValueError(f"{source}: {where} have no {' / '.join(on)}; fill them in or remove them.")
+    if scores is None:
+        scores = score_columns(frame.drop(columns=["_row"]), exclude=on)
+        scores += _mostly_numeric_text_columns(frame.drop(columns=["_row"]), exclude=[*on, *scores])
+    else:
+        scores = list(scores)
+        absent = [s for s in scores if s not in frame.columns]
+        if absent:
+            raise ValueError(
+                f"{source} has no score column(s) {absent}; its columns are {list(images.columns)}."
+            )
+    if not scores:
+        raise ValueError(f"{source} has no numeric score columns (e.g. osscore, median_area_um2).")
+    for score in scores:
+        numbers = pd.to_numeric(frame[score], errors="coerce")
+        bad = frame[score].notna() & numbers.isna()
+        if bad.any():
+            raise ValueError(
+                f"{source}: column {score!r} must hold numbers; {_describe_rows(frame, bad)} "
+                f"hold {sorted(map(str, frame.loc[bad, score].unique()))[:5]}."
+            )
+        frame[score] = numbers.astype(float)
+    if "sample_id" in on:
+        frame["sample_id"] = frame["sample_id"].astype(str).str.strip()
+        check_consistent_metadata(frame, "sample_id", source=source)
+    grouped = frame.groupby(on, sort=True)
+    out = grouped[scores].mean()
+    sds = grouped[scores].std(ddof=1).add_suffix("_sd")
+    out = pd.concat([out, sds], axis=1)[[c for s in scores for c in (s, f"{s}_sd")]]
+    out["n_images"] = grouped.size()
+    count_column = next((c for c in ("n_cells", "cell_count") if c in frame.columns), None)
+    if count_column is not None:
+        out["n_cells"] = grouped[count_column].sum(min_count=1)
+    meta = [c for c in METADATA_COLUMNS if c in frame.columns and c not in on]
+    for column in meta:
+        unique = grouped[column].nunique(dropna=True)
+        if (unique <= 1).all():
+            out.insert(0, column, grouped[column].first())
+    out = out.reset_index()
+    return out
+
+
+def _mostly_numeric_text_columns(frame: pd.DataFrame, exclude: Sequence[str]) -> list[str]:
+    """Text columns whose cells are mostly numbers: scores with a typo (checked later)."""
+    found = []
+    for column in frame.columns:
+        if column in exclude or column in NON_SCORE_COLUMNS or frame[column].dtype != object:
+            continue
+        values = frame[column].dropna()
+        if len(values) and pd.to_numeric(values, errors="coerce").notna().mean() >= 0.5:
+            found.append(column)
+    return found
+
+
+def _describe_rows(frame: pd.DataFrame, mask: pd.Series) -> str:
+    rows = frame.loc[mask]
+    if "layer" in frame.columns:
+        names = [str(n) for n in rows["layer"].head(10)]
+        label = f"layers {names}"
+    else:
+        label = f"rows {list(rows['_row'].head(10))}"
+    if mask.sum() > 10:
+        label += f" (and {int(mask.sum()) - 10} more)"
+    return label
+
+
+def name_pattern_regex(pattern: str) -> re.Pattern:
+    """Compile a file-name pattern such as ``{donor}_P{passage}_d{day}`` to a regex.
+
+    Fields in braces become named groups; ``day``, ``passage`` and
+    ``replicate`` match numbers, other fields match any run of characters
+    (shortest first). ``*`` matches anything.
+
+    Examples
+    --------
+    >>> name_pattern_regex("{donor}_P{passage}_d{day}").pattern
+    '(?P<donor>.+?)_P(?P<passage>\\\\d+(?:\\\\.\\\\d+)?)_d(?P<day>\\\\d+(?:\\\\.\\\\d+)?)'
+    """
+    parts = re.split(r"(\{[^{}]*\}|\*)", pattern)
+    regex = []
+    seen = set()
+    for part in parts:
+        if part == "*":
+            regex.append(".*?")
+        elif part.startswith("{") and part.endswith("}"):
+            field = part[1:-1].strip()
+            if not field.isidentifier():
+                raise ValueError(
+                    f"Pattern field {part!r} in {pattern!r} must be a name such as {{donor}}."
+                )
+            if field in seen:
+                regex.append(f"(?P={field})")
+                continue
+            seen.add(field)
+            body = r"\d+(?:\.\d+)?" if field in _NUMERIC_FIELDS else ".+?"
+            regex.append(f"(?P<{field}>{body})")
+        else:
+            regex.append(re.escape(part))
+    if not seen:
+        raise ValueError(f"Pattern {pattern!r} has no {{field}}; e.g. '{{donor}}_P{{passage}}_d{{day}}'.")
+    return re.compile("".join(regex))
+
+
+def metadata_from_name(name: str, pattern: str) -> dict:
+    """Parse sample metadata from a file or layer name with a pattern.
+
+    The pattern must match the whole name without its folder and extension,
+    or else the start of it. Numeric fields become ``int`` (or ``float``).
+
+    Returns
+    -------
+    dict
+        ``{field: value}``; empty when the name does not match.
+
+    Examples
+    --------
+    >>> metadata_from_name("/data/D3_P4_d14.tif", "{donor}_P{passage}_d{day}")
+    {'donor': 'D3', 'passage': 4, 'day': 14}
+    """
+    stem = PurePath(str(name)).name
+    regex = name_pattern_regex(pattern)
+    candidates = [stem]
+    while "." in candidates[-1]:
+        candidates.append(candidates[-1].rsplit(".", 1)[0])
+    match = None
+    for candidate in reversed(candidates):  # shortest (no extension) first
+        match = regex.fullmatch(candidate)
+        if match:
+            break
+    if match is None:
+        match = regex.match(candidates[-1])
+    if match is None:
+        return {}
+    values: dict = {}
+    for field, text in match.groupdict().items():
+        if field in _NUMERIC_FIELDS:
+            number = float(text)
+            values[field] = int(number) if number.is_integer() else number
+        else:
+            values[field] = text
+    return values

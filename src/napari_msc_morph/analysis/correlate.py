@@ -1,0 +1,314 @@
+"""Correlate image-derived scores with molecular readouts.
+
+The workflow is::
+
+    samples = aggregate_to_samples(results_table, on="sample_id")
+    readouts = read_readouts("qpcr_and_western.xlsx")
+    table = correlate(samples, readouts, on="sample_id", method="both")
+
+:func:`correlate` returns one row per score, marker, assay and method with
+``n, r, ci_low, ci_high, p, q`` and a ``warning`` column. Pearson confidence
+intervals use the Fisher z transform; Spearman intervals are percentile
+bootstrap intervals over samples with a fixed seed. ``q`` is the
+Benjamini-Hochberg adjusted p-value across all score x marker x assay pairs
+tested with the same method. Fewer than ``min_n`` (4) samples gives no r, only
+a warning, because r from three points is mostly noise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .aggregate import _as_list, score_columns
+
+RESULT_COLUMNS = ["score", "marker", "assay", "method", "n", "r", "ci_low", "ci_high", "p", "q",
+                  "warning"]
+
+METHODS = ("pearson", "spearman")
+
+
+def fisher_z_ci(r: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of a Pearson r by the Fisher z transform.
+
+    ``z = atanh(r)`` is about normal with standard error ``1/sqrt(n-3)``.
+
+    Examples
+    --------
+    >>> lo, hi = fisher_z_ci(0.5, 30)
+    >>> round(lo, 3), round(hi, 3)
+    (0.17, 0.729)
+    """
+    if n <= 3 or not np.isfinite(r):
+        return float("nan"), float("nan")
+    z = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
+    half = stats.norm.ppf(0.5 + confidence / 2) / np.sqrt(n - 3)
+    return float(np.tanh(z - half)), float(np.tanh(z + half))
+
+
+def bootstrap_indices(n: int, n_boot: int = 2000, seed: int = 0) -> np.ndarray:
+    """The ``(n_boot, n)`` resampling indices used by :func:`spearman_bootstrap_ci`."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def spearman_bootstrap_ci(x, y, n_boot: int = 2000, seed: int = 0,
+                          confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap interval of Spearman's rho, resampling (x, y) pairs.
+
+    Resamples in which x or y is constant have no rho and are left out.
+    Equivalent to ``scipy.stats.spearmanr`` on each resample of
+    :func:`bootstrap_indices`, vectorised.
+    """
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    n = len(x)
+    if n < 3:
+        return float("nan"), float("nan")
+    index = bootstrap_indices(n, n_boot, seed)
+    rx = stats.rankdata(x[index], axis=1)
+    ry = stats.rankdata(y[index], axis=1)
+    rx -= rx.mean(axis=1, keepdims=True)
+    ry -= ry.mean(axis=1, keepdims=True)
+    denom = np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = (rx * ry).sum(axis=1) / denom
+    rho = rho[np.isfinite(rho) & (denom > 1e-12)]
+    if rho.size == 0:
+        return float("nan"), float("nan")
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(rho, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def benjamini_hochberg(p) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q); NaN p-values stay NaN and are not counted.
+
+    Examples
+    --------
+    >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.2]).round(3).tolist()
+    [0.04, 0.053, 0.053, 0.2]
+    """
+    p = np.asarray(p, dtype=float)
+    q = np.full_like(p, np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    m = finite.size
+    if m == 0:
+        return q
+    order = finite[np.argsort(p[finite], kind="mergesort")]
+    ranked = p[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    q[order] = np.minimum(ranked, 1.0)
+    return q
+
+
+def correlation(x, y, method: str = "pearson", min_n: int = 4, confidence: float = 0.95,
+                n_boot: int = 2000, seed: int = 0) -> dict:
+    """r, p, CI and n for one pair of vectors (NaN pairs dropped).
+
+    Returns
+    -------
+    dict
+        ``n, r, ci_low, ci_high, p, warning``; below ``min_n`` samples, or for a
+        constant vector, r/p/CI are NaN and ``warning`` says why.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS} (or 'both'), got {method!r}")
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    x, y = x[keep], y[keep]
+    n = int(x.size)
+    out = {"n": n, "r": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p": np.nan, "warning": ""}
+    if n < min_n:
+        out["warning"] = f"only {n} sample(s): r is not reported below {min_n}"
+        return out
+    if np.ptp(x) == 0 or np.ptp(y) == 0:
+        which = "score" if np.ptp(x) == 0 else "marker"
+        out["warning"] = f"the {which} is constant over the {n} samples"
+        return out
+    if method == "pearson":
+        result = stats.pearsonr(x, y)
+        r, p = float(result.statistic), float(result.pvalue)
+        low, high = fisher_z_ci(r, n, confidence)
+    else:
+        result = stats.spearmanr(x, y)
+        r, p = float(result.statistic), float(result.pvalue)
+        low, high = spearman_bootstrap_ci(x, y, n_boot=n_boot, seed=seed, confidence=confidence)
+    out.update(r=r, p=p, ci_low=low, ci_high=high)
+    return out
+
+
+def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
+                  on: str | Sequence[str] = "sample_id",
+                  scores: Sequence[str] | None = None) -> pd.DataFrame:
+    """Join per-sample scores to per-sample readouts.
+
+    Parameters
+    ----------
+    samples : DataFrame
+        Output of :func:`~napari_msc_morph.analysis.aggregate.aggregate_to_samples`.
+    readouts : DataFrame
+        Output of :func:`~napari_msc_morph.analysis.readouts.read_readouts`.
+    on : str or sequence of str
+        Join key(s), ``"sample_id"`` or e.g. ``["day", "condition"]``.
+
+    Returns
+    -------
+    DataFrame
+        One row per sample, marker and assay: the key, the scores, ``marker``,
+        ``assay``, ``value`` (and ``value_sd``, ``n_replicates``).
+    """
+    on = _as_list(on)
+    for name, frame in (("scores", samples), ("readouts", readouts)):
+        missing = [c for c in on if c not in frame.columns]
+        if missing:
+            raise ValueError(
+                f"The {name} table has no join column(s) {missing}; its columns are "
+                f"{list(frame.columns)}. Add the column or join on other columns (--on)."
+            )
+    if scores is None:
+        scores = score_columns(samples, exclude=on)
+    left = samples[[*on, *scores]].copy()
+    right_columns = [c for c in (*on, "marker", "assay", "value", "value_sd", "n_replicates")
+                     if c in readouts.columns]
+    right = readouts[right_columns].copy()
+    for column in on:  # join sample ids as text, days as numbers
+        if column == "day":
+            left[column] = pd.to_numeric(left[column], errors="coerce")
+            right[column] = pd.to_numeric(right[column], errors="coerce")
+        else:
+            left[column] = left[column].astype(str).str.strip()
+            right[column] = right[column].astype(str).str.strip()
+    joined = left.merge(right, on=on, how="inner")
+    if joined.empty:
+        left_keys = _keys(left, on)
+        right_keys = _keys(right, on)
+        raise ValueError(
+            f"No samples in common on {on}: scores have {left_keys}, readouts have {right_keys}. "
+            "Check that the ids are spelled the same in both tables."
+        )
+    return joined
+
+
+def _keys(frame: pd.DataFrame, on: list[str], limit: int = 8) -> str:
+    keys = sorted({" / ".join(map(str, row)) for row in frame[on].itertuples(index=False)})
+    text = ", ".join(keys[:limit])
+    return f"[{text}{', ...' if len(keys) > limit else ''}] ({len(keys)})"
+
+
+def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
+              on: str | Sequence[str] = "sample_id", method: str = "both",
+              scores: Sequence[str] | None = None, min_n: int = 4,
+              confidence: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Correlate every score with every marker and assay.
+
+    Parameters
+    ----------
+    samples : DataFrame
+        Per-sample scores (see :func:`~napari_msc_morph.analysis.aggregate.aggregate_to_samples`).
+    readouts : DataFrame
+        Per-sample readouts (see :func:`~napari_msc_morph.analysis.readouts.read_readouts`).
+    on : str or sequence of str
+        Join key(s).
+    method : {"pearson", "spearman", "both"}
+    scores : sequence of str, optional
+        Score columns; all numeric non-metadata columns by default.
+    min_n : int
+        Fewest samples for which r is reported.
+    confidence : float
+        Confidence level of the intervals.
+    n_boot, seed : int
+        Bootstrap resamples and seed for Spearman intervals.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``score, marker, assay, method, n, r, ci_low, ci_high, p, q, warning``.
+    """
+    methods = METHODS if method == "both" else (method,)
+    for m in methods:
+        if m not in METHODS:
+            raise ValueError(f"method must be 'pearson', 'spearman' or 'both', got {method!r}")
+    on = _as_list(on)
+    if scores is None:
+        scores = score_columns(samples, exclude=on)
+    if not scores:
+        raise ValueError(
+            f"The scores table has no numeric score columns; its columns are {list(samples.columns)}."
+        )
+    joined = join_readouts(samples, readouts, on=on, scores=scores)
+    records = []
+    for (marker, assay), block in joined.groupby(["marker", "assay"], sort=True):
+        for score in scores:
+            for m in methods:
+                result = correlation(block[score], block["value"], method=m, min_n=min_n,
+                                     confidence=confidence, n_boot=n_boot, seed=seed)
+                records.append({"score": score, "marker": marker, "assay": assay, "method": m,
+                                **result})
+    table = pd.DataFrame.from_records(records)
+    table["q"] = np.nan
+    for m in methods:
+        rows = table["method"] == m
+        table.loc[rows, "q"] = benjamini_hochberg(table.loc[rows, "p"].to_numpy())
+    return table[RESULT_COLUMNS].reset_index(drop=True)
+
+
+def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | None = None,
+                scores: Sequence[str] | None = None, by: str = "day",
+                group: str = "condition") -> pd.DataFrame:
+    """Mean +- SD of scores and markers per day and condition.
+
+    Parameters
+    ----------
+    samples : DataFrame, optional
+        Per-sample (or per-image) scores with ``by`` (and ``group``) columns.
+    readouts : DataFrame, optional
+        Per-sample readouts with ``by`` (and ``group``) columns.
+    scores : sequence of str, optional
+        Score columns to include; all numeric scores by default.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``variable`` (a score or ``"<marker> (<assay>)"``), ``kind``
+        (``"score"``/``"marker"``), ``group``, ``day`` (or ``by``), ``mean``,
+        ``sd`` and ``n``. Without a ``group`` column everything is one group
+        ``"all"``.
+    """
+    pieces = []
+    if samples is not None:
+        if by not in samples.columns:
+            raise ValueError(
+                f"The scores table has no {by!r} column for a time course; its columns are "
+                f"{list(samples.columns)}."
+            )
+        names = list(scores) if scores is not None else score_columns(samples)
+        frame = samples.assign(_group=samples[group] if group in samples.columns else "all")
+        long = frame.melt(id_vars=[by, "_group"], value_vars=names, var_name="variable",
+                          value_name="value").assign(kind="score")
+        pieces.append(long)
+    if readouts is not None:
+        if by not in readouts.columns:
+            raise ValueError(
+                f"The readouts table has no {by!r} column for a time course; its columns are "
+                f"{list(readouts.columns)}."
+            )
+        frame = readouts.assign(
+            _group=readouts[group] if group in readouts.columns else "all",
+            variable=readouts["marker"] + " (" + readouts["assay"] + ")",
+            kind="marker",
+        )
+        pieces.append(frame[[by, "_group", "variable", "value", "kind"]])
+    if not pieces:
+        raise ValueError("Give scores, readouts or both for a time course.")
+    long = pd.concat(pieces, ignore_index=True)
+    long[by] = pd.to_numeric(long[by], errors="coerce")
+    long["value"] = pd.to_numeric(long["value"], errors="coerce")
+    grouped = long.dropna(subset=[by, "value"]).groupby(["kind", "variable", "_group", by],
+                                                        sort=True)["value"]
+    out = grouped.agg(mean="mean", sd="std", n="count").reset_index()
+    return out.rename(columns={"_group": "group"})[["variable", "kind", "group", by, "mean",
+                                                     "sd", "n"]]

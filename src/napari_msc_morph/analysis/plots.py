@@ -1,0 +1,223 @@
+"""Correlation plots with matplotlib (no pyplot, no GUI backend).
+
+Each function draws into a :class:`matplotlib.figure.Figure` (a new one, or the
+one given, e.g. the figure of a Qt canvas in the correlation dock) and returns
+it. Scatter points carry their sample keys so a click can be traced back to a
+sample (see :func:`picked_samples`). :func:`save_figure` writes PNG and SVG.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from ..io import atomic_path
+from .aggregate import _as_list
+
+_SAMPLE_KEYS_ATTR = "_msc_sample_keys"
+
+
+def _grid(count: int, max_columns: int = 3) -> tuple[int, int]:
+    columns = min(max_columns, max(1, count))
+    rows = int(np.ceil(max(1, count) / columns))
+    return rows, columns
+
+
+def _format_p(p: float) -> str:
+    if not np.isfinite(p):
+        return "p = n/a"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _new_figure(fig: Figure | None, width: float, height: float) -> Figure:
+    if fig is None:
+        return Figure(figsize=(width, height), layout="constrained")
+    fig.clear()
+    return fig
+
+
+def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
+                   on: str | Sequence[str] = "sample_id", method: str = "pearson",
+                   fig: Figure | None = None) -> Figure:
+    """Score against each marker and assay, with a least-squares line and r/p.
+
+    Parameters
+    ----------
+    joined : DataFrame
+        Output of :func:`~napari_msc_morph.analysis.correlate.join_readouts`.
+    results : DataFrame
+        Output of :func:`~napari_msc_morph.analysis.correlate.correlate`.
+    score : str
+        The score on the x axis.
+    on : str or sequence of str
+        The sample key columns stored on the points for picking.
+    method : str
+        Which r to print in the panel titles.
+    fig : Figure, optional
+        Draw into this figure (cleared first).
+    """
+    on = _as_list(on)
+    pairs = sorted(joined.groupby(["marker", "assay"]).groups)
+    rows, columns = _grid(len(pairs))
+    fig = _new_figure(fig, 3.2 * columns, 2.8 * rows)
+    if not pairs:
+        fig.text(0.5, 0.5, "no marker values to plot", ha="center")
+        return fig
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for ax in axes.flat[len(pairs):]:
+        ax.set_visible(False)
+    for ax, (marker, assay) in zip(axes.flat, pairs):
+        block = joined[(joined["marker"] == marker) & (joined["assay"] == assay)]
+        block = block[np.isfinite(block[score]) & np.isfinite(block["value"])]
+        points = ax.scatter(block[score], block["value"], s=28, color="#2a7ab9",
+                            edgecolor="white", linewidth=0.5, picker=5, zorder=3)
+        setattr(points, _SAMPLE_KEYS_ATTR, [tuple(k) for k in block[on].itertuples(index=False)])
+        if "value_sd" in block.columns and block["value_sd"].notna().any():
+            ax.errorbar(block[score], block["value"], yerr=block["value_sd"], fmt="none",
+                        ecolor="#9bbbd6", elinewidth=0.8, zorder=2)
+        row = results[(results["score"] == score) & (results["marker"] == marker)
+                      & (results["assay"] == assay) & (results["method"] == method)]
+        label = f"{marker} ({assay})"
+        if len(block) >= 2 and np.ptp(block[score]) > 0:
+            slope, intercept = np.polyfit(block[score], block["value"], 1)
+            xs = np.linspace(block[score].min(), block[score].max(), 50)
+            ax.plot(xs, slope * xs + intercept, color="#d1495b", linewidth=1.2, zorder=4)
+        if not row.empty and np.isfinite(row["r"].iloc[0]):
+            r, p, n = row["r"].iloc[0], row["p"].iloc[0], int(row["n"].iloc[0])
+            symbol = "r" if method == "pearson" else "rho"
+            ax.set_title(f"{label}\n{symbol} = {r:.2f}, {_format_p(p)}, n = {n}", fontsize=9)
+        elif not row.empty:
+            ax.set_title(f"{label}\n{row['warning'].iloc[0]}", fontsize=8, color="#a03030")
+        else:
+            ax.set_title(label, fontsize=9)
+        ax.set_xlabel(score, fontsize=8)
+        ax.set_ylabel("value", fontsize=8)
+        ax.tick_params(labelsize=7)
+    return fig
+
+
+def heatmap_figure(results: pd.DataFrame, method: str = "pearson",
+                   fig: Figure | None = None) -> Figure:
+    """A heatmap of r over scores (rows) x markers and assays (columns).
+
+    Cells are annotated with r and a star for q < 0.05; cells without an r
+    (too few samples) are grey.
+    """
+    table = results[results["method"] == method].copy()
+    table["pair"] = table["marker"] + "\n" + table["assay"]
+    r = table.pivot_table(index="score", columns="pair", values="r", aggfunc="first",
+                          dropna=False)
+    q = table.pivot_table(index="score", columns="pair", values="q", aggfunc="first",
+                          dropna=False).reindex_like(r)
+    fig = _new_figure(fig, 1.2 + 1.0 * max(1, r.shape[1]), 1.2 + 0.6 * max(1, r.shape[0]))
+    ax = fig.add_subplot()
+    if r.empty:
+        ax.text(0.5, 0.5, f"no {method} results", ha="center")
+        ax.set_axis_off()
+        return fig
+    values = r.to_numpy(dtype=float)
+    masked = np.ma.masked_invalid(values)
+    image = ax.imshow(masked, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    image.cmap.set_bad("#dddddd")
+    for (i, j), value in np.ndenumerate(values):
+        if np.isfinite(value):
+            star = "*" if np.isfinite(q.iat[i, j]) and q.iat[i, j] < 0.05 else ""
+            ax.text(j, i, f"{value:.2f}{star}", ha="center", va="center", fontsize=8,
+                    color="white" if abs(value) > 0.6 else "black")
+        else:
+            ax.text(j, i, "n/a", ha="center", va="center", fontsize=7, color="#666666")
+    ax.set_xticks(range(r.shape[1]), r.columns, fontsize=7)
+    ax.set_yticks(range(r.shape[0]), r.index, fontsize=8)
+    ax.set_title(f"{method} r (* q < 0.05)", fontsize=9)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+def time_course_figure(course: pd.DataFrame, by: str = "day",
+                       fig: Figure | None = None) -> Figure:
+    """Each score and marker against day: mean +- SD per condition.
+
+    Parameters
+    ----------
+    course : DataFrame
+        Output of :func:`~napari_msc_morph.analysis.correlate.time_course`.
+    """
+    variables = list(dict.fromkeys(course.sort_values(["kind", "variable"], ascending=[False, True])
+                                   ["variable"]))
+    rows, columns = _grid(len(variables))
+    fig = _new_figure(fig, 3.2 * columns, 2.6 * rows)
+    if not variables:
+        fig.text(0.5, 0.5, "nothing to plot", ha="center")
+        return fig
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for ax in axes.flat[len(variables):]:
+        ax.set_visible(False)
+    groups = sorted(course["group"].astype(str).unique())
+    colours = {g: f"C{i % 10}" for i, g in enumerate(groups)}
+    for ax, variable in zip(axes.flat, variables):
+        block = course[course["variable"] == variable]
+        for group, part in block.groupby(block["group"].astype(str), sort=True):
+            part = part.sort_values(by)
+            ax.errorbar(part[by], part["mean"], yerr=part["sd"].fillna(0), marker="o",
+                        markersize=4, capsize=2, linewidth=1.2, color=colours[group],
+                        label=group)
+        ax.set_title(variable, fontsize=9)
+        ax.set_xlabel(by, fontsize=8)
+        ax.tick_params(labelsize=7)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if len(groups) > 1 or groups != ["all"]:
+        axes.flat[0].legend(handles, labels, fontsize=7, title="condition", title_fontsize=7)
+    return fig
+
+
+def picked_samples(artist, indices) -> list[tuple]:
+    """The sample keys of the points ``indices`` of a scatter drawn by :func:`scatter_figure`."""
+    keys = getattr(artist, _SAMPLE_KEYS_ATTR, None)
+    if keys is None:
+        return []
+    return [keys[i] for i in np.atleast_1d(indices) if 0 <= i < len(keys)]
+
+
+def save_figure(fig: Figure, path: str | os.PathLike,
+                formats: Sequence[str] = ("png", "svg"), dpi: int = 150) -> list[Path]:
+    """Save ``fig`` as ``<path>.png`` and ``<path>.svg`` (atomically); return the paths."""
+    base = Path(path)
+    if base.suffix.lower().lstrip(".") in formats:
+        base = base.with_suffix("")
+    written = []
+    for fmt in formats:
+        target = base.with_name(f"{base.name}.{fmt}")
+        with atomic_path(target) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=dpi)
+        written.append(target)
+    return written
+
+
+def save_correlation_plots(joined: pd.DataFrame, results: pd.DataFrame,
+                           course: pd.DataFrame | None, folder: str | os.PathLike,
+                           on: str | Sequence[str] = "sample_id",
+                           formats: Sequence[str] = ("png", "svg")) -> list[Path]:
+    """Write every plot (scatter per score and method, heatmaps, time course) into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    methods = list(dict.fromkeys(results["method"]))
+    for score in dict.fromkeys(results["score"]):
+        for method in methods:
+            fig = scatter_figure(joined, results, score, on=on, method=method)
+            written += save_figure(fig, folder / f"scatter_{_safe(score)}_{method}", formats)
+    for method in methods:
+        written += save_figure(heatmap_figure(results, method), folder / f"heatmap_{method}",
+                               formats)
+    if course is not None and not course.empty:
+        written += save_figure(time_course_figure(course), folder / "time_course", formats)
+    return written
+
+
+def _safe(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in str(name))

@@ -1,0 +1,368 @@
+"""Molecular readouts (qPCR, western blot, IF) read into one tidy table.
+
+A readout file holds marker measurements per sample, in either of two shapes:
+
+* **long**: one measurement per row, columns ``sample_id, marker, assay, value``
+  and optionally ``replicate`` (and ``day``, ``condition``, ``donor``);
+* **wide**: one row per sample (and replicate), one column per marker, named
+  ``RUNX2``, ``RUNX2_qPCR``, ``RUNX2 (western)`` or ``RUNX2|IF``; the assay comes
+  from the column name or from an ``assay`` column.
+
+Western blot values can be normalised to a loading control, either from a
+``loading_control`` column or from a control marker (``GAPDH``, ``ACTB`` ...)
+measured on the same sample and replicate.
+
+:func:`read_readouts` returns one row per sample, marker and assay with the
+replicate mean, its standard deviation and the number of replicates.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..io import read_table
+
+#: Osteogenic markers expected by default.
+DEFAULT_MARKERS = ("RUNX2", "OCN", "OSX")
+
+#: Columns that identify a sample (join keys and metadata), never markers.
+ID_COLUMNS = ("sample_id", "donor", "day", "condition")
+
+#: Extra non-marker columns understood in readout files.
+_SPECIAL_COLUMNS = (
+    "marker", "assay", "value", "replicate", "loading_control", "unit", "notes", "passage",
+)
+
+_MARKER_ALIASES = {
+    "BGLAP": "OCN",
+    "OSTEOCALCIN": "OCN",
+    "SP7": "OSX",
+    "OSTERIX": "OSX",
+    "CBFA1": "RUNX2",
+    "ALPL": "ALP",
+    "MKI67": "Ki67",
+    "KI67": "Ki67",
+    "KI-67": "Ki67",
+    "P16": "p16",
+    "CDKN2A": "p16",
+    "P21": "p21",
+    "CDKN1A": "p21",
+    "P53": "p53",
+    "TP53": "p53",
+}
+
+_ASSAY_ALIASES = {
+    "qpcr": "qPCR",
+    "rt-qpcr": "qPCR",
+    "rtqpcr": "qPCR",
+    "pcr": "qPCR",
+    "rna": "qPCR",
+    "mrna": "qPCR",
+    "western": "western",
+    "westernblot": "western",
+    "western_blot": "western",
+    "western blot": "western",
+    "wb": "western",
+    "protein": "western",
+    "if": "IF",
+    "immunofluorescence": "IF",
+    "ifintensity": "IF",
+    "if_intensity": "IF",
+}
+
+_UNSPECIFIED_ASSAY = "unspecified"
+
+
+def canonical_marker(name) -> str:
+    """The canonical marker name: ``"bglap"`` -> ``"OCN"``, ``"runx2"`` -> ``"RUNX2"``."""
+    text = str(name).strip()
+    upper = text.upper()
+    if upper in _MARKER_ALIASES:
+        return _MARKER_ALIASES[upper]
+    if upper in DEFAULT_MARKERS:
+        return upper
+    return text
+
+
+def canonical_assay(name) -> str:
+    """The canonical assay name (``qPCR``, ``western``, ``IF``) or the name as written."""
+    if name is None or (isinstance(name, float) and np.isnan(name)):
+        return _UNSPECIFIED_ASSAY
+    text = str(name).strip()
+    if not text:
+        return _UNSPECIFIED_ASSAY
+    return _ASSAY_ALIASES.get(text.lower(), text)
+
+
+def _lower_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rename the known columns case-insensitively (``Sample_ID`` -> ``sample_id``)."""
+    known = {*ID_COLUMNS, *_SPECIAL_COLUMNS}
+    rename = {}
+    for column in frame.columns:
+        key = str(column).strip().lower().replace(" ", "_")
+        if key in known and column != key:
+            rename[column] = key
+    return frame.rename(columns=rename)
+
+
+def _split_wide_column(column: str) -> tuple[str, str | None]:
+    """``"RUNX2_qPCR"`` -> ``("RUNX2", "qPCR")``; ``"OCN"`` -> ``("OCN", None)``."""
+    text = str(column).strip()
+    match = re.fullmatch(r"(.+?)\s*\((.+)\)", text)
+    if match:
+        return match.group(1).strip(), match.group(2).strip()
+    for separator in ("|", "_", " ", "-"):
+        if separator in text:
+            head, tail = text.rsplit(separator, 1)
+            if tail.strip().lower() in _ASSAY_ALIASES or tail.strip().lower() in (
+                "ihc", "elisa", "flow",
+            ):
+                return head.strip(), tail.strip()
+    return text, None
+
+
+def _numeric_or_raise(values: pd.Series, what: str, row_numbers: pd.Series) -> pd.Series:
+    """Convert to float; name the rows (file line numbers) that hold text."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    present = values.notna() & (values.astype(str).str.strip() != "")
+    bad = present & numbers.isna()
+    if bad.any():
+        listing = ", ".join(
+            f"row {int(row)}: {value!r}"
+            for row, value in zip(row_numbers[bad].head(10), values[bad].head(10))
+        )
+        more = f" (and {int(bad.sum()) - 10} more)" if bad.sum() > 10 else ""
+        raise ValueError(
+            f"{what} must be numbers, but {int(bad.sum())} cell(s) are not: {listing}{more}. "
+            "Fix or empty these cells."
+        )
+    return numbers.astype(float)
+
+
+def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
+    """Bring a long or wide readout table into long form.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        A readout table as read from file.
+    source : str
+        A name for the table in error messages (usually the file name).
+
+    Returns
+    -------
+    DataFrame
+        Columns: the identifying columns present (``sample_id``, ``donor``,
+        ``day``, ``condition``), ``replicate`` (if given), ``marker``, ``assay``,
+        ``value`` and, if given, ``loading_control``; plus ``row`` (the line
+        number in the file, header = 1) for error messages.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise TypeError(f"readouts must be a pandas DataFrame, got {type(frame).__name__}")
+    frame = _lower_columns(frame.copy())
+    frame["row"] = np.arange(len(frame)) + 2  # line number in a CSV with a header line
+    ids = [c for c in ID_COLUMNS if c in frame.columns]
+    if not ids:
+        raise ValueError(
+            f"{source} has no sample column: it needs 'sample_id' (or 'day' and 'condition'); "
+            f"its columns are {list(frame.columns[:-1])}."
+        )
+    extra = [c for c in ("replicate", "loading_control") if c in frame.columns]
+    if "marker" in frame.columns and "value" in frame.columns:
+        long = frame[[*ids, *extra, "marker", "value", "row"]].copy()
+        long["assay"] = frame["assay"] if "assay" in frame.columns else _UNSPECIFIED_ASSAY
+    else:
+        skip = {*ids, *_SPECIAL_COLUMNS, "row"}
+        marker_columns = [c for c in frame.columns if c not in skip]
+        if not marker_columns:
+            raise ValueError(
+                f"{source} names no markers: give long form (columns sample_id, marker, assay, "
+                "value) or wide form (one column per marker such as RUNX2, OCN_qPCR); "
+                f"its columns are {list(frame.columns[:-1])}."
+            )
+        keep = [*ids, *extra, "row"] + (["assay"] if "assay" in frame.columns else [])
+        long = frame.melt(id_vars=keep, value_vars=marker_columns, var_name="marker",
+                          value_name="value")
+        split = long["marker"].map(_split_wide_column)
+        long["marker"] = split.map(lambda pair: pair[0])
+        from_name = split.map(lambda pair: pair[1])
+        if "assay" in long.columns:
+            long["assay"] = from_name.where(from_name.notna(), long["assay"])
+        else:
+            long["assay"] = from_name
+    long["marker"] = long["marker"].map(canonical_marker)
+    long["assay"] = long["assay"].map(canonical_assay)
+    long["value"] = _numeric_or_raise(long["value"], f"Values in {source}", long["row"])
+    if "loading_control" in long.columns:
+        long["loading_control"] = _numeric_or_raise(
+            long["loading_control"], f"loading_control in {source}", long["row"]
+        )
+    if "day" in long.columns:
+        long["day"] = _numeric_or_raise(long["day"], f"'day' in {source}", long["row"])
+    if "sample_id" in long.columns:
+        missing = long["sample_id"].isna()
+        if missing.any():
+            rows = sorted(set(long.loc[missing, "row"].astype(int)))
+            raise ValueError(
+                f"{source}: rows {rows[:20]} have no sample_id; fill them in or remove them."
+            )
+        long["sample_id"] = long["sample_id"].astype(str).str.strip()
+    return long.dropna(subset=["value"]).reset_index(drop=True)
+
+
+def normalise_to_loading_control(long: pd.DataFrame, control: str | None = None,
+                                 source: str = "readouts") -> pd.DataFrame:
+    """Divide western blot band intensities by their loading control.
+
+    Parameters
+    ----------
+    long : DataFrame
+        Output of :func:`to_long`.
+    control : str, optional
+        A marker measured on the same sample (and replicate) and assay to divide
+        by, such as ``"GAPDH"``; its rows are then dropped. Without it, a
+        ``loading_control`` column is used if present.
+
+    Returns
+    -------
+    DataFrame
+        ``long`` with ``value`` normalised where a control was given.
+    """
+    long = long.copy()
+    if control is None:
+        if "loading_control" in long.columns:
+            has = long["loading_control"].notna()
+            zero = has & (long["loading_control"] == 0)
+            if zero.any():
+                raise ValueError(
+                    f"{source}: loading_control is 0 in rows {sorted(long.loc[zero, 'row'])[:20]}."
+                )
+            long.loc[has, "value"] = long.loc[has, "value"] / long.loc[has, "loading_control"]
+        return long.drop(columns=["loading_control"], errors="ignore")
+    control = canonical_marker(control)
+    keys = [c for c in (*ID_COLUMNS, "replicate", "assay") if c in long.columns]
+    controls = long[long["marker"] == control]
+    if controls.empty:
+        raise ValueError(
+            f"{source} has no rows for the loading control {control!r}; "
+            f"its markers are {sorted(long['marker'].unique())}."
+        )
+    control_values = controls.groupby(keys, dropna=False)["value"].mean().rename("_control")
+    targets = long[(long["marker"] != control) & long["assay"].isin(controls["assay"].unique())]
+    merged = targets.join(control_values, on=keys)
+    unmatched = merged["_control"].isna() | (merged["_control"] == 0)
+    if unmatched.any():
+        raise ValueError(
+            f"{source}: rows {sorted(merged.loc[unmatched, 'row'])[:20]} have no (non-zero) "
+            f"{control} value for the same sample, replicate and assay."
+        )
+    long.loc[merged.index, "value"] = merged["value"] / merged["_control"]
+    long = long[long["marker"] != control]
+    return long.drop(columns=["loading_control"], errors="ignore").reset_index(drop=True)
+
+
+def check_consistent_metadata(frame: pd.DataFrame, key: str = "sample_id",
+                              columns: Sequence[str] = ("donor", "day", "condition"),
+                              source: str = "table") -> None:
+    """Raise if one ``key`` value carries different metadata on different rows."""
+    if key not in frame.columns:
+        return
+    problems = []
+    for column in columns:
+        if column not in frame.columns or column == key:
+            continue
+        distinct = frame.dropna(subset=[column]).groupby(key)[column].nunique()
+        for sample in distinct[distinct > 1].index:
+            values = sorted(map(str, frame.loc[frame[key] == sample, column].dropna().unique()))
+            problems.append(f"{key} {sample!r} has {column} {', '.join(values)}")
+    if problems:
+        raise ValueError(
+            f"{source}: duplicate {key}s with conflicting metadata: "
+            + "; ".join(problems[:10])
+            + (f" (and {len(problems) - 10} more)" if len(problems) > 10 else "")
+            + ". Give each sample one donor/day/condition or use distinct sample ids."
+        )
+
+
+def summarise_replicates(long: pd.DataFrame) -> pd.DataFrame:
+    """Average replicates: one row per sample, marker and assay.
+
+    Returns
+    -------
+    DataFrame
+        The identifying columns, ``marker``, ``assay``, ``value`` (replicate
+        mean), ``value_sd`` (sample SD, ddof=1; NaN for a single replicate) and
+        ``n_replicates``.
+    """
+    ids = [c for c in ID_COLUMNS if c in long.columns]
+    group = ["sample_id"] if "sample_id" in ids else ids
+    meta = [c for c in ids if c not in group]
+    grouped = long.groupby([*group, "marker", "assay"], sort=True, dropna=False)
+    out = grouped["value"].agg(value="mean", value_sd="std", n_replicates="count").reset_index()
+    if meta:
+        first = grouped[meta].first().reset_index(drop=True)
+        for column in meta:
+            out.insert(len(group), column, first[column].to_numpy())
+    return out
+
+
+def read_readouts(source, markers: Sequence[str] | None = None,
+                  loading_control: str | None = None) -> pd.DataFrame:
+    """Read molecular readouts from a CSV/XLSX file or a DataFrame.
+
+    Parameters
+    ----------
+    source : str, Path or DataFrame
+        The readout table, long or wide (see the module docstring).
+    markers : sequence of str, optional
+        Keep only these markers (aliases such as ``BGLAP`` for OCN are
+        understood). A marker asked for but absent is an error. By default all
+        markers in the file are kept.
+    loading_control : str, optional
+        Normalise western blot values to this control marker (see
+        :func:`normalise_to_loading_control`).
+
+    Returns
+    -------
+    DataFrame
+        One row per sample, marker and assay: identifying columns, ``marker``,
+        ``assay``, ``value``, ``value_sd``, ``n_replicates``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> wide = pd.DataFrame({"sample_id": ["a", "a", "b"], "replicate": [1, 2, 1],
+    ...                      "RUNX2_qPCR": [1.0, 3.0, 5.0]})
+    >>> read_readouts(wide)[["sample_id", "marker", "assay", "value", "n_replicates"]]
+      sample_id marker assay  value  n_replicates
+    0         a  RUNX2  qPCR    2.0             2
+    1         b  RUNX2  qPCR    5.0             1
+    """
+    if isinstance(source, pd.DataFrame):
+        frame, name = source, "readouts"
+    elif isinstance(source, (str, os.PathLike)):
+        frame, name = read_table(source), os.fspath(source)
+    else:
+        raise TypeError(f"readouts must be a file path or a DataFrame, got {type(source).__name__}")
+    if frame.empty:
+        raise ValueError(f"{name} has no rows.")
+    long = to_long(frame, source=name)
+    check_consistent_metadata(long, source=name)
+    long = normalise_to_loading_control(long, loading_control, source=name)
+    if markers is not None:
+        wanted = [canonical_marker(m) for m in markers]
+        found = set(long["marker"])
+        absent = [m for m in wanted if m not in found]
+        if absent:
+            raise ValueError(
+                f"{name} has no values for marker(s) {absent}; it has {sorted(found)}."
+            )
+        long = long[long["marker"].isin(wanted)]
+    if long.empty:
+        raise ValueError(f"{name} holds no numeric marker values.")
+    return summarise_replicates(long)
