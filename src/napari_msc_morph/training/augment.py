@@ -1,0 +1,161 @@
+"""The studies' augmentations: random crops from large fields, flips, rotation, translation, colour jitter.
+
+A training sample is one ``input_size`` square crop from a field (a whole
+microscope image). Each crop is drawn by one affine resampling, which covers
+position (translation anywhere in the field), rotation and flips at once, so
+rotating never shows empty corners where the field is large enough. Colour
+jitter then varies brightness, contrast, saturation and the per-channel
+gain (a camera's white balance).
+
+Scale is **not** jittered by default: cell size is the main morphological
+signal of both senescence and early osteogenic differentiation, so a model
+must not be taught that size does not matter.
+
+Every random choice comes from a generator seeded by ``(seed, epoch, sample)``
+(:func:`sample_rng`), so a sample is the same whatever the number of
+DataLoader workers and whether the run was resumed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+
+__all__ = ["AugmentConfig", "random_crop", "color_jitter", "augment_crop", "sample_rng"]
+
+
+@dataclass
+class AugmentConfig:
+    """Which augmentations to draw and how strongly.
+
+    Parameters
+    ----------
+    hflip, vflip : bool
+        Mirror left-right / up-down with probability 1/2.
+    rotation_deg : float
+        Rotate by a uniform angle in ``[-rotation_deg, rotation_deg]``
+        (180 = any angle; cultures have no up).
+    scale : float
+        Zoom by ``exp(U(-log(1+scale), log(1+scale)))``; 0 (default) keeps
+        cell size, the signal (see module notes).
+    brightness, contrast, saturation : float
+        Multipliers drawn from ``U(1 - x, 1 + x)``; saturation only for RGB.
+    channel_gain : float
+        Per-channel gain ``U(1 - x, 1 + x)`` for RGB (white balance).
+    """
+
+    hflip: bool = True
+    vflip: bool = True
+    rotation_deg: float = 180.0
+    scale: float = 0.0
+    brightness: float = 0.2
+    contrast: float = 0.2
+    saturation: float = 0.2
+    channel_gain: float = 0.05
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def none(cls) -> "AugmentConfig":
+        """No augmentation at all (plain random crops)."""
+        return cls(False, False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+
+def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
+    """The generator for one training sample."""
+    return np.random.default_rng(
+        np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(epoch), int(index), 0xA06])
+    )
+
+
+def random_crop(
+    field: np.ndarray, size: int, rng: np.random.Generator, config: AugmentConfig
+) -> np.ndarray:
+    """One ``size`` x ``size`` view of ``field`` at a random place, angle and mirror.
+
+    Parameters
+    ----------
+    field : ndarray, shape (H, W) or (H, W, C), float
+        The whole image.
+    size : int
+        Crop side in pixels.
+    rng : numpy.random.Generator
+    config : AugmentConfig
+
+    Returns
+    -------
+    ndarray, shape (size, size) or (size, size, C), float32
+        Bilinear resampling; pixels outside the field (only when it is
+        smaller than the rotated crop) are mirrored in.
+    """
+    field = np.asarray(field)
+    if field.ndim not in (2, 3):
+        raise ValueError(f"field must be (H, W) or (H, W, C), got shape {field.shape}.")
+    size = int(size)
+    h, w = field.shape[:2]
+    theta = math.radians(rng.uniform(-config.rotation_deg, config.rotation_deg)) if config.rotation_deg else 0.0
+    zoom = 1.0
+    if config.scale:
+        bound = math.log1p(config.scale)
+        zoom = math.exp(rng.uniform(-bound, bound))
+    fy = -1.0 if config.vflip and rng.random() < 0.5 else 1.0
+    fx = -1.0 if config.hflip and rng.random() < 0.5 else 1.0
+    cos, sin = math.cos(theta), math.sin(theta)
+    # Half of the rotated (and zoomed) crop's bounding box in field pixels.
+    half = 0.5 * size * zoom * (abs(cos) + abs(sin))
+    cy = rng.uniform(half - 0.5, h - half - 0.5) if h > 2 * half else (h - 1) / 2
+    cx = rng.uniform(half - 0.5, w - half - 0.5) if w > 2 * half else (w - 1) / 2
+
+    if theta == 0.0 and zoom == 1.0 and h >= size and w >= size:
+        # Axis-aligned: a slice (integer position) is exact and much cheaper.
+        y0 = int(round(cy - (size - 1) / 2))
+        x0 = int(round(cx - (size - 1) / 2))
+        y0, x0 = min(max(y0, 0), h - size), min(max(x0, 0), w - size)
+        crop = field[y0:y0 + size, x0:x0 + size]
+        if fy < 0:
+            crop = crop[::-1]
+        if fx < 0:
+            crop = crop[:, ::-1]
+        return np.ascontiguousarray(crop, dtype=np.float32)
+
+    # input = matrix @ output + offset, output centred on the crop's middle.
+    matrix = zoom * np.array([[cos * fy, -sin * fx], [sin * fy, cos * fx]])
+    mid = (size - 1) / 2.0
+    offset = np.array([cy, cx]) - matrix @ np.array([mid, mid])
+    planes = field[..., None] if field.ndim == 2 else field
+    out = np.empty((size, size, planes.shape[-1]), np.float32)
+    for c in range(planes.shape[-1]):
+        ndi.affine_transform(
+            planes[..., c].astype(np.float32, copy=False), matrix, offset,
+            output_shape=(size, size), output=out[..., c], order=1, mode="mirror",
+        )
+    return out[..., 0] if field.ndim == 2 else out
+
+
+def color_jitter(crop: np.ndarray, rng: np.random.Generator, config: AugmentConfig) -> np.ndarray:
+    """Brightness, contrast, saturation and channel-gain jitter on a [0, 1] crop (clipped)."""
+    out = np.asarray(crop, dtype=np.float32)
+    rgb = out.ndim == 3 and out.shape[-1] == 3
+    if config.brightness:
+        out = out * np.float32(rng.uniform(1 - config.brightness, 1 + config.brightness))
+    if config.contrast:
+        mean = out.mean()
+        out = (out - mean) * np.float32(rng.uniform(1 - config.contrast, 1 + config.contrast)) + mean
+    if rgb and config.saturation:
+        gray = out.mean(-1, keepdims=True)
+        out = gray + (out - gray) * np.float32(rng.uniform(1 - config.saturation, 1 + config.saturation))
+    if rgb and config.channel_gain:
+        gains = rng.uniform(1 - config.channel_gain, 1 + config.channel_gain, 3).astype(np.float32)
+        out = out * gains
+    return np.clip(out, 0.0, 1.0)
+
+
+def augment_crop(
+    field: np.ndarray, size: int, rng: np.random.Generator, config: AugmentConfig
+) -> np.ndarray:
+    """:func:`random_crop` then :func:`color_jitter`; ``field`` already scaled to [0, 1]."""
+    return color_jitter(random_crop(field, size, rng, config), rng, config)

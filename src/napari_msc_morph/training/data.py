@@ -1,0 +1,385 @@
+"""Training data: manifests, their validation, and reading fields.
+
+A manifest is a table with one row per image::
+
+    path,label,donor,day,passage,condition,split
+    images/D1_P3_01.tif,P3,D1,,3,,
+    ...
+
+``path`` is relative to the manifest's folder (or absolute); ``label`` is a
+class name of the task; ``donor`` (or another grouping column such as
+``strain``) says which donor the cells came from, so that no donor appears in
+two splits. ``day``, ``passage``, ``condition`` are optional and carried into
+reports (the osteogenic evaluation reports AUC per ``day``). An optional
+``split`` column (``train``/``val``/``test``) fixes the split by hand.
+
+A folder-per-class layout (``root/<label>/*.tif`` or
+``root/<label>/<donor>/*.tif``) is turned into the same table by
+:func:`manifest_from_folders`.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..io import IMAGE_SUFFIXES, read_image, read_table
+
+__all__ = [
+    "ManifestError",
+    "Problem",
+    "REQUIRED_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "SPLIT_NAMES",
+    "read_manifest",
+    "manifest_from_folders",
+    "load_manifest",
+    "validate_manifest",
+    "resolve_class_names",
+    "load_field",
+    "downscale_field",
+]
+
+REQUIRED_COLUMNS = ("path", "label")
+OPTIONAL_COLUMNS = ("donor", "day", "passage", "condition", "split")
+SPLIT_NAMES = ("train", "val", "test")
+_SPLIT_ALIASES = {
+    "train": "train", "training": "train",
+    "val": "val", "valid": "val", "validation": "val",
+    "test": "test", "testing": "test", "holdout": "test",
+}
+#: How many problems an error message lists before it says "and N more".
+MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad manifest row: ``line`` is the CSV line (header = 1), 0 for the whole table."""
+
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"line {self.line}" if self.line else "manifest"
+        return f"{where} [{self.column}]: {self.message}"
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be trained on; ``problems`` lists every offending row."""
+
+    def __init__(self, source, problems: list[Problem]):
+        self.source = str(source)
+        self.problems = list(problems)
+        listed = "\n  ".join(str(p) for p in self.problems[:MAX_LISTED])
+        more = len(self.problems) - MAX_LISTED
+        tail = f"\n  ... and {more} more" if more > 0 else ""
+        super().__init__(
+            f"{self.source} has {len(self.problems)} problem(s); fix these rows and try again:"
+            f"\n  {listed}{tail}"
+        )
+
+
+# --------------------------------------------------------------------------- reading
+def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a manifest CSV/TSV/XLSX and make its paths absolute.
+
+    Parameters
+    ----------
+    path : path
+        The manifest file. Relative image paths are taken relative to its folder.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``path`` (absolute, str), ``label`` (str), ``donor`` (str, if
+        present), the optional columns as read, and ``line`` (the CSV line
+        number, for messages).
+
+    Raises
+    ------
+    ManifestError
+        A required column is missing.
+    """
+    path = Path(path)
+    table = read_table(path)
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise ManifestError(
+            path,
+            [Problem(0, c, f"required column {c!r} is missing (columns: "
+                     f"{', '.join(map(str, table.columns)) or 'none'})") for c in missing],
+        )
+    return _normalise(table, base=path.parent)
+
+
+def manifest_from_folders(root: str | os.PathLike) -> pd.DataFrame:
+    """Build a manifest from ``root/<label>/*.tif`` or ``root/<label>/<donor>/*.tif``.
+
+    Without donor sub-folders every image is its own donor (a warning says so:
+    a donor-grouped split is then an image-level split).
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a folder of class folders.")
+    rows = []
+    no_donor = False
+    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for image in sorted(class_dir.rglob("*")):
+            if image.suffix.lower() not in IMAGE_SUFFIXES or not image.is_file():
+                continue
+            rel = image.relative_to(class_dir)
+            if len(rel.parts) > 1:
+                donor = rel.parts[0]
+            else:
+                donor = f"{class_dir.name}/{image.stem}"
+                no_donor = True
+            rows.append({"path": str(image), "label": class_dir.name, "donor": donor})
+    if not rows:
+        raise ValueError(
+            f"{root} holds no images in class sub-folders; expected {root}/<label>/<image>.tif "
+            f"or {root}/<label>/<donor>/<image>.tif."
+        )
+    if no_donor:
+        warnings.warn(
+            f"{root}: images directly in class folders have no donor; each image is treated "
+            "as its own donor. Put them in <label>/<donor>/ folders for a donor-grouped split.",
+            stacklevel=2,
+        )
+    return _normalise(pd.DataFrame(rows), base=root)
+
+
+def load_manifest(source) -> pd.DataFrame:
+    """A manifest from a CSV/TSV/XLSX file, a folder-per-class root, or a DataFrame."""
+    if isinstance(source, pd.DataFrame):
+        missing = [c for c in REQUIRED_COLUMNS if c not in source.columns]
+        if missing:
+            raise ManifestError(
+                "manifest table", [Problem(0, c, f"required column {c!r} is missing") for c in missing]
+            )
+        return _normalise(source.copy(), base=Path.cwd())
+    source = Path(source)
+    if source.is_dir():
+        return manifest_from_folders(source)
+    return read_manifest(source)
+
+
+def _normalise(table: pd.DataFrame, base: Path) -> pd.DataFrame:
+    table = table.copy()
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    if "line" not in table.columns:
+        table["line"] = np.arange(2, len(table) + 2)
+    table = table.reset_index(drop=True)
+
+    def text(value):
+        if value is None or (isinstance(value, float) and np.isnan(value)):
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        return str(value).strip()
+
+    for col in ("path", "label", "donor", "split", "condition"):
+        if col in table.columns:
+            table[col] = [text(v) for v in table[col]]
+    table["path"] = [
+        "" if not p else str(p if Path(p).is_absolute() else (base / p))
+        for p in table["path"]
+    ]
+    if "split" in table.columns:
+        table["split"] = [_SPLIT_ALIASES.get(s.lower(), s) if s else "" for s in table["split"]]
+    return table
+
+
+# --------------------------------------------------------------------------- validation
+def resolve_class_names(table: pd.DataFrame, task, class_names=None) -> tuple[str, ...]:
+    """Which classes the model gets.
+
+    Explicit ``class_names`` win. Otherwise the task's classes, keeping only the
+    ones that occur in the manifest (in the task's order: for ordinal tasks
+    the order matters). Labels that are not task classes are reported by
+    :func:`validate_manifest`.
+    """
+    if class_names:
+        return tuple(str(c) for c in class_names)
+    present = set(table["label"])
+    kept = tuple(c for c in task.class_names if c in present)
+    return kept if len(kept) >= 2 else tuple(task.class_names)
+
+
+def validate_manifest(
+    table: pd.DataFrame,
+    class_names,
+    group_column: str | None = "donor",
+    check_readable: bool = True,
+    source="manifest",
+) -> None:
+    """Raise :class:`ManifestError` listing every row that cannot be used.
+
+    Checks: empty or missing or unreadable files, duplicate paths, empty or
+    unknown labels, a donor without a label, a row without a donor (when
+    splitting by ``group_column``), invalid ``split`` values, and, if the
+    table has a ``split`` column filled in, a class absent from its training
+    split.
+
+    Parameters
+    ----------
+    table : DataFrame
+        From :func:`read_manifest` (has ``line``).
+    class_names : sequence of str
+        The model's classes.
+    group_column : str or None
+        The donor/strain column that splits are grouped by (``None``: no groups).
+    check_readable : bool
+        Open every image's header (fast) to catch unreadable files.
+    source : str
+        Name used in the message (the manifest's file name).
+    """
+    problems: list[Problem] = []
+    classes = list(class_names)
+    class_set = set(classes)
+    seen: dict[str, int] = {}
+    has_group = bool(group_column) and group_column in table.columns
+    if group_column and not has_group:
+        problems.append(Problem(
+            0, group_column,
+            f"column {group_column!r} is missing; add the donor of every image (a donor-grouped "
+            "split keeps one donor's images out of the other splits), or split by 'none'"))
+    for row in table.itertuples(index=False):
+        line = int(row.line)
+        path = row.path
+        label = row.label
+        group = getattr(row, group_column) if has_group else "x"
+        if not path:
+            problems.append(Problem(line, "path", "empty path"))
+        else:
+            if path in seen:
+                problems.append(Problem(line, "path", f"{path} is listed twice (also line {seen[path]})"))
+            else:
+                seen[path] = line
+            if not Path(path).is_file():
+                problems.append(Problem(line, "path", f"file {path} does not exist"))
+            elif check_readable:
+                reason = _unreadable_reason(Path(path))
+                if reason:
+                    problems.append(Problem(line, "path", f"cannot read {path}: {reason}"))
+        if not label:
+            if has_group and group:
+                problems.append(Problem(line, "label", f"donor {group!r} has an image with no label"))
+            else:
+                problems.append(Problem(line, "label", "empty label"))
+        elif label not in class_set:
+            problems.append(Problem(
+                line, "label", f"unknown label {label!r}; the classes are {', '.join(classes)}"))
+        if has_group and not group:
+            problems.append(Problem(line, group_column, f"no {group_column} given for {Path(path).name or 'this row'}"))
+        if "split" in table.columns:
+            split = row.split
+            if split and split not in SPLIT_NAMES:
+                problems.append(Problem(
+                    line, "split", f"unknown split {split!r}; use train, val or test (or leave empty)"))
+    if "split" in table.columns and (table["split"] != "").any():
+        empty = table[table["split"] == ""]
+        for line in empty["line"]:
+            problems.append(Problem(int(line), "split", "empty split while other rows have one; fill it in or clear the column"))
+        problems.extend(missing_class_problems(table, classes))
+    if problems:
+        raise ManifestError(source, problems)
+
+
+def missing_class_problems(table: pd.DataFrame, class_names) -> list[Problem]:
+    """Problems for classes that have no image in the ``train`` split."""
+    train_labels = set(table.loc[table["split"] == "train", "label"])
+    return [
+        Problem(0, "split", f"class {c!r} has no image in the training split")
+        for c in class_names
+        if c not in train_labels
+    ]
+
+
+def _unreadable_reason(path: Path) -> str | None:
+    """Open the header only; return why the file cannot be read, or None."""
+    try:
+        if path.suffix.lower() in (".tif", ".tiff"):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                if not tif.pages:
+                    return "the TIFF has no pages"
+                page = tif.pages[0]
+                _ = page.shape
+        else:
+            from PIL import Image
+
+            with Image.open(path) as im:
+                im.verify()
+    except Exception as err:  # every reader raises its own kinds
+        return str(err).splitlines()[0] if str(err) else type(err).__name__
+    return None
+
+
+# --------------------------------------------------------------------------- fields
+def downscale_field(data: np.ndarray, factor: int) -> np.ndarray:
+    """Average ``factor`` x ``factor`` blocks; integer images keep their dtype (rounded).
+
+    Used to train on CPU at reduced resolution: the model then expects images
+    at ``factor`` times the original pixel size, which is what the bundle's
+    ``pixel_size_um`` records.
+    """
+    factor = int(factor)
+    data = np.asarray(data)
+    if factor == 1:
+        return data
+    if factor < 1:
+        raise ValueError(f"downscale factor must be a positive integer, got {factor}.")
+    h, w = data.shape[:2]
+    h2, w2 = (h // factor) * factor, (w // factor) * factor
+    if h2 == 0 or w2 == 0:
+        raise ValueError(f"image of {h}x{w} px is smaller than the downscale factor {factor}.")
+    cropped = data[:h2, :w2].astype(np.float32)
+    shape = (h2 // factor, factor, w2 // factor, factor) + cropped.shape[2:]
+    out = cropped.reshape(shape).mean(axis=(1, 3))
+    if np.issubdtype(data.dtype, np.integer):
+        return np.rint(out).astype(data.dtype)
+    return out.astype(data.dtype) if data.dtype in (np.float32, np.float64) else out
+
+
+@dataclass
+class Field:
+    """One image as the trainer sees it: pixels at training resolution."""
+
+    data: np.ndarray
+    pixel_size_um: float | None
+    path: str
+    extra: dict = field(default_factory=dict)
+
+
+def load_field(path, downscale: int = 1) -> Field:
+    """Read an image, drop an alpha channel, and downscale it by an integer factor.
+
+    Returns a :class:`Field` whose ``pixel_size_um`` (if the file has one) is
+    multiplied by ``downscale``.
+    """
+    loaded = read_image(path)
+    data = np.asarray(loaded.data)
+    if data.ndim == 3 and data.shape[-1] == 4:
+        data = data[..., :3]
+    if data.ndim == 3 and data.shape[0] in (1, 3) and data.shape[-1] not in (1, 3):
+        data = np.moveaxis(data, 0, -1)
+    if data.ndim == 3 and data.shape[-1] == 1:
+        data = data[..., 0]
+    if data.ndim not in (2, 3) or (data.ndim == 3 and data.shape[-1] != 3):
+        raise ValueError(
+            f"{path}: expected a 2D grayscale or RGB image, got shape {data.shape}; "
+            "train on one bright-field plane per file."
+        )
+    px = loaded.pixel_size_um
+    if downscale != 1:
+        data = downscale_field(data, downscale)
+        px = None if px is None else px * downscale
+    return Field(data=data, pixel_size_um=px, path=str(path))

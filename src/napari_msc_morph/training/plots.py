@@ -1,0 +1,141 @@
+"""Report figures: learning curves, confusion matrix, ROC curve, reliability diagram.
+
+Figures are built with matplotlib's object API on the Agg canvas (no pyplot,
+no GUI backend), so the engine can draw them in a worker thread or a headless
+job. Each ``plot_*`` function returns a :class:`matplotlib.figure.Figure`;
+:func:`save_figure` writes it as PNG atomically.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ..io import atomic_path
+
+__all__ = [
+    "plot_learning_curves",
+    "plot_confusion_matrix",
+    "plot_roc",
+    "plot_reliability",
+    "save_figure",
+]
+
+
+def _figure(width=5.0, height=4.0):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 100):
+    """Write ``fig`` as a PNG atomically and return the path."""
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png")
+    return path
+
+
+def plot_learning_curves(history) -> "Figure":  # noqa: F821
+    """Loss (left) and accuracy / AUC (right) per epoch, training and validation.
+
+    ``history`` is a DataFrame or a dict of lists with ``epoch``,
+    ``train_loss`` and optionally ``val_loss``, ``train_accuracy``,
+    ``val_accuracy``, ``val_auc``, ``val_within3_accuracy``.
+    """
+    import pandas as pd
+
+    table = pd.DataFrame(history)
+    fig = _figure(8.0, 3.4)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    epochs = table["epoch"] if "epoch" in table else np.arange(1, len(table) + 1)
+    for key, style in (("train_loss", "-o"), ("val_loss", "-s")):
+        if key in table and table[key].notna().any():
+            ax_loss.plot(epochs, table[key], style, ms=3, label=key.replace("_", " "))
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("cross-entropy")
+    ax_loss.set_title("Loss")
+    ax_loss.legend(fontsize=8)
+    for key, style in (("train_accuracy", "-o"), ("val_accuracy", "-s"),
+                       ("val_within3_accuracy", "--s"), ("val_auc", "-^")):
+        if key in table and table[key].notna().any():
+            ax_acc.plot(epochs, table[key], style, ms=3, label=key.replace("_", " "))
+    ax_acc.set_ylim(0, 1.02)
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_title("Accuracy / AUC")
+    ax_acc.legend(fontsize=8)
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_confusion_matrix(matrix, class_names, normalize: bool = True) -> "Figure":  # noqa: F821
+    """Rows: true class; columns: predicted. Colour = row fraction, text = count."""
+    matrix = np.asarray(matrix)
+    n = len(class_names)
+    size = 2.5 + 0.45 * n
+    fig = _figure(size + 0.8, size)
+    ax = fig.subplots()
+    rows = matrix.sum(1, keepdims=True)
+    shown = np.divide(matrix, rows, out=np.zeros(matrix.shape, float), where=rows > 0) if normalize else matrix
+    image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of true class" if normalize else "images")
+    ax.set_xticks(range(n), labels=class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(n), labels=class_names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if n <= 12:
+        for i in range(n):
+            for j in range(n):
+                if matrix[i, j]:
+                    ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=7,
+                            color="white" if shown[i, j] > 0.6 else "black")
+    ax.set_title("Confusion matrix")
+    return fig
+
+
+def plot_roc(curves: dict, title: str = "ROC") -> "Figure":  # noqa: F821
+    """ROC curves; ``curves`` maps a legend label to ``(fpr, tpr)``."""
+    fig = _figure(4.4, 4.0)
+    ax = fig.subplots()
+    ax.plot([0, 1], [0, 1], ":", color="grey", lw=1)
+    for label, (fpr, tpr) in curves.items():
+        ax.plot(fpr, tpr, lw=1.8, label=label)
+    ax.set_xlabel("1 - specificity (false positive rate)")
+    ax.set_ylabel("sensitivity (true positive rate)")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_aspect("equal")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_reliability(table: dict, ece: float | None = None) -> "Figure":  # noqa: F821
+    """Reliability diagram from :func:`~napari_msc_morph.training.metrics.reliability_table`."""
+    fig = _figure(4.4, 4.0)
+    ax = fig.subplots()
+    lower, upper = np.asarray(table["bin_lower"]), np.asarray(table["bin_upper"])
+    acc = np.asarray(table["accuracy"], float)
+    count = np.asarray(table["count"])
+    keep = count > 0
+    ax.plot([0, 1], [0, 1], ":", color="grey", lw=1, label="perfect calibration")
+    ax.bar(lower[keep], acc[keep], width=(upper - lower)[keep], align="edge",
+           edgecolor="navy", color="tab:blue", alpha=0.7, label="accuracy")
+    conf = np.asarray(table["mean_confidence"], float)
+    ax.plot(conf[keep], acc[keep], "o", color="tab:red", ms=4, label="mean confidence")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("confidence (top-class probability)")
+    ax.set_ylabel("accuracy")
+    title = "Reliability"
+    if ece is not None and np.isfinite(ece):
+        title += f" (ECE = {ece:.3f})"
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
+    return fig

@@ -1,0 +1,201 @@
+"""Donor-grouped train/validation/test splits.
+
+Images of one donor (or strain) share that donor's look, so a split that puts
+one donor's images on both sides measures how well the model recognises the
+donor, not the class. Every function here assigns whole groups to one split;
+the passage study used 10 strains for training, 2 for validation and 2 for
+testing.
+
+Stratification: among many seeded shuffles of the groups, the one whose
+per-split class proportions are closest to the whole table's (with every
+class present in training, and in validation and test where the groups allow)
+is kept. The result depends only on the table and the seed.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from ..io import write_table
+from .data import SPLIT_NAMES
+
+__all__ = ["grouped_split", "assign_splits", "check_no_leakage", "write_split", "split_counts"]
+
+#: How many seeded shuffles the stratifier compares.
+N_CANDIDATES = 400
+
+
+def _n_groups(fraction_or_count, n_total: int) -> int:
+    if fraction_or_count is None:
+        return 0
+    value = float(fraction_or_count)
+    if value >= 1:
+        return int(value)
+    if value <= 0:
+        return 0
+    return max(1, int(round(value * n_total)))
+
+
+def grouped_split(
+    labels,
+    groups,
+    val: float | int = 0.15,
+    test: float | int = 0.15,
+    seed: int = 0,
+    stratify: bool = True,
+) -> np.ndarray:
+    """Assign every image to ``train``/``val``/``test`` with whole groups per split.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Class of each image.
+    groups : sequence of str
+        Donor/strain of each image.
+    val, test : float or int
+        Fraction of groups (``< 1``; at least one group when non-zero) or a
+        number of groups (``>= 1``) for validation and test.
+    seed : int
+        Same seed, same table -> same split.
+    stratify : bool
+        Prefer the group assignment whose class proportions per split match
+        the whole table (see module notes); ``False`` takes the first shuffle.
+
+    Returns
+    -------
+    ndarray of str
+        ``"train"``, ``"val"`` or ``"test"`` per image.
+
+    Examples
+    --------
+    >>> split = grouped_split(["a", "b"] * 6, [f"D{i // 2}" for i in range(12)], val=1, test=1)
+    >>> sorted(set(split))
+    ['test', 'train', 'val']
+    """
+    labels = np.asarray([str(v) for v in labels])
+    groups = np.asarray([str(v) for v in groups])
+    if labels.shape != groups.shape:
+        raise ValueError(f"{labels.size} labels but {groups.size} groups.")
+    unique_groups = np.array(sorted(set(groups)))
+    n = unique_groups.size
+    n_val = _n_groups(val, n)
+    n_test = _n_groups(test, n)
+    if n_val + n_test >= n:
+        raise ValueError(
+            f"{n} donor(s) cannot give {n_val} validation and {n_test} test donor(s) and still "
+            f"leave one for training; add donors, lower the validation/test share, or give "
+            "the split by hand in a 'split' column."
+        )
+    classes = np.array(sorted(set(labels)))
+    # counts[g, c]: images of class c from group g
+    g_index = {g: i for i, g in enumerate(unique_groups)}
+    c_index = {c: i for i, c in enumerate(classes)}
+    counts = np.zeros((n, classes.size))
+    np.add.at(counts, ([g_index[g] for g in groups], [c_index[c] for c in labels]), 1)
+    overall = counts.sum(0) / counts.sum()
+
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5B1]))
+    best_score, best_order = None, None
+    for k in range(N_CANDIDATES if stratify else 1):
+        order = rng.permutation(n)
+        parts = {
+            "test": order[:n_test],
+            "val": order[n_test:n_test + n_val],
+            "train": order[n_test + n_val:],
+        }
+        score = 0.0
+        for name, idx in parts.items():
+            if idx.size == 0:
+                continue
+            part = counts[idx].sum(0)
+            missing = int((part == 0).sum())
+            # A class missing from training is never acceptable when avoidable;
+            # missing from val/test only hurts the metrics.
+            score += missing * (1000.0 if name == "train" else 10.0)
+            score += float(np.abs(part / max(part.sum(), 1) - overall).sum())
+        if best_score is None or score < best_score - 1e-12:
+            best_score, best_order = score, order
+    order = best_order
+    assignment = {}
+    for i in order[:n_test]:
+        assignment[unique_groups[i]] = "test"
+    for i in order[n_test:n_test + n_val]:
+        assignment[unique_groups[i]] = "val"
+    for i in order[n_test + n_val:]:
+        assignment[unique_groups[i]] = "train"
+    return np.array([assignment[g] for g in groups])
+
+
+def assign_splits(
+    table: pd.DataFrame,
+    split_by: str | None = "donor",
+    val: float | int = 0.15,
+    test: float | int = 0.15,
+    seed: int = 0,
+    stratify: bool = True,
+) -> pd.DataFrame:
+    """Return ``table`` with a ``split`` column.
+
+    A ``split`` column already filled in wins (a warning names donors found in
+    two splits). Otherwise whole ``split_by`` groups go to one split
+    (:func:`grouped_split`); ``split_by=None`` or ``"none"`` splits single
+    images (this leaks donors between splits; a warning says so).
+    """
+    table = table.copy()
+    if "split" in table.columns and (table["split"].astype(str) != "").any():
+        if split_by and split_by in table.columns:
+            leaks = check_no_leakage(table, split_by, raise_error=False)
+            if leaks:
+                warnings.warn(
+                    f"The manifest's split column puts {split_by}(s) {', '.join(leaks[:5])} in more "
+                    "than one split; their images are not independent test data.",
+                    stacklevel=2,
+                )
+        return table
+    if split_by in (None, "", "none", "image"):
+        warnings.warn(
+            "Splitting single images, not donors: images of one donor land in several splits, "
+            "so validation and test scores will be optimistic.",
+            stacklevel=2,
+        )
+        groups = table["path"].astype(str)
+    else:
+        if split_by not in table.columns:
+            raise ValueError(
+                f"The manifest has no {split_by!r} column to split by; add it, or split by 'none'."
+            )
+        groups = table[split_by].astype(str)
+    table["split"] = grouped_split(table["label"], groups, val=val, test=test, seed=seed, stratify=stratify)
+    return table
+
+
+def check_no_leakage(table: pd.DataFrame, split_by: str = "donor", raise_error: bool = True) -> list[str]:
+    """Names of groups found in more than one split (raise ``ValueError`` if asked)."""
+    per_group = table.groupby(table[split_by].astype(str))["split"].nunique()
+    leaks = sorted(per_group[per_group > 1].index)
+    if leaks and raise_error:
+        raise ValueError(f"{split_by}(s) {', '.join(leaks)} appear in more than one split.")
+    return leaks
+
+
+def split_counts(table: pd.DataFrame, split_by: str | None = "donor") -> pd.DataFrame:
+    """Images per class and split (and the number of groups per split)."""
+    counts = pd.crosstab(table["label"], table["split"]).reindex(columns=list(SPLIT_NAMES), fill_value=0)
+    if split_by and split_by in table.columns:
+        groups = table.groupby("split")[split_by].nunique().reindex(list(SPLIT_NAMES), fill_value=0)
+        counts.loc[f"({split_by}s)"] = groups.values
+    return counts
+
+
+def write_split(table: pd.DataFrame, path: str | os.PathLike, split_by: str | None = "donor"):
+    """Write ``split.csv``: path, label, the group column, optional columns, split."""
+    cols = ["path", "label"]
+    if split_by and split_by in table.columns and split_by not in cols:
+        cols.append(split_by)
+    cols += [c for c in ("donor", "day", "passage", "condition") if c in table.columns and c not in cols]
+    cols.append("split")
+    return write_table(table[cols], path)
