@@ -1,0 +1,149 @@
+"""Ordinal post-processing: interval probabilities and expected class values.
+
+For an ordered class list (passage P1..P10) the passage study reports, next to
+the most likely class, the most likely *interval* of ``m`` consecutive classes
+(its Eq. 2): for each start ``i`` the interval probability is
+``sum(p[i:i + m])``, giving ``n - m + 1`` intervals, and the predicted interval
+is the one with the highest sum. The expected class value is
+``sum_k value_k * p_k``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+__all__ = [
+    "interval_probabilities",
+    "predicted_interval",
+    "ordinal_class_values",
+    "expected_value",
+    "task_score",
+    "interval_columns",
+]
+
+_TRAILING_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)\s*$")
+
+
+def _as_probabilities(p) -> np.ndarray:
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim < 1 or p.shape[-1] < 1:
+        raise ValueError(f"probabilities need a class axis (last), got shape {p.shape}.")
+    if not np.all(np.isfinite(p)):
+        raise ValueError("probabilities contain NaN or Inf.")
+    return p
+
+
+def interval_probabilities(p, m: int) -> np.ndarray:
+    """Sum of ``m`` consecutive class probabilities for every start class.
+
+    Parameters
+    ----------
+    p : array_like, shape (..., n)
+        Class probabilities along the last axis, classes in order.
+    m : int
+        Interval width, ``1 <= m <= n``.
+
+    Returns
+    -------
+    ndarray, shape (..., n - m + 1)
+        Element ``i`` is ``p[..., i] + ... + p[..., i + m - 1]``.
+
+    Examples
+    --------
+    >>> interval_probabilities([0.1, 0.2, 0.3, 0.4], 3)
+    array([0.6, 0.9])
+    """
+    p = _as_probabilities(p)
+    n = p.shape[-1]
+    m = int(m)
+    if not 1 <= m <= n:
+        raise ValueError(f"interval width m must be between 1 and the {n} classes, got {m}.")
+    csum = np.concatenate([np.zeros(p.shape[:-1] + (1,)), np.cumsum(p, axis=-1)], axis=-1)
+    return csum[..., m:] - csum[..., : n - m + 1]
+
+
+def predicted_interval(p, m: int) -> tuple[int, int, float]:
+    """The interval of ``m`` classes with the highest summed probability.
+
+    Returns
+    -------
+    (lo, hi, prob) : (int, int, float)
+        Indices of the first and last class of the interval (inclusive) and
+        its probability. Ties go to the lowest start.
+    """
+    sums = interval_probabilities(p, m)
+    if sums.ndim != 1:
+        raise ValueError("predicted_interval takes one probability vector.")
+    start = int(np.argmax(sums))
+    return start, start + int(m) - 1, float(sums[start])
+
+
+def ordinal_class_values(class_names) -> np.ndarray:
+    """Numeric value of each ordered class.
+
+    The number at the end of every name (``"P7"`` -> 7, ``"day14"`` -> 14)
+    when all names have one and they increase; otherwise 1, 2, ..., n.
+    """
+    names = [str(c) for c in class_names]
+    values = []
+    for name in names:
+        match = _TRAILING_NUMBER.search(name)
+        if not match:
+            break
+        values.append(float(match.group(1)))
+    if len(values) == len(names) and all(b > a for a, b in zip(values, values[1:])):
+        return np.asarray(values)
+    return np.arange(1, len(names) + 1, dtype=np.float64)
+
+
+def expected_value(p, values) -> np.ndarray:
+    """``sum_k values_k * p_k`` along the last axis."""
+    p = _as_probabilities(p)
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape != (p.shape[-1],):
+        raise ValueError(f"{p.shape[-1]} probabilities but {values.size} class values.")
+    return p @ values
+
+
+def task_score(task, p) -> np.ndarray | None:
+    """The task's summary score for probabilities ``p`` (shape (..., n)), or ``None``.
+
+    ``expected_passage``: expected class value. ``os_score``: ``P(positive)``
+    for two unordered classes, else the expected class position scaled to [0, 1].
+    """
+    if task.score is None:
+        return None
+    p = _as_probabilities(p)
+    if task.score == "expected_passage":
+        return expected_value(p, ordinal_class_values(task.class_names))
+    if task.score == "os_score":
+        if task.positive_class is not None:
+            return p[..., list(task.class_names).index(task.positive_class)]
+        n = p.shape[-1]
+        return expected_value(p, np.arange(n) / (n - 1))
+    raise ValueError(f"Task {task.name!r} has an unknown score {task.score!r}.")
+
+
+def interval_columns(task, p, widths=(3, 5)) -> dict:
+    """Table columns ``interval{m}_lo``, ``_hi`` (class values) and ``_p`` for an ordinal task.
+
+    Widths larger than the number of classes are left out.
+    """
+    if not task.ordinal:
+        return {}
+    values = ordinal_class_values(task.class_names)
+    out: dict = {}
+    for m in widths:
+        if m > len(values):
+            continue
+        lo, hi, prob = predicted_interval(p, m)
+        out[f"interval{m}_lo"] = _number(values[lo])
+        out[f"interval{m}_hi"] = _number(values[hi])
+        out[f"interval{m}_p"] = prob
+    return out
+
+
+def _number(value: float):
+    return int(value) if float(value).is_integer() else float(value)

@@ -1,0 +1,449 @@
+"""Tiled inference with a model bundle.
+
+An image (2D grayscale, RGB, or a stack with leading axes) is cut into crops of
+the bundle's input size by one of three schemes (:mod:`.tiling`): ``six`` (the
+passage study's six regions, probabilities averaged), ``grid`` (sliding window
+with overlap, which also gives per-tile score maps aligned to the image) and
+``center``. Crops are normalised as the bundle says (:mod:`.preprocess`) batch
+by batch, so memory stays bounded however large the image is.
+
+Speed: crops go through the network in batches, under ``torch.inference_mode``,
+in channels-last memory format. On a GPU the forward pass runs under autocast
+(float16). On a CPU with native bfloat16 (AVX512-BF16/AMX), ``precision="auto"``
+runs bfloat16 autocast only when it keeps at least 99% top-1 agreement with
+float32: either the bundle records ``metrics["bf16_top1_agreement"]`` (measured
+by training on validation crops), or the first :data:`CALIBRATION_TILES` crops
+are run both ways and compared; otherwise float32 is used.
+
+Examples
+--------
+>>> from napari_msc_morph.models import load_bundle
+>>> from napari_msc_morph.inference import Predictor
+>>> predictor = Predictor(load_bundle("passage-model.zip"))  # doctest: +SKIP
+>>> result = predictor.predict(image, tiling="six")  # doctest: +SKIP
+>>> result.predicted_class, result.row()["interval3_lo"]  # doctest: +SKIP
+('P4', 3)
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+from typing import Callable, Generator
+
+import numpy as np
+
+from ..models.backbones import resolve_device
+from ..models.bundle import TILING_MODES, ModelBundle
+from ..models.tasks import TaskSpec
+from .ordinal import interval_columns, task_score
+from .preprocess import CropNormalizer, image_layout, intensity_range, pad_to_crop
+from .tiling import grid_layout, tile_boxes
+
+__all__ = [
+    "Prediction",
+    "Predictor",
+    "PredictionCancelled",
+    "predict_image",
+    "predictions_table",
+    "CALIBRATION_TILES",
+    "BF16_MIN_AGREEMENT",
+    "PRECISIONS",
+]
+
+#: Crops run in both float32 and bfloat16 before the CPU picks bfloat16.
+CALIBRATION_TILES = 16
+#: Lowest top-1 agreement with float32 at which bfloat16 is used on a CPU.
+BF16_MIN_AGREEMENT = 0.99
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+# bf16 decisions per weights hash, shared by all predictors in this process.
+_BF16_AGREEMENT: dict[str, float] = {}
+
+
+class PredictionCancelled(Exception):
+    """Raised when the caller's ``cancel()`` returns True between batches."""
+
+
+@dataclass
+class Prediction:
+    """The result for one 2D plane.
+
+    Attributes
+    ----------
+    task : TaskSpec
+    probabilities : ndarray, shape (n_classes,)
+        Mean of the tile probabilities.
+    tile_probabilities : ndarray, shape (n_tiles, n_classes)
+    boxes : ndarray, shape (n_tiles, 4)
+        ``(y0, x0, y1, x1)`` in pixels of the plane (after padding, if any).
+    tiling : str
+    model_id : str
+    maps : dict of str to ndarray
+        ``grid`` tiling only: the task score (e.g. ``"os_score"``) and
+        ``"p_<class>"`` for every class, each of shape (n_rows, n_cols).
+    map_scale, map_translate : tuple of float or None
+        Where map pixels sit on the plane, in image pixels: map pixel ``(i, j)``
+        is centred on its tile and spans one stride.
+    plane : tuple of int
+        Index of the plane in a stack (``()`` for a 2D image).
+    notices : list of str
+        What was adapted (channels converted, padding, NaN pixels ...).
+    device, precision : str
+    """
+
+    task: TaskSpec
+    probabilities: np.ndarray
+    tile_probabilities: np.ndarray
+    boxes: np.ndarray
+    tiling: str
+    model_id: str = ""
+    maps: dict = field(default_factory=dict)
+    map_scale: tuple | None = None
+    map_translate: tuple | None = None
+    plane: tuple = ()
+    notices: list = field(default_factory=list)
+    device: str = "cpu"
+    precision: str = "fp32"
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.task.class_names
+
+    @property
+    def predicted_class(self) -> str:
+        return self.task.class_names[int(np.argmax(self.probabilities))]
+
+    @property
+    def n_tiles(self) -> int:
+        return int(len(self.boxes))
+
+    @property
+    def scores(self) -> dict:
+        score = task_score(self.task, self.probabilities)
+        return {} if score is None else {self.task.score: float(score)}
+
+    def row(self) -> dict:
+        """One table row: task, model id, class, ``p_<class>``, intervals, score, tiles."""
+        row = {
+            "task": self.task.name,
+            "model_id": self.model_id,
+            "tiling": self.tiling,
+            "predicted_class": self.predicted_class,
+        }
+        for name, p in zip(self.task.class_names, self.probabilities):
+            row[f"p_{name}"] = float(p)
+        row.update(interval_columns(self.task, self.probabilities))
+        row.update(self.scores)
+        row["n_tiles"] = self.n_tiles
+        return row
+
+
+def predictions_table(predictions, extra: list[dict] | None = None):
+    """A DataFrame with one row per prediction; ``extra`` dicts are put first."""
+    import pandas as pd
+
+    rows = []
+    for i, pred in enumerate(predictions):
+        row = dict(extra[i]) if extra else {}
+        row.update(pred.row())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _cpu_has_fast_bf16() -> bool:
+    import torch
+
+    cpu = getattr(torch, "cpu", None)
+    for probe in ("_is_amx_tile_supported", "_is_avx512_bf16_supported"):
+        fn = getattr(cpu, probe, None)
+        try:
+            if fn is not None and fn():
+                return True
+        except Exception:  # private API; absent or failing means "no"
+            continue
+    return False
+
+
+class Predictor:
+    """A bundle's network prepared for fast tiled inference.
+
+    Parameters
+    ----------
+    bundle : ModelBundle
+        From :func:`napari_msc_morph.models.load_bundle`. Its model is moved to
+        ``device`` and to channels-last memory format in place.
+    device : str, default "auto"
+        ``"auto"`` (cuda, then mps, then cpu), ``"cpu"``, ``"cuda"``, ``"mps"``.
+    precision : {"auto", "fp32", "bf16", "fp16"}
+        ``auto``: float16 autocast on CUDA, checked bfloat16 on CPUs with
+        native bfloat16 (see the module docstring), float32 otherwise.
+    batch_size : int, optional
+        Crops per forward pass; default 8 on CPU, 32 on a GPU.
+    """
+
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        device: str = "auto",
+        precision: str = "auto",
+        batch_size: int | None = None,
+    ):
+        import torch
+
+        if not isinstance(bundle, ModelBundle):
+            raise TypeError(f"Predictor takes a ModelBundle (load_bundle(...)), got {type(bundle).__name__}.")
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+        self.bundle = bundle
+        self.config = bundle.config
+        self.task = bundle.task
+        self.device = resolve_device(device)
+        self.device_type = self.device.split(":")[0]
+        if precision == "fp16" and self.device_type == "cpu":
+            raise ValueError("precision fp16 needs a GPU; on a CPU use auto, bf16 or fp32.")
+        if batch_size is not None and int(batch_size) < 1:
+            raise ValueError(f"batch size must be at least 1, got {batch_size}.")
+        self.batch_size = int(batch_size) if batch_size else (8 if self.device_type == "cpu" else 32)
+        self.model = bundle.model.eval().to(self.device)
+        if self.device_type != "mps":
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.requested_precision = precision
+        self.bf16_agreement: float | None = None
+        self._calibration = [0, 0]  # tiles compared, tiles agreeing
+        self.precision = self._initial_precision()
+
+    # -- precision -----------------------------------------------------------------
+    def _initial_precision(self) -> str:
+        if self.requested_precision != "auto":
+            return self.requested_precision
+        if self.device_type == "cuda":
+            return "fp16"
+        if self.device_type != "cpu" or not _cpu_has_fast_bf16():
+            return "fp32"
+        recorded = self.config.metrics.get("bf16_top1_agreement")
+        if recorded is None:
+            recorded = _BF16_AGREEMENT.get(self.config.weights_sha256)
+        if recorded is not None:
+            self.bf16_agreement = float(recorded)
+            return "bf16" if self.bf16_agreement >= BF16_MIN_AGREEMENT else "fp32"
+        return "calibrating"
+
+    def _autocast(self, precision: str):
+        import torch
+
+        if precision == "bf16":
+            return torch.autocast(self.device_type, dtype=torch.bfloat16)
+        if precision == "fp16":
+            return torch.autocast(self.device_type, dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def _forward(self, x, precision: str) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode(), self._autocast(precision):
+            logits = self.model(x)
+        return torch.softmax(logits.float(), dim=1).cpu().numpy().astype(np.float64)
+
+    def run_batch(self, batch: np.ndarray) -> np.ndarray:
+        """Class probabilities for a normalised batch (B, C, h, w) float32."""
+        import torch
+
+        x = torch.from_numpy(batch).to(self.device)
+        if self.device_type != "mps":
+            x = x.contiguous(memory_format=torch.channels_last)
+        if self.precision != "calibrating":
+            return self._forward(x, self.precision)
+        reference = self._forward(x, "fp32")
+        candidate = self._forward(x, "bf16")
+        self._calibration[0] += len(reference)
+        self._calibration[1] += int((reference.argmax(1) == candidate.argmax(1)).sum())
+        if self._calibration[0] >= CALIBRATION_TILES:
+            self.bf16_agreement = self._calibration[1] / self._calibration[0]
+            _BF16_AGREEMENT[self.config.weights_sha256] = self.bf16_agreement
+            self.precision = "bf16" if self.bf16_agreement >= BF16_MIN_AGREEMENT else "fp32"
+        return reference
+
+    # -- images ---------------------------------------------------------------------
+    def predict(self, image, **kwargs) -> Prediction:
+        """Predict one 2D plane (grayscale or RGB); see :meth:`predict_steps` for arguments."""
+        results = _drain(self.predict_steps(image, **kwargs))
+        if len(results) != 1:
+            raise ValueError(
+                f"{kwargs.get('name', 'image')} is a stack of {len(results)} planes; "
+                "use predict_stack() or predict_steps()."
+            )
+        return results[0]
+
+    def predict_stack(self, image, **kwargs) -> list[Prediction]:
+        """Predict every 2D plane of a stack; one :class:`Prediction` per plane."""
+        return _drain(self.predict_steps(image, **kwargs))
+
+    def predict_steps(
+        self,
+        image,
+        tiling: str | None = None,
+        overlap: float | None = None,
+        rgb: bool | None = None,
+        name: str = "image",
+        pixel_size_um: float | None = None,
+        cancel: Callable[[], bool] | None = None,
+    ) -> Generator[tuple[int, int], None, list[Prediction]]:
+        """Generator form: yields ``(tiles_done, tiles_total)`` after each batch.
+
+        Its return value (``StopIteration.value``, or ``result = yield from``)
+        is the list of :class:`Prediction`, one per plane. Closing the
+        generator (napari's worker ``quit()``) stops between batches.
+
+        Parameters
+        ----------
+        image : array_like
+            ``(..., H, W)`` or ``(..., H, W, 3)``; uint8, uint16, other integers,
+            bool or float of any range. Only the crops in flight are converted
+            to float, so dask/zarr arrays and memory maps stay lazy.
+        tiling : {"six", "grid", "center"}, optional
+            Defaults to the bundle's tiling.
+        overlap : float, optional
+            Grid overlap (fraction of a crop); defaults to the bundle's.
+        rgb : bool, optional
+            Whether the last axis is colour; guessed when ``None``.
+        name : str
+            The layer or file name, used in messages.
+        pixel_size_um : float, optional
+            The image's pixel size; a notice is added when it differs from the
+            bundle's training pixel size by more than 10%.
+        cancel : callable, optional
+            Checked between batches; when it returns True,
+            :class:`PredictionCancelled` is raised.
+        """
+        tiling = tiling or self.config.tiling
+        if tiling not in TILING_MODES:
+            raise ValueError(f"Unknown tiling {tiling!r}; use one of {', '.join(TILING_MODES)}.")
+        overlap = self.config.grid_overlap if overlap is None else float(overlap)
+        if not hasattr(image, "shape") or not hasattr(image, "dtype"):
+            image = np.asarray(image)
+        layout = image_layout(image.shape, rgb=rgb, name=name)
+        crop = self.config.input_size
+        notices = self._input_notices(layout, name, pixel_size_um)
+        small = layout.plane_shape[0] < crop or layout.plane_shape[1] < crop
+        padded_shape = (max(crop, layout.plane_shape[0]), max(crop, layout.plane_shape[1]))
+        boxes = tile_boxes(tiling, padded_shape, crop, overlap)
+        if small:
+            notices.append(
+                f"{name} ({layout.plane_shape[0]}x{layout.plane_shape[1]} px) is smaller than the "
+                f"model's {crop} px crop; it was reflect-padded to {padded_shape[0]}x{padded_shape[1]}."
+            )
+        planes = layout.plane_indices()
+        total = len(boxes) * len(planes)
+        done = 0
+        results = []
+        for index in planes:
+            plane = image[index] if index else image
+            if small:
+                plane, _ = pad_to_crop(np.asarray(plane), crop)
+            lo, hi, fill, _ = intensity_range(plane, self.config.intensity)
+            normalise = CropNormalizer(lo, hi, fill, self.config.mean, self.config.std, layout.rgb)
+            probs = np.empty((len(boxes), self.task.num_classes), dtype=np.float64)
+            for start in range(0, len(boxes), self.batch_size):
+                if cancel is not None and cancel():
+                    raise PredictionCancelled(f"Prediction on {name} was cancelled.")
+                chunk = boxes[start : start + self.batch_size]
+                crops = np.stack([np.asarray(plane[y0:y1, x0:x1]) for y0, x0, y1, x1 in chunk])
+                probs[start : start + len(chunk)] = self.run_batch(normalise(crops))
+                done += len(chunk)
+                yield done, total
+            plane_notices = list(notices)
+            if normalise.nonfinite_pixels:
+                plane_notices.append(
+                    f"{name}{_plane_label(index)}: {normalise.nonfinite_pixels} NaN/Inf pixel values "
+                    f"in the crops were replaced by the median intensity ({fill:g})."
+                )
+            results.append(self._result(probs, boxes, tiling, overlap, padded_shape, index, plane_notices))
+        return results
+
+    def _input_notices(self, layout, name: str, pixel_size_um) -> list[str]:
+        notices = []
+        if layout.rgb and self.config.in_chans == 1:
+            notices.append(f"{name} is RGB but the model takes grayscale; converted to luminance.")
+        elif not layout.rgb and self.config.in_chans == 3:
+            notices.append(
+                f"{name} is grayscale but the model takes RGB; the channel was replicated."
+            )
+        trained = self.config.pixel_size_um
+        if pixel_size_um and trained and abs(pixel_size_um / trained - 1) > 0.1:
+            notices.append(
+                f"{name} has {pixel_size_um:g} µm/px but the model was trained at {trained:g} µm/px; "
+                "cells will look a different size to it. Resample the image for reliable results."
+            )
+        return notices
+
+    def _result(self, probs, boxes, tiling, overlap, padded_shape, index, notices) -> Prediction:
+        result = Prediction(
+            task=self.task,
+            probabilities=probs.mean(axis=0),
+            tile_probabilities=probs,
+            boxes=boxes,
+            tiling=tiling,
+            model_id=self.config.model_id,
+            plane=tuple(int(i) for i in index),
+            notices=notices,
+            device=self.device,
+            precision="fp32" if self.precision == "calibrating" else self.precision,
+        )
+        if tiling == "grid":
+            grid = grid_layout(padded_shape, self.config.input_size, overlap)
+            per_class = probs.reshape(grid.n_rows, grid.n_cols, -1)
+            maps = {}
+            score = task_score(self.task, per_class)
+            if score is not None:
+                maps[self.task.score] = score.astype(np.float32)
+            for k, name in enumerate(self.task.class_names):
+                maps[f"p_{name}"] = per_class[..., k].astype(np.float32)
+            result.maps = maps
+            result.map_scale = grid.map_scale
+            result.map_translate = grid.map_translate
+        return result
+
+
+def _plane_label(index) -> str:
+    return f" (plane {', '.join(str(i) for i in index)})" if index else ""
+
+
+def _drain(gen):
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+def predict_image(bundle, image, tiling: str | None = None, device: str = "auto", **kwargs) -> Prediction:
+    """Predict one 2D plane with a bundle (or a :class:`Predictor`).
+
+    A convenience over ``Predictor(bundle, device).predict(image, tiling=...)``;
+    reuse a :class:`Predictor` for many images.
+
+    Parameters
+    ----------
+    bundle : ModelBundle or Predictor
+    image : array_like, shape (H, W) or (H, W, 3)
+    tiling : {"six", "grid", "center"}, optional
+    device : str, default "auto"
+    **kwargs
+        ``overlap``, ``rgb``, ``name``, ``pixel_size_um``, ``cancel``,
+        and for a bundle ``precision``, ``batch_size``.
+
+    Returns
+    -------
+    Prediction
+    """
+    if isinstance(bundle, Predictor):
+        predictor = bundle
+    else:
+        predictor = Predictor(
+            bundle,
+            device=device,
+            precision=kwargs.pop("precision", "auto"),
+            batch_size=kwargs.pop("batch_size", None),
+        )
+    return predictor.predict(image, tiling=tiling, **kwargs)

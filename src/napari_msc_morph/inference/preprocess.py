@@ -1,0 +1,217 @@
+"""From raw pixels to network input, crop by crop.
+
+Nothing here converts a whole image to float: intensity limits are estimated
+on a subsample, and each batch of crops is scaled, filled, converted between
+grayscale/RGB and normalised on its own, so a 20000 x 20000 mosaic costs only
+one batch of float crops in memory. Training uses the same functions, so a
+model sees the same numbers at both ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "ImageLayout",
+    "image_layout",
+    "intensity_range",
+    "CropNormalizer",
+    "pad_to_crop",
+]
+
+# Subsample at most this many pixels to estimate intensity limits.
+_MAX_SAMPLE_PIXELS = 1 << 22
+_PERCENTILES = (0.5, 99.5)
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ImageLayout:
+    """How an array splits into 2D planes.
+
+    ``leading_shape`` are the stack axes before the plane, ``plane_shape`` is
+    ``(H, W)`` and ``rgb`` says whether a trailing axis of 3 holds colour.
+    """
+
+    leading_shape: tuple[int, ...]
+    plane_shape: tuple[int, int]
+    rgb: bool
+
+    def plane_indices(self):
+        return list(np.ndindex(*self.leading_shape)) if self.leading_shape else [()]
+
+
+def image_layout(shape, rgb: bool | None = None, name: str = "image") -> ImageLayout:
+    """Split ``shape`` into stack axes, a 2D plane and an optional colour axis.
+
+    Parameters
+    ----------
+    shape : tuple
+        Array shape: ``(H, W)``, ``(H, W, 3)``, or either with leading axes.
+    rgb : bool, optional
+        Whether the last axis is colour; guessed when ``None`` (last axis of
+        3 or 4 on an array with at least 3 axes, as napari does).
+    name : str
+        Named in error messages (a layer or file name).
+
+    Raises
+    ------
+    ValueError
+        For 4-channel (RGBA / multichannel) images and images under 2D.
+    """
+    shape = tuple(int(s) for s in shape)
+    if rgb is None:
+        rgb = len(shape) >= 3 and shape[-1] in (3, 4)
+    if rgb:
+        if len(shape) < 3:
+            raise ValueError(f"{name}: an RGB image needs (H, W, 3) axes, got shape {shape}.")
+        if shape[-1] == 4:
+            raise ValueError(
+                f"{name} has 4 channels (RGBA or a 4-channel stack); bright-field models take "
+                "grayscale or RGB. Drop the alpha channel or choose one channel, e.g. "
+                "data[..., :3]."
+            )
+        if shape[-1] != 3:
+            raise ValueError(f"{name}: RGB images need 3 channels on the last axis, got {shape[-1]}.")
+        plane, leading = shape[-3:-1], shape[:-3]
+    else:
+        if len(shape) < 2:
+            raise ValueError(f"{name} must be at least 2D (H, W), got shape {shape}.")
+        plane, leading = shape[-2:], shape[:-2]
+    if min(plane) < 1:
+        raise ValueError(f"{name} is empty (shape {shape}).")
+    return ImageLayout(leading_shape=leading, plane_shape=(plane[0], plane[1]), rgb=bool(rgb))
+
+
+def _subsample(image) -> np.ndarray:
+    """A strided view of at most ~4 M pixels (works on array-likes such as dask/zarr)."""
+    h, w = image.shape[0], image.shape[1]
+    step = max(1, int(np.ceil(np.sqrt(h * w / _MAX_SAMPLE_PIXELS))))
+    return np.asarray(image[::step, ::step])
+
+
+def intensity_range(image, mode: str = "auto") -> tuple[float, float, float, bool]:
+    """Intensity limits that map a plane to [0, 1], and a fill value for NaN/Inf.
+
+    Parameters
+    ----------
+    image : array_like, shape (H, W) or (H, W, 3)
+        One plane; any integer, boolean or floating dtype.
+    mode : {"auto", "dtype", "percentile"}
+        ``dtype``: the dtype's range (uint8 0-255, uint16 0-65535, float 0-1).
+        ``percentile``: the 0.5th and 99.5th percentiles of the finite pixels
+        (one pair for all channels, to keep colour balance).
+        ``auto``: ``dtype`` for uint8, bool and floats already within [0, 1];
+        ``percentile`` otherwise (16-bit cameras rarely fill 0-65535, floats
+        can have any range).
+
+    Returns
+    -------
+    (lo, hi, fill, has_nonfinite) : (float, float, float, bool)
+        ``fill`` is the median of the finite sample, used for NaN/Inf pixels;
+        ``has_nonfinite`` tells whether the sample held any.
+    """
+    if mode not in ("auto", "dtype", "percentile"):
+        raise ValueError(f"intensity mode must be auto, dtype or percentile, got {mode!r}.")
+    dtype = np.dtype(image.dtype)
+    if dtype.kind not in "biuf":
+        raise ValueError(f"images must be numeric, got dtype {dtype}.")
+    sample = _subsample(image)
+    if dtype.kind == "f":
+        finite = np.isfinite(sample)
+        has_nonfinite = not bool(finite.all())
+        values = sample[finite]
+        if values.size == 0:
+            raise ValueError("the image holds no finite pixel values (all NaN/Inf).")
+    else:
+        has_nonfinite = False
+        values = sample.ravel()
+    fill = float(np.median(values))
+    if mode == "auto":
+        if dtype == np.uint8 or dtype.kind == "b":
+            mode = "dtype"
+        elif dtype.kind == "f" and values.min() >= 0 and values.max() <= 1:
+            mode = "dtype"
+        else:
+            mode = "percentile"
+    if mode == "dtype":
+        if dtype.kind == "b":
+            lo, hi = 0.0, 1.0
+        elif dtype.kind in "iu":
+            info = np.iinfo(dtype)
+            lo, hi = float(min(info.min, 0)) if dtype.kind == "i" else 0.0, float(info.max)
+        else:
+            lo, hi = 0.0, 1.0
+    else:
+        lo, hi = (float(v) for v in np.percentile(values.astype(np.float64), _PERCENTILES))
+        if hi <= lo:  # flat image: keep it flat instead of dividing by zero
+            lo, hi = float(values.min()), float(values.min()) + 1.0
+    return lo, hi, fill, has_nonfinite
+
+
+def pad_to_crop(plane: np.ndarray, crop_size: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Reflect-pad a plane smaller than ``crop_size`` (bottom/right) up to it.
+
+    Returns the padded plane and the ``(pad_y, pad_x)`` added.
+    """
+    h, w = plane.shape[0], plane.shape[1]
+    pad_y, pad_x = max(0, crop_size - h), max(0, crop_size - w)
+    if not (pad_y or pad_x):
+        return plane, (0, 0)
+    widths = [(0, pad_y), (0, pad_x)] + [(0, 0)] * (plane.ndim - 2)
+    return np.pad(np.asarray(plane), widths, mode="reflect"), (pad_y, pad_x)
+
+
+@dataclass
+class CropNormalizer:
+    """Turns a batch of raw crops into the network's input.
+
+    Parameters
+    ----------
+    lo, hi : float
+        Intensity limits (see :func:`intensity_range`); values are scaled to
+        [0, 1] and clipped.
+    fill : float
+        Raw value that replaces NaN/Inf pixels.
+    mean, std : sequence of float
+        Per-channel normalisation of the model (length ``in_chans``).
+    source_rgb : bool
+        Whether crops have a trailing colour axis.
+    """
+
+    lo: float
+    hi: float
+    fill: float
+    mean: tuple
+    std: tuple
+    source_rgb: bool
+    nonfinite_pixels: int = field(default=0, init=False)
+
+    @property
+    def in_chans(self) -> int:
+        return len(self.mean)
+
+    def __call__(self, crops: np.ndarray) -> np.ndarray:
+        """``crops``: (B, h, w) or (B, h, w, 3) raw -> float32 (B, C, h, w)."""
+        x = np.asarray(crops, dtype=np.float32)
+        if np.dtype(crops.dtype).kind == "f":
+            bad = ~np.isfinite(x)
+            count = int(bad.sum())
+            if count:
+                self.nonfinite_pixels += count
+                x[bad] = self.fill
+        x -= np.float32(self.lo)
+        x *= np.float32(1.0 / (self.hi - self.lo))
+        np.clip(x, 0.0, 1.0, out=x)
+        if self.source_rgb:
+            if self.in_chans == 1:
+                x = (x @ _LUMA)[:, None]
+            else:
+                x = np.moveaxis(x, -1, 1)
+        else:
+            x = np.repeat(x[:, None], self.in_chans, axis=1) if self.in_chans > 1 else x[:, None]
+        mean = np.asarray(self.mean, dtype=np.float32)[None, :, None, None]
+        std = np.asarray(self.std, dtype=np.float32)[None, :, None, None]
+        return np.ascontiguousarray((x - mean) / std, dtype=np.float32)

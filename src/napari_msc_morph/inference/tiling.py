@@ -1,0 +1,150 @@
+"""Crop boxes for the three tiling schemes.
+
+Boxes are ``(y0, x0, y1, x1)`` integer arrays in pixels of the (2D) image,
+half-open like Python slices. All functions take the image's ``(H, W)`` and
+the square crop size; images smaller than the crop are padded first by the
+engine (see :mod:`napari_msc_morph.inference.preprocess`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "six_region_boxes",
+    "center_box",
+    "grid_boxes",
+    "GridLayout",
+    "grid_layout",
+    "tile_boxes",
+]
+
+SIX_REGION_NAMES = (
+    "upper_left",
+    "upper_middle",
+    "upper_right",
+    "lower_left",
+    "lower_middle",
+    "lower_right",
+)
+
+
+def _hw(image_shape, crop_size) -> tuple[int, int, int]:
+    if len(image_shape) < 2:
+        raise ValueError(f"image shape needs at least 2 axes, got {tuple(image_shape)}.")
+    h, w = int(image_shape[0]), int(image_shape[1])
+    c = int(crop_size)
+    if c < 1:
+        raise ValueError(f"crop size must be positive, got {crop_size}.")
+    if h < c or w < c:
+        raise ValueError(
+            f"image of {h}x{w} px is smaller than the {c} px crop; pad it first."
+        )
+    return h, w, c
+
+
+def six_region_boxes(image_shape, crop_size: int) -> np.ndarray:
+    """The passage study's six crops: upper and lower row, left/middle/right.
+
+    Parameters
+    ----------
+    image_shape : tuple
+        ``(H, W)`` or ``(H, W, C)``.
+    crop_size : int
+        Side of the square crop.
+
+    Returns
+    -------
+    ndarray of int, shape (6, 4)
+        ``(y0, x0, y1, x1)`` in the order upper-left, upper-middle,
+        upper-right, lower-left, lower-middle, lower-right. Middle crops are
+        centred (rounded down).
+
+    Examples
+    --------
+    >>> six_region_boxes((1944, 2592), 448)[:3].tolist()
+    [[0, 0, 448, 448], [0, 1072, 448, 1520], [0, 2144, 448, 2592]]
+    """
+    h, w, c = _hw(image_shape, crop_size)
+    rows = (0, h - c)
+    cols = (0, (w - c) // 2, w - c)
+    return np.array([(y, x, y + c, x + c) for y in rows for x in cols], dtype=np.int64)
+
+
+def center_box(image_shape, crop_size: int) -> np.ndarray:
+    """One centred crop, shape (1, 4)."""
+    h, w, c = _hw(image_shape, crop_size)
+    y, x = (h - c) // 2, (w - c) // 2
+    return np.array([(y, x, y + c, x + c)], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    """A regular grid of crops.
+
+    Tile ``(i, j)`` starts at ``(offset_y + i * stride, offset_x + j * stride)``.
+    The grid is centred on the image, so the uncovered margin (less than one
+    stride) is split between both sides.
+    """
+
+    crop_size: int
+    stride: int
+    n_rows: int
+    n_cols: int
+    offset_y: int
+    offset_x: int
+
+    @property
+    def map_scale(self) -> tuple[float, float]:
+        """Image pixels per score-map pixel (y, x)."""
+        return float(self.stride), float(self.stride)
+
+    @property
+    def map_translate(self) -> tuple[float, float]:
+        """Position of map pixel (0, 0)'s centre in image pixel coordinates.
+
+        napari puts pixel ``k``'s centre at coordinate ``k``; the first tile
+        spans pixels ``offset .. offset + crop - 1``, whose centre is
+        ``offset + (crop - 1) / 2``.
+        """
+        half = (self.crop_size - 1) / 2.0
+        return self.offset_y + half, self.offset_x + half
+
+    def boxes(self) -> np.ndarray:
+        ys = self.offset_y + self.stride * np.arange(self.n_rows)
+        xs = self.offset_x + self.stride * np.arange(self.n_cols)
+        yy, xx = np.meshgrid(ys, xs, indexing="ij")
+        yy, xx = yy.ravel(), xx.ravel()
+        c = self.crop_size
+        return np.stack([yy, xx, yy + c, xx + c], axis=1).astype(np.int64)
+
+
+def grid_layout(image_shape, crop_size: int, overlap: float = 0.5) -> GridLayout:
+    """Sliding-window layout with ``overlap`` (fraction of a crop) between neighbours."""
+    h, w, c = _hw(image_shape, crop_size)
+    if not 0.0 <= float(overlap) < 1.0:
+        raise ValueError(f"overlap must be in [0, 1), got {overlap}.")
+    stride = max(1, int(round(c * (1.0 - float(overlap)))))
+    n_rows = 1 + (h - c) // stride
+    n_cols = 1 + (w - c) // stride
+    off_y = ((h - c) - (n_rows - 1) * stride) // 2
+    off_x = ((w - c) - (n_cols - 1) * stride) // 2
+    return GridLayout(c, stride, n_rows, n_cols, off_y, off_x)
+
+
+def grid_boxes(image_shape, crop_size: int, overlap: float = 0.5) -> np.ndarray:
+    """Boxes of :func:`grid_layout`, row-major, shape (n_rows * n_cols, 4)."""
+    return grid_layout(image_shape, crop_size, overlap).boxes()
+
+
+def tile_boxes(mode: str, image_shape, crop_size: int, overlap: float = 0.5) -> np.ndarray:
+    """Boxes for ``mode`` in ``{"six", "grid", "center"}``."""
+    if mode == "six":
+        return six_region_boxes(image_shape, crop_size)
+    if mode == "center":
+        return center_box(image_shape, crop_size)
+    if mode == "grid":
+        return grid_boxes(image_shape, crop_size, overlap)
+    raise ValueError(f"Unknown tiling {mode!r}; use six, grid or center.")
