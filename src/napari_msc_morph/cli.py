@@ -20,6 +20,7 @@ COMMANDS = [
     "correlate",
     "segment",
     "measure",
+    "predict",
 ]
 
 
