@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
+from scipy.special import ndtri
 
 from ._common import DonorStyle
 
@@ -28,30 +29,71 @@ BASE_STD_GREY = 26.0
 
 
 def upsample2(image: np.ndarray) -> np.ndarray:
-    """Bilinear 2x upsampling with pixel-centre alignment (``(h, w) -> (2h, 2w)``)."""
-    image = np.asarray(image, np.float32)
-    out = _upsample_axis(image, 0)
-    return _upsample_axis(out, 1)
+    """Bilinear 2x upsampling with pixel-centre alignment (``(h, w) -> (2h, 2w)``).
 
-
-def _upsample_axis(a: np.ndarray, axis: int) -> np.ndarray:
-    a = np.moveaxis(a, axis, 0)
-    prev = np.concatenate([a[:1], a[:-1]], axis=0)
-    nxt = np.concatenate([a[1:], a[-1:]], axis=0)
-    out = np.empty((2 * a.shape[0],) + a.shape[1:], np.float32)
-    out[0::2] = 0.75 * a + 0.25 * prev
-    out[1::2] = 0.75 * a + 0.25 * nxt
-    return np.moveaxis(out, 0, axis)
+    Each new pixel is 3/4 of its parent plus 1/4 of the neighbour on its
+    side (edges repeat), first along rows, then along columns.
+    """
+    a = np.asarray(image, np.float32)
+    h, w = a.shape
+    quarter = a * np.float32(0.25)
+    three = a - quarter
+    rows = np.empty((2 * h, w), np.float32)
+    rows[0::2] = three
+    rows[1::2] = three
+    rows[2::2] += quarter[:-1]
+    rows[0] += quarter[0]
+    rows[1:-1:2] += quarter[1:]
+    rows[-1] += quarter[-1]
+    quarter = rows * np.float32(0.25)
+    three = rows - quarter
+    out = np.empty((2 * h, w, 2), np.float32)  # last axis: even/odd columns
+    out[:, :, 0] = three
+    out[:, :, 1] = three
+    out[:, 1:, 0] += quarter[:, :-1]
+    out[:, 0, 0] += quarter[:, 0]
+    out[:, :-1, 1] += quarter[:, 1:]
+    out[:, -1, 1] += quarter[:, -1]
+    return out.reshape(2 * h, 2 * w)
 
 
 def smooth_noise(rng: np.random.Generator, shape, cell_px: float) -> np.ndarray:
-    """Zero-mean, unit-sd noise varying over about ``cell_px`` pixels (cheap: drawn coarse)."""
+    """Zero-mean, unit-sd noise varying over about ``cell_px`` pixels.
+
+    Drawn on a grid ``2**k`` times coarser and upsampled bilinearly, so it
+    costs little more than one full-size array.
+    """
     h, w = shape
-    step = max(int(cell_px // 2), 1)
-    coarse = rng.standard_normal((h // step + 3, w // step + 3), dtype=np.float32)
-    coarse = ndi.gaussian_filter(coarse, 1.0)
-    fine = ndi.zoom(coarse, step, order=1, prefilter=False)[:h, :w]
-    return (fine - fine.mean()) / (fine.std() + 1e-6)
+    k = max(int(np.floor(np.log2(max(cell_px, 1.0)))), 0)
+    step = 2**k
+    coarse = rng.standard_normal((-(-h // step) + 2, -(-w // step) + 2), dtype=np.float32)
+    coarse = ndi.gaussian_filter(coarse, max(cell_px / (2.0 * step), 0.5), mode="wrap")
+    for _ in range(k):
+        coarse = upsample2(coarse)
+    fine = coarse[step : step + h, step : step + w]
+    return (fine - fine.mean()) * np.float32(1.0 / (fine.std() + 1e-6))
+
+
+def smooth_noise_at(rng: np.random.Generator, shape, cell_px: float, ys, xs) -> np.ndarray:
+    """Values of a smooth unit-sd noise field (scale ``cell_px``) at points only."""
+    h, w = shape
+    step = max(cell_px / 2.0, 1.0)
+    coarse = rng.standard_normal((int(h / step) + 4, int(w / step) + 4))
+    coarse = ndi.gaussian_filter(coarse, 1.0, mode="wrap")
+    coarse /= coarse.std() + 1e-9
+    coords = np.stack([np.asarray(ys, float) / step + 2, np.asarray(xs, float) / step + 2])
+    return ndi.map_coordinates(coarse, coords, order=1, mode="nearest")
+
+
+# 256 equal-probability quantiles of a standard normal: indexing this with
+# random bytes is a fast Gaussian noise generator, plenty for an 8-bit image.
+_GAUSS_LUT = np.asarray(ndtri((np.arange(256) + 0.5) / 256.0), np.float32)
+
+
+def camera_noise(rng: np.random.Generator, shape, sigma: float, offset: float = 0.0) -> np.ndarray:
+    """Gaussian camera noise with standard deviation ``sigma`` (plus ``offset``)."""
+    lut = _GAUSS_LUT * np.float32(sigma) + np.float32(offset)
+    return lut[rng.integers(0, 256, shape, dtype=np.uint8)]
 
 
 def render_phase(
@@ -85,42 +127,38 @@ def render_phase(
         signal -= absorption
     if bright is not None:
         signal += bright
-    # normalise: class must not be encoded in global brightness or contrast
-    mean = float(signal.mean())
-    std = float(signal.std())
-    signal -= np.float32(mean)
-    signal *= np.float32(1.0 / max(std, 1e-3))
-
+    height, width = out_shape
+    if render_step == 2:
+        signal = upsample2(signal)
+    elif render_step != 1:
+        signal = ndi.zoom(signal, render_step, order=1)
+    signal = signal[:height, :width]
+    # normalise at the final resolution (fine texture loses variance when
+    # upsampled): class must not be encoded in global brightness or contrast
+    sample = signal[::2, ::2]
+    mean = float(sample.mean(dtype=np.float64))
+    std = float(sample.std(dtype=np.float64))
     background = donor.background * rng.uniform(0.96, 1.04)
     contrast = BASE_STD_GREY * donor.contrast * rng.uniform(0.93, 1.07)
-    image = np.float32(background) + np.float32(contrast) * signal
+    gain = np.float32(contrast / max(std, 1e-3))
+    image = signal * gain
+    image += np.float32(background - mean * gain)
 
-    # uneven illumination: a linear ramp plus vignetting, at render resolution
-    h, w = signal.shape
-    ys = (np.arange(h, dtype=np.float32) - h / 2) / max(h, w)
-    xs = (np.arange(w, dtype=np.float32) - w / 2) / max(h, w)
-    extent = max(h, w) * render_step / 2592.0  # gradients scale with field of view
-    ramp_y = np.float32(np.sin(donor.illumination_angle) * donor.illumination_gradient * extent) * ys
-    ramp_x = np.float32(np.cos(donor.illumination_angle) * donor.illumination_gradient * extent) * xs
-    vignette = np.float32(0.18 * donor.illumination_gradient * extent**2)
-    illumination = (1.0 + ramp_y[:, None] + ramp_x[None, :]) - vignette * (
-        ys[:, None] ** 2 + xs[None, :] ** 2
-    ) * 4
-    image *= illumination
+    # uneven illumination: a linear ramp plus vignetting (separable in y and x)
+    ys = (np.arange(height, dtype=np.float64) - height / 2) / max(height, width)
+    xs = (np.arange(width, dtype=np.float64) - width / 2) / max(height, width)
+    extent = max(height, width) / 2592.0  # gradients scale with the field of view
+    slope = donor.illumination_gradient * extent
+    vignette = 0.72 * donor.illumination_gradient * extent**2
+    along_y = 1.0 + slope * np.sin(donor.illumination_angle) * ys - vignette * ys**2
+    along_x = slope * np.cos(donor.illumination_angle) * xs - vignette * xs**2
+    image *= along_y.astype(np.float32)[:, None] + along_x.astype(np.float32)[None, :]
 
-    if render_step == 2:
-        image = upsample2(image)
-    elif render_step != 1:
-        image = ndi.zoom(image, render_step, order=1)
-    height, width = out_shape
-    image = image[:height, :width]
-    noise = rng.standard_normal((height, width), dtype=np.float32)
-    noise *= np.float32(donor.noise_sigma)
-    image += noise
+    # + 0.5 so that the truncating cast to uint8 rounds
+    image += camera_noise(rng, (height, width), donor.noise_sigma, offset=0.5)
     if rgb:
-        tint = np.asarray(donor.tint, np.float32)
-        image = image[..., None] * tint
-    np.clip(image + np.float32(0.5), 0, 255, out=image)
+        image = image[..., None] * np.asarray(donor.tint, np.float32)
+    np.clip(image, 0, 255, out=image)
     return image.astype(np.uint8)
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import beta as beta_function
 
 from . import _shapes
-from ._phase import smooth_noise
+from ._phase import smooth_noise_at
 
 
 @dataclass
@@ -46,16 +46,13 @@ def _spindle_b(taper: float) -> float:
     return 0.5 * float(beta_function(0.5, taper + 1.0))
 
 
-def _orientation_field(rng, pop: Population, shape, px_um, margin):
-    """A function (ys, xs) -> preferred angle in radians, in render pixels."""
+def _orientation_field(rng, pop: Population, shape, px_um):
+    """A function (ys, xs) -> preferred angle in radians (render pixels)."""
     h, w = shape
+    scale_px = pop.orientation_scale_um / px_um
     if pop.orientation == "parallel":
         theta0 = rng.uniform(0, np.pi)
-        wobble = smooth_noise(rng, (h + 2 * margin, w + 2 * margin), pop.orientation_scale_um / px_um)
-        return lambda ys, xs: theta0 + 0.15 * wobble[
-            np.clip(ys.astype(int) + margin, 0, h + 2 * margin - 1),
-            np.clip(xs.astype(int) + margin, 0, w + 2 * margin - 1),
-        ]
+        return lambda ys, xs: theta0 + 0.15 * smooth_noise_at(rng, shape, scale_px, ys, xs)
     if pop.orientation == "whorl":
         n_centres = max(1, int(round(h * w * px_um**2 / 1.2e6)))
         centres = rng.uniform([0, 0], [h, w], size=(n_centres, 2))
@@ -70,11 +67,7 @@ def _orientation_field(rng, pop: Population, shape, px_um, margin):
         return whorl
     if pop.orientation == "random":
         return lambda ys, xs: rng.uniform(0, np.pi, np.shape(ys))
-    field = smooth_noise(rng, (h + 2 * margin, w + 2 * margin), pop.orientation_scale_um / px_um)
-    return lambda ys, xs: np.pi * field[
-        np.clip(ys.astype(int) + margin, 0, h + 2 * margin - 1),
-        np.clip(xs.astype(int) + margin, 0, w + 2 * margin - 1),
-    ]
+    return lambda ys, xs: np.pi * smooth_noise_at(rng, shape, scale_px, ys, xs)
 
 
 def _centres(rng, n, lo, hi, pop: Population, px_um):
@@ -105,7 +98,7 @@ def draw_population(
     px_um: float,
     first_label: int = 1,
 ) -> dict:
-    """Place and paint the cells of ``pop``; return truth for cells centred in the field.
+    """Place and paint the cells of ``pop``; return truth for the cells seen in the field.
 
     Parameters
     ----------
@@ -124,7 +117,7 @@ def draw_population(
     n = max(int(rng.poisson(max(pop.coverage * region / mean_area_px, 1.0))), 1)
     centres = _centres(rng, n, lo, hi, pop, px_um)
     n = len(centres)
-    orient = _orientation_field(rng, pop, (h, w), px_um, margin)
+    orient = _orientation_field(rng, pop, (h, w), px_um)
     field_angle = orient(centres[:, 0], centres[:, 1])
     disorder = (1.0 - pop.alignment) * rng.uniform(-np.pi / 2, np.pi / 2, n)
     angles = field_angle + disorder + rng.normal(0, 0.08, n)
@@ -238,12 +231,13 @@ def draw_population(
                 canvas.paint(proc, np.float32(pop.flat_thickness) * np.sqrt(proc.s), label)
 
     canvas.flush()
-    inside = (centres[:, 0] >= 0) & (centres[:, 0] < h) & (centres[:, 1] >= 0) & (centres[:, 1] < w)
+    # the field's cells: those with at least one visible pixel
+    visible = np.bincount(canvas.owner.ravel(), minlength=first_label + n)[first_label:first_label + n] > 0
+    inside = visible
     areas_um2 = true_area[inside] * px2
     return {
         "n_cells": int(inside.sum()),
         "mean_cell_area_um2": float(areas_um2.mean()) if inside.any() else float("nan"),
         "flat_fraction": float(is_flat[inside].mean()) if inside.any() else float("nan"),
         "mean_aspect_ratio": float(aspect[inside].mean()) if inside.any() else float("nan"),
-        "n_labels": int(n),
     }

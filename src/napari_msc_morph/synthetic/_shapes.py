@@ -19,32 +19,81 @@ _LUT_THETA = np.linspace(-np.pi, np.pi, LUT_SIZE, endpoint=False)
 
 @dataclass
 class Patch:
-    """A shape on the bounding box ``[y0:y0+s.shape[0], x0:x0+s.shape[1]]``.
+    """The pixels of one shape, as flat arrays (only pixels inside the shape).
 
-    ``u``/``v`` are the rotated local coordinates (pixels, ``u`` along the
-    cell axis) relative to the cell centre; ``axial`` is a 0–1 profile along
-    the axis (1 in the middle) used to make spindles thicker in their middle.
+    ``rr``/``cc`` are canvas row/column indices (may fall outside the
+    canvas); ``s`` the interior depth in (0, 1]; ``u``/``v`` the rotated
+    local coordinates (pixels, ``u`` along the cell axis) relative to the
+    cell centre; ``axial`` a 0–1 profile along the axis (1 in the middle)
+    that makes spindles thicker in their middle.
     """
 
-    y0: int
-    x0: int
+    rr: np.ndarray
+    cc: np.ndarray
     s: np.ndarray
     u: np.ndarray
     v: np.ndarray
     axial: np.ndarray | float = 1.0
 
+    @property
+    def area_px(self) -> int:
+        return int(self.s.size)
 
-def _grid(cy: float, cx: float, ext_y: float, ext_x: float, angle: float):
-    y0 = int(np.floor(cy - ext_y))
-    x0 = int(np.floor(cx - ext_x))
-    y1 = int(np.ceil(cy + ext_y)) + 1
-    x1 = int(np.ceil(cx + ext_x)) + 1
-    dy = (np.arange(y0, y1, dtype=np.float32) - np.float32(cy))[:, None]
-    dx = (np.arange(x0, x1, dtype=np.float32) - np.float32(cx))[None, :]
+
+def _fill_rows(ys: np.ndarray, xs: np.ndarray):
+    """All pixel centres between the leftmost and rightmost outline point of each row.
+
+    ``ys``/``xs`` are outline points no more than ~0.7 px apart. Intervals are
+    widened by a pixel each side; callers drop pixels whose exact depth is 0.
+    Cost is proportional to the shape's area, not its bounding box.
+    """
+    ry = np.rint(ys).astype(np.int64)
+    r0 = int(ry.min())
+    n_rows = int(ry.max()) - r0 + 1
+    lo = np.full(n_rows, np.inf)
+    hi = np.full(n_rows, -np.inf)
+    np.minimum.at(lo, ry - r0, xs)
+    np.maximum.at(hi, ry - r0, xs)
+    present = np.isfinite(lo)
+    if not present.all():
+        # a steep outline can skip a row: borrow the neighbouring rows' extent
+        idx = np.arange(n_rows)
+        prev = np.maximum.accumulate(np.where(present, idx, 0))
+        nxt = np.minimum.accumulate(np.where(present, idx, n_rows - 1)[::-1])[::-1]
+        lo = np.where(present, lo, np.minimum(lo[prev], lo[nxt]))
+        hi = np.where(present, hi, np.maximum(hi[prev], hi[nxt]))
+    rows = np.arange(r0, r0 + n_rows)
+    start = np.floor(lo).astype(np.int64) - 1
+    lengths = np.ceil(hi).astype(np.int64) + 2 - start
+    total = int(lengths.sum())
+    rr = np.repeat(rows, lengths)
+    offsets = np.repeat(np.cumsum(lengths) - lengths - start, lengths)
+    cc = np.arange(total, dtype=np.int64) - offsets
+    return rr, cc
+
+
+def _densify(ys: np.ndarray, xs: np.ndarray, spacing: float = 0.5):
+    """Resample a polyline so neighbouring points are at most ``spacing`` apart."""
+    seg = np.hypot(np.diff(ys), np.diff(xs))
+    arc = np.concatenate([[0.0], np.cumsum(seg)])
+    n = int(arc[-1] / spacing) + 2
+    if n <= len(ys):
+        return ys, xs
+    t = np.linspace(0.0, arc[-1], n)
+    return np.interp(t, arc, ys), np.interp(t, arc, xs)
+
+
+def _local(rr, cc, cy, cx, angle):
+    dy = rr.astype(np.float32) - np.float32(cy)
+    dx = cc.astype(np.float32) - np.float32(cx)
     ca, sa = np.float32(np.cos(angle)), np.float32(np.sin(angle))
-    u = dx * ca + dy * sa
-    v = dy * ca - dx * sa
-    return y0, x0, u, v
+    return dx * ca + dy * sa, dy * ca - dx * sa
+
+
+def to_canvas(u, v, cy, cx, angle):
+    """Local ``(u, v)`` of a shape centred at ``(cy, cx)`` and rotated by ``angle`` -> canvas (y, x)."""
+    ca, sa = np.cos(angle), np.sin(angle)
+    return cy + u * sa + v * ca, cx + u * ca - v * sa
 
 
 def spindle(
@@ -66,17 +115,29 @@ def spindle(
     back = max(float(half_length_back), 1.0)
     half_width = max(float(half_width), 0.6)
     length = max(front, back)
-    side = half_width + abs(bend) * length + 1.5
-    ca, sa = abs(np.cos(angle)), abs(np.sin(angle))
-    y0, x0, u, v = _grid(cy, cx, length * sa + side * ca, length * ca + side * sa, angle)
-    un = np.where(u >= 0, u * np.float32(1.0 / front), u * np.float32(1.0 / back))
-    un2 = un * un
-    base = np.clip(1.0 - un2, 0.0, None)
-    width = np.float32(half_width) * base ** np.float32(taper) + np.float32(0.35)
-    centre_line = np.float32(bend * length) * (un2 - np.float32(1.0 / 3.0))
-    s = 1.0 - np.abs(v - centre_line) / width
-    s = np.where(base > 0, np.clip(s, 0.0, 1.0), np.float32(0.0)).astype(np.float32, copy=False)
-    return Patch(y0, x0, s, u, v, axial=np.sqrt(base))
+    bend_px = np.float32(bend * length)
+    taper = np.float32(taper)
+
+    def profile(u):
+        un = np.where(u >= 0, u * np.float32(1.0 / front), u * np.float32(1.0 / back))
+        un2 = un * un
+        base = np.clip(1.0 - un2, 0.0, None)
+        width = np.float32(half_width) * base**taper + np.float32(0.35)
+        return base, width, bend_px * (un2 - np.float32(1.0 / 3.0))
+
+    n = int(front + back) + 8
+    uo = np.linspace(-back, front, n).astype(np.float32)
+    _, wo, co = profile(uo)
+    # both edges, tip to tip, densified so every row crossed gets both ends
+    oy, ox = to_canvas(np.concatenate([uo, uo[::-1]]), np.concatenate([co + wo, (co - wo)[::-1]]), cy, cx, angle)
+    oy, ox = _densify(np.append(oy, oy[0]), np.append(ox, ox[0]))
+    rr, cc = _fill_rows(oy, ox)
+    u, v = _local(rr, cc, cy, cx, angle)
+    base, width, centre = profile(u)
+    s = 1.0 - np.abs(v - centre) / width
+    keep = (base > 0) & (s > 0)
+    s = np.minimum(s[keep], np.float32(1.0))
+    return Patch(rr[keep], cc[keep], s, u[keep], v[keep], axial=np.sqrt(base[keep]))
 
 
 def star(cy: float, cx: float, radius_lut: np.ndarray, angle: float = 0.0, aspect: float = 1.0) -> Patch:
@@ -87,16 +148,22 @@ def star(cy: float, cx: float, radius_lut: np.ndarray, angle: float = 0.0, aspec
     without changing its area.
     """
     radius_lut = np.asarray(radius_lut, dtype=np.float32)
-    stretch = float(np.sqrt(max(aspect, 1e-3)))
-    reach = float(radius_lut.max()) * max(stretch, 1.0 / stretch) + 1.5
-    y0, x0, u, v = _grid(cy, cx, reach, reach, angle)
+    stretch = np.float32(np.sqrt(max(aspect, 1e-3)))
+    theta = np.linspace(-np.pi, np.pi, LUT_SIZE + 1)
+    r = np.append(radius_lut, radius_lut[0])
+    oy, ox = to_canvas(r * np.cos(theta) * stretch, r * np.sin(theta) / stretch, cy, cx, angle)
+    oy, ox = _densify(oy, ox)
+    # the centre too, so a tiny shape still covers its own pixel
+    rr, cc = _fill_rows(np.append(oy, cy), np.append(ox, cx))
+    u, v = _local(rr, cc, cy, cx, angle)
     us = u * np.float32(1.0 / stretch)
-    vs = v * np.float32(stretch)
+    vs = v * stretch
     rho = np.hypot(us, vs)
     index = ((np.arctan2(vs, us) + np.float32(np.pi)) * np.float32(LUT_SIZE / (2 * np.pi))).astype(np.int32)
     np.minimum(index, LUT_SIZE - 1, out=index)
-    s = np.clip(1.0 - rho / radius_lut[index], 0.0, 1.0).astype(np.float32, copy=False)
-    return Patch(y0, x0, s, u, v, axial=1.0)
+    s = 1.0 - rho / radius_lut[index]
+    keep = s > 0
+    return Patch(rr[keep], cc[keep], np.minimum(s[keep], np.float32(1.0)), u[keep], v[keep])
 
 
 def ellipse_depth(patch: Patch, a: float, b: float, du: float = 0.0, dv: float = 0.0) -> np.ndarray:
@@ -178,32 +245,30 @@ class Canvas:
         self._depth = np.zeros(self.shape, np.float32)
         self._pending: dict[str, list] = {}
 
-    def _slices(self, y0: int, x0: int, shape):
-        h, w = self.shape
-        py, px = shape
-        ya, xa = max(y0, 0), max(x0, 0)
-        yb, xb = min(y0 + py, h), min(x0 + px, w)
-        if ya >= yb or xa >= xb:
-            return None
-        return (slice(ya, yb), slice(xa, xb)), (slice(ya - y0, yb - y0), slice(xa - x0, xb - x0))
-
-    def paint(self, patch: Patch, thickness: np.ndarray, label: int = 0, target: str = "thickness") -> None:
-        """Add ``thickness`` (patch-shaped) to a map; claim pixels for ``label``.
+    def paint(self, patch: Patch, values: np.ndarray, label: int = 0, target: str = "thickness") -> None:
+        """Add ``values`` (one per patch pixel) to a map; claim pixels for ``label``.
 
         A pixel belongs to the cell with the largest interior depth there, so
         overlapping cells get a sensible boundary.
         """
-        sl = self._slices(patch.y0, patch.x0, patch.s.shape)
-        if sl is None:
+        h, w = self.shape
+        rr, cc = patch.rr, patch.cc
+        values = np.broadcast_to(np.asarray(values, np.float32), rr.shape)
+        s = patch.s
+        inside = (rr >= 0) & (rr < h) & (cc >= 0) & (cc < w)
+        if not inside.all():
+            rr, cc, values, s = rr[inside], cc[inside], values[inside], s[inside]
+        if rr.size == 0:
             return
-        canvas_sl, patch_sl = sl
-        getattr(self, target)[canvas_sl] += thickness[patch_sl]
+        flat = rr * w + cc  # unique: a patch lists each pixel once
+        target_map = getattr(self, target).reshape(-1)
+        target_map[flat] += values
         if label:
-            s = patch.s[patch_sl]
-            depth = self._depth[canvas_sl]
-            claim = s > depth
-            depth[claim] = s[claim]
-            self.owner[canvas_sl][claim] = label
+            depth = self._depth.reshape(-1)
+            claim = s > depth[flat]
+            flat = flat[claim]
+            depth[flat] = s[claim]
+            self.owner.reshape(-1)[flat] = label
 
     def add_points(self, ys, xs, values, target: str = "thickness") -> None:
         """Add ``values`` at integer pixel positions (outside ones are dropped).

@@ -131,3 +131,193 @@ def _check_int(value, name, allowed):
     if as_int != value or as_int not in allowed:
         raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
     return as_int
+
+
+# --- osteogenic induction ----------------------------------------------------
+
+
+def osteo_differentiation(day: float, induced: bool, donor=None) -> float:
+    """Ground-truth osteogenic differentiation (0–1) on ``day`` of culture.
+
+    Induced cultures spread and grow during days 1–7 (up to 0.45 of the
+    donor's response) and mineralise during days 7–21 (up to 1.0); controls
+    drift by at most 0.01. Monotone in ``day`` for a given donor.
+    """
+    donor = check_donor(donor)
+    day = float(day)
+    if day < 0:
+        raise ValueError(f"day must be >= 0, got {day}")
+    if not induced:
+        return 0.01 * min(day / 21.0, 1.0)
+    early = 0.45 * min(day / 7.0, 1.0)
+    late = 0.55 * float(np.clip((day - 7.0) / 14.0, 0.0, 1.0))
+    return float(donor.osteo_response * (early + late))
+
+
+def _osteo_stages(differentiation: float) -> tuple[float, float]:
+    spread = float(np.clip(differentiation / 0.4, 0.0, 1.0))
+    mineral = float(np.clip((differentiation - 0.45) / 0.5, 0.0, 1.0))
+    return spread, mineral
+
+
+def osteo_field(
+    day: int, induced: bool, donor=None, size=BRIGHTFIELD_SIZE, rgb: bool = False, seed: int = 0
+) -> SyntheticField:
+    """A phase-contrast field on ``day`` of osteogenic induction (or its control).
+
+    Parameters
+    ----------
+    day : int
+        Day of culture, one of :data:`OSTEO_DAYS` (0, 1, 3, 5, 7, 14, 21).
+    induced : bool
+        ``True`` for osteogenic medium, ``False`` for the growth-medium control.
+    donor, size, rgb, seed
+        As for :func:`passage_field`.
+
+    Returns
+    -------
+    SyntheticField
+        ``truth`` holds ``day``, ``induced``, ``condition``,
+        ``differentiation`` (0–1, see :func:`osteo_differentiation`),
+        ``mineral_area_fraction``, ``n_cells``, ``mean_cell_area_um2`` …
+
+    Examples
+    --------
+    >>> f = osteo_field(14, induced=True, size=(256, 256))
+    >>> 0 < f.truth["differentiation"] <= 1
+    True
+    """
+    day = _check_int(day, "day", OSTEO_DAYS)
+    if not isinstance(induced, (bool, np.bool_)):
+        raise ValueError(f"induced must be True or False, got {induced!r}")
+    induced = bool(induced)
+    donor = check_donor(donor)
+    size = check_size(size)
+    rng = field_rng("osteo", donor, seed, day, int(induced))
+    d = osteo_differentiation(day, induced, donor)
+    spread, mineral = _osteo_stages(d)
+    canvas = _canvas(size)
+    render_px = BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP
+    h, w = canvas.shape
+    growth = min(day / 7.0, 1.0)  # both conditions proliferate towards confluence
+
+    # mineralised nodules: dark, opaque, granular aggregates
+    nodule_centres = np.zeros((0, 2))
+    absorption = np.zeros(canvas.shape, np.float32)
+    if mineral > 0:
+        area_mm2 = h * w * render_px**2 / 1e6
+        n_nodules = max(int(rng.poisson(mineral * 3.0 * area_mm2)), 1)
+        nodule_centres = rng.uniform([0, 0], [h, w], size=(n_nodules, 2)) * render_px
+        nodule_canvas = _shapes.Canvas(canvas.shape)
+        for cy, cx in nodule_centres / render_px:
+            radius = rng.uniform(40, 140) * (0.4 + 0.6 * mineral) / render_px
+            lut = _shapes.harmonic_lut(rng.normal(0, 0.12, 6), rng.uniform(0, 2 * np.pi, 6)) * np.float32(radius)
+            patch = _shapes.star(cy, cx, lut, rng.uniform(0, np.pi), rng.uniform(1.0, 1.6))
+            nodule_canvas.paint(patch, np.float32(2.4) * np.clip(patch.s * 3.0, 0, 1) ** 0.5)
+            # scattered mineral crystals around the nodule
+            n_dots = int(rng.poisson(radius * 6 * mineral))
+            rr = radius * (0.6 + rng.exponential(0.5, n_dots))
+            phi = rng.uniform(0, 2 * np.pi, n_dots)
+            nodule_canvas.add_points(cy + rr * np.sin(phi), cx + rr * np.cos(phi), rng.uniform(0.6, 2.0, n_dots))
+        nodule_canvas.flush()
+        grain = 1.0 + 0.5 * smooth_noise(rng, canvas.shape, 2.5 / render_px)
+        absorption = nodule_canvas.thickness * np.clip(grain, 0.2, None)
+
+    pop = Population(
+        mean_area_um2=2200.0 * (1.0 + 1.4 * spread) * donor.cell_size_scale**2,
+        area_log_sd=0.3 + 0.1 * spread,
+        flat_fraction=0.08 + 0.6 * spread,
+        spindle_aspect=(7.5 - 3.0 * spread) * donor.elongation,
+        spindle_taper=1.2 - 0.4 * spread,
+        coverage=float(np.clip((0.4 + 0.35 * growth + 0.1 * mineral) * donor.density, 0.15, 1.1)),
+        alignment=0.7 - 0.35 * spread + 0.15 * growth,
+        round_fraction=0.04 * (1.0 - spread),
+        granularity=0.15 * spread + 0.35 * mineral,
+        processes=0.6 + 0.8 * spread,
+        cluster_centres=nodule_centres if len(nodule_centres) else None,
+        cluster_fraction=0.3 * mineral,
+    )
+    truth = draw_population(canvas, rng, pop, render_px)
+    image, labels = _render(canvas, donor, rng, size, rgb, mineral=absorption)
+    truth = {
+        "kind": "osteo",
+        "day": day,
+        "induced": induced,
+        "condition": "induced" if induced else "control",
+        "differentiation": d,
+        "mineral_area_fraction": float(np.mean(absorption > 0.5)),
+        **truth,
+        "donor": donor.donor_id,
+    }
+    return SyntheticField(image=image, pixel_size_um=BRIGHTFIELD_PIXEL_SIZE_UM, truth=truth, labels=labels)
+
+
+# --- tissue source -----------------------------------------------------------
+
+
+def source_population(source: str, donor, rng) -> Population:
+    if source == "umbilical_cord":
+        return Population(
+            mean_area_um2=1900.0 * donor.cell_size_scale**2,
+            area_log_sd=0.25,
+            flat_fraction=0.02,
+            spindle_aspect=13.0 * donor.elongation,
+            spindle_taper=1.0,
+            coverage=float(np.clip(0.85 * donor.density, 0.6, 1.3)),
+            alignment=0.95,
+            orientation="parallel" if rng.uniform() < 0.5 else "whorl",
+            round_fraction=0.01,
+            granularity=0.05,
+            processes=0.2,
+        )
+    return Population(
+        mean_area_um2=2300.0 * donor.cell_size_scale**2,
+        area_log_sd=0.3,
+        flat_fraction=0.06,
+        spindle_aspect=5.5 * donor.elongation,
+        spindle_taper=2.2,
+        spindle_width_scale=1.0,
+        spindle_thickness=1.25,
+        coverage=float(np.clip(0.45 * donor.density, 0.2, 0.8)),
+        alignment=0.35,
+        orientation="domains",
+        round_fraction=0.02,
+        granularity=0.1,
+        processes=0.25,
+    )
+
+
+def source_field(source: str, donor=None, size=BRIGHTFIELD_SIZE, rgb: bool = False, seed: int = 0) -> SyntheticField:
+    """A phase-contrast field of umbilical-cord or bone-marrow MSCs.
+
+    Parameters
+    ----------
+    source : str
+        ``"umbilical_cord"`` (long spindles, closely packed in parallel arrays
+        or whorls) or ``"bone_marrow"`` (slender cells with a thick middle and
+        few protrusions, loosely arranged).
+    donor, size, rgb, seed
+        As for :func:`passage_field`.
+
+    Returns
+    -------
+    SyntheticField
+        ``truth`` holds ``source``, ``arrangement``, ``n_cells``,
+        ``mean_cell_area_um2`` …
+
+    Examples
+    --------
+    >>> source_field("bone_marrow", size=(256, 256)).truth["source"]
+    'bone_marrow'
+    """
+    if source not in SOURCES:
+        raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
+    donor = check_donor(donor)
+    size = check_size(size)
+    rng = field_rng("source", donor, seed, source)
+    pop = source_population(source, donor, rng)
+    canvas = _canvas(size)
+    truth = draw_population(canvas, rng, pop, BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP)
+    image, labels = _render(canvas, donor, rng, size, rgb)
+    truth = {"kind": "source", "source": source, "arrangement": pop.orientation, **truth, "donor": donor.donor_id}
+    return SyntheticField(image=image, pixel_size_um=BRIGHTFIELD_PIXEL_SIZE_UM, truth=truth, labels=labels)

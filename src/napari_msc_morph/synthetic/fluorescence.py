@@ -80,6 +80,10 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
+#: closest allowed nucleus centres (px): nuclei keep semi-axes of at least ~2.3 px
+_MIN_NUCLEUS_DISTANCE = 5.0
+
+
 def _place_nuclei(rng, n, height, width, min_dist, margin):
     """Dart-throwing with a shrinking exclusion distance; returns ``(n, 2)`` centres and the final distance."""
     centres = np.empty((0, 2))
@@ -99,7 +103,9 @@ def _place_nuclei(rng, n, height, width, min_dist, margin):
                 centres = np.vstack([centres, point])
         if len(centres) >= n:
             return centres, dist
-        dist *= 0.9
+        if dist <= _MIN_NUCLEUS_DISTANCE:
+            break
+        dist = max(dist * 0.9, _MIN_NUCLEUS_DISTANCE)
     raise ValueError(
         f"could not place {n} non-overlapping nuclei in a {height}x{width} field; "
         "use a larger size or fewer cells"
@@ -193,23 +199,19 @@ def if_field(
     offset = rng.normal(0, 0.15 * cell_radius, (n_cells, 2))
 
     nuclei = np.zeros((height, width), np.int32)
-    depth = np.zeros((height, width), np.float32)
-    cells = np.zeros((height, width), np.int32)
+    canvas = _shapes.Canvas((height, width))
     for i in range(n_cells):
         label = i + 1
         cy, cx = centres[i]
         lut = _shapes.harmonic_lut(harmonics[i], phases[i])
         lut *= np.float32(cell_radius * cell_scale[i] / np.sqrt(_shapes.lut_area(lut) / np.pi))
         patch = _shapes.star(cy + offset[i, 0], cx + offset[i, 1], lut, cell_angle[i], cell_aspect[i])
-        _claim(cells, depth, patch.y0, patch.x0, patch.s, label)
+        canvas.paint(patch, 0.0, label)
         # radius sqrt(ab) stretched by a/b gives semi-axes a (along the cell) and b
-        npatch = _shapes.star(cy, cx, np.full(_shapes.LUT_SIZE, np.sqrt(nuc_a[i] * nuc_b[i]), np.float32),
-                              cell_angle[i], nuc_a[i] / nuc_b[i])
-        sub = _clip(nuclei.shape, npatch.y0, npatch.x0, npatch.s.shape)
-        if sub is not None:
-            (cs, ps) = sub
-            inside = npatch.s[ps] > 0
-            nuclei[cs][inside] = label
+        radius = np.full(_shapes.LUT_SIZE, np.sqrt(nuc_a[i] * nuc_b[i]), np.float32)
+        npatch = _shapes.star(cy, cx, radius, cell_angle[i], nuc_a[i] / nuc_b[i])
+        nuclei[npatch.rr, npatch.cc] = label  # centres keep nuclei inside the field
+    cells = canvas.owner
     # every nucleus lies in its own cell, and each cell is one piece
     has_nucleus = nuclei > 0
     cells[has_nucleus] = nuclei[has_nucleus]
@@ -307,28 +309,6 @@ def if_field(
         pixel_size_um=float(pixel_size_um),
         channel_colormaps=dict(IF_COLORMAPS),
     )
-
-
-def _clip(shape, y0, x0, patch_shape):
-    h, w = shape
-    ph, pw = patch_shape
-    ya, xa = max(y0, 0), max(x0, 0)
-    yb, xb = min(y0 + ph, h), min(x0 + pw, w)
-    if ya >= yb or xa >= xb:
-        return None
-    return (slice(ya, yb), slice(xa, xb)), (slice(ya - y0, yb - y0), slice(xa - x0, xb - x0))
-
-
-def _claim(labels, depth, y0, x0, s, label):
-    sub = _clip(labels.shape, y0, x0, s.shape)
-    if sub is None:
-        return
-    cs, ps = sub
-    sp = s[ps]
-    dp = depth[cs]
-    claim = sp > dp
-    dp[claim] = sp[claim]
-    labels[cs][claim] = label
 
 
 def _keep_nucleus_component(cells, nuclei, n):

@@ -1,0 +1,192 @@
+"""Write a whole synthetic dataset: TIFF images with pixel size + ``manifest.csv``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..io import write_table, write_tiff
+from ._common import BRIGHTFIELD_SIZE, make_donor
+from .brightfield import OSTEO_DAYS, PASSAGES, SOURCES, osteo_field, passage_field, source_field
+from .fluorescence import if_field
+from .neural import FATES, NSC_SIZE, nsc_field
+
+KINDS = ("passage", "osteo", "source", "nsc", "if")
+DEFAULT_SIZES = {
+    "passage": BRIGHTFIELD_SIZE,
+    "osteo": BRIGHTFIELD_SIZE,
+    "source": BRIGHTFIELD_SIZE,
+    "nsc": NSC_SIZE,
+    "if": (512, 512),
+}
+IF_CELLS_PER_FIELD = 40
+
+
+def _classes(kind: str, per_class: int) -> list[dict]:
+    """The classes of a kind, each a dict of manifest columns (label first)."""
+    if kind == "passage":
+        return [{"label": f"P{p}", "passage": p} for p in PASSAGES]
+    if kind == "osteo":
+        return [
+            {"label": cond, "day": day, "condition": cond}
+            for day in OSTEO_DAYS
+            for cond in ("induced", "control")
+        ]
+    if kind == "source":
+        return [{"label": s, "source": s} for s in SOURCES]
+    if kind == "nsc":
+        return [{"label": f, "fate": f} for f in FATES]
+    # immunofluorescence: one "class"; the fields of a donor span differentiation 0-1
+    return [{"label": "field"}]
+
+
+def _stem(kind: str, cls: dict, k: int) -> str:
+    if kind == "passage":
+        return f"P{cls['passage']:02d}_{k:02d}"
+    if kind == "osteo":
+        return f"{cls['condition']}_d{cls['day']:02d}_{k:02d}"
+    if kind in ("source", "nsc"):
+        return f"{cls['label']}_{k:02d}"
+    return f"field_{k:02d}"
+
+
+def image_seed(seed: int, *keys: int) -> int:
+    """A 31-bit seed for one image, independent for each ``(seed, keys)``."""
+    return int(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, *keys]).generate_state(1)[0] >> 1)
+
+
+def write_dataset(
+    kind: str,
+    out: str | Path,
+    n_donors: int = 3,
+    per_class: int = 2,
+    size: tuple[int, int] | None = None,
+    seed: int = 0,
+    rgb: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> pd.DataFrame:
+    """Write a labelled synthetic dataset of one kind to a folder.
+
+    Parameters
+    ----------
+    kind : str
+        One of :data:`KINDS`: ``"passage"`` (P1–P10), ``"osteo"`` (days
+        0–21, induced and control), ``"source"`` (umbilical cord, bone
+        marrow), ``"nsc"`` (neuron, astrocyte, oligodendrocyte) or ``"if"``
+        (immunofluorescence fields with labels and per-cell truth).
+    out : str or Path
+        Output folder (created). Images go to ``out/<donor>/``.
+    n_donors : int
+        Number of donors (``D1`` … ``Dn``), each with its own style.
+    per_class : int
+        Images per class and donor (for ``"if"``: fields per donor, spanning
+        differentiation 0–1).
+    size : (int, int), optional
+        ``(height, width)``; default 1944x2592 for bright-field kinds,
+        1024x1024 for ``"nsc"``, 512x512 for ``"if"``.
+    seed : int
+        Random seed; the same arguments write identical files.
+    rgb : bool
+        Colour (RGB) bright-field images; not available for ``"if"``.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each image.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The manifest, also written atomically to ``out/manifest.csv``:
+        ``path`` (relative to ``out``, POSIX), ``donor``, ``label``, the class
+        columns (``passage``; ``day``, ``condition``; ``source``; ``fate``),
+        ``pixel_size_um``, ``seed`` and truth columns such as ``n_cells``,
+        ``mean_cell_area_um2``, ``differentiation``. For ``"if"`` also
+        ``nuclei_path``, ``cells_path`` and ``cells_table_path``.
+
+    Examples
+    --------
+    >>> m = write_dataset("source", "synthetic_source", n_donors=2, per_class=1,
+    ...                   size=(256, 256))  # doctest: +SKIP
+    >>> list(m.columns[:3])  # doctest: +SKIP
+    ['path', 'donor', 'label']
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+    n_donors = int(n_donors)
+    per_class = int(per_class)
+    if n_donors < 1:
+        raise ValueError(f"n_donors must be at least 1, got {n_donors}")
+    if per_class < 1:
+        raise ValueError(f"per_class must be at least 1, got {per_class}")
+    if rgb and kind == "if":
+        raise ValueError("rgb=True is for bright-field kinds; immunofluorescence fields are multichannel uint16")
+    size = tuple(DEFAULT_SIZES[kind] if size is None else size)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    classes = _classes(kind, per_class)
+    donors = [make_donor(i + 1, seed=seed) for i in range(n_donors)]
+    total = n_donors * len(classes) * per_class
+    rows = []
+    done = 0
+    for d_index, donor in enumerate(donors):
+        for c_index, cls in enumerate(classes):
+            for k in range(per_class):
+                field_seed = image_seed(seed, d_index, c_index, k)
+                rel = Path(donor.donor_id) / f"{_stem(kind, cls, k)}.tif"
+                row = {"path": rel.as_posix(), "donor": donor.donor_id, **cls}
+                if kind == "if":
+                    row.update(_write_if(out, rel, per_class, k, size, field_seed))
+                else:
+                    row.update(_write_brightfield(kind, out, rel, cls, donor, size, rgb, field_seed))
+                rows.append(row)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+    manifest = pd.DataFrame(rows)
+    write_table(manifest, out / "manifest.csv")
+    return manifest
+
+
+def _write_brightfield(kind, out, rel, cls, donor, size, rgb, field_seed) -> dict:
+    if kind == "passage":
+        field = passage_field(cls["passage"], donor=donor, size=size, rgb=rgb, seed=field_seed)
+    elif kind == "osteo":
+        field = osteo_field(cls["day"], cls["condition"] == "induced", donor=donor, size=size, rgb=rgb,
+                            seed=field_seed)
+    elif kind == "source":
+        field = source_field(cls["source"], donor=donor, size=size, rgb=rgb, seed=field_seed)
+    else:
+        field = nsc_field(cls["fate"], donor=donor, size=size, rgb=rgb, seed=field_seed)
+    write_tiff(field.image, out / rel, pixel_size_um=field.pixel_size_um)
+    row = {"pixel_size_um": field.pixel_size_um, "seed": field_seed}
+    for key in ("differentiation", "mineral_area_fraction", "arrangement", "fate_fraction",
+                "n_cells", "mean_cell_area_um2", "flat_fraction", "mean_neurite_length_um"):
+        if key in field.truth:
+            row[key] = field.truth[key]
+    return row
+
+
+def _write_if(out, rel, per_class, k, size, field_seed) -> dict:
+    differentiation = k / (per_class - 1) if per_class > 1 else 0.5
+    field = if_field(size=size, n_cells=IF_CELLS_PER_FIELD, differentiation=differentiation, seed=field_seed)
+    stem = rel.with_suffix("")
+    nuclei_rel = Path(f"{stem.as_posix()}_nuclei.tif")
+    cells_rel = Path(f"{stem.as_posix()}_cells.tif")
+    table_rel = Path(f"{stem.as_posix()}_cells.csv")
+    write_tiff(field.stack(), out / rel, pixel_size_um=field.pixel_size_um, axes="CYX",
+               channel_names=field.channel_names)
+    write_tiff(field.nuclei, out / nuclei_rel, pixel_size_um=field.pixel_size_um)
+    write_tiff(field.cells, out / cells_rel, pixel_size_um=field.pixel_size_um)
+    write_table(field.truth, out / table_rel)
+    return {
+        "pixel_size_um": field.pixel_size_um,
+        "seed": field_seed,
+        "differentiation": differentiation,
+        "n_cells": len(field.truth),
+        "mean_cell_area_um2": float(field.truth["area_um2"].mean()),
+        "channels": ";".join(field.channel_names),
+        "nuclei_path": nuclei_rel.as_posix(),
+        "cells_path": cells_rel.as_posix(),
+        "cells_table_path": table_rel.as_posix(),
+    }

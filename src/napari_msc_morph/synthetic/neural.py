@@ -1,0 +1,189 @@
+"""Synthetic phase-contrast fields of differentiated neural stem cells.
+
+* neurons: small, round, phase-bright somata with two to four long, thin,
+  gently curving neurites that branch a little and end in growth cones;
+* astrocytes: flat, star-shaped cells with a handful of broad, tapering arms;
+* oligodendrocytes: small somata with many short processes that branch
+  repeatedly into a bushy arbor.
+
+A field is dominated by one fate (85–100 % of cells) with a few cells of the
+other fates, as in real differentiation cultures.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _shapes
+from ._common import BRIGHTFIELD_PIXEL_SIZE_UM, SyntheticField, check_donor, check_size, field_rng
+from ._phase import render_phase, smooth_noise
+from ._population import _centres, Population
+
+FATES = ("neuron", "astrocyte", "oligodendrocyte")
+NSC_SIZE = (1024, 1024)
+HALO_SIGMA_UM = 2.5
+#: cells per mm² for each dominant fate (before the donor's density factor)
+_DENSITY_PER_MM2 = {"neuron": 160.0, "astrocyte": 90.0, "oligodendrocyte": 130.0}
+
+
+def _walk(rng, y0, x0, angle, length_px, wiggle=0.04, step=0.6):
+    """A persistent random walk (a neurite), as dense points."""
+    n = max(int(length_px / step), 2)
+    # heading = a gentle drift plus small jitter: neurites curve, rarely loop
+    drift = rng.normal(0, wiggle * 0.08) * np.arange(n) / n * 10
+    angles = angle + np.cumsum(rng.normal(0, wiggle, n)) * 0.6 + drift
+    ys = y0 + np.cumsum(np.sin(angles) * step)
+    xs = x0 + np.cumsum(np.cos(angles) * step)
+    return ys, xs, angles
+
+
+def _soma(canvas, rng, cy, cx, radius, label, height, bright):
+    lut = _shapes.harmonic_lut(rng.normal(0, 0.05, 4), rng.uniform(0, 2 * np.pi, 4)) * np.float32(radius)
+    patch = _shapes.star(cy, cx, lut, rng.uniform(0, np.pi), rng.uniform(1.0, 1.3))
+    canvas.paint(patch, np.float32(height) * np.sqrt(patch.s), label)
+    if bright:
+        canvas.paint(patch, np.float32(bright) * patch.s**0.8, 0, target="bright")
+    return patch.area_px
+
+
+def _neuron(canvas, rng, cy, cx, label, um):
+    area = _soma(canvas, rng, cy, cx, rng.uniform(6.0, 9.0) * um, label, 0.7, 1.6)
+    lengths = []
+    n_branch = 0
+    for k in range(int(rng.integers(2, 5))):
+        angle = rng.uniform(0, 2 * np.pi)
+        length = rng.uniform(50, 200) * um
+        ys, xs, angles = _walk(rng, cy, cx, angle, length)
+        width = np.linspace(2.2, 1.0, len(ys))
+        canvas.splat_polyline(ys, xs, width, 0.45, label)
+        lengths.append(length)
+        # a few branches from the main neurite
+        for _ in range(int(rng.poisson(0.8))):
+            at = int(rng.integers(len(ys) // 4, len(ys)))
+            side = rng.choice([-1.0, 1.0])
+            b_len = rng.uniform(20, 80) * um
+            by, bx, b_ang = _walk(rng, ys[at], xs[at], angles[at] + side * rng.uniform(0.4, 1.0), b_len)
+            canvas.splat_polyline(by, bx, 1.0, 0.45, label)
+            lengths.append(b_len)
+            n_branch += 1
+        # growth cone
+        cone = _shapes.star(ys[-1], xs[-1], np.full(_shapes.LUT_SIZE, rng.uniform(1.5, 3.0) * um, np.float32),
+                            angles[-1], 1.8)
+        canvas.paint(cone, 0.35 * np.sqrt(cone.s), label)
+    return area, float(np.sum(lengths)), n_branch
+
+
+def _astrocyte(canvas, rng, cy, cx, label, um):
+    k = int(rng.integers(4, 9))
+    arm_angles = np.linspace(0, 2 * np.pi, k, endpoint=False) + rng.uniform(0, 2 * np.pi)
+    arm_angles += rng.uniform(-0.25, 0.25, k)
+    base = rng.uniform(9.0, 14.0) * um
+    lut = _shapes.spikes_lut(base, arm_angles, rng.uniform(15, 45, k) * um, rng.uniform(0.25, 0.45, k), 2.0)
+    patch = _shapes.star(cy, cx, lut)
+    plateau = np.clip(patch.s * 6.0, 0, 1) ** 0.7
+    nucleus = _shapes.ellipse_depth(patch, rng.uniform(6, 8) * um, rng.uniform(4.5, 6) * um)
+    canvas.paint(patch, np.float32(0.35) * plateau + np.float32(0.3) * np.sqrt(nucleus), label)
+    # a few fine filopodia at the arm tips
+    for angle, length in zip(arm_angles, lut[((arm_angles % (2 * np.pi)) / (2 * np.pi) * _shapes.LUT_SIZE).astype(int) % _shapes.LUT_SIZE]):
+        if rng.uniform() < 0.4:
+            ys, xs, _ = _walk(rng, cy + length * np.sin(angle), cx + length * np.cos(angle), angle,
+                              rng.uniform(5, 15) * um)
+            canvas.splat_polyline(ys, xs, 1.0, 0.25, label)
+    return patch.area_px, 0.0, 0
+
+
+def _oligodendrocyte(canvas, rng, cy, cx, label, um):
+    area = _soma(canvas, rng, cy, cx, rng.uniform(4.0, 6.0) * um, label, 0.6, 1.3)
+    total = 0.0
+    n_branch = 0
+    stack = [(cy, cx, a, rng.uniform(12, 25) * um, 0) for a in
+             np.linspace(0, 2 * np.pi, int(rng.integers(4, 8)), endpoint=False) + rng.uniform(0, 2 * np.pi)]
+    while stack:
+        y0, x0, angle, length, depth = stack.pop()
+        ys, xs, angles = _walk(rng, y0, x0, angle, length, wiggle=0.09)
+        canvas.splat_polyline(ys, xs, 1.3 if depth == 0 else 1.0, 0.4 - 0.07 * depth, label)
+        total += length
+        if depth < 3:
+            for side in (-1.0, 1.0):
+                if rng.uniform() < 0.85:
+                    stack.append((ys[-1], xs[-1], angles[-1] + side * rng.uniform(0.3, 0.8),
+                                  length * rng.uniform(0.55, 0.85), depth + 1))
+                    n_branch += 1
+    return area, total, n_branch
+
+
+_DRAW = {"neuron": _neuron, "astrocyte": _astrocyte, "oligodendrocyte": _oligodendrocyte}
+
+
+def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int = 0) -> SyntheticField:
+    """A phase-contrast field of neural stem cells differentiated to ``fate``.
+
+    Parameters
+    ----------
+    fate : str
+        ``"neuron"``, ``"astrocyte"`` or ``"oligodendrocyte"`` (:data:`FATES`).
+    donor : DonorStyle, optional
+        Donor / culture-batch style (:func:`make_donor`).
+    size : (int, int)
+        ``(height, width)`` in pixels (0.65 µm each); default 1024x1024.
+    rgb : bool
+        Return an ``(H, W, 3)`` colour image.
+    seed : int
+        Random seed; the same arguments give identical bytes.
+
+    Returns
+    -------
+    SyntheticField
+        ``truth`` holds ``fate``, ``fate_fraction`` (share of cells with that
+        fate), ``n_cells``, ``mean_cell_area_um2``, ``mean_neurite_length_um``
+        (processes per cell), ``n_branch_points``.
+
+    Examples
+    --------
+    >>> nsc_field("astrocyte", size=(256, 256)).truth["fate"]
+    'astrocyte'
+    """
+    if fate not in FATES:
+        raise ValueError(f"fate must be one of {list(FATES)}, got {fate!r}")
+    donor = check_donor(donor)
+    height, width = check_size(size)
+    rng = field_rng("nsc", donor, seed, fate)
+    px_um = BRIGHTFIELD_PIXEL_SIZE_UM
+    um = 1.0 / px_um
+    canvas = _shapes.Canvas((height, width))
+    area_mm2 = height * width * px_um**2 / 1e6
+    margin = 60 * um
+    region_mm2 = (height + 2 * margin) * (width + 2 * margin) * px_um**2 / 1e6
+    n = max(int(rng.poisson(_DENSITY_PER_MM2[fate] * donor.density * region_mm2)), 1)
+    centres = _centres(rng, n, np.array([-margin, -margin]), np.array([height + margin, width + margin]),
+                       Population(mean_area_um2=1.0), px_um)
+    dominant = rng.uniform(0.85, 1.0)
+    others = [f for f in FATES if f != fate]
+    fates = np.where(rng.uniform(size=len(centres)) < dominant, fate,
+                     np.array(others)[rng.integers(0, 2, len(centres))])
+    areas, lengths, branches = [], [], []
+    for i, ((cy, cx), cell_fate) in enumerate(zip(centres, fates)):
+        area, length, n_branch = _DRAW[str(cell_fate)](canvas, rng, cy, cx, i + 1, um)
+        areas.append(area)
+        lengths.append(length)
+        branches.append(n_branch)
+    canvas.flush()
+    # the field's cells: those with at least one visible pixel
+    inside = np.bincount(canvas.owner.ravel(), minlength=len(centres) + 1)[1:] > 0
+    texture = 1.0 + 0.12 * smooth_noise(rng, canvas.shape, 3.0 * um)
+    canvas.thickness *= texture
+    image = render_phase(canvas.thickness, donor, rng, (height, width), 1, HALO_SIGMA_UM * um,
+                         bright=canvas.bright, rgb=rgb)
+    in_fates = fates[inside]
+    truth = {
+        "kind": "nsc",
+        "fate": fate,
+        "fate_fraction": float(np.mean(in_fates == fate)) if inside.any() else float("nan"),
+        "n_cells": int(inside.sum()),
+        "mean_cell_area_um2": float(np.mean(np.asarray(areas)[inside]) * px_um**2) if inside.any() else float("nan"),
+        "mean_neurite_length_um": float(np.mean(np.asarray(lengths)[inside]) * px_um) if inside.any() else float("nan"),
+        "n_branch_points": int(np.asarray(branches)[inside].sum()),
+        "field_area_mm2": area_mm2,
+        "donor": donor.donor_id,
+    }
+    return SyntheticField(image=image, pixel_size_um=px_um, truth=truth, labels=canvas.owner.copy())
