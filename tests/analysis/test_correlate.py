@@ -162,5 +162,9 @@ def test_time_course_mean_and_sd_per_condition(images, readouts_long):
     np.testing.assert_allclose(induced["sd"], expected.std(ddof=1))
     assert induced["mean"].is_monotonic_increasing
     assert "RUNX2 (qPCR)" in set(course["variable"])
+    # readouts without day/condition borrow them from the scores via sample_id
+    borrowed = time_course(samples, read_readouts(readouts_long.drop(columns=["day", "condition"])),
+                           scores=["osscore"])
+    pd.testing.assert_frame_equal(borrowed, course)
     with pytest.raises(ValueError, match="no 'day' column"):
         time_course(samples.drop(columns=["day"]), None)

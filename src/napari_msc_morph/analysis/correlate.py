@@ -291,11 +291,14 @@ def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | No
                           value_name="value").assign(kind="score")
         pieces.append(long)
     if readouts is not None:
-        if by not in readouts.columns:
+        if by not in readouts.columns and (samples is None or "sample_id" not in readouts.columns
+                                           or by not in samples.columns):
             raise ValueError(
                 f"The readouts table has no {by!r} column for a time course; its columns are "
                 f"{list(readouts.columns)}."
             )
+        if by not in readouts.columns or group not in readouts.columns:
+            readouts = _borrow_sample_metadata(readouts, samples, [by, group])
         frame = readouts.assign(
             _group=readouts[group] if group in readouts.columns else "all",
             variable=readouts["marker"] + " (" + readouts["assay"] + ")",
@@ -305,10 +308,26 @@ def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | No
     if not pieces:
         raise ValueError("Give scores, readouts or both for a time course.")
     long = pd.concat(pieces, ignore_index=True)
-    long[by] = pd.to_numeric(long[by], errors="coerce")
+    long[by] = pd.to_numeric(long[by], errors="coerce").astype(float)
     long["value"] = pd.to_numeric(long["value"], errors="coerce")
     grouped = long.dropna(subset=[by, "value"]).groupby(["kind", "variable", "_group", by],
                                                         sort=True)["value"]
     out = grouped.agg(mean="mean", sd="std", n="count").reset_index()
     return out.rename(columns={"_group": "group"})[["variable", "kind", "group", by, "mean",
                                                      "sd", "n"]]
+
+
+def _borrow_sample_metadata(readouts: pd.DataFrame, samples: pd.DataFrame | None,
+                            columns: Sequence[str]) -> pd.DataFrame:
+    """Take day/condition for readouts from the scores table via sample_id."""
+    wanted = [c for c in columns if c not in readouts.columns]
+    if samples is None or "sample_id" not in readouts.columns or "sample_id" not in samples.columns:
+        return readouts
+    wanted = [c for c in wanted if c in samples.columns]
+    if not wanted:
+        return readouts
+    lookup = samples[["sample_id", *wanted]].drop_duplicates("sample_id").copy()
+    lookup["sample_id"] = lookup["sample_id"].astype(str)
+    merged = readouts.assign(sample_id=readouts["sample_id"].astype(str)).merge(
+        lookup, on="sample_id", how="left")
+    return merged

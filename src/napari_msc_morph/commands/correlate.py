@@ -68,8 +68,11 @@ def run(args) -> int:
 
         joined = join_readouts(samples, readouts, on=on, scores=args.score_columns)
         course = None
-        if "day" in samples.columns and "day" in readouts.columns:
-            course = time_course(samples, readouts, scores=args.score_columns)
+        if "day" in samples.columns or "day" in readouts.columns:
+            try:
+                course = time_course(samples, readouts, scores=args.score_columns)
+            except ValueError as err:  # no day on one side: plot what can be plotted
+                print(f"warning: no time course: {err}", file=sys.stderr)
         written = save_correlation_plots(joined, results, course, args.plots, on=on)
         print(f"{len(written)} plot files -> {args.plots}")
     return 0
