@@ -2,10 +2,9 @@
 
 The engine works on whole label images at once: every feature family is one
 vectorised pass over the foreground pixels (``np.bincount``, sorting, shifted
-comparisons), not a loop over region objects. Only the convex hull family
-(convex area, solidity, Feret diameters) needs a hull per object; it runs as a
-single tight loop over cropped masks with scikit-image's own hull routine, so
-its values match :func:`skimage.measure.regionprops` exactly.
+comparisons), not a loop over region objects. The convex hull family (convex
+area, solidity, Feret diameters) is computed for all objects together in exact
+integer arithmetic (:mod:`._hull`), reproducing scikit-image's convex image.
 
 Definitions follow scikit-image where it has the same feature (area, perimeter
 with 4-connected border pixels, inertia-tensor axis lengths, eccentricity,
@@ -22,6 +21,8 @@ from typing import Callable, Generator, Mapping
 import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
+
+from ._hull import hull_features
 
 __all__ = [
     "measure_cells",
@@ -212,7 +213,7 @@ def measure_cells(
         out and a warning says so; 1 µm/px is never assumed.
     convex : bool
         Compute the convex hull family (``convex_area``, ``solidity``, Feret
-        diameters). The only per-object step; turn off for the fastest table.
+        diameters); the slowest family, turn off for the fastest table.
     progress : callable, optional
         Called as ``progress(done, total, message)`` between steps.
 
@@ -360,89 +361,93 @@ def _compact_labels(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ids, inverse + 1
 
 
-def _perimeter_4(compact: np.ndarray, n: int) -> np.ndarray:
-    """scikit-image's ``perimeter(neighborhood=4)`` of every object in one pass."""
-    padded = np.pad(compact, 1)
-    centre = padded[1:-1, 1:-1]
-    border = centre > 0
-    border &= (
-        (padded[:-2, 1:-1] != centre)
-        | (padded[2:, 1:-1] != centre)
-        | (padded[1:-1, :-2] != centre)
-        | (padded[1:-1, 2:] != centre)
-    )
-    border_labels = np.pad(np.where(border, centre, 0), 1)
-    width = border_labels.shape[1]
-    flat = border_labels.ravel()
-    where = np.flatnonzero(flat)
-    own = flat[where]
-    code = np.ones(where.size, dtype=np.int64)
-    for step in (-1, 1, -width, width):
-        code += 2 * (flat[where + step] == own)
-    for step in (-width - 1, -width + 1, width - 1, width + 1):
-        code += 10 * (flat[where + step] == own)
-    return np.bincount(own, weights=_PERIMETER_WEIGHTS[code], minlength=n + 1)[1:]
+class _Geometry:
+    """Pixel runs and border pixels of a compact label plane, shared by the features."""
 
+    def __init__(self, compact: np.ndarray, n: int):
+        height, width = compact.shape
+        padded = np.pad(compact, 1)
+        centre = padded[1:-1, 1:-1]
+        fg = centre > 0
+        left = fg & (padded[1:-1, :-2] != centre)
+        right = fg & (padded[1:-1, 2:] != centre)
+        up = fg & (padded[:-2, 1:-1] != centre)
+        down = fg & (padded[2:, 1:-1] != centre)
+        self.border = left | right | up | down
+        flat = compact.ravel()
+        starts = np.flatnonzero(left)
+        ends = np.flatnonzero(right)
+        # Raster order pairs the k-th run start with the k-th run end.
+        self.run_obj = flat[starts].astype(np.int64) - 1
+        self.run_row = starts // width
+        self.run_x0 = starts - self.run_row * width
+        self.run_x1 = ends - (ends // width) * width
+        tops = np.flatnonzero(up)
+        bottoms = np.flatnonzero(down)
+        self.top_obj = flat[tops].astype(np.int64) - 1
+        self.top_row, self.top_col = np.divmod(tops, width)
+        self.bottom_obj = flat[bottoms].astype(np.int64) - 1
+        self.bottom_row, self.bottom_col = np.divmod(bottoms, width)
+        big, small = np.iinfo(np.int64).max, np.iinfo(np.int64).min
+        self.row_min = np.full(n, big)
+        self.row_max = np.full(n, small)
+        self.col_min = np.full(n, big)
+        self.col_max = np.full(n, small)
+        np.minimum.at(self.row_min, self.run_obj, self.run_row)
+        np.maximum.at(self.row_max, self.run_obj, self.run_row)
+        np.minimum.at(self.col_min, self.run_obj, self.run_x0)
+        np.maximum.at(self.col_max, self.run_obj, self.run_x1)
+        self.n = n
 
-def _hull_features(compact: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Convex area (px), max and min Feret diameters (px) per object.
+    def moments(self):
+        """Area, centroid and central second moments (per pixel) from the runs."""
+        n, obj = self.n, self.run_obj
+        r = (self.run_row - self.row_min[obj]).astype(np.int64)
+        a = (self.run_x0 - self.col_min[obj]).astype(np.int64)
+        b = (self.run_x1 - self.col_min[obj]).astype(np.int64)
+        length = b - a + 1
+        sum_x = length * (a + b) // 2
 
-    The convex image is scikit-image's ``convex_hull_image`` of the object's
-    crop, as regionprops uses. Its marching-squares contour at 0.5 (used by
-    regionprops' ``feret_diameter_max``) consists of the mid-points between
-    inside and outside pixels; because a convex image is row- and
-    column-convex, those are the run ends of every row and column, so no
-    contour tracing is needed.
-    """
-    from scipy.spatial import ConvexHull, QhullError
-    from skimage.morphology import convex_hull_image
+        def squares(k):  # sum of c^2 for c = 0..k
+            return k * (k + 1) * (2 * k + 1) // 6
 
-    convex_area = np.full(n, np.nan)
-    feret_max = np.full(n, np.nan)
-    feret_min = np.full(n, np.nan)
-    for i, window in enumerate(ndi.find_objects(compact, max_label=n)):
-        if window is None:
-            continue
-        crop = compact[window] == i + 1
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            hull = convex_hull_image(crop)
-        count = int(np.count_nonzero(hull))
-        convex_area[i] = count
-        if count == 0:
-            continue
-        h, w = hull.shape
-        rows = np.flatnonzero(hull.any(axis=1))
-        cols = np.flatnonzero(hull.any(axis=0))
-        first_x = np.argmax(hull[rows], axis=1)
-        last_x = w - 1 - np.argmax(hull[rows, ::-1], axis=1)
-        first_y = np.argmax(hull[:, cols], axis=0)
-        last_y = h - 1 - np.argmax(hull[::-1, cols], axis=0)
-        points = np.concatenate(
-            [
-                np.column_stack([rows, first_x - 0.5]),
-                np.column_stack([rows, last_x + 0.5]),
-                np.column_stack([first_y - 0.5, cols]),
-                np.column_stack([last_y + 0.5, cols]),
-            ]
+        sum_xx = squares(b) - squares(a - 1)
+        area = np.bincount(obj, weights=length, minlength=n)
+        safe = np.maximum(area, 1)
+        my = np.bincount(obj, weights=r * length, minlength=n) / safe
+        mx = np.bincount(obj, weights=sum_x, minlength=n) / safe
+        mu_yy = np.bincount(obj, weights=r * r * length, minlength=n) / safe - my * my
+        mu_xx = np.bincount(obj, weights=sum_xx, minlength=n) / safe - mx * mx
+        mu_yx = np.bincount(obj, weights=r * sum_x, minlength=n) / safe - my * mx
+        return (
+            area.astype(np.int64), my + self.row_min, mx + self.col_min,
+            np.clip(mu_yy, 0, None), np.clip(mu_xx, 0, None), mu_yx,
         )
-        try:
-            vertices = points[ConvexHull(points).vertices]
-        except QhullError:  # all points on one line
-            vertices = points
-        diff = vertices[:, None, :] - vertices[None, :, :]
-        feret_max[i] = math.sqrt(float(np.max(np.einsum("ijk,ijk->ij", diff, diff))))
-        if len(vertices) < 3:
-            feret_min[i] = 0.0
-            continue
-        edges = np.roll(vertices, -1, axis=0) - vertices
-        lengths = np.hypot(edges[:, 0], edges[:, 1])
-        keep = lengths > 0
-        edges, starts, lengths = edges[keep], vertices[keep], lengths[keep]
-        rel = vertices[None, :, :] - starts[:, None, :]
-        dist = np.abs(edges[:, None, 0] * rel[:, :, 1] - edges[:, None, 1] * rel[:, :, 0])
-        feret_min[i] = float(np.min(dist.max(axis=1) / lengths))
-    return convex_area, feret_max, feret_min
+
+    def hull_candidates(self):
+        """Run-end edge mid-points and one pixel centre per object, doubled."""
+        y = np.concatenate([2 * self.run_row, 2 * self.run_row, 2 * self.top_row - 1, 2 * self.bottom_row + 1])
+        x = np.concatenate([2 * self.run_x0 - 1, 2 * self.run_x1 + 1, 2 * self.top_col, 2 * self.bottom_col])
+        obj = np.concatenate([self.run_obj, self.run_obj, self.top_obj, self.bottom_obj])
+        cy = np.zeros(self.n, np.int64)
+        cx = np.zeros(self.n, np.int64)
+        cy[self.run_obj[::-1]] = 2 * self.run_row[::-1]
+        cx[self.run_obj[::-1]] = 2 * self.run_x0[::-1]
+        return obj, y.astype(np.int64), x.astype(np.int64), cy, cx
+
+    def perimeter(self, compact: np.ndarray) -> np.ndarray:
+        """scikit-image's ``perimeter(neighborhood=4)`` of every object in one pass."""
+        border_labels = np.pad(np.where(self.border, compact, 0), 1)
+        width = border_labels.shape[1]
+        flat = border_labels.ravel()
+        where = np.flatnonzero(flat)
+        own = flat[where]
+        code = np.ones(where.size, dtype=np.int64)
+        for step in (-1, 1, -width, width):
+            code += 2 * (flat[where + step] == own)
+        for step in (-width - 1, -width + 1, width - 1, width + 1):
+            code += 10 * (flat[where + step] == own)
+        return np.bincount(own, weights=_PERIMETER_WEIGHTS[code], minlength=self.n + 1)[1:]
 
 
 def _sorted_by_label(lab: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -464,21 +469,9 @@ def _measure_plane(plane, channels, nuclei, pixel_size, convex, offset, total):
     height, width = compact.shape
     yield offset, total, f"size and moments of {n} objects"
 
-    flat = compact.ravel()
-    fg = np.flatnonzero(flat)
-    lab = flat[fg]
-    rows = fg // width
-    cols = fg - rows * width
-    area = np.bincount(lab, minlength=n + 1)[1:].astype(np.int64)
+    geometry = _Geometry(compact, n)
+    area, cy, cx, mu_yy, mu_xx, mu_yx = geometry.moments()
     safe_area = np.maximum(area, 1)
-    cy = np.bincount(lab, weights=rows, minlength=n + 1)[1:] / safe_area
-    cx = np.bincount(lab, weights=cols, minlength=n + 1)[1:] / safe_area
-    dy = rows - np.concatenate([[0.0], cy])[lab]
-    dx = cols - np.concatenate([[0.0], cx])[lab]
-    mu_yy = np.bincount(lab, weights=dy * dy, minlength=n + 1)[1:] / safe_area
-    mu_xx = np.bincount(lab, weights=dx * dx, minlength=n + 1)[1:] / safe_area
-    mu_yx = np.bincount(lab, weights=dy * dx, minlength=n + 1)[1:] / safe_area
-    del dy, dx
 
     # Inertia tensor as scikit-image: [[mu_xx, -mu_yx], [-mu_yx, mu_yy]] / area.
     a, b, c = mu_xx, -mu_yx, mu_yy
@@ -497,20 +490,20 @@ def _measure_plane(plane, channels, nuclei, pixel_size, convex, offset, total):
         )
         aspect_ratio = np.where(minor > 0, major / np.where(minor > 0, minor, 1), np.nan)
 
-    windows = ndi.find_objects(compact, max_label=n) if n else []
-    bbox = np.zeros((n, 4), dtype=np.int64)
-    for i, window in enumerate(windows):
-        bbox[i] = (window[0].start, window[1].start, window[0].stop, window[1].stop)
+    bbox = np.column_stack(
+        [geometry.row_min, geometry.col_min, geometry.row_max + 1, geometry.col_max + 1]
+    ).astype(np.int64).reshape(n, 4)
     bbox_area = (bbox[:, 2] - bbox[:, 0]) * (bbox[:, 3] - bbox[:, 1])
 
     yield offset + 1, total, "perimeter"
-    perimeter = _perimeter_4(compact, n)
+    perimeter = geometry.perimeter(compact)
 
     yield offset + 2, total, "convex hull and Feret diameters"
     if convex and n:
-        convex_area, feret_max, feret_min = _hull_features(compact, n)
+        convex_area, feret_max, feret_min = hull_features(n, *geometry.hull_candidates())
     else:
         convex_area = feret_max = feret_min = np.full(n, np.nan)
+    del geometry
 
     with np.errstate(divide="ignore", invalid="ignore"):
         columns: dict[str, np.ndarray] = {
@@ -549,6 +542,10 @@ def _measure_plane(plane, channels, nuclei, pixel_size, convex, offset, total):
             data[col] = columns[col[:-3]] * pixel_size
 
     yield offset + 3, total, "intensities"
+    if channels or nuclei is not None:
+        flat = compact.ravel()
+        fg = np.flatnonzero(flat)
+        lab = flat[fg]
     nuc_fg = None if nuclei is None else nuclei.ravel()[fg] > 0
     step = offset + 3
     for name, channel in channels.items():
