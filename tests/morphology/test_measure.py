@@ -90,6 +90,28 @@ def test_agrees_with_regionprops_to_1e_6():
         assert row.ch_integrated == intensity[labels == row.label].sum()
 
 
+def test_hull_family_on_touching_diagonal_and_split_objects():
+    """Convex area, solidity and Feret max agree with regionprops on awkward shapes."""
+    from skimage.segmentation import expand_labels
+
+    rng = np.random.default_rng(11)
+    seeds = np.zeros((256, 256), np.int32)
+    seeds[tuple(rng.integers(0, 256, (2, 120)))] = np.arange(1, 121)
+    labels = expand_labels(seeds, 9)               # touching polygons
+    labels[np.arange(200, 240), np.arange(10, 50)] = 500   # diagonal line
+    labels[np.arange(200, 240), np.arange(60, 100)[::-1]] = 501
+    labels[10:14, 200:204] = 502                   # one label, three pieces
+    labels[40:41, 250:251] = 502
+    labels[30:33, 180:182] = 502
+    table = quiet_measure(labels)
+    ref = regionprops_table(labels, properties=["label", "area_convex", "solidity", "feret_diameter_max"])
+    np.testing.assert_array_equal(table["label"], ref["label"])
+    np.testing.assert_array_equal(table["convex_area_px"], ref["area_convex"])
+    np.testing.assert_allclose(table["solidity"], ref["solidity"], rtol=1e-12)
+    np.testing.assert_allclose(table["feret_max_px"], ref["feret_diameter_max"], rtol=1e-12)
+    assert (table["feret_min_px"] <= table["feret_max_px"]).all()
+
+
 def test_float_channel_uses_same_statistics():
     labels = random_labels(seed=3)
     rng = np.random.default_rng(2)
