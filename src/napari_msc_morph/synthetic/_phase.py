@@ -106,7 +106,7 @@ def render_phase(
     absorption: np.ndarray | None = None,
     bright: np.ndarray | None = None,
     rgb: bool = False,
-    absorb: float = 0.35,
+    absorb: float = 0.25,
 ) -> np.ndarray:
     """Turn canvas maps into the final uint8 image (``out_shape``, or ``+(3,)``).
 
@@ -121,7 +121,7 @@ def render_phase(
     """
     t = thickness
     halo = ndi.gaussian_filter(t, halo_sigma_px, mode="nearest", truncate=3.0)
-    signal = (t - halo) * np.float32(-1.6 * donor.halo_strength)
+    signal = (t - halo) * np.float32(-3.0 * donor.halo_strength)
     signal -= np.float32(absorb) * t
     if absorption is not None:
         signal -= absorption

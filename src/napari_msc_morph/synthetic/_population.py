@@ -154,8 +154,8 @@ def draw_population(
             cell_aspect = rng.uniform(*pop.flat_aspect)
             patch = _shapes.star(cy, cx, lut, angle, cell_aspect)
             plateau = np.clip(patch.s * 5.0, 0.0, 1.0) ** 0.7
-            fibre_period = rng.uniform(2.5, 4.0) * um
-            fibres = 1.0 + (0.12 + 0.25 * g) * np.sin(patch.v * np.float32(2 * np.pi / fibre_period))
+            fibre_period = rng.uniform(4.5, 7.0) * um
+            fibres = 1.0 + (0.02 + 0.05 * g) * np.sin(patch.v * np.float32(2 * np.pi / fibre_period))
             thick = np.float32(pop.flat_thickness) * plateau * fibres.astype(np.float32)
             nuc_a = rng.uniform(8.0, 11.0) * (1.0 + 0.35 * g) * um
             nuc_b = nuc_a * rng.uniform(0.6, 0.85)
@@ -196,12 +196,12 @@ def draw_population(
         ny_, nx_ = to_canvas(nuc_du + r * np.cos(phi) * nuc_a, nuc_dv + r * np.sin(phi) * nuc_b)
         canvas.add_points(ny_, nx_, 0.7)
         # perinuclear granules (senescence)
-        n_granules = int(rng.poisson(g * 4.0 * np.sqrt(true_area[i])))
+        n_granules = int(rng.poisson(g * 2.5 * np.sqrt(true_area[i])))
         if n_granules:
-            r = np.sqrt(rng.uniform(0.15, 1.0, n_granules)) * 2.3
+            r = 1.1 + rng.exponential(0.7, n_granules)
             phi = rng.uniform(0, 2 * np.pi, n_granules)
             gy, gx = to_canvas(nuc_du + r * np.cos(phi) * nuc_a, nuc_dv + r * np.sin(phi) * nuc_b)
-            canvas.add_points(gy, gx, rng.uniform(0.25, 0.6, n_granules))
+            canvas.add_points(gy, gx, rng.uniform(0.04, 0.14, n_granules))
         # thin protrusions
         if not is_flat[i]:
             n_proc = int(rng.poisson(pop.processes))

@@ -37,14 +37,14 @@ OSTEO_DAYS = (0, 1, 3, 5, 7, 14, 21)
 SOURCES = ("umbilical_cord", "bone_marrow")
 
 RENDER_STEP = 2
-HALO_SIGMA_UM = 3.0
+HALO_SIGMA_UM = 2.5
 
 
 def _render(canvas, donor, rng, size, rgb, mineral=None):
     height, width = size
     render_px = BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP
     # cytoplasmic texture: cells are not optically uniform
-    texture = 1.0 + 0.18 * smooth_noise(rng, canvas.shape, 3.0 / render_px)
+    texture = 1.0 + 0.1 * smooth_noise(rng, canvas.shape, 3.0 / render_px)
     canvas.thickness *= texture
     image = render_phase(
         canvas.thickness,
@@ -206,22 +206,28 @@ def osteo_field(
     absorption = np.zeros(canvas.shape, np.float32)
     if mineral > 0:
         area_mm2 = h * w * render_px**2 / 1e6
-        n_nodules = max(int(rng.poisson(mineral * 3.0 * area_mm2)), 1)
+        n_nodules = max(int(rng.poisson(mineral * 4.0 * area_mm2)), 1)
         nodule_centres = rng.uniform([0, 0], [h, w], size=(n_nodules, 2)) * render_px
         nodule_canvas = _shapes.Canvas(canvas.shape)
         for cy, cx in nodule_centres / render_px:
-            radius = rng.uniform(40, 140) * (0.4 + 0.6 * mineral) / render_px
-            lut = _shapes.harmonic_lut(rng.normal(0, 0.12, 6), rng.uniform(0, 2 * np.pi, 6)) * np.float32(radius)
-            patch = _shapes.star(cy, cx, lut, rng.uniform(0, np.pi), rng.uniform(1.0, 1.6))
-            nodule_canvas.paint(patch, np.float32(2.4) * np.clip(patch.s * 3.0, 0, 1) ** 0.5)
+            radius = rng.uniform(35, 120) * (0.5 + 0.5 * mineral) / render_px
+            # an aggregate of overlapping lobes, denser in the middle
+            for _ in range(int(rng.integers(3, 8))):
+                lobe_r = radius * rng.uniform(0.35, 0.7)
+                off = rng.normal(0, 0.35 * radius, 2)
+                lut = _shapes.harmonic_lut(rng.normal(0, 0.05, 4), rng.uniform(0, 2 * np.pi, 4))
+                patch = _shapes.star(cy + off[0], cx + off[1], lut * np.float32(lobe_r),
+                                     rng.uniform(0, np.pi), rng.uniform(1.0, 1.5))
+                nodule_canvas.paint(patch, np.float32(0.9) * np.clip(patch.s * 2.5, 0, 1))
             # scattered mineral crystals around the nodule
-            n_dots = int(rng.poisson(radius * 6 * mineral))
-            rr = radius * (0.6 + rng.exponential(0.5, n_dots))
+            n_dots = int(rng.poisson(radius * 8 * mineral))
+            rr = radius * (0.5 + rng.exponential(0.6, n_dots))
             phi = rng.uniform(0, 2 * np.pi, n_dots)
-            nodule_canvas.add_points(cy + rr * np.sin(phi), cx + rr * np.cos(phi), rng.uniform(0.6, 2.0, n_dots))
+            nodule_canvas.add_points(cy + rr * np.sin(phi), cx + rr * np.cos(phi), rng.uniform(0.4, 1.5, n_dots))
         nodule_canvas.flush()
-        grain = 1.0 + 0.5 * smooth_noise(rng, canvas.shape, 2.5 / render_px)
-        absorption = nodule_canvas.thickness * np.clip(grain, 0.2, None)
+        grain = 1.0 + 0.45 * smooth_noise(rng, canvas.shape, 2.5 / render_px)
+        # opaque mineral saturates: dark, but not so dark that it swamps the cells' contrast
+        absorption = np.float32(1.8) * np.tanh(nodule_canvas.thickness * np.clip(grain, 0.2, None))
 
     pop = Population(
         mean_area_um2=2200.0 * (1.0 + 1.4 * spread) * donor.cell_size_scale**2,

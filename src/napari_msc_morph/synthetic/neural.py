@@ -98,10 +98,14 @@ def _oligodendrocyte(canvas, rng, cy, cx, label, um):
     n_branch = 0
     stack = [(cy, cx, a, rng.uniform(12, 25) * um, 0) for a in
              np.linspace(0, 2 * np.pi, int(rng.integers(4, 8)), endpoint=False) + rng.uniform(0, 2 * np.pi)]
+    all_y, all_x, all_w, all_v = [], [], [], []
     while stack:
         y0, x0, angle, length, depth = stack.pop()
         ys, xs, angles = _walk(rng, y0, x0, angle, length, wiggle=0.09)
-        canvas.splat_polyline(ys, xs, 1.3 if depth == 0 else 1.0, 0.4 - 0.07 * depth, label)
+        all_y.append(ys)
+        all_x.append(xs)
+        all_w.append(np.full(len(ys), 1.3 if depth == 0 else 1.0))
+        all_v.append(np.full(len(ys), 0.4 - 0.07 * depth))
         total += length
         if depth < 3:
             for side in (-1.0, 1.0):
@@ -109,6 +113,9 @@ def _oligodendrocyte(canvas, rng, cy, cx, label, um):
                     stack.append((ys[-1], xs[-1], angles[-1] + side * rng.uniform(0.3, 0.8),
                                   length * rng.uniform(0.55, 0.85), depth + 1))
                     n_branch += 1
+    # one splat for the whole arbor
+    canvas.splat_polyline(np.concatenate(all_y), np.concatenate(all_x), np.concatenate(all_w),
+                          np.concatenate(all_v), label)
     return area, total, n_branch
 
 
