@@ -77,3 +77,18 @@ def test_metadata_pattern_with_other_fields():
     assert got == {"donor": "BM2", "condition": "osteo", "day": 7, "replicate": 3}
     with pytest.raises(ValueError, match="no {field}"):
         metadata_from_name("x", "plain")
+
+
+def test_engine_imports_neither_napari_nor_qt():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, napari_msc_morph.analysis, napari_msc_morph.analysis.plots, "
+        "napari_msc_morph.commands.correlate; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in "
+        "('napari', 'qtpy', 'PyQt5', 'PyQt6', 'PySide2', 'PySide6')]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

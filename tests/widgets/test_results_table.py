@@ -34,6 +34,14 @@ def test_one_table_per_viewer_docked_on_first_call(make_napari_viewer):
     assert table.to_dataframe()["osscore"].tolist() == [0.5]
 
 
+def test_show_false_returns_the_table_without_bringing_it_forward(make_napari_viewer):
+    viewer = make_napari_viewer()
+    table = get_results_table(viewer, show=False)
+    assert DOCK_NAME not in viewer.window._wrapped_dock_widgets
+    assert get_results_table(viewer) is table
+    assert DOCK_NAME in viewer.window._wrapped_dock_widgets
+
+
 def test_a_second_viewer_gets_its_own_table(make_napari_viewer):
     first, second = make_napari_viewer(), make_napari_viewer()
     assert get_results_table(first) is not get_results_table(second)

@@ -156,7 +156,7 @@ class CorrelationWidget(QWidget):
                 raise ValueError("Choose a readout file (CSV or XLSX) first.")
             self.readouts = read_readouts(path)
         if scores_table is None:
-            scores_table = get_results_table(self.viewer).to_dataframe()
+            scores_table = get_results_table(self.viewer, show=False).to_dataframe()
         if scores_table.empty:
             raise ValueError("The results table is empty: run a prediction or measurement first.")
         on = self.on
@@ -248,7 +248,7 @@ class CorrelationWidget(QWidget):
     # ------------------------------------------------------ point -> layer
     def layers_for_samples(self, keys) -> list:
         """Layers of the results table whose join columns equal one of ``keys``."""
-        table = get_results_table(self.viewer)
+        table = get_results_table(self.viewer, show=False)
         frame = table.to_dataframe()
         on = self.on
         wanted = {tuple(_key_text(v) for v in key) for key in keys}
@@ -292,7 +292,7 @@ class CorrelationWidget(QWidget):
         from napari.qt.threading import create_worker
 
         self.readouts = None  # re-read the file: it may have been edited
-        scores_table = get_results_table(self.viewer).to_dataframe()
+        scores_table = get_results_table(self.viewer, show=False).to_dataframe()
         self.run_button.setEnabled(False)
         self.status.setText("Correlating…")
         worker = create_worker(self._compute_or_error, scores_table)

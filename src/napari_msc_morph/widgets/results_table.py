@@ -562,7 +562,7 @@ def _dock_of(window, widget):
     return None
 
 
-def get_results_table(viewer) -> ResultsTable:
+def get_results_table(viewer, show: bool = True) -> ResultsTable:
     """Return the viewer's results table, creating and docking it on first use.
 
     Always the same widget for the same viewer. If its dock was closed, the
@@ -571,6 +571,9 @@ def get_results_table(viewer) -> ResultsTable:
     Parameters
     ----------
     viewer : napari.viewer.Viewer
+    show : bool
+        Dock and show the table (default). ``False`` only returns it, for
+        widgets that read the table without bringing it forward.
 
     Returns
     -------
@@ -579,7 +582,7 @@ def get_results_table(viewer) -> ResultsTable:
     viewer = _unwrap_viewer(viewer)
     table = _table_for(viewer)
     window = getattr(viewer, "window", None)
-    if window is None:  # a ViewerModel without a window: nothing to dock into
+    if window is None or not show:  # a ViewerModel has no window to dock into
         return table
     dock = _dock_of(window, table)
     if dock is None:
