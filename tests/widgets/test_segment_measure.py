@@ -1,0 +1,236 @@
+"""The Segment cells / Measure cells docks and the linked cell table, in a real viewer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from napari.utils._test_utils import read_only_mouse_event
+from napari.utils.colormaps import DirectLabelColormap
+from napari.utils.interactions import mouse_press_callbacks
+
+from napari_msc_morph.synthetic import if_field
+from napari_msc_morph.widgets.measure_widget import MeasureWidget
+from napari_msc_morph.widgets.segment_widget import SegmentWidget
+
+
+@pytest.fixture(scope="module")
+def field():
+    return if_field(size=(192, 192), n_cells=8, seed=5)
+
+
+def add_field(viewer, field, labels=True):
+    scale = (field.pixel_size_um, field.pixel_size_um)
+    for name in ("DAPI", "actin", "RUNX2"):
+        viewer.add_image(field.channels[name], name=name, scale=scale, colormap=field.channel_colormaps[name],
+                         blending="additive")
+    if labels:
+        viewer.add_labels(field.nuclei, name="nuclei", scale=scale)
+        return viewer.add_labels(field.cells, name="cells", scale=scale)
+    return None
+
+
+def wait_for(qtbot, widget, timeout=20000):
+    qtbot.waitUntil(lambda: widget.worker is not None and not widget.cancel_button.isEnabled(),
+                    timeout=timeout)
+
+
+def measure(qtbot, widget, labels="cells"):
+    widget.labels_combo.setCurrentText(labels)
+    widget.run()
+    wait_for(qtbot, widget)
+
+
+def test_segment_widget_adds_nuclei_and_cells_layers(make_napari_viewer, qtbot, field):
+    viewer = make_napari_viewer()
+    add_field(viewer, field, labels=False)
+    widget = SegmentWidget(viewer)
+    assert widget.nuclei_combo.currentText() == "DAPI"     # picked by name
+    widget.cyto_combo.setCurrentText("actin")
+    widget.min_diameter.setValue(10)
+    widget.max_diameter.setValue(60)
+    widget.run()
+    wait_for(qtbot, widget)
+    nuclei, cells = viewer.layers["DAPI nuclei"], viewer.layers["DAPI cells"]
+    assert nuclei.data.max() == field.nuclei.max() == 8
+    assert set(np.unique(cells.data)) == set(np.unique(nuclei.data))
+    np.testing.assert_allclose(cells.scale, viewer.layers["DAPI"].scale)
+    # running again updates the same layers
+    widget.run()
+    wait_for(qtbot, widget)
+    assert [layer.name for layer in viewer.layers].count("DAPI nuclei") == 1
+    assert "8 nuclei, 8 cells" in widget.status.text()
+
+
+def test_measure_writes_features_table_and_results_row(make_napari_viewer, qtbot, field):
+    viewer = make_napari_viewer()
+    layer = add_field(viewer, field)
+    widget = MeasureWidget(viewer)
+    widget.labels_combo.setCurrentText("cells")
+    assert widget.pixel_size.value() == pytest.approx(field.pixel_size_um, abs=1e-4)  # from the scale
+    widget.nuclei_combo.setCurrentText("nuclei")
+    widget.set_channels(["DAPI", "RUNX2"])
+    measure(qtbot, widget)
+    features = layer.features
+    assert len(features) == len(field.truth)
+    assert list(features["index"]) == list(features["label"])
+    merged = features.merge(field.truth, on="label", suffixes=("", "_true"))
+    assert (merged["area_px"] == merged["area_px_true"]).all()
+    np.testing.assert_allclose(merged["area_um2"], merged["area_um2_true"], rtol=1e-4)  # spinbox: 4 decimals
+    assert {"RUNX2_nuc_mean", "DAPI_mean", "nc_ratio"} <= set(features.columns)
+    table = widget.cell_table()
+    assert len(table.table) == len(field.truth) and table.model.rowCount() == len(field.truth)
+    from napari_msc_morph.widgets.results_table import get_results_table
+
+    results = get_results_table(viewer).to_dataframe()
+    row = results[results["layer"] == "cells"].iloc[0]
+    assert row["n_cells"] == len(field.truth) and row["area_um2_median"] > 0
+
+
+def test_row_click_selects_and_centres_cell_and_canvas_click_selects_row(make_napari_viewer, qtbot, field):
+    viewer = make_napari_viewer()
+    layer = add_field(viewer, field)
+    widget = MeasureWidget(viewer)
+    measure(qtbot, widget)
+    table = widget.cell_table()
+    row = 3
+    label = int(table.table.loc[row, "label"])
+    table.highlight.setChecked(True)
+    table.select_row(row)
+    assert layer.selected_label == label and layer.show_selected_label
+    expected = np.array([table.table.loc[row, "centroid_y_um"], table.table.loc[row, "centroid_x_um"]])
+    camera = viewer.scene.camera if hasattr(viewer, "scene") else viewer.camera
+    np.testing.assert_allclose(camera.center[-2:], expected, atol=1e-6)
+    # sorting the view keeps the link: the clicked view row maps to the right cell
+    from qtpy.QtCore import Qt
+
+    table.view.sortByColumn(list(table.table.columns).index("area_px"), Qt.SortOrder.DescendingOrder)
+    table.view.selectRow(0)
+    biggest = table.table.loc[table.table["area_px"].idxmax(), "label"]
+    assert layer.selected_label == biggest
+    # canvas -> table: click inside another cell
+    target = field.truth.iloc[5]
+    cy, cx = np.argwhere(field.cells == target["label"]).mean(axis=0).round().astype(int)
+    if field.cells[cy, cx] != target["label"]:
+        cy, cx = np.argwhere(field.cells == target["label"])[0]
+    world = layer.data_to_world((cy, cx))
+    mouse_press_callbacks(layer, read_only_mouse_event(type="mouse_press", position=tuple(world)))
+    assert table.table.loc[table.selected_row(), "label"] == target["label"]
+    assert layer.selected_label == target["label"]
+
+
+def test_colour_by_feature_histogram_and_export(make_napari_viewer, qtbot, field, tmp_path):
+    viewer = make_napari_viewer()
+    layer = add_field(viewer, field)
+    widget = MeasureWidget(viewer)
+    measure(qtbot, widget)
+    table = widget.cell_table()
+    table.colour_by_feature("area_um2", "viridis")
+    assert isinstance(layer.colormap, DirectLabelColormap)
+    small = int(table.table.loc[table.table["area_um2"].idxmin(), "label"])
+    big = int(table.table.loc[table.table["area_um2"].idxmax(), "label"])
+    assert not np.allclose(layer.get_color(small), layer.get_color(big))
+    assert table.bar_axes.images and table.bar_axes.get_xlabel() == "area_um2"
+    assert sum(p.get_height() for p in table.hist_axes.patches) == len(field.truth)
+    table.colour_labels.setChecked(False)
+    assert not isinstance(layer.colormap, DirectLabelColormap)
+    table.export(tmp_path / "cells.csv")
+    exported = pd.read_csv(tmp_path / "cells.csv")
+    pd.testing.assert_frame_equal(exported, table.table, check_dtype=False)
+    table.export(tmp_path / "cells.xlsx")
+    assert len(pd.read_excel(tmp_path / "cells.xlsx")) == len(field.truth)
+
+
+def test_no_pixel_size_gives_pixel_columns(make_napari_viewer, qtbot, field):
+    viewer = make_napari_viewer()
+    layer = viewer.add_labels(field.cells, name="cells")        # scale 1 = unknown
+    widget = MeasureWidget(viewer)
+    assert widget.pixel_size.value() == 0
+    measure(qtbot, widget)
+    assert "area_px" in layer.features and "area_um2" not in layer.features
+    widget.pixel_size.setValue(0.5)
+    measure(qtbot, widget)
+    assert layer.features["area_um2"].iloc[0] == layer.features["area_px"].iloc[0] * 0.25
+
+
+@pytest.mark.parametrize(
+    "case,message",
+    [
+        ("rgb", "is an RGB image, not labels"),
+        ("float", "labels must be whole numbers"),
+        ("shape", "Channel layer “small” has shape (50, 50)"),
+        ("nan", "Channel layer “holey” contains NaN"),
+        ("empty", "has no objects"),
+        ("nothing", "Choose a Labels layer"),
+    ],
+)
+def test_bad_input_is_explained_and_viewer_keeps_working(make_napari_viewer, qtbot, case, message):
+    viewer = make_napari_viewer()
+    labels = np.zeros((60, 60), np.int32)
+    labels[10:20, 10:20] = 1
+    if case == "rgb":
+        viewer.add_image(np.zeros((60, 60, 3), np.uint8), name="photo", rgb=True)
+        name = "photo"
+    elif case == "float":
+        viewer.add_image(np.ones((60, 60), np.float32), name="probabilities")
+        name = "probabilities"
+    elif case == "empty":
+        viewer.add_labels(np.zeros((60, 60), np.int32), name="blank")
+        name = "blank"
+    elif case == "nothing":
+        name = ""
+    else:
+        viewer.add_labels(labels, name="cells")
+        name = "cells"
+        if case == "shape":
+            viewer.add_image(np.ones((50, 50)), name="small")
+        else:
+            image = np.ones((60, 60))
+            image[5, 5] = np.nan
+            viewer.add_image(image, name="holey")
+    widget = MeasureWidget(viewer)
+    if name:
+        widget.labels_combo.setCurrentText(name)
+    if case in ("rgb", "float"):
+        widget.set_channels([])
+    widget.run()
+    assert message in widget.status.text()
+    assert widget.worker is None and widget.run_button.isEnabled()
+
+
+def test_segment_widget_rejects_rgb_and_swapped_diameters(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((40, 40, 3), np.uint8), name="photo", rgb=True)
+    widget = SegmentWidget(viewer)
+    widget.run()
+    assert "is RGB" in widget.status.text()
+    viewer.add_image(np.zeros((40, 40), np.uint16), name="DAPI")
+    widget.nuclei_combo.setCurrentText("DAPI")
+    widget.min_diameter.setValue(50)
+    widget.max_diameter.setValue(10)
+    widget.run()
+    assert "swap them" in widget.status.text()
+
+
+def test_large_field_runs_in_a_worker_with_progress_and_cancel(make_napari_viewer, qtbot):
+    from skimage.segmentation import expand_labels
+
+    rng = np.random.default_rng(0)
+    seeds = np.zeros((1024, 1024), np.int32)
+    seeds[tuple(rng.integers(0, 1024, (2, 800)))] = np.arange(1, 801)
+    viewer = make_napari_viewer()
+    viewer.add_labels(expand_labels(seeds, 15), name="cells")
+    widget = MeasureWidget(viewer)
+    steps = []
+    widget.run()
+    widget.worker.yielded.connect(steps.append)
+    assert widget.cancel_button.isEnabled()            # returned at once; work is off-thread
+    wait_for(qtbot, widget)
+    assert widget.last_table is not None and len(widget.last_table) > 700
+    assert steps and steps[-1][0] == steps[-1][1]
+    # Cancel: the worker stops at its next step and no table arrives
+    widget.last_table = None
+    widget.run()
+    widget.cancel()
+    wait_for(qtbot, widget)
+    assert widget.last_table is None and widget.status.text() == "Cancelled."
