@@ -223,10 +223,6 @@ def lut_area(radius_lut: np.ndarray) -> float:
     return float(0.5 * np.mean(np.asarray(radius_lut, dtype=float) ** 2) * 2 * np.pi)
 
 
-def lut_theta() -> np.ndarray:
-    return _LUT_THETA.copy()
-
-
 class Canvas:
     """Accumulates optical thickness, absorption, brightness and cell ownership.
 
