@@ -122,8 +122,10 @@ def heatmap_figure(results: pd.DataFrame, method: str = "pearson",
         return fig
     values = r.to_numpy(dtype=float)
     masked = np.ma.masked_invalid(values)
-    image = ax.imshow(masked, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
-    image.cmap.set_bad("#dddddd")
+    import matplotlib
+
+    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="#dddddd")
+    image = ax.imshow(masked, cmap=cmap, vmin=-1, vmax=1, aspect="auto")
     for (i, j), value in np.ndenumerate(values):
         if np.isfinite(value):
             star = "*" if np.isfinite(q.iat[i, j]) and q.iat[i, j] < 0.05 else ""
