@@ -20,7 +20,10 @@ COMMANDS = [
     "correlate",
     "segment",
     "measure",
+    "train",
+    "evaluate",
     "predict",
+    "demo",
 ]
 
 

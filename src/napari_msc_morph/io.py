@@ -52,10 +52,19 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     tmp = Path(tmp_name)
     try:
         yield tmp
+        if tmp.is_file():
+            # mkstemp makes files private (0600); give them the usual umask mode
+            os.chmod(tmp, 0o666 & ~_current_umask())
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = False) -> Path:

@@ -1,0 +1,98 @@
+"""`msc-morph demo --quick` end to end (on tiny settings), and `--open`'s viewer."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from napari_msc_morph import cli, demo
+
+
+@pytest.fixture(scope="module")
+def demo_folder(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(demo, "QUICK", demo.TINY)  # --quick, shrunk to test size
+    try:
+        assert cli.main(["demo", "--quick", "--out", str(out)]) == 0
+    finally:
+        patch.undo()
+    return out
+
+
+def test_demo_writes_report_and_files(demo_folder):
+    report = (demo_folder / "report.html").read_text()
+    metrics = json.loads((demo_folder / "demo_metrics.json").read_text())
+    for name in ("passage/metrics.json", "passage/predictions.csv", "passage/confusion_matrix.png",
+                 "osteogenic/roc.png", "osteogenic/held_out_os_scores.csv",
+                 "morphometry/if_summary.csv", "correlation/correlations.csv",
+                 "correlation/readouts.csv", "correlation/plots/heatmap_pearson.png",
+                 "models/passage.zip", "models/osteogenic.zip"):
+        assert (demo_folder / name).exists(), name
+    # every image the report shows exists beside it
+    for src in re.findall(r'<img src="([^"]+)"', report):
+        assert (demo_folder / src).exists(), src
+    # the report shows the measured numbers and the published ones as context
+    assert f"{metrics['passage']['accuracy']:.3f}" in report
+    assert f"{metrics['osteogenic']['auc']:.3f}" in report
+    assert "0.857" in report and "0.919" in report and "0.995" in report
+    assert "0.940" in report and "0.980" in report
+
+
+def test_demo_numbers_are_consistent_and_honest(demo_folder):
+    metrics = json.loads((demo_folder / "demo_metrics.json").read_text())
+    passage = pd.read_csv(demo_folder / "passage" / "predictions.csv")
+    split = pd.read_csv(demo_folder / "models" / "passage.train" / "split.csv")
+    train_donors = set(split.loc[split["split"] == "train", "donor"])
+    # evaluated on held-out donors only
+    assert set(passage["donor"]).isdisjoint(train_donors)
+    assert metrics["passage"]["accuracy"] == pytest.approx(
+        (passage["label"] == passage["predicted"]).mean())
+    assert 0.0 <= metrics["passage"]["within3_accuracy"] <= 1.0
+    # correlations use only samples from donors the osteogenic model never trained on
+    scores = pd.read_csv(demo_folder / "correlation" / "sample_scores.csv")
+    osteo_split = pd.read_csv(demo_folder / "models" / "osteogenic.train" / "split.csv")
+    osteo_train = set(osteo_split.loc[osteo_split["split"] == "train", "donor"])
+    assert set(scores["donor"]).isdisjoint(osteo_train)
+    assert scores["os_score"].between(0, 1).all()
+    corr = pd.read_csv(demo_folder / "correlation" / "correlations.csv")
+    assert set(corr["marker"]) == {"RUNX2", "OSX", "OCN"}
+    assert list(corr.columns[:10]) == ["score", "marker", "assay", "method", "n", "r", "ci_low",
+                                       "ci_high", "p", "q"]
+    # the IF morphometry finds the synthetic cells and their size tracks the truth
+    agreement = pd.read_csv(demo_folder / "morphometry" / "segmentation_vs_truth.csv")
+    assert metrics["morphometry"]["median_cell_count_error"] < 0.25
+    r = np.corrcoef(agreement["true_median_area_um2"], agreement["found_median_area_um2"])[0, 1]
+    assert r > 0.8
+    # cell size (from segmentation) must track the hidden differentiation, hence OCN
+    area_ocn = corr[(corr["score"] == "median_cell_area_um2") & (corr["marker"] == "OCN")
+                    & (corr["assay"] == "qPCR") & (corr["method"] == "spearman")]
+    assert float(area_ocn["r"].iloc[0]) > 0.5
+
+
+def test_demo_opens_in_napari_with_results(demo_folder, make_napari_viewer, qtbot):
+    from napari.layers import Image, Labels
+
+    from napari_msc_morph.widgets.demo_viewer import open_demo
+    from napari_msc_morph.widgets.results_table import get_results_table
+
+    viewer = make_napari_viewer()
+    open_demo(demo_folder, viewer=viewer)
+    table = get_results_table(viewer)
+
+    def predicted_all():
+        frame = table.to_dataframe()
+        return "os_score" in frame and frame["os_score"].notna().sum() >= 4
+
+    qtbot.waitUntil(predicted_all, timeout=120_000)
+    maps = [layer for layer in viewer.layers
+            if isinstance(layer, Image) and layer.metadata.get("msc_morph_score_map")]
+    assert maps, "no OsScore map layers were added"
+    cells = viewer.layers["cells"]
+    assert isinstance(cells, Labels)
+    qtbot.waitUntil(lambda: "area_um2" in cells.features.columns, timeout=60_000)
+    assert len(cells.features) == len(np.unique(cells.data)) - 1
