@@ -20,7 +20,6 @@ from typing import Callable, Generator, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import ndimage as ndi
 
 from ._hull import hull_features
 
