@@ -8,7 +8,7 @@ from pathlib import Path
 import napari
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import save_screenshot  # noqa: E402
+from _common import save_screenshot, settle  # noqa: E402
 
 
 def main() -> None:
@@ -18,21 +18,23 @@ def main() -> None:
     viewer.open_sample("napari-msc-morph", "passage_series")
     viewer.grid.enabled = True
     viewer.grid.shape = (1, 4)
-    viewer.reset_view()
+    settle(viewer)
     print(save_screenshot(viewer, "sample_passage_series"))
 
     viewer.layers.clear()
     viewer.grid.enabled = False
     viewer.open_sample("napari-msc-morph", "if_field")
-    viewer.reset_view()
+    viewer.layers["cells"].contour = 2  # outlines, so the channels stay visible
+    viewer.layers["cells"].opacity = 0.8
+    settle(viewer)
     print(save_screenshot(viewer, "sample_if_field"))
 
     viewer.layers.clear()
     viewer.open_sample("napari-msc-morph", "osteo_time_course")
     viewer.grid.enabled = True
     viewer.grid.shape = (1, 2)
-    viewer.dims.set_point(0, 5)  # day 14
-    viewer.reset_view()
+    viewer.dims.set_current_step(0, 5)  # day 14 (the 6th of 7 days)
+    settle(viewer)
     print(save_screenshot(viewer, "sample_osteo_time_course"))
 
     viewer.layers.clear()
@@ -40,7 +42,7 @@ def main() -> None:
     viewer.open_sample("napari-msc-morph", "nsc_fate")
     viewer.grid.enabled = True
     viewer.grid.shape = (1, 5)
-    viewer.reset_view()
+    settle(viewer)
     print(save_screenshot(viewer, "sample_source_and_nsc"))
     viewer.close()
 

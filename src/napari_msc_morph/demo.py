@@ -199,7 +199,9 @@ def _train_and_evaluate(name: str, manifest: pd.DataFrame, data_dir: Path, task:
     config = _train_config(task, settings, seed, device)
 
     def on_progress(event: dict) -> None:
-        if event.get("kind") == "epoch":
+        if event.get("kind") == "load":
+            report(f"read {name} fields", int(event["done"]), int(event["total"]))
+        elif event.get("kind") == "epoch":
             report(f"train {name}", int(event["epoch"]), int(event["epochs"]))
 
     train(table, config, bundle, work_dir=out / "models" / f"{name}.train",
