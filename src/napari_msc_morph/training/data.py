@@ -218,6 +218,7 @@ def validate_manifest(
     group_column: str | None = "donor",
     check_readable: bool = True,
     source="manifest",
+    require_train_classes: bool = True,
 ) -> None:
     """Raise :class:`ManifestError` listing every row that cannot be used.
 
@@ -239,6 +240,8 @@ def validate_manifest(
         Open every image's header (fast) to catch unreadable files.
     source : str
         Name used in the message (the manifest's file name).
+    require_train_classes : bool
+        Check that every class has a training image (off for evaluation).
     """
     problems: list[Problem] = []
     classes = list(class_names)
@@ -287,7 +290,8 @@ def validate_manifest(
         empty = table[table["split"] == ""]
         for line in empty["line"]:
             problems.append(Problem(int(line), "split", "empty split while other rows have one; fill it in or clear the column"))
-        problems.extend(missing_class_problems(table, classes))
+        if require_train_classes:
+            problems.extend(missing_class_problems(table, classes))
     if problems:
         raise ManifestError(source, problems)
 

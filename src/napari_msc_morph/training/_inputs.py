@@ -1,0 +1,95 @@
+"""How fields become network inputs, shared by training and evaluation.
+
+Training must feed the network what prediction feeds it. Everything here
+therefore defers to the prediction engine (:mod:`napari_msc_morph.inference`):
+intensity limits per whole field (:func:`~napari_msc_morph.inference.preprocess.intensity_range`),
+crop scaling, grayscale/RGB conversion and normalisation
+(:class:`~napari_msc_morph.inference.preprocess.CropNormalizer`), tiling and
+tile averaging. This module only adapts it to in-memory fields and to random
+augmented crops.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["field_normalizer", "prepare_training_field", "jittered_input", "predict_probabilities"]
+
+
+def field_normalizer(data: np.ndarray, config, name: str = "image"):
+    """The prediction engine's :class:`CropNormalizer` for one whole field."""
+    from ..inference.preprocess import CropNormalizer, image_layout, intensity_range
+
+    layout = image_layout(np.shape(data), name=name)
+    if layout.leading_shape:
+        raise ValueError(f"{name}: expected one 2D plane or RGB image, got shape {np.shape(data)}.")
+    lo, hi, fill, _ = intensity_range(data, config.intensity)
+    return CropNormalizer(lo=lo, hi=hi, fill=fill, mean=tuple(config.mean), std=tuple(config.std),
+                          source_rgb=layout.rgb)
+
+
+def prepare_training_field(data: np.ndarray, config, name: str = "image"):
+    """``(field, normalizer)``: NaN/Inf replaced by the fill value (so crops interpolate cleanly)."""
+    normalizer = field_normalizer(data, config, name)
+    data = np.asarray(data)
+    if data.dtype.kind == "f" and not np.isfinite(data).all():
+        data = np.where(np.isfinite(data), data, normalizer.fill).astype(data.dtype)
+    return data, normalizer
+
+
+def jittered_input(crop: np.ndarray, normalizer, jitter=None) -> np.ndarray:
+    """A raw crop -> network input ``(C, S, S)``; ``jitter`` acts on the [0, 1] scaled crop.
+
+    The jittered crop is mapped back to raw values so that the prediction
+    engine's normalizer does the scaling, clipping, channel conversion and
+    mean/std exactly as at prediction.
+    """
+    crop = np.asarray(crop, dtype=np.float32)
+    if jitter is not None:
+        span = np.float32(normalizer.hi - normalizer.lo)
+        unit = (crop - np.float32(normalizer.lo)) / span
+        crop = jitter(unit) * span + np.float32(normalizer.lo)
+    return normalizer(crop[None])[0]
+
+
+def predict_probabilities(model, config, fields, device: str = "cpu", tiling: str | None = None,
+                          batch_size: int | None = None, precision: str | None = None,
+                          progress=None) -> np.ndarray:
+    """Per-field class probabilities from the prediction engine (:class:`Predictor`).
+
+    ``model`` may be a network being trained: it is wrapped in a
+    :class:`~napari_msc_morph.models.ModelBundle` with ``config`` and its memory
+    format is restored afterwards (the predictor switches it to channels-last),
+    so validation never changes the numbers of the next training epoch.
+    ``precision`` defaults to float32 on a CPU (validation numbers must not
+    depend on bfloat16 calibration) and to the predictor's choice elsewhere.
+    """
+    import torch
+
+    from ..inference.predict import Predictor
+    from ..models import ModelBundle
+
+    device_type = str(device).split(":")[0]
+    if precision is None:
+        precision = "fp32" if device_type == "cpu" else "auto"
+    formats = {name: _memory_format(p) for name, p in model.named_parameters() if p.dim() == 4}
+    predictor = Predictor(ModelBundle(model=model, config=config), device=device, precision=precision,
+                          batch_size=batch_size)
+    try:
+        out = []
+        for k, data in enumerate(fields):  # may be a generator: images are read one by one
+            out.append(predictor.predict(data, tiling=tiling).probabilities)
+            if progress is not None:
+                progress(k + 1)
+    finally:
+        if formats and all(f == torch.contiguous_format for f in formats.values()):
+            model.to(memory_format=torch.contiguous_format)
+    return np.asarray(out, dtype=np.float64).reshape(len(out), config.num_classes)
+
+
+def _memory_format(tensor):
+    import torch
+
+    if tensor.is_contiguous(memory_format=torch.contiguous_format):
+        return torch.contiguous_format
+    return torch.channels_last
