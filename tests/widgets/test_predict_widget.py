@@ -17,7 +17,7 @@ def osteo_bundle_path(tmp_path, monkeypatch):
     return save_bundle(create_backbone("resnet10t", num_classes=2), config, tmp_path / "osteo.zip")
 
 
-def _wait_done(qtbot, widget, timeout=60000):
+def _wait_done(qtbot, widget, timeout=180000):
     qtbot.waitUntil(lambda: not widget.running, timeout=timeout)
 
 
@@ -78,7 +78,7 @@ def test_predict_widget_cancel(make_napari_viewer, qtbot, osteo_bundle_path):
     widget.overlap_spin.setValue(0.75)  # 15 x 15 tiles
     widget.device_combo.setCurrentText("cpu")
     worker = widget.run()
-    with qtbot.waitSignal(worker.aborted, timeout=60000):
+    with qtbot.waitSignal(worker.aborted, timeout=180000):
         widget.cancel()
     _wait_done(qtbot, widget)
     assert widget.status.text() == "Cancelled."
@@ -106,7 +106,7 @@ def test_predict_widget_user_errors(make_napari_viewer, qtbot, tmp_path, monkeyp
     widget.set_selected_layers([gray])
     widget.set_bundle_path(tmp_path / "model.pth")
     worker = widget.run()
-    with qtbot.waitSignal(worker.errored, timeout=30000):
+    with qtbot.waitSignal(worker.errored, timeout=180000):
         pass
     _wait_done(qtbot, widget)
     assert "unpickling can execute arbitrary code" in errors[-1]

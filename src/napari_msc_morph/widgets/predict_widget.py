@@ -392,9 +392,11 @@ class PredictWidget(QWidget):
             name = f"{layer.name} {map_name}"
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
+            extra = {"units": tuple(layer.units)} if hasattr(layer, "units") else {}
             map_layer = self.viewer.add_image(
                 data,
                 name=name,
+                **extra,
                 scale=scale,
                 translate=translate,
                 colormap=_MAP_COLORMAPS.get(map_name, "inferno"),
