@@ -37,7 +37,15 @@ from ..models.backbones import resolve_device
 from ..models.bundle import TILING_MODES, ModelBundle
 from ..models.tasks import TaskSpec
 from .ordinal import interval_columns, task_score
-from .preprocess import CropNormalizer, image_layout, intensity_range, pad_to_crop
+from .preprocess import (
+    CropNormalizer,
+    image_layout,
+    intensity_range,
+    pad_to_crop,
+    resample_factor,
+    resample_plane,
+    resampled_shape,
+)
 from .tiling import grid_layout, tile_boxes
 
 __all__ = [
@@ -310,8 +318,10 @@ class Predictor:
         name : str
             The layer or file name, used in messages.
         pixel_size_um : float, optional
-            The image's pixel size; a notice is added when it differs from the
-            bundle's training pixel size by more than 10%.
+            The image's pixel size. When it differs from the bundle's training
+            pixel size by more than 10%, each plane is resampled to the model's
+            pixel size (block averages for integer factors, as in training)
+            and boxes and score maps are given back in the image's pixels.
         cancel : callable, optional
             Checked between batches; when it returns True,
             :class:`PredictionCancelled` is raised.
@@ -325,8 +335,16 @@ class Predictor:
         layout = image_layout(image.shape, rgb=rgb, name=name)
         crop = self.config.input_size
         notices = self._input_notices(layout, name, pixel_size_um)
-        small = layout.plane_shape[0] < crop or layout.plane_shape[1] < crop
-        padded_shape = (max(crop, layout.plane_shape[0]), max(crop, layout.plane_shape[1]))
+        factor = resample_factor(pixel_size_um, self.config.pixel_size_um)
+        plane_shape = layout.plane_shape
+        if factor != 1.0:
+            plane_shape = resampled_shape(layout.plane_shape, factor)
+            notices.append(
+                f"{name} has {pixel_size_um:g} µm/px but the model was trained at "
+                f"{self.config.pixel_size_um:g} µm/px; it was resampled by 1/{factor:g} for prediction."
+            )
+        small = plane_shape[0] < crop or plane_shape[1] < crop
+        padded_shape = (max(crop, plane_shape[0]), max(crop, plane_shape[1]))
         boxes = tile_boxes(tiling, padded_shape, crop, overlap)
         if small:
             notices.append(
@@ -339,6 +357,7 @@ class Predictor:
         results = []
         for index in planes:
             plane = image[index] if index else image
+            plane = resample_plane(plane, factor)
             if small:
                 plane, _ = pad_to_crop(np.asarray(plane), crop)
             lo, hi, fill, _ = intensity_range(plane, self.config.intensity)
@@ -358,7 +377,8 @@ class Predictor:
                     f"{name}{_plane_label(index)}: {normalise.nonfinite_pixels} NaN/Inf pixel values "
                     f"in the crops were replaced by the median intensity ({fill:g})."
                 )
-            results.append(self._result(probs, boxes, tiling, overlap, padded_shape, index, plane_notices))
+            results.append(self._result(probs, boxes, tiling, overlap, padded_shape, index,
+                                        plane_notices, factor))
         return results
 
     def _input_notices(self, layout, name: str, pixel_size_um) -> list[str]:
@@ -369,20 +389,16 @@ class Predictor:
             notices.append(
                 f"{name} is grayscale but the model takes RGB; the channel was replicated."
             )
-        trained = self.config.pixel_size_um
-        if pixel_size_um and trained and abs(pixel_size_um / trained - 1) > 0.1:
-            notices.append(
-                f"{name} has {pixel_size_um:g} µm/px but the model was trained at {trained:g} µm/px; "
-                "cells will look a different size to it. Resample the image for reliable results."
-            )
         return notices
 
-    def _result(self, probs, boxes, tiling, overlap, padded_shape, index, notices) -> Prediction:
+    def _result(self, probs, boxes, tiling, overlap, padded_shape, index, notices,
+                factor: float = 1.0) -> Prediction:
+        # boxes and maps are computed on the resampled plane; give them back in image pixels
         result = Prediction(
             task=self.task,
             probabilities=probs.mean(axis=0),
             tile_probabilities=probs,
-            boxes=boxes,
+            boxes=boxes * factor if factor != 1.0 else boxes,
             tiling=tiling,
             model_id=self.config.model_id,
             plane=tuple(int(i) for i in index),
@@ -400,8 +416,8 @@ class Predictor:
             for k, name in enumerate(self.task.class_names):
                 maps[f"p_{name}"] = per_class[..., k].astype(np.float32)
             result.maps = maps
-            result.map_scale = grid.map_scale
-            result.map_translate = grid.map_translate
+            result.map_scale = tuple(float(v) * factor for v in grid.map_scale)
+            result.map_translate = tuple(float(v) * factor for v in grid.map_translate)
         return result
 
 

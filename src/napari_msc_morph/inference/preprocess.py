@@ -19,6 +19,10 @@ __all__ = [
     "intensity_range",
     "CropNormalizer",
     "pad_to_crop",
+    "downscale_blocks",
+    "resample_factor",
+    "resample_plane",
+    "resampled_shape",
 ]
 
 # Subsample at most this many pixels to estimate intensity limits.
@@ -215,3 +219,69 @@ class CropNormalizer:
         mean = np.asarray(self.mean, dtype=np.float32)[None, :, None, None]
         std = np.asarray(self.std, dtype=np.float32)[None, :, None, None]
         return np.ascontiguousarray((x - mean) / std, dtype=np.float32)
+
+
+def downscale_blocks(data: np.ndarray, factor: int) -> np.ndarray:
+    """Average ``factor`` x ``factor`` blocks; integer images keep their dtype (rounded).
+
+    Training on CPU reads fields at reduced resolution this way; prediction
+    resamples with the same function so the model sees the same pixels.
+    """
+    factor = int(factor)
+    data = np.asarray(data)
+    if factor == 1:
+        return data
+    if factor < 1:
+        raise ValueError(f"downscale factor must be a positive integer, got {factor}.")
+    h, w = data.shape[:2]
+    h2, w2 = (h // factor) * factor, (w // factor) * factor
+    if h2 == 0 or w2 == 0:
+        raise ValueError(f"image of {h}x{w} px is smaller than the downscale factor {factor}.")
+    cropped = data[:h2, :w2].astype(np.float32)
+    shape = (h2 // factor, factor, w2 // factor, factor) + cropped.shape[2:]
+    out = cropped.reshape(shape).mean(axis=(1, 3))
+    if np.issubdtype(data.dtype, np.integer):
+        return np.rint(out).astype(data.dtype)
+    return out.astype(data.dtype) if data.dtype in (np.float32, np.float64) else out
+
+
+#: Pixel sizes within this relative difference are treated as equal.
+PIXEL_SIZE_TOLERANCE = 0.1
+
+
+def resample_factor(image_pixel_size_um: float | None, model_pixel_size_um: float | None) -> float:
+    """Image pixels per model pixel (1.0 when either size is unknown or they agree within 10%)."""
+    if not image_pixel_size_um or not model_pixel_size_um:
+        return 1.0
+    factor = float(model_pixel_size_um) / float(image_pixel_size_um)
+    if abs(factor - 1.0) <= PIXEL_SIZE_TOLERANCE:
+        return 1.0
+    nearest = round(factor)
+    if nearest >= 2 and abs(factor / nearest - 1.0) <= 0.02:
+        return float(nearest)  # an integer downscale: exact block averages, as in training
+    return factor
+
+
+def resampled_shape(plane_shape, factor: float) -> tuple[int, int]:
+    """``(H, W)`` of a plane after :func:`resample_plane` with ``factor``."""
+    h, w = int(plane_shape[0]), int(plane_shape[1])
+    if factor == 1.0:
+        return h, w
+    if float(factor).is_integer():
+        return h // int(factor), w // int(factor)
+    return max(1, round(h / factor)), max(1, round(w / factor))
+
+
+def resample_plane(plane: np.ndarray, factor: float) -> np.ndarray:
+    """Resample a 2D (or ``(H, W, 3)``) plane so one output pixel spans ``factor`` input pixels."""
+    if factor == 1.0:
+        return plane
+    plane = np.asarray(plane)
+    if float(factor).is_integer():
+        return downscale_blocks(plane, int(factor))
+    from skimage.transform import resize
+
+    out_shape = resampled_shape(plane.shape, factor) + plane.shape[2:]
+    data = plane.astype(np.float32) if plane.dtype.kind != "f" else plane
+    resized = resize(data, out_shape, order=1, anti_aliasing=factor > 1, preserve_range=True)
+    return resized.astype(np.float32)

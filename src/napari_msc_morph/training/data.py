@@ -329,28 +329,15 @@ def _unreadable_reason(path: Path) -> str | None:
 
 # --------------------------------------------------------------------------- fields
 def downscale_field(data: np.ndarray, factor: int) -> np.ndarray:
-    """Average ``factor`` x ``factor`` blocks; integer images keep their dtype (rounded).
+    """Average ``factor`` x ``factor`` blocks (the prediction engine's :func:`downscale_blocks`).
 
     Used to train on CPU at reduced resolution: the model then expects images
     at ``factor`` times the original pixel size, which is what the bundle's
-    ``pixel_size_um`` records.
+    ``pixel_size_um`` records, and prediction resamples images to it the same way.
     """
-    factor = int(factor)
-    data = np.asarray(data)
-    if factor == 1:
-        return data
-    if factor < 1:
-        raise ValueError(f"downscale factor must be a positive integer, got {factor}.")
-    h, w = data.shape[:2]
-    h2, w2 = (h // factor) * factor, (w // factor) * factor
-    if h2 == 0 or w2 == 0:
-        raise ValueError(f"image of {h}x{w} px is smaller than the downscale factor {factor}.")
-    cropped = data[:h2, :w2].astype(np.float32)
-    shape = (h2 // factor, factor, w2 // factor, factor) + cropped.shape[2:]
-    out = cropped.reshape(shape).mean(axis=(1, 3))
-    if np.issubdtype(data.dtype, np.integer):
-        return np.rint(out).astype(data.dtype)
-    return out.astype(data.dtype) if data.dtype in (np.float32, np.float64) else out
+    from ..inference.preprocess import downscale_blocks
+
+    return downscale_blocks(data, factor)
 
 
 @dataclass
