@@ -55,7 +55,7 @@ def run(task: str, args, root: Path) -> dict:
     from napari_msc_morph.training.evaluate import evaluate, write_report
     from napari_msc_morph.training.loop import TrainConfig, train
 
-    per_class = args.per_class if task == "passage" else max(1, args.per_class // 2)
+    per_class = args.per_class
     manifest = write_set(task, root / task, args.donors, per_class, tuple(args.field_size))
     config = TrainConfig(task=task, backbone=args.backbone, input_size=args.input_size,
                          epochs=args.epochs, batch_size=32, crops_per_field=args.crops,
@@ -88,7 +88,7 @@ def main():
     parser.add_argument("--field-size", type=int, nargs=2, default=(972, 1296))
     parser.add_argument("--backbone", default="resnet10t")
     parser.add_argument("--input-size", type=int, default=96)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--crops", type=int, default=4)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
