@@ -10,7 +10,6 @@ calls :func:`napari_msc_morph.training.train`, the engine the CLI uses too.
 
 from __future__ import annotations
 
-import sys
 import threading
 from pathlib import Path
 
@@ -37,13 +36,6 @@ from qtpy.QtWidgets import (
 from ..models.tasks import TASKS
 
 __all__ = ["TrainWidget", "manifest_from_layers"]
-
-# timm imports torchvision.ops -> torch._dynamo -> triton. Loading triton's LLVM
-# after the viewer's OpenGL context (Mesa llvmpipe, e.g. under Xvfb or without
-# a GPU driver) crashes the process. The widget never compiles anything, so
-# unless triton is already loaded, mark it absent (torch then skips it).
-if "triton" not in sys.modules:
-    sys.modules["triton"] = None
 
 BACKBONES = ("resnext50_32x4d", "resnet50", "resnet18", "convnext_tiny", "efficientnet_b0",
              "resnet10t", "test_resnet")
