@@ -16,14 +16,14 @@ from . import __version__
 
 # Order is the order shown by `msc-morph --help`.
 COMMANDS = [
+    "demo",
     "synth",
-    "correlate",
     "segment",
     "measure",
+    "predict",
     "train",
     "evaluate",
-    "predict",
-    "demo",
+    "correlate",
 ]
 
 
