@@ -80,7 +80,7 @@ def test_built_wheel_ships_the_manifest(tmp_path):
     # Build from a copy so the test never writes build/ or egg-info into the checkout.
     source = tmp_path / "src-copy"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "napari.yaml"):
+    for name in ("pyproject.toml", "README.md", "LICENSE", "napari.yaml"):
         shutil.copy(REPO / name, source / name)
     shutil.copytree(REPO / "src", source / "src", symlinks=True,
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
