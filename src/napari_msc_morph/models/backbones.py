@@ -62,7 +62,7 @@ def create_backbone(
     pretrained_file : path, optional
         A local ``.safetensors`` file with the backbone's pretrained weights
         (a different head size is dropped and re-initialised by timm). Implies
-        ``pretrained=True``. Pickled ``.pth``/``.pt`` files are refused.
+        that ``pretrained`` is on. Pickled ``.pth``/``.pt`` files are refused.
     **kwargs
         Passed to :func:`timm.create_model` (e.g. ``drop_rate``).
 
