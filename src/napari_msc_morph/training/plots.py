@@ -12,7 +12,6 @@ import os
 
 import numpy as np
 
-from ..io import atomic_path
 
 __all__ = [
     "plot_learning_curves",
@@ -33,10 +32,10 @@ def _figure(width=5.0, height=4.0):
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 100):
-    """Write ``fig`` as a PNG atomically and return the path."""
-    with atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png")
-    return path
+    """Write ``fig`` as a PNG atomically and return the path (one writer for all plots)."""
+    from ..analysis.plots import save_figure as save_figure_formats
+
+    return save_figure_formats(fig, path, formats=("png",), dpi=dpi)[0]
 
 
 def plot_learning_curves(history) -> "Figure":  # noqa: F821
