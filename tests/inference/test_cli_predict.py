@@ -2,7 +2,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import tifffile
-from predict_helpers import make_bundle
 
 from napari_msc_morph.cli import main
 from napari_msc_morph.io import read_image, write_tiff

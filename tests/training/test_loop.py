@@ -1,6 +1,5 @@
 """Training loop: resume after an interrupted run, the bundle it writes, a margin over chance."""
 
-import json
 
 import numpy as np
 import pandas as pd

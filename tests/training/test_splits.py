@@ -1,6 +1,5 @@
 """Donor-grouped splits: no leakage, stratified, deterministic, explicit column wins."""
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -4,7 +4,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import timm  # noqa: F401  (load torch's stack before any viewer exists, as napari does)
 

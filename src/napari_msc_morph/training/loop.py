@@ -31,10 +31,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -52,7 +51,7 @@ from .data import (
     resolve_class_names,
     validate_manifest,
 )
-from .splits import assign_splits, split_counts, write_split
+from .splits import assign_splits, write_split
 
 __all__ = [
     "TrainConfig",

@@ -20,17 +20,13 @@ from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
-    QHBoxLayout,
-    QLabel,
     QListWidget,
     QListWidgetItem,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from ..morphology import iter_measure_cells, summarize_cells
+from ._panel import build_run_panel
 
 NO_NUCLEI = "(none)"
 CELL_TABLE_DOCK = "Cell table (MSC Morph)"
@@ -80,30 +76,12 @@ class MeasureWidget(QWidget):
         self.pixel_size.setToolTip("Pixel size in µm; taken from the labels layer's scale, editable")
         self.labels_combo.currentTextChanged.connect(self._on_labels_changed)
 
-        self.run_button = QPushButton("Measure")
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-
         form = QFormLayout()
         form.addRow("Labels", self.labels_combo)
         form.addRow("Nuclei (optional)", self.nuclei_combo)
         form.addRow("Channels", self.channel_list)
         form.addRow("Pixel size", self.pixel_size)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
+        build_run_panel(self, form, "Measure").addStretch(1)
 
         events = self.viewer.layers.events
         for event in (events.inserted, events.removed, events.reordered):

@@ -18,13 +18,11 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
     QWidget,
 )
 
 from ..morphology import segment_cells, segment_nuclei
+from ._panel import build_run_panel
 
 NO_CYTOPLASM = "(none: nuclei only)"
 
@@ -64,16 +62,6 @@ class SegmentWidget(QWidget):
         if _cellpose_available():
             self.backend.addItem("cellpose")
 
-        self.run_button = QPushButton("Segment")
-        self.run_button.clicked.connect(self.run)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-
         diameters = QHBoxLayout()
         diameters.addWidget(self.min_diameter)
         diameters.addWidget(QLabel("to"))
@@ -85,15 +73,7 @@ class SegmentWidget(QWidget):
         form.addRow("Threshold", self.threshold)
         form.addRow("Backend", self.backend)
         form.addRow("", self.exclude_border)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(self.cancel_button)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.status)
-        layout.addStretch(1)
+        build_run_panel(self, form, "Segment").addStretch(1)
 
         events = self.viewer.layers.events
         for event in (events.inserted, events.removed, events.reordered):
