@@ -13,6 +13,7 @@ import importlib
 import sys
 
 from . import __version__
+from .errors import Cancelled, MscMorphError
 
 # Order is the order shown by `msc-morph --help`.
 COMMANDS = [
@@ -51,12 +52,33 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 1
+    return run_command(args)
+
+
+def run_command(args) -> int:
+    """Run a parsed command under the one CLI error protocol.
+
+    User-caused problems (:class:`~napari_msc_morph.errors.MscMorphError` and
+    the built-in kinds the standard library raises for bad paths and values)
+    print one line ``msc-morph COMMAND: error: ...`` and exit 2; a missing
+    optional dependency names the extra to install; a cancel or Ctrl-C exits 130.
+    """
+    prefix = f"msc-morph {args.command}"
     try:
         return int(args._run(args) or 0)
+    except Cancelled as err:
+        print(f"{prefix}: cancelled: {err}", file=sys.stderr)
+        return Cancelled.exit_code
+    except KeyboardInterrupt:
+        print(f"{prefix}: interrupted; files already finished are kept.", file=sys.stderr)
+        return Cancelled.exit_code
+    except MscMorphError as err:
+        print(f"{prefix}: error: {err}", file=sys.stderr)
+        return err.exit_code
     except (FileNotFoundError, ValueError, KeyError) as err:
         # Errors a user can cause are reported as one clear line, not a traceback.
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"msc-morph {args.command}: error: {message}", file=sys.stderr)
+        print(f"{prefix}: error: {message}", file=sys.stderr)
         return 2
 
 

@@ -1,8 +1,46 @@
-"""The Run / Cancel / progress / status block every long-running dock shares."""
+"""The Run / Cancel / progress / status block every long-running dock shares.
+
+A dock subclasses :class:`JobDock`, lays out its form with
+:meth:`JobDock.build_run_panel`, gathers its inputs in ``run()`` and hands one
+engine call to :meth:`JobDock.start_job`. The job runs in a napari
+``thread_worker``; the engine's ``progress(done, total, message)`` calls move
+the bar, Cancel sets the job's :class:`~napari_msc_morph.jobs.CancelToken`, and
+errors become napari notifications (the viewer keeps working):
+
+- :class:`~napari_msc_morph.errors.MscMorphError` and the built-in
+  ``ValueError``/``OSError`` kinds: their one-line message;
+- :class:`~napari_msc_morph.errors.Cancelled`: "Cancelled." in the status line;
+- anything else: a short message; the traceback goes to the package logger.
+"""
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout
+import logging
+from typing import Any, Callable
+
+from qtpy.QtCore import QObject, Signal
+from qtpy.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..errors import Cancelled, MscMorphError
+from ..jobs import CancelToken, ProgressFn
+
+logger = logging.getLogger("napari_msc_morph")
+
+#: Errors a user can cause and fix: shown as their message alone.
+USER_ERRORS = (MscMorphError, ValueError, KeyError, OSError)
+
+
+class _ProgressRelay(QObject):
+    """Carries progress from the worker thread to the GUI thread (queued signal)."""
+
+    step = Signal(int, int, str)
 
 
 def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
@@ -26,8 +64,124 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     buttons.addWidget(widget.run_button)
     buttons.addWidget(widget.cancel_button)
     layout = QVBoxLayout(widget)
-    layout.addLayout(form)
+    if form is not None:
+        if isinstance(form, QWidget):
+            layout.addWidget(form)
+        else:
+            layout.addLayout(form)
     layout.addLayout(buttons)
     layout.addWidget(widget.progress)
     layout.addWidget(widget.status)
     return layout
+
+
+class JobDock(QWidget):
+    """Base of every dock that runs one engine job with Run/Cancel/progress/status.
+
+    Subclasses set :attr:`job_title` (used in notifications), build their form,
+    call :meth:`build_run_panel`, and implement ``run()`` as: gather inputs
+    (raise ``ValueError`` with a message naming the layer), then
+    ``self.start_job(lambda progress, cancel: engine(..., progress=progress,
+    cancel=cancel), on_done)``.
+    """
+
+    job_title = "MSC Morph"
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.worker = None
+        self._cancel_token: CancelToken | None = None
+        self._succeeded = False
+        self._relay = _ProgressRelay(self)
+        self._relay.step.connect(self._on_progress)
+
+    # ------------------------------------------------------------- layout
+    def build_run_panel(self, form, run_text: str) -> QVBoxLayout:
+        return build_run_panel(self, form, run_text)
+
+    # ------------------------------------------------------------- running
+    @property
+    def busy(self) -> bool:
+        return self.worker is not None
+
+    def start_job(
+        self,
+        job: Callable[[ProgressFn, CancelToken], Any],
+        on_done: Callable[[Any], None],
+        status: str = "Working…",
+    ):
+        """Run ``job(progress, cancel)`` in a thread worker; ``on_done(result)`` on success.
+
+        Returns the started worker (tests wait on its signals).
+        """
+        from napari.qt.threading import create_worker
+
+        token = CancelToken()
+        relay = self._relay
+
+        def progress(done: int, total: int, message: str = "") -> None:
+            relay.step.emit(int(done), int(total), str(message))
+
+        def work():
+            return job(progress, token)
+
+        worker = create_worker(work, _start_thread=False)
+        worker.returned.connect(lambda result: self._finish_ok(on_done, result))
+        worker.errored.connect(self.report_error)
+        worker.finished.connect(self._on_finished)
+        self.worker = worker
+        self._cancel_token = token
+        self._succeeded = False
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.progress.setRange(0, 0)  # busy until the first step says how long
+        self.status.setText(status)
+        worker.start()
+        return worker
+
+    def cancel(self) -> None:
+        """Ask the running job to stop at its next check."""
+        if self._cancel_token is not None and not self._cancel_token.cancelled:
+            self._cancel_token.cancel()
+            self.status.setText("Cancelling…")
+
+    # ------------------------------------------------------------- reporting
+    def report_error(self, err: BaseException) -> None:
+        """Show ``err`` as a notification and in the status line; never raise."""
+        from napari.utils.notifications import show_error, show_info
+
+        if isinstance(err, Cancelled):
+            self.status.setText("Cancelled.")
+            show_info(f"{self.job_title}: cancelled.")
+            return
+        if isinstance(err, USER_ERRORS):
+            message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+        else:
+            logger.error("%s failed", self.job_title, exc_info=err)
+            message = f"unexpected {type(err).__name__}: {err} (details in the log)"
+        self.status.setText(str(message))
+        show_error(f"{self.job_title}: {message}")
+
+    def _on_progress(self, done: int, total: int, message: str) -> None:
+        if self._cancel_token is not None and self._cancel_token.cancelled:
+            return
+        if total > 0:
+            self.progress.setRange(0, total)
+            self.progress.setValue(min(done, total))
+        if message:
+            self.status.setText(message)
+
+    def _finish_ok(self, on_done, result) -> None:
+        try:
+            on_done(result)
+            self._succeeded = True
+        except Exception as err:  # a bad result must not kill the viewer
+            self.report_error(err)
+
+    def _on_finished(self) -> None:
+        self.worker = None
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1 if self._succeeded else 0)
+        self._cancel_token = None

@@ -1,0 +1,93 @@
+"""One protocol for long work: progress callbacks and cancellation.
+
+Every engine entry point that can take a while accepts
+
+- ``progress``: ``None`` or a callable ``progress(done, total, message)``
+  (``total`` 0 means "unknown"), called between steps;
+- ``cancel``: ``None`` or a :class:`CancelToken`, checked between steps (batches,
+  fields, tiles); a cancelled token makes the job raise
+  :class:`~napari_msc_morph.errors.Cancelled` after keeping what is finished.
+
+Faces adapt these once: the CLI draws a tqdm bar (:func:`napari_msc_morph.commands._progress`),
+widgets a progress bar and a Cancel button (``widgets/_panel.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable, Optional
+
+from .errors import Cancelled
+
+__all__ = ["CancelToken", "ProgressFn", "check_cancelled", "report", "scaled"]
+
+#: ``progress(done, total, message)``; ``total == 0`` when the length is unknown.
+ProgressFn = Callable[[int, int, str], None]
+
+logger = logging.getLogger("napari_msc_morph")
+
+
+class CancelToken:
+    """A flag one thread sets (GUI Cancel, Ctrl-C handler) and a job checks.
+
+    >>> token = CancelToken()
+    >>> token.cancelled
+    False
+    >>> token.cancel()
+    >>> token.cancelled
+    True
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the job to stop at its next check."""
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def raise_if_cancelled(self, message: str = "Cancelled.") -> None:
+        if self._event.is_set():
+            raise Cancelled(message)
+
+
+def check_cancelled(cancel: Optional[CancelToken], message: str = "Cancelled.") -> None:
+    """Raise :class:`Cancelled` when ``cancel`` is set (``None`` never is)."""
+    if cancel is not None:
+        cancel.raise_if_cancelled(message)
+
+
+def report(progress: Optional[ProgressFn], done: int, total: int, message: str = "") -> None:
+    """Call ``progress`` if given, and log the step at debug level."""
+    logger.debug("%s (%d/%d)", message, done, total)
+    if progress is not None:
+        progress(int(done), int(total), message)
+
+
+def scaled(progress: Optional[ProgressFn], start: int, span: int, total: int,
+           prefix: str = "") -> Optional[ProgressFn]:
+    """A progress callback for a sub-job that fills ``[start, start + span)`` of ``total``.
+
+    A driver that runs several sub-jobs (the demo: data, two trainings,
+    morphometry, correlation) hands each one of these so the outer bar moves
+    smoothly and the message names the current part.
+
+    >>> seen = []
+    >>> sub = scaled(lambda d, t, m: seen.append((d, t, m)), 10, 10, 100, "train: ")
+    >>> sub(1, 2, "epoch 1")
+    >>> seen
+    [(15, 100, 'train: epoch 1')]
+    """
+    if progress is None:
+        return None
+
+    def sub(done: int, total_sub: int, message: str) -> None:
+        fraction = done / total_sub if total_sub else 0.0
+        progress(start + int(round(span * min(max(fraction, 0.0), 1.0))), total,
+                 prefix + message)
+
+    return sub
