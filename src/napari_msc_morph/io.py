@@ -264,3 +264,37 @@ def list_images(paths) -> list[Path]:
         else:
             raise FileNotFoundError(f"{item} is neither an image file nor a folder.")
     return found
+
+
+def resolve_pixel_size(explicit: float | None, sources) -> tuple[float | None, str]:
+    """The one pixel-size policy: an explicit value wins, else the first file that has one.
+
+    Parameters
+    ----------
+    explicit : float or None
+        A size the user gave (``--pixel-size``, the widget's spin box).
+    sources : iterable of LoadedImage
+        Files of the same field, in order of preference (labels, nuclei, channels).
+
+    Returns
+    -------
+    (pixel_size_um, origin)
+        ``origin`` says where the value came from for the user ("given",
+        the file path) or why there is none. 1 µm/px is never assumed.
+
+    >>> resolve_pixel_size(0.5, [])
+    (0.5, 'given')
+    >>> resolve_pixel_size(None, [])
+    (None, 'no pixel size in the files and none given')
+    """
+    if explicit is not None:
+        value = float(explicit)
+        if not np.isfinite(value) or value <= 0:
+            from .errors import BadInputError
+
+            raise BadInputError(f"pixel size must be a positive number of µm, got {explicit}.")
+        return value, "given"
+    for source in sources:
+        if source.pixel_size_um is not None:
+            return float(source.pixel_size_um), str(source.path)
+    return None, "no pixel size in the files and none given"

@@ -1,0 +1,40 @@
+"""Layer <-> array translation shared by every dock (one policy each)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_MICROMETRE_UNITS = ("micrometer", "micrometre", "µm", "um", "micron")
+
+
+def layer_pixel_size(layer) -> float | None:
+    """Pixel size in µm of an image/labels layer, or ``None`` when unknown.
+
+    The one policy all docks use: ``layer.metadata["pixel_size_um"]`` (set by
+    the plugin's reader and its own layers) wins; then a ``scale`` whose
+    ``units`` are micrometres; then any non-default ``scale`` (napari's
+    default 1 means "unknown", never 1 µm).
+    """
+    meta = getattr(layer, "metadata", None) or {}
+    for key in ("pixel_size_um", "pixel_size"):
+        if meta.get(key):
+            return float(meta[key])
+    scale = np.asarray(layer.scale[-2:], dtype=float)
+    units = getattr(layer, "units", None)
+    unit = str(units[-1]) if units is not None and len(units) else ""
+    if unit in _MICROMETRE_UNITS and not np.allclose(scale, 1.0):
+        return float(scale[-1])
+    if np.allclose(scale, 1.0):
+        return None
+    return float(scale[-1])
+
+
+def current_plane(viewer, layer) -> np.ndarray:
+    """The 2D plane of ``layer`` on screen (napari's current step on leading axes)."""
+    data = np.asarray(layer.data[0] if getattr(layer, "multiscale", False) else layer.data)
+    plane_ndim = 3 if getattr(layer, "rgb", False) else 2
+    if data.ndim > plane_ndim:
+        lead = data.ndim - plane_ndim
+        step = viewer.dims.current_step[-data.ndim:][:lead]
+        data = data[tuple(min(s, n - 1) for s, n in zip(step, data.shape))]
+    return data
