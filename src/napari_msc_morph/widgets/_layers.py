@@ -22,7 +22,7 @@ def layer_pixel_size(layer) -> float | None:
     scale = np.asarray(layer.scale[-2:], dtype=float)
     units = getattr(layer, "units", None)
     unit = str(units[-1]) if units is not None and len(units) else ""
-    if unit in _MICROMETRE_UNITS and not np.allclose(scale, 1.0):
+    if unit in _MICROMETRE_UNITS:  # a reader said µm: even 1.0 is a real size
         return float(scale[-1])
     if np.allclose(scale, 1.0):
         return None
