@@ -14,6 +14,9 @@ import pytest
 from npe2 import PluginManifest
 
 REPO = Path(__file__).resolve().parents[1]
+# The manifest lives inside the package as a real file (a symlink breaks on
+# Windows checkouts and is copied as a link by some wheel builders).
+MANIFEST = REPO / "src" / "napari_msc_morph" / "napari.yaml"
 
 
 def _manifest() -> PluginManifest:
@@ -25,12 +28,18 @@ def _resolve(python_name: str):
     return getattr(importlib.import_module(module_name), attr)
 
 
-def test_manifest_is_found_by_npe2_and_matches_top_level_file():
+def test_manifest_is_found_by_npe2_and_matches_the_source_file():
     manifest = _manifest()
     assert manifest.name == "napari-msc-morph"
-    top_level = PluginManifest.from_file(REPO / "napari.yaml")
+    source = PluginManifest.from_file(MANIFEST)
     installed_ids = [c.id for c in manifest.contributions.commands]
-    assert [c.id for c in top_level.contributions.commands] == installed_ids
+    assert [c.id for c in source.contributions.commands] == installed_ids
+
+
+def test_manifest_is_a_real_file_not_a_symlink():
+    assert MANIFEST.is_file() and not MANIFEST.is_symlink()
+    links = [p for p in (REPO / "src").rglob("*") if p.is_symlink()]
+    assert not links, f"symlinks in the package break wheels and Windows: {links}"
 
 
 def test_npe2_validate_cli_passes():
@@ -80,9 +89,9 @@ def test_built_wheel_ships_the_manifest(tmp_path):
     # Build from a copy so the test never writes build/ or egg-info into the checkout.
     source = tmp_path / "src-copy"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE", "napari.yaml"):
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, source / name)
-    shutil.copytree(REPO / "src", source / "src", symlinks=True,
+    shutil.copytree(REPO / "src", source / "src",
                     ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
@@ -96,4 +105,4 @@ def test_built_wheel_ships_the_manifest(tmp_path):
         entry_points = next(n for n in zf.namelist() if n.endswith("entry_points.txt"))
         assert "napari_msc_morph:napari.yaml" in zf.read(entry_points).decode()
         assert "msc-morph = napari_msc_morph.cli:main" in zf.read(entry_points).decode()
-    assert shipped == (REPO / "napari.yaml").read_text()
+    assert shipped == MANIFEST.read_text()
