@@ -7,7 +7,7 @@ Nothing here draws cells; see :mod:`._shapes` for the cell shapes and
 from __future__ import annotations
 
 import zlib
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -69,10 +69,6 @@ class DonorStyle:
     osteo_response: float = 0.9
     tint: tuple[float, float, float] = (0.97, 1.0, 0.95)
     seed: int = 0
-
-    def as_dict(self) -> dict:
-        """The style as a plain dict (for manifests and JSON)."""
-        return asdict(self)
 
 
 REFERENCE_DONOR = DonorStyle(donor_id="reference")

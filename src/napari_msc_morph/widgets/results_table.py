@@ -114,8 +114,9 @@ class ResultsTable(QWidget):
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(parent)
-        napari_viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
-        self._viewer_ref = weakref.ref(napari_viewer)
+        # A strong reference: the table lives in the viewer's window, and while
+        # it is registered the viewer's id (its hash) cannot be reused.
+        self._viewer = napari_viewer
         self._rows: list[_Row] = []
         self._value_columns: list[str] = []
         self._metadata_columns: list[str] = list(METADATA_COLUMNS)
@@ -165,8 +166,8 @@ class ResultsTable(QWidget):
 
     @property
     def viewer(self):
-        """The viewer (None once it is gone)."""
-        return self._viewer_ref()
+        """The viewer this table belongs to."""
+        return self._viewer
 
     @property
     def table_widget(self) -> QTableWidget:
@@ -253,13 +254,6 @@ class ResultsTable(QWidget):
                 row.layer.metadata.pop(key, None)
             else:
                 row.layer.metadata[key] = value
-
-    def set_metadata(self, layer, **metadata) -> None:
-        """Set sample metadata of ``layer``'s row (created if needed)."""
-        row = self._row_for(layer)
-        for key, value in metadata.items():
-            self._set_metadata(row, key, value)
-        self._refresh()
 
     def remove_layer_row(self, layer) -> None:
         """Drop the row of ``layer`` (no-op if it has none)."""
@@ -530,35 +524,30 @@ def _is_missing(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
 
 
-# viewer id -> (weak reference to the viewer, its table)
-_TABLES: dict[int, tuple[weakref.ref, ResultsTable]] = {}
-
-
-def _unwrap_viewer(viewer):
-    # napari hands plugin widgets a PublicOnlyProxy; key the table by the real viewer.
-    return getattr(viewer, "__wrapped__", viewer)
+# hash(viewer) -> its table. napari hands plugin widgets a proxy of the viewer
+# (a different object per widget) whose hash is the viewer's own (ViewerModel
+# hashes by id), so the hash is the one public key all docks agree on. Values
+# are weak: a table goes when its window (its Qt parent) does.
+_TABLES: weakref.WeakValueDictionary[int, ResultsTable] = weakref.WeakValueDictionary()
 
 
 def _table_for(viewer) -> ResultsTable:
-    viewer = _unwrap_viewer(viewer)
-    for key, (ref, _) in list(_TABLES.items()):
-        if ref() is None:
-            del _TABLES[key]
-    entry = _TABLES.get(id(viewer))
-    if entry is not None and entry[0]() is viewer:
-        return entry[1]
-    table = ResultsTable(viewer)
-    _TABLES[id(viewer)] = (weakref.ref(viewer), table)
+    table = _TABLES.get(hash(viewer))
+    if table is None:
+        table = ResultsTable(viewer)
+        _TABLES[hash(viewer)] = table
     return table
 
 
 def _dock_of(window, widget):
-    """The napari dock widget currently holding ``widget``, or None."""
-    docks = getattr(window, "_wrapped_dock_widgets", None) or {}
-    for dock in list(docks.values()):
-        inner = dock.inner_widget() if hasattr(dock, "inner_widget") else dock.widget()
-        if inner is widget or dock.widget() is widget:
-            return dock
+    """The napari dock widget currently holding ``widget``, or None.
+
+    ``window.dock_widgets`` (public since napari 0.6.2) maps names to the
+    inner widgets; the dock wrapper is the inner widget's Qt parent.
+    """
+    for inner in list(window.dock_widgets.values()):
+        if inner is widget:
+            return widget.parent()
     return None
 
 
@@ -579,7 +568,6 @@ def get_results_table(viewer, show: bool = True) -> ResultsTable:
     -------
     ResultsTable
     """
-    viewer = _unwrap_viewer(viewer)
     table = _table_for(viewer)
     window = getattr(viewer, "window", None)
     if window is None or not show:  # a ViewerModel has no window to dock into
@@ -607,9 +595,8 @@ def results_table_widget(napari_viewer=None) -> ResultsTable:
         napari_viewer = napari.current_viewer()
     if napari_viewer is None:
         raise RuntimeError("The results table needs an open napari viewer.")
-    viewer = _unwrap_viewer(napari_viewer)
-    table = _table_for(viewer)
-    window = getattr(viewer, "window", None)
+    table = _table_for(napari_viewer)
+    window = getattr(napari_viewer, "window", None)
     if window is not None:
         dock = _dock_of(window, table)
         if dock is not None:
