@@ -12,6 +12,8 @@ import difflib
 import os
 from pathlib import Path
 
+from ._timm import import_timm
+
 __all__ = ["create_backbone", "check_backbone_name", "classifier_out_features", "resolve_device"]
 
 
@@ -20,7 +22,7 @@ def check_backbone_name(name: str) -> None:
 
     The message suggests close names (``resnext50`` -> ``resnext50_32x4d``).
     """
-    import timm
+    timm = import_timm()
 
     if not isinstance(name, str) or not name:
         raise ValueError(f"Backbone name must be a non-empty string, got {name!r}.")
@@ -76,7 +78,7 @@ def create_backbone(
     >>> net.num_classes
     3
     """
-    import timm
+    timm = import_timm()
 
     check_backbone_name(name)
     if int(num_classes) < 1:
