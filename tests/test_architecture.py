@@ -153,3 +153,33 @@ def test_no_module_over_the_size_limit():
     long = {str(p.relative_to(PACKAGE_DIR)): n for p in PACKAGE_DIR.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
     assert not long, f"modules over {MAX_MODULE_LINES} lines (split them by job): {long}"
+
+
+def _declared_distributions() -> set[str]:
+    import re
+    import tomllib
+
+    project = tomllib.loads((PACKAGE_DIR.parents[1] / "pyproject.toml").read_text())["project"]
+    specs = list(project["dependencies"])
+    for extra, extra_specs in project.get("optional-dependencies", {}).items():
+        if extra != "testing":
+            specs += extra_specs
+    return {re.split(r"[\s<>=!~;\[]", spec, maxsplit=1)[0].lower().replace("_", "-")
+            for spec in specs}
+
+
+def test_every_imported_third_party_package_is_declared():
+    from importlib.metadata import packages_distributions
+
+    provided_by = packages_distributions()
+    declared = _declared_distributions()
+    missing = {}
+    for module, path in _modules().items():
+        for name, line in _imports(module, path):
+            top = name.split(".")[0]
+            if not top or top == PACKAGE or top in sys.stdlib_module_names:
+                continue
+            dists = {d.lower().replace("_", "-") for d in provided_by.get(top, [top])}
+            if not dists & declared:
+                missing.setdefault(top, f"{path.relative_to(PACKAGE_DIR)}:{line}")
+    assert not missing, f"imported but not declared in pyproject.toml: {missing}"

@@ -26,3 +26,9 @@ def __getattr__(name):
 
         return getattr(morphology, name)
     raise AttributeError(f"module 'napari_msc_morph' has no attribute {name!r}")
+
+import logging as _logging
+
+# Library convention: the package logs, the application decides where it goes
+# (the CLI prints warnings on stderr; napari shows its own log).
+_logging.getLogger(__name__).addHandler(_logging.NullHandler())
