@@ -5,7 +5,12 @@ The engine (everything except :mod:`napari_msc_morph.widgets` and
 used as a plain Python library and from the ``msc-morph`` command line.
 """
 
+import logging
 from importlib.metadata import PackageNotFoundError, version
+
+# Library convention: the package logs, the application decides where it goes
+# (the CLI prints warnings on stderr; napari shows its own log).
+logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 try:
     __version__ = version("napari-msc-morph")
@@ -26,9 +31,3 @@ def __getattr__(name):
 
         return getattr(morphology, name)
     raise AttributeError(f"module 'napari_msc_morph' has no attribute {name!r}")
-
-import logging as _logging
-
-# Library convention: the package logs, the application decides where it goes
-# (the CLI prints warnings on stderr; napari shows its own log).
-_logging.getLogger(__name__).addHandler(_logging.NullHandler())
