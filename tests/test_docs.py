@@ -34,3 +34,11 @@ def test_every_page_is_linked_from_the_index():
     for page in DOCS.glob("*.md"):
         if page.name != "index.md":
             assert f"({page.name})" in index, f"docs/index.md does not link {page.name}"
+
+
+def test_architecture_registry_tables_are_generated_from_the_registries():
+    module = runpy.run_path(str(DOCS / "make_registry_tables.py"))
+    assert module["engine_registries"](), "no engine registry found"
+    assert (DOCS / "architecture.md").read_text(encoding="utf-8") == module["render"](), (
+        "docs/architecture.md is stale: run `python docs/make_registry_tables.py`"
+    )
