@@ -11,15 +11,19 @@ import contextlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 import tifffile
 
-IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp")
+from .errors import BadInputError
+
+#: Microscope formats read through bioio and its plugins (the ``[formats]`` extra).
+BIOIO_SUFFIXES = (".czi", ".nd2", ".lif", ".zarr")
+IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp") + BIOIO_SUFFIXES
 
 
 @dataclass
@@ -27,13 +31,28 @@ class LoadedImage:
     """An image array with the physical pixel size found in its file.
 
     ``pixel_size_um`` is ``None`` when the file does not say; callers must then
-    ask the user rather than assume 1 µm/px.
+    ask the user rather than assume 1 µm/px. ``pixel_size_source`` says which
+    metadata gave it (``"OME-XML PhysicalSizeX"``, ``"ImageJ metadata"``, ...).
+    ``axes`` names the axes of ``data`` in tifffile's letters (``"YX"``,
+    ``"CYX"``, ``"ZCYX"``, ``"YXS"`` for RGB samples; ``None`` when unknown),
+    ``channel_names`` the channels along ``C`` when the file names them.
     """
 
     data: np.ndarray
     pixel_size_um: float | None
     path: Path
     metadata: dict = field(default_factory=dict)
+    axes: str | None = None
+    channel_names: list[str] = field(default_factory=list)
+    pixel_size_source: str = ""
+    z_spacing_um: float | None = None
+
+    @property
+    def channel_axis(self) -> int | None:
+        """Index of the channel axis in ``data`` from the file's axes, or ``None``."""
+        if self.axes and "C" in self.axes:
+            return self.axes.index("C")
+        return None
 
 
 @contextlib.contextmanager
@@ -174,7 +193,9 @@ def read_image(path: str | os.PathLike) -> LoadedImage:
     Parameters
     ----------
     path : str or Path
-        A TIFF (ImageJ, OME or plain) or any format ``skimage.io`` reads.
+        A TIFF (ImageJ, OME or plain), a CZI/ND2/LIF file or OME-Zarr folder
+        (with the ``[formats]`` extra: bioio and its plugins), or any format
+        ``skimage.io`` reads (PNG, JPEG; these carry no pixel size).
 
     Returns
     -------
@@ -190,64 +211,32 @@ def read_image(path: str | os.PathLike) -> LoadedImage:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Image {path} does not exist.")
-    if path.suffix.lower() in (".tif", ".tiff"):
-        try:
-            with tifffile.TiffFile(path) as tif:
-                data = tif.asarray()
-                pixel_size = _tiff_pixel_size_um(tif)
-                meta = dict(tif.imagej_metadata or {})
-        except Exception as err:
-            raise ValueError(f"Could not read TIFF {path}: {err}") from err
-        return LoadedImage(data=data, pixel_size_um=pixel_size, path=path, metadata=meta)
+    name = path.name.lower()
+    if path.is_dir() and not name.endswith(".zarr"):
+        raise BadInputError(f"{path} is a folder, not an image; give an image file.")
+    if name.endswith((".tif", ".tiff")):
+        from ._tiff import read_tiff
+
+        info = read_tiff(path)
+        names = info.pop("channel_names")
+        loaded = LoadedImage(path=path, **info)
+        axis = loaded.channel_axis
+        if axis is not None and len(names) == loaded.data.shape[axis]:
+            loaded.channel_names = names
+        return loaded
+    if name.endswith(BIOIO_SUFFIXES):
+        from ._bioio import read_with_bioio
+
+        return read_with_bioio(path)
     try:
         import skimage.io
 
-        data = skimage.io.imread(path)
+        data = np.asarray(skimage.io.imread(path))
     except Exception as err:
-        raise ValueError(f"Could not read image {path}: {err}") from err
-    return LoadedImage(data=np.asarray(data), pixel_size_um=None, path=path)
-
-
-_UNIT_TO_UM = {
-    "um": 1.0, "µm": 1.0, "\\u00b5m": 1.0, "micron": 1.0, "microns": 1.0, "micrometer": 1.0,
-    "nm": 1e-3, "mm": 1e3, "cm": 1e4, "m": 1e6,
-}
-
-
-def _tiff_pixel_size_um(tif: tifffile.TiffFile) -> float | None:
-    """Physical pixel size in µm from OME, ImageJ or TIFF resolution tags."""
-    if tif.is_ome and tif.ome_metadata:
-        import re
-
-        match = re.search(r'PhysicalSizeX="([0-9.eE+-]+)"', tif.ome_metadata)
-        if match:
-            unit_match = re.search(r'PhysicalSizeXUnit="([^"]+)"', tif.ome_metadata)
-            factor = _UNIT_TO_UM.get(unit_match.group(1), 1.0) if unit_match else 1.0
-            return float(match.group(1)) * factor
-    page = tif.pages[0]
-    tags = page.tags
-    ij = tif.imagej_metadata or {}
-    unit = str(ij.get("unit", "")).strip()
-    if "XResolution" in tags:
-        num, den = tags["XResolution"].value
-        if num > 0 and den > 0:
-            px_per_unit = num / den
-            if ij and unit:
-                factor = _UNIT_TO_UM.get(unit, None)
-                if factor is not None and px_per_unit != 1.0:
-                    return factor / px_per_unit
-            res_unit = tags["ResolutionUnit"].value if "ResolutionUnit" in tags else 1
-            res_unit = int(res_unit)
-            if res_unit == 3:  # centimetre
-                return 1e4 / px_per_unit
-            if res_unit == 2:  # inch; only trust it if it is not a screen default
-                if px_per_unit not in (72.0, 96.0, 300.0, 1.0):
-                    return 25400.0 / px_per_unit
-            if res_unit == 4:  # millimetre (tifffile extension)
-                return 1e3 / px_per_unit
-            if res_unit == 5:  # micrometre (tifffile extension)
-                return 1.0 / px_per_unit
-    return None
+        raise BadInputError(f"Could not read image {path}: {err}") from err
+    axes = "YXS" if data.ndim == 3 and data.shape[-1] in (3, 4) else None
+    return LoadedImage(data=data, pixel_size_um=None, path=path,
+                       axes=axes or ("YX" if data.ndim == 2 else None))
 
 
 def list_images(paths) -> list[Path]:
@@ -255,7 +244,9 @@ def list_images(paths) -> list[Path]:
     found: list[Path] = []
     for item in paths:
         item = Path(item)
-        if item.is_dir():
+        if item.is_dir() and item.suffix.lower() == ".zarr":  # an OME-Zarr image is a folder
+            found.append(item)
+        elif item.is_dir():
             found.extend(
                 sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
             )

@@ -1,0 +1,126 @@
+"""napari reader contribution: microscope images with their pixel size.
+
+File › Open on a TIFF/OME-TIFF (and, with the ``[formats]`` extra, CZI, ND2,
+LIF or OME-Zarr) gives one image layer per channel, named from the file's
+channel names, with ``scale`` in µm, ``units``, a colormap that fits the stain,
+and ``metadata["pixel_size_um"]`` plus where it came from. A file without a
+physical size opens with ``scale = 1`` and ``pixel_size_um = None``: the docks
+then ask for the size instead of treating a pixel as a micrometre.
+
+The reading itself is :func:`napari_msc_morph.io.read_image`, the same
+function the CLI and scripts use; this module only turns its result into
+napari layer data (plain tuples: no napari import needed).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from .io import BIOIO_SUFFIXES, LoadedImage, read_image
+
+READ_SUFFIXES = (".tif", ".tiff") + BIOIO_SUFFIXES
+
+# Stain name patterns -> napari colormap; first match wins.
+_STAIN_COLORMAPS = (
+    (r"dapi|hoechst|dna|nuc", "blue"),
+    (r"actin|phalloidin|cyto|tubulin|cell ?mask|body", "magenta"),
+    (r"gfp|fitc|488|alexa ?fluor ?488|green", "green"),
+    (r"rfp|mcherry|tritc|cy3|555|568|594|red", "red"),
+    (r"cy5|647|far.?red", "magenta"),
+)
+_CYCLE = ("green", "magenta", "cyan", "yellow", "red", "blue")
+
+
+def stain_colormap(channel_name: str, index: int) -> str:
+    """A colormap for a channel: by stain name when recognised, else by position."""
+    name = channel_name.lower()
+    for pattern, colormap in _STAIN_COLORMAPS:
+        if re.search(pattern, name):
+            return colormap
+    return _CYCLE[index % len(_CYCLE)]
+
+
+def get_reader(path):
+    """npe2 reader hook: a reader function for paths this plugin reads, else ``None``."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    if not paths or not all(str(p).lower().rstrip("/").endswith(READ_SUFFIXES) for p in paths):
+        return None
+    return read_layers
+
+
+def read_layers(path) -> list[tuple]:
+    """Layer data tuples for one path or a list of paths."""
+    paths = [path] if isinstance(path, (str, Path)) else list(path)
+    layers = []
+    for item in paths:
+        layers += layer_data(read_image(item))
+    return layers
+
+
+def _spatial_scale(axes: str, loaded: LoadedImage) -> tuple[list[float], list[str]]:
+    scale, units = [], []
+    known = loaded.pixel_size_um is not None
+    for letter in axes:
+        if letter in "YX" and known:
+            scale.append(float(loaded.pixel_size_um))
+            units.append("micrometer")
+        elif letter == "Z" and loaded.z_spacing_um is not None:
+            scale.append(float(loaded.z_spacing_um))
+            units.append("micrometer")
+        else:
+            scale.append(1.0)
+            units.append("pixel")
+    return scale, units
+
+
+def layer_data(loaded: LoadedImage) -> list[tuple]:
+    """Turn a :class:`~napari_msc_morph.io.LoadedImage` into napari layer data tuples.
+
+    One layer per channel (split along the file's ``C`` axis), RGB files as one
+    RGB layer; every layer carries the pixel size and its source in ``metadata``.
+    """
+    data = loaded.data
+    axes = loaded.axes or "".join("QYX"[-min(data.ndim, 3):]).rjust(data.ndim, "Q")
+    stem = loaded.path.name
+    for suffix in (".ome.tif", ".ome.tiff", ".ome.zarr") + READ_SUFFIXES:
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    base_meta = {
+        "pixel_size_um": loaded.pixel_size_um,
+        "pixel_size_source": loaded.pixel_size_source or None,
+        "path": str(loaded.path),
+        "axes": axes,
+    }
+    if axes.endswith("S") and data.shape[-1] in (3, 4):  # RGB(A) samples
+        scale, units = _spatial_scale(axes[:-1], loaded)
+        meta = {"name": stem, "rgb": True, "scale": scale, "units": units,
+                "metadata": dict(base_meta)}
+        return [(data, meta, "image")]
+    channel_axis = axes.find("C")
+    if channel_axis < 0 or data.shape[channel_axis] == 1:
+        if channel_axis >= 0:
+            data = np.take(data, 0, axis=channel_axis)
+            axes = axes.replace("C", "")
+        scale, units = _spatial_scale(axes, loaded)
+        meta = {"name": stem, "scale": scale, "units": units, "colormap": "gray",
+                "metadata": dict(base_meta, axes=axes)}
+        return [(data, meta, "image")]
+    plane_axes = axes.replace("C", "")
+    scale, units = _spatial_scale(plane_axes, loaded)
+    names = loaded.channel_names or [f"ch{i}" for i in range(data.shape[channel_axis])]
+    layers = []
+    for index, channel in enumerate(names):
+        meta = {
+            "name": f"{stem} {channel}",
+            "scale": scale,
+            "units": units,
+            "colormap": stain_colormap(channel, index),
+            "blending": "additive",
+            "metadata": dict(base_meta, axes=plane_axes, channel=channel, channel_index=index),
+        }
+        layers.append((np.take(data, index, axis=channel_axis), meta, "image"))
+    return layers
