@@ -14,11 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inference.predict import PRECISIONS
+from ..inference.predict import DEVICES, PRECISIONS
 from ..inference.tiling import TILINGS
-
-# Until models/backbones.py has a device registry, the one list for this command.
-DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -46,7 +43,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="pixel size of every image in µm (default: each file's metadata)")
     parser.add_argument("--score-maps", type=Path, default=None, metavar="DIR",
                         help="write per-tile score maps as float32 TIFFs here (grid tiling)")
-    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    parser.add_argument("--device", default="auto", choices=DEVICES.names(),
+                        help="; ".join(f"{name}: {DEVICES.help(name)}" for name in DEVICES))
     parser.add_argument("--precision", default="auto", choices=PRECISIONS.names(),
                         help=PRECISIONS.help("auto"))
     parser.add_argument("--batch-size", type=int, default=None,

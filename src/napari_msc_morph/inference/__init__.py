@@ -23,10 +23,11 @@ from .ordinal import (
     score_limits,
     task_score,
 )
-from .predict import PRECISIONS, Prediction, Predictor, predict_image
+from .predict import DEVICES, PRECISIONS, Prediction, Predictor, predict_image
 from .tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes
 
 __all__ = [
+    "DEVICES",
     "ImageInput",
     "PRECISIONS",
     "Prediction",

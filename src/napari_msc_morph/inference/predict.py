@@ -62,6 +62,7 @@ __all__ = [
     "predict_image",
     "CALIBRATION_TILES",
     "BF16_MIN_AGREEMENT",
+    "DEVICES",
     "PRECISIONS",
 ]
 
@@ -71,6 +72,14 @@ logger = logging.getLogger(__name__)
 CALIBRATION_TILES = 16
 #: Lowest top-1 agreement with float32 at which bfloat16 is used on a CPU.
 BF16_MIN_AGREEMENT = 0.99
+
+#: Devices a :class:`Predictor` runs on (``--device`` choices, the widget's combo
+#: box); resolved by :func:`~napari_msc_morph.models.backbones.resolve_device`.
+DEVICES: Registry = Registry("device")
+DEVICES.add("auto", "cuda if available, then mps, then cpu")
+DEVICES.add("cpu", "the CPU (always available)")
+DEVICES.add("cuda", "an NVIDIA GPU")
+DEVICES.add("mps", "an Apple-silicon GPU")
 
 #: Inference precisions (``--precision`` choices).
 PRECISIONS: Registry = Registry("precision")
