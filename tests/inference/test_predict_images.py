@@ -178,5 +178,14 @@ def test_tasks_and_score_columns_are_defined_once():
     # every task's score is a registered score with a colormap
     for name in TASKS:
         for column in TASKS.get(name).score_columns:
-            assert column in SCORES and SCORES.entry(column).extra["colormap"]
+            assert column in SCORES and SCORES.get(column).colormap
+            assert SCORES.help(column)
     assert probability_column("P3") == "p_P3"
+
+
+def test_docs_tables_are_the_registries():
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "prediction.md").read_text("utf-8")
+    for registry in (TILINGS, TASKS, SCORES):
+        assert registry.markdown_table() in page, f"docs/prediction.md: {registry.kind} table"

@@ -145,18 +145,19 @@ def grid_boxes(image_shape, crop_size: int, overlap: float = 0.5) -> np.ndarray:
 
 TILINGS.add(
     "six", lambda shape, crop, overlap: six_region_boxes(shape, crop),
-    help="the passage study's six regions (upper/lower row x left/middle/right), "
-         "probabilities averaged",
+    help="upper-left, upper-middle, upper-right, lower-left, lower-middle and lower-right "
+         "crops (the passage study's scheme); class probabilities averaged",
     maps=False,
 )
 TILINGS.add(
     "grid", grid_boxes,
-    help="sliding window with overlap over the whole image; also gives per-tile score maps",
+    help="sliding window over the whole field, centred, neighbours sharing overlap x crop; "
+         "averaged probabilities and per-tile score maps",
     maps=True,
 )
 TILINGS.add(
     "center", lambda shape, crop, overlap: center_box(shape, crop),
-    help="one centred crop (fastest)",
+    help="one centred crop; its probabilities (fastest)",
     maps=False,
 )
 

@@ -33,20 +33,33 @@ from ..registry import Registry
 __all__ = [
     "PREDICTED_CLASS_COLUMN",
     "SCORES",
+    "ScoreSpec",
     "TASKS",
     "TaskSpec",
     "get_task",
     "probability_column",
 ]
 
+
+@dataclass(frozen=True)
+class ScoreSpec:
+    """A summary score: its table column / score-map name and how a viewer shows it."""
+
+    name: str
+    description: str
+    colormap: str = "inferno"
+
+
 #: Scores a task may report; each one is a table column and a score-map name.
-#: ``colormap`` is how a viewer shows its map.
 SCORES: Registry = Registry("score")
-SCORES.add("expected_passage",
-           "expected passage, sum of class value x probability over ordered classes",
-           colormap="viridis")
-SCORES.add("os_score", "Osteogenic Score in [0, 1]: P(induced), or the expected position of an "
-           "ordered day series", colormap="magma")
+for _score in (
+    ScoreSpec("expected_passage", "expected passage: sum of class value x probability over "
+              "the ordered classes", colormap="viridis"),
+    ScoreSpec("os_score", "Osteogenic Score in [0, 1]: P(induced), or the expected position "
+              "in an ordered day series", colormap="magma"),
+):
+    SCORES.add(_score.name, _score, help=_score.description)
+del _score
 
 #: Column holding the most likely class.
 PREDICTED_CLASS_COLUMN = "predicted_class"

@@ -321,7 +321,7 @@ class PredictWidget(JobDock):
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
             extra = {"units": tuple(layer.units)} if hasattr(layer, "units") else {}
-            colormap = SCORES.entry(map_name).extra["colormap"] if map_name in SCORES else "inferno"
+            colormap = SCORES.get(map_name).colormap if map_name in SCORES else "inferno"
             map_layer = self.viewer.add_image(
                 prediction.maps[map_name],
                 name=name,
