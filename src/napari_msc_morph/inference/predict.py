@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Generator
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from ..errors import BadInputError
 from ..jobs import CancelToken, check_cancelled
 from ..models.backbones import resolve_device
 from ..models.bundle import ModelBundle
-from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec, probability_column
+from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
 from ..registry import Registry
 from .ordinal import interval_columns, task_score
 from .preprocess import (
@@ -367,7 +367,8 @@ class Predictor:
             plane_shape = resampled_shape(layout.plane_shape, factor)
             notices.append(
                 f"{name} has {pixel_size_um:g} µm/px but the model was trained at "
-                f"{self.config.pixel_size_um:g} µm/px; it was resampled by 1/{factor:g} for prediction."
+                f"{self.config.pixel_size_um:g} µm/px; it was resampled by 1/{factor:g} "
+                "for prediction."
             )
         small = plane_shape[0] < crop or plane_shape[1] < crop
         padded_shape = (max(crop, plane_shape[0]), max(crop, plane_shape[1]))
@@ -375,7 +376,8 @@ class Predictor:
         if small:
             notices.append(
                 f"{name} ({layout.plane_shape[0]}x{layout.plane_shape[1]} px) is smaller than the "
-                f"model's {crop} px crop; it was reflect-padded to {padded_shape[0]}x{padded_shape[1]}."
+                f"model's {crop} px crop; it was reflect-padded to "
+                f"{padded_shape[0]}x{padded_shape[1]}."
             )
         planes = layout.plane_indices()
         total = len(boxes) * len(planes)
@@ -399,8 +401,8 @@ class Predictor:
             plane_notices = list(notices)
             if normalise.nonfinite_pixels:
                 plane_notices.append(
-                    f"{name}{_plane_label(index)}: {normalise.nonfinite_pixels} NaN/Inf pixel values "
-                    f"in the crops were replaced by the median intensity ({fill:g})."
+                    f"{name}{_plane_label(index)}: {normalise.nonfinite_pixels} NaN/Inf "
+                    f"pixel values in the crops were replaced by the median intensity ({fill:g})."
                 )
             result = self._result(probs, boxes, tiling, overlap, padded_shape, index,
                                   plane_notices, factor)

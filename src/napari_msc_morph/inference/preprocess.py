@@ -80,7 +80,9 @@ def image_layout(shape, rgb: bool | None = None, name: str = "image") -> ImageLa
                 "data[..., :3]."
             )
         if shape[-1] != 3:
-            raise BadInputError(f"{name}: RGB images need 3 channels on the last axis, got {shape[-1]}.")
+            raise BadInputError(
+                f"{name}: RGB images need 3 channels on the last axis, got {shape[-1]}."
+            )
         plane, leading = shape[-3:-1], shape[:-3]
     else:
         if len(shape) < 2:
