@@ -89,7 +89,7 @@ def main():
         widget.device_combo.setCurrentText("cpu")
         widget.run()
         deadline = time.time() + 300
-        while widget.running and time.time() < deadline:
+        while widget.busy and time.time() < deadline:
             QApplication.processEvents()
             time.sleep(0.05)
         viewer.reset_view()

@@ -248,9 +248,9 @@ def _chance_within(n_classes: int, m: int) -> float:
 
 
 def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, report) -> dict:
+    from .inference import predict_images, predictions_table
     from .synthetic.dataset import write_dataset
     from .synthetic.readouts import synthetic_readouts
-    from .training.evaluate import evaluate
 
     data_dir = out / "data" / "osteo"
     manifest = write_dataset(
@@ -270,11 +270,12 @@ def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, repo
     # OsScore for every image of the donors the model never trained on
     # (validation and test): scoring training images would flatter the
     # correlation with the markers.
-    held_out = evaluate(bundle, split_csv, split="all", device=device, seed=seed).predictions
-    splits = pd.read_csv(split_csv)[["path", "split"]]
-    held_out = held_out.drop(columns=[c for c in ("split",) if c in held_out.columns])
-    held_out = held_out.merge(splits, on="path", how="left")
-    held_out = held_out[held_out["split"] != "train"].copy()
+    splits = pd.read_csv(split_csv)[["path", "donor", "day", "condition", "split"]]
+    held_out = splits[splits["split"] != "train"].reset_index(drop=True)
+    # float32, as the evaluation, so the scores repeat on any machine
+    predictions = predict_images(bundle, held_out["path"].tolist(), device=device,
+                                 precision="fp32")
+    held_out["os_score"] = predictions_table(predictions)["os_score"].to_numpy()
     held_out["sample_id"] = [
         f"{d}_d{int(day)}_{c}" for d, day, c in
         zip(held_out["donor"], held_out["day"], held_out["condition"])

@@ -4,7 +4,8 @@ import torch
 
 from napari_msc_morph.inference import Predictor, predict_image, predictions_table, six_region_boxes
 from napari_msc_morph.inference import predict as predict_module
-from napari_msc_morph.inference.predict import PredictionCancelled
+from napari_msc_morph.errors import Cancelled
+from napari_msc_morph.jobs import CancelToken
 from napari_msc_morph.inference.preprocess import CropNormalizer, intensity_range
 from napari_msc_morph.models import load_bundle
 
@@ -164,14 +165,13 @@ def test_progress_and_cancel(osteo_bundle):
     predictor = Predictor(osteo_bundle, device="cpu", precision="fp32", batch_size=2)
     gen = predictor.predict_steps(_rgb(), tiling="six")
     assert [next(gen) for _ in range(3)] == [(2, 6), (4, 6), (6, 6)]
-    calls = []
-
-    def cancel():
-        calls.append(1)
-        return len(calls) > 1
-
-    with pytest.raises(PredictionCancelled):
-        predictor.predict(_rgb(), tiling="six", cancel=cancel)
+    # cancelled after the first batch: the next check raises
+    token = CancelToken()
+    steps = predictor.predict_steps(_rgb(), tiling="six", cancel=token)
+    assert next(steps) == (2, 6)
+    token.cancel()
+    with pytest.raises(Cancelled):
+        next(steps)
 
 
 class LazyImage:

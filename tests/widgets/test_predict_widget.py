@@ -3,21 +3,34 @@ import numpy as np
 import pytest
 import torch
 
+from napari_msc_morph.inference import DEVICES, TILINGS, predict_images, prediction_rows
 from napari_msc_morph.models import BundleConfig, create_backbone, save_bundle
-from napari_msc_morph.widgets.predict_widget import PredictWidget, load_recent_bundles
+from napari_msc_morph.widgets.predict_widget import (
+    CONFIG_DIR_ENV,
+    PredictWidget,
+    load_recent_bundles,
+    recent_bundles_file,
+)
 from napari_msc_morph.widgets.results_table import get_results_table
 
 
+@pytest.fixture(autouse=True)
+def config_dir(tmp_path, monkeypatch):
+    """Recent bundles go to a temporary folder, never the user's real config."""
+    folder = tmp_path / "config"
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(folder))
+    return folder
+
+
 @pytest.fixture
-def osteo_bundle_path(tmp_path, monkeypatch):
-    monkeypatch.setenv("NAPARI_MSC_MORPH_CONFIG_DIR", str(tmp_path / "config"))
+def osteo_bundle_path(tmp_path):
     config = BundleConfig(task="osteogenic", backbone="resnet10t", input_size=64, tiling="six")
     torch.manual_seed(0)
     return save_bundle(create_backbone("resnet10t", num_classes=2), config, tmp_path / "osteo.zip")
 
 
 def _wait_done(qtbot, widget, timeout=180000):
-    qtbot.waitUntil(lambda: not widget.running, timeout=timeout)
+    qtbot.waitUntil(lambda: not widget.busy, timeout=timeout)
 
 
 def test_predict_widget_writes_row_and_aligned_score_map(make_napari_viewer, qtbot, osteo_bundle_path):
@@ -77,7 +90,7 @@ def test_predict_widget_cancel(make_napari_viewer, qtbot, osteo_bundle_path):
     widget.overlap_spin.setValue(0.75)  # 15 x 15 tiles
     widget.device_combo.setCurrentText("cpu")
     worker = widget.run()
-    with qtbot.waitSignal(worker.aborted, timeout=180000):
+    with qtbot.waitSignal(worker.finished, timeout=180000):
         widget.cancel()
     _wait_done(qtbot, widget)
     assert widget.status.text() == "Cancelled."
@@ -111,3 +124,52 @@ def test_predict_widget_user_errors(make_napari_viewer, qtbot, tmp_path, monkeyp
     _wait_done(qtbot, widget)
     assert widget.run_button.isEnabled()
     assert predict_widget.load_recent_bundles() == []
+
+
+def test_recent_bundles_live_in_the_overridable_config_dir(config_dir, osteo_bundle_path):
+    from napari_msc_morph.widgets.predict_widget import remember_bundle
+
+    assert recent_bundles_file() == config_dir / "recent_bundles.json"
+    remember_bundle(osteo_bundle_path)
+    assert recent_bundles_file().exists()
+    assert load_recent_bundles() == [str(osteo_bundle_path.resolve())]
+
+
+def test_predict_widget_combos_come_from_the_registries(make_napari_viewer):
+    widget = PredictWidget(make_napari_viewer())
+    tilings = [widget.tiling_combo.itemText(i) for i in range(widget.tiling_combo.count())]
+    assert tilings == ["bundle default", *TILINGS.names()]
+    devices = [widget.device_combo.itemText(i) for i in range(widget.device_combo.count())]
+    assert devices == DEVICES.names()
+
+
+def test_predict_widget_row_equals_a_direct_engine_call(make_napari_viewer, qtbot,
+                                                         osteo_bundle_path):
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(3)
+    stack = rng.integers(0, 4000, (2, 96, 112), dtype=np.uint16)
+    layer = viewer.add_image(stack, name="stack", scale=(1.0, 0.8, 0.8))
+    widget = PredictWidget(viewer)
+    widget.set_selected_layers([layer])
+    widget.set_bundle_path(osteo_bundle_path)
+    widget.tiling_combo.setCurrentText("grid")
+    widget.device_combo.setCurrentText("cpu")
+    widget.run()
+    _wait_done(qtbot, widget)
+    row = get_results_table(viewer).to_dataframe().iloc[0]
+
+    # the same call the button makes: the layer's pixel size (scale), both planes summarised
+    direct = predict_images(osteo_bundle_path, [stack], tiling="grid", overlap=0.5,
+                            device="cpu", pixel_size_um=0.8)
+    expected = prediction_rows(direct, per_plane=False, image_column=False)[0]
+    assert expected["n_planes"] == 2
+    for key, value in expected.items():
+        if isinstance(value, float):
+            assert row[key] == pytest.approx(value, abs=1e-6), key
+        else:
+            assert row[key] == value, key
+    # the stacked map has the stack's leading axis and the layer's leading scale
+    maps = viewer.layers["stack os_score"]
+    assert maps.data.shape == (2,) + direct[0].planes[0].maps["os_score"].shape
+    np.testing.assert_allclose(maps.data, direct[0].maps["os_score"], atol=1e-6)
+    assert maps.scale[0] == pytest.approx(1.0)

@@ -1,34 +1,54 @@
 """Inference: tiling, tiled prediction with model bundles, ordinal post-processing.
 
-The engine takes numpy (or array-like) images and returns
-:class:`~napari_msc_morph.inference.predict.Prediction` objects and pandas
-tables; the ``Predict`` widget and ``msc-morph predict`` both call it.
+The one entry point is :func:`predict_images` (paths, arrays or stacks in,
+:class:`~napari_msc_morph.inference.predict.Prediction` objects out), and
+:func:`predictions_table` turns its results into the results table; the
+``Predict`` widget, ``msc-morph predict`` and the demo all call these two.
 """
 
+from .images import (
+    ImageInput,
+    image_input,
+    predict_images,
+    prediction_rows,
+    predictions_table,
+    stack_planes,
+    unique_notices,
+)
 from .ordinal import (
     expected_value,
     interval_probabilities,
     ordinal_class_values,
     predicted_interval,
+    score_limits,
     task_score,
 )
-from .predict import Prediction, PredictionCancelled, Predictor, predict_image, predictions_table
-from .tiling import center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes
+from .predict import DEVICES, PRECISIONS, Prediction, Predictor, predict_image
+from .tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes
 
 __all__ = [
+    "DEVICES",
+    "ImageInput",
+    "PRECISIONS",
     "Prediction",
-    "PredictionCancelled",
     "Predictor",
+    "TILINGS",
     "center_box",
     "expected_value",
     "grid_boxes",
     "grid_layout",
+    "image_input",
     "interval_probabilities",
     "ordinal_class_values",
     "predict_image",
+    "predict_images",
     "predicted_interval",
+    "prediction_rows",
     "predictions_table",
+    "score_limits",
     "six_region_boxes",
+    "stack_planes",
     "task_score",
     "tile_boxes",
+    "unique_notices",
 ]

@@ -20,6 +20,7 @@ __all__ = [
     "ordinal_class_values",
     "expected_value",
     "task_score",
+    "score_limits",
     "interval_columns",
 ]
 
@@ -124,6 +125,18 @@ def task_score(task, p) -> np.ndarray | None:
         n = p.shape[-1]
         return expected_value(p, np.arange(n) / (n - 1))
     raise ValueError(f"Task {task.name!r} has an unknown score {task.score!r}.")
+
+
+def score_limits(task, column: str) -> tuple[float, float]:
+    """The range a score or probability column of ``task`` can take (map contrast limits).
+
+    ``expected_passage`` spans the class values (``P1..P10`` -> 1..10);
+    ``os_score`` and ``p_<class>`` columns span [0, 1].
+    """
+    if column == "expected_passage":
+        values = ordinal_class_values(task.class_names)
+        return float(values.min()), float(values.max())
+    return 0.0, 1.0
 
 
 def interval_columns(task, p, widths=(3, 5)) -> dict:

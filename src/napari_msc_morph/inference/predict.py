@@ -1,9 +1,13 @@
-"""Tiled inference with a model bundle.
+"""Tiled inference of one array with a model bundle: :class:`Predictor`.
+
+Faces (CLI, widget, demo) call :func:`napari_msc_morph.inference.predict_images`,
+which drives a :class:`Predictor` over many images; this module is the kernel.
 
 An image (2D grayscale, RGB, or a stack with leading axes) is cut into crops of
-the bundle's input size by one of three schemes (:mod:`.tiling`): ``six`` (the
-passage study's six regions, probabilities averaged), ``grid`` (sliding window
-with overlap, which also gives per-tile score maps aligned to the image) and
+the bundle's input size by one of the schemes of
+:data:`~napari_msc_morph.inference.tiling.TILINGS`: ``six`` (the passage
+study's six regions, probabilities averaged), ``grid`` (sliding window with
+overlap, which also gives per-tile score maps aligned to the image) and
 ``center``. Crops are normalised as the bundle says (:mod:`.preprocess`) batch
 by batch, so memory stays bounded however large the image is.
 
@@ -28,14 +32,18 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Callable, Generator
 
 import numpy as np
 
+from ..errors import BadInputError
+from ..jobs import CancelToken, check_cancelled
 from ..models.backbones import resolve_device
-from ..models.bundle import TILING_MODES, ModelBundle
-from ..models.tasks import TaskSpec
+from ..models.bundle import ModelBundle
+from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
+from ..registry import Registry
 from .ordinal import interval_columns, task_score
 from .preprocess import (
     CropNormalizer,
@@ -46,36 +54,47 @@ from .preprocess import (
     resample_plane,
     resampled_shape,
 )
-from .tiling import grid_layout, tile_boxes
+from .tiling import check_tiling, grid_layout, tile_boxes
 
 __all__ = [
     "Prediction",
     "Predictor",
-    "PredictionCancelled",
     "predict_image",
-    "predictions_table",
     "CALIBRATION_TILES",
     "BF16_MIN_AGREEMENT",
+    "DEVICES",
     "PRECISIONS",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Crops run in both float32 and bfloat16 before the CPU picks bfloat16.
 CALIBRATION_TILES = 16
 #: Lowest top-1 agreement with float32 at which bfloat16 is used on a CPU.
 BF16_MIN_AGREEMENT = 0.99
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+#: Devices a :class:`Predictor` runs on (``--device`` choices, the widget's combo
+#: box); resolved by :func:`~napari_msc_morph.models.backbones.resolve_device`.
+DEVICES: Registry = Registry("device")
+DEVICES.add("auto", "cuda if available, then mps, then cpu")
+DEVICES.add("cpu", "the CPU (always available)")
+DEVICES.add("cuda", "an NVIDIA GPU")
+DEVICES.add("mps", "an Apple-silicon GPU")
+
+#: Inference precisions (``--precision`` choices).
+PRECISIONS: Registry = Registry("precision")
+PRECISIONS.add("auto", "fp16 autocast on a GPU; bf16 on a CPU only where it agrees with fp32")
+PRECISIONS.add("fp32", "float32 everywhere: slowest, reproducible")
+PRECISIONS.add("bf16", "bfloat16 autocast (CPUs with native bf16, GPUs)")
+PRECISIONS.add("fp16", "float16 autocast (GPUs only)")
 
 # bf16 decisions per weights hash, shared by all predictors in this process.
 _BF16_AGREEMENT: dict[str, float] = {}
 
 
-class PredictionCancelled(Exception):
-    """Raised when the caller's ``cancel()`` returns True between batches."""
-
-
 @dataclass
 class Prediction:
-    """The result for one 2D plane.
+    """The result for one image: a 2D plane, or a stack summarised over its planes.
 
     Attributes
     ----------
@@ -93,11 +112,22 @@ class Prediction:
     map_scale, map_translate : tuple of float or None
         Where map pixels sit on the plane, in image pixels: map pixel ``(i, j)``
         is centred on its tile and spans one stride.
+        For a stack, each map has the stack's leading axes first.
     plane : tuple of int
-        Index of the plane in a stack (``()`` for a 2D image).
+        Index of the plane in a stack (``()`` for a 2D image or a whole stack).
     notices : list of str
         What was adapted (channels converted, padding, NaN pixels ...).
     device, precision : str
+    name : str
+        The image's name (file path or layer name) for tables.
+    pixel_size_um : float or None
+        The image's pixel size as used for resampling.
+    planes : list of Prediction
+        For a stack: one prediction per plane (then ``probabilities`` is their
+        mean and ``tile_probabilities``/``boxes`` are concatenated); empty for
+        a 2D image.
+    leading_shape : tuple of int
+        The stack's leading axes (``()`` for a 2D image).
     """
 
     task: TaskSpec
@@ -113,6 +143,10 @@ class Prediction:
     notices: list = field(default_factory=list)
     device: str = "cpu"
     precision: str = "fp32"
+    name: str = ""
+    pixel_size_um: float | None = None
+    planes: list = field(default_factory=list)
+    leading_shape: tuple = ()
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -137,26 +171,14 @@ class Prediction:
             "task": self.task.name,
             "model_id": self.model_id,
             "tiling": self.tiling,
-            "predicted_class": self.predicted_class,
+            PREDICTED_CLASS_COLUMN: self.predicted_class,
         }
-        for name, p in zip(self.task.class_names, self.probabilities):
-            row[f"p_{name}"] = float(p)
+        for column, p in zip(self.task.probability_columns, self.probabilities):
+            row[column] = float(p)
         row.update(interval_columns(self.task, self.probabilities))
         row.update(self.scores)
         row["n_tiles"] = self.n_tiles
         return row
-
-
-def predictions_table(predictions, extra: list[dict] | None = None):
-    """A DataFrame with one row per prediction; ``extra`` dicts are put first."""
-    import pandas as pd
-
-    rows = []
-    for i, pred in enumerate(predictions):
-        row = dict(extra[i]) if extra else {}
-        row.update(pred.row())
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def _cpu_has_fast_bf16() -> bool:
@@ -200,19 +222,24 @@ class Predictor:
         import torch
 
         if not isinstance(bundle, ModelBundle):
-            raise TypeError(f"Predictor takes a ModelBundle (load_bundle(...)), got {type(bundle).__name__}.")
+            raise TypeError(
+                f"Predictor takes a ModelBundle (load_bundle(...)), got {type(bundle).__name__}."
+            )
         if precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}.")
+            raise BadInputError(
+                f"precision must be one of {tuple(PRECISIONS.names())}, got {precision!r}."
+            )
         self.bundle = bundle
         self.config = bundle.config
         self.task = bundle.task
         self.device = resolve_device(device)
         self.device_type = self.device.split(":")[0]
         if precision == "fp16" and self.device_type == "cpu":
-            raise ValueError("precision fp16 needs a GPU; on a CPU use auto, bf16 or fp32.")
+            raise BadInputError("precision fp16 needs a GPU; on a CPU use auto, bf16 or fp32.")
         if batch_size is not None and int(batch_size) < 1:
-            raise ValueError(f"batch size must be at least 1, got {batch_size}.")
-        self.batch_size = int(batch_size) if batch_size else (8 if self.device_type == "cpu" else 32)
+            raise BadInputError(f"batch size must be at least 1, got {batch_size}.")
+        default_batch = 8 if self.device_type == "cpu" else 32
+        self.batch_size = int(batch_size) if batch_size else default_batch
         self.model = bundle.model.eval().to(self.device)
         if self.device_type != "mps":
             self.model = self.model.to(memory_format=torch.channels_last)
@@ -277,7 +304,7 @@ class Predictor:
         """Predict one 2D plane (grayscale or RGB); see :meth:`predict_steps` for arguments."""
         results = _drain(self.predict_steps(image, **kwargs))
         if len(results) != 1:
-            raise ValueError(
+            raise BadInputError(
                 f"{kwargs.get('name', 'image')} is a stack of {len(results)} planes; "
                 "use predict_stack() or predict_steps()."
             )
@@ -295,7 +322,7 @@ class Predictor:
         rgb: bool | None = None,
         name: str = "image",
         pixel_size_um: float | None = None,
-        cancel: Callable[[], bool] | None = None,
+        cancel: CancelToken | None = None,
     ) -> Generator[tuple[int, int], None, list[Prediction]]:
         """Generator form: yields ``(tiles_done, tiles_total)`` after each batch.
 
@@ -309,8 +336,9 @@ class Predictor:
             ``(..., H, W)`` or ``(..., H, W, 3)``; uint8, uint16, other integers,
             bool or float of any range. Only the crops in flight are converted
             to float, so dask/zarr arrays and memory maps stay lazy.
-        tiling : {"six", "grid", "center"}, optional
-            Defaults to the bundle's tiling.
+        tiling : str, optional
+            One of :data:`~napari_msc_morph.inference.tiling.TILINGS`
+            (``six``, ``grid``, ``center``); defaults to the bundle's tiling.
         overlap : float, optional
             Grid overlap (fraction of a crop); defaults to the bundle's.
         rgb : bool, optional
@@ -322,13 +350,11 @@ class Predictor:
             pixel size by more than 10%, each plane is resampled to the model's
             pixel size (block averages for integer factors, as in training)
             and boxes and score maps are given back in the image's pixels.
-        cancel : callable, optional
-            Checked between batches; when it returns True,
-            :class:`PredictionCancelled` is raised.
+        cancel : CancelToken, optional
+            Checked before each batch; once cancelled,
+            :class:`~napari_msc_morph.errors.Cancelled` is raised.
         """
-        tiling = tiling or self.config.tiling
-        if tiling not in TILING_MODES:
-            raise ValueError(f"Unknown tiling {tiling!r}; use one of {', '.join(TILING_MODES)}.")
+        tiling = check_tiling(tiling or self.config.tiling)
         overlap = self.config.grid_overlap if overlap is None else float(overlap)
         if not hasattr(image, "shape") or not hasattr(image, "dtype"):
             image = np.asarray(image)
@@ -341,7 +367,8 @@ class Predictor:
             plane_shape = resampled_shape(layout.plane_shape, factor)
             notices.append(
                 f"{name} has {pixel_size_um:g} µm/px but the model was trained at "
-                f"{self.config.pixel_size_um:g} µm/px; it was resampled by 1/{factor:g} for prediction."
+                f"{self.config.pixel_size_um:g} µm/px; it was resampled by 1/{factor:g} "
+                "for prediction."
             )
         small = plane_shape[0] < crop or plane_shape[1] < crop
         padded_shape = (max(crop, plane_shape[0]), max(crop, plane_shape[1]))
@@ -349,7 +376,8 @@ class Predictor:
         if small:
             notices.append(
                 f"{name} ({layout.plane_shape[0]}x{layout.plane_shape[1]} px) is smaller than the "
-                f"model's {crop} px crop; it was reflect-padded to {padded_shape[0]}x{padded_shape[1]}."
+                f"model's {crop} px crop; it was reflect-padded to "
+                f"{padded_shape[0]}x{padded_shape[1]}."
             )
         planes = layout.plane_indices()
         total = len(boxes) * len(planes)
@@ -364,8 +392,7 @@ class Predictor:
             normalise = CropNormalizer(lo, hi, fill, self.config.mean, self.config.std, layout.rgb)
             probs = np.empty((len(boxes), self.task.num_classes), dtype=np.float64)
             for start in range(0, len(boxes), self.batch_size):
-                if cancel is not None and cancel():
-                    raise PredictionCancelled(f"Prediction on {name} was cancelled.")
+                check_cancelled(cancel, f"Prediction on {name} was cancelled.")
                 chunk = boxes[start : start + self.batch_size]
                 crops = np.stack([np.asarray(plane[y0:y1, x0:x1]) for y0, x0, y1, x1 in chunk])
                 probs[start : start + len(chunk)] = self.run_batch(normalise(crops))
@@ -374,11 +401,13 @@ class Predictor:
             plane_notices = list(notices)
             if normalise.nonfinite_pixels:
                 plane_notices.append(
-                    f"{name}{_plane_label(index)}: {normalise.nonfinite_pixels} NaN/Inf pixel values "
-                    f"in the crops were replaced by the median intensity ({fill:g})."
+                    f"{name}{_plane_label(index)}: {normalise.nonfinite_pixels} NaN/Inf "
+                    f"pixel values in the crops were replaced by the median intensity ({fill:g})."
                 )
-            results.append(self._result(probs, boxes, tiling, overlap, padded_shape, index,
-                                        plane_notices, factor))
+            result = self._result(probs, boxes, tiling, overlap, padded_shape, index,
+                                  plane_notices, factor)
+            result.pixel_size_um = pixel_size_um
+            results.append(result)
         return results
 
     def _input_notices(self, layout, name: str, pixel_size_um) -> list[str]:
@@ -413,8 +442,8 @@ class Predictor:
             score = task_score(self.task, per_class)
             if score is not None:
                 maps[self.task.score] = score.astype(np.float32)
-            for k, name in enumerate(self.task.class_names):
-                maps[f"p_{name}"] = per_class[..., k].astype(np.float32)
+            for k, column in enumerate(self.task.probability_columns):
+                maps[column] = per_class[..., k].astype(np.float32)
             result.maps = maps
             result.map_scale = tuple(float(v) * factor for v in grid.map_scale)
             result.map_translate = tuple(float(v) * factor for v in grid.map_translate)
@@ -433,17 +462,20 @@ def _drain(gen):
             return stop.value
 
 
-def predict_image(bundle, image, tiling: str | None = None, device: str = "auto", **kwargs) -> Prediction:
+def predict_image(bundle, image, tiling: str | None = None, device: str = "auto",
+                  **kwargs) -> Prediction:
     """Predict one 2D plane with a bundle (or a :class:`Predictor`).
 
     A convenience over ``Predictor(bundle, device).predict(image, tiling=...)``;
-    reuse a :class:`Predictor` for many images.
+    for many images, files or stacks use
+    :func:`~napari_msc_morph.inference.predict_images`.
 
     Parameters
     ----------
     bundle : ModelBundle or Predictor
     image : array_like, shape (H, W) or (H, W, 3)
-    tiling : {"six", "grid", "center"}, optional
+    tiling : str, optional
+        One of :data:`~napari_msc_morph.inference.tiling.TILINGS`.
     device : str, default "auto"
     **kwargs
         ``overlap``, ``rgb``, ``name``, ``pixel_size_um``, ``cancel``,

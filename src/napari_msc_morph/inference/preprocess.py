@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import BadInputError
+
 __all__ = [
     "ImageLayout",
     "image_layout",
@@ -62,7 +64,7 @@ def image_layout(shape, rgb: bool | None = None, name: str = "image") -> ImageLa
 
     Raises
     ------
-    ValueError
+    BadInputError
         For 4-channel (RGBA / multichannel) images and images under 2D.
     """
     shape = tuple(int(s) for s in shape)
@@ -70,22 +72,24 @@ def image_layout(shape, rgb: bool | None = None, name: str = "image") -> ImageLa
         rgb = len(shape) >= 3 and shape[-1] in (3, 4)
     if rgb:
         if len(shape) < 3:
-            raise ValueError(f"{name}: an RGB image needs (H, W, 3) axes, got shape {shape}.")
+            raise BadInputError(f"{name}: an RGB image needs (H, W, 3) axes, got shape {shape}.")
         if shape[-1] == 4:
-            raise ValueError(
+            raise BadInputError(
                 f"{name} has 4 channels (RGBA or a 4-channel stack); bright-field models take "
                 "grayscale or RGB. Drop the alpha channel or choose one channel, e.g. "
                 "data[..., :3]."
             )
         if shape[-1] != 3:
-            raise ValueError(f"{name}: RGB images need 3 channels on the last axis, got {shape[-1]}.")
+            raise BadInputError(
+                f"{name}: RGB images need 3 channels on the last axis, got {shape[-1]}."
+            )
         plane, leading = shape[-3:-1], shape[:-3]
     else:
         if len(shape) < 2:
-            raise ValueError(f"{name} must be at least 2D (H, W), got shape {shape}.")
+            raise BadInputError(f"{name} must be at least 2D (H, W), got shape {shape}.")
         plane, leading = shape[-2:], shape[:-2]
     if min(plane) < 1:
-        raise ValueError(f"{name} is empty (shape {shape}).")
+        raise BadInputError(f"{name} is empty (shape {shape}).")
     return ImageLayout(leading_shape=leading, plane_shape=(plane[0], plane[1]), rgb=bool(rgb))
 
 
@@ -118,17 +122,17 @@ def intensity_range(image, mode: str = "auto") -> tuple[float, float, float, boo
         ``has_nonfinite`` tells whether the sample held any.
     """
     if mode not in ("auto", "dtype", "percentile"):
-        raise ValueError(f"intensity mode must be auto, dtype or percentile, got {mode!r}.")
+        raise BadInputError(f"intensity mode must be auto, dtype or percentile, got {mode!r}.")
     dtype = np.dtype(image.dtype)
     if dtype.kind not in "biuf":
-        raise ValueError(f"images must be numeric, got dtype {dtype}.")
+        raise BadInputError(f"images must be numeric, got dtype {dtype}.")
     sample = _subsample(image)
     if dtype.kind == "f":
         finite = np.isfinite(sample)
         has_nonfinite = not bool(finite.all())
         values = sample[finite]
         if values.size == 0:
-            raise ValueError("the image holds no finite pixel values (all NaN/Inf).")
+            raise BadInputError("the image holds no finite pixel values (all NaN/Inf).")
     else:
         has_nonfinite = False
         values = sample.ravel()
@@ -232,11 +236,11 @@ def downscale_blocks(data: np.ndarray, factor: int) -> np.ndarray:
     if factor == 1:
         return data
     if factor < 1:
-        raise ValueError(f"downscale factor must be a positive integer, got {factor}.")
+        raise BadInputError(f"downscale factor must be a positive integer, got {factor}.")
     h, w = data.shape[:2]
     h2, w2 = (h // factor) * factor, (w // factor) * factor
     if h2 == 0 or w2 == 0:
-        raise ValueError(f"image of {h}x{w} px is smaller than the downscale factor {factor}.")
+        raise BadInputError(f"image of {h}x{w} px is smaller than the downscale factor {factor}.")
     cropped = data[:h2, :w2].astype(np.float32)
     shape = (h2 // factor, factor, w2 // factor, factor) + cropped.shape[2:]
     out = cropped.reshape(shape).mean(axis=(1, 3))

@@ -1,9 +1,14 @@
-"""Crop boxes for the three tiling schemes.
+"""Crop boxes for the tiling schemes, and the registry that names them.
 
 Boxes are ``(y0, x0, y1, x1)`` integer arrays in pixels of the (2D) image,
 half-open like Python slices. All functions take the image's ``(H, W)`` and
 the square crop size; images smaller than the crop are padded first by the
 engine (see :mod:`napari_msc_morph.inference.preprocess`).
+
+:data:`TILINGS` is the one list of schemes: ``msc-morph predict --tiling``,
+the Predict widget's combo box and the docs table are generated from it, so a
+new scheme is one :meth:`~napari_msc_morph.registry.Registry.register` here.
+Each entry is a function ``boxes(image_shape, crop_size, overlap)``.
 """
 
 from __future__ import annotations
@@ -12,34 +17,33 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import BadInputError
+from ..registry import Registry
+
 __all__ = [
+    "TILINGS",
     "six_region_boxes",
     "center_box",
     "grid_boxes",
     "GridLayout",
     "grid_layout",
+    "check_tiling",
     "tile_boxes",
 ]
 
-SIX_REGION_NAMES = (
-    "upper_left",
-    "upper_middle",
-    "upper_right",
-    "lower_left",
-    "lower_middle",
-    "lower_right",
-)
+#: Tiling schemes: name -> ``boxes(image_shape, crop_size, overlap)``.
+TILINGS: Registry = Registry("tiling")
 
 
 def _hw(image_shape, crop_size) -> tuple[int, int, int]:
     if len(image_shape) < 2:
-        raise ValueError(f"image shape needs at least 2 axes, got {tuple(image_shape)}.")
+        raise BadInputError(f"image shape needs at least 2 axes, got {tuple(image_shape)}.")
     h, w = int(image_shape[0]), int(image_shape[1])
     c = int(crop_size)
     if c < 1:
-        raise ValueError(f"crop size must be positive, got {crop_size}.")
+        raise BadInputError(f"crop size must be positive, got {crop_size}.")
     if h < c or w < c:
-        raise ValueError(
+        raise BadInputError(
             f"image of {h}x{w} px is smaller than the {c} px crop; pad it first."
         )
     return h, w, c
@@ -125,7 +129,7 @@ def grid_layout(image_shape, crop_size: int, overlap: float = 0.5) -> GridLayout
     """Sliding-window layout with ``overlap`` (fraction of a crop) between neighbours."""
     h, w, c = _hw(image_shape, crop_size)
     if not 0.0 <= float(overlap) < 1.0:
-        raise ValueError(f"overlap must be in [0, 1), got {overlap}.")
+        raise BadInputError(f"overlap must be in [0, 1), got {overlap}.")
     stride = max(1, int(round(c * (1.0 - float(overlap)))))
     n_rows = 1 + (h - c) // stride
     n_cols = 1 + (w - c) // stride
@@ -139,12 +143,32 @@ def grid_boxes(image_shape, crop_size: int, overlap: float = 0.5) -> np.ndarray:
     return grid_layout(image_shape, crop_size, overlap).boxes()
 
 
+TILINGS.add(
+    "six", lambda shape, crop, overlap: six_region_boxes(shape, crop),
+    help="upper-left, upper-middle, upper-right, lower-left, lower-middle and lower-right "
+         "crops (the passage study's scheme); class probabilities averaged",
+    maps=False,
+)
+TILINGS.add(
+    "grid", grid_boxes,
+    help="sliding window over the whole field, centred, neighbours sharing overlap x crop; "
+         "averaged probabilities and per-tile score maps",
+    maps=True,
+)
+TILINGS.add(
+    "center", lambda shape, crop, overlap: center_box(shape, crop),
+    help="one centred crop; its probabilities (fastest)",
+    maps=False,
+)
+
+
+def check_tiling(mode: str) -> str:
+    """Return ``mode`` if it is a registered tiling, else raise :class:`BadInputError`."""
+    if mode not in TILINGS:
+        raise BadInputError(f"Unknown tiling {mode!r}; use one of: {', '.join(TILINGS)}.")
+    return mode
+
+
 def tile_boxes(mode: str, image_shape, crop_size: int, overlap: float = 0.5) -> np.ndarray:
-    """Boxes for ``mode`` in ``{"six", "grid", "center"}``."""
-    if mode == "six":
-        return six_region_boxes(image_shape, crop_size)
-    if mode == "center":
-        return center_box(image_shape, crop_size)
-    if mode == "grid":
-        return grid_boxes(image_shape, crop_size, overlap)
-    raise ValueError(f"Unknown tiling {mode!r}; use six, grid or center.")
+    """Boxes for the tiling ``mode`` (one of :data:`TILINGS`)."""
+    return TILINGS.get(check_tiling(mode))(image_shape, crop_size, overlap)

@@ -1,10 +1,15 @@
-"""Prediction tasks as data.
+"""Prediction tasks, and the result columns they produce, as data.
 
 A :class:`TaskSpec` says what a model predicts: its class names (in order, for
 ordinal tasks), whether the classes are ordered, and which summary score the
 task reports next to the class probabilities. The inference engine, the CLI,
-the widget and training read these fields instead of branching on task names,
-so a new task is one more entry in :data:`TASKS`.
+the widgets, training and analysis read these fields instead of branching on
+task names, so a new task is one more entry in the :data:`TASKS` registry.
+
+Column names are defined here once: ``p_<class>`` for each class
+(:func:`probability_column`, :attr:`TaskSpec.probability_columns`) and the
+task's score column (:attr:`TaskSpec.score_columns`), whose names and display
+hints live in the :data:`SCORES` registry.
 
 Scores (see :func:`napari_msc_morph.inference.ordinal.task_score`):
 
@@ -22,10 +27,51 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-__all__ = ["TaskSpec", "TASKS", "get_task", "SCORE_NAMES"]
+from ..errors import BadInputError
+from ..registry import Registry
+
+__all__ = [
+    "PREDICTED_CLASS_COLUMN",
+    "SCORES",
+    "ScoreSpec",
+    "TASKS",
+    "TaskSpec",
+    "get_task",
+    "probability_column",
+]
+
+
+@dataclass(frozen=True)
+class ScoreSpec:
+    """A summary score: its table column / score-map name and how a viewer shows it."""
+
+    name: str
+    description: str
+    colormap: str = "inferno"
+
 
 #: Scores a task may report; each one is a table column and a score-map name.
-SCORE_NAMES = ("expected_passage", "os_score")
+SCORES: Registry = Registry("score")
+for _score in (
+    ScoreSpec("expected_passage", "expected passage: sum of class value x probability over "
+              "the ordered classes", colormap="viridis"),
+    ScoreSpec("os_score", "Osteogenic Score in [0, 1]: P(induced), or the expected position "
+              "in an ordered day series", colormap="magma"),
+):
+    SCORES.add(_score.name, _score, help=_score.description)
+del _score
+
+#: Column holding the most likely class.
+PREDICTED_CLASS_COLUMN = "predicted_class"
+
+
+def probability_column(class_name: str) -> str:
+    """The table column (and score-map name) of one class's probability.
+
+    >>> probability_column("induced")
+    'p_induced'
+    """
+    return f"p_{class_name}"
 
 
 @dataclass(frozen=True)
@@ -41,7 +87,7 @@ class TaskSpec:
     ordinal : bool
         Whether the classes are ordered (enables interval probabilities).
     score : str or None
-        Name of the summary score the task reports (one of :data:`SCORE_NAMES`).
+        Name of the summary score the task reports (one of :data:`SCORES`).
     positive_class : str or None
         For two-class scores (``os_score``), the class whose probability is the
         score.
@@ -65,9 +111,9 @@ class TaskSpec:
             )
         if len(set(names)) != len(names):
             raise ValueError(f"Task {self.name!r} has repeated class names: {list(names)}.")
-        if self.score is not None and self.score not in SCORE_NAMES:
+        if self.score is not None and self.score not in SCORES:
             raise ValueError(
-                f"Task {self.name!r}: unknown score {self.score!r}; known: {list(SCORE_NAMES)}."
+                f"Task {self.name!r}: unknown score {self.score!r}; known: {SCORES.names()}."
             )
         if self.positive_class is not None and self.positive_class not in names:
             raise ValueError(
@@ -83,22 +129,42 @@ class TaskSpec:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    @property
+    def probability_columns(self) -> tuple[str, ...]:
+        """``p_<class>`` for every class, in head order."""
+        return tuple(probability_column(c) for c in self.class_names)
 
-TASKS: dict[str, TaskSpec] = {
-    "passage": TaskSpec(
+    @property
+    def score_columns(self) -> tuple[str, ...]:
+        """The task's score column (``os_score``, ``expected_passage``), or none."""
+        return (self.score,) if self.score else ()
+
+    @property
+    def headline_columns(self) -> tuple[str, ...]:
+        """What summarises a field best: the score, else the class probabilities.
+
+        The Predict widget shows these as score maps.
+        """
+        return self.score_columns or self.probability_columns
+
+
+#: The tasks a model bundle can be trained for: name -> :class:`TaskSpec`.
+TASKS: Registry = Registry("task")
+for _spec in (
+    TaskSpec(
         name="passage",
         class_names=tuple(f"P{k}" for k in range(1, 11)),
         ordinal=True,
         score="expected_passage",
         description="Culture passage (senescence), ordinal P1..P10 with interval probabilities.",
     ),
-    "source": TaskSpec(
+    TaskSpec(
         name="source",
         class_names=("umbilical_cord", "bone_marrow"),
         ordinal=False,
         description="Tissue source: umbilical cord vs bone marrow MSCs.",
     ),
-    "osteogenic": TaskSpec(
+    TaskSpec(
         name="osteogenic",
         class_names=("control", "induced"),
         ordinal=False,
@@ -106,13 +172,16 @@ TASKS: dict[str, TaskSpec] = {
         positive_class="induced",
         description="Osteogenic differentiation; OsScore = P(induced) in [0, 1].",
     ),
-    "nsc_fate": TaskSpec(
+    TaskSpec(
         name="nsc_fate",
         class_names=("neuron", "astrocyte", "oligodendrocyte"),
         ordinal=False,
-        description="Neural stem cell fate: neuron / astrocyte / oligodendrocyte (or neuron / glia).",
+        description="Neural stem cell fate: neuron / astrocyte / oligodendrocyte "
+                    "(or neuron / glia).",
     ),
-}
+):
+    TASKS.add(_spec.name, _spec, help=_spec.description)
+del _spec
 
 
 def get_task(name: str, class_names=None, ordinal: bool | None = None) -> TaskSpec:
@@ -143,8 +212,8 @@ def get_task(name: str, class_names=None, ordinal: bool | None = None) -> TaskSp
     2
     """
     if name not in TASKS:
-        raise ValueError(f"Unknown task {name!r}; known tasks: {', '.join(TASKS)}.")
-    base = TASKS[name]
+        raise BadInputError(f"Unknown task {name!r}; known tasks: {', '.join(TASKS)}.")
+    base = TASKS.get(name)
     if class_names is None and ordinal is None:
         return base
     names = tuple(str(c) for c in (class_names if class_names is not None else base.class_names))

@@ -125,7 +125,9 @@ class JobDock(QWidget):
         def work():
             return job(progress, token)
 
-        worker = create_worker(work, _start_thread=False)
+        # errors are reported by report_error; superqt would otherwise re-raise them
+        # into the Qt event loop (a traceback dialog in napari)
+        worker = create_worker(work, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda result: self._finish_ok(on_done, result))
         worker.errored.connect(self.report_error)
         worker.finished.connect(self._on_finished)
