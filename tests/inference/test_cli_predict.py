@@ -28,7 +28,8 @@ def test_cli_passage_columns(tmp_path, images, passage_bundle_path, capsys):
     expected = (["image", "task", "model_id", "tiling", "predicted_class"]
                 + [f"p_{c}" for c in classes]
                 + ["interval3_lo", "interval3_hi", "interval3_p",
-                   "interval5_lo", "interval5_hi", "interval5_p", "expected_passage", "n_tiles"])
+                   "interval5_lo", "interval5_hi", "interval5_p", "expected_passage", "n_tiles",
+                   "pixel_size_um", "pixel_size_source"])
     assert list(table.columns) == expected
     assert table["image"].str.endswith(("a.tif", "b.tif")).all()
     assert (table["task"] == "passage").all() and (table["n_tiles"] == 6).all()

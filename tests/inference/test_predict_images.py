@@ -189,3 +189,31 @@ def test_docs_tables_are_the_registries():
     page = (Path(__file__).resolve().parents[2] / "docs" / "prediction.md").read_text("utf-8")
     for registry in (TILINGS, TASKS, SCORES):
         assert registry.markdown_table() in page, f"docs/prediction.md: {registry.kind} table"
+
+
+def test_every_row_says_which_pixel_size_was_used_and_where_it_came_from(tmp_path):
+    from napari_msc_morph.models import load_bundle
+
+    from predict_helpers import make_bundle
+
+    model_px = 0.65
+    osteo_bundle = load_bundle(make_bundle(tmp_path / "px.zip", pixel_size_um=model_px))
+    write_tiff(_gray(), tmp_path / "with.tif", pixel_size_um=model_px)
+    write_tiff(_gray(), tmp_path / "without.tif")
+    kwargs = dict(tiling="center", device="cpu", precision="fp32")
+    files = predict_images(osteo_bundle, [tmp_path / "with.tif", tmp_path / "without.tif"],
+                           **kwargs)
+    table = predictions_table(files)
+    assert list(table["pixel_size_source"]) == ["file", "assumed_from_model"]
+    assert table["pixel_size_um"].tolist() == pytest.approx([model_px, model_px])
+    assert any("no pixel size" in n and "assumed" in n for n in files[1].notices)
+    assert not any("no pixel size" in n for n in files[0].notices)
+    given = predictions_table(predict_images(osteo_bundle, tmp_path / "without.tif",
+                                             pixel_size_um=model_px, **kwargs))
+    assert given["pixel_size_source"].tolist() == ["user"]
+    layer = predictions_table(predict_images(
+        osteo_bundle, image_input(_gray(), "layer", pixel_size_um=model_px,
+                                  pixel_size_source="layer"), **kwargs))
+    assert layer["pixel_size_source"].tolist() == ["layer"]
+    with pytest.raises(BadInputError, match="positive"):
+        predict_images(osteo_bundle, tmp_path / "with.tif", pixel_size_um=-1.0, **kwargs)

@@ -162,6 +162,8 @@ def test_predict_widget_row_equals_a_direct_engine_call(make_napari_viewer, qtbo
     direct = predict_images(osteo_bundle_path, [stack], tiling="grid", overlap=0.5,
                             device="cpu", pixel_size_um=0.8)
     expected = prediction_rows(direct, per_plane=False, image_column=False)[0]
+    assert expected["pixel_size_source"] == "user" and row["pixel_size_source"] == "layer"
+    expected["pixel_size_source"] = "layer"  # the widget took it from the layer's scale
     assert expected["n_planes"] == 2
     for key, value in expected.items():
         if isinstance(value, float):

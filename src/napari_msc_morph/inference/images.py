@@ -63,6 +63,9 @@ class ImageInput:
         Whether the last axis is colour; guessed when ``None``.
     label : str, optional
         How messages name the image (e.g. ``"layer 'field'"``); default ``name``.
+    pixel_size_source : str, optional
+        Where ``pixel_size_um`` came from (``"layer"``, ``"file"``, ``"user"``);
+        ``"given"`` when a size is passed without saying.
     """
 
     data: Any
@@ -70,6 +73,7 @@ class ImageInput:
     pixel_size_um: float | None = None
     rgb: bool | None = None
     label: str | None = None
+    pixel_size_source: str | None = None
 
     @property
     def path(self) -> str:
@@ -82,7 +86,8 @@ class ImageInput:
 
 
 def image_input(data, name: str = "image", pixel_size_um: float | None = None,
-                rgb: bool | None = None, label: str | None = None) -> ImageInput:
+                rgb: bool | None = None, label: str | None = None,
+                pixel_size_source: str | None = None) -> ImageInput:
     """Check an array's axes now and wrap it as an :class:`ImageInput`.
 
     Faces call this while gathering inputs, so a wrong image (RGBA, 1D, empty)
@@ -95,7 +100,8 @@ def image_input(data, name: str = "image", pixel_size_um: float | None = None,
     """
     if not hasattr(data, "shape") or not hasattr(data, "dtype"):
         data = np.asarray(data)
-    item = ImageInput(data, name=name, pixel_size_um=pixel_size_um, rgb=rgb, label=label)
+    item = ImageInput(data, name=name, pixel_size_um=pixel_size_um, rgb=rgb, label=label,
+                      pixel_size_source=pixel_size_source)
     image_layout(data.shape, rgb=rgb, name=item.message_name)  # raises BadInputError
     return item
 
@@ -125,20 +131,36 @@ def _as_inputs(images) -> list:
     return items
 
 
-def _load(item, explicit_pixel_size: float | None) -> ImageInput:
-    """Read a path, and apply the one pixel-size policy (explicit value, else the file's)."""
-    from ..io import LoadedImage, read_image, resolve_pixel_size
+def _load(item, explicit_pixel_size: float | None, model_pixel_size: float | None) -> ImageInput:
+    """Read a path and settle its pixel size and where it came from.
+
+    The one policy: an explicit size (``user``) wins, then the file's
+    (``file``) or the input's own (``layer``/``given``); an image with none is
+    predicted at the model's training pixel size (``assumed_from_model``) and
+    a notice says so, because the answer is only right if that is true.
+    """
+    from ..io import LoadedImage, read_image
 
     if isinstance(item, Path):
         item = read_image(item)
     if isinstance(item, LoadedImage):
         path = Path(item.path)
-        pixel_size, _ = resolve_pixel_size(explicit_pixel_size, [item])
-        return image_input(item.data, name=str(path), pixel_size_um=pixel_size, label=path.name)
-    pixel_size, _ = resolve_pixel_size(explicit_pixel_size, [item])
-    if pixel_size != item.pixel_size_um:
-        item = ImageInput(item.data, item.name, pixel_size, item.rgb, item.label)
-    return item
+        item = image_input(item.data, name=str(path), pixel_size_um=item.pixel_size_um,
+                           label=path.name, pixel_size_source="file")
+    if explicit_pixel_size is not None:
+        size, source = float(explicit_pixel_size), "user"
+    elif item.pixel_size_um is not None:
+        size, source = float(item.pixel_size_um), item.pixel_size_source or "given"
+    elif model_pixel_size is not None:
+        size, source = float(model_pixel_size), "assumed_from_model"
+        logger.info("%s has no pixel size; the model's %g µm/px is assumed",
+                    item.message_name, size)
+    else:
+        size, source = None, "unknown"
+    if size is not None and (not np.isfinite(size) or size <= 0):
+        raise BadInputError(f"{item.message_name}: pixel size must be a positive number of µm, "
+                            f"got {size}.")
+    return ImageInput(item.data, item.name, size, item.rgb, item.label, source)
 
 
 def _predictor(bundle, device: str, precision: str, batch_size: int | None) -> Predictor:
@@ -183,6 +205,7 @@ def stack_planes(planes: list[Prediction], leading_shape: tuple = ()) -> Predict
         precision=planes[-1].precision,
         name=first.name,
         pixel_size_um=first.pixel_size_um,
+        pixel_size_source=first.pixel_size_source,
         planes=list(planes),
         leading_shape=tuple(int(n) for n in leading_shape),
     )
@@ -252,7 +275,7 @@ def predict_images(
     results = []
     for k, item in enumerate(items):
         check_cancelled(cancel, "Prediction was cancelled.")
-        item = _load(item, pixel_size_um)
+        item = _load(item, pixel_size_um, predictor.config.pixel_size_um)
         steps = predictor.predict_steps(
             item.data, tiling=tiling, overlap=overlap, rgb=item.rgb, name=item.message_name,
             pixel_size_um=item.pixel_size_um, cancel=cancel,
@@ -267,6 +290,10 @@ def predict_images(
                    f"{item.message_name}: {done}/{tiles} tiles")
         for plane in planes:
             plane.name = item.name
+            plane.pixel_size_source = item.pixel_size_source
+            if item.pixel_size_source == "assumed_from_model":
+                plane.notices.insert(0, f"{item.message_name} has no pixel size; the model's "
+                                        f"{item.pixel_size_um:g} µm/px was assumed.")
         layout = image_layout(item.data.shape, rgb=item.rgb, name=item.message_name)
         prediction = stack_planes(planes, layout.leading_shape)
         for notice in prediction.notices:

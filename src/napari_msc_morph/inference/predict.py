@@ -122,6 +122,9 @@ class Prediction:
         The image's name (file path or layer name) for tables.
     pixel_size_um : float or None
         The image's pixel size as used for resampling.
+    pixel_size_source : str
+        Where it came from: ``file``, ``layer``, ``user``, ``given`` (a script's
+        array) or ``assumed_from_model`` (none known: the bundle's was used).
     planes : list of Prediction
         For a stack: one prediction per plane (then ``probabilities`` is their
         mean and ``tile_probabilities``/``boxes`` are concatenated); empty for
@@ -145,6 +148,7 @@ class Prediction:
     precision: str = "fp32"
     name: str = ""
     pixel_size_um: float | None = None
+    pixel_size_source: str = ""
     planes: list = field(default_factory=list)
     leading_shape: tuple = ()
 
@@ -178,6 +182,8 @@ class Prediction:
         row.update(interval_columns(self.task, self.probabilities))
         row.update(self.scores)
         row["n_tiles"] = self.n_tiles
+        row["pixel_size_um"] = self.pixel_size_um
+        row["pixel_size_source"] = self.pixel_size_source or "unknown"
         return row
 
 

@@ -258,7 +258,7 @@ class PredictWidget(JobDock):
             data = layer.data[0] if layer.multiscale else layer.data
             images.append(image_input(
                 data, name=layer.name, pixel_size_um=layer_pixel_size(layer),
-                rgb=bool(layer.rgb), label=f"layer {layer.name!r}",
+                rgb=bool(layer.rgb), label=f"layer {layer.name!r}", pixel_size_source="layer",
             ))
         tiling = self.tiling_combo.currentText()
         return dict(
