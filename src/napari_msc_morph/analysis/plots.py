@@ -17,7 +17,8 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..io import atomic_path
-from .aggregate import _as_list
+from ..jobs import CancelToken, ProgressFn, check_cancelled, report
+from .aggregate import parse_columns
 
 _SAMPLE_KEYS_ATTR = "_msc_sample_keys"
 
@@ -61,7 +62,7 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
     fig : Figure, optional
         Draw into this figure (cleared first).
     """
-    on = _as_list(on)
+    on = parse_columns(on)
     pairs = sorted(joined.groupby(["marker", "assay"]).groups)
     rows, columns = _grid(len(pairs))
     fig = _new_figure(fig, 3.2 * columns, 2.8 * rows)
@@ -200,24 +201,41 @@ def save_figure(fig: Figure, path: str | os.PathLike,
     return written
 
 
+def count_correlation_plots(results: pd.DataFrame, course: pd.DataFrame | None) -> int:
+    """How many figures :func:`save_correlation_plots` draws (for progress bars)."""
+    methods = results["method"].nunique()
+    scores = results["score"].nunique()
+    return scores * methods + methods + (1 if course is not None and not course.empty else 0)
+
+
 def save_correlation_plots(joined: pd.DataFrame, results: pd.DataFrame,
                            course: pd.DataFrame | None, folder: str | os.PathLike,
                            on: str | Sequence[str] = "sample_id",
-                           formats: Sequence[str] = ("png", "svg")) -> list[Path]:
-    """Write every plot (scatter per score and method, heatmaps, time course) into ``folder``."""
+                           formats: Sequence[str] = ("png", "svg"),
+                           progress: ProgressFn | None = None,
+                           cancel: CancelToken | None = None) -> list[Path]:
+    """Write every plot (scatter per score and method, heatmaps, time course) into ``folder``.
+
+    ``progress(done, total, message)`` is called after each figure; a cancelled
+    ``cancel`` token stops between figures (those written are kept).
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     methods = list(dict.fromkeys(results["method"]))
-    for score in dict.fromkeys(results["score"]):
-        for method in methods:
-            fig = scatter_figure(joined, results, score, on=on, method=method)
-            written += save_figure(fig, folder / f"scatter_{_safe(score)}_{method}", formats)
-    for method in methods:
-        written += save_figure(heatmap_figure(results, method), folder / f"heatmap_{method}",
-                               formats)
+    total = count_correlation_plots(results, course)
+    jobs = [(f"scatter_{_safe(score)}_{method}",
+             lambda score=score, method=method: scatter_figure(joined, results, score, on=on,
+                                                              method=method))
+            for score in dict.fromkeys(results["score"]) for method in methods]
+    jobs += [(f"heatmap_{method}", lambda method=method: heatmap_figure(results, method))
+             for method in methods]
     if course is not None and not course.empty:
-        written += save_figure(time_course_figure(course), folder / "time_course", formats)
+        jobs.append(("time_course", lambda: time_course_figure(course)))
+    for done, (name, draw) in enumerate(jobs, start=1):
+        check_cancelled(cancel, "Saving plots cancelled; finished figures are kept.")
+        written += save_figure(draw(), folder / name, formats)
+        report(progress, done, total, f"plot {name}")
     return written
 
 
