@@ -168,3 +168,11 @@ def test_parse_columns():
     assert parse_columns("sample_id") == ["sample_id"]
     assert parse_columns(["day", " condition "]) == ["day", "condition"]
     assert parse_columns(" , ") == []
+
+
+def test_docs_tables_are_the_registries():
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "results-and-correlation.md").read_text()
+    assert CORRELATION_METHODS.markdown_table() in doc
+    assert SAMPLE_KEYS.markdown_table("when") in doc

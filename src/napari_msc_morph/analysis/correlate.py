@@ -35,8 +35,9 @@ RESULT_COLUMNS = ["score", "marker", "assay", "method", "n", "r", "ci_low", "ci_
                   "warning"]
 
 #: ``method(x, y, confidence, n_boot, seed) -> (r, p, ci_low, ci_high)`` on clean vectors
-#: (finite, at least ``min_n`` long, neither constant). CLI ``--method`` choices and the
-#: dock's combo boxes come from here; registering a method is a one-file change.
+#: (finite, at least ``min_n`` long, neither constant); ``symbol`` names the coefficient in
+#: plot titles. CLI ``--method`` choices and the dock's combo boxes come from here;
+#: registering a method is a one-file change.
 CORRELATION_METHODS: Registry[Callable[..., tuple[float, float, float, float]]] = Registry(
     "correlation method")
 
@@ -121,7 +122,8 @@ def spearman_bootstrap_ci(x, y, n_boot: int = 2000, seed: int = 0,
 
 
 @CORRELATION_METHODS.register(
-    "pearson", help="Pearson r and p (scipy.stats.pearsonr); CI by the Fisher z transform")
+    "pearson", help="Pearson r and p (scipy.stats.pearsonr); CI by the Fisher z transform",
+    symbol="r")
 def pearson(x, y, confidence: float = 0.95, n_boot: int = 2000,
             seed: int = 0) -> tuple[float, float, float, float]:
     """Pearson ``(r, p, ci_low, ci_high)``; ``n_boot``/``seed`` are unused (analytic CI)."""
@@ -132,7 +134,8 @@ def pearson(x, y, confidence: float = 0.95, n_boot: int = 2000,
 
 
 @CORRELATION_METHODS.register(
-    "spearman", help="Spearman rho and p (scipy.stats.spearmanr); percentile bootstrap CI")
+    "spearman", help="Spearman rho and p (scipy.stats.spearmanr); percentile bootstrap CI",
+    symbol="rho")
 def spearman(x, y, confidence: float = 0.95, n_boot: int = 2000,
              seed: int = 0) -> tuple[float, float, float, float]:
     """Spearman ``(rho, p, ci_low, ci_high)`` with a seeded bootstrap interval."""
@@ -251,7 +254,7 @@ def _keys(frame: pd.DataFrame, on: list[str], limit: int = 8) -> str:
 
 
 def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
-              on: str | Sequence[str] = "sample_id", method: str = "both",
+              on: str | Sequence[str] = "sample_id", method: str = ALL_METHODS,
               scores: Sequence[str] | None = None, min_n: int = 4,
               confidence: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Correlate every score with every marker and assay.
@@ -311,7 +314,7 @@ def count_tests(joined: pd.DataFrame, scores: Sequence[str], methods: Sequence[s
 
 
 def correlate_joined(joined: pd.DataFrame, scores: Sequence[str],
-                     methods: Sequence[str] = ("pearson", "spearman"), min_n: int = 4,
+                     methods: Sequence[str] | None = None, min_n: int = 4,
                      confidence: float = 0.95, n_boot: int = 2000, seed: int = 0,
                      progress: ProgressFn | None = None,
                      cancel: CancelToken | None = None) -> pd.DataFrame:
@@ -323,8 +326,8 @@ def correlate_joined(joined: pd.DataFrame, scores: Sequence[str],
         Output of :func:`join_readouts`.
     scores : sequence of str
         Score columns of ``joined``.
-    methods : sequence of str
-        Registered names in :data:`CORRELATION_METHODS`.
+    methods : sequence of str, optional
+        Names in :data:`CORRELATION_METHODS`; all of them by default.
     progress, cancel
         The job protocol (:mod:`napari_msc_morph.jobs`): one step per correlation;
         a cancelled token raises :class:`~napari_msc_morph.errors.Cancelled`.
@@ -334,6 +337,7 @@ def correlate_joined(joined: pd.DataFrame, scores: Sequence[str],
     DataFrame
         Columns :data:`RESULT_COLUMNS`; ``q`` is Benjamini-Hochberg within each method.
     """
+    methods = CORRELATION_METHODS.names() if methods is None else list(methods)
     for method in methods:
         CORRELATION_METHODS.entry(method)  # unknown names fail before any work
     total = count_tests(joined, scores, methods)

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from ..io import atomic_path
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from .aggregate import parse_columns
+from .correlate import CORRELATION_METHODS
 
 _SAMPLE_KEYS_ATTR = "_msc_sample_keys"
 
@@ -90,7 +91,7 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
             ax.plot(xs, slope * xs + intercept, color="#d1495b", linewidth=1.2, zorder=4)
         if not row.empty and np.isfinite(row["r"].iloc[0]):
             r, p, n = row["r"].iloc[0], row["p"].iloc[0], int(row["n"].iloc[0])
-            symbol = "r" if method == "pearson" else "rho"
+            symbol = CORRELATION_METHODS.entry(method).extra.get("symbol", "r")
             ax.set_title(f"{label}\n{symbol} = {r:.2f}, {_format_p(p)}, n = {n}", fontsize=9)
         elif not row.empty:
             ax.set_title(f"{label}\n{row['warning'].iloc[0]}", fontsize=8, color="#a03030")

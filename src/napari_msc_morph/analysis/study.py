@@ -26,6 +26,7 @@ from ..io import read_table, write_table
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
 from .aggregate import aggregate_to_samples, parse_columns
 from .correlate import (
+    ALL_METHODS,
     correlate_joined,
     count_tests,
     join_readouts,
@@ -112,7 +113,7 @@ def correlate_study(
     readouts: pd.DataFrame | str | os.PathLike,
     *,
     on: str | Sequence[str] = ("sample_id",),
-    method: str = "both",
+    method: str = ALL_METHODS,
     score_columns: Sequence[str] | None = None,
     markers: Sequence[str] | None = None,
     loading_control: str | None = None,

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from ..analysis.aggregate import SAMPLE_KEYS
-from ..analysis.correlate import method_choices
+from ..analysis.correlate import ALL_METHODS, method_choices
 from ..analysis.study import correlate_study
 from ._progress import progress_bar
 
@@ -34,7 +34,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--on", default=SAMPLE_KEYS.names()[0],
                         help=f"join column(s), comma-separated, e.g. {usual} "
                              f"(default: %(default)s)")
-    parser.add_argument("--method", choices=method_choices(), default="both",
+    parser.add_argument("--method", choices=method_choices(), default=ALL_METHODS,
                         help="correlation method(s) (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True,
                         help="output table (CSV or XLSX): score, marker, assay, method, n, r, "
