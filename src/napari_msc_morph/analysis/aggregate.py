@@ -104,7 +104,8 @@ def aggregate_cells(cells: pd.DataFrame, by: str | Sequence[str] = "image",
     missing = [c for c in by if c not in cells.columns]
     if missing:
         raise BadInputError(
-            f"cell table has no column(s) {missing} to group by; its columns are {list(cells.columns)}."
+            f"cell table has no column(s) {missing} to group by; its columns are "
+            f"{list(cells.columns)}."
         )
     columns = list(columns) if columns is not None else score_columns(cells, exclude=by)
     grouped = cells.groupby(by, sort=True)
@@ -160,7 +161,8 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
         lambda col: col.str.strip()) == "").any(axis=1)
     if empty.any():
         where = _describe_rows(frame, empty)
-        raise BadInputError(f"{source}: {where} have no {' / '.join(on)}; fill them in or remove them.")
+        raise BadInputError(
+            f"{source}: {where} have no {' / '.join(on)}; fill them in or remove them.")
     if scores is None:
         scores = score_columns(frame.drop(columns=["_row"]), exclude=on)
         scores += _mostly_numeric_text_columns(frame.drop(columns=["_row"]), exclude=[*on, *scores])
@@ -263,7 +265,8 @@ def name_pattern_regex(pattern: str) -> re.Pattern:
         else:
             regex.append(re.escape(part))
     if not seen:
-        raise BadInputError(f"Pattern {pattern!r} has no {{field}}; e.g. '{{donor}}_P{{passage}}_d{{day}}'.")
+        raise BadInputError(
+            f"Pattern {pattern!r} has no {{field}}; e.g. '{{donor}}_P{{passage}}_d{{day}}'.")
     return re.compile("".join(regex))
 
 

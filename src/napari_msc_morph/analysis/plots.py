@@ -73,7 +73,7 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
     axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat[len(pairs):]:
         ax.set_visible(False)
-    for ax, (marker, assay) in zip(axes.flat, pairs):
+    for ax, (marker, assay) in zip(axes.flat, pairs, strict=False):
         block = joined[(joined["marker"] == marker) & (joined["assay"] == assay)]
         block = block[np.isfinite(block[score]) & np.isfinite(block["value"])]
         points = ax.scatter(block[score], block["value"], s=28, color="#2a7ab9",
@@ -163,7 +163,7 @@ def time_course_figure(course: pd.DataFrame, by: str = "day",
         ax.set_visible(False)
     groups = sorted(course["group"].astype(str).unique())
     colours = {g: f"C{i % 10}" for i, g in enumerate(groups)}
-    for ax, variable in zip(axes.flat, variables):
+    for ax, variable in zip(axes.flat, variables, strict=False):
         block = course[course["variable"] == variable]
         for group, part in block.groupby(block["group"].astype(str), sort=True):
             part = part.sort_values(by)

@@ -135,7 +135,7 @@ def _numeric_or_raise(values: pd.Series, what: str, row_numbers: pd.Series) -> p
     if bad.any():
         listing = ", ".join(
             f"row {int(row)}: {value!r}"
-            for row, value in zip(row_numbers[bad].head(10), values[bad].head(10))
+            for row, value in zip(row_numbers[bad].head(10), values[bad].head(10), strict=True)
         )
         more = f" (and {int(bad.sum()) - 10} more)" if bad.sum() > 10 else ""
         raise BadInputError(
