@@ -359,9 +359,7 @@ def _area_column(summary: pd.DataFrame) -> str:
 
 def _correlation(out: Path, samples: pd.DataFrame, if_summary: pd.DataFrame, seed: int,
                  report) -> dict:
-    from .analysis import correlate, read_readouts, time_course
-    from .analysis.correlate import join_readouts
-    from .analysis.plots import save_correlation_plots
+    from .analysis import correlate_study
 
     report("correlate scores with markers", 0, 1)
     folder = out / "correlation"
@@ -370,20 +368,18 @@ def _correlation(out: Path, samples: pd.DataFrame, if_summary: pd.DataFrame, see
     scores = scores.rename(columns={area: "median_cell_area_um2"})
     scores = scores[["sample_id", "donor", "day", "condition", "os_score", "median_cell_area_um2"]]
     write_table(scores, folder / "sample_scores.csv")
-    readouts = read_readouts(folder / "readouts.csv")
-    results = correlate(scores, readouts, on="sample_id", method="both",
-                        scores=["os_score", "median_cell_area_um2"], seed=seed)
-    write_table(results, folder / "correlations.csv")
-    course = time_course(scores, readouts, scores=["os_score", "median_cell_area_um2"])
-    joined = join_readouts(scores, readouts, on="sample_id")
-    plots = save_correlation_plots(joined, results, course, folder / "plots", formats=("png",))
+    study = correlate_study(scores, folder / "readouts.csv", on="sample_id", method="both",
+                            score_columns=["os_score", "median_cell_area_um2"], seed=seed,
+                            out=folder / "correlations.csv", plots_dir=folder / "plots",
+                            plot_formats=("png",))
+    results, plots = study.results, study.plot_files
     report("correlate scores with markers", 1, 1)
     pearson = results[(results["method"] == "pearson") & (results["assay"] == "qPCR")]
     metrics = {
         f"r_{row.score}_{row.marker}": (None if pd.isna(row.r) else round(float(row.r), 3))
         for row in pearson.itertuples()
     }
-    metrics["n_samples"] = int(scores["sample_id"].nunique())
+    metrics["n_samples"] = int(study.samples["sample_id"].nunique())
     return {"metrics": metrics, "results": results,
             "files": {"correlations": folder / "correlations.csv",
                       "sample_scores": folder / "sample_scores.csv",

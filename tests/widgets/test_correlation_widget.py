@@ -7,7 +7,15 @@ import pandas as pd
 import pytest
 from matplotlib.backend_bases import MouseEvent
 
-from napari_msc_morph.analysis import aggregate_to_samples, correlate, read_readouts
+from napari_msc_morph.analysis import (
+    CORRELATION_METHODS,
+    SAMPLE_KEYS,
+    aggregate_to_samples,
+    correlate,
+    correlate_study,
+    method_choices,
+    read_readouts,
+)
 from napari_msc_morph.widgets.correlation_widget import CorrelationWidget
 from napari_msc_morph.widgets.results_table import get_results_table
 
@@ -128,3 +136,81 @@ def test_missing_readout_file_is_a_clear_error(make_napari_viewer):
     widget = CorrelationWidget(viewer)
     with pytest.raises(ValueError, match="Choose a readout file"):
         widget.compute()
+
+
+def test_button_and_compute_equal_a_direct_correlate_study_call(make_napari_viewer, qtbot,
+                                                                  tmp_path):
+    viewer = make_napari_viewer()
+    table, readouts = _fill_viewer(viewer)
+    readouts.to_csv(tmp_path / "r.csv", index=False)
+    direct = correlate_study(table.to_dataframe(), tmp_path / "r.csv", on="sample_id",
+                             method="spearman")
+    widget = CorrelationWidget(viewer)
+    widget.load_readouts(tmp_path / "r.csv")
+    widget.method_combo.setCurrentText("spearman")
+    pd.testing.assert_frame_equal(widget.compute(), direct.results)
+    widget.results = None
+    widget.run_button.click()
+    assert widget.worker is not None and not widget.run_button.isEnabled()
+    assert widget.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: widget.results is not None, timeout=20000)
+    qtbot.waitUntil(lambda: widget.run_button.isEnabled(), timeout=10000)
+    pd.testing.assert_frame_equal(widget.results, direct.results)
+    pd.testing.assert_frame_equal(widget.joined, direct.joined)
+    # the engine's progress reached the shared panel's bar
+    assert widget.progress.maximum() == widget.progress.value() == 1  # finished, succeeded
+    assert not widget.cancel_button.isEnabled()
+
+
+def test_combos_come_from_the_registries(make_napari_viewer):
+    widget = CorrelationWidget(make_napari_viewer())
+    items = lambda combo: [combo.itemText(i) for i in range(combo.count())]  # noqa: E731
+    assert items(widget.method_combo) == method_choices()
+    assert widget.method_combo.currentText() == "both"
+    assert items(widget.plot_method_combo) == CORRELATION_METHODS.names()
+    assert items(widget.join_combo) == SAMPLE_KEYS.names()
+
+
+def test_progress_moves_the_bar_and_cancel_stops_the_job(make_napari_viewer, qtbot, tmp_path,
+                                                         monkeypatch):
+    import threading
+
+    from napari_msc_morph.widgets import correlation_widget as module
+
+    viewer = make_napari_viewer()
+    table, readouts = _fill_viewer(viewer)
+    widget = CorrelationWidget(viewer)
+    widget.load_readouts(readouts)
+    release = threading.Event()
+
+    def held(*args, progress=None, cancel=None, **kwargs):
+        progress(1, 10, "half way there")  # through the panel's relay to the GUI thread
+        release.wait(10)  # the user presses Cancel meanwhile
+        return correlate_study(*args, progress=progress, cancel=cancel, **kwargs)
+
+    monkeypatch.setattr(module, "correlate_study", held)
+    widget.run_button.click()
+    qtbot.waitUntil(lambda: widget.status.text() == "half way there", timeout=10000)
+    assert widget.progress.maximum() == 10 and widget.progress.value() == 1
+    widget.cancel_button.click()
+    release.set()
+    qtbot.waitUntil(lambda: widget.run_button.isEnabled(), timeout=10000)
+    assert widget.status.text() == "Cancelled."
+    assert widget.results is None
+
+
+def test_works_with_the_viewer_napari_hands_a_plugin_dock(make_napari_viewer):
+    # napari gives plugin docks a restricted (public-only) view of the viewer; the dock
+    # must correlate and select layers through it as it is.
+    viewer = make_napari_viewer()
+    table, readouts = _fill_viewer(viewer)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-msc-morph",
+                                                     "Correlation with readouts")
+    assert isinstance(widget, CorrelationWidget)
+    widget.load_readouts(readouts)
+    results = widget.compute()
+    pd.testing.assert_frame_equal(results,
+                                  correlate_study(table.to_dataframe(), readouts).results)
+    layers = widget.select_samples([("D1_d7",)])
+    assert [layer.name for layer in layers] == ["D1_d7"]
+    assert viewer.layers.selection.active is viewer.layers["D1_d7"]

@@ -1,7 +1,10 @@
 """Aggregate image-derived scores and correlate them with molecular readouts.
 
-Plain functions over pandas DataFrames; no napari or Qt.
+Plain functions over pandas DataFrames; no napari or Qt. The whole job is one
+call, :func:`correlate_study` (the CLI, the Correlation dock and the demo all
+use it); the modules below are its steps.
 
+- :mod:`.study`: :func:`correlate_study` and its :class:`CorrelationStudy` result
 - :mod:`.aggregate`: cells -> images -> samples, file-name metadata patterns
 - :mod:`.readouts`: qPCR / western / IF readout tables (long or wide, replicates)
 - :mod:`.correlate`: Pearson/Spearman with CIs, Benjamini-Hochberg q, time course
@@ -9,34 +12,45 @@ Plain functions over pandas DataFrames; no napari or Qt.
 """
 
 from .aggregate import (
+    SAMPLE_KEYS,
     aggregate_cells,
     aggregate_to_samples,
     metadata_from_name,
     name_pattern_regex,
+    parse_columns,
     score_columns,
 )
 from .correlate import (
+    CORRELATION_METHODS,
     benjamini_hochberg,
     correlate,
     correlation,
     fisher_z_ci,
     join_readouts,
+    method_choices,
     spearman_bootstrap_ci,
     time_course,
 )
 from .readouts import DEFAULT_MARKERS, read_readouts
+from .study import CorrelationStudy, correlate_study
 
 __all__ = [
+    "CORRELATION_METHODS",
+    "CorrelationStudy",
     "DEFAULT_MARKERS",
+    "SAMPLE_KEYS",
     "aggregate_cells",
     "aggregate_to_samples",
     "benjamini_hochberg",
     "correlate",
+    "correlate_study",
     "correlation",
     "fisher_z_ci",
     "join_readouts",
     "metadata_from_name",
+    "method_choices",
     "name_pattern_regex",
+    "parse_columns",
     "read_readouts",
     "score_columns",
     "spearman_bootstrap_ci",

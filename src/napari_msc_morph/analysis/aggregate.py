@@ -16,6 +16,8 @@ from pathlib import PurePath
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError
+from ..registry import Registry
 from .readouts import check_consistent_metadata
 
 #: Sample metadata columns of the results table.
@@ -53,10 +55,31 @@ def score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]
     return scores
 
 
-def _as_list(on) -> list[str]:
-    if isinstance(on, str):
-        return [part.strip() for part in on.split(",") if part.strip()]
-    return list(on)
+def parse_columns(columns: str | Sequence[str]) -> list[str]:
+    """Column names from ``"day, condition"`` (comma-separated text) or a sequence.
+
+    The one parser for every ``on=``/``by=`` argument, whether it comes from a
+    CLI option, a widget's text box or Python code.
+
+    Examples
+    --------
+    >>> parse_columns("day, condition")
+    ['day', 'condition']
+    >>> parse_columns(("sample_id",))
+    ['sample_id']
+    """
+    if isinstance(columns, str):
+        return [part.strip() for part in columns.split(",") if part.strip()]
+    return [str(column).strip() for column in columns]
+
+
+#: The usual ways to say which rows of the scores and readouts are one sample
+#: (widget combo-box entries, CLI help); any other column list works too.
+SAMPLE_KEYS: Registry[tuple[str, ...]] = Registry("sample key")
+SAMPLE_KEYS.add("sample_id", ("sample_id",),
+                help="readouts measured on the imaged wells: one id per sample in both tables")
+SAMPLE_KEYS.add("day, condition", ("day", "condition"),
+                help="readouts measured on parallel wells: join per day and condition")
 
 
 def aggregate_cells(cells: pd.DataFrame, by: str | Sequence[str] = "image",
@@ -77,11 +100,12 @@ def aggregate_cells(cells: pd.DataFrame, by: str | Sequence[str] = "image",
     DataFrame
         One row per group: ``by`` columns, the means and ``n_cells``.
     """
-    by = _as_list(by)
+    by = parse_columns(by)
     missing = [c for c in by if c not in cells.columns]
     if missing:
-        raise ValueError(
-            f"cell table has no column(s) {missing} to group by; its columns are {list(cells.columns)}."
+        raise BadInputError(
+            f"cell table has no column(s) {missing} to group by; its columns are "
+            f"{list(cells.columns)}."
         )
     columns = list(columns) if columns is not None else score_columns(cells, exclude=by)
     grouped = cells.groupby(by, sort=True)
@@ -117,16 +141,16 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
 
     Raises
     ------
-    ValueError
+    BadInputError
         When a key column is missing, rows lack a key, scores hold text, or one
         ``sample_id`` carries conflicting donor/day/condition.
     """
-    on = _as_list(on)
+    on = parse_columns(on)
     if not on:
-        raise ValueError("Say which column(s) identify a sample, e.g. on='sample_id'.")
+        raise BadInputError("Say which column(s) identify a sample, e.g. on='sample_id'.")
     missing = [c for c in on if c not in images.columns]
     if missing:
-        raise ValueError(
+        raise BadInputError(
             f"{source} has no column(s) {missing} to join on; its columns are "
             f"{list(images.columns)}. Fill in {missing[0]} (e.g. in the results table) "
             "or join on other columns."
@@ -137,7 +161,8 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
         lambda col: col.str.strip()) == "").any(axis=1)
     if empty.any():
         where = _describe_rows(frame, empty)
-        raise ValueError(f"{source}: {where} have no {' / '.join(on)}; fill them in or remove them.")
+        raise BadInputError(
+            f"{source}: {where} have no {' / '.join(on)}; fill them in or remove them.")
     if scores is None:
         scores = score_columns(frame.drop(columns=["_row"]), exclude=on)
         scores += _mostly_numeric_text_columns(frame.drop(columns=["_row"]), exclude=[*on, *scores])
@@ -145,16 +170,20 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
         scores = list(scores)
         absent = [s for s in scores if s not in frame.columns]
         if absent:
-            raise ValueError(
-                f"{source} has no score column(s) {absent}; its columns are {list(images.columns)}."
+            raise BadInputError(
+                f"{source} has no score column(s) {absent}; its columns are "
+                f"{list(images.columns)}. Name existing columns or leave the choice empty."
             )
     if not scores:
-        raise ValueError(f"{source} has no numeric score columns (e.g. osscore, median_area_um2).")
+        raise BadInputError(
+            f"{source} has no numeric score columns (e.g. osscore, median_area_um2); its "
+            f"columns are {list(images.columns)}. Run a prediction or measurement first."
+        )
     for score in scores:
         numbers = pd.to_numeric(frame[score], errors="coerce")
         bad = frame[score].notna() & numbers.isna()
         if bad.any():
-            raise ValueError(
+            raise BadInputError(
                 f"{source}: column {score!r} must hold numbers; {_describe_rows(frame, bad)} "
                 f"hold {sorted(map(str, frame.loc[bad, score].unique()))[:5]}."
             )
@@ -224,7 +253,7 @@ def name_pattern_regex(pattern: str) -> re.Pattern:
         elif part.startswith("{") and part.endswith("}"):
             field = part[1:-1].strip()
             if not field.isidentifier():
-                raise ValueError(
+                raise BadInputError(
                     f"Pattern field {part!r} in {pattern!r} must be a name such as {{donor}}."
                 )
             if field in seen:
@@ -236,7 +265,8 @@ def name_pattern_regex(pattern: str) -> re.Pattern:
         else:
             regex.append(re.escape(part))
     if not seen:
-        raise ValueError(f"Pattern {pattern!r} has no {{field}}; e.g. '{{donor}}_P{{passage}}_d{{day}}'.")
+        raise BadInputError(
+            f"Pattern {pattern!r} has no {{field}}; e.g. '{{donor}}_P{{passage}}_d{{day}}'.")
     return re.compile("".join(regex))
 
 

@@ -1,13 +1,16 @@
 """Correlate image-derived scores with molecular readouts.
 
-The workflow is::
+The whole job (files in, aggregation, join, correlation, time course, plots)
+is :func:`~napari_msc_morph.analysis.study.correlate_study`; the steps here are
+its building blocks::
 
     samples = aggregate_to_samples(results_table, on="sample_id")
     readouts = read_readouts("qpcr_and_western.xlsx")
     table = correlate(samples, readouts, on="sample_id", method="both")
 
 :func:`correlate` returns one row per score, marker, assay and method with
-``n, r, ci_low, ci_high, p, q`` and a ``warning`` column. Pearson confidence
+``n, r, ci_low, ci_high, p, q`` and a ``warning`` column. The methods are
+the entries of :data:`CORRELATION_METHODS`. Pearson confidence
 intervals use the Fisher z transform; Spearman intervals are percentile
 bootstrap intervals over samples with a fixed seed. ``q`` is the
 Benjamini-Hochberg adjusted p-value across all score x marker x assay pairs
@@ -17,18 +20,53 @@ a warning, because r from three points is mostly noise.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .aggregate import _as_list, score_columns
+from ..errors import BadInputError
+from ..jobs import CancelToken, ProgressFn, check_cancelled, report
+from ..registry import Registry
+from .aggregate import parse_columns, score_columns
 
 RESULT_COLUMNS = ["score", "marker", "assay", "method", "n", "r", "ci_low", "ci_high", "p", "q",
                   "warning"]
 
-METHODS = ("pearson", "spearman")
+#: ``method(x, y, confidence, n_boot, seed) -> (r, p, ci_low, ci_high)`` on clean vectors
+#: (finite, at least ``min_n`` long, neither constant); ``symbol`` names the coefficient in
+#: plot titles. CLI ``--method`` choices and the dock's combo boxes come from here;
+#: registering a method is a one-file change.
+CORRELATION_METHODS: Registry[Callable[..., tuple[float, float, float, float]]] = Registry(
+    "correlation method")
+
+#: The method choice that runs every registered method.
+ALL_METHODS = "both"
+
+
+def method_choices() -> list[str]:
+    """Every accepted ``method=`` value: each registered method, then ``"both"`` (all of them)."""
+    return [*CORRELATION_METHODS.names(), ALL_METHODS]
+
+
+def resolve_methods(method: str) -> tuple[str, ...]:
+    """The registered methods one ``method=`` choice stands for.
+
+    Examples
+    --------
+    >>> resolve_methods("both")
+    ('pearson', 'spearman')
+    >>> resolve_methods("spearman")
+    ('spearman',)
+    """
+    if method == ALL_METHODS:
+        return tuple(CORRELATION_METHODS.names())
+    if method not in CORRELATION_METHODS:
+        raise BadInputError(
+            f"unknown correlation method {method!r}; choose one of: {', '.join(method_choices())}."
+        )
+    return (method,)
 
 
 def fisher_z_ci(r: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -83,6 +121,30 @@ def spearman_bootstrap_ci(x, y, n_boot: int = 2000, seed: int = 0,
     return float(low), float(high)
 
 
+@CORRELATION_METHODS.register(
+    "pearson", help="Pearson r and p (scipy.stats.pearsonr); CI by the Fisher z transform",
+    symbol="r")
+def pearson(x, y, confidence: float = 0.95, n_boot: int = 2000,
+            seed: int = 0) -> tuple[float, float, float, float]:
+    """Pearson ``(r, p, ci_low, ci_high)``; ``n_boot``/``seed`` are unused (analytic CI)."""
+    result = stats.pearsonr(x, y)
+    r, p = float(result.statistic), float(result.pvalue)
+    low, high = fisher_z_ci(r, len(x), confidence)
+    return r, p, low, high
+
+
+@CORRELATION_METHODS.register(
+    "spearman", help="Spearman rho and p (scipy.stats.spearmanr); percentile bootstrap CI",
+    symbol="rho")
+def spearman(x, y, confidence: float = 0.95, n_boot: int = 2000,
+             seed: int = 0) -> tuple[float, float, float, float]:
+    """Spearman ``(rho, p, ci_low, ci_high)`` with a seeded bootstrap interval."""
+    result = stats.spearmanr(x, y)
+    r, p = float(result.statistic), float(result.pvalue)
+    low, high = spearman_bootstrap_ci(x, y, n_boot=n_boot, seed=seed, confidence=confidence)
+    return r, p, low, high
+
+
 def benjamini_hochberg(p) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (q); NaN p-values stay NaN and are not counted.
 
@@ -114,8 +176,7 @@ def correlation(x, y, method: str = "pearson", min_n: int = 4, confidence: float
         ``n, r, ci_low, ci_high, p, warning``; below ``min_n`` samples, or for a
         constant vector, r/p/CI are NaN and ``warning`` says why.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {METHODS} (or 'both'), got {method!r}")
+    compute = CORRELATION_METHODS.get(method)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     keep = np.isfinite(x) & np.isfinite(y)
@@ -129,14 +190,7 @@ def correlation(x, y, method: str = "pearson", min_n: int = 4, confidence: float
         which = "score" if np.ptp(x) == 0 else "marker"
         out["warning"] = f"the {which} is constant over the {n} samples"
         return out
-    if method == "pearson":
-        result = stats.pearsonr(x, y)
-        r, p = float(result.statistic), float(result.pvalue)
-        low, high = fisher_z_ci(r, n, confidence)
-    else:
-        result = stats.spearmanr(x, y)
-        r, p = float(result.statistic), float(result.pvalue)
-        low, high = spearman_bootstrap_ci(x, y, n_boot=n_boot, seed=seed, confidence=confidence)
+    r, p, low, high = compute(x, y, confidence=confidence, n_boot=n_boot, seed=seed)
     out.update(r=r, p=p, ci_low=low, ci_high=high)
     return out
 
@@ -161,11 +215,11 @@ def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
         One row per sample, marker and assay: the key, the scores, ``marker``,
         ``assay``, ``value`` (and ``value_sd``, ``n_replicates``).
     """
-    on = _as_list(on)
+    on = parse_columns(on)
     for name, frame in (("scores", samples), ("readouts", readouts)):
         missing = [c for c in on if c not in frame.columns]
         if missing:
-            raise ValueError(
+            raise BadInputError(
                 f"The {name} table has no join column(s) {missing}; its columns are "
                 f"{list(frame.columns)}. Add the column or join on other columns (--on)."
             )
@@ -186,7 +240,7 @@ def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
     if joined.empty:
         left_keys = _keys(left, on)
         right_keys = _keys(right, on)
-        raise ValueError(
+        raise BadInputError(
             f"No samples in common on {on}: scores have {left_keys}, readouts have {right_keys}. "
             "Check that the ids are spelled the same in both tables."
         )
@@ -200,10 +254,14 @@ def _keys(frame: pd.DataFrame, on: list[str], limit: int = 8) -> str:
 
 
 def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
-              on: str | Sequence[str] = "sample_id", method: str = "both",
+              on: str | Sequence[str] = "sample_id", method: str = ALL_METHODS,
               scores: Sequence[str] | None = None, min_n: int = 4,
               confidence: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
     """Correlate every score with every marker and assay.
+
+    :func:`join_readouts` then :func:`correlate_joined`; the whole job (files,
+    aggregation, time course, plots) is
+    :func:`~napari_msc_morph.analysis.study.correlate_study`.
 
     Parameters
     ----------
@@ -213,7 +271,8 @@ def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
         Per-sample readouts (see :func:`~napari_msc_morph.analysis.readouts.read_readouts`).
     on : str or sequence of str
         Join key(s).
-    method : {"pearson", "spearman", "both"}
+    method : str
+        One of :func:`method_choices` (``"pearson"``, ``"spearman"`` or ``"both"``).
     scores : sequence of str, optional
         Score columns; all numeric non-metadata columns by default.
     min_n : int
@@ -228,30 +287,74 @@ def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
     DataFrame
         Columns ``score, marker, assay, method, n, r, ci_low, ci_high, p, q, warning``.
     """
-    methods = METHODS if method == "both" else (method,)
-    for m in methods:
-        if m not in METHODS:
-            raise ValueError(f"method must be 'pearson', 'spearman' or 'both', got {method!r}")
-    on = _as_list(on)
-    if scores is None:
-        scores = score_columns(samples, exclude=on)
-    if not scores:
-        raise ValueError(
-            f"The scores table has no numeric score columns; its columns are {list(samples.columns)}."
-        )
+    methods = resolve_methods(method)
+    on = parse_columns(on)
+    scores = resolve_score_columns(samples, scores, on)
     joined = join_readouts(samples, readouts, on=on, scores=scores)
+    return correlate_joined(joined, scores, methods, min_n=min_n, confidence=confidence,
+                            n_boot=n_boot, seed=seed)
+
+
+def resolve_score_columns(samples: pd.DataFrame, scores: Sequence[str] | None,
+                          on: Sequence[str] = ()) -> list[str]:
+    """``scores`` as a list, or every numeric score column of ``samples`` besides ``on``."""
+    scores = list(scores) if scores is not None else score_columns(samples, exclude=on)
+    if not scores:
+        raise BadInputError(
+            f"The scores table has no numeric score columns; its columns are "
+            f"{list(samples.columns)}. Run a prediction or measurement first."
+        )
+    return scores
+
+
+def count_tests(joined: pd.DataFrame, scores: Sequence[str], methods: Sequence[str]) -> int:
+    """How many correlations :func:`correlate_joined` computes (for progress bars)."""
+    pairs = joined[["marker", "assay"]].drop_duplicates()
+    return len(pairs) * len(scores) * len(methods)
+
+
+def correlate_joined(joined: pd.DataFrame, scores: Sequence[str],
+                     methods: Sequence[str] | None = None, min_n: int = 4,
+                     confidence: float = 0.95, n_boot: int = 2000, seed: int = 0,
+                     progress: ProgressFn | None = None,
+                     cancel: CancelToken | None = None) -> pd.DataFrame:
+    """Correlate each score with each marker and assay of a joined table; add BH ``q``.
+
+    Parameters
+    ----------
+    joined : DataFrame
+        Output of :func:`join_readouts`.
+    scores : sequence of str
+        Score columns of ``joined``.
+    methods : sequence of str, optional
+        Names in :data:`CORRELATION_METHODS`; all of them by default.
+    progress, cancel
+        The job protocol (:mod:`napari_msc_morph.jobs`): one step per correlation;
+        a cancelled token raises :class:`~napari_msc_morph.errors.Cancelled`.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`RESULT_COLUMNS`; ``q`` is Benjamini-Hochberg within each method.
+    """
+    methods = CORRELATION_METHODS.names() if methods is None else list(methods)
+    for method in methods:
+        CORRELATION_METHODS.entry(method)  # unknown names fail before any work
+    total = count_tests(joined, scores, methods)
     records = []
     for (marker, assay), block in joined.groupby(["marker", "assay"], sort=True):
         for score in scores:
-            for m in methods:
-                result = correlation(block[score], block["value"], method=m, min_n=min_n,
+            for method in methods:
+                check_cancelled(cancel, "Correlation cancelled.")
+                result = correlation(block[score], block["value"], method=method, min_n=min_n,
                                      confidence=confidence, n_boot=n_boot, seed=seed)
-                records.append({"score": score, "marker": marker, "assay": assay, "method": m,
-                                **result})
-    table = pd.DataFrame.from_records(records)
+                records.append({"score": score, "marker": marker, "assay": assay,
+                                "method": method, **result})
+                report(progress, len(records), total, f"{score} vs {marker} ({assay}), {method}")
+    table = pd.DataFrame.from_records(records, columns=[c for c in RESULT_COLUMNS if c != "q"])
     table["q"] = np.nan
-    for m in methods:
-        rows = table["method"] == m
+    for method in methods:
+        rows = table["method"] == method
         table.loc[rows, "q"] = benjamini_hochberg(table.loc[rows, "p"].to_numpy())
     return table[RESULT_COLUMNS].reset_index(drop=True)
 
@@ -281,7 +384,7 @@ def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | No
     pieces = []
     if samples is not None:
         if by not in samples.columns:
-            raise ValueError(
+            raise BadInputError(
                 f"The scores table has no {by!r} column for a time course; its columns are "
                 f"{list(samples.columns)}."
             )
@@ -293,7 +396,7 @@ def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | No
     if readouts is not None:
         if by not in readouts.columns and (samples is None or "sample_id" not in readouts.columns
                                            or by not in samples.columns):
-            raise ValueError(
+            raise BadInputError(
                 f"The readouts table has no {by!r} column for a time course; its columns are "
                 f"{list(readouts.columns)}."
             )
@@ -306,7 +409,7 @@ def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | No
         )
         pieces.append(frame[[by, "_group", "variable", "value", "kind"]])
     if not pieces:
-        raise ValueError("Give scores, readouts or both for a time course.")
+        raise BadInputError("Give scores, readouts or both for a time course.")
     long = pd.concat(pieces, ignore_index=True)
     long[by] = pd.to_numeric(long[by], errors="coerce").astype(float)
     long["value"] = pd.to_numeric(long["value"], errors="coerce")

@@ -17,7 +17,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from ..io import atomic_path
-from .aggregate import _as_list
+from ..jobs import CancelToken, ProgressFn, check_cancelled, report
+from .aggregate import parse_columns
+from .correlate import CORRELATION_METHODS
 
 _SAMPLE_KEYS_ATTR = "_msc_sample_keys"
 
@@ -61,7 +63,7 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
     fig : Figure, optional
         Draw into this figure (cleared first).
     """
-    on = _as_list(on)
+    on = parse_columns(on)
     pairs = sorted(joined.groupby(["marker", "assay"]).groups)
     rows, columns = _grid(len(pairs))
     fig = _new_figure(fig, 3.2 * columns, 2.8 * rows)
@@ -71,7 +73,7 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
     axes = fig.subplots(rows, columns, squeeze=False)
     for ax in axes.flat[len(pairs):]:
         ax.set_visible(False)
-    for ax, (marker, assay) in zip(axes.flat, pairs):
+    for ax, (marker, assay) in zip(axes.flat, pairs, strict=False):
         block = joined[(joined["marker"] == marker) & (joined["assay"] == assay)]
         block = block[np.isfinite(block[score]) & np.isfinite(block["value"])]
         points = ax.scatter(block[score], block["value"], s=28, color="#2a7ab9",
@@ -89,7 +91,7 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
             ax.plot(xs, slope * xs + intercept, color="#d1495b", linewidth=1.2, zorder=4)
         if not row.empty and np.isfinite(row["r"].iloc[0]):
             r, p, n = row["r"].iloc[0], row["p"].iloc[0], int(row["n"].iloc[0])
-            symbol = "r" if method == "pearson" else "rho"
+            symbol = CORRELATION_METHODS.entry(method).extra.get("symbol", "r")
             ax.set_title(f"{label}\n{symbol} = {r:.2f}, {_format_p(p)}, n = {n}", fontsize=9)
         elif not row.empty:
             ax.set_title(f"{label}\n{row['warning'].iloc[0]}", fontsize=8, color="#a03030")
@@ -161,7 +163,7 @@ def time_course_figure(course: pd.DataFrame, by: str = "day",
         ax.set_visible(False)
     groups = sorted(course["group"].astype(str).unique())
     colours = {g: f"C{i % 10}" for i, g in enumerate(groups)}
-    for ax, variable in zip(axes.flat, variables):
+    for ax, variable in zip(axes.flat, variables, strict=False):
         block = course[course["variable"] == variable]
         for group, part in block.groupby(block["group"].astype(str), sort=True):
             part = part.sort_values(by)
@@ -200,24 +202,41 @@ def save_figure(fig: Figure, path: str | os.PathLike,
     return written
 
 
+def count_correlation_plots(results: pd.DataFrame, course: pd.DataFrame | None) -> int:
+    """How many figures :func:`save_correlation_plots` draws (for progress bars)."""
+    methods = results["method"].nunique()
+    scores = results["score"].nunique()
+    return scores * methods + methods + (1 if course is not None and not course.empty else 0)
+
+
 def save_correlation_plots(joined: pd.DataFrame, results: pd.DataFrame,
                            course: pd.DataFrame | None, folder: str | os.PathLike,
                            on: str | Sequence[str] = "sample_id",
-                           formats: Sequence[str] = ("png", "svg")) -> list[Path]:
-    """Write every plot (scatter per score and method, heatmaps, time course) into ``folder``."""
+                           formats: Sequence[str] = ("png", "svg"),
+                           progress: ProgressFn | None = None,
+                           cancel: CancelToken | None = None) -> list[Path]:
+    """Write every plot (scatter per score and method, heatmaps, time course) into ``folder``.
+
+    ``progress(done, total, message)`` is called after each figure; a cancelled
+    ``cancel`` token stops between figures (those written are kept).
+    """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     methods = list(dict.fromkeys(results["method"]))
-    for score in dict.fromkeys(results["score"]):
-        for method in methods:
-            fig = scatter_figure(joined, results, score, on=on, method=method)
-            written += save_figure(fig, folder / f"scatter_{_safe(score)}_{method}", formats)
-    for method in methods:
-        written += save_figure(heatmap_figure(results, method), folder / f"heatmap_{method}",
-                               formats)
+    total = count_correlation_plots(results, course)
+    jobs = [(f"scatter_{_safe(score)}_{method}",
+             lambda score=score, method=method: scatter_figure(joined, results, score, on=on,
+                                                              method=method))
+            for score in dict.fromkeys(results["score"]) for method in methods]
+    jobs += [(f"heatmap_{method}", lambda method=method: heatmap_figure(results, method))
+             for method in methods]
     if course is not None and not course.empty:
-        written += save_figure(time_course_figure(course), folder / "time_course", formats)
+        jobs.append(("time_course", lambda: time_course_figure(course)))
+    for done, (name, draw) in enumerate(jobs, start=1):
+        check_cancelled(cancel, "Saving plots cancelled; finished figures are kept.")
+        written += save_figure(draw(), folder / name, formats)
+        report(progress, done, total, f"plot {name}")
     return written
 
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError
 from ..io import read_table
 
 #: Osteogenic markers expected by default.
@@ -134,10 +135,10 @@ def _numeric_or_raise(values: pd.Series, what: str, row_numbers: pd.Series) -> p
     if bad.any():
         listing = ", ".join(
             f"row {int(row)}: {value!r}"
-            for row, value in zip(row_numbers[bad].head(10), values[bad].head(10))
+            for row, value in zip(row_numbers[bad].head(10), values[bad].head(10), strict=True)
         )
         more = f" (and {int(bad.sum()) - 10} more)" if bad.sum() > 10 else ""
-        raise ValueError(
+        raise BadInputError(
             f"{what} must be numbers, but {int(bad.sum())} cell(s) are not: {listing}{more}. "
             "Fix or empty these cells."
         )
@@ -168,7 +169,7 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
     frame["row"] = np.arange(len(frame)) + 2  # line number in a CSV with a header line
     ids = [c for c in ID_COLUMNS if c in frame.columns]
     if not ids:
-        raise ValueError(
+        raise BadInputError(
             f"{source} has no sample column: it needs 'sample_id' (or 'day' and 'condition'); "
             f"its columns are {list(frame.columns[:-1])}."
         )
@@ -180,7 +181,7 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
         skip = {*ids, *_SPECIAL_COLUMNS, "row"}
         marker_columns = [c for c in frame.columns if c not in skip]
         if not marker_columns:
-            raise ValueError(
+            raise BadInputError(
                 f"{source} names no markers: give long form (columns sample_id, marker, assay, "
                 "value) or wide form (one column per marker such as RUNX2, OCN_qPCR); "
                 f"its columns are {list(frame.columns[:-1])}."
@@ -208,7 +209,7 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
         missing = long["sample_id"].isna()
         if missing.any():
             rows = sorted(set(long.loc[missing, "row"].astype(int)))
-            raise ValueError(
+            raise BadInputError(
                 f"{source}: rows {rows[:20]} have no sample_id; fill them in or remove them."
             )
         long["sample_id"] = long["sample_id"].astype(str).str.strip()
@@ -239,7 +240,7 @@ def normalise_to_loading_control(long: pd.DataFrame, control: str | None = None,
             has = long["loading_control"].notna()
             zero = has & (long["loading_control"] == 0)
             if zero.any():
-                raise ValueError(
+                raise BadInputError(
                     f"{source}: loading_control is 0 in rows {sorted(long.loc[zero, 'row'])[:20]}."
                 )
             long.loc[has, "value"] = long.loc[has, "value"] / long.loc[has, "loading_control"]
@@ -248,7 +249,7 @@ def normalise_to_loading_control(long: pd.DataFrame, control: str | None = None,
     keys = [c for c in (*ID_COLUMNS, "replicate", "assay") if c in long.columns]
     controls = long[long["marker"] == control]
     if controls.empty:
-        raise ValueError(
+        raise BadInputError(
             f"{source} has no rows for the loading control {control!r}; "
             f"its markers are {sorted(long['marker'].unique())}."
         )
@@ -257,7 +258,7 @@ def normalise_to_loading_control(long: pd.DataFrame, control: str | None = None,
     merged = targets.join(control_values, on=keys)
     unmatched = merged["_control"].isna() | (merged["_control"] == 0)
     if unmatched.any():
-        raise ValueError(
+        raise BadInputError(
             f"{source}: rows {sorted(merged.loc[unmatched, 'row'])[:20]} have no (non-zero) "
             f"{control} value for the same sample, replicate and assay."
         )
@@ -281,7 +282,7 @@ def check_consistent_metadata(frame: pd.DataFrame, key: str = "sample_id",
             values = sorted(map(str, frame.loc[frame[key] == sample, column].dropna().unique()))
             problems.append(f"{key} {sample!r} has {column} {', '.join(values)}")
     if problems:
-        raise ValueError(
+        raise BadInputError(
             f"{source}: duplicate {key}s with conflicting metadata: "
             + "; ".join(problems[:10])
             + (f" (and {len(problems) - 10} more)" if len(problems) > 10 else "")
@@ -350,7 +351,9 @@ def read_readouts(source, markers: Sequence[str] | None = None,
     else:
         raise TypeError(f"readouts must be a file path or a DataFrame, got {type(source).__name__}")
     if frame.empty:
-        raise ValueError(f"{name} has no rows.")
+        raise BadInputError(
+            f"{name} has no rows; give one row per sample (wide) or measurement (long)."
+        )
     long = to_long(frame, source=name)
     check_consistent_metadata(long, source=name)
     long = normalise_to_loading_control(long, loading_control, source=name)
@@ -359,10 +362,10 @@ def read_readouts(source, markers: Sequence[str] | None = None,
         found = set(long["marker"])
         absent = [m for m in wanted if m not in found]
         if absent:
-            raise ValueError(
+            raise BadInputError(
                 f"{name} has no values for marker(s) {absent}; it has {sorted(found)}."
             )
         long = long[long["marker"].isin(wanted)]
     if long.empty:
-        raise ValueError(f"{name} holds no numeric marker values.")
+        raise BadInputError(f"{name} holds no numeric marker values; fill in the value cells.")
     return summarise_replicates(long)

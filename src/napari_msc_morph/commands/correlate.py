@@ -1,4 +1,8 @@
-"""``msc-morph correlate``: correlate image scores with RUNX2/OCN/OSX readouts."""
+"""``msc-morph correlate``: correlate image scores with RUNX2/OCN/OSX readouts.
+
+Parses the options and calls :func:`napari_msc_morph.analysis.correlate_study`;
+the engine does the work, this prints its summary and warnings.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..analysis.aggregate import _as_list, aggregate_to_samples
-from ..analysis.correlate import correlate, join_readouts, time_course
-from ..analysis.readouts import read_readouts
-from ..io import read_table, write_table
+from ..analysis.aggregate import SAMPLE_KEYS
+from ..analysis.correlate import ALL_METHODS, method_choices
+from ..analysis.study import correlate_study
+from ._progress import progress_bar
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -26,9 +30,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="per-image or per-sample scores (CSV/XLSX)")
     parser.add_argument("readouts", type=Path, metavar="READOUTS",
                         help="molecular readouts (CSV/XLSX), long or wide form")
-    parser.add_argument("--on", default="sample_id",
-                        help="join column(s), e.g. sample_id (default) or day,condition")
-    parser.add_argument("--method", choices=("pearson", "spearman", "both"), default="both")
+    usual = " or ".join(name.replace(" ", "") for name in SAMPLE_KEYS.names())
+    parser.add_argument("--on", default=SAMPLE_KEYS.names()[0],
+                        help=f"join column(s), comma-separated, e.g. {usual} "
+                             f"(default: %(default)s)")
+    parser.add_argument("--method", choices=method_choices(), default=ALL_METHODS,
+                        help="correlation method(s) (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True,
                         help="output table (CSV or XLSX): score, marker, assay, method, n, r, "
                              "ci_low, ci_high, p, q, warning")
@@ -49,30 +56,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    on = _as_list(args.on)
-    images = read_table(args.scores)
-    samples = aggregate_to_samples(images, on=on, scores=args.score_columns,
-                                   source=str(args.scores))
-    readouts = read_readouts(args.readouts, markers=args.markers,
-                             loading_control=args.loading_control)
-    results = correlate(samples, readouts, on=on, method=args.method, scores=args.score_columns,
-                        min_n=args.min_n, n_boot=args.n_boot, seed=args.seed)
-    write_table(results, args.out)
-    print(f"{len(results)} correlations of {results['score'].nunique()} score(s) with "
-          f"{results[['marker', 'assay']].drop_duplicates().shape[0]} marker/assay pair(s) "
-          f"over {len(samples)} samples -> {args.out}")
-    for warning in sorted(set(results["warning"]) - {""}):
+    with progress_bar("correlate", unit="step") as progress:
+        study = correlate_study(
+            args.scores, args.readouts, on=args.on, method=args.method,
+            score_columns=args.score_columns, markers=args.markers,
+            loading_control=args.loading_control, min_n=args.min_n, n_boot=args.n_boot,
+            seed=args.seed, out=args.out, plots_dir=args.plots, progress=progress,
+        )
+    print(study.summary())
+    for warning in study.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if args.plots is not None:
-        from ..analysis.plots import save_correlation_plots
-
-        joined = join_readouts(samples, readouts, on=on, scores=args.score_columns)
-        course = None
-        if "day" in samples.columns or "day" in readouts.columns:
-            try:
-                course = time_course(samples, readouts, scores=args.score_columns)
-            except ValueError as err:  # no day on one side: plot what can be plotted
-                print(f"warning: no time course: {err}", file=sys.stderr)
-        written = save_correlation_plots(joined, results, course, args.plots, on=on)
-        print(f"{len(written)} plot files -> {args.plots}")
     return 0

@@ -43,6 +43,13 @@ class _ProgressRelay(QObject):
     step = Signal(int, int, str)
 
 
+class _JobFailed:
+    """A user error carried back from the worker thread as a value."""
+
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
 def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     """Lay out ``form`` above Run/Cancel buttons, a progress bar and a status line.
 
@@ -123,13 +130,19 @@ class JobDock(QWidget):
             relay.step.emit(int(done), int(total), str(message))
 
         def work():
-            return job(progress, token)
+            # A raised error would reach napari's error relay (a traceback notification) and
+            # superqt would re-raise it; user errors come back as values instead, wrapped
+            # because superqt treats a *returned* exception as raised.
+            try:
+                return job(progress, token)
+            except USER_ERRORS as err:
+                return _JobFailed(err)
 
-        # errors are reported by report_error; superqt would otherwise re-raise them
-        # into the Qt event loop (a traceback dialog in napari)
-        worker = create_worker(work, _start_thread=False, _ignore_errors=True)
+        # Unexpected errors go to report_error (a short notification, traceback in the log);
+        # without a handler of our own superqt would re-raise them into the Qt event loop.
+        worker = create_worker(work, _start_thread=False, _ignore_errors=True,
+                               _connect={"errored": self.report_error})
         worker.returned.connect(lambda result: self._finish_ok(on_done, result))
-        worker.errored.connect(self.report_error)
         worker.finished.connect(self._on_finished)
         self.worker = worker
         self._cancel_token = token
@@ -174,6 +187,9 @@ class JobDock(QWidget):
             self.status.setText(message)
 
     def _finish_ok(self, on_done, result) -> None:
+        if isinstance(result, _JobFailed):
+            self.report_error(result.error)
+            return
         try:
             on_done(result)
             self._succeeded = True

@@ -1,11 +1,11 @@
 """Correlation dock: image scores from the results table against molecular readouts.
 
-Thin: reads the viewer's results table, calls
-:func:`~napari_msc_morph.analysis.aggregate.aggregate_to_samples`,
-:func:`~napari_msc_morph.analysis.readouts.read_readouts` and
-:func:`~napari_msc_morph.analysis.correlate.correlate`, and draws the engine's
-figures into Qt canvases. Clicking a scatter point selects that sample's image
-layer(s).
+Thin: gathers the results table, the readout file and the options
+(:meth:`CorrelationWidget._input_state`) and hands them to one engine call,
+:func:`~napari_msc_morph.analysis.study.correlate_study`, run off the GUI thread
+by the shared Run/Cancel/progress panel (:class:`~._panel.JobDock`). The result
+is drawn with the engine's figures in Qt canvases; clicking a scatter point
+selects that sample's image layer(s).
 """
 
 from __future__ import annotations
@@ -17,23 +17,21 @@ import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLabel,
     QLineEdit,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QTabWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
-from ..analysis.aggregate import _as_list, aggregate_to_samples
-from ..analysis.correlate import correlate, join_readouts, time_course
+from ..analysis.aggregate import SAMPLE_KEYS, parse_columns
+from ..analysis.correlate import ALL_METHODS, CORRELATION_METHODS, method_choices
 from ..analysis.plots import (
     heatmap_figure,
     picked_samples,
@@ -41,14 +39,14 @@ from ..analysis.plots import (
     scatter_figure,
     time_course_figure,
 )
-from ..analysis.readouts import read_readouts
+from ..analysis.study import CorrelationStudy, correlate_study
+from ..errors import BadInputError, MscMorphError
 from ..io import write_table
+from ._panel import JobDock
 from .results_table import get_results_table
 
-JOIN_CHOICES = ("sample_id", "day, condition")
 
-
-class CorrelationWidget(QWidget):
+class CorrelationWidget(JobDock):
     """Correlate the results table's scores with a readout file.
 
     Parameters
@@ -56,18 +54,23 @@ class CorrelationWidget(QWidget):
     napari_viewer : napari.viewer.Viewer
     """
 
+    job_title = "Correlation"
+
     def __init__(self, napari_viewer, parent=None):
         super().__init__(parent)
-        self.viewer = getattr(napari_viewer, "__wrapped__", napari_viewer)
+        self.viewer = napari_viewer
+        self.study: CorrelationStudy | None = None
         self.readouts: pd.DataFrame | None = None
         self.samples: pd.DataFrame | None = None
         self.results: pd.DataFrame | None = None
         self.joined: pd.DataFrame | None = None
         self.course: pd.DataFrame | None = None
-        self._worker = None
+        # readouts handed over as a table (load_readouts) rather than typed as a path
+        self._readout_frame: pd.DataFrame | None = None
 
         self.readout_path = QLineEdit(self)
         self.readout_path.setPlaceholderText("qPCR / western / IF readouts (CSV or XLSX)")
+        self.readout_path.textEdited.connect(self._forget_readout_frame)
         browse = QPushButton("Browse…", self)
         browse.clicked.connect(self._browse_clicked)
         path_row = QHBoxLayout()
@@ -75,24 +78,18 @@ class CorrelationWidget(QWidget):
         path_row.addWidget(browse)
 
         self.join_combo = QComboBox(self)
-        self.join_combo.addItems(JOIN_CHOICES)
-        self.join_combo.setEditable(True)
+        self.join_combo.addItems(SAMPLE_KEYS.names())
+        for index, name in enumerate(SAMPLE_KEYS.names()):
+            self.join_combo.setItemData(index, SAMPLE_KEYS.help(name), Qt.ToolTipRole)
+        self.join_combo.setEditable(True)  # any other column list works too
         self.method_combo = QComboBox(self)
-        self.method_combo.addItems(["both", "pearson", "spearman"])
+        self.method_combo.addItems(method_choices())
+        self.method_combo.setCurrentText(ALL_METHODS)
         self.score_combo = QComboBox(self)
         self.score_combo.currentIndexChanged.connect(self._redraw_scatter)
         self.plot_method_combo = QComboBox(self)
-        self.plot_method_combo.addItems(["pearson", "spearman"])
+        self.plot_method_combo.addItems(CORRELATION_METHODS.names())
         self.plot_method_combo.currentIndexChanged.connect(self._redraw)
-
-        self.run_button = QPushButton("Correlate", self)
-        self.run_button.clicked.connect(self._run_clicked)
-        save_plots = QPushButton("Save plots…", self)
-        save_plots.clicked.connect(self._save_plots_clicked)
-        save_table = QPushButton("Export table…", self)
-        save_table.clicked.connect(self._export_clicked)
-        self.status = QLabel("Scores come from the Results table.", self)
-        self.status.setWordWrap(True)
 
         form = QFormLayout()
         form.addRow("Readouts", path_row)
@@ -100,6 +97,17 @@ class CorrelationWidget(QWidget):
         form.addRow("Method", self.method_combo)
         form.addRow("Plot score", self.score_combo)
         form.addRow("Plot r", self.plot_method_combo)
+        layout = self.build_run_panel(form, "Correlate")
+        self.status.setText("Scores come from the Results table.")
+
+        save_plots = QPushButton("Save plots…", self)
+        save_plots.clicked.connect(self._save_plots_clicked)
+        save_table = QPushButton("Export table…", self)
+        save_table.clicked.connect(self._export_clicked)
+        exports = QHBoxLayout()
+        exports.addWidget(save_plots)
+        exports.addWidget(save_table)
+        layout.addLayout(exports)
 
         self.scatter_canvas = FigureCanvasQTAgg(Figure(figsize=(5, 4), layout="constrained"))
         self.heatmap_canvas = FigureCanvasQTAgg(Figure(figsize=(5, 3), layout="constrained"))
@@ -113,84 +121,88 @@ class CorrelationWidget(QWidget):
         self.tabs.addTab(self.table, "Table")
         for canvas in (self.scatter_canvas, self.heatmap_canvas, self.time_canvas):
             canvas.setMinimumHeight(260)
-
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.run_button)
-        buttons.addWidget(save_plots)
-        buttons.addWidget(save_table)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addLayout(buttons)
-        layout.addWidget(self.status)
         layout.addWidget(self.tabs, 1)
 
-    # ------------------------------------------------------------ compute
+    # -------------------------------------------------------------- inputs
     @property
     def on(self) -> list[str]:
         """The join column(s) chosen."""
-        return _as_list(self.join_combo.currentText())
+        return parse_columns(self.join_combo.currentText())
 
-    def load_readouts(self, source) -> pd.DataFrame:
-        """Read readouts from a path or take a DataFrame (long or wide)."""
-        if isinstance(source, (str, os.PathLike)):
+    def load_readouts(self, source) -> None:
+        """Use readouts from a path (shown in the path box) or a DataFrame (long or wide)."""
+        if isinstance(source, pd.DataFrame):
+            self._readout_frame = source
+        else:
             self.readout_path.setText(os.fspath(source))
-        self.readouts = read_readouts(source)
-        return self.readouts
+            self._readout_frame = None
 
+    def _forget_readout_frame(self, *_) -> None:
+        self._readout_frame = None
+
+    def _input_state(self, scores_table: pd.DataFrame | None = None) -> dict:
+        """Everything :func:`correlate_study` needs, gathered on the GUI thread."""
+        readouts = self._readout_frame
+        if readouts is None:
+            path = self.readout_path.text().strip()
+            if not path:
+                raise BadInputError("Choose a readout file (CSV or XLSX) first.")
+            readouts = path  # read by the engine on every run: the file may have changed
+        if scores_table is None:
+            scores_table = get_results_table(self.viewer, show=False).to_dataframe()
+        if scores_table.empty:
+            raise BadInputError(
+                "The results table is empty: run a prediction or measurement first.")
+        return {"scores": scores_table, "readouts": readouts, "on": self.on,
+                "method": self.method_combo.currentText(), "scores_name": "the results table"}
+
+    # ------------------------------------------------------------- running
     def compute(self, scores_table: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Aggregate, join and correlate now (on the calling thread); then draw.
+        """Correlate now (on the calling thread), then draw; return the results table.
 
         Parameters
         ----------
         scores_table : DataFrame, optional
             Per-image scores; default: the viewer's results table.
         """
-        result = self._compute(scores_table)
-        self._show(result)
+        self._show(correlate_study(**self._input_state(scores_table)))
         return self.results
 
-    def _compute(self, scores_table=None):
-        if self.readouts is None:
-            path = self.readout_path.text().strip()
-            if not path:
-                raise ValueError("Choose a readout file (CSV or XLSX) first.")
-            self.readouts = read_readouts(path)
-        if scores_table is None:
-            scores_table = get_results_table(self.viewer, show=False).to_dataframe()
-        if scores_table.empty:
-            raise ValueError("The results table is empty: run a prediction or measurement first.")
-        on = self.on
-        samples = aggregate_to_samples(scores_table, on=on, source="the results table")
-        results = correlate(samples, self.readouts, on=on, method=self.method_combo.currentText())
-        joined = join_readouts(samples, self.readouts, on=on)
-        course = None
+    def run(self) -> None:
+        """The Correlate button: one :func:`correlate_study` call in a thread worker."""
         try:
-            course = time_course(samples, self.readouts)
-        except ValueError:
-            course = None  # no day column: no time course
-        return samples, results, joined, course
+            state = self._input_state()
+        except (ValueError, MscMorphError) as err:
+            self.report_error(err)
+            return
+        return self.start_job(
+            lambda progress, cancel: correlate_study(**state, progress=progress, cancel=cancel),
+            self._show, status="Correlating…",
+        )
 
-    def _show(self, result) -> None:
-        self.samples, self.results, self.joined, self.course = result
-        scores = list(dict.fromkeys(self.results["score"]))
+    def _show(self, study: CorrelationStudy) -> None:
+        self.study = study
+        self.samples, self.readouts = study.samples, study.readouts
+        self.results, self.joined, self.course = study.results, study.joined, study.time_course
+        scores = study.score_columns
         current = self.score_combo.currentText()
         self.score_combo.blockSignals(True)
         self.score_combo.clear()
         self.score_combo.addItems(scores)
         preferred = current if current in scores else next(
-            (s for s in scores if "osscore" in s.lower()), scores[0] if scores else "")
+            (s for s in scores if s.lower().replace("_", "").endswith("score")),
+            scores[0] if scores else "")
         self.score_combo.setCurrentText(preferred)
         self.score_combo.blockSignals(False)
-        methods = list(dict.fromkeys(self.results["method"]))
+        methods = study.methods
         if self.plot_method_combo.currentText() not in methods and methods:
             self.plot_method_combo.blockSignals(True)
             self.plot_method_combo.setCurrentText(methods[0])
             self.plot_method_combo.blockSignals(False)
         self._fill_table()
         self._redraw()
-        warnings = sorted(set(self.results["warning"]) - {""})
-        n = len(self.samples)
-        self.status.setText(f"{len(self.results)} correlations over {n} samples."
+        warnings = study.warnings
+        self.status.setText(f"{len(self.results)} correlations over {len(self.samples)} samples."
                             + (f" Warning: {'; '.join(warnings)}" if warnings else ""))
         if warnings:
             from napari.utils.notifications import show_warning
@@ -227,7 +239,8 @@ class CorrelationWidget(QWidget):
     def _redraw_scatter(self, *_):
         if self.results is None or not self.score_combo.currentText():
             return
-        scatter_figure(self.joined, self.results, self.score_combo.currentText(), on=self.on,
+        scatter_figure(self.joined, self.results, self.score_combo.currentText(),
+                       on=self._points_key(),
                        method=self.plot_method_combo.currentText(),
                        fig=self.scatter_canvas.figure)
         self.scatter_canvas.draw()
@@ -235,7 +248,7 @@ class CorrelationWidget(QWidget):
     def save_plots(self, folder: str | os.PathLike) -> list[Path]:
         """Save the scatter, heatmap and time course shown as PNG and SVG in ``folder``."""
         if self.results is None:
-            raise ValueError("Nothing to save yet: run the correlation first.")
+            raise BadInputError("Nothing to save yet: run the correlation first.")
         folder = Path(folder)
         score = self.score_combo.currentText()
         method = self.plot_method_combo.currentText()
@@ -250,7 +263,7 @@ class CorrelationWidget(QWidget):
         """Layers of the results table whose join columns equal one of ``keys``."""
         table = get_results_table(self.viewer, show=False)
         frame = table.to_dataframe()
-        on = self.on
+        on = self._points_key()
         wanted = {tuple(_key_text(v) for v in key) for key in keys}
         layers = []
         for index, record in frame.iterrows():
@@ -259,6 +272,10 @@ class CorrelationWidget(QWidget):
             if key in wanted and layer is not None and layer in self.viewer.layers:
                 layers.append(layer)
         return layers
+
+    def _points_key(self) -> list[str]:
+        """The join key the shown results were computed with (the combo may have changed)."""
+        return self.study.on if self.study is not None else self.on
 
     def select_samples(self, keys) -> list:
         """Select and show the image layers of the samples ``keys``."""
@@ -285,61 +302,24 @@ class CorrelationWidget(QWidget):
             self, "Readouts", "", "Tables (*.csv *.xlsx *.tsv)"
         )
         if path:
-            self.readout_path.setText(path)
-            self.readouts = None
-
-    def _run_clicked(self) -> None:
-        from napari.qt.threading import create_worker
-
-        self.readouts = None  # re-read the file: it may have been edited
-        scores_table = get_results_table(self.viewer, show=False).to_dataframe()
-        self.run_button.setEnabled(False)
-        self.status.setText("Correlating…")
-        worker = create_worker(self._compute_or_error, scores_table)
-        worker.returned.connect(self._on_returned)
-        worker.finished.connect(lambda: self.run_button.setEnabled(True))
-        self._worker = worker
-        worker.start()
-
-    def _compute_or_error(self, scores_table):
-        # User errors come back as values: napari would show a raised one as a traceback.
-        # (superqt treats a returned exception object as raised, hence the wrapping.)
-        try:
-            return "ok", self._compute(scores_table)
-        except (ValueError, FileNotFoundError, KeyError) as err:
-            return "error", err
-
-    def _on_returned(self, outcome) -> None:
-        kind, value = outcome
-        if kind == "error":
-            self._on_error(value)
-        else:
-            self._show(value)
-
-    def _on_error(self, err: Exception) -> None:
-        from napari.utils.notifications import show_error
-
-        self.status.setText(str(err))
-        show_error(str(err))
+            self.load_readouts(path)
 
     def _save_plots_clicked(self) -> None:
-        from napari.utils.notifications import show_error, show_info
+        from napari.utils.notifications import show_info
 
         folder = QFileDialog.getExistingDirectory(self, "Save plots into")
         if not folder:
             return
         try:
             written = self.save_plots(folder)
-        except (OSError, ValueError) as err:
-            show_error(str(err))
+        except (OSError, ValueError, MscMorphError) as err:
+            self.report_error(err)
             return
         show_info(f"Saved {len(written)} files in {folder}")
 
     def _export_clicked(self) -> None:
-        from napari.utils.notifications import show_error
-
         if self.results is None:
-            show_error("Nothing to export yet: run the correlation first.")
+            self.report_error(BadInputError("Nothing to export yet: run the correlation first."))
             return
         path, _ = QFileDialog.getSaveFileName(self, "Export correlations", "correlations.csv",
                                               "CSV (*.csv);;Excel (*.xlsx)")
@@ -347,7 +327,7 @@ class CorrelationWidget(QWidget):
             try:
                 write_table(self.results, path)
             except (OSError, ValueError, ImportError) as err:
-                show_error(str(err))
+                self.report_error(err)
 
 
 def _key_text(value) -> str:

@@ -1,0 +1,268 @@
+"""The correlation job in one call: image scores + molecular readouts -> a study.
+
+:func:`correlate_study` is the single entry point the ``msc-morph correlate``
+command, the Correlation dock and the demo call. It reads the tables (paths or
+DataFrames), averages image scores per sample, reads and averages the readouts,
+joins them, correlates every score with every marker and assay (with
+Benjamini-Hochberg ``q`` per method), summarises the time course and, if asked,
+writes the results table and the plots. User-caused problems raise
+:class:`~napari_msc_morph.errors.BadInputError` naming the file or column;
+statistical caveats (too few samples, a constant marker, no time course) come
+back as :attr:`CorrelationStudy.warnings`, for each face to show its own way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import BadInputError
+from ..io import read_table, write_table
+from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
+from .aggregate import aggregate_to_samples, parse_columns
+from .correlate import (
+    ALL_METHODS,
+    correlate_joined,
+    count_tests,
+    join_readouts,
+    resolve_methods,
+    resolve_score_columns,
+    time_course,
+)
+from .readouts import read_readouts
+
+__all__ = ["CorrelationStudy", "correlate_study"]
+
+logger = logging.getLogger(__name__)
+
+# Steps before the correlations: scores, readouts, samples + join, time course.
+_SETUP_STEPS = 4
+
+
+@dataclass
+class CorrelationStudy:
+    """Everything one correlation run produced.
+
+    Attributes
+    ----------
+    samples : DataFrame
+        Per-sample scores (:func:`~napari_msc_morph.analysis.aggregate.aggregate_to_samples`).
+    readouts : DataFrame
+        Per-sample readouts, replicates averaged
+        (:func:`~napari_msc_morph.analysis.readouts.read_readouts`).
+    joined : DataFrame
+        One row per sample, marker and assay: the key, scores and ``value``.
+    results : DataFrame
+        ``score, marker, assay, method, n, r, ci_low, ci_high, p, q, warning``.
+    time_course : DataFrame or None
+        Mean +- SD per day and condition, or None without a ``day`` column.
+    on : list of str
+        The join key used.
+    score_columns : list of str
+        The scores correlated.
+    warnings : list of str
+        Caveats to show the user (each once), e.g. too few samples for r.
+    results_file : Path or None
+        Where the results table was written, if ``out`` was given.
+    plot_files : list of Path
+        The figure files written, if ``plots_dir`` was given.
+    """
+
+    samples: pd.DataFrame
+    readouts: pd.DataFrame
+    joined: pd.DataFrame
+    results: pd.DataFrame
+    time_course: pd.DataFrame | None
+    on: list[str]
+    score_columns: list[str]
+    warnings: list[str] = field(default_factory=list)
+    results_file: Path | None = None
+    plot_files: list[Path] = field(default_factory=list)
+
+    @property
+    def methods(self) -> list[str]:
+        """The correlation methods in :attr:`results`, in order."""
+        return list(dict.fromkeys(self.results["method"]))
+
+    def summary(self) -> str:
+        """One line per output: what was correlated, and where it went.
+
+        Examples
+        --------
+        >>> study.summary()  # doctest: +SKIP
+        '24 correlations of 3 score(s) with 4 marker/assay pair(s) over 24 samples'
+        """
+        pairs = self.results[["marker", "assay"]].drop_duplicates().shape[0]
+        line = (f"{len(self.results)} correlations of {self.results['score'].nunique()} "
+                f"score(s) with {pairs} marker/assay pair(s) over {len(self.samples)} samples")
+        if self.results_file is not None:
+            line += f" -> {self.results_file}"
+        lines = [line]
+        if self.plot_files:
+            lines.append(f"{len(self.plot_files)} plot files -> {self.plot_files[0].parent}")
+        return "\n".join(lines)
+
+
+def correlate_study(
+    scores: pd.DataFrame | str | os.PathLike,
+    readouts: pd.DataFrame | str | os.PathLike,
+    *,
+    on: str | Sequence[str] = ("sample_id",),
+    method: str = ALL_METHODS,
+    score_columns: Sequence[str] | None = None,
+    markers: Sequence[str] | None = None,
+    loading_control: str | None = None,
+    min_n: int = 4,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    out: str | os.PathLike | None = None,
+    plots_dir: str | os.PathLike | None = None,
+    plot_formats: Sequence[str] = ("png", "svg"),
+    scores_name: str | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> CorrelationStudy:
+    """Correlate image-derived scores with molecular readouts, end to end.
+
+    Parameters
+    ----------
+    scores : DataFrame or path
+        Per-image (or per-sample) scores with the join column(s), e.g. the
+        exported results table (CSV/XLSX).
+    readouts : DataFrame or path
+        qPCR / western / IF readouts, long or wide (see
+        :mod:`napari_msc_morph.analysis.readouts`).
+    on : str or sequence of str
+        Join key: ``"sample_id"`` or e.g. ``"day, condition"`` (see
+        :data:`~napari_msc_morph.analysis.aggregate.SAMPLE_KEYS`).
+    method : str
+        One of :func:`~napari_msc_morph.analysis.correlate.method_choices`.
+    score_columns : sequence of str, optional
+        Scores to correlate; every numeric non-metadata column by default.
+    markers : sequence of str, optional
+        Markers to keep (all by default); one absent from the readouts is an error.
+    loading_control : str, optional
+        Normalise western blot values to this marker (e.g. ``"GAPDH"``).
+    min_n : int
+        Fewest samples for which r is reported.
+    confidence : float
+        Confidence level of the intervals.
+    n_boot, seed : int
+        Bootstrap resamples and seed of the Spearman intervals.
+    out : path, optional
+        Write the results table here (CSV or XLSX, atomically).
+    plots_dir : path, optional
+        Write scatter, heatmap and time-course figures into this folder.
+    plot_formats : sequence of str
+        File formats of the figures.
+    scores_name : str, optional
+        What to call the scores table in messages (default: its file name, or
+        "the scores table").
+    progress : callable, optional
+        ``progress(done, total, message)``; ``total`` is 0 until the number of
+        correlations is known.
+    cancel : CancelToken, optional
+        Checked between steps; when set, :class:`~napari_msc_morph.errors.Cancelled`
+        is raised (files already written are kept).
+
+    Returns
+    -------
+    CorrelationStudy
+
+    Raises
+    ------
+    BadInputError
+        A table lacks the join or score columns, holds text where numbers are
+        needed, or shares no sample with the other; the message names the file
+        and column.
+    FileNotFoundError
+        A path does not exist.
+
+    Examples
+    --------
+    >>> study = correlate_study("results.csv", "qpcr.xlsx", on="sample_id")  # doctest: +SKIP
+    >>> study.results.head()  # doctest: +SKIP
+    """
+    on = parse_columns(on)
+    if not on:
+        raise BadInputError("Say which column(s) identify a sample, e.g. on='sample_id'.")
+    methods = resolve_methods(method)  # a typo fails before any file is read
+
+    report(progress, 0, 0, "reading scores")
+    images, scores_name = _read_scores(scores, scores_name)
+    check_cancelled(cancel, "Correlation cancelled.")
+    report(progress, 1, 0, "reading readouts")
+    tidy = read_readouts(readouts, markers=markers, loading_control=loading_control)
+    check_cancelled(cancel, "Correlation cancelled.")
+    report(progress, 2, 0, "averaging images per sample")
+    samples = aggregate_to_samples(images, on=on, scores=score_columns, source=scores_name)
+    names = resolve_score_columns(samples, score_columns, on)
+    joined = join_readouts(samples, tidy, on=on, scores=names)
+    check_cancelled(cancel, "Correlation cancelled.")
+    report(progress, 3, 0, "time course")
+    course, course_warning = _time_course(samples, tidy, names)
+    check_cancelled(cancel, "Correlation cancelled.")
+
+    n_tests = count_tests(joined, names, methods)
+    n_plots = 0
+    if plots_dir is not None:
+        n_plots = len(names) * len(methods) + len(methods) + (course is not None)
+    total = _SETUP_STEPS + n_tests + n_plots
+    report(progress, _SETUP_STEPS, total, f"correlating {n_tests} pairs")
+    results = correlate_joined(
+        joined, names, methods, min_n=min_n, confidence=confidence, n_boot=n_boot, seed=seed,
+        progress=scaled(progress, _SETUP_STEPS, n_tests, total), cancel=cancel,
+    )
+    warnings = sorted(set(results["warning"]) - {""})
+    if course_warning:
+        warnings.append(course_warning)
+
+    study = CorrelationStudy(samples=samples, readouts=tidy, joined=joined, results=results,
+                             time_course=course, on=on, score_columns=names, warnings=warnings)
+    if out is not None:
+        study.results_file = write_table(results, out)
+    if plots_dir is not None:
+        from .plots import save_correlation_plots  # matplotlib only when plots are asked for
+
+        study.plot_files = save_correlation_plots(
+            joined, results, course, plots_dir, on=on, formats=plot_formats,
+            progress=scaled(progress, _SETUP_STEPS + n_tests, n_plots, total), cancel=cancel,
+        )
+    report(progress, total, total, "done")
+    logger.info("%s", study.summary())
+    for warning in warnings:
+        logger.info("correlation warning: %s", warning)
+    return study
+
+
+def _read_scores(scores, name: str | None) -> tuple[pd.DataFrame, str]:
+    """The scores table and its name for messages."""
+    if isinstance(scores, pd.DataFrame):
+        frame, name = scores, name or "the scores table"
+    elif isinstance(scores, (str, os.PathLike)):
+        frame, name = read_table(scores), name or os.fspath(scores)
+    else:
+        raise TypeError(f"scores must be a file path or a DataFrame, got {type(scores).__name__}")
+    if frame.empty:
+        raise BadInputError(
+            f"{name} has no rows: run a prediction or measurement first, or choose another table."
+        )
+    return frame, name
+
+
+def _time_course(samples: pd.DataFrame, readouts: pd.DataFrame,
+                 names: Sequence[str]) -> tuple[pd.DataFrame | None, str]:
+    """The time course, or None and why not (no ``day`` anywhere is normal: no warning)."""
+    if "day" not in samples.columns and "day" not in readouts.columns:
+        return None, ""
+    try:
+        course = time_course(samples, readouts, scores=names)
+    except BadInputError as err:  # day on one side only: correlate anyway
+        return None, f"no time course: {err}"
+    return (course if not course.empty else None), ""
