@@ -186,3 +186,12 @@ def test_no_import_cycle_between_training_modules():
         visit(name, [name])
     for path in folder.glob("*.py"):
         assert len(path.read_text(encoding="utf-8").splitlines()) <= 500, path.name
+
+
+def test_docs_tables_are_the_registries():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "training.md").read_text("utf-8")
+    for table in (OPTIMIZERS.markdown_table(), SCHEDULERS.markdown_table(),
+                  DEVICES.markdown_table()):
+        indented = "\n".join("  " + line for line in table.splitlines())
+        assert indented in page, f"docs/training.md is missing:\n{table}"
+    assert "training.train()" not in page and "train_model()" in page
