@@ -1,4 +1,5 @@
-"""The Train model widget in a real viewer: manifest run with live plot and Cancel; layers -> manifest."""
+"""The Train model widget in a real viewer: manifest run with live plot, Cancel and the test
+report; layers -> manifest."""
 
 import sys
 from pathlib import Path

@@ -31,7 +31,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="override the bundle's tiling")
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="threshold on P(positive) for sensitivity/specificity (default 0.5)")
-    parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    parser.add_argument("--n-boot", type=int, default=2000,
+                        help="bootstrap resamples (default 2000)")
     parser.add_argument("--bootstrap-by", default=None, metavar="COLUMN",
                         help="resample whole groups (e.g. donor) for the AUC interval")
     parser.add_argument("--downscale", type=int, default=None,

@@ -4,7 +4,8 @@ A bundle is a folder or a ``.zip`` holding exactly two files:
 
 ``model.json``
     Everything needed to rebuild and use the network (see
-    :class:`~napari_msc_morph.models.bundle_config.BundleConfig`): task, class names (ordered for ordinal tasks), timm backbone, input size,
+    :class:`~napari_msc_morph.models.bundle_config.BundleConfig`): task,
+    class names (ordered for ordinal tasks), timm backbone, input size,
     channels, normalisation, pixel size at training (µm), default tiling,
     training metrics, the sha256 of the weights and the package version that
     wrote it, under a ``schema_version``.

@@ -204,7 +204,7 @@ class BundleConfig:
         return {"format": BUNDLE_FORMAT, **data}
 
     @classmethod
-    def from_dict(cls, data: dict, source: str = "model.json") -> "BundleConfig":
+    def from_dict(cls, data: dict, source: str = "model.json") -> BundleConfig:
         """Build and validate a config from parsed ``model.json``.
 
         Raises :class:`~napari_msc_morph.errors.BadInputError` listing missing

@@ -11,8 +11,6 @@ augmented crops.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from ..errors import BadInputError
@@ -36,7 +34,7 @@ def field_normalizer(data: np.ndarray, config, name: str = "image"):
 
 
 def prepare_training_field(data: np.ndarray, config, name: str = "image"):
-    """``(field, normalizer)``: NaN/Inf replaced by the fill value (so crops interpolate cleanly)."""
+    """``(field, normalizer)``; NaN/Inf become the fill value (crops interpolate cleanly)."""
     normalizer = field_normalizer(data, config, name)
     data = np.asarray(data)
     if data.dtype.kind == "f" and not np.isfinite(data).all():
@@ -61,8 +59,8 @@ def jittered_input(crop: np.ndarray, normalizer, jitter=None) -> np.ndarray:
 
 def predict_fields(model, config, fields, device: str = "cpu", tiling: str | None = None,
                    batch_size: int | None = None, precision: str | None = None, *,
-                   total: int = 0, progress: Optional[ProgressFn] = None,
-                   cancel: Optional[CancelToken] = None) -> np.ndarray:
+                   total: int = 0, progress: ProgressFn | None = None,
+                   cancel: CancelToken | None = None) -> np.ndarray:
     """Probabilities ``(n_fields, n_classes)`` of raw fields, tiled as at prediction.
 
     Parameters

@@ -60,7 +60,7 @@ class AugmentConfig:
         return asdict(self)
 
     @classmethod
-    def none(cls) -> "AugmentConfig":
+    def none(cls) -> AugmentConfig:
         """No augmentation at all (plain random crops)."""
         return cls(False, False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 

@@ -129,7 +129,7 @@ def check_resume_compatible(saved: dict, config: TrainConfig) -> None:
 def apply_saved_split(table: pd.DataFrame, split_file: Path) -> pd.DataFrame:
     """``table`` with the interrupted run's split (every image must be in it)."""
     saved = pd.read_csv(split_file)
-    mapping = dict(zip(saved["path"].astype(str), saved["split"].astype(str)))
+    mapping = dict(zip(saved["path"].astype(str), saved["split"].astype(str), strict=True))
     missing = [p for p in table["path"] if p not in mapping]
     if missing:
         raise BadInputError(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,6 @@ __all__ = [
     "ManifestError",
     "Problem",
     "REQUIRED_COLUMNS",
-    "OPTIONAL_COLUMNS",
     "SPLIT_NAMES",
     "read_manifest",
     "manifest_from_folders",
@@ -47,7 +46,6 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("path", "label")
-OPTIONAL_COLUMNS = ("donor", "day", "passage", "condition", "split")
 SPLIT_NAMES = ("train", "val", "test")
 _SPLIT_ALIASES = {
     "train": "train", "training": "train",
@@ -348,7 +346,6 @@ class Field:
     data: np.ndarray
     pixel_size_um: float | None
     path: str
-    extra: dict = field(default_factory=dict)
 
 
 def load_field(path, downscale: int = 1) -> Field:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
 
 import numpy as np
 
@@ -47,7 +47,7 @@ def train_one_epoch(
     loader,
     *,
     on_batch: Callable[[int, int, float], None] | None = None,
-    cancel: Optional[CancelToken] = None,
+    cancel: CancelToken | None = None,
 ) -> dict:
     """One pass over ``loader``; ``on_batch(batch, batches, loss)`` after every batch.
 

@@ -20,7 +20,6 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 import pandas as pd
@@ -81,8 +80,8 @@ def evaluate_model(
     seed: int = 0,
     bootstrap_by: str | None = None,
     precision: str | None = None,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
 ) -> Evaluation:
     """Predict every image of a manifest split, compute the task's metrics, write the report.
 
@@ -156,7 +155,8 @@ def evaluate_model(
             )
         table = table[table["split"] == split].reset_index(drop=True)
     validate_manifest(table, config.class_names, group_column=None, require_train_classes=False,
-                      source=manifest if not isinstance(manifest, pd.DataFrame) else "manifest table")
+                      source=manifest if not isinstance(manifest, pd.DataFrame)
+                      else "manifest table")
     if downscale is None:
         downscale = int(config.metrics.get("downscale", 1) or 1)
     images = (load_field(path, downscale).data for path in table["path"])
@@ -239,7 +239,8 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
     task = evaluation.task
     history = history if history is not None else evaluation.history
     if history:
-        paths["learning_curves"] = save_figure(plot_learning_curves(history), out_dir / "learning_curves.png")
+        paths["learning_curves"] = save_figure(plot_learning_curves(history),
+                                               out_dir / "learning_curves.png")
     if len(evaluation.targets):
         cm = np.asarray(evaluation.metrics["confusion_matrix"])
         paths["confusion_matrix"] = save_figure(
@@ -263,7 +264,8 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
                     day = key[len("auc_day_"):]
                     sel = np.array([_same_day(d, day) for d in days])
                     curves[f"day {day} (AUC {value:.3f})"] = roc_curve(y[sel], s[sel])[:2]
-        paths["roc"] = save_figure(plot_roc(curves, f"ROC: {task.class_names[pos]} vs rest"), out_dir / "roc.png")
+        title = f"ROC: {task.class_names[pos]} vs rest"
+        paths["roc"] = save_figure(plot_roc(curves, title), out_dir / "roc.png")
     return paths
 
 

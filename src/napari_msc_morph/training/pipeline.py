@@ -12,8 +12,8 @@ the seed, the epoch and its index, never on DataLoader worker scheduling.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable, Optional
 
 import numpy as np
 import pandas as pd
@@ -72,8 +72,8 @@ def load_fields(
     downscale: int,
     transform: Callable | None = None,
     *,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
     done: int = 0,
     total: int = 0,
 ) -> tuple[list, list]:
@@ -115,7 +115,7 @@ def consensus_pixel_size(sizes: list) -> float | None:
 
 def warn_small_fields(paths, fields, input_size: int) -> None:
     """Warn when fields are smaller than the crop (their crops get mirrored edges)."""
-    small = [p for p, f in zip(paths, fields) if min(f.shape[:2]) < input_size]
+    small = [p for p, f in zip(paths, fields, strict=True) if min(f.shape[:2]) < input_size]
     if small:
         warnings.warn(
             f"{len(small)} training field(s) (e.g. {Path(small[0]).name}) are smaller than the "

@@ -30,9 +30,9 @@ whatever the number of DataLoader workers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
 
 import numpy as np
 import pandas as pd
@@ -71,7 +71,7 @@ _REPORT_SHARE = 0.1
 
 
 @dataclass
-class _Progress:
+class _RunState:
     """Where the run stands: what the bundle, checkpoints and early stopping need."""
 
     history: list = field(default_factory=list)
@@ -103,8 +103,8 @@ def train_model(
     resume: bool = False,
     test_report: bool = True,
     report_dir=None,
-    progress: Optional[ProgressFn] = None,
-    cancel: Optional[CancelToken] = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
     on_epoch: Callable[[dict], None] | None = None,
 ) -> TrainResult:
     """Train a model on a manifest, write it as a bundle, and report on the test split.
@@ -155,7 +155,7 @@ def train_model(
     bundle_path = Path(bundle_path)
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(bundle_path)
     table, class_names = _prepare_run(manifest, config, work_dir, resume)
-    state = _Progress(bundle_written=resume and bundle_path.exists())
+    state = _RunState(bundle_written=resume and bundle_path.exists())
     try:
         _train(table, class_names, config, bundle_path, work_dir, resume, state,
                progress, cancel, on_epoch)
@@ -236,7 +236,7 @@ def _load_data(table, class_names, config: TrainConfig, probe, pin_memory: bool,
 
 
 def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir: Path,
-           resume: bool, state: _Progress, progress, cancel, on_epoch) -> None:
+           resume: bool, state: _RunState, progress, cancel, on_epoch) -> None:
     """Build the network and data, then run the epochs (updates ``state`` as it goes)."""
     import torch
 
@@ -298,7 +298,7 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
         check_cancelled(cancel, f"Training cancelled after epoch {epoch + 1}.")
 
 
-def _restore(work_dir: Path, opt: Optimisation, state: _Progress) -> None:
+def _restore(work_dir: Path, opt: Optimisation, state: _RunState) -> None:
     """Continue from the checkpoint: weights, optimiser, schedule, early-stopping state."""
     saved = load_checkpoint(work_dir, opt.model, opt.optimizer)
     state.start_epoch = int(saved["epoch"]) + 1
@@ -311,7 +311,7 @@ def _restore(work_dir: Path, opt: Optimisation, state: _Progress) -> None:
         opt.scaler.load_state_dict(saved["scaler"])
 
 
-def _checkpoint(work_dir: Path, opt: Optimisation, state: _Progress, epoch: int,
+def _checkpoint(work_dir: Path, opt: Optimisation, state: _RunState, epoch: int,
                 config: TrainConfig) -> None:
     save_checkpoint(work_dir, opt.model, opt.optimizer, {
         "epoch": epoch,
@@ -345,7 +345,7 @@ def _summary(row: dict) -> str:
     return ", ".join(parts)
 
 
-def _finish(state: _Progress, table, bundle_path: Path, work_dir: Path,
+def _finish(state: _RunState, table, bundle_path: Path, work_dir: Path,
             cancelled: bool = False) -> TrainResult:
     """The result; ``model.json``'s curves completed with epochs after the best one."""
     from ..models import read_bundle_config
