@@ -4,6 +4,10 @@
 the name against timm's registry with a helpful error, and can load
 pretrained weights from a local ``.safetensors`` file (for offline machines or
 the lab's own ImageNet weights) through timm's ``pretrained_cfg_overlay``.
+
+:func:`normalization` reads a backbone's input mean/std from timm's data
+configuration, and :data:`DEVICES` is the registry of places a network runs
+(CLI ``--device`` choices and the widgets' device boxes come from it).
 """
 
 from __future__ import annotations
