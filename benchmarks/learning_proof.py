@@ -52,8 +52,7 @@ def write_set(kind: str, out: Path, n_donors: int, per_class: int, size, seed: i
 
 
 def run(task: str, args, root: Path) -> dict:
-    from napari_msc_morph.training.evaluate import evaluate, write_report
-    from napari_msc_morph.training.loop import TrainConfig, train
+    from napari_msc_morph.training import TrainConfig, evaluate_model, train_model
 
     per_class = args.per_class
     manifest = write_set(task, root / task, args.donors, per_class, tuple(args.field_size))
@@ -62,12 +61,12 @@ def run(task: str, args, root: Path) -> dict:
                          downscale=4, device="cpu", val=1, test=1, lr=args.lr, seed=args.seed,
                          early_stopping=None)
     t0 = time.perf_counter()
-    result = train(manifest, config, root / f"{task}-model")
+    result = train_model(manifest, config, root / f"{task}-model", test_report=False)
     minutes = (time.perf_counter() - t0) / 60
     split = pd.read_csv(result.work_dir / "split.csv")
     held = split[split["split"] != "train"].assign(split="test")
-    ev = evaluate(result.bundle_path, held, split="test", n_boot=1000, device="cpu")
-    write_report(ev, args.report / task if args.report else root / f"{task}-report")
+    ev = evaluate_model(result.bundle_path, held, split="test", n_boot=1000, device="cpu",
+                        out_dir=args.report / task if args.report else root / f"{task}-report")
     m = ev.metrics
     keys = ["n_images", "accuracy", "within3_accuracy", "within5_accuracy", "mean_abs_class_error",
             "macro_f1", "auc", "auc_ci95_low", "auc_ci95_high", "auc_day_0", "auc_day_5",

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -168,7 +168,7 @@ class _Steps:
 
 
 def _train_config(task: str, settings: DemoSettings, seed: int, device: str):
-    from .training.loop import TrainConfig
+    from .training import TrainConfig
 
     return TrainConfig(
         task=task,
@@ -194,27 +194,20 @@ def _train_config(task: str, settings: DemoSettings, seed: int, device: str):
 
 def _train_and_evaluate(name: str, manifest: pd.DataFrame, data_dir: Path, task: str,
                         out: Path, settings: DemoSettings, seed: int, device: str, report):
-    from .training.evaluate import evaluate, write_report
-    from .training.loop import train
+    from .training import train_model
 
     table = manifest.copy()
     table["path"] = [str(data_dir / p) for p in table["path"]]
     bundle = out / "models" / f"{name}.zip"
-    config = _train_config(task, settings, seed, device)
-
-    def on_progress(event: dict) -> None:
-        if event.get("kind") == "load":
-            report(f"read {name} fields", int(event["done"]), int(event["total"]))
-        elif event.get("kind") == "epoch":
-            report(f"train {name}", int(event["epoch"]), int(event["epochs"]))
-
-    train(table, config, bundle, work_dir=out / "models" / f"{name}.train",
-                    progress=on_progress)
-    split_csv = out / "models" / f"{name}.train" / "split.csv"
-    evaluation = evaluate(bundle, split_csv, split="test", device=device, seed=seed)
-    report_dir = out / name
-    paths = write_report(evaluation, report_dir)  # learning curves come from the bundle
-    return bundle, split_csv, evaluation, {f"{name}_{k}": Path(v) for k, v in paths.items()}
+    work_dir = out / "models" / f"{name}.train"
+    # train_model evaluates the best epoch on the held-out test split and writes the
+    # report (learning curves come from the bundle) to out/<name>.
+    result = train_model(table, _train_config(task, settings, seed, device), bundle,
+                         work_dir=work_dir, report_dir=out / name,
+                         progress=lambda done, total, message: report(f"train {name}", done,
+                                                                      total))
+    files = {f"{name}_{k}": Path(v) for k, v in result.report_files.items()}
+    return bundle, work_dir / "split.csv", result.test_evaluation, files
 
 
 def _passage_study(out: Path, settings: DemoSettings, seed: int, device: str, report) -> dict:
@@ -229,7 +222,7 @@ def _passage_study(out: Path, settings: DemoSettings, seed: int, device: str, re
     bundle, split_csv, evaluation, files = _train_and_evaluate(
         "passage", manifest, data_dir, "passage", out, settings, seed, device, report)
     keys = ("n_images", "accuracy", "top2_accuracy", "within3_accuracy", "within5_accuracy",
-            "macro_f1", "mean_absolute_error", "ece")
+            "macro_f1", "mean_abs_class_error", "ece")
     metrics = {k: evaluation.metrics[k] for k in keys if k in evaluation.metrics}
     metrics["chance_accuracy"] = 1.0 / len(evaluation.task.class_names)
     metrics["chance_within3_accuracy"] = _chance_within(len(evaluation.task.class_names), 3)

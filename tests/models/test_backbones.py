@@ -41,3 +41,35 @@ def test_resolve_device():
     assert resolve_device("auto") in ("cpu", "cuda", "mps")
     with pytest.raises(ValueError, match="Unknown device"):
         resolve_device("tpu")
+
+
+def test_devices_registry():
+    from napari_msc_morph.errors import BadInputError
+    from napari_msc_morph.models import DEVICES
+
+    assert DEVICES.names()[:2] == ["auto", "cpu"] and {"cuda", "mps"} <= set(DEVICES.names())
+    assert resolve_device("auto") in DEVICES
+    with pytest.raises(BadInputError, match="use one of auto, cpu"):
+        resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(BadInputError, match="not available"):
+            resolve_device("cuda:1")
+
+
+def test_normalization_comes_from_timm_data_config():
+    import timm.data
+
+    from napari_msc_morph.models import BundleConfig, normalization
+
+    net = create_backbone("test_resnet", num_classes=2)
+    expected = timm.data.resolve_model_data_config(net)
+    assert normalization(net) == (tuple(expected["mean"]), tuple(expected["std"]))
+    assert normalization("test_resnet") == normalization(net)  # by name, nothing built
+    mean, std = normalization("resnet10t", in_chans=1)
+    assert mean == pytest.approx((0.449,), abs=1e-3) and len(std) == 1
+    # a bundle without mean/std gets its backbone's; stored numbers always win
+    assert BundleConfig(task="osteogenic", backbone="test_resnet", input_size=64).mean == (
+        pytest.approx(tuple(expected["mean"])))
+    stored = BundleConfig(task="osteogenic", backbone="test_resnet", input_size=64,
+                          mean=(0.1, 0.2, 0.3), std=(1, 1, 1))
+    assert stored.mean == (0.1, 0.2, 0.3)

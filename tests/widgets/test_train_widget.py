@@ -1,4 +1,5 @@
-"""The Train model widget in a real viewer: manifest run with live plot and Cancel; layers -> manifest."""
+"""The Train model widget in a real viewer: manifest run with live plot, Cancel and the test
+report; layers -> manifest."""
 
 import sys
 from pathlib import Path
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 import timm  # noqa: F401  (load torch's stack before any viewer exists, as napari does)
 
-from napari_msc_morph.models import load_bundle
+from napari_msc_morph.models import DEVICES, load_bundle
+from napari_msc_morph.training import OPTIMIZERS
 from napari_msc_morph.widgets.train_widget import TrainWidget, manifest_from_layers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
@@ -21,7 +23,7 @@ def _tiny(widget, out):
     widget.batch_size.setValue(8)
     widget.downscale.setValue(4)
     widget.device.setCurrentText("cpu")
-    widget.out_edit.setText(str(out))
+    widget.out_edit.value = out
 
 
 def test_train_from_manifest_with_cancel(make_napari_viewer, qtbot, tmp_path):
@@ -29,31 +31,47 @@ def test_train_from_manifest_with_cancel(make_napari_viewer, qtbot, tmp_path):
     widget = TrainWidget(viewer)
     viewer.window.add_dock_widget(widget)
     manifest = write_passage_set(tmp_path / "data", n_donors=4, per_class=2)
-    widget.manifest_edit.setText(str(manifest))
+    widget.manifest_edit.value = manifest
     widget.task.setCurrentText("passage")
     _tiny(widget, tmp_path / "model")
     epochs = []
-    widget._events.event.connect(
-        lambda e: e["kind"] == "epoch" and (epochs.append(e), widget.cancel()))
-    worker = widget.start()
-    assert worker is not None and not widget.train_button.isEnabled()
+    widget.epoch_finished.connect(lambda row: (epochs.append(row), widget.cancel()))
+    worker = widget.run()
+    assert worker is not None and not widget.run_button.isEnabled()
     qtbot.waitUntil(lambda: widget.worker is None, timeout=180_000)
     assert widget.result is not None and widget.result.cancelled
     assert len(widget.history) == 1 and widget.ax_loss.lines  # the live plot got the epoch
     bundle = load_bundle(tmp_path / "model")  # the cancelled run left a usable bundle
     assert bundle.config.class_names == ("P1", "P10")
     assert "Cancelled" in widget.status.text()
-    assert widget.train_button.isEnabled()
+    assert widget.run_button.isEnabled()
+
+
+def test_finished_run_shows_the_test_report(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    widget = TrainWidget(viewer)
+    manifest = write_passage_set(tmp_path / "data", n_donors=4, per_class=2)
+    widget.manifest_edit.value = manifest
+    widget.task.setCurrentText("passage")
+    _tiny(widget, tmp_path / "model")
+    widget.epochs.setValue(1)
+    assert widget.optimizer.count() == len(OPTIMIZERS) and widget.device.count() == len(DEVICES)
+    widget.run()
+    qtbot.waitUntil(lambda: widget.worker is None, timeout=180_000)
+    assert widget.result is not None and not widget.result.cancelled
+    assert widget.result.test_evaluation is not None
+    assert (tmp_path / "model.train" / "report" / "metrics.json").is_file()
+    assert "Test split" in widget.status.text() and "report in" in widget.status.text()
 
 
 def test_user_errors_are_notifications_not_crashes(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     widget = TrainWidget(viewer)
-    widget.out_edit.setText(str(tmp_path / "m"))
-    assert widget.start() is None  # no manifest chosen
+    widget.out_edit.value = tmp_path / "m"
+    assert widget.run() is None  # no manifest chosen
     assert "manifest" in widget.status.text()
     widget.source.setCurrentIndex(1)
-    assert widget.start() is None  # no layers
+    assert widget.run() is None  # no layers
     assert "no image layers" in widget.status.text()
 
 

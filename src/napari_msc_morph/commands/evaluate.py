@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..models.backbones import DEVICES
+from ..models.bundle import TILING_MODES
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -24,29 +27,33 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, metavar="REPORT_DIR")
     parser.add_argument("--split", default="test",
                         help="test (default), val, train, or all (every row)")
-    parser.add_argument("--tiling", choices=("six", "grid", "center"), default=None,
+    parser.add_argument("--tiling", choices=TILING_MODES, default=None,
                         help="override the bundle's tiling")
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="threshold on P(positive) for sensitivity/specificity (default 0.5)")
-    parser.add_argument("--n-boot", type=int, default=2000, help="bootstrap resamples (default 2000)")
+    parser.add_argument("--n-boot", type=int, default=2000,
+                        help="bootstrap resamples (default 2000)")
     parser.add_argument("--bootstrap-by", default=None, metavar="COLUMN",
                         help="resample whole groups (e.g. donor) for the AUC interval")
     parser.add_argument("--downscale", type=int, default=None,
                         help="read images at 1/N resolution (default: as the model was trained)")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", choices=DEVICES.names(),
+                        help="where the network runs (default auto)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     return parser
 
 
 def run(args) -> int:
-    from ..training.evaluate import evaluate, write_report
+    from ..training import evaluate_model
+    from ._progress import progress_bar
 
-    evaluation = evaluate(
-        args.model, args.manifest, split=args.split, tiling=args.tiling, device=args.device,
-        downscale=args.downscale, threshold=args.threshold, n_boot=args.n_boot, seed=args.seed,
-        bootstrap_by=args.bootstrap_by,
-    )
-    paths = write_report(evaluation, args.out)
+    with progress_bar("evaluate", unit="img") as progress:
+        evaluation = evaluate_model(
+            args.model, args.manifest, out_dir=args.out, split=args.split, tiling=args.tiling,
+            device=args.device, downscale=args.downscale, threshold=args.threshold,
+            n_boot=args.n_boot, seed=args.seed, bootstrap_by=args.bootstrap_by,
+            progress=progress,
+        )
     m = evaluation.metrics
     shown = ", ".join(
         f"{k} {m[k]:.3f}" for k in ("accuracy", "within3_accuracy", "within5_accuracy", "macro_f1",
@@ -54,5 +61,5 @@ def run(args) -> int:
         if isinstance(m.get(k), (int, float))
     )
     print(f"{m['n_images']} images ({m['split']}): {shown}")
-    print(f"{len(paths)} files -> {args.out}")
+    print(f"{len(evaluation.files)} files -> {args.out}")
     return 0

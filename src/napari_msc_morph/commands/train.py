@@ -6,7 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..models.backbones import DEVICES
+from ..models.bundle import TILING_MODES
 from ..models.tasks import TASKS
+from ..training.optim import OPTIMIZERS, SCHEDULERS
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -23,7 +26,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("manifest", type=Path, metavar="MANIFEST",
                         help="manifest CSV/TSV/XLSX, or a folder with one sub-folder per class")
-    parser.add_argument("--task", required=True, choices=list(TASKS), help="what the model predicts")
+    parser.add_argument("--task", required=True, choices=list(TASKS),
+                        help="what the model predicts")
     parser.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR",
                         help="bundle to write (a folder, or a .zip)")
     parser.add_argument("--backbone", default="resnext50_32x4d",
@@ -35,8 +39,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=16, help="default 16")
     parser.add_argument("--lr", type=float, default=None,
                         help="learning rate (default: Adam 1e-5, SGD 1e-3)")
-    parser.add_argument("--optimizer", choices=("adam", "sgd"), default="adam",
-                        help="adam (passage study) or sgd (lr divided by 10 on plateau)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS.names(), default="adam",
+                        help="adam (passage study; lr 1e-5) or sgd (lr 1e-3, divided by 10 on "
+                             "a plateau) (default adam)")
+    parser.add_argument("--scheduler", choices=SCHEDULERS.names(), default=None,
+                        help="learning-rate schedule (default: the optimizer's: adam none, "
+                             "sgd plateau)")
     parser.add_argument("--split-by", default="donor", metavar="COLUMN",
                         help="manifest column whose groups never straddle splits (default donor; "
                              "'none' splits single images)")
@@ -49,7 +57,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "found in the manifest)")
     parser.add_argument("--pretrained", action="store_true",
                         help="start from ImageNet weights (timm downloads them: needs internet)")
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default auto)")
+    parser.add_argument("--device", default="auto", choices=DEVICES.names(),
+                        help="where the network trains (default auto: cuda, mps, then cpu)")
     parser.add_argument("--seed", type=int, default=0, help="default 0")
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted run from MODEL_DIR.train/checkpoint")
@@ -65,7 +74,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--monitor", default="val_loss",
                         help="validation metric that picks the best epoch (default val_loss; "
                              "e.g. val_accuracy, val_auc)")
-    parser.add_argument("--tiling", choices=("six", "grid", "center"), default="six",
+    parser.add_argument("--tiling", choices=TILING_MODES, default="six",
                         help="tiling for validation and the bundle's default (default six)")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--no-report", action="store_true",
@@ -73,23 +82,21 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def run(args) -> int:
-    from tqdm import tqdm
-
-    from ..training.evaluate import evaluate, write_report
-    from ..training.loop import TrainConfig, _update_bundle_metrics, train
-    from ..training.splits import split_counts
+def config_from_args(args):
+    """The :class:`~napari_msc_morph.training.TrainConfig` the options describe."""
+    from ..training import TrainConfig
 
     def share(value):
         return int(value) if value >= 1 else float(value)
 
-    config = TrainConfig(
+    return TrainConfig(
         task=args.task,
         backbone=args.backbone,
         input_size=args.input_size,
         epochs=args.epochs,
         batch_size=args.batch_size,
         optimizer=args.optimizer,
+        scheduler=args.scheduler,
         lr=args.lr,
         crops_per_field=args.crops_per_field,
         pretrained=args.pretrained,
@@ -107,44 +114,17 @@ def run(args) -> int:
         monitor=args.monitor,
         early_stopping=args.patience or None,
     )
-    bars: dict = {}
 
-    def progress(event):
-        kind = event["kind"]
-        if kind == "load":
-            bar = bars.get("load") or bars.setdefault(
-                "load", tqdm(total=event["total"], desc="reading images", unit="img", leave=False))
-            bar.update(1)
-            if event["done"] == event["total"]:
-                bar.close()
-                bars.pop("load")
-        elif kind == "batch":
-            bar = bars.get("epoch")
-            if bar is None or bar.desc != f"epoch {event['epoch']}":
-                if bar is not None:
-                    bar.close()
-                bar = bars["epoch"] = tqdm(total=event["batches"], desc=f"epoch {event['epoch']}",
-                                           unit="batch")
-                bar.set_postfix(bars.get("postfix", {}))
-            bar.update(1)
-            bars["postfix"] = {**bars.get("postfix", {}), "loss": f"{event['loss']:.3f}"}
-            bar.set_postfix(bars["postfix"])
-        elif kind == "epoch":
-            post = {"loss": f"{event['train_loss']:.3f}"}
-            for key in ("val_loss", "val_accuracy", "val_within3_accuracy", "val_auc"):
-                if key in event and event[key] is not None:
-                    post[key.replace("val_", "v_")] = f"{event[key]:.3f}"
-            bars["postfix"] = post
-            bar = bars.get("epoch")
-            if bar is not None:
-                bar.set_postfix(post)
-                bar.close()
-                bars.pop("epoch")
 
-    result = train(args.manifest, config, args.out, resume=args.resume, progress=progress)
-    for bar in list(bars.values()):
-        if hasattr(bar, "close"):
-            bar.close()
+def run(args) -> int:
+    from ..training import train_model
+    from ..training.splits import split_counts
+    from ._progress import progress_bar
+
+    config = config_from_args(args)
+    with progress_bar("train") as progress:
+        result = train_model(args.manifest, config, args.out, resume=args.resume,
+                             test_report=not args.no_report, progress=progress)
     print(split_counts(result.split, config.split_by).to_string(), file=sys.stderr)
     if result.bundle_path is None:
         print("no epoch finished; no model was written", file=sys.stderr)
@@ -154,18 +134,12 @@ def run(args) -> int:
         f"{k} {m[k]:.3f}" for k in ("val_accuracy", "val_within3_accuracy", "val_auc", "val_loss")
         if isinstance(m.get(k), (int, float))
     )
-    print(f"best epoch {result.best_epoch} of {len(result.history)} ({summary}) -> {result.bundle_path}")
-    if not args.no_report and (result.split["split"] == "test").any():
-        split_csv = result.work_dir / "split.csv"
-        evaluation = evaluate(result.bundle_path, split_csv, split="test", device=args.device,
-                              downscale=config.downscale)
-        report = result.work_dir / "report"
-        write_report(evaluation, report)
-        test = {f"test_{k}": v for k, v in evaluation.metrics.items()
-                if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "downscale"}
-        _update_bundle_metrics(result.bundle_path, test)
-        shown = ", ".join(f"{k} {test[k]:.3f}" for k in
-                          ("test_accuracy", "test_within3_accuracy", "test_within5_accuracy", "test_auc")
-                          if k in test)
+    print(f"best epoch {result.best_epoch} of {len(result.history)} ({summary}) "
+          f"-> {result.bundle_path}")
+    if result.test_evaluation is not None:
+        shown = ", ".join(f"{k} {m[k]:.3f}" for k in
+                          ("test_accuracy", "test_within3_accuracy", "test_within5_accuracy",
+                           "test_auc") if isinstance(m.get(k), (int, float)))
+        report = Path(result.report_files["metrics"]).parent
         print(f"test split: {shown} -> {report}")
     return 0

@@ -40,7 +40,7 @@ import numpy as np
 
 from ..errors import BadInputError
 from ..jobs import CancelToken, check_cancelled
-from ..models.backbones import resolve_device
+from ..models.backbones import DEVICES, resolve_device
 from ..models.bundle import ModelBundle
 from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
 from ..registry import Registry
@@ -72,14 +72,6 @@ logger = logging.getLogger(__name__)
 CALIBRATION_TILES = 16
 #: Lowest top-1 agreement with float32 at which bfloat16 is used on a CPU.
 BF16_MIN_AGREEMENT = 0.99
-
-#: Devices a :class:`Predictor` runs on (``--device`` choices, the widget's combo
-#: box); resolved by :func:`~napari_msc_morph.models.backbones.resolve_device`.
-DEVICES: Registry = Registry("device")
-DEVICES.add("auto", "cuda if available, then mps, then cpu")
-DEVICES.add("cpu", "the CPU (always available)")
-DEVICES.add("cuda", "an NVIDIA GPU")
-DEVICES.add("mps", "an Apple-silicon GPU")
 
 #: Inference precisions (``--precision`` choices).
 PRECISIONS: Registry = Registry("precision")

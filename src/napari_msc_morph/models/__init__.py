@@ -3,11 +3,12 @@
 See :mod:`napari_msc_morph.models.bundle` for the bundle format.
 """
 
-from .backbones import create_backbone, resolve_device
+from .backbones import DEVICES, create_backbone, normalization, resolve_device
 from .bundle import BundleConfig, ModelBundle, load_bundle, read_bundle_config, save_bundle
 from .tasks import TASKS, TaskSpec, get_task
 
 __all__ = [
+    "DEVICES",
     "BundleConfig",
     "ModelBundle",
     "TASKS",
@@ -15,6 +16,7 @@ __all__ = [
     "create_backbone",
     "get_task",
     "load_bundle",
+    "normalization",
     "read_bundle_config",
     "resolve_device",
     "save_bundle",

@@ -4,6 +4,10 @@
 the name against timm's registry with a helpful error, and can load
 pretrained weights from a local ``.safetensors`` file (for offline machines or
 the lab's own ImageNet weights) through timm's ``pretrained_cfg_overlay``.
+
+:func:`normalization` reads a backbone's input mean/std from timm's data
+configuration, and :data:`DEVICES` is the registry of places a network runs
+(CLI ``--device`` choices and the widgets' device boxes come from it).
 """
 
 from __future__ import annotations
@@ -12,20 +16,30 @@ import difflib
 import os
 from pathlib import Path
 
+from ..errors import BadInputError
+from ..registry import Registry
 from ._timm import import_timm
 
-__all__ = ["create_backbone", "check_backbone_name", "classifier_out_features", "resolve_device"]
+__all__ = [
+    "DEVICES",
+    "backbone_data_config",
+    "check_backbone_name",
+    "classifier_out_features",
+    "create_backbone",
+    "normalization",
+    "resolve_device",
+]
 
 
 def check_backbone_name(name: str) -> None:
-    """Raise ``ValueError`` if ``name`` is not a timm model name.
+    """Raise :class:`~napari_msc_morph.errors.BadInputError` if ``name`` is not a timm model.
 
     The message suggests close names (``resnext50`` -> ``resnext50_32x4d``).
     """
     timm = import_timm()
 
     if not isinstance(name, str) or not name:
-        raise ValueError(f"Backbone name must be a non-empty string, got {name!r}.")
+        raise BadInputError(f"Backbone name must be a non-empty string, got {name!r}.")
     if timm.is_model(name):
         return
     known = timm.list_models()
@@ -33,7 +47,7 @@ def check_backbone_name(name: str) -> None:
     close = [m for m in known if m.startswith(name)][:3]
     close += [m for m in difflib.get_close_matches(name, known, n=5, cutoff=0.6) if m not in close]
     hint = f" Did you mean: {', '.join(close[:5])}?" if close else ""
-    raise ValueError(
+    raise BadInputError(
         f"Unknown timm backbone {name!r}.{hint} "
         "See timm.list_models() for the names timm provides."
     )
@@ -82,15 +96,15 @@ def create_backbone(
 
     check_backbone_name(name)
     if int(num_classes) < 1:
-        raise ValueError(f"num_classes must be at least 1, got {num_classes}.")
+        raise BadInputError(f"num_classes must be at least 1, got {num_classes}.")
     if int(in_chans) not in (1, 3):
-        raise ValueError(f"in_chans must be 1 (grayscale) or 3 (RGB), got {in_chans}.")
+        raise BadInputError(f"in_chans must be 1 (grayscale) or 3 (RGB), got {in_chans}.")
     if pretrained_file is not None:
         path = Path(pretrained_file)
         if not path.is_file():
             raise FileNotFoundError(f"Pretrained weights file {path} does not exist.")
         if path.suffix.lower() != ".safetensors":
-            raise ValueError(
+            raise BadInputError(
                 f"Pretrained weights {path.name} must be a .safetensors file; pickled "
                 "checkpoints (.pth/.pt/.bin) are not loaded because unpickling can run "
                 "code. Convert them once with safetensors.torch.save_file()."
@@ -118,28 +132,103 @@ def classifier_out_features(model) -> int | None:
     return getattr(head, "out_features", None)
 
 
-def resolve_device(device: str | None = "auto") -> str:
-    """Turn ``"auto"`` into ``"cuda"``, then ``"mps"``, then ``"cpu"``; check the others.
+def backbone_data_config(backbone) -> dict:
+    """timm's data configuration (input size, mean/std, interpolation, crop) for a backbone.
 
-    Raises ``ValueError`` if the requested device is not available here.
+    ``backbone`` is a built network, read with
+    :func:`timm.data.resolve_model_data_config`, or a timm name, read from its
+    pretrained configuration without building anything. Normalisation thus
+    travels with the model as data (as in timm's ``pretrained_cfg``), never as
+    package constants.
+
+    >>> backbone_data_config("resnet10t")["mean"]
+    (0.485, 0.456, 0.406)
     """
+    timm = import_timm()
+    from timm.data import resolve_data_config, resolve_model_data_config
+
+    if isinstance(backbone, str):
+        check_backbone_name(backbone)
+        pretrained_cfg = timm.models.get_pretrained_cfg(backbone)
+        return resolve_data_config(
+            pretrained_cfg=pretrained_cfg.to_dict() if pretrained_cfg is not None else {}
+        )
+    return resolve_model_data_config(backbone)
+
+
+def normalization(backbone, in_chans: int = 3) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel ``(mean, std)`` for ``in_chans`` inputs, from timm's data config.
+
+    timm states mean/std for RGB; a grayscale network (``in_chans=1``) gets
+    their channel average, which is what a gray image repeated to RGB would see.
+
+    >>> normalization("resnet10t", in_chans=1)[0]  # doctest: +ELLIPSIS
+    (0.449...,)
+    """
+    config = backbone_data_config(backbone)
+    mean = tuple(float(v) for v in config["mean"])
+    std = tuple(float(v) for v in config["std"])
+    if int(in_chans) == len(mean):
+        return mean, std
+    if int(in_chans) == 1:
+        return (sum(mean) / len(mean),), (sum(std) / len(std),)
+    return (mean * in_chans)[:in_chans], (std * in_chans)[:in_chans]
+
+
+# --------------------------------------------------------------------------- devices
+#: Where a network runs. ``auto`` picks the available device with the highest
+#: ``priority``; adding an accelerator is one more entry here.
+DEVICES: Registry = Registry("device")
+
+
+@DEVICES.register("auto", help="the fastest available: CUDA, then Apple MPS, then the CPU",
+                  priority=-1)
+def _auto_available() -> bool:
+    return True
+
+
+@DEVICES.register("cpu", help="the CPU (always available)", priority=0)
+def _cpu_available() -> bool:
+    return True
+
+
+@DEVICES.register("cuda", help="an NVIDIA GPU through CUDA (`cuda:1` picks the second)",
+                  priority=2)
+def _cuda_available() -> bool:
     import torch
 
+    return bool(torch.cuda.is_available())
+
+
+@DEVICES.register("mps", help="an Apple-silicon GPU through Metal", priority=1)
+def _mps_available() -> bool:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def resolve_device(device: str | None = "auto") -> str:
+    """Turn ``"auto"`` into the best available device of :data:`DEVICES`; check the others.
+
+    Raises :class:`~napari_msc_morph.errors.BadInputError` (a ``ValueError``)
+    if the device is unknown or not available here.
+
+    >>> resolve_device("cpu")
+    'cpu'
+    """
     device = (device or "auto").lower()
     if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return "mps"
-        return "cpu"
+        ranked = sorted((DEVICES.entry(n) for n in DEVICES if n != "auto"),
+                        key=lambda e: -e.extra.get("priority", 0))
+        return next(e.name for e in ranked if e.value())
     base = device.split(":")[0]
-    if base == "cuda" and not torch.cuda.is_available():
-        raise ValueError("Device 'cuda' was requested but no CUDA GPU is available; use 'auto' or 'cpu'.")
-    if base == "mps":
-        mps = getattr(torch.backends, "mps", None)
-        if mps is None or not mps.is_available():
-            raise ValueError("Device 'mps' was requested but is not available; use 'auto' or 'cpu'.")
-    if base not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"Unknown device {device!r}; use auto, cpu, cuda or mps.")
+    if base not in DEVICES or base == "auto":
+        raise BadInputError(
+            f"Unknown device {device!r}; use one of {', '.join(DEVICES.names())}."
+        )
+    if not DEVICES.get(base)():
+        raise BadInputError(
+            f"Device {base!r} was requested but is not available here; use 'auto' or 'cpu'."
+        )
     return device

@@ -3,8 +3,9 @@
 A bundle is a folder or a ``.zip`` holding exactly two files:
 
 ``model.json``
-    Everything needed to rebuild and use the network (see :class:`BundleConfig`):
-    task, class names (ordered for ordinal tasks), timm backbone, input size,
+    Everything needed to rebuild and use the network (see
+    :class:`~napari_msc_morph.models.bundle_config.BundleConfig`): task,
+    class names (ordered for ordinal tasks), timm backbone, input size,
     channels, normalisation, pixel size at training (µm), default tiling,
     training metrics, the sha256 of the weights and the package version that
     wrote it, under a ``schema_version``.
@@ -37,11 +38,18 @@ import os
 import shutil
 import tempfile
 import zipfile
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
 
-from .backbones import check_backbone_name, classifier_out_features, create_backbone
-from .tasks import TASKS, TaskSpec, get_task
+from ..errors import BadInputError
+from .backbones import classifier_out_features, create_backbone
+from .bundle_config import (
+    INTENSITY_MODES,
+    SCHEMA_VERSION,
+    TILING_MODES,
+    BundleConfig,
+)
+from .tasks import TaskSpec
 
 __all__ = [
     "BundleConfig",
@@ -56,216 +64,11 @@ __all__ = [
     "INTENSITY_MODES",
 ]
 
-#: Version of the ``model.json`` schema this package writes (and the newest it reads).
-SCHEMA_VERSION = 1
 MODEL_JSON = "model.json"
 WEIGHTS_FILE = "weights.safetensors"
-BUNDLE_FORMAT = "napari-msc-morph.model-bundle"
-TILING_MODES = ("six", "grid", "center")
-#: How raw pixels become [0, 1] before mean/std (see inference.preprocess).
-INTENSITY_MODES = ("auto", "dtype", "percentile")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 # Files that are (or usually are) Python pickles: loading them could run code.
 _PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar", ".joblib")
-# model.json keys that must be present (the rest have defaults).
-_REQUIRED_KEYS = (
-    "schema_version",
-    "task",
-    "class_names",
-    "ordinal",
-    "backbone",
-    "input_size",
-    "in_chans",
-    "mean",
-    "std",
-    "pixel_size_um",
-    "tiling",
-    "weights_sha256",
-)
-
-
-@dataclass
-class BundleConfig:
-    """The contents of ``model.json``.
-
-    Parameters
-    ----------
-    task : str
-        One of :data:`napari_msc_morph.models.tasks.TASKS`.
-    backbone : str
-        timm model name.
-    input_size : int
-        Side of the square crop the network sees, in pixels.
-    class_names : tuple of str, optional
-        Head order; defaults to the task's classes.
-    ordinal : bool, optional
-        Defaults to the task's setting.
-    in_chans : int, default 3
-        1 (grayscale) or 3 (RGB).
-    mean, std : tuple of float, optional
-        Per-channel normalisation applied after intensities are scaled to
-        [0, 1]; default ImageNet (averaged for one channel).
-    pixel_size_um : float or None
-        Pixel size of the training images in µm, ``None`` if unknown.
-    tiling : {"six", "grid", "center"}
-        Default crop scheme at inference.
-    grid_overlap : float, default 0.5
-        Fraction of a crop shared by neighbouring grid tiles.
-    intensity : {"auto", "dtype", "percentile"}
-        How raw pixels are scaled to [0, 1] (see
-        :func:`napari_msc_morph.inference.preprocess.intensity_range`).
-    score, positive_class : str or None
-        Defaults to the task's score and positive class.
-    metrics : dict
-        Training/validation metrics (free-form numbers); an optional
-        ``bf16_top1_agreement`` lets CPU inference use bfloat16.
-    weights_sha256, package_version, created, model_id :
-        Filled in by :func:`save_bundle` (``model_id`` only if empty).
-    schema_version : int
-        Version of this schema.
-    description : str
-        Free text for users.
-    """
-
-    task: str
-    backbone: str
-    input_size: int
-    class_names: tuple[str, ...] | None = None
-    ordinal: bool | None = None
-    in_chans: int = 3
-    mean: tuple[float, ...] | None = None
-    std: tuple[float, ...] | None = None
-    pixel_size_um: float | None = None
-    tiling: str = "six"
-    grid_overlap: float = 0.5
-    intensity: str = "auto"
-    score: str | None = None
-    positive_class: str | None = None
-    metrics: dict = field(default_factory=dict)
-    weights_sha256: str = ""
-    package_version: str = ""
-    schema_version: int = SCHEMA_VERSION
-    model_id: str = ""
-    created: str = ""
-    description: str = ""
-
-    def __post_init__(self):
-        if self.task not in TASKS:
-            raise ValueError(
-                f"Unknown task {self.task!r} in the model bundle; known tasks: {', '.join(TASKS)}."
-            )
-        spec = get_task(
-            self.task,
-            class_names=None if self.class_names is None else list(self.class_names),
-            ordinal=self.ordinal,
-        )
-        self.class_names = spec.class_names
-        self.ordinal = spec.ordinal
-        if self.score is None:
-            self.score = spec.score
-        if self.positive_class is None:
-            self.positive_class = spec.positive_class
-        self.in_chans = _as_int(self.in_chans, "in_chans")
-        if self.mean is None:
-            self.mean = IMAGENET_MEAN if self.in_chans == 3 else (sum(IMAGENET_MEAN) / 3,)
-        if self.std is None:
-            self.std = IMAGENET_STD if self.in_chans == 3 else (sum(IMAGENET_STD) / 3,)
-        self.mean = tuple(float(v) for v in self.mean)
-        self.std = tuple(float(v) for v in self.std)
-        self.input_size = _as_int(self.input_size, "input_size")
-        self.schema_version = _as_int(self.schema_version, "schema_version")
-        self.validate()
-
-    # -- checks -----------------------------------------------------------------
-    def validate(self) -> None:
-        """Raise ``ValueError`` naming the first field that is not usable."""
-        if self.schema_version > SCHEMA_VERSION or self.schema_version < 1:
-            raise ValueError(
-                f"model.json has schema_version {self.schema_version}, but this "
-                f"napari-msc-morph reads versions 1..{SCHEMA_VERSION}; update napari-msc-morph."
-            )
-        check_backbone_name(self.backbone)
-        if self.input_size < 16:
-            raise ValueError(f"input_size must be at least 16 px, got {self.input_size}.")
-        if self.in_chans not in (1, 3):
-            raise ValueError(f"in_chans must be 1 or 3, got {self.in_chans}.")
-        for name in ("mean", "std"):
-            values = getattr(self, name)
-            if len(values) != self.in_chans:
-                raise ValueError(
-                    f"{name} has {len(values)} values but in_chans is {self.in_chans}."
-                )
-        if any(not (s > 0) for s in self.std):
-            raise ValueError(f"std values must be positive, got {list(self.std)}.")
-        if self.pixel_size_um is not None:
-            try:
-                px = float(self.pixel_size_um)
-            except (TypeError, ValueError):
-                px = float("nan")
-            if not (px > 0 and px < float("inf")):
-                raise ValueError(
-                    f"pixel_size_um must be a positive number or null, got {self.pixel_size_um!r}."
-                )
-            self.pixel_size_um = px
-        if self.tiling not in TILING_MODES:
-            raise ValueError(f"tiling must be one of {TILING_MODES}, got {self.tiling!r}.")
-        if not (0.0 <= float(self.grid_overlap) < 1.0):
-            raise ValueError(f"grid_overlap must be in [0, 1), got {self.grid_overlap}.")
-        if self.intensity not in INTENSITY_MODES:
-            raise ValueError(
-                f"intensity must be one of {INTENSITY_MODES}, got {self.intensity!r}."
-            )
-        if not isinstance(self.metrics, dict):
-            raise ValueError("metrics must be a JSON object (dict).")
-        # Builds the spec once more so score/positive_class are checked too.
-        self.task_spec  # noqa: B018
-
-    @property
-    def task_spec(self) -> TaskSpec:
-        """The :class:`TaskSpec` these classes and scores describe."""
-        return replace(
-            get_task(self.task),
-            class_names=tuple(self.class_names),
-            ordinal=bool(self.ordinal),
-            score=self.score,
-            positive_class=self.positive_class,
-        )
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
-
-    # -- (de)serialisation ---------------------------------------------------------
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["class_names"] = list(self.class_names)
-        data["mean"] = list(self.mean)
-        data["std"] = list(self.std)
-        return {"format": BUNDLE_FORMAT, **data}
-
-    @classmethod
-    def from_dict(cls, data: dict, source: str = "model.json") -> "BundleConfig":
-        """Build and validate a config from parsed ``model.json``.
-
-        Raises ``ValueError`` listing missing keys, or naming a bad value.
-        """
-        if not isinstance(data, dict):
-            raise ValueError(f"{source} must hold a JSON object, got {type(data).__name__}.")
-        missing = [k for k in _REQUIRED_KEYS if k not in data]
-        if missing:
-            raise ValueError(f"{source} is missing required keys: {', '.join(missing)}.")
-        known = {f.name for f in fields(cls)}
-        kwargs = {k: v for k, v in data.items() if k in known}
-        if not isinstance(kwargs["class_names"], list) or not all(
-            isinstance(c, str) for c in kwargs["class_names"]
-        ):
-            raise ValueError(f"{source}: class_names must be a list of strings.")
-        try:
-            return cls(**kwargs)
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{source}: {err}") from err
 
 
 @dataclass
@@ -327,7 +130,7 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
 
     path = Path(path)
     if path.suffix.lower() in _PICKLE_SUFFIXES:
-        raise ValueError(
+        raise BadInputError(
             f"{path.name}: bundles are a folder or a .zip (model.json + weights.safetensors), "
             "never a pickle file."
         )
@@ -349,7 +152,7 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
         from ..io import atomic_path
 
         if path.exists() and not path.is_file():
-            raise ValueError(f"{path} exists and is not a file; choose another bundle path.")
+            raise BadInputError(f"{path} exists and is not a file; choose another bundle path.")
         with atomic_path(path) as tmp:
             with zipfile.ZipFile(tmp, "w") as zf:
                 zf.writestr(MODEL_JSON, text, compress_type=zipfile.ZIP_DEFLATED)
@@ -358,10 +161,10 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
 
     if path.exists():
         if not path.is_dir():
-            raise ValueError(f"{path} exists and is not a folder; choose another bundle path.")
+            raise BadInputError(f"{path} exists and is not a folder; choose another bundle path.")
         extra = [p.name for p in path.iterdir() if p.name not in (MODEL_JSON, WEIGHTS_FILE)]
         if extra:
-            raise ValueError(
+            raise BadInputError(
                 f"{path} exists and holds other files ({', '.join(sorted(extra)[:3])}); "
                 "choose an empty or new folder for the bundle."
             )
@@ -386,7 +189,7 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
 def _check_model_matches(model, config: BundleConfig) -> None:
     out = classifier_out_features(model)
     if out is not None and out != config.num_classes:
-        raise ValueError(
+        raise BadInputError(
             f"The model's head has {out} outputs but the config lists "
             f"{config.num_classes} classes ({', '.join(config.class_names)})."
         )
@@ -424,8 +227,8 @@ def load_bundle(
     ------
     FileNotFoundError
         The path or one of the two files is missing.
-    ValueError
-        A pickle file, invalid or incomplete ``model.json``, unknown backbone,
+    BadInputError
+        (a ``ValueError``) A pickle file, invalid or incomplete ``model.json``, unknown backbone,
         a weights hash mismatch, or weights that do not fit the declared
         backbone/classes.
     """
@@ -439,13 +242,13 @@ def load_bundle(
     text, weights = _read_members(path, want_weights=True)
     config = _parse_config(text, path)
     if task is not None and config.task != task:
-        raise ValueError(
+        raise BadInputError(
             f"{path.name} is a model for the {config.task!r} task, not {task!r}; "
             f"choose a {task} model."
         )
     sha = hashlib.sha256(weights).hexdigest()
     if sha != config.weights_sha256:
-        raise ValueError(
+        raise BadInputError(
             f"{path.name}: the sha256 of {WEIGHTS_FILE} ({sha[:12]}…) does not match "
             f"model.json ({str(config.weights_sha256)[:12]}…); the weights were changed or "
             "corrupted after the bundle was written. Get an intact copy of the bundle."
@@ -453,7 +256,9 @@ def load_bundle(
     try:
         state = load_safetensors(weights)
     except Exception as err:
-        raise ValueError(f"{path.name}: {WEIGHTS_FILE} is not a valid safetensors file ({err}).") from err
+        raise BadInputError(
+            f"{path.name}: {WEIGHTS_FILE} is not a valid safetensors file ({err})."
+        ) from err
     model = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
     _compare_state_shapes(model.state_dict(), state, config, f"{path.name}'s weights")
     model.load_state_dict(state, strict=True)
@@ -466,13 +271,13 @@ def _parse_config(text: str, path: Path) -> BundleConfig:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{MODEL_JSON} in {path} is not valid JSON: {err}.") from err
+        raise BadInputError(f"{MODEL_JSON} in {path} is not valid JSON: {err}.") from err
     return BundleConfig.from_dict(data, source=f"{MODEL_JSON} in {path.name}")
 
 
-def _pickle_refusal(path: Path, inner: str | None = None) -> ValueError:
+def _pickle_refusal(path: Path, inner: str | None = None) -> BadInputError:
     what = f"{path.name} (member {inner})" if inner else path.name
-    return ValueError(
+    return BadInputError(
         f"{what} is a pickled PyTorch/Python file. It is not loaded because unpickling "
         "can execute arbitrary code hidden in the file. Use a model bundle (a folder or "
         ".zip with model.json and weights.safetensors): load the state_dict where you "
@@ -508,7 +313,7 @@ def _read_members(path: Path, want_weights: bool) -> tuple[str, bytes | None]:
     if head[:1] == b"\x80":
         raise _pickle_refusal(path)
     if not zipfile.is_zipfile(path):
-        raise ValueError(
+        raise BadInputError(
             f"{path.name} is neither a bundle folder nor a .zip bundle "
             f"({MODEL_JSON} + {WEIGHTS_FILE})."
         )
@@ -532,7 +337,9 @@ def _read_members(path: Path, want_weights: bool) -> tuple[str, bytes | None]:
             try:
                 weights = zf.read(prefix + WEIGHTS_FILE)
             except KeyError:
-                raise FileNotFoundError(f"Model bundle {path.name} has no {WEIGHTS_FILE}.") from None
+                raise FileNotFoundError(
+                    f"Model bundle {path.name} has no {WEIGHTS_FILE}."
+                ) from None
             _refuse_pickled_bytes(path, weights)
     return text, weights
 
@@ -552,8 +359,9 @@ def _compare_state_shapes(expected: dict, got: dict, config: BundleConfig, what:
     # The head is the usual culprit: say it in terms of classes.
     for key in wrong:
         exp_shape, got_shape = tuple(expected[key].shape), tuple(got[key].shape)
-        if exp_shape[0] == config.num_classes and len(exp_shape) <= 2 and got_shape[1:] == exp_shape[1:]:
-            raise ValueError(
+        head_like = len(exp_shape) <= 2 and got_shape[1:] == exp_shape[1:]
+        if exp_shape[0] == config.num_classes and head_like:
+            raise BadInputError(
                 f"{what} have a classifier with {got_shape[0]} outputs but model.json lists "
                 f"{config.num_classes} classes ({', '.join(config.class_names)}); the class list "
                 "does not belong to these weights."
@@ -569,13 +377,9 @@ def _compare_state_shapes(expected: dict, got: dict, config: BundleConfig, what:
             f"{len(wrong)} tensors of the wrong shape (e.g. {k}: "
             f"{tuple(got[k].shape)} vs {tuple(expected[k].shape)})"
         )
-    raise ValueError(
+    raise BadInputError(
         f"{what} do not fit backbone {config.backbone!r} with {config.num_classes} classes and "
         f"{config.in_chans} input channels: {'; '.join(parts)}."
     )
 
 
-def _as_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise ValueError(f"{name} must be an integer, got {value!r}.")
-    return int(value)

@@ -1,1 +1,37 @@
-"""training"""
+"""Training and evaluation on a lab's own images.
+
+Entry points (what ``msc-morph train``/``evaluate``, the Train widget and the
+demo call):
+
+- :func:`train_model` (:mod:`.trainer`): manifest -> model bundle + test report;
+- :func:`evaluate_model` (:mod:`.evaluate`): bundle + manifest -> metrics + report.
+
+Modules, lowest first (no module imports one above it): ``_json``, ``optim``
+(optimiser and schedule registries), ``augment``, ``data`` (manifests),
+``splits``, ``metrics``, ``plots``, ``_inputs`` (fields -> network inputs, as
+prediction does), ``evaluate``, ``config`` (:class:`TrainConfig`,
+:class:`TrainResult`), ``pipeline`` (split table, fields, crop batches), ``epoch`` (one epoch,
+validation), ``checkpoint`` (save/load/resume checks), ``bundle_record``
+(what the bundle records), ``trainer`` (the driver).
+"""
+
+from .augment import AugmentConfig
+from .config import TrainConfig, TrainResult, default_work_dir
+from .data import ManifestError
+from .evaluate import Evaluation, evaluate_model, write_report
+from .optim import OPTIMIZERS, SCHEDULERS
+from .trainer import train_model
+
+__all__ = [
+    "AugmentConfig",
+    "Evaluation",
+    "ManifestError",
+    "OPTIMIZERS",
+    "SCHEDULERS",
+    "TrainConfig",
+    "TrainResult",
+    "default_work_dir",
+    "evaluate_model",
+    "train_model",
+    "write_report",
+]

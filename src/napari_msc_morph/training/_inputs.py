@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["field_normalizer", "prepare_training_field", "jittered_input", "predict_probabilities"]
+from ..errors import BadInputError
+from ..jobs import CancelToken, ProgressFn, check_cancelled, report
+
+__all__ = ["field_normalizer", "prepare_training_field", "jittered_input", "predict_fields"]
 
 
 def field_normalizer(data: np.ndarray, config, name: str = "image"):
@@ -22,14 +25,16 @@ def field_normalizer(data: np.ndarray, config, name: str = "image"):
 
     layout = image_layout(np.shape(data), name=name)
     if layout.leading_shape:
-        raise ValueError(f"{name}: expected one 2D plane or RGB image, got shape {np.shape(data)}.")
+        raise BadInputError(
+            f"{name}: expected one 2D plane or RGB image, got shape {np.shape(data)}."
+        )
     lo, hi, fill, _ = intensity_range(data, config.intensity)
     return CropNormalizer(lo=lo, hi=hi, fill=fill, mean=tuple(config.mean), std=tuple(config.std),
                           source_rgb=layout.rgb)
 
 
 def prepare_training_field(data: np.ndarray, config, name: str = "image"):
-    """``(field, normalizer)``: NaN/Inf replaced by the fill value (so crops interpolate cleanly)."""
+    """``(field, normalizer)``; NaN/Inf become the fill value (crops interpolate cleanly)."""
     normalizer = field_normalizer(data, config, name)
     data = np.asarray(data)
     if data.dtype.kind == "f" and not np.isfinite(data).all():
@@ -52,17 +57,33 @@ def jittered_input(crop: np.ndarray, normalizer, jitter=None) -> np.ndarray:
     return normalizer(crop[None])[0]
 
 
-def predict_probabilities(model, config, fields, device: str = "cpu", tiling: str | None = None,
-                          batch_size: int | None = None, precision: str | None = None,
-                          progress=None) -> np.ndarray:
-    """Per-field class probabilities from the prediction engine (:class:`Predictor`).
+def predict_fields(model, config, fields, device: str = "cpu", tiling: str | None = None,
+                   batch_size: int | None = None, precision: str | None = None, *,
+                   total: int = 0, progress: ProgressFn | None = None,
+                   cancel: CancelToken | None = None) -> np.ndarray:
+    """Probabilities ``(n_fields, n_classes)`` of raw fields, tiled as at prediction.
 
-    ``model`` may be a network being trained: it is wrapped in a
-    :class:`~napari_msc_morph.models.ModelBundle` with ``config`` and its memory
-    format is restored afterwards (the predictor switches it to channels-last),
-    so validation never changes the numbers of the next training epoch.
-    ``precision`` defaults to float32 on a CPU (validation numbers must not
-    depend on bfloat16 calibration) and to the predictor's choice elsewhere.
+    Parameters
+    ----------
+    model : torch.nn.Module
+        May be a network being trained: it is put in ``eval()`` mode for the
+        call and wrapped in a :class:`~napari_msc_morph.models.ModelBundle`
+        with ``config``; its training mode and memory format are restored
+        afterwards (the predictor switches it to channels-last), so validation
+        never changes the numbers of the next training epoch.
+    config : BundleConfig
+        Preprocessing and default tiling.
+    fields : iterable of ndarray
+        Raw images at the model's resolution (2D gray or ``(H, W, 3)``); a
+        generator keeps only one in memory.
+    tiling : {"six", "grid", "center"}, optional
+        Default: ``config.tiling``.
+    precision : str, optional
+        Float32 on a CPU by default (validation numbers must not depend on
+        bfloat16 calibration); the predictor's choice elsewhere.
+    total, progress, cancel
+        ``progress(k, total, message)`` after each field; ``cancel`` checked
+        before each one (:class:`~napari_msc_morph.errors.Cancelled`).
     """
     import torch
 
@@ -73,17 +94,20 @@ def predict_probabilities(model, config, fields, device: str = "cpu", tiling: st
     if precision is None:
         precision = "fp32" if device_type == "cpu" else "auto"
     formats = {name: _memory_format(p) for name, p in model.named_parameters() if p.dim() == 4}
-    predictor = Predictor(ModelBundle(model=model, config=config), device=device, precision=precision,
-                          batch_size=batch_size)
+    was_training = model.training
+    model.eval()
+    predictor = Predictor(ModelBundle(model=model, config=config), device=device,
+                          precision=precision, batch_size=batch_size)
     try:
         out = []
         for k, data in enumerate(fields):  # may be a generator: images are read one by one
+            check_cancelled(cancel, "Cancelled while predicting images.")
             out.append(predictor.predict(data, tiling=tiling).probabilities)
-            if progress is not None:
-                progress(k + 1)
+            report(progress, k + 1, total, f"predicting image {k + 1}/{total or '?'}")
     finally:
         if formats and all(f == torch.contiguous_format for f in formats.values()):
             model.to(memory_format=torch.contiguous_format)
+        model.train(was_training)
     return np.asarray(out, dtype=np.float64).reshape(len(out), config.num_classes)
 
 

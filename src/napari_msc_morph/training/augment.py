@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["AugmentConfig", "random_crop", "color_jitter", "augment_crop", "sample_rng"]
+__all__ = ["AugmentConfig", "random_crop", "color_jitter", "sample_rng"]
 
 
 @dataclass
@@ -60,7 +60,7 @@ class AugmentConfig:
         return asdict(self)
 
     @classmethod
-    def none(cls) -> "AugmentConfig":
+    def none(cls) -> AugmentConfig:
         """No augmentation at all (plain random crops)."""
         return cls(False, False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
@@ -153,9 +153,3 @@ def color_jitter(crop: np.ndarray, rng: np.random.Generator, config: AugmentConf
         out = out * gains
     return np.clip(out, 0.0, 1.0)
 
-
-def augment_crop(
-    field: np.ndarray, size: int, rng: np.random.Generator, config: AugmentConfig
-) -> np.ndarray:
-    """:func:`random_crop` then :func:`color_jitter`; ``field`` already scaled to [0, 1]."""
-    return color_jitter(random_crop(field, size, rng, config), rng, config)

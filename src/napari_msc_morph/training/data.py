@@ -22,19 +22,19 @@ from __future__ import annotations
 
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError
 from ..io import IMAGE_SUFFIXES, read_image, read_table
 
 __all__ = [
     "ManifestError",
     "Problem",
     "REQUIRED_COLUMNS",
-    "OPTIONAL_COLUMNS",
     "SPLIT_NAMES",
     "read_manifest",
     "manifest_from_folders",
@@ -46,7 +46,6 @@ __all__ = [
 ]
 
 REQUIRED_COLUMNS = ("path", "label")
-OPTIONAL_COLUMNS = ("donor", "day", "passage", "condition", "split")
 SPLIT_NAMES = ("train", "val", "test")
 _SPLIT_ALIASES = {
     "train": "train", "training": "train",
@@ -70,7 +69,7 @@ class Problem:
         return f"{where} [{self.column}]: {self.message}"
 
 
-class ManifestError(ValueError):
+class ManifestError(BadInputError):
     """A manifest that cannot be trained on; ``problems`` lists every offending row."""
 
     def __init__(self, source, problems: list[Problem]):
@@ -142,7 +141,7 @@ def manifest_from_folders(root: str | os.PathLike) -> pd.DataFrame:
                 no_donor = True
             rows.append({"path": str(image), "label": class_dir.name, "donor": donor})
     if not rows:
-        raise ValueError(
+        raise BadInputError(
             f"{root} holds no images in class sub-folders; expected {root}/<label>/<image>.tif "
             f"or {root}/<label>/<donor>/<image>.tif."
         )
@@ -347,7 +346,6 @@ class Field:
     data: np.ndarray
     pixel_size_um: float | None
     path: str
-    extra: dict = field(default_factory=dict)
 
 
 def load_field(path, downscale: int = 1) -> Field:
@@ -365,7 +363,7 @@ def load_field(path, downscale: int = 1) -> Field:
     if data.ndim == 3 and data.shape[-1] == 1:
         data = data[..., 0]
     if data.ndim not in (2, 3) or (data.ndim == 3 and data.shape[-1] != 3):
-        raise ValueError(
+        raise BadInputError(
             f"{path}: expected a 2D grayscale or RGB image, got shape {data.shape}; "
             "train on one bright-field plane per file."
         )

@@ -16,23 +16,29 @@ curve per day when there are days) and ``reliability.png``.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError
 from ..io import write_json, write_table
+from ..jobs import CancelToken, ProgressFn
+from ._inputs import predict_fields
+from ._json import json_safe
 from .data import load_field, load_manifest, validate_manifest
 
-__all__ = ["Evaluation", "evaluate", "predict_fields", "write_report", "predictions_table"]
+__all__ = ["Evaluation", "evaluate_model", "predictions_table", "write_report"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Evaluation:
-    """Result of :func:`evaluate`.
+    """Result of :func:`evaluate_model`.
 
     Attributes
     ----------
@@ -47,6 +53,8 @@ class Evaluation:
     task : TaskSpec
     history : dict or None
         The bundle's training curves, if it has them.
+    files : dict
+        The report's files (name -> path) when one was written.
     """
 
     predictions: pd.DataFrame
@@ -55,41 +63,14 @@ class Evaluation:
     targets: np.ndarray
     task: object
     history: dict | None = None
-    extra: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
 
 
-def predict_fields(model, config, fields, device: str = "cpu", tiling: str | None = None,
-                   batch_size: int | None = None, precision: str | None = None,
-                   progress=None) -> np.ndarray:
-    """Probabilities ``(n_fields, n_classes)`` of raw fields, tiled as at prediction.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-    config : BundleConfig
-        Preprocessing and default tiling.
-    fields : iterable of ndarray
-        Raw images at the model's resolution (2D gray or ``(H, W, 3)``); a
-        generator keeps only one in memory.
-    tiling : {"six", "grid", "center"}, optional
-        Default: ``config.tiling``.
-    precision : str, optional
-        Float32 on a CPU by default; see :class:`~napari_msc_morph.inference.Predictor`.
-    """
-    from ._inputs import predict_probabilities
-
-    was_training = model.training
-    model.eval()
-    try:
-        return predict_probabilities(model, config, fields, device=device, tiling=tiling,
-                                     batch_size=batch_size, precision=precision, progress=progress)
-    finally:
-        model.train(was_training)
-
-
-def evaluate(
-    model,
+def evaluate_model(
+    bundle,
     manifest,
+    *,
+    out_dir: str | os.PathLike | None = None,
     split: str | None = "test",
     tiling: str | None = None,
     device: str = "auto",
@@ -99,16 +80,23 @@ def evaluate(
     seed: int = 0,
     bootstrap_by: str | None = None,
     precision: str | None = None,
-    progress: Callable[[dict], None] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
 ) -> Evaluation:
-    """Predict every image of a manifest split and compute the task's metrics.
+    """Predict every image of a manifest split, compute the task's metrics, write the report.
+
+    The one evaluation entry point: ``msc-morph evaluate``, the test report of
+    :func:`~napari_msc_morph.training.trainer.train_model` and the demo call it.
 
     Parameters
     ----------
-    model : path or ModelBundle
+    bundle : path or ModelBundle
         A bundle folder/``.zip`` or a loaded :class:`~napari_msc_morph.models.ModelBundle`.
     manifest : path or DataFrame
         A manifest, or the training run's ``split.csv``.
+    out_dir : path, optional
+        Write the report there (:func:`write_report`); its files end up in
+        ``Evaluation.files``.
     split : {"test", "val", "train", "all"} or None
         Rows to evaluate; needs a ``split`` column unless ``"all"``/``None``.
     tiling : str, optional
@@ -129,41 +117,52 @@ def evaluate(
         Inference precision; float32 on a CPU by default so that metrics are
         reproducible (``"auto"`` is what ``msc-morph predict`` uses).
     progress : callable, optional
-        Called with ``{"kind": "predict", "done", "total"}``.
+        ``progress(done, total, message)`` after every image.
+    cancel : CancelToken, optional
+        Checked before every image; a cancelled token raises
+        :class:`~napari_msc_morph.errors.Cancelled` (no report is written).
 
     Returns
     -------
     Evaluation
+
+    Examples
+    --------
+    >>> ev = evaluate_model("passage-model", "passage-model.train/split.csv",
+    ...                     out_dir="report")  # doctest: +SKIP
+    >>> ev.metrics["within3_accuracy"]  # doctest: +SKIP
+    0.85
     """
     from ..models import ModelBundle, load_bundle, resolve_device
     from .metrics import task_metrics
 
     device = resolve_device(device)
-    bundle = model if isinstance(model, ModelBundle) else load_bundle(model, device=device)
+    if not isinstance(bundle, ModelBundle):
+        bundle = load_bundle(bundle, device=device)
     config = bundle.config
     task = config.task_spec
     table = load_manifest(manifest)
     if split not in (None, "all"):
         if "split" not in table.columns or (table["split"] == "").all():
-            raise ValueError(
+            raise BadInputError(
                 f"The manifest has no split column, so split {split!r} cannot be chosen; pass "
                 "the training run's split.csv, add a split column, or evaluate split 'all'."
             )
         if split not in set(table["split"]):
-            raise ValueError(
+            raise BadInputError(
                 f"The manifest has no images in split {split!r} (splits: "
                 f"{', '.join(sorted(set(table['split']) - {''}))})."
             )
         table = table[table["split"] == split].reset_index(drop=True)
     validate_manifest(table, config.class_names, group_column=None, require_train_classes=False,
-                      source=manifest if not isinstance(manifest, pd.DataFrame) else "manifest table")
+                      source=manifest if not isinstance(manifest, pd.DataFrame)
+                      else "manifest table")
     if downscale is None:
         downscale = int(config.metrics.get("downscale", 1) or 1)
-    emit = progress or (lambda event: None)
     images = (load_field(path, downscale).data for path in table["path"])
     probs = predict_fields(
         bundle.model, config, images, device=device, tiling=tiling, precision=precision,
-        progress=lambda done: emit({"kind": "predict", "done": done, "total": len(table)}),
+        total=len(table), progress=progress, cancel=cancel,
     )
     index = {c: i for i, c in enumerate(config.class_names)}
     targets = np.array([index[c] for c in table["label"]], dtype=np.int64)
@@ -183,8 +182,13 @@ def evaluate(
     if bootstrap_by:
         metrics["bootstrap_by"] = bootstrap_by
     predictions = predictions_table(table, task, probs)
-    history = config.metrics.get("history") if isinstance(config.metrics.get("history"), dict) else None
-    return Evaluation(predictions, metrics, probs, targets, task, history)
+    history = config.metrics.get("history")
+    evaluation = Evaluation(predictions, metrics, probs, targets, task,
+                            history if isinstance(history, dict) else None)
+    if out_dir is not None:
+        evaluation.files = write_report(evaluation, out_dir)
+        logger.info("evaluation report (%d files) -> %s", len(evaluation.files), out_dir)
+    return evaluation
 
 
 def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFrame:
@@ -229,13 +233,14 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict = {}
-    metrics = _json_safe(evaluation.metrics)
+    metrics = json_safe(evaluation.metrics)
     paths["metrics"] = write_json(metrics, out_dir / "metrics.json")
     paths["predictions"] = write_table(evaluation.predictions, out_dir / "predictions.csv")
     task = evaluation.task
     history = history if history is not None else evaluation.history
     if history:
-        paths["learning_curves"] = save_figure(plot_learning_curves(history), out_dir / "learning_curves.png")
+        paths["learning_curves"] = save_figure(plot_learning_curves(history),
+                                               out_dir / "learning_curves.png")
     if len(evaluation.targets):
         cm = np.asarray(evaluation.metrics["confusion_matrix"])
         paths["confusion_matrix"] = save_figure(
@@ -259,7 +264,8 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
                     day = key[len("auc_day_"):]
                     sel = np.array([_same_day(d, day) for d in days])
                     curves[f"day {day} (AUC {value:.3f})"] = roc_curve(y[sel], s[sel])[:2]
-        paths["roc"] = save_figure(plot_roc(curves, f"ROC: {task.class_names[pos]} vs rest"), out_dir / "roc.png")
+        title = f"ROC: {task.class_names[pos]} vs rest"
+        paths["roc"] = save_figure(plot_roc(curves, title), out_dir / "roc.png")
     return paths
 
 
@@ -269,8 +275,3 @@ def _same_day(value, day: str) -> bool:
     except (TypeError, ValueError):
         return str(value) == day
 
-
-def _json_safe(obj):
-    from .loop import _json_safe as safe
-
-    return safe(obj)

@@ -12,7 +12,6 @@ import os
 
 import numpy as np
 
-
 __all__ = [
     "plot_learning_curves",
     "plot_confusion_matrix",
@@ -38,7 +37,7 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 100):
     return save_figure_formats(fig, path, formats=("png",), dpi=dpi)[0]
 
 
-def plot_learning_curves(history) -> "Figure":  # noqa: F821
+def plot_learning_curves(history) -> Figure:  # noqa: F821
     """Loss (left) and accuracy / AUC (right) per epoch, training and validation.
 
     ``history`` is a DataFrame or a dict of lists with ``epoch``,
@@ -71,7 +70,7 @@ def plot_learning_curves(history) -> "Figure":  # noqa: F821
     return fig
 
 
-def plot_confusion_matrix(matrix, class_names, normalize: bool = True) -> "Figure":  # noqa: F821
+def plot_confusion_matrix(matrix, class_names, normalize: bool = True) -> Figure:  # noqa: F821
     """Rows: true class; columns: predicted. Colour = row fraction, text = count."""
     matrix = np.asarray(matrix)
     n = len(class_names)
@@ -96,7 +95,7 @@ def plot_confusion_matrix(matrix, class_names, normalize: bool = True) -> "Figur
     return fig
 
 
-def plot_roc(curves: dict, title: str = "ROC") -> "Figure":  # noqa: F821
+def plot_roc(curves: dict, title: str = "ROC") -> Figure:  # noqa: F821
     """ROC curves; ``curves`` maps a legend label to ``(fpr, tpr)``."""
     fig = _figure(4.4, 4.0)
     ax = fig.subplots()
@@ -114,7 +113,7 @@ def plot_roc(curves: dict, title: str = "ROC") -> "Figure":  # noqa: F821
     return fig
 
 
-def plot_reliability(table: dict, ece: float | None = None) -> "Figure":  # noqa: F821
+def plot_reliability(table: dict, ece: float | None = None) -> Figure:  # noqa: F821
     """Reliability diagram from :func:`~napari_msc_morph.training.metrics.reliability_table`."""
     fig = _figure(4.4, 4.0)
     ax = fig.subplots()

@@ -100,7 +100,7 @@ def grouped_split(
 
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5B1]))
     best_score, best_order = None, None
-    for k in range(N_CANDIDATES if stratify else 1):
+    for _ in range(N_CANDIDATES if stratify else 1):
         order = rng.permutation(n)
         parts = {
             "test": order[:n_test],

@@ -16,7 +16,8 @@ errors become napari notifications (the viewer keeps working):
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import (

@@ -4,27 +4,24 @@ Pick a manifest (CSV with path,label,donor,...) or build one from the open
 image layers (a label and a donor per layer), choose the task, backbone,
 epochs and input size, and train in a worker thread: a live plot shows loss
 and accuracy per epoch, Cancel stops after the current batch and leaves the
-best epoch so far as a usable bundle. The widget only gathers settings and
-calls :func:`napari_msc_morph.training.train`, the engine the CLI uses too.
+best epoch so far as a usable bundle, and a finished run evaluates the best
+epoch on the held-out test split. The widget only gathers settings and calls
+:func:`napari_msc_morph.training.train_model`, the engine the CLI uses too.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from qtpy.QtCore import QObject, Signal
+from magicgui.widgets import FileEdit
+from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLabel,
     QLineEdit,
-    QProgressBar,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -33,12 +30,21 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..errors import Cancelled, MscMorphError
+from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
+from ..training import OPTIMIZERS, SCHEDULERS, TrainConfig, default_work_dir, train_model
+from ._layers import layer_pixel_size
+from ._panel import JobDock
 
 __all__ = ["TrainWidget", "manifest_from_layers"]
 
+#: Suggestions for the editable backbone box (any timm name is accepted).
 BACKBONES = ("resnext50_32x4d", "resnet50", "resnet18", "convnext_tiny", "efficientnet_b0",
              "resnet10t", "test_resnet")
+#: The scheduler box's first item: let the optimiser choose (adam: none, sgd: plateau).
+OPTIMIZER_DEFAULT = "optimizer's default"
+SOURCES = ("manifest file", "open image layers")
 
 
 def manifest_from_layers(layers, labels: dict, donors: dict, folder) -> pd.DataFrame:
@@ -50,8 +56,8 @@ def manifest_from_layers(layers, labels: dict, donors: dict, folder) -> pd.DataF
     labels, donors : dict
         Layer name -> class label / donor.
     folder : path
-        Where layers without a source file are written (with their pixel size
-        from ``layer.scale`` when the layer's units are µm).
+        Where layers without a source file are written (with their pixel size,
+        :func:`~napari_msc_morph.widgets._layers.layer_pixel_size`).
     """
     from ..io import write_tiff
 
@@ -64,167 +70,136 @@ def manifest_from_layers(layers, labels: dict, donors: dict, folder) -> pd.DataF
         if source and Path(source).is_file():
             path = Path(source)
         else:
-            data = np.asarray(layer.data)
-            pixel = _pixel_size_um(layer)
             safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in layer.name)
-            path = write_tiff(data, folder / f"{safe}.tif", pixel_size_um=pixel)
+            path = write_tiff(np.asarray(layer.data), folder / f"{safe}.tif",
+                              pixel_size_um=layer_pixel_size(layer))
         rows.append({"path": str(path), "label": label, "donor": donor, "layer": layer.name})
     return pd.DataFrame(rows)
 
 
-def _pixel_size_um(layer) -> float | None:
-    scale = float(layer.scale[-2 if not getattr(layer, "rgb", False) else -2])
-    units = getattr(layer, "units", None)
-    unit = str(units[-1]) if units is not None and len(units) else ""
-    if unit in ("micrometer", "µm", "um", "micron"):
-        return scale
-    return None if scale == 1.0 else scale
+def _spin_box(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(low, high)
+    box.setSingleStep(step)
+    box.setValue(value)
+    return box
 
 
-class _Events(QObject):
-    """Carries training events from the worker thread to the GUI thread."""
+def _combo(items, editable: bool = False) -> QComboBox:
+    box = QComboBox()
+    box.setEditable(editable)
+    box.addItems(list(items))
+    return box
 
-    event = Signal(object)
+
+def _path_text(edit: FileEdit) -> str:
+    """What the user typed or picked ("" when empty; ``FileEdit.value`` would say ".")."""
+    return str(edit.line_edit.value).strip()
 
 
-class TrainWidget(QWidget):
+class TrainWidget(JobDock):
     """Dock widget: train a model on a manifest or on open layers."""
+
+    job_title = "Train model"
+    #: One finished epoch's history row, delivered on the GUI thread (live plot).
+    epoch_finished = Signal(object)
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(parent)
         self.viewer = napari_viewer
-        self.worker = None
         self.result = None
         self.history: list[dict] = []
-        self._cancel = threading.Event()
-        self._events = _Events()
-        self._events.event.connect(self._on_event)
+        self.epoch_finished.connect(self._on_epoch)
 
-        layout = QVBoxLayout(self)
+        inputs = QWidget()
+        column = QVBoxLayout(inputs)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addLayout(self._build_source_form())
+        self._build_layer_table(column)
         form = QFormLayout()
-        layout.addLayout(form)
+        self._build_model_rows(form)
+        self._build_schedule_rows(form)
+        self._build_output_rows(form)
+        column.addLayout(form)
+        layout = self.build_run_panel(inputs, "Train")
+        layout.addWidget(self._build_plot())
 
-        self.source = QComboBox()
-        self.source.addItems(["manifest file", "open image layers"])
+    # -- builders ------------------------------------------------------------------------
+    def _build_source_form(self) -> QFormLayout:
+        form = QFormLayout()
+        self.source = _combo(SOURCES)
         self.source.currentIndexChanged.connect(self._source_changed)
         form.addRow("images from", self.source)
+        self.manifest_edit = FileEdit(mode="r", filter="Tables (*.csv *.tsv *.xlsx)")
+        self.manifest_edit.line_edit.native.setPlaceholderText(
+            "manifest.csv (path,label,donor,...)")
+        form.addRow("manifest", self.manifest_edit.native)
+        return form
 
-        row = QHBoxLayout()
-        self.manifest_edit = QLineEdit()
-        self.manifest_edit.setPlaceholderText("manifest.csv (path,label,donor,...)")
-        browse = QPushButton("…")
-        browse.clicked.connect(self._browse_manifest)
-        row.addWidget(self.manifest_edit)
-        row.addWidget(browse)
-        self.manifest_row = QWidget()
-        self.manifest_row.setLayout(row)
-        row.setContentsMargins(0, 0, 0, 0)
-        form.addRow("manifest", self.manifest_row)
-
+    def _build_layer_table(self, column: QVBoxLayout) -> None:
         self.layer_table = QTableWidget(0, 3)
         self.layer_table.setHorizontalHeaderLabels(["layer", "label", "donor"])
         self.layer_table.setVisible(False)
-        layout.addWidget(self.layer_table)
+        column.addWidget(self.layer_table)
         self.refresh_button = QPushButton("Refresh layers")
         self.refresh_button.clicked.connect(self.refresh_layers)
         self.refresh_button.setVisible(False)
-        layout.addWidget(self.refresh_button)
+        column.addWidget(self.refresh_button)
 
-        form2 = QFormLayout()
-        layout.addLayout(form2)
-        self.task = QComboBox()
-        self.task.addItems(list(TASKS))
-        form2.addRow("task", self.task)
+    def _build_model_rows(self, form: QFormLayout) -> None:
+        self.task = _combo(TASKS)
+        form.addRow("task", self.task)
         self.classes = QLineEdit()
         self.classes.setPlaceholderText("default: the task's classes found in the data")
-        form2.addRow("classes", self.classes)
-        self.backbone = QComboBox()
-        self.backbone.setEditable(True)
-        self.backbone.addItems(list(BACKBONES))
-        form2.addRow("backbone", self.backbone)
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 1000)
-        self.epochs.setValue(30)
-        form2.addRow("epochs", self.epochs)
-        self.input_size = QSpinBox()
-        self.input_size.setRange(16, 2048)
-        self.input_size.setSingleStep(32)
-        self.input_size.setValue(448)
-        form2.addRow("input size (px)", self.input_size)
-        self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 512)
-        self.batch_size.setValue(16)
-        form2.addRow("batch size", self.batch_size)
-        self.downscale = QSpinBox()
-        self.downscale.setRange(1, 16)
-        self.downscale.setValue(1)
-        form2.addRow("read at 1/N resolution", self.downscale)
-        self.optimizer = QComboBox()
-        self.optimizer.addItems(["adam", "sgd"])
-        form2.addRow("optimizer", self.optimizer)
+        form.addRow("classes", self.classes)
+        self.backbone = _combo(BACKBONES, editable=True)
+        form.addRow("backbone", self.backbone)
         self.pretrained = QCheckBox("ImageNet weights (download)")
-        form2.addRow("", self.pretrained)
-        self.device = QComboBox()
-        self.device.addItems(["auto", "cpu", "cuda", "mps"])
-        form2.addRow("device", self.device)
-        row = QHBoxLayout()
-        self.out_edit = QLineEdit()
-        self.out_edit.setPlaceholderText("model folder or .zip to write")
-        out_browse = QPushButton("…")
-        out_browse.clicked.connect(self._browse_out)
-        row.addWidget(self.out_edit)
-        row.addWidget(out_browse)
-        row.setContentsMargins(0, 0, 0, 0)
-        out_row = QWidget()
-        out_row.setLayout(row)
-        form2.addRow("save model to", out_row)
+        form.addRow("", self.pretrained)
+
+    def _build_schedule_rows(self, form: QFormLayout) -> None:
+        self.epochs = _spin_box(1, 1000, 30)
+        form.addRow("epochs", self.epochs)
+        self.input_size = _spin_box(16, 2048, 448, step=32)
+        form.addRow("input size (px)", self.input_size)
+        self.batch_size = _spin_box(1, 512, 16)
+        form.addRow("batch size", self.batch_size)
+        self.downscale = _spin_box(1, 16, 1)
+        form.addRow("read at 1/N resolution", self.downscale)
+        self.optimizer = _combo(OPTIMIZERS.names())
+        form.addRow("optimizer", self.optimizer)
+        self.scheduler = _combo([OPTIMIZER_DEFAULT, *SCHEDULERS.names()])
+        form.addRow("lr schedule", self.scheduler)
+        self.device = _combo(DEVICES.names())
+        form.addRow("device", self.device)
+
+    def _build_output_rows(self, form: QFormLayout) -> None:
+        self.out_edit = FileEdit(mode="d")
+        self.out_edit.line_edit.native.setPlaceholderText("model folder or .zip to write")
+        form.addRow("save model to", self.out_edit.native)
         self.resume = QCheckBox("resume the interrupted run")
-        form2.addRow("", self.resume)
+        form.addRow("", self.resume)
 
-        buttons = QHBoxLayout()
-        self.train_button = QPushButton("Train")
-        self.train_button.clicked.connect(self.start)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setEnabled(False)
-        self.cancel_button.clicked.connect(self.cancel)
-        buttons.addWidget(self.train_button)
-        buttons.addWidget(self.cancel_button)
-        layout.addLayout(buttons)
-        self.progress = QProgressBar()
-        layout.addWidget(self.progress)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
-        layout.addWidget(self.status)
-
+    def _build_plot(self) -> QWidget:
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
 
         self.figure = Figure(figsize=(4, 2.6), layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumHeight(200)
-        layout.addWidget(self.canvas)
         self.ax_loss = self.figure.add_subplot(1, 2, 1)
         self.ax_acc = self.figure.add_subplot(1, 2, 2)
         self._draw_plot()
+        return self.canvas
 
-    # -- inputs -----------------------------------------------------------------------
+    # -- inputs --------------------------------------------------------------------------
     def _source_changed(self, index: int) -> None:
         from_layers = index == 1
-        self.manifest_row.setEnabled(not from_layers)
+        self.manifest_edit.enabled = not from_layers
         self.layer_table.setVisible(from_layers)
         self.refresh_button.setVisible(from_layers)
         if from_layers:
             self.refresh_layers()
-
-    def _browse_manifest(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Manifest", "", "Tables (*.csv *.tsv *.xlsx)")
-        if path:
-            self.manifest_edit.setText(path)
-
-    def _browse_out(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Model folder")
-        if path:
-            self.out_edit.setText(path)
 
     def image_layers(self) -> list:
         from napari.layers import Image
@@ -266,10 +241,10 @@ class TrainWidget(QWidget):
             donors[name.text()] = donor.text() if donor else ""
         return labels, donors
 
-    def config(self):
-        from ..training.loop import TrainConfig
-
+    def config(self) -> TrainConfig:
+        """The :class:`~napari_msc_morph.training.TrainConfig` the form describes."""
         classes = [c.strip() for c in self.classes.text().split(",") if c.strip()]
+        scheduler = self.scheduler.currentText()
         return TrainConfig(
             task=self.task.currentText(),
             backbone=self.backbone.currentText().strip(),
@@ -277,6 +252,7 @@ class TrainWidget(QWidget):
             epochs=self.epochs.value(),
             batch_size=self.batch_size.value(),
             optimizer=self.optimizer.currentText(),
+            scheduler=None if scheduler == OPTIMIZER_DEFAULT else scheduler,
             downscale=self.downscale.value(),
             pretrained=self.pretrained.isChecked(),
             device=self.device.currentText(),
@@ -284,82 +260,59 @@ class TrainWidget(QWidget):
         )
 
     def _manifest(self, out: Path):
-        from ..training.loop import default_work_dir
-
         if self.source.currentIndex() == 0:
-            text = self.manifest_edit.text().strip()
+            text = _path_text(self.manifest_edit)
             if not text:
-                raise ValueError("Choose a manifest file (path,label,donor,...) or use open image layers.")
+                raise ValueError(
+                    "Choose a manifest file (path,label,donor,...) or use open image layers.")
             return Path(text)
         layers = self.image_layers()
         if not layers:
-            raise ValueError("There are no image layers to train on; open images or choose a manifest.")
+            raise ValueError(
+                "There are no image layers to train on; open images or choose a manifest.")
         labels, donors = self.layer_assignments()
         table = manifest_from_layers(layers, labels, donors, default_work_dir(out) / "layers")
         return table.drop(columns=["layer"])
 
-    # -- running ------------------------------------------------------------------------
-    def start(self):
-        """Validate the settings and start training in a worker thread."""
-        from napari.qt.threading import create_worker
-        from napari.utils.notifications import show_error
-
-        from ..training.loop import train
-
-        if self.worker is not None:
+    # -- running -------------------------------------------------------------------------
+    def run(self):
+        """Gather the settings and start :func:`train_model` in a worker; return the worker."""
+        if self.busy:
             return None
         try:
-            out = self.out_edit.text().strip()
+            out = _path_text(self.out_edit)
             if not out:
                 raise ValueError("Choose where to save the model (a folder or a .zip).")
             out = Path(out)
             config = self.config()
             manifest = self._manifest(out)
-        except (ValueError, FileNotFoundError) as err:
-            show_error(str(err))
-            self.status.setText(str(err))
+        except (ValueError, OSError, MscMorphError) as err:
+            self.report_error(err)
             return None
         self.history = []
         self.result = None
-        self._cancel.clear()
         self._draw_plot()
-        emit = self._events.event.emit
-        self.worker = create_worker(
-            train, manifest, config, out, resume=self.resume.isChecked(),
-            progress=emit, cancel=self._cancel.is_set, _start_thread=False,
+        resume = self.resume.isChecked()
+        on_epoch = self.epoch_finished.emit  # queued to the GUI thread
+
+        return self.start_job(
+            lambda progress, cancel: train_model(
+                manifest, config, out, resume=resume, progress=progress, cancel=cancel,
+                on_epoch=on_epoch),
+            self._on_done,
+            status="reading images…",
         )
-        self.worker.returned.connect(self._on_done)
-        self.worker.errored.connect(self._on_error)
-        self.worker.finished.connect(self._on_finished)
-        self.train_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.status.setText("reading images…")
-        self.worker.start()
-        return self.worker
 
-    def cancel(self) -> None:
-        """Stop after the current batch; the best epoch so far stays as the bundle."""
-        self._cancel.set()
-        self.status.setText("cancelling after this batch…")
+    def report_error(self, err: BaseException) -> None:
+        """As every dock; a cancelled run also keeps its result (the best epoch so far)."""
+        super().report_error(err)
+        result = getattr(err, "result", None)
+        if isinstance(err, Cancelled) and result is not None:
+            self._on_done(result)
 
-    def _on_event(self, event: dict) -> None:
-        kind = event.get("kind")
-        if kind == "load":
-            self.progress.setMaximum(event["total"])
-            self.progress.setValue(event["done"])
-        elif kind == "batch":
-            self.progress.setMaximum(event["batches"])
-            self.progress.setValue(event["batch"])
-            self.status.setText(f"epoch {event['epoch']}: batch {event['batch']}/{event['batches']}, "
-                                f"loss {event['loss']:.3f}")
-        elif kind == "epoch":
-            self.history.append(event)
-            parts = [f"epoch {event['epoch']}/{event['epochs']}", f"loss {event['train_loss']:.3f}"]
-            for key in ("val_loss", "val_accuracy", "val_auc"):
-                if event.get(key) is not None:
-                    parts.append(f"{key.replace('_', ' ')} {event[key]:.3f}")
-            self.status.setText(", ".join(parts))
-            self._draw_plot()
+    def _on_epoch(self, row: dict) -> None:
+        self.history.append(row)
+        self._draw_plot()
 
     def _draw_plot(self) -> None:
         table = pd.DataFrame(self.history)
@@ -387,18 +340,12 @@ class TrainWidget(QWidget):
             self.status.setText("Stopped before the first epoch finished; no model was written.")
             return
         what = "Cancelled" if result.cancelled else "Done"
-        self.status.setText(
-            f"{what}: best epoch {result.best_epoch} of {len(result.history)} saved to "
-            f"{result.bundle_path} (load it in the Predict widget)."
-        )
-
-    def _on_error(self, err) -> None:
-        from napari.utils.notifications import show_error
-
-        show_error(f"Training failed: {err}")
-        self.status.setText(f"Training failed: {err}")
-
-    def _on_finished(self) -> None:
-        self.worker = None
-        self.train_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
+        text = (f"{what}: best epoch {result.best_epoch} of {len(result.history)} saved to "
+                f"{result.bundle_path} (load it in the Predict widget).")
+        if result.test_evaluation is not None:
+            m = result.test_evaluation.metrics
+            shown = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "within3_accuracy", "auc")
+                              if isinstance(m.get(k), (int, float)))
+            report = Path(result.report_files["metrics"]).parent
+            text += f" Test split ({m['n_images']} images): {shown}; report in {report}."
+        self.status.setText(text)

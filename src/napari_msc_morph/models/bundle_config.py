@@ -1,0 +1,233 @@
+"""``model.json``: the description of a model bundle, as a validated dataclass.
+
+:class:`BundleConfig` is everything needed to rebuild and use a network: task,
+ordered class names, timm backbone, input size, channels, normalisation,
+pixel size at training, default tiling, intensity scaling and training
+metrics. Normalisation defaults come from timm's data configuration of the
+backbone (:func:`~napari_msc_morph.models.backbones.normalization`), so a
+backbone whose pretrained weights expect other mean/std gets those; a bundle
+always stores the numbers it was trained with, so older bundles load unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+from ..errors import BadInputError
+from .backbones import check_backbone_name, normalization
+from .tasks import TASKS, TaskSpec, get_task
+
+__all__ = ["BundleConfig", "SCHEMA_VERSION", "BUNDLE_FORMAT", "TILING_MODES", "INTENSITY_MODES"]
+
+#: Version of the ``model.json`` schema this package writes (and the newest it reads).
+SCHEMA_VERSION = 1
+BUNDLE_FORMAT = "napari-msc-morph.model-bundle"
+TILING_MODES = ("six", "grid", "center")
+#: How raw pixels become [0, 1] before mean/std (see inference.preprocess).
+INTENSITY_MODES = ("auto", "dtype", "percentile")
+
+# model.json keys that must be present (the rest have defaults).
+_REQUIRED_KEYS = (
+    "schema_version",
+    "task",
+    "class_names",
+    "ordinal",
+    "backbone",
+    "input_size",
+    "in_chans",
+    "mean",
+    "std",
+    "pixel_size_um",
+    "tiling",
+    "weights_sha256",
+)
+
+
+@dataclass
+class BundleConfig:
+    """The contents of ``model.json``.
+
+    Parameters
+    ----------
+    task : str
+        One of :data:`napari_msc_morph.models.tasks.TASKS`.
+    backbone : str
+        timm model name.
+    input_size : int
+        Side of the square crop the network sees, in pixels.
+    class_names : tuple of str, optional
+        Head order; defaults to the task's classes.
+    ordinal : bool, optional
+        Defaults to the task's setting.
+    in_chans : int, default 3
+        1 (grayscale) or 3 (RGB).
+    mean, std : tuple of float, optional
+        Per-channel normalisation applied after intensities are scaled to
+        [0, 1]; default: timm's data configuration of ``backbone``
+        (averaged over RGB for one channel).
+    pixel_size_um : float or None
+        Pixel size of the training images in µm, ``None`` if unknown.
+    tiling : {"six", "grid", "center"}
+        Default crop scheme at inference.
+    grid_overlap : float, default 0.5
+        Fraction of a crop shared by neighbouring grid tiles.
+    intensity : {"auto", "dtype", "percentile"}
+        How raw pixels are scaled to [0, 1] (see
+        :func:`napari_msc_morph.inference.preprocess.intensity_range`).
+    score, positive_class : str or None
+        Defaults to the task's score and positive class.
+    metrics : dict
+        Training/validation metrics (free-form numbers); an optional
+        ``bf16_top1_agreement`` lets CPU inference use bfloat16.
+    weights_sha256, package_version, created, model_id :
+        Filled in by :func:`save_bundle` (``model_id`` only if empty).
+    schema_version : int
+        Version of this schema.
+    description : str
+        Free text for users.
+    """
+
+    task: str
+    backbone: str
+    input_size: int
+    class_names: tuple[str, ...] | None = None
+    ordinal: bool | None = None
+    in_chans: int = 3
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    pixel_size_um: float | None = None
+    tiling: str = "six"
+    grid_overlap: float = 0.5
+    intensity: str = "auto"
+    score: str | None = None
+    positive_class: str | None = None
+    metrics: dict = field(default_factory=dict)
+    weights_sha256: str = ""
+    package_version: str = ""
+    schema_version: int = SCHEMA_VERSION
+    model_id: str = ""
+    created: str = ""
+    description: str = ""
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise BadInputError(
+                f"Unknown task {self.task!r} in the model bundle; known tasks: {', '.join(TASKS)}."
+            )
+        spec = get_task(
+            self.task,
+            class_names=None if self.class_names is None else list(self.class_names),
+            ordinal=self.ordinal,
+        )
+        self.class_names = spec.class_names
+        self.ordinal = spec.ordinal
+        if self.score is None:
+            self.score = spec.score
+        if self.positive_class is None:
+            self.positive_class = spec.positive_class
+        self.in_chans = _as_int(self.in_chans, "in_chans")
+        if self.mean is None or self.std is None:
+            mean, std = normalization(self.backbone, self.in_chans)
+            self.mean = mean if self.mean is None else self.mean
+            self.std = std if self.std is None else self.std
+        self.mean = tuple(float(v) for v in self.mean)
+        self.std = tuple(float(v) for v in self.std)
+        self.input_size = _as_int(self.input_size, "input_size")
+        self.schema_version = _as_int(self.schema_version, "schema_version")
+        self.validate()
+
+    # -- checks -----------------------------------------------------------------
+    def validate(self) -> None:
+        """Raise :class:`~napari_msc_morph.errors.BadInputError` naming the first bad field."""
+        if self.schema_version > SCHEMA_VERSION or self.schema_version < 1:
+            raise BadInputError(
+                f"model.json has schema_version {self.schema_version}, but this "
+                f"napari-msc-morph reads versions 1..{SCHEMA_VERSION}; update napari-msc-morph."
+            )
+        check_backbone_name(self.backbone)
+        if self.input_size < 16:
+            raise BadInputError(f"input_size must be at least 16 px, got {self.input_size}.")
+        if self.in_chans not in (1, 3):
+            raise BadInputError(f"in_chans must be 1 or 3, got {self.in_chans}.")
+        for name in ("mean", "std"):
+            values = getattr(self, name)
+            if len(values) != self.in_chans:
+                raise BadInputError(
+                    f"{name} has {len(values)} values but in_chans is {self.in_chans}."
+                )
+        if any(not (s > 0) for s in self.std):
+            raise BadInputError(f"std values must be positive, got {list(self.std)}.")
+        if self.pixel_size_um is not None:
+            try:
+                px = float(self.pixel_size_um)
+            except (TypeError, ValueError):
+                px = float("nan")
+            if not (px > 0 and px < float("inf")):
+                raise BadInputError(
+                    f"pixel_size_um must be a positive number or null, got {self.pixel_size_um!r}."
+                )
+            self.pixel_size_um = px
+        if self.tiling not in TILING_MODES:
+            raise BadInputError(f"tiling must be one of {TILING_MODES}, got {self.tiling!r}.")
+        if not (0.0 <= float(self.grid_overlap) < 1.0):
+            raise BadInputError(f"grid_overlap must be in [0, 1), got {self.grid_overlap}.")
+        if self.intensity not in INTENSITY_MODES:
+            raise BadInputError(
+                f"intensity must be one of {INTENSITY_MODES}, got {self.intensity!r}."
+            )
+        if not isinstance(self.metrics, dict):
+            raise BadInputError("metrics must be a JSON object (dict).")
+        # Builds the spec once more so score/positive_class are checked too.
+        self.task_spec  # noqa: B018
+
+    @property
+    def task_spec(self) -> TaskSpec:
+        """The :class:`TaskSpec` these classes and scores describe."""
+        return replace(
+            get_task(self.task),
+            class_names=tuple(self.class_names),
+            ordinal=bool(self.ordinal),
+            score=self.score,
+            positive_class=self.positive_class,
+        )
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    # -- (de)serialisation ---------------------------------------------------------
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["class_names"] = list(self.class_names)
+        data["mean"] = list(self.mean)
+        data["std"] = list(self.std)
+        return {"format": BUNDLE_FORMAT, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict, source: str = "model.json") -> BundleConfig:
+        """Build and validate a config from parsed ``model.json``.
+
+        Raises :class:`~napari_msc_morph.errors.BadInputError` listing missing
+        keys, or naming a bad value.
+        """
+        if not isinstance(data, dict):
+            raise BadInputError(f"{source} must hold a JSON object, got {type(data).__name__}.")
+        missing = [k for k in _REQUIRED_KEYS if k not in data]
+        if missing:
+            raise BadInputError(f"{source} is missing required keys: {', '.join(missing)}.")
+        known = {f.name for f in fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        if not isinstance(kwargs["class_names"], list) or not all(
+            isinstance(c, str) for c in kwargs["class_names"]
+        ):
+            raise BadInputError(f"{source}: class_names must be a list of strings.")
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError) as err:
+            raise BadInputError(f"{source}: {err}") from err
+
+
+def _as_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+        raise BadInputError(f"{name} must be an integer, got {value!r}.")
+    return int(value)

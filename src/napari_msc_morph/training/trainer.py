@@ -1,0 +1,392 @@
+"""The training driver: manifest in, model bundle and test report out.
+
+:func:`train_model` reads and validates the manifest, splits it by donor,
+trains a timm backbone on random augmented crops of the training fields,
+validates every epoch with the prediction engine's tiling (six-region
+averaging by default), keeps a full checkpoint every epoch (``resume=True``
+continues from it), writes the best epoch as a model bundle that
+``msc-morph predict`` and the Predict widget load, and finally evaluates that
+bundle on the held-out test split and writes the report. ``msc-morph train``,
+the Train widget and the demo all call it.
+
+Files (``work_dir`` defaults to ``<bundle>.train`` beside the bundle)::
+
+    MODEL_DIR/                 the bundle: model.json + weights.safetensors
+    MODEL_DIR.train/
+        split.csv              path, label, donor, ..., split
+        train_config.json      the TrainConfig of the run
+        history.csv            one row per epoch (loss, accuracy, val metrics, lr, samples/s)
+        checkpoint.safetensors model + optimizer tensors of the last finished epoch
+        checkpoint.json        epoch, optimizer/scheduler/early-stopping state, sha256
+        report/                the test split's evaluation (metrics.json, predictions.csv, plots)
+
+Determinism: the network is initialised from ``seed``; every epoch reseeds
+torch from ``(seed, epoch)`` and draws its sample order and each crop's
+augmentation from ``(seed, epoch, sample)``. On CPU a run therefore gives the
+same weights every time, whether or not it was interrupted and resumed, and
+whatever the number of DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInputError, Cancelled
+from ..io import write_json, write_table
+from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
+from .bundle_record import bundle_config_for, bundle_metrics, history_lists, update_bundle_metrics
+from .checkpoint import (
+    apply_saved_split,
+    check_resume_compatible,
+    load_checkpoint,
+    read_saved_config,
+    save_checkpoint,
+)
+from .config import TrainConfig, TrainResult, default_work_dir
+from .epoch import Optimisation, epoch_seed, is_better, train_one_epoch, validation_metrics
+from .evaluate import evaluate_model
+from .optim import build_optimizer, build_scheduler, step_scheduler
+from .pipeline import (
+    CropDataset,
+    consensus_pixel_size,
+    load_fields,
+    make_loader,
+    prepare_table,
+    warn_small_fields,
+)
+from .splits import write_split
+
+__all__ = ["train_model"]
+
+logger = logging.getLogger(__name__)
+
+#: Share of the progress bar the test report takes (the rest: reading and epochs).
+_REPORT_SHARE = 0.1
+
+
+@dataclass
+class _RunState:
+    """Where the run stands: what the bundle, checkpoints and early stopping need."""
+
+    history: list = field(default_factory=list)
+    best_value: float | None = None
+    best_epoch: int | None = None
+    stale: int = 0
+    start_epoch: int = 0
+    bundle_written: bool = False
+
+
+@dataclass
+class _Data:
+    """The run's fields in memory and what is derived from them."""
+
+    loader: object
+    sampler: object
+    val_fields: list
+    val_targets: np.ndarray
+    val_days: np.ndarray | None
+    pixel_size_um: float | None
+
+
+def train_model(
+    manifest,
+    config: TrainConfig,
+    bundle_path,
+    *,
+    work_dir=None,
+    resume: bool = False,
+    test_report: bool = True,
+    report_dir=None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> TrainResult:
+    """Train a model on a manifest, write it as a bundle, and report on the test split.
+
+    Parameters
+    ----------
+    manifest : path or DataFrame
+        Manifest CSV/TSV/XLSX, folder-per-class root, or a table with
+        ``path``, ``label``, ``donor`` (see :mod:`napari_msc_morph.training.data`).
+    config : TrainConfig
+    bundle_path : path
+        Where the bundle goes (a folder, or a ``.zip``); rewritten whenever the
+        monitored validation metric improves, so an interrupted run leaves the
+        best epoch so far.
+    work_dir : path, optional
+        Checkpoints, ``split.csv``, ``history.csv``; default ``<bundle>.train``.
+    resume : bool
+        Continue from ``work_dir``'s checkpoint (same manifest, task, backbone,
+        classes and split; more ``epochs`` may be given).
+    test_report : bool
+        Evaluate the best epoch on the test split (when it has images), write
+        the report and add its ``test_*`` numbers to ``model.json``.
+    report_dir : path, optional
+        Where the test report goes; default ``work_dir / "report"``.
+    progress : callable, optional
+        ``progress(done, total, message)``: reading images, then every batch
+        of every epoch, then the test images.
+    cancel : CancelToken, optional
+        Checked after every batch and epoch. A cancelled run keeps its last
+        checkpoint and best bundle, then raises
+        :class:`~napari_msc_morph.errors.Cancelled` whose ``result`` attribute
+        is the :class:`TrainResult` so far (``cancelled=True``).
+    on_epoch : callable, optional
+        ``on_epoch(row)`` with each finished epoch's history row (plus
+        ``epochs``, the planned number), for live plots.
+
+    Returns
+    -------
+    TrainResult
+
+    Examples
+    --------
+    >>> config = TrainConfig(task="osteogenic", backbone="resnet10t", input_size=64, epochs=2)
+    >>> result = train_model("manifest.csv", config, "osteo-model")  # doctest: +SKIP
+    >>> result.metrics["test_auc"]  # doctest: +SKIP
+    0.93
+    """
+    bundle_path = Path(bundle_path)
+    work_dir = Path(work_dir) if work_dir is not None else default_work_dir(bundle_path)
+    table, class_names = _prepare_run(manifest, config, work_dir, resume)
+    state = _RunState(bundle_written=resume and bundle_path.exists())
+    try:
+        _train(table, class_names, config, bundle_path, work_dir, resume, state,
+               progress, cancel, on_epoch)
+    except Cancelled as err:
+        err.result = _finish(state, table, bundle_path, work_dir, cancelled=True)
+        logger.info("training cancelled after %d epoch(s)", len(state.history))
+        raise
+    result = _finish(state, table, bundle_path, work_dir)
+    if test_report and result.bundle_path is not None and (table["split"] == "test").any():
+        _report_on_test_split(result, config, report_dir, progress, cancel)
+    return result
+
+
+# --------------------------------------------------------------------------- steps
+def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool):
+    """Validate and split the manifest; write ``split.csv`` and ``train_config.json``."""
+    if resume:
+        check_resume_compatible(read_saved_config(work_dir), config)
+    table, class_names = prepare_table(manifest, config)
+    split_file = work_dir / "split.csv"
+    if resume and split_file.is_file():
+        table = apply_saved_split(table, split_file)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    write_split(table, split_file, split_by=config.split_by)
+    write_json(config.to_dict(), work_dir / "train_config.json")
+    return table, class_names
+
+
+def _build_optimisation(config: TrainConfig, n_classes: int) -> Optimisation:
+    import torch
+
+    from ..models import create_backbone, resolve_device
+
+    device = resolve_device(config.device)
+    on_cuda = device.startswith("cuda")
+    torch.manual_seed(int(config.seed))
+    model = create_backbone(config.backbone, n_classes, in_chans=config.in_chans,
+                            pretrained=config.pretrained)
+    model.to(device)
+    channels_last = on_cuda and config.channels_last
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = build_optimizer(config, model.parameters())
+    use_amp = bool(config.amp and on_cuda)
+    return Optimisation(
+        model=model, optimizer=optimizer, scheduler=build_scheduler(config, optimizer),
+        scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
+        loss_fn=torch.nn.CrossEntropyLoss(), device=device, use_amp=use_amp,
+        channels_last=channels_last,
+    )
+
+
+def _load_data(table, class_names, config: TrainConfig, probe, pin_memory: bool,
+               progress, cancel) -> _Data:
+    """Read the train and validation fields; build the crop loader."""
+    from ._inputs import prepare_training_field
+
+    train_rows = table[table["split"] == "train"].reset_index(drop=True)
+    val_rows = table[table["split"] == "val"].reset_index(drop=True)
+    total = len(train_rows) + len(val_rows)
+    prepared, sizes = load_fields(
+        train_rows["path"], config.downscale, lambda d: prepare_training_field(d, probe),
+        progress=progress, cancel=cancel, total=total)
+    train_fields = [f for f, _ in prepared]
+    val_fields, val_sizes = load_fields(val_rows["path"], config.downscale, progress=progress,
+                                        cancel=cancel, done=len(train_rows), total=total)
+    warn_small_fields(train_rows["path"], train_fields, config.input_size)
+    class_index = {c: i for i, c in enumerate(class_names)}
+    dataset = CropDataset(train_fields, [n for _, n in prepared],
+                          [class_index[c] for c in train_rows["label"]], config)
+    loader, sampler = make_loader(dataset, config, pin_memory)
+    return _Data(
+        loader=loader, sampler=sampler, val_fields=val_fields,
+        val_targets=np.array([class_index[c] for c in val_rows["label"]], dtype=np.int64),
+        val_days=val_rows["day"].to_numpy() if "day" in val_rows.columns else None,
+        pixel_size_um=consensus_pixel_size(sizes + val_sizes),
+    )
+
+
+def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir: Path,
+           resume: bool, state: _RunState, progress, cancel, on_epoch) -> None:
+    """Build the network and data, then run the epochs (updates ``state`` as it goes)."""
+    import torch
+
+    from ..models import normalization, save_bundle
+
+    opt = _build_optimisation(config, len(class_names))
+    norm = normalization(opt.model, config.in_chans)  # timm's data config of this network
+    probe = bundle_config_for(config, class_names, None, norm)
+    train_share = 1.0 - _REPORT_SHARE if (table["split"] == "test").any() else 1.0
+    span = int(round(1000 * train_share))
+    n_fields = int(table["split"].isin(["train", "val"]).sum())
+    data = _load_data(table, class_names, config, probe, opt.device.startswith("cuda"),
+                      scaled(progress, 0, span // 10, 1000, ""), cancel)
+    if resume:
+        _restore(work_dir, opt, state)
+
+    epochs_left = max(config.epochs - state.start_epoch, 1)
+    n_batches = max(len(data.loader), 1)
+    epochs_progress = scaled(progress, span // 10, span - span // 10, 1000, "")
+    logger.info("training %s on %d fields for up to %d epoch(s) on %s", config.backbone,
+                n_fields, config.epochs, opt.device)
+    for epoch in range(state.start_epoch, config.epochs):
+        if config.early_stopping is not None and state.stale >= config.early_stopping:
+            logger.info("early stopping: %d epochs without a better %s", state.stale,
+                        config.monitor)
+            break
+        torch.manual_seed(epoch_seed(config.seed, epoch))
+        data.sampler.epoch = epoch
+        done_before = (epoch - state.start_epoch) * n_batches
+
+        def on_batch(b, n, loss, epoch=epoch, done_before=done_before):
+            report(epochs_progress, done_before + b, epochs_left * n_batches,
+                   f"epoch {epoch + 1}/{config.epochs}: batch {b}/{n}, loss {loss:.3f}")
+
+        row = {"epoch": epoch + 1,
+               **train_one_epoch(opt, data.loader, on_batch=on_batch, cancel=cancel)}
+        if len(data.val_fields):
+            row.update(validation_metrics(opt.model, probe, data.val_fields, data.val_targets,
+                                          data.val_days, opt.device))
+        state.history.append(row)
+        monitor = _monitor(config, row, has_val=len(data.val_fields) > 0)
+        value = row.get(monitor)
+        step_scheduler(config, opt.scheduler, value)
+        if is_better(monitor, value, state.best_value):
+            state.best_value, state.best_epoch, state.stale = value, epoch + 1, 0
+            metrics = bundle_metrics(row, state.history, table, config, state.best_epoch,
+                                     monitor)
+            save_bundle(opt.model, bundle_config_for(config, class_names, data.pixel_size_um,
+                                                     norm, metrics), bundle_path)
+            state.bundle_written = True
+        else:
+            state.stale += 1
+        _checkpoint(work_dir, opt, state, epoch, config)
+        logger.info("epoch %d/%d: %s", epoch + 1, config.epochs, _summary(row))
+        report(epochs_progress, (epoch + 1 - state.start_epoch) * n_batches,
+               epochs_left * n_batches, f"epoch {epoch + 1}/{config.epochs}: {_summary(row)}")
+        if on_epoch is not None:
+            on_epoch({**row, "epochs": config.epochs})
+        check_cancelled(cancel, f"Training cancelled after epoch {epoch + 1}.")
+
+
+def _restore(work_dir: Path, opt: Optimisation, state: _RunState) -> None:
+    """Continue from the checkpoint: weights, optimiser, schedule, early-stopping state."""
+    saved = load_checkpoint(work_dir, opt.model, opt.optimizer)
+    state.start_epoch = int(saved["epoch"]) + 1
+    state.history = list(saved.get("history", []))
+    state.best_value, state.best_epoch = saved.get("best_value"), saved.get("best_epoch")
+    state.stale = int(saved.get("stale", 0))
+    if opt.scheduler is not None and saved.get("scheduler"):
+        opt.scheduler.load_state_dict(saved["scheduler"])
+    if opt.use_amp and saved.get("scaler"):
+        opt.scaler.load_state_dict(saved["scaler"])
+
+
+def _checkpoint(work_dir: Path, opt: Optimisation, state: _RunState, epoch: int,
+                config: TrainConfig) -> None:
+    save_checkpoint(work_dir, opt.model, opt.optimizer, {
+        "epoch": epoch,
+        "history": state.history,
+        "best_value": state.best_value,
+        "best_epoch": state.best_epoch,
+        "stale": state.stale,
+        "scheduler": opt.scheduler.state_dict() if opt.scheduler is not None else None,
+        "scaler": opt.scaler.state_dict() if opt.use_amp else None,
+        "config": config.to_dict(),
+    })
+    write_table(pd.DataFrame(state.history), work_dir / "history.csv")
+
+
+def _monitor(config: TrainConfig, row: dict, has_val: bool) -> str:
+    """The metric that picks the best epoch (``train_loss`` without a validation split)."""
+    monitor = config.monitor if has_val or not config.monitor.startswith("val_") else "train_loss"
+    if monitor not in row:
+        choices = ", ".join(k for k in row if k.startswith(("val_", "train_")))
+        raise BadInputError(
+            f"monitor {config.monitor!r} is not a metric of this task; choose one of {choices}."
+        )
+    return monitor
+
+
+def _summary(row: dict) -> str:
+    parts = [f"loss {row['train_loss']:.3f}"]
+    for key in ("val_loss", "val_accuracy", "val_within3_accuracy", "val_auc"):
+        if row.get(key) is not None:
+            parts.append(f"{key.replace('_', ' ')} {row[key]:.3f}")
+    return ", ".join(parts)
+
+
+def _finish(state: _RunState, table, bundle_path: Path, work_dir: Path,
+            cancelled: bool = False) -> TrainResult:
+    """The result; ``model.json``'s curves completed with epochs after the best one."""
+    from ..models import read_bundle_config
+
+    metrics: dict = {}
+    if state.bundle_written:
+        metrics = read_bundle_config(bundle_path).metrics
+        if state.history and metrics.get("epochs_trained") != len(state.history):
+            metrics = update_bundle_metrics(bundle_path, {
+                "history": history_lists(state.history),
+                "epochs_trained": len(state.history),
+            })
+    return TrainResult(
+        bundle_path=bundle_path if state.bundle_written else None,
+        work_dir=work_dir,
+        history=pd.DataFrame(state.history),
+        metrics=metrics,
+        split=table,
+        best_epoch=state.best_epoch,
+        cancelled=cancelled,
+    )
+
+
+def _report_on_test_split(result: TrainResult, config: TrainConfig, report_dir,
+                          progress, cancel) -> None:
+    """Evaluate the best epoch on the test split; report files and ``test_*`` metrics."""
+    out_dir = Path(report_dir) if report_dir is not None else result.work_dir / "report"
+    start = int(round(1000 * (1.0 - _REPORT_SHARE)))
+    try:
+        evaluation = evaluate_model(
+            result.bundle_path, result.work_dir / "split.csv", out_dir=out_dir, split="test",
+            device=config.device, downscale=config.downscale, seed=config.seed,
+            progress=scaled(progress, start, 1000 - start, 1000, "test split: "),
+            cancel=cancel,
+        )
+    except Cancelled as err:
+        result.cancelled = True
+        err.result = result
+        raise
+    test = {f"test_{k}": v for k, v in evaluation.metrics.items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "downscale"}
+    result.metrics = update_bundle_metrics(result.bundle_path, test)
+    result.test_evaluation = evaluation
+    result.report_files = dict(evaluation.files)
