@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..models.backbones import DEVICES
-from ..models.bundle import TILING_MODES
+from ..inference.tiling import TILINGS
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -27,7 +27,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, required=True, metavar="REPORT_DIR")
     parser.add_argument("--split", default="test",
                         help="test (default), val, train, or all (every row)")
-    parser.add_argument("--tiling", choices=TILING_MODES, default=None,
+    parser.add_argument("--tiling", choices=TILINGS.names(), default=None,
                         help="override the bundle's tiling")
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="threshold on P(positive) for sensitivity/specificity (default 0.5)")

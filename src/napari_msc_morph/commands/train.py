@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..models.backbones import DEVICES
-from ..models.bundle import TILING_MODES
+from ..inference.tiling import TILINGS
 from ..models.tasks import TASKS
 from ..training.optim import OPTIMIZERS, SCHEDULERS
 
@@ -74,7 +74,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--monitor", default="val_loss",
                         help="validation metric that picks the best epoch (default val_loss; "
                              "e.g. val_accuracy, val_auc)")
-    parser.add_argument("--tiling", choices=TILING_MODES, default="six",
+    parser.add_argument("--tiling", choices=TILINGS.names(), default="six",
                         help="tiling for validation and the bundle's default (default six)")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--no-report", action="store_true",

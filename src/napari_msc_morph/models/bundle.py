@@ -46,7 +46,6 @@ from .backbones import classifier_out_features, create_backbone
 from .bundle_config import (
     INTENSITY_MODES,
     SCHEMA_VERSION,
-    TILING_MODES,
     BundleConfig,
 )
 from .tasks import TaskSpec
@@ -60,7 +59,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "MODEL_JSON",
     "WEIGHTS_FILE",
-    "TILING_MODES",
     "INTENSITY_MODES",
 ]
 

@@ -17,12 +17,11 @@ from ..errors import BadInputError
 from .backbones import check_backbone_name, normalization
 from .tasks import TASKS, TaskSpec, get_task
 
-__all__ = ["BundleConfig", "SCHEMA_VERSION", "BUNDLE_FORMAT", "TILING_MODES", "INTENSITY_MODES"]
+__all__ = ["BundleConfig", "SCHEMA_VERSION", "BUNDLE_FORMAT", "INTENSITY_MODES"]
 
 #: Version of the ``model.json`` schema this package writes (and the newest it reads).
 SCHEMA_VERSION = 1
 BUNDLE_FORMAT = "napari-msc-morph.model-bundle"
-TILING_MODES = ("six", "grid", "center")
 #: How raw pixels become [0, 1] before mean/std (see inference.preprocess).
 INTENSITY_MODES = ("auto", "dtype", "percentile")
 
@@ -167,8 +166,11 @@ class BundleConfig:
                     f"pixel_size_um must be a positive number or null, got {self.pixel_size_um!r}."
                 )
             self.pixel_size_um = px
-        if self.tiling not in TILING_MODES:
-            raise BadInputError(f"tiling must be one of {TILING_MODES}, got {self.tiling!r}.")
+        # the one tiling registry lives with the tilings; imported here, at call time,
+        # because importing the inference package at module level would loop back here
+        from ..inference.tiling import check_tiling
+
+        check_tiling(self.tiling)
         if not (0.0 <= float(self.grid_overlap) < 1.0):
             raise BadInputError(f"grid_overlap must be in [0, 1), got {self.grid_overlap}.")
         if self.intensity not in INTENSITY_MODES:
