@@ -125,7 +125,8 @@ class JobDock(QWidget):
         def work():
             return job(progress, token)
 
-        worker = create_worker(work, _start_thread=False)
+        # errors go to report_error (a notification), not superqt's re-raise in the event loop
+        worker = create_worker(work, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda result: self._finish_ok(on_done, result))
         worker.errored.connect(self.report_error)
         worker.finished.connect(self._on_finished)
