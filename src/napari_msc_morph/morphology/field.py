@@ -57,6 +57,7 @@ class SegmentationInputs:
     diameter: tuple[float, float]
     threshold_method: str
     backend: str
+    exclude_border: bool = False
 
 
 @dataclass
@@ -88,12 +89,13 @@ def _count(labels: np.ndarray) -> int:
 
 
 def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=(8, 80),
-                         threshold_method: str = "otsu", backend: str = "classic",
+                         threshold_method: str = "otsu", exclude_border: bool = False,
+                         backend: str = "classic",
                          input_names: Mapping[str, str] | None = None
                          ) -> SegmentationInputs:
     """Check every input of :func:`segment_field`; raise one precise BadInputError.
 
-    ``input_names`` says how messages call the images (keys ``"nuclei"`` and
+    Takes the same arguments (less progress and cancel). ``input_names`` says how messages call the images (keys ``"nuclei"`` and
     ``"cytoplasm"``), e.g. a file path or ``layer “DAPI”``.
     """
     names = {"nuclei": "nuclei image", "cytoplasm": "cytoplasm image", **(input_names or {})}
@@ -108,7 +110,8 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=(8, 80),
     low, high = check_diameter_range(diameter)
     THRESHOLD_METHODS.entry(threshold_method)
     SEGMENTATION_BACKENDS.entry(backend)
-    return SegmentationInputs(nuclei_image, cyto_image, (low, high), threshold_method, backend)
+    return SegmentationInputs(nuclei_image, cyto_image, (low, high), threshold_method,
+                              backend, bool(exclude_border))
 
 
 def segment_field(
@@ -161,7 +164,8 @@ def segment_field(
     {'nuclei': 2}
     """
     inputs = check_segment_inputs(nuclei_image, cyto_image, diameter=diameter,
-                                  threshold_method=threshold_method, backend=backend,
+                                  threshold_method=threshold_method,
+                                  exclude_border=exclude_border, backend=backend,
                                   input_names=input_names)
     total = 1 if inputs.cyto_image is None else 2
     check_cancelled(cancel, "Segmentation cancelled.")
