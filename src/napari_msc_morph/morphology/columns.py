@@ -7,7 +7,7 @@ per-channel features are written ``{channel}_<stat>`` and repeat for each
 channel; ``needs_nuclei`` features appear only when nuclei are given. The
 measurement engine builds its table from this registry (order, names, unit
 scaling, dtype), and the column table in ``docs/morphometry.md`` is generated
-from it (``python -m napari_msc_morph.morphology.columns``).
+from it (:func:`columns_markdown`; a test keeps the two equal).
 """
 
 from __future__ import annotations
@@ -103,11 +103,12 @@ _add("extent", "shape", "1", "area / bounding-box area")
 _add("circularity", "shape", "1", "4πA/P², CellProfiler's FormFactor (1 for a disk)")
 _add("compactness", "shape", "1", "2π × mean squared distance of the pixels from the "
      "centroid / A, CellProfiler's Compactness (1 for a disk)")
-for _stat, _what in (("mean", "mean"), ("median", "median"), ("min", "minimum"),
-                     ("max", "maximum"), ("std", "standard deviation (ddof = 0)"),
-                     ("integrated", "sum")):
-    _add(f"{{channel}}_{_stat}", "intensity", "intensity",
-         f"{_what} intensity over the object", per_channel=True)
+for _stat, _what in (("mean", "mean intensity"), ("median", "median intensity"),
+                     ("min", "minimum intensity"), ("max", "maximum intensity"),
+                     ("std", "standard deviation of the intensity (ddof = 0)"),
+                     ("integrated", "integrated intensity (sum)")):
+    _add(f"{{channel}}_{_stat}", "intensity", "intensity", f"{_what} over the object",
+         per_channel=True)
 _add("{channel}_nuc_mean", "intensity", "intensity",
      "mean over the object's nuclear pixels (NaN without any)",
      per_channel=True, needs_nuclei=True)
@@ -185,11 +186,7 @@ def columns_markdown() -> str:
         dtype = column.dtype if column.dtype != "labels" else "as the labels"
         if len(units) == 2:
             dtype += ", float64"
-        definition = COLUMNS.help(name) + (" (with nuclei)" if column.needs_nuclei else "")
+        definition = COLUMNS.help(name) + ("; *with nuclei*" if column.needs_nuclei else "")
         rows.append(f"| {_display_names(name, column)} | {', '.join(units)} | {dtype} | "
                     f"{column.family} | {definition} |")
     return "\n".join(rows)
-
-
-if __name__ == "__main__":  # regenerate the docs table
-    print(columns_markdown())
