@@ -11,8 +11,8 @@ feature; see ``docs/morphometry.md``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class Plane:
     _foreground: tuple | None = None
 
     @classmethod
-    def from_labels(cls, labels: np.ndarray, nuclei=None, convex: bool = True) -> "Plane":
+    def from_labels(cls, labels: np.ndarray, nuclei=None, convex: bool = True) -> Plane:
         ids, compact = compact_labels(labels)
         return cls(ids, compact, nuclei, convex)
 

@@ -16,8 +16,8 @@ report a bad input at once, before it starts a worker.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 import pandas as pd
@@ -95,8 +95,9 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=(8, 80),
                          ) -> SegmentationInputs:
     """Check every input of :func:`segment_field`; raise one precise BadInputError.
 
-    Takes the same arguments (less progress and cancel). ``input_names`` says how messages call the images (keys ``"nuclei"`` and
-    ``"cytoplasm"``), e.g. a file path or ``layer “DAPI”``.
+    Takes the same arguments (less progress and cancel). ``input_names`` says
+    how messages call the images (keys ``"nuclei"`` and ``"cytoplasm"``), e.g. a
+    file path or ``layer “DAPI”``.
     """
     names = {"nuclei": "nuclei image", "cytoplasm": "cytoplasm image", **(input_names or {})}
     nuclei_image = check_image(nuclei_image, names["nuclei"])

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
-from typing import Generator, Mapping
 
 import numpy as np
 import pandas as pd
