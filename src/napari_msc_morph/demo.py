@@ -291,7 +291,7 @@ def _morphometry(out: Path, samples: pd.DataFrame, settings: DemoSettings, seed:
                  report) -> dict:
     """IF fields at each held-out sample's true differentiation: segment, measure, summarise."""
     from .io import write_tiff
-    from .morphology import measure_cells, segment_cells, segment_nuclei, summarize_cells
+    from .morphology import measure_field, segment_field
     from .synthetic import if_field
 
     folder = out / "morphometry"
@@ -300,12 +300,13 @@ def _morphometry(out: Path, samples: pd.DataFrame, settings: DemoSettings, seed:
         report("segment and measure IF fields", i, len(samples))
         field = if_field(size=settings.if_size, n_cells=settings.if_cells,
                          differentiation=float(sample.differentiation), seed=seed + 100 + i)
-        nuclei = segment_nuclei(field.channels["DAPI"], diameter_range_px=(6, 60))
-        cells = segment_cells(field.channels["actin"], nuclei)
+        segmented = segment_field(field.channels["DAPI"], field.channels["actin"],
+                                  diameter=(6, 60))
+        nuclei, cells = segmented.nuclei, segmented.cells
         markers = {name: field.channels[name] for name in ("RUNX2", "OSX", "OCN")}
-        table = measure_cells(cells, intensities=markers, nuclei=nuclei,
-                              pixel_size_um=field.pixel_size_um)
-        summary = summarize_cells(table).iloc[0].to_dict()
+        measured = measure_field(cells, markers, nuclei, field.pixel_size_um)
+        table = measured.table
+        summary = measured.summary.iloc[0].to_dict()
         summary["sample_id"] = sample.sample_id
         summaries.append(summary)
         agreement.append({

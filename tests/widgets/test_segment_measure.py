@@ -31,14 +31,21 @@ def add_field(viewer, field, labels=True):
 
 
 def wait_for(qtbot, widget, timeout=20000):
-    qtbot.waitUntil(lambda: widget.worker is not None and not widget.cancel_button.isEnabled(),
+    """Wait until the dock's JobDock worker has finished (it clears ``widget.worker``)."""
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
                     timeout=timeout)
+
+
+def run_and_wait(qtbot, widget, timeout=20000):
+    worker = widget.run()
+    assert worker is not None, widget.status.text()   # a job was started
+    wait_for(qtbot, widget, timeout)
+    return worker
 
 
 def measure(qtbot, widget, labels="cells"):
     widget.labels_combo.setCurrentText(labels)
-    widget.run()
-    wait_for(qtbot, widget)
+    run_and_wait(qtbot, widget)
 
 
 def test_segment_widget_adds_nuclei_and_cells_layers(make_napari_viewer, qtbot, field):
@@ -49,15 +56,13 @@ def test_segment_widget_adds_nuclei_and_cells_layers(make_napari_viewer, qtbot, 
     widget.cyto_combo.setCurrentText("actin")
     widget.min_diameter.setValue(10)
     widget.max_diameter.setValue(60)
-    widget.run()
-    wait_for(qtbot, widget)
+    run_and_wait(qtbot, widget)
     nuclei, cells = viewer.layers["DAPI nuclei"], viewer.layers["DAPI cells"]
     assert nuclei.data.max() == field.nuclei.max() == 8
     assert set(np.unique(cells.data)) == set(np.unique(nuclei.data))
     np.testing.assert_allclose(cells.scale, viewer.layers["DAPI"].scale)
     # running again updates the same layers
-    widget.run()
-    wait_for(qtbot, widget)
+    run_and_wait(qtbot, widget)
     assert [layer.name for layer in viewer.layers].count("DAPI nuclei") == 1
     assert "8 nuclei, 8 cells" in widget.status.text()
 
@@ -159,7 +164,7 @@ def test_no_pixel_size_gives_pixel_columns(make_napari_viewer, qtbot, field):
         ("rgb", "is an RGB image, not labels"),
         ("float", "labels must be whole numbers"),
         ("shape", "Channel layer “small” has shape (50, 50)"),
-        ("nan", "Channel layer “holey” contains NaN"),
+        ("nan", "Channel layer “holey” contains 1 NaN"),
         ("empty", "has no objects"),
         ("nothing", "Choose a Labels layer"),
     ],
@@ -212,8 +217,11 @@ def test_segment_widget_rejects_rgb_and_swapped_diameters(make_napari_viewer):
     assert "swap them" in widget.status.text()
 
 
-def test_large_field_runs_in_a_worker_with_progress_and_cancel(make_napari_viewer, qtbot):
+def test_large_field_runs_in_a_worker_with_progress_and_cancel(make_napari_viewer, qtbot,
+                                                               monkeypatch):
     from skimage.segmentation import expand_labels
+
+    from napari_msc_morph.widgets import measure_widget
 
     rng = np.random.default_rng(0)
     seeds = np.zeros((1024, 1024), np.int32)
@@ -222,8 +230,16 @@ def test_large_field_runs_in_a_worker_with_progress_and_cancel(make_napari_viewe
     viewer.add_labels(expand_labels(seeds, 15), name="cells")
     widget = MeasureWidget(viewer)
     steps = []
+    engine = measure_widget.measure_field
+
+    def spy(*args, progress=None, **kwargs):   # the progress the engine gives the dock
+        def record(done, total, message):
+            steps.append((done, total, message))
+            progress(done, total, message)
+        return engine(*args, progress=record, **kwargs)
+
+    monkeypatch.setattr(measure_widget, "measure_field", spy)
     widget.run()
-    widget.worker.yielded.connect(steps.append)
     assert widget.cancel_button.isEnabled()            # returned at once; work is off-thread
     wait_for(qtbot, widget)
     assert widget.last_table is not None and len(widget.last_table) > 700
@@ -234,3 +250,63 @@ def test_large_field_runs_in_a_worker_with_progress_and_cancel(make_napari_viewe
     widget.cancel()
     wait_for(qtbot, widget)
     assert widget.last_table is None and widget.status.text() == "Cancelled."
+
+
+def test_segment_dock_gives_the_engine_result(make_napari_viewer, qtbot, field):
+    """The dock only translates layers: its labels are segment_field's, array for array."""
+    from napari_msc_morph.morphology import segment_field
+
+    viewer = make_napari_viewer()
+    add_field(viewer, field, labels=False)
+    widget = SegmentWidget(viewer)
+    widget.cyto_combo.setCurrentText("actin")
+    widget.min_diameter.setValue(10)
+    widget.max_diameter.setValue(60)
+    widget.exclude_border.setChecked(True)
+    widget.threshold.setCurrentText("li")
+    run_and_wait(qtbot, widget)
+    expected = segment_field(field.channels["DAPI"], field.channels["actin"], diameter=(10, 60),
+                             threshold_method="li", exclude_border=True)
+    np.testing.assert_array_equal(viewer.layers["DAPI nuclei"].data, expected.nuclei)
+    np.testing.assert_array_equal(viewer.layers["DAPI cells"].data, expected.cells)
+    assert widget.status.text() == expected.summary() + "."
+
+
+def test_segment_dock_choices_come_from_the_registries(make_napari_viewer):
+    from napari_msc_morph.morphology import THRESHOLD_METHODS, available_backends
+
+    widget = SegmentWidget(make_napari_viewer())
+    assert [widget.threshold.itemText(i) for i in range(widget.threshold.count())] == \
+        THRESHOLD_METHODS.names()
+    assert [widget.backend.itemText(i) for i in range(widget.backend.count())] == \
+        available_backends()
+
+
+def test_segment_dock_reports_mismatched_cytoplasm_at_once(make_napari_viewer):
+    viewer = make_napari_viewer()
+    viewer.add_image(np.zeros((40, 40), np.uint16), name="DAPI")
+    viewer.add_image(np.zeros((30, 40), np.uint16), name="actin")
+    widget = SegmentWidget(viewer)
+    widget.cyto_combo.setCurrentText("actin")
+    assert widget.run() is None
+    assert "Cytoplasm layer “actin” has shape (30, 40)" in widget.status.text()
+    assert widget.worker is None and widget.run_button.isEnabled()
+
+
+def test_measure_dock_gives_the_engine_result(make_napari_viewer, qtbot, field):
+    """layer.features and the summary are measure_field's table and summary."""
+    from napari_msc_morph.morphology import measure_field
+
+    viewer = make_napari_viewer()
+    layer = add_field(viewer, field)
+    widget = MeasureWidget(viewer)
+    widget.nuclei_combo.setCurrentText("nuclei")
+    widget.set_channels(["DAPI", "RUNX2"])
+    widget.labels_combo.setCurrentText("cells")
+    widget.pixel_size.setValue(0.5)      # an edited size wins over the layer's scale
+    measure(qtbot, widget)
+    expected = measure_field(field.cells, {"DAPI": field.channels["DAPI"],
+                                           "RUNX2": field.channels["RUNX2"]},
+                             field.nuclei, 0.5)
+    pd.testing.assert_frame_equal(layer.features.drop(columns="index"), expected.table)
+    pd.testing.assert_frame_equal(widget.last_summary, expected.summary)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from pathlib import Path
+
+from ..errors import BadInputError
 
 
 def _name_value(text: str) -> tuple[str, str]:
@@ -47,55 +48,46 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..io import read_image, write_table
-    from ..morphology import measure_cells, summarize_cells
-    from ..morphology.measure import check_labels
+    from ..io import read_image, resolve_pixel_size, write_table
+    from ..morphology import measure_field
+    from ._progress import progress_bar
 
     labels = read_image(args.labels)
-    label_data = check_labels(labels.data, str(args.labels))
-    pixel_size = args.pixel_size
     sources = [labels]
+    names = {"labels": str(args.labels)}
     nuclei = None
     if args.nuclei is not None:
         nuclei_image = read_image(args.nuclei)
-        nuclei = check_labels(nuclei_image.data, str(args.nuclei))
+        nuclei = nuclei_image.data
         sources.append(nuclei_image)
+        names["nuclei"] = str(args.nuclei)
     channels = {}
     for name, path in args.channel:
         if name in channels:
-            raise ValueError(f"channel name {name!r} is given twice; use distinct names.")
+            raise BadInputError(f"channel name {name!r} is given twice; use distinct names.")
         image = read_image(path)
         channels[name] = image.data
         sources.append(image)
+    pixel_size, origin = resolve_pixel_size(args.pixel_size, sources)
     if pixel_size is None:
-        found = [s for s in sources if s.pixel_size_um is not None]
-        if found:
-            pixel_size = found[0].pixel_size_um
-            print(f"pixel size {pixel_size:g} µm from {found[0].path}", file=sys.stderr)
-        else:
-            print(
-                "warning: no pixel size in the files and no --pixel-size: the table has "
-                "pixel units only (no µm columns)", file=sys.stderr,
-            )
+        print(f"warning: {origin}: the table has pixel units only (no µm columns); "
+              "give --pixel-size to get them", file=sys.stderr)
+    elif origin != "given":
+        print(f"pixel size {pixel_size:g} µm from {origin}", file=sys.stderr)
     thresholds = {}
     for name, value in args.threshold:
         try:
             thresholds[name] = float(value)
         except ValueError:
-            raise ValueError(f"--threshold {name}={value}: the value must be a number.") from None
-    unknown = set(thresholds) - set(channels)
-    if unknown:
-        raise ValueError(
-            f"--threshold for {sorted(unknown)} but no --channel of that name "
-            f"(channels: {sorted(channels) or 'none'})."
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # said above in one line
-        table = measure_cells(label_data, channels, nuclei=nuclei, pixel_size_um=pixel_size)
-    write_table(table, args.out)
-    print(f"{len(table)} objects, {table.shape[1]} columns -> {args.out}")
+            raise BadInputError(
+                f"--threshold {name}={value}: the value must be a number."
+            ) from None
+    with progress_bar("measure") as progress:
+        result = measure_field(labels.data, channels, nuclei, pixel_size,
+                               thresholds=thresholds, input_names=names, progress=progress)
+    write_table(result.table, args.out)
+    print(f"{len(result.table)} objects, {result.table.shape[1]} columns -> {args.out}")
     if args.summary is not None:
-        summary = summarize_cells(table, thresholds=thresholds)
-        write_table(summary, args.summary)
-        print(f"summary ({len(summary)} row(s)) -> {args.summary}")
+        write_table(result.summary, args.summary)
+        print(f"summary ({len(result.summary)} row(s)) -> {args.summary}")
     return 0

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..errors import BadInputError
+from ..morphology.segment import SEGMENTATION_BACKENDS, THRESHOLD_METHODS
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -24,12 +27,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--diameter", type=float, nargs=2, default=(8.0, 80.0),
                         metavar=("MIN", "MAX"),
                         help="nucleus diameter range in pixels (default 8 80)")
-    parser.add_argument("--threshold-method", choices=("otsu", "li"), default="otsu",
-                        help="automatic nuclei threshold: otsu (default) or li "
-                             "(minimum cross-entropy)")
+    parser.add_argument("--threshold-method", choices=THRESHOLD_METHODS.names(), default="otsu",
+                        help="automatic nuclei threshold: "
+                             + "; ".join(f"{n}: {THRESHOLD_METHODS.help(n)}"
+                                         for n in THRESHOLD_METHODS))
     parser.add_argument("--exclude-border", action="store_true",
                         help="drop nuclei (and cells) touching the image border")
-    parser.add_argument("--backend", choices=("classic", "cellpose"), default="classic",
+    parser.add_argument("--backend", choices=SEGMENTATION_BACKENDS.names(), default="classic",
                         help="nuclei segmentation backend (cellpose must be installed)")
     parser.add_argument("--out", type=Path, required=True, metavar="LABELS.tif",
                         help="output labels: cells with --cells, otherwise nuclei")
@@ -39,43 +43,35 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    import numpy as np
-
-    from ..io import read_image, write_tiff
-    from ..morphology import segment_cells, segment_nuclei
+    from ..io import read_image, resolve_pixel_size, write_tiff
+    from ..morphology import segment_field
+    from ._progress import progress_bar
 
     if args.nuclei_out is not None and args.cells is None:
-        raise ValueError(
+        raise BadInputError(
             "--nuclei-out is only used with --cells; without --cells, --out already "
             "holds the nuclei labels."
         )
     nuclei_image = read_image(args.nuclei)
-    pixel_size = nuclei_image.pixel_size_um
-    try:
-        nuclei = segment_nuclei(
-            nuclei_image.data, tuple(args.diameter), threshold_method=args.threshold_method,
-            exclude_border=args.exclude_border, backend=args.backend,
+    sources = [nuclei_image]
+    names = {"nuclei": f"nuclei image {args.nuclei}"}
+    cyto = None
+    if args.cells is not None:
+        cyto_image = read_image(args.cells)
+        sources.append(cyto_image)
+        cyto = cyto_image.data
+        names["cytoplasm"] = f"cytoplasm image {args.cells}"
+    pixel_size, _ = resolve_pixel_size(None, sources)  # label TIFFs keep the input's size
+    with progress_bar("segment") as progress:
+        result = segment_field(
+            nuclei_image.data, cyto, diameter=tuple(args.diameter),
+            threshold_method=args.threshold_method, exclude_border=args.exclude_border,
+            backend=args.backend, input_names=names, progress=progress,
         )
-    except ValueError as err:
-        raise ValueError(f"{args.nuclei}: {err}") from None
-    message = f"{int(np.count_nonzero(np.bincount(nuclei.ravel())[1:]))} nuclei"
-    if args.cells is None:
-        write_tiff(nuclei, args.out, pixel_size_um=pixel_size)
-        print(f"{message} -> {args.out}")
-        return 0
-    cyto = read_image(args.cells)
-    if pixel_size is None:
-        pixel_size = cyto.pixel_size_um
-    try:
-        cells = segment_cells(cyto.data, nuclei, exclude_border=args.exclude_border)
-    except ValueError as err:
-        raise ValueError(f"{args.cells}: {err}") from None
-    if args.exclude_border:  # nuclei whose cell touched the border go too
-        nuclei = np.where(np.isin(nuclei, np.unique(cells)), nuclei, 0).astype(np.int32)
-    n_cells = int(np.count_nonzero(np.bincount(cells.ravel())[1:]))
-    write_tiff(cells, args.out, pixel_size_um=pixel_size)
-    print(f"{message}, {n_cells} cells -> {args.out}")
+    out_labels = result.nuclei if result.cells is None else result.cells
+    write_tiff(out_labels, args.out, pixel_size_um=pixel_size)
+    print(f"{result.summary()} -> {args.out}")
     if args.nuclei_out is not None:
-        write_tiff(nuclei, args.nuclei_out, pixel_size_um=pixel_size)
+        write_tiff(result.nuclei, args.nuclei_out, pixel_size_um=pixel_size)
         print(f"nuclei -> {args.nuclei_out}")
     return 0

@@ -1,21 +1,51 @@
 """Segmentation and per-cell morphometry (no napari/Qt imports).
 
+Entry points of the two jobs (called by the CLI, the docks and the demo):
+
+- :func:`segment_field` — nuclei (and cells) of one field, border exclusion,
+  size filter; :class:`SegmentationResult`;
+- :func:`measure_field` — per-cell table and per-image summary;
+  :class:`MeasureResult`.
+
+The building blocks, for library use:
+
 - :func:`segment_nuclei`, :func:`segment_cells` — classic (or cellpose) segmentation;
 - :func:`measure_cells` — one table row per object: size, shape, intensities;
 - :func:`summarize_cells` — per-image summary (counts, density, medians, % positive).
+
+Registries: :data:`THRESHOLD_METHODS`, :data:`SEGMENTATION_BACKENDS`,
+:data:`FEATURE_FAMILIES` and the column registry :data:`COLUMNS` (unit and
+dtype of every table column).
 """
 
-from .measure import (
-    check_channel,
-    check_labels,
-    iter_measure_cells,
-    marker_names,
-    measure_cells,
-    summarize_cells,
+from ._checks import check_channel, check_labels
+from .columns import COLUMNS
+from .features import FEATURE_FAMILIES
+from .field import (
+    MeasureResult,
+    SegmentationResult,
+    check_segment_inputs,
+    measure_field,
+    segment_field,
 )
-from .segment import segment_cells, segment_nuclei, threshold_image
+from .measure import check_measure_inputs, iter_measure_cells, measure_cells
+from .segment import (
+    SEGMENTATION_BACKENDS,
+    THRESHOLD_METHODS,
+    available_backends,
+    segment_cells,
+    segment_nuclei,
+    threshold_image,
+)
+from .summary import marker_names, summarize_cells
 
 __all__ = [
+    "segment_field",
+    "SegmentationResult",
+    "check_segment_inputs",
+    "measure_field",
+    "MeasureResult",
+    "check_measure_inputs",
     "measure_cells",
     "iter_measure_cells",
     "summarize_cells",
@@ -25,4 +55,9 @@ __all__ = [
     "segment_nuclei",
     "segment_cells",
     "threshold_image",
+    "THRESHOLD_METHODS",
+    "SEGMENTATION_BACKENDS",
+    "available_backends",
+    "FEATURE_FAMILIES",
+    "COLUMNS",
 ]

@@ -14,57 +14,109 @@ user's machine the first time.
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["segment_nuclei", "segment_cells", "threshold_image", "THRESHOLD_METHODS"]
+from ..errors import BadInputError, MissingDependencyError
+from ..registry import Registry
 
-THRESHOLD_METHODS = ("otsu", "li")
+__all__ = [
+    "SEGMENTATION_BACKENDS",
+    "THRESHOLD_METHODS",
+    "available_backends",
+    "check_diameter_range",
+    "check_image",
+    "segment_cells",
+    "segment_nuclei",
+    "threshold_image",
+]
 
 
-def _check_image(image, name: str) -> np.ndarray:
+def _otsu(image: np.ndarray) -> float:
+    from skimage.filters import threshold_otsu
+
+    return float(threshold_otsu(image))
+
+
+def _li(image: np.ndarray) -> float:
+    from skimage.filters import threshold_li
+
+    return float(threshold_li(image))
+
+
+#: Automatic thresholds: name -> ``f(image) -> float``. CLI choices and the
+#: Segment dock's combo box come from here.
+THRESHOLD_METHODS: Registry = Registry("threshold method")
+THRESHOLD_METHODS.add("otsu", _otsu, "Otsu's threshold (between-class variance)")
+THRESHOLD_METHODS.add("li", _li, "Li's minimum cross-entropy threshold (keeps dim objects)")
+
+#: Nuclei segmentation backends; ``available()`` says whether this install can run it.
+SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
+SEGMENTATION_BACKENDS.add("classic", "classic",
+                          "smoothing, automatic threshold, declumping watershed",
+                          available=lambda: True)
+SEGMENTATION_BACKENDS.add("cellpose", "cellpose",
+                          "cellpose's nuclei model (needs the cellpose package)",
+                          available=lambda: find_spec("cellpose") is not None)
+
+
+def available_backends() -> list[str]:
+    """Backends this install can run (the Segment dock offers only these)."""
+    return [name for name in SEGMENTATION_BACKENDS
+            if SEGMENTATION_BACKENDS.entry(name).extra["available"]()]
+
+
+def check_image(image, name: str) -> np.ndarray:
+    """A single 2D numeric plane without NaN, or a BadInputError naming ``name``."""
     arr = np.asarray(image)
     if arr.ndim == 3 and arr.shape[-1] in (3, 4):
-        raise ValueError(
+        raise BadInputError(
             f"{name} is an RGB(A) image (shape {arr.shape}); choose a single fluorescence "
             "channel (napari: right-click the layer > Split RGB)."
         )
     if arr.ndim != 2:
-        raise ValueError(
+        raise BadInputError(
             f"{name} must be a single 2D plane, got shape {arr.shape}; pick one frame "
             "(napari: the current slice) or loop over the stack."
         )
     if arr.dtype == bool or not (
         np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
     ):
-        raise ValueError(f"{name} has dtype {arr.dtype}; a fluorescence intensity image is needed.")
+        raise BadInputError(
+            f"{name} has dtype {arr.dtype}; a fluorescence intensity image is needed."
+        )
     if np.issubdtype(arr.dtype, np.floating) and not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN/inf pixels; fill them before segmenting.")
+        raise BadInputError(f"{name} contains NaN/inf pixels; fill them before segmenting.")
     if arr.size == 0:
-        raise ValueError(f"{name} is empty.")
+        raise BadInputError(f"{name} is empty.")
     return arr
 
 
 def threshold_image(image: np.ndarray, method: str = "otsu") -> float:
-    """Automatic threshold of ``image``: ``"otsu"`` or ``"li"`` (minimum cross-entropy)."""
-    from skimage.filters import threshold_li, threshold_otsu
-
-    if method not in THRESHOLD_METHODS:
-        raise ValueError(f"threshold method must be one of {THRESHOLD_METHODS}, got {method!r}.")
+    """Automatic threshold of ``image`` by a :data:`THRESHOLD_METHODS` entry."""
+    compute = THRESHOLD_METHODS.get(method)
     if np.ptp(image) == 0:
         return float(image.flat[0])
-    return float(threshold_otsu(image) if method == "otsu" else threshold_li(image))
+    return compute(image)
 
 
-def _diameter_range(diameter_range_px) -> tuple[float, float]:
+def check_diameter_range(diameter_range_px) -> tuple[float, float]:
+    """``(min, max)`` nucleus diameters in pixels with ``0 < min <= max``."""
     try:
         low, high = (float(v) for v in diameter_range_px)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"diameter_range_px must be two numbers (min, max) in pixels, got {diameter_range_px!r}."
+        raise BadInputError(
+            "diameter_range_px must be two numbers (min, max) in pixels, "
+            f"got {diameter_range_px!r}."
         ) from None
     if not (0 < low <= high):
-        raise ValueError(f"diameter range must satisfy 0 < min <= max, got ({low}, {high}).")
+        advice = (": the smallest nucleus diameter is larger than the largest; swap them"
+                  if 0 < high < low else "")
+        raise BadInputError(
+            f"diameter range must satisfy 0 < min <= max, got ({low}, {high}){advice}."
+        )
     return low, high
 
 
@@ -121,8 +173,9 @@ def segment_nuclei(
         at its maxima (at least ``min_diameter / 2`` apart).
     exclude_border : bool
         Remove nuclei touching the image border.
-    backend : {"classic", "cellpose"}
-        ``"cellpose"`` runs cellpose's nuclei model (needs ``cellpose``);
+    backend : str
+        A :data:`SEGMENTATION_BACKENDS` entry:
+        ``"classic"``, or ``"cellpose"`` (cellpose's nuclei model, needs ``cellpose``);
         the diameter filter and border exclusion still apply.
 
     Returns
@@ -144,16 +197,19 @@ def segment_nuclei(
     from skimage.filters import gaussian
     from skimage.segmentation import clear_border, watershed
 
-    image = _check_image(dapi, "nuclei image")
-    low, high = _diameter_range(diameter_range_px)
+    image = check_image(dapi, "nuclei image")
+    low, high = check_diameter_range(diameter_range_px)
+    SEGMENTATION_BACKENDS.entry(backend)  # unknown names: a message listing the choices
+    THRESHOLD_METHODS.entry(threshold_method)
     if backend == "cellpose":
         labels = _cellpose_nuclei(image, (low + high) / 2)
-    elif backend != "classic":
-        raise ValueError(f"backend must be 'classic' or 'cellpose', got {backend!r}.")
     else:
         sigma = max(1.0, low / 8) if smoothing_sigma is None else float(smoothing_sigma)
-        smooth = gaussian(image.astype(np.float32), sigma=sigma, preserve_range=True) if sigma > 0 else image.astype(np.float32)
-        cutoff = threshold if threshold is not None else threshold_image(smooth, threshold_method) * threshold_scale
+        smooth = image.astype(np.float32)
+        if sigma > 0:
+            smooth = gaussian(smooth, sigma=sigma, preserve_range=True)
+        cutoff = (threshold if threshold is not None
+                  else threshold_image(smooth, threshold_method) * threshold_scale)
         mask = smooth > cutoff
         if fill_holes:
             mask = ndi.binary_fill_holes(mask)
@@ -195,11 +251,11 @@ def segment_nuclei(
 def _cellpose_nuclei(image: np.ndarray, diameter: float) -> np.ndarray:
     try:
         from cellpose import models
-    except ImportError as err:
-        raise ImportError(
-            "backend='cellpose' needs the cellpose package: `pip install cellpose` "
-            "(it downloads its model weights on first use), or use backend='classic'."
-        ) from err
+    except ImportError:
+        # cellpose fetches its own weights on first use; backend='classic' needs nothing.
+        raise MissingDependencyError(
+            "cellpose", purpose="backend='cellpose'"
+        ) from None
     try:
         model = models.CellposeModel(gpu=False, model_type="nuclei")
     except TypeError:  # cellpose >= 4 has one generalist model
@@ -251,21 +307,22 @@ def segment_cells(
     from skimage.filters import gaussian, sobel
     from skimage.segmentation import clear_border, watershed
 
-    image = _check_image(cytoplasm, "cytoplasm image")
+    image = check_image(cytoplasm, "cytoplasm image")
     nuclei = np.asarray(nuclei_labels)
     if not np.issubdtype(nuclei.dtype, np.integer):
-        raise ValueError(f"nuclei labels have dtype {nuclei.dtype}; integer labels are needed.")
+        raise BadInputError(f"nuclei labels have dtype {nuclei.dtype}; integer labels are needed.")
     if nuclei.shape != image.shape:
-        raise ValueError(
+        raise BadInputError(
             f"nuclei labels have shape {nuclei.shape} but the cytoplasm image has shape "
             f"{image.shape}; use both from the same field."
         )
     if method not in ("intensity", "gradient"):
-        raise ValueError(f"method must be 'intensity' or 'gradient', got {method!r}.")
+        raise BadInputError(f"method must be 'intensity' or 'gradient', got {method!r}.")
     smooth = image.astype(np.float32)
     if smoothing_sigma > 0:
         smooth = gaussian(smooth, sigma=smoothing_sigma, preserve_range=True)
-    cutoff = threshold if threshold is not None else threshold_image(smooth, threshold_method) * threshold_scale
+    cutoff = (threshold if threshold is not None
+              else threshold_image(smooth, threshold_method) * threshold_scale)
     mask = (smooth > cutoff) | (nuclei > 0)
     landscape = -smooth if method == "intensity" else sobel(smooth)
     cells = watershed(landscape, markers=nuclei.astype(np.int64), mask=mask)

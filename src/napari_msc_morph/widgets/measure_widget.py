@@ -1,13 +1,13 @@
 """The "Measure cells" dock: per-cell size, shape and marker intensities.
 
-Thin: the work is :func:`napari_msc_morph.morphology.iter_measure_cells`, the
-same engine as ``msc-morph measure``. The widget turns layers into arrays
-(image layers become channels named after the layers; the pixel size comes
-from the labels layer's scale and is editable), runs the engine in a
-:func:`napari.qt.threading.thread_worker` with a progress bar and a working
-Cancel, writes the table into ``labels_layer.features`` (napari's Features
-table reads it) and into a linked cell-table dock, and one summary row per
-layer into the plugin's results table.
+Thin: the Measure button runs :func:`napari_msc_morph.morphology.measure_field`,
+the same engine call as ``msc-morph measure``, through the shared
+:class:`~._panel.JobDock` worker (progress bar, working Cancel). The dock turns
+layers into arrays (image layers become channels named after the layers; the
+pixel size comes from :func:`~._layers.layer_pixel_size` and is editable) and
+the results back: the table into ``labels_layer.features`` (napari's Features
+table reads it) and a linked cell-table dock, and one summary row per layer
+into the plugin's results table.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QListWidget,
     QListWidgetItem,
-    QWidget,
 )
 
-from ..morphology import iter_measure_cells, summarize_cells
-from ._panel import build_run_panel
+from ..errors import MscMorphError
+from ..morphology import check_measure_inputs, measure_field
+from ._layers import layer_pixel_size
+from ._panel import JobDock
 
 NO_NUCLEI = "(none)"
 CELL_TABLE_DOCK = "Cell table (MSC Morph)"
@@ -38,26 +39,14 @@ def channel_name(layer_name: str) -> str:
     return name or "channel"
 
 
-def layer_pixel_size(layer) -> float | None:
-    """Pixel size in µm from ``layer.metadata`` or a non-default ``layer.scale``."""
-    meta = getattr(layer, "metadata", None) or {}
-    for key in ("pixel_size_um", "pixel_size"):
-        if meta.get(key):
-            return float(meta[key])
-    scale = np.asarray(layer.scale[-2:], dtype=float)
-    if np.allclose(scale, 1.0):
-        return None  # napari's default: the size is unknown, not 1 µm
-    return float(scale[-1])
-
-
-class MeasureWidget(QWidget):
+class MeasureWidget(JobDock):
     """Measure the objects of a Labels layer, with image layers as channels."""
+
+    job_title = "Measure cells"
 
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
-        self.worker = None
-        self._cancelled = False
         self.last_table = None
         self.last_summary = None
         self._cell_table = None
@@ -65,7 +54,9 @@ class MeasureWidget(QWidget):
         self.labels_combo = QComboBox()
         self.nuclei_combo = QComboBox()
         self.channel_list = QListWidget()
-        self.channel_list.setToolTip("Image layers measured as intensity channels (named after the layer)")
+        self.channel_list.setToolTip(
+            "Image layers measured as intensity channels (named after the layer)"
+        )
         self.channel_list.setMaximumHeight(120)
         self.pixel_size = QDoubleSpinBox()
         self.pixel_size.setDecimals(4)
@@ -73,7 +64,9 @@ class MeasureWidget(QWidget):
         self.pixel_size.setSingleStep(0.01)
         self.pixel_size.setSpecialValueText("unknown (pixels only)")
         self.pixel_size.setSuffix(" µm")
-        self.pixel_size.setToolTip("Pixel size in µm; taken from the labels layer's scale, editable")
+        self.pixel_size.setToolTip(
+            "Pixel size in µm; taken from the labels layer's scale, editable"
+        )
         self.labels_combo.currentTextChanged.connect(self._on_labels_changed)
 
         form = QFormLayout()
@@ -81,7 +74,7 @@ class MeasureWidget(QWidget):
         form.addRow("Nuclei (optional)", self.nuclei_combo)
         form.addRow("Channels", self.channel_list)
         form.addRow("Pixel size", self.pixel_size)
-        build_run_panel(self, form, "Measure").addStretch(1)
+        self.build_run_panel(form, "Measure").addStretch(1)
 
         events = self.viewer.layers.events
         for event in (events.inserted, events.removed, events.reordered):
@@ -120,7 +113,8 @@ class MeasureWidget(QWidget):
         for layer in self._layers("image"):
             item = QListWidgetItem(layer.name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            on = layer.name in checked or (layer.name not in known and not getattr(layer, "rgb", False))
+            new_plain_layer = layer.name not in known and not getattr(layer, "rgb", False)
+            on = layer.name in checked or new_plain_layer
             item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
             self.channel_list.addItem(item)
         if self.labels_combo.currentText() != current_labels:
@@ -136,143 +130,93 @@ class MeasureWidget(QWidget):
         names = set(names)
         for i in range(self.channel_list.count()):
             item = self.channel_list.item(i)
-            item.setCheckState(Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked)
+            item.setCheckState(
+                Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked
+            )
 
     def selected_channels(self) -> list[str]:
         return [self.channel_list.item(i).text() for i in range(self.channel_list.count())
                 if self.channel_list.item(i).checkState() == Qt.CheckState.Checked]
 
     # ----------------------------------------------------------------- inputs
-    def collect_inputs(self):
-        """Arrays for the engine, or ValueError with a message naming the layer."""
+    def _input_state(self) -> tuple[object, dict]:
+        """The labels layer, and the arrays :func:`measure_field` needs from the layers.
+
+        Only layer questions are answered here (which layer, RGB layers, column
+        names); shapes, dtypes and NaN are the engine's checks.
+        """
         name = self.labels_combo.currentText()
         if not name or name not in self.viewer.layers:
-            raise ValueError("Choose a Labels layer to measure (segment one with “Segment cells” first).")
+            raise ValueError(
+                "Choose a Labels layer to measure (segment one with “Segment cells” first)."
+            )
         layer = self.viewer.layers[name]
-        labels = np.asarray(layer.data)
         if getattr(layer, "rgb", False):
             raise ValueError(
                 f"Layer “{name}” is an RGB image, not labels: segment it first (Segment cells) "
                 "and measure the Labels layer it makes."
             )
-        if not np.issubdtype(labels.dtype, np.integer):
-            raise ValueError(
-                f"Layer “{name}” has {labels.dtype} values; labels must be whole numbers. "
-                "Choose a Labels layer, or segment this image first (Segment cells)."
-            )
-        if labels.size and labels.min() < 0:
-            raise ValueError(f"Layer “{name}” has negative labels; use 0 for background and positive ids.")
+        names = {"labels": f"Layer “{name}”"}
         nuclei = None
         nuclei_name = self.nuclei_combo.currentText()
         if nuclei_name and nuclei_name != NO_NUCLEI and nuclei_name in self.viewer.layers:
             nuclei = np.asarray(self.viewer.layers[nuclei_name].data)
-            if nuclei.shape != labels.shape:
-                raise ValueError(
-                    f"Nuclei layer “{nuclei_name}” has shape {nuclei.shape} but “{name}” has "
-                    f"{labels.shape}; choose nuclei from the same field."
-                )
+            names["nuclei"] = f"Nuclei layer “{nuclei_name}”"
         channels = {}
         for channel in self.selected_channels():
             image_layer = self.viewer.layers[channel]
-            data = np.asarray(image_layer.data)
             if getattr(image_layer, "rgb", False):
                 raise ValueError(
                     f"Channel layer “{channel}” is RGB; split it (right-click > Split RGB) and "
                     "choose single channels."
                 )
-            if data.shape != labels.shape:
-                raise ValueError(
-                    f"Channel layer “{channel}” has shape {data.shape} but labels “{name}” have "
-                    f"{labels.shape}; untick it or choose labels of the same field."
-                )
-            if np.issubdtype(data.dtype, np.floating) and not np.isfinite(data).all():
-                raise ValueError(
-                    f"Channel layer “{channel}” contains NaN/inf pixels; fill them or untick the layer."
-                )
             key = channel_name(channel)
             if key in channels:
-                raise ValueError(f"Two channel layers give the same column name “{key}”; rename one.")
-            channels[key] = data
-        if not labels.any():
-            raise ValueError(f"Layer “{name}” has no objects (all pixels are 0); segment or paint cells first.")
-        pixel_size = self.pixel_size.value() or None
-        return layer, labels, channels, nuclei, pixel_size
+                raise ValueError(
+                    f"Two channel layers give the same column name “{key}”; rename one."
+                )
+            channels[key] = np.asarray(image_layer.data)
+            names[key] = f"Channel layer “{channel}”"
+        state = dict(labels=np.asarray(layer.data), channels=channels, nuclei=nuclei,
+                     pixel_size_um=self.pixel_size.value() or None, input_names=names)
+        return layer, state
 
     # -------------------------------------------------------------------- run
-    def run(self) -> None:
-        """Measure in a thread worker; the table arrives in :meth:`_on_done`."""
-        from napari.qt.threading import create_worker
-        from napari.utils.notifications import show_error, show_warning
+    def run(self):
+        """Measure in a worker; the table arrives in :meth:`_on_done`."""
+        from napari.utils.notifications import show_warning
 
         try:
-            layer, labels, channels, nuclei, pixel_size = self.collect_inputs()
-        except ValueError as err:
-            show_error(str(err))
-            self.status.setText(str(err))
-            return
-        if pixel_size is None:
+            layer, state = self._input_state()
+            check_measure_inputs(**state)  # a bad input is reported before any work starts
+            if not np.any(state["labels"]):
+                raise ValueError(
+                    f"Layer “{layer.name}” has no objects (all pixels are 0); segment or "
+                    "paint cells first."
+                )
+        except (ValueError, MscMorphError) as err:
+            self.report_error(err)
+            return None
+        if state["pixel_size_um"] is None:
             show_warning(
                 f"No pixel size for “{layer.name}”: the table has pixel units only. "
                 "Enter the pixel size (µm) to get µm and µm² columns."
             )
+        return self.start_job(
+            lambda progress, cancel: measure_field(**state, progress=progress, cancel=cancel),
+            lambda result: self._on_done(layer, result),
+            status=f"Measuring “{layer.name}”…",
+        )
 
-        def work():
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # said in the notification
-                table = yield from iter_measure_cells(labels, channels, nuclei, pixel_size)
-            return table
-
-        self.worker = create_worker(work, _start_thread=False)
-        self.worker.yielded.connect(self._on_progress)
-        self.worker.returned.connect(lambda table: self._on_done(layer, table, pixel_size, labels.shape))
-        self.worker.errored.connect(self._on_error)
-        self.worker.finished.connect(self._on_finished)
-        self._cancelled = False
-        self.run_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.status.setText(f"Measuring “{layer.name}”…")
-        self.progress.setRange(0, 0)
-        self.worker.start()
-
-    def cancel(self) -> None:
-        if self.worker is not None and self.cancel_button.isEnabled():
-            self._cancelled = True
-            self.worker.quit()
-            self.status.setText("Cancelled.")
-
-    def _on_progress(self, step) -> None:
-        if self._cancelled:
-            return
-        done, total, message = step
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        self.status.setText(message)
-
-    def _on_error(self, err) -> None:
-        from napari.utils.notifications import show_error
-
-        show_error(f"Measure cells: {err}")
-        self.status.setText(str(err))
-
-    def _on_finished(self) -> None:
-        self.run_button.setEnabled(True)
-        self.cancel_button.setEnabled(False)
-        if self._cancelled:
-            self.status.setText("Cancelled.")
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1 if self.last_table is not None else 0)
-
-    def _on_done(self, layer, table, pixel_size, shape) -> None:
+    def _on_done(self, layer, result) -> None:
+        table = result.table
         features = table.copy()
         features.insert(0, "index", table["label"].to_numpy())  # napari's label -> row key
         layer.features = features
         self.last_table = table
-        summary = summarize_cells(table, pixel_size_um=pixel_size, image_shape=shape[-2:])
-        self.last_summary = summary
+        self.last_summary = result.summary
         self.cell_table().set_table(layer, table)
-        self._update_results_table(layer, summary)
+        self._update_results_table(layer, result.summary)
         self.status.setText(f"{len(table)} objects measured in “{layer.name}”.")
 
     def _update_results_table(self, layer, summary) -> None:
@@ -282,7 +226,10 @@ class MeasureWidget(QWidget):
             return
         if summary.empty:
             return
-        row = summary.iloc[0] if len(summary) == 1 else summary.drop(columns="frame").mean(numeric_only=True)
+        if len(summary) == 1:
+            row = summary.iloc[0]
+        else:  # a stack: the layer's row shows the mean over its frames
+            row = summary.drop(columns="frame").mean(numeric_only=True)
         values = {"n_cells": int(summary["n_cells"].sum())}
         for key, value in row.items():
             if key in ("frame", "n_cells", "field_area_mm2"):

@@ -1,0 +1,277 @@
+"""The two morphometry jobs on one field: :func:`segment_field` and :func:`measure_field`.
+
+These are the entry points the ``msc-morph segment``/``measure`` commands, the
+Segment and Measure docks and the demo call; a face only turns its inputs
+(files, layers) into arrays and the results back. Both follow the package's
+protocol for long work (:mod:`napari_msc_morph.jobs`): ``progress(done, total,
+message)`` between steps, a :class:`~napari_msc_morph.jobs.CancelToken`
+checked between steps (raising :class:`~napari_msc_morph.errors.Cancelled`),
+and :class:`~napari_msc_morph.errors.BadInputError` with a message naming the
+input for anything the user can fix.
+
+Each has a ``check_*_inputs`` twin that runs only the checks, so a dock can
+report a bad input at once, before it starts a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInputError
+from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
+from .measure import NO_PIXEL_SIZE, MeasureInputs, check_measure_inputs, measure_table
+from .segment import (
+    SEGMENTATION_BACKENDS,
+    THRESHOLD_METHODS,
+    check_diameter_range,
+    check_image,
+    segment_cells,
+    segment_nuclei,
+)
+from .summary import summarize_cells
+
+__all__ = [
+    "MeasureResult",
+    "SegmentationInputs",
+    "SegmentationResult",
+    "check_segment_inputs",
+    "measure_field",
+    "segment_field",
+]
+
+logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- segment
+@dataclass
+class SegmentationInputs:
+    """Checked inputs of :func:`segment_field`."""
+
+    nuclei_image: np.ndarray
+    cyto_image: np.ndarray | None
+    diameter: tuple[float, float]
+    threshold_method: str
+    backend: str
+    exclude_border: bool = False
+
+
+@dataclass
+class SegmentationResult:
+    """Labels of one field.
+
+    Attributes
+    ----------
+    nuclei : ndarray of int32
+        Nuclei labels (0 background).
+    cells : ndarray of int32 or None
+        Cell labels (cell ``k`` contains nucleus ``k``); ``None`` without a
+        cytoplasm image.
+    counts : dict
+        ``{"nuclei": n}`` and, with cells, ``"cells"``: objects present.
+    """
+
+    nuclei: np.ndarray
+    cells: np.ndarray | None = None
+    counts: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line for the user: ``"12 nuclei, 12 cells"``."""
+        return ", ".join(f"{n} {what}" for what, n in self.counts.items())
+
+
+def _count(labels: np.ndarray) -> int:
+    return int(np.count_nonzero(np.bincount(labels.ravel())[1:]))
+
+
+def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=(8, 80),
+                         threshold_method: str = "otsu", exclude_border: bool = False,
+                         backend: str = "classic",
+                         input_names: Mapping[str, str] | None = None
+                         ) -> SegmentationInputs:
+    """Check every input of :func:`segment_field`; raise one precise BadInputError.
+
+    Takes the same arguments (less progress and cancel). ``input_names`` says
+    how messages call the images (keys ``"nuclei"`` and ``"cytoplasm"``), e.g. a
+    file path or ``layer “DAPI”``.
+    """
+    names = {"nuclei": "nuclei image", "cytoplasm": "cytoplasm image", **(input_names or {})}
+    nuclei_image = check_image(nuclei_image, names["nuclei"])
+    if cyto_image is not None:
+        cyto_image = check_image(cyto_image, names["cytoplasm"])
+        if cyto_image.shape != nuclei_image.shape:
+            raise BadInputError(
+                f"{names['cytoplasm']} has shape {cyto_image.shape} but {names['nuclei']} has "
+                f"{nuclei_image.shape}; choose images of the same field."
+            )
+    low, high = check_diameter_range(diameter)
+    THRESHOLD_METHODS.entry(threshold_method)
+    SEGMENTATION_BACKENDS.entry(backend)
+    return SegmentationInputs(nuclei_image, cyto_image, (low, high), threshold_method,
+                              backend, bool(exclude_border))
+
+
+def segment_field(
+    nuclei_image,
+    cyto_image=None,
+    *,
+    diameter=(8, 80),
+    threshold_method: str = "otsu",
+    exclude_border: bool = False,
+    backend: str = "classic",
+    input_names: Mapping[str, str] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> SegmentationResult:
+    """Segment the nuclei of one field and, with a cytoplasm image, its cells.
+
+    Parameters
+    ----------
+    nuclei_image : ndarray, shape (Y, X)
+        DNA stain (DAPI/Hoechst).
+    cyto_image : ndarray, shape (Y, X), optional
+        Cell body stain (phalloidin/actin, CellMask); adds whole cells grown
+        from the nuclei (:func:`~napari_msc_morph.morphology.segment_cells`).
+    diameter : (float, float)
+        Smallest and largest nucleus diameter in pixels (size filter).
+    threshold_method : str
+        Nuclei threshold, a :data:`THRESHOLD_METHODS` name (cells always use
+        Li's, see :func:`~napari_msc_morph.morphology.segment_cells`).
+    exclude_border : bool
+        Drop nuclei and cells touching the image border, and the nuclei whose
+        cell touched it, so every kept nucleus has its cell.
+    backend : str
+        A :data:`SEGMENTATION_BACKENDS` name for the nuclei.
+    input_names : mapping, optional
+        How messages call the images (see :func:`check_segment_inputs`).
+    progress, cancel
+        The package's progress callback and cancel token.
+
+    Returns
+    -------
+    SegmentationResult
+
+    Examples
+    --------
+    >>> from skimage.draw import disk
+    >>> img = np.zeros((64, 64), np.uint16)
+    >>> img[disk((20, 20), 8)] = 1000
+    >>> img[disk((44, 40), 10)] = 1200
+    >>> segment_field(img, diameter=(8, 40)).counts
+    {'nuclei': 2}
+    """
+    inputs = check_segment_inputs(nuclei_image, cyto_image, diameter=diameter,
+                                  threshold_method=threshold_method,
+                                  exclude_border=exclude_border, backend=backend,
+                                  input_names=input_names)
+    total = 1 if inputs.cyto_image is None else 2
+    check_cancelled(cancel, "Segmentation cancelled.")
+    report(progress, 0, total, "nuclei")
+    nuclei = segment_nuclei(inputs.nuclei_image, inputs.diameter,
+                            threshold_method=threshold_method,
+                            exclude_border=exclude_border, backend=backend)
+    cells = None
+    if inputs.cyto_image is not None:
+        check_cancelled(cancel, "Segmentation cancelled.")
+        report(progress, 1, total, "cells")
+        cells = segment_cells(inputs.cyto_image, nuclei, exclude_border=exclude_border)
+        if exclude_border:  # nuclei whose cell touched the border go too
+            nuclei = np.where(np.isin(nuclei, np.unique(cells)), nuclei, 0).astype(np.int32)
+    counts = {"nuclei": _count(nuclei)}
+    if cells is not None:
+        counts["cells"] = _count(cells)
+    report(progress, total, total, "done")
+    logger.info("segmented %s", counts)
+    return SegmentationResult(nuclei, cells, counts)
+
+
+# --------------------------------------------------------------------------- measure
+@dataclass
+class MeasureResult:
+    """The per-cell table and the per-image summary of one measurement.
+
+    ``table`` as :func:`~napari_msc_morph.morphology.measure_cells`,
+    ``summary`` as :func:`~napari_msc_morph.morphology.summarize_cells` (one
+    row, or one per frame); ``pixel_size_um`` is ``None`` when unknown (the
+    table then has pixel units only).
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    pixel_size_um: float | None = None
+
+
+def measure_field(
+    labels,
+    channels=None,
+    nuclei=None,
+    pixel_size_um=None,
+    *,
+    thresholds: Mapping[str, float] | None = None,
+    marker_columns: Mapping[str, str] | None = None,
+    convex: bool = True,
+    input_names: Mapping[str, str] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> MeasureResult:
+    """Measure every object of a label image and summarise the field.
+
+    Parameters
+    ----------
+    labels : ndarray of int, shape (..., Y, X)
+        Objects to measure (leading axes are frames).
+    channels : mapping of str to ndarray, or ndarray, optional
+        Intensity channels with the shape of ``labels``, named (a single array
+        is called ``intensity``).
+    nuclei : ndarray of int, optional
+        Nuclei labels of the same field: nucleus linkage and compartment means.
+    pixel_size_um : float, optional
+        Square pixel size in µm; without it the tables have pixel units only
+        (logged; faces tell the user). 1 µm/px is never assumed.
+    thresholds : mapping of str to float, optional
+        Positive-cell thresholds per channel for the summary (default Otsu's).
+    marker_columns : mapping of str to str, optional
+        Column judged per marker in the summary (default ``NAME_mean``).
+    convex : bool
+        Compute the convex hull family (the slowest).
+    input_names : mapping of str to str, optional
+        How messages call the inputs (see
+        :func:`~napari_msc_morph.morphology.measure.check_measure_inputs`).
+    progress, cancel
+        The package's progress callback and cancel token.
+
+    Returns
+    -------
+    MeasureResult
+
+    Examples
+    --------
+    >>> labels = np.zeros((32, 32), np.uint16)
+    >>> labels[4:10, 4:14] = 7
+    >>> result = measure_field(labels, pixel_size_um=0.5)
+    >>> int(result.table.loc[0, "area_px"]), int(result.summary.loc[0, "n_cells"])
+    (60, 1)
+    """
+    check_cancelled(cancel, "Measurement cancelled.")
+    inputs: MeasureInputs = check_measure_inputs(labels, channels, nuclei, pixel_size_um,
+                                                 input_names=input_names)
+    thresholds = dict(thresholds or {})
+    unknown = sorted(set(thresholds) - set(inputs.channels))
+    if unknown:
+        raise BadInputError(
+            f"thresholds for {unknown} but no channel of that name "
+            f"(channels: {sorted(inputs.channels) or 'none'})."
+        )
+    if inputs.pixel_size_um is None:
+        logger.info("measure_field: %s", NO_PIXEL_SIZE)
+    # The table is nearly all the work; the summary is the last step.
+    table = measure_table(inputs, convex=convex, cancel=cancel,
+                          progress=scaled(progress, 0, 99, 100))
+    check_cancelled(cancel, "Measurement cancelled.")
+    summary = summarize_cells(table, thresholds=thresholds, marker_columns=marker_columns)
+    report(progress, 100, 100, f"{len(table)} objects measured")
+    return MeasureResult(table, summary, inputs.pixel_size_um)
