@@ -165,7 +165,7 @@ TILINGS.add(
 def check_tiling(mode: str) -> str:
     """Return ``mode`` if it is a registered tiling, else raise :class:`BadInputError`."""
     if mode not in TILINGS:
-        raise BadInputError(f"Unknown tiling {mode!r}; use one of: {', '.join(TILINGS)}.")
+        raise BadInputError(f"Unknown tiling {mode!r}: tiling must be one of {', '.join(TILINGS)}.")
     return mode
 
 
