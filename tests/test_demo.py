@@ -14,14 +14,44 @@ from napari_msc_morph import cli, demo
 
 @pytest.fixture(scope="module")
 def demo_folder(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
+    # as the README gives it: a relative --out, from the folder the user is in
+    workdir = tmp_path_factory.mktemp("demo-cwd")
     patch = pytest.MonkeyPatch()
     patch.setattr(demo, "QUICK", demo.TINY)  # --quick, shrunk to test size
+    patch.chdir(workdir)
     try:
-        assert cli.main(["demo", "--quick", "--out", str(out)]) == 0
+        assert cli.main(["demo", "--quick", "--out", "msc-demo"]) == 0
     finally:
         patch.undo()
-    return out
+    return workdir / "msc-demo"
+
+
+def test_relative_out_joins_every_held_out_image_to_its_truth(demo_folder):
+    scores = pd.read_csv(demo_folder / "osteogenic" / "held_out_os_scores.csv")
+    assert len(scores) > 0
+    assert scores[["os_score", "differentiation"]].notna().all().all()
+    # split.csv names images relative to its own folder, so the run can be moved
+    split = pd.read_csv(demo_folder / "models" / "osteogenic.train" / "split.csv")
+    assert not any(p.startswith("/") for p in split["path"])
+    assert all((demo_folder / "models" / "osteogenic.train" / p).is_file() for p in split["path"])
+
+
+def test_demo_reports_one_progress_shape_and_cancels(tmp_path):
+    from napari_msc_morph.errors import Cancelled
+    from napari_msc_morph.jobs import CancelToken
+
+    token, seen = CancelToken(), []
+
+    def progress(done, total, message):
+        seen.append((done, total, message))
+        if "train passage" in message:
+            token.cancel()  # the first training step: stop there
+
+    with pytest.raises(Cancelled, match="train passage"):
+        demo.run_demo(tmp_path / "out", settings=demo.TINY, progress=progress, cancel=token)
+    assert all(total == seen[0][1] for _, total, _ in seen)
+    assert [d for d, _, _ in seen] == sorted(d for d, _, _ in seen)
+    assert not (tmp_path / "out" / "report.html").exists()
 
 
 def test_demo_writes_report_and_files(demo_folder):

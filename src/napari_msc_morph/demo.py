@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from .io import write_json, write_table
+from .jobs import CancelToken, ProgressFn, check_cancelled
+from .jobs import report as report_progress
 
 #: Published numbers the report shows for context.
 PUBLISHED = {
@@ -87,9 +88,6 @@ class DemoResult:
     seconds: float = 0.0
 
 
-ProgressFn = Callable[[str, int, int], None]
-
-
 def run_demo(
     out,
     quick: bool = False,
@@ -97,6 +95,7 @@ def run_demo(
     seed: int = 0,
     device: str = "cpu",
     progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
 ) -> DemoResult:
     """Run the synthetic study end to end and write ``out/report.html``.
 
@@ -115,7 +114,9 @@ def run_demo(
     device : str
         Where to train and predict (``cpu`` by default so results repeat).
     progress : callable, optional
-        ``progress(step, done, total)`` as work proceeds.
+        ``progress(done, total, message)`` over the whole demo (see :data:`STAGES`).
+    cancel : CancelToken, optional
+        Checked at every step; raises :class:`~napari_msc_morph.errors.Cancelled`.
 
     Returns
     -------
@@ -130,7 +131,7 @@ def run_demo(
     settings = settings or (QUICK if quick else FULL)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    report = _Steps(progress)
+    report = _Steps(progress, cancel)
     started = time.perf_counter()
     result = DemoResult(out=out, report=out / "report.html")
 
@@ -156,15 +157,48 @@ def run_demo(
     return result
 
 
+#: The demo's stages in order, with their share of the one progress bar
+#: (rough CPU-time weights measured on the quick demo).
+STAGES = {
+    "synthesize passage series": 4,
+    "train passage": 40,
+    "synthesize osteogenic time course": 4,
+    "train osteogenic": 30,
+    "predict OsScores": 6,
+    "segment and measure IF fields": 10,
+    "correlate scores with markers": 5,
+    "report": 1,
+}
+_BAR = 1000
+
+
 class _Steps:
-    """Forwards progress to the caller's callback (or nowhere)."""
+    """Maps each stage's own ``(done, total)`` onto the one ``progress(done, total, message)``.
 
-    def __init__(self, progress: ProgressFn | None):
+    Also the demo's cancellation point: every report checks the token, so a
+    cancelled demo stops within one step of any stage (files already written
+    stay).
+    """
+
+    def __init__(self, progress: ProgressFn | None, cancel: CancelToken | None = None):
         self.progress = progress
+        self.cancel = cancel
+        weights = sum(STAGES.values())
+        self._start, start = {}, 0
+        for stage, weight in STAGES.items():
+            self._start[stage] = (start * _BAR // weights, weight * _BAR // weights)
+            start += weight
 
-    def __call__(self, step: str, done: int, total: int) -> None:
-        if self.progress is not None:
-            self.progress(step, done, total)
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        check_cancelled(self.cancel, f"The demo was cancelled during {stage}.")
+        start, span = self._start[stage]
+        fraction = min(max(done / total, 0.0), 1.0) if total else 0.0
+        report_progress(self.progress, start + int(span * fraction), _BAR,
+                        f"{stage} ({done}/{total})")
+
+    def sub(self, stage: str) -> ProgressFn:
+        """A ``progress(done, total, message)`` for an engine call inside ``stage``."""
+        return lambda done, total, message="": self(stage, done, total)
 
 
 def _train_config(task: str, settings: DemoSettings, seed: int, device: str):
@@ -204,8 +238,7 @@ def _train_and_evaluate(name: str, manifest: pd.DataFrame, data_dir: Path, task:
     # report (learning curves come from the bundle) to out/<name>.
     result = train_model(table, _train_config(task, settings, seed, device), bundle,
                          work_dir=work_dir, report_dir=out / name,
-                         progress=lambda done, total, message: report(f"train {name}", done,
-                                                                      total))
+                         progress=report.sub(f"train {name}"), cancel=report.cancel)
     files = {f"{name}_{k}": Path(v) for k, v in result.report_files.items()}
     return bundle, work_dir / "split.csv", result.test_evaluation, files
 
@@ -244,6 +277,7 @@ def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, repo
     from .inference import predict_images, predictions_table
     from .synthetic.dataset import write_dataset
     from .synthetic.readouts import synthetic_readouts
+    from .training.data import load_manifest
 
     data_dir = out / "data" / "osteo"
     manifest = write_dataset(
@@ -263,17 +297,21 @@ def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, repo
     # OsScore for every image of the donors the model never trained on
     # (validation and test): scoring training images would flatter the
     # correlation with the markers.
-    splits = pd.read_csv(split_csv)[["path", "donor", "day", "condition", "split"]]
+    # split.csv names images relative to its own folder: read it as a manifest, and
+    # join on resolved paths so a relative --out joins as well as an absolute one
+    splits = load_manifest(split_csv)[["path", "donor", "day", "condition", "split"]]
     held_out = splits[splits["split"] != "train"].reset_index(drop=True)
+    held_out["path"] = [str(Path(p).resolve()) for p in held_out["path"]]
     # float32, as the evaluation, so the scores repeat on any machine
     predictions = predict_images(bundle, held_out["path"].tolist(), device=device,
-                                 precision="fp32")
+                                 precision="fp32", progress=report.sub("predict OsScores"),
+                                 cancel=report.cancel)
     held_out["os_score"] = predictions_table(predictions)["os_score"].to_numpy()
     held_out["sample_id"] = [
         f"{d}_d{int(day)}_{c}" for d, day, c in
         zip(held_out["donor"], held_out["day"], held_out["condition"])
     ]
-    truth = manifest.assign(path=[str(data_dir / p) for p in manifest["path"]])
+    truth = manifest.assign(path=[str((data_dir / p).resolve()) for p in manifest["path"]])
     held_out = held_out.merge(truth[["path", "differentiation"]], on="path", how="left")
     samples = held_out[["sample_id", "donor", "day", "condition", "differentiation", "os_score",
                         "path"]].reset_index(drop=True)
@@ -365,7 +403,7 @@ def _correlation(out: Path, samples: pd.DataFrame, if_summary: pd.DataFrame, see
     study = correlate_study(scores, folder / "readouts.csv", on="sample_id", method="both",
                             score_columns=["os_score", "median_cell_area_um2"], seed=seed,
                             out=folder / "correlations.csv", plots_dir=folder / "plots",
-                            plot_formats=("png",))
+                            plot_formats=("png",), cancel=report.cancel)
     results, plots = study.results, study.plot_files
     report("correlate scores with markers", 1, 1)
     pearson = results[(results["method"] == "pearson") & (results["assay"] == "qPCR")]

@@ -289,3 +289,21 @@ def resolve_pixel_size(explicit: float | None, sources) -> tuple[float | None, s
         if source.pixel_size_um is not None:
             return float(source.pixel_size_um), str(source.path)
     return None, "no pixel size in the files and none given"
+
+
+def path_for_file(path: str | os.PathLike, folder: str | os.PathLike) -> str:
+    """How a table saved in ``folder`` stores ``path``: relative to that folder.
+
+    Tables that name files (manifests, ``split.csv``) are read back relative to
+    their own folder, so they keep working when the whole folder is moved or
+    used from another working directory. A path that cannot be made relative
+    (another drive on Windows) stays absolute. POSIX separators throughout.
+
+    >>> path_for_file("/data/run/img/a.tif", "/data/run")
+    'img/a.tif'
+    """
+    target = Path(path).absolute()
+    try:
+        return Path(os.path.relpath(target, Path(folder).absolute())).as_posix()
+    except ValueError:  # different drives
+        return target.as_posix()

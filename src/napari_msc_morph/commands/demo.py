@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..models.backbones import DEVICES
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
@@ -24,31 +26,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--open", action="store_true",
                         help="open napari with the results loaded when done")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda", "mps"],
+    parser.add_argument("--device", default="cpu", choices=DEVICES.names(),
                         help="where to train (default cpu, so the numbers repeat)")
     return parser
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
     from ..demo import run_demo
+    from ._progress import progress_bar
 
-    bars: dict = {}
-
-    def progress(step: str, done: int, total: int) -> None:
-        bar = bars.get(step)
-        if bar is None:
-            for other in bars.values():
-                other.close()
-            bar = bars[step] = tqdm(total=total, desc=step, unit="step", leave=True)
-        bar.total = total
-        bar.update(done - bar.n)
-
-    result = run_demo(args.out, quick=args.quick, seed=args.seed, device=args.device,
-                      progress=progress)
-    for bar in bars.values():
-        bar.close()
+    with progress_bar("demo") as progress:
+        result = run_demo(args.out, quick=args.quick, seed=args.seed, device=args.device,
+                          progress=progress)
     p = result.metrics["passage"]
     o = result.metrics["osteogenic"]
     print(f"passage: exact {p.get('accuracy', float('nan')):.2f}, within-3 "

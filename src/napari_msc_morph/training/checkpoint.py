@@ -129,13 +129,16 @@ def check_resume_compatible(saved: dict, config: TrainConfig) -> None:
 def apply_saved_split(table: pd.DataFrame, split_file: Path) -> pd.DataFrame:
     """``table`` with the interrupted run's split (every image must be in it)."""
     saved = pd.read_csv(split_file)
-    mapping = dict(zip(saved["path"].astype(str), saved["split"].astype(str), strict=True))
-    missing = [p for p in table["path"] if p not in mapping]
+    # split.csv stores paths relative to its own folder; compare resolved paths
+    folder = Path(split_file).parent
+    mapping = {str((folder / p).resolve()): s
+               for p, s in zip(saved["path"].astype(str), saved["split"].astype(str), strict=True)}
+    missing = [p for p in table["path"] if str(Path(p).resolve()) not in mapping]
     if missing:
         raise BadInputError(
             f"--resume: {len(missing)} manifest image(s) (e.g. {missing[0]}) are not in the "
             f"interrupted run's {split_file.name}; resume with the same manifest."
         )
     table = table.copy()
-    table["split"] = [mapping[p] for p in table["path"]]
+    table["split"] = [mapping[str(Path(p).resolve())] for p in table["path"]]
     return table

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..io import write_table
+from ..io import path_for_file, write_table
 from .data import SPLIT_NAMES
 
 __all__ = ["grouped_split", "assign_splits", "check_no_leakage", "write_split", "split_counts"]
@@ -192,10 +193,17 @@ def split_counts(table: pd.DataFrame, split_by: str | None = "donor") -> pd.Data
 
 
 def write_split(table: pd.DataFrame, path: str | os.PathLike, split_by: str | None = "donor"):
-    """Write ``split.csv``: path, label, the group column, optional columns, split."""
+    """Write ``split.csv``: path, label, the group column, optional columns, split.
+
+    Paths are stored relative to the file's own folder (as every manifest is
+    read back), so the split works from any working directory.
+    """
     cols = ["path", "label"]
     if split_by and split_by in table.columns and split_by not in cols:
         cols.append(split_by)
     cols += [c for c in ("donor", "day", "passage", "condition") if c in table.columns and c not in cols]
     cols.append("split")
-    return write_table(table[cols], path)
+    folder = Path(path).parent
+    stored = table[cols].copy()
+    stored["path"] = [path_for_file(p, folder) if p else p for p in stored["path"]]
+    return write_table(stored, path)
