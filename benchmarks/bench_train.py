@@ -103,8 +103,8 @@ def main():
     from train_helpers import write_passage_set
 
     from napari_msc_morph.models import resolve_device
-    from napari_msc_morph.training.data import load_field, read_manifest
     from napari_msc_morph.training import TrainConfig, train_model
+    from napari_msc_morph.training.data import load_field, read_manifest
 
     device = resolve_device(args.device)
     with tempfile.TemporaryDirectory() as tmp:

@@ -157,6 +157,7 @@ def test_no_module_over_the_size_limit():
 
 def _declared_distributions() -> set[str]:
     import re
+
     import tomllib
 
     project = tomllib.loads((PACKAGE_DIR.parents[1] / "pyproject.toml").read_text())["project"]

@@ -15,9 +15,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
-
 import napari
+import numpy as np
 from qtpy.QtWidgets import QApplication
 
 from napari_msc_morph.synthetic import if_field

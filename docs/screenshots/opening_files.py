@@ -13,13 +13,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import napari
 import numpy as np
 import tifffile
-
-import napari
-from napari_msc_morph.synthetic import if_field
-
 from _common import save_screenshot, settle
+
+from napari_msc_morph.synthetic import if_field
 
 
 def main() -> None:

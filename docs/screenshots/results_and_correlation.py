@@ -16,10 +16,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+import napari
 import numpy as np
 import pandas as pd
-
-import napari
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import IMAGES, save_screenshot  # noqa: E402

@@ -13,8 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import timm  # noqa: F401  (torch's stack before the viewer's OpenGL context)
 import napari
+import timm  # noqa: F401  (torch's stack before the viewer's OpenGL context)
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from .errors import Cancelled
 
@@ -55,21 +55,21 @@ class CancelToken:
             raise Cancelled(message)
 
 
-def check_cancelled(cancel: Optional[CancelToken], message: str = "Cancelled.") -> None:
+def check_cancelled(cancel: CancelToken | None, message: str = "Cancelled.") -> None:
     """Raise :class:`Cancelled` when ``cancel`` is set (``None`` never is)."""
     if cancel is not None:
         cancel.raise_if_cancelled(message)
 
 
-def report(progress: Optional[ProgressFn], done: int, total: int, message: str = "") -> None:
+def report(progress: ProgressFn | None, done: int, total: int, message: str = "") -> None:
     """Call ``progress`` if given, and log the step at debug level."""
     logger.debug("%s (%d/%d)", message, done, total)
     if progress is not None:
         progress(int(done), int(total), message)
 
 
-def scaled(progress: Optional[ProgressFn], start: int, span: int, total: int,
-           prefix: str = "") -> Optional[ProgressFn]:
+def scaled(progress: ProgressFn | None, start: int, span: int, total: int,
+           prefix: str = "") -> ProgressFn | None:
     """A progress callback for a sub-job that fills ``[start, start + span)`` of ``total``.
 
     A driver that runs several sub-jobs (the demo: data, two trainings,

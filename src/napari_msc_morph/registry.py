@@ -18,8 +18,9 @@ tables are generated from it. Adding an entry is a one-file change.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import BadInputError
 

@@ -1,15 +1,14 @@
 import numpy as np
 import pytest
 import torch
+from predict_helpers import MeanIntensityNet, make_bundle
 
+from napari_msc_morph.errors import Cancelled
 from napari_msc_morph.inference import Predictor, predict_image, predictions_table, six_region_boxes
 from napari_msc_morph.inference import predict as predict_module
-from napari_msc_morph.errors import Cancelled
-from napari_msc_morph.jobs import CancelToken
 from napari_msc_morph.inference.preprocess import CropNormalizer, intensity_range
+from napari_msc_morph.jobs import CancelToken
 from napari_msc_morph.models import load_bundle
-
-from predict_helpers import MeanIntensityNet, make_bundle
 
 RNG = np.random.default_rng(0)
 

@@ -192,9 +192,9 @@ def test_docs_tables_are_the_registries():
 
 
 def test_every_row_says_which_pixel_size_was_used_and_where_it_came_from(tmp_path):
-    from napari_msc_morph.models import load_bundle
-
     from predict_helpers import make_bundle
+
+    from napari_msc_morph.models import load_bundle
 
     model_px = 0.65
     osteo_bundle = load_bundle(make_bundle(tmp_path / "px.zip", pixel_size_um=model_px))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..models.backbones import DEVICES
 from ..inference.tiling import TILINGS
+from ..models.backbones import DEVICES
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

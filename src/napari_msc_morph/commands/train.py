@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..models.backbones import DEVICES
 from ..inference.tiling import TILINGS
+from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
 from ..training.optim import OPTIMIZERS, SCHEDULERS
 

@@ -17,7 +17,7 @@ import numpy as np
 from . import _shapes
 from ._common import BRIGHTFIELD_PIXEL_SIZE_UM, SyntheticField, check_donor, check_size, field_rng
 from ._phase import render_phase, smooth_noise
-from ._population import _centres, Population
+from ._population import Population, _centres
 
 FATES = ("neuron", "astrocyte", "oligodendrocyte")
 NSC_SIZE = (1024, 1024)
