@@ -23,25 +23,31 @@ FACES = ("napari_msc_morph.widgets", "napari_msc_morph._sample_data", "napari_ms
 
 
 def engine_registries() -> list[tuple[str, str, Registry]]:
-    """(module, attribute, registry) for every engine registry, sorted by module."""
+    """(module, attribute, registry) for every engine registry, where it is defined."""
     found = {}
     for info in pkgutil.walk_packages(napari_msc_morph.__path__, "napari_msc_morph."):
         if info.name.startswith(FACES):
             continue
         module = importlib.import_module(info.name)
         for attr, value in vars(module).items():
-            # a registry re-exported by a package __init__ is listed once, where it lives
-            if isinstance(value, Registry) and id(value) not in found:
+            # listed once, in the module that defines it (not where it is re-exported)
+            if isinstance(value, Registry) and value.module == info.name:
                 found[id(value)] = (info.name, attr, value)
-    owners = {}
-    for module, attr, registry in found.values():
-        owners.setdefault(id(registry), (module, attr, registry))
-    return sorted(owners.values(), key=lambda item: (item[0], item[1]))
+    return sorted(found.values(), key=lambda item: (item[0], item[1]))
+
+
+#: Registries documented in full on their own page (a pointer here instead).
+ELSEWHERE = {"COLUMNS": "morphometry.md"}
 
 
 def render_tables() -> str:
     parts = []
     for module, attr, registry in engine_registries():
+        if attr in ELSEWHERE:
+            path = module.replace(".", "/").replace("napari_msc_morph/", "")
+            parts.append(f"**{registry.kind}** — `{attr}` in `{path}.py`: {len(registry)} "
+                         f"entries, listed in [{ELSEWHERE[attr]}]({ELSEWHERE[attr]}).\n")
+            continue
         path = module.replace(".", "/").replace("napari_msc_morph/", "")
         parts.append(f"**{registry.kind}** — `{attr}` in `{path}.py`\n")
         rows = ["| name | what it is |", "|---|---|"]

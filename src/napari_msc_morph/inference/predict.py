@@ -75,10 +75,14 @@ BF16_MIN_AGREEMENT = 0.99
 
 #: Inference precisions (``--precision`` choices).
 PRECISIONS: Registry = Registry("precision")
-PRECISIONS.add("auto", "fp16 autocast on a GPU; bf16 on a CPU only where it agrees with fp32")
-PRECISIONS.add("fp32", "float32 everywhere: slowest, reproducible")
-PRECISIONS.add("bf16", "bfloat16 autocast (CPUs with native bf16, GPUs)")
-PRECISIONS.add("fp16", "float16 autocast (GPUs only)")
+PRECISIONS.add("auto", "auto",
+                "fp16 autocast on a GPU; bf16 on a CPU only where it agrees with fp32")
+PRECISIONS.add("fp32", "fp32",
+                "float32 everywhere: slowest, reproducible")
+PRECISIONS.add("bf16", "bf16",
+                "bfloat16 autocast (CPUs with native bf16, GPUs)")
+PRECISIONS.add("fp16", "fp16",
+                "float16 autocast (GPUs only)")
 
 # bf16 decisions per weights hash, shared by all predictors in this process.
 _BF16_AGREEMENT: dict[str, float] = {}
