@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
 
 
@@ -32,7 +33,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="label image (0 = background); leading axes are frames")
     parser.add_argument("--nuclei", type=Path, metavar="PATH", help="nuclei label image")
     parser.add_argument("--channel", type=_name_value, action="append", default=[],
-                        metavar="NAME=PATH", help="intensity channel (repeatable)")
+                        metavar="NAME=FILE[:CHANNEL]",
+                        help="intensity channel (repeatable); from a multichannel file pick the "
+                             "channel by index or name: RUNX2=stack.ome.tif:2, OCN=stack.tif:OCN")
+    parser.add_argument("--z-project", choices=Z_PROJECTIONS.names(), default="max",
+                        help="how z-stacked channels become one plane (default max)")
     parser.add_argument("--pixel-size", type=float, metavar="UM",
                         help="pixel size in µm (default: from the files' metadata)")
     parser.add_argument("--out", type=Path, required=True, metavar="cells.csv",
@@ -48,6 +53,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
+    from ..channels import read_channel
     from ..io import read_image, resolve_pixel_size, write_table
     from ..morphology import measure_field
     from ._progress import progress_bar
@@ -65,7 +71,7 @@ def run(args) -> int:
     for name, path in args.channel:
         if name in channels:
             raise BadInputError(f"channel name {name!r} is given twice; use distinct names.")
-        image = read_image(path)
+        image = read_channel(path, z_project=args.z_project)
         channels[name] = image.data
         sources.append(image)
     pixel_size, origin = resolve_pixel_size(args.pixel_size, sources)

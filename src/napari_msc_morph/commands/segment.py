@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
+from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
 from ..morphology.segment import SEGMENTATION_BACKENDS, THRESHOLD_METHODS
 
@@ -20,10 +22,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "channel; cell k contains nucleus k. Label TIFFs keep the input's pixel size."
         ),
     )
-    parser.add_argument("--nuclei", type=Path, required=True, metavar="PATH",
-                        help="nuclear stain image (2D TIFF/PNG)")
-    parser.add_argument("--cells", type=Path, metavar="PATH",
+    parser.add_argument("--nuclei", required=True, metavar="FILE[:CHANNEL]",
+                        help="nuclear stain image (DAPI/Hoechst); from a multichannel file or "
+                             "an RGB export pick the channel by index or name "
+                             "(stack.tif:0, stack.ome.tif:DAPI, export.tif:blue)")
+    parser.add_argument("--cells", metavar="FILE[:CHANNEL]",
                         help="cytoplasm / cell body image (e.g. phalloidin); adds cell labels")
+    parser.add_argument("--z-project", choices=Z_PROJECTIONS.names(), default="max",
+                        help="how a z-stack becomes one plane: "
+                             + "; ".join(f"{n}: {Z_PROJECTIONS.help(n)}" for n in Z_PROJECTIONS))
     parser.add_argument("--diameter", type=float, nargs=2, default=(8.0, 80.0),
                         metavar=("MIN", "MAX"),
                         help="nucleus diameter range in pixels (default 8 80)")
@@ -43,7 +50,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..io import read_image, resolve_pixel_size, write_tiff
+    from ..channels import read_channel
+    from ..io import resolve_pixel_size, write_tiff
     from ..morphology import segment_field
     from ._progress import progress_bar
 
@@ -52,12 +60,14 @@ def run(args) -> int:
             "--nuclei-out is only used with --cells; without --cells, --out already "
             "holds the nuclei labels."
         )
-    nuclei_image = read_image(args.nuclei)
+    nuclei_image = read_channel(args.nuclei, z_project=args.z_project)
     sources = [nuclei_image]
     names = {"nuclei": f"nuclei image {args.nuclei}"}
+    _say_channel(nuclei_image, "nuclei")
     cyto = None
     if args.cells is not None:
-        cyto_image = read_image(args.cells)
+        cyto_image = read_channel(args.cells, z_project=args.z_project)
+        _say_channel(cyto_image, "cells")
         sources.append(cyto_image)
         cyto = cyto_image.data
         names["cytoplasm"] = f"cytoplasm image {args.cells}"
@@ -75,3 +85,9 @@ def run(args) -> int:
         write_tiff(result.nuclei, args.nuclei_out, pixel_size_um=pixel_size)
         print(f"nuclei -> {args.nuclei_out}")
     return 0
+
+
+def _say_channel(image, role: str) -> None:
+    channel = image.metadata.get("channel")
+    if channel is not None:
+        print(f"{role}: channel {channel!r} of {image.path}", file=sys.stderr)
