@@ -212,3 +212,15 @@ def test_cli_bad_threshold_names_are_one_line(field, tmp_path, capsys):
                      "--out", str(tmp_path / "t.csv")]) == 2
     assert "thresholds for ['OCN'] but no channel" in capsys.readouterr().err
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_an_intensity_image_given_as_labels_is_refused_naming_it():
+    from napari_msc_morph.morphology import measure_field
+    from napari_msc_morph.synthetic import if_field
+
+    field = if_field(size=(128, 128), n_cells=6, seed=1)
+    dapi = field.channels["DAPI"]  # uint16 intensities, not labels
+    with pytest.raises(BadInputError, match=r"nuclei.tif does not look like a label image"):
+        measure_field(dapi, input_names={"labels": "nuclei.tif"})
+    # real labels of the same field pass
+    assert len(measure_field(field.cells).table) > 0

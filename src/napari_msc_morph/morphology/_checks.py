@@ -62,7 +62,30 @@ def check_labels(labels, name: str = "labels") -> np.ndarray:
             f"{name} has negative values (min {arr.min()}); labels must be 0 for "
             "background and positive ids for objects."
         )
+    _check_looks_like_labels(arr, name)
     return arr
+
+
+#: In a label image nearly every pair of touching object pixels shares an id; in an
+#: intensity image (noise, gradients) few do. Below this share it is not labels.
+MIN_SHARED_NEIGHBOUR_IDS = 0.5
+
+
+def _check_looks_like_labels(arr: np.ndarray, name: str) -> None:
+    """Refuse an integer *intensity* image given where labels are expected."""
+    left, right = arr[..., :, :-1], arr[..., :, 1:]
+    touching = (left > 0) & (right > 0)
+    n_touching = int(np.count_nonzero(touching))
+    if n_touching < 64:  # a handful of tiny objects: nothing to judge by
+        return
+    shared = int(np.count_nonzero(touching & (left == right))) / n_touching
+    if shared < MIN_SHARED_NEIGHBOUR_IDS:
+        raise BadInputError(
+            f"{name} does not look like a label image: only {shared:.0%} of neighbouring "
+            "object pixels share an id (in labels nearly all do), so it is probably an "
+            "intensity image. Give the label image here (the output of Segment cells / "
+            "`msc-morph segment`) and intensity images as channels."
+        )
 
 
 def check_channel(image, name: str, shape: tuple[int, ...], *, described: str | None = None
