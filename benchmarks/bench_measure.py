@@ -111,7 +111,8 @@ def main(argv=None):
     cpu_theirs, wall_theirs, theirs = best_of(run_theirs, args.repeat_theirs, labels, intensity)
     print("                                   CPU s    wall s")
     print(f"measure_cells                   {cpu_ours:8.2f}  {wall_ours:8.2f}   ({ours.shape[1]} columns)")
-    print(f"napari-skimage-regionprops      {cpu_theirs:8.2f}  {wall_theirs:8.2f}   ({theirs.shape[1]} columns)")
+    print(f"napari-skimage-regionprops      {cpu_theirs:8.2f}  {wall_theirs:8.2f}   "
+          f"({theirs.shape[1]} columns)")
     print(f"speed ratio (regionprops / ours) {cpu_theirs / cpu_ours:7.1f}x {wall_theirs / wall_ours:8.1f}x")
 
     assert ours["label"].tolist() == theirs["label"].tolist(), "different objects"

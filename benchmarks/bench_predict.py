@@ -146,8 +146,9 @@ def main(argv=None) -> int:
     for image in images[: 1 + 16 // 6]:  # enough crops for the bf16 check
         engine_auto.predict(image, tiling="six")
     agreement = engine_auto.bf16_agreement
-    print(f"engine auto precision: {engine_auto.precision}"
-          + (f" (bf16 top-1 agreement on calibration crops {agreement:.1%})" if agreement is not None else ""))
+    agreement_note = (f" (bf16 top-1 agreement on calibration crops {agreement:.1%})"
+                      if agreement is not None else "")
+    print(f"engine auto precision: {engine_auto.precision}" + agreement_note)
 
     # Interleaved per image, so a busy shared machine slows every contender alike.
     contenders = (
@@ -182,8 +183,8 @@ def main(argv=None) -> int:
         rate = 6 * flops_per_crop / sec
         print(f"{name:<26}{sec:>9.2f}{1 / sec:>10.3f}{base / sec:>9.2f}x"
               f"{rate / 1e9:>9.0f}{rate / mm:>11.0%}{agree(outs):>15.0%}")
-    print(f"per-image seconds: plain {['%.2f' % v for v in t_plain]}, "
-          f"engine fp32 {['%.2f' % v for v in t_fp32]}, engine auto {['%.2f' % v for v in t_auto]}")
+    print(f"per-image seconds: plain {[f'{v:.2f}' for v in t_plain]}, "
+          f"engine fp32 {[f'{v:.2f}' for v in t_fp32]}, engine auto {[f'{v:.2f}' for v in t_auto]}")
     print(f"ratio engine(auto) / plain loop: {base / float(np.mean(t_auto)):.2f}x")
     return 0
 

@@ -77,12 +77,14 @@ def main() -> None:
         for step in (2, 1):
             brightfield.RENDER_STEP = step
             try:
-                results[step] = measure(lambda s: passage_field(passage, donor=DONOR, seed=s), args.repeats)
+                results[step] = measure(lambda s, p=passage: passage_field(p, donor=DONOR, seed=s),
+                                        args.repeats)
             finally:
                 brightfield.RENDER_STEP = 2
         half, full = results[2], results[1]
         print(
-            f"  P{passage:<2d} optical-resolution render + 2x upsample: {half[0]:.3f} s wall ({half[1]:.3f} cpu); "
+            f"  P{passage:<2d} optical-resolution render + 2x upsample: "
+            f"{half[0]:.3f} s wall ({half[1]:.3f} cpu); "
             f"full-resolution render: {full[0]:.3f} s wall ({full[1]:.3f} cpu); "
             f"ratio full/half = {full[1] / half[1]:.2f}x (cpu)"
         )

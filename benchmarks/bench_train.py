@@ -63,7 +63,7 @@ def plain_loop(fields, targets, args, device):
     use_amp = device == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
     rates = []
-    for epoch in range(args.epochs):
+    for _ in range(args.epochs):
         model.train()
         t0, n = time.perf_counter(), 0
         for x, y in loader:
@@ -119,7 +119,8 @@ def main():
         augment = AugmentConfig() if args.augment == "studies" else AugmentConfig(
             hflip=True, vflip=True, rotation_deg=0, brightness=0, contrast=0, saturation=0,
             channel_gain=0)
-        config = TrainConfig(augment=augment, task="passage", backbone=args.backbone, input_size=args.input_size,
+        config = TrainConfig(augment=augment, task="passage", backbone=args.backbone,
+                             input_size=args.input_size,
                              epochs=args.epochs, batch_size=args.batch_size,
                              crops_per_field=args.crops_per_field, downscale=args.downscale,
                              device=device, num_workers=args.workers, lr=1e-4,
@@ -137,7 +138,8 @@ def main():
           f"{len(fields)} fields x {args.crops_per_field} crops per epoch, workers {args.workers}, "
           f"augment {args.augment}")
     print(f"train_model():            {ours_rate:8.1f} samples/s  (best; all: {np.round(ours, 1).tolist()})")
-    print(f"plain timm loop:          {plain_rate:8.1f} samples/s  (best; all: {np.round(plain, 1).tolist()})")
+    print(f"plain timm loop:          {plain_rate:8.1f} samples/s  "
+          f"(best; all: {np.round(plain, 1).tolist()})")
     print(f"ratio (ours / plain):     {ours_rate / plain_rate:8.2f}")
 
 

@@ -44,7 +44,7 @@ def train_bundle(path: Path) -> Path:
     opt = torch.optim.AdamW(net.parameters(), lr=2e-3)
     mean, std = config.mean[0], config.std[0]
     net.train()
-    for step in range(120):
+    for _ in range(120):
         xs, ys = [], []
         for _ in range(32):
             image, label = fields[rng.integers(len(fields))]

@@ -442,7 +442,8 @@ def _img(path: Path, out: Path, alt: str) -> str:
     if not path or not Path(path).exists():
         return ""
     rel = Path(path).relative_to(out).as_posix()
-    return f'<figure><img src="{html.escape(rel)}" alt="{html.escape(alt)}"><figcaption>{html.escape(alt)}</figcaption></figure>'
+    return (f'<figure><img src="{html.escape(rel)}" alt="{html.escape(alt)}">'
+            f'<figcaption>{html.escape(alt)}</figcaption></figure>')
 
 
 def _write_html(result: DemoResult, passage, osteo, morph, correlation, settings) -> None:
@@ -494,8 +495,8 @@ figure {{ display: inline-block; margin: 0.5em; }} img {{ max-width: 480px; }}
 <p>Ran in {result.seconds / 60:.1f} minutes on the CPU. Synthetic data from
 {settings.n_donors} donors; models trained on {settings.n_donors - settings.val_donors - settings.test_donors}
 donors, validated on {settings.val_donors} and tested on {settings.test_donors} donors they never saw
-(donor-grouped split). Backbone {html.escape(settings.backbone)}, {settings.input_size} px crops of
-fields read at 1/{settings.downscale} resolution, {settings.epochs} epochs, six-region averaging at test time.</p>
+(donor-grouped split). Backbone {html.escape(settings.backbone)}, {settings.input_size} px crops of fields
+read at 1/{settings.downscale} resolution, {settings.epochs} epochs, six-region averaging at test time.</p>
 <p class="note">The published numbers come from ResNeXt-50 / OsteoNet models trained on thousands of
 real images; they are context, not a like-for-like comparison. The synthetic classes differ by cell
 morphology only, as in the real cultures.</p>

@@ -72,7 +72,14 @@ def test_agrees_with_regionprops_to_1e_6():
         regionprops_table(
             labels,
             intensity,
-            properties=["label", "centroid", "bbox", *set(SAME_AS_SKIMAGE.values()) - {"centroid-0", "centroid-1", "bbox-0", "bbox-1", "bbox-2", "bbox-3"}, "orientation"],
+            properties=[
+                "label",
+                "centroid",
+                "bbox",
+                *set(SAME_AS_SKIMAGE.values())
+                - {"centroid-0", "centroid-1", "bbox-0", "bbox-1", "bbox-2", "bbox-3"},
+                "orientation",
+            ],
         )
     )
     assert table["label"].tolist() == ref["label"].tolist()
@@ -117,7 +124,8 @@ def test_float_channel_uses_same_statistics():
     rng = np.random.default_rng(2)
     intensity = rng.normal(100, 20, labels.shape)
     table = quiet_measure(labels, {"ch": intensity})
-    ref = regionprops_table(labels, intensity, properties=["intensity_mean", "intensity_min", "intensity_max", "intensity_std"])
+    ref = regionprops_table(
+        labels, intensity, properties=["intensity_mean", "intensity_min", "intensity_max", "intensity_std"])
     np.testing.assert_allclose(table["ch_mean"], ref["intensity_mean"], rtol=1e-9)
     np.testing.assert_allclose(table["ch_min"], ref["intensity_min"], rtol=1e-12)
     np.testing.assert_allclose(table["ch_max"], ref["intensity_max"], rtol=1e-12)
@@ -353,7 +361,8 @@ def test_summary_density_medians_and_fraction_positive():
     assert 100 <= row.RUNX2_threshold < 1000
     manual = summarize_cells(table, thresholds={"RUNX2": 50})
     assert manual.iloc[0].RUNX2_fraction_positive == 1.0
-    stack = measure_cells(np.stack([labels, labels * (labels <= 8)]), {"RUNX2": np.stack([marker, marker])}, pixel_size_um=0.5)
+    stack = measure_cells(np.stack([labels, labels * (labels <= 8)]), {"RUNX2": np.stack([marker, marker])},
+                          pixel_size_um=0.5)
     per_frame = summarize_cells(stack)
     assert per_frame["n_cells"].tolist() == [32, 8]
     assert per_frame["RUNX2_fraction_positive"].tolist() == [0.25, 1.0]

@@ -29,7 +29,8 @@ def test_areas_and_linkage_equal_truth_exactly(measured):
     np.testing.assert_allclose(merged["centroid_x_px"], merged["centroid_x_px_true"], atol=1e-9)
 
 
-@pytest.mark.parametrize("channel,column", [("DAPI", "nuc_mean"), ("RUNX2", "nuc_mean"), ("actin", "mean"), ("OCN", "mean")])
+@pytest.mark.parametrize(
+    "channel,column", [("DAPI", "nuc_mean"), ("RUNX2", "nuc_mean"), ("actin", "mean"), ("OCN", "mean")])
 def test_marker_levels_rank_like_truth(measured, channel, column):
     _, merged = measured
     rho = spearmanr(merged[f"{channel}_level"], merged[f"{channel}_{column}"]).statistic

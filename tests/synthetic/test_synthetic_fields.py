@@ -146,8 +146,11 @@ def test_osteo_differentiation_monotone_in_day():
 
 
 def test_osteo_cells_spread_early():
-    early = np.mean([osteo_field(0, True, size=(384, 384), seed=s).truth["mean_cell_area_um2"] for s in range(3)])
-    day7 = np.mean([osteo_field(7, True, size=(384, 384), seed=s).truth["mean_cell_area_um2"] for s in range(3)])
+    def area(day, s):
+        return osteo_field(day, True, size=(384, 384), seed=s).truth["mean_cell_area_um2"]
+
+    early = np.mean([area(0, s) for s in range(3)])
+    day7 = np.mean([area(7, s) for s in range(3)])
     assert day7 > 1.5 * early
 
 

@@ -38,9 +38,11 @@ def test_against_sklearn_multiclass():
     pred = p.argmax(1)
     assert M.accuracy(y, pred) == pytest.approx(skm.accuracy_score(y, pred))
     for k in (2, 3):
-        assert M.top_k_accuracy(y, p, k) == pytest.approx(skm.top_k_accuracy_score(y, p, k=k, labels=range(5)))
+        expected = skm.top_k_accuracy_score(y, p, k=k, labels=range(5))
+        assert M.top_k_accuracy(y, p, k) == pytest.approx(expected)
     assert M.macro_f1(y, pred, 5) == pytest.approx(skm.f1_score(y, pred, average="macro"))
-    np.testing.assert_array_equal(M.confusion_matrix(y, pred, 5), skm.confusion_matrix(y, pred, labels=range(5)))
+    np.testing.assert_array_equal(M.confusion_matrix(y, pred, 5),
+                                  skm.confusion_matrix(y, pred, labels=range(5)))
 
 
 def test_macro_f1_with_absent_class_matches_sklearn():

@@ -33,7 +33,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--per-class", type=int, default=2, metavar="K",
                         help="images per class and donor (default 2)")
     parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"),
-                        help="image height and width in pixels (default 1944 2592; nsc 1024 1024; if 512 512)")
+                        help="image height and width in pixels "
+                             "(default 1944 2592; nsc 1024 1024; if 512 512)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--rgb", action="store_true", help="colour (RGB) bright-field images")
     return parser

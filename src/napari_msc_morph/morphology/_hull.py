@@ -234,7 +234,8 @@ def hull_features(n: int, obj, y, x, cy, cx):
     col_inside = col_last >= col_first
     # Contour points of the convex image (its runs' ends +- 0.5), doubled.
     row, row_first, row_last, row_obj = row[inside], row_first[inside], row_last[inside], row_obj[inside]
-    col, col_first, col_last, col_obj = col[col_inside], col_first[col_inside], col_last[col_inside], col_obj[col_inside]
+    col, col_first, col_last, col_obj = (
+        col[col_inside], col_first[col_inside], col_last[col_inside], col_obj[col_inside])
     # Each of the four chains (row starts, row ends, column tops, column
     # bottoms) is ordered by object and position: prune it before the hull.
     chains = [

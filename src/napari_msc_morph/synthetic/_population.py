@@ -80,7 +80,8 @@ def _centres(rng, n, lo, hi, pop: Population, px_um):
     spacing = np.sqrt(size[0] * size[1] / max(n_grid, 1))
     ny = max(int(np.ceil(size[0] / spacing)), 1)
     nx = max(int(np.ceil(size[1] / spacing)), 1)
-    gy, gx = np.meshgrid((np.arange(ny) + 0.5) * size[0] / ny, (np.arange(nx) + 0.5) * size[1] / nx, indexing="ij")
+    gy, gx = np.meshgrid((np.arange(ny) + 0.5) * size[0] / ny, (np.arange(nx) + 0.5) * size[1] / nx,
+                         indexing="ij")
     grid = np.stack([gy.ravel(), gx.ravel()], axis=1)
     pick = rng.permutation(len(grid))[: min(n_grid, len(grid))]
     points = grid[pick] + lo + rng.uniform(-0.6, 0.6, (len(pick), 2)) * spacing
@@ -186,7 +187,7 @@ def draw_population(
 
         ca, sa = np.cos(angle), np.sin(angle)
 
-        def to_canvas(u, v):
+        def to_canvas(u, v, cy=cy, cx=cx, ca=ca, sa=sa):
             return cy + u * sa + v * ca, cx + u * ca - v * sa
 
         # nucleoli: a few dense dots inside the nucleus

@@ -129,7 +129,8 @@ def spindle(
     uo = np.linspace(-back, front, n).astype(np.float32)
     _, wo, co = profile(uo)
     # both edges, tip to tip, densified so every row crossed gets both ends
-    oy, ox = to_canvas(np.concatenate([uo, uo[::-1]]), np.concatenate([co + wo, (co - wo)[::-1]]), cy, cx, angle)
+    oy, ox = to_canvas(np.concatenate([uo, uo[::-1]]), np.concatenate([co + wo, (co - wo)[::-1]]),
+                       cy, cx, angle)
     oy, ox = _densify(np.append(oy, oy[0]), np.append(ox, ox[0]))
     rr, cc = _fill_rows(oy, ox)
     u, v = _local(rr, cc, cy, cx, angle)

@@ -83,7 +83,9 @@ def passage_population(passage: int, donor) -> Population:
     )
 
 
-def passage_field(passage: int, donor=None, size=BRIGHTFIELD_SIZE, rgb: bool = False, seed: int = 0) -> SyntheticField:
+def passage_field(
+    passage: int, donor=None, size=BRIGHTFIELD_SIZE, rgb: bool = False, seed: int = 0
+) -> SyntheticField:
     """A phase-contrast field of MSCs at culture passage ``passage`` (1–10).
 
     Parameters
@@ -117,7 +119,8 @@ def passage_field(passage: int, donor=None, size=BRIGHTFIELD_SIZE, rgb: bool = F
     size = check_size(size)
     rng = field_rng("passage", donor, seed, passage)
     canvas = _canvas(size)
-    truth = draw_population(canvas, rng, passage_population(passage, donor), BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP)
+    truth = draw_population(canvas, rng, passage_population(passage, donor),
+                            BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP)
     image, labels = _render(canvas, donor, rng, size, rgb)
     truth = {"kind": "passage", "passage": passage, **truth, "donor": donor.donor_id}
     return SyntheticField(image=image, pixel_size_um=BRIGHTFIELD_PIXEL_SIZE_UM, truth=truth, labels=labels)
@@ -223,7 +226,8 @@ def osteo_field(
             n_dots = int(rng.poisson(radius * 8 * mineral))
             rr = radius * (0.5 + rng.exponential(0.6, n_dots))
             phi = rng.uniform(0, 2 * np.pi, n_dots)
-            nodule_canvas.add_points(cy + rr * np.sin(phi), cx + rr * np.cos(phi), rng.uniform(0.4, 1.5, n_dots))
+            nodule_canvas.add_points(cy + rr * np.sin(phi), cx + rr * np.cos(phi),
+                                     rng.uniform(0.4, 1.5, n_dots))
         nodule_canvas.flush()
         grain = 1.0 + 0.45 * smooth_noise(rng, canvas.shape, 2.5 / render_px)
         # opaque mineral saturates: dark, but not so dark that it swamps the cells' contrast
@@ -293,7 +297,9 @@ def source_population(source: str, donor, rng) -> Population:
     )
 
 
-def source_field(source: str, donor=None, size=BRIGHTFIELD_SIZE, rgb: bool = False, seed: int = 0) -> SyntheticField:
+def source_field(
+    source: str, donor=None, size=BRIGHTFIELD_SIZE, rgb: bool = False, seed: int = 0
+) -> SyntheticField:
     """A phase-contrast field of umbilical-cord or bone-marrow MSCs.
 
     Parameters
@@ -325,5 +331,6 @@ def source_field(source: str, donor=None, size=BRIGHTFIELD_SIZE, rgb: bool = Fal
     canvas = _canvas(size)
     truth = draw_population(canvas, rng, pop, BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP)
     image, labels = _render(canvas, donor, rng, size, rgb)
-    truth = {"kind": "source", "source": source, "arrangement": pop.orientation, **truth, "donor": donor.donor_id}
+    truth = {"kind": "source", "source": source, "arrangement": pop.orientation, **truth,
+             "donor": donor.donor_id}
     return SyntheticField(image=image, pixel_size_um=BRIGHTFIELD_PIXEL_SIZE_UM, truth=truth, labels=labels)

@@ -120,7 +120,8 @@ def write_dataset(
     if per_class < 1:
         raise ValueError(f"per_class must be at least 1, got {per_class}")
     if rgb and kind == "if":
-        raise ValueError("rgb=True is for bright-field kinds; immunofluorescence fields are multichannel uint16")
+        raise ValueError("rgb=True is for bright-field kinds; "
+                         "immunofluorescence fields are multichannel uint16")
     size = tuple(DEFAULT_SIZES[kind] if size is None else size)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

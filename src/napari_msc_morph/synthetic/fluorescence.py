@@ -85,7 +85,10 @@ _MIN_NUCLEUS_DISTANCE = 5.0
 
 
 def _place_nuclei(rng, n, height, width, min_dist, margin):
-    """Dart-throwing with a shrinking exclusion distance; returns ``(n, 2)`` centres and the final distance."""
+    """Dart-throwing with a shrinking exclusion distance.
+
+    Returns ``(n, 2)`` centres and the final distance.
+    """
     centres = np.empty((0, 2))
     dist = float(min_dist)
     lo = np.array([margin, margin], float)
@@ -255,7 +258,8 @@ def if_field(
     xx32 = xx.astype(np.float32)
     angle_map = np.concatenate([[0.0], cell_angle]).astype(np.float32)[cells]
     fibre_phase = np.concatenate([[0.0], rng.uniform(0, 2 * np.pi, n_cells)]).astype(np.float32)[cells]
-    fibres = np.sin((xx32 * np.cos(angle_map) + yy32 * np.sin(angle_map)) * np.float32(2 * np.pi / 5.0) + fibre_phase)
+    along = xx32 * np.cos(angle_map) + yy32 * np.sin(angle_map)
+    fibres = np.sin(along * np.float32(2 * np.pi / 5.0) + fibre_phase)
     fibres *= np.clip(0.6 + 0.5 * _smooth_noise(rng, (height, width), 4.0), 0, 1.2)
     edge = (cells != ndi.grey_erosion(cells, size=3)).astype(np.float32)
     textures = {

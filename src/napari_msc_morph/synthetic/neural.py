@@ -50,7 +50,7 @@ def _neuron(canvas, rng, cy, cx, label, um):
     area = _soma(canvas, rng, cy, cx, rng.uniform(6.0, 9.0) * um, label, 0.7, 1.6)
     lengths = []
     n_branch = 0
-    for k in range(int(rng.integers(2, 5))):
+    for _ in range(int(rng.integers(2, 5))):
         angle = rng.uniform(0, 2 * np.pi)
         length = rng.uniform(50, 200) * um
         ys, xs, angles = _walk(rng, cy, cx, angle, length)
@@ -84,7 +84,8 @@ def _astrocyte(canvas, rng, cy, cx, label, um):
     nucleus = _shapes.ellipse_depth(patch, rng.uniform(6, 8) * um, rng.uniform(4.5, 6) * um)
     canvas.paint(patch, np.float32(0.35) * plateau + np.float32(0.3) * np.sqrt(nucleus), label)
     # a few fine filopodia at the arm tips
-    for angle, length in zip(arm_angles, lut[((arm_angles % (2 * np.pi)) / (2 * np.pi) * _shapes.LUT_SIZE).astype(int) % _shapes.LUT_SIZE]):
+    tip_index = ((arm_angles % (2 * np.pi)) / (2 * np.pi) * _shapes.LUT_SIZE).astype(int) % _shapes.LUT_SIZE
+    for angle, length in zip(arm_angles, lut[tip_index]):
         if rng.uniform() < 0.4:
             ys, xs, _ = _walk(rng, cy + length * np.sin(angle), cx + length * np.cos(angle), angle,
                               rng.uniform(5, 15) * um)
@@ -187,8 +188,10 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
         "fate": fate,
         "fate_fraction": float(np.mean(in_fates == fate)) if inside.any() else float("nan"),
         "n_cells": int(inside.sum()),
-        "mean_cell_area_um2": float(np.mean(np.asarray(areas)[inside]) * px_um**2) if inside.any() else float("nan"),
-        "mean_neurite_length_um": float(np.mean(np.asarray(lengths)[inside]) * px_um) if inside.any() else float("nan"),
+        "mean_cell_area_um2": (float(np.mean(np.asarray(areas)[inside]) * px_um**2)
+                               if inside.any() else float("nan")),
+        "mean_neurite_length_um": (float(np.mean(np.asarray(lengths)[inside]) * px_um)
+                                   if inside.any() else float("nan")),
         "n_branch_points": int(np.asarray(branches)[inside].sum()),
         "field_area_mm2": area_mm2,
         "donor": donor.donor_id,

@@ -97,7 +97,8 @@ def random_crop(
         raise ValueError(f"field must be (H, W) or (H, W, C), got shape {field.shape}.")
     size = int(size)
     h, w = field.shape[:2]
-    theta = math.radians(rng.uniform(-config.rotation_deg, config.rotation_deg)) if config.rotation_deg else 0.0
+    theta = (math.radians(rng.uniform(-config.rotation_deg, config.rotation_deg))
+             if config.rotation_deg else 0.0)
     zoom = 1.0
     if config.scale:
         bound = math.log1p(config.scale)

@@ -279,7 +279,8 @@ def validate_manifest(
             problems.append(Problem(
                 line, "label", f"unknown label {label!r}; the classes are {', '.join(classes)}"))
         if has_group and not group:
-            problems.append(Problem(line, group_column, f"no {group_column} given for {Path(path).name or 'this row'}"))
+            problems.append(Problem(
+                line, group_column, f"no {group_column} given for {Path(path).name or 'this row'}"))
         if "split" in table.columns:
             split = row.split
             if split and split not in SPLIT_NAMES:
@@ -288,7 +289,8 @@ def validate_manifest(
     if "split" in table.columns and (table["split"] != "").any():
         empty = table[table["split"] == ""]
         for line in empty["line"]:
-            problems.append(Problem(int(line), "split", "empty split while other rows have one; fill it in or clear the column"))
+            problems.append(Problem(
+                int(line), "split", "empty split while other rows have one; fill it in or clear the column"))
         if require_train_classes:
             problems.extend(missing_class_problems(table, classes))
     if problems:

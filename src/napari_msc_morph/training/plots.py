@@ -78,7 +78,8 @@ def plot_confusion_matrix(matrix, class_names, normalize: bool = True) -> Figure
     fig = _figure(size + 0.8, size)
     ax = fig.subplots()
     rows = matrix.sum(1, keepdims=True)
-    shown = np.divide(matrix, rows, out=np.zeros(matrix.shape, float), where=rows > 0) if normalize else matrix
+    shown = (np.divide(matrix, rows, out=np.zeros(matrix.shape, float), where=rows > 0)
+             if normalize else matrix)
     image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
     fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of true class" if normalize else "images")
     ax.set_xticks(range(n), labels=class_names, rotation=45, ha="right", fontsize=8)

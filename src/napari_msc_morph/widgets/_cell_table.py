@@ -30,6 +30,7 @@ from ..io import write_table
 
 COLORMAPS = ("viridis", "magma", "plasma", "cividis", "coolwarm", "turbo")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+_ROOT = QModelIndex()  # the invalid (root) index: Qt's default ``parent``
 
 
 class DataFrameModel(QAbstractTableModel):
@@ -44,10 +45,10 @@ class DataFrameModel(QAbstractTableModel):
         self._table = table
         self.endResetModel()
 
-    def rowCount(self, parent=QModelIndex()):  # noqa: N802 (Qt API)
+    def rowCount(self, parent=_ROOT):  # noqa: N802 (Qt API)
         return 0 if parent.isValid() else len(self._table)
 
-    def columnCount(self, parent=QModelIndex()):  # noqa: N802
+    def columnCount(self, parent=_ROOT):  # noqa: N802
         return 0 if parent.isValid() else self._table.shape[1]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
