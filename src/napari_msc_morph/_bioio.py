@@ -23,10 +23,9 @@ PLUGINS = {
 }
 
 
-def read_with_bioio(path: Path):
-    """Read ``path`` with bioio into a :class:`~napari_msc_morph.io.LoadedImage`."""
+def read_with_bioio(path: Path) -> dict:
+    """Read ``path`` with bioio: the fields of a :class:`~napari_msc_morph.io.LoadedImage`."""
     from ._tiff import checked_size
-    from .io import LoadedImage
 
     plugin = PLUGINS.get(path.suffix.lower(), "bioio")
     try:
@@ -59,8 +58,8 @@ def read_with_bioio(path: Path):
         z_spacing = checked_size(float(sizes.Z), path, "physical pixel size (Z)")
     if "C" not in axes or len(channel_names) != data.shape[axes.index("C")]:
         channel_names = []
-    return LoadedImage(
-        data=data, pixel_size_um=pixel_size, path=path, axes=axes,
+    return dict(
+        data=data, pixel_size_um=pixel_size, axes=axes,
         channel_names=channel_names, z_spacing_um=z_spacing,
         pixel_size_source=f"{plugin} physical pixel size" if pixel_size is not None else "",
     )

@@ -16,7 +16,6 @@ not as a like-for-like comparison.
 
 from __future__ import annotations
 
-import html
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,20 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .demo_report import PUBLISHED, write_html_report
 from .io import write_json, write_table
 from .jobs import CancelToken, ProgressFn, check_cancelled
 from .jobs import report as report_progress
-
-#: Published numbers the report shows for context.
-PUBLISHED = {
-    "passage": {
-        "source": "ResNeXt-50 passage classifier, validation set",
-        "accuracy": 0.857,
-        "within3_accuracy": 0.919,
-        "within5_accuracy": 0.995,
-    },
-    "osteogenic": {"source": "OsteoNet", "auc_day_0": 0.94, "auc_day_5": 0.98},
-}
 
 
 @dataclass(frozen=True)
@@ -152,7 +141,7 @@ def run_demo(
     result.seconds = time.perf_counter() - started
     result.metrics["seconds"] = round(result.seconds, 1)
     write_json(result.metrics, out / "demo_metrics.json")
-    _write_html(result, passage, osteo, morph, correlation, settings)
+    write_html_report(result, passage, osteo, morph, correlation, settings)
     report("report", 1, 1)
     return result
 
@@ -416,125 +405,3 @@ def _correlation(out: Path, samples: pd.DataFrame, if_summary: pd.DataFrame, see
             "files": {"correlations": folder / "correlations.csv",
                       "sample_scores": folder / "sample_scores.csv",
                       **{f"plot_{p.stem}": p for p in plots}}}
-
-
-# --- HTML report ----------------------------------------------------------------------
-
-
-def _fmt(value) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return html.escape(str(value))
-
-
-def _metric_rows(rows) -> str:
-    body = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{_fmt(ours)}</td><td>{_fmt(ref)}</td></tr>"
-        for name, ours, ref in rows
-    )
-    return ("<table><tr><th>metric</th><th>this demo (held-out donors)</th>"
-            f"<th>published</th></tr>{body}</table>")
-
-
-def _img(path: Path, out: Path, alt: str) -> str:
-    if not path or not Path(path).exists():
-        return ""
-    rel = Path(path).relative_to(out).as_posix()
-    return (f'<figure><img src="{html.escape(rel)}" alt="{html.escape(alt)}">'
-            f'<figcaption>{html.escape(alt)}</figcaption></figure>')
-
-
-def _write_html(result: DemoResult, passage, osteo, morph, correlation, settings) -> None:
-    from .io import atomic_path
-
-    out = result.out
-    pm = passage["metrics"]
-    om = osteo["metrics"]
-    pub_p, pub_o = PUBLISHED["passage"], PUBLISHED["osteogenic"]
-    passage_table = _metric_rows([
-        ("exact passage accuracy", pm.get("accuracy"), pub_p["accuracy"]),
-        ("within-3 interval accuracy", pm.get("within3_accuracy"), pub_p["within3_accuracy"]),
-        ("within-5 interval accuracy", pm.get("within5_accuracy"), pub_p["within5_accuracy"]),
-        ("chance (exact)", pm.get("chance_accuracy"), None),
-        ("chance (within 3)", pm.get("chance_within3_accuracy"), None),
-        ("test images", pm.get("n_images"), None),
-    ])
-    osteo_rows = [("ROC AUC, all days", om.get("auc"), None)]
-    for key in sorted((k for k in om if k.startswith("auc_day_")),
-                      key=lambda k: float(k.rsplit("_", 1)[-1])):
-        day = key.rsplit("_", 1)[-1]
-        n = om.get(f"n_day_{day}")
-        label = f"ROC AUC, day {day}" + (f" ({n} images)" if n else "")
-        osteo_rows.append((label, om[key], pub_o.get(key)))
-    osteo_rows += [("sensitivity", om.get("sensitivity"), None),
-                   ("specificity", om.get("specificity"), None),
-                   ("test images", om.get("n_images"), None)]
-    corr = correlation["results"]
-    corr_html = corr[["score", "marker", "assay", "method", "n", "r", "ci_low", "ci_high", "p", "q"]] \
-        .to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0)
-    mm = morph["metrics"]
-    files = "".join(
-        f'<li><a href="{html.escape(Path(p).relative_to(out).as_posix())}">'
-        f"{html.escape(Path(p).relative_to(out).as_posix())}</a></li>"
-        for p in sorted({Path(p) for p in result.files.values()}) if Path(p).exists()
-    )
-    plots = result.files
-    body = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>napari-msc-morph demo report</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
-table {{ border-collapse: collapse; margin: 0.5em 0 1em; }}
-td, th {{ border-bottom: 1px solid #ddd; padding: 0.25em 0.8em; text-align: right; }}
-td:first-child, th:first-child {{ text-align: left; }}
-figure {{ display: inline-block; margin: 0.5em; }} img {{ max-width: 480px; }}
-.note {{ color: #555; font-size: 0.95em; }}
-</style></head><body>
-<h1>napari-msc-morph demo: a synthetic MSC study end to end</h1>
-<p>Ran in {result.seconds / 60:.1f} minutes on the CPU. Synthetic data from
-{settings.n_donors} donors; models trained on {settings.n_donors - settings.val_donors - settings.test_donors}
-donors, validated on {settings.val_donors} and tested on {settings.test_donors} donors they never saw
-(donor-grouped split). Backbone {html.escape(settings.backbone)}, {settings.input_size} px crops of fields
-read at 1/{settings.downscale} resolution, {settings.epochs} epochs, six-region averaging at test time.</p>
-<p class="note">The published numbers come from ResNeXt-50 / OsteoNet models trained on thousands of
-real images; they are context, not a like-for-like comparison. The synthetic classes differ by cell
-morphology only, as in the real cultures.</p>
-
-<h2>1. Passage (senescence) from bright-field</h2>
-{passage_table}
-{_img(plots.get("passage_confusion_matrix"), out, "Passage confusion matrix (test donors)")}
-{_img(plots.get("passage_learning_curves"), out, "Passage learning curves")}
-
-<h2>2. Osteogenic differentiation (OsScore)</h2>
-{_metric_rows(osteo_rows)}
-{_img(plots.get("osteogenic_roc"), out, "ROC, induced vs control (test donors)")}
-{_img(plots.get("osteogenic_reliability"), out, "Reliability diagram")}
-
-<h2>3. Morphometry of immunofluorescence fields</h2>
-<p>One IF field per held-out sample, drawn at that sample's true differentiation level; nuclei and
-cells segmented (distance-transform declumping, seeded watershed), then measured in µm².
-Median error in cell count against the synthetic truth: {_fmt(mm.get("median_cell_count_error"))};
-median relative error of the median cell area: {_fmt(mm.get("median_area_relative_error"))}.</p>
-
-<h2>4. Image scores against RUNX2, OSX and OCN</h2>
-<p>Synthetic qPCR and western-blot readouts computed from each sample's hidden differentiation
-(never from the images), three replicates each, correlated with the OsScore and the median cell
-area of the {correlation["metrics"]["n_samples"]} samples from donors the models never trained on
-(validation and test donors; the validation donor only chose the best epoch).
-q: Benjamini-Hochberg across all pairs.</p>
-{corr_html}
-{_img(plots.get("plot_heatmap_pearson"), out, "Pearson r, scores x markers")}
-{_img(plots.get("plot_scatter_os_score_pearson"), out, "OsScore vs markers")}
-{_img(plots.get("plot_time_course"), out, "Time course, mean ± SD per condition")}
-
-<h2>Files</h2><ul>{files}</ul>
-<h2>Bring your own data</h2>
-<p>See <code>docs/byod.md</code>: a manifest CSV with <code>path,label,donor</code>, images with their
-pixel size, and readouts with <code>sample_id, marker, assay, value</code>. Then
-<code>msc-morph train</code>, <code>msc-morph evaluate</code>, <code>msc-morph predict</code>,
-<code>msc-morph correlate</code>, or the same steps in napari.</p>
-</body></html>
-"""
-    with atomic_path(result.report) as tmp:
-        tmp.write_text(body, encoding="utf-8")

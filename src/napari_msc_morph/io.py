@@ -227,7 +227,7 @@ def read_image(path: str | os.PathLike) -> LoadedImage:
     if name.endswith(BIOIO_SUFFIXES):
         from ._bioio import read_with_bioio
 
-        return read_with_bioio(path)
+        return LoadedImage(path=path, **read_with_bioio(path))
     try:
         import skimage.io
 

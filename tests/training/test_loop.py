@@ -13,7 +13,7 @@ from napari_msc_morph.inference import Predictor
 from napari_msc_morph.jobs import CancelToken
 from napari_msc_morph.models import load_bundle
 from napari_msc_morph.training import TrainConfig, evaluate_model, train_model
-from napari_msc_morph.training.data import ManifestError
+from napari_msc_morph.training.data import ManifestError, load_manifest
 
 BACKBONE = "test_resnet"
 
@@ -99,7 +99,7 @@ def test_learns_p1_vs_p10_on_held_out_donors(passage_set_large, tmp_path):
     config = _config(epochs=8, crops_per_field=4, batch_size=16, val=1, test=1, seed=1, lr=3e-4)
     result = train_model(passage_set_large, config, tmp_path / "model", test_report=False)
     held_out = result.work_dir / "split.csv"
-    table = pd.read_csv(held_out)
+    table = load_manifest(held_out)  # split.csv names images relative to its own folder
     table = table[table["split"] != "train"].assign(split="test")
     evaluation = evaluate_model(result.bundle_path, table.assign(path=table["path"]),
                                 split="test", n_boot=0, device="cpu")

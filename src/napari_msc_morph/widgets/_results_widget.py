@@ -1,0 +1,451 @@
+"""The results-table widget itself; see :mod:`.results_table` for the per-viewer dock."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+from qtpy.QtCore import QItemSelectionModel, Qt
+from qtpy.QtGui import QBrush, QColor
+from qtpy.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..analysis.aggregate import metadata_from_name
+from ..io import read_table, write_table
+from ._results_values import (
+    METADATA_COLUMNS,
+    NUMERIC_METADATA,
+    _format,
+    _is_missing,
+    _layer_file_name,
+    _parse_metadata_value,
+    _Row,
+)
+
+
+class ResultsTable(QWidget):
+    """A table of per-image results with one row per napari layer.
+
+    Parameters
+    ----------
+    napari_viewer : napari.viewer.Viewer
+        The viewer whose layers the rows refer to.
+    """
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(parent)
+        # A strong reference: the table lives in the viewer's window, and while
+        # it is registered the viewer's id (its hash) cannot be reused.
+        self._viewer = napari_viewer
+        self._rows: list[_Row] = []
+        self._value_columns: list[str] = []
+        self._metadata_columns: list[str] = list(METADATA_COLUMNS)
+        self._syncing = False
+
+        self._table = QTableWidget(0, 0, self)
+        self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self._table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self._table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.AnyKeyPressed
+        )
+        self._table.itemSelectionChanged.connect(self._on_table_selection)
+        self._table.cellChanged.connect(self._on_cell_changed)
+
+        self.pattern_edit = QLineEdit(self)
+        self.pattern_edit.setPlaceholderText("{donor}_P{passage}_d{day}")
+        self.pattern_edit.setToolTip(
+            "File-name pattern: fields in braces become metadata columns; "
+            "day/passage/replicate are numbers; * matches anything."
+        )
+        fill_button = QPushButton("Fill from names", self)
+        fill_button.clicked.connect(self._fill_clicked)
+        export_button = QPushButton("Export…", self)
+        export_button.clicked.connect(self._export_clicked)
+        import_button = QPushButton("Import…", self)
+        import_button.clicked.connect(self._import_clicked)
+
+        pattern_row = QHBoxLayout()
+        pattern_row.addWidget(QLabel("Name pattern:", self))
+        pattern_row.addWidget(self.pattern_edit, 1)
+        pattern_row.addWidget(fill_button)
+        file_row = QHBoxLayout()
+        file_row.addWidget(export_button)
+        file_row.addWidget(import_button)
+        file_row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(pattern_row)
+        layout.addWidget(self._table, 1)
+        layout.addLayout(file_row)
+
+        layers = napari_viewer.layers
+        layers.events.removed.connect(self._on_layer_removed)
+        layers.selection.events.changed.connect(self._on_layer_selection)
+        self._refresh()
+
+    @property
+    def viewer(self):
+        """The viewer this table belongs to."""
+        return self._viewer
+
+    @property
+    def table_widget(self) -> QTableWidget:
+        """The underlying ``QTableWidget`` (for tests and screenshots)."""
+        return self._table
+
+    # ----------------------------------------------------------------- rows
+    def row_index(self, layer) -> int | None:
+        """Index of the row of ``layer`` (by identity), or None."""
+        for index, row in enumerate(self._rows):
+            if row.layer is layer:
+                return index
+        return None
+
+    def layer_at(self, index: int):
+        """The layer of row ``index`` (None for a row imported without its layer)."""
+        return self._rows[index].layer
+
+    def update_layer_row(self, layer, values: dict) -> None:
+        """Insert or update the row of ``layer`` with ``values``.
+
+        New keys become new columns; existing keys are overwritten. Keys that
+        are metadata columns (``sample_id``, ``donor``, ``day``, ``condition``)
+        set the sample metadata.
+
+        Parameters
+        ----------
+        layer : napari.layers.Layer
+            The layer the values belong to (the row key).
+        values : dict
+            Column name -> value (numbers, text; lists are shown comma-joined).
+        """
+        row = self._row_for(layer)
+        for key, value in dict(values).items():
+            key = str(key)
+            if key == "layer":
+                continue
+            if key in self._metadata_columns:
+                self._set_metadata(row, key, value)
+                continue
+            if key not in self._value_columns:
+                self._value_columns.append(key)
+            row.values[key] = value
+        self._refresh()
+
+    def _row_for(self, layer) -> _Row:
+        index = self.row_index(layer)
+        if index is not None:
+            return self._rows[index]
+        # an imported row without a layer is adopted by the layer of that name
+        for row in self._rows:
+            if row.layer is None and row.name == str(layer.name):
+                row.layer = layer
+                self._watch(layer)
+                return row
+        row = _Row(layer, str(layer.name))
+        self._rows.append(row)
+        self._watch(layer)
+        layer_metadata = getattr(layer, "metadata", None) or {}
+        for key in self._metadata_columns:
+            if layer_metadata.get(key) is not None:
+                row.metadata[key] = _parse_metadata_value(key, layer_metadata[key])
+        pattern = self.pattern_edit.text().strip()
+        if pattern:
+            self._apply_pattern(row, pattern, overwrite=False)
+        return row
+
+    def _watch(self, layer) -> None:
+        layer.events.name.connect(self._on_layer_renamed)
+
+    def _unwatch(self, layer) -> None:
+        try:
+            layer.events.name.disconnect(self._on_layer_renamed)
+        except (TypeError, ValueError, RuntimeError):  # already gone
+            pass
+
+    def _set_metadata(self, row: _Row, key: str, value) -> None:
+        if key not in self._metadata_columns:
+            self._metadata_columns.append(key)
+        value = _parse_metadata_value(key, value)
+        row.metadata[key] = value
+        if row.layer is not None and isinstance(getattr(row.layer, "metadata", None), dict):
+            if value is None:
+                row.layer.metadata.pop(key, None)
+            else:
+                row.layer.metadata[key] = value
+
+    def remove_layer_row(self, layer) -> None:
+        """Drop the row of ``layer`` (no-op if it has none)."""
+        index = self.row_index(layer)
+        if index is not None:
+            self._unwatch(layer)
+            del self._rows[index]
+            self._refresh()
+
+    def clear(self) -> None:
+        """Remove every row and value column."""
+        for row in self._rows:
+            if row.layer is not None:
+                self._unwatch(row.layer)
+        self._rows.clear()
+        self._value_columns.clear()
+        self._metadata_columns = list(METADATA_COLUMNS)
+        self._refresh()
+
+    # -------------------------------------------------------------- metadata
+    def fill_metadata_from_names(self, pattern: str | None = None, overwrite: bool = True) -> int:
+        """Parse every row's file (or layer) name with ``pattern`` into metadata.
+
+        Parameters
+        ----------
+        pattern : str, optional
+            Such as ``{donor}_P{passage}_d{day}``; default: the pattern box.
+        overwrite : bool
+            Replace metadata already set (default) or fill empty cells only.
+
+        Returns
+        -------
+        int
+            How many rows matched the pattern.
+        """
+        pattern = (pattern if pattern is not None else self.pattern_edit.text()).strip()
+        if not pattern:
+            raise ValueError("Type a file-name pattern first, e.g. {donor}_P{passage}_d{day}.")
+        if self.pattern_edit.text().strip() != pattern:
+            self.pattern_edit.setText(pattern)
+        matched = sum(self._apply_pattern(row, pattern, overwrite) for row in self._rows)
+        self._refresh()
+        return matched
+
+    def _apply_pattern(self, row: _Row, pattern: str, overwrite: bool) -> bool:
+        name = _layer_file_name(row.layer) if row.layer is not None else row.name
+        parsed = metadata_from_name(name, pattern)
+        if not parsed and row.layer is not None and name != str(row.layer.name):
+            parsed = metadata_from_name(str(row.layer.name), pattern)
+        for key, value in parsed.items():
+            if overwrite or row.metadata.get(key) is None:
+                self._set_metadata(row, key, value)
+        return bool(parsed)
+
+    # ------------------------------------------------------------ dataframe
+    def columns(self) -> list[str]:
+        """Column names in display order: ``layer``, values, metadata."""
+        return ["layer", *self._value_columns, *self._metadata_columns]
+
+    def to_dataframe(self) -> pd.DataFrame:
+        """The table as a DataFrame: ``layer``, the result values, then the metadata."""
+        records = []
+        for row in self._rows:
+            record = {"layer": row.name}
+            record.update({key: row.values.get(key) for key in self._value_columns})
+            record.update({key: row.metadata.get(key) for key in self._metadata_columns})
+            records.append(record)
+        frame = pd.DataFrame.from_records(records, columns=self.columns())
+        for column in self._value_columns:  # numbers stay numbers (None -> NaN)
+            converted = pd.to_numeric(frame[column], errors="coerce")
+            if converted.notna().sum() == frame[column].notna().sum():
+                frame[column] = converted
+        return frame
+
+    def export(self, path: str | os.PathLike) -> Path:
+        """Write the table to CSV or XLSX (by suffix), atomically."""
+        path = Path(path)
+        if path.suffix.lower() not in (".csv", ".xlsx"):
+            raise ValueError(f"Export to a .csv or .xlsx file, not {path.name!r}.")
+        return write_table(self.to_dataframe(), path)
+
+    def import_table(self, path: str | os.PathLike) -> int:
+        """Read a table exported before and merge it in, matching rows by layer name.
+
+        Rows whose layer is open update that layer's row; others are kept as
+        rows without a layer until a layer of that name reports results.
+
+        Returns
+        -------
+        int
+            How many rows matched an open layer.
+        """
+        frame = read_table(path)
+        if "layer" not in frame.columns:
+            raise ValueError(
+                f"{Path(path).name} has no 'layer' column; import a table exported from the "
+                f"results table. Its columns are {list(frame.columns)}."
+            )
+        viewer = self.viewer
+        layers = {layer.name: layer for layer in viewer.layers} if viewer is not None else {}
+        matched = 0
+        for record in frame.to_dict("records"):
+            name = str(record.pop("layer"))
+            layer = layers.get(name)
+            if layer is not None:
+                row = self._row_for(layer)
+                matched += 1
+            else:
+                row = next((r for r in self._rows if r.layer is None and r.name == name), None)
+                if row is None:
+                    row = _Row(None, name)
+                    self._rows.append(row)
+            for key, value in record.items():
+                key = str(key)
+                if key in METADATA_COLUMNS or key in self._metadata_columns or key in (
+                    NUMERIC_METADATA
+                ):
+                    self._set_metadata(row, key, value)
+                else:
+                    if key not in self._value_columns:
+                        self._value_columns.append(key)
+                    row.values[key] = None if _is_missing(value) else value
+        self._refresh()
+        return matched
+
+    # -------------------------------------------------------------- display
+    def _refresh(self) -> None:
+        columns = self.columns()
+        self._syncing = True
+        self._table.blockSignals(True)
+        try:
+            self._table.setColumnCount(len(columns))
+            self._table.setHorizontalHeaderLabels(columns)
+            self._table.setRowCount(len(self._rows))
+            editable = set(self._metadata_columns)
+            for r, row in enumerate(self._rows):
+                record = {"layer": row.name, **row.values, **row.metadata}
+                for c, column in enumerate(columns):
+                    item = QTableWidgetItem(_format(record.get(column)))
+                    flags = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+                    if column in editable:
+                        flags |= Qt.ItemFlag.ItemIsEditable
+                    item.setFlags(flags)
+                    if row.layer is None and column == "layer":
+                        item.setForeground(QBrush(QColor("#888888")))
+                        item.setToolTip("no open layer of this name")
+                    self._table.setItem(r, c, item)
+            self._table.resizeColumnsToContents()
+        finally:
+            self._table.blockSignals(False)
+            self._syncing = False
+        self._highlight_selected_layers()
+
+    def highlighted_rows(self) -> list[int]:
+        """Indices of the rows currently highlighted (selected) in the table."""
+        return sorted({index.row() for index in self._table.selectionModel().selectedRows()})
+
+    # ------------------------------------------------------- layer list link
+    def _on_layer_removed(self, event) -> None:
+        self.remove_layer_row(event.value)
+
+    def _on_layer_renamed(self, event) -> None:
+        layer = event.source
+        index = self.row_index(layer)
+        if index is not None:
+            self._rows[index].name = str(layer.name)
+            self._refresh()
+
+    def _on_layer_selection(self, event=None) -> None:
+        if not self._syncing:
+            self._highlight_selected_layers()
+
+    def _highlight_selected_layers(self) -> None:
+        viewer = self.viewer
+        if viewer is None:
+            return
+        selected = list(viewer.layers.selection)
+        rows = [i for i, row in enumerate(self._rows)
+                if row.layer is not None and any(row.layer is s for s in selected)]
+        self._syncing = True
+        try:
+            self._table.clearSelection()
+            model = self._table.selectionModel()
+            flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+            for index in rows:
+                model.select(self._table.model().index(index, 0), flags)
+            if rows:
+                self._table.scrollToItem(self._table.item(rows[0], 0))
+        finally:
+            self._syncing = False
+
+    def _on_table_selection(self) -> None:
+        if self._syncing:
+            return
+        viewer = self.viewer
+        if viewer is None:
+            return
+        layers = [self._rows[i].layer for i in self.highlighted_rows()
+                  if i < len(self._rows) and self._rows[i].layer is not None]
+        layers = [layer for layer in layers if layer in viewer.layers]
+        if not layers:
+            return
+        self._syncing = True
+        try:
+            for layer in layers:
+                layer.visible = True
+            viewer.layers.selection.clear()
+            viewer.layers.selection.update(layers)
+            viewer.layers.selection.active = layers[0] if len(layers) == 1 else None
+        finally:
+            self._syncing = False
+
+    def select_row(self, index: int) -> None:
+        """Select row ``index`` as a click would: selects and shows its layer."""
+        self._table.selectRow(index)
+
+    def _on_cell_changed(self, r: int, c: int) -> None:
+        if self._syncing:
+            return
+        column = self.columns()[c]
+        if column not in self._metadata_columns or r >= len(self._rows):
+            return
+        self._set_metadata(self._rows[r], column, self._table.item(r, c).text())
+
+    # --------------------------------------------------------------- buttons
+    def _fill_clicked(self) -> None:
+        from napari.utils.notifications import show_info, show_warning
+
+        try:
+            matched = self.fill_metadata_from_names()
+        except ValueError as err:
+            show_warning(str(err))
+            return
+        if matched < len(self._rows):
+            show_warning(
+                f"{len(self._rows) - matched} of {len(self._rows)} names do not match "
+                f"{self.pattern_edit.text()!r}."
+            )
+        else:
+            show_info(f"Filled metadata of {matched} row(s).")
+
+    def _export_clicked(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export results table", "results.csv", "CSV (*.csv);;Excel (*.xlsx)"
+        )
+        if path:
+            self._run_safely(self.export, path)
+
+    def _import_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import results table", "", "Tables (*.csv *.xlsx *.tsv)"
+        )
+        if path:
+            self._run_safely(self.import_table, path)
+
+    @staticmethod
+    def _run_safely(func, *args):
+        from napari.utils.notifications import show_error
+
+        try:
+            return func(*args)
+        except (OSError, ValueError, ImportError) as err:
+            show_error(str(err))
+            return None
