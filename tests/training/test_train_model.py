@@ -195,3 +195,39 @@ def test_docs_tables_are_the_registries():
         indented = "\n".join("  " + line for line in table.splitlines())
         assert indented in page, f"docs/training.md is missing:\n{table}"
     assert "training.train()" not in page and "train_model()" in page
+
+
+def test_evaluate_on_the_training_manifest_uses_the_bundles_recorded_split(trained,
+                                                                            passage_set):
+    result, _, _ = trained
+    recorded = load_bundle(result.bundle_path).config.metrics["split_assignment"]
+    assert recorded["by"] == "donor" and set(recorded["groups"].values()) == {
+        "train", "val", "test"}
+    # the manifest the model was trained on has no split column
+    again = evaluate_model(result.bundle_path, passage_set, split="test", device="cpu",
+                           n_boot=0)
+    assert again.metrics["split_source"].startswith("split as recorded in the bundle (same")
+    assert again.metrics["n_images"] == result.test_evaluation.metrics["n_images"]
+    assert again.metrics["accuracy"] == pytest.approx(result.test_evaluation.metrics["accuracy"])
+    assert sorted(again.predictions["path"]) == sorted(result.test_evaluation.predictions["path"])
+
+
+def test_evaluate_split_file_overrides_and_cli_works_from_another_folder(trained, passage_set,
+                                                                        tmp_path, monkeypatch,
+                                                                        capsys):
+    from napari_msc_morph.cli import main
+
+    result, _, _ = trained
+    split_csv = result.work_dir / "split.csv"
+    by_file = evaluate_model(result.bundle_path, passage_set, split_file=split_csv,
+                             device="cpu", n_boot=0)
+    assert by_file.metrics["split_source"] == f"split from {split_csv}"
+    assert by_file.metrics["n_images"] == result.test_evaluation.metrics["n_images"]
+    # relative paths, from an unrelated working directory
+    monkeypatch.chdir(tmp_path)
+    bundle = Path(result.bundle_path)
+    rel = lambda p: Path(__import__("os").path.relpath(p, tmp_path))  # noqa: E731
+    assert main(["evaluate", str(rel(bundle)), str(rel(passage_set)), "--out", "report",
+                 "--device", "cpu", "--n-boot", "0"]) == 0
+    assert "recorded in the bundle" in capsys.readouterr().out
+    assert (tmp_path / "report" / "metrics.json").is_file()

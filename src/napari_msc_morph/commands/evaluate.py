@@ -23,7 +23,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
     parser.add_argument("manifest", type=Path, metavar="MANIFEST",
-                        help="manifest with a split column, e.g. the training run's split.csv")
+                        help="manifest: the training manifest (its split is recorded in the "
+                             "bundle), one with a split column, or the run's split.csv")
+    parser.add_argument("--split-file", type=Path, metavar="SPLIT.csv",
+                        help="take the split from this split.csv instead (matched by image path)")
     parser.add_argument("--out", type=Path, required=True, metavar="REPORT_DIR")
     parser.add_argument("--split", default="test",
                         help="test (default), val, train, or all (every row)")
@@ -52,7 +55,7 @@ def run(args) -> int:
             args.model, args.manifest, out_dir=args.out, split=args.split, tiling=args.tiling,
             device=args.device, downscale=args.downscale, threshold=args.threshold,
             n_boot=args.n_boot, seed=args.seed, bootstrap_by=args.bootstrap_by,
-            progress=progress,
+            split_file=args.split_file, progress=progress,
         )
     m = evaluation.metrics
     shown = ", ".join(
@@ -60,6 +63,6 @@ def run(args) -> int:
                                     "auc", "sensitivity", "specificity", "ece")
         if isinstance(m.get(k), (int, float))
     )
-    print(f"{m['n_images']} images ({m['split']}): {shown}")
+    print(f"{m['n_images']} images ({m['split']}; {m.get('split_source', 'every row')}): {shown}")
     print(f"{len(evaluation.files)} files -> {args.out}")
     return 0

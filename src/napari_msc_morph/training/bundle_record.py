@@ -11,6 +11,7 @@ import pandas as pd
 
 from ._json import json_safe
 from .config import TrainConfig
+from .recorded_split import record_split
 
 __all__ = ["bundle_config_for", "bundle_metrics", "history_lists", "update_bundle_metrics"]
 
@@ -70,6 +71,7 @@ def bundle_metrics(row: dict, history: list[dict], table: pd.DataFrame, config: 
         "downscale": config.downscale,
         "crops_per_field": config.crops_per_field,
     })
+    metrics["split_assignment"] = record_split(table, config.split_by)
     if config.split_by and config.split_by in table.columns:
         metrics["n_groups"] = {
             s: int(table.loc[table["split"] == s, config.split_by].nunique())

@@ -186,8 +186,10 @@ def _normalise(table: pd.DataFrame, base: Path) -> pd.DataFrame:
     for col in ("path", "label", "donor", "split", "condition"):
         if col in table.columns:
             table[col] = [text(v) for v in table[col]]
+    # relative paths are relative to the manifest's own folder; normpath so the
+    # same image is spelled one way in every table (no "a/../a/x.tif")
     table["path"] = [
-        "" if not p else str(p if Path(p).is_absolute() else (base / p))
+        "" if not p else os.path.normpath(p if Path(p).is_absolute() else (base / p))
         for p in table["path"]
     ]
     if "split" in table.columns:

@@ -30,6 +30,7 @@ from ..jobs import CancelToken, ProgressFn
 from ._inputs import predict_fields
 from ._json import json_safe
 from .data import load_field, load_manifest, validate_manifest
+from .recorded_split import apply_recorded_split
 
 __all__ = ["Evaluation", "evaluate_model", "predictions_table", "write_report"]
 
@@ -80,6 +81,7 @@ def evaluate_model(
     seed: int = 0,
     bootstrap_by: str | None = None,
     precision: str | None = None,
+    split_file: str | os.PathLike | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> Evaluation:
@@ -98,7 +100,9 @@ def evaluate_model(
         Write the report there (:func:`write_report`); its files end up in
         ``Evaluation.files``.
     split : {"test", "val", "train", "all"} or None
-        Rows to evaluate; needs a ``split`` column unless ``"all"``/``None``.
+        Rows to evaluate. The split comes from ``split_file`` if given, else the
+        manifest's ``split`` column, else the split recorded in the bundle at
+        training (so the training manifest reproduces the held-out test set).
     tiling : str, optional
         Override the bundle's tiling (``six``, ``grid``, ``center``).
     device : str
@@ -113,6 +117,9 @@ def evaluate_model(
         Bootstrap seed.
     bootstrap_by : str, optional
         Manifest column to resample by (e.g. ``donor``) instead of images.
+    split_file : path, optional
+        A training run's ``split.csv`` whose split overrides the manifest's
+        (matched by resolved image path).
     precision : str, optional
         Inference precision; float32 on a CPU by default so that metrics are
         reproducible (``"auto"`` is what ``msc-morph predict`` uses).
@@ -142,12 +149,14 @@ def evaluate_model(
     config = bundle.config
     task = config.task_spec
     table = load_manifest(manifest)
+    split_note = "split column of the manifest"
+    if split_file is not None:
+        table, split_note = _split_from_file(table, split_file)
     if split not in (None, "all"):
         if "split" not in table.columns or (table["split"] == "").all():
-            raise BadInputError(
-                f"The manifest has no split column, so split {split!r} cannot be chosen; pass "
-                "the training run's split.csv, add a split column, or evaluate split 'all'."
-            )
+            source = manifest if not isinstance(manifest, pd.DataFrame) else "the manifest"
+            table, split_note = apply_recorded_split(
+                table, config.metrics.get("split_assignment"), str(source))
         if split not in set(table["split"]):
             raise BadInputError(
                 f"The manifest has no images in split {split!r} (splits: "
@@ -179,6 +188,8 @@ def evaluate_model(
         "downscale": downscale,
         **metrics,
     }
+    if split not in (None, "all"):
+        metrics["split_source"] = split_note
     if bootstrap_by:
         metrics["bootstrap_by"] = bootstrap_by
     predictions = predictions_table(table, task, probs)
@@ -189,6 +200,16 @@ def evaluate_model(
         evaluation.files = write_report(evaluation, out_dir)
         logger.info("evaluation report (%d files) -> %s", len(evaluation.files), out_dir)
     return evaluation
+
+
+def _split_from_file(table: pd.DataFrame, split_file) -> tuple[pd.DataFrame, str]:
+    saved = load_manifest(split_file)
+    if "split" not in saved.columns:
+        raise BadInputError(f"{split_file} has no split column; give a training run's split.csv.")
+    splits = {str(Path(p).resolve()): s for p, s in zip(saved["path"], saved["split"])}
+    table = table.copy()
+    table["split"] = [splits.get(str(Path(p).resolve()), "") for p in table["path"]]
+    return table, f"split from {split_file}"
 
 
 def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFrame:
