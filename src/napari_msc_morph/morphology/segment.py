@@ -34,10 +34,26 @@ __all__ = [
 ]
 
 
+#: Intensities above this percentile are clipped before Otsu: a saturated or mitotic
+#: nucleus, or bright debris, covers well under 0.5% of a field, and unclipped it
+#: pulls Otsu's threshold above every ordinary nucleus (1 of 40 nuclei found on a
+#: synthetic field with one saturated nucleus; 40 of 40 with clipping).
+OTSU_CLIP_PERCENTILE = 99.5
+
+
 def _otsu(image: np.ndarray) -> float:
     from skimage.filters import threshold_otsu
 
-    return float(threshold_otsu(image))
+    ceiling = np.percentile(image, OTSU_CLIP_PERCENTILE)
+    return float(threshold_otsu(np.minimum(image, ceiling)))
+
+
+def _otsu_log(image: np.ndarray) -> float:
+    from skimage.filters import threshold_otsu
+
+    floor = float(image.min())
+    logged = np.log1p(np.maximum(image - floor, 0))
+    return float(np.expm1(threshold_otsu(logged)) + floor)
 
 
 def _li(image: np.ndarray) -> float:
@@ -49,8 +65,12 @@ def _li(image: np.ndarray) -> float:
 #: Automatic thresholds: name -> ``f(image) -> float``. CLI choices and the
 #: Segment dock's combo box come from here.
 THRESHOLD_METHODS: Registry = Registry("threshold method")
-THRESHOLD_METHODS.add("otsu", _otsu, "Otsu's threshold (between-class variance)")
+THRESHOLD_METHODS.add("otsu", _otsu, "Otsu's threshold (between-class variance) on "
+                      f"intensities clipped at the {OTSU_CLIP_PERCENTILE:g}th percentile, so a "
+                      "few saturated nuclei or debris cannot lift it above the rest")
 THRESHOLD_METHODS.add("li", _li, "Li's minimum cross-entropy threshold (keeps dim objects)")
+THRESHOLD_METHODS.add("otsu-log", _otsu_log, "Otsu's threshold on log intensities: for fields "
+                      "with a very wide range (many saturated nuclei, strong shading)")
 
 #: Nuclei segmentation backends; ``available()`` says whether this install can run it.
 SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
