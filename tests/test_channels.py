@@ -63,3 +63,12 @@ def test_spec_parsing_keeps_existing_paths_whole(tmp_path):
     odd.write_bytes(b"")
     assert parse_image_spec(str(odd)) == (odd, None)
     assert parse_image_spec("x.tif:DAPI")[1] == "DAPI"
+
+
+def test_rgb_export_without_a_channel_uses_the_colour_that_carries_the_stain(tmp_path):
+    rgb = np.zeros((6, 6, 3), np.uint8)
+    rgb[2:4, 2:4, 2] = 180  # DAPI exported as blue
+    write_tiff(rgb, tmp_path / "dapi_rgb.tif", pixel_size_um=0.5)
+    plane = read_channel(str(tmp_path / "dapi_rgb.tif"))
+    assert plane.data.shape == (6, 6) and plane.data.max() == 180
+    assert plane.metadata["channel"] == "B"

@@ -10,6 +10,7 @@ is unambiguous.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ import numpy as np
 from .errors import BadInputError
 from .io import LoadedImage, read_image
 from .registry import Registry
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["Z_PROJECTIONS", "parse_image_spec", "read_channel", "select_channel"]
 
@@ -100,6 +103,12 @@ def select_channel(loaded: LoadedImage, channel: str | int | None = None,
     used = None
     if channel_axis is not None and data.shape[channel_axis] > 1:
         size = data.shape[channel_axis]
+        if channel is None and rgb:
+            # an 8-bit RGB export of one stain: the colour channel that carries it
+            spread = [float(np.std(np.take(data, i, axis=channel_axis))) for i in range(3)]
+            channel = "RGB"[int(np.argmax(spread))]
+            logger.info("%s: RGB export, using its %s channel (the one with signal)",
+                        loaded.path, channel)
         if channel is None:
             raise BadInputError(
                 f"{loaded.path} has {size} channels"
