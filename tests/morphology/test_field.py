@@ -124,10 +124,13 @@ def test_measure_field_is_measure_cells_plus_summary(field):
     assert isinstance(result, MeasureResult) and result.pixel_size_um == field.pixel_size_um
     table = measure_cells(field.cells, channels, field.nuclei, field.pixel_size_um)
     pd.testing.assert_frame_equal(result.table, table)
-    pd.testing.assert_frame_equal(result.summary,
+    provenance = ["pixel_size_um", "pixel_size_source"]
+    pd.testing.assert_frame_equal(result.summary.drop(columns=provenance),
                                   summarize_cells(table, thresholds={"RUNX2": 1000}))
+    assert result.summary[provenance].values.tolist() == [[field.pixel_size_um, "given"]]
     bare = measure_field(field.cells)
     assert bare.pixel_size_um is None and "area_um2" not in bare.table
+    assert bare.summary["pixel_size_source"].tolist() == ["unknown"]
 
 
 def test_measure_field_explains_bad_input_naming_the_input():
@@ -199,7 +202,8 @@ def test_cli_measure_writes_what_measure_field_returns(field, tmp_path):
     assert cli_main(["measure", str(tmp_path / "cells.tif"), "--channel",
                      f"RUNX2={tmp_path / 'RUNX2.tif'}", "--pixel-size", "0.5",
                      "--out", str(tmp_path / "t.csv"), "--summary", str(tmp_path / "s.csv")]) == 0
-    expected = measure_field(field.cells, {"RUNX2": field.channels["RUNX2"]}, pixel_size_um=0.5)
+    expected = measure_field(field.cells, {"RUNX2": field.channels["RUNX2"]}, pixel_size_um=0.5,
+                             pixel_size_source="user")
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "t.csv"), expected.table,
                                   check_dtype=False)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "s.csv"), expected.summary,

@@ -307,6 +307,7 @@ def test_measure_dock_gives_the_engine_result(make_napari_viewer, qtbot, field):
     measure(qtbot, widget)
     expected = measure_field(field.cells, {"DAPI": field.channels["DAPI"],
                                            "RUNX2": field.channels["RUNX2"]},
-                             field.nuclei, 0.5)
+                             field.nuclei, 0.5, pixel_size_source="user")
     pd.testing.assert_frame_equal(layer.features.drop(columns="index"), expected.table)
     pd.testing.assert_frame_equal(widget.last_summary, expected.summary)
+    assert widget.last_summary["pixel_size_source"].tolist() == ["user"]  # edited, not the scale

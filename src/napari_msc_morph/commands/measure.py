@@ -90,7 +90,8 @@ def run(args) -> int:
             ) from None
     with progress_bar("measure") as progress:
         result = measure_field(labels.data, channels, nuclei, pixel_size,
-                               thresholds=thresholds, input_names=names, progress=progress)
+                               thresholds=thresholds, input_names=names, progress=progress,
+                               pixel_size_source="user" if origin == "given" else "file")
     write_table(result.table, args.out)
     print(f"{len(result.table)} objects, {result.table.shape[1]} columns -> {args.out}")
     if args.summary is not None:

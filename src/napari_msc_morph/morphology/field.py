@@ -215,6 +215,7 @@ def measure_field(
     marker_columns: Mapping[str, str] | None = None,
     convex: bool = True,
     input_names: Mapping[str, str] | None = None,
+    pixel_size_source: str | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> MeasureResult:
@@ -241,6 +242,9 @@ def measure_field(
     input_names : mapping of str to str, optional
         How messages call the inputs (see
         :func:`~napari_msc_morph.morphology.measure.check_measure_inputs`).
+    pixel_size_source : str, optional
+        Where the pixel size came from (``file``, ``layer``, ``user``); every
+        summary row carries it with ``pixel_size_um`` (``unknown`` without one).
     progress, cancel
         The package's progress callback and cancel token.
 
@@ -273,5 +277,8 @@ def measure_field(
                           progress=scaled(progress, 0, 99, 100))
     check_cancelled(cancel, "Measurement cancelled.")
     summary = summarize_cells(table, thresholds=thresholds, marker_columns=marker_columns)
+    summary["pixel_size_um"] = inputs.pixel_size_um
+    summary["pixel_size_source"] = (pixel_size_source or "given" if inputs.pixel_size_um
+                                    is not None else "unknown")
     report(progress, 100, 100, f"{len(table)} objects measured")
     return MeasureResult(table, summary, inputs.pixel_size_um)

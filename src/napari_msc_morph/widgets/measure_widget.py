@@ -177,8 +177,12 @@ class MeasureWidget(JobDock):
                 )
             channels[key] = np.asarray(image_layer.data)
             names[key] = f"Channel layer “{channel}”"
+        size = self.pixel_size.value() or None
+        from_layer = layer_pixel_size(layer)
+        source = ("layer" if size is not None and from_layer is not None
+                  and abs(size - from_layer) <= 1e-9 * max(size, 1.0) else "user")
         state = dict(labels=np.asarray(layer.data), channels=channels, nuclei=nuclei,
-                     pixel_size_um=self.pixel_size.value() or None, input_names=names)
+                     pixel_size_um=size, input_names=names, pixel_size_source=source)
         return layer, state
 
     # -------------------------------------------------------------------- run
@@ -188,7 +192,8 @@ class MeasureWidget(JobDock):
 
         try:
             layer, state = self._input_state()
-            check_measure_inputs(**state)  # a bad input is reported before any work starts
+            # a bad input is reported before any work starts
+            check_measure_inputs(**{k: v for k, v in state.items() if k != "pixel_size_source"})
             if not np.any(state["labels"]):
                 raise ValueError(
                     f"Layer “{layer.name}” has no objects (all pixels are 0); segment or "
@@ -230,9 +235,11 @@ class MeasureWidget(JobDock):
             row = summary.iloc[0]
         else:  # a stack: the layer's row shows the mean over its frames
             row = summary.drop(columns="frame").mean(numeric_only=True)
-        values = {"n_cells": int(summary["n_cells"].sum())}
+        values = {"n_cells": int(summary["n_cells"].sum()),
+                  "pixel_size_um": summary["pixel_size_um"].iloc[0],
+                  "pixel_size_source": summary["pixel_size_source"].iloc[0]}
         for key, value in row.items():
-            if key in ("frame", "n_cells", "field_area_mm2"):
+            if key in ("frame", "n_cells", "field_area_mm2", "pixel_size_um"):
                 continue
             if key.endswith(("_median", "_fraction_positive")) or key == "cell_density_per_mm2":
                 values[key] = float(value)
