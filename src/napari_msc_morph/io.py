@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import tifffile
 
-from .errors import BadInputError
+from .errors import BadInputError, MissingDependencyError
 
 #: Microscope formats read through bioio and its plugins (the ``[formats]`` extra).
 BIOIO_SUFFIXES = (".czi", ".nd2", ".lif", ".zarr")
@@ -86,17 +86,27 @@ def _current_umask() -> int:
     return mask
 
 
-def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = False) -> Path:
-    """Write a DataFrame as CSV (or XLSX by suffix) atomically and return the path."""
+def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = False,
+                path_columns: tuple[str, ...] = ()) -> Path:
+    """Write a DataFrame as CSV (or XLSX by suffix) atomically and return the path.
+
+    ``path_columns`` name columns holding file paths: they are stored relative
+    to the table's own folder (:func:`path_for_file`), as tables are read back.
+    """
     path = Path(path)
+    present = [c for c in path_columns if c in table.columns]
+    if present:
+        table = table.copy()
+        for column in present:
+            table[column] = [path_for_file(p, path.parent) if isinstance(p, str) and p else p
+                             for p in table[column]]
     with atomic_path(path) as tmp:
         if path.suffix.lower() in (".xlsx", ".xls"):
             try:
                 import openpyxl  # noqa: F401
             except ImportError as err:  # pragma: no cover - depends on env
-                raise ImportError(
-                    f"Writing {path.name} needs openpyxl: `pip install openpyxl`, "
-                    "or choose a .csv file name."
+                raise MissingDependencyError(
+                    "openpyxl", "all", f"writing {path.name}; or choose a .csv file name"
                 ) from err
             table.to_excel(tmp, index=index)
         else:
@@ -281,8 +291,6 @@ def resolve_pixel_size(explicit: float | None, sources) -> tuple[float | None, s
     if explicit is not None:
         value = float(explicit)
         if not np.isfinite(value) or value <= 0:
-            from .errors import BadInputError
-
             raise BadInputError(f"pixel size must be a positive number of µm, got {explicit}.")
         return value, "given"
     for source in sources:

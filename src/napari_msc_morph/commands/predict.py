@@ -76,7 +76,7 @@ def run(args) -> int:
     for notice in unique_notices(predictions):
         print(f"msc-morph predict: note: {notice}", file=sys.stderr)
     table = predictions_table(predictions)
-    write_table(table, args.out)
+    write_table(table, args.out, path_columns=("image",))
     print(f"{len(table)} predictions ({bundle.config.task}, {tiling}, {predictor.device}, "
           f"{predictor.precision}) -> {args.out}")
     if args.score_maps is not None:

@@ -256,7 +256,8 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
     paths: dict = {}
     metrics = json_safe(evaluation.metrics)
     paths["metrics"] = write_json(metrics, out_dir / "metrics.json")
-    paths["predictions"] = write_table(evaluation.predictions, out_dir / "predictions.csv")
+    paths["predictions"] = write_table(evaluation.predictions, out_dir / "predictions.csv",
+                                       path_columns=("path",))
     task = evaluation.task
     history = history if history is not None else evaluation.history
     if history:
