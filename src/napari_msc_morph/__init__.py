@@ -21,7 +21,8 @@ __all__ = ["__version__"]
 
 # Morphometry engine, imported on first use so `import napari_msc_morph` (and the
 # CLI start-up) stays light.
-_MORPHOLOGY_EXPORTS = ("measure_cells", "summarize_cells", "segment_nuclei", "segment_cells")
+_MORPHOLOGY_EXPORTS = ("segment_field", "measure_field", "measure_cells", "summarize_cells",
+                       "segment_nuclei", "segment_cells")
 __all__ += list(_MORPHOLOGY_EXPORTS)
 
 
