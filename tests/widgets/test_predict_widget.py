@@ -175,3 +175,27 @@ def test_predict_widget_row_equals_a_direct_engine_call(make_napari_viewer, qtbo
     assert maps.data.shape == (2,) + direct[0].planes[0].maps["os_score"].shape
     np.testing.assert_allclose(maps.data, direct[0].maps["os_score"], atol=1e-6)
     assert maps.scale[0] == pytest.approx(1.0)
+
+
+def test_pixel_size_field_and_unknown_sizes_are_said(make_napari_viewer, qtbot, tmp_path):
+    config = BundleConfig(task="osteogenic", backbone="resnet10t", input_size=64,
+                          pixel_size_um=0.65)
+    bundle = save_bundle(create_backbone("resnet10t", num_classes=2), config, tmp_path / "px.zip")
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(5)
+    layer = viewer.add_image(rng.integers(0, 255, (90, 100), dtype=np.uint8), name="no_scale")
+    widget = PredictWidget(viewer)
+    widget.set_selected_layers([layer])
+    widget.set_bundle_path(bundle)
+    assert "trained at 0.65 µm/px" in widget.bundle_info.text()
+    widget.device_combo.setCurrentText("cpu")
+    widget.run()
+    _wait_done(qtbot, widget)
+    row = get_results_table(viewer).to_dataframe().iloc[0]
+    assert row["pixel_size_source"] == "assumed_from_model"
+    assert row["pixel_size_um"] == pytest.approx(0.65)
+    widget.pixel_size_spin.setValue(0.65)  # the user says what it is
+    widget.run()
+    _wait_done(qtbot, widget)
+    row = get_results_table(viewer).to_dataframe().iloc[0]
+    assert row["pixel_size_source"] == "user"

@@ -163,11 +163,24 @@ class PredictWidget(JobDock):
         self.overlap_spin.setValue(0.5)
         self.device_combo = QComboBox(self)
         self.device_combo.addItems(DEVICES.names())
+        # 0 = each layer's own size (its scale or file metadata); a layer without one is
+        # predicted at the model's training pixel size, with a notice saying so
+        self.pixel_size_spin = QDoubleSpinBox(self)
+        self.pixel_size_spin.setDecimals(4)
+        self.pixel_size_spin.setRange(0.0, 1000.0)
+        self.pixel_size_spin.setSingleStep(0.05)
+        self.pixel_size_spin.setSuffix(" µm")
+        self.pixel_size_spin.setSpecialValueText("each layer's (else the model's)")
+        self.pixel_size_spin.setToolTip(
+            "Pixel size of the chosen images in µm. Leave at the lowest value to use each "
+            "layer's scale; a layer without one is treated as having the model's training "
+            "pixel size (shown above), and the results say so.")
         self.maps_check = QCheckBox("add score-map layers (grid tiling)", self)
         self.maps_check.setChecked(True)
         form.addRow("Tiling", self.tiling_combo)
         form.addRow("Grid overlap", self.overlap_spin)
         form.addRow("Device", self.device_combo)
+        form.addRow("Pixel size", self.pixel_size_spin)
         form.addRow("", self.maps_check)
         return form
 
@@ -239,9 +252,11 @@ class PredictWidget(JobDock):
             self.bundle_info.setText(str(err))
             return
         classes = ", ".join(config.class_names)
+        trained_at = (f"trained at {config.pixel_size_um:g} µm/px" if config.pixel_size_um
+                      else "training pixel size unknown")
         self.bundle_info.setText(
             f"{config.task}: {classes} · {config.backbone} @ {config.input_size}px · "
-            f"default tiling {config.tiling}"
+            f"default tiling {config.tiling} · {trained_at}"
         )
 
     # -- running ---------------------------------------------------------------------
@@ -268,6 +283,7 @@ class PredictWidget(JobDock):
             tiling=None if tiling == BUNDLE_DEFAULT else tiling,
             overlap=float(self.overlap_spin.value()),
             device=self.device_combo.currentText(),
+            pixel_size_um=self.pixel_size_spin.value() or None,
         )
 
     def run(self):
