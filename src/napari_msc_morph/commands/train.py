@@ -26,7 +26,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("manifest", type=Path, metavar="MANIFEST",
                         help="manifest CSV/TSV/XLSX, or a folder with one sub-folder per class")
-    parser.add_argument("--task", required=True, choices=list(TASKS),
+    parser.add_argument("--task", required=True, choices=TASKS.names(),
                         help="what the model predicts")
     parser.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR",
                         help="bundle to write (a folder, or a .zip)")
