@@ -137,6 +137,9 @@ def test_cli_table_equals_a_direct_engine_call(tmp_path, osteo_bundle_path):
     assert main(["predict", str(osteo_bundle_path), str(folder), "--out", str(out),
                  "--tiling", "grid", "--device", "cpu", "--precision", "fp32", "--quiet"]) == 0
     from_cli = pd.read_csv(out, dtype={"plane": str})
+    # the file names images relative to its own folder (tmp_path), as tables are read back
+    assert from_cli["image"].str.startswith("imgs/").all()
+    from_cli["image"] = [str(tmp_path / p) for p in from_cli["image"]]
     direct = predictions_table(predict_images(osteo_bundle_path, [folder], tiling="grid",
                                               device="cpu", precision="fp32"))
     direct = pd.read_csv(_roundtrip(direct, tmp_path), dtype={"plane": str})
