@@ -311,3 +311,22 @@ def test_measure_dock_gives_the_engine_result(make_napari_viewer, qtbot, field):
     pd.testing.assert_frame_equal(layer.features.drop(columns="index"), expected.table)
     pd.testing.assert_frame_equal(widget.last_summary, expected.summary)
     assert widget.last_summary["pixel_size_source"].tolist() == ["user"]  # edited, not the scale
+
+
+def test_rerun_from_plugin_docks_updates_one_row_per_layer(make_napari_viewer, qtbot, field):
+    # napari gives plugin docks a proxy of the viewer (and of its layers): rows must
+    # still be found again for the same layer, not duplicated
+    from napari_msc_morph.widgets.results_table import get_results_table
+
+    viewer = make_napari_viewer()
+    viewer.add_labels(field.cells, name="cells")
+    _, widget = viewer.window.add_plugin_dock_widget("napari-msc-morph", "Measure cells")
+    widget.labels_combo.setCurrentText("cells")
+    widget.run()
+    wait_for(qtbot, widget)
+    widget.pixel_size.setValue(0.5)
+    widget.run()
+    wait_for(qtbot, widget)
+    table = get_results_table(viewer).to_dataframe()
+    assert table["layer"].tolist() == ["cells"]
+    assert table["pixel_size_source"].tolist() == ["user"]

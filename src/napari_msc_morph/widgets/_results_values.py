@@ -65,3 +65,16 @@ def _format(value) -> str:
 
 def _is_missing(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value))
+
+
+def same_layer(a, b) -> bool:
+    """Whether ``a`` and ``b`` are the same napari layer.
+
+    napari hands each plugin widget a public-only proxy of the viewer, whose
+    layers come back as proxies too (a new one per access), so identity is not
+    enough: the proxies compare equal to the layer they wrap (and a napari layer
+    compares by identity), so ``==`` is the public test.
+    """
+    if a is None or b is None:
+        return False
+    return a is b or bool(a == b)

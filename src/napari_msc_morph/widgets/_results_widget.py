@@ -31,6 +31,7 @@ from ._results_values import (
     _layer_file_name,
     _parse_metadata_value,
     _Row,
+    same_layer,
 )
 
 
@@ -107,9 +108,9 @@ class ResultsTable(QWidget):
 
     # ----------------------------------------------------------------- rows
     def row_index(self, layer) -> int | None:
-        """Index of the row of ``layer`` (by identity), or None."""
+        """Index of the row of ``layer`` (the same layer object), or None."""
         for index, row in enumerate(self._rows):
-            if row.layer is layer:
+            if same_layer(row.layer, layer):
                 return index
         return None
 
@@ -363,7 +364,7 @@ class ResultsTable(QWidget):
             return
         selected = list(viewer.layers.selection)
         rows = [i for i, row in enumerate(self._rows)
-                if row.layer is not None and any(row.layer is s for s in selected)]
+                if row.layer is not None and any(same_layer(row.layer, s) for s in selected)]
         self._syncing = True
         try:
             self._table.clearSelection()
