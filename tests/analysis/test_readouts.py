@@ -78,7 +78,7 @@ def test_non_numeric_values_name_the_rows():
     bad = LONG.astype({"value": object}).copy()
     bad.loc[1, "value"] = "n.d."
     bad.loc[4, "value"] = "7,0"
-    with pytest.raises(ValueError, match=r"row 3: 'n.d.', row 6: '7,0'"):
+    with pytest.raises(ValueError, match=r"row 3, column 'value': 'n.d.', row 6, column 'value': '7,0'"):
         read_readouts(bad)
 
 

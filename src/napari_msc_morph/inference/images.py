@@ -344,7 +344,7 @@ def predict_images(
                 cause = err.error if isinstance(err, _ReadFailed) else err
                 failure = ImageFailure(name, error_text(cause, name), index)
                 batch.failures.append(failure)
-                logger.warning("skipped %s", failure.error)
+                logger.info("skipped %s", failure.error)
                 continue
             batch.append(prediction)
             batch.indices.append(index)
