@@ -149,11 +149,15 @@ def _as_inputs(images, failures: list[ImageFailure] | None = None) -> list[tuple
             failures.append(ImageFailure(name, error_text(err, name), k))
     if not items:
         if failures:
-            raise BadInputError("No image could be predicted: "
-                                + "; ".join(f.error for f in failures[:5])
-                                + (f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""))
+            raise _nothing_predicted(failures)
         raise BadInputError("No images given to predict.")
     return items
+
+
+def _nothing_predicted(failures: list[ImageFailure]) -> BadInputError:
+    more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+    return BadInputError("No image could be predicted: "
+                         + "; ".join(f.error for f in failures[:5]) + more)
 
 
 def _item_name(item) -> str:
@@ -355,6 +359,8 @@ def predict_images(
             stop.partial = batch
         raise
     batch.failures.sort(key=lambda f: f.index)
+    if not batch:
+        raise _nothing_predicted(batch.failures)
     report(progress, total, total, f"{len(batch)} image(s) predicted"
            + (f", {len(batch.failures)} failed" if batch.failures else ""))
     return batch
