@@ -306,12 +306,17 @@ def _mostly_numeric_text_columns(frame: pd.DataFrame, exclude: Sequence[str]) ->
     """Text columns whose cells are mostly numbers: scores with a typo (checked later)."""
     found = []
     for column in frame.columns:
-        if column in exclude or column in NON_SCORE_COLUMNS or frame[column].dtype != object:
+        # text columns are ``object`` in pandas 2 and ``str`` in pandas 3: test for "not numeric"
+        if column in exclude or column in NON_SCORE_COLUMNS or not _is_text(frame[column]):
             continue
         values = frame[column].dropna()
         if len(values) and pd.to_numeric(values, errors="coerce").notna().mean() >= 0.5:
             found.append(column)
     return found
+
+
+def _is_text(values: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
 
 
 def _describe_rows(frame: pd.DataFrame, mask: pd.Series) -> str:
