@@ -108,10 +108,12 @@ def _report_failures(failures, out: Path) -> int:
     from ..io import write_table
 
     errors_path = batch_side_path(out, "errors")
+    stale = [batch_side_path(out, "partial")] + ([] if failures else [errors_path])
+    for path in stale:
+        if path.exists():
+            print(f"msc-morph predict: note: {path} is from an earlier run; this run's "
+                  f"results are in {out}.", file=sys.stderr)
     if not failures:
-        if errors_path.exists():
-            print(f"msc-morph predict: note: {errors_path} is from an earlier run; every image "
-                  "was predicted this time.", file=sys.stderr)
         return 0
     write_table(failures_table(failures), errors_path, path_columns=("image",))
     print(f"msc-morph predict: {len(failures)} image(s) failed (listed in {errors_path}); "
