@@ -78,7 +78,7 @@ def test_non_numeric_values_name_the_rows():
     bad = LONG.astype({"value": object}).copy()
     bad.loc[1, "value"] = "n.d."
     bad.loc[4, "value"] = "7,0"
-    with pytest.raises(ValueError, match=r"row 3: 'n.d.', row 6: '7,0'"):
+    with pytest.raises(ValueError, match=r"row 3, column 'value': 'n.d.', row 6, column 'value': '7,0'"):
         read_readouts(bad)
 
 
@@ -120,3 +120,20 @@ def test_western_normalised_to_loading_control_column_and_marker():
 def test_to_long_keeps_file_row_numbers():
     long = to_long(LONG)
     assert list(long["row"]) == list(range(2, 9))
+
+
+def test_exclusions_and_rows_travel_with_the_table():
+    wide = pd.DataFrame({"sample_id": ["a", "b", "c"], "RUNX2": [1.0, None, 3.0]})
+    table = read_readouts(wide)
+    assert sorted(table["sample_id"]) == ["a", "c"]
+    assert table.attrs["exclusions"] == [
+        "readouts row 3: sample b has no RUNX2 (unspecified) value in column 'RUNX2' "
+        "(empty or NA cell); that measurement is left out."]
+    assert table.attrs["sample_rows"]["row"] == [2, 4]
+
+
+def test_repeated_replicate_is_an_error_naming_both_rows():
+    bad = LONG.copy()
+    bad.loc[2, "replicate"] = 2
+    with pytest.raises(ValueError, match=r"sample s1 RUNX2 \(qPCR\) replicate 2 on rows \[3, 4\]"):
+        read_readouts(bad)

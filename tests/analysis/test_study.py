@@ -126,7 +126,10 @@ def test_warnings_come_back_as_data(images, readouts_long):
     keep = images["sample_id"].isin(sorted(images["sample_id"].unique())[:3])
     study = correlate_study(images[keep], readouts_long, method="pearson")
     assert study.results["r"].isna().all()
-    assert study.warnings == ["only 3 sample(s): r is not reported below 4"]
+    assert study.warnings[-1] == "only 3 sample(s): r is not reported below 4"
+    # every readout sample without scores is listed as left out, with its file rows
+    left_out = [w for w in study.warnings if "but not in the scores table" in w]
+    assert len(left_out) == readouts_long["sample_id"].nunique() - 3
     # a day column on one side only: no time course, said as a warning; r still computed
     no_day = correlate_study(images.drop(columns=["day"]), readouts_long, method="pearson",
                              n_boot=50)

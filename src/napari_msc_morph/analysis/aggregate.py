@@ -138,6 +138,9 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
         One row per sample: the key columns, the other metadata columns (when
         unique within the sample), each score's mean and ``<score>_sd`` (ddof=1),
         ``n_images`` and, when cell counts are known, ``n_cells`` (their sum).
+        ``attrs["exclusions"]`` lists, with file rows, every empty score cell
+        left out of a mean, repeated images and samples left with no value;
+        ``attrs["sample_rows"]`` maps samples to rows (see :func:`sample_exclusions`).
 
     Raises
     ------
@@ -191,6 +194,7 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
     if "sample_id" in on:
         frame["sample_id"] = frame["sample_id"].astype(str).str.strip()
         check_consistent_metadata(frame, "sample_id", source=source)
+    notes = _empty_score_cells(frame, on, scores, source) + _repeated_images(frame, source)
     grouped = frame.groupby(on, sort=True)
     out = grouped[scores].mean()
     sds = grouped[scores].std(ddof=1).add_suffix("_sd")
@@ -205,14 +209,105 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
         if (unique <= 1).all():
             out.insert(0, column, grouped[column].first())
     out = out.reset_index()
+    for score in scores:
+        for _, row in out[out[score].isna()].iterrows():
+            notes.append(f"{source}: sample {_key_text(row, on)} has no {score} value in any of "
+                         f"its images; it is left out of the {score} correlations.")
+    out.attrs["exclusions"] = notes
+    out.attrs["source"] = source
+    out.attrs["sample_rows"] = {c: frame[c].tolist() for c in on}
+    out.attrs["sample_rows"]["row"] = frame["_row"].tolist()
     return out
+
+
+def _key_text(row, on: Sequence[str]) -> str:
+    return " / ".join(str(row[c]) for c in on)
+
+
+def _empty_score_cells(frame: pd.DataFrame, on: Sequence[str], scores: Sequence[str],
+                       source: str) -> list[str]:
+    """One note per image row whose score cell is empty (or NA): it is left out of that mean."""
+    notes = []
+    for score in scores:
+        for _, row in frame[frame[score].isna()].iterrows():
+            notes.append(f"{source} row {int(row['_row'])}: sample {_key_text(row, on)} has no "
+                         f"{score} (empty or NA cell); that image is left out of its mean.")
+    return notes
+
+
+def _repeated_images(frame: pd.DataFrame, source: str) -> list[str]:
+    """The same image (or layer, and plane) on several rows counts twice in its sample's mean."""
+    column = next((c for c in ("image", "layer", "path") if c in frame.columns), None)
+    if column is None:
+        return []
+    key = [column] + (["plane"] if "plane" in frame.columns else [])
+    repeated = frame[frame[key].notna().all(axis=1) & frame.duplicated(subset=key, keep=False)]
+    return [f"{source}: {column} {name!r} is on rows {sorted(block['_row'].astype(int))}; "
+            "each row counts in its sample's mean (remove the repeats if they are copies)."
+            for name, block in repeated.groupby(column, sort=True)]
+
+
+def sample_exclusions(samples: pd.DataFrame, readouts: pd.DataFrame,
+                      on: str | Sequence[str] = "sample_id") -> list[str]:
+    """Every sample (or measurement) a correlation leaves out, and why, with file rows.
+
+    Gathers what :func:`aggregate_to_samples` and
+    :func:`~napari_msc_morph.analysis.readouts.read_readouts` left out (their
+    ``attrs["exclusions"]``: empty cells, repeated rows) and adds the samples
+    found in only one of the two tables, naming their rows in that file.
+
+    Examples
+    --------
+    >>> samples = aggregate_to_samples(pd.DataFrame({"sample_id": ["a", "b"], "s": [1.0, 2.0]}))
+    >>> readouts = pd.DataFrame({"sample_id": ["a"], "marker": ["RUNX2"], "value": [1.0]})
+    >>> sample_exclusions(samples, readouts)
+    ['sample b is in scores (rows 3) but not in readouts; it is left out.']
+    """
+    on = parse_columns(on)
+    notes = [*samples.attrs.get("exclusions", []), *readouts.attrs.get("exclusions", [])]
+    if any(c not in samples.columns or c not in readouts.columns for c in on):
+        return notes
+    left, right = _key_rows(samples, on), _key_rows(readouts, on)
+    for mine, other, side, other_side in ((left, right, samples, readouts),
+                                          (right, left, readouts, samples)):
+        name = side.attrs.get("source", "scores" if side is samples else "readouts")
+        other_name = other_side.attrs.get("source",
+                                          "readouts" if side is samples else "scores")
+        for key in sorted(set(mine) - set(other), key=str):
+            rows = _rows_text(mine[key])
+            notes.append(f"sample {' / '.join(map(str, key))} is in {name}{rows} but not in "
+                         f"{other_name}; it is left out.")
+    return notes
+
+
+def _rows_text(rows: list[int], limit: int = 10) -> str:
+    if not rows:
+        return ""
+    more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
+    return f" (rows {', '.join(map(str, rows[:limit]))}{more})"
+
+
+def _key_rows(frame: pd.DataFrame, on: list[str]) -> dict[tuple, list[int]]:
+    """Join key (as join_readouts compares them) -> file rows holding it."""
+    source = frame.attrs.get("sample_rows")
+    table = pd.DataFrame(source) if source and all(c in source for c in on) else frame
+    keys = pd.DataFrame({c: (pd.to_numeric(table[c], errors="coerce") if c == "day"
+                             else table[c].astype(str).str.strip()) for c in on})
+    rows = table["row"] if "row" in table.columns else pd.Series([None] * len(table))
+    found: dict[tuple, list[int]] = {}
+    for key, row in zip(keys.itertuples(index=False, name=None), rows, strict=True):
+        found.setdefault(tuple(key), [])
+        if row is not None and not pd.isna(row) and int(row) not in found[key]:
+            found[key].append(int(row))
+    return {key: sorted(value) for key, value in found.items()}
 
 
 def _mostly_numeric_text_columns(frame: pd.DataFrame, exclude: Sequence[str]) -> list[str]:
     """Text columns whose cells are mostly numbers: scores with a typo (checked later)."""
     found = []
     for column in frame.columns:
-        if column in exclude or column in NON_SCORE_COLUMNS or frame[column].dtype != object:
+        # text columns are ``object`` in pandas 2 and ``str`` in pandas 3: test for "not numeric"
+        if column in exclude or column in NON_SCORE_COLUMNS or not _is_text(frame[column]):
             continue
         values = frame[column].dropna()
         if len(values) and pd.to_numeric(values, errors="coerce").notna().mean() >= 0.5:
@@ -220,13 +315,16 @@ def _mostly_numeric_text_columns(frame: pd.DataFrame, exclude: Sequence[str]) ->
     return found
 
 
+def _is_text(values: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
+
+
 def _describe_rows(frame: pd.DataFrame, mask: pd.Series) -> str:
     rows = frame.loc[mask]
+    label = f"rows {[int(r) for r in rows['_row'].head(10)]}"
     if "layer" in frame.columns:
         names = [str(n) for n in rows["layer"].head(10)]
-        label = f"layers {names}"
-    else:
-        label = f"rows {list(rows['_row'].head(10))}"
+        label += f" (layers {names})"
     if mask.sum() > 10:
         label += f" (and {int(mask.sum()) - 10} more)"
     return label

@@ -127,20 +127,25 @@ def _split_wide_column(column: str) -> tuple[str, str | None]:
     return text, None
 
 
-def _numeric_or_raise(values: pd.Series, what: str, row_numbers: pd.Series) -> pd.Series:
-    """Convert to float; name the rows (file line numbers) that hold text."""
+def _numeric_or_raise(values: pd.Series, what: str, row_numbers: pd.Series,
+                      columns: pd.Series | None = None) -> pd.Series:
+    """Convert to float; name the rows (file line numbers) and columns that hold text."""
     numbers = pd.to_numeric(values, errors="coerce")
     present = values.notna() & (values.astype(str).str.strip() != "")
     bad = present & numbers.isna()
     if bad.any():
+        where = (columns[bad].head(10) if columns is not None
+                 else pd.Series([None] * int(bad.sum())).head(10))
         listing = ", ".join(
-            f"row {int(row)}: {value!r}"
-            for row, value in zip(row_numbers[bad].head(10), values[bad].head(10), strict=True)
+            f"row {int(row)}" + (f", column {column!r}" if column is not None else "")
+            + f": {value!r}"
+            for row, column, value in zip(row_numbers[bad].head(10), where,
+                                          values[bad].head(10), strict=True)
         )
         more = f" (and {int(bad.sum()) - 10} more)" if bad.sum() > 10 else ""
         raise BadInputError(
             f"{what} must be numbers, but {int(bad.sum())} cell(s) are not: {listing}{more}. "
-            "Fix or empty these cells."
+            "Fix or empty these cells (an empty cell is left out and reported)."
         )
     return numbers.astype(float)
 
@@ -177,6 +182,7 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
     if "marker" in frame.columns and "value" in frame.columns:
         long = frame[[*ids, *extra, "marker", "value", "row"]].copy()
         long["assay"] = frame["assay"] if "assay" in frame.columns else _UNSPECIFIED_ASSAY
+        long["_column"] = "value"
     else:
         skip = {*ids, *_SPECIAL_COLUMNS, "row"}
         marker_columns = [c for c in frame.columns if c not in skip]
@@ -189,6 +195,7 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
         keep = [*ids, *extra, "row"] + (["assay"] if "assay" in frame.columns else [])
         long = frame.melt(id_vars=keep, value_vars=marker_columns, var_name="marker",
                           value_name="value")
+        long["_column"] = long["marker"].astype(str)
         split = long["marker"].map(_split_wide_column)
         long["marker"] = split.map(lambda pair: pair[0])
         from_name = split.map(lambda pair: pair[1])
@@ -198,7 +205,8 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
             long["assay"] = from_name
     long["marker"] = long["marker"].map(canonical_marker)
     long["assay"] = long["assay"].map(canonical_assay)
-    long["value"] = _numeric_or_raise(long["value"], f"Values in {source}", long["row"])
+    long["value"] = _numeric_or_raise(long["value"], f"Values in {source}", long["row"],
+                                      long["_column"])
     if "loading_control" in long.columns:
         long["loading_control"] = _numeric_or_raise(
             long["loading_control"], f"loading_control in {source}", long["row"]
@@ -213,7 +221,57 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
                 f"{source}: rows {rows[:20]} have no sample_id; fill them in or remove them."
             )
         long["sample_id"] = long["sample_id"].astype(str).str.strip()
-    return long.dropna(subset=["value"]).reset_index(drop=True)
+    exclusions = _empty_values(long, source)
+    long = long.dropna(subset=["value"]).drop(columns=["_column"]).reset_index(drop=True)
+    long.attrs["exclusions"] = exclusions
+    return long
+
+
+def _sample_name(row, ids) -> str:
+    return " / ".join(f"{row[c]}" for c in ids)
+
+
+def _empty_values(long: pd.DataFrame, source: str) -> list[str]:
+    """One note per empty value cell: which row, sample and column was left out."""
+    ids = [c for c in ID_COLUMNS if c in long.columns]
+    ids = ["sample_id"] if "sample_id" in ids else ids
+    notes = []
+    for _, row in long[long["value"].isna()].iterrows():
+        notes.append(f"{source} row {int(row['row'])}: sample {_sample_name(row, ids)} has no "
+                     f"{row['marker']} ({row['assay']}) value in column {row['_column']!r} "
+                     "(empty or NA cell); that measurement is left out.")
+    return notes
+
+
+def check_duplicates(long: pd.DataFrame, source: str = "readouts") -> list[str]:
+    """Rows measuring the same sample, marker and assay twice.
+
+    With a ``replicate`` column a repeated (sample_id, marker, assay, replicate)
+    is an error naming the rows; without one, repeated rows are averaged as
+    replicates and a note listing them is returned. Tables without
+    ``sample_id`` (keyed by day and condition) pool their rows by design.
+    """
+    if "sample_id" not in long.columns:
+        return []  # keyed by day/condition: several wells per key are pooled by design
+    ids = ["sample_id"]
+    key = [*ids, "marker", "assay"] + (["replicate"] if "replicate" in long.columns else [])
+    repeated = long[long.duplicated(subset=key, keep=False)]
+    if repeated.empty:
+        return []
+    groups = [(_sample_name(block.iloc[0], ids), block.iloc[0], sorted(block["row"].astype(int)))
+              for _, block in repeated.groupby(key, sort=True, dropna=False)]
+    listing = "; ".join(
+        f"sample {name} {first['marker']} ({first['assay']})"
+        + (f" replicate {first['replicate']}" if "replicate" in key else "") + f" on rows {rows}"
+        for name, first, rows in groups[:10]
+    ) + (f" (and {len(groups) - 10} more)" if len(groups) > 10 else "")
+    if "replicate" in key:
+        raise BadInputError(
+            f"{source}: duplicated sample ids: {listing}. Remove the repeated rows or number "
+            "the replicates differently."
+        )
+    return [f"{source}: repeated rows for one sample (no replicate column), averaged as "
+            f"replicates: {listing}."]
 
 
 def normalise_to_loading_control(long: pd.DataFrame, control: str | None = None,
@@ -332,7 +390,18 @@ def read_readouts(source, markers: Sequence[str] | None = None,
     -------
     DataFrame
         One row per sample, marker and assay: identifying columns, ``marker``,
-        ``assay``, ``value``, ``value_sd``, ``n_replicates``.
+        ``assay``, ``value``, ``value_sd``, ``n_replicates``. Nothing is
+        dropped silently: ``attrs["exclusions"]`` lists every empty value cell
+        left out (file row, sample, column) and repeated rows averaged as
+        replicates; ``attrs["sample_rows"]`` keeps each measurement's file row
+        (see :func:`~napari_msc_morph.analysis.aggregate.sample_exclusions`).
+
+    Raises
+    ------
+    BadInputError
+        A text cell where a number belongs (naming file, row and column), a
+        sample measured twice with the same replicate number, rows without a
+        sample id, an absent marker.
 
     Examples
     --------
@@ -355,6 +424,7 @@ def read_readouts(source, markers: Sequence[str] | None = None,
             f"{name} has no rows; give one row per sample (wide) or measurement (long)."
         )
     long = to_long(frame, source=name)
+    notes = [*long.attrs.get("exclusions", []), *check_duplicates(long, source=name)]
     check_consistent_metadata(long, source=name)
     long = normalise_to_loading_control(long, loading_control, source=name)
     if markers is not None:
@@ -368,4 +438,10 @@ def read_readouts(source, markers: Sequence[str] | None = None,
         long = long[long["marker"].isin(wanted)]
     if long.empty:
         raise BadInputError(f"{name} holds no numeric marker values; fill in the value cells.")
-    return summarise_replicates(long)
+    out = summarise_replicates(long)
+    # what was left out and where each sample sits in the file, for the study's warnings
+    out.attrs["exclusions"] = notes
+    out.attrs["source"] = name
+    out.attrs["sample_rows"] = {c: long[c].tolist() for c in (*ID_COLUMNS, "row")
+                                if c in long.columns}
+    return out

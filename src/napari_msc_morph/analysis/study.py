@@ -24,7 +24,7 @@ import pandas as pd
 from ..errors import BadInputError
 from ..io import read_table, write_table
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
-from .aggregate import aggregate_to_samples, parse_columns
+from .aggregate import aggregate_to_samples, parse_columns, sample_exclusions
 from .correlate import (
     ALL_METHODS,
     correlate_joined,
@@ -219,7 +219,9 @@ def correlate_study(
         joined, names, methods, min_n=min_n, confidence=confidence, n_boot=n_boot, seed=seed,
         progress=scaled(progress, _SETUP_STEPS, n_tests, total), cancel=cancel,
     )
-    warnings = sorted(set(results["warning"]) - {""})
+    # every sample or measurement left out (empty cells, ids in one table only), then caveats
+    warnings = [*dict.fromkeys(sample_exclusions(samples, tidy, on)),
+                *sorted(set(results["warning"]) - {""})]
     if course_warning:
         warnings.append(course_warning)
 

@@ -27,7 +27,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "images or folders of images and write one row per image (per plane for stacks): "
             "image, task, model_id, tiling, predicted_class, p_<class> for every class, "
             "interval3/5_lo/_hi/_p for ordinal tasks, the task's score (expected_passage, "
-            "os_score) and n_tiles."
+            "os_score) and n_tiles. An image that cannot be read or predicted does not stop the "
+            "others: it is listed in an errors table beside OUT (predictions.errors.csv for "
+            "predictions.csv: image, error) and the exit status is 3. Ctrl-C keeps the finished "
+            "rows in predictions.partial.csv, never a half-written OUT."
         ),
     )
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
@@ -53,8 +56,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit status when some images failed and the others were predicted.
+BATCH_FAILED_EXIT = 3
+
+
+def batch_side_path(out: Path, kind: str) -> Path:
+    """``predictions.csv`` -> ``predictions.<kind>.csv`` (``errors``, ``partial``)."""
+    return out.with_name(f"{out.stem}.{kind}{out.suffix}")
+
+
 def run(args) -> int:
-    from ..errors import BadInputError
+    from ..errors import BadInputError, Cancelled
     from ..inference import Predictor, predict_images, predictions_table, unique_notices
     from ..io import write_table
     from ..models.bundle import load_bundle
@@ -70,9 +82,14 @@ def run(args) -> int:
     predictor = Predictor(bundle, device=args.device, precision=args.precision,
                           batch_size=args.batch_size)
     bar = contextlib.nullcontext() if args.quiet else progress_bar("predict")
-    with bar as progress:
-        predictions = predict_images(predictor, args.images, tiling=tiling, overlap=args.overlap,
-                                     pixel_size_um=args.pixel_size_um, progress=progress)
+    try:
+        with bar as progress:
+            predictions = predict_images(predictor, args.images, tiling=tiling,
+                                         overlap=args.overlap, pixel_size_um=args.pixel_size_um,
+                                         on_error="collect", progress=progress)
+    except (Cancelled, KeyboardInterrupt) as stop:
+        _keep_partial(getattr(stop, "partial", None), args.out)
+        raise
     for notice in unique_notices(predictions):
         print(f"msc-morph predict: note: {notice}", file=sys.stderr)
     table = predictions_table(predictions)
@@ -82,7 +99,50 @@ def run(args) -> int:
     if args.score_maps is not None:
         _write_score_maps(predictions, args.score_maps)
         print(f"score maps -> {args.score_maps}")
-    return 0
+    return _report_failures(predictions.failures, args.out)
+
+
+def _report_failures(failures, out: Path) -> int:
+    """Write the errors table beside ``out`` and list the failures; 3 if any, else 0."""
+    from ..inference import failures_table
+    from ..io import write_table
+
+    errors_path = batch_side_path(out, "errors")
+    stale = [batch_side_path(out, "partial")] + ([] if failures else [errors_path])
+    for path in stale:
+        if path.exists():
+            print(f"msc-morph predict: note: {path} is from an earlier run; this run's "
+                  f"results are in {out}.", file=sys.stderr)
+    if not failures:
+        return 0
+    write_table(failures_table(failures), errors_path, path_columns=("image",))
+    print(f"msc-morph predict: {len(failures)} image(s) failed (listed in {errors_path}); "
+          "the others were predicted:", file=sys.stderr)
+    for failure in failures:
+        print(f"  {failure.error}", file=sys.stderr)
+    return BATCH_FAILED_EXIT
+
+
+def _keep_partial(batch, out: Path) -> None:
+    """On Cancel/Ctrl-C keep the finished rows as ``<out>.partial.csv``; never ``out`` itself."""
+    import pandas as pd
+
+    from ..inference import failures_table, predictions_table
+    from ..io import write_table
+
+    if batch is None or (not len(batch) and not batch.failures):
+        print("msc-morph predict: no image was finished; nothing written.", file=sys.stderr)
+        return
+    partial = batch_side_path(out, "partial")
+    table = predictions_table(batch)
+    if batch.failures:
+        errors = failures_table(batch.failures)
+        table = pd.concat([table, errors], ignore_index=True) if len(table) else errors
+    table.insert(0, "partial", True)
+    write_table(table, partial, path_columns=("image",))
+    print(f"msc-morph predict: kept the {len(batch)} prediction(s) finished before the stop "
+          f"(and {len(batch.failures)} failure(s)) in {partial}; {out} was not written.",
+          file=sys.stderr)
 
 
 def _write_score_maps(predictions, folder: Path) -> None:

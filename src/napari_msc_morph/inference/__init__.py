@@ -7,7 +7,11 @@ The one entry point is :func:`predict_images` (paths, arrays or stacks in,
 """
 
 from .images import (
+    ON_ERROR,
+    ImageFailure,
     ImageInput,
+    PredictionBatch,
+    failures_table,
     image_input,
     predict_images,
     prediction_rows,
@@ -28,13 +32,17 @@ from .tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_box
 
 __all__ = [
     "DEVICES",
+    "ON_ERROR",
+    "ImageFailure",
     "ImageInput",
+    "PredictionBatch",
     "PRECISIONS",
     "Prediction",
     "Predictor",
     "TILINGS",
     "center_box",
     "expected_value",
+    "failures_table",
     "grid_boxes",
     "grid_layout",
     "image_input",

@@ -12,6 +12,12 @@ Examples
 >>> from napari_msc_morph.inference import predict_images, predictions_table
 >>> predictions = predict_images("osteo.zip", ["a.tif", "b.tif"], tiling="grid")  # doctest: +SKIP
 >>> predictions_table(predictions)[["image", "os_score"]]  # doctest: +SKIP
+
+Over many files, ``on_error="collect"`` keeps going past an unreadable image
+and returns its failure beside the predictions of the others:
+
+>>> batch = predict_images("osteo.zip", ["plate1/"], on_error="collect")  # doctest: +SKIP
+>>> failures_table(batch.failures)  # image, error  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -25,13 +31,18 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BadInputError
+from ..errors import BadInputError, Cancelled
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
+from .batch import _IMAGE_ERRORS, ImageFailure, PredictionBatch, error_text, failures_table
 from .predict import Prediction, Predictor
 from .preprocess import image_layout
 
 __all__ = [
+    "ON_ERROR",
+    "ImageFailure",
     "ImageInput",
+    "PredictionBatch",
+    "failures_table",
     "image_input",
     "predict_images",
     "prediction_rows",
@@ -46,6 +57,8 @@ logger = logging.getLogger(__name__)
 #: unknown up front; each image fills an equal share of the bar.
 _STEPS_PER_IMAGE = 100
 
+#: What :func:`predict_images` does when one image fails: stop there, or record and go on.
+ON_ERROR = ("raise", "collect")
 
 @dataclass
 class ImageInput:
@@ -106,29 +119,51 @@ def image_input(data, name: str = "image", pixel_size_um: float | None = None,
     return item
 
 
-def _as_inputs(images) -> list:
-    """Expand ``images`` into ImageInputs (arrays) and Paths (read lazily)."""
+def _as_inputs(images, failures: list[ImageFailure] | None = None) -> list[tuple[int, Any]]:
+    """Expand ``images`` into (input position, ImageInput or Path) pairs; paths read lazily.
+
+    With ``failures`` (collect mode) a missing path, an empty folder or an
+    array of the wrong shape is recorded there instead of raised.
+    """
     from ..io import LoadedImage, list_images
 
     single = (str, os.PathLike, ImageInput, LoadedImage)
     if isinstance(images, single) or hasattr(images, "shape"):
         images = [images]
     items: list = []
-    arrays = 0
-    for image in images:
-        if isinstance(image, (str, os.PathLike)):
-            found = list_images([image])
-            if not found:
-                raise BadInputError(f"No images found in {image}.")
-            items.extend(found)
-        elif isinstance(image, (ImageInput, LoadedImage)):
-            items.append(image)
-        else:
-            arrays += 1
-            items.append(image_input(image, name=f"image {arrays}"))
+    for k, image in enumerate(images):
+        try:
+            if isinstance(image, (str, os.PathLike)):
+                found = list_images([image])
+                if not found:
+                    raise BadInputError(f"No images found in {image}.")
+                items.extend((k, path) for path in found)
+            elif isinstance(image, (ImageInput, LoadedImage)):
+                items.append((k, image))
+            else:
+                items.append((k, image_input(image, name=f"image {k + 1}")))
+        except _IMAGE_ERRORS as err:
+            if failures is None or isinstance(err, Cancelled):
+                raise
+            name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else f"image {k + 1}"
+            failures.append(ImageFailure(name, error_text(err, name), k))
     if not items:
+        if failures:
+            raise _nothing_predicted(failures)
         raise BadInputError("No images given to predict.")
     return items
+
+
+def _nothing_predicted(failures: list[ImageFailure]) -> BadInputError:
+    more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+    return BadInputError("No image could be predicted: "
+                         + "; ".join(f.error for f in failures[:5]) + more)
+
+
+def _item_name(item) -> str:
+    if isinstance(item, ImageInput):
+        return item.name
+    return os.fspath(getattr(item, "path", item))
 
 
 def _load(item, explicit_pixel_size: float | None, model_pixel_size: float | None) -> ImageInput:
@@ -221,9 +256,10 @@ def predict_images(
     precision: str = "auto",
     batch_size: int | None = None,
     pixel_size_um: float | None = None,
+    on_error: str = "raise",
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
-) -> list[Prediction]:
+) -> PredictionBatch:
     """Predict images (files, folders, arrays, stacks) with a model bundle.
 
     Parameters
@@ -251,6 +287,13 @@ def predict_images(
         Overrides every image's own pixel size (files' metadata, inputs'
         ``pixel_size_um``); images whose size differs from the model's by more
         than 10% are resampled to it.
+    on_error : {"raise", "collect"}
+        ``"raise"`` (the default, for library callers): the first image that
+        cannot be read or predicted raises its error and nothing is returned.
+        ``"collect"`` (batch faces: ``msc-morph predict``, the Predict dock):
+        a missing, unreadable, corrupt or wrong-shape image is recorded in
+        :attr:`PredictionBatch.failures` (path, error) and the others are still
+        predicted. Only when no image at all can be predicted is it an error.
     progress : callable, optional
         ``progress(done, total, message)``; each image fills an equal share.
     cancel : CancelToken, optional
@@ -258,49 +301,105 @@ def predict_images(
 
     Returns
     -------
-    list of Prediction
-        One per image, in order (folders expand to their files, sorted). A
+    PredictionBatch
+        A list of Prediction, one per image that worked, in order (folders
+        expand to their files, sorted), with ``failures`` and ``indices``. A
         stack's prediction summarises its planes (see :func:`stack_planes`).
 
     Raises
     ------
     BadInputError
-        No images, an unknown tiling, an image that is not grayscale/RGB, ...
-    Cancelled
-        When ``cancel`` is set.
+        No images, an unknown tiling, an image that is not grayscale/RGB
+        (with ``on_error="collect"``: only an option error, or no image at all
+        predicted).
+    Cancelled, KeyboardInterrupt
+        When ``cancel`` is set or the user presses Ctrl-C. With
+        ``on_error="collect"`` the exception carries the images finished so far
+        as ``err.partial`` (a :class:`PredictionBatch` with ``partial=True``),
+        so a face can keep them, clearly marked.
     """
-    items = _as_inputs(images)
+    if on_error not in ON_ERROR:
+        raise BadInputError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}.")
+    collect = on_error == "collect"
+    batch = PredictionBatch()
+    items = _as_inputs(images, batch.failures if collect else None)
     predictor = _predictor(bundle, device, precision, batch_size)
     total = _STEPS_PER_IMAGE * len(items)
-    results = []
-    for k, item in enumerate(items):
-        check_cancelled(cancel, "Prediction was cancelled.")
-        item = _load(item, pixel_size_um, predictor.config.pixel_size_um)
-        steps = predictor.predict_steps(
-            item.data, tiling=tiling, overlap=overlap, rgb=item.rgb, name=item.message_name,
-            pixel_size_um=item.pixel_size_um, cancel=cancel,
-        )
-        while True:
+    try:
+        for k, (index, item) in enumerate(items):
+            check_cancelled(cancel, "Prediction was cancelled.")
+            name = _item_name(item)
             try:
-                done, tiles = next(steps)
-            except StopIteration as stop:
-                planes = stop.value
-                break
-            report(progress, k * _STEPS_PER_IMAGE + (_STEPS_PER_IMAGE * done) // tiles, total,
-                   f"{item.message_name}: {done}/{tiles} tiles")
-        for plane in planes:
-            plane.name = item.name
-            plane.pixel_size_source = item.pixel_size_source
-            if item.pixel_size_source == "assumed_from_model":
-                plane.notices.insert(0, f"{item.message_name} has no pixel size; the model's "
-                                        f"{item.pixel_size_um:g} µm/px was assumed.")
-        layout = image_layout(item.data.shape, rgb=item.rgb, name=item.message_name)
-        prediction = stack_planes(planes, layout.leading_shape)
-        for notice in prediction.notices:
-            logger.info("%s", notice)
-        results.append(prediction)
-    report(progress, total, total, f"{len(results)} image(s) predicted")
-    return results
+                try:
+                    item = _load(item, pixel_size_um, predictor.config.pixel_size_um)
+                except Cancelled:
+                    raise
+                except Exception as err:  # decoders of corrupt files raise every kind
+                    if not collect:
+                        raise
+                    raise _ReadFailed(err) from err
+                prediction = _predict_one(predictor, item, k, total, tiling, overlap,
+                                          progress, cancel)
+            except Cancelled:
+                raise
+            except (_ReadFailed, *_IMAGE_ERRORS) as err:
+                if not collect:
+                    raise
+                cause = err.error if isinstance(err, _ReadFailed) else err
+                failure = ImageFailure(name, error_text(cause, name), index)
+                batch.failures.append(failure)
+                logger.info("skipped %s", failure.error)
+                continue
+            batch.append(prediction)
+            batch.indices.append(index)
+    except (Cancelled, KeyboardInterrupt) as stop:
+        if collect:
+            batch.partial = True
+            batch.failures.sort(key=lambda f: f.index)
+            stop.partial = batch
+        raise
+    batch.failures.sort(key=lambda f: f.index)
+    if not batch:
+        raise _nothing_predicted(batch.failures)
+    report(progress, total, total, f"{len(batch)} image(s) predicted"
+           + (f", {len(batch.failures)} failed" if batch.failures else ""))
+    return batch
+
+
+class _ReadFailed(Exception):
+    """Carries any error raised while reading an image to the collecting loop."""
+
+    def __init__(self, error: BaseException):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _predict_one(predictor: Predictor, item: ImageInput, k: int, total: int, tiling, overlap,
+                 progress, cancel) -> Prediction:
+    """Predict one loaded image (its planes, summarised) with progress in its share."""
+    steps = predictor.predict_steps(
+        item.data, tiling=tiling, overlap=overlap, rgb=item.rgb, name=item.message_name,
+        pixel_size_um=item.pixel_size_um, cancel=cancel,
+    )
+    while True:
+        try:
+            done, tiles = next(steps)
+        except StopIteration as stop:
+            planes = stop.value
+            break
+        report(progress, k * _STEPS_PER_IMAGE + (_STEPS_PER_IMAGE * done) // tiles, total,
+               f"{item.message_name}: {done}/{tiles} tiles")
+    for plane in planes:
+        plane.name = item.name
+        plane.pixel_size_source = item.pixel_size_source
+        if item.pixel_size_source == "assumed_from_model":
+            plane.notices.insert(0, f"{item.message_name} has no pixel size; the model's "
+                                    f"{item.pixel_size_um:g} µm/px was assumed.")
+    layout = image_layout(item.data.shape, rgb=item.rgb, name=item.message_name)
+    prediction = stack_planes(planes, layout.leading_shape)
+    for notice in prediction.notices:
+        logger.info("%s", notice)
+    return prediction
 
 
 def unique_notices(predictions: Iterable[Prediction]) -> list[str]:

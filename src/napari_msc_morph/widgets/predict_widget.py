@@ -268,16 +268,27 @@ class PredictWidget(JobDock):
         bundle_path = self.bundle_combo.currentText().strip()
         if not bundle_path:
             raise BadInputError("choose a model bundle (.zip or folder) first.")
-        images = []
+        images, good_layers, skipped = [], [], []
         for layer in layers:
             data = layer.data[0] if layer.multiscale else layer.data
-            images.append(image_input(
-                data, name=layer.name, pixel_size_um=layer_pixel_size(layer),
-                rgb=bool(layer.rgb), label=f"layer {layer.name!r}", pixel_size_source="layer",
-            ))
+            try:
+                images.append(image_input(
+                    data, name=layer.name, pixel_size_um=layer_pixel_size(layer),
+                    rgb=bool(layer.rgb), label=f"layer {layer.name!r}",
+                    pixel_size_source="layer",
+                ))
+            except (ValueError, MscMorphError) as err:  # one bad layer must not stop the rest
+                if len(layers) == 1:
+                    raise
+                skipped.append(str(err))
+                continue
+            good_layers.append(layer)
+        if not images:
+            raise BadInputError("none of the chosen layers can be predicted: " + "; ".join(skipped))
         tiling = self.tiling_combo.currentText()
         return dict(
-            layers=layers,
+            layers=good_layers,
+            skipped=skipped,
             bundle=bundle_path,
             images=images,
             tiling=None if tiling == BUNDLE_DEFAULT else tiling,
@@ -296,15 +307,18 @@ class PredictWidget(JobDock):
             self.report_error(err)
             return None
         layers = state.pop("layers")
+        skipped = state.pop("skipped")
         bundle = state["bundle"]
         return self.start_job(
-            lambda progress, cancel: predict_images(**state, progress=progress, cancel=cancel),
-            lambda predictions: self._show_results(bundle, layers, predictions),
+            lambda progress, cancel: predict_images(**state, on_error="collect",
+                                                    progress=progress, cancel=cancel),
+            lambda predictions: self._show_results(bundle, layers, predictions, skipped),
             status="Loading model…",
         )
 
     # -- results ---------------------------------------------------------------------
-    def _show_results(self, bundle_path: str, layers, predictions: list[Prediction]) -> None:
+    def _show_results(self, bundle_path: str, layers, predictions: list[Prediction],
+                      skipped: list[str] = ()) -> None:
         from napari.utils.notifications import show_warning
 
         from .results_table import get_results_table
@@ -313,13 +327,20 @@ class PredictWidget(JobDock):
         for notice in unique_notices(predictions):
             show_warning(notice)
         table = get_results_table(self.viewer)
+        failed = [*skipped, *(f.error for f in getattr(predictions, "failures", []))]
+        for message in failed:
+            show_warning(f"{self.job_title}: skipped {message}")
+        indices = getattr(predictions, "indices", None) or range(len(predictions))
         summary = []
-        for layer, prediction in zip(layers, predictions):
+        for index, prediction in zip(indices, predictions):
+            layer = layers[index]
             row = prediction_rows([prediction], per_plane=False, image_column=False)[0]
             table.update_layer_row(layer, row)
             if self.maps_check.isChecked() and prediction.maps:
                 self._add_maps(layer, prediction)
             summary.append(f"{layer.name}: {row[PREDICTED_CLASS_COLUMN]}")
+        if failed:
+            summary.append(f"{len(failed)} layer(s) failed: " + "; ".join(failed))
         self.status.setText("; ".join(summary))
 
     def _remember(self, bundle_path: str) -> None:
