@@ -122,10 +122,9 @@ def config_from_args(args):
 
 def run(args) -> int:
     from ..training import train_model
+    from ..training.config import default_work_dir
     from ..training.splits import split_counts
     from ._progress import progress_bar
-
-    from ..training.config import default_work_dir
 
     check_outputs([("--out", args.out, "bundle"),
                    ("--out's run folder", default_work_dir(args.out), "folder")],
