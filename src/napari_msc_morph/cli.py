@@ -84,15 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="say more about each step (-vv: debug details)")
-    parser.add_argument("--debug", action="store_true",
-                        help="on an error, print the full traceback (instead of writing it to "
-                             "a log file)")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"napari_msc_morph.commands.{name}")
         sub = module.add_parser(subparsers)
+        # also accepted after the command name; SUPPRESS keeps a global --debug when absent
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help=_DEBUG_HELP)
         sub.set_defaults(_run=module.run, _kept=getattr(module, "kept", None))
     return parser
+
+
+_DEBUG_HELP = "on an error, print the full traceback (instead of writing it to a log file)"
 
 
 def _configure_logging(verbosity: int) -> None:

@@ -162,12 +162,13 @@ def test_unexpected_error_exits_1_naming_a_log_with_the_traceback(work, monkeypa
     assert snapshot(work) == before
 
 
-def test_debug_prints_the_traceback_instead_of_a_log(work, monkeypatch, capsys):
+@pytest.mark.parametrize("where", ["before", "after"], ids=["global", "after-the-command"])
+def test_debug_prints_the_traceback_instead_of_a_log(work, monkeypatch, capsys, where):
     def broken(*args, **kwargs):
         raise RuntimeError("boom in the engine")
 
     monkeypatch.setattr(morphology, "measure_field", broken)
-    assert main(["--debug", *MEASURE]) == 1
+    assert main(["--debug", *MEASURE] if where == "before" else [*MEASURE, "--debug"]) == 1
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "in broken" in err
     assert stderr_lines(err)[-1].startswith("msc-morph measure: unexpected error: RuntimeError")
@@ -234,6 +235,12 @@ def test_an_input_that_is_a_folder_is_one_line(work, capsys):
     lines = stderr_lines(capsys.readouterr().err)
     assert len(lines) == 1 and lines[0].startswith("msc-morph segment: error: folder")
     assert snapshot(work) == before
+
+
+def test_debug_is_off_by_default_and_survives_the_subcommand(work):
+    args = cli.build_parser().parse_args(MEASURE)
+    assert args.debug is False
+    assert cli.build_parser().parse_args(["--debug", *MEASURE]).debug is True
 
 
 def test_a_batch_with_failures_returns_3_through_the_protocol(work):

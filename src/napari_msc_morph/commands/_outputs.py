@@ -87,7 +87,7 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), *, overwrite: bool =
         )
     seen: dict[Path, str] = {}
     for option, path, kind in outputs:
-        _check_not_an_input(option, path, sources)
+        _check_not_an_input(option, path, kind, sources)
         _check_suffix(option, path, kind)
         key = Path(os.path.realpath(_absolute(path)))
         if key in seen:
@@ -142,7 +142,7 @@ def _check_suffix(option: str, path: Path, kind: str) -> None:
             ) from None
 
 
-def _check_not_an_input(option: str, path: Path, sources) -> None:
+def _check_not_an_input(option: str, path: Path, kind: str, sources) -> None:
     real = Path(os.path.realpath(_absolute(path)))
     for name, source in sources:
         source_real = Path(os.path.realpath(_absolute(source)))
@@ -155,6 +155,11 @@ def _check_not_an_input(option: str, path: Path, sources) -> None:
             raise BadInputError(
                 f"{option} {path} is inside the {name} folder {source} this command reads; "
                 f"write outputs outside the input folder so the input stays untouched."
+            )
+        if KINDS[kind][1][0] is None and real in source_real.parents:
+            raise BadInputError(
+                f"{option} {path} holds the {name} this command reads ({source}), and files "
+                f"written there could replace it; give {option} a folder of its own."
             )
 
 
