@@ -1,20 +1,29 @@
 """The ``msc-morph`` command line.
 
 Each sub-command lives in its own module under :mod:`napari_msc_morph.commands`
-with two functions, ``add_parser(subparsers)`` and ``run(args) -> int``, and
+with two functions, ``add_parser(subparsers)`` and ``run(args) -> int`` (and,
+optionally, ``kept(args) -> str`` saying what an interrupted run keeps), and
 calls the same engine functions as the napari widgets. Adding a command means
 adding its module name to ``COMMANDS``.
+
+:func:`run_command` is the one error protocol: every way a command can end maps
+to one line on stderr and one exit status (:data:`EXIT_CODES`).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import importlib
 import logging
+import os
+import re
 import sys
+import traceback
+from pathlib import Path
 
 from . import __version__
-from .errors import Cancelled, MscMorphError
+from .errors import Cancelled, MissingDependencyError, MscMorphError
 
 # Order is the order shown by `msc-morph --help`.
 COMMANDS = [
@@ -28,6 +37,36 @@ COMMANDS = [
     "correlate",
 ]
 
+#: Exit status -> meaning; shown in ``msc-morph --help``.
+EXIT_CODES = {
+    0: "success",
+    1: "unexpected error (a bug): the message names a log file holding the traceback "
+       "(--debug prints it)",
+    2: "a problem with an input, output or option: one line says what and what to do",
+    3: "a batch finished but some images failed: they are listed, the others are written",
+    130: "cancelled or interrupted (Ctrl-C): finished files are kept, nothing half-written",
+}
+
+# Optional packages -> the extra that installs them (pyproject's optional-dependencies).
+OPTIONAL_EXTRAS = {
+    "cellpose": "cellpose",
+    "openpyxl": "all",
+    "PyQt6": "all",
+    "PyQt5": "all",
+    "PySide6": "all",
+    "PySide2": "all",
+    "bioio": "formats",
+}
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wrap paragraphs as usual, but keep text that has its own line breaks."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -37,16 +76,27 @@ def build_parser() -> argparse.ArgumentParser:
             "per-cell morphometry, deep-learning prediction, training and correlation "
             "with molecular readouts."
         ),
+        epilog="exit status:\n" + "".join(
+            f"  {code:<4} {meaning}\n" for code, meaning in EXIT_CODES.items()
+        ),
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="say more about each step (-vv: debug details)")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         module = importlib.import_module(f"napari_msc_morph.commands.{name}")
         sub = module.add_parser(subparsers)
-        sub.set_defaults(_run=module.run)
+        # also accepted after the command name; SUPPRESS keeps a global --debug when absent
+        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                         help=_DEBUG_HELP)
+        sub.set_defaults(_run=module.run, _kept=getattr(module, "kept", None))
     return parser
+
+
+_DEBUG_HELP = "on an error, print the full traceback (instead of writing it to a log file)"
 
 
 def _configure_logging(verbosity: int) -> None:
@@ -75,28 +125,143 @@ def main(argv: list[str] | None = None) -> int:
 def run_command(args) -> int:
     """Run a parsed command under the one CLI error protocol.
 
-    User-caused problems (:class:`~napari_msc_morph.errors.MscMorphError` and
-    the built-in kinds the standard library raises for bad paths and values)
-    print one line ``msc-morph COMMAND: error: ...`` and exit 2; a missing
-    optional dependency names the extra to install; a cancel or Ctrl-C exits 130.
+    - user-caused problems (:class:`~napari_msc_morph.errors.MscMorphError`, the
+      standard library's ``OSError`` family naming the path, ``ValueError``,
+      ``KeyError``) print one line ``msc-morph COMMAND: error: ...`` and exit 2;
+    - a missing optional dependency names the extra to install (exit 2);
+    - :class:`~napari_msc_morph.errors.Cancelled` and Ctrl-C say what was kept
+      and exit 130;
+    - anything else is a bug: one line naming a log file with the traceback
+      (``--debug`` prints the traceback instead), exit 1.
+
+    A command's own return value (0, or 3 for a batch with failures) passes through.
     """
     prefix = f"msc-morph {args.command}"
+    debug = bool(getattr(args, "debug", False))
     try:
         return int(args._run(args) or 0)
-    except Cancelled as err:
-        print(f"{prefix}: cancelled: {err}", file=sys.stderr)
-        return Cancelled.exit_code
     except KeyboardInterrupt:
-        print(f"{prefix}: interrupted; files already finished are kept.", file=sys.stderr)
+        _say(f"{prefix}: interrupted; {_kept(args)}")
+        return Cancelled.exit_code
+    except Cancelled as err:
+        _show_traceback(debug)
+        _say(f"{prefix}: cancelled: {_one_line(err) or 'stopped'}; {_kept(args)}")
         return Cancelled.exit_code
     except MscMorphError as err:
-        print(f"{prefix}: error: {err}", file=sys.stderr)
+        _show_traceback(debug)
+        _say(f"{prefix}: error: {_one_line(err)}")
         return err.exit_code
-    except (FileNotFoundError, ValueError, KeyError) as err:
-        # Errors a user can cause are reported as one clear line, not a traceback.
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"{prefix}: error: {message}", file=sys.stderr)
+    except OSError as err:
+        _show_traceback(debug)
+        _say(f"{prefix}: error: {os_error_message(err)}")
         return 2
+    except ImportError as err:
+        message = import_error_message(err)
+        if message is None:
+            return _unexpected(prefix, args, err, debug)
+        _show_traceback(debug)
+        _say(f"{prefix}: error: {message}")
+        return 2
+    except (ValueError, KeyError) as err:
+        _show_traceback(debug)
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        _say(f"{prefix}: error: {_one_line(message)}")
+        return 2
+    except Exception as err:  # noqa: BLE001 - the protocol's last resort
+        return _unexpected(prefix, args, err, debug)
+
+
+# --------------------------------------------------------------------------- messages
+def os_error_message(err: OSError) -> str:
+    """One line for an ``OSError``, naming its path and what to do."""
+    if err.filename is None:
+        return _one_line(err)
+    path = os.fsdecode(err.filename)
+    if err.filename2 is not None:
+        path = f"{path} -> {os.fsdecode(err.filename2)}"
+    reason = err.strerror or _one_line(err)
+    advice = {
+        PermissionError: "permission denied; check the file's permissions, or choose a "
+                         "location you can read or write",
+        IsADirectoryError: "is a folder, but a file is needed here; give a file path",
+        NotADirectoryError: "part of this path is a file, not a folder; check the path",
+        FileExistsError: "already exists; choose another name, or move the old one away",
+        FileNotFoundError: "does not exist; check the path (relative paths start from the "
+                           "current folder)",
+    }.get(type(err))
+    return f"{path}: {advice}" if advice else f"{path}: {reason}"
+
+
+def import_error_message(err: ImportError) -> str | None:
+    """The install hint for a missing package, or ``None`` for a broken import (a bug)."""
+    if isinstance(err, MissingDependencyError):
+        return _one_line(err)
+    name = (err.name or "").split(".")[0]
+    if not name or name == "napari_msc_morph" or not isinstance(err, ModuleNotFoundError):
+        return None
+    extra = OPTIONAL_EXTRAS.get(name) or ("formats" if name.startswith("bioio") else None)
+    if extra:
+        return str(MissingDependencyError(name, extra))
+    return (f"{name} is not installed or cannot be imported ({_one_line(err)}); it is a "
+            f"dependency of napari-msc-morph: reinstall with: pip install napari-msc-morph")
+
+
+def _unexpected(prefix: str, args, err: BaseException, debug: bool) -> int:
+    summary = f"{type(err).__name__}: {_one_line(err)}"[:300]
+    if debug:
+        traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
+        _say(f"{prefix}: unexpected error: {summary}")
+        return 1
+    log = _write_log(args, err)
+    if log is None:  # no log folder: the traceback is still not lost
+        traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
+        _say(f"{prefix}: unexpected error: {summary} (could not write a log file)")
+    else:
+        _say(f"{prefix}: unexpected error: {summary}; the traceback is in {log} "
+             "(--debug prints it); please report it with that file")
+    return 1
+
+
+def log_folder() -> Path:
+    """``$XDG_CACHE_HOME/napari-msc-morph/logs`` (default ``~/.cache/...``)."""
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(cache) / "napari-msc-morph" / "logs"
+
+
+def _write_log(args, err: BaseException) -> Path | None:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = log_folder() / f"{stamp}-{args.command}-{os.getpid()}.log"
+    text = "".join([
+        f"msc-morph {__version__}, Python {sys.version.split()[0]}, {sys.platform}\n",
+        f"command line: {' '.join(sys.argv)}\n",
+        f"command: {args.command}\n\n",
+        *traceback.format_exception(type(err), err, err.__traceback__),
+    ])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError:
+        return None
+    return path
+
+
+def _kept(args) -> str:
+    kept = getattr(args, "_kept", None)
+    text = kept(args) if callable(kept) else None
+    return text or "files finished before the stop are kept; nothing half-written was left"
+
+
+def _show_traceback(debug: bool) -> None:
+    if debug:
+        traceback.print_exc(file=sys.stderr)
+
+
+def _one_line(value) -> str:
+    return re.sub(r"\s*\n\s*", " ", str(value)).strip()
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -129,5 +129,5 @@ def test_cellpose_backend_is_called_when_installed(monkeypatch):
 
 def test_cellpose_backend_missing_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "cellpose", None)
-    with pytest.raises(ImportError, match="pip install cellpose"):
+    with pytest.raises(ImportError, match=r"pip install \"napari-msc-morph\[cellpose\]\""):
         segment_nuclei(drawn_nuclei(), (10, 30), backend="cellpose")

@@ -13,6 +13,7 @@ from pathlib import Path
 from ..analysis.aggregate import SAMPLE_KEYS
 from ..analysis.correlate import ALL_METHODS, method_choices
 from ..analysis.study import correlate_study
+from ._outputs import add_overwrite_argument, check_outputs
 from ._progress import progress_bar
 
 
@@ -52,10 +53,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--n-boot", type=int, default=2000,
                         help="bootstrap resamples for Spearman CIs (default 2000)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    add_overwrite_argument(parser, "an existing table or plot folder")
     return parser
 
 
 def run(args) -> int:
+    check_outputs([("--out", args.out, "table"), ("--plots", args.plots, "folder")],
+                  [("scores table", args.scores), ("readouts table", args.readouts)],
+                  overwrite=args.overwrite)
     with progress_bar("correlate", unit="step") as progress:
         study = correlate_study(
             args.scores, args.readouts, on=args.on, method=args.method,

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..models.backbones import DEVICES
+from ._outputs import add_overwrite_argument, check_outputs
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--device", default="cpu", choices=DEVICES.names(),
                         help="where to train (default cpu, so the numbers repeat)")
+    add_overwrite_argument(parser, "the files of an existing output folder")
     return parser
 
 
@@ -35,6 +37,7 @@ def run(args) -> int:
     from ..demo import run_demo
     from ._progress import progress_bar
 
+    check_outputs([("--out", args.out, "folder")], overwrite=args.overwrite)
     with progress_bar("demo") as progress:
         result = run_demo(args.out, quick=args.quick, seed=args.seed, device=args.device,
                           progress=progress)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..inference.tiling import TILINGS
 from ..models.backbones import DEVICES
+from ._outputs import add_overwrite_argument, check_outputs
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -43,6 +44,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", choices=DEVICES.names(),
                         help="where the network runs (default auto)")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    add_overwrite_argument(parser, "the files of an existing REPORT_DIR")
     return parser
 
 
@@ -50,6 +52,9 @@ def run(args) -> int:
     from ..training import evaluate_model
     from ._progress import progress_bar
 
+    check_outputs([("--out", args.out, "folder")],
+                  [("model bundle", args.model), ("manifest", args.manifest),
+                   ("--split-file", args.split_file)], overwrite=args.overwrite)
     with progress_bar("evaluate", unit="img") as progress:
         evaluation = evaluate_model(
             args.model, args.manifest, out_dir=args.out, split=args.split, tiling=args.tiling,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
+from ._outputs import add_overwrite_argument, check_outputs
 
 
 def _name_value(text: str) -> tuple[str, str]:
@@ -49,6 +50,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         metavar="NAME=VALUE",
                         help="positive-cell threshold for a marker in the summary "
                              "(default: Otsu over the cells)")
+    add_overwrite_argument(parser, "existing tables")
     return parser
 
 
@@ -58,6 +60,10 @@ def run(args) -> int:
     from ..morphology import measure_field
     from ._progress import progress_bar
 
+    check_outputs([("--out", args.out, "table"), ("--summary", args.summary, "table")],
+                  [("label image", args.labels), ("--nuclei label image", args.nuclei),
+                   *((f"--channel {name} image", spec) for name, spec in args.channel)],
+                  overwrite=args.overwrite)
     labels = read_image(args.labels)
     sources = [labels]
     names = {"labels": str(args.labels)}

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..inference.predict import DEVICES, PRECISIONS
 from ..inference.tiling import TILINGS
+from ._outputs import add_overwrite_argument, check_outputs
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -53,6 +54,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=None,
                         help="crops per forward pass (default 8 on CPU, 32 on GPU)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_overwrite_argument(parser, "an existing table or score-map folder")
     return parser
 
 
@@ -72,6 +74,9 @@ def run(args) -> int:
     from ..models.bundle import load_bundle
     from ._progress import progress_bar
 
+    check_outputs([("--out", args.out, "table"), ("--score-maps", args.score_maps, "folder")],
+                  [("model bundle", args.model), *(("image input", p) for p in args.images)],
+                  overwrite=args.overwrite)
     bundle = load_bundle(args.model)
     tiling = args.tiling or bundle.config.tiling
     if args.score_maps is not None and not TILINGS.entry(tiling).extra.get("maps"):

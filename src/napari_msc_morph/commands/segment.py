@@ -9,6 +9,7 @@ from pathlib import Path
 from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
 from ..morphology.segment import SEGMENTATION_BACKENDS, THRESHOLD_METHODS
+from ._outputs import add_overwrite_argument, check_outputs
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -46,6 +47,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="output labels: cells with --cells, otherwise nuclei")
     parser.add_argument("--nuclei-out", type=Path, metavar="PATH",
                         help="with --cells: where to write the nuclei labels")
+    add_overwrite_argument(parser, "existing label images")
     return parser
 
 
@@ -60,6 +62,9 @@ def run(args) -> int:
             "--nuclei-out is only used with --cells; without --cells, --out already "
             "holds the nuclei labels."
         )
+    check_outputs([("--out", args.out, "labels"), ("--nuclei-out", args.nuclei_out, "labels")],
+                  [("--nuclei image", args.nuclei), ("--cells image", args.cells)],
+                  overwrite=args.overwrite)
     nuclei_image = read_channel(args.nuclei, z_project=args.z_project)
     sources = [nuclei_image]
     names = {"nuclei": f"nuclei image {args.nuclei}"}

@@ -6,6 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
+from ._outputs import add_overwrite_argument, check_outputs
+
 KIND_HELP = {
     "passage": "phase-contrast MSCs at passages P1-P10 (senescence)",
     "osteo": "osteogenic induction time course, days 0-21, induced and control",
@@ -37,6 +39,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "(default 1944 2592; nsc 1024 1024; if 512 512)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--rgb", action="store_true", help="colour (RGB) bright-field images")
+    add_overwrite_argument(parser, "the files of an existing output folder")
     return parser
 
 
@@ -45,6 +48,7 @@ def run(args) -> int:
 
     from ..synthetic import write_dataset
 
+    check_outputs([("--out", args.out, "folder")], overwrite=args.overwrite)
     bar = tqdm(total=None, unit="image", desc=f"synth {args.kind}")
 
     def progress(done: int, total: int) -> None:
@@ -73,3 +77,9 @@ def run(args) -> int:
         f"{args.per_class}) to {args.out} in {elapsed:.1f} s; manifest: {Path(args.out) / 'manifest.csv'}"
     )
     return 0
+
+
+def kept(args) -> str:
+    """What an interrupted ``synth`` keeps (printed by the CLI on Ctrl-C)."""
+    return (f"the images written so far are kept in {args.out}, but manifest.csv is written "
+            "last; run again with --overwrite to complete the dataset")

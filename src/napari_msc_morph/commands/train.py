@@ -10,6 +10,7 @@ from ..inference.tiling import TILINGS
 from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
 from ..training.optim import OPTIMIZERS, SCHEDULERS
+from ._outputs import check_outputs
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -62,6 +63,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="default 0")
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted run from MODEL_DIR.train/checkpoint")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="train a new model in place of the bundle and run already in "
+                             "MODEL_DIR (default: keep them and stop with an error)")
     parser.add_argument("--crops-per-field", type=int, default=16,
                         help="random crops per training image per epoch (default 16)")
     parser.add_argument("--downscale", type=int, default=1,
@@ -118,9 +122,13 @@ def config_from_args(args):
 
 def run(args) -> int:
     from ..training import train_model
+    from ..training.config import default_work_dir
     from ..training.splits import split_counts
     from ._progress import progress_bar
 
+    check_outputs([("--out", args.out, "bundle"),
+                   ("--out's run folder", default_work_dir(args.out), "folder")],
+                  [("manifest", args.manifest)], overwrite=args.overwrite, resume=args.resume)
     config = config_from_args(args)
     with progress_bar("train") as progress:
         result = train_model(args.manifest, config, args.out, resume=args.resume,
@@ -143,3 +151,12 @@ def run(args) -> int:
         report = Path(result.report_files["metrics"]).parent
         print(f"test split: {shown} -> {report}")
     return 0
+
+
+def kept(args) -> str:
+    """What an interrupted ``train`` keeps (printed by the CLI on Ctrl-C)."""
+    from ..training.config import default_work_dir
+
+    return (f"the checkpoints of finished epochs are kept in {default_work_dir(args.out)} "
+            f"(and the best model so far in {args.out}); continue with the same command "
+            "plus --resume")

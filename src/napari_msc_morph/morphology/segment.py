@@ -274,7 +274,7 @@ def _cellpose_nuclei(image: np.ndarray, diameter: float) -> np.ndarray:
     except ImportError:
         # cellpose fetches its own weights on first use; backend='classic' needs nothing.
         raise MissingDependencyError(
-            "cellpose", purpose="backend='cellpose'"
+            "cellpose", "cellpose", purpose="backend='cellpose'"
         ) from None
     try:
         model = models.CellposeModel(gpu=False, model_type="nuclei")

@@ -1,0 +1,244 @@
+"""Outputs never destroy inputs: every writing command checks its outputs first.
+
+Each ``msc-morph`` command that writes (segment, measure, predict, train,
+evaluate, correlate, synth, demo) calls :func:`check_outputs` before it reads
+or computes anything, so a wrong ``--out`` costs nothing:
+
+- an output that is, or lies inside, one of the command's inputs is refused
+  (``measure cells.tif --out cells.tif``), even with ``--overwrite``;
+- its suffix must match what the command writes (:data:`KINDS`);
+- an existing output is kept unless ``--overwrite`` is given (a model bundle
+  also accepts ``--resume``);
+- its folder is created if needed and must be writable (a parent that is a file
+  or a read-only folder is an error now, not after an hour of training).
+
+The writes themselves stay atomic (:func:`napari_msc_morph.io.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..errors import BadInputError, MissingDependencyError
+
+#: What each kind of output is, and the suffixes it may have (``None``: a folder).
+KINDS = {
+    "table": ("a table", (".csv", ".xlsx")),
+    "labels": ("a label image", (".tif", ".tiff")),
+    "bundle": ("a model bundle (a folder, or a .zip)", (None, ".zip")),
+    "folder": ("a folder", (None,)),
+}
+
+# Suffixes that say "this is a file": refused where a folder is written.
+_FILE_SUFFIXES = {
+    ".csv", ".tsv", ".txt", ".xlsx", ".xls", ".json", ".html", ".tif", ".tiff", ".png",
+    ".jpg", ".jpeg", ".svg", ".pdf", ".zip", ".npy", ".npz", ".pt", ".pth", ".ckpt",
+    ".safetensors", ".czi", ".nd2", ".lif",
+}
+
+
+def add_overwrite_argument(parser, what: str = "an existing output") -> None:
+    """Add the ``--overwrite`` flag every writing command shares."""
+    parser.add_argument(
+        "--overwrite", action="store_true",
+        help=f"replace {what} (default: keep it and stop with an error before any work)",
+    )
+
+
+def check_outputs(outputs: Iterable, inputs: Iterable = (), *, overwrite: bool = False,
+                  resume: bool | None = None) -> None:
+    """Refuse unusable outputs before any work starts; create their folders.
+
+    Parameters
+    ----------
+    outputs : iterable of (option, path, kind)
+        ``option`` names the output in messages (``"--out"``), ``kind`` is a key
+        of :data:`KINDS`; a ``None`` path is skipped.
+    inputs : iterable of (name, path)
+        Everything the command reads; a ``str`` is a ``FILE[:CHANNEL]`` spec
+        (:func:`napari_msc_morph.channels.parse_image_spec`), a ``None`` path is
+        skipped.
+    overwrite : bool
+        ``--overwrite`` was given: existing outputs may be replaced.
+    resume : bool, optional
+        For ``train``: ``--resume`` was given (an existing bundle and run folder
+        are continued, not replaced). ``None`` for commands without it.
+
+    Raises
+    ------
+    BadInputError
+        Naming the option and path, and what to do instead.
+
+    Examples
+    --------
+    >>> check_outputs([("--out", "cells.csv", "table")],
+    ...               [("LABELS", "cells.tif")])  # doctest: +SKIP
+    """
+    outputs = [(option, Path(os.path.expanduser(os.fspath(path))), kind)
+               for option, path, kind in outputs if path is not None]
+    sources = list(_input_paths(inputs))
+    if resume and overwrite:
+        raise BadInputError(
+            "--resume continues the run already in --out and --overwrite replaces it; "
+            "give only one of them."
+        )
+    seen: dict[Path, str] = {}
+    for option, path, kind in outputs:
+        _check_not_an_input(option, path, kind, sources)
+        _check_suffix(option, path, kind)
+        key = Path(os.path.realpath(_absolute(path)))
+        if key in seen:
+            raise BadInputError(
+                f"{seen[key]} and {option} are the same path {path}; give each its own."
+            )
+        seen[key] = option
+    for option, path, kind in outputs:
+        _check_existing(option, path, kind, overwrite, resume)
+        _check_writable(option, path, kind)
+
+
+# --------------------------------------------------------------------------- steps
+def _absolute(path) -> Path:
+    return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
+def _input_paths(inputs: Iterable):
+    from ..channels import parse_image_spec
+
+    for name, value in inputs:
+        if value is None:
+            continue
+        yield name, parse_image_spec(value)[0] if isinstance(value, str) else Path(value)
+
+
+def _check_suffix(option: str, path: Path, kind: str) -> None:
+    what, allowed = KINDS[kind]
+    suffix = path.suffix.lower()
+    if None in allowed:  # a folder (or, for bundles, also a .zip)
+        if suffix in _FILE_SUFFIXES and suffix not in allowed:
+            ends = " or ".join(a for a in allowed if a) or ""
+            ends = f" or a name ending in {ends}" if ends else ""
+            raise BadInputError(
+                f"{option} {path}: this command writes {what} here, not a {suffix} file; "
+                f"give a folder name (no {suffix}){ends}."
+            )
+        return
+    if suffix not in allowed:
+        stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+        raise BadInputError(
+            f"{option} {path}: this command writes {what}, named "
+            f"{' or '.join(allowed)}, not {suffix or 'a name without a suffix'}; "
+            f"e.g. {option} {path.with_name(stem + allowed[0])}."
+        )
+    if suffix == ".xlsx":
+        try:
+            import openpyxl  # noqa: F401
+        except ImportError:
+            raise MissingDependencyError(
+                "openpyxl", "all", f"writing {path.name}; or choose a .csv file name"
+            ) from None
+
+
+def _check_not_an_input(option: str, path: Path, kind: str, sources) -> None:
+    real = Path(os.path.realpath(_absolute(path)))
+    for name, source in sources:
+        source_real = Path(os.path.realpath(_absolute(source)))
+        if real == source_real or _same_file(path, source):
+            raise BadInputError(
+                f"{option} {path} is the {name} this command reads ({source}); writing there "
+                f"would destroy it; choose another {option} path."
+            )
+        if source_real.is_dir() and source_real in real.parents:
+            raise BadInputError(
+                f"{option} {path} is inside the {name} folder {source} this command reads; "
+                f"write outputs outside the input folder so the input stays untouched."
+            )
+        if KINDS[kind][1][0] is None and real in source_real.parents:
+            raise BadInputError(
+                f"{option} {path} holds the {name} this command reads ({source}), and files "
+                f"written there could replace it; give {option} a folder of its own."
+            )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def _check_existing(option: str, path: Path, kind: str, overwrite: bool,
+                    resume: bool | None) -> None:
+    if not (path.exists() or path.is_symlink()):
+        return
+    what, allowed = KINDS[kind]
+    is_folder = path.is_dir()
+    if None not in allowed and is_folder:
+        raise BadInputError(
+            f"{option} {path} is a folder, but this command writes {what} there; "
+            f"give a file name, e.g. {option} {path / ('out' + allowed[0])}."
+        )
+    if is_folder and kind == "bundle" and any(path.iterdir()) \
+            and not (path / "model.json").is_file():
+        raise BadInputError(
+            f"{option} {path} is a folder that does not hold a model bundle (no model.json); "
+            "training would not be able to save its model there; choose a new or empty folder."
+        )
+    if kind in ("bundle", "folder") and not is_folder and path.suffix.lower() != ".zip":
+        raise BadInputError(
+            f"{option} {path} is a file, but this command writes {what} there; "
+            "give a folder name."
+        )
+    if is_folder and not any(path.iterdir()):
+        return  # an empty folder holds nothing to lose
+    if overwrite or resume:
+        return
+    if resume is not None:
+        raise BadInputError(
+            f"{option} {path} already holds a model or a training run, which is kept; give "
+            "--resume to continue that run, --overwrite to train a new model in its place, "
+            "or choose another --out."
+        )
+    contents = "is a folder with files in it" if is_folder else "already exists"
+    raise BadInputError(
+        f"{option} {path} {contents}, which is kept; give --overwrite to replace "
+        f"{'its files' if is_folder else 'it'}, or choose another {option} path."
+    )
+
+
+def _check_writable(option: str, path: Path, kind: str) -> None:
+    folder = _absolute(path).parent
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise BadInputError(
+                    f"{option} {path}: {candidate} is a file, not a folder, so nothing can be "
+                    "written under it; choose another location."
+                )
+            break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise BadInputError(
+            f"{option} {path}: cannot create the folder {folder} "
+            f"({err.strerror or err}); choose a location you can write to."
+        ) from None
+    _probe(option, path, folder)
+    if KINDS[kind][1][0] is None and path.is_dir():
+        _probe(option, path, path)  # an existing output folder is written into
+
+
+def _probe(option: str, path: Path, folder: Path) -> None:
+    """Create and delete a file in ``folder``: the one reliable writability test."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".msc-morph-write-check-")
+        os.close(fd)
+        os.unlink(name)
+    except OSError as err:
+        raise BadInputError(
+            f"{option} {path}: cannot write in {folder} ({err.strerror or err}); "
+            "choose a folder you can write to."
+        ) from None
