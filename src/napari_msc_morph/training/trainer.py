@@ -16,8 +16,9 @@ Files (``work_dir`` defaults to ``<bundle>.train`` beside the bundle)::
         split.csv              path, label, donor, ..., split
         train_config.json      the TrainConfig of the run
         history.csv            one row per epoch (loss, accuracy, val metrics, lr, samples/s)
-        checkpoint.safetensors model + optimizer tensors of the last finished epoch
-        checkpoint.json        epoch, optimizer/scheduler/early-stopping state, sha256
+        checkpoint.safetensors the last finished epoch in one file, written atomically:
+                               model + optimizer tensors, and as JSON metadata the epoch,
+                               optimizer/scheduler/early-stopping state
         report/                the test split's evaluation (metrics.json, predictions.csv, plots)
 
 Determinism: the network is initialised from ``seed``; every epoch reseeds
