@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..io import IMAGE_SUFFIXES, read_image, read_table
+from .integrity import find_duplicates
 
 __all__ = [
     "ManifestError",
@@ -223,7 +224,10 @@ def validate_manifest(
 ) -> None:
     """Raise :class:`ManifestError` listing every row that cannot be used.
 
-    Checks: empty or missing or unreadable files, duplicate paths, empty or
+    Checks: empty or missing or unreadable files (a z-stack or more than 3
+    channels counts as unreadable), the same image in two rows (same path,
+    the same file through a symlink/``..``/letter case, or identical bytes:
+    :mod:`.integrity`), empty or
     unknown labels, a donor without a label, a row without a donor (when
     splitting by ``group_column``), invalid ``split`` values, and, if the
     table has a ``split`` column filled in, a class absent from its training
@@ -247,7 +251,6 @@ def validate_manifest(
     problems: list[Problem] = []
     classes = list(class_names)
     class_set = set(classes)
-    seen: dict[str, int] = {}
     has_group = bool(group_column) and group_column in table.columns
     if group_column and not has_group:
         problems.append(Problem(
@@ -262,11 +265,7 @@ def validate_manifest(
         if not path:
             problems.append(Problem(line, "path", "empty path"))
         else:
-            if path in seen:
-                problems.append(Problem(line, "path", f"{path} is listed twice (also line {seen[path]})"))
-            else:
-                seen[path] = line
-            if not Path(path).is_file():
+            if Path(path).is_file():
                 problems.append(Problem(line, "path", f"file {path} does not exist"))
             elif check_readable:
                 reason = _unreadable_reason(Path(path))
@@ -295,8 +294,9 @@ def validate_manifest(
                 int(line), "split", "empty split while other rows have one; fill it in or clear the column"))
         if require_train_classes:
             problems.extend(missing_class_problems(table, classes))
+    problems.extend(Problem(d.line, "path", d.message()) for d in find_duplicates(table))
     if problems:
-        raise ManifestError(source, problems)
+        raise ManifestError(source, sorted(problems, key=lambda p: p.line))
 
 
 def missing_class_problems(table: pd.DataFrame, class_names) -> list[Problem]:
