@@ -265,7 +265,7 @@ def validate_manifest(
         if not path:
             problems.append(Problem(line, "path", "empty path"))
         else:
-            if Path(path).is_file():
+            if not Path(path).is_file():
                 problems.append(Problem(line, "path", f"file {path} does not exist"))
             elif check_readable:
                 reason = _unreadable_reason(Path(path))
