@@ -115,6 +115,9 @@ def save_checkpoint(work_dir: Path, model, optimizer, state: dict) -> Path:
     blob = save_safetensors(tensors, metadata={
         "format": "pt", STATE_KEY: json.dumps(json_safe(state))})
     target = write_durably(blob, Path(work_dir) / CHECKPOINT_WEIGHTS)
+    # temporary files of a checkpoint write that was killed (never read; only disk space)
+    for stale in Path(work_dir).glob(f".{CHECKPOINT_WEIGHTS}.*.tmp"):
+        stale.unlink(missing_ok=True)
     # A state file of the old layout beside the new checkpoint would only mislead.
     old = Path(work_dir) / CHECKPOINT_JSON
     if old.exists():
