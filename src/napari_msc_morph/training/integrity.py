@@ -42,8 +42,8 @@ class Duplicate:
 
     def message(self) -> str:
         return (f"{self.path} is the same image as line {self.first_line} ({self.first_path}): "
-                f"{self.how}; remove one of the two rows, or train with --dedupe "
-                "(dedupe=True) to keep the first")
+                f"{self.how}; remove one of the two rows (or, for training, pass --dedupe / "
+                "dedupe=True to keep the first), so that no image is in two splits")
 
 
 def _resolved(path: str) -> str:
