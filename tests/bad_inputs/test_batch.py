@@ -182,7 +182,8 @@ def test_cli_all_bad_exits_2_and_keeps_an_earlier_output(tmp_path, bundle_path, 
     out = tmp_path / "pred.csv"
     out.write_text("earlier,run\n1,2\n")
     before = _hashes(tmp_path)
-    assert _predict([tmp_path / "garbage.tif"], bundle_path, out) == 2
+    # --overwrite: a good run may replace the earlier table, a failed one never does
+    assert _predict([tmp_path / "garbage.tif", "--overwrite"], bundle_path, out) == 2
     err = capsys.readouterr().err
     assert "msc-morph predict: error: No image could be predicted" in err and "garbage.tif" in err
     assert _hashes(tmp_path) == before

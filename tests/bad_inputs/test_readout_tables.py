@@ -119,7 +119,8 @@ def test_cli_text_where_numbers_belong_names_file_row_column(tmp_path, capsys, c
     out = tmp_path / "results.csv"
     out.write_text("earlier results\n")
     before = _hashes(tmp_path)
-    assert _correlate(scores_path, readouts_path, out) == 2
+    # --overwrite: the earlier table may be replaced by a good run, never by a failed one
+    assert _correlate(scores_path, readouts_path, out, "--overwrite") == 2
     errors = [line for line in capsys.readouterr().err.splitlines()
               if "msc-morph correlate: error: " in line]
     assert len(errors) == 1

@@ -41,7 +41,7 @@ def test_missing_required_column(tmp_path):
 
 def test_validation_lists_every_offending_row(tmp_path):
     _tif(tmp_path / "ok.tif")
-    _tif(tmp_path / "ok2.tif")
+    _tif(tmp_path / "ok2.tif", value=20)
     (tmp_path / "broken.tif").write_bytes(b"not a tiff at all")
     rows = [
         "path,label,donor",
@@ -62,7 +62,7 @@ def test_validation_lists_every_offending_row(tmp_path):
     assert "line 3 [path]: file" in text and "does not exist" in text
     assert "line 4 [path]: cannot read" in text
     assert "unknown label 'bone'" in text
-    assert "line 6 [donor]" in text and "listed twice" in text
+    assert "line 6 [donor]" in text and "is the same image as line 2" in text
     assert "donor 'D3' has an image with no label" in text
 
 

@@ -1,7 +1,6 @@
 """train_model: resume after a cancelled run, the bundle and test report it writes, a margin
 over chance."""
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -13,6 +12,7 @@ from napari_msc_morph.inference import Predictor
 from napari_msc_morph.jobs import CancelToken
 from napari_msc_morph.models import load_bundle
 from napari_msc_morph.training import TrainConfig, evaluate_model, train_model
+from napari_msc_morph.training.checkpoint import checkpoint_state
 from napari_msc_morph.training.data import ManifestError, load_manifest
 
 BACKBONE = "test_resnet"
@@ -49,7 +49,7 @@ def test_resume_after_cancel_gives_the_same_weights(passage_set, tmp_path):
     assert cut.cancelled and len(cut.history) == 1
     # the cancelled run leaves a usable bundle (its best epoch so far) and its checkpoint
     assert load_bundle(cut.bundle_path).config.metrics["epochs_trained"] == 1
-    assert json.loads((cut.work_dir / "checkpoint.json").read_text())["epoch"] == 0
+    assert checkpoint_state(cut.work_dir)["epoch"] == 0
     assert not (cut.work_dir / "report").exists()  # no test report for a cancelled run
 
     resumed = train_model(passage_set, config, tmp_path / "cut", resume=True,

@@ -24,7 +24,7 @@ def test_train_then_evaluate(passage_set, tmp_path, capsys):
     bundle = load_bundle(out)
     assert "test_accuracy" in bundle.config.metrics and "val_loss" in bundle.config.metrics
     work = tmp_path / "model.train"
-    for name in ("split.csv", "history.csv", "checkpoint.json", "checkpoint.safetensors",
+    for name in ("split.csv", "history.csv", "checkpoint.safetensors",
                  "report/metrics.json", "report/predictions.csv", "report/confusion_matrix.png"):
         assert (work / name).is_file(), name
 

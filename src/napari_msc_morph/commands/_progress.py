@@ -1,32 +1,116 @@
-"""The CLI face of the progress protocol: one tqdm bar per job."""
+"""The CLI face of the progress protocol: one tqdm bar per job.
+
+Three ways to show it, chosen once per job:
+
+- ``TQDM_DISABLE`` set (to anything but ``""``/``0``/``false``/``no``/``off``):
+  nothing is drawn, and tqdm is not even created (a disabled tqdm does not
+  take ``total``/``n`` updates the same way in every version);
+- stderr is not a terminal (a log file, a pipe, CI): a plain line every 10 %
+  (``train: 40% (400/1000) epoch 2/5: ...``), no carriage returns;
+- a terminal: a tqdm bar.
+
+A failure to draw never ends the job: the bar is dropped with one notice.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+
+_OFF_VALUES = {"", "0", "false", "no", "off"}
+
+
+def progress_disabled() -> bool:
+    """Whether ``TQDM_DISABLE`` asks for no progress output."""
+    value = os.environ.get("TQDM_DISABLE")
+    return value is not None and value.strip().lower() not in _OFF_VALUES
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
 
 
 @contextlib.contextmanager
-def progress_bar(description: str, unit: str = "step"):
-    """Yield a ``progress(done, total, message)`` callback drawing a tqdm bar on stderr.
+def progress_bar(description: str, unit: str = "step", stream=None):
+    """Yield a ``progress(done, total, message)`` callback drawing progress on stderr.
 
     >>> with progress_bar("measure") as progress:  # doctest: +SKIP
     ...     measure_field(..., progress=progress)
     """
-    from tqdm.auto import tqdm
-
-    bar = tqdm(desc=description, unit=unit, file=sys.stderr, leave=False,
-               dynamic_ncols=True)
-
-    def progress(done: int, total: int, message: str = "") -> None:
-        if total and bar.total != total:
-            bar.total = total
-        bar.n = done
-        if message:
-            bar.set_postfix_str(message, refresh=False)
-        bar.refresh()
-
+    stream = sys.stderr if stream is None else stream
+    if progress_disabled():
+        yield _ignore
+        return
+    if not _is_terminal(stream):
+        yield _LineProgress(description, stream)
+        return
+    bar = _TqdmProgress(description, unit, stream)
     try:
-        yield progress
+        yield bar
     finally:
         bar.close()
+
+
+def _ignore(done: int, total: int, message: str = "") -> None:
+    return None
+
+
+class _LineProgress:
+    """A plain line each time the job passes another tenth (for logs and pipes)."""
+
+    def __init__(self, description: str, stream):
+        self.description = description
+        self.stream = stream
+        self.shown = -1
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        if not total or total <= 0:
+            return
+        tenth = int(10 * min(max(done / total, 0.0), 1.0))
+        if tenth <= self.shown:
+            return
+        self.shown = tenth
+        tail = f" {message}" if message else ""
+        try:
+            print(f"{self.description}: {10 * tenth}% ({done}/{total}){tail}", file=self.stream,
+                  flush=True)
+        except (OSError, ValueError):  # a closed pipe must not end the job
+            self.shown = 10
+
+
+class _TqdmProgress:
+    """A tqdm bar on a terminal; dropped (not fatal) if tqdm fails to draw."""
+
+    def __init__(self, description: str, unit: str, stream):
+        from tqdm.auto import tqdm
+
+        # disable=False: TQDM_DISABLE was handled above; tqdm's own reading of it
+        # (at import, and "0" counting as true) must not turn the bar into a stub.
+        self.bar = tqdm(desc=description, unit=unit, file=stream, leave=False,
+                        dynamic_ncols=True, disable=False)
+        self.stream = stream
+
+    def __call__(self, done: int, total: int, message: str = "") -> None:
+        if self.bar is None:
+            return
+        try:
+            if total and getattr(self.bar, "total", None) != total:
+                self.bar.total = total
+            self.bar.n = done
+            if message:
+                self.bar.set_postfix_str(message, refresh=False)
+            self.bar.refresh()
+        except Exception as err:  # drawing progress is never worth a crash
+            self.close()
+            with contextlib.suppress(Exception):
+                print(f"(progress display stopped: {err})", file=self.stream)
+
+    def close(self) -> None:
+        bar, self.bar = self.bar, None
+        if bar is not None:
+            with contextlib.suppress(Exception):
+                bar.close()

@@ -81,6 +81,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--tiling", choices=TILINGS.names(), default="six",
                         help="tiling for validation and the bundle's default (default six)")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
+    parser.add_argument("--dedupe", action="store_true",
+                        help="keep the first of manifest rows showing the same image (another "
+                             "spelling, a symlink, identical bytes) instead of stopping with an "
+                             "error naming both rows")
     parser.add_argument("--no-report", action="store_true",
                         help="skip the evaluation report on the test split at the end")
     return parser
@@ -132,7 +136,8 @@ def run(args) -> int:
     config = config_from_args(args)
     with progress_bar("train") as progress:
         result = train_model(args.manifest, config, args.out, resume=args.resume,
-                             test_report=not args.no_report, progress=progress)
+                             test_report=not args.no_report, progress=progress,
+                             dedupe=args.dedupe)
     print(split_counts(result.split, config.split_by).to_string(), file=sys.stderr)
     if result.bundle_path is None:
         print("no epoch finished; no model was written", file=sys.stderr)

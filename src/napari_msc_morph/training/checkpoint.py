@@ -1,22 +1,29 @@
 """Checkpoints of a training run and the checks that make ``--resume`` safe.
 
-A checkpoint is the model and optimiser tensors of the last finished epoch in
-``checkpoint.safetensors`` and everything else (epoch, history, best value,
-scheduler and scaler state, the sha256 of the tensors) in ``checkpoint.json``.
-Nothing is pickled. Both are written atomically, so an interrupted write
-leaves the previous checkpoint.
+A checkpoint is ONE file, ``checkpoint.safetensors``: the model and optimiser
+tensors of the last finished epoch, with everything else (epoch, history,
+best value, scheduler and scaler state) as JSON in the file's metadata.
+Nothing is pickled. It is written to a temporary file in the same folder,
+flushed and fsynced, renamed over the previous checkpoint in one step, and the
+folder is fsynced, so a kill at any instant leaves either the previous
+checkpoint or the new one, never a mixture that cannot be resumed.
+
+Runs written before this layout kept the JSON state in a separate
+``checkpoint.json`` (with the tensors' sha256); they still resume, and a pair
+that does not match is refused with a message.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import BadInputError
-from ..io import atomic_path, write_json
 from ._json import json_safe
 from .config import TrainConfig
 
@@ -26,20 +33,68 @@ __all__ = [
     "RESUME_KEYS",
     "apply_saved_split",
     "check_resume_compatible",
+    "checkpoint_state",
     "load_checkpoint",
     "read_saved_config",
     "save_checkpoint",
+    "write_durably",
 ]
 
 CHECKPOINT_WEIGHTS = "checkpoint.safetensors"
+#: The state file of the old two-file layout (read for resuming old runs; no longer written).
 CHECKPOINT_JSON = "checkpoint.json"
+#: The metadata key holding the run's JSON state inside the checkpoint file.
+STATE_KEY = "msc_morph_state"
 #: Settings a resumed run must share with the interrupted one.
 RESUME_KEYS = ("task", "backbone", "input_size", "in_chans", "downscale", "seed", "optimizer",
                "scheduler", "batch_size", "crops_per_field", "split_by")
 
 
-def save_checkpoint(work_dir: Path, model, optimizer, state: dict) -> None:
-    """Write the model and optimiser tensors and the JSON ``state`` of the run."""
+def write_durably(data: bytes, target: Path) -> Path:
+    """Write ``data`` to ``target`` so that a crash leaves the old file or the new one.
+
+    Temporary file in the same folder -> write -> flush -> fsync -> rename over
+    ``target`` -> fsync the folder (so the rename itself survives a power cut).
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp_name, 0o666 & ~_umask())
+        os.replace(tmp_name, target)
+    except BaseException:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+        raise
+    _fsync_dir(target.parent)
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open a folder; its rename is durable enough
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(work_dir: Path, model, optimizer, state: dict) -> Path:
+    """Write the model and optimiser tensors and the JSON ``state`` as one file, atomically."""
     from safetensors.torch import save as save_safetensors
 
     def cpu(tensor):
@@ -54,14 +109,62 @@ def save_checkpoint(work_dir: Path, model, optimizer, state: dict) -> None:
                 tensors[f"optimizer.{idx}.{key}"] = cpu(value)
             else:
                 scalars.setdefault(str(idx), {})[key] = value
-    blob = save_safetensors(tensors, metadata={"format": "pt"})
-    with atomic_path(work_dir / CHECKPOINT_WEIGHTS) as tmp:
-        tmp.write_bytes(blob)
     state = dict(state)
     state["optimizer_param_groups"] = opt_state["param_groups"]
     state["optimizer_scalars"] = scalars
-    state["weights_sha256"] = hashlib.sha256(blob).hexdigest()
-    write_json(json_safe(state), work_dir / CHECKPOINT_JSON)
+    blob = save_safetensors(tensors, metadata={
+        "format": "pt", STATE_KEY: json.dumps(json_safe(state))})
+    target = write_durably(blob, Path(work_dir) / CHECKPOINT_WEIGHTS)
+    # temporary files of a checkpoint write that was killed (never read; only disk space)
+    for stale in Path(work_dir).glob(f".{CHECKPOINT_WEIGHTS}.*.tmp"):
+        stale.unlink(missing_ok=True)
+    # A state file of the old layout beside the new checkpoint would only mislead.
+    old = Path(work_dir) / CHECKPOINT_JSON
+    if old.exists():
+        old.unlink()
+    return target
+
+
+def _read_checkpoint(work_dir: Path) -> tuple[dict, bytes]:
+    """``(state, tensor bytes)`` of either layout, or a BadInputError saying why not."""
+    from safetensors import safe_open
+
+    json_path, weights_path = work_dir / CHECKPOINT_JSON, work_dir / CHECKPOINT_WEIGHTS
+    if not weights_path.is_file():
+        raise FileNotFoundError(
+            f"Nothing to resume in {work_dir}: no {CHECKPOINT_WEIGHTS} (no epoch finished). "
+            "Start without --resume."
+        )
+    blob = weights_path.read_bytes()
+    try:
+        with safe_open(str(weights_path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+    except Exception as err:  # safetensors raises its own kinds for a damaged file
+        raise BadInputError(
+            f"{weights_path} is damaged ({err}); it cannot be resumed. Start without --resume "
+            "(the best bundle so far is kept)."
+        ) from err
+    if STATE_KEY in metadata:
+        return json.loads(metadata[STATE_KEY]), blob
+    # the old two-file layout: the state and the tensors' sha256 in checkpoint.json
+    if not json_path.is_file():
+        raise BadInputError(
+            f"{weights_path} holds no run state and there is no {CHECKPOINT_JSON} beside it; "
+            "it cannot be resumed. Start without --resume."
+        )
+    state = json.loads(json_path.read_text())
+    if hashlib.sha256(blob).hexdigest() != state.get("weights_sha256"):
+        raise BadInputError(
+            f"{weights_path} does not match {json_path.name} (sha256 differs): this old-style "
+            "checkpoint was interrupted while being written or changed since; start without "
+            "--resume."
+        )
+    return state, blob
+
+
+def checkpoint_state(work_dir) -> dict:
+    """The JSON state of ``work_dir``'s checkpoint (epoch, history, ...), without the tensors."""
+    return _read_checkpoint(Path(work_dir))[0]
 
 
 def load_checkpoint(work_dir: Path, model, optimizer) -> dict:
@@ -69,19 +172,7 @@ def load_checkpoint(work_dir: Path, model, optimizer) -> dict:
     import torch
     from safetensors.torch import load as load_safetensors
 
-    json_path, weights_path = work_dir / CHECKPOINT_JSON, work_dir / CHECKPOINT_WEIGHTS
-    if not json_path.is_file() or not weights_path.is_file():
-        raise FileNotFoundError(
-            f"Nothing to resume in {work_dir}: no {CHECKPOINT_JSON}/{CHECKPOINT_WEIGHTS}. "
-            "Start without --resume."
-        )
-    state = json.loads(json_path.read_text())
-    blob = weights_path.read_bytes()
-    if hashlib.sha256(blob).hexdigest() != state.get("weights_sha256"):
-        raise BadInputError(
-            f"{weights_path} does not match {json_path.name} (sha256 differs): the checkpoint "
-            "was interrupted while being written or changed since; start without --resume."
-        )
+    state, blob = _read_checkpoint(Path(work_dir))
     tensors = load_safetensors(blob)
     model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")},
                           strict=True)

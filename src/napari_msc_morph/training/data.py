@@ -30,6 +30,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..io import IMAGE_SUFFIXES, read_image, read_table
+from .integrity import find_duplicates
 
 __all__ = [
     "ManifestError",
@@ -223,7 +224,10 @@ def validate_manifest(
 ) -> None:
     """Raise :class:`ManifestError` listing every row that cannot be used.
 
-    Checks: empty or missing or unreadable files, duplicate paths, empty or
+    Checks: empty or missing or unreadable files (a z-stack or more than 3
+    channels counts as unreadable), the same image in two rows (same path,
+    the same file through a symlink/``..``/letter case, or identical bytes:
+    :mod:`.integrity`), empty or
     unknown labels, a donor without a label, a row without a donor (when
     splitting by ``group_column``), invalid ``split`` values, and, if the
     table has a ``split`` column filled in, a class absent from its training
@@ -247,7 +251,6 @@ def validate_manifest(
     problems: list[Problem] = []
     classes = list(class_names)
     class_set = set(classes)
-    seen: dict[str, int] = {}
     has_group = bool(group_column) and group_column in table.columns
     if group_column and not has_group:
         problems.append(Problem(
@@ -262,10 +265,6 @@ def validate_manifest(
         if not path:
             problems.append(Problem(line, "path", "empty path"))
         else:
-            if path in seen:
-                problems.append(Problem(line, "path", f"{path} is listed twice (also line {seen[path]})"))
-            else:
-                seen[path] = line
             if not Path(path).is_file():
                 problems.append(Problem(line, "path", f"file {path} does not exist"))
             elif check_readable:
@@ -295,8 +294,9 @@ def validate_manifest(
                 int(line), "split", "empty split while other rows have one; fill it in or clear the column"))
         if require_train_classes:
             problems.extend(missing_class_problems(table, classes))
+    problems.extend(Problem(d.line, "path", d.message()) for d in find_duplicates(table))
     if problems:
-        raise ManifestError(source, problems)
+        raise ManifestError(source, sorted(problems, key=lambda p: p.line))
 
 
 def missing_class_problems(table: pd.DataFrame, class_names) -> list[Problem]:
@@ -318,8 +318,12 @@ def _unreadable_reason(path: Path) -> str | None:
             with tifffile.TiffFile(path) as tif:
                 if not tif.pages:
                     return "the TIFF has no pages"
-                page = tif.pages[0]
-                _ = page.shape
+                series = tif.series[0]
+                problem = plane_problem(series.shape, series.axes)
+                if problem:
+                    return (f"the image {problem} (shape {tuple(series.shape)}, axes "
+                            f"{series.axes}); {_ONE_PLANE}: "
+                            f"{_PROJECT if 'plane' in problem else _PICK}")
         else:
             from PIL import Image
 
@@ -356,23 +360,85 @@ def load_field(path, downscale: int = 1) -> Field:
     """Read an image, drop an alpha channel, and downscale it by an integer factor.
 
     Returns a :class:`Field` whose ``pixel_size_um`` (if the file has one) is
-    multiplied by ``downscale``.
+    multiplied by ``downscale``. The file's axes decide what the pixels are: a
+    z-stack, a time series or more than 3 channels is refused (never taken
+    for RGB); see :func:`plane_layout`.
     """
     loaded = read_image(path)
-    data = np.asarray(loaded.data)
-    if data.ndim == 3 and data.shape[-1] == 4:
-        data = data[..., :3]
-    if data.ndim == 3 and data.shape[0] in (1, 3) and data.shape[-1] not in (1, 3):
-        data = np.moveaxis(data, 0, -1)
-    if data.ndim == 3 and data.shape[-1] == 1:
-        data = data[..., 0]
-    if data.ndim not in (2, 3) or (data.ndim == 3 and data.shape[-1] != 3):
-        raise BadInputError(
-            f"{path}: expected a 2D grayscale or RGB image, got shape {data.shape}; "
-            "train on one bright-field plane per file."
-        )
+    data = to_plane(np.asarray(loaded.data), loaded.axes, path)
     px = loaded.pixel_size_um
     if downscale != 1:
         data = downscale_field(data, downscale)
         px = None if px is None else px * downscale
     return Field(data=data, pixel_size_um=px, path=str(path))
+
+
+#: Advice when a file holds more than one plane.
+_ONE_PLANE = ("training and evaluation take one 2D plane (grayscale) or one RGB image per file")
+_PROJECT = ("project the stack or pick one plane and save it as its own file (Fiji: Image > "
+            "Stacks > Z Project; or napari_msc_morph.channels.read_channel('FILE:CHANNEL', "
+            "z_project='max') then napari_msc_morph.io.write_tiff), and list that file")
+_PICK = ("pick the bright-field/phase channel and save it as its own file (Fiji: Image > Color "
+         "> Split Channels; or napari_msc_morph.channels.read_channel('FILE:CHANNEL') then "
+         "napari_msc_morph.io.write_tiff), and list that file")
+_AXIS_NAMES = {"Z": "a z-stack", "T": "a time series", "I": "an image series",
+               "Q": "an unnamed stack", "R": "a tile series", "P": "a position series"}
+
+
+def plane_problem(shape, axes: str | None) -> str | None:
+    """Why an image of ``shape``/``axes`` is not one plane or RGB image, or ``None``.
+
+    ``axes`` are tifffile's letters (``LoadedImage.axes``). Size-1 axes are
+    ignored. ``S`` (RGB samples) of 3 or 4 is colour; ``C`` of 3 is taken as
+    a colour image as before; a ``C`` of 2 or more than 3 channels, or any
+    other axis (``Z``, ``T``, ...) longer than 1, is refused.
+    """
+    shape = tuple(int(n) for n in shape)
+    if axes is None or len(axes) != len(shape):
+        if len(shape) > 3:
+            return f"has {len(shape)} dimensions"
+        return None
+    kept = [(a, n) for a, n in zip(axes.upper(), shape, strict=True) if n > 1 or a in "YX"]
+    for axis, n in kept:
+        if axis in "YX":
+            continue
+        if axis == "S" and n in (3, 4):
+            continue
+        if axis == "C" and n == 3:
+            continue
+        if axis == "C":
+            return f"has {n} channels"
+        if axis == "S":
+            return f"has {n} samples per pixel"
+        return f"is {_AXIS_NAMES.get(axis, 'a stack')} of {n} planes along axis {axis}"
+    return None
+
+
+def to_plane(data: np.ndarray, axes: str | None, path) -> np.ndarray:
+    """``data`` as ``(H, W)`` or ``(H, W, 3)``; a BadInputError names the file otherwise."""
+    shape = data.shape
+    problem = plane_problem(shape, axes)
+    if problem is None and axes is not None and len(axes) == data.ndim:
+        keep = [i for i, (a, n) in enumerate(zip(axes.upper(), shape, strict=True))
+                if n > 1 or a in "YX"]
+        data = data.reshape([shape[i] for i in keep])
+        letters = "".join(axes.upper()[i] for i in keep)
+        colour = next((i for i, a in enumerate(letters) if a in "SC"), None)
+        if colour is not None:
+            data = np.moveaxis(data, colour, -1)
+    elif problem is None:  # no axes metadata: the shape decides, as before
+        if data.ndim == 3 and data.shape[0] in (1, 3) and data.shape[-1] not in (1, 3, 4):
+            data = np.moveaxis(data, 0, -1)
+        if data.ndim == 3 and data.shape[-1] == 1:
+            data = data[..., 0]
+    if data.ndim == 3 and data.shape[-1] == 4:
+        data = data[..., :3]
+    if problem is None and (data.ndim not in (2, 3) or (data.ndim == 3 and data.shape[-1] != 3)):
+        problem = "is not a 2D grayscale or RGB image"
+    if problem is not None:
+        advice = _PROJECT if "plane" in problem or "dimension" in problem else _PICK
+        raise BadInputError(
+            f"{path}: the image {problem} (shape {shape}, axes {axes or 'unknown'}); "
+            f"{_ONE_PLANE}: {advice}."
+        )
+    return data

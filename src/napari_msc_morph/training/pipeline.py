@@ -11,6 +11,7 @@ the seed, the epoch and its index, never on DataLoader worker scheduling.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -29,7 +30,10 @@ from .data import (
     resolve_class_names,
     validate_manifest,
 )
+from .integrity import merge_duplicates
 from .splits import assign_splits
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "CropDataset",
@@ -42,18 +46,25 @@ __all__ = [
 ]
 
 
-def prepare_table(manifest, config: TrainConfig,
-                  check_readable: bool = True) -> tuple[pd.DataFrame, tuple]:
+def prepare_table(manifest, config: TrainConfig, check_readable: bool = True,
+                  dedupe: bool = False) -> tuple[pd.DataFrame, tuple]:
     """Load and validate ``manifest`` for ``config`` and give it a ``split`` column.
 
     Returns ``(table, class_names)``. Raises :class:`ManifestError` listing
-    every offending row, including classes absent from the training split.
+    every offending row, including classes absent from the training split and
+    rows showing the same image (by resolved file or identical bytes) unless
+    ``dedupe`` keeps the first of them (logged; listed in ``table.attrs["merged"]``).
     """
     from ..models import get_task
 
     task = get_task(config.task)
     source = manifest if not isinstance(manifest, pd.DataFrame) else "manifest table"
     table = load_manifest(manifest)
+    merged: list[str] = []
+    if dedupe:
+        table, merged = merge_duplicates(table)
+        for note in merged:
+            logger.warning("--dedupe: %s", note)
     class_names = resolve_class_names(table, task, config.class_names)
     validate_manifest(
         table, class_names, group_column=config.split_by, check_readable=check_readable,
@@ -64,6 +75,7 @@ def prepare_table(manifest, config: TrainConfig,
     problems = missing_class_problems(table, class_names)
     if problems:
         raise ManifestError(source, problems)
+    table.attrs["merged"] = merged
     return table, tuple(class_names)
 
 

@@ -16,8 +16,9 @@ Files (``work_dir`` defaults to ``<bundle>.train`` beside the bundle)::
         split.csv              path, label, donor, ..., split
         train_config.json      the TrainConfig of the run
         history.csv            one row per epoch (loss, accuracy, val metrics, lr, samples/s)
-        checkpoint.safetensors model + optimizer tensors of the last finished epoch
-        checkpoint.json        epoch, optimizer/scheduler/early-stopping state, sha256
+        checkpoint.safetensors the last finished epoch in one file, written atomically:
+                               model + optimizer tensors, and as JSON metadata the epoch,
+                               optimizer/scheduler/early-stopping state
         report/                the test split's evaluation (metrics.json, predictions.csv, plots)
 
 Determinism: the network is initialised from ``seed``; every epoch reseeds
@@ -51,6 +52,7 @@ from .checkpoint import (
 from .config import TrainConfig, TrainResult, default_work_dir
 from .epoch import Optimisation, epoch_seed, is_better, train_one_epoch, validation_metrics
 from .evaluate import evaluate_model
+from .integrity import split_warnings
 from .optim import build_optimizer, build_scheduler, step_scheduler
 from .pipeline import (
     CropDataset,
@@ -80,6 +82,7 @@ class _RunState:
     stale: int = 0
     start_epoch: int = 0
     bundle_written: bool = False
+    warnings: list = field(default_factory=list)
 
 
 @dataclass
@@ -106,6 +109,7 @@ def train_model(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     on_epoch: Callable[[dict], None] | None = None,
+    dedupe: bool = False,
 ) -> TrainResult:
     """Train a model on a manifest, write it as a bundle, and report on the test split.
 
@@ -140,6 +144,15 @@ def train_model(
     on_epoch : callable, optional
         ``on_epoch(row)`` with each finished epoch's history row (plus
         ``epochs``, the planned number), for live plots.
+    dedupe : bool
+        Rows showing the same image (the same file under another spelling or
+        a symlink, or identical bytes) are an error naming both rows; with
+        ``dedupe=True`` the first row is kept and the others are dropped (if
+        their labels agree). Either way no image is in two splits.
+
+    Warnings that weaken the split's numbers without making them wrong (one
+    group per image, a class absent from validation or test, merged rows) are
+    logged and listed in ``model.json`` ``metrics["warnings"]``.
 
     Returns
     -------
@@ -154,8 +167,9 @@ def train_model(
     """
     bundle_path = Path(bundle_path)
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(bundle_path)
-    table, class_names = _prepare_run(manifest, config, work_dir, resume)
-    state = _RunState(bundle_written=resume and bundle_path.exists())
+    table, class_names = _prepare_run(manifest, config, work_dir, resume, dedupe)
+    state = _RunState(bundle_written=resume and bundle_path.exists(),
+                      warnings=_run_warnings(table, class_names, config))
     try:
         _train(table, class_names, config, bundle_path, work_dir, resume, state,
                progress, cancel, on_epoch)
@@ -170,11 +184,11 @@ def train_model(
 
 
 # --------------------------------------------------------------------------- steps
-def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool):
+def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool, dedupe: bool):
     """Validate and split the manifest; write ``split.csv`` and ``train_config.json``."""
     if resume:
         check_resume_compatible(read_saved_config(work_dir), config)
-    table, class_names = prepare_table(manifest, config)
+    table, class_names = prepare_table(manifest, config, dedupe=dedupe)
     split_file = work_dir / "split.csv"
     if resume and split_file.is_file():
         table = apply_saved_split(table, split_file)
@@ -182,6 +196,16 @@ def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool):
     write_split(table, split_file, split_by=config.split_by)
     write_json(config.to_dict(), work_dir / "train_config.json")
     return table, class_names
+
+
+def _run_warnings(table, class_names, config: TrainConfig) -> list[str]:
+    """Logged now, recorded in model.json: what weakens this split's numbers."""
+    found = [f"--dedupe: {note}" for note in table.attrs.get("merged", [])]
+    split_by = None if config.split_by in (None, "", "none", "image") else config.split_by
+    found += split_warnings(table, class_names, split_by)
+    for message in found[len(table.attrs.get("merged", [])):]:
+        logger.warning("warning: %s", message)
+    return found
 
 
 def _build_optimisation(config: TrainConfig, n_classes: int) -> Optimisation:
@@ -284,6 +308,7 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
             state.best_value, state.best_epoch, state.stale = value, epoch + 1, 0
             metrics = bundle_metrics(row, state.history, table, config, state.best_epoch,
                                      monitor)
+            metrics["warnings"] = list(state.warnings)
             save_bundle(opt.model, bundle_config_for(config, class_names, data.pixel_size_um,
                                                      norm, metrics), bundle_path)
             state.bundle_written = True

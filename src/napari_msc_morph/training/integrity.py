@@ -1,0 +1,165 @@
+"""Manifest integrity: one image, one row, one split.
+
+The same picture can hide behind several spellings (``a/x.tif``,
+``./a/../a/x.tif``, a symlink, ``A/X.TIF`` on a case-insensitive disk) or be
+copied under another name. Listed twice, it can land in training and in test
+at once, and the test score then measures memory. Rows are therefore matched
+by the file they resolve to (symlinks and ``..`` resolved, letter case folded
+where the platform folds it, the same inode) and by the sha256 of their bytes;
+a match is an error naming both rows unless ``dedupe=True`` keeps the first.
+
+:func:`split_warnings` names what makes a split's numbers weak without
+making them wrong: one group per image, or a class absent from validation or
+test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+__all__ = ["Duplicate", "content_sha256", "find_duplicates", "merge_duplicates",
+           "split_warnings"]
+
+#: sha256 per (resolved path, size, mtime): a manifest read twice hashes once.
+_HASH_CACHE: dict[tuple, str] = {}
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Row ``line`` shows the same image as the earlier row ``first_line``."""
+
+    line: int
+    path: str
+    first_line: int
+    first_path: str
+    how: str
+
+    def message(self) -> str:
+        return (f"{self.path} is the same image as line {self.first_line} ({self.first_path}): "
+                f"{self.how}; remove one of the two rows (or, for training, pass --dedupe / "
+                "dedupe=True to keep the first), so that no image is in two splits")
+
+
+def _resolved(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))
+
+
+def _stat(path: str):
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def content_sha256(path: str) -> str:
+    """The sha256 of the file's bytes (cached per resolved path, size and mtime)."""
+    st = os.stat(path)
+    key = (_resolved(path), st.st_size, st.st_mtime_ns)
+    if key not in _HASH_CACHE:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(_CHUNK), b""):
+                digest.update(chunk)
+        _HASH_CACHE[key] = digest.hexdigest()
+    return _HASH_CACHE[key]
+
+
+def find_duplicates(table: pd.DataFrame) -> list[Duplicate]:
+    """Rows whose image is an earlier row's: same path, same file, or same bytes.
+
+    ``table`` has ``path`` (absolute, normalised) and ``line``. Files that do
+    not exist are matched by their resolved path only (validation reports them).
+    """
+    by_file: dict[object, tuple[int, str]] = {}
+    by_size: dict[int, list[tuple[int, str]]] = {}
+    found: list[Duplicate] = []
+    for path, line in zip(table["path"], table["line"], strict=True):
+        if not path:
+            continue
+        line = int(line)
+        st = _stat(path)
+        is_file = st is not None and Path(path).is_file()
+        keys = [("path", _resolved(path))]
+        if is_file:
+            keys.append(("inode", st.st_dev, st.st_ino))
+        first = next((by_file[k] for k in keys if k in by_file), None)
+        if first is not None:
+            how = ("the same path" if os.path.normpath(first[1]) == os.path.normpath(path)
+                   else "the same file (through a symlink, '..' or letter case)")
+            found.append(Duplicate(line, path, first[0], first[1], how))
+            continue
+        for k in keys:
+            by_file[k] = (line, path)
+        if is_file:
+            by_size.setdefault(st.st_size, []).append((line, path))
+    # identical bytes under different files: hash only sizes that collide
+    for rows in by_size.values():
+        if len(rows) < 2:
+            continue
+        seen: dict[str, tuple[int, str]] = {}
+        for line, path in rows:
+            try:
+                digest = content_sha256(path)
+            except OSError:
+                continue  # unreadable: validation says so
+            if digest in seen:
+                first = seen[digest]
+                found.append(Duplicate(line, path, first[0], first[1],
+                                       f"identical content (sha256 {digest[:12]}…)"))
+            else:
+                seen[digest] = (line, path)
+    return sorted(found, key=lambda d: d.line)
+
+
+def merge_duplicates(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``table`` without rows that repeat an earlier row's image, and what was merged.
+
+    A repeat whose label (or filled-in split) differs from the first row's is
+    kept, so that validation reports it: merging would have to guess which
+    label is right.
+    """
+    first_rows = {int(line): row for line, row in zip(table["line"], table.itertuples(index=False),
+                                                       strict=True)}
+    drop, notes = set(), []
+    for dup in find_duplicates(table):
+        first, again = first_rows[dup.first_line], first_rows[dup.line]
+        if first.label != again.label:
+            continue
+        if "split" in table.columns and (first.split or again.split) and first.split != again.split:
+            continue
+        drop.add(dup.line)
+        notes.append(f"line {dup.line} ({dup.path}) merged into line {dup.first_line}: {dup.how}")
+    kept = table[~table["line"].astype(int).isin(drop)].reset_index(drop=True)
+    return kept, notes
+
+
+def split_warnings(table: pd.DataFrame, class_names, split_by: str | None) -> list[str]:
+    """What weakens this split's numbers: one group per image; a class missing from val/test."""
+    out = []
+    if split_by and split_by in table.columns and len(table) > 1:
+        n_groups = table[split_by].astype(str).nunique()
+        if n_groups == len(table):
+            out.append(
+                f"every image has its own {split_by!r} ({len(table)} images, {n_groups} groups), "
+                f"so the {split_by}-grouped split is a split of single images; if images share "
+                f"a {split_by}, give them the same value so they stay in one split."
+            )
+    names = {"val": "validation", "test": "test"}
+    for split, name in names.items():
+        labels = set(table.loc[table["split"] == split, "label"])
+        if not labels:
+            continue
+        absent = [c for c in class_names if c not in labels]
+        if absent:
+            out.append(
+                f"class(es) {', '.join(absent)} have no image in the {name} split, so its "
+                f"numbers say nothing about them; add {split_by or 'image'}s of those classes "
+                f"or set the split by hand (a 'split' column)."
+            )
+    return out
