@@ -171,14 +171,14 @@ def _check_members(path: Path, infos: list[zipfile.ZipInfo]) -> None:
 def _stream(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path, sink, limit: int) -> str:
     """Copy one member into ``sink`` in chunks, at most ``limit`` bytes; return its sha256."""
     digest = hashlib.sha256()
-    written = 0
+    written, cap = 0, min(limit, info.file_size)
     with zf.open(info) as member:
         for chunk in iter(lambda: member.read(CHUNK_BYTES), b""):
             written += len(chunk)
-            if written > min(limit, info.file_size):
+            if written > cap:
                 raise BadInputError(
-                    f"{path.name}: member {info.filename!r} unpacks to more than its declared "
-                    f"{info.file_size:,} bytes; the archive is damaged or crafted."
+                    f"{path.name}: member {info.filename!r} unpacks past {cap:,} bytes (its "
+                    "declared size, or the limit); the archive is damaged or crafted."
                 )
             digest.update(chunk)
             sink.write(chunk)
