@@ -161,7 +161,7 @@ def test_probabilities_within_tolerance_pass():
 # --------------------------------------------------------------------------- pixel sizes
 @pytest.mark.parametrize("size", [-1.0, 0.0, float("nan"), float("inf")])
 def test_library_pixel_size_is_refused_naming_the_option(bundle_path, size):
-    with pytest.raises(BadInputError, match=r"pixel_size_um \(--pixel-size-um\)"):
+    with pytest.raises(BadInputError, match="pixel_size_um, --pixel-size-um"):
         predict_images(bundle_path, [np.zeros((80, 80))], pixel_size_um=size, device="cpu")
 
 
