@@ -291,7 +291,8 @@ def resolve_pixel_size(explicit: float | None, sources) -> tuple[float | None, s
     if explicit is not None:
         value = float(explicit)
         if not np.isfinite(value) or value <= 0:
-            raise BadInputError(f"pixel size must be a positive number of µm, got {explicit}.")
+            raise BadInputError(f"pixel size must be a positive number of µm (--pixel-size), "
+                                f"got {explicit}; give the width of one pixel, e.g. 0.65.")
         return value, "given"
     for source in sources:
         if source.pixel_size_um is not None:

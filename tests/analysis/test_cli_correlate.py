@@ -54,7 +54,7 @@ def test_cli_plots(tmp_path, images, readouts_long):
     readouts_long.to_csv(tmp_path / "readouts.csv", index=False)
     _run([str(tmp_path / "scores.csv"), str(tmp_path / "readouts.csv"), "--method", "pearson",
           "--scores", "osscore", "--out", str(tmp_path / "c.csv"), "--plots",
-          str(tmp_path / "plots"), "--n-boot", "50"])
+          str(tmp_path / "plots"), "--n-boot", "100"])
     names = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert names == ["heatmap_pearson.png", "heatmap_pearson.svg", "scatter_osscore_pearson.png",
                      "scatter_osscore_pearson.svg", "time_course.png", "time_course.svg"]

@@ -48,9 +48,9 @@ def test_paths_give_the_same_study_and_files_are_written(tmp_path, images, reado
     images.to_csv(tmp_path / "scores.csv", index=False)
     readouts_long.to_excel(tmp_path / "readouts.xlsx", index=False)
     from_frames = correlate_study(images, readouts_long, method="pearson",
-                                  score_columns=["osscore"], n_boot=50)
+                                  score_columns=["osscore"], n_boot=100)
     study = correlate_study(tmp_path / "scores.csv", str(tmp_path / "readouts.xlsx"),
-                            method="pearson", score_columns=["osscore"], n_boot=50,
+                            method="pearson", score_columns=["osscore"], n_boot=100,
                             out=tmp_path / "c.csv", plots_dir=tmp_path / "plots",
                             plot_formats=("png",))
     pd.testing.assert_frame_equal(study.results, from_frames.results)
@@ -72,7 +72,7 @@ def test_join_on_day_and_condition_as_text(images, readouts_long):
 
 def test_progress_counts_up_to_its_total(images, readouts_long, tmp_path):
     calls = []
-    study = correlate_study(images, readouts_long, n_boot=50, plots_dir=tmp_path / "plots",
+    study = correlate_study(images, readouts_long, n_boot=100, plots_dir=tmp_path / "plots",
                             plot_formats=("png",),
                             progress=lambda done, total, message: calls.append(
                                 (done, total, message)))
@@ -102,7 +102,7 @@ def test_cancel_raises_cancelled_and_writes_nothing(images, readouts_long, tmp_p
             token.cancel()
 
     with pytest.raises(Cancelled, match="cancelled"):
-        correlate_study(images, readouts_long, n_boot=50, out=tmp_path / "c.csv",
+        correlate_study(images, readouts_long, n_boot=100, out=tmp_path / "c.csv",
                         progress=progress, cancel=token)
     assert not (tmp_path / "c.csv").exists()
 
@@ -115,7 +115,7 @@ def test_cancel_while_plotting_keeps_finished_figures(images, readouts_long, tmp
             token.cancel()  # after the first figure
 
     with pytest.raises(Cancelled):
-        correlate_study(images, readouts_long, method="pearson", n_boot=50,
+        correlate_study(images, readouts_long, method="pearson", n_boot=100,
                         out=tmp_path / "c.csv", plots_dir=tmp_path / "plots",
                         plot_formats=("png",), progress=progress, cancel=token)
     assert (tmp_path / "c.csv").exists()
@@ -132,7 +132,7 @@ def test_warnings_come_back_as_data(images, readouts_long):
     assert len(left_out) == readouts_long["sample_id"].nunique() - 3
     # a day column on one side only: no time course, said as a warning; r still computed
     no_day = correlate_study(images.drop(columns=["day"]), readouts_long, method="pearson",
-                             n_boot=50)
+                             n_boot=100)
     assert no_day.time_course is None and no_day.results["r"].notna().all()
     assert len(no_day.warnings) == 1 and no_day.warnings[0].startswith("no time course:")
     assert "'day'" in no_day.warnings[0]

@@ -14,8 +14,11 @@ the entries of :data:`CORRELATION_METHODS`. Pearson confidence
 intervals use the Fisher z transform; Spearman intervals are percentile
 bootstrap intervals over samples with a fixed seed. ``q`` is the
 Benjamini-Hochberg adjusted p-value across all score x marker x assay pairs
-tested with the same method. Fewer than ``min_n`` (4) samples gives no r, only
-a warning, because r from three points is mostly noise.
+tested with the same method. Fewer than ``min_n`` (4; never below 3) samples
+gives no r, only a warning, because r from three points is mostly noise; p is
+only reported from :data:`MIN_N_FOR_P` (4) samples on, the ``warning`` column
+saying why it is missing. ``n_boot`` is at least :data:`MIN_N_BOOT` resamples,
+or 0 for no bootstrap interval, which the ``warning`` column then states.
 """
 
 from __future__ import annotations
@@ -43,6 +46,35 @@ CORRELATION_METHODS: Registry[Callable[..., tuple[float, float, float, float]]] 
 
 #: The method choice that runs every registered method.
 ALL_METHODS = "both"
+
+#: Smallest ``min_n`` accepted (r from two points is always +-1).
+MIN_N_FLOOR = 3
+#: Fewest samples for which a p-value is reported (at n = 3 it is not meaningful).
+MIN_N_FOR_P = 4
+#: Fewest bootstrap resamples for an interval; 0 means "no bootstrap interval".
+MIN_N_BOOT = 100
+
+
+def check_min_n(min_n) -> int:
+    """``min_n`` if it is an integer >= :data:`MIN_N_FLOOR`, else a BadInputError naming --min-n."""
+    if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < MIN_N_FLOOR:
+        raise BadInputError(
+            f"min_n (--min-n) must be an integer of at least {MIN_N_FLOOR}, got {min_n!r}: a "
+            f"correlation of fewer samples is meaningless. Use --min-n {MIN_N_FLOOR} or more "
+            f"(p-values are reported from {MIN_N_FOR_P} samples on)."
+        )
+    return int(min_n)
+
+
+def check_n_boot(n_boot) -> int:
+    """``n_boot`` if it is 0 or an integer >= :data:`MIN_N_BOOT`, else a BadInputError (--n-boot)."""
+    if (isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer))
+            or (n_boot != 0 and n_boot < MIN_N_BOOT)):
+        raise BadInputError(
+            f"n_boot (--n-boot) must be 0 (no bootstrap confidence interval) or at least "
+            f"{MIN_N_BOOT} resamples, got {n_boot!r}; 2000 is the default."
+        )
+    return int(n_boot)
 
 
 def method_choices() -> list[str]:
@@ -135,7 +167,7 @@ def pearson(x, y, confidence: float = 0.95, n_boot: int = 2000,
 
 @CORRELATION_METHODS.register(
     "spearman", help="Spearman rho and p (scipy.stats.spearmanr); percentile bootstrap CI",
-    symbol="rho")
+    symbol="rho", bootstrap=True)
 def spearman(x, y, confidence: float = 0.95, n_boot: int = 2000,
              seed: int = 0) -> tuple[float, float, float, float]:
     """Spearman ``(rho, p, ci_low, ci_high)`` with a seeded bootstrap interval."""
@@ -174,9 +206,12 @@ def correlation(x, y, method: str = "pearson", min_n: int = 4, confidence: float
     -------
     dict
         ``n, r, ci_low, ci_high, p, warning``; below ``min_n`` samples, or for a
-        constant vector, r/p/CI are NaN and ``warning`` says why.
+        constant vector, r/p/CI are NaN and ``warning`` says why. Below
+        :data:`MIN_N_FOR_P` samples p is NaN, and with ``n_boot=0`` a bootstrap
+        method's interval is NaN; the warning says so.
     """
     compute = CORRELATION_METHODS.get(method)
+    min_n, n_boot = check_min_n(min_n), check_n_boot(n_boot)
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     keep = np.isfinite(x) & np.isfinite(y)
@@ -191,7 +226,17 @@ def correlation(x, y, method: str = "pearson", min_n: int = 4, confidence: float
         out["warning"] = f"the {which} is constant over the {n} samples"
         return out
     r, p, low, high = compute(x, y, confidence=confidence, n_boot=n_boot, seed=seed)
-    out.update(r=r, p=p, ci_low=low, ci_high=high)
+    no_boot = n_boot == 0 and CORRELATION_METHODS.entry(method).extra.get("bootstrap", False)
+    notes = []
+    if n < MIN_N_FOR_P:
+        p = np.nan
+        notes.append(f"p is not reported below {MIN_N_FOR_P} samples (n = {n})")
+        if not no_boot and not (np.isfinite(low) and np.isfinite(high)):
+            notes.append(f"no confidence interval below {MIN_N_FOR_P} samples")
+    if no_boot:
+        low = high = np.nan
+        notes.append("no confidence interval: n_boot = 0 (--n-boot 0) turns the bootstrap off")
+    out.update(r=r, p=p, ci_low=low, ci_high=high, warning="; ".join(notes))
     return out
 
 
@@ -338,6 +383,7 @@ def correlate_joined(joined: pd.DataFrame, scores: Sequence[str],
         Columns :data:`RESULT_COLUMNS`; ``q`` is Benjamini-Hochberg within each method.
     """
     methods = CORRELATION_METHODS.names() if methods is None else list(methods)
+    min_n, n_boot = check_min_n(min_n), check_n_boot(n_boot)
     for method in methods:
         CORRELATION_METHODS.entry(method)  # unknown names fail before any work
     total = count_tests(joined, scores, methods)

@@ -27,6 +27,8 @@ from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
 from .aggregate import aggregate_to_samples, parse_columns, sample_exclusions
 from .correlate import (
     ALL_METHODS,
+    check_min_n,
+    check_n_boot,
     correlate_joined,
     count_tests,
     join_readouts,
@@ -150,11 +152,13 @@ def correlate_study(
     loading_control : str, optional
         Normalise western blot values to this marker (e.g. ``"GAPDH"``).
     min_n : int
-        Fewest samples for which r is reported.
+        Fewest samples for which r is reported (at least 3; p-values need 4).
     confidence : float
         Confidence level of the intervals.
     n_boot, seed : int
-        Bootstrap resamples and seed of the Spearman intervals.
+        Bootstrap resamples (0, or at least 100) and seed of the Spearman
+        intervals; 0 gives no interval, stated in the ``warning`` column and
+        :attr:`CorrelationStudy.warnings`.
     out : path, optional
         Write the results table here (CSV or XLSX, atomically).
     plots_dir : path, optional
@@ -193,6 +197,7 @@ def correlate_study(
     if not on:
         raise BadInputError("Say which column(s) identify a sample, e.g. on='sample_id'.")
     methods = resolve_methods(method)  # a typo fails before any file is read
+    min_n, n_boot = check_min_n(min_n), check_n_boot(n_boot)
 
     report(progress, 0, 0, "reading scores")
     images, scores_name = _read_scores(scores, scores_name)

@@ -193,8 +193,10 @@ def _load(item, explicit_pixel_size: float | None, model_pixel_size: float | Non
     else:
         size, source = None, "unknown"
     if size is not None and (not np.isfinite(size) or size <= 0):
-        raise BadInputError(f"{item.message_name}: pixel size must be a positive number of µm, "
-                            f"got {size}.")
+        what = {"user": "pixel_size_um, --pixel-size-um", "layer": "the layer's scale",
+                "file": "the file's metadata"}.get(source, "the input's pixel_size_um")
+        raise BadInputError(f"{item.message_name}: pixel size must be a positive number of µm "
+                            f"({what}), got {size}.")
     return ImageInput(item.data, item.name, size, item.rgb, item.label, source)
 
 

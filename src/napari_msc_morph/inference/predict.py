@@ -42,6 +42,7 @@ from ..errors import BadInputError
 from ..jobs import CancelToken, check_cancelled
 from ..models.backbones import DEVICES, resolve_device
 from ..models.bundle import ModelBundle
+from ..models.checks import check_probabilities
 from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
 from ..registry import Registry
 from .ordinal import interval_columns, task_score
@@ -77,12 +78,9 @@ BF16_MIN_AGREEMENT = 0.99
 PRECISIONS: Registry = Registry("precision")
 PRECISIONS.add("auto", "auto",
                 "fp16 autocast on a GPU; bf16 on a CPU only where it agrees with fp32")
-PRECISIONS.add("fp32", "fp32",
-                "float32 everywhere: slowest, reproducible")
-PRECISIONS.add("bf16", "bf16",
-                "bfloat16 autocast (CPUs with native bf16, GPUs)")
-PRECISIONS.add("fp16", "fp16",
-                "float16 autocast (GPUs only)")
+PRECISIONS.add("fp32", "fp32", "float32 everywhere: slowest, reproducible")
+PRECISIONS.add("bf16", "bf16", "bfloat16 autocast (CPUs with native bf16, GPUs)")
+PRECISIONS.add("fp16", "fp16", "float16 autocast (GPUs only)")
 
 # bf16 decisions per weights hash, shared by all predictors in this process.
 _BF16_AGREEMENT: dict[str, float] = {}
@@ -231,8 +229,8 @@ class Predictor:
             raise BadInputError(
                 f"precision must be one of {tuple(PRECISIONS.names())}, got {precision!r}."
             )
-        self.bundle = bundle
-        self.config = bundle.config
+        self.bundle, self.config = bundle, bundle.config
+        self.source = f"bundle {bundle.path.name if bundle.path else self.config.model_id}"
         self.task = bundle.task
         self.device = resolve_device(device)
         self.device_type = self.device.split(":")[0]
@@ -397,7 +395,8 @@ class Predictor:
                 check_cancelled(cancel, f"Prediction on {name} was cancelled.")
                 chunk = boxes[start : start + self.batch_size]
                 crops = np.stack([np.asarray(plane[y0:y1, x0:x1]) for y0, x0, y1, x1 in chunk])
-                probs[start : start + len(chunk)] = self.run_batch(normalise(crops))
+                probs[start : start + len(chunk)] = check_probabilities(  # before any table
+                    self.run_batch(normalise(crops)), f"{name}{_plane_label(index)}", self.source)
                 done += len(chunk)
                 yield done, total
             plane_notices = list(notices)

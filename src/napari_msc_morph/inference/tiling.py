@@ -28,11 +28,19 @@ __all__ = [
     "GridLayout",
     "grid_layout",
     "check_tiling",
+    "check_overlap",
     "tile_boxes",
+    "MAX_OVERLAP",
+    "MAX_TILES_PER_PLANE",
 ]
 
 #: Tiling schemes: name -> ``boxes(image_shape, crop_size, overlap)``.
 TILINGS: Registry = Registry("tiling")
+
+#: Largest grid overlap: at 0.9 neighbours are a tenth of a crop apart.
+MAX_OVERLAP = 0.9
+#: Most grid tiles on one plane (a 20 000 px square field at 224 px and overlap 0.5 is ~31 000).
+MAX_TILES_PER_PLANE = 100_000
 
 
 def _hw(image_shape, crop_size) -> tuple[int, int, int]:
@@ -125,14 +133,49 @@ class GridLayout:
         return np.stack([yy, xx, yy + c, xx + c], axis=1).astype(np.int64)
 
 
+def check_overlap(overlap, name: str = "overlap (--overlap)") -> float:
+    """``overlap`` as a float in [0, :data:`MAX_OVERLAP`], else a BadInputError naming ``name``.
+
+    >>> check_overlap(0.5)
+    0.5
+    """
+    try:
+        value = float(overlap)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(overlap, bool) or not 0.0 <= value <= MAX_OVERLAP:
+        raise BadInputError(
+            f"{name} must be between 0 and {MAX_OVERLAP} (a fraction of the crop shared by "
+            f"neighbouring grid tiles), got {overlap!r}; 0.5 is the usual choice."
+        )
+    return value
+
+
 def grid_layout(image_shape, crop_size: int, overlap: float = 0.5) -> GridLayout:
-    """Sliding-window layout with ``overlap`` (fraction of a crop) between neighbours."""
+    """Sliding-window layout with ``overlap`` (fraction of a crop) between neighbours.
+
+    Raises :class:`BadInputError` for an overlap outside [0, :data:`MAX_OVERLAP`],
+    a stride under 1 px, or more than :data:`MAX_TILES_PER_PLANE` tiles.
+    """
     h, w, c = _hw(image_shape, crop_size)
-    if not 0.0 <= float(overlap) < 1.0:
-        raise BadInputError(f"overlap must be in [0, 1), got {overlap}.")
-    stride = max(1, int(round(c * (1.0 - float(overlap)))))
+    overlap = check_overlap(overlap)
+    stride = int(round(c * (1.0 - overlap)))
+    if stride < 1:
+        raise BadInputError(
+            f"overlap (--overlap) {overlap:g} with a {c} px crop leaves a stride of "
+            f"{c * (1.0 - overlap):.2f} px; neighbouring tiles must be at least 1 px apart. "
+            "Lower --overlap."
+        )
     n_rows = 1 + (h - c) // stride
     n_cols = 1 + (w - c) // stride
+    if n_rows * n_cols > MAX_TILES_PER_PLANE:
+        raise BadInputError(
+            f"grid tiling of a {h}x{w} px plane with a {c} px crop and overlap {overlap:g} "
+            f"(stride {stride} px) needs {n_rows * n_cols:,} tiles, more than the "
+            f"{MAX_TILES_PER_PLANE:,} allowed per plane. Lower --overlap (e.g. 0.5), use "
+            "--tiling six or center, or crop/downsample the image (give its pixel size so it "
+            "is resampled to the model's)."
+        )
     off_y = ((h - c) - (n_rows - 1) * stride) // 2
     off_x = ((w - c) - (n_cols - 1) * stride) // 2
     return GridLayout(c, stride, n_rows, n_cols, off_y, off_x)
@@ -170,5 +213,5 @@ def check_tiling(mode: str) -> str:
 
 
 def tile_boxes(mode: str, image_shape, crop_size: int, overlap: float = 0.5) -> np.ndarray:
-    """Boxes for the tiling ``mode`` (one of :data:`TILINGS`)."""
-    return TILINGS.get(check_tiling(mode))(image_shape, crop_size, overlap)
+    """Boxes for the tiling ``mode`` (one of :data:`TILINGS`); ``overlap`` is checked for all."""
+    return TILINGS.get(check_tiling(mode))(image_shape, crop_size, check_overlap(overlap))

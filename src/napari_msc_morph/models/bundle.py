@@ -15,8 +15,13 @@ A bundle is a folder or a ``.zip`` holding exactly two files:
 Loading never unpickles anything: ``.pt``/``.pth``/``.ckpt`` pickles (and zip
 archives holding pickles, which is what ``torch.save`` writes) are refused with
 a message, and a weights file whose sha256 differs from ``model.json`` is an
-error. Writing is atomic: an interrupted save leaves the previous bundle (or
-nothing) in place.
+error. Numbers are checked at the door: every weight tensor finite,
+normalisation finite with std > 0, pixel size finite > 0 (or null), and a
+``model.json`` of a newer schema version is refused naming both versions. A
+``.zip`` is judged from its central directory before anything is unpacked
+(member count, sizes, compression ratio; see :mod:`._archive`) and read
+streamed; other files in a bundle are ignored with a logged notice. Writing
+is atomic: an interrupted save leaves the previous bundle (or nothing) in place.
 
 Examples
 --------
@@ -42,12 +47,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInputError
+from ._archive import MODEL_JSON, PICKLE_SUFFIXES, WEIGHTS_FILE, bundle_files
 from .backbones import classifier_out_features, create_backbone
 from .bundle_config import (
     INTENSITY_MODES,
     SCHEMA_VERSION,
     BundleConfig,
 )
+from .checks import check_finite_tensors
 from .tasks import TaskSpec
 
 __all__ = [
@@ -62,11 +69,6 @@ __all__ = [
     "INTENSITY_MODES",
 ]
 
-MODEL_JSON = "model.json"
-WEIGHTS_FILE = "weights.safetensors"
-
-# Files that are (or usually are) Python pickles: loading them could run code.
-_PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".bin", ".tar", ".joblib")
 
 
 @dataclass
@@ -127,7 +129,7 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
     from .. import __version__
 
     path = Path(path)
-    if path.suffix.lower() in _PICKLE_SUFFIXES:
+    if path.suffix.lower() in PICKLE_SUFFIXES:
         raise BadInputError(
             f"{path.name}: bundles are a folder or a .zip (model.json + weights.safetensors), "
             "never a pickle file."
@@ -199,8 +201,10 @@ def _check_model_matches(model, config: BundleConfig) -> None:
 def read_bundle_config(path: str | os.PathLike) -> BundleConfig:
     """Read and validate only ``model.json`` of a bundle (no weights, no network)."""
     path = Path(path)
-    text, _ = _read_members(path, want_weights=False)
-    return _parse_config(text, path)
+    if path.name == MODEL_JSON and path.is_file():
+        path = path.parent
+    with bundle_files(path, want_weights=False) as files:
+        return _parse_config(files.text, path)
 
 
 def load_bundle(
@@ -226,40 +230,45 @@ def load_bundle(
     FileNotFoundError
         The path or one of the two files is missing.
     BadInputError
-        (a ``ValueError``) A pickle file, invalid or incomplete ``model.json``, unknown backbone,
-        a weights hash mismatch, or weights that do not fit the declared
-        backbone/classes.
+        (a ``ValueError``) A pickle file, invalid or incomplete ``model.json``
+        (a newer schema version, non-finite or zero normalisation, a bad pixel
+        size), unknown backbone, a weights hash mismatch, weights with NaN/Inf
+        or that do not fit the declared backbone/classes, or a ``.zip`` over
+        the size, member-count or compression-ratio limits of
+        :mod:`napari_msc_morph.models._archive`.
     """
-    from safetensors.torch import load as load_safetensors
+    from safetensors.torch import load_file
 
     from .backbones import resolve_device
 
     path = Path(path)
     if path.name == MODEL_JSON and path.is_file():
         path = path.parent
-    text, weights = _read_members(path, want_weights=True)
-    config = _parse_config(text, path)
-    if task is not None and config.task != task:
-        raise BadInputError(
-            f"{path.name} is a model for the {config.task!r} task, not {task!r}; "
-            f"choose a {task} model."
-        )
-    sha = hashlib.sha256(weights).hexdigest()
-    if sha != config.weights_sha256:
-        raise BadInputError(
-            f"{path.name}: the sha256 of {WEIGHTS_FILE} ({sha[:12]}…) does not match "
-            f"model.json ({str(config.weights_sha256)[:12]}…); the weights were changed or "
-            "corrupted after the bundle was written. Get an intact copy of the bundle."
-        )
-    try:
-        state = load_safetensors(weights)
-    except Exception as err:
-        raise BadInputError(
-            f"{path.name}: {WEIGHTS_FILE} is not a valid safetensors file ({err})."
-        ) from err
-    model = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
-    _compare_state_shapes(model.state_dict(), state, config, f"{path.name}'s weights")
-    model.load_state_dict(state, strict=True)
+    with bundle_files(path, want_weights=True) as files:
+        config = _parse_config(files.text, path)
+        if task is not None and config.task != task:
+            raise BadInputError(
+                f"{path.name} is a model for the {config.task!r} task, not {task!r}; "
+                f"choose a {task} model."
+            )
+        sha = files.weights_sha256
+        if sha != config.weights_sha256:
+            raise BadInputError(
+                f"{path.name}: the sha256 of {WEIGHTS_FILE} ({sha[:12]}…) does not match "
+                f"model.json ({str(config.weights_sha256)[:12]}…); the weights were changed or "
+                "corrupted after the bundle was written. Get an intact copy of the bundle."
+            )
+        try:
+            state = load_file(str(files.weights))
+        except Exception as err:
+            raise BadInputError(
+                f"{path.name}: {WEIGHTS_FILE} is not a valid safetensors file ({err})."
+            ) from err
+        check_finite_tensors(state, f"{path.name} ({WEIGHTS_FILE})")
+        model = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
+        _compare_state_shapes(model.state_dict(), state, config, f"{path.name}'s weights")
+        model.load_state_dict(state, strict=True)
+        del state  # a zip's weights file is removed when the block ends
     model.eval()
     model.to(resolve_device(device))
     return ModelBundle(model=model, config=config, path=path)
@@ -271,81 +280,6 @@ def _parse_config(text: str, path: Path) -> BundleConfig:
     except json.JSONDecodeError as err:
         raise BadInputError(f"{MODEL_JSON} in {path} is not valid JSON: {err}.") from err
     return BundleConfig.from_dict(data, source=f"{MODEL_JSON} in {path.name}")
-
-
-def _pickle_refusal(path: Path, inner: str | None = None) -> BadInputError:
-    what = f"{path.name} (member {inner})" if inner else path.name
-    return BadInputError(
-        f"{what} is a pickled PyTorch/Python file. It is not loaded because unpickling "
-        "can execute arbitrary code hidden in the file. Use a model bundle (a folder or "
-        ".zip with model.json and weights.safetensors): load the state_dict where you "
-        "trust it and write it with napari_msc_morph.models.save_bundle."
-    )
-
-
-def _read_members(path: Path, want_weights: bool) -> tuple[str, bytes | None]:
-    """Return (model.json text, weights bytes) from a folder or zip, refusing pickles."""
-    if not path.exists():
-        raise FileNotFoundError(f"Model bundle {path} does not exist.")
-    if path.suffix.lower() in _PICKLE_SUFFIXES:
-        raise _pickle_refusal(path)
-    if path.is_dir():
-        json_path = path / MODEL_JSON
-        weights_path = path / WEIGHTS_FILE
-        if not json_path.is_file():
-            pickles = [p.name for p in path.iterdir() if p.suffix.lower() in _PICKLE_SUFFIXES]
-            if pickles:
-                raise _pickle_refusal(path / pickles[0])
-            raise FileNotFoundError(
-                f"{path} is not a model bundle: it has no {MODEL_JSON} (a bundle holds "
-                f"{MODEL_JSON} and {WEIGHTS_FILE})."
-            )
-        if want_weights and not weights_path.is_file():
-            raise FileNotFoundError(f"Model bundle {path} has no {WEIGHTS_FILE}.")
-        text = json_path.read_text(encoding="utf-8")
-        weights = weights_path.read_bytes() if want_weights else None
-        _refuse_pickled_bytes(path / WEIGHTS_FILE, weights)
-        return text, weights
-    with open(path, "rb") as fh:
-        head = fh.read(4)
-    if head[:1] == b"\x80":
-        raise _pickle_refusal(path)
-    if not zipfile.is_zipfile(path):
-        raise BadInputError(
-            f"{path.name} is neither a bundle folder nor a .zip bundle "
-            f"({MODEL_JSON} + {WEIGHTS_FILE})."
-        )
-    with zipfile.ZipFile(path) as zf:
-        names = [n for n in zf.namelist() if not n.endswith("/")]
-        pickles = [
-            n for n in names if Path(n).suffix.lower() in _PICKLE_SUFFIXES or n.endswith("data.pkl")
-        ]
-        if pickles:
-            raise _pickle_refusal(path, pickles[0])
-        json_names = [n for n in names if Path(n).name == MODEL_JSON]
-        if len(json_names) != 1:
-            raise FileNotFoundError(
-                f"{path.name} is not a model bundle: expected one {MODEL_JSON}, "
-                f"found {len(json_names)}."
-            )
-        prefix = json_names[0][: -len(MODEL_JSON)]
-        text = zf.read(json_names[0]).decode("utf-8")
-        weights = None
-        if want_weights:
-            try:
-                weights = zf.read(prefix + WEIGHTS_FILE)
-            except KeyError:
-                raise FileNotFoundError(
-                    f"Model bundle {path.name} has no {WEIGHTS_FILE}."
-                ) from None
-            _refuse_pickled_bytes(path, weights)
-    return text, weights
-
-
-def _refuse_pickled_bytes(path: Path, data: bytes | None) -> None:
-    # A pickle renamed to .safetensors: refuse before anything parses it.
-    if data and (data[:1] == b"\x80" or data[:4] == b"PK\x03\x04"):
-        raise _pickle_refusal(path)
 
 
 def _compare_state_shapes(expected: dict, got: dict, config: BundleConfig, what: str) -> None:

@@ -11,17 +11,25 @@ always stores the numbers it was trained with, so older bundles load unchanged.
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from ..errors import BadInputError
 from .backbones import check_backbone_name, normalization
+from .checks import positive_number
 from .tasks import TASKS, TaskSpec, get_task
 
-__all__ = ["BundleConfig", "SCHEMA_VERSION", "BUNDLE_FORMAT", "INTENSITY_MODES"]
+__all__ = ["BundleConfig", "SCHEMA_VERSION", "BUNDLE_FORMAT", "INTENSITY_MODES",
+           "check_schema_version"]
+
+logger = logging.getLogger(__name__)
 
 #: Version of the ``model.json`` schema this package writes (and the newest it reads).
 SCHEMA_VERSION = 1
 BUNDLE_FORMAT = "napari-msc-morph.model-bundle"
+#: Largest ``input_size`` (px): a bigger crop is a damaged or hostile model.json.
+MAX_INPUT_SIZE = 4096
 #: How raw pixels become [0, 1] before mean/std (see inference.preprocess).
 INTENSITY_MODES = ("auto", "dtype", "percentile")
 
@@ -138,14 +146,12 @@ class BundleConfig:
     # -- checks -----------------------------------------------------------------
     def validate(self) -> None:
         """Raise :class:`~napari_msc_morph.errors.BadInputError` naming the first bad field."""
-        if self.schema_version > SCHEMA_VERSION or self.schema_version < 1:
-            raise BadInputError(
-                f"model.json has schema_version {self.schema_version}, but this "
-                f"napari-msc-morph reads versions 1..{SCHEMA_VERSION}; update napari-msc-morph."
-            )
+        check_schema_version(self.schema_version)
         check_backbone_name(self.backbone)
-        if self.input_size < 16:
-            raise BadInputError(f"input_size must be at least 16 px, got {self.input_size}.")
+        if not 16 <= self.input_size <= MAX_INPUT_SIZE:
+            raise BadInputError(
+                f"input_size must be between 16 and {MAX_INPUT_SIZE} px, got {self.input_size}."
+            )
         if self.in_chans not in (1, 3):
             raise BadInputError(f"in_chans must be 1 or 3, got {self.in_chans}.")
         for name in ("mean", "std"):
@@ -154,25 +160,26 @@ class BundleConfig:
                 raise BadInputError(
                     f"{name} has {len(values)} values but in_chans is {self.in_chans}."
                 )
-        if any(not (s > 0) for s in self.std):
-            raise BadInputError(f"std values must be positive, got {list(self.std)}.")
-        if self.pixel_size_um is not None:
-            try:
-                px = float(self.pixel_size_um)
-            except (TypeError, ValueError):
-                px = float("nan")
-            if not (px > 0 and px < float("inf")):
-                raise BadInputError(
-                    f"pixel_size_um must be a positive number or null, got {self.pixel_size_um!r}."
-                )
-            self.pixel_size_um = px
+        if not all(math.isfinite(m) for m in self.mean):
+            raise BadInputError(
+                f"normalisation mean must be finite numbers, got {list(self.mean)}; "
+                "the bundle's model.json is damaged."
+            )
+        if any(not (math.isfinite(s) and s > 0) for s in self.std):
+            raise BadInputError(
+                f"normalisation std values must be finite and positive, got {list(self.std)} "
+                "(a zero std divides by zero); the bundle's model.json is damaged."
+            )
+        self.pixel_size_um = positive_number(self.pixel_size_um, "pixel_size_um",
+                                             allow_none=True)
         # the one tiling registry lives with the tilings; imported here, at call time,
         # because importing the inference package at module level would loop back here
         from ..inference.tiling import check_tiling
 
         check_tiling(self.tiling)
-        if not (0.0 <= float(self.grid_overlap) < 1.0):
-            raise BadInputError(f"grid_overlap must be in [0, 1), got {self.grid_overlap}.")
+        from ..inference.tiling import check_overlap
+
+        self.grid_overlap = check_overlap(self.grid_overlap, "grid_overlap")
         if self.intensity not in INTENSITY_MODES:
             raise BadInputError(
                 f"intensity must be one of {INTENSITY_MODES}, got {self.intensity!r}."
@@ -214,10 +221,17 @@ class BundleConfig:
         """
         if not isinstance(data, dict):
             raise BadInputError(f"{source} must hold a JSON object, got {type(data).__name__}.")
+        if "schema_version" in data:  # first: a newer schema may have renamed every other key
+            check_schema_version(data["schema_version"], source, data.get("package_version"))
         missing = [k for k in _REQUIRED_KEYS if k not in data]
         if missing:
             raise BadInputError(f"{source} is missing required keys: {', '.join(missing)}.")
+        if data.get("temperature") is not None:  # optional calibration, checked if present
+            positive_number(data["temperature"], f"{source}: temperature")
         known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known - {"format", "temperature"})
+        if unknown:
+            logger.info("%s: ignored unknown keys %s", source, ", ".join(unknown))
         kwargs = {k: v for k, v in data.items() if k in known}
         if not isinstance(kwargs["class_names"], list) or not all(
             isinstance(c, str) for c in kwargs["class_names"]
@@ -227,6 +241,23 @@ class BundleConfig:
             return cls(**kwargs)
         except (TypeError, ValueError) as err:
             raise BadInputError(f"{source}: {err}") from err
+
+
+def check_schema_version(version, source: str = "model.json", writer: str | None = None) -> int:
+    """``version`` as an int if this package reads it, else a BadInputError naming both versions."""
+    from .. import __version__
+
+    version = _as_int(version, "schema_version")
+    if version > SCHEMA_VERSION:
+        by = f" (by napari-msc-morph {writer})" if writer else ""
+        raise BadInputError(
+            f"{source} was written with bundle schema version {version}{by}, but this "
+            f"napari-msc-morph {__version__} reads schema versions up to {SCHEMA_VERSION}; "
+            "update napari-msc-morph (pip install -U napari-msc-morph)."
+        )
+    if version < 1:
+        raise BadInputError(f"{source}: schema_version must be 1 or more, got {version}.")
+    return version
 
 
 def _as_int(value, name: str) -> int:
