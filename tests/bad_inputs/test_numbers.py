@@ -269,3 +269,17 @@ def test_min_n_3_reports_r_but_no_p_and_says_why(tmp_path):
     pearson = study.results.set_index("method").loc["pearson"]
     assert np.isnan(pearson["ci_low"]) and "no confidence interval" in pearson["warning"]
     assert any("p is not reported" in w for w in study.warnings)
+
+
+def test_collecting_failures_never_turns_a_bad_option_into_per_image_failures(tmp_path):
+    from napari_msc_morph.errors import BadInputError
+    from napari_msc_morph.inference import predict_images
+    from napari_msc_morph.io import write_tiff
+
+    for name in ("a.tif", "b.tif"):
+        write_tiff(np.zeros((40, 40), np.uint8), tmp_path / name)
+    for kwargs, option in ((dict(overlap=0.999), "--overlap"),
+                           (dict(pixel_size_um=-1.0), "--pixel-size-um")):
+        with pytest.raises(BadInputError, match=option):
+            predict_images(tmp_path / "missing-bundle.zip", [tmp_path], on_error="collect",
+                           **kwargs)

@@ -36,6 +36,7 @@ from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from .batch import _IMAGE_ERRORS, ImageFailure, PredictionBatch, error_text, failures_table
 from .predict import Prediction, Predictor
 from .preprocess import image_layout
+from .tiling import check_overlap
 
 __all__ = [
     "ON_ERROR",
@@ -323,6 +324,14 @@ def predict_images(
     if on_error not in ON_ERROR:
         raise BadInputError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}.")
     collect = on_error == "collect"
+    # options are checked once, up front: with on_error="collect" a bad option would
+    # otherwise become one "failed image" per image
+    if overlap is not None:
+        check_overlap(overlap)
+    if pixel_size_um is not None and (not np.isfinite(float(pixel_size_um))
+                                      or float(pixel_size_um) <= 0):
+        raise BadInputError(f"pixel size must be a positive number of µm (pixel_size_um, "
+                            f"--pixel-size-um), got {pixel_size_um}.")
     batch = PredictionBatch()
     items = _as_inputs(images, batch.failures if collect else None)
     predictor = _predictor(bundle, device, precision, batch_size)
