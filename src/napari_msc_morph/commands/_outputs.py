@@ -211,6 +211,7 @@ def _check_existing(option: str, path: Path, kind: str, overwrite: bool,
 
 def _check_writable(option: str, path: Path, kind: str) -> None:
     folder = _absolute(path).parent
+    existing = folder
     for candidate in (folder, *folder.parents):
         if candidate.exists():
             if not candidate.is_dir():
@@ -218,15 +219,12 @@ def _check_writable(option: str, path: Path, kind: str) -> None:
                     f"{option} {path}: {candidate} is a file, not a folder, so nothing can be "
                     "written under it; choose another location."
                 )
+            existing = candidate
             break
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise BadInputError(
-            f"{option} {path}: cannot create the folder {folder} "
-            f"({err.strerror or err}); choose a location you can write to."
-        ) from None
-    _probe(option, path, folder)
+    # Probe the nearest folder that exists instead of creating the missing ones now: a
+    # command that then fails on its inputs leaves no empty folders behind (writers
+    # create them when they write).
+    _probe(option, path, existing)
     if KINDS[kind][1][0] is None and path.is_dir():
         _probe(option, path, path)  # an existing output folder is written into
 
