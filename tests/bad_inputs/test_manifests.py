@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -91,8 +92,6 @@ def _add_duplicate(folder: Path, rows: list, how: str) -> tuple[int, int]:
         shutil.copyfile(folder / first["path"], folder / "img" / "copy.tif")
         path = "img/copy.tif"
     elif how == "letter_case":
-        if not _case_insensitive(folder):
-            pytest.skip("this filesystem tells letter case apart")
         path = first["path"].upper()
     else:
         raise AssertionError(how)
@@ -102,7 +101,11 @@ def _add_duplicate(folder: Path, rows: list, how: str) -> tuple[int, int]:
 
 
 HOWS = ["same_path", "dotdot_spelling", "absolute_spelling", "symlink", "hard_link",
-        "byte_copy", "letter_case"]
+        "byte_copy"]
+# Letter case only names one file where the filesystem ignores it (macOS, Windows); on a
+# case-sensitive one the upper-case path is another, missing file, so the case is not made.
+if _case_insensitive(Path(tempfile.gettempdir())):
+    HOWS.append("letter_case")
 
 
 @pytest.mark.parametrize("face", ["library", "cli"])
