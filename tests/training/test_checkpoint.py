@@ -76,7 +76,11 @@ def test_kill_while_writing_the_second_checkpoint_resumes_bit_identically(passag
         config = TrainConfig(**{_config().to_dict()!r})
         train_model({str(passage_set)!r}, config, {str(tmp_path / "m")!r}, test_report=False)
     """)
-    env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1")
+    # the same CPU thread count as this process: float sums depend on it, and the
+    # resumed run must match the uninterrupted one bit for bit
+    import torch
+
+    env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS=str(torch.get_num_threads()))
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
                           text=True, timeout=600)
     assert done.returncode == 9, done.stderr[-2000:]
