@@ -29,7 +29,9 @@ REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "cellprofiler-e
 
 def wait(widget, timeout=120):
     start = time.time()
-    while widget.cancel_button.isEnabled() or widget.worker is None:
+    for _ in range(5):
+        QApplication.processEvents()
+    while widget.busy:  # JobDock: a worker is running
         QApplication.processEvents()
         time.sleep(0.02)
         if time.time() - start > timeout:

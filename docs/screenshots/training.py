@@ -50,7 +50,7 @@ def main() -> None:
     widget.downscale.setValue(4)
     widget.device.setCurrentText("cpu")
     widget.out_edit.setText(str(tmp / "passage-model"))
-    widget.start()
+    widget.run()
     while widget.worker is not None:
         QApplication.processEvents()
         time.sleep(0.05)
