@@ -65,6 +65,23 @@ def _marker_values(table: pd.DataFrame, column: str, where: str) -> np.ndarray:
     return values[np.isfinite(values)]
 
 
+def _exact_otsu(values: np.ndarray) -> float:
+    """Otsu's threshold over cell values without binning: the split between two adjacent
+    sorted values that maximises the between-class variance, returned as their midpoint
+    (a 256-bin histogram can put the cut inside a cluster's tail)."""
+    v = np.sort(values.astype(float))
+    n = v.size
+    cumsum = np.cumsum(v)
+    i = np.arange(1, n)                      # class 0 = the first i values
+    w0 = i / n
+    mu0 = cumsum[:-1] / i
+    mu1 = (cumsum[-1] - cumsum[:-1]) / (n - i)
+    between = w0 * (1 - w0) * (mu0 - mu1) ** 2
+    between[v[1:] == v[:-1]] = -np.inf       # split only between distinct values
+    k = int(np.argmax(between))
+    return float((v[k] + v[k + 1]) / 2)
+
+
 def pooled_thresholds(
     tables: Sequence[pd.DataFrame],
     markers: Sequence[str] | None = None,
@@ -82,8 +99,9 @@ def pooled_thresholds(
     markers : sequence of str, optional
         Markers to threshold (default: those of the first table).
     method : {"otsu", "control"}
-        ``otsu``: Otsu's threshold of all cells of all tables pooled (needs
-        both positive and negative cells in the run). ``control``: the 99th
+        ``otsu``: Otsu's threshold of all cells of all tables pooled, exact
+        (no histogram bins; needs both positive and negative cells in the
+        run). ``control``: the 99th
         percentile of the cells of negative-control images (so 1 % of control
         cells are called positive).
     control_mask : sequence of bool, optional
@@ -131,9 +149,7 @@ def pooled_thresholds(
             raise BadInputError(f"marker {name!r}: too few distinct cell values to learn a threshold "
                                 "from; give more images or a threshold.")
         if method == "otsu":
-            from skimage.filters import threshold_otsu
-
-            out[name] = float(threshold_otsu(values))
+            out[name] = _exact_otsu(values)
         else:
             out[name] = float(np.quantile(values, CONTROL_QUANTILE))
     return out
