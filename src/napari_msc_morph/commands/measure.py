@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -115,12 +116,19 @@ def run(args) -> int:
         sources[name] = "given"
     if args.border_excluded is not None and args.border_excluded < 0:
         raise BadInputError(f"--border-excluded {args.border_excluded}: give a count of 0 or more.")
-    with progress_bar("measure") as progress:
-        result = measure_field(labels.data, channels, nuclei, pixel_size,
-                               thresholds=thresholds, threshold_sources=sources,
-                               n_border_excluded=args.border_excluded,
-                               input_names=names, progress=progress,
-                               pixel_size_source="user" if origin == "given" else "file")
+    # the engine's missing-threshold warning is said once, after the run, in CLI terms
+    quiet = logging.getLogger("napari_msc_morph.morphology.summary")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with progress_bar("measure") as progress:
+            result = measure_field(labels.data, channels, nuclei, pixel_size,
+                                   thresholds=thresholds, threshold_sources=sources,
+                                   n_border_excluded=args.border_excluded,
+                                   input_names=names, progress=progress,
+                                   pixel_size_source="user" if origin == "given" else "file")
+    finally:
+        quiet.setLevel(level)
     write_table(result.table, args.out)
     print(f"{len(result.table)} objects, {result.table.shape[1]} columns -> {args.out}")
     if args.summary is not None:
