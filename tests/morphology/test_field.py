@@ -47,22 +47,29 @@ def border_field():
 # --------------------------------------------------------------------------- segment_field
 def test_segment_field_is_segment_nuclei_then_cells(field):
     dapi, actin = field.channels["DAPI"], field.channels["actin"]
-    result = segment_field(dapi, actin, diameter=(10, 60), threshold_method="li")
+    result = segment_field(dapi, actin, diameter=(10, 60), threshold_method="li",
+                           exclude_border=False)
     assert isinstance(result, SegmentationResult)
     nuclei = segment_nuclei(dapi, (10, 60), threshold_method="li")
     np.testing.assert_array_equal(result.nuclei, nuclei)
     np.testing.assert_array_equal(result.cells, segment_cells(actin, nuclei))
     assert result.counts == {"nuclei": 10, "cells": 10}
-    assert result.summary() == "10 nuclei, 10 cells"
-    only = segment_field(dapi, diameter=(10, 60))
+    assert result.summary() == "10 nuclei, 10 cells (border objects kept)"
+    assert result.n_border_excluded is None
+    only = segment_field(dapi, diameter=(10, 60), exclude_border=False)
     assert only.cells is None and only.counts == {"nuclei": 10}
 
 
 def test_exclude_border_drops_nuclei_whose_cell_touched_it():
     dapi, cyto = border_field()
-    kept = segment_field(dapi, cyto, diameter=(6, 30))
+    kept = segment_field(dapi, cyto, diameter=(6, 30), exclude_border=False)
     assert kept.counts == {"nuclei": 3, "cells": 3}
     cleared = segment_field(dapi, cyto, diameter=(6, 30), exclude_border=True)
+    assert cleared.n_border_excluded == 1
+    assert cleared.summary() == "2 nuclei, 2 cells, 1 touching the border excluded"
+    default = segment_field(dapi, cyto, diameter=(6, 30))   # on by default
+    np.testing.assert_array_equal(default.cells, cleared.cells)
+    assert default.n_border_excluded == 1
     # nucleus 3 does not touch the border, its cell does: both go
     assert segment_nuclei(dapi, (6, 30), exclude_border=True).max() == 3
     assert cleared.counts == {"nuclei": 2, "cells": 2}

@@ -12,7 +12,7 @@ from skimage.draw import disk, ellipse, rectangle
 from skimage.measure import label as cc_label
 from skimage.measure import regionprops_table
 
-from napari_msc_morph.morphology import measure_cells, summarize_cells
+from napari_msc_morph.morphology import measure_cells, pooled_thresholds, summarize_cells
 
 # measure_cells column -> regionprops property (same definition)
 SAME_AS_SKIMAGE = {
@@ -351,8 +351,10 @@ def test_summary_density_medians_and_fraction_positive():
             labels[r * 25 + 2 : r * 25 + 12, c * 25 + 2 : c * 25 + 12] = k
             marker[labels == k] = 1000 if k <= 8 else 100
     table = measure_cells(labels, {"RUNX2": marker}, pixel_size_um=0.5)
-    summary = summarize_cells(table)
+    pooled = pooled_thresholds([table])
+    summary = summarize_cells(table, thresholds=pooled, threshold_sources={"RUNX2": "pooled-otsu"})
     row = summary.iloc[0]
+    assert row.RUNX2_threshold_source == "pooled-otsu"
     assert row.n_cells == 32
     assert row.field_area_mm2 == pytest.approx(100 * 200 * 0.25 / 1e6)
     assert row.cell_density_per_mm2 == pytest.approx(32 / (100 * 200 * 0.25 / 1e6))
@@ -363,7 +365,7 @@ def test_summary_density_medians_and_fraction_positive():
     assert manual.iloc[0].RUNX2_fraction_positive == 1.0
     stack = measure_cells(np.stack([labels, labels * (labels <= 8)]), {"RUNX2": np.stack([marker, marker])},
                           pixel_size_um=0.5)
-    per_frame = summarize_cells(stack)
+    per_frame = summarize_cells(stack, thresholds=pooled)
     assert per_frame["n_cells"].tolist() == [32, 8]
     assert per_frame["RUNX2_fraction_positive"].tolist() == [0.25, 1.0]
 

@@ -42,9 +42,10 @@ def test_segment_nuclei_and_cells(field_files, tmp_path, capsys):
     field, folder = field_files
     out, nuc_out = tmp_path / "cells.tif", tmp_path / "nuclei.tif"
     code = main(["segment", "--nuclei", str(folder / "DAPI.tif"), "--cells", str(folder / "actin.tif"),
-                 "--diameter", "10", "60", "--out", str(out), "--nuclei-out", str(nuc_out)])
+                 "--diameter", "10", "60", "--keep-border", "--out", str(out),
+                 "--nuclei-out", str(nuc_out)])
     assert code == 0
-    assert "10 nuclei, 10 cells" in capsys.readouterr().out
+    assert "10 nuclei, 10 cells (border objects kept)" in capsys.readouterr().out
     cells, nuclei = read_image(out), read_image(nuc_out)
     assert cells.pixel_size_um == pytest.approx(field.pixel_size_um)
     assert cells.data.max() == 10 and np.all(cells.data[nuclei.data > 0] == nuclei.data[nuclei.data > 0])
@@ -52,6 +53,12 @@ def test_segment_nuclei_and_cells(field_files, tmp_path, capsys):
     assert main(["segment", "--nuclei", str(folder / "DAPI.tif"), "--diameter", "10", "60",
                  "--exclude-border", "--out", str(only)]) == 0
     assert read_image(only).data.max() == 10
+    assert "10 nuclei, 0 touching the border excluded" in capsys.readouterr().out
+    default = tmp_path / "default.tif"        # border exclusion is on by default
+    assert main(["segment", "--nuclei", str(folder / "DAPI.tif"), "--cells", str(folder / "actin.tif"),
+                 "--diameter", "10", "60", "--out", str(default)]) == 0
+    assert "5 nuclei, 5 cells, 5 touching the border excluded" in capsys.readouterr().out
+    assert np.unique(read_image(default).data).size - 1 == 5
 
 
 def test_measure_writes_table_and_summary(field_files, tmp_path, capsys):

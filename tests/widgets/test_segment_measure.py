@@ -53,6 +53,8 @@ def test_segment_widget_adds_nuclei_and_cells_layers(make_napari_viewer, qtbot, 
     add_field(viewer, field, labels=False)
     widget = SegmentWidget(viewer)
     assert widget.nuclei_combo.currentText() == "DAPI"     # picked by name
+    assert widget.exclude_border.isChecked()               # on by default
+    widget.exclude_border.setChecked(False)                # this test counts every nucleus
     widget.cyto_combo.setCurrentText("actin")
     widget.min_diameter.setValue(10)
     widget.max_diameter.setValue(60)
@@ -330,3 +332,35 @@ def test_rerun_from_plugin_docks_updates_one_row_per_layer(make_napari_viewer, q
     table = get_results_table(viewer).to_dataframe()
     assert table["layer"].tolist() == ["cells"]
     assert table["pixel_size_source"].tolist() == ["user"]
+
+
+def test_segment_dock_excludes_the_border_by_default_and_measure_reports_it(
+        make_napari_viewer, qtbot, field):
+    """Default dock run = segment_field's default (border exclusion on); the count reaches
+    the status line and the Measure dock's summary column n_border_excluded; without a
+    threshold the fraction positive is left empty and the status says how to give one."""
+    from napari_msc_morph.morphology import segment_field
+
+    viewer = make_napari_viewer()
+    add_field(viewer, field, labels=False)
+    widget = SegmentWidget(viewer)
+    widget.cyto_combo.setCurrentText("actin")
+    widget.min_diameter.setValue(10)
+    widget.max_diameter.setValue(60)
+    run_and_wait(qtbot, widget)
+    expected = segment_field(field.channels["DAPI"], field.channels["actin"], diameter=(10, 60))
+    assert expected.n_border_excluded is not None
+    np.testing.assert_array_equal(viewer.layers["DAPI cells"].data, expected.cells)
+    assert "touching the border excluded" in widget.status.text()
+    assert viewer.layers["DAPI cells"].metadata["n_border_excluded"] == expected.n_border_excluded
+
+    measure_dock = MeasureWidget(viewer)
+    measure_dock.labels_combo.setCurrentText("DAPI cells")
+    measure_dock.set_channels(["RUNX2"])
+    run_and_wait(qtbot, measure_dock)
+    summary = measure_dock.last_summary
+    assert summary["n_border_excluded"].tolist() == [expected.n_border_excluded]
+    assert summary["RUNX2_threshold_source"].tolist() == ["none"]
+    assert np.isnan(summary["RUNX2_fraction_positive"].iloc[0])
+    assert "No positive-cell threshold for RUNX2" in measure_dock.status.text()
+    assert "--thresholds-from" in measure_dock.status.text()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -48,8 +49,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "fraction positive per marker)")
     parser.add_argument("--threshold", type=_name_value, action="append", default=[],
                         metavar="NAME=VALUE",
-                        help="positive-cell threshold for a marker in the summary "
-                             "(default: Otsu over the cells)")
+                        help="positive-cell threshold for a marker in the summary; wins over "
+                             "--thresholds-from (without any threshold a marker's "
+                             "fraction_positive is left empty, never a per-image Otsu)")
+    parser.add_argument("--thresholds-from", type=Path, action="append", default=[],
+                        metavar="TABLE.csv",
+                        help="(repeatable) reuse one threshold per marker for the whole study: "
+                             "a --write-thresholds file, or the per-cell tables of a previous run "
+                             "(Otsu over all their cells pooled)")
+    parser.add_argument("--write-thresholds", type=Path, metavar="thresholds.csv",
+                        help="write one threshold per marker learnt from this image's cells "
+                             "(--learn), for --thresholds-from on the study's images; run it on "
+                             "negative-control images")
+    parser.add_argument("--learn", choices=("control", "otsu"), default="control",
+                        help="with --write-thresholds: control = 99th percentile of these (negative "
+                             "control) cells (default); otsu = Otsu over these cells")
+    parser.add_argument("--border-excluded", type=int, metavar="N",
+                        help="objects the segmentation dropped at the border (printed by "
+                             "`msc-morph segment`), for the summary's n_border_excluded")
     add_overwrite_argument(parser, "existing tables")
     return parser
 
@@ -60,9 +77,11 @@ def run(args) -> int:
     from ..morphology import measure_field
     from ._progress import progress_bar
 
-    check_outputs([("--out", args.out, "table"), ("--summary", args.summary, "table")],
+    check_outputs([("--out", args.out, "table"), ("--summary", args.summary, "table"),
+                   ("--write-thresholds", args.write_thresholds, "table")],
                   [("label image", args.labels), ("--nuclei label image", args.nuclei),
-                   *((f"--channel {name} image", spec) for name, spec in args.channel)],
+                   *((f"--channel {name} image", spec) for name, spec in args.channel),
+                   *(("--thresholds-from table", path) for path in args.thresholds_from)],
                   overwrite=args.overwrite)
     labels = read_image(args.labels)
     sources = [labels]
@@ -86,7 +105,7 @@ def run(args) -> int:
               "give --pixel-size to get them", file=sys.stderr)
     elif origin != "given":
         print(f"pixel size {pixel_size:g} µm from {origin}", file=sys.stderr)
-    thresholds = {}
+    thresholds, sources = read_thresholds(args.thresholds_from, list(channels))
     for name, value in args.threshold:
         try:
             thresholds[name] = float(value)
@@ -94,13 +113,67 @@ def run(args) -> int:
             raise BadInputError(
                 f"--threshold {name}={value}: the value must be a number."
             ) from None
-    with progress_bar("measure") as progress:
-        result = measure_field(labels.data, channels, nuclei, pixel_size,
-                               thresholds=thresholds, input_names=names, progress=progress,
-                               pixel_size_source="user" if origin == "given" else "file")
+        sources[name] = "given"
+    if args.border_excluded is not None and args.border_excluded < 0:
+        raise BadInputError(f"--border-excluded {args.border_excluded}: give a count of 0 or more.")
+    # the engine's missing-threshold warning is said once, after the run, in CLI terms
+    quiet = logging.getLogger("napari_msc_morph.morphology.summary")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with progress_bar("measure") as progress:
+            result = measure_field(labels.data, channels, nuclei, pixel_size,
+                                   thresholds=thresholds, threshold_sources=sources,
+                                   n_border_excluded=args.border_excluded,
+                                   input_names=names, progress=progress,
+                                   pixel_size_source="user" if origin == "given" else "file")
+    finally:
+        quiet.setLevel(level)
     write_table(result.table, args.out)
     print(f"{len(result.table)} objects, {result.table.shape[1]} columns -> {args.out}")
     if args.summary is not None:
         write_table(result.summary, args.summary)
         print(f"summary ({len(result.summary)} row(s)) -> {args.summary}")
+    missing = [name for name in channels if name not in thresholds]
+    if missing and (args.summary is not None):
+        print(f"warning: no positive-cell threshold for {', '.join(missing)}: fraction_positive is "
+              "empty; give --threshold NAME=VALUE or --thresholds-from (a --write-thresholds file "
+              "from control images, or the cell tables of the whole run)", file=sys.stderr)
+    if args.write_thresholds is not None:
+        from ..morphology import pooled_thresholds
+
+        learnt = pooled_thresholds([result.table], list(channels), method=args.learn,
+                                   names=[str(args.labels)]) if channels else {}
+        import pandas as pd
+
+        write_table(pd.DataFrame({"marker": list(learnt), "threshold": list(learnt.values()),
+                                  "source": f"{args.learn}:{args.labels}"}), args.write_thresholds)
+        print(f"thresholds ({args.learn}) {learnt} -> {args.write_thresholds}")
     return 0
+
+
+def read_thresholds(paths, markers) -> tuple[dict, dict]:
+    """Thresholds from ``--thresholds-from`` files: thresholds CSVs or per-cell tables."""
+    from ..io import read_table
+    from ..morphology import pooled_thresholds
+
+    if not paths or not markers:
+        return {}, {}
+    thresholds, sources, cell_tables, names = {}, {}, [], []
+    for path in paths:
+        table = read_table(path)
+        if {"marker", "threshold"} <= set(table.columns):
+            for marker, value in zip(table["marker"], table["threshold"], strict=True):
+                thresholds[str(marker)] = float(value)
+                sources[str(marker)] = f"file:{path.name}"
+        else:
+            cell_tables.append(table)
+            names.append(f"--thresholds-from {path}")
+    if cell_tables:
+        wanted = [m for m in markers if m not in thresholds]
+        if wanted:
+            pooled = pooled_thresholds(cell_tables, wanted, method="otsu", names=names)
+            thresholds.update(pooled)
+            sources.update({m: f"pooled-otsu:{len(cell_tables)} table(s)" for m in pooled})
+    keep = [m for m in thresholds if m in markers]  # a file may hold more markers than this run
+    return {m: thresholds[m] for m in keep}, {m: sources[m] for m in keep}

@@ -39,8 +39,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="automatic nuclei threshold: "
                              + "; ".join(f"{n}: {THRESHOLD_METHODS.help(n)}"
                                          for n in THRESHOLD_METHODS))
-    parser.add_argument("--exclude-border", action="store_true",
-                        help="drop nuclei (and cells) touching the image border")
+    border = parser.add_mutually_exclusive_group()
+    border.add_argument("--exclude-border", dest="exclude_border", action="store_true", default=True,
+                        help="drop nuclei (and cells) touching the image border, so cut-off "
+                             "objects do not bias size statistics (the default); the number "
+                             "dropped is printed")
+    border.add_argument("--keep-border", dest="exclude_border", action="store_false",
+                        help="keep objects touching the image border")
     parser.add_argument("--backend", choices=SEGMENTATION_BACKENDS.names(), default="classic",
                         help="nuclei segmentation backend (cellpose must be installed)")
     parser.add_argument("--out", type=Path, required=True, metavar="LABELS.tif",

@@ -11,7 +11,8 @@ The building blocks, for library use:
 
 - :func:`segment_nuclei`, :func:`segment_cells` — classic (or cellpose) segmentation;
 - :func:`measure_cells` — one table row per object: size, shape, intensities;
-- :func:`summarize_cells` — per-image summary (counts, density, medians, % positive).
+- :func:`summarize_cells` — per-image summary (counts, density, medians, % positive);
+- :func:`pooled_thresholds` — one positive-cell threshold per marker for a run.
 
 Registries: :data:`THRESHOLD_METHODS`, :data:`SEGMENTATION_BACKENDS`,
 :data:`FEATURE_FAMILIES` and the column registry :data:`COLUMNS` (unit and
@@ -37,7 +38,7 @@ from .segment import (
     segment_nuclei,
     threshold_image,
 )
-from .summary import marker_names, summarize_cells
+from .summary import marker_names, pooled_thresholds, summarize_cells
 
 __all__ = [
     "segment_field",
@@ -49,6 +50,7 @@ __all__ = [
     "measure_cells",
     "iter_measure_cells",
     "summarize_cells",
+    "pooled_thresholds",
     "marker_names",
     "check_labels",
     "check_channel",

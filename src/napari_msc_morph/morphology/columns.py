@@ -100,7 +100,8 @@ _add("orientation_deg", "shape", "deg",
      "angle between the row axis and the major axis, −90…90° (scikit-image's `orientation`)")
 _add("solidity", "convex", "1", "area / convex area")
 _add("extent", "shape", "1", "area / bounding-box area")
-_add("circularity", "shape", "1", "4πA/P², CellProfiler's FormFactor (1 for a disk)")
+_add("circularity", "shape", "1", "4πA/P², CellProfiler's FormFactor (1 for a continuous disk; "
+     "a digital disk of radius 5–50 px gives 1.16–0.92, see *Circularity at pixel resolution*)")
 _add("compactness", "shape", "1", "2π × mean squared distance of the pixels from the "
      "centroid / A, CellProfiler's Compactness (1 for a disk)")
 for _stat, _what in (("mean", "mean intensity"), ("median", "median intensity"),

@@ -57,7 +57,7 @@ class SegmentationInputs:
     diameter: tuple[float, float]
     threshold_method: str
     backend: str
-    exclude_border: bool = False
+    exclude_border: bool = True
 
 
 @dataclass
@@ -73,15 +73,22 @@ class SegmentationResult:
         cytoplasm image.
     counts : dict
         ``{"nuclei": n}`` and, with cells, ``"cells"``: objects present.
+    n_border_excluded : int or None
+        Nuclei (with their cells) dropped because they or their cell touched
+        the image border; ``None`` when border exclusion was off.
     """
 
     nuclei: np.ndarray
     cells: np.ndarray | None = None
     counts: dict = field(default_factory=dict)
+    n_border_excluded: int | None = None
 
     def summary(self) -> str:
-        """One line for the user: ``"12 nuclei, 12 cells"``."""
-        return ", ".join(f"{n} {what}" for what, n in self.counts.items())
+        """One line for the user: ``"12 nuclei, 12 cells, 3 touching the border excluded"``."""
+        text = ", ".join(f"{n} {what}" for what, n in self.counts.items())
+        if self.n_border_excluded is None:
+            return text + " (border objects kept)"
+        return text + f", {self.n_border_excluded} touching the border excluded"
 
 
 def _count(labels: np.ndarray) -> int:
@@ -89,7 +96,7 @@ def _count(labels: np.ndarray) -> int:
 
 
 def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=(8, 80),
-                         threshold_method: str = "otsu", exclude_border: bool = False,
+                         threshold_method: str = "otsu", exclude_border: bool = True,
                          backend: str = "classic",
                          input_names: Mapping[str, str] | None = None
                          ) -> SegmentationInputs:
@@ -121,7 +128,7 @@ def segment_field(
     *,
     diameter=(8, 80),
     threshold_method: str = "otsu",
-    exclude_border: bool = False,
+    exclude_border: bool = True,
     backend: str = "classic",
     input_names: Mapping[str, str] | None = None,
     progress: ProgressFn | None = None,
@@ -143,7 +150,9 @@ def segment_field(
         Li's, see :func:`~napari_msc_morph.morphology.segment_cells`).
     exclude_border : bool
         Drop nuclei and cells touching the image border, and the nuclei whose
-        cell touched it, so every kept nucleus has its cell.
+        cell touched it, so every kept nucleus has its cell (default on: a
+        cut-off object biases size and shape statistics low). How many were
+        dropped is :attr:`SegmentationResult.n_border_excluded`.
     backend : str
         A :data:`SEGMENTATION_BACKENDS` name for the nuclei.
     input_names : mapping, optional
@@ -161,8 +170,9 @@ def segment_field(
     >>> img = np.zeros((64, 64), np.uint16)
     >>> img[disk((20, 20), 8)] = 1000
     >>> img[disk((44, 40), 10)] = 1200
-    >>> segment_field(img, diameter=(8, 40)).counts
-    {'nuclei': 2}
+    >>> result = segment_field(img, diameter=(8, 40))
+    >>> result.counts, result.n_border_excluded
+    ({'nuclei': 2}, 0)
     """
     inputs = check_segment_inputs(nuclei_image, cyto_image, diameter=diameter,
                                   threshold_method=threshold_method,
@@ -173,7 +183,12 @@ def segment_field(
     report(progress, 0, total, "nuclei")
     nuclei = segment_nuclei(inputs.nuclei_image, inputs.diameter,
                             threshold_method=threshold_method,
-                            exclude_border=exclude_border, backend=backend)
+                            exclude_border=False, backend=backend)
+    n_found = _count(nuclei)
+    if exclude_border:  # same as segment_nuclei(exclude_border=True), counted
+        from skimage.segmentation import clear_border, relabel_sequential
+
+        nuclei = relabel_sequential(clear_border(nuclei))[0].astype(np.int32)
     cells = None
     if inputs.cyto_image is not None:
         check_cancelled(cancel, "Segmentation cancelled.")
@@ -184,9 +199,10 @@ def segment_field(
     counts = {"nuclei": _count(nuclei)}
     if cells is not None:
         counts["cells"] = _count(cells)
+    excluded = n_found - counts["nuclei"] if exclude_border else None
     report(progress, total, total, "done")
-    logger.info("segmented %s", counts)
-    return SegmentationResult(nuclei, cells, counts)
+    logger.info("segmented %s, border-excluded %s", counts, excluded)
+    return SegmentationResult(nuclei, cells, counts, excluded)
 
 
 # --------------------------------------------------------------------------- measure
@@ -213,6 +229,8 @@ def measure_field(
     *,
     thresholds: Mapping[str, float] | None = None,
     marker_columns: Mapping[str, str] | None = None,
+    threshold_sources: Mapping[str, str] | None = None,
+    n_border_excluded: int | None = None,
     convex: bool = True,
     input_names: Mapping[str, str] | None = None,
     pixel_size_source: str | None = None,
@@ -234,9 +252,17 @@ def measure_field(
         Square pixel size in µm; without it the tables have pixel units only
         (logged; faces tell the user). 1 µm/px is never assumed.
     thresholds : mapping of str to float, optional
-        Positive-cell thresholds per channel for the summary (default Otsu's).
+        Positive-cell thresholds per channel for the summary, one for the
+        whole study (e.g. from
+        :func:`~napari_msc_morph.morphology.pooled_thresholds`); a channel
+        without one gets a NaN fraction positive (never a per-image Otsu).
     marker_columns : mapping of str to str, optional
         Column judged per marker in the summary (default ``NAME_mean``).
+    threshold_sources : mapping of str to str, optional
+        Where each threshold came from (summary ``NAME_threshold_source``).
+    n_border_excluded : int, optional
+        Objects the segmentation dropped at the border
+        (:attr:`SegmentationResult.n_border_excluded`), for the summary.
     convex : bool
         Compute the convex hull family (the slowest).
     input_names : mapping of str to str, optional
@@ -276,7 +302,9 @@ def measure_field(
     table = measure_table(inputs, convex=convex, cancel=cancel,
                           progress=scaled(progress, 0, 99, 100))
     check_cancelled(cancel, "Measurement cancelled.")
-    summary = summarize_cells(table, thresholds=thresholds, marker_columns=marker_columns)
+    summary = summarize_cells(table, thresholds=thresholds, marker_columns=marker_columns,
+                              threshold_sources=threshold_sources,
+                              n_border_excluded=n_border_excluded)
     summary["pixel_size_um"] = inputs.pixel_size_um
     summary["pixel_size_source"] = (pixel_size_source or "given" if inputs.pixel_size_um
                                     is not None else "unknown")

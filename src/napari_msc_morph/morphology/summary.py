@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..errors import BadInputError
 
-__all__ = ["SUMMARY_FEATURES", "marker_names", "summarize_cells"]
+__all__ = ["NO_THRESHOLD", "SUMMARY_FEATURES", "THRESHOLD_LEARNERS", "marker_names",
+           "pooled_thresholds", "summarize_cells"]
+
+logger = logging.getLogger(__name__)
+
+#: How a summary says a marker had no threshold (its fraction positive is NaN).
+NO_THRESHOLD = (
+    "no positive-cell threshold for {names}: fraction_positive is left empty (NaN). A threshold "
+    "learnt from one image's own cells calls a share of them positive even when none is; give "
+    "one threshold for the whole study: --threshold NAME=VALUE, --thresholds-from a previous "
+    "run's cell tables or a --write-thresholds file (CLI), or "
+    "summarize_cells(thresholds=pooled_thresholds(tables)) (Python)."
+)
+
+#: Quantile of the negative-control cells' values used as the threshold.
+CONTROL_QUANTILE = 0.99
+THRESHOLD_LEARNERS = ("otsu", "control")
 
 SUMMARY_FEATURES = (
     "area",
@@ -40,6 +57,104 @@ def marker_names(table: pd.DataFrame) -> list[str]:
     return [c[: -len("_integrated")] for c in table.columns if c.endswith("_integrated")]
 
 
+def _marker_values(table: pd.DataFrame, column: str, where: str) -> np.ndarray:
+    if column not in table.columns:
+        raise BadInputError(f"{where}: column {column!r} is not in the table; measure the marker "
+                            "with the same channel name.")
+    values = table[column].to_numpy(dtype=float)
+    return values[np.isfinite(values)]
+
+
+def _exact_otsu(values: np.ndarray) -> float:
+    """Otsu's threshold over cell values without binning: the split between two adjacent
+    sorted values that maximises the between-class variance, returned as their midpoint
+    (a 256-bin histogram can put the cut inside a cluster's tail)."""
+    v = np.sort(values.astype(float))
+    n = v.size
+    cumsum = np.cumsum(v)
+    i = np.arange(1, n)                      # class 0 = the first i values
+    w0 = i / n
+    mu0 = cumsum[:-1] / i
+    mu1 = (cumsum[-1] - cumsum[:-1]) / (n - i)
+    between = w0 * (1 - w0) * (mu0 - mu1) ** 2
+    between[v[1:] == v[:-1]] = -np.inf       # split only between distinct values
+    k = int(np.argmax(between))
+    return float((v[k] + v[k + 1]) / 2)
+
+
+def pooled_thresholds(
+    tables: Sequence[pd.DataFrame],
+    markers: Sequence[str] | None = None,
+    method: str = "otsu",
+    control_mask: Sequence[bool] | None = None,
+    marker_columns: Mapping[str, str] | None = None,
+    names: Sequence[str] | None = None,
+) -> dict[str, float]:
+    """One positive-cell threshold per marker for a whole run of images.
+
+    Parameters
+    ----------
+    tables : sequence of pandas.DataFrame
+        Per-cell tables (:func:`measure_cells`) of every image of the run.
+    markers : sequence of str, optional
+        Markers to threshold (default: those of the first table).
+    method : {"otsu", "control"}
+        ``otsu``: Otsu's threshold of all cells of all tables pooled, exact
+        (no histogram bins; needs both positive and negative cells in the
+        run). ``control``: the 99th
+        percentile of the cells of negative-control images (so 1 % of control
+        cells are called positive).
+    control_mask : sequence of bool, optional
+        With ``control``: which tables are controls (default all).
+    marker_columns : mapping of str to str, optional
+        Column judged per marker (default ``NAME_mean``).
+    names : sequence of str, optional
+        How messages call the tables (e.g. file paths).
+
+    Returns
+    -------
+    dict of str to float
+
+    Examples
+    --------
+    >>> neg = pd.DataFrame({"RUNX2_mean": [10.0, 11, 10, 9], "RUNX2_integrated": 0})
+    >>> pos = pd.DataFrame({"RUNX2_mean": [100.0, 110, 10, 9], "RUNX2_integrated": 0})
+    >>> cut = pooled_thresholds([neg, pos])["RUNX2"]
+    >>> int((neg.RUNX2_mean > cut).sum()), int((pos.RUNX2_mean > cut).sum())
+    (0, 2)
+    """
+    if method not in THRESHOLD_LEARNERS:
+        raise BadInputError(f"threshold method {method!r} is not one of {list(THRESHOLD_LEARNERS)}.")
+    tables = list(tables)
+    if not tables:
+        raise BadInputError("pooled_thresholds: no tables given; pass the per-cell tables of the run.")
+    labels = list(names) if names is not None else [f"table {i + 1}" for i in range(len(tables))]
+    if control_mask is not None:
+        control_mask = [bool(c) for c in control_mask]
+        if len(control_mask) != len(tables):
+            raise BadInputError(f"control_mask has {len(control_mask)} entries for {len(tables)} tables.")
+    use = [True] * len(tables) if method == "otsu" or control_mask is None else control_mask
+    if not any(use):
+        raise BadInputError("control_mask marks no table as a control; mark the control images.")
+    markers = list(markers) if markers is not None else marker_names(tables[0])
+    if not markers:
+        raise BadInputError(f"{labels[0]}: no marker columns (NAME_integrated); measure with channels.")
+    columns = dict(marker_columns or {})
+    out: dict[str, float] = {}
+    for name in markers:
+        column = columns.get(name, f"{name}_mean")
+        values = np.concatenate([_marker_values(t, column, f"marker {name!r} in {label}")
+                                 for t, label, u in zip(tables, labels, use, strict=True) if u])
+        if values.size == 0 or (method == "otsu" and np.unique(values).size < 2):
+            raise BadInputError(f"marker {name!r}: too few distinct cell values to learn a threshold "
+                                "from; give more images or a threshold.")
+        if method == "otsu":
+            out[name] = _exact_otsu(values)
+        else:
+            out[name] = float(np.quantile(values, CONTROL_QUANTILE))
+    return out
+
+
 def summarize_cells(
     table: pd.DataFrame,
     *,
@@ -47,6 +162,8 @@ def summarize_cells(
     image_shape: tuple[int, int] | None = None,
     thresholds: Mapping[str, float] | None = None,
     marker_columns: Mapping[str, str] | None = None,
+    threshold_sources: Mapping[str, str] | None = None,
+    n_border_excluded: int | None = None,
 ) -> pd.DataFrame:
     """Per-image summary of a :func:`measure_cells` table.
 
@@ -58,12 +175,19 @@ def summarize_cells(
     pixel_size_um, image_shape : optional
         Field size for the cell density; default from ``table.attrs``.
     thresholds : mapping of str to float, optional
-        Positive-cell thresholds per marker; markers not given use Otsu's
-        threshold over all cells of the table (pooled over frames, so frames
-        stay comparable).
+        Positive-cell thresholds per marker, one for the whole study (e.g.
+        from :func:`pooled_thresholds`). A marker without one gets a NaN
+        fraction positive and a warning: a threshold learnt from this image's
+        own cells would call some of them positive even when none is.
     marker_columns : mapping of str to str, optional
         Column judged per marker (default ``NAME_mean``; e.g.
         ``{"RUNX2": "RUNX2_nuc_mean"}`` for a nuclear marker).
+    threshold_sources : mapping of str to str, optional
+        Where each threshold came from, written as ``NAME_threshold_source``
+        (default ``given``; ``none`` without a threshold).
+    n_border_excluded : int, optional
+        Objects dropped at the image border by the segmentation; written as
+        ``n_border_excluded`` (NaN when unknown).
 
     Returns
     -------
@@ -71,10 +195,9 @@ def summarize_cells(
         ``n_cells``, ``field_area_mm2`` and ``cell_density_per_mm2`` (when the
         field size in µm is known), ``FEATURE_median``/``_mean``/``_iqr`` for
         area and shape features (in µm when measured in µm), and per marker
-        ``NAME_threshold`` and ``NAME_fraction_positive``.
+        ``NAME_threshold``, ``NAME_threshold_source`` and
+        ``NAME_fraction_positive``.
     """
-    from skimage.filters import threshold_otsu
-
     pixel_size = pixel_size_um if pixel_size_um is not None else table.attrs.get("pixel_size_um")
     shape = image_shape if image_shape is not None else table.attrs.get("image_shape")
     thresholds = dict(thresholds or {})
@@ -84,14 +207,15 @@ def summarize_cells(
     for name, column in markers.items():
         if column not in table.columns:
             raise BadInputError(f"marker {name!r}: column {column!r} is not in the table.")
+    sources = dict(threshold_sources or {})
     cutoffs: dict[str, float] = {}
-    for name, column in markers.items():
-        if name in thresholds and thresholds[name] is not None:
-            cutoffs[name] = float(thresholds[name])
-            continue
-        values = table[column].to_numpy(dtype=float)
-        values = values[np.isfinite(values)]
-        cutoffs[name] = float(threshold_otsu(values)) if np.unique(values).size > 1 else np.nan
+    for name in markers:
+        given = thresholds.get(name)
+        cutoffs[name] = float(given) if given is not None else np.nan
+        sources[name] = sources.get(name, "given") if given is not None else "none"
+    missing = [name for name in markers if not np.isfinite(cutoffs[name])]
+    if missing:
+        logger.warning(NO_THRESHOLD.format(names=", ".join(missing)))
 
     field_mm2 = None
     if pixel_size is not None and shape is not None:
@@ -104,6 +228,7 @@ def summarize_cells(
         if frame is not None:
             row["frame"] = frame
         row["n_cells"] = len(part)
+        row["n_border_excluded"] = np.nan if n_border_excluded is None else n_border_excluded
         if field_mm2 is not None:
             row["field_area_mm2"] = field_mm2
             row["cell_density_per_mm2"] = len(part) / field_mm2
@@ -124,10 +249,12 @@ def summarize_cells(
             cutoff = cutoffs[name]
             values = part[column].to_numpy(dtype=float)
             row[f"{name}_threshold"] = cutoff
+            row[f"{name}_threshold_source"] = sources[name]
             row[f"{name}_fraction_positive"] = (
                 float(np.mean(values > cutoff)) if values.size and np.isfinite(cutoff) else np.nan
             )
         rows.append(row)
     if not rows:
-        rows.append({"n_cells": 0})
+        rows.append({"n_cells": 0, "n_border_excluded": np.nan if n_border_excluded is None
+                     else n_border_excluded})
     return pd.DataFrame(rows)

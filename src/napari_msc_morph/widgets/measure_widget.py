@@ -207,8 +207,11 @@ class MeasureWidget(JobDock):
                 f"No pixel size for “{layer.name}”: the table has pixel units only. "
                 "Enter the pixel size (µm) to get µm and µm² columns."
             )
+        # set by the Segment dock on the layers it makes (None: border objects were kept)
+        excluded = layer.metadata.get("n_border_excluded") if hasattr(layer, "metadata") else None
         return self.start_job(
-            lambda progress, cancel: measure_field(**state, progress=progress, cancel=cancel),
+            lambda progress, cancel: measure_field(**state, n_border_excluded=excluded,
+                                                   progress=progress, cancel=cancel),
             lambda result: self._on_done(layer, result),
             status=f"Measuring “{layer.name}”…",
         )
@@ -222,7 +225,14 @@ class MeasureWidget(JobDock):
         self.last_summary = result.summary
         self.cell_table().set_table(layer, table)
         self._update_results_table(layer, result.summary)
-        self.status.setText(f"{len(table)} objects measured in “{layer.name}”.")
+        status = f"{len(table)} objects measured in “{layer.name}”."
+        unset = [c[: -len("_threshold_source")] for c in result.summary.columns
+                 if c.endswith("_threshold_source") and (result.summary[c] == "none").any()]
+        if unset:  # never a per-image Otsu: one threshold must serve the whole study
+            status += (f" No positive-cell threshold for {', '.join(unset)}: fraction positive left "
+                       "empty (use one threshold for all images: msc-morph measure "
+                       "--thresholds-from).")
+        self.status.setText(status)
 
     def _update_results_table(self, layer, summary) -> None:
         try:

@@ -58,6 +58,10 @@ class SegmentWidget(JobDock):
         self.threshold.setToolTip("\n".join(f"{name}: {THRESHOLD_METHODS.help(name)}"
                                             for name in THRESHOLD_METHODS))
         self.exclude_border = QCheckBox("Drop objects touching the border")
+        self.exclude_border.setChecked(True)  # cut-off objects bias size statistics low
+        self.exclude_border.setToolTip(
+            "On by default: a nucleus or cell cut by the image edge looks smaller and less round "
+            "than it is. The status line says how many were dropped.")
         self.backend = QComboBox()
         self.backend.addItems(available_backends())
 
@@ -165,4 +169,7 @@ class SegmentWidget(JobDock):
         self.nuclei_layer = self._labels_layer(f"{source.name} nuclei", result.nuclei, source)
         if result.cells is not None:
             self.cells_layer = self._labels_layer(f"{source.name} cells", result.cells, source)
+        for layer in (self.nuclei_layer, getattr(self, "cells_layer", None)):
+            if layer is not None:  # for the Measure dock's summary column n_border_excluded
+                layer.metadata["n_border_excluded"] = result.n_border_excluded
         self.status.setText(result.summary() + ".")
