@@ -40,7 +40,7 @@ def main() -> None:
     viewer.grid.shape = (1, 2)
     widget = TrainWidget(viewer)
     viewer.window.add_dock_widget(widget, name="Train model", area="right")
-    widget.manifest_edit.setText(str(manifest))
+    widget.manifest_edit.value = str(manifest)
     widget.task.setCurrentText("passage")
     widget.backbone.setCurrentText("test_resnet")
     widget.epochs.setValue(8)
@@ -49,7 +49,7 @@ def main() -> None:
     widget.batch_size.setValue(16)
     widget.downscale.setValue(4)
     widget.device.setCurrentText("cpu")
-    widget.out_edit.setText(str(tmp / "passage-model"))
+    widget.out_edit.value = str(tmp / "passage-model")
     widget.run()
     while widget.worker is not None:
         QApplication.processEvents()
