@@ -148,6 +148,9 @@ def config_from_args(args):
 
     values: dict = recipe_values(args.recipe) if args.recipe else {}
     given = given_options(args)
+    if given.get("pretrained") is False and "weights" in given:
+        raise BadInputError("--weights and --no-pretrained contradict each other; give weights "
+                            "to start from them, or --no-pretrained to train from scratch.")
     if "task" in given and values and given["task"] != values["task"]:
         values.pop("class_names", None)  # the recipe's classes belong to its own task
     if ("optimizer" in given and "optimizer" in values and "scheduler" not in given
