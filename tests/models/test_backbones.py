@@ -91,3 +91,12 @@ def test_normalization_comes_from_timm_data_config():
     stored = BundleConfig(task="osteogenic", backbone="test_resnet", input_size=64,
                           mean=(0.1, 0.2, 0.3), std=(1, 1, 1))
     assert stored.mean == (0.1, 0.2, 0.3)
+
+
+def test_pretrained_source_finds_timm_weights_in_the_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    snapshot = tmp_path / "models--timm--test_resnet.r160_in1k" / "snapshots" / "abc"
+    snapshot.mkdir(parents=True)
+    save_file({"x": torch.zeros(1)}, snapshot / "model.safetensors")
+    assert pretrained_source("test_resnet", True) == f"timm cache {snapshot / 'model.safetensors'}"

@@ -145,6 +145,15 @@ def resolve_weights_file(weights) -> Path:
     return path
 
 
+def _hf_hub_cache() -> Path:
+    """The Hugging Face hub cache folder, as huggingface_hub resolves it."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
+    return Path(home) / "hub"
+
+
 def _cached_timm_weights(name: str) -> str | None:
     """Where timm would find ``name``'s pretrained weights without a download, if anywhere."""
     timm = import_timm()
@@ -154,13 +163,12 @@ def _cached_timm_weights(name: str) -> str | None:
     if cfg.file and Path(cfg.file).is_file():
         return str(cfg.file)
     if cfg.hf_hub_id:
-        from huggingface_hub import try_to_load_from_cache
-
         repo = cfg.hf_hub_id.split("@")[0]
+        snapshots = _hf_hub_cache() / f"models--{repo.replace('/', '--')}" / "snapshots"
         for filename in ("model.safetensors", "open_clip_model.safetensors", "pytorch_model.bin"):
-            found = try_to_load_from_cache(repo, filename)
-            if isinstance(found, str):
-                return found
+            found = sorted(snapshots.glob(f"*/{filename}"))
+            if found:
+                return str(found[-1])
     if cfg.url:
         import torch
 
