@@ -33,6 +33,7 @@ COMMANDS = [
     "measure",
     "predict",
     "train",
+    "recipes",
     "evaluate",
     "correlate",
 ]

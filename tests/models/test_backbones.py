@@ -2,7 +2,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from napari_msc_morph.errors import BadInputError
 from napari_msc_morph.models import create_backbone, resolve_device
+from napari_msc_morph.models.backbones import pretrained_source, resolve_weights_file
 
 
 def test_create_backbone_heads_and_channels():
@@ -32,8 +34,24 @@ def test_pretrained_file_must_be_safetensors(tmp_path):
     torch.save({}, bad)
     with pytest.raises(ValueError, match="must be a .safetensors file"):
         create_backbone("resnet10t", num_classes=2, pretrained_file=bad)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(BadInputError, match="missing.safetensors does not exist.*--no-pretrained"):
         create_backbone("resnet10t", num_classes=2, pretrained_file=tmp_path / "missing.safetensors")
+
+
+def test_pretrained_source_never_downloads(tmp_path, monkeypatch):
+    # the suite runs with HF_HUB_OFFLINE=1 and an empty cache folder
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert pretrained_source("test_resnet", pretrained=False) == "none (trained from scratch)"
+    with pytest.raises(BadInputError, match=r"'test_resnet'.*offline.*--weights.*--no-pretrained"):
+        pretrained_source("test_resnet", pretrained=True)
+    path = tmp_path / "w.safetensors"
+    save_file({"x": torch.zeros(1)}, path)
+    assert pretrained_source("test_resnet", True, weights=path) == f"file {path}"
+    # a folder holding one model.safetensors (a Hugging Face snapshot) names it
+    snapshot = tmp_path / "snap" / "abc"
+    snapshot.mkdir(parents=True)
+    save_file({"x": torch.zeros(1)}, snapshot / "model.safetensors")
+    assert resolve_weights_file(tmp_path / "snap") == snapshot / "model.safetensors"
 
 
 def test_resolve_device():
@@ -73,3 +91,12 @@ def test_normalization_comes_from_timm_data_config():
     stored = BundleConfig(task="osteogenic", backbone="test_resnet", input_size=64,
                           mean=(0.1, 0.2, 0.3), std=(1, 1, 1))
     assert stored.mean == (0.1, 0.2, 0.3)
+
+
+def test_pretrained_source_finds_timm_weights_in_the_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    snapshot = tmp_path / "models--timm--test_resnet.r160_in1k" / "snapshots" / "abc"
+    snapshot.mkdir(parents=True)
+    save_file({"x": torch.zeros(1)}, snapshot / "model.safetensors")
+    assert pretrained_source("test_resnet", True) == f"timm cache {snapshot / 'model.safetensors'}"

@@ -19,6 +19,7 @@ from napari_msc_morph.training import (
     train_model,
 )
 from napari_msc_morph.training.checkpoint import check_resume_compatible
+from napari_msc_morph.training.recipes import RECIPES
 
 BACKBONE = "test_resnet"
 
@@ -149,6 +150,7 @@ def test_cli_choices_are_the_registries():
     assert _choices("train", "--optimizer") == OPTIMIZERS.names()
     assert _choices("train", "--scheduler") == SCHEDULERS.names()
     assert _choices("train", "--device") == DEVICES.names()
+    assert _choices("train", "--recipe") == RECIPES.names()
     assert _choices("evaluate", "--device") == DEVICES.names()
 
 
@@ -191,7 +193,7 @@ def test_no_import_cycle_between_training_modules():
 def test_docs_tables_are_the_registries():
     page = (Path(__file__).resolve().parents[2] / "docs" / "training.md").read_text("utf-8")
     for table in (OPTIMIZERS.markdown_table(), SCHEDULERS.markdown_table(),
-                  DEVICES.markdown_table()):
+                  DEVICES.markdown_table(), RECIPES.markdown_table()):
         indented = "\n".join("  " + line for line in table.splitlines())
         assert indented in page, f"docs/training.md is missing:\n{table}"
     assert "training.train()" not in page and "train_model()" in page

@@ -92,3 +92,31 @@ def test_manifest_from_layers(make_napari_viewer, tmp_path):
     from napari_msc_morph.io import read_image
 
     assert read_image(table["path"][0]).pixel_size_um == pytest.approx(0.65)
+
+
+def test_recipe_box_fills_the_form_and_the_config(make_napari_viewer, tmp_path):
+    from napari_msc_morph.training.recipes import RECIPES
+
+    widget = TrainWidget(make_napari_viewer())
+    items = [widget.recipe.itemText(i) for i in range(widget.recipe.count())]
+    assert items == ["custom", *RECIPES.names()]
+    widget.recipe.setCurrentText("passage-resnext")
+    assert (widget.task.currentText(), widget.backbone.currentText()) == (
+        "passage", "resnext50_32x4d")
+    assert (widget.optimizer.currentText(), widget.lr.text(), widget.batch_size.value()) == (
+        "sgd", "0.001", 8)
+    assert widget.pretrained.isChecked() and widget.input_size.value() == 448
+    config = widget.config()
+    assert (config.recipe, config.monitor, config.resolved_momentum, config.tiling) == (
+        "passage-resnext", "val_accuracy", 0.9, "six")
+    # a changed field wins over the recipe; the weights file makes the run offline-ready
+    widget.batch_size.setValue(4)
+    widget.weights_edit.value = tmp_path / "w.safetensors"
+    config = widget.config()
+    assert config.batch_size == 4 and config.weights == str(tmp_path / "w.safetensors")
+    widget.recipe.setCurrentText("source-resnext")
+    config = widget.config()
+    assert (config.crop, config.tiling, config.epochs, config.learning_rate) == (
+        "center", "center", 150, 1e-5)
+    widget.recipe.setCurrentText("custom")
+    assert widget.config().recipe is None

@@ -9,7 +9,9 @@ from pathlib import Path
 from ..inference.tiling import TILINGS
 from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
+from ..training.config import CROPS
 from ..training.optim import OPTIMIZERS, SCHEDULERS
+from ..training.recipes import RECIPES, recipe_values
 from ._outputs import check_outputs
 
 
@@ -27,58 +29,72 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     )
     parser.add_argument("manifest", type=Path, metavar="MANIFEST",
                         help="manifest CSV/TSV/XLSX, or a folder with one sub-folder per class")
-    parser.add_argument("--task", required=True, choices=TASKS.names(),
-                        help="what the model predicts")
+    parser.add_argument("--recipe", choices=RECIPES.names(), default=None,
+                        help="start from a published training setup (see `msc-morph recipes`); "
+                             "options given explicitly override its values")
+    parser.add_argument("--task", choices=TASKS.names(), default=None,
+                        help="what the model predicts (required without --recipe)")
     parser.add_argument("--out", type=Path, required=True, metavar="MODEL_DIR",
                         help="bundle to write (a folder, or a .zip)")
-    parser.add_argument("--backbone", default="resnext50_32x4d",
+    parser.add_argument("--backbone", default=None,
                         help="timm model name (default resnext50_32x4d; resnet50 as in the "
                              "neural-fate study; resnet10t for a quick try)")
-    parser.add_argument("--epochs", type=int, default=30, help="maximum epochs (default 30)")
-    parser.add_argument("--input-size", type=int, default=448, metavar="PX",
+    parser.add_argument("--epochs", type=int, default=None, help="maximum epochs (default 30)")
+    parser.add_argument("--input-size", type=int, default=None, metavar="PX",
                         help="crop side in pixels (default 448)")
-    parser.add_argument("--batch-size", type=int, default=16, help="default 16")
+    parser.add_argument("--batch-size", type=int, default=None, help="default 16")
     parser.add_argument("--lr", type=float, default=None,
                         help="learning rate (default: Adam 1e-5, SGD 1e-3)")
-    parser.add_argument("--optimizer", choices=OPTIMIZERS.names(), default="adam",
-                        help="adam (passage study; lr 1e-5) or sgd (lr 1e-3, divided by 10 on "
+    parser.add_argument("--momentum", type=float, default=None,
+                        help="SGD momentum (default 0.9; Adam ignores it)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS.names(), default=None,
+                        help="adam (lr 1e-5) or sgd (momentum 0.9, lr 1e-3, divided by 10 on "
                              "a plateau) (default adam)")
     parser.add_argument("--scheduler", choices=SCHEDULERS.names(), default=None,
                         help="learning-rate schedule (default: the optimizer's: adam none, "
                              "sgd plateau)")
-    parser.add_argument("--split-by", default="donor", metavar="COLUMN",
+    parser.add_argument("--crop", choices=CROPS, default=None,
+                        help="training crops anywhere in the field (random, default) or around "
+                             "its centre (center, the tissue-source study)")
+    parser.add_argument("--split-by", default=None, metavar="COLUMN",
                         help="manifest column whose groups never straddle splits (default donor; "
                              "'none' splits single images)")
-    parser.add_argument("--val", type=float, default=0.15,
+    parser.add_argument("--val", type=float, default=None,
                         help="validation donors: share (<1) or count (>=1) (default 0.15)")
-    parser.add_argument("--test", type=float, default=0.15,
+    parser.add_argument("--test", type=float, default=None,
                         help="test donors: share (<1) or count (>=1) (default 0.15)")
     parser.add_argument("--classes", default=None,
                         help="comma-separated class names in order (default: the task's classes "
                              "found in the manifest)")
-    parser.add_argument("--pretrained", action="store_true",
-                        help="start from ImageNet weights (timm downloads them: needs internet)")
-    parser.add_argument("--device", default="auto", choices=DEVICES.names(),
+    parser.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=None,
+                        help="start from ImageNet weights: --weights, else timm's cache, else a "
+                             "download (needs internet); --no-pretrained trains from scratch "
+                             "(default: the recipe's; without a recipe, from scratch)")
+    parser.add_argument("--weights", type=Path, default=None, metavar="FILE.safetensors",
+                        help="the backbone's ImageNet weights as a local .safetensors file (or a "
+                             "folder holding one model.safetensors), for machines without "
+                             "internet; implies --pretrained")
+    parser.add_argument("--device", default=None, choices=DEVICES.names(),
                         help="where the network trains (default auto: cuda, mps, then cpu)")
-    parser.add_argument("--seed", type=int, default=0, help="default 0")
+    parser.add_argument("--seed", type=int, default=None, help="default 0")
     parser.add_argument("--resume", action="store_true",
                         help="continue the interrupted run from MODEL_DIR.train/checkpoint")
     parser.add_argument("--overwrite", action="store_true",
                         help="train a new model in place of the bundle and run already in "
                              "MODEL_DIR (default: keep them and stop with an error)")
-    parser.add_argument("--crops-per-field", type=int, default=16,
+    parser.add_argument("--crops-per-field", type=int, default=None,
                         help="random crops per training image per epoch (default 16)")
-    parser.add_argument("--downscale", type=int, default=1,
+    parser.add_argument("--downscale", type=int, default=None,
                         help="read images at 1/N resolution (block average), e.g. 4 for CPU")
-    parser.add_argument("--in-chans", type=int, choices=(1, 3), default=3,
+    parser.add_argument("--in-chans", type=int, choices=(1, 3), default=None,
                         help="network input channels (3: gray images repeated, ImageNet-style)")
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader worker processes")
-    parser.add_argument("--patience", type=int, default=10,
+    parser.add_argument("--workers", type=int, default=None, help="DataLoader worker processes")
+    parser.add_argument("--patience", type=int, default=None,
                         help="early stopping: epochs without improvement (0 = off; default 10)")
-    parser.add_argument("--monitor", default="val_loss",
+    parser.add_argument("--monitor", default=None,
                         help="validation metric that picks the best epoch (default val_loss; "
                              "e.g. val_accuracy, val_auc)")
-    parser.add_argument("--tiling", choices=TILINGS.names(), default="six",
+    parser.add_argument("--tiling", choices=TILINGS.names(), default=None,
                         help="tiling for validation and the bundle's default (default six)")
     parser.add_argument("--no-amp", action="store_true", help="no mixed precision on CUDA")
     parser.add_argument("--dedupe", action="store_true",
@@ -90,38 +106,65 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args):
-    """The :class:`~napari_msc_morph.training.TrainConfig` the options describe."""
-    from ..training import TrainConfig
+#: option (argparse dest) -> TrainConfig field; ``None`` means the option was not given.
+_OPTION_FIELDS = {
+    "task": "task", "backbone": "backbone", "input_size": "input_size", "epochs": "epochs",
+    "batch_size": "batch_size", "optimizer": "optimizer", "scheduler": "scheduler", "lr": "lr",
+    "momentum": "momentum", "crop": "crop", "crops_per_field": "crops_per_field",
+    "pretrained": "pretrained", "weights": "weights", "device": "device", "seed": "seed",
+    "workers": "num_workers", "in_chans": "in_chans", "downscale": "downscale",
+    "split_by": "split_by", "val": "val", "test": "test", "classes": "class_names",
+    "tiling": "tiling", "monitor": "monitor", "patience": "early_stopping",
+}
+
+
+def given_options(args) -> dict:
+    """The TrainConfig values of the options given on the command line (not defaults)."""
 
     def share(value):
         return int(value) if value >= 1 else float(value)
 
-    return TrainConfig(
-        task=args.task,
-        backbone=args.backbone,
-        input_size=args.input_size,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        optimizer=args.optimizer,
-        scheduler=args.scheduler,
-        lr=args.lr,
-        crops_per_field=args.crops_per_field,
-        pretrained=args.pretrained,
-        device=args.device,
-        seed=args.seed,
-        num_workers=args.workers,
-        amp=not args.no_amp,
-        in_chans=args.in_chans,
-        downscale=args.downscale,
-        split_by=args.split_by,
-        val=share(args.val),
-        test=share(args.test),
-        class_names=tuple(c.strip() for c in args.classes.split(",")) if args.classes else None,
-        tiling=args.tiling,
-        monitor=args.monitor,
-        early_stopping=args.patience or None,
-    )
+    convert = {
+        "val": share, "test": share, "weights": str,
+        "classes": lambda v: tuple(c.strip() for c in v.split(",")),
+        "patience": lambda v: v or None,
+    }
+    given = {}
+    for option, name in _OPTION_FIELDS.items():
+        value = getattr(args, option, None)
+        if value is not None:
+            given[name] = convert.get(option, lambda v: v)(value)
+    return given
+
+
+def config_from_args(args):
+    """The :class:`~napari_msc_morph.training.TrainConfig` the options describe.
+
+    With ``--recipe`` the recipe's values come first and every option given
+    explicitly overrides them; other settings keep TrainConfig's defaults.
+    """
+    from ..errors import BadInputError
+    from ..training import TrainConfig
+
+    values: dict = recipe_values(args.recipe) if args.recipe else {}
+    given = given_options(args)
+    if given.get("pretrained") is False and "weights" in given:
+        raise BadInputError("--weights and --no-pretrained contradict each other; give weights "
+                            "to start from them, or --no-pretrained to train from scratch.")
+    if "task" in given and values and given["task"] != values["task"]:
+        values.pop("class_names", None)  # the recipe's classes belong to its own task
+    if ("optimizer" in given and "optimizer" in values and "scheduler" not in given
+            and given["optimizer"] != values["optimizer"]):
+        values.pop("scheduler", None)  # another optimiser brings its own schedule and rate
+        values.pop("momentum", None)
+        if "lr" not in given:
+            values.pop("lr", None)
+    values.update(given)
+    if "task" not in values:
+        raise BadInputError("give --task (passage, source, osteogenic, nsc_fate) or --recipe "
+                            "(see `msc-morph recipes`).")
+    values["amp"] = not args.no_amp
+    return TrainConfig(**values)
 
 
 def run(args) -> int:

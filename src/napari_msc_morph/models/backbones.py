@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import socket
 from pathlib import Path
 
 from ..errors import BadInputError
@@ -27,7 +28,9 @@ __all__ = [
     "classifier_out_features",
     "create_backbone",
     "normalization",
+    "pretrained_source",
     "resolve_device",
+    "resolve_weights_file",
 ]
 
 
@@ -100,15 +103,7 @@ def create_backbone(
     if int(in_chans) not in (1, 3):
         raise BadInputError(f"in_chans must be 1 (grayscale) or 3 (RGB), got {in_chans}.")
     if pretrained_file is not None:
-        path = Path(pretrained_file)
-        if not path.is_file():
-            raise FileNotFoundError(f"Pretrained weights file {path} does not exist.")
-        if path.suffix.lower() != ".safetensors":
-            raise BadInputError(
-                f"Pretrained weights {path.name} must be a .safetensors file; pickled "
-                "checkpoints (.pth/.pt/.bin) are not loaded because unpickling can run "
-                "code. Convert them once with safetensors.torch.save_file()."
-            )
+        path = resolve_weights_file(pretrained_file)
         kwargs["pretrained_cfg_overlay"] = dict(file=str(path))
         pretrained = True
     return timm.create_model(
@@ -118,6 +113,115 @@ def create_backbone(
         in_chans=int(in_chans),
         **kwargs,
     )
+
+
+def resolve_weights_file(weights) -> Path:
+    """The ``.safetensors`` file ``weights`` names (a file, or a folder holding one).
+
+    A folder (e.g. a Hugging Face cache snapshot of ``timm/resnet50.a1_in1k``)
+    must hold exactly one ``model.safetensors`` (searched recursively) or one
+    ``.safetensors`` file. Pickled ``.pth``/``.pt``/``.bin`` files are refused.
+    """
+    path = Path(weights).expanduser()
+    if path.is_dir():
+        found = sorted(path.rglob("model.safetensors")) or sorted(path.rglob("*.safetensors"))
+        if len(found) != 1:
+            raise BadInputError(
+                f"--weights folder {path} holds {len(found)} .safetensors files; name the "
+                "file itself (--weights FILE.safetensors)."
+            )
+        path = found[0]
+    if not path.is_file():
+        raise BadInputError(
+            f"--weights file {path} does not exist; give a .safetensors file with the "
+            "backbone's ImageNet weights, or train from scratch with --no-pretrained."
+        )
+    if path.suffix.lower() != ".safetensors":
+        raise BadInputError(
+            f"--weights {path.name} must be a .safetensors file; pickled "
+            "checkpoints (.pth/.pt/.bin) are not loaded because unpickling can run "
+            "code. Convert them once with safetensors.torch.save_file()."
+        )
+    return path
+
+
+def _hf_hub_cache() -> Path:
+    """The Hugging Face hub cache folder, as huggingface_hub resolves it."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
+    return Path(home) / "hub"
+
+
+def _cached_timm_weights(name: str) -> str | None:
+    """Where timm would find ``name``'s pretrained weights without a download, if anywhere."""
+    timm = import_timm()
+    cfg = timm.models.get_pretrained_cfg(name)
+    if cfg is None:
+        return None
+    if cfg.file and Path(cfg.file).is_file():
+        return str(cfg.file)
+    if cfg.hf_hub_id:
+        repo = cfg.hf_hub_id.split("@")[0]
+        snapshots = _hf_hub_cache() / f"models--{repo.replace('/', '--')}" / "snapshots"
+        for filename in ("model.safetensors", "open_clip_model.safetensors", "pytorch_model.bin"):
+            found = sorted(snapshots.glob(f"*/{filename}"))
+            if found:
+                return str(found[-1])
+    if cfg.url:
+        import torch
+
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(cfg.url).name
+        if cached.is_file():
+            return str(cached)
+    return None
+
+
+def _online(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
+    """Whether timm could download now (not offline by setting, and the hub answers)."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return False
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+    except OSError:
+        return False
+    return True
+
+
+def pretrained_source(name: str, pretrained: bool, weights=None) -> str:
+    """Where a network's starting weights come from; checked before any work.
+
+    Returns ``"none (trained from scratch)"``, ``"file <path>"``,
+    ``"timm cache <path>"`` or ``"timm download <hub id>"``. Raises
+    :class:`~napari_msc_morph.errors.BadInputError` when pretrained weights
+    are wanted but no file is given, none are cached and the machine is
+    offline, saying how to provide them.
+    """
+    if weights is not None:
+        return f"file {resolve_weights_file(weights)}"
+    if not pretrained:
+        return "none (trained from scratch)"
+    check_backbone_name(name)
+    cached = _cached_timm_weights(name)
+    if cached is not None:
+        return f"timm cache {cached}"
+    timm = import_timm()
+    cfg = timm.models.get_pretrained_cfg(name)
+    hub = (cfg.hf_hub_id or cfg.url) if cfg is not None else None
+    if not hub:
+        raise BadInputError(
+            f"timm has no pretrained weights for backbone {name!r}; give them with "
+            "--weights FILE.safetensors, or train from scratch with --no-pretrained."
+        )
+    if not _online():
+        raise BadInputError(
+            f"Backbone {name!r} should start from ImageNet weights, but none are cached and "
+            "this machine is offline (or HF_HUB_OFFLINE is set). Give them with --weights "
+            f"FILE.safetensors (e.g. {hub}'s model.safetensors copied from a machine with "
+            "internet), or train from scratch with --no-pretrained."
+        )
+    return f"timm download {hub}"
 
 
 def classifier_out_features(model) -> int | None:

@@ -45,6 +45,9 @@ class AugmentConfig:
         Multipliers drawn from ``U(1 - x, 1 + x)``; saturation only for RGB.
     channel_gain : float
         Per-channel gain ``U(1 - x, 1 + x)`` for RGB (white balance).
+    translate : float
+        For centre crops (``random_crop(..., center=True)``): shift the crop's
+        centre by up to this share of the crop side along each axis.
     """
 
     hflip: bool = True
@@ -55,6 +58,7 @@ class AugmentConfig:
     contrast: float = 0.2
     saturation: float = 0.2
     channel_gain: float = 0.05
+    translate: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,7 +77,8 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
 
 
 def random_crop(
-    field: np.ndarray, size: int, rng: np.random.Generator, config: AugmentConfig
+    field: np.ndarray, size: int, rng: np.random.Generator, config: AugmentConfig,
+    center: bool = False,
 ) -> np.ndarray:
     """One ``size`` x ``size`` view of ``field`` at a random place, angle and mirror.
 
@@ -85,6 +90,9 @@ def random_crop(
         Crop side in pixels.
     rng : numpy.random.Generator
     config : AugmentConfig
+    center : bool
+        Crop around the field's centre, shifted by up to ``config.translate``
+        of ``size`` (the tissue-source study's centre crop), instead of anywhere.
 
     Returns
     -------
@@ -108,8 +116,13 @@ def random_crop(
     cos, sin = math.cos(theta), math.sin(theta)
     # Half of the rotated (and zoomed) crop's bounding box in field pixels.
     half = 0.5 * size * zoom * (abs(cos) + abs(sin))
-    cy = rng.uniform(half - 0.5, h - half - 0.5) if h > 2 * half else (h - 1) / 2
-    cx = rng.uniform(half - 0.5, w - half - 0.5) if w > 2 * half else (w - 1) / 2
+    if center:
+        shift = float(config.translate) * size
+        cy = (h - 1) / 2 + (rng.uniform(-shift, shift) if shift else 0.0)
+        cx = (w - 1) / 2 + (rng.uniform(-shift, shift) if shift else 0.0)
+    else:
+        cy = rng.uniform(half - 0.5, h - half - 0.5) if h > 2 * half else (h - 1) / 2
+        cx = rng.uniform(half - 0.5, w - half - 0.5) if w > 2 * half else (w - 1) / 2
 
     if theta == 0.0 and zoom == 1.0 and h >= size and w >= size:
         # Axis-aligned: a slice (integer position) is exact and much cheaper.

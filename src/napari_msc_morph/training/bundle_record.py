@@ -54,8 +54,13 @@ def history_lists(history: list[dict]) -> dict:
 
 
 def bundle_metrics(row: dict, history: list[dict], table: pd.DataFrame, config: TrainConfig,
-                   best_epoch: int, monitor: str) -> dict:
-    """model.json ``metrics``: the best epoch's numbers, the split, the curves."""
+                   best_epoch: int, monitor: str, pretrained_source: str | None = None) -> dict:
+    """model.json ``metrics``: the best epoch's numbers, the split, the curves, the settings.
+
+    The settings are every resolved hyperparameter (``recipe``, ``optimizer``,
+    ``lr``, ``momentum``, ``batch_size``, ``scheduler``, ``monitor``,
+    ``epochs``, ``crop``, ``input_size``, ``pretrained`` source ...).
+    """
     metrics = {k: v for k, v in row.items() if k not in ("epoch", "train_seconds")}
     metrics.update({
         "best_epoch": best_epoch,
@@ -70,6 +75,22 @@ def bundle_metrics(row: dict, history: list[dict], table: pd.DataFrame, config: 
         "learning_rate": config.learning_rate,
         "downscale": config.downscale,
         "crops_per_field": config.crops_per_field,
+        "recipe": config.recipe,
+        "lr": config.learning_rate,
+        "momentum": config.resolved_momentum,
+        "weight_decay": config.weight_decay,
+        "batch_size": config.batch_size,
+        "epochs": config.epochs,
+        "early_stopping": config.early_stopping,
+        "plateau_patience": config.plateau_patience,
+        "crop": config.crop,
+        "input_size": config.input_size,
+        "tiling": config.tiling,
+        "backbone": config.backbone,
+        "in_chans": config.in_chans,
+        "augment": config.augment.to_dict(),
+        "pretrained": pretrained_source or (
+            "imagenet" if config.pretrained else "none (trained from scratch)"),
     })
     metrics["split_assignment"] = record_split(table, config.split_by)
     if config.split_by and config.split_by in table.columns:

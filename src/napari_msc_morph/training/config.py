@@ -20,7 +20,10 @@ from .optim import OPTIMIZERS, SCHEDULERS
 if TYPE_CHECKING:  # only for annotations: evaluate.py does not import this module
     from .evaluate import Evaluation
 
-__all__ = ["TrainConfig", "TrainResult", "default_work_dir"]
+__all__ = ["CROPS", "TrainConfig", "TrainResult", "default_work_dir"]
+
+#: Where training crops are cut: anywhere in the field, or around its centre.
+CROPS = ("random", "center")
 
 
 @dataclass
@@ -47,11 +50,25 @@ class TrainConfig:
         (``none``, ``plateau``, ``cosine``); default: the optimiser's.
     lr : float, optional
         Overrides the optimiser's learning rate.
+    momentum : float, optional
+        SGD momentum (default: the optimiser's, 0.9 for ``sgd``); ignored by Adam.
     weight_decay : float
     crops_per_field : int
         Random crops drawn from every training field per epoch.
     pretrained : bool
-        Start from timm's ImageNet weights (downloaded by timm; needs internet).
+        Start from ImageNet weights: ``weights`` if given, else timm's (its
+        cache, or a download that needs internet).
+    weights : str, optional
+        A local ``.safetensors`` file (or a folder holding one ``model.safetensors``,
+        e.g. a Hugging Face cache snapshot) with the backbone's pretrained
+        weights, for machines without internet; implies ``pretrained``.
+    crop : {"random", "center"}
+        Training crops anywhere in the field (``random``) or around its centre
+        (``center``, the tissue-source study: flips, rotation and a translation
+        of up to ``augment.translate`` of the crop side, then the centre crop).
+    recipe : str, optional
+        The :data:`~napari_msc_morph.training.recipes.RECIPES` entry the run
+        started from (recorded in ``model.json``).
     device : str
         A name of :data:`~napari_msc_morph.models.backbones.DEVICES`
         (``auto``, ``cpu``, ``cuda``, ``mps``; ``cuda:1`` picks a GPU).
@@ -97,9 +114,13 @@ class TrainConfig:
     optimizer: str = "adam"
     scheduler: str | None = None
     lr: float | None = None
+    momentum: float | None = None
     weight_decay: float = 0.0
     crops_per_field: int = 16
     pretrained: bool = False
+    weights: str | None = None
+    crop: str = "random"
+    recipe: str | None = None
     device: str = "auto"
     seed: int = 0
     num_workers: int = 0
@@ -156,6 +177,14 @@ class TrainConfig:
             raise BadInputError(
                 f"monitor must name a val_ or train_ metric, got {self.monitor!r}."
             )
+        if self.momentum is not None and not (0 <= float(self.momentum) < 1):
+            raise BadInputError(f"momentum must be in [0, 1), got {self.momentum}.")
+        self.crop = str(self.crop).lower()
+        if self.crop not in CROPS:
+            raise BadInputError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}.")
+        if self.weights is not None:
+            self.weights = str(self.weights)
+            self.pretrained = True
         if self.split_by in ("", "none", "image"):
             self.split_by = None
 
@@ -165,6 +194,13 @@ class TrainConfig:
         if self.lr is not None:
             return float(self.lr)
         return float(OPTIMIZERS.entry(self.optimizer).extra["lr"])
+
+    @property
+    def resolved_momentum(self) -> float | None:
+        """``momentum``, or the optimiser's default (``None`` where it has none)."""
+        if self.momentum is not None:
+            return float(self.momentum)
+        return OPTIMIZERS.entry(self.optimizer).extra.get("momentum")
 
     def to_dict(self) -> dict:
         data = asdict(self)

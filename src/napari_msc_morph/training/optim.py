@@ -42,20 +42,21 @@ def higher_is_better(monitor: str) -> bool:
 
 
 # --------------------------------------------------------------------------- optimisers
-@OPTIMIZERS.register("adam", help="Adam, lr 1e-5 (the passage study)", lr=1e-5,
+@OPTIMIZERS.register("adam", help="Adam, lr 1e-5 (the tissue-source study)", lr=1e-5,
                      scheduler="none")
-def _adam(params, lr: float, weight_decay: float):
+def _adam(params, lr: float, weight_decay: float, momentum: float | None = None):
     import torch
 
     return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
 @OPTIMIZERS.register("sgd", help="SGD with momentum 0.9, lr 1e-3, divided by 10 on a plateau",
-                     lr=1e-3, scheduler="plateau")
-def _sgd(params, lr: float, weight_decay: float):
+                     lr=1e-3, scheduler="plateau", momentum=0.9)
+def _sgd(params, lr: float, weight_decay: float, momentum: float | None = None):
     import torch
 
-    return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
+    return torch.optim.SGD(params, lr=lr, momentum=0.9 if momentum is None else momentum,
+                           weight_decay=weight_decay)
 
 
 # --------------------------------------------------------------------------- schedules
@@ -85,7 +86,8 @@ def _cosine(optimizer, config):
 
 def build_optimizer(config, params):
     """The optimiser :class:`~napari_msc_morph.training.config.TrainConfig` names."""
-    return OPTIMIZERS.get(config.optimizer)(params, config.learning_rate, config.weight_decay)
+    return OPTIMIZERS.get(config.optimizer)(params, config.learning_rate, config.weight_decay,
+                                            momentum=config.resolved_momentum)
 
 
 def build_scheduler(config, optimizer):

@@ -83,6 +83,7 @@ class _RunState:
     start_epoch: int = 0
     bundle_written: bool = False
     warnings: list = field(default_factory=list)
+    pretrained_source: str = "none (trained from scratch)"
 
 
 @dataclass
@@ -165,11 +166,16 @@ def train_model(
     >>> result.metrics["test_auc"]  # doctest: +SKIP
     0.93
     """
+    from ..models.backbones import pretrained_source
+
     bundle_path = Path(bundle_path)
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(bundle_path)
+    # before any work: pretrained weights wanted but unavailable offline is an error now
+    source = pretrained_source(config.backbone, config.pretrained, config.weights)
     table, class_names = _prepare_run(manifest, config, work_dir, resume, dedupe)
     state = _RunState(bundle_written=resume and bundle_path.exists(),
-                      warnings=_run_warnings(table, class_names, config))
+                      warnings=_run_warnings(table, class_names, config),
+                      pretrained_source=source)
     try:
         _train(table, class_names, config, bundle_path, work_dir, resume, state,
                progress, cancel, on_epoch)
@@ -217,7 +223,7 @@ def _build_optimisation(config: TrainConfig, n_classes: int) -> Optimisation:
     on_cuda = device.startswith("cuda")
     torch.manual_seed(int(config.seed))
     model = create_backbone(config.backbone, n_classes, in_chans=config.in_chans,
-                            pretrained=config.pretrained)
+                            pretrained=config.pretrained, pretrained_file=config.weights)
     model.to(device)
     channels_last = on_cuda and config.channels_last
     if channels_last:
@@ -307,7 +313,7 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
         if is_better(monitor, value, state.best_value):
             state.best_value, state.best_epoch, state.stale = value, epoch + 1, 0
             metrics = bundle_metrics(row, state.history, table, config, state.best_epoch,
-                                     monitor)
+                                     monitor, pretrained_source=state.pretrained_source)
             metrics["warnings"] = list(state.warnings)
             save_bundle(opt.model, bundle_config_for(config, class_names, data.pixel_size_um,
                                                      norm, metrics), bundle_path)

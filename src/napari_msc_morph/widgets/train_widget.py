@@ -34,6 +34,7 @@ from ..errors import Cancelled, MscMorphError
 from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
 from ..training import OPTIMIZERS, SCHEDULERS, TrainConfig, default_work_dir, train_model
+from ..training.recipes import RECIPES, recipe_values
 from ._layers import layer_pixel_size
 from ._panel import JobDock
 
@@ -45,6 +46,8 @@ BACKBONES = ("resnext50_32x4d", "resnet50", "resnet18", "convnext_tiny", "effici
 #: The scheduler box's first item: let the optimiser choose (adam: none, sgd: plateau).
 OPTIMIZER_DEFAULT = "optimizer's default"
 SOURCES = ("manifest file", "open image layers")
+#: The recipe box's first item: the form's own values, no published setup.
+CUSTOM = "custom"
 
 
 def manifest_from_layers(layers, labels: dict, donors: dict, folder) -> pd.DataFrame:
@@ -147,6 +150,11 @@ class TrainWidget(JobDock):
         column.addWidget(self.refresh_button)
 
     def _build_model_rows(self, form: QFormLayout) -> None:
+        self.recipe = _combo([CUSTOM, *RECIPES.names()])
+        self.recipe.setToolTip("a published training setup; it fills the fields below, "
+                               "which can still be changed")
+        self.recipe.currentTextChanged.connect(self.apply_recipe)
+        form.addRow("recipe", self.recipe)
         self.task = _combo(TASKS)
         form.addRow("task", self.task)
         self.classes = QLineEdit()
@@ -154,8 +162,12 @@ class TrainWidget(JobDock):
         form.addRow("classes", self.classes)
         self.backbone = _combo(BACKBONES, editable=True)
         form.addRow("backbone", self.backbone)
-        self.pretrained = QCheckBox("ImageNet weights (download)")
+        self.pretrained = QCheckBox("ImageNet weights (file below, timm's cache, or download)")
         form.addRow("", self.pretrained)
+        self.weights_edit = FileEdit(mode="r", filter="safetensors (*.safetensors)")
+        self.weights_edit.line_edit.native.setPlaceholderText(
+            "optional: ImageNet weights .safetensors (offline machines)")
+        form.addRow("weights file", self.weights_edit.native)
 
     def _build_schedule_rows(self, form: QFormLayout) -> None:
         self.epochs = _spin_box(1, 1000, 30)
@@ -168,6 +180,9 @@ class TrainWidget(JobDock):
         form.addRow("read at 1/N resolution", self.downscale)
         self.optimizer = _combo(OPTIMIZERS.names())
         form.addRow("optimizer", self.optimizer)
+        self.lr = QLineEdit()
+        self.lr.setPlaceholderText("default: the optimizer's (adam 1e-5, sgd 1e-3)")
+        form.addRow("learning rate", self.lr)
         self.scheduler = _combo([OPTIMIZER_DEFAULT, *SCHEDULERS.names()])
         form.addRow("lr schedule", self.scheduler)
         self.device = _combo(DEVICES.names())
@@ -241,11 +256,42 @@ class TrainWidget(JobDock):
             donors[name.text()] = donor.text() if donor else ""
         return labels, donors
 
+    def apply_recipe(self, name: str) -> None:
+        """Fill the form with recipe ``name``'s values (``custom`` changes nothing)."""
+        if name == CUSTOM:
+            return
+        values = recipe_values(name)
+        self.task.setCurrentText(values["task"])
+        self.classes.setText(", ".join(values["class_names"] or ()))
+        self.backbone.setCurrentText(values["backbone"])
+        self.pretrained.setChecked(bool(values["pretrained"]))
+        self.epochs.setValue(values["epochs"])
+        self.input_size.setValue(values["input_size"])
+        self.batch_size.setValue(values["batch_size"])
+        self.optimizer.setCurrentText(values["optimizer"])
+        self.lr.setText(f"{values['lr']:g}")
+        self.scheduler.setCurrentText(values["scheduler"])
+
     def config(self) -> TrainConfig:
-        """The :class:`~napari_msc_morph.training.TrainConfig` the form describes."""
+        """The :class:`~napari_msc_morph.training.TrainConfig` the form describes.
+
+        With a recipe chosen, its values the form does not show (momentum,
+        monitor, crop, tiling, augmentations) come from the recipe.
+        """
         classes = [c.strip() for c in self.classes.text().split(",") if c.strip()]
         scheduler = self.scheduler.currentText()
-        return TrainConfig(
+        recipe = self.recipe.currentText()
+        values = recipe_values(recipe) if recipe != CUSTOM else {}
+        lr_text = self.lr.text().strip()
+        try:
+            lr = float(lr_text) if lr_text else None
+        except ValueError:
+            raise ValueError(f"learning rate must be a number such as 1e-3, got {lr_text!r}.") \
+                from None
+        if values and self.optimizer.currentText() != values["optimizer"]:
+            values.pop("momentum", None)  # another optimiser brings its own
+        weights = (_path_text(self.weights_edit) or None) if self.pretrained.isChecked() else None
+        values.update(
             task=self.task.currentText(),
             backbone=self.backbone.currentText().strip(),
             input_size=self.input_size.value(),
@@ -255,9 +301,12 @@ class TrainWidget(JobDock):
             scheduler=None if scheduler == OPTIMIZER_DEFAULT else scheduler,
             downscale=self.downscale.value(),
             pretrained=self.pretrained.isChecked(),
+            weights=weights,
+            lr=lr,
             device=self.device.currentText(),
             class_names=tuple(classes) or None,
         )
+        return TrainConfig(**values)
 
     def _manifest(self, out: Path):
         if self.source.currentIndex() == 0:

@@ -1,0 +1,52 @@
+"""``msc-morph recipes``: the published training setups ``train --recipe`` starts from."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..training.recipes import RECIPES
+
+#: Columns of the listing: header -> how a recipe shows it.
+_COLUMNS = {
+    "recipe": lambda name, r: name,
+    "task": lambda name, r: r.task + (f" ({'/'.join(r.class_names)})" if r.class_names else ""),
+    "backbone": lambda name, r: r.backbone + (" (ImageNet)" if r.pretrained else " (scratch)"),
+    "size": lambda name, r: f"{r.input_size} px {r.crop}",
+    "optimizer/lr": lambda name, r: (f"{r.optimizer} {r.lr:g}"
+                                     + (f" m{r.momentum:g}" if r.momentum is not None else "")),
+    "batch": lambda name, r: str(r.batch_size),
+    "scheduler": lambda name, r: f"{r.scheduler} on {r.monitor}, <= {r.epochs} epochs",
+}
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "recipes",
+        help="list the studies' training setups for `msc-morph train --recipe`",
+        description=(
+            "List the published training setups (task, backbone, crop size, optimiser and "
+            "learning rate, batch, schedule) with their source. `msc-morph train --recipe NAME` "
+            "starts from one; options given explicitly override its values."
+        ),
+    )
+    parser.add_argument("--name", choices=RECIPES.names(), default=None,
+                        help="show one recipe only")
+    return parser
+
+
+def recipes_table(names=None) -> str:
+    """The listing: one aligned row per recipe, then each recipe's source."""
+    names = list(names or RECIPES.names())
+    rows = [list(_COLUMNS)] + [[show(n, RECIPES.get(n)) for show in _COLUMNS.values()]
+                               for n in names]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in rows]
+    lines.append("")
+    lines += [f"{n}: {RECIPES.get(n).source}" for n in names]
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    print(recipes_table([args.name] if args.name else None))
+    return 0
