@@ -35,6 +35,7 @@ COMMANDS = [
     "train",
     "evaluate",
     "correlate",
+    "compare",
 ]
 
 #: Exit status -> meaning; shown in ``msc-morph --help``.
