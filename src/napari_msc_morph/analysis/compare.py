@@ -232,7 +232,8 @@ def _rank_biserial(a, b) -> float:
 
 
 def _family(k: int, how: str) -> str:
-    return f"all {k * (k - 1) // 2} pairs of {k} groups ({how})"
+    pairs = k * (k - 1) // 2
+    return f"all {pairs} pair{'s' if pairs > 1 else ''} of {k} groups ({how})"
 
 
 def _pairs(groups):
