@@ -64,6 +64,9 @@ _OMNIBUS_COLUMNS = ["test", "statistic", "df1", "df2", "p", "effect", "effect_si
 _POSTHOC_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate", "statistic", "df", "p",
                     "p_adjust", "effect", "effect_size", "test", "family"]
 _TREND_COLUMNS = ["test", "statistic", "p", "n", "order", "note"]
+_LONG_COLUMNS = ["section", "test", "group", "rank", "group_a", "group_b", "n", "n_a", "n_b", "k",
+                 "mean", "sd", "median", "q1", "q3", "iqr", "estimate", "statistic", "df", "df1",
+                 "df2", "p", "p_adjust", "effect", "effect_size", "family", "order", "note"]
 
 
 def method_choices() -> list[str]:
@@ -96,7 +99,8 @@ class GroupComparison:
         parts = [table.assign(section=name) for name, table in self.sections().items()
                  if not table.empty]
         out = pd.concat(parts, ignore_index=True, sort=False)
-        return out[["section", *[c for c in out.columns if c != "section"]]]
+        first = [c for c in _LONG_COLUMNS if c in out.columns]
+        return out[first + [c for c in out.columns if c not in first]]
 
     def text(self) -> str:
         lines = [f"{self.value} by {self.by}: {self.method} ({self.method_reason})"]
