@@ -41,6 +41,10 @@ def _flat_day() -> pd.DataFrame:
     return table
 
 
+def _constant() -> pd.DataFrame:
+    return _table().assign(os=0.5)
+
+
 def _one_complete_donor() -> pd.DataFrame:
     return _table().drop(index=[1, 2, 4])
 
@@ -71,6 +75,8 @@ CASES = {
     "welch on a flat group": (_flat_day, ["--value", "os", "--by", "day", "--method", "welch"],
                               {"value": "os", "by": "day", "method": "welch"},
                               ["group(s) 7", "--method kruskal"]),
+    "constant value column": (_constant, ["--value", "os", "--by", "day"],
+                              {"value": "os", "by": "day"}, ["'os'", "1 distinct number", "--value"]),
     "paired with one complete donor": (_one_complete_donor,
                                        ["--value", "os", "--by", "day", "--paired-by", "donor"],
                                        {"value": "os", "by": "day", "paired_by": "donor"},

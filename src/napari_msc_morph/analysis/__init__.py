@@ -10,7 +10,8 @@ use it); the modules below are its steps.
 - :mod:`.correlate`: Pearson/Spearman with CIs, Benjamini-Hochberg q, time course
 - :mod:`.plots`: scatter, heatmap and time-course figures (matplotlib, PNG/SVG)
 - :mod:`.compare`: group comparisons (:func:`compare_groups`: Welch/Kruskal/Friedman, post-hoc,
-  trend over ordered groups, effect sizes); :mod:`.compare_plots`: its box + strip plot
+  trend over ordered groups, effect sizes), its tests in :mod:`.group_tests`;
+  :mod:`.compare_plots`: its box + strip plot
 """
 
 from .aggregate import (
