@@ -23,7 +23,8 @@ def box_strip_figure(result: GroupComparison, fig: Figure | None = None,
                      seed: int = 0) -> Figure:
     """Boxes (median, IQR, 1.5 IQR whiskers) with every value as a jittered point.
 
-    With ``paired_by`` the points of one subject are joined by a grey line. The
+    With ``paired_by`` each subject's mean per group (what the paired tests
+    compare) is drawn as a dark line over the faint per-row points. The
     title gives the omnibus test and the trend test with their p-values; the
     axis labels give n per group.
     """
@@ -36,18 +37,22 @@ def box_strip_figure(result: GroupComparison, fig: Figure | None = None,
                medianprops={"color": "black"})
     rng = np.random.default_rng(seed)
     x = data["group"].map(positions).to_numpy(float) + rng.uniform(-0.15, 0.15, len(data))
-    if result.paired_by is not None and "subject" in data:
-        for _, rows in data.assign(x=x).groupby("subject"):
-            rows = rows.sort_values("x")
-            ax.plot(rows["x"], rows["value"], color="0.7", linewidth=0.8, zorder=1)
-    ax.scatter(x, data["value"], s=14, alpha=0.7, color="tab:blue", zorder=2)
+    paired = result.paired_by is not None and "subject" in data
+    ax.scatter(x, data["value"], s=14, alpha=0.35 if paired else 0.7, color="tab:blue", zorder=2)
+    if paired:  # the values the paired tests compare: one mean per subject and group
+        means = data.groupby(["subject", "group"])["value"].mean().unstack("group")
+        means = means.reindex(columns=result.groups)
+        for _, row in means.iterrows():
+            ax.plot(range(len(result.groups)), row.to_numpy(), color="0.35", marker="o",
+                    markersize=4, linewidth=1, zorder=3)
     ax.set_xticks(range(len(samples)))
     ax.set_xticklabels([f"{g}\nn={len(s)}" for g, s in zip(result.groups, samples)])
     ax.set_xlabel(result.by)
     ax.set_ylabel(result.value)
     title = []
     for row in result.omnibus.itertuples():
-        title.append(f"{row.test}: {_format_p(row.p)}")
+        unit = f" {result.paired_by}s" if paired else ""
+        title.append(f"{row.test}: {_format_p(row.p)} (n = {row.n}{unit})")
     for row in result.trend.itertuples():
         title.append(f"trend ({row.test.split(' (')[0]}): {_format_p(row.p)}")
     ax.set_title("\n".join(title), fontsize=9)
