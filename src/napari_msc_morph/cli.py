@@ -36,6 +36,7 @@ COMMANDS = [
     "recipes",
     "evaluate",
     "correlate",
+    "compare",
 ]
 
 #: Exit status -> meaning; shown in ``msc-morph --help``.

@@ -9,6 +9,9 @@ use it); the modules below are its steps.
 - :mod:`.readouts`: qPCR / western / IF readout tables (long or wide, replicates)
 - :mod:`.correlate`: Pearson/Spearman with CIs, Benjamini-Hochberg q, time course
 - :mod:`.plots`: scatter, heatmap and time-course figures (matplotlib, PNG/SVG)
+- :mod:`.compare`: group comparisons (:func:`compare_groups`: Welch/Kruskal/Friedman, post-hoc,
+  trend over ordered groups, effect sizes), its tests in :mod:`.group_tests`;
+  :mod:`.compare_plots`: its box + strip plot
 """
 
 from .aggregate import (
@@ -20,6 +23,7 @@ from .aggregate import (
     parse_columns,
     score_columns,
 )
+from .compare import COMPARE_METHODS, GroupComparison, compare_groups, write_comparison
 from .correlate import (
     CORRELATION_METHODS,
     benjamini_hochberg,
@@ -35,13 +39,16 @@ from .readouts import DEFAULT_MARKERS, read_readouts
 from .study import CorrelationStudy, correlate_study
 
 __all__ = [
+    "COMPARE_METHODS",
     "CORRELATION_METHODS",
     "CorrelationStudy",
+    "GroupComparison",
     "DEFAULT_MARKERS",
     "SAMPLE_KEYS",
     "aggregate_cells",
     "aggregate_to_samples",
     "benjamini_hochberg",
+    "compare_groups",
     "correlate",
     "correlate_study",
     "correlation",
@@ -55,4 +62,5 @@ __all__ = [
     "score_columns",
     "spearman_bootstrap_ci",
     "time_course",
+    "write_comparison",
 ]

@@ -30,6 +30,7 @@ KINDS = {
     "labels": ("a label image", (".tif", ".tiff")),
     "bundle": ("a model bundle (a folder, or a .zip)", (None, ".zip")),
     "folder": ("a folder", (None,)),
+    "figure": ("a figure", (".png", ".svg", ".pdf")),
 }
 
 # Suffixes that say "this is a file": refused where a folder is written.

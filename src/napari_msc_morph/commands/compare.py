@@ -1,0 +1,80 @@
+"""``msc-morph compare``: compare a value between groups (days, conditions), with a trend test.
+
+Parses the options and calls :func:`napari_msc_morph.analysis.compare.compare_groups`;
+the engine does the work, this writes its tables and plot and prints its summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..analysis.compare import COMPARE_METHODS, compare_groups, method_choices, write_comparison
+from ..errors import BadInputError
+from ..io import read_table
+from ._outputs import add_overwrite_argument, check_outputs
+from ._progress import progress_bar
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    methods = "; ".join(f"{e}: {COMPARE_METHODS.entry(e).help}" for e in method_choices())
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare a value between groups (e.g. OsScore by day, cell area by condition)",
+        description=(
+            "Per-group summary (n, mean, sd, median, IQR), an omnibus test (Welch ANOVA, "
+            "Kruskal-Wallis, or Friedman with --paired-by), every pair of groups (Games-Howell, "
+            "Dunn/Holm or Wilcoxon/Holm), a trend test over ordered groups (Spearman rho of the "
+            "value against the group order; Page's L when paired) and effect sizes."
+        ),
+    )
+    parser.add_argument("table", type=Path, metavar="TABLE",
+                        help="table with one row per image, cell or sample (CSV/XLSX)")
+    parser.add_argument("--value", required=True, metavar="COLUMN",
+                        help="numeric column to compare, e.g. os_score or area")
+    parser.add_argument("--by", required=True, metavar="GROUP",
+                        help="grouping column, e.g. day or condition")
+    parser.add_argument("--paired-by", metavar="COLUMN",
+                        help="subject measured in every group (e.g. donor): repeated-measures tests")
+    parser.add_argument("--order", metavar="G1,G2,...",
+                        help="group order for the trend test, e.g. 0,3,7,14,21 (default: numeric "
+                             "groups sorted; text groups get no trend test)")
+    parser.add_argument("--method", choices=method_choices(), default="auto",
+                        help=f"omnibus test (default: %(default)s). {methods}")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="results: a CSV with a 'section' column (summary, omnibus, posthoc, "
+                             "trend) or an XLSX with one sheet per section")
+    parser.add_argument("--plot", type=Path, metavar="FILE",
+                        help="also save a box + strip plot (.png, .svg or .pdf)")
+    add_overwrite_argument(parser, "an existing table or plot")
+    return parser
+
+
+def _order(text: str | None):
+    if text is None:
+        return None
+    order = [part.strip() for part in text.split(",") if part.strip()]
+    if len(order) < 2:
+        raise BadInputError(f"--order {text!r} names fewer than 2 groups; give them comma-separated, "
+                            "e.g. --order 0,3,7,14,21.")
+    return order
+
+
+def run(args) -> int:
+    order = _order(args.order)
+    check_outputs([("--out", args.out, "table"), ("--plot", args.plot, "figure")],
+                  [("table", args.table)], overwrite=args.overwrite)
+    table = read_table(args.table)
+    with progress_bar("compare", unit="step") as progress:
+        result = compare_groups(table, args.value, args.by, paired_by=args.paired_by, order=order,
+                                method=args.method, progress=progress)
+    write_comparison(result, args.out)
+    if args.plot is not None:
+        from ..analysis.compare_plots import save_box_strip
+
+        save_box_strip(result, args.plot)
+    print(result.text())
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    return 0
