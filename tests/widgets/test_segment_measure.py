@@ -364,3 +364,19 @@ def test_segment_dock_excludes_the_border_by_default_and_measure_reports_it(
     assert np.isnan(summary["RUNX2_fraction_positive"].iloc[0])
     assert "No positive-cell threshold for RUNX2" in measure_dock.status.text()
     assert "--thresholds-from" in measure_dock.status.text()
+
+
+def test_docks_default_to_the_layers_that_fit(make_napari_viewer, field):
+    # Segment: the DAPI layer for nuclei and the open actin layer for whole cells;
+    # Measure: cell labels (nuclei as their nucleus compartment), not the nuclei alone
+    viewer = make_napari_viewer()
+    viewer.add_image(field.channels["DAPI"], name="field DAPI")
+    viewer.add_image(field.channels["actin"], name="field actin")
+    segment = SegmentWidget(viewer)
+    assert segment.nuclei_combo.currentText() == "field DAPI"
+    assert segment.cyto_combo.currentText() == "field actin"
+    viewer.add_labels(field.nuclei, name="field DAPI nuclei")
+    viewer.add_labels(field.cells, name="field DAPI cells")
+    measure = MeasureWidget(viewer)
+    assert measure.labels_combo.currentText() == "field DAPI cells"
+    assert measure.nuclei_combo.currentText() == "field DAPI nuclei"

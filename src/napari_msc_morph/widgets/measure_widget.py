@@ -33,6 +33,11 @@ NO_NUCLEI = "(none)"
 CELL_TABLE_DOCK = "Cell table (MSC Morph)"
 
 
+def _named_like(names, words) -> list[str]:
+    """The names that contain one of ``words`` (case-insensitive), in order."""
+    return [n for n in names if any(w in n.lower() for w in words)]
+
+
 def channel_name(layer_name: str) -> str:
     """A column-safe channel name from a layer name ("RUNX2 [1]" -> "RUNX2_1")."""
     name = re.sub(r"[^0-9A-Za-z]+", "_", layer_name).strip("_")
@@ -104,11 +109,21 @@ class MeasureWidget(JobDock):
         self.labels_combo.addItems(candidates)
         if current_labels in candidates:
             self.labels_combo.setCurrentText(current_labels)
+        else:  # first choice: whole cells when there are any (cell size is the signal)
+            cells = _named_like(labels, ("cell",))
+            if cells:
+                self.labels_combo.setCurrentText(cells[-1])
         self.labels_combo.blockSignals(False)
         self.nuclei_combo.clear()
         self.nuclei_combo.addItems([NO_NUCLEI, *labels])
         if current_nuclei in labels:
             self.nuclei_combo.setCurrentText(current_nuclei)
+        elif current_nuclei in ("", NO_NUCLEI) and self.labels_combo.currentText() in labels:
+            # measuring cells: the nuclei labels of the same field are the nucleus compartment
+            nuclei = [n for n in _named_like(labels, ("nuclei", "nucleus"))
+                      if n != self.labels_combo.currentText()]
+            if nuclei and _named_like([self.labels_combo.currentText()], ("cell",)):
+                self.nuclei_combo.setCurrentText(nuclei[-1])
         self.channel_list.clear()
         for layer in self._layers("image"):
             item = QListWidgetItem(layer.name)

@@ -31,6 +31,9 @@ from ._panel import JobDock
 
 NO_CYTOPLASM = "(none: nuclei only)"
 _NUCLEAR_STAIN_NAMES = ("dapi", "hoechst", "dna", "nucle")
+# cytoplasm / cell-body stains: an open one is used for whole cells unless the user
+# picked something else in the dock
+_CELL_STAIN_NAMES = ("actin", "phalloidin", "cyto", "tubulin", "cellmask", "cell mask", "body")
 
 
 class SegmentWidget(JobDock):
@@ -46,6 +49,8 @@ class SegmentWidget(JobDock):
 
         self.nuclei_combo = QComboBox()
         self.cyto_combo = QComboBox()
+        self._cyto_picked = False  # set once the user chooses in the combo box
+        self.cyto_combo.activated.connect(lambda _: setattr(self, "_cyto_picked", True))
         self.min_diameter = QDoubleSpinBox()
         self.max_diameter = QDoubleSpinBox()
         for box, value in ((self.min_diameter, 8.0), (self.max_diameter, 80.0)):
@@ -102,6 +107,11 @@ class SegmentWidget(JobDock):
         self.cyto_combo.addItems([NO_CYTOPLASM, *images])
         if current_cyto in images:
             self.cyto_combo.setCurrentText(current_cyto)
+        elif not self._cyto_picked:
+            stains = [n for n in images if any(k in n.lower() for k in _CELL_STAIN_NAMES)
+                      and n != self.nuclei_combo.currentText()]
+            if stains:
+                self.cyto_combo.setCurrentText(stains[0])
 
     # ----------------------------------------------------------------- inputs
     def _plane(self, name: str, role: str):
