@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from corpus_helpers import digests
 from safetensors.torch import load_file
 from safetensors.torch import save as save_safetensors
 
@@ -74,13 +75,6 @@ def zip_folder(folder: Path, target: Path, extra: dict | None = None) -> Path:
         for name, data in (extra or {}).items():
             zf.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
     return target
-
-
-def digests(*roots: Path) -> dict:
-    files = []
-    for root in roots:
-        files.extend([root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()))
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def run_predict(bundle: Path, image: Path, tmp_path: Path, capsys) -> tuple[int, str, Path]:

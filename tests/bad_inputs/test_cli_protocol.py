@@ -9,12 +9,12 @@ prints it). Inputs and earlier outputs stay byte-identical in every case.
 from __future__ import annotations
 
 import errno
-import hashlib
 import importlib
 import sys
 
 import numpy as np
 import pytest
+from corpus_helpers import snapshot, stderr_lines
 
 from napari_msc_morph import cli, io, morphology, training
 from napari_msc_morph.cli import main
@@ -25,16 +25,6 @@ from napari_msc_morph.io import write_tiff
 # reader patched in a test cannot leak into them when a command imports them mid-test.
 for _name in ("channels", "inference.images", "training.data", "synthetic"):
     importlib.import_module(f"napari_msc_morph.{_name}")
-
-
-def snapshot(root):
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def stderr_lines(err: str) -> list[str]:
-    return [line.rsplit("\r", 1)[-1].strip() for line in err.splitlines()
-            if line.rsplit("\r", 1)[-1].strip()]
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import tifffile
+from corpus_helpers import BACKBONE, tiny_train_config
 
 from napari_msc_morph.cli import main
-from napari_msc_morph.training import TrainConfig, train_model
+from napari_msc_morph.training import train_model
 from napari_msc_morph.training.data import ManifestError
 
-BACKBONE = "test_resnet"
 CLI_TINY = ["--task", "passage", "--backbone", BACKBONE, "--epochs", "1", "--input-size", "32",
             "--batch-size", "4", "--crops-per-field", "1", "--val", "1", "--test", "1",
             "--device", "cpu", "--no-report"]
@@ -49,13 +49,6 @@ def write_manifest(folder: Path, rows) -> Path:
     manifest = folder / "manifest.csv"
     pd.DataFrame(rows).to_csv(manifest, index=False)
     return manifest
-
-
-def config(**kw):
-    base = dict(task="passage", backbone=BACKBONE, input_size=32, epochs=1, batch_size=4,
-                crops_per_field=1, device="cpu", val=1, test=1, lr=1e-3, seed=0)
-    base.update(kw)
-    return TrainConfig(**base)
 
 
 def snapshot(folder: Path) -> dict:
@@ -118,7 +111,7 @@ def test_one_image_in_two_rows_is_an_error_naming_both(tmp_path, capsys, how, fa
     out = tmp_path / "out" / "model"
     if face == "library":
         with pytest.raises(ManifestError) as info:
-            train_model(manifest, config(), out)
+            train_model(manifest, tiny_train_config(), out)
         message = str(info.value)
         assert [p.line for p in info.value.problems] == [dup_line]
     else:
@@ -141,7 +134,7 @@ def test_dedupe_keeps_the_first_row_and_says_so(tmp_path, capsys, how, face):
     before = snapshot(tmp_path)
     out = tmp_path / "out" / "model"
     if face == "library":
-        result = train_model(manifest, config(), out, dedupe=True, test_report=False)
+        result = train_model(manifest, tiny_train_config(), out, dedupe=True, test_report=False)
         split = result.split
     else:
         assert main(["train", str(manifest), "--out", str(out), "--dedupe", *CLI_TINY]) == 0
@@ -168,7 +161,7 @@ def test_dedupe_cannot_merge_rows_with_different_labels(tmp_path, capsys, face):
     out = tmp_path / "out" / "model"
     if face == "library":
         with pytest.raises(ManifestError) as info:
-            train_model(manifest, config(), out, dedupe=True)
+            train_model(manifest, tiny_train_config(), out, dedupe=True)
         message = str(info.value)
     else:
         assert main(["train", str(manifest), "--out", str(out), "--dedupe", *CLI_TINY]) == 2
@@ -180,7 +173,7 @@ def test_dedupe_cannot_merge_rows_with_different_labels(tmp_path, capsys, face):
 def test_one_group_per_image_is_a_warning_in_the_report(tmp_path, caplog):
     rows = write_rows(tmp_path, donors=lambda d, p, k: f"D{d}{p}{k}")
     manifest = write_manifest(tmp_path, rows)
-    result = train_model(manifest, config(), tmp_path / "model", test_report=False)
+    result = train_model(manifest, tiny_train_config(), tmp_path / "model", test_report=False)
     warnings = result.metrics["warnings"]
     assert any("every image has its own 'donor'" in w for w in warnings)
     assert "every image has its own 'donor'" in caplog.text

@@ -7,7 +7,6 @@ inputs are byte-identical afterwards with no output written.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pandas as pd
 import pytest
 import tifffile
 import torch
+from corpus_helpers import digests
 
 from napari_msc_morph.analysis import correlate_study
 from napari_msc_morph.analysis.correlate import correlation
@@ -56,13 +56,6 @@ def image(tmp_path):
     write_tiff(np.random.default_rng(0).integers(0, 256, (96, 120), dtype=np.uint8), path,
                pixel_size_um=0.5)
     return path
-
-
-def digests(*paths: Path) -> dict:
-    files = []
-    for root in paths:
-        files.extend([root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file()))
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 def _cli(argv, capsys) -> tuple[int, str]:

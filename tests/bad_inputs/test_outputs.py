@@ -7,28 +7,16 @@ byte-identical afterwards and no new file appeared.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
+from corpus_helpers import snapshot, stderr_lines
 
 from napari_msc_morph.cli import main
 from napari_msc_morph.io import read_image, write_tiff
 from napari_msc_morph.synthetic import if_field
-
-
-def snapshot(root):
-    """sha256 of every file under ``root``, by relative path."""
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
-
-
-def stderr_lines(err: str) -> list[str]:
-    # a progress bar redraws with carriage returns; the last redraw of a line is what shows
-    return [line.rsplit("\r", 1)[-1].strip() for line in err.splitlines()
-            if line.rsplit("\r", 1)[-1].strip()]
 
 
 @pytest.fixture(scope="module")

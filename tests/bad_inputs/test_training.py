@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import tifffile
+from corpus_helpers import BACKBONE, tiny_train_config
 
 from napari_msc_morph.cli import main
 from napari_msc_morph.errors import BadInputError
-from napari_msc_morph.training import TrainConfig, evaluate_model, train_model
+from napari_msc_morph.training import evaluate_model, train_model
 from napari_msc_morph.training.data import load_field
 
-BACKBONE = "test_resnet"
 SHAPE = (48, 64)
 
 
@@ -39,13 +39,6 @@ def write_tiny_set(folder: Path, n_donors=4, per_class=2) -> Path:
     manifest = folder / "manifest.csv"
     pd.DataFrame(rows).to_csv(manifest, index=False)
     return manifest
-
-
-def config(**kw):
-    base = dict(task="passage", backbone=BACKBONE, input_size=32, epochs=1, batch_size=4,
-                crops_per_field=1, device="cpu", val=1, test=1, lr=1e-3, seed=0)
-    base.update(kw)
-    return TrainConfig(**base)
 
 
 CLI_TINY = ["--task", "passage", "--backbone", BACKBONE, "--epochs", "1", "--input-size", "32",
@@ -90,7 +83,7 @@ KINDS = ["zstack_imagej_3_planes", "zstack_ome_uint16", "five_channels", "two_ch
 def tiny_bundle(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny_bundle")
     manifest = write_tiny_set(folder / "data")
-    return train_model(manifest, config(), folder / "model", test_report=False).bundle_path
+    return train_model(manifest, tiny_train_config(), folder / "model", test_report=False).bundle_path
 
 
 @pytest.mark.parametrize("face", ["train_library", "train_cli", "evaluate_library",
@@ -110,7 +103,7 @@ def test_stacks_and_many_channels_are_refused(tmp_path, capsys, kind, face, requ
         message = str(info.value)
     elif face == "train_library":
         with pytest.raises(BadInputError) as info:
-            train_model(manifest, config(), out / "model")
+            train_model(manifest, tiny_train_config(), out / "model")
         message = str(info.value)
         assert "line 9 [path]" in message
     elif face == "evaluate_library":
