@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-__all__ = ["Geometry", "compact_labels", "sorted_by_label"]
+__all__ = ["Geometry", "compact_labels"]
 
 _PERIMETER_WEIGHTS = np.zeros(50, dtype=np.float64)
 _PERIMETER_WEIGHTS[[5, 7, 15, 17, 25, 27]] = 1
@@ -78,6 +78,8 @@ class Geometry:
         np.minimum.at(self.col_min, self.run_obj, self.run_x0)
         np.maximum.at(self.col_max, self.run_obj, self.run_x1)
         self.n = n
+        self.width = width
+        self._by_object: np.ndarray | None = None
 
     def moments(self):
         """Area, centroid and central second moments (per pixel) from the runs."""
@@ -104,18 +106,30 @@ class Geometry:
             np.clip(mu_yy, 0, None), np.clip(mu_xx, 0, None), mu_yx,
         )
 
-    def hull_candidates(self):
-        """Run-end edge mid-points and one pixel centre per object, doubled."""
-        y = np.concatenate([2 * self.run_row, 2 * self.run_row,
-                            2 * self.top_row - 1, 2 * self.bottom_row + 1])
-        x = np.concatenate([2 * self.run_x0 - 1, 2 * self.run_x1 + 1,
-                            2 * self.top_col, 2 * self.bottom_col])
-        obj = np.concatenate([self.run_obj, self.run_obj, self.top_obj, self.bottom_obj])
-        cy = np.zeros(self.n, np.int64)
-        cx = np.zeros(self.n, np.int64)
-        cy[self.run_obj[::-1]] = 2 * self.run_row[::-1]
-        cx[self.run_obj[::-1]] = 2 * self.run_x0[::-1]
-        return obj, y.astype(np.int64), x.astype(np.int64), cy, cx
+    def _runs_by_object(self) -> np.ndarray:
+        """Run indices grouped by object (raster order within each object)."""
+        if self._by_object is None:
+            obj = self.run_obj
+            # uint16 keys sort by radix; wider ids fall back to a merge sort
+            key = obj.astype(np.uint16) if self.n <= 2**16 else obj
+            self._by_object = np.argsort(key, kind="stable")
+        return self._by_object
+
+    def object_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat index of the first pixel and length of every run, grouped by object."""
+        order = self._runs_by_object()
+        start = self.run_row[order] * self.width + self.run_x0[order]
+        return start, (self.run_x1 - self.run_x0)[order] + 1
+
+    def row_extremes(self):
+        """Per (object, row), by object then row: first and last pixel column."""
+        order = self._runs_by_object()
+        obj, row = self.run_obj[order], self.run_row[order]
+        new = np.ones(obj.size, bool)
+        new[1:] = (obj[1:] != obj[:-1]) | (row[1:] != row[:-1])
+        starts = np.flatnonzero(new)
+        ends = np.r_[starts[1:], obj.size] - 1
+        return obj[starts], row[starts], self.run_x0[order[starts]], self.run_x1[order[ends]]
 
     def perimeter(self, compact: np.ndarray) -> np.ndarray:
         """scikit-image's ``perimeter(neighborhood=4)`` of every object in one pass."""
@@ -131,15 +145,3 @@ class Geometry:
             code += 10 * (flat[where + step] == own)
         return np.bincount(own, weights=_PERIMETER_WEIGHTS[code], minlength=self.n + 1)[1:]
 
-
-def sorted_by_label(lab: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Values sorted by (label, value); ``lab`` are compact ids of the foreground."""
-    if np.issubdtype(values.dtype, np.integer) and values.size:
-        low = int(values.min())
-        span = int(values.max()) - low + 1
-        if (int(lab.max()) + 1) * span < 2**62:
-            key = lab.astype(np.int64) * span + (values.astype(np.int64) - low)
-            key.sort()
-            return (key % span + low).astype(np.float64)
-    order = np.lexsort((values, lab))
-    return values[order].astype(np.float64)

@@ -8,17 +8,19 @@ polygon (the convex image, whose pixel count is ``area_convex``), and takes
 image's 0.5 contour. This module reproduces those definitions for every object
 in a handful of vectorised passes:
 
-1. candidate points: only the ends of horizontal and vertical pixel runs can
-   be hull vertices; in doubled coordinates they are integers;
-2. hulls: points sorted by angle around one of the object's pixel centres
-   (strictly inside the hull); vertices that do not turn left are dropped in
-   parallel passes until none is left (each dropped point lies in the
-   triangle of the centre and its two neighbours, so it is never a hull
-   vertex; all arithmetic is exact int64);
-3. the convex image, row by row and column by column: the polygon's exact
-   rational crossings of each pixel row/column, rounded inwards;
-4. its contour points are the run ends of those rows and columns; the Feret
-   diameters are the largest distance between their hull vertices and the
+1. candidate points: of each pixel row of an object only the outer edge
+   mid-points of its first and last pixel can be hull vertices (six per
+   row); in doubled coordinates they are integers;
+2. hulls: the points of the first pixels form a y-monotone chain, pruned in
+   parallel passes to its convex envelope (a point on or behind the segment
+   joining its chain neighbours is never a hull vertex); likewise the last
+   pixels; the two envelopes joined are the hull (all arithmetic exact int64,
+   no sorting by angle);
+3. the convex image, row by row: the polygon's exact rational crossings of
+   each pixel row, rounded inwards;
+4. its 0.5 contour has the same hull as the convex image's pixel edge
+   mid-points: steps 1-2 again on the convex image's rows; the Feret
+   diameters are the largest distance between those hull vertices and the
    smallest width over the hull's edges.
 """
 
@@ -47,47 +49,6 @@ def _neighbours(obj: np.ndarray):
     prev = np.where(index == first, last, index - 1)
     nxt = np.where(index == last, first, index + 1)
     return prev, nxt, counts[gid]
-
-
-def _hull(obj, y, x, cy, cx):
-    """Hull vertices (counter-clockwise in (x, y)) of the points of every object.
-
-    ``obj`` indexes the per-object interior points ``cy``, ``cx``; all
-    coordinates are int64. Returns ``obj, y, x`` of the vertices, grouped by
-    object in ascending order.
-    """
-    dy = y - cy[obj]
-    dx = x - cx[obj]
-    # Objects are < 2**40 apart in the key; angles span < 7, so 8 separates them.
-    key = obj * 8.0 + (np.arctan2(dy, dx) + np.pi)
-    order = np.argsort(key)
-    obj, y, x, dy, dx = obj[order], y[order], x[order], dy[order], dx[order]
-    # Points in exactly the same direction from the centre: keep the farthest.
-    dist2 = dy * dy + dx * dx
-    same = np.zeros(obj.size, bool)
-    same[1:] = (
-        (obj[1:] == obj[:-1])
-        & (dy[1:] * dx[:-1] - dx[1:] * dy[:-1] == 0)
-        & (dy[1:] * dy[:-1] + dx[1:] * dx[:-1] > 0)
-    )
-    if same.any():
-        group = np.cumsum(~same) - 1
-        starts = np.flatnonzero(~same)
-        far = np.maximum.reduceat(dist2, starts)
-        keep = dist2 == far[group]
-        keep[1:] &= ~(same[1:] & (dist2[1:] == dist2[:-1]) & keep[:-1])
-        obj, y, x = obj[keep], y[keep], x[keep]
-    while obj.size:
-        prev, nxt, size = _neighbours(obj)
-        turn = (x - x[prev]) * (y[nxt] - y) - (y - y[prev]) * (x[nxt] - x)
-        ccy, ccx = cy[obj], cx[obj]
-        wedge = (x[prev] - ccx) * (y[nxt] - ccy) - (y[prev] - ccy) * (x[nxt] - ccx)
-        drop = (turn <= 0) & (wedge > 0) & (size > 3)
-        if not drop.any():
-            break
-        keep = ~drop
-        obj, y, x = obj[keep], y[keep], x[keep]
-    return obj, y, x
 
 
 def _prune_chain(obj, y, x, keep_left: bool):
@@ -205,19 +166,43 @@ def _feret(obj, y, x, n, chunk=2_000_000):
     return np.sqrt(feret_max2.astype(float)), feret_min
 
 
-def hull_features(n: int, obj, y, x, cy, cx):
+def _polygon(obj, row, first, last):
+    """Convex hull of the pixel-edge mid-points of each object, from its rows' extremes.
+
+    ``obj, row`` ascend (object, then row); ``first``/``last`` are the first and
+    last pixel column of the object in that row. Of the edge mid-points of a
+    row only six can be hull vertices: the left, top and bottom mid-points of
+    its first pixel and the right, top and bottom ones of its last. The three
+    of the first pixels form a y-monotone chain per object, pruned to its
+    convex envelope facing -x; those of the last pixels to the one facing +x.
+    Returns ``obj, y, x`` (doubled coordinates) of the polygon of every object:
+    its left chain top to bottom, then its right chain bottom to top.
+    """
+    y = (2 * row[:, None] + np.array([-1, 0, 1])).ravel()
+    o = np.repeat(obj, 3)
+    lo, ly, lx = _prune_chain(o, y, (2 * first[:, None] + np.array([0, -1, 0])).ravel(), True)
+    ro, ry, rx = _prune_chain(o, y, (2 * last[:, None] + np.array([0, 1, 0])).ravel(), False)
+    o = np.concatenate([lo, ro[::-1]])
+    order = np.argsort(o, kind="stable")
+    o = o[order]
+    y = np.concatenate([ly, ry[::-1]])[order]
+    x = np.concatenate([lx, rx[::-1]])[order]
+    repeat = np.zeros(o.size, bool)
+    repeat[1:] = (o[1:] == o[:-1]) & (y[1:] == y[:-1]) & (x[1:] == x[:-1])
+    return o[~repeat], y[~repeat], x[~repeat]
+
+
+def hull_features(n: int, obj, row, first, last):
     """Convex area (px), max and min Feret diameter (px) of objects 0..n-1.
 
     Parameters
     ----------
     n : int
         Number of objects.
-    obj, y, x : ndarray of int64
-        Candidate hull points in doubled pixel coordinates (pixel ``(r, c)``
-        sits at ``(2 r, 2 c)``): the edge mid-points at the ends of every
-        horizontal and vertical pixel run of object ``obj``.
-    cy, cx : ndarray of int64, shape (n,)
-        A pixel centre of each object, doubled (strictly inside its hull).
+    obj, row, first, last : ndarray of int
+        Every (object, pixel row) of the label image, ascending by object then
+        row, with the first and last pixel column of the object in that row
+        (:meth:`._geometry.Geometry.row_extremes`).
 
     Returns
     -------
@@ -226,30 +211,14 @@ def hull_features(n: int, obj, y, x, cy, cx):
     if n == 0:
         empty = np.zeros(0)
         return empty, empty, empty
-    h_obj, h_y, h_x = _hull(obj, y, x, cy, cx)
+    obj, row, first, last = (np.asarray(a, np.int64) for a in (obj, row, first, last))
+    h_obj, h_y, h_x = _polygon(obj, row, first, last)
     row_obj, row, row_first, row_last = _spans(h_obj, h_y, h_x, n)
     inside = row_last >= row_first
-    convex_area = np.bincount(row_obj[inside], weights=(row_last - row_first + 1)[inside], minlength=n)
-    col_obj, col, col_first, col_last = _spans(h_obj, h_x, h_y, n)
-    col_inside = col_last >= col_first
-    # Contour points of the convex image (its runs' ends +- 0.5), doubled.
-    row, row_first, row_last, row_obj = row[inside], row_first[inside], row_last[inside], row_obj[inside]
-    col, col_first, col_last, col_obj = (
-        col[col_inside], col_first[col_inside], col_last[col_inside], col_obj[col_inside])
-    # Each of the four chains (row starts, row ends, column tops, column
-    # bottoms) is ordered by object and position: prune it before the hull.
-    chains = [
-        _prune_chain(row_obj, 2 * row, 2 * row_first - 1, True),
-        _prune_chain(row_obj, 2 * row, 2 * row_last + 1, False),
-    ]
-    for o, cx_, cy_ in (
-        _prune_chain(col_obj, 2 * col, 2 * col_first - 1, True),
-        _prune_chain(col_obj, 2 * col, 2 * col_last + 1, False),
-    ):
-        chains.append((o, cy_, cx_))  # back from (col, row) to (row, col) order
-    c_obj = np.concatenate([c[0] for c in chains])
-    c_y = np.concatenate([c[1] for c in chains])
-    c_x = np.concatenate([c[2] for c in chains])
-    f_obj, f_y, f_x = _hull(c_obj, c_y, c_x, cy, cx)
+    convex_area = np.bincount(row_obj[inside], weights=(row_last - row_first + 1)[inside],
+                              minlength=n)
+    # The 0.5-contour of the convex image has the hull of its pixels' edge
+    # mid-points: the same construction on the convex image's rows.
+    f_obj, f_y, f_x = _polygon(row_obj[inside], row[inside], row_first[inside], row_last[inside])
     feret_max, feret_min = _feret(f_obj, f_y, f_x, n)
     return convex_area.astype(float), feret_max / 2, feret_min / 2

@@ -17,8 +17,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..registry import Registry
-from ._geometry import Geometry, compact_labels, sorted_by_label
+from ._geometry import Geometry, compact_labels
 from ._hull import hull_features
+from ._order import pixels_by_object, segment_order_stats
 
 __all__ = ["FEATURE_FAMILIES", "Plane"]
 
@@ -39,6 +40,8 @@ class Plane:
     values: dict = field(default_factory=dict)
     _geometry: Geometry | None = None
     _foreground: tuple | None = None
+    _runs: tuple | None = None
+    _by_object: np.ndarray | None = None
 
     @classmethod
     def from_labels(cls, labels: np.ndarray, nuclei=None, convex: bool = True) -> Plane:
@@ -56,8 +59,26 @@ class Plane:
         return self._geometry
 
     def release_geometry(self) -> None:
-        """Free the run tables once the geometric families are done (large fields)."""
+        """Free the run tables once the geometric families are done (large fields).
+
+        Keeps the runs grouped by object (small), from which
+        :meth:`pixels_by_object` gathers the pixels of each object.
+        """
+        if self._geometry is not None and self._runs is None:
+            self._runs = self._geometry.object_runs()
         self._geometry = None
+
+    def pixels_by_object(self) -> np.ndarray:
+        """Flat indices of the foreground pixels grouped by object (ids ascending).
+
+        Object ``k`` (0-based) holds ``area[k]`` pixels from ``cumsum(area)[k - 1]``;
+        built once from the pixel runs and shared by every channel.
+        """
+        if self._by_object is None:
+            if self._runs is None:
+                self._runs = self.geometry.object_runs()
+            self._by_object = pixels_by_object(*self._runs)
+        return self._by_object
 
     def foreground(self) -> tuple[np.ndarray, np.ndarray]:
         """Flat indices of the foreground pixels and their compact ids."""
@@ -137,7 +158,7 @@ def shape_features(plane: Plane) -> dict:
 def convex_features(plane: Plane) -> dict:
     if plane.convex and plane.n:
         convex_area, feret_max, feret_min = hull_features(
-            plane.n, *plane.geometry.hull_candidates()
+            plane.n, *plane.geometry.row_extremes()
         )
     else:
         convex_area = feret_max = feret_min = np.full(plane.n, np.nan)
@@ -152,23 +173,20 @@ def convex_features(plane: Plane) -> dict:
                            input="channel")
 def intensity_features(plane: Plane, name: str, channel: np.ndarray) -> dict:
     n, area = plane.n, plane.values["area"]
-    fg, lab = plane.foreground()
-    values = channel.ravel()[fg]
+    by_object = plane.pixels_by_object()
+    values = channel.ravel()[by_object]          # native dtype, grouped by object
     vals = values.astype(np.float64)
-    sums = np.bincount(lab, weights=vals, minlength=n + 1)[1:]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = sums / area
-        centred = vals - np.concatenate([[0.0], mean])[lab]
-        std = np.sqrt(np.bincount(lab, weights=centred * centred, minlength=n + 1)[1:] / area)
-    del centred
-    ordered = sorted_by_label(lab, values)
-    starts = np.concatenate([[0], np.cumsum(area)[:-1]]).astype(np.int64)
+    starts = (np.cumsum(area) - area).astype(np.intp)
     if n:
-        minimum = ordered[starts]
-        maximum = ordered[starts + area - 1]
-        median = (ordered[starts + (area - 1) // 2] + ordered[starts + area // 2]) / 2
+        sums = np.add.reduceat(vals, starts)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean = sums / area
+        centred = vals - np.repeat(mean, area)
+        std = np.sqrt(np.add.reduceat(centred * centred, starts) / area)
+        del centred
     else:
-        minimum = maximum = median = np.zeros(0)
+        sums = mean = std = np.zeros(0)
+    minimum, maximum, median = segment_order_stats(values, starts, area)
     out = {f"{name}_mean": mean, f"{name}_median": median, f"{name}_min": minimum,
            f"{name}_max": maximum, f"{name}_std": std, f"{name}_integrated": sums}
     if plane.nuclei is not None:
@@ -177,13 +195,16 @@ def intensity_features(plane: Plane, name: str, channel: np.ndarray) -> dict:
 
 
 def _compartment_means(plane: Plane, name: str, vals: np.ndarray, sums: np.ndarray) -> dict:
-    """Means over the nuclear and the non-nuclear pixels of each object."""
+    """Means over the nuclear and the non-nuclear pixels of each object.
+
+    ``vals`` are the channel's values grouped by object (:meth:`Plane.pixels_by_object`).
+    """
     n, area = plane.n, plane.values["area"]
-    fg, lab = plane.foreground()
-    in_nucleus = plane.nuclei.ravel()[fg] > 0
+    in_nucleus = plane.nuclei.ravel()[plane.pixels_by_object()] > 0
+    lab = np.repeat(np.arange(n), area)[in_nucleus]
     with np.errstate(divide="ignore", invalid="ignore"):
-        nuc_area = np.bincount(lab[in_nucleus], minlength=n + 1)[1:]
-        nuc_sum = np.bincount(lab[in_nucleus], weights=vals[in_nucleus], minlength=n + 1)[1:]
+        nuc_area = np.bincount(lab, minlength=n)
+        nuc_sum = np.bincount(lab, weights=vals[in_nucleus], minlength=n)
         cyto_sum = sums - nuc_sum
         cyto_area = area - nuc_area
         nuc_mean = np.where(nuc_area > 0, nuc_sum / nuc_area, np.nan)
