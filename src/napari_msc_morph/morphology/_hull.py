@@ -123,46 +123,46 @@ def _spans(obj, y, x, n):
     return slot_obj, slot_row, lo_px, hi_px
 
 
-def _pairs(obj):
-    """All ordered pairs (i, j) of points of the same object (obj sorted)."""
-    starts, counts = _groups(obj)
-    gid = np.repeat(np.arange(starts.size), counts)
-    reps = counts[gid]
-    i = np.repeat(np.arange(obj.size), reps)
-    j = starts[gid][i] + (np.arange(i.size) - np.repeat(np.cumsum(reps) - reps, reps))
-    return i, j
+def _feret(obj, y, x, n, chunk=1 << 21):
+    """Max distance and min caliper width of hull vertices, per object (doubled units).
 
-
-def _feret(obj, y, x, n, chunk=2_000_000):
-    """Max distance and min caliper width of hull vertices, per object (doubled units)."""
+    Objects with the same number of vertices ``k`` are stacked into an
+    ``(objects, k)`` block and compared all against all by broadcasting
+    (``k`` is small for hulls of pixel shapes), in blocks of at most ``chunk``
+    pairs. All products are exact int64.
+    """
     feret_max2 = np.zeros(n, np.int64)
     feret_min = np.full(n, np.inf)
     if obj.size == 0:
         return np.sqrt(feret_max2.astype(float)), feret_min
     _, nxt, _ = _neighbours(obj)
-    ex = (x[nxt] - x).astype(np.float64)
-    ey = (y[nxt] - y).astype(np.float64)
+    ex, ey = x[nxt] - x, y[nxt] - y
     length = np.hypot(ex, ey)
-    # Work through objects in chunks so that k^2 pairs never get too large.
     starts, counts = _groups(obj)
-    weight = np.cumsum(counts.astype(np.int64) ** 2)
-    cuts = np.searchsorted(weight, np.arange(chunk, int(weight[-1]), chunk), side="right")
-    bounds = np.unique(np.r_[0, cuts, starts.size])
-    for g0, g1 in zip(bounds[:-1], bounds[1:]):
-        a = starts[g0]
-        b = starts[g1 - 1] + counts[g1 - 1]
-        i, j = _pairs(obj[a:b])
-        i += a
-        j += a
-        d2 = (y[i] - y[j]) ** 2 + (x[i] - x[j]) ** 2
-        np.maximum.at(feret_max2, obj[i], d2)
-        # width across edge i: distance of the farthest vertex from its line
-        cross = np.abs(ex[i] * (y[j] - y[i]) - ey[i] * (x[j] - x[i]))
-        edge_start = np.flatnonzero(np.r_[True, i[1:] != i[:-1]])
-        edge = i[edge_start]
-        farthest = np.maximum.reduceat(cross, edge_start)
-        ok = length[edge] > 0
-        np.minimum.at(feret_min, obj[edge[ok]], farthest[ok] / length[edge[ok]])
+    for k in np.unique(counts):
+        k = int(k)
+        groups = np.flatnonzero(counts == k)
+        per_block = max(1, chunk // (k * k))
+        rows = max(1, chunk // k)   # vertices i per block for a single large object
+        for g in range(0, groups.size, per_block):
+            index = starts[groups[g:g + per_block], None] + np.arange(k)   # (m, k)
+            owner = obj[index[:, 0]]
+            best2 = np.zeros(index.shape[0], np.int64)
+            width = np.full(index.shape[0], np.inf)
+            Y, X = y[index][:, None, :], x[index][:, None, :]
+            for r in range(0, k, rows):
+                part = index[:, r:r + rows]
+                dy = Y - y[part][:, :, None]
+                dx = X - x[part][:, :, None]
+                best2 = np.maximum(best2, (dy * dy + dx * dx).max(axis=(1, 2)))
+                # width across edge i: distance of the farthest vertex from its line
+                cross = np.abs(ex[part][:, :, None] * dy - ey[part][:, :, None] * dx).max(axis=2)
+                edge = length[part]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    across = np.where(edge > 0, cross / edge, np.inf)
+                width = np.minimum(width, across.min(axis=1))
+            feret_max2[owner] = best2
+            feret_min[owner] = width
     return np.sqrt(feret_max2.astype(float)), feret_min
 
 
@@ -178,10 +178,23 @@ def _polygon(obj, row, first, last):
     Returns ``obj, y, x`` (doubled coordinates) of the polygon of every object:
     its left chain top to bottom, then its right chain bottom to top.
     """
-    y = (2 * row[:, None] + np.array([-1, 0, 1])).ravel()
-    o = np.repeat(obj, 3)
-    lo, ly, lx = _prune_chain(o, y, (2 * first[:, None] + np.array([0, -1, 0])).ravel(), True)
-    ro, ry, rx = _prune_chain(o, y, (2 * last[:, None] + np.array([0, 1, 0])).ravel(), False)
+    # Consecutive rows k-1, k of one object share the line between them: of the
+    # bottom mid-point of row k-1 and the top one of row k only the outer one
+    # can be a vertex (the inner one lies between it and the row's other end).
+    joined = np.zeros(obj.size, bool)
+    joined[1:] = (obj[1:] == obj[:-1]) & (row[1:] == row[:-1] + 1)
+    y = 2 * row[:, None] + np.array([-1, 0, 1])
+    o = np.broadcast_to(obj[:, None], y.shape)
+    chains = []
+    for end, keep_left in ((first, True), (last, False)):
+        outward = -end if keep_left else end
+        keep = np.ones(y.shape, bool)
+        keep[1:, 0] = ~joined[1:] | (outward[1:] > outward[:-1])     # top of row k
+        keep[:-1, 2] = ~joined[1:] | (outward[:-1] >= outward[1:])   # bottom of row k-1
+        side = -1 if keep_left else 1
+        x = 2 * end[:, None] + np.array([0, side, 0])
+        chains.append(_prune_chain(o[keep], y[keep], x[keep], keep_left))
+    (lo, ly, lx), (ro, ry, rx) = chains
     o = np.concatenate([lo, ro[::-1]])
     order = np.argsort(o, kind="stable")
     o = o[order]
