@@ -17,7 +17,7 @@ from skimage.draw import ellipse
 from skimage.measure import regionprops_table
 
 from napari_msc_morph.morphology import measure_cells
-from napari_msc_morph.morphology._order import segment_order_stats
+from napari_msc_morph.morphology._order import segment_order_stats, segment_sum_std
 
 GEOMETRY = {
     "area_px": "area",
@@ -141,7 +141,21 @@ def test_segment_order_stats_match_numpy(dtype):
     sizes = np.r_[1, 1, 2, 3, rng.integers(1, 300, 200), 5000, 1, 17]
     values = (rng.normal(0, 50, sizes.sum()) % 100).astype(dtype)
     starts = np.cumsum(sizes) - sizes
-    low, high, mid = segment_order_stats(values, starts, sizes)
+    low, high, mid = segment_order_stats(values, sizes)
     for k, (s, m) in enumerate(zip(starts, sizes)):
         segment = values[s:s + m].astype(np.float64)
         assert (low[k], high[k], mid[k]) == (segment.min(), segment.max(), np.median(segment))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.uint16])
+def test_segment_sum_std_match_numpy_across_chunks(dtype):
+    """More than 2**18 values: the chunked two-pass std equals numpy's per segment."""
+    rng = np.random.default_rng(8)
+    sizes = np.r_[rng.integers(1, 3000, 250), 1, 70000]
+    values = rng.uniform(1000, 1010, sizes.sum()).astype(dtype)   # mean >> std
+    starts = np.cumsum(sizes) - sizes
+    sums, std = segment_sum_std(values, sizes)
+    for k, (s, m) in enumerate(zip(starts, sizes)):
+        segment = values[s:s + m].astype(np.float64)
+        assert sums[k] == pytest.approx(segment.sum(), rel=1e-12)
+        assert std[k] == pytest.approx(np.std(segment), rel=1e-9, abs=1e-12)

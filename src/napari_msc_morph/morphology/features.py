@@ -19,7 +19,13 @@ import numpy as np
 from ..registry import Registry
 from ._geometry import Geometry, compact_labels
 from ._hull import hull_features
-from ._order import pixels_by_object, segment_order_stats
+from ._order import (
+    SegmentLayout,
+    pixels_by_object,
+    segment_layout,
+    segment_order_stats,
+    segment_sum_std,
+)
 
 __all__ = ["FEATURE_FAMILIES", "Plane"]
 
@@ -42,6 +48,7 @@ class Plane:
     _foreground: tuple | None = None
     _runs: tuple | None = None
     _by_object: np.ndarray | None = None
+    _layout: SegmentLayout | None = None
 
     @classmethod
     def from_labels(cls, labels: np.ndarray, nuclei=None, convex: bool = True) -> Plane:
@@ -79,6 +86,12 @@ class Plane:
                 self._runs = self.geometry.object_runs()
             self._by_object = pixels_by_object(*self._runs)
         return self._by_object
+
+    def segment_layout(self) -> SegmentLayout:
+        """Where each object's pixels go for the per-object sorts (shared by channels)."""
+        if self._layout is None:
+            self._layout = segment_layout(self.values["area"])
+        return self._layout
 
     def foreground(self) -> tuple[np.ndarray, np.ndarray]:
         """Flat indices of the foreground pixels and their compact ids."""
@@ -172,25 +185,16 @@ def convex_features(plane: Plane) -> dict:
                            "integrated; with nuclei the nuclear and cytoplasmic means",
                            input="channel")
 def intensity_features(plane: Plane, name: str, channel: np.ndarray) -> dict:
-    n, area = plane.n, plane.values["area"]
-    by_object = plane.pixels_by_object()
-    values = channel.ravel()[by_object]          # native dtype, grouped by object
-    vals = values.astype(np.float64)
-    starts = (np.cumsum(area) - area).astype(np.intp)
-    if n:
-        sums = np.add.reduceat(vals, starts)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            mean = sums / area
-        centred = vals - np.repeat(mean, area)
-        std = np.sqrt(np.add.reduceat(centred * centred, starts) / area)
-        del centred
-    else:
-        sums = mean = std = np.zeros(0)
-    minimum, maximum, median = segment_order_stats(values, starts, area)
+    area = plane.values["area"]
+    values = channel.ravel()[plane.pixels_by_object()]   # native dtype, grouped by object
+    sums, std = segment_sum_std(values, area)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = sums / area
+    minimum, maximum, median = segment_order_stats(values, plane.segment_layout())
     out = {f"{name}_mean": mean, f"{name}_median": median, f"{name}_min": minimum,
            f"{name}_max": maximum, f"{name}_std": std, f"{name}_integrated": sums}
     if plane.nuclei is not None:
-        out.update(_compartment_means(plane, name, vals, sums))
+        out.update(_compartment_means(plane, name, values, sums))
     return out
 
 
@@ -204,7 +208,7 @@ def _compartment_means(plane: Plane, name: str, vals: np.ndarray, sums: np.ndarr
     lab = np.repeat(np.arange(n), area)[in_nucleus]
     with np.errstate(divide="ignore", invalid="ignore"):
         nuc_area = np.bincount(lab, minlength=n)
-        nuc_sum = np.bincount(lab, weights=vals[in_nucleus], minlength=n)
+        nuc_sum = np.bincount(lab, weights=vals[in_nucleus].astype(np.float64), minlength=n)
         cyto_sum = sums - nuc_sum
         cyto_area = area - nuc_area
         nuc_mean = np.where(nuc_area > 0, nuc_sum / nuc_area, np.nan)
