@@ -76,8 +76,9 @@ FAMILIES = {
     "perimeter": ("_geometry.py", "perimeter"),
     "shape": ("features.py", "shape_features"),
     "convex hull, Feret": ("features.py", "convex_features"),
-    "intensity: gather by object": ("features.py", "pixels_by_object"),
-    "intensity: mean, std, sum": ("features.py", "intensity_features"),
+    "intensity: pixel index (per plane)": ("features.py", "pixels_by_object"),
+    "intensity: sort layout (per plane)": ("features.py", "segment_layout"),
+    "intensity: gather, mean, std, sum": ("_order.py", "segment_sum_std"),
     "intensity: min, max, median": ("_order.py", "segment_order_stats"),
     "table": ("measure.py", "_plane_table"),
 }
@@ -180,8 +181,10 @@ def family_shares(labels, intensity, repeat=3):
     seconds = {family: cumulative.get(key, 0.0) for family, key in FAMILIES.items()}
     # nested calls: report each family's own part
     seconds["size (area, moments, bbox)"] -= seconds["perimeter"] + seconds["pixel runs"]
-    seconds["intensity: mean, std, sum"] -= (seconds["intensity: gather by object"]
-                                             + seconds["intensity: min, max, median"])
+    seconds["intensity: gather, mean, std, sum"] += (
+        cumulative.get(("features.py", "intensity_features"), 0.0)
+        - seconds["intensity: pixel index (per plane)"] - seconds["intensity: sort layout (per plane)"]
+        - seconds["intensity: min, max, median"] - seconds["intensity: gather, mean, std, sum"])
     seconds["other (checks, glue)"] = total - sum(seconds.values())
     return seconds, total
 
@@ -221,7 +224,7 @@ def main(argv=None):
     results = [run_setting(name, args.size, args.cells, args.repeat, args.repeat_theirs)
                for name in ("sparse float32", "confluent uint16")]
     a, b = results
-    w = 34
+    w = 38
 
     def row(label, fa, fb):
         print(f"{label:{w}s} {fa:>22s} {fb:>22s}")
