@@ -60,7 +60,8 @@ def train_one_epoch(
     """One pass over ``loader``; ``on_batch(batch, batches, loss)`` after every batch.
 
     Returns the history row's training part: ``train_loss``,
-    ``train_accuracy``, ``lr``, ``train_seconds``, ``samples_per_s``. Raises
+    ``train_accuracy``, ``train_samples`` (crops seen, over all torchrun
+    processes), ``lr``, ``train_seconds``, ``samples_per_s``. Raises
     :class:`~napari_msc_morph.errors.Cancelled` after the batch during which
     ``cancel`` was set.
     """
@@ -96,6 +97,7 @@ def train_one_epoch(
     return {
         "train_loss": loss_sum / max(n_seen, 1),
         "train_accuracy": correct / max(n_seen, 1),
+        "train_samples": int(n_seen),
         "lr": float(opt.optimizer.param_groups[0]["lr"]),
         "train_seconds": seconds,
         "samples_per_s": n_seen / seconds if seconds > 0 else float("nan"),
