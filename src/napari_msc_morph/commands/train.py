@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
 from ..inference.tiling import TILINGS
 from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
-from ..training.config import CROPS
+from ..training.config import CLASS_WEIGHTS, CROPS
+from ..training.crossval import CV_KEEP
 from ..training.optim import OPTIMIZERS, SCHEDULERS
 from ..training.recipes import RECIPES, recipe_values
 from ._outputs import check_outputs
@@ -103,6 +105,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "error naming both rows")
     parser.add_argument("--no-report", action="store_true",
                         help="skip the evaluation report on the test split at the end")
+    parser.add_argument("--class-weights", choices=CLASS_WEIGHTS, default=None,
+                        help="balanced: weigh each class's loss by n/(classes*n_class) of the "
+                             "training split, so rare classes count as much as common ones "
+                             "(default none)")
+    parser.add_argument("--cv", type=int, default=None, metavar="K",
+                        help="donor-grouped cross-validation: K models, each tested on its own "
+                             "1/K of the donors; writes MODEL_DIR.cv/cv_summary.csv (mean ± sd "
+                             "per metric) and the best fold's bundle to MODEL_DIR")
+    parser.add_argument("--cv-keep", choices=CV_KEEP, default="best",
+                        help="with --cv: keep only the best fold's bundle (by the monitored "
+                             "validation metric), or all K (the others in MODEL_DIR.cv/foldN) "
+                             "(default best)")
     return parser
 
 
@@ -115,6 +129,7 @@ _OPTION_FIELDS = {
     "workers": "num_workers", "in_chans": "in_chans", "downscale": "downscale",
     "split_by": "split_by", "val": "val", "test": "test", "classes": "class_names",
     "tiling": "tiling", "monitor": "monitor", "patience": "early_stopping",
+    "class_weights": "class_weights",
 }
 
 
@@ -170,17 +185,28 @@ def config_from_args(args):
 def run(args) -> int:
     from ..training import train_model
     from ..training.config import default_work_dir
+    from ..training.crossval import check_cv_options, cv_dir
+    from ..training.distributed import env_rank
     from ..training.splits import split_counts
     from ._progress import progress_bar
 
-    check_outputs([("--out", args.out, "bundle"),
-                   ("--out's run folder", default_work_dir(args.out), "folder")],
-                  [("manifest", args.manifest)], overwrite=args.overwrite, resume=args.resume)
+    check_cv_options(args.cv, args.cv_keep, test_report=not args.no_report)
+    main_process = env_rank() == 0  # under torchrun only rank 0 checks, writes and prints
+    if main_process:
+        run_folder = (("--out's cross-validation folder", cv_dir(args.out), "folder")
+                      if args.cv else ("--out's run folder", default_work_dir(args.out), "folder"))
+        check_outputs([("--out", args.out, "bundle"), run_folder],
+                      [("manifest", args.manifest)], overwrite=args.overwrite, resume=args.resume)
     config = config_from_args(args)
-    with progress_bar("train") as progress:
+    if args.cv:
+        return _run_cv(args, config)
+    bar = progress_bar("train") if main_process else contextlib.nullcontext(None)
+    with bar as progress:
         result = train_model(args.manifest, config, args.out, resume=args.resume,
                              test_report=not args.no_report, progress=progress,
                              dedupe=args.dedupe)
+    if not main_process:
+        return 0
     print(split_counts(result.split, config.split_by).to_string(), file=sys.stderr)
     if result.bundle_path is None:
         print("no epoch finished; no model was written", file=sys.stderr)
@@ -208,3 +234,17 @@ def kept(args) -> str:
     return (f"the checkpoints of finished epochs are kept in {default_work_dir(args.out)} "
             f"(and the best model so far in {args.out}); continue with the same command "
             "plus --resume")
+
+
+def _run_cv(args, config) -> int:
+    from ..training.crossval import cross_validate
+    from ._progress import progress_bar
+
+    with progress_bar("train --cv") as progress:
+        cv = cross_validate(args.manifest, config, args.out, args.cv, keep=args.cv_keep,
+                            resume=args.resume, progress=progress, dedupe=args.dedupe)
+    for line in cv.summary_lines():
+        print(line)
+    print(f"best fold {cv.best_fold} ({cv.monitor} {cv.best_value:.3f}) -> {cv.bundle_path}; "
+          f"summary in {cv.files['summary_csv']}")
+    return 0

@@ -12,7 +12,8 @@ Modules, lowest first (no module imports one above it): ``_json``, ``optim``
 prediction does), ``evaluate``, ``config`` (:class:`TrainConfig`,
 :class:`TrainResult`), ``pipeline`` (split table, fields, crop batches), ``epoch`` (one epoch,
 validation), ``checkpoint`` (save/load/resume checks), ``bundle_record``
-(what the bundle records), ``trainer`` (the driver).
+(what the bundle records), ``distributed`` (torchrun/DDP hooks), ``trainer``
+(the driver), ``crossval`` (donor-grouped K-fold cross-validation over the driver).
 """
 
 from .augment import AugmentConfig

@@ -20,10 +20,12 @@ from .optim import OPTIMIZERS, SCHEDULERS
 if TYPE_CHECKING:  # only for annotations: evaluate.py does not import this module
     from .evaluate import Evaluation
 
-__all__ = ["CROPS", "TrainConfig", "TrainResult", "default_work_dir"]
+__all__ = ["CLASS_WEIGHTS", "CROPS", "TrainConfig", "TrainResult", "default_work_dir"]
 
 #: Where training crops are cut: anywhere in the field, or around its centre.
 CROPS = ("random", "center")
+#: How the cross-entropy loss weighs the classes (see :func:`.optim.class_weight_values`).
+CLASS_WEIGHTS = ("none", "balanced")
 
 
 @dataclass
@@ -104,6 +106,13 @@ class TrainConfig:
     augment : AugmentConfig
     max_train_batches : int, optional
         Limit batches per epoch (quick checks and benchmarks).
+    class_weights : {"none", "balanced"}
+        ``balanced`` weighs each class's cross-entropy term by
+        ``n_train / (n_classes * n_train_of_class)`` (training split images), so a
+        rare class counts as much as a common one; the values go in ``model.json``.
+
+    Under ``torchrun`` (:mod:`.distributed`) ``batch_size`` is per process: the
+    global batch of one optimisation step is ``world_size * batch_size``.
     """
 
     task: str
@@ -139,6 +148,7 @@ class TrainConfig:
     plateau_patience: int = 3
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     max_train_batches: int | None = None
+    class_weights: str = "none"
 
     def __post_init__(self):
         from ..models import DEVICES, get_task
@@ -182,6 +192,10 @@ class TrainConfig:
         self.crop = str(self.crop).lower()
         if self.crop not in CROPS:
             raise BadInputError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}.")
+        self.class_weights = str(self.class_weights or "none").lower()
+        if self.class_weights not in CLASS_WEIGHTS:
+            raise BadInputError(f"class_weights (--class-weights) must be one of "
+                                f"{', '.join(CLASS_WEIGHTS)}, got {self.class_weights!r}.")
         if self.weights is not None:
             self.weights = str(self.weights)
             self.pretrained = True

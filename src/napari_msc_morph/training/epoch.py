@@ -24,7 +24,13 @@ __all__ = ["Optimisation", "epoch_seed", "is_better", "train_one_epoch", "valida
 
 @dataclass
 class Optimisation:
-    """What one training step needs: the network and how it is updated."""
+    """What one training step needs: the network and how it is updated.
+
+    ``model`` is the network itself (saved, validated); ``step_model`` the
+    module the training steps run through (its DDP wrapper under torchrun;
+    ``model`` otherwise); ``sum_over_processes`` adds the epoch's totals over
+    the torchrun processes (:meth:`.distributed.DistContext.sum`).
+    """
 
     model: object
     optimizer: object
@@ -34,6 +40,8 @@ class Optimisation:
     device: str
     use_amp: bool = False
     channels_last: bool = False
+    step_model: object = None
+    sum_over_processes: Callable[[list], list] | None = None
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -52,13 +60,14 @@ def train_one_epoch(
     """One pass over ``loader``; ``on_batch(batch, batches, loss)`` after every batch.
 
     Returns the history row's training part: ``train_loss``,
-    ``train_accuracy``, ``lr``, ``train_seconds``, ``samples_per_s``. Raises
+    ``train_accuracy``, ``train_samples`` (crops seen, over all torchrun
+    processes), ``lr``, ``train_seconds``, ``samples_per_s``. Raises
     :class:`~napari_msc_morph.errors.Cancelled` after the batch during which
     ``cancel`` was set.
     """
     import torch
 
-    model, device = opt.model, opt.device
+    model, device = opt.step_model or opt.model, opt.device
     model.train()
     started = time.perf_counter()
     n_seen, loss_sum, correct = 0, 0.0, 0
@@ -83,9 +92,12 @@ def train_one_epoch(
             on_batch(b + 1, n_batches, batch_loss)
         check_cancelled(cancel, "Training cancelled.")
     seconds = time.perf_counter() - started
+    if opt.sum_over_processes is not None:  # all processes' crops: the global epoch
+        loss_sum, correct, n_seen = opt.sum_over_processes([loss_sum, correct, n_seen])
     return {
         "train_loss": loss_sum / max(n_seen, 1),
         "train_accuracy": correct / max(n_seen, 1),
+        "train_samples": int(n_seen),
         "lr": float(opt.optimizer.param_groups[0]["lr"]),
         "train_seconds": seconds,
         "samples_per_s": n_seen / seconds if seconds > 0 else float("nan"),

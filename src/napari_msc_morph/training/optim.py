@@ -25,6 +25,7 @@ __all__ = [
     "SCHEDULERS",
     "build_optimizer",
     "build_scheduler",
+    "class_weight_values",
     "higher_is_better",
     "step_scheduler",
 ]
@@ -104,3 +105,26 @@ def step_scheduler(config, scheduler, monitored: float | None) -> None:
             scheduler.step(monitored)
     else:
         scheduler.step()
+
+
+def class_weight_values(labels, class_names, mode: str = "none") -> list[float] | None:
+    """Per-class weights of the cross-entropy loss, in ``class_names`` order.
+
+    ``mode="balanced"``: ``n / (k * n_c)`` for ``n`` training images, ``k``
+    classes and ``n_c`` images of class ``c`` (scikit-learn's "balanced"), so
+    every class contributes equally to the loss whatever its frequency; a class
+    without training images gets 0. ``"none"``: ``None`` (all weights 1).
+
+    Examples
+    --------
+    >>> class_weight_values(["a", "a", "a", "b"], ["a", "b"], "balanced")
+    [0.6666666666666666, 2.0]
+    """
+    if mode in (None, "none"):
+        return None
+    if mode != "balanced":
+        raise ValueError(f"unknown class weighting {mode!r}")
+    labels = [str(v) for v in labels]
+    counts = [labels.count(str(c)) for c in class_names]
+    n, k = len(labels), len(class_names)
+    return [n / (k * c) if c else 0.0 for c in counts]

@@ -185,6 +185,9 @@ class EpochSampler:
     def __len__(self):
         return self.n if self.max_samples is None else min(self.n, self.max_samples)
 
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
     def __iter__(self):
         entropy = [int(self.seed) & 0xFFFFFFFF, self.epoch, 0x5A7]
         rng = np.random.default_rng(np.random.SeedSequence(entropy))
@@ -192,13 +195,21 @@ class EpochSampler:
         return iter((self.epoch * self.n + order).tolist())
 
 
-def make_loader(dataset: CropDataset, config: TrainConfig, pin_memory: bool):
-    """``(loader, sampler)``: the DataLoader over ``dataset``; set ``sampler.epoch`` each epoch."""
+def make_loader(dataset: CropDataset, config: TrainConfig, pin_memory: bool,
+                make_sampler: Callable | None = None):
+    """``(loader, sampler)``: the DataLoader over ``dataset``; call ``sampler.set_epoch`` each epoch.
+
+    ``make_sampler(n, seed, max_samples)`` may supply another sampler of keys
+    (this process's shard under torchrun, :mod:`.distributed`); it returns
+    ``None`` to keep :class:`EpochSampler`.
+    """
     import torch
 
     max_samples = (None if config.max_train_batches is None
                    else config.max_train_batches * config.batch_size)
-    sampler = EpochSampler(len(dataset), config.seed, max_samples)
+    sampler = make_sampler(len(dataset), config.seed, max_samples) if make_sampler else None
+    if sampler is None:
+        sampler = EpochSampler(len(dataset), config.seed, max_samples)
     loader = torch.utils.data.DataLoader(
         dataset,
         batch_size=config.batch_size,

@@ -24,7 +24,8 @@ import pandas as pd
 from ..io import path_for_file, write_table
 from .data import SPLIT_NAMES
 
-__all__ = ["grouped_split", "assign_splits", "check_no_leakage", "write_split", "split_counts"]
+__all__ = ["grouped_folds", "grouped_split", "assign_splits", "check_no_leakage", "write_split",
+           "split_counts"]
 
 #: How many seeded shuffles the stratifier compares.
 N_CANDIDATES = 400
@@ -129,6 +130,48 @@ def grouped_split(
     for i in order[n_test + n_val:]:
         assignment[unique_groups[i]] = "train"
     return np.array([assignment[g] for g in groups])
+
+
+def grouped_folds(labels, groups, k: int, seed: int = 0) -> np.ndarray:
+    """Fold number (``0 .. k-1``) of every image, whole groups per fold (cross-validation).
+
+    Each group (donor) lands in exactly one fold, so the folds' held-out donors
+    are disjoint and together cover all donors; folds differ by at most one
+    group. Among seeded shuffles the one whose per-fold class proportions are
+    closest to the whole table's is kept (every class in every fold's training
+    part where the groups allow), as :func:`grouped_split` does.
+
+    Examples
+    --------
+    >>> folds = grouped_folds(["a", "b"] * 6, [f"D{i // 2}" for i in range(12)], k=3)
+    >>> sorted(set(folds.tolist()))
+    [0, 1, 2]
+    """
+    labels = np.asarray([str(v) for v in labels])
+    groups = np.asarray([str(v) for v in groups])
+    unique_groups = np.array(sorted(set(groups)))
+    n = unique_groups.size
+    if not 2 <= int(k) <= n:
+        raise ValueError(f"{k} folds need between 2 and {n} groups (there are {n}).")
+    classes = np.array(sorted(set(labels)))
+    g_index = {g: i for i, g in enumerate(unique_groups)}
+    c_index = {c: i for i, c in enumerate(classes)}
+    counts = np.zeros((n, classes.size))
+    np.add.at(counts, ([g_index[g] for g in groups], [c_index[c] for c in labels]), 1)
+    overall = counts.sum(0) / counts.sum()
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0xF01D]))
+    best_score, best_fold_of = None, None
+    for _ in range(N_CANDIDATES):
+        fold_of = np.empty(n, dtype=int)
+        fold_of[rng.permutation(n)] = np.arange(n) % int(k)
+        score = 0.0
+        for f in range(int(k)):
+            held, rest = counts[fold_of == f].sum(0), counts[fold_of != f].sum(0)
+            score += 1000.0 * int((rest == 0).sum()) + 10.0 * int((held == 0).sum())
+            score += float(np.abs(held / max(held.sum(), 1) - overall).sum())
+        if best_score is None or score < best_score - 1e-12:
+            best_score, best_fold_of = score, fold_of
+    return np.array([best_fold_of[g_index[g]] for g in groups])
 
 
 def assign_splits(

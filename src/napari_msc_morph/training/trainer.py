@@ -21,6 +21,10 @@ Files (``work_dir`` defaults to ``<bundle>.train`` beside the bundle)::
                                optimizer/scheduler/early-stopping state
         report/                the test split's evaluation (metrics.json, predictions.csv, plots)
 
+Under ``torchrun`` (``torchrun --nproc-per-node N -m napari_msc_morph train``)
+every process trains on its shard of the crops through DDP and only rank 0
+writes files (:mod:`.distributed`); ``batch_size`` is then per process.
+
 Determinism: the network is initialised from ``seed``; every epoch reseeds
 torch from ``(seed, epoch)`` and draws its sample order and each crop's
 augmentation from ``(seed, epoch, sample)``. On CPU a run therefore gives the
@@ -41,6 +45,7 @@ import pandas as pd
 from ..errors import BadInputError, Cancelled
 from ..io import write_json, write_table
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
+from . import distributed
 from .bundle_record import bundle_config_for, bundle_metrics, history_lists, update_bundle_metrics
 from .checkpoint import (
     apply_saved_split,
@@ -53,7 +58,7 @@ from .config import TrainConfig, TrainResult, default_work_dir
 from .epoch import Optimisation, epoch_seed, is_better, train_one_epoch, validation_metrics
 from .evaluate import evaluate_model
 from .integrity import split_warnings
-from .optim import build_optimizer, build_scheduler, step_scheduler
+from .optim import build_optimizer, build_scheduler, class_weight_values, step_scheduler
 from .pipeline import (
     CropDataset,
     consensus_pixel_size,
@@ -84,6 +89,9 @@ class _RunState:
     bundle_written: bool = False
     warnings: list = field(default_factory=list)
     pretrained_source: str = "none (trained from scratch)"
+    dist: distributed.DistContext = field(default_factory=distributed.DistContext)
+    #: what model.json records about the run beyond bundle_metrics (class weights, processes)
+    record: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -166,41 +174,54 @@ def train_model(
     >>> result.metrics["test_auc"]  # doctest: +SKIP
     0.93
     """
+    from ..models import resolve_device
     from ..models.backbones import pretrained_source
 
     bundle_path = Path(bundle_path)
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(bundle_path)
     # before any work: pretrained weights wanted but unavailable offline is an error now
     source = pretrained_source(config.backbone, config.pretrained, config.weights)
-    table, class_names = _prepare_run(manifest, config, work_dir, resume, dedupe)
-    state = _RunState(bundle_written=resume and bundle_path.exists(),
-                      warnings=_run_warnings(table, class_names, config),
-                      pretrained_source=source)
+    ctx, device = distributed.setup(resolve_device(config.device))
     try:
-        _train(table, class_names, config, bundle_path, work_dir, resume, state,
-               progress, cancel, on_epoch)
-    except Cancelled as err:
-        err.result = _finish(state, table, bundle_path, work_dir, cancelled=True)
-        logger.info("training cancelled after %d epoch(s)", len(state.history))
-        raise
-    result = _finish(state, table, bundle_path, work_dir)
-    if test_report and result.bundle_path is not None and (table["split"] == "test").any():
-        _report_on_test_split(result, config, report_dir, progress, cancel)
-    return result
+        table, class_names = _prepare_run(manifest, config, work_dir, resume, dedupe, ctx)
+        state = _RunState(bundle_written=resume and bundle_path.exists(),
+                          warnings=_run_warnings(table, class_names, config),
+                          pretrained_source=source, dist=ctx)
+        try:
+            _train(table, class_names, config, bundle_path, work_dir, resume, state,
+                   progress, cancel, on_epoch, device)
+        except Cancelled as err:
+            err.result = _finish(state, table, bundle_path, work_dir, cancelled=True)
+            logger.info("training cancelled after %d epoch(s)", len(state.history))
+            raise
+        if not ctx.is_main:  # rank 0 finishes the bundle and writes the report
+            ctx.barrier()
+            return TrainResult(bundle_path=bundle_path, work_dir=work_dir,
+                               history=pd.DataFrame(state.history), metrics={}, split=table,
+                               best_epoch=state.best_epoch)
+        result = _finish(state, table, bundle_path, work_dir)
+        if test_report and result.bundle_path is not None and (table["split"] == "test").any():
+            _report_on_test_split(result, config, report_dir, progress, cancel)
+        ctx.barrier()
+        return result
+    finally:
+        ctx.close()
 
 
 # --------------------------------------------------------------------------- steps
-def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool, dedupe: bool):
-    """Validate and split the manifest; write ``split.csv`` and ``train_config.json``."""
+def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool, dedupe: bool,
+                 ctx: distributed.DistContext):
+    """Validate and split the manifest; write ``split.csv`` and ``train_config.json`` (rank 0)."""
     if resume:
         check_resume_compatible(read_saved_config(work_dir), config)
     table, class_names = prepare_table(manifest, config, dedupe=dedupe)
     split_file = work_dir / "split.csv"
     if resume and split_file.is_file():
         table = apply_saved_split(table, split_file)
-    work_dir.mkdir(parents=True, exist_ok=True)
-    write_split(table, split_file, split_by=config.split_by)
-    write_json(config.to_dict(), work_dir / "train_config.json")
+    if ctx.is_main:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        write_split(table, split_file, split_by=config.split_by)
+        write_json(config.to_dict(), work_dir / "train_config.json")
     return table, class_names
 
 
@@ -214,12 +235,12 @@ def _run_warnings(table, class_names, config: TrainConfig) -> list[str]:
     return found
 
 
-def _build_optimisation(config: TrainConfig, n_classes: int) -> Optimisation:
+def _build_optimisation(config: TrainConfig, n_classes: int, class_weights, device: str,
+                        ctx: distributed.DistContext) -> Optimisation:
     import torch
 
-    from ..models import create_backbone, resolve_device
+    from ..models import create_backbone
 
-    device = resolve_device(config.device)
     on_cuda = device.startswith("cuda")
     torch.manual_seed(int(config.seed))
     model = create_backbone(config.backbone, n_classes, in_chans=config.in_chans,
@@ -230,16 +251,19 @@ def _build_optimisation(config: TrainConfig, n_classes: int) -> Optimisation:
         model = model.to(memory_format=torch.channels_last)
     optimizer = build_optimizer(config, model.parameters())
     use_amp = bool(config.amp and on_cuda)
+    weight = None if class_weights is None else torch.tensor(class_weights, dtype=torch.float32,
+                                                             device=device)
     return Optimisation(
         model=model, optimizer=optimizer, scheduler=build_scheduler(config, optimizer),
         scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
-        loss_fn=torch.nn.CrossEntropyLoss(), device=device, use_amp=use_amp,
-        channels_last=channels_last,
+        loss_fn=torch.nn.CrossEntropyLoss(weight=weight), device=device, use_amp=use_amp,
+        channels_last=channels_last, step_model=distributed.wrap(model, ctx, device),
+        sum_over_processes=ctx.sum if ctx.active else None,
     )
 
 
 def _load_data(table, class_names, config: TrainConfig, probe, pin_memory: bool,
-               progress, cancel) -> _Data:
+               progress, cancel, ctx: distributed.DistContext) -> _Data:
     """Read the train and validation fields; build the crop loader."""
     from ._inputs import prepare_training_field
 
@@ -256,7 +280,8 @@ def _load_data(table, class_names, config: TrainConfig, probe, pin_memory: bool,
     class_index = {c: i for i, c in enumerate(class_names)}
     dataset = CropDataset(train_fields, [n for _, n in prepared],
                           [class_index[c] for c in train_rows["label"]], config)
-    loader, sampler = make_loader(dataset, config, pin_memory)
+    loader, sampler = make_loader(dataset, config, pin_memory,
+                                  lambda n, seed, cap: distributed.make_sampler(ctx, n, seed, cap))
     return _Data(
         loader=loader, sampler=sampler, val_fields=val_fields,
         val_targets=np.array([class_index[c] for c in val_rows["label"]], dtype=np.int64),
@@ -266,20 +291,30 @@ def _load_data(table, class_names, config: TrainConfig, probe, pin_memory: bool,
 
 
 def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir: Path,
-           resume: bool, state: _RunState, progress, cancel, on_epoch) -> None:
+           resume: bool, state: _RunState, progress, cancel, on_epoch, device: str) -> None:
     """Build the network and data, then run the epochs (updates ``state`` as it goes)."""
     import torch
 
     from ..models import normalization, save_bundle
 
-    opt = _build_optimisation(config, len(class_names))
+    ctx = state.dist
+    weights = class_weight_values(table.loc[table["split"] == "train", "label"], class_names,
+                                  config.class_weights)
+    state.record = {
+        "class_weights": config.class_weights,
+        "class_weight_values": None if weights is None else dict(zip(class_names, weights,
+                                                                    strict=True)),
+        "world_size": ctx.world_size,
+        "global_batch_size": ctx.world_size * config.batch_size,
+    }
+    opt = _build_optimisation(config, len(class_names), weights, device, ctx)
     norm = normalization(opt.model, config.in_chans)  # timm's data config of this network
     probe = bundle_config_for(config, class_names, None, norm)
     train_share = 1.0 - _REPORT_SHARE if (table["split"] == "test").any() else 1.0
     span = int(round(1000 * train_share))
     n_fields = int(table["split"].isin(["train", "val"]).sum())
     data = _load_data(table, class_names, config, probe, opt.device.startswith("cuda"),
-                      scaled(progress, 0, span // 10, 1000, ""), cancel)
+                      scaled(progress, 0, span // 10, 1000, ""), cancel, ctx)
     if resume:
         _restore(work_dir, opt, state)
 
@@ -294,7 +329,7 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
                         config.monitor)
             break
         torch.manual_seed(epoch_seed(config.seed, epoch))
-        data.sampler.epoch = epoch
+        data.sampler.set_epoch(epoch)
         done_before = (epoch - state.start_epoch) * n_batches
 
         def on_batch(b, n, loss, epoch=epoch, done_before=done_before):
@@ -303,9 +338,10 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
 
         row = {"epoch": epoch + 1,
                **train_one_epoch(opt, data.loader, on_batch=on_batch, cancel=cancel)}
-        if len(data.val_fields):
+        if len(data.val_fields) and ctx.is_main:
             row.update(validation_metrics(opt.model, probe, data.val_fields, data.val_targets,
                                           data.val_days, opt.device))
+        row = ctx.share(row)  # every process decides the schedule and stopping alike
         state.history.append(row)
         monitor = _monitor(config, row, has_val=len(data.val_fields) > 0)
         value = row.get(monitor)
@@ -314,13 +350,15 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
             state.best_value, state.best_epoch, state.stale = value, epoch + 1, 0
             metrics = bundle_metrics(row, state.history, table, config, state.best_epoch,
                                      monitor, pretrained_source=state.pretrained_source)
-            metrics["warnings"] = list(state.warnings)
-            save_bundle(opt.model, bundle_config_for(config, class_names, data.pixel_size_um,
-                                                     norm, metrics), bundle_path)
+            metrics.update(warnings=list(state.warnings), **state.record)
+            if ctx.is_main:
+                save_bundle(opt.model, bundle_config_for(config, class_names, data.pixel_size_um,
+                                                         norm, metrics), bundle_path)
             state.bundle_written = True
         else:
             state.stale += 1
-        _checkpoint(work_dir, opt, state, epoch, config)
+        if ctx.is_main:
+            _checkpoint(work_dir, opt, state, epoch, config)
         logger.info("epoch %d/%d: %s", epoch + 1, config.epochs, _summary(row))
         report(epochs_progress, (epoch + 1 - state.start_epoch) * n_batches,
                epochs_left * n_batches, f"epoch {epoch + 1}/{config.epochs}: {_summary(row)}")

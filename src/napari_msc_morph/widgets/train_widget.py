@@ -34,6 +34,8 @@ from ..errors import Cancelled, MscMorphError
 from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
 from ..training import OPTIMIZERS, SCHEDULERS, TrainConfig, default_work_dir, train_model
+from ..training.config import CLASS_WEIGHTS
+from ..training.crossval import CrossValidation, cross_validate
 from ..training.recipes import RECIPES, recipe_values
 from ._layers import layer_pixel_size
 from ._panel import JobDock
@@ -194,6 +196,16 @@ class TrainWidget(JobDock):
         form.addRow("save model to", self.out_edit.native)
         self.resume = QCheckBox("resume the interrupted run")
         form.addRow("", self.resume)
+        self.class_weights = _combo(CLASS_WEIGHTS)
+        self.class_weights.setToolTip("balanced: rare classes weigh as much as common ones in "
+                                      "the loss (weights from the training split)")
+        form.addRow("class weights", self.class_weights)
+        self.folds = _spin_box(1, 50, 1)
+        self.folds.setToolTip("donor-grouped cross-validation: K models, each tested on its own "
+                              "donors (1 = one model, no cross-validation)")
+        form.addRow("folds (1 = no CV)", self.folds)
+        self.keep_all_folds = QCheckBox("keep every fold's model (else the best only)")
+        form.addRow("", self.keep_all_folds)
 
     def _build_plot(self) -> QWidget:
         from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
@@ -305,6 +317,7 @@ class TrainWidget(JobDock):
             lr=lr,
             device=self.device.currentText(),
             class_names=tuple(classes) or None,
+            class_weights=self.class_weights.currentText(),
         )
         return TrainConfig(**values)
 
@@ -343,7 +356,13 @@ class TrainWidget(JobDock):
         self._draw_plot()
         resume = self.resume.isChecked()
         on_epoch = self.epoch_finished.emit  # queued to the GUI thread
-
+        if self.folds.value() > 1:
+            k, keep = self.folds.value(), "all" if self.keep_all_folds.isChecked() else "best"
+            return self.start_job(
+                lambda progress, cancel: cross_validate(
+                    manifest, config, out, k, keep, resume=resume, progress=progress,
+                    cancel=cancel, on_epoch=on_epoch),
+                self._on_done, status="reading images…")
         return self.start_job(
             lambda progress, cancel: train_model(
                 manifest, config, out, resume=resume, progress=progress, cancel=cancel,
@@ -360,6 +379,8 @@ class TrainWidget(JobDock):
             self._on_done(result)
 
     def _on_epoch(self, row: dict) -> None:
+        if row.get("epoch") == 1:  # a new run (the next fold of a cross-validation)
+            self.history = []
         self.history.append(row)
         self._draw_plot()
 
@@ -385,6 +406,12 @@ class TrainWidget(JobDock):
 
     def _on_done(self, result) -> None:
         self.result = result
+        if isinstance(result, CrossValidation):
+            self.status.setText(
+                f"Done: {len(result.folds)} folds; best fold {result.best_fold} saved to "
+                f"{result.bundle_path}. " + "; ".join(result.summary_lines()[:4])
+                + f"; all in {result.files['summary_csv']}.")
+            return
         if result.bundle_path is None:
             self.status.setText("Stopped before the first epoch finished; no model was written.")
             return

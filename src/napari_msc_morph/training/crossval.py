@@ -1,0 +1,330 @@
+"""Donor-grouped K-fold cross-validation: K models, each tested on donors it never saw.
+
+One train/validation/test split gives one number from two or three test
+donors; the studies' figures are best compared with the mean and spread over
+folds. :func:`cross_validate` puts every donor in exactly one fold
+(:func:`~napari_msc_morph.training.splits.grouped_folds`); model ``i`` is tested
+on fold ``i``'s donors and trained on the others, with its validation donors
+drawn from those (still whole donors, ``config.val``). ``msc-morph train --cv K``
+and the Train widget's "folds" box call it.
+
+Files (``MODEL_DIR`` is ``--out``)::
+
+    MODEL_DIR/               the best fold's bundle (by the monitored validation metric)
+    MODEL_DIR.cv/
+        folds.csv            path, label, group column, fold
+        cv_folds.csv         one row per fold: its test donors and metrics
+        cv_summary.csv       metric, mean, sd, n_folds, min, max
+        cv_summary.json      all of the above, and which fold is MODEL_DIR
+        foldN.train/         each fold's run: split.csv, history.csv, report/
+        foldN/               each other fold's bundle (keep="all" only)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInputError
+from ..io import write_json, write_table
+from ..jobs import CancelToken, ProgressFn, scaled
+from .config import TrainConfig, TrainResult
+from .distributed import under_torchrun
+from .epoch import is_better
+from .splits import grouped_folds, grouped_split
+
+__all__ = ["CV_KEEP", "CrossValidation", "check_cv_options", "cross_validate", "cv_dir",
+           "summarise_folds"]
+
+logger = logging.getLogger(__name__)
+
+#: Which bundles a cross-validation keeps: the best fold's, or every fold's.
+CV_KEEP = ("best", "all")
+#: Report numbers that are not a fold's performance (counts, cut-offs, interval ends).
+_NOT_SUMMARISED = ("n_images", "threshold", "ci95", "downscale")
+
+
+def cv_dir(bundle_path) -> Path:
+    """``MODEL_DIR.cv`` beside the bundle (``model.zip`` -> ``model.cv``)."""
+    bundle_path = Path(bundle_path)
+    stem = bundle_path.stem if bundle_path.suffix.lower() == ".zip" else bundle_path.name
+    return bundle_path.parent / f"{stem}.cv"
+
+
+def check_cv_options(k, keep: str = "best", test_report: bool = True) -> None:
+    """Refuse cross-validation options that cannot work, before any work.
+
+    ``k=None`` means no cross-validation (nothing to check but ``keep``).
+    """
+    if keep not in CV_KEEP:
+        raise BadInputError(f"--cv-keep must be one of {', '.join(CV_KEEP)}, got {keep!r}.")
+    if k is None:
+        return
+    if isinstance(k, bool) or int(k) != k or int(k) < 2:
+        raise BadInputError(f"--cv needs at least 2 folds, got {k!r}; leave --cv out to train "
+                            "one model on one split.")
+    if not test_report:
+        raise BadInputError("--cv evaluates every fold on its held-out donors; drop --no-report "
+                            "(or --cv to train one model).")
+    if under_torchrun():
+        raise BadInputError("--cv runs its folds one after another in one process; run it "
+                            "without torchrun (or train one split with torchrun).")
+
+
+@dataclass
+class CrossValidation:
+    """What :func:`cross_validate` returns.
+
+    Attributes
+    ----------
+    folds : DataFrame
+        One row per fold: ``fold``, ``n_test_images``, ``test_groups`` and the
+        fold's numbers (the monitored validation metric, ``test_*``).
+    summary : DataFrame
+        ``metric``, ``mean``, ``sd`` (``ddof=1``), ``n_folds``, ``min``, ``max``.
+    best_fold : int
+        1-based fold whose bundle is ``bundle_path``.
+    monitor : str
+    best_value : float
+    bundle_path : Path
+    fold_bundles : dict
+        Fold number -> bundle path of every bundle kept.
+    files : dict
+        ``folds``, ``cv_folds``, ``summary_csv``, ``summary_json``.
+    results : list of TrainResult
+    """
+
+    folds: pd.DataFrame
+    summary: pd.DataFrame
+    best_fold: int
+    monitor: str
+    best_value: float
+    bundle_path: Path
+    fold_bundles: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
+    results: list = field(default_factory=list)
+
+    def summary_lines(self) -> list[str]:
+        """``metric: mean ± sd (K folds)``, one line per metric."""
+        return [f"{r.metric}: {r.mean:.3f} ± {r.sd:.3f} ({int(r.n_folds)} folds)"
+                for r in self.summary.itertuples()]
+
+
+def summarise_folds(folds: pd.DataFrame) -> pd.DataFrame:
+    """Mean, sample sd (``ddof=1``), count, min and max of every numeric fold metric."""
+    rows = []
+    skip = {"fold", "n_test_images", "n_test_groups", "best_epoch"}
+    for name in folds.columns:
+        if name in skip or not pd.api.types.is_numeric_dtype(folds[name]):
+            continue
+        values = folds[name].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if values.size == 0:
+            continue
+        rows.append({"metric": name, "mean": float(np.mean(values)),
+                     "sd": float(np.std(values, ddof=1)) if values.size > 1 else float("nan"),
+                     "n_folds": int(values.size), "min": float(values.min()),
+                     "max": float(values.max())})
+    return pd.DataFrame(rows, columns=["metric", "mean", "sd", "n_folds", "min", "max"])
+
+
+def fold_tables(manifest, config: TrainConfig, k: int, dedupe: bool = False):
+    """``(table with a fold column, [table with a split column per fold])``."""
+    from .data import load_manifest
+    from .integrity import merge_duplicates
+
+    table = load_manifest(manifest)
+    if "split" in table.columns and (table["split"].astype(str) != "").any():
+        logger.warning("--cv: the manifest's split column is ignored; every fold is split by "
+                       "donor")
+    table = table.drop(columns=["split"], errors="ignore")
+    if dedupe:
+        table, _ = merge_duplicates(table)
+    by = config.split_by
+    if by is not None and by not in table.columns:
+        raise BadInputError(f"--cv splits by {by!r} but the manifest has no {by!r} column; add "
+                            "it, or give --split-by none.")
+    groups = table[by].astype(str) if by is not None else table["path"].astype(str)
+    n_groups = groups.nunique()
+    what = f"{by}s" if by else "images"
+    if int(k) > n_groups:
+        raise BadInputError(f"--cv {k} needs at least {k} {what}; the manifest has {n_groups} "
+                            f"({', '.join(sorted(groups.unique())[:8])}). Use --cv {n_groups} "
+                            "or fewer.")
+    table["fold"] = grouped_folds(table["label"], groups, int(k), seed=config.seed)
+    per_fold = []
+    for f in range(int(k)):
+        fold = table.drop(columns=["fold"]).copy()
+        held = (table["fold"] == f).to_numpy()
+        rest = ~held
+        try:
+            inner = grouped_split(fold.loc[rest, "label"], groups[rest], val=config.val, test=0,
+                                  seed=config.seed)
+        except ValueError as err:
+            raise BadInputError(
+                f"--cv {k}: fold {f + 1} leaves {groups[rest].nunique()} {what} for training "
+                f"and validation: {err} Use fewer folds or a smaller --val."
+            ) from None
+        fold["split"] = "test"
+        fold.loc[rest, "split"] = inner
+        per_fold.append(fold)
+    return table, per_fold
+
+
+def cross_validate(
+    manifest,
+    config: TrainConfig,
+    bundle_path,
+    k: int,
+    keep: str = "best",
+    *,
+    resume: bool = False,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    on_epoch=None,
+    dedupe: bool = False,
+) -> CrossValidation:
+    """Train ``k`` models on donor-grouped folds; summarise their held-out numbers.
+
+    Parameters
+    ----------
+    manifest : path or DataFrame
+        As for :func:`~napari_msc_morph.training.train_model` (a ``split``
+        column is ignored: the folds decide).
+    config : TrainConfig
+        Every fold trains with it; ``config.test`` is unused (fold ``i``'s
+        donors are its test set), ``config.val`` takes validation donors from
+        the rest.
+    bundle_path : path
+        Where the best fold's bundle goes; everything else goes to
+        :func:`cv_dir`.
+    k : int
+        Number of folds, 2 .. number of donors.
+    keep : {"best", "all"}
+        Keep only the best fold's bundle (by the monitored validation metric),
+        or every fold's (the others as ``MODEL_DIR.cv/foldN``).
+    resume : bool
+        Continue each fold whose run folder holds a checkpoint.
+    progress, cancel, on_epoch, dedupe
+        As for :func:`~napari_msc_morph.training.train_model`.
+
+    Returns
+    -------
+    CrossValidation
+
+    Examples
+    --------
+    >>> cv = cross_validate("manifest.csv", config, "model", k=5)  # doctest: +SKIP
+    >>> cv.summary_lines()[0]  # doctest: +SKIP
+    'test_accuracy: 0.812 ± 0.064 (5 folds)'
+    """
+    from .trainer import train_model
+
+    check_cv_options(k, keep)
+    k = int(k)
+    bundle_path = Path(bundle_path)
+    folder = cv_dir(bundle_path)
+    table, per_fold = fold_tables(manifest, config, k, dedupe=dedupe)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"folds": write_table(_fold_listing(table, config, folder), folder / "folds.csv")}
+    suffix = ".zip" if bundle_path.suffix.lower() == ".zip" else ""
+    results: list[TrainResult] = []
+    for f, fold_table in enumerate(per_fold):
+        work = folder / f"fold{f + 1}.train"
+        result = train_model(
+            fold_table, config, folder / f"fold{f + 1}{suffix}", work_dir=work,
+            resume=resume and (work / "checkpoint.safetensors").is_file(), test_report=True,
+            progress=scaled(progress, f * 1000, 1000, k * 1000, f"fold {f + 1}/{k}: "),
+            cancel=cancel, on_epoch=on_epoch)
+        results.append(result)
+        logger.info("fold %d/%d done: %s", f + 1, k, result.bundle_path)
+    folds = pd.DataFrame([_fold_row(f + 1, r, config) for f, r in enumerate(results)])
+    summary = summarise_folds(folds)
+    best, monitor = _best_fold(results)
+    kept = _keep_bundles(results, best, keep, bundle_path)
+    best_value = float(results[best - 1].metrics.get(monitor, float("nan")))
+    files["cv_folds"] = write_table(folds, folder / "cv_folds.csv")
+    files["summary_csv"] = write_table(summary, folder / "cv_summary.csv")
+    record = {"k": k, "keep": keep, "split_by": config.split_by or "image", "monitor": monitor,
+              "best_fold": best, "best_value": best_value,
+              "bundles": {str(n): str(p) for n, p in kept.items()},
+              "folds": folds.to_dict(orient="records"),
+              "summary": {r["metric"]: {"mean": r["mean"], "sd": r["sd"], "n_folds": r["n_folds"]}
+                          for r in summary.to_dict(orient="records")}}
+    files["summary_json"] = write_json(record, folder / "cv_summary.json")
+    from .bundle_record import update_bundle_metrics
+
+    update_bundle_metrics(bundle_path, {"cross_validation": {
+        key: record[key] for key in ("k", "best_fold", "monitor", "summary")}})
+    return CrossValidation(folds=folds, summary=summary, best_fold=best, monitor=monitor,
+                           best_value=best_value, bundle_path=bundle_path, fold_bundles=kept,
+                           files=files, results=results)
+
+
+def _fold_listing(table: pd.DataFrame, config: TrainConfig, folder: Path) -> pd.DataFrame:
+    from ..io import path_for_file
+
+    cols = ["path", "label"] + [c for c in (config.split_by, "donor", "day")
+                                if c and c in table.columns and c not in ("path", "label")]
+    listing = table[list(dict.fromkeys(cols))].copy()
+    listing["path"] = [path_for_file(p, folder) for p in listing["path"]]
+    listing["fold"] = table["fold"] + 1
+    return listing
+
+
+def _fold_row(fold: int, result: TrainResult, config: TrainConfig) -> dict:
+    split = result.split
+    test = split[split["split"] == "test"]
+    by = config.split_by if config.split_by in split.columns else "path"
+    m = result.metrics
+    row = {"fold": fold, "n_test_images": len(test),
+           "test_groups": ";".join(sorted(test[by].astype(str).unique())),
+           "best_epoch": result.best_epoch}
+    monitor = m.get("monitor")
+    if monitor and isinstance(m.get(monitor), (int, float)):
+        row[monitor] = float(m[monitor])
+    row.update({key: float(v) for key, v in m.items() if key.startswith("test_")
+                and isinstance(v, (int, float)) and not isinstance(v, bool)
+                and not any(part in key for part in _NOT_SUMMARISED)})
+    return row
+
+
+def _best_fold(results: list[TrainResult]) -> tuple[int, str]:
+    """1-based best fold by the monitored validation metric (ties: the first)."""
+    monitor = results[0].metrics.get("monitor", "val_loss")
+    best, best_value = 1, None
+    for f, result in enumerate(results, start=1):
+        value = result.metrics.get(monitor)
+        if is_better(monitor, None if value is None else float(value), best_value):
+            best, best_value = f, float(value)
+    return best, monitor
+
+
+def _keep_bundles(results: list[TrainResult], best: int, keep: str, bundle_path: Path) -> dict:
+    """Move the best fold's bundle to ``bundle_path``; drop or keep the others."""
+    _remove(bundle_path)
+    os.replace(results[best - 1].bundle_path, bundle_path)
+    kept = {best: bundle_path}
+    for f, result in enumerate(results, start=1):
+        if f == best:
+            continue
+        if keep == "all":
+            kept[f] = result.bundle_path
+        else:  # the weights and the checkpoint go; the run's history and report stay
+            _remove(result.bundle_path)
+            _remove(result.work_dir / "checkpoint.safetensors")
+    return dict(sorted(kept.items()))
+
+
+def _remove(path: Path) -> None:
+    path = Path(path)
+    if path.is_dir():
+        shutil.rmtree(path)
+    elif path.exists():
+        path.unlink()

@@ -1,0 +1,200 @@
+"""Multi-GPU / multi-process training with ``torchrun`` (DistributedDataParallel).
+
+``torchrun --nproc-per-node N -m napari_msc_morph train ...`` starts N copies
+of ``msc-morph train``; each finds ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` in its
+environment and the trainer calls the few hooks here:
+
+- :func:`setup` joins the process group (``nccl`` on CUDA, ``gloo`` on CPU)
+  and gives the process its device (``cuda:LOCAL_RANK``);
+- :func:`make_sampler` shards the training crops with a
+  :class:`~torch.utils.data.DistributedSampler` (``set_epoch`` every epoch);
+- :func:`wrap` wraps the network in DDP (gradients are averaged over the
+  processes at every step);
+- :meth:`DistContext.sum` adds the epoch's loss and counts over the processes,
+  :meth:`DistContext.share` hands rank 0's validation row to the others (so
+  the schedule and early stopping decide alike everywhere);
+- only rank 0 (:attr:`DistContext.is_main`) writes ``split.csv``, checkpoints,
+  the bundle and the report; the others wait at a barrier at the end.
+
+Batch size is per process: one optimisation step sees ``N * batch_size``
+crops (the global batch). Outside ``torchrun`` everything here is a no-op.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+
+from ..errors import BadInputError
+
+__all__ = ["DistContext", "env_rank", "make_sampler", "setup", "under_torchrun", "wrap"]
+
+#: How long a process waits for the others at a collective (rank 0 validates,
+#: writes the bundle and evaluates the test split while the others wait).
+TIMEOUT = timedelta(hours=2)
+
+
+def under_torchrun() -> bool:
+    """Whether this process was started by ``torchrun`` with more than one process."""
+    return int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 and "RANK" in os.environ
+
+
+def env_rank() -> int:
+    """This process's global rank from the environment (0 outside ``torchrun``)."""
+    return int(os.environ.get("RANK", "0") or 0) if under_torchrun() else 0
+
+
+@dataclass
+class DistContext:
+    """Where this process stands in a distributed run (one process: rank 0 of 1)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    started_group: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the one process that writes files and reports."""
+        return self.rank == 0
+
+    def sum(self, values: list[float]) -> list[float]:
+        """``values`` added over all processes (unchanged with one)."""
+        if not self.active:
+            return list(values)
+        import torch
+        import torch.distributed as dist
+
+        backend = dist.get_backend()
+        device = f"cuda:{self.local_rank}" if backend == "nccl" else "cpu"
+        tensor = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
+        dist.all_reduce(tensor)
+        return tensor.cpu().tolist()
+
+    def share(self, obj):
+        """Rank 0's ``obj`` on every process."""
+        if not self.active:
+            return obj
+        import torch.distributed as dist
+
+        box = [obj if self.is_main else None]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def barrier(self) -> None:
+        if self.active:
+            import torch.distributed as dist
+
+            dist.barrier()
+
+    def close(self) -> None:
+        """Leave the process group this context joined."""
+        if self.started_group:
+            import torch.distributed as dist
+
+            if dist.is_initialized():
+                dist.destroy_process_group()
+            self.started_group = False
+
+
+def setup(device: str) -> tuple[DistContext, str]:
+    """Join the ``torchrun`` process group; return ``(context, this process's device)``.
+
+    ``device`` is the resolved device (``cpu``, ``cuda``, ``cuda:1`` ...). On
+    CUDA each process takes ``cuda:LOCAL_RANK`` and the ``nccl`` backend; on
+    CPU the ``gloo`` backend. Outside ``torchrun``: ``(DistContext(), device)``.
+    """
+    if not under_torchrun():
+        return DistContext(), device
+    import torch
+    import torch.distributed as dist
+
+    ctx = DistContext(rank=int(os.environ["RANK"]), world_size=int(os.environ["WORLD_SIZE"]),
+                      local_rank=int(os.environ.get("LOCAL_RANK", "0") or 0))
+    on_cuda = device.startswith("cuda")
+    if on_cuda:
+        if ctx.local_rank >= torch.cuda.device_count():
+            raise BadInputError(
+                f"torchrun started {ctx.world_size} processes but this machine has "
+                f"{torch.cuda.device_count()} GPU(s); give --nproc-per-node at most that, "
+                "or --device cpu.")
+        device = f"cuda:{ctx.local_rank}"
+        torch.cuda.set_device(ctx.local_rank)
+    elif device != "cpu":
+        raise BadInputError(f"torchrun training runs on CUDA (nccl) or on the CPU (gloo); "
+                            f"--device {device} is neither. Use --device cuda or --device cpu.")
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if on_cuda else "gloo", timeout=TIMEOUT)
+        ctx.started_group = True
+    return ctx, device
+
+
+def make_sampler(ctx: DistContext, n: int, seed: int, max_samples: int | None = None):
+    """The sampler of ``n`` crops: this process's shard under torchrun, else ``None``."""
+    if not ctx.active:
+        return None
+    return EpochKeyedDistributedSampler(n, ctx, seed, max_samples)
+
+
+def wrap(model, ctx: DistContext, device: str):
+    """``model`` in DistributedDataParallel (``model`` itself with one process)."""
+    if not ctx.active:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [int(device.split(":")[1])] if device.startswith("cuda:") else None
+    return DistributedDataParallel(model, device_ids=ids)
+
+
+class _Sized:
+    """The minimal dataset DistributedSampler needs: a length."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+
+class EpochKeyedDistributedSampler:
+    """A DistributedSampler whose items are keys ``epoch * n + index``.
+
+    :class:`~napari_msc_morph.training.pipeline.CropDataset` draws each crop's
+    augmentation from its key, so a crop depends on the seed, epoch and index
+    only, whichever process draws it. ``max_samples`` caps this process's share
+    (``max_train_batches * batch_size``).
+    """
+
+    def __init__(self, n: int, ctx: DistContext, seed: int, max_samples: int | None = None):
+        self.n = n
+        self.max_samples = max_samples
+        from torch.utils.data import DistributedSampler
+
+        self.inner = DistributedSampler(
+            _Sized(n), num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
+            seed=int(seed) & 0x7FFFFFFF, drop_last=False)
+
+    @property
+    def epoch(self) -> int:
+        return self.inner.epoch
+
+    @epoch.setter
+    def epoch(self, value: int) -> None:
+        self.set_epoch(value)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.inner.set_epoch(int(epoch))
+
+    def __len__(self) -> int:
+        share = len(self.inner)
+        return share if self.max_samples is None else min(share, self.max_samples)
+
+    def __iter__(self):
+        epoch = self.inner.epoch
+        keys = [epoch * self.n + int(i) for i in self.inner]
+        return iter(keys[: len(self)])
