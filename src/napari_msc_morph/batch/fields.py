@@ -34,6 +34,7 @@ __all__ = [
     "Field",
     "FieldsManifestError",
     "expand_spec",
+    "field_names",
     "fields_from_specs",
     "is_many",
     "read_fields_manifest",
@@ -216,7 +217,7 @@ def _cell(value) -> str | None:
 def _resolve(spec: str, base: Path, line: int, column: str, problems: list) -> str:
     from ..channels import parse_image_spec
 
-    candidate = spec if os.path.isabs(spec) else str(base / spec)
+    candidate = spec if os.path.isabs(spec) else os.path.normpath(base / spec)
     file, channel = parse_image_spec(candidate)
     if not file.exists():
         problems.append((line, column, f"{file} does not exist (relative paths start "
@@ -331,11 +332,25 @@ def fields_from_specs(specs: dict, channels: dict | None = None,
                 "and patterns are paired file by file in sorted order, so each needs the same "
                 "number of files (or list each field's files in a --manifest)."
             )
-    names = unique_names([_stem(f) for f in primary])
+    names = unique_names(field_names(primary))
     return [Field(names[k], {role: files[k] for role, (_, files) in expanded.items()},
                   {name: files[k] for name, (_, files) in chans.items()},
                   pixel_size_um=pixel_size_um)
             for k in range(n)]
+
+
+def field_names(specs: list[str]) -> list[str]:
+    """Field ids from files: their stems, or where stems repeat (``D1/f0``, ``D2/f0``) the
+    path below the files' common folder joined with ``_`` (``D1_f0``, ``D2_f0``)."""
+    from ..channels import parse_image_spec
+
+    stems = [_stem(s) for s in specs]
+    if len(set(stems)) == len(stems):
+        return stems
+    files = [parse_image_spec(s)[0].resolve() for s in specs]
+    common = Path(os.path.commonpath([f.parent for f in files]))
+    return ["_".join((*f.parent.relative_to(common).parts, stem))
+            for f, stem in zip(files, stems, strict=True)]
 
 
 def unique_names(stems: list[str]) -> list[str]:

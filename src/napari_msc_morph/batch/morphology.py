@@ -90,7 +90,9 @@ def segment_task(job: tuple[Field, SegmentOptions]) -> dict:
                            exclude_border=opts.exclude_border, backend=opts.backend,
                            input_names=names)
     out = Path(opts.out_dir)
-    row = dict(fld.keys(), pixel_size_um=pixel_size)
+    row = fld.keys()
+    if fld.pixel_size_um is not None:  # a given size travels on; a file's stays the file's
+        row["pixel_size_um"] = fld.pixel_size_um
     if result.cells is None:
         write_tiff(result.nuclei, out / f"{fld.name}_nuclei.tif", pixel_size_um=pixel_size)
         row["labels"] = f"{fld.name}_nuclei.tif"
@@ -112,9 +114,10 @@ def segment_fields(fields: list[Field], out_dir, *, diameter=(8.0, 80.0),
     """Segment every field into ``out_dir``: one task per field.
 
     Writes ``<field>_nuclei.tif`` (and with a ``cells`` file ``<field>_cells.tif``)
-    per field, and ``fields.csv``: ``field``, ``sample_id``, ``pixel_size_um``,
-    ``labels``, ``nuclei_labels``, the fields' ``channel_<NAME>`` files, the counts
-    and ``n_border_excluded`` (the measure manifest of the same fields).
+    per field, and ``fields.csv``: ``field``, ``sample_id``, ``pixel_size_um`` (where
+    given), ``labels``, ``nuclei_labels``, the counts, ``n_border_excluded``, the
+    input ``nuclei``/``cells`` files and the fields' ``channel_<NAME>`` files (paths
+    relative to ``out_dir``): the measure manifest of the same fields.
 
     Parameters
     ----------
@@ -149,6 +152,8 @@ def segment_fields(fields: list[Field], out_dir, *, diameter=(8.0, 80.0),
                          client=client, progress=progress, cancel=cancel)
     rows = []
     for k, row in results.succeeded():
+        for role, spec in fields[k].files.items():
+            row[role] = _relative_spec(spec, out, path_for_file)
         for name, spec in fields[k].channels.items():
             row[f"{CHANNEL_PREFIX}{name}"] = _relative_spec(spec, out, path_for_file)
         rows.append(row)

@@ -142,7 +142,7 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
     else:
         cluster = distributed.LocalCluster(
             n_workers=int(workers), threads_per_worker=threads_per_worker, processes=processes,
-            dashboard_address=None, silence_logs=logging.CRITICAL)
+            dashboard_address=":0", silence_logs=logging.CRITICAL)
         client = distributed.Client(cluster)
     try:
         yield client
