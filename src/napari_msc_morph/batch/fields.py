@@ -217,7 +217,7 @@ def _cell(value) -> str | None:
 def _resolve(spec: str, base: Path, line: int, column: str, problems: list) -> str:
     from ..channels import parse_image_spec
 
-    candidate = spec if os.path.isabs(spec) else os.path.normpath(base / spec)
+    candidate = os.path.abspath(spec if os.path.isabs(spec) else base / spec)
     file, channel = parse_image_spec(candidate)
     if not file.exists():
         problems.append((line, column, f"{file} does not exist (relative paths start "
