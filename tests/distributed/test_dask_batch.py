@@ -168,3 +168,41 @@ def test_cli_measure_with_worker_processes_equals_serial(if_fields, tmp_path, ca
     assert (tmp_path / "serial_summary.csv").read_bytes() == \
         (tmp_path / "spread_summary.csv").read_bytes()
     assert list(pd.read_csv(spread)["field"].unique()) == ["f1", "f2", "f3"]
+
+
+def test_cli_predict_manifest_adds_field_and_sample_columns(images, tmp_path, capsys):
+    root, paths, bundle = images
+    manifest = tmp_path / "fields.csv"
+    pd.DataFrame({"field": ["a", "b", "c"], "sample_id": ["s1", "s1", "s2"],
+                  "image": [str(p) for p in paths[:3]]}).to_csv(manifest, index=False)
+    plain, listed = tmp_path / "plain.csv", tmp_path / "listed.csv"
+    common = ["--device", "cpu", "--precision", "fp32", "--quiet"]
+    assert main(["predict", str(bundle), *map(str, paths[:3]), "--out", str(plain), *common]) == 0
+    assert main(["predict", str(bundle), "--manifest", str(manifest), "--out", str(listed),
+                 *common]) == 0
+    plain_table, listed_table = pd.read_csv(plain), pd.read_csv(listed)
+    assert list(listed_table.columns[:3]) == ["image", "field", "sample_id"]
+    assert list(listed_table["field"]) == ["a", "b", "c"]
+    assert list(listed_table["sample_id"]) == ["s1", "s1", "s2"]
+    pd.testing.assert_frame_equal(listed_table.drop(columns=["field", "sample_id"]), plain_table)
+
+
+def test_cli_segment_pattern_then_measure_its_fields_table(if_fields, tmp_path, capsys):
+    root, _ = if_fields
+    seg = tmp_path / "seg"
+    assert main(["segment", "--nuclei", str(root / "f[123]_DAPI.tif"),
+                 "--cells", str(root / "f[123]_actin.tif"), "--diameter", "6", "60",
+                 "--out", str(seg)]) == 0
+    assert "3 of 3 field(s) segmented (serially)" in capsys.readouterr().out
+    table = pd.read_csv(seg / "fields.csv")
+    assert list(table["field"]) == ["f1_DAPI", "f2_DAPI", "f3_DAPI"]
+    assert list(table["labels"]) == [f"f{k}_DAPI_cells.tif" for k in (1, 2, 3)]
+    cells, summary = tmp_path / "cells.csv", tmp_path / "image.csv"
+    assert main(["measure", "--manifest", str(seg / "fields.csv"), "--out", str(cells),
+                 "--summary", str(summary)]) == 0
+    measured = pd.read_csv(cells)
+    assert list(measured["field"].unique()) == list(table["field"])
+    counts = measured.groupby("field", sort=False).size()
+    assert list(counts) == list(table["n_cells"])
+    # the border count travels from segment to the measure summary through fields.csv
+    assert list(pd.read_csv(summary)["n_border_excluded"]) == list(table["n_border_excluded"])
