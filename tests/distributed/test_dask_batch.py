@@ -206,3 +206,11 @@ def test_cli_segment_pattern_then_measure_its_fields_table(if_fields, tmp_path, 
     assert list(counts) == list(table["n_cells"])
     # the border count travels from segment to the measure summary through fields.csv
     assert list(pd.read_csv(summary)["n_border_excluded"]) == list(table["n_border_excluded"])
+
+
+def test_scaling_page_documents_every_manifest_column():
+    from napari_msc_morph.batch import MANIFEST_COLUMNS
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "scaling.md").read_text()
+    for column in MANIFEST_COLUMNS:
+        assert f"| `{column}` |" in page, column
