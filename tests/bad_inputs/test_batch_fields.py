@@ -67,6 +67,7 @@ def test_workers_must_be_one_or_more(plate, tmp_path, capsys, workers):
 
 def test_missing_distributed_names_the_extra(plate, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # `import distributed` fails
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)
     out = tmp_path / "cells.csv"
     _refused(["measure", "--manifest", str(plate / "fields.csv"), "--out", str(out),
               "--workers", "2"], capsys, plate, out, "napari-msc-morph[distributed]")

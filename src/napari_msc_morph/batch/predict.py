@@ -50,7 +50,7 @@ class PredictOptions:
 
 def _worker_address() -> str | None:
     try:
-        from distributed import get_worker
+        from dask.distributed import get_worker
 
         return get_worker().address
     except (ImportError, ValueError):  # not inside a Dask task

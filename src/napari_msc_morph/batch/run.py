@@ -95,7 +95,7 @@ def check_cluster_options(workers: int | None = None, scheduler: str | None = No
 
 def _distributed():
     try:
-        import distributed
+        import dask.distributed as distributed  # the [distributed] extra: dask[distributed]
     except ImportError:
         raise MissingDependencyError(
             "dask.distributed", "distributed",

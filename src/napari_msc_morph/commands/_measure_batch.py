@@ -10,13 +10,13 @@ import pandas as pd
 from ..errors import BadInputError
 
 
-def run_batch(args) -> int:
+def run_batch(args, cli_thresholds) -> int:
+    """The batch face of ``measure``; ``cli_thresholds(args, markers)`` is measure's own."""
     from ..batch import fields_from_specs, measure_fields, read_fields_manifest
     from ..io import resolve_pixel_size, write_table
     from ._batch import check_cluster_args, nothing_done, open_cluster, report_field_failures, where
     from ._outputs import check_outputs
     from ._progress import progress_bar
-    from .measure import cli_thresholds
 
     check_cluster_args(args)
     if args.border_excluded is not None:

@@ -89,7 +89,7 @@ def run(args) -> int:
     if _is_batch(args):
         from ._measure_batch import run_batch
 
-        return run_batch(args)
+        return run_batch(args, cli_thresholds)  # passed in: no import cycle
     if not args.labels:
         raise BadInputError("give the label image (LABELS.tif), or the fields with "
                             "--manifest FIELDS.csv.")
