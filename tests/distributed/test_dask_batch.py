@@ -214,3 +214,20 @@ def test_scaling_page_documents_every_manifest_column():
     page = (Path(__file__).resolve().parents[2] / "docs" / "scaling.md").read_text()
     for column in MANIFEST_COLUMNS:
         assert f"| `{column}` |" in page, column
+
+
+def test_cli_predict_on_an_existing_scheduler_equals_serial(images, tmp_path, capsys):
+    from dask.distributed import LocalCluster
+
+    _, paths, bundle = images
+    common = ["--device", "cpu", "--precision", "fp32", "--quiet"]
+    serial, spread = tmp_path / "serial.csv", tmp_path / "spread.csv"
+    assert main(["predict", str(bundle), *map(str, paths), "--out", str(serial), *common]) == 0
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp://",
+                      dashboard_address=":0") as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tcp://")
+        assert main(["predict", str(bundle), *map(str, paths), "--out", str(spread),
+                     "--scheduler", address, *common]) == 0
+    assert f"scheduler {address}" in capsys.readouterr().out
+    assert spread.read_bytes() == serial.read_bytes()
