@@ -113,7 +113,7 @@ class FieldsManifestError(BadInputError):
     def __init__(self, source, problems: list[tuple[int, str, str]]):
         self.source = str(source)
         self.problems = list(problems)
-        listed = "\n  ".join(f"{'line ' + str(line) if line else 'manifest'} [{column}]: {text}"
+        listed = ";\n  ".join(f"{'line ' + str(line) if line else 'manifest'} [{column}]: {text}"
                              for line, column, text in self.problems[:MAX_LISTED])
         more = len(self.problems) - MAX_LISTED
         tail = f"\n  ... and {more} more" if more > 0 else ""
