@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
+from ._batch import add_batch_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
 
@@ -28,16 +29,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "eccentricity, solidity, circularity, ... in pixels and (with a pixel size) "
             "µm; per channel mean/median/min/max/std/integrated intensity; with --nuclei "
             "the nucleus linkage and nuclear/cytoplasmic means. The pixel size comes from "
-            "--pixel-size or the label/channel file's metadata."
+            "--pixel-size or the label/channel file's metadata. Many fields (several label "
+            "images, a folder or quoted pattern, --manifest, --workers, --scheduler) run one "
+            "task per field into one table with a `field` (and `sample_id`) column."
         ),
     )
-    parser.add_argument("labels", type=Path, metavar="LABELS.tif",
-                        help="label image (0 = background); leading axes are frames")
-    parser.add_argument("--nuclei", type=Path, metavar="PATH", help="nuclei label image")
+    parser.add_argument("labels", type=Path, nargs="*", metavar="LABELS.tif",
+                        help="label image (0 = background); leading axes are frames; several "
+                             "files, a folder or a quoted pattern give one field per file "
+                             "(none with --manifest)")
+    parser.add_argument("--nuclei", type=Path, metavar="PATH",
+                        help="nuclei label image (with many fields: a folder or pattern, paired "
+                             "with the label images in sorted order)")
     parser.add_argument("--channel", type=_name_value, action="append", default=[],
                         metavar="NAME=FILE[:CHANNEL]",
                         help="intensity channel (repeatable); from a multichannel file pick the "
-                             "channel by index or name: RUNX2=stack.ome.tif:2, OCN=stack.tif:OCN")
+                             "channel by index or name: RUNX2=stack.ome.tif:2, OCN=stack.tif:OCN "
+                             "(with many fields: a folder or pattern, paired in sorted order)")
     parser.add_argument("--z-project", choices=Z_PROJECTIONS.names(), default="max",
                         help="how z-stacked channels become one plane (default max)")
     parser.add_argument("--pixel-size", type=float, metavar="UM",
@@ -67,6 +75,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--border-excluded", type=int, metavar="N",
                         help="objects the segmentation dropped at the border (printed by "
                              "`msc-morph segment`), for the summary's n_border_excluded")
+    add_batch_arguments(parser, "labels, nuclei_labels, n_border_excluded, channel_<NAME>")
     add_overwrite_argument(parser, "existing tables")
     return parser
 
@@ -77,6 +86,14 @@ def run(args) -> int:
     from ..morphology import measure_field
     from ._progress import progress_bar
 
+    if _is_batch(args):
+        from ._measure_batch import run_batch
+
+        return run_batch(args, cli_thresholds)  # passed in: no import cycle
+    if not args.labels:
+        raise BadInputError("give the label image (LABELS.tif), or the fields with "
+                            "--manifest FIELDS.csv.")
+    args.labels = args.labels[0]
     check_outputs([("--out", args.out, "table"), ("--summary", args.summary, "table"),
                    ("--write-thresholds", args.write_thresholds, "table")],
                   [("label image", args.labels), ("--nuclei label image", args.nuclei),
@@ -105,15 +122,7 @@ def run(args) -> int:
               "give --pixel-size to get them", file=sys.stderr)
     elif origin != "given":
         print(f"pixel size {pixel_size:g} µm from {origin}", file=sys.stderr)
-    thresholds, sources = read_thresholds(args.thresholds_from, list(channels))
-    for name, value in args.threshold:
-        try:
-            thresholds[name] = float(value)
-        except ValueError:
-            raise BadInputError(
-                f"--threshold {name}={value}: the value must be a number."
-            ) from None
-        sources[name] = "given"
+    thresholds, sources = cli_thresholds(args, list(channels))
     if args.border_excluded is not None and args.border_excluded < 0:
         raise BadInputError(f"--border-excluded {args.border_excluded}: give a count of 0 or more.")
     # the engine's missing-threshold warning is said once, after the run, in CLI terms
@@ -150,6 +159,28 @@ def run(args) -> int:
                                   "source": f"{args.learn}:{args.labels}"}), args.write_thresholds)
         print(f"thresholds ({args.learn}) {learnt} -> {args.write_thresholds}")
     return 0
+
+
+def _is_batch(args) -> bool:
+    from ..batch import is_many
+    from ._batch import cluster_requested
+
+    return (args.manifest is not None or len(args.labels) > 1
+            or any(is_many(p) for p in args.labels) or cluster_requested(args))
+
+
+def cli_thresholds(args, markers) -> tuple[dict, dict]:
+    """Thresholds and their sources from --thresholds-from, then --threshold (which wins)."""
+    thresholds, sources = read_thresholds(args.thresholds_from, markers)
+    for name, value in args.threshold:
+        try:
+            thresholds[name] = float(value)
+        except ValueError:
+            raise BadInputError(
+                f"--threshold {name}={value}: the value must be a number."
+            ) from None
+        sources[name] = "given"
+    return thresholds, sources
 
 
 def read_thresholds(paths, markers) -> tuple[dict, dict]:

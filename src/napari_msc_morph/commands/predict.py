@@ -16,6 +16,7 @@ import numpy as np
 
 from ..inference.predict import DEVICES, PRECISIONS
 from ..inference.tiling import TILINGS
+from ._batch import add_batch_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
 
@@ -31,12 +32,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "os_score) and n_tiles. An image that cannot be read or predicted does not stop the "
             "others: it is listed in an errors table beside OUT (predictions.errors.csv for "
             "predictions.csv: image, error) and the exit status is 3. Ctrl-C keeps the finished "
-            "rows in predictions.partial.csv, never a half-written OUT."
+            "rows in predictions.partial.csv, never a half-written OUT. With --workers or "
+            "--scheduler every image is one task on a Dask cluster (the model loaded once per "
+            "worker); with --manifest the images come from a fields manifest and the table gets "
+            "its field and sample_id columns."
         ),
     )
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
-    parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE_OR_DIR",
-                        help="image files or folders (searched recursively)")
+    parser.add_argument("images", type=Path, nargs="*", metavar="IMAGE_OR_DIR",
+                        help="image files or folders (searched recursively); none with --manifest")
     parser.add_argument("--out", type=Path, required=True, help="output table (CSV or XLSX)")
     parser.add_argument("--tiling", choices=TILINGS.names(), default=None,
                         help="crop scheme (default: the bundle's): "
@@ -54,6 +58,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=None,
                         help="crops per forward pass (default 8 on CPU, 32 on GPU)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_batch_arguments(parser, "image")
     add_overwrite_argument(parser, "an existing table or score-map folder")
     return parser
 
@@ -72,10 +77,14 @@ def run(args) -> int:
     from ..inference import Predictor, predict_images, predictions_table, unique_notices
     from ..io import write_table
     from ..models.bundle import load_bundle
+    from ._batch import check_cluster_args, cluster_requested
     from ._progress import progress_bar
 
+    check_cluster_args(args)
+    fields = _manifest_fields(args)
+    images = args.images if fields is None else [Path(f.files["image"]) for f in fields]
     check_outputs([("--out", args.out, "table"), ("--score-maps", args.score_maps, "folder")],
-                  [("model bundle", args.model), *(("image input", p) for p in args.images)],
+                  [("model bundle", args.model), *(("image input", p) for p in images)],
                   overwrite=args.overwrite)
     bundle = load_bundle(args.model)
     tiling = args.tiling or bundle.config.tiling
@@ -87,24 +96,63 @@ def run(args) -> int:
     predictor = Predictor(bundle, device=args.device, precision=args.precision,
                           batch_size=args.batch_size)
     bar = contextlib.nullcontext() if args.quiet else progress_bar("predict")
+    batch = fields is not None or cluster_requested(args)
     try:
-        with bar as progress:
-            predictions = predict_images(predictor, args.images, tiling=tiling,
-                                         overlap=args.overlap, pixel_size_um=args.pixel_size_um,
-                                         on_error="collect", progress=progress)
+        if batch:
+            predictions = _predict_batch(args, predictor, images, fields, tiling, bar)
+        else:
+            with bar as progress:
+                predictions = predict_images(predictor, images, tiling=tiling,
+                                             overlap=args.overlap,
+                                             pixel_size_um=args.pixel_size_um,
+                                             on_error="collect", progress=progress)
     except (Cancelled, KeyboardInterrupt) as stop:
         _keep_partial(getattr(stop, "partial", None), args.out)
         raise
     for notice in unique_notices(predictions):
         print(f"msc-morph predict: note: {notice}", file=sys.stderr)
-    table = predictions_table(predictions)
+    extra = None if fields is None else [fields[i].keys() for i in predictions.indices]
+    table = predictions_table(predictions, extra)
     write_table(table, args.out, path_columns=("image",))
-    print(f"{len(table)} predictions ({bundle.config.task}, {tiling}, {predictor.device}, "
-          f"{predictor.precision}) -> {args.out}")
+    where = f"{predictor.device}, {predictor.precision}"
+    if cluster_requested(args):
+        from ._batch import where as batch_where
+
+        where = f"{args.device}, {args.precision}, {batch_where(args)}"
+    print(f"{len(table)} predictions ({bundle.config.task}, {tiling}, {where}) -> {args.out}")
     if args.score_maps is not None:
         _write_score_maps(predictions, args.score_maps)
         print(f"score maps -> {args.score_maps}")
     return _report_failures(predictions.failures, args.out)
+
+
+def _manifest_fields(args):
+    """The fields of --manifest (``None`` without one); IMAGE_OR_DIR and --manifest exclude."""
+    from ..batch import read_fields_manifest
+    from ..errors import BadInputError
+
+    if args.manifest is None:
+        if not args.images:
+            raise BadInputError("give the images to predict (files or folders), or the fields "
+                                "with --manifest FIELDS.csv.")
+        return None
+    if args.images:
+        raise BadInputError("give the images either as IMAGE_OR_DIR or in --manifest, not both.")
+    return read_fields_manifest(args.manifest, required=("image",))
+
+
+def _predict_batch(args, predictor, images, fields, tiling, bar):
+    """One task per image, here or on the Dask cluster of --workers/--scheduler."""
+    from ..batch import predict_fields
+    from ._batch import open_cluster
+
+    pixel_sizes = None if fields is None else [f.pixel_size_um for f in fields]
+    with open_cluster(args) as client, bar as progress:
+        return predict_fields(predictor if client is None else args.model, images,
+                              pixel_sizes=pixel_sizes, tiling=tiling, overlap=args.overlap,
+                              device=args.device, precision=args.precision,
+                              batch_size=args.batch_size, pixel_size_um=args.pixel_size_um,
+                              client=client, progress=progress)
 
 
 def _report_failures(failures, out: Path) -> int:

@@ -157,8 +157,10 @@ def _as_inputs(images, failures: list[ImageFailure] | None = None) -> list[tuple
 
 def _nothing_predicted(failures: list[ImageFailure]) -> BadInputError:
     more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
-    return BadInputError("No image could be predicted: "
-                         + "; ".join(f.error for f in failures[:5]) + more)
+    error = BadInputError("No image could be predicted: "
+                          + "; ".join(f.error for f in failures[:5]) + more)
+    error.failures = list(failures)  # batch runners keep each image's own failure
+    return error
 
 
 def _item_name(item) -> str:

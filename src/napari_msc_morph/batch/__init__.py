@@ -1,0 +1,57 @@
+"""Batch work over many fields: one task per field, serially or on a Dask cluster.
+
+- :mod:`.fields`: what a field is, the fields manifest, folders and globs;
+- :mod:`.run`: :func:`batch_client` (serial, ``--workers N``, ``--scheduler ADDRESS``)
+  and :func:`run_fields` (progress from the futures, per-field failures, input order);
+- :mod:`.morphology`: :func:`segment_fields`, :func:`measure_fields`;
+- :mod:`.predict`: :func:`predict_fields` (the model loaded once per worker).
+
+``dask.distributed`` (the ``[distributed]`` extra) is imported only when a
+cluster is used.
+"""
+
+from .fields import (
+    CHANNEL_PREFIX,
+    MANIFEST_COLUMNS,
+    Field,
+    FieldsManifestError,
+    expand_spec,
+    fields_from_specs,
+    is_many,
+    read_fields_manifest,
+)
+from .morphology import MeasureBatch, SegmentBatch, measure_fields, segment_fields
+from .predict import MODEL_LOADS, predict_fields
+from .run import (
+    CONNECT_TIMEOUT_S,
+    FieldFailure,
+    FieldResults,
+    batch_client,
+    check_cluster_options,
+    failures_table,
+    run_fields,
+)
+
+__all__ = [
+    "CHANNEL_PREFIX",
+    "CONNECT_TIMEOUT_S",
+    "MANIFEST_COLUMNS",
+    "MODEL_LOADS",
+    "Field",
+    "FieldFailure",
+    "FieldResults",
+    "FieldsManifestError",
+    "MeasureBatch",
+    "SegmentBatch",
+    "batch_client",
+    "check_cluster_options",
+    "expand_spec",
+    "fields_from_specs",
+    "is_many",
+    "failures_table",
+    "measure_fields",
+    "predict_fields",
+    "read_fields_manifest",
+    "run_fields",
+    "segment_fields",
+]

@@ -1,0 +1,292 @@
+"""Segment and measure many fields: one task per field, serially or on a Dask cluster.
+
+Each task reads its field's files and calls the one engine entry point
+(:func:`~napari_msc_morph.morphology.segment_field`,
+:func:`~napari_msc_morph.morphology.measure_field`) exactly as the single-field
+``msc-morph segment`` / ``measure`` do, so a field's result is the same whether
+it ran alone, in a serial batch or on a worker.
+
+Examples
+--------
+>>> from napari_msc_morph.batch import batch_client, measure_fields, read_fields_manifest
+>>> fields = read_fields_manifest("fields.csv", required=("labels",), channels=True)  # doctest: +SKIP
+>>> with batch_client(workers=4) as client:  # doctest: +SKIP
+...     batch = measure_fields(fields, client=client)
+>>> batch.table.groupby("sample_id").area_um2.median()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import BadInputError
+from ..jobs import CancelToken, ProgressFn
+from .fields import CHANNEL_PREFIX, Field
+from .run import FieldResults, run_fields
+
+__all__ = [
+    "MeasureBatch",
+    "MeasureOptions",
+    "SegmentBatch",
+    "SegmentOptions",
+    "measure_fields",
+    "measure_task",
+    "segment_fields",
+    "segment_task",
+]
+
+#: Name of the table ``segment_fields`` writes beside the labels: a fields manifest for measure.
+FIELDS_TABLE = "fields.csv"
+
+
+# --------------------------------------------------------------------------- segment
+@dataclass(frozen=True)
+class SegmentOptions:
+    """What every field of a segment batch shares (see :func:`segment_fields`)."""
+
+    out_dir: str
+    diameter: tuple = (8.0, 80.0)
+    threshold_method: str = "otsu"
+    exclude_border: bool = True
+    backend: str = "classic"
+    z_project: str = "max"
+
+
+@dataclass
+class SegmentBatch:
+    """Per-field outcome of :func:`segment_fields`.
+
+    ``fields`` is the table written as ``fields.csv`` (one row per segmented
+    field: ids, label files relative to the output folder, counts), ready for
+    ``msc-morph measure --manifest``; ``results`` holds the failures.
+    """
+
+    fields: pd.DataFrame
+    results: FieldResults
+
+
+def segment_task(job: tuple[Field, SegmentOptions]) -> dict:
+    """Segment one field and write its label TIFFs; returns the field's row."""
+    from ..channels import read_channel
+    from ..io import resolve_pixel_size, write_tiff
+    from ..morphology import segment_field
+
+    fld, opts = job
+    nuclei_image = read_channel(fld.files["nuclei"], z_project=opts.z_project)
+    sources, cyto = [nuclei_image], None
+    names = {"nuclei": f"nuclei image {fld.files['nuclei']}"}
+    if "cells" in fld.files:
+        cyto_image = read_channel(fld.files["cells"], z_project=opts.z_project)
+        sources.append(cyto_image)
+        cyto = cyto_image.data
+        names["cytoplasm"] = f"cytoplasm image {fld.files['cells']}"
+    pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, sources)
+    result = segment_field(nuclei_image.data, cyto, diameter=tuple(opts.diameter),
+                           threshold_method=opts.threshold_method,
+                           exclude_border=opts.exclude_border, backend=opts.backend,
+                           input_names=names)
+    out = Path(opts.out_dir)
+    row = fld.keys()
+    if fld.pixel_size_um is not None:  # a given size travels on; a file's stays the file's
+        row["pixel_size_um"] = fld.pixel_size_um
+    if result.cells is None:
+        write_tiff(result.nuclei, out / f"{fld.name}_nuclei.tif", pixel_size_um=pixel_size)
+        row["labels"] = f"{fld.name}_nuclei.tif"
+    else:
+        write_tiff(result.cells, out / f"{fld.name}_cells.tif", pixel_size_um=pixel_size)
+        write_tiff(result.nuclei, out / f"{fld.name}_nuclei.tif", pixel_size_um=pixel_size)
+        row["labels"] = f"{fld.name}_cells.tif"
+        row["nuclei_labels"] = f"{fld.name}_nuclei.tif"
+    row.update({f"n_{key}": value for key, value in result.counts.items()})
+    row["n_border_excluded"] = result.n_border_excluded
+    return row
+
+
+def segment_fields(fields: list[Field], out_dir, *, diameter=(8.0, 80.0),
+                   threshold_method: str = "otsu", exclude_border: bool = True,
+                   backend: str = "classic", z_project: str = "max", client=None,
+                   progress: ProgressFn | None = None,
+                   cancel: CancelToken | None = None) -> SegmentBatch:
+    """Segment every field into ``out_dir``: one task per field.
+
+    Writes ``<field>_nuclei.tif`` (and with a ``cells`` file ``<field>_cells.tif``)
+    per field, and ``fields.csv``: ``field``, ``sample_id``, ``pixel_size_um`` (where
+    given), ``labels``, ``nuclei_labels``, the counts, ``n_border_excluded``, the
+    input ``nuclei``/``cells`` files and the fields' ``channel_<NAME>`` files (paths
+    relative to ``out_dir``): the measure manifest of the same fields.
+
+    Parameters
+    ----------
+    fields : list of Field
+        Each with a ``nuclei`` file (and optionally ``cells``).
+    out_dir : path
+        The output folder (created).
+    client : distributed.Client, optional
+        Where to run (:func:`~napari_msc_morph.batch.batch_client`); ``None``: here.
+    diameter, threshold_method, exclude_border, backend, z_project
+        As for :func:`~napari_msc_morph.morphology.segment_field` and ``msc-morph segment``.
+    progress, cancel
+        The package's protocol (one step per field).
+
+    Returns
+    -------
+    SegmentBatch
+    """
+    from ..io import path_for_file, write_table
+    from ..morphology.segment import SEGMENTATION_BACKENDS, THRESHOLD_METHODS, check_diameter_range
+
+    # option errors once, up front, not once per field
+    check_unique_outputs(fields)
+    check_diameter_range(diameter)
+    THRESHOLD_METHODS.entry(threshold_method)
+    SEGMENTATION_BACKENDS.entry(backend)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    opts = SegmentOptions(str(out.resolve()), tuple(float(d) for d in diameter),
+                          threshold_method, bool(exclude_border), backend, z_project)
+    results = run_fields(segment_task, [(f, opts) for f in fields], [f.name for f in fields],
+                         client=client, progress=progress, cancel=cancel)
+    rows = []
+    for k, row in results.succeeded():
+        for role, spec in fields[k].files.items():
+            row[role] = _relative_spec(spec, out, path_for_file)
+        for name, spec in fields[k].channels.items():
+            row[f"{CHANNEL_PREFIX}{name}"] = _relative_spec(spec, out, path_for_file)
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    if rows:
+        write_table(table, out / FIELDS_TABLE)
+    return SegmentBatch(table, results)
+
+
+def _relative_spec(spec: str, folder: Path, path_for_file) -> str:
+    from ..channels import parse_image_spec
+
+    file, channel = parse_image_spec(spec)
+    text = path_for_file(file, folder)
+    return text if channel is None else f"{text}:{channel}"
+
+
+# --------------------------------------------------------------------------- measure
+@dataclass(frozen=True)
+class MeasureOptions:
+    """What every field of a measure batch shares (see :func:`measure_fields`)."""
+
+    pixel_size_um: float | None = None
+    thresholds: dict = field(default_factory=dict)
+    threshold_sources: dict = field(default_factory=dict)
+    z_project: str = "max"
+    convex: bool = True
+
+
+@dataclass
+class MeasureBatch:
+    """Per-cell and per-field tables of :func:`measure_fields`, in input order.
+
+    ``table`` and ``summary`` start with ``field`` (and ``sample_id`` when the
+    fields have one); ``pixel_origins`` says per measured field where its pixel
+    size came from (``given``, a file path, or why there is none).
+    """
+
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    results: FieldResults
+    pixel_origins: dict = field(default_factory=dict)
+
+
+def measure_task(job: tuple[Field, MeasureOptions]):
+    """Measure one field: ``(MeasureResult, pixel-size origin)``."""
+    from ..channels import parse_image_spec, read_channel
+    from ..io import read_image, resolve_pixel_size
+    from ..morphology import measure_field
+
+    fld, opts = job
+    labels = read_image(parse_image_spec(fld.files["labels"])[0])
+    sources, names, nuclei = [labels], {"labels": fld.files["labels"]}, None
+    if "nuclei_labels" in fld.files:
+        nuclei_image = read_image(parse_image_spec(fld.files["nuclei_labels"])[0])
+        nuclei = nuclei_image.data
+        sources.append(nuclei_image)
+        names["nuclei"] = fld.files["nuclei_labels"]
+    channels = {}
+    for name, spec in fld.channels.items():
+        image = read_channel(spec, z_project=opts.z_project)
+        channels[name] = image.data
+        sources.append(image)
+    given = fld.pixel_size_um if fld.pixel_size_um is not None else opts.pixel_size_um
+    pixel_size, origin = resolve_pixel_size(given, sources)
+    result = measure_field(labels.data, channels, nuclei, pixel_size,
+                           thresholds={k: v for k, v in opts.thresholds.items() if k in channels},
+                           threshold_sources=opts.threshold_sources,
+                           n_border_excluded=fld.n_border_excluded, convex=opts.convex,
+                           input_names=names,
+                           pixel_size_source="user" if origin == "given" else "file")
+    return result, origin
+
+
+def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
+                   thresholds: dict | None = None, threshold_sources: dict | None = None,
+                   z_project: str = "max", convex: bool = True, client=None,
+                   progress: ProgressFn | None = None,
+                   cancel: CancelToken | None = None) -> MeasureBatch:
+    """Measure every field: one task per field, tables joined in input order.
+
+    Parameters
+    ----------
+    fields : list of Field
+        Each with a ``labels`` file, optionally ``nuclei_labels`` and channels.
+    pixel_size_um : float, optional
+        For fields without their own (a field's ``pixel_size_um`` wins; then the
+        files' metadata).
+    thresholds, threshold_sources : dict, optional
+        One positive-cell threshold per marker for the whole batch (see
+        :func:`~napari_msc_morph.morphology.measure_field`).
+    client : distributed.Client, optional
+        Where to run; ``None``: here.
+    progress, cancel
+        The package's protocol (one step per field).
+
+    Returns
+    -------
+    MeasureBatch
+    """
+    thresholds = dict(thresholds or {})
+    opts = MeasureOptions(pixel_size_um, thresholds, dict(threshold_sources or {}),
+                          z_project, convex)
+    results = run_fields(measure_task, [(f, opts) for f in fields], [f.name for f in fields],
+                         client=client, progress=progress, cancel=cancel)
+    tables, summaries, origins = [], [], {}
+    for k, (result, origin) in results.succeeded():
+        keys = fields[k].keys()
+        tables.append(_with_keys(result.table, keys))
+        summaries.append(_with_keys(result.summary, keys))
+        origins[fields[k].name] = origin
+    return MeasureBatch(_concat(tables), _concat(summaries), results, origins)
+
+
+def _with_keys(table: pd.DataFrame, keys: dict) -> pd.DataFrame:
+    table = table.copy()
+    for position, (column, value) in enumerate(keys.items()):
+        if column in table.columns:
+            table = table.drop(columns=column)
+        table.insert(position, column, value)
+    return table
+
+
+def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
+    if not tables:
+        return pd.DataFrame()
+    return pd.concat(tables, ignore_index=True)
+
+
+def check_unique_outputs(fields: list[Field]) -> None:
+    """Field names become file names: refuse ones a file system cannot hold."""
+    for fld in fields:
+        if not fld.name or os.sep in fld.name or (os.altsep and os.altsep in fld.name) \
+                or fld.name in (".", ".."):
+            raise BadInputError(f"field {fld.name!r} (line {fld.line}) cannot name a file; "
+                                "give the field a plain id without slashes.")

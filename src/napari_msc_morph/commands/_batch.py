@@ -1,0 +1,106 @@
+"""The batch options shared by ``segment``, ``measure`` and ``predict``.
+
+``--workers N`` (a local Dask cluster), ``--scheduler ADDRESS`` (an existing
+one), ``--scheduler-timeout`` and ``--manifest FIELDS.csv``; the errors table
+and exit status 3 of a batch whose fields partly failed. The work itself is
+:mod:`napari_msc_morph.batch`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+#: Exit status when some fields failed and the others were written (as ``predict``'s).
+BATCH_FAILED_EXIT = 3
+
+
+def add_batch_arguments(parser, manifest_roles: str) -> None:
+    """Add ``--manifest``, ``--workers``, ``--scheduler`` and ``--scheduler-timeout``."""
+    from ..batch.run import CONNECT_TIMEOUT_S
+
+    group = parser.add_argument_group(
+        "batch work (many fields; see docs/scaling.md)")
+    group.add_argument("--manifest", type=Path, metavar="FIELDS.csv",
+                       help="fields manifest, one row per field: field, sample_id, "
+                            f"pixel_size_um, {manifest_roles} (files relative to the "
+                            "manifest's folder)")
+    cluster = group.add_mutually_exclusive_group()
+    cluster.add_argument("--workers", type=int, metavar="N",
+                         help="run one task per field on a local Dask cluster of N worker "
+                              "processes (needs the [distributed] extra); default: serially "
+                              "in this process")
+    cluster.add_argument("--scheduler", metavar="ADDRESS",
+                         help="run one task per field on an existing Dask scheduler "
+                              "(tcp://host:8786: a lab server, or a dask-jobqueue SLURM/PBS "
+                              "cluster's scheduler_address); inputs and outputs must be on a "
+                              "file system the workers see")
+    group.add_argument("--scheduler-timeout", type=float, default=CONNECT_TIMEOUT_S,
+                       metavar="SECONDS",
+                       help=f"how long to wait for --scheduler to answer (default "
+                            f"{CONNECT_TIMEOUT_S:g})")
+
+
+def cluster_requested(args) -> bool:
+    return args.workers is not None or args.scheduler is not None
+
+
+def open_cluster(args):
+    """``batch_client`` for the parsed options (``None`` inside: serial)."""
+    from ..batch import batch_client
+
+    return batch_client(args.workers, args.scheduler, timeout=args.scheduler_timeout)
+
+
+def check_cluster_args(args) -> None:
+    """Refuse bad cluster options before any file is read."""
+    from ..batch import check_cluster_options
+
+    check_cluster_options(args.workers, args.scheduler, args.scheduler_timeout)
+    if cluster_requested(args):
+        from ..batch.run import _distributed
+
+        _distributed()  # the missing extra is said before any work
+
+
+def where(args) -> str:
+    if args.workers is not None:
+        return f"{args.workers} local worker(s)"
+    if args.scheduler is not None:
+        return f"scheduler {args.scheduler}"
+    return "serially"
+
+
+def side_path(out: Path, kind: str) -> Path:
+    """``cells.csv`` -> ``cells.<kind>.csv``; for a folder ``labels/`` -> ``labels/<kind>.csv``."""
+    if out.suffix:
+        return out.with_name(f"{out.stem}.{kind}{out.suffix}")
+    return out / f"{kind}.csv"
+
+
+def report_field_failures(command: str, failures, out: Path) -> int:
+    """Write the errors table beside ``out``, list the failed fields; 3 if any, else 0."""
+    from ..batch import failures_table
+    from ..io import write_table
+
+    errors_path = side_path(out, "errors")
+    if not failures:
+        if errors_path.exists():
+            print(f"msc-morph {command}: note: {errors_path} is from an earlier run; this "
+                  f"run's results are in {out}.", file=sys.stderr)
+        return 0
+    write_table(failures_table(failures), errors_path)
+    print(f"msc-morph {command}: {len(failures)} field(s) failed (listed in {errors_path}); "
+          "the others were written:", file=sys.stderr)
+    for failure in failures:
+        print(f"  {failure.error}", file=sys.stderr)
+    return BATCH_FAILED_EXIT
+
+
+def nothing_done(command: str, failures) -> Exception:
+    """The error when no field at all worked (exit 2, like a single bad field)."""
+    from ..errors import BadInputError
+
+    more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+    return BadInputError("no field could be processed: "
+                         + "; ".join(f.error for f in failures[:5]) + more)
