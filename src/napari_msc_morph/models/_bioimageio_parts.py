@@ -60,7 +60,7 @@ def citations_for(task: str, backbone: str, extra=()) -> list[tuple[str, str]]:
     """``(text, doi)`` pairs: the task's study, the backbone's paper, then ``extra``."""
     found = list(STUDY_CITATIONS.get(task, ()))
     for prefix, entry in _ARCHITECTURE_CITATIONS.items():
-        if backbone.lower().startswith(prefix):
+        if prefix in backbone.lower():
             found.append(entry)
             break
     found.extend(extra)
@@ -96,7 +96,13 @@ def check_licence(licence) -> str:
     """An SPDX licence identifier known to bioimage.io (e.g. ``CC-BY-4.0``, ``MIT``)."""
     from typing import get_args
 
-    from bioimageio.spec._internal._generated_spdx_license_literals import LicenseId
+    try:
+        from bioimageio.spec._internal._generated_spdx_license_literals import LicenseId
+    except ImportError as err:
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError("bioimageio.spec", "bioimageio",
+                                     "bioimage.io model packages") from err
 
     known = get_args(LicenseId)
     if not licence or not str(licence).strip():

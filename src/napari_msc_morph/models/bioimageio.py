@@ -450,10 +450,22 @@ def _summary_warnings(summary):
 
 
 # --------------------------------------------------------------------------- import
-def import_bioimageio(package, out, *, task: str | None = None, progress=None) -> Path:
+def import_bioimageio(package, out, *, task: str | None = None, progress=None):
     """Turn a bioimage.io package back into a model bundle (``model.json`` + safetensors).
 
-    See :mod:`._bioimageio_import`.
+    The bundle a package exported by :func:`export_bioimageio` carries is taken
+    as it is (safetensors, checked like any bundle); other packages with
+    ``pytorch_state_dict`` weights of our architecture are rebuilt from their
+    description (see :mod:`napari_msc_morph.models._bioimageio_import`).
+
+    Returns
+    -------
+    BioimageioImport
+        ``path`` of the bundle, ``route`` taken, ``task``, ``backbone``, ``class_names``.
+
+    Examples
+    --------
+    >>> import_bioimageio("osteo-bioimageio.zip", "osteo-model.zip")  # doctest: +SKIP
     """
     from ._bioimageio_import import import_package
 
