@@ -21,8 +21,11 @@ def tiny_bundle(path: Path, task: str = "osteogenic", seed: int = 0, **kw) -> Pa
     return save_bundle(model, config, path)
 
 
-def rewrite_package(package: Path, out: Path, edit, drop=("model.json", "weights.safetensors")):
+def rewrite_package(package: Path, out: Path, edit, drop=("model.json", "weights.safetensors"),
+                    replace=None):
     """A copy of ``package`` with ``edit(yaml_dict)`` applied and the ``drop`` members removed.
+
+    ``replace`` maps member names to new bytes.
 
     Stands in for a package written by another tool (no bundle attachments).
     """
@@ -32,7 +35,7 @@ def rewrite_package(package: Path, out: Path, edit, drop=("model.json", "weights
         for info in src.infolist():
             if info.filename in drop:
                 continue
-            data = src.read(info)
+            data = (replace or {}).get(info.filename) or src.read(info)
             if info.filename in ("bioimageio.yaml", "rdf.yaml"):
                 content = yaml.safe_load(data)
                 edit(content)
