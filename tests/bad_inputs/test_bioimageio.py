@@ -163,3 +163,16 @@ def test_import_never_runs_code_planted_in_a_state_dict(made, tmp_path):
     with pytest.raises(BadInputError, match="weights_only"):
         import_bioimageio(foreign, tmp_path / "b", task="osteogenic")
     assert not (tmp_path / "code-ran").exists() and not (tmp_path / "b").exists()
+
+
+def test_without_the_bioimageio_extra_the_message_names_it(made, tmp_path, capsys, monkeypatch):
+    bundle, package = made
+    for name in [m for m in sys.modules if m == "bioimageio" or m.startswith("bioimageio.")]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.setitem(sys.modules, "bioimageio", None)
+    rc, lines = _cli(capsys, "export-bioimageio", bundle, "--out", tmp_path / "p.zip",
+                     "--author", "Ada", "--licence", "MIT")
+    assert rc == 2 and 'napari-msc-morph[bioimageio]' in lines[-1], lines
+    rc, lines = _cli(capsys, "import-bioimageio", package, "--out", tmp_path / "b")
+    assert rc == 2 and 'napari-msc-morph[bioimageio]' in lines[-1], lines
+    assert not (tmp_path / "p.zip").exists() and not (tmp_path / "b").exists()

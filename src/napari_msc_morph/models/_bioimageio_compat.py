@@ -18,7 +18,7 @@ import inspect
 import re
 import textwrap
 
-__all__ = ["patch_serializers"]
+__all__ = ["bioimageio_core", "bioimageio_spec", "patch_serializers"]
 
 _PASSES_INFO = re.compile(r"handler\(\s*value,\s*info,?[^\n]*\n?\s*\)")
 _TARGETS = (
@@ -59,3 +59,30 @@ def patch_serializers() -> int:
         if fn is not None and _patch(fn):
             patched += 1
     return patched
+
+
+def bioimageio_spec():
+    """``(bioimageio.spec, bioimageio.spec.model.v0_5)``, patched; or a MissingDependencyError."""
+    try:
+        import bioimageio.spec as spec
+        from bioimageio.spec.model import v0_5
+    except ImportError as err:
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError("bioimageio.spec", "bioimageio",
+                                     "bioimage.io model packages") from err
+    patch_serializers()
+    return spec, v0_5
+
+
+def bioimageio_core():
+    """``bioimageio.core``, or a MissingDependencyError naming the ``[bioimageio]`` extra."""
+    bioimageio_spec()
+    try:
+        import bioimageio.core as core
+    except ImportError as err:
+        from ..errors import MissingDependencyError
+
+        raise MissingDependencyError("bioimageio.core", "bioimageio",
+                                     "running bioimage.io model packages") from err
+    return core

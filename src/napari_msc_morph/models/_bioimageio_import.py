@@ -78,9 +78,9 @@ def _check_is_package(path: Path) -> None:
 
 
 def _load_description(path: Path):
-    from .bioimageio import _bioimageio
+    from ._bioimageio_compat import bioimageio_spec
 
-    spec, v0_5 = _bioimageio()
+    spec, v0_5 = bioimageio_spec()
     descr = spec.load_description(path, format_version="latest", perform_io_checks=True)
     if not isinstance(descr, v0_5.ModelDescr):
         errors = [f"{'.'.join(str(p) for p in e.loc)}: {e.msg}"

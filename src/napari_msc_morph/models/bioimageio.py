@@ -38,7 +38,9 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import BadInputError, MissingDependencyError
+from ..errors import BadInputError
+from ._bioimageio_compat import bioimageio_core as _bioimageio_core
+from ._bioimageio_compat import bioimageio_spec as _bioimageio
 from ._bioimageio_parts import (
     check_authors,
     check_licence,
@@ -70,29 +72,6 @@ WEIGHT_FORMATS = {
 CONFIG_KEY = "napari_msc_morph"
 _TAGS = ("transmission-light-microscopy", "2d", "cells", "pytorch", "image-classification",
          "mesenchymal-stem-cells", "bright-field", "phase-contrast", "napari-msc-morph")
-
-
-def _bioimageio():
-    """``(bioimageio.spec, bioimageio.spec.model.v0_5)`` or a MissingDependencyError."""
-    try:
-        import bioimageio.spec as spec
-        from bioimageio.spec.model import v0_5
-    except ImportError as err:
-        raise MissingDependencyError("bioimageio.spec", "bioimageio",
-                                     "bioimage.io model packages") from err
-    from ._bioimageio_compat import patch_serializers
-
-    patch_serializers()
-    return spec, v0_5
-
-
-def _bioimageio_core():
-    try:
-        import bioimageio.core as core
-    except ImportError as err:
-        raise MissingDependencyError("bioimageio.core", "bioimageio",
-                                     "running bioimage.io model packages") from err
-    return core
 
 
 @dataclass
