@@ -119,37 +119,32 @@ def test_import_of_a_state_dict_package_without_the_bundle_predicts_the_same(exp
     np.testing.assert_allclose(a.tile_probabilities, b.tile_probabilities, rtol=1e-6, atol=1e-7)
 
 
-def test_cli_export_then_import(exported, tmp_path, capsys):
-    bundle, _, _ = exported
+def test_cli_export_of_a_percentile_bundle_reproduces_and_imports_back(tmp_path, capsys):
+    from bioimageio.spec import load_description
+
+    from napari_msc_morph.io import write_tiff
+
+    bundle = tiny_bundle(tmp_path / "model", task="passage", intensity="percentile", in_chans=1)
+    image = tmp_path / "field.tif"
+    write_tiff(np.random.default_rng(1).integers(100, 4000, (40, 40), dtype=np.uint16), image,
+               pixel_size_um=0.65)
     package = tmp_path / "cli-package.zip"
     rc = main(["export-bioimageio", str(bundle), "--out", str(package), "--author", "Ada",
-               "--licence", "MIT", "--weights", "torchscript", "--no-test",
+               "--licence", "MIT", "--weights", "torchscript", "--test-image", str(image),
                "--cite", "10.1000/xyz123 Our lab (2026) Our own study."])
     out = capsys.readouterr().out
     assert rc == 0, out
-    assert "torchscript ->" in out and "bioimageio.spec: valid-format" in out
-    from bioimageio.spec import load_description
-
+    assert "bioimageio.core test: passed" in out and "torchscript ->" in out
     descr = load_description(package, perform_io_checks=False)
     assert descr.weights.pytorch_state_dict is None and descr.weights.torchscript is not None
     assert "10.1000/xyz123" in {c.doi for c in descr.cite}
+    # 16-bit field, percentile bundle: the spec's scale_range does what intensity_range does
+    assert [p.id for p in descr.inputs[0].preprocessing] == [
+        "ensure_dtype", "scale_range", "clip", "fixed_zero_mean_unit_variance", "ensure_dtype"]
+    channel = [a for a in descr.outputs[0].axes if a.type == "channel"][0]
+    assert list(channel.channel_names) == [f"P{i}" for i in range(1, 11)]
     rc = main(["import-bioimageio", str(package), "--out", str(tmp_path / "bundle")])
     out = capsys.readouterr().out
     assert rc == 0 and "bundle attachment" in out
     assert load_bundle(tmp_path / "bundle").config.weights_sha256 == \
         load_bundle(bundle).config.weights_sha256
-
-
-def test_a_percentile_bundle_exports_scale_range_and_reproduces(tmp_path):
-    from bioimageio.spec import load_description
-
-    bundle = tiny_bundle(tmp_path / "model", task="passage", intensity="percentile", in_chans=1)
-    image = np.random.default_rng(1).integers(100, 4000, (40, 40), dtype=np.uint16)
-    result = export_bioimageio(bundle, tmp_path / "p.zip", authors=["A B"], licence="MIT",
-                               weights="torchscript", test_image=image, run_test=True)
-    assert result.test == "passed"
-    descr = load_description(result.path, perform_io_checks=False)
-    ids = [p.id for p in descr.inputs[0].preprocessing]
-    assert ids == ["ensure_dtype", "scale_range", "clip", "fixed_zero_mean_unit_variance",
-                   "ensure_dtype"]
-    assert len(result.probabilities) == 10
