@@ -275,8 +275,10 @@ def package_readme(config, tensors: PackageTensors, citations, temperature=None)
         "## Input and output",
         "",
         f"- Input `raw`: one {config.input_size} x {config.input_size} px crop of a bright-field "
-        f"/ phase-contrast image, {config.in_chans} channel(s) (a grayscale image repeated to "
-        f"{config.in_chans}), pixel size {config.pixel_size_um or 'not recorded'} µm.",
+        f"/ phase-contrast image, "
+        + ("1 channel (grayscale)" if config.in_chans == 1 else
+           f"{config.in_chans} channels (RGB; a grayscale image repeated {config.in_chans} times)")
+        + f", pixel size {config.pixel_size_um or 'not recorded'} µm.",
         f"- Preprocessing: {scaling}, then per-channel mean ({mean}) and std ({std}).",
         f"- Output `probabilities`: one value per class, in this order: "
         f"{', '.join(config.class_names)}"

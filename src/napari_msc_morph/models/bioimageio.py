@@ -409,7 +409,9 @@ def check_package(path, *, run_test: bool = True, progress=None) -> BioimageioEx
     if progress is not None:
         progress("test")
     core = _bioimageio_core()
-    tested = core.test_model(descr, devices=["cpu"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
+        tested = core.test_model(descr, devices=["cpu"])
     errors = [f"{e.msg}" for e in _summary_errors(tested)]
     if tested.status != "passed":
         raise BadInputError(
