@@ -215,8 +215,15 @@ def _bundle_from_state_dict(descr, v0_5, task, name):
             f"tensor names {len(values['class_names'])} classes."
         )
     temperature = values.pop("temperature", None)
-    if temperature is not None and "temperature" in {f.name for f in fields(BundleConfig)}:
-        values["temperature"] = temperature
+    known = {f.name for f in fields(BundleConfig)}
+    if temperature is not None and "calibration" in known:  # prediction divides logits by T
+        values["calibration"] = {"temperature": temperature,
+                                 "fitted_on": f"bioimage.io package {name}"}
+    elif temperature is not None:
+        raise BadInputError(
+            f"{name} divides its logits by a temperature ({temperature:g}), which this version "
+            "of napari-msc-morph cannot apply; update napari-msc-morph."
+        )
     try:
         config = BundleConfig(**values)
     except (TypeError, ValueError) as err:

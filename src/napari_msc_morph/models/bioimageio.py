@@ -253,7 +253,11 @@ def _write_files(bundle, tensors, work: Path, formats) -> dict:
 
 
 def _temperature(config) -> float | None:
-    value = getattr(config, "temperature", None)
+    """The bundle's calibration temperature (``calibration["temperature"]``), None for T = 1."""
+    calibration = getattr(config, "calibration", None)
+    value = calibration.get("temperature") if isinstance(calibration, dict) else None
+    if value is None:
+        value = getattr(config, "temperature", None)
     return float(value) if value not in (None, 1, 1.0) else None
 
 
