@@ -148,3 +148,28 @@ def test_cli_export_of_a_percentile_bundle_reproduces_and_imports_back(tmp_path,
     assert rc == 0 and "bundle attachment" in out
     assert load_bundle(tmp_path / "bundle").config.weights_sha256 == \
         load_bundle(bundle).config.weights_sha256
+
+
+def test_small_parts_licence_citation_temperature_and_intensity_scheme():
+    from types import SimpleNamespace
+
+    from napari_msc_morph.models._bioimageio_parts import (
+        check_licence,
+        intensity_scheme,
+        parse_citation,
+    )
+    from napari_msc_morph.models.bioimageio import _temperature
+
+    assert check_licence("mit") == "MIT" and check_licence(" cc-by-4.0 ") == "CC-BY-4.0"
+    assert parse_citation("10.1234/ab.c Someone (2020) A title.") == (
+        "Someone (2020) A title.", "10.1234/ab.c")
+    assert _temperature(SimpleNamespace(calibration={"temperature": 2.5})) == 2.5
+    assert _temperature(SimpleNamespace(calibration={"temperature": 1.0})) is None
+    assert _temperature(SimpleNamespace(calibration=None)) is None
+    auto, pct = SimpleNamespace(intensity="auto"), SimpleNamespace(intensity="percentile")
+    assert intensity_scheme(auto, np.zeros((4, 4), np.uint8)) == ("linear", 0.0, 255.0)
+    assert intensity_scheme(auto, np.full((4, 4), 0.5, np.float32)) == ("linear", 0.0, 1.0)
+    assert intensity_scheme(auto, np.zeros((4, 4), np.uint16))[0] == "percentile"
+    assert intensity_scheme(pct, np.zeros((4, 4), np.uint8))[0] == "percentile"
+    assert intensity_scheme(SimpleNamespace(intensity="dtype"),
+                            np.zeros((4, 4), np.uint16)) == ("linear", 0.0, 65535.0)
