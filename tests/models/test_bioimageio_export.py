@@ -173,3 +173,19 @@ def test_small_parts_licence_citation_temperature_and_intensity_scheme():
     assert intensity_scheme(pct, np.zeros((4, 4), np.uint8))[0] == "percentile"
     assert intensity_scheme(SimpleNamespace(intensity="dtype"),
                             np.zeros((4, 4), np.uint16)) == ("linear", 0.0, 65535.0)
+
+
+def test_bioimageio_core_pipeline_runs_the_package_as_the_docs_show(exported):
+    from bioimageio.core import Sample, Tensor, create_prediction_pipeline
+
+    from napari_msc_morph.models.bioimageio import load_package
+
+    _, result, _ = exported
+    pipeline = create_prediction_pipeline(load_package(result.path))
+    with zipfile.ZipFile(result.path) as zf:
+        crop = np.load(zf.open("test_input.npy"))
+        expected = np.load(zf.open("test_output.npy"))
+    sample = Sample(members={"raw": Tensor.from_numpy(crop, dims=("batch", "channel", "y", "x"))},
+                    stat={}, id="crop")
+    out = pipeline.predict_sample_without_blocking(sample).members["probabilities"]
+    np.testing.assert_allclose(out.data.values, expected, rtol=1e-4, atol=1e-6)

@@ -58,6 +58,7 @@ __all__ = [
     "check_package",
     "export_bioimageio",
     "import_bioimageio",
+    "load_package",
 ]
 
 logger = logging.getLogger(__name__)
@@ -424,6 +425,16 @@ def check_package(path, *, run_test: bool = True, progress=None) -> BioimageioEx
         )
     result.test = str(tested.status)
     return result
+
+
+def load_package(path, *, perform_io_checks: bool = True):
+    """``bioimageio.spec.load_description(path)``, with the pydantic >= 2.14 fix applied.
+
+    For running a package with bioimage.io's own Python tools, e.g.
+    ``bioimageio.core.create_prediction_pipeline(load_package("package.zip"))``.
+    """
+    spec, _ = _bioimageio()
+    return spec.load_description(path, perform_io_checks=perform_io_checks)
 
 
 def _summary_errors(summary):
