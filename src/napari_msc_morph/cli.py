@@ -37,6 +37,8 @@ COMMANDS = [
     "evaluate",
     "correlate",
     "compare",
+    "export_bioimageio",
+    "import_bioimageio",
 ]
 
 #: Exit status -> meaning; shown in ``msc-morph --help``.

@@ -31,6 +31,7 @@ KINDS = {
     "bundle": ("a model bundle (a folder, or a .zip)", (None, ".zip")),
     "folder": ("a folder", (None,)),
     "figure": ("a figure", (".png", ".svg", ".pdf")),
+    "bioimageio": ("a bioimage.io model package", (".zip",)),
 }
 
 # Suffixes that say "this is a file": refused where a folder is written.
