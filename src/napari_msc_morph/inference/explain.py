@@ -180,7 +180,7 @@ def gradcam_layer(model) -> tuple[str, object]:
 
 
 def blend_window(crop: int) -> np.ndarray:
-    """A (crop, crop) tent weight: 1 in the centre, ``1/crop`` at the edges.
+    """A (crop, crop) tent weight: about 1 in the centre, ``1/crop`` at the edges.
 
     Overlapping crops are averaged with these weights, so a crop's border
     (where the network sees least context) counts least and no seams show.
