@@ -152,7 +152,8 @@ def gradcam_layer(model) -> tuple[str, object]:
     Raises
     ------
     BadInputError
-        If the network has no convolution (e.g. a vision transformer).
+        If the network has no convolution, or its last timm stage has none (a
+        vision transformer: its patch embedding is no evidence map).
     """
     import torch
 
@@ -164,8 +165,13 @@ def gradcam_layer(model) -> tuple[str, object]:
             module = model.get_submodule(name)
         except (AttributeError, IndexError, KeyError, TypeError):
             module = None
-        if module is not None and any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
-            return name, module
+        if module is not None:
+            if any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
+                return name, module
+            raise BadInputError(
+                f"the last stage ({name!r}) of the network ({type(model).__name__}) has no "
+                "convolution (a vision transformer?); Grad-CAM needs a CNN backbone (ResNet, "
+                "ResNeXt, ConvNeXt, EfficientNet ...).")
     candidates = [(name, child) for name, child in model.named_children()
                   if any(isinstance(m, torch.nn.Conv2d) for m in child.modules())]
     if candidates:
