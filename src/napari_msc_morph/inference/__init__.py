@@ -9,7 +9,7 @@ The one entry point is :func:`predict_images` (paths, arrays or stacks in,
 """
 
 from .explain import PREDICTED_TARGET, Explainer, Explanation, gradcam_layer, resolve_target
-from .explain_images import explain_images, explainer_for
+from .explain_images import explain_images, explainer_for, predict_and_explain
 from .images import (
     ON_ERROR,
     ImageFailure,
@@ -43,6 +43,7 @@ __all__ = [
     "explainer_for",
     "gradcam_layer",
     "heatmap_overlay",
+    "predict_and_explain",
     "resolve_target",
     "DEVICES",
     "ON_ERROR",

@@ -28,7 +28,7 @@ from .explain import Explainer, Explanation, resolve_target
 from .images import ON_ERROR, ImageInput, _as_inputs, _item_name, _load, _ReadFailed
 from .tiling import check_overlap
 
-__all__ = ["explain_images", "explainer_for"]
+__all__ = ["explain_images", "explainer_for", "predict_and_explain"]
 
 logger = logging.getLogger(__name__)
 
@@ -177,3 +177,65 @@ def _explain_one(explainer: Explainer, item, k: int, total: int, target, tiling,
     for notice in explanation.notices:
         logger.info("%s", notice)
     return explanation
+
+
+def predict_and_explain(
+    bundle,
+    images,
+    *,
+    target: str | None = None,
+    tiling: str | None = None,
+    overlap: float | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    batch_size: int | None = None,
+    pixel_size_um: float | None = None,
+    on_error: str = "raise",
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[PredictionBatch, list[Explanation | None]]:
+    """Predict images, then explain each predicted one with Grad-CAM (one network, one load).
+
+    The Predict dock's "Explain" option. ``tiling`` applies to the prediction;
+    the heat maps always use the whole-field grid. The first half of the
+    progress bar is the prediction, the second the Grad-CAM.
+
+    Parameters
+    ----------
+    images : sequence
+        One image per item (arrays, :class:`ImageInput`, files; not folders).
+    target, tiling, overlap, device, precision, batch_size, pixel_size_um, on_error,
+    progress, cancel
+        As for :func:`explain_images` and
+        :func:`~napari_msc_morph.inference.predict_images`.
+
+    Returns
+    -------
+    (PredictionBatch, list)
+        The predictions, and for each of them its
+        :class:`~napari_msc_morph.inference.explain.Explanation` (``None``
+        where only the Grad-CAM failed; that failure is added to the batch's
+        ``failures``).
+    """
+    from ..jobs import scaled
+    from .images import _predictor, predict_images
+
+    predictor = _predictor(bundle, device, precision, batch_size)
+    explainer = Explainer(predictor)  # a network without feature maps fails before any work
+    target = resolve_target(explainer.task, target)
+    predictions = predict_images(
+        predictor, images, tiling=tiling, overlap=overlap, pixel_size_um=pixel_size_um,
+        on_error=on_error, progress=scaled(progress, 0, 50, 100, "predict: "), cancel=cancel)
+    if isinstance(images, (str, ImageInput)) or hasattr(images, "shape"):
+        images = [images]
+    images = list(images)
+    chosen = [images[i] for i in predictions.indices]
+    explained = explain_images(
+        explainer, chosen, target=target, overlap=overlap, pixel_size_um=pixel_size_um,
+        on_error="collect", progress=scaled(progress, 50, 50, 100, ""), cancel=cancel,
+    ) if chosen else PredictionBatch()
+    by_position = dict(zip(explained.indices, explained))
+    for failure in explained.failures:
+        predictions.failures.append(ImageFailure(failure.image, "Grad-CAM: " + failure.error,
+                                                 predictions.indices[failure.index]))
+    return predictions, [by_position.get(k) for k in range(len(predictions))]
