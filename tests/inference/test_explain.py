@@ -178,3 +178,11 @@ def test_overlay_is_rgb_of_the_image_size_and_hot_where_the_map_is():
     assert heatmap_overlay(np.zeros((5000, 100), np.uint8), np.zeros((5000, 100))).shape[0] <= 2048
     with pytest.raises(BadInputError, match="does not match"):
         heatmap_overlay(image, heat[:, :10])
+
+
+def test_bf16_autocast_explains_like_fp32(spot_explainer):
+    image = _field(seed=4)
+    bf16 = Explainer(bright_spot_bundle(), device="cpu", precision="bf16").explain(image)
+    assert bf16.precision == "bf16"
+    reference = spot_explainer.explain(image).heatmap
+    assert np.corrcoef(bf16.heatmap.ravel(), reference.ravel())[0, 1] > 0.99

@@ -240,7 +240,9 @@ class Explainer:
         self.layer_name, layer = gradcam_layer(self.predictor.model)
         self._gradcam = LayerGradCam(self.predictor.model, layer)
         self._layer_ndim: int | None = None
+        self._logits = None  # the class scores of captum's own forward pass
         layer.register_forward_hook(self._check_layer_output)
+        self.predictor.model.register_forward_hook(self._keep_logits)
 
     @property
     def device(self) -> str:
@@ -253,6 +255,9 @@ class Explainer:
 
     def _check_layer_output(self, module, inputs, output):
         self._layer_ndim = getattr(output, "ndim", None)
+
+    def _keep_logits(self, module, inputs, output):
+        self._logits = output.detach()
 
     # -- one batch ---------------------------------------------------------------------
     def cam_batch(self, batch: np.ndarray, target: str) -> tuple[np.ndarray, np.ndarray,
@@ -270,19 +275,20 @@ class Explainer:
         if predictor.device_type != "mps":
             x = x.contiguous(memory_format=torch.channels_last)
         autocast = predictor._autocast(self.precision)
-        with torch.no_grad(), autocast:
-            probs = torch.softmax(predictor.model(x).float(), dim=1)
+        if target == PREDICTED_TARGET:  # the targets need a forward pass of their own
+            with torch.no_grad(), autocast:
+                targets = predictor.model(x).argmax(dim=1)
+        else:
+            targets = torch.full((len(x),), self.task.class_names.index(target),
+                                 dtype=torch.long, device=x.device)
+        self._logits = None
+        with torch.enable_grad(), autocast:
+            cam = self._gradcam.attribute(x, target=targets, relu_attributions=True)
         if self._layer_ndim != 4:
             raise BadInputError(
                 f"module {self.layer_name!r} of {self.config.backbone} gives "
                 f"{self._layer_ndim}-D outputs, not feature maps; Grad-CAM needs a CNN backbone.")
-        if target == PREDICTED_TARGET:
-            targets = probs.argmax(dim=1)
-        else:
-            targets = torch.full((len(x),), self.task.class_names.index(target),
-                                 dtype=torch.long, device=x.device)
-        with torch.enable_grad(), autocast:
-            cam = self._gradcam.attribute(x, target=targets, relu_attributions=True)
+        probs = torch.softmax(self._logits.float(), dim=1)
         cam = self._attribution.interpolate(cam.detach().float(), tuple(batch.shape[-2:]),
                                             "bilinear")
         cams = cam[:, 0].clamp_min_(0).cpu().numpy().astype(np.float32)
