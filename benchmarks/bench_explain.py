@@ -13,7 +13,8 @@ The ratio to ``predict grid`` is what a user pays for ticking "Explain" in the
 Predict dock (which runs both). The backward pass only goes from the class score
 back to the last stage (pooling and head), so a fixed class costs about one
 prediction; measured on 2 shared CPU cores (resnext50 @ 224 px, 35 crops):
-predict 1.00, explain (fixed class) 1.02, explain (predicted) 1.72. Weights are random (no downloads); speed does not depend on them.
+predict 1.00, explain (fixed class) 1.02, explain (predicted) 1.72. Weights are
+random (no downloads); speed does not depend on them.
 
 Run::
 
