@@ -1,5 +1,7 @@
 """Grad-CAM heat maps: the right layer, aligned with the image pixel for pixel, on the evidence."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -186,3 +188,24 @@ def test_bf16_autocast_explains_like_fp32(spot_explainer):
     assert bf16.precision == "bf16"
     reference = spot_explainer.explain(image).heatmap
     assert np.corrcoef(bf16.heatmap.ravel(), reference.ravel())[0, 1] > 0.99
+
+
+def test_predict_and_explain_keeps_maps_beside_their_predictions(osteo_path, tmp_path):
+    from napari_msc_morph.inference import image_input, predict_and_explain
+    from napari_msc_morph.io import write_tiff
+
+    rng = np.random.default_rng(8)
+    folder = tmp_path / "plate"
+    write_tiff(rng.integers(0, 256, (70, 90), dtype=np.uint8), folder / "a.tif")
+    write_tiff(rng.integers(0, 256, (80, 75), dtype=np.uint8), folder / "b.tif")
+    (folder / "c.tif").write_bytes(b"not a tiff")
+    layer = image_input(rng.integers(0, 256, (66, 100, 3), dtype=np.uint8), name="layer")
+    seen = []
+    predictions, maps = predict_and_explain(
+        osteo_path, [folder, layer], device="cpu", on_error="collect",
+        progress=lambda done, total, message: seen.append(done))
+    assert [Path(p.name).name for p in predictions] == ["a.tif", "b.tif", "layer"]
+    assert [m.heatmap.shape for m in maps] == [(70, 90), (80, 75), (66, 100)]
+    assert [Path(m.name).name for m in maps] == ["a.tif", "b.tif", "layer"]
+    assert [Path(f.image).name for f in predictions.failures] == ["c.tif"]
+    assert seen == sorted(seen) and seen[-1] == 100

@@ -17,7 +17,9 @@ Examples
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -203,7 +205,7 @@ def predict_and_explain(
     Parameters
     ----------
     images : sequence
-        One image per item (arrays, :class:`ImageInput`, files; not folders).
+        As for :func:`~napari_msc_morph.inference.predict_images`.
     target, tiling, overlap, device, precision, batch_size, pixel_size_um, on_error,
     progress, cancel
         As for :func:`explain_images` and
@@ -214,8 +216,8 @@ def predict_and_explain(
     (PredictionBatch, list)
         The predictions, and for each of them its
         :class:`~napari_msc_morph.inference.explain.Explanation` (``None``
-        where only the Grad-CAM failed; that failure is added to the batch's
-        ``failures``).
+        where only the Grad-CAM failed; with ``on_error="collect"`` that failure
+        is added to the batch's ``failures``).
     """
     from ..jobs import scaled
     from .images import _predictor, predict_images
@@ -226,14 +228,21 @@ def predict_and_explain(
     predictions = predict_images(
         predictor, images, tiling=tiling, overlap=overlap, pixel_size_um=pixel_size_um,
         on_error=on_error, progress=scaled(progress, 0, 50, 100, "predict: "), cancel=cancel)
-    if isinstance(images, (str, ImageInput)) or hasattr(images, "shape"):
+    if isinstance(images, (str, os.PathLike, ImageInput)) or hasattr(images, "shape"):
         images = [images]
     images = list(images)
-    chosen = [images[i] for i in predictions.indices]
-    explained = explain_images(
-        explainer, chosen, target=target, overlap=overlap, pixel_size_um=pixel_size_um,
-        on_error="collect", progress=scaled(progress, 50, 50, 100, ""), cancel=cancel,
-    ) if chosen else PredictionBatch()
+    # a folder expands to many files: explain each predicted file by its own path
+    chosen = [Path(prediction.name) if isinstance(images[i], (str, os.PathLike)) else images[i]
+              for i, prediction in zip(predictions.indices, predictions)]
+    try:
+        explained = explain_images(
+            explainer, chosen, target=target, overlap=overlap, pixel_size_um=pixel_size_um,
+            on_error=on_error, progress=scaled(progress, 50, 50, 100, ""), cancel=cancel)
+    except BadInputError as err:  # every image failed: keep the predictions, say why
+        if on_error != "collect":
+            raise
+        explained = PredictionBatch(failures=[ImageFailure(p.name, str(err), k)
+                                              for k, p in enumerate(predictions)])
     by_position = dict(zip(explained.indices, explained))
     for failure in explained.failures:
         predictions.failures.append(ImageFailure(failure.image, "Grad-CAM: " + failure.error,
