@@ -32,6 +32,7 @@ COMMANDS = [
     "segment",
     "measure",
     "predict",
+    "explain",
     "train",
     "recipes",
     "evaluate",

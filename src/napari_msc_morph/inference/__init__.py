@@ -4,8 +4,12 @@ The one entry point is :func:`predict_images` (paths, arrays or stacks in,
 :class:`~napari_msc_morph.inference.predict.Prediction` objects out), and
 :func:`predictions_table` turns its results into the results table; the
 ``Predict`` widget, ``msc-morph predict`` and the demo all call these two.
+:func:`explain_images` gives Grad-CAM heat maps aligned with the images
+(``msc-morph explain``, the Predict widget's "Explain" option).
 """
 
+from .explain import PREDICTED_TARGET, Explainer, Explanation, gradcam_layer, resolve_target
+from .explain_images import explain_images, explainer_for, predict_and_explain
 from .images import (
     ON_ERROR,
     ImageFailure,
@@ -27,10 +31,20 @@ from .ordinal import (
     score_limits,
     task_score,
 )
+from .overlay import heatmap_overlay
 from .predict import DEVICES, PRECISIONS, Prediction, Predictor, predict_image
 from .tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes
 
 __all__ = [
+    "Explainer",
+    "Explanation",
+    "PREDICTED_TARGET",
+    "explain_images",
+    "explainer_for",
+    "gradcam_layer",
+    "heatmap_overlay",
+    "predict_and_explain",
+    "resolve_target",
     "DEVICES",
     "ON_ERROR",
     "ImageFailure",

@@ -6,7 +6,9 @@ Run/Cancel/progress panel (:class:`~._panel.JobDock`). This widget turns
 layers into :class:`~napari_msc_morph.inference.ImageInput` objects, writes one
 row per layer into the plugin's results table (:func:`prediction_rows`) and
 adds score-map layers (OsScore heatmap, expected-passage map or per-class
-probabilities) aligned on the image, with a colorbar.
+probabilities) aligned on the image, with a colorbar. With "Explain (Grad-CAM)"
+ticked the worker runs :func:`~napari_msc_morph.inference.predict_and_explain`
+instead and a Grad-CAM heat-map layer is added over each image.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ from ..errors import BadInputError, MscMorphError
 from ..inference import (
     DEVICES,
     TILINGS,
+    Explanation,
     Prediction,
     image_input,
+    predict_and_explain,
     predict_images,
     prediction_rows,
     score_limits,
@@ -182,6 +186,12 @@ class PredictWidget(JobDock):
         form.addRow("Device", self.device_combo)
         form.addRow("Pixel size", self.pixel_size_spin)
         form.addRow("", self.maps_check)
+        self.explain_check = QCheckBox("Explain (Grad-CAM)", self)
+        self.explain_check.setToolTip(
+            "Also compute a Grad-CAM heat map of the whole field (where the network found "
+            "evidence for OsScore's 'induced', or for each crop's predicted class) and add it "
+            "as a layer over the image. Takes about twice as long as predicting.")
+        form.addRow("", self.explain_check)
         return form
 
     def _build_bundle_row(self) -> QHBoxLayout:
@@ -309,6 +319,14 @@ class PredictWidget(JobDock):
         layers = state.pop("layers")
         skipped = state.pop("skipped")
         bundle = state["bundle"]
+        if self.explain_check.isChecked():
+            return self.start_job(
+                lambda progress, cancel: predict_and_explain(**state, on_error="collect",
+                                                             progress=progress, cancel=cancel),
+                lambda result: self._show_results(bundle, layers, result[0], skipped,
+                                                  explanations=result[1]),
+                status="Loading model…",
+            )
         return self.start_job(
             lambda progress, cancel: predict_images(**state, on_error="collect",
                                                     progress=progress, cancel=cancel),
@@ -318,7 +336,7 @@ class PredictWidget(JobDock):
 
     # -- results ---------------------------------------------------------------------
     def _show_results(self, bundle_path: str, layers, predictions: list[Prediction],
-                      skipped: list[str] = ()) -> None:
+                      skipped: list[str] = (), explanations=None) -> None:
         from napari.utils.notifications import show_warning
 
         from .results_table import get_results_table
@@ -332,12 +350,15 @@ class PredictWidget(JobDock):
             show_warning(f"{self.job_title}: skipped {message}")
         indices = getattr(predictions, "indices", None) or range(len(predictions))
         summary = []
-        for index, prediction in zip(indices, predictions):
+        explanations = explanations or [None] * len(predictions)
+        for index, prediction, explanation in zip(indices, predictions, explanations):
             layer = layers[index]
             row = prediction_rows([prediction], per_plane=False, image_column=False)[0]
             table.update_layer_row(layer, row)
             if self.maps_check.isChecked() and prediction.maps:
                 self._add_maps(layer, prediction)
+            if explanation is not None:
+                self._add_gradcam(layer, explanation)
             summary.append(f"{layer.name}: {row[PREDICTED_CLASS_COLUMN]}")
         if failed:
             summary.append(f"{len(failed)} layer(s) failed: " + "; ".join(failed))
@@ -378,6 +399,22 @@ class PredictWidget(JobDock):
             colorbar = getattr(map_layer, "colorbar", None)
             if colorbar is not None:
                 colorbar.visible = True
+
+
+    def _add_gradcam(self, layer, explanation: Explanation) -> None:
+        """The heat map on the image's own pixels: same scale and translate as ``layer``."""
+        name = f"{layer.name} Grad-CAM ({explanation.target_label})"
+        if name in self.viewer.layers:
+            self.viewer.layers.remove(name)
+        extra = {"units": tuple(layer.units)} if hasattr(layer, "units") else {}
+        self.viewer.add_image(
+            explanation.heatmap, name=name, **extra, scale=tuple(layer.scale),
+            translate=tuple(layer.translate), colormap="inferno", contrast_limits=(0.0, 1.0),
+            opacity=0.5, blending="additive",
+            metadata={"msc_morph_score_map": "gradcam", "source_layer": layer.name,
+                      "target": explanation.target, "target_layer": explanation.target_layer,
+                      "model_id": explanation.model_id},
+        )
 
 
 def _tooltip_role():

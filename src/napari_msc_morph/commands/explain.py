@@ -1,0 +1,168 @@
+"""``msc-morph explain``: Grad-CAM heat maps of what a model bundle looked at.
+
+Parses arguments, calls :func:`napari_msc_morph.inference.explain_images` and
+writes, per image, a float32 TIFF heat map aligned with the image (its pixel
+size carried over) and a PNG overlay for a quick look, plus one summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..inference.explain import PREDICTED_TARGET
+from ..inference.predict import DEVICES, PRECISIONS
+from ..inference.tiling import TILINGS
+from ._outputs import add_overwrite_argument, check_outputs
+
+#: The summary table in ``--out``.
+SUMMARY_NAME = "gradcam.csv"
+#: Exit status when some images failed and the others were explained.
+BATCH_FAILED_EXIT = 3
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "explain",
+        help="Grad-CAM heat maps: where in each image a model bundle found its evidence",
+        description=(
+            "Run Grad-CAM (captum) on the last convolutional stage of a model bundle's "
+            "network, crop by crop over the whole field, and write for each image "
+            "<stem>_gradcam.tif (float32, same height and width as the image, 0-1 per field, "
+            "the image's pixel size) and <stem>_gradcam.png (the heat map over the image), "
+            f"plus {SUMMARY_NAME} (image, target, predicted_class, p_<class>, raw_max, "
+            "coverage, files). An image that cannot be read or explained does not stop the "
+            "others: it is listed in gradcam.errors.csv and the exit status is 3."
+        ),
+    )
+    parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
+    parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE_OR_DIR",
+                        help="image files or folders (searched recursively)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="output folder for the heat maps, overlays and summary table")
+    parser.add_argument("--target", default=None, metavar="CLASS",
+                        help="class to explain (default: the task's positive class, e.g. "
+                             f"'induced' for OsScore; otherwise '{PREDICTED_TARGET}': each "
+                             "crop's own predicted class)")
+    parser.add_argument("--tiling", choices=TILINGS.names(), default=None,
+                        help="crop scheme (default: grid, extended to the borders so the whole "
+                             "field is explained; six/center explain only their crops)")
+    parser.add_argument("--overlap", type=float, default=None,
+                        help="grid overlap as a fraction of a crop (default: the bundle's)")
+    parser.add_argument("--pixel-size-um", type=float, default=None,
+                        help="pixel size of every image in µm (default: each file's metadata)")
+    parser.add_argument("--device", default="auto", choices=DEVICES.names(),
+                        help="; ".join(f"{name}: {DEVICES.help(name)}" for name in DEVICES))
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS.names(),
+                        help=PRECISIONS.help("auto"))
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="crops per forward/backward pass (default 8 on CPU, 32 on GPU)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_overwrite_argument(parser, "heat maps already in the output folder")
+    return parser
+
+
+def kept(args) -> str:
+    return (f"heat maps finished before the stop are in {args.out}; no summary table was "
+            "written")
+
+
+def run(args) -> int:
+    from ..inference import explain_images, explainer_for, resolve_target
+    from ..io import write_table
+    from ._progress import progress_bar
+
+    check_outputs([("--out", args.out, "folder")],
+                  [("model bundle", args.model), *(("image input", p) for p in args.images)],
+                  overwrite=args.overwrite)
+    explainer = explainer_for(args.model, device=args.device, precision=args.precision,
+                              batch_size=args.batch_size)
+    resolve_target(explainer.task, args.target)  # an unknown class fails before any image
+    rows: list[dict] = []
+    used_stems: set[str] = set()
+
+    def write(explanation, item) -> None:
+        rows.append(_write_one(explanation, item, args.out, used_stems))
+        explanation.heatmap = None  # written; keep one field in memory at a time
+
+    bar = contextlib.nullcontext() if args.quiet else progress_bar("explain")
+    with bar as progress:
+        batch = explain_images(explainer, args.images, target=args.target, tiling=args.tiling,
+                               overlap=args.overlap, pixel_size_um=args.pixel_size_um,
+                               on_error="collect", on_result=write, progress=progress)
+    notes: dict[str, None] = {}
+    for explanation in batch:
+        notes.update(dict.fromkeys(explanation.notices))
+    for notice in notes:
+        print(f"msc-morph explain: note: {notice}", file=sys.stderr)
+    write_table(_summary(rows), args.out / SUMMARY_NAME, path_columns=("image",))
+    first = batch[0]
+    print(f"{len(batch)} Grad-CAM map(s) ({explainer.task.name}, target {first.target_label}, "
+          f"layer {first.target_layer}, {first.tiling}, {explainer.device}, "
+          f"{explainer.precision}) -> {args.out}")
+    return _report_failures(batch.failures, args.out)
+
+
+def _write_one(explanation, item, folder: Path, used_stems: set[str]) -> dict:
+    from ..inference import heatmap_overlay
+    from ..io import write_tiff
+    from .predict import _unique_stem
+
+    stem = _unique_stem(Path(explanation.name), used_stems)
+    tif = folder / f"{stem}_gradcam.tif"
+    png = folder / f"{stem}_gradcam.png"
+    heatmap = np.asarray(explanation.heatmap, dtype=np.float32)
+    write_tiff(heatmap, tif, pixel_size_um=explanation.pixel_size_um)
+    plane_shape = heatmap.shape[-2:]
+    first = tuple(0 for _ in heatmap.shape[:-2])
+    data = item.data
+    rgb = data.ndim > heatmap.ndim
+    image_plane = np.asarray(data[first] if first else data)
+    _write_png(heatmap_overlay(image_plane, heatmap[first] if first else heatmap, rgb=rgb), png)
+    row = {"image": explanation.name, "target": explanation.target,
+           "target_layer": explanation.target_layer,
+           "predicted_class": explanation.predicted_class}
+    for name, p in zip(explanation.class_names, explanation.probabilities):
+        row[f"p_{name}"] = float(p)
+    row.update({"raw_max": float(max(explanation.raw_max, default=0.0)),
+                "coverage": explanation.coverage, "tiling": explanation.tiling,
+                "height_px": plane_shape[0], "width_px": plane_shape[1],
+                "pixel_size_um": explanation.pixel_size_um,
+                "pixel_size_source": explanation.pixel_size_source or "unknown",
+                "heatmap": tif.name, "overlay": png.name})
+    return row
+
+
+def _write_png(rgb: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    from ..io import atomic_path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        Image.fromarray(rgb).save(tmp, format="PNG")
+
+
+def _summary(rows: list[dict]):
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def _report_failures(failures, folder: Path) -> int:
+    from ..inference import failures_table
+    from ..io import write_table
+
+    if not failures:
+        return 0
+    errors_path = folder / "gradcam.errors.csv"
+    write_table(failures_table(failures), errors_path, path_columns=("image",))
+    print(f"msc-morph explain: {len(failures)} image(s) failed (listed in {errors_path}); "
+          "the others were explained:", file=sys.stderr)
+    for failure in failures:
+        print(f"  {failure.error}", file=sys.stderr)
+    return BATCH_FAILED_EXIT

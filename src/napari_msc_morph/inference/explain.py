@@ -1,0 +1,423 @@
+"""Grad-CAM attribution maps of a bundle's network, stitched over a whole field.
+
+:class:`Explainer` runs captum's :class:`~captum.attr.LayerGradCam` on the last
+convolutional stage of a bundle's backbone (found generically, see
+:func:`gradcam_layer`) crop by crop, with the same tiling, resampling,
+padding and normalisation as prediction (:mod:`.predict`, :mod:`.tiling`,
+:mod:`.preprocess`), upsamples each crop's map to the crop, and blends
+overlapping crops with a tent window into one heat map of the image plane's
+shape, pixel for pixel. The map is divided by its maximum, so it spans 0-1 per
+plane; the raw maximum is kept (:attr:`Explanation.raw_max`) for comparing
+fields explained with the same model and class.
+
+The grid tiling (the default here) gets extra crops flush with the borders so
+that every pixel of the field is explained; with ``six`` or ``center``
+pixels outside every crop stay 0 and :attr:`Explanation.coverage` says how
+much of the field was seen.
+
+Faces call :func:`~napari_msc_morph.inference.explain_images.explain_images`.
+
+Examples
+--------
+>>> from napari_msc_morph.models import load_bundle
+>>> explainer = Explainer(load_bundle("osteo.zip"))  # doctest: +SKIP
+>>> result = explainer.explain(image)  # doctest: +SKIP
+>>> result.heatmap.shape == image.shape[:2], result.target  # doctest: +SKIP
+(True, 'induced')
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import BadInputError, MissingDependencyError
+from ..jobs import CancelToken, check_cancelled
+from .predict import Predictor
+from .preprocess import (
+    CropNormalizer,
+    image_layout,
+    intensity_range,
+    pad_to_crop,
+    resample_factor,
+    resample_plane,
+    resampled_shape,
+)
+from .tiling import check_tiling, tile_boxes
+
+__all__ = [
+    "PREDICTED_TARGET",
+    "Explainer",
+    "Explanation",
+    "blend_window",
+    "cover_field",
+    "gradcam_layer",
+    "resolve_target",
+]
+
+logger = logging.getLogger(__name__)
+
+#: ``--target`` value that explains each crop's own predicted class.
+PREDICTED_TARGET = "predicted"
+#: Explain's default tiling: a grid covers the whole field.
+DEFAULT_TILING = "grid"
+
+
+@dataclass
+class Explanation:
+    """A Grad-CAM heat map of one image (a 2D plane, or a stack plane by plane).
+
+    Attributes
+    ----------
+    heatmap : ndarray of float32
+        The image's shape without the colour axis (``(..., H, W)``), in [0, 1]
+        per plane: 1 where the target class's evidence was strongest.
+    target : str
+        The explained class, or ``"predicted"`` (each crop's own top class).
+    target_layer : str
+        The network module the map comes from (e.g. ``"layer4"``).
+    probabilities : ndarray, shape (n_classes,)
+        Mean class probabilities of the crops (the same forward pass).
+    raw_max : list of float
+        Per plane, the heat map's maximum before scaling to 1 (0 when no
+        region raised the target's score).
+    coverage : float
+        Fraction of the field's pixels inside at least one crop.
+    tile_targets : ndarray of int
+        The class index explained in each crop (plane after plane).
+    """
+
+    heatmap: np.ndarray
+    target: str
+    target_layer: str
+    class_names: tuple
+    probabilities: np.ndarray
+    tile_targets: np.ndarray
+    tiling: str
+    raw_max: list = field(default_factory=list)
+    coverage: float = 1.0
+    model_id: str = ""
+    name: str = ""
+    pixel_size_um: float | None = None
+    pixel_size_source: str = ""
+    device: str = "cpu"
+    precision: str = "fp32"
+    notices: list = field(default_factory=list)
+
+    @property
+    def predicted_class(self) -> str:
+        return self.class_names[int(np.argmax(self.probabilities))]
+
+    @property
+    def target_label(self) -> str:
+        """What the map explains, for layer and file names: a class, or "predicted class"."""
+        return "predicted class" if self.target == PREDICTED_TARGET else self.target
+
+
+def resolve_target(task, target: str | None) -> str:
+    """The class to explain: ``target`` checked against ``task``'s classes.
+
+    ``None`` gives the task's positive class where it has one (``induced`` for
+    the osteogenic task, so the map explains OsScore), else ``"predicted"``
+    (each crop's own top class).
+
+    Raises
+    ------
+    BadInputError
+        If ``target`` is not a class of the model, naming the choices.
+    """
+    if target is None or str(target).strip() == "":
+        return task.positive_class or PREDICTED_TARGET
+    target = str(target).strip()
+    if target == PREDICTED_TARGET or target in task.class_names:
+        return target
+    choices = ", ".join([*task.class_names, PREDICTED_TARGET])
+    raise BadInputError(
+        f"target class (--target) {target!r} is not a class of this {task.name} model; "
+        f"choose one of: {choices}."
+    )
+
+
+def gradcam_layer(model) -> tuple[str, object]:
+    """``(name, module)`` of the last convolutional stage of ``model``.
+
+    timm networks name it in ``feature_info`` (``layer4`` of a ResNet/ResNeXt,
+    ``stages.3`` of a ConvNeXt, the last ``blocks`` of an EfficientNet); any
+    other network gets the last module holding a ``Conv2d`` among its direct
+    children (or the last ``Conv2d`` itself).
+
+    Raises
+    ------
+    BadInputError
+        If the network has no convolution, or its last timm stage has none (a
+        vision transformer: its patch embedding is no evidence map).
+    """
+    import torch
+
+    info = getattr(model, "feature_info", None)
+    if info is not None:
+        try:
+            last = info[-1]
+            name = last["module"] if isinstance(last, dict) else info.module_name()[-1]
+            module = model.get_submodule(name)
+        except (AttributeError, IndexError, KeyError, TypeError):
+            module = None
+        if module is not None:
+            if any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
+                return name, module
+            raise BadInputError(
+                f"the last stage ({name!r}) of the network ({type(model).__name__}) has no "
+                "convolution (a vision transformer?); Grad-CAM needs a CNN backbone (ResNet, "
+                "ResNeXt, ConvNeXt, EfficientNet ...).")
+    candidates = [(name, child) for name, child in model.named_children()
+                  if any(isinstance(m, torch.nn.Conv2d) for m in child.modules())]
+    if candidates:
+        return candidates[-1]
+    convs = [(name, m) for name, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    if convs:
+        return convs[-1]
+    raise BadInputError(
+        f"the network ({type(model).__name__}) has no convolutional layer; Grad-CAM needs a "
+        "CNN backbone (ResNet, ResNeXt, ConvNeXt, EfficientNet ...)."
+    )
+
+
+def blend_window(crop: int) -> np.ndarray:
+    """A (crop, crop) tent weight: about 1 in the centre, ``1/crop`` at the edges.
+
+    Overlapping crops are averaged with these weights, so a crop's border
+    (where the network sees least context) counts least and no seams show.
+    """
+    ramp = np.minimum(np.arange(crop) + 0.5, crop - np.arange(crop) - 0.5) / (crop / 2.0)
+    ramp = np.clip(ramp, 1.0 / crop, 1.0).astype(np.float32)
+    return np.outer(ramp, ramp)
+
+
+def cover_field(boxes: np.ndarray, shape, crop: int) -> np.ndarray:
+    """A grid's boxes plus rows/columns flush with the borders, so they cover the field.
+
+    The prediction grid is centred and leaves a margin under one stride
+    uncovered; a heat map of the whole field needs those pixels too.
+    """
+    h, w = int(shape[0]), int(shape[1])
+    ys = sorted(set(int(v) for v in boxes[:, 0]) | {0, h - crop})
+    xs = sorted(set(int(v) for v in boxes[:, 1]) | {0, w - crop})
+    yy, xx = np.meshgrid(ys, xs, indexing="ij")
+    yy, xx = yy.ravel(), xx.ravel()
+    return np.stack([yy, xx, yy + crop, xx + crop], axis=1).astype(np.int64)
+
+
+def _layer_gradcam():
+    try:
+        from captum.attr import LayerAttribution, LayerGradCam
+    except ImportError:
+        raise MissingDependencyError("captum", purpose="Grad-CAM attribution maps") from None
+    return LayerGradCam, LayerAttribution
+
+
+class Explainer:
+    """Grad-CAM of a bundle's network, crop by crop, stitched over the field.
+
+    Parameters
+    ----------
+    bundle : ModelBundle or Predictor
+        A loaded bundle, or a :class:`~.predict.Predictor` whose device,
+        precision and batch size are used as they are.
+    device, precision, batch_size
+        As for :class:`~.predict.Predictor` (ignored when one is given). An
+        undecided CPU ``auto`` precision runs float32.
+    """
+
+    def __init__(self, bundle, device: str = "auto", precision: str = "auto",
+                 batch_size: int | None = None):
+        LayerGradCam, self._attribution = _layer_gradcam()
+        self.predictor = bundle if isinstance(bundle, Predictor) else Predictor(
+            bundle, device=device, precision=precision, batch_size=batch_size)
+        self.config, self.task = self.predictor.config, self.predictor.task
+        self.layer_name, layer = gradcam_layer(self.predictor.model)
+        self._gradcam = LayerGradCam(self.predictor.model, layer)
+        self._layer_ndim: int | None = None
+        self._logits = None  # the class scores of captum's own forward pass
+        layer.register_forward_hook(self._check_layer_output)
+        self.predictor.model.register_forward_hook(self._keep_logits)
+
+    @property
+    def device(self) -> str:
+        return self.predictor.device
+
+    @property
+    def precision(self) -> str:
+        precision = self.predictor.precision
+        return "fp32" if precision == "calibrating" else precision
+
+    def _check_layer_output(self, module, inputs, output):
+        self._layer_ndim = getattr(output, "ndim", None)
+
+    def _keep_logits(self, module, inputs, output):
+        self._logits = output.detach()
+
+    # -- one batch ---------------------------------------------------------------------
+    def cam_batch(self, batch: np.ndarray, target: str) -> tuple[np.ndarray, np.ndarray,
+                                                                  np.ndarray]:
+        """Grad-CAM of a normalised batch (B, C, h, w).
+
+        Returns the maps upsampled to the crop (B, h, w) float32 (ReLU applied,
+        not scaled), the class probabilities (B, n_classes) and the explained
+        class index of each crop.
+        """
+        import torch
+
+        predictor = self.predictor
+        x = torch.from_numpy(batch).to(predictor.device)
+        if predictor.device_type != "mps":
+            x = x.contiguous(memory_format=torch.channels_last)
+        autocast = predictor._autocast(self.precision)
+        if target == PREDICTED_TARGET:  # the targets need a forward pass of their own
+            with torch.no_grad(), autocast:
+                targets = predictor.model(x).argmax(dim=1)
+        else:
+            targets = torch.full((len(x),), self.task.class_names.index(target),
+                                 dtype=torch.long, device=x.device)
+        self._logits = None
+        with torch.enable_grad(), autocast:
+            cam = self._gradcam.attribute(x, target=targets, relu_attributions=True)
+        if self._layer_ndim != 4:
+            raise BadInputError(
+                f"module {self.layer_name!r} of {self.config.backbone} gives "
+                f"{self._layer_ndim}-D outputs, not feature maps; Grad-CAM needs a CNN backbone.")
+        probs = torch.softmax(self._logits.float(), dim=1)
+        cam = self._attribution.interpolate(cam.detach().float(), tuple(batch.shape[-2:]),
+                                            "bilinear")
+        cams = cam[:, 0].clamp_min_(0).cpu().numpy().astype(np.float32)
+        return cams, probs.cpu().numpy().astype(np.float64), targets.cpu().numpy()
+
+    # -- images ------------------------------------------------------------------------
+    def explain(self, image, **kwargs) -> Explanation:
+        """Explain one image (2D plane or stack); see :meth:`explain_steps` for arguments."""
+        gen = self.explain_steps(image, **kwargs)
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                return stop.value
+
+    def explain_steps(
+        self,
+        image,
+        target: str | None = None,
+        tiling: str | None = None,
+        overlap: float | None = None,
+        rgb: bool | None = None,
+        name: str = "image",
+        pixel_size_um: float | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Generator[tuple[int, int], None, Explanation]:
+        """Generator form: yields ``(tiles_done, tiles_total)``; returns the :class:`Explanation`.
+
+        Parameters
+        ----------
+        image : array_like
+            ``(..., H, W)`` or ``(..., H, W, 3)``, as for prediction.
+        target : str, optional
+            A class name, ``"predicted"``, or ``None`` (see :func:`resolve_target`).
+        tiling : str, optional
+            One of :data:`~napari_msc_morph.inference.tiling.TILINGS`; default
+            ``grid`` (whole field).
+        overlap : float, optional
+            Grid overlap; default the bundle's.
+        rgb, name, pixel_size_um, cancel
+            As for :meth:`~.predict.Predictor.predict_steps`: a pixel size
+            differing from the model's is resampled to it, and the heat map is
+            brought back to the image's pixels.
+        """
+        target = resolve_target(self.task, target)
+        tiling = check_tiling(tiling or DEFAULT_TILING)
+        overlap = self.config.grid_overlap if overlap is None else float(overlap)
+        if not hasattr(image, "shape") or not hasattr(image, "dtype"):
+            image = np.asarray(image)
+        layout = image_layout(image.shape, rgb=rgb, name=name)
+        crop = self.config.input_size
+        factor = resample_factor(pixel_size_um, self.config.pixel_size_um)
+        work_shape = resampled_shape(layout.plane_shape, factor)
+        padded = (max(crop, work_shape[0]), max(crop, work_shape[1]))
+        boxes = tile_boxes(tiling, padded, crop, overlap)
+        if tiling == DEFAULT_TILING:
+            boxes = cover_field(boxes, padded, crop)
+        covered = np.zeros(padded, dtype=bool)
+        for y0, x0, y1, x1 in boxes:
+            covered[y0:y1, x0:x1] = True
+        coverage = float(covered[:work_shape[0], :work_shape[1]].mean())
+        window = blend_window(crop)
+        planes = layout.plane_indices()
+        heatmap = np.zeros(layout.leading_shape + layout.plane_shape, dtype=np.float32)
+        probs = np.empty((len(planes) * len(boxes), self.task.num_classes))
+        targets = np.empty(len(planes) * len(boxes), dtype=np.int64)
+        raw_max, done, total = [], 0, len(boxes) * len(planes)
+        for index in planes:
+            plane = resample_plane(image[index] if index else image, factor)
+            if padded != work_shape:
+                plane, _ = pad_to_crop(np.asarray(plane), crop)
+            lo, hi, fill, _ = intensity_range(plane, self.config.intensity)
+            normalise = CropNormalizer(lo, hi, fill, self.config.mean, self.config.std, layout.rgb)
+            weighted = np.zeros(padded, dtype=np.float32)
+            weights = np.zeros(padded, dtype=np.float32)
+            for start in range(0, len(boxes), self.predictor.batch_size):
+                check_cancelled(cancel, f"Grad-CAM of {name} was cancelled.")
+                chunk = boxes[start:start + self.predictor.batch_size]
+                crops = np.stack([np.asarray(plane[y0:y1, x0:x1]) for y0, x0, y1, x1 in chunk])
+                cams, p, t = self.cam_batch(normalise(crops), target)
+                for cam, (y0, x0, y1, x1) in zip(cams, chunk):
+                    weighted[y0:y1, x0:x1] += cam * window
+                    weights[y0:y1, x0:x1] += window
+                probs[done:done + len(chunk)], targets[done:done + len(chunk)] = p, t
+                done += len(chunk)
+                yield done, total
+            stitched = np.divide(weighted, weights, out=np.zeros_like(weighted),
+                                 where=weights > 0)[:work_shape[0], :work_shape[1]]
+            stitched = _back_to_image(stitched, layout.plane_shape, factor)
+            peak = float(stitched.max()) if stitched.size else 0.0
+            raw_max.append(peak)
+            heatmap[index] = stitched / peak if peak > 0 else 0.0
+        return Explanation(
+            heatmap=np.clip(heatmap, 0.0, 1.0, out=heatmap), target=target,
+            target_layer=self.layer_name, class_names=self.task.class_names,
+            probabilities=probs.mean(axis=0), tile_targets=targets, tiling=tiling,
+            raw_max=raw_max, coverage=coverage, model_id=self.config.model_id, name=name,
+            pixel_size_um=pixel_size_um, device=self.device, precision=self.precision,
+            notices=self._notices(name, target, raw_max, coverage, tiling, factor),
+        )
+
+    def _notices(self, name, target, raw_max, coverage, tiling, factor) -> list[str]:
+        notices = []
+        if factor != 1.0:
+            notices.append(f"{name} was resampled by 1/{factor:g} to the model's "
+                           f"{self.config.pixel_size_um:g} µm/px; its Grad-CAM map was brought "
+                           "back to the image's pixels.")
+        if coverage < 1.0:
+            notices.append(f"{name}: the {tiling} tiling saw {100 * coverage:.0f}% of the field; "
+                           "the rest of the Grad-CAM map is 0 (use --tiling grid for the whole "
+                           "field).")
+        if raw_max and max(raw_max) <= 0:
+            label = "its predicted class" if target == PREDICTED_TARGET else f"class {target!r}"
+            notices.append(f"{name}: no region raised the score of {label}; the Grad-CAM map "
+                           "is 0 everywhere.")
+        return notices
+
+
+def _back_to_image(stitched: np.ndarray, plane_shape, factor: float) -> np.ndarray:
+    """The stitched map (model pixels) resampled onto the image plane's pixels."""
+    if factor == 1.0 and stitched.shape == tuple(plane_shape):
+        return stitched.astype(np.float32, copy=False)
+    if float(factor).is_integer():
+        # block averages: each model pixel spans factor x factor image pixels from (0, 0)
+        k = int(factor)
+        up = np.repeat(np.repeat(stitched, k, axis=0), k, axis=1)[:plane_shape[0], :plane_shape[1]]
+        pad = ((0, plane_shape[0] - up.shape[0]), (0, plane_shape[1] - up.shape[1]))
+        return np.pad(up, pad, mode="edge").astype(np.float32, copy=False)
+    from skimage.transform import resize
+
+    return resize(stitched, tuple(plane_shape), order=1, mode="edge",
+                  anti_aliasing=False, preserve_range=True).astype(np.float32)
