@@ -161,7 +161,7 @@ def test_method_and_sample_key_registries():
     assert method_choices() == ["pearson", "spearman", "both"]
     assert resolve_methods("both") == ("pearson", "spearman")
     assert "Fisher" in CORRELATION_METHODS.help("pearson")
-    assert SAMPLE_KEYS.names() == ["sample_id", "day, condition"]
+    assert SAMPLE_KEYS.names() == ["sample_id", "day, condition", "donor, day, condition"]
     assert [parse_columns(name) for name in SAMPLE_KEYS.names()] == [
         list(SAMPLE_KEYS.get(name)) for name in SAMPLE_KEYS.names()]
 
