@@ -95,7 +95,7 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
             title = f"{label}\n{symbol} = {r:.2f}, {_format_p(p)}, n = {n}"
             if "rm_r" in row.columns and np.isfinite(row["rm_r"].iloc[0]):
                 title += (f"\nrm r = {row['rm_r'].iloc[0]:.2f}, {_format_p(row['rm_p'].iloc[0])}"
-                          f" ({int(row['n_groups'].iloc[0])} {row['repeated_by'].iloc[0]})")
+                          f" (by {row['repeated_by'].iloc[0]}, {int(row['n_groups'].iloc[0])} groups)")
             ax.set_title(title, fontsize=9)
         elif not row.empty:
             ax.set_title(f"{label}\n{row['warning'].iloc[0]}", fontsize=8, color="#a03030")

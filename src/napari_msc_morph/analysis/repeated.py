@@ -56,7 +56,10 @@ def rm_correlation(x, y, groups, confidence: float = 0.95) -> dict:
 
     data = pd.DataFrame({"x": np.asarray(x, float), "y": np.asarray(y, float),
                          "g": np.asarray(groups).astype(str)})
-    result = pingouin.rm_corr(data=data, x="x", y="y", subject="g")
+    with _warnings.catch_warnings():  # pingouin's own pandas deprecations are not the user's
+        _warnings.simplefilter("ignore", DeprecationWarning)
+        _warnings.simplefilter("ignore", FutureWarning)
+        result = pingouin.rm_corr(data=data, x="x", y="y", subject="g")
     r, dof, p = float(result["r"].iloc[0]), int(result["dof"].iloc[0]), float(result["pval"].iloc[0])
     low, high = fisher_z_ci(r, dof + 2, confidence)
     return {"rm_r": r, "rm_dof": dof, "rm_p": p, "rm_ci_low": low, "rm_ci_high": high}
