@@ -76,8 +76,10 @@ def test_mixed_model_equals_a_direct_statsmodels_fit(study):
         block = study.joined[study.joined.marker == row.marker]
         fit = smf.mixedlm("value ~ os_score", block, groups=block["donor"]).fit(reml=True)
         assert fit.converged
-        assert row.lmm_slope == pytest.approx(fit.params["os_score"], rel=1e-6)
-        assert row.lmm_se == pytest.approx(fit.bse["os_score"], rel=1e-5)
+        # the same REML optimum, up to the optimiser's tolerance (well below one SE)
+        assert row.lmm_slope == pytest.approx(fit.params["os_score"],
+                                              abs=1e-3 * fit.bse["os_score"])
+        assert row.lmm_se == pytest.approx(fit.bse["os_score"], rel=1e-3)
         # a Wald p far in the tail: compare its exponent
         assert np.log10(row.lmm_p) == pytest.approx(np.log10(fit.pvalues["os_score"]), rel=1e-3)
     ocn = study.results.set_index("marker").loc["OCN"]

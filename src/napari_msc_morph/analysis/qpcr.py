@@ -146,6 +146,7 @@ def _delta_ct(long: pd.DataFrame, qpcr: pd.Series, reference_gene: str | None,
                             "compared with: add --reference-gene NAME (e.g. GAPDH).")
     reference = canonical_marker(reference_gene)
     genes = sorted(long.loc[qpcr, "marker"].unique())
+    reference = next((g for g in genes if g.upper() == reference.upper()), reference)
     if reference not in genes:
         raise BadInputError(
             f"--reference-gene {reference_gene}: {source} has no qPCR values for {reference!r} "
