@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from conftest import make_images, make_readouts_long
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
+from conftest import make_images, make_readouts_long
 from napari_msc_morph.analysis import correlate_study
 from napari_msc_morph.analysis.aggregate import default_score_columns
 from napari_msc_morph.analysis.plots import heatmap_figure, scatter_figure, time_course_figure
@@ -53,7 +53,8 @@ def _prediction_table() -> pd.DataFrame:
     """Per-image predictions as `msc-morph predict` writes them, plus a morphometry column."""
     images = make_images(seed=3)
     return images.assign(os_score=images["osscore"].clip(0, 1), p_induced=images["osscore"].clip(0, 1),
-                         p_control=1 - images["osscore"].clip(0, 1)).drop(columns=["osscore"])
+                         p_control=1 - images["osscore"].clip(0, 1),
+                         pixel_size_um=0.65).drop(columns=["osscore"])
 
 
 def test_default_scores_are_one_per_task_not_its_probabilities():

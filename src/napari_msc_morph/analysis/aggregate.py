@@ -70,7 +70,8 @@ def default_score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> l
     ``1 - os_score``). Where a task score is present, its probabilities and
     intervals are left out; without one (a task with no score), two
     complementary probabilities count once (the second class). Every other
-    numeric score (morphometry such as ``median_area_um2``) stays. Name scores
+    numeric score (morphometry such as ``median_area_um2``) stays; the
+    ``pixel_size_um`` a prediction ran at is not a score. Name scores
     explicitly (``score_columns=``, ``--scores``) to test others.
 
     Examples
@@ -84,7 +85,8 @@ def default_score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> l
     """
     from ..models.tasks import SCORES  # the registry of task scores (no torch import)
 
-    scores = score_columns(frame, exclude=exclude)
+    # the pixel size a prediction or measurement ran at describes the image, not the cells
+    scores = [s for s in score_columns(frame, exclude=exclude) if not s.startswith("pixel_size")]
     probabilities = [s for s in scores if s.startswith(PROBABILITY_PREFIX)]
     derived = [s for s in scores if re.fullmatch(r"interval\d+_(lo|hi|p)", s)]
     if any(s in SCORES for s in scores):
