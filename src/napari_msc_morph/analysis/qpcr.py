@@ -68,9 +68,7 @@ def parse_control(control: str | None) -> tuple[str, str] | None:
 
 def _sample_key(long: pd.DataFrame) -> list[str]:
     """The columns that make one sample, as replicate averaging groups them."""
-    from .readouts import ID_COLUMNS
-
-    ids = [c for c in ID_COLUMNS if c in long.columns]
+    ids = [c for c in ("sample_id", "donor", "day", "condition") if c in long.columns]
     return ["sample_id"] if "sample_id" in ids else ids
 
 
@@ -86,7 +84,9 @@ def transform_qpcr(long: pd.DataFrame, transform: str | None, reference_gene: st
     transform : str or None
         ``None`` (values as they are), ``"log2"`` or ``"delta-ct"``.
     reference_gene : str, optional
-        The reference gene for ``delta-ct`` (e.g. ``"GAPDH"``).
+        The reference gene for ``delta-ct`` (e.g. ``"GAPDH"``), matched to the
+        marker names case-insensitively (aliases are resolved by the caller,
+        :func:`~napari_msc_morph.analysis.readouts.read_readouts`).
     control : str, optional
         ``delta-ct`` only: the control samples (see :func:`parse_control`).
 
@@ -139,14 +139,12 @@ def _log2(long: pd.DataFrame, qpcr: pd.Series, source: str) -> pd.DataFrame:
 
 def _delta_ct(long: pd.DataFrame, qpcr: pd.Series, reference_gene: str | None,
               control: tuple[str, str] | None, source: str) -> pd.DataFrame:
-    from .readouts import canonical_marker
-
     if not reference_gene:
         raise BadInputError("--transform delta-ct needs the reference gene its Ct values are "
                             "compared with: add --reference-gene NAME (e.g. GAPDH).")
-    reference = canonical_marker(reference_gene)
     genes = sorted(long.loc[qpcr, "marker"].unique())
-    reference = next((g for g in genes if g.upper() == reference.upper()), reference)
+    reference = next((g for g in genes if g.upper() == str(reference_gene).strip().upper()),
+                     str(reference_gene).strip())
     if reference not in genes:
         raise BadInputError(
             f"--reference-gene {reference_gene}: {source} has no qPCR values for {reference!r} "

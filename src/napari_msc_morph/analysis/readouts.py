@@ -434,7 +434,8 @@ def read_readouts(source, markers: Sequence[str] | None = None,
     long = to_long(frame, source=name)
     notes = [*long.attrs.get("exclusions", []), *check_duplicates(long, source=name)]
     check_consistent_metadata(long, source=name)
-    long = transform_qpcr(long, transform, reference_gene, control, source=name)
+    reference = canonical_marker(reference_gene) if reference_gene else reference_gene
+    long = transform_qpcr(long, transform, reference, control, source=name)
     long = normalise_to_loading_control(long, loading_control, source=name)
     if markers is not None:
         wanted = [canonical_marker(m) for m in markers]
