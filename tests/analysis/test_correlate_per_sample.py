@@ -97,7 +97,7 @@ def test_n_is_in_every_table_and_plot():
     titles = [ax.get_title() for ax in scatter.axes if ax.get_visible()]
     assert len(titles) == 4
     assert all("n = 24" in t for t in titles)
-    assert all("(by donor, 3 groups)" in t for t in titles)
+    assert all(", 3 donor groups" in t for t in titles)
     assert "n = 24 samples" in heatmap_figure(study.results).axes[0].get_title()
     course = time_course_figure(study.time_course)
     assert any("(n = 3 per point)" in ax.get_title() for ax in course.axes)

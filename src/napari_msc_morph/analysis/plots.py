@@ -92,11 +92,12 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
         if not row.empty and np.isfinite(row["r"].iloc[0]):
             r, p, n = row["r"].iloc[0], row["p"].iloc[0], int(row["n"].iloc[0])
             symbol = CORRELATION_METHODS.entry(method).extra.get("symbol", "r")
-            title = f"{label}\n{symbol} = {r:.2f}, {_format_p(p)}, n = {n}"
+            title, size = f"{label}\n{symbol} = {r:.2f}, {_format_p(p)}, n = {n}", 9
             if "rm_r" in row.columns and np.isfinite(row["rm_r"].iloc[0]):
                 title += (f"\nrm r = {row['rm_r'].iloc[0]:.2f}, {_format_p(row['rm_p'].iloc[0])}"
-                          f" (by {row['repeated_by'].iloc[0]}, {int(row['n_groups'].iloc[0])} groups)")
-            ax.set_title(title, fontsize=9)
+                          f", {int(row['n_groups'].iloc[0])} {row['repeated_by'].iloc[0]} groups")
+                size = 8
+            ax.set_title(title, fontsize=size)
         elif not row.empty:
             ax.set_title(f"{label}\n{row['warning'].iloc[0]}", fontsize=8, color="#a03030")
         else:
