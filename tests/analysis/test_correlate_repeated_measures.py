@@ -49,6 +49,7 @@ def study():
     return correlate_study(images, readouts, method="pearson", repeated_by="donor")
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:pingouin")  # pingouin's own pandas use
 def test_rm_corr_equals_pingouin_on_the_same_samples(study):
     results = study.results
     assert list(results.columns) == [
