@@ -109,3 +109,17 @@ def test_cli_transform_options(tmp_path):
                  "--control", "condition=control", "--out", str(out)]) == 0
     result = pd.read_csv(out).set_index("marker")
     assert result.loc["RUNX2", "n"] == 4 and result.loc["RUNX2", "r"] > 0.9
+
+
+def test_synth_osteo_readouts_are_ct_per_sample(tmp_path):
+    out = tmp_path / "osteo"
+    assert main(["synth", "osteo", "--out", str(out), "--n-donors", "1", "--per-class", "1",
+                 "--size", "64", "64", "--readouts"]) == 0
+    manifest = pd.read_csv(out / "manifest.csv")
+    readouts = pd.read_csv(out / "readouts.csv")
+    samples = manifest.groupby(["donor", "day", "condition"]).ngroups
+    assert len(readouts) == samples * 4 * 3  # RUNX2, OSX, OCN, GAPDH x 3 replicates
+    assert set(readouts["assay"]) == {"qPCR"} and readouts["value"].between(10, 40).all()
+    # the ids join to a per-sample table built from the manifest
+    assert readouts["sample_id"].nunique() == samples
+    assert {"D1_d21_induced", "D1_d00_control"} <= set(readouts["sample_id"])
