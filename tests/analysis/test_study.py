@@ -41,7 +41,7 @@ def test_study_equals_the_three_steps(images, readouts_long):
     assert study.methods == ["pearson", "spearman"]
     assert study.warnings == [] and study.plot_files == [] and study.results_file is None
     assert study.summary() == ("24 correlations of 3 score(s) with 4 marker/assay pair(s) "
-                               "over 24 samples")
+                               "over n = 24 samples (sample_id)")
 
 
 def test_paths_give_the_same_study_and_files_are_written(tmp_path, images, readouts_long):
@@ -161,7 +161,7 @@ def test_method_and_sample_key_registries():
     assert method_choices() == ["pearson", "spearman", "both"]
     assert resolve_methods("both") == ("pearson", "spearman")
     assert "Fisher" in CORRELATION_METHODS.help("pearson")
-    assert SAMPLE_KEYS.names() == ["sample_id", "day, condition"]
+    assert SAMPLE_KEYS.names() == ["sample_id", "day, condition", "donor, day, condition"]
     assert [parse_columns(name) for name in SAMPLE_KEYS.names()] == [
         list(SAMPLE_KEYS.get(name)) for name in SAMPLE_KEYS.names()]
 

@@ -7,7 +7,11 @@ use it); the modules below are its steps.
 - :mod:`.study`: :func:`correlate_study` and its :class:`CorrelationStudy` result
 - :mod:`.aggregate`: cells -> images -> samples, file-name metadata patterns
 - :mod:`.readouts`: qPCR / western / IF readout tables (long or wide, replicates)
-- :mod:`.correlate`: Pearson/Spearman with CIs, Benjamini-Hochberg q, time course
+- :mod:`.join`: scores joined to readouts, one row per sample (n = samples)
+- :mod:`.correlate`: Pearson/Spearman with CIs, Benjamini-Hochberg q over the pairs tested
+- :mod:`.repeated`: repeated measures by donor (pingouin rm_corr, statsmodels mixed model)
+- :mod:`.qpcr`: qPCR transforms (log2, ΔCt against a reference gene, 2^-ΔΔCt)
+- :mod:`.timecourse`: mean +- SD per day and condition
 - :mod:`.plots`: scatter, heatmap and time-course figures (matplotlib, PNG/SVG)
 - :mod:`.compare`: group comparisons (:func:`compare_groups`: Welch/Kruskal/Friedman, post-hoc,
   trend over ordered groups, effect sizes), its tests in :mod:`.group_tests`;

@@ -32,7 +32,9 @@ from scipy import stats
 from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
-from .aggregate import parse_columns, score_columns
+from .aggregate import default_score_columns, parse_columns
+from .join import join_readouts
+from .timecourse import time_course  # noqa: F401  (re-exported: its historical home)
 
 RESULT_COLUMNS = ["score", "marker", "assay", "method", "n", "r", "ci_low", "ci_high", "p", "q",
                   "warning"]
@@ -240,64 +242,6 @@ def correlation(x, y, method: str = "pearson", min_n: int = 4, confidence: float
     return out
 
 
-def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
-                  on: str | Sequence[str] = "sample_id",
-                  scores: Sequence[str] | None = None) -> pd.DataFrame:
-    """Join per-sample scores to per-sample readouts.
-
-    Parameters
-    ----------
-    samples : DataFrame
-        Output of :func:`~napari_msc_morph.analysis.aggregate.aggregate_to_samples`.
-    readouts : DataFrame
-        Output of :func:`~napari_msc_morph.analysis.readouts.read_readouts`.
-    on : str or sequence of str
-        Join key(s), ``"sample_id"`` or e.g. ``["day", "condition"]``.
-
-    Returns
-    -------
-    DataFrame
-        One row per sample, marker and assay: the key, the scores, ``marker``,
-        ``assay``, ``value`` (and ``value_sd``, ``n_replicates``).
-    """
-    on = parse_columns(on)
-    for name, frame in (("scores", samples), ("readouts", readouts)):
-        missing = [c for c in on if c not in frame.columns]
-        if missing:
-            raise BadInputError(
-                f"The {name} table has no join column(s) {missing}; its columns are "
-                f"{list(frame.columns)}. Add the column or join on other columns (--on)."
-            )
-    if scores is None:
-        scores = score_columns(samples, exclude=on)
-    left = samples[[*on, *scores]].copy()
-    right_columns = [c for c in (*on, "marker", "assay", "value", "value_sd", "n_replicates")
-                     if c in readouts.columns]
-    right = readouts[right_columns].copy()
-    for column in on:  # join sample ids as text, days as numbers
-        if column == "day":
-            left[column] = pd.to_numeric(left[column], errors="coerce")
-            right[column] = pd.to_numeric(right[column], errors="coerce")
-        else:
-            left[column] = left[column].astype(str).str.strip()
-            right[column] = right[column].astype(str).str.strip()
-    joined = left.merge(right, on=on, how="inner")
-    if joined.empty:
-        left_keys = _keys(left, on)
-        right_keys = _keys(right, on)
-        raise BadInputError(
-            f"No samples in common on {on}: scores have {left_keys}, readouts have {right_keys}. "
-            "Check that the ids are spelled the same in both tables."
-        )
-    return joined
-
-
-def _keys(frame: pd.DataFrame, on: list[str], limit: int = 8) -> str:
-    keys = sorted({" / ".join(map(str, row)) for row in frame[on].itertuples(index=False)})
-    text = ", ".join(keys[:limit])
-    return f"[{text}{', ...' if len(keys) > limit else ''}] ({len(keys)})"
-
-
 def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
               on: str | Sequence[str] = "sample_id", method: str = ALL_METHODS,
               scores: Sequence[str] | None = None, min_n: int = 4,
@@ -343,7 +287,7 @@ def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
 def resolve_score_columns(samples: pd.DataFrame, scores: Sequence[str] | None,
                           on: Sequence[str] = ()) -> list[str]:
     """``scores`` as a list, or every numeric score column of ``samples`` besides ``on``."""
-    scores = list(scores) if scores is not None else score_columns(samples, exclude=on)
+    scores = list(scores) if scores is not None else default_score_columns(samples, exclude=on)
     if not scores:
         raise BadInputError(
             f"The scores table has no numeric score columns; its columns are "
@@ -403,80 +347,3 @@ def correlate_joined(joined: pd.DataFrame, scores: Sequence[str],
         rows = table["method"] == method
         table.loc[rows, "q"] = benjamini_hochberg(table.loc[rows, "p"].to_numpy())
     return table[RESULT_COLUMNS].reset_index(drop=True)
-
-
-def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | None = None,
-                scores: Sequence[str] | None = None, by: str = "day",
-                group: str = "condition") -> pd.DataFrame:
-    """Mean +- SD of scores and markers per day and condition.
-
-    Parameters
-    ----------
-    samples : DataFrame, optional
-        Per-sample (or per-image) scores with ``by`` (and ``group``) columns.
-    readouts : DataFrame, optional
-        Per-sample readouts with ``by`` (and ``group``) columns.
-    scores : sequence of str, optional
-        Score columns to include; all numeric scores by default.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``variable`` (a score or ``"<marker> (<assay>)"``), ``kind``
-        (``"score"``/``"marker"``), ``group``, ``day`` (or ``by``), ``mean``,
-        ``sd`` and ``n``. Without a ``group`` column everything is one group
-        ``"all"``.
-    """
-    pieces = []
-    if samples is not None:
-        if by not in samples.columns:
-            raise BadInputError(
-                f"The scores table has no {by!r} column for a time course; its columns are "
-                f"{list(samples.columns)}."
-            )
-        names = list(scores) if scores is not None else score_columns(samples)
-        frame = samples.assign(_group=samples[group] if group in samples.columns else "all")
-        long = frame.melt(id_vars=[by, "_group"], value_vars=names, var_name="variable",
-                          value_name="value").assign(kind="score")
-        pieces.append(long)
-    if readouts is not None:
-        if by not in readouts.columns and (samples is None or "sample_id" not in readouts.columns
-                                           or by not in samples.columns):
-            raise BadInputError(
-                f"The readouts table has no {by!r} column for a time course; its columns are "
-                f"{list(readouts.columns)}."
-            )
-        if by not in readouts.columns or group not in readouts.columns:
-            readouts = _borrow_sample_metadata(readouts, samples, [by, group])
-        frame = readouts.assign(
-            _group=readouts[group] if group in readouts.columns else "all",
-            variable=readouts["marker"] + " (" + readouts["assay"] + ")",
-            kind="marker",
-        )
-        pieces.append(frame[[by, "_group", "variable", "value", "kind"]])
-    if not pieces:
-        raise BadInputError("Give scores, readouts or both for a time course.")
-    long = pd.concat(pieces, ignore_index=True)
-    long[by] = pd.to_numeric(long[by], errors="coerce").astype(float)
-    long["value"] = pd.to_numeric(long["value"], errors="coerce")
-    grouped = long.dropna(subset=[by, "value"]).groupby(["kind", "variable", "_group", by],
-                                                        sort=True)["value"]
-    out = grouped.agg(mean="mean", sd="std", n="count").reset_index()
-    return out.rename(columns={"_group": "group"})[["variable", "kind", "group", by, "mean",
-                                                     "sd", "n"]]
-
-
-def _borrow_sample_metadata(readouts: pd.DataFrame, samples: pd.DataFrame | None,
-                            columns: Sequence[str]) -> pd.DataFrame:
-    """Take day/condition for readouts from the scores table via sample_id."""
-    wanted = [c for c in columns if c not in readouts.columns]
-    if samples is None or "sample_id" not in readouts.columns or "sample_id" not in samples.columns:
-        return readouts
-    wanted = [c for c in wanted if c in samples.columns]
-    if not wanted:
-        return readouts
-    lookup = samples[["sample_id", *wanted]].drop_duplicates("sample_id").copy()
-    lookup["sample_id"] = lookup["sample_id"].astype(str)
-    merged = readouts.assign(sample_id=readouts["sample_id"].astype(str)).merge(
-        lookup, on="sample_id", how="left")
-    return merged

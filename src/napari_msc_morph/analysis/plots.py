@@ -92,7 +92,12 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
         if not row.empty and np.isfinite(row["r"].iloc[0]):
             r, p, n = row["r"].iloc[0], row["p"].iloc[0], int(row["n"].iloc[0])
             symbol = CORRELATION_METHODS.entry(method).extra.get("symbol", "r")
-            ax.set_title(f"{label}\n{symbol} = {r:.2f}, {_format_p(p)}, n = {n}", fontsize=9)
+            title, size = f"{label}\n{symbol} = {r:.2f}, {_format_p(p)}, n = {n}", 9
+            if "rm_r" in row.columns and np.isfinite(row["rm_r"].iloc[0]):
+                title += (f"\nrm r = {row['rm_r'].iloc[0]:.2f}, {_format_p(row['rm_p'].iloc[0])}"
+                          f", {int(row['n_groups'].iloc[0])} {row['repeated_by'].iloc[0]} groups")
+                size = 8
+            ax.set_title(title, fontsize=size)
         elif not row.empty:
             ax.set_title(f"{label}\n{row['warning'].iloc[0]}", fontsize=8, color="#a03030")
         else:
@@ -137,7 +142,10 @@ def heatmap_figure(results: pd.DataFrame, method: str = "pearson",
             ax.text(j, i, "n/a", ha="center", va="center", fontsize=7, color="#666666")
     ax.set_xticks(range(r.shape[1]), r.columns, fontsize=7)
     ax.set_yticks(range(r.shape[0]), r.index, fontsize=8)
-    ax.set_title(f"{method} r (* q < 0.05)", fontsize=9)
+    ns = table["n"].dropna().astype(int)
+    n_text = "" if ns.empty else (f", n = {ns.min()}" if ns.min() == ns.max()
+                                  else f", n = {ns.min()}-{ns.max()}") + " samples"
+    ax.set_title(f"{method} r (* q < 0.05){n_text}", fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
 
@@ -170,7 +178,9 @@ def time_course_figure(course: pd.DataFrame, by: str = "day",
             ax.errorbar(part[by], part["mean"], yerr=part["sd"].fillna(0), marker="o",
                         markersize=4, capsize=2, linewidth=1.2, color=colours[group],
                         label=group)
-        ax.set_title(variable, fontsize=9)
+        ns = block["n"].dropna().astype(int)
+        ax.set_title(variable + ("" if ns.empty else f" (n = {ns.min()}" + (
+            "" if ns.min() == ns.max() else f"-{ns.max()}") + " per point)"), fontsize=9)
         ax.set_xlabel(by, fontsize=8)
         ax.tick_params(labelsize=7)
     handles, labels = axes.flat[0].get_legend_handles_labels()

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..io import read_table
+from .qpcr import add_fold_change, transform_qpcr
 
 #: Osteogenic markers expected by default.
 DEFAULT_MARKERS = ("RUNX2", "OCN", "OSX")
@@ -371,7 +372,9 @@ def summarise_replicates(long: pd.DataFrame) -> pd.DataFrame:
 
 
 def read_readouts(source, markers: Sequence[str] | None = None,
-                  loading_control: str | None = None) -> pd.DataFrame:
+                  loading_control: str | None = None, transform: str | None = None,
+                  reference_gene: str | None = None,
+                  control: str | None = None) -> pd.DataFrame:
     """Read molecular readouts from a CSV/XLSX file or a DataFrame.
 
     Parameters
@@ -385,6 +388,11 @@ def read_readouts(source, markers: Sequence[str] | None = None,
     loading_control : str, optional
         Normalise western blot values to this control marker (see
         :func:`normalise_to_loading_control`).
+    transform, reference_gene, control : str, optional
+        Put qPCR values on a log scale before replicates are averaged:
+        ``"log2"``, or ``"delta-ct"`` (Ct values against ``reference_gene``,
+        and against the ``control`` samples for a fold change); see
+        :mod:`napari_msc_morph.analysis.qpcr`.
 
     Returns
     -------
@@ -426,6 +434,8 @@ def read_readouts(source, markers: Sequence[str] | None = None,
     long = to_long(frame, source=name)
     notes = [*long.attrs.get("exclusions", []), *check_duplicates(long, source=name)]
     check_consistent_metadata(long, source=name)
+    reference = canonical_marker(reference_gene) if reference_gene else reference_gene
+    long = transform_qpcr(long, transform, reference, control, source=name)
     long = normalise_to_loading_control(long, loading_control, source=name)
     if markers is not None:
         wanted = [canonical_marker(m) for m in markers]
@@ -438,7 +448,7 @@ def read_readouts(source, markers: Sequence[str] | None = None,
         long = long[long["marker"].isin(wanted)]
     if long.empty:
         raise BadInputError(f"{name} holds no numeric marker values; fill in the value cells.")
-    out = summarise_replicates(long)
+    out = add_fold_change(summarise_replicates(long), transform, control)
     # what was left out and where each sample sits in the file, for the study's warnings
     out.attrs["exclusions"] = notes
     out.attrs["source"] = name

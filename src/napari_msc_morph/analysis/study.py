@@ -37,6 +37,7 @@ from .correlate import (
     time_course,
 )
 from .readouts import read_readouts
+from .repeated import add_repeated_measures, repeated_measures
 
 __all__ = ["CorrelationStudy", "correlate_study"]
 
@@ -58,15 +59,22 @@ class CorrelationStudy:
         Per-sample readouts, replicates averaged
         (:func:`~napari_msc_morph.analysis.readouts.read_readouts`).
     joined : DataFrame
-        One row per sample, marker and assay: the key, scores and ``value``.
+        One row per sample, marker and assay: the key, scores and ``value``
+        (what every r is computed on; ``n`` counts its samples).
     results : DataFrame
-        ``score, marker, assay, method, n, r, ci_low, ci_high, p, q, warning``.
+        ``score, marker, assay, method, n, r, ci_low, ci_high, p, q, warning``;
+        with ``repeated_by`` also the repeated-measures columns
+        (:data:`~napari_msc_morph.analysis.repeated.REPEATED_COLUMNS`).
     time_course : DataFrame or None
         Mean +- SD per day and condition, or None without a ``day`` column.
     on : list of str
         The join key used.
     score_columns : list of str
         The scores correlated.
+    repeated_by : str or None
+        The column whose groups are repeated measures (e.g. ``"donor"``).
+    transform : str or None
+        The qPCR transform applied (see :mod:`~napari_msc_morph.analysis.qpcr`).
     warnings : list of str
         Caveats to show the user (each once), e.g. too few samples for r.
     results_file : Path or None
@@ -82,9 +90,16 @@ class CorrelationStudy:
     time_course: pd.DataFrame | None
     on: list[str]
     score_columns: list[str]
+    repeated_by: str | None = None
+    transform: str | None = None
     warnings: list[str] = field(default_factory=list)
     results_file: Path | None = None
     plot_files: list[Path] = field(default_factory=list)
+
+    @property
+    def n_samples(self) -> int:
+        """Samples correlated: distinct join keys with a score and a readout."""
+        return int(len(self.joined[self.on].drop_duplicates()))
 
     @property
     def methods(self) -> list[str]:
@@ -97,11 +112,15 @@ class CorrelationStudy:
         Examples
         --------
         >>> study.summary()  # doctest: +SKIP
-        '24 correlations of 3 score(s) with 4 marker/assay pair(s) over 24 samples'
+        '24 correlations of 3 score(s) with 4 marker/assay pair(s) over n = 24 samples'
         """
         pairs = self.results[["marker", "assay"]].drop_duplicates().shape[0]
         line = (f"{len(self.results)} correlations of {self.results['score'].nunique()} "
-                f"score(s) with {pairs} marker/assay pair(s) over {len(self.samples)} samples")
+                f"score(s) with {pairs} marker/assay pair(s) over n = {self.n_samples} samples "
+                f"({' / '.join(self.on)})")
+        if self.repeated_by:
+            groups = self.joined[self.repeated_by].nunique()
+            line += f", repeated measures by {self.repeated_by} ({groups} groups)"
         if self.results_file is not None:
             line += f" -> {self.results_file}"
         lines = [line]
@@ -119,6 +138,10 @@ def correlate_study(
     score_columns: Sequence[str] | None = None,
     markers: Sequence[str] | None = None,
     loading_control: str | None = None,
+    repeated_by: str | None = None,
+    transform: str | None = None,
+    reference_gene: str | None = None,
+    control: str | None = None,
     min_n: int = 4,
     confidence: float = 0.95,
     n_boot: int = 2000,
@@ -146,11 +169,24 @@ def correlate_study(
     method : str
         One of :func:`~napari_msc_morph.analysis.correlate.method_choices`.
     score_columns : sequence of str, optional
-        Scores to correlate; every numeric non-metadata column by default.
+        Scores to correlate; by default one per task (``os_score``, not its
+        class probabilities) plus every other numeric non-metadata column
+        (:func:`~napari_msc_morph.analysis.aggregate.default_score_columns`).
+        The Benjamini-Hochberg family is exactly these scores x the markers
+        and assays found.
     markers : sequence of str, optional
         Markers to keep (all by default); one absent from the readouts is an error.
     loading_control : str, optional
         Normalise western blot values to this marker (e.g. ``"GAPDH"``).
+    repeated_by : str, optional
+        A column grouping samples into repeated measures (e.g. ``"donor"``);
+        adds the repeated-measures correlation and a mixed model
+        (:mod:`~napari_msc_morph.analysis.repeated`). It must have one value
+        per sample (put it in ``on`` when samples are keyed by day/condition).
+    transform, reference_gene, control : str, optional
+        qPCR on a log scale: ``"log2"`` or ``"delta-ct"`` against
+        ``reference_gene`` (and ``control`` samples, e.g. ``"control"`` or
+        ``"day=0"``, for 2^-ΔΔCt); see :mod:`~napari_msc_morph.analysis.qpcr`.
     min_n : int
         Fewest samples for which r is reported (at least 3; p-values need 4).
     confidence : float
@@ -203,12 +239,17 @@ def correlate_study(
     images, scores_name = _read_scores(scores, scores_name)
     check_cancelled(cancel, "Correlation cancelled.")
     report(progress, 1, 0, "reading readouts")
-    tidy = read_readouts(readouts, markers=markers, loading_control=loading_control)
+    tidy = read_readouts(readouts, markers=markers, loading_control=loading_control,
+                         transform=transform, reference_gene=reference_gene, control=control)
     check_cancelled(cancel, "Correlation cancelled.")
     report(progress, 2, 0, "averaging images per sample")
     samples = aggregate_to_samples(images, on=on, scores=score_columns, source=scores_name)
-    names = resolve_score_columns(samples, score_columns, on)
-    joined = join_readouts(samples, tidy, on=on, scores=names)
+    carry = []
+    if repeated_by:
+        samples = _attach_groups(images, samples, on, repeated_by, scores_name)
+        carry = [repeated_by]
+    names = resolve_score_columns(samples, score_columns, [*on, *carry])
+    joined = join_readouts(samples, tidy, on=on, scores=names, carry=carry)
     check_cancelled(cancel, "Correlation cancelled.")
     report(progress, 3, 0, "time course")
     course, course_warning = _time_course(samples, tidy, names)
@@ -224,14 +265,23 @@ def correlate_study(
         joined, names, methods, min_n=min_n, confidence=confidence, n_boot=n_boot, seed=seed,
         progress=scaled(progress, _SETUP_STEPS, n_tests, total), cancel=cancel,
     )
+    if repeated_by:
+        check_cancelled(cancel, "Correlation cancelled.")
+        repeated = repeated_measures(joined, names, repeated_by, min_n=min_n,
+                                     confidence=confidence)
+        results = add_repeated_measures(results, repeated)
     # every sample or measurement left out (empty cells, ids in one table only), then caveats
-    warnings = [*dict.fromkeys(sample_exclusions(samples, tidy, on)),
-                *sorted(set(results["warning"]) - {""})]
+    warnings = [*dict.fromkeys([*sample_exclusions(samples, tidy, on),
+                                *joined.attrs.get("notes", [])]),
+                *sorted({part for text in results["warning"] for part in text.split("; ")}
+                        - {""})]
     if course_warning:
         warnings.append(course_warning)
 
     study = CorrelationStudy(samples=samples, readouts=tidy, joined=joined, results=results,
-                             time_course=course, on=on, score_columns=names, warnings=warnings)
+                             time_course=course, on=on, score_columns=names,
+                             repeated_by=repeated_by or None, transform=transform or None,
+                             warnings=warnings)
     if out is not None:
         study.results_file = write_table(results, out)
     if plots_dir is not None:
@@ -246,6 +296,27 @@ def correlate_study(
     for warning in warnings:
         logger.info("correlation warning: %s", warning)
     return study
+
+
+def _attach_groups(images: pd.DataFrame, samples: pd.DataFrame, on: list[str], by: str,
+                   source: str) -> pd.DataFrame:
+    """Give each sample its ``by`` group (e.g. donor) from its images, if it has exactly one."""
+    if by in on or by in samples.columns or by not in images.columns:
+        return samples  # a key column, already carried, or to be found in the readouts
+    frame = images[[*on, by]].copy()
+    if "sample_id" in on:  # as aggregate_to_samples keys them
+        frame["sample_id"] = frame["sample_id"].astype(str).str.strip()
+    grouped = frame.groupby(on, sort=False)[by]
+    per_sample = grouped.nunique(dropna=False)
+    if (per_sample > 1).any():
+        key = per_sample[per_sample > 1].index[0]
+        raise BadInputError(
+            f"{source}: sample {' / '.join(map(str, key if isinstance(key, tuple) else (key,)))} "
+            f"holds images of several {by!r} values, so {by} cannot group samples. Add {by} "
+            f"to the sample key (--on {by},{','.join(on)}) or choose another --repeated-by.")
+    merged = samples.merge(grouped.first().reset_index(), on=on, how="left")
+    merged.attrs = samples.attrs
+    return merged
 
 
 def _read_scores(scores, name: str | None) -> tuple[pd.DataFrame, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..analysis.aggregate import SAMPLE_KEYS
 from ..analysis.correlate import ALL_METHODS, method_choices
+from ..analysis.qpcr import TRANSFORMS
 from ..analysis.study import correlate_study
 from ._outputs import add_overwrite_argument, check_outputs
 from ._progress import progress_bar
@@ -22,9 +23,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         "correlate",
         help="correlate image scores with molecular readouts (qPCR, western, IF)",
         description=(
-            "Aggregate per-image scores (e.g. an exported results table) to samples, join them "
-            "to molecular readouts (long or wide; replicates averaged) and write Pearson and/or "
-            "Spearman r with 95%% CI, p and Benjamini-Hochberg q for every score x marker x assay."
+            "Aggregate per-image scores (e.g. an exported results table) to one row per sample "
+            "(--on), join them to molecular readouts (long or wide; replicates averaged) and "
+            "write Pearson and/or Spearman r with 95%% CI, p, n (samples) and Benjamini-Hochberg "
+            "q over the score x marker x assay pairs tested; with --repeated-by donor also the "
+            "repeated-measures correlation (rm_corr) and a mixed-model slope."
         ),
     )
     parser.add_argument("scores", type=Path, metavar="SCORES",
@@ -39,15 +42,30 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="correlation method(s) (default: %(default)s)")
     parser.add_argument("--out", type=Path, required=True,
                         help="output table (CSV or XLSX): score, marker, assay, method, n, r, "
-                             "ci_low, ci_high, p, q, warning")
+                             "ci_low, ci_high, p, q (+ rm_* and lmm_* with --repeated-by), "
+                             "warning")
     parser.add_argument("--plots", type=Path, metavar="DIR",
                         help="also save scatter, heatmap and time-course plots (PNG + SVG) here")
     parser.add_argument("--scores", dest="score_columns", nargs="+", metavar="COLUMN",
-                        help="score columns to use (default: every numeric non-metadata column)")
+                        help="score columns to use (default: the task score, e.g. os_score, "
+                             "not its class probabilities, plus every other numeric "
+                             "non-metadata column)")
     parser.add_argument("--markers", nargs="+", metavar="MARKER",
                         help="markers to keep (default: all in the file)")
     parser.add_argument("--loading-control", metavar="MARKER",
                         help="normalise western blot values to this marker (e.g. GAPDH)")
+    parser.add_argument("--repeated-by", metavar="COLUMN",
+                        help="column grouping samples into repeated measures (e.g. donor): adds "
+                             "rm_corr (pingouin) and a mixed model readout ~ score with a random "
+                             "intercept per group (statsmodels)")
+    parser.add_argument("--transform", choices=TRANSFORMS.names(),
+                        help="qPCR values on a log scale: log2 of fold changes, or delta-ct "
+                             "(values are Ct; needs --reference-gene)")
+    parser.add_argument("--reference-gene", metavar="NAME",
+                        help="delta-ct: the reference gene (e.g. GAPDH)")
+    parser.add_argument("--control", metavar="VALUE",
+                        help="delta-ct: control samples for 2^-ddCt fold changes, a condition "
+                             "(e.g. control) or COLUMN=VALUE (e.g. day=0)")
     parser.add_argument("--min-n", type=int, default=4,
                         help="fewest samples for which r is reported (default 4)")
     parser.add_argument("--n-boot", type=int, default=2000,
@@ -65,7 +83,9 @@ def run(args) -> int:
         study = correlate_study(
             args.scores, args.readouts, on=args.on, method=args.method,
             score_columns=args.score_columns, markers=args.markers,
-            loading_control=args.loading_control, min_n=args.min_n, n_boot=args.n_boot,
+            loading_control=args.loading_control, repeated_by=args.repeated_by,
+            transform=args.transform, reference_gene=args.reference_gene, control=args.control,
+            min_n=args.min_n, n_boot=args.n_boot,
             seed=args.seed, out=args.out, plots_dir=args.plots, progress=progress,
         )
     print(study.summary())

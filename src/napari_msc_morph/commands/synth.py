@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from ..errors import BadInputError
 from ._outputs import add_overwrite_argument, check_outputs
 
 KIND_HELP = {
@@ -39,6 +40,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "(default 1944 2592; nsc 1024 1024; if 512 512)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--rgb", action="store_true", help="colour (RGB) bright-field images")
+    parser.add_argument("--readouts", action="store_true",
+                        help="osteo: also write OUT/readouts.csv, qPCR Ct of RUNX2, OSX, OCN and "
+                             "GAPDH per donor, day and condition (3 replicates each), from the "
+                             "true differentiation (for msc-morph correlate)")
     add_overwrite_argument(parser, "the files of an existing output folder")
     return parser
 
@@ -48,6 +53,9 @@ def run(args) -> int:
 
     from ..synthetic import write_dataset
 
+    if args.readouts and args.kind != "osteo":
+        raise BadInputError(f"--readouts is for the osteo time course; leave it out for "
+                            f"{args.kind}.")
     check_outputs([("--out", args.out, "folder")], overwrite=args.overwrite)
     bar = tqdm(total=None, unit="image", desc=f"synth {args.kind}")
 
@@ -70,6 +78,13 @@ def run(args) -> int:
         )
     finally:
         bar.close()
+    if args.readouts:
+        from ..io import write_table
+        from ..synthetic.readouts import osteo_samples, synthetic_ct_readouts
+
+        readouts = synthetic_ct_readouts(osteo_samples(manifest), seed=args.seed)
+        write_table(readouts, Path(args.out) / "readouts.csv")
+        print(f"readouts: {len(readouts)} qPCR Ct values -> {Path(args.out) / 'readouts.csv'}")
     elapsed = time.perf_counter() - start
     groups = len(manifest) // max(args.n_donors * args.per_class, 1)
     print(

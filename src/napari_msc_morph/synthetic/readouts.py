@@ -81,3 +81,67 @@ def synthetic_readouts(
                     row.update({c: sample[c] for c in carried})
                     rows.append(row)
     return pd.DataFrame(rows)
+
+
+#: Baseline Ct of each gene at fold change 1, and of the reference gene.
+BASE_CT = {"RUNX2": 26.0, "OSX": 29.0, "OCN": 30.0, "GAPDH": 18.0}
+
+
+def synthetic_ct_readouts(
+    samples: pd.DataFrame,
+    markers=("RUNX2", "OSX", "OCN"),
+    reference: str = "GAPDH",
+    replicates: int = 3,
+    donor_sd: float = 0.6,
+    input_sd: float = 1.0,
+    noise_sd: float = 0.2,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """qPCR Ct values (long form) for samples with a known ``differentiation``.
+
+    ``Ct(gene) = base - log2(fold change) - donor offset + input offset + noise``:
+    each donor expresses each gene at its own level (``donor_sd``, log2 units),
+    each sample's cDNA input shifts every gene, the reference included
+    (``input_sd``, cycles), and wells add noise. Raw Ct therefore tracks the
+    input more than the differentiation; ΔCt against ``reference`` removes the
+    input, and a repeated-measures analysis by donor removes the donor levels.
+
+    Returns
+    -------
+    DataFrame
+        ``sample_id, marker, assay ("qPCR"), replicate, value`` (Ct) plus the
+        carried ``donor``, ``day``, ``condition`` columns.
+    """
+    for column in ("sample_id", "differentiation"):
+        if column not in samples.columns:
+            raise ValueError(f"samples table needs a {column!r} column")
+    rng = np.random.default_rng(seed)
+    carried = [c for c in ("donor", "day", "condition") if c in samples.columns]
+    donors = samples["donor"].unique() if "donor" in samples.columns else ["all"]
+    donor_level = {(d, m): rng.normal(0.0, donor_sd) for d in donors for m in markers}
+    rows = []
+    for _, sample in samples.iterrows():
+        donor = sample["donor"] if "donor" in samples.columns else "all"
+        cdna = rng.normal(0.0, input_sd)
+        for marker in (*markers, reference):
+            if marker == reference:
+                mean_ct = BASE_CT.get(reference, 18.0) + cdna
+            else:
+                fold = float(marker_expression(sample["differentiation"], marker))
+                mean_ct = BASE_CT.get(marker, 28.0) - np.log2(fold) - donor_level[donor, marker] + cdna
+            for replicate in range(1, replicates + 1):
+                row = {"sample_id": sample["sample_id"], "marker": marker, "assay": "qPCR",
+                       "replicate": replicate, "value": mean_ct + rng.normal(0.0, noise_sd)}
+                row.update({c: sample[c] for c in carried})
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def osteo_samples(manifest: pd.DataFrame) -> pd.DataFrame:
+    """One row per donor, day and condition of an osteo manifest: ``sample_id`` and truth."""
+    samples = (manifest.groupby(["donor", "day", "condition"], sort=True)["differentiation"]
+               .mean().reset_index())
+    samples.insert(0, "sample_id", [f"{d}_d{int(day):02d}_{c}" for d, day, c in
+                                    zip(samples["donor"], samples["day"], samples["condition"],
+                                        strict=True)])
+    return samples

@@ -39,11 +39,16 @@ from ..analysis.plots import (
     scatter_figure,
     time_course_figure,
 )
+from ..analysis.qpcr import TRANSFORMS
 from ..analysis.study import CorrelationStudy, correlate_study
 from ..errors import BadInputError, MscMorphError
 from ..io import write_table
 from ._panel import JobDock
 from .results_table import get_results_table
+
+#: Combo-box entries meaning "no repeated measures" and "values as they are".
+NO_GROUPING = "(none)"
+NO_TRANSFORM = "none"
 
 
 class CorrelationWidget(JobDock):
@@ -85,6 +90,21 @@ class CorrelationWidget(JobDock):
         self.method_combo = QComboBox(self)
         self.method_combo.addItems(method_choices())
         self.method_combo.setCurrentText(ALL_METHODS)
+        # repeated measures: a column name (empty = none); the usual one is offered
+        self.repeated_combo = QComboBox(self)
+        self.repeated_combo.setEditable(True)
+        self.repeated_combo.addItems([NO_GROUPING, "donor"])
+        self.repeated_combo.setToolTip(
+            "Samples sharing this column's value (e.g. donor) are repeated measures: adds the "
+            "repeated-measures correlation (rm_corr) and a mixed-model slope next to the pooled r.")
+        self.transform_combo = QComboBox(self)
+        self.transform_combo.addItems([NO_TRANSFORM, *TRANSFORMS.names()])
+        for index, name in enumerate(TRANSFORMS.names(), start=1):
+            self.transform_combo.setItemData(index, TRANSFORMS.help(name), Qt.ToolTipRole)
+        self.reference_gene = QLineEdit(self)
+        self.reference_gene.setPlaceholderText("reference gene for delta-ct, e.g. GAPDH")
+        self.control = QLineEdit(self)
+        self.control.setPlaceholderText("delta-ct control, e.g. control or day=0 (optional)")
         self.score_combo = QComboBox(self)
         self.score_combo.currentIndexChanged.connect(self._redraw_scatter)
         self.plot_method_combo = QComboBox(self)
@@ -95,6 +115,10 @@ class CorrelationWidget(JobDock):
         form.addRow("Readouts", path_row)
         form.addRow("Join on", self.join_combo)
         form.addRow("Method", self.method_combo)
+        form.addRow("Repeated by", self.repeated_combo)
+        form.addRow("qPCR transform", self.transform_combo)
+        form.addRow("Reference gene", self.reference_gene)
+        form.addRow("Control", self.control)
         form.addRow("Plot score", self.score_combo)
         form.addRow("Plot r", self.plot_method_combo)
         layout = self.build_run_panel(form, "Correlate")
@@ -153,8 +177,14 @@ class CorrelationWidget(JobDock):
         if scores_table.empty:
             raise BadInputError(
                 "The results table is empty: run a prediction or measurement first.")
+        repeated = self.repeated_combo.currentText().strip()
+        transform = self.transform_combo.currentText()
         return {"scores": scores_table, "readouts": readouts, "on": self.on,
-                "method": self.method_combo.currentText(), "scores_name": "the results table"}
+                "method": self.method_combo.currentText(), "scores_name": "the results table",
+                "repeated_by": None if repeated in ("", NO_GROUPING) else repeated,
+                "transform": None if transform == NO_TRANSFORM else transform,
+                "reference_gene": self.reference_gene.text().strip() or None,
+                "control": self.control.text().strip() or None}
 
     # ------------------------------------------------------------- running
     def compute(self, scores_table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -202,7 +232,8 @@ class CorrelationWidget(JobDock):
         self._fill_table()
         self._redraw()
         warnings = study.warnings
-        self.status.setText(f"{len(self.results)} correlations over {len(self.samples)} samples."
+        self.status.setText(f"{len(self.results)} correlations over n = {study.n_samples} "
+                            f"samples ({' / '.join(study.on)})."
                             + (f" Warning: {'; '.join(warnings)}" if warnings else ""))
         if warnings:
             from napari.utils.notifications import show_warning

@@ -1,0 +1,155 @@
+"""Join per-sample scores to per-sample readouts, one row per sample, marker and assay.
+
+A *sample* is one value of the join key (``sample_id``, or e.g. ``day,
+condition``, or ``donor, day, condition``; see
+:data:`~napari_msc_morph.analysis.aggregate.SAMPLE_KEYS`). Whatever shape the
+two tables come in, every sample appears once per marker and assay in the
+joined table, so the ``n`` of a correlation is the number of samples, never
+the number of images or readout rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from ..errors import BadInputError
+from .aggregate import default_score_columns, parse_columns
+
+__all__ = ["join_readouts"]
+
+
+def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
+                  on: str | Sequence[str] = "sample_id",
+                  scores: Sequence[str] | None = None,
+                  carry: Sequence[str] = ()) -> pd.DataFrame:
+    """Join per-sample scores to per-sample readouts: one row per sample, marker and assay.
+
+    A sample is one value of the key ``on`` on both sides. Scores and
+    readouts that hold several rows for one key (readouts measured per donor
+    but joined per day and condition, or per-image scores) are averaged to
+    that key first, so no value is counted twice and ``n`` of a correlation
+    is the number of samples; ``attrs["notes"]`` says what was averaged.
+
+    Parameters
+    ----------
+    samples : DataFrame
+        Output of :func:`~napari_msc_morph.analysis.aggregate.aggregate_to_samples`.
+    readouts : DataFrame
+        Output of :func:`~napari_msc_morph.analysis.readouts.read_readouts`.
+    on : str or sequence of str
+        Join key(s), ``"sample_id"`` or e.g. ``["day", "condition"]``.
+    carry : sequence of str
+        Sample columns to keep (e.g. ``"donor"`` for repeated measures); each
+        must have one value per sample, in the scores or the readouts.
+
+    Returns
+    -------
+    DataFrame
+        One row per sample, marker and assay: the key, ``carry``, the scores,
+        ``marker``, ``assay``, ``value`` (and ``value_sd``, ``n_replicates``;
+        ``n_pooled`` where several readout rows were averaged into one sample).
+    """
+    on = parse_columns(on)
+    for name, frame in (("scores", samples), ("readouts", readouts)):
+        missing = [c for c in on if c not in frame.columns]
+        if missing:
+            raise BadInputError(
+                f"The {name} table has no join column(s) {missing}; its columns are "
+                f"{list(frame.columns)}. Add the column or join on other columns (--on)."
+            )
+    if scores is None:
+        scores = default_score_columns(samples, exclude=on)
+    carry = [c for c in carry if c not in on]
+    left = _as_keys(samples[[*on, *[c for c in carry if c in samples.columns], *scores]], on)
+    right_columns = [c for c in (*on, *[c for c in carry if c not in samples.columns],
+                                 "marker", "assay", "value", "value_sd", "n_replicates")
+                     if c in readouts.columns]
+    right = _as_keys(readouts[right_columns], on)
+    _check_carry(left, right, on, carry)
+    left, notes = _one_row_per_sample(left, on, [], carry, "scores")
+    right, note = _one_row_per_sample(right, on, ["marker", "assay"], carry, "readouts")
+    notes += note
+    joined = left.merge(right, on=on, how="inner")
+    if joined.empty:
+        left_keys = _keys(left, on)
+        right_keys = _keys(right, on)
+        raise BadInputError(
+            f"No samples in common on {on}: scores have {left_keys}, readouts have {right_keys}. "
+            "Check that the ids are spelled the same in both tables."
+        )
+    joined.attrs["notes"] = notes
+    return joined
+
+
+def _as_keys(frame: pd.DataFrame, on: Sequence[str]) -> pd.DataFrame:
+    """Key columns as they are compared: sample ids as text, days as numbers."""
+    frame = frame.copy()
+    for column in on:
+        if column == "day":
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        else:
+            frame[column] = frame[column].astype(str).str.strip()
+    return frame
+
+
+def _one_row_per_sample(frame: pd.DataFrame, on: list[str], within: list[str],
+                        carry: Sequence[str], side: str) -> tuple[pd.DataFrame, list[str]]:
+    """Average the rows sharing a key (and marker/assay): a sample is counted once."""
+    key = [*on, *within]
+    sizes = frame.groupby(key, sort=False, dropna=False).size()
+    if sizes.max() <= 1:
+        return frame, []
+    numeric = [c for c in frame.columns if c not in (*key, *carry)
+               and pd.api.types.is_numeric_dtype(frame[c])]
+    other = [c for c in frame.columns if c not in key and c not in numeric]
+    grouped = frame.groupby(key, sort=True, dropna=False)
+    out = grouped[numeric].mean()
+    if "value" in numeric:  # the spread of the pooled sample values, and how many were pooled
+        out["value_sd"] = grouped["value"].std(ddof=1)
+        if "n_replicates" in numeric:
+            out["n_replicates"] = grouped["n_replicates"].sum()
+        out["n_pooled"] = grouped.size()
+    for column in other:
+        out[column] = grouped[column].first()
+    out = out.reset_index()
+    pooled = sizes[sizes > 1]
+    n_keys = len(pooled.reset_index()[on].drop_duplicates())
+    note = (f"{side}: {n_keys} {' / '.join(on)} key(s) hold several rows (up to "
+            f"{int(pooled.max())}); they are averaged into one sample each, so n counts "
+            f"{' / '.join(on)} keys, not rows. Join on more columns (e.g. --on "
+            f"donor,day,condition) to keep them apart.")
+    return out, [note]
+
+
+def _check_carry(left: pd.DataFrame, right: pd.DataFrame, on: list[str],
+                 carry: Sequence[str]) -> None:
+    """Each carried column (e.g. the donor of repeated measures) has one value per sample."""
+    for column in carry:
+        frame, side = (left, "scores") if column in left.columns else (right, "readouts")
+        if column not in frame.columns:
+            raise BadInputError(
+                f"Neither the scores nor the readouts have a {column!r} column; its value is "
+                f"needed for every sample ({' / '.join(on)}). Add the column or leave "
+                "--repeated-by empty."
+            )
+        per_key = frame.groupby(on, dropna=False)[column].nunique(dropna=False)
+        mixed = per_key[per_key > 1]
+        if len(mixed):
+            raise BadInputError(
+                f"The {side} table has several {column!r} values within one sample "
+                f"({' / '.join(on)} = {' / '.join(map(str, _as_tuple(mixed.index[0])))}): "
+                f"a sample must belong to one {column}. Add {column} to the sample key "
+                f"(--on {column},{','.join(on)})."
+            )
+
+
+def _as_tuple(key) -> tuple:
+    return key if isinstance(key, tuple) else (key,)
+
+
+def _keys(frame: pd.DataFrame, on: list[str], limit: int = 8) -> str:
+    keys = sorted({" / ".join(map(str, row)) for row in frame[on].itertuples(index=False)})
+    text = ", ".join(keys[:limit])
+    return f"[{text}{', ...' if len(keys) > limit else ''}] ({len(keys)})"

@@ -1,0 +1,167 @@
+"""Repeated measures: correlation within donors, and a linear mixed model.
+
+Samples of one donor are not independent: a donor whose cells are large and
+whose RUNX2 is high at every time point makes a pooled r look strong even when,
+within each donor, the two do not move together. With ``repeated_by="donor"``
+:func:`~napari_msc_morph.analysis.study.correlate_study` adds, for every score
+x marker x assay pair, next to the pooled r:
+
+- the **repeated-measures correlation** (Bakdash & Marusich 2017,
+  ``pingouin.rm_corr``): the common within-donor slope of an ANCOVA with one
+  intercept per donor, as an r in [-1, 1], with its degrees of freedom
+  (samples - donors - 1), p and a Fisher-z confidence interval on ``dof + 2``;
+- a **linear mixed model** ``readout ~ score`` with a random intercept per
+  donor (``statsmodels.formula.api.mixedlm``, REML): the fixed slope, its
+  standard error and Wald p.
+
+Both get Benjamini-Hochberg ``q`` over the pairs tested (``rm_q``, ``lmm_q``).
+Fewer than three donors, or too few samples, give NaN and a ``warning``.
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInputError
+from .correlate import benjamini_hochberg, fisher_z_ci
+
+__all__ = ["REPEATED_COLUMNS", "add_repeated_measures", "repeated_measures",
+           "rm_correlation", "mixed_model_slope"]
+
+#: Columns the repeated-measures analysis adds to the results table (before ``warning``).
+REPEATED_COLUMNS = ["repeated_by", "n_groups", "rm_r", "rm_ci_low", "rm_ci_high", "rm_dof",
+                    "rm_p", "rm_q", "lmm_slope", "lmm_se", "lmm_p", "lmm_q"]
+
+#: Optimisers tried in turn for the mixed model (the first that converges is kept).
+OPTIMIZERS = ("lbfgs", "powell", "nm")
+
+#: Fewest groups (donors) for a repeated-measures correlation (pingouin's own limit).
+MIN_GROUPS = 3
+
+
+def rm_correlation(x, y, groups, confidence: float = 0.95) -> dict:
+    """Repeated-measures correlation of ``x`` and ``y`` within ``groups`` (pingouin.rm_corr).
+
+    Returns
+    -------
+    dict
+        ``rm_r, rm_dof, rm_p, rm_ci_low, rm_ci_high``; the interval is the
+        Fisher z interval on ``dof + 2`` observations (pingouin's, unrounded).
+    """
+    import pingouin
+
+    data = pd.DataFrame({"x": np.asarray(x, float), "y": np.asarray(y, float),
+                         "g": np.asarray(groups).astype(str)})
+    with _warnings.catch_warnings():  # pingouin's own pandas deprecations are not the user's
+        _warnings.simplefilter("ignore", DeprecationWarning)
+        _warnings.simplefilter("ignore", FutureWarning)
+        result = pingouin.rm_corr(data=data, x="x", y="y", subject="g")
+    r, dof, p = float(result["r"].iloc[0]), int(result["dof"].iloc[0]), float(result["pval"].iloc[0])
+    low, high = fisher_z_ci(r, dof + 2, confidence)
+    return {"rm_r": r, "rm_dof": dof, "rm_p": p, "rm_ci_low": low, "rm_ci_high": high}
+
+
+def mixed_model_slope(x, y, groups) -> tuple[dict, str]:
+    """Slope of ``y ~ x`` with a random intercept per group (statsmodels mixedlm, REML).
+
+    Returns
+    -------
+    dict, str
+        ``lmm_slope, lmm_se, lmm_p`` and a note (empty, or why there is no
+        fit). :data:`OPTIMIZERS` are tried in turn; the first fit that
+        converges is kept.
+    """
+    import statsmodels.formula.api as smf
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    data = pd.DataFrame({"x": np.asarray(x, float), "y": np.asarray(y, float),
+                         "g": np.asarray(groups).astype(str)})
+    model = smf.mixedlm("y ~ x", data, groups=data["g"])
+    fit, errors = None, []
+    # L-BFGS first (statsmodels' default); where the donor variance sits on its boundary
+    # at 0 it can fail on a singular Hessian, and the derivative-free optimisers still converge
+    for method in OPTIMIZERS:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore", ConvergenceWarning)
+            _warnings.simplefilter("ignore", UserWarning)
+            try:
+                candidate = model.fit(reml=True, method=method)
+            except (np.linalg.LinAlgError, ValueError) as err:
+                errors.append(f"{method}: {err}")
+                continue
+        if candidate.converged and np.isfinite(candidate.bse["x"]):
+            fit = candidate
+            break
+        errors.append(f"{method}: did not converge")
+    if fit is None:
+        nan = float("nan")
+        return ({"lmm_slope": nan, "lmm_se": nan, "lmm_p": nan},
+                f"the mixed model could not be fitted ({', '.join(errors)})")
+    return ({"lmm_slope": float(fit.params["x"]), "lmm_se": float(fit.bse["x"]),
+             "lmm_p": float(fit.pvalues["x"])}, "")
+
+
+def repeated_measures(joined: pd.DataFrame, scores: Sequence[str], by: str,
+                      min_n: int = 4, confidence: float = 0.95) -> pd.DataFrame:
+    """rm_corr and the mixed-model slope for every score x marker x assay of a joined table.
+
+    Parameters
+    ----------
+    joined : DataFrame
+        One row per sample, marker and assay with a ``by`` column
+        (:func:`~napari_msc_morph.analysis.join.join_readouts` with ``carry=[by]``).
+    scores : sequence of str
+        Score columns.
+    by : str
+        The column whose groups are repeated measures (e.g. ``"donor"``).
+
+    Returns
+    -------
+    DataFrame
+        ``score, marker, assay`` and :data:`REPEATED_COLUMNS`, plus ``rm_warning``.
+    """
+    if by not in joined.columns:
+        raise BadInputError(f"The joined table has no {by!r} column for repeated measures.")
+    records = []
+    for (marker, assay), block in joined.groupby(["marker", "assay"], sort=True):
+        for score in scores:
+            data = block[[score, "value", by]].dropna()
+            data = data[np.isfinite(data[score]) & np.isfinite(data["value"])]
+            n_groups = int(data[by].nunique())
+            record = {"score": score, "marker": marker, "assay": assay, "repeated_by": by,
+                      "n_groups": n_groups, **dict.fromkeys(REPEATED_COLUMNS[2:], np.nan)}
+            notes = []
+            dof = len(data) - n_groups - 1
+            if n_groups < MIN_GROUPS or len(data) < min_n or dof < 1:
+                notes.append(f"no repeated-measures r or mixed model: {len(data)} samples in "
+                             f"{n_groups} {by} group(s) (needs {MIN_GROUPS} groups, {min_n} "
+                             "samples and more samples than groups + 1)")
+            elif np.ptp(data[score]) == 0 or np.ptp(data["value"]) == 0:
+                notes.append("no repeated-measures r: the score or marker is constant")
+            else:
+                record.update(rm_correlation(data[score], data["value"], data[by], confidence))
+                lmm, note = mixed_model_slope(data[score], data["value"], data[by])
+                record.update(lmm)
+                notes += [note] if note else []
+            record["rm_warning"] = "; ".join(notes)
+            records.append(record)
+    table = pd.DataFrame.from_records(
+        records, columns=["score", "marker", "assay", *REPEATED_COLUMNS, "rm_warning"])
+    table["rm_q"] = benjamini_hochberg(table["rm_p"].to_numpy(dtype=float))
+    table["lmm_q"] = benjamini_hochberg(table["lmm_p"].to_numpy(dtype=float))
+    return table
+
+
+def add_repeated_measures(results: pd.DataFrame, repeated: pd.DataFrame) -> pd.DataFrame:
+    """The results table with the repeated-measures columns before ``warning``."""
+    merged = results.merge(repeated, on=["score", "marker", "assay"], how="left")
+    extra = merged.pop("rm_warning").fillna("")
+    merged["warning"] = [
+        "; ".join(part for part in (old, new) if part) for old, new in zip(
+            merged["warning"].fillna(""), extra, strict=True)]
+    columns = [c for c in results.columns if c != "warning"] + REPEATED_COLUMNS + ["warning"]
+    return merged[columns]
