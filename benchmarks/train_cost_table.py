@@ -5,7 +5,7 @@ warm-up batch) and one forward pass (validation) for each backbone on the CPU,
 and prints seconds per image -- the numbers in
 ``napari_msc_morph.training.estimate.CPU_SECONDS_PER_IMAGE_224``.
 
-    PYTHONPATH=src python benchmarks/train_cost_table.py [--threads N]
+    PYTHONPATH=src python benchmarks/train_cost_table.py [--threads N] [BACKBONE ...]
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("backbones", nargs="*", default=list(BACKBONES))
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     x = torch.randn(args.batch, 3, 224, 224)
     y = torch.randint(0, 2, (args.batch,))
     print(f"threads={args.threads} batch={args.batch} size=224")
     print("backbone, train s/image, eval s/image")
-    for name in BACKBONES:
+    for name in args.backbones:
         model = timm.create_model(name, pretrained=False, num_classes=2)
         opt = torch.optim.SGD(model.parameters(), lr=1e-3)
         times = []

@@ -154,10 +154,7 @@ class JobDock(QWidget):
 
     def showEvent(self, event):  # noqa: N802 (Qt's name)
         super().showEvent(event)
-        QTimer.singleShot(0, self._fit_window_to_screen)
-
-    def _fit_window_to_screen(self) -> None:
-        fit_window_to_screen(self.window())
+        keep_window_on_screen(self.window())
 
     # ------------------------------------------------------------- running
     @property
@@ -258,12 +255,41 @@ class JobDock(QWidget):
         self._cancel_token = None
 
 
+class _ScreenFit(QObject):
+    """Event filter: after any resize of the main window, shrink it back onto its screen."""
+
+    def eventFilter(self, watched, event):  # noqa: N802 (Qt's name)
+        from qtpy.QtCore import QEvent
+
+        if event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, lambda: _fit_if_alive(watched))
+        return False
+
+
+def _fit_if_alive(window) -> None:
+    try:
+        fit_window_to_screen(window)
+    except RuntimeError:  # closed meanwhile
+        pass
+
+
+def keep_window_on_screen(window) -> None:
+    """Fit ``window`` to its screen now and after every later resize (installed once)."""
+    if window is None or not window.isWindow():
+        return
+    if window.property("msc_morph_screen_fit") is None:
+        window.setProperty("msc_morph_screen_fit", True)
+        window.installEventFilter(_ScreenFit(window))
+    QTimer.singleShot(0, lambda: _fit_if_alive(window))
+
+
 def fit_window_to_screen(window) -> bool:
     """Shrink a top-level ``window`` that is larger than its screen's available area.
 
     napari saves the main window's geometry when it closes and reopens at that size,
     so a window grown past the screen by tall docks would stay too big in every later
-    session. Returns whether the window was resized.
+    session. Returns whether the window was resized (it never gets smaller than
+    its docks' minimum size).
     """
     if window is None or not window.isWindow():
         return False
@@ -274,7 +300,7 @@ def fit_window_to_screen(window) -> bool:
     frame_extra = window.frameGeometry().size() - window.geometry().size()
     width = min(window.width(), available.width() - frame_extra.width())
     height = min(window.height(), available.height() - frame_extra.height())
-    if (width, height) == (window.width(), window.height()):
-        return False
-    window.resize(width, height)
-    return True
+    before = window.size()
+    if (width, height) != (before.width(), before.height()):
+        window.resize(width, height)  # Qt keeps it at least the docks' minimum
+    return window.size() != before

@@ -107,8 +107,8 @@ def install(widget, form) -> None:
 
 
 def _disconnect(layer_events, callback) -> None:
-    for event in (layer_events.inserted, layer_events.removed):
+    for name in ("inserted", "removed"):
         try:
-            event.disconnect(callback)
-        except (RuntimeError, TypeError, ValueError):
-            pass
+            getattr(layer_events, name).disconnect(callback)
+        except (AttributeError, RuntimeError, TypeError, ValueError):
+            pass  # the viewer closed first and took its events with it

@@ -14,7 +14,7 @@ the IF field with its nuclei and cell labels sits below that row. All
 experiments are visible at once; one colour bar per score, labelled with the
 score's name, range and unit, sits at the bottom right of the canvas
 (:mod:`._score_legend`). The window is kept within the screen after the docks
-are added (:func:`~._panel.fit_window_to_screen`), so napari does not remember
+are added (:func:`~._panel.keep_window_on_screen`), so napari does not remember
 an oversized geometry.
 """
 
@@ -139,9 +139,9 @@ def open_demo(folder, viewer=None, block: bool = False, run_widgets: bool = True
             _run_measurement(viewer, labels_layer)
     if image_layers:
         viewer.layers.selection.active = image_layers[0]
-    from ._panel import fit_window_to_screen
+    from ._panel import keep_window_on_screen
 
-    fit_window_to_screen(viewer.window._qt_window)
+    keep_window_on_screen(viewer.window._qt_window)
     viewer.reset_view()
     if block:
         napari.run()
