@@ -63,7 +63,7 @@ def test_docks_remember_their_fields_per_viewer(make_napari_viewer):
     border = first.exclude_border.isChecked()
     train = TrainWidget(viewer)
     train.epochs.setValue(7)
-    train.backbone.setCurrentText("resnet10t")
+    train.backbone.setCurrentText("resnet18")
     first.close()
     first.deleteLater()
     train.close()
@@ -72,7 +72,7 @@ def test_docks_remember_their_fields_per_viewer(make_napari_viewer):
     assert second.min_diameter.value() == 12.5
     assert second.exclude_border.isChecked() == border
     again = TrainWidget(viewer)
-    assert (again.epochs.value(), again.backbone.currentText()) == (7, "resnet10t")
+    assert (again.epochs.value(), again.backbone.currentText()) == (7, "resnet18")
     assert _memory.remembered_settings(again)["epochs"] == 7
 
     other = make_napari_viewer()                 # another viewer starts from the defaults
@@ -94,7 +94,7 @@ def test_train_starts_small_on_a_cpu_and_shows_the_estimated_time(make_napari_vi
     widget = TrainWidget(viewer)
     assert widget.device.currentText() == "auto"  # this machine has no GPU: auto means cpu
     assert (widget.backbone.currentText(), widget.input_size.value(), widget.epochs.value()) \
-        == ("resnet18", 224, 10)
+        == ("resnet10t", 224, 10)
     text = widget.estimate_label.text()
     assert text.startswith("Estimated training time: ≈") and "on cpu" in text
     assert "assuming 100 images" in text
