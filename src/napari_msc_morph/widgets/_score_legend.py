@@ -2,8 +2,9 @@
 
 Score maps of the same score share their colormap and range, so one bar says
 all there is to say: the first *visible* map layer of each score shows napari's
-colour bar (bottom right of the canvas), the others keep theirs hidden, and a
-canvas text overlay beside it names the score, its range and its unit
+colour bar (top right of the canvas, where napari's notifications do not cover
+it), the others keep theirs hidden, and a canvas text overlay above it names the
+score, its range and its unit
 (napari's colour bar has no title of its own). Hiding or removing that layer
 hands the bar to the next visible map of the same score; with none visible the
 bar and its label go.
@@ -17,6 +18,8 @@ from ..models.tasks import SCORES
 
 #: Metadata key the Predict dock puts on every score-map layer (its score's name).
 MAP_KEY = "msc_morph_score_map"
+#: Where colour bars and their labels go (napari's toasts cover the bottom right).
+POSITION = "top_right"
 #: Canvas overlay names: ``msc_morph_legend_<score>``.
 OVERLAY_PREFIX = "msc_morph_legend_"
 #: Units of the scores' values (probabilities and scores in [0, 1] have none).
@@ -54,14 +57,16 @@ def refresh_score_legends(viewer) -> dict[str, str]:
     overlays = viewer.canvas.overlays
     shown: dict[str, str] = {}
     maps = _score_maps(viewer)
+    if maps:
+        viewer.canvas.overlay_tiling.top_right = "vertical"  # each label above its bar
     for score, layers in maps.items():
         carrier = next((layer for layer in layers if layer.visible), None)
         for layer in layers:
-            layer.colorbar.position = "bottom_right"
+            layer.colorbar.position = POSITION
             layer.colorbar.visible = layer is carrier
         key = OVERLAY_PREFIX + score
         if key not in overlays:
-            overlays[key] = TextOverlay(position="bottom_right", font_size=10, visible=False)
+            overlays[key] = TextOverlay(position=POSITION, font_size=10, visible=False)
         if carrier is not None:
             overlays[key].text = score_label(score, carrier.contrast_limits)
             shown[score] = carrier.name

@@ -12,7 +12,7 @@ row left to right (induced day 0, 7, 21, control day 21), each with its OsScore
 map on top of it (the Predict dock places a map on its image's translate), and
 the IF field with its nuclei and cell labels sits below that row. All
 experiments are visible at once; one colour bar per score, labelled with the
-score's name, range and unit, sits at the bottom right of the canvas
+score's name, range and unit, sits at the top right of the canvas
 (:mod:`._score_legend`). The window is kept within the screen after the docks
 are added (:func:`~._panel.keep_window_on_screen`), so napari does not remember
 an oversized geometry.
