@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from qtpy.QtCore import QObject, QSize, QTimer, Signal
+from qtpy.QtCore import QObject, QSize, Qt, QTimer, Signal
 from qtpy.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -85,6 +85,7 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     widget.scroll = QScrollArea(widget)
     widget.scroll.setWidgetResizable(True)
     widget.scroll.setFrameShape(QFrame.Shape.NoFrame)
+    widget.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     widget.scroll.setWidget(content)
     outer = QVBoxLayout(widget)
     outer.setContentsMargins(0, 0, 0, 0)
@@ -151,6 +152,15 @@ class JobDock(QWidget):
             bar = scroll.verticalScrollBar().sizeHint().width()
             hint = QSize(inner.width() + bar, inner.height())
         return QSize(hint.width(), min(hint.height(), MAX_DOCK_HEIGHT))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """As narrow as the form allows (no sideways scrolling), as short as a few rows."""
+        hint = super().minimumSizeHint()
+        scroll = getattr(self, "scroll", None)
+        if scroll is not None and scroll.widget() is not None:
+            bar = scroll.verticalScrollBar().sizeHint().width()
+            hint.setWidth(max(hint.width(), scroll.widget().minimumSizeHint().width() + bar))
+        return hint
 
     def showEvent(self, event):  # noqa: N802 (Qt's name)
         super().showEvent(event)
