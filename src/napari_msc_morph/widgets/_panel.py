@@ -20,7 +20,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from qtpy.QtCore import QObject, QSize, Qt, QTimer, Signal
+from qtpy.QtCore import QObject, QSize, QTimer, Signal
 from qtpy.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -42,6 +42,9 @@ USER_ERRORS = (MscMorphError, ValueError, KeyError, OSError)
 #: The tallest a dock asks to be (px): several docks stacked on a 1280x800 laptop
 #: screen must not push the window past the screen; longer content scrolls.
 MAX_DOCK_HEIGHT = 560
+#: The narrowest a dock may be squeezed (px) before its form scrolls sideways: wide
+#: forms (Predict, Train) must not take the canvas's room on a laptop.
+MIN_DOCK_WIDTH = 400
 
 
 class _ProgressRelay(QObject):
@@ -85,7 +88,6 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     widget.scroll = QScrollArea(widget)
     widget.scroll.setWidgetResizable(True)
     widget.scroll.setFrameShape(QFrame.Shape.NoFrame)
-    widget.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
     widget.scroll.setWidget(content)
     outer = QVBoxLayout(widget)
     outer.setContentsMargins(0, 0, 0, 0)
@@ -154,12 +156,13 @@ class JobDock(QWidget):
         return QSize(hint.width(), min(hint.height(), MAX_DOCK_HEIGHT))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        """As narrow as the form allows (no sideways scrolling), as short as a few rows."""
+        """As narrow as the form allows up to :data:`MIN_DOCK_WIDTH`, as short as a few rows."""
         hint = super().minimumSizeHint()
         scroll = getattr(self, "scroll", None)
         if scroll is not None and scroll.widget() is not None:
             bar = scroll.verticalScrollBar().sizeHint().width()
-            hint.setWidth(max(hint.width(), scroll.widget().minimumSizeHint().width() + bar))
+            form = scroll.widget().minimumSizeHint().width() + bar
+            hint.setWidth(max(hint.width(), min(form, MIN_DOCK_WIDTH)))
         return hint
 
     def showEvent(self, event):  # noqa: N802 (Qt's name)
