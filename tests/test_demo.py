@@ -126,3 +126,13 @@ def test_demo_opens_in_napari_with_results(demo_folder, make_napari_viewer, qtbo
     assert isinstance(cells, Labels)
     qtbot.waitUntil(lambda: "area_um2" in cells.features.columns, timeout=60_000)
     assert len(cells.features) == len(np.unique(cells.data)) - 1
+    # one labelled colour bar for the OsScore, however many maps there are
+    assert sum(layer.colorbar.visible for layer in maps) == 1
+    legend = viewer.canvas.overlays["msc_morph_legend_os_score"]
+    assert legend.visible and legend.text.startswith("os_score: Osteogenic Score, 0\u20131")
+    # arranged by experiment: bright-field images in a row above the IF field, apart
+    if_top = np.asarray(cells.extent.world)[0, -2]
+    bright = [layer for layer in viewer.layers if "sample_id" in layer.metadata]
+    boxes = sorted(np.asarray(layer.extent.world)[:, -2:].tolist() for layer in bright)
+    assert len(boxes) >= 2 and all(box[1][0] <= if_top for box in boxes)
+    assert all(left[1][1] <= right[0][1] for left, right in zip(boxes, boxes[1:]))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 EXPECTED = {
-    "passage_series": {"D01_P1": "Image", "D01_P4": "Image", "D01_P7": "Image", "D01_P10": "Image"},
+    "passage_series": {"D01_passages": "Image"},
     "osteo_time_course": {"D02_induced_days": "Image", "D02_control_days": "Image"},
     "if_field": {
         "DAPI": "Image", "actin": "Image", "RUNX2": "Image", "OSX": "Image", "OCN": "Image",
@@ -44,8 +44,12 @@ def test_if_sample_channel_colormaps_and_label_agreement(make_napari_viewer):
     assert (cells[inside] == nuclei[inside]).all()
 
 
-def test_passage_series_shows_the_study_camera_size(make_napari_viewer):
+def test_passage_series_shows_the_study_camera_size_on_a_passage_axis(make_napari_viewer):
     viewer = make_napari_viewer()
     viewer.open_sample("napari-msc-morph", "passage_series")
-    assert viewer.layers["D01_P1"].data.shape[:2] == (1944, 2592)
-    assert viewer.layers["D01_P10"].metadata["passage"] == 10
+    stack = viewer.layers["D01_passages"]
+    assert stack.data.shape == (4, 1944, 2592)
+    assert stack.metadata["passages"] == [1, 4, 7, 10]
+    assert viewer.dims.axis_labels[0] == "passage"
+    viewer.dims.set_current_step(0, 2)
+    assert viewer.canvas.overlays["msc_morph_stack_axis"].text == "passage P7"

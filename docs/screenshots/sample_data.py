@@ -16,8 +16,7 @@ def main() -> None:
     viewer.window._qt_window.resize(1400, 900)
 
     viewer.open_sample("napari-msc-morph", "passage_series")
-    viewer.grid.enabled = True
-    viewer.grid.shape = (1, 4)
+    viewer.dims.set_current_step(0, 2)  # passage P7 (the overlay says so)
     settle(viewer)
     print(save_screenshot(viewer, "sample_passage_series"))
 

@@ -3,6 +3,13 @@
 Each function returns napari ``LayerData`` tuples built from the synthetic
 engine, with the pixel size in ``scale`` (µm) and the hidden truth in the
 layer metadata, so every widget can be tried without microscope images.
+
+The fields are made in a worker thread while the viewer keeps working, with a
+progress bar and a notification (:func:`~.widgets._sample_loading.generate`).
+Stacks name their leading axis: the osteogenic time course has a ``day`` axis
+and the passage series a ``passage`` axis (layer ``axis_labels``), and a text
+overlay shows the value at the slider's position ("day 14"), because napari's
+slider shows the step index and the days are not evenly spaced.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import synthetic
+from .widgets._sample_loading import AXIS_KEY, generate, label_current_viewer
 
 # A field the size of the passage study's camera is realistic but large; the
 # time course holds 7 fields per condition, so it uses quarter-area fields.
@@ -29,30 +37,44 @@ def _brightfield_layer(field, name: str, metadata: dict):
 
 
 def sample_passage_series(size: tuple[int, int] = (1944, 2592), seed: int = 0):
-    """One donor's MSCs at passages 1, 4, 7 and 10 (bright-field, phase contrast)."""
+    """One donor's MSCs at passages 1, 4, 7 and 10 (bright-field, phase contrast), one stack.
+
+    The slider's axis is ``passage``; the overlay names the passage (``passage P7``).
+    """
     donor = synthetic.make_donor("D01", seed=seed)
-    layers = []
-    for passage in PASSAGE_SERIES:
-        field = synthetic.passage_field(passage, donor=donor, size=size, seed=seed + passage)
-        layers.append(
-            _brightfield_layer(
-                field,
-                name=f"D01_P{passage}",
-                metadata={"sample_id": f"D01_P{passage}", "donor": "D01", "passage": passage},
-            )
-        )
-    return layers
+    fields = generate([
+        (lambda p=passage: synthetic.passage_field(p, donor=donor, size=size, seed=seed + p))
+        for passage in PASSAGE_SERIES], "the MSC passage series")
+    pixel_size = fields[0].pixel_size_um
+    meta = {
+        "pixel_size_um": pixel_size,
+        "donor": "D01",
+        "passages": list(PASSAGE_SERIES),
+        "sample_ids": [f"D01_P{p}" for p in PASSAGE_SERIES],
+        AXIS_KEY: {"axis": "passage", "values": list(PASSAGE_SERIES), "prefix": "P"},
+        "truth": [dict(f.truth) for f in fields],
+    }
+    label_current_viewer()
+    return [(np.stack([f.image for f in fields]),
+             {"name": "D01_passages", "scale": (1.0, pixel_size, pixel_size),
+              "axis_labels": ("passage", "y", "x"),
+              "units": ("dimensionless", "micrometer", "micrometer"),
+              "metadata": meta, "colormap": "gray"}, "image")]
 
 
 def sample_osteo_time_course(size: tuple[int, int] = TIME_COURSE_SIZE, seed: int = 0):
     """Osteogenic induction, days 0-21: an induced and a control stack (day on the slider)."""
     donor = synthetic.make_donor("D02", seed=seed)
+    conditions = (("induced", True), ("control", False))
+    made = generate([
+        (lambda d=day, i=induced: synthetic.osteo_field(d, induced=i, donor=donor, size=size,
+                                                        seed=seed + d))
+        for _, induced in conditions for day in synthetic.OSTEO_DAYS],
+        "the osteogenic time course")
+    n_days = len(synthetic.OSTEO_DAYS)
     layers = []
-    for condition, induced in (("induced", True), ("control", False)):
-        fields = [
-            synthetic.osteo_field(day, induced=induced, donor=donor, size=size, seed=seed + day)
-            for day in synthetic.OSTEO_DAYS
-        ]
+    for k, (condition, _) in enumerate(conditions):
+        fields = made[k * n_days:(k + 1) * n_days]
         stack = np.stack([f.image for f in fields])
         pixel_size = fields[0].pixel_size_um
         meta = {
@@ -60,6 +82,7 @@ def sample_osteo_time_course(size: tuple[int, int] = TIME_COURSE_SIZE, seed: int
             "donor": "D02",
             "condition": condition,
             "days": list(synthetic.OSTEO_DAYS),
+            AXIS_KEY: {"axis": "day", "values": list(synthetic.OSTEO_DAYS)},
             "truth": {"differentiation": [f.truth.get("differentiation") for f in fields]},
         }
         layers.append(
@@ -68,19 +91,23 @@ def sample_osteo_time_course(size: tuple[int, int] = TIME_COURSE_SIZE, seed: int
                 {
                     "name": f"D02_{condition}_days",
                     "scale": (1.0, pixel_size, pixel_size),
+                    "axis_labels": ("day", "y", "x"),
+                    "units": ("day", "micrometer", "micrometer"),
                     "metadata": meta,
                     "colormap": "gray",
                 },
                 "image",
             )
         )
+    label_current_viewer()
     return layers
 
 
 def sample_if_field(size: tuple[int, int] = IF_SIZE, seed: int = 0):
     """An immunofluorescence field: DAPI, actin and marker channels, nuclei and cell labels."""
     n_cells = max(8, int(40 * size[0] * size[1] / (512 * 512)))
-    field = synthetic.if_field(size=size, n_cells=n_cells, seed=seed)
+    (field,) = generate([lambda: synthetic.if_field(size=size, n_cells=n_cells, seed=seed)],
+                        "the immunofluorescence field")
     scale = (field.pixel_size_um, field.pixel_size_um)
     layers = []
     for name, image in field.channels.items():
@@ -110,10 +137,13 @@ def sample_if_field(size: tuple[int, int] = IF_SIZE, seed: int = 0):
 
 def sample_tissue_source(size: tuple[int, int] = TIME_COURSE_SIZE, seed: int = 0):
     """Umbilical cord (UC) and bone marrow (BM) MSCs side by side."""
+    sources = ("umbilical_cord", "bone_marrow")
+    fields = generate([
+        (lambda i=i, source=source: synthetic.source_field(
+            source, donor=synthetic.make_donor(f"D0{3 + i}", seed=seed), size=size, seed=seed + i))
+        for i, source in enumerate(sources)], "the tissue-source pair")
     layers = []
-    for i, source in enumerate(("umbilical_cord", "bone_marrow")):
-        donor = synthetic.make_donor(f"D0{3 + i}", seed=seed)
-        field = synthetic.source_field(source, donor=donor, size=size, seed=seed + i)
+    for source, field in zip(sources, fields):
         layers.append(
             _brightfield_layer(field, name=f"{source}_MSC",
                                metadata={"sample_id": f"{source}_MSC", "source": source})
@@ -123,9 +153,11 @@ def sample_tissue_source(size: tuple[int, int] = TIME_COURSE_SIZE, seed: int = 0
 
 def sample_nsc_fate(size: tuple[int, int] = (1024, 1024), seed: int = 0):
     """Neural stem cell progeny: neurons, astrocytes and oligodendrocytes."""
+    fates = ("neuron", "astrocyte", "oligodendrocyte")
+    fields = generate([(lambda i=i, fate=fate: synthetic.nsc_field(fate, size=size, seed=seed + i))
+                       for i, fate in enumerate(fates)], "the neural stem cell fates")
     layers = []
-    for i, fate in enumerate(("neuron", "astrocyte", "oligodendrocyte")):
-        field = synthetic.nsc_field(fate, size=size, seed=seed + i)
+    for fate, field in zip(fates, fields):
         layers.append(
             _brightfield_layer(field, name=f"NSC_{fate}",
                                metadata={"sample_id": f"NSC_{fate}", "fate": fate})

@@ -15,16 +15,19 @@ errors become napari notifications (the viewer keeps working):
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, QSize, QTimer, Signal
 from qtpy.QtWidgets import (
+    QFrame,
     QHBoxLayout,
     QLabel,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +39,12 @@ logger = logging.getLogger("napari_msc_morph")
 
 #: Errors a user can cause and fix: shown as their message alone.
 USER_ERRORS = (MscMorphError, ValueError, KeyError, OSError)
+#: The tallest a dock asks to be (px): several docks stacked on a 1280x800 laptop
+#: screen must not push the window past the screen; longer content scrolls.
+MAX_DOCK_HEIGHT = 560
+#: The narrowest a dock may be squeezed (px) before its form scrolls sideways: wide
+#: forms (Predict, Train) must not take the canvas's room on a laptop.
+MIN_DOCK_WIDTH = 400
 
 
 class _ProgressRelay(QObject):
@@ -57,7 +66,10 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     Sets ``widget.run_button`` (connected to ``widget.run``),
     ``widget.cancel_button`` (disabled, connected to ``widget.cancel``),
     ``widget.progress`` (range 0-1 until work starts) and ``widget.status``,
-    and returns the widget's layout so callers can add more below.
+    and returns the content's layout so callers can add more below.
+
+    Everything sits in a :class:`~qtpy.QtWidgets.QScrollArea` (``widget.scroll``):
+    a long form scrolls inside its dock instead of growing napari's window.
     """
     widget.run_button = QPushButton(run_text, widget)
     widget.run_button.clicked.connect(widget.run)
@@ -71,7 +83,15 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     buttons = QHBoxLayout()
     buttons.addWidget(widget.run_button)
     buttons.addWidget(widget.cancel_button)
-    layout = QVBoxLayout(widget)
+    content = QWidget()
+    layout = QVBoxLayout(content)
+    widget.scroll = QScrollArea(widget)
+    widget.scroll.setWidgetResizable(True)
+    widget.scroll.setFrameShape(QFrame.Shape.NoFrame)
+    widget.scroll.setWidget(content)
+    outer = QVBoxLayout(widget)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(widget.scroll)
     if form is not None:
         if isinstance(form, QWidget):
             layout.addWidget(form)
@@ -94,6 +114,24 @@ class JobDock(QWidget):
     """
 
     job_title = "MSC Morph"
+    #: Attributes :mod:`._memory` must not restore (values that follow the data).
+    not_remembered: tuple[str, ...] = ()
+
+    def __init_subclass__(cls, **kwargs):
+        # After the most-derived __init__ has built the form, restore the fields this
+        # viewer's last dock of the same kind had (widgets/_memory.py).
+        super().__init_subclass__(**kwargs)
+        init = cls.__init__
+
+        @functools.wraps(init)  # keeps the signature napari reads (``napari_viewer``)
+        def __init__(self, *args, **kw):
+            init(self, *args, **kw)
+            if type(self) is cls:
+                from ._memory import remember_settings
+
+                remember_settings(self)
+
+        cls.__init__ = __init__
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -106,6 +144,30 @@ class JobDock(QWidget):
     # ------------------------------------------------------------- layout
     def build_run_panel(self, form, run_text: str) -> QVBoxLayout:
         return build_run_panel(self, form, run_text)
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """The content's size, at most :data:`MAX_DOCK_HEIGHT` tall (the rest scrolls)."""
+        hint = super().sizeHint()
+        scroll = getattr(self, "scroll", None)
+        if scroll is not None and scroll.widget() is not None:
+            inner = scroll.widget().sizeHint()
+            bar = scroll.verticalScrollBar().sizeHint().width()
+            hint = QSize(inner.width() + bar, inner.height())
+        return QSize(hint.width(), min(hint.height(), MAX_DOCK_HEIGHT))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """As narrow as the form allows up to :data:`MIN_DOCK_WIDTH`, as short as a few rows."""
+        hint = super().minimumSizeHint()
+        scroll = getattr(self, "scroll", None)
+        if scroll is not None and scroll.widget() is not None:
+            bar = scroll.verticalScrollBar().sizeHint().width()
+            form = scroll.widget().minimumSizeHint().width() + bar
+            hint.setWidth(max(hint.width(), min(form, MIN_DOCK_WIDTH)))
+        return hint
+
+    def showEvent(self, event):  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        keep_window_on_screen(self.window())
 
     # ------------------------------------------------------------- running
     @property
@@ -204,3 +266,54 @@ class JobDock(QWidget):
         self.progress.setRange(0, 1)
         self.progress.setValue(1 if self._succeeded else 0)
         self._cancel_token = None
+
+
+class _ScreenFit(QObject):
+    """Event filter: after any resize of the main window, shrink it back onto its screen."""
+
+    def eventFilter(self, watched, event):  # noqa: N802 (Qt's name)
+        from qtpy.QtCore import QEvent
+
+        if event.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, lambda: _fit_if_alive(watched))
+        return False
+
+
+def _fit_if_alive(window) -> None:
+    try:
+        fit_window_to_screen(window)
+    except RuntimeError:  # closed meanwhile
+        pass
+
+
+def keep_window_on_screen(window) -> None:
+    """Fit ``window`` to its screen now and after every later resize (installed once)."""
+    if window is None or not window.isWindow():
+        return
+    if window.property("msc_morph_screen_fit") is None:
+        window.setProperty("msc_morph_screen_fit", True)
+        window.installEventFilter(_ScreenFit(window))
+    QTimer.singleShot(0, lambda: _fit_if_alive(window))
+
+
+def fit_window_to_screen(window) -> bool:
+    """Shrink a top-level ``window`` that is larger than its screen's available area.
+
+    napari saves the main window's geometry when it closes and reopens at that size,
+    so a window grown past the screen by tall docks would stay too big in every later
+    session. Returns whether the window was resized (it never gets smaller than
+    its docks' minimum size).
+    """
+    if window is None or not window.isWindow():
+        return False
+    screen = window.screen()
+    if screen is None:
+        return False
+    available = screen.availableGeometry()
+    frame_extra = window.frameGeometry().size() - window.geometry().size()
+    width = min(window.width(), available.width() - frame_extra.width())
+    height = min(window.height(), available.height() - frame_extra.height())
+    before = window.size()
+    if (width, height) != (before.width(), before.height()):
+        window.resize(width, height)  # Qt keeps it at least the docks' minimum
+    return window.size() != before

@@ -5,6 +5,17 @@ bright-field images with the OsScore maps and results-table rows made by the
 Predict widget, and an IF field with its labels measured by the Measure widget
 (features in the Labels layer, the cell table docked). The widgets run their
 usual thread workers, so the viewer stays responsive while they finish.
+
+Layers are arranged by experiment so nothing lies over an image it does not
+belong to (:func:`arrange_by_experiment`): the bright-field images stand in one
+row left to right (induced day 0, 7, 21, control day 21), each with its OsScore
+map on top of it (the Predict dock places a map on its image's translate), and
+the IF field with its nuclei and cell labels sits below that row. All
+experiments are visible at once; one colour bar per score, labelled with the
+score's name, range and unit, sits at the top right of the canvas
+(:mod:`._score_legend`). The window is kept within the screen after the docks
+are added (:func:`~._panel.keep_window_on_screen`), so napari does not remember
+an oversized geometry.
 """
 
 from __future__ import annotations
@@ -17,6 +28,35 @@ from ..io import read_image
 
 #: Which held-out samples to show: the induced series and the day-21 control.
 SHOWN = (("induced", 0), ("induced", 7), ("induced", 21), ("control", 21))
+#: Space between arranged images, as a fraction of the larger image side.
+GAP_FRACTION = 0.05
+
+
+def _extent_um(layer) -> tuple[float, float]:
+    """(height, width) of a 2-D layer in world units (µm)."""
+    shape = layer.data.shape[-3:-1] if getattr(layer, "rgb", False) else layer.data.shape[-2:]
+    return tuple(float(n * s) for n, s in zip(shape, layer.scale[-2:]))
+
+
+def arrange_by_experiment(bright_field: list, if_layers: list) -> dict[str, tuple]:
+    """Place bright-field images in a row and the IF field's layers below it.
+
+    Sets each layer's ``translate`` (µm); returns layer name -> (y, x) origin.
+    Score maps added later by the Predict dock follow their image's translate.
+    """
+    sizes = [_extent_um(layer) for layer in bright_field + if_layers[:1]]
+    gap = GAP_FRACTION * max((max(size) for size in sizes), default=0.0)
+    origins, x = {}, 0.0
+    for layer in bright_field:
+        layer.translate = (0.0, x)
+        origins[layer.name] = (0.0, x)
+        x += _extent_um(layer)[1] + gap
+    row_height = max((_extent_um(layer)[0] for layer in bright_field), default=0.0)
+    y = row_height + gap if bright_field else 0.0
+    for layer in if_layers:
+        layer.translate = (y, 0.0)
+        origins[layer.name] = (y, 0.0)
+    return origins
 
 
 def _add_image(viewer, path: Path, name: str, metadata: dict):
@@ -70,6 +110,7 @@ def open_demo(folder, viewer=None, block: bool = False, run_widgets: bool = True
 
     if_fields = sorted((folder / "morphometry").glob("*_if.tif"))
     labels_layer = None
+    if_layers = []
     if if_fields:
         stem = str(if_fields[0])[: -len("_if.tif")]
         loaded = read_image(if_fields[0])
@@ -78,14 +119,16 @@ def open_demo(folder, viewer=None, block: bool = False, run_widgets: bool = True
         from ..synthetic import IF_COLORMAPS
 
         for name, plane in zip(names, loaded.data):
-            viewer.add_image(plane, name=name, scale=(px, px), blending="additive",
+            if_layers.append(viewer.add_image(plane, name=name, scale=(px, px), blending="additive",
                              colormap=IF_COLORMAPS.get(name, "gray"),
                              visible=name in ("DAPI", "actin", "RUNX2"),
-                             metadata={"pixel_size_um": px, "channel": name})
+                             metadata={"pixel_size_um": px, "channel": name}))
         nuclei = read_image(f"{stem}_nuclei.tif").data
         cells = read_image(f"{stem}_cells.tif").data
-        viewer.add_labels(nuclei, name="nuclei", scale=(px, px), visible=False)
+        if_layers.append(viewer.add_labels(nuclei, name="nuclei", scale=(px, px), visible=False))
         labels_layer = viewer.add_labels(cells, name="cells", scale=(px, px), opacity=0.5)
+        if_layers.append(labels_layer)
+    arrange_by_experiment(image_layers, if_layers)
 
     from .results_table import get_results_table
 
@@ -96,6 +139,9 @@ def open_demo(folder, viewer=None, block: bool = False, run_widgets: bool = True
             _run_measurement(viewer, labels_layer)
     if image_layers:
         viewer.layers.selection.active = image_layers[0]
+    from ._panel import keep_window_on_screen
+
+    keep_window_on_screen(viewer.window._qt_window)
     viewer.reset_view()
     if block:
         napari.run()

@@ -48,6 +48,7 @@ class MeasureWidget(JobDock):
     """Measure the objects of a Labels layer, with image layers as channels."""
 
     job_title = "Measure cells"
+    not_remembered = ("pixel_size",)  # follows the chosen labels layer
 
     def __init__(self, napari_viewer):
         super().__init__()

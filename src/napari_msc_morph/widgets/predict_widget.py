@@ -48,6 +48,7 @@ from ..inference import (
 from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
 from ._layers import layer_pixel_size
 from ._panel import JobDock
+from ._score_legend import show_score_legend
 
 #: First entry of the tiling combo box: use the bundle's own tiling.
 BUNDLE_DEFAULT = "bundle default"
@@ -396,9 +397,7 @@ class PredictWidget(JobDock):
                     "model_id": prediction.model_id,
                 },
             )
-            colorbar = getattr(map_layer, "colorbar", None)
-            if colorbar is not None:
-                colorbar.visible = True
+            show_score_legend(self.viewer, map_layer)  # one labelled colour bar per score
 
 
     def _add_gradcam(self, layer, explanation: Explanation) -> None:

@@ -37,6 +37,7 @@ from ..training import OPTIMIZERS, SCHEDULERS, TrainConfig, default_work_dir, tr
 from ..training.config import CLASS_WEIGHTS
 from ..training.crossval import CrossValidation, cross_validate
 from ..training.recipes import RECIPES, recipe_values
+from . import _train_defaults
 from ._layers import layer_pixel_size
 from ._panel import JobDock
 
@@ -125,6 +126,7 @@ class TrainWidget(JobDock):
         self._build_model_rows(form)
         self._build_schedule_rows(form)
         self._build_output_rows(form)
+        _train_defaults.install(self, form)  # machine-fitting defaults, estimated time
         column.addLayout(form)
         layout = self.build_run_panel(inputs, "Train")
         layout.addWidget(self._build_plot())

@@ -1,0 +1,167 @@
+"""Docks fit a 1280x800 laptop, remember their settings per viewer, and Train's defaults fit
+the machine; one labelled colour bar per score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import timm  # noqa: F401  (load torch's stack before any viewer exists, as napari does)
+
+from napari_msc_morph.widgets import _memory, _train_defaults
+from napari_msc_morph.widgets._panel import fit_window_to_screen
+from napari_msc_morph.widgets._score_legend import (
+    OVERLAY_PREFIX,
+    refresh_score_legends,
+    show_score_legend,
+)
+from napari_msc_morph.widgets.correlation_widget import CorrelationWidget
+from napari_msc_morph.widgets.measure_widget import MeasureWidget
+from napari_msc_morph.widgets.predict_widget import PredictWidget
+from napari_msc_morph.widgets.results_table import get_results_table
+from napari_msc_morph.widgets.segment_widget import SegmentWidget
+from napari_msc_morph.widgets.train_widget import TrainWidget
+
+DOCKS = (SegmentWidget, MeasureWidget, PredictWidget, TrainWidget, CorrelationWidget)
+
+
+def test_every_dock_fits_a_laptop_screen_and_the_window_stays_on_it(make_napari_viewer, qtbot):
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    for dock_class in DOCKS:
+        widget = dock_class(viewer)
+        assert widget.sizeHint().height() <= 800, dock_class.__name__
+        # the whole form is still there, in a scroll area
+        assert widget.scroll.widget().sizeHint().height() > 0
+        viewer.window.add_dock_widget(widget, name=dock_class.__name__, area="right")
+    assert get_results_table(viewer).sizeHint().height() <= 800
+    # napari opens its test window at 1089x630, larger than pytest-xvfb's 800x600 screen;
+    # once the docks show, the window is as small as its screen allows
+    available = window.screen().availableGeometry()
+
+    def on_screen():
+        smallest = window.minimumSizeHint()  # grows as the docks are laid out
+        return (window.height() <= max(available.height(), smallest.height())
+                and window.width() <= max(available.width(), smallest.width()))
+
+    qtbot.waitUntil(on_screen, timeout=10_000)
+    # all six docks stacked on the right still fit a 1280x800 laptop screen
+    smallest = window.minimumSizeHint()
+    assert smallest.height() <= 800 - 60 and smallest.width() <= 1280
+    assert not fit_window_to_screen(window)      # nothing left to shrink
+    # a window grown taller than the screen later (a restored geometry) is brought back
+    window.resize(window.width(), available.height() * 3)
+    assert window.height() > available.height()
+    qtbot.waitUntil(on_screen, timeout=10_000)
+
+
+def test_docks_remember_their_fields_per_viewer(make_napari_viewer):
+    viewer = make_napari_viewer()
+    first = SegmentWidget(viewer)
+    assert first.min_diameter.value() != 12.5
+    first.min_diameter.setValue(12.5)
+    first.exclude_border.setChecked(not first.exclude_border.isChecked())
+    border = first.exclude_border.isChecked()
+    train = TrainWidget(viewer)
+    train.epochs.setValue(7)
+    train.backbone.setCurrentText("resnet18")
+    first.close()
+    first.deleteLater()
+    train.close()
+
+    second = SegmentWidget(viewer)               # re-opened in the same viewer
+    assert second.min_diameter.value() == 12.5
+    assert second.exclude_border.isChecked() == border
+    again = TrainWidget(viewer)
+    assert (again.epochs.value(), again.backbone.currentText()) == (7, "resnet18")
+    assert _memory.remembered_settings(again)["epochs"] == 7
+
+    other = make_napari_viewer()                 # another viewer starts from the defaults
+    assert SegmentWidget(other).min_diameter.value() != 12.5
+    assert TrainWidget(other).epochs.value() != 7
+
+
+def test_measure_does_not_carry_a_pixel_size_over(make_napari_viewer):
+    viewer = make_napari_viewer()
+    first = MeasureWidget(viewer)
+    first.pixel_size.setValue(3.25)
+    second = MeasureWidget(viewer)
+    assert "pixel_size" not in _memory.remembered_settings(second)
+    assert second.pixel_size.value() != 3.25
+
+
+def test_train_starts_small_on_a_cpu_and_shows_the_estimated_time(make_napari_viewer):
+    viewer = make_napari_viewer()
+    widget = TrainWidget(viewer)
+    assert widget.device.currentText() == "auto"  # this machine has no GPU: auto means cpu
+    assert (widget.backbone.currentText(), widget.input_size.value(), widget.epochs.value()) \
+        == ("resnet10t", 224, 10)
+    text = widget.estimate_label.text()
+    assert text.startswith("Estimated training time: ≈") and "on cpu" in text
+    assert "assuming 100 images" in text
+    short = _train_defaults.update_estimate(widget)
+    widget.epochs.setValue(40)                    # the label follows the fields
+    assert widget.estimate_label.text() != short
+    viewer.add_image(np.zeros((32, 32), np.uint8), name="a")
+    viewer.add_image(np.zeros((32, 32), np.uint8), name="b")
+    widget.source.setCurrentIndex(1)
+    assert "2 images" in widget.estimate_label.text()
+
+
+def test_train_takes_the_recipe_values_on_a_gpu(make_napari_viewer, monkeypatch):
+    monkeypatch.setattr(_train_defaults, "_resolved_device", lambda text: "cuda")
+    widget = TrainWidget(make_napari_viewer())
+    widget.task.setCurrentText("passage")
+    values = _train_defaults.apply_machine_defaults(widget)
+    assert values == {"backbone": "resnext50_32x4d", "input_size": 448, "epochs": 30}
+    assert widget.backbone.currentText() == "resnext50_32x4d"
+    assert "GPU assumed" in widget.estimate_label.text()
+
+
+def _score_map(viewer, name, score="os_score"):
+    layer = viewer.add_image(np.random.default_rng(0).random((8, 8)), name=name,
+                             contrast_limits=(0, 1), colormap="magma",
+                             metadata={"msc_morph_score_map": score})
+    show_score_legend(viewer, layer)
+    return layer
+
+
+def test_one_labelled_colour_bar_per_score(make_napari_viewer):
+    viewer = make_napari_viewer()
+    maps = [_score_map(viewer, f"img{i} os_score") for i in range(4)]
+    assert [m.colorbar.visible for m in maps] == [True, False, False, False]
+    label = viewer.canvas.overlays[OVERLAY_PREFIX + "os_score"]
+    assert label.visible
+    assert label.text == "os_score: Osteogenic Score, 0\u20131 (no unit)"
+    passage = _score_map(viewer, "img0 expected_passage", score="expected_passage")
+    passage.contrast_limits = (1, 10)
+    refresh_score_legends(viewer)
+    assert passage.colorbar.visible
+    assert viewer.canvas.overlays[OVERLAY_PREFIX + "expected_passage"].text == \
+        "expected_passage: expected passage, 1\u201310 (passage number)"
+    maps[0].visible = False                       # the next visible map carries the bar
+    assert [m.colorbar.visible for m in maps] == [False, True, False, False]
+    for layer in maps:
+        viewer.layers.remove(layer)
+    assert not label.visible
+
+
+@pytest.mark.parametrize("n_images", [1, 4])
+def test_demo_arrangement_keeps_experiments_apart(make_napari_viewer, n_images):
+    from napari_msc_morph.widgets.demo_viewer import arrange_by_experiment
+
+    viewer = make_napari_viewer()
+    bright = [viewer.add_image(np.zeros((40, 60)), name=f"bf{i}", scale=(0.65, 0.65))
+              for i in range(n_images)]
+    fluo = [viewer.add_image(np.zeros((50, 50)), name="DAPI", scale=(0.3, 0.3)),
+            viewer.add_labels(np.zeros((50, 50), int), name="cells", scale=(0.3, 0.3))]
+    arrange_by_experiment(bright, fluo)
+    boxes = {layer.name: np.asarray(layer.extent.world)[:, -2:] for layer in bright + fluo}
+
+    def overlap(a, b):
+        return bool(np.all(a[0] < b[1]) and np.all(b[0] < a[1]))
+
+    names = list(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            same_field = {a, b} == {"DAPI", "cells"}
+            assert overlap(boxes[a], boxes[b]) == same_field, (a, b)

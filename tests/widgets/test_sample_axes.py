@@ -1,0 +1,58 @@
+"""The osteogenic sample's day axis, and samples made off the GUI thread."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from napari_msc_morph import _sample_data
+from napari_msc_morph.synthetic import OSTEO_DAYS
+from napari_msc_morph.widgets import _sample_loading
+
+
+def test_osteo_sample_has_a_day_axis_and_the_overlay_shows_the_day(make_napari_viewer,
+                                                                   monkeypatch):
+    monkeypatch.setattr(_sample_data, "TIME_COURSE_SIZE", (48, 64))
+    monkeypatch.setattr(_sample_data.sample_osteo_time_course, "__defaults__", ((48, 64), 0))
+    viewer = make_napari_viewer()
+    viewer.open_sample("napari-msc-morph", "osteo_time_course")
+    induced = viewer.layers["D02_induced_days"]
+    assert induced.axis_labels == ("day", "y", "x")
+    assert str(induced.units[0]) == "day"
+    assert viewer.dims.axis_labels[0] == "day"
+    assert viewer.dims.nsteps[0] == len(OSTEO_DAYS)
+    overlay = viewer.canvas.overlays[_sample_loading.OVERLAY]
+    for step, day in enumerate(OSTEO_DAYS):
+        viewer.dims.set_current_step(0, step)
+        assert overlay.text == f"day {day}"
+    assert overlay.visible
+    viewer.layers.clear()          # no stack left: the label goes
+    assert not overlay.visible
+
+
+def test_generation_runs_in_a_worker_while_the_event_loop_turns(qapp, qtbot):
+    import threading
+
+    from qtpy.QtCore import QTimer
+
+    ticks, threads = [], []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(5)
+
+    def step(value):
+        threads.append(threading.current_thread() is threading.main_thread())
+        threading.Event().wait(0.15)  # a slow field
+        return value
+
+    made = _sample_loading.generate([lambda: step(1), lambda: step(2)], "two fields")
+    timer.stop()
+    assert made == [1, 2]
+    assert threads == [False, False]   # made off the GUI thread
+    assert len(ticks) >= 5             # and the GUI kept handling events meanwhile
+
+
+def test_without_background_the_steps_run_in_the_caller(monkeypatch):
+    monkeypatch.setattr(_sample_loading, "BACKGROUND", False)
+    layers = _sample_data.sample_tissue_source(size=(32, 40))
+    assert [kw["name"] for _, kw, _ in layers] == ["umbilical_cord_MSC", "bone_marrow_MSC"]
+    assert all(np.asarray(data).shape[:2] == (32, 40) for data, _, _ in layers)
