@@ -123,12 +123,14 @@ def fit_temperature(logits, targets, bounds=TEMPERATURE_BOUNDS) -> TemperatureFi
     grid = np.linspace(lo, hi, 81)
     values = [_nll(z, mask, y, math.exp(g)) for g in grid]
     best = int(np.argmin(values))
-    left, right = grid[max(best - 1, 0)], grid[min(best + 1, grid.size - 1)]
-    found = minimize_scalar(lambda g: _nll(z, mask, y, math.exp(g)), bounds=(left, right),
-                            method="bounded", options={"xatol": 1e-6})
-    log_t = float(found.x) if found.fun <= values[best] else float(grid[best])
+    at_bound = best in (0, grid.size - 1)  # the likelihood keeps improving past the range
+    log_t = float(grid[best])
+    if not at_bound:
+        found = minimize_scalar(lambda g: _nll(z, mask, y, math.exp(g)),
+                                bounds=(grid[best - 1], grid[best + 1]), method="bounded",
+                                options={"xatol": 1e-6})
+        log_t = float(found.x) if found.fun <= values[best] else log_t
     temperature = math.exp(log_t)
-    at_bound = abs(log_t - lo) < 1e-3 or abs(log_t - hi) < 1e-3
     return TemperatureFit(temperature=temperature, nll_before=_nll(z, mask, y, 1.0),
                           nll_after=_nll(z, mask, y, temperature), n=int(y.size),
                           at_bound=at_bound)
@@ -165,7 +167,7 @@ def calibrate_bundle(bundle_path, split_file, *, device: str = "auto", downscale
     before = np.array([t.mean(0) for t in tiles])
     after = np.array([_tempered_mean(t, fit.temperature) for t in tiles])
     calibration = {
-        "temperature": fit.temperature,
+        "temperature": 1.0 if fit.at_bound else fit.temperature,
         "fitted_on": "validation",
         "n": fit.n,
         "nll_before": fit.nll_before,
@@ -175,14 +177,19 @@ def calibrate_bundle(bundle_path, split_file, *, device: str = "auto", downscale
     }
     if "donor" in val.columns:
         calibration["n_donors"] = int(val["donor"].nunique())
-    if fit.at_bound:
-        calibration["note"] = (f"T reached the search bound {TEMPERATURE_BOUNDS}: the validation "
-                               "split is too small or perfectly separated to fit it")
-        logger.warning("warning: calibration: %s", calibration["note"])
+    if fit.at_bound:  # a limit, not an estimate: applying it would make prediction extreme
+        calibration["fitted_temperature"] = fit.temperature
+        calibration["ece_after"] = calibration["ece_before"]
+        calibration["nll_after"] = calibration["nll_before"]
+        calibration["note"] = (
+            f"not applied (T = 1): the fit ran to the bound T = {fit.temperature:g}, so the "
+            f"{fit.n} validation images are too few or perfectly separated to estimate it; "
+            "add validation donors")
+        logger.warning("warning: calibration %s", calibration["note"])
     config.calibration = calibration
     save_bundle(bundle.model, config, bundle_path)
     logger.info("calibration: T = %.3f on %d validation images (NLL %.3f -> %.3f)",
-                fit.temperature, fit.n, fit.nll_before, fit.nll_after)
+                calibration["temperature"], fit.n, fit.nll_before, calibration["nll_after"])
     return calibration
 
 

@@ -324,10 +324,13 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
         if "day" in evaluation.predictions.columns:
             days = evaluation.predictions["day"].to_numpy()
             for key, value in m.items():
-                if key.startswith("auc_day_"):
+                if key.startswith("auc_day_") and not key.endswith(("_ci95_low", "_ci95_high")):
                     day = key[len("auc_day_"):]
                     sel = np.array([_same_day(d, day) for d in days])
-                    curves[f"day {day} (AUC {value:.3f})"] = roc_curve(y[sel], s[sel])[:2]
+                    low, high = m.get(f"{key}_ci95_low"), m.get(f"{key}_ci95_high")
+                    ci = (f", 95% CI {low:.2f}-{high:.2f}" if low is not None
+                          and np.isfinite(low) and np.isfinite(high) else "")
+                    curves[f"day {day} (AUC {value:.3f}{ci})"] = roc_curve(y[sel], s[sel])[:2]
         title = f"ROC: {task.class_names[pos]} vs rest"
         paths["roc"] = save_figure(plot_roc(curves, title), out_dir / "roc.png")
     return paths

@@ -185,8 +185,10 @@ def summary_lines(metrics: dict) -> list[str]:
                      + (f", {n} images" if n else "") + f"); ECE {_fmt(metrics.get('ece_uncalibrated'))}"
                      f" before, {_fmt(metrics.get('ece'))} after (15 bins; reliability.png).")
     else:
-        lines.append(f"Calibration: none stored (T = 1); ECE {_fmt(metrics.get('ece'))} "
-                     "(15 bins; reliability.png).")
+        lines.append(f"Calibration: none applied (T = 1); ECE {_fmt(metrics.get('ece'))} "
+                     "(15 bins; reliability.png)."
+                     + (f" Temperature scaling {calibration['note']}." if "note" in calibration
+                        else ""))
     warnings = metrics.get("warnings") or []
     if warnings:
         lines += ["", "## Warnings", ""] + [f"- warning: {w}" for w in warnings]
