@@ -92,8 +92,9 @@ def test_fewer_than_five_samples_and_few_donors_are_warned(osteo_study, tmp_path
     table["path"] = [str(manifest.parent / p) for p in table["path"]]
     few = table[(table["day"] == 0) | (table["donor"].isin(["D1", "D2"]))]  # day 5: 4 images
     ev = evaluate_model(bundle, few.reset_index(drop=True), device="cpu", n_boot=100,
-                        out_dir=tmp_path / "r")
+                        out_dir=tmp_path / "r", split="all")
     warnings = ev.metrics["warnings"]
+    assert any("temperature was fitted on the validation images" in w for w in warnings)
     assert any(w.startswith("day 5 has only 4 held-out image(s) (fewer than 5)") for w in warnings)
     assert any(w.startswith("the split holds 4 donor(s)") for w in warnings)
     assert not any(w.startswith("day 0") for w in warnings)

@@ -211,6 +211,9 @@ def evaluate_model(
     }
     if split not in (None, "all"):
         metrics["split_source"] = split_note
+    if split in ("val", "all", None) and (config.calibration or {}).get("fitted_on") == "validation":
+        metrics["warnings"].append("the calibration temperature was fitted on the validation "
+                                   "images, which this evaluation includes: its ECE is optimistic.")
     predictions = predictions_table(table, task, probs)
     history = config.metrics.get("history")
     evaluation = Evaluation(predictions, metrics, probs, targets, task,
