@@ -29,8 +29,8 @@ from napari_msc_morph.training.calibration import fit_temperature
 def study(tmp_path_factory):
     root = tmp_path_factory.mktemp("report_inputs")
     torch.manual_seed(0)
-    config = BundleConfig(task="osteogenic", backbone="resnet10t", input_size=64)
-    bundle = save_bundle(create_backbone("resnet10t", num_classes=2), config, root / "model")
+    config = BundleConfig(task="osteogenic", backbone="test_resnet", input_size=64)
+    bundle = save_bundle(create_backbone("test_resnet", num_classes=2), config, root / "model")
     rows = []
     for k, (label, donor) in enumerate([("control", "D1"), ("induced", "D1"),
                                         ("control", "D2"), ("induced", "D2")]):

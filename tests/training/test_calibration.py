@@ -15,9 +15,9 @@ from napari_msc_morph.training.calibration import _nll, _padded, fit_temperature
 
 
 def make_bundle(path, **kw):
-    config = BundleConfig(task="passage", backbone="resnet10t", input_size=64, **kw)
+    config = BundleConfig(task="passage", backbone="test_resnet", input_size=64, **kw)
     torch.manual_seed(0)
-    return save_bundle(create_backbone("resnet10t", num_classes=config.num_classes), config, path)
+    return save_bundle(create_backbone("test_resnet", num_classes=config.num_classes), config, path)
 
 
 def _softmax(z):

@@ -40,10 +40,10 @@ def test_published_test_figures_live_in_one_registry():
 def osteo_study(tmp_path_factory):
     """A random osteogenic bundle with T = 2 and 4 donors x (day 0: 2 + 2, day 5: 1 + 1) fields."""
     root = tmp_path_factory.mktemp("osteo_report")
-    config = BundleConfig(task="osteogenic", backbone="resnet10t", input_size=64,
+    config = BundleConfig(task="osteogenic", backbone="test_resnet", input_size=64,
                           calibration={"temperature": 2.0, "fitted_on": "validation", "n": 8})
     torch.manual_seed(1)
-    bundle = save_bundle(create_backbone("resnet10t", num_classes=2), config, root / "model")
+    bundle = save_bundle(create_backbone("test_resnet", num_classes=2), config, root / "model")
     rng = np.random.default_rng(0)
     rows = []
     for donor in ("D1", "D2", "D3", "D4"):
