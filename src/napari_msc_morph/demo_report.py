@@ -62,6 +62,8 @@ def _notes(metrics: dict) -> str:
     text = (f"Calibration: temperature T = {temperature:.2f} fitted on the validation donors; "
             f"ECE {_fmt(metrics.get('ece_uncalibrated'))} before, {_fmt(metrics.get('ece'))} "
             "after." if temperature != 1.0 else "Calibration: none (T = 1).")
+    note = (metrics.get("calibration") or {}).get("note")
+    text = html.escape(text + (f" Temperature scaling {note}." if note else ""))
     items = "".join(f"<li>warning: {html.escape(w)}</li>" for w in metrics.get("warnings", []))
     return f'<p class="note">{text}</p>' + (f'<ul class="note">{items}</ul>' if items else "")
 
