@@ -63,7 +63,9 @@ def run(task: str, args, root: Path) -> dict:
     t0 = time.perf_counter()
     result = train_model(manifest, config, root / f"{task}-model", test_report=False)
     minutes = (time.perf_counter() - t0) / 60
-    split = pd.read_csv(result.work_dir / "split.csv")
+    from napari_msc_morph.training.data import load_manifest
+
+    split = load_manifest(result.work_dir / "split.csv")  # paths relative to split.csv
     held = split[split["split"] != "train"].assign(split="test")
     ev = evaluate_model(result.bundle_path, held, split="test", n_boot=1000, device="cpu",
                         out_dir=args.report / task if args.report else root / f"{task}-report")
