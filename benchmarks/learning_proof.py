@@ -63,14 +63,18 @@ def run(task: str, args, root: Path) -> dict:
     t0 = time.perf_counter()
     result = train_model(manifest, config, root / f"{task}-model", test_report=False)
     minutes = (time.perf_counter() - t0) / 60
-    split = pd.read_csv(result.work_dir / "split.csv")
+    from napari_msc_morph.training.data import load_manifest
+
+    split = load_manifest(result.work_dir / "split.csv")  # paths relative to split.csv
     held = split[split["split"] != "train"].assign(split="test")
     ev = evaluate_model(result.bundle_path, held, split="test", n_boot=1000, device="cpu",
                         out_dir=args.report / task if args.report else root / f"{task}-report")
     m = ev.metrics
     keys = ["n_images", "accuracy", "within3_accuracy", "within5_accuracy", "mean_abs_class_error",
             "macro_f1", "auc", "auc_ci95_low", "auc_ci95_high", "auc_day_0", "auc_day_5",
-            "auc_day_14", "ece"]
+            "auc_day_14", "ece", "ece_uncalibrated", "temperature"]
+    keys += [f"{k}_ci95_{side}" for k in ("accuracy", "within3_accuracy", "within5_accuracy",
+                                          "auc_day_5", "auc_day_14") for side in ("low", "high")]
     out = {k: round(m[k], 3) if isinstance(m[k], float) else m[k] for k in keys if k in m}
     out.update(task=task, train_minutes=round(minutes, 1), epochs=len(result.history),
                best_epoch=result.best_epoch,

@@ -66,11 +66,17 @@ def test_demo_writes_report_and_files(demo_folder):
     # every image the report shows exists beside it
     for src in re.findall(r'<img src="([^"]+)"', report):
         assert (demo_folder / src).exists(), src
-    # the report shows the measured numbers and the published ones as context
+    # the report shows the measured numbers and the published *test* ones as context
     assert f"{metrics['passage']['accuracy']:.3f}" in report
     assert f"{metrics['osteogenic']['auc']:.3f}" in report
-    assert "0.857" in report and "0.919" in report and "0.995" in report
+    assert "published (the paper&#x27;s result on its own data)" in report
+    assert "0.567" in report and "0.910" in report  # test strains, not validation figures
+    assert "0.857" not in report and "0.919" not in report and "0.995" not in report
     assert "0.940" in report and "0.980" in report
+    # every number with its donor-bootstrap interval
+    osteo = json.loads((demo_folder / "osteogenic" / "metrics.json").read_text())
+    assert f"{osteo['auc_ci95_low']:.3f}–{osteo['auc_ci95_high']:.3f}" in report
+    assert osteo["bootstrap_by"] == "donor"
 
 
 def test_demo_numbers_are_consistent_and_honest(demo_folder):

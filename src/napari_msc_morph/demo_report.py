@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 
 import numpy as np
 
-#: Published numbers the report shows for context.
+from .training.published import PUBLISHED as _PUBLISHED
+from .training.published import PUBLISHED_LABEL
+
+#: Published *test* figures the report shows beside the demo's (from the one registry,
+#: :data:`napari_msc_morph.training.published.PUBLISHED`).
 PUBLISHED = {
-    "passage": {
-        "source": "ResNeXt-50 passage classifier, validation set",
-        "accuracy": 0.857,
-        "within3_accuracy": 0.919,
-        "within5_accuracy": 0.995,
-    },
-    "osteogenic": {"source": "OsteoNet", "auc_day_0": 0.94, "auc_day_5": 0.98},
+    "passage": _PUBLISHED.get("passage-resnext").to_dict(),
+    "osteogenic": _PUBLISHED.get("osteonet").to_dict(),
 }
 
 
@@ -28,12 +28,44 @@ def _fmt(value) -> str:
 
 
 def _metric_rows(rows) -> str:
+    """``rows`` of ``(label, yours, ci, published)``."""
     body = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{_fmt(ours)}</td><td>{_fmt(ref)}</td></tr>"
-        for name, ours, ref in rows
+        f"<tr><td>{html.escape(name)}</td><td>{_fmt(ours)}</td><td>{html.escape(ci)}</td>"
+        f"<td>{_fmt(ref)}</td></tr>"
+        for name, ours, ci, ref in rows
     )
     return ("<table><tr><th>metric</th><th>this demo (held-out donors)</th>"
-            f"<th>published</th></tr>{body}</table>")
+            "<th>95 % CI (donor bootstrap)</th>"
+            f"<th>{html.escape(PUBLISHED_LABEL)}</th></tr>{body}</table>")
+
+
+def _evaluation(files: dict, name: str, fallback: dict) -> dict:
+    """The study's full ``metrics.json`` (CIs, n per group, warnings); ``fallback`` if absent."""
+    path = files.get(f"{name}_metrics")
+    if path and Path(path).is_file():
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    return fallback
+
+
+def _study_table(metrics: dict, extra=()) -> str:
+    from .training.report import metric_rows
+
+    rows = [(label, ours, ci, ref) for _, label, ours, ci, ref in metric_rows(metrics)]
+    rows += list(extra)
+    rows.append(("test images", metrics.get("n_images"), "", None))
+    return _metric_rows(rows)
+
+
+def _notes(metrics: dict) -> str:
+    """Calibration line and the report's warnings (few samples per class/day, few donors)."""
+    temperature = float(metrics.get("temperature", 1.0))
+    text = (f"Calibration: temperature T = {temperature:.2f} fitted on the validation donors; "
+            f"ECE {_fmt(metrics.get('ece_uncalibrated'))} before, {_fmt(metrics.get('ece'))} "
+            "after." if temperature != 1.0 else "Calibration: none (T = 1).")
+    note = (metrics.get("calibration") or {}).get("note")
+    text = html.escape(text + (f" Temperature scaling {note}." if note else ""))
+    items = "".join(f"<li>warning: {html.escape(w)}</li>" for w in metrics.get("warnings", []))
+    return f'<p class="note">{text}</p>' + (f'<ul class="note">{items}</ul>' if items else "")
 
 
 def _img(path: Path, out: Path, alt: str) -> str:
@@ -49,27 +81,13 @@ def write_html_report(result, passage, osteo, morph, correlation, settings) -> N
     from .io import atomic_path
 
     out = result.out
-    pm = passage["metrics"]
-    om = osteo["metrics"]
-    pub_p, pub_o = PUBLISHED["passage"], PUBLISHED["osteogenic"]
-    passage_table = _metric_rows([
-        ("exact passage accuracy", pm.get("accuracy"), pub_p["accuracy"]),
-        ("within-3 interval accuracy", pm.get("within3_accuracy"), pub_p["within3_accuracy"]),
-        ("within-5 interval accuracy", pm.get("within5_accuracy"), pub_p["within5_accuracy"]),
-        ("chance (exact)", pm.get("chance_accuracy"), None),
-        ("chance (within 3)", pm.get("chance_within3_accuracy"), None),
-        ("test images", pm.get("n_images"), None),
+    pm = _evaluation(result.files, "passage", passage["metrics"])
+    om = _evaluation(result.files, "osteogenic", osteo["metrics"])
+    passage_table = _study_table(pm, [
+        ("chance (exact)", passage["metrics"].get("chance_accuracy"), "", None),
+        ("chance (within 3)", passage["metrics"].get("chance_within3_accuracy"), "", None),
     ])
-    osteo_rows = [("ROC AUC, all days", om.get("auc"), None)]
-    for key in sorted((k for k in om if k.startswith("auc_day_")),
-                      key=lambda k: float(k.rsplit("_", 1)[-1])):
-        day = key.rsplit("_", 1)[-1]
-        n = om.get(f"n_day_{day}")
-        label = f"ROC AUC, day {day}" + (f" ({n} images)" if n else "")
-        osteo_rows.append((label, om[key], pub_o.get(key)))
-    osteo_rows += [("sensitivity", om.get("sensitivity"), None),
-                   ("specificity", om.get("specificity"), None),
-                   ("test images", om.get("n_images"), None)]
+    osteo_rows = _study_table(om)
     corr = correlation["results"]
     corr_html = corr[["score", "marker", "assay", "method", "n", "r", "ci_low", "ci_high", "p", "q"]] \
         .to_html(index=False, float_format=lambda v: f"{v:.3g}", border=0)
@@ -96,19 +114,23 @@ figure {{ display: inline-block; margin: 0.5em; }} img {{ max-width: 480px; }}
 donors, validated on {settings.val_donors} and tested on {settings.test_donors} donors they never saw
 (donor-grouped split). Backbone {html.escape(settings.backbone)}, {settings.input_size} px crops of fields
 read at 1/{settings.downscale} resolution, {settings.epochs} epochs, six-region averaging at test time.</p>
-<p class="note">The published numbers come from ResNeXt-50 / OsteoNet models trained on thousands of
-real images; they are context, not a like-for-like comparison. The synthetic classes differ by cell
-morphology only, as in the real cultures.</p>
+<p class="note">The published numbers are the papers' <em>test</em> results (held-out strains and
+donors) of ResNeXt-50 / OsteoNet models trained on thousands of real images: the papers' results on
+their own data, context rather than a like-for-like comparison. Every demo number carries a 95 %
+interval from a bootstrap that resamples whole donors, so with few test donors the intervals are
+wide. The synthetic classes differ by cell morphology only, as in the real cultures.</p>
 
 <h2>1. Passage (senescence) from bright-field</h2>
 {passage_table}
+{_notes(pm)}
 {_img(plots.get("passage_confusion_matrix"), out, "Passage confusion matrix (test donors)")}
 {_img(plots.get("passage_learning_curves"), out, "Passage learning curves")}
 
 <h2>2. Osteogenic differentiation (OsScore)</h2>
-{_metric_rows(osteo_rows)}
+{osteo_rows}
+{_notes(om)}
 {_img(plots.get("osteogenic_roc"), out, "ROC, induced vs control (test donors)")}
-{_img(plots.get("osteogenic_reliability"), out, "Reliability diagram")}
+{_img(plots.get("osteogenic_reliability"), out, "Reliability before and after calibration")}
 
 <h2>3. Morphometry of immunofluorescence fields</h2>
 <p>One IF field per held-out sample, drawn at that sample's true differentiation level; nuclei and

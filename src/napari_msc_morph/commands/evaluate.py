@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..inference.tiling import TILINGS
@@ -16,10 +17,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="evaluate a model bundle on a manifest split (metrics.json, predictions.csv, plots)",
         description=(
             "Predict every image of a manifest split exactly as `msc-morph predict` does "
-            "(six-region averaging by default) and write metrics.json (accuracy, top-k, "
-            "within-3/5 interval accuracy, confusion matrix, macro F1, ECE; ROC AUC with 95%% "
-            "bootstrap CI, AUC per day, sensitivity/specificity for two-class tasks), "
-            "predictions.csv and PNG plots to REPORT_DIR."
+            "(six-region averaging by default, the bundle's calibration temperature) and write "
+            "report.md (each metric with a 95%% CI from a bootstrap over donors, beside the "
+            "paper's published test figure; images and donors per class and day; warnings), "
+            "metrics.json (accuracy, top-k, within-3/5 interval accuracy, confusion matrix, "
+            "macro F1, ECE; ROC AUC, AUC per day, sensitivity/specificity for two-class tasks), "
+            "predictions.csv and PNG plots (reliability before/after calibration) to REPORT_DIR."
         ),
     )
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
@@ -35,10 +38,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="override the bundle's tiling")
     parser.add_argument("--threshold", type=float, default=0.5,
                         help="threshold on P(positive) for sensitivity/specificity (default 0.5)")
-    parser.add_argument("--n-boot", type=int, default=2000,
-                        help="bootstrap resamples (default 2000)")
+    parser.add_argument("--n-boot", type=int, default=1000,
+                        help="bootstrap resamples for the 95%% CIs (default 1000; 0: none)")
     parser.add_argument("--bootstrap-by", default=None, metavar="COLUMN",
-                        help="resample whole groups (e.g. donor) for the AUC interval")
+                        help="column whose groups the bootstrap resamples (default: donor if "
+                             "the manifest has it; 'image' resamples images)")
     parser.add_argument("--downscale", type=int, default=None,
                         help="read images at 1/N resolution (default: as the model was trained)")
     parser.add_argument("--device", default="auto", choices=DEVICES.names(),
@@ -62,12 +66,13 @@ def run(args) -> int:
             n_boot=args.n_boot, seed=args.seed, bootstrap_by=args.bootstrap_by,
             split_file=args.split_file, progress=progress,
         )
+    from ..training.report import summary_lines
+
     m = evaluation.metrics
-    shown = ", ".join(
-        f"{k} {m[k]:.3f}" for k in ("accuracy", "within3_accuracy", "within5_accuracy", "macro_f1",
-                                    "auc", "sensitivity", "specificity", "ece")
-        if isinstance(m.get(k), (int, float))
-    )
-    print(f"{m['n_images']} images ({m['split']}; {m.get('split_source', 'every row')}): {shown}")
-    print(f"{len(evaluation.files)} files -> {args.out}")
+    print(f"{m['n_images']} images ({m['split']}; {m.get('split_source', 'every row')})")
+    lines = summary_lines(m)
+    print("\n".join(line for line in lines if line.startswith("|") and "---" not in line))
+    for warning in m.get("warnings", []):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"{len(evaluation.files)} files -> {args.out} (report.md: the table with n per group)")
     return 0

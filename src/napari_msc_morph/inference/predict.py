@@ -42,6 +42,7 @@ from ..errors import BadInputError
 from ..jobs import CancelToken, check_cancelled
 from ..models.backbones import DEVICES, resolve_device
 from ..models.bundle import ModelBundle
+from ..models.calibration import calibrated_softmax
 from ..models.checks import check_probabilities
 from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
 from ..registry import Registry
@@ -278,7 +279,7 @@ class Predictor:
 
         with torch.inference_mode(), self._autocast(precision):
             logits = self.model(x)
-        return torch.softmax(logits.float(), dim=1).cpu().numpy().astype(np.float64)
+        return calibrated_softmax(logits, self.config)  # softmax(logits / T), T from the bundle
 
     def run_batch(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities for a normalised batch (B, C, h, w) float32."""

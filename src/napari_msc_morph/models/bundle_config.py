@@ -86,6 +86,11 @@ class BundleConfig:
     metrics : dict
         Training/validation metrics (free-form numbers); an optional
         ``bf16_top1_agreement`` lets CPU inference use bfloat16.
+    calibration : dict or None
+        Temperature scaling fitted after training:
+        ``{"temperature": T, "fitted_on": "validation", "n": ...}``; prediction
+        uses ``softmax(logits / T)`` (:mod:`napari_msc_morph.models.calibration`).
+        ``None``: ``T = 1``.
     weights_sha256, package_version, created, model_id :
         Filled in by :func:`save_bundle` (``model_id`` only if empty).
     schema_version : int
@@ -109,6 +114,7 @@ class BundleConfig:
     score: str | None = None
     positive_class: str | None = None
     metrics: dict = field(default_factory=dict)
+    calibration: dict | None = None
     weights_sha256: str = ""
     package_version: str = ""
     schema_version: int = SCHEMA_VERSION
@@ -186,6 +192,13 @@ class BundleConfig:
             )
         if not isinstance(self.metrics, dict):
             raise BadInputError("metrics must be a JSON object (dict).")
+        if self.calibration is not None:
+            if not isinstance(self.calibration, dict) or "temperature" not in self.calibration:
+                raise BadInputError(
+                    'calibration must be a JSON object with a "temperature" (or null), got '
+                    f"{self.calibration!r}."
+                )
+            positive_number(self.calibration["temperature"], "calibration temperature")
         # Builds the spec once more so score/positive_class are checked too.
         self.task_spec  # noqa: B018
 
@@ -227,7 +240,10 @@ class BundleConfig:
         if missing:
             raise BadInputError(f"{source} is missing required keys: {', '.join(missing)}.")
         if data.get("temperature") is not None:  # optional calibration, checked if present
-            positive_number(data["temperature"], f"{source}: temperature")
+            temperature = positive_number(data["temperature"], f"{source}: temperature")
+            if data.get("calibration") is None:  # a bare top-level temperature is honoured
+                data = {**data, "calibration": {"temperature": temperature,
+                                                "fitted_on": "model.json temperature"}}
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known - {"format", "temperature"})
         if unknown:

@@ -8,8 +8,10 @@ demo call):
 
 Modules, lowest first (no module imports one above it): ``_json``, ``optim``
 (optimiser and schedule registries), ``augment``, ``data`` (manifests),
-``splits``, ``metrics``, ``plots``, ``_inputs`` (fields -> network inputs, as
-prediction does), ``evaluate``, ``config`` (:class:`TrainConfig`,
+``splits``, ``bootstrap`` (donor cluster bootstrap), ``metrics``, ``plots``,
+``published`` (the papers' test figures), ``_inputs`` (fields -> network inputs, as
+prediction does), ``report`` (n per group, warnings, report.md), ``evaluate``,
+``calibration`` (temperature scaling after training), ``config`` (:class:`TrainConfig`,
 :class:`TrainResult`), ``pipeline`` (split table, fields, crop batches), ``epoch`` (one epoch,
 validation), ``checkpoint`` (save/load/resume checks), ``bundle_record``
 (what the bundle records), ``distributed`` (torchrun/DDP hooks), ``trainer``

@@ -60,8 +60,11 @@ def jittered_input(crop: np.ndarray, normalizer, jitter=None) -> np.ndarray:
 def predict_fields(model, config, fields, device: str = "cpu", tiling: str | None = None,
                    batch_size: int | None = None, precision: str | None = None, *,
                    total: int = 0, progress: ProgressFn | None = None,
-                   cancel: CancelToken | None = None) -> np.ndarray:
+                   cancel: CancelToken | None = None, tiles: bool = False):
     """Probabilities ``(n_fields, n_classes)`` of raw fields, tiled as at prediction.
+
+    With ``tiles=True`` returns ``(probabilities, tile_probabilities)``, the
+    second a list of each field's ``(n_tiles, n_classes)`` array.
 
     Parameters
     ----------
@@ -99,16 +102,19 @@ def predict_fields(model, config, fields, device: str = "cpu", tiling: str | Non
     predictor = Predictor(ModelBundle(model=model, config=config), device=device,
                           precision=precision, batch_size=batch_size)
     try:
-        out = []
+        out, per_tile = [], []
         for k, data in enumerate(fields):  # may be a generator: images are read one by one
             check_cancelled(cancel, "Cancelled while predicting images.")
-            out.append(predictor.predict(data, tiling=tiling).probabilities)
+            prediction = predictor.predict(data, tiling=tiling)
+            out.append(prediction.probabilities)
+            per_tile.append(prediction.tile_probabilities)
             report(progress, k + 1, total, f"predicting image {k + 1}/{total or '?'}")
     finally:
         if formats and all(f == torch.contiguous_format for f in formats.values()):
             model.to(memory_format=torch.contiguous_format)
         model.train(was_training)
-    return np.asarray(out, dtype=np.float64).reshape(len(out), config.num_classes)
+    probs = np.asarray(out, dtype=np.float64).reshape(len(out), config.num_classes)
+    return (probs, per_tile) if tiles else probs
 
 
 def _memory_format(tensor):

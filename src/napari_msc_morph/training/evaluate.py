@@ -1,24 +1,29 @@
 """Evaluation of a model on a manifest split, with the studies' protocols.
 
 Each image is predicted exactly as ``msc-morph predict`` predicts it (same
-preprocessing, same tiling, six-region averaging by default), then the task's
-metrics are computed (:func:`napari_msc_morph.training.metrics.task_metrics`):
-accuracy, top-k, within-interval accuracy (m = 3, 5; Eq. 2), confusion
-matrix, macro F1 and calibration (ECE) for all tasks; ROC AUC with a 95 %
-bootstrap interval, sensitivity/specificity at a threshold and AUC per day
-for two-class tasks.
+preprocessing, same tiling, six-region averaging by default, the bundle's
+calibration temperature), then the task's metrics are computed
+(:func:`napari_msc_morph.training.metrics.task_metrics`): accuracy, top-k,
+within-interval accuracy (m = 3, 5; Eq. 2), confusion matrix, macro F1 and
+calibration (ECE, 15 bins) for all tasks; ROC AUC, sensitivity/specificity at
+a threshold and AUC per day for two-class tasks. Every metric has a 95 %
+interval from a bootstrap that resamples donors
+(:mod:`~napari_msc_morph.training.bootstrap`), and sits beside the
+corresponding published test figure (:mod:`~napari_msc_morph.training.published`).
 
-A report folder holds ``metrics.json``, ``predictions.csv`` (one row per
-image) and PNG plots: ``learning_curves.png`` (from the bundle's training
-history), ``confusion_matrix.png``, ``roc.png`` (two-class tasks, with one
-curve per day when there are days) and ``reliability.png``.
+A report folder holds ``report.md`` (the table: yours, CI, published; images
+and donors per class and day; warnings), ``metrics.json``,
+``predictions.csv`` (one row per image) and PNG plots:
+``learning_curves.png`` (from the bundle's training history),
+``confusion_matrix.png``, ``roc.png`` (two-class tasks, with one curve per day
+when there are days) and ``reliability.png`` (before and after calibration).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,10 +32,13 @@ import pandas as pd
 from ..errors import BadInputError
 from ..io import write_json, write_table
 from ..jobs import CancelToken, ProgressFn
+from ..models.calibration import apply_temperature, bundle_temperature
 from ._inputs import predict_fields
 from ._json import json_safe
+from .bootstrap import check_n_boot
 from .data import load_field, load_manifest, validate_manifest
 from .recorded_split import apply_recorded_split
+from .report import report_context, write_summary
 
 __all__ = ["Evaluation", "evaluate_model", "predictions_table", "write_report"]
 
@@ -50,12 +58,15 @@ class Evaluation:
     metrics : dict
         JSON-ready numbers (see :func:`~napari_msc_morph.training.metrics.task_metrics`).
     probabilities : ndarray, shape (n_images, n_classes)
+        As prediction gives them (the bundle's temperature applied).
     targets : ndarray of int
     task : TaskSpec
     history : dict or None
         The bundle's training curves, if it has them.
     files : dict
         The report's files (name -> path) when one was written.
+    uncalibrated_probabilities : ndarray or None
+        The same at temperature 1 (before calibration).
     """
 
     predictions: pd.DataFrame
@@ -65,6 +76,7 @@ class Evaluation:
     task: object
     history: dict | None = None
     files: dict = field(default_factory=dict)
+    uncalibrated_probabilities: np.ndarray | None = None
 
 
 def evaluate_model(
@@ -77,7 +89,7 @@ def evaluate_model(
     device: str = "auto",
     downscale: int | None = None,
     threshold: float = 0.5,
-    n_boot: int = 2000,
+    n_boot: int = 1000,
     seed: int = 0,
     bootstrap_by: str | None = None,
     precision: str | None = None,
@@ -112,11 +124,13 @@ def evaluate_model(
     threshold : float
         Decision threshold on P(positive) for sensitivity/specificity.
     n_boot : int
-        Bootstrap resamples for the AUC interval.
+        Bootstrap resamples for the 95 % intervals (0: none).
     seed : int
         Bootstrap seed.
     bootstrap_by : str, optional
-        Manifest column to resample by (e.g. ``donor``) instead of images.
+        Manifest column whose groups the bootstrap resamples; default
+        ``donor`` when the manifest has one, else images (``"image"``
+        resamples images explicitly).
     split_file : path, optional
         A training run's ``split.csv`` whose split overrides the manifest's
         (matched by resolved image path).
@@ -143,6 +157,7 @@ def evaluate_model(
     from ..models import ModelBundle, load_bundle, resolve_device
     from .metrics import task_metrics
 
+    n_boot = check_n_boot(n_boot)
     device = resolve_device(device)
     if not isinstance(bundle, ModelBundle):
         bundle = load_bundle(bundle, device=device)
@@ -168,15 +183,20 @@ def evaluate_model(
                       else "manifest table")
     if downscale is None:
         downscale = int(config.metrics.get("downscale", 1) or 1)
+    group_column = _bootstrap_column(table, bootstrap_by)
     images = (load_field(path, downscale).data for path in table["path"])
-    probs = predict_fields(
-        bundle.model, config, images, device=device, tiling=tiling, precision=precision,
-        total=len(table), progress=progress, cancel=cancel,
+    # tiles at T = 1, then the bundle's temperature: both sides of the calibration
+    raw, tiles = predict_fields(
+        bundle.model, replace(config, calibration=None), images, device=device, tiling=tiling,
+        precision=precision, total=len(table), progress=progress, cancel=cancel, tiles=True,
     )
+    temperature = bundle_temperature(config)
+    probs = (np.array([apply_temperature(t, temperature).mean(0) for t in tiles])
+             .reshape(raw.shape) if temperature != 1.0 else raw)
     index = {c: i for i, c in enumerate(config.class_names)}
     targets = np.array([index[c] for c in table["label"]], dtype=np.int64)
     days = table["day"].to_numpy() if "day" in table.columns else None
-    groups = table[bootstrap_by].to_numpy() if bootstrap_by else None
+    groups = table[group_column].to_numpy() if group_column else None
     metrics = task_metrics(task, targets, probs, days=days, groups=groups, threshold=threshold,
                            n_boot=n_boot, seed=seed)
     metrics = {
@@ -187,19 +207,37 @@ def evaluate_model(
         "class_names": list(config.class_names),
         "downscale": downscale,
         **metrics,
+        **report_context(table, config, targets, raw, group_column),
     }
     if split not in (None, "all"):
         metrics["split_source"] = split_note
-    if bootstrap_by:
-        metrics["bootstrap_by"] = bootstrap_by
+    if split in ("val", "all", None) and (config.calibration or {}).get("fitted_on") == "validation":
+        metrics["warnings"].append("the calibration temperature was fitted on the validation "
+                                   "images, which this evaluation includes: its ECE is optimistic.")
     predictions = predictions_table(table, task, probs)
     history = config.metrics.get("history")
     evaluation = Evaluation(predictions, metrics, probs, targets, task,
-                            history if isinstance(history, dict) else None)
+                            history if isinstance(history, dict) else None,
+                            uncalibrated_probabilities=raw)
     if out_dir is not None:
         evaluation.files = write_report(evaluation, out_dir)
         logger.info("evaluation report (%d files) -> %s", len(evaluation.files), out_dir)
     return evaluation
+
+
+def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> str | None:
+    """The column whose groups the bootstrap resamples (``None``: images)."""
+    if bootstrap_by is None:
+        return "donor" if "donor" in table.columns and (table["donor"] != "").any() else None
+    if bootstrap_by == "image":
+        return None
+    if bootstrap_by not in table.columns:
+        raise BadInputError(
+            f"--bootstrap-by {bootstrap_by!r}: the manifest has no such column (columns: "
+            f"{', '.join(map(str, table.columns))}); name the donor column, or 'image' to "
+            "resample images."
+        )
+    return bootstrap_by
 
 
 def _split_from_file(table: pd.DataFrame, split_file) -> tuple[pd.DataFrame, str]:
@@ -241,12 +279,12 @@ def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFr
 
 
 def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=None) -> dict:
-    """Write ``metrics.json``, ``predictions.csv`` and the PNG plots; return their paths."""
+    """Write ``report.md``, ``metrics.json``, ``predictions.csv`` and the PNG plots; return paths."""
     from .metrics import positive_index, reliability_table, roc_curve
     from .plots import (
         plot_confusion_matrix,
         plot_learning_curves,
-        plot_reliability,
+        plot_reliability_before_after,
         plot_roc,
         save_figure,
     )
@@ -256,6 +294,7 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
     paths: dict = {}
     metrics = json_safe(evaluation.metrics)
     paths["metrics"] = write_json(metrics, out_dir / "metrics.json")
+    paths["summary"] = write_summary(metrics, out_dir / "report.md")
     paths["predictions"] = write_table(evaluation.predictions, out_dir / "predictions.csv",
                                        path_columns=("path",))
     task = evaluation.task
@@ -267,9 +306,15 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
         cm = np.asarray(evaluation.metrics["confusion_matrix"])
         paths["confusion_matrix"] = save_figure(
             plot_confusion_matrix(cm, list(task.class_names)), out_dir / "confusion_matrix.png")
-        table = reliability_table(evaluation.targets, evaluation.probabilities)
+        m = evaluation.metrics
+        bins = int(m.get("ece_bins", 15))
+        after = reliability_table(evaluation.targets, evaluation.probabilities, bins)
+        raw = evaluation.uncalibrated_probabilities
+        before = reliability_table(evaluation.targets, raw, bins) if raw is not None else None
         paths["reliability"] = save_figure(
-            plot_reliability(table, evaluation.metrics.get("ece")), out_dir / "reliability.png")
+            plot_reliability_before_after(before, after, m.get("ece_uncalibrated"), m.get("ece"),
+                                          float(m.get("temperature", 1.0))),
+            out_dir / "reliability.png")
     if task.num_classes == 2 and np.isfinite(evaluation.metrics.get("auc", np.nan)):
         pos = positive_index(task)
         y = (evaluation.targets == pos).astype(int)
@@ -282,10 +327,13 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
         if "day" in evaluation.predictions.columns:
             days = evaluation.predictions["day"].to_numpy()
             for key, value in m.items():
-                if key.startswith("auc_day_"):
+                if key.startswith("auc_day_") and not key.endswith(("_ci95_low", "_ci95_high")):
                     day = key[len("auc_day_"):]
                     sel = np.array([_same_day(d, day) for d in days])
-                    curves[f"day {day} (AUC {value:.3f})"] = roc_curve(y[sel], s[sel])[:2]
+                    low, high = m.get(f"{key}_ci95_low"), m.get(f"{key}_ci95_high")
+                    ci = (f", 95% CI {low:.2f}-{high:.2f}" if low is not None
+                          and np.isfinite(low) and np.isfinite(high) else "")
+                    curves[f"day {day} (AUC {value:.3f}{ci})"] = roc_curve(y[sel], s[sel])[:2]
         title = f"ROC: {task.class_names[pos]} vs rest"
         paths["roc"] = save_figure(plot_roc(curves, title), out_dir / "roc.png")
     return paths

@@ -172,7 +172,7 @@ def roc_curve(y_true, scores):
 
 
 def bootstrap_auc_ci(
-    y_true, scores, n_boot: int = 2000, alpha: float = 0.05, seed: int = 0, groups=None
+    y_true, scores, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0, groups=None
 ) -> tuple[float, float]:
     """Percentile bootstrap confidence interval of the ROC AUC.
 
@@ -181,43 +181,29 @@ def bootstrap_auc_ci(
     y_true, scores : array_like
         Binary labels (1 = positive) and scores.
     n_boot : int
-        Resamples; those with only one class are redrawn (skipped).
+        Resamples; those with only one class are left out.
     alpha : float
         0.05 gives a 95 % interval.
     seed : int
         Fixed seed: the interval is reproducible.
     groups : array_like, optional
         Resample whole groups (e.g. donors) instead of images: wider, and
-        honest when images of one donor are correlated.
+        honest when images of one donor are correlated
+        (:mod:`~napari_msc_morph.training.bootstrap`).
 
     Returns
     -------
     (low, high) : tuple of float
         ``(nan, nan)`` when only one class is present.
     """
+    from .bootstrap import bootstrap_intervals, weighted_auc
+
     y, s = _binary(y_true, scores)
     if y.sum() == 0 or y.sum() == y.size:
         return float("nan"), float("nan")
-    rng = np.random.default_rng(seed)
-    if groups is not None:
-        groups = np.asarray(groups).ravel()
-        names, inverse = np.unique(groups, return_inverse=True)
-        members = [np.flatnonzero(inverse == i) for i in range(names.size)]
-    aucs = []
-    for _ in range(int(n_boot)):
-        if groups is None:
-            idx = rng.integers(0, y.size, y.size)
-        else:
-            pick = rng.integers(0, len(members), len(members))
-            idx = np.concatenate([members[i] for i in pick])
-        yb = y[idx]
-        if yb.min() == yb.max():
-            continue
-        aucs.append(roc_auc(yb, s[idx]))
-    if not aucs:
-        return float("nan"), float("nan")
-    low, high = np.quantile(aucs, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
+    found = bootstrap_intervals({"auc": lambda W: weighted_auc(W, y, s)}, groups, y.size,
+                                n_boot, seed, alpha)
+    return found["auc"]
 
 
 def sensitivity_specificity(y_true, scores, threshold: float = 0.5) -> tuple[float, float]:
@@ -231,7 +217,7 @@ def sensitivity_specificity(y_true, scores, threshold: float = 0.5) -> tuple[flo
 
 
 # --------------------------------------------------------------------------- calibration
-def reliability_table(y_true, probs, n_bins: int = 10) -> dict:
+def reliability_table(y_true, probs, n_bins: int = 15) -> dict:
     """Top-label confidence vs accuracy in ``n_bins`` equal-width bins.
 
     Returns a dict of arrays ``bin_lower``, ``bin_upper``, ``count``,
@@ -257,7 +243,7 @@ def reliability_table(y_true, probs, n_bins: int = 10) -> dict:
     }
 
 
-def expected_calibration_error(y_true, probs, n_bins: int = 10) -> float:
+def expected_calibration_error(y_true, probs, n_bins: int = 15) -> float:
     """ECE: ``sum_b (n_b / n) * |accuracy_b - confidence_b|`` over top-label bins."""
     table = reliability_table(y_true, probs, n_bins)
     n = table["count"].sum()
@@ -284,56 +270,89 @@ def task_metrics(
     days=None,
     groups=None,
     threshold: float = 0.5,
-    n_boot: int = 2000,
+    n_boot: int = 1000,
     seed: int = 0,
-    n_bins: int = 10,
+    n_bins: int = 15,
 ) -> dict:
-    """All metrics that apply to ``task`` as a flat JSON-ready dict.
+    """All metrics that apply to ``task`` as a flat JSON-ready dict, each with a 95 % CI.
 
     Every task: ``n_images``, ``accuracy``, ``top2_accuracy`` (and ``top3``
-    for more than three classes), ``macro_f1``, ``ece``, ``confusion_matrix``.
-    Ordinal tasks: ``within3_accuracy``, ``within5_accuracy`` (Eq. 2; widths
-    up to the number of classes) and ``mean_abs_class_error``. Two-class
-    tasks: ``auc`` with ``auc_ci95_low``/``auc_ci95_high`` (percentile
-    bootstrap over images, or over ``groups`` if given), ``sensitivity`` and
+    for more than three classes), ``macro_f1``, ``ece`` (``n_bins`` top-label
+    bins), ``confusion_matrix``. Ordinal tasks: ``within3_accuracy``,
+    ``within5_accuracy`` (Eq. 2; widths up to the number of classes) and
+    ``mean_abs_class_error``. Two-class tasks: ``auc``, ``sensitivity`` and
     ``specificity`` at ``threshold`` on P(positive), and ``auc_day_<d>`` for
     each ``day`` that has both classes.
+
+    Every number metric ``<m>`` comes with ``<m>_ci95_low`` and
+    ``<m>_ci95_high``: a percentile bootstrap over ``groups`` (whole donors,
+    :mod:`~napari_msc_morph.training.bootstrap`), or over images when
+    ``groups`` is ``None``; all metrics share the same ``n_boot`` resamples
+    (``n_boot=0``: no intervals).
     """
     from ..inference.ordinal import ordinal_class_values
+    from .bootstrap import (
+        bootstrap_intervals,
+        interval_hits,
+        weighted_auc,
+        weighted_ece,
+        weighted_macro_f1,
+        weighted_mean,
+    )
 
     y, p = _check(y_true, probs)
     n_classes = p.shape[1]
     pred = p.argmax(1)
     out: dict = {"n_images": int(y.size)}
+    stats: dict = {}  # metric -> its value per resample from weights W (n_boot, n_images)
+    correct = (pred == y).astype(float)
     out["accuracy"] = accuracy(y, pred)
+    stats["accuracy"] = lambda W: weighted_mean(W, correct)
     for k in (2, 3):
         if k < n_classes and (k == 2 or n_classes > 3):
             out[f"top{k}_accuracy"] = top_k_accuracy(y, p, k)
+            top = np.argsort(-p, axis=1, kind="stable")[:, :k]
+            hits = (top == y[:, None]).any(axis=1).astype(float)
+            stats[f"top{k}_accuracy"] = lambda W, hits=hits: weighted_mean(W, hits)
     out["macro_f1"] = macro_f1(y, pred, n_classes) if y.size else float("nan")
+    stats["macro_f1"] = lambda W: weighted_macro_f1(W, y, pred, n_classes)
     if task.ordinal:
         for m in (3, 5):
             if m < n_classes:
                 out[f"within{m}_accuracy"] = within_interval_accuracy(y, p, m)
-        out["mean_abs_class_error"] = mean_absolute_class_error(
-            y, p, ordinal_class_values(task.class_names)
-        )
+                hits = interval_hits(y, p, m)
+                stats[f"within{m}_accuracy"] = lambda W, hits=hits: weighted_mean(W, hits)
+        values = ordinal_class_values(task.class_names)
+        out["mean_abs_class_error"] = mean_absolute_class_error(y, p, values)
+        errors = np.abs(values[pred] - values[y])
+        stats["mean_abs_class_error"] = lambda W: weighted_mean(W, errors)
     if n_classes == 2:
         pos = positive_index(task)
         yb = (y == pos).astype(int)
         score = p[:, pos]
+        called = (score >= float(threshold)).astype(float)
         out["positive_class"] = task.class_names[pos]
         out["auc"] = roc_auc(yb, score)
-        low, high = bootstrap_auc_ci(yb, score, n_boot=n_boot, seed=seed, groups=groups)
-        out["auc_ci95_low"], out["auc_ci95_high"] = low, high
+        stats["auc"] = lambda W: weighted_auc(W, yb, score)
         out["threshold"] = float(threshold)
         out["sensitivity"], out["specificity"] = sensitivity_specificity(yb, score, threshold)
+        stats["sensitivity"] = lambda W: weighted_mean(W, called, mask=yb == 1)
+        stats["specificity"] = lambda W: weighted_mean(W, 1.0 - called, mask=yb == 0)
         if days is not None:
             days = np.asarray(days)
             for day in sorted({d for d in days if _is_value(d)}, key=_day_key):
                 sel = days == day
                 if sel.sum() and 0 < yb[sel].sum() < sel.sum():
-                    out[f"auc_day_{_day_label(day)}"] = roc_auc(yb[sel], score[sel])
+                    key = f"auc_day_{_day_label(day)}"
+                    out[key] = roc_auc(yb[sel], score[sel])
+                    stats[key] = lambda W, sel=sel: weighted_auc(W[:, sel], yb[sel], score[sel])
     out["ece"] = expected_calibration_error(y, p, n_bins) if y.size else float("nan")
+    out["ece_bins"] = int(n_bins)
+    stats["ece"] = lambda W: weighted_ece(W, y, p, n_bins)
+    intervals = bootstrap_intervals(stats, groups, int(y.size), n_boot, seed)
+    for name, (low, high) in intervals.items():
+        out[f"{name}_ci95_low"], out[f"{name}_ci95_high"] = low, high
+    out["bootstrap_resamples"] = int(n_boot)
     out["confusion_matrix"] = confusion_matrix(y, pred, n_classes).tolist()
     return out
 

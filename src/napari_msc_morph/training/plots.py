@@ -17,6 +17,7 @@ __all__ = [
     "plot_confusion_matrix",
     "plot_roc",
     "plot_reliability",
+    "plot_reliability_before_after",
     "save_figure",
 ]
 
@@ -114,10 +115,7 @@ def plot_roc(curves: dict, title: str = "ROC") -> Figure:  # noqa: F821
     return fig
 
 
-def plot_reliability(table: dict, ece: float | None = None) -> Figure:  # noqa: F821
-    """Reliability diagram from :func:`~napari_msc_morph.training.metrics.reliability_table`."""
-    fig = _figure(4.4, 4.0)
-    ax = fig.subplots()
+def _draw_reliability(ax, table: dict, title: str) -> None:
     lower, upper = np.asarray(table["bin_lower"]), np.asarray(table["bin_upper"])
     acc = np.asarray(table["accuracy"], float)
     count = np.asarray(table["count"])
@@ -131,10 +129,40 @@ def plot_reliability(table: dict, ece: float | None = None) -> Figure:  # noqa: 
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("confidence (top-class probability)")
     ax.set_ylabel("accuracy")
-    title = "Reliability"
-    if ece is not None and np.isfinite(ece):
-        title += f" (ECE = {ece:.3f})"
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
+
+
+def _ece_text(ece) -> str:
+    return f"ECE = {ece:.3f}" if ece is not None and np.isfinite(ece) else "ECE = n/a"
+
+
+def plot_reliability(table: dict, ece: float | None = None) -> Figure:  # noqa: F821
+    """Reliability diagram from :func:`~napari_msc_morph.training.metrics.reliability_table`."""
+    fig = _figure(4.4, 4.0)
+    title = "Reliability"
+    if ece is not None and np.isfinite(ece):
+        title += f" ({_ece_text(ece)})"
+    _draw_reliability(fig.subplots(), table, title)
+    return fig
+
+
+def plot_reliability_before_after(before: dict | None, after: dict, ece_before=None,
+                                  ece_after=None, temperature: float = 1.0) -> Figure:  # noqa: F821
+    """Reliability before (``T = 1``) and after temperature scaling, side by side.
+
+    With no calibration (``temperature == 1`` or no ``before`` table) one
+    panel, titled as uncalibrated.
+    """
+    if before is None or float(temperature) == 1.0:
+        fig = _figure(4.4, 4.0)
+        _draw_reliability(fig.subplots(), after,
+                          f"Reliability, not calibrated (T = 1), {_ece_text(ece_after)}")
+        return fig
+    fig = _figure(8.4, 4.0)
+    ax_before, ax_after = fig.subplots(1, 2, sharey=True)
+    _draw_reliability(ax_before, before, f"Before calibration (T = 1), {_ece_text(ece_before)}")
+    _draw_reliability(ax_after, after,
+                      f"After calibration (T = {temperature:.2f}), {_ece_text(ece_after)}")
     return fig

@@ -200,6 +200,9 @@ def train_model(
                                history=pd.DataFrame(state.history), metrics={}, split=table,
                                best_epoch=state.best_epoch)
         result = _finish(state, table, bundle_path, work_dir)
+        from .calibration import calibrate_trained_bundle  # temperature T fitted on the val split
+
+        calibrate_trained_bundle(result, config, cancel=cancel)
         if test_report and result.bundle_path is not None and (table["split"] == "test").any():
             _report_on_test_split(result, config, report_dir, progress, cancel)
         ctx.barrier()
