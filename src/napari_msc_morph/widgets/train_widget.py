@@ -37,6 +37,7 @@ from ..training import OPTIMIZERS, SCHEDULERS, TrainConfig, default_work_dir, tr
 from ..training.config import CLASS_WEIGHTS
 from ..training.crossval import CrossValidation, cross_validate
 from ..training.recipes import RECIPES, recipe_values
+from ._figure_export import enable_export
 from ._layers import layer_pixel_size
 from ._panel import JobDock
 
@@ -128,6 +129,10 @@ class TrainWidget(JobDock):
         column.addLayout(form)
         layout = self.build_run_panel(inputs, "Train")
         layout.addWidget(self._build_plot())
+        self.report_button = QPushButton("Show report plots (ROC per day, reliability…)")
+        self.report_button.setEnabled(False)  # enabled once a run wrote a test report
+        self.report_button.clicked.connect(self.show_report_plots)
+        layout.addWidget(self.report_button)
 
     # -- builders ------------------------------------------------------------------------
     def _build_source_form(self) -> QFormLayout:
@@ -214,6 +219,7 @@ class TrainWidget(JobDock):
         self.figure = Figure(figsize=(4, 2.6), layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumHeight(200)
+        enable_export(self.canvas, "learning_curves")  # right-click: Save PNG…/SVG…
         self.ax_loss = self.figure.add_subplot(1, 2, 1)
         self.ax_acc = self.figure.add_subplot(1, 2, 2)
         self._draw_plot()
@@ -404,6 +410,15 @@ class TrainWidget(JobDock):
                     ax.legend(fontsize=6)
         self.canvas.draw_idle()
 
+    def show_report_plots(self, *_):
+        """Dock the last run's report figures (see :mod:`.report_plots`); return the dock."""
+        from .report_plots import show_report_plots
+
+        files = getattr(self.result, "report_files", None) or {}
+        if "metrics" not in files:
+            return None
+        return show_report_plots(self.viewer, Path(files["metrics"]).parent)
+
     def _on_done(self, result) -> None:
         self.result = result
         if isinstance(result, CrossValidation):
@@ -423,5 +438,6 @@ class TrainWidget(JobDock):
             shown = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "within3_accuracy", "auc")
                               if isinstance(m.get(k), (int, float)))
             report = Path(result.report_files["metrics"]).parent
+            self.report_button.setEnabled(True)
             text += f" Test split ({m['n_images']} images): {shown}; report in {report}."
         self.status.setText(text)
