@@ -152,13 +152,24 @@ def test_compare_from_a_csv_file_and_errors_in_the_status(make_napari_viewer, qt
     assert panel.value_combo.currentText() == "size" and panel.by_combo.currentText() == "day"
     result = panel.compute()
     assert result.trend["p"].item() == compare_groups(frame, "size", "day").trend["p"].item()
+    # only some rows: the same as comparing the filtered table directly
+    frame["condition"] = np.tile(["control", "induced", "induced"], 5)
+    frame.to_csv(path, index=False)
+    panel.where_edit.setText("condition=induced")
+    only = panel.compute()
+    direct = compare_groups(frame[frame.condition == "induced"], "size", "day")
+    assert only.summary["n"].sum() == 10
+    assert only.omnibus["p"].item() == direct.omnibus["p"].item()
+    panel.where_edit.setText("conditon=induced")
+    assert panel.run() is None and "'conditon'" in panel.status.text()
+    panel.where_edit.setText("")
     panel.value_combo.setCurrentText("no_such_column")
     worker = panel.run()  # the engine names the missing column; the dock shows it
     with qtbot.waitSignal(worker.finished, timeout=30000):
         pass
     qtbot.waitUntil(lambda: "no_such_column" in panel.status.text(), timeout=5000)
     assert "size" in panel.status.text()  # the message lists the table's columns
-    assert panel.result is result  # the last good result stays shown
+    assert panel.result is only  # the last good result stays shown
 
 
 def test_export_writes_a_valid_png_and_svg(make_napari_viewer, tmp_path):

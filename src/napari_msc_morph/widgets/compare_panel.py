@@ -102,6 +102,10 @@ class ComparePanel(JobDock):
             combo.setEditable(True)
         self.method_combo = QComboBox(self)
         self.method_combo.addItems(method_choices())
+        self.where_edit = QLineEdit(self)
+        self.where_edit.setPlaceholderText("only rows where, e.g. condition=induced (optional)")
+        self.where_edit.setToolTip("Keep only the rows matching COLUMN=VALUE (several: "
+                                   "separate with commas), e.g. condition=induced.")
 
         form = QFormLayout()
         form.addRow("Table", source_row)
@@ -109,6 +113,7 @@ class ComparePanel(JobDock):
         form.addRow("Value", self.value_combo)
         form.addRow("Groups (by)", self.by_combo)
         form.addRow("Paired by", self.paired_combo)
+        form.addRow("Only rows", self.where_edit)
         form.addRow("Method", self.method_combo)
         layout = self.build_run_panel(form, "Compare")
 
@@ -219,6 +224,7 @@ class ComparePanel(JobDock):
         if not value or not by:
             raise BadInputError("Choose a value column and a group column first.")
         paired = self.paired_combo.currentText().strip()
+        table = rows_where(table, self.where_edit.text())
         return {"table": table, "value": value, "by": by,
                 "paired_by": None if paired in ("", NONE) else paired,
                 "method": self.method_combo.currentText()}
@@ -321,6 +327,35 @@ class ComparePanel(JobDock):
                 write_comparison(self.result, path)
             except (OSError, ValueError, ImportError) as err:
                 self.report_error(err)
+
+
+def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The rows of ``table`` matching every ``COLUMN=VALUE`` of ``where`` (comma-separated).
+
+    Values compare as text, with whole numbers written without decimals (7.0 == 7).
+    """
+    keep = pd.Series(True, index=table.index)
+    for part in filter(None, (p.strip() for p in where.split(","))):
+        column, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or not column:
+            raise BadInputError(f"Only rows {part!r}: write COLUMN=VALUE, e.g. condition=induced.")
+        if column not in table.columns:
+            raise BadInputError(f"Only rows: column {column!r} is not in the table; its columns "
+                                f"are: {', '.join(map(str, table.columns))}.")
+        keep &= table[column].map(_text) == _text(value)
+    if not keep.any():
+        raise BadInputError(f"Only rows {where.strip()!r} matches no row; check the value.")
+    return table[keep]
+
+
+def _text(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    return str(int(number)) if number.is_integer() else str(value).strip()
 
 
 def _set_items(combo: QComboBox, items, hints) -> None:
