@@ -36,12 +36,14 @@ from ..analysis.compare_plots import box_strip_figure
 from ..errors import BadInputError, MscMorphError
 from ..io import read_table
 from ._figure_export import enable_export, export_buttons
+from ._layers import PLANE_ROWS_KEY
 from ._panel import JobDock
 from .results_table import get_results_table
 
 #: Table sources offered in the "Table" combo (then one entry per measured Labels layer).
 RESULTS_SOURCE = "Results table (one row per image)"
 CELLS_SOURCE = "Cells of all measured Labels layers"
+PLANES_SOURCE = "Planes of predicted stacks (one row per plane)"
 FILE_SOURCE = "CSV / XLSX file"
 LAYER_PREFIX = "Cells of "
 NONE = "(none)"
@@ -139,7 +141,7 @@ class ComparePanel(JobDock):
     def refresh(self, *_) -> None:
         """Re-list the sources (measured Labels layers change) and the columns."""
         current = self.source_combo.currentText()
-        names = [RESULTS_SOURCE, CELLS_SOURCE]
+        names = [RESULTS_SOURCE, PLANES_SOURCE, CELLS_SOURCE]
         names += [LAYER_PREFIX + layer.name for layer in self.viewer.layers if _is_measured(layer)]
         names.append(FILE_SOURCE)
         self.source_combo.blockSignals(True)
@@ -187,6 +189,8 @@ class ComparePanel(JobDock):
             if not path:
                 raise BadInputError("Choose a table file (CSV or XLSX) first.")
             return read_table(path)
+        if source == PLANES_SOURCE:
+            return self.planes_table()
         if source == CELLS_SOURCE:
             layers = [layer for layer in self.viewer.layers if _is_measured(layer)]
             if not layers:
@@ -197,22 +201,44 @@ class ComparePanel(JobDock):
             raise BadInputError(f"Labels layer {name!r} is gone or not measured; press ↻.")
         return self.cells_table([self.viewer.layers[name]])
 
+    def planes_table(self) -> pd.DataFrame:
+        """One row per plane of every predicted stack, with ``layer``, ``plane``, the
+        stack's metadata (condition, donor…) and ``day`` from its ``days`` list."""
+        layers = [layer for layer in self.viewer.layers if PLANE_ROWS_KEY in layer.metadata]
+        if not layers:
+            raise BadInputError("No predicted stack: run Predict on a stack (e.g. the osteogenic "
+                                "time-course sample) first.")
+        parts = []
+        for layer in layers:
+            rows = pd.DataFrame(layer.metadata[PLANE_ROWS_KEY])
+            first = rows["plane"].astype(str).str.split(",").str[0].astype(int)
+            rows.insert(0, "layer", layer.name)
+            days = layer.metadata.get("days")
+            if "day" not in rows and days is not None and len(days) > first.max():
+                rows["day"] = [days[i] for i in first]
+            parts.append(self._with_metadata(rows, layer))
+        return pd.concat(parts, ignore_index=True, sort=False)
+
+    def _with_metadata(self, rows: pd.DataFrame, layer) -> pd.DataFrame:
+        """``rows`` plus the layer's scalar metadata and its results-table metadata."""
+        results = get_results_table(self.viewer, show=False)
+        index = results.row_index(layer)
+        meta = {} if index is None else dict(results.to_dataframe().iloc[index])
+        meta.update({k: v for k, v in layer.metadata.items() if isinstance(v, (str, int, float))})
+        for column, value in meta.items():
+            if column not in rows and column != "layer" and value is not None and \
+                    not (isinstance(value, float) and np.isnan(value)):
+                rows[column] = value
+        return rows
+
     def cells_table(self, layers) -> pd.DataFrame:
         """The per-cell tables of ``layers`` stacked, with a ``layer`` column and each
         layer's metadata (condition, day, donor…) from its results-table row."""
-        results = get_results_table(self.viewer, show=False)
-        meta = results.to_dataframe()
         parts = []
         for layer in layers:
             cells = layer.features.drop(columns=["index"], errors="ignore").copy()
             cells.insert(0, "layer", layer.name)
-            index = results.row_index(layer)
-            if index is not None:
-                for column, value in meta.iloc[index].items():
-                    if column not in cells and column != "layer" and value is not None and \
-                            not (isinstance(value, float) and np.isnan(value)):
-                        cells[column] = value
-            parts.append(cells)
+            parts.append(self._with_metadata(cells, layer))
         return pd.concat(parts, ignore_index=True, sort=False)
 
     def _input_state(self, table: pd.DataFrame | None = None) -> dict:
@@ -293,6 +319,13 @@ class ComparePanel(JobDock):
         self.viewer.layers.selection.clear()
         self.viewer.layers.selection.update([layer])
         self.viewer.layers.selection.active = layer
+        plane = row.get("plane")
+        if isinstance(plane, str) and plane:  # a stack's plane: show it
+            step = list(self.viewer.dims.current_step)
+            offset = len(step) - layer.ndim  # the layer's leading axes in the viewer's dims
+            for axis, value in enumerate(int(v) for v in plane.split(",")):
+                step[offset + axis] = value
+            self.viewer.dims.current_step = tuple(step)
         label = row.get("label")
         if type(layer).__name__ == "Labels" and label is not None and np.isfinite(label):
             layer.selected_label = int(label)
