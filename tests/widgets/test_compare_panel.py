@@ -126,6 +126,11 @@ def test_are_induced_cells_larger_from_measured_labels(make_napari_viewer):
     assert result.omnibus["p"].item() == direct.omnibus["p"].item() < 0.01
     pair = result.posthoc.iloc[0]
     assert (pair["group_a"], pair["group_b"]) == ("control", "induced") and pair["estimate"] > 0
+    assert result.trend.empty and "no trend test" in panel.status.text()
+    panel.order_edit.setText("control, induced")  # an order: the trend test runs too
+    result = panel.compute()
+    ordered = compare_groups(cells, "area_px", "condition", order=["control", "induced"])
+    assert result.trend["p"].item() == ordered.trend["p"].item() < 0.01
 
     # a click on an induced cell's point selects its Labels layer and that cell's label
     point = int(np.flatnonzero(result.data["group"].to_numpy() == "induced")[2])

@@ -104,6 +104,10 @@ class ComparePanel(JobDock):
             combo.setEditable(True)
         self.method_combo = QComboBox(self)
         self.method_combo.addItems(method_choices())
+        self.order_edit = QLineEdit(self)
+        self.order_edit.setPlaceholderText("group order, e.g. control,induced (optional)")
+        self.order_edit.setToolTip("The groups in their order, separated by commas: the trend "
+                                   "test and the plot follow it. Numbers (days) sort themselves.")
         self.where_edit = QLineEdit(self)
         self.where_edit.setPlaceholderText("only rows where, e.g. condition=induced (optional)")
         self.where_edit.setToolTip("Keep only the rows matching COLUMN=VALUE (several: "
@@ -115,6 +119,7 @@ class ComparePanel(JobDock):
         form.addRow("Value", self.value_combo)
         form.addRow("Groups (by)", self.by_combo)
         form.addRow("Paired by", self.paired_combo)
+        form.addRow("Order", self.order_edit)
         form.addRow("Only rows", self.where_edit)
         form.addRow("Method", self.method_combo)
         layout = self.build_run_panel(form, "Compare")
@@ -253,6 +258,7 @@ class ComparePanel(JobDock):
         table = rows_where(table, self.where_edit.text())
         return {"table": table, "value": value, "by": by,
                 "paired_by": None if paired in ("", NONE) else paired,
+                "order": [o.strip() for o in self.order_edit.text().split(",") if o.strip()] or None,
                 "method": self.method_combo.currentText()}
 
     # ------------------------------------------------------------- running
@@ -292,7 +298,7 @@ class ComparePanel(JobDock):
             trend = result.trend.iloc[0]
             text += f"; trend {trend['test']} p = {_p(trend['p'])}"
         if result.warnings:
-            text += ". Warning: " + "; ".join(result.warnings)
+            text += ". Warning: " + "; ".join(w.rstrip(".") for w in result.warnings)
         self.status.setText(text + ".")
 
     def _fill_tests(self, frame: pd.DataFrame) -> None:
