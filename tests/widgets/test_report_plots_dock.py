@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from napari_msc_morph.errors import BadInputError
+from napari_msc_morph.training.crossval import CrossValidation
 from napari_msc_morph.training.metrics import reliability_table, roc_curve
 from napari_msc_morph.training.plots import plot_reliability, plot_roc, save_figure
 from napari_msc_morph.widgets._figure_export import export_figure
@@ -50,6 +51,15 @@ def test_train_dock_shows_the_report_plots_in_a_dock(make_napari_viewer, tmp_pat
     svg = export_figure(dock.canvases["reliability"].figure, tmp_path / "out" / "rel.svg")
     assert b"<svg" in svg.read_bytes()[:2000]
     assert widget.show_report_plots() is dock  # reused, not a second dock
+    # after cross-validation: the best fold's report
+    fold2 = _write_report(tmp_path / "fold2")
+    (fold2 / "roc.png").unlink()
+    first = SimpleNamespace(report_files={"metrics": report / "metrics.json"})
+    best = SimpleNamespace(report_files={"metrics": fold2 / "metrics.json"})
+    widget.result = CrossValidation(folds=None, summary=None, best_fold=2, monitor="val_loss",
+                                    best_value=0.1, bundle_path=tmp_path, results=[first, best])
+    assert widget.show_report_plots().folder == fold2
+    assert dock.tabs.count() == 1 and dock.tabs.tabText(0) == "Reliability"
     assert "PNG or SVG" in widget.canvas.toolTip()  # the live curves export too
 
 

@@ -414,7 +414,10 @@ class TrainWidget(JobDock):
         """Dock the last run's report figures (see :mod:`.report_plots`); return the dock."""
         from .report_plots import show_report_plots
 
-        files = getattr(self.result, "report_files", None) or {}
+        result = self.result
+        if isinstance(result, CrossValidation) and result.results:  # the best fold's report
+            result = result.results[min(result.best_fold, len(result.results)) - 1]
+        files = getattr(result, "report_files", None) or {}
         if "metrics" not in files:
             return None
         return show_report_plots(self.viewer, Path(files["metrics"]).parent)
@@ -426,6 +429,7 @@ class TrainWidget(JobDock):
                 f"Done: {len(result.folds)} folds; best fold {result.best_fold} saved to "
                 f"{result.bundle_path}. " + "; ".join(result.summary_lines()[:4])
                 + f"; all in {result.files['summary_csv']}.")
+            self.report_button.setEnabled(True)
             return
         if result.bundle_path is None:
             self.status.setText("Stopped before the first epoch finished; no model was written.")
