@@ -42,7 +42,7 @@ def test_train_dock_shows_the_report_plots_in_a_dock(make_napari_viewer, tmp_pat
     widget.result = SimpleNamespace(report_files={"metrics": report / "metrics.json"})
     dock = widget.show_report_plots()
     assert isinstance(dock, ReportPlots) and dock in viewer.window.dock_widgets.values()
-    assert [dock.tabs.tabText(i) for i in range(dock.tabs.count())] == ["ROC per day",
+    assert [dock.tabs.tabText(i) for i in range(dock.tabs.count())] == ["ROC",
                                                                       "Reliability"]
     assert "auc 0.9" in dock.summary.text() and "day 0 0.800" in dock.summary.text()
     # the shown figure is the report's image, and it exports like every plugin canvas

@@ -22,7 +22,7 @@ from ..errors import BadInputError
 from ._figure_export import enable_export
 
 #: Tab order and titles of the report figures (others follow, titled by file name).
-KNOWN_PLOTS = {"roc": "ROC per day", "reliability": "Reliability", "confusion_matrix": "Confusion",
+KNOWN_PLOTS = {"roc": "ROC", "reliability": "Reliability", "confusion_matrix": "Confusion",
                "learning_curves": "Learning curves"}
 _METRICS = ("accuracy", "auc", "within3_accuracy", "ece", "n_images")
 
