@@ -48,6 +48,12 @@ def test_compare_tab_answers_does_osscore_rise_with_day(make_napari_viewer, qtbo
     viewer.window.add_dock_widget(widget, name="Correlation")
     panel = widget.compare_panel
     assert widget.tabs.tabText(widget.tabs.indexOf(panel)) == "Compare groups"
+    assert panel.source_combo.findText(LAYER_PREFIX + "late") < 0
+    late = viewer.add_labels(np.zeros((8, 8), dtype=np.int32), name="late")
+    late.features = pd.DataFrame({"index": [1], "label": [1], "area_px": [3.0]})
+    panel.source_combo.showPopup()  # opening the Table list re-lists the tables
+    panel.source_combo.hidePopup()
+    assert panel.source_combo.findText(LAYER_PREFIX + "late") >= 0
     panel.set_source(RESULTS_SOURCE)
     # the column combos default to the score and the day
     assert panel.value_combo.currentText() == "os_score"

@@ -78,7 +78,7 @@ class ComparePanel(JobDock):
         self.table: pd.DataFrame | None = None  # the table the shown result was computed on
         self._strip = None  # the strip-plot points (PathCollection) of the shown figure
 
-        self.source_combo = QComboBox(self)
+        self.source_combo = _RefreshingCombo(self.refresh, self)
         self.source_combo.currentIndexChanged.connect(self._source_changed)
         refresh = QPushButton("↻", self)
         refresh.setToolTip("Re-read the tables and their columns (after Predict or Measure).")
@@ -155,6 +155,12 @@ class ComparePanel(JobDock):
         self.source_combo.setCurrentText(current if current in names else RESULTS_SOURCE)
         self.source_combo.blockSignals(False)
         self._source_changed()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Re-list the tables each time the tab is shown (Predict/Measure may have run)."""
+        super().showEvent(event)
+        if not self.busy:
+            self.refresh()
 
     def set_source(self, name: str) -> None:
         """Choose a table source by its combo text (e.g. :data:`RESULTS_SOURCE`)."""
@@ -366,6 +372,18 @@ class ComparePanel(JobDock):
                 write_comparison(self.result, path)
             except (OSError, ValueError, ImportError) as err:
                 self.report_error(err)
+
+
+class _RefreshingCombo(QComboBox):
+    """A combo box that re-lists its entries (``before_popup()``) each time it opens."""
+
+    def __init__(self, before_popup, parent=None):
+        super().__init__(parent)
+        self._before_popup = before_popup
+
+    def showPopup(self) -> None:  # noqa: N802 (Qt's name)
+        self._before_popup()
+        super().showPopup()
 
 
 def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
