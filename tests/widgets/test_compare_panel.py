@@ -7,6 +7,7 @@ import pandas as pd
 from matplotlib.backend_bases import MouseEvent
 
 from napari_msc_morph.analysis.compare import compare_groups
+from napari_msc_morph.widgets import _figure_export
 from napari_msc_morph.widgets._figure_export import export_figure
 from napari_msc_morph.widgets.compare_panel import (
     CELLS_SOURCE,
@@ -181,7 +182,7 @@ def test_compare_from_a_csv_file_and_errors_in_the_status(make_napari_viewer, qt
     assert panel.result is only  # the last good result stays shown
 
 
-def test_export_writes_a_valid_png_and_svg(make_napari_viewer, tmp_path):
+def test_export_writes_a_valid_png_and_svg(make_napari_viewer, tmp_path, monkeypatch):
     viewer = make_napari_viewer()
     _results_with_days(viewer)
     panel = ComparePanel(viewer)
@@ -191,6 +192,12 @@ def test_export_writes_a_valid_png_and_svg(make_napari_viewer, tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert svg.name == "box.svg" and b"<svg" in svg.read_bytes()[:2000]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["box.png", "box.svg"]  # no temp files
+    # the menu's / buttons' action: a file dialog, then the atomic save
+    chosen = tmp_path / "menu" / "chosen.svg"
+    monkeypatch.setattr(_figure_export.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (str(chosen), "SVG vector image (*.svg)"))
+    assert _figure_export._save_dialog(panel.canvas, "svg", "compare") == chosen
+    assert b"<svg" in chosen.read_bytes()[:2000]
     widget = CorrelationWidget(viewer)  # every correlation canvas offers the right-click menu
     for canvas in (widget.scatter_canvas, widget.heatmap_canvas, widget.time_canvas,
                    widget.compare_panel.canvas):
