@@ -43,7 +43,9 @@ from ..analysis.qpcr import TRANSFORMS
 from ..analysis.study import CorrelationStudy, correlate_study
 from ..errors import BadInputError, MscMorphError
 from ..io import write_table
+from ._figure_export import enable_export
 from ._panel import JobDock
+from .compare_panel import ComparePanel
 from .results_table import get_results_table
 
 #: Combo-box entries meaning "no repeated measures" and "values as they are".
@@ -145,6 +147,9 @@ class CorrelationWidget(JobDock):
         self.tabs.addTab(self.table, "Table")
         for canvas in (self.scatter_canvas, self.heatmap_canvas, self.time_canvas):
             canvas.setMinimumHeight(260)
+            enable_export(canvas, "correlation")  # right-click: Save PNG…/SVG…
+        self.compare_panel = ComparePanel(napari_viewer, self)
+        self.tabs.addTab(self.compare_panel, "Compare groups")
         layout.addWidget(self.tabs, 1)
 
     # -------------------------------------------------------------- inputs

@@ -46,7 +46,7 @@ from ..inference import (
     unique_notices,
 )
 from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
-from ._layers import layer_pixel_size
+from ._layers import PLANE_ROWS_KEY, layer_pixel_size
 from ._panel import JobDock
 from ._score_legend import show_score_legend
 
@@ -356,6 +356,8 @@ class PredictWidget(JobDock):
             layer = layers[index]
             row = prediction_rows([prediction], per_plane=False, image_column=False)[0]
             table.update_layer_row(layer, row)
+            if prediction.planes:  # a stack: its per-plane rows for the Compare groups tab
+                layer.metadata[PLANE_ROWS_KEY] = prediction_rows([prediction], image_column=False)
             if self.maps_check.isChecked() and prediction.maps:
                 self._add_maps(layer, prediction)
             if explanation is not None:

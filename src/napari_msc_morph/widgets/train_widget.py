@@ -38,6 +38,7 @@ from ..training.config import CLASS_WEIGHTS
 from ..training.crossval import CrossValidation, cross_validate
 from ..training.recipes import RECIPES, recipe_values
 from . import _train_defaults
+from ._figure_export import enable_export
 from ._layers import layer_pixel_size
 from ._panel import JobDock
 
@@ -130,6 +131,10 @@ class TrainWidget(JobDock):
         column.addLayout(form)
         layout = self.build_run_panel(inputs, "Train")
         layout.addWidget(self._build_plot())
+        self.report_button = QPushButton("Show report plots (ROC per day, reliability…)")
+        self.report_button.setEnabled(False)  # enabled once a run wrote a test report
+        self.report_button.clicked.connect(self.show_report_plots)
+        layout.addWidget(self.report_button)
 
     # -- builders ------------------------------------------------------------------------
     def _build_source_form(self) -> QFormLayout:
@@ -216,6 +221,7 @@ class TrainWidget(JobDock):
         self.figure = Figure(figsize=(4, 2.6), layout="constrained")
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumHeight(200)
+        enable_export(self.canvas, "learning_curves")  # right-click: Save PNG…/SVG…
         self.ax_loss = self.figure.add_subplot(1, 2, 1)
         self.ax_acc = self.figure.add_subplot(1, 2, 2)
         self._draw_plot()
@@ -406,6 +412,18 @@ class TrainWidget(JobDock):
                     ax.legend(fontsize=6)
         self.canvas.draw_idle()
 
+    def show_report_plots(self, *_):
+        """Dock the last run's report figures (see :mod:`.report_plots`); return the dock."""
+        from .report_plots import show_report_plots
+
+        result = self.result
+        if isinstance(result, CrossValidation) and result.results:  # the best fold's report
+            result = result.results[min(result.best_fold, len(result.results)) - 1]
+        files = getattr(result, "report_files", None) or {}
+        if "metrics" not in files:
+            return None
+        return show_report_plots(self.viewer, Path(files["metrics"]).parent)
+
     def _on_done(self, result) -> None:
         self.result = result
         if isinstance(result, CrossValidation):
@@ -413,6 +431,7 @@ class TrainWidget(JobDock):
                 f"Done: {len(result.folds)} folds; best fold {result.best_fold} saved to "
                 f"{result.bundle_path}. " + "; ".join(result.summary_lines()[:4])
                 + f"; all in {result.files['summary_csv']}.")
+            self.report_button.setEnabled(True)
             return
         if result.bundle_path is None:
             self.status.setText("Stopped before the first epoch finished; no model was written.")
@@ -425,5 +444,6 @@ class TrainWidget(JobDock):
             shown = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "within3_accuracy", "auc")
                               if isinstance(m.get(k), (int, float)))
             report = Path(result.report_files["metrics"]).parent
+            self.report_button.setEnabled(True)
             text += f" Test split ({m['n_images']} images): {shown}; report in {report}."
         self.status.setText(text)

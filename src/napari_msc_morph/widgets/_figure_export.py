@@ -1,0 +1,89 @@
+"""Save any matplotlib canvas the plugin shows as PNG or SVG.
+
+:func:`enable_export` gives a ``FigureCanvasQTAgg`` a right-click menu with
+"Save PNG…" and "Save SVG…"; :func:`export_buttons` makes the same two actions
+as a row of buttons. Files are written with :func:`napari_msc_morph.io.atomic_path`
+(an interrupted save never leaves half a file), by :func:`export_figure`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QMenu, QPushButton
+
+from ..errors import BadInputError
+from ..io import atomic_path
+
+__all__ = ["FORMATS", "enable_export", "export_buttons", "export_figure"]
+
+#: Formats offered: suffix -> file-dialog filter.
+FORMATS = {"png": "PNG image (*.png)", "svg": "SVG vector image (*.svg)"}
+
+
+def export_figure(figure, path: str | os.PathLike, fmt: str | None = None,
+                  dpi: int = 150) -> Path:
+    """Write ``figure`` to ``path`` (format from ``fmt`` or the suffix) atomically."""
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".") or "png").lower()
+    if fmt not in FORMATS:
+        raise BadInputError(f"Cannot save a plot as {fmt!r}: choose one of "
+                            f"{', '.join(FORMATS)} (the file name's suffix).")
+    if path.suffix.lower() != f".{fmt}":
+        path = path.with_name(f"{path.name}.{fmt}")
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, format=fmt, dpi=dpi)
+    return path
+
+
+def _save_dialog(canvas, fmt: str, name: str) -> Path | None:
+    """Ask for a file name, then save; errors are shown, never raised."""
+    path, _ = QFileDialog.getSaveFileName(canvas, f"Save plot as {fmt.upper()}",
+                                          f"{name}.{fmt}", FORMATS[fmt])
+    if not path:
+        return None
+    try:
+        written = export_figure(canvas.figure, path, fmt)
+    except (OSError, ValueError, BadInputError) as err:
+        from napari.utils.notifications import show_error
+
+        show_error(f"Saving the plot failed: {err}")
+        return None
+    from napari.utils.notifications import show_info
+
+    show_info(f"Plot saved to {written}")
+    return written
+
+
+def enable_export(canvas, name: str = "plot"):
+    """Give ``canvas`` a right-click menu "Save PNG…" / "Save SVG…"; return it.
+
+    ``name`` is the file name the dialog proposes.
+    """
+    canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    canvas._export_name = name
+
+    def show_menu(pos):
+        menu = QMenu(canvas)
+        for fmt in FORMATS:
+            action = menu.addAction(f"Save {fmt.upper()}…")
+            action.triggered.connect(lambda _=False, f=fmt: _save_dialog(canvas, f, name))
+        menu.exec_(canvas.mapToGlobal(pos))
+
+    canvas.customContextMenuRequested.connect(show_menu)
+    tip = canvas.toolTip()
+    canvas.setToolTip((tip + "\n" if tip else "") + "Right-click: save the plot as PNG or SVG.")
+    return canvas
+
+
+def export_buttons(canvas, name: str = "plot", parent=None) -> QHBoxLayout:
+    """A row of "Save PNG…" / "Save SVG…" buttons saving ``canvas``'s figure."""
+    row = QHBoxLayout()
+    for fmt in FORMATS:
+        button = QPushButton(f"Save {fmt.upper()}…", parent)
+        button.clicked.connect(lambda _=False, f=fmt: _save_dialog(canvas, f, name))
+        row.addWidget(button)
+    row.addStretch(1)
+    return row

@@ -1,0 +1,437 @@
+"""The "Compare groups" tab of the Correlation dock.
+
+Thin: picks a table (the plugin's results table, the per-cell tables of the
+measured Labels layers, or a CSV/XLSX file), a value column, a group column and
+an optional paired-by column, and hands them to one engine call,
+:func:`~napari_msc_morph.analysis.compare.compare_groups` (the same call as
+``msc-morph compare``), run off the GUI thread by :class:`~._panel.JobDock`.
+The result is shown as a test table and the engine's box + strip plot
+(:func:`~napari_msc_morph.analysis.compare_plots.box_strip_figure`); clicking a
+point selects its image layer (and so its results-table row), or for a cell
+table its Labels layer and the cell's label.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
+from matplotlib.figure import Figure
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+)
+
+from ..analysis.compare import GroupComparison, compare_groups, method_choices, write_comparison
+from ..analysis.compare_plots import box_strip_figure
+from ..errors import BadInputError, MscMorphError
+from ..io import read_table
+from ._figure_export import enable_export, export_buttons
+from ._layers import PLANE_ROWS_KEY
+from ._panel import JobDock
+from .results_table import get_results_table
+
+#: Table sources offered in the "Table" combo (then one entry per measured Labels layer).
+RESULTS_SOURCE = "Results table (one row per image)"
+CELLS_SOURCE = "Cells of all measured Labels layers"
+PLANES_SOURCE = "Planes of predicted stacks (one row per plane)"
+FILE_SOURCE = "CSV / XLSX file"
+LAYER_PREFIX = "Cells of "
+NONE = "(none)"
+#: Shown columns of the test table (from GroupComparison.long_table()).
+_SHOWN = ["section", "test", "group", "group_a", "group_b", "n", "n_a", "n_b", "mean", "median",
+          "estimate", "statistic", "p", "p_adjust", "effect", "effect_size", "note"]
+#: Preferred defaults for the column combos.
+_VALUE_HINTS = ("os_score", "osscore", "score", "area_um2", "area_px", "area")
+_GROUP_HINTS = ("day", "condition", "group", "passage")
+
+
+def _is_measured(layer) -> bool:
+    features = getattr(layer, "features", None)
+    return (type(layer).__name__ == "Labels" and isinstance(features, pd.DataFrame)
+            and not features.empty and "label" in features)
+
+
+class ComparePanel(JobDock):
+    """Compare a value between groups (e.g. OsScore by day, cell area by condition).
+
+    Parameters
+    ----------
+    napari_viewer : napari.viewer.Viewer
+    """
+
+    job_title = "Compare groups"
+
+    def __init__(self, napari_viewer, parent=None):
+        super().__init__(parent)
+        self.viewer = napari_viewer
+        self.result: GroupComparison | None = None
+        self.table: pd.DataFrame | None = None  # the table the shown result was computed on
+        self._strip = None  # the strip-plot points (PathCollection) of the shown figure
+
+        self.source_combo = _RefreshingCombo(self.refresh, self)
+        self.source_combo.currentIndexChanged.connect(self._source_changed)
+        refresh = QPushButton("↻", self)
+        refresh.setToolTip("Re-read the tables and their columns (after Predict or Measure).")
+        refresh.clicked.connect(self.refresh)
+        source_row = QHBoxLayout()
+        source_row.addWidget(self.source_combo, 1)
+        source_row.addWidget(refresh)
+        self.path_edit = QLineEdit(self)
+        self.path_edit.setPlaceholderText("table file (CSV or XLSX)")
+        self.path_edit.editingFinished.connect(self._fill_columns)
+        browse = QPushButton("Browse…", self)
+        browse.clicked.connect(self._browse_clicked)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self.path_edit, 1)
+        path_row.addWidget(browse)
+        self.value_combo = QComboBox(self)
+        self.by_combo = QComboBox(self)
+        self.paired_combo = QComboBox(self)
+        self.paired_combo.setToolTip(
+            "The subject measured in every group (e.g. donor): repeated-measures tests "
+            "(Friedman / Wilcoxon, Page's trend test).")
+        for combo in (self.value_combo, self.by_combo, self.paired_combo):
+            combo.setEditable(True)
+        self.method_combo = QComboBox(self)
+        self.method_combo.addItems(method_choices())
+        self.order_edit = QLineEdit(self)
+        self.order_edit.setPlaceholderText("group order, e.g. control,induced (optional)")
+        self.order_edit.setToolTip("The groups in their order, separated by commas: the trend "
+                                   "test and the plot follow it. Numbers (days) sort themselves.")
+        self.where_edit = QLineEdit(self)
+        self.where_edit.setPlaceholderText("only rows where, e.g. condition=induced (optional)")
+        self.where_edit.setToolTip("Keep only the rows matching COLUMN=VALUE (several: "
+                                   "separate with commas), e.g. condition=induced.")
+
+        form = QFormLayout()
+        form.addRow("Table", source_row)
+        form.addRow("File", path_row)
+        form.addRow("Value", self.value_combo)
+        form.addRow("Groups (by)", self.by_combo)
+        form.addRow("Paired by", self.paired_combo)
+        form.addRow("Order", self.order_edit)
+        form.addRow("Only rows", self.where_edit)
+        form.addRow("Method", self.method_combo)
+        layout = self.build_run_panel(form, "Compare")
+
+        self.canvas = enable_export(
+            FigureCanvasQTAgg(Figure(figsize=(5, 4), layout="constrained")), "compare_groups")
+        self.canvas.setMinimumHeight(260)
+        self.canvas.mpl_connect("pick_event", self._on_pick)
+        self.tests = QTableWidget(0, 0, self)
+        self.views = QTabWidget(self)
+        self.views.addTab(self.canvas, "Box + strip")
+        self.views.addTab(self.tests, "Tests")
+        layout.addWidget(self.views, 1)
+        exports = export_buttons(self.canvas, "compare_groups", self)
+        save_table = QPushButton("Export tests…", self)
+        save_table.clicked.connect(self._export_clicked)
+        exports.addWidget(save_table)
+        layout.addLayout(exports)
+        self.status.setText("Compare a value between groups: e.g. os_score by day, "
+                            "area by condition.")
+        self.refresh()
+
+    # -------------------------------------------------------------- tables
+    def refresh(self, *_) -> None:
+        """Re-list the sources (measured Labels layers change) and the columns."""
+        current = self.source_combo.currentText()
+        names = [RESULTS_SOURCE, PLANES_SOURCE, CELLS_SOURCE]
+        names += [LAYER_PREFIX + layer.name for layer in self.viewer.layers if _is_measured(layer)]
+        names.append(FILE_SOURCE)
+        self.source_combo.blockSignals(True)
+        self.source_combo.clear()
+        self.source_combo.addItems(names)
+        self.source_combo.setCurrentText(current if current in names else RESULTS_SOURCE)
+        self.source_combo.blockSignals(False)
+        self._source_changed()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Re-list the tables each time the tab is shown (Predict/Measure may have run)."""
+        super().showEvent(event)
+        if not self.busy:
+            self.refresh()
+
+    def set_source(self, name: str) -> None:
+        """Choose a table source by its combo text (e.g. :data:`RESULTS_SOURCE`)."""
+        if self.source_combo.findText(name) < 0:
+            self.refresh()
+        self.source_combo.setCurrentText(name)
+        self._source_changed()
+
+    def _source_changed(self, *_) -> None:
+        self.path_edit.setEnabled(self.source_combo.currentText() == FILE_SOURCE)
+        self._fill_columns()
+
+    def _fill_columns(self, *_) -> None:
+        try:
+            table = self.current_table()
+        except (OSError, ValueError, MscMorphError):
+            table = pd.DataFrame()
+        numeric = [c for c in table.columns
+                   if pd.to_numeric(table[c], errors="coerce").notna().any()
+                   and c not in ("label", "index")]
+        groups = [c for c in table.columns if c not in ("label", "index")
+                  and 1 < table[c].nunique() < max(2, len(table))]
+        # a value column is a measured number, rarely a day/passage: those go last
+        numeric.sort(key=lambda c: str(c).lower() in _GROUP_HINTS)
+        for combo, items, hints in ((self.value_combo, numeric, _VALUE_HINTS),
+                                    (self.by_combo, groups, _GROUP_HINTS)):
+            _set_items(combo, items, hints)
+        _set_items(self.paired_combo, [NONE, *groups], (NONE,))
+
+    def current_table(self) -> pd.DataFrame:
+        """The chosen table as a DataFrame (read now: the tables change)."""
+        source = self.source_combo.currentText()
+        if source == RESULTS_SOURCE:
+            return get_results_table(self.viewer, show=False).to_dataframe()
+        if source == FILE_SOURCE:
+            path = self.path_edit.text().strip()
+            if not path:
+                raise BadInputError("Choose a table file (CSV or XLSX) first.")
+            return read_table(path)
+        if source == PLANES_SOURCE:
+            return self.planes_table()
+        if source == CELLS_SOURCE:
+            layers = [layer for layer in self.viewer.layers if _is_measured(layer)]
+            if not layers:
+                raise BadInputError("No measured Labels layer: run Measure cells first.")
+            return self.cells_table(layers)
+        name = source[len(LAYER_PREFIX):]
+        if name not in self.viewer.layers or not _is_measured(self.viewer.layers[name]):
+            raise BadInputError(f"Labels layer {name!r} is gone or not measured; press ↻.")
+        return self.cells_table([self.viewer.layers[name]])
+
+    def planes_table(self) -> pd.DataFrame:
+        """One row per plane of every predicted stack, with ``layer``, ``plane``, the
+        stack's metadata (condition, donor…) and ``day`` from its ``days`` list."""
+        layers = [layer for layer in self.viewer.layers if PLANE_ROWS_KEY in layer.metadata]
+        if not layers:
+            raise BadInputError("No predicted stack: run Predict on a stack (e.g. the osteogenic "
+                                "time-course sample) first.")
+        parts = []
+        for layer in layers:
+            rows = pd.DataFrame(layer.metadata[PLANE_ROWS_KEY])
+            first = rows["plane"].astype(str).str.split(",").str[0].astype(int)
+            rows.insert(0, "layer", layer.name)
+            days = layer.metadata.get("days")
+            if "day" not in rows and days is not None and len(days) > first.max():
+                rows["day"] = [days[i] for i in first]
+            parts.append(self._with_metadata(rows, layer))
+        return pd.concat(parts, ignore_index=True, sort=False)
+
+    def _with_metadata(self, rows: pd.DataFrame, layer) -> pd.DataFrame:
+        """``rows`` plus the layer's scalar metadata and its results-table metadata."""
+        results = get_results_table(self.viewer, show=False)
+        index = results.row_index(layer)
+        meta = {} if index is None else dict(results.to_dataframe().iloc[index])
+        meta.update({k: v for k, v in layer.metadata.items() if isinstance(v, (str, int, float))})
+        for column, value in meta.items():
+            if column not in rows and column != "layer" and value is not None and \
+                    not (isinstance(value, float) and np.isnan(value)):
+                rows[column] = value
+        return rows
+
+    def cells_table(self, layers) -> pd.DataFrame:
+        """The per-cell tables of ``layers`` stacked, with a ``layer`` column and each
+        layer's metadata (condition, day, donor…) from its results-table row."""
+        parts = []
+        for layer in layers:
+            cells = layer.features.drop(columns=["index"], errors="ignore").copy()
+            cells.insert(0, "layer", layer.name)
+            parts.append(self._with_metadata(cells, layer))
+        return pd.concat(parts, ignore_index=True, sort=False)
+
+    def _input_state(self, table: pd.DataFrame | None = None) -> dict:
+        if table is None:
+            table = self.current_table()
+        if table.empty:
+            raise BadInputError("The chosen table is empty: run Predict or Measure cells first.")
+        value, by = self.value_combo.currentText().strip(), self.by_combo.currentText().strip()
+        if not value or not by:
+            raise BadInputError("Choose a value column and a group column first.")
+        paired = self.paired_combo.currentText().strip()
+        table = rows_where(table, self.where_edit.text())
+        return {"table": table, "value": value, "by": by,
+                "paired_by": None if paired in ("", NONE) else paired,
+                "order": [o.strip() for o in self.order_edit.text().split(",") if o.strip()] or None,
+                "method": self.method_combo.currentText()}
+
+    # ------------------------------------------------------------- running
+    def compute(self, table: pd.DataFrame | None = None) -> GroupComparison:
+        """Compare now (on the calling thread), then show; return the result."""
+        state = self._input_state(table)
+        self._show(compare_groups(**state), state["table"])
+        return self.result
+
+    def run(self) -> None:
+        """The Compare button: one :func:`compare_groups` call in a thread worker."""
+        try:
+            state = self._input_state()
+        except (OSError, ValueError, MscMorphError) as err:
+            self.report_error(err)
+            return
+        return self.start_job(
+            lambda progress, cancel: compare_groups(**state, progress=progress, cancel=cancel),
+            lambda result: self._show(result, state["table"]), status="Comparing…")
+
+    def _show(self, result: GroupComparison, table: pd.DataFrame) -> None:
+        self.result, self.table = result, table
+        self._fill_tests(result.long_table())
+        fig = box_strip_figure(result, fig=self.canvas.figure)
+        self._strip = None
+        for collection in fig.axes[0].collections:  # the strip points: one per compared row
+            if len(collection.get_offsets()) == len(result.data):
+                collection.set_picker(5)
+                self._strip = collection
+                break
+        self.canvas.draw()
+        omnibus = result.omnibus.iloc[0]
+        text = (f"{result.value} by {result.by}: {omnibus['test']} p = {_p(omnibus['p'])}, "
+                f"{omnibus['effect']} = {omnibus['effect_size']:.3f} (n = {omnibus['n']}, "
+                f"{len(result.groups)} groups)")
+        if not result.trend.empty:
+            trend = result.trend.iloc[0]
+            text += f"; trend {trend['test']} p = {_p(trend['p'])}"
+        if result.warnings:
+            text += ". Warning: " + "; ".join(w.rstrip(".") for w in result.warnings)
+        self.status.setText(text + ".")
+
+    def _fill_tests(self, frame: pd.DataFrame) -> None:
+        frame = frame[[c for c in _SHOWN if c in frame.columns]]
+        self.tests.setColumnCount(len(frame.columns))
+        self.tests.setRowCount(len(frame))
+        self.tests.setHorizontalHeaderLabels(list(frame.columns))
+        for r, row in enumerate(frame.itertuples(index=False)):
+            for c, value in enumerate(row):
+                self.tests.setItem(r, c, QTableWidgetItem(_cell_text(value)))
+        self.tests.resizeColumnsToContents()
+
+    # ------------------------------------------------------ point -> layer
+    def select_point(self, point: int):
+        """Select the layer of strip point ``point`` (its table row); return the layer."""
+        if self.result is None or self.table is None:
+            return None
+        row = self.table.iloc[int(self.result.data.index[point])]
+        name = row.get("layer")
+        if name is None or name not in self.viewer.layers:
+            return None
+        layer = self.viewer.layers[name]
+        layer.visible = True
+        self.viewer.layers.selection.clear()
+        self.viewer.layers.selection.update([layer])
+        self.viewer.layers.selection.active = layer
+        plane = row.get("plane")
+        if isinstance(plane, str) and plane:  # a stack's plane: show it
+            step = list(self.viewer.dims.current_step)
+            offset = len(step) - layer.ndim  # the layer's leading axes in the viewer's dims
+            for axis, value in enumerate(int(v) for v in plane.split(",")):
+                step[offset + axis] = value
+            self.viewer.dims.current_step = tuple(step)
+        label = row.get("label")
+        if type(layer).__name__ == "Labels" and label is not None and np.isfinite(label):
+            layer.selected_label = int(label)
+        what = f"“{name}”" + (f", cell {int(label)}" if label is not None
+                              and type(layer).__name__ == "Labels" else "")
+        self.status.setText(f"{what}: {self.result.value} = {row.get(self.result.value)}.")
+        return layer
+
+    def _on_pick(self, event) -> None:
+        if event.artist is not self._strip or not len(event.ind):
+            return
+        indices = np.asarray(event.ind)  # overlapping points: the one nearest the click
+        xy = self._strip.get_offset_transform().transform(self._strip.get_offsets()[indices])
+        mouse = np.array([event.mouseevent.x, event.mouseevent.y])
+        self.select_point(int(indices[np.argmin(((xy - mouse) ** 2).sum(axis=1))]))
+
+    # ------------------------------------------------------------ buttons
+    def _browse_clicked(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Table", "", "Tables (*.csv *.xlsx *.tsv)")
+        if path:
+            self.path_edit.setText(os.fspath(path))
+            self.set_source(FILE_SOURCE)
+
+    def _export_clicked(self) -> None:
+        if self.result is None:
+            self.report_error(BadInputError("Nothing to export yet: press Compare first."))
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export group comparison", "compare.csv",
+                                              "CSV (*.csv);;Excel (*.xlsx)")
+        if path:
+            try:
+                write_comparison(self.result, path)
+            except (OSError, ValueError, ImportError) as err:
+                self.report_error(err)
+
+
+class _RefreshingCombo(QComboBox):
+    """A combo box that re-lists its entries (``before_popup()``) each time it opens."""
+
+    def __init__(self, before_popup, parent=None):
+        super().__init__(parent)
+        self._before_popup = before_popup
+
+    def showPopup(self) -> None:  # noqa: N802 (Qt's name)
+        self._before_popup()
+        super().showPopup()
+
+
+def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The rows of ``table`` matching every ``COLUMN=VALUE`` of ``where`` (comma-separated).
+
+    Values compare as text, with whole numbers written without decimals (7.0 == 7).
+    """
+    keep = pd.Series(True, index=table.index)
+    for part in filter(None, (p.strip() for p in where.split(","))):
+        column, sep, value = (x.strip() for x in part.partition("="))
+        if not sep or not column:
+            raise BadInputError(f"Only rows {part!r}: write COLUMN=VALUE, e.g. condition=induced.")
+        if column not in table.columns:
+            raise BadInputError(f"Only rows: column {column!r} is not in the table; its columns "
+                                f"are: {', '.join(map(str, table.columns))}.")
+        keep &= table[column].map(_text) == _text(value)
+    if not keep.any():
+        raise BadInputError(f"Only rows {where.strip()!r} matches no row; check the value.")
+    return table[keep]
+
+
+def _text(value) -> str:
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    return str(int(number)) if number.is_integer() else str(value).strip()
+
+
+def _set_items(combo: QComboBox, items, hints) -> None:
+    current = combo.currentText()
+    combo.blockSignals(True)
+    combo.clear()
+    combo.addItems([str(i) for i in items])
+    lowered = {str(i).lower(): str(i) for i in items}
+    chosen = current if current in lowered.values() else next(
+        (lowered[h] for h in hints if h in lowered), str(items[0]) if items else "")
+    combo.setCurrentText(chosen)
+    combo.blockSignals(False)
+
+
+def _p(p) -> str:
+    return f"{p:.3g}" if isinstance(p, (float, int)) and np.isfinite(p) else "n/a"
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.3g}" if np.isfinite(value) else ""
+    return "" if value is None else str(value)
