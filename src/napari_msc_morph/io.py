@@ -221,7 +221,7 @@ def read_image(path: str | os.PathLike, lazy: bool = False) -> LoadedImage:
     ((1944, 2592), 0.65)
 
     With ``lazy=True`` a TIFF/BigTIFF or OME-Zarr is not read: ``data`` is a
-    zarr array over the file and ``levels`` its pyramid (see
+    :class:`~napari_msc_morph._lazy.LazyImage` over the file and ``levels`` its pyramid (see
     :mod:`napari_msc_morph._lazy`); other formats are read as usual.
     """
     path = Path(path)
