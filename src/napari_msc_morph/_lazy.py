@@ -137,8 +137,10 @@ def tiff_levels(path: Path) -> list[LazyImage]:
     """Every level of a TIFF's first series, full resolution first, as :class:`LazyImage`."""
     import tifffile
 
-    store = tifffile.imread(path, aszarr=True)
-    node = _open_zarr(store)
+    try:
+        node = _open_zarr(tifffile.imread(path, aszarr=True))
+    except Exception as err:
+        raise BadInputError(f"Could not read TIFF {path}: {err}") from err
     if hasattr(node, "shape"):
         return [LazyImage(node, name=Path(path).name)]
     keys = sorted(node.array_keys(), key=int)

@@ -86,8 +86,8 @@ def _resolution_um(tif: tifffile.TiffFile, path: Path, imagej_unit: str) -> tupl
 def read_tiff(path: Path, lazy: bool = False) -> dict:
     """Read a TIFF: ``data``, ``axes``, ``pixel_size_um``, its source, z spacing, channel names.
 
-    With ``lazy`` the pixels stay on disk: ``data`` is a zarr array and
-    ``levels`` every pyramid level (see :mod:`napari_msc_morph._lazy`).
+    With ``lazy`` only the metadata is read (``data`` is ``None``); the
+    caller opens the pixels lazily (see :mod:`napari_msc_morph._lazy`).
     """
     try:
         with tifffile.TiffFile(path) as tif:
@@ -116,11 +116,6 @@ def read_tiff(path: Path, lazy: bool = False) -> dict:
             labels = imagej.get("Labels")
             if not info["channel_names"] and isinstance(labels, (list, tuple)):
                 info["channel_names"] = [str(x) for x in labels]
-        if lazy:
-            from ._lazy import tiff_levels
-
-            info["levels"] = tiff_levels(path)
-            info["data"] = info["levels"][0]
     except BadInputError:
         raise
     except Exception as err:

@@ -238,6 +238,11 @@ def read_image(path: str | os.PathLike, lazy: bool = False) -> LoadedImage:
         from ._tiff import read_tiff
 
         info = read_tiff(path, lazy=lazy)
+        if lazy:
+            from ._lazy import tiff_levels
+
+            info["levels"] = tiff_levels(path)
+            info["data"] = info["levels"][0]
         names = info.pop("channel_names")
         loaded = LoadedImage(path=path, **info)
         axis = loaded.channel_axis
