@@ -122,3 +122,14 @@ def test_small_files_are_still_read_whole(tmp_path, gray_grid_bundle, monkeypatc
     predict_images(gray_grid_bundle, [path], device="cpu", precision="fp32")
     assert isinstance(seen[0], np.ndarray)
     assert lazy_mod.LAZY_MIN_PIXELS == 4096 * 4096
+
+
+def test_rgb_bigtiff_lazily_equals_in_memory(tmp_path, osteo_bundle, huge_from_one_pixel):
+    data = RNG.integers(0, 255, (140, 170, 3), dtype=np.uint8)
+    path = tmp_path / "rgb.tif"
+    tifffile.imwrite(path, data, bigtiff=True, tile=(64, 64), photometric="rgb")
+    predictor = Predictor(osteo_bundle, device="cpu", precision="fp32")
+    lazy, = predict_images(predictor, [path], tiling="grid", overlap=0.5)
+    eager, = predict_images(predictor, [data], tiling="grid", overlap=0.5)
+    assert lazy.n_tiles == eager.n_tiles == 12
+    _same(lazy, eager)
