@@ -169,7 +169,10 @@ def read_ome_zarr_lazy(path: Path) -> dict:
         raise BadInputError(f"Could not open OME-Zarr {path}: {err}") from err
     multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
     if not multiscales or not hasattr(group, "array_keys"):
-        raise BadInputError(f"{path} is not an OME-Zarr image (no 'multiscales' metadata).")
+        inside = ome_zarr_images(path)
+        hint = f"; it holds the images {', '.join(inside)}: open {path / inside[0]}" \
+            if inside else ""
+        raise BadInputError(f"{path} is not an OME-Zarr image (no 'multiscales' metadata){hint}.")
     meta = multiscales[0]
     axes_meta = [a if isinstance(a, dict) else {"name": a} for a in meta.get("axes", [])]
     names = [str(a.get("name", "")).lower() for a in axes_meta]
@@ -234,3 +237,18 @@ def reads_lazily(path) -> bool:
     except Exception:  # unreadable here: the ordinary reader says why
         return False
     return False
+
+
+def ome_zarr_images(path) -> list[str]:
+    """Names of the OME-Zarr images directly inside a zarr container (e.g. ``--score-maps``)."""
+    try:
+        group = _open_zarr(Path(path))
+        names = sorted(group.group_keys()) if hasattr(group, "group_keys") else []
+    except Exception:
+        return []
+    found = []
+    for name in names:
+        attrs = dict(group[name].attrs)
+        if attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales"):
+            found.append(name)
+    return found

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._lazy import as_dask, reads_lazily
+from ._lazy import as_dask, ome_zarr_images, read_ome_zarr_lazy, reads_lazily
 from .io import BIOIO_SUFFIXES, LoadedImage, read_image
 
 READ_SUFFIXES = (".tif", ".tiff") + BIOIO_SUFFIXES
@@ -57,6 +57,12 @@ def read_layers(path) -> list[tuple]:
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     layers = []
     for item in paths:  # huge or pyramid TIFF/OME-Zarr: dask arrays, never read whole
+        inside = ome_zarr_images(item) if str(item).lower().rstrip("/").endswith(".zarr") else []
+        if inside:  # a container of OME-Zarr images (e.g. predict --score-maps maps.zarr)
+            for name in inside:
+                sub = Path(item) / name
+                layers += layer_data(LoadedImage(path=sub, **read_ome_zarr_lazy(sub)))
+            continue
         layers += layer_data(read_image(item, lazy=reads_lazily(item)))
     return layers
 

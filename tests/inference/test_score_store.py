@@ -57,3 +57,12 @@ def test_score_maps_files_equal_the_in_memory_maps(maps_case, suffix):
                 assert tif.is_bigtiff and tif.is_ome and series.pages[0].is_tiled
         np.testing.assert_allclose(written, expected, atol=1e-6)
     assert written.shape[0] == 2  # the stack's planes along t
+    if suffix == ".zarr":  # napari opens the container: every image's maps as layers
+        from napari_msc_morph._reader import read_layers
+
+        layers = read_layers(out)
+        assert [meta["name"] for _, meta, _ in layers][:3] == [
+            "a os_score", "a p_control", "a p_induced"]
+        assert len(layers) == 6
+        np.testing.assert_allclose(np.asarray(layers[0][0]), predictions[0].maps["os_score"],
+                                   atol=1e-6)
