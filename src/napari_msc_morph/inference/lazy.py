@@ -58,7 +58,10 @@ def read_for_prediction(path: Path, tiling: str | None, explicit_pixel_size: flo
         return read_image(path)
     if path.is_dir() and not path.name.lower().endswith(".zarr"):
         return read_image(path)
-    loaded = read_image(path, lazy=True)
+    try:
+        loaded = read_image(path, lazy=True)
+    except BadInputError:  # not a layout read here (e.g. another OME-Zarr flavour): as before
+        return read_image(path)
     data = loaded.data
     layout = image_layout(data.shape, rgb=None, name=path.name)
     h, w = layout.plane_shape
