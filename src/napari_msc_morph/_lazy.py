@@ -187,8 +187,13 @@ def read_ome_zarr_lazy(path: Path) -> dict:
              if n == 1 and letter not in "YX"}
     axes = "".join(letter for i, letter in enumerate(letters) if i not in fixed)
     pixel_size = None
-    scales = [t.get("scale") for t in datasets[0].get("coordinateTransformations", [])
-              if t.get("type") == "scale"]
+    transforms = datasets[0].get("coordinateTransformations", [])
+    scales = [t.get("scale") for t in transforms if t.get("type") == "scale"]
+    shifts = [t.get("translation") for t in transforms if t.get("type") == "translation"]
+    metadata = {}
+    if shifts and len(shifts[0]) == len(letters) and any(shifts[0]):
+        metadata["translate_by_axis"] = {letter: float(v) for letter, v in zip(letters, shifts[0])
+                                         if letter in "ZYX"}
     if scales and "x" in names:
         x = names.index("x")
         unit = str(axes_meta[x].get("unit", "micrometer") or "")
@@ -200,7 +205,7 @@ def read_ome_zarr_lazy(path: Path) -> dict:
     names = [str(ch.get("label", "")) for ch in omero.get("channels", [])]
     if "C" not in axes or len(names) != lazy[0].shape[axes.index("C")]:
         names = []
-    return dict(data=lazy[0], levels=lazy, pixel_size_um=pixel_size, axes=axes,
+    return dict(data=lazy[0], levels=lazy, pixel_size_um=pixel_size, axes=axes, metadata=metadata,
                 channel_names=names,
                 pixel_size_source="OME-Zarr scale" if pixel_size is not None else "")
 

@@ -61,9 +61,19 @@ def read_layers(path) -> list[tuple]:
         if inside:  # a container of OME-Zarr images (e.g. predict --score-maps maps.zarr)
             for name in inside:
                 sub = Path(item) / name
-                layers += layer_data(LoadedImage(path=sub, **read_ome_zarr_lazy(sub)))
+                layers += _placed(layer_data(LoadedImage(path=sub, **read_ome_zarr_lazy(sub))))
             continue
-        layers += layer_data(read_image(item, lazy=reads_lazily(item)))
+        layers += _placed(layer_data(read_image(item, lazy=reads_lazily(item))))
+    return layers
+
+
+def _placed(layers: list[tuple]) -> list[tuple]:
+    """Give layers the OME-Zarr translation (µm or pixels per axis) as napari ``translate``."""
+    for _, meta, _ in layers:
+        by_axis = meta["metadata"].pop("translate_by_axis", None)
+        if by_axis:
+            axes = meta["metadata"]["axes"].replace("S", "")
+            meta["translate"] = [float(by_axis.get(letter, 0.0)) for letter in axes]
     return layers
 
 
@@ -112,6 +122,8 @@ def layer_data(loaded: LoadedImage) -> list[tuple]:
         "pixel_size_source": loaded.pixel_size_source or None,
         "path": str(loaded.path),
         "axes": axes,
+        **({"translate_by_axis": loaded.metadata["translate_by_axis"]}
+           if "translate_by_axis" in loaded.metadata else {}),
     }
     extra = {"multiscale": True} if isinstance(data, list) else {}
     if axes.endswith("S") and full.shape[-1] in (3, 4):  # RGB(A) samples

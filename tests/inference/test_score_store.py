@@ -64,5 +64,9 @@ def test_score_maps_files_equal_the_in_memory_maps(maps_case, suffix):
         assert [meta["name"] for _, meta, _ in layers][:3] == [
             "a os_score", "a p_control", "a p_induced"]
         assert len(layers) == 6
+        # placed on the image: map pixel (0, 0) sits on the centre of the first tile, in µm
+        centre = [v * 0.5 for v in predictions[0].map_translate]
+        assert layers[0][1]["translate"] == pytest.approx(centre)
+        assert layers[0][1]["scale"] == pytest.approx([predictions[0].map_scale[0] * 0.5] * 2)
         np.testing.assert_allclose(np.asarray(layers[0][0]), predictions[0].maps["os_score"],
                                    atol=1e-6)
