@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._lazy import as_dask, ome_zarr_images, read_ome_zarr_lazy, reads_lazily
 from .io import BIOIO_SUFFIXES, LoadedImage, read_image
 
 READ_SUFFIXES = (".tif", ".tiff") + BIOIO_SUFFIXES
@@ -55,9 +56,32 @@ def read_layers(path) -> list[tuple]:
     """Layer data tuples for one path or a list of paths."""
     paths = [path] if isinstance(path, (str, Path)) else list(path)
     layers = []
-    for item in paths:
-        layers += layer_data(read_image(item))
+    for item in paths:  # huge or pyramid TIFF/OME-Zarr: dask arrays, never read whole
+        inside = ome_zarr_images(item) if str(item).lower().rstrip("/").endswith(".zarr") else []
+        if inside:  # a container of OME-Zarr images (e.g. predict --score-maps maps.zarr)
+            for name in inside:
+                sub = Path(item) / name
+                layers += _placed(layer_data(LoadedImage(path=sub, **read_ome_zarr_lazy(sub))))
+            continue
+        layers += _placed(layer_data(read_image(item, lazy=reads_lazily(item))))
     return layers
+
+
+def _placed(layers: list[tuple]) -> list[tuple]:
+    """Give layers the OME-Zarr translation (µm or pixels per axis) as napari ``translate``."""
+    for _, meta, _ in layers:
+        by_axis = meta["metadata"].pop("translate_by_axis", None)
+        if by_axis:
+            axes = meta["metadata"]["axes"].replace("S", "")
+            meta["translate"] = [float(by_axis.get(letter, 0.0)) for letter in axes]
+    return layers
+
+
+def _take(data, index: int, axis: int):
+    """``np.take`` on one array or on every level of a multiscale list."""
+    if isinstance(data, list):
+        return [np.take(level, index, axis=axis) for level in data]
+    return np.take(data, index, axis=axis)
 
 
 def _spatial_scale(axes: str, loaded: LoadedImage) -> tuple[list[float], list[str]]:
@@ -83,7 +107,11 @@ def layer_data(loaded: LoadedImage) -> list[tuple]:
     RGB layer; every layer carries the pixel size and its source in ``metadata``.
     """
     data = loaded.data
-    axes = loaded.axes or "".join("QYX"[-min(data.ndim, 3):]).rjust(data.ndim, "Q")
+    if loaded.levels:  # read lazily: dask arrays, a multiscale list if the file has a pyramid
+        levels = [as_dask(level) for level in loaded.levels]
+        data = levels if len(levels) > 1 else levels[0]
+    full = data[0] if isinstance(data, list) else data
+    axes = loaded.axes or "".join("QYX"[-min(full.ndim, 3):]).rjust(full.ndim, "Q")
     stem = loaded.path.name
     for suffix in (".ome.tif", ".ome.tiff", ".ome.zarr") + READ_SUFFIXES:
         if stem.lower().endswith(suffix):
@@ -94,24 +122,27 @@ def layer_data(loaded: LoadedImage) -> list[tuple]:
         "pixel_size_source": loaded.pixel_size_source or None,
         "path": str(loaded.path),
         "axes": axes,
+        **({"translate_by_axis": loaded.metadata["translate_by_axis"]}
+           if "translate_by_axis" in loaded.metadata else {}),
     }
-    if axes.endswith("S") and data.shape[-1] in (3, 4):  # RGB(A) samples
+    extra = {"multiscale": True} if isinstance(data, list) else {}
+    if axes.endswith("S") and full.shape[-1] in (3, 4):  # RGB(A) samples
         scale, units = _spatial_scale(axes[:-1], loaded)
         meta = {"name": stem, "rgb": True, "scale": scale, "units": units,
-                "metadata": dict(base_meta)}
+                "metadata": dict(base_meta), **extra}
         return [(data, meta, "image")]
     channel_axis = axes.find("C")
-    if channel_axis < 0 or data.shape[channel_axis] == 1:
+    if channel_axis < 0 or full.shape[channel_axis] == 1:
         if channel_axis >= 0:
-            data = np.take(data, 0, axis=channel_axis)
+            data = _take(data, 0, channel_axis)
             axes = axes.replace("C", "")
         scale, units = _spatial_scale(axes, loaded)
         meta = {"name": stem, "scale": scale, "units": units, "colormap": "gray",
-                "metadata": dict(base_meta, axes=axes)}
+                "metadata": dict(base_meta, axes=axes), **extra}
         return [(data, meta, "image")]
     plane_axes = axes.replace("C", "")
     scale, units = _spatial_scale(plane_axes, loaded)
-    names = loaded.channel_names or [f"ch{i}" for i in range(data.shape[channel_axis])]
+    names = loaded.channel_names or [f"ch{i}" for i in range(full.shape[channel_axis])]
     layers = []
     for index, channel in enumerate(names):
         meta = {
@@ -121,6 +152,7 @@ def layer_data(loaded: LoadedImage) -> list[tuple]:
             "colormap": stain_colormap(channel, index),
             "blending": "additive",
             "metadata": dict(base_meta, axes=plane_axes, channel=channel, channel_index=index),
+            **extra,
         }
-        layers.append((np.take(data, index, axis=channel_axis), meta, "image"))
+        layers.append((_take(data, index, channel_axis), meta, "image"))
     return layers

@@ -83,12 +83,16 @@ def _resolution_um(tif: tifffile.TiffFile, path: Path, imagej_unit: str) -> tupl
     return checked_size(per_unit_um / px_per_unit, path, "TIFF resolution tags"), "TIFF resolution tags"
 
 
-def read_tiff(path: Path) -> dict:
-    """Read a TIFF: ``data``, ``axes``, ``pixel_size_um``, its source, z spacing, channel names."""
+def read_tiff(path: Path, lazy: bool = False) -> dict:
+    """Read a TIFF: ``data``, ``axes``, ``pixel_size_um``, its source, z spacing, channel names.
+
+    With ``lazy`` only the metadata is read (``data`` is ``None``); the
+    caller opens the pixels lazily (see :mod:`napari_msc_morph._lazy`).
+    """
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
-            data = series.asarray()
+            data = None if lazy else series.asarray()
             axes = series.axes
             imagej = dict(tif.imagej_metadata or {})
             info = {"data": data, "axes": axes, "metadata": imagej, "pixel_size_um": None,
@@ -116,5 +120,6 @@ def read_tiff(path: Path) -> dict:
         raise
     except Exception as err:
         raise BadInputError(f"Could not read TIFF {path}: {err}") from err
-    info["data"] = np.asarray(info["data"])
+    if not lazy:
+        info["data"] = np.asarray(info["data"])
     return info

@@ -46,6 +46,8 @@ class LoadedImage:
     channel_names: list[str] = field(default_factory=list)
     pixel_size_source: str = ""
     z_spacing_um: float | None = None
+    #: Read lazily (``read_image(..., lazy=True)``): every pyramid level, full resolution first.
+    levels: list = field(default_factory=list)
 
     @property
     def channel_axis(self) -> int | None:
@@ -197,7 +199,7 @@ def write_tiff(
     return path
 
 
-def read_image(path: str | os.PathLike) -> LoadedImage:
+def read_image(path: str | os.PathLike, lazy: bool = False) -> LoadedImage:
     """Read an image and its pixel size (µm) from TIFF/OME/ImageJ metadata.
 
     Parameters
@@ -217,6 +219,10 @@ def read_image(path: str | os.PathLike) -> LoadedImage:
     >>> img = read_image("field.tif")  # doctest: +SKIP
     >>> img.data.shape, img.pixel_size_um  # doctest: +SKIP
     ((1944, 2592), 0.65)
+
+    With ``lazy=True`` a TIFF/BigTIFF or OME-Zarr is not read: ``data`` is a
+    :class:`~napari_msc_morph._lazy.LazyImage` over the file and ``levels`` its pyramid (see
+    :mod:`napari_msc_morph._lazy`); other formats are read as usual.
     """
     path = Path(path)
     if not path.exists():
@@ -224,10 +230,19 @@ def read_image(path: str | os.PathLike) -> LoadedImage:
     name = path.name.lower()
     if path.is_dir() and not name.endswith(".zarr"):
         raise BadInputError(f"{path} is a folder, not an image; give an image file.")
+    if lazy and name.endswith(".zarr"):
+        from ._lazy import read_ome_zarr_lazy
+
+        return LoadedImage(path=path, **read_ome_zarr_lazy(path))
     if name.endswith((".tif", ".tiff")):
         from ._tiff import read_tiff
 
-        info = read_tiff(path)
+        info = read_tiff(path, lazy=lazy)
+        if lazy:
+            from ._lazy import tiff_levels
+
+            info["levels"] = tiff_levels(path)
+            info["data"] = info["levels"][0]
         names = info.pop("channel_names")
         loaded = LoadedImage(path=path, **info)
         axis = loaded.channel_axis

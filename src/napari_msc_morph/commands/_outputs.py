@@ -30,6 +30,8 @@ KINDS = {
     "labels": ("a label image", (".tif", ".tiff")),
     "bundle": ("a model bundle (a folder, or a .zip)", (None, ".zip")),
     "folder": ("a folder", (None,)),
+    "score_maps": ("score maps (a folder of TIFFs, an OME-Zarr or an OME BigTIFF)",
+                   (None, ".zarr", ".tif", ".tiff")),
     "figure": ("a figure", (".png", ".svg", ".pdf")),
     "bioimageio": ("a bioimage.io model package", (".zip",)),
 }

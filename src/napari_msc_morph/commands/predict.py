@@ -49,8 +49,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="grid overlap as a fraction of a crop (default: the bundle's)")
     parser.add_argument("--pixel-size-um", type=float, default=None,
                         help="pixel size of every image in µm (default: each file's metadata)")
-    parser.add_argument("--score-maps", type=Path, default=None, metavar="DIR",
-                        help="write per-tile score maps as float32 TIFFs here (grid tiling)")
+    parser.add_argument("--score-maps", type=Path, default=None, metavar="PATH",
+                        help="write the per-tile score maps (grid tiling): a folder gets float32 "
+                        "TIFFs, NAME.zarr an OME-Zarr, NAME.tif an OME BigTIFF (maps as "
+                        "channels, one image or series per input)")
     parser.add_argument("--device", default="auto", choices=DEVICES.names(),
                         help="; ".join(f"{name}: {DEVICES.help(name)}" for name in DEVICES))
     parser.add_argument("--precision", default="auto", choices=PRECISIONS.names(),
@@ -83,7 +85,7 @@ def run(args) -> int:
     check_cluster_args(args)
     fields = _manifest_fields(args)
     images = args.images if fields is None else [Path(f.files["image"]) for f in fields]
-    check_outputs([("--out", args.out, "table"), ("--score-maps", args.score_maps, "folder")],
+    check_outputs([("--out", args.out, "table"), ("--score-maps", args.score_maps, "score_maps")],
                   [("model bundle", args.model), *(("image input", p) for p in images)],
                   overwrite=args.overwrite)
     bundle = load_bundle(args.model)
@@ -199,9 +201,14 @@ def _keep_partial(batch, out: Path) -> None:
 
 
 def _write_score_maps(predictions, folder: Path) -> None:
-    """One float32 TIFF per image and map, named ``<stem>_<map>.tif``."""
+    """One float32 TIFF per image and map, named ``<stem>_<map>.tif``; or OME-Zarr/BigTIFF."""
     from ..io import write_tiff
 
+    if folder.suffix.lower() in (".zarr", ".tif", ".tiff"):
+        from ..inference.score_store import write_score_maps
+
+        write_score_maps(predictions, folder)
+        return
     used_stems: set[str] = set()
     for prediction in predictions:
         stem = _unique_stem(Path(prediction.name), used_stems)

@@ -169,7 +169,8 @@ def _item_name(item) -> str:
     return os.fspath(getattr(item, "path", item))
 
 
-def _load(item, explicit_pixel_size: float | None, model_pixel_size: float | None) -> ImageInput:
+def _load(item, explicit_pixel_size: float | None, model_pixel_size: float | None,
+          tiling: str | None = None) -> ImageInput:
     """Read a path and settle its pixel size and where it came from.
 
     The one policy: an explicit size (``user``) wins, then the file's
@@ -177,10 +178,11 @@ def _load(item, explicit_pixel_size: float | None, model_pixel_size: float | Non
     predicted at the model's training pixel size (``assumed_from_model``) and
     a notice says so, because the answer is only right if that is true.
     """
-    from ..io import LoadedImage, read_image
+    from ..io import LoadedImage
+    from .lazy import read_for_prediction
 
-    if isinstance(item, Path):
-        item = read_image(item)
+    if isinstance(item, Path):  # huge TIFF/OME-Zarr: tile by tile (see .lazy)
+        item = read_for_prediction(item, tiling, explicit_pixel_size, model_pixel_size)
     if isinstance(item, LoadedImage):
         path = Path(item.path)
         item = image_input(item.data, name=str(path), pixel_size_um=item.pixel_size_um,
@@ -344,7 +346,8 @@ def predict_images(
             name = _item_name(item)
             try:
                 try:
-                    item = _load(item, pixel_size_um, predictor.config.pixel_size_um)
+                    item = _load(item, pixel_size_um, predictor.config.pixel_size_um,
+                                 tiling or predictor.config.tiling)
                 except Cancelled:
                     raise
                 except Exception as err:  # decoders of corrupt files raise every kind

@@ -1,0 +1,259 @@
+"""Huge images left on disk: TIFF/BigTIFF (tifffile ``aszarr``) and OME-Zarr (zarr).
+
+:func:`napari_msc_morph.io.read_image` with ``lazy=True`` reads only the
+metadata of such a file; its ``data`` is a :class:`LazyImage` over the
+full-resolution level and ``levels`` holds every pyramid level. Pixels are
+read when a region is indexed:
+
+- the napari reader turns the levels into dask arrays (:func:`as_dask`), so
+  napari loads only what is on screen, at the level it shows;
+- prediction indexes crops (``plane[y0:y1, x0:x1]``) and a strided subsample
+  (``plane[::step, ::step]``); a plane keeps one band of rows (whole chunks,
+  full width) in memory so neighbouring crops decode each chunk once.
+
+Converting a :class:`LazyImage` to a numpy array as a whole raises
+:class:`~napari_msc_morph.errors.BadInputError`: a code path that would load a
+20 000 x 20 000 field at once fails with a message instead of swapping.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BadInputError
+
+__all__ = ["LazyImage", "as_dask", "reads_lazily", "tiff_levels", "read_ome_zarr_lazy"]
+
+#: Rows a plane's band holds at least (rounded up to whole chunks).
+MIN_BAND_ROWS = 256
+
+
+class LazyImage:
+    """A read-only array-like over a zarr array, with some leading axes fixed.
+
+    Parameters
+    ----------
+    array : zarr.Array
+        The stored array (all its axes).
+    fixed : dict of int to int, optional
+        Axes of ``array`` held at one index (squeezed axes of an OME-Zarr,
+        or the planes already chosen in a stack); the other axes are this
+        object's axes, in order.
+    name : str
+        Named in messages.
+    """
+
+    def __init__(self, array, fixed: dict | None = None, name: str = "image"):
+        self.array = array
+        self.fixed = dict(fixed or {})
+        self.name = name
+        self._free = [axis for axis in range(array.ndim) if axis not in self.fixed]
+        self.shape = tuple(int(array.shape[axis]) for axis in self._free)
+        self.dtype = np.dtype(array.dtype)
+        self.ndim = len(self.shape)
+        self._band: tuple[int, int, np.ndarray] | None = None
+        self.reads = 0  # region reads from the store (tests count them)
+
+    @property
+    def chunks(self) -> tuple[int, ...]:
+        return tuple(int(self.array.chunks[axis]) for axis in self._free)
+
+    def __repr__(self) -> str:
+        return f"LazyImage({self.name!r}, shape={self.shape}, dtype={self.dtype})"
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        raise BadInputError(
+            f"{self.name} ({' x '.join(str(n) for n in self.shape)} px) is read tile by tile "
+            "and never loaded whole; this step needs the whole image. Use --tiling grid at the "
+            "model's pixel size, or crop the image first."
+        )
+
+    def _full_key(self, key: tuple) -> tuple:
+        full: list = [slice(None)] * self.array.ndim
+        for axis, index in self.fixed.items():
+            full[axis] = index
+        for axis, item in zip(self._free, key):
+            full[axis] = item
+        return tuple(full)
+
+    def __getitem__(self, key):
+        if not isinstance(key, tuple):
+            key = (key,)
+        if any(k is Ellipsis or k is None for k in key) or len(key) > self.ndim:
+            raise IndexError(f"LazyImage takes integers and slices only, got {key!r}")
+        if key and all(isinstance(k, (int, np.integer)) for k in key) and len(key) < self.ndim - 1:
+            fixed = dict(self.fixed)
+            for axis, index in zip(self._free, key):
+                fixed[axis] = int(index) % int(self.array.shape[axis])
+            return LazyImage(self.array, fixed, self.name)
+        if self._is_crop(key):
+            return self._crop(key[0], key[1])
+        self.reads += 1
+        return np.asarray(self.array[self._full_key(key)])
+
+    def _is_crop(self, key) -> bool:
+        plane = self.ndim == 2 or (self.ndim == 3 and self.shape[-1] in (3, 4))
+        return (plane and len(key) == 2 and all(isinstance(k, slice) for k in key)
+                and all(k.step in (None, 1) for k in key))
+
+    def _crop(self, rows: slice, cols: slice) -> np.ndarray:
+        """Rows ``y0:y1`` from the cached band of whole chunks (read on a miss)."""
+        height = self.shape[0]
+        y0, y1, _ = rows.indices(height)
+        band = self._band
+        if band is None or not (band[0] <= y0 and y1 <= band[1]):
+            chunk = max(1, self.chunks[0])
+            a = (y0 // chunk) * chunk
+            b = min(height, math.ceil(max(y1, a + MIN_BAND_ROWS) / chunk) * chunk)
+            self.reads += 1
+            key = (slice(a, b),) + (slice(None),) * (self.ndim - 1)
+            band = (a, b, np.asarray(self.array[self._full_key(key)]))
+            self._band = band
+        a, _, block = band
+        return block[y0 - a : y1 - a, cols]
+
+
+def as_dask(image: LazyImage):
+    """A dask array over a :class:`LazyImage` (chunks as stored), for napari."""
+    import dask.array as da
+
+    array = da.from_zarr(image.array)
+    return array[image._full_key(())] if image.fixed else array
+
+
+def _open_zarr(store_or_path):
+    import zarr
+
+    return zarr.open(store_or_path, mode="r")
+
+
+def tiff_levels(path: Path) -> list[LazyImage]:
+    """Every level of a TIFF's first series, full resolution first, as :class:`LazyImage`."""
+    import tifffile
+
+    try:
+        node = _open_zarr(tifffile.imread(path, aszarr=True))
+    except Exception as err:
+        raise BadInputError(f"Could not read TIFF {path}: {err}") from err
+    if hasattr(node, "shape"):
+        return [LazyImage(node, name=Path(path).name)]
+    keys = sorted(node.array_keys(), key=int)
+    return [LazyImage(node[key], name=Path(path).name) for key in keys]
+
+
+_OME_LETTERS = {"t": "T", "c": "C", "z": "Z", "y": "Y", "x": "X"}
+_UNITS_UM = {"micrometer": 1.0, "nanometer": 1e-3, "millimeter": 1e3, "centimeter": 1e4,
+             "meter": 1e6, "": 1.0}
+
+
+def read_ome_zarr_lazy(path: Path) -> dict:
+    """An OME-Zarr image (NGFF 0.4 on zarr v2, 0.5 on zarr v3) left on disk.
+
+    Returns the fields of a :class:`~napari_msc_morph.io.LoadedImage`: axes of
+    one element are squeezed (Y and X kept), as bioio does; the pixel size is
+    the X scale of the first dataset in µm.
+    """
+    from ._tiff import checked_size
+
+    path = Path(path)
+    try:
+        group = _open_zarr(path)
+        attrs = dict(group.attrs)
+    except Exception as err:
+        raise BadInputError(f"Could not open OME-Zarr {path}: {err}") from err
+    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+    if not multiscales or not hasattr(group, "array_keys"):
+        inside = ome_zarr_images(path)
+        hint = f"; it holds the images {', '.join(inside)}: open {path / inside[0]}" \
+            if inside else ""
+        raise BadInputError(f"{path} is not an OME-Zarr image (no 'multiscales' metadata){hint}.")
+    meta = multiscales[0]
+    axes_meta = [a if isinstance(a, dict) else {"name": a} for a in meta.get("axes", [])]
+    names = [str(a.get("name", "")).lower() for a in axes_meta]
+    datasets = meta.get("datasets", [])
+    levels = [group[d["path"]] for d in datasets]
+    if not levels:
+        raise BadInputError(f"{path} is an OME-Zarr without datasets.")
+    if len(names) != levels[0].ndim:
+        names = list("tczyx"[-levels[0].ndim:])
+    letters = "".join(_OME_LETTERS.get(n, "Q") for n in names)
+    fixed = {i: 0 for i, (letter, n) in enumerate(zip(letters, levels[0].shape))
+             if n == 1 and letter not in "YX"}
+    axes = "".join(letter for i, letter in enumerate(letters) if i not in fixed)
+    pixel_size = None
+    transforms = datasets[0].get("coordinateTransformations", [])
+    scales = [t.get("scale") for t in transforms if t.get("type") == "scale"]
+    shifts = [t.get("translation") for t in transforms if t.get("type") == "translation"]
+    metadata = {}
+    if shifts and len(shifts[0]) == len(letters) and any(shifts[0]):
+        metadata["translate_by_axis"] = {letter: float(v) for letter, v in zip(letters, shifts[0])
+                                         if letter in "ZYX"}
+    if scales and "x" in names:
+        x = names.index("x")
+        unit = str(axes_meta[x].get("unit", "micrometer") or "")
+        if unit in _UNITS_UM:
+            value = float(scales[0][x]) * _UNITS_UM[unit]
+            pixel_size = checked_size(value, path, "OME-Zarr scale (x)")
+    lazy = [LazyImage(level, fixed, path.name) for level in levels]
+    omero = attrs.get("omero") or attrs.get("ome", {}).get("omero") or {}
+    names = [str(ch.get("label", "")) for ch in omero.get("channels", [])]
+    if "C" not in axes or len(names) != lazy[0].shape[axes.index("C")]:
+        names = []
+    return dict(data=lazy[0], levels=lazy, pixel_size_um=pixel_size, axes=axes, metadata=metadata,
+                channel_names=names,
+                pixel_size_source="OME-Zarr scale" if pixel_size is not None else "")
+
+
+#: The napari reader opens files lazily from this many bytes (uncompressed) on.
+READER_LAZY_BYTES = 256 * 1024 * 1024
+
+
+def reads_lazily(path) -> bool:
+    """Whether the napari reader should leave ``path`` on disk.
+
+    A TIFF/BigTIFF or OME-Zarr with pyramid levels, or whose full-resolution
+    array holds :data:`READER_LAZY_BYTES` or more; other files are read whole.
+    """
+    path = Path(path)
+    name = path.name.lower().rstrip("/")
+    try:
+        if name.endswith((".tif", ".tiff")):
+            import tifffile
+
+            with tifffile.TiffFile(path) as tif:
+                series = tif.series[0]
+                return len(series.levels) > 1 or series.nbytes >= READER_LAZY_BYTES
+        if name.endswith(".zarr"):
+            group = _open_zarr(path)
+            attrs = dict(group.attrs)
+            multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+            if not multiscales:
+                return False
+            datasets = multiscales[0].get("datasets", [])
+            first = group[datasets[0]["path"]]
+            nbytes = int(np.prod(first.shape)) * np.dtype(first.dtype).itemsize
+            return len(datasets) > 1 or nbytes >= READER_LAZY_BYTES
+    except Exception:  # unreadable here: the ordinary reader says why
+        return False
+    return False
+
+
+def ome_zarr_images(path) -> list[str]:
+    """Names of the OME-Zarr images directly inside a zarr container (e.g. ``--score-maps``)."""
+    try:
+        group = _open_zarr(Path(path))
+        names = sorted(group.group_keys()) if hasattr(group, "group_keys") else []
+    except Exception:
+        return []
+    found = []
+    for name in names:
+        attrs = dict(group[name].attrs)
+        if attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales"):
+            found.append(name)
+    return found

@@ -1,0 +1,168 @@
+"""Grid score maps to OME-Zarr or an OME BigTIFF (``msc-morph predict --score-maps``).
+
+``--score-maps`` takes three kinds of path (:data:`SCORE_MAP_SUFFIXES`):
+
+- a folder: one float32 TIFF per image and map, ``<stem>_<map>.tif`` (ImageJ);
+- ``NAME.zarr``: an OME-Zarr container (NGFF 0.4, zarr v2 format) with one
+  image group per input, ``NAME.zarr/<stem>``, whose channels are the maps
+  (``os_score``, ``p_<class>`` ...), labelled in its ``omero`` metadata;
+- ``NAME.tif`` / ``.tiff``: one OME BigTIFF with one series per input, its
+  channels the maps (OME ``Channel`` names).
+
+The maps have one pixel per grid position (a stride of the model's crop), so
+they are small even for a mosaic: a 20 000 x 20 000 field at 224 px crops and
+overlap 0.5 gives 178 x 178 pixels per map. They are written chunk by chunk
+(256 x 256 px zarr chunks and TIFF tiles), placed in the image by their scale
+(stride x pixel size, µm when the image has a pixel size, else image pixels)
+and translation (the centre of the first tile), so napari overlays them on the
+image. A stack's planes go along a leading ``t`` axis (planes in order).
+Both outputs are written beside the target and renamed onto it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BadInputError
+
+__all__ = ["SCORE_MAP_SUFFIXES", "CHUNK", "score_map_array", "write_score_maps"]
+
+#: Path suffixes ``--score-maps`` accepts (``None``: a folder of TIFFs).
+SCORE_MAP_SUFFIXES = (None, ".zarr", ".tif", ".tiff")
+#: Chunk (zarr) and tile (TIFF) side of written maps.
+CHUNK = 256
+
+
+def score_map_array(prediction) -> tuple[list[str], np.ndarray]:
+    """The map names and one float32 array ``([t,] c, y, x)`` of a prediction's maps."""
+    names = list(prediction.maps)
+    if not names:
+        raise BadInputError(f"{prediction.name}: no score maps (they need --tiling grid).")
+    stacked = np.stack([np.asarray(prediction.maps[n], dtype=np.float32) for n in names], axis=-3)
+    if stacked.ndim > 3:  # leading stack axes, flattened to t
+        stacked = stacked.reshape((-1,) + stacked.shape[-3:])
+    return names, stacked
+
+
+def _placement(prediction) -> tuple[tuple[float, float], tuple[float, float], str | None]:
+    scale = tuple(float(v) for v in prediction.map_scale)
+    translate = tuple(float(v) for v in prediction.map_translate)
+    px = prediction.pixel_size_um
+    if px:
+        return (scale[0] * px, scale[1] * px), (translate[0] * px, translate[1] * px), "micrometer"
+    return scale, translate, None
+
+
+def _unique_stems(predictions) -> list[str]:
+    used: set[str] = set()
+    stems = []
+    for prediction in predictions:
+        base = Path(prediction.name).name
+        for suffix in (".ome.tif", ".ome.tiff", ".ome.zarr", ".tif", ".tiff", ".zarr"):
+            if base.lower().endswith(suffix):
+                base = base[: -len(suffix)]
+                break
+        base = Path(base).stem if "." in base else base
+        stem, k = base or "image", 2
+        while stem in used:
+            stem, k = f"{base}_{k}", k + 1
+        used.add(stem)
+        stems.append(stem)
+    return stems
+
+
+def write_score_maps(predictions, path) -> Path:
+    """Write the grid score maps of ``predictions`` to an OME-Zarr or OME BigTIFF ``path``.
+
+    Parameters
+    ----------
+    predictions : sequence of Prediction
+        Grid predictions (with ``maps``), e.g. from
+        :func:`~napari_msc_morph.inference.predict_images`.
+    path : str or Path
+        Ending in ``.zarr`` or ``.tif``/``.tiff``; an existing one is replaced.
+
+    Returns
+    -------
+    Path
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SCORE_MAP_SUFFIXES[1:]:
+        raise BadInputError(
+            f"--score-maps {path}: score maps are written to a folder (TIFFs), a .zarr "
+            f"(OME-Zarr) or a .tif/.tiff (OME BigTIFF), not {suffix or 'this name'}."
+        )
+    tmp = path.with_name(f".{path.name}.partial")
+    _remove(tmp)
+    try:
+        if suffix == ".zarr":
+            _write_zarr(predictions, tmp)
+        else:
+            _write_bigtiff(predictions, tmp)
+        _remove(path)
+        os.replace(tmp, path)
+    finally:
+        _remove(tmp)
+    return path
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+def _write_zarr(predictions, target: Path) -> None:
+    import zarr
+
+    root = zarr.open_group(str(target), mode="w", zarr_format=2)
+    for stem, prediction in zip(_unique_stems(predictions), predictions):
+        names, data = score_map_array(prediction)
+        (sy, sx), (ty, tx), unit = _placement(prediction)
+        group = root.create_group(stem)
+        chunks = (1,) * (data.ndim - 2) + (CHUNK, CHUNK)
+        array = group.create_array("0", shape=data.shape, dtype="float32", chunks=chunks,
+                                   fill_value=np.nan)
+        for y0 in range(0, data.shape[-2], CHUNK):  # one row of chunks at a time
+            array[..., y0 : y0 + CHUNK, :] = data[..., y0 : y0 + CHUNK, :]
+        space = {"type": "space", **({"unit": unit} if unit else {})}
+        axes = ([{"name": "t", "type": "time"}] if data.ndim == 4 else []) + [
+            {"name": "c", "type": "channel"}, {"name": "y", **space}, {"name": "x", **space}]
+        lead = [1.0] * (data.ndim - 2)
+        group.attrs["multiscales"] = [{
+            "version": "0.4", "name": stem, "axes": axes,
+            "datasets": [{"path": "0", "coordinateTransformations": [
+                {"type": "scale", "scale": lead + [sy, sx]},
+                {"type": "translation", "translation": [0.0] * len(lead) + [ty, tx]},
+            ]}],
+        }]
+        group.attrs["omero"] = {"channels": [{"label": name, "active": True} for name in names]}
+        group.attrs["msc_morph"] = {"image": str(prediction.name), "maps": names,
+                                    "model_id": prediction.model_id}
+
+
+def _write_bigtiff(predictions, target: Path) -> None:
+    import tifffile
+
+    with tifffile.TiffWriter(target, bigtiff=True, ome=True) as tif:
+        for stem, prediction in zip(_unique_stems(predictions), predictions):
+            names, data = score_map_array(prediction)
+            (sy, sx), (ty, tx), unit = _placement(prediction)
+            metadata = {"axes": "TCYX" if data.ndim == 4 else "CYX", "Name": stem,
+                        "Channel": {"Name": names}}
+            if unit:
+                metadata.update(PhysicalSizeX=sx, PhysicalSizeXUnit="µm",
+                                PhysicalSizeY=sy, PhysicalSizeYUnit="µm")
+            tile = (min(CHUNK, _round16(data.shape[-2])), min(CHUNK, _round16(data.shape[-1])))
+            tif.write(data, tile=tile, photometric="minisblack", metadata=metadata)
+
+
+def _round16(n: int) -> int:
+    """TIFF tiles are multiples of 16 px."""
+    return max(16, -(-int(n) // 16) * 16)
