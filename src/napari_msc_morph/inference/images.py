@@ -343,7 +343,8 @@ def predict_images(
     items = _as_inputs(images, batch.failures if collect else None)
     predictor = _predictor(bundle, device, precision, batch_size)
     total = _STEPS_PER_IMAGE * len(items)
-    loads = prefetched([item for _, item in items], cancel=cancel, depth=prefetch,
+    loads = prefetched([item for _, item in items], cancel=cancel,
+                       depth=prefetch if len(items) > 1 else 0,
                        load=lambda it: _load(it, pixel_size_um, predictor.config.pixel_size_um))
     try:
         for k, ((index, item), loaded) in enumerate(zip(items, loads)):

@@ -48,6 +48,8 @@ class MeasureWidget(JobDock):
     """Measure the objects of a Labels layer, with image layers as channels."""
 
     job_title = "Measure cells"
+    warm_imports = (*JobDock.warm_imports, "napari_msc_morph.widgets._cell_table",
+                    "matplotlib.figure")
 
     def __init__(self, napari_viewer):
         super().__init__()
