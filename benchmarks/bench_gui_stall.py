@@ -342,7 +342,7 @@ def main(argv=None) -> int:
     parser.add_argument("--only", default=",".join(ACTIONS),
                         help=f"comma-separated actions of {list(ACTIONS)}")
     parser.add_argument("--csv", type=Path, help="also write the table here")
-    parser.add_argument("--repeat", type=int, default=REPEAT,
+    parser.add_argument("--repeat", type=int, default=2,
                         help="runs of each dock's job (the first pays first imports)")
     parser.add_argument("--profile", action="store_true",
                         help="print the GUI thread's stack during each longest stall")
