@@ -35,6 +35,7 @@ from ..errors import BadInputError, Cancelled
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from .batch import _IMAGE_ERRORS, ImageFailure, PredictionBatch, error_text, failures_table
 from .predict import Prediction, Predictor
+from .prefetch import PREFETCH_DEPTH, prefetched
 from .preprocess import image_layout
 from .tiling import check_overlap
 
@@ -266,6 +267,7 @@ def predict_images(
     on_error: str = "raise",
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
+    prefetch: int = PREFETCH_DEPTH,
 ) -> PredictionBatch:
     """Predict images (files, folders, arrays, stacks) with a model bundle.
 
@@ -305,6 +307,9 @@ def predict_images(
         ``progress(done, total, message)``; each image fills an equal share.
     cancel : CancelToken, optional
         Checked between batches; raises :class:`~napari_msc_morph.errors.Cancelled`.
+    prefetch : int
+        Images read on a background thread ahead of the one being predicted
+        (:mod:`.prefetch`); ``0`` reads each on this thread. Same results.
 
     Returns
     -------
@@ -340,14 +345,17 @@ def predict_images(
     items = _as_inputs(images, batch.failures if collect else None)
     predictor = _predictor(bundle, device, precision, batch_size)
     total = _STEPS_PER_IMAGE * len(items)
+    loads = prefetched([item for _, item in items], cancel=cancel,
+                       depth=prefetch if len(items) > 1 else 0,
+                       load=lambda it: _load(it, pixel_size_um, predictor.config.pixel_size_um,
+                                             tiling or predictor.config.tiling))
     try:
-        for k, (index, item) in enumerate(items):
+        for k, ((index, item), loaded) in enumerate(zip(items, loads)):
             check_cancelled(cancel, "Prediction was cancelled.")
             name = _item_name(item)
             try:
                 try:
-                    item = _load(item, pixel_size_um, predictor.config.pixel_size_um,
-                                 tiling or predictor.config.tiling)
+                    item = loaded.result()
                 except Cancelled:
                     raise
                 except Exception as err:  # decoders of corrupt files raise every kind
@@ -374,6 +382,8 @@ def predict_images(
             batch.failures.sort(key=lambda f: f.index)
             stop.partial = batch
         raise
+    finally:
+        loads.close()  # drops reads not yet started
     batch.failures.sort(key=lambda f: f.index)
     if not batch:
         raise _nothing_predicted(batch.failures)

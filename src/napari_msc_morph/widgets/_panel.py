@@ -16,6 +16,7 @@ errors become napari notifications (the viewer keeps working):
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -132,6 +133,9 @@ class JobDock(QWidget):
                 remember_settings(self)
 
         cls.__init__ = __init__
+    #: Modules the result handler needs, imported in the worker before the job: a first
+    #: import on the GUI thread (scipy.stats behind the results table: 1-3 s) froze the viewer.
+    warm_imports: tuple[str, ...] = ("napari_msc_morph.widgets.results_table",)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -196,6 +200,8 @@ class JobDock(QWidget):
             # A raised error would reach napari's error relay (a traceback notification) and
             # superqt would re-raise it; user errors come back as values instead, wrapped
             # because superqt treats a *returned* exception as raised.
+            for module in self.warm_imports:
+                importlib.import_module(module)
             try:
                 return job(progress, token)
             except USER_ERRORS as err:

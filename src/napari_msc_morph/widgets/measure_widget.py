@@ -49,6 +49,8 @@ class MeasureWidget(JobDock):
 
     job_title = "Measure cells"
     not_remembered = ("pixel_size",)  # follows the chosen labels layer
+    warm_imports = (*JobDock.warm_imports, "napari_msc_morph.widgets._cell_table",
+                    "matplotlib.figure")
 
     def __init__(self, napari_viewer):
         super().__init__()

@@ -379,7 +379,15 @@ class PredictWidget(JobDock):
         scale, translate = map_layer_geometry(layer, prediction, len(prediction.leading_shape))
         for map_name in task.headline_columns:
             name = f"{layer.name} {map_name}"
-            if name in self.viewer.layers:
+            old = self.viewer.layers[name] if name in self.viewer.layers else None
+            if old is not None and old.ndim == prediction.maps[map_name].ndim:
+                # update in place: removing a layer runs napari's gc.collect() (~1 s frozen)
+                old.data = prediction.maps[map_name]
+                old.scale, old.translate = scale, translate
+                old.contrast_limits = score_limits(task, map_name)
+                old.metadata["model_id"] = prediction.model_id
+                continue
+            if old is not None:
                 self.viewer.layers.remove(name)
             extra = {"units": tuple(layer.units)} if hasattr(layer, "units") else {}
             colormap = SCORES.get(map_name).colormap if map_name in SCORES else "inferno"

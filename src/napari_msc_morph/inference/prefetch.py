@@ -1,0 +1,136 @@
+"""Read the next images while the current one is predicted.
+
+:func:`prefetched` runs a loading function (read a file, settle its pixel
+size) on a background thread, at most ``depth`` items ahead of the consumer,
+and hands back one :class:`Loaded` per item **in input order**. The network's
+forward pass releases the GIL, and so do file decoders (zlib, libtiff,
+libpng, JPEG), so reading image *k+1* overlaps predicting image *k*.
+
+Guarantees, whatever the loading function does:
+
+* order: results come back in the order of ``items``;
+* isolation: a load that raises is handed back as that item's
+  :class:`Loaded`, whose :meth:`Loaded.result` re-raises it; later items are
+  still loaded;
+* bounded memory: at most ``depth`` loaded images wait beside the one being
+  predicted (``depth + 1`` in memory at once);
+* cancel: once ``cancel`` is set no new load starts, and closing the iterator
+  (a ``for`` loop left by an exception, ``Cancelled``, Ctrl-C) drops the
+  loads not yet started; a read already running finishes in the background
+  and its result is dropped.
+
+``depth=0`` loads each item on the caller's thread when it is asked for: the
+plain loop, no thread.
+
+Examples
+--------
+>>> from napari_msc_morph.inference.prefetch import prefetched
+>>> [loaded.result() for loaded in prefetched([1, 2, 3], lambda x: 10 * x)]
+[10, 20, 30]
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+from ..errors import BadInputError
+from ..jobs import CancelToken
+
+__all__ = ["PREFETCH_DEPTH", "Loaded", "prefetched"]
+
+#: Images read ahead of the one being predicted (``predict_images(prefetch=...)``).
+PREFETCH_DEPTH = 2
+
+
+class Loaded:
+    """One item's load: its value, or the error it raised (re-raised by :meth:`result`)."""
+
+    __slots__ = ("_future", "_value", "_error")
+
+    def __init__(self, future: Future | None = None, value: Any = None,
+                 error: BaseException | None = None):
+        self._future, self._value, self._error = future, value, error
+
+    def result(self) -> Any:
+        """The loaded value; re-raises the load's exception with its traceback."""
+        if self._future is not None:
+            return self._future.result()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+def _load_now(load: Callable[[Any], Any], item) -> Loaded:
+    try:
+        return Loaded(value=load(item))
+    except Exception as err:  # handed back to the consumer, in order
+        return Loaded(error=err)
+
+
+def prefetched(items: Iterable, load: Callable[[Any], Any], depth: int = PREFETCH_DEPTH,
+               cancel: CancelToken | None = None) -> Iterator[Loaded]:
+    """Yield ``Loaded(load(item))`` for each item, in order, loading ``depth`` ahead.
+
+    Parameters
+    ----------
+    items : iterable
+        What to load (paths, arrays ...); consumed lazily, ``depth`` ahead.
+    load : callable
+        ``load(item) -> value``; runs on one background thread when ``depth > 0``.
+    depth : int
+        Items loaded ahead of the consumer; ``0`` loads on the caller's thread.
+    cancel : CancelToken, optional
+        Once set, loads not yet started are skipped (the consumer checks it too).
+
+    Returns
+    -------
+    generator of Loaded
+        Close it (or leave its ``for`` loop) to stop loading.
+
+    Raises
+    ------
+    BadInputError
+        If ``depth`` is negative or not a whole number.
+    """
+    if int(depth) != depth or depth < 0:
+        raise BadInputError(f"prefetch must be a whole number of images, 0 or more, got {depth}.")
+    return _prefetch(iter(items), load, int(depth), cancel)
+
+
+def _prefetch(iterator: Iterator, load, depth: int, cancel) -> Iterator[Loaded]:
+    if depth == 0:
+        for item in iterator:
+            yield _load_now(load, item)
+        return
+
+    def guarded(item):
+        if cancel is not None and cancel.cancelled:
+            return None  # the consumer raises Cancelled before using it
+        return load(item)
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msc-morph-prefetch")
+    pending: deque[Future] = deque()
+
+    def submit_next() -> bool:
+        for item in iterator:
+            pending.append(pool.submit(guarded, item))
+            return True
+        return False
+
+    try:
+        while len(pending) < depth and submit_next():
+            pass
+        while pending:
+            future = pending.popleft()
+            # wait for this item first, then queue the next: at most `depth` loaded
+            # images wait while the consumer works on the current one
+            future.exception()
+            submit_next()
+            yield Loaded(future)
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=False, cancel_futures=True)
