@@ -110,7 +110,12 @@ def _configure_logging(verbosity: int) -> None:
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
     logger = logging.getLogger("napari_msc_morph")
     logger.setLevel(level)
-    if not any(getattr(h, "_msc_morph_cli", False) for h in logger.handlers):
+    ours = [h for h in logger.handlers if getattr(h, "_msc_morph_cli", False)]
+    if ours:
+        # main() can run many times in one process (tests, notebooks) with sys.stderr
+        # replaced in between: write to the stderr of this call, not the first one's.
+        ours[0].setStream(sys.stderr)
+    else:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._msc_morph_cli = True

@@ -245,3 +245,22 @@ def test_help_lists_every_exit_status():
     assert "--debug" in text and "exit status:" in text
     for code in ("0", "1", "2", "3", "130"):
         assert f"\n  {code} " in text, code
+
+
+def test_warnings_go_to_the_stderr_of_each_call(capsys, monkeypatch):
+    # main() runs many times in one process; the log handler must follow sys.stderr
+    # (a handler bound to the first call's stream hid later calls' warnings).
+    import io
+    import logging
+
+    from napari_msc_morph.cli import _configure_logging
+
+    first = io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    _configure_logging(0)
+    second = io.StringIO()
+    monkeypatch.setattr("sys.stderr", second)
+    _configure_logging(0)
+    logging.getLogger("napari_msc_morph.test").warning("line 18 merged into line 2")
+    assert "line 18" in second.getvalue()
+    assert "line 18" not in first.getvalue()
