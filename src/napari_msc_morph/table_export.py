@@ -126,7 +126,7 @@ def export_table(table: pd.DataFrame, path: str | os.PathLike,
         # table, so a failure leaves both old files as they were
         with atomic_path(path) as tmp_table, atomic_path(sidecar) as tmp_meta:
             table.to_csv(tmp_table, index=False)
-            tmp_meta.write_text(json.dumps(meta, indent=2), encoding="utf-8")
+            tmp_meta.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
     return path
 
 
