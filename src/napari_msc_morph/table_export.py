@@ -44,6 +44,27 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return path.with_name(f"{path.stem}.meta.json")
 
 
+def file_filters() -> str:
+    """The save dialogs' filter string: ``CSV (*.csv);;Excel (*.xlsx);;Parquet (*.parquet)``."""
+    return ";;".join(f"{name} (*{suffix})" for suffix, name in TABLE_FORMATS.items())
+
+
+def path_for_filter(path: str, chosen_filter: str) -> str:
+    """``path`` with the chosen filter's suffix added when the user typed none.
+
+    >>> path_for_filter("/data/results", "Parquet (*.parquet)")
+    '/data/results.parquet'
+    >>> path_for_filter("/data/results.csv", "Parquet (*.parquet)")
+    '/data/results.csv'
+    """
+    if Path(path).suffix:
+        return path
+    for suffix, name in TABLE_FORMATS.items():
+        if chosen_filter.startswith(f"{name} ("):
+            return path + suffix
+    return path
+
+
 def export_metadata(metadata: dict | None = None) -> dict:
     """The metadata stored with an export: plugin, version, UTC time, then ``metadata``."""
     from . import __version__
@@ -233,4 +254,5 @@ def model_provenance(bundle_path: str | os.PathLike) -> dict:
 
 
 __all__ = ["METADATA_SHEET", "PARQUET_KEY", "TABLE_FORMATS", "export_metadata", "export_table",
-           "model_provenance", "read_table_metadata", "sidecar_path"]
+           "file_filters", "model_provenance", "path_for_filter", "read_table_metadata",
+           "sidecar_path"]

@@ -95,3 +95,30 @@ def test_cell_table_export_saves_layer_features_with_measure_settings(make_napar
         assert "RUNX2" in meta["measure"]["inputs"]
         assert meta["plugin_version"] == napari_msc_morph.__version__
     assert (tmp_path / "cells.meta.json").is_file()
+
+
+def test_export_buttons_write_the_chosen_format(make_napari_viewer, qtbot, tmp_path,
+                                                monkeypatch):
+    from qtpy.QtWidgets import QFileDialog
+
+    from napari_msc_morph.widgets._cell_table import CellTable
+
+    viewer = make_napari_viewer()
+    image = viewer.add_image(np.zeros((8, 8)), name="field", metadata={"pixel_size_um": 0.5})
+    table = get_results_table(viewer)
+    table.update_layer_row(image, {"os_score": 0.4})
+    labels = viewer.add_labels(np.arange(16).reshape(4, 4) % 3, name="cells")
+    cells = CellTable(viewer)
+    cells.set_table(labels, pd.DataFrame({"label": [1, 2], "area_px": [5.0, 6.0],
+                                          "centroid_y_px": [1.0, 2.0],
+                                          "centroid_x_px": [1.0, 2.0]}))
+    answers = iter([(str(tmp_path / "results"), "Parquet (*.parquet)"),
+                    (str(tmp_path / "cells"), "Excel (*.xlsx)")])
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: next(answers))
+    table._export_clicked()            # the user typed no suffix: the filter's is added
+    cells._export_dialog()
+    assert read_table(tmp_path / "results.parquet")["os_score"].tolist() == [0.4]
+    assert read_table_metadata(tmp_path / "results.parquet")["layers"]["field"][
+        "pixel_size_um"] == 0.5
+    assert read_table(tmp_path / "cells.xlsx")["area_px"].tolist() == [5.0, 6.0]
+    assert read_table_metadata(tmp_path / "cells.xlsx")["labels_layer"] == "cells"

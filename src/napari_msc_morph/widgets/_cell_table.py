@@ -27,7 +27,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..table_export import TABLE_FORMATS, export_table
+from ..table_export import export_table, file_filters, path_for_filter
 
 COLORMAPS = ("viridis", "magma", "plasma", "cividis", "coolwarm", "turbo")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -394,11 +394,12 @@ class CellTable(QWidget):
         if self.table.empty:
             show_error("Nothing to export yet: measure a labels layer first.")
             return
-        filters = ";;".join(f"{name} (*{suffix})" for suffix, name in TABLE_FORMATS.items())
         default = f"{self.layer.name if self.layer else 'cells'}_cells.csv"
-        path, _ = QFileDialog.getSaveFileName(self, "Export cell table", default, filters)
+        path, chosen = QFileDialog.getSaveFileName(self, "Export cell table", default,
+                                                   file_filters())
         if not path:
             return
+        path = path_for_filter(path, chosen)
         try:
             self.export(path)
         except (OSError, ImportError, ValueError) as err:

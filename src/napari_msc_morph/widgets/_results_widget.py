@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
 
 from ..analysis.aggregate import metadata_from_name
 from ..io import read_table
-from ..table_export import TABLE_FORMATS, export_table, read_table_metadata
+from ..table_export import export_table, file_filters, path_for_filter, read_table_metadata
 from ._results_values import (
     METADATA_COLUMNS,
     NUMERIC_METADATA,
@@ -446,12 +446,11 @@ class ResultsTable(QWidget):
             show_info(f"Filled metadata of {matched} row(s).")
 
     def _export_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export results table", "results.csv",
-            ";;".join(f"{name} (*{suffix})" for suffix, name in TABLE_FORMATS.items()),
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export results table", "results.csv", file_filters()
         )
         if path:
-            self._run_safely(self.export, path)
+            self._run_safely(self.export, path_for_filter(path, chosen))
 
     def _import_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(

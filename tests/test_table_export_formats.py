@@ -16,7 +16,9 @@ from napari_msc_morph.table_export import (
     METADATA_SHEET,
     PARQUET_KEY,
     export_table,
+    file_filters,
     model_provenance,
+    path_for_filter,
     read_table_metadata,
     sidecar_path,
 )
@@ -132,3 +134,10 @@ def test_model_provenance_reads_model_json_only(tmp_path):
     assert len(record["weights_sha256"]) == 64 and record["task"] == "osteogenic"
     broken = model_provenance(tmp_path / "missing.zip")
     assert broken["bundle"] == "missing.zip" and "error" in broken
+
+
+def test_dialog_filter_adds_the_suffix_the_user_left_out():
+    assert file_filters() == "CSV (*.csv);;Excel (*.xlsx);;Parquet (*.parquet)"
+    assert path_for_filter("/data/results", "Parquet (*.parquet)") == "/data/results.parquet"
+    assert path_for_filter("/data/results", "Excel (*.xlsx)") == "/data/results.xlsx"
+    assert path_for_filter("/data/results.csv", "Parquet (*.parquet)") == "/data/results.csv"
