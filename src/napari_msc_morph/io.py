@@ -117,12 +117,19 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = Fals
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV/TSV/XLSX table, with an error that names the file if it fails."""
+    """Read a CSV/TSV/XLSX/Parquet table, with an error that names the file if it fails."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Table {path} does not exist.")
     suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError as err:
+            raise MissingDependencyError("pyarrow", "parquet", f"reading {path.name}") from err
     try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
         if suffix in (".xlsx", ".xls"):
             return pd.read_excel(path)
         if suffix in (".tsv", ".tab"):

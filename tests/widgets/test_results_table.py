@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from napari_msc_morph.io import read_table
 from napari_msc_morph.widgets.results_table import (
     DOCK_NAME,
     ResultsTable,
@@ -140,7 +141,7 @@ def test_metadata_from_layer_metadata_edits_and_name_pattern(make_napari_viewer)
     assert table.to_dataframe().loc[3, "donor"] == "BM1"
 
 
-@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx", ".parquet"])
 def test_export_and_import_back(make_napari_viewer, tmp_path, suffix):
     viewer = make_napari_viewer()
     a, b = _image(viewer, "a"), _image(viewer, "b")
@@ -150,7 +151,7 @@ def test_export_and_import_back(make_napari_viewer, tmp_path, suffix):
     table.update_layer_row(b, {"osscore": 0.75, "sample_id": "s2", "condition": "induced"})
     path = table.export(tmp_path / f"results{suffix}")
     exported = table.to_dataframe()
-    on_disk = pd.read_excel(path) if suffix == ".xlsx" else pd.read_csv(path)
+    on_disk = read_table(path)
     assert list(on_disk.columns) == list(exported.columns)
     table.clear()
     assert table.to_dataframe().empty
@@ -158,6 +159,8 @@ def test_export_and_import_back(make_napari_viewer, tmp_path, suffix):
     on_disk = pd.concat([on_disk, pd.DataFrame([{"layer": "closed", "osscore": 0.5}])])
     if suffix == ".xlsx":
         on_disk.to_excel(path, index=False)
+    elif suffix == ".parquet":
+        on_disk.to_parquet(path, index=False)
     else:
         on_disk.to_csv(path, index=False)
     assert table.import_table(path) == 2
@@ -170,7 +173,7 @@ def test_export_and_import_back(make_napari_viewer, tmp_path, suffix):
     closed = _image(viewer, "closed")
     table.update_layer_row(closed, {"osscore": 0.6})
     assert len(table.to_dataframe()) == 3 and table.layer_at(2) is closed
-    with pytest.raises(ValueError, match=r"\.csv or \.xlsx"):
+    with pytest.raises(ValueError, match=r"\.csv, \.xlsx, \.parquet"):
         table.export(tmp_path / "results.txt")
 
 

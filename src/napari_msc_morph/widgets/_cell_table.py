@@ -4,7 +4,8 @@ Shows a :func:`~napari_msc_morph.morphology.measure_cells` table (sortable).
 Clicking a row selects, highlights and centres that cell; clicking a cell in
 the canvas selects its row. The labels can be coloured by any numeric feature
 (with a colorbar), a histogram shows the chosen feature, and the table is
-exported as CSV (or XLSX when openpyxl is installed).
+exported as CSV, XLSX or Parquet with a metadata sidecar/sheet
+(:mod:`napari_msc_morph.table_export`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..io import write_table
+from ..table_export import export_table, file_filters, path_for_filter
 
 COLORMAPS = ("viridis", "magma", "plasma", "cividis", "coolwarm", "turbo")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -361,9 +362,31 @@ class CellTable(QWidget):
         self.canvas.draw_idle()
 
     # --------------------------------------------------------------- export
-    def export(self, path) -> None:
-        """Write the table to ``path`` (CSV, or XLSX by suffix) atomically."""
-        write_table(self.table, path)
+    def export_frame(self) -> pd.DataFrame:
+        """What is exported: the layer's ``features`` (edits made there included), else the table."""
+        features = getattr(self.layer, "features", None)
+        if isinstance(features, pd.DataFrame) and not features.empty:
+            # napari's row key duplicates ``label``
+            return features.drop(columns="index", errors="ignore").reset_index(drop=True)
+        return self.table
+
+    def export_metadata(self) -> dict:
+        """Provenance of the cell table: labels layer, pixel size, measure settings."""
+        from ._layers import layer_pixel_size
+        from ._results_values import MEASURE_RUN_KEY
+
+        layer = self.layer
+        meta = (getattr(layer, "metadata", None) or {}) if layer is not None else {}
+        return {"table": "cells", "labels_layer": None if layer is None else str(layer.name),
+                "pixel_size_um": None if layer is None else layer_pixel_size(layer),
+                "n_objects": int(len(self.table)), "measure": meta.get(MEASURE_RUN_KEY)}
+
+    def export(self, path):
+        """Write the cell table to ``path`` (CSV, XLSX or Parquet by suffix) with its metadata.
+
+        See :func:`~napari_msc_morph.table_export.export_table`.
+        """
+        return export_table(self.export_frame(), path, self.export_metadata())
 
     def _export_dialog(self) -> None:
         from napari.utils.notifications import show_error, show_info
@@ -371,17 +394,12 @@ class CellTable(QWidget):
         if self.table.empty:
             show_error("Nothing to export yet: measure a labels layer first.")
             return
-        filters = "CSV (*.csv)"
-        try:
-            import openpyxl  # noqa: F401
-
-            filters += ";;Excel (*.xlsx)"
-        except ImportError:
-            pass
         default = f"{self.layer.name if self.layer else 'cells'}_cells.csv"
-        path, _ = QFileDialog.getSaveFileName(self, "Export cell table", default, filters)
+        path, chosen = QFileDialog.getSaveFileName(self, "Export cell table", default,
+                                                   file_filters())
         if not path:
             return
+        path = path_for_filter(path, chosen)
         try:
             self.export(path)
         except (OSError, ImportError, ValueError) as err:

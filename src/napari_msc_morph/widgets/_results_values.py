@@ -78,3 +78,56 @@ def same_layer(a, b) -> bool:
     if a is None or b is None:
         return False
     return a is b or bool(a == b)
+
+
+#: ``layer.metadata`` keys where the Predict and Measure docks record how a layer's
+#: results were made (exported with the tables as provenance).
+PREDICT_RUN_KEY = "msc_morph_prediction"
+MEASURE_RUN_KEY = "msc_morph_measure"
+
+
+def results_provenance(rows: list[_Row], frame, imported: list[dict]) -> dict:
+    """Export metadata of the results table: models, pixel sizes, run settings per layer.
+
+    ``rows`` are the table's rows, ``frame`` its DataFrame, ``imported`` the
+    metadata of tables imported into it (kept so provenance survives a round trip).
+    """
+    from ._layers import layer_pixel_size
+
+    models: list[dict] = []
+
+    def add_model(record: dict) -> None:
+        key = (record.get("model_id"), record.get("weights_sha256"))
+        if not any((m.get("model_id"), m.get("weights_sha256")) == key for m in models):
+            models.append(dict(record))
+
+    layers: dict[str, dict] = {}
+    for row in rows:
+        if row.layer is None:
+            continue
+        meta = getattr(row.layer, "metadata", None) or {}
+        info: dict[str, Any] = {"pixel_size_um": layer_pixel_size(row.layer)}
+        source = _layer_file_name(row.layer)
+        if source != row.name:
+            info["source_file"] = source
+        run = meta.get(PREDICT_RUN_KEY)
+        if isinstance(run, dict):
+            if isinstance(run.get("model"), dict):
+                add_model(run["model"])
+            info["prediction"] = {k: v for k, v in run.items() if k != "model"}
+        if isinstance(meta.get(MEASURE_RUN_KEY), dict):
+            info["measure"] = meta[MEASURE_RUN_KEY]
+        layers[row.name] = info
+    for old in imported:
+        for record in old.get("models", []) or []:
+            if isinstance(record, dict):
+                add_model(record)
+    if "model_id" in getattr(frame, "columns", ()):  # rows whose bundle is not known here
+        for model_id in frame["model_id"].dropna().unique():
+            if not any(m.get("model_id") == model_id for m in models):
+                add_model({"model_id": str(model_id), "weights_sha256": None})
+    out: dict[str, Any] = {"table": "results", "n_rows": len(rows), "models": models,
+                           "layers": layers}
+    if imported:
+        out["imported_from"] = imported
+    return out

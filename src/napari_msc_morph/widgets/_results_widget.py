@@ -22,7 +22,8 @@ from qtpy.QtWidgets import (
 )
 
 from ..analysis.aggregate import metadata_from_name
-from ..io import read_table, write_table
+from ..io import read_table
+from ..table_export import export_table, file_filters, path_for_filter, read_table_metadata
 from ._results_values import (
     METADATA_COLUMNS,
     NUMERIC_METADATA,
@@ -31,6 +32,7 @@ from ._results_values import (
     _layer_file_name,
     _parse_metadata_value,
     _Row,
+    results_provenance,
     same_layer,
 )
 
@@ -53,6 +55,7 @@ class ResultsTable(QWidget):
         self._value_columns: list[str] = []
         self._metadata_columns: list[str] = list(METADATA_COLUMNS)
         self._syncing = False
+        self._imported: list[dict] = []  # metadata of imported tables (provenance)
 
         self._table = QTableWidget(0, 0, self)
         self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -202,6 +205,7 @@ class ResultsTable(QWidget):
                 self._unwatch(row.layer)
         self._rows.clear()
         self._value_columns.clear()
+        self._imported.clear()
         self._metadata_columns = list(METADATA_COLUMNS)
         self._refresh()
 
@@ -261,11 +265,19 @@ class ResultsTable(QWidget):
         return frame
 
     def export(self, path: str | os.PathLike) -> Path:
-        """Write the table to CSV or XLSX (by suffix), atomically."""
-        path = Path(path)
-        if path.suffix.lower() not in (".csv", ".xlsx"):
-            raise ValueError(f"Export to a .csv or .xlsx file, not {path.name!r}.")
-        return write_table(self.to_dataframe(), path)
+        """Write the table to CSV, XLSX or Parquet (by suffix), atomically, with its metadata.
+
+        See :func:`~napari_msc_morph.table_export.export_table`: models (id and
+        weights sha256), pixel sizes and run settings go to a ``.meta.json``
+        sidecar, a ``metadata`` sheet or the Parquet metadata.
+        """
+        frame = self.to_dataframe()
+        return export_table(frame, path, self.export_metadata(frame))
+
+    def export_metadata(self, frame: pd.DataFrame | None = None) -> dict:
+        """The provenance an export carries (models, pixel sizes, settings per layer)."""
+        frame = self.to_dataframe() if frame is None else frame
+        return results_provenance(self._rows, frame, self._imported)
 
     def import_table(self, path: str | os.PathLike) -> int:
         """Read a table exported before and merge it in, matching rows by layer name.
@@ -284,6 +296,12 @@ class ResultsTable(QWidget):
                 f"{Path(path).name} has no 'layer' column; import a table exported from the "
                 f"results table. Its columns are {list(frame.columns)}."
             )
+        try:
+            provenance = read_table_metadata(path)
+        except (OSError, ValueError, ImportError):  # a broken sidecar must not block the rows
+            provenance = {}
+        if provenance:
+            self._imported.append({"file": Path(path).name, **provenance})
         viewer = self.viewer
         layers = {layer.name: layer for layer in viewer.layers} if viewer is not None else {}
         matched = 0
@@ -428,15 +446,15 @@ class ResultsTable(QWidget):
             show_info(f"Filled metadata of {matched} row(s).")
 
     def _export_clicked(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export results table", "results.csv", "CSV (*.csv);;Excel (*.xlsx)"
+        path, chosen = QFileDialog.getSaveFileName(
+            self, "Export results table", "results.csv", file_filters()
         )
         if path:
-            self._run_safely(self.export, path)
+            self._run_safely(self.export, path_for_filter(path, chosen))
 
     def _import_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
-            self, "Import results table", "", "Tables (*.csv *.xlsx *.tsv)"
+            self, "Import results table", "", "Tables (*.csv *.xlsx *.tsv *.parquet)"
         )
         if path:
             self._run_safely(self.import_table, path)

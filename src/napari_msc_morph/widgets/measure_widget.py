@@ -227,18 +227,27 @@ class MeasureWidget(JobDock):
             )
         # set by the Segment dock on the layers it makes (None: border objects were kept)
         excluded = layer.metadata.get("n_border_excluded") if hasattr(layer, "metadata") else None
+        settings = {"pixel_size_um": state["pixel_size_um"],  # kept with exported tables
+                    "pixel_size_source": state["pixel_size_source"],
+                    "inputs": dict(state["input_names"]), "n_border_excluded": excluded}
         return self.start_job(
             lambda progress, cancel: measure_field(**state, n_border_excluded=excluded,
                                                    progress=progress, cancel=cancel),
-            lambda result: self._on_done(layer, result),
+            lambda result: self._on_done(layer, result, settings),
             status=f"Measuring “{layer.name}”…",
         )
 
-    def _on_done(self, layer, result) -> None:
+    def _on_done(self, layer, result, settings=None) -> None:
+        from ._results_values import MEASURE_RUN_KEY
+
         table = result.table
         features = table.copy()
         features.insert(0, "index", table["label"].to_numpy())  # napari's label -> row key
         layer.features = features
+        sources = {c[: -len("_threshold_source")]: str(result.summary[c].iloc[0])
+                   for c in result.summary.columns
+                   if c.endswith("_threshold_source") and len(result.summary)}
+        layer.metadata[MEASURE_RUN_KEY] = {**(settings or {}), "threshold_sources": sources}
         self.last_table = table
         self.last_summary = result.summary
         self.cell_table().set_table(layer, table)

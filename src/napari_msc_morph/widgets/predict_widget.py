@@ -320,6 +320,9 @@ class PredictWidget(JobDock):
         layers = state.pop("layers")
         skipped = state.pop("skipped")
         bundle = state["bundle"]
+        # how this run was made, kept on each layer for table exports (provenance)
+        self._run_settings = {"tiling": state["tiling"] or BUNDLE_DEFAULT,
+                              "overlap": state["overlap"], "device": state["device"]}
         if self.explain_check.isChecked():
             return self.start_job(
                 lambda progress, cancel: predict_and_explain(**state, on_error="collect",
@@ -340,6 +343,8 @@ class PredictWidget(JobDock):
                       skipped: list[str] = (), explanations=None) -> None:
         from napari.utils.notifications import show_warning
 
+        from ..table_export import model_provenance
+        from ._results_values import PREDICT_RUN_KEY
         from .results_table import get_results_table
 
         self._remember(bundle_path)
@@ -350,12 +355,16 @@ class PredictWidget(JobDock):
         for message in failed:
             show_warning(f"{self.job_title}: skipped {message}")
         indices = getattr(predictions, "indices", None) or range(len(predictions))
+        model = model_provenance(bundle_path)
         summary = []
         explanations = explanations or [None] * len(predictions)
         for index, prediction, explanation in zip(indices, predictions, explanations):
             layer = layers[index]
             row = prediction_rows([prediction], per_plane=False, image_column=False)[0]
             table.update_layer_row(layer, row)
+            layer.metadata[PREDICT_RUN_KEY] = {
+                "model": model, **getattr(self, "_run_settings", {}), "tiling": prediction.tiling,
+                "device": prediction.device, "precision": prediction.precision}
             if prediction.planes:  # a stack: its per-plane rows for the Compare groups tab
                 layer.metadata[PLANE_ROWS_KEY] = prediction_rows([prediction], image_column=False)
             if self.maps_check.isChecked() and prediction.maps:

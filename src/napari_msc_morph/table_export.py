@@ -1,0 +1,258 @@
+"""Exporting result tables with their provenance: CSV, XLSX or Parquet.
+
+One engine call for every face (results table, per-cell table, scripts):
+:func:`export_table` writes the table by the file's suffix, atomically, and
+keeps a metadata dictionary with it:
+
+* ``.csv``: a JSON sidecar ``<stem>.meta.json`` next to the table (both files
+  are written to temporary files first and renamed together);
+* ``.xlsx``: a second sheet ``metadata`` with one ``key``/``value`` row per
+  entry (values that are not plain text are written as JSON);
+* ``.parquet``: the Parquet file's own key-value metadata, key
+  ``napari_msc_morph`` (needs the ``[parquet]`` extra, pyarrow).
+
+The metadata always holds the plugin version and the export time (UTC, ISO
+8601); the caller adds what it knows (models with their weights sha256,
+pixel sizes, settings of the run). :func:`read_table_metadata` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import BadInputError, MissingDependencyError
+from .io import _json_default, atomic_path
+
+#: Suffix -> format name, the formats :func:`export_table` writes.
+TABLE_FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".parquet": "Parquet"}
+#: Key of the metadata in a Parquet file's key-value metadata.
+PARQUET_KEY = "napari_msc_morph"
+#: Name of the metadata sheet in an XLSX export.
+METADATA_SHEET = "metadata"
+#: Name of the table's sheet in an XLSX export.
+TABLE_SHEET = "table"
+
+
+def sidecar_path(path: str | os.PathLike) -> Path:
+    """Where the metadata of a CSV export lives: ``results.csv`` -> ``results.meta.json``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.meta.json")
+
+
+def file_filters() -> str:
+    """The save dialogs' filter string: ``CSV (*.csv);;Excel (*.xlsx);;Parquet (*.parquet)``."""
+    return ";;".join(f"{name} (*{suffix})" for suffix, name in TABLE_FORMATS.items())
+
+
+def path_for_filter(path: str, chosen_filter: str) -> str:
+    """``path`` with the chosen filter's suffix added when the user typed none.
+
+    >>> path_for_filter("/data/results", "Parquet (*.parquet)")
+    '/data/results.parquet'
+    >>> path_for_filter("/data/results.csv", "Parquet (*.parquet)")
+    '/data/results.csv'
+    """
+    if Path(path).suffix:
+        return path
+    for suffix, name in TABLE_FORMATS.items():
+        if chosen_filter.startswith(f"{name} ("):
+            return path + suffix
+    return path
+
+
+def export_metadata(metadata: dict | None = None) -> dict:
+    """The metadata stored with an export: plugin, version, UTC time, then ``metadata``."""
+    from . import __version__
+
+    base = {
+        "plugin": "napari-msc-morph",
+        "plugin_version": __version__,
+        "exported_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    base.update(metadata or {})
+    # plain JSON types only, so what is read back equals what was written
+    return json.loads(json.dumps(base, default=_json_default))
+
+
+def _check_target(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in TABLE_FORMATS:
+        allowed = ", ".join(TABLE_FORMATS)
+        raise BadInputError(
+            f"cannot export a table to {path.name!r}: the file name must end in one of "
+            f"{allowed} (CSV, Excel or Parquet)."
+        )
+    if not path.parent.is_dir():
+        raise BadInputError(
+            f"cannot export to {path}: the folder {path.parent} does not exist; create it or "
+            "choose another folder."
+        )
+    return suffix
+
+
+def _need(package: str, extra: str, path: Path):
+    import importlib
+
+    try:
+        return importlib.import_module(package)
+    except ImportError as err:
+        raise MissingDependencyError(
+            package, extra, f"writing {path.name}; or choose a .csv file name"
+        ) from err
+
+
+def export_table(table: pd.DataFrame, path: str | os.PathLike,
+                 metadata: dict | None = None) -> Path:
+    """Write ``table`` to ``path`` (CSV, XLSX or Parquet by suffix) with its metadata.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Written without its index.
+    path : str or Path
+        ``.csv``, ``.xlsx`` or ``.parquet``; the folder must exist.
+    metadata : dict, optional
+        JSON-able provenance (models, pixel sizes, settings); stored after the
+        plugin version and export time (see :func:`export_metadata`).
+
+    Returns
+    -------
+    Path
+        ``path``. A CSV export also writes :func:`sidecar_path`.
+
+    Raises
+    ------
+    BadInputError
+        Another suffix, or a folder that does not exist.
+    MissingDependencyError
+        ``.parquet`` without pyarrow (the ``[parquet]`` extra), ``.xlsx``
+        without openpyxl.
+    """
+    path = Path(path)
+    suffix = _check_target(path)
+    meta = export_metadata(metadata)
+    if suffix == ".parquet":
+        _write_parquet(table, path, meta)
+    elif suffix == ".xlsx":
+        _need("openpyxl", "all", path)
+        _write_xlsx(table, path, meta)
+    else:
+        sidecar = sidecar_path(path)
+        # both files go to temporary names first; the sidecar is renamed just before the
+        # table, so a failure leaves both old files as they were
+        with atomic_path(path) as tmp_table, atomic_path(sidecar) as tmp_meta:
+            table.to_csv(tmp_table, index=False)
+            tmp_meta.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def _encode(value) -> str:
+    """An XLSX metadata cell: plain text stays readable; anything else is JSON."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value)
+
+
+def _decode(text: str):
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _write_xlsx(table: pd.DataFrame, path: Path, meta: dict) -> None:
+    rows = pd.DataFrame({"key": list(meta), "value": [_encode(v) for v in meta.values()]})
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            table.to_excel(writer, sheet_name=TABLE_SHEET, index=False)
+            rows.to_excel(writer, sheet_name=METADATA_SHEET, index=False)
+
+
+def _parquet_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """Object columns mixing kinds (numbers and text) become text; Parquet needs one type."""
+    out = table
+    for column in table.columns:
+        values = table[column]
+        if values.dtype != object:
+            continue
+        kinds = {type(v) for v in values if v is not None and not (isinstance(v, float)
+                                                                   and v != v)}
+        if len(kinds) > 1:
+            if out is table:
+                out = table.copy()
+            out[column] = [None if v is None or (isinstance(v, float) and v != v) else str(v)
+                           for v in values]
+    return out
+
+
+def _write_parquet(table: pd.DataFrame, path: Path, meta: dict) -> None:
+    pa = _need("pyarrow", "parquet", path)
+    pq = _need("pyarrow.parquet", "parquet", path)
+    arrow = pa.Table.from_pandas(_parquet_safe(table), preserve_index=False)
+    schema_meta = dict(arrow.schema.metadata or {})
+    schema_meta[PARQUET_KEY.encode()] = json.dumps(meta).encode("utf-8")
+    arrow = arrow.replace_schema_metadata(schema_meta)
+    with atomic_path(path) as tmp:
+        pq.write_table(arrow, tmp)
+
+
+def read_table_metadata(path: str | os.PathLike) -> dict:
+    """The metadata an :func:`export_table` file carries (``{}`` when it has none).
+
+    Reads the CSV's sidecar, the XLSX ``metadata`` sheet or the Parquet
+    key-value metadata.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        pq = _need("pyarrow.parquet", "parquet", path)
+        raw = (pq.read_schema(path).metadata or {}).get(PARQUET_KEY.encode())
+        return json.loads(raw.decode("utf-8")) if raw else {}
+    if suffix in (".xlsx", ".xls"):
+        sheets = pd.ExcelFile(path).sheet_names
+        if METADATA_SHEET not in sheets:
+            return {}
+        rows = pd.read_excel(path, sheet_name=METADATA_SHEET, dtype=str, keep_default_na=False)
+        return {str(k): _decode(v) for k, v in zip(rows["key"], rows["value"])}
+    sidecar = sidecar_path(path)
+    if not sidecar.is_file():
+        return {}
+    try:
+        return json.loads(sidecar.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise BadInputError(f"{sidecar.name} is not valid JSON ({err}); delete it or "
+                            "export the table again.") from err
+
+
+def model_provenance(bundle_path: str | os.PathLike) -> dict:
+    """What an export records of a model bundle: file name, id, weights sha256, task, backbone.
+
+    Reads only ``model.json`` (no weights); a bundle that cannot be read gives
+    just its file name and the ``error``, so an export never fails for it.
+    """
+    from .models.bundle import read_bundle_config
+
+    path = Path(bundle_path)
+    record = {"bundle": path.name}
+    try:
+        config = read_bundle_config(path)
+    except (OSError, ValueError) as err:
+        record["error"] = str(err)
+        return record
+    record.update(model_id=config.model_id, weights_sha256=config.weights_sha256,
+                  task=config.task, backbone=config.backbone, input_size=config.input_size,
+                  bundle_package_version=config.package_version, created=config.created)
+    return record
+
+
+__all__ = ["METADATA_SHEET", "PARQUET_KEY", "TABLE_FORMATS", "export_metadata", "export_table",
+           "file_filters", "model_provenance", "path_for_filter", "read_table_metadata",
+           "sidecar_path"]
