@@ -200,6 +200,8 @@ def test_bad_input_is_explained_and_viewer_keeps_working(make_napari_viewer, qtb
         widget.labels_combo.setCurrentText(name)
     if case in ("rgb", "float"):
         widget.set_channels([])
+    if case == "shape":  # not pre-checked (wrong size); the user ticks it anyway
+        widget.set_channels(["small"])
     widget.run()
     assert message in widget.status.text()
     assert widget.worker is None and widget.run_button.isEnabled()
@@ -380,3 +382,16 @@ def test_docks_default_to_the_layers_that_fit(make_napari_viewer, field):
     measure = MeasureWidget(viewer)
     assert measure.labels_combo.currentText() == "field DAPI cells"
     assert measure.nuclei_combo.currentText() == "field DAPI nuclei"
+
+
+def test_measure_does_not_precheck_a_score_map_as_a_channel(make_napari_viewer, field):
+    # a score map (one pixel per tile) is offered but not pre-checked: measuring it
+    # against full-size labels would fail the shape check
+    viewer = make_napari_viewer()
+    viewer.add_image(field.channels["DAPI"], name="field DAPI")
+    viewer.add_image(np.zeros((3, 3), np.float32), name="field DAPI os_score")
+    viewer.add_labels(field.cells, name="field DAPI cells")
+    measure = MeasureWidget(viewer)
+    assert measure.selected_channels() == ["field DAPI"]
+    items = [measure.channel_list.item(i).text() for i in range(measure.channel_list.count())]
+    assert "field DAPI os_score" in items

@@ -128,10 +128,17 @@ class MeasureWidget(JobDock):
             if nuclei and _named_like([self.labels_combo.currentText()], ("cell",)):
                 self.nuclei_combo.setCurrentText(nuclei[-1])
         self.channel_list.clear()
+        chosen = self.labels_combo.currentText()
+        plane = (tuple(self.viewer.layers[chosen].data.shape[-2:])
+                 if chosen in self.viewer.layers else None)
         for layer in self._layers("image"):
             item = QListWidgetItem(layer.name)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            new_plain_layer = layer.name not in known and not getattr(layer, "rgb", False)
+            # a new single-channel layer of the labels' size is a channel to measure; a
+            # score map (one pixel per tile) or an RGB export is offered but not pre-checked
+            same_size = plane is None or tuple(layer.data.shape[-2:]) == plane
+            new_plain_layer = (layer.name not in known and not getattr(layer, "rgb", False)
+                               and same_size)
             on = layer.name in checked or new_plain_layer
             item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
             self.channel_list.addItem(item)
