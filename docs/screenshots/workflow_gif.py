@@ -9,9 +9,10 @@ Writes ``docs/images/workflow.gif`` (about 900 px wide, a few captioned frames):
    cell table colours the labels by cell area (µm²), one cell selected.
 2. *Open Sample › Osteogenic time course*; the "Predict" dock writes an OsScore
    map over each day of the induced and control stacks. The bundle is made on
-   the fly with untrained weights (resnet10t, ``pretrained=False``): the frames
-   show the UI flow, not a real OsScore (the caption says so). Real models are
-   trained with the "Train model" dock or ``msc-morph train``.
+   the fly: resnet10t from scratch (``pretrained=False``), fitted for about a
+   minute on synthetic day-21 fields (``prediction.py``'s recipe). The frames
+   show the UI flow, not a validated OsScore (the README caption says so). Real
+   models are trained with the "Train model" dock or ``msc-morph train``.
 
 The window is a 1280×800 laptop screen; the plugin's docks scroll inside.
 """
@@ -61,6 +62,28 @@ def dock(viewer, name: str):
     return widget
 
 
+def caption_font(size: int):
+    """DejaVu Sans (shipped with matplotlib: has µ and ›), else Pillow's own font."""
+    from PIL import ImageFont
+
+    try:
+        import matplotlib
+
+        return ImageFont.truetype(
+            str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), size)
+    except (ImportError, OSError):
+        return ImageFont.load_default()
+
+
+def close_toasts(viewer) -> None:
+    """Close napari's notification pop-ups: they would cover the canvas in every frame."""
+    from napari._qt.dialogs.qt_notification import NapariQtNotification
+
+    for toast in viewer.window._qt_window.findChildren(NapariQtNotification):
+        toast.close()
+    pump(0.1)
+
+
 class Frames:
     """Screenshots of the whole window, each with a caption bar, downscaled."""
 
@@ -69,8 +92,9 @@ class Frames:
         self.durations: list[int] = []
 
     def grab(self, viewer, caption: str, ms: int = 2200) -> None:
-        from PIL import Image, ImageDraw, ImageFont
+        from PIL import Image, ImageDraw
 
+        close_toasts(viewer)
         pump(0.4)
         shot = viewer.screenshot(canvas_only=False, flash=False)[..., :3]
         image = Image.fromarray(np.ascontiguousarray(shot))
@@ -78,10 +102,7 @@ class Frames:
         framed = Image.new("RGB", (WIDTH, image.height + CAPTION_H), (24, 26, 33))
         framed.paste(image, (0, CAPTION_H))
         draw = ImageDraw.Draw(framed)
-        try:
-            font = ImageFont.load_default(size=17)
-        except TypeError:  # Pillow < 10.1
-            font = ImageFont.load_default()
+        font = caption_font(17)
         draw.text((10, 6), caption, fill=(240, 240, 240), font=font)
         self.frames.append(framed)
         self.durations.append(ms)
@@ -111,10 +132,10 @@ def if_workflow(viewer, frames: Frames) -> None:
     for name in ("cells", "nuclei"):
         viewer.layers.remove(name)
     viewer.reset_view()
-    frames.grab(viewer, "1  File > Open Sample > MSC Morph > Immunofluorescence field")
+    frames.grab(viewer, "1  File › Open Sample › MSC Morph › Immunofluorescence field")
 
     segment = dock(viewer, "Segment cells")
-    frames.grab(viewer, "2  Plugins > MSC Morph > Segment cells (DAPI nuclei, actin for cells)")
+    frames.grab(viewer, "2  Plugins › MSC Morph › Segment cells (DAPI nuclei, actin for cells)")
     segment.run()
     wait(segment)
     frames.grab(viewer, "3  Nuclei and cells segmented: new label layers")
@@ -143,8 +164,11 @@ def osteo_workflow(viewer, frames: Frames, bundle: Path) -> None:
     pump(0.3)
     viewer.open_sample(PLUGIN, "osteo_time_course")
     pump(0.5)
+    induced, control = viewer.layers["D02_induced_days"], viewer.layers["D02_control_days"]
+    width = induced.extent.world[1][-1] - induced.extent.world[0][-1]
+    control.translate = (0, 0, 1.04 * width)  # side by side, not stacked
     viewer.reset_view()
-    frames.grab(viewer, "6  Open Sample > Osteogenic time course: induced and control, a day axis")
+    frames.grab(viewer, "6  Open Sample › Osteogenic time course: induced | control, a day axis")
 
     predict = dock(viewer, "Predict")
     predict.set_selected_layers([layer for layer in viewer.layers if layer.name.endswith("_days")])
@@ -154,24 +178,21 @@ def osteo_workflow(viewer, frames: Frames, bundle: Path) -> None:
     frames.grab(viewer, "7  Predict: a model bundle (.zip) on both stacks")
     predict.run()
     wait(predict)
-    viewer.dims.set_current_step(0, viewer.dims.nsteps[0] - 1)
     viewer.reset_view()
-    frames.grab(viewer, "8  OsScore maps per day (untrained demo bundle: UI flow only)", ms=3500)
+    viewer.dims.set_current_step(0, 0)
+    frames.grab(viewer, "8  OsScore map per day, day 0 (a 1-minute demo bundle: UI flow only)")
+    viewer.dims.set_current_step(0, viewer.dims.nsteps[0] - 1)
+    frames.grab(viewer, "9  Day 21: induced (left) scores higher than control (right)", ms=3500)
 
 
 def make_bundle(path: Path) -> Path:
-    """A tiny untrained OsScore bundle: resnet10t, pretrained=False, 64 px crops."""
-    import torch
+    """A tiny OsScore bundle: resnet10t from scratch (pretrained=False), 64 px crops,
+    fitted for about a minute on synthetic day-21 induced vs control fields
+    (``prediction.py``'s recipe). A demo of the UI flow, not a real model."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from prediction import train_bundle
 
-    from napari_msc_morph.models import BundleConfig, create_backbone, save_bundle
-
-    torch.manual_seed(0)
-    config = BundleConfig(task="osteogenic", backbone="resnet10t", input_size=64, in_chans=1,
-                          pixel_size_um=2.6, tiling="grid", grid_overlap=0.5, intensity="dtype",
-                          description="README GIF demo: untrained weights, UI flow only")
-    net = create_backbone("resnet10t", num_classes=2, in_chans=1)
-    net.eval()
-    return save_bundle(net, config, path)
+    return train_bundle(path)
 
 
 def main() -> None:
