@@ -167,6 +167,8 @@ def osteo_workflow(viewer, frames: Frames, bundle: Path) -> None:
     induced, control = viewer.layers["D02_induced_days"], viewer.layers["D02_control_days"]
     width = induced.extent.world[1][-1] - induced.extent.world[0][-1]
     control.translate = (0, 0, 1.04 * width)  # side by side, not stacked
+    # the IF sample's layers carry no units (its scale bar would read "pixel"); these do
+    viewer.scale_bar.visible = True
     viewer.reset_view()
     frames.grab(viewer, "6  Open Sample › Osteogenic time course: induced | control, a day axis")
 
@@ -205,7 +207,6 @@ def main() -> None:
 
         viewer = napari.Viewer(show=True)
         viewer.window._qt_window.resize(1280, 800)
-        viewer.scale_bar.visible = True
         pump(0.5)
         frames = Frames()
         if_workflow(viewer, frames)
