@@ -82,7 +82,11 @@ def main():
                                  units=("um", "um"))
         viewer.scale_bar.visible = True
         widget = PredictWidget(viewer)
-        viewer.window.add_dock_widget(widget, name="Predict", area="right")
+        dock = viewer.window.add_dock_widget(widget, name="Predict", area="right")
+        # room for the bundle row: the dock scrolls inside when narrower than its content
+        from qtpy.QtCore import Qt
+
+        viewer.window._qt_window.resizeDocks([dock], [640], Qt.Orientation.Horizontal)
         widget.set_selected_layers([layer])
         widget.set_bundle_path(bundle)
         widget.tiling_combo.setCurrentText("grid")
