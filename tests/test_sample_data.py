@@ -28,6 +28,7 @@ def test_sample_opens_with_layer_types_names_and_scale(make_napari_viewer, key):
         assert 0.05 < pixel_size < 5
         # the last two axes are y, x in µm; a leading stack axis (days) keeps scale 1
         np.testing.assert_allclose(layer.scale[-2:], [pixel_size, pixel_size])
+        assert [str(u) for u in layer.units[-2:]] == ["micrometer", "micrometer"]  # scale bar in µm
         assert np.isfinite(np.asarray(layer.data)).all()
 
 

@@ -24,12 +24,14 @@ from .widgets._sample_loading import AXIS_KEY, generate, label_current_viewer
 PASSAGE_SERIES = (1, 4, 7, 10)
 TIME_COURSE_SIZE = (972, 1296)
 IF_SIZE = (1024, 1024)
+#: The pixel size is in ``scale`` as µm: say so, or napari's scale bar reads "pixel".
+UM_2D = ("micrometer", "micrometer")
 
 
 def _brightfield_layer(field, name: str, metadata: dict):
     scale = (field.pixel_size_um, field.pixel_size_um)
     meta = {"pixel_size_um": field.pixel_size_um, "truth": dict(field.truth), **metadata}
-    kwargs = {"name": name, "scale": scale, "metadata": meta, "colormap": "gray"}
+    kwargs = {"name": name, "scale": scale, "units": UM_2D, "metadata": meta, "colormap": "gray"}
     if field.image.ndim == 3:
         kwargs.pop("colormap")
         kwargs["rgb"] = True
@@ -118,6 +120,7 @@ def sample_if_field(size: tuple[int, int] = IF_SIZE, seed: int = 0):
                 {
                     "name": name,
                     "scale": scale,
+                    "units": UM_2D,
                     "colormap": field.channel_colormaps.get(name, "gray"),
                     "blending": "additive",
                     "contrast_limits": (float(low), float(max(high, low + 1))),
@@ -128,9 +131,11 @@ def sample_if_field(size: tuple[int, int] = IF_SIZE, seed: int = 0):
             )
         )
     truth_meta = {"pixel_size_um": field.pixel_size_um, "truth": field.truth.to_dict("list")}
-    layers.append((field.nuclei, {"name": "nuclei", "scale": scale, "metadata": truth_meta,
+    layers.append((field.nuclei, {"name": "nuclei", "scale": scale, "units": UM_2D,
+                                  "metadata": truth_meta,
                                   "visible": False}, "labels"))
-    layers.append((field.cells, {"name": "cells", "scale": scale, "metadata": truth_meta,
+    layers.append((field.cells, {"name": "cells", "scale": scale, "units": UM_2D,
+                                 "metadata": truth_meta,
                                  "opacity": 0.4}, "labels"))
     return layers
 
