@@ -58,41 +58,54 @@ def test_checkpoint_is_one_file_with_its_state(full_run):
 
 
 def test_kill_while_writing_the_second_checkpoint_resumes_bit_identically(passage_set,
-                                                                          tmp_path, full_run):
+                                                                          tmp_path):
     """A real process dies (os._exit) after the new checkpoint's bytes are written, before
-    the rename: the first epoch's checkpoint is intact and resuming gives the full run."""
+    the rename: the first epoch's checkpoint is intact and resuming gives the full run.
+
+    Every run is a fresh process with the same environment: bit-identical weights need
+    the same float summation order, which state left by other tests in this process
+    (thread pools, kernels picked at first use) could change.
+    """
     script = textwrap.dedent(f"""
         import os, sys
         sys.path.insert(0, {SRC!r})
         from napari_msc_morph.training import TrainConfig, train_model
         from napari_msc_morph.training import checkpoint
+        mode, out = sys.argv[1], sys.argv[2]
         real, calls = checkpoint.write_durably, []
         def dying(data, target):
             calls.append(target)
             if len(calls) == 2:
                 os.fsync = lambda fd: os._exit(9)  # killed mid-write
             return real(data, target)
-        checkpoint.write_durably = dying
+        if mode == "die":
+            checkpoint.write_durably = dying
         config = TrainConfig(**{_config().to_dict()!r})
-        train_model({str(passage_set)!r}, config, {str(tmp_path / "m")!r}, test_report=False)
+        result = train_model({str(passage_set)!r}, config, out, resume=mode == "resume",
+                             test_report=False)
+        print(",".join(str(e) for e in result.history["epoch"]))
     """)
-    # the same CPU thread count as this process: float sums depend on it, and the
-    # resumed run must match the uninterrupted one bit for bit
     import torch
 
     env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS=str(torch.get_num_threads()))
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=600)
+
+    def run(mode, out):
+        return subprocess.run([sys.executable, "-c", script, mode, str(out)], env=env,
+                              capture_output=True, text=True, timeout=600)
+
+    reference = run("full", tmp_path / "ref")
+    assert reference.returncode == 0, reference.stderr[-2000:]
+    done = run("die", tmp_path / "m")
     assert done.returncode == 9, done.stderr[-2000:]
     work = tmp_path / "m.train"
     assert list(work.glob(".checkpoint.safetensors.*.tmp"))  # the half-finished write
     assert ckpt.checkpoint_state(work)["epoch"] == 0  # the last complete checkpoint
 
-    resumed = train_model(passage_set, _config(), tmp_path / "m", resume=True,
-                          test_report=False)
-    assert list(resumed.history["epoch"]) == [1, 2]
+    resumed = run("resume", tmp_path / "m")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert resumed.stdout.strip().splitlines()[-1] == "1,2"
     assert not list(work.glob(".checkpoint*"))  # the stale temporary file is cleaned up
-    _assert_same_weights(full_run.work_dir, work)
+    _assert_same_weights(tmp_path / "ref.train", work)
 
 
 def test_exception_mid_write_keeps_the_previous_checkpoint(passage_set, tmp_path, monkeypatch,
