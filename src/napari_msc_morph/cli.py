@@ -104,19 +104,31 @@ def build_parser() -> argparse.ArgumentParser:
 _DEBUG_HELP = "on an error, print the full traceback (instead of writing it to a log file)"
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of each record.
+
+    main() can run many times in one process (tests, notebooks) with sys.stderr
+    replaced in between; a handler bound to the first call's stream would write
+    later warnings to a stream nobody reads (or one already closed).
+    """
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value):  # StreamHandler.__init__ assigns it; the property decides
+        pass
+
+
 def _configure_logging(verbosity: int) -> None:
     # The engine logs through the package logger and never prints; the CLI shows
     # its warnings (and with -v its steps) as plain lines on stderr.
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
     logger = logging.getLogger("napari_msc_morph")
     logger.setLevel(level)
-    ours = [h for h in logger.handlers if getattr(h, "_msc_morph_cli", False)]
-    if ours:
-        # main() can run many times in one process (tests, notebooks) with sys.stderr
-        # replaced in between: write to the stderr of this call, not the first one's.
-        ours[0].setStream(sys.stderr)
-    else:
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(getattr(h, "_msc_morph_cli", False) for h in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._msc_morph_cli = True
         logger.addHandler(handler)
