@@ -165,3 +165,28 @@ def test_demo_arrangement_keeps_experiments_apart(make_napari_viewer, n_images):
         for b in names[i + 1:]:
             same_field = {a, b} == {"DAPI", "cells"}
             assert overlap(boxes[a], boxes[b]) == same_field, (a, b)
+
+
+def test_plugin_docks_go_into_tabs_when_stacked_they_would_outgrow_the_screen(
+        make_napari_viewer, qtbot):
+    # six docks opened from the Plugins menu, each with its minimum height, are taller than
+    # the screen together; napari would then remember a window taller than the screen
+    from qtpy.QtWidgets import QDockWidget
+
+    viewer = make_napari_viewer(show=True)
+    window = viewer.window._qt_window
+    for name in ("Segment cells", "Measure cells", "Predict", "Train model", "Results table",
+                 "Correlation with readouts"):
+        viewer.window.add_plugin_dock_widget("napari-msc-morph", name)
+    available = window.screen().availableGeometry()
+    ours = [d for d in window.findChildren(QDockWidget) if "napari-msc-morph" in d.windowTitle()
+            or "MSC Morph" in d.windowTitle()]
+    assert len(ours) == 6
+
+    def tabbed_and_on_screen():
+        tabbed = any(window.tabifiedDockWidgets(d) for d in ours)
+        return tabbed and window.height() <= max(available.height(),
+                                                  window.minimumSizeHint().height())
+
+    qtbot.waitUntil(tabbed_and_on_screen, timeout=10_000)
+    assert all(d.isVisible() or window.tabifiedDockWidgets(d) for d in ours)  # none closed

@@ -322,4 +322,36 @@ def fit_window_to_screen(window) -> bool:
     before = window.size()
     if (width, height) != (before.width(), before.height()):
         window.resize(width, height)  # Qt keeps it at least the docks' minimum
+    if window.height() > available.height() - frame_extra.height() and _tabify_our_docks(window):
+        window.resize(width, height)  # stacked docks' minimum heights no longer add up
     return window.size() != before
+
+
+#: Dock titles napari gives this plugin's widgets ("Segment cells (napari-msc-morph)",
+#: "Cell table (MSC Morph)").
+_OUR_DOCK_MARKS = ("(napari-msc-morph)", "(MSC Morph)")
+
+
+def _tabify_our_docks(window) -> bool:
+    """Put this plugin's docks that stand one above another into tabs; whether any moved.
+
+    Each open dock keeps a minimum height; six of them stacked in one column are taller
+    than a laptop screen, and napari would remember that window size. As tabs they
+    share the column (the last one opened stays in front).
+    """
+    from qtpy.QtWidgets import QDockWidget
+
+    docks = [d for d in window.findChildren(QDockWidget)
+             if d.isVisible() and not d.isFloating()
+             and any(mark in d.windowTitle() for mark in _OUR_DOCK_MARKS)]
+    if len(docks) < 2:
+        return False
+    first, moved = docks[0], False
+    area = window.dockWidgetArea(first)
+    for dock in docks[1:]:
+        if window.dockWidgetArea(dock) == area and dock not in window.tabifiedDockWidgets(first):
+            window.tabifyDockWidget(first, dock)
+            moved = True
+    if moved:
+        docks[-1].raise_()
+    return moved
