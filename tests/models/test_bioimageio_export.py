@@ -189,3 +189,25 @@ def test_bioimageio_core_pipeline_runs_the_package_as_the_docs_show(exported):
                     stat={}, id="crop")
     out = pipeline.predict_sample_without_blocking(sample).members["probabilities"]
     np.testing.assert_allclose(out.data.values, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_a_calibrated_bundle_exports_with_its_temperature_and_reproduces(tmp_path):
+    # postprocessing divides the logits by T before softmax, as our Predictor does
+    from bioimageio.core import test_model
+
+    bundle = tiny_bundle(tmp_path / "model", seed=1,
+                         calibration={"temperature": 2.5, "fitted_on": "validation"})
+    result = export_bioimageio(bundle, tmp_path / "package.zip", authors=["Ada Lovelace"],
+                               licence="cc-by-4.0", weights="torchscript", run_test=False)
+    summary = test_model(result.path, devices=["cpu"])
+    assert summary.status == "passed", summary.format()
+    with zipfile.ZipFile(result.path) as zf:
+        crop = np.load(zf.open("test_input.npy"))
+        expected = np.load(zf.open("test_output.npy"))
+    calibrated = predict_image(load_bundle(bundle), crop[0, 0], tiling="center", device="cpu",
+                               precision="fp32")
+    np.testing.assert_allclose(expected[0], calibrated.probabilities, rtol=1e-5, atol=1e-6)
+    # and T changed the answer: the same weights without calibration are sharper
+    plain = predict_image(load_bundle(tiny_bundle(tmp_path / "plain", seed=1)), crop[0, 0],
+                          tiling="center", device="cpu", precision="fp32")
+    assert abs(plain.probabilities[0] - 0.5) > abs(calibrated.probabilities[0] - 0.5)
