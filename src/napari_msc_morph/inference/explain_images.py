@@ -21,14 +21,18 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import BadInputError, Cancelled
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from .batch import _IMAGE_ERRORS, ImageFailure, PredictionBatch, error_text
 from .explain import Explainer, Explanation, resolve_target
-from .images import ON_ERROR, ImageInput, _as_inputs, _item_name, _load, _ReadFailed
-from .tiling import check_overlap
+from .images import (
+    ImageInput,
+    _as_inputs,
+    _item_name,
+    _load,
+    _ReadFailed,
+    check_batch_options,
+)
 
 __all__ = ["explain_images", "explainer_for", "predict_and_explain"]
 
@@ -101,15 +105,7 @@ def explain_images(
     Cancelled
         When ``cancel`` is set (``err.partial`` holds the finished maps when collecting).
     """
-    if on_error not in ON_ERROR:
-        raise BadInputError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}.")
-    collect = on_error == "collect"
-    if overlap is not None:
-        check_overlap(overlap)
-    if pixel_size_um is not None and (not np.isfinite(float(pixel_size_um))
-                                      or float(pixel_size_um) <= 0):
-        raise BadInputError(f"pixel size must be a positive number of µm (pixel_size_um, "
-                            f"--pixel-size-um), got {pixel_size_um}.")
+    collect = check_batch_options(on_error, overlap, pixel_size_um)
     explainer = explainer_for(bundle, device, precision, batch_size)
     target = resolve_target(explainer.task, target)  # before reading any image
     batch = PredictionBatch()

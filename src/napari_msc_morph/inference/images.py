@@ -254,6 +254,23 @@ def stack_planes(planes: list[Prediction], leading_shape: tuple = ()) -> Predict
     )
 
 
+def check_batch_options(on_error: str, overlap, pixel_size_um) -> bool:
+    """Check a batch run's options once, up front; whether failures are collected.
+
+    With ``on_error="collect"`` a bad option would otherwise become one "failed
+    image" per image.
+    """
+    if on_error not in ON_ERROR:
+        raise BadInputError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}.")
+    if overlap is not None:
+        check_overlap(overlap)
+    if pixel_size_um is not None and (not np.isfinite(float(pixel_size_um))
+                                      or float(pixel_size_um) <= 0):
+        raise BadInputError(f"pixel size must be a positive number of µm (pixel_size_um, "
+                            f"--pixel-size-um), got {pixel_size_um}.")
+    return on_error == "collect"
+
+
 def predict_images(
     bundle,
     images,
@@ -330,17 +347,7 @@ def predict_images(
         as ``err.partial`` (a :class:`PredictionBatch` with ``partial=True``),
         so a face can keep them, clearly marked.
     """
-    if on_error not in ON_ERROR:
-        raise BadInputError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}.")
-    collect = on_error == "collect"
-    # options are checked once, up front: with on_error="collect" a bad option would
-    # otherwise become one "failed image" per image
-    if overlap is not None:
-        check_overlap(overlap)
-    if pixel_size_um is not None and (not np.isfinite(float(pixel_size_um))
-                                      or float(pixel_size_um) <= 0):
-        raise BadInputError(f"pixel size must be a positive number of µm (pixel_size_um, "
-                            f"--pixel-size-um), got {pixel_size_um}.")
+    collect = check_batch_options(on_error, overlap, pixel_size_um)
     batch = PredictionBatch()
     items = _as_inputs(images, batch.failures if collect else None)
     predictor = _predictor(bundle, device, precision, batch_size)
