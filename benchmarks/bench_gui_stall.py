@@ -20,6 +20,15 @@ Run::
 
     xvfb-run -a python benchmarks/bench_gui_stall.py            # ~2-3 min on 2 cores
     xvfb-run -a python benchmarks/bench_gui_stall.py --only segment,predict
+
+Where the GUI thread spends a stall: sample the process from outside with
+py-spy (``pip install py-spy``); a Python sampling thread inside the process,
+or faulthandler's watchdog, crashed napari here (they touch other threads'
+frames and can collect Qt objects off the GUI thread)::
+
+    xvfb-run -a py-spy record --threads --format raw -o stalls.txt -- \
+        python benchmarks/bench_gui_stall.py --only predict
+    grep MainThread stalls.txt | sort -t' ' -k2 -n | tail   # busiest GUI-thread stacks
 """
 
 from __future__ import annotations
@@ -53,13 +62,6 @@ class StallProbe:
         self.lateness, self.fired_at = [], []
         self._running = True
         self._arm()
-
-    def worst_window(self) -> tuple[float, float]:
-        """(start, end) perf_counter times of the longest stall."""
-        if not self.lateness:
-            return (0.0, 0.0)
-        k = int(np.argmax(self.lateness))
-        return (self.fired_at[k] - self.lateness[k] / 1000, self.fired_at[k])
 
     def stop(self) -> list[float]:
         self._running = False
@@ -105,67 +107,8 @@ def spin(done, timeout_s: float, tail_s: float = 0.3) -> bool:
     return finished[0]
 
 
-class StackSampler:
-    """``--profile``: samples the GUI thread's stack every 5 ms from another thread."""
-
-    def __init__(self):
-        import threading
-
-        self.main = threading.main_thread().ident
-        self.samples: list[tuple[float, tuple[str, ...]]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self):
-        import threading
-        import traceback
-
-        me = threading.get_ident()
-        while not self._stop.wait(0.005):
-            names = {t.ident: t.name for t in threading.enumerate()}
-            stacks = {}
-            for ident, frame in sys._current_frames().items():
-                if ident == me:
-                    continue
-                stacks[names.get(ident, str(ident))] = tuple(
-                    f"{Path(f.filename).name}:{f.lineno} {f.name}"
-                    for f in traceback.extract_stack(frame)[-12:])
-            self.samples.append((time.perf_counter(), stacks))
-
-    def report(self, window: tuple[float, float]) -> None:
-        """The GUI thread's stacks inside the stall, and every thread's around it.
-
-        The sampler needs the GIL: a stall with few samples inside means some
-        thread held the GIL (a long C call); the stacks just before and just
-        after the stall show which.
-        """
-        from collections import Counter
-
-        main = "MainThread"
-        inside = [st.get(main, ()) for t, st in self.samples if window[0] <= t <= window[1]]
-        for stack, count in Counter(inside).most_common(1):
-            print(f"    GUI thread, {count} samples inside the stall:")
-            print("\n".join(f"      {line}" for line in stack[-8:]))
-        before = [st for t, st in self.samples if t < window[0]][-1:]
-        after = [st for t, st in self.samples if t > window[1]][:1]
-        during = [st for t, st in self.samples if window[0] <= t <= window[1]]
-        for label, found in (("before", before), ("during", during), ("after", after)):
-            for thread, stack in (found[0].items() if found else ()):
-                idle = ("threading.py", "thread.py", "queue.py", "selectors.py")
-                if thread != main and stack and not stack[-1].startswith(idle):
-                    print(f"    {thread} just {label}: " + " <- ".join(
-                        line for line in reversed(stack[-6:])))
-        self.samples.clear()
-
-
-SAMPLER: StackSampler | None = None
-
-
 def measure(probe: StallProbe, name: str, start, done, timeout_s: float = 600) -> dict:
     """Start the action (on the GUI thread, as a click does) and probe until done."""
-    if SAMPLER is not None:
-        SAMPLER.samples.clear()
     probe.start()
     t0, cpu0 = time.perf_counter(), time.process_time()
     start()
@@ -177,8 +120,6 @@ def measure(probe: StallProbe, name: str, start, done, timeout_s: float = 600) -
            "stalls > 100 ms": sum(v > GOAL_MS for v in late), "wall s": round(wall, 2),
            "process CPU s": round(cpu, 2), "finished": ok, "goal met": worst < GOAL_MS}
     print(f"  {name:<34}{worst:>9.0f} ms  ({wall:.1f} s)", flush=True)
-    if SAMPLER is not None:
-        SAMPLER.report(probe.worst_window())
     return row
 
 
@@ -344,8 +285,6 @@ def main(argv=None) -> int:
     parser.add_argument("--csv", type=Path, help="also write the table here")
     parser.add_argument("--repeat", type=int, default=2,
                         help="runs of each dock's job (the first pays first imports)")
-    parser.add_argument("--profile", action="store_true",
-                        help="print the GUI thread's stack during each longest stall")
     args = parser.parse_args(argv)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(ACTIONS))
@@ -354,10 +293,8 @@ def main(argv=None) -> int:
 
     import napari
 
-    global SAMPLER, REPEAT
+    global REPEAT
     REPEAT = max(1, args.repeat)
-    if args.profile:
-        SAMPLER = StackSampler()
     probe = StallProbe()
     rows = []
     print(f"napari {napari.__version__}, {os.cpu_count()} CPUs; probe: {TICK_MS} ms timers")

@@ -69,6 +69,7 @@ def test_compare_tab_answers_does_osscore_rise_with_day(make_napari_viewer, qtbo
     pd.testing.assert_frame_equal(panel.result.posthoc, direct.posthoc)
     assert panel.tests.rowCount() == len(direct.long_table())
     assert f"{direct.omnibus['p'].item():.3g}" in panel.status.text()
+    assert panel.canvas.wait()  # the plot is built and drawn in the plot thread
     ax = panel.canvas.figure.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == [f"{d}\nn=4" for d in DAYS]
 

@@ -61,6 +61,7 @@ def test_correlate_from_the_results_table_and_click_a_point(make_napari_viewer, 
     assert runx2["n"].item() == 8 and runx2["r"].item() > 0.9
     assert widget.table.rowCount() == len(results)
     assert widget.score_combo.currentText() == "osscore"
+    widget.wait_for_plots()  # built and drawn in the plot thread
     panels = [ax for ax in widget.scatter_canvas.figure.axes if ax.get_visible()]
     assert len(panels) == 2
     assert len(widget.heatmap_canvas.figure.axes[0].images) == 1

@@ -46,6 +46,7 @@ def test_train_dock_shows_the_report_plots_in_a_dock(make_napari_viewer, tmp_pat
                                                                       "Reliability"]
     assert "auc 0.9" in dock.summary.text() and "day 0 0.800" in dock.summary.text()
     # the shown figure is the report's image, and it exports like every plugin canvas
+    assert all(canvas.wait() for canvas in dock.canvases.values())  # read off the GUI thread
     image = dock.canvases["roc"].figure.axes[0].images[0].get_array()
     np.testing.assert_array_equal(image, mpimg.imread(report / "roc.png"))
     svg = export_figure(dock.canvases["reliability"].figure, tmp_path / "out" / "rel.svg")

@@ -38,36 +38,41 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 100):
     return save_figure_formats(fig, path, formats=("png",), dpi=dpi)[0]
 
 
-def plot_learning_curves(history) -> Figure:  # noqa: F821
+def plot_learning_curves(history, fig=None, small: bool = False) -> Figure:  # noqa: F821
     """Loss (left) and accuracy / AUC (right) per epoch, training and validation.
 
     ``history`` is a DataFrame or a dict of lists with ``epoch``,
     ``train_loss`` and optionally ``val_loss``, ``train_accuracy``,
-    ``val_accuracy``, ``val_auc``, ``val_within3_accuracy``.
+    ``val_accuracy``, ``val_auc``, ``val_within3_accuracy`` (may be empty).
+    ``fig``: draw into this (empty) figure, e.g. the Train dock's live plot;
+    ``small``: the dock's small type.
     """
     import pandas as pd
 
     table = pd.DataFrame(history)
-    fig = _figure(8.0, 3.4)
+    fig = fig if fig is not None else _figure(8.0, 3.4)
+    text, ticks, legend = (8, 7, 6) if small else (None, None, 8)
     ax_loss, ax_acc = fig.subplots(1, 2)
     epochs = table["epoch"] if "epoch" in table else np.arange(1, len(table) + 1)
     for key, style in (("train_loss", "-o"), ("val_loss", "-s")):
         if key in table and table[key].notna().any():
             ax_loss.plot(epochs, table[key], style, ms=3, label=key.replace("_", " "))
-    ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("cross-entropy")
-    ax_loss.set_title("Loss")
-    ax_loss.legend(fontsize=8)
+    ax_loss.set_xlabel("epoch", fontsize=text)
+    ax_loss.set_ylabel("cross-entropy", fontsize=text)
+    ax_loss.set_title("Loss", fontsize=text)
     for key, style in (("train_accuracy", "-o"), ("val_accuracy", "-s"),
                        ("val_within3_accuracy", "--s"), ("val_auc", "-^")):
         if key in table and table[key].notna().any():
             ax_acc.plot(epochs, table[key], style, ms=3, label=key.replace("_", " "))
     ax_acc.set_ylim(0, 1.02)
-    ax_acc.set_xlabel("epoch")
-    ax_acc.set_title("Accuracy / AUC")
-    ax_acc.legend(fontsize=8)
+    ax_acc.set_xlabel("epoch", fontsize=text)
+    ax_acc.set_title("Accuracy / AUC", fontsize=text)
     for ax in (ax_loss, ax_acc):
         ax.grid(alpha=0.3)
+        if ticks:
+            ax.tick_params(labelsize=ticks)
+        if ax.lines:
+            ax.legend(fontsize=legend)
     return fig
 
 

@@ -120,11 +120,12 @@ class CellTable(QWidget):
         self.export_button = QPushButton("Export table…")
         self.export_button.clicked.connect(self._export_dialog)
 
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
 
+        from ._figure_canvas import BackgroundCanvas
+
         self.figure = Figure(figsize=(3.5, 2.2), layout="constrained")
-        self.canvas = FigureCanvasQTAgg(self.figure)
+        self.canvas = BackgroundCanvas(self.figure)  # drawn in the plot thread
         self.canvas.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.canvas.setFixedHeight(190)
         grid = self.figure.add_gridspec(2, 1, height_ratios=(5, 1))
@@ -329,37 +330,37 @@ class CellTable(QWidget):
         self._draw_colorbar((name, low, high))
 
     def _draw_colorbar(self, spec) -> None:
-        axes = self.bar_axes
-        axes.clear()
-        if spec is None:
-            axes.set_axis_off()
-        else:
-            name, low, high = spec
-            gradient = np.linspace(0, 1, 256)[None, :]
-            axes.imshow(gradient, aspect="auto", cmap=self.colormap.currentText(),
-                        extent=(low, high, 0, 1))
-            axes.set_yticks([])
-            axes.set_xlabel(name, fontsize=7)
-            axes.tick_params(labelsize=7)
-            axes.set_axis_on()
-        self.canvas.draw_idle()
+        with self.canvas.editing():  # waits for a redraw in flight, then redraws off-thread
+            axes = self.bar_axes
+            axes.clear()
+            if spec is None:
+                axes.set_axis_off()
+            else:
+                name, low, high = spec
+                gradient = np.linspace(0, 1, 256)[None, :]
+                axes.imshow(gradient, aspect="auto", cmap=self.colormap.currentText(),
+                            extent=(low, high, 0, 1))
+                axes.set_yticks([])
+                axes.set_xlabel(name, fontsize=7)
+                axes.tick_params(labelsize=7)
+                axes.set_axis_on()
 
     def _draw_histogram(self) -> None:
-        axes = self.hist_axes
-        axes.clear()
         name, values = self.feature_values()
         finite = values[np.isfinite(values)]
-        if finite.size:
-            axes.hist(finite, bins=min(40, max(5, finite.size // 5)), color="#6a8fd0")
-            row = self.selected_row()
-            if row is not None and np.isfinite(values[row]):
-                axes.axvline(values[row], color="#e0503a", linewidth=1.5)
-        axes.set_ylabel("cells", fontsize=7)
-        axes.set_title(name, fontsize=8)
-        axes.tick_params(labelsize=7)
-        if not self.colour_labels.isChecked():
-            self.bar_axes.set_axis_off()
-        self.canvas.draw_idle()
+        with self.canvas.editing():
+            axes = self.hist_axes
+            axes.clear()
+            if finite.size:
+                axes.hist(finite, bins=min(40, max(5, finite.size // 5)), color="#6a8fd0")
+                row = self.selected_row()
+                if row is not None and np.isfinite(values[row]):
+                    axes.axvline(values[row], color="#e0503a", linewidth=1.5)
+            axes.set_ylabel("cells", fontsize=7)
+            axes.set_title(name, fontsize=8)
+            axes.tick_params(labelsize=7)
+            if not self.colour_labels.isChecked():
+                self.bar_axes.set_axis_off()
 
     # --------------------------------------------------------------- export
     def export_frame(self) -> pd.DataFrame:

@@ -44,6 +44,8 @@ def _save_dialog(canvas, fmt: str, name: str) -> Path | None:
                                           f"{name}.{fmt}", FORMATS[fmt])
     if not path:
         return None
+    if hasattr(canvas, "wait"):  # a BackgroundCanvas: save the figure being drawn, once done
+        canvas.wait()
     try:
         written = export_figure(canvas.figure, path, fmt)
     except (OSError, ValueError, BadInputError) as err:

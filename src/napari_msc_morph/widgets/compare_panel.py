@@ -17,7 +17,6 @@ import os
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from qtpy.QtWidgets import (
     QComboBox,
@@ -35,6 +34,7 @@ from ..analysis.compare import GroupComparison, compare_groups, method_choices, 
 from ..analysis.compare_plots import box_strip_figure
 from ..errors import BadInputError, MscMorphError
 from ..io import read_table
+from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
 from ._layers import PLANE_ROWS_KEY
 from ._panel import JobDock
@@ -125,7 +125,8 @@ class ComparePanel(JobDock):
         layout = self.build_run_panel(form, "Compare")
 
         self.canvas = enable_export(
-            FigureCanvasQTAgg(Figure(figsize=(5, 4), layout="constrained")), "compare_groups")
+            BackgroundCanvas(Figure(figsize=(5, 4), layout="constrained"), layout="constrained"),
+            "compare_groups")
         self.canvas.setMinimumHeight(260)
         self.canvas.mpl_connect("pick_event", self._on_pick)
         self.tests = QTableWidget(0, 0, self)
@@ -288,14 +289,9 @@ class ComparePanel(JobDock):
     def _show(self, result: GroupComparison, table: pd.DataFrame) -> None:
         self.result, self.table = result, table
         self._fill_tests(result.long_table())
-        fig = box_strip_figure(result, fig=self.canvas.figure)
         self._strip = None
-        for collection in fig.axes[0].collections:  # the strip points: one per compared row
-            if len(collection.get_offsets()) == len(result.data):
-                collection.set_picker(5)
-                self._strip = collection
-                break
-        self.canvas.draw()
+        self.canvas.plot(lambda fig: _strip_points(box_strip_figure(result, fig=fig), result),
+                         lambda fig, strip: setattr(self, "_strip", strip))
         omnibus = result.omnibus.iloc[0]
         text = (f"{result.value} by {result.by}: {omnibus['test']} p = {_p(omnibus['p'])}, "
                 f"{omnibus['effect']} = {omnibus['effect_size']:.3f} (n = {omnibus['n']}, "
@@ -435,3 +431,12 @@ def _cell_text(value) -> str:
     if isinstance(value, (float, np.floating)):
         return f"{value:.3g}" if np.isfinite(value) else ""
     return "" if value is None else str(value)
+
+
+def _strip_points(fig, result: GroupComparison):
+    """The strip plot's points (one per compared row), made pickable; None if not found."""
+    for collection in fig.axes[0].collections:
+        if len(collection.get_offsets()) == len(result.data):
+            collection.set_picker(5)
+            return collection
+    return None

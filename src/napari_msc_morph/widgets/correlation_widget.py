@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
@@ -43,6 +42,7 @@ from ..analysis.qpcr import TRANSFORMS
 from ..analysis.study import CorrelationStudy, correlate_study
 from ..errors import BadInputError, MscMorphError
 from ..io import write_table
+from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
 from ._panel import JobDock
 from .compare_panel import ComparePanel
@@ -135,9 +135,13 @@ class CorrelationWidget(JobDock):
         exports.addWidget(save_table)
         layout.addLayout(exports)
 
-        self.scatter_canvas = FigureCanvasQTAgg(Figure(figsize=(5, 4), layout="constrained"))
-        self.heatmap_canvas = FigureCanvasQTAgg(Figure(figsize=(5, 3), layout="constrained"))
-        self.time_canvas = FigureCanvasQTAgg(Figure(figsize=(5, 4), layout="constrained"))
+        # the plots are built and drawn in the plot thread (see _figure_canvas)
+        self.scatter_canvas = BackgroundCanvas(Figure(figsize=(5, 4), layout="constrained"),
+                                               layout="constrained")
+        self.heatmap_canvas = BackgroundCanvas(Figure(figsize=(5, 3), layout="constrained"),
+                                               layout="constrained")
+        self.time_canvas = BackgroundCanvas(Figure(figsize=(5, 4), layout="constrained"),
+                                            layout="constrained")
         self.scatter_canvas.mpl_connect("pick_event", self._on_pick)
         self.table = QTableWidget(0, 0, self)
         self.tabs = QTabWidget(self)
@@ -261,31 +265,35 @@ class CorrelationWidget(JobDock):
     def _redraw(self, *_):
         if self.results is None:
             return
-        method = self.plot_method_combo.currentText()
         self._redraw_scatter()
-        heatmap_figure(self.results, method, fig=self.heatmap_canvas.figure)
-        self.heatmap_canvas.draw_idle()
-        if self.course is not None and not self.course.empty:
-            time_course_figure(self.course, fig=self.time_canvas.figure)
+        results, course = self.results, self.course
+        method = self.plot_method_combo.currentText()
+        self.heatmap_canvas.plot(lambda fig: heatmap_figure(results, method, fig=fig))
+        if course is not None and not course.empty:
+            self.time_canvas.plot(lambda fig: time_course_figure(course, fig=fig))
         else:
-            self.time_canvas.figure.clear()
-            self.time_canvas.figure.text(0.5, 0.5, "no 'day' column: no time course", ha="center")
-        self.time_canvas.draw_idle()
+            self.time_canvas.plot(lambda fig: fig.text(
+                0.5, 0.5, "no 'day' column: no time course", ha="center"))
 
     def _redraw_scatter(self, *_):
         if self.results is None or not self.score_combo.currentText():
             return
-        scatter_figure(self.joined, self.results, self.score_combo.currentText(),
-                       on=self._points_key(),
-                       method=self.plot_method_combo.currentText(),
-                       fig=self.scatter_canvas.figure)
-        self.scatter_canvas.draw()
+        joined, results, score = self.joined, self.results, self.score_combo.currentText()
+        on, method = self._points_key(), self.plot_method_combo.currentText()
+        self.scatter_canvas.plot(lambda fig: scatter_figure(joined, results, score, on=on,
+                                                            method=method, fig=fig))
+
+    def wait_for_plots(self) -> None:
+        """Let the plots being drawn in the plot thread finish (before reading or saving them)."""
+        for canvas in (self.scatter_canvas, self.heatmap_canvas, self.time_canvas):
+            canvas.wait()
 
     def save_plots(self, folder: str | os.PathLike) -> list[Path]:
         """Save the scatter, heatmap and time course shown as PNG and SVG in ``folder``."""
         if self.results is None:
             raise BadInputError("Nothing to save yet: run the correlation first.")
         folder = Path(folder)
+        self.wait_for_plots()
         score = self.score_combo.currentText()
         method = self.plot_method_combo.currentText()
         written = save_figure(self.scatter_canvas.figure, folder / f"scatter_{score}_{method}")

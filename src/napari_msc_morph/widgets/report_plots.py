@@ -14,11 +14,10 @@ import json
 import os
 from pathlib import Path
 
-from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
-from matplotlib.figure import Figure
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from ..errors import BadInputError
+from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
 
 #: Tab order and titles of the report figures (others follow, titled by file name).
@@ -49,7 +48,7 @@ class ReportPlots(QWidget):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.folder: Path | None = None
-        self.canvases: dict[str, FigureCanvasQTAgg] = {}
+        self.canvases: dict[str, BackgroundCanvas] = {}
         self.summary = QLabel("Open a training or evaluation report folder.", self)
         self.summary.setWordWrap(True)
         browse = QPushButton("Open report folder…", self)
@@ -65,18 +64,12 @@ class ReportPlots(QWidget):
     def load_folder(self, folder: str | os.PathLike) -> list[str]:
         """Show every report PNG of ``folder``; return the tab titles."""
         pngs = report_pngs(folder)
-        import matplotlib.image as mpimg
-
         self.tabs.clear()
         self.canvases.clear()
         for png in pngs:
             title = KNOWN_PLOTS.get(png.stem, png.stem.replace("_", " "))
-            image = mpimg.imread(png)
-            fig = Figure(figsize=(image.shape[1] / 100, image.shape[0] / 100))
-            ax = fig.add_axes((0, 0, 1, 1))
-            ax.imshow(image)
-            ax.set_axis_off()
-            canvas = enable_export(FigureCanvasQTAgg(fig), png.stem)
+            canvas = enable_export(BackgroundCanvas(), png.stem)
+            canvas.plot(lambda fig, png=png: _show_png(fig, png))  # read and drawn off-thread
             canvas.setMinimumHeight(260)
             self.canvases[png.stem] = canvas
             self.tabs.addTab(canvas, title)
@@ -116,3 +109,12 @@ def show_report_plots(viewer, folder: str | os.PathLike) -> ReportPlots:
         window.add_dock_widget(widget, name="Report plots", area="right", tabify=True)
     widget.load_folder(folder)
     return widget
+
+
+def _show_png(fig, png: Path) -> None:
+    """Fill ``fig`` with the image of ``png`` (no axes)."""
+    import matplotlib.image as mpimg
+
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(mpimg.imread(png))
+    ax.set_axis_off()

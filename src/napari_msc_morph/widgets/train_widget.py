@@ -36,6 +36,7 @@ from ..models.tasks import TASKS
 from ..training import OPTIMIZERS, SCHEDULERS, TrainConfig, default_work_dir, train_model
 from ..training.config import CLASS_WEIGHTS
 from ..training.crossval import CrossValidation, cross_validate
+from ..training.plots import plot_learning_curves
 from ..training.recipes import RECIPES, recipe_values
 from . import _train_defaults
 from ._figure_export import enable_export
@@ -215,17 +216,23 @@ class TrainWidget(JobDock):
         form.addRow("", self.keep_all_folds)
 
     def _build_plot(self) -> QWidget:
-        from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
         from matplotlib.figure import Figure
 
-        self.figure = Figure(figsize=(4, 2.6), layout="constrained")
-        self.canvas = FigureCanvasQTAgg(self.figure)
+        from ._figure_canvas import BackgroundCanvas
+
+        # the curves are drawn in the plot thread: a synchronous draw here froze the
+        # window on every progress tick while training (see _figure_canvas)
+        self.canvas = BackgroundCanvas(Figure(figsize=(4, 2.6), layout="constrained"),
+                                       layout="constrained")
         self.canvas.setMinimumHeight(200)
         enable_export(self.canvas, "learning_curves")  # right-click: Save PNG…/SVG…
-        self.ax_loss = self.figure.add_subplot(1, 2, 1)
-        self.ax_acc = self.figure.add_subplot(1, 2, 2)
         self._draw_plot()
         return self.canvas
+
+    @property
+    def figure(self):
+        """The learning-curve figure shown (a new one after every epoch)."""
+        return self.canvas.figure
 
     # -- inputs --------------------------------------------------------------------------
     def _source_changed(self, index: int) -> None:
@@ -393,24 +400,8 @@ class TrainWidget(JobDock):
         self._draw_plot()
 
     def _draw_plot(self) -> None:
-        table = pd.DataFrame(self.history)
-        for ax in (self.ax_loss, self.ax_acc):
-            ax.clear()
-            ax.grid(alpha=0.3)
-            ax.tick_params(labelsize=7)
-        self.ax_loss.set_title("loss", fontsize=8)
-        self.ax_acc.set_title("accuracy / AUC", fontsize=8)
-        self.ax_acc.set_ylim(0, 1.02)
-        if len(table):
-            for key, ax in (("train_loss", self.ax_loss), ("val_loss", self.ax_loss),
-                            ("train_accuracy", self.ax_acc), ("val_accuracy", self.ax_acc),
-                            ("val_auc", self.ax_acc)):
-                if key in table and table[key].notna().any():
-                    ax.plot(table["epoch"], table[key], "-o", ms=3, label=key.replace("_", " "))
-            for ax in (self.ax_loss, self.ax_acc):
-                if ax.lines:
-                    ax.legend(fontsize=6)
-        self.canvas.draw_idle()
+        history = list(self.history)  # a snapshot: the next epoch may arrive mid-draw
+        self.canvas.plot(lambda fig: plot_learning_curves(history, fig, small=True))
 
     def show_report_plots(self, *_):
         """Dock the last run's report figures (see :mod:`.report_plots`); return the dock."""
@@ -447,3 +438,4 @@ class TrainWidget(JobDock):
             self.report_button.setEnabled(True)
             text += f" Test split ({m['n_images']} images): {shown}; report in {report}."
         self.status.setText(text)
+
