@@ -143,16 +143,44 @@ def action_idle(viewer, probe, tmp):
                     lambda: time.perf_counter() - t0 > 3)]
 
 
+def napari_alone(viewer, probe, name: str, layers) -> dict:
+    """The same layers added by napari itself (data made beforehand): napari's own floor.
+
+    napari creates each layer's model, vispy visual and Qt controls on the GUI
+    thread, and draws them; none of that is plugin code. A plugin action can
+    only get below this by adding fewer or smaller layers.
+    """
+    tuples = []
+    for layer in layers:
+        data, state, kind = layer.as_layer_data_tuple()
+        tuples.append((data, {**state, "name": f"{state['name']} (napari alone)"}, kind))
+    before = len(viewer.layers)
+    return measure(probe, f"napari alone: {name}",
+                   lambda: [viewer._add_layer_from_data(*t) for t in tuples],
+                   lambda: len(viewer.layers) >= before + len(tuples))
+
+
 def action_samples(viewer, probe, tmp):
     from npe2 import PluginManager
 
     rows = []
     manifest = PluginManager.instance().get_manifest(PLUGIN)
     for sample in manifest.contributions.sample_data or []:
-        before = len(viewer.layers)
-        rows.append(measure(probe, f"open sample: {sample.key}",
-                            lambda key=sample.key: viewer.open_sample(PLUGIN, key),
-                            lambda n=before: len(viewer.layers) > n, timeout_s=300))
+        viewer.layers.clear()
+        spin(lambda: True, 5, tail_s=0.5)
+        def open_it(key=sample.key):
+            return viewer.open_sample(PLUGIN, key)
+
+        rows.append(measure(probe, f"open sample: {sample.key}", open_it,
+                            lambda: len(viewer.layers) > 0, timeout_s=300))
+        made = list(viewer.layers)
+        viewer.layers.clear()
+        spin(lambda: True, 5, tail_s=0.5)
+        rows.append(napari_alone(viewer, probe, f"{sample.key}'s {len(made)} layers", made))
+        viewer.layers.clear()
+        spin(lambda: True, 5, tail_s=0.5)
+        rows.append(measure(probe, f"open sample: {sample.key} (again)", open_it,
+                            lambda: len(viewer.layers) > 0, timeout_s=300))
     return rows
 
 
@@ -165,7 +193,7 @@ def action_reader(viewer, probe, tmp):
                pixel_size_um=0.65, axes="CYX")
     row = measure(probe, "open file with the reader (2k x 2k x 2)",
                   lambda: viewer.open(path, plugin=PLUGIN), lambda: len(viewer.layers) > 0)
-    return [row]
+    return [row, napari_alone(viewer, probe, "the reader's layers", list(viewer.layers))]
 
 
 def add_if_field(viewer):
@@ -189,6 +217,8 @@ def action_segment_measure(viewer, probe, tmp):
     segment.cyto_combo.setCurrentText("actin")
     rows = runs(probe, "Segment (512 x 512 IF field)", segment.run_button.click,
                 job_done(segment))
+    rows.append(napari_alone(viewer, probe, "the 2 Labels layers Segment adds",
+                             [segment.nuclei_layer, segment.cells_layer]))
     measure_dock = MeasureWidget(viewer)
     viewer.window.add_dock_widget(measure_dock)
     measure_dock.labels_combo.setCurrentText("DAPI cells")
@@ -219,6 +249,8 @@ def action_predict(viewer, probe, tmp):
     widget.device_combo.setCurrentText("cpu")
     rows += runs(probe, "Predict (grid, 512 x 512, score map)", widget.run_button.click,
                  job_done(widget))
+    maps = [lyr for lyr in viewer.layers if "msc_morph_score_map" in lyr.metadata]
+    rows.append(napari_alone(viewer, probe, "the score-map layer Predict adds", maps))
     return rows
 
 

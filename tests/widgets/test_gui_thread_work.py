@@ -25,17 +25,37 @@ class _Dock(JobDock):
 def test_result_modules_are_imported_in_the_worker(qtbot, tmp_path, monkeypatch):
     name = "msc_morph_heavy_result_module"
     (tmp_path / f"{name}.py").write_text(
-        "import threading\nIMPORTED_ON = threading.current_thread().name\n")
+        "import threading\nIMPORTED_ON = threading.current_thread().name\nCALLED_ON = []\n"
+        "def record_thread():\n    CALLED_ON.append(threading.current_thread().name)\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, name, raising=False)
     dock = _Dock()
-    dock.warm_imports = (name,)
+    dock.warm_up = (name, f"{name}:record_thread")
     dock.run()
     qtbot.waitUntil(lambda: not dock.busy, timeout=20000)
     gui = threading.main_thread().name
     assert dock.results and dock.results[0] != gui  # the job ran in a worker
     assert sys.modules[name].IMPORTED_ON != gui  # and so did the import
-    assert "napari_msc_morph.widgets.results_table" in JobDock.warm_imports
+    assert sys.modules[name].CALLED_ON == [dock.results[0]]  # and the warm-up call
+    assert "napari_msc_morph.widgets.results_table" in JobDock.warm_up
+
+
+def test_first_labels_layer_costs_are_paid_off_the_gui_thread(monkeypatch):
+    from napari.utils.colormaps import colormap as napari_colormap
+
+    from napari_msc_morph.widgets import _warm
+    from napari_msc_morph.widgets.measure_widget import MeasureWidget
+    from napari_msc_morph.widgets.segment_widget import SegmentWidget
+
+    mapped = []
+    original = napari_colormap.CyclicLabelColormap._data_to_texture
+    monkeypatch.setattr(napari_colormap.CyclicLabelColormap, "_data_to_texture",
+                        lambda self, values: mapped.append(values.dtype) or original(self, values))
+    _warm.labels_layers()
+    # the warm-up drives napari's label colour mapping for the dtype segmentation returns
+    assert np.dtype(np.int32) in mapped
+    for dock in (SegmentWidget, MeasureWidget):
+        assert "napari_msc_morph.widgets._warm:labels_layers" in dock.warm_up
 
 
 def test_rerun_updates_the_score_map_layer_in_place(make_napari_viewer, qtbot, tmp_path,

@@ -133,9 +133,11 @@ class JobDock(QWidget):
                 remember_settings(self)
 
         cls.__init__ = __init__
-    #: Modules the result handler needs, imported in the worker before the job: a first
-    #: import on the GUI thread (scipy.stats behind the results table: 1-3 s) froze the viewer.
-    warm_imports: tuple[str, ...] = ("napari_msc_morph.widgets.results_table",)
+    #: First-use costs of the result handler, paid in the worker before the job: modules
+    #: to import, or ``module:function`` to call (see :mod:`._warm`). A first import on the
+    #: GUI thread (scipy.stats behind the results table: 1-3 s) froze the viewer.
+    warm_up: tuple[str, ...] = ("napari_msc_morph.widgets.results_table",
+                                "napari_msc_morph.widgets._figure_canvas")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -200,8 +202,11 @@ class JobDock(QWidget):
             # A raised error would reach napari's error relay (a traceback notification) and
             # superqt would re-raise it; user errors come back as values instead, wrapped
             # because superqt treats a *returned* exception as raised.
-            for module in self.warm_imports:
-                importlib.import_module(module)
+            for target in self.warm_up:
+                module, _, function = target.partition(":")
+                loaded = importlib.import_module(module)
+                if function:
+                    getattr(loaded, function)()
             try:
                 return job(progress, token)
             except USER_ERRORS as err:

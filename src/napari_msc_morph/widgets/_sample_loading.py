@@ -53,6 +53,10 @@ def generate(steps: list[Callable[[], object]], title: str) -> list:
     outcome: dict = {}
 
     def work():
+        from . import _warm
+
+        _warm.image_layers()  # napari's first-layer costs, paid here instead of on the GUI thread
+        _warm.labels_layers()
         made = []
         for step in steps:
             made.append(step())

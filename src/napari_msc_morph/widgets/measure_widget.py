@@ -49,8 +49,8 @@ class MeasureWidget(JobDock):
 
     job_title = "Measure cells"
     not_remembered = ("pixel_size",)  # follows the chosen labels layer
-    warm_imports = (*JobDock.warm_imports, "napari_msc_morph.widgets._cell_table",
-                    "matplotlib.figure")
+    warm_up = (*JobDock.warm_up, "napari_msc_morph.widgets._cell_table",
+               "napari_msc_morph.widgets._warm:labels_layers")
 
     def __init__(self, napari_viewer):
         super().__init__()

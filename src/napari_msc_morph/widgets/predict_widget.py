@@ -130,6 +130,7 @@ class PredictWidget(JobDock):
     """
 
     job_title = "Predict"
+    warm_up = (*JobDock.warm_up, "napari_msc_morph.widgets._warm:image_layers")
 
     def __init__(self, napari_viewer, parent=None):
         super().__init__(parent)

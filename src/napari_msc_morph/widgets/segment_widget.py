@@ -40,6 +40,7 @@ class SegmentWidget(JobDock):
     """Segment nuclei from a DNA stain layer and optionally cells from a cytoplasm layer."""
 
     job_title = "Segment cells"
+    warm_up = (*JobDock.warm_up, "napari_msc_morph.widgets._warm:labels_layers")
 
     def __init__(self, napari_viewer):
         super().__init__()
