@@ -48,6 +48,27 @@ MAX_DOCK_HEIGHT = 560
 MIN_DOCK_WIDTH = 400
 
 
+#: Progress bars and status lines are updated at most this often (ms): each update
+#: repaints, and with napari's OpenGL canvas in the window a repaint composes the
+#: whole window (tens of ms with software OpenGL).
+PROGRESS_INTERVAL_MS = 100
+
+
+def _set_progress(bar, maximum: int, value: int) -> None:
+    """Set a QProgressBar without the synchronous ``repaint()`` its ``setValue`` does.
+
+    ``QProgressBar.setValue`` repaints at once when the shown percentage changes; with
+    updates disabled that repaint is skipped, and re-enabling them schedules an
+    ordinary (coalesced) paint instead.
+    """
+    bar.setUpdatesEnabled(False)
+    try:
+        bar.setRange(0, maximum)
+        bar.setValue(value)
+    finally:
+        bar.setUpdatesEnabled(True)
+
+
 class _ProgressRelay(QObject):
     """Carries progress from the worker thread to the GUI thread (queued signal)."""
 
@@ -146,6 +167,12 @@ class JobDock(QWidget):
         self._succeeded = False
         self._relay = _ProgressRelay(self)
         self._relay.step.connect(self._on_progress)
+        # progress is shown at most every PROGRESS_INTERVAL_MS (latest step wins)
+        self._latest_step: tuple[int, int, str] | None = None
+        self._step_timer = QTimer(self)
+        self._step_timer.setSingleShot(True)
+        self._step_timer.setInterval(PROGRESS_INTERVAL_MS)
+        self._step_timer.timeout.connect(self._show_step)
 
     # ------------------------------------------------------------- layout
     def build_run_panel(self, form, run_text: str) -> QVBoxLayout:
@@ -239,6 +266,8 @@ class JobDock(QWidget):
         """Show ``err`` as a notification and in the status line; never raise."""
         from napari.utils.notifications import show_error, show_info
 
+        self._latest_step = None  # a pending progress message must not hide the error
+
         if isinstance(err, Cancelled):
             self.status.setText("Cancelled.")
             show_info(f"{self.job_title}: cancelled.")
@@ -254,13 +283,22 @@ class JobDock(QWidget):
     def _on_progress(self, done: int, total: int, message: str) -> None:
         if self._cancel_token is not None and self._cancel_token.cancelled:
             return
+        self._latest_step = (done, total, message)
+        if not self._step_timer.isActive():
+            self._step_timer.start()
+
+    def _show_step(self) -> None:
+        step, self._latest_step = self._latest_step, None
+        if step is None or self.worker is None:
+            return
+        done, total, message = step
         if total > 0:
-            self.progress.setRange(0, total)
-            self.progress.setValue(min(done, total))
+            _set_progress(self.progress, total, min(done, total))
         if message:
             self.status.setText(message)
 
     def _finish_ok(self, on_done, result) -> None:
+        self._show_step()  # the last step's message, before the result replaces it
         if isinstance(result, _JobFailed):
             self.report_error(result.error)
             return
@@ -274,8 +312,9 @@ class JobDock(QWidget):
         self.worker = None
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(1 if self._succeeded else 0)
+        self._step_timer.stop()
+        self._latest_step = None
+        _set_progress(self.progress, 1, 1 if self._succeeded else 0)
         self._cancel_token = None
 
 
