@@ -84,3 +84,25 @@ def test_rerun_updates_the_score_map_layer_in_place(make_napari_viewer, qtbot, t
     assert again is first  # no remove + add (napari's gc.collect on removal froze the viewer)
     assert [layer.name for layer in viewer.layers].count("field os_score") == 1
     assert not np.array_equal(np.asarray(again.data), before)  # the new prediction's map
+
+
+def test_progress_steps_are_coalesced_and_the_last_message_is_kept(qtbot):
+    from napari_msc_morph.widgets import _panel
+
+    dock = _Dock()
+    shown = []
+    dock.status.setText = lambda text, _set=dock.status.setText: (shown.append(text), _set(text))
+
+    def job(progress, cancel):
+        for k in range(1, 201):
+            progress(k, 200, f"step {k}")
+        return "done"
+
+    dock.start_job(job, dock.results.append)
+    qtbot.waitUntil(lambda: not dock.busy, timeout=20000)
+    steps = [text for text in shown if text.startswith("step")]
+    # a repaint per step would be 200; the dock shows at most one per interval
+    assert 0 < len(steps) < 200 and steps[-1] == "step 200"
+    assert dock.results == ["done"]
+    assert dock.progress.maximum() == 1 and dock.progress.value() == 1
+    assert _panel.PROGRESS_INTERVAL_MS >= 50
