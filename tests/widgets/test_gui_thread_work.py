@@ -106,3 +106,33 @@ def test_progress_steps_are_coalesced_and_the_last_message_is_kept(qtbot):
     assert dock.results == ["done"]
     assert dock.progress.maximum() == 1 and dock.progress.value() == 1
     assert _panel.PROGRESS_INTERVAL_MS >= 50
+
+
+def test_segment_reads_a_lazy_layer_in_the_worker_not_on_the_gui_thread(make_napari_viewer,
+                                                                          qtbot):
+    import dask.array as da
+
+    from napari_msc_morph.synthetic import if_field
+    from napari_msc_morph.widgets.segment_widget import NO_CYTOPLASM, SegmentWidget
+
+    field = if_field(size=(256, 256), n_cells=10, seed=1)
+    reads = []
+
+    def read(block):
+        reads.append(threading.current_thread() is threading.main_thread())
+        return block
+
+    dapi = field.channels["DAPI"]
+    lazy = da.from_array(dapi, chunks=128).map_blocks(read, dtype=dapi.dtype)
+    viewer = make_napari_viewer()
+    viewer.add_image(lazy, name="DAPI (lazy)", scale=(field.pixel_size_um,) * 2)
+    widget = SegmentWidget(viewer)
+    widget.nuclei_combo.setCurrentText("DAPI (lazy)")
+    widget.cyto_combo.setCurrentText(NO_CYTOPLASM)
+    reads.clear()
+    worker = widget.run()
+    assert worker is not None
+    assert not any(reads)  # gathering and checking the inputs read nothing on the GUI thread
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
+    assert reads and not all(reads)  # the worker read the plane
+    assert widget.nuclei_layer is not None and widget.nuclei_layer.data.max() > 0

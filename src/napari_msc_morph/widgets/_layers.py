@@ -31,12 +31,22 @@ def layer_pixel_size(layer) -> float | None:
     return float(scale[-1])
 
 
-def current_plane(viewer, layer) -> np.ndarray:
-    """The 2D plane of ``layer`` on screen (napari's current step on leading axes)."""
-    data = np.asarray(layer.data[0] if getattr(layer, "multiscale", False) else layer.data)
+def current_plane(viewer, layer):
+    """The 2D plane of ``layer`` on screen (napari's current step on leading axes).
+
+    Lazy layers (dask, zarr: big files the reader did not load) stay lazy: the
+    plane is read by whoever computes it, i.e. the dock's worker, never the GUI
+    thread (:func:`is_in_memory` tells which).
+    """
+    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
     plane_ndim = 3 if getattr(layer, "rgb", False) else 2
     if data.ndim > plane_ndim:
         lead = data.ndim - plane_ndim
         step = viewer.dims.current_step[-data.ndim:][:lead]
         data = data[tuple(min(s, n - 1) for s, n in zip(step, data.shape))]
     return data
+
+
+def is_in_memory(array) -> bool:
+    """Whether ``array`` is already in memory (checking it on the GUI thread costs nothing)."""
+    return isinstance(array, np.ndarray)

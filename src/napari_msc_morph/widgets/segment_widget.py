@@ -26,7 +26,7 @@ from ..morphology import (
     check_segment_inputs,
     segment_field,
 )
-from ._layers import current_plane
+from ._layers import current_plane, is_in_memory
 from ._panel import JobDock
 
 NO_CYTOPLASM = "(none: nuclei only)"
@@ -151,7 +151,12 @@ class SegmentWidget(JobDock):
         """Segment in a worker; the layers arrive in :meth:`_on_done`."""
         try:
             source, state = self._input_state()
-            check_segment_inputs(**state)  # a bad input is reported before any work starts
+            # a bad input is reported before any work starts; a lazy (dask/zarr) plane is
+            # checked by segment_field in the worker instead: reading it here would freeze
+            # the viewer
+            if all(is_in_memory(state[k]) for k in ("nuclei_image", "cyto_image")
+                   if state[k] is not None):
+                check_segment_inputs(**state)
         except (ValueError, MscMorphError) as err:
             self.report_error(err)
             return None
