@@ -136,3 +136,34 @@ def test_segment_reads_a_lazy_layer_in_the_worker_not_on_the_gui_thread(make_nap
     qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
     assert reads and not all(reads)  # the worker read the plane
     assert widget.nuclei_layer is not None and widget.nuclei_layer.data.max() > 0
+
+
+def test_measure_reads_lazy_layers_in_the_worker_not_on_the_gui_thread(make_napari_viewer,
+                                                                         qtbot):
+    import dask.array as da
+
+    from napari_msc_morph.synthetic import if_field
+    from napari_msc_morph.widgets.measure_widget import MeasureWidget
+
+    field = if_field(size=(256, 256), n_cells=10, seed=2)
+    reads = []
+
+    def read(block):
+        reads.append(threading.current_thread() is threading.main_thread())
+        return block
+
+    def lazy(array):
+        return da.from_array(array, chunks=128).map_blocks(read, dtype=array.dtype)
+
+    viewer = make_napari_viewer()
+    viewer.add_labels(lazy(field.cells), name="cells (lazy)")
+    viewer.add_image(lazy(field.channels["RUNX2"]), name="RUNX2")
+    widget = MeasureWidget(viewer)
+    widget.labels_combo.setCurrentText("cells (lazy)")
+    reads.clear()
+    worker = widget.run()
+    assert worker is not None
+    assert not any(reads)  # nothing was read on the GUI thread to start the job
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
+    assert reads and not all(reads)
+    assert len(widget.last_table) == len(field.truth)  # every cell measured

@@ -26,7 +26,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import MscMorphError
 from ..morphology import check_measure_inputs, measure_field
-from ._layers import layer_pixel_size
+from ._layers import is_in_memory, layer_pixel_size
 from ._panel import JobDock
 
 NO_NUCLEI = "(none)"
@@ -185,7 +185,7 @@ class MeasureWidget(JobDock):
         nuclei = None
         nuclei_name = self.nuclei_combo.currentText()
         if nuclei_name and nuclei_name != NO_NUCLEI and nuclei_name in self.viewer.layers:
-            nuclei = np.asarray(self.viewer.layers[nuclei_name].data)
+            nuclei = _plane_data(self.viewer.layers[nuclei_name])
             names["nuclei"] = f"Nuclei layer “{nuclei_name}”"
         channels = {}
         for channel in self.selected_channels():
@@ -200,13 +200,13 @@ class MeasureWidget(JobDock):
                 raise ValueError(
                     f"Two channel layers give the same column name “{key}”; rename one."
                 )
-            channels[key] = np.asarray(image_layer.data)
+            channels[key] = _plane_data(image_layer)
             names[key] = f"Channel layer “{channel}”"
         size = self.pixel_size.value() or None
         from_layer = layer_pixel_size(layer)
         source = ("layer" if size is not None and from_layer is not None
                   and abs(size - from_layer) <= 1e-9 * max(size, 1.0) else "user")
-        state = dict(labels=np.asarray(layer.data), channels=channels, nuclei=nuclei,
+        state = dict(labels=_plane_data(layer), channels=channels, nuclei=nuclei,
                      pixel_size_um=size, input_names=names, pixel_size_source=source)
         return layer, state
 
@@ -217,13 +217,13 @@ class MeasureWidget(JobDock):
 
         try:
             layer, state = self._input_state()
-            # a bad input is reported before any work starts
-            check_measure_inputs(**{k: v for k, v in state.items() if k != "pixel_size_source"})
-            if not np.any(state["labels"]):
-                raise ValueError(
-                    f"Layer “{layer.name}” has no objects (all pixels are 0); segment or "
-                    "paint cells first."
-                )
+            # a bad input is reported before any work starts; lazy (dask/zarr) layers are
+            # checked in the worker instead: reading them here would freeze the viewer
+            lazy = not all(is_in_memory(a) for a in (state["labels"], state["nuclei"],
+                                                       *state["channels"].values())
+                           if a is not None)
+            if not lazy:
+                _check_inputs(layer.name, state)
         except (ValueError, MscMorphError) as err:
             self.report_error(err)
             return None
@@ -237,9 +237,19 @@ class MeasureWidget(JobDock):
         settings = {"pixel_size_um": state["pixel_size_um"],  # kept with exported tables
                     "pixel_size_source": state["pixel_size_source"],
                     "inputs": dict(state["input_names"]), "n_border_excluded": excluded}
+        name = layer.name
+
+        def job(progress, cancel):
+            if lazy:  # read each lazy layer once, here in the worker
+                state.update(labels=np.asarray(state["labels"]),
+                             channels={k: np.asarray(v) for k, v in state["channels"].items()},
+                             nuclei=None if state["nuclei"] is None else np.asarray(state["nuclei"]))
+                _check_inputs(name, state)
+            return measure_field(**state, n_border_excluded=excluded, progress=progress,
+                                 cancel=cancel)
+
         return self.start_job(
-            lambda progress, cancel: measure_field(**state, n_border_excluded=excluded,
-                                                   progress=progress, cancel=cancel),
+            job,
             lambda result: self._on_done(layer, result, settings),
             status=f"Measuring “{layer.name}”…",
         )
@@ -299,3 +309,16 @@ class MeasureWidget(JobDock):
             if window is not None:
                 window.add_dock_widget(self._cell_table, name=CELL_TABLE_DOCK, area="right")
         return self._cell_table
+
+
+def _plane_data(layer):
+    """A layer's pixels as they are: a lazy (dask/zarr) layer stays lazy until the worker."""
+    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+
+
+def _check_inputs(name: str, state: dict) -> None:
+    """Raise the error a user should see before measuring (bad arrays, no objects)."""
+    check_measure_inputs(**{k: v for k, v in state.items() if k != "pixel_size_source"})
+    if not np.any(state["labels"]):
+        raise ValueError(f"Layer “{name}” has no objects (all pixels are 0); segment or "
+                         "paint cells first.")

@@ -337,6 +337,11 @@ class TrainWidget(JobDock):
         return TrainConfig(**values)
 
     def _manifest(self, out: Path):
+        """The manifest path, or (training from layers) a function writing it in the worker.
+
+        Layers without a file of their own are written to TIFFs: that reads every
+        layer's pixels, which must not happen on the GUI thread.
+        """
         if self.source.currentIndex() == 0:
             text = _path_text(self.manifest_edit)
             if not text:
@@ -348,8 +353,8 @@ class TrainWidget(JobDock):
             raise ValueError(
                 "There are no image layers to train on; open images or choose a manifest.")
         labels, donors = self.layer_assignments()
-        table = manifest_from_layers(layers, labels, donors, default_work_dir(out) / "layers")
-        return table.drop(columns=["layer"])
+        folder = default_work_dir(out) / "layers"
+        return lambda: manifest_from_layers(layers, labels, donors, folder).drop(columns=["layer"])
 
     # -- running -------------------------------------------------------------------------
     def run(self):
@@ -362,7 +367,7 @@ class TrainWidget(JobDock):
                 raise ValueError("Choose where to save the model (a folder or a .zip).")
             out = Path(out)
             config = self.config()
-            manifest = self._manifest(out)
+            source = self._manifest(out)
         except (ValueError, OSError, MscMorphError) as err:
             self.report_error(err)
             return None
@@ -371,20 +376,17 @@ class TrainWidget(JobDock):
         self._draw_plot()
         resume = self.resume.isChecked()
         on_epoch = self.epoch_finished.emit  # queued to the GUI thread
-        if self.folds.value() > 1:
-            k, keep = self.folds.value(), "all" if self.keep_all_folds.isChecked() else "best"
-            return self.start_job(
-                lambda progress, cancel: cross_validate(
-                    manifest, config, out, k, keep, resume=resume, progress=progress,
-                    cancel=cancel, on_epoch=on_epoch),
-                self._on_done, status="reading images…")
-        return self.start_job(
-            lambda progress, cancel: train_model(
-                manifest, config, out, resume=resume, progress=progress, cancel=cancel,
-                on_epoch=on_epoch),
-            self._on_done,
-            status="reading images…",
-        )
+        folds, keep = self.folds.value(), "all" if self.keep_all_folds.isChecked() else "best"
+
+        def job(progress, cancel):
+            manifest = source() if callable(source) else source
+            if folds > 1:
+                return cross_validate(manifest, config, out, folds, keep, resume=resume,
+                                      progress=progress, cancel=cancel, on_epoch=on_epoch)
+            return train_model(manifest, config, out, resume=resume, progress=progress,
+                               cancel=cancel, on_epoch=on_epoch)
+
+        return self.start_job(job, self._on_done, status="reading images…")
 
     def report_error(self, err: BaseException) -> None:
         """As every dock; a cancelled run also keeps its result (the best epoch so far)."""
