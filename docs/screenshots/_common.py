@@ -16,8 +16,13 @@ def settle(viewer, reset: bool = True) -> None:
     """Let Qt lay the window out (and draw) before the view is reset and captured."""
     from qtpy.QtWidgets import QApplication
 
+    from napari_msc_morph.widgets._figure_canvas import BackgroundCanvas
+
     for _ in range(5):
         QApplication.processEvents()
+    # the plugin's plots are drawn in a plot thread: capture them once they are on screen
+    for canvas in viewer.window._qt_window.findChildren(BackgroundCanvas):
+        canvas.wait()
     if reset:
         viewer.reset_view()
     for _ in range(5):
