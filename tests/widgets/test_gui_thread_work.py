@@ -108,62 +108,58 @@ def test_progress_steps_are_coalesced_and_the_last_message_is_kept(qtbot):
     assert _panel.PROGRESS_INTERVAL_MS >= 50
 
 
+class _ReadRecorder:
+    """Dask arrays whose every block read records whether it ran on the GUI thread."""
+
+    def __init__(self):
+        self.on_gui_thread: list[bool] = []
+
+    def lazy(self, array):
+        import dask.array as da
+
+        def read(block):
+            self.on_gui_thread.append(threading.current_thread() is threading.main_thread())
+            return block
+
+        return da.from_array(array, chunks=128).map_blocks(read, dtype=array.dtype)
+
+    def run_dock(self, qtbot, widget) -> None:
+        """Start the dock's job: nothing read on the GUI thread to start it, all in the worker."""
+        self.on_gui_thread.clear()
+        assert widget.run() is not None
+        assert not any(self.on_gui_thread)  # gathering and checking inputs read nothing
+        qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
+        assert self.on_gui_thread and not all(self.on_gui_thread)  # the worker read them
+
+
 def test_segment_reads_a_lazy_layer_in_the_worker_not_on_the_gui_thread(make_napari_viewer,
                                                                           qtbot):
-    import dask.array as da
-
     from napari_msc_morph.synthetic import if_field
     from napari_msc_morph.widgets.segment_widget import NO_CYTOPLASM, SegmentWidget
 
     field = if_field(size=(256, 256), n_cells=10, seed=1)
-    reads = []
-
-    def read(block):
-        reads.append(threading.current_thread() is threading.main_thread())
-        return block
-
-    dapi = field.channels["DAPI"]
-    lazy = da.from_array(dapi, chunks=128).map_blocks(read, dtype=dapi.dtype)
+    recorder = _ReadRecorder()
     viewer = make_napari_viewer()
-    viewer.add_image(lazy, name="DAPI (lazy)", scale=(field.pixel_size_um,) * 2)
+    viewer.add_image(recorder.lazy(field.channels["DAPI"]), name="DAPI (lazy)",
+                     scale=(field.pixel_size_um,) * 2)
     widget = SegmentWidget(viewer)
     widget.nuclei_combo.setCurrentText("DAPI (lazy)")
     widget.cyto_combo.setCurrentText(NO_CYTOPLASM)
-    reads.clear()
-    worker = widget.run()
-    assert worker is not None
-    assert not any(reads)  # gathering and checking the inputs read nothing on the GUI thread
-    qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
-    assert reads and not all(reads)  # the worker read the plane
+    recorder.run_dock(qtbot, widget)
     assert widget.nuclei_layer is not None and widget.nuclei_layer.data.max() > 0
 
 
 def test_measure_reads_lazy_layers_in_the_worker_not_on_the_gui_thread(make_napari_viewer,
                                                                          qtbot):
-    import dask.array as da
-
     from napari_msc_morph.synthetic import if_field
     from napari_msc_morph.widgets.measure_widget import MeasureWidget
 
     field = if_field(size=(256, 256), n_cells=10, seed=2)
-    reads = []
-
-    def read(block):
-        reads.append(threading.current_thread() is threading.main_thread())
-        return block
-
-    def lazy(array):
-        return da.from_array(array, chunks=128).map_blocks(read, dtype=array.dtype)
-
+    recorder = _ReadRecorder()
     viewer = make_napari_viewer()
-    viewer.add_labels(lazy(field.cells), name="cells (lazy)")
-    viewer.add_image(lazy(field.channels["RUNX2"]), name="RUNX2")
+    viewer.add_labels(recorder.lazy(field.cells), name="cells (lazy)")
+    viewer.add_image(recorder.lazy(field.channels["RUNX2"]), name="RUNX2")
     widget = MeasureWidget(viewer)
     widget.labels_combo.setCurrentText("cells (lazy)")
-    reads.clear()
-    worker = widget.run()
-    assert worker is not None
-    assert not any(reads)  # nothing was read on the GUI thread to start the job
-    qtbot.waitUntil(lambda: not widget.busy, timeout=60000)
-    assert reads and not all(reads)
+    recorder.run_dock(qtbot, widget)
     assert len(widget.last_table) == len(field.truth)  # every cell measured
