@@ -26,7 +26,6 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
 )
 
@@ -38,6 +37,7 @@ from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
 from ._layers import PLANE_ROWS_KEY
 from ._panel import JobDock
+from ._table_view import export_dialog, file_row, fill_table_widget, key_text
 from .results_table import get_results_table
 
 #: Table sources offered in the "Table" combo (then one entry per measured Labels layer).
@@ -89,11 +89,7 @@ class ComparePanel(JobDock):
         self.path_edit = QLineEdit(self)
         self.path_edit.setPlaceholderText("table file (CSV or XLSX)")
         self.path_edit.editingFinished.connect(self._fill_columns)
-        browse = QPushButton("Browse…", self)
-        browse.clicked.connect(self._browse_clicked)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.path_edit, 1)
-        path_row.addWidget(browse)
+        path_row = file_row(self.path_edit, self._browse_clicked, self)
         self.value_combo = QComboBox(self)
         self.by_combo = QComboBox(self)
         self.paired_combo = QComboBox(self)
@@ -304,14 +300,7 @@ class ComparePanel(JobDock):
         self.status.setText(text + ".")
 
     def _fill_tests(self, frame: pd.DataFrame) -> None:
-        frame = frame[[c for c in _SHOWN if c in frame.columns]]
-        self.tests.setColumnCount(len(frame.columns))
-        self.tests.setRowCount(len(frame))
-        self.tests.setHorizontalHeaderLabels(list(frame.columns))
-        for r, row in enumerate(frame.itertuples(index=False)):
-            for c, value in enumerate(row):
-                self.tests.setItem(r, c, QTableWidgetItem(_cell_text(value)))
-        self.tests.resizeColumnsToContents()
+        fill_table_widget(self.tests, frame[[c for c in _SHOWN if c in frame.columns]])
 
     # ------------------------------------------------------ point -> layer
     def select_point(self, point: int):
@@ -358,16 +347,9 @@ class ComparePanel(JobDock):
             self.set_source(FILE_SOURCE)
 
     def _export_clicked(self) -> None:
-        if self.result is None:
-            self.report_error(BadInputError("Nothing to export yet: press Compare first."))
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export group comparison", "compare.csv",
-                                              "CSV (*.csv);;Excel (*.xlsx)")
-        if path:
-            try:
-                write_comparison(self.result, path)
-            except (OSError, ValueError, ImportError) as err:
-                self.report_error(err)
+        export_dialog(self, self.result, nothing_yet="Nothing to export yet: press Compare first.",
+                      title="Export group comparison", default_name="compare.csv",
+                      write=lambda path: write_comparison(self.result, path))
 
 
 class _RefreshingCombo(QComboBox):
@@ -395,20 +377,10 @@ def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
         if column not in table.columns:
             raise BadInputError(f"Only rows: column {column!r} is not in the table; its columns "
                                 f"are: {', '.join(map(str, table.columns))}.")
-        keep &= table[column].map(_text) == _text(value)
+        keep &= table[column].map(key_text) == key_text(value)
     if not keep.any():
         raise BadInputError(f"Only rows {where.strip()!r} matches no row; check the value.")
     return table[keep]
-
-
-def _text(value) -> str:
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value).strip()
-    return str(int(number)) if number.is_integer() else str(value).strip()
 
 
 def _set_items(combo: QComboBox, items, hints) -> None:
@@ -425,12 +397,6 @@ def _set_items(combo: QComboBox, items, hints) -> None:
 
 def _p(p) -> str:
     return f"{p:.3g}" if isinstance(p, (float, int)) and np.isfinite(p) else "n/a"
-
-
-def _cell_text(value) -> str:
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.3g}" if np.isfinite(value) else ""
-    return "" if value is None else str(value)
 
 
 def _strip_points(fig, result: GroupComparison):

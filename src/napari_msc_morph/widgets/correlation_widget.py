@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from qtpy.QtCore import Qt
@@ -25,7 +24,6 @@ from qtpy.QtWidgets import (
     QLineEdit,
     QPushButton,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
 )
 
@@ -45,6 +43,7 @@ from ..io import write_table
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
 from ._panel import JobDock
+from ._table_view import export_dialog, file_row, fill_table_widget, key_text
 from .compare_panel import ComparePanel
 from .results_table import get_results_table
 
@@ -78,11 +77,7 @@ class CorrelationWidget(JobDock):
         self.readout_path = QLineEdit(self)
         self.readout_path.setPlaceholderText("qPCR / western / IF readouts (CSV or XLSX)")
         self.readout_path.textEdited.connect(self._forget_readout_frame)
-        browse = QPushButton("Browse…", self)
-        browse.clicked.connect(self._browse_clicked)
-        path_row = QHBoxLayout()
-        path_row.addWidget(self.readout_path, 1)
-        path_row.addWidget(browse)
+        path_row = file_row(self.readout_path, self._browse_clicked, self)
 
         self.join_combo = QComboBox(self)
         self.join_combo.addItems(SAMPLE_KEYS.names())
@@ -250,16 +245,7 @@ class CorrelationWidget(JobDock):
             show_warning("Correlation: " + "; ".join(warnings))
 
     def _fill_table(self) -> None:
-        frame = self.results
-        self.table.setColumnCount(len(frame.columns))
-        self.table.setRowCount(len(frame))
-        self.table.setHorizontalHeaderLabels(list(frame.columns))
-        for r, row in enumerate(frame.itertuples(index=False)):
-            for c, value in enumerate(row):
-                text = f"{value:.3g}" if isinstance(value, float) and np.isfinite(value) else (
-                    "" if isinstance(value, float) else str(value))
-                self.table.setItem(r, c, QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
+        fill_table_widget(self.table, self.results)
 
     # --------------------------------------------------------------- plots
     def _redraw(self, *_):
@@ -308,10 +294,10 @@ class CorrelationWidget(JobDock):
         table = get_results_table(self.viewer, show=False)
         frame = table.to_dataframe()
         on = self._points_key()
-        wanted = {tuple(_key_text(v) for v in key) for key in keys}
+        wanted = {tuple(key_text(v) for v in key) for key in keys}
         layers = []
         for index, record in frame.iterrows():
-            key = tuple(_key_text(record[c]) for c in on)
+            key = tuple(key_text(record[c]) for c in on)
             layer = table.layer_at(index)
             if key in wanted and layer is not None and layer in self.viewer.layers:
                 layers.append(layer)
@@ -362,19 +348,8 @@ class CorrelationWidget(JobDock):
         show_info(f"Saved {len(written)} files in {folder}")
 
     def _export_clicked(self) -> None:
-        if self.results is None:
-            self.report_error(BadInputError("Nothing to export yet: run the correlation first."))
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export correlations", "correlations.csv",
-                                              "CSV (*.csv);;Excel (*.xlsx)")
-        if path:
-            try:
-                write_table(self.results, path)
-            except (OSError, ValueError, ImportError) as err:
-                self.report_error(err)
+        export_dialog(self, self.results,
+                      nothing_yet="Nothing to export yet: run the correlation first.",
+                      title="Export correlations", default_name="correlations.csv",
+                      write=lambda path: write_table(self.results, path))
 
-
-def _key_text(value) -> str:
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()

@@ -1,0 +1,72 @@
+"""Small Qt pieces the table-showing docks share (Correlation, Compare groups).
+
+A file row (path box + Browse…), a DataFrame shown in a ``QTableWidget``, the
+"Export…" button's save dialog, and how values are written as text for the
+screen and for matching sample keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTableWidget, QTableWidgetItem
+
+from ..errors import BadInputError
+
+#: What the export dialogs offer.
+TABLE_FILTER = "CSV (*.csv);;Excel (*.xlsx)"
+
+
+def cell_text(value) -> str:
+    """A table cell: floats with 3 significant digits, NaN and None empty."""
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.3g}" if np.isfinite(value) else ""
+    return "" if value is None else str(value)
+
+
+def key_text(value) -> str:
+    """A value as a sample key: whole numbers without decimals (7.0, "7.0" and 7 -> "7")."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    return str(int(number)) if number.is_integer() else str(value).strip()
+
+
+def fill_table_widget(table: QTableWidget, frame: pd.DataFrame) -> None:
+    """Show ``frame`` in ``table`` (header = columns), columns sized to their contents."""
+    table.setColumnCount(len(frame.columns))
+    table.setRowCount(len(frame))
+    table.setHorizontalHeaderLabels([str(c) for c in frame.columns])
+    for r, row in enumerate(frame.itertuples(index=False)):
+        for c, value in enumerate(row):
+            table.setItem(r, c, QTableWidgetItem(cell_text(value)))
+    table.resizeColumnsToContents()
+
+
+def file_row(edit, on_browse: Callable[[], None], parent) -> QHBoxLayout:
+    """``edit`` (a path box) with a "Browse…" button calling ``on_browse``."""
+    browse = QPushButton("Browse…", parent)
+    browse.clicked.connect(on_browse)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(browse)
+    return row
+
+
+def export_dialog(dock, shown, *, nothing_yet: str, title: str, default_name: str,
+                  write: Callable[[str], object]) -> None:
+    """The "Export…" button: ask where, then ``write(path)``; errors go to the dock's status."""
+    if shown is None:
+        dock.report_error(BadInputError(nothing_yet))
+        return
+    path, _ = QFileDialog.getSaveFileName(dock, title, default_name, TABLE_FILTER)
+    if path:
+        try:
+            write(path)
+        except (OSError, ValueError, ImportError) as err:
+            dock.report_error(err)
