@@ -163,3 +163,36 @@ def test_measure_reads_lazy_layers_in_the_worker_not_on_the_gui_thread(make_napa
     widget.labels_combo.setCurrentText("cells (lazy)")
     recorder.run_dock(qtbot, widget)
     assert len(widget.last_table) == len(field.truth)  # every cell measured
+
+
+def test_a_result_handler_adds_its_layers_one_per_event_loop_turn(qtbot):
+    from qtpy.QtCore import QTimer
+
+    dock = _Dock()
+    events = []
+
+    def show(result):
+        events.append("first layer")
+        QTimer.singleShot(0, lambda: events.append("event loop ran"))
+        yield
+        events.append(("second layer", dock.busy))
+        yield
+        events.append("third layer")
+
+    dock.start_job(lambda progress, cancel: "result", show)
+    qtbot.waitUntil(lambda: not dock.busy, timeout=20000)
+    assert events == ["first layer", "event loop ran", ("second layer", True), "third layer"]
+    assert dock.run_button.isEnabled() and dock.progress.value() == 1  # finished, succeeded
+
+
+def test_a_failing_step_of_a_result_handler_is_reported_and_the_dock_frees(qtbot):
+    dock = _Dock()
+
+    def show(result):
+        yield
+        raise ValueError("the second layer has the wrong shape")
+
+    dock.start_job(lambda progress, cancel: "result", show)
+    qtbot.waitUntil(lambda: not dock.busy, timeout=20000)
+    assert "wrong shape" in dock.status.text()
+    assert dock.run_button.isEnabled() and dock.progress.value() == 0

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -167,6 +168,8 @@ class JobDock(QWidget):
         self._succeeded = False
         self._relay = _ProgressRelay(self)
         self._relay.step.connect(self._on_progress)
+        self._showing = None  # a result handler's generator, one step per event-loop turn
+        self._finish_deferred = False
         # progress is shown at most every PROGRESS_INTERVAL_MS (latest step wins)
         self._latest_step: tuple[int, int, str] | None = None
         self._step_timer = QTimer(self)
@@ -303,12 +306,41 @@ class JobDock(QWidget):
             self.report_error(result.error)
             return
         try:
-            on_done(result)
+            shown = on_done(result)
+        except Exception as err:  # a bad result must not kill the viewer
+            self.report_error(err)
+            return
+        if inspect.isgenerator(shown):
+            # A result handler that adds several layers yields between them: napari
+            # builds and draws each layer on the GUI thread (100-300 ms with software
+            # OpenGL), so one layer per event-loop turn lets the viewer repaint and react
+            # in between. The dock stays busy until the last one is on screen.
+            self._showing = shown
+            QTimer.singleShot(0, self._show_next)
+        else:
+            self._succeeded = True
+
+    def _show_next(self) -> None:
+        if self._showing is None or _is_deleted(self):
+            return
+        try:
+            next(self._showing)
+        except StopIteration:
             self._succeeded = True
         except Exception as err:  # a bad result must not kill the viewer
             self.report_error(err)
+        else:
+            QTimer.singleShot(0, self._show_next)
+            return
+        self._showing = None
+        if self._finish_deferred:
+            self._finish_deferred = False
+            self._on_finished()
 
     def _on_finished(self) -> None:
+        if self._showing is not None:  # the worker is done; the results are still arriving
+            self._finish_deferred = True
+            return
         self.worker = None
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
@@ -316,6 +348,17 @@ class JobDock(QWidget):
         self._latest_step = None
         _set_progress(self.progress, 1, 1 if self._succeeded else 0)
         self._cancel_token = None
+
+
+def _is_deleted(widget) -> bool:
+    """Whether Qt already destroyed ``widget`` (a dock closed while results arrived)."""
+    try:
+        from qtpy import sip
+    except ImportError:  # PySide: shiboken
+        import shiboken6
+
+        return not shiboken6.isValid(widget)
+    return sip.isdeleted(widget)
 
 
 class _ScreenFit(QObject):

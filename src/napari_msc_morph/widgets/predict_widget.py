@@ -341,7 +341,8 @@ class PredictWidget(JobDock):
 
     # -- results ---------------------------------------------------------------------
     def _show_results(self, bundle_path: str, layers, predictions: list[Prediction],
-                      skipped: list[str] = (), explanations=None) -> None:
+                      skipped: list[str] = (), explanations=None):
+        """Rows, then each layer's maps, one new layer per event-loop turn (a generator)."""
         from napari.utils.notifications import show_warning
 
         from ..table_export import model_provenance
@@ -368,11 +369,13 @@ class PredictWidget(JobDock):
                 "device": prediction.device, "precision": prediction.precision}
             if prediction.planes:  # a stack: its per-plane rows for the Compare groups tab
                 layer.metadata[PLANE_ROWS_KEY] = prediction_rows([prediction], image_column=False)
+            summary.append(f"{layer.name}: {row[PREDICTED_CLASS_COLUMN]}")
             if self.maps_check.isChecked() and prediction.maps:
+                yield  # one new layer per event-loop turn (see JobDock._finish_ok)
                 self._add_maps(layer, prediction)
             if explanation is not None:
+                yield
                 self._add_gradcam(layer, explanation)
-            summary.append(f"{layer.name}: {row[PREDICTED_CLASS_COLUMN]}")
         if failed:
             summary.append(f"{len(failed)} layer(s) failed: " + "; ".join(failed))
         self.status.setText("; ".join(summary))

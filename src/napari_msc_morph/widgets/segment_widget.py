@@ -181,9 +181,11 @@ class SegmentWidget(JobDock):
             layer.metadata["pixel_size_um"] = size
         return layer
 
-    def _on_done(self, source, result) -> None:
+    def _on_done(self, source, result):
+        """Add the Labels layers, one per event-loop turn (a generator: see JobDock)."""
         self.nuclei_layer = self._labels_layer(f"{source.name} nuclei", result.nuclei, source)
         if result.cells is not None:
+            yield
             self.cells_layer = self._labels_layer(f"{source.name} cells", result.cells, source)
         for layer in (self.nuclei_layer, getattr(self, "cells_layer", None)):
             if layer is not None:  # for the Measure dock's summary column n_border_excluded
