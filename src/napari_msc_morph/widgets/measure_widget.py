@@ -254,7 +254,8 @@ class MeasureWidget(JobDock):
             status=f"Measuring “{layer.name}”…",
         )
 
-    def _on_done(self, layer, result, settings=None) -> None:
+    def _on_done(self, layer, result, settings=None):
+        """Features, the cell table, then the results table (a generator: see JobDock)."""
         from ._results_values import MEASURE_RUN_KEY
 
         table = result.table
@@ -268,6 +269,7 @@ class MeasureWidget(JobDock):
         self.last_table = table
         self.last_summary = result.summary
         self.cell_table().set_table(layer, table)
+        yield  # a dock per event-loop turn (see JobDock._finish_ok)
         self._update_results_table(layer, result.summary)
         status = f"{len(table)} objects measured in “{layer.name}”."
         unset = [c[: -len("_threshold_source")] for c in result.summary.columns
