@@ -71,6 +71,7 @@ def collect_each(
     cancel: CancelToken | None,
     on_result: Callable | None = None,
     prefetch: int = 0,
+    log_skipped: bool = True,
 ) -> PredictionBatch:
     """Run ``work`` on every input; the batch of results, in input order.
 
@@ -95,6 +96,8 @@ def collect_each(
         when it raises).
     prefetch : int
         Images read ahead on a background thread (``0``: read on this thread).
+    log_skipped : bool
+        Log each failed image at INFO ("skipped ..."; ``msc-morph predict -v``).
     """
     total = STEPS_PER_IMAGE * len(items)
     loads = prefetched([item for _, item in items], load, cancel=cancel,
@@ -125,7 +128,8 @@ def collect_each(
                 cause = err.error if isinstance(err, _ReadFailed) else err
                 failure = ImageFailure(name, error_text(cause, name), index)
                 batch.failures.append(failure)
-                logger.info("skipped %s", failure.error)
+                if log_skipped:
+                    logger.info("skipped %s", failure.error)
                 continue
             if on_result is not None:
                 on_result(result, item)

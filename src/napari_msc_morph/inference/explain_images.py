@@ -94,7 +94,7 @@ def explain_images(bundle, images, options: BatchOptions, *, target: str | None 
         lambda item, tick: _explain_one(explainer, item, tick, target, options),
         collect=options.collect, verb="explained", summary="Grad-CAM map(s)",
         stopped="Grad-CAM was cancelled.", progress=options.progress, cancel=options.cancel,
-        on_result=on_result)
+        on_result=on_result, log_skipped=False)
 
 
 def _explain_one(explainer: Explainer, item: ImageInput, tick, target: str,
