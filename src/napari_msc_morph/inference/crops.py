@@ -1,5 +1,8 @@
 """One image cut into the network's crops: what prediction and Grad-CAM share.
 
+:meth:`~.predict.Predictor.predict_steps` and
+:meth:`~.explain.Explainer.explain_steps` take the same parameters
+(:class:`CropOptions`, given to both by :func:`crop_steps`).
 :func:`tile_image` checks the tiling and the image's axes, works out the
 resampling to the model's pixel size, the padding of a field smaller than a
 crop and the crop boxes; :meth:`TiledImage.plane_batches` reads one plane,
@@ -15,7 +18,7 @@ Examples
 >>> from types import SimpleNamespace
 >>> config = SimpleNamespace(input_size=32, grid_overlap=0.5, pixel_size_um=None,
 ...                          intensity="auto", mean=(0.5,), std=(0.25,))
->>> tiled = tile_image(np.zeros((40, 40), np.uint8), config, tiling="center")
+>>> tiled = tile_image(np.zeros((40, 40), np.uint8), config, CropOptions(tiling="center"))
 >>> normalise, batches = tiled.plane_batches((), tiled.boxes, batch_size=8)
 >>> [(start, batch.shape) for start, _, batch in batches]
 [(0, (1, 1, 32, 32))]
@@ -23,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..jobs import CancelToken, check_cancelled
+from .options import with_options
 from .preprocess import (
     CropNormalizer,
     ImageLayout,
@@ -42,7 +47,28 @@ from .preprocess import (
 )
 from .tiling import check_tiling, tile_boxes
 
-__all__ = ["TiledImage", "tile_image"]
+__all__ = ["CropOptions", "TiledImage", "crop_steps", "tile_image"]
+
+
+@dataclass(frozen=True)
+class CropOptions:
+    """How one image is cut into crops: the parameters of ``predict_steps``/``explain_steps``.
+
+    See :meth:`~.predict.Predictor.predict_steps` for each.
+    """
+
+    tiling: str | None = None
+    overlap: float | None = None
+    rgb: bool | None = None
+    name: str = "image"
+    pixel_size_um: float | None = None
+    cancel: CancelToken | None = None
+
+
+#: ``method(self, image, options, own...)`` takes :class:`CropOptions`' fields as
+#: (positional-or-keyword) parameters after ``image`` (and ``first``); see
+#: :func:`~.options.with_options`.
+crop_steps = functools.partial(with_options, CropOptions, positional=True)
 
 
 @dataclass(frozen=True)
@@ -115,27 +141,27 @@ def _batches(plane, boxes, normalise, batch_size, cancel, cancelled):
         yield start, chunk, normalise(crops)
 
 
-def tile_image(image, config, *, tiling: str, overlap: float | None = None,
-               rgb: bool | None = None, name: str = "image",
-               pixel_size_um: float | None = None) -> TiledImage:
+def tile_image(image, config, options: CropOptions, default_tiling: str | None = None
+               ) -> TiledImage:
     """Set ``image`` up for crops of ``config``'s network (see :class:`TiledImage`).
 
-    ``overlap`` defaults to the bundle's; a ``pixel_size_um`` more than 10%
-    off the model's is resampled to it.
+    The tiling defaults to ``default_tiling`` (else the bundle's), the overlap
+    to the bundle's; a ``pixel_size_um`` more than 10% off the model's is
+    resampled to it.
 
     Raises
     ------
     BadInputError
         An unknown tiling, or an array that is not grayscale/RGB planes
-        (``name`` says which).
+        (``options.name`` says which).
     """
-    tiling = check_tiling(tiling)
-    overlap = config.grid_overlap if overlap is None else float(overlap)
+    tiling = check_tiling(options.tiling or default_tiling or config.tiling)
+    overlap = config.grid_overlap if options.overlap is None else float(options.overlap)
     if not hasattr(image, "shape") or not hasattr(image, "dtype"):
         image = np.asarray(image)
-    layout = image_layout(image.shape, rgb=rgb, name=name)
+    layout = image_layout(image.shape, rgb=options.rgb, name=options.name)
     crop = config.input_size
-    factor = resample_factor(pixel_size_um, config.pixel_size_um)
+    factor = resample_factor(options.pixel_size_um, config.pixel_size_um)
     work_shape = resampled_shape(layout.plane_shape, factor)
     padded_shape = (max(crop, work_shape[0]), max(crop, work_shape[1]))
     boxes = tile_boxes(tiling, padded_shape, crop, overlap)

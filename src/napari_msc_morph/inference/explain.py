@@ -35,8 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BadInputError, MissingDependencyError
-from ..jobs import CancelToken
-from .crops import tile_image
+from .crops import CropOptions, crop_steps, tile_image
 from .predict import Predictor, _drain
 
 __all__ = [
@@ -290,17 +289,9 @@ class Explainer:
         """Explain one image (2D plane or stack); see :meth:`explain_steps` for arguments."""
         return _drain(self.explain_steps(image, **kwargs))
 
-    def explain_steps(
-        self,
-        image,
-        target: str | None = None,
-        tiling: str | None = None,
-        overlap: float | None = None,
-        rgb: bool | None = None,
-        name: str = "image",
-        pixel_size_um: float | None = None,
-        cancel: CancelToken | None = None,
-    ) -> Generator[tuple[int, int], None, Explanation]:
+    @crop_steps(first=("target",))
+    def explain_steps(self, image, options: CropOptions, target: str | None = None
+                      ) -> Generator[tuple[int, int], None, Explanation]:
         """Generator form: yields ``(tiles_done, tiles_total)``; returns the :class:`Explanation`.
 
         Parameters
@@ -320,8 +311,8 @@ class Explainer:
             brought back to the image's pixels.
         """
         target = resolve_target(self.task, target)
-        tiled = tile_image(image, self.config, tiling=tiling or DEFAULT_TILING, overlap=overlap,
-                           rgb=rgb, name=name, pixel_size_um=pixel_size_um)
+        name, pixel_size_um, cancel = options.name, options.pixel_size_um, options.cancel
+        tiled = tile_image(image, self.config, options, DEFAULT_TILING)
         layout, boxes, factor, tiling = tiled.layout, tiled.boxes, tiled.factor, tiled.tiling
         crop, work_shape, padded = tiled.crop, tiled.work_shape, tiled.padded_shape
         if tiling == DEFAULT_TILING:

@@ -7,7 +7,8 @@
 options of their own. :func:`batch_entry` gives each entry point its full
 public signature (what ``help()``, ``inspect.signature`` and the docs show),
 binds every call to it, checks the shared options once, up front
-(:meth:`BatchOptions.check`), and hands the body one :class:`BatchOptions`.
+(:func:`check_batch_options`), and hands the body one :class:`BatchOptions`.
+:func:`with_options` does the same for any dataclass of shared parameters.
 
 Examples
 --------
@@ -33,7 +34,7 @@ from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn
 from .tiling import check_overlap
 
-__all__ = ["ON_ERROR", "BatchOptions", "batch_entry", "check_batch_options"]
+__all__ = ["ON_ERROR", "BatchOptions", "batch_entry", "check_batch_options", "with_options"]
 
 #: What a batch entry point does when one image fails: stop there, or record and go on.
 ON_ERROR = ("raise", "collect")
@@ -41,7 +42,10 @@ ON_ERROR = ("raise", "collect")
 
 @dataclasses.dataclass(frozen=True)
 class BatchOptions:
-    """The options every batch entry point takes (see ``predict_images`` for each)."""
+    """The options every batch entry point takes (see ``predict_images`` for each).
+
+    Checked when made (:func:`check_batch_options`).
+    """
 
     tiling: str | None = None
     overlap: float | None = None
@@ -53,18 +57,13 @@ class BatchOptions:
     progress: ProgressFn | None = None
     cancel: CancelToken | None = None
 
+    def __post_init__(self):
+        check_batch_options(self.on_error, self.overlap, self.pixel_size_um)
+
     @property
     def collect(self) -> bool:
         """Whether a failed image is recorded and the others still run."""
         return self.on_error == "collect"
-
-    def check(self) -> bool:
-        """:func:`check_batch_options` of these options."""
-        return check_batch_options(self.on_error, self.overlap, self.pixel_size_um)
-
-
-#: The options after which an entry point's ``then`` parameters stand.
-_JOB_OPTIONS = ("progress", "cancel")
 
 
 def check_batch_options(on_error: str, overlap, pixel_size_um) -> bool:
@@ -84,48 +83,61 @@ def check_batch_options(on_error: str, overlap, pixel_size_um) -> bool:
     return on_error == "collect"
 
 
-def batch_entry(*, first: tuple = (), then: tuple = (), last: tuple = ()):
-    """Make ``body(bundle, images, options, *, own...)`` a batch entry point.
+def with_options(options_type, *, first: tuple = (), then: tuple = (), last: tuple = (),
+                 then_before: str | None = None, positional: bool = False):
+    """Make ``body(<leading...>, options, <own...>)`` take ``options_type``'s fields one by one.
 
-    Its public signature is ``(bundle, images, *, <first>, tiling ... on_error,
-    <then>, progress, cancel, <last>)``: the shared options from
-    :class:`BatchOptions`, the entry point's own keyword-only parameters (with
-    their defaults and annotations) where ``first``/``then``/``last`` put
-    them. A call is bound to that signature (a wrong name or a missing
-    argument is a ``TypeError`` naming the function), the shared options are
-    checked (:meth:`BatchOptions.check`) and the body gets them as one
-    :class:`BatchOptions`.
+    The public signature (what ``help()``, ``inspect.signature`` and the docs
+    show) is the parameters before ``options``, then ``first``, the fields of
+    the dataclass ``options_type`` with their defaults and annotations (``then``
+    inserted before the field ``then_before``), then ``last``, where
+    ``first``/``then``/``last`` name the body's own parameters after
+    ``options``. The fields are keyword-only unless ``positional``. A call is
+    bound to that signature (a wrong name or a missing argument is a
+    ``TypeError`` naming the function) and the body gets the fields as one
+    ``options_type`` (whose ``__post_init__`` may check them).
     """
     def decorate(body):
-        own = inspect.signature(body).parameters
-        placed = (*first, *then, *last)
-        extra = [name for name in own if name not in ("bundle", "images", "options")]
-        if sorted(extra) != sorted(placed):
-            raise TypeError(f"{body.__name__}: place each own option once "
-                            f"(has {extra}, placed {list(placed)})")
-        shared = [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default,
-                                    annotation=f.type)
-                  for f in dataclasses.fields(BatchOptions)]
-        job = [p.name for p in shared].index(_JOB_OPTIONS[0])
+        params = list(inspect.signature(body).parameters.values())
+        at = [p.name for p in params].index("options")
+        lead, own = params[:at], {p.name: p for p in params[at + 1:]}
+        if sorted(own) != sorted((*first, *then, *last)):
+            raise TypeError(f"{body.__name__}: place each own parameter once "
+                            f"(has {list(own)}, placed {[*first, *then, *last]})")
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD if positional else \
+            inspect.Parameter.KEYWORD_ONLY
+        fields = [inspect.Parameter(f.name, kind, default=f.default, annotation=f.type)
+                  for f in dataclasses.fields(options_type)]
+        names = [f.name for f in fields]
+        split = names.index(then_before) if then_before else len(fields)
         public = inspect.Signature(
-            [own["bundle"], own["images"], *(own[n] for n in first), *shared[:job],
-             *(own[n] for n in then), *shared[job:], *(own[n] for n in last)],
+            [*lead, *(own[n] for n in first), *fields[:split], *(own[n] for n in then),
+             *fields[split:], *(own[n] for n in last)],
             return_annotation=inspect.signature(body).return_annotation)
-        names = [p.name for p in shared]
 
         @functools.wraps(body)
-        def entry(*args, **kwargs):
+        def call(*args, **kwargs):
             try:
                 bound = public.bind(*args, **kwargs)
             except TypeError as err:
                 raise TypeError(f"{body.__name__}() {err}") from None
             bound.apply_defaults()
             values = dict(bound.arguments)
-            options = BatchOptions(**{name: values.pop(name) for name in names})
-            options.check()
-            return body(values.pop("bundle"), values.pop("images"), options, **values)
+            options = options_type(**{name: values.pop(name) for name in names})
+            return body(*(values.pop(p.name) for p in lead), options, **values)
 
-        entry.__signature__ = public
-        return entry
+        call.__signature__ = public
+        return call
 
     return decorate
+
+
+def batch_entry(*, first: tuple = (), then: tuple = (), last: tuple = ()):
+    """A batch entry point: ``body(bundle, images, options, *, own...)`` (see :func:`with_options`).
+
+    Its public signature is ``(bundle, images, *, <first>, tiling ... on_error,
+    <then>, progress, cancel, <last>)``; the shared options are checked
+    (:func:`check_batch_options`) before the body runs.
+    """
+    return with_options(BatchOptions, first=first, then=then, last=last,
+                        then_before="progress")
