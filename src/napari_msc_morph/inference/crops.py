@@ -2,7 +2,7 @@
 
 :meth:`~.predict.Predictor.predict_steps` and
 :meth:`~.explain.Explainer.explain_steps` take the same parameters
-(:class:`CropOptions`, given to both by :func:`crop_steps`).
+(each builds one :class:`CropOptions` from them).
 :func:`tile_image` checks the tiling and the image's axes, works out the
 resampling to the model's pixel size, the padding of a field smaller than a
 crop and the crop boxes; :meth:`TiledImage.plane_batches` reads one plane,
@@ -26,7 +26,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from ..jobs import CancelToken, check_cancelled
-from .options import with_options
 from .preprocess import (
     CropNormalizer,
     ImageLayout,
@@ -47,7 +45,7 @@ from .preprocess import (
 )
 from .tiling import check_tiling, tile_boxes
 
-__all__ = ["CropOptions", "TiledImage", "crop_steps", "tile_image"]
+__all__ = ["CropOptions", "TiledImage", "tile_image"]
 
 
 @dataclass(frozen=True)
@@ -63,12 +61,6 @@ class CropOptions:
     name: str = "image"
     pixel_size_um: float | None = None
     cancel: CancelToken | None = None
-
-
-#: ``method(self, image, options, own...)`` takes :class:`CropOptions`' fields as
-#: (positional-or-keyword) parameters after ``image`` (and ``first``); see
-#: :func:`~.options.with_options`.
-crop_steps = functools.partial(with_options, CropOptions, positional=True)
 
 
 @dataclass(frozen=True)

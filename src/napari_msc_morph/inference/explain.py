@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BadInputError, MissingDependencyError
-from .crops import CropOptions, crop_steps, tile_image
+from ..jobs import CancelToken
+from .crops import CropOptions, tile_image
 from .predict import Predictor, _drain
 
 __all__ = [
@@ -289,9 +290,17 @@ class Explainer:
         """Explain one image (2D plane or stack); see :meth:`explain_steps` for arguments."""
         return _drain(self.explain_steps(image, **kwargs))
 
-    @crop_steps(first=("target",))
-    def explain_steps(self, image, options: CropOptions, target: str | None = None
-                      ) -> Generator[tuple[int, int], None, Explanation]:
+    def explain_steps(
+        self,
+        image,
+        target: str | None = None,
+        tiling: str | None = None,
+        overlap: float | None = None,
+        rgb: bool | None = None,
+        name: str = "image",
+        pixel_size_um: float | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Generator[tuple[int, int], None, Explanation]:
         """Generator form: yields ``(tiles_done, tiles_total)``; returns the :class:`Explanation`.
 
         Parameters
@@ -311,7 +320,8 @@ class Explainer:
             brought back to the image's pixels.
         """
         target = resolve_target(self.task, target)
-        name, pixel_size_um, cancel = options.name, options.pixel_size_um, options.cancel
+        options = CropOptions(tiling=tiling, overlap=overlap, rgb=rgb, name=name,
+                              pixel_size_um=pixel_size_um, cancel=cancel)
         tiled = tile_image(image, self.config, options, DEFAULT_TILING)
         layout, boxes, factor, tiling = tiled.layout, tiled.boxes, tiled.factor, tiled.tiling
         crop, work_shape, padded = tiled.crop, tiled.work_shape, tiled.padded_shape

@@ -22,11 +22,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import BadInputError
+from ..jobs import CancelToken, ProgressFn
 from .batch import ImageFailure, PredictionBatch
 from .collect import collect_each, label_result, run_steps
 from .explain import Explainer, Explanation, resolve_target
 from .images import ImageInput, _as_inputs, _load
-from .options import BatchOptions, batch_entry
+from .options import BatchOptions, check_batch_options
 
 __all__ = ["explain_images", "explainer_for", "predict_and_explain"]
 
@@ -46,10 +47,22 @@ def explainer_for(bundle, device: str = "auto", precision: str = "auto",
     return Explainer(bundle, device=device, precision=precision, batch_size=batch_size)
 
 
-@batch_entry(first=("target",), then=("on_result",))
-def explain_images(bundle, images, options: BatchOptions, *, target: str | None = None,
-                   on_result: Callable[[Explanation, ImageInput], None] | None = None
-                   ) -> PredictionBatch:
+def explain_images(
+    bundle,
+    images,
+    *,
+    target: str | None = None,
+    tiling: str | None = None,
+    overlap: float | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    batch_size: int | None = None,
+    pixel_size_um: float | None = None,
+    on_error: str = "raise",
+    on_result: Callable[[Explanation, ImageInput], None] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> PredictionBatch:
     """Grad-CAM heat maps of images with a model bundle, one per image.
 
     Parameters
@@ -85,6 +98,10 @@ def explain_images(bundle, images, options: BatchOptions, *, target: str | None 
     Cancelled
         When ``cancel`` is set (``err.partial`` holds the finished maps when collecting).
     """
+    check_batch_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
+    options = BatchOptions(tiling=tiling, overlap=overlap, device=device, precision=precision,
+                           batch_size=batch_size, pixel_size_um=pixel_size_um,
+                           on_error=on_error, progress=progress, cancel=cancel)
     explainer = explainer_for(bundle, options.device, options.precision, options.batch_size)
     target = resolve_target(explainer.task, target)  # before reading any image
     batch = PredictionBatch()
@@ -111,9 +128,21 @@ def _explain_one(explainer: Explainer, item: ImageInput, tick, target: str,
     return explanation
 
 
-@batch_entry(first=("target",))
-def predict_and_explain(bundle, images, options: BatchOptions, *, target: str | None = None
-                        ) -> tuple[PredictionBatch, list[Explanation | None]]:
+def predict_and_explain(
+    bundle,
+    images,
+    *,
+    target: str | None = None,
+    tiling: str | None = None,
+    overlap: float | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    batch_size: int | None = None,
+    pixel_size_um: float | None = None,
+    on_error: str = "raise",
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> tuple[PredictionBatch, list[Explanation | None]]:
     """Predict images, then explain each predicted one with Grad-CAM (one network, one load).
 
     The Predict dock's "Explain" option. ``tiling`` applies to the prediction;
@@ -140,14 +169,13 @@ def predict_and_explain(bundle, images, options: BatchOptions, *, target: str | 
     from ..jobs import scaled
     from .images import _predictor, predict_images
 
-    on_error, progress = options.on_error, options.progress
-    predictor = _predictor(bundle, options.device, options.precision, options.batch_size)
+    check_batch_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
+    predictor = _predictor(bundle, device, precision, batch_size)
     explainer = Explainer(predictor)  # a network without feature maps fails before any work
     target = resolve_target(explainer.task, target)
     predictions = predict_images(
-        predictor, images, tiling=options.tiling, overlap=options.overlap,
-        pixel_size_um=options.pixel_size_um, on_error=on_error,
-        progress=scaled(progress, 0, 50, 100, "predict: "), cancel=options.cancel)
+        predictor, images, tiling=tiling, overlap=overlap, pixel_size_um=pixel_size_um,
+        on_error=on_error, progress=scaled(progress, 0, 50, 100, "predict: "), cancel=cancel)
     if isinstance(images, (str, os.PathLike, ImageInput)) or hasattr(images, "shape"):
         images = [images]
     images = list(images)
@@ -156,9 +184,8 @@ def predict_and_explain(bundle, images, options: BatchOptions, *, target: str | 
               for i, prediction in zip(predictions.indices, predictions)]
     try:
         explained = explain_images(
-            explainer, chosen, target=target, overlap=options.overlap,
-            pixel_size_um=options.pixel_size_um, on_error=on_error,
-            progress=scaled(progress, 50, 50, 100, ""), cancel=options.cancel)
+            explainer, chosen, target=target, overlap=overlap, pixel_size_um=pixel_size_um,
+            on_error=on_error, progress=scaled(progress, 50, 50, 100, ""), cancel=cancel)
     except BadInputError as err:  # every image failed: keep the predictions, say why
         if on_error != "collect":
             raise

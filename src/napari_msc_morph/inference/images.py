@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import BadInputError, Cancelled
+from ..jobs import CancelToken, ProgressFn
 from .batch import _IMAGE_ERRORS, ImageFailure, PredictionBatch, error_text, failures_table
 from .collect import collect_each, label_result, nothing_done, run_steps
-from .options import ON_ERROR, BatchOptions, batch_entry
+from .options import ON_ERROR, BatchOptions, check_batch_options
 from .predict import Prediction, Predictor
 from .prefetch import PREFETCH_DEPTH
 from .preprocess import image_layout
@@ -237,9 +238,21 @@ def stack_planes(planes: list[Prediction], leading_shape: tuple = ()) -> Predict
     )
 
 
-@batch_entry(last=("prefetch",))
-def predict_images(bundle, images, options: BatchOptions, *,
-                   prefetch: int = PREFETCH_DEPTH) -> PredictionBatch:
+def predict_images(
+    bundle,
+    images,
+    *,
+    tiling: str | None = None,
+    overlap: float | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    batch_size: int | None = None,
+    pixel_size_um: float | None = None,
+    on_error: str = "raise",
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+    prefetch: int = PREFETCH_DEPTH,
+) -> PredictionBatch:
     """Predict images (files, folders, arrays, stacks) with a model bundle.
 
     Parameters
@@ -301,6 +314,10 @@ def predict_images(bundle, images, options: BatchOptions, *,
         as ``err.partial`` (a :class:`PredictionBatch` with ``partial=True``),
         so a face can keep them, clearly marked.
     """
+    check_batch_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
+    options = BatchOptions(tiling=tiling, overlap=overlap, device=device, precision=precision,
+                           batch_size=batch_size, pixel_size_um=pixel_size_um,
+                           on_error=on_error, progress=progress, cancel=cancel)
     batch = PredictionBatch()
     items = _as_inputs(images, batch.failures if options.collect else None)
     predictor = _predictor(bundle, options.device, options.precision, options.batch_size)

@@ -39,13 +39,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BadInputError
+from ..jobs import CancelToken
 from ..models.backbones import DEVICES, resolve_device
 from ..models.bundle import ModelBundle
 from ..models.calibration import calibrated_softmax
 from ..models.checks import check_probabilities
 from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
 from ..registry import Registry
-from .crops import CropOptions, crop_steps, tile_image
+from .crops import CropOptions, tile_image
 from .ordinal import interval_columns, task_score
 from .tiling import grid_layout
 
@@ -306,9 +307,16 @@ class Predictor:
         """Predict every 2D plane of a stack; one :class:`Prediction` per plane."""
         return _drain(self.predict_steps(image, **kwargs))
 
-    @crop_steps()
-    def predict_steps(self, image, options: CropOptions
-                      ) -> Generator[tuple[int, int], None, list[Prediction]]:
+    def predict_steps(
+        self,
+        image,
+        tiling: str | None = None,
+        overlap: float | None = None,
+        rgb: bool | None = None,
+        name: str = "image",
+        pixel_size_um: float | None = None,
+        cancel: CancelToken | None = None,
+    ) -> Generator[tuple[int, int], None, list[Prediction]]:
         """Generator form: yields ``(tiles_done, tiles_total)`` after each batch.
 
         Its return value (``StopIteration.value``, or ``result = yield from``)
@@ -339,7 +347,8 @@ class Predictor:
             Checked before each batch; once cancelled,
             :class:`~napari_msc_morph.errors.Cancelled` is raised.
         """
-        name, pixel_size_um, cancel = options.name, options.pixel_size_um, options.cancel
+        options = CropOptions(tiling=tiling, overlap=overlap, rgb=rgb, name=name,
+                              pixel_size_um=pixel_size_um, cancel=cancel)
         tiled = tile_image(image, self.config, options)
         layout, boxes, factor = tiled.layout, tiled.boxes, tiled.factor
         padded_shape = tiled.padded_shape
