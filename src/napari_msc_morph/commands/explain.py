@@ -15,14 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from ..inference.explain import PREDICTED_TARGET
-from ..inference.predict import DEVICES, PRECISIONS
 from ..inference.tiling import TILINGS
+from ._inference import BATCH_FAILED_EXIT, add_image_arguments, add_run_arguments, list_failures
 from ._outputs import add_overwrite_argument, check_outputs
+
+__all__ = ["BATCH_FAILED_EXIT", "SUMMARY_NAME", "add_parser", "kept", "run"]
 
 #: The summary table in ``--out``.
 SUMMARY_NAME = "gradcam.csv"
-#: Exit status when some images failed and the others were explained.
-BATCH_FAILED_EXIT = 3
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -51,17 +51,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--tiling", choices=TILINGS.names(), default=None,
                         help="crop scheme (default: grid, extended to the borders so the whole "
                              "field is explained; six/center explain only their crops)")
-    parser.add_argument("--overlap", type=float, default=None,
-                        help="grid overlap as a fraction of a crop (default: the bundle's)")
-    parser.add_argument("--pixel-size-um", type=float, default=None,
-                        help="pixel size of every image in µm (default: each file's metadata)")
-    parser.add_argument("--device", default="auto", choices=DEVICES.names(),
-                        help="; ".join(f"{name}: {DEVICES.help(name)}" for name in DEVICES))
-    parser.add_argument("--precision", default="auto", choices=PRECISIONS.names(),
-                        help=PRECISIONS.help("auto"))
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="crops per forward/backward pass (default 8 on CPU, 32 on GPU)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_image_arguments(parser)
+    add_run_arguments(parser, "forward/backward pass")
     add_overwrite_argument(parser, "heat maps already in the output folder")
     return parser
 
@@ -104,15 +95,15 @@ def run(args) -> int:
     print(f"{len(batch)} Grad-CAM map(s) ({explainer.task.name}, target {first.target_label}, "
           f"layer {first.target_layer}, {first.tiling}, {explainer.device}, "
           f"{explainer.precision}) -> {args.out}")
-    return _report_failures(batch.failures, args.out)
+    return list_failures("explain", batch.failures, args.out / "gradcam.errors.csv", "explained")
 
 
 def _write_one(explanation, item, folder: Path, used_stems: set[str]) -> dict:
     from ..inference import heatmap_overlay
     from ..io import write_tiff
-    from .predict import _unique_stem
+    from ._inference import unique_stem
 
-    stem = _unique_stem(Path(explanation.name), used_stems)
+    stem = unique_stem(Path(explanation.name), used_stems)
     tif = folder / f"{stem}_gradcam.tif"
     png = folder / f"{stem}_gradcam.png"
     heatmap = np.asarray(explanation.heatmap, dtype=np.float32)
@@ -151,18 +142,3 @@ def _summary(rows: list[dict]):
     import pandas as pd
 
     return pd.DataFrame(rows)
-
-
-def _report_failures(failures, folder: Path) -> int:
-    from ..inference import failures_table
-    from ..io import write_table
-
-    if not failures:
-        return 0
-    errors_path = folder / "gradcam.errors.csv"
-    write_table(failures_table(failures), errors_path, path_columns=("image",))
-    print(f"msc-morph explain: {len(failures)} image(s) failed (listed in {errors_path}); "
-          "the others were explained:", file=sys.stderr)
-    for failure in failures:
-        print(f"  {failure.error}", file=sys.stderr)
-    return BATCH_FAILED_EXIT

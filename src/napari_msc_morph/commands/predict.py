@@ -14,10 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inference.predict import DEVICES, PRECISIONS
 from ..inference.tiling import TILINGS
 from ._batch import add_batch_arguments
+from ._inference import (
+    BATCH_FAILED_EXIT,
+    add_image_arguments,
+    add_run_arguments,
+    list_failures,
+    unique_stem,
+)
 from ._outputs import add_overwrite_argument, check_outputs
+
+__all__ = ["BATCH_FAILED_EXIT", "add_parser", "batch_side_path", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -45,28 +53,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--tiling", choices=TILINGS.names(), default=None,
                         help="crop scheme (default: the bundle's): "
                         + "; ".join(f"{name}: {TILINGS.help(name)}" for name in TILINGS))
-    parser.add_argument("--overlap", type=float, default=None,
-                        help="grid overlap as a fraction of a crop (default: the bundle's)")
-    parser.add_argument("--pixel-size-um", type=float, default=None,
-                        help="pixel size of every image in µm (default: each file's metadata)")
+    add_image_arguments(parser)
     parser.add_argument("--score-maps", type=Path, default=None, metavar="PATH",
                         help="write the per-tile score maps (grid tiling): a folder gets float32 "
                         "TIFFs, NAME.zarr an OME-Zarr, NAME.tif an OME BigTIFF (maps as "
                         "channels, one image or series per input)")
-    parser.add_argument("--device", default="auto", choices=DEVICES.names(),
-                        help="; ".join(f"{name}: {DEVICES.help(name)}" for name in DEVICES))
-    parser.add_argument("--precision", default="auto", choices=PRECISIONS.names(),
-                        help=PRECISIONS.help("auto"))
-    parser.add_argument("--batch-size", type=int, default=None,
-                        help="crops per forward pass (default 8 on CPU, 32 on GPU)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_run_arguments(parser, "forward pass")
     add_batch_arguments(parser, "image")
     add_overwrite_argument(parser, "an existing table or score-map folder")
     return parser
-
-
-#: Exit status when some images failed and the others were predicted.
-BATCH_FAILED_EXIT = 3
 
 
 def batch_side_path(out: Path, kind: str) -> Path:
@@ -159,23 +154,13 @@ def _predict_batch(args, predictor, images, fields, tiling, bar):
 
 def _report_failures(failures, out: Path) -> int:
     """Write the errors table beside ``out`` and list the failures; 3 if any, else 0."""
-    from ..inference import failures_table
-    from ..io import write_table
-
     errors_path = batch_side_path(out, "errors")
     stale = [batch_side_path(out, "partial")] + ([] if failures else [errors_path])
     for path in stale:
         if path.exists():
             print(f"msc-morph predict: note: {path} is from an earlier run; this run's "
                   f"results are in {out}.", file=sys.stderr)
-    if not failures:
-        return 0
-    write_table(failures_table(failures), errors_path, path_columns=("image",))
-    print(f"msc-morph predict: {len(failures)} image(s) failed (listed in {errors_path}); "
-          "the others were predicted:", file=sys.stderr)
-    for failure in failures:
-        print(f"  {failure.error}", file=sys.stderr)
-    return BATCH_FAILED_EXIT
+    return list_failures("predict", failures, errors_path, "predicted")
 
 
 def _keep_partial(batch, out: Path) -> None:
@@ -211,17 +196,9 @@ def _write_score_maps(predictions, folder: Path) -> None:
         return
     used_stems: set[str] = set()
     for prediction in predictions:
-        stem = _unique_stem(Path(prediction.name), used_stems)
+        stem = unique_stem(Path(prediction.name), used_stems)
         stride = prediction.map_scale[0]
         px = prediction.pixel_size_um * stride if prediction.pixel_size_um else None
         for map_name, data in prediction.maps.items():
             write_tiff(np.asarray(data, dtype=np.float32), folder / f"{stem}_{map_name}.tif",
                        pixel_size_um=px)
-
-
-def _unique_stem(path: Path, used: set[str]) -> str:
-    stem, k = path.stem, 2
-    while stem in used:
-        stem, k = f"{path.stem}_{k}", k + 1
-    used.add(stem)
-    return stem

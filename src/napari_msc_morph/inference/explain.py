@@ -35,18 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BadInputError, MissingDependencyError
-from ..jobs import CancelToken, check_cancelled
-from .predict import Predictor
-from .preprocess import (
-    CropNormalizer,
-    image_layout,
-    intensity_range,
-    pad_to_crop,
-    resample_factor,
-    resample_plane,
-    resampled_shape,
-)
-from .tiling import check_tiling, tile_boxes
+from ..jobs import CancelToken
+from .crops import CropOptions, tile_image
+from .predict import Predictor, _drain
 
 __all__ = [
     "PREDICTED_TARGET",
@@ -297,12 +288,7 @@ class Explainer:
     # -- images ------------------------------------------------------------------------
     def explain(self, image, **kwargs) -> Explanation:
         """Explain one image (2D plane or stack); see :meth:`explain_steps` for arguments."""
-        gen = self.explain_steps(image, **kwargs)
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value
+        return _drain(self.explain_steps(image, **kwargs))
 
     def explain_steps(
         self,
@@ -334,16 +320,11 @@ class Explainer:
             brought back to the image's pixels.
         """
         target = resolve_target(self.task, target)
-        tiling = check_tiling(tiling or DEFAULT_TILING)
-        overlap = self.config.grid_overlap if overlap is None else float(overlap)
-        if not hasattr(image, "shape") or not hasattr(image, "dtype"):
-            image = np.asarray(image)
-        layout = image_layout(image.shape, rgb=rgb, name=name)
-        crop = self.config.input_size
-        factor = resample_factor(pixel_size_um, self.config.pixel_size_um)
-        work_shape = resampled_shape(layout.plane_shape, factor)
-        padded = (max(crop, work_shape[0]), max(crop, work_shape[1]))
-        boxes = tile_boxes(tiling, padded, crop, overlap)
+        options = CropOptions(tiling=tiling, overlap=overlap, rgb=rgb, name=name,
+                              pixel_size_um=pixel_size_um, cancel=cancel)
+        tiled = tile_image(image, self.config, options, DEFAULT_TILING)
+        layout, boxes, factor, tiling = tiled.layout, tiled.boxes, tiled.factor, tiled.tiling
+        crop, work_shape, padded = tiled.crop, tiled.work_shape, tiled.padded_shape
         if tiling == DEFAULT_TILING:
             boxes = cover_field(boxes, padded, crop)
         covered = np.zeros(padded, dtype=bool)
@@ -357,18 +338,12 @@ class Explainer:
         targets = np.empty(len(planes) * len(boxes), dtype=np.int64)
         raw_max, done, total = [], 0, len(boxes) * len(planes)
         for index in planes:
-            plane = resample_plane(image[index] if index else image, factor)
-            if padded != work_shape:
-                plane, _ = pad_to_crop(np.asarray(plane), crop)
-            lo, hi, fill, _ = intensity_range(plane, self.config.intensity)
-            normalise = CropNormalizer(lo, hi, fill, self.config.mean, self.config.std, layout.rgb)
+            _, batches = tiled.plane_batches(index, boxes, self.predictor.batch_size, cancel,
+                                             f"Grad-CAM of {name} was cancelled.")
             weighted = np.zeros(padded, dtype=np.float32)
             weights = np.zeros(padded, dtype=np.float32)
-            for start in range(0, len(boxes), self.predictor.batch_size):
-                check_cancelled(cancel, f"Grad-CAM of {name} was cancelled.")
-                chunk = boxes[start:start + self.predictor.batch_size]
-                crops = np.stack([np.asarray(plane[y0:y1, x0:x1]) for y0, x0, y1, x1 in chunk])
-                cams, p, t = self.cam_batch(normalise(crops), target)
+            for _, chunk, batch in batches:
+                cams, p, t = self.cam_batch(batch, target)
                 for cam, (y0, x0, y1, x1) in zip(cams, chunk):
                     weighted[y0:y1, x0:x1] += cam * window
                     weights[y0:y1, x0:x1] += window

@@ -21,24 +21,17 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import BadInputError, Cancelled
-from ..jobs import CancelToken, ProgressFn, check_cancelled, report
-from .batch import _IMAGE_ERRORS, ImageFailure, PredictionBatch, error_text
+from ..errors import BadInputError
+from ..jobs import CancelToken, ProgressFn
+from .batch import ImageFailure, PredictionBatch
+from .collect import collect_each, label_result, run_steps
 from .explain import Explainer, Explanation, resolve_target
-from .images import (
-    ImageInput,
-    _as_inputs,
-    _item_name,
-    _load,
-    _ReadFailed,
-    check_batch_options,
-)
+from .images import ImageInput, _as_inputs, _load
+from .options import BatchOptions, check_batch_options
 
 __all__ = ["explain_images", "explainer_for", "predict_and_explain"]
 
 logger = logging.getLogger(__name__)
-
-_STEPS_PER_IMAGE = 100
 
 
 def explainer_for(bundle, device: str = "auto", precision: str = "auto",
@@ -105,73 +98,31 @@ def explain_images(
     Cancelled
         When ``cancel`` is set (``err.partial`` holds the finished maps when collecting).
     """
-    collect = check_batch_options(on_error, overlap, pixel_size_um)
-    explainer = explainer_for(bundle, device, precision, batch_size)
+    check_batch_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
+    options = BatchOptions(tiling=tiling, overlap=overlap, device=device, precision=precision,
+                           batch_size=batch_size, pixel_size_um=pixel_size_um,
+                           on_error=on_error, progress=progress, cancel=cancel)
+    explainer = explainer_for(bundle, options.device, options.precision, options.batch_size)
     target = resolve_target(explainer.task, target)  # before reading any image
     batch = PredictionBatch()
-    items = _as_inputs(images, batch.failures if collect else None)
-    total = _STEPS_PER_IMAGE * len(items)
-    try:
-        for k, (index, item) in enumerate(items):
-            check_cancelled(cancel, "Grad-CAM was cancelled.")
-            name = _item_name(item)
-            try:
-                try:
-                    item = _load(item, pixel_size_um, explainer.config.pixel_size_um)
-                except Cancelled:
-                    raise
-                except Exception as err:  # decoders of corrupt files raise every kind
-                    if not collect:
-                        raise
-                    raise _ReadFailed(err) from err
-                explanation = _explain_one(explainer, item, k, total, target, tiling, overlap,
-                                           progress, cancel)
-            except Cancelled:
-                raise
-            except (_ReadFailed, *_IMAGE_ERRORS) as err:
-                if not collect:
-                    raise
-                cause = err.error if isinstance(err, _ReadFailed) else err
-                batch.failures.append(ImageFailure(name, error_text(cause, name), index))
-                continue
-            if on_result is not None:
-                on_result(explanation, item)
-            batch.append(explanation)
-            batch.indices.append(index)
-    except (Cancelled, KeyboardInterrupt) as stop:
-        if collect:
-            batch.partial = True
-            stop.partial = batch
-        raise
-    batch.failures.sort(key=lambda f: f.index)
-    if not batch:
-        more = f" (and {len(batch.failures) - 5} more)" if len(batch.failures) > 5 else ""
-        raise BadInputError("No image could be explained: "
-                            + "; ".join(f.error for f in batch.failures[:5]) + more)
-    report(progress, total, total, f"{len(batch)} Grad-CAM map(s)"
-           + (f", {len(batch.failures)} failed" if batch.failures else ""))
-    return batch
+    return collect_each(
+        batch, _as_inputs(images, batch.failures if options.collect else None),
+        lambda item: _load(item, options.pixel_size_um, explainer.config.pixel_size_um),
+        lambda item, tick: _explain_one(explainer, item, tick, target, options),
+        collect=options.collect, verb="explained", summary="Grad-CAM map(s)",
+        stopped="Grad-CAM was cancelled.", progress=options.progress, cancel=options.cancel,
+        on_result=on_result, log_skipped=False)
 
 
-def _explain_one(explainer: Explainer, item, k: int, total: int, target, tiling, overlap,
-                 progress, cancel) -> Explanation:
+def _explain_one(explainer: Explainer, item: ImageInput, tick, target: str,
+                 options: BatchOptions) -> Explanation:
     steps = explainer.explain_steps(
-        item.data, target=target, tiling=tiling, overlap=overlap, rgb=item.rgb,
-        name=item.message_name, pixel_size_um=item.pixel_size_um, cancel=cancel,
+        item.data, target=target, tiling=options.tiling, overlap=options.overlap,
+        rgb=item.rgb, name=item.message_name, pixel_size_um=item.pixel_size_um,
+        cancel=options.cancel,
     )
-    while True:
-        try:
-            done, tiles = next(steps)
-        except StopIteration as stop:
-            explanation = stop.value
-            break
-        report(progress, k * _STEPS_PER_IMAGE + (_STEPS_PER_IMAGE * done) // tiles, total,
-               f"{item.message_name}: Grad-CAM {done}/{tiles} tiles")
-    explanation.name = item.name
-    explanation.pixel_size_source = item.pixel_size_source
-    if item.pixel_size_source == "assumed_from_model":
-        explanation.notices.insert(0, f"{item.message_name} has no pixel size; the model's "
-                                      f"{item.pixel_size_um:g} µm/px was assumed.")
+    explanation = run_steps(steps, tick, f"{item.message_name}: Grad-CAM ")
+    label_result(explanation, item)
     for notice in explanation.notices:
         logger.info("%s", notice)
     return explanation
@@ -218,6 +169,7 @@ def predict_and_explain(
     from ..jobs import scaled
     from .images import _predictor, predict_images
 
+    check_batch_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
     predictor = _predictor(bundle, device, precision, batch_size)
     explainer = Explainer(predictor)  # a network without feature maps fails before any work
     target = resolve_target(explainer.task, target)

@@ -32,12 +32,13 @@ from typing import Any
 import numpy as np
 
 from ..errors import BadInputError, Cancelled
-from ..jobs import CancelToken, ProgressFn, check_cancelled, report
+from ..jobs import CancelToken, ProgressFn
 from .batch import _IMAGE_ERRORS, ImageFailure, PredictionBatch, error_text, failures_table
+from .collect import collect_each, label_result, nothing_done, run_steps
+from .options import ON_ERROR, BatchOptions, check_batch_options
 from .predict import Prediction, Predictor
-from .prefetch import PREFETCH_DEPTH, prefetched
+from .prefetch import PREFETCH_DEPTH
 from .preprocess import image_layout
-from .tiling import check_overlap
 
 __all__ = [
     "ON_ERROR",
@@ -54,13 +55,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Progress steps per image: images are read lazily, so their tile counts are
-#: unknown up front; each image fills an equal share of the bar.
-_STEPS_PER_IMAGE = 100
-
-#: What :func:`predict_images` does when one image fails: stop there, or record and go on.
-ON_ERROR = ("raise", "collect")
 
 @dataclass
 class ImageInput:
@@ -157,17 +151,7 @@ def _as_inputs(images, failures: list[ImageFailure] | None = None) -> list[tuple
 
 
 def _nothing_predicted(failures: list[ImageFailure]) -> BadInputError:
-    more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
-    error = BadInputError("No image could be predicted: "
-                          + "; ".join(f.error for f in failures[:5]) + more)
-    error.failures = list(failures)  # batch runners keep each image's own failure
-    return error
-
-
-def _item_name(item) -> str:
-    if isinstance(item, ImageInput):
-        return item.name
-    return os.fspath(getattr(item, "path", item))
+    return nothing_done(failures, "predicted")
 
 
 def _load(item, explicit_pixel_size: float | None, model_pixel_size: float | None,
@@ -254,23 +238,6 @@ def stack_planes(planes: list[Prediction], leading_shape: tuple = ()) -> Predict
     )
 
 
-def check_batch_options(on_error: str, overlap, pixel_size_um) -> bool:
-    """Check a batch run's options once, up front; whether failures are collected.
-
-    With ``on_error="collect"`` a bad option would otherwise become one "failed
-    image" per image.
-    """
-    if on_error not in ON_ERROR:
-        raise BadInputError(f"on_error must be one of {list(ON_ERROR)}, got {on_error!r}.")
-    if overlap is not None:
-        check_overlap(overlap)
-    if pixel_size_um is not None and (not np.isfinite(float(pixel_size_um))
-                                      or float(pixel_size_um) <= 0):
-        raise BadInputError(f"pixel size must be a positive number of µm (pixel_size_um, "
-                            f"--pixel-size-um), got {pixel_size_um}.")
-    return on_error == "collect"
-
-
 def predict_images(
     bundle,
     images,
@@ -347,87 +314,33 @@ def predict_images(
         as ``err.partial`` (a :class:`PredictionBatch` with ``partial=True``),
         so a face can keep them, clearly marked.
     """
-    collect = check_batch_options(on_error, overlap, pixel_size_um)
+    check_batch_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
+    options = BatchOptions(tiling=tiling, overlap=overlap, device=device, precision=precision,
+                           batch_size=batch_size, pixel_size_um=pixel_size_um,
+                           on_error=on_error, progress=progress, cancel=cancel)
     batch = PredictionBatch()
-    items = _as_inputs(images, batch.failures if collect else None)
-    predictor = _predictor(bundle, device, precision, batch_size)
-    total = _STEPS_PER_IMAGE * len(items)
-    loads = prefetched([item for _, item in items], cancel=cancel,
-                       depth=prefetch if len(items) > 1 else 0,
-                       load=lambda it: _load(it, pixel_size_um, predictor.config.pixel_size_um,
-                                             tiling or predictor.config.tiling))
-    try:
-        for k, ((index, item), loaded) in enumerate(zip(items, loads)):
-            check_cancelled(cancel, "Prediction was cancelled.")
-            name = _item_name(item)
-            try:
-                try:
-                    item = loaded.result()
-                except Cancelled:
-                    raise
-                except Exception as err:  # decoders of corrupt files raise every kind
-                    if not collect:
-                        raise
-                    raise _ReadFailed(err) from err
-                prediction = _predict_one(predictor, item, k, total, tiling, overlap,
-                                          progress, cancel)
-            except Cancelled:
-                raise
-            except (_ReadFailed, *_IMAGE_ERRORS) as err:
-                if not collect:
-                    raise
-                cause = err.error if isinstance(err, _ReadFailed) else err
-                failure = ImageFailure(name, error_text(cause, name), index)
-                batch.failures.append(failure)
-                logger.info("skipped %s", failure.error)
-                continue
-            batch.append(prediction)
-            batch.indices.append(index)
-    except (Cancelled, KeyboardInterrupt) as stop:
-        if collect:
-            batch.partial = True
-            batch.failures.sort(key=lambda f: f.index)
-            stop.partial = batch
-        raise
-    finally:
-        loads.close()  # drops reads not yet started
-    batch.failures.sort(key=lambda f: f.index)
-    if not batch:
-        raise _nothing_predicted(batch.failures)
-    report(progress, total, total, f"{len(batch)} image(s) predicted"
-           + (f", {len(batch.failures)} failed" if batch.failures else ""))
-    return batch
+    items = _as_inputs(images, batch.failures if options.collect else None)
+    predictor = _predictor(bundle, options.device, options.precision, options.batch_size)
+    tiling = options.tiling or predictor.config.tiling
+    return collect_each(
+        batch, items,
+        lambda item: _load(item, options.pixel_size_um, predictor.config.pixel_size_um, tiling),
+        lambda item, tick: _predict_one(predictor, item, tick, options),
+        collect=options.collect, verb="predicted", summary="image(s) predicted",
+        stopped="Prediction was cancelled.", progress=options.progress, cancel=options.cancel,
+        prefetch=prefetch)
 
 
-class _ReadFailed(Exception):
-    """Carries any error raised while reading an image to the collecting loop."""
-
-    def __init__(self, error: BaseException):
-        super().__init__(str(error))
-        self.error = error
-
-
-def _predict_one(predictor: Predictor, item: ImageInput, k: int, total: int, tiling, overlap,
-                 progress, cancel) -> Prediction:
+def _predict_one(predictor: Predictor, item: ImageInput, tick, options: BatchOptions
+                 ) -> Prediction:
     """Predict one loaded image (its planes, summarised) with progress in its share."""
     steps = predictor.predict_steps(
-        item.data, tiling=tiling, overlap=overlap, rgb=item.rgb, name=item.message_name,
-        pixel_size_um=item.pixel_size_um, cancel=cancel,
+        item.data, tiling=options.tiling, overlap=options.overlap, rgb=item.rgb,
+        name=item.message_name, pixel_size_um=item.pixel_size_um, cancel=options.cancel,
     )
-    while True:
-        try:
-            done, tiles = next(steps)
-        except StopIteration as stop:
-            planes = stop.value
-            break
-        report(progress, k * _STEPS_PER_IMAGE + (_STEPS_PER_IMAGE * done) // tiles, total,
-               f"{item.message_name}: {done}/{tiles} tiles")
+    planes = run_steps(steps, tick, f"{item.message_name}: ")
     for plane in planes:
-        plane.name = item.name
-        plane.pixel_size_source = item.pixel_size_source
-        if item.pixel_size_source == "assumed_from_model":
-            plane.notices.insert(0, f"{item.message_name} has no pixel size; the model's "
-                                    f"{item.pixel_size_um:g} µm/px was assumed.")
+        label_result(plane, item)
     layout = image_layout(item.data.shape, rgb=item.rgb, name=item.message_name)
     prediction = stack_planes(planes, layout.leading_shape)
     for notice in prediction.notices:

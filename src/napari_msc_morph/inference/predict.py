@@ -39,24 +39,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BadInputError
-from ..jobs import CancelToken, check_cancelled
+from ..jobs import CancelToken
 from ..models.backbones import DEVICES, resolve_device
 from ..models.bundle import ModelBundle
 from ..models.calibration import calibrated_softmax
 from ..models.checks import check_probabilities
 from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
 from ..registry import Registry
+from .crops import CropOptions, tile_image
 from .ordinal import interval_columns, task_score
-from .preprocess import (
-    CropNormalizer,
-    image_layout,
-    intensity_range,
-    pad_to_crop,
-    resample_factor,
-    resample_plane,
-    resampled_shape,
-)
-from .tiling import check_tiling, grid_layout, tile_boxes
+from .tiling import grid_layout
 
 __all__ = [
     "Prediction",
@@ -355,29 +347,22 @@ class Predictor:
             Checked before each batch; once cancelled,
             :class:`~napari_msc_morph.errors.Cancelled` is raised.
         """
-        tiling = check_tiling(tiling or self.config.tiling)
-        overlap = self.config.grid_overlap if overlap is None else float(overlap)
-        if not hasattr(image, "shape") or not hasattr(image, "dtype"):
-            image = np.asarray(image)
-        layout = image_layout(image.shape, rgb=rgb, name=name)
-        crop = self.config.input_size
+        options = CropOptions(tiling=tiling, overlap=overlap, rgb=rgb, name=name,
+                              pixel_size_um=pixel_size_um, cancel=cancel)
+        tiled = tile_image(image, self.config, options)
+        layout, boxes, factor = tiled.layout, tiled.boxes, tiled.factor
+        padded_shape = tiled.padded_shape
         notices = self._input_notices(layout, name, pixel_size_um)
-        factor = resample_factor(pixel_size_um, self.config.pixel_size_um)
-        plane_shape = layout.plane_shape
         if factor != 1.0:
-            plane_shape = resampled_shape(layout.plane_shape, factor)
             notices.append(
                 f"{name} has {pixel_size_um:g} µm/px but the model was trained at "
                 f"{self.config.pixel_size_um:g} µm/px; it was resampled by 1/{factor:g} "
                 "for prediction."
             )
-        small = plane_shape[0] < crop or plane_shape[1] < crop
-        padded_shape = (max(crop, plane_shape[0]), max(crop, plane_shape[1]))
-        boxes = tile_boxes(tiling, padded_shape, crop, overlap)
-        if small:
+        if tiled.padded:
             notices.append(
                 f"{name} ({layout.plane_shape[0]}x{layout.plane_shape[1]} px) is smaller than the "
-                f"model's {crop} px crop; it was reflect-padded to "
+                f"model's {tiled.crop} px crop; it was reflect-padded to "
                 f"{padded_shape[0]}x{padded_shape[1]}."
             )
         planes = layout.plane_indices()
@@ -385,29 +370,23 @@ class Predictor:
         done = 0
         results = []
         for index in planes:
-            plane = image[index] if index else image
-            plane = resample_plane(plane, factor)
-            if small:
-                plane, _ = pad_to_crop(np.asarray(plane), crop)
-            lo, hi, fill, _ = intensity_range(plane, self.config.intensity)
-            normalise = CropNormalizer(lo, hi, fill, self.config.mean, self.config.std, layout.rgb)
+            normalise, batches = tiled.plane_batches(
+                index, boxes, self.batch_size, cancel, f"Prediction on {name} was cancelled.")
             probs = np.empty((len(boxes), self.task.num_classes), dtype=np.float64)
-            for start in range(0, len(boxes), self.batch_size):
-                check_cancelled(cancel, f"Prediction on {name} was cancelled.")
-                chunk = boxes[start : start + self.batch_size]
-                crops = np.stack([np.asarray(plane[y0:y1, x0:x1]) for y0, x0, y1, x1 in chunk])
+            for start, chunk, batch in batches:
                 probs[start : start + len(chunk)] = check_probabilities(  # before any table
-                    self.run_batch(normalise(crops)), f"{name}{_plane_label(index)}", self.source)
+                    self.run_batch(batch), f"{name}{_plane_label(index)}", self.source)
                 done += len(chunk)
                 yield done, total
             plane_notices = list(notices)
             if normalise.nonfinite_pixels:
                 plane_notices.append(
-                    f"{name}{_plane_label(index)}: {normalise.nonfinite_pixels} NaN/Inf "
-                    f"pixel values in the crops were replaced by the median intensity ({fill:g})."
+                    f"{name}{_plane_label(index)}: {normalise.nonfinite_pixels} NaN/Inf pixel "
+                    f"values in the crops were replaced by the median intensity "
+                    f"({normalise.fill:g})."
                 )
-            result = self._result(probs, boxes, tiling, overlap, padded_shape, index,
-                                  plane_notices, factor)
+            result = self._result(probs, boxes, tiled.tiling, tiled.overlap, padded_shape,
+                                  index, plane_notices, factor)
             result.pixel_size_um = pixel_size_um
             results.append(result)
         return results

@@ -1,0 +1,161 @@
+"""One image cut into the network's crops: what prediction and Grad-CAM share.
+
+:meth:`~.predict.Predictor.predict_steps` and
+:meth:`~.explain.Explainer.explain_steps` take the same parameters
+(each builds one :class:`CropOptions` from them).
+:func:`tile_image` checks the tiling and the image's axes, works out the
+resampling to the model's pixel size, the padding of a field smaller than a
+crop and the crop boxes; :meth:`TiledImage.plane_batches` reads one plane,
+resamples and pads it, estimates its intensity limits and hands back its
+normalised crops batch by batch (checking ``cancel`` before each).
+:meth:`~.predict.Predictor.predict_steps` and
+:meth:`~.explain.Explainer.explain_steps` run their own network pass on those
+batches, so both see exactly the same pixels.
+
+Examples
+--------
+>>> import numpy as np
+>>> from types import SimpleNamespace
+>>> config = SimpleNamespace(input_size=32, grid_overlap=0.5, pixel_size_um=None,
+...                          intensity="auto", mean=(0.5,), std=(0.25,))
+>>> tiled = tile_image(np.zeros((40, 40), np.uint8), config, CropOptions(tiling="center"))
+>>> normalise, batches = tiled.plane_batches((), tiled.boxes, batch_size=8)
+>>> [(start, batch.shape) for start, _, batch in batches]
+[(0, (1, 1, 32, 32))]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..jobs import CancelToken, check_cancelled
+from .preprocess import (
+    CropNormalizer,
+    ImageLayout,
+    image_layout,
+    intensity_range,
+    pad_to_crop,
+    resample_factor,
+    resample_plane,
+    resampled_shape,
+)
+from .tiling import check_tiling, tile_boxes
+
+__all__ = ["CropOptions", "TiledImage", "tile_image"]
+
+
+@dataclass(frozen=True)
+class CropOptions:
+    """How one image is cut into crops: the parameters of ``predict_steps``/``explain_steps``.
+
+    See :meth:`~.predict.Predictor.predict_steps` for each.
+    """
+
+    tiling: str | None = None
+    overlap: float | None = None
+    rgb: bool | None = None
+    name: str = "image"
+    pixel_size_um: float | None = None
+    cancel: CancelToken | None = None
+
+
+@dataclass(frozen=True)
+class TiledImage:
+    """An image set up for crop-by-crop passes of a bundle's network.
+
+    Attributes
+    ----------
+    image : array_like
+        The image (numpy, dask, zarr or a memory map; read plane by plane).
+    config : BundleConfig
+        The bundle's settings (crop size, overlap, intensity, normalisation).
+    layout : ImageLayout
+        Its planes and colour axis.
+    tiling : str
+    overlap : float
+    factor : float
+        Image pixels per model pixel (1.0: no resampling).
+    work_shape : (int, int)
+        A plane's ``(H, W)`` after resampling.
+    padded_shape : (int, int)
+        ``work_shape`` reflect-padded up to one crop where it is smaller.
+    boxes : ndarray, shape (n, 4)
+        The tiling's crops ``(y0, x0, y1, x1)`` on the padded plane.
+    """
+
+    image: Any
+    config: Any
+    layout: ImageLayout
+    tiling: str
+    overlap: float
+    factor: float
+    work_shape: tuple[int, int]
+    padded_shape: tuple[int, int]
+    boxes: np.ndarray
+
+    @property
+    def crop(self) -> int:
+        return self.config.input_size
+
+    @property
+    def padded(self) -> bool:
+        """Whether a plane is smaller than a crop (and so reflect-padded)."""
+        return self.padded_shape != self.work_shape
+
+    def plane_batches(self, index: tuple, boxes: np.ndarray, batch_size: int,
+                      cancel: CancelToken | None = None, cancelled: str = "Cancelled."
+                      ) -> tuple[CropNormalizer, Iterator[tuple[int, np.ndarray, np.ndarray]]]:
+        """The normaliser of plane ``index`` and its crops in ``boxes``, batch by batch.
+
+        The batches are ``(start, boxes[start:start + batch_size], normalised
+        crops (B, C, h, w) float32)``; ``cancel`` is checked before each one
+        (raising :class:`~napari_msc_morph.errors.Cancelled` with ``cancelled``).
+        The normaliser counts the NaN/Inf pixels it replaced.
+        """
+        plane = resample_plane(self.image[index] if index else self.image, self.factor)
+        if self.padded:
+            plane, _ = pad_to_crop(np.asarray(plane), self.crop)
+        lo, hi, fill, _ = intensity_range(plane, self.config.intensity)
+        normalise = CropNormalizer(lo, hi, fill, self.config.mean, self.config.std,
+                                   self.layout.rgb)
+        return normalise, _batches(plane, boxes, normalise, batch_size, cancel, cancelled)
+
+
+def _batches(plane, boxes, normalise, batch_size, cancel, cancelled):
+    for start in range(0, len(boxes), batch_size):
+        check_cancelled(cancel, cancelled)
+        chunk = boxes[start:start + batch_size]
+        crops = np.stack([np.asarray(plane[y0:y1, x0:x1]) for y0, x0, y1, x1 in chunk])
+        yield start, chunk, normalise(crops)
+
+
+def tile_image(image, config, options: CropOptions, default_tiling: str | None = None
+               ) -> TiledImage:
+    """Set ``image`` up for crops of ``config``'s network (see :class:`TiledImage`).
+
+    The tiling defaults to ``default_tiling`` (else the bundle's), the overlap
+    to the bundle's; a ``pixel_size_um`` more than 10% off the model's is
+    resampled to it.
+
+    Raises
+    ------
+    BadInputError
+        An unknown tiling, or an array that is not grayscale/RGB planes
+        (``options.name`` says which).
+    """
+    tiling = check_tiling(options.tiling or default_tiling or config.tiling)
+    overlap = config.grid_overlap if options.overlap is None else float(options.overlap)
+    if not hasattr(image, "shape") or not hasattr(image, "dtype"):
+        image = np.asarray(image)
+    layout = image_layout(image.shape, rgb=options.rgb, name=options.name)
+    crop = config.input_size
+    factor = resample_factor(options.pixel_size_um, config.pixel_size_um)
+    work_shape = resampled_shape(layout.plane_shape, factor)
+    padded_shape = (max(crop, work_shape[0]), max(crop, work_shape[1]))
+    boxes = tile_boxes(tiling, padded_shape, crop, overlap)
+    return TiledImage(image, config, layout, tiling, overlap, factor, work_shape,
+                      padded_shape, boxes)
