@@ -196,3 +196,23 @@ def test_a_failing_step_of_a_result_handler_is_reported_and_the_dock_frees(qtbot
     qtbot.waitUntil(lambda: not dock.busy, timeout=20000)
     assert "wrong shape" in dock.status.text()
     assert dock.run_button.isEnabled() and dock.progress.value() == 0
+
+
+def test_a_dock_closed_while_its_layers_arrive_stops_quietly(qtbot):
+    from qtpy import sip
+
+    from napari_msc_morph.widgets._panel import _is_deleted
+
+    dock = _Dock()
+    steps = []
+
+    def show(result):
+        steps.append("first layer")
+        sip.delete(dock)  # the user closes the dock between two layers
+        yield
+        steps.append("second layer")
+
+    dock.start_job(lambda progress, cancel: "result", show)
+    qtbot.waitUntil(lambda: _is_deleted(dock), timeout=20000)
+    qtbot.wait(100)  # the next turn comes and goes
+    assert steps == ["first layer"]  # the rest never ran on the destroyed dock

@@ -353,12 +353,10 @@ class JobDock(QWidget):
 def _is_deleted(widget) -> bool:
     """Whether Qt already destroyed ``widget`` (a dock closed while results arrived)."""
     try:
-        from qtpy import sip
-    except ImportError:  # PySide: shiboken
-        import shiboken6
-
-        return not shiboken6.isValid(widget)
-    return sip.isdeleted(widget)
+        widget.objectName()  # any call on a destroyed widget raises, on every Qt binding
+    except RuntimeError:
+        return True
+    return False
 
 
 class _ScreenFit(QObject):
