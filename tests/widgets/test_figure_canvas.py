@@ -137,3 +137,21 @@ def test_in_place_edits_are_redrawn_in_the_plot_thread(canvas):
         fig.axes[0].imshow(np.eye(8))
     assert canvas.wait()
     assert canvas.render_count == before + 1
+
+
+def test_a_resize_during_a_build_is_drawn_at_the_new_size(canvas, qtbot):
+    release = threading.Event()
+
+    def slow(fig):
+        release.wait(timeout=10)
+        fig.add_subplot().plot([0, 1])
+
+    canvas.plot(slow)
+    canvas.resize(520, 330)  # the dock grew while the figure was being built
+    qtbot.wait(20)
+    release.set()
+    qtbot.waitUntil(lambda: not canvas.rendering, timeout=20000)
+    ratio = canvas.device_pixel_ratio
+    expected = (round(canvas.width() * ratio), round(canvas.height() * ratio))
+    assert canvas.shown_size == expected
+    assert tuple(round(v) for v in canvas.figure.bbox.size) == expected

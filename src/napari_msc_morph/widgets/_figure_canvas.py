@@ -238,6 +238,12 @@ class BackgroundCanvas(FigureCanvasQTAgg):
     def _install(self, fig: Figure) -> None:
         fig.set_canvas(self)
         self.figure = fig
+        # the widget may have been resized while the figure was built: take its size now
+        # (a size that differs from the drawn one queues a redraw, see _on_finished)
+        ratio = self.device_pixel_ratio
+        if self.width() > 0 and self.height() > 0:
+            fig.set_size_inches(self.width() * ratio / fig.dpi, self.height() * ratio / fig.dpi,
+                                forward=False)
         for s, func in self._connections:
             FigureCanvasQTAgg.mpl_connect(self, s, func)
 
