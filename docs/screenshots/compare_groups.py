@@ -1,6 +1,6 @@
 """Screenshot for docs/results-and-correlation.md: the "Compare groups" tab.
 
-    xvfb-run -a python docs/screenshots/compare_groups.py
+    xvfb-run -a -s "-screen 0 1600x1200x24" python docs/screenshots/compare_groups.py
 
 Three donors x days 0-21 x induced/control as image layers in the Results table;
 the OsScore column is the synthetic ground-truth differentiation plus noise
@@ -71,6 +71,11 @@ def main() -> None:
     viewer.reset_view()
     for _ in range(5):
         QApplication.processEvents()
+    # the dock scrolls (it fits a laptop screen): show its plot, as a user scrolling down
+    from qtpy.QtWidgets import QScrollArea
+
+    for area in widget.findChildren(QScrollArea) + widget.parent().findChildren(QScrollArea):
+        area.verticalScrollBar().setValue(area.verticalScrollBar().maximum())
     shot = save_screenshot(viewer, "compare_groups", max_width=1300)
     Image.open(shot).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(shot, optimize=True)
     print(shot)
