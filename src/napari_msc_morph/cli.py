@@ -13,17 +13,15 @@ to one line on stderr and one exit status (:data:`EXIT_CODES`).
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import importlib
 import logging
 import os
 import re
 import sys
 import traceback
-from pathlib import Path
 
 from . import __version__
-from .errors import Cancelled, MissingDependencyError, MscMorphError
+from .errors import Cancelled, MissingDependencyError, MscMorphError, write_bug_log
 
 # Order is the order shown by `msc-morph --help`.
 COMMANDS = [
@@ -234,7 +232,7 @@ def _unexpected(prefix: str, args, err: BaseException, debug: bool) -> int:
         traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
         _say(f"{prefix}: unexpected error: {summary}")
         return 1
-    log = _write_log(args, err)
+    log = write_bug_log(err, args.command, f"command line: {' '.join(sys.argv)}")
     if log is None:  # no log folder: the traceback is still not lost
         traceback.print_exception(type(err), err, err.__traceback__, file=sys.stderr)
         _say(f"{prefix}: unexpected error: {summary} (could not write a log file)")
@@ -242,29 +240,6 @@ def _unexpected(prefix: str, args, err: BaseException, debug: bool) -> int:
         _say(f"{prefix}: unexpected error: {summary}; the traceback is in {log} "
              "(--debug prints it); please report it with that file")
     return 1
-
-
-def log_folder() -> Path:
-    """``$XDG_CACHE_HOME/napari-msc-morph/logs`` (default ``~/.cache/...``)."""
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache) / "napari-msc-morph" / "logs"
-
-
-def _write_log(args, err: BaseException) -> Path | None:
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = log_folder() / f"{stamp}-{args.command}-{os.getpid()}.log"
-    text = "".join([
-        f"msc-morph {__version__}, Python {sys.version.split()[0]}, {sys.platform}\n",
-        f"command line: {' '.join(sys.argv)}\n",
-        f"command: {args.command}\n\n",
-        *traceback.format_exception(type(err), err, err.__traceback__),
-    ])
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError:
-        return None
-    return path
 
 
 def _kept(args) -> str:

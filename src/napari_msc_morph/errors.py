@@ -13,11 +13,14 @@ the built-in kinds keep working.
 from __future__ import annotations
 
 __all__ = [
+    "USER_ERRORS",
     "BadInputError",
     "Cancelled",
     "MissingDependencyError",
     "MscMorphError",
     "missing_dependency",
+    "log_folder",
+    "write_bug_log",
 ]
 
 
@@ -51,6 +54,11 @@ class Cancelled(MscMorphError):
     exit_code = 130
 
 
+#: What a face reports as the user's problem (exit 2, a plain notification). Anything
+#: else is a bug: exit 1 and a log file with the traceback (:func:`write_bug_log`).
+USER_ERRORS = (MscMorphError, OSError)
+
+
 def missing_dependency(package: str, extra: str | None = None, purpose: str = ""):
     """Import ``package`` or raise :class:`MissingDependencyError` naming ``extra``.
 
@@ -62,3 +70,40 @@ def missing_dependency(package: str, extra: str | None = None, purpose: str = ""
         return importlib.import_module(package)
     except ImportError:
         raise MissingDependencyError(package, extra, purpose) from None
+
+
+def log_folder():
+    """Where bug logs go: ``napari-msc-morph/logs`` in the user's cache folder (platformdirs;
+    ``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux)."""
+    import platformdirs
+
+    return platformdirs.user_cache_path("napari-msc-morph", appauthor=False) / "logs"
+
+
+def write_bug_log(err: BaseException, job: str, context: str = ""):
+    """Write ``err``'s traceback to a new file in :func:`log_folder`; its path, or None.
+
+    The one place both faces record a bug (anything that is not a user error):
+    the CLI names the file in its one-line message, a dock in its notification.
+    """
+    import datetime
+    import os
+    import sys
+    import traceback
+
+    from . import __version__
+
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = log_folder() / f"{stamp}-{job}-{os.getpid()}.log"
+    text = "".join([
+        f"napari-msc-morph {__version__}, Python {sys.version.split()[0]}, {sys.platform}\n",
+        f"{context}\n" if context else "",
+        f"job: {job}\n\n",
+        *traceback.format_exception(type(err), err, err.__traceback__),
+    ])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError:
+        return None
+    return path
