@@ -23,22 +23,24 @@ import traceback
 from . import __version__
 from .errors import Cancelled, MissingDependencyError, MscMorphError, write_bug_log
 
-# Order is the order shown by `msc-morph --help`.
-COMMANDS = [
-    "demo",
-    "synth",
-    "segment",
-    "measure",
-    "predict",
-    "explain",
-    "train",
-    "recipes",
-    "evaluate",
-    "correlate",
-    "compare",
-    "export_bioimageio",
-    "import_bioimageio",
-]
+# Order is the order shown by `msc-morph --help`; the one-line help of each command is
+# written here too (a test keeps it equal to the module's), so `--help` and every
+# command run import only the command at hand, not all of them and the engine.
+COMMANDS = {
+    "demo": "run the whole study end to end on synthetic data and write report.html",
+    "synth": "write a synthetic dataset with known ground truth",
+    "segment": "segment nuclei (and whole cells) into label images",
+    "measure": "measure cell size, shape and marker intensities into a table",
+    "predict": "predict passage / source / OsScore / fate for images with a model bundle",
+    "explain": "Grad-CAM heat maps: where in each image a model bundle found its evidence",
+    "train": "train a passage/source/osteogenic/neural-fate model on your own images",
+    "recipes": "list the studies' training setups for `msc-morph train --recipe`",
+    "evaluate": "evaluate a model bundle on a manifest split (metrics.json, predictions.csv, plots)",
+    "correlate": "correlate image scores with molecular readouts (qPCR, western, IF)",
+    "compare": "compare a value between groups (e.g. OsScore by day, cell area by condition)",
+    "export_bioimageio": "write a model bundle as a bioimage.io model package (.zip, spec 0.5)",
+    "import_bioimageio": "turn a bioimage.io model package into a model bundle",
+}
 
 #: Exit status -> meaning; shown in ``msc-morph --help``.
 EXIT_CODES = {
@@ -71,7 +73,13 @@ class _HelpFormatter(argparse.HelpFormatter):
         return super()._fill_text(text, width, indent)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
+    """The ``msc-morph`` parser.
+
+    ``only`` names the one command whose module is imported and whose options are
+    built; the others get a one-line entry for ``--help``. ``"*"`` builds them all
+    (docs, tests); ``None`` builds none (the top-level ``--help``).
+    """
     parser = argparse.ArgumentParser(
         prog="msc-morph",
         description=(
@@ -89,14 +97,30 @@ def build_parser() -> argparse.ArgumentParser:
                         help="say more about each step (-vv: debug details)")
     parser.add_argument("--debug", action="store_true", help=_DEBUG_HELP)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        module = importlib.import_module(f"napari_msc_morph.commands.{name}")
+    for name, help_line in COMMANDS.items():
+        if only not in ("*", name):
+            subparsers.add_parser(name.replace("_", "-"), help=help_line)
+            continue
+        module = command_module(name)
         sub = module.add_parser(subparsers)
         # also accepted after the command name; SUPPRESS keeps a global --debug when absent
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help=_DEBUG_HELP)
         sub.set_defaults(_run=module.run, _kept=getattr(module, "kept", None))
     return parser
+
+
+def command_module(name: str):
+    return importlib.import_module(f"napari_msc_morph.commands.{name}")
+
+
+def _command_in(argv: list[str]) -> str | None:
+    """The command named in ``argv`` (the first word that is not a global option)."""
+    for word in argv:
+        if not word.startswith("-"):
+            name = word.replace("-", "_")
+            return name if name in COMMANDS else None
+    return None
 
 
 _DEBUG_HELP = "on an error, print the full traceback (instead of writing it to a log file)"
@@ -133,7 +157,8 @@ def _configure_logging(verbosity: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(only=_command_in(argv))
     args = parser.parse_args(argv)
     _configure_logging(args.verbose)
     if not getattr(args, "_run", None):
@@ -145,14 +170,15 @@ def main(argv: list[str] | None = None) -> int:
 def run_command(args) -> int:
     """Run a parsed command under the one CLI error protocol.
 
-    - user-caused problems (:class:`~napari_msc_morph.errors.MscMorphError`, the
-      standard library's ``OSError`` family naming the path, ``ValueError``,
-      ``KeyError``) print one line ``msc-morph COMMAND: error: ...`` and exit 2;
+    - user-caused problems (:class:`~napari_msc_morph.errors.MscMorphError` and the
+      standard library's ``OSError`` family naming the path) print one line
+      ``msc-morph COMMAND: error: ...`` and exit 2;
     - a missing optional dependency names the extra to install (exit 2);
     - :class:`~napari_msc_morph.errors.Cancelled` and Ctrl-C say what was kept
       and exit 130;
-    - anything else is a bug: one line naming a log file with the traceback
-      (``--debug`` prints the traceback instead), exit 1.
+    - anything else (a ``ValueError`` or ``KeyError`` included: bad input is raised
+      as ``BadInputError`` where it enters) is a bug: one line naming a log file with
+      the traceback (``--debug`` prints the traceback instead), exit 1.
 
     A command's own return value (0, or 3 for a batch with failures) passes through.
     """
@@ -181,11 +207,6 @@ def run_command(args) -> int:
             return _unexpected(prefix, args, err, debug)
         _show_traceback(debug)
         _say(f"{prefix}: error: {message}")
-        return 2
-    except (ValueError, KeyError) as err:
-        _show_traceback(debug)
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        _say(f"{prefix}: error: {_one_line(message)}")
         return 2
     except Exception as err:  # noqa: BLE001 - the protocol's last resort
         return _unexpected(prefix, args, err, debug)

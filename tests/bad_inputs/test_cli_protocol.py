@@ -1,7 +1,8 @@
 """The one CLI error protocol: every way a command ends is one line and one exit status.
 
-User-caused errors (the package's own, the OSError family, ValueError/KeyError, a
-missing optional package) exit 2; Ctrl-C and Cancelled exit 130 saying what was
+User-caused errors (the package's own, the OSError family, a missing optional
+package) exit 2; a ValueError or KeyError is a bug like any other (bad input is raised as
+BadInputError where it enters); Ctrl-C and Cancelled exit 130 saying what was
 kept; anything else exits 1 naming a log file with the traceback (``--debug``
 prints it). Inputs and earlier outputs stay byte-identical in every case.
 """
@@ -66,9 +67,6 @@ RAISED = [
      ["the network share went away"]),
     ("bad-input-multiline", BadInputError("labels.tif: empty\nadd objects first"), 2,
      ["labels.tif: empty add objects first"]),
-    ("value-error", ValueError("pixel size must be > 0, got -1"), 2, ["got -1"]),
-    ("key-error", KeyError("no column 'area_px' in labels.csv"), 2,
-     ["no column 'area_px' in labels.csv"]),
     ("missing-dependency", MissingDependencyError("cellpose", "cellpose", "backend='cellpose'"),
      2, ['pip install "napari-msc-morph[cellpose]"']),
     ("bare-import-error-openpyxl", ModuleNotFoundError("No module named 'openpyxl'",
@@ -132,24 +130,55 @@ def test_ctrl_c_in_train_says_how_to_resume(work, monkeypatch, capsys):
     assert "model.train" in line and "--resume" in line
 
 
-def test_unexpected_error_exits_1_naming_a_log_with_the_traceback(work, monkeypatch, capsys):
+@pytest.mark.parametrize("error", [
+    RuntimeError("boom in the engine"),
+    ValueError("boom in the engine"),   # not a user error unless raised as BadInputError
+    KeyError("boom in the engine"),
+], ids=["runtime-error", "value-error", "key-error"])
+def test_unexpected_error_exits_1_naming_a_log_with_the_traceback(work, monkeypatch, capsys,
+                                                                    error):
     def broken(*args, **kwargs):
-        raise RuntimeError("boom in the engine")
+        raise error
 
     monkeypatch.setattr(morphology, "measure_field", broken)
     before = snapshot(work)
     assert main(MEASURE) == 1
     lines = stderr_lines(capsys.readouterr().err)
     line = lines[-1]
+    kind = type(error).__name__
     assert sum("msc-morph" in x for x in lines) == 1
-    assert line.startswith("msc-morph measure: unexpected error: RuntimeError: boom in the engine")
+    assert line.startswith(f"msc-morph measure: unexpected error: {kind}: ")
+    assert "boom in the engine" in line
     assert "Traceback" not in "".join(lines) and "--debug" in line
     logs = list((work.parent / "cache" / "napari-msc-morph" / "logs").glob("*.log"))
     assert len(logs) == 1 and str(logs[0]) in line
     text = logs[0].read_text()
     assert "Traceback (most recent call last)" in text
-    assert "RuntimeError: boom in the engine" in text and "in broken" in text
+    assert f"{kind}: " in text and "boom in the engine" in text and "in broken" in text
     assert snapshot(work) == before
+
+
+def test_each_command_help_line_is_the_modules_own():
+    # cli.COMMANDS repeats each command's one-line help so --help imports no command
+    full = cli.build_parser()
+    choices = next(a for a in full._actions if a.dest == "command")._choices_actions
+    assert {c.dest.replace("-", "_"): c.help for c in choices} == cli.COMMANDS
+
+
+def test_help_and_a_command_import_only_what_they_need():
+    import subprocess
+
+    code = ("import sys; from napari_msc_morph import cli; cli.build_parser(only={!r}); "
+            "print(sorted(m for m in sys.modules if m.startswith('napari_msc_morph.commands.')))")
+    run = [sys.executable, "-c"]
+    top = subprocess.run([*run, code.format(None)], capture_output=True, text=True, check=True)
+    assert top.stdout.strip() == "[]"
+    one = subprocess.run([*run, code.format("recipes")], capture_output=True, text=True,
+                         check=True)
+    assert "napari_msc_morph.commands.recipes" in one.stdout
+    assert "napari_msc_morph.commands.train" not in one.stdout
+    assert cli._command_in(["-v", "--debug", "export-bioimageio", "x"]) == "export_bioimageio"
+    assert cli._command_in(["--help"]) is None and cli._command_in(["nope"]) is None
 
 
 @pytest.mark.parametrize("where", ["before", "after"], ids=["global", "after-the-command"])
