@@ -20,7 +20,7 @@ from bioimageio_helpers import rewrite_package, tiny_bundle, without_bundle  # n
 
 from napari_msc_morph.cli import main  # noqa: E402
 from napari_msc_morph.errors import BadInputError  # noqa: E402
-from napari_msc_morph.models.bioimageio import export_bioimageio, import_bioimageio  # noqa: E402
+from napari_msc_morph.bioimageio import export_bioimageio, import_bioimageio  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from napari_msc_morph.inference import (
     resolve_target,
 )
 from napari_msc_morph.inference.explain import blend_window, cover_field
-from napari_msc_morph.inference.tiling import grid_boxes
+from napari_msc_morph.tiling import grid_boxes
 from napari_msc_morph.jobs import CancelToken
 from napari_msc_morph.models import create_backbone, get_task, load_bundle
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..inference.tiling import TILINGS
+from ..tiling import TILINGS
 from ..models.backbones import DEVICES
 from ._outputs import add_overwrite_argument, check_outputs
 

@@ -7,7 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
-from ..inference.tiling import TILINGS
+from ..tiling import TILINGS
 from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
 from ..training.config import CLASS_WEIGHTS, CROPS

@@ -33,7 +33,7 @@ from .ordinal import (
 )
 from .overlay import heatmap_overlay
 from .predict import DEVICES, PRECISIONS, Prediction, Predictor, predict_image
-from .tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes
+from ..tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes
 
 __all__ = [
     "Explainer",

@@ -43,7 +43,7 @@ from .preprocess import (
     resample_plane,
     resampled_shape,
 )
-from .tiling import check_tiling, tile_boxes
+from ..tiling import check_tiling, tile_boxes
 
 __all__ = ["CropOptions", "TiledImage", "tile_image"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import BadInputError
-from ..registry import Registry
+from .errors import BadInputError
+from .registry import Registry
 
 __all__ = [
     "TILINGS",
