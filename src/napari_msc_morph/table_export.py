@@ -26,7 +26,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import BadInputError, MissingDependencyError
-from .io import _json_default, atomic_path
+from .io import atomic_path, json_default
 
 #: Suffix -> format name, the formats :func:`export_table` writes.
 TABLE_FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".parquet": "Parquet"}
@@ -76,7 +76,7 @@ def export_metadata(metadata: dict | None = None) -> dict:
     }
     base.update(metadata or {})
     # plain JSON types only, so what is read back equals what was written
-    return json.loads(json.dumps(base, default=_json_default))
+    return json.loads(json.dumps(base, default=json_default))
 
 
 def _check_target(path: Path) -> str:
