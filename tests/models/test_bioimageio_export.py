@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from bioimageio_helpers import rewrite_package, tiny_bundle, without_bundle
 
+from napari_msc_morph.bioimageio import export_bioimageio, import_bioimageio
 from napari_msc_morph.cli import main
 from napari_msc_morph.inference import predict_image
 from napari_msc_morph.models import load_bundle
-from napari_msc_morph.bioimageio import export_bioimageio, import_bioimageio
 
 
 @pytest.fixture(scope="module")
@@ -153,12 +153,12 @@ def test_cli_export_of_a_percentile_bundle_reproduces_and_imports_back(tmp_path,
 def test_small_parts_licence_citation_temperature_and_intensity_scheme():
     from types import SimpleNamespace
 
+    from napari_msc_morph.bioimageio.export import _temperature
     from napari_msc_morph.bioimageio.parts import (
         check_licence,
         intensity_scheme,
         parse_citation,
     )
-    from napari_msc_morph.bioimageio.export import _temperature
 
     assert check_licence("mit") == "MIT" and check_licence(" cc-by-4.0 ") == "CC-BY-4.0"
     assert parse_citation("10.1234/ab.c Someone (2020) A title.") == (

@@ -46,9 +46,9 @@ from ..models.calibration import calibrated_softmax
 from ..models.checks import check_probabilities
 from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
 from ..registry import Registry
+from ..tiling import grid_layout
 from .crops import CropOptions, tile_image
 from .ordinal import interval_columns, task_score
-from ..tiling import grid_layout
 
 __all__ = [
     "Prediction",

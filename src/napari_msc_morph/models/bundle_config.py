@@ -16,8 +16,8 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from ..errors import BadInputError
-from .backbones import check_backbone_name, normalization
 from ..tiling import check_overlap, check_tiling
+from .backbones import check_backbone_name, normalization
 from .checks import positive_number
 from .intensity import INTENSITY_MODES
 from .tasks import TASKS, TaskSpec, get_task
