@@ -177,11 +177,10 @@ def test_small_parts_licence_citation_temperature_and_intensity_scheme():
 
 def test_bioimageio_core_pipeline_runs_the_package_as_the_docs_show(exported):
     from bioimageio.core import Sample, Tensor, create_prediction_pipeline
-
-    from napari_msc_morph.bioimageio import load_package
+    from bioimageio.spec import load_description
 
     _, result, _ = exported
-    pipeline = create_prediction_pipeline(load_package(result.path))
+    pipeline = create_prediction_pipeline(load_description(result.path))
     with zipfile.ZipFile(result.path) as zf:
         crop = np.load(zf.open("test_input.npy"))
         expected = np.load(zf.open("test_output.npy"))

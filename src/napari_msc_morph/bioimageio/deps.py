@@ -1,12 +1,13 @@
 """bioimageio.spec and bioimageio.core, imported on use (the ``[bioimageio]`` extra).
 
-The extra pins ``pydantic<2.14``: bioimageio.spec up to 0.5.14.0 (and so every
-bioimageio.core up to 0.11, which pins spec 0.5.12) passes pydantic's
-serialisation info on as an ``index_key``, which pydantic >= 2.14 refuses, so no
-package holding a file could be written or validated.
+The extra asks for ``pydantic<2.14``: bioimageio.spec before 0.5.14.3 (pinned at
+0.5.12 by bioimageio.core 0.11) passes pydantic's serialisation info on as an
+``index_key``, which pydantic 2.14 refuses, so no package could be written.
 """
 
 from __future__ import annotations
+
+import re
 
 from ..errors import MissingDependencyError
 
@@ -21,6 +22,11 @@ def bioimageio_spec():
     except ImportError as err:
         raise MissingDependencyError("bioimageio.spec", "bioimageio",
                                      "bioimage.io model packages") from err
+    import pydantic
+
+    if _numbers(pydantic.VERSION) >= (2, 14) and _numbers(spec.__version__) < (0, 5, 14, 3):
+        raise MissingDependencyError("pydantic<2.14", "bioimageio",
+                                     f"bioimageio.spec {spec.__version__}")
     return spec, v0_5
 
 
@@ -33,3 +39,7 @@ def bioimageio_core():
         raise MissingDependencyError("bioimageio.core", "bioimageio",
                                      "running bioimage.io model packages") from err
     return core
+
+
+def _numbers(version: str) -> tuple[int, ...]:
+    return tuple(int(n) for n in re.findall(r"\d+", version)[:4])

@@ -49,6 +49,7 @@ from ..models.bundle import (
     load_bundle,
     save_bundle,
 )
+from ..models.intensity import PERCENTILES
 from .deps import bioimageio_core, bioimageio_spec
 from .parts import (
     check_authors,
@@ -65,7 +66,6 @@ __all__ = [
     "WEIGHT_FORMATS",
     "check_package",
     "export_bioimageio",
-    "load_package",
 ]
 
 logger = logging.getLogger(__name__)
@@ -299,8 +299,8 @@ def _describe(bundle, tensors, files, v0_5, authors, licence, citations, name):
     pre = [v0_5.EnsureDtypeDescr(kwargs=v0_5.EnsureDtypeKwargs(dtype="float32"))]
     if kind == "percentile":
         pre.append(v0_5.ScaleRangeDescr(kwargs=v0_5.ScaleRangeKwargs(
-            axes=[channel, v0_5.AxisId("y"), v0_5.AxisId("x")], min_percentile=0.5,
-            max_percentile=99.5)))
+            axes=[channel, v0_5.AxisId("y"), v0_5.AxisId("x")],
+            min_percentile=PERCENTILES[0], max_percentile=PERCENTILES[1])))
     else:
         pre.append(v0_5.ScaleLinearDescr(kwargs=v0_5.ScaleLinearKwargs(
             gain=1.0 / (hi - lo), offset=-lo / (hi - lo))))
@@ -425,16 +425,6 @@ def check_package(path, *, run_test: bool = True, progress=None) -> BioimageioEx
         )
     result.test = str(tested.status)
     return result
-
-
-def load_package(path, *, perform_io_checks: bool = True):
-    """``bioimageio.spec.load_description(path)``, with the pydantic >= 2.14 fix applied.
-
-    For running a package with bioimage.io's own Python tools, e.g.
-    ``bioimageio.core.create_prediction_pipeline(load_package("package.zip"))``.
-    """
-    spec, _ = bioimageio_spec()
-    return spec.load_description(path, perform_io_checks=perform_io_checks)
 
 
 def _summary_errors(summary):
