@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import BadInputError, MissingDependencyError
+from .errors import BadInputError, missing_dependency
 from .io import atomic_path, json_default
 
 #: Suffix -> format name, the formats :func:`export_table` writes.
@@ -96,14 +96,7 @@ def _check_target(path: Path) -> str:
 
 
 def _need(package: str, extra: str, path: Path):
-    import importlib
-
-    try:
-        return importlib.import_module(package)
-    except ImportError as err:
-        raise MissingDependencyError(
-            package, extra, f"writing {path.name}; or choose a .csv file name"
-        ) from err
+    return missing_dependency(package, extra, f"writing {path.name}; or choose a .csv file name")
 
 
 def export_table(table: pd.DataFrame, path: str | os.PathLike,

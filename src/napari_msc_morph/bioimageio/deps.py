@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import re
 
-from ..errors import MissingDependencyError
+from ..errors import MissingDependencyError, missing_dependency
 
 __all__ = ["bioimageio_core", "bioimageio_spec"]
 
 
 def bioimageio_spec():
     """``(bioimageio.spec, bioimageio.spec.model.v0_5)``, or a MissingDependencyError."""
-    try:
-        import bioimageio.spec as spec
-        from bioimageio.spec.model import v0_5
-    except ImportError as err:
-        raise MissingDependencyError("bioimageio.spec", "bioimageio",
-                                     "bioimage.io model packages") from err
+    spec = missing_dependency("bioimageio.spec", "bioimageio", "bioimage.io model packages")
     import pydantic
+    from bioimageio.spec.model import v0_5
 
     if _numbers(pydantic.VERSION) >= (2, 14) and _numbers(spec.__version__) < (0, 5, 14, 3):
         raise MissingDependencyError("pydantic<2.14", "bioimageio",
@@ -33,12 +29,7 @@ def bioimageio_spec():
 def bioimageio_core():
     """``bioimageio.core``, or a MissingDependencyError naming the ``[bioimageio]`` extra."""
     bioimageio_spec()
-    try:
-        import bioimageio.core as core
-    except ImportError as err:
-        raise MissingDependencyError("bioimageio.core", "bioimageio",
-                                     "running bioimage.io model packages") from err
-    return core
+    return missing_dependency("bioimageio.core", "bioimageio", "running bioimage.io model packages")
 
 
 def _numbers(version: str) -> tuple[int, ...]:

@@ -19,6 +19,7 @@ from ..errors import BadInputError
 from ..inference.predict import Predictor
 from ..inference.preprocess import image_layout, pad_to_crop, resample_factor, resample_plane
 from ..models.intensity import auto_mode, dtype_limits
+from .deps import bioimageio_spec
 
 __all__ = [
     "PackageTensors",
@@ -99,13 +100,8 @@ def check_licence(licence) -> str:
     """An SPDX licence identifier known to bioimage.io (e.g. ``CC-BY-4.0``, ``MIT``)."""
     from typing import get_args
 
-    try:
-        from bioimageio.spec._internal._generated_spdx_license_literals import LicenseId
-    except ImportError as err:
-        from ..errors import MissingDependencyError
-
-        raise MissingDependencyError("bioimageio.spec", "bioimageio",
-                                     "bioimage.io model packages") from err
+    bioimageio_spec()  # or the MissingDependencyError naming the extra
+    from bioimageio.spec._internal._generated_spdx_license_literals import LicenseId
 
     known = get_args(LicenseId)
     if not licence or not str(licence).strip():
