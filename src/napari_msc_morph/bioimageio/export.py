@@ -49,6 +49,7 @@ from ..models.bundle import (
     load_bundle,
     save_bundle,
 )
+from ..models.calibration import bundle_temperature
 from ..models.intensity import PERCENTILES
 from .deps import bioimageio_core, bioimageio_spec
 from .parts import (
@@ -253,15 +254,6 @@ def _write_files(bundle, tensors, work: Path, formats) -> dict:
     return files
 
 
-def _temperature(config) -> float | None:
-    """The bundle's calibration temperature (``calibration["temperature"]``), None for T = 1."""
-    calibration = getattr(config, "calibration", None)
-    value = calibration.get("temperature") if isinstance(calibration, dict) else None
-    if value is None:
-        value = getattr(config, "temperature", None)
-    return float(value) if value not in (None, 1, 1.0) else None
-
-
 def _identifier(text: str) -> str:
     import re
 
@@ -277,7 +269,7 @@ def _describe(bundle, tensors, files, v0_5, authors, licence, citations, name):
 
     config = bundle.config
     spec = config.task_spec
-    temperature = _temperature(config)
+    temperature = bundle_temperature(config)
     readme = files["cover"].parent / "README.md"
     readme.write_text(package_readme(config, tensors, citations, temperature), encoding="utf-8")
     size = config.input_size
@@ -311,7 +303,7 @@ def _describe(bundle, tensors, files, v0_5, authors, licence, citations, name):
     # the spec appends a cast back to the input's dtype unless preprocessing ends with one
     pre.append(v0_5.EnsureDtypeDescr(kwargs=v0_5.EnsureDtypeKwargs(dtype="float32")))
     post = []
-    if temperature:
+    if temperature != 1.0:
         post.append(v0_5.ScaleLinearDescr(kwargs=v0_5.ScaleLinearKwargs(gain=1.0 / temperature)))
     post.append(v0_5.SoftmaxDescr(kwargs=v0_5.SoftmaxKwargs(axis=channel)))
     inputs = [v0_5.InputTensorDescr(

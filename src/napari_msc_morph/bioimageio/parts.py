@@ -238,7 +238,7 @@ def cover_image(tensors: PackageTensors, class_names, path: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- README
-def package_readme(config, tensors: PackageTensors, citations, temperature=None) -> str:
+def package_readme(config, tensors: PackageTensors, citations, temperature=1.0) -> str:
     """The package's documentation (Markdown, with the ``Validation`` section bioimage.io wants)."""
     spec = config.task_spec
     mean = ", ".join(f"{v:.4g}" for v in config.mean)
@@ -268,8 +268,8 @@ def package_readme(config, tensors: PackageTensors, citations, temperature=None)
         f"- Output `probabilities`: one value per class, in this order: "
         f"{', '.join(config.class_names)}"
         + (f" (ordinal); score `{spec.score}`" if spec.ordinal else "")
-        + (f"; logits divided by the calibrated temperature {temperature:.4g}" if temperature
-           else "") + "; softmax.",
+        + (f"; logits divided by the calibrated temperature {temperature:.4g}"
+           if temperature != 1.0 else "") + "; softmax.",
         "- Whole fields: napari-msc-morph averages several crops per field (tiling "
         f"`{config.tiling}`); one crop is what this package describes.",
         "",
