@@ -67,7 +67,6 @@ __all__ = [
 ]
 
 
-
 @dataclass
 class ModelBundle:
     """A loaded network with its configuration.
