@@ -9,6 +9,7 @@ editing this script. A test checks the committed page equals what this writes.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
 import re
@@ -22,6 +23,17 @@ START, END = "<!-- registries:start -->", "<!-- registries:end -->"
 FACES = ("napari_msc_morph.widgets", "napari_msc_morph._sample_data", "napari_msc_morph.__main__")
 
 
+def _assigned_names(module) -> set[str]:
+    """Names ``module`` assigns at its top level (not the ones it imports)."""
+    tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+    names = set()
+    for node in tree.body:
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, ast.AnnAssign) else [])
+        names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
 def engine_registries() -> list[tuple[str, str, Registry]]:
     """(module, attribute, registry) for every engine registry, where it is defined."""
     found = {}
@@ -29,9 +41,10 @@ def engine_registries() -> list[tuple[str, str, Registry]]:
         if info.name.startswith(FACES):
             continue
         module = importlib.import_module(info.name)
+        defined = _assigned_names(module)
         for attr, value in vars(module).items():
             # listed once, in the module that defines it (not where it is re-exported)
-            if isinstance(value, Registry) and value.module == info.name:
+            if isinstance(value, Registry) and attr in defined:
                 found[id(value)] = (info.name, attr, value)
     return sorted(found.values(), key=lambda item: (item[0], item[1]))
 

@@ -143,11 +143,12 @@ def write_json(obj, path: str | os.PathLike) -> Path:
     """Write ``obj`` as pretty JSON atomically."""
     path = Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=_json_default))
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=json_default))
     return path
 
 
-def _json_default(value):
+def json_default(value):
+    """``json.dumps``'s ``default``: numpy scalars and arrays, and paths, as JSON values."""
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating,)):

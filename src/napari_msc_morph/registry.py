@@ -17,7 +17,6 @@ tables are generated from it. Adding an entry is a one-file change.
 
 from __future__ import annotations
 
-import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,8 +43,6 @@ class Registry(Generic[T]):
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, RegistryEntry[T]] = {}
-        # the defining module, so generated docs can say where the registry lives
-        self.module = sys._getframe(1).f_globals.get("__name__", "")
 
     def add(self, name: str, value: T, help: str = "", **extra: Any) -> T:
         """Register ``value`` under ``name``; a clash warns and replaces (as timm)."""

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .errors import BadInputError, MissingDependencyError
-from .io import _json_default, atomic_path
+from .errors import BadInputError, missing_dependency
+from .io import atomic_path, json_default
 
 #: Suffix -> format name, the formats :func:`export_table` writes.
 TABLE_FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".parquet": "Parquet"}
@@ -76,7 +76,7 @@ def export_metadata(metadata: dict | None = None) -> dict:
     }
     base.update(metadata or {})
     # plain JSON types only, so what is read back equals what was written
-    return json.loads(json.dumps(base, default=_json_default))
+    return json.loads(json.dumps(base, default=json_default))
 
 
 def _check_target(path: Path) -> str:
@@ -96,14 +96,7 @@ def _check_target(path: Path) -> str:
 
 
 def _need(package: str, extra: str, path: Path):
-    import importlib
-
-    try:
-        return importlib.import_module(package)
-    except ImportError as err:
-        raise MissingDependencyError(
-            package, extra, f"writing {path.name}; or choose a .csv file name"
-        ) from err
+    return missing_dependency(package, extra, f"writing {path.name}; or choose a .csv file name")
 
 
 def export_table(table: pd.DataFrame, path: str | os.PathLike,

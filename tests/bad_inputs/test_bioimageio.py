@@ -18,9 +18,9 @@ from corpus_helpers import digests, stderr_lines
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "models"))
 from bioimageio_helpers import rewrite_package, tiny_bundle, without_bundle  # noqa: E402
 
+from napari_msc_morph.bioimageio import export_bioimageio, import_bioimageio  # noqa: E402
 from napari_msc_morph.cli import main  # noqa: E402
 from napari_msc_morph.errors import BadInputError  # noqa: E402
-from napari_msc_morph.models.bioimageio import export_bioimageio, import_bioimageio  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -17,12 +17,12 @@ import tifffile
 import torch
 from corpus_helpers import digests
 
+from napari_msc_morph import tiling as tiling_module
 from napari_msc_morph.analysis import correlate_study
 from napari_msc_morph.analysis.correlate import correlation
 from napari_msc_morph.cli import main
 from napari_msc_morph.errors import BadInputError
 from napari_msc_morph.inference import grid_layout, predict_images, tile_boxes
-from napari_msc_morph.inference import tiling as tiling_module
 from napari_msc_morph.io import write_tiff
 from napari_msc_morph.models import BundleConfig, create_backbone, load_bundle, save_bundle
 from napari_msc_morph.models.checks import check_probabilities

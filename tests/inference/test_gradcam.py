@@ -16,9 +16,9 @@ from napari_msc_morph.inference import (
     resolve_target,
 )
 from napari_msc_morph.inference.explain import blend_window, cover_field
-from napari_msc_morph.inference.tiling import grid_boxes
 from napari_msc_morph.jobs import CancelToken
 from napari_msc_morph.models import create_backbone, get_task, load_bundle
+from napari_msc_morph.tiling import grid_boxes
 
 
 def _field(shape=(128, 256), spot=(40, 170, 88, 218), seed=0):

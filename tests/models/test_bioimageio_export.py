@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from bioimageio_helpers import rewrite_package, tiny_bundle, without_bundle
 
+from napari_msc_morph.bioimageio import export_bioimageio, import_bioimageio
 from napari_msc_morph.cli import main
 from napari_msc_morph.inference import predict_image
 from napari_msc_morph.models import load_bundle
-from napari_msc_morph.models.bioimageio import export_bioimageio, import_bioimageio
 
 
 @pytest.fixture(scope="module")
@@ -153,19 +153,20 @@ def test_cli_export_of_a_percentile_bundle_reproduces_and_imports_back(tmp_path,
 def test_small_parts_licence_citation_temperature_and_intensity_scheme():
     from types import SimpleNamespace
 
-    from napari_msc_morph.models._bioimageio_parts import (
+    from napari_msc_morph.bioimageio.parts import (
         check_licence,
         intensity_scheme,
         parse_citation,
     )
-    from napari_msc_morph.models.bioimageio import _temperature
+    from napari_msc_morph.models.calibration import bundle_temperature
 
     assert check_licence("mit") == "MIT" and check_licence(" cc-by-4.0 ") == "CC-BY-4.0"
     assert parse_citation("10.1234/ab.c Someone (2020) A title.") == (
         "Someone (2020) A title.", "10.1234/ab.c")
-    assert _temperature(SimpleNamespace(calibration={"temperature": 2.5})) == 2.5
-    assert _temperature(SimpleNamespace(calibration={"temperature": 1.0})) is None
-    assert _temperature(SimpleNamespace(calibration=None)) is None
+    # the temperature the export divides by (1.0: no scale_linear step)
+    assert bundle_temperature(SimpleNamespace(calibration={"temperature": 2.5})) == 2.5
+    assert bundle_temperature(SimpleNamespace(calibration={"temperature": 1.0})) == 1.0
+    assert bundle_temperature(SimpleNamespace(calibration=None)) == 1.0
     auto, pct = SimpleNamespace(intensity="auto"), SimpleNamespace(intensity="percentile")
     assert intensity_scheme(auto, np.zeros((4, 4), np.uint8)) == ("linear", 0.0, 255.0)
     assert intensity_scheme(auto, np.full((4, 4), 0.5, np.float32)) == ("linear", 0.0, 1.0)
@@ -177,11 +178,10 @@ def test_small_parts_licence_citation_temperature_and_intensity_scheme():
 
 def test_bioimageio_core_pipeline_runs_the_package_as_the_docs_show(exported):
     from bioimageio.core import Sample, Tensor, create_prediction_pipeline
-
-    from napari_msc_morph.models.bioimageio import load_package
+    from bioimageio.spec import load_description
 
     _, result, _ = exported
-    pipeline = create_prediction_pipeline(load_package(result.path))
+    pipeline = create_prediction_pipeline(load_description(result.path))
     with zipfile.ZipFile(result.path) as zf:
         crop = np.load(zf.open("test_input.npy"))
         expected = np.load(zf.open("test_output.npy"))

@@ -143,7 +143,7 @@ def predict_fields(bundle, images, *, pixel_sizes=None, tiling: str | None = Non
     """
     from ..inference import ImageFailure, PredictionBatch, Predictor
     from ..inference.images import _as_inputs, _nothing_predicted
-    from ..inference.tiling import TILINGS, check_overlap
+    from ..tiling import TILINGS, check_overlap
 
     if tiling is not None:
         TILINGS.entry(tiling)

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..inference.tiling import TILINGS
 from ..models.backbones import DEVICES
+from ..tiling import TILINGS
 from ._outputs import add_overwrite_argument, check_outputs
 
 

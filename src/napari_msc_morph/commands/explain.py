@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..inference.explain import PREDICTED_TARGET
-from ..inference.tiling import TILINGS
+from ..tiling import TILINGS
 from ._inference import BATCH_FAILED_EXIT, add_image_arguments, add_run_arguments, list_failures
 from ._outputs import add_overwrite_argument, check_outputs
 

@@ -49,8 +49,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..models._bioimageio_parts import check_authors, check_licence
-    from ..models.bioimageio import export_bioimageio
+    from ..bioimageio import check_authors, check_licence, export_bioimageio
     from ._progress import progress_bar
 
     check_authors(args.author)  # before any work: the two fields a package must have

@@ -33,7 +33,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..models.bioimageio import import_bioimageio
+    from ..bioimageio import import_bioimageio
     from ._progress import progress_bar
 
     check_outputs([("--out", args.out, "bundle")], [("package", args.package)],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..inference.tiling import TILINGS
+from ..tiling import TILINGS
 from ._batch import add_batch_arguments
 from ._inference import (
     BATCH_FAILED_EXIT,

@@ -7,9 +7,9 @@ import contextlib
 import sys
 from pathlib import Path
 
-from ..inference.tiling import TILINGS
 from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
+from ..tiling import TILINGS
 from ..training.config import CLASS_WEIGHTS, CROPS
 from ..training.crossval import CV_KEEP
 from ..training.optim import OPTIMIZERS, SCHEDULERS

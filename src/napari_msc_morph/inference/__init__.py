@@ -8,6 +8,7 @@ The one entry point is :func:`predict_images` (paths, arrays or stacks in,
 (``msc-morph explain``, the Predict widget's "Explain" option).
 """
 
+from ..tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes
 from .explain import PREDICTED_TARGET, Explainer, Explanation, gradcam_layer, resolve_target
 from .explain_images import explain_images, explainer_for, predict_and_explain
 from .images import (
@@ -33,7 +34,6 @@ from .ordinal import (
 )
 from .overlay import heatmap_overlay
 from .predict import DEVICES, PRECISIONS, Prediction, Predictor, predict_image
-from .tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes
 
 __all__ = [
     "Explainer",

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from ..jobs import CancelToken, check_cancelled
+from ..tiling import check_tiling, tile_boxes
 from .preprocess import (
     CropNormalizer,
     ImageLayout,
@@ -43,7 +44,6 @@ from .preprocess import (
     resample_plane,
     resampled_shape,
 )
-from .tiling import check_tiling, tile_boxes
 
 __all__ = ["CropOptions", "TiledImage", "tile_image"]
 

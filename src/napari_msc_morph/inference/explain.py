@@ -310,7 +310,7 @@ class Explainer:
         target : str, optional
             A class name, ``"predicted"``, or ``None`` (see :func:`resolve_target`).
         tiling : str, optional
-            One of :data:`~napari_msc_morph.inference.tiling.TILINGS`; default
+            One of :data:`~napari_msc_morph.tiling.TILINGS`; default
             ``grid`` (whole field).
         overlap : float, optional
             Grid overlap; default the bundle's.

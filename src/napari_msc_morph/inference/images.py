@@ -266,7 +266,7 @@ def predict_images(
         (array with name, pixel size, rgb flag) or an array. Files are read
         one at a time. A single item may be passed on its own.
     tiling : str, optional
-        One of :data:`~napari_msc_morph.inference.tiling.TILINGS`; default the
+        One of :data:`~napari_msc_morph.tiling.TILINGS`; default the
         bundle's.
     overlap : float, optional
         Grid overlap (fraction of a crop); default the bundle's.

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn
-from .tiling import check_overlap
+from ..tiling import check_overlap
 
 __all__ = ["ON_ERROR", "BatchOptions", "check_batch_options"]
 

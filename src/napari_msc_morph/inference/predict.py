@@ -5,7 +5,7 @@ which drives a :class:`Predictor` over many images; this module is the kernel.
 
 An image (2D grayscale, RGB, or a stack with leading axes) is cut into crops of
 the bundle's input size by one of the schemes of
-:data:`~napari_msc_morph.inference.tiling.TILINGS`: ``six`` (the passage
+:data:`~napari_msc_morph.tiling.TILINGS`: ``six`` (the passage
 study's six regions, probabilities averaged), ``grid`` (sliding window with
 overlap, which also gives per-tile score maps aligned to the image) and
 ``center``. Crops are normalised as the bundle says (:mod:`.preprocess`) batch
@@ -46,9 +46,9 @@ from ..models.calibration import calibrated_softmax
 from ..models.checks import check_probabilities
 from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
 from ..registry import Registry
+from ..tiling import grid_layout
 from .crops import CropOptions, tile_image
 from .ordinal import interval_columns, task_score
-from .tiling import grid_layout
 
 __all__ = [
     "Prediction",
@@ -330,7 +330,7 @@ class Predictor:
             bool or float of any range. Only the crops in flight are converted
             to float, so dask/zarr arrays and memory maps stay lazy.
         tiling : str, optional
-            One of :data:`~napari_msc_morph.inference.tiling.TILINGS`
+            One of :data:`~napari_msc_morph.tiling.TILINGS`
             (``six``, ``grid``, ``center``); defaults to the bundle's tiling.
         overlap : float, optional
             Grid overlap (fraction of a crop); defaults to the bundle's.
@@ -456,7 +456,7 @@ def predict_image(bundle, image, tiling: str | None = None, device: str = "auto"
     bundle : ModelBundle or Predictor
     image : array_like, shape (H, W) or (H, W, 3)
     tiling : str, optional
-        One of :data:`~napari_msc_morph.inference.tiling.TILINGS`.
+        One of :data:`~napari_msc_morph.tiling.TILINGS`.
     device : str, default "auto"
     **kwargs
         ``overlap``, ``rgb``, ``name``, ``pixel_size_um``, ``cancel``,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import BadInputError
+from ..models.intensity import INTENSITY_MODES
 
 __all__ = [
     "ImageLayout",
@@ -29,7 +30,6 @@ __all__ = [
 
 # Subsample at most this many pixels to estimate intensity limits.
 _MAX_SAMPLE_PIXELS = 1 << 22
-_PERCENTILES = (0.5, 99.5)
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
@@ -107,13 +107,9 @@ def intensity_range(image, mode: str = "auto") -> tuple[float, float, float, boo
     ----------
     image : array_like, shape (H, W) or (H, W, 3)
         One plane; any integer, boolean or floating dtype.
-    mode : {"auto", "dtype", "percentile"}
-        ``dtype``: the dtype's range (uint8 0-255, uint16 0-65535, float 0-1).
-        ``percentile``: the 0.5th and 99.5th percentiles of the finite pixels
-        (one pair for all channels, to keep colour balance).
-        ``auto``: ``dtype`` for uint8, bool and floats already within [0, 1];
-        ``percentile`` otherwise (16-bit cameras rarely fill 0-65535, floats
-        can have any range).
+    mode : str
+        One of :data:`~napari_msc_morph.models.intensity.INTENSITY_MODES`
+        (``auto``, ``dtype``, ``percentile``), applied to the finite pixels.
 
     Returns
     -------
@@ -121,8 +117,7 @@ def intensity_range(image, mode: str = "auto") -> tuple[float, float, float, boo
         ``fill`` is the median of the finite sample, used for NaN/Inf pixels;
         ``has_nonfinite`` tells whether the sample held any.
     """
-    if mode not in ("auto", "dtype", "percentile"):
-        raise BadInputError(f"intensity mode must be auto, dtype or percentile, got {mode!r}.")
+    limits = INTENSITY_MODES.get(mode)
     dtype = np.dtype(image.dtype)
     if dtype.kind not in "biuf":
         raise BadInputError(f"images must be numeric, got dtype {dtype}.")
@@ -137,25 +132,7 @@ def intensity_range(image, mode: str = "auto") -> tuple[float, float, float, boo
         has_nonfinite = False
         values = sample.ravel()
     fill = float(np.median(values))
-    if mode == "auto":
-        if dtype == np.uint8 or dtype.kind == "b":
-            mode = "dtype"
-        elif dtype.kind == "f" and values.min() >= 0 and values.max() <= 1:
-            mode = "dtype"
-        else:
-            mode = "percentile"
-    if mode == "dtype":
-        if dtype.kind == "b":
-            lo, hi = 0.0, 1.0
-        elif dtype.kind in "iu":
-            info = np.iinfo(dtype)
-            lo, hi = float(min(info.min, 0)) if dtype.kind == "i" else 0.0, float(info.max)
-        else:
-            lo, hi = 0.0, 1.0
-    else:
-        lo, hi = (float(v) for v in np.percentile(values.astype(np.float64), _PERCENTILES))
-        if hi <= lo:  # flat image: keep it flat instead of dividing by zero
-            lo, hi = float(values.min()), float(values.min()) + 1.0
+    lo, hi = limits(dtype, values)
     return lo, hi, fill, has_nonfinite
 
 

@@ -49,11 +49,7 @@ from pathlib import Path
 from ..errors import BadInputError
 from ._archive import MODEL_JSON, PICKLE_SUFFIXES, WEIGHTS_FILE, bundle_files
 from .backbones import classifier_out_features, create_backbone
-from .bundle_config import (
-    INTENSITY_MODES,
-    SCHEMA_VERSION,
-    BundleConfig,
-)
+from .bundle_config import SCHEMA_VERSION, BundleConfig
 from .checks import check_finite_tensors
 from .tasks import TaskSpec
 
@@ -66,9 +62,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "MODEL_JSON",
     "WEIGHTS_FILE",
-    "INTENSITY_MODES",
+    "bundle_files",
+    "compare_state_shapes",
 ]
-
 
 
 @dataclass
@@ -194,7 +190,7 @@ def _check_model_matches(model, config: BundleConfig) -> None:
             f"{config.num_classes} classes ({', '.join(config.class_names)})."
         )
     reference = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
-    _compare_state_shapes(reference.state_dict(), model.state_dict(), config, "the model")
+    compare_state_shapes(reference.state_dict(), model.state_dict(), config, "the model")
 
 
 # --------------------------------------------------------------------------- load
@@ -266,7 +262,7 @@ def load_bundle(
             ) from err
         check_finite_tensors(state, f"{path.name} ({WEIGHTS_FILE})")
         model = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
-        _compare_state_shapes(model.state_dict(), state, config, f"{path.name}'s weights")
+        compare_state_shapes(model.state_dict(), state, config, f"{path.name}'s weights")
         model.load_state_dict(state, strict=True)
         del state  # a zip's weights file is removed when the block ends
     model.eval()
@@ -282,7 +278,7 @@ def _parse_config(text: str, path: Path) -> BundleConfig:
     return BundleConfig.from_dict(data, source=f"{MODEL_JSON} in {path.name}")
 
 
-def _compare_state_shapes(expected: dict, got: dict, config: BundleConfig, what: str) -> None:
+def compare_state_shapes(expected: dict, got: dict, config: BundleConfig, what: str) -> None:
     missing = [k for k in expected if k not in got]
     unexpected = [k for k in got if k not in expected]
     wrong = [k for k in expected if k in got and tuple(expected[k].shape) != tuple(got[k].shape)]

@@ -16,12 +16,13 @@ import math
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from ..errors import BadInputError
+from ..tiling import check_overlap, check_tiling
 from .backbones import check_backbone_name, normalization
 from .checks import positive_number
+from .intensity import INTENSITY_MODES
 from .tasks import TASKS, TaskSpec, get_task
 
-__all__ = ["BundleConfig", "SCHEMA_VERSION", "BUNDLE_FORMAT", "INTENSITY_MODES",
-           "check_schema_version"]
+__all__ = ["BundleConfig", "SCHEMA_VERSION", "BUNDLE_FORMAT", "check_schema_version"]
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +31,6 @@ SCHEMA_VERSION = 1
 BUNDLE_FORMAT = "napari-msc-morph.model-bundle"
 #: Largest ``input_size`` (px): a bigger crop is a damaged or hostile model.json.
 MAX_INPUT_SIZE = 4096
-#: How raw pixels become [0, 1] before mean/std (see inference.preprocess).
-INTENSITY_MODES = ("auto", "dtype", "percentile")
 
 # model.json keys that must be present (the rest have defaults).
 _REQUIRED_KEYS = (
@@ -178,17 +177,11 @@ class BundleConfig:
             )
         self.pixel_size_um = positive_number(self.pixel_size_um, "pixel_size_um",
                                              allow_none=True)
-        # the one tiling registry lives with the tilings; imported here, at call time,
-        # because importing the inference package at module level would loop back here
-        from ..inference.tiling import check_tiling
-
         check_tiling(self.tiling)
-        from ..inference.tiling import check_overlap
-
         self.grid_overlap = check_overlap(self.grid_overlap, "grid_overlap")
         if self.intensity not in INTENSITY_MODES:
             raise BadInputError(
-                f"intensity must be one of {INTENSITY_MODES}, got {self.intensity!r}."
+                f"intensity must be one of {', '.join(INTENSITY_MODES)}, got {self.intensity!r}."
             )
         if not isinstance(self.metrics, dict):
             raise BadInputError("metrics must be a JSON object (dict).")

@@ -49,11 +49,10 @@ def apply_temperature(probs, temperature: float) -> np.ndarray:
     ``log p`` equals the logits up to a constant per row, and softmax ignores
     that constant, so ``softmax(log p / T) == softmax(logits / T)``.
     """
+    from scipy.special import softmax
+
     p = np.asarray(probs, dtype=np.float64)
     if float(temperature) == 1.0:
         return p
     with np.errstate(divide="ignore"):
-        z = np.log(p) / float(temperature)
-    z -= z.max(axis=-1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=-1, keepdims=True)
+        return softmax(np.log(p) / float(temperature), axis=-1)

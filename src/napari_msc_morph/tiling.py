@@ -8,7 +8,9 @@ engine (see :mod:`napari_msc_morph.inference.preprocess`).
 :data:`TILINGS` is the one list of schemes: ``msc-morph predict --tiling``,
 the Predict widget's combo box and the docs table are generated from it, so a
 new scheme is one :meth:`~napari_msc_morph.registry.Registry.register` here.
-Each entry is a function ``boxes(image_shape, crop_size, overlap)``.
+Each entry is a function ``boxes(image_shape, crop_size, overlap)``. It sits
+beside both of its users: a bundle's ``model.json`` names its default tiling
+(:mod:`.models`) and :mod:`.inference` cuts the crops.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import BadInputError
-from ..registry import Registry
+from .errors import BadInputError
+from .registry import Registry
 
 __all__ = [
     "TILINGS",

@@ -1,4 +1,4 @@
-"""Model bundles to and from bioimage.io model packages (spec 0.5).
+"""A model bundle written as a bioimage.io model package (spec 0.5).
 
 :func:`export_bioimageio` writes a bundle as a bioimage.io model package (a
 ``.zip`` with ``bioimageio.yaml``), which bioimage.io tools (``bioimageio``
@@ -18,7 +18,7 @@ validate and run:
   authors and licence the user gives, and the class names on the output's
   channel axis;
 - the bundle itself (``model.json`` + ``weights.safetensors``) as attachments,
-  so :func:`import_bioimageio` gets it back without unpickling anything.
+  so :func:`~.importer.import_bioimageio` gets it back without unpickling anything.
 
 The package is validated (``bioimageio.spec``) and its test run
 (``bioimageio.core.test_model``) before it is moved into place: a package that
@@ -39,9 +39,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadInputError
-from ._bioimageio_compat import bioimageio_core as _bioimageio_core
-from ._bioimageio_compat import bioimageio_spec as _bioimageio
-from ._bioimageio_parts import (
+from ..io import atomic_path
+from ..models.bioimageio_arch import ARCHITECTURE_CALLABLE, ARCHITECTURE_MODULE
+from ..models.bundle import (
+    MODEL_JSON,
+    WEIGHTS_FILE,
+    ModelBundle,
+    bundle_files,
+    load_bundle,
+    save_bundle,
+)
+from ..models.calibration import bundle_temperature
+from ..models.intensity import PERCENTILES
+from .deps import bioimageio_core, bioimageio_spec
+from .parts import (
     check_authors,
     check_licence,
     citations_for,
@@ -50,15 +61,12 @@ from ._bioimageio_parts import (
     package_readme,
     parse_citation,
 )
-from .bioimageio_arch import ARCHITECTURE_CALLABLE, ARCHITECTURE_MODULE
 
 __all__ = [
     "BioimageioExport",
     "WEIGHT_FORMATS",
     "check_package",
     "export_bioimageio",
-    "import_bioimageio",
-    "load_package",
 ]
 
 logger = logging.getLogger(__name__)
@@ -153,10 +161,7 @@ def export_bioimageio(
     >>> export_bioimageio("osteo-model.zip", "osteo-bioimageio.zip",
     ...                   authors=["Ada Lovelace"], licence="CC-BY-4.0")  # doctest: +SKIP
     """
-    from ..io import atomic_path
-    from .bundle import ModelBundle, load_bundle
-
-    spec, v0_5 = _bioimageio()
+    spec, v0_5 = bioimageio_spec()
     out = Path(out)
     if out.suffix.lower() != ".zip":
         raise BadInputError(f"--out {out.name}: a bioimage.io package is a .zip file.")
@@ -218,8 +223,6 @@ def _write_files(bundle, tensors, work: Path, formats) -> dict:
     import numpy as np
     import torch
 
-    from ._archive import MODEL_JSON, WEIGHTS_FILE, bundle_files
-
     files = {"test_input": work / "test_input.npy", "test_output": work / "test_output.npy",
              "cover": work / "cover.png", "bundle_json": work / MODEL_JSON,
              "bundle_weights": work / WEIGHTS_FILE}
@@ -231,8 +234,6 @@ def _write_files(bundle, tensors, work: Path, formats) -> dict:
             files["bundle_json"].write_text(found.text, encoding="utf-8")
             shutil.copyfile(found.weights, files["bundle_weights"])
     else:  # a bundle built in memory: write it first
-        from .bundle import save_bundle
-
         save_bundle(bundle.model, bundle.config, work / "bundle")
         for key in ("bundle_json", "bundle_weights"):
             os.replace(work / "bundle" / files[key].name, files[key])
@@ -253,15 +254,6 @@ def _write_files(bundle, tensors, work: Path, formats) -> dict:
     return files
 
 
-def _temperature(config) -> float | None:
-    """The bundle's calibration temperature (``calibration["temperature"]``), None for T = 1."""
-    calibration = getattr(config, "calibration", None)
-    value = calibration.get("temperature") if isinstance(calibration, dict) else None
-    if value is None:
-        value = getattr(config, "temperature", None)
-    return float(value) if value not in (None, 1, 1.0) else None
-
-
 def _identifier(text: str) -> str:
     import re
 
@@ -277,7 +269,7 @@ def _describe(bundle, tensors, files, v0_5, authors, licence, citations, name):
 
     config = bundle.config
     spec = config.task_spec
-    temperature = _temperature(config)
+    temperature = bundle_temperature(config)
     readme = files["cover"].parent / "README.md"
     readme.write_text(package_readme(config, tensors, citations, temperature), encoding="utf-8")
     size = config.input_size
@@ -299,8 +291,8 @@ def _describe(bundle, tensors, files, v0_5, authors, licence, citations, name):
     pre = [v0_5.EnsureDtypeDescr(kwargs=v0_5.EnsureDtypeKwargs(dtype="float32"))]
     if kind == "percentile":
         pre.append(v0_5.ScaleRangeDescr(kwargs=v0_5.ScaleRangeKwargs(
-            axes=[channel, v0_5.AxisId("y"), v0_5.AxisId("x")], min_percentile=0.5,
-            max_percentile=99.5)))
+            axes=[channel, v0_5.AxisId("y"), v0_5.AxisId("x")],
+            min_percentile=PERCENTILES[0], max_percentile=PERCENTILES[1])))
     else:
         pre.append(v0_5.ScaleLinearDescr(kwargs=v0_5.ScaleLinearKwargs(
             gain=1.0 / (hi - lo), offset=-lo / (hi - lo))))
@@ -311,7 +303,7 @@ def _describe(bundle, tensors, files, v0_5, authors, licence, citations, name):
     # the spec appends a cast back to the input's dtype unless preprocessing ends with one
     pre.append(v0_5.EnsureDtypeDescr(kwargs=v0_5.EnsureDtypeKwargs(dtype="float32")))
     post = []
-    if temperature:
+    if temperature != 1.0:
         post.append(v0_5.ScaleLinearDescr(kwargs=v0_5.ScaleLinearKwargs(gain=1.0 / temperature)))
     post.append(v0_5.SoftmaxDescr(kwargs=v0_5.SoftmaxKwargs(axis=channel)))
     inputs = [v0_5.InputTensorDescr(
@@ -395,7 +387,7 @@ def check_package(path, *, run_test: bool = True, progress=None) -> BioimageioEx
     Raises :class:`~napari_msc_morph.errors.BadInputError` naming the first
     error when the package does not validate or its outputs do not reproduce.
     """
-    spec, _ = _bioimageio()
+    spec, _ = bioimageio_spec()
     path = Path(path)
     descr = spec.load_description(path, perform_io_checks=True)
     summary = descr.validation_summary
@@ -413,7 +405,7 @@ def check_package(path, *, run_test: bool = True, progress=None) -> BioimageioEx
         return result
     if progress is not None:
         progress("test")
-    core = _bioimageio_core()
+    core = bioimageio_core()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
         tested = core.test_model(descr, devices=["cpu"])
@@ -427,42 +419,9 @@ def check_package(path, *, run_test: bool = True, progress=None) -> BioimageioEx
     return result
 
 
-def load_package(path, *, perform_io_checks: bool = True):
-    """``bioimageio.spec.load_description(path)``, with the pydantic >= 2.14 fix applied.
-
-    For running a package with bioimage.io's own Python tools, e.g.
-    ``bioimageio.core.create_prediction_pipeline(load_package("package.zip"))``.
-    """
-    spec, _ = _bioimageio()
-    return spec.load_description(path, perform_io_checks=perform_io_checks)
-
-
 def _summary_errors(summary):
     return [e for d in summary.details for e in d.errors]
 
 
 def _summary_warnings(summary):
     return [w for d in summary.details for w in d.warnings]
-
-
-# --------------------------------------------------------------------------- import
-def import_bioimageio(package, out, *, task: str | None = None, progress=None):
-    """Turn a bioimage.io package back into a model bundle (``model.json`` + safetensors).
-
-    The bundle a package exported by :func:`export_bioimageio` carries is taken
-    as it is (safetensors, checked like any bundle); other packages with
-    ``pytorch_state_dict`` weights of our architecture are rebuilt from their
-    description (see :mod:`napari_msc_morph.models._bioimageio_import`).
-
-    Returns
-    -------
-    BioimageioImport
-        ``path`` of the bundle, ``route`` taken, ``task``, ``backbone``, ``class_names``.
-
-    Examples
-    --------
-    >>> import_bioimageio("osteo-bioimageio.zip", "osteo-model.zip")  # doctest: +SKIP
-    """
-    from ._bioimageio_import import import_package
-
-    return import_package(package, out, task=task, progress=progress)

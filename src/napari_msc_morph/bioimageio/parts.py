@@ -1,7 +1,7 @@
 """The pieces of a bioimage.io package: test tensors, cover, README, citations.
 
-Kept apart from :mod:`.bioimageio` (which builds, validates and imports the
-description) so each module stays one job. Nothing here imports
+Kept apart from :mod:`.export` (which builds and validates the description)
+so each module stays one job. Nothing here imports
 ``bioimageio``: these are arrays, images and text made by the package's own
 code, which is the point of a test tensor (our predict path computes the
 expected output).
@@ -16,6 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInputError
+from ..inference.predict import Predictor
+from ..inference.preprocess import image_layout, pad_to_crop, resample_factor, resample_plane
+from ..models.intensity import auto_mode, dtype_limits
+from .deps import bioimageio_spec
 
 __all__ = [
     "PackageTensors",
@@ -96,13 +100,8 @@ def check_licence(licence) -> str:
     """An SPDX licence identifier known to bioimage.io (e.g. ``CC-BY-4.0``, ``MIT``)."""
     from typing import get_args
 
-    try:
-        from bioimageio.spec._internal._generated_spdx_license_literals import LicenseId
-    except ImportError as err:
-        from ..errors import MissingDependencyError
-
-        raise MissingDependencyError("bioimageio.spec", "bioimageio",
-                                     "bioimage.io model packages") from err
+    bioimageio_spec()  # or the MissingDependencyError naming the extra
+    from bioimageio.spec._internal._generated_spdx_license_literals import LicenseId
 
     known = get_args(LicenseId)
     if not licence or not str(licence).strip():
@@ -132,21 +131,15 @@ def intensity_scheme(config, crop) -> tuple[str, float, float]:
 
     ``kind`` is ``"linear"`` (a fixed range: the dtype's, e.g. 0-255 for 8-bit
     images) or ``"percentile"`` (each crop's 0.5th-99.5th percentiles), decided
-    exactly as :func:`napari_msc_morph.inference.preprocess.intensity_range`
+    exactly as :data:`~napari_msc_morph.models.intensity.INTENSITY_MODES`
     decides for the test crop under the bundle's ``intensity`` mode.
     """
-    from ..inference.preprocess import intensity_range
-
     mode = config.intensity
-    dtype = np.dtype(crop.dtype)
     if mode == "auto":
-        values = np.asarray(crop)
-        unit_float = dtype.kind == "f" and values.min() >= 0 and values.max() <= 1
-        mode = "dtype" if dtype == np.uint8 or dtype.kind == "b" or unit_float else "percentile"
+        mode = auto_mode(crop.dtype, np.asarray(crop))
     if mode == "percentile":
         return "percentile", 0.0, 1.0
-    lo, hi, _, _ = intensity_range(crop, "dtype")
-    return "linear", lo, hi
+    return "linear", *dtype_limits(crop.dtype)
 
 
 @dataclass
@@ -179,14 +172,6 @@ def make_test_tensors(bundle, image=None, pixel_size_um=None, name="test image")
     model's pixel size when both are known; its expected output is what
     :class:`~napari_msc_morph.inference.Predictor` (float32, CPU) gives it.
     """
-    from ..inference.predict import Predictor
-    from ..inference.preprocess import (
-        image_layout,
-        pad_to_crop,
-        resample_factor,
-        resample_plane,
-    )
-
     config = bundle.config
     if image is None:
         field = _test_field(config.task, config.input_size)
@@ -253,7 +238,7 @@ def cover_image(tensors: PackageTensors, class_names, path: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- README
-def package_readme(config, tensors: PackageTensors, citations, temperature=None) -> str:
+def package_readme(config, tensors: PackageTensors, citations, temperature=1.0) -> str:
     """The package's documentation (Markdown, with the ``Validation`` section bioimage.io wants)."""
     spec = config.task_spec
     mean = ", ".join(f"{v:.4g}" for v in config.mean)
@@ -283,8 +268,8 @@ def package_readme(config, tensors: PackageTensors, citations, temperature=None)
         f"- Output `probabilities`: one value per class, in this order: "
         f"{', '.join(config.class_names)}"
         + (f" (ordinal); score `{spec.score}`" if spec.ordinal else "")
-        + (f"; logits divided by the calibrated temperature {temperature:.4g}" if temperature
-           else "") + "; softmax.",
+        + (f"; logits divided by the calibrated temperature {temperature:.4g}"
+           if temperature != 1.0 else "") + "; softmax.",
         "- Whole fields: napari-msc-morph averages several crops per field (tiling "
         f"`{config.tiling}`); one crop is what this package describes.",
         "",

@@ -2,7 +2,7 @@
 
 Two routes, tried in this order:
 
-1. **The bundle inside.** Packages written by :func:`.bioimageio.export_bioimageio`
+1. **The bundle inside.** Packages written by :func:`.export.export_bioimageio`
    carry the bundle's own ``model.json`` and ``weights.safetensors`` as
    attachments. They are read as they are (safetensors: no code can run),
    checked by :func:`~napari_msc_morph.models.bundle.load_bundle` (sha256,
@@ -29,10 +29,21 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 from ..errors import BadInputError
-from ._archive import MODEL_JSON, WEIGHTS_FILE
-from .bioimageio_arch import ARCHITECTURE_CALLABLE, ARCHITECTURE_MODULE
+from ..models.backbones import create_backbone
+from ..models.bioimageio_arch import ARCHITECTURE_CALLABLE, ARCHITECTURE_MODULE
+from ..models.bundle import (
+    MODEL_JSON,
+    WEIGHTS_FILE,
+    ModelBundle,
+    compare_state_shapes,
+    load_bundle,
+    save_bundle,
+)
+from ..models.bundle_config import BundleConfig
+from ..models.checks import check_finite_tensors
+from .deps import bioimageio_spec
 
-__all__ = ["BioimageioImport", "import_package"]
+__all__ = ["BioimageioImport", "import_bioimageio"]
 
 _YAML_NAMES = ("bioimageio.yaml", "rdf.yaml")
 
@@ -78,8 +89,6 @@ def _check_is_package(path: Path) -> None:
 
 
 def _load_description(path: Path):
-    from ._bioimageio_compat import bioimageio_spec
-
     spec, v0_5 = bioimageio_spec()
     descr = spec.load_description(path, format_version="latest", perform_io_checks=True)
     if not isinstance(descr, v0_5.ModelDescr):
@@ -98,8 +107,13 @@ def _read(source_descr) -> bytes:
     return get_reader(source_descr).read()
 
 
-def import_package(package, out, *, task: str | None = None, progress=None) -> BioimageioImport:
+def import_bioimageio(package, out, *, task: str | None = None,
+                      progress=None) -> BioimageioImport:
     """Write the model of bioimage.io ``package`` as a bundle at ``out`` (folder or ``.zip``).
+
+    The bundle a package exported by :func:`~.export.export_bioimageio` carries
+    is taken as it is; other packages with ``pytorch_state_dict`` weights of
+    our architecture are rebuilt from their description (module docstring).
 
     Parameters
     ----------
@@ -117,6 +131,10 @@ def import_package(package, out, *, task: str | None = None, progress=None) -> B
     BadInputError
         Not a package, not a model, not an architecture this package builds,
         or a task that is needed and not given.
+
+    Examples
+    --------
+    >>> import_bioimageio("osteo-bioimageio.zip", "osteo-model.zip")  # doctest: +SKIP
     """
     package = Path(package)
     _check_is_package(package)
@@ -138,8 +156,6 @@ def import_package(package, out, *, task: str | None = None, progress=None) -> B
             )
         if progress is not None:
             progress(2, 3, "write bundle")
-        from .bundle import save_bundle
-
         path = save_bundle(bundle.model, bundle.config, out)
     return BioimageioImport(Path(path), route, bundle.config.task, bundle.config.backbone,
                             tuple(bundle.config.class_names))
@@ -147,8 +163,6 @@ def import_package(package, out, *, task: str | None = None, progress=None) -> B
 
 def _attached_bundle(descr, tmp: Path):
     """The bundle from the package's attachments, loaded and checked; None if not there."""
-    from .bundle import load_bundle
-
     by_name = {}
     for attachment in descr.attachments:
         name = str(getattr(attachment.source, "path", attachment.source)).rsplit("/", 1)[-1]
@@ -189,10 +203,6 @@ def _our_architecture(descr, name: str):
 
 def _bundle_from_state_dict(descr, v0_5, task, name):
     """Route 2: rebuild config and network from the description and the ``.pt`` state dict."""
-    from .bundle import ModelBundle, _compare_state_shapes
-    from .bundle_config import BundleConfig
-    from .checks import check_finite_tensors
-
     entry = _our_architecture(descr, name)
     kwargs = dict(entry.architecture.kwargs)
     section = (descr.config.model_extra or {}).get("napari_msc_morph") or {}
@@ -230,10 +240,8 @@ def _bundle_from_state_dict(descr, v0_5, task, name):
         raise BadInputError(f"{name}: {err}") from err
     state = _load_state_dict(entry, name)
     check_finite_tensors(state, f"{name} (pytorch_state_dict)")
-    from .backbones import create_backbone
-
     net = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
-    _compare_state_shapes(net.state_dict(), state, config, f"{name}'s weights")
+    compare_state_shapes(net.state_dict(), state, config, f"{name}'s weights")
     net.load_state_dict(state, strict=True)
     return ModelBundle(model=net.eval(), config=config, path=None)
 
