@@ -280,7 +280,9 @@ def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFr
 
 def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=None) -> dict:
     """Write ``report.md``, ``metrics.json``, ``predictions.csv`` and the PNG plots; return paths."""
-    from .metrics import positive_index, reliability_table, roc_curve
+    from sklearn.metrics import roc_curve
+
+    from .metrics import positive_index, reliability_table
     from .plots import (
         plot_confusion_matrix,
         plot_learning_curves,
