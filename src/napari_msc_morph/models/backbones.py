@@ -172,7 +172,7 @@ def _cached_timm_weights(name: str) -> str | None:
 def _no_download_message(name: str, hub: str | None = None) -> str:
     example = f" (e.g. {hub}'s model.safetensors copied from a machine with internet)" if hub else ""
     return (f"Backbone {name!r} should start from ImageNet weights, but none are cached and "
-            "they cannot be downloaded (this machine is offline, or HF_HUB_OFFLINE is set). "
+            "this machine is offline (or HF_HUB_OFFLINE is set). "
             f"Give them with --weights FILE.safetensors{example}, or train from scratch with "
             "--no-pretrained.")
 
