@@ -266,59 +266,61 @@ def normalization(backbone, in_chans: int = 3) -> tuple[tuple[float, ...], tuple
 
 
 # --------------------------------------------------------------------------- devices
-#: Where a network runs. ``auto`` picks the available device with the highest
-#: ``priority``; adding an accelerator is one more entry here.
+#: Where a network runs. Each entry resolves a ``--device`` value (``cuda:1``
+#: included) to the torch device string, or ``None`` when it is not available
+#: here; ``auto`` picks the available entry with the highest ``priority``.
+#: ``distributed`` names the torch.distributed backend (torchrun training).
+#: Adding an accelerator is one more entry here.
 DEVICES: Registry = Registry("device")
 
 
 @DEVICES.register("auto", help="the fastest available: CUDA, then Apple MPS, then the CPU",
                   priority=-1)
-def _auto_available() -> bool:
-    return True
+def _auto(device: str) -> str:
+    ranked = sorted((e for e in map(DEVICES.entry, DEVICES) if e.name != "auto"),
+                    key=lambda e: -e.extra.get("priority", 0))
+    return next(found for e in ranked if (found := e.value(e.name)) is not None)
 
 
-@DEVICES.register("cpu", help="the CPU (always available)", priority=0)
-def _cpu_available() -> bool:
-    return True
+@DEVICES.register("cpu", help="the CPU (always available)", priority=0, distributed="gloo")
+def _cpu(device: str) -> str:
+    return device
 
 
 @DEVICES.register("cuda", help="an NVIDIA GPU through CUDA (`cuda:1` picks the second)",
-                  priority=2)
-def _cuda_available() -> bool:
+                  priority=2, distributed="nccl")
+def _cuda(device: str) -> str | None:
     import torch
 
-    return bool(torch.cuda.is_available())
+    return device if torch.cuda.is_available() else None
 
 
 @DEVICES.register("mps", help="an Apple-silicon GPU through Metal", priority=1)
-def _mps_available() -> bool:
+def _mps(device: str) -> str | None:
     import torch
 
     mps = getattr(torch.backends, "mps", None)
-    return bool(mps is not None and mps.is_available())
+    return device if mps is not None and mps.is_available() else None
 
 
 def resolve_device(device: str | None = "auto") -> str:
-    """Turn ``"auto"`` into the best available device of :data:`DEVICES`; check the others.
+    """The torch device string for a :data:`DEVICES` name (``"auto"``: the best available).
 
-    Raises :class:`~napari_msc_morph.errors.BadInputError` (a ``ValueError``)
-    if the device is unknown or not available here.
+    Raises :class:`~napari_msc_morph.errors.BadInputError` if the device is
+    unknown or not available here.
 
     >>> resolve_device("cpu")
     'cpu'
     """
     device = (device or "auto").lower()
-    if device == "auto":
-        ranked = sorted((DEVICES.entry(n) for n in DEVICES if n != "auto"),
-                        key=lambda e: -e.extra.get("priority", 0))
-        return next(e.name for e in ranked if e.value())
     base = device.split(":")[0]
-    if base not in DEVICES or base == "auto":
+    if base not in DEVICES or (base == "auto" and device != "auto"):
         raise BadInputError(
             f"Unknown device {device!r}; use one of {', '.join(DEVICES.names())}."
         )
-    if not DEVICES.get(base)():
+    found = DEVICES.get(base)(device)
+    if found is None:
         raise BadInputError(
             f"Device {base!r} was requested but is not available here; use 'auto' or 'cpu'."
         )
-    return device
+    return found
