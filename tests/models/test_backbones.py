@@ -74,6 +74,11 @@ def test_devices_registry():
     assert resolve_device("auto") in DEVICES
     with pytest.raises(BadInputError, match="use one of auto, cpu"):
         resolve_device("tpu")
+    with pytest.raises(BadInputError, match="Unknown device 'auto:1'"):
+        resolve_device("auto:1")
+    assert DEVICES.entry("cpu").extra["distributed"] == "gloo"
+    assert DEVICES.entry("cuda").extra["distributed"] == "nccl"
+    assert "distributed" not in DEVICES.entry("mps").extra  # torchrun refuses it
     if not torch.cuda.is_available():
         with pytest.raises(BadInputError, match="not available"):
             resolve_device("cuda:1")
