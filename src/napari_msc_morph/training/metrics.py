@@ -25,7 +25,6 @@ and drops the counts ECE weights by).
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import confusion_matrix
 
 from .bootstrap import (
     bootstrap_intervals,
@@ -122,6 +121,8 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
     ``groups`` is ``None``; all metrics share the same ``n_boot`` resamples
     (``n_boot=0``: no intervals).
     """
+    from sklearn.metrics import confusion_matrix  # not at import: the CLI starts without sklearn
+
     from ..inference.ordinal import ordinal_class_values
 
     y = np.asarray(y_true, dtype=np.int64)
@@ -163,10 +164,10 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
         add("specificity", lambda W: weighted_mean(W, 1.0 - called, mask=yb == 0))
         if days is not None:
             days = np.asarray(days)
-            for day in sorted({d for d in days if _is_value(d)}, key=_day_key):
+            for day in sorted({d for d in days if _is_value(d)}, key=day_order):
                 sel = days == day
                 if sel.sum() and 0 < yb[sel].sum() < sel.sum():
-                    add(f"auc_day_{_day_label(day)}",
+                    add(f"auc_day_{day_label(day)}",
                         lambda W, sel=sel: weighted_auc(W[:, sel], yb[sel], score[sel]))
     add("ece", lambda W: weighted_ece(W, y, p, n_bins), expected_calibration_error(y, p, n_bins))
     out["ece_bins"] = int(n_bins)
@@ -187,14 +188,16 @@ def _is_value(d) -> bool:
     return str(d) != ""
 
 
-def _day_key(d):
+def day_order(d):
+    """Sort key of a day: numbers in order, then other labels."""
     try:
         return (0, float(d), "")
     except (TypeError, ValueError):
         return (1, 0.0, str(d))
 
 
-def _day_label(d) -> str:
+def day_label(d) -> str:
+    """A day as its report and metric names show it (``5.0`` -> ``"5"``)."""
     try:
         f = float(d)
         return str(int(f)) if f.is_integer() else str(f)
