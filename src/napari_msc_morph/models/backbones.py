@@ -205,7 +205,7 @@ def pretrained_source(name: str, pretrained: bool, weights=None) -> str:
         )
     from huggingface_hub import constants
 
-    if constants.is_offline_mode():
+    if constants.HF_HUB_OFFLINE:  # read from the environment when huggingface_hub is imported
         raise BadInputError(_no_download_message(name, hub))
     return f"timm download {hub}"
 
