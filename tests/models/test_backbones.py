@@ -40,10 +40,15 @@ def test_pretrained_file_must_be_safetensors(tmp_path):
 
 def test_pretrained_source_never_downloads(tmp_path, monkeypatch):
     # the suite runs with HF_HUB_OFFLINE=1 and an empty cache folder
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     assert pretrained_source("test_resnet", pretrained=False) == "none (trained from scratch)"
     with pytest.raises(BadInputError, match=r"'test_resnet'.*offline.*--weights.*--no-pretrained"):
         pretrained_source("test_resnet", pretrained=True)
+    # a download that fails when building (no network) says the same
+    with pytest.raises(BadInputError, match=r"'test_resnet'.*offline.*--weights.*--no-pretrained"):
+        create_backbone("test_resnet", num_classes=2, pretrained=True)
     path = tmp_path / "w.safetensors"
     save_file({"x": torch.zeros(1)}, path)
     assert pretrained_source("test_resnet", True, weights=path) == f"file {path}"
@@ -69,6 +74,11 @@ def test_devices_registry():
     assert resolve_device("auto") in DEVICES
     with pytest.raises(BadInputError, match="use one of auto, cpu"):
         resolve_device("tpu")
+    with pytest.raises(BadInputError, match="Unknown device 'auto:1'"):
+        resolve_device("auto:1")
+    assert DEVICES.entry("cpu").extra["distributed"] == "gloo"
+    assert DEVICES.entry("cuda").extra["distributed"] == "nccl"
+    assert "distributed" not in DEVICES.entry("mps").extra  # torchrun refuses it
     if not torch.cuda.is_available():
         with pytest.raises(BadInputError, match="not available"):
             resolve_device("cuda:1")
@@ -94,9 +104,14 @@ def test_normalization_comes_from_timm_data_config():
 
 
 def test_pretrained_source_finds_timm_weights_in_the_hub_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    snapshot = tmp_path / "models--timm--test_resnet.r160_in1k" / "snapshots" / "abc"
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))  # read once at import
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    repo = tmp_path / "models--timm--test_resnet.r160_in1k"
+    snapshot = repo / "snapshots" / "abc"
     snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("abc")  # as huggingface_hub (and timm's lookup) need
     save_file({"x": torch.zeros(1)}, snapshot / "model.safetensors")
     assert pretrained_source("test_resnet", True) == f"timm cache {snapshot / 'model.safetensors'}"

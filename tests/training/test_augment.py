@@ -53,3 +53,9 @@ def test_rgb_crop_and_color_jitter_bounds():
     assert out.min() >= 0 and out.max() <= 1
     same = color_jitter(crop, rng, AugmentConfig.none())
     np.testing.assert_allclose(same, crop)
+
+
+def test_centre_crop_without_translation_is_the_middle_of_the_field():
+    field = np.arange(50 * 60, dtype=np.float32).reshape(50, 60)
+    crop = random_crop(field, 16, sample_rng(1, 0, 0), AugmentConfig.none(), position="center")
+    np.testing.assert_array_equal(crop, field[17:33, 22:38])

@@ -18,7 +18,10 @@ from napari_msc_morph.training import (
     evaluate_model,
     train_model,
 )
+from napari_msc_morph.training.augment import CROPS
 from napari_msc_morph.training.checkpoint import check_resume_compatible
+from napari_msc_morph.training.crossval import CV_KEEP
+from napari_msc_morph.training.optim import CLASS_WEIGHTS
 from napari_msc_morph.training.recipes import RECIPES
 
 BACKBONE = "test_resnet"
@@ -152,6 +155,9 @@ def test_cli_choices_are_the_registries():
     assert _choices("train", "--device") == DEVICES.names()
     assert _choices("train", "--recipe") == RECIPES.names()
     assert _choices("evaluate", "--device") == DEVICES.names()
+    assert _choices("train", "--crop") == CROPS.names() == ["random", "center"]
+    assert _choices("train", "--class-weights") == CLASS_WEIGHTS.names() == ["none", "balanced"]
+    assert _choices("train", "--cv-keep") == CV_KEEP.names() == ["best", "all"]
 
 
 def _training_imports(path: Path) -> set:

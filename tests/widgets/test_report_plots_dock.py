@@ -8,10 +8,11 @@ from types import SimpleNamespace
 import matplotlib.image as mpimg
 import numpy as np
 import pytest
+from sklearn.metrics import roc_curve
 
 from napari_msc_morph.errors import BadInputError
 from napari_msc_morph.training.crossval import CrossValidation
-from napari_msc_morph.training.metrics import reliability_table, roc_curve
+from napari_msc_morph.training.metrics import reliability_table
 from napari_msc_morph.training.plots import plot_reliability, plot_roc, save_figure
 from napari_msc_morph.widgets._figure_export import export_figure
 from napari_msc_morph.widgets.report_plots import ReportPlots, report_pngs

@@ -10,9 +10,9 @@ from pathlib import Path
 from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
 from ..tiling import TILINGS
-from ..training.config import CLASS_WEIGHTS, CROPS
+from ..training.augment import CROPS
 from ..training.crossval import CV_KEEP
-from ..training.optim import OPTIMIZERS, SCHEDULERS
+from ..training.optim import CLASS_WEIGHTS, OPTIMIZERS, SCHEDULERS
 from ..training.recipes import RECIPES, recipe_values
 from ._outputs import check_outputs
 
@@ -55,7 +55,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--scheduler", choices=SCHEDULERS.names(), default=None,
                         help="learning-rate schedule (default: the optimizer's: adam none, "
                              "sgd plateau)")
-    parser.add_argument("--crop", choices=CROPS, default=None,
+    parser.add_argument("--crop", choices=CROPS.names(), default=None,
                         help="training crops anywhere in the field (random, default) or around "
                              "its centre (center, the tissue-source study)")
     parser.add_argument("--split-by", default=None, metavar="COLUMN",
@@ -105,7 +105,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "error naming both rows")
     parser.add_argument("--no-report", action="store_true",
                         help="skip the evaluation report on the test split at the end")
-    parser.add_argument("--class-weights", choices=CLASS_WEIGHTS, default=None,
+    parser.add_argument("--class-weights", choices=CLASS_WEIGHTS.names(), default=None,
                         help="balanced: weigh each class's loss by n/(classes*n_class) of the "
                              "training split, so rare classes count as much as common ones "
                              "(default none)")
@@ -113,7 +113,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="donor-grouped cross-validation: K models, each tested on its own "
                              "1/K of the donors; writes MODEL_DIR.cv/cv_summary.csv (mean ± sd "
                              "per metric) and the best fold's bundle to MODEL_DIR")
-    parser.add_argument("--cv-keep", choices=CV_KEEP, default="best",
+    parser.add_argument("--cv-keep", choices=CV_KEEP.names(), default="best",
                         help="with --cv: keep only the best fold's bundle (by the monitored "
                              "validation metric), or all K (the others in MODEL_DIR.cv/foldN) "
                              "(default best)")

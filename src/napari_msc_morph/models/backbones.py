@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import socket
 from pathlib import Path
 
 from ..errors import BadInputError
@@ -106,13 +105,13 @@ def create_backbone(
         path = resolve_weights_file(pretrained_file)
         kwargs["pretrained_cfg_overlay"] = dict(file=str(path))
         pretrained = True
-    return timm.create_model(
-        name,
-        pretrained=bool(pretrained),
-        num_classes=int(num_classes),
-        in_chans=int(in_chans),
-        **kwargs,
-    )
+    try:
+        return timm.create_model(name, pretrained=bool(pretrained), num_classes=int(num_classes),
+                                 in_chans=int(in_chans), **kwargs)
+    except OSError as err:  # weights neither cached nor downloadable (no network)
+        if not pretrained or pretrained_file is not None:
+            raise
+        raise BadInputError(f"{_no_download_message(name)} ({err})") from err
 
 
 def resolve_weights_file(weights) -> Path:
@@ -145,17 +144,10 @@ def resolve_weights_file(weights) -> Path:
     return path
 
 
-def _hf_hub_cache() -> Path:
-    """The Hugging Face hub cache folder, as huggingface_hub resolves it."""
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"])
-    home = os.environ.get("HF_HOME") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "huggingface")
-    return Path(home) / "hub"
-
-
 def _cached_timm_weights(name: str) -> str | None:
     """Where timm would find ``name``'s pretrained weights without a download, if anywhere."""
+    from huggingface_hub import try_to_load_from_cache
+
     timm = import_timm()
     cfg = timm.models.get_pretrained_cfg(name)
     if cfg is None:
@@ -163,12 +155,11 @@ def _cached_timm_weights(name: str) -> str | None:
     if cfg.file and Path(cfg.file).is_file():
         return str(cfg.file)
     if cfg.hf_hub_id:
-        repo = cfg.hf_hub_id.split("@")[0]
-        snapshots = _hf_hub_cache() / f"models--{repo.replace('/', '--')}" / "snapshots"
+        repo, _, revision = cfg.hf_hub_id.partition("@")
         for filename in ("model.safetensors", "open_clip_model.safetensors", "pytorch_model.bin"):
-            found = sorted(snapshots.glob(f"*/{filename}"))
-            if found:
-                return str(found[-1])
+            found = try_to_load_from_cache(repo, filename, revision=revision or None)
+            if isinstance(found, str):  # not None, nor the "known to be missing" marker
+                return found
     if cfg.url:
         import torch
 
@@ -178,15 +169,12 @@ def _cached_timm_weights(name: str) -> str | None:
     return None
 
 
-def _online(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
-    """Whether timm could download now (not offline by setting, and the hub answers)."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        return False
-    try:
-        socket.create_connection((host, 443), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
+def _no_download_message(name: str, hub: str | None = None) -> str:
+    example = f" (e.g. {hub}'s model.safetensors copied from a machine with internet)" if hub else ""
+    return (f"Backbone {name!r} should start from ImageNet weights, but none are cached and "
+            "this machine is offline (or HF_HUB_OFFLINE is set). "
+            f"Give them with --weights FILE.safetensors{example}, or train from scratch with "
+            "--no-pretrained.")
 
 
 def pretrained_source(name: str, pretrained: bool, weights=None) -> str:
@@ -195,8 +183,9 @@ def pretrained_source(name: str, pretrained: bool, weights=None) -> str:
     Returns ``"none (trained from scratch)"``, ``"file <path>"``,
     ``"timm cache <path>"`` or ``"timm download <hub id>"``. Raises
     :class:`~napari_msc_morph.errors.BadInputError` when pretrained weights
-    are wanted but no file is given, none are cached and the machine is
-    offline, saying how to provide them.
+    are wanted but no file is given, none are cached and Hugging Face's offline
+    mode (``HF_HUB_OFFLINE``) is on, saying how to provide them; without it a
+    failed download raises the same error from :func:`create_backbone`.
     """
     if weights is not None:
         return f"file {resolve_weights_file(weights)}"
@@ -214,13 +203,10 @@ def pretrained_source(name: str, pretrained: bool, weights=None) -> str:
             f"timm has no pretrained weights for backbone {name!r}; give them with "
             "--weights FILE.safetensors, or train from scratch with --no-pretrained."
         )
-    if not _online():
-        raise BadInputError(
-            f"Backbone {name!r} should start from ImageNet weights, but none are cached and "
-            "this machine is offline (or HF_HUB_OFFLINE is set). Give them with --weights "
-            f"FILE.safetensors (e.g. {hub}'s model.safetensors copied from a machine with "
-            "internet), or train from scratch with --no-pretrained."
-        )
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:  # read from the environment when huggingface_hub is imported
+        raise BadInputError(_no_download_message(name, hub))
     return f"timm download {hub}"
 
 
@@ -280,59 +266,61 @@ def normalization(backbone, in_chans: int = 3) -> tuple[tuple[float, ...], tuple
 
 
 # --------------------------------------------------------------------------- devices
-#: Where a network runs. ``auto`` picks the available device with the highest
-#: ``priority``; adding an accelerator is one more entry here.
+#: Where a network runs. Each entry resolves a ``--device`` value (``cuda:1``
+#: included) to the torch device string, or ``None`` when it is not available
+#: here; ``auto`` picks the available entry with the highest ``priority``.
+#: ``distributed`` names the torch.distributed backend (torchrun training).
+#: Adding an accelerator is one more entry here.
 DEVICES: Registry = Registry("device")
 
 
 @DEVICES.register("auto", help="the fastest available: CUDA, then Apple MPS, then the CPU",
                   priority=-1)
-def _auto_available() -> bool:
-    return True
+def _auto(device: str) -> str:
+    ranked = sorted((e for e in map(DEVICES.entry, DEVICES) if e.name != "auto"),
+                    key=lambda e: -e.extra.get("priority", 0))
+    return next(found for e in ranked if (found := e.value(e.name)) is not None)
 
 
-@DEVICES.register("cpu", help="the CPU (always available)", priority=0)
-def _cpu_available() -> bool:
-    return True
+@DEVICES.register("cpu", help="the CPU (always available)", priority=0, distributed="gloo")
+def _cpu(device: str) -> str:
+    return device
 
 
 @DEVICES.register("cuda", help="an NVIDIA GPU through CUDA (`cuda:1` picks the second)",
-                  priority=2)
-def _cuda_available() -> bool:
+                  priority=2, distributed="nccl")
+def _cuda(device: str) -> str | None:
     import torch
 
-    return bool(torch.cuda.is_available())
+    return device if torch.cuda.is_available() else None
 
 
 @DEVICES.register("mps", help="an Apple-silicon GPU through Metal", priority=1)
-def _mps_available() -> bool:
+def _mps(device: str) -> str | None:
     import torch
 
     mps = getattr(torch.backends, "mps", None)
-    return bool(mps is not None and mps.is_available())
+    return device if mps is not None and mps.is_available() else None
 
 
 def resolve_device(device: str | None = "auto") -> str:
-    """Turn ``"auto"`` into the best available device of :data:`DEVICES`; check the others.
+    """The torch device string for a :data:`DEVICES` name (``"auto"``: the best available).
 
-    Raises :class:`~napari_msc_morph.errors.BadInputError` (a ``ValueError``)
-    if the device is unknown or not available here.
+    Raises :class:`~napari_msc_morph.errors.BadInputError` if the device is
+    unknown or not available here.
 
     >>> resolve_device("cpu")
     'cpu'
     """
     device = (device or "auto").lower()
-    if device == "auto":
-        ranked = sorted((DEVICES.entry(n) for n in DEVICES if n != "auto"),
-                        key=lambda e: -e.extra.get("priority", 0))
-        return next(e.name for e in ranked if e.value())
     base = device.split(":")[0]
-    if base not in DEVICES or base == "auto":
+    if base not in DEVICES or (base == "auto" and device != "auto"):
         raise BadInputError(
             f"Unknown device {device!r}; use one of {', '.join(DEVICES.names())}."
         )
-    if not DEVICES.get(base)():
+    found = DEVICES.get(base)(device)
+    if found is None:
         raise BadInputError(
             f"Device {base!r} was requested but is not available here; use 'auto' or 'cpu'."
         )
-    return device
+    return found

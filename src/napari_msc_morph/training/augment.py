@@ -24,7 +24,30 @@ from dataclasses import asdict, dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["AugmentConfig", "random_crop", "color_jitter", "sample_rng"]
+from ..registry import Registry
+
+__all__ = ["AugmentConfig", "CROPS", "random_crop", "color_jitter", "sample_rng"]
+
+#: Where a training crop is cut (``--crop``): an entry returns the crop's
+#: centre ``(cy, cx)`` from ``(field height, width, half the rotated crop's
+#: extent, crop size, rng, config)``.
+CROPS: Registry = Registry("crop")
+
+
+@CROPS.register("random", help="anywhere in the field")
+def _anywhere(h, w, half, size, rng, config) -> tuple[float, float]:
+    cy = rng.uniform(half - 0.5, h - half - 0.5) if h > 2 * half else (h - 1) / 2
+    cx = rng.uniform(half - 0.5, w - half - 0.5) if w > 2 * half else (w - 1) / 2
+    return cy, cx
+
+
+@CROPS.register("center", help="around the field's centre, shifted by up to `translate` of "
+                               "the crop (the tissue-source study's centre crop)")
+def _around_centre(h, w, half, size, rng, config) -> tuple[float, float]:
+    shift = float(config.translate) * size
+    cy = (h - 1) / 2 + (rng.uniform(-shift, shift) if shift else 0.0)
+    cx = (w - 1) / 2 + (rng.uniform(-shift, shift) if shift else 0.0)
+    return cy, cx
 
 
 @dataclass
@@ -46,7 +69,7 @@ class AugmentConfig:
     channel_gain : float
         Per-channel gain ``U(1 - x, 1 + x)`` for RGB (white balance).
     translate : float
-        For centre crops (``random_crop(..., center=True)``): shift the crop's
+        For centre crops (``random_crop(..., position="center")``): shift the crop's
         centre by up to this share of the crop side along each axis.
     """
 
@@ -78,7 +101,7 @@ def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:
 
 def random_crop(
     field: np.ndarray, size: int, rng: np.random.Generator, config: AugmentConfig,
-    center: bool = False,
+    position: str = "random",
 ) -> np.ndarray:
     """One ``size`` x ``size`` view of ``field`` at a random place, angle and mirror.
 
@@ -90,9 +113,8 @@ def random_crop(
         Crop side in pixels.
     rng : numpy.random.Generator
     config : AugmentConfig
-    center : bool
-        Crop around the field's centre, shifted by up to ``config.translate``
-        of ``size`` (the tissue-source study's centre crop), instead of anywhere.
+    position : str
+        A :data:`CROPS` name: anywhere (``"random"``) or around the centre.
 
     Returns
     -------
@@ -116,13 +138,7 @@ def random_crop(
     cos, sin = math.cos(theta), math.sin(theta)
     # Half of the rotated (and zoomed) crop's bounding box in field pixels.
     half = 0.5 * size * zoom * (abs(cos) + abs(sin))
-    if center:
-        shift = float(config.translate) * size
-        cy = (h - 1) / 2 + (rng.uniform(-shift, shift) if shift else 0.0)
-        cx = (w - 1) / 2 + (rng.uniform(-shift, shift) if shift else 0.0)
-    else:
-        cy = rng.uniform(half - 0.5, h - half - 0.5) if h > 2 * half else (h - 1) / 2
-        cx = rng.uniform(half - 0.5, w - half - 0.5) if w > 2 * half else (w - 1) / 2
+    cy, cx = CROPS.get(position)(h, w, half, size, rng, config)
 
     if theta == 0.0 and zoom == 1.0 and h >= size and w >= size:
         # Axis-aligned: a slice (integer position) is exact and much cheaper.

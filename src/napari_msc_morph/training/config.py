@@ -14,18 +14,13 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from ..errors import BadInputError
-from .augment import AugmentConfig
-from .optim import OPTIMIZERS, SCHEDULERS
+from .augment import CROPS, AugmentConfig
+from .optim import CLASS_WEIGHTS, OPTIMIZERS, SCHEDULERS
 
 if TYPE_CHECKING:  # only for annotations: evaluate.py does not import this module
     from .evaluate import Evaluation
 
-__all__ = ["CLASS_WEIGHTS", "CROPS", "TrainConfig", "TrainResult", "default_work_dir"]
-
-#: Where training crops are cut: anywhere in the field, or around its centre.
-CROPS = ("random", "center")
-#: How the cross-entropy loss weighs the classes (see :func:`.optim.class_weight_values`).
-CLASS_WEIGHTS = ("none", "balanced")
+__all__ = ["TrainConfig", "TrainResult", "default_work_dir"]
 
 
 @dataclass
@@ -191,11 +186,12 @@ class TrainConfig:
             raise BadInputError(f"momentum must be in [0, 1), got {self.momentum}.")
         self.crop = str(self.crop).lower()
         if self.crop not in CROPS:
-            raise BadInputError(f"crop must be one of {', '.join(CROPS)}, got {self.crop!r}.")
+            raise BadInputError(f"crop must be one of {', '.join(CROPS.names())}, got "
+                                f"{self.crop!r}.")
         self.class_weights = str(self.class_weights or "none").lower()
         if self.class_weights not in CLASS_WEIGHTS:
             raise BadInputError(f"class_weights (--class-weights) must be one of "
-                                f"{', '.join(CLASS_WEIGHTS)}, got {self.class_weights!r}.")
+                                f"{', '.join(CLASS_WEIGHTS.names())}, got {self.class_weights!r}.")
         if self.weights is not None:
             self.weights = str(self.weights)
             self.pretrained = True

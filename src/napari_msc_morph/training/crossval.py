@@ -34,6 +34,7 @@ import pandas as pd
 from ..errors import BadInputError
 from ..io import write_json, write_table
 from ..jobs import CancelToken, ProgressFn, scaled
+from ..registry import Registry
 from .config import TrainConfig, TrainResult
 from .distributed import under_torchrun
 from .epoch import is_better
@@ -44,8 +45,11 @@ __all__ = ["CV_KEEP", "CrossValidation", "check_cv_options", "cross_validate", "
 
 logger = logging.getLogger(__name__)
 
-#: Which bundles a cross-validation keeps: the best fold's, or every fold's.
-CV_KEEP = ("best", "all")
+#: Which bundles a cross-validation keeps (``--cv-keep``): an entry says
+#: whether the folds other than the best keep theirs.
+CV_KEEP: Registry = Registry("kept bundles")
+CV_KEEP.add("best", False, help="only the best fold's bundle (the others keep history and report)")
+CV_KEEP.add("all", True, help="every fold's bundle")
 #: Report numbers that are not a fold's performance (counts, cut-offs, interval ends).
 _NOT_SUMMARISED = ("n_images", "threshold", "ci95", "downscale")
 
@@ -63,7 +67,8 @@ def check_cv_options(k, keep: str = "best", test_report: bool = True) -> None:
     ``k=None`` means no cross-validation (nothing to check but ``keep``).
     """
     if keep not in CV_KEEP:
-        raise BadInputError(f"--cv-keep must be one of {', '.join(CV_KEEP)}, got {keep!r}.")
+        raise BadInputError(f"--cv-keep must be one of {', '.join(CV_KEEP.names())}, got "
+                            f"{keep!r}.")
     if k is None:
         return
     if isinstance(k, bool) or int(k) != k or int(k) < 2:
@@ -314,7 +319,7 @@ def _keep_bundles(results: list[TrainResult], best: int, keep: str, bundle_path:
     for f, result in enumerate(results, start=1):
         if f == best:
             continue
-        if keep == "all":
+        if CV_KEEP.get(keep):
             kept[f] = result.bundle_path
         else:  # the weights and the checkpoint go; the run's history and report stay
             _remove(result.bundle_path)

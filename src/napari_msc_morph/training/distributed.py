@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from ..errors import BadInputError
+from ..models.backbones import DEVICES
 
 __all__ = ["DistContext", "env_rank", "make_sampler", "setup", "under_torchrun", "wrap"]
 
@@ -116,8 +117,11 @@ def setup(device: str) -> tuple[DistContext, str]:
 
     ctx = DistContext(rank=int(os.environ["RANK"]), world_size=int(os.environ["WORLD_SIZE"]),
                       local_rank=int(os.environ.get("LOCAL_RANK", "0") or 0))
-    on_cuda = device.startswith("cuda")
-    if on_cuda:
+    backend = DEVICES.entry(device.split(":")[0]).extra.get("distributed")
+    if backend is None:
+        raise BadInputError(f"torchrun training runs on CUDA (nccl) or on the CPU (gloo); "
+                            f"--device {device} is neither. Use --device cuda or --device cpu.")
+    if backend == "nccl":  # one GPU per process
         if ctx.local_rank >= torch.cuda.device_count():
             raise BadInputError(
                 f"torchrun started {ctx.world_size} processes but this machine has "
@@ -125,11 +129,8 @@ def setup(device: str) -> tuple[DistContext, str]:
                 "or --device cpu.")
         device = f"cuda:{ctx.local_rank}"
         torch.cuda.set_device(ctx.local_rank)
-    elif device != "cpu":
-        raise BadInputError(f"torchrun training runs on CUDA (nccl) or on the CPU (gloo); "
-                            f"--device {device} is neither. Use --device cuda or --device cpu.")
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if on_cuda else "gloo", timeout=TIMEOUT)
+        dist.init_process_group(backend, timeout=TIMEOUT)
         ctx.started_group = True
     return ctx, device
 

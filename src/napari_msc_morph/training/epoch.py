@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..jobs import CancelToken, check_cancelled
-from .optim import higher_is_better
+from .optim import monitor_mode
 
 __all__ = ["Optimisation", "epoch_seed", "is_better", "train_one_epoch", "validation_metrics"]
 
@@ -131,6 +131,6 @@ def is_better(monitor: str, new: float | None, best: float | None) -> bool:
         return False
     if best is None:
         return True
-    if higher_is_better(monitor):
+    if monitor_mode(monitor) == "max":
         return new > best + 1e-12
     return new < best - 1e-12

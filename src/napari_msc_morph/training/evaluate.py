@@ -280,7 +280,9 @@ def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFr
 
 def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=None) -> dict:
     """Write ``report.md``, ``metrics.json``, ``predictions.csv`` and the PNG plots; return paths."""
-    from .metrics import positive_index, reliability_table, roc_curve
+    from sklearn.metrics import roc_curve
+
+    from .metrics import day_label, positive_index, reliability_table
     from .plots import (
         plot_confusion_matrix,
         plot_learning_curves,
@@ -329,7 +331,7 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
             for key, value in m.items():
                 if key.startswith("auc_day_") and not key.endswith(("_ci95_low", "_ci95_high")):
                     day = key[len("auc_day_"):]
-                    sel = np.array([_same_day(d, day) for d in days])
+                    sel = np.array([day_label(d) == day for d in days])
                     low, high = m.get(f"{key}_ci95_low"), m.get(f"{key}_ci95_high")
                     ci = (f", 95% CI {low:.2f}-{high:.2f}" if low is not None
                           and np.isfinite(low) and np.isfinite(high) else "")
@@ -337,11 +339,4 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
         title = f"ROC: {task.class_names[pos]} vs rest"
         paths["roc"] = save_figure(plot_roc(curves, title), out_dir / "roc.png")
     return paths
-
-
-def _same_day(value, day: str) -> bool:
-    try:
-        return float(value) == float(day)
-    except (TypeError, ValueError):
-        return str(value) == day
 

@@ -21,25 +21,29 @@ import math
 from ..registry import Registry
 
 __all__ = [
+    "CLASS_WEIGHTS",
+    "MONITOR_MODES",
     "OPTIMIZERS",
     "SCHEDULERS",
     "build_optimizer",
     "build_scheduler",
     "class_weight_values",
-    "higher_is_better",
+    "monitor_mode",
     "step_scheduler",
 ]
 
 OPTIMIZERS: Registry = Registry("optimizer")
 SCHEDULERS: Registry = Registry("scheduler")
 
-#: Monitored metrics where larger is better (anything else: smaller is better).
-_HIGHER_IS_BETTER = ("accuracy", "auc", "f1")
+#: How a monitored metric improves, by a word in its name (ReduceLROnPlateau's
+#: ``mode``); a metric named by none of them (a loss, an error) improves by
+#: getting smaller.
+MONITOR_MODES = {"accuracy": "max", "auc": "max", "f1": "max"}
 
 
-def higher_is_better(monitor: str) -> bool:
-    """Whether a larger value of ``monitor`` (``val_auc``, ``val_loss`` ...) is better."""
-    return any(key in monitor for key in _HIGHER_IS_BETTER)
+def monitor_mode(monitor: str) -> str:
+    """``"max"`` if a larger ``monitor`` (``val_auc``) is better, ``"min"`` if smaller (``val_loss``)."""
+    return next((mode for word, mode in MONITOR_MODES.items() if word in monitor), "min")
 
 
 # --------------------------------------------------------------------------- optimisers
@@ -72,10 +76,9 @@ def _constant(optimizer, config):
 def _plateau(optimizer, config):
     import torch
 
-    mode = "max" if higher_is_better(config.monitor) else "min"
     return torch.optim.lr_scheduler.ReduceLROnPlateau(
-        optimizer, mode=mode, factor=0.1, patience=config.plateau_patience
-    )
+        optimizer, mode=monitor_mode(config.monitor), factor=0.1,
+        patience=config.plateau_patience)
 
 
 @SCHEDULERS.register("cosine", help="cosine decay to 0 over the run's epochs", steps_on="epoch")
@@ -107,24 +110,38 @@ def step_scheduler(config, scheduler, monitored: float | None) -> None:
         scheduler.step()
 
 
-def class_weight_values(labels, class_names, mode: str = "none") -> list[float] | None:
-    """Per-class weights of the cross-entropy loss, in ``class_names`` order.
+# --------------------------------------------------------------------------- class weights
+#: How the cross-entropy loss weighs the classes (``--class-weights``): an
+#: entry returns per-class weights in ``class_names`` order from the training
+#: labels, or ``None`` (all weights 1).
+CLASS_WEIGHTS: Registry = Registry("class weighting")
 
-    ``mode="balanced"``: ``n / (k * n_c)`` for ``n`` training images, ``k``
-    classes and ``n_c`` images of class ``c`` (scikit-learn's "balanced"), so
-    every class contributes equally to the loss whatever its frequency; a class
-    without training images gets 0. ``"none"``: ``None`` (all weights 1).
+
+@CLASS_WEIGHTS.register("none", help="every image counts the same")
+def _unweighted(labels, class_names) -> None:
+    return None
+
+
+@CLASS_WEIGHTS.register("balanced", help="every class counts the same, whatever its frequency")
+def _balanced(labels, class_names) -> list[float]:
+    # n / (k * n_c), scikit-learn's "balanced", except that a class without
+    # training images gets 0 (compute_class_weight refuses such a class)
+    labels = [str(v) for v in labels]
+    counts = [labels.count(str(c)) for c in class_names]
+    n, k = len(labels), len(class_names)
+    return [n / (k * c) if c else 0.0 for c in counts]
+
+
+def class_weight_values(labels, class_names, mode: str = "none") -> list[float] | None:
+    """Per-class weights of the cross-entropy loss by the :data:`CLASS_WEIGHTS` entry ``mode``.
+
+    ``"balanced"``: ``n / (k * n_c)`` for ``n`` training images, ``k`` classes
+    and ``n_c`` images of class ``c``, so every class contributes equally to
+    the loss; a class without training images gets 0. ``"none"``: ``None``.
 
     Examples
     --------
     >>> class_weight_values(["a", "a", "a", "b"], ["a", "b"], "balanced")
     [0.6666666666666666, 2.0]
     """
-    if mode in (None, "none"):
-        return None
-    if mode != "balanced":
-        raise ValueError(f"unknown class weighting {mode!r}")
-    labels = [str(v) for v in labels]
-    counts = [labels.count(str(c)) for c in class_names]
-    n, k = len(labels), len(class_names)
-    return [n / (k * c) if c else 0.0 for c in counts]
+    return CLASS_WEIGHTS.get(mode or "none")(labels, class_names)

@@ -167,7 +167,7 @@ class CropDataset:
         rng = sample_rng(self.config.seed, epoch, index)
         augment = self.config.augment
         crop = random_crop(self.fields[i_field], self.config.input_size, rng, augment,
-                           center=self.config.crop == "center")
+                           position=self.config.crop)
         x = jittered_input(crop, self.normalizers[i_field],
                            lambda unit: color_jitter(unit, rng, augment))
         return torch.from_numpy(x), torch.tensor(self.targets[i_field])

@@ -16,6 +16,7 @@ import os
 
 import pandas as pd
 
+from .metrics import day_label, day_order, expected_calibration_error
 from .published import PUBLISHED_LABEL, published_for
 
 __all__ = ["MIN_SAMPLES", "METRIC_LABELS", "metric_rows", "report_context", "summary_lines",
@@ -53,19 +54,10 @@ def _counts(table: pd.DataFrame, by: str, group_column: str | None, names=None) 
     return out
 
 
-def _day_text(day) -> str:
-    try:
-        f = float(day)
-        return str(int(f)) if f.is_integer() else str(f)
-    except (TypeError, ValueError):
-        return str(day)
-
-
 def report_context(table: pd.DataFrame, config, targets, uncalibrated_probs,
                    group_column: str | None) -> dict:
     """``metrics.json`` entries beside the metrics (see the module docstring)."""
     from ..models.calibration import bundle_temperature
-    from .metrics import expected_calibration_error
 
     labels = pd.Series([config.class_names[t] for t in targets], dtype=object)
     frame = pd.DataFrame({"label": labels})
@@ -73,10 +65,10 @@ def report_context(table: pd.DataFrame, config, targets, uncalibrated_probs,
         frame[group_column] = table[group_column].astype(str).to_numpy()
     groups = {"class": _counts(frame, "label", group_column, config.class_names)}
     if "day" in table.columns and (table["day"].astype(str) != "").any():
-        frame["day"] = [_day_text(d) for d in table["day"]]
+        frame["day"] = [day_label(d) for d in table["day"]]
         known = frame[~frame["day"].isin(["nan", "", "None"])]
         groups["day"] = _counts(known, "day", group_column,
-                                sorted(set(known["day"]), key=_sortable))
+                                sorted(set(known["day"]), key=day_order))
     warnings = []
     for kind, found in groups.items():
         for name, entry in found.items():
@@ -128,7 +120,7 @@ def metric_rows(metrics: dict) -> list[tuple[str, str, object, str, object]]:
     keys = [k for k in METRIC_LABELS if k in metrics]
     day_keys = sorted((k for k in metrics if k.startswith("auc_day_")
                        and not k.endswith(("_ci95_low", "_ci95_high"))),
-                      key=lambda k: _sortable(k[len("auc_day_"):]))
+                      key=lambda k: day_order(k[len("auc_day_"):]))
     at = keys.index("auc") + 1 if "auc" in keys else len(keys)
     keys = keys[:at] + day_keys + keys[at:]
     keys += [k for k in published if k not in keys]  # published but not measured: shown as –
@@ -141,13 +133,6 @@ def metric_rows(metrics: dict) -> list[tuple[str, str, object, str, object]]:
             label += f" ({n} images)" if n else ""
         rows.append((key, label, metrics.get(key), _ci(metrics, key), published.get(key)))
     return rows
-
-
-def _sortable(day: str):
-    try:
-        return (0, float(day), "")
-    except ValueError:
-        return (1, 0.0, day)
 
 
 def summary_lines(metrics: dict) -> list[str]:

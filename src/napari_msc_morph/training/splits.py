@@ -10,6 +10,12 @@ Stratification: among many seeded shuffles of the groups, the one whose
 per-split class proportions are closest to the whole table's (with every
 class present in training, and in validation and test where the groups allow)
 is kept. The result depends only on the table and the seed.
+
+Owned code: scikit-learn's grouped splitters do not give these guarantees.
+``GroupShuffleSplit`` does not stratify (a class can miss a split);
+``StratifiedGroupKFold`` and ``GroupKFold`` balance folds by images, not by
+donors (the folds here differ by at most one donor) and give no exact
+validation/test donor counts (the passage study's 10/2/2).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError
 from ..io import path_for_file, write_table
 from .data import SPLIT_NAMES
 
@@ -40,6 +47,19 @@ def _n_groups(fraction_or_count, n_total: int) -> int:
     if value <= 0:
         return 0
     return max(1, int(round(value * n_total)))
+
+
+def _class_counts(labels, groups):
+    """Labels and groups as str, the sorted groups, images per (group, class), class shares."""
+    labels = np.asarray([str(v) for v in labels])
+    groups = np.asarray([str(v) for v in groups])
+    if labels.shape != groups.shape:
+        raise ValueError(f"{labels.size} labels but {groups.size} groups.")
+    unique_groups, group_of = np.unique(groups, return_inverse=True)
+    _, class_of = np.unique(labels, return_inverse=True)
+    counts = np.zeros((unique_groups.size, class_of.max(initial=-1) + 1))
+    np.add.at(counts, (group_of, class_of), 1)
+    return groups, unique_groups, group_of, counts, counts.sum(0) / counts.sum()
 
 
 def grouped_split(
@@ -78,28 +98,16 @@ def grouped_split(
     >>> sorted(set(split))
     ['test', 'train', 'val']
     """
-    labels = np.asarray([str(v) for v in labels])
-    groups = np.asarray([str(v) for v in groups])
-    if labels.shape != groups.shape:
-        raise ValueError(f"{labels.size} labels but {groups.size} groups.")
-    unique_groups = np.array(sorted(set(groups)))
+    groups, unique_groups, group_of, counts, overall = _class_counts(labels, groups)
     n = unique_groups.size
     n_val = _n_groups(val, n)
     n_test = _n_groups(test, n)
     if n_val + n_test >= n:
-        raise ValueError(
+        raise BadInputError(
             f"{n} donor(s) cannot give {n_val} validation and {n_test} test donor(s) and still "
             f"leave one for training; add donors, lower the validation/test share, or give "
             "the split by hand in a 'split' column."
         )
-    classes = np.array(sorted(set(labels)))
-    # counts[g, c]: images of class c from group g
-    g_index = {g: i for i, g in enumerate(unique_groups)}
-    c_index = {c: i for i, c in enumerate(classes)}
-    counts = np.zeros((n, classes.size))
-    np.add.at(counts, ([g_index[g] for g in groups], [c_index[c] for c in labels]), 1)
-    overall = counts.sum(0) / counts.sum()
-
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5B1]))
     best_score, best_order = None, None
     for _ in range(N_CANDIDATES if stratify else 1):
@@ -121,15 +129,9 @@ def grouped_split(
             score += float(np.abs(part / max(part.sum(), 1) - overall).sum())
         if best_score is None or score < best_score - 1e-12:
             best_score, best_order = score, order
-    order = best_order
-    assignment = {}
-    for i in order[:n_test]:
-        assignment[unique_groups[i]] = "test"
-    for i in order[n_test:n_test + n_val]:
-        assignment[unique_groups[i]] = "val"
-    for i in order[n_test + n_val:]:
-        assignment[unique_groups[i]] = "train"
-    return np.array([assignment[g] for g in groups])
+    split_of = np.empty(n, dtype=object)
+    split_of[best_order] = ["test"] * n_test + ["val"] * n_val + ["train"] * (n - n_test - n_val)
+    return split_of[group_of].astype(str)
 
 
 def grouped_folds(labels, groups, k: int, seed: int = 0) -> np.ndarray:
@@ -147,18 +149,10 @@ def grouped_folds(labels, groups, k: int, seed: int = 0) -> np.ndarray:
     >>> sorted(set(folds.tolist()))
     [0, 1, 2]
     """
-    labels = np.asarray([str(v) for v in labels])
-    groups = np.asarray([str(v) for v in groups])
-    unique_groups = np.array(sorted(set(groups)))
+    _, unique_groups, group_of, counts, overall = _class_counts(labels, groups)
     n = unique_groups.size
     if not 2 <= int(k) <= n:
-        raise ValueError(f"{k} folds need between 2 and {n} groups (there are {n}).")
-    classes = np.array(sorted(set(labels)))
-    g_index = {g: i for i, g in enumerate(unique_groups)}
-    c_index = {c: i for i, c in enumerate(classes)}
-    counts = np.zeros((n, classes.size))
-    np.add.at(counts, ([g_index[g] for g in groups], [c_index[c] for c in labels]), 1)
-    overall = counts.sum(0) / counts.sum()
+        raise BadInputError(f"{k} folds need between 2 and {n} groups (there are {n}).")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0xF01D]))
     best_score, best_fold_of = None, None
     for _ in range(N_CANDIDATES):
@@ -171,7 +165,7 @@ def grouped_folds(labels, groups, k: int, seed: int = 0) -> np.ndarray:
             score += float(np.abs(held / max(held.sum(), 1) - overall).sum())
         if best_score is None or score < best_score - 1e-12:
             best_score, best_fold_of = score, fold_of
-    return np.array([best_fold_of[g_index[g]] for g in groups])
+    return best_fold_of[group_of]
 
 
 def assign_splits(
@@ -209,7 +203,7 @@ def assign_splits(
         groups = table["path"].astype(str)
     else:
         if split_by not in table.columns:
-            raise ValueError(
+            raise BadInputError(
                 f"The manifest has no {split_by!r} column to split by; add it, or split by 'none'."
             )
         groups = table[split_by].astype(str)
@@ -218,11 +212,11 @@ def assign_splits(
 
 
 def check_no_leakage(table: pd.DataFrame, split_by: str = "donor", raise_error: bool = True) -> list[str]:
-    """Names of groups found in more than one split (raise ``ValueError`` if asked)."""
+    """Names of groups found in more than one split (raise ``BadInputError`` if asked)."""
     per_group = table.groupby(table[split_by].astype(str))["split"].nunique()
     leaks = sorted(per_group[per_group > 1].index)
     if leaks and raise_error:
-        raise ValueError(f"{split_by}(s) {', '.join(leaks)} appear in more than one split.")
+        raise BadInputError(f"{split_by}(s) {', '.join(leaks)} appear in more than one split.")
     return leaks
 
 

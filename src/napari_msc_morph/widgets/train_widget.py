@@ -34,8 +34,8 @@ from ..errors import Cancelled, MscMorphError
 from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
 from ..training import OPTIMIZERS, SCHEDULERS, TrainConfig, default_work_dir, train_model
-from ..training.config import CLASS_WEIGHTS
 from ..training.crossval import CrossValidation, cross_validate
+from ..training.optim import CLASS_WEIGHTS
 from ..training.plots import plot_learning_curves
 from ..training.recipes import RECIPES, recipe_values
 from . import _train_defaults
@@ -204,7 +204,7 @@ class TrainWidget(JobDock):
         form.addRow("save model to", self.out_edit.native)
         self.resume = QCheckBox("resume the interrupted run")
         form.addRow("", self.resume)
-        self.class_weights = _combo(CLASS_WEIGHTS)
+        self.class_weights = _combo(CLASS_WEIGHTS.names())
         self.class_weights.setToolTip("balanced: rare classes weigh as much as common ones in "
                                       "the loss (weights from the training split)")
         form.addRow("class weights", self.class_weights)
