@@ -17,7 +17,6 @@ trend tests over a :class:`Groups`.
 
 from __future__ import annotations
 
-import warnings as _warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -80,12 +79,6 @@ def _long(samples) -> pd.DataFrame:
                          "value": np.concatenate(samples).astype(float)})
 
 
-def _pingouin():
-    import pingouin
-
-    return pingouin
-
-
 def _rank_biserial(a, b) -> float:
     """Positive when b tends to be larger than a."""
     u_b = stats.mannwhitneyu(b, a, alternative="two-sided").statistic
@@ -104,9 +97,9 @@ def _pairs(groups):
 # --------------------------------------------------------------------------- unpaired
 def welch_anova(samples) -> dict:
     """Welch's F test for equal means with unequal variances (``pingouin.welch_anova``)."""
-    with _warnings.catch_warnings():  # pingouin's own pandas deprecations are not the user's
-        _warnings.simplefilter("ignore", FutureWarning)
-        row = _pingouin().welch_anova(_long(samples), dv="value", between="g").iloc[0]
+    import pingouin  # 0.6 s of imports (matplotlib, seaborn): only when Welch runs
+
+    row = pingouin.welch_anova(_long(samples), dv="value", between="g").iloc[0]
     return {"test": "Welch ANOVA", "statistic": float(row["F"]), "df1": float(row["ddof1"]),
             "df2": float(row["ddof2"]), "p": float(row["p_unc"]), "effect": "eta2",
             "effect_size": float(row["np2"])}
@@ -114,10 +107,10 @@ def welch_anova(samples) -> dict:
 
 def games_howell(samples, groups) -> pd.DataFrame:
     """Games-Howell over all pairs with Hedges' g (``pingouin.pairwise_gameshowell``)."""
-    with _warnings.catch_warnings():
-        _warnings.simplefilter("ignore", FutureWarning)
-        table = _pingouin().pairwise_gameshowell(_long(samples), dv="value", between="g",
-                                                 effsize="hedges")
+    import pingouin
+
+    table = pingouin.pairwise_gameshowell(_long(samples), dv="value", between="g",
+                                          effsize="hedges")
     a, b = table["A"].to_numpy(int), table["B"].to_numpy(int)
     # pingouin reports a - b; here every difference is b - a
     out = pd.DataFrame({
