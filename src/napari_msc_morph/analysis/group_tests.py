@@ -3,9 +3,9 @@
 Plain functions over arrays and DataFrames; the libraries compute what they
 provide (pingouin: Welch's ANOVA, Games-Howell with Hedges' g; scipy:
 Kruskal-Wallis, Wilcoxon, Friedman, Page's L). Dunn's test, the rank-biserial
-effect sizes and Holm's correction (see :func:`holm`) are owned code. Pairs are ``a`` ->
-``b`` and every estimate and effect size is b - a, so positive means ``b`` is
-larger.
+effect sizes and Holm's correction (see :func:`holm`) are owned code. Pairs are
+``a`` -> ``b`` and every estimate and effect size is b - a, so positive means
+``b`` is larger.
 
 Each comparison method is a :class:`GroupTests`: its omnibus, pairwise and
 trend tests over a :class:`Groups`.
