@@ -7,13 +7,9 @@ effect sizes and Holm's correction (see :func:`holm`) are owned code. Pairs are
 ``a`` -> ``b`` and every estimate and effect size is b - a, so positive means
 ``b`` is larger.
 
-Each comparison method is a :class:`GroupTests`: its omnibus, pairwise and
-trend tests over a :class:`Groups`.
-
-- independent groups: :data:`WELCH` (:func:`welch_anova` + :func:`games_howell`),
-  :data:`KRUSKAL` (:func:`kruskal` + :func:`dunn`, Holm); trend :func:`spearman_trend`
-- repeated measures: :data:`FRIEDMAN` (:func:`paired_omnibus`, Friedman / Wilcoxon, +
-  :func:`paired_posthoc`, Wilcoxon with Holm); trend :func:`page_trend`
+Each comparison method is a :class:`GroupTests` over a :class:`Groups`:
+:data:`WELCH` and :data:`KRUSKAL` for independent groups (trend: Spearman's rho
+against the group order), :data:`FRIEDMAN` for repeated measures (trend: Page's L).
 """
 
 from __future__ import annotations
