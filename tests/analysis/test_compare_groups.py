@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.stats.multitest import multipletests
 
 from napari_msc_morph import cli
 from napari_msc_morph.analysis import COMPARE_METHODS, compare_groups
@@ -113,10 +114,12 @@ def test_kruskal_and_dunn_match_scipy_and_hand_computation():
     assert result.posthoc.effect_size.iloc[0] == pytest.approx(2 * u / (8 * 7) - 1)
 
 
-def test_holm_by_hand():
+def test_holm_by_hand_and_statsmodels():
     assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert holm([0.5, 0.001]) == pytest.approx([0.5, 0.002])
     assert holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])
+    p = np.random.default_rng(2).uniform(0, 0.2, 15).round(3)  # ties included
+    assert holm(p) == pytest.approx(multipletests(p, method="holm")[1], abs=1e-15)
 
 
 def test_spearman_trend_matches_scipy():

@@ -2,7 +2,7 @@
 
 One call, :func:`compare_groups`, answers "does OsScore rise with induction
 day" and "are induced cells larger than controls" from the plugin's own tables
-(scipy only; no pingouin needed). It returns a :class:`GroupComparison` whose
+(the tests in :mod:`.group_tests`: scipy, pingouin, statsmodels). It returns a :class:`GroupComparison` whose
 tables are DataFrames:
 
 - ``summary``: per group n, mean, sd, median, q1, q3, IQR;
@@ -24,6 +24,7 @@ positive estimate and effect size mean the later group is larger.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,39 +36,79 @@ from ..errors import BadInputError
 from ..io import atomic_path, write_table
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
-from .group_tests import (
-    dunn,
-    games_howell,
-    holm,
-    kruskal,
-    page_trend,
-    paired_omnibus,
-    paired_posthoc,
-    spearman_trend,
-    welch_anova,
-    wide_by_subject,
-)
+from .group_tests import FRIEDMAN, KRUSKAL, WELCH, Groups, GroupTests, holm
 
 __all__ = ["COMPARE_METHODS", "GroupComparison", "compare_groups", "holm", "method_choices",
            "write_comparison"]
 
-#: Omnibus methods; ``msc-morph compare --method`` choices come from here.
-COMPARE_METHODS: Registry[str] = Registry("comparison method")
-COMPARE_METHODS.add(
-    "auto", "auto",
+NORMALITY_ALPHA = 0.05
+MIN_GROUP_N = 3
+
+#: Comparison methods (``msc-morph compare --method`` choices): each entry checks that
+#: the data fit it and returns the :class:`~.group_tests.GroupTests` to run and why.
+COMPARE_METHODS: Registry[Callable[[Groups], tuple[GroupTests, str]]] = Registry(
+    "comparison method")
+
+
+def _unpaired(name: str, g: Groups) -> None:
+    if g.paired_by is not None:
+        raise BadInputError(
+            f"--method {name} compares independent groups, but --paired-by {g.paired_by} was "
+            "given; use --method friedman (or auto) for repeated measures, or drop --paired-by."
+        )
+
+
+def _flat(g: Groups) -> list:
+    return [name for name, s in zip(g.groups, g.samples) if len(s) < 2 or np.var(s) == 0]
+
+
+@COMPARE_METHODS.register(
+    "auto",
     help="Welch's ANOVA + Games-Howell when every group has n >= 3 and passes Shapiro-Wilk "
          "(p >= 0.05), otherwise Kruskal-Wallis + Dunn/Holm; with --paired-by, Friedman",
 )
-COMPARE_METHODS.add("welch", "welch", help="Welch's ANOVA (unequal variances) + Games-Howell; "
-                                           "effect sizes eta² and Hedges g")
-COMPARE_METHODS.add("kruskal", "kruskal", help="Kruskal-Wallis + Dunn's test with Holm; "
-                                               "effect sizes epsilon² and rank-biserial r")
-COMPARE_METHODS.add("friedman", "friedman",
-                    help="repeated measures (needs --paired-by): Friedman (Wilcoxon signed-rank "
-                         "for 2 groups) + pairwise Wilcoxon with Holm; Kendall's W")
+def _auto(g: Groups) -> tuple[GroupTests, str]:
+    if g.paired_by is not None:
+        return _friedman(g)
+    if _flat(g) or any(len(s) < MIN_GROUP_N for s in g.samples):
+        return KRUSKAL, f"auto: a group has n < {MIN_GROUP_N} or no spread"
+    non_normal = [name for name, s in zip(g.groups, g.samples)
+                  if stats.shapiro(s).pvalue < NORMALITY_ALPHA]
+    if non_normal:
+        return KRUSKAL, (f"auto: Shapiro-Wilk p < {NORMALITY_ALPHA} in group(s) "
+                         f"{', '.join(non_normal)}")
+    return WELCH, f"auto: every group passes Shapiro-Wilk (p >= {NORMALITY_ALPHA})"
 
-NORMALITY_ALPHA = 0.05
-MIN_GROUP_N = 3
+
+@COMPARE_METHODS.register("welch", help="Welch's ANOVA (unequal variances) + Games-Howell; "
+                                        "effect sizes eta² and Hedges g")
+def _welch(g: Groups) -> tuple[GroupTests, str]:
+    _unpaired("welch", g)
+    flat = _flat(g)
+    if flat:
+        raise BadInputError(
+            f"--method welch needs at least 2 different values per group; group(s) "
+            f"{', '.join(flat)} have fewer; use --method kruskal."
+        )
+    return WELCH, "chosen"
+
+
+@COMPARE_METHODS.register("kruskal", help="Kruskal-Wallis + Dunn's test with Holm; "
+                                          "effect sizes epsilon² and rank-biserial r")
+def _kruskal(g: Groups) -> tuple[GroupTests, str]:
+    _unpaired("kruskal", g)
+    return KRUSKAL, "chosen"
+
+
+@COMPARE_METHODS.register(
+    "friedman", help="repeated measures (needs --paired-by): Friedman (Wilcoxon signed-rank "
+                     "for 2 groups) + pairwise Wilcoxon with Holm; Kendall's W")
+def _friedman(g: Groups) -> tuple[GroupTests, str]:
+    if g.paired_by is None:
+        raise BadInputError("--method friedman needs --paired-by COLUMN (e.g. donor) naming "
+                            "the subject measured in every group.")
+    return FRIEDMAN, f"repeated measures by {g.paired_by}"
+
 
 _SUMMARY_COLUMNS = ["group", "rank", "n", "mean", "sd", "median", "q1", "q3", "iqr"]
 _OMNIBUS_COLUMNS = ["test", "statistic", "df1", "df2", "p", "effect", "effect_size", "n", "k",
@@ -220,36 +261,6 @@ def _summary(data, groups) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- engine
-def _choose(method, samples, groups, paired_by, warnings) -> tuple[str, str]:
-    COMPARE_METHODS.entry(method)  # unknown names: BadInputError listing the choices
-    if paired_by is not None:
-        if method in ("welch", "kruskal"):
-            raise BadInputError(
-                f"--method {method} compares independent groups, but --paired-by {paired_by} was "
-                "given; use --method friedman (or auto) for repeated measures, or drop --paired-by."
-            )
-        return "friedman", f"repeated measures by {paired_by}"
-    if method == "friedman":
-        raise BadInputError("--method friedman needs --paired-by COLUMN (e.g. donor) naming "
-                            "the subject measured in every group.")
-    flat = [g for g, s in zip(groups, samples) if len(s) < 2 or np.var(s) == 0]
-    if method == "welch":
-        if flat:
-            raise BadInputError(
-                f"--method welch needs at least 2 different values per group; group(s) "
-                f"{', '.join(flat)} have fewer; use --method kruskal."
-            )
-        return "welch", "chosen"
-    if method == "kruskal":
-        return "kruskal", "chosen"
-    if flat or any(len(s) < MIN_GROUP_N for s in samples):
-        return "kruskal", f"auto: a group has n < {MIN_GROUP_N} or no spread"
-    non_normal = [g for g, s in zip(groups, samples) if stats.shapiro(s).pvalue < NORMALITY_ALPHA]
-    if non_normal:
-        return "kruskal", f"auto: Shapiro-Wilk p < {NORMALITY_ALPHA} in group(s) {', '.join(non_normal)}"
-    return "welch", f"auto: every group passes Shapiro-Wilk (p >= {NORMALITY_ALPHA})"
-
-
 def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str | None = None,
                    order=None, method: str = "auto", progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> GroupComparison:
@@ -279,46 +290,32 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
     steps = 5
     report(progress, 0, steps, "reading groups")
     data, groups, ordered = _clean(table, value, by, paired_by, order, warnings)
-    samples = [data.loc[data["group"] == g, "value"].to_numpy() for g in groups]
-    small = [f"{g} (n = {len(s)})" for g, s in zip(groups, samples) if len(s) < MIN_GROUP_N]
+    g = Groups(data, groups, paired_by, warnings)
+    small = [f"{name} (n = {len(s)})" for name, s in zip(groups, g.samples) if len(s) < MIN_GROUP_N]
     if small:
         warnings.append(f"group(s) {', '.join(small)} have fewer than {MIN_GROUP_N} values; "
                         "their tests and effect sizes are unreliable.")
-    used, reason = _choose(method, samples, groups, paired_by, warnings)
+    tests, reason = COMPARE_METHODS.get(method)(g)
     check_cancelled(cancel, "Comparison cancelled.")
     report(progress, 1, steps, "summary")
     summary = _summary(data, groups)
     report(progress, 2, steps, "omnibus test")
-    if used == "friedman":
-        wide = wide_by_subject(data, groups, warnings, paired_by)
-        omnibus = {**paired_omnibus(wide), "n": len(wide), "k": len(groups),
-                   "note": f"n = {paired_by}s with a value in every group"}
-    elif used == "welch":
-        omnibus = {**welch_anova(samples), "n": len(data), "k": len(groups), "note": ""}
-    else:
-        omnibus = {**kruskal(samples), "n": len(data), "k": len(groups), "note": ""}
+    omnibus = tests.omnibus(g)
     check_cancelled(cancel, "Comparison cancelled.")
     report(progress, 3, steps, "pairwise tests")
-    if used == "friedman":
-        posthoc = paired_posthoc(wide, groups)
-    elif used == "welch":
-        posthoc = games_howell(samples, groups)
-    else:
-        posthoc = dunn(samples, groups)
+    posthoc = tests.posthoc(g)
     report(progress, 4, steps, "trend test")
     trend = pd.DataFrame(columns=_TREND_COLUMNS)
     if not ordered:
         warnings.append(f"groups of {by!r} are not numbers and no --order was given: no trend test.")
-    elif used == "friedman" and len(groups) >= 3:
-        trend = pd.DataFrame([page_trend(wide, groups)], columns=_TREND_COLUMNS)
-    elif used != "friedman":
-        trend = pd.DataFrame([spearman_trend(data, groups)], columns=_TREND_COLUMNS)
+    elif (row := tests.trend(g)) is not None:
+        trend = pd.DataFrame([row], columns=_TREND_COLUMNS)
     if not np.isfinite(omnibus["p"]):
         warnings.append(f"the {omnibus['test']} test is undefined here (no differences between "
                         "groups within any subject, or no spread); its p is empty.")
     report(progress, 5, steps, "done")
     return GroupComparison(
-        value=value, by=by, method=used, method_reason=reason, groups=groups, data=data,
+        value=value, by=by, method=tests.name, method_reason=reason, groups=groups, data=data,
         summary=summary, omnibus=pd.DataFrame([omnibus], columns=_OMNIBUS_COLUMNS),
         posthoc=posthoc, trend=trend, paired_by=paired_by, warnings=warnings,
     )

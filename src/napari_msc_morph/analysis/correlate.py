@@ -11,10 +11,11 @@ its building blocks::
 :func:`correlate` returns one row per score, marker, assay and method with
 ``n, r, ci_low, ci_high, p, q`` and a ``warning`` column. The methods are
 the entries of :data:`CORRELATION_METHODS`. Pearson confidence
-intervals use the Fisher z transform; Spearman intervals are percentile
-bootstrap intervals over samples with a fixed seed. ``q`` is the
-Benjamini-Hochberg adjusted p-value across all score x marker x assay pairs
-tested with the same method. Fewer than ``min_n`` (4; never below 3) samples
+intervals use the Fisher z transform (``scipy.stats.pearsonr``); Spearman
+intervals are percentile bootstrap intervals over samples with a fixed seed
+(``scipy.stats.bootstrap``). ``q`` is the Benjamini-Hochberg adjusted p-value
+(``scipy.stats.false_discovery_control``) across all score x marker x assay
+pairs tested with the same method. Fewer than ``min_n`` (4; never below 3) samples
 gives no r, only a warning, because r from three points is mostly noise; p is
 only reported from :data:`MIN_N_FOR_P` (4) samples on, the ``warning`` column
 saying why it is missing. ``n_boot`` is at least :data:`MIN_N_BOOT` resamples,
@@ -23,6 +24,7 @@ or 0 for no bootstrap interval, which the ``warning`` column then states.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -103,51 +105,37 @@ def resolve_methods(method: str) -> tuple[str, ...]:
     return (method,)
 
 
-def fisher_z_ci(r: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Confidence interval of a Pearson r by the Fisher z transform.
-
-    ``z = atanh(r)`` is about normal with standard error ``1/sqrt(n-3)``.
-
-    Examples
-    --------
-    >>> lo, hi = fisher_z_ci(0.5, 30)
-    >>> round(lo, 3), round(hi, 3)
-    (0.17, 0.729)
-    """
-    if n <= 3 or not np.isfinite(r):
-        return float("nan"), float("nan")
-    z = np.arctanh(np.clip(r, -1 + 1e-15, 1 - 1e-15))
-    half = stats.norm.ppf(0.5 + confidence / 2) / np.sqrt(n - 3)
-    return float(np.tanh(z - half)), float(np.tanh(z + half))
-
-
-def bootstrap_indices(n: int, n_boot: int = 2000, seed: int = 0) -> np.ndarray:
-    """The ``(n_boot, n)`` resampling indices used by :func:`spearman_bootstrap_ci`."""
-    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+def _spearman_rho(x, y, axis=-1) -> np.ndarray:
+    """Spearman's rho along the last axis (one per bootstrap resample); NaN where x or y is constant."""
+    rx = stats.rankdata(x, axis=-1)
+    ry = stats.rankdata(y, axis=-1)
+    rx -= rx.mean(axis=-1, keepdims=True)
+    ry -= ry.mean(axis=-1, keepdims=True)
+    denom = np.sqrt((rx * rx).sum(axis=-1) * (ry * ry).sum(axis=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 1e-12, (rx * ry).sum(axis=-1) / denom, np.nan)
 
 
 def spearman_bootstrap_ci(x, y, n_boot: int = 2000, seed: int = 0,
                           confidence: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of Spearman's rho, resampling (x, y) pairs.
 
-    Resamples in which x or y is constant have no rho and are left out.
-    Equivalent to ``scipy.stats.spearmanr`` on each resample of
-    :func:`bootstrap_indices`, vectorised.
+    ``scipy.stats.bootstrap`` (paired) draws the resamples from
+    ``np.random.default_rng(seed)``; resamples in which x or y is constant have
+    no rho and are left out of the percentiles (scipy's own percentile would
+    then be NaN, which small samples hit almost always).
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    n = len(x)
-    if n < 3:
+    if len(x) < 3 or n_boot == 0:
         return float("nan"), float("nan")
-    index = bootstrap_indices(n, n_boot, seed)
-    rx = stats.rankdata(x[index], axis=1)
-    ry = stats.rankdata(y[index], axis=1)
-    rx -= rx.mean(axis=1, keepdims=True)
-    ry -= ry.mean(axis=1, keepdims=True)
-    denom = np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = (rx * ry).sum(axis=1) / denom
-    rho = rho[np.isfinite(rho) & (denom > 1e-12)]
+    with warnings.catch_warnings():  # degenerate resamples are expected and left out below
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        result = stats.bootstrap((x, y), _spearman_rho, n_resamples=n_boot, paired=True,
+                                 vectorized=True, method="percentile",
+                                 rng=np.random.default_rng(seed))
+    rho = result.bootstrap_distribution
+    rho = rho[np.isfinite(rho)]
     if rho.size == 0:
         return float("nan"), float("nan")
     alpha = (1 - confidence) / 2
@@ -162,9 +150,10 @@ def pearson(x, y, confidence: float = 0.95, n_boot: int = 2000,
             seed: int = 0) -> tuple[float, float, float, float]:
     """Pearson ``(r, p, ci_low, ci_high)``; ``n_boot``/``seed`` are unused (analytic CI)."""
     result = stats.pearsonr(x, y)
-    r, p = float(result.statistic), float(result.pvalue)
-    low, high = fisher_z_ci(r, len(x), confidence)
-    return r, p, low, high
+    if len(x) <= 3:  # z = atanh(r) has standard error 1/sqrt(n - 3): no interval
+        return float(result.statistic), float(result.pvalue), float("nan"), float("nan")
+    interval = result.confidence_interval(confidence)
+    return float(result.statistic), float(result.pvalue), float(interval.low), float(interval.high)
 
 
 @CORRELATION_METHODS.register(
@@ -180,7 +169,9 @@ def spearman(x, y, confidence: float = 0.95, n_boot: int = 2000,
 
 
 def benjamini_hochberg(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q); NaN p-values stay NaN and are not counted.
+    """Benjamini-Hochberg adjusted p-values (``scipy.stats.false_discovery_control``).
+
+    NaN p-values stay NaN and are not counted in the family.
 
     Examples
     --------
@@ -189,14 +180,9 @@ def benjamini_hochberg(p) -> np.ndarray:
     """
     p = np.asarray(p, dtype=float)
     q = np.full_like(p, np.nan)
-    finite = np.flatnonzero(np.isfinite(p))
-    m = finite.size
-    if m == 0:
-        return q
-    order = finite[np.argsort(p[finite], kind="mergesort")]
-    ranked = p[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    q[order] = np.minimum(ranked, 1.0)
+    finite = np.isfinite(p)
+    if finite.any():
+        q[finite] = stats.false_discovery_control(p[finite])
     return q
 
 

@@ -1,16 +1,22 @@
 """The statistical tests behind :func:`~napari_msc_morph.analysis.compare.compare_groups`.
 
-Plain functions over arrays and DataFrames (scipy only). Pairs are ``a`` -> ``b``
-and every estimate and effect size is b - a, so positive means ``b`` is larger.
+Plain functions over arrays and DataFrames; the libraries compute what they
+provide (pingouin: Welch's ANOVA, Games-Howell with Hedges' g; scipy:
+Kruskal-Wallis, Wilcoxon, Friedman, Page's L). Dunn's test, the rank-biserial
+effect sizes and Holm's correction (see :func:`holm`) are owned code. Pairs are
+``a`` -> ``b`` and every estimate and effect size is b - a, so positive means
+``b`` is larger.
 
-- independent groups: :func:`welch_anova` + :func:`games_howell`;
-  :func:`kruskal` + :func:`dunn` (Holm); :func:`spearman_trend`
-- repeated measures: :func:`paired_omnibus` (Friedman / Wilcoxon) +
-  :func:`paired_posthoc` (Wilcoxon, Holm); :func:`page_trend`
+Each comparison method is a :class:`GroupTests` over a :class:`Groups`:
+:data:`WELCH` and :data:`KRUSKAL` for independent groups (trend: Spearman's rho
+against the group order), :data:`FRIEDMAN` for repeated measures (trend: Page's L).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
 from itertools import combinations
 
 import numpy as np
@@ -19,34 +25,62 @@ from scipy import stats
 
 from ..errors import BadInputError
 
-__all__ = ["POSTHOC_COLUMNS", "dunn", "games_howell", "holm", "kruskal", "page_trend", "paired_omnibus",
-           "paired_posthoc", "spearman_trend", "welch_anova", "wide_by_subject"]
+__all__ = ["FRIEDMAN", "KRUSKAL", "POSTHOC_COLUMNS", "WELCH", "GroupTests", "Groups", "dunn",
+           "games_howell", "holm", "kruskal", "page_trend", "paired_omnibus", "paired_posthoc",
+           "spearman_trend", "welch_anova", "wide_by_subject"]
 
 POSTHOC_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate", "statistic", "df", "p",
                     "p_adjust", "effect", "effect_size", "test", "family"]
 
+
+@dataclass
+class Groups:
+    """The rows compared (``group``, ``value``, and ``subject`` when paired), in group order."""
+
+    data: pd.DataFrame
+    groups: list
+    paired_by: str | None
+    warnings: list[str]
+
+    @cached_property
+    def samples(self) -> list[np.ndarray]:
+        return [self.data.loc[self.data["group"] == g, "value"].to_numpy() for g in self.groups]
+
+    @cached_property
+    def wide(self) -> pd.DataFrame:
+        """One row per subject with a value in every group (paired tests only)."""
+        return wide_by_subject(self.data, self.groups, self.warnings, self.paired_by)
+
+
+@dataclass(frozen=True)
+class GroupTests:
+    """A comparison method: omnibus row, pairwise table and trend row (None: no trend test)."""
+
+    name: str
+    omnibus: Callable[[Groups], dict]
+    posthoc: Callable[[Groups], pd.DataFrame]
+    trend: Callable[[Groups], dict | None]
+
+
 # --------------------------------------------------------------------------- helpers
 def holm(p) -> np.ndarray:
-    """Holm's step-down adjusted p-values (family: all values given)."""
+    """Holm's step-down adjusted p-values over all values given.
+
+    Owned code, equal to ``statsmodels.stats.multitest.multipletests(p, method="holm")``
+    (the test checks it) but without its ``gc.collect()`` on every call (0.1-0.2 s,
+    more than the whole Kruskal-Wallis comparison).
+    """
     p = np.asarray(p, dtype=float)
-    m = len(p)
-    if m == 0:
-        return p
-    sorted_idx = np.argsort(p, kind="stable")
-    adjusted = np.maximum.accumulate((m - np.arange(m)) * p[sorted_idx])
-    out = np.empty(m)
-    out[sorted_idx] = np.minimum(adjusted, 1.0)
-    return out
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(len(p))
+    adjusted[order] = np.minimum(np.maximum.accumulate((len(p) - np.arange(len(p))) * p[order]), 1.0)
+    return adjusted
 
 
-def _hedges_g(a, b) -> float:
-    na, nb = len(a), len(b)
-    if na < 2 or nb < 2:
-        return np.nan
-    pooled = np.sqrt(((na - 1) * a.var(ddof=1) + (nb - 1) * b.var(ddof=1)) / (na + nb - 2))
-    if pooled == 0:
-        return np.nan
-    return (b.mean() - a.mean()) / pooled * (1 - 3 / (4 * (na + nb) - 9))
+def _long(samples) -> pd.DataFrame:
+    """Samples as one table; ``g`` is the group's position, so pingouin keeps our group order."""
+    return pd.DataFrame({"g": np.repeat(np.arange(len(samples)), [len(s) for s in samples]),
+                         "value": np.concatenate(samples).astype(float)})
 
 
 def _rank_biserial(a, b) -> float:
@@ -66,40 +100,31 @@ def _pairs(groups):
 
 # --------------------------------------------------------------------------- unpaired
 def welch_anova(samples) -> dict:
-    """Welch's F test for equal means with unequal variances (Welch 1951)."""
-    n = np.array([len(s) for s in samples], float)
-    m = np.array([np.mean(s) for s in samples])
-    v = np.array([np.var(s, ddof=1) for s in samples])
-    k = len(samples)
-    w = n / v
-    mw = np.sum(w * m) / w.sum()
-    a = np.sum(w * (m - mw) ** 2) / (k - 1)
-    tmp = np.sum((1 - w / w.sum()) ** 2 / (n - 1)) / (k ** 2 - 1)
-    f = a / (1 + 2 * (k - 2) * tmp)
-    df2 = 1 / (3 * tmp)
-    allv = np.concatenate(samples)
-    ss_between = np.sum(n * (m - allv.mean()) ** 2)
-    ss_total = np.sum((allv - allv.mean()) ** 2)
-    return {"test": "Welch ANOVA", "statistic": f, "df1": k - 1.0, "df2": df2,
-            "p": float(stats.f.sf(f, k - 1, df2)), "effect": "eta2",
-            "effect_size": ss_between / ss_total if ss_total > 0 else np.nan}
+    """Welch's F test for equal means with unequal variances (``pingouin.welch_anova``)."""
+    import pingouin  # 0.6 s of imports (matplotlib, seaborn): only when Welch runs
+
+    row = pingouin.welch_anova(_long(samples), dv="value", between="g").iloc[0]
+    return {"test": "Welch ANOVA", "statistic": float(row["F"]), "df1": float(row["ddof1"]),
+            "df2": float(row["ddof2"]), "p": float(row["p_unc"]), "effect": "eta2",
+            "effect_size": float(row["np2"])}
 
 
 def games_howell(samples, groups) -> pd.DataFrame:
-    k = len(samples)
-    rows = []
-    for i, j in _pairs(groups):
-        a, b = np.asarray(samples[i]), np.asarray(samples[j])
-        va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-        t = (b.mean() - a.mean()) / np.sqrt(va + vb)
-        df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-        p = float(stats.studentized_range.sf(abs(t) * np.sqrt(2), k, df))
-        rows.append({"group_a": groups[i], "group_b": groups[j], "n_a": len(a), "n_b": len(b),
-                     "estimate": b.mean() - a.mean(), "statistic": t, "df": df, "p": p,
-                     "p_adjust": min(p, 1.0), "effect": "hedges_g",
-                     "effect_size": _hedges_g(a, b), "test": "Games-Howell",
-                     "family": _family(k, "studentized range")})
-    return pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
+    """Games-Howell over all pairs with Hedges' g (``pingouin.pairwise_gameshowell``)."""
+    import pingouin
+
+    table = pingouin.pairwise_gameshowell(_long(samples), dv="value", between="g",
+                                          effsize="hedges")
+    a, b = table["A"].to_numpy(int), table["B"].to_numpy(int)
+    # pingouin reports a - b; here every difference is b - a
+    out = pd.DataFrame({
+        "group_a": [groups[i] for i in a], "group_b": [groups[j] for j in b],
+        "n_a": [len(samples[i]) for i in a], "n_b": [len(samples[j]) for j in b],
+        "estimate": -table["diff"], "statistic": -table["T"], "df": table["df"],
+        "p": table["pval"], "p_adjust": table["pval"].clip(upper=1.0), "effect": "hedges_g",
+        "effect_size": -table["hedges"], "test": "Games-Howell",
+        "family": _family(len(groups), "studentized range")})
+    return out[POSTHOC_COLUMNS]
 
 
 def kruskal(samples) -> dict:
@@ -204,3 +229,23 @@ def page_trend(wide, groups) -> dict:
     return {"test": "Page's L (paired, increasing along the order)", "statistic": float(res.statistic),
             "p": float(res.pvalue), "n": len(wide), "order": ",".join(groups),
             "note": "one-sided: small p means the value rises along the order"}
+
+
+# --------------------------------------------------------------------------- methods
+def _unpaired_omnibus(test: Callable[[list], dict]) -> Callable[[Groups], dict]:
+    return lambda g: {**test(g.samples), "n": len(g.data), "k": len(g.groups), "note": ""}
+
+
+WELCH = GroupTests("welch", _unpaired_omnibus(welch_anova),
+                   lambda g: games_howell(g.samples, g.groups),
+                   lambda g: spearman_trend(g.data, g.groups))
+KRUSKAL = GroupTests("kruskal", _unpaired_omnibus(kruskal),
+                     lambda g: dunn(g.samples, g.groups),
+                     lambda g: spearman_trend(g.data, g.groups))
+FRIEDMAN = GroupTests(
+    "friedman",
+    lambda g: {**paired_omnibus(g.wide), "n": len(g.wide), "k": len(g.groups),
+               "note": f"n = {g.paired_by}s with a value in every group"},
+    lambda g: paired_posthoc(g.wide, g.groups),
+    lambda g: page_trend(g.wide, g.groups) if len(g.groups) >= 3 else None,  # Page needs 3
+)

@@ -23,7 +23,7 @@ choices of ``transform=`` / ``--transform``; they act on the qPCR rows only
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -33,12 +33,10 @@ from ..registry import Registry
 
 __all__ = ["TRANSFORMS", "add_fold_change", "parse_control", "transform_qpcr"]
 
-#: qPCR transforms (``--transform`` choices, the dock's combo box).
-TRANSFORMS: Registry[str] = Registry("qPCR transform")
-TRANSFORMS.add("log2", "log2", help="log2 of the qPCR values (fold changes, relative quantities)")
-TRANSFORMS.add("delta-ct", "delta-ct",
-               help="values are Ct: -ΔCt against --reference-gene; with --control, the log2 "
-                    "fold change -ΔΔCt and fold_change = 2^-ΔΔCt")
+#: qPCR transforms (``--transform`` choices, the dock's combo box): each entry is
+#: ``transform(long, qpcr_rows, reference_gene, control, source) -> long``; ``fold_change``
+#: marks a transform whose values, with a control, are log2 fold changes.
+TRANSFORMS: Registry[Callable[..., pd.DataFrame]] = Registry("qPCR transform")
 
 QPCR = "qPCR"
 
@@ -117,15 +115,15 @@ def transform_qpcr(long: pd.DataFrame, transform: str | None, reference_gene: st
             f"--transform {transform} acts on qPCR readouts, but {source} has none (its assays "
             f"are {sorted(long['assay'].unique())}). Name the assay in an 'assay' column or in "
             "the marker column (e.g. RUNX2_qPCR).")
-    if transform == "log2":
-        if reference_gene or control:
-            raise BadInputError("--reference-gene and --control go with --transform delta-ct, "
-                                "not log2.")
-        return _log2(long, qpcr, source)
-    return _delta_ct(long, qpcr, reference_gene, parse_control(control), source)
+    return TRANSFORMS.get(transform)(long, qpcr, reference_gene, control, source)
 
 
-def _log2(long: pd.DataFrame, qpcr: pd.Series, source: str) -> pd.DataFrame:
+@TRANSFORMS.register("log2", help="log2 of the qPCR values (fold changes, relative quantities)")
+def _log2(long: pd.DataFrame, qpcr: pd.Series, reference_gene: str | None, control: str | None,
+          source: str) -> pd.DataFrame:
+    if reference_gene or control:
+        raise BadInputError("--reference-gene and --control go with --transform delta-ct, "
+                            "not log2.")
     bad = qpcr & ~(long["value"] > 0)
     if bad.any():
         rows = sorted(long.loc[bad, "row"].astype(int))
@@ -137,8 +135,12 @@ def _log2(long: pd.DataFrame, qpcr: pd.Series, source: str) -> pd.DataFrame:
     return long
 
 
+@TRANSFORMS.register(
+    "delta-ct", help="values are Ct: -ΔCt against --reference-gene; with --control, the log2 "
+                     "fold change -ΔΔCt and fold_change = 2^-ΔΔCt", fold_change=True)
 def _delta_ct(long: pd.DataFrame, qpcr: pd.Series, reference_gene: str | None,
-              control: tuple[str, str] | None, source: str) -> pd.DataFrame:
+              control: str | None, source: str) -> pd.DataFrame:
+    control = parse_control(control)
     if not reference_gene:
         raise BadInputError("--transform delta-ct needs the reference gene its Ct values are "
                             "compared with: add --reference-gene NAME (e.g. GAPDH).")
@@ -208,8 +210,10 @@ def _as_text(value) -> str:
 
 def add_fold_change(summary: pd.DataFrame, transform: str | None,
                     control: str | None) -> pd.DataFrame:
-    """``fold_change = 2^value`` on qPCR rows after ``delta-ct`` with a control (else unchanged)."""
-    if transform != "delta-ct" or parse_control(control) is None:
+    """``fold_change = 2^value`` on qPCR rows after ``delta-ct`` (a ``fold_change``
+    transform) with a control; else ``summary`` unchanged."""
+    if (transform not in TRANSFORMS or not TRANSFORMS.entry(transform).extra.get("fold_change")
+            or parse_control(control) is None):
         return summary
     summary = summary.copy()
     summary["fold_change"] = np.where(summary["assay"] == QPCR, 2.0 ** summary["value"], np.nan)

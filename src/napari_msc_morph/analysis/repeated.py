@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInputError
-from .correlate import benjamini_hochberg, fisher_z_ci
+from .correlate import benjamini_hochberg
 
 __all__ = ["REPEATED_COLUMNS", "add_repeated_measures", "repeated_measures",
            "rm_correlation", "mixed_model_slope"]
@@ -50,7 +50,8 @@ def rm_correlation(x, y, groups, confidence: float = 0.95) -> dict:
     -------
     dict
         ``rm_r, rm_dof, rm_p, rm_ci_low, rm_ci_high``; the interval is the
-        Fisher z interval on ``dof + 2`` observations (pingouin's, unrounded).
+        Fisher z interval on ``dof + 2`` observations (``pingouin.compute_esci``, as
+        rm_corr's own but not rounded to 2 decimals).
     """
     import pingouin
 
@@ -61,7 +62,11 @@ def rm_correlation(x, y, groups, confidence: float = 0.95) -> dict:
         _warnings.simplefilter("ignore", FutureWarning)
         result = pingouin.rm_corr(data=data, x="x", y="y", subject="g")
     r, dof, p = float(result["r"].iloc[0]), int(result["dof"].iloc[0]), float(result["pval"].iloc[0])
-    low, high = fisher_z_ci(r, dof + 2, confidence)
+    low = high = float("nan")
+    if dof + 2 > 3:  # z = atanh(r) has standard error 1/sqrt(n - 3)
+        # rm_corr's own CI95 is rounded to 2 decimals; 15 keeps every digit of a value in [-1, 1]
+        low, high = (float(v) for v in pingouin.compute_esci(
+            stat=r, nx=dof + 2, eftype="pearson", confidence=confidence, decimals=15))
     return {"rm_r": r, "rm_dof": dof, "rm_p": p, "rm_ci_low": low, "rm_ci_high": high}
 
 

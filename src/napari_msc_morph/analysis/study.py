@@ -13,7 +13,6 @@ back as :attr:`CorrelationStudy.warnings`, for each face to show its own way.
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -40,8 +39,6 @@ from .readouts import read_readouts
 from .repeated import add_repeated_measures, repeated_measures
 
 __all__ = ["CorrelationStudy", "correlate_study"]
-
-logger = logging.getLogger(__name__)
 
 # Steps before the correlations: scores, readouts, samples + join, time course.
 _SETUP_STEPS = 4
@@ -292,9 +289,6 @@ def correlate_study(
             progress=scaled(progress, _SETUP_STEPS + n_tests, n_plots, total), cancel=cancel,
         )
     report(progress, total, total, "done")
-    logger.info("%s", study.summary())
-    for warning in warnings:
-        logger.info("correlation warning: %s", warning)
     return study
 
 
