@@ -253,7 +253,7 @@ def run_fields(task: Callable, items: Sequence, names: Sequence[str], *, client=
         Where to run; ``None``: here, one after the other.
     progress, cancel
         The package's protocol: ``progress(done, total, message)``, each item
-        ``steps`` steps; ``cancel`` checked between items (raises
+        ``steps`` steps, full at the end; ``cancel`` checked between items (raises
         :class:`~napari_msc_morph.errors.Cancelled` carrying ``partial``).
     what : str
         What an item is (``field``, ``image``): messages and the failures' kind.
@@ -295,7 +295,6 @@ def run_fields(task: Callable, items: Sequence, names: Sequence[str], *, client=
         return FieldResults([slots[k] for k in done], sorted(failures, key=lambda f: f.index),
                             [indices[k] for k in done], partial)
 
-    report(progress, 0, steps * len(items), f"{len(items)} {what}(s)")
     try:
         if client is None:
             _run_here(task, items, names, slots, fail, load, prefetch, on_result, steps,
@@ -307,12 +306,11 @@ def run_fields(task: Callable, items: Sequence, names: Sequence[str], *, client=
             stop.partial = results(partial=True)
         raise
     finished = results()
-    if verb is not None:
-        if not finished:
-            raise nothing_done(finished.failures, what, verb)
-        total = steps * len(items)
-        report(progress, total, total, f"{len(finished)} {what}(s) {verb}"
-               + (f", {len(failures)} failed" if failures else ""))
+    if verb is not None and not finished:
+        raise nothing_done(finished.failures, what, verb)
+    total = steps * len(items)  # the bar ends full, whatever failed
+    report(progress, total, total, f"{len(finished)} {what}(s) {verb or 'done'}"
+           + (f", {len(failures)} failed" if failures else ""))
     return finished
 
 
@@ -337,10 +335,10 @@ def _run_here(task, items, names, slots, fail, load, prefetch, on_result, steps,
                 raise
             except Exception as err:  # one item's failure never ends a collecting batch
                 fail(k, err)
-            else:
-                if on_result is not None:
-                    on_result(value, item)
-                slots[k] = value
+                continue  # the next item's progress (or the last message) moves past it
+            if on_result is not None:
+                on_result(value, item)
+            slots[k] = value
             report(progress, (k + 1) * steps, total, f"{names[k]} ({what} {k + 1}/{len(items)})")
     finally:
         loads.close()  # drops reads not yet started
