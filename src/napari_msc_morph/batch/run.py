@@ -267,6 +267,9 @@ def run_fields(task: Callable, items: Sequence, names: Sequence[str], *, client=
     on_result : callable, optional
         ``on_result(value, loaded item)`` as each item is done (here only); an
         error it raises ends the batch.
+    steps : int
+        Progress steps per item (images: 100, so a generator task moves the
+        bar within its image).
     verb : str, optional
         With a verb, a batch where nothing worked raises :func:`nothing_done`
         ("No image could be predicted: ...") and the last message counts them.
