@@ -18,14 +18,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
 from predict_helpers import make_bundle  # noqa: E402
 
+from napari_msc_morph.batch import FieldResults, failures_table  # noqa: E402
 from napari_msc_morph.cli import main  # noqa: E402
 from napari_msc_morph.errors import BadInputError, Cancelled  # noqa: E402
-from napari_msc_morph.inference import (  # noqa: E402
-    PredictionBatch,
-    Predictor,
-    failures_table,
-    predict_images,
-)
+from napari_msc_morph.inference import Predictor, predict_images  # noqa: E402
 from napari_msc_morph.io import write_tiff  # noqa: E402
 from napari_msc_morph.jobs import CancelToken  # noqa: E402
 from napari_msc_morph.models import load_bundle  # noqa: E402
@@ -84,11 +80,11 @@ def test_library_collects_the_bad_image_and_predicts_the_others(tmp_path, predic
     folder = _folder(tmp_path, bad)
     before = _hashes(folder)
     batch = predict_images(predictor, [folder], on_error="collect")
-    assert isinstance(batch, PredictionBatch) and not batch.partial
+    assert isinstance(batch, FieldResults) and not batch.partial
     assert [Path(p.name).name for p in batch] == ["a_good.tif", "z_good.tif"]
     assert len(batch.failures) == 1
     failure = batch.failures[0]
-    assert Path(failure.image).name == bad
+    assert Path(failure.field).name == bad
     assert BAD_FILES[bad][1] in failure.error
     assert list(failures_table(batch.failures).columns) == ["image", "error"]
     assert _hashes(folder) == before
@@ -133,7 +129,7 @@ def test_library_cancel_keeps_the_finished_images_marked_partial(tmp_path, predi
     partial = caught.value.partial
     assert partial.partial
     assert [Path(p.name).name for p in partial] == ["a_good.tif", "z_good.tif"]
-    assert [Path(f.image).name for f in partial.failures] == ["garbage.tif"]
+    assert [Path(f.field).name for f in partial.failures] == ["garbage.tif"]
 
 
 def _predict(args, bundle_path, out):

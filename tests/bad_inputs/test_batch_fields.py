@@ -156,7 +156,7 @@ def test_every_field_failing_is_an_error_not_an_empty_table(plate, tmp_path, cap
         (plate / f"f{k}_cells.tif").write_bytes(b"broken")
     out = tmp_path / "cells.csv"
     _refused(["measure", "--manifest", str(plate / "fields.csv"), "--out", str(out)],
-             capsys, plate, out, "no field could be processed", "f0_cells.tif")
+             capsys, plate, out, "No field could be processed", "f0_cells.tif")
 
 
 def test_some_fields_failing_exit_3_with_an_errors_table(plate, tmp_path, capsys):

@@ -122,7 +122,7 @@ def test_segment_on_two_workers_writes_the_serial_labels(if_fields, client, tmp_
 def test_predict_on_two_workers_equals_serial_and_loads_the_model_once_per_worker(images, client):
     _, paths, bundle = images
     MODEL_LOADS.clear()
-    batch_predict._PREDICTORS.clear()
+    batch_predict.cached_predictor.cache_clear()
     serial = predict_images(bundle, paths, device="cpu", precision="fp32", on_error="collect")
     spread = predict_fields(bundle, paths, device="cpu", precision="fp32", client=client)
     pd.testing.assert_frame_equal(predictions_table(spread), predictions_table(serial))
@@ -143,8 +143,8 @@ def test_predict_failure_is_the_serial_failure(images, client, tmp_path):
     inputs = [paths[0], garbage, tmp_path / "missing.tif", paths[1]]
     serial = predict_images(bundle, inputs, device="cpu", precision="fp32", on_error="collect")
     spread = predict_fields(bundle, inputs, device="cpu", precision="fp32", client=client)
-    assert [(f.image, f.error, f.index) for f in spread.failures] == \
-        [(f.image, f.error, f.index) for f in serial.failures]
+    assert [(f.field, f.error, f.index) for f in spread.failures] == \
+        [(f.field, f.error, f.index) for f in serial.failures]
     assert len(spread.failures) == 2 and spread.indices == serial.indices == [0, 3]
 
 

@@ -191,7 +191,7 @@ def test_bf16_autocast_explains_like_fp32(spot_explainer):
 
 
 def test_predict_and_explain_keeps_maps_beside_their_predictions(osteo_path, tmp_path):
-    from napari_msc_morph.inference import image_input, predict_and_explain
+    from napari_msc_morph.inference import image_input, predict_images
     from napari_msc_morph.io import write_tiff
 
     rng = np.random.default_rng(8)
@@ -201,11 +201,12 @@ def test_predict_and_explain_keeps_maps_beside_their_predictions(osteo_path, tmp
     (folder / "c.tif").write_bytes(b"not a tiff")
     layer = image_input(rng.integers(0, 256, (66, 100, 3), dtype=np.uint8), name="layer")
     seen = []
-    predictions, maps = predict_and_explain(
-        osteo_path, [folder, layer], device="cpu", on_error="collect",
-        progress=lambda done, total, message: seen.append(done))
+    predictions = predict_images(
+        osteo_path, [folder, layer], device="cpu", on_error="collect", explain=True,
+        progress=lambda done, total, message: seen.append((done, total)))
+    maps = [prediction.explanation for prediction in predictions]
     assert [Path(p.name).name for p in predictions] == ["a.tif", "b.tif", "layer"]
     assert [m.heatmap.shape for m in maps] == [(70, 90), (80, 75), (66, 100)]
     assert [Path(m.name).name for m in maps] == ["a.tif", "b.tif", "layer"]
-    assert [Path(f.image).name for f in predictions.failures] == ["c.tif"]
-    assert seen == sorted(seen) and seen[-1] == 100
+    assert [Path(f.field).name for f in predictions.failures] == ["c.tif"]
+    assert seen == sorted(seen) and seen[-1] == (400, 400)  # 4 images (c.tif unreadable), a full share each

@@ -223,10 +223,10 @@ def test_every_row_says_which_pixel_size_was_used_and_where_it_came_from(tmp_pat
 
 
 def test_batch_result_is_a_list_with_failures_and_input_positions(osteo_bundle, tmp_path):
-    from napari_msc_morph.inference import PredictionBatch, failures_table
+    from napari_msc_morph.batch import FieldResults, failures_table
 
     good = predict_images(osteo_bundle, [_gray(), _gray()], tiling="center", device="cpu")
-    assert isinstance(good, PredictionBatch) and len(good) == 2
+    assert isinstance(good, FieldResults) and len(good) == 2
     assert good.failures == [] and good.indices == [0, 1] and not good.partial
     (tmp_path / "bad.tif").write_bytes(b"junk")
     mixed = predict_images(osteo_bundle, [tmp_path / "bad.tif", _gray()], tiling="center",

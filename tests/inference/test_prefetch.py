@@ -6,9 +6,9 @@ import time
 import numpy as np
 import pytest
 
+from napari_msc_morph.batch.prefetch import prefetched
 from napari_msc_morph.errors import BadInputError, Cancelled
 from napari_msc_morph.inference import Predictor, predict_images
-from napari_msc_morph.inference.prefetch import prefetched
 from napari_msc_morph.io import write_tiff
 from napari_msc_morph.jobs import CancelToken
 
@@ -47,7 +47,7 @@ def test_a_corrupt_file_fails_alone_with_prefetch(osteo_bundle, tmp_path):
     plain = predict_images(predictor, [folder], tiling="center", on_error="collect", prefetch=0)
     ahead = predict_images(predictor, [folder], tiling="center", on_error="collect", prefetch=2)
     assert _answers(ahead) == _answers(plain) and len(ahead) == 4
-    assert [f.image.rsplit("/", 1)[-1] for f in ahead.failures] == ["field_02.tif"]
+    assert [f.field.rsplit("/", 1)[-1] for f in ahead.failures] == ["field_02.tif"]
     assert ahead.failures[0].error == plain.failures[0].error
     assert "field_02.tif" in ahead.failures[0].error
     with pytest.raises(Exception) as raised:  # raise mode: the corrupt file stops the run

@@ -2,7 +2,8 @@
 
 - :mod:`.fields`: what a field is, the fields manifest, folders and globs;
 - :mod:`.run`: :func:`batch_client` (serial, ``--workers N``, ``--scheduler ADDRESS``)
-  and :func:`run_fields` (progress from the futures, per-field failures, input order);
+  and :func:`run_fields`, the one per-item loop of all batch work, fields and images
+  (progress, failures, partial results, input order), with :mod:`.prefetch` reading ahead;
 - :mod:`.morphology`: :func:`segment_fields`, :func:`measure_fields`;
 - :mod:`.predict`: :func:`predict_fields` (the model loaded once per worker).
 
@@ -24,11 +25,14 @@ from .morphology import MeasureBatch, SegmentBatch, measure_fields, segment_fiel
 from .predict import MODEL_LOADS, predict_fields
 from .run import (
     CONNECT_TIMEOUT_S,
+    ON_ERROR,
     FieldFailure,
     FieldResults,
     batch_client,
     check_cluster_options,
+    error_text,
     failures_table,
+    nothing_done,
     run_fields,
 )
 
@@ -37,6 +41,7 @@ __all__ = [
     "CONNECT_TIMEOUT_S",
     "MANIFEST_COLUMNS",
     "MODEL_LOADS",
+    "ON_ERROR",
     "Field",
     "FieldFailure",
     "FieldResults",
@@ -45,11 +50,13 @@ __all__ = [
     "SegmentBatch",
     "batch_client",
     "check_cluster_options",
+    "error_text",
     "expand_spec",
     "fields_from_specs",
     "is_many",
     "failures_table",
     "measure_fields",
+    "nothing_done",
     "predict_fields",
     "read_fields_manifest",
     "run_fields",

@@ -1,51 +1,27 @@
 """Predict many images on a Dask cluster: one task per image, the model loaded once per worker.
 
-Each task calls the one entry point,
-:func:`~napari_msc_morph.inference.predict_images`, on its image with the
-worker's cached :class:`~napari_msc_morph.inference.Predictor`, so an image's
-prediction is the one a serial ``msc-morph predict`` gives (with a fixed
+The batch loop (:func:`~napari_msc_morph.batch.run_fields`) with a predict
+task: each task predicts its image with
+:func:`~napari_msc_morph.inference.predict_images` and the worker's cached
+:class:`~napari_msc_morph.inference.Predictor`, so an image's prediction, and
+its failure, are the ones a serial ``msc-morph predict`` gives (with a fixed
 ``precision``; ``auto`` calibrates bf16 on the first tiles a predictor sees).
-The per-image results are merged back into one
-:class:`~napari_msc_morph.inference.PredictionBatch` in input order, failures
-included, so the CLI writes the same table, errors table and partial file.
 """
 
 from __future__ import annotations
 
 import functools
 import os
-import threading
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BadInputError, Cancelled
 from ..jobs import CancelToken, ProgressFn
-from .run import run_fields
+from .run import FieldResults, run_fields
 
-__all__ = ["MODEL_LOADS", "PredictOptions", "cached_predictor", "predict_fields", "predict_task"]
+__all__ = ["MODEL_LOADS", "cached_predictor", "predict_fields", "predict_task"]
 
 #: Every model load a task did, as ``(worker address or None, bundle path)``: tests
 #: and logs count them (one per worker and bundle, not one per image).
 MODEL_LOADS: list[tuple[str | None, str]] = []
-
-#: Predictors kept per process: (worker, bundle key, device, precision, batch size) -> Predictor.
-_PREDICTORS: dict = {}
-_LOCK = threading.Lock()
-#: Bundles a worker keeps loaded at once (a run uses one; a long-lived worker may see more).
-_MAX_CACHED = 2
-
-
-@dataclass(frozen=True)
-class PredictOptions:
-    """What every image of a predict batch shares."""
-
-    bundle: str
-    device: str = "auto"
-    precision: str = "auto"
-    batch_size: int | None = None
-    tiling: str | None = None
-    overlap: float | None = None
-    pixel_size_um: float | None = None
 
 
 def _worker_address() -> str | None:
@@ -67,47 +43,46 @@ def _bundle_key(path: str) -> tuple:
     return str(resolved), stat.st_mtime_ns, stat.st_size
 
 
-def cached_predictor(opts: PredictOptions):
-    """This worker's :class:`~napari_msc_morph.inference.Predictor` for ``opts``, loaded once."""
+# two bundles per process: a run uses one; a long-lived worker may see more
+@functools.lru_cache(maxsize=2)
+def cached_predictor(worker: str | None, bundle_key: tuple, device: str, precision: str,
+                     batch_size: int | None):
+    """This worker's :class:`~napari_msc_morph.inference.Predictor` for a bundle, loaded once.
+
+    ``bundle_key`` is ``_bundle_key(path)``, so a rewritten bundle loads again.
+    """
     from ..inference import Predictor
     from ..models.bundle import load_bundle
 
-    worker = _worker_address()
-    key = (worker, _bundle_key(opts.bundle), opts.device, opts.precision, opts.batch_size)
-    with _LOCK:  # a worker with several threads loads the model once too
-        if key not in _PREDICTORS:
-            while len(_PREDICTORS) >= _MAX_CACHED:
-                _PREDICTORS.pop(next(iter(_PREDICTORS)))
-            _PREDICTORS[key] = Predictor(load_bundle(opts.bundle), device=opts.device,
-                                         precision=opts.precision, batch_size=opts.batch_size)
-            MODEL_LOADS.append((worker, key[1][0]))
-        return _PREDICTORS[key]
+    MODEL_LOADS.append((worker, bundle_key[0]))
+    return Predictor(load_bundle(bundle_key[0]), device=device, precision=precision,
+                     batch_size=batch_size)
 
 
-def predict_task(job):
-    """Predict one image (``(path, pixel size or None), options``) -> PredictionBatch."""
-    return _predict_with(cached_predictor(job[1]), job)
+def predict_task(image, *, bundle: str, device: str = "auto", precision: str = "auto",
+                 batch_size: int | None = None, predictor=None, **options):
+    """Predict one image, ``(path, pixel size or None)``, with this worker's predictor.
 
+    ``options``: ``tiling``, ``overlap`` and the batch's ``pixel_size_um``
+    (used where the image has none of its own). Raises the image's error, as
+    serially: the loop records it.
+    """
+    from ..inference import predict_images
 
-def _predict_with(predictor, job):
-    from ..inference import PredictionBatch, predict_images
-
-    (path, pixel_size), opts = job
-    try:
-        return predict_images(predictor, [path], tiling=opts.tiling, overlap=opts.overlap,
-                              pixel_size_um=pixel_size if pixel_size is not None
-                              else opts.pixel_size_um, on_error="collect")
-    except BadInputError as err:
-        if getattr(err, "failures", None):  # the image failed: its failure, as serially
-            return PredictionBatch(failures=err.failures)
-        raise
+    if predictor is None:
+        predictor = cached_predictor(_worker_address(), _bundle_key(bundle), device, precision,
+                                     batch_size)
+    path, pixel_size = image
+    default_size = options.pop("pixel_size_um", None)
+    return predict_images(predictor, [path], pixel_size_um=default_size if pixel_size is None
+                          else pixel_size, prefetch=0, **options)[0]
 
 
 def predict_fields(bundle, images, *, pixel_sizes=None, tiling: str | None = None,
                    overlap: float | None = None, device: str = "auto", precision: str = "auto",
                    batch_size: int | None = None, pixel_size_um: float | None = None,
                    client=None, progress: ProgressFn | None = None,
-                   cancel: CancelToken | None = None):
+                   cancel: CancelToken | None = None) -> FieldResults:
     """Predict images with one task per image: the batch ``predict_images`` on a cluster.
 
     Parameters
@@ -129,7 +104,7 @@ def predict_fields(bundle, images, *, pixel_sizes=None, tiling: str | None = Non
 
     Returns
     -------
-    PredictionBatch
+    FieldResults
         As ``predict_images(..., on_error="collect")``: predictions in input
         order, ``indices`` into ``images``, ``failures`` (unreadable images, and
         tasks whose worker died) in input order.
@@ -141,55 +116,27 @@ def predict_fields(bundle, images, *, pixel_sizes=None, tiling: str | None = Non
     Cancelled, KeyboardInterrupt
         Carrying the finished images as ``err.partial``.
     """
-    from ..inference import ImageFailure, PredictionBatch, Predictor
-    from ..inference.images import _as_inputs, _nothing_predicted
-    from ..tiling import TILINGS, check_overlap
+    from ..inference import Predictor, expand_inputs
+    from ..inference.inputs import check_options
+    from ..tiling import TILINGS
 
+    check_options("collect", overlap, pixel_size_um)
     if tiling is not None:
         TILINGS.entry(tiling)
-    if overlap is not None:
-        check_overlap(overlap)
     images = [images] if isinstance(images, (str, os.PathLike)) else list(images)
     pixel_sizes = list(pixel_sizes) if pixel_sizes is not None else [None] * len(images)
-    merged = PredictionBatch()
-    items = _as_inputs(images, merged.failures)  # (input index, path), as serially
-    task = predict_task
-    if isinstance(bundle, Predictor):
-        if client is not None:
-            raise TypeError("a cluster's workers load the model themselves: pass the bundle's "
-                            "path, not a Predictor.")
-        task, bundle = functools.partial(_predict_with, bundle), ""
-    else:
-        bundle = str(Path(bundle).resolve())
-    opts = PredictOptions(bundle, device, precision, batch_size, tiling, overlap, pixel_size_um)
-    jobs = [((str(path), pixel_sizes[index]), opts) for index, path in items]
-    names = [str(path) for _, path in items]
-    try:
-        results = run_fields(task, jobs, names, client=client, progress=progress,
-                             cancel=cancel, what="image")
-    except (Cancelled, KeyboardInterrupt) as stop:
-        merged = _merge(merged, items, stop.partial, ImageFailure)
-        merged.partial = True
-        stop.partial = merged
-        raise
-    merged = _merge(merged, items, results, ImageFailure)
-    if not merged:
-        raise _nothing_predicted(merged.failures)
-    return merged
-
-
-def _merge(merged, items, results, ImageFailure):
-    failed = {f.index: f for f in results.failures}
-    for k, (index, path) in enumerate(items):
-        if k in failed:
-            merged.failures.append(ImageFailure(str(path), failed[k].error, index))
-            continue
-        batch = results.values[k]
-        if batch is None:
-            continue
-        for prediction in batch:
-            merged.append(prediction)
-            merged.indices.append(index)
-        merged.failures.extend(ImageFailure(f.image, f.error, index) for f in batch.failures)
-    merged.failures.sort(key=lambda f: f.index)
-    return merged
+    failures: list = []
+    items = expand_inputs(images, failures)  # (input index, path), as serially
+    task = functools.partial(predict_task, bundle="", predictor=bundle, tiling=tiling,
+                             overlap=overlap, pixel_size_um=pixel_size_um)
+    if not isinstance(bundle, Predictor):
+        task = functools.partial(predict_task, bundle=str(Path(bundle).resolve()), device=device,
+                                 precision=precision, batch_size=batch_size, tiling=tiling,
+                                 overlap=overlap, pixel_size_um=pixel_size_um)
+    elif client is not None:
+        raise TypeError("a cluster's workers load the model themselves: pass the bundle's "
+                        "path, not a Predictor.")
+    return run_fields(task, [(str(path), pixel_sizes[index]) for index, path in items],
+                      [str(path) for _, path in items], indices=[k for k, _ in items],
+                      failures=failures, what="image", verb="predicted", client=client,
+                      progress=progress, cancel=cancel)

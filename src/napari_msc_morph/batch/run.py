@@ -1,12 +1,18 @@
-"""Run one task per field: in this process, or on a Dask cluster.
+"""The one per-item loop of all batch work (fields and images): here, or on a Dask cluster.
 
 :func:`batch_client` gives the place to run: nothing (``None``: serial, in this
 process), a local cluster of worker processes (``workers=N``), or an existing
 scheduler (``scheduler="tcp://host:8786"``: a lab server, or a cluster started
-with dask-jobqueue on SLURM/PBS). :func:`run_fields` submits one task per field,
-moves the progress bar as tasks finish, keeps a failing field's error beside the
-others' results, and returns the results in input order, whatever order the
-workers finished in.
+with dask-jobqueue on SLURM/PBS). :func:`run_fields` runs one task per item
+(a field to segment or measure, an image to predict or explain), moves the
+progress bar (each item an equal share; a task that yields ``(done, total,
+message)`` moves within its share), keeps a failing item's error beside the
+others' results (``on_error="collect"``) or stops there (``"raise"``), keeps
+the finished items on a stop (``err.partial``), and returns the results in
+input order, whatever order the workers finished in: one :class:`FieldResults`
+(a list of the values that worked) with one :class:`FieldFailure` per failed
+item, one :func:`failures_table` and one rule, :func:`nothing_done`, for a
+batch where nothing worked.
 
 ``dask.distributed`` is optional (the ``[distributed]`` extra); it is imported
 only when a cluster is asked for.
@@ -15,20 +21,28 @@ only when a cluster is asked for.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from pathlib import Path
 
-from ..errors import BadInputError, Cancelled, MissingDependencyError
+from ..errors import BadInputError, Cancelled, MissingDependencyError, MscMorphError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
+from ..registry import Registry
+from .prefetch import prefetched
 
 __all__ = [
     "CONNECT_TIMEOUT_S",
+    "ON_ERROR",
     "FieldFailure",
     "FieldResults",
     "batch_client",
     "check_cluster_options",
+    "error_text",
     "failures_table",
+    "nothing_done",
+    "require_distributed",
     "run_fields",
 ]
 
@@ -37,41 +51,89 @@ logger = logging.getLogger(__name__)
 #: Seconds to wait for an existing scheduler to answer before giving up.
 CONNECT_TIMEOUT_S = 10.0
 
+#: What a batch does when one item fails; each entry holds whether failures are collected.
+ON_ERROR: Registry[bool] = Registry("on_error")
+ON_ERROR.add("raise", False, "the first failing item raises its error; nothing is returned")
+ON_ERROR.add("collect", True, "a failing item is recorded in `failures`; the others still run")
+
 
 @dataclass
 class FieldFailure:
-    """One field whose task failed; the others are unaffected."""
+    """One item (a field, an image) whose task failed; the others are unaffected.
+
+    Attributes
+    ----------
+    field : str
+        Its name: a field's name, an image's path or a layer's name.
+    error : str
+        What went wrong, one line naming the item.
+    index : int
+        Position of the input it came from (a folder's images share one).
+    kind : str
+        What the item is, the errors table's first column (``field``, ``image``).
+    """
 
     field: str
     error: str
     index: int
+    kind: str = "field"
 
     def row(self) -> dict:
-        return {"field": self.field, "error": self.error}
+        return {self.kind: self.field, "error": self.error}
 
 
-@dataclass
-class FieldResults:
-    """Per field (input order) its task's value, ``None`` where it failed.
+class FieldResults(list):
+    """The values of the items that worked, in input order (a list), with what failed.
 
-    ``failures`` lists the failed fields in input order; ``partial`` is True
-    when the run stopped early (only the fields finished by then have values).
+    Attributes
+    ----------
+    failures : list of FieldFailure
+        The items that failed, in input order.
+    indices : list of int
+        For each value, the position of the input it came from.
+    partial : bool
+        True when the run stopped early (cancelled, Ctrl-C): only the items
+        finished by then are here.
     """
 
-    values: list
-    failures: list[FieldFailure] = field(default_factory=list)
-    partial: bool = False
+    def __init__(self, values=(), failures=(), indices=(), partial: bool = False):
+        super().__init__(values)
+        self.failures: list[FieldFailure] = list(failures)
+        self.indices: list[int] = list(indices)
+        self.partial = partial
 
     def succeeded(self) -> list[tuple[int, object]]:
-        failed = {f.index for f in self.failures}
-        return [(k, v) for k, v in enumerate(self.values) if k not in failed and v is not None]
+        """``(input position, value)`` of every item that worked."""
+        return [(k, v) for k, v in zip(self.indices, self) if v is not None]
 
 
-def failures_table(failures: Sequence[FieldFailure]):
-    """The errors table of a field batch: ``field``, ``error``."""
+def failures_table(failures: Sequence[FieldFailure], kind: str | None = None):
+    """The errors table of a batch: ``field`` (or ``image``: the items' kind), ``error``."""
     import pandas as pd
 
-    return pd.DataFrame([f.row() for f in failures], columns=["field", "error"])
+    kind = kind or (failures[0].kind if failures else "field")
+    return pd.DataFrame([f.row() for f in failures], columns=[kind, "error"])
+
+
+def error_text(err: BaseException, name: str) -> str:
+    """One line for a failed item; names it when the message does not, and a bug's type."""
+    text = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+    text = " ".join(str(text).split()) or type(err).__name__
+    if not isinstance(err, (MscMorphError, OSError, ValueError)):
+        text = f"{type(err).__name__}: {text}"
+    if name not in text and Path(name).name not in text:
+        text = f"{name}: {text}"
+    return text
+
+
+def nothing_done(failures: Sequence[FieldFailure], what: str = "field",
+                 verb: str = "processed") -> BadInputError:
+    """The error when no item at all worked: "No <what> could be <verb>: <first errors>"."""
+    more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
+    error = BadInputError(f"No {what} could be {verb}: "
+                          + "; ".join(f.error for f in failures[:5]) + more)
+    error.failures = list(failures)  # a cluster task keeps its image's own failure
+    return error
 
 
 def check_cluster_options(workers: int | None = None, scheduler: str | None = None,
@@ -93,7 +155,8 @@ def check_cluster_options(workers: int | None = None, scheduler: str | None = No
         raise BadInputError(f"--scheduler-timeout {timeout}: give a positive number of seconds.")
 
 
-def _distributed():
+def require_distributed():
+    """``dask.distributed``, or the error naming the ``[distributed]`` extra."""
     try:
         import dask.distributed as distributed  # the [distributed] extra: dask[distributed]
     except ImportError:
@@ -135,7 +198,7 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
     if workers is None and scheduler is None:
         yield None
         return
-    distributed = _distributed()
+    distributed = require_distributed()
     cluster = None
     if scheduler is not None:
         client = _connect(distributed, str(scheduler).strip(), timeout)
@@ -169,70 +232,133 @@ def _connect(distributed, address: str, timeout: float):
 
 def run_fields(task: Callable, items: Sequence, names: Sequence[str], *, client=None,
                progress: ProgressFn | None = None, cancel: CancelToken | None = None,
-               what: str = "field") -> FieldResults:
-    """Run ``task(item)`` for every item: one task per field, failures kept apart.
+               what: str = "field", indices: Sequence[int] | None = None,
+               load: Callable | None = None, prefetch: int = 0, on_error: str = "collect",
+               on_result: Callable | None = None, steps: int = 1, verb: str | None = None,
+               failures: Sequence[FieldFailure] = ()) -> FieldResults:
+    """Run ``task(item)`` for every item: one task per field or image, failures kept apart.
 
     Parameters
     ----------
     task : callable
-        A module-level function (workers import it by name) taking one item.
+        Takes one item (after ``load``). On a cluster a module-level function
+        (workers import it by name) returning the value; here it may also be a
+        generator yielding ``(done, total, message)`` within the item and
+        returning the value.
     items : sequence
-        One picklable argument per field.
+        One (picklable, for a cluster) argument per item.
     names : sequence of str
-        The fields' names, for progress messages and failures.
+        The items' names, for progress messages and failures.
     client : distributed.Client, optional
         Where to run; ``None``: here, one after the other.
     progress, cancel
-        The package's protocol: ``progress(done, total, message)`` as fields
-        finish; ``cancel`` checked between fields (raises
+        The package's protocol: ``progress(done, total, message)``, each item
+        ``steps`` steps, full at the end; ``cancel`` checked between items (raises
         :class:`~napari_msc_morph.errors.Cancelled` carrying ``partial``).
+    what : str
+        What an item is (``field``, ``image``): messages and the failures' kind.
+    indices : sequence of int, optional
+        Per item, the position of the input it came from (default: its own).
+    load : callable, optional
+        ``load(item)`` read before ``task`` (here only), ``prefetch`` items ahead
+        on a background thread (:mod:`.prefetch`).
+    on_error : {"raise", "collect"}
+        Stop at the first failing item, or record it and go on (:data:`ON_ERROR`).
+    on_result : callable, optional
+        ``on_result(value, loaded item)`` as each item is done (here only); an
+        error it raises ends the batch.
+    steps : int
+        Progress steps per item (images: 100, so a generator task moves the
+        bar within its image).
+    verb : str, optional
+        With a verb, a batch where nothing worked raises :func:`nothing_done`
+        ("No image could be predicted: ...") and the last message counts them.
+    failures : sequence of FieldFailure
+        Inputs that failed before the run (a missing path), kept with the others.
 
     Returns
     -------
     FieldResults
-        Values in input order. A field whose task raised anything is a
-        :class:`FieldFailure` with a one-line error naming it; the others finish.
+        Values in input order. An item whose task raised is a
+        :class:`FieldFailure` with a one-line error naming it.
     """
-    total = len(items)
-    results = FieldResults([None] * total)
-    report(progress, 0, total, f"{total} {what}(s)")
+    collect = ON_ERROR.get(on_error)
+    indices = list(range(len(items))) if indices is None else list(indices)
+    slots: list = [_MISSING] * len(items)
+    failures = list(failures)
+
+    def fail(k: int, err: BaseException) -> None:
+        if not collect:
+            raise err
+        failures.append(FieldFailure(names[k], error_text(err, names[k]), indices[k], what))
+        logger.info("skipped %s", failures[-1].error)
+
+    def results(partial: bool = False) -> FieldResults:
+        done = [k for k, value in enumerate(slots) if value is not _MISSING]
+        return FieldResults([slots[k] for k in done], sorted(failures, key=lambda f: f.index),
+                            [indices[k] for k in done], partial)
+
     try:
         if client is None:
-            _run_here(task, items, names, results, progress, cancel, what)
+            _run_here(task, items, names, slots, fail, load, prefetch, on_result, steps,
+                      progress, cancel, what)
         else:
-            _run_on_cluster(client, task, items, names, results, progress, cancel, what)
+            _run_on_cluster(client, task, items, names, slots, fail, progress, cancel, what)
     except (Cancelled, KeyboardInterrupt) as stop:
-        results.partial = True
-        results.failures.sort(key=lambda f: f.index)
-        stop.partial = results
+        if collect:
+            stop.partial = results(partial=True)
         raise
-    results.failures.sort(key=lambda f: f.index)
-    return results
+    finished = results()
+    if verb is not None and not finished:
+        raise nothing_done(finished.failures, what, verb)
+    total = steps * len(items)  # the bar ends full, whatever failed
+    report(progress, total, total, f"{len(finished)} {what}(s) {verb or 'done'}"
+           + (f", {len(failures)} failed" if failures else ""))
+    return finished
 
 
-def _failure(results: FieldResults, k: int, name: str, err: BaseException) -> None:
-    from ..inference.batch import error_text
-
-    failure = FieldFailure(name, error_text(err, name), k)
-    results.failures.append(failure)
-    logger.info("failed: %s", failure.error)
+#: A slot whose item has no value (yet, or because it failed).
+_MISSING = object()
 
 
-def _run_here(task, items, names, results, progress, cancel, what) -> None:
-    total = len(items)
-    for k, item in enumerate(items):
-        check_cancelled(cancel, "Batch was cancelled.")
+def _run_here(task, items, names, slots, fail, load, prefetch, on_result, steps, progress,
+              cancel, what) -> None:
+    total, stopped = steps * len(items), f"{what.capitalize()} batch was cancelled."
+    loads = prefetched(items, load or (lambda item: item), cancel=cancel,
+                       depth=prefetch if load is not None and len(items) > 1 else 0)
+    try:
+        for k in range(len(items)):
+            check_cancelled(cancel, stopped)
+            try:
+                item = next(loads).result()
+                value = task(item)
+                if inspect.isgenerator(value):
+                    value = _drive(value, progress, k * steps, steps, total)
+            except Cancelled:
+                raise
+            except Exception as err:  # one item's failure never ends a collecting batch
+                fail(k, err)
+                continue  # the next item's progress (or the last message) moves past it
+            if on_result is not None:
+                on_result(value, item)
+            slots[k] = value
+            report(progress, (k + 1) * steps, total, f"{names[k]} ({what} {k + 1}/{len(items)})")
+    finally:
+        loads.close()  # drops reads not yet started
+
+
+def _drive(steps_of_item, progress, start: int, steps: int, total: int):
+    """Run an item's generator to its return value, moving the bar within its share."""
+    while True:
         try:
-            results.values[k] = task(item)
-        except Cancelled:
-            raise
-        except Exception as err:  # one field's failure never ends the batch
-            _failure(results, k, names[k], err)
-        report(progress, k + 1, total, f"{names[k]} ({what} {k + 1}/{total})")
+            done, count, message = next(steps_of_item)
+        except StopIteration as stop:
+            return stop.value
+        report(progress, start + (steps * done) // max(count, 1), total, message)
 
 
-def _run_on_cluster(client, task, items, names, results, progress, cancel, what) -> None:
-    distributed = _distributed()
+def _run_on_cluster(client, task, items, names, slots, fail, progress, cancel, what) -> None:
+    distributed = require_distributed()
     total = len(items)
     futures = [client.submit(task, item, pure=False, key=f"msc-morph-{what}-{k}-{_token()}")
                for k, item in enumerate(items)]
@@ -242,9 +368,9 @@ def _run_on_cluster(client, task, items, names, results, progress, cancel, what)
         for future in distributed.as_completed(futures):
             k = position[future.key]
             try:
-                results.values[k] = future.result()
+                slots[k] = future.result()
             except Exception as err:  # a task's error, or its worker died (KilledWorker)
-                _failure(results, k, names[k], err)
+                fail(k, err)
             done += 1
             report(progress, done, total, f"{names[k]} ({done}/{total} {what}s done)")
             check_cancelled(cancel, "Batch was cancelled.")

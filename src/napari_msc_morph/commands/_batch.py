@@ -1,8 +1,10 @@
-"""The batch options shared by ``segment``, ``measure`` and ``predict``.
+"""The batch options shared by ``segment``, ``measure`` and ``predict``, and the one report
+of a batch's failures.
 
 ``--workers N`` (a local Dask cluster), ``--scheduler ADDRESS`` (an existing
 one), ``--scheduler-timeout`` and ``--manifest FIELDS.csv``; the errors table
-and exit status 3 of a batch whose fields partly failed. The work itself is
+and exit status 3 of a batch (``segment``, ``measure``, ``predict``,
+``explain``) whose fields or images partly failed. The work itself is
 :mod:`napari_msc_morph.batch`.
 """
 
@@ -58,9 +60,9 @@ def check_cluster_args(args) -> None:
 
     check_cluster_options(args.workers, args.scheduler, args.scheduler_timeout)
     if cluster_requested(args):
-        from ..batch.run import _distributed
+        from ..batch.run import require_distributed
 
-        _distributed()  # the missing extra is said before any work
+        require_distributed()  # the missing extra is said before any work
 
 
 def where(args) -> str:
@@ -78,20 +80,26 @@ def side_path(out: Path, kind: str) -> Path:
     return out / f"{kind}.csv"
 
 
-def report_field_failures(command: str, failures, out: Path) -> int:
-    """Write the errors table beside ``out``, list the failed fields; 3 if any, else 0."""
+def report_field_failures(command: str, failures, out: Path, verb: str = "written") -> int:
+    """Write the errors table beside ``out``, list the failed items; 3 if any, else 0.
+
+    ``out`` is the batch's table (``cells.csv`` -> ``cells.errors.csv``); a
+    ``.errors``/``.partial`` file left by an earlier run is pointed out.
+    """
     from ..batch import failures_table
     from ..io import write_table
 
     errors_path = side_path(out, "errors")
+    stale = [side_path(out, "partial")] + ([] if failures else [errors_path])
+    for path in stale:
+        if path.exists():
+            print(f"msc-morph {command}: note: {path} is from an earlier run; this run's "
+                  f"results are in {out}.", file=sys.stderr)
     if not failures:
-        if errors_path.exists():
-            print(f"msc-morph {command}: note: {errors_path} is from an earlier run; this "
-                  f"run's results are in {out}.", file=sys.stderr)
         return 0
-    write_table(failures_table(failures), errors_path)
-    print(f"msc-morph {command}: {len(failures)} field(s) failed (listed in {errors_path}); "
-          "the others were written:", file=sys.stderr)
+    write_table(failures_table(failures), errors_path, path_columns=("image",))
+    print(f"msc-morph {command}: {len(failures)} {failures[0].kind}(s) failed (listed in "
+          f"{errors_path}); the others were {verb}:", file=sys.stderr)
     for failure in failures:
         print(f"  {failure.error}", file=sys.stderr)
     return BATCH_FAILED_EXIT
@@ -99,8 +107,6 @@ def report_field_failures(command: str, failures, out: Path) -> int:
 
 def nothing_done(command: str, failures) -> Exception:
     """The error when no field at all worked (exit 2, like a single bad field)."""
-    from ..errors import BadInputError
+    from ..batch.run import nothing_done as nothing_worked
 
-    more = f" (and {len(failures) - 5} more)" if len(failures) > 5 else ""
-    return BadInputError("no field could be processed: "
-                         + "; ".join(f.error for f in failures[:5]) + more)
+    return nothing_worked(failures, "field", "processed")

@@ -1,21 +1,18 @@
 """What ``predict`` and ``explain`` share: a model bundle run over images.
 
 The same options (``--overlap``, ``--pixel-size-um``, ``--device``,
-``--precision``, ``--batch-size``, ``--quiet``), the same report of the images
-that failed (an errors table, each error on stderr, exit status 3) and the same
-file stems for per-image outputs.
+``--precision``, ``--batch-size``, ``--quiet``) and the same file stems for
+per-image outputs; the images that failed are reported as every batch's
+(:func:`~._batch.report_field_failures`).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from ..inference.predict import DEVICES, PRECISIONS
-from ._batch import BATCH_FAILED_EXIT
 
-__all__ = ["BATCH_FAILED_EXIT", "add_image_arguments", "add_run_arguments", "list_failures",
-           "unique_stem"]
+__all__ = ["add_image_arguments", "add_run_arguments", "unique_stem"]
 
 
 def add_image_arguments(parser) -> None:
@@ -35,21 +32,6 @@ def add_run_arguments(parser, batch_pass: str) -> None:
     parser.add_argument("--batch-size", type=int, default=None,
                         help=f"crops per {batch_pass} (default 8 on CPU, 32 on GPU)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def list_failures(command: str, failures, errors_path: Path, verb: str) -> int:
-    """Write the failed images to ``errors_path`` and list them on stderr; 3 if any, else 0."""
-    from ..inference import failures_table
-    from ..io import write_table
-
-    if not failures:
-        return 0
-    write_table(failures_table(failures), errors_path, path_columns=("image",))
-    print(f"msc-morph {command}: {len(failures)} image(s) failed (listed in {errors_path}); "
-          f"the others were {verb}:", file=sys.stderr)
-    for failure in failures:
-        print(f"  {failure.error}", file=sys.stderr)
-    return BATCH_FAILED_EXIT
 
 
 def unique_stem(path: Path, used: set[str]) -> str:

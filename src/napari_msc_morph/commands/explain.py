@@ -16,10 +16,11 @@ import numpy as np
 
 from ..inference.explain import PREDICTED_TARGET
 from ..tiling import TILINGS
-from ._inference import BATCH_FAILED_EXIT, add_image_arguments, add_run_arguments, list_failures
+from ._batch import report_field_failures
+from ._inference import add_image_arguments, add_run_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
-__all__ = ["BATCH_FAILED_EXIT", "SUMMARY_NAME", "add_parser", "kept", "run"]
+__all__ = ["SUMMARY_NAME", "add_parser", "kept", "run"]
 
 #: The summary table in ``--out``.
 SUMMARY_NAME = "gradcam.csv"
@@ -95,7 +96,7 @@ def run(args) -> int:
     print(f"{len(batch)} Grad-CAM map(s) ({explainer.task.name}, target {first.target_label}, "
           f"layer {first.target_layer}, {first.tiling}, {explainer.device}, "
           f"{explainer.precision}) -> {args.out}")
-    return list_failures("explain", batch.failures, args.out / "gradcam.errors.csv", "explained")
+    return report_field_failures("explain", batch.failures, args.out / SUMMARY_NAME, "explained")
 
 
 def _write_one(explanation, item, folder: Path, used_stems: set[str]) -> dict:

@@ -15,17 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from ..tiling import TILINGS
-from ._batch import add_batch_arguments
-from ._inference import (
-    BATCH_FAILED_EXIT,
-    add_image_arguments,
-    add_run_arguments,
-    list_failures,
-    unique_stem,
-)
+from ._batch import add_batch_arguments, report_field_failures, side_path
+from ._inference import add_image_arguments, add_run_arguments, unique_stem
 from ._outputs import add_overwrite_argument, check_outputs
 
-__all__ = ["BATCH_FAILED_EXIT", "add_parser", "batch_side_path", "run"]
+__all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -62,11 +56,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_batch_arguments(parser, "image")
     add_overwrite_argument(parser, "an existing table or score-map folder")
     return parser
-
-
-def batch_side_path(out: Path, kind: str) -> Path:
-    """``predictions.csv`` -> ``predictions.<kind>.csv`` (``errors``, ``partial``)."""
-    return out.with_name(f"{out.stem}.{kind}{out.suffix}")
 
 
 def run(args) -> int:
@@ -120,7 +109,7 @@ def run(args) -> int:
     if args.score_maps is not None:
         _write_score_maps(predictions, args.score_maps)
         print(f"score maps -> {args.score_maps}")
-    return _report_failures(predictions.failures, args.out)
+    return report_field_failures("predict", predictions.failures, args.out, "predicted")
 
 
 def _manifest_fields(args):
@@ -152,28 +141,18 @@ def _predict_batch(args, predictor, images, fields, tiling, bar):
                               client=client, progress=progress)
 
 
-def _report_failures(failures, out: Path) -> int:
-    """Write the errors table beside ``out`` and list the failures; 3 if any, else 0."""
-    errors_path = batch_side_path(out, "errors")
-    stale = [batch_side_path(out, "partial")] + ([] if failures else [errors_path])
-    for path in stale:
-        if path.exists():
-            print(f"msc-morph predict: note: {path} is from an earlier run; this run's "
-                  f"results are in {out}.", file=sys.stderr)
-    return list_failures("predict", failures, errors_path, "predicted")
-
-
 def _keep_partial(batch, out: Path) -> None:
     """On Cancel/Ctrl-C keep the finished rows as ``<out>.partial.csv``; never ``out`` itself."""
     import pandas as pd
 
-    from ..inference import failures_table, predictions_table
+    from ..batch import failures_table
+    from ..inference import predictions_table
     from ..io import write_table
 
     if batch is None or (not len(batch) and not batch.failures):
         print("msc-morph predict: no image was finished; nothing written.", file=sys.stderr)
         return
-    partial = batch_side_path(out, "partial")
+    partial = side_path(out, "partial")
     table = predictions_table(batch)
     if batch.failures:
         errors = failures_table(batch.failures)

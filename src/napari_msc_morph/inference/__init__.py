@@ -1,29 +1,26 @@
 """Inference: tiling, tiled prediction with model bundles, ordinal post-processing.
 
 The one entry point is :func:`predict_images` (paths, arrays or stacks in,
-:class:`~napari_msc_morph.inference.predict.Prediction` objects out), and
-:func:`predictions_table` turns its results into the results table; the
-``Predict`` widget, ``msc-morph predict`` and the demo all call these two.
-:func:`explain_images` gives Grad-CAM heat maps aligned with the images
-(``msc-morph explain``, the Predict widget's "Explain" option).
+:class:`~napari_msc_morph.inference.predict.Prediction` objects out; with
+``explain=True`` each with its Grad-CAM map), and :func:`predictions_table`
+turns its results into the results table; the ``Predict`` widget,
+``msc-morph predict`` and the demo all call these two. :func:`explain_images`
+gives Grad-CAM heat maps aligned with the images (``msc-morph explain``).
+Both run the package's one per-item loop,
+:func:`napari_msc_morph.batch.run_fields`.
 """
 
 from ..tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes
 from .explain import PREDICTED_TARGET, Explainer, Explanation, gradcam_layer, resolve_target
-from .explain_images import explain_images, explainer_for, predict_and_explain
+from .explain_images import explain_images, explainer_for
 from .images import (
-    ON_ERROR,
-    ImageFailure,
-    ImageInput,
-    PredictionBatch,
-    failures_table,
-    image_input,
     predict_images,
     prediction_rows,
     predictions_table,
     stack_planes,
     unique_notices,
 )
+from .inputs import ImageInput, expand_inputs, image_input, load_image
 from .ordinal import (
     expected_value,
     interval_probabilities,
@@ -43,24 +40,21 @@ __all__ = [
     "explainer_for",
     "gradcam_layer",
     "heatmap_overlay",
-    "predict_and_explain",
     "resolve_target",
     "DEVICES",
-    "ON_ERROR",
-    "ImageFailure",
     "ImageInput",
-    "PredictionBatch",
     "PRECISIONS",
     "Prediction",
     "Predictor",
     "TILINGS",
     "center_box",
+    "expand_inputs",
     "expected_value",
-    "failures_table",
     "grid_boxes",
     "grid_layout",
     "image_input",
     "interval_probabilities",
+    "load_image",
     "ordinal_class_values",
     "predict_image",
     "predict_images",

@@ -1,9 +1,8 @@
 """One image cut into the network's crops: what prediction and Grad-CAM share.
 
 :meth:`~.predict.Predictor.predict_steps` and
-:meth:`~.explain.Explainer.explain_steps` take the same parameters
-(each builds one :class:`CropOptions` from them).
-:func:`tile_image` checks the tiling and the image's axes, works out the
+:meth:`~.explain.Explainer.explain_steps` take the same parameters and hand
+them to :func:`tile_image`, which checks the tiling and the image's axes, works out the
 resampling to the model's pixel size, the padding of a field smaller than a
 crop and the crop boxes; :meth:`TiledImage.plane_batches` reads one plane,
 resamples and pads it, estimates its intensity limits and hands back its
@@ -18,7 +17,7 @@ Examples
 >>> from types import SimpleNamespace
 >>> config = SimpleNamespace(input_size=32, grid_overlap=0.5, pixel_size_um=None,
 ...                          intensity="auto", mean=(0.5,), std=(0.25,))
->>> tiled = tile_image(np.zeros((40, 40), np.uint8), config, CropOptions(tiling="center"))
+>>> tiled = tile_image(np.zeros((40, 40), np.uint8), config, tiling="center")
 >>> normalise, batches = tiled.plane_batches((), tiled.boxes, batch_size=8)
 >>> [(start, batch.shape) for start, _, batch in batches]
 [(0, (1, 1, 32, 32))]
@@ -45,22 +44,7 @@ from .preprocess import (
     resampled_shape,
 )
 
-__all__ = ["CropOptions", "TiledImage", "tile_image"]
-
-
-@dataclass(frozen=True)
-class CropOptions:
-    """How one image is cut into crops: the parameters of ``predict_steps``/``explain_steps``.
-
-    See :meth:`~.predict.Predictor.predict_steps` for each.
-    """
-
-    tiling: str | None = None
-    overlap: float | None = None
-    rgb: bool | None = None
-    name: str = "image"
-    pixel_size_um: float | None = None
-    cancel: CancelToken | None = None
+__all__ = ["TiledImage", "tile_image"]
 
 
 @dataclass(frozen=True)
@@ -133,27 +117,32 @@ def _batches(plane, boxes, normalise, batch_size, cancel, cancelled):
         yield start, chunk, normalise(crops)
 
 
-def tile_image(image, config, options: CropOptions, default_tiling: str | None = None
+def tile_image(image, config, *, tiling: str | None = None, overlap: float | None = None,
+               rgb: bool | None = None, name: str = "image", pixel_size_um: float | None = None,
+               layout: ImageLayout | None = None, default_tiling: str | None = None
                ) -> TiledImage:
     """Set ``image`` up for crops of ``config``'s network (see :class:`TiledImage`).
 
-    The tiling defaults to ``default_tiling`` (else the bundle's), the overlap
-    to the bundle's; a ``pixel_size_um`` more than 10% off the model's is
-    resampled to it.
+    The parameters are those of :meth:`~.predict.Predictor.predict_steps`. The
+    tiling defaults to ``default_tiling`` (else the bundle's), the overlap to
+    the bundle's; a ``pixel_size_um`` more than 10% off the model's is
+    resampled to it. A ``layout`` already checked (by ``image_input``) is used
+    as it is.
 
     Raises
     ------
     BadInputError
         An unknown tiling, or an array that is not grayscale/RGB planes
-        (``options.name`` says which).
+        (``name`` says which).
     """
-    tiling = check_tiling(options.tiling or default_tiling or config.tiling)
-    overlap = config.grid_overlap if options.overlap is None else float(options.overlap)
+    tiling = check_tiling(tiling or default_tiling or config.tiling)
+    overlap = config.grid_overlap if overlap is None else float(overlap)
     if not hasattr(image, "shape") or not hasattr(image, "dtype"):
         image = np.asarray(image)
-    layout = image_layout(image.shape, rgb=options.rgb, name=options.name)
+    if layout is None:
+        layout = image_layout(image.shape, rgb=rgb, name=name)
     crop = config.input_size
-    factor = resample_factor(options.pixel_size_um, config.pixel_size_um)
+    factor = resample_factor(pixel_size_um, config.pixel_size_um)
     work_shape = resampled_shape(layout.plane_shape, factor)
     padded_shape = (max(crop, work_shape[0]), max(crop, work_shape[1]))
     boxes = tile_boxes(tiling, padded_shape, crop, overlap)

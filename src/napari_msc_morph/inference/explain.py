@@ -15,7 +15,8 @@ that every pixel of the field is explained; with ``six`` or ``center``
 pixels outside every crop stay 0 and :attr:`Explanation.coverage` says how
 much of the field was seen.
 
-Faces call :func:`~napari_msc_morph.inference.explain_images.explain_images`.
+Faces call :func:`~napari_msc_morph.inference.explain_images` (or ``predict_images(...,
+explain=True)``).
 
 Examples
 --------
@@ -36,8 +37,9 @@ import numpy as np
 
 from ..errors import BadInputError, MissingDependencyError
 from ..jobs import CancelToken
-from .crops import CropOptions, tile_image
+from .crops import tile_image
 from .predict import Predictor, _drain
+from .preprocess import ImageLayout
 
 __all__ = [
     "PREDICTED_TARGET",
@@ -265,7 +267,7 @@ class Explainer:
         x = torch.from_numpy(batch).to(predictor.device)
         if predictor.device_type != "mps":
             x = x.contiguous(memory_format=torch.channels_last)
-        autocast = predictor._autocast(self.precision)
+        autocast = predictor.autocast(self.precision)
         if target == PREDICTED_TARGET:  # the targets need a forward pass of their own
             with torch.no_grad(), autocast:
                 targets = predictor.model(x).argmax(dim=1)
@@ -300,6 +302,7 @@ class Explainer:
         name: str = "image",
         pixel_size_um: float | None = None,
         cancel: CancelToken | None = None,
+        layout: ImageLayout | None = None,
     ) -> Generator[tuple[int, int], None, Explanation]:
         """Generator form: yields ``(tiles_done, tiles_total)``; returns the :class:`Explanation`.
 
@@ -314,15 +317,15 @@ class Explainer:
             ``grid`` (whole field).
         overlap : float, optional
             Grid overlap; default the bundle's.
-        rgb, name, pixel_size_um, cancel
+        rgb, name, pixel_size_um, cancel, layout
             As for :meth:`~.predict.Predictor.predict_steps`: a pixel size
             differing from the model's is resampled to it, and the heat map is
             brought back to the image's pixels.
         """
         target = resolve_target(self.task, target)
-        options = CropOptions(tiling=tiling, overlap=overlap, rgb=rgb, name=name,
-                              pixel_size_um=pixel_size_um, cancel=cancel)
-        tiled = tile_image(image, self.config, options, DEFAULT_TILING)
+        tiled = tile_image(image, self.config, tiling=tiling, overlap=overlap, rgb=rgb, name=name,
+                           pixel_size_um=pixel_size_um, layout=layout,
+                           default_tiling=DEFAULT_TILING)
         layout, boxes, factor, tiling = tiled.layout, tiled.boxes, tiled.factor, tiled.tiling
         crop, work_shape, padded = tiled.crop, tiled.work_shape, tiled.padded_shape
         if tiling == DEFAULT_TILING:

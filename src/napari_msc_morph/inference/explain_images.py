@@ -1,11 +1,11 @@
-"""Grad-CAM heat maps of many images: the one entry point ``msc-morph explain`` and the
-Predict dock's "Explain" option call.
+"""Grad-CAM heat maps of many images: the one entry point ``msc-morph explain`` calls
+(the Predict dock's "Explain" is ``predict_images(..., explain=True)``).
 
 Inputs are handled exactly as by :func:`~napari_msc_morph.inference.predict_images`
 (files, folders, arrays, :class:`~napari_msc_morph.inference.ImageInput`; the same
-pixel-size policy; ``on_error="collect"`` for batch faces), and each image gives an
-:class:`~napari_msc_morph.inference.explain.Explanation` whose heat map is aligned
-pixel for pixel with the image.
+pixel-size policy; the same loop, ``on_error="collect"`` for batch faces), and each
+image gives an :class:`~napari_msc_morph.inference.explain.Explanation` whose heat
+map is aligned pixel for pixel with the image.
 
 Examples
 --------
@@ -17,19 +17,14 @@ Examples
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
-from pathlib import Path
 
-from ..errors import BadInputError
+from ..batch.run import FieldResults
 from ..jobs import CancelToken, ProgressFn
-from .batch import ImageFailure, PredictionBatch
-from .collect import collect_each, label_result, run_steps
 from .explain import Explainer, Explanation, resolve_target
-from .images import ImageInput, _as_inputs, _load
-from .options import BatchOptions, check_batch_options
+from .inputs import ImageInput, check_options, label_result, run_images, with_messages
 
-__all__ = ["explain_images", "explainer_for", "predict_and_explain"]
+__all__ = ["explain_images", "explain_one", "explainer_for"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +57,7 @@ def explain_images(
     on_result: Callable[[Explanation, ImageInput], None] | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
-) -> PredictionBatch:
+) -> FieldResults:
     """Grad-CAM heat maps of images with a model bundle, one per image.
 
     Parameters
@@ -87,7 +82,7 @@ def explain_images(
 
     Returns
     -------
-    PredictionBatch
+    FieldResults
         A list of :class:`~napari_msc_morph.inference.explain.Explanation`, one
         per image that worked, with ``failures`` and ``indices``.
 
@@ -98,101 +93,27 @@ def explain_images(
     Cancelled
         When ``cancel`` is set (``err.partial`` holds the finished maps when collecting).
     """
-    check_batch_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
-    options = BatchOptions(tiling=tiling, overlap=overlap, device=device, precision=precision,
-                           batch_size=batch_size, pixel_size_um=pixel_size_um,
-                           on_error=on_error, progress=progress, cancel=cancel)
-    explainer = explainer_for(bundle, options.device, options.precision, options.batch_size)
+    check_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
+    explainer = explainer_for(bundle, device, precision, batch_size)
     target = resolve_target(explainer.task, target)  # before reading any image
-    batch = PredictionBatch()
-    return collect_each(
-        batch, _as_inputs(images, batch.failures if options.collect else None),
-        lambda item: _load(item, options.pixel_size_um, explainer.config.pixel_size_um),
-        lambda item, tick: _explain_one(explainer, item, tick, target, options),
-        collect=options.collect, verb="explained", summary="Grad-CAM map(s)",
-        stopped="Grad-CAM was cancelled.", progress=options.progress, cancel=options.cancel,
-        on_result=on_result, log_skipped=False)
+    return run_images(
+        images, lambda item: explain_one(explainer, item, target, overlap, cancel, tiling),
+        model_pixel_size=explainer.config.pixel_size_um, tiling=tiling,
+        pixel_size_um=pixel_size_um, on_error=on_error, verb="explained", progress=progress,
+        cancel=cancel, prefetch=0, on_result=on_result)
 
 
-def _explain_one(explainer: Explainer, item: ImageInput, tick, target: str,
-                 options: BatchOptions) -> Explanation:
+def explain_one(explainer, item: ImageInput, target: str, overlap: float | None,
+                cancel: CancelToken | None, tiling: str | None = None, start: int = 0,
+                span: int = 1):
+    """Grad-CAM of one loaded image (a generator of progress); returns its Explanation."""
     steps = explainer.explain_steps(
-        item.data, target=target, tiling=options.tiling, overlap=options.overlap,
-        rgb=item.rgb, name=item.message_name, pixel_size_um=item.pixel_size_um,
-        cancel=options.cancel,
-    )
-    explanation = run_steps(steps, tick, f"{item.message_name}: Grad-CAM ")
+        item.data, target=target, tiling=tiling, overlap=overlap, rgb=item.rgb,
+        name=item.message_name, pixel_size_um=item.pixel_size_um, cancel=cancel,
+        layout=item.layout)
+    explanation = yield from with_messages(steps, f"{item.message_name}: Grad-CAM ", start,
+                                           span)
     label_result(explanation, item)
     for notice in explanation.notices:
         logger.info("%s", notice)
     return explanation
-
-
-def predict_and_explain(
-    bundle,
-    images,
-    *,
-    target: str | None = None,
-    tiling: str | None = None,
-    overlap: float | None = None,
-    device: str = "auto",
-    precision: str = "auto",
-    batch_size: int | None = None,
-    pixel_size_um: float | None = None,
-    on_error: str = "raise",
-    progress: ProgressFn | None = None,
-    cancel: CancelToken | None = None,
-) -> tuple[PredictionBatch, list[Explanation | None]]:
-    """Predict images, then explain each predicted one with Grad-CAM (one network, one load).
-
-    The Predict dock's "Explain" option. ``tiling`` applies to the prediction;
-    the heat maps always use the whole-field grid. The first half of the
-    progress bar is the prediction, the second the Grad-CAM.
-
-    Parameters
-    ----------
-    images : sequence
-        As for :func:`~napari_msc_morph.inference.predict_images`.
-    target, tiling, overlap, device, precision, batch_size, pixel_size_um, on_error,
-    progress, cancel
-        As for :func:`explain_images` and
-        :func:`~napari_msc_morph.inference.predict_images`.
-
-    Returns
-    -------
-    (PredictionBatch, list)
-        The predictions, and for each of them its
-        :class:`~napari_msc_morph.inference.explain.Explanation` (``None``
-        where only the Grad-CAM failed; with ``on_error="collect"`` that failure
-        is added to the batch's ``failures``).
-    """
-    from ..jobs import scaled
-    from .images import _predictor, predict_images
-
-    check_batch_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
-    predictor = _predictor(bundle, device, precision, batch_size)
-    explainer = Explainer(predictor)  # a network without feature maps fails before any work
-    target = resolve_target(explainer.task, target)
-    predictions = predict_images(
-        predictor, images, tiling=tiling, overlap=overlap, pixel_size_um=pixel_size_um,
-        on_error=on_error, progress=scaled(progress, 0, 50, 100, "predict: "), cancel=cancel)
-    if isinstance(images, (str, os.PathLike, ImageInput)) or hasattr(images, "shape"):
-        images = [images]
-    images = list(images)
-    # a folder expands to many files: explain each predicted file by its own path
-    chosen = [Path(prediction.name) if isinstance(images[i], (str, os.PathLike)) else images[i]
-              for i, prediction in zip(predictions.indices, predictions)]
-    try:
-        explained = explain_images(
-            explainer, chosen, target=target, overlap=overlap, pixel_size_um=pixel_size_um,
-            on_error=on_error, progress=scaled(progress, 50, 50, 100, ""), cancel=cancel)
-    except BadInputError as err:  # every image failed: keep the predictions, say why
-        if on_error != "collect":
-            raise
-        explained = PredictionBatch(failures=[ImageFailure(p.name, str(err), k)
-                                              for k, p in enumerate(predictions)])
-    by_position = dict(zip(explained.indices, explained))
-    for failure in explained.failures:
-        predictions.failures.append(ImageFailure(failure.image, "Grad-CAM: " + failure.error,
-                                                 predictions.indices[failure.index]))
-    return predictions, [by_position.get(k) for k in range(len(predictions))]

@@ -18,35 +18,30 @@ and returns its failure beside the predictions of the others:
 
 >>> batch = predict_images("osteo.zip", ["plate1/"], on_error="collect")  # doctest: +SKIP
 >>> failures_table(batch.failures)  # image, error  # doctest: +SKIP
+
+Every batch of images runs :func:`~napari_msc_morph.batch.run_fields`, the
+one per-item loop of the package (read ahead, failures, progress shares,
+partial results), with an image task; ``explain=True`` adds each image's
+Grad-CAM map from the same read.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from ..errors import BadInputError, Cancelled
+from ..batch.prefetch import PREFETCH_DEPTH
+from ..batch.run import FieldFailure, FieldResults, error_text
+from ..errors import Cancelled
 from ..jobs import CancelToken, ProgressFn
-from .batch import _IMAGE_ERRORS, ImageFailure, PredictionBatch, error_text, failures_table
-from .collect import collect_each, label_result, nothing_done, run_steps
-from .options import ON_ERROR, BatchOptions, check_batch_options
+from .explain import Explainer, resolve_target
+from .explain_images import explain_one
+from .inputs import ImageInput, check_options, label_result, run_images, with_messages
 from .predict import Prediction, Predictor
-from .prefetch import PREFETCH_DEPTH
-from .preprocess import image_layout
 
 __all__ = [
-    "ON_ERROR",
-    "ImageFailure",
-    "ImageInput",
-    "PredictionBatch",
-    "failures_table",
-    "image_input",
     "predict_images",
     "prediction_rows",
     "predictions_table",
@@ -55,149 +50,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-@dataclass
-class ImageInput:
-    """One image to predict, with what the engine needs to know about it.
-
-    Parameters
-    ----------
-    data : array_like
-        ``(..., H, W)`` or ``(..., H, W, 3)``; numpy, dask, zarr or a memory map.
-    name : str
-        Shown in the table's ``image`` column (a file path or a layer name).
-    pixel_size_um : float, optional
-        The image's pixel size (µm); ``None`` when unknown (no resampling).
-    rgb : bool, optional
-        Whether the last axis is colour; guessed when ``None``.
-    label : str, optional
-        How messages name the image (e.g. ``"layer 'field'"``); default ``name``.
-    pixel_size_source : str, optional
-        Where ``pixel_size_um`` came from (``"layer"``, ``"file"``, ``"user"``);
-        ``"given"`` when a size is passed without saying.
-    """
-
-    data: Any
-    name: str = "image"
-    pixel_size_um: float | None = None
-    rgb: bool | None = None
-    label: str | None = None
-    pixel_size_source: str | None = None
-
-    @property
-    def path(self) -> str:
-        # duck-types LoadedImage for io.resolve_pixel_size
-        return self.name
-
-    @property
-    def message_name(self) -> str:
-        return self.label or self.name
-
-
-def image_input(data, name: str = "image", pixel_size_um: float | None = None,
-                rgb: bool | None = None, label: str | None = None,
-                pixel_size_source: str | None = None) -> ImageInput:
-    """Check an array's axes now and wrap it as an :class:`ImageInput`.
-
-    Faces call this while gathering inputs, so a wrong image (RGBA, 1D, empty)
-    is reported before any work starts, with ``label`` naming it.
-
-    Raises
-    ------
-    BadInputError
-        If the array cannot be split into grayscale or RGB 2D planes.
-    """
-    if not hasattr(data, "shape") or not hasattr(data, "dtype"):
-        data = np.asarray(data)
-    item = ImageInput(data, name=name, pixel_size_um=pixel_size_um, rgb=rgb, label=label,
-                      pixel_size_source=pixel_size_source)
-    image_layout(data.shape, rgb=rgb, name=item.message_name)  # raises BadInputError
-    return item
-
-
-def _as_inputs(images, failures: list[ImageFailure] | None = None) -> list[tuple[int, Any]]:
-    """Expand ``images`` into (input position, ImageInput or Path) pairs; paths read lazily.
-
-    With ``failures`` (collect mode) a missing path, an empty folder or an
-    array of the wrong shape is recorded there instead of raised.
-    """
-    from ..io import LoadedImage, list_images
-
-    single = (str, os.PathLike, ImageInput, LoadedImage)
-    if isinstance(images, single) or hasattr(images, "shape"):
-        images = [images]
-    items: list = []
-    for k, image in enumerate(images):
-        try:
-            if isinstance(image, (str, os.PathLike)):
-                found = list_images([image])
-                if not found:
-                    raise BadInputError(f"No images found in {image}.")
-                items.extend((k, path) for path in found)
-            elif isinstance(image, (ImageInput, LoadedImage)):
-                items.append((k, image))
-            else:
-                items.append((k, image_input(image, name=f"image {k + 1}")))
-        except _IMAGE_ERRORS as err:
-            if failures is None or isinstance(err, Cancelled):
-                raise
-            name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else f"image {k + 1}"
-            failures.append(ImageFailure(name, error_text(err, name), k))
-    if not items:
-        if failures:
-            raise _nothing_predicted(failures)
-        raise BadInputError("No images given to predict.")
-    return items
-
-
-def _nothing_predicted(failures: list[ImageFailure]) -> BadInputError:
-    return nothing_done(failures, "predicted")
-
-
-def _load(item, explicit_pixel_size: float | None, model_pixel_size: float | None,
-          tiling: str | None = None) -> ImageInput:
-    """Read a path and settle its pixel size and where it came from.
-
-    The one policy: an explicit size (``user``) wins, then the file's
-    (``file``) or the input's own (``layer``/``given``); an image with none is
-    predicted at the model's training pixel size (``assumed_from_model``) and
-    a notice says so, because the answer is only right if that is true.
-    """
-    from ..io import LoadedImage
-    from .lazy import read_for_prediction
-
-    if isinstance(item, Path):  # huge TIFF/OME-Zarr: tile by tile (see .lazy)
-        item = read_for_prediction(item, tiling, explicit_pixel_size, model_pixel_size)
-    if isinstance(item, LoadedImage):
-        path = Path(item.path)
-        item = image_input(item.data, name=str(path), pixel_size_um=item.pixel_size_um,
-                           label=path.name, pixel_size_source="file")
-    if explicit_pixel_size is not None:
-        size, source = float(explicit_pixel_size), "user"
-    elif item.pixel_size_um is not None:
-        size, source = float(item.pixel_size_um), item.pixel_size_source or "given"
-    elif model_pixel_size is not None:
-        size, source = float(model_pixel_size), "assumed_from_model"
-        logger.info("%s has no pixel size; the model's %g µm/px is assumed",
-                    item.message_name, size)
-    else:
-        size, source = None, "unknown"
-    if size is not None and (not np.isfinite(size) or size <= 0):
-        what = {"user": "pixel_size_um, --pixel-size-um", "layer": "the layer's scale",
-                "file": "the file's metadata"}.get(source, "the input's pixel_size_um")
-        raise BadInputError(f"{item.message_name}: pixel size must be a positive number of µm "
-                            f"({what}), got {size}.")
-    return ImageInput(item.data, item.name, size, item.rgb, item.label, source)
-
-
-def _predictor(bundle, device: str, precision: str, batch_size: int | None) -> Predictor:
-    from ..models.bundle import ModelBundle, load_bundle
-
-    if isinstance(bundle, Predictor):
-        return bundle
-    if not isinstance(bundle, ModelBundle):
-        bundle = load_bundle(bundle)
-    return Predictor(bundle, device=device, precision=precision, batch_size=batch_size)
 
 
 def stack_planes(planes: list[Prediction], leading_shape: tuple = ()) -> Prediction:
@@ -252,7 +104,9 @@ def predict_images(
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
     prefetch: int = PREFETCH_DEPTH,
-) -> PredictionBatch:
+    explain: bool = False,
+    target: str | None = None,
+) -> FieldResults:
     """Predict images (files, folders, arrays, stacks) with a model bundle.
 
     Parameters
@@ -285,22 +139,34 @@ def predict_images(
         cannot be read or predicted raises its error and nothing is returned.
         ``"collect"`` (batch faces: ``msc-morph predict``, the Predict dock):
         a missing, unreadable, corrupt or wrong-shape image is recorded in
-        :attr:`PredictionBatch.failures` (path, error) and the others are still
-        predicted. Only when no image at all can be predicted is it an error.
+        ``failures`` (path, error) and the others are still predicted. Only
+        when no image at all can be predicted is it an error.
     progress : callable, optional
         ``progress(done, total, message)``; each image fills an equal share.
     cancel : CancelToken, optional
         Checked between batches; raises :class:`~napari_msc_morph.errors.Cancelled`.
     prefetch : int
         Images read on a background thread ahead of the one being predicted
-        (:mod:`.prefetch`); ``0`` reads each on this thread. Same results.
+        (:mod:`napari_msc_morph.batch.prefetch`); ``0`` reads each on this
+        thread. Same results.
+    explain : bool
+        Also explain each predicted image with Grad-CAM (the Predict dock's
+        "Explain"), from the same read and the same network: the map is the
+        prediction's ``explanation`` (whole-field grid, whatever ``tiling``),
+        and each image's share of the bar is half prediction, half Grad-CAM.
+        Where only the Grad-CAM fails, the prediction is kept with
+        ``explanation=None`` and (collecting) a ``"Grad-CAM: ..."`` failure.
+    target : str, optional
+        With ``explain``: the class to explain (see
+        :func:`~napari_msc_morph.inference.explain_images`).
 
     Returns
     -------
-    PredictionBatch
+    FieldResults
         A list of Prediction, one per image that worked, in order (folders
-        expand to their files, sorted), with ``failures`` and ``indices``. A
-        stack's prediction summarises its planes (see :func:`stack_planes`).
+        expand to their files, sorted), with ``failures`` (``kind="image"``)
+        and ``indices`` (the input each came from). A stack's prediction
+        summarises its planes (see :func:`stack_planes`).
 
     Raises
     ------
@@ -311,41 +177,67 @@ def predict_images(
     Cancelled, KeyboardInterrupt
         When ``cancel`` is set or the user presses Ctrl-C. With
         ``on_error="collect"`` the exception carries the images finished so far
-        as ``err.partial`` (a :class:`PredictionBatch` with ``partial=True``),
+        as ``err.partial`` (a :class:`FieldResults` with ``partial=True``),
         so a face can keep them, clearly marked.
     """
-    check_batch_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
-    options = BatchOptions(tiling=tiling, overlap=overlap, device=device, precision=precision,
-                           batch_size=batch_size, pixel_size_um=pixel_size_um,
-                           on_error=on_error, progress=progress, cancel=cancel)
-    batch = PredictionBatch()
-    items = _as_inputs(images, batch.failures if options.collect else None)
-    predictor = _predictor(bundle, options.device, options.precision, options.batch_size)
-    tiling = options.tiling or predictor.config.tiling
-    return collect_each(
-        batch, items,
-        lambda item: _load(item, options.pixel_size_um, predictor.config.pixel_size_um, tiling),
-        lambda item, tick: _predict_one(predictor, item, tick, options),
-        collect=options.collect, verb="predicted", summary="image(s) predicted",
-        stopped="Prediction was cancelled.", progress=options.progress, cancel=options.cancel,
-        prefetch=prefetch)
+    from ..models.bundle import ModelBundle, load_bundle
+
+    collect = check_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
+    predictor = bundle
+    if not isinstance(bundle, Predictor):
+        predictor = Predictor(bundle if isinstance(bundle, ModelBundle) else load_bundle(bundle),
+                              device=device, precision=precision, batch_size=batch_size)
+    explainer = None
+    if explain:  # a network without feature maps fails before any image is read
+        explainer = Explainer(predictor)
+        target = resolve_target(explainer.task, target)
+    gradcam_failures: list[tuple[Prediction, FieldFailure]] = []
+
+    def work(item: ImageInput):
+        label = f"{item.message_name}: "
+        steps = predictor.predict_steps(
+            item.data, tiling=tiling, overlap=overlap, rgb=item.rgb, name=item.message_name,
+            pixel_size_um=item.pixel_size_um, cancel=cancel, layout=item.layout)
+        planes = yield from with_messages(steps, label, 0, 2 if explain else 1)
+        for plane in planes:
+            label_result(plane, item)
+        prediction = stack_planes(planes, item.layout.leading_shape)
+        for notice in prediction.notices:
+            logger.info("%s", notice)
+        if explainer is not None:
+            try:
+                prediction.explanation = yield from explain_one(
+                    explainer, item, target, overlap, cancel, start=1, span=2)
+            except Cancelled:
+                raise
+            except Exception as err:  # only the Grad-CAM failed: keep the prediction
+                if not collect:
+                    raise
+                gradcam_failures.append((prediction, FieldFailure(
+                    item.name, "Grad-CAM: " + error_text(err, item.name), -1, "image")))
+        return prediction
+
+    try:
+        results = run_images(images, work, model_pixel_size=predictor.config.pixel_size_um,
+                             tiling=tiling or predictor.config.tiling,
+                             pixel_size_um=pixel_size_um, on_error=on_error, verb="predicted",
+                             progress=progress, cancel=cancel, prefetch=prefetch)
+    except (Cancelled, KeyboardInterrupt) as stop:
+        if getattr(stop, "partial", None) is not None:
+            _add_gradcam_failures(stop.partial, gradcam_failures)
+        raise
+    return _add_gradcam_failures(results, gradcam_failures)
 
 
-def _predict_one(predictor: Predictor, item: ImageInput, tick, options: BatchOptions
-                 ) -> Prediction:
-    """Predict one loaded image (its planes, summarised) with progress in its share."""
-    steps = predictor.predict_steps(
-        item.data, tiling=options.tiling, overlap=options.overlap, rgb=item.rgb,
-        name=item.message_name, pixel_size_um=item.pixel_size_um, cancel=options.cancel,
-    )
-    planes = run_steps(steps, tick, f"{item.message_name}: ")
-    for plane in planes:
-        label_result(plane, item)
-    layout = image_layout(item.data.shape, rgb=item.rgb, name=item.message_name)
-    prediction = stack_planes(planes, layout.leading_shape)
-    for notice in prediction.notices:
-        logger.info("%s", notice)
-    return prediction
+def _add_gradcam_failures(results: FieldResults, failed) -> FieldResults:
+    """Add the Grad-CAM failures of kept predictions, at their inputs' positions."""
+    position = {id(p): k for k, p in zip(results.indices, results)}
+    for prediction, failure in failed:
+        if id(prediction) in position:
+            failure.index = position[id(prediction)]
+            results.failures.append(failure)
+    results.failures.sort(key=lambda f: f.index)
+    return results
 
 
 def unique_notices(predictions: Iterable[Prediction]) -> list[str]:

@@ -47,8 +47,9 @@ from ..models.checks import check_probabilities
 from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
 from ..registry import Registry
 from ..tiling import grid_layout
-from .crops import CropOptions, tile_image
+from .crops import tile_image
 from .ordinal import interval_columns, task_score
+from .preprocess import ImageLayout
 
 __all__ = [
     "Prediction",
@@ -67,13 +68,29 @@ CALIBRATION_TILES = 16
 #: Lowest top-1 agreement with float32 at which bfloat16 is used on a CPU.
 BF16_MIN_AGREEMENT = 0.99
 
-#: Inference precisions (``--precision`` choices).
+def _float32(device_type: str):
+    return contextlib.nullcontext()
+
+
+def _autocast_to(dtype: str):
+    """An autocast to ``torch.<dtype>`` on the predictor's device type."""
+
+    def autocast(device_type: str):
+        import torch
+
+        return torch.autocast(device_type, dtype=getattr(torch, dtype))
+
+    return autocast
+
+
+#: Inference precisions (``--precision`` choices): each entry holds how a forward pass is
+#: run, ``autocast(device_type) -> context manager``; ``auto`` is decided per device.
 PRECISIONS: Registry = Registry("precision")
-PRECISIONS.add("auto", "auto",
-                "fp16 autocast on a GPU; bf16 on a CPU only where it agrees with fp32")
-PRECISIONS.add("fp32", "fp32", "float32 everywhere: slowest, reproducible")
-PRECISIONS.add("bf16", "bf16", "bfloat16 autocast (CPUs with native bf16, GPUs)")
-PRECISIONS.add("fp16", "fp16", "float16 autocast (GPUs only)")
+PRECISIONS.add("auto", None,
+               "fp16 autocast on a GPU; bf16 on a CPU only where it agrees with fp32")
+PRECISIONS.add("fp32", _float32, "float32 everywhere: slowest, reproducible")
+PRECISIONS.add("bf16", _autocast_to("bfloat16"), "bfloat16 autocast (CPUs with native bf16, GPUs)")
+PRECISIONS.add("fp16", _autocast_to("float16"), "float16 autocast (GPUs only)", gpu_only=True)
 
 # bf16 decisions per weights hash, shared by all predictors in this process.
 _BF16_AGREEMENT: dict[str, float] = {}
@@ -118,6 +135,8 @@ class Prediction:
         a 2D image.
     leading_shape : tuple of int
         The stack's leading axes (``()`` for a 2D image).
+    explanation : Explanation or None
+        Its Grad-CAM map, from ``predict_images(..., explain=True)``.
     """
 
     task: TaskSpec
@@ -138,6 +157,7 @@ class Prediction:
     pixel_size_source: str = ""
     planes: list = field(default_factory=list)
     leading_shape: tuple = ()
+    explanation: object = None
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -227,8 +247,9 @@ class Predictor:
         self.task = bundle.task
         self.device = resolve_device(device)
         self.device_type = self.device.split(":")[0]
-        if precision == "fp16" and self.device_type == "cpu":
-            raise BadInputError("precision fp16 needs a GPU; on a CPU use auto, bf16 or fp32.")
+        if PRECISIONS.entry(precision).extra.get("gpu_only") and self.device_type == "cpu":
+            raise BadInputError(f"precision {precision} needs a GPU; on a CPU use auto, bf16 "
+                                "or fp32.")
         if batch_size is not None and int(batch_size) < 1:
             raise BadInputError(f"batch size must be at least 1, got {batch_size}.")
         default_batch = 8 if self.device_type == "cpu" else 32
@@ -257,19 +278,14 @@ class Predictor:
             return "bf16" if self.bf16_agreement >= BF16_MIN_AGREEMENT else "fp32"
         return "calibrating"
 
-    def _autocast(self, precision: str):
-        import torch
-
-        if precision == "bf16":
-            return torch.autocast(self.device_type, dtype=torch.bfloat16)
-        if precision == "fp16":
-            return torch.autocast(self.device_type, dtype=torch.float16)
-        return contextlib.nullcontext()
+    def autocast(self, precision: str):
+        """The context a forward pass at ``precision`` (not ``auto``) runs in."""
+        return PRECISIONS.get(precision)(self.device_type)
 
     def _forward(self, x, precision: str) -> np.ndarray:
         import torch
 
-        with torch.inference_mode(), self._autocast(precision):
+        with torch.inference_mode(), self.autocast(precision):
             logits = self.model(x)
         return calibrated_softmax(logits, self.config)  # softmax(logits / T), T from the bundle
 
@@ -316,6 +332,7 @@ class Predictor:
         name: str = "image",
         pixel_size_um: float | None = None,
         cancel: CancelToken | None = None,
+        layout: ImageLayout | None = None,
     ) -> Generator[tuple[int, int], None, list[Prediction]]:
         """Generator form: yields ``(tiles_done, tiles_total)`` after each batch.
 
@@ -346,10 +363,11 @@ class Predictor:
         cancel : CancelToken, optional
             Checked before each batch; once cancelled,
             :class:`~napari_msc_morph.errors.Cancelled` is raised.
+        layout : ImageLayout, optional
+            The image's axes, already checked (``ImageInput.layout``).
         """
-        options = CropOptions(tiling=tiling, overlap=overlap, rgb=rgb, name=name,
-                              pixel_size_um=pixel_size_um, cancel=cancel)
-        tiled = tile_image(image, self.config, options)
+        tiled = tile_image(image, self.config, tiling=tiling, overlap=overlap, rgb=rgb,
+                           name=name, pixel_size_um=pixel_size_um, layout=layout)
         layout, boxes, factor = tiled.layout, tiled.boxes, tiled.factor
         padded_shape = tiled.padded_shape
         notices = self._input_notices(layout, name, pixel_size_um)

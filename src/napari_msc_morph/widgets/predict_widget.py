@@ -7,8 +7,8 @@ layers into :class:`~napari_msc_morph.inference.ImageInput` objects, writes one
 row per layer into the plugin's results table (:func:`prediction_rows`) and
 adds score-map layers (OsScore heatmap, expected-passage map or per-class
 probabilities) aligned on the image, with a colorbar. With "Explain (Grad-CAM)"
-ticked the worker runs :func:`~napari_msc_morph.inference.predict_and_explain`
-instead and a Grad-CAM heat-map layer is added over each image.
+ticked the same call runs with ``explain=True`` and a Grad-CAM heat-map layer is
+added over each image.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from ..inference import (
     Explanation,
     Prediction,
     image_input,
-    predict_and_explain,
     predict_images,
     prediction_rows,
     score_limits,
@@ -324,16 +323,9 @@ class PredictWidget(JobDock):
         # how this run was made, kept on each layer for table exports (provenance)
         self._run_settings = {"tiling": state["tiling"] or BUNDLE_DEFAULT,
                               "overlap": state["overlap"], "device": state["device"]}
-        if self.explain_check.isChecked():
-            return self.start_job(
-                lambda progress, cancel: predict_and_explain(**state, on_error="collect",
-                                                             progress=progress, cancel=cancel),
-                lambda result: self._show_results(bundle, layers, result[0], skipped,
-                                                  explanations=result[1]),
-                status="Loading model…",
-            )
+        explain = self.explain_check.isChecked()
         return self.start_job(
-            lambda progress, cancel: predict_images(**state, on_error="collect",
+            lambda progress, cancel: predict_images(**state, on_error="collect", explain=explain,
                                                     progress=progress, cancel=cancel),
             lambda predictions: self._show_results(bundle, layers, predictions, skipped),
             status="Loading model…",
@@ -341,7 +333,7 @@ class PredictWidget(JobDock):
 
     # -- results ---------------------------------------------------------------------
     def _show_results(self, bundle_path: str, layers, predictions: list[Prediction],
-                      skipped: list[str] = (), explanations=None):
+                      skipped: list[str] = ()):
         """Rows, then each layer's maps, one new layer per event-loop turn (a generator)."""
         from napari.utils.notifications import show_warning
 
@@ -359,8 +351,7 @@ class PredictWidget(JobDock):
         indices = getattr(predictions, "indices", None) or range(len(predictions))
         model = model_provenance(bundle_path)
         summary = []
-        explanations = explanations or [None] * len(predictions)
-        for index, prediction, explanation in zip(indices, predictions, explanations):
+        for index, prediction in zip(indices, predictions):
             layer = layers[index]
             row = prediction_rows([prediction], per_plane=False, image_column=False)[0]
             table.update_layer_row(layer, row)
@@ -373,9 +364,9 @@ class PredictWidget(JobDock):
             if self.maps_check.isChecked() and prediction.maps:
                 yield  # one new layer per event-loop turn (see JobDock._finish_ok)
                 self._add_maps(layer, prediction)
-            if explanation is not None:
+            if prediction.explanation is not None:
                 yield
-                self._add_gradcam(layer, explanation)
+                self._add_gradcam(layer, prediction.explanation)
         if failed:
             summary.append(f"{len(failed)} layer(s) failed: " + "; ".join(failed))
         self.status.setText("; ".join(summary))

@@ -24,7 +24,7 @@ plain loop, no thread.
 
 Examples
 --------
->>> from napari_msc_morph.inference.prefetch import prefetched
+>>> from napari_msc_morph.batch.prefetch import prefetched
 >>> [loaded.result() for loaded in prefetched([1, 2, 3], lambda x: 10 * x)]
 [10, 20, 30]
 """
@@ -41,7 +41,7 @@ from ..jobs import CancelToken
 
 __all__ = ["PREFETCH_DEPTH", "Loaded", "prefetched"]
 
-#: Images read ahead of the one being predicted (``predict_images(prefetch=...)``).
+#: Items read ahead of the one being worked on (``predict_images(prefetch=...)``).
 PREFETCH_DEPTH = 2
 
 

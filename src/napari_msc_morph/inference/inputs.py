@@ -1,0 +1,238 @@
+"""The inputs of a batch of images, and the loop that reads and runs them.
+
+What :func:`~napari_msc_morph.inference.predict_images` and
+:func:`~napari_msc_morph.inference.explain_images` share: the inputs expand
+(:func:`expand_inputs`: paths, folders, arrays, :class:`ImageInput`), each is
+read once with its pixel size settled and its axes checked once
+(:func:`load_image`), and :func:`run_images` runs an image task over them
+with :func:`~napari_msc_morph.batch.run_fields`, the package's one per-item
+loop (read ahead, failures, progress shares, partial results on a stop).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..batch.prefetch import PREFETCH_DEPTH
+from ..batch.run import ON_ERROR, FieldFailure, FieldResults, error_text, nothing_done, run_fields
+from ..errors import BadInputError, Cancelled, MscMorphError
+from ..jobs import CancelToken, ProgressFn
+from ..tiling import check_overlap
+from .preprocess import ImageLayout, image_layout
+
+__all__ = [
+    "STEPS_PER_IMAGE",
+    "ImageInput",
+    "check_options",
+    "expand_inputs",
+    "image_input",
+    "label_result",
+    "load_image",
+    "run_images",
+    "with_messages",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Progress steps per image: images are read lazily, so their tile counts are
+#: unknown up front; each image fills an equal share of the bar.
+STEPS_PER_IMAGE = 100
+
+
+@dataclass
+class ImageInput:
+    """One image to predict, with what the engine needs to know about it.
+
+    Parameters
+    ----------
+    data : array_like
+        ``(..., H, W)`` or ``(..., H, W, 3)``; numpy, dask, zarr or a memory map.
+    name : str
+        Shown in the table's ``image`` column (a file path or a layer name).
+    pixel_size_um : float, optional
+        The image's pixel size (µm); ``None`` when unknown (no resampling).
+    rgb : bool, optional
+        Whether the last axis is colour; guessed when ``None``.
+    label : str, optional
+        How messages name the image (e.g. ``"layer 'field'"``); default ``name``.
+    pixel_size_source : str, optional
+        Where ``pixel_size_um`` came from (``"layer"``, ``"file"``, ``"user"``);
+        ``"given"`` when a size is passed without saying.
+    layout : ImageLayout, optional
+        Its axes, once checked (:func:`image_input`).
+    """
+
+    data: Any
+    name: str = "image"
+    pixel_size_um: float | None = None
+    rgb: bool | None = None
+    label: str | None = None
+    pixel_size_source: str | None = None
+    layout: ImageLayout | None = None
+
+    @property
+    def path(self) -> str:
+        # duck-types LoadedImage for io.resolve_pixel_size
+        return self.name
+
+    @property
+    def message_name(self) -> str:
+        return self.label or self.name
+
+
+def image_input(data, name: str = "image", pixel_size_um: float | None = None,
+                rgb: bool | None = None, label: str | None = None,
+                pixel_size_source: str | None = None) -> ImageInput:
+    """Check an array's axes now and wrap it as an :class:`ImageInput`.
+
+    Faces call this while gathering inputs, so a wrong image (RGBA, 1D, empty)
+    is reported before any work starts, with ``label`` naming it.
+
+    Raises
+    ------
+    BadInputError
+        If the array cannot be split into grayscale or RGB 2D planes.
+    """
+    if not hasattr(data, "shape") or not hasattr(data, "dtype"):
+        data = np.asarray(data)
+    item = ImageInput(data, name=name, pixel_size_um=pixel_size_um, rgb=rgb, label=label,
+                      pixel_size_source=pixel_size_source)
+    item.layout = image_layout(data.shape, rgb=rgb, name=item.message_name)  # BadInputError
+    return item
+
+
+def expand_inputs(images, failures: list[FieldFailure] | None = None) -> list[tuple[int, Any]]:
+    """Expand ``images`` into (input position, ImageInput or Path) pairs; paths read lazily.
+
+    With ``failures`` (collect mode) a missing path, an empty folder or an
+    array of the wrong shape is recorded there instead of raised.
+    """
+    from ..io import LoadedImage, list_images
+
+    single = (str, os.PathLike, ImageInput, LoadedImage)
+    if isinstance(images, single) or hasattr(images, "shape"):
+        images = [images]
+    items: list = []
+    for k, image in enumerate(images):
+        try:
+            if isinstance(image, (str, os.PathLike)):
+                found = list_images([image])
+                if not found:
+                    raise BadInputError(f"No images found in {image}.")
+                items.extend((k, path) for path in found)
+            elif isinstance(image, (ImageInput, LoadedImage)):
+                items.append((k, image))
+            else:
+                items.append((k, image_input(image, name=f"image {k + 1}")))
+        except (MscMorphError, ValueError, OSError, KeyError) as err:
+            if failures is None or isinstance(err, Cancelled):
+                raise
+            name = os.fspath(image) if isinstance(image, (str, os.PathLike)) else f"image {k + 1}"
+            failures.append(FieldFailure(name, error_text(err, name), k, "image"))
+    if not items:
+        if failures:
+            raise nothing_done(failures, "image", "predicted")
+        raise BadInputError("No images given to predict.")
+    return items
+
+
+def load_image(item, explicit_pixel_size: float | None, model_pixel_size: float | None,
+               tiling: str | None = None) -> ImageInput:
+    """Read a path and settle its pixel size and where it came from; its axes checked once.
+
+    The one policy: an explicit size (``user``) wins, then the file's
+    (``file``) or the input's own (``layer``/``given``); an image with none is
+    predicted at the model's training pixel size (``assumed_from_model``) and
+    a notice says so, because the answer is only right if that is true.
+    """
+    from ..io import LoadedImage
+    from .lazy import read_for_prediction
+
+    if isinstance(item, Path):  # huge TIFF/OME-Zarr: tile by tile (see .lazy)
+        item = read_for_prediction(item, tiling, explicit_pixel_size, model_pixel_size)
+    if isinstance(item, LoadedImage):
+        path = Path(item.path)
+        item = image_input(item.data, name=str(path), pixel_size_um=item.pixel_size_um,
+                           label=path.name, pixel_size_source="file")
+    if explicit_pixel_size is not None:
+        size, source = float(explicit_pixel_size), "user"
+    elif item.pixel_size_um is not None:
+        size, source = float(item.pixel_size_um), item.pixel_size_source or "given"
+    elif model_pixel_size is not None:
+        size, source = float(model_pixel_size), "assumed_from_model"
+        logger.info("%s has no pixel size; the model's %g µm/px is assumed",
+                    item.message_name, size)
+    else:
+        size, source = None, "unknown"
+    if size is not None and (not np.isfinite(size) or size <= 0):
+        what = {"user": "pixel_size_um, --pixel-size-um", "layer": "the layer's scale",
+                "file": "the file's metadata"}.get(source, "the input's pixel_size_um")
+        raise BadInputError(f"{item.message_name}: pixel size must be a positive number of µm "
+                            f"({what}), got {size}.")
+    layout = item.layout or image_layout(item.data.shape, rgb=item.rgb, name=item.message_name)
+    return ImageInput(item.data, item.name, size, item.rgb, item.label, source, layout)
+
+
+def check_options(on_error: str, overlap, pixel_size_um) -> bool:
+    """Check a batch's options once, before the bundle loads; whether failures are collected.
+
+    With ``on_error="collect"`` a bad option would otherwise become one "failed
+    image" per image.
+    """
+    collect = ON_ERROR.get(on_error)
+    if overlap is not None:
+        check_overlap(overlap)
+    if pixel_size_um is not None and (not np.isfinite(float(pixel_size_um))
+                                      or float(pixel_size_um) <= 0):
+        raise BadInputError(f"pixel size must be a positive number of µm (pixel_size_um, "
+                            f"--pixel-size-um), got {pixel_size_um}.")
+    return collect
+
+
+def run_images(images, work, *, model_pixel_size: float | None, tiling: str | None,
+               pixel_size_um: float | None, on_error: str, verb: str,
+               progress: ProgressFn | None, cancel: CancelToken | None,
+               prefetch: int = PREFETCH_DEPTH, on_result=None) -> FieldResults:
+    """The batch loop over images: ``work(image_input)`` (a generator of progress) on each.
+
+    Inputs expand (:func:`expand_inputs`), each is read once (:func:`load_image`,
+    ``prefetch`` ahead) and handed to ``work``; failures, partial results on a
+    stop and "No image could be <verb>" are :func:`~napari_msc_morph.batch.run_fields`'s.
+    """
+    failures: list[FieldFailure] = []
+    items = expand_inputs(images, failures if ON_ERROR.get(on_error) else None)
+    return run_fields(
+        work, [item for _, item in items], [os.fspath(getattr(i, "path", i)) for _, i in items],
+        indices=[k for k, _ in items], failures=failures, what="image",
+        load=lambda item: load_image(item, pixel_size_um, model_pixel_size, tiling),
+        prefetch=prefetch, on_error=on_error, on_result=on_result, steps=STEPS_PER_IMAGE,
+        verb=verb, progress=progress, cancel=cancel)
+
+
+def with_messages(steps, label: str, start: int = 0, span: int = 1):
+    """Re-yield a ``*_steps`` generator's ``(done, tiles)`` as ``(done, total, message)``.
+
+    ``start``/``span`` place it in the image's share (e.g. the second half:
+    ``start=1, span=2``); returns the generator's value.
+    """
+    while True:
+        try:
+            done, tiles = next(steps)
+        except StopIteration as stop:
+            return stop.value
+        yield start * tiles + done, span * tiles, f"{label}{done}/{tiles} tiles"
+
+
+def label_result(result, item: ImageInput) -> None:
+    """Give a result its image's name and pixel-size source; say when the size was assumed."""
+    result.name = item.name
+    result.pixel_size_source = item.pixel_size_source
+    if item.pixel_size_source == "assumed_from_model":
+        result.notices.insert(0, f"{item.message_name} has no pixel size; the model's "
+                                 f"{item.pixel_size_um:g} µm/px was assumed.")
