@@ -178,9 +178,6 @@ def test_no_import_cycles_between_packages():
 #: issue 21 (owner in the comment). Delete an entry when its crossing goes: a stale
 #: entry fails the test below.
 KNOWN_PRIVATE_CROSSINGS = {
-    ("batch/predict.py", "napari_msc_morph.inference.images._as_inputs"),  # batch
-    ("batch/predict.py", "napari_msc_morph.inference.images._nothing_predicted"),  # batch
-    ("commands/_batch.py", "napari_msc_morph.batch.run._distributed"),  # batch
     ("_sample_data.py", "napari_msc_morph.widgets._sample_loading"),  # widgets
 }
 

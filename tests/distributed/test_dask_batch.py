@@ -17,17 +17,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "inference"))
 from predict_helpers import make_bundle  # noqa: E402
 
 from napari_msc_morph.batch import (  # noqa: E402
-    MODEL_LOADS,
     Field,
     batch_client,
     measure_fields,
-    predict_fields,
     read_fields_manifest,
     segment_fields,
 )
-from napari_msc_morph.batch import predict as batch_predict  # noqa: E402
 from napari_msc_morph.cli import main  # noqa: E402
+from napari_msc_morph.inference import cluster as batch_predict  # noqa: E402
 from napari_msc_morph.inference import predict_images, predictions_table  # noqa: E402
+from napari_msc_morph.inference.cluster import MODEL_LOADS, predict_fields  # noqa: E402
 from napari_msc_morph.io import read_image, write_tiff  # noqa: E402
 from napari_msc_morph.morphology import measure_field  # noqa: E402
 from napari_msc_morph.synthetic import if_field  # noqa: E402

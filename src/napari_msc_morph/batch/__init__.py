@@ -5,7 +5,9 @@
   and :func:`run_fields`, the one per-item loop of all batch work, fields and images
   (progress, failures, partial results, input order), with :mod:`.prefetch` reading ahead;
 - :mod:`.morphology`: :func:`segment_fields`, :func:`measure_fields`;
-- :mod:`.predict`: :func:`predict_fields` (the model loaded once per worker).
+
+Batch prediction is this loop with a predict task: ``inference.cluster.predict_fields``
+(inference uses batch, never the other way round).
 
 ``dask.distributed`` (the ``[distributed]`` extra) is imported only when a
 cluster is used.
@@ -22,7 +24,6 @@ from .fields import (
     read_fields_manifest,
 )
 from .morphology import MeasureBatch, SegmentBatch, measure_fields, segment_fields
-from .predict import MODEL_LOADS, predict_fields
 from .run import (
     CONNECT_TIMEOUT_S,
     ON_ERROR,
@@ -40,7 +41,6 @@ __all__ = [
     "CHANNEL_PREFIX",
     "CONNECT_TIMEOUT_S",
     "MANIFEST_COLUMNS",
-    "MODEL_LOADS",
     "ON_ERROR",
     "Field",
     "FieldFailure",
@@ -57,7 +57,6 @@ __all__ = [
     "failures_table",
     "measure_fields",
     "nothing_done",
-    "predict_fields",
     "read_fields_manifest",
     "run_fields",
     "segment_fields",

@@ -129,7 +129,7 @@ def _manifest_fields(args):
 
 def _predict_batch(args, predictor, images, fields, tiling, bar):
     """One task per image, here or on the Dask cluster of --workers/--scheduler."""
-    from ..batch import predict_fields
+    from ..inference.cluster import predict_fields
     from ._batch import open_cluster
 
     pixel_sizes = None if fields is None else [f.pixel_size_um for f in fields]

@@ -14,8 +14,8 @@ import functools
 import os
 from pathlib import Path
 
+from ..batch.run import FieldResults, run_fields
 from ..jobs import CancelToken, ProgressFn
-from .run import FieldResults, run_fields
 
 __all__ = ["MODEL_LOADS", "cached_predictor", "predict_fields", "predict_task"]
 
@@ -51,8 +51,8 @@ def cached_predictor(worker: str | None, bundle_key: tuple, device: str, precisi
 
     ``bundle_key`` is ``_bundle_key(path)``, so a rewritten bundle loads again.
     """
-    from ..inference import Predictor
     from ..models.bundle import load_bundle
+    from . import Predictor
 
     MODEL_LOADS.append((worker, bundle_key[0]))
     return Predictor(load_bundle(bundle_key[0]), device=device, precision=precision,
@@ -67,7 +67,7 @@ def predict_task(image, *, bundle: str, device: str = "auto", precision: str = "
     (used where the image has none of its own). Raises the image's error, as
     serially: the loop records it.
     """
-    from ..inference import predict_images
+    from . import predict_images
 
     if predictor is None:
         predictor = cached_predictor(_worker_address(), _bundle_key(bundle), device, precision,
@@ -116,9 +116,9 @@ def predict_fields(bundle, images, *, pixel_sizes=None, tiling: str | None = Non
     Cancelled, KeyboardInterrupt
         Carrying the finished images as ``err.partial``.
     """
-    from ..inference import Predictor, expand_inputs
-    from ..inference.inputs import check_options
     from ..tiling import TILINGS
+    from . import Predictor, expand_inputs
+    from .inputs import check_options
 
     check_options("collect", overlap, pixel_size_um)
     if tiling is not None:
