@@ -136,7 +136,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             return pd.read_csv(path, sep="\t")
         return pd.read_csv(path)
     except Exception as err:  # pandas raises many kinds; name the file for the user
-        raise ValueError(f"Could not read table {path}: {err}") from err
+        raise BadInputError(f"Could not read table {path}: {err}") from err
 
 
 def write_json(obj, path: str | os.PathLike) -> Path:

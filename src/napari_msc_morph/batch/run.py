@@ -27,7 +27,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import BadInputError, Cancelled, MissingDependencyError, MscMorphError
+from ..errors import USER_ERRORS, BadInputError, Cancelled, MissingDependencyError, MscMorphError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
 from .prefetch import prefetched
@@ -288,7 +288,7 @@ def run_fields(task: Callable, items: Sequence, names: Sequence[str], *, client=
     failures = list(failures)
 
     def fail(k: int, err: BaseException) -> None:
-        if not collect:
+        if not (collect and is_item_failure(err)):
             raise err
         failures.append(FieldFailure(names[k], error_text(err, names[k]), indices[k], what))
         logger.info("skipped %s", failures[-1].error)
@@ -315,6 +315,17 @@ def run_fields(task: Callable, items: Sequence, names: Sequence[str], *, client=
     report(progress, total, total, f"{len(finished)} {what}(s) {verb or 'done'}"
            + (f", {len(failures)} failed" if failures else ""))
     return finished
+
+
+def is_item_failure(err: BaseException) -> bool:
+    """Whether a collecting batch records ``err`` and goes on with the next item.
+
+    A user error (the item's file or options), a worker that died and memory that ran
+    out belong to the item; anything else is a bug and ends the batch (the faces
+    report it with a log) instead of hiding in the errors table.
+    """
+    return (isinstance(err, (*USER_ERRORS, MemoryError))
+            or type(err).__name__ == "KilledWorker")  # dask.distributed: the worker died
 
 
 #: A slot whose item has no value (yet, or because it failed).
