@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import tifffile
 
-from .errors import BadInputError, MissingDependencyError
+from .errors import BadInputError, missing_dependency
 
 #: Microscope formats read through bioio and its plugins (the ``[formats]`` extra).
 BIOIO_SUFFIXES = (".czi", ".nd2", ".lif", ".zarr")
@@ -104,12 +104,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = Fals
                              for p in table[column]]
     with atomic_path(path) as tmp:
         if path.suffix.lower() in (".xlsx", ".xls"):
-            try:
-                import openpyxl  # noqa: F401
-            except ImportError as err:  # pragma: no cover - depends on env
-                raise MissingDependencyError(
-                    "openpyxl", "all", f"writing {path.name}; or choose a .csv file name"
-                ) from err
+            missing_dependency("openpyxl", "all", f"writing {path.name}; or choose a .csv file name")
             table.to_excel(tmp, index=index)
         else:
             table.to_csv(tmp, index=index)
@@ -123,10 +118,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise FileNotFoundError(f"Table {path} does not exist.")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError as err:
-            raise MissingDependencyError("pyarrow", "parquet", f"reading {path.name}") from err
+        missing_dependency("pyarrow", "parquet", f"reading {path.name}")
     try:
         if suffix == ".parquet":
             return pd.read_parquet(path)
@@ -136,7 +128,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
             return pd.read_csv(path, sep="\t")
         return pd.read_csv(path)
     except Exception as err:  # pandas raises many kinds; name the file for the user
-        raise ValueError(f"Could not read table {path}: {err}") from err
+        raise BadInputError(f"Could not read table {path}: {err}") from err
 
 
 def write_json(obj, path: str | os.PathLike) -> Path:
@@ -149,10 +141,8 @@ def write_json(obj, path: str | os.PathLike) -> Path:
 
 def json_default(value):
     """``json.dumps``'s ``default``: numpy scalars and arrays, and paths, as JSON values."""
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, Path):
@@ -182,7 +172,7 @@ def write_tiff(
     kwargs: dict = {}
     if pixel_size_um is not None:
         if not np.isfinite(pixel_size_um) or pixel_size_um <= 0:
-            raise ValueError(f"pixel size must be a positive number of µm, got {pixel_size_um!r}")
+            raise BadInputError(f"pixel size must be a positive number of µm, got {pixel_size_um!r}")
         kwargs["resolution"] = (1.0 / pixel_size_um, 1.0 / pixel_size_um)
         metadata["unit"] = "um"
         metadata["spacing"] = pixel_size_um

@@ -110,8 +110,6 @@ def check_licence(licence) -> str:
             "e.g. --licence CC-BY-4.0 (common for models), MIT or BSD-3-Clause."
         )
     licence = str(licence).strip()
-    if licence in known:
-        return licence
     by_lower = {k.lower(): k for k in known}
     if licence.lower() in by_lower:
         return by_lower[licence.lower()]

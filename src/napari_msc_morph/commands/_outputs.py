@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import BadInputError, MissingDependencyError
+from ..errors import BadInputError, missing_dependency
 
 #: What each kind of output is, and the suffixes it may have (``None``: a folder).
 KINDS = {
@@ -138,12 +138,7 @@ def _check_suffix(option: str, path: Path, kind: str) -> None:
             f"e.g. {option} {path.with_name(stem + allowed[0])}."
         )
     if suffix == ".xlsx":
-        try:
-            import openpyxl  # noqa: F401
-        except ImportError:
-            raise MissingDependencyError(
-                "openpyxl", "all", f"writing {path.name}; or choose a .csv file name"
-            ) from None
+        missing_dependency("openpyxl", "all", f"writing {path.name}; or choose a .csv file name")
 
 
 def _check_not_an_input(option: str, path: Path, kind: str, sources) -> None:
