@@ -184,16 +184,11 @@ def write_tiff(
         if imagej and not is_rgb:
             tifffile.imwrite(tmp, data, imagej=True, metadata=metadata, **kwargs)
         else:
-            kwargs_nonij = dict(kwargs)
-            if "resolution" in kwargs_nonij:
-                kwargs_nonij["resolutionunit"] = "MICROMETER"
-            tifffile.imwrite(
-                tmp,
-                data,
-                photometric="rgb" if is_rgb else "minisblack",
-                metadata={k: v for k, v in metadata.items() if k != "Labels"},
-                **kwargs_nonij,
-            )
+            if "resolution" in kwargs:
+                kwargs["resolutionunit"] = "MICROMETER"
+            metadata.pop("Labels", None)
+            tifffile.imwrite(tmp, data, photometric="rgb" if is_rgb else "minisblack",
+                             metadata=metadata, **kwargs)
     return path
 
 
