@@ -75,17 +75,13 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
         yield tmp
         if tmp.is_file():
             # mkstemp makes files private (0600); give them the usual umask mode
-            os.chmod(tmp, 0o666 & ~_current_umask())
+            umask = os.umask(0)  # reading the umask means setting it
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = False,

@@ -277,20 +277,20 @@ def _describe(bundle, tensors, files, v0_5, authors, licence, citations, name):
     ]
     kind, lo, hi = tensors.scheme
     channel = v0_5.AxisId("channel")
-    pre = [v0_5.EnsureDtypeDescr(kwargs=v0_5.EnsureDtypeKwargs(dtype="float32"))]
     if kind == "percentile":
-        pre.append(v0_5.ScaleRangeDescr(kwargs=v0_5.ScaleRangeKwargs(
+        scaling = v0_5.ScaleRangeDescr(kwargs=v0_5.ScaleRangeKwargs(
             axes=[channel, v0_5.AxisId("y"), v0_5.AxisId("x")],
-            min_percentile=PERCENTILES[0], max_percentile=PERCENTILES[1])))
+            min_percentile=PERCENTILES[0], max_percentile=PERCENTILES[1]))
     else:
-        pre.append(v0_5.ScaleLinearDescr(kwargs=v0_5.ScaleLinearKwargs(
-            gain=1.0 / (hi - lo), offset=-lo / (hi - lo))))
-    pre.append(v0_5.ClipDescr(kwargs=v0_5.ClipKwargs(min=0.0, max=1.0)))
-    pre.append(v0_5.FixedZeroMeanUnitVarianceDescr(
-        kwargs=v0_5.FixedZeroMeanUnitVarianceAlongAxisKwargs(
-            mean=list(config.mean), std=list(config.std), axis=channel)))
-    # the spec appends a cast back to the input's dtype unless preprocessing ends with one
-    pre.append(v0_5.EnsureDtypeDescr(kwargs=v0_5.EnsureDtypeKwargs(dtype="float32")))
+        scaling = v0_5.ScaleLinearDescr(kwargs=v0_5.ScaleLinearKwargs(
+            gain=1.0 / (hi - lo), offset=-lo / (hi - lo)))
+    as_float32 = v0_5.EnsureDtypeDescr(kwargs=v0_5.EnsureDtypeKwargs(dtype="float32"))
+    pre = [
+        as_float32, scaling, v0_5.ClipDescr(kwargs=v0_5.ClipKwargs(min=0.0, max=1.0)),
+        v0_5.FixedZeroMeanUnitVarianceDescr(kwargs=v0_5.FixedZeroMeanUnitVarianceAlongAxisKwargs(
+            mean=list(config.mean), std=list(config.std), axis=channel)),
+        as_float32,  # else the spec appends a cast back to the input's dtype
+    ]
     post = []
     if temperature != 1.0:
         post.append(v0_5.ScaleLinearDescr(kwargs=v0_5.ScaleLinearKwargs(gain=1.0 / temperature)))
