@@ -133,6 +133,11 @@ def _open_zarr(store_or_path):
     return zarr.open(store_or_path, mode="r")
 
 
+def _ome(attrs: dict, key: str):
+    """An OME-NGFF attribute: top level in NGFF 0.4, under ``"ome"`` in 0.5."""
+    return attrs.get(key) or attrs.get("ome", {}).get(key)
+
+
 def tiff_levels(path: Path) -> list[LazyImage]:
     """Every level of a TIFF's first series, full resolution first, as :class:`LazyImage`."""
     import tifffile
@@ -148,8 +153,6 @@ def tiff_levels(path: Path) -> list[LazyImage]:
 
 
 _OME_LETTERS = {"t": "T", "c": "C", "z": "Z", "y": "Y", "x": "X"}
-_UNITS_UM = {"micrometer": 1.0, "nanometer": 1e-3, "millimeter": 1e3, "centimeter": 1e4,
-             "meter": 1e6, "": 1.0}
 
 
 def read_ome_zarr_lazy(path: Path) -> dict:
@@ -159,7 +162,7 @@ def read_ome_zarr_lazy(path: Path) -> dict:
     one element are squeezed (Y and X kept), as bioio does; the pixel size is
     the X scale of the first dataset in µm.
     """
-    from ._tiff import checked_size
+    from ._tiff import UNIT_TO_UM, checked_size
 
     path = Path(path)
     try:
@@ -167,7 +170,7 @@ def read_ome_zarr_lazy(path: Path) -> dict:
         attrs = dict(group.attrs)
     except Exception as err:
         raise BadInputError(f"Could not open OME-Zarr {path}: {err}") from err
-    multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+    multiscales = _ome(attrs, "multiscales")
     if not multiscales or not hasattr(group, "array_keys"):
         inside = ome_zarr_images(path)
         hint = f"; it holds the images {', '.join(inside)}: open {path / inside[0]}" \
@@ -196,12 +199,12 @@ def read_ome_zarr_lazy(path: Path) -> dict:
                                          if letter in "ZYX"}
     if scales and "x" in names:
         x = names.index("x")
-        unit = str(axes_meta[x].get("unit", "micrometer") or "")
-        if unit in _UNITS_UM:
-            value = float(scales[0][x]) * _UNITS_UM[unit]
+        unit = str(axes_meta[x].get("unit") or "micrometer")
+        if unit in UNIT_TO_UM:
+            value = float(scales[0][x]) * UNIT_TO_UM[unit]
             pixel_size = checked_size(value, path, "OME-Zarr scale (x)")
     lazy = [LazyImage(level, fixed, path.name) for level in levels]
-    omero = attrs.get("omero") or attrs.get("ome", {}).get("omero") or {}
+    omero = _ome(attrs, "omero") or {}
     names = [str(ch.get("label", "")) for ch in omero.get("channels", [])]
     if "C" not in axes or len(names) != lazy[0].shape[axes.index("C")]:
         names = []
@@ -231,8 +234,7 @@ def reads_lazily(path) -> bool:
                 return len(series.levels) > 1 or series.nbytes >= READER_LAZY_BYTES
         if name.endswith(".zarr"):
             group = _open_zarr(path)
-            attrs = dict(group.attrs)
-            multiscales = attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales")
+            multiscales = _ome(dict(group.attrs), "multiscales")
             if not multiscales:
                 return False
             datasets = multiscales[0].get("datasets", [])
@@ -251,9 +253,4 @@ def ome_zarr_images(path) -> list[str]:
         names = sorted(group.group_keys()) if hasattr(group, "group_keys") else []
     except Exception:
         return []
-    found = []
-    for name in names:
-        attrs = dict(group[name].attrs)
-        if attrs.get("multiscales") or attrs.get("ome", {}).get("multiscales"):
-            found.append(name)
-    return found
+    return [name for name in names if _ome(dict(group[name].attrs), "multiscales")]

@@ -12,7 +12,6 @@ import math
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import numpy as np
 import tifffile
 
 from .errors import BadInputError
@@ -120,6 +119,4 @@ def read_tiff(path: Path, lazy: bool = False) -> dict:
         raise
     except Exception as err:
         raise BadInputError(f"Could not read TIFF {path}: {err}") from err
-    if not lazy:
-        info["data"] = np.asarray(info["data"])
     return info

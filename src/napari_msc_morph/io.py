@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import tifffile
 
-from .errors import BadInputError, MissingDependencyError
+from .errors import BadInputError, missing_dependency
 
 #: Microscope formats read through bioio and its plugins (the ``[formats]`` extra).
 BIOIO_SUFFIXES = (".czi", ".nd2", ".lif", ".zarr")
@@ -75,17 +75,13 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
         yield tmp
         if tmp.is_file():
             # mkstemp makes files private (0600); give them the usual umask mode
-            os.chmod(tmp, 0o666 & ~_current_umask())
+            umask = os.umask(0)  # reading the umask means setting it
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = False,
@@ -104,12 +100,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = Fals
                              for p in table[column]]
     with atomic_path(path) as tmp:
         if path.suffix.lower() in (".xlsx", ".xls"):
-            try:
-                import openpyxl  # noqa: F401
-            except ImportError as err:  # pragma: no cover - depends on env
-                raise MissingDependencyError(
-                    "openpyxl", "all", f"writing {path.name}; or choose a .csv file name"
-                ) from err
+            missing_dependency("openpyxl", "all", f"writing {path.name}; or choose a .csv file name")
             table.to_excel(tmp, index=index)
         else:
             table.to_csv(tmp, index=index)
@@ -123,10 +114,7 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
         raise FileNotFoundError(f"Table {path} does not exist.")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        try:
-            import pyarrow  # noqa: F401
-        except ImportError as err:
-            raise MissingDependencyError("pyarrow", "parquet", f"reading {path.name}") from err
+        missing_dependency("pyarrow", "parquet", f"reading {path.name}")
     try:
         if suffix == ".parquet":
             return pd.read_parquet(path)
@@ -149,10 +137,8 @@ def write_json(obj, path: str | os.PathLike) -> Path:
 
 def json_default(value):
     """``json.dumps``'s ``default``: numpy scalars and arrays, and paths, as JSON values."""
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
     if isinstance(value, np.ndarray):
         return value.tolist()
     if isinstance(value, Path):
@@ -182,7 +168,7 @@ def write_tiff(
     kwargs: dict = {}
     if pixel_size_um is not None:
         if not np.isfinite(pixel_size_um) or pixel_size_um <= 0:
-            raise ValueError(f"pixel size must be a positive number of µm, got {pixel_size_um!r}")
+            raise BadInputError(f"pixel size must be a positive number of µm, got {pixel_size_um!r}")
         kwargs["resolution"] = (1.0 / pixel_size_um, 1.0 / pixel_size_um)
         metadata["unit"] = "um"
         metadata["spacing"] = pixel_size_um
@@ -194,16 +180,11 @@ def write_tiff(
         if imagej and not is_rgb:
             tifffile.imwrite(tmp, data, imagej=True, metadata=metadata, **kwargs)
         else:
-            kwargs_nonij = dict(kwargs)
-            if "resolution" in kwargs_nonij:
-                kwargs_nonij["resolutionunit"] = "MICROMETER"
-            tifffile.imwrite(
-                tmp,
-                data,
-                photometric="rgb" if is_rgb else "minisblack",
-                metadata={k: v for k, v in metadata.items() if k != "Labels"},
-                **kwargs_nonij,
-            )
+            if "resolution" in kwargs:
+                kwargs["resolutionunit"] = "MICROMETER"
+            metadata.pop("Labels", None)
+            tifffile.imwrite(tmp, data, photometric="rgb" if is_rgb else "minisblack",
+                             metadata=metadata, **kwargs)
     return path
 
 

@@ -171,19 +171,16 @@ def _write_xlsx(table: pd.DataFrame, path: Path, meta: dict) -> None:
 
 def _parquet_safe(table: pd.DataFrame) -> pd.DataFrame:
     """Object columns mixing kinds (numbers and text) become text; Parquet needs one type."""
-    out = table
-    for column in table.columns:
-        values = table[column]
-        if values.dtype != object:
-            continue
-        kinds = {type(v) for v in values if v is not None and not (isinstance(v, float)
-                                                                   and v != v)}
-        if len(kinds) > 1:
-            if out is table:
-                out = table.copy()
-            out[column] = [None if v is None or (isinstance(v, float) and v != v) else str(v)
-                           for v in values]
-    return out
+    def missing(v) -> bool:
+        return v is None or (isinstance(v, float) and v != v)
+
+    mixed = [c for c in table.columns if table[c].dtype == object
+             and len({type(v) for v in table[c] if not missing(v)}) > 1]
+    if mixed:
+        table = table.copy()
+        for column in mixed:
+            table[column] = [None if missing(v) else str(v) for v in table[column]]
+    return table
 
 
 def _write_parquet(table: pd.DataFrame, path: Path, meta: dict) -> None:

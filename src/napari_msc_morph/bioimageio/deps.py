@@ -11,7 +11,7 @@ import re
 
 from ..errors import MissingDependencyError, missing_dependency
 
-__all__ = ["bioimageio_core", "bioimageio_spec"]
+__all__ = ["bioimageio_core", "bioimageio_spec", "summary_messages"]
 
 
 def bioimageio_spec():
@@ -34,3 +34,9 @@ def bioimageio_core():
 
 def _numbers(version: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", version)[:4])
+
+
+def summary_messages(summary, kind: str = "errors", with_place: bool = True) -> list[str]:
+    """A validation summary's ``errors`` or ``warnings`` as ``"where.in.yaml: message"``."""
+    return [f"{'.'.join(str(p) for p in e.loc)}: {e.msg}" if with_place else str(e.msg)
+            for d in summary.details for e in getattr(d, kind)]

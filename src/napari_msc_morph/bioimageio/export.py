@@ -51,7 +51,7 @@ from ..models.bundle import (
 )
 from ..models.calibration import bundle_temperature
 from ..models.intensity import PERCENTILES
-from .deps import bioimageio_core, bioimageio_spec
+from .deps import bioimageio_core, bioimageio_spec, summary_messages
 from .parts import (
     check_authors,
     check_licence,
@@ -254,13 +254,6 @@ def _write_files(bundle, tensors, work: Path, formats) -> dict:
     return files
 
 
-def _identifier(text: str) -> str:
-    import re
-
-    ident = re.sub(r"[^0-9a-zA-Z_]", "_", str(text)).strip("_").lower() or "c"
-    return ident if not ident[0].isdigit() else f"c{ident}"
-
-
 def _describe(bundle, tensors, files, v0_5, authors, licence, citations, name):
     """The package's ``ModelDescr`` (spec 0.5) for the files in ``files``."""
     import torch
@@ -275,33 +268,29 @@ def _describe(bundle, tensors, files, v0_5, authors, licence, citations, name):
     size = config.input_size
     n_chans = config.in_chans
     channel_names = ["gray"] if n_chans == 1 else ["red", "green", "blue"][:n_chans]
+    unit = "micrometer" if config.pixel_size_um else None
     input_axes = [
         v0_5.BatchAxis(),
         v0_5.ChannelAxis(channel_names=[v0_5.Identifier(c) for c in channel_names]),
-        v0_5.SpaceInputAxis(id=v0_5.AxisId("y"), size=size, unit="micrometer",
-                            scale=config.pixel_size_um or 1.0),
-        v0_5.SpaceInputAxis(id=v0_5.AxisId("x"), size=size, unit="micrometer",
-                            scale=config.pixel_size_um or 1.0),
+        *(v0_5.SpaceInputAxis(id=v0_5.AxisId(a), size=size, unit=unit,
+                              scale=config.pixel_size_um or 1.0) for a in "yx"),
     ]
-    if not config.pixel_size_um:
-        for axis in input_axes[2:]:
-            axis.unit, axis.scale = None, 1.0
     kind, lo, hi = tensors.scheme
     channel = v0_5.AxisId("channel")
-    pre = [v0_5.EnsureDtypeDescr(kwargs=v0_5.EnsureDtypeKwargs(dtype="float32"))]
     if kind == "percentile":
-        pre.append(v0_5.ScaleRangeDescr(kwargs=v0_5.ScaleRangeKwargs(
+        scaling = v0_5.ScaleRangeDescr(kwargs=v0_5.ScaleRangeKwargs(
             axes=[channel, v0_5.AxisId("y"), v0_5.AxisId("x")],
-            min_percentile=PERCENTILES[0], max_percentile=PERCENTILES[1])))
+            min_percentile=PERCENTILES[0], max_percentile=PERCENTILES[1]))
     else:
-        pre.append(v0_5.ScaleLinearDescr(kwargs=v0_5.ScaleLinearKwargs(
-            gain=1.0 / (hi - lo), offset=-lo / (hi - lo))))
-    pre.append(v0_5.ClipDescr(kwargs=v0_5.ClipKwargs(min=0.0, max=1.0)))
-    pre.append(v0_5.FixedZeroMeanUnitVarianceDescr(
-        kwargs=v0_5.FixedZeroMeanUnitVarianceAlongAxisKwargs(
-            mean=list(config.mean), std=list(config.std), axis=channel)))
-    # the spec appends a cast back to the input's dtype unless preprocessing ends with one
-    pre.append(v0_5.EnsureDtypeDescr(kwargs=v0_5.EnsureDtypeKwargs(dtype="float32")))
+        scaling = v0_5.ScaleLinearDescr(kwargs=v0_5.ScaleLinearKwargs(
+            gain=1.0 / (hi - lo), offset=-lo / (hi - lo)))
+    as_float32 = v0_5.EnsureDtypeDescr(kwargs=v0_5.EnsureDtypeKwargs(dtype="float32"))
+    pre = [
+        as_float32, scaling, v0_5.ClipDescr(kwargs=v0_5.ClipKwargs(min=0.0, max=1.0)),
+        v0_5.FixedZeroMeanUnitVarianceDescr(kwargs=v0_5.FixedZeroMeanUnitVarianceAlongAxisKwargs(
+            mean=list(config.mean), std=list(config.std), axis=channel)),
+        as_float32,  # else the spec appends a cast back to the input's dtype
+    ]
     post = []
     if temperature != 1.0:
         post.append(v0_5.ScaleLinearDescr(kwargs=v0_5.ScaleLinearKwargs(gain=1.0 / temperature)))
@@ -391,15 +380,14 @@ def check_package(path, *, run_test: bool = True, progress=None) -> BioimageioEx
     path = Path(path)
     descr = spec.load_description(path, perform_io_checks=True)
     summary = descr.validation_summary
-    errors = [f"{'.'.join(str(p) for p in e.loc)}: {e.msg}" for e in _summary_errors(summary)]
+    errors = summary_messages(summary, "errors")
     if summary.status == "failed" or errors:
         raise BadInputError(
             f"{path.name} is not a valid bioimage.io package: {errors[0] if errors else 'failed'}."
         )
     result = BioimageioExport(path=path, weight_formats=(), predicted_class="", probabilities=[],
                               validation=str(summary.status),
-                              warnings=[f"{'.'.join(str(p) for p in w.loc)}: {w.msg}"
-                                        for w in _summary_warnings(summary)])
+                              warnings=summary_messages(summary, "warnings"))
     if not run_test:
         result.test = "skipped"
         return result
@@ -409,7 +397,7 @@ def check_package(path, *, run_test: bool = True, progress=None) -> BioimageioEx
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
         tested = core.test_model(descr, devices=["cpu"])
-    errors = [f"{e.msg}" for e in _summary_errors(tested)]
+    errors = summary_messages(tested, "errors", with_place=False)
     if tested.status != "passed":
         raise BadInputError(
             f"{path.name}: bioimageio.core could not reproduce the test outputs: "
@@ -417,11 +405,3 @@ def check_package(path, *, run_test: bool = True, progress=None) -> BioimageioEx
         )
     result.test = str(tested.status)
     return result
-
-
-def _summary_errors(summary):
-    return [e for d in summary.details for e in d.errors]
-
-
-def _summary_warnings(summary):
-    return [w for d in summary.details for w in d.warnings]

@@ -25,7 +25,7 @@ model) are refused with a message naming what they hold.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInputError
@@ -41,7 +41,7 @@ from ..models.bundle import (
 )
 from ..models.bundle_config import BundleConfig
 from ..models.checks import check_finite_tensors
-from .deps import bioimageio_spec
+from .deps import bioimageio_spec, summary_messages
 
 __all__ = ["BioimageioImport", "import_bioimageio"]
 
@@ -92,8 +92,7 @@ def _load_description(path: Path):
     spec, v0_5 = bioimageio_spec()
     descr = spec.load_description(path, format_version="latest", perform_io_checks=True)
     if not isinstance(descr, v0_5.ModelDescr):
-        errors = [f"{'.'.join(str(p) for p in e.loc)}: {e.msg}"
-                  for d in descr.validation_summary.details for e in d.errors]
+        errors = summary_messages(descr.validation_summary)
         kind = getattr(descr, "type", None)
         what = f"a {kind} description, not a model" if kind not in (None, "model") else (
             f"not a valid model description ({errors[0] if errors else 'invalid'})")
@@ -225,15 +224,9 @@ def _bundle_from_state_dict(descr, v0_5, task, name):
             f"tensor names {len(values['class_names'])} classes."
         )
     temperature = values.pop("temperature", None)
-    known = {f.name for f in fields(BundleConfig)}
-    if temperature is not None and "calibration" in known:  # prediction divides logits by T
+    if temperature is not None:  # prediction divides logits by T
         values["calibration"] = {"temperature": temperature,
                                  "fitted_on": f"bioimage.io package {name}"}
-    elif temperature is not None:
-        raise BadInputError(
-            f"{name} divides its logits by a temperature ({temperature:g}), which this version "
-            "of napari-msc-morph cannot apply; update napari-msc-morph."
-        )
     try:
         config = BundleConfig(**values)
     except (TypeError, ValueError) as err:

@@ -19,6 +19,7 @@ from ..errors import BadInputError
 from ..inference.predict import Predictor
 from ..inference.preprocess import image_layout, pad_to_crop, resample_factor, resample_plane
 from ..models.intensity import auto_mode, dtype_limits
+from ..tiling import center_box
 from .deps import bioimageio_spec
 
 __all__ = [
@@ -110,8 +111,6 @@ def check_licence(licence) -> str:
             "e.g. --licence CC-BY-4.0 (common for models), MIT or BSD-3-Clause."
         )
     licence = str(licence).strip()
-    if licence in known:
-        return licence
     by_lower = {k.lower(): k for k in known}
     if licence.lower() in by_lower:
         return by_lower[licence.lower()]
@@ -191,10 +190,8 @@ def make_test_tensors(bundle, image=None, pixel_size_um=None, name="test image")
         raise BadInputError(f"{name} holds NaN/Inf pixels; give a test image without them.")
     plane = resample_plane(image, resample_factor(pixel_size_um, config.pixel_size_um))
     plane, _ = pad_to_crop(np.asarray(plane), config.input_size)
-    size = config.input_size
-    y0 = (plane.shape[0] - size) // 2
-    x0 = (plane.shape[1] - size) // 2
-    crop = np.ascontiguousarray(plane[y0:y0 + size, x0:x0 + size])
+    y0, x0, y1, x1 = center_box(plane.shape, config.input_size)[0]
+    crop = np.ascontiguousarray(plane[y0:y1, x0:x1])
     if crop.dtype.kind not in "iuf" or crop.dtype.itemsize > 4 and crop.dtype.kind != "f":
         raise BadInputError(
             f"{name} is {crop.dtype}; give an 8/16/32-bit integer or a float test image."

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import BadInputError, MissingDependencyError
+from ..errors import BadInputError, missing_dependency
 
 #: What each kind of output is, and the suffixes it may have (``None``: a folder).
 KINDS = {
@@ -123,7 +123,7 @@ def _check_suffix(option: str, path: Path, kind: str) -> None:
     suffix = path.suffix.lower()
     if None in allowed:  # a folder (or, for bundles, also a .zip)
         if suffix in _FILE_SUFFIXES and suffix not in allowed:
-            ends = " or ".join(a for a in allowed if a) or ""
+            ends = " or ".join(a for a in allowed if a)
             ends = f" or a name ending in {ends}" if ends else ""
             raise BadInputError(
                 f"{option} {path}: this command writes {what} here, not a {suffix} file; "
@@ -138,12 +138,7 @@ def _check_suffix(option: str, path: Path, kind: str) -> None:
             f"e.g. {option} {path.with_name(stem + allowed[0])}."
         )
     if suffix == ".xlsx":
-        try:
-            import openpyxl  # noqa: F401
-        except ImportError:
-            raise MissingDependencyError(
-                "openpyxl", "all", f"writing {path.name}; or choose a .csv file name"
-            ) from None
+        missing_dependency("openpyxl", "all", f"writing {path.name}; or choose a .csv file name")
 
 
 def _check_not_an_input(option: str, path: Path, kind: str, sources) -> None:
@@ -215,16 +210,12 @@ def _check_existing(option: str, path: Path, kind: str, overwrite: bool,
 
 def _check_writable(option: str, path: Path, kind: str) -> None:
     folder = _absolute(path).parent
-    existing = folder
-    for candidate in (folder, *folder.parents):
-        if candidate.exists():
-            if not candidate.is_dir():
-                raise BadInputError(
-                    f"{option} {path}: {candidate} is a file, not a folder, so nothing can be "
-                    "written under it; choose another location."
-                )
-            existing = candidate
-            break
+    existing = next(c for c in (folder, *folder.parents) if c.exists())  # "/" always does
+    if not existing.is_dir():
+        raise BadInputError(
+            f"{option} {path}: {existing} is a file, not a folder, so nothing can be "
+            "written under it; choose another location."
+        )
     # Probe the nearest folder that exists instead of creating the missing ones now: a
     # command that then fails on its inputs leaves no empty folders behind (writers
     # create them when they write).

@@ -49,23 +49,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from tqdm import tqdm
-
     from ..synthetic import write_dataset
+    from ._progress import progress_bar
 
     if args.readouts and args.kind != "osteo":
         raise BadInputError(f"--readouts is for the osteo time course; leave it out for "
                             f"{args.kind}.")
     check_outputs([("--out", args.out, "folder")], overwrite=args.overwrite)
-    bar = tqdm(total=None, unit="image", desc=f"synth {args.kind}")
-
-    def progress(done: int, total: int) -> None:
-        if bar.total != total:
-            bar.total = total
-        bar.update(done - bar.n)
-
     start = time.perf_counter()
-    try:
+    with progress_bar(f"synth {args.kind}", unit="image") as progress:
         manifest = write_dataset(
             args.kind,
             args.out,
@@ -76,8 +68,6 @@ def run(args) -> int:
             rgb=args.rgb,
             progress=progress,
         )
-    finally:
-        bar.close()
     if args.readouts:
         from ..io import write_table
         from ..synthetic.readouts import osteo_samples, synthetic_ct_readouts

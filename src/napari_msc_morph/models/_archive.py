@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import logging
 import shutil
 import tempfile
@@ -197,10 +198,10 @@ def _zip_files(path: Path, want_weights: bool, tmp: Path | None) -> BundleFiles:
             )
         prefix = json_infos[0].filename[: -len(MODEL_JSON)]
         wanted = (prefix + MODEL_JSON, prefix + WEIGHTS_FILE)
-        buffer = _Buffer()
+        buffer = io.BytesIO()
         _stream(zf, json_infos[0], path, buffer, MAX_CONFIG_BYTES)
         try:
-            text = bytes(buffer.data).decode("utf-8")
+            text = buffer.getvalue().decode("utf-8")
         except UnicodeDecodeError as err:
             raise BadInputError(f"{MODEL_JSON} in {path.name} is not UTF-8 text ({err}).") from err
         files = BundleFiles(text, None)
@@ -218,11 +219,3 @@ def _zip_files(path: Path, want_weights: bool, tmp: Path | None) -> BundleFiles:
                 _refuse_pickled_head(path, fh.read(4))
             files.weights = target
     return files
-
-
-class _Buffer:
-    def __init__(self):
-        self.data = bytearray()
-
-    def write(self, chunk: bytes) -> None:
-        self.data += chunk

@@ -22,7 +22,6 @@ from ._timm import import_timm
 
 __all__ = [
     "DEVICES",
-    "backbone_data_config",
     "check_backbone_name",
     "classifier_out_features",
     "create_backbone",
@@ -222,17 +221,20 @@ def classifier_out_features(model) -> int | None:
     return getattr(head, "out_features", None)
 
 
-def backbone_data_config(backbone) -> dict:
-    """timm's data configuration (input size, mean/std, interpolation, crop) for a backbone.
+def normalization(backbone, in_chans: int = 3) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """Per-channel ``(mean, std)`` for ``in_chans`` inputs, from timm's data config.
 
-    ``backbone`` is a built network, read with
-    :func:`timm.data.resolve_model_data_config`, or a timm name, read from its
-    pretrained configuration without building anything. Normalisation thus
-    travels with the model as data (as in timm's ``pretrained_cfg``), never as
-    package constants.
+    ``backbone`` is a built network (:func:`timm.data.resolve_model_data_config`)
+    or a timm name, read from its pretrained configuration without building
+    anything: normalisation travels with the model as data, never as package
+    constants. timm states mean/std for RGB; a grayscale network
+    (``in_chans=1``) gets their channel average, which is what a gray image
+    repeated to RGB would see.
 
-    >>> backbone_data_config("resnet10t")["mean"]
+    >>> normalization("resnet10t")[0]
     (0.485, 0.456, 0.406)
+    >>> normalization("resnet10t", in_chans=1)[0]  # doctest: +ELLIPSIS
+    (0.449...,)
     """
     timm = import_timm()
     from timm.data import resolve_data_config, resolve_model_data_config
@@ -240,22 +242,10 @@ def backbone_data_config(backbone) -> dict:
     if isinstance(backbone, str):
         check_backbone_name(backbone)
         pretrained_cfg = timm.models.get_pretrained_cfg(backbone)
-        return resolve_data_config(
-            pretrained_cfg=pretrained_cfg.to_dict() if pretrained_cfg is not None else {}
-        )
-    return resolve_model_data_config(backbone)
-
-
-def normalization(backbone, in_chans: int = 3) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel ``(mean, std)`` for ``in_chans`` inputs, from timm's data config.
-
-    timm states mean/std for RGB; a grayscale network (``in_chans=1``) gets
-    their channel average, which is what a gray image repeated to RGB would see.
-
-    >>> normalization("resnet10t", in_chans=1)[0]  # doctest: +ELLIPSIS
-    (0.449...,)
-    """
-    config = backbone_data_config(backbone)
+        config = resolve_data_config(
+            pretrained_cfg=pretrained_cfg.to_dict() if pretrained_cfg is not None else {})
+    else:
+        config = resolve_model_data_config(backbone)
     mean = tuple(float(v) for v in config["mean"])
     std = tuple(float(v) for v in config["std"])
     if int(in_chans) == len(mean):

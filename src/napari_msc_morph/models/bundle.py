@@ -1,27 +1,17 @@
 """Model bundles: the unit users share.
 
-A bundle is a folder or a ``.zip`` holding exactly two files:
+A bundle is a folder or a ``.zip`` holding exactly two files: ``model.json``
+(a :class:`~napari_msc_morph.models.bundle_config.BundleConfig`: everything
+needed to rebuild and use the network, the sha256 of the weights and the
+package version that wrote it) and ``weights.safetensors`` (the network's
+``state_dict``).
 
-``model.json``
-    Everything needed to rebuild and use the network (see
-    :class:`~napari_msc_morph.models.bundle_config.BundleConfig`): task,
-    class names (ordered for ordinal tasks), timm backbone, input size,
-    channels, normalisation, pixel size at training (µm), default tiling,
-    training metrics, the sha256 of the weights and the package version that
-    wrote it, under a ``schema_version``.
-``weights.safetensors``
-    The network's ``state_dict`` in the safetensors format.
-
-Loading never unpickles anything: ``.pt``/``.pth``/``.ckpt`` pickles (and zip
-archives holding pickles, which is what ``torch.save`` writes) are refused with
-a message, and a weights file whose sha256 differs from ``model.json`` is an
-error. Numbers are checked at the door: every weight tensor finite,
-normalisation finite with std > 0, pixel size finite > 0 (or null), and a
-``model.json`` of a newer schema version is refused naming both versions. A
-``.zip`` is judged from its central directory before anything is unpacked
-(member count, sizes, compression ratio; see :mod:`._archive`) and read
-streamed; other files in a bundle are ignored with a logged notice. Writing
-is atomic: an interrupted save leaves the previous bundle (or nothing) in place.
+Loading never unpickles anything: ``.pt``/``.pth``/``.ckpt`` pickles (and the
+zips ``torch.save`` writes) are refused with a message, and a weights file
+whose sha256 differs from ``model.json`` is an error. Numbers are checked at
+the door (finite weights, :meth:`BundleConfig.validate`); a ``.zip`` is judged
+before anything is unpacked (:mod:`._archive`). Writing is atomic: an
+interrupted save leaves the previous bundle (or nothing) in place.
 
 Examples
 --------

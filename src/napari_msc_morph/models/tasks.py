@@ -106,22 +106,22 @@ class TaskSpec:
         names = tuple(str(c) for c in self.class_names)
         object.__setattr__(self, "class_names", names)
         if len(names) < 2:
-            raise ValueError(
+            raise BadInputError(
                 f"Task {self.name!r} needs at least two class names, got {list(names)}."
             )
         if len(set(names)) != len(names):
-            raise ValueError(f"Task {self.name!r} has repeated class names: {list(names)}.")
+            raise BadInputError(f"Task {self.name!r} has repeated class names: {list(names)}.")
         if self.score is not None and self.score not in SCORES:
-            raise ValueError(
+            raise BadInputError(
                 f"Task {self.name!r}: unknown score {self.score!r}; known: {SCORES.names()}."
             )
         if self.positive_class is not None and self.positive_class not in names:
-            raise ValueError(
+            raise BadInputError(
                 f"Task {self.name!r}: positive class {self.positive_class!r} is not one of "
                 f"the class names {list(names)}."
             )
         if self.score == "os_score" and not self.ordinal and self.positive_class is None:
-            raise ValueError(
+            raise BadInputError(
                 f"Task {self.name!r}: os_score on unordered classes needs a positive_class."
             )
 
