@@ -15,6 +15,7 @@ that does not match is refused with a message.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -61,16 +62,12 @@ def write_durably(data: bytes, target: Path) -> Path:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    try:
+    with contextlib.suppress(OSError):  # e.g. Windows cannot open a folder; its rename is durable
         fd = os.open(Path(target).parent, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open a folder; its rename is durable enough
-        return Path(target)
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     return Path(target)
 
 
