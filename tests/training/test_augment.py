@@ -4,6 +4,10 @@ import numpy as np
 
 from napari_msc_morph.training.augment import AugmentConfig, color_jitter, random_crop, sample_rng
 
+#: no augmentation at all (plain crops)
+NO_AUGMENT = AugmentConfig(hflip=False, vflip=False, rotation_deg=0.0, brightness=0.0,
+                           contrast=0.0, saturation=0.0, channel_gain=0.0)
+
 
 def test_same_seed_same_crop_and_different_samples_differ():
     field = np.random.default_rng(0).random((100, 120)).astype(np.float32)
@@ -18,7 +22,7 @@ def test_same_seed_same_crop_and_different_samples_differ():
 
 def test_plain_crop_is_a_slice_of_the_field():
     field = np.arange(50 * 60, dtype=np.float32).reshape(50, 60)
-    crop = random_crop(field, 16, sample_rng(1, 0, 0), AugmentConfig.none())
+    crop = random_crop(field, 16, sample_rng(1, 0, 0), NO_AUGMENT)
     y0, x0 = np.argwhere(field == crop[0, 0])[0]
     np.testing.assert_array_equal(crop, field[y0:y0 + 16, x0:x0 + 16])
 
@@ -51,11 +55,11 @@ def test_rgb_crop_and_color_jitter_bounds():
     assert crop.shape == (40, 40, 3)
     out = color_jitter(crop, rng, AugmentConfig(brightness=0.5, contrast=0.5, saturation=0.5))
     assert out.min() >= 0 and out.max() <= 1
-    same = color_jitter(crop, rng, AugmentConfig.none())
+    same = color_jitter(crop, rng, NO_AUGMENT)
     np.testing.assert_allclose(same, crop)
 
 
 def test_centre_crop_without_translation_is_the_middle_of_the_field():
     field = np.arange(50 * 60, dtype=np.float32).reshape(50, 60)
-    crop = random_crop(field, 16, sample_rng(1, 0, 0), AugmentConfig.none(), position="center")
+    crop = random_crop(field, 16, sample_rng(1, 0, 0), NO_AUGMENT, position="center")
     np.testing.assert_array_equal(crop, field[17:33, 22:38])

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 import tifffile
 
+from napari_msc_morph.inference.preprocess import downscale_blocks
 from napari_msc_morph.models import get_task
 from napari_msc_morph.training.data import (
     ManifestError,
-    downscale_field,
     load_field,
     load_manifest,
     manifest_from_folders,
@@ -110,7 +110,7 @@ def test_class_names_default_to_task_classes_present_in_order():
 
 def test_downscale_block_average_and_pixel_size(tmp_path):
     data = np.arange(16, dtype=np.uint8).reshape(4, 4)
-    small = downscale_field(data, 2)
+    small = downscale_blocks(data, 2)  # what load_field(downscale=2) applies
     assert small.dtype == np.uint8
     np.testing.assert_array_equal(small, np.rint([[2.5, 4.5], [10.5, 12.5]]).astype(np.uint8))
     path = tmp_path / "px.tif"

@@ -122,14 +122,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 #: option (argparse dest) -> TrainConfig field; ``None`` means the option was not given.
 _OPTION_FIELDS = {
-    "task": "task", "backbone": "backbone", "input_size": "input_size", "epochs": "epochs",
-    "batch_size": "batch_size", "optimizer": "optimizer", "scheduler": "scheduler", "lr": "lr",
-    "momentum": "momentum", "crop": "crop", "crops_per_field": "crops_per_field",
-    "pretrained": "pretrained", "weights": "weights", "device": "device", "seed": "seed",
-    "workers": "num_workers", "in_chans": "in_chans", "downscale": "downscale",
-    "split_by": "split_by", "val": "val", "test": "test", "classes": "class_names",
-    "tiling": "tiling", "monitor": "monitor", "patience": "early_stopping",
-    "class_weights": "class_weights",
+    **{name: name for name in (
+        "task", "backbone", "input_size", "epochs", "batch_size", "optimizer", "scheduler", "lr",
+        "momentum", "crop", "crops_per_field", "pretrained", "weights", "device", "seed",
+        "in_chans", "downscale", "split_by", "val", "test", "tiling", "monitor", "class_weights")},
+    "workers": "num_workers", "classes": "class_names", "patience": "early_stopping",
 }
 
 
@@ -144,12 +141,8 @@ def given_options(args) -> dict:
         "classes": lambda v: tuple(c.strip() for c in v.split(",")),
         "patience": lambda v: v or None,
     }
-    given = {}
-    for option, name in _OPTION_FIELDS.items():
-        value = getattr(args, option, None)
-        if value is not None:
-            given[name] = convert.get(option, lambda v: v)(value)
-    return given
+    return {name: convert.get(option, lambda v: v)(getattr(args, option))
+            for option, name in _OPTION_FIELDS.items() if getattr(args, option, None) is not None}
 
 
 def config_from_args(args):
@@ -185,7 +178,7 @@ def config_from_args(args):
 def run(args) -> int:
     from ..training import train_model
     from ..training.config import default_work_dir
-    from ..training.crossval import check_cv_options, cv_dir
+    from ..training.crossval import check_cv_options, cross_validate, cv_dir
     from ..training.distributed import env_rank
     from ..training.splits import split_counts
     from ._progress import progress_bar
@@ -199,7 +192,14 @@ def run(args) -> int:
                       [("manifest", args.manifest)], overwrite=args.overwrite, resume=args.resume)
     config = config_from_args(args)
     if args.cv:
-        return _run_cv(args, config)
+        with progress_bar("train --cv") as progress:
+            cv = cross_validate(args.manifest, config, args.out, args.cv, keep=args.cv_keep,
+                                resume=args.resume, progress=progress, dedupe=args.dedupe)
+        for line in cv.summary_lines():
+            print(line)
+        print(f"best fold {cv.best_fold} ({cv.monitor} {cv.best_value:.3f}) -> {cv.bundle_path}; "
+              f"summary in {cv.files['summary_csv']}")
+        return 0
     bar = progress_bar("train") if main_process else contextlib.nullcontext(None)
     with bar as progress:
         result = train_model(args.manifest, config, args.out, resume=args.resume,
@@ -212,18 +212,15 @@ def run(args) -> int:
         print("no epoch finished; no model was written", file=sys.stderr)
         return 1
     m = result.metrics
-    summary = ", ".join(
-        f"{k} {m[k]:.3f}" for k in ("val_accuracy", "val_within3_accuracy", "val_auc", "val_loss")
-        if isinstance(m.get(k), (int, float))
-    )
-    print(f"best epoch {result.best_epoch} of {len(result.history)} ({summary}) "
-          f"-> {result.bundle_path}")
+
+    def numbers(*keys):
+        return ", ".join(f"{k} {m[k]:.3f}" for k in keys if isinstance(m.get(k), (int, float)))
+
+    summary = numbers("val_accuracy", "val_within3_accuracy", "val_auc", "val_loss")
+    print(f"best epoch {result.best_epoch} of {len(result.history)} ({summary}) -> {result.bundle_path}")
     if result.test_evaluation is not None:
-        shown = ", ".join(f"{k} {m[k]:.3f}" for k in
-                          ("test_accuracy", "test_within3_accuracy", "test_within5_accuracy",
-                           "test_auc") if isinstance(m.get(k), (int, float)))
-        report = Path(result.report_files["metrics"]).parent
-        print(f"test split: {shown} -> {report}")
+        shown = numbers("test_accuracy", "test_within3_accuracy", "test_within5_accuracy", "test_auc")
+        print(f"test split: {shown} -> {Path(result.report_files['metrics']).parent}")
     return 0
 
 
@@ -235,16 +232,3 @@ def kept(args) -> str:
             f"(and the best model so far in {args.out}); continue with the same command "
             "plus --resume")
 
-
-def _run_cv(args, config) -> int:
-    from ..training.crossval import cross_validate
-    from ._progress import progress_bar
-
-    with progress_bar("train --cv") as progress:
-        cv = cross_validate(args.manifest, config, args.out, args.cv, keep=args.cv_keep,
-                            resume=args.resume, progress=progress, dedupe=args.dedupe)
-    for line in cv.summary_lines():
-        print(line)
-    print(f"best fold {cv.best_fold} ({cv.monitor} {cv.best_value:.3f}) -> {cv.bundle_path}; "
-          f"summary in {cv.files['summary_csv']}")
-    return 0

@@ -13,29 +13,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 
-__all__ = ["field_normalizer", "prepare_training_field", "jittered_input", "predict_fields"]
-
-
-def field_normalizer(data: np.ndarray, config, name: str = "image"):
-    """The prediction engine's :class:`CropNormalizer` for one whole field."""
-    from ..inference.preprocess import CropNormalizer, image_layout, intensity_range
-
-    layout = image_layout(np.shape(data), name=name)
-    if layout.leading_shape:
-        raise BadInputError(
-            f"{name}: expected one 2D plane or RGB image, got shape {np.shape(data)}."
-        )
-    lo, hi, fill, _ = intensity_range(data, config.intensity)
-    return CropNormalizer(lo=lo, hi=hi, fill=fill, mean=tuple(config.mean), std=tuple(config.std),
-                          source_rgb=layout.rgb)
+__all__ = ["prepare_training_field", "jittered_input", "predict_fields"]
 
 
 def prepare_training_field(data: np.ndarray, config, name: str = "image"):
-    """``(field, normalizer)``; NaN/Inf become the fill value (crops interpolate cleanly)."""
-    normalizer = field_normalizer(data, config, name)
+    """``(field, normalizer)``: the prediction engine's :class:`CropNormalizer` fitted on the
+    whole field; NaN/Inf become its fill value (crops interpolate cleanly)."""
+    from ..inference.preprocess import CropNormalizer, image_layout, intensity_range
+
+    layout = image_layout(np.shape(data), name=name)  # one plane or RGB: data.load_field
+    lo, hi, fill, _ = intensity_range(data, config.intensity)
+    normalizer = CropNormalizer(lo=lo, hi=hi, fill=fill, mean=tuple(config.mean),
+                                std=tuple(config.std), source_rgb=layout.rgb)
     data = np.asarray(data)
     if data.dtype.kind == "f" and not np.isfinite(data).all():
         data = np.where(np.isfinite(data), data, normalizer.fill).astype(data.dtype)
@@ -58,7 +49,7 @@ def jittered_input(crop: np.ndarray, normalizer, jitter=None) -> np.ndarray:
 
 
 def predict_fields(model, config, fields, device: str = "cpu", tiling: str | None = None,
-                   batch_size: int | None = None, precision: str | None = None, *,
+                   precision: str | None = None, *,
                    total: int = 0, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None, tiles: bool = False):
     """Probabilities ``(n_fields, n_classes)`` of raw fields, tiled as at prediction.
@@ -96,11 +87,13 @@ def predict_fields(model, config, fields, device: str = "cpu", tiling: str | Non
     device_type = str(device).split(":")[0]
     if precision is None:
         precision = "fp32" if device_type == "cpu" else "auto"
-    formats = {name: _memory_format(p) for name, p in model.named_parameters() if p.dim() == 4}
+    # the predictor switches the network to channels-last; a contiguous one is switched back
+    convolutions = [p for p in model.parameters() if p.dim() == 4]
+    restore_contiguous = bool(convolutions) and all(p.is_contiguous() for p in convolutions)
     was_training = model.training
     model.eval()
     predictor = Predictor(ModelBundle(model=model, config=config), device=device,
-                          precision=precision, batch_size=batch_size)
+                          precision=precision)
     try:
         out, per_tile = [], []
         for k, data in enumerate(fields):  # may be a generator: images are read one by one
@@ -110,16 +103,8 @@ def predict_fields(model, config, fields, device: str = "cpu", tiling: str | Non
             per_tile.append(prediction.tile_probabilities)
             report(progress, k + 1, total, f"predicting image {k + 1}/{total or '?'}")
     finally:
-        if formats and all(f == torch.contiguous_format for f in formats.values()):
+        if restore_contiguous:
             model.to(memory_format=torch.contiguous_format)
         model.train(was_training)
     probs = np.asarray(out, dtype=np.float64).reshape(len(out), config.num_classes)
     return (probs, per_tile) if tiles else probs
-
-
-def _memory_format(tensor):
-    import torch
-
-    if tensor.is_contiguous(memory_format=torch.contiguous_format):
-        return torch.contiguous_format
-    return torch.channels_last

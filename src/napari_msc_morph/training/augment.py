@@ -19,7 +19,7 @@ DataLoader workers and whether the run was resumed.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -82,14 +82,6 @@ class AugmentConfig:
     saturation: float = 0.2
     channel_gain: float = 0.05
     translate: float = 0.0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def none(cls) -> AugmentConfig:
-        """No augmentation at all (plain random crops)."""
-        return cls(False, False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:

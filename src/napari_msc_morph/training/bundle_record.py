@@ -7,6 +7,8 @@ the test report, the ``test_*`` numbers.
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import pandas as pd
 
 from ._json import json_safe
@@ -69,26 +71,14 @@ def bundle_metrics(row: dict, history: list[dict], table: pd.DataFrame, config: 
         "split_by": config.split_by or "image",
         "n_images": {s: int((table["split"] == s).sum()) for s in ("train", "val", "test")},
         "history": history_lists(history),
-        "seed": config.seed,
-        "optimizer": config.optimizer,
-        "scheduler": config.scheduler,
-        "learning_rate": config.learning_rate,
-        "downscale": config.downscale,
-        "crops_per_field": config.crops_per_field,
-        "recipe": config.recipe,
-        "lr": config.learning_rate,
-        "momentum": config.resolved_momentum,
-        "weight_decay": config.weight_decay,
-        "batch_size": config.batch_size,
-        "epochs": config.epochs,
-        "early_stopping": config.early_stopping,
-        "plateau_patience": config.plateau_patience,
-        "crop": config.crop,
-        "input_size": config.input_size,
-        "tiling": config.tiling,
-        "backbone": config.backbone,
-        "in_chans": config.in_chans,
-        "augment": config.augment.to_dict(),
+    })
+    resolved = {"lr": config.learning_rate, "momentum": config.resolved_momentum}
+    metrics.update({key: resolved.get(key, getattr(config, key)) for key in (
+        "seed", "optimizer", "scheduler", "learning_rate", "downscale", "crops_per_field", "recipe",
+        "lr", "momentum", "weight_decay", "batch_size", "epochs", "early_stopping",
+        "plateau_patience", "crop", "input_size", "tiling", "backbone", "in_chans")})
+    metrics.update({
+        "augment": asdict(config.augment),
         "pretrained": pretrained_source or (
             "imagenet" if config.pretrained else "none (trained from scratch)"),
     })

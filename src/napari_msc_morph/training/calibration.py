@@ -9,7 +9,7 @@ mean over the image's tiles (six-region averaging by default). ``T > 1``
 softens an over-confident network, ``T < 1`` sharpens an under-confident
 one; no tile's predicted class changes.
 
-:func:`calibrate_trained_bundle` runs after training: it predicts the
+:func:`calibrate_bundle` runs after training: it predicts the
 validation images once at ``T = 1``, fits ``T`` and writes
 ``"calibration": {"temperature": T, "fitted_on": "validation", "n": ...}``
 into the bundle's ``model.json``. Prediction then applies it
@@ -22,15 +22,13 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 
-from ..errors import Cancelled
 from ..jobs import CancelToken
 
 __all__ = ["TemperatureFit", "fit_temperature", "tile_logits", "calibrate_bundle",
-           "calibrate_trained_bundle", "TEMPERATURE_BOUNDS"]
+           "TEMPERATURE_BOUNDS"]
 
 logger = logging.getLogger(__name__)
 
@@ -144,6 +142,7 @@ def calibrate_bundle(bundle_path, split_file, *, device: str = "auto", downscale
     (bundle unchanged) when the split has fewer than two validation images.
     """
     from ..models import load_bundle, resolve_device, save_bundle
+    from ..models.calibration import apply_temperature
     from ._inputs import predict_fields
     from .data import load_field, load_manifest
     from .metrics import expected_calibration_error
@@ -165,7 +164,7 @@ def calibrate_bundle(bundle_path, split_file, *, device: str = "auto", downscale
     targets = np.array([index[c] for c in val["label"]], dtype=np.int64)
     fit = fit_temperature(tile_logits(tiles), targets)
     before = np.array([t.mean(0) for t in tiles])
-    after = np.array([_tempered_mean(t, fit.temperature) for t in tiles])
+    after = np.array([apply_temperature(t, fit.temperature).mean(0) for t in tiles])
     calibration = {
         "temperature": 1.0 if fit.at_bound else fit.temperature,
         "fitted_on": "validation",
@@ -191,25 +190,3 @@ def calibrate_bundle(bundle_path, split_file, *, device: str = "auto", downscale
     logger.info("calibration: T = %.3f on %d validation images (NLL %.3f -> %.3f)",
                 calibration["temperature"], fit.n, fit.nll_before, calibration["nll_after"])
     return calibration
-
-
-def _tempered_mean(tiles: np.ndarray, temperature: float) -> np.ndarray:
-    from ..models.calibration import apply_temperature
-
-    return apply_temperature(tiles, temperature).mean(0)
-
-
-def calibrate_trained_bundle(result, config, cancel: CancelToken | None = None) -> dict | None:
-    """After :func:`~napari_msc_morph.training.trainer.train_model`: calibrate its best bundle.
-
-    A cancel while calibrating marks ``result`` cancelled and re-raises with it.
-    """
-    if result.bundle_path is None:
-        return None
-    try:
-        return calibrate_bundle(result.bundle_path, Path(result.work_dir) / "split.csv",
-                                device=config.device, downscale=config.downscale, cancel=cancel)
-    except Cancelled as err:
-        result.cancelled = True
-        err.result = result
-        raise

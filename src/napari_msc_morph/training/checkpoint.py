@@ -15,17 +15,19 @@ that does not match is refused with a message.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import BadInputError
+from ..io import atomic_path
 from ._json import json_safe
 from .config import TrainConfig
+from .splits import read_split_file
 
 __all__ = [
     "CHECKPOINT_JSON",
@@ -53,44 +55,20 @@ RESUME_KEYS = ("task", "backbone", "input_size", "in_chans", "downscale", "seed"
 def write_durably(data: bytes, target: Path) -> Path:
     """Write ``data`` to ``target`` so that a crash leaves the old file or the new one.
 
-    Temporary file in the same folder -> write -> flush -> fsync -> rename over
-    ``target`` -> fsync the folder (so the rename itself survives a power cut).
+    Temporary file in the same folder -> write -> fsync -> rename over ``target``
+    -> fsync the folder (so the rename itself survives a power cut).
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp_name, 0o666 & ~_umask())
-        os.replace(tmp_name, target)
-    except BaseException:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-        raise
-    _fsync_dir(target.parent)
-    return target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows cannot open a folder; its rename is durable enough
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    with atomic_path(target, suffix=".tmp") as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    with contextlib.suppress(OSError):  # e.g. Windows cannot open a folder; its rename is durable
+        fd = os.open(Path(target).parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return Path(target)
 
 
 def save_checkpoint(work_dir: Path, model, optimizer, state: dict) -> Path:
@@ -169,7 +147,6 @@ def checkpoint_state(work_dir) -> dict:
 
 def load_checkpoint(work_dir: Path, model, optimizer) -> dict:
     """Restore ``model`` and ``optimizer`` in place; return the saved JSON state."""
-    import torch
     from safetensors.torch import load as load_safetensors
 
     state, blob = _read_checkpoint(Path(work_dir))
@@ -183,13 +160,8 @@ def load_checkpoint(work_dir: Path, model, optimizer) -> dict:
             slots.setdefault(int(idx), {})[name] = value
     for idx, extra in state.get("optimizer_scalars", {}).items():
         slots.setdefault(int(idx), {}).update(extra)
+    # load_state_dict moves the tensors beside their parameters (a CUDA run resumed on CUDA)
     optimizer.load_state_dict({"state": slots, "param_groups": state["optimizer_param_groups"]})
-    # Optimizer tensors must sit beside their parameters (a CUDA run resumed on CUDA).
-    device = next(model.parameters()).device
-    for slot in optimizer.state.values():
-        for key, value in slot.items():
-            if torch.is_tensor(value) and key != "step":
-                slot[key] = value.to(device)
     return state
 
 
@@ -219,17 +191,12 @@ def check_resume_compatible(saved: dict, config: TrainConfig) -> None:
 
 def apply_saved_split(table: pd.DataFrame, split_file: Path) -> pd.DataFrame:
     """``table`` with the interrupted run's split (every image must be in it)."""
-    saved = pd.read_csv(split_file)
-    # split.csv stores paths relative to its own folder; compare resolved paths
-    folder = Path(split_file).parent
-    mapping = {str((folder / p).resolve()): s
-               for p, s in zip(saved["path"].astype(str), saved["split"].astype(str), strict=True)}
-    missing = [p for p in table["path"] if str(Path(p).resolve()) not in mapping]
+    mapping = read_split_file(split_file)
+    resolved = [str(Path(p).resolve()) for p in table["path"]]
+    missing = [p for p, key in zip(table["path"], resolved, strict=True) if key not in mapping]
     if missing:
         raise BadInputError(
             f"--resume: {len(missing)} manifest image(s) (e.g. {missing[0]}) are not in the "
             f"interrupted run's {split_file.name}; resume with the same manifest."
         )
-    table = table.copy()
-    table["split"] = [mapping[str(Path(p).resolve())] for p in table["path"]]
-    return table
+    return table.assign(split=[mapping[key] for key in resolved])

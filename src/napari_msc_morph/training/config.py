@@ -259,8 +259,8 @@ class TrainResult:
     report_files: dict = field(default_factory=dict)
 
 
-def default_work_dir(bundle_path) -> Path:
-    """``MODEL_DIR.train`` beside the bundle (``model.zip`` -> ``model.train``)."""
+def default_work_dir(bundle_path, suffix: str = ".train") -> Path:
+    """``MODEL_DIR.train`` beside the bundle (``model.zip`` -> ``model.train``), or another suffix."""
     bundle_path = Path(bundle_path)
     stem = bundle_path.stem if bundle_path.suffix.lower() == ".zip" else bundle_path.name
-    return bundle_path.parent / f"{stem}.train"
+    return bundle_path.parent / f"{stem}{suffix}"

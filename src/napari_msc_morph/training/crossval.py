@@ -35,7 +35,7 @@ from ..errors import BadInputError
 from ..io import write_json, write_table
 from ..jobs import CancelToken, ProgressFn, scaled
 from ..registry import Registry
-from .config import TrainConfig, TrainResult
+from .config import TrainConfig, TrainResult, default_work_dir
 from .distributed import under_torchrun
 from .epoch import is_better
 from .splits import grouped_folds, grouped_split
@@ -56,9 +56,7 @@ _NOT_SUMMARISED = ("n_images", "threshold", "ci95", "downscale")
 
 def cv_dir(bundle_path) -> Path:
     """``MODEL_DIR.cv`` beside the bundle (``model.zip`` -> ``model.cv``)."""
-    bundle_path = Path(bundle_path)
-    stem = bundle_path.stem if bundle_path.suffix.lower() == ".zip" else bundle_path.name
-    return bundle_path.parent / f"{stem}.cv"
+    return default_work_dir(bundle_path, ".cv")
 
 
 def check_cv_options(k, keep: str = "best", test_report: bool = True) -> None:

@@ -43,7 +43,6 @@ __all__ = [
     "validate_manifest",
     "resolve_class_names",
     "load_field",
-    "downscale_field",
 ]
 
 REQUIRED_COLUMNS = ("path", "label")
@@ -107,16 +106,7 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
         A required column is missing.
     """
     path = Path(path)
-    table = read_table(path)
-    table.columns = [str(c).strip().lower() for c in table.columns]
-    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
-    if missing:
-        raise ManifestError(
-            path,
-            [Problem(0, c, f"required column {c!r} is missing (columns: "
-                     f"{', '.join(map(str, table.columns)) or 'none'})") for c in missing],
-        )
-    return _normalise(table, base=path.parent)
+    return _normalise(_with_required_columns(read_table(path), path), base=path.parent)
 
 
 def manifest_from_folders(root: str | os.PathLike) -> pd.DataFrame:
@@ -158,21 +148,28 @@ def manifest_from_folders(root: str | os.PathLike) -> pd.DataFrame:
 def load_manifest(source) -> pd.DataFrame:
     """A manifest from a CSV/TSV/XLSX file, a folder-per-class root, or a DataFrame."""
     if isinstance(source, pd.DataFrame):
-        missing = [c for c in REQUIRED_COLUMNS if c not in source.columns]
-        if missing:
-            raise ManifestError(
-                "manifest table", [Problem(0, c, f"required column {c!r} is missing") for c in missing]
-            )
-        return _normalise(source.copy(), base=Path.cwd())
+        return _normalise(_with_required_columns(source.copy(), "manifest table"), base=Path.cwd())
     source = Path(source)
     if source.is_dir():
         return manifest_from_folders(source)
     return read_manifest(source)
 
 
+def _with_required_columns(table: pd.DataFrame, source) -> pd.DataFrame:
+    """``table`` with lower-case column names, or a ManifestError naming the missing ones."""
+    table.columns = [str(c).strip().lower() for c in table.columns]
+    missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
+    if missing:
+        raise ManifestError(
+            source,
+            [Problem(0, c, f"required column {c!r} is missing (columns: "
+                     f"{', '.join(map(str, table.columns)) or 'none'})") for c in missing],
+        )
+    return table
+
+
 def _normalise(table: pd.DataFrame, base: Path) -> pd.DataFrame:
     table = table.copy()
-    table.columns = [str(c).strip().lower() for c in table.columns]
     if "line" not in table.columns:
         table["line"] = np.arange(2, len(table) + 2)
     table = table.reset_index(drop=True)
@@ -321,9 +318,7 @@ def _unreadable_reason(path: Path) -> str | None:
                 series = tif.series[0]
                 problem = plane_problem(series.shape, series.axes)
                 if problem:
-                    return (f"the image {problem} (shape {tuple(series.shape)}, axes "
-                            f"{series.axes}); {_ONE_PLANE}: "
-                            f"{_PROJECT if 'plane' in problem else _PICK}")
+                    return _not_one_plane(problem, series.shape, series.axes)
         else:
             from PIL import Image
 
@@ -335,18 +330,6 @@ def _unreadable_reason(path: Path) -> str | None:
 
 
 # --------------------------------------------------------------------------- fields
-def downscale_field(data: np.ndarray, factor: int) -> np.ndarray:
-    """Average ``factor`` x ``factor`` blocks (the prediction engine's :func:`downscale_blocks`).
-
-    Used to train on CPU at reduced resolution: the model then expects images
-    at ``factor`` times the original pixel size, which is what the bundle's
-    ``pixel_size_um`` records, and prediction resamples images to it the same way.
-    """
-    from ..inference.preprocess import downscale_blocks
-
-    return downscale_blocks(data, factor)
-
-
 @dataclass
 class Field:
     """One image as the trainer sees it: pixels at training resolution."""
@@ -360,15 +343,19 @@ def load_field(path, downscale: int = 1) -> Field:
     """Read an image, drop an alpha channel, and downscale it by an integer factor.
 
     Returns a :class:`Field` whose ``pixel_size_um`` (if the file has one) is
-    multiplied by ``downscale``. The file's axes decide what the pixels are: a
-    z-stack, a time series or more than 3 channels is refused (never taken
-    for RGB); see :func:`plane_layout`.
+    multiplied by ``downscale``. Downscaling averages blocks as prediction
+    resamples images to the bundle's pixel size (``inference.preprocess.downscale_blocks``),
+    so a model trained at reduced resolution on a CPU sees what it will predict.
+    The file's axes decide what the pixels are: a z-stack, a time series or more
+    than 3 channels is refused (never taken for RGB); see :func:`plane_problem`.
     """
     loaded = read_image(path)
     data = to_plane(np.asarray(loaded.data), loaded.axes, path)
     px = loaded.pixel_size_um
     if downscale != 1:
-        data = downscale_field(data, downscale)
+        from ..inference.preprocess import downscale_blocks
+
+        data = downscale_blocks(data, downscale)
         px = None if px is None else px * downscale
     return Field(data=data, pixel_size_um=px, path=str(path))
 
@@ -436,9 +423,12 @@ def to_plane(data: np.ndarray, axes: str | None, path) -> np.ndarray:
     if problem is None and (data.ndim not in (2, 3) or (data.ndim == 3 and data.shape[-1] != 3)):
         problem = "is not a 2D grayscale or RGB image"
     if problem is not None:
-        advice = _PROJECT if "plane" in problem or "dimension" in problem else _PICK
-        raise BadInputError(
-            f"{path}: the image {problem} (shape {shape}, axes {axes or 'unknown'}); "
-            f"{_ONE_PLANE}: {advice}."
-        )
+        raise BadInputError(f"{path}: {_not_one_plane(problem, shape, axes)}.")
     return data
+
+
+def _not_one_plane(problem: str, shape, axes: str | None) -> str:
+    """What is wrong with a file that is not one plane or RGB image, and what to do."""
+    advice = _PROJECT if "plane" in problem or "dimension" in problem else _PICK
+    return (f"the image {problem} (shape {tuple(shape)}, axes {axes or 'unknown'}); "
+            f"{_ONE_PLANE}: {advice}")

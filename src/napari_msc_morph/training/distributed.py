@@ -152,16 +152,6 @@ def wrap(model, ctx: DistContext, device: str):
     return DistributedDataParallel(model, device_ids=ids)
 
 
-class _Sized:
-    """The minimal dataset DistributedSampler needs: a length."""
-
-    def __init__(self, n: int):
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-
 class EpochKeyedDistributedSampler:
     """A DistributedSampler whose items are keys ``epoch * n + index``.
 
@@ -176,17 +166,9 @@ class EpochKeyedDistributedSampler:
         self.max_samples = max_samples
         from torch.utils.data import DistributedSampler
 
-        self.inner = DistributedSampler(
-            _Sized(n), num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
+        self.inner = DistributedSampler(  # it only needs the dataset's length
+            range(n), num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
             seed=int(seed) & 0x7FFFFFFF, drop_last=False)
-
-    @property
-    def epoch(self) -> int:
-        return self.inner.epoch
-
-    @epoch.setter
-    def epoch(self, value: int) -> None:
-        self.set_epoch(value)
 
     def set_epoch(self, epoch: int) -> None:
         self.inner.set_epoch(int(epoch))

@@ -39,6 +39,7 @@ from .bootstrap import check_n_boot
 from .data import load_field, load_manifest, validate_manifest
 from .recorded_split import apply_recorded_split
 from .report import report_context, write_summary
+from .splits import read_split_file
 
 __all__ = ["Evaluation", "evaluate_model", "predictions_table", "write_report"]
 
@@ -166,7 +167,9 @@ def evaluate_model(
     table = load_manifest(manifest)
     split_note = "split column of the manifest"
     if split_file is not None:
-        table, split_note = _split_from_file(table, split_file)
+        splits = read_split_file(split_file)
+        table = table.assign(split=[splits.get(str(Path(p).resolve()), "") for p in table["path"]])
+        split_note = f"split from {split_file}"
     if split not in (None, "all"):
         if "split" not in table.columns or (table["split"] == "").all():
             source = manifest if not isinstance(manifest, pd.DataFrame) else "the manifest"
@@ -240,16 +243,6 @@ def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> str | No
     return bootstrap_by
 
 
-def _split_from_file(table: pd.DataFrame, split_file) -> tuple[pd.DataFrame, str]:
-    saved = load_manifest(split_file)
-    if "split" not in saved.columns:
-        raise BadInputError(f"{split_file} has no split column; give a training run's split.csv.")
-    splits = {str(Path(p).resolve()): s for p, s in zip(saved["path"], saved["split"])}
-    table = table.copy()
-    table["split"] = [splits.get(str(Path(p).resolve()), "") for p in table["path"]]
-    return table, f"split from {split_file}"
-
-
 def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFrame:
     """Per-image predictions with probabilities, score and intervals."""
     from ..inference.ordinal import interval_columns, task_score
@@ -278,7 +271,7 @@ def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFr
     return out
 
 
-def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=None) -> dict:
+def write_report(evaluation: Evaluation, out_dir: str | os.PathLike) -> dict:
     """Write ``report.md``, ``metrics.json``, ``predictions.csv`` and the PNG plots; return paths."""
     from sklearn.metrics import roc_curve
 
@@ -299,16 +292,14 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
     paths["summary"] = write_summary(metrics, out_dir / "report.md")
     paths["predictions"] = write_table(evaluation.predictions, out_dir / "predictions.csv",
                                        path_columns=("path",))
-    task = evaluation.task
-    history = history if history is not None else evaluation.history
-    if history:
-        paths["learning_curves"] = save_figure(plot_learning_curves(history),
+    task, m = evaluation.task, evaluation.metrics
+    if evaluation.history:
+        paths["learning_curves"] = save_figure(plot_learning_curves(evaluation.history),
                                                out_dir / "learning_curves.png")
     if len(evaluation.targets):
-        cm = np.asarray(evaluation.metrics["confusion_matrix"])
+        cm = np.asarray(m["confusion_matrix"])
         paths["confusion_matrix"] = save_figure(
             plot_confusion_matrix(cm, list(task.class_names)), out_dir / "confusion_matrix.png")
-        m = evaluation.metrics
         bins = int(m.get("ece_bins", 15))
         after = reliability_table(evaluation.targets, evaluation.probabilities, bins)
         raw = evaluation.uncalibrated_probabilities
@@ -317,25 +308,24 @@ def write_report(evaluation: Evaluation, out_dir: str | os.PathLike, history=Non
             plot_reliability_before_after(before, after, m.get("ece_uncalibrated"), m.get("ece"),
                                           float(m.get("temperature", 1.0))),
             out_dir / "reliability.png")
-    if task.num_classes == 2 and np.isfinite(evaluation.metrics.get("auc", np.nan)):
+    if task.num_classes == 2 and np.isfinite(m.get("auc", np.nan)):
         pos = positive_index(task)
         y = (evaluation.targets == pos).astype(int)
         s = evaluation.probabilities[:, pos]
-        m = evaluation.metrics
-        label = f"all (AUC {m['auc']:.3f}"
-        if np.isfinite(m.get("auc_ci95_low", np.nan)):
-            label += f", 95% CI {m['auc_ci95_low']:.2f}-{m['auc_ci95_high']:.2f}"
-        curves = {label + ")": roc_curve(y, s)[:2]}
+
+        def ci(key):
+            low, high = m.get(f"{key}_ci95_low"), m.get(f"{key}_ci95_high")
+            finite = low is not None and np.isfinite(low) and np.isfinite(high)
+            return f", 95% CI {low:.2f}-{high:.2f}" if finite else ""
+
+        curves = {f"all (AUC {m['auc']:.3f}{ci('auc')})": roc_curve(y, s)[:2]}
         if "day" in evaluation.predictions.columns:
-            days = evaluation.predictions["day"].to_numpy()
+            days = np.array([day_label(d) for d in evaluation.predictions["day"]])
             for key, value in m.items():
                 if key.startswith("auc_day_") and not key.endswith(("_ci95_low", "_ci95_high")):
                     day = key[len("auc_day_"):]
-                    sel = np.array([day_label(d) == day for d in days])
-                    low, high = m.get(f"{key}_ci95_low"), m.get(f"{key}_ci95_high")
-                    ci = (f", 95% CI {low:.2f}-{high:.2f}" if low is not None
-                          and np.isfinite(low) and np.isfinite(high) else "")
-                    curves[f"day {day} (AUC {value:.3f}{ci})"] = roc_curve(y[sel], s[sel])[:2]
+                    sel = days == day
+                    curves[f"day {day} (AUC {value:.3f}{ci(key)})"] = roc_curve(y[sel], s[sel])[:2]
         title = f"ROC: {task.class_names[pos]} vs rest"
         paths["roc"] = save_figure(plot_roc(curves, title), out_dir / "roc.png")
     return paths

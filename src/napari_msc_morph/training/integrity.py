@@ -50,13 +50,6 @@ def _resolved(path: str) -> str:
     return os.path.normcase(os.path.realpath(path))
 
 
-def _stat(path: str):
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
-
-
 def content_sha256(path: str) -> str:
     """The sha256 of the file's bytes (cached per resolved path, size and mtime)."""
     st = os.stat(path)
@@ -83,8 +76,8 @@ def find_duplicates(table: pd.DataFrame) -> list[Duplicate]:
         if not path:
             continue
         line = int(line)
-        st = _stat(path)
-        is_file = st is not None and Path(path).is_file()
+        is_file = Path(path).is_file()
+        st = os.stat(path) if is_file else None
         keys = [("path", _resolved(path))]
         if is_file:
             keys.append(("inode", st.st_dev, st.st_ino))

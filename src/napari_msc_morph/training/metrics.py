@@ -25,6 +25,7 @@ and drops the counts ECE weights by).
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from .bootstrap import (
     bootstrap_intervals,
@@ -38,7 +39,6 @@ from .bootstrap import (
 
 __all__ = [
     "top_k_hits",
-    "bootstrap_auc_ci",
     "reliability_table",
     "expected_calibration_error",
     "positive_index",
@@ -50,20 +50,6 @@ def top_k_hits(y_true, probs, k: int) -> np.ndarray:
     """1.0 where the true class is among the ``k`` most probable (ties: lower index first)."""
     top = np.argsort(-np.asarray(probs), axis=1, kind="stable")[:, :int(k)]
     return (top == np.asarray(y_true)[:, None]).any(axis=1).astype(np.float64)
-
-
-def bootstrap_auc_ci(y_true, scores, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0,
-                     groups=None) -> tuple[float, float]:
-    """Percentile bootstrap interval of the ROC AUC over images, or whole ``groups`` (donors).
-
-    Resamples with one class only are left out; ``(nan, nan)`` when one class is absent.
-    """
-    y, s = np.asarray(y_true), np.asarray(scores, dtype=np.float64)
-    if np.unique(y).size < 2:
-        return float("nan"), float("nan")
-    found = bootstrap_intervals({"auc": lambda W: weighted_auc(W, y, s)}, groups, y.size,
-                                n_boot, seed, alpha)
-    return found["auc"]
 
 
 def reliability_table(y_true, probs, n_bins: int = 15) -> dict:
@@ -162,7 +148,7 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
         add("specificity", lambda W: weighted_mean(W, 1.0 - called, mask=yb == 0))
         if days is not None:
             days = np.asarray(days)
-            for day in sorted({d for d in days if _is_value(d)}, key=day_order):
+            for day in sorted({d for d in days if pd.notna(d) and str(d) != ""}, key=day_order):
                 sel = days == day
                 if sel.sum() and 0 < yb[sel].sum() < sel.sum():
                     add(f"auc_day_{day_label(day)}",
@@ -178,14 +164,6 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
     out["confusion_matrix"] = np.bincount(y * n_classes + pred, minlength=n_classes ** 2).reshape(
         n_classes, n_classes).tolist()
     return out
-
-
-def _is_value(d) -> bool:
-    if d is None:
-        return False
-    if isinstance(d, float) and np.isnan(d):
-        return False
-    return str(d) != ""
 
 
 def day_order(d):

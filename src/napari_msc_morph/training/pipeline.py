@@ -46,8 +46,7 @@ __all__ = [
 ]
 
 
-def prepare_table(manifest, config: TrainConfig, check_readable: bool = True,
-                  dedupe: bool = False) -> tuple[pd.DataFrame, tuple]:
+def prepare_table(manifest, config: TrainConfig, dedupe: bool = False) -> tuple[pd.DataFrame, tuple]:
     """Load and validate ``manifest`` for ``config`` and give it a ``split`` column.
 
     Returns ``(table, class_names)``. Raises :class:`ManifestError` listing
@@ -66,10 +65,7 @@ def prepare_table(manifest, config: TrainConfig, check_readable: bool = True,
         for note in merged:
             logger.warning("--dedupe: %s", note)
     class_names = resolve_class_names(table, task, config.class_names)
-    validate_manifest(
-        table, class_names, group_column=config.split_by, check_readable=check_readable,
-        source=source,
-    )
+    validate_manifest(table, class_names, group_column=config.split_by, source=source)
     table = assign_splits(table, split_by=config.split_by, val=config.val, test=config.test,
                           seed=config.seed)
     problems = missing_class_problems(table, class_names)

@@ -54,21 +54,19 @@ def plot_learning_curves(history, fig=None, small: bool = False) -> Figure:  # n
     text, ticks, legend = (8, 7, 6) if small else (None, None, 8)
     ax_loss, ax_acc = fig.subplots(1, 2)
     epochs = table["epoch"] if "epoch" in table else np.arange(1, len(table) + 1)
-    for key, style in (("train_loss", "-o"), ("val_loss", "-s")):
-        if key in table and table[key].notna().any():
-            ax_loss.plot(epochs, table[key], style, ms=3, label=key.replace("_", " "))
-    ax_loss.set_xlabel("epoch", fontsize=text)
     ax_loss.set_ylabel("cross-entropy", fontsize=text)
-    ax_loss.set_title("Loss", fontsize=text)
-    for key, style in (("train_accuracy", "-o"), ("val_accuracy", "-s"),
-                       ("val_within3_accuracy", "--s"), ("val_auc", "-^")):
-        if key in table and table[key].notna().any():
-            ax_acc.plot(epochs, table[key], style, ms=3, label=key.replace("_", " "))
-    ax_acc.set_ylim(0, 1.02)
-    ax_acc.set_xlabel("epoch", fontsize=text)
-    ax_acc.set_title("Accuracy / AUC", fontsize=text)
-    for ax in (ax_loss, ax_acc):
+    for ax, title, curves in (
+            (ax_loss, "Loss", (("train_loss", "-o"), ("val_loss", "-s"))),
+            (ax_acc, "Accuracy / AUC", (("train_accuracy", "-o"), ("val_accuracy", "-s"),
+                                        ("val_within3_accuracy", "--s"), ("val_auc", "-^")))):
+        for key, style in curves:
+            if key in table and table[key].notna().any():
+                ax.plot(epochs, table[key], style, ms=3, label=key.replace("_", " "))
+        ax.set_xlabel("epoch", fontsize=text)
+        ax.set_title(title, fontsize=text)
         ax.grid(alpha=0.3)
+        if ax is ax_acc:
+            ax.set_ylim(0, 1.02)
         if ticks:
             ax.tick_params(labelsize=ticks)
         if ax.lines:

@@ -11,7 +11,7 @@ Values a paper does not state are marked as assumed in the recipe's ``source``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 
 from ..registry import Registry
 from .augment import AugmentConfig
@@ -48,10 +48,7 @@ class Recipe:
 
     def config_values(self) -> dict:
         """The ``TrainConfig`` keyword arguments this recipe sets."""
-        values = {name: getattr(self, name) for name in (
-            "task", "backbone", "input_size", "optimizer", "lr", "batch_size", "scheduler",
-            "monitor", "epochs", "tiling", "momentum", "crop", "pretrained", "class_names",
-            "early_stopping")}
+        values = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "source"}
         values["augment"] = AugmentConfig(**dict(self.augment))
         return values
 
@@ -100,17 +97,16 @@ _NSC_STUDY = ("Neural stem cell fate study: ImageNet-pretrained ResNet-50 fine-t
               "bright-field images ({classes}). Assumed (not encoded from the paper): 448 px "
               "crops, Adam lr 1e-4, batch 8, at most 30 epochs, best epoch on validation "
               "accuracy, six-crop evaluation.")
-RECIPES.add("nsc-resnet50-binary", Recipe(
-    task="nsc_fate", backbone="resnet50", input_size=448, optimizer="adam", lr=1e-4,
-    batch_size=8, scheduler="none", monitor="val_accuracy", epochs=30, tiling="six",
-    class_names=("neuron", "glia"),
+_NSC_SETUP = Recipe(task="nsc_fate", backbone="resnet50", input_size=448, optimizer="adam", lr=1e-4,
+                    batch_size=8, scheduler="none", monitor="val_accuracy", epochs=30, tiling="six",
+                    source=_NSC_STUDY)
+RECIPES.add("nsc-resnet50-binary", replace(
+    _NSC_SETUP, class_names=("neuron", "glia"),
     source=_NSC_STUDY.format(classes="neuron vs glia; 99.7% test accuracy"),
 ), help="neural fate neuron vs glia: ResNet-50 pretrained")
 
-RECIPES.add("nsc-resnet50-multiclass", Recipe(
-    task="nsc_fate", backbone="resnet50", input_size=448, optimizer="adam", lr=1e-4,
-    batch_size=8, scheduler="none", monitor="val_accuracy", epochs=30, tiling="six",
-    class_names=("neuron", "astrocyte", "oligodendrocyte"),
+RECIPES.add("nsc-resnet50-multiclass", replace(
+    _NSC_SETUP, class_names=("neuron", "astrocyte", "oligodendrocyte"),
     source=_NSC_STUDY.format(classes="neuron / astrocyte / oligodendrocyte; 93.3% test accuracy"),
 ), help="neural fate neuron / astrocyte / oligodendrocyte: ResNet-50 pretrained")
 

@@ -41,9 +41,8 @@ METRIC_LABELS = {
 }
 
 
-def _counts(table: pd.DataFrame, by: str, group_column: str | None, names=None) -> dict:
-    """``{value: {"images": n, "donors": m}}``; ``names`` lists values to show even at 0."""
-    names = list(names) if names is not None else list(dict.fromkeys(table[by]))
+def _counts(table: pd.DataFrame, by: str, group_column: str | None, names) -> dict:
+    """``{value: {"images": n, "donors": m}}`` for each of ``names`` (shown even at 0)."""
     out = {}
     for key in names:
         rows = table[table[by] == key]

@@ -29,10 +29,10 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..io import path_for_file, write_table
-from .data import SPLIT_NAMES
+from .data import SPLIT_NAMES, load_manifest
 
 __all__ = ["grouped_folds", "grouped_split", "assign_splits", "check_no_leakage", "write_split",
-           "split_counts"]
+           "read_split_file", "split_counts"]
 
 #: How many seeded shuffles the stratifier compares.
 N_CANDIDATES = 400
@@ -68,7 +68,6 @@ def grouped_split(
     val: float | int = 0.15,
     test: float | int = 0.15,
     seed: int = 0,
-    stratify: bool = True,
 ) -> np.ndarray:
     """Assign every image to ``train``/``val``/``test`` with whole groups per split.
 
@@ -83,9 +82,6 @@ def grouped_split(
         number of groups (``>= 1``) for validation and test.
     seed : int
         Same seed, same table -> same split.
-    stratify : bool
-        Prefer the group assignment whose class proportions per split match
-        the whole table (see module notes); ``False`` takes the first shuffle.
 
     Returns
     -------
@@ -110,7 +106,7 @@ def grouped_split(
         )
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5B1]))
     best_score, best_order = None, None
-    for _ in range(N_CANDIDATES if stratify else 1):
+    for _ in range(N_CANDIDATES):
         order = rng.permutation(n)
         parts = {
             "test": order[:n_test],
@@ -174,7 +170,6 @@ def assign_splits(
     val: float | int = 0.15,
     test: float | int = 0.15,
     seed: int = 0,
-    stratify: bool = True,
 ) -> pd.DataFrame:
     """Return ``table`` with a ``split`` column.
 
@@ -186,7 +181,7 @@ def assign_splits(
     table = table.copy()
     if "split" in table.columns and (table["split"].astype(str) != "").any():
         if split_by and split_by in table.columns:
-            leaks = check_no_leakage(table, split_by, raise_error=False)
+            leaks = check_no_leakage(table, split_by)
             if leaks:
                 warnings.warn(
                     f"The manifest's split column puts {split_by}(s) {', '.join(leaks[:5])} in more "
@@ -207,17 +202,14 @@ def assign_splits(
                 f"The manifest has no {split_by!r} column to split by; add it, or split by 'none'."
             )
         groups = table[split_by].astype(str)
-    table["split"] = grouped_split(table["label"], groups, val=val, test=test, seed=seed, stratify=stratify)
+    table["split"] = grouped_split(table["label"], groups, val=val, test=test, seed=seed)
     return table
 
 
-def check_no_leakage(table: pd.DataFrame, split_by: str = "donor", raise_error: bool = True) -> list[str]:
-    """Names of groups found in more than one split (raise ``BadInputError`` if asked)."""
+def check_no_leakage(table: pd.DataFrame, split_by: str = "donor") -> list[str]:
+    """Names of groups found in more than one split (``[]``: no group leaks)."""
     per_group = table.groupby(table[split_by].astype(str))["split"].nunique()
-    leaks = sorted(per_group[per_group > 1].index)
-    if leaks and raise_error:
-        raise BadInputError(f"{split_by}(s) {', '.join(leaks)} appear in more than one split.")
-    return leaks
+    return sorted(per_group[per_group > 1].index)
 
 
 def split_counts(table: pd.DataFrame, split_by: str | None = "donor") -> pd.DataFrame:
@@ -244,3 +236,11 @@ def write_split(table: pd.DataFrame, path: str | os.PathLike, split_by: str | No
     stored = table[cols].copy()
     stored["path"] = [path_for_file(p, folder) if p else p for p in stored["path"]]
     return write_table(stored, path)
+
+
+def read_split_file(split_file) -> dict[str, str]:
+    """``{resolved image path: split}`` of a training run's ``split.csv`` (see :func:`write_split`)."""
+    saved = load_manifest(split_file)
+    if "split" not in saved.columns:
+        raise BadInputError(f"{split_file} has no split column; give a training run's split.csv.")
+    return {str(Path(p).resolve()): s for p, s in zip(saved["path"], saved["split"], strict=True)}

@@ -47,6 +47,7 @@ from ..io import write_json, write_table
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
 from . import distributed
 from .bundle_record import bundle_config_for, bundle_metrics, history_lists, update_bundle_metrics
+from .calibration import calibrate_bundle
 from .checkpoint import (
     apply_saved_split,
     check_resume_compatible,
@@ -200,11 +201,17 @@ def train_model(
                                history=pd.DataFrame(state.history), metrics={}, split=table,
                                best_epoch=state.best_epoch)
         result = _finish(state, table, bundle_path, work_dir)
-        from .calibration import calibrate_trained_bundle  # temperature T fitted on the val split
-
-        calibrate_trained_bundle(result, config, cancel=cancel)
-        if test_report and result.bundle_path is not None and (table["split"] == "test").any():
-            _report_on_test_split(result, config, report_dir, progress, cancel)
+        if result.bundle_path is not None:
+            try:
+                # the temperature T fitted on the validation split
+                calibrate_bundle(result.bundle_path, work_dir / "split.csv", device=config.device,
+                                 downscale=config.downscale, cancel=cancel)
+                if test_report and (table["split"] == "test").any():
+                    _report_on_test_split(result, config, report_dir, progress, cancel)
+            except Cancelled as err:
+                result.cancelled = True
+                err.result = result
+                raise
         ctx.barrier()
         return result
     finally:
@@ -446,17 +453,11 @@ def _report_on_test_split(result: TrainResult, config: TrainConfig, report_dir,
     """Evaluate the best epoch on the test split; report files and ``test_*`` metrics."""
     out_dir = Path(report_dir) if report_dir is not None else result.work_dir / "report"
     start = int(round(1000 * (1.0 - _REPORT_SHARE)))
-    try:
-        evaluation = evaluate_model(
-            result.bundle_path, result.work_dir / "split.csv", out_dir=out_dir, split="test",
-            device=config.device, downscale=config.downscale, seed=config.seed,
-            progress=scaled(progress, start, 1000 - start, 1000, "test split: "),
-            cancel=cancel,
-        )
-    except Cancelled as err:
-        result.cancelled = True
-        err.result = result
-        raise
+    evaluation = evaluate_model(
+        result.bundle_path, result.work_dir / "split.csv", out_dir=out_dir, split="test",
+        device=config.device, downscale=config.downscale, seed=config.seed,
+        progress=scaled(progress, start, 1000 - start, 1000, "test split: "), cancel=cancel,
+    )
     test = {f"test_{k}": v for k, v in evaluation.metrics.items()
             if isinstance(v, (int, float)) and not isinstance(v, bool) and k != "downscale"}
     result.metrics = update_bundle_metrics(result.bundle_path, test)
