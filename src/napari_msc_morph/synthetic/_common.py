@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import BadInputError
+
 #: Bright-field / phase-contrast pixel size (µm) of the default 2592x1944 camera.
 BRIGHTFIELD_PIXEL_SIZE_UM = 0.65
 #: Default bright-field field size as (height, width) in pixels.
@@ -100,12 +102,10 @@ def make_donor(donor_id: str | int, seed: int = 0) -> DonorStyle:
     >>> make_donor(1).donor_id
     'D1'
     """
-    if isinstance(donor_id, (bool, np.bool_)):
-        raise ValueError(f"donor_id must be a string or an integer, got {donor_id!r}")
-    if isinstance(donor_id, (int, np.integer)):
+    if isinstance(donor_id, (int, np.integer)) and not isinstance(donor_id, (bool, np.bool_)):
         donor_id = f"D{int(donor_id)}"
     elif not isinstance(donor_id, str) or not donor_id:
-        raise ValueError(f"donor_id must be a non-empty string or an integer, got {donor_id!r}")
+        raise BadInputError(f"donor_id must be a non-empty string or an integer, got {donor_id!r}")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, _name_key(donor_id)]))
     tint_base = rng.uniform(0.9, 1.0, 3)
     return DonorStyle(
@@ -158,24 +158,38 @@ def field_rng(kind: str, donor: DonorStyle, seed: int, *keys) -> np.random.Gener
     return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
-def check_size(size, name: str = "size") -> tuple[int, int]:
+def check_size(size) -> tuple[int, int]:
     """Validate a ``(height, width)`` pair and return it as ints."""
     try:
         height, width = (int(v) for v in size)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be (height, width) in pixels, got {size!r}") from err
+        raise BadInputError(f"size must be (height, width) in pixels, got {size!r}") from err
     if height < 16 or width < 16:
-        raise ValueError(f"{name} must be at least 16x16 pixels, got {height}x{width}")
+        raise BadInputError(f"size must be at least 16x16 pixels, got {height}x{width}")
     if height * width > 64_000_000:
-        raise ValueError(f"{name} {height}x{width} is too large (more than 64 megapixels)")
+        raise BadInputError(f"size {height}x{width} is too large (more than 64 megapixels)")
     return height, width
 
 
 def check_donor(donor) -> DonorStyle:
+    """``donor``, or the neutral reference donor for ``None``."""
     if donor is None:
         return REFERENCE_DONOR
     if not isinstance(donor, DonorStyle):
-        raise ValueError(
+        raise BadInputError(
             f"donor must be a DonorStyle (see make_donor) or None, got {type(donor).__name__}"
         )
     return donor
+
+
+def check_choice(value, name: str, allowed):
+    """The member of ``allowed`` equal to ``value`` (``7.0`` gives ``7``), or BadInputError."""
+    for choice in allowed:
+        if value == choice:
+            return choice
+    raise BadInputError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def mean_or_nan(values) -> float:
+    """The mean of ``values``, NaN (without a warning) when there are none."""
+    return float(np.mean(values)) if len(values) else float("nan")

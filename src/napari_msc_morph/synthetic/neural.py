@@ -15,13 +15,20 @@ from __future__ import annotations
 import numpy as np
 
 from . import _shapes
-from ._common import BRIGHTFIELD_PIXEL_SIZE_UM, SyntheticField, check_donor, check_size, field_rng
-from ._phase import render_phase, smooth_noise
-from ._population import Population, _centres
+from ._common import (
+    BRIGHTFIELD_PIXEL_SIZE_UM,
+    SyntheticField,
+    check_choice,
+    check_donor,
+    check_size,
+    field_rng,
+    mean_or_nan,
+)
+from ._phase import render_phase
+from ._population import scatter_centres
 
 FATES = ("neuron", "astrocyte", "oligodendrocyte")
 NSC_SIZE = (1024, 1024)
-HALO_SIGMA_UM = 2.5
 #: cells per mm² for each dominant fate (before the donor's density factor)
 _DENSITY_PER_MM2 = {"neuron": 160.0, "astrocyte": 90.0, "oligodendrocyte": 130.0}
 
@@ -151,8 +158,7 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     >>> nsc_field("astrocyte", size=(256, 256)).truth["fate"]
     'astrocyte'
     """
-    if fate not in FATES:
-        raise ValueError(f"fate must be one of {list(FATES)}, got {fate!r}")
+    fate = check_choice(fate, "fate", FATES)
     donor = check_donor(donor)
     height, width = check_size(size)
     rng = field_rng("nsc", donor, seed, fate)
@@ -163,8 +169,7 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     margin = 60 * um
     region_mm2 = (height + 2 * margin) * (width + 2 * margin) * px_um**2 / 1e6
     n = max(int(rng.poisson(_DENSITY_PER_MM2[fate] * donor.density * region_mm2)), 1)
-    centres = _centres(rng, n, np.array([-margin, -margin]), np.array([height + margin, width + margin]),
-                       Population(mean_area_um2=1.0), px_um)
+    centres = scatter_centres(rng, n, np.array([-margin, -margin]), np.array([height, width]) + margin)
     dominant = rng.uniform(0.85, 1.0)
     others = [f for f in FATES if f != fate]
     fates = np.where(rng.uniform(size=len(centres)) < dominant, fate,
@@ -178,22 +183,16 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     canvas.flush()
     # the field's cells: those with at least one visible pixel
     inside = np.bincount(canvas.owner.ravel(), minlength=len(centres) + 1)[1:] > 0
-    texture = 1.0 + 0.12 * smooth_noise(rng, canvas.shape, 3.0 * um)
-    canvas.thickness *= texture
-    image = render_phase(canvas.thickness, donor, rng, (height, width), 1, HALO_SIGMA_UM * um,
-                         bright=canvas.bright, rgb=rgb)
-    in_fates = fates[inside]
+    image, labels = render_phase(canvas, donor, rng, (height, width), 1, 0.12, rgb)
     truth = {
         "kind": "nsc",
         "fate": fate,
-        "fate_fraction": float(np.mean(in_fates == fate)) if inside.any() else float("nan"),
+        "fate_fraction": mean_or_nan(fates[inside] == fate),
         "n_cells": int(inside.sum()),
-        "mean_cell_area_um2": (float(np.mean(np.asarray(areas)[inside]) * px_um**2)
-                               if inside.any() else float("nan")),
-        "mean_neurite_length_um": (float(np.mean(np.asarray(lengths)[inside]) * px_um)
-                                   if inside.any() else float("nan")),
+        "mean_cell_area_um2": mean_or_nan(np.asarray(areas)[inside]) * px_um**2,
+        "mean_neurite_length_um": mean_or_nan(np.asarray(lengths)[inside]) * px_um,
         "n_branch_points": int(np.asarray(branches)[inside].sum()),
         "field_area_mm2": area_mm2,
         "donor": donor.donor_id,
     }
-    return SyntheticField(image=image, pixel_size_um=px_um, truth=truth, labels=canvas.owner.copy())
+    return SyntheticField(image=image, pixel_size_um=px_um, truth=truth, labels=labels)
