@@ -15,28 +15,22 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
+from ..errors import BadInputError
 from . import _shapes
 from ._common import _name_key, check_size
 
-IF_CHANNELS = ("DAPI", "actin", "RUNX2", "OSX", "OCN", "Ki67")
+#: channel -> (napari colormap, the label image its level is added in)
+_CHANNEL_SPECS = {
+    "DAPI": ("blue", "nucleus"),
+    "actin": ("magenta", "cell"),
+    "RUNX2": ("green", "nucleus"),
+    "OSX": ("yellow", "nucleus"),
+    "OCN": ("red", "cytoplasm"),
+    "Ki67": ("cyan", "nucleus"),
+}
+IF_CHANNELS = tuple(_CHANNEL_SPECS)
 #: napari colormap name for each channel.
-IF_COLORMAPS = {
-    "DAPI": "blue",
-    "actin": "magenta",
-    "RUNX2": "green",
-    "OSX": "yellow",
-    "OCN": "red",
-    "Ki67": "cyan",
-}
-#: which label image each marker's level is added in.
-IF_COMPARTMENTS = {
-    "DAPI": "nucleus",
-    "actin": "cell",
-    "RUNX2": "nucleus",
-    "OSX": "nucleus",
-    "OCN": "cytoplasm",
-    "Ki67": "nucleus",
-}
+IF_COLORMAPS = {name: colormap for name, (colormap, _) in _CHANNEL_SPECS.items()}
 IF_PIXEL_SIZE_UM = 0.325
 
 
@@ -94,7 +88,7 @@ def _place_nuclei(rng, n, height, width, min_dist, margin):
     lo = np.array([margin, margin], float)
     hi = np.array([height - margin, width - margin], float)
     if np.any(hi <= lo):
-        raise ValueError(
+        raise BadInputError(
             f"size {height}x{width} is too small for cells of this size; use a larger size or fewer cells"
         )
     for _ in range(60):
@@ -109,7 +103,7 @@ def _place_nuclei(rng, n, height, width, min_dist, margin):
         if dist <= _MIN_NUCLEUS_DISTANCE:
             break
         dist = max(dist * 0.9, _MIN_NUCLEUS_DISTANCE)
-    raise ValueError(
+    raise BadInputError(
         f"could not place {n} non-overlapping nuclei in a {height}x{width} field; "
         "use a larger size or fewer cells"
     )
@@ -173,12 +167,12 @@ def if_field(
     height, width = check_size(size)
     n_cells = int(n_cells)
     if n_cells < 1:
-        raise ValueError(f"n_cells must be at least 1, got {n_cells}")
+        raise BadInputError(f"n_cells must be at least 1, got {n_cells}")
     if not np.isfinite(pixel_size_um) or pixel_size_um <= 0:
-        raise ValueError(f"pixel_size_um must be a positive number, got {pixel_size_um!r}")
+        raise BadInputError(f"pixel_size_um must be a positive number, got {pixel_size_um!r}")
     differentiation = float(differentiation)
     if not 0.0 <= differentiation <= 1.0:
-        raise ValueError(f"differentiation must be in [0, 1], got {differentiation}")
+        raise BadInputError(f"differentiation must be in [0, 1], got {differentiation}")
     d = differentiation
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, _name_key("if")]))
 
@@ -277,7 +271,7 @@ def if_field(
     background_gradient = background_gradient[:height, :width]
     channels: dict[str, np.ndarray] = {}
     for name in IF_CHANNELS:
-        lab = compartments[IF_COMPARTMENTS[name]]
+        lab = compartments[_CHANNEL_SPECS[name][1]]
         level_map = np.concatenate([[0.0], levels[name]]).astype(np.float32)[lab]
         gain = 1.0 + _centred_texture(textures[name], lab, n_cells)
         signal = level_map * gain
@@ -305,14 +299,7 @@ def if_field(
     for name in IF_CHANNELS:
         truth[f"{name}_level"] = levels[name]
     truth["Ki67_positive"] = ki67_positive
-    return IFField(
-        channels=channels,
-        nuclei=nuclei,
-        cells=cells,
-        truth=truth,
-        pixel_size_um=float(pixel_size_um),
-        channel_colormaps=dict(IF_COLORMAPS),
-    )
+    return IFField(channels, nuclei, cells, truth, float(pixel_size_um))
 
 
 def _keep_nucleus_component(cells, nuclei, n):

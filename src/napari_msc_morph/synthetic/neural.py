@@ -50,7 +50,7 @@ def _soma(canvas, rng, cy, cx, radius, label, height, bright):
     canvas.paint(patch, np.float32(height) * np.sqrt(patch.s), label)
     if bright:
         canvas.paint(patch, np.float32(bright) * patch.s**0.8, 0, target="bright")
-    return patch.area_px
+    return patch.s.size
 
 
 def _neuron(canvas, rng, cy, cx, label, um):
@@ -97,7 +97,7 @@ def _astrocyte(canvas, rng, cy, cx, label, um):
             ys, xs, _ = _walk(rng, cy + length * np.sin(angle), cx + length * np.cos(angle), angle,
                               rng.uniform(5, 15) * um)
             canvas.splat_polyline(ys, xs, 1.0, 0.25, label)
-    return patch.area_px, 0.0, 0
+    return patch.s.size, 0.0, 0
 
 
 def _oligodendrocyte(canvas, rng, cy, cx, label, um):

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError
+
 #: marker -> (onset in differentiation units, steepness, maximum fold change)
 MARKER_KINETICS = {
     "RUNX2": (0.10, 10.0, 4.0),
@@ -24,12 +26,20 @@ MARKER_KINETICS = {
 def marker_expression(differentiation, marker: str) -> np.ndarray:
     """Noise-free fold change of ``marker`` at a differentiation level in [0, 1]."""
     if marker not in MARKER_KINETICS:
-        raise ValueError(f"unknown marker {marker!r}; known: {sorted(MARKER_KINETICS)}")
+        raise BadInputError(f"unknown marker {marker!r}; known: {sorted(MARKER_KINETICS)}")
     onset, steepness, maximum = MARKER_KINETICS[marker]
     d = np.asarray(differentiation, dtype=float)
     sigmoid = 1.0 / (1.0 + np.exp(-steepness * (d - onset)))
     baseline = 1.0 / (1.0 + np.exp(steepness * onset))  # so that d = 0 gives fold change 1
     return 1.0 + (maximum - 1.0) * (sigmoid - baseline) / (1.0 - baseline)
+
+
+def _carried_columns(samples: pd.DataFrame) -> list[str]:
+    """Check that ``samples`` has the columns a readout needs; return the metadata columns to carry."""
+    for column in ("sample_id", "differentiation"):
+        if column not in samples.columns:
+            raise BadInputError(f"samples table needs a {column!r} column")
+    return [c for c in ("donor", "day", "condition") if c in samples.columns]
 
 
 def synthetic_readouts(
@@ -62,11 +72,8 @@ def synthetic_readouts(
         Columns ``sample_id, marker, assay, replicate, value`` plus the carried
         metadata columns: the long form that ``msc-morph correlate`` reads.
     """
-    for column in ("sample_id", "differentiation"):
-        if column not in samples.columns:
-            raise ValueError(f"samples table needs a {column!r} column")
+    carried = _carried_columns(samples)
     rng = np.random.default_rng(seed)
-    carried = [c for c in ("donor", "day", "condition") if c in samples.columns]
     rows = []
     sigma = np.sqrt(np.log1p(noise_cv**2))
     for _, sample in samples.iterrows():
@@ -112,11 +119,8 @@ def synthetic_ct_readouts(
         ``sample_id, marker, assay ("qPCR"), replicate, value`` (Ct) plus the
         carried ``donor``, ``day``, ``condition`` columns.
     """
-    for column in ("sample_id", "differentiation"):
-        if column not in samples.columns:
-            raise ValueError(f"samples table needs a {column!r} column")
+    carried = _carried_columns(samples)
     rng = np.random.default_rng(seed)
-    carried = [c for c in ("donor", "day", "condition") if c in samples.columns]
     donors = samples["donor"].unique() if "donor" in samples.columns else ["all"]
     donor_level = {(d, m): rng.normal(0.0, donor_sd) for d in donors for m in markers}
     rows = []
