@@ -131,12 +131,6 @@ def osteo_differentiation(day: float, induced: bool, donor=None) -> float:
     return float(donor.osteo_response * (early + late))
 
 
-def _osteo_stages(differentiation: float) -> tuple[float, float]:
-    spread = float(np.clip(differentiation / 0.4, 0.0, 1.0))
-    mineral = float(np.clip((differentiation - 0.45) / 0.5, 0.0, 1.0))
-    return spread, mineral
-
-
 def osteo_field(
     day: int, induced: bool, donor=None, size=BRIGHTFIELD_SIZE, rgb: bool = False, seed: int = 0
 ) -> SyntheticField:
@@ -172,7 +166,8 @@ def osteo_field(
     size = check_size(size)
     rng = field_rng("osteo", donor, seed, day, int(induced))
     d = osteo_differentiation(day, induced, donor)
-    spread, mineral = _osteo_stages(d)
+    spread = float(np.clip(d / 0.4, 0.0, 1.0))  # cells spread and grow first ...
+    mineral = float(np.clip((d - 0.45) / 0.5, 0.0, 1.0))  # ... then mineralise
     canvas = _canvas(size)
     render_px = BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP
     h, w = canvas.shape

@@ -36,30 +36,14 @@ IF_PIXEL_SIZE_UM = 0.325
 
 @dataclass
 class IFField:
-    """A multichannel immunofluorescence field with its ground truth.
+    """A multichannel immunofluorescence field with its ground truth."""
 
-    Attributes
-    ----------
-    channels : dict of str to numpy.ndarray
-        Ordered ``DAPI, actin, RUNX2, OSX, OCN, Ki67``; each ``(H, W)`` uint16.
-    nuclei : numpy.ndarray
-        ``(H, W)`` int32 nucleus labels; nucleus ``i`` belongs to cell ``i``.
-    cells : numpy.ndarray
-        ``(H, W)`` int32 cell labels; each cell contains its whole nucleus.
-    truth : pandas.DataFrame
-        One row per cell (see :func:`if_field`).
-    pixel_size_um : float
-        Pixel size in µm.
-    channel_colormaps : dict of str to str
-        napari colormap name per channel.
-    """
-
-    channels: dict[str, np.ndarray]
-    nuclei: np.ndarray
-    cells: np.ndarray
-    truth: pd.DataFrame
+    channels: dict[str, np.ndarray]  #: ordered ``DAPI, actin, RUNX2, OSX, OCN, Ki67``; each (H, W) uint16
+    nuclei: np.ndarray  #: ``(H, W)`` int32 nucleus labels; nucleus ``i`` belongs to cell ``i``
+    cells: np.ndarray  #: ``(H, W)`` int32 cell labels; each cell contains its whole nucleus
+    truth: pd.DataFrame  #: one row per cell (see :func:`if_field`)
     pixel_size_um: float = IF_PIXEL_SIZE_UM
-    channel_colormaps: dict[str, str] = field(default_factory=lambda: dict(IF_COLORMAPS))
+    channel_colormaps: dict[str, str] = field(default_factory=lambda: dict(IF_COLORMAPS))  #: napari names
 
     @property
     def channel_names(self) -> list[str]:

@@ -137,14 +137,8 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     ----------
     fate : str
         ``"neuron"``, ``"astrocyte"`` or ``"oligodendrocyte"`` (:data:`FATES`).
-    donor : DonorStyle, optional
-        Donor / culture-batch style (:func:`make_donor`).
-    size : (int, int)
-        ``(height, width)`` in pixels (0.65 µm each); default 1024x1024.
-    rgb : bool
-        Return an ``(H, W, 3)`` colour image.
-    seed : int
-        Random seed; the same arguments give identical bytes.
+    donor, size, rgb, seed
+        As for :func:`~.brightfield.passage_field`, but the default size is 1024x1024.
 
     Returns
     -------
@@ -174,12 +168,9 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     others = [f for f in FATES if f != fate]
     fates = np.where(rng.uniform(size=len(centres)) < dominant, fate,
                      np.array(others)[rng.integers(0, 2, len(centres))])
-    areas, lengths, branches = [], [], []
-    for i, ((cy, cx), cell_fate) in enumerate(zip(centres, fates)):
-        area, length, n_branch = _DRAW[str(cell_fate)](canvas, rng, cy, cx, i + 1, um)
-        areas.append(area)
-        lengths.append(length)
-        branches.append(n_branch)
+    # per cell: area (px), neurite length (px), branch points
+    areas, lengths, branches = np.array([_DRAW[str(cell_fate)](canvas, rng, cy, cx, i + 1, um)
+                                         for i, ((cy, cx), cell_fate) in enumerate(zip(centres, fates))]).T
     canvas.flush()
     # the field's cells: those with at least one visible pixel
     inside = np.bincount(canvas.owner.ravel(), minlength=len(centres) + 1)[1:] > 0
@@ -189,9 +180,9 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
         "fate": fate,
         "fate_fraction": mean_or_nan(fates[inside] == fate),
         "n_cells": int(inside.sum()),
-        "mean_cell_area_um2": mean_or_nan(np.asarray(areas)[inside]) * px_um**2,
-        "mean_neurite_length_um": mean_or_nan(np.asarray(lengths)[inside]) * px_um,
-        "n_branch_points": int(np.asarray(branches)[inside].sum()),
+        "mean_cell_area_um2": mean_or_nan(areas[inside]) * px_um**2,
+        "mean_neurite_length_um": mean_or_nan(lengths[inside]) * px_um,
+        "n_branch_points": int(branches[inside].sum()),
         "field_area_mm2": area_mm2,
         "donor": donor.donor_id,
     }
