@@ -95,12 +95,6 @@ def smooth_noise_at(rng: np.random.Generator, shape, cell_px: float, ys, xs) -> 
 _GAUSS_LUT = np.asarray(ndtri((np.arange(256) + 0.5) / 256.0), np.float32)
 
 
-def camera_noise(rng: np.random.Generator, shape, sigma: float, offset: float = 0.0) -> np.ndarray:
-    """Gaussian camera noise with standard deviation ``sigma`` (plus ``offset``)."""
-    lut = _GAUSS_LUT * np.float32(sigma) + np.float32(offset)
-    return lut[rng.integers(0, 256, shape, dtype=np.uint8)]
-
-
 def render_phase(
     canvas: Canvas,
     donor: DonorStyle,
@@ -160,8 +154,9 @@ def render_phase(
     along_x = slope * np.cos(donor.illumination_angle) * xs - vignette * xs**2
     image *= along_y.astype(np.float32)[:, None] + along_x.astype(np.float32)[None, :]
 
-    # + 0.5 so that the truncating cast to uint8 rounds
-    image += camera_noise(rng, (height, width), donor.noise_sigma, offset=0.5)
+    # camera noise, + 0.5 so that the truncating cast to uint8 rounds
+    noise_lut = _GAUSS_LUT * np.float32(donor.noise_sigma) + np.float32(0.5)
+    image += noise_lut[rng.integers(0, 256, (height, width), dtype=np.uint8)]
     if rgb:
         image = image[..., None] * np.asarray(donor.tint, np.float32)
     np.clip(image, 0, 255, out=image)

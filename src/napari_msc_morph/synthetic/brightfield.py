@@ -213,7 +213,7 @@ def osteo_field(
         round_fraction=0.04 * (1.0 - spread),
         granularity=0.15 * spread + 0.35 * mineral,
         processes=0.6 + 0.8 * spread,
-        cluster_centres=nodule_centres if len(nodule_centres) else None,
+        cluster_centres=nodule_centres,
         cluster_fraction=0.3 * mineral,
     )
     head = {"kind": "osteo", "day": day, "induced": induced, "condition": "induced" if induced else "control",

@@ -249,9 +249,8 @@ def if_field(
         "Ki67": np.clip(speckles, -1.5, 2.0) * 0.4,
     }
 
-    background_gradient = _smooth_noise(rng, (max(height // 16, 2), max(width // 16, 2)), 1.5)
-    background_gradient = ndi.zoom(background_gradient, (height / background_gradient.shape[0],
-                                                        width / background_gradient.shape[1]), order=1)
+    coarse = _smooth_noise(rng, (max(height // 16, 2), max(width // 16, 2)), 1.5)
+    background_gradient = ndi.zoom(coarse, (height / coarse.shape[0], width / coarse.shape[1]), order=1)
     background_gradient = background_gradient[:height, :width]
     channels: dict[str, np.ndarray] = {}
     for name in IF_CHANNELS:

@@ -77,16 +77,15 @@ def synthetic_readouts(
     rows = []
     sigma = np.sqrt(np.log1p(noise_cv**2))
     for _, sample in samples.iterrows():
+        meta = {c: sample[c] for c in carried}
         for marker in markers:
             truth = float(marker_expression(sample["differentiation"], marker))
             for assay in assays:
                 level = truth if assay == "qPCR" else truth**0.6
                 for replicate in range(1, replicates + 1):
                     value = level * float(np.exp(rng.normal(-0.5 * sigma**2, sigma)))
-                    row = {"sample_id": sample["sample_id"], "marker": marker, "assay": assay,
-                           "replicate": replicate, "value": value}
-                    row.update({c: sample[c] for c in carried})
-                    rows.append(row)
+                    rows.append({"sample_id": sample["sample_id"], "marker": marker, "assay": assay,
+                                 "replicate": replicate, "value": value, **meta})
     return pd.DataFrame(rows)
 
 
@@ -126,6 +125,7 @@ def synthetic_ct_readouts(
     rows = []
     for _, sample in samples.iterrows():
         donor = sample["donor"] if "donor" in samples.columns else "all"
+        meta = {c: sample[c] for c in carried}
         cdna = rng.normal(0.0, input_sd)
         for marker in (*markers, reference):
             if marker == reference:
@@ -134,10 +134,8 @@ def synthetic_ct_readouts(
                 fold = float(marker_expression(sample["differentiation"], marker))
                 mean_ct = BASE_CT.get(marker, 28.0) - np.log2(fold) - donor_level[donor, marker] + cdna
             for replicate in range(1, replicates + 1):
-                row = {"sample_id": sample["sample_id"], "marker": marker, "assay": "qPCR",
-                       "replicate": replicate, "value": mean_ct + rng.normal(0.0, noise_sd)}
-                row.update({c: sample[c] for c in carried})
-                rows.append(row)
+                rows.append({"sample_id": sample["sample_id"], "marker": marker, "assay": "qPCR",
+                             "replicate": replicate, "value": mean_ct + rng.normal(0.0, noise_sd), **meta})
     return pd.DataFrame(rows)
 
 
