@@ -27,11 +27,10 @@ class Population:
     flat_fraction: float = 0.05  # large, flattened, polygonal cells
     spindle_aspect: float = 8.0  # length / width of spindles
     spindle_taper: float = 1.2  # > 1: thin tails and a thick middle
-    spindle_width_scale: float = 1.0
     flat_aspect: tuple[float, float] = (1.0, 1.8)
     coverage: float = 0.5  # summed cell area / field area
     alignment: float = 0.6  # 0: random orientations, 1: follow the orientation field
-    orientation: str = "domains"  # "domains", "parallel", "whorl", "random"
+    orientation: str = "domains"  # "domains", "parallel" or "whorl"
     orientation_scale_um: float = 350.0
     round_fraction: float = 0.02  # mitotic, rounded-up cells
     granularity: float = 0.0  # perinuclear granules, stress fibres, big nuclei (senescence)
@@ -61,8 +60,6 @@ def _orientation_field(rng, pop: Population, shape, px_um):
             return np.arctan2(ys - cy, xs - cx) + np.pi / 2 + spiral[nearest]
 
         return whorl
-    if pop.orientation == "random":
-        return lambda ys, xs: rng.uniform(0, np.pi, np.shape(ys))
     return lambda ys, xs: np.pi * smooth_noise_at(rng, shape, scale_px, ys, xs)
 
 
@@ -88,13 +85,7 @@ def scatter_centres(rng, n, lo, hi, clusters_um=None, cluster_fraction=0.0, px_u
     return points
 
 
-def draw_population(
-    canvas: _shapes.Canvas,
-    rng: np.random.Generator,
-    pop: Population,
-    px_um: float,
-    first_label: int = 1,
-) -> dict:
+def draw_population(canvas: _shapes.Canvas, rng: np.random.Generator, pop: Population, px_um: float) -> dict:
     """Place and paint the cells of ``pop``; return truth for the cells seen in the field.
 
     Parameters
@@ -129,7 +120,7 @@ def draw_population(
 
     for i in range(n):
         cy, cx = centres[i]
-        label = first_label + i
+        label = i + 1
         angle = angles[i]
         g = pop.granularity
         if is_round[i]:
@@ -163,7 +154,7 @@ def draw_population(
         else:
             ratio = pop.spindle_aspect * np.exp(rng.normal(0, 0.2))
             half_len = np.sqrt(areas[i] * ratio / (4.0 * b_q))
-            half_wid = half_len / ratio * pop.spindle_width_scale
+            half_wid = half_len / ratio
             front = half_len * rng.uniform(0.8, 1.2)
             back = 2 * half_len - front
             patch = _shapes.spindle(
@@ -227,7 +218,7 @@ def draw_population(
 
     canvas.flush()
     # the field's cells: those with at least one visible pixel
-    inside = np.bincount(canvas.owner.ravel(), minlength=first_label + n)[first_label:first_label + n] > 0
+    inside = np.bincount(canvas.owner.ravel(), minlength=n + 1)[1:] > 0
     return {
         "n_cells": int(inside.sum()),
         "mean_cell_area_um2": mean_or_nan(true_area[inside] * px2),
