@@ -160,6 +160,7 @@ def render_phase(
     if rgb:
         image = image[..., None] * np.asarray(donor.tint, np.float32)
     np.clip(image, 0, 255, out=image)
-    # labels: nearest-neighbour upsampling
-    labels = np.repeat(np.repeat(canvas.owner, render_step, axis=0), render_step, axis=1)
+    labels = canvas.owner
+    if render_step != 1:  # nearest-neighbour upsampling
+        labels = np.repeat(np.repeat(labels, render_step, axis=0), render_step, axis=1)
     return image.astype(np.uint8), np.ascontiguousarray(labels[:height, :width], dtype=np.int32)
