@@ -122,11 +122,12 @@ def check_size(size) -> tuple[int, int]:
     try:
         height, width = (int(v) for v in size)
     except (TypeError, ValueError) as err:
-        raise BadInputError(f"size must be (height, width) in pixels, got {size!r}") from err
+        raise BadInputError(f"size (--size H W) must be (height, width) in pixels, got {size!r}") from err
     if height < 16 or width < 16:
-        raise BadInputError(f"size must be at least 16x16 pixels, got {height}x{width}")
+        raise BadInputError(f"size (--size H W) must be at least 16x16 pixels, got {height}x{width}")
     if height * width > 64_000_000:
-        raise BadInputError(f"size {height}x{width} is too large (more than 64 megapixels)")
+        raise BadInputError(f"size {height}x{width} is too large (more than 64 megapixels); "
+                            "use a smaller --size")
     return height, width
 
 

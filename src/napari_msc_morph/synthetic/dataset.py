@@ -108,12 +108,12 @@ def write_dataset(
     n_donors = int(n_donors)
     per_class = int(per_class)
     if n_donors < 1:
-        raise BadInputError(f"n_donors must be at least 1, got {n_donors}")
+        raise BadInputError(f"n_donors (--n-donors) must be at least 1, got {n_donors}")
     if per_class < 1:
-        raise BadInputError(f"per_class must be at least 1, got {per_class}")
+        raise BadInputError(f"per_class (--per-class) must be at least 1, got {per_class}")
     if rgb and kind == "if":
-        raise BadInputError("rgb=True is for bright-field kinds; "
-                            "immunofluorescence fields are multichannel uint16")
+        raise BadInputError("rgb=True (--rgb) is for bright-field kinds; immunofluorescence "
+                            "fields are multichannel uint16: leave it out for 'if'")
     size = tuple(spec.default_size if size is None else size)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
