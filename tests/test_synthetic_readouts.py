@@ -2,6 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from napari_msc_morph.errors import BadInputError
 from napari_msc_morph.synthetic.readouts import marker_expression, synthetic_readouts
 
 
@@ -27,5 +28,7 @@ def test_synthetic_readouts_long_form_replicates_and_noise():
     assert means.loc[("b", "OCN", "qPCR")] > 5 * means.loc[("a", "OCN", "qPCR")]
     assert long["value"].gt(0).all()
     assert long.equals(synthetic_readouts(samples, replicates=4, seed=3))
-    with pytest.raises(ValueError, match="differentiation"):
+    with pytest.raises(BadInputError, match="differentiation"):
         synthetic_readouts(samples.drop(columns="differentiation"))
+    with pytest.raises(BadInputError, match="unknown marker"):
+        marker_expression(0.5, "ALP")

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from napari_msc_morph.errors import BadInputError
 from napari_msc_morph.io import read_image
 from napari_msc_morph.synthetic import IF_CHANNELS, KINDS, write_dataset
 
@@ -108,12 +109,12 @@ def test_same_seed_same_files_different_seed_different(tmp_path):
 
 def test_bad_arguments(tmp_path):
     assert KINDS == ("passage", "osteo", "source", "nsc", "if")
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(BadInputError, match="kind"):
         write_dataset("adipose", tmp_path)
-    with pytest.raises(ValueError, match="n_donors"):
+    with pytest.raises(BadInputError, match="n_donors"):
         write_dataset("passage", tmp_path, n_donors=0)
-    with pytest.raises(ValueError, match="per_class"):
+    with pytest.raises(BadInputError, match="per_class"):
         write_dataset("passage", tmp_path, per_class=0)
-    with pytest.raises(ValueError, match="rgb"):
+    with pytest.raises(BadInputError, match="rgb"):
         write_dataset("if", tmp_path, rgb=True)
     assert not (tmp_path / "manifest.csv").exists()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.stats import spearmanr
 
+from napari_msc_morph.errors import BadInputError
 from napari_msc_morph.synthetic import (
     FATES,
     OSTEO_DAYS,
@@ -78,7 +79,7 @@ def test_make_donor_deterministic_and_varied():
     assert np.ptp([d.background for d in donors]) > 20
     assert np.ptp([d.cell_size_scale for d in donors]) > 0.1
     assert make_donor("D1", seed=0) != make_donor("D1", seed=1)
-    with pytest.raises(ValueError, match="donor_id"):
+    with pytest.raises(BadInputError, match="donor_id"):
         make_donor("")
 
 
@@ -193,8 +194,18 @@ def test_neurons_have_longer_processes_than_astrocytes():
     ],
 )
 def test_bad_arguments_raise_clear_errors(call, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(BadInputError, match=message):
         call()
+
+
+def test_choices_accept_equal_numbers_and_return_the_member():
+    field = passage_field(np.int64(3), size=SMALL)
+    assert field.truth["passage"] == 3 and type(field.truth["passage"]) is int
+    assert osteo_field(7.0, False, size=SMALL).truth["day"] == 7
+    with pytest.raises(BadInputError, match="day must be >= 0"):
+        osteo_differentiation(-1, True)
+    with pytest.raises(BadInputError, match="donor_id"):
+        make_donor(True)
 
 
 def test_constants():

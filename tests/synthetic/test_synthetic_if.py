@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from napari_msc_morph.errors import BadInputError
 from napari_msc_morph.synthetic import IF_CHANNELS, IFField, if_field
 
 TRUTH_COLUMNS = [
@@ -114,11 +115,11 @@ def test_deterministic_by_seed():
 def test_single_cell_and_bad_arguments():
     one = if_field(size=(96, 96), n_cells=1, seed=0)
     assert len(one.truth) == 1 and one.cells.max() == 1
-    with pytest.raises(ValueError, match="n_cells"):
+    with pytest.raises(BadInputError, match="n_cells"):
         if_field(n_cells=0)
-    with pytest.raises(ValueError, match="differentiation"):
+    with pytest.raises(BadInputError, match="differentiation"):
         if_field(differentiation=1.5)
-    with pytest.raises(ValueError, match="pixel_size_um"):
+    with pytest.raises(BadInputError, match="pixel_size_um"):
         if_field(pixel_size_um=0)
-    with pytest.raises(ValueError, match="too small|fewer cells"):
+    with pytest.raises(BadInputError, match="too small|fewer cells"):
         if_field(size=(32, 32), n_cells=400)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import BadInputError
+
 #: Bright-field / phase-contrast pixel size (µm) of the default 2592x1944 camera.
 BRIGHTFIELD_PIXEL_SIZE_UM = 0.65
 #: Default bright-field field size as (height, width) in pixels.
@@ -21,54 +23,24 @@ BRIGHTFIELD_SIZE = (1944, 2592)
 class DonorStyle:
     """How one donor's cultures (and the microscope session) look.
 
-    Every field is a multiplier or an offset drawn once per donor by
-    :func:`make_donor`; two images of the same donor share them, which is what
+    Every field is a multiplier or an offset drawn once per donor by :func:`make_donor`
+    (which holds their ranges); two images of the same donor share them, which is what
     makes a donor-grouped train/validation split matter.
-
-    Attributes
-    ----------
-    donor_id : str
-        Name of the donor (``"D1"``, ``"reference"`` …).
-    density : float
-        Multiplier on the number of cells per mm² (about 0.6–1.5).
-    illumination_gradient : float
-        Fractional brightness change from one side of a full field to the
-        other (0–0.35).
-    contrast : float
-        Multiplier on the image contrast (standard deviation), about 0.6–1.4.
-    cell_size_scale : float
-        Multiplier on cell *lengths* (areas scale with its square), 0.85–1.18.
-    noise_sigma : float
-        Camera noise standard deviation in 8-bit grey levels (2–7).
-    background : float
-        Mean grey level of the field (8-bit, 95–165).
-    illumination_angle : float
-        Direction of the illumination gradient (radians).
-    halo_strength : float
-        Multiplier on the bright phase halo around cells (0.7–1.3).
-    elongation : float
-        Multiplier on cell aspect ratios (0.8–1.25).
-    osteo_response : float
-        How strongly this donor answers osteogenic medium (0.7–1.0).
-    tint : tuple of float
-        RGB gains of a colour camera (used when ``rgb=True``).
-    seed : int
-        The seed the style was drawn from.
     """
 
-    donor_id: str
-    density: float = 1.0
-    illumination_gradient: float = 0.12
-    contrast: float = 1.0
-    cell_size_scale: float = 1.0
-    noise_sigma: float = 4.0
-    background: float = 130.0
-    illumination_angle: float = 0.6
-    halo_strength: float = 1.0
-    elongation: float = 1.0
-    osteo_response: float = 0.9
-    tint: tuple[float, float, float] = (0.97, 1.0, 0.95)
-    seed: int = 0
+    donor_id: str  #: name of the donor ("D1", "reference" …)
+    density: float = 1.0  #: multiplier on the number of cells per mm²
+    illumination_gradient: float = 0.12  #: fractional brightness change across a full field
+    contrast: float = 1.0  #: multiplier on the image contrast (standard deviation)
+    cell_size_scale: float = 1.0  #: multiplier on cell *lengths* (areas scale with its square)
+    noise_sigma: float = 4.0  #: camera noise standard deviation in 8-bit grey levels
+    background: float = 130.0  #: mean grey level of the field (8-bit)
+    illumination_angle: float = 0.6  #: direction of the illumination gradient (radians)
+    halo_strength: float = 1.0  #: multiplier on the bright phase halo around cells
+    elongation: float = 1.0  #: multiplier on cell aspect ratios
+    osteo_response: float = 0.9  #: how strongly this donor answers osteogenic medium
+    tint: tuple[float, float, float] = (0.97, 1.0, 0.95)  #: RGB gains of a colour camera (``rgb=True``)
+    seed: int = 0  #: the seed the style was drawn from
 
 
 REFERENCE_DONOR = DonorStyle(donor_id="reference")
@@ -100,12 +72,10 @@ def make_donor(donor_id: str | int, seed: int = 0) -> DonorStyle:
     >>> make_donor(1).donor_id
     'D1'
     """
-    if isinstance(donor_id, (bool, np.bool_)):
-        raise ValueError(f"donor_id must be a string or an integer, got {donor_id!r}")
-    if isinstance(donor_id, (int, np.integer)):
+    if isinstance(donor_id, (int, np.integer)) and not isinstance(donor_id, (bool, np.bool_)):
         donor_id = f"D{int(donor_id)}"
     elif not isinstance(donor_id, str) or not donor_id:
-        raise ValueError(f"donor_id must be a non-empty string or an integer, got {donor_id!r}")
+        raise BadInputError(f"donor_id must be a non-empty string or an integer, got {donor_id!r}")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, _name_key(donor_id)]))
     tint_base = rng.uniform(0.9, 1.0, 3)
     return DonorStyle(
@@ -127,26 +97,15 @@ def make_donor(donor_id: str | int, seed: int = 0) -> DonorStyle:
 
 @dataclass
 class SyntheticField:
-    """One synthetic bright-field image with its ground truth.
+    """One synthetic bright-field image with its ground truth."""
 
-    Attributes
-    ----------
-    image : numpy.ndarray
-        ``(H, W)`` uint8, or ``(H, W, 3)`` uint8 when made with ``rgb=True``.
-    pixel_size_um : float
-        Physical pixel size in µm.
-    truth : dict
-        What was drawn: class (``passage``, ``day``, ``source``, ``fate`` …),
-        ``n_cells``, ``mean_cell_area_um2``, ``differentiation`` where it
-        applies, and the donor id.
-    labels : numpy.ndarray or None
-        ``(H, W)`` int32 cell labels (0 = background; overlapping cells are
-        cut where another cell is thicker), or ``None``.
-    """
-
-    image: np.ndarray
-    pixel_size_um: float
+    image: np.ndarray  #: ``(H, W)`` uint8, or ``(H, W, 3)`` uint8 when made with ``rgb=True``
+    pixel_size_um: float  #: physical pixel size in µm
+    #: what was drawn: class (``passage``, ``day``, ``source``, ``fate`` …), ``n_cells``,
+    #: ``mean_cell_area_um2``, ``differentiation`` where it applies, and the donor id
     truth: dict = field(default_factory=dict)
+    #: ``(H, W)`` int32 cell labels (0 = background; overlapping cells are cut where another
+    #: cell is thicker), or ``None``
     labels: np.ndarray | None = None
 
 
@@ -158,24 +117,39 @@ def field_rng(kind: str, donor: DonorStyle, seed: int, *keys) -> np.random.Gener
     return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
-def check_size(size, name: str = "size") -> tuple[int, int]:
+def check_size(size) -> tuple[int, int]:
     """Validate a ``(height, width)`` pair and return it as ints."""
     try:
         height, width = (int(v) for v in size)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be (height, width) in pixels, got {size!r}") from err
+        raise BadInputError(f"size (--size H W) must be (height, width) in pixels, got {size!r}") from err
     if height < 16 or width < 16:
-        raise ValueError(f"{name} must be at least 16x16 pixels, got {height}x{width}")
+        raise BadInputError(f"size (--size H W) must be at least 16x16 pixels, got {height}x{width}")
     if height * width > 64_000_000:
-        raise ValueError(f"{name} {height}x{width} is too large (more than 64 megapixels)")
+        raise BadInputError(f"size {height}x{width} is too large (more than 64 megapixels); "
+                            "use a smaller --size")
     return height, width
 
 
 def check_donor(donor) -> DonorStyle:
+    """``donor``, or the neutral reference donor for ``None``."""
     if donor is None:
         return REFERENCE_DONOR
     if not isinstance(donor, DonorStyle):
-        raise ValueError(
+        raise BadInputError(
             f"donor must be a DonorStyle (see make_donor) or None, got {type(donor).__name__}"
         )
     return donor
+
+
+def check_choice(value, name: str, allowed):
+    """The member of ``allowed`` equal to ``value`` (``7.0`` gives ``7``), or BadInputError."""
+    for choice in allowed:
+        if value == choice:
+            return choice
+    raise BadInputError(f"{name} must be one of {list(allowed)}, got {value!r}")
+
+
+def mean_or_nan(values) -> float:
+    """The mean of ``values``, NaN (without a warning) when there are none."""
+    return float(np.mean(values)) if len(values) else float("nan")

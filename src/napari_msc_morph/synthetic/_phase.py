@@ -22,10 +22,15 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.special import ndtri
 
-from ._common import DonorStyle
+from ._common import BRIGHTFIELD_PIXEL_SIZE_UM, DonorStyle
+from ._shapes import Canvas
 
 #: standard deviation of a normalised field in 8-bit grey levels at contrast 1
 BASE_STD_GREY = 26.0
+#: width of the bright halo (µm), scale of the cytoplasmic texture (µm), absorption per unit thickness
+HALO_SIGMA_UM = 2.5
+TEXTURE_UM = 3.0
+ABSORB = 0.25
 
 
 def upsample2(image: np.ndarray) -> np.ndarray:
@@ -90,43 +95,38 @@ def smooth_noise_at(rng: np.random.Generator, shape, cell_px: float, ys, xs) -> 
 _GAUSS_LUT = np.asarray(ndtri((np.arange(256) + 0.5) / 256.0), np.float32)
 
 
-def camera_noise(rng: np.random.Generator, shape, sigma: float, offset: float = 0.0) -> np.ndarray:
-    """Gaussian camera noise with standard deviation ``sigma`` (plus ``offset``)."""
-    lut = _GAUSS_LUT * np.float32(sigma) + np.float32(offset)
-    return lut[rng.integers(0, 256, shape, dtype=np.uint8)]
-
-
 def render_phase(
-    thickness: np.ndarray,
+    canvas: Canvas,
     donor: DonorStyle,
     rng: np.random.Generator,
     out_shape: tuple[int, int],
     render_step: int,
-    halo_sigma_px: float,
-    absorption: np.ndarray | None = None,
-    bright: np.ndarray | None = None,
+    texture: float,
     rgb: bool = False,
-    absorb: float = 0.25,
-) -> np.ndarray:
-    """Turn canvas maps into the final uint8 image (``out_shape``, or ``+(3,)``).
+    absorption: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Turn a canvas into the final uint8 image (``out_shape``, or ``+(3,)``) and int32 labels.
 
     Parameters
     ----------
-    thickness, absorption, bright : numpy.ndarray
-        Canvas maps at render resolution (``render_step`` times coarser).
+    canvas : Canvas
+        Thickness, brightness and owner maps, ``render_step`` camera pixels per canvas pixel.
     donor : DonorStyle
         Background, contrast, halo, illumination and noise of the session.
-    halo_sigma_px : float
-        Halo width in render pixels.
+    texture : float
+        Relative amplitude of the cytoplasmic texture (cells are not optically uniform).
+    absorption : numpy.ndarray, optional
+        Opaque material (mineral) at canvas resolution.
     """
-    t = thickness
-    halo = ndi.gaussian_filter(t, halo_sigma_px, mode="nearest", truncate=3.0)
+    render_px = BRIGHTFIELD_PIXEL_SIZE_UM * render_step
+    t = canvas.thickness
+    t *= 1.0 + texture * smooth_noise(rng, canvas.shape, TEXTURE_UM / render_px)
+    halo = ndi.gaussian_filter(t, HALO_SIGMA_UM / render_px, mode="nearest", truncate=3.0)
     signal = (t - halo) * np.float32(-3.0 * donor.halo_strength)
-    signal -= np.float32(absorb) * t
+    signal -= np.float32(ABSORB) * t
     if absorption is not None:
         signal -= absorption
-    if bright is not None:
-        signal += bright
+    signal += canvas.bright
     height, width = out_shape
     if render_step == 2:
         signal = upsample2(signal)
@@ -154,17 +154,13 @@ def render_phase(
     along_x = slope * np.cos(donor.illumination_angle) * xs - vignette * xs**2
     image *= along_y.astype(np.float32)[:, None] + along_x.astype(np.float32)[None, :]
 
-    # + 0.5 so that the truncating cast to uint8 rounds
-    image += camera_noise(rng, (height, width), donor.noise_sigma, offset=0.5)
+    # camera noise, + 0.5 so that the truncating cast to uint8 rounds
+    noise_lut = _GAUSS_LUT * np.float32(donor.noise_sigma) + np.float32(0.5)
+    image += noise_lut[rng.integers(0, 256, (height, width), dtype=np.uint8)]
     if rgb:
         image = image[..., None] * np.asarray(donor.tint, np.float32)
     np.clip(image, 0, 255, out=image)
-    return image.astype(np.uint8)
-
-
-def upsample_labels(labels: np.ndarray, render_step: int, out_shape) -> np.ndarray:
-    """Nearest-neighbour upsampling of a render-resolution label image."""
-    if render_step != 1:
+    labels = canvas.owner
+    if render_step != 1:  # nearest-neighbour upsampling
         labels = np.repeat(np.repeat(labels, render_step, axis=0), render_step, axis=1)
-    height, width = out_shape
-    return np.ascontiguousarray(labels[:height, :width], dtype=np.int32)
+    return image.astype(np.uint8), np.ascontiguousarray(labels[:height, :width], dtype=np.int32)

@@ -14,6 +14,7 @@ import numpy as np
 from scipy.special import beta as beta_function
 
 from . import _shapes
+from ._common import mean_or_nan
 from ._phase import smooth_noise_at
 
 
@@ -26,11 +27,10 @@ class Population:
     flat_fraction: float = 0.05  # large, flattened, polygonal cells
     spindle_aspect: float = 8.0  # length / width of spindles
     spindle_taper: float = 1.2  # > 1: thin tails and a thick middle
-    spindle_width_scale: float = 1.0
     flat_aspect: tuple[float, float] = (1.0, 1.8)
     coverage: float = 0.5  # summed cell area / field area
     alignment: float = 0.6  # 0: random orientations, 1: follow the orientation field
-    orientation: str = "domains"  # "domains", "parallel", "whorl", "random"
+    orientation: str = "domains"  # "domains", "parallel" or "whorl"
     orientation_scale_um: float = 350.0
     round_fraction: float = 0.02  # mitotic, rounded-up cells
     granularity: float = 0.0  # perinuclear granules, stress fibres, big nuclei (senescence)
@@ -39,11 +39,6 @@ class Population:
     flat_thickness: float = 0.32
     cluster_centres: np.ndarray | None = None  # (k, 2) µm: cells crowd near these (nodules)
     cluster_fraction: float = 0.0
-
-
-def _spindle_b(taper: float) -> float:
-    # ∫_0^1 (1 - x²)^q dx
-    return 0.5 * float(beta_function(0.5, taper + 1.0))
 
 
 def _orientation_field(rng, pop: Population, shape, px_um):
@@ -65,17 +60,15 @@ def _orientation_field(rng, pop: Population, shape, px_um):
             return np.arctan2(ys - cy, xs - cx) + np.pi / 2 + spiral[nearest]
 
         return whorl
-    if pop.orientation == "random":
-        return lambda ys, xs: rng.uniform(0, np.pi, np.shape(ys))
     return lambda ys, xs: np.pi * smooth_noise_at(rng, shape, scale_px, ys, xs)
 
 
-def _centres(rng, n, lo, hi, pop: Population, px_um):
-    """Jittered-grid centres (even but not regular), some crowded near clusters."""
+def scatter_centres(rng, n, lo, hi, clusters_um=None, cluster_fraction=0.0, px_um=1.0):
+    """Jittered-grid centres (even but not regular), some crowded near ``clusters_um`` (µm)."""
     size = hi - lo
     n_cluster = 0
-    if pop.cluster_centres is not None and len(pop.cluster_centres):
-        n_cluster = int(round(pop.cluster_fraction * n))
+    if clusters_um is not None and len(clusters_um):
+        n_cluster = int(round(cluster_fraction * n))
     n_grid = max(n - n_cluster, 0)
     spacing = np.sqrt(size[0] * size[1] / max(n_grid, 1))
     ny = max(int(np.ceil(size[0] / spacing)), 1)
@@ -86,19 +79,13 @@ def _centres(rng, n, lo, hi, pop: Population, px_um):
     pick = rng.permutation(len(grid))[: min(n_grid, len(grid))]
     points = grid[pick] + lo + rng.uniform(-0.6, 0.6, (len(pick), 2)) * spacing
     if n_cluster:
-        which = rng.integers(0, len(pop.cluster_centres), n_cluster)
+        which = rng.integers(0, len(clusters_um), n_cluster)
         spread = rng.normal(0, 1, (n_cluster, 2)) * (120.0 / px_um)
-        points = np.vstack([points, pop.cluster_centres[which] / px_um + spread])
+        points = np.vstack([points, clusters_um[which] / px_um + spread])
     return points
 
 
-def draw_population(
-    canvas: _shapes.Canvas,
-    rng: np.random.Generator,
-    pop: Population,
-    px_um: float,
-    first_label: int = 1,
-) -> dict:
+def draw_population(canvas: _shapes.Canvas, rng: np.random.Generator, pop: Population, px_um: float) -> dict:
     """Place and paint the cells of ``pop``; return truth for the cells seen in the field.
 
     Parameters
@@ -116,7 +103,7 @@ def draw_population(
     hi = np.array([h + margin, w + margin], float)
     region = (hi[0] - lo[0]) * (hi[1] - lo[1])
     n = max(int(rng.poisson(max(pop.coverage * region / mean_area_px, 1.0))), 1)
-    centres = _centres(rng, n, lo, hi, pop, px_um)
+    centres = scatter_centres(rng, n, lo, hi, pop.cluster_centres, pop.cluster_fraction, px_um)
     n = len(centres)
     orient = _orientation_field(rng, pop, (h, w), px_um)
     field_angle = orient(centres[:, 0], centres[:, 1])
@@ -129,11 +116,11 @@ def draw_population(
     true_area = np.zeros(n)
     aspect = np.zeros(n)
     um = 1.0 / px_um  # render pixels per µm
-    b_q = _spindle_b(pop.spindle_taper)
+    b_q = 0.5 * float(beta_function(0.5, pop.spindle_taper + 1.0))  # ∫_0^1 (1 - x²)^q dx
 
     for i in range(n):
         cy, cx = centres[i]
-        label = first_label + i
+        label = i + 1
         angle = angles[i]
         g = pop.granularity
         if is_round[i]:
@@ -167,7 +154,7 @@ def draw_population(
         else:
             ratio = pop.spindle_aspect * np.exp(rng.normal(0, 0.2))
             half_len = np.sqrt(areas[i] * ratio / (4.0 * b_q))
-            half_wid = half_len / ratio * pop.spindle_width_scale
+            half_wid = half_len / ratio
             front = half_len * rng.uniform(0.8, 1.2)
             back = 2 * half_len - front
             patch = _shapes.spindle(
@@ -185,10 +172,8 @@ def draw_population(
         thick = thick + np.float32(n_height) * np.sqrt(nucleus)
         canvas.paint(patch, thick, label)
 
-        ca, sa = np.cos(angle), np.sin(angle)
-
-        def to_canvas(u, v, cy=cy, cx=cx, ca=ca, sa=sa):
-            return cy + u * sa + v * ca, cx + u * ca - v * sa
+        def to_canvas(u, v, cy=cy, cx=cx, angle=angle):
+            return _shapes.to_canvas(u, v, cy, cx, angle)
 
         # nucleoli: a few dense dots inside the nucleus
         k_nucleoli = int(rng.integers(1, 4 + int(2 * g)))
@@ -233,12 +218,10 @@ def draw_population(
 
     canvas.flush()
     # the field's cells: those with at least one visible pixel
-    visible = np.bincount(canvas.owner.ravel(), minlength=first_label + n)[first_label:first_label + n] > 0
-    inside = visible
-    areas_um2 = true_area[inside] * px2
+    inside = np.bincount(canvas.owner.ravel(), minlength=n + 1)[1:] > 0
     return {
         "n_cells": int(inside.sum()),
-        "mean_cell_area_um2": float(areas_um2.mean()) if inside.any() else float("nan"),
-        "flat_fraction": float(is_flat[inside].mean()) if inside.any() else float("nan"),
-        "mean_aspect_ratio": float(aspect[inside].mean()) if inside.any() else float("nan"),
+        "mean_cell_area_um2": mean_or_nan(true_area[inside] * px2),
+        "flat_fraction": mean_or_nan(is_flat[inside]),
+        "mean_aspect_ratio": mean_or_nan(aspect[inside]),
     }

@@ -35,10 +35,6 @@ class Patch:
     v: np.ndarray
     axial: np.ndarray | float = 1.0
 
-    @property
-    def area_px(self) -> int:
-        return int(self.s.size)
-
 
 def _fill_rows(ys: np.ndarray, xs: np.ndarray):
     """All pixel centres between the leftmost and rightmost outline point of each row.
@@ -225,7 +221,7 @@ def lut_area(radius_lut: np.ndarray) -> float:
 
 
 class Canvas:
-    """Accumulates optical thickness, absorption, brightness and cell ownership.
+    """Accumulates optical thickness, brightness and cell ownership.
 
     Parameters
     ----------
@@ -236,11 +232,10 @@ class Canvas:
     def __init__(self, shape: tuple[int, int]):
         self.shape = tuple(int(v) for v in shape)
         self.thickness = np.zeros(self.shape, np.float32)
-        self.absorption = np.zeros(self.shape, np.float32)
         self.bright = np.zeros(self.shape, np.float32)
         self.owner = np.zeros(self.shape, np.int32)
         self._depth = np.zeros(self.shape, np.float32)
-        self._pending: dict[str, list] = {}
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []
 
     def paint(self, patch: Patch, values: np.ndarray, label: int = 0, target: str = "thickness") -> None:
         """Add ``values`` (one per patch pixel) to a map; claim pixels for ``label``.
@@ -267,8 +262,8 @@ class Canvas:
             depth[flat] = s[claim]
             self.owner.reshape(-1)[flat] = label
 
-    def add_points(self, ys, xs, values, target: str = "thickness") -> None:
-        """Add ``values`` at integer pixel positions (outside ones are dropped).
+    def add_points(self, ys, xs, values) -> None:
+        """Add ``values`` to the thickness at integer pixel positions (outside ones are dropped).
 
         Points are buffered and added in one ``bincount`` by :meth:`flush`.
         """
@@ -278,20 +273,18 @@ class Canvas:
         h, w = self.shape
         keep = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
         if keep.any():
-            self._pending.setdefault(target, []).append((ys[keep] * w + xs[keep], values[keep]))
+            self._pending.append((ys[keep] * w + xs[keep], values[keep]))
 
     def flush(self) -> None:
-        """Add all buffered points to their maps."""
-        size = self.shape[0] * self.shape[1]
-        for target, items in self._pending.items():
-            flat = np.concatenate([i for i, _ in items])
-            values = np.concatenate([v for _, v in items])
-            added = np.bincount(flat, weights=values, minlength=size).astype(np.float32)
-            target_map = getattr(self, target)
-            target_map += added.reshape(target_map.shape)
-        self._pending = {}
+        """Add all buffered points to the thickness."""
+        if self._pending:
+            flat = np.concatenate([i for i, _ in self._pending])
+            values = np.concatenate([v for _, v in self._pending])
+            added = np.bincount(flat, weights=values, minlength=self.thickness.size).astype(np.float32)
+            self.thickness += added.reshape(self.shape)
+        self._pending = []
 
-    def splat_polyline(self, ys, xs, widths, values, label: int = 0, target: str = "thickness") -> None:
+    def splat_polyline(self, ys, xs, widths, values, label: int = 0) -> None:
         """Draw a thin polyline given as dense points (≤ 0.7 px apart) with bilinear splats.
 
         ``widths`` > 1.5 px add a parallel offset copy each side.
@@ -325,7 +318,7 @@ class Canvas:
             (0, 1, (1 - fy) * fx),
             (1, 1, fy * fx),
         ):
-            self.add_points(iy + oy, ix + ox, values * wgt, target=target)
+            self.add_points(iy + oy, ix + ox, values * wgt)
         if label:
             h, w = self.shape
             ry = np.clip(np.rint(ys).astype(np.int64), -1, h)

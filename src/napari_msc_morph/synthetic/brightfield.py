@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import BadInputError
 from . import _shapes
 from ._common import (
     BRIGHTFIELD_PIXEL_SIZE_UM,
     BRIGHTFIELD_SIZE,
     SyntheticField,
+    check_choice,
     check_donor,
     check_size,
     field_rng,
 )
-from ._phase import render_phase, smooth_noise, upsample_labels
+from ._phase import render_phase, smooth_noise
 from ._population import Population, draw_population
 
 PASSAGES = tuple(range(1, 11))
@@ -37,33 +39,19 @@ OSTEO_DAYS = (0, 1, 3, 5, 7, 14, 21)
 SOURCES = ("umbilical_cord", "bone_marrow")
 
 RENDER_STEP = 2
-HALO_SIGMA_UM = 2.5
-
-
-def _render(canvas, donor, rng, size, rgb, mineral=None):
-    height, width = size
-    render_px = BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP
-    # cytoplasmic texture: cells are not optically uniform
-    texture = 1.0 + 0.1 * smooth_noise(rng, canvas.shape, 3.0 / render_px)
-    canvas.thickness *= texture
-    image = render_phase(
-        canvas.thickness,
-        donor,
-        rng,
-        (height, width),
-        RENDER_STEP,
-        HALO_SIGMA_UM / render_px,
-        absorption=mineral,
-        bright=canvas.bright,
-        rgb=rgb,
-    )
-    labels = upsample_labels(canvas.owner, RENDER_STEP, (height, width))
-    return image, labels
 
 
 def _canvas(size):
     height, width = size
     return _shapes.Canvas((-(-height // RENDER_STEP), -(-width // RENDER_STEP)))
+
+
+def _population_field(canvas, rng, pop, donor, size, rgb, head: dict, absorption=None) -> SyntheticField:
+    """Draw ``pop`` on ``canvas`` and render it; ``head`` leads the truth."""
+    truth = draw_population(canvas, rng, pop, BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP)
+    image, labels = render_phase(canvas, donor, rng, size, RENDER_STEP, 0.1, rgb, absorption)
+    truth = {**head, **truth, "donor": donor.donor_id}
+    return SyntheticField(image=image, pixel_size_um=BRIGHTFIELD_PIXEL_SIZE_UM, truth=truth, labels=labels)
 
 
 def passage_population(passage: int, donor) -> Population:
@@ -114,26 +102,12 @@ def passage_field(
     >>> f.image.shape, f.image.dtype, f.pixel_size_um
     ((256, 256), dtype('uint8'), 0.65)
     """
-    passage = _check_int(passage, "passage", PASSAGES)
+    passage = check_choice(passage, "passage", PASSAGES)
     donor = check_donor(donor)
     size = check_size(size)
     rng = field_rng("passage", donor, seed, passage)
-    canvas = _canvas(size)
-    truth = draw_population(canvas, rng, passage_population(passage, donor),
-                            BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP)
-    image, labels = _render(canvas, donor, rng, size, rgb)
-    truth = {"kind": "passage", "passage": passage, **truth, "donor": donor.donor_id}
-    return SyntheticField(image=image, pixel_size_um=BRIGHTFIELD_PIXEL_SIZE_UM, truth=truth, labels=labels)
-
-
-def _check_int(value, name, allowed):
-    try:
-        as_int = int(value)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}") from err
-    if as_int != value or as_int not in allowed:
-        raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-    return as_int
+    return _population_field(_canvas(size), rng, passage_population(passage, donor), donor, size, rgb,
+                             {"kind": "passage", "passage": passage})
 
 
 # --- osteogenic induction ----------------------------------------------------
@@ -149,18 +123,12 @@ def osteo_differentiation(day: float, induced: bool, donor=None) -> float:
     donor = check_donor(donor)
     day = float(day)
     if day < 0:
-        raise ValueError(f"day must be >= 0, got {day}")
+        raise BadInputError(f"day must be >= 0, got {day}")
     if not induced:
         return 0.01 * min(day / 21.0, 1.0)
     early = 0.45 * min(day / 7.0, 1.0)
     late = 0.55 * float(np.clip((day - 7.0) / 14.0, 0.0, 1.0))
     return float(donor.osteo_response * (early + late))
-
-
-def _osteo_stages(differentiation: float) -> tuple[float, float]:
-    spread = float(np.clip(differentiation / 0.4, 0.0, 1.0))
-    mineral = float(np.clip((differentiation - 0.45) / 0.5, 0.0, 1.0))
-    return spread, mineral
 
 
 def osteo_field(
@@ -190,15 +158,16 @@ def osteo_field(
     >>> 0 < f.truth["differentiation"] <= 1
     True
     """
-    day = _check_int(day, "day", OSTEO_DAYS)
+    day = check_choice(day, "day", OSTEO_DAYS)
     if not isinstance(induced, (bool, np.bool_)):
-        raise ValueError(f"induced must be True or False, got {induced!r}")
+        raise BadInputError(f"induced must be True or False, got {induced!r}")
     induced = bool(induced)
     donor = check_donor(donor)
     size = check_size(size)
     rng = field_rng("osteo", donor, seed, day, int(induced))
     d = osteo_differentiation(day, induced, donor)
-    spread, mineral = _osteo_stages(d)
+    spread = float(np.clip(d / 0.4, 0.0, 1.0))  # cells spread and grow first ...
+    mineral = float(np.clip((d - 0.45) / 0.5, 0.0, 1.0))  # ... then mineralise
     canvas = _canvas(size)
     render_px = BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP
     h, w = canvas.shape
@@ -244,22 +213,12 @@ def osteo_field(
         round_fraction=0.04 * (1.0 - spread),
         granularity=0.15 * spread + 0.35 * mineral,
         processes=0.6 + 0.8 * spread,
-        cluster_centres=nodule_centres if len(nodule_centres) else None,
+        cluster_centres=nodule_centres,
         cluster_fraction=0.3 * mineral,
     )
-    truth = draw_population(canvas, rng, pop, render_px)
-    image, labels = _render(canvas, donor, rng, size, rgb, mineral=absorption)
-    truth = {
-        "kind": "osteo",
-        "day": day,
-        "induced": induced,
-        "condition": "induced" if induced else "control",
-        "differentiation": d,
-        "mineral_area_fraction": float(np.mean(absorption > 0.5)),
-        **truth,
-        "donor": donor.donor_id,
-    }
-    return SyntheticField(image=image, pixel_size_um=BRIGHTFIELD_PIXEL_SIZE_UM, truth=truth, labels=labels)
+    head = {"kind": "osteo", "day": day, "induced": induced, "condition": "induced" if induced else "control",
+            "differentiation": d, "mineral_area_fraction": float(np.mean(absorption > 0.5))}
+    return _population_field(canvas, rng, pop, donor, size, rgb, head, absorption)
 
 
 # --- tissue source -----------------------------------------------------------
@@ -286,11 +245,9 @@ def source_population(source: str, donor, rng) -> Population:
         flat_fraction=0.06,
         spindle_aspect=5.5 * donor.elongation,
         spindle_taper=2.2,
-        spindle_width_scale=1.0,
         spindle_thickness=1.25,
         coverage=float(np.clip(0.45 * donor.density, 0.2, 0.8)),
         alignment=0.35,
-        orientation="domains",
         round_fraction=0.02,
         granularity=0.1,
         processes=0.25,
@@ -322,15 +279,10 @@ def source_field(
     >>> source_field("bone_marrow", size=(256, 256)).truth["source"]
     'bone_marrow'
     """
-    if source not in SOURCES:
-        raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
+    source = check_choice(source, "source", SOURCES)
     donor = check_donor(donor)
     size = check_size(size)
     rng = field_rng("source", donor, seed, source)
     pop = source_population(source, donor, rng)
-    canvas = _canvas(size)
-    truth = draw_population(canvas, rng, pop, BRIGHTFIELD_PIXEL_SIZE_UM * RENDER_STEP)
-    image, labels = _render(canvas, donor, rng, size, rgb)
-    truth = {"kind": "source", "source": source, "arrangement": pop.orientation, **truth,
-             "donor": donor.donor_id}
-    return SyntheticField(image=image, pixel_size_um=BRIGHTFIELD_PIXEL_SIZE_UM, truth=truth, labels=labels)
+    return _population_field(_canvas(size), rng, pop, donor, size, rgb,
+                             {"kind": "source", "source": source, "arrangement": pop.orientation})

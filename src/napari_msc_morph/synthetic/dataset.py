@@ -4,53 +4,46 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError
 from ..io import write_table, write_tiff
-from ._common import BRIGHTFIELD_SIZE, make_donor
+from ._common import BRIGHTFIELD_SIZE, check_choice, make_donor
 from .brightfield import OSTEO_DAYS, PASSAGES, SOURCES, osteo_field, passage_field, source_field
 from .fluorescence import if_field
 from .neural import FATES, NSC_SIZE, nsc_field
 
-KINDS = ("passage", "osteo", "source", "nsc", "if")
-DEFAULT_SIZES = {
-    "passage": BRIGHTFIELD_SIZE,
-    "osteo": BRIGHTFIELD_SIZE,
-    "source": BRIGHTFIELD_SIZE,
-    "nsc": NSC_SIZE,
-    "if": (512, 512),
-}
-IF_CELLS_PER_FIELD = 40
+
+class _Kind(NamedTuple):
+    default_size: tuple[int, int]
+    classes: list[dict]  # manifest columns of each class, label first
+    stem: str  # file name, formatted with the class columns and the image index k
+    make: Callable | None  # (class columns, **field options) -> SyntheticField; None for "if"
 
 
-def _classes(kind: str, per_class: int) -> list[dict]:
-    """The classes of a kind, each a dict of manifest columns (label first)."""
-    if kind == "passage":
-        return [{"label": f"P{p}", "passage": p} for p in PASSAGES]
-    if kind == "osteo":
-        return [
-            {"label": cond, "day": day, "condition": cond}
-            for day in OSTEO_DAYS
-            for cond in ("induced", "control")
-        ]
-    if kind == "source":
-        return [{"label": s, "source": s} for s in SOURCES]
-    if kind == "nsc":
-        return [{"label": f, "fate": f} for f in FATES]
+_KINDS = {
+    "passage": _Kind(BRIGHTFIELD_SIZE, [{"label": f"P{p}", "passage": p} for p in PASSAGES],
+                     "P{passage:02d}_{k:02d}", lambda c, **kw: passage_field(c["passage"], **kw)),
+    "osteo": _Kind(BRIGHTFIELD_SIZE,
+                   [{"label": cond, "day": day, "condition": cond}
+                    for day in OSTEO_DAYS for cond in ("induced", "control")],
+                   "{condition}_d{day:02d}_{k:02d}",
+                   lambda c, **kw: osteo_field(c["day"], c["condition"] == "induced", **kw)),
+    "source": _Kind(BRIGHTFIELD_SIZE, [{"label": s, "source": s} for s in SOURCES],
+                    "{label}_{k:02d}", lambda c, **kw: source_field(c["source"], **kw)),
+    "nsc": _Kind(NSC_SIZE, [{"label": f, "fate": f} for f in FATES],
+                 "{label}_{k:02d}", lambda c, **kw: nsc_field(c["fate"], **kw)),
     # immunofluorescence: one "class"; the fields of a donor span differentiation 0-1
-    return [{"label": "field"}]
-
-
-def _stem(kind: str, cls: dict, k: int) -> str:
-    if kind == "passage":
-        return f"P{cls['passage']:02d}_{k:02d}"
-    if kind == "osteo":
-        return f"{cls['condition']}_d{cls['day']:02d}_{k:02d}"
-    if kind in ("source", "nsc"):
-        return f"{cls['label']}_{k:02d}"
-    return f"field_{k:02d}"
+    "if": _Kind((512, 512), [{"label": "field"}], "field_{k:02d}", None),
+}
+KINDS = tuple(_KINDS)
+IF_CELLS_PER_FIELD = 40
+#: truth of a bright-field field copied into the manifest, where the kind has it
+_TRUTH_COLUMNS = ("differentiation", "mineral_area_fraction", "arrangement", "fate_fraction",
+                  "n_cells", "mean_cell_area_um2", "flat_fraction", "mean_neurite_length_um")
 
 
 def image_seed(seed: int, *keys: int) -> int:
@@ -111,70 +104,48 @@ def write_dataset(
     >>> list(m.columns[:3])  # doctest: +SKIP
     ['path', 'donor', 'label']
     """
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+    spec = _KINDS[check_choice(kind, "kind", KINDS)]
     n_donors = int(n_donors)
     per_class = int(per_class)
     if n_donors < 1:
-        raise ValueError(f"n_donors must be at least 1, got {n_donors}")
+        raise BadInputError(f"n_donors (--n-donors) must be at least 1, got {n_donors}")
     if per_class < 1:
-        raise ValueError(f"per_class must be at least 1, got {per_class}")
+        raise BadInputError(f"per_class (--per-class) must be at least 1, got {per_class}")
     if rgb and kind == "if":
-        raise ValueError("rgb=True is for bright-field kinds; "
-                         "immunofluorescence fields are multichannel uint16")
-    size = tuple(DEFAULT_SIZES[kind] if size is None else size)
+        raise BadInputError("rgb=True (--rgb) is for bright-field kinds; immunofluorescence "
+                            "fields are multichannel uint16: leave it out for 'if'")
+    size = tuple(spec.default_size if size is None else size)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    classes = _classes(kind, per_class)
     donors = [make_donor(i + 1, seed=seed) for i in range(n_donors)]
-    total = n_donors * len(classes) * per_class
+    total = n_donors * len(spec.classes) * per_class
     rows = []
-    done = 0
     for d_index, donor in enumerate(donors):
-        for c_index, cls in enumerate(classes):
+        for c_index, cls in enumerate(spec.classes):
             for k in range(per_class):
                 field_seed = image_seed(seed, d_index, c_index, k)
-                rel = Path(donor.donor_id) / f"{_stem(kind, cls, k)}.tif"
+                rel = Path(donor.donor_id) / f"{spec.stem.format(k=k, **cls)}.tif"
                 row = {"path": rel.as_posix(), "donor": donor.donor_id, **cls}
-                if kind == "if":
+                if spec.make is None:
                     row.update(_write_if(out, rel, per_class, k, size, field_seed))
                 else:
-                    row.update(_write_brightfield(kind, out, rel, cls, donor, size, rgb, field_seed))
+                    field = spec.make(cls, donor=donor, size=size, rgb=rgb, seed=field_seed)
+                    write_tiff(field.image, out / rel, pixel_size_um=field.pixel_size_um)
+                    row.update(pixel_size_um=field.pixel_size_um, seed=field_seed)
+                    row.update({key: field.truth[key] for key in _TRUTH_COLUMNS if key in field.truth})
                 rows.append(row)
-                done += 1
                 if progress is not None:
-                    progress(done, total)
+                    progress(len(rows), total)
     manifest = pd.DataFrame(rows)
     write_table(manifest, out / "manifest.csv")
     return manifest
 
 
-def _write_brightfield(kind, out, rel, cls, donor, size, rgb, field_seed) -> dict:
-    if kind == "passage":
-        field = passage_field(cls["passage"], donor=donor, size=size, rgb=rgb, seed=field_seed)
-    elif kind == "osteo":
-        field = osteo_field(cls["day"], cls["condition"] == "induced", donor=donor, size=size, rgb=rgb,
-                            seed=field_seed)
-    elif kind == "source":
-        field = source_field(cls["source"], donor=donor, size=size, rgb=rgb, seed=field_seed)
-    else:
-        field = nsc_field(cls["fate"], donor=donor, size=size, rgb=rgb, seed=field_seed)
-    write_tiff(field.image, out / rel, pixel_size_um=field.pixel_size_um)
-    row = {"pixel_size_um": field.pixel_size_um, "seed": field_seed}
-    for key in ("differentiation", "mineral_area_fraction", "arrangement", "fate_fraction",
-                "n_cells", "mean_cell_area_um2", "flat_fraction", "mean_neurite_length_um"):
-        if key in field.truth:
-            row[key] = field.truth[key]
-    return row
-
-
 def _write_if(out, rel, per_class, k, size, field_seed) -> dict:
     differentiation = k / (per_class - 1) if per_class > 1 else 0.5
     field = if_field(size=size, n_cells=IF_CELLS_PER_FIELD, differentiation=differentiation, seed=field_seed)
-    stem = rel.with_suffix("")
-    nuclei_rel = Path(f"{stem.as_posix()}_nuclei.tif")
-    cells_rel = Path(f"{stem.as_posix()}_cells.tif")
-    table_rel = Path(f"{stem.as_posix()}_cells.csv")
+    nuclei_rel, cells_rel, table_rel = (rel.with_name(f"{rel.stem}_{end}")
+                                        for end in ("nuclei.tif", "cells.tif", "cells.csv"))
     write_tiff(field.stack(), out / rel, pixel_size_um=field.pixel_size_um, axes="CYX",
                channel_names=field.channel_names)
     write_tiff(field.nuclei, out / nuclei_rel, pixel_size_um=field.pixel_size_um)

@@ -15,57 +15,35 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage as ndi
 
+from ..errors import BadInputError
 from . import _shapes
 from ._common import _name_key, check_size
 
-IF_CHANNELS = ("DAPI", "actin", "RUNX2", "OSX", "OCN", "Ki67")
+#: channel -> (napari colormap, the label image its level is added in)
+_CHANNEL_SPECS = {
+    "DAPI": ("blue", "nucleus"),
+    "actin": ("magenta", "cell"),
+    "RUNX2": ("green", "nucleus"),
+    "OSX": ("yellow", "nucleus"),
+    "OCN": ("red", "cytoplasm"),
+    "Ki67": ("cyan", "nucleus"),
+}
+IF_CHANNELS = tuple(_CHANNEL_SPECS)
 #: napari colormap name for each channel.
-IF_COLORMAPS = {
-    "DAPI": "blue",
-    "actin": "magenta",
-    "RUNX2": "green",
-    "OSX": "yellow",
-    "OCN": "red",
-    "Ki67": "cyan",
-}
-#: which label image each marker's level is added in.
-IF_COMPARTMENTS = {
-    "DAPI": "nucleus",
-    "actin": "cell",
-    "RUNX2": "nucleus",
-    "OSX": "nucleus",
-    "OCN": "cytoplasm",
-    "Ki67": "nucleus",
-}
+IF_COLORMAPS = {name: colormap for name, (colormap, _) in _CHANNEL_SPECS.items()}
 IF_PIXEL_SIZE_UM = 0.325
 
 
 @dataclass
 class IFField:
-    """A multichannel immunofluorescence field with its ground truth.
+    """A multichannel immunofluorescence field with its ground truth."""
 
-    Attributes
-    ----------
-    channels : dict of str to numpy.ndarray
-        Ordered ``DAPI, actin, RUNX2, OSX, OCN, Ki67``; each ``(H, W)`` uint16.
-    nuclei : numpy.ndarray
-        ``(H, W)`` int32 nucleus labels; nucleus ``i`` belongs to cell ``i``.
-    cells : numpy.ndarray
-        ``(H, W)`` int32 cell labels; each cell contains its whole nucleus.
-    truth : pandas.DataFrame
-        One row per cell (see :func:`if_field`).
-    pixel_size_um : float
-        Pixel size in µm.
-    channel_colormaps : dict of str to str
-        napari colormap name per channel.
-    """
-
-    channels: dict[str, np.ndarray]
-    nuclei: np.ndarray
-    cells: np.ndarray
-    truth: pd.DataFrame
+    channels: dict[str, np.ndarray]  #: ordered ``DAPI, actin, RUNX2, OSX, OCN, Ki67``; each (H, W) uint16
+    nuclei: np.ndarray  #: ``(H, W)`` int32 nucleus labels; nucleus ``i`` belongs to cell ``i``
+    cells: np.ndarray  #: ``(H, W)`` int32 cell labels; each cell contains its whole nucleus
+    truth: pd.DataFrame  #: one row per cell (see :func:`if_field`)
     pixel_size_um: float = IF_PIXEL_SIZE_UM
-    channel_colormaps: dict[str, str] = field(default_factory=lambda: dict(IF_COLORMAPS))
+    channel_colormaps: dict[str, str] = field(default_factory=lambda: dict(IF_COLORMAPS))  #: napari names
 
     @property
     def channel_names(self) -> list[str]:
@@ -94,7 +72,7 @@ def _place_nuclei(rng, n, height, width, min_dist, margin):
     lo = np.array([margin, margin], float)
     hi = np.array([height - margin, width - margin], float)
     if np.any(hi <= lo):
-        raise ValueError(
+        raise BadInputError(
             f"size {height}x{width} is too small for cells of this size; use a larger size or fewer cells"
         )
     for _ in range(60):
@@ -109,7 +87,7 @@ def _place_nuclei(rng, n, height, width, min_dist, margin):
         if dist <= _MIN_NUCLEUS_DISTANCE:
             break
         dist = max(dist * 0.9, _MIN_NUCLEUS_DISTANCE)
-    raise ValueError(
+    raise BadInputError(
         f"could not place {n} non-overlapping nuclei in a {height}x{width} field; "
         "use a larger size or fewer cells"
     )
@@ -173,12 +151,12 @@ def if_field(
     height, width = check_size(size)
     n_cells = int(n_cells)
     if n_cells < 1:
-        raise ValueError(f"n_cells must be at least 1, got {n_cells}")
+        raise BadInputError(f"n_cells must be at least 1, got {n_cells}")
     if not np.isfinite(pixel_size_um) or pixel_size_um <= 0:
-        raise ValueError(f"pixel_size_um must be a positive number, got {pixel_size_um!r}")
+        raise BadInputError(f"pixel_size_um must be a positive number, got {pixel_size_um!r}")
     differentiation = float(differentiation)
     if not 0.0 <= differentiation <= 1.0:
-        raise ValueError(f"differentiation must be in [0, 1], got {differentiation}")
+        raise BadInputError(f"differentiation must be in [0, 1], got {differentiation}")
     d = differentiation
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, _name_key("if")]))
 
@@ -271,13 +249,12 @@ def if_field(
         "Ki67": np.clip(speckles, -1.5, 2.0) * 0.4,
     }
 
-    background_gradient = _smooth_noise(rng, (max(height // 16, 2), max(width // 16, 2)), 1.5)
-    background_gradient = ndi.zoom(background_gradient, (height / background_gradient.shape[0],
-                                                        width / background_gradient.shape[1]), order=1)
+    coarse = _smooth_noise(rng, (max(height // 16, 2), max(width // 16, 2)), 1.5)
+    background_gradient = ndi.zoom(coarse, (height / coarse.shape[0], width / coarse.shape[1]), order=1)
     background_gradient = background_gradient[:height, :width]
     channels: dict[str, np.ndarray] = {}
     for name in IF_CHANNELS:
-        lab = compartments[IF_COMPARTMENTS[name]]
+        lab = compartments[_CHANNEL_SPECS[name][1]]
         level_map = np.concatenate([[0.0], levels[name]]).astype(np.float32)[lab]
         gain = 1.0 + _centred_texture(textures[name], lab, n_cells)
         signal = level_map * gain
@@ -305,14 +282,7 @@ def if_field(
     for name in IF_CHANNELS:
         truth[f"{name}_level"] = levels[name]
     truth["Ki67_positive"] = ki67_positive
-    return IFField(
-        channels=channels,
-        nuclei=nuclei,
-        cells=cells,
-        truth=truth,
-        pixel_size_um=float(pixel_size_um),
-        channel_colormaps=dict(IF_COLORMAPS),
-    )
+    return IFField(channels, nuclei, cells, truth, float(pixel_size_um))
 
 
 def _keep_nucleus_component(cells, nuclei, n):

@@ -15,13 +15,20 @@ from __future__ import annotations
 import numpy as np
 
 from . import _shapes
-from ._common import BRIGHTFIELD_PIXEL_SIZE_UM, SyntheticField, check_donor, check_size, field_rng
-from ._phase import render_phase, smooth_noise
-from ._population import Population, _centres
+from ._common import (
+    BRIGHTFIELD_PIXEL_SIZE_UM,
+    SyntheticField,
+    check_choice,
+    check_donor,
+    check_size,
+    field_rng,
+    mean_or_nan,
+)
+from ._phase import render_phase
+from ._population import scatter_centres
 
 FATES = ("neuron", "astrocyte", "oligodendrocyte")
 NSC_SIZE = (1024, 1024)
-HALO_SIGMA_UM = 2.5
 #: cells per mm² for each dominant fate (before the donor's density factor)
 _DENSITY_PER_MM2 = {"neuron": 160.0, "astrocyte": 90.0, "oligodendrocyte": 130.0}
 
@@ -43,7 +50,7 @@ def _soma(canvas, rng, cy, cx, radius, label, height, bright):
     canvas.paint(patch, np.float32(height) * np.sqrt(patch.s), label)
     if bright:
         canvas.paint(patch, np.float32(bright) * patch.s**0.8, 0, target="bright")
-    return patch.area_px
+    return patch.s.size
 
 
 def _neuron(canvas, rng, cy, cx, label, um):
@@ -90,7 +97,7 @@ def _astrocyte(canvas, rng, cy, cx, label, um):
             ys, xs, _ = _walk(rng, cy + length * np.sin(angle), cx + length * np.cos(angle), angle,
                               rng.uniform(5, 15) * um)
             canvas.splat_polyline(ys, xs, 1.0, 0.25, label)
-    return patch.area_px, 0.0, 0
+    return patch.s.size, 0.0, 0
 
 
 def _oligodendrocyte(canvas, rng, cy, cx, label, um):
@@ -130,14 +137,8 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     ----------
     fate : str
         ``"neuron"``, ``"astrocyte"`` or ``"oligodendrocyte"`` (:data:`FATES`).
-    donor : DonorStyle, optional
-        Donor / culture-batch style (:func:`make_donor`).
-    size : (int, int)
-        ``(height, width)`` in pixels (0.65 µm each); default 1024x1024.
-    rgb : bool
-        Return an ``(H, W, 3)`` colour image.
-    seed : int
-        Random seed; the same arguments give identical bytes.
+    donor, size, rgb, seed
+        As for :func:`~.brightfield.passage_field`, but the default size is 1024x1024.
 
     Returns
     -------
@@ -151,8 +152,7 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     >>> nsc_field("astrocyte", size=(256, 256)).truth["fate"]
     'astrocyte'
     """
-    if fate not in FATES:
-        raise ValueError(f"fate must be one of {list(FATES)}, got {fate!r}")
+    fate = check_choice(fate, "fate", FATES)
     donor = check_donor(donor)
     height, width = check_size(size)
     rng = field_rng("nsc", donor, seed, fate)
@@ -163,37 +163,27 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     margin = 60 * um
     region_mm2 = (height + 2 * margin) * (width + 2 * margin) * px_um**2 / 1e6
     n = max(int(rng.poisson(_DENSITY_PER_MM2[fate] * donor.density * region_mm2)), 1)
-    centres = _centres(rng, n, np.array([-margin, -margin]), np.array([height + margin, width + margin]),
-                       Population(mean_area_um2=1.0), px_um)
+    centres = scatter_centres(rng, n, np.array([-margin, -margin]), np.array([height, width]) + margin)
     dominant = rng.uniform(0.85, 1.0)
     others = [f for f in FATES if f != fate]
     fates = np.where(rng.uniform(size=len(centres)) < dominant, fate,
                      np.array(others)[rng.integers(0, 2, len(centres))])
-    areas, lengths, branches = [], [], []
-    for i, ((cy, cx), cell_fate) in enumerate(zip(centres, fates)):
-        area, length, n_branch = _DRAW[str(cell_fate)](canvas, rng, cy, cx, i + 1, um)
-        areas.append(area)
-        lengths.append(length)
-        branches.append(n_branch)
+    # per cell: area (px), neurite length (px), branch points
+    areas, lengths, branches = np.array([_DRAW[str(cell_fate)](canvas, rng, cy, cx, i + 1, um)
+                                         for i, ((cy, cx), cell_fate) in enumerate(zip(centres, fates))]).T
     canvas.flush()
     # the field's cells: those with at least one visible pixel
     inside = np.bincount(canvas.owner.ravel(), minlength=len(centres) + 1)[1:] > 0
-    texture = 1.0 + 0.12 * smooth_noise(rng, canvas.shape, 3.0 * um)
-    canvas.thickness *= texture
-    image = render_phase(canvas.thickness, donor, rng, (height, width), 1, HALO_SIGMA_UM * um,
-                         bright=canvas.bright, rgb=rgb)
-    in_fates = fates[inside]
+    image, labels = render_phase(canvas, donor, rng, (height, width), 1, 0.12, rgb)
     truth = {
         "kind": "nsc",
         "fate": fate,
-        "fate_fraction": float(np.mean(in_fates == fate)) if inside.any() else float("nan"),
+        "fate_fraction": mean_or_nan(fates[inside] == fate),
         "n_cells": int(inside.sum()),
-        "mean_cell_area_um2": (float(np.mean(np.asarray(areas)[inside]) * px_um**2)
-                               if inside.any() else float("nan")),
-        "mean_neurite_length_um": (float(np.mean(np.asarray(lengths)[inside]) * px_um)
-                                   if inside.any() else float("nan")),
-        "n_branch_points": int(np.asarray(branches)[inside].sum()),
+        "mean_cell_area_um2": mean_or_nan(areas[inside]) * px_um**2,
+        "mean_neurite_length_um": mean_or_nan(lengths[inside]) * px_um,
+        "n_branch_points": int(branches[inside].sum()),
         "field_area_mm2": area_mm2,
         "donor": donor.donor_id,
     }
-    return SyntheticField(image=image, pixel_size_um=px_um, truth=truth, labels=canvas.owner.copy())
+    return SyntheticField(image=image, pixel_size_um=px_um, truth=truth, labels=labels)

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError
+
 #: marker -> (onset in differentiation units, steepness, maximum fold change)
 MARKER_KINETICS = {
     "RUNX2": (0.10, 10.0, 4.0),
@@ -24,12 +26,20 @@ MARKER_KINETICS = {
 def marker_expression(differentiation, marker: str) -> np.ndarray:
     """Noise-free fold change of ``marker`` at a differentiation level in [0, 1]."""
     if marker not in MARKER_KINETICS:
-        raise ValueError(f"unknown marker {marker!r}; known: {sorted(MARKER_KINETICS)}")
+        raise BadInputError(f"unknown marker {marker!r}; known: {sorted(MARKER_KINETICS)}")
     onset, steepness, maximum = MARKER_KINETICS[marker]
     d = np.asarray(differentiation, dtype=float)
     sigmoid = 1.0 / (1.0 + np.exp(-steepness * (d - onset)))
     baseline = 1.0 / (1.0 + np.exp(steepness * onset))  # so that d = 0 gives fold change 1
     return 1.0 + (maximum - 1.0) * (sigmoid - baseline) / (1.0 - baseline)
+
+
+def _carried_columns(samples: pd.DataFrame) -> list[str]:
+    """Check that ``samples`` has the columns a readout needs; return the metadata columns to carry."""
+    for column in ("sample_id", "differentiation"):
+        if column not in samples.columns:
+            raise BadInputError(f"samples table needs a {column!r} column")
+    return [c for c in ("donor", "day", "condition") if c in samples.columns]
 
 
 def synthetic_readouts(
@@ -62,24 +72,20 @@ def synthetic_readouts(
         Columns ``sample_id, marker, assay, replicate, value`` plus the carried
         metadata columns: the long form that ``msc-morph correlate`` reads.
     """
-    for column in ("sample_id", "differentiation"):
-        if column not in samples.columns:
-            raise ValueError(f"samples table needs a {column!r} column")
+    carried = _carried_columns(samples)
     rng = np.random.default_rng(seed)
-    carried = [c for c in ("donor", "day", "condition") if c in samples.columns]
     rows = []
     sigma = np.sqrt(np.log1p(noise_cv**2))
     for _, sample in samples.iterrows():
+        meta = {c: sample[c] for c in carried}
         for marker in markers:
             truth = float(marker_expression(sample["differentiation"], marker))
             for assay in assays:
                 level = truth if assay == "qPCR" else truth**0.6
                 for replicate in range(1, replicates + 1):
                     value = level * float(np.exp(rng.normal(-0.5 * sigma**2, sigma)))
-                    row = {"sample_id": sample["sample_id"], "marker": marker, "assay": assay,
-                           "replicate": replicate, "value": value}
-                    row.update({c: sample[c] for c in carried})
-                    rows.append(row)
+                    rows.append({"sample_id": sample["sample_id"], "marker": marker, "assay": assay,
+                                 "replicate": replicate, "value": value, **meta})
     return pd.DataFrame(rows)
 
 
@@ -112,16 +118,14 @@ def synthetic_ct_readouts(
         ``sample_id, marker, assay ("qPCR"), replicate, value`` (Ct) plus the
         carried ``donor``, ``day``, ``condition`` columns.
     """
-    for column in ("sample_id", "differentiation"):
-        if column not in samples.columns:
-            raise ValueError(f"samples table needs a {column!r} column")
+    carried = _carried_columns(samples)
     rng = np.random.default_rng(seed)
-    carried = [c for c in ("donor", "day", "condition") if c in samples.columns]
     donors = samples["donor"].unique() if "donor" in samples.columns else ["all"]
     donor_level = {(d, m): rng.normal(0.0, donor_sd) for d in donors for m in markers}
     rows = []
     for _, sample in samples.iterrows():
         donor = sample["donor"] if "donor" in samples.columns else "all"
+        meta = {c: sample[c] for c in carried}
         cdna = rng.normal(0.0, input_sd)
         for marker in (*markers, reference):
             if marker == reference:
@@ -130,10 +134,8 @@ def synthetic_ct_readouts(
                 fold = float(marker_expression(sample["differentiation"], marker))
                 mean_ct = BASE_CT.get(marker, 28.0) - np.log2(fold) - donor_level[donor, marker] + cdna
             for replicate in range(1, replicates + 1):
-                row = {"sample_id": sample["sample_id"], "marker": marker, "assay": "qPCR",
-                       "replicate": replicate, "value": mean_ct + rng.normal(0.0, noise_sd)}
-                row.update({c: sample[c] for c in carried})
-                rows.append(row)
+                rows.append({"sample_id": sample["sample_id"], "marker": marker, "assay": "qPCR",
+                             "replicate": replicate, "value": mean_ct + rng.normal(0.0, noise_sd), **meta})
     return pd.DataFrame(rows)
 
 
