@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..registry import Registry
-from .readouts import check_consistent_metadata
+from .readouts import _sample_name, check_consistent_metadata
 
 #: Sample metadata columns of the results table.
 METADATA_COLUMNS = ("sample_id", "donor", "day", "condition")
@@ -257,7 +257,7 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
     out = out.reset_index()
     for score in scores:
         for _, row in out[out[score].isna()].iterrows():
-            notes.append(f"{source}: sample {_key_text(row, on)} has no {score} value in any of "
+            notes.append(f"{source}: sample {_sample_name(row, on)} has no {score} value in any of "
                          f"its images; it is left out of the {score} correlations.")
     out.attrs["exclusions"] = notes
     out.attrs["source"] = source
@@ -266,17 +266,13 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
     return out
 
 
-def _key_text(row, on: Sequence[str]) -> str:
-    return " / ".join(str(row[c]) for c in on)
-
-
 def _empty_score_cells(frame: pd.DataFrame, on: Sequence[str], scores: Sequence[str],
                        source: str) -> list[str]:
     """One note per image row whose score cell is empty (or NA): it is left out of that mean."""
     notes = []
     for score in scores:
         for _, row in frame[frame[score].isna()].iterrows():
-            notes.append(f"{source} row {int(row['_row'])}: sample {_key_text(row, on)} has no "
+            notes.append(f"{source} row {int(row['_row'])}: sample {_sample_name(row, on)} has no "
                          f"{score} (empty or NA cell); that image is left out of its mean.")
     return notes
 

@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..io import read_table
-from .qpcr import add_fold_change, transform_qpcr
+from .qpcr import add_fold_change, sample_key, transform_qpcr
 
 #: Osteogenic markers expected by default.
 DEFAULT_MARKERS = ("RUNX2", "OCN", "OSX")
@@ -40,42 +40,18 @@ _SPECIAL_COLUMNS = (
     "marker", "assay", "value", "replicate", "loading_control", "unit", "notes", "passage",
 )
 
-_MARKER_ALIASES = {
-    "BGLAP": "OCN",
-    "OSTEOCALCIN": "OCN",
-    "SP7": "OSX",
-    "OSTERIX": "OSX",
-    "CBFA1": "RUNX2",
-    "ALPL": "ALP",
-    "MKI67": "Ki67",
-    "KI67": "Ki67",
-    "KI-67": "Ki67",
-    "P16": "p16",
-    "CDKN2A": "p16",
-    "P21": "p21",
-    "CDKN1A": "p21",
-    "P53": "p53",
-    "TP53": "p53",
-}
+# canonical name -> the other names it is written as (matched case-insensitively)
+_MARKER_ALIASES = {alias: name for name, aliases in {
+    "OCN": ("BGLAP", "OSTEOCALCIN"), "OSX": ("SP7", "OSTERIX"), "RUNX2": ("CBFA1",),
+    "ALP": ("ALPL",), "Ki67": ("MKI67", "KI67", "KI-67"), "p16": ("P16", "CDKN2A"),
+    "p21": ("P21", "CDKN1A"), "p53": ("P53", "TP53"),
+}.items() for alias in aliases}
 
-_ASSAY_ALIASES = {
-    "qpcr": "qPCR",
-    "rt-qpcr": "qPCR",
-    "rtqpcr": "qPCR",
-    "pcr": "qPCR",
-    "rna": "qPCR",
-    "mrna": "qPCR",
-    "western": "western",
-    "westernblot": "western",
-    "western_blot": "western",
-    "western blot": "western",
-    "wb": "western",
-    "protein": "western",
-    "if": "IF",
-    "immunofluorescence": "IF",
-    "ifintensity": "IF",
-    "if_intensity": "IF",
-}
+_ASSAY_ALIASES = {alias: name for name, aliases in {
+    "qPCR": ("qpcr", "rt-qpcr", "rtqpcr", "pcr", "rna", "mrna"),
+    "western": ("western", "westernblot", "western_blot", "western blot", "wb", "protein"),
+    "IF": ("if", "immunofluorescence", "ifintensity", "if_intensity"),
+}.items() for alias in aliases}
 
 _UNSPECIFIED_ASSAY = "unspecified"
 
@@ -229,13 +205,12 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
 
 
 def _sample_name(row, ids) -> str:
-    return " / ".join(f"{row[c]}" for c in ids)
+    return " / ".join(str(row[c]) for c in ids)
 
 
 def _empty_values(long: pd.DataFrame, source: str) -> list[str]:
     """One note per empty value cell: which row, sample and column was left out."""
-    ids = [c for c in ID_COLUMNS if c in long.columns]
-    ids = ["sample_id"] if "sample_id" in ids else ids
+    ids = sample_key(long)
     notes = []
     for _, row in long[long["value"].isna()].iterrows():
         notes.append(f"{source} row {int(row['row'])}: sample {_sample_name(row, ids)} has no "
@@ -359,9 +334,8 @@ def summarise_replicates(long: pd.DataFrame) -> pd.DataFrame:
         mean), ``value_sd`` (sample SD, ddof=1; NaN for a single replicate) and
         ``n_replicates``.
     """
-    ids = [c for c in ID_COLUMNS if c in long.columns]
-    group = ["sample_id"] if "sample_id" in ids else ids
-    meta = [c for c in ids if c not in group]
+    group = sample_key(long)
+    meta = [c for c in ID_COLUMNS if c in long.columns and c not in group]
     grouped = long.groupby([*group, "marker", "assay"], sort=True, dropna=False)
     out = grouped["value"].agg(value="mean", value_sd="std", n_replicates="count").reset_index()
     if meta:

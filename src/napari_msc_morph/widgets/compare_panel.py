@@ -284,7 +284,8 @@ class ComparePanel(JobDock):
 
     def _show(self, result: GroupComparison, table: pd.DataFrame) -> None:
         self.result, self.table = result, table
-        self._fill_tests(result.long_table())
+        frame = result.long_table()
+        fill_table_widget(self.tests, frame[[c for c in _SHOWN if c in frame.columns]])
         self._strip = None
         self.canvas.plot(lambda fig: _strip_points(box_strip_figure(result, fig=fig), result),
                          lambda fig, strip: setattr(self, "_strip", strip))
@@ -298,9 +299,6 @@ class ComparePanel(JobDock):
         if result.warnings:
             text += ". Warning: " + "; ".join(w.rstrip(".") for w in result.warnings)
         self.status.setText(text + ".")
-
-    def _fill_tests(self, frame: pd.DataFrame) -> None:
-        fill_table_widget(self.tests, frame[[c for c in _SHOWN if c in frame.columns]])
 
     # ------------------------------------------------------ point -> layer
     def select_point(self, point: int):
