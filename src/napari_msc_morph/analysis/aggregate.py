@@ -309,16 +309,12 @@ def sample_exclusions(samples: pd.DataFrame, readouts: pd.DataFrame,
     notes = [*samples.attrs.get("exclusions", []), *readouts.attrs.get("exclusions", [])]
     if any(c not in samples.columns or c not in readouts.columns for c in on):
         return notes
-    left, right = _key_rows(samples, on), _key_rows(readouts, on)
-    for mine, other, side, other_side in ((left, right, samples, readouts),
-                                          (right, left, readouts, samples)):
-        name = side.attrs.get("source", "scores" if side is samples else "readouts")
-        other_name = other_side.attrs.get("source",
-                                          "readouts" if side is samples else "scores")
-        for key in sorted(set(mine) - set(other), key=str):
-            rows = _rows_text(mine[key])
-            notes.append(f"sample {' / '.join(map(str, key))} is in {name}{rows} but not in "
-                         f"{other_name}; it is left out.")
+    names = samples.attrs.get("source", "scores"), readouts.attrs.get("source", "readouts")
+    rows = _key_rows(samples, on), _key_rows(readouts, on)
+    for mine, other in ((0, 1), (1, 0)):
+        for key in sorted(set(rows[mine]) - set(rows[other]), key=str):
+            notes.append(f"sample {' / '.join(map(str, key))} is in {names[mine]}"
+                         f"{_rows_text(rows[mine][key])} but not in {names[other]}; it is left out.")
     return notes
 
 
@@ -336,11 +332,11 @@ def _key_rows(frame: pd.DataFrame, on: list[str]) -> dict[tuple, list[int]]:
     keys = pd.DataFrame({c: (pd.to_numeric(table[c], errors="coerce") if c == "day"
                              else table[c].astype(str).str.strip()) for c in on})
     rows = table["row"] if "row" in table.columns else pd.Series([None] * len(table))
-    found: dict[tuple, list[int]] = {}
+    found: dict[tuple, set[int]] = {}
     for key, row in zip(keys.itertuples(index=False, name=None), rows, strict=True):
-        found.setdefault(tuple(key), [])
-        if row is not None and not pd.isna(row) and int(row) not in found[key]:
-            found[key].append(int(row))
+        found.setdefault(tuple(key), set())
+        if row is not None and not pd.isna(row):
+            found[key].add(int(row))
     return {key: sorted(value) for key, value in found.items()}
 
 

@@ -171,15 +171,6 @@ def _numeric_key(labels):
         return None
 
 
-def _require_columns(table: pd.DataFrame, columns: dict[str, str]) -> None:
-    for option, column in columns.items():
-        if column not in table.columns:
-            raise BadInputError(
-                f"{option} column {column!r} is not in the table; its columns are: "
-                f"{', '.join(map(str, table.columns))}."
-            )
-
-
 def _rows(index) -> str:
     shown = [str(int(i) + 2) for i in list(index)[:10]]  # file row: header is row 1
     more = f" and {len(index) - 10} more" if len(index) > 10 else ""
@@ -187,10 +178,10 @@ def _rows(index) -> str:
 
 
 def _clean(table, value, by, paired_by, order, warnings):
-    columns = {"--value": value, "--by": by}
-    if paired_by is not None:
-        columns["--paired-by"] = paired_by
-    _require_columns(table, columns)
+    for option, column in (("--value", value), ("--by", by), ("--paired-by", paired_by)):
+        if column is not None and column not in table.columns:
+            raise BadInputError(f"{option} column {column!r} is not in the table; its columns "
+                                f"are: {', '.join(map(str, table.columns))}.")
     table = table.reset_index(drop=True)
     raw = table[value]
     numbers = pd.to_numeric(raw, errors="coerce")

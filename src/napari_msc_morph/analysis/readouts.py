@@ -60,32 +60,21 @@ def canonical_marker(name) -> str:
     """The canonical marker name: ``"bglap"`` -> ``"OCN"``, ``"runx2"`` -> ``"RUNX2"``."""
     text = str(name).strip()
     upper = text.upper()
-    if upper in _MARKER_ALIASES:
-        return _MARKER_ALIASES[upper]
-    if upper in DEFAULT_MARKERS:
-        return upper
-    return text
+    return _MARKER_ALIASES.get(upper, upper if upper in DEFAULT_MARKERS else text)
 
 
 def canonical_assay(name) -> str:
     """The canonical assay name (``qPCR``, ``western``, ``IF``) or the name as written."""
-    if name is None or (isinstance(name, float) and np.isnan(name)):
+    if name is None or (isinstance(name, float) and np.isnan(name)) or not str(name).strip():
         return _UNSPECIFIED_ASSAY
-    text = str(name).strip()
-    if not text:
-        return _UNSPECIFIED_ASSAY
-    return _ASSAY_ALIASES.get(text.lower(), text)
+    return _ASSAY_ALIASES.get(str(name).strip().lower(), str(name).strip())
 
 
 def _lower_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Rename the known columns case-insensitively (``Sample_ID`` -> ``sample_id``)."""
     known = {*ID_COLUMNS, *_SPECIAL_COLUMNS}
-    rename = {}
-    for column in frame.columns:
-        key = str(column).strip().lower().replace(" ", "_")
-        if key in known and column != key:
-            rename[column] = key
-    return frame.rename(columns=rename)
+    keys = {column: str(column).strip().lower().replace(" ", "_") for column in frame.columns}
+    return frame.rename(columns={c: key for c, key in keys.items() if key in known and c != key})
 
 
 def _split_wide_column(column: str) -> tuple[str, str | None]:
@@ -97,9 +86,7 @@ def _split_wide_column(column: str) -> tuple[str, str | None]:
     for separator in ("|", "_", " ", "-"):
         if separator in text:
             head, tail = text.rsplit(separator, 1)
-            if tail.strip().lower() in _ASSAY_ALIASES or tail.strip().lower() in (
-                "ihc", "elisa", "flow",
-            ):
+            if tail.strip().lower() in {*_ASSAY_ALIASES, "ihc", "elisa", "flow"}:
                 return head.strip(), tail.strip()
     return text, None
 
@@ -176,10 +163,8 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
         split = long["marker"].map(_split_wide_column)
         long["marker"] = split.map(lambda pair: pair[0])
         from_name = split.map(lambda pair: pair[1])
-        if "assay" in long.columns:
-            long["assay"] = from_name.where(from_name.notna(), long["assay"])
-        else:
-            long["assay"] = from_name
+        long["assay"] = (from_name.where(from_name.notna(), long["assay"])
+                         if "assay" in long.columns else from_name)
     long["marker"] = long["marker"].map(canonical_marker)
     long["assay"] = long["assay"].map(canonical_assay)
     long["value"] = _numeric_or_raise(long["value"], f"Values in {source}", long["row"],

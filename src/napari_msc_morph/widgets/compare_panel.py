@@ -142,15 +142,10 @@ class ComparePanel(JobDock):
     # -------------------------------------------------------------- tables
     def refresh(self, *_) -> None:
         """Re-list the sources (measured Labels layers change) and the columns."""
-        current = self.source_combo.currentText()
         names = [RESULTS_SOURCE, PLANES_SOURCE, CELLS_SOURCE]
         names += [LAYER_PREFIX + layer.name for layer in self.viewer.layers if _is_measured(layer)]
         names.append(FILE_SOURCE)
-        self.source_combo.blockSignals(True)
-        self.source_combo.clear()
-        self.source_combo.addItems(names)
-        self.source_combo.setCurrentText(current if current in names else RESULTS_SOURCE)
-        self.source_combo.blockSignals(False)
+        set_items(self.source_combo, names, (RESULTS_SOURCE.lower(),))
         self._source_changed()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -184,8 +179,8 @@ class ComparePanel(JobDock):
         numeric.sort(key=lambda c: str(c).lower() in _GROUP_HINTS)
         for combo, items, hints in ((self.value_combo, numeric, _VALUE_HINTS),
                                     (self.by_combo, groups, _GROUP_HINTS)):
-            _set_items(combo, items, hints)
-        _set_items(self.paired_combo, [NONE, *groups], (NONE,))
+            set_items(combo, items, hints)
+        set_items(self.paired_combo, [NONE, *groups], (NONE,))
 
     def current_table(self) -> pd.DataFrame:
         """The chosen table as a DataFrame (read now: the tables change)."""
@@ -381,7 +376,9 @@ def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
     return table[keep]
 
 
-def _set_items(combo: QComboBox, items, hints) -> None:
+def set_items(combo: QComboBox, items, hints) -> None:
+    """Fill ``combo`` without signals, keeping its text if still listed, else the first of
+    ``hints`` (lower case) listed, else the first item."""
     current = combo.currentText()
     combo.blockSignals(True)
     combo.clear()

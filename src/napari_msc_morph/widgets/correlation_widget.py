@@ -44,7 +44,7 @@ from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
 from ._panel import JobDock
 from ._table_view import export_dialog, file_row, fill_table_widget, key_text
-from .compare_panel import ComparePanel
+from .compare_panel import ComparePanel, set_items
 from .results_table import get_results_table
 
 #: Combo-box entries meaning "no repeated measures" and "values as they are".
@@ -210,15 +210,8 @@ class CorrelationWidget(JobDock):
         self.study = study
         self.results, self.joined, self.course = study.results, study.joined, study.time_course
         scores = study.score_columns
-        current = self.score_combo.currentText()
-        self.score_combo.blockSignals(True)
-        self.score_combo.clear()
-        self.score_combo.addItems(scores)
-        preferred = current if current in scores else next(
-            (s for s in scores if s.lower().replace("_", "").endswith("score")),
-            scores[0] if scores else "")
-        self.score_combo.setCurrentText(preferred)
-        self.score_combo.blockSignals(False)
+        set_items(self.score_combo, scores,
+                  [s.lower() for s in scores if s.lower().replace("_", "").endswith("score")])
         methods = study.methods
         if self.plot_method_combo.currentText() not in methods and methods:
             self.plot_method_combo.blockSignals(True)
