@@ -427,20 +427,13 @@ def metadata_from_name(name: str, pattern: str) -> dict:
     candidates = [stem]
     while "." in candidates[-1]:
         candidates.append(candidates[-1].rsplit(".", 1)[0])
-    match = None
-    for candidate in reversed(candidates):  # shortest (no extension) first
-        match = regex.fullmatch(candidate)
-        if match:
-            break
-    if match is None:
-        match = regex.match(candidates[-1])
+    # the whole name, shortest (no extension) first; else its start
+    match = next((m for c in reversed(candidates) if (m := regex.fullmatch(c))),
+                 None) or regex.match(candidates[-1])
     if match is None:
         return {}
-    values: dict = {}
-    for field, text in match.groupdict().items():
-        if field in _NUMERIC_FIELDS:
-            number = float(text)
-            values[field] = int(number) if number.is_integer() else number
-        else:
-            values[field] = text
+    values = match.groupdict()
+    for field in (f for f in _NUMERIC_FIELDS if f in values):
+        number = float(values[field])
+        values[field] = int(number) if number.is_integer() else number
     return values
