@@ -132,8 +132,6 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
         ``value`` and, if given, ``loading_control``; plus ``row`` (the line
         number in the file, header = 1) for error messages.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"readouts must be a pandas DataFrame, got {type(frame).__name__}")
     frame = _lower_columns(frame.copy())
     frame["row"] = np.arange(len(frame)) + 2  # line number in a CSV with a header line
     ids = [c for c in ID_COLUMNS if c in frame.columns]

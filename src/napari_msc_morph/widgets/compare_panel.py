@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
     QTabWidget,
 )
 
+from ..analysis.aggregate import parse_columns
 from ..analysis.compare import GroupComparison, compare_groups, method_choices, write_comparison
 from ..analysis.compare_plots import box_strip_figure
 from ..errors import BadInputError, MscMorphError
@@ -256,7 +257,7 @@ class ComparePanel(JobDock):
         table = rows_where(table, self.where_edit.text())
         return {"table": table, "value": value, "by": by,
                 "paired_by": None if paired in ("", NONE) else paired,
-                "order": [o.strip() for o in self.order_edit.text().split(",") if o.strip()] or None,
+                "order": parse_columns(self.order_edit.text()) or None,
                 "method": self.method_combo.currentText()}
 
     # ------------------------------------------------------------- running
