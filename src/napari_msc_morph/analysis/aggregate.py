@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..registry import Registry
-from .readouts import check_consistent_metadata
+from .readouts import _sample_name, check_consistent_metadata
 
 #: Sample metadata columns of the results table.
 METADATA_COLUMNS = ("sample_id", "donor", "day", "condition")
@@ -257,7 +257,7 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
     out = out.reset_index()
     for score in scores:
         for _, row in out[out[score].isna()].iterrows():
-            notes.append(f"{source}: sample {_key_text(row, on)} has no {score} value in any of "
+            notes.append(f"{source}: sample {_sample_name(row, on)} has no {score} value in any of "
                          f"its images; it is left out of the {score} correlations.")
     out.attrs["exclusions"] = notes
     out.attrs["source"] = source
@@ -266,17 +266,13 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
     return out
 
 
-def _key_text(row, on: Sequence[str]) -> str:
-    return " / ".join(str(row[c]) for c in on)
-
-
 def _empty_score_cells(frame: pd.DataFrame, on: Sequence[str], scores: Sequence[str],
                        source: str) -> list[str]:
     """One note per image row whose score cell is empty (or NA): it is left out of that mean."""
     notes = []
     for score in scores:
         for _, row in frame[frame[score].isna()].iterrows():
-            notes.append(f"{source} row {int(row['_row'])}: sample {_key_text(row, on)} has no "
+            notes.append(f"{source} row {int(row['_row'])}: sample {_sample_name(row, on)} has no "
                          f"{score} (empty or NA cell); that image is left out of its mean.")
     return notes
 
@@ -313,16 +309,12 @@ def sample_exclusions(samples: pd.DataFrame, readouts: pd.DataFrame,
     notes = [*samples.attrs.get("exclusions", []), *readouts.attrs.get("exclusions", [])]
     if any(c not in samples.columns or c not in readouts.columns for c in on):
         return notes
-    left, right = _key_rows(samples, on), _key_rows(readouts, on)
-    for mine, other, side, other_side in ((left, right, samples, readouts),
-                                          (right, left, readouts, samples)):
-        name = side.attrs.get("source", "scores" if side is samples else "readouts")
-        other_name = other_side.attrs.get("source",
-                                          "readouts" if side is samples else "scores")
-        for key in sorted(set(mine) - set(other), key=str):
-            rows = _rows_text(mine[key])
-            notes.append(f"sample {' / '.join(map(str, key))} is in {name}{rows} but not in "
-                         f"{other_name}; it is left out.")
+    names = samples.attrs.get("source", "scores"), readouts.attrs.get("source", "readouts")
+    rows = _key_rows(samples, on), _key_rows(readouts, on)
+    for mine, other in ((0, 1), (1, 0)):
+        for key in sorted(set(rows[mine]) - set(rows[other]), key=str):
+            notes.append(f"sample {' / '.join(map(str, key))} is in {names[mine]}"
+                         f"{_rows_text(rows[mine][key])} but not in {names[other]}; it is left out.")
     return notes
 
 
@@ -340,11 +332,11 @@ def _key_rows(frame: pd.DataFrame, on: list[str]) -> dict[tuple, list[int]]:
     keys = pd.DataFrame({c: (pd.to_numeric(table[c], errors="coerce") if c == "day"
                              else table[c].astype(str).str.strip()) for c in on})
     rows = table["row"] if "row" in table.columns else pd.Series([None] * len(table))
-    found: dict[tuple, list[int]] = {}
+    found: dict[tuple, set[int]] = {}
     for key, row in zip(keys.itertuples(index=False, name=None), rows, strict=True):
-        found.setdefault(tuple(key), [])
-        if row is not None and not pd.isna(row) and int(row) not in found[key]:
-            found[key].append(int(row))
+        found.setdefault(tuple(key), set())
+        if row is not None and not pd.isna(row):
+            found[key].add(int(row))
     return {key: sorted(value) for key, value in found.items()}
 
 
@@ -435,20 +427,13 @@ def metadata_from_name(name: str, pattern: str) -> dict:
     candidates = [stem]
     while "." in candidates[-1]:
         candidates.append(candidates[-1].rsplit(".", 1)[0])
-    match = None
-    for candidate in reversed(candidates):  # shortest (no extension) first
-        match = regex.fullmatch(candidate)
-        if match:
-            break
-    if match is None:
-        match = regex.match(candidates[-1])
+    # the whole name, shortest (no extension) first; else its start
+    match = next((m for c in reversed(candidates) if (m := regex.fullmatch(c))),
+                 None) or regex.match(candidates[-1])
     if match is None:
         return {}
-    values: dict = {}
-    for field, text in match.groupdict().items():
-        if field in _NUMERIC_FIELDS:
-            number = float(text)
-            values[field] = int(number) if number.is_integer() else number
-        else:
-            values[field] = text
+    values = match.groupdict()
+    for field in (f for f in _NUMERIC_FIELDS if f in values):
+        number = float(values[field])
+        values[field] = int(number) if number.is_integer() else number
     return values

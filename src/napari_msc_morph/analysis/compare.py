@@ -37,6 +37,7 @@ from ..io import atomic_path, write_table
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
 from .group_tests import FRIEDMAN, KRUSKAL, WELCH, Groups, GroupTests, holm
+from .qpcr import label_text
 
 __all__ = ["COMPARE_METHODS", "GroupComparison", "compare_groups", "holm", "method_choices",
            "write_comparison"]
@@ -163,27 +164,11 @@ class GroupComparison:
 
 
 # --------------------------------------------------------------------------- input
-def _label(value) -> str:
-    """A group label as text: 7.0 and 7 and "7" are the same group."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 def _numeric_key(labels):
     try:
         return [float(x) for x in labels]
     except ValueError:
         return None
-
-
-def _require_columns(table: pd.DataFrame, columns: dict[str, str]) -> None:
-    for option, column in columns.items():
-        if column not in table.columns:
-            raise BadInputError(
-                f"{option} column {column!r} is not in the table; its columns are: "
-                f"{', '.join(map(str, table.columns))}."
-            )
 
 
 def _rows(index) -> str:
@@ -193,10 +178,10 @@ def _rows(index) -> str:
 
 
 def _clean(table, value, by, paired_by, order, warnings):
-    columns = {"--value": value, "--by": by}
-    if paired_by is not None:
-        columns["--paired-by"] = paired_by
-    _require_columns(table, columns)
+    for option, column in (("--value", value), ("--by", by), ("--paired-by", paired_by)):
+        if column is not None and column not in table.columns:
+            raise BadInputError(f"{option} column {column!r} is not in the table; its columns "
+                                f"are: {', '.join(map(str, table.columns))}.")
     table = table.reset_index(drop=True)
     raw = table[value]
     numbers = pd.to_numeric(raw, errors="coerce")
@@ -221,10 +206,10 @@ def _clean(table, value, by, paired_by, order, warnings):
             f"value column {value!r} holds {data['value'].nunique()} distinct number(s) in the "
             f"rows compared; there is nothing to compare; choose another --value column."
         )
-    data = data.assign(group=data["group"].map(_label))
+    data = data.assign(group=data["group"].map(label_text))
     present = list(dict.fromkeys(data["group"]))
     if order is not None:
-        order = [_label(o) for o in order]
+        order = [label_text(o) for o in order]
         if len(set(order)) != len(order):
             raise BadInputError(f"--order {','.join(order)} names a group twice; give each once.")
         unlisted = [g for g in present if g not in order]

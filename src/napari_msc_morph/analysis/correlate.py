@@ -163,9 +163,8 @@ def spearman(x, y, confidence: float = 0.95, n_boot: int = 2000,
              seed: int = 0) -> tuple[float, float, float, float]:
     """Spearman ``(rho, p, ci_low, ci_high)`` with a seeded bootstrap interval."""
     result = stats.spearmanr(x, y)
-    r, p = float(result.statistic), float(result.pvalue)
-    low, high = spearman_bootstrap_ci(x, y, n_boot=n_boot, seed=seed, confidence=confidence)
-    return r, p, low, high
+    return (float(result.statistic), float(result.pvalue),
+            *spearman_bootstrap_ci(x, y, n_boot=n_boot, seed=seed, confidence=confidence))
 
 
 def benjamini_hochberg(p) -> np.ndarray:

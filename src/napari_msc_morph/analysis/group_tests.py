@@ -94,8 +94,14 @@ def _family(k: int, how: str) -> str:
     return f"all {pairs} pair{'s' if pairs > 1 else ''} of {k} groups ({how})"
 
 
-def _pairs(groups):
-    return list(combinations(range(len(groups)), 2))
+def _holm_pairs(groups, test: str, effect: str, pair: Callable[[int, int], dict]) -> pd.DataFrame:
+    """One row per pair of groups, ``pair(i, j)`` giving its numbers; Holm over all pairs."""
+    rows = [{"group_a": groups[i], "group_b": groups[j], "df": np.nan, "effect": effect,
+             "test": test, "family": _family(len(groups), "Holm"), **pair(i, j)}
+            for i, j in combinations(range(len(groups)), 2)]
+    out = pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
+    out["p_adjust"] = holm(out["p"])
+    return out
 
 
 # --------------------------------------------------------------------------- unpaired
@@ -143,19 +149,16 @@ def dunn(samples, groups) -> pd.DataFrame:
     tie_term = np.sum(ties ** 3 - ties) / (12 * (n_total - 1))
     bounds = np.cumsum([0, *[len(s) for s in samples]])
     mean_rank = [ranks[bounds[i]:bounds[i + 1]].mean() for i in range(len(samples))]
-    rows = []
-    for i, j in _pairs(groups):
+
+    def pair(i, j):
         a, b = np.asarray(samples[i]), np.asarray(samples[j])
         se = np.sqrt((n_total * (n_total + 1) / 12 - tie_term) * (1 / len(a) + 1 / len(b)))
         z = (mean_rank[j] - mean_rank[i]) / se
-        rows.append({"group_a": groups[i], "group_b": groups[j], "n_a": len(a), "n_b": len(b),
-                     "estimate": np.median(b) - np.median(a), "statistic": z, "df": np.nan,
-                     "p": float(2 * stats.norm.sf(abs(z))), "effect": "rank_biserial",
-                     "effect_size": _rank_biserial(a, b), "test": "Dunn",
-                     "family": _family(len(groups), "Holm")})
-    out = pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
-    out["p_adjust"] = holm(out["p"])
-    return out
+        return {"n_a": len(a), "n_b": len(b), "estimate": np.median(b) - np.median(a),
+                "statistic": z, "p": float(2 * stats.norm.sf(abs(z))),
+                "effect_size": _rank_biserial(a, b)}
+
+    return _holm_pairs(groups, "Dunn", "rank_biserial", pair)
 
 
 def spearman_trend(data, groups) -> dict:
@@ -210,18 +213,16 @@ def _matched_rank_biserial(a, b) -> float:
 
 
 def paired_posthoc(wide, groups) -> pd.DataFrame:
-    rows = []
-    for i, j in _pairs(groups):
+    """Wilcoxon signed-rank test for every pair of groups, Holm-adjusted over all pairs."""
+
+    def pair(i, j):
         a, b = wide[groups[i]], wide[groups[j]]
         res = stats.wilcoxon(b, a)
-        rows.append({"group_a": groups[i], "group_b": groups[j], "n_a": len(a), "n_b": len(b),
-                     "estimate": float(np.median(b - a)), "statistic": float(res.statistic),
-                     "df": np.nan, "p": float(res.pvalue), "effect": "matched_rank_biserial",
-                     "effect_size": _matched_rank_biserial(a, b),
-                     "test": "Wilcoxon signed-rank", "family": _family(len(groups), "Holm")})
-    out = pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
-    out["p_adjust"] = holm(out["p"])
-    return out
+        return {"n_a": len(a), "n_b": len(b), "estimate": float(np.median(b - a)),
+                "statistic": float(res.statistic), "p": float(res.pvalue),
+                "effect_size": _matched_rank_biserial(a, b)}
+
+    return _holm_pairs(groups, "Wilcoxon signed-rank", "matched_rank_biserial", pair)
 
 
 def page_trend(wide, groups) -> dict:

@@ -73,10 +73,9 @@ def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
     notes += note
     joined = left.merge(right, on=on, how="inner")
     if joined.empty:
-        left_keys = _keys(left, on)
-        right_keys = _keys(right, on)
         raise BadInputError(
-            f"No samples in common on {on}: scores have {left_keys}, readouts have {right_keys}. "
+            f"No samples in common on {on}: scores have {_keys(left, on)}, readouts have "
+            f"{_keys(right, on)}. "
             "Check that the ids are spelled the same in both tables."
         )
     joined.attrs["notes"] = notes
@@ -135,18 +134,15 @@ def _check_carry(left: pd.DataFrame, right: pd.DataFrame, on: list[str],
                 "--repeated-by empty."
             )
         per_key = frame.groupby(on, dropna=False)[column].nunique(dropna=False)
-        mixed = per_key[per_key > 1]
+        mixed = per_key[per_key > 1].index
         if len(mixed):
+            key = mixed[0] if isinstance(mixed[0], tuple) else (mixed[0],)
             raise BadInputError(
                 f"The {side} table has several {column!r} values within one sample "
-                f"({' / '.join(on)} = {' / '.join(map(str, _as_tuple(mixed.index[0])))}): "
+                f"({' / '.join(on)} = {' / '.join(map(str, key))}): "
                 f"a sample must belong to one {column}. Add {column} to the sample key "
                 f"(--on {column},{','.join(on)})."
             )
-
-
-def _as_tuple(key) -> tuple:
-    return key if isinstance(key, tuple) else (key,)
 
 
 def _keys(frame: pd.DataFrame, on: list[str], limit: int = 8) -> str:

@@ -24,12 +24,6 @@ from .correlate import CORRELATION_METHODS
 _SAMPLE_KEYS_ATTR = "_msc_sample_keys"
 
 
-def _grid(count: int, max_columns: int = 3) -> tuple[int, int]:
-    columns = min(max_columns, max(1, count))
-    rows = int(np.ceil(max(1, count) / columns))
-    return rows, columns
-
-
 def _format_p(p: float) -> str:
     if not np.isfinite(p):
         return "p = n/a"
@@ -41,6 +35,25 @@ def _new_figure(fig: Figure | None, width: float, height: float) -> Figure:
         return Figure(figsize=(width, height), layout="constrained")
     fig.clear()
     return fig
+
+
+def _panels(fig: Figure | None, count: int, width: float, height: float, empty: str):
+    """A figure with one panel per item on a grid of up to 3 columns (None: nothing to plot)."""
+    columns = min(3, max(1, count))
+    rows = int(np.ceil(max(1, count) / columns))
+    fig = _new_figure(fig, width * columns, height * rows)
+    if not count:
+        fig.text(0.5, 0.5, empty, ha="center")
+        return fig, None
+    axes = fig.subplots(rows, columns, squeeze=False)
+    for ax in axes.flat[count:]:
+        ax.set_visible(False)
+    return fig, axes
+
+
+def _n_text(ns: pd.Series) -> str:
+    """``n = 4`` or ``n = 3-5``."""
+    return f"n = {ns.min()}" + ("" if ns.min() == ns.max() else f"-{ns.max()}")
 
 
 def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
@@ -65,14 +78,9 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
     """
     on = parse_columns(on)
     pairs = sorted(joined.groupby(["marker", "assay"]).groups)
-    rows, columns = _grid(len(pairs))
-    fig = _new_figure(fig, 3.2 * columns, 2.8 * rows)
-    if not pairs:
-        fig.text(0.5, 0.5, "no marker values to plot", ha="center")
+    fig, axes = _panels(fig, len(pairs), 3.2, 2.8, "no marker values to plot")
+    if axes is None:
         return fig
-    axes = fig.subplots(rows, columns, squeeze=False)
-    for ax in axes.flat[len(pairs):]:
-        ax.set_visible(False)
     for ax, (marker, assay) in zip(axes.flat, pairs, strict=False):
         block = joined[(joined["marker"] == marker) & (joined["assay"] == assay)]
         block = block[np.isfinite(block[score]) & np.isfinite(block["value"])]
@@ -143,8 +151,7 @@ def heatmap_figure(results: pd.DataFrame, method: str = "pearson",
     ax.set_xticks(range(r.shape[1]), r.columns, fontsize=7)
     ax.set_yticks(range(r.shape[0]), r.index, fontsize=8)
     ns = table["n"].dropna().astype(int)
-    n_text = "" if ns.empty else (f", n = {ns.min()}" if ns.min() == ns.max()
-                                  else f", n = {ns.min()}-{ns.max()}") + " samples"
+    n_text = "" if ns.empty else f", {_n_text(ns)} samples"
     ax.set_title(f"{method} r (* q < 0.05){n_text}", fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8)
     return fig
@@ -161,14 +168,9 @@ def time_course_figure(course: pd.DataFrame, by: str = "day",
     """
     variables = list(dict.fromkeys(course.sort_values(["kind", "variable"], ascending=[False, True])
                                    ["variable"]))
-    rows, columns = _grid(len(variables))
-    fig = _new_figure(fig, 3.2 * columns, 2.6 * rows)
-    if not variables:
-        fig.text(0.5, 0.5, "nothing to plot", ha="center")
+    fig, axes = _panels(fig, len(variables), 3.2, 2.6, "nothing to plot")
+    if axes is None:
         return fig
-    axes = fig.subplots(rows, columns, squeeze=False)
-    for ax in axes.flat[len(variables):]:
-        ax.set_visible(False)
     groups = sorted(course["group"].astype(str).unique())
     colours = {g: f"C{i % 10}" for i, g in enumerate(groups)}
     for ax, variable in zip(axes.flat, variables, strict=False):
@@ -179,8 +181,7 @@ def time_course_figure(course: pd.DataFrame, by: str = "day",
                         markersize=4, capsize=2, linewidth=1.2, color=colours[group],
                         label=group)
         ns = block["n"].dropna().astype(int)
-        ax.set_title(variable + ("" if ns.empty else f" (n = {ns.min()}" + (
-            "" if ns.min() == ns.max() else f"-{ns.max()}") + " per point)"), fontsize=9)
+        ax.set_title(variable + ("" if ns.empty else f" ({_n_text(ns)} per point)"), fontsize=9)
         ax.set_xlabel(by, fontsize=8)
         ax.tick_params(labelsize=7)
     handles, labels = axes.flat[0].get_legend_handles_labels()
@@ -212,13 +213,6 @@ def save_figure(fig: Figure, path: str | os.PathLike,
     return written
 
 
-def count_correlation_plots(results: pd.DataFrame, course: pd.DataFrame | None) -> int:
-    """How many figures :func:`save_correlation_plots` draws (for progress bars)."""
-    methods = results["method"].nunique()
-    scores = results["score"].nunique()
-    return scores * methods + methods + (1 if course is not None and not course.empty else 0)
-
-
 def save_correlation_plots(joined: pd.DataFrame, results: pd.DataFrame,
                            course: pd.DataFrame | None, folder: str | os.PathLike,
                            on: str | Sequence[str] = "sample_id",
@@ -234,7 +228,6 @@ def save_correlation_plots(joined: pd.DataFrame, results: pd.DataFrame,
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     methods = list(dict.fromkeys(results["method"]))
-    total = count_correlation_plots(results, course)
     jobs = [(f"scatter_{_safe(score)}_{method}",
              lambda score=score, method=method: scatter_figure(joined, results, score, on=on,
                                                               method=method))
@@ -246,7 +239,7 @@ def save_correlation_plots(joined: pd.DataFrame, results: pd.DataFrame,
     for done, (name, draw) in enumerate(jobs, start=1):
         check_cancelled(cancel, "Saving plots cancelled; finished figures are kept.")
         written += save_figure(draw(), folder / name, formats)
-        report(progress, done, total, f"plot {name}")
+        report(progress, done, len(jobs), f"plot {name}")
     return written
 
 

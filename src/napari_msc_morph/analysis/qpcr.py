@@ -31,7 +31,8 @@ import pandas as pd
 from ..errors import BadInputError
 from ..registry import Registry
 
-__all__ = ["TRANSFORMS", "add_fold_change", "parse_control", "transform_qpcr"]
+__all__ = ["TRANSFORMS", "add_fold_change", "label_text", "parse_control",
+           "sample_key", "transform_qpcr"]
 
 #: qPCR transforms (``--transform`` choices, the dock's combo box): each entry is
 #: ``transform(long, qpcr_rows, reference_gene, control, source) -> long``; ``fold_change``
@@ -64,7 +65,7 @@ def parse_control(control: str | None) -> tuple[str, str] | None:
     return "condition", text
 
 
-def _sample_key(long: pd.DataFrame) -> list[str]:
+def sample_key(long: pd.DataFrame) -> list[str]:
     """The columns that make one sample, as replicate averaging groups them."""
     ids = [c for c in ("sample_id", "donor", "day", "condition") if c in long.columns]
     return ["sample_id"] if "sample_id" in ids else ids
@@ -152,7 +153,7 @@ def _delta_ct(long: pd.DataFrame, qpcr: pd.Series, reference_gene: str | None,
             f"--reference-gene {reference_gene}: {source} has no qPCR values for {reference!r} "
             f"(no {reference} column or marker); its qPCR markers are {genes}. Add the "
             "reference gene's Ct values or name another one.")
-    key = _sample_key(long)
+    key = sample_key(long)
     is_reference = qpcr & (long["marker"] == reference)
     reference_ct = long[is_reference].groupby(key, dropna=False)["value"].mean().rename("_ref")
     targets = long[qpcr & ~is_reference].join(reference_ct, on=key)
@@ -180,7 +181,7 @@ def _calibrator(targets: pd.DataFrame, key: Sequence[str], control: tuple[str, s
             f"--control {column}={value}: {source} has no {column!r} column to find the control "
             f"samples in; its columns are {[c for c in targets.columns if not c.startswith('_')]}."
             " Add the column to the readouts or name another one (--control COLUMN=VALUE).")
-    text = targets[column].map(_as_text)
+    text = targets[column].map(label_text)
     is_control = text == value
     if not is_control.any():
         raise BadInputError(
@@ -202,7 +203,8 @@ def _calibrator(targets: pd.DataFrame, key: Sequence[str], control: tuple[str, s
     return matched
 
 
-def _as_text(value) -> str:
+def label_text(value) -> str:
+    """A label as text: 7.0, 7 and "7" are the same group (or control value)."""
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value).strip()

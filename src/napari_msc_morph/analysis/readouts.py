@@ -27,7 +27,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..io import read_table
-from .qpcr import add_fold_change, transform_qpcr
+from .qpcr import add_fold_change, sample_key, transform_qpcr
 
 #: Osteogenic markers expected by default.
 DEFAULT_MARKERS = ("RUNX2", "OCN", "OSX")
@@ -40,42 +40,18 @@ _SPECIAL_COLUMNS = (
     "marker", "assay", "value", "replicate", "loading_control", "unit", "notes", "passage",
 )
 
-_MARKER_ALIASES = {
-    "BGLAP": "OCN",
-    "OSTEOCALCIN": "OCN",
-    "SP7": "OSX",
-    "OSTERIX": "OSX",
-    "CBFA1": "RUNX2",
-    "ALPL": "ALP",
-    "MKI67": "Ki67",
-    "KI67": "Ki67",
-    "KI-67": "Ki67",
-    "P16": "p16",
-    "CDKN2A": "p16",
-    "P21": "p21",
-    "CDKN1A": "p21",
-    "P53": "p53",
-    "TP53": "p53",
-}
+# canonical name -> the other names it is written as (matched case-insensitively)
+_MARKER_ALIASES = {alias: name for name, aliases in {
+    "OCN": ("BGLAP", "OSTEOCALCIN"), "OSX": ("SP7", "OSTERIX"), "RUNX2": ("CBFA1",),
+    "ALP": ("ALPL",), "Ki67": ("MKI67", "KI67", "KI-67"), "p16": ("P16", "CDKN2A"),
+    "p21": ("P21", "CDKN1A"), "p53": ("P53", "TP53"),
+}.items() for alias in aliases}
 
-_ASSAY_ALIASES = {
-    "qpcr": "qPCR",
-    "rt-qpcr": "qPCR",
-    "rtqpcr": "qPCR",
-    "pcr": "qPCR",
-    "rna": "qPCR",
-    "mrna": "qPCR",
-    "western": "western",
-    "westernblot": "western",
-    "western_blot": "western",
-    "western blot": "western",
-    "wb": "western",
-    "protein": "western",
-    "if": "IF",
-    "immunofluorescence": "IF",
-    "ifintensity": "IF",
-    "if_intensity": "IF",
-}
+_ASSAY_ALIASES = {alias: name for name, aliases in {
+    "qPCR": ("qpcr", "rt-qpcr", "rtqpcr", "pcr", "rna", "mrna"),
+    "western": ("western", "westernblot", "western_blot", "western blot", "wb", "protein"),
+    "IF": ("if", "immunofluorescence", "ifintensity", "if_intensity"),
+}.items() for alias in aliases}
 
 _UNSPECIFIED_ASSAY = "unspecified"
 
@@ -84,32 +60,21 @@ def canonical_marker(name) -> str:
     """The canonical marker name: ``"bglap"`` -> ``"OCN"``, ``"runx2"`` -> ``"RUNX2"``."""
     text = str(name).strip()
     upper = text.upper()
-    if upper in _MARKER_ALIASES:
-        return _MARKER_ALIASES[upper]
-    if upper in DEFAULT_MARKERS:
-        return upper
-    return text
+    return _MARKER_ALIASES.get(upper, upper if upper in DEFAULT_MARKERS else text)
 
 
 def canonical_assay(name) -> str:
     """The canonical assay name (``qPCR``, ``western``, ``IF``) or the name as written."""
-    if name is None or (isinstance(name, float) and np.isnan(name)):
+    if name is None or (isinstance(name, float) and np.isnan(name)) or not str(name).strip():
         return _UNSPECIFIED_ASSAY
-    text = str(name).strip()
-    if not text:
-        return _UNSPECIFIED_ASSAY
-    return _ASSAY_ALIASES.get(text.lower(), text)
+    return _ASSAY_ALIASES.get(str(name).strip().lower(), str(name).strip())
 
 
 def _lower_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Rename the known columns case-insensitively (``Sample_ID`` -> ``sample_id``)."""
     known = {*ID_COLUMNS, *_SPECIAL_COLUMNS}
-    rename = {}
-    for column in frame.columns:
-        key = str(column).strip().lower().replace(" ", "_")
-        if key in known and column != key:
-            rename[column] = key
-    return frame.rename(columns=rename)
+    keys = {column: str(column).strip().lower().replace(" ", "_") for column in frame.columns}
+    return frame.rename(columns={c: key for c, key in keys.items() if key in known and c != key})
 
 
 def _split_wide_column(column: str) -> tuple[str, str | None]:
@@ -121,9 +86,7 @@ def _split_wide_column(column: str) -> tuple[str, str | None]:
     for separator in ("|", "_", " ", "-"):
         if separator in text:
             head, tail = text.rsplit(separator, 1)
-            if tail.strip().lower() in _ASSAY_ALIASES or tail.strip().lower() in (
-                "ihc", "elisa", "flow",
-            ):
+            if tail.strip().lower() in {*_ASSAY_ALIASES, "ihc", "elisa", "flow"}:
                 return head.strip(), tail.strip()
     return text, None
 
@@ -169,8 +132,6 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
         ``value`` and, if given, ``loading_control``; plus ``row`` (the line
         number in the file, header = 1) for error messages.
     """
-    if not isinstance(frame, pd.DataFrame):
-        raise TypeError(f"readouts must be a pandas DataFrame, got {type(frame).__name__}")
     frame = _lower_columns(frame.copy())
     frame["row"] = np.arange(len(frame)) + 2  # line number in a CSV with a header line
     ids = [c for c in ID_COLUMNS if c in frame.columns]
@@ -200,10 +161,8 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
         split = long["marker"].map(_split_wide_column)
         long["marker"] = split.map(lambda pair: pair[0])
         from_name = split.map(lambda pair: pair[1])
-        if "assay" in long.columns:
-            long["assay"] = from_name.where(from_name.notna(), long["assay"])
-        else:
-            long["assay"] = from_name
+        long["assay"] = (from_name.where(from_name.notna(), long["assay"])
+                         if "assay" in long.columns else from_name)
     long["marker"] = long["marker"].map(canonical_marker)
     long["assay"] = long["assay"].map(canonical_assay)
     long["value"] = _numeric_or_raise(long["value"], f"Values in {source}", long["row"],
@@ -229,13 +188,12 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
 
 
 def _sample_name(row, ids) -> str:
-    return " / ".join(f"{row[c]}" for c in ids)
+    return " / ".join(str(row[c]) for c in ids)
 
 
 def _empty_values(long: pd.DataFrame, source: str) -> list[str]:
     """One note per empty value cell: which row, sample and column was left out."""
-    ids = [c for c in ID_COLUMNS if c in long.columns]
-    ids = ["sample_id"] if "sample_id" in ids else ids
+    ids = sample_key(long)
     notes = []
     for _, row in long[long["value"].isna()].iterrows():
         notes.append(f"{source} row {int(row['row'])}: sample {_sample_name(row, ids)} has no "
@@ -359,9 +317,8 @@ def summarise_replicates(long: pd.DataFrame) -> pd.DataFrame:
         mean), ``value_sd`` (sample SD, ddof=1; NaN for a single replicate) and
         ``n_replicates``.
     """
-    ids = [c for c in ID_COLUMNS if c in long.columns]
-    group = ["sample_id"] if "sample_id" in ids else ids
-    meta = [c for c in ids if c not in group]
+    group = sample_key(long)
+    meta = [c for c in ID_COLUMNS if c in long.columns and c not in group]
     grouped = long.groupby([*group, "marker", "assay"], sort=True, dropna=False)
     out = grouped["value"].agg(value="mean", value_sd="std", n_replicates="count").reset_index()
     if meta:

@@ -78,14 +78,11 @@ def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | No
 def _borrow_sample_metadata(readouts: pd.DataFrame, samples: pd.DataFrame | None,
                             columns: Sequence[str]) -> pd.DataFrame:
     """Take day/condition for readouts from the scores table via sample_id."""
-    wanted = [c for c in columns if c not in readouts.columns]
     if samples is None or "sample_id" not in readouts.columns or "sample_id" not in samples.columns:
         return readouts
-    wanted = [c for c in wanted if c in samples.columns]
+    wanted = [c for c in columns if c not in readouts.columns and c in samples.columns]
     if not wanted:
         return readouts
-    lookup = samples[["sample_id", *wanted]].drop_duplicates("sample_id").copy()
-    lookup["sample_id"] = lookup["sample_id"].astype(str)
-    merged = readouts.assign(sample_id=readouts["sample_id"].astype(str)).merge(
-        lookup, on="sample_id", how="left")
-    return merged
+    lookup = samples[["sample_id", *wanted]].drop_duplicates("sample_id")
+    return readouts.assign(sample_id=readouts["sample_id"].astype(str)).merge(
+        lookup.assign(sample_id=lookup["sample_id"].astype(str)), on="sample_id", how="left")

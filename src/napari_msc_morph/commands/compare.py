@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..analysis.aggregate import parse_columns
 from ..analysis.compare import COMPARE_METHODS, compare_groups, method_choices, write_comparison
 from ..errors import BadInputError
 from ..io import read_table
@@ -54,7 +55,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def _order(text: str | None):
     if text is None:
         return None
-    order = [part.strip() for part in text.split(",") if part.strip()]
+    order = parse_columns(text)
     if len(order) < 2:
         raise BadInputError(f"--order {text!r} names fewer than 2 groups; give them comma-separated, "
                             "e.g. --order 0,3,7,14,21.")

@@ -29,6 +29,7 @@ from qtpy.QtWidgets import (
     QTabWidget,
 )
 
+from ..analysis.aggregate import parse_columns
 from ..analysis.compare import GroupComparison, compare_groups, method_choices, write_comparison
 from ..analysis.compare_plots import box_strip_figure
 from ..errors import BadInputError, MscMorphError
@@ -142,15 +143,10 @@ class ComparePanel(JobDock):
     # -------------------------------------------------------------- tables
     def refresh(self, *_) -> None:
         """Re-list the sources (measured Labels layers change) and the columns."""
-        current = self.source_combo.currentText()
         names = [RESULTS_SOURCE, PLANES_SOURCE, CELLS_SOURCE]
         names += [LAYER_PREFIX + layer.name for layer in self.viewer.layers if _is_measured(layer)]
         names.append(FILE_SOURCE)
-        self.source_combo.blockSignals(True)
-        self.source_combo.clear()
-        self.source_combo.addItems(names)
-        self.source_combo.setCurrentText(current if current in names else RESULTS_SOURCE)
-        self.source_combo.blockSignals(False)
+        set_items(self.source_combo, names, (RESULTS_SOURCE.lower(),))
         self._source_changed()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
@@ -184,8 +180,8 @@ class ComparePanel(JobDock):
         numeric.sort(key=lambda c: str(c).lower() in _GROUP_HINTS)
         for combo, items, hints in ((self.value_combo, numeric, _VALUE_HINTS),
                                     (self.by_combo, groups, _GROUP_HINTS)):
-            _set_items(combo, items, hints)
-        _set_items(self.paired_combo, [NONE, *groups], (NONE,))
+            set_items(combo, items, hints)
+        set_items(self.paired_combo, [NONE, *groups], (NONE,))
 
     def current_table(self) -> pd.DataFrame:
         """The chosen table as a DataFrame (read now: the tables change)."""
@@ -261,7 +257,7 @@ class ComparePanel(JobDock):
         table = rows_where(table, self.where_edit.text())
         return {"table": table, "value": value, "by": by,
                 "paired_by": None if paired in ("", NONE) else paired,
-                "order": [o.strip() for o in self.order_edit.text().split(",") if o.strip()] or None,
+                "order": parse_columns(self.order_edit.text()) or None,
                 "method": self.method_combo.currentText()}
 
     # ------------------------------------------------------------- running
@@ -284,7 +280,8 @@ class ComparePanel(JobDock):
 
     def _show(self, result: GroupComparison, table: pd.DataFrame) -> None:
         self.result, self.table = result, table
-        self._fill_tests(result.long_table())
+        frame = result.long_table()
+        fill_table_widget(self.tests, frame[[c for c in _SHOWN if c in frame.columns]])
         self._strip = None
         self.canvas.plot(lambda fig: _strip_points(box_strip_figure(result, fig=fig), result),
                          lambda fig, strip: setattr(self, "_strip", strip))
@@ -298,9 +295,6 @@ class ComparePanel(JobDock):
         if result.warnings:
             text += ". Warning: " + "; ".join(w.rstrip(".") for w in result.warnings)
         self.status.setText(text + ".")
-
-    def _fill_tests(self, frame: pd.DataFrame) -> None:
-        fill_table_widget(self.tests, frame[[c for c in _SHOWN if c in frame.columns]])
 
     # ------------------------------------------------------ point -> layer
     def select_point(self, point: int):
@@ -383,7 +377,9 @@ def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
     return table[keep]
 
 
-def _set_items(combo: QComboBox, items, hints) -> None:
+def set_items(combo: QComboBox, items, hints) -> None:
+    """Fill ``combo`` without signals, keeping its text if still listed, else the first of
+    ``hints`` (lower case) listed, else the first item."""
     current = combo.currentText()
     combo.blockSignals(True)
     combo.clear()

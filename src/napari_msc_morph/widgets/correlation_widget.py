@@ -44,7 +44,7 @@ from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
 from ._panel import JobDock
 from ._table_view import export_dialog, file_row, fill_table_widget, key_text
-from .compare_panel import ComparePanel
+from .compare_panel import ComparePanel, set_items
 from .results_table import get_results_table
 
 #: Combo-box entries meaning "no repeated measures" and "values as they are".
@@ -66,8 +66,6 @@ class CorrelationWidget(JobDock):
         super().__init__(parent)
         self.viewer = napari_viewer
         self.study: CorrelationStudy | None = None
-        self.readouts: pd.DataFrame | None = None
-        self.samples: pd.DataFrame | None = None
         self.results: pd.DataFrame | None = None
         self.joined: pd.DataFrame | None = None
         self.course: pd.DataFrame | None = None
@@ -76,7 +74,7 @@ class CorrelationWidget(JobDock):
 
         self.readout_path = QLineEdit(self)
         self.readout_path.setPlaceholderText("qPCR / western / IF readouts (CSV or XLSX)")
-        self.readout_path.textEdited.connect(self._forget_readout_frame)
+        self.readout_path.textEdited.connect(lambda *_: setattr(self, "_readout_frame", None))
         path_row = file_row(self.readout_path, self._browse_clicked, self)
 
         self.join_combo = QComboBox(self)
@@ -131,12 +129,9 @@ class CorrelationWidget(JobDock):
         layout.addLayout(exports)
 
         # the plots are built and drawn in the plot thread (see _figure_canvas)
-        self.scatter_canvas = BackgroundCanvas(Figure(figsize=(5, 4), layout="constrained"),
-                                               layout="constrained")
-        self.heatmap_canvas = BackgroundCanvas(Figure(figsize=(5, 3), layout="constrained"),
-                                               layout="constrained")
-        self.time_canvas = BackgroundCanvas(Figure(figsize=(5, 4), layout="constrained"),
-                                            layout="constrained")
+        self.scatter_canvas, self.heatmap_canvas, self.time_canvas = (
+            BackgroundCanvas(Figure(figsize=(5, height), layout="constrained"), layout="constrained")
+            for height in (4, 3, 4))
         self.scatter_canvas.mpl_connect("pick_event", self._on_pick)
         self.table = QTableWidget(0, 0, self)
         self.tabs = QTabWidget(self)
@@ -164,9 +159,6 @@ class CorrelationWidget(JobDock):
         else:
             self.readout_path.setText(os.fspath(source))
             self._readout_frame = None
-
-    def _forget_readout_frame(self, *_) -> None:
-        self._readout_frame = None
 
     def _input_state(self, scores_table: pd.DataFrame | None = None) -> dict:
         """Everything :func:`correlate_study` needs, gathered on the GUI thread."""
@@ -216,24 +208,16 @@ class CorrelationWidget(JobDock):
 
     def _show(self, study: CorrelationStudy) -> None:
         self.study = study
-        self.samples, self.readouts = study.samples, study.readouts
         self.results, self.joined, self.course = study.results, study.joined, study.time_course
         scores = study.score_columns
-        current = self.score_combo.currentText()
-        self.score_combo.blockSignals(True)
-        self.score_combo.clear()
-        self.score_combo.addItems(scores)
-        preferred = current if current in scores else next(
-            (s for s in scores if s.lower().replace("_", "").endswith("score")),
-            scores[0] if scores else "")
-        self.score_combo.setCurrentText(preferred)
-        self.score_combo.blockSignals(False)
+        set_items(self.score_combo, scores,
+                  [s.lower() for s in scores if s.lower().replace("_", "").endswith("score")])
         methods = study.methods
         if self.plot_method_combo.currentText() not in methods and methods:
             self.plot_method_combo.blockSignals(True)
             self.plot_method_combo.setCurrentText(methods[0])
             self.plot_method_combo.blockSignals(False)
-        self._fill_table()
+        fill_table_widget(self.table, self.results)
         self._redraw()
         warnings = study.warnings
         self.status.setText(f"{len(self.results)} correlations over n = {study.n_samples} "
@@ -243,9 +227,6 @@ class CorrelationWidget(JobDock):
             from napari.utils.notifications import show_warning
 
             show_warning("Correlation: " + "; ".join(warnings))
-
-    def _fill_table(self) -> None:
-        fill_table_widget(self.table, self.results)
 
     # --------------------------------------------------------------- plots
     def _redraw(self, *_):
@@ -289,27 +270,18 @@ class CorrelationWidget(JobDock):
         return written
 
     # ------------------------------------------------------ point -> layer
-    def layers_for_samples(self, keys) -> list:
-        """Layers of the results table whose join columns equal one of ``keys``."""
-        table = get_results_table(self.viewer, show=False)
-        frame = table.to_dataframe()
-        on = self._points_key()
-        wanted = {tuple(key_text(v) for v in key) for key in keys}
-        layers = []
-        for index, record in frame.iterrows():
-            key = tuple(key_text(record[c]) for c in on)
-            layer = table.layer_at(index)
-            if key in wanted and layer is not None and layer in self.viewer.layers:
-                layers.append(layer)
-        return layers
-
     def _points_key(self) -> list[str]:
         """The join key the shown results were computed with (the combo may have changed)."""
         return self.study.on if self.study is not None else self.on
 
     def select_samples(self, keys) -> list:
-        """Select and show the image layers of the samples ``keys``."""
-        layers = self.layers_for_samples(keys)
+        """Select and show the image layers (results-table rows) of the samples ``keys``."""
+        table = get_results_table(self.viewer, show=False)
+        on = self._points_key()
+        wanted = {tuple(key_text(v) for v in key) for key in keys}
+        layers = [layer for index, record in table.to_dataframe().iterrows()
+                  if tuple(key_text(record[c]) for c in on) in wanted
+                  and (layer := table.layer_at(index)) is not None and layer in self.viewer.layers]
         if layers:
             for layer in layers:
                 layer.visible = True
