@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn
+from ..morphology.summary import no_threshold_warning
 from .fields import CHANNEL_PREFIX, Field
 from .run import FieldResults, run_fields
 
@@ -33,10 +34,12 @@ __all__ = [
     "MeasureOptions",
     "SegmentBatch",
     "SegmentOptions",
+    "SegmentedField",
     "measure_fields",
     "measure_task",
     "segment_fields",
     "segment_task",
+    "study_thresholds",
 ]
 
 #: Name of the table ``segment_fields`` writes beside the labels: a fields manifest for measure.
@@ -48,7 +51,6 @@ FIELDS_TABLE = "fields.csv"
 class SegmentOptions:
     """What every field of a segment batch shares (see :func:`segment_fields`)."""
 
-    out_dir: str
     diameter: tuple = (8.0, 80.0)
     threshold_method: str = "otsu"
     exclude_border: bool = True
@@ -62,75 +64,103 @@ class SegmentBatch:
 
     ``fields`` is the table written as ``fields.csv`` (one row per segmented
     field: ids, label files relative to the output folder, counts), ready for
-    ``msc-morph measure --manifest``; ``results`` holds the failures.
+    ``msc-morph measure --manifest``; ``results`` holds per field its
+    :class:`SegmentedField` (``None`` where it failed) and the failures.
     """
 
     fields: pd.DataFrame
     results: FieldResults
 
 
-def segment_task(job: tuple[Field, SegmentOptions]) -> dict:
-    """Segment one field and write its label TIFFs; returns the field's row."""
+@dataclass
+class SegmentedField:
+    """One segmented field: its ``fields.csv`` row, the one-line summary, and notes for the
+    user (which channel of a multichannel file was read)."""
+
+    row: dict
+    summary: str
+    notes: list = field(default_factory=list)
+
+
+def _run(task, jobs: list, fields: list[Field], client, progress, cancel) -> FieldResults:
+    """One task per field. A batch of one in this process is its task with the field's own
+    steps as progress, and its error is the error (a user's bad file is a bad input, a bug a
+    bug); otherwise :func:`run_fields` keeps each field's failure apart."""
+    if client is None and len(jobs) == 1:
+        return FieldResults([task(jobs[0], progress=progress, cancel=cancel)])
+    return run_fields(task, jobs, [f.name for f in fields], client=client, progress=progress,
+                      cancel=cancel)
+
+
+def _channel_note(image, role: str) -> list[str]:
+    channel = image.metadata.get("channel")
+    return [] if channel is None else [f"{role}: channel {channel!r} of {image.path}"]
+
+
+def segment_task(job: tuple[Field, SegmentOptions, dict], progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None) -> SegmentedField:
+    """Segment one field and write its label TIFFs to ``job[2]`` (role to path or ``None``)."""
     from ..channels import read_channel
     from ..io import resolve_pixel_size, write_tiff
     from ..morphology import segment_field
 
-    fld, opts = job
+    fld, opts, outputs = job
     nuclei_image = read_channel(fld.files["nuclei"], z_project=opts.z_project)
-    sources, cyto = [nuclei_image], None
+    sources, cyto, notes = [nuclei_image], None, _channel_note(nuclei_image, "nuclei")
     names = {"nuclei": f"nuclei image {fld.files['nuclei']}"}
     if "cells" in fld.files:
         cyto_image = read_channel(fld.files["cells"], z_project=opts.z_project)
         sources.append(cyto_image)
+        notes += _channel_note(cyto_image, "cells")
         cyto = cyto_image.data
         names["cytoplasm"] = f"cytoplasm image {fld.files['cells']}"
-    pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, sources)
+    pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, sources)  # labels keep the input's
     result = segment_field(nuclei_image.data, cyto, diameter=tuple(opts.diameter),
                            threshold_method=opts.threshold_method,
                            exclude_border=opts.exclude_border, backend=opts.backend,
-                           input_names=names)
-    out = Path(opts.out_dir)
+                           input_names=names, progress=progress, cancel=cancel)
     row = fld.keys()
     if fld.pixel_size_um is not None:  # a given size travels on; a file's stays the file's
         row["pixel_size_um"] = fld.pixel_size_um
-    if result.cells is None:
-        write_tiff(result.nuclei, out / f"{fld.name}_nuclei.tif", pixel_size_um=pixel_size)
-        row["labels"] = f"{fld.name}_nuclei.tif"
-    else:
-        write_tiff(result.cells, out / f"{fld.name}_cells.tif", pixel_size_um=pixel_size)
-        write_tiff(result.nuclei, out / f"{fld.name}_nuclei.tif", pixel_size_um=pixel_size)
-        row["labels"] = f"{fld.name}_cells.tif"
-        row["nuclei_labels"] = f"{fld.name}_nuclei.tif"
+    for role, labels in (("cells", result.cells), ("nuclei", result.nuclei)):
+        if labels is not None and outputs.get(role) is not None:
+            write_tiff(labels, outputs[role], pixel_size_um=pixel_size)
+            row["labels" if "labels" not in row else "nuclei_labels"] = Path(outputs[role]).name
     row.update({f"n_{key}": value for key, value in result.counts.items()})
     row["n_border_excluded"] = result.n_border_excluded
-    return row
+    return SegmentedField(row, result.summary(), notes)
 
 
-def segment_fields(fields: list[Field], out_dir, *, diameter=(8.0, 80.0),
-                   threshold_method: str = "otsu", exclude_border: bool = True,
-                   backend: str = "classic", z_project: str = "max", client=None,
-                   progress: ProgressFn | None = None,
+def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | None = None,
+                   diameter=(8.0, 80.0), threshold_method: str = "otsu",
+                   exclude_border: bool = True, backend: str = "classic",
+                   z_project: str = "max", client=None, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> SegmentBatch:
-    """Segment every field into ``out_dir``: one task per field.
+    """Segment every field: one task per field (one field is a batch of one).
 
-    Writes ``<field>_nuclei.tif`` (and with a ``cells`` file ``<field>_cells.tif``)
-    per field, and ``fields.csv``: ``field``, ``sample_id``, ``pixel_size_um`` (where
-    given), ``labels``, ``nuclei_labels``, the counts, ``n_border_excluded``, the
-    input ``nuclei``/``cells`` files and the fields' ``channel_<NAME>`` files (paths
-    relative to ``out_dir``): the measure manifest of the same fields.
+    With ``out_dir`` writes ``<field>_nuclei.tif`` (and with a ``cells`` file
+    ``<field>_cells.tif``) per field, and ``fields.csv``: ``field``, ``sample_id``,
+    ``pixel_size_um`` (where given), ``labels``, ``nuclei_labels``, the counts,
+    ``n_border_excluded``, the input ``nuclei``/``cells`` files and the fields'
+    ``channel_<NAME>`` files (paths relative to ``out_dir``): the measure manifest of
+    the same fields.
 
     Parameters
     ----------
     fields : list of Field
         Each with a ``nuclei`` file (and optionally ``cells``).
-    out_dir : path
-        The output folder (created).
+    out_dir : path, optional
+        The output folder (created); needed unless ``label_files`` says where.
+    label_files : list of dict, optional
+        Per field ``{"nuclei": path or None, "cells": path or None}`` instead of
+        the names in ``out_dir`` (``msc-morph segment`` on one field: ``--out``,
+        ``--nuclei-out``); no ``fields.csv`` is written then.
     client : distributed.Client, optional
         Where to run (:func:`~napari_msc_morph.batch.batch_client`); ``None``: here.
     diameter, threshold_method, exclude_border, backend, z_project
         As for :func:`~napari_msc_morph.morphology.segment_field` and ``msc-morph segment``.
     progress, cancel
-        The package's protocol (one step per field).
+        The package's protocol (one step per field; a batch of one: the field's steps).
 
     Returns
     -------
@@ -144,21 +174,27 @@ def segment_fields(fields: list[Field], out_dir, *, diameter=(8.0, 80.0),
     check_diameter_range(diameter)
     THRESHOLD_METHODS.entry(threshold_method)
     SEGMENTATION_BACKENDS.entry(backend)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    opts = SegmentOptions(str(out.resolve()), tuple(float(d) for d in diameter),
-                          threshold_method, bool(exclude_border), backend, z_project)
-    results = run_fields(segment_task, [(f, opts) for f in fields], [f.name for f in fields],
-                         client=client, progress=progress, cancel=cancel)
+    opts = SegmentOptions(tuple(float(d) for d in diameter), threshold_method,
+                          bool(exclude_border), backend, z_project)
+    out = None if out_dir is None else Path(out_dir).resolve()
+    write_manifest = label_files is None
+    if write_manifest:
+        out.mkdir(parents=True, exist_ok=True)
+        label_files = [{role: str(out / f"{f.name}_{role}.tif") for role in ("cells", "nuclei")
+                        if role in f.files} for f in fields]
+    results = _run(segment_task, [(f, opts, o) for f, o in zip(fields, label_files, strict=True)],
+                   fields, client, progress, cancel)
     rows = []
-    for k, row in results.succeeded():
-        for role, spec in fields[k].files.items():
-            row[role] = _relative_spec(spec, out, path_for_file)
-        for name, spec in fields[k].channels.items():
-            row[f"{CHANNEL_PREFIX}{name}"] = _relative_spec(spec, out, path_for_file)
+    for k, done in results.succeeded():
+        row = dict(done.row)
+        if out is not None:
+            for role, spec in fields[k].files.items():
+                row[role] = _relative_spec(spec, out, path_for_file)
+            for name, spec in fields[k].channels.items():
+                row[f"{CHANNEL_PREFIX}{name}"] = _relative_spec(spec, out, path_for_file)
         rows.append(row)
     table = pd.DataFrame(rows)
-    if rows:
+    if rows and write_manifest:
         write_table(table, out / FIELDS_TABLE)
     return SegmentBatch(table, results)
 
@@ -169,6 +205,54 @@ def _relative_spec(spec: str, folder: Path, path_for_file) -> str:
     file, channel = parse_image_spec(spec)
     text = path_for_file(file, folder)
     return text if channel is None else f"{text}:{channel}"
+
+
+# --------------------------------------------------------------------------- thresholds
+def study_thresholds(markers, thresholds: dict | None = None,
+                     thresholds_from=()) -> tuple[dict, dict]:
+    """The study's positive-cell thresholds and where each came from: the policy.
+
+    One threshold per marker for every image of a study, never a per-image Otsu.
+    ``thresholds`` (given: source ``given``) win over ``thresholds_from``: a
+    thresholds table (``marker``, ``threshold``: source ``file:<name>``) or the
+    per-cell tables of an earlier run (Otsu over all their cells pooled: source
+    ``pooled-otsu:<n> table(s)``). Markers without a threshold get none (their
+    fraction positive stays empty; the measure results name them).
+
+    Raises
+    ------
+    BadInputError
+        A given threshold for a marker no field has, or a table without the
+        marker's column.
+    """
+    from ..io import read_table
+    from ..morphology import pooled_thresholds
+
+    markers = list(markers)
+    given = dict(thresholds or {})
+    unknown = sorted(set(given) - set(markers))
+    if unknown:
+        raise BadInputError(f"--threshold for {unknown} but no field has a channel of that name "
+                            f"(channels: {markers or 'none'}).")
+    found, sources, cell_tables, names = {}, {}, [], []
+    for path in thresholds_from if markers else ():
+        table = read_table(path)
+        if {"marker", "threshold"} <= set(table.columns):
+            for marker, value in zip(table["marker"], table["threshold"], strict=True):
+                found[str(marker)] = float(value)
+                sources[str(marker)] = f"file:{Path(path).name}"
+        else:
+            cell_tables.append(table)
+            names.append(f"--thresholds-from {path}")
+    wanted = [m for m in markers if m not in found]
+    if cell_tables and wanted:
+        pooled = pooled_thresholds(cell_tables, wanted, method="otsu", names=names)
+        found.update(pooled)
+        sources.update({m: f"pooled-otsu:{len(cell_tables)} table(s)" for m in pooled})
+    found.update({name: float(value) for name, value in given.items()})
+    sources.update(dict.fromkeys(given, "given"))
+    keep = [m for m in found if m in markers]  # a file may hold more markers than this run
+    return {m: found[m] for m in keep}, {m: sources[m] for m in keep}
 
 
 # --------------------------------------------------------------------------- measure
@@ -189,16 +273,32 @@ class MeasureBatch:
 
     ``table`` and ``summary`` start with ``field`` (and ``sample_id`` when the
     fields have one); ``pixel_origins`` says per measured field where its pixel
-    size came from (``given``, a file path, or why there is none).
+    size came from (``given``, a file path, or why there is none);
+    ``results.values`` holds per field ``(MeasureResult, origin)``.
+    ``missing_thresholds`` lists the markers without a threshold (their
+    fraction positive is empty) and ``warnings`` says so once for the batch.
     """
 
     table: pd.DataFrame
     summary: pd.DataFrame
     results: FieldResults
     pixel_origins: dict = field(default_factory=dict)
+    missing_thresholds: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    def learn_thresholds(self, method: str, names: list[str]) -> dict:
+        """One threshold per marker from this batch's cells (``names``: the fields')."""
+        from ..morphology import pooled_thresholds
+
+        done = self.results.succeeded()
+        markers = list(dict.fromkeys(m for _, (r, _) in done for m in r.markers))
+        tables = [result.table for _, (result, _) in done]
+        return (pooled_thresholds(tables, markers, method=method,
+                                  names=[names[k] for k, _ in done]) if markers else {})
 
 
-def measure_task(job: tuple[Field, MeasureOptions]):
+def measure_task(job: tuple[Field, MeasureOptions], progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None):
     """Measure one field: ``(MeasureResult, pixel-size origin)``."""
     from ..channels import parse_image_spec, read_channel
     from ..io import read_image, resolve_pixel_size
@@ -223,7 +323,7 @@ def measure_task(job: tuple[Field, MeasureOptions]):
                            thresholds={k: v for k, v in opts.thresholds.items() if k in channels},
                            threshold_sources=opts.threshold_sources,
                            n_border_excluded=fld.n_border_excluded, convex=opts.convex,
-                           input_names=names,
+                           input_names=names, progress=progress, cancel=cancel,
                            pixel_size_source="user" if origin == "given" else "file")
     return result, origin
 
@@ -233,7 +333,8 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
                    z_project: str = "max", convex: bool = True, client=None,
                    progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> MeasureBatch:
-    """Measure every field: one task per field, tables joined in input order.
+    """Measure every field: one task per field (one field is a batch of one), tables
+    joined in input order.
 
     Parameters
     ----------
@@ -244,11 +345,11 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
         files' metadata).
     thresholds, threshold_sources : dict, optional
         One positive-cell threshold per marker for the whole batch (see
-        :func:`~napari_msc_morph.morphology.measure_field`).
+        :func:`study_thresholds`).
     client : distributed.Client, optional
         Where to run; ``None``: here.
     progress, cancel
-        The package's protocol (one step per field).
+        The package's protocol (one step per field; a batch of one: the field's steps).
 
     Returns
     -------
@@ -257,15 +358,17 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
     thresholds = dict(thresholds or {})
     opts = MeasureOptions(pixel_size_um, thresholds, dict(threshold_sources or {}),
                           z_project, convex)
-    results = run_fields(measure_task, [(f, opts) for f in fields], [f.name for f in fields],
-                         client=client, progress=progress, cancel=cancel)
-    tables, summaries, origins = [], [], {}
+    results = _run(measure_task, [(f, opts) for f in fields], fields, client, progress, cancel)
+    tables, summaries, origins, missing = [], [], {}, {}
     for k, (result, origin) in results.succeeded():
         keys = fields[k].keys()
         tables.append(_with_keys(result.table, keys))
         summaries.append(_with_keys(result.summary, keys))
         origins[fields[k].name] = origin
-    return MeasureBatch(_concat(tables), _concat(summaries), results, origins)
+        missing.update(dict.fromkeys(result.missing_thresholds))
+    warnings = [no_threshold_warning(list(missing))] if missing else []
+    return MeasureBatch(_concat(tables), _concat(summaries), results, origins, list(missing),
+                        warnings)
 
 
 def _with_keys(table: pd.DataFrame, keys: dict) -> pd.DataFrame:

@@ -33,7 +33,7 @@ from .segment import (
     segment_cells,
     segment_nuclei,
 )
-from .summary import summarize_cells
+from .summary import no_threshold_warning, summarize_cells
 
 __all__ = [
     "MeasureResult",
@@ -213,12 +213,35 @@ class MeasureResult:
     ``table`` as :func:`~napari_msc_morph.morphology.measure_cells`,
     ``summary`` as :func:`~napari_msc_morph.morphology.summarize_cells` (one
     row, or one per frame); ``pixel_size_um`` is ``None`` when unknown (the
-    table then has pixel units only).
+    table then has pixel units only). ``markers`` are the measured channels,
+    ``threshold_sources`` where each marker's threshold came from (``none``:
+    no threshold), ``missing_thresholds`` the markers without one (fraction
+    positive left empty) and ``warnings`` what a face should tell the user.
     """
 
     table: pd.DataFrame
     summary: pd.DataFrame
     pixel_size_um: float | None = None
+    markers: list = field(default_factory=list)
+    threshold_sources: dict = field(default_factory=dict)
+    missing_thresholds: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    def summary_row(self) -> dict:
+        """One row for the whole image (a stack: the mean over its frames) of counts,
+        density, medians and fractions positive, as the results table shows it."""
+        summary = self.summary
+        if summary.empty:
+            return {}
+        row = summary.iloc[0] if len(summary) == 1 else \
+            summary.drop(columns="frame").mean(numeric_only=True)
+        values = {"n_cells": int(summary["n_cells"].sum()),
+                  "pixel_size_um": summary["pixel_size_um"].iloc[0],
+                  "pixel_size_source": summary["pixel_size_source"].iloc[0]}
+        for key, value in row.items():
+            if key.endswith(("_median", "_fraction_positive")) or key == "cell_density_per_mm2":
+                values[key] = float(value)
+        return values
 
 
 def measure_field(
@@ -304,9 +327,14 @@ def measure_field(
     check_cancelled(cancel, "Measurement cancelled.")
     summary = summarize_cells(table, thresholds=thresholds, marker_columns=marker_columns,
                               threshold_sources=threshold_sources,
-                              n_border_excluded=n_border_excluded)
+                              n_border_excluded=n_border_excluded, warn=False)
     summary["pixel_size_um"] = inputs.pixel_size_um
     summary["pixel_size_source"] = (pixel_size_source or "given" if inputs.pixel_size_um
                                     is not None else "unknown")
     report(progress, 100, 100, f"{len(table)} objects measured")
-    return MeasureResult(table, summary, inputs.pixel_size_um)
+    markers = list(dict.fromkeys([*inputs.channels, *(marker_columns or {})]))
+    missing = [name for name in markers if thresholds.get(name) is None]
+    sources = {name: "none" if name in missing else (threshold_sources or {}).get(name, "given")
+               for name in markers}
+    return MeasureResult(table, summary, inputs.pixel_size_um, markers, sources, missing,
+                         [no_threshold_warning(missing)] if missing else [])

@@ -11,7 +11,7 @@ import pandas as pd
 from ..errors import BadInputError
 
 __all__ = ["NO_THRESHOLD", "SUMMARY_FEATURES", "THRESHOLD_LEARNERS", "marker_names",
-           "pooled_thresholds", "summarize_cells"]
+           "no_threshold_warning", "pooled_thresholds", "summarize_cells"]
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,12 @@ NO_THRESHOLD = (
     "run's cell tables or a --write-thresholds file (CLI), or "
     "summarize_cells(thresholds=pooled_thresholds(tables)) (Python)."
 )
+
+
+def no_threshold_warning(names: Sequence[str]) -> str:
+    """The one warning for markers without a positive-cell threshold."""
+    return NO_THRESHOLD.format(names=", ".join(names))
+
 
 #: Quantile of the negative-control cells' values used as the threshold.
 CONTROL_QUANTILE = 0.99
@@ -164,6 +170,7 @@ def summarize_cells(
     marker_columns: Mapping[str, str] | None = None,
     threshold_sources: Mapping[str, str] | None = None,
     n_border_excluded: int | None = None,
+    warn: bool = True,
 ) -> pd.DataFrame:
     """Per-image summary of a :func:`measure_cells` table.
 
@@ -188,6 +195,8 @@ def summarize_cells(
     n_border_excluded : int, optional
         Objects dropped at the image border by the segmentation; written as
         ``n_border_excluded`` (NaN when unknown).
+    warn : bool
+        Log the missing-threshold warning (off where a result carries it instead).
 
     Returns
     -------
@@ -214,8 +223,8 @@ def summarize_cells(
         cutoffs[name] = float(given) if given is not None else np.nan
         sources[name] = sources.get(name, "given") if given is not None else "none"
     missing = [name for name in markers if not np.isfinite(cutoffs[name])]
-    if missing:
-        logger.warning(NO_THRESHOLD.format(names=", ".join(missing)))
+    if missing and warn:
+        logger.warning(no_threshold_warning(missing))
 
     field_mm2 = None
     if pixel_size is not None and shape is not None:
