@@ -232,8 +232,8 @@ def study_thresholds(markers, thresholds: dict | None = None,
     given = dict(thresholds or {})
     unknown = sorted(set(given) - set(markers))
     if unknown:
-        raise BadInputError(f"--threshold for {unknown} but no field has a channel of that name "
-                            f"(channels: {markers or 'none'}).")
+        raise BadInputError(f"thresholds for {unknown} but no channel of that name in any field "
+                            f"(channels: {markers or 'none'}); check the --threshold names.")
     found, sources, cell_tables, names = {}, {}, [], []
     for path in thresholds_from if markers else ():
         table = read_table(path)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
+from ..morphology.summary import THRESHOLD_LEARNERS
 from ._batch import add_batch_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
@@ -68,9 +69,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="write one threshold per marker learnt from this image's cells "
                              "(--learn), for --thresholds-from on the study's images; run it on "
                              "negative-control images")
-    parser.add_argument("--learn", choices=("control", "otsu"), default="control",
-                        help="with --write-thresholds: control = 99th percentile of these (negative "
-                             "control) cells (default); otsu = Otsu over these cells")
+    parser.add_argument("--learn", choices=THRESHOLD_LEARNERS.names(), default="control",
+                        help="with --write-thresholds, how the threshold is learnt from these "
+                             "cells (default control): " + "; ".join(
+                                 f"{n}: {THRESHOLD_LEARNERS.help(n)}" for n in THRESHOLD_LEARNERS))
     parser.add_argument("--border-excluded", type=int, metavar="N",
                         help="objects the segmentation dropped at the border (printed by "
                              "`msc-morph segment`), for the summary's n_border_excluded")
