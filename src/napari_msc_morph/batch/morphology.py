@@ -330,7 +330,8 @@ def measure_task(job: tuple[Field, MeasureOptions], progress: ProgressFn | None 
 
 def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
                    thresholds: dict | None = None, threshold_sources: dict | None = None,
-                   z_project: str = "max", convex: bool = True, client=None,
+                   z_project: str = "max", convex: bool = True,
+                   pool_thresholds: str | None = None, client=None,
                    progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> MeasureBatch:
     """Measure every field: one task per field (one field is a batch of one), tables
@@ -346,6 +347,10 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
     thresholds, threshold_sources : dict, optional
         One positive-cell threshold per marker for the whole batch (see
         :func:`study_thresholds`).
+    pool_thresholds : str, optional
+        A :data:`~napari_msc_morph.morphology.summary.THRESHOLD_LEARNERS` name: markers
+        without a threshold get one learnt from every cell of this batch pooled
+        (source ``pooled-<name>:<n> fields``), and every field is summarised with it.
     client : distributed.Client, optional
         Where to run; ``None``: here.
     progress, cancel
@@ -359,6 +364,8 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
     opts = MeasureOptions(pixel_size_um, thresholds, dict(threshold_sources or {}),
                           z_project, convex)
     results = _run(measure_task, [(f, opts) for f in fields], fields, client, progress, cancel)
+    if pool_thresholds is not None:
+        _pool_thresholds(results, fields, pool_thresholds, opts)
     tables, summaries, origins, missing = [], [], {}, {}
     for k, (result, origin) in results.succeeded():
         keys = fields[k].keys()
@@ -369,6 +376,26 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
     warnings = [no_threshold_warning(list(missing))] if missing else []
     return MeasureBatch(_concat(tables), _concat(summaries), results, origins, list(missing),
                         warnings)
+
+
+def _pool_thresholds(results: FieldResults, fields: list[Field], method: str,
+                     opts: MeasureOptions) -> None:
+    """Summarise every field again with thresholds learnt from the batch's cells pooled."""
+    from ..morphology import pooled_thresholds
+
+    done = results.succeeded()
+    wanted = list(dict.fromkeys(m for _, (r, _) in done for m in r.missing_thresholds))
+    tables = [result.table for _, (result, _) in done if len(result.table)]
+    if not wanted or not tables:
+        return
+    learnt = pooled_thresholds(tables, wanted, method=method,
+                               names=[fields[k].name for k, (r, _) in done if len(r.table)])
+    thresholds = {**opts.thresholds, **learnt}
+    sources = {**opts.threshold_sources,
+               **dict.fromkeys(learnt, f"pooled-{method}:{len(tables)} fields")}
+    for k, (result, origin) in done:
+        results.values[k] = (result.with_thresholds(
+            {m: v for m, v in thresholds.items() if m in result.markers}, sources), origin)
 
 
 def _with_keys(table: pd.DataFrame, keys: dict) -> pd.DataFrame:

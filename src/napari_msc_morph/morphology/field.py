@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -226,6 +226,25 @@ class MeasureResult:
     threshold_sources: dict = field(default_factory=dict)
     missing_thresholds: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    marker_columns: dict = field(default_factory=dict)
+    n_border_excluded: int | None = None
+    pixel_size_source: str = "unknown"
+
+    def with_thresholds(self, thresholds: Mapping[str, float] | None,
+                        sources: Mapping[str, str] | None = None) -> MeasureResult:
+        """This result summarised at the study's positive-cell ``thresholds`` (``sources``:
+        where each came from); markers without one are named in ``missing_thresholds``."""
+        thresholds = dict(thresholds or {})
+        summary = summarize_cells(self.table, thresholds=thresholds,
+                                  marker_columns=self.marker_columns, threshold_sources=sources,
+                                  n_border_excluded=self.n_border_excluded, warn=False)
+        summary["pixel_size_um"] = self.pixel_size_um
+        summary["pixel_size_source"] = self.pixel_size_source
+        missing = [name for name in self.markers if thresholds.get(name) is None]
+        used = {name: "none" if name in missing else (sources or {}).get(name, "given")
+                for name in self.markers}
+        return replace(self, summary=summary, threshold_sources=used, missing_thresholds=missing,
+                       warnings=[no_threshold_warning(missing)] if missing else [])
 
     def summary_row(self) -> dict:
         """One row for the whole image (a stack: the mean over its frames) of counts,
@@ -325,16 +344,12 @@ def measure_field(
     table = measure_table(inputs, convex=convex, cancel=cancel,
                           progress=scaled(progress, 0, 99, 100))
     check_cancelled(cancel, "Measurement cancelled.")
-    summary = summarize_cells(table, thresholds=thresholds, marker_columns=marker_columns,
-                              threshold_sources=threshold_sources,
-                              n_border_excluded=n_border_excluded, warn=False)
-    summary["pixel_size_um"] = inputs.pixel_size_um
-    summary["pixel_size_source"] = (pixel_size_source or "given" if inputs.pixel_size_um
-                                    is not None else "unknown")
+    result = MeasureResult(table, pd.DataFrame(), inputs.pixel_size_um,
+                           list(dict.fromkeys([*inputs.channels, *(marker_columns or {})])),
+                           marker_columns=dict(marker_columns or {}),
+                           n_border_excluded=n_border_excluded,
+                           pixel_size_source=(pixel_size_source or "given"
+                                              if inputs.pixel_size_um is not None else "unknown"))
+    result = result.with_thresholds(thresholds, threshold_sources)
     report(progress, 100, 100, f"{len(table)} objects measured")
-    markers = list(dict.fromkeys([*inputs.channels, *(marker_columns or {})]))
-    missing = [name for name in markers if thresholds.get(name) is None]
-    sources = {name: "none" if name in missing else (threshold_sources or {}).get(name, "given")
-               for name in markers}
-    return MeasureResult(table, summary, inputs.pixel_size_um, markers, sources, missing,
-                         [no_threshold_warning(missing)] if missing else [])
+    return result
