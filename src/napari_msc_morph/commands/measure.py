@@ -86,8 +86,7 @@ def run(args) -> int:
     from ..batch import Field, fields_from_specs, measure_fields, read_fields_manifest
     from ..batch.morphology import study_thresholds
     from ..io import resolve_pixel_size, write_table
-    from ._batch import (check_cluster_args, nothing_done, open_cluster, report_field_failures,
-                         where)
+    from ._batch import check_cluster_args, nothing_done, open_cluster, report_field_failures, where
     from ._progress import progress_bar
 
     one = not _is_batch(args)

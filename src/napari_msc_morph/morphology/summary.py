@@ -98,8 +98,8 @@ def _control_quantile(values: np.ndarray) -> float:
 THRESHOLD_LEARNERS: Registry = Registry("threshold learner")
 THRESHOLD_LEARNERS.add("otsu", _exact_otsu, "Otsu's threshold over every cell of the run, "
                        "exact (no histogram bins)", pool="all", distinct=2)
-THRESHOLD_LEARNERS.add("control", _control_quantile, f"the {CONTROL_QUANTILE:.0%} quantile of "
-                       "the negative-control cells", pool="controls", distinct=1)
+THRESHOLD_LEARNERS.add("control", _control_quantile, f"the {100 * CONTROL_QUANTILE:g}th "
+                       "percentile of the negative-control cells", pool="controls", distinct=1)
 
 
 def pooled_thresholds(
