@@ -1,10 +1,11 @@
-"""Segment and measure many fields: one task per field, serially or on a Dask cluster.
+"""Segment and measure fields: one task per field, serially or on a Dask cluster.
 
-Each task reads its field's files and calls the one engine entry point
-(:func:`~napari_msc_morph.morphology.segment_field`,
-:func:`~napari_msc_morph.morphology.measure_field`) exactly as the single-field
-``msc-morph segment`` / ``measure`` do, so a field's result is the same whether
-it ran alone, in a serial batch or on a worker.
+The one path of ``msc-morph segment`` / ``measure`` and the demo, for one field
+or many (one field is a batch of one). Each task reads its field's files and
+calls the engine entry point (:func:`~napari_msc_morph.morphology.segment_field`,
+:func:`~napari_msc_morph.morphology.measure_field`), so a field's result is the
+same alone, in a serial batch or on a worker. The study's threshold policy is
+:func:`study_thresholds` (and ``measure_fields(pool_thresholds=...)``).
 
 Examples
 --------
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -31,9 +33,7 @@ from .run import FieldResults, run_fields
 
 __all__ = [
     "MeasureBatch",
-    "MeasureOptions",
     "SegmentBatch",
-    "SegmentOptions",
     "SegmentedField",
     "measure_fields",
     "measure_task",
@@ -47,17 +47,6 @@ FIELDS_TABLE = "fields.csv"
 
 
 # --------------------------------------------------------------------------- segment
-@dataclass(frozen=True)
-class SegmentOptions:
-    """What every field of a segment batch shares (see :func:`segment_fields`)."""
-
-    diameter: tuple = (8.0, 80.0)
-    threshold_method: str = "otsu"
-    exclude_border: bool = True
-    backend: str = "classic"
-    z_project: str = "max"
-
-
 @dataclass
 class SegmentBatch:
     """Per-field outcome of :func:`segment_fields`.
@@ -83,9 +72,10 @@ class SegmentedField:
 
 
 def _run(task, jobs: list, fields: list[Field], client, progress, cancel) -> FieldResults:
-    """One task per field. A batch of one in this process is its task with the field's own
-    steps as progress, and its error is the error (a user's bad file is a bad input, a bug a
-    bug); otherwise :func:`run_fields` keeps each field's failure apart."""
+    """One task per field (``task``: a partial of a module-level function, so workers import
+    it by name). A batch of one in this process is its task with the field's own steps as
+    progress, and its error is the error (a user's bad file is a bad input, a bug a bug);
+    otherwise :func:`run_fields` keeps each field's failure apart."""
     if client is None and len(jobs) == 1:
         return FieldResults([task(jobs[0], progress=progress, cancel=cancel)])
     return run_fields(task, jobs, [f.name for f in fields], client=client, progress=progress,
@@ -97,28 +87,29 @@ def _channel_note(image, role: str) -> list[str]:
     return [] if channel is None else [f"{role}: channel {channel!r} of {image.path}"]
 
 
-def segment_task(job: tuple[Field, SegmentOptions, dict], progress: ProgressFn | None = None,
+def segment_task(job: tuple[Field, dict], *, diameter, threshold_method: str,
+                 exclude_border: bool, backend: str, z_project: str,
+                 progress: ProgressFn | None = None,
                  cancel: CancelToken | None = None) -> SegmentedField:
-    """Segment one field and write its label TIFFs to ``job[2]`` (role to path or ``None``)."""
+    """Segment one field and write its label TIFFs to ``job[1]`` (role to path or ``None``)."""
     from ..channels import read_channel
     from ..io import resolve_pixel_size, write_tiff
     from ..morphology import segment_field
 
-    fld, opts, outputs = job
-    nuclei_image = read_channel(fld.files["nuclei"], z_project=opts.z_project)
+    fld, outputs = job
+    nuclei_image = read_channel(fld.files["nuclei"], z_project=z_project)
     sources, cyto, notes = [nuclei_image], None, _channel_note(nuclei_image, "nuclei")
     names = {"nuclei": f"nuclei image {fld.files['nuclei']}"}
     if "cells" in fld.files:
-        cyto_image = read_channel(fld.files["cells"], z_project=opts.z_project)
+        cyto_image = read_channel(fld.files["cells"], z_project=z_project)
         sources.append(cyto_image)
         notes += _channel_note(cyto_image, "cells")
         cyto = cyto_image.data
         names["cytoplasm"] = f"cytoplasm image {fld.files['cells']}"
     pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, sources)  # labels keep the input's
-    result = segment_field(nuclei_image.data, cyto, diameter=tuple(opts.diameter),
-                           threshold_method=opts.threshold_method,
-                           exclude_border=opts.exclude_border, backend=opts.backend,
-                           input_names=names, progress=progress, cancel=cancel)
+    result = segment_field(nuclei_image.data, cyto, diameter=diameter,
+                           threshold_method=threshold_method, exclude_border=exclude_border,
+                           backend=backend, input_names=names, progress=progress, cancel=cancel)
     row = fld.keys()
     if fld.pixel_size_um is not None:  # a given size travels on; a file's stays the file's
         row["pixel_size_um"] = fld.pixel_size_um
@@ -174,16 +165,17 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     check_diameter_range(diameter)
     THRESHOLD_METHODS.entry(threshold_method)
     SEGMENTATION_BACKENDS.entry(backend)
-    opts = SegmentOptions(tuple(float(d) for d in diameter), threshold_method,
-                          bool(exclude_border), backend, z_project)
+    task = partial(segment_task, diameter=tuple(float(d) for d in diameter),
+                   threshold_method=threshold_method, exclude_border=bool(exclude_border),
+                   backend=backend, z_project=z_project)
     out = None if out_dir is None else Path(out_dir).resolve()
     write_manifest = label_files is None
     if write_manifest:
         out.mkdir(parents=True, exist_ok=True)
         label_files = [{role: str(out / f"{f.name}_{role}.tif") for role in ("cells", "nuclei")
                         if role in f.files} for f in fields]
-    results = _run(segment_task, [(f, opts, o) for f, o in zip(fields, label_files, strict=True)],
-                   fields, client, progress, cancel)
+    results = _run(task, list(zip(fields, label_files, strict=True)), fields, client, progress,
+                   cancel)
     rows = []
     for k, done in results.succeeded():
         row = dict(done.row)
@@ -256,17 +248,6 @@ def study_thresholds(markers, thresholds: dict | None = None,
 
 
 # --------------------------------------------------------------------------- measure
-@dataclass(frozen=True)
-class MeasureOptions:
-    """What every field of a measure batch shares (see :func:`measure_fields`)."""
-
-    pixel_size_um: float | None = None
-    thresholds: dict = field(default_factory=dict)
-    threshold_sources: dict = field(default_factory=dict)
-    z_project: str = "max"
-    convex: bool = True
-
-
 @dataclass
 class MeasureBatch:
     """Per-cell and per-field tables of :func:`measure_fields`, in input order.
@@ -297,14 +278,14 @@ class MeasureBatch:
                                   names=[names[k] for k, _ in done]) if markers else {})
 
 
-def measure_task(job: tuple[Field, MeasureOptions], progress: ProgressFn | None = None,
-                 cancel: CancelToken | None = None):
+def measure_task(fld: Field, *, pixel_size_um: float | None, thresholds: dict,
+                 threshold_sources: dict, z_project: str, convex: bool,
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None):
     """Measure one field: ``(MeasureResult, pixel-size origin)``."""
     from ..channels import parse_image_spec, read_channel
     from ..io import read_image, resolve_pixel_size
     from ..morphology import measure_field
 
-    fld, opts = job
     labels = read_image(parse_image_spec(fld.files["labels"])[0])
     sources, names, nuclei = [labels], {"labels": fld.files["labels"]}, None
     if "nuclei_labels" in fld.files:
@@ -314,15 +295,15 @@ def measure_task(job: tuple[Field, MeasureOptions], progress: ProgressFn | None 
         names["nuclei"] = fld.files["nuclei_labels"]
     channels = {}
     for name, spec in fld.channels.items():
-        image = read_channel(spec, z_project=opts.z_project)
+        image = read_channel(spec, z_project=z_project)
         channels[name] = image.data
         sources.append(image)
-    given = fld.pixel_size_um if fld.pixel_size_um is not None else opts.pixel_size_um
+    given = fld.pixel_size_um if fld.pixel_size_um is not None else pixel_size_um
     pixel_size, origin = resolve_pixel_size(given, sources)
     result = measure_field(labels.data, channels, nuclei, pixel_size,
-                           thresholds={k: v for k, v in opts.thresholds.items() if k in channels},
-                           threshold_sources=opts.threshold_sources,
-                           n_border_excluded=fld.n_border_excluded, convex=opts.convex,
+                           thresholds={k: v for k, v in thresholds.items() if k in channels},
+                           threshold_sources=threshold_sources,
+                           n_border_excluded=fld.n_border_excluded, convex=convex,
                            input_names=names, progress=progress, cancel=cancel,
                            pixel_size_source="user" if origin == "given" else "file")
     return result, origin
@@ -360,12 +341,12 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
     -------
     MeasureBatch
     """
-    thresholds = dict(thresholds or {})
-    opts = MeasureOptions(pixel_size_um, thresholds, dict(threshold_sources or {}),
-                          z_project, convex)
-    results = _run(measure_task, [(f, opts) for f in fields], fields, client, progress, cancel)
+    thresholds, sources = dict(thresholds or {}), dict(threshold_sources or {})
+    task = partial(measure_task, pixel_size_um=pixel_size_um, thresholds=thresholds,
+                   threshold_sources=sources, z_project=z_project, convex=convex)
+    results = _run(task, list(fields), fields, client, progress, cancel)
     if pool_thresholds is not None:
-        _pool_thresholds(results, fields, pool_thresholds, opts)
+        _pool_thresholds(results, fields, pool_thresholds, thresholds, sources)
     tables, summaries, origins, missing = [], [], {}, {}
     for k, (result, origin) in results.succeeded():
         keys = fields[k].keys()
@@ -379,7 +360,7 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
 
 
 def _pool_thresholds(results: FieldResults, fields: list[Field], method: str,
-                     opts: MeasureOptions) -> None:
+                     given: dict, sources: dict) -> None:
     """Summarise every field again with thresholds learnt from the batch's cells pooled."""
     from ..morphology import pooled_thresholds
 
@@ -390,9 +371,8 @@ def _pool_thresholds(results: FieldResults, fields: list[Field], method: str,
         return
     learnt = pooled_thresholds(tables, wanted, method=method,
                                names=[fields[k].name for k, (r, _) in done if len(r.table)])
-    thresholds = {**opts.thresholds, **learnt}
-    sources = {**opts.threshold_sources,
-               **dict.fromkeys(learnt, f"pooled-{method}:{len(tables)} fields")}
+    thresholds = {**given, **learnt}
+    sources = {**sources, **dict.fromkeys(learnt, f"pooled-{method}:{len(tables)} fields")}
     for k, (result, origin) in done:
         results.values[k] = (result.with_thresholds(
             {m: v for m, v in thresholds.items() if m in result.markers}, sources), origin)
