@@ -23,6 +23,7 @@ from ..errors import BadInputError, MissingDependencyError
 from ..registry import Registry
 
 __all__ = [
+    "CELL_LANDSCAPES",
     "SEGMENTATION_BACKENDS",
     "THRESHOLD_METHODS",
     "available_backends",
@@ -292,6 +293,19 @@ SEGMENTATION_BACKENDS.add("cellpose", _cellpose_nuclei,
                           available=lambda: find_spec("cellpose") is not None)
 
 
+def _sobel(smooth: np.ndarray) -> np.ndarray:
+    from skimage.filters import sobel
+
+    return sobel(smooth)
+
+
+#: What the cells' seeded watershed floods: name -> ``f(smoothed cytoplasm) -> landscape``.
+CELL_LANDSCAPES: Registry = Registry("cell landscape")
+CELL_LANDSCAPES.add("gradient", _sobel, "the Sobel gradient: borders between touching cells "
+                    "are edges (holds when neighbours differ in brightness)")
+CELL_LANDSCAPES.add("intensity", np.negative, "the inverted intensity: borders are dim valleys")
+
+
 def segment_cells(
     cytoplasm,
     nuclei_labels,
@@ -318,11 +332,9 @@ def segment_cells(
         wider than nuclei, and Otsu cuts the dim ones down to their nucleus.
     smoothing_sigma : float
         Gaussian sigma in pixels before thresholding and flooding.
-    method : {"gradient", "intensity"}
-        Landscape of the seeded watershed: ``"gradient"`` (default) floods the
-        Sobel gradient (borders between touching cells are edges, which holds
-        when neighbours differ in brightness), ``"intensity"`` floods the
-        inverted intensity (borders are dim valleys).
+    method : str
+        Landscape of the seeded watershed, a :data:`CELL_LANDSCAPES` name:
+        ``"gradient"`` (default) or ``"intensity"``.
     exclude_border : bool
         Remove cells touching the image border.
 
@@ -332,7 +344,7 @@ def segment_cells(
         Cell labels; cell ``k`` contains nucleus ``k``. Nuclei of removed cells
         have no cell.
     """
-    from skimage.filters import gaussian, sobel
+    from skimage.filters import gaussian
     from skimage.segmentation import clear_border, watershed
 
     image = check_image(cytoplasm, "cytoplasm image")
@@ -344,16 +356,14 @@ def segment_cells(
             f"nuclei labels have shape {nuclei.shape} but the cytoplasm image has shape "
             f"{image.shape}; use both from the same field."
         )
-    if method not in ("intensity", "gradient"):
-        raise BadInputError(f"method must be 'intensity' or 'gradient', got {method!r}.")
+    landscape_of = CELL_LANDSCAPES.get(method)  # unknown names: a message listing the choices
     smooth = image.astype(np.float32)
     if smoothing_sigma > 0:
         smooth = gaussian(smooth, sigma=smoothing_sigma, preserve_range=True)
     cutoff = (threshold if threshold is not None
               else threshold_image(smooth, threshold_method) * threshold_scale)
     mask = (smooth > cutoff) | (nuclei > 0)
-    landscape = -smooth if method == "intensity" else sobel(smooth)
-    cells = watershed(landscape, markers=nuclei.astype(np.int64), mask=mask)
+    cells = watershed(landscape_of(smooth), markers=nuclei.astype(np.int64), mask=mask)
     if exclude_border:
         cells = clear_border(cells)
     return cells.astype(np.int32)
