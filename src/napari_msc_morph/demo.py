@@ -316,52 +316,54 @@ def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, repo
 
 def _morphometry(out: Path, samples: pd.DataFrame, settings: DemoSettings, seed: int,
                  report) -> dict:
-    """IF fields at each held-out sample's true differentiation: segment, measure, summarise."""
+    """IF fields at each held-out sample's true differentiation: segment, measure, summarise,
+    as ``msc-morph segment`` then ``measure --manifest`` would (the engine's batch functions)."""
+    from .batch import Field, measure_fields, read_fields_manifest, segment_fields
+    from .batch.morphology import FIELDS_TABLE
     from .io import write_tiff
-    from .morphology import measure_cells, pooled_thresholds, segment_field, summarize_cells
+    from .jobs import scaled
     from .synthetic import if_field
 
+    stage = "segment and measure IF fields"
     folder = out / "morphometry"
-    summaries, agreement = [], []
+    markers = ("RUNX2", "OSX", "OCN")
+    fields, truths = [], {}
     for i, sample in enumerate(samples.itertuples()):
-        report("segment and measure IF fields", i, len(samples))
+        report(stage, i, 5 * len(samples))  # synthesis: the first fifth of the stage
         field = if_field(size=settings.if_size, n_cells=settings.if_cells,
                          differentiation=float(sample.differentiation), seed=seed + 100 + i)
-        # The demo scores segmentation against the truth of every cell in its small fields,
-        # clipped ones included, so it keeps the objects touching the border.
-        segmented = segment_field(field.channels["DAPI"], field.channels["actin"],
-                                  diameter=(6, 60), exclude_border=False)
-        nuclei, cells = segmented.nuclei, segmented.cells
-        markers = {name: field.channels[name] for name in ("RUNX2", "OSX", "OCN")}
-        table = measure_cells(cells, markers, nuclei, field.pixel_size_um)
-        # summarised below, with positive-cell thresholds pooled over all fields (never per field)
-        summaries.append((sample.sample_id, table))
+        path = folder / f"{sample.sample_id}_if.tif"
+        write_tiff(field.stack(), path, pixel_size_um=field.pixel_size_um, axes="CYX",
+                   channel_names=field.channel_names)
+        truths[sample.sample_id] = field.truth
+        fields.append(Field(sample.sample_id, {"nuclei": f"{path}:DAPI", "cells": f"{path}:actin"},
+                            {name: f"{path}:{name}" for name in markers},
+                            sample_id=sample.sample_id))
+    progress = report.sub(stage)
+    # The demo scores segmentation against the truth of every cell in its small fields,
+    # clipped ones included, so it keeps the objects touching the border.
+    segmented = segment_fields(fields, folder, diameter=(6, 60), exclude_border=False,
+                               progress=scaled(progress, 20, 40, 100), cancel=report.cancel)
+    _raise_failures(segmented.results)
+    measured = read_fields_manifest(folder / FIELDS_TABLE, required=("labels",),
+                                    optional=("nuclei_labels",), channels=True)
+    # positive-cell thresholds pooled over all fields (never one per field)
+    batch = measure_fields(measured, pool_thresholds="otsu",
+                           progress=scaled(progress, 60, 40, 100), cancel=report.cancel)
+    _raise_failures(batch.results)
+    agreement = []
+    for k, (result, _) in batch.results.succeeded():
+        table, truth = result.table, truths[measured[k].name]
         agreement.append({
-            "sample_id": sample.sample_id,
-            "true_cells": len(field.truth),
+            "sample_id": measured[k].name,
+            "true_cells": len(truth),
             "found_cells": int(len(table)),
-            "true_median_area_um2": float(field.truth["area_um2"].median()),
+            "true_median_area_um2": float(truth["area_um2"].median()),
             "found_median_area_um2": float(table["area_um2"].median()) if len(table) else np.nan,
         })
-        if i == 0:
-            stem = folder / f"{sample.sample_id}"
-            write_tiff(field.stack(), f"{stem}_if.tif", pixel_size_um=field.pixel_size_um,
-                       axes="CYX", channel_names=field.channel_names)
-            write_tiff(cells.astype(np.int32), f"{stem}_cells.tif", pixel_size_um=field.pixel_size_um)
-            write_tiff(nuclei.astype(np.int32), f"{stem}_nuclei.tif", pixel_size_um=field.pixel_size_um)
-            write_table(table, f"{stem}_cells.csv")
-    report("segment and measure IF fields", len(samples), len(samples))
-    tables = [table for _, table in summaries if len(table)]
-    thresholds = pooled_thresholds(tables, ["RUNX2", "OSX", "OCN"]) if tables else {}
-    rows = []
-    for sample_id, table in summaries:
-        row = summarize_cells(table, thresholds=thresholds, threshold_sources=dict.fromkeys(
-            thresholds, f"pooled-otsu:{len(tables)} fields")).iloc[0].to_dict()
-        row.update(pixel_size_um=table.attrs.get("pixel_size_um"), pixel_size_source="given",
-                   sample_id=sample_id)
-        rows.append(row)
-    summary = pd.DataFrame(rows)
+    summary = batch.summary.drop(columns="field")
     agreement = pd.DataFrame(agreement)
+    write_table(batch.table, folder / "if_cells.csv")
     write_table(summary, folder / "if_summary.csv")
     write_table(agreement, folder / "segmentation_vs_truth.csv")
     count_error = (agreement["found_cells"] - agreement["true_cells"]).abs() / agreement["true_cells"]
@@ -375,6 +377,12 @@ def _morphometry(out: Path, samples: pd.DataFrame, settings: DemoSettings, seed:
     return {"summary": summary, "metrics": metrics,
             "files": {"if_summary": folder / "if_summary.csv",
                       "segmentation_vs_truth": folder / "segmentation_vs_truth.csv"}}
+
+
+def _raise_failures(results) -> None:
+    """A demo field that fails is a bug of the demo, not a field to skip."""
+    if results.failures:
+        raise RuntimeError("; ".join(failure.error for failure in results.failures))
 
 
 def _area_column(summary: pd.DataFrame) -> str:

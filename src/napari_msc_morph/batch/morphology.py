@@ -1,10 +1,11 @@
-"""Segment and measure many fields: one task per field, serially or on a Dask cluster.
+"""Segment and measure fields: one task per field, serially or on a Dask cluster.
 
-Each task reads its field's files and calls the one engine entry point
-(:func:`~napari_msc_morph.morphology.segment_field`,
-:func:`~napari_msc_morph.morphology.measure_field`) exactly as the single-field
-``msc-morph segment`` / ``measure`` do, so a field's result is the same whether
-it ran alone, in a serial batch or on a worker.
+The one path of ``msc-morph segment`` / ``measure`` and the demo, for one field
+or many (one field is a batch of one). Each task reads its field's files and
+calls the engine entry point (:func:`~napari_msc_morph.morphology.segment_field`,
+:func:`~napari_msc_morph.morphology.measure_field`), so a field's result is the
+same alone, in a serial batch or on a worker. The study's threshold policy is
+:func:`study_thresholds` (and ``measure_fields(pool_thresholds=...)``).
 
 Examples
 --------
@@ -19,24 +20,26 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn
+from ..morphology.summary import no_threshold_warning
 from .fields import CHANNEL_PREFIX, Field
 from .run import FieldResults, run_fields
 
 __all__ = [
     "MeasureBatch",
-    "MeasureOptions",
     "SegmentBatch",
-    "SegmentOptions",
+    "SegmentedField",
     "measure_fields",
     "measure_task",
     "segment_fields",
     "segment_task",
+    "study_thresholds",
 ]
 
 #: Name of the table ``segment_fields`` writes beside the labels: a fields manifest for measure.
@@ -44,93 +47,111 @@ FIELDS_TABLE = "fields.csv"
 
 
 # --------------------------------------------------------------------------- segment
-@dataclass(frozen=True)
-class SegmentOptions:
-    """What every field of a segment batch shares (see :func:`segment_fields`)."""
-
-    out_dir: str
-    diameter: tuple = (8.0, 80.0)
-    threshold_method: str = "otsu"
-    exclude_border: bool = True
-    backend: str = "classic"
-    z_project: str = "max"
-
-
 @dataclass
 class SegmentBatch:
     """Per-field outcome of :func:`segment_fields`.
 
     ``fields`` is the table written as ``fields.csv`` (one row per segmented
     field: ids, label files relative to the output folder, counts), ready for
-    ``msc-morph measure --manifest``; ``results`` holds the failures.
+    ``msc-morph measure --manifest``; ``results`` holds per field its
+    :class:`SegmentedField` (``None`` where it failed) and the failures.
     """
 
     fields: pd.DataFrame
     results: FieldResults
 
 
-def segment_task(job: tuple[Field, SegmentOptions]) -> dict:
-    """Segment one field and write its label TIFFs; returns the field's row."""
+@dataclass
+class SegmentedField:
+    """One segmented field: its ``fields.csv`` row, the one-line summary, and notes for the
+    user (which channel of a multichannel file was read)."""
+
+    row: dict
+    summary: str
+    notes: list = field(default_factory=list)
+
+
+def _run(task, jobs: list, fields: list[Field], client, progress, cancel) -> FieldResults:
+    """One task per field (``task``: a partial of a module-level function, so workers import
+    it by name). A batch of one in this process is its task with the field's own steps as
+    progress, and its error is the error (a user's bad file is a bad input, a bug a bug);
+    otherwise :func:`run_fields` keeps each field's failure apart."""
+    if client is None and len(jobs) == 1:
+        return FieldResults([task(jobs[0], progress=progress, cancel=cancel)])
+    return run_fields(task, jobs, [f.name for f in fields], client=client, progress=progress,
+                      cancel=cancel)
+
+
+def _channel_note(image, role: str) -> list[str]:
+    channel = image.metadata.get("channel")
+    return [] if channel is None else [f"{role}: channel {channel!r} of {image.path}"]
+
+
+def segment_task(job: tuple[Field, dict], *, diameter, threshold_method: str,
+                 exclude_border: bool, backend: str, z_project: str,
+                 progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None) -> SegmentedField:
+    """Segment one field and write its label TIFFs to ``job[1]`` (role to path or ``None``)."""
     from ..channels import read_channel
     from ..io import resolve_pixel_size, write_tiff
     from ..morphology import segment_field
 
-    fld, opts = job
-    nuclei_image = read_channel(fld.files["nuclei"], z_project=opts.z_project)
-    sources, cyto = [nuclei_image], None
+    fld, outputs = job
+    nuclei_image = read_channel(fld.files["nuclei"], z_project=z_project)
+    sources, cyto, notes = [nuclei_image], None, _channel_note(nuclei_image, "nuclei")
     names = {"nuclei": f"nuclei image {fld.files['nuclei']}"}
     if "cells" in fld.files:
-        cyto_image = read_channel(fld.files["cells"], z_project=opts.z_project)
+        cyto_image = read_channel(fld.files["cells"], z_project=z_project)
         sources.append(cyto_image)
+        notes += _channel_note(cyto_image, "cells")
         cyto = cyto_image.data
         names["cytoplasm"] = f"cytoplasm image {fld.files['cells']}"
-    pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, sources)
-    result = segment_field(nuclei_image.data, cyto, diameter=tuple(opts.diameter),
-                           threshold_method=opts.threshold_method,
-                           exclude_border=opts.exclude_border, backend=opts.backend,
-                           input_names=names)
-    out = Path(opts.out_dir)
+    pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, sources)  # labels keep the input's
+    result = segment_field(nuclei_image.data, cyto, diameter=diameter,
+                           threshold_method=threshold_method, exclude_border=exclude_border,
+                           backend=backend, input_names=names, progress=progress, cancel=cancel)
     row = fld.keys()
     if fld.pixel_size_um is not None:  # a given size travels on; a file's stays the file's
         row["pixel_size_um"] = fld.pixel_size_um
-    if result.cells is None:
-        write_tiff(result.nuclei, out / f"{fld.name}_nuclei.tif", pixel_size_um=pixel_size)
-        row["labels"] = f"{fld.name}_nuclei.tif"
-    else:
-        write_tiff(result.cells, out / f"{fld.name}_cells.tif", pixel_size_um=pixel_size)
-        write_tiff(result.nuclei, out / f"{fld.name}_nuclei.tif", pixel_size_um=pixel_size)
-        row["labels"] = f"{fld.name}_cells.tif"
-        row["nuclei_labels"] = f"{fld.name}_nuclei.tif"
+    for role, labels in (("cells", result.cells), ("nuclei", result.nuclei)):
+        if labels is not None and outputs.get(role) is not None:
+            write_tiff(labels, outputs[role], pixel_size_um=pixel_size)
+            row["labels" if "labels" not in row else "nuclei_labels"] = Path(outputs[role]).name
     row.update({f"n_{key}": value for key, value in result.counts.items()})
     row["n_border_excluded"] = result.n_border_excluded
-    return row
+    return SegmentedField(row, result.summary(), notes)
 
 
-def segment_fields(fields: list[Field], out_dir, *, diameter=(8.0, 80.0),
-                   threshold_method: str = "otsu", exclude_border: bool = True,
-                   backend: str = "classic", z_project: str = "max", client=None,
-                   progress: ProgressFn | None = None,
+def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | None = None,
+                   diameter=(8.0, 80.0), threshold_method: str = "otsu",
+                   exclude_border: bool = True, backend: str = "classic",
+                   z_project: str = "max", client=None, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> SegmentBatch:
-    """Segment every field into ``out_dir``: one task per field.
+    """Segment every field: one task per field (one field is a batch of one).
 
-    Writes ``<field>_nuclei.tif`` (and with a ``cells`` file ``<field>_cells.tif``)
-    per field, and ``fields.csv``: ``field``, ``sample_id``, ``pixel_size_um`` (where
-    given), ``labels``, ``nuclei_labels``, the counts, ``n_border_excluded``, the
-    input ``nuclei``/``cells`` files and the fields' ``channel_<NAME>`` files (paths
-    relative to ``out_dir``): the measure manifest of the same fields.
+    With ``out_dir`` writes ``<field>_nuclei.tif`` (and with a ``cells`` file
+    ``<field>_cells.tif``) per field, and ``fields.csv``: ``field``, ``sample_id``,
+    ``pixel_size_um`` (where given), ``labels``, ``nuclei_labels``, the counts,
+    ``n_border_excluded``, the input ``nuclei``/``cells`` files and the fields'
+    ``channel_<NAME>`` files (paths relative to ``out_dir``): the measure manifest of
+    the same fields.
 
     Parameters
     ----------
     fields : list of Field
         Each with a ``nuclei`` file (and optionally ``cells``).
-    out_dir : path
-        The output folder (created).
+    out_dir : path, optional
+        The output folder (created); needed unless ``label_files`` says where.
+    label_files : list of dict, optional
+        Per field ``{"nuclei": path or None, "cells": path or None}`` instead of
+        the names in ``out_dir`` (``msc-morph segment`` on one field: ``--out``,
+        ``--nuclei-out``); no ``fields.csv`` is written then.
     client : distributed.Client, optional
         Where to run (:func:`~napari_msc_morph.batch.batch_client`); ``None``: here.
     diameter, threshold_method, exclude_border, backend, z_project
         As for :func:`~napari_msc_morph.morphology.segment_field` and ``msc-morph segment``.
     progress, cancel
-        The package's protocol (one step per field).
+        The package's protocol (one step per field; a batch of one: the field's steps).
 
     Returns
     -------
@@ -144,21 +165,28 @@ def segment_fields(fields: list[Field], out_dir, *, diameter=(8.0, 80.0),
     check_diameter_range(diameter)
     THRESHOLD_METHODS.entry(threshold_method)
     SEGMENTATION_BACKENDS.entry(backend)
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    opts = SegmentOptions(str(out.resolve()), tuple(float(d) for d in diameter),
-                          threshold_method, bool(exclude_border), backend, z_project)
-    results = run_fields(segment_task, [(f, opts) for f in fields], [f.name for f in fields],
-                         client=client, progress=progress, cancel=cancel)
+    task = partial(segment_task, diameter=tuple(float(d) for d in diameter),
+                   threshold_method=threshold_method, exclude_border=bool(exclude_border),
+                   backend=backend, z_project=z_project)
+    out = None if out_dir is None else Path(out_dir).resolve()
+    write_manifest = label_files is None
+    if write_manifest:
+        out.mkdir(parents=True, exist_ok=True)
+        label_files = [{role: str(out / f"{f.name}_{role}.tif") for role in ("cells", "nuclei")
+                        if role in f.files} for f in fields]
+    results = _run(task, list(zip(fields, label_files, strict=True)), fields, client, progress,
+                   cancel)
     rows = []
-    for k, row in results.succeeded():
-        for role, spec in fields[k].files.items():
-            row[role] = _relative_spec(spec, out, path_for_file)
-        for name, spec in fields[k].channels.items():
-            row[f"{CHANNEL_PREFIX}{name}"] = _relative_spec(spec, out, path_for_file)
+    for k, done in results.succeeded():
+        row = dict(done.row)
+        if out is not None:
+            for role, spec in fields[k].files.items():
+                row[role] = _relative_spec(spec, out, path_for_file)
+            for name, spec in fields[k].channels.items():
+                row[f"{CHANNEL_PREFIX}{name}"] = _relative_spec(spec, out, path_for_file)
         rows.append(row)
     table = pd.DataFrame(rows)
-    if rows:
+    if rows and write_manifest:
         write_table(table, out / FIELDS_TABLE)
     return SegmentBatch(table, results)
 
@@ -171,40 +199,93 @@ def _relative_spec(spec: str, folder: Path, path_for_file) -> str:
     return text if channel is None else f"{text}:{channel}"
 
 
+# --------------------------------------------------------------------------- thresholds
+def study_thresholds(markers, thresholds: dict | None = None,
+                     thresholds_from=()) -> tuple[dict, dict]:
+    """The study's positive-cell thresholds and where each came from: the policy.
+
+    One threshold per marker for every image of a study, never a per-image Otsu.
+    ``thresholds`` (given: source ``given``) win over ``thresholds_from``: a
+    thresholds table (``marker``, ``threshold``: source ``file:<name>``) or the
+    per-cell tables of an earlier run (Otsu over all their cells pooled: source
+    ``pooled-otsu:<n> table(s)``). Markers without a threshold get none (their
+    fraction positive stays empty; the measure results name them).
+
+    Raises
+    ------
+    BadInputError
+        A given threshold for a marker no field has, or a table without the
+        marker's column.
+    """
+    from ..io import read_table
+    from ..morphology import pooled_thresholds
+
+    markers = list(markers)
+    given = dict(thresholds or {})
+    unknown = sorted(set(given) - set(markers))
+    if unknown:
+        raise BadInputError(f"thresholds for {unknown} but no channel of that name in any field "
+                            f"(channels: {markers or 'none'}); check the --threshold names.")
+    found, sources, cell_tables, names = {}, {}, [], []
+    for path in thresholds_from if markers else ():
+        table = read_table(path)
+        if {"marker", "threshold"} <= set(table.columns):
+            for marker, value in zip(table["marker"], table["threshold"], strict=True):
+                found[str(marker)] = float(value)
+                sources[str(marker)] = f"file:{Path(path).name}"
+        else:
+            cell_tables.append(table)
+            names.append(f"--thresholds-from {path}")
+    wanted = [m for m in markers if m not in found]
+    if cell_tables and wanted:
+        pooled = pooled_thresholds(cell_tables, wanted, method="otsu", names=names)
+        found.update(pooled)
+        sources.update({m: f"pooled-otsu:{len(cell_tables)} table(s)" for m in pooled})
+    found.update({name: float(value) for name, value in given.items()})
+    sources.update(dict.fromkeys(given, "given"))
+    keep = [m for m in found if m in markers]  # a file may hold more markers than this run
+    return {m: found[m] for m in keep}, {m: sources[m] for m in keep}
+
+
 # --------------------------------------------------------------------------- measure
-@dataclass(frozen=True)
-class MeasureOptions:
-    """What every field of a measure batch shares (see :func:`measure_fields`)."""
-
-    pixel_size_um: float | None = None
-    thresholds: dict = field(default_factory=dict)
-    threshold_sources: dict = field(default_factory=dict)
-    z_project: str = "max"
-    convex: bool = True
-
-
 @dataclass
 class MeasureBatch:
     """Per-cell and per-field tables of :func:`measure_fields`, in input order.
 
     ``table`` and ``summary`` start with ``field`` (and ``sample_id`` when the
     fields have one); ``pixel_origins`` says per measured field where its pixel
-    size came from (``given``, a file path, or why there is none).
+    size came from (``given``, a file path, or why there is none);
+    ``results.values`` holds per field ``(MeasureResult, origin)``.
+    ``missing_thresholds`` lists the markers without a threshold (their
+    fraction positive is empty) and ``warnings`` says so once for the batch.
     """
 
     table: pd.DataFrame
     summary: pd.DataFrame
     results: FieldResults
     pixel_origins: dict = field(default_factory=dict)
+    missing_thresholds: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+
+    def learn_thresholds(self, method: str, names: list[str]) -> dict:
+        """One threshold per marker from this batch's cells (``names``: the fields')."""
+        from ..morphology import pooled_thresholds
+
+        done = self.results.succeeded()
+        markers = list(dict.fromkeys(m for _, (r, _) in done for m in r.markers))
+        tables = [result.table for _, (result, _) in done]
+        return (pooled_thresholds(tables, markers, method=method,
+                                  names=[names[k] for k, _ in done]) if markers else {})
 
 
-def measure_task(job: tuple[Field, MeasureOptions]):
+def measure_task(fld: Field, *, pixel_size_um: float | None, thresholds: dict,
+                 threshold_sources: dict, z_project: str, convex: bool,
+                 progress: ProgressFn | None = None, cancel: CancelToken | None = None):
     """Measure one field: ``(MeasureResult, pixel-size origin)``."""
     from ..channels import parse_image_spec, read_channel
     from ..io import read_image, resolve_pixel_size
     from ..morphology import measure_field
 
-    fld, opts = job
     labels = read_image(parse_image_spec(fld.files["labels"])[0])
     sources, names, nuclei = [labels], {"labels": fld.files["labels"]}, None
     if "nuclei_labels" in fld.files:
@@ -214,26 +295,28 @@ def measure_task(job: tuple[Field, MeasureOptions]):
         names["nuclei"] = fld.files["nuclei_labels"]
     channels = {}
     for name, spec in fld.channels.items():
-        image = read_channel(spec, z_project=opts.z_project)
+        image = read_channel(spec, z_project=z_project)
         channels[name] = image.data
         sources.append(image)
-    given = fld.pixel_size_um if fld.pixel_size_um is not None else opts.pixel_size_um
+    given = fld.pixel_size_um if fld.pixel_size_um is not None else pixel_size_um
     pixel_size, origin = resolve_pixel_size(given, sources)
     result = measure_field(labels.data, channels, nuclei, pixel_size,
-                           thresholds={k: v for k, v in opts.thresholds.items() if k in channels},
-                           threshold_sources=opts.threshold_sources,
-                           n_border_excluded=fld.n_border_excluded, convex=opts.convex,
-                           input_names=names,
+                           thresholds={k: v for k, v in thresholds.items() if k in channels},
+                           threshold_sources=threshold_sources,
+                           n_border_excluded=fld.n_border_excluded, convex=convex,
+                           input_names=names, progress=progress, cancel=cancel,
                            pixel_size_source="user" if origin == "given" else "file")
     return result, origin
 
 
 def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
                    thresholds: dict | None = None, threshold_sources: dict | None = None,
-                   z_project: str = "max", convex: bool = True, client=None,
+                   z_project: str = "max", convex: bool = True,
+                   pool_thresholds: str | None = None, client=None,
                    progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> MeasureBatch:
-    """Measure every field: one task per field, tables joined in input order.
+    """Measure every field: one task per field (one field is a batch of one), tables
+    joined in input order.
 
     Parameters
     ----------
@@ -244,28 +327,55 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
         files' metadata).
     thresholds, threshold_sources : dict, optional
         One positive-cell threshold per marker for the whole batch (see
-        :func:`~napari_msc_morph.morphology.measure_field`).
+        :func:`study_thresholds`).
+    pool_thresholds : str, optional
+        A :data:`~napari_msc_morph.morphology.summary.THRESHOLD_LEARNERS` name: markers
+        without a threshold get one learnt from every cell of this batch pooled
+        (source ``pooled-<name>:<n> fields``), and every field is summarised with it.
     client : distributed.Client, optional
         Where to run; ``None``: here.
     progress, cancel
-        The package's protocol (one step per field).
+        The package's protocol (one step per field; a batch of one: the field's steps).
 
     Returns
     -------
     MeasureBatch
     """
-    thresholds = dict(thresholds or {})
-    opts = MeasureOptions(pixel_size_um, thresholds, dict(threshold_sources or {}),
-                          z_project, convex)
-    results = run_fields(measure_task, [(f, opts) for f in fields], [f.name for f in fields],
-                         client=client, progress=progress, cancel=cancel)
-    tables, summaries, origins = [], [], {}
+    thresholds, sources = dict(thresholds or {}), dict(threshold_sources or {})
+    task = partial(measure_task, pixel_size_um=pixel_size_um, thresholds=thresholds,
+                   threshold_sources=sources, z_project=z_project, convex=convex)
+    results = _run(task, list(fields), fields, client, progress, cancel)
+    if pool_thresholds is not None:
+        _pool_thresholds(results, fields, pool_thresholds, thresholds, sources)
+    tables, summaries, origins, missing = [], [], {}, {}
     for k, (result, origin) in results.succeeded():
         keys = fields[k].keys()
         tables.append(_with_keys(result.table, keys))
         summaries.append(_with_keys(result.summary, keys))
         origins[fields[k].name] = origin
-    return MeasureBatch(_concat(tables), _concat(summaries), results, origins)
+        missing.update(dict.fromkeys(result.missing_thresholds))
+    warnings = [no_threshold_warning(list(missing))] if missing else []
+    return MeasureBatch(_concat(tables), _concat(summaries), results, origins, list(missing),
+                        warnings)
+
+
+def _pool_thresholds(results: FieldResults, fields: list[Field], method: str,
+                     given: dict, sources: dict) -> None:
+    """Summarise every field again with thresholds learnt from the batch's cells pooled."""
+    from ..morphology import pooled_thresholds
+
+    done = results.succeeded()
+    wanted = list(dict.fromkeys(m for _, (r, _) in done for m in r.missing_thresholds))
+    tables = [result.table for _, (result, _) in done if len(result.table)]
+    if not wanted or not tables:
+        return
+    learnt = pooled_thresholds(tables, wanted, method=method,
+                               names=[fields[k].name for k, (r, _) in done if len(r.table)])
+    thresholds = {**given, **learnt}
+    sources = {**sources, **dict.fromkeys(learnt, f"pooled-{method}:{len(tables)} fields")}
+    for k, (result, origin) in done:
+        results.values[k] = (result.with_thresholds(
+            {m: v for m, v in thresholds.items() if m in result.markers}, sources), origin)
 
 
 def _with_keys(table: pd.DataFrame, keys: dict) -> pd.DataFrame:

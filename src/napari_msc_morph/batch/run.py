@@ -203,9 +203,7 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
     if scheduler is not None:
         client = _connect(distributed, str(scheduler).strip(), timeout)
     else:
-        cluster = distributed.LocalCluster(
-            n_workers=int(workers), threads_per_worker=threads_per_worker, processes=processes,
-            dashboard_address=":0", silence_logs=logging.CRITICAL)
+        cluster = local_cluster(distributed, int(workers), processes, threads_per_worker)
         client = distributed.Client(cluster)
     try:
         yield client
@@ -215,6 +213,23 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
         if cluster is not None:
             with contextlib.suppress(Exception):
                 cluster.close()
+
+
+def local_cluster(distributed, workers: int, processes: bool, threads_per_worker: int):
+    """A ``LocalCluster`` whose workers run numpy work at the serial speed.
+
+    Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker process; a
+    fixed trim threshold also fixes glibc's mmap threshold, so each large temporary
+    array is mapped and page-faulted afresh: segmenting a field cost 35 % more CPU on
+    a worker than in-process (measured, ``benchmarks/bench_batch.py``). The workers
+    here keep glibc's adaptive default (a value set in the environment still wins).
+    """
+    import dask
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
+            dashboard_address=":0", silence_logs=logging.CRITICAL)
 
 
 def _connect(distributed, address: str, timeout: float):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from pathlib import Path
 
 from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
+from ..morphology.summary import THRESHOLD_LEARNERS
 from ._batch import add_batch_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
@@ -69,9 +69,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="write one threshold per marker learnt from this image's cells "
                              "(--learn), for --thresholds-from on the study's images; run it on "
                              "negative-control images")
-    parser.add_argument("--learn", choices=("control", "otsu"), default="control",
-                        help="with --write-thresholds: control = 99th percentile of these (negative "
-                             "control) cells (default); otsu = Otsu over these cells")
+    parser.add_argument("--learn", choices=THRESHOLD_LEARNERS.names(), default="control",
+                        help="with --write-thresholds, how the threshold is learnt from these "
+                             "cells (default control): " + "; ".join(
+                                 f"{n}: {THRESHOLD_LEARNERS.help(n)}" for n in THRESHOLD_LEARNERS))
     parser.add_argument("--border-excluded", type=int, metavar="N",
                         help="objects the segmentation dropped at the border (printed by "
                              "`msc-morph segment`), for the summary's n_border_excluded")
@@ -81,84 +82,95 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..channels import read_channel
-    from ..io import read_image, resolve_pixel_size, write_table
-    from ..morphology import measure_field
+    """One field or many: the same batch of per-field tasks (one field is a batch of one)."""
+    from ..batch import Field, fields_from_specs, measure_fields, read_fields_manifest
+    from ..batch.morphology import study_thresholds
+    from ..io import resolve_pixel_size, write_table
+    from ._batch import check_cluster_args, nothing_done, open_cluster, report_field_failures, where
     from ._progress import progress_bar
 
-    if _is_batch(args):
-        from ._measure_batch import run_batch
-
-        return run_batch(args, cli_thresholds)  # passed in: no import cycle
-    if not args.labels:
-        raise BadInputError("give the label image (LABELS.tif), or the fields with "
-                            "--manifest FIELDS.csv.")
-    args.labels = args.labels[0]
-    check_outputs([("--out", args.out, "table"), ("--summary", args.summary, "table"),
-                   ("--write-thresholds", args.write_thresholds, "table")],
-                  [("label image", args.labels), ("--nuclei label image", args.nuclei),
-                   *((f"--channel {name} image", spec) for name, spec in args.channel),
-                   *(("--thresholds-from table", path) for path in args.thresholds_from)],
-                  overwrite=args.overwrite)
-    labels = read_image(args.labels)
-    sources = [labels]
-    names = {"labels": str(args.labels)}
-    nuclei = None
-    if args.nuclei is not None:
-        nuclei_image = read_image(args.nuclei)
-        nuclei = nuclei_image.data
-        sources.append(nuclei_image)
-        names["nuclei"] = str(args.nuclei)
+    one = not _is_batch(args)
+    check_cluster_args(args)
     channels = {}
-    for name, path in args.channel:
+    for name, spec in args.channel:
         if name in channels:
             raise BadInputError(f"channel name {name!r} is given twice; use distinct names.")
-        image = read_channel(path, z_project=args.z_project)
-        channels[name] = image.data
-        sources.append(image)
-    pixel_size, origin = resolve_pixel_size(args.pixel_size, sources)
-    if pixel_size is None:
-        print(f"warning: {origin}: the table has pixel units only (no µm columns); "
-              "give --pixel-size to get them", file=sys.stderr)
-    elif origin != "given":
-        print(f"pixel size {pixel_size:g} µm from {origin}", file=sys.stderr)
-    thresholds, sources = cli_thresholds(args, list(channels))
+        channels[name] = (f"--channel {name}", spec)
+    if args.border_excluded is not None and not one:
+        raise BadInputError("--border-excluded is for one field; in a batch give each field's "
+                            "count in the manifest's n_border_excluded column (the fields.csv "
+                            "`msc-morph segment` writes has it).")
     if args.border_excluded is not None and args.border_excluded < 0:
         raise BadInputError(f"--border-excluded {args.border_excluded}: give a count of 0 or more.")
-    # the engine's missing-threshold warning is said once, after the run, in CLI terms
-    quiet = logging.getLogger("napari_msc_morph.morphology.summary")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
-    try:
-        with progress_bar("measure") as progress:
-            result = measure_field(labels.data, channels, nuclei, pixel_size,
-                                   thresholds=thresholds, threshold_sources=sources,
-                                   n_border_excluded=args.border_excluded,
-                                   input_names=names, progress=progress,
-                                   pixel_size_source="user" if origin == "given" else "file")
-    finally:
-        quiet.setLevel(level)
-    write_table(result.table, args.out)
-    print(f"{len(result.table)} objects, {result.table.shape[1]} columns -> {args.out}")
+    if args.manifest is not None:
+        if args.labels or args.nuclei is not None or args.channel:
+            raise BadInputError("give the fields' files either in --manifest or as LABELS "
+                                "--nuclei --channel, not both.")
+        fields = read_fields_manifest(args.manifest, required=("labels",),
+                                      optional=("nuclei_labels",), channels=True)
+        inputs = [("--manifest", args.manifest)]
+    elif not args.labels:
+        raise BadInputError("give the label image (LABELS.tif), or the fields with "
+                            "--manifest FIELDS.csv.")
+    elif one:
+        files = {"labels": str(args.labels[0])}
+        if args.nuclei is not None:
+            files["nuclei_labels"] = str(args.nuclei)
+        fields = [Field(args.labels[0].stem, files, {n: spec for n, (_, spec) in channels.items()},
+                        n_border_excluded=args.border_excluded)]
+        inputs = [("label image", args.labels[0]), ("--nuclei label image", args.nuclei),
+                  *((f"{option} image", spec) for option, spec in channels.values())]
+    else:
+        fields = fields_from_specs({"labels": ("LABELS", [str(p) for p in args.labels]),
+                                    "nuclei_labels": ("--nuclei", args.nuclei)},
+                                   channels=channels)
+        inputs = []
+    if not one:
+        inputs += [(f"{role} image of field {f.name}", spec)
+                   for f in fields for role, spec in [*f.files.items(), *f.channels.items()]]
+    inputs += [("--thresholds-from table", path) for path in args.thresholds_from]
+    check_outputs([("--out", args.out, "table"), ("--summary", args.summary, "table"),
+                   ("--write-thresholds", args.write_thresholds, "table")],
+                  inputs, overwrite=args.overwrite)
+    if args.pixel_size is not None:
+        resolve_pixel_size(args.pixel_size, [])  # checks the value once
+    markers = list(dict.fromkeys(name for f in fields for name in f.channels))
+    thresholds, sources = study_thresholds(markers, _numbers(args.threshold),
+                                           args.thresholds_from)
+    with open_cluster(args) as client, \
+            progress_bar("measure", unit="step" if one else "field") as progress:
+        batch = measure_fields(fields, pixel_size_um=args.pixel_size, thresholds=thresholds,
+                               threshold_sources=sources, z_project=args.z_project,
+                               client=client, progress=progress)
+    failures = batch.results.failures
+    if len(failures) == len(fields):
+        raise nothing_done("measure", failures)
+    _say_pixel_sizes(batch)
+    table, summary = batch.table, batch.summary
+    if one:  # one field's tables as measured, without the batch's field column
+        table, summary = batch.results.values[0][0].table, batch.results.values[0][0].summary
+    write_table(table, args.out)
+    if one:
+        print(f"{len(table)} objects, {table.shape[1]} columns -> {args.out}")
+    else:
+        print(f"{len(table)} objects in {len(batch.pixel_origins)} of {len(fields)} field(s), "
+              f"{table.shape[1]} columns ({where(args)}) -> {args.out}")
     if args.summary is not None:
-        write_table(result.summary, args.summary)
-        print(f"summary ({len(result.summary)} row(s)) -> {args.summary}")
-    missing = [name for name in channels if name not in thresholds]
-    if missing and (args.summary is not None):
-        print(f"warning: no positive-cell threshold for {', '.join(missing)}: fraction_positive is "
-              "empty; give --threshold NAME=VALUE or --thresholds-from (a --write-thresholds file "
-              "from control images, or the cell tables of the whole run)", file=sys.stderr)
+        write_table(summary, args.summary)
+        print(f"summary ({len(summary)} row(s)) -> {args.summary}")
+        for warning in batch.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     if args.write_thresholds is not None:
-        from ..morphology import pooled_thresholds
-
-        learnt = pooled_thresholds([result.table], list(channels), method=args.learn,
-                                   names=[str(args.labels)]) if channels else {}
+        learnt = batch.learn_thresholds(args.learn, [str(f.files["labels"]) if one else f.name
+                                                     for f in fields])
+        source = (f"{args.learn}:{args.labels[0]}" if one
+                  else f"{args.learn}:{len(batch.results.succeeded())} field(s)")
         import pandas as pd
 
         write_table(pd.DataFrame({"marker": list(learnt), "threshold": list(learnt.values()),
-                                  "source": f"{args.learn}:{args.labels}"}), args.write_thresholds)
+                                  "source": source}), args.write_thresholds)
         print(f"thresholds ({args.learn}) {learnt} -> {args.write_thresholds}")
-    return 0
+    return report_field_failures("measure", failures, args.out)
 
 
 def _is_batch(args) -> bool:
@@ -169,42 +181,34 @@ def _is_batch(args) -> bool:
             or any(is_many(p) for p in args.labels) or cluster_requested(args))
 
 
-def cli_thresholds(args, markers) -> tuple[dict, dict]:
-    """Thresholds and their sources from --thresholds-from, then --threshold (which wins)."""
-    thresholds, sources = read_thresholds(args.thresholds_from, markers)
-    for name, value in args.threshold:
+def _numbers(pairs) -> dict:
+    """``--threshold NAME=VALUE`` pairs as numbers (the last of a name wins)."""
+    numbers = {}
+    for name, value in pairs:
         try:
-            thresholds[name] = float(value)
+            numbers[name] = float(value)
         except ValueError:
-            raise BadInputError(
-                f"--threshold {name}={value}: the value must be a number."
-            ) from None
-        sources[name] = "given"
-    return thresholds, sources
+            raise BadInputError(f"--threshold {name}={value}: the value must be a number.") from None
+    return numbers
 
 
-def read_thresholds(paths, markers) -> tuple[dict, dict]:
-    """Thresholds from ``--thresholds-from`` files: thresholds CSVs or per-cell tables."""
-    from ..io import read_table
-    from ..morphology import pooled_thresholds
-
-    if not paths or not markers:
-        return {}, {}
-    thresholds, sources, cell_tables, names = {}, {}, [], []
-    for path in paths:
-        table = read_table(path)
-        if {"marker", "threshold"} <= set(table.columns):
-            for marker, value in zip(table["marker"], table["threshold"], strict=True):
-                thresholds[str(marker)] = float(value)
-                sources[str(marker)] = f"file:{path.name}"
-        else:
-            cell_tables.append(table)
-            names.append(f"--thresholds-from {path}")
-    if cell_tables:
-        wanted = [m for m in markers if m not in thresholds]
-        if wanted:
-            pooled = pooled_thresholds(cell_tables, wanted, method="otsu", names=names)
-            thresholds.update(pooled)
-            sources.update({m: f"pooled-otsu:{len(cell_tables)} table(s)" for m in pooled})
-    keep = [m for m in thresholds if m in markers]  # a file may hold more markers than this run
-    return {m: thresholds[m] for m in keep}, {m: sources[m] for m in keep}
+def _say_pixel_sizes(batch) -> None:
+    origins = batch.pixel_origins
+    without = [name for name, origin in origins.items() if origin.startswith("no pixel size")]
+    if len(batch.results.values) == 1:  # one field: its size and where it came from
+        result, origin = batch.results.values[0]
+        if without:
+            print(f"warning: {origin}: the table has pixel units only (no µm columns); "
+                  "give --pixel-size to get them", file=sys.stderr)
+        elif origin != "given":
+            print(f"pixel size {result.pixel_size_um:g} µm from {origin}", file=sys.stderr)
+        return
+    given = sum(origin == "given" for origin in origins.values())
+    from_files = len(origins) - given - len(without)
+    print(f"pixel size: {given} field(s) given, {from_files} from the files' metadata",
+          file=sys.stderr)
+    if without:
+        shown = ", ".join(without[:5]) + (f" and {len(without) - 5} more" if len(without) > 5
+                                           else "")
+        print(f"warning: no pixel size for {shown}: their rows have pixel units only (empty µm "
+              "columns); give --pixel-size or the manifest's pixel_size_um", file=sys.stderr)

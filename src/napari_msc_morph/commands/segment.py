@@ -67,67 +67,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from ..channels import read_channel
-    from ..io import resolve_pixel_size, write_tiff
-    from ..morphology import segment_field
-    from ._progress import progress_bar
-
-    if _is_batch(args):
-        return _run_batch(args)
-    if args.nuclei is None:
-        raise BadInputError("give the nuclear stain with --nuclei FILE[:CHANNEL] (or the fields "
-                            "with --manifest FIELDS.csv).")
-    if args.nuclei_out is not None and args.cells is None:
-        raise BadInputError(
-            "--nuclei-out is only used with --cells; without --cells, --out already "
-            "holds the nuclei labels."
-        )
-    check_outputs([("--out", args.out, "labels"), ("--nuclei-out", args.nuclei_out, "labels")],
-                  [("--nuclei image", args.nuclei), ("--cells image", args.cells)],
-                  overwrite=args.overwrite)
-    nuclei_image = read_channel(args.nuclei, z_project=args.z_project)
-    sources = [nuclei_image]
-    names = {"nuclei": f"nuclei image {args.nuclei}"}
-    _say_channel(nuclei_image, "nuclei")
-    cyto = None
-    if args.cells is not None:
-        cyto_image = read_channel(args.cells, z_project=args.z_project)
-        _say_channel(cyto_image, "cells")
-        sources.append(cyto_image)
-        cyto = cyto_image.data
-        names["cytoplasm"] = f"cytoplasm image {args.cells}"
-    pixel_size, _ = resolve_pixel_size(None, sources)  # label TIFFs keep the input's size
-    with progress_bar("segment") as progress:
-        result = segment_field(
-            nuclei_image.data, cyto, diameter=tuple(args.diameter),
-            threshold_method=args.threshold_method, exclude_border=args.exclude_border,
-            backend=args.backend, input_names=names, progress=progress,
-        )
-    out_labels = result.nuclei if result.cells is None else result.cells
-    write_tiff(out_labels, args.out, pixel_size_um=pixel_size)
-    print(f"{result.summary()} -> {args.out}")
-    if args.nuclei_out is not None:
-        write_tiff(result.nuclei, args.nuclei_out, pixel_size_um=pixel_size)
-        print(f"nuclei -> {args.nuclei_out}")
-    return 0
-
-
-def _is_batch(args) -> bool:
-    from ..batch import is_many
-    from ._batch import cluster_requested
-
-    return args.manifest is not None or is_many(args.nuclei) or cluster_requested(args)
-
-
-def _run_batch(args) -> int:
-    """Many fields: one task per field, serially or on a Dask cluster."""
-    from ..batch import fields_from_specs, read_fields_manifest, segment_fields
+    """One field or many: the same batch of per-field tasks (one field is a batch of one)."""
+    from ..batch import Field, fields_from_specs, read_fields_manifest, segment_fields
     from ..batch.morphology import FIELDS_TABLE
     from ._batch import check_cluster_args, nothing_done, open_cluster, report_field_failures, where
     from ._progress import progress_bar
 
+    one = not _is_batch(args)
     check_cluster_args(args)
-    if args.nuclei_out is not None:
+    if args.nuclei_out is not None and not one:
         raise BadInputError("--nuclei-out is for one field; a batch writes <field>_nuclei.tif "
                             "into the --out folder.")
     if args.manifest is not None:
@@ -138,29 +86,51 @@ def _run_batch(args) -> int:
                                       channels=True)
         inputs = [("--manifest", args.manifest)]
     elif args.nuclei is None:
-        raise BadInputError("give the nuclear stain with --nuclei (a file, folder or quoted "
-                            "pattern) or the fields with --manifest FIELDS.csv.")
+        raise BadInputError("give the nuclear stain with --nuclei FILE[:CHANNEL] (a file, folder "
+                            "or quoted pattern) or the fields with --manifest FIELDS.csv.")
+    elif one:
+        if args.nuclei_out is not None and args.cells is None:
+            raise BadInputError("--nuclei-out is only used with --cells; without --cells, --out "
+                                "already holds the nuclei labels.")
+        files = {"nuclei": args.nuclei, **({"cells": args.cells} if args.cells else {})}
+        fields = [Field("field", files)]
+        inputs = [("--nuclei image", args.nuclei), ("--cells image", args.cells)]
     else:
         fields = fields_from_specs({"nuclei": ("--nuclei", args.nuclei),
                                     "cells": ("--cells", args.cells)})
-        inputs = []
-    inputs += [(f"{role} image of field {f.name}", spec)
-               for f in fields for role, spec in f.files.items()]
-    check_outputs([("--out", args.out, "folder")], inputs, overwrite=args.overwrite)
-    with open_cluster(args) as client, progress_bar("segment", unit="field") as progress:
+        inputs = [(f"{role} image of field {f.name}", spec)
+                  for f in fields for role, spec in f.files.items()]
+    outputs = ([("--out", args.out, "labels"), ("--nuclei-out", args.nuclei_out, "labels")] if one
+               else [("--out", args.out, "folder")])
+    check_outputs(outputs, inputs, overwrite=args.overwrite)
+    # one field: --out holds the cells (with --cells) or the nuclei; --nuclei-out the nuclei
+    label_files = ([{"cells": args.out, "nuclei": args.nuclei_out} if args.cells
+                    else {"nuclei": args.out}] if one else None)
+    with open_cluster(args) as client, \
+            progress_bar("segment", unit="step" if one else "field") as progress:
         batch = segment_fields(
-            fields, args.out, diameter=tuple(args.diameter),
-            threshold_method=args.threshold_method, exclude_border=args.exclude_border,
-            backend=args.backend, z_project=args.z_project, client=client, progress=progress)
+            fields, None if one else args.out, label_files=label_files,
+            diameter=tuple(args.diameter), threshold_method=args.threshold_method,
+            exclude_border=args.exclude_border, backend=args.backend, z_project=args.z_project,
+            client=client, progress=progress)
     failures = batch.results.failures
     if len(failures) == len(fields):
         raise nothing_done("segment", failures)
+    if one:
+        done = batch.results.values[0]
+        for note in done.notes:
+            print(note, file=sys.stderr)
+        print(f"{done.summary} -> {args.out}")
+        if args.nuclei_out is not None:
+            print(f"nuclei -> {args.nuclei_out}")
+        return 0
     print(f"{len(batch.fields)} of {len(fields)} field(s) segmented ({where(args)}) -> "
           f"{args.out} (labels per field; {FIELDS_TABLE} for `msc-morph measure --manifest`)")
     return report_field_failures("segment", failures, args.out)
 
 
-def _say_channel(image, role: str) -> None:
-    channel = image.metadata.get("channel")
-    if channel is not None:
-        print(f"{role}: channel {channel!r} of {image.path}", file=sys.stderr)
+def _is_batch(args) -> bool:
+    from ..batch import is_many
+    from ._batch import cluster_requested
+
+    return args.manifest is not None or is_many(args.nuclei) or cluster_requested(args)

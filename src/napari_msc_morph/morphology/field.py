@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -33,7 +33,7 @@ from .segment import (
     segment_cells,
     segment_nuclei,
 )
-from .summary import summarize_cells
+from .summary import no_threshold_warning, summarize_cells
 
 __all__ = [
     "MeasureResult",
@@ -213,12 +213,54 @@ class MeasureResult:
     ``table`` as :func:`~napari_msc_morph.morphology.measure_cells`,
     ``summary`` as :func:`~napari_msc_morph.morphology.summarize_cells` (one
     row, or one per frame); ``pixel_size_um`` is ``None`` when unknown (the
-    table then has pixel units only).
+    table then has pixel units only). ``markers`` are the measured channels,
+    ``threshold_sources`` where each marker's threshold came from (``none``:
+    no threshold), ``missing_thresholds`` the markers without one (fraction
+    positive left empty) and ``warnings`` what a face should tell the user.
     """
 
     table: pd.DataFrame
     summary: pd.DataFrame
     pixel_size_um: float | None = None
+    markers: list = field(default_factory=list)
+    threshold_sources: dict = field(default_factory=dict)
+    missing_thresholds: list = field(default_factory=list)
+    warnings: list = field(default_factory=list)
+    marker_columns: dict = field(default_factory=dict)
+    n_border_excluded: int | None = None
+    pixel_size_source: str = "unknown"
+
+    def with_thresholds(self, thresholds: Mapping[str, float] | None,
+                        sources: Mapping[str, str] | None = None) -> MeasureResult:
+        """This result summarised at the study's positive-cell ``thresholds`` (``sources``:
+        where each came from); markers without one are named in ``missing_thresholds``."""
+        thresholds = dict(thresholds or {})
+        summary = summarize_cells(self.table, thresholds=thresholds,
+                                  marker_columns=self.marker_columns, threshold_sources=sources,
+                                  n_border_excluded=self.n_border_excluded, warn=False)
+        summary["pixel_size_um"] = self.pixel_size_um
+        summary["pixel_size_source"] = self.pixel_size_source
+        missing = [name for name in self.markers if thresholds.get(name) is None]
+        used = {name: "none" if name in missing else (sources or {}).get(name, "given")
+                for name in self.markers}
+        return replace(self, summary=summary, threshold_sources=used, missing_thresholds=missing,
+                       warnings=[no_threshold_warning(missing)] if missing else [])
+
+    def summary_row(self) -> dict:
+        """One row for the whole image (a stack: the mean over its frames) of counts,
+        density, medians and fractions positive, as the results table shows it."""
+        summary = self.summary
+        if summary.empty:
+            return {}
+        row = summary.iloc[0] if len(summary) == 1 else \
+            summary.drop(columns="frame").mean(numeric_only=True)
+        values = {"n_cells": int(summary["n_cells"].sum()),
+                  "pixel_size_um": summary["pixel_size_um"].iloc[0],
+                  "pixel_size_source": summary["pixel_size_source"].iloc[0]}
+        for key, value in row.items():
+            if key.endswith(("_median", "_fraction_positive")) or key == "cell_density_per_mm2":
+                values[key] = float(value)
+        return values
 
 
 def measure_field(
@@ -302,11 +344,12 @@ def measure_field(
     table = measure_table(inputs, convex=convex, cancel=cancel,
                           progress=scaled(progress, 0, 99, 100))
     check_cancelled(cancel, "Measurement cancelled.")
-    summary = summarize_cells(table, thresholds=thresholds, marker_columns=marker_columns,
-                              threshold_sources=threshold_sources,
-                              n_border_excluded=n_border_excluded)
-    summary["pixel_size_um"] = inputs.pixel_size_um
-    summary["pixel_size_source"] = (pixel_size_source or "given" if inputs.pixel_size_um
-                                    is not None else "unknown")
+    result = MeasureResult(table, pd.DataFrame(), inputs.pixel_size_um,
+                           list(dict.fromkeys([*inputs.channels, *(marker_columns or {})])),
+                           marker_columns=dict(marker_columns or {}),
+                           n_border_excluded=n_border_excluded,
+                           pixel_size_source=(pixel_size_source or "given"
+                                              if inputs.pixel_size_um is not None else "unknown"))
+    result = result.with_thresholds(thresholds, threshold_sources)
     report(progress, 100, 100, f"{len(table)} objects measured")
-    return MeasureResult(table, summary, inputs.pixel_size_um)
+    return result

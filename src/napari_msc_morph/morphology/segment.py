@@ -23,6 +23,7 @@ from ..errors import BadInputError, MissingDependencyError
 from ..registry import Registry
 
 __all__ = [
+    "CELL_LANDSCAPES",
     "SEGMENTATION_BACKENDS",
     "THRESHOLD_METHODS",
     "available_backends",
@@ -71,16 +72,6 @@ THRESHOLD_METHODS.add("otsu", _otsu, "Otsu's threshold (between-class variance) 
 THRESHOLD_METHODS.add("li", _li, "Li's minimum cross-entropy threshold (keeps dim objects)")
 THRESHOLD_METHODS.add("otsu-log", _otsu_log, "Otsu's threshold on log intensities: for fields "
                       "with a very wide range (many saturated nuclei, strong shading)")
-
-#: Nuclei segmentation backends; ``available()`` says whether this install can run it.
-SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
-SEGMENTATION_BACKENDS.add("classic", "classic",
-                          "smoothing, automatic threshold, declumping watershed",
-                          available=lambda: True)
-SEGMENTATION_BACKENDS.add("cellpose", "cellpose",
-                          "cellpose's nuclei model (needs the cellpose package)",
-                          available=lambda: find_spec("cellpose") is not None)
-
 
 def available_backends() -> list[str]:
     """Backends this install can run (the Segment dock offers only these)."""
@@ -213,62 +204,68 @@ def segment_nuclei(
     >>> int(segment_nuclei(img, (8, 40)).max())
     2
     """
-    from skimage.feature import peak_local_max
-    from skimage.filters import gaussian
-    from skimage.segmentation import clear_border, watershed
+    from skimage.segmentation import clear_border
 
     image = check_image(dapi, "nuclei image")
     low, high = check_diameter_range(diameter_range_px)
-    SEGMENTATION_BACKENDS.entry(backend)  # unknown names: a message listing the choices
+    nuclei = SEGMENTATION_BACKENDS.get(backend)  # unknown names: a message listing the choices
     THRESHOLD_METHODS.entry(threshold_method)
-    if backend == "cellpose":
-        labels = _cellpose_nuclei(image, (low + high) / 2)
-    else:
-        sigma = max(1.0, low / 8) if smoothing_sigma is None else float(smoothing_sigma)
-        smooth = image.astype(np.float32)
-        if sigma > 0:
-            smooth = gaussian(smooth, sigma=sigma, preserve_range=True)
-        cutoff = (threshold if threshold is not None
-                  else threshold_image(smooth, threshold_method) * threshold_scale)
-        mask = smooth > cutoff
-        if fill_holes:
-            mask = ndi.binary_fill_holes(mask)
-        # Specks far below the smallest nucleus would only seed spurious objects.
-        components, _ = ndi.label(mask)
-        min_area = np.pi * (low / 2) ** 2 / 4
-        sizes = np.bincount(components.ravel())
-        small = sizes < min_area
-        small[0] = True
-        mask &= ~small[components]
-        components, n_components = ndi.label(mask)
-        if declump and n_components:
-            distance = ndi.distance_transform_edt(mask)
-            distance = gaussian(distance, sigma=max(1.0, low / 8), preserve_range=True)
-            peaks = peak_local_max(
-                distance,
-                min_distance=max(1, int(round(low / 2))),
-                labels=components,
-                exclude_border=False,
-            )
-            seeds = np.zeros(mask.shape, bool)
-            seeds[tuple(peaks.T)] = True
-            # Neighbouring maxima on a plateau become one seed.
-            markers, n_markers = ndi.label(ndi.binary_dilation(seeds, iterations=1) & mask)
-            # Every component gets at least one seed.
-            seeded = np.zeros(n_components + 1, bool)
-            seeded[components[markers > 0]] = True
-            orphan = ~seeded[components] & mask
-            markers = np.where(orphan, components + n_markers, markers)
-            labels = watershed(-distance, markers, mask=mask)
-        else:
-            labels = components
+    labels = nuclei(image, low, high, threshold_method=threshold_method, threshold=threshold,
+                    threshold_scale=threshold_scale, smoothing_sigma=smoothing_sigma,
+                    fill_holes=fill_holes, declump=declump)
     labels = _filter_sizes(np.asarray(labels).astype(np.int64), low, high)
     if exclude_border:
         labels = clear_border(labels)
     return _relabel(labels)
 
 
-def _cellpose_nuclei(image: np.ndarray, diameter: float) -> np.ndarray:
+def _classic_nuclei(image: np.ndarray, low: float, high: float, *, threshold_method: str,
+                    threshold: float | None, threshold_scale: float,
+                    smoothing_sigma: float | None, fill_holes: bool,
+                    declump: bool) -> np.ndarray:
+    """Smooth, threshold, fill holes, drop specks, declump by a distance watershed."""
+    from skimage.feature import peak_local_max
+    from skimage.filters import gaussian
+    from skimage.segmentation import watershed
+
+    sigma = max(1.0, low / 8) if smoothing_sigma is None else float(smoothing_sigma)
+    smooth = image.astype(np.float32)
+    if sigma > 0:
+        smooth = gaussian(smooth, sigma=sigma, preserve_range=True)
+    cutoff = (threshold if threshold is not None
+              else threshold_image(smooth, threshold_method) * threshold_scale)
+    mask = smooth > cutoff
+    if fill_holes:
+        mask = ndi.binary_fill_holes(mask)
+    # Specks far below the smallest nucleus would only seed spurious objects.
+    components, _ = ndi.label(mask)
+    min_area = np.pi * (low / 2) ** 2 / 4
+    sizes = np.bincount(components.ravel())
+    small = sizes < min_area
+    small[0] = True
+    mask &= ~small[components]
+    components, n_components = ndi.label(mask)
+    if not (declump and n_components):
+        return components
+    distance = ndi.distance_transform_edt(mask)
+    distance = gaussian(distance, sigma=max(1.0, low / 8), preserve_range=True)
+    peaks = peak_local_max(distance, min_distance=max(1, int(round(low / 2))),
+                           labels=components, exclude_border=False)
+    seeds = np.zeros(mask.shape, bool)
+    seeds[tuple(peaks.T)] = True
+    # Neighbouring maxima on a plateau become one seed.
+    markers, n_markers = ndi.label(ndi.binary_dilation(seeds, iterations=1) & mask)
+    # Every component gets at least one seed.
+    seeded = np.zeros(n_components + 1, bool)
+    seeded[components[markers > 0]] = True
+    orphan = ~seeded[components] & mask
+    markers = np.where(orphan, components + n_markers, markers)
+    return watershed(-distance, markers, mask=mask)
+
+
+def _cellpose_nuclei(image: np.ndarray, low: float, high: float, **_classic) -> np.ndarray:
+    """cellpose's nuclei model at the middle of the diameter range (classic options unused)."""
+    diameter = (low + high) / 2
     try:
         from cellpose import models
     except ImportError:
@@ -282,6 +279,31 @@ def _cellpose_nuclei(image: np.ndarray, diameter: float) -> np.ndarray:
         model = models.CellposeModel(gpu=False)
     output = model.eval(image, diameter=diameter)
     return np.asarray(output[0])
+
+
+#: Nuclei segmentation backends: name -> ``f(image, low, high, **classic_options) -> labels``
+#: (the diameter filter and border exclusion apply to every backend); ``available()`` says
+#: whether this install can run it. A new backend is one ``SEGMENTATION_BACKENDS.add``.
+SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
+SEGMENTATION_BACKENDS.add("classic", _classic_nuclei,
+                          "smoothing, automatic threshold, declumping watershed",
+                          available=lambda: True)
+SEGMENTATION_BACKENDS.add("cellpose", _cellpose_nuclei,
+                          "cellpose's nuclei model (needs the cellpose package)",
+                          available=lambda: find_spec("cellpose") is not None)
+
+
+def _sobel(smooth: np.ndarray) -> np.ndarray:
+    from skimage.filters import sobel
+
+    return sobel(smooth)
+
+
+#: What the cells' seeded watershed floods: name -> ``f(smoothed cytoplasm) -> landscape``.
+CELL_LANDSCAPES: Registry = Registry("cell landscape")
+CELL_LANDSCAPES.add("gradient", _sobel, "the Sobel gradient: borders between touching cells "
+                    "are edges (holds when neighbours differ in brightness)")
+CELL_LANDSCAPES.add("intensity", np.negative, "the inverted intensity: borders are dim valleys")
 
 
 def segment_cells(
@@ -310,11 +332,9 @@ def segment_cells(
         wider than nuclei, and Otsu cuts the dim ones down to their nucleus.
     smoothing_sigma : float
         Gaussian sigma in pixels before thresholding and flooding.
-    method : {"gradient", "intensity"}
-        Landscape of the seeded watershed: ``"gradient"`` (default) floods the
-        Sobel gradient (borders between touching cells are edges, which holds
-        when neighbours differ in brightness), ``"intensity"`` floods the
-        inverted intensity (borders are dim valleys).
+    method : str
+        Landscape of the seeded watershed, a :data:`CELL_LANDSCAPES` name:
+        ``"gradient"`` (default) or ``"intensity"``.
     exclude_border : bool
         Remove cells touching the image border.
 
@@ -324,7 +344,7 @@ def segment_cells(
         Cell labels; cell ``k`` contains nucleus ``k``. Nuclei of removed cells
         have no cell.
     """
-    from skimage.filters import gaussian, sobel
+    from skimage.filters import gaussian
     from skimage.segmentation import clear_border, watershed
 
     image = check_image(cytoplasm, "cytoplasm image")
@@ -336,16 +356,14 @@ def segment_cells(
             f"nuclei labels have shape {nuclei.shape} but the cytoplasm image has shape "
             f"{image.shape}; use both from the same field."
         )
-    if method not in ("intensity", "gradient"):
-        raise BadInputError(f"method must be 'intensity' or 'gradient', got {method!r}.")
+    landscape_of = CELL_LANDSCAPES.get(method)  # unknown names: a message listing the choices
     smooth = image.astype(np.float32)
     if smoothing_sigma > 0:
         smooth = gaussian(smooth, sigma=smoothing_sigma, preserve_range=True)
     cutoff = (threshold if threshold is not None
               else threshold_image(smooth, threshold_method) * threshold_scale)
     mask = (smooth > cutoff) | (nuclei > 0)
-    landscape = -smooth if method == "intensity" else sobel(smooth)
-    cells = watershed(landscape, markers=nuclei.astype(np.int64), mask=mask)
+    cells = watershed(landscape_of(smooth), markers=nuclei.astype(np.int64), mask=mask)
     if exclude_border:
         cells = clear_border(cells)
     return cells.astype(np.int32)

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import BadInputError
+from ..registry import Registry
 
 __all__ = ["NO_THRESHOLD", "SUMMARY_FEATURES", "THRESHOLD_LEARNERS", "marker_names",
-           "pooled_thresholds", "summarize_cells"]
+           "no_threshold_warning", "pooled_thresholds", "summarize_cells"]
 
 logger = logging.getLogger(__name__)
 
@@ -24,9 +25,14 @@ NO_THRESHOLD = (
     "summarize_cells(thresholds=pooled_thresholds(tables)) (Python)."
 )
 
+
+def no_threshold_warning(names: Sequence[str]) -> str:
+    """The one warning for markers without a positive-cell threshold."""
+    return NO_THRESHOLD.format(names=", ".join(names))
+
+
 #: Quantile of the negative-control cells' values used as the threshold.
 CONTROL_QUANTILE = 0.99
-THRESHOLD_LEARNERS = ("otsu", "control")
 
 SUMMARY_FEATURES = (
     "area",
@@ -82,6 +88,20 @@ def _exact_otsu(values: np.ndarray) -> float:
     return float((v[k] + v[k + 1]) / 2)
 
 
+def _control_quantile(values: np.ndarray) -> float:
+    return float(np.quantile(values, CONTROL_QUANTILE))
+
+
+#: How :func:`pooled_thresholds` learns one threshold from the pooled cell values:
+#: name -> ``f(values) -> float``; ``pool`` says which tables feed it (``all``, or only
+#: the ``controls``) and ``distinct`` how many distinct values it needs.
+THRESHOLD_LEARNERS: Registry = Registry("threshold learner")
+THRESHOLD_LEARNERS.add("otsu", _exact_otsu, "Otsu's threshold over every cell of the run, "
+                       "exact (no histogram bins)", pool="all", distinct=2)
+THRESHOLD_LEARNERS.add("control", _control_quantile, f"the {100 * CONTROL_QUANTILE:g}th "
+                       "percentile of the negative-control cells", pool="controls", distinct=1)
+
+
 def pooled_thresholds(
     tables: Sequence[pd.DataFrame],
     markers: Sequence[str] | None = None,
@@ -98,7 +118,8 @@ def pooled_thresholds(
         Per-cell tables (:func:`measure_cells`) of every image of the run.
     markers : sequence of str, optional
         Markers to threshold (default: those of the first table).
-    method : {"otsu", "control"}
+    method : str
+        A :data:`THRESHOLD_LEARNERS` name:
         ``otsu``: Otsu's threshold of all cells of all tables pooled, exact
         (no histogram bins; needs both positive and negative cells in the
         run). ``control``: the 99th
@@ -123,8 +144,7 @@ def pooled_thresholds(
     >>> int((neg.RUNX2_mean > cut).sum()), int((pos.RUNX2_mean > cut).sum())
     (0, 2)
     """
-    if method not in THRESHOLD_LEARNERS:
-        raise BadInputError(f"threshold method {method!r} is not one of {list(THRESHOLD_LEARNERS)}.")
+    learner = THRESHOLD_LEARNERS.entry(method)  # unknown names: a message listing the choices
     tables = list(tables)
     if not tables:
         raise BadInputError("pooled_thresholds: no tables given; pass the per-cell tables of the run.")
@@ -133,7 +153,8 @@ def pooled_thresholds(
         control_mask = [bool(c) for c in control_mask]
         if len(control_mask) != len(tables):
             raise BadInputError(f"control_mask has {len(control_mask)} entries for {len(tables)} tables.")
-    use = [True] * len(tables) if method == "otsu" or control_mask is None else control_mask
+    use = ([True] * len(tables) if learner.extra["pool"] == "all" or control_mask is None
+           else control_mask)
     if not any(use):
         raise BadInputError("control_mask marks no table as a control; mark the control images.")
     markers = list(markers) if markers is not None else marker_names(tables[0])
@@ -145,13 +166,10 @@ def pooled_thresholds(
         column = columns.get(name, f"{name}_mean")
         values = np.concatenate([_marker_values(t, column, f"marker {name!r} in {label}")
                                  for t, label, u in zip(tables, labels, use, strict=True) if u])
-        if values.size == 0 or (method == "otsu" and np.unique(values).size < 2):
+        if values.size == 0 or np.unique(values).size < learner.extra["distinct"]:
             raise BadInputError(f"marker {name!r}: too few distinct cell values to learn a threshold "
                                 "from; give more images or a threshold.")
-        if method == "otsu":
-            out[name] = _exact_otsu(values)
-        else:
-            out[name] = float(np.quantile(values, CONTROL_QUANTILE))
+        out[name] = learner.value(values)
     return out
 
 
@@ -164,6 +182,7 @@ def summarize_cells(
     marker_columns: Mapping[str, str] | None = None,
     threshold_sources: Mapping[str, str] | None = None,
     n_border_excluded: int | None = None,
+    warn: bool = True,
 ) -> pd.DataFrame:
     """Per-image summary of a :func:`measure_cells` table.
 
@@ -188,6 +207,8 @@ def summarize_cells(
     n_border_excluded : int, optional
         Objects dropped at the image border by the segmentation; written as
         ``n_border_excluded`` (NaN when unknown).
+    warn : bool
+        Log the missing-threshold warning (off where a result carries it instead).
 
     Returns
     -------
@@ -214,8 +235,8 @@ def summarize_cells(
         cutoffs[name] = float(given) if given is not None else np.nan
         sources[name] = sources.get(name, "given") if given is not None else "none"
     missing = [name for name in markers if not np.isfinite(cutoffs[name])]
-    if missing:
-        logger.warning(NO_THRESHOLD.format(names=", ".join(missing)))
+    if missing and warn:
+        logger.warning(no_threshold_warning(missing))
 
     field_mm2 = None
     if pixel_size is not None and shape is not None:

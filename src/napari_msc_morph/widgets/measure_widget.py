@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
     QListWidgetItem,
 )
 
-from ..errors import MscMorphError
+from ..errors import BadInputError, MscMorphError
 from ..morphology import check_measure_inputs, measure_field
 from ._layers import is_in_memory, layer_pixel_size
 from ._panel import JobDock
@@ -172,12 +172,12 @@ class MeasureWidget(JobDock):
         """
         name = self.labels_combo.currentText()
         if not name or name not in self.viewer.layers:
-            raise ValueError(
+            raise BadInputError(
                 "Choose a Labels layer to measure (segment one with “Segment cells” first)."
             )
         layer = self.viewer.layers[name]
         if getattr(layer, "rgb", False):
-            raise ValueError(
+            raise BadInputError(
                 f"Layer “{name}” is an RGB image, not labels: segment it first (Segment cells) "
                 "and measure the Labels layer it makes."
             )
@@ -191,13 +191,13 @@ class MeasureWidget(JobDock):
         for channel in self.selected_channels():
             image_layer = self.viewer.layers[channel]
             if getattr(image_layer, "rgb", False):
-                raise ValueError(
+                raise BadInputError(
                     f"Channel layer “{channel}” is RGB; split it (right-click > Split RGB) and "
                     "choose single channels."
                 )
             key = channel_name(channel)
             if key in channels:
-                raise ValueError(
+                raise BadInputError(
                     f"Two channel layers give the same column name “{key}”; rename one."
                 )
             channels[key] = _plane_data(image_layer)
@@ -224,7 +224,7 @@ class MeasureWidget(JobDock):
                            if a is not None)
             if not lazy:
                 _check_inputs(layer.name, state)
-        except (ValueError, MscMorphError) as err:
+        except MscMorphError as err:
             self.report_error(err)
             return None
         if state["pixel_size_um"] is None:
@@ -262,44 +262,25 @@ class MeasureWidget(JobDock):
         features = table.copy()
         features.insert(0, "index", table["label"].to_numpy())  # napari's label -> row key
         layer.features = features
-        sources = {c[: -len("_threshold_source")]: str(result.summary[c].iloc[0])
-                   for c in result.summary.columns
-                   if c.endswith("_threshold_source") and len(result.summary)}
-        layer.metadata[MEASURE_RUN_KEY] = {**(settings or {}), "threshold_sources": sources}
+        layer.metadata[MEASURE_RUN_KEY] = {**(settings or {}),
+                                           "threshold_sources": result.threshold_sources}
         self.last_table = table
         self.last_summary = result.summary
         self.cell_table().set_table(layer, table)
         yield  # a dock per event-loop turn (see JobDock._finish_ok)
-        self._update_results_table(layer, result.summary)
+        self._update_results_table(layer, result.summary_row())
         status = f"{len(table)} objects measured in “{layer.name}”."
-        unset = [c[: -len("_threshold_source")] for c in result.summary.columns
-                 if c.endswith("_threshold_source") and (result.summary[c] == "none").any()]
-        if unset:  # never a per-image Otsu: one threshold must serve the whole study
-            status += (f" No positive-cell threshold for {', '.join(unset)}: fraction positive left "
-                       "empty (use one threshold for all images: msc-morph measure "
-                       "--thresholds-from).")
+        for warning in result.warnings:  # never a per-image Otsu: one threshold per study
+            status += f" {warning[:1].upper()}{warning[1:]}"
         self.status.setText(status)
 
-    def _update_results_table(self, layer, summary) -> None:
+    def _update_results_table(self, layer, row: dict) -> None:
         try:
             from .results_table import get_results_table
         except ImportError:  # pragma: no cover - the table lives in another module
             return
-        if summary.empty:
-            return
-        if len(summary) == 1:
-            row = summary.iloc[0]
-        else:  # a stack: the layer's row shows the mean over its frames
-            row = summary.drop(columns="frame").mean(numeric_only=True)
-        values = {"n_cells": int(summary["n_cells"].sum()),
-                  "pixel_size_um": summary["pixel_size_um"].iloc[0],
-                  "pixel_size_source": summary["pixel_size_source"].iloc[0]}
-        for key, value in row.items():
-            if key in ("frame", "n_cells", "field_area_mm2", "pixel_size_um"):
-                continue
-            if key.endswith(("_median", "_fraction_positive")) or key == "cell_density_per_mm2":
-                values[key] = float(value)
-        get_results_table(self.viewer).update_layer_row(layer, values)
+        if row:
+            get_results_table(self.viewer).update_layer_row(layer, row)
 
     def cell_table(self):
         """The linked cell-table dock (created and docked on first use)."""
@@ -322,5 +303,5 @@ def _check_inputs(name: str, state: dict) -> None:
     """Raise the error a user should see before measuring (bad arrays, no objects)."""
     check_measure_inputs(**{k: v for k, v in state.items() if k != "pixel_size_source"})
     if not np.any(state["labels"]):
-        raise ValueError(f"Layer “{name}” has no objects (all pixels are 0); segment or "
+        raise BadInputError(f"Layer “{name}” has no objects (all pixels are 0); segment or "
                          "paint cells first.")

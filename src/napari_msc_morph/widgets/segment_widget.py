@@ -19,7 +19,7 @@ from qtpy.QtWidgets import (
     QLabel,
 )
 
-from ..errors import MscMorphError
+from ..errors import BadInputError, MscMorphError
 from ..morphology import (
     THRESHOLD_METHODS,
     available_backends,
@@ -118,10 +118,10 @@ class SegmentWidget(JobDock):
     def _plane(self, name: str, role: str):
         """The layer called ``name`` and its plane on screen."""
         if not name or name not in self.viewer.layers:
-            raise ValueError(f"Choose a {role} image layer (open an image first).")
+            raise BadInputError(f"Choose a {role} image layer (open an image first).")
         layer = self.viewer.layers[name]
         if getattr(layer, "rgb", False):
-            raise ValueError(
+            raise BadInputError(
                 f"{role.capitalize()} layer “{name}” is RGB; split it "
                 "(right-click > Split RGB) and choose the single channel."
             )
@@ -157,7 +157,7 @@ class SegmentWidget(JobDock):
             if all(is_in_memory(state[k]) for k in ("nuclei_image", "cyto_image")
                    if state[k] is not None):
                 check_segment_inputs(**state)
-        except (ValueError, MscMorphError) as err:
+        except MscMorphError as err:
             self.report_error(err)
             return None
         return self.start_job(
