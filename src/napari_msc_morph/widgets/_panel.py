@@ -5,12 +5,15 @@ A dock subclasses :class:`JobDock`, lays out its form with
 engine call to :meth:`JobDock.start_job`. The job runs in a napari
 ``thread_worker``; the engine's ``progress(done, total, message)`` calls move
 the bar, Cancel sets the job's :class:`~napari_msc_morph.jobs.CancelToken`, and
-errors become napari notifications (the viewer keeps working):
+errors become napari notifications (the viewer keeps working, the dock is usable
+again), the same split as the CLI's (:func:`show_failure`):
 
-- :class:`~napari_msc_morph.errors.MscMorphError` and the built-in
-  ``ValueError``/``OSError`` kinds: their one-line message;
+- :data:`~napari_msc_morph.errors.USER_ERRORS` (the package's errors and
+  ``OSError``): their one-line message;
 - :class:`~napari_msc_morph.errors.Cancelled`: "Cancelled." in the status line;
-- anything else: a short message; the traceback goes to the package logger.
+- anything else is a bug: its traceback goes to a log file
+  (:func:`~napari_msc_morph.errors.write_bug_log`) and the notification says it
+  is a bug and where that file is.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import functools
 import importlib
 import inspect
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -34,13 +38,11 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..errors import Cancelled, MscMorphError
+from ..errors import USER_ERRORS, Cancelled, write_bug_log
 from ..jobs import CancelToken, ProgressFn
 
 logger = logging.getLogger("napari_msc_morph")
 
-#: Errors a user can cause and fix: shown as their message alone.
-USER_ERRORS = (MscMorphError, ValueError, KeyError, OSError)
 #: The tallest a dock asks to be (px): several docks stacked on a 1280x800 laptop
 #: screen must not push the window past the screen; longer content scrolls.
 MAX_DOCK_HEIGHT = 560
@@ -81,6 +83,31 @@ class _JobFailed:
 
     def __init__(self, error: BaseException):
         self.error = error
+
+
+def show_failure(err: BaseException, title: str) -> str:
+    """Notify the user of ``err`` the way the CLI reports it; returns a one-line status.
+
+    A user error (:data:`~napari_msc_morph.errors.USER_ERRORS`) shows its message;
+    anything else is a bug in this plugin: its traceback is written to a log file and
+    the notification says so and names the file.
+    """
+    from napari.utils.notifications import show_error, show_info
+
+    if isinstance(err, Cancelled):
+        show_info(f"{title}: cancelled.")
+        return "Cancelled."
+    if isinstance(err, USER_ERRORS):
+        show_error(f"{title}: {err}")
+        return str(err)
+    log = write_bug_log(err, re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-"))
+    logger.error("%s failed (a bug)", title, exc_info=err)
+    where = (f"the traceback is in {log}; please report it with that file"
+             if log is not None else "the traceback is in the napari console")
+    message = (f"unexpected {type(err).__name__}: {err}. This is a bug in napari-msc-morph: "
+               f"{where}.")
+    show_error(f"{title}: {message}")
+    return message
 
 
 def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
@@ -267,21 +294,8 @@ class JobDock(QWidget):
     # ------------------------------------------------------------- reporting
     def report_error(self, err: BaseException) -> None:
         """Show ``err`` as a notification and in the status line; never raise."""
-        from napari.utils.notifications import show_error, show_info
-
         self._latest_step = None  # a pending progress message must not hide the error
-
-        if isinstance(err, Cancelled):
-            self.status.setText("Cancelled.")
-            show_info(f"{self.job_title}: cancelled.")
-            return
-        if isinstance(err, USER_ERRORS):
-            message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        else:
-            logger.error("%s failed", self.job_title, exc_info=err)
-            message = f"unexpected {type(err).__name__}: {err} (details in the log)"
-        self.status.setText(str(message))
-        show_error(f"{self.job_title}: {message}")
+        self.status.setText(show_failure(err, self.job_title))
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
         if self._cancel_token is not None and self._cancel_token.cancelled:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import BadInputError
 from ..io import read_image
 
 #: Which held-out samples to show: the induced series and the day-21 control.
@@ -63,7 +64,7 @@ def _add_image(viewer, path: Path, name: str, metadata: dict):
     loaded = read_image(path)
     px = loaded.pixel_size_um
     if px is None:
-        raise ValueError(f"{path} has no pixel size in its metadata; the demo writes one, "
+        raise BadInputError(f"{path} has no pixel size in its metadata; the demo writes one, "
                          "so the folder may be damaged: run `msc-morph demo` again.")
     return viewer.add_image(loaded.data, name=name, scale=(px, px), colormap="gray",
                             metadata={"pixel_size_um": px, **metadata})
