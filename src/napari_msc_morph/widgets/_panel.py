@@ -228,10 +228,6 @@ class JobDock(QWidget):
             hint.setWidth(max(hint.width(), min(form, MIN_DOCK_WIDTH)))
         return hint
 
-    def showEvent(self, event):  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        keep_window_on_screen(self.window())
-
     # ------------------------------------------------------------- running
     @property
     def busy(self) -> bool:
@@ -371,86 +367,3 @@ def _is_deleted(widget) -> bool:
     except RuntimeError:
         return True
     return False
-
-
-class _ScreenFit(QObject):
-    """Event filter: after any resize of the main window, shrink it back onto its screen."""
-
-    def eventFilter(self, watched, event):  # noqa: N802 (Qt's name)
-        from qtpy.QtCore import QEvent
-
-        if event.type() == QEvent.Type.Resize:
-            QTimer.singleShot(0, lambda: _fit_if_alive(watched))
-        return False
-
-
-def _fit_if_alive(window) -> None:
-    try:
-        fit_window_to_screen(window)
-    except RuntimeError:  # closed meanwhile
-        pass
-
-
-def keep_window_on_screen(window) -> None:
-    """Fit ``window`` to its screen now and after every later resize (installed once)."""
-    if window is None or not window.isWindow():
-        return
-    if window.property("msc_morph_screen_fit") is None:
-        window.setProperty("msc_morph_screen_fit", True)
-        window.installEventFilter(_ScreenFit(window))
-    QTimer.singleShot(0, lambda: _fit_if_alive(window))
-
-
-def fit_window_to_screen(window) -> bool:
-    """Shrink a top-level ``window`` that is larger than its screen's available area.
-
-    napari saves the main window's geometry when it closes and reopens at that size,
-    so a window grown past the screen by tall docks would stay too big in every later
-    session. Returns whether the window was resized (it never gets smaller than
-    its docks' minimum size).
-    """
-    if window is None or not window.isWindow():
-        return False
-    screen = window.screen()
-    if screen is None:
-        return False
-    available = screen.availableGeometry()
-    frame_extra = window.frameGeometry().size() - window.geometry().size()
-    width = min(window.width(), available.width() - frame_extra.width())
-    height = min(window.height(), available.height() - frame_extra.height())
-    before = window.size()
-    if (width, height) != (before.width(), before.height()):
-        window.resize(width, height)  # Qt keeps it at least the docks' minimum
-    if window.height() > available.height() - frame_extra.height() and _tabify_our_docks(window):
-        window.resize(width, height)  # stacked docks' minimum heights no longer add up
-    return window.size() != before
-
-
-#: Dock titles napari gives this plugin's widgets ("Segment cells (napari-msc-morph)",
-#: "Cell table (MSC Morph)").
-_OUR_DOCK_MARKS = ("(napari-msc-morph)", "(MSC Morph)")
-
-
-def _tabify_our_docks(window) -> bool:
-    """Put this plugin's docks that stand one above another into tabs; whether any moved.
-
-    Each open dock keeps a minimum height; six of them stacked in one column are taller
-    than a laptop screen, and napari would remember that window size. As tabs they
-    share the column (the last one opened stays in front).
-    """
-    from qtpy.QtWidgets import QDockWidget
-
-    docks = [d for d in window.findChildren(QDockWidget)
-             if d.isVisible() and not d.isFloating()
-             and any(mark in d.windowTitle() for mark in _OUR_DOCK_MARKS)]
-    if len(docks) < 2:
-        return False
-    first, moved = docks[0], False
-    area = window.dockWidgetArea(first)
-    for dock in docks[1:]:
-        if window.dockWidgetArea(dock) == area and dock not in window.tabifiedDockWidgets(first):
-            window.tabifyDockWidget(first, dock)
-            moved = True
-    if moved:
-        docks[-1].raise_()
-    return moved
