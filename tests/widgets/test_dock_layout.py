@@ -1,5 +1,5 @@
-"""Docks fit a 1280x800 laptop without resizing napari's window, remember their settings per viewer, and Train's defaults fit
-the machine; one labelled colour bar per score."""
+"""Docks fit a 1280x800 laptop without resizing napari's window, remember their settings per
+viewer, and Train's defaults fit the machine; one labelled colour bar per score."""
 
 from __future__ import annotations
 
