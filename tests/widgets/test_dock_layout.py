@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import timm  # noqa: F401  (load torch's stack before any viewer exists, as napari does)
 
-from napari_msc_morph.widgets import _memory, _train_defaults
+from napari_msc_morph.widgets import _train_defaults
 from napari_msc_morph.widgets._score_legend import (
     OVERLAY_PREFIX,
     refresh_score_legends,
@@ -61,7 +61,9 @@ def test_docks_remember_their_fields_per_viewer(make_napari_viewer):
     assert second.exclude_border.isChecked() == border
     again = TrainWidget(viewer)
     assert (again.epochs.value(), again.backbone.currentText()) == (7, "resnet18")
-    assert _memory.remembered_settings(again)["epochs"] == 7
+    again.epochs.setValue(9)                     # the latest values are the ones kept
+    again.close()
+    assert TrainWidget(viewer).epochs.value() == 9
 
     other = make_napari_viewer()                 # another viewer starts from the defaults
     assert SegmentWidget(other).min_diameter.value() != 12.5
@@ -72,8 +74,8 @@ def test_measure_does_not_carry_a_pixel_size_over(make_napari_viewer):
     viewer = make_napari_viewer()
     first = MeasureWidget(viewer)
     first.pixel_size.setValue(3.25)
+    first.close()
     second = MeasureWidget(viewer)
-    assert "pixel_size" not in _memory.remembered_settings(second)
     assert second.pixel_size.value() != 3.25
 
 

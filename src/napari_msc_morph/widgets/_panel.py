@@ -23,14 +23,19 @@ import importlib
 import inspect
 import logging
 import re
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from qtpy.QtCore import QObject, QSize, QTimer, Signal
 from qtpy.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -110,6 +115,39 @@ def show_failure(err: BaseException, title: str) -> str:
     return message
 
 
+#: viewer -> dock class name -> {field attribute: value}; dropped with its viewer, never
+#: written to disk. The forms are plain Qt widgets, so magicgui's ``persist`` does not apply.
+_FIELDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def keep_fields(dock) -> None:
+    """Give ``dock``'s form fields the values the last dock of its kind had in this viewer,
+    then keep them up to date, so a dock closed and opened again keeps its settings.
+
+    A field is any combo box, spin box, line edit, check box (read and written through
+    Qt's user property, the value a user edits) or magicgui ``FileEdit`` attribute,
+    except those named in ``dock.not_remembered``.
+    """
+    from magicgui.widgets import FileEdit
+
+    try:
+        saved = _FIELDS.setdefault(dock.viewer, {}).setdefault(type(dock).__name__, {})
+    except (AttributeError, TypeError):  # no viewer, or one that cannot be weakly referenced
+        return
+    kinds = (QComboBox, QAbstractSpinBox, QLineEdit, QCheckBox, FileEdit)
+    for name, field in vars(dock).items():  # creation order: a recipe box before what it fills
+        if name.startswith("_") or name in dock.not_remembered or not isinstance(field, kinds):
+            continue
+        if isinstance(field, FileEdit):
+            field = field.line_edit.native  # its text: "" when empty (FileEdit.value reads ".")
+        prop = field.metaObject().userProperty()  # currentText, value, text or checked
+        if name in saved:
+            prop.write(field, saved[name])  # a combo box whose item has gone keeps its choice
+        saved[name] = prop.read(field)
+        changed = getattr(field, bytes(prop.notifySignal().name()).decode())
+        changed.connect(lambda *_, n=name, f=field, p=prop: saved.__setitem__(n, p.read(f)))
+
+
 def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     """Lay out ``form`` above Run/Cancel buttons, a progress bar and a status line.
 
@@ -158,18 +196,19 @@ class JobDock(QWidget):
 
     Subclasses set :attr:`job_title` (used in notifications), build their form,
     call :meth:`build_run_panel`, and implement ``run()`` as: gather inputs
-    (raise ``ValueError`` with a message naming the layer), then
+    (raise :class:`~napari_msc_morph.errors.BadInputError` with a message naming
+    the layer), then
     ``self.start_job(lambda progress, cancel: engine(..., progress=progress,
     cancel=cancel), on_done)``.
     """
 
     job_title = "MSC Morph"
-    #: Attributes :mod:`._memory` must not restore (values that follow the data).
+    #: Form fields not restored in a re-opened dock (values that follow the data).
     not_remembered: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs):
         # After the most-derived __init__ has built the form, restore the fields this
-        # viewer's last dock of the same kind had (widgets/_memory.py).
+        # viewer's last dock of the same kind had (keep_fields).
         super().__init_subclass__(**kwargs)
         init = cls.__init__
 
@@ -177,11 +216,10 @@ class JobDock(QWidget):
         def __init__(self, *args, **kw):
             init(self, *args, **kw)
             if type(self) is cls:
-                from ._memory import remember_settings
-
-                remember_settings(self)
+                keep_fields(self)
 
         cls.__init__ = __init__
+
     #: First-use costs of the result handler, paid in the worker before the job: modules
     #: to import, or ``module:function`` to call (see :mod:`._warm`). A first import on the
     #: GUI thread (scipy.stats behind the results table: 1-3 s) froze the viewer.
