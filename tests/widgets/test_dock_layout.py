@@ -70,6 +70,17 @@ def test_docks_remember_their_fields_per_viewer(make_napari_viewer):
     assert TrainWidget(other).epochs.value() != 7
 
 
+def test_a_dock_closed_and_reopened_from_the_plugins_menu_keeps_its_fields(make_napari_viewer):
+    # napari gives each dock it opens from the menu its own proxy of the viewer
+    viewer = make_napari_viewer()
+    dock, widget = viewer.window.add_plugin_dock_widget("napari-msc-morph", "Segment cells")
+    assert widget.min_diameter.value() != 12.5
+    widget.min_diameter.setValue(12.5)
+    viewer.window.remove_dock_widget(dock)       # the dock's close button
+    _, again = viewer.window.add_plugin_dock_widget("napari-msc-morph", "Segment cells")
+    assert again is not widget and again.min_diameter.value() == 12.5
+
+
 def test_measure_does_not_carry_a_pixel_size_over(make_napari_viewer):
     viewer = make_napari_viewer()
     first = MeasureWidget(viewer)

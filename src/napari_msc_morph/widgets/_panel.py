@@ -130,8 +130,11 @@ def keep_fields(dock) -> None:
     """
     from magicgui.widgets import FileEdit
 
+    # napari hands a dock opened from its menu a proxy of the viewer, a new one per dock
+    viewer = getattr(dock, "viewer", None)
+    viewer = getattr(viewer, "__wrapped__", viewer)
     try:
-        saved = _FIELDS.setdefault(dock.viewer, {}).setdefault(type(dock).__name__, {})
+        saved = _FIELDS.setdefault(viewer, {}).setdefault(type(dock).__name__, {})
     except (AttributeError, TypeError):  # no viewer, or one that cannot be weakly referenced
         return
     kinds = (QComboBox, QAbstractSpinBox, QLineEdit, QCheckBox, FileEdit)
