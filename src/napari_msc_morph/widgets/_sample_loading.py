@@ -99,12 +99,12 @@ def _start(viewer, make, title: str):
     class Relay(QObject):
         step = Signal(int, int)  # queued to the GUI thread: napari's progress bar lives there
 
-    relay, bars = Relay(), []
+    relay = Relay()
+    bar = progress(total=0, desc=title)  # busy until the first field says how many
 
     def on_step(done: int, total: int) -> None:
-        if not bars:
-            bars.append(progress(total=total, desc=title))
-        bars[0].update(done - bars[0].n)
+        bar.total = total
+        bar.update(done - bar.n)
 
     relay.step.connect(on_step)
 
@@ -122,8 +122,7 @@ def _start(viewer, make, title: str):
     def swap(layers=None) -> None:
         from napari.layers import Layer
 
-        for bar in bars:
-            bar.close()
+        bar.close()
         relay.deleteLater()
         for layer in list(viewer.layers):
             if layer.metadata.get(PLACEHOLDER_KEY) == token:
