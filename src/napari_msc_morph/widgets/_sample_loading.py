@@ -4,7 +4,8 @@ npe2 sample-data commands must *return* their layers, and napari calls them on t
 GUI thread. :func:`in_background` wraps a sample function into such a command: with
 a viewer on screen it returns at once with a placeholder (an empty Points layer
 named after what is being made), runs the sample function in a napari thread
-worker, and when it is done swaps the placeholder for the sample's layers. No
+worker, and when it is done swaps the placeholder for the sample's layers (one per
+event-loop turn, so the viewer repaints in between). No
 event loop is nested: the viewer keeps running its own. A progress bar counts the
 fields in napari's activity panel (:func:`generate` reports each one) and a
 notification says what is being made. Without a viewer on screen (scripts, the
@@ -40,6 +41,8 @@ _LABELLED: weakref.WeakSet = weakref.WeakSet()
 #: The worker's progress callback while it makes a sample (set in the worker thread).
 _REPORTER = threading.local()
 _PLACEHOLDERS = itertools.count()
+#: Samples whose layers are still being added (tests and benchmarks wait for none).
+_ARRIVING: set[int] = set()
 
 
 def _viewer_on_screen():
@@ -68,7 +71,7 @@ def generate(steps: list[Callable[[], object]]) -> list:
 
 def sample_ready(viewer) -> bool:
     """Whether ``viewer`` holds layers and none is a sample still being made (tests, benchmarks)."""
-    return len(viewer.layers) > 0 and not any(
+    return len(viewer.layers) > 0 and not _ARRIVING and not any(
         PLACEHOLDER_KEY in layer.metadata for layer in viewer.layers)
 
 
@@ -118,18 +121,15 @@ def _start(viewer, make, title: str):
             _REPORTER.step = None
 
     token = next(_PLACEHOLDERS)
+    _ARRIVING.add(token)
 
     def swap(layers=None) -> None:
-        from napari.layers import Layer
-
         bar.close()
         relay.deleteLater()
         for layer in list(viewer.layers):
             if layer.metadata.get(PLACEHOLDER_KEY) == token:
                 viewer.layers.remove(layer)
-        for data, kwargs, kind in layers or []:
-            viewer.add_layer(Layer.create(data, kwargs, kind))
-        _label_if_stacked(viewer, layers or [])
+        _add_one_per_turn(viewer, list(layers or []), token)
 
     worker = create_worker(work, _ignore_errors=True)
     worker.returned.connect(swap)
@@ -138,6 +138,20 @@ def _start(viewer, make, title: str):
     worker.start()
     return (np.empty((0, 2)), {"name": f"making {title}…",
                                "metadata": {PLACEHOLDER_KEY: token}}, "points")
+
+
+def _add_one_per_turn(viewer, layers: list, token: int, index: int = 0) -> None:
+    """Add ``layers`` to ``viewer``, one per event-loop turn: napari builds and draws each
+    layer on the GUI thread, so the viewer repaints and reacts in between."""
+    from napari.layers import Layer
+    from qtpy.QtCore import QTimer
+
+    if index < len(layers):
+        viewer.add_layer(Layer.create(*layers[index]))
+        QTimer.singleShot(0, lambda: _add_one_per_turn(viewer, layers, token, index + 1))
+        return
+    _label_if_stacked(viewer, layers)
+    _ARRIVING.discard(token)
 
 
 def _label_if_stacked(viewer, layers) -> None:
