@@ -136,7 +136,8 @@ def _start(viewer, make, title: str):
     worker.errored.connect(lambda err: (swap(), show_failure(err, f"Making {title}")))
     show_info(f"MSC Morph: making {title}…")
     worker.start()
-    return (np.empty((0, 2)), {"name": f"making {title}…",
+    # hidden: never drawn, so it costs no first-draw (shader) time on the GUI thread
+    return (np.empty((0, 2)), {"name": f"making {title}…", "visible": False,
                                "metadata": {PLACEHOLDER_KEY: token}}, "points")
 
 
