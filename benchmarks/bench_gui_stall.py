@@ -163,6 +163,8 @@ def napari_alone(viewer, probe, name: str, layers) -> dict:
 def action_samples(viewer, probe, tmp):
     from npe2 import PluginManager
 
+    from napari_msc_morph.widgets._sample_loading import sample_ready
+
     rows = []
     manifest = PluginManager.instance().get_manifest(PLUGIN)
     for sample in manifest.contributions.sample_data or []:
@@ -172,7 +174,7 @@ def action_samples(viewer, probe, tmp):
             return viewer.open_sample(PLUGIN, key)
 
         rows.append(measure(probe, f"open sample: {sample.key}", open_it,
-                            lambda: len(viewer.layers) > 0, timeout_s=300))
+                            lambda: sample_ready(viewer), timeout_s=300))
         made = list(viewer.layers)
         viewer.layers.clear()
         spin(lambda: True, 5, tail_s=0.5)
@@ -180,7 +182,7 @@ def action_samples(viewer, probe, tmp):
         viewer.layers.clear()
         spin(lambda: True, 5, tail_s=0.5)
         rows.append(measure(probe, f"open sample: {sample.key} (again)", open_it,
-                            lambda: len(viewer.layers) > 0, timeout_s=300))
+                            lambda: sample_ready(viewer), timeout_s=300))
     return rows
 
 

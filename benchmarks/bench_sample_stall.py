@@ -18,6 +18,8 @@ def longest_stall(viewer, sample: str) -> tuple[float, float]:
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
 
+    from napari_msc_morph.widgets._sample_loading import sample_ready
+
     interval = 0.010
     state = {"last": time.perf_counter(), "worst": 0.0}
 
@@ -35,7 +37,7 @@ def longest_stall(viewer, sample: str) -> tuple[float, float]:
     # as the File > Open Sample menu does, from inside the event loop
     QTimer.singleShot(0, lambda: viewer.open_sample("napari-msc-morph", sample))
     QTimer.singleShot(0, lambda: state.__setitem__("started", True))
-    while len(viewer.layers) == 0 or time.perf_counter() - start < 0.05:
+    while not sample_ready(viewer) or time.perf_counter() - start < 0.05:
         QApplication.processEvents()
         time.sleep(0.001)
     wall = time.perf_counter() - start

@@ -1,9 +1,11 @@
-"""Every sample opens in a real napari viewer with the right layers."""
+"""Every sample opens in a real napari viewer with the right layers (made in a worker)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+
+from napari_msc_morph.widgets._sample_loading import sample_ready
 
 EXPECTED = {
     "passage_series": {"D01_passages": "Image"},
@@ -17,10 +19,15 @@ EXPECTED = {
 }
 
 
-@pytest.mark.parametrize("key", sorted(EXPECTED))
-def test_sample_opens_with_layer_types_names_and_scale(make_napari_viewer, key):
-    viewer = make_napari_viewer()
+def _open(viewer, qtbot, key):
     viewer.open_sample("napari-msc-morph", key)
+    qtbot.waitUntil(lambda: sample_ready(viewer), timeout=120_000)
+
+
+@pytest.mark.parametrize("key", sorted(EXPECTED))
+def test_sample_opens_with_layer_types_names_and_scale(make_napari_viewer, qtbot, key):
+    viewer = make_napari_viewer()
+    _open(viewer, qtbot, key)
     kinds = {layer.name: type(layer).__name__ for layer in viewer.layers}
     assert kinds == EXPECTED[key]
     for layer in viewer.layers:
@@ -32,9 +39,9 @@ def test_sample_opens_with_layer_types_names_and_scale(make_napari_viewer, key):
         assert np.isfinite(np.asarray(layer.data)).all()
 
 
-def test_if_sample_channel_colormaps_and_label_agreement(make_napari_viewer):
+def test_if_sample_channel_colormaps_and_label_agreement(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
-    viewer.open_sample("napari-msc-morph", "if_field")
+    _open(viewer, qtbot, "if_field")
     assert viewer.layers["DAPI"].colormap.name == "blue"
     assert viewer.layers["RUNX2"].colormap.name == "green"
     cells = np.asarray(viewer.layers["cells"].data)
@@ -45,9 +52,10 @@ def test_if_sample_channel_colormaps_and_label_agreement(make_napari_viewer):
     assert (cells[inside] == nuclei[inside]).all()
 
 
-def test_passage_series_shows_the_study_camera_size_on_a_passage_axis(make_napari_viewer):
+def test_passage_series_shows_the_study_camera_size_on_a_passage_axis(make_napari_viewer,
+                                                                      qtbot):
     viewer = make_napari_viewer()
-    viewer.open_sample("napari-msc-morph", "passage_series")
+    _open(viewer, qtbot, "passage_series")
     stack = viewer.layers["D01_passages"]
     assert stack.data.shape == (4, 1944, 2592)
     assert stack.metadata["passages"] == [1, 4, 7, 10]

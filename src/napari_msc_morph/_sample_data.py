@@ -4,8 +4,11 @@ Each function returns napari ``LayerData`` tuples built from the synthetic
 engine, with the pixel size in ``scale`` (µm) and the hidden truth in the
 layer metadata, so every widget can be tried without microscope images.
 
-The fields are made in a worker thread while the viewer keeps working, with a
-progress bar and a notification (:func:`~.widgets._sample_loading.generate`).
+napari opens them through the ``open_*`` commands, which make the fields in a
+worker thread while the viewer keeps working, with a progress bar and a
+notification, and add the layers when done
+(:func:`~.widgets._sample_loading.in_background`); the ``sample_*`` functions
+themselves just return the layers.
 Stacks name their leading axis: the osteogenic time course has a ``day`` axis
 and the passage series a ``passage`` axis (layer ``axis_labels``), and a text
 overlay shows the value at the slider's position ("day 14"), because napari's
@@ -17,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import synthetic
-from .widgets._sample_loading import AXIS_KEY, generate, label_current_viewer
+from .widgets._sample_loading import AXIS_KEY, generate, in_background
 
 # A field the size of the passage study's camera is realistic but large; the
 # time course holds 7 fields per condition, so it uses quarter-area fields.
@@ -46,7 +49,7 @@ def sample_passage_series(size: tuple[int, int] = (1944, 2592), seed: int = 0):
     donor = synthetic.make_donor("D01", seed=seed)
     fields = generate([
         (lambda p=passage: synthetic.passage_field(p, donor=donor, size=size, seed=seed + p))
-        for passage in PASSAGE_SERIES], "the MSC passage series")
+        for passage in PASSAGE_SERIES])
     pixel_size = fields[0].pixel_size_um
     meta = {
         "pixel_size_um": pixel_size,
@@ -56,7 +59,6 @@ def sample_passage_series(size: tuple[int, int] = (1944, 2592), seed: int = 0):
         AXIS_KEY: {"axis": "passage", "values": list(PASSAGE_SERIES), "prefix": "P"},
         "truth": [dict(f.truth) for f in fields],
     }
-    label_current_viewer()
     return [(np.stack([f.image for f in fields]),
              {"name": "D01_passages", "scale": (1.0, pixel_size, pixel_size),
               "axis_labels": ("passage", "y", "x"),
@@ -71,8 +73,7 @@ def sample_osteo_time_course(size: tuple[int, int] = TIME_COURSE_SIZE, seed: int
     made = generate([
         (lambda d=day, i=induced: synthetic.osteo_field(d, induced=i, donor=donor, size=size,
                                                         seed=seed + d))
-        for _, induced in conditions for day in synthetic.OSTEO_DAYS],
-        "the osteogenic time course")
+        for _, induced in conditions for day in synthetic.OSTEO_DAYS])
     n_days = len(synthetic.OSTEO_DAYS)
     layers = []
     for k, (condition, _) in enumerate(conditions):
@@ -101,15 +102,13 @@ def sample_osteo_time_course(size: tuple[int, int] = TIME_COURSE_SIZE, seed: int
                 "image",
             )
         )
-    label_current_viewer()
     return layers
 
 
 def sample_if_field(size: tuple[int, int] = IF_SIZE, seed: int = 0):
     """An immunofluorescence field: DAPI, actin and marker channels, nuclei and cell labels."""
     n_cells = max(8, int(40 * size[0] * size[1] / (512 * 512)))
-    (field,) = generate([lambda: synthetic.if_field(size=size, n_cells=n_cells, seed=seed)],
-                        "the immunofluorescence field")
+    (field,) = generate([lambda: synthetic.if_field(size=size, n_cells=n_cells, seed=seed)])
     scale = (field.pixel_size_um, field.pixel_size_um)
     layers = []
     for name, image in field.channels.items():
@@ -146,7 +145,7 @@ def sample_tissue_source(size: tuple[int, int] = TIME_COURSE_SIZE, seed: int = 0
     fields = generate([
         (lambda i=i, source=source: synthetic.source_field(
             source, donor=synthetic.make_donor(f"D0{3 + i}", seed=seed), size=size, seed=seed + i))
-        for i, source in enumerate(sources)], "the tissue-source pair")
+        for i, source in enumerate(sources)])
     layers = []
     for source, field in zip(sources, fields):
         layers.append(
@@ -160,7 +159,7 @@ def sample_nsc_fate(size: tuple[int, int] = (1024, 1024), seed: int = 0):
     """Neural stem cell progeny: neurons, astrocytes and oligodendrocytes."""
     fates = ("neuron", "astrocyte", "oligodendrocyte")
     fields = generate([(lambda i=i, fate=fate: synthetic.nsc_field(fate, size=size, seed=seed + i))
-                       for i, fate in enumerate(fates)], "the neural stem cell fates")
+                       for i, fate in enumerate(fates)])
     layers = []
     for fate, field in zip(fates, fields):
         layers.append(
@@ -168,3 +167,11 @@ def sample_nsc_fate(size: tuple[int, int] = (1024, 1024), seed: int = 0):
                                metadata={"sample_id": f"NSC_{fate}", "fate": fate})
         )
     return layers
+
+
+# The npe2 sample-data commands (napari.yaml): made off the GUI thread when a viewer is on screen.
+open_passage_series = in_background(sample_passage_series, "the MSC passage series")
+open_osteo_time_course = in_background(sample_osteo_time_course, "the osteogenic time course")
+open_if_field = in_background(sample_if_field, "the immunofluorescence field")
+open_tissue_source = in_background(sample_tissue_source, "the tissue-source pair")
+open_nsc_fate = in_background(sample_nsc_fate, "the neural stem cell fates")

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+from napari.layers import Layer
 
 from napari_msc_morph import _sample_data
 from napari_msc_morph.synthetic import OSTEO_DAYS
 from napari_msc_morph.widgets import _sample_loading
 
 
-def test_osteo_sample_has_a_day_axis_and_the_overlay_shows_the_day(make_napari_viewer,
+def test_osteo_sample_has_a_day_axis_and_the_overlay_shows_the_day(make_napari_viewer, qtbot,
                                                                    monkeypatch):
     monkeypatch.setattr(_sample_data, "TIME_COURSE_SIZE", (48, 64))
     monkeypatch.setattr(_sample_data.sample_osteo_time_course, "__defaults__", ((48, 64), 0))
     viewer = make_napari_viewer()
     viewer.open_sample("napari-msc-morph", "osteo_time_course")
+    qtbot.waitUntil(lambda: _sample_loading.sample_ready(viewer), timeout=60_000)
     induced = viewer.layers["D02_induced_days"]
     assert induced.axis_labels == ("day", "y", "x")
     assert str(induced.units[0]) == "day"
@@ -29,24 +31,35 @@ def test_osteo_sample_has_a_day_axis_and_the_overlay_shows_the_day(make_napari_v
     assert not overlay.visible
 
 
-def test_generation_runs_in_a_worker_while_the_event_loop_turns(qapp, qtbot):
+def test_a_sample_is_made_in_a_worker_and_the_call_returns_at_once(make_napari_viewer, qtbot):
     import threading
 
     from qtpy.QtCore import QTimer
 
+    viewer = make_napari_viewer()
     ticks, threads = [], []
-    timer = QTimer()
-    timer.timeout.connect(lambda: ticks.append(1))
-    timer.start(5)
+    release = threading.Event()
 
     def step(value):
         threads.append(threading.current_thread() is threading.main_thread())
-        threading.Event().wait(0.15)  # a slow field
+        assert release.wait(10)            # made only once the command has returned
+        threading.Event().wait(0.15)       # a slow field
         return value
 
-    made = _sample_loading.generate([lambda: step(1), lambda: step(2)], "two fields")
+    def two_fields():
+        made = _sample_loading.generate([lambda: step(1), lambda: step(2)])
+        return [(np.full((8, 8), v, np.uint8), {"name": f"field {v}"}, "image") for v in made]
+
+    command = _sample_loading.in_background(two_fields, "two fields")
+    viewer.add_layer(Layer.create(*command()[0]))  # what napari does with the returned tuple
+    assert not _sample_loading.sample_ready(viewer)  # a placeholder stands in meanwhile
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start(5)
+    release.set()
+    qtbot.waitUntil(lambda: _sample_loading.sample_ready(viewer), timeout=10_000)
     timer.stop()
-    assert made == [1, 2]
+    assert [layer.name for layer in viewer.layers] == ["field 1", "field 2"]
     assert threads == [False, False]   # made off the GUI thread
     assert len(ticks) >= 5             # and the GUI kept handling events meanwhile
 
@@ -56,3 +69,19 @@ def test_without_background_the_steps_run_in_the_caller(monkeypatch):
     layers = _sample_data.sample_tissue_source(size=(32, 40))
     assert [kw["name"] for _, kw, _ in layers] == ["umbilical_cord_MSC", "bone_marrow_MSC"]
     assert all(np.asarray(data).shape[:2] == (32, 40) for data, _, _ in layers)
+
+
+def test_a_sample_that_fails_leaves_no_placeholder_and_says_so(make_napari_viewer, qtbot,
+                                                               monkeypatch):
+    shown = []
+    monkeypatch.setattr("napari.utils.notifications.show_error", shown.append)
+    viewer = make_napari_viewer()
+
+    def broken():
+        raise RuntimeError("no field")
+
+    command = _sample_loading.in_background(broken, "a broken sample")
+    viewer.add_layer(Layer.create(*command()[0]))
+    qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
+    assert len(viewer.layers) == 0
+    assert "RuntimeError: no field" in shown[0] and "bug" in shown[0]

@@ -28,6 +28,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..table_export import export_table, file_filters, path_for_filter
+from ._panel import show_failure
 
 COLORMAPS = ("viridis", "magma", "plasma", "cividis", "coolwarm", "turbo")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -403,7 +404,7 @@ class CellTable(QWidget):
         path = path_for_filter(path, chosen)
         try:
             self.export(path)
-        except (OSError, ImportError, ValueError) as err:
-            show_error(f"Could not write {path}: {err}")
+        except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
+            show_failure(err, "Cell table export")
             return
         show_info(f"{len(self.table)} rows written to {path}")

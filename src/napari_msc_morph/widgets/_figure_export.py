@@ -48,10 +48,10 @@ def _save_dialog(canvas, fmt: str, name: str) -> Path | None:
         canvas.wait()
     try:
         written = export_figure(canvas.figure, path, fmt)
-    except (OSError, ValueError, BadInputError) as err:
-        from napari.utils.notifications import show_error
+    except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
+        from ._panel import show_failure
 
-        show_error(f"Saving the plot failed: {err}")
+        show_failure(err, "Saving the plot")
         return None
     from napari.utils.notifications import show_info
 

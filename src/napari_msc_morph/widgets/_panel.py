@@ -5,12 +5,15 @@ A dock subclasses :class:`JobDock`, lays out its form with
 engine call to :meth:`JobDock.start_job`. The job runs in a napari
 ``thread_worker``; the engine's ``progress(done, total, message)`` calls move
 the bar, Cancel sets the job's :class:`~napari_msc_morph.jobs.CancelToken`, and
-errors become napari notifications (the viewer keeps working):
+errors become napari notifications (the viewer keeps working, the dock is usable
+again), the same split as the CLI's (:func:`show_failure`):
 
-- :class:`~napari_msc_morph.errors.MscMorphError` and the built-in
-  ``ValueError``/``OSError`` kinds: their one-line message;
+- :data:`~napari_msc_morph.errors.USER_ERRORS` (the package's errors and
+  ``OSError``): their one-line message;
 - :class:`~napari_msc_morph.errors.Cancelled`: "Cancelled." in the status line;
-- anything else: a short message; the traceback goes to the package logger.
+- anything else is a bug: its traceback goes to a log file
+  (:func:`~napari_msc_morph.errors.write_bug_log`) and the notification says it
+  is a bug and where that file is.
 """
 
 from __future__ import annotations
@@ -19,14 +22,20 @@ import functools
 import importlib
 import inspect
 import logging
+import re
+import weakref
 from collections.abc import Callable
 from typing import Any
 
 from qtpy.QtCore import QObject, QSize, QTimer, Signal
 from qtpy.QtWidgets import (
+    QAbstractSpinBox,
+    QCheckBox,
+    QComboBox,
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -34,13 +43,11 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..errors import Cancelled, MscMorphError
+from ..errors import USER_ERRORS, Cancelled, write_bug_log
 from ..jobs import CancelToken, ProgressFn
 
 logger = logging.getLogger("napari_msc_morph")
 
-#: Errors a user can cause and fix: shown as their message alone.
-USER_ERRORS = (MscMorphError, ValueError, KeyError, OSError)
 #: The tallest a dock asks to be (px): several docks stacked on a 1280x800 laptop
 #: screen must not push the window past the screen; longer content scrolls.
 MAX_DOCK_HEIGHT = 560
@@ -81,6 +88,67 @@ class _JobFailed:
 
     def __init__(self, error: BaseException):
         self.error = error
+
+
+def show_failure(err: BaseException, title: str) -> str:
+    """Notify the user of ``err`` the way the CLI reports it; returns a one-line status.
+
+    A user error (:data:`~napari_msc_morph.errors.USER_ERRORS`) shows its message;
+    anything else is a bug in this plugin: its traceback is written to a log file and
+    the notification says so and names the file.
+    """
+    from napari.utils.notifications import show_error, show_info
+
+    if isinstance(err, Cancelled):
+        show_info(f"{title}: cancelled.")
+        return "Cancelled."
+    if isinstance(err, USER_ERRORS):
+        show_error(f"{title}: {err}")
+        return str(err)
+    log = write_bug_log(err, re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-"))
+    logger.error("%s failed (a bug)", title, exc_info=err)
+    where = (f"the traceback is in {log}; please report it with that file"
+             if log is not None else "the traceback is in the napari console")
+    message = (f"unexpected {type(err).__name__}: {err}. This is a bug in napari-msc-morph: "
+               f"{where}.")
+    show_error(f"{title}: {message}")
+    return message
+
+
+#: viewer -> dock class name -> {field attribute: value}; dropped with its viewer, never
+#: written to disk. The forms are plain Qt widgets, so magicgui's ``persist`` does not apply.
+_FIELDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def keep_fields(dock) -> None:
+    """Give ``dock``'s form fields the values the last dock of its kind had in this viewer,
+    then keep them up to date, so a dock closed and opened again keeps its settings.
+
+    A field is any combo box, spin box, line edit, check box (read and written through
+    Qt's user property, the value a user edits) or magicgui ``FileEdit`` attribute,
+    except those named in ``dock.not_remembered``.
+    """
+    from magicgui.widgets import FileEdit
+
+    # napari hands a dock opened from its menu a proxy of the viewer, a new one per dock
+    viewer = getattr(dock, "viewer", None)
+    viewer = getattr(viewer, "__wrapped__", viewer)
+    try:
+        saved = _FIELDS.setdefault(viewer, {}).setdefault(type(dock).__name__, {})
+    except (AttributeError, TypeError):  # no viewer, or one that cannot be weakly referenced
+        return
+    kinds = (QComboBox, QAbstractSpinBox, QLineEdit, QCheckBox, FileEdit)
+    for name, field in vars(dock).items():  # creation order: a recipe box before what it fills
+        if name.startswith("_") or name in dock.not_remembered or not isinstance(field, kinds):
+            continue
+        if isinstance(field, FileEdit):
+            field = field.line_edit.native  # its text: "" when empty (FileEdit.value reads ".")
+        prop = field.metaObject().userProperty()  # currentText, value, text or checked
+        if name in saved:
+            prop.write(field, saved[name])  # a combo box whose item has gone keeps its choice
+        saved[name] = prop.read(field)
+        changed = getattr(field, bytes(prop.notifySignal().name()).decode())
+        changed.connect(lambda *_, n=name, f=field, p=prop: saved.__setitem__(n, p.read(f)))
 
 
 def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
@@ -131,18 +199,19 @@ class JobDock(QWidget):
 
     Subclasses set :attr:`job_title` (used in notifications), build their form,
     call :meth:`build_run_panel`, and implement ``run()`` as: gather inputs
-    (raise ``ValueError`` with a message naming the layer), then
+    (raise :class:`~napari_msc_morph.errors.BadInputError` with a message naming
+    the layer), then
     ``self.start_job(lambda progress, cancel: engine(..., progress=progress,
     cancel=cancel), on_done)``.
     """
 
     job_title = "MSC Morph"
-    #: Attributes :mod:`._memory` must not restore (values that follow the data).
+    #: Form fields not restored in a re-opened dock (values that follow the data).
     not_remembered: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs):
         # After the most-derived __init__ has built the form, restore the fields this
-        # viewer's last dock of the same kind had (widgets/_memory.py).
+        # viewer's last dock of the same kind had (keep_fields).
         super().__init_subclass__(**kwargs)
         init = cls.__init__
 
@@ -150,11 +219,10 @@ class JobDock(QWidget):
         def __init__(self, *args, **kw):
             init(self, *args, **kw)
             if type(self) is cls:
-                from ._memory import remember_settings
-
-                remember_settings(self)
+                keep_fields(self)
 
         cls.__init__ = __init__
+
     #: First-use costs of the result handler, paid in the worker before the job: modules
     #: to import, or ``module:function`` to call (see :mod:`._warm`). A first import on the
     #: GUI thread (scipy.stats behind the results table: 1-3 s) froze the viewer.
@@ -200,10 +268,6 @@ class JobDock(QWidget):
             form = scroll.widget().minimumSizeHint().width() + bar
             hint.setWidth(max(hint.width(), min(form, MIN_DOCK_WIDTH)))
         return hint
-
-    def showEvent(self, event):  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        keep_window_on_screen(self.window())
 
     # ------------------------------------------------------------- running
     @property
@@ -267,21 +331,8 @@ class JobDock(QWidget):
     # ------------------------------------------------------------- reporting
     def report_error(self, err: BaseException) -> None:
         """Show ``err`` as a notification and in the status line; never raise."""
-        from napari.utils.notifications import show_error, show_info
-
         self._latest_step = None  # a pending progress message must not hide the error
-
-        if isinstance(err, Cancelled):
-            self.status.setText("Cancelled.")
-            show_info(f"{self.job_title}: cancelled.")
-            return
-        if isinstance(err, USER_ERRORS):
-            message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        else:
-            logger.error("%s failed", self.job_title, exc_info=err)
-            message = f"unexpected {type(err).__name__}: {err} (details in the log)"
-        self.status.setText(str(message))
-        show_error(f"{self.job_title}: {message}")
+        self.status.setText(show_failure(err, self.job_title))
 
     def _on_progress(self, done: int, total: int, message: str) -> None:
         if self._cancel_token is not None and self._cancel_token.cancelled:
@@ -357,86 +408,3 @@ def _is_deleted(widget) -> bool:
     except RuntimeError:
         return True
     return False
-
-
-class _ScreenFit(QObject):
-    """Event filter: after any resize of the main window, shrink it back onto its screen."""
-
-    def eventFilter(self, watched, event):  # noqa: N802 (Qt's name)
-        from qtpy.QtCore import QEvent
-
-        if event.type() == QEvent.Type.Resize:
-            QTimer.singleShot(0, lambda: _fit_if_alive(watched))
-        return False
-
-
-def _fit_if_alive(window) -> None:
-    try:
-        fit_window_to_screen(window)
-    except RuntimeError:  # closed meanwhile
-        pass
-
-
-def keep_window_on_screen(window) -> None:
-    """Fit ``window`` to its screen now and after every later resize (installed once)."""
-    if window is None or not window.isWindow():
-        return
-    if window.property("msc_morph_screen_fit") is None:
-        window.setProperty("msc_morph_screen_fit", True)
-        window.installEventFilter(_ScreenFit(window))
-    QTimer.singleShot(0, lambda: _fit_if_alive(window))
-
-
-def fit_window_to_screen(window) -> bool:
-    """Shrink a top-level ``window`` that is larger than its screen's available area.
-
-    napari saves the main window's geometry when it closes and reopens at that size,
-    so a window grown past the screen by tall docks would stay too big in every later
-    session. Returns whether the window was resized (it never gets smaller than
-    its docks' minimum size).
-    """
-    if window is None or not window.isWindow():
-        return False
-    screen = window.screen()
-    if screen is None:
-        return False
-    available = screen.availableGeometry()
-    frame_extra = window.frameGeometry().size() - window.geometry().size()
-    width = min(window.width(), available.width() - frame_extra.width())
-    height = min(window.height(), available.height() - frame_extra.height())
-    before = window.size()
-    if (width, height) != (before.width(), before.height()):
-        window.resize(width, height)  # Qt keeps it at least the docks' minimum
-    if window.height() > available.height() - frame_extra.height() and _tabify_our_docks(window):
-        window.resize(width, height)  # stacked docks' minimum heights no longer add up
-    return window.size() != before
-
-
-#: Dock titles napari gives this plugin's widgets ("Segment cells (napari-msc-morph)",
-#: "Cell table (MSC Morph)").
-_OUR_DOCK_MARKS = ("(napari-msc-morph)", "(MSC Morph)")
-
-
-def _tabify_our_docks(window) -> bool:
-    """Put this plugin's docks that stand one above another into tabs; whether any moved.
-
-    Each open dock keeps a minimum height; six of them stacked in one column are taller
-    than a laptop screen, and napari would remember that window size. As tabs they
-    share the column (the last one opened stays in front).
-    """
-    from qtpy.QtWidgets import QDockWidget
-
-    docks = [d for d in window.findChildren(QDockWidget)
-             if d.isVisible() and not d.isFloating()
-             and any(mark in d.windowTitle() for mark in _OUR_DOCK_MARKS)]
-    if len(docks) < 2:
-        return False
-    first, moved = docks[0], False
-    area = window.dockWidgetArea(first)
-    for dock in docks[1:]:
-        if window.dockWidgetArea(dock) == area and dock not in window.tabifiedDockWidgets(first):
-            window.tabifyDockWidget(first, dock)
-            moved = True
-    if moved:
-        docks[-1].raise_()
-    return moved

@@ -22,8 +22,10 @@ from qtpy.QtWidgets import (
 )
 
 from ..analysis.aggregate import metadata_from_name
+from ..errors import BadInputError
 from ..io import read_table
 from ..table_export import export_table, file_filters, path_for_filter, read_table_metadata
+from ._panel import show_failure
 from ._results_values import (
     METADATA_COLUMNS,
     NUMERIC_METADATA,
@@ -227,7 +229,7 @@ class ResultsTable(QWidget):
         """
         pattern = (pattern if pattern is not None else self.pattern_edit.text()).strip()
         if not pattern:
-            raise ValueError("Type a file-name pattern first, e.g. {donor}_P{passage}_d{day}.")
+            raise BadInputError("Type a file-name pattern first, e.g. {donor}_P{passage}_d{day}.")
         if self.pattern_edit.text().strip() != pattern:
             self.pattern_edit.setText(pattern)
         matched = sum(self._apply_pattern(row, pattern, overwrite) for row in self._rows)
@@ -292,7 +294,7 @@ class ResultsTable(QWidget):
         """
         frame = read_table(path)
         if "layer" not in frame.columns:
-            raise ValueError(
+            raise BadInputError(
                 f"{Path(path).name} has no 'layer' column; import a table exported from the "
                 f"results table. Its columns are {list(frame.columns)}."
             )
@@ -434,7 +436,7 @@ class ResultsTable(QWidget):
 
         try:
             matched = self.fill_metadata_from_names()
-        except ValueError as err:
+        except BadInputError as err:
             show_warning(str(err))
             return
         if matched < len(self._rows):
@@ -461,10 +463,8 @@ class ResultsTable(QWidget):
 
     @staticmethod
     def _run_safely(func, *args):
-        from napari.utils.notifications import show_error
-
         try:
             return func(*args)
-        except (OSError, ValueError, ImportError) as err:
-            show_error(str(err))
+        except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
+            show_failure(err, "Results table")
             return None

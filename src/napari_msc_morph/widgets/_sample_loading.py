@@ -1,12 +1,15 @@
 """Sample data that loads without freezing the viewer, and stack axes that say what they are.
 
-npe2 sample-data commands must *return* their layers, and napari calls them on
-the GUI thread, so :func:`generate` runs the generation steps (one synthetic
-field each) in a napari worker thread and keeps the Qt event loop turning while
-it waits (a local ``QEventLoop``, the way a modal dialog waits): the viewer
-stays responsive, a progress bar counts the fields in napari's activity panel
-and a notification says what is being made. Without a running Qt application
-(scripts, the CLI's tests) the steps simply run in turn.
+npe2 sample-data commands must *return* their layers, and napari calls them on the
+GUI thread. :func:`in_background` wraps a sample function into such a command: with
+a viewer on screen it returns at once with a placeholder (an empty Points layer
+named after what is being made), runs the sample function in a napari thread
+worker, and when it is done swaps the placeholder for the sample's layers (one per
+event-loop turn, so the viewer repaints in between). No
+event loop is nested: the viewer keeps running its own. A progress bar counts the
+fields in napari's activity panel (:func:`generate` reports each one) and a
+notification says what is being made. Without a viewer on screen (scripts, the
+CLI's tests) the sample function simply runs.
 
 :func:`label_stack_axis` names a stack's leading axis with its real values:
 napari's slider shows the step *index*, and the osteogenic days (0, 1, 3, 5, 7,
@@ -17,65 +20,145 @@ at the slider's position ("day 14"), updated whenever the slider moves.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import threading
 import weakref
 from collections.abc import Callable
 
-#: Run sample generation in a worker thread when a Qt application is running
-#: (``benchmarks/bench_sample_stall.py`` turns it off to measure the old stall).
+import numpy as np
+
+#: Make samples in a worker thread when a viewer is on screen
+#: (``benchmarks/bench_sample_stall.py`` turns it off to measure the GUI-thread stall).
 BACKGROUND = True
 #: Layer metadata key: ``{"axis": "day", "values": [0, 1, 3, ...]}``.
 AXIS_KEY = "stack_axis"
+#: Layer metadata key of the placeholder that stands in while a sample is made.
+PLACEHOLDER_KEY = "msc_morph_sample_placeholder"
 #: Canvas overlay showing the slider's value.
 OVERLAY = "msc_morph_stack_axis"
 _LABELLED: weakref.WeakSet = weakref.WeakSet()
+#: The worker's progress callback while it makes a sample (set in the worker thread).
+_REPORTER = threading.local()
+_PLACEHOLDERS = itertools.count()
+#: Samples whose layers are still being added (tests and benchmarks wait for none).
+_ARRIVING: set[int] = set()
 
 
-def _qt_app():
+def _viewer_on_screen():
+    """The current napari viewer when called on the GUI thread of a running Qt app."""
     try:
         from qtpy.QtWidgets import QApplication
     except Exception:  # no Qt binding: a script without a GUI
         return None
-    app = QApplication.instance()
-    if app is None or threading.current_thread() is not threading.main_thread():
+    if QApplication.instance() is None or threading.current_thread() is not threading.main_thread():
         return None
-    return app
+    from napari import current_viewer
+
+    return current_viewer()
 
 
-def generate(steps: list[Callable[[], object]], title: str) -> list:
-    """Results of ``steps`` (called in order), made off the GUI thread when there is one."""
-    if not BACKGROUND or _qt_app() is None:
-        return [step() for step in steps]
+def generate(steps: list[Callable[[], object]]) -> list:
+    """Results of ``steps`` in order; each one counts on the sample's progress bar."""
+    report = getattr(_REPORTER, "step", None)
+    made = []
+    for step in steps:
+        made.append(step())
+        if report is not None:
+            report(len(made), len(steps))
+    return made
+
+
+def sample_ready(viewer) -> bool:
+    """Whether ``viewer`` holds layers and none is a sample still being made (tests, benchmarks)."""
+    return len(viewer.layers) > 0 and not _ARRIVING and not any(
+        PLACEHOLDER_KEY in layer.metadata for layer in viewer.layers)
+
+
+def in_background(make: Callable[..., list], title: str) -> Callable[..., list]:
+    """The npe2 sample command for ``make`` (a function returning layer data tuples)."""
+
+    @functools.wraps(make)
+    def command(**kwargs):
+        viewer = _viewer_on_screen()
+        if not BACKGROUND or viewer is None:
+            layers = make(**kwargs)
+            _label_if_stacked(viewer, layers)
+            return layers
+        return [_start(viewer, functools.partial(make, **kwargs), title)]
+
+    return command
+
+
+def _start(viewer, make, title: str):
     from napari.qt.threading import create_worker
+    from napari.utils import progress
     from napari.utils.notifications import show_info
-    from qtpy.QtCore import QEventLoop
+    from qtpy.QtCore import QObject, Signal
 
-    outcome: dict = {}
+    from . import _warm
+    from ._panel import show_failure
+
+    class Relay(QObject):
+        step = Signal(int, int)  # queued to the GUI thread: napari's progress bar lives there
+
+    relay = Relay()
+    bar = progress(total=0, desc=title)  # busy until the first field says how many
+
+    def on_step(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    relay.step.connect(on_step)
 
     def work():
-        from . import _warm
-
         _warm.image_layers()  # napari's first-layer costs, paid here instead of on the GUI thread
         _warm.labels_layers()
-        made = []
-        for step in steps:
-            made.append(step())
-            yield len(made)
-        return made
+        _REPORTER.step = relay.step.emit
+        try:
+            return make()
+        finally:
+            _REPORTER.step = None
 
-    loop = QEventLoop()
-    worker = create_worker(work, _progress={"total": len(steps), "desc": title},
-                           _ignore_errors=True)
-    worker.returned.connect(lambda made: outcome.__setitem__("made", made))
-    worker.errored.connect(lambda err: outcome.__setitem__("error", err))
-    worker.finished.connect(loop.quit)
-    show_info(f"MSC Morph: making {title} ({len(steps)} field{'s' * (len(steps) > 1)})…")
+    token = next(_PLACEHOLDERS)
+    _ARRIVING.add(token)
+
+    def swap(layers=None) -> None:
+        bar.close()
+        relay.deleteLater()
+        for layer in list(viewer.layers):
+            if layer.metadata.get(PLACEHOLDER_KEY) == token:
+                viewer.layers.remove(layer)
+        _add_one_per_turn(viewer, list(layers or []), token)
+
+    worker = create_worker(work, _ignore_errors=True)
+    worker.returned.connect(swap)
+    worker.errored.connect(lambda err: (swap(), show_failure(err, f"Making {title}")))
+    show_info(f"MSC Morph: making {title}…")
     worker.start()
-    if "made" not in outcome and "error" not in outcome:
-        loop.exec()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["made"]
+    # hidden: never drawn, so it costs no first-draw (shader) time on the GUI thread
+    return (np.empty((0, 2)), {"name": f"making {title}…", "visible": False,
+                               "metadata": {PLACEHOLDER_KEY: token}}, "points")
+
+
+def _add_one_per_turn(viewer, layers: list, token: int, index: int = 0) -> None:
+    """Add ``layers`` to ``viewer``, one per event-loop turn: napari builds and draws each
+    layer on the GUI thread, so the viewer repaints and reacts in between."""
+    from napari.layers import Layer
+    from qtpy.QtCore import QTimer
+
+    if index < len(layers):
+        viewer.add_layer(Layer.create(*layers[index]))
+        QTimer.singleShot(0, lambda: _add_one_per_turn(viewer, layers, token, index + 1))
+        return
+    _label_if_stacked(viewer, layers)
+    _ARRIVING.discard(token)
+
+
+def _label_if_stacked(viewer, layers) -> None:
+    if viewer is not None and any(AXIS_KEY in (kwargs.get("metadata") or {})
+                                  for _, kwargs, _ in layers):
+        label_stack_axis(viewer)
 
 
 def axis_text(layers, step: int) -> str:
@@ -110,14 +193,3 @@ def label_stack_axis(viewer) -> None:
     viewer.layers.events.inserted.connect(update)
     viewer.layers.events.removed.connect(update)
     update()
-
-
-def label_current_viewer() -> None:
-    """:func:`label_stack_axis` on the viewer a sample is being opened in (if any)."""
-    if _qt_app() is None:
-        return
-    try:
-        from napari import current_viewer
-    except ImportError:
-        return
-    label_stack_axis(current_viewer())

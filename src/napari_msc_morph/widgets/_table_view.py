@@ -68,5 +68,5 @@ def export_dialog(dock, shown, *, nothing_yet: str, title: str, default_name: st
     if path:
         try:
             write(path)
-        except (OSError, ValueError, ImportError) as err:
+        except Exception as err:  # noqa: BLE001  (reported; the viewer keeps working)
             dock.report_error(err)

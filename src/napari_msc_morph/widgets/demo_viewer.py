@@ -13,9 +13,8 @@ map on top of it (the Predict dock places a map on its image's translate), and
 the IF field with its nuclei and cell labels sits below that row. All
 experiments are visible at once; one colour bar per score, labelled with the
 score's name, range and unit, sits at the top right of the canvas
-(:mod:`._score_legend`). The window is kept within the screen after the docks
-are added (:func:`~._panel.keep_window_on_screen`), so napari does not remember
-an oversized geometry.
+(:mod:`._score_legend`). The docks go into tabs (napari's ``tabify``), so the
+window never has to grow to hold them.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..errors import BadInputError
 from ..io import read_image
 
 #: Which held-out samples to show: the induced series and the day-21 control.
@@ -63,7 +63,7 @@ def _add_image(viewer, path: Path, name: str, metadata: dict):
     loaded = read_image(path)
     px = loaded.pixel_size_um
     if px is None:
-        raise ValueError(f"{path} has no pixel size in its metadata; the demo writes one, "
+        raise BadInputError(f"{path} has no pixel size in its metadata; the demo writes one, "
                          "so the folder may be damaged: run `msc-morph demo` again.")
     return viewer.add_image(loaded.data, name=name, scale=(px, px), colormap="gray",
                             metadata={"pixel_size_um": px, **metadata})
@@ -139,9 +139,6 @@ def open_demo(folder, viewer=None, block: bool = False, run_widgets: bool = True
             _run_measurement(viewer, labels_layer)
     if image_layers:
         viewer.layers.selection.active = image_layers[0]
-    from ._panel import keep_window_on_screen
-
-    keep_window_on_screen(viewer.window._qt_window)
     viewer.reset_view()
     if block:
         napari.run()
@@ -152,7 +149,7 @@ def _run_prediction(viewer, bundle: Path, layers):
     from .predict_widget import PredictWidget
 
     widget = PredictWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Predict", area="right")
+    viewer.window.add_dock_widget(widget, name="Predict", area="right", tabify=True)
     widget.set_bundle_path(bundle)
     widget.set_selected_layers(layers)
     widget.tiling_combo.setCurrentText("grid")
@@ -163,7 +160,8 @@ def _run_measurement(viewer, labels_layer):
     from .measure_widget import MeasureWidget
 
     widget = MeasureWidget(viewer)
-    viewer.window.add_dock_widget(widget, name="Measure cells", area="right")
+    viewer.window.add_dock_widget(widget, name="Measure cells", area="right",
+                                  tabify=True)
     widget.labels_combo.setCurrentText(labels_layer.name)
     widget.nuclei_combo.setCurrentText("nuclei")
     widget.set_channels(["RUNX2", "OSX", "OCN"])

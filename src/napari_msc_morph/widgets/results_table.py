@@ -80,7 +80,7 @@ def get_results_table(viewer, show: bool = True) -> ResultsTable:
         return table
     dock = _dock_of(window, table)
     if dock is None:
-        window.add_dock_widget(table, name=DOCK_NAME, area="right")
+        window.add_dock_widget(table, name=DOCK_NAME, area="right", tabify=True)
     else:
         dock.show()
         dock.raise_()
