@@ -163,7 +163,7 @@ def napari_alone(viewer, probe, name: str, layers) -> dict:
 def action_samples(viewer, probe, tmp):
     from npe2 import PluginManager
 
-    from napari_msc_morph.widgets._sample_loading import sample_ready
+    from napari_msc_morph.widgets.sample_loading import sample_ready
 
     rows = []
     manifest = PluginManager.instance().get_manifest(PLUGIN)

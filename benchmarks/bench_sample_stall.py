@@ -18,7 +18,7 @@ def longest_stall(viewer, sample: str) -> tuple[float, float]:
     from qtpy.QtCore import QTimer
     from qtpy.QtWidgets import QApplication
 
-    from napari_msc_morph.widgets._sample_loading import sample_ready
+    from napari_msc_morph.widgets.sample_loading import sample_ready
 
     interval = 0.010
     state = {"last": time.perf_counter(), "worst": 0.0}
@@ -52,16 +52,16 @@ def longest_stall(viewer, sample: str) -> tuple[float, float]:
 def main() -> None:
     import napari
 
-    from napari_msc_morph.widgets import _sample_loading
+    from napari_msc_morph.widgets import sample_loading
 
     samples = sys.argv[1:] or ["osteo_time_course", "if_field"]
     viewer = napari.Viewer(show=True)
     print("sample, longest stall GUI-thread (s), longest stall worker (s), ratio, "
           "wall GUI-thread (s), wall worker (s)")
     for sample in samples:
-        _sample_loading.BACKGROUND = False
+        sample_loading.BACKGROUND = False
         before, wall_before = longest_stall(viewer, sample)
-        _sample_loading.BACKGROUND = True
+        sample_loading.BACKGROUND = True
         after, wall_after = longest_stall(viewer, sample)
         print(f"{sample}, {before:.2f}, {after:.2f}, {before / max(after, 1e-3):.0f}x, "
               f"{wall_before:.1f}, {wall_after:.1f}", flush=True)

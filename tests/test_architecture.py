@@ -174,14 +174,6 @@ def test_no_import_cycles_between_packages():
         " <-> ".join(c) for c in cycles)
 
 
-#: Private names still used across packages, each being removed on another branch of
-#: issue 21 (owner in the comment). Delete an entry when its crossing goes: a stale
-#: entry fails the test below.
-KNOWN_PRIVATE_CROSSINGS = {
-    ("_sample_data.py", "napari_msc_morph.widgets._sample_loading"),  # widgets
-}
-
-
 def _is_private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
 
@@ -229,11 +221,8 @@ def test_private_check_sees_both_forms(tmp_path):
 def test_no_private_name_is_used_outside_its_package():
     found = {(str(path.relative_to(PACKAGE_DIR)), name)
              for module, path in _modules().items() for name in _private_uses(module, path)}
-    new = sorted(found - KNOWN_PRIVATE_CROSSINGS)
-    assert not new, "private names used outside their package (make them public or move " \
-                    "them):\n" + "\n".join(f"{p}: {n}" for p, n in new)
-    stale = sorted(KNOWN_PRIVATE_CROSSINGS - found)
-    assert not stale, f"fixed crossings still listed in KNOWN_PRIVATE_CROSSINGS: {stale}"
+    assert not found, "private names used outside their package (make them public or move " \
+                      "them):\n" + "\n".join(f"{p}: {n}" for p, n in sorted(found))
 
 
 def test_no_module_over_the_size_limit():

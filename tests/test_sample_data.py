@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from napari_msc_morph.widgets._sample_loading import sample_ready
+from napari_msc_morph.widgets.sample_loading import sample_ready
 
 EXPECTED = {
     "passage_series": {"D01_passages": "Image"},

@@ -10,9 +10,9 @@ import napari
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import save_screenshot, settle  # noqa: E402
 
-from napari_msc_morph.widgets import _sample_loading  # noqa: E402
+from napari_msc_morph.widgets import sample_loading  # noqa: E402
 
-_sample_loading.BACKGROUND = False  # each sample's layers are there when open_sample returns
+sample_loading.BACKGROUND = False  # each sample's layers are there when open_sample returns
 
 
 def main() -> None:

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from napari_msc_morph.widgets import _sample_loading
+from napari_msc_morph.widgets import sample_loading
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 PLUGIN = "napari-msc-morph"
-_sample_loading.BACKGROUND = False  # each sample's layers are there when open_sample returns
+sample_loading.BACKGROUND = False  # each sample's layers are there when open_sample returns
 WIDTH = 900  # GIF width in px
 CAPTION_H = 30
 

@@ -7,7 +7,7 @@ layer metadata, so every widget can be tried without microscope images.
 napari opens them through the ``open_*`` commands, which make the fields in a
 worker thread while the viewer keeps working, with a progress bar and a
 notification, and add the layers when done
-(:func:`~.widgets._sample_loading.in_background`); the ``sample_*`` functions
+(:func:`~.widgets.sample_loading.in_background`); the ``sample_*`` functions
 themselves just return the layers.
 Stacks name their leading axis: the osteogenic time course has a ``day`` axis
 and the passage series a ``passage`` axis (layer ``axis_labels``), and a text
@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import synthetic
-from .widgets._sample_loading import AXIS_KEY, generate, in_background
+from .widgets.sample_loading import AXIS_KEY, generate, in_background
 
 # A field the size of the passage study's camera is realistic but large; the
 # time course holds 7 fields per condition, so it uses quarter-area fields.

@@ -7,7 +7,7 @@ from napari.layers import Layer
 
 from napari_msc_morph import _sample_data
 from napari_msc_morph.synthetic import OSTEO_DAYS
-from napari_msc_morph.widgets import _sample_loading
+from napari_msc_morph.widgets import sample_loading
 
 
 def test_osteo_sample_has_a_day_axis_and_the_overlay_shows_the_day(make_napari_viewer, qtbot,
@@ -16,13 +16,13 @@ def test_osteo_sample_has_a_day_axis_and_the_overlay_shows_the_day(make_napari_v
     monkeypatch.setattr(_sample_data.sample_osteo_time_course, "__defaults__", ((48, 64), 0))
     viewer = make_napari_viewer()
     viewer.open_sample("napari-msc-morph", "osteo_time_course")
-    qtbot.waitUntil(lambda: _sample_loading.sample_ready(viewer), timeout=60_000)
+    qtbot.waitUntil(lambda: sample_loading.sample_ready(viewer), timeout=60_000)
     induced = viewer.layers["D02_induced_days"]
     assert induced.axis_labels == ("day", "y", "x")
     assert str(induced.units[0]) == "day"
     assert viewer.dims.axis_labels[0] == "day"
     assert viewer.dims.nsteps[0] == len(OSTEO_DAYS)
-    overlay = viewer.canvas.overlays[_sample_loading.OVERLAY]
+    overlay = viewer.canvas.overlays[sample_loading.OVERLAY]
     for step, day in enumerate(OSTEO_DAYS):
         viewer.dims.set_current_step(0, step)
         assert overlay.text == f"day {day}"
@@ -47,17 +47,17 @@ def test_a_sample_is_made_in_a_worker_and_the_call_returns_at_once(make_napari_v
         return value
 
     def two_fields():
-        made = _sample_loading.generate([lambda: step(1), lambda: step(2)])
+        made = sample_loading.generate([lambda: step(1), lambda: step(2)])
         return [(np.full((8, 8), v, np.uint8), {"name": f"field {v}"}, "image") for v in made]
 
-    command = _sample_loading.in_background(two_fields, "two fields")
+    command = sample_loading.in_background(two_fields, "two fields")
     viewer.add_layer(Layer.create(*command()[0]))  # what napari does with the returned tuple
-    assert not _sample_loading.sample_ready(viewer)  # a placeholder stands in meanwhile
+    assert not sample_loading.sample_ready(viewer)  # a placeholder stands in meanwhile
     timer = QTimer()
     timer.timeout.connect(lambda: ticks.append(1))
     timer.start(5)
     release.set()
-    qtbot.waitUntil(lambda: _sample_loading.sample_ready(viewer), timeout=10_000)
+    qtbot.waitUntil(lambda: sample_loading.sample_ready(viewer), timeout=10_000)
     timer.stop()
     assert [layer.name for layer in viewer.layers] == ["field 1", "field 2"]
     assert threads == [False, False]   # made off the GUI thread
@@ -65,7 +65,7 @@ def test_a_sample_is_made_in_a_worker_and_the_call_returns_at_once(make_napari_v
 
 
 def test_without_background_the_steps_run_in_the_caller(monkeypatch):
-    monkeypatch.setattr(_sample_loading, "BACKGROUND", False)
+    monkeypatch.setattr(sample_loading, "BACKGROUND", False)
     layers = _sample_data.sample_tissue_source(size=(32, 40))
     assert [kw["name"] for _, kw, _ in layers] == ["umbilical_cord_MSC", "bone_marrow_MSC"]
     assert all(np.asarray(data).shape[:2] == (32, 40) for data, _, _ in layers)
@@ -80,7 +80,7 @@ def test_a_sample_that_fails_leaves_no_placeholder_and_says_so(make_napari_viewe
     def broken():
         raise RuntimeError("no field")
 
-    command = _sample_loading.in_background(broken, "a broken sample")
+    command = sample_loading.in_background(broken, "a broken sample")
     viewer.add_layer(Layer.create(*command()[0]))
     qtbot.waitUntil(lambda: bool(shown), timeout=10_000)
     assert len(viewer.layers) == 0

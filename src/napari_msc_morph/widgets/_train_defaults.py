@@ -21,11 +21,12 @@ ASSUMED_FIELDS = 100
 
 
 def _resolved_device(text: str) -> str:
+    from ..errors import BadInputError
     from ..models.backbones import resolve_device
 
     try:
         return resolve_device(text)
-    except ValueError:
+    except BadInputError:  # a half-typed device name
         return "cpu"
 
 

@@ -38,7 +38,7 @@ from ..analysis.plots import (
 )
 from ..analysis.qpcr import TRANSFORMS
 from ..analysis.study import CorrelationStudy, correlate_study
-from ..errors import BadInputError, MscMorphError
+from ..errors import USER_ERRORS, BadInputError, MscMorphError
 from ..io import write_table
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
@@ -198,7 +198,7 @@ class CorrelationWidget(JobDock):
         """The Correlate button: one :func:`correlate_study` call in a thread worker."""
         try:
             state = self._input_state()
-        except (ValueError, MscMorphError) as err:
+        except USER_ERRORS as err:
             self.report_error(err)
             return
         return self.start_job(

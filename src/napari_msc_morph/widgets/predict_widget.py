@@ -32,7 +32,7 @@ from qtpy.QtWidgets import (
     QPushButton,
 )
 
-from ..errors import BadInputError, MscMorphError
+from ..errors import USER_ERRORS, BadInputError, MscMorphError
 from ..inference import (
     DEVICES,
     TILINGS,
@@ -288,7 +288,7 @@ class PredictWidget(JobDock):
                     rgb=bool(layer.rgb), label=f"layer {layer.name!r}",
                     pixel_size_source="layer",
                 ))
-            except (ValueError, MscMorphError) as err:  # one bad layer must not stop the rest
+            except MscMorphError as err:  # one bad layer must not stop the rest
                 if len(layers) == 1:
                     raise
                 skipped.append(str(err))
@@ -314,7 +314,7 @@ class PredictWidget(JobDock):
             return self.worker
         try:
             state = self._input_state()
-        except (ValueError, MscMorphError) as err:
+        except USER_ERRORS as err:
             self.report_error(err)
             return None
         layers = state.pop("layers")

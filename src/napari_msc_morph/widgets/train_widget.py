@@ -30,7 +30,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..errors import Cancelled, MscMorphError
+from ..errors import USER_ERRORS, BadInputError, Cancelled
 from ..models.backbones import DEVICES
 from ..models.tasks import TASKS
 from ..training import OPTIMIZERS, SCHEDULERS, TrainConfig, default_work_dir, train_model
@@ -270,7 +270,7 @@ class TrainWidget(JobDock):
                 self.layer_table.setItem(i, 1, QTableWidgetItem(str(label)))
                 self.layer_table.setItem(i, 2, QTableWidgetItem(str(donor)))
                 return
-        raise ValueError(f"No image layer named {name!r} in the table; press Refresh layers.")
+        raise BadInputError(f"No image layer named {name!r} in the table; press Refresh layers.")
 
     def layer_assignments(self) -> tuple[dict, dict]:
         labels, donors = {}, {}
@@ -313,7 +313,7 @@ class TrainWidget(JobDock):
         try:
             lr = float(lr_text) if lr_text else None
         except ValueError:
-            raise ValueError(f"learning rate must be a number such as 1e-3, got {lr_text!r}.") \
+            raise BadInputError(f"learning rate must be a number such as 1e-3, got {lr_text!r}.") \
                 from None
         if values and self.optimizer.currentText() != values["optimizer"]:
             values.pop("momentum", None)  # another optimiser brings its own
@@ -345,12 +345,12 @@ class TrainWidget(JobDock):
         if self.source.currentIndex() == 0:
             text = _path_text(self.manifest_edit)
             if not text:
-                raise ValueError(
+                raise BadInputError(
                     "Choose a manifest file (path,label,donor,...) or use open image layers.")
             return Path(text)
         layers = self.image_layers()
         if not layers:
-            raise ValueError(
+            raise BadInputError(
                 "There are no image layers to train on; open images or choose a manifest.")
         labels, donors = self.layer_assignments()
         folder = default_work_dir(out) / "layers"
@@ -364,11 +364,11 @@ class TrainWidget(JobDock):
         try:
             out = _path_text(self.out_edit)
             if not out:
-                raise ValueError("Choose where to save the model (a folder or a .zip).")
+                raise BadInputError("Choose where to save the model (a folder or a .zip).")
             out = Path(out)
             config = self.config()
             source = self._manifest(out)
-        except (ValueError, OSError, MscMorphError) as err:
+        except USER_ERRORS as err:
             self.report_error(err)
             return None
         self.history = []
