@@ -254,12 +254,9 @@ def _passage_study(out: Path, settings: DemoSettings, seed: int, device: str, re
 
 
 def _chance_within(n_classes: int, m: int) -> float:
-    """Within-interval accuracy of a uniform guess (for context in the report)."""
-    hits = 0
-    for true in range(n_classes):
-        for start in range(n_classes - m + 1):
-            hits += start <= true < start + m
-    return hits / (n_classes * (n_classes - m + 1))
+    """Within-``m`` accuracy of a uniform guess of ``m`` adjacent classes (for context in the
+    report): each of the ``n - m + 1`` windows holds ``m`` classes, so ``m / n``."""
+    return min(m, n_classes) / n_classes
 
 
 def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, report) -> dict:
@@ -385,25 +382,15 @@ def _raise_failures(results) -> None:
         raise RuntimeError("; ".join(failure.error for failure in results.failures))
 
 
-def _area_column(summary: pd.DataFrame) -> str:
-    for name in ("area_um2_median", "median_area_um2"):
-        if name in summary.columns:
-            return name
-    candidates = [c for c in summary.columns if "area_um2" in c and "median" in c]
-    if not candidates:
-        raise ValueError(f"no median cell area column in the IF summary: {list(summary.columns)}")
-    return candidates[0]
-
-
 def _correlation(out: Path, samples: pd.DataFrame, if_summary: pd.DataFrame, seed: int,
                  report) -> dict:
     from .analysis import correlate_study
 
     report("correlate scores with markers", 0, 1)
     folder = out / "correlation"
-    area = _area_column(if_summary)
-    scores = samples.merge(if_summary[["sample_id", area]], on="sample_id", how="left")
-    scores = scores.rename(columns={area: "median_cell_area_um2"})
+    # measure_fields summarises area in µm as area_um2_median (the IF fields have a pixel size)
+    scores = samples.merge(if_summary[["sample_id", "area_um2_median"]], on="sample_id",
+                           how="left").rename(columns={"area_um2_median": "median_cell_area_um2"})
     scores = scores[["sample_id", "donor", "day", "condition", "os_score", "median_cell_area_um2"]]
     write_table(scores, folder / "sample_scores.csv")
     study = correlate_study(scores, folder / "readouts.csv", on="sample_id", method="both",

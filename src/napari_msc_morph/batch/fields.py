@@ -63,9 +63,6 @@ MANIFEST_COLUMNS = {
     "image": "predict: bright-field / phase-contrast image",
 }
 
-#: File roles of the manifest (the channel columns come on top).
-FILE_ROLES = ("nuclei", "cells", "labels", "nuclei_labels", "image")
-
 #: How many problems a manifest error lists before it says "and N more".
 MAX_LISTED = 20
 

@@ -77,7 +77,7 @@ def _run(task, jobs: list, fields: list[Field], client, progress, cancel) -> Fie
     progress, and its error is the error (a user's bad file is a bad input, a bug a bug);
     otherwise :func:`run_fields` keeps each field's failure apart."""
     if client is None and len(jobs) == 1:
-        return FieldResults([task(jobs[0], progress=progress, cancel=cancel)])
+        return FieldResults([task(jobs[0], progress=progress, cancel=cancel)], indices=[0])
     return run_fields(task, jobs, [f.name for f in fields], client=client, progress=progress,
                       cancel=cancel)
 
@@ -255,7 +255,7 @@ class MeasureBatch:
     ``table`` and ``summary`` start with ``field`` (and ``sample_id`` when the
     fields have one); ``pixel_origins`` says per measured field where its pixel
     size came from (``given``, a file path, or why there is none);
-    ``results.values`` holds per field ``(MeasureResult, origin)``.
+    ``results`` holds per measured field ``(MeasureResult, origin)``.
     ``missing_thresholds`` lists the markers without a threshold (their
     fraction positive is empty) and ``warnings`` says so once for the batch.
     """
@@ -355,8 +355,9 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
         origins[fields[k].name] = origin
         missing.update(dict.fromkeys(result.missing_thresholds))
     warnings = [no_threshold_warning(list(missing))] if missing else []
-    return MeasureBatch(_concat(tables), _concat(summaries), results, origins, list(missing),
-                        warnings)
+    tables, summaries = ((pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
+                         for parts in (tables, summaries))
+    return MeasureBatch(tables, summaries, results, origins, list(missing), warnings)
 
 
 def _pool_thresholds(results: FieldResults, fields: list[Field], method: str,
@@ -373,8 +374,8 @@ def _pool_thresholds(results: FieldResults, fields: list[Field], method: str,
                                names=[fields[k].name for k, (r, _) in done if len(r.table)])
     thresholds = {**given, **learnt}
     sources = {**sources, **dict.fromkeys(learnt, f"pooled-{method}:{len(tables)} fields")}
-    for k, (result, origin) in done:
-        results.values[k] = (result.with_thresholds(
+    for i, (result, origin) in enumerate(results):
+        results[i] = (result.with_thresholds(
             {m: v for m, v in thresholds.items() if m in result.markers}, sources), origin)
 
 
@@ -385,12 +386,6 @@ def _with_keys(table: pd.DataFrame, keys: dict) -> pd.DataFrame:
             table = table.drop(columns=column)
         table.insert(position, column, value)
     return table
-
-
-def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    if not tables:
-        return pd.DataFrame()
-    return pd.concat(tables, ignore_index=True)
 
 
 def check_unique_outputs(fields: list[Field]) -> None:

@@ -117,7 +117,7 @@ def run(args) -> int:
     if len(failures) == len(fields):
         raise nothing_done("segment", failures)
     if one:
-        done = batch.results.values[0]
+        done = batch.results[0]
         for note in done.notes:
             print(note, file=sys.stderr)
         print(f"{done.summary} -> {args.out}")
