@@ -190,43 +190,25 @@ class _Steps:
         return lambda done, total, message="": self(stage, done, total)
 
 
-def _train_config(task: str, settings: DemoSettings, seed: int, device: str):
-    from .training import TrainConfig
-
-    return TrainConfig(
-        task=task,
-        backbone=settings.backbone,
-        input_size=settings.input_size,
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        optimizer="adam",
-        lr=settings.lr,  # from scratch on a small CNN; the study's 1e-5 suits fine-tuning
-        crops_per_field=settings.crops_per_field,
-        pretrained=False,
-        device=device,
-        seed=seed,
-        downscale=settings.downscale,
-        split_by="donor",
-        val=settings.val_donors,
-        test=settings.test_donors,
-        tiling="six",
-        monitor="val_loss",
-        early_stopping=None,
-    )
-
-
-def _train_and_evaluate(name: str, manifest: pd.DataFrame, data_dir: Path, task: str,
-                        out: Path, settings: DemoSettings, seed: int, device: str, report):
-    from .training import train_model
+def _train_and_evaluate(name: str, manifest: pd.DataFrame, data_dir: Path, out: Path,
+                        settings: DemoSettings, seed: int, device: str, report):
+    """Train the ``name`` task's model on ``manifest`` and evaluate it on the test donors."""
+    from .training import TrainConfig, train_model
 
     table = manifest.copy()
     table["path"] = [str(data_dir / p) for p in table["path"]]
     bundle = out / "models" / f"{name}.zip"
     work_dir = out / "models" / f"{name}.train"
+    config = TrainConfig(
+        task=name, backbone=settings.backbone, input_size=settings.input_size,
+        epochs=settings.epochs, batch_size=settings.batch_size, optimizer="adam",
+        lr=settings.lr,  # from scratch on a small CNN; the study's 1e-5 suits fine-tuning
+        crops_per_field=settings.crops_per_field, pretrained=False, device=device, seed=seed,
+        downscale=settings.downscale, split_by="donor", val=settings.val_donors,
+        test=settings.test_donors, tiling="six", monitor="val_loss", early_stopping=None)
     # train_model evaluates the best epoch on the held-out test split and writes the
     # report (learning curves come from the bundle) to out/<name>.
-    result = train_model(table, _train_config(task, settings, seed, device), bundle,
-                         work_dir=work_dir, report_dir=out / name,
+    result = train_model(table, config, bundle, work_dir=work_dir, report_dir=out / name,
                          progress=report.sub(f"train {name}"), cancel=report.cancel)
     files = {f"{name}_{k}": Path(v) for k, v in result.report_files.items()}
     return bundle, work_dir / "split.csv", result.test_evaluation, files
@@ -242,7 +224,7 @@ def _passage_study(out: Path, settings: DemoSettings, seed: int, device: str, re
         progress=lambda d, t: report("synthesize passage series", d, t),
     )
     bundle, split_csv, evaluation, files = _train_and_evaluate(
-        "passage", manifest, data_dir, "passage", out, settings, seed, device, report)
+        "passage", manifest, data_dir, out, settings, seed, device, report)
     keys = ("n_images", "accuracy", "top2_accuracy", "within3_accuracy", "within5_accuracy",
             "macro_f1", "mean_abs_class_error", "ece")
     metrics = {k: evaluation.metrics[k] for k in keys if k in evaluation.metrics}
@@ -272,7 +254,7 @@ def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, repo
         progress=lambda d, t: report("synthesize osteogenic time course", d, t),
     )
     bundle, split_csv, evaluation, files = _train_and_evaluate(
-        "osteogenic", manifest, data_dir, "osteogenic", out, settings, seed, device, report)
+        "osteogenic", manifest, data_dir, out, settings, seed, device, report)
     metrics = {k: v for k, v in evaluation.metrics.items()
                if k in ("n_images", "accuracy", "auc", "auc_ci95_low", "auc_ci95_high",
                         "sensitivity", "specificity", "ece") or k.startswith("auc_day_")}

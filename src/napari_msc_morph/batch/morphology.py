@@ -75,11 +75,12 @@ def _run(task, jobs: list, fields: list[Field], client, progress, cancel) -> Fie
     """One task per field (``task``: a partial of a module-level function, so workers import
     it by name). A batch of one in this process is its task with the field's own steps as
     progress, and its error is the error (a user's bad file is a bad input, a bug a bug);
-    otherwise :func:`run_fields` keeps each field's failure apart."""
+    otherwise :func:`run_fields` keeps each field's failure apart, and a batch where no field
+    worked raises :func:`~napari_msc_morph.batch.run.nothing_done`."""
     if client is None and len(jobs) == 1:
         return FieldResults([task(jobs[0], progress=progress, cancel=cancel)], indices=[0])
     return run_fields(task, jobs, [f.name for f in fields], client=client, progress=progress,
-                      cancel=cancel)
+                      cancel=cancel, verb="processed")
 
 
 def _channel_note(image, role: str) -> list[str]:
@@ -380,10 +381,8 @@ def _pool_thresholds(results: FieldResults, fields: list[Field], method: str,
 
 
 def _with_keys(table: pd.DataFrame, keys: dict) -> pd.DataFrame:
-    table = table.copy()
+    table = table.drop(columns=list(keys), errors="ignore")  # a copy
     for position, (column, value) in enumerate(keys.items()):
-        if column in table.columns:
-            table = table.drop(columns=column)
         table.insert(position, column, value)
     return table
 

@@ -86,7 +86,7 @@ def run(args) -> int:
     from ..batch import Field, fields_from_specs, measure_fields, read_fields_manifest
     from ..batch.morphology import study_thresholds
     from ..io import resolve_pixel_size, write_table
-    from ._batch import check_cluster_args, nothing_done, open_cluster, report_field_failures, where
+    from ._batch import check_cluster_args, open_cluster, report_field_failures, where
     from ._progress import progress_bar
 
     one = not _is_batch(args)
@@ -143,8 +143,6 @@ def run(args) -> int:
                                threshold_sources=sources, z_project=args.z_project,
                                client=client, progress=progress)
     failures = batch.results.failures
-    if len(failures) == len(fields):
-        raise nothing_done("measure", failures)
     _say_pixel_sizes(batch)
     table, summary = batch.table, batch.summary
     if one:  # one field's tables as measured, without the batch's field column

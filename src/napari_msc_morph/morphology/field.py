@@ -28,6 +28,7 @@ from .measure import NO_PIXEL_SIZE, MeasureInputs, check_measure_inputs, measure
 from .segment import (
     SEGMENTATION_BACKENDS,
     THRESHOLD_METHODS,
+    _relabel,
     check_diameter_range,
     check_image,
     segment_cells,
@@ -172,9 +173,9 @@ def segment_field(
                             exclude_border=False, backend=backend)
     n_found = _count(nuclei)
     if exclude_border:  # same as segment_nuclei(exclude_border=True), counted
-        from skimage.segmentation import clear_border, relabel_sequential
+        from skimage.segmentation import clear_border
 
-        nuclei = relabel_sequential(clear_border(nuclei))[0].astype(np.int32)
+        nuclei = _relabel(clear_border(nuclei))
     cells = None
     if cyto_image is not None:
         check_cancelled(cancel, "Segmentation cancelled.")
