@@ -190,43 +190,25 @@ class _Steps:
         return lambda done, total, message="": self(stage, done, total)
 
 
-def _train_config(task: str, settings: DemoSettings, seed: int, device: str):
-    from .training import TrainConfig
-
-    return TrainConfig(
-        task=task,
-        backbone=settings.backbone,
-        input_size=settings.input_size,
-        epochs=settings.epochs,
-        batch_size=settings.batch_size,
-        optimizer="adam",
-        lr=settings.lr,  # from scratch on a small CNN; the study's 1e-5 suits fine-tuning
-        crops_per_field=settings.crops_per_field,
-        pretrained=False,
-        device=device,
-        seed=seed,
-        downscale=settings.downscale,
-        split_by="donor",
-        val=settings.val_donors,
-        test=settings.test_donors,
-        tiling="six",
-        monitor="val_loss",
-        early_stopping=None,
-    )
-
-
-def _train_and_evaluate(name: str, manifest: pd.DataFrame, data_dir: Path, task: str,
-                        out: Path, settings: DemoSettings, seed: int, device: str, report):
-    from .training import train_model
+def _train_and_evaluate(name: str, manifest: pd.DataFrame, data_dir: Path, out: Path,
+                        settings: DemoSettings, seed: int, device: str, report):
+    """Train the ``name`` task's model on ``manifest`` and evaluate it on the test donors."""
+    from .training import TrainConfig, train_model
 
     table = manifest.copy()
     table["path"] = [str(data_dir / p) for p in table["path"]]
     bundle = out / "models" / f"{name}.zip"
     work_dir = out / "models" / f"{name}.train"
+    config = TrainConfig(
+        task=name, backbone=settings.backbone, input_size=settings.input_size,
+        epochs=settings.epochs, batch_size=settings.batch_size, optimizer="adam",
+        lr=settings.lr,  # from scratch on a small CNN; the study's 1e-5 suits fine-tuning
+        crops_per_field=settings.crops_per_field, pretrained=False, device=device, seed=seed,
+        downscale=settings.downscale, split_by="donor", val=settings.val_donors,
+        test=settings.test_donors, tiling="six", monitor="val_loss", early_stopping=None)
     # train_model evaluates the best epoch on the held-out test split and writes the
     # report (learning curves come from the bundle) to out/<name>.
-    result = train_model(table, _train_config(task, settings, seed, device), bundle,
-                         work_dir=work_dir, report_dir=out / name,
+    result = train_model(table, config, bundle, work_dir=work_dir, report_dir=out / name,
                          progress=report.sub(f"train {name}"), cancel=report.cancel)
     files = {f"{name}_{k}": Path(v) for k, v in result.report_files.items()}
     return bundle, work_dir / "split.csv", result.test_evaluation, files
@@ -242,7 +224,7 @@ def _passage_study(out: Path, settings: DemoSettings, seed: int, device: str, re
         progress=lambda d, t: report("synthesize passage series", d, t),
     )
     bundle, split_csv, evaluation, files = _train_and_evaluate(
-        "passage", manifest, data_dir, "passage", out, settings, seed, device, report)
+        "passage", manifest, data_dir, out, settings, seed, device, report)
     keys = ("n_images", "accuracy", "top2_accuracy", "within3_accuracy", "within5_accuracy",
             "macro_f1", "mean_abs_class_error", "ece")
     metrics = {k: evaluation.metrics[k] for k in keys if k in evaluation.metrics}
@@ -254,12 +236,9 @@ def _passage_study(out: Path, settings: DemoSettings, seed: int, device: str, re
 
 
 def _chance_within(n_classes: int, m: int) -> float:
-    """Within-interval accuracy of a uniform guess (for context in the report)."""
-    hits = 0
-    for true in range(n_classes):
-        for start in range(n_classes - m + 1):
-            hits += start <= true < start + m
-    return hits / (n_classes * (n_classes - m + 1))
+    """Within-``m`` accuracy of a uniform guess of ``m`` adjacent classes (for context in the
+    report): each of the ``n - m + 1`` windows holds ``m`` classes, so ``m / n``."""
+    return min(m, n_classes) / n_classes
 
 
 def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, report) -> dict:
@@ -275,7 +254,7 @@ def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, repo
         progress=lambda d, t: report("synthesize osteogenic time course", d, t),
     )
     bundle, split_csv, evaluation, files = _train_and_evaluate(
-        "osteogenic", manifest, data_dir, "osteogenic", out, settings, seed, device, report)
+        "osteogenic", manifest, data_dir, out, settings, seed, device, report)
     metrics = {k: v for k, v in evaluation.metrics.items()
                if k in ("n_images", "accuracy", "auc", "auc_ci95_low", "auc_ci95_high",
                         "sensitivity", "specificity", "ece") or k.startswith("auc_day_")}
@@ -385,25 +364,15 @@ def _raise_failures(results) -> None:
         raise RuntimeError("; ".join(failure.error for failure in results.failures))
 
 
-def _area_column(summary: pd.DataFrame) -> str:
-    for name in ("area_um2_median", "median_area_um2"):
-        if name in summary.columns:
-            return name
-    candidates = [c for c in summary.columns if "area_um2" in c and "median" in c]
-    if not candidates:
-        raise ValueError(f"no median cell area column in the IF summary: {list(summary.columns)}")
-    return candidates[0]
-
-
 def _correlation(out: Path, samples: pd.DataFrame, if_summary: pd.DataFrame, seed: int,
                  report) -> dict:
     from .analysis import correlate_study
 
     report("correlate scores with markers", 0, 1)
     folder = out / "correlation"
-    area = _area_column(if_summary)
-    scores = samples.merge(if_summary[["sample_id", area]], on="sample_id", how="left")
-    scores = scores.rename(columns={area: "median_cell_area_um2"})
+    # measure_fields summarises area in µm as area_um2_median (the IF fields have a pixel size)
+    scores = samples.merge(if_summary[["sample_id", "area_um2_median"]], on="sample_id",
+                           how="left").rename(columns={"area_um2_median": "median_cell_area_um2"})
     scores = scores[["sample_id", "donor", "day", "condition", "os_score", "median_cell_area_um2"]]
     write_table(scores, folder / "sample_scores.csv")
     study = correlate_study(scores, folder / "readouts.csv", on="sample_id", method="both",

@@ -27,18 +27,6 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
-def _metric_rows(rows) -> str:
-    """``rows`` of ``(label, yours, ci, published)``."""
-    body = "".join(
-        f"<tr><td>{html.escape(name)}</td><td>{_fmt(ours)}</td><td>{html.escape(ci)}</td>"
-        f"<td>{_fmt(ref)}</td></tr>"
-        for name, ours, ci, ref in rows
-    )
-    return ("<table><tr><th>metric</th><th>this demo (held-out donors)</th>"
-            "<th>95 % CI (donor bootstrap)</th>"
-            f"<th>{html.escape(PUBLISHED_LABEL)}</th></tr>{body}</table>")
-
-
 def _evaluation(files: dict, name: str, fallback: dict) -> dict:
     """The study's full ``metrics.json`` (CIs, n per group, warnings); ``fallback`` if absent."""
     path = files.get(f"{name}_metrics")
@@ -48,12 +36,16 @@ def _evaluation(files: dict, name: str, fallback: dict) -> dict:
 
 
 def _study_table(metrics: dict, extra=()) -> str:
+    """The metrics table: this demo's value, its 95 % CI and the published figure."""
     from .training.report import metric_rows
 
     rows = [(label, ours, ci, ref) for _, label, ours, ci, ref in metric_rows(metrics)]
-    rows += list(extra)
-    rows.append(("test images", metrics.get("n_images"), "", None))
-    return _metric_rows(rows)
+    rows += [*extra, ("test images", metrics.get("n_images"), "", None)]
+    body = "".join(f"<tr><td>{html.escape(name)}</td><td>{_fmt(ours)}</td><td>{html.escape(ci)}</td>"
+                   f"<td>{_fmt(ref)}</td></tr>" for name, ours, ci, ref in rows)
+    return ("<table><tr><th>metric</th><th>this demo (held-out donors)</th>"
+            "<th>95 % CI (donor bootstrap)</th>"
+            f"<th>{html.escape(PUBLISHED_LABEL)}</th></tr>{body}</table>")
 
 
 def _notes(metrics: dict) -> str:

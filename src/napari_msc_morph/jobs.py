@@ -50,15 +50,11 @@ class CancelToken:
     def cancelled(self) -> bool:
         return self._event.is_set()
 
-    def raise_if_cancelled(self, message: str = "Cancelled.") -> None:
-        if self._event.is_set():
-            raise Cancelled(message)
-
 
 def check_cancelled(cancel: CancelToken | None, message: str = "Cancelled.") -> None:
     """Raise :class:`Cancelled` when ``cancel`` is set (``None`` never is)."""
-    if cancel is not None:
-        cancel.raise_if_cancelled(message)
+    if cancel is not None and cancel.cancelled:
+        raise Cancelled(message)
 
 
 def report(progress: ProgressFn | None, done: int, total: int, message: str = "") -> None:

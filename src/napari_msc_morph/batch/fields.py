@@ -22,6 +22,7 @@ manifest's folder. Other columns are kept and ignored.
 from __future__ import annotations
 
 import glob
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,9 +63,6 @@ MANIFEST_COLUMNS = {
                                "(repeat the column for every marker)",
     "image": "predict: bright-field / phase-contrast image",
 }
-
-#: File roles of the manifest (the channel columns come on top).
-FILE_ROLES = ("nuclei", "cells", "labels", "nuclei_labels", "image")
 
 #: How many problems a manifest error lists before it says "and N more".
 MAX_LISTED = 20
@@ -206,12 +204,9 @@ def read_fields_manifest(path, required: tuple[str, ...], optional: tuple[str, .
 
 
 def _cell(value) -> str | None:
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):  # NaN: an empty cell
         return None
-    if isinstance(value, float) and value != value:  # NaN: an empty cell
-        return None
-    text = str(value).strip()
-    return text or None
+    return str(value).strip() or None
 
 
 def _resolve(spec: str, base: Path, line: int, column: str, problems: list) -> str:
@@ -234,9 +229,8 @@ def _number(row, columns, name, line, problems, positive: bool) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        value = float("nan")
-    ok = value == value and value not in (float("inf"), float("-inf"))
-    ok = ok and (value > 0 if positive else value >= 0 and value == int(value))
+        value = math.nan
+    ok = math.isfinite(value) and (value > 0 if positive else value >= 0 and value.is_integer())
     if not ok:
         want = "a positive number of µm" if positive else "a count of 0 or more"
         problems.append((line, name, f"{text!r} is not {want}"))

@@ -75,11 +75,12 @@ def _run(task, jobs: list, fields: list[Field], client, progress, cancel) -> Fie
     """One task per field (``task``: a partial of a module-level function, so workers import
     it by name). A batch of one in this process is its task with the field's own steps as
     progress, and its error is the error (a user's bad file is a bad input, a bug a bug);
-    otherwise :func:`run_fields` keeps each field's failure apart."""
+    otherwise :func:`run_fields` keeps each field's failure apart, and a batch where no field
+    worked raises :func:`~napari_msc_morph.batch.run.nothing_done`."""
     if client is None and len(jobs) == 1:
-        return FieldResults([task(jobs[0], progress=progress, cancel=cancel)])
+        return FieldResults([task(jobs[0], progress=progress, cancel=cancel)], indices=[0])
     return run_fields(task, jobs, [f.name for f in fields], client=client, progress=progress,
-                      cancel=cancel)
+                      cancel=cancel, verb="processed")
 
 
 def _channel_note(image, role: str) -> list[str]:
@@ -255,7 +256,7 @@ class MeasureBatch:
     ``table`` and ``summary`` start with ``field`` (and ``sample_id`` when the
     fields have one); ``pixel_origins`` says per measured field where its pixel
     size came from (``given``, a file path, or why there is none);
-    ``results.values`` holds per field ``(MeasureResult, origin)``.
+    ``results`` holds per measured field ``(MeasureResult, origin)``.
     ``missing_thresholds`` lists the markers without a threshold (their
     fraction positive is empty) and ``warnings`` says so once for the batch.
     """
@@ -355,8 +356,9 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
         origins[fields[k].name] = origin
         missing.update(dict.fromkeys(result.missing_thresholds))
     warnings = [no_threshold_warning(list(missing))] if missing else []
-    return MeasureBatch(_concat(tables), _concat(summaries), results, origins, list(missing),
-                        warnings)
+    tables, summaries = ((pd.concat(parts, ignore_index=True) if parts else pd.DataFrame())
+                         for parts in (tables, summaries))
+    return MeasureBatch(tables, summaries, results, origins, list(missing), warnings)
 
 
 def _pool_thresholds(results: FieldResults, fields: list[Field], method: str,
@@ -373,24 +375,16 @@ def _pool_thresholds(results: FieldResults, fields: list[Field], method: str,
                                names=[fields[k].name for k, (r, _) in done if len(r.table)])
     thresholds = {**given, **learnt}
     sources = {**sources, **dict.fromkeys(learnt, f"pooled-{method}:{len(tables)} fields")}
-    for k, (result, origin) in done:
-        results.values[k] = (result.with_thresholds(
+    for i, (result, origin) in enumerate(results):
+        results[i] = (result.with_thresholds(
             {m: v for m, v in thresholds.items() if m in result.markers}, sources), origin)
 
 
 def _with_keys(table: pd.DataFrame, keys: dict) -> pd.DataFrame:
-    table = table.copy()
+    table = table.drop(columns=list(keys), errors="ignore")  # a copy
     for position, (column, value) in enumerate(keys.items()):
-        if column in table.columns:
-            table = table.drop(columns=column)
         table.insert(position, column, value)
     return table
-
-
-def _concat(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    if not tables:
-        return pd.DataFrame()
-    return pd.concat(tables, ignore_index=True)
 
 
 def check_unique_outputs(fields: list[Field]) -> None:

@@ -86,7 +86,7 @@ def run(args) -> int:
     from ..batch import Field, fields_from_specs, measure_fields, read_fields_manifest
     from ..batch.morphology import study_thresholds
     from ..io import resolve_pixel_size, write_table
-    from ._batch import check_cluster_args, nothing_done, open_cluster, report_field_failures, where
+    from ._batch import check_cluster_args, open_cluster, report_field_failures, where
     from ._progress import progress_bar
 
     one = not _is_batch(args)
@@ -143,12 +143,10 @@ def run(args) -> int:
                                threshold_sources=sources, z_project=args.z_project,
                                client=client, progress=progress)
     failures = batch.results.failures
-    if len(failures) == len(fields):
-        raise nothing_done("measure", failures)
     _say_pixel_sizes(batch)
     table, summary = batch.table, batch.summary
     if one:  # one field's tables as measured, without the batch's field column
-        table, summary = batch.results.values[0][0].table, batch.results.values[0][0].summary
+        table, summary = batch.results[0][0].table, batch.results[0][0].summary
     write_table(table, args.out)
     if one:
         print(f"{len(table)} objects, {table.shape[1]} columns -> {args.out}")
@@ -195,8 +193,8 @@ def _numbers(pairs) -> dict:
 def _say_pixel_sizes(batch) -> None:
     origins = batch.pixel_origins
     without = [name for name, origin in origins.items() if origin.startswith("no pixel size")]
-    if len(batch.results.values) == 1:  # one field: its size and where it came from
-        result, origin = batch.results.values[0]
+    if len(batch.results) + len(batch.results.failures) == 1:  # one field: its size, its origin
+        result, origin = batch.results[0]
         if without:
             print(f"warning: {origin}: the table has pixel units only (no µm columns); "
                   "give --pixel-size to get them", file=sys.stderr)

@@ -70,7 +70,7 @@ def run(args) -> int:
     """One field or many: the same batch of per-field tasks (one field is a batch of one)."""
     from ..batch import Field, fields_from_specs, read_fields_manifest, segment_fields
     from ..batch.morphology import FIELDS_TABLE
-    from ._batch import check_cluster_args, nothing_done, open_cluster, report_field_failures, where
+    from ._batch import check_cluster_args, open_cluster, report_field_failures, where
     from ._progress import progress_bar
 
     one = not _is_batch(args)
@@ -114,10 +114,8 @@ def run(args) -> int:
             exclude_border=args.exclude_border, backend=args.backend, z_project=args.z_project,
             client=client, progress=progress)
     failures = batch.results.failures
-    if len(failures) == len(fields):
-        raise nothing_done("segment", failures)
     if one:
-        done = batch.results.values[0]
+        done = batch.results[0]
         for note in done.notes:
             print(note, file=sys.stderr)
         print(f"{done.summary} -> {args.out}")

@@ -29,7 +29,7 @@ from .field import (
     measure_field,
     segment_field,
 )
-from .measure import check_measure_inputs, iter_measure_cells, measure_cells
+from .measure import check_measure_inputs, measure_cells
 from .segment import (
     SEGMENTATION_BACKENDS,
     THRESHOLD_METHODS,
@@ -48,7 +48,6 @@ __all__ = [
     "MeasureResult",
     "check_measure_inputs",
     "measure_cells",
-    "iter_measure_cells",
     "summarize_cells",
     "pooled_thresholds",
     "marker_names",

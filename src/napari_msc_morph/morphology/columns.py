@@ -130,13 +130,12 @@ _add("nc_ratio", "linkage", "1", "N/C ratio: nucleus area / object area", needs_
 
 def _expand(name: str, column: Column, with_pixel_size: bool) -> list[tuple[str, int, str]]:
     """(column name, power of the pixel size, dtype) for one feature."""
-    if column.unit == "length":
-        pairs = [(f"{name}_px", 0, column.dtype)]
-        return pairs + ([(f"{name}_um", 1, "float64")] if with_pixel_size else [])
-    if column.unit == "area":
-        pairs = [(f"{name}_px", 0, column.dtype)]
-        return pairs + ([(f"{name}_um2", 2, "float64")] if with_pixel_size else [])
-    return [(name, 0, column.dtype)]
+    physical = {"length": ("_um", 1), "area": ("_um2", 2)}.get(column.unit)
+    if physical is None:
+        return [(name, 0, column.dtype)]
+    suffix, power = physical
+    return [(f"{name}_px", 0, column.dtype),
+            *([(name + suffix, power, "float64")] if with_pixel_size else [])]
 
 
 def output_columns(channels=(), *, with_nuclei: bool = False,

@@ -28,6 +28,7 @@ from .measure import NO_PIXEL_SIZE, MeasureInputs, check_measure_inputs, measure
 from .segment import (
     SEGMENTATION_BACKENDS,
     THRESHOLD_METHODS,
+    _relabel,
     check_diameter_range,
     check_image,
     segment_cells,
@@ -37,7 +38,6 @@ from .summary import no_threshold_warning, summarize_cells
 
 __all__ = [
     "MeasureResult",
-    "SegmentationInputs",
     "SegmentationResult",
     "check_segment_inputs",
     "measure_field",
@@ -48,18 +48,6 @@ logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- segment
-@dataclass
-class SegmentationInputs:
-    """Checked inputs of :func:`segment_field`."""
-
-    nuclei_image: np.ndarray
-    cyto_image: np.ndarray | None
-    diameter: tuple[float, float]
-    threshold_method: str
-    backend: str
-    exclude_border: bool = True
-
-
 @dataclass
 class SegmentationResult:
     """Labels of one field.
@@ -99,12 +87,13 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=(8, 80),
                          threshold_method: str = "otsu", exclude_border: bool = True,
                          backend: str = "classic",
                          input_names: Mapping[str, str] | None = None
-                         ) -> SegmentationInputs:
+                         ) -> tuple[np.ndarray, np.ndarray | None, tuple[float, float]]:
     """Check every input of :func:`segment_field`; raise one precise BadInputError.
 
     Takes the same arguments (less progress and cancel). ``input_names`` says
     how messages call the images (keys ``"nuclei"`` and ``"cytoplasm"``), e.g. a
-    file path or ``layer “DAPI”``.
+    file path or ``layer “DAPI”``. Returns the checked nuclei and cytoplasm
+    images and the ``(min, max)`` diameters.
     """
     names = {"nuclei": "nuclei image", "cytoplasm": "cytoplasm image", **(input_names or {})}
     nuclei_image = check_image(nuclei_image, names["nuclei"])
@@ -115,11 +104,10 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=(8, 80),
                 f"{names['cytoplasm']} has shape {cyto_image.shape} but {names['nuclei']} has "
                 f"{nuclei_image.shape}; choose images of the same field."
             )
-    low, high = check_diameter_range(diameter)
+    diameter = check_diameter_range(diameter)
     THRESHOLD_METHODS.entry(threshold_method)
     SEGMENTATION_BACKENDS.entry(backend)
-    return SegmentationInputs(nuclei_image, cyto_image, (low, high), threshold_method,
-                              backend, bool(exclude_border))
+    return nuclei_image, cyto_image, diameter
 
 
 def segment_field(
@@ -174,26 +162,25 @@ def segment_field(
     >>> result.counts, result.n_border_excluded
     ({'nuclei': 2}, 0)
     """
-    inputs = check_segment_inputs(nuclei_image, cyto_image, diameter=diameter,
-                                  threshold_method=threshold_method,
-                                  exclude_border=exclude_border, backend=backend,
-                                  input_names=input_names)
-    total = 1 if inputs.cyto_image is None else 2
+    nuclei_image, cyto_image, diameter = check_segment_inputs(
+        nuclei_image, cyto_image, diameter=diameter, threshold_method=threshold_method,
+        exclude_border=exclude_border, backend=backend, input_names=input_names)
+    total = 1 if cyto_image is None else 2
     check_cancelled(cancel, "Segmentation cancelled.")
     report(progress, 0, total, "nuclei")
-    nuclei = segment_nuclei(inputs.nuclei_image, inputs.diameter,
+    nuclei = segment_nuclei(nuclei_image, diameter,
                             threshold_method=threshold_method,
                             exclude_border=False, backend=backend)
     n_found = _count(nuclei)
     if exclude_border:  # same as segment_nuclei(exclude_border=True), counted
-        from skimage.segmentation import clear_border, relabel_sequential
+        from skimage.segmentation import clear_border
 
-        nuclei = relabel_sequential(clear_border(nuclei))[0].astype(np.int32)
+        nuclei = _relabel(clear_border(nuclei))
     cells = None
-    if inputs.cyto_image is not None:
+    if cyto_image is not None:
         check_cancelled(cancel, "Segmentation cancelled.")
         report(progress, 1, total, "cells")
-        cells = segment_cells(inputs.cyto_image, nuclei, exclude_border=exclude_border)
+        cells = segment_cells(cyto_image, nuclei, exclude_border=exclude_border)
         if exclude_border:  # nuclei whose cell touched the border go too
             nuclei = np.where(np.isin(nuclei, np.unique(cells)), nuclei, 0).astype(np.int32)
     counts = {"nuclei": _count(nuclei)}

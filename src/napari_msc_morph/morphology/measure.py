@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Generator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,7 +33,6 @@ from .features import FEATURE_FAMILIES, Plane
 __all__ = [
     "MeasureInputs",
     "check_measure_inputs",
-    "iter_measure_cells",
     "measure_cells",
     "LENGTH_FEATURES",
     "AREA_FEATURES",
@@ -45,8 +44,6 @@ logger = logging.getLogger(__name__)
 LENGTH_FEATURES = tuple(n for n in COLUMNS if COLUMNS.get(n).unit == "length")
 #: Features with an area unit: ``<name>_px`` always, ``<name>_um2`` with a pixel size.
 AREA_FEATURES = tuple(n for n in COLUMNS if COLUMNS.get(n).unit == "area")
-
-ProgressStep = tuple[int, int, str]
 
 NO_PIXEL_SIZE = (
     "no pixel size was given (argument, layer scale or file metadata), so the µm "
@@ -208,50 +205,6 @@ def measure_table(inputs: MeasureInputs, *, convex: bool = True,
                   progress: ProgressFn | None = None,
                   cancel: CancelToken | None = None) -> pd.DataFrame:
     """The per-cell table of checked inputs, with progress and cancel between steps."""
-    steps = _measure_steps(inputs, convex)
-    while True:
-        check_cancelled(cancel, "Measurement cancelled.")
-        try:
-            done, total, message = next(steps)
-        except StopIteration as finished:
-            return finished.value
-        report(progress, done, total, message)
-
-
-def iter_measure_cells(
-    labels,
-    intensities=None,
-    nuclei=None,
-    pixel_size_um=None,
-    *,
-    convex: bool = True,
-) -> Generator[ProgressStep, None, pd.DataFrame]:
-    """Generator form of :func:`measure_cells`.
-
-    Yields ``(done, total, message)`` between steps and returns the table
-    (``table = yield from iter_measure_cells(...)``). Stopping the generator
-    stops the measurement.
-    """
-    inputs = check_measure_inputs(labels, intensities, nuclei, pixel_size_um)
-    if inputs.pixel_size_um is None:
-        warnings.warn(f"measure_cells: {NO_PIXEL_SIZE}", UserWarning, stacklevel=2)
-    return (yield from _measure_steps(inputs, convex))
-
-
-def _family_calls(channel_names, with_nuclei: bool) -> list[tuple[str, str | None]]:
-    """(family, channel or None) in run order: once, once per channel, or with nuclei."""
-    calls: list[tuple[str, str | None]] = []
-    for family in FEATURE_FAMILIES:
-        needs = FEATURE_FAMILIES.entry(family).extra.get("input", "labels")
-        if needs == "channel":
-            calls += [(family, name) for name in channel_names]
-        elif needs != "nuclei" or with_nuclei:
-            calls.append((family, None))
-    return calls
-
-
-def _measure_steps(inputs: MeasureInputs, convex: bool
-                   ) -> Generator[ProgressStep, None, pd.DataFrame]:
     labels, channels, nuclei = inputs.labels, inputs.channels, inputs.nuclei
     shape = labels.shape
     lead = shape[:-2]
@@ -265,7 +218,8 @@ def _measure_steps(inputs: MeasureInputs, convex: bool
                                   convex)
         for k, (family, channel) in enumerate(calls):
             what = f"{family} features" if channel is None else f"{family}: {channel}"
-            yield f * len(calls) + k, total, f"{prefix}{what} of {plane.n} objects"
+            check_cancelled(cancel, "Measurement cancelled.")
+            report(progress, f * len(calls) + k, total, f"{prefix}{what} of {plane.n} objects")
             compute = FEATURE_FAMILIES.get(family)
             if FEATURE_FAMILIES.entry(family).extra.get("input") != "labels":
                 plane.release_geometry()  # the run tables are no longer needed
@@ -284,8 +238,21 @@ def _measure_steps(inputs: MeasureInputs, convex: bool
         result = pd.concat(non_empty or tables[:1], ignore_index=True)
     result.attrs = {"pixel_size_um": inputs.pixel_size_um, "image_shape": tuple(shape[-2:])}
     logger.debug("measured %d objects in %d plane(s)", len(result), len(frames))
-    yield total, total, "done"
+    check_cancelled(cancel, "Measurement cancelled.")
+    report(progress, total, total, "done")
     return result
+
+
+def _family_calls(channel_names, with_nuclei: bool) -> list[tuple[str, str | None]]:
+    """(family, channel or None) in run order: once, once per channel, or with nuclei."""
+    calls: list[tuple[str, str | None]] = []
+    for family in FEATURE_FAMILIES:
+        needs = FEATURE_FAMILIES.entry(family).extra.get("input", "labels")
+        if needs == "channel":
+            calls += [(family, name) for name in channel_names]
+        elif needs != "nuclei" or with_nuclei:
+            calls.append((family, None))
+    return calls
 
 
 def _plane_table(plane: Plane, channel_names, with_nuclei: bool,
