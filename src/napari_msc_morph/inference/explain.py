@@ -203,14 +203,6 @@ def cover_field(boxes: np.ndarray, shape, crop: int) -> np.ndarray:
     return np.stack([yy, xx, yy + crop, xx + crop], axis=1).astype(np.int64)
 
 
-def _layer_gradcam():
-    try:
-        from captum.attr import LayerAttribution, LayerGradCam
-    except ImportError:
-        raise MissingDependencyError("captum", purpose="Grad-CAM attribution maps") from None
-    return LayerGradCam, LayerAttribution
-
-
 class Explainer:
     """Grad-CAM of a bundle's network, crop by crop, stitched over the field.
 
@@ -226,7 +218,11 @@ class Explainer:
 
     def __init__(self, bundle, device: str = "auto", precision: str = "auto",
                  batch_size: int | None = None):
-        LayerGradCam, self._attribution = _layer_gradcam()
+        try:
+            from captum.attr import LayerAttribution, LayerGradCam
+        except ImportError:
+            raise MissingDependencyError("captum", purpose="Grad-CAM attribution maps") from None
+        self._attribution = LayerAttribution
         self.predictor = bundle if isinstance(bundle, Predictor) else Predictor(
             bundle, device=device, precision=precision, batch_size=batch_size)
         self.config, self.task = self.predictor.config, self.predictor.task
@@ -234,7 +230,7 @@ class Explainer:
         self._gradcam = LayerGradCam(self.predictor.model, layer)
         self._layer_ndim: int | None = None
         self._logits = None  # the class scores of captum's own forward pass
-        layer.register_forward_hook(self._check_layer_output)
+        layer.register_forward_hook(self._keep_layer_ndim)
         self.predictor.model.register_forward_hook(self._keep_logits)
 
     @property
@@ -246,7 +242,7 @@ class Explainer:
         precision = self.predictor.precision
         return "fp32" if precision == "calibrating" else precision
 
-    def _check_layer_output(self, module, inputs, output):
+    def _keep_layer_ndim(self, module, inputs, output):
         self._layer_ndim = getattr(output, "ndim", None)
 
     def _keep_logits(self, module, inputs, output):
@@ -264,9 +260,7 @@ class Explainer:
         import torch
 
         predictor = self.predictor
-        x = torch.from_numpy(batch).to(predictor.device)
-        if predictor.device_type != "mps":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = predictor.tensor(batch)
         autocast = predictor.autocast(self.precision)
         if target == PREDICTED_TARGET:  # the targets need a forward pass of their own
             with torch.no_grad(), autocast:
