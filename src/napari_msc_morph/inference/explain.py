@@ -37,12 +37,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..batch.run import FieldResults
+from ..batch.run import FieldResults, drain
 from ..errors import BadInputError, MissingDependencyError
 from ..jobs import CancelToken, ProgressFn
 from .crops import tile_image
 from .inputs import ImageInput, check_options, label_result, run_images, with_messages
-from .predict import Predictor, _drain
+from .predict import Predictor
 from .preprocess import ImageLayout
 
 __all__ = [
@@ -233,16 +233,13 @@ class Explainer:
         self.predictor = bundle if isinstance(bundle, Predictor) else Predictor(
             bundle, device=device, precision=precision, batch_size=batch_size)
         self.config, self.task = self.predictor.config, self.predictor.task
+        self.device = self.predictor.device
         self.layer_name, layer = gradcam_layer(self.predictor.model)
         self._gradcam = LayerGradCam(self.predictor.model, layer)
         self._layer_ndim: int | None = None
         self._logits = None  # the class scores of captum's own forward pass
         layer.register_forward_hook(self._keep_layer_ndim)
         self.predictor.model.register_forward_hook(self._keep_logits)
-
-    @property
-    def device(self) -> str:
-        return self.predictor.device
 
     @property
     def precision(self) -> str:
@@ -291,7 +288,7 @@ class Explainer:
     # -- images ------------------------------------------------------------------------
     def explain(self, image, **kwargs) -> Explanation:
         """Explain one image (2D plane or stack); see :meth:`explain_steps` for arguments."""
-        return _drain(self.explain_steps(image, **kwargs))
+        return drain(self.explain_steps(image, **kwargs))
 
     def explain_steps(
         self,

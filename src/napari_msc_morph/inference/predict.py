@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..batch.run import drain
 from ..errors import BadInputError
 from ..jobs import CancelToken
 from ..models.backbones import DEVICES, resolve_device
@@ -306,7 +307,7 @@ class Predictor:
     # -- images ---------------------------------------------------------------------
     def predict(self, image, **kwargs) -> Prediction:
         """Predict one 2D plane (grayscale or RGB); see :meth:`predict_steps` for arguments."""
-        results = _drain(self.predict_steps(image, **kwargs))
+        results = drain(self.predict_steps(image, **kwargs))
         if len(results) != 1:
             raise BadInputError(
                 f"{kwargs.get('name', 'image')} is a stack of {len(results)} planes; "
@@ -316,7 +317,7 @@ class Predictor:
 
     def predict_stack(self, image, **kwargs) -> list[Prediction]:
         """Predict every 2D plane of a stack; one :class:`Prediction` per plane."""
-        return _drain(self.predict_steps(image, **kwargs))
+        return drain(self.predict_steps(image, **kwargs))
 
     def predict_steps(
         self,
@@ -441,14 +442,6 @@ class Predictor:
 
 def _plane_label(index) -> str:
     return f" (plane {', '.join(str(i) for i in index)})" if index else ""
-
-
-def _drain(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
 
 
 def predict_image(bundle, image, tiling: str | None = None, device: str = "auto",
