@@ -100,10 +100,10 @@ def run(args) -> int:
 
 def _write_one(explanation, item, folder: Path, used_stems: set[str]) -> dict:
     from ..inference import heatmap_overlay
+    from ..inference.score_store import unique_stem
     from ..io import write_tiff
-    from ._inference import unique_stem
 
-    stem = unique_stem(Path(explanation.name), used_stems)
+    stem = unique_stem(Path(explanation.name).stem, used_stems)
     tif = folder / f"{stem}_gradcam.tif"
     png = folder / f"{stem}_gradcam.png"
     heatmap = np.asarray(explanation.heatmap, dtype=np.float32)
