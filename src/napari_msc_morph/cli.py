@@ -101,17 +101,13 @@ def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
         if only not in ("*", name):
             subparsers.add_parser(name.replace("_", "-"), help=help_line)
             continue
-        module = command_module(name)
+        module = importlib.import_module(f"napari_msc_morph.commands.{name}")
         sub = module.add_parser(subparsers)
         # also accepted after the command name; SUPPRESS keeps a global --debug when absent
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help=_DEBUG_HELP)
         sub.set_defaults(_run=module.run, _kept=getattr(module, "kept", None))
     return parser
-
-
-def command_module(name: str):
-    return importlib.import_module(f"napari_msc_morph.commands.{name}")
 
 
 def _command_in(argv: list[str]) -> str | None:

@@ -404,41 +404,25 @@ class Predictor:
                     f"values in the crops were replaced by the median intensity "
                     f"({normalise.fill:g})."
                 )
-            result = self._result(probs, boxes, tiled.tiling, tiled.overlap, padded_shape,
-                                  index, plane_notices, factor)
-            result.pixel_size_um = pixel_size_um
+            # boxes and maps are computed on the resampled plane; give them back in image pixels
+            result = Prediction(
+                task=self.task, probabilities=probs.mean(axis=0), tile_probabilities=probs,
+                boxes=boxes * factor if factor != 1.0 else boxes, tiling=tiled.tiling,
+                model_id=self.config.model_id, plane=tuple(int(i) for i in index),
+                notices=plane_notices, device=self.device, pixel_size_um=pixel_size_um,
+                precision="fp32" if self.precision == "calibrating" else self.precision)
+            if tiled.tiling == "grid":
+                grid = grid_layout(padded_shape, self.config.input_size, tiled.overlap)
+                per_class = probs.reshape(grid.n_rows, grid.n_cols, -1)
+                score = task_score(self.task, per_class)
+                if score is not None:
+                    result.maps[self.task.score] = score.astype(np.float32)
+                for k, column in enumerate(self.task.probability_columns):
+                    result.maps[column] = per_class[..., k].astype(np.float32)
+                result.map_scale = tuple(float(v) * factor for v in grid.map_scale)
+                result.map_translate = tuple(float(v) * factor for v in grid.map_translate)
             results.append(result)
         return results
-
-    def _result(self, probs, boxes, tiling, overlap, padded_shape, index, notices,
-                factor: float = 1.0) -> Prediction:
-        # boxes and maps are computed on the resampled plane; give them back in image pixels
-        result = Prediction(
-            task=self.task,
-            probabilities=probs.mean(axis=0),
-            tile_probabilities=probs,
-            boxes=boxes * factor if factor != 1.0 else boxes,
-            tiling=tiling,
-            model_id=self.config.model_id,
-            plane=tuple(int(i) for i in index),
-            notices=notices,
-            device=self.device,
-            precision="fp32" if self.precision == "calibrating" else self.precision,
-        )
-        if tiling == "grid":
-            grid = grid_layout(padded_shape, self.config.input_size, overlap)
-            per_class = probs.reshape(grid.n_rows, grid.n_cols, -1)
-            maps = {}
-            score = task_score(self.task, per_class)
-            if score is not None:
-                maps[self.task.score] = score.astype(np.float32)
-            for k, column in enumerate(self.task.probability_columns):
-                maps[column] = per_class[..., k].astype(np.float32)
-            result.maps = maps
-            result.map_scale = tuple(float(v) * factor for v in grid.map_scale)
-            result.map_translate = tuple(float(v) * factor for v in grid.map_translate)
-        return result
-
 
 def _plane_label(index) -> str:
     return f" (plane {', '.join(str(i) for i in index)})" if index else ""
