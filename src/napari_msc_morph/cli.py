@@ -122,7 +122,7 @@ def _command_in(argv: list[str]) -> str | None:
 _DEBUG_HELP = "on an error, print the full traceback (instead of writing it to a log file)"
 
 
-class _StderrHandler(logging.StreamHandler):
+class _StderrHandler(logging.Handler):
     """Writes to whatever ``sys.stderr`` is at the time of each record.
 
     main() can run many times in one process (tests, notebooks) with sys.stderr
@@ -130,13 +130,11 @@ class _StderrHandler(logging.StreamHandler):
     later warnings to a stream nobody reads (or one already closed).
     """
 
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value):  # StreamHandler.__init__ assigns it; the property decides
-        pass
+    def emit(self, record):
+        try:
+            print(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never end the command
+            self.handleError(record)
 
 
 def _configure_logging(verbosity: int) -> None:
