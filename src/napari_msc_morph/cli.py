@@ -101,17 +101,13 @@ def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
         if only not in ("*", name):
             subparsers.add_parser(name.replace("_", "-"), help=help_line)
             continue
-        module = command_module(name)
+        module = importlib.import_module(f"napari_msc_morph.commands.{name}")
         sub = module.add_parser(subparsers)
         # also accepted after the command name; SUPPRESS keeps a global --debug when absent
         sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                          help=_DEBUG_HELP)
         sub.set_defaults(_run=module.run, _kept=getattr(module, "kept", None))
     return parser
-
-
-def command_module(name: str):
-    return importlib.import_module(f"napari_msc_morph.commands.{name}")
 
 
 def _command_in(argv: list[str]) -> str | None:
@@ -126,7 +122,7 @@ def _command_in(argv: list[str]) -> str | None:
 _DEBUG_HELP = "on an error, print the full traceback (instead of writing it to a log file)"
 
 
-class _StderrHandler(logging.StreamHandler):
+class _StderrHandler(logging.Handler):
     """Writes to whatever ``sys.stderr`` is at the time of each record.
 
     main() can run many times in one process (tests, notebooks) with sys.stderr
@@ -134,13 +130,11 @@ class _StderrHandler(logging.StreamHandler):
     later warnings to a stream nobody reads (or one already closed).
     """
 
-    @property
-    def stream(self):
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value):  # StreamHandler.__init__ assigns it; the property decides
-        pass
+    def emit(self, record):
+        try:
+            print(self.format(record), file=sys.stderr)
+        except Exception:  # noqa: BLE001 - logging must never end the command
+            self.handleError(record)
 
 
 def _configure_logging(verbosity: int) -> None:

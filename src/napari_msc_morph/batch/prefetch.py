@@ -2,16 +2,15 @@
 
 :func:`prefetched` runs a loading function (read a file, settle its pixel
 size) on a background thread, at most ``depth`` items ahead of the consumer,
-and hands back one :class:`Loaded` per item **in input order**. The network's
+and hands back one finished :class:`~concurrent.futures.Future` per item **in input order**. The network's
 forward pass releases the GIL, and so do file decoders (zlib, libtiff,
 libpng, JPEG), so reading image *k+1* overlaps predicting image *k*.
 
 Guarantees, whatever the loading function does:
 
 * order: results come back in the order of ``items``;
-* isolation: a load that raises is handed back as that item's
-  :class:`Loaded`, whose :meth:`Loaded.result` re-raises it; later items are
-  still loaded;
+* isolation: a load that raises is handed back as that item's future,
+  whose ``result()`` re-raises it; later items are still loaded;
 * bounded memory: at most ``depth`` loaded images wait beside the one being
   predicted (``depth + 1`` in memory at once);
 * cancel: once ``cancel`` is set no new load starts, and closing the iterator
@@ -39,40 +38,24 @@ from typing import Any
 from ..errors import BadInputError
 from ..jobs import CancelToken
 
-__all__ = ["PREFETCH_DEPTH", "Loaded", "prefetched"]
+__all__ = ["PREFETCH_DEPTH", "prefetched"]
 
 #: Items read ahead of the one being worked on (``predict_images(prefetch=...)``).
 PREFETCH_DEPTH = 2
 
 
-class Loaded:
-    """One item's load: its value, or the error it raised (re-raised by :meth:`result`)."""
-
-    __slots__ = ("_future", "_value", "_error")
-
-    def __init__(self, future: Future | None = None, value: Any = None,
-                 error: BaseException | None = None):
-        self._future, self._value, self._error = future, value, error
-
-    def result(self) -> Any:
-        """The loaded value; re-raises the load's exception with its traceback."""
-        if self._future is not None:
-            return self._future.result()
-        if self._error is not None:
-            raise self._error
-        return self._value
-
-
-def _load_now(load: Callable[[Any], Any], item) -> Loaded:
+def _load_now(load: Callable[[Any], Any], item) -> Future:
+    future: Future = Future()
     try:
-        return Loaded(value=load(item))
+        future.set_result(load(item))
     except Exception as err:  # handed back to the consumer, in order
-        return Loaded(error=err)
+        future.set_exception(err)
+    return future
 
 
 def prefetched(items: Iterable, load: Callable[[Any], Any], depth: int = PREFETCH_DEPTH,
-               cancel: CancelToken | None = None) -> Iterator[Loaded]:
-    """Yield ``Loaded(load(item))`` for each item, in order, loading ``depth`` ahead.
+               cancel: CancelToken | None = None) -> Iterator[Future]:
+    """Yield the future of ``load(item)`` for each item, in order, loading ``depth`` ahead.
 
     Parameters
     ----------
@@ -87,8 +70,8 @@ def prefetched(items: Iterable, load: Callable[[Any], Any], depth: int = PREFETC
 
     Returns
     -------
-    generator of Loaded
-        Close it (or leave its ``for`` loop) to stop loading.
+    generator of Future
+        Done futures; close it (or leave its ``for`` loop) to stop loading.
 
     Raises
     ------
@@ -100,7 +83,7 @@ def prefetched(items: Iterable, load: Callable[[Any], Any], depth: int = PREFETC
     return _prefetch(iter(items), load, int(depth), cancel)
 
 
-def _prefetch(iterator: Iterator, load, depth: int, cancel) -> Iterator[Loaded]:
+def _prefetch(iterator: Iterator, load, depth: int, cancel) -> Iterator[Future]:
     if depth == 0:
         for item in iterator:
             yield _load_now(load, item)
@@ -129,7 +112,7 @@ def _prefetch(iterator: Iterator, load, depth: int, cancel) -> Iterator[Loaded]:
             # images wait while the consumer works on the current one
             future.exception()
             submit_next()
-            yield Loaded(future)
+            yield future
     finally:
         for future in pending:
             future.cancel()

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import logging
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,7 @@ __all__ = [
     "FieldResults",
     "batch_client",
     "check_cluster_options",
+    "drain",
     "error_text",
     "failures_table",
     "nothing_done",
@@ -358,8 +360,9 @@ def _run_here(task, items, names, slots, fail, load, prefetch, on_result, steps,
             try:
                 item = next(loads).result()
                 value = task(item)
-                if inspect.isgenerator(value):
-                    value = _drive(value, progress, k * steps, steps, total)
+                if inspect.isgenerator(value):  # the bar moves within the item's share
+                    value = drain(value, lambda done, count, message, start=k * steps: report(
+                        progress, start + (steps * done) // max(count, 1), total, message))
             except Cancelled:
                 raise
             except Exception as err:  # one item's failure never ends a collecting batch
@@ -373,20 +376,21 @@ def _run_here(task, items, names, slots, fail, load, prefetch, on_result, steps,
         loads.close()  # drops reads not yet started
 
 
-def _drive(steps_of_item, progress, start: int, steps: int, total: int):
-    """Run an item's generator to its return value, moving the bar within its share."""
+def drain(steps, each: Callable | None = None):
+    """Run a generator to its return value, calling ``each(*step)`` on every step it yields."""
     while True:
         try:
-            done, count, message = next(steps_of_item)
+            step = next(steps)
         except StopIteration as stop:
             return stop.value
-        report(progress, start + (steps * done) // max(count, 1), total, message)
+        if each is not None:
+            each(*step)
 
 
 def _run_on_cluster(client, task, items, names, slots, fail, progress, cancel, what) -> None:
     distributed = require_distributed()
     total = len(items)
-    futures = [client.submit(task, item, pure=False, key=f"msc-morph-{what}-{k}-{_token()}")
+    futures = [client.submit(task, item, pure=False, key=f"msc-morph-{what}-{k}-{uuid.uuid4().hex[:8]}")
                for k, item in enumerate(items)]
     position = {future.key: k for k, future in enumerate(futures)}
     done = 0
@@ -403,9 +407,3 @@ def _run_on_cluster(client, task, items, names, slots, fail, progress, cancel, w
     except BaseException:
         client.cancel([f for f in futures if not f.done()])
         raise
-
-
-def _token() -> str:
-    import uuid
-
-    return uuid.uuid4().hex[:8]

@@ -1,18 +1,15 @@
 """What ``predict`` and ``explain`` share: a model bundle run over images.
 
 The same options (``--overlap``, ``--pixel-size-um``, ``--device``,
-``--precision``, ``--batch-size``, ``--quiet``) and the same file stems for
-per-image outputs; the images that failed are reported as every batch's
-(:func:`~._batch.report_field_failures`).
+``--precision``, ``--batch-size``, ``--quiet``); the images that failed are
+reported as every batch's (:func:`~._batch.report_field_failures`).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ..inference.predict import DEVICES, PRECISIONS
 
-__all__ = ["add_image_arguments", "add_run_arguments", "unique_stem"]
+__all__ = ["add_image_arguments", "add_run_arguments"]
 
 
 def add_image_arguments(parser) -> None:
@@ -32,12 +29,3 @@ def add_run_arguments(parser, batch_pass: str) -> None:
     parser.add_argument("--batch-size", type=int, default=None,
                         help=f"crops per {batch_pass} (default 8 on CPU, 32 on GPU)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def unique_stem(path: Path, used: set[str]) -> str:
-    """``path``'s stem, made unique among ``used`` (``a``, ``a_2``, ...), and remembered there."""
-    stem, k = path.stem, 2
-    while stem in used:
-        stem, k = f"{path.stem}_{k}", k + 1
-    used.add(stem)
-    return stem

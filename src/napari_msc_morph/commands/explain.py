@@ -64,6 +64,8 @@ def kept(args) -> str:
 
 
 def run(args) -> int:
+    import pandas as pd
+
     from ..inference import explain_images, explainer_for, resolve_target
     from ..io import write_table
     from ._progress import progress_bar
@@ -86,12 +88,9 @@ def run(args) -> int:
         batch = explain_images(explainer, args.images, target=args.target, tiling=args.tiling,
                                overlap=args.overlap, pixel_size_um=args.pixel_size_um,
                                on_error="collect", on_result=write, progress=progress)
-    notes: dict[str, None] = {}
-    for explanation in batch:
-        notes.update(dict.fromkeys(explanation.notices))
-    for notice in notes:
+    for notice in dict.fromkeys(n for explanation in batch for n in explanation.notices):
         print(f"msc-morph explain: note: {notice}", file=sys.stderr)
-    write_table(_summary(rows), args.out / SUMMARY_NAME, path_columns=("image",))
+    write_table(pd.DataFrame(rows), args.out / SUMMARY_NAME, path_columns=("image",))
     first = batch[0]
     print(f"{len(batch)} Grad-CAM map(s) ({explainer.task.name}, target {first.target_label}, "
           f"layer {first.target_layer}, {first.tiling}, {explainer.device}, "
@@ -101,10 +100,10 @@ def run(args) -> int:
 
 def _write_one(explanation, item, folder: Path, used_stems: set[str]) -> dict:
     from ..inference import heatmap_overlay
+    from ..inference.score_store import unique_stem
     from ..io import write_tiff
-    from ._inference import unique_stem
 
-    stem = unique_stem(Path(explanation.name), used_stems)
+    stem = unique_stem(Path(explanation.name).stem, used_stems)
     tif = folder / f"{stem}_gradcam.tif"
     png = folder / f"{stem}_gradcam.png"
     heatmap = np.asarray(explanation.heatmap, dtype=np.float32)
@@ -137,9 +136,3 @@ def _write_png(rgb: np.ndarray, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         Image.fromarray(rgb).save(tmp, format="PNG")
-
-
-def _summary(rows: list[dict]):
-    import pandas as pd
-
-    return pd.DataFrame(rows)

@@ -12,11 +12,9 @@ import contextlib
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ..tiling import TILINGS
 from ._batch import add_batch_arguments, report_field_failures, side_path
-from ._inference import add_image_arguments, add_run_arguments, unique_stem
+from ._inference import add_image_arguments, add_run_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
 __all__ = ["add_parser", "run"]
@@ -61,6 +59,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from ..errors import BadInputError, Cancelled
     from ..inference import Predictor, predict_images, predictions_table, unique_notices
+    from ..inference.score_store import write_score_maps
     from ..io import write_table
     from ..models.bundle import load_bundle
     from ._batch import check_cluster_args, cluster_requested
@@ -107,7 +106,7 @@ def run(args) -> int:
         where = f"{args.device}, {args.precision}, {batch_where(args)}"
     print(f"{len(table)} predictions ({bundle.config.task}, {tiling}, {where}) -> {args.out}")
     if args.score_maps is not None:
-        _write_score_maps(predictions, args.score_maps)
+        write_score_maps(predictions, args.score_maps)
         print(f"score maps -> {args.score_maps}")
     return report_field_failures("predict", predictions.failures, args.out, "predicted")
 
@@ -162,22 +161,3 @@ def _keep_partial(batch, out: Path) -> None:
     print(f"msc-morph predict: kept the {len(batch)} prediction(s) finished before the stop "
           f"(and {len(batch.failures)} failure(s)) in {partial}; {out} was not written.",
           file=sys.stderr)
-
-
-def _write_score_maps(predictions, folder: Path) -> None:
-    """One float32 TIFF per image and map, named ``<stem>_<map>.tif``; or OME-Zarr/BigTIFF."""
-    from ..io import write_tiff
-
-    if folder.suffix.lower() in (".zarr", ".tif", ".tiff"):
-        from ..inference.score_store import write_score_maps
-
-        write_score_maps(predictions, folder)
-        return
-    used_stems: set[str] = set()
-    for prediction in predictions:
-        stem = unique_stem(Path(prediction.name), used_stems)
-        stride = prediction.map_scale[0]
-        px = prediction.pixel_size_um * stride if prediction.pixel_size_um else None
-        for map_name, data in prediction.maps.items():
-            write_tiff(np.asarray(data, dtype=np.float32), folder / f"{stem}_{map_name}.tif",
-                       pixel_size_um=px)

@@ -11,8 +11,15 @@ Both run the package's one per-item loop,
 """
 
 from ..tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes
-from .explain import PREDICTED_TARGET, Explainer, Explanation, gradcam_layer, resolve_target
-from .explain_images import explain_images, explainer_for
+from .explain import (
+    PREDICTED_TARGET,
+    Explainer,
+    Explanation,
+    explain_images,
+    explainer_for,
+    gradcam_layer,
+    resolve_target,
+)
 from .images import (
     predict_images,
     prediction_rows,

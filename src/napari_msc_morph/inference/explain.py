@@ -15,8 +15,10 @@ that every pixel of the field is explained; with ``six`` or ``center``
 pixels outside every crop stay 0 and :attr:`Explanation.coverage` says how
 much of the field was seen.
 
-Faces call :func:`~napari_msc_morph.inference.explain_images` (or ``predict_images(...,
-explain=True)``).
+Faces call :func:`explain_images` (``msc-morph explain``) or ``predict_images(...,
+explain=True)`` (the Predict dock's "Explain"): inputs are handled exactly as by
+:func:`~napari_msc_morph.inference.predict_images` (the same pixel-size policy, the same
+loop), and each image gives an :class:`Explanation` aligned pixel for pixel with it.
 
 Examples
 --------
@@ -30,15 +32,17 @@ Examples
 from __future__ import annotations
 
 import logging
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..batch.run import FieldResults, drain
 from ..errors import BadInputError, MissingDependencyError
-from ..jobs import CancelToken
+from ..jobs import CancelToken, ProgressFn
 from .crops import tile_image
-from .predict import Predictor, _drain
+from .inputs import ImageInput, check_options, label_result, run_images, with_messages
+from .predict import Predictor
 from .preprocess import ImageLayout
 
 __all__ = [
@@ -47,6 +51,9 @@ __all__ = [
     "Explanation",
     "blend_window",
     "cover_field",
+    "explain_images",
+    "explain_one",
+    "explainer_for",
     "gradcam_layer",
     "resolve_target",
 ]
@@ -203,14 +210,6 @@ def cover_field(boxes: np.ndarray, shape, crop: int) -> np.ndarray:
     return np.stack([yy, xx, yy + crop, xx + crop], axis=1).astype(np.int64)
 
 
-def _layer_gradcam():
-    try:
-        from captum.attr import LayerAttribution, LayerGradCam
-    except ImportError:
-        raise MissingDependencyError("captum", purpose="Grad-CAM attribution maps") from None
-    return LayerGradCam, LayerAttribution
-
-
 class Explainer:
     """Grad-CAM of a bundle's network, crop by crop, stitched over the field.
 
@@ -226,27 +225,28 @@ class Explainer:
 
     def __init__(self, bundle, device: str = "auto", precision: str = "auto",
                  batch_size: int | None = None):
-        LayerGradCam, self._attribution = _layer_gradcam()
+        try:
+            from captum.attr import LayerAttribution, LayerGradCam
+        except ImportError:
+            raise MissingDependencyError("captum", purpose="Grad-CAM attribution maps") from None
+        self._attribution = LayerAttribution
         self.predictor = bundle if isinstance(bundle, Predictor) else Predictor(
             bundle, device=device, precision=precision, batch_size=batch_size)
         self.config, self.task = self.predictor.config, self.predictor.task
+        self.device = self.predictor.device
         self.layer_name, layer = gradcam_layer(self.predictor.model)
         self._gradcam = LayerGradCam(self.predictor.model, layer)
         self._layer_ndim: int | None = None
         self._logits = None  # the class scores of captum's own forward pass
-        layer.register_forward_hook(self._check_layer_output)
+        layer.register_forward_hook(self._keep_layer_ndim)
         self.predictor.model.register_forward_hook(self._keep_logits)
-
-    @property
-    def device(self) -> str:
-        return self.predictor.device
 
     @property
     def precision(self) -> str:
         precision = self.predictor.precision
         return "fp32" if precision == "calibrating" else precision
 
-    def _check_layer_output(self, module, inputs, output):
+    def _keep_layer_ndim(self, module, inputs, output):
         self._layer_ndim = getattr(output, "ndim", None)
 
     def _keep_logits(self, module, inputs, output):
@@ -264,9 +264,7 @@ class Explainer:
         import torch
 
         predictor = self.predictor
-        x = torch.from_numpy(batch).to(predictor.device)
-        if predictor.device_type != "mps":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = predictor.tensor(batch)
         autocast = predictor.autocast(self.precision)
         if target == PREDICTED_TARGET:  # the targets need a forward pass of their own
             with torch.no_grad(), autocast:
@@ -290,7 +288,7 @@ class Explainer:
     # -- images ------------------------------------------------------------------------
     def explain(self, image, **kwargs) -> Explanation:
         """Explain one image (2D plane or stack); see :meth:`explain_steps` for arguments."""
-        return _drain(self.explain_steps(image, **kwargs))
+        return drain(self.explain_steps(image, **kwargs))
 
     def explain_steps(
         self,
@@ -399,3 +397,92 @@ def _back_to_image(stitched: np.ndarray, plane_shape, factor: float) -> np.ndarr
 
     return resize(stitched, tuple(plane_shape), order=1, mode="edge",
                   anti_aliasing=False, preserve_range=True).astype(np.float32)
+
+
+def explainer_for(bundle, device: str = "auto", precision: str = "auto",
+                  batch_size: int | None = None) -> Explainer:
+    """An :class:`Explainer` from a bundle path, a loaded bundle, a Predictor or an Explainer."""
+    from ..models.bundle import ModelBundle, load_bundle
+
+    if isinstance(bundle, Explainer):
+        return bundle
+    if not isinstance(bundle, (ModelBundle, Predictor)):
+        bundle = load_bundle(bundle)
+    return Explainer(bundle, device=device, precision=precision, batch_size=batch_size)
+
+
+def explain_images(
+    bundle,
+    images,
+    *,
+    target: str | None = None,
+    tiling: str | None = None,
+    overlap: float | None = None,
+    device: str = "auto",
+    precision: str = "auto",
+    batch_size: int | None = None,
+    pixel_size_um: float | None = None,
+    on_error: str = "raise",
+    on_result: Callable[[Explanation, ImageInput], None] | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelToken | None = None,
+) -> FieldResults:
+    """Grad-CAM heat maps of images with a model bundle, one per image.
+
+    Parameters
+    ----------
+    bundle : ModelBundle, Predictor, Explainer, str or Path
+        A bundle (loaded, or a folder/``.zip`` to load), or a ready
+        Predictor/Explainer (its device and precision are used).
+    images : sequence
+        As for :func:`~napari_msc_morph.inference.predict_images`.
+    target : str, optional
+        The class to explain; default the task's positive class (``induced``:
+        the map explains OsScore), else ``"predicted"`` (each crop's own top
+        class). An unknown name is an error listing the classes.
+    tiling : str, optional
+        Default ``grid`` (the whole field); ``six``/``center`` explain only their crops.
+    overlap, device, precision, batch_size, pixel_size_um, on_error, progress, cancel
+        As for :func:`~napari_msc_morph.inference.predict_images`.
+    on_result : callable, optional
+        ``on_result(explanation, image_input)`` as soon as each image is done
+        (the CLI writes its files there, so a stop keeps the finished ones and
+        memory holds one image at a time). An error it raises is not collected.
+
+    Returns
+    -------
+    FieldResults
+        A list of :class:`~napari_msc_morph.inference.explain.Explanation`, one
+        per image that worked, with ``failures`` and ``indices``.
+
+    Raises
+    ------
+    BadInputError
+        No images, an unknown target/tiling, a network without convolutions.
+    Cancelled
+        When ``cancel`` is set (``err.partial`` holds the finished maps when collecting).
+    """
+    check_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
+    explainer = explainer_for(bundle, device, precision, batch_size)
+    target = resolve_target(explainer.task, target)  # before reading any image
+    return run_images(
+        images, lambda item: explain_one(explainer, item, target, overlap, cancel, tiling),
+        model_pixel_size=explainer.config.pixel_size_um, tiling=tiling,
+        pixel_size_um=pixel_size_um, on_error=on_error, verb="explained", progress=progress,
+        cancel=cancel, prefetch=0, on_result=on_result)
+
+
+def explain_one(explainer, item: ImageInput, target: str, overlap: float | None,
+                cancel: CancelToken | None, tiling: str | None = None, start: int = 0,
+                span: int = 1):
+    """Grad-CAM of one loaded image (a generator of progress); returns its Explanation."""
+    steps = explainer.explain_steps(
+        item.data, target=target, tiling=tiling, overlap=overlap, rgb=item.rgb,
+        name=item.message_name, pixel_size_um=item.pixel_size_um, cancel=cancel,
+        layout=item.layout)
+    explanation = yield from with_messages(steps, f"{item.message_name}: Grad-CAM ", start,
+                                           span)
+    label_result(explanation, item)
+    for notice in explanation.notices:
+        logger.info("%s", notice)
+    return explanation

@@ -36,8 +36,7 @@ from ..batch.prefetch import PREFETCH_DEPTH
 from ..batch.run import FieldFailure, FieldResults, error_text
 from ..errors import Cancelled
 from ..jobs import CancelToken, ProgressFn
-from .explain import Explainer, resolve_target
-from .explain_images import explain_one
+from .explain import Explainer, explain_one, resolve_target
 from .inputs import ImageInput, check_options, label_result, run_images, with_messages
 from .predict import Prediction, Predictor
 

@@ -54,9 +54,9 @@ def read_for_prediction(path: Path, tiling: str | None, explicit_pixel_size: flo
     from ..io import read_image
 
     path = Path(path)
-    if not path.name.lower().rstrip("/").endswith(LAZY_SUFFIXES) or not path.exists():
-        return read_image(path)
-    if path.is_dir() and not path.name.lower().endswith(".zarr"):
+    name = path.name.lower()
+    if not name.endswith(LAZY_SUFFIXES) or not path.exists() or (
+            path.is_dir() and not name.endswith(".zarr")):
         return read_image(path)
     try:
         loaded = read_image(path, lazy=True)

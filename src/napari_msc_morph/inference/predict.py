@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..batch.run import drain
 from ..errors import BadInputError
 from ..jobs import CancelToken
 from ..models.backbones import DEVICES, resolve_device
@@ -68,29 +69,14 @@ CALIBRATION_TILES = 16
 #: Lowest top-1 agreement with float32 at which bfloat16 is used on a CPU.
 BF16_MIN_AGREEMENT = 0.99
 
-def _float32(device_type: str):
-    return contextlib.nullcontext()
-
-
-def _autocast_to(dtype: str):
-    """An autocast to ``torch.<dtype>`` on the predictor's device type."""
-
-    def autocast(device_type: str):
-        import torch
-
-        return torch.autocast(device_type, dtype=getattr(torch, dtype))
-
-    return autocast
-
-
-#: Inference precisions (``--precision`` choices): each entry holds how a forward pass is
-#: run, ``autocast(device_type) -> context manager``; ``auto`` is decided per device.
+#: Inference precisions (``--precision`` choices): each entry holds the autocast dtype of a
+#: forward pass (``None``: float32, no autocast); ``auto`` is decided per device.
 PRECISIONS: Registry = Registry("precision")
 PRECISIONS.add("auto", None,
                "fp16 autocast on a GPU; bf16 on a CPU only where it agrees with fp32")
-PRECISIONS.add("fp32", _float32, "float32 everywhere: slowest, reproducible")
-PRECISIONS.add("bf16", _autocast_to("bfloat16"), "bfloat16 autocast (CPUs with native bf16, GPUs)")
-PRECISIONS.add("fp16", _autocast_to("float16"), "float16 autocast (GPUs only)", gpu_only=True)
+PRECISIONS.add("fp32", None, "float32 everywhere: slowest, reproducible")
+PRECISIONS.add("bf16", "bfloat16", "bfloat16 autocast (CPUs with native bf16, GPUs)")
+PRECISIONS.add("fp16", "float16", "float16 autocast (GPUs only)", gpu_only=True)
 
 # bf16 decisions per weights hash, shared by all predictors in this process.
 _BF16_AGREEMENT: dict[str, float] = {}
@@ -280,7 +266,21 @@ class Predictor:
 
     def autocast(self, precision: str):
         """The context a forward pass at ``precision`` (not ``auto``) runs in."""
-        return PRECISIONS.get(precision)(self.device_type)
+        import torch
+
+        dtype = PRECISIONS.get(precision)
+        if dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device_type, dtype=getattr(torch, dtype))
+
+    def tensor(self, batch: np.ndarray):
+        """A normalised batch (B, C, h, w) on the device, channels-last where it pays."""
+        import torch
+
+        x = torch.from_numpy(batch).to(self.device)
+        if self.device_type != "mps":
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
 
     def _forward(self, x, precision: str) -> np.ndarray:
         import torch
@@ -291,11 +291,7 @@ class Predictor:
 
     def run_batch(self, batch: np.ndarray) -> np.ndarray:
         """Class probabilities for a normalised batch (B, C, h, w) float32."""
-        import torch
-
-        x = torch.from_numpy(batch).to(self.device)
-        if self.device_type != "mps":
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = self.tensor(batch)
         if self.precision != "calibrating":
             return self._forward(x, self.precision)
         reference = self._forward(x, "fp32")
@@ -311,7 +307,7 @@ class Predictor:
     # -- images ---------------------------------------------------------------------
     def predict(self, image, **kwargs) -> Prediction:
         """Predict one 2D plane (grayscale or RGB); see :meth:`predict_steps` for arguments."""
-        results = _drain(self.predict_steps(image, **kwargs))
+        results = drain(self.predict_steps(image, **kwargs))
         if len(results) != 1:
             raise BadInputError(
                 f"{kwargs.get('name', 'image')} is a stack of {len(results)} planes; "
@@ -321,7 +317,7 @@ class Predictor:
 
     def predict_stack(self, image, **kwargs) -> list[Prediction]:
         """Predict every 2D plane of a stack; one :class:`Prediction` per plane."""
-        return _drain(self.predict_steps(image, **kwargs))
+        return drain(self.predict_steps(image, **kwargs))
 
     def predict_steps(
         self,
@@ -370,7 +366,12 @@ class Predictor:
                            name=name, pixel_size_um=pixel_size_um, layout=layout)
         layout, boxes, factor = tiled.layout, tiled.boxes, tiled.factor
         padded_shape = tiled.padded_shape
-        notices = self._input_notices(layout, name, pixel_size_um)
+        notices = []
+        if layout.rgb and self.config.in_chans == 1:
+            notices.append(f"{name} is RGB but the model takes grayscale; converted to luminance.")
+        elif not layout.rgb and self.config.in_chans == 3:
+            notices.append(f"{name} is grayscale but the model takes RGB; the channel was "
+                           "replicated.")
         if factor != 1.0:
             notices.append(
                 f"{name} has {pixel_size_um:g} µm/px but the model was trained at "
@@ -403,62 +404,28 @@ class Predictor:
                     f"values in the crops were replaced by the median intensity "
                     f"({normalise.fill:g})."
                 )
-            result = self._result(probs, boxes, tiled.tiling, tiled.overlap, padded_shape,
-                                  index, plane_notices, factor)
-            result.pixel_size_um = pixel_size_um
+            # boxes and maps are computed on the resampled plane; give them back in image pixels
+            result = Prediction(
+                task=self.task, probabilities=probs.mean(axis=0), tile_probabilities=probs,
+                boxes=boxes * factor if factor != 1.0 else boxes, tiling=tiled.tiling,
+                model_id=self.config.model_id, plane=tuple(int(i) for i in index),
+                notices=plane_notices, device=self.device, pixel_size_um=pixel_size_um,
+                precision="fp32" if self.precision == "calibrating" else self.precision)
+            if tiled.tiling == "grid":
+                grid = grid_layout(padded_shape, self.config.input_size, tiled.overlap)
+                per_class = probs.reshape(grid.n_rows, grid.n_cols, -1)
+                score = task_score(self.task, per_class)
+                if score is not None:
+                    result.maps[self.task.score] = score.astype(np.float32)
+                for k, column in enumerate(self.task.probability_columns):
+                    result.maps[column] = per_class[..., k].astype(np.float32)
+                result.map_scale = tuple(float(v) * factor for v in grid.map_scale)
+                result.map_translate = tuple(float(v) * factor for v in grid.map_translate)
             results.append(result)
         return results
 
-    def _input_notices(self, layout, name: str, pixel_size_um) -> list[str]:
-        notices = []
-        if layout.rgb and self.config.in_chans == 1:
-            notices.append(f"{name} is RGB but the model takes grayscale; converted to luminance.")
-        elif not layout.rgb and self.config.in_chans == 3:
-            notices.append(
-                f"{name} is grayscale but the model takes RGB; the channel was replicated."
-            )
-        return notices
-
-    def _result(self, probs, boxes, tiling, overlap, padded_shape, index, notices,
-                factor: float = 1.0) -> Prediction:
-        # boxes and maps are computed on the resampled plane; give them back in image pixels
-        result = Prediction(
-            task=self.task,
-            probabilities=probs.mean(axis=0),
-            tile_probabilities=probs,
-            boxes=boxes * factor if factor != 1.0 else boxes,
-            tiling=tiling,
-            model_id=self.config.model_id,
-            plane=tuple(int(i) for i in index),
-            notices=notices,
-            device=self.device,
-            precision="fp32" if self.precision == "calibrating" else self.precision,
-        )
-        if tiling == "grid":
-            grid = grid_layout(padded_shape, self.config.input_size, overlap)
-            per_class = probs.reshape(grid.n_rows, grid.n_cols, -1)
-            maps = {}
-            score = task_score(self.task, per_class)
-            if score is not None:
-                maps[self.task.score] = score.astype(np.float32)
-            for k, column in enumerate(self.task.probability_columns):
-                maps[column] = per_class[..., k].astype(np.float32)
-            result.maps = maps
-            result.map_scale = tuple(float(v) * factor for v in grid.map_scale)
-            result.map_translate = tuple(float(v) * factor for v in grid.map_translate)
-        return result
-
-
 def _plane_label(index) -> str:
     return f" (plane {', '.join(str(i) for i in index)})" if index else ""
-
-
-def _drain(gen):
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
 
 
 def predict_image(bundle, image, tiling: str | None = None, device: str = "auto",

@@ -29,10 +29,10 @@ import numpy as np
 
 from ..errors import BadInputError
 
-__all__ = ["SCORE_MAP_SUFFIXES", "CHUNK", "score_map_array", "write_score_maps"]
+__all__ = ["SCORE_MAP_SUFFIXES", "CHUNK", "score_map_array", "unique_stem", "write_score_maps"]
 
-#: Path suffixes ``--score-maps`` accepts (``None``: a folder of TIFFs).
-SCORE_MAP_SUFFIXES = (None, ".zarr", ".tif", ".tiff")
+#: Path suffixes ``--score-maps`` writes one file for (any other name: a folder of TIFFs).
+SCORE_MAP_SUFFIXES = (".zarr", ".tif", ".tiff")
 #: Chunk (zarr) and tile (TIFF) side of written maps.
 CHUNK = 256
 
@@ -57,6 +57,15 @@ def _placement(prediction) -> tuple[tuple[float, float], tuple[float, float], st
     return scale, translate, None
 
 
+def unique_stem(base: str, used: set[str]) -> str:
+    """``base`` made unique among ``used`` (``a``, ``a_2``, ...), and remembered there."""
+    stem, k = base, 2
+    while stem in used:
+        stem, k = f"{base}_{k}", k + 1
+    used.add(stem)
+    return stem
+
+
 def _unique_stems(predictions) -> list[str]:
     used: set[str] = set()
     stems = []
@@ -66,17 +75,12 @@ def _unique_stems(predictions) -> list[str]:
             if base.lower().endswith(suffix):
                 base = base[: -len(suffix)]
                 break
-        base = Path(base).stem if "." in base else base
-        stem, k = base or "image", 2
-        while stem in used:
-            stem, k = f"{base}_{k}", k + 1
-        used.add(stem)
-        stems.append(stem)
+        stems.append(unique_stem(Path(base).stem or "image", used))
     return stems
 
 
 def write_score_maps(predictions, path) -> Path:
-    """Write the grid score maps of ``predictions`` to an OME-Zarr or OME BigTIFF ``path``.
+    """Write the grid score maps of ``predictions`` to a folder, an OME-Zarr or an OME BigTIFF.
 
     Parameters
     ----------
@@ -84,19 +88,26 @@ def write_score_maps(predictions, path) -> Path:
         Grid predictions (with ``maps``), e.g. from
         :func:`~napari_msc_morph.inference.predict_images`.
     path : str or Path
-        Ending in ``.zarr`` or ``.tif``/``.tiff``; an existing one is replaced.
+        Ending in ``.zarr`` or ``.tif``/``.tiff`` (an existing one is replaced);
+        any other name is a folder of ``<stem>_<map>.tif`` files.
 
     Returns
     -------
     Path
     """
+    from ..io import write_tiff
+
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in SCORE_MAP_SUFFIXES[1:]:
-        raise BadInputError(
-            f"--score-maps {path}: score maps are written to a folder (TIFFs), a .zarr "
-            f"(OME-Zarr) or a .tif/.tiff (OME BigTIFF), not {suffix or 'this name'}."
-        )
+    if suffix not in SCORE_MAP_SUFFIXES:
+        used: set[str] = set()
+        for prediction in predictions:
+            stem = unique_stem(Path(prediction.name).stem, used)
+            (px, _), _, unit = _placement(prediction)
+            for map_name, data in prediction.maps.items():
+                write_tiff(np.asarray(data, dtype=np.float32), path / f"{stem}_{map_name}.tif",
+                           pixel_size_um=px if unit else None)
+        return path
     tmp = path.with_name(f".{path.name}.partial")
     _remove(tmp)
     try:
