@@ -103,10 +103,3 @@ def report_field_failures(command: str, failures, out: Path, verb: str = "writte
     for failure in failures:
         print(f"  {failure.error}", file=sys.stderr)
     return BATCH_FAILED_EXIT
-
-
-def nothing_done(command: str, failures) -> Exception:
-    """The error when no field at all worked (exit 2, like a single bad field)."""
-    from ..batch.run import nothing_done as nothing_worked
-
-    return nothing_worked(failures, "field", "processed")
