@@ -11,8 +11,11 @@ x marker x assay pair, next to the pooled r:
   intercept per donor, as an r in [-1, 1], with its degrees of freedom
   (samples - donors - 1), p and a Fisher-z confidence interval on ``dof + 2``;
 - a **linear mixed model** ``readout ~ score`` with a random intercept per
-  donor (``statsmodels.formula.api.mixedlm``, REML): the fixed slope, its
-  standard error and Wald p.
+  donor (``statsmodels.formula.api.mixedlm``, REML, :func:`.mixed.mixed_model_slope`:
+  every optimiser, only valid fits, the best kept): the fixed slope in the
+  readout's units per score unit, its standard error and Wald p. No valid fit
+  gives NaN and the reason; fewer than 5 donors a note that the Wald p is
+  anti-conservative.
 
 Both get Benjamini-Hochberg ``q`` over the pairs tested (``rm_q``, ``lmm_q``).
 Fewer than three donors, or too few samples, give NaN and a ``warning``.
@@ -28,6 +31,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from .correlate import benjamini_hochberg
+from .mixed import mixed_model_slope
 
 __all__ = ["REPEATED_COLUMNS", "add_repeated_measures", "repeated_measures",
            "rm_correlation", "mixed_model_slope"]
@@ -35,9 +39,6 @@ __all__ = ["REPEATED_COLUMNS", "add_repeated_measures", "repeated_measures",
 #: Columns the repeated-measures analysis adds to the results table (before ``warning``).
 REPEATED_COLUMNS = ["repeated_by", "n_groups", "rm_r", "rm_ci_low", "rm_ci_high", "rm_dof",
                     "rm_p", "rm_q", "lmm_slope", "lmm_se", "lmm_p", "lmm_q"]
-
-#: Optimisers tried in turn for the mixed model (the first that converges is kept).
-OPTIMIZERS = ("lbfgs", "powell", "nm")
 
 #: Fewest groups (donors) for a repeated-measures correlation (pingouin's own limit).
 MIN_GROUPS = 3
@@ -68,46 +69,6 @@ def rm_correlation(x, y, groups, confidence: float = 0.95) -> dict:
         low, high = (float(v) for v in pingouin.compute_esci(
             stat=r, nx=dof + 2, eftype="pearson", confidence=confidence, decimals=15))
     return {"rm_r": r, "rm_dof": dof, "rm_p": p, "rm_ci_low": low, "rm_ci_high": high}
-
-
-def mixed_model_slope(x, y, groups) -> tuple[dict, str]:
-    """Slope of ``y ~ x`` with a random intercept per group (statsmodels mixedlm, REML).
-
-    Returns
-    -------
-    dict, str
-        ``lmm_slope, lmm_se, lmm_p`` and a note (empty, or why there is no
-        fit). :data:`OPTIMIZERS` are tried in turn; the first fit that
-        converges is kept.
-    """
-    import statsmodels.formula.api as smf
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning
-
-    data = pd.DataFrame({"x": np.asarray(x, float), "y": np.asarray(y, float),
-                         "g": np.asarray(groups).astype(str)})
-    model = smf.mixedlm("y ~ x", data, groups=data["g"])
-    fit, errors = None, []
-    # L-BFGS first (statsmodels' default); where the donor variance sits on its boundary
-    # at 0 it can fail on a singular Hessian, and the derivative-free optimisers still converge
-    for method in OPTIMIZERS:
-        with _warnings.catch_warnings():
-            _warnings.simplefilter("ignore", ConvergenceWarning)
-            _warnings.simplefilter("ignore", UserWarning)
-            try:
-                candidate = model.fit(reml=True, method=method)
-            except (np.linalg.LinAlgError, ValueError) as err:
-                errors.append(f"{method}: {err}")
-                continue
-        if candidate.converged and np.isfinite(candidate.bse["x"]):
-            fit = candidate
-            break
-        errors.append(f"{method}: did not converge")
-    if fit is None:
-        nan = float("nan")
-        return ({"lmm_slope": nan, "lmm_se": nan, "lmm_p": nan},
-                f"the mixed model could not be fitted ({', '.join(errors)})")
-    return ({"lmm_slope": float(fit.params["x"]), "lmm_se": float(fit.bse["x"]),
-             "lmm_p": float(fit.pvalues["x"])}, "")
 
 
 def repeated_measures(joined: pd.DataFrame, scores: Sequence[str], by: str,
