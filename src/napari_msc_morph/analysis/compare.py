@@ -2,20 +2,25 @@
 
 One call, :func:`compare_groups`, answers "does OsScore rise with induction
 day" and "are induced cells larger than controls" from the plugin's own tables
-(the tests in :mod:`.group_tests`: scipy, pingouin, statsmodels). It returns a :class:`GroupComparison` whose
-tables are DataFrames:
+(the tests in :mod:`.group_tests`: scipy, pingouin, statsmodels). The tests see
+one value per experimental unit (donor, sample, well: :mod:`.units`), the mean
+of its rows, or with ``method="mixed"`` every row in a mixed model with a
+random intercept per unit. It returns a :class:`GroupComparison` whose tables
+are DataFrames:
 
-- ``summary``: per group n, mean, sd, median, q1, q3, IQR;
-- ``omnibus``: Welch's ANOVA (effect size eta²) or Kruskal-Wallis (epsilon²);
-  with ``paired_by`` (e.g. donor) Friedman's test (Kendall's W), or Wilcoxon's
-  signed-rank test for two groups;
-- ``posthoc``: every pair of groups; Games-Howell after Welch (Hedges g),
-  Dunn's test with Holm's correction after Kruskal-Wallis (rank-biserial r),
-  Wilcoxon signed-rank with Holm after Friedman (matched-pairs rank-biserial r).
-  The family is always all k(k-1)/2 pairs of the k groups compared;
+- ``summary``: per group n (units), n_rows, mean, sd, median, q1, q3, IQR of the unit values;
+- ``omnibus``: Welch's ANOVA (effect size eta²), one-way ANOVA (eta²) or
+  Kruskal-Wallis (epsilon²); with ``paired_by`` (e.g. donor) Friedman's test
+  (Kendall's W), or Wilcoxon's signed-rank test for two groups; with the mixed
+  model a Wald chi² of the group effects (effect: the units' ICC);
+- ``posthoc``: every pair of groups, or with ``control`` every group against the
+  control; Games-Howell after Welch (Hedges g), Tukey's HSD or Dunnett's test
+  after the ANOVA, Dunn's test with Holm's correction after Kruskal-Wallis
+  (rank-biserial r), Wilcoxon signed-rank with Holm after Friedman
+  (matched-pairs rank-biserial r), Wald z with Holm in the mixed model;
 - ``trend``: over ordered groups (``order``, or numeric labels such as days):
   Spearman's rho of the value against the group's rank in that order
-  (unpaired), or Page's L test (paired, >= 3 groups).
+  (unpaired), Page's L test (paired, >= 3 groups), or the mixed model's slope.
 
 Pairs are reported as ``group_a`` -> ``group_b`` with ``group_a`` first in the
 order; ``estimate`` is b - a (means for Welch, medians otherwise), so a
@@ -36,11 +41,14 @@ from ..errors import BadInputError
 from ..io import atomic_path, write_table
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
-from .group_tests import FRIEDMAN, KRUSKAL, WELCH, Groups, GroupTests, holm
+from .group_tests import ANOVA, FRIEDMAN, KRUSKAL, MIXED, WELCH, Groups, GroupTests, holm
+from .mixed import few_groups_note
 from .qpcr import label_text
+from .units import (NO_UNIT, choose_unit, copied_rows_warning, shared_units_warning,
+                    spanning_groups, unit_means)
 
-__all__ = ["COMPARE_METHODS", "GroupComparison", "compare_groups", "holm", "method_choices",
-           "write_comparison"]
+__all__ = ["COMPARE_METHODS", "NO_UNIT", "GroupComparison", "compare_groups", "holm",
+           "method_choices", "write_comparison"]
 
 NORMALITY_ALPHA = 0.05
 MIN_GROUP_N = 3
@@ -65,19 +73,24 @@ def _flat(g: Groups) -> list:
 
 @COMPARE_METHODS.register(
     "auto",
-    help="Welch's ANOVA + Games-Howell when every group has n >= 3 and passes Shapiro-Wilk "
-         "(p >= 0.05), otherwise Kruskal-Wallis + Dunn/Holm; with --paired-by, Friedman",
+    help="Welch's ANOVA + Games-Howell when every group has n >= 3 units and passes "
+         "Shapiro-Wilk (p >= 0.05), otherwise Kruskal-Wallis + Dunn/Holm; with --control, "
+         "one-way ANOVA + Dunnett (or Kruskal-Wallis + Dunn/Holm vs the control); with "
+         "--paired-by, Friedman",
 )
 def _auto(g: Groups) -> tuple[GroupTests, str]:
     if g.paired_by is not None:
         return _friedman(g)
     if _flat(g) or any(len(s) < MIN_GROUP_N for s in g.samples):
-        return KRUSKAL, f"auto: a group has n < {MIN_GROUP_N} or no spread"
+        return KRUSKAL, f"auto: a group has n < {MIN_GROUP_N} units or no spread"
     non_normal = [name for name, s in zip(g.groups, g.samples)
                   if stats.shapiro(s).pvalue < NORMALITY_ALPHA]
     if non_normal:
         return KRUSKAL, (f"auto: Shapiro-Wilk p < {NORMALITY_ALPHA} in group(s) "
                          f"{', '.join(non_normal)}")
+    if g.control is not None:
+        return ANOVA, (f"auto: every group passes Shapiro-Wilk (p >= {NORMALITY_ALPHA}); "
+                       f"each group against control {g.control} (Dunnett)")
     return WELCH, f"auto: every group passes Shapiro-Wilk (p >= {NORMALITY_ALPHA})"
 
 
@@ -92,6 +105,20 @@ def _welch(g: Groups) -> tuple[GroupTests, str]:
             f"{', '.join(flat)} have fewer; use --method kruskal."
         )
     return WELCH, "chosen"
+
+
+@COMPARE_METHODS.register(
+    "anova", help="one-way ANOVA (equal variances) + Tukey HSD over every pair, or with "
+                  "--control Dunnett's test of every group against the control; eta², Hedges g")
+def _anova(g: Groups) -> tuple[GroupTests, str]:
+    _unpaired("anova", g)
+    flat = _flat(g)
+    if flat:
+        raise BadInputError(
+            f"--method anova needs at least 2 different values per group; group(s) "
+            f"{', '.join(flat)} have fewer; use --method kruskal."
+        )
+    return ANOVA, "chosen"
 
 
 @COMPARE_METHODS.register("kruskal", help="Kruskal-Wallis + Dunn's test with Holm; "
@@ -111,11 +138,28 @@ def _friedman(g: Groups) -> tuple[GroupTests, str]:
     return FRIEDMAN, f"repeated measures by {g.paired_by}"
 
 
-_SUMMARY_COLUMNS = ["group", "rank", "n", "mean", "sd", "median", "q1", "q3", "iqr"]
-_OMNIBUS_COLUMNS = ["test", "statistic", "df1", "df2", "p", "effect", "effect_size", "n", "k",
-                    "note"]
+@COMPARE_METHODS.register(
+    "mixed", help="linear mixed model value ~ group + (1|unit) over every row (statsmodels "
+                  "MixedLM, REML, best valid fit): Wald chi², pairwise Wald z with Holm, slope "
+                  "over the order; needs a unit with several rows")
+def _mixed(g: Groups) -> tuple[GroupTests, str]:
+    if g.rows["unit"].nunique() == len(g.rows):
+        raise BadInputError(
+            "--mixed needs several rows per unit (cells or images of one donor or sample), but "
+            "every row is its own unit here; give --unit COLUMN (e.g. donor) or choose another "
+            "method.")
+    if g.rows["unit"].nunique() < 3:
+        raise BadInputError(f"--mixed needs at least 3 units; there are "
+                            f"{g.rows['unit'].nunique()}.")
+    return MIXED, "chosen"
+
+
+_SUMMARY_COLUMNS = ["group", "rank", "n", "n_rows", "mean", "sd", "median", "q1", "q3", "iqr"]
+_OMNIBUS_COLUMNS = ["test", "statistic", "df1", "df2", "p", "effect", "effect_size", "n", "unit",
+                    "n_rows", "k", "note"]
 _TREND_COLUMNS = ["test", "statistic", "p", "n", "order", "note"]
-_LONG_COLUMNS = ["section", "test", "group", "rank", "group_a", "group_b", "n", "n_a", "n_b", "k",
+_LONG_COLUMNS = ["section", "test", "group", "rank", "group_a", "group_b", "n", "unit", "n_rows",
+                 "n_a", "n_b", "k",
                  "mean", "sd", "median", "q1", "q3", "iqr", "estimate", "statistic", "df", "df1",
                  "df2", "p", "p_adjust", "effect", "effect_size", "family", "order", "note"]
 
@@ -130,16 +174,31 @@ class GroupComparison:
 
     value: str
     by: str
-    method: str  # the method used ("welch", "kruskal" or "friedman")
+    method: str  # the method used (a name of COMPARE_METHODS other than "auto")
     method_reason: str
     groups: list
-    data: pd.DataFrame  # the rows compared: group, value (and subject when paired)
+    data: pd.DataFrame  # the rows: group, value, unit (and subject when paired)
     summary: pd.DataFrame
     omnibus: pd.DataFrame
     posthoc: pd.DataFrame
     trend: pd.DataFrame
     paired_by: str | None = None
     warnings: list[str] = field(default_factory=list)
+    unit: str | None = None  # the experimental unit's column (None: every row is one)
+    unit_reason: str = ""
+    units: pd.DataFrame | None = None  # one value per unit: group, unit, value, n_rows
+    control: str | None = None
+
+    @property
+    def unit_name(self) -> str:
+        """What n counts, e.g. ``"donors"`` or ``"rows"``."""
+        return "rows" if self.unit is None else f"{self.unit}s"
+
+    def n_text(self, n) -> str:
+        """``n = 6 donors (1800 rows)``, or ``n = 24 rows``."""
+        rows = len(self.data)
+        extra = f" ({rows} rows)" if self.unit is not None and rows != n else ""
+        return f"n = {n} {self.unit_name}{extra}"
 
     def sections(self) -> dict[str, pd.DataFrame]:
         return {"summary": self.summary, "omnibus": self.omnibus, "posthoc": self.posthoc,
@@ -154,10 +213,12 @@ class GroupComparison:
         return out[first + [c for c in out.columns if c not in first]]
 
     def text(self) -> str:
-        lines = [f"{self.value} by {self.by}: {self.method} ({self.method_reason})"]
+        lines = [f"{self.value} by {self.by}: {self.method} ({self.method_reason}); unit: "
+                 f"{self.unit or 'row'} ({self.unit_reason})"]
         for row in self.omnibus.itertuples():
             lines.append(f"  {row.test}: statistic {row.statistic:.4g}, p = {row.p:.4g}, "
-                         f"{row.effect} = {row.effect_size:.3f} (n = {row.n}, k = {row.k})")
+                         f"{row.effect} = {row.effect_size:.3f} ({self.n_text(row.n)}, "
+                         f"k = {row.k})")
         for row in self.trend.itertuples():
             lines.append(f"  trend ({row.test}): statistic {row.statistic:.4g}, p = {row.p:.4g}")
         return "\n".join(lines)
@@ -177,11 +238,7 @@ def _rows(index) -> str:
     return ", ".join(shown) + more
 
 
-def _clean(table, value, by, paired_by, order, warnings):
-    for option, column in (("--value", value), ("--by", by), ("--paired-by", paired_by)):
-        if column is not None and column not in table.columns:
-            raise BadInputError(f"{option} column {column!r} is not in the table; its columns "
-                                f"are: {', '.join(map(str, table.columns))}.")
+def _clean(table, value, by, paired_by, order, warnings, unit=None):
     table = table.reset_index(drop=True)
     raw = table[value]
     numbers = pd.to_numeric(raw, errors="coerce")
@@ -195,10 +252,11 @@ def _clean(table, value, by, paired_by, order, warnings):
     data = pd.DataFrame({"group": table[by], "value": numbers.astype(float)})
     if paired_by is not None:
         data["subject"] = table[paired_by]
+    data["unit"] = table.index if unit is None else table[unit]
     missing = data.isna().any(axis=1) | ~np.isfinite(data["value"].fillna(0))
     if missing.any():
-        warnings.append(f"{int(missing.sum())} row(s) without a {value!r}, {by!r}"
-                        f"{'' if paired_by is None else f' or {paired_by!r}'} left out "
+        keys = ", ".join(repr(c) for c in dict.fromkeys(filter(None, (value, by, paired_by, unit))))
+        warnings.append(f"{int(missing.sum())} row(s) without a value in {keys} left out "
                         f"(row(s) {_rows(data.index[missing])}).")
         data = data[~missing]
     if data["value"].nunique() < 2:
@@ -234,12 +292,14 @@ def _clean(table, value, by, paired_by, order, warnings):
     return data, groups, ordered
 
 
-def _summary(data, groups) -> pd.DataFrame:
+def _summary(units, groups) -> pd.DataFrame:
     rows = []
     for rank, g in enumerate(groups):
-        v = data.loc[data["group"] == g, "value"].to_numpy()
+        v = units.loc[units["group"] == g, "value"].to_numpy()
         q1, q3 = np.percentile(v, [25, 75])
-        rows.append({"group": g, "rank": rank, "n": len(v), "mean": v.mean(),
+        rows.append({"group": g, "rank": rank, "n": len(v),
+                     "n_rows": int(units.loc[units["group"] == g, "n_rows"].sum()),
+                     "mean": v.mean(),
                      "sd": v.std(ddof=1) if len(v) > 1 else np.nan, "median": np.median(v),
                      "q1": q1, "q3": q3, "iqr": q3 - q1})
     return pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
@@ -247,7 +307,8 @@ def _summary(data, groups) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- engine
 def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str | None = None,
-                   order=None, method: str = "auto", progress: ProgressFn | None = None,
+                   order=None, method: str = "auto", unit: str | None = None,
+                   control=None, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> GroupComparison:
     """Compare ``value`` between the groups of column ``by`` (see the module docstring).
 
@@ -263,29 +324,51 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
         Group order for the trend test and tables (e.g. ``[0, 3, 7, 14, 21]``);
         without it numeric labels are sorted and text labels get no trend test.
     method : str
-        A name in :data:`COMPARE_METHODS`.
+        A name in :data:`COMPARE_METHODS` (``"mixed"``: the mixed model).
+    unit : str, optional
+        The experimental unit's column (e.g. ``donor``, ``sample_id``, ``well``); its
+        rows are averaged to one value before testing. None chooses one
+        (:func:`~napari_msc_morph.analysis.units.choose_unit`); ``"none"`` tests rows.
+    control : optional
+        A group every other group is compared with (Dunnett after the ANOVA)
+        instead of every pair.
 
     Raises
     ------
     BadInputError
         Missing columns, text in ``value`` (naming the rows), fewer than 2 groups,
-        a method that does not fit the data.
+        a method that does not fit the data, no unit where rows repeat within
+        groups, a unit in several groups of an independent-groups test.
     """
     warnings: list[str] = []
     steps = 5
     report(progress, 0, steps, "reading groups")
-    data, groups, ordered = _clean(table, value, by, paired_by, order, warnings)
-    g = Groups(data, groups, paired_by, warnings)
+    _check_columns(table, value, by, paired_by)
+    mixed = method == "mixed"
+    choice = choose_unit(table, value, by, unit, paired_by, mixed=mixed)
+    copies = copied_rows_warning(table.reset_index(drop=True))
+    warnings += [copies + "."] if copies else []
+    data, groups, ordered = _clean(table, value, by, paired_by, order, warnings, choice.column)
+    control = _control(control, groups, by)
+    units = _units(data, paired_by, choice.column, by, mixed)
+    if choice.column is None or choice.reason.startswith("default"):
+        shared = shared_units_warning(table, by, choice.column) if not (paired_by or mixed) else ""
+        warnings += [shared + "."] if shared else []
+    g = Groups(units, groups, paired_by, warnings, rows=data, control=control)
     small = [f"{name} (n = {len(s)})" for name, s in zip(groups, g.samples) if len(s) < MIN_GROUP_N]
-    if small:
-        warnings.append(f"group(s) {', '.join(small)} have fewer than {MIN_GROUP_N} values; "
-                        "their tests and effect sizes are unreliable.")
+    if small and paired_by is None:
+        warnings.append(f"group(s) {', '.join(small)} have fewer than {MIN_GROUP_N} "
+                        f"{'units' if choice.column is None else choice.column + 's'}; their "
+                        "tests and effect sizes are unreliable.")
     tests, reason = COMPARE_METHODS.get(method)(g)
+    if mixed:
+        note = few_groups_note(int(data["unit"].nunique()), f"{choice.column}s")
+        warnings += [note + "."] if note else []
     check_cancelled(cancel, "Comparison cancelled.")
     report(progress, 1, steps, "summary")
-    summary = _summary(data, groups)
+    summary = _summary(units, groups)
     report(progress, 2, steps, "omnibus test")
-    omnibus = tests.omnibus(g)
+    omnibus = {**tests.omnibus(g), "unit": choice.column or "row", "n_rows": len(data)}
     check_cancelled(cancel, "Comparison cancelled.")
     report(progress, 3, steps, "pairwise tests")
     posthoc = tests.posthoc(g)
@@ -296,14 +379,51 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
     elif (row := tests.trend(g)) is not None:
         trend = pd.DataFrame([row], columns=_TREND_COLUMNS)
     if not np.isfinite(omnibus["p"]):
-        warnings.append(f"the {omnibus['test']} test is undefined here (no differences between "
-                        "groups within any subject, or no spread); its p is empty.")
+        why = ("no valid fit of the mixed model (see the note)" if mixed else
+               "no differences between groups within any subject, or no spread")
+        warnings.append(f"the {omnibus['test']} test is undefined here ({why}); its p is empty.")
     report(progress, 5, steps, "done")
     return GroupComparison(
         value=value, by=by, method=tests.name, method_reason=reason, groups=groups, data=data,
         summary=summary, omnibus=pd.DataFrame([omnibus], columns=_OMNIBUS_COLUMNS),
         posthoc=posthoc, trend=trend, paired_by=paired_by, warnings=warnings,
+        unit=choice.column, unit_reason=choice.reason, units=units, control=control,
     )
+
+
+def _check_columns(table, value, by, paired_by) -> None:
+    for option, column in (("--value", value), ("--by", by), ("--paired-by", paired_by)):
+        if column is not None and column not in table.columns:
+            raise BadInputError(f"{option} column {column!r} is not in the table; its columns "
+                                f"are: {', '.join(map(str, table.columns))}.")
+
+
+def _control(control, groups, by):
+    if control is None:
+        return None
+    control = label_text(control)
+    if control not in groups:
+        raise BadInputError(f"--control {control!r} is not a group of column {by!r}; its groups "
+                            f"are: {', '.join(groups)}.")
+    return control
+
+
+def _units(data, paired_by, unit, by, mixed) -> pd.DataFrame:
+    """One value per unit (per subject and group when paired): what the tests compare."""
+    if paired_by is not None:
+        keys = ["subject", "group"] if unit in (None, paired_by) else ["subject", "unit", "group"]
+        units = unit_means(data, keys)
+        return units.assign(unit=units["subject"]) if "unit" not in units else units
+    units = unit_means(data, ["unit", "group"])
+    spanning = spanning_groups(units)
+    if len(spanning) and unit is not None and not mixed:
+        name, where = spanning.index[0], ", ".join(map(str, spanning.iloc[0]))
+        raise BadInputError(
+            f"--unit {unit}: {len(spanning)} {unit}(s) are in several groups of {by!r} (e.g. "
+            f"{name} in {where}), so the groups are not independent; use --paired-by {unit} "
+            f"(repeated measures) or --mixed --unit {unit}, or a unit within the groups "
+            f"(e.g. sample_id).")
+    return units
 
 
 def write_comparison(result: GroupComparison, path) -> Path:

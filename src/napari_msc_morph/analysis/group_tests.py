@@ -1,15 +1,19 @@
 """The statistical tests behind :func:`~napari_msc_morph.analysis.compare.compare_groups`.
 
 Plain functions over arrays and DataFrames; the libraries compute what they
-provide (pingouin: Welch's ANOVA, Games-Howell with Hedges' g; scipy:
-Kruskal-Wallis, Wilcoxon, Friedman, Page's L). Dunn's test, the rank-biserial
-effect sizes and Holm's correction (see :func:`holm`) are owned code. Pairs are
-``a`` -> ``b`` and every estimate and effect size is b - a, so positive means
-``b`` is larger.
+provide (pingouin: Welch's ANOVA, Games-Howell with Hedges' g; scipy: one-way
+ANOVA, Tukey's HSD, Dunnett's many-to-one test, Kruskal-Wallis, Wilcoxon,
+Friedman, Page's L; statsmodels: the mixed model, see :mod:`.mixed`). Dunn's
+test, the rank-biserial effect sizes and Holm's correction (see :func:`holm`)
+are owned code. Pairs are ``a`` -> ``b`` and every estimate and effect size is
+b - a, so positive means ``b`` is larger; against a control group, ``a`` is the
+control.
 
-Each comparison method is a :class:`GroupTests` over a :class:`Groups`:
-:data:`WELCH` and :data:`KRUSKAL` for independent groups (trend: Spearman's rho
-against the group order), :data:`FRIEDMAN` for repeated measures (trend: Page's L).
+Each comparison method is a :class:`GroupTests` over a :class:`Groups` (one
+value per experimental unit, see :mod:`.units`): :data:`WELCH`, :data:`ANOVA`
+and :data:`KRUSKAL` for independent groups (trend: Spearman's rho against the
+group order), :data:`FRIEDMAN` for repeated measures (trend: Page's L) and
+:data:`MIXED`, a mixed model over the rows with a random intercept per unit.
 """
 
 from __future__ import annotations
@@ -25,9 +29,10 @@ from scipy import stats
 
 from ..errors import BadInputError
 
-__all__ = ["FRIEDMAN", "KRUSKAL", "POSTHOC_COLUMNS", "WELCH", "GroupTests", "Groups", "dunn",
-           "games_howell", "holm", "kruskal", "page_trend", "paired_omnibus", "paired_posthoc",
-           "spearman_trend", "welch_anova", "wide_by_subject"]
+__all__ = ["ANOVA", "FRIEDMAN", "KRUSKAL", "MIXED", "POSTHOC_COLUMNS", "WELCH", "GroupTests",
+           "Groups", "dunn", "dunnett", "games_howell", "holm", "kruskal", "one_way_anova",
+           "page_trend", "paired_omnibus", "paired_posthoc", "spearman_trend", "tukey",
+           "versus_control", "welch_anova", "wide_by_subject"]
 
 POSTHOC_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate", "statistic", "df", "p",
                     "p_adjust", "effect", "effect_size", "test", "family"]
@@ -35,12 +40,27 @@ POSTHOC_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate", "statistic", 
 
 @dataclass
 class Groups:
-    """The rows compared (``group``, ``value``, and ``subject`` when paired), in group order."""
+    """What is compared, in group order.
+
+    ``data``: one value per unit (``group``, ``value``, ``unit``, ``n_rows``, and
+    ``subject`` when paired); ``rows``: the rows themselves (``group``, ``value``,
+    ``unit``), which only the mixed model uses; ``control``: the group every other
+    group is compared with (None: every pair).
+    """
 
     data: pd.DataFrame
     groups: list
     paired_by: str | None
     warnings: list[str]
+    rows: pd.DataFrame | None = None
+    control: str | None = None
+
+    @cached_property
+    def mixed(self):
+        """The mixed model's fit, the value's SD and the group effects' names."""
+        from .mixed import group_model
+
+        return group_model(self.rows, self.groups)
 
     @cached_property
     def samples(self) -> list[np.ndarray]:
@@ -94,14 +114,47 @@ def _family(k: int, how: str) -> str:
     return f"all {pairs} pair{'s' if pairs > 1 else ''} of {k} groups ({how})"
 
 
-def _holm_pairs(groups, test: str, effect: str, pair: Callable[[int, int], dict]) -> pd.DataFrame:
-    """One row per pair of groups, ``pair(i, j)`` giving its numbers; Holm over all pairs."""
+def _control_family(k: int, control, how: str) -> str:
+    return f"{k - 1} group{'s' if k > 2 else ''} vs control {control} ({how})"
+
+
+def _pairs(groups, control=None) -> list[tuple[int, int]]:
+    """Every pair (i < j), or (control, other) for each other group."""
+    if control is None:
+        return list(combinations(range(len(groups)), 2))
+    c = groups.index(control)
+    return [(c, j) for j in range(len(groups)) if j != c]
+
+
+def _holm_pairs(groups, test: str, effect: str, pair: Callable[[int, int], dict],
+                control=None) -> pd.DataFrame:
+    """One row per pair of groups (or per group vs ``control``), ``pair(i, j)`` giving its
+    numbers; Holm over the pairs compared."""
+    family = (_family(len(groups), "Holm") if control is None
+              else _control_family(len(groups), control, "Holm"))
     rows = [{"group_a": groups[i], "group_b": groups[j], "df": np.nan, "effect": effect,
-             "test": test, "family": _family(len(groups), "Holm"), **pair(i, j)}
-            for i, j in combinations(range(len(groups)), 2)]
+             "test": test, "family": family, **pair(i, j)} for i, j in _pairs(groups, control)]
     out = pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
     out["p_adjust"] = holm(out["p"])
     return out
+
+
+def versus_control(table: pd.DataFrame, control) -> pd.DataFrame:
+    """The rows of an all-pairs table that involve ``control``, with the control as ``a``.
+
+    For Games-Howell, whose p is adjusted over all pairs by the studentized range:
+    kept as it is (conservative for the smaller family), and the family says so.
+    """
+    if control is None:
+        return table
+    out = table[(table["group_a"] == control) | (table["group_b"] == control)].copy()
+    flip = out["group_b"] == control
+    out.loc[flip, ["group_a", "group_b"]] = out.loc[flip, ["group_b", "group_a"]].to_numpy()
+    out.loc[flip, ["n_a", "n_b"]] = out.loc[flip, ["n_b", "n_a"]].to_numpy()
+    for column in ("estimate", "statistic", "effect_size"):
+        out.loc[flip, column] = -out.loc[flip, column]
+    out["family"] = out["family"] + f"; the {len(out)} pairs with control {control} shown"
+    return out.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- unpaired
@@ -140,8 +193,8 @@ def kruskal(samples) -> dict:
             "p": float(p), "effect": "epsilon2", "effect_size": h / (n - 1)}
 
 
-def dunn(samples, groups) -> pd.DataFrame:
-    """Dunn's (1964) z test on mean ranks, tie-corrected, Holm-adjusted over all pairs."""
+def dunn(samples, groups, control=None) -> pd.DataFrame:
+    """Dunn's (1964) z test on mean ranks, tie-corrected, Holm-adjusted over the pairs."""
     allv = np.concatenate(samples)
     ranks = stats.rankdata(allv)
     n_total = len(allv)
@@ -158,7 +211,55 @@ def dunn(samples, groups) -> pd.DataFrame:
                 "statistic": z, "p": float(2 * stats.norm.sf(abs(z))),
                 "effect_size": _rank_biserial(a, b)}
 
-    return _holm_pairs(groups, "Dunn", "rank_biserial", pair)
+    return _holm_pairs(groups, "Dunn", "rank_biserial", pair, control)
+
+
+def one_way_anova(samples) -> dict:
+    """Fisher's one-way ANOVA (``scipy.stats.f_oneway``), effect size eta²."""
+    f, p = stats.f_oneway(*samples)
+    values = np.concatenate(samples)
+    between = sum(len(s) * (np.mean(s) - values.mean()) ** 2 for s in samples)
+    n, k = len(values), len(samples)
+    return {"test": "one-way ANOVA", "statistic": float(f), "df1": k - 1.0, "df2": n - k - 0.0,
+            "p": float(p), "effect": "eta2",
+            "effect_size": float(between / ((values - values.mean()) ** 2).sum())}
+
+
+def _hedges(a, b) -> float:
+    import pingouin
+
+    return float(pingouin.compute_effsize(b, a, eftype="hedges"))
+
+
+def tukey(samples, groups) -> pd.DataFrame:
+    """Tukey's HSD over all pairs (``scipy.stats.tukey_hsd``), Hedges' g."""
+    res = stats.tukey_hsd(*samples)
+    rows = [{"group_a": groups[i], "group_b": groups[j], "n_a": len(samples[i]),
+             "n_b": len(samples[j]), "estimate": float(res.statistic[j, i]),
+             "statistic": float(res.statistic[j, i]), "df": np.nan,
+             "p": float(res.pvalue[i, j]), "p_adjust": float(res.pvalue[i, j]),
+             "effect": "hedges_g", "effect_size": _hedges(samples[i], samples[j]),
+             "test": "Tukey HSD", "family": _family(len(groups), "studentized range")}
+            for i, j in _pairs(groups)]
+    return pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
+
+
+def dunnett(samples, groups, control) -> pd.DataFrame:
+    """Dunnett's (1955) many-to-one test of every group against ``control`` (scipy)."""
+    c = groups.index(control)
+    others = [j for j in range(len(groups)) if j != c]
+    # scipy integrates the multivariate t by quasi-Monte Carlo: a fixed seed, the same p twice
+    res = stats.dunnett(*[samples[j] for j in others], control=samples[c],
+                        rng=np.random.default_rng(0))
+    rows = [{"group_a": control, "group_b": groups[j], "n_a": len(samples[c]),
+             "n_b": len(samples[j]),
+             "estimate": float(np.mean(samples[j]) - np.mean(samples[c])),
+             "statistic": float(res.statistic[m]), "df": np.nan, "p": float(res.pvalue[m]),
+             "p_adjust": float(res.pvalue[m]), "effect": "hedges_g",
+             "effect_size": _hedges(samples[c], samples[j]), "test": "Dunnett",
+             "family": _control_family(len(groups), control, "Dunnett")}
+            for m, j in enumerate(others)]
+    return pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
 
 
 def spearman_trend(data, groups) -> dict:
@@ -212,8 +313,8 @@ def _matched_rank_biserial(a, b) -> float:
     return float((r[d > 0].sum() - r[d < 0].sum()) / r.sum())
 
 
-def paired_posthoc(wide, groups) -> pd.DataFrame:
-    """Wilcoxon signed-rank test for every pair of groups, Holm-adjusted over all pairs."""
+def paired_posthoc(wide, groups, control=None) -> pd.DataFrame:
+    """Wilcoxon signed-rank test for every pair of groups (or each vs ``control``), Holm."""
 
     def pair(i, j):
         a, b = wide[groups[i]], wide[groups[j]]
@@ -222,7 +323,7 @@ def paired_posthoc(wide, groups) -> pd.DataFrame:
                 "statistic": float(res.statistic), "p": float(res.pvalue),
                 "effect_size": _matched_rank_biserial(a, b)}
 
-    return _holm_pairs(groups, "Wilcoxon signed-rank", "matched_rank_biserial", pair)
+    return _holm_pairs(groups, "Wilcoxon signed-rank", "matched_rank_biserial", pair, control)
 
 
 def page_trend(wide, groups) -> dict:
@@ -232,21 +333,84 @@ def page_trend(wide, groups) -> dict:
             "note": "one-sided: small p means the value rises along the order"}
 
 
+# --------------------------------------------------------------------------- mixed model
+def mixed_omnibus(g: Groups) -> dict:
+    """Wald F of ``value ~ group + (1 | unit)`` over the rows, containment df; effect: ICC."""
+    from .mixed import containment_df, group_f_test, unit_share
+
+    fit, _, names = g.mixed
+    df2 = containment_df(g.rows, len(g.groups))
+    base = {"test": "mixed model (Wald F, 1|unit)", "df1": float(len(names)), "df2": df2,
+            "effect": "icc"}
+    if fit.result is None:
+        return {**base, "statistic": np.nan, "p": np.nan, "effect_size": np.nan}
+    f, _, p = group_f_test(fit, names, df2)
+    return {**base, "statistic": f, "p": p, "effect_size": unit_share(fit)}
+
+
+def mixed_posthoc(g: Groups) -> pd.DataFrame:
+    """Wald t of each pair's difference in the mixed model (containment df), Holm."""
+    from .mixed import containment_df, group_effects
+
+    fit, sd, names = g.mixed
+    df = containment_df(g.rows, len(g.groups))
+    n = g.data.groupby("group")["unit"].nunique()
+    if fit.result is None:
+        effects, cov = np.full(len(g.groups), np.nan), np.full((len(g.groups),) * 2, np.nan)
+    else:
+        effects, cov = group_effects(fit, names)
+
+    def pair(i, j):
+        se = np.sqrt(cov[i, i] + cov[j, j] - 2 * cov[i, j])
+        t = (effects[j] - effects[i]) / se
+        return {"n_a": int(n[g.groups[i]]), "n_b": int(n[g.groups[j]]),
+                "estimate": (effects[j] - effects[i]) * sd, "statistic": t, "df": df,
+                "p": float(2 * stats.t.sf(abs(t), df)) if df > 0 else np.nan,
+                "effect_size": effects[j] - effects[i]}
+
+    return _holm_pairs(g.groups, "mixed-model contrast (Wald t)", "difference_in_sd", pair,
+                       g.control)
+
+
+def mixed_trend(g: Groups) -> dict:
+    """Mixed-model slope of the value against the group's rank in the order, per step."""
+    from .mixed import mixed_model_slope
+
+    rank = g.rows["group"].map({name: r for r, name in enumerate(g.groups)})
+    lmm, note = mixed_model_slope(rank, g.rows["value"], g.rows["unit"])
+    return {"test": "mixed-model slope per step of the order (Wald)",
+            "statistic": lmm["lmm_slope"], "p": lmm["lmm_p"], "n": g.rows["unit"].nunique(),
+            "order": ",".join(g.groups),
+            "note": note or "positive slope: the value rises along the order"}
+
+
 # --------------------------------------------------------------------------- methods
 def _unpaired_omnibus(test: Callable[[list], dict]) -> Callable[[Groups], dict]:
     return lambda g: {**test(g.samples), "n": len(g.data), "k": len(g.groups), "note": ""}
 
 
+def _spearman(g: Groups) -> dict:
+    return spearman_trend(g.data, g.groups)
+
+
 WELCH = GroupTests("welch", _unpaired_omnibus(welch_anova),
-                   lambda g: games_howell(g.samples, g.groups),
-                   lambda g: spearman_trend(g.data, g.groups))
+                   lambda g: versus_control(games_howell(g.samples, g.groups), g.control),
+                   _spearman)
+ANOVA = GroupTests("anova", _unpaired_omnibus(one_way_anova),
+                   lambda g: (tukey(g.samples, g.groups) if g.control is None
+                              else dunnett(g.samples, g.groups, g.control)),
+                   _spearman)
 KRUSKAL = GroupTests("kruskal", _unpaired_omnibus(kruskal),
-                     lambda g: dunn(g.samples, g.groups),
-                     lambda g: spearman_trend(g.data, g.groups))
+                     lambda g: dunn(g.samples, g.groups, g.control), _spearman)
 FRIEDMAN = GroupTests(
     "friedman",
     lambda g: {**paired_omnibus(g.wide), "n": len(g.wide), "k": len(g.groups),
                "note": f"n = {g.paired_by}s with a value in every group"},
-    lambda g: paired_posthoc(g.wide, g.groups),
+    lambda g: paired_posthoc(g.wide, g.groups, g.control),
     lambda g: page_trend(g.wide, g.groups) if len(g.groups) >= 3 else None,  # Page needs 3
 )
+MIXED = GroupTests(
+    "mixed",
+    lambda g: {**mixed_omnibus(g), "n": int(g.rows["unit"].nunique()), "k": len(g.groups),
+               "note": "random intercept per unit; REML, best valid fit of every optimiser"},
+    mixed_posthoc, mixed_trend)

@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["LMM_OPTIMIZERS", "MIN_WALD_GROUPS", "MixedFit", "few_groups_note", "fit_mixed_model",
-           "mixed_model_slope"]
+__all__ = ["LMM_OPTIMIZERS", "MIN_WALD_GROUPS", "MixedFit", "containment_df", "few_groups_note",
+           "fit_mixed_model", "group_effects", "group_f_test", "group_model",
+           "mixed_model_slope", "unit_share"]
 
 #: Optimisers statsmodels' MixedLM.fit offers; every one is tried, the best valid fit is kept.
 LMM_OPTIMIZERS = ("lbfgs", "powell", "nm", "bfgs", "cg")
@@ -76,11 +77,15 @@ def _problems(fit, caught) -> list[str]:
         problems.append("did not converge")
     if not np.isfinite(fit.llf):
         problems.append(f"REML log-likelihood {fit.llf}")
+    return list(dict.fromkeys(problems))
+
+
+def _estimates_problem(fit) -> list[str]:
     fixed = np.asarray(fit.fe_params, float)
     errors = np.asarray(fit.bse_fe, float)
-    if not (np.all(np.isfinite(fixed)) and np.all(np.isfinite(errors)) and np.all(errors > 0)):
-        problems.append("non-finite fixed effects or standard errors")
-    return list(dict.fromkeys(problems))
+    if np.all(np.isfinite(fixed)) and np.all(np.isfinite(errors)) and np.all(errors > 0):
+        return []
+    return ["non-finite fixed effects or standard errors"]
 
 
 def fit_mixed_model(formula: str, data: pd.DataFrame, groups: str) -> MixedFit:
@@ -109,10 +114,11 @@ def fit_mixed_model(formula: str, data: pd.DataFrame, groups: str) -> MixedFit:
             warnings.simplefilter("always")
             try:
                 fit = model.fit(reml=True, method=name)
+                estimates = _estimates_problem(fit)  # its standard errors warn too
             except (np.linalg.LinAlgError, ValueError) as err:
                 rejected.append(f"{name}: {err}")
                 continue
-        problems = _problems(fit, caught)
+        problems = _problems(fit, caught) + estimates
         if problems:
             rejected.append(f"{name}: {', '.join(problems)}")
         elif best is None or fit.llf > best.llf:
@@ -147,3 +153,62 @@ def mixed_model_slope(x, y, groups) -> tuple[dict, str]:
     return ({"lmm_slope": float(fit.result.fe_params["x"]) * factor,
              "lmm_se": float(fit.result.bse_fe["x"]) * factor,
              "lmm_p": float(fit.result.pvalues["x"])}, caveat)
+
+
+def group_model(rows: pd.DataFrame, groups: list) -> tuple[MixedFit, float, list[str]]:
+    """REML fit of ``value ~ group + (1 | unit)`` on ``rows`` (columns group, value, unit).
+
+    The first group is the reference; the value is centred and scaled for the fit.
+
+    Returns
+    -------
+    MixedFit, float, list of str
+        The fit, the value's SD (multiply fixed effects by it for the user's units)
+        and the names of the k - 1 group effects in the fit.
+    """
+    sd = float(rows["value"].std(ddof=1))
+    data = pd.DataFrame({"y": (rows["value"] - rows["value"].mean()) / sd,
+                         "unit": rows["unit"].astype(str).to_numpy()})
+    names = []
+    for i, group in enumerate(groups[1:], start=1):
+        names.append(f"g{i}")
+        data[f"g{i}"] = (rows["group"] == group).to_numpy(float)
+    return fit_mixed_model("y ~ " + " + ".join(names), data, "unit"), sd, names
+
+
+def group_effects(fit: MixedFit, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each group's effect against the first (0 for the first) and their covariance."""
+    k = len(names) + 1
+    effects, cov = np.zeros(k), np.zeros((k, k))
+    effects[1:] = fit.result.fe_params[names].to_numpy(float)
+    cov[1:, 1:] = fit.result.cov_params().loc[names, names].to_numpy(float)
+    return effects, cov
+
+
+def containment_df(rows: pd.DataFrame, k: int) -> float:
+    """Denominator degrees of freedom of the group effect (the containment method).
+
+    Groups between units (each unit in one group): units - k, as a test of the
+    unit means would have; groups within units: rows - units - (k - 1). The
+    normal (Wald z) reference instead would count every row as free and give
+    p-values far too small with few units.
+    """
+    units = rows["unit"].nunique()
+    between = bool((rows.groupby("unit")["group"].nunique() <= 1).all())
+    return float(units - k if between else len(rows) - units - (k - 1))
+
+
+def group_f_test(fit: MixedFit, names: list[str], df2: float) -> tuple[float, float, float]:
+    """Wald F that every group has the same mean: F (chi² / (k - 1)), df1, p on (df1, df2)."""
+    from scipy import stats
+
+    effects, cov = group_effects(fit, names)
+    b, v = effects[1:], cov[1:, 1:]
+    f = float(b @ np.linalg.solve(v, b)) / len(b)
+    return f, float(len(b)), float(stats.f.sf(f, len(b), df2)) if df2 > 0 else float("nan")
+
+
+def unit_share(fit: MixedFit) -> float:
+    """Intraclass correlation: the share of the variance that lies between units."""
+    between = float(np.asarray(fit.result.cov_re)[0, 0])
+    return between / (between + float(fit.result.scale))

@@ -1,0 +1,155 @@
+"""The experimental unit of a group comparison: which rows are independent.
+
+Cells of one donor, or images of one well, are not independent observations:
+three donors per group with 300 cells each are n = 3 per group, not 900. A test
+that counts the cells gives tiny p-values for differences between donors that
+have nothing to do with the groups (pseudo-replication, Lazic 2010). So
+:func:`~napari_msc_morph.analysis.compare.compare_groups` first decides what one
+unit is (:func:`choose_unit`), then tests one value per unit (the mean of its
+rows, :func:`unit_means`) or fits a mixed model with a random intercept per unit.
+
+Without ``unit``, the first column of :data:`UNIT_COLUMNS` that the table has
+and that lies within the groups (each unit in one group) is the unit. If there
+is none, columns that repeat within groups (an image or layer name, a well) make
+the rows suspect: the comparison stops and names them, so the user says which
+column is the unit, or ``unit="none"`` to test the rows as they are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from ..errors import BadInputError
+
+__all__ = ["NO_UNIT", "UNIT_COLUMNS", "UnitChoice", "choose_unit", "copied_rows_warning",
+           "shared_units_warning", "spanning_groups", "unit_means"]
+
+#: Columns that name an experimental unit, coarsest first: the default unit is the first
+#: of these in the table that lies within the compared groups.
+UNIT_COLUMNS = ("donor", "donor_id", "patient", "subject", "strain", "sample_id", "sample", "well")
+
+#: ``unit`` value that tests every row as an independent unit (said explicitly).
+NO_UNIT = "none"
+
+
+@dataclass(frozen=True)
+class UnitChoice:
+    """The unit column (None: each row is one unit) and why it was chosen."""
+
+    column: str | None
+    reason: str
+
+
+def spanning_groups(data: pd.DataFrame, column: str = "unit") -> pd.Series:
+    """Units found in more than one group (index: unit, value: its groups)."""
+    groups = data.groupby(column, sort=True)["group"].unique()
+    return groups[groups.map(len) > 1]
+
+
+def _within_groups(table: pd.DataFrame, column: str, by: str) -> bool:
+    rows = table[[column, by]].dropna()
+    return bool(len(rows)) and bool((rows.groupby(column)[by].nunique() <= 1).all())
+
+
+def _repeating_columns(table: pd.DataFrame, by: str, skip) -> list[str]:
+    """Columns that look like a unit: text or integer ids, nested in the groups, repeated."""
+    k = table[by].nunique()
+    found = []
+    for column in table.columns:
+        if column in skip or pd.api.types.is_float_dtype(table[column]):
+            continue
+        n = table[column].nunique()
+        if k < n < table[column].notna().sum() and _within_groups(table, column, by):
+            found.append(str(column))
+    return found
+
+
+def choose_unit(table: pd.DataFrame, value: str, by: str, unit: str | None = None,
+                paired_by: str | None = None, mixed: bool = False) -> UnitChoice:
+    """Decide the experimental unit of a comparison of ``value`` between groups of ``by``.
+
+    Parameters
+    ----------
+    unit : str, optional
+        A column (e.g. ``"donor"``, ``"sample_id"``, ``"well"``), :data:`NO_UNIT` to test
+        rows, or None to choose (see the module docstring).
+    paired_by : str, optional
+        With repeated measures the subject is the unit unless ``unit`` is given.
+    mixed : bool
+        A mixed model: the unit is its random intercept and may span groups.
+
+    Raises
+    ------
+    BadInputError
+        ``unit`` is not a column, or no unit was given or found while columns that
+        repeat within groups suggest the rows are not independent.
+    """
+    if unit is not None and str(unit).strip().lower() == NO_UNIT:
+        return UnitChoice(None, f"unit {NO_UNIT}: every row is tested as an independent unit")
+    if unit is not None:
+        if unit not in table.columns:
+            raise BadInputError(
+                f"--unit column {unit!r} is not in the table; its columns are: "
+                f"{', '.join(map(str, table.columns))}. Give the column naming the experimental "
+                f"unit (donor, sample_id, well), or --unit {NO_UNIT} to test rows.")
+        return UnitChoice(unit, "chosen")
+    if paired_by is not None:
+        return UnitChoice(paired_by, f"the subject of --paired-by {paired_by}")
+    skip = {value, by, paired_by}
+    lowered = {str(c).lower(): c for c in table.columns if c not in skip}
+    present = [lowered[name] for name in UNIT_COLUMNS if name in lowered]
+    for column in present:
+        if mixed and table[column].nunique() < table[column].notna().sum():
+            return UnitChoice(column, f"default: the {column} column")
+        if not mixed and _within_groups(table, column, by):
+            return UnitChoice(column, f"default: the {column} column (each {column} in one group)")
+    candidates = _repeating_columns(table, by, skip)
+    if candidates:
+        raise BadInputError(
+            f"{len(table)} rows, but column(s) {', '.join(candidates)} repeat within the groups "
+            f"of {by!r}: the rows are probably not independent (cells of one image, images of "
+            f"one sample). Say which column is the experimental unit, e.g. --unit "
+            f"{candidates[0]} (one value per unit is tested) or --mixed --unit {candidates[0]}; "
+            f"or --unit {NO_UNIT} to test every row as independent.")
+    if "label" in lowered:
+        raise BadInputError(
+            f"the rows are cells (the table has a 'label' column), but no column says which image, "
+            f"sample or donor each belongs to, so the experimental unit is unknown; add one (e.g. "
+            f"sample_id or donor) and give --unit COLUMN, or --unit {NO_UNIT} to test every cell "
+            "as independent.")
+    return UnitChoice(None, "no unit column (donor, sample_id, well …): each row is one unit")
+
+
+def unit_means(data: pd.DataFrame, keys) -> pd.DataFrame:
+    """One row per ``keys`` combination: the mean ``value`` and ``n_rows`` it averages."""
+    grouped = data.groupby(list(keys), sort=False, observed=True)["value"]
+    return grouped.agg(value="mean", n_rows="size").reset_index()
+
+
+def copied_rows_warning(table: pd.DataFrame) -> str:
+    """A warning when rows are exact copies of other rows ('' when none are)."""
+    copies = table.duplicated(keep="first")
+    if not copies.any():
+        return ""
+    rows = [str(int(i) + 2) for i in table.index[copies][:5]]  # file rows: header is row 1
+    return (f"{int(copies.sum())} of {len(table)} rows are exact copies of an earlier row "
+            f"(file row(s) {', '.join(rows)}{' …' if copies.sum() > 5 else ''}); copies are not "
+            "new observations and make p-values too small: remove them")
+
+
+def shared_units_warning(table: pd.DataFrame, by: str, chosen: str | None) -> str:
+    """A warning when a unit column (e.g. donor) spans several groups ('' when none does).
+
+    Then the groups share donors and are not independent; the paired tests or the
+    mixed model account for it.
+    """
+    lowered = {str(c).lower(): c for c in table.columns if c not in (by, chosen)}
+    for name in UNIT_COLUMNS:
+        column = lowered.get(name)
+        if column is not None and not _within_groups(table, column, by):
+            return (f"{column} spans several groups of {by!r}: the groups share {column}s and "
+                    f"are not independent; --paired-by {column} (repeated measures) or --mixed "
+                    f"--unit {column} accounts for that")
+    return ""
