@@ -38,7 +38,7 @@ def _welch_by_hand(samples):
 
 
 def test_methods_registry_drives_the_cli_choices():
-    assert COMPARE_METHODS.names() == ["auto", "welch", "kruskal", "friedman"]
+    assert COMPARE_METHODS.names() == ["auto", "welch", "anova", "kruskal", "friedman", "mixed"]
     assert "compare" in cli.COMMANDS
     parser = argparse.ArgumentParser()
     action = next(a for a in command.add_parser(parser.add_subparsers())._actions
@@ -165,7 +165,9 @@ def test_friedman_and_page_match_scipy(images):
     page = stats.page_trend_test(wide.to_numpy())
     assert result.trend.statistic.iloc[0] == pytest.approx(page.statistic)
     assert result.trend.p.iloc[0] == pytest.approx(page.pvalue)
-    assert any("their mean is compared" in w for w in result.warnings)  # 2 images per sample
+    # 2 images per sample: n counts donors, the rows are averaged per donor and day
+    assert result.unit == "donor" and result.omnibus.n.item() == 3
+    assert result.summary.n_rows.tolist() == [6, 6, 6, 6]
 
 
 def test_order_accepts_text_labels_for_numeric_days():
@@ -186,8 +188,9 @@ def test_small_groups_warn():
 def test_osscore_rises_with_induction_day_and_not_when_shuffled(images):
     induced = images[images.condition == "induced"]
     rising = compare_groups(induced, "osscore", "day", order=[0, 7, 14, 21])
-    assert rising.trend.statistic.iloc[0] > 0.8 and rising.trend.p.iloc[0] < 1e-6
-    assert rising.omnibus.p.iloc[0] < 1e-3
+    assert rising.unit == "sample_id" and rising.omnibus.n.iloc[0] == 12  # not 24 images
+    assert rising.trend.statistic.iloc[0] > 0.8 and rising.trend.p.iloc[0] < 1e-4
+    assert rising.omnibus.p.iloc[0] < 0.05
     rng = np.random.default_rng(5)
     shuffled = induced.assign(osscore=rng.permutation(induced.osscore.to_numpy()))
     flat = compare_groups(shuffled, "osscore", "day", order=[0, 7, 14, 21])

@@ -379,7 +379,7 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
     elif (row := tests.trend(g)) is not None:
         trend = pd.DataFrame([row], columns=_TREND_COLUMNS)
     if not np.isfinite(omnibus["p"]):
-        why = ("no valid fit of the mixed model (see the note)" if mixed else
+        why = (omnibus["note"] if mixed else
                "no differences between groups within any subject, or no spread")
         warnings.append(f"the {omnibus['test']} test is undefined here ({why}); its p is empty.")
     report(progress, 5, steps, "done")
