@@ -6,7 +6,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.backend_bases import MouseEvent
 
+import pytest
+
 from napari_msc_morph.analysis.compare import compare_groups
+from napari_msc_morph.errors import BadInputError
 from napari_msc_morph.widgets import _figure_export
 from napari_msc_morph.widgets._figure_export import export_figure
 from napari_msc_morph.widgets.compare_panel import (
@@ -14,6 +17,7 @@ from napari_msc_morph.widgets.compare_panel import (
     FILE_SOURCE,
     LAYER_PREFIX,
     RESULTS_SOURCE,
+    ROWS_UNIT,
     ComparePanel,
 )
 from napari_msc_morph.widgets.correlation_widget import CorrelationWidget
@@ -71,7 +75,9 @@ def test_compare_tab_answers_does_osscore_rise_with_day(make_napari_viewer, qtbo
     assert f"{direct.omnibus['p'].item():.3g}" in panel.status.text()
     assert panel.canvas.wait()  # the plot is built and drawn in the plot thread
     ax = panel.canvas.figure.axes[0]
-    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{d}\nn=4" for d in DAYS]
+    # one row per sample: the sample is the unit (the donors span the days)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [f"{d}\nn=4 sample_ids" for d in DAYS]
+    assert "n = 16 sample_ids" in panel.status.text()
 
     # paired by donor: the repeated-measures test, the same as the engine's
     panel.paired_combo.setCurrentText("donor")
@@ -127,17 +133,22 @@ def test_are_induced_cells_larger_from_measured_labels(make_napari_viewer):
     panel.set_source(CELLS_SOURCE)
     panel.value_combo.setCurrentText("area_px")
     panel.by_combo.setCurrentText("condition")
+    # cells of one image per condition: no unit is known, so the engine refuses to count cells
+    with pytest.raises(BadInputError, match="'label' column"):
+        panel.compute()
+    panel.unit_combo.setCurrentText(ROWS_UNIT)  # said explicitly: every cell is a unit
     result = panel.compute()
     cells = panel.current_table()
     assert len(cells) == 12 and set(cells["condition"]) == {"control", "induced"}
-    direct = compare_groups(cells, "area_px", "condition")
+    direct = compare_groups(cells, "area_px", "condition", unit="none")
     assert result.omnibus["p"].item() == direct.omnibus["p"].item() < 0.01
     pair = result.posthoc.iloc[0]
     assert (pair["group_a"], pair["group_b"]) == ("control", "induced") and pair["estimate"] > 0
     assert result.trend.empty and "no trend test" in panel.status.text()
     panel.order_edit.setText("control, induced")  # an order: the trend test runs too
     result = panel.compute()
-    ordered = compare_groups(cells, "area_px", "condition", order=["control", "induced"])
+    ordered = compare_groups(cells, "area_px", "condition", order=["control", "induced"],
+                             unit="none")
     assert result.trend["p"].item() == ordered.trend["p"].item() < 0.01
 
     # a click on an induced cell's point selects its Labels layer and that cell's label
@@ -203,3 +214,33 @@ def test_export_writes_a_valid_png_and_svg(make_napari_viewer, tmp_path, monkeyp
     for canvas in (widget.scatter_canvas, widget.heatmap_canvas, widget.time_canvas,
                    widget.compare_panel.canvas):
         assert "PNG or SVG" in canvas.toolTip()
+
+
+def test_unit_and_control_in_the_tab(make_napari_viewer, tmp_path):
+    """Cells of 3 donors per source: the tab tests donors; a control gives Dunnett."""
+    viewer = make_napari_viewer()
+    rng = np.random.default_rng(125)
+    frame = pd.DataFrame([{"passage": p, "donor": f"{p}_d{d}", "area_um2": m + shift + c}
+                          for p, m in (("P2", 1500), ("P6", 1700), ("P10", 1900))
+                          for d, shift in enumerate(rng.normal(0, 40, 3))
+                          for c in rng.normal(0, 200, 50)])
+    path = tmp_path / "cells.csv"
+    frame.to_csv(path, index=False)
+    panel = ComparePanel(viewer)
+    panel.path_edit.setText(str(path))
+    panel.set_source(FILE_SOURCE)
+    panel.value_combo.setCurrentText("area_um2")
+    panel.by_combo.setCurrentText("passage")
+    controls = [panel.control_combo.itemText(i) for i in range(panel.control_combo.count())]
+    assert controls == ["(none)", "P10", "P2", "P6"]
+    result = panel.compute()
+    assert result.unit == "donor" and "n = 9 donors (450 rows)" in panel.status.text()
+    panel.control_combo.setCurrentText("P10")
+    panel.method_combo.setCurrentText("anova")
+    result = panel.compute()
+    direct = compare_groups(frame, "area_um2", "passage", control="P10", method="anova")
+    assert result.posthoc.test.unique().tolist() == ["Dunnett"]
+    assert result.posthoc.p.tolist() == direct.posthoc.p.tolist()
+    panel.method_combo.setCurrentText("mixed")
+    mixed = panel.compute()
+    assert mixed.method == "mixed" and mixed.omnibus.n.item() == 9

@@ -5,6 +5,10 @@ measured Labels layers, or a CSV/XLSX file), a value column, a group column and
 an optional paired-by column, and hands them to one engine call,
 :func:`~napari_msc_morph.analysis.compare.compare_groups` (the same call as
 ``msc-morph compare``), run off the GUI thread by :class:`~._panel.JobDock`.
+The tests count experimental units (the *Unit* combo: a donor or sample column,
+chosen by the engine when left on auto; see
+:mod:`~napari_msc_morph.analysis.units`), and *Control* compares every group
+with one (Dunnett after the ANOVA).
 The result is shown as a test table and the engine's box + strip plot
 (:func:`~napari_msc_morph.analysis.compare_plots.box_strip_figure`); clicking a
 point selects its image layer (and so its results-table row), or for a cell
@@ -30,7 +34,13 @@ from qtpy.QtWidgets import (
 )
 
 from ..analysis.aggregate import parse_columns
-from ..analysis.compare import GroupComparison, compare_groups, method_choices, write_comparison
+from ..analysis.compare import (
+    NO_UNIT,
+    GroupComparison,
+    compare_groups,
+    method_choices,
+    write_comparison,
+)
 from ..analysis.compare_plots import box_strip_figure
 from ..errors import BadInputError, MscMorphError
 from ..io import read_table
@@ -48,6 +58,9 @@ PLANES_SOURCE = "Planes of predicted stacks (one row per plane)"
 FILE_SOURCE = "CSV / XLSX file"
 LAYER_PREFIX = "Cells of "
 NONE = "(none)"
+#: Unit combo entries besides the columns: let the engine choose, or test every row.
+AUTO_UNIT = "(auto: donor or sample column)"
+ROWS_UNIT = "(none: every row is a unit)"
 #: Shown columns of the test table (from GroupComparison.long_table()).
 _SHOWN = ["section", "test", "group", "group_a", "group_b", "n", "n_a", "n_b", "mean", "median",
           "estimate", "statistic", "p", "p_adjust", "effect", "effect_size", "note"]
@@ -78,6 +91,7 @@ class ComparePanel(JobDock):
         self.result: GroupComparison | None = None
         self.table: pd.DataFrame | None = None  # the table the shown result was computed on
         self._strip = None  # the strip-plot points (PathCollection) of the shown figure
+        self._listed_table: pd.DataFrame | None = None  # the table whose columns are listed
 
         self.source_combo = _RefreshingCombo(self.refresh, self)
         self.source_combo.currentIndexChanged.connect(self._source_changed)
@@ -97,7 +111,17 @@ class ComparePanel(JobDock):
         self.paired_combo.setToolTip(
             "The subject measured in every group (e.g. donor): repeated-measures tests "
             "(Friedman / Wilcoxon, Page's trend test).")
-        for combo in (self.value_combo, self.by_combo, self.paired_combo):
+        self.unit_combo = QComboBox(self)
+        self.unit_combo.setToolTip(
+            "The experimental unit (donor, sample, well): its rows are averaged to one value "
+            "before testing, and n counts units (Method mixed: a random intercept per unit). "
+            "Auto takes a donor or sample column whose values each lie in one group.")
+        self.control_combo = QComboBox(self)
+        self.control_combo.setToolTip(
+            "Compare every group with this one (e.g. passage P10): Dunnett's test after the "
+            "ANOVA, Holm over the k - 1 pairs otherwise.")
+        self.by_combo.currentTextChanged.connect(self._fill_controls)
+        for combo in (self.value_combo, self.by_combo, self.paired_combo, self.unit_combo):
             combo.setEditable(True)
         self.method_combo = QComboBox(self)
         self.method_combo.addItems(method_choices())
@@ -116,6 +140,8 @@ class ComparePanel(JobDock):
         form.addRow("Value", self.value_combo)
         form.addRow("Groups (by)", self.by_combo)
         form.addRow("Paired by", self.paired_combo)
+        form.addRow("Unit", self.unit_combo)
+        form.addRow("Control", self.control_combo)
         form.addRow("Order", self.order_edit)
         form.addRow("Only rows", self.where_edit)
         form.addRow("Method", self.method_combo)
@@ -182,6 +208,18 @@ class ComparePanel(JobDock):
                                     (self.by_combo, groups, _GROUP_HINTS)):
             set_items(combo, items, hints)
         set_items(self.paired_combo, [NONE, *groups], (NONE,))
+        set_items(self.unit_combo, [AUTO_UNIT, ROWS_UNIT, *groups], (AUTO_UNIT.lower(),))
+        self._listed_table = table
+        self._fill_controls()
+
+    def _fill_controls(self, *_) -> None:
+        """The Control combo lists the groups of the chosen Groups (by) column."""
+        table = self._listed_table
+        by = self.by_combo.currentText()
+        values = []
+        if table is not None and by in table.columns:
+            values = sorted({key_text(v) for v in table[by].dropna()}, key=_group_sort_key)
+        set_items(self.control_combo, [NONE, *values], (NONE,))
 
     def current_table(self) -> pd.DataFrame:
         """The chosen table as a DataFrame (read now: the tables change)."""
@@ -254,11 +292,15 @@ class ComparePanel(JobDock):
         if not value or not by:
             raise BadInputError("Choose a value column and a group column first.")
         paired = self.paired_combo.currentText().strip()
+        unit = self.unit_combo.currentText().strip()
+        control = self.control_combo.currentText().strip()
         table = rows_where(table, self.where_edit.text())
         return {"table": table, "value": value, "by": by,
                 "paired_by": None if paired in ("", NONE) else paired,
                 "order": parse_columns(self.order_edit.text()) or None,
-                "method": self.method_combo.currentText()}
+                "method": self.method_combo.currentText(),
+                "unit": {"": None, AUTO_UNIT: None, ROWS_UNIT: NO_UNIT}.get(unit, unit),
+                "control": None if control in ("", NONE) else control}
 
     # ------------------------------------------------------------- running
     def compute(self, table: pd.DataFrame | None = None) -> GroupComparison:
@@ -287,8 +329,8 @@ class ComparePanel(JobDock):
                          lambda fig, strip: setattr(self, "_strip", strip))
         omnibus = result.omnibus.iloc[0]
         text = (f"{result.value} by {result.by}: {omnibus['test']} p = {_p(omnibus['p'])}, "
-                f"{omnibus['effect']} = {omnibus['effect_size']:.3f} (n = {omnibus['n']}, "
-                f"{len(result.groups)} groups)")
+                f"{omnibus['effect']} = {omnibus['effect_size']:.3f} "
+                f"({result.n_text(omnibus['n'])}, {len(result.groups)} groups)")
         if not result.trend.empty:
             trend = result.trend.iloc[0]
             text += f"; trend {trend['test']} p = {_p(trend['p'])}"
@@ -389,6 +431,13 @@ def set_items(combo: QComboBox, items, hints) -> None:
         (lowered[h] for h in hints if h in lowered), str(items[0]) if items else "")
     combo.setCurrentText(chosen)
     combo.blockSignals(False)
+
+
+def _group_sort_key(text: str):
+    try:
+        return (0, float(text), "")
+    except ValueError:
+        return (1, 0.0, text)
 
 
 def _p(p) -> str:
