@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from matplotlib.backend_bases import MouseEvent
-
 import pytest
+from matplotlib.backend_bases import MouseEvent
 
 from napari_msc_morph.analysis.compare import compare_groups
 from napari_msc_morph.errors import BadInputError

@@ -44,8 +44,14 @@ from ..registry import Registry
 from .group_tests import ANOVA, FRIEDMAN, KRUSKAL, MIXED, WELCH, Groups, GroupTests, holm
 from .mixed import few_groups_note
 from .qpcr import label_text
-from .units import (NO_UNIT, choose_unit, copied_rows_warning, shared_units_warning,
-                    spanning_groups, unit_means)
+from .units import (
+    NO_UNIT,
+    choose_unit,
+    copied_rows_warning,
+    shared_units_warning,
+    spanning_groups,
+    unit_means,
+)
 
 __all__ = ["COMPARE_METHODS", "NO_UNIT", "GroupComparison", "compare_groups", "holm",
            "method_choices", "write_comparison"]
