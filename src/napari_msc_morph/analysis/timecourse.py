@@ -1,5 +1,9 @@
 """Time course of scores and markers: mean +- SD per day and condition.
 
+The SD is between samples and ``n`` counts samples: replicate readouts of one
+sample (technical replicates, a ``replicate`` column) are averaged first, so
+three qPCR wells of one sample are one value, not n = 3.
+
 Part of :func:`~napari_msc_morph.analysis.study.correlate_study`; its figure is
 :func:`~napari_msc_morph.analysis.plots.time_course_figure`.
 """
@@ -33,8 +37,8 @@ def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | No
     DataFrame
         Columns ``variable`` (a score or ``"<marker> (<assay>)"``), ``kind``
         (``"score"``/``"marker"``), ``group``, ``day`` (or ``by``), ``mean``,
-        ``sd`` and ``n``. Without a ``group`` column everything is one group
-        ``"all"``.
+        ``sd`` and ``n`` (samples: replicate readouts of a ``sample_id`` are
+        averaged first). Without a ``group`` column everything is one group ``"all"``.
     """
     pieces = []
     if samples is not None:
@@ -57,6 +61,7 @@ def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | No
             )
         if by not in readouts.columns or group not in readouts.columns:
             readouts = _borrow_sample_metadata(readouts, samples, [by, group])
+        readouts = _replicates_averaged(readouts, by, group)
         frame = readouts.assign(
             _group=readouts[group] if group in readouts.columns else "all",
             variable=readouts["marker"] + " (" + readouts["assay"] + ")",
@@ -86,3 +91,12 @@ def _borrow_sample_metadata(readouts: pd.DataFrame, samples: pd.DataFrame | None
     lookup = samples[["sample_id", *wanted]].drop_duplicates("sample_id")
     return readouts.assign(sample_id=readouts["sample_id"].astype(str)).merge(
         lookup.assign(sample_id=lookup["sample_id"].astype(str)), on="sample_id", how="left")
+
+
+def _replicates_averaged(readouts: pd.DataFrame, by: str, group: str) -> pd.DataFrame:
+    """One value per sample, marker and assay: the mean of its replicate rows."""
+    if "sample_id" not in readouts.columns or "replicate" not in readouts.columns:
+        return readouts
+    keys = [c for c in ("sample_id", by, group, "marker", "assay") if c in readouts.columns]
+    values = readouts.assign(value=pd.to_numeric(readouts["value"], errors="coerce"))
+    return values.groupby(keys, sort=False, dropna=False)["value"].mean().reset_index()
