@@ -52,7 +52,28 @@ class MixedFit:
         """Why there is no fit ('' when there is one)."""
         if self.result is not None:
             return ""
-        return "no valid REML fit of the mixed model (" + "; ".join(self.rejected) + ")"
+        text = "no valid REML fit of the mixed model (" + "; ".join(self.rejected) + ")"
+        if all("boundary" in r for r in self.rejected):
+            text += (": the groups' (donors') own variance is estimated at 0, so they hardly "
+                     "differ and the model has nothing to add; test one value per unit instead")
+        return text
+
+
+#: statsmodels' warning texts -> the short reason reported (matched by their start).
+_SHORT_REASONS = {
+    "The MLE may be on the boundary": "boundary (group variance near 0)",
+    "The Hessian matrix": "Hessian not positive definite",
+    "Random effects covariance is singular": "singular random-effects covariance",
+    "The random effects covariance matrix is singular": "singular random-effects covariance",
+    "Maximum Likelihood optimization failed": "did not converge",
+    "Gradient optimization failed": "did not converge",
+    "MixedLM optimization failed": "did not converge",
+}
+
+
+def _short(message: str) -> str:
+    return next((short for start, short in _SHORT_REASONS.items() if message.startswith(start)),
+                message)
 
 
 def few_groups_note(n_groups: int, what: str = "groups") -> str:
@@ -70,7 +91,7 @@ def _problems(fit, caught) -> list[str]:
     problems = []
     for w in caught:
         if issubclass(w.category, (ModelWarning, RuntimeWarning)):
-            problems.append(str(w.message).rstrip("."))
+            problems.append(_short(str(w.message).rstrip(".")))
         else:  # not about this fit's validity: pass it on unchanged
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if not fit.converged:
@@ -116,7 +137,7 @@ def fit_mixed_model(formula: str, data: pd.DataFrame, groups: str) -> MixedFit:
                 fit = model.fit(reml=True, method=name)
                 estimates = _estimates_problem(fit)  # its standard errors warn too
             except (np.linalg.LinAlgError, ValueError) as err:
-                rejected.append(f"{name}: {err}")
+                rejected.append(f"{name}: {str(err).lower()}")
                 continue
         problems = _problems(fit, caught) + estimates
         if problems:

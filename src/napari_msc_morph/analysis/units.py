@@ -87,7 +87,7 @@ def choose_unit(table: pd.DataFrame, value: str, by: str, unit: str | None = Non
         repeat within groups suggest the rows are not independent.
     """
     if unit is not None and str(unit).strip().lower() == NO_UNIT:
-        return UnitChoice(None, f"unit {NO_UNIT}: every row is tested as an independent unit")
+        return UnitChoice(None, f"--unit {NO_UNIT}: every row is tested as independent")
     if unit is not None:
         if unit not in table.columns:
             raise BadInputError(
@@ -102,9 +102,9 @@ def choose_unit(table: pd.DataFrame, value: str, by: str, unit: str | None = Non
     present = [lowered[name] for name in UNIT_COLUMNS if name in lowered]
     for column in present:
         if mixed and table[column].nunique() < table[column].notna().sum():
-            return UnitChoice(column, f"default: the {column} column")
+            return UnitChoice(column, f"default: a {column} has several rows")
         if not mixed and _within_groups(table, column, by):
-            return UnitChoice(column, f"default: the {column} column (each {column} in one group)")
+            return UnitChoice(column, f"default: each {column} lies in one group")
     candidates = _repeating_columns(table, by, skip)
     if candidates:
         raise BadInputError(
@@ -119,7 +119,7 @@ def choose_unit(table: pd.DataFrame, value: str, by: str, unit: str | None = Non
             f"sample or donor each belongs to, so the experimental unit is unknown; add one (e.g. "
             f"sample_id or donor) and give --unit COLUMN, or --unit {NO_UNIT} to test every cell "
             "as independent.")
-    return UnitChoice(None, "no unit column (donor, sample_id, well …): each row is one unit")
+    return UnitChoice(None, "no unit column such as donor, sample_id or well: each row is one")
 
 
 def unit_means(data: pd.DataFrame, keys) -> pd.DataFrame:
