@@ -49,6 +49,16 @@ def _one_complete_donor() -> pd.DataFrame:
     return _table().drop(index=[1, 2, 4])
 
 
+def _fields_without_unit() -> pd.DataFrame:
+    """Three cells per image, nothing that says an image is the unit."""
+    return pd.DataFrame({"day": [0] * 6 + [7] * 6, "image": [f"im{i // 3}" for i in range(12)],
+                         "os": [0.1, 0.2, 0.15, 0.3, 0.25, 0.2, 0.5, 0.6, 0.55, 0.7, 0.65, 0.6]})
+
+
+def _cells_without_image() -> pd.DataFrame:
+    return _fields_without_unit().drop(columns="image").assign(label=[1, 2, 3] * 4)
+
+
 # case -> (table, extra options, kwargs for compare_groups, texts the message must hold)
 CASES = {
     "missing value column": (_table, ["--value", "osscore", "--by", "day"],
@@ -82,6 +92,31 @@ CASES = {
                                        {"value": "os", "by": "day", "paired_by": "donor"},
                                        ["'donor'", "only 1"]),
 }
+
+CASES.update({
+    "missing unit column": (_table, ["--value", "os", "--by", "day", "--unit", "well"],
+                            {"value": "os", "by": "day", "unit": "well"},
+                            ["--unit", "'well'", "--unit none"]),
+    "control not a group": (_table, ["--value", "os", "--by", "day", "--control", "21"],
+                            {"value": "os", "by": "day", "control": "21"},
+                            ["--control '21'", "0, 7, 14"]),
+    "rows repeat within groups, no unit": (_fields_without_unit, ["--value", "os", "--by", "day"],
+                                           {"value": "os", "by": "day"},
+                                           ["image", "--unit image", "--unit none"]),
+    "cells without an image column": (_cells_without_image, ["--value", "os", "--by", "day"],
+                                      {"value": "os", "by": "day"}, ["'label' column", "--unit"]),
+    "unit in several groups": (_table, ["--value", "os", "--by", "day", "--unit", "donor"],
+                               {"value": "os", "by": "day", "unit": "donor"},
+                               ["--unit donor", "--paired-by donor", "--mixed"]),
+    "mixed with one row per unit": (_table, ["--value", "os", "--by", "day", "--mixed",
+                                             "--unit", "none"],
+                                    {"value": "os", "by": "day", "method": "mixed", "unit": "none"},
+                                    ["--mixed", "several rows per unit"]),
+    "anova with paired-by": (_table, ["--value", "os", "--by", "day", "--paired-by", "donor",
+                                      "--method", "anova"],
+                             {"value": "os", "by": "day", "paired_by": "donor", "method": "anova"},
+                             ["--method anova", "--paired-by donor"]),
+})
 
 OPTION_CASES = {
     "order with one group": (["--order", "7"], ["--order", "fewer than 2"]),
@@ -145,4 +180,14 @@ def test_cli_bad_option_names_it_and_touches_nothing(tmp_path, capsys, case):
     error = _one_error(capsys)
     for text in expected:
         assert text in error
+    assert _hashes(tmp_path) == before
+
+
+def test_cli_mixed_with_another_method_is_refused(tmp_path, capsys):
+    _table().to_csv(tmp_path / "table.csv", index=False)
+    before = _hashes(tmp_path)
+    assert main(["compare", str(tmp_path / "table.csv"), "--value", "os", "--by", "day",
+                 "--mixed", "--method", "welch", "--out", str(tmp_path / "results.csv")]) == 2
+    error = _one_error(capsys)
+    assert "--mixed" in error and "--method welch" in error
     assert _hashes(tmp_path) == before
