@@ -146,8 +146,8 @@ def _friedman(g: Groups) -> tuple[GroupTests, str]:
 
 @COMPARE_METHODS.register(
     "mixed", help="linear mixed model value ~ group + (1|unit) over every row (statsmodels "
-                  "MixedLM, REML, best valid fit): Wald chi², pairwise Wald z with Holm, slope "
-                  "over the order; needs a unit with several rows")
+                  "MixedLM, REML, best valid fit of every optimiser): Wald F and pairwise Wald t "
+                  "(containment df, Holm), slope over the order; needs several rows per unit")
 def _mixed(g: Groups) -> tuple[GroupTests, str]:
     if g.rows["unit"].nunique() == len(g.rows):
         raise BadInputError(
@@ -155,8 +155,9 @@ def _mixed(g: Groups) -> tuple[GroupTests, str]:
             "every row is its own unit here; give --unit COLUMN (e.g. donor) or choose another "
             "method.")
     if g.rows["unit"].nunique() < 3:
-        raise BadInputError(f"--mixed needs at least 3 units; there are "
-                            f"{g.rows['unit'].nunique()}.")
+        raise BadInputError(f"--mixed needs at least 3 units (donors, samples) to estimate "
+                            f"their variance; there are {g.rows['unit'].nunique()}: compare more "
+                            "units, or test rows with --unit none knowingly.")
     return MIXED, "chosen"
 
 
