@@ -120,6 +120,9 @@ def test_mixed_model_with_donors_across_days_has_a_trend(images):
     assert result.unit == "donor" and result.omnibus.n.item() == 3
     assert result.trend.statistic.item() > 0 and result.trend.p.item() < 1e-3
     assert any("anti-conservative" in w for w in result.warnings)  # 3 donors < 5
+    # the 2 images of a sample are averaged first: one random intercept (the donor's) only
+    assert any("sample_id means (12 of them, from 24 rows)" in w for w in result.warnings)
+    assert result.omnibus.df2.item() == 12 - 3 - 3  # rows - units - (groups - 1)
     # donors identical (the fixture as it is): the donor variance is 0, no valid fit, and why
     flat = compare_groups(images[images.condition == "induced"], "osscore", "day",
                           method="mixed", unit="donor")

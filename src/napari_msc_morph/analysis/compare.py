@@ -48,6 +48,7 @@ from .units import (
     NO_UNIT,
     choose_unit,
     copied_rows_warning,
+    finer_unit,
     shared_units_warning,
     spanning_groups,
     unit_means,
@@ -361,7 +362,9 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
     if choice.column is None or choice.reason.startswith("default"):
         shared = shared_units_warning(table, by, choice.column) if not (paired_by or mixed) else ""
         warnings += [shared + "."] if shared else []
-    g = Groups(units, groups, paired_by, warnings, rows=data, control=control)
+    g = Groups(units, groups, paired_by, warnings, rows=_model_rows(table, data, by, choice.column,
+                                                                    mixed, warnings),
+               control=control)
     small = [f"{name} (n = {len(s)})" for name, s in zip(groups, g.samples) if len(s) < MIN_GROUP_N]
     if small and paired_by is None:
         warnings.append(f"group(s) {', '.join(small)} have fewer than {MIN_GROUP_N} "
@@ -396,6 +399,18 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
         posthoc=posthoc, trend=trend, paired_by=paired_by, warnings=warnings,
         unit=choice.column, unit_reason=choice.reason, units=units, control=control,
     )
+
+
+def _model_rows(table, data, by, unit, mixed, warnings) -> pd.DataFrame:
+    """The mixed model's rows: averaged per finer unit (a donor's sample) when there is one."""
+    finer = finer_unit(table, by, unit) if mixed and unit is not None else None
+    if finer is None:
+        return data
+    keyed = data.assign(finer=table.reset_index(drop=True).loc[data.index, finer].to_numpy())
+    warnings.append(f"the mixed model's rows are {finer} means ({keyed['finer'].nunique()} of "
+                    f"them, from {len(data)} rows): rows of one {finer} are not independent "
+                    f"given the {unit}.")
+    return unit_means(keyed, ["unit", "finer", "group"])
 
 
 def _check_columns(table, value, by, paired_by) -> None:

@@ -80,8 +80,8 @@ def few_groups_note(n_groups: int, what: str = "groups") -> str:
     """The anti-conservative Wald p warning for fewer than :data:`MIN_WALD_GROUPS` groups."""
     if n_groups >= MIN_WALD_GROUPS:
         return ""
-    return (f"the mixed model has only {n_groups} {what}: its Wald p-values are "
-            f"anti-conservative (too small) below {MIN_WALD_GROUPS}; read them with care")
+    return (f"the mixed model has only {n_groups} {what}: below {MIN_WALD_GROUPS} its Wald "
+            "p-values are anti-conservative (too small), so read them with care")
 
 
 def _problems(fit, caught) -> list[str]:

@@ -24,7 +24,7 @@ import pandas as pd
 from ..errors import BadInputError
 
 __all__ = ["NO_UNIT", "UNIT_COLUMNS", "UnitChoice", "choose_unit", "copied_rows_warning",
-           "shared_units_warning", "spanning_groups", "unit_means"]
+           "finer_unit", "shared_units_warning", "spanning_groups", "unit_means"]
 
 #: Columns that name an experimental unit, coarsest first: the default unit is the first
 #: of these in the table that lies within the compared groups.
@@ -153,3 +153,25 @@ def shared_units_warning(table: pd.DataFrame, by: str, chosen: str | None) -> st
                     f"are not independent; --paired-by {column} (repeated measures) or --mixed "
                     f"--unit {column} accounts for that")
     return ""
+
+
+def finer_unit(table: pd.DataFrame, by: str, unit: str) -> str | None:
+    """A unit column nested inside ``unit`` and the groups (e.g. the sample of a donor).
+
+    The mixed model has one random intercept, the unit's; rows nested deeper (images
+    of one sample) are averaged to this finer unit first, so they do not count as
+    independent given the unit.
+    """
+    if unit not in table.columns:
+        return None
+    lowered = {str(c).lower(): c for c in table.columns if c not in (by, unit)}
+    for name in UNIT_COLUMNS:
+        column = lowered.get(name)
+        if column is None:
+            continue
+        rows = table[[column, unit, by]].dropna()
+        n = rows[column].nunique()
+        nested = (rows.groupby(column)[[unit, by]].nunique() <= 1).all().all()
+        if nested and rows[unit].nunique() < n < len(rows):
+            return column
+    return None
