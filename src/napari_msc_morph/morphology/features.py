@@ -19,7 +19,6 @@ import numpy as np
 from ..registry import Registry
 from ._geometry import Geometry, compact_labels
 from ._hull import hull_features
-from .edge import edge_weights_from_boxes
 from ._order import (
     SegmentLayout,
     pixels_by_object,
@@ -27,6 +26,7 @@ from ._order import (
     segment_order_stats,
     segment_sum_std,
 )
+from .edge import edge_weights_from_boxes
 
 __all__ = ["FEATURE_FAMILIES", "Plane"]
 
