@@ -127,6 +127,8 @@ MIN_ASHMAN_D = 2.0
 #: The fitted density must dip between the two populations to at most this share of its
 #: lower peak: D > 2 means two modes only for populations of equal size and spread.
 MAX_VALLEY = 0.9
+#: The smaller population must hold at least this share of the cells.
+MIN_SHARE = 0.01
 #: Cells drawn (at random, reproducibly) for the mixture fit of a large run.
 _MODES_SAMPLE = 20_000
 
@@ -137,8 +139,10 @@ class Modes:
 
     ``two``: the cells form two populations; ``ashman_d``: Ashman's D of the
     two-component Gaussian mixture; ``valley``: the mixture density's lowest point
-    between the two means over its lower peak (1: no dip); ``smaller_share``: the
-    weight of the smaller component; ``scale``: ``log`` or ``linear``.
+    between the two means over the lower of its values at the means (1: no dip);
+    ``smaller_share``: the weight of the smaller component; ``scale``: ``log`` or
+    ``linear``; ``converged``: whether the mixture fit converged (a fit that did not
+    never counts as two populations).
     """
 
     two: bool
@@ -146,11 +150,14 @@ class Modes:
     valley: float
     smaller_share: float
     scale: str
+    converged: bool = True
 
     def describe(self) -> str:
         return (f"Ashman's D = {self.ashman_d:.2f} (two populations need > {MIN_ASHMAN_D:g}), "
-                f"valley at {self.valley:.0%} of the lower peak, smaller population "
-                f"{self.smaller_share:.1%}, on a {self.scale} scale")
+                f"the density between the two dips to {self.valley:.0%} of its height at "
+                f"the lower centre (two need <= {MAX_VALLEY:.0%}), smaller population "
+                f"{self.smaller_share:.1%}, on a {self.scale} scale"
+                + ("" if self.converged else "; the mixture fit did not converge"))
 
 
 def two_populations(values) -> Modes:
@@ -160,8 +167,9 @@ def two_populations(values) -> Modes:
     (the linear values when some are ≤ 0): marker intensities of one population are
     roughly log-normal, so one population is one Gaussian there. Two populations
     need Ashman's D = √2·|μ₁ − μ₂| / √(σ₁² + σ₂²) above 2 (Ashman, Bird & Zepf
-    1994), a fitted density that dips between them (to at most 90 % of the lower
-    peak) and a smaller component of at least 1 % of the cells.
+    1994), a fitted density that dips between them (to at most 90 % of its height
+    at the lower of the two centres), a smaller component of at least 1 % of the
+    cells, and a fit that converged.
 
     Examples
     --------
@@ -186,7 +194,7 @@ def two_populations(values) -> Modes:
     if values.size < 4 or np.ptp(x) == 0:
         return Modes(False, 0.0, 1.0, 0.0, "log" if log else "linear")
     scaled = (x - x.mean()) / x.std()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # a fit that does not converge is reported in Modes
         warnings.simplefilter("ignore", ConvergenceWarning)
         mixture = GaussianMixture(2, n_init=3, random_state=0).fit(scaled.reshape(-1, 1))
     means = mixture.means_.ravel()
@@ -197,15 +205,17 @@ def two_populations(values) -> Modes:
     density = sum(w * norm.pdf(grid, m, s) for w, m, s in zip(shares, means, sds, strict=True))
     valley = float(density.min() / min(density[0], density[-1]))
     smaller = float(shares.min())
-    two = ashman > MIN_ASHMAN_D and valley <= MAX_VALLEY and smaller >= 0.01
-    return Modes(two, ashman, valley, smaller, "log" if log else "linear")
+    converged = bool(mixture.converged_)
+    two = (converged and ashman > MIN_ASHMAN_D and valley <= MAX_VALLEY
+           and smaller >= MIN_SHARE)
+    return Modes(two, ashman, valley, smaller, "log" if log else "linear", converged)
 
 
 #: Logged when a pooled Otsu threshold is refused (the marker, what was found).
 ONE_POPULATION = (
     "marker {name!r}: the pooled cells show one population, not two ({modes}); Otsu's "
-    "threshold would split that one population and call about half of the cells positive. "
-    "No threshold is learnt, so {name}_fraction_positive stays empty. Learn the threshold "
+    "threshold would cut through that one population and call a large share of negative cells "
+    "positive. No threshold is learnt, so {name}_fraction_positive stays empty. Learn it "
     "from negative-control cells instead: method 'control' (the 99th percentile of the "
     "controls; CLI: measure the control images with --write-thresholds --learn control) "
     "or give --threshold {name}=VALUE."
