@@ -169,3 +169,17 @@ def test_measure_field_and_cli_carry_the_weighting(tmp_path):
     assert pd.read_csv(tmp_path / "none_s.csv").loc[0, "area_um2_mean"] == pytest.approx(1016 / 3)
     cells = pd.read_csv(tmp_path / "none.csv")
     assert (cells["edge_weight"] > 0).sum() == 2
+
+
+def test_negative_edge_weights_and_an_unknown_cli_weighting_are_refused(tmp_path, capsys):
+    table = measure_cells(_field_with_a_border_cell(), pixel_size_um=1.0)
+    table.loc[0, "edge_weight"] = -1.0
+    with pytest.raises(BadInputError, match="'edge_weight' holds negative values"):
+        summarize_cells(table)
+    write_tiff(_field_with_a_border_cell(), tmp_path / "cells.tif", pixel_size_um=1.0)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["measure", str(tmp_path / "cells.tif"), "--out", str(tmp_path / "c.csv"),
+                  "--size-weighting", "hanisch"])
+    assert exit_info.value.code == 2
+    assert "--size-weighting" in capsys.readouterr().err
+    assert not (tmp_path / "c.csv").exists()
