@@ -326,8 +326,10 @@ def _morphometry(out: Path, samples: pd.DataFrame, settings: DemoSettings, seed:
     _raise_failures(segmented.results)
     measured = read_fields_manifest(folder / FIELDS_TABLE, required=("labels",),
                                     optional=("nuclei_labels",), channels=True)
-    # positive-cell thresholds pooled over all fields (never one per field)
-    batch = measure_fields(measured, pool_thresholds="otsu",
+    # positive-cell thresholds pooled over all fields (never one per field); the size
+    # summary counts every cell once, clipped ones included, as the truth it is scored
+    # against does (a study's default, the edge correction, leaves clipped cells out)
+    batch = measure_fields(measured, pool_thresholds="otsu", size_weighting="none",
                            progress=scaled(progress, 60, 40, 100), cancel=report.cancel)
     _raise_failures(batch.results)
     agreement = []

@@ -7,6 +7,7 @@ import pytest
 from scipy.stats import spearmanr
 
 from napari_msc_morph.morphology import measure_cells, summarize_cells
+from napari_msc_morph.morphology.edge import weighted_quantile
 from napari_msc_morph.synthetic import if_field
 
 
@@ -44,4 +45,10 @@ def test_summary_counts_the_field(measured):
     area_mm2 = 320 * 320 * field.pixel_size_um**2 / 1e6
     assert summary.n_cells == len(field.truth)
     assert summary.cell_density_per_mm2 == pytest.approx(len(field.truth) / area_mm2)
-    assert summary.area_um2_median == pytest.approx(np.median(field.truth["area_um2"]))
+    plain = summarize_cells(table, size_weighting="none").iloc[0]
+    assert plain.area_um2_median == pytest.approx(np.median(field.truth["area_um2"]))
+    # the default weighs the cells that keep off the border by their edge correction
+    interior = merged[merged["edge_weight"] > 0]
+    assert summary.n_cells_sized == len(interior) < len(merged)
+    assert summary.area_um2_median == pytest.approx(
+        weighted_quantile(interior["area_um2"], interior["edge_weight"], 0.5))

@@ -12,7 +12,7 @@ use it); the modules below are its steps.
 - :mod:`.repeated`: repeated measures by donor (pingouin rm_corr, statsmodels mixed model)
 - :mod:`.qpcr`: qPCR transforms (log2, ΔCt against a reference gene, 2^-ΔΔCt)
 - :mod:`.timecourse`: mean +- SD per day and condition
-- :mod:`.plots`: scatter, heatmap and time-course figures (matplotlib, PNG/SVG)
+- :mod:`.plots`: scatter, heatmap, time-course and cell-size figures (matplotlib, PNG/SVG)
 - :mod:`.compare`: group comparisons (:func:`compare_groups`: Welch/Kruskal/Friedman, post-hoc,
   trend over ordered groups, effect sizes), its tests in :mod:`.group_tests`;
   :mod:`.compare_plots`: its box + strip plot

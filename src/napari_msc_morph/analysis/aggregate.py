@@ -9,6 +9,7 @@ Sample metadata can be parsed from file names with :func:`metadata_from_name`.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import PurePath
@@ -19,6 +20,8 @@ import pandas as pd
 from ..errors import BadInputError
 from ..registry import Registry
 from .readouts import _sample_name, check_consistent_metadata
+
+logger = logging.getLogger(__name__)
 
 #: Sample metadata columns of the results table.
 METADATA_COLUMNS = ("sample_id", "donor", "day", "condition")
@@ -129,35 +132,79 @@ SAMPLE_KEYS.add("donor, day, condition", ("donor", "day", "condition"),
 
 
 def aggregate_cells(cells: pd.DataFrame, by: str | Sequence[str] = "image",
-                    columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """Mean of per-cell measurements per image (or any grouping), with ``n_cells``.
+                    columns: Sequence[str] | None = None,
+                    size_weighting: str = "miles-lantuejoul") -> pd.DataFrame:
+    """Mean of per-cell measurements per image, sample or any grouping, with ``n_cells``.
 
     Parameters
     ----------
     cells : DataFrame
-        One row per cell, e.g. a labels layer's ``features``.
+        One row per cell, e.g. a labels layer's ``features`` or the per-cell
+        tables of several fields concatenated.
     by : str or sequence of str
-        Column(s) naming the image each cell belongs to.
+        Column(s) naming the group each cell belongs to (``image``, or
+        ``sample_id`` to pool a sample's fields).
     columns : sequence of str, optional
         Measurements to average; all numeric non-metadata columns by default.
+    size_weighting : str
+        A :data:`~napari_msc_morph.morphology.summary.SIZE_WEIGHTINGS` name.
+        ``miles-lantuejoul`` (default): each cell counts with its ``edge_weight``
+        (the Miles–Lantuéjoul edge correction that
+        :func:`~napari_msc_morph.morphology.measure_cells` writes), so cells
+        touching the border are left out and the large cells the border
+        exclusion lost are not under-counted; a table without ``edge_weight``
+        gets plain means (logged). ``none``: every row counts once.
 
     Returns
     -------
     DataFrame
-        One row per group: ``by`` columns, the means and ``n_cells``.
+        One row per group: ``by`` columns, the (weighted) means, ``n_cells``
+        (rows), ``n_cells_sized`` (rows with a positive weight) and
+        ``size_weighting`` (the weighting used).
+
+    Examples
+    --------
+    >>> cells = pd.DataFrame({"image": ["a", "a", "a"], "area_um2": [100.0, 300.0, 900.0],
+    ...                       "edge_weight": [1.0, 3.0, 0.0]})
+    >>> aggregate_cells(cells)[["area_um2", "n_cells", "n_cells_sized"]].to_dict("records")
+    [{'area_um2': 250.0, 'n_cells': 3, 'n_cells_sized': 2}]
     """
+    from ..morphology.edge import weighted_mean
+    from ..morphology.summary import SIZE_WEIGHTINGS
+
     by = parse_columns(by)
+    SIZE_WEIGHTINGS.entry(size_weighting)
     missing = [c for c in by if c not in cells.columns]
     if missing:
         raise BadInputError(
             f"cell table has no column(s) {missing} to group by; its columns are "
             f"{list(cells.columns)}."
         )
-    columns = list(columns) if columns is not None else score_columns(cells, exclude=by)
-    grouped = cells.groupby(by, sort=True)
-    out = grouped[columns].mean()
-    out["n_cells"] = grouped.size()
-    return out.reset_index()
+    columns = (list(columns) if columns is not None
+               else [c for c in score_columns(cells, exclude=by) if c != "edge_weight"])
+    used = size_weighting
+    if used == "miles-lantuejoul" and "edge_weight" not in cells.columns:
+        logger.warning("aggregate_cells: the cell table has no edge_weight column, so the means "
+                       "are not edge-corrected (size_weighting 'none'); measure the cells again "
+                       "to get it.")
+        used = "none"
+    weights = (pd.to_numeric(cells["edge_weight"], errors="coerce").to_numpy(dtype=float)
+               if used != "none" else np.ones(len(cells)))
+    frame = cells[by + columns].copy()
+    frame["_weight"] = weights
+    rows = []
+    for key, part in frame.groupby(by, sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        w = part["_weight"].to_numpy()
+        row = dict(zip(by, key, strict=True))
+        row.update({c: weighted_mean(pd.to_numeric(part[c], errors="coerce"), w)
+                    for c in columns})
+        row["n_cells"] = len(part)
+        row["n_cells_sized"] = int(np.count_nonzero(np.nan_to_num(w) > 0))
+        row["size_weighting"] = used
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*by, *columns, "n_cells", "n_cells_sized",
+                                       "size_weighting"])
 
 
 def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample_id",
@@ -183,7 +230,8 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
     DataFrame
         One row per sample: the key columns, the other metadata columns (when
         unique within the sample), each score's mean and ``<score>_sd`` (ddof=1),
-        ``n_images`` and, when cell counts are known, ``n_cells`` (their sum).
+        ``n_images`` and, when cell counts are known, ``n_cells`` (their sum);
+        ``size_weighting`` when all the sample's images share one.
         ``attrs["exclusions"]`` lists, with file rows, every empty score cell
         left out of a mean, repeated images and samples left with no value;
         ``attrs["sample_rows"]`` maps samples to rows (see :func:`sample_exclusions`).
@@ -249,7 +297,8 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
     count_column = next((c for c in ("n_cells", "cell_count") if c in frame.columns), None)
     if count_column is not None:
         out["n_cells"] = grouped[count_column].sum(min_count=1)
-    meta = [c for c in METADATA_COLUMNS if c in frame.columns and c not in on]
+    # the size statistics' weighting travels with them when one weighting made them all
+    meta = [c for c in (*METADATA_COLUMNS, "size_weighting") if c in frame.columns and c not in on]
     for column in meta:
         unique = grouped[column].nunique(dropna=True)
         if (unique <= 1).all():

@@ -281,6 +281,7 @@ class MeasureBatch:
 
 def measure_task(fld: Field, *, pixel_size_um: float | None, thresholds: dict,
                  threshold_sources: dict, z_project: str, convex: bool,
+                 size_weighting: str = "miles-lantuejoul",
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None):
     """Measure one field: ``(MeasureResult, pixel-size origin)``."""
     from ..channels import parse_image_spec, read_channel
@@ -305,7 +306,8 @@ def measure_task(fld: Field, *, pixel_size_um: float | None, thresholds: dict,
                            thresholds={k: v for k, v in thresholds.items() if k in channels},
                            threshold_sources=threshold_sources,
                            n_border_excluded=fld.n_border_excluded, convex=convex,
-                           input_names=names, progress=progress, cancel=cancel,
+                           input_names=names, size_weighting=size_weighting,
+                           progress=progress, cancel=cancel,
                            pixel_size_source="user" if origin == "given" else "file")
     return result, origin
 
@@ -313,6 +315,7 @@ def measure_task(fld: Field, *, pixel_size_um: float | None, thresholds: dict,
 def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
                    thresholds: dict | None = None, threshold_sources: dict | None = None,
                    z_project: str = "max", convex: bool = True,
+                   size_weighting: str = "miles-lantuejoul",
                    pool_thresholds: str | None = None, client=None,
                    progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> MeasureBatch:
@@ -333,6 +336,9 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
         A :data:`~napari_msc_morph.morphology.summary.THRESHOLD_LEARNERS` name: markers
         without a threshold get one learnt from every cell of this batch pooled
         (source ``pooled-<name>:<n> fields``), and every field is summarised with it.
+    size_weighting : str
+        How the summaries' size statistics weigh the cells (see
+        :func:`~napari_msc_morph.morphology.measure_field`).
     client : distributed.Client, optional
         Where to run; ``None``: here.
     progress, cancel
@@ -344,7 +350,8 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
     """
     thresholds, sources = dict(thresholds or {}), dict(threshold_sources or {})
     task = partial(measure_task, pixel_size_um=pixel_size_um, thresholds=thresholds,
-                   threshold_sources=sources, z_project=z_project, convex=convex)
+                   threshold_sources=sources, z_project=z_project, convex=convex,
+                   size_weighting=size_weighting)
     results = _run(task, list(fields), fields, client, progress, cancel)
     if pool_thresholds is not None:
         _pool_thresholds(results, fields, pool_thresholds, thresholds, sources)

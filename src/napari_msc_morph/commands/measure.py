@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
-from ..morphology.summary import THRESHOLD_LEARNERS
+from ..morphology.summary import SIZE_WEIGHTINGS, THRESHOLD_LEARNERS
 from ._batch import add_batch_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
@@ -73,6 +73,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="with --write-thresholds, how the threshold is learnt from these "
                              "cells (default control): " + "; ".join(
                                  f"{n}: {THRESHOLD_LEARNERS.help(n)}" for n in THRESHOLD_LEARNERS))
+    parser.add_argument("--size-weighting", choices=SIZE_WEIGHTINGS.names(),
+                        default="miles-lantuejoul",
+                        help="how the summary's size and shape statistics weigh the cells "
+                             "(default miles-lantuejoul): " + "; ".join(
+                                 f"{n}: {SIZE_WEIGHTINGS.help(n)}" for n in SIZE_WEIGHTINGS))
     parser.add_argument("--border-excluded", type=int, metavar="N",
                         help="objects the segmentation dropped at the border (printed by "
                              "`msc-morph segment`), for the summary's n_border_excluded")
@@ -141,7 +146,8 @@ def run(args) -> int:
             progress_bar("measure", unit="step" if one else "field") as progress:
         batch = measure_fields(fields, pixel_size_um=args.pixel_size, thresholds=thresholds,
                                threshold_sources=sources, z_project=args.z_project,
-                               client=client, progress=progress)
+                               size_weighting=args.size_weighting, client=client,
+                               progress=progress)
     failures = batch.results.failures
     _say_pixel_sizes(batch)
     table, summary = batch.table, batch.summary

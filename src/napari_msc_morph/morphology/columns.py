@@ -94,6 +94,9 @@ _add("centroid_x", "size", "length", "centroid column")
 for _edge, _what in (("min_y", "first row"), ("min_x", "first column"),
                      ("max_y", "last row + 1"), ("max_x", "last column + 1")):
     _add(f"bbox_{_edge}_px", "size", "px", f"bounding box: {_what}", dtype="int64")
+_add("edge_weight", "size", "1", "Miles–Lantuéjoul edge-correction weight H·W / ((H − 1 − h)"
+     "(W − 1 − w)) of an object with an h × w px bounding box in an H × W px field; 0 for an "
+     "object touching the border (see *Cell size without edge bias*)")
 _add("aspect_ratio", "shape", "1", "major / minor axis (NaN for a one-pixel-thin object)")
 _add("eccentricity", "shape", "1", "as scikit-image: √(1 − λ₂/λ₁)")
 _add("orientation_deg", "shape", "deg",

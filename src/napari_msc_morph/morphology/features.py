@@ -26,6 +26,7 @@ from ._order import (
     segment_order_stats,
     segment_sum_std,
 )
+from .edge import edge_weights_from_boxes
 
 __all__ = ["FEATURE_FAMILIES", "Plane"]
 
@@ -106,7 +107,7 @@ FEATURE_FAMILIES: Registry[FeatureFn] = Registry("feature family")
 
 
 @FEATURE_FAMILIES.register("size", help="area, perimeter, equivalent diameter, centroid, "
-                           "bounding box", input="labels")
+                           "bounding box, edge-correction weight", input="labels")
 def size_features(plane: Plane) -> dict:
     geometry = plane.geometry
     area, cy, cx, mu_yy, mu_xx, mu_yx = geometry.moments()
@@ -125,6 +126,7 @@ def size_features(plane: Plane) -> dict:
         "bbox_min_x_px": bbox[:, 1],
         "bbox_max_y_px": bbox[:, 2],
         "bbox_max_x_px": bbox[:, 3],
+        "edge_weight": edge_weights_from_boxes(*bbox.T, plane.compact.shape),
     }
 
 

@@ -34,7 +34,7 @@ from .segment import (
     segment_cells,
     segment_nuclei,
 )
-from .summary import no_threshold_warning, summarize_cells
+from .summary import SIZE_WEIGHTINGS, no_threshold_warning, summarize_cells
 
 __all__ = [
     "MeasureResult",
@@ -216,6 +216,7 @@ class MeasureResult:
     marker_columns: dict = field(default_factory=dict)
     n_border_excluded: int | None = None
     pixel_size_source: str = "unknown"
+    size_weighting: str = "miles-lantuejoul"
 
     def with_thresholds(self, thresholds: Mapping[str, float] | None,
                         sources: Mapping[str, str] | None = None) -> MeasureResult:
@@ -224,7 +225,8 @@ class MeasureResult:
         thresholds = dict(thresholds or {})
         summary = summarize_cells(self.table, thresholds=thresholds,
                                   marker_columns=self.marker_columns, threshold_sources=sources,
-                                  n_border_excluded=self.n_border_excluded, warn=False)
+                                  n_border_excluded=self.n_border_excluded,
+                                  size_weighting=self.size_weighting, warn=False)
         summary["pixel_size_um"] = self.pixel_size_um
         summary["pixel_size_source"] = self.pixel_size_source
         missing = [name for name in self.markers if thresholds.get(name) is None]
@@ -243,7 +245,8 @@ class MeasureResult:
             summary.drop(columns="frame").mean(numeric_only=True)
         values = {"n_cells": int(summary["n_cells"].sum()),
                   "pixel_size_um": summary["pixel_size_um"].iloc[0],
-                  "pixel_size_source": summary["pixel_size_source"].iloc[0]}
+                  "pixel_size_source": summary["pixel_size_source"].iloc[0],
+                  "size_weighting": summary["size_weighting"].iloc[0]}
         for key, value in row.items():
             if key.endswith(("_median", "_fraction_positive")) or key == "cell_density_per_mm2":
                 values[key] = float(value)
@@ -263,6 +266,7 @@ def measure_field(
     convex: bool = True,
     input_names: Mapping[str, str] | None = None,
     pixel_size_source: str | None = None,
+    size_weighting: str = "miles-lantuejoul",
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
 ) -> MeasureResult:
@@ -300,6 +304,10 @@ def measure_field(
     pixel_size_source : str, optional
         Where the pixel size came from (``file``, ``layer``, ``user``); every
         summary row carries it with ``pixel_size_um`` (``unknown`` without one).
+    size_weighting : str
+        How the summary's size and shape statistics weigh the cells (a
+        :data:`~napari_msc_morph.morphology.summary.SIZE_WEIGHTINGS` name; default
+        the Miles–Lantuéjoul edge correction, ``none`` for the uncorrected values).
     progress, cancel
         The package's progress callback and cancel token.
 
@@ -318,6 +326,7 @@ def measure_field(
     check_cancelled(cancel, "Measurement cancelled.")
     inputs: MeasureInputs = check_measure_inputs(labels, channels, nuclei, pixel_size_um,
                                                  input_names=input_names)
+    SIZE_WEIGHTINGS.entry(size_weighting)
     thresholds = dict(thresholds or {})
     unknown = sorted(set(thresholds) - set(inputs.channels))
     if unknown:
@@ -336,7 +345,8 @@ def measure_field(
                            marker_columns=dict(marker_columns or {}),
                            n_border_excluded=n_border_excluded,
                            pixel_size_source=(pixel_size_source or "given"
-                                              if inputs.pixel_size_um is not None else "unknown"))
+                                              if inputs.pixel_size_um is not None else "unknown"),
+                           size_weighting=size_weighting)
     result = result.with_thresholds(thresholds, threshold_sources)
     report(progress, 100, 100, f"{len(table)} objects measured")
     return result

@@ -1,18 +1,26 @@
-"""Per-image summary of a per-cell table: counts, density, medians, % positive."""
+"""Per-image summary of a per-cell table: counts, density, size statistics, % positive.
+
+Size and shape statistics are edge-corrected by default (:data:`SIZE_WEIGHTINGS`,
+:mod:`.edge`); a pooled Otsu threshold is learnt only where the pooled cells show
+two populations (:func:`two_populations`).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..errors import BadInputError
 from ..registry import Registry
+from .edge import edge_weights, weighted_mean, weighted_quantile
 
-__all__ = ["NO_THRESHOLD", "SUMMARY_FEATURES", "THRESHOLD_LEARNERS", "marker_names",
-           "no_threshold_warning", "pooled_thresholds", "summarize_cells"]
+__all__ = ["NO_THRESHOLD", "SIZE_WEIGHTINGS", "SUMMARY_FEATURES", "THRESHOLD_LEARNERS",
+           "Modes", "marker_names", "no_threshold_warning", "pooled_thresholds",
+           "summarize_cells", "two_populations"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +57,28 @@ SUMMARY_FEATURES = (
     "compactness",
     "nc_ratio",
 )
+
+
+#: How the per-image size and shape statistics weigh the cells: name -> help.
+SIZE_WEIGHTINGS: Registry[str] = Registry("size weighting")
+SIZE_WEIGHTINGS.add("miles-lantuejoul", "miles-lantuejoul",
+                    "edge-corrected (Miles 1974, Lantuéjoul 1980): each cell that does not touch "
+                    "the border weighs H·W / ((H − 1 − h)(W − 1 − w)) for its h × w px bounding "
+                    "box, so large cells, which touch the border more often, are not "
+                    "under-counted; cells touching the border are left out")
+SIZE_WEIGHTINGS.add("none", "none", "uncorrected: every cell of the table counts once")
+
+
+def _size_weights(part: pd.DataFrame, weighting: str, shape) -> tuple[np.ndarray, str]:
+    """Each cell's weight in the size statistics and the weighting actually used."""
+    if weighting == "miles-lantuejoul":
+        weights = edge_weights(part, shape)
+        if weights is not None:
+            return weights, weighting
+        logger.warning("size statistics are not edge-corrected: the cell table has no "
+                       "edge_weight column and no bounding boxes with a field shape; measure "
+                       "the cells again to get it (size_weighting is 'none').")
+    return np.ones(len(part)), "none"
 
 
 def _summary_column(table: pd.DataFrame, feature: str) -> str | None:
@@ -92,12 +122,113 @@ def _control_quantile(values: np.ndarray) -> float:
     return float(np.quantile(values, CONTROL_QUANTILE))
 
 
+#: Ashman's D above which two fitted populations count as separate (Ashman et al. 1994).
+MIN_ASHMAN_D = 2.0
+#: The fitted density must dip between the two populations to at most this share of its
+#: lower peak: D > 2 means two modes only for populations of equal size and spread.
+MAX_VALLEY = 0.9
+#: The smaller population must hold at least this share of the cells.
+MIN_SHARE = 0.01
+#: Cells drawn (at random, reproducibly) for the mixture fit of a large run.
+_MODES_SAMPLE = 20_000
+
+
+@dataclass(frozen=True)
+class Modes:
+    """What :func:`two_populations` found.
+
+    ``two``: the cells form two populations; ``ashman_d``: Ashman's D of the
+    two-component Gaussian mixture; ``valley``: the mixture density's lowest point
+    between the two means over the lower of its values at the means (1: no dip);
+    ``smaller_share``: the weight of the smaller component; ``scale``: ``log`` or
+    ``linear``; ``converged``: whether the mixture fit converged (a fit that did not
+    never counts as two populations).
+    """
+
+    two: bool
+    ashman_d: float
+    valley: float
+    smaller_share: float
+    scale: str
+    converged: bool = True
+
+    def describe(self) -> str:
+        return (f"Ashman's D = {self.ashman_d:.2f} (two populations need > {MIN_ASHMAN_D:g}), "
+                f"the density between the two dips to {self.valley:.0%} of its height at "
+                f"the lower centre (two need <= {MAX_VALLEY:.0%}), smaller population "
+                f"{self.smaller_share:.1%}, on a {self.scale} scale"
+                + ("" if self.converged else "; the mixture fit did not converge"))
+
+
+def two_populations(values) -> Modes:
+    """Whether cell values form two populations: a two-component Gaussian mixture.
+
+    Fits scikit-learn's ``GaussianMixture`` with two components to the log values
+    (the linear values when some are ≤ 0): marker intensities of one population are
+    roughly log-normal, so one population is one Gaussian there. Two populations
+    need Ashman's D = √2·|μ₁ − μ₂| / √(σ₁² + σ₂²) above 2 (Ashman, Bird & Zepf
+    1994), a fitted density that dips between them (to at most 90 % of its height
+    at the lower of the two centres), a smaller component of at least 1 % of the
+    cells, and a fit that converged.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> two_populations(rng.lognormal(5, 0.3, 500)).two
+    False
+    >>> two_populations(np.r_[rng.lognormal(5, 0.3, 400), rng.lognormal(7, 0.3, 100)]).two
+    True
+    """
+    import warnings
+
+    from scipy.stats import norm
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+
+    values = np.asarray(values, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size > _MODES_SAMPLE:
+        values = np.random.default_rng(0).choice(values, _MODES_SAMPLE, replace=False)
+    log = values.size and bool(np.all(values > 0))
+    x = np.log(values) if log else values
+    if values.size < 4 or np.ptp(x) == 0:
+        return Modes(False, 0.0, 1.0, 0.0, "log" if log else "linear")
+    scaled = (x - x.mean()) / x.std()
+    with warnings.catch_warnings():  # a fit that does not converge is reported in Modes
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        mixture = GaussianMixture(2, n_init=3, random_state=0).fit(scaled.reshape(-1, 1))
+    means = mixture.means_.ravel()
+    sds = np.sqrt(mixture.covariances_.ravel())
+    shares = mixture.weights_
+    ashman = float(np.sqrt(2) * abs(means[0] - means[1]) / np.sqrt(np.sum(sds**2)))
+    grid = np.linspace(means.min(), means.max(), 512)
+    density = sum(w * norm.pdf(grid, m, s) for w, m, s in zip(shares, means, sds, strict=True))
+    valley = float(density.min() / min(density[0], density[-1]))
+    smaller = float(shares.min())
+    converged = bool(mixture.converged_)
+    two = (converged and ashman > MIN_ASHMAN_D and valley <= MAX_VALLEY
+           and smaller >= MIN_SHARE)
+    return Modes(two, ashman, valley, smaller, "log" if log else "linear", converged)
+
+
+#: Logged when a pooled Otsu threshold is refused (the marker, what was found).
+ONE_POPULATION = (
+    "marker {name!r}: the pooled cells show one population, not two ({modes}); Otsu's "
+    "threshold would cut through that one population and call a large share of negative cells "
+    "positive. No threshold is learnt, so {name}_fraction_positive stays empty. Learn it "
+    "from negative-control cells instead: method 'control' (the 99th percentile of the "
+    "controls; CLI: measure the control images with --write-thresholds --learn control) "
+    "or give --threshold {name}=VALUE."
+)
+
+
 #: How :func:`pooled_thresholds` learns one threshold from the pooled cell values:
 #: name -> ``f(values) -> float``; ``pool`` says which tables feed it (``all``, or only
 #: the ``controls``) and ``distinct`` how many distinct values it needs.
 THRESHOLD_LEARNERS: Registry = Registry("threshold learner")
 THRESHOLD_LEARNERS.add("otsu", _exact_otsu, "Otsu's threshold over every cell of the run, "
-                       "exact (no histogram bins)", pool="all", distinct=2)
+                       "exact (no histogram bins); only where the cells form two populations",
+                       pool="all", distinct=2, needs_two_populations=True)
 THRESHOLD_LEARNERS.add("control", _control_quantile, f"the {100 * CONTROL_QUANTILE:g}th "
                        "percentile of the negative-control cells", pool="controls", distinct=1)
 
@@ -109,6 +240,7 @@ def pooled_thresholds(
     control_mask: Sequence[bool] | None = None,
     marker_columns: Mapping[str, str] | None = None,
     names: Sequence[str] | None = None,
+    check_populations: bool = True,
 ) -> dict[str, float]:
     """One positive-cell threshold per marker for a whole run of images.
 
@@ -122,7 +254,9 @@ def pooled_thresholds(
         A :data:`THRESHOLD_LEARNERS` name:
         ``otsu``: Otsu's threshold of all cells of all tables pooled, exact
         (no histogram bins; needs both positive and negative cells in the
-        run). ``control``: the 99th
+        run: a marker whose pooled cells form one population
+        (:func:`two_populations`) gets no threshold and a warning pointing to
+        ``control``). ``control``: the 99th
         percentile of the cells of negative-control images (so 1 % of control
         cells are called positive).
     control_mask : sequence of bool, optional
@@ -131,18 +265,22 @@ def pooled_thresholds(
         Column judged per marker (default ``NAME_mean``).
     names : sequence of str, optional
         How messages call the tables (e.g. file paths).
+    check_populations : bool
+        With ``otsu``, refuse a marker whose cells form one population (off:
+        Otsu splits whatever it is given).
 
     Returns
     -------
     dict of str to float
+        Markers refused for having one population are left out (logged).
 
     Examples
     --------
-    >>> neg = pd.DataFrame({"RUNX2_mean": [10.0, 11, 10, 9], "RUNX2_integrated": 0})
-    >>> pos = pd.DataFrame({"RUNX2_mean": [100.0, 110, 10, 9], "RUNX2_integrated": 0})
+    >>> neg = pd.DataFrame({"RUNX2_mean": [10.0, 11, 10, 9, 12], "RUNX2_integrated": 0})
+    >>> pos = pd.DataFrame({"RUNX2_mean": [100.0, 110, 95, 10, 9], "RUNX2_integrated": 0})
     >>> cut = pooled_thresholds([neg, pos])["RUNX2"]
     >>> int((neg.RUNX2_mean > cut).sum()), int((pos.RUNX2_mean > cut).sum())
-    (0, 2)
+    (0, 3)
     """
     learner = THRESHOLD_LEARNERS.entry(method)  # unknown names: a message listing the choices
     tables = list(tables)
@@ -169,6 +307,11 @@ def pooled_thresholds(
         if values.size == 0 or np.unique(values).size < learner.extra["distinct"]:
             raise BadInputError(f"marker {name!r}: too few distinct cell values to learn a threshold "
                                 "from; give more images or a threshold.")
+        if check_populations and learner.extra.get("needs_two_populations"):
+            modes = two_populations(values)
+            if not modes.two:
+                logger.warning(ONE_POPULATION.format(name=name, modes=modes.describe()))
+                continue
         out[name] = learner.value(values)
     return out
 
@@ -182,6 +325,7 @@ def summarize_cells(
     marker_columns: Mapping[str, str] | None = None,
     threshold_sources: Mapping[str, str] | None = None,
     n_border_excluded: int | None = None,
+    size_weighting: str = "miles-lantuejoul",
     warn: bool = True,
 ) -> pd.DataFrame:
     """Per-image summary of a :func:`measure_cells` table.
@@ -207,6 +351,12 @@ def summarize_cells(
     n_border_excluded : int, optional
         Objects dropped at the image border by the segmentation; written as
         ``n_border_excluded`` (NaN when unknown).
+    size_weighting : str
+        A :data:`SIZE_WEIGHTINGS` name: ``miles-lantuejoul`` (default) weighs
+        each cell that does not touch the border by its Miles–Lantuéjoul
+        edge-correction weight (the ``edge_weight`` column, or the bounding
+        boxes and the field shape) and leaves out those touching it; ``none``
+        counts every cell of the table once (the uncorrected statistics).
     warn : bool
         Log the missing-threshold warning (off where a result carries it instead).
 
@@ -215,10 +365,14 @@ def summarize_cells(
     pandas.DataFrame
         ``n_cells``, ``field_area_mm2`` and ``cell_density_per_mm2`` (when the
         field size in µm is known), ``FEATURE_median``/``_mean``/``_iqr`` for
-        area and shape features (in µm when measured in µm), and per marker
+        area and shape features (in µm when measured in µm; weighted as
+        ``size_weighting`` says, quantiles by :func:`.edge.weighted_quantile`),
+        ``size_weighting`` (the weighting used), ``n_cells_sized`` (the cells
+        those statistics stand on), and per marker
         ``NAME_threshold``, ``NAME_threshold_source`` and
         ``NAME_fraction_positive``.
     """
+    SIZE_WEIGHTINGS.entry(size_weighting)  # unknown names: a message listing the choices
     pixel_size = pixel_size_um if pixel_size_um is not None else table.attrs.get("pixel_size_um")
     shape = image_shape if image_shape is not None else table.attrs.get("image_shape")
     thresholds = dict(thresholds or {})
@@ -253,19 +407,18 @@ def summarize_cells(
         if field_mm2 is not None:
             row["field_area_mm2"] = field_mm2
             row["cell_density_per_mm2"] = len(part) / field_mm2
+        weights, used = _size_weights(part, size_weighting, shape)
+        row["size_weighting"] = used
+        row["n_cells_sized"] = int(np.count_nonzero(weights > 0))
         for feature in SUMMARY_FEATURES:
             column = _summary_column(part, feature)
             if column is None:
                 continue
             values = part[column].to_numpy(dtype=float)
-            values = values[np.isfinite(values)]
-            if values.size:
-                q1, q2, q3 = np.percentile(values, [25, 50, 75])
-                row[f"{column}_median"] = q2
-                row[f"{column}_mean"] = float(values.mean())
-                row[f"{column}_iqr"] = q3 - q1
-            else:
-                row[f"{column}_median"] = row[f"{column}_mean"] = row[f"{column}_iqr"] = np.nan
+            q1, q2, q3 = weighted_quantile(values, weights, [0.25, 0.5, 0.75])
+            row[f"{column}_median"] = q2
+            row[f"{column}_mean"] = weighted_mean(values, weights)
+            row[f"{column}_iqr"] = q3 - q1
         for name, column in markers.items():
             cutoff = cutoffs[name]
             values = part[column].to_numpy(dtype=float)
@@ -277,5 +430,5 @@ def summarize_cells(
         rows.append(row)
     if not rows:
         rows.append({"n_cells": 0, "n_border_excluded": np.nan if n_border_excluded is None
-                     else n_border_excluded})
+                     else n_border_excluded, "size_weighting": size_weighting})
     return pd.DataFrame(rows)

@@ -38,9 +38,16 @@ def _named_like(names, words) -> list[str]:
     return [n for n in names if any(w in n.lower() for w in words)]
 
 
-def channel_name(layer_name: str) -> str:
-    """A column-safe channel name from a layer name ("RUNX2 [1]" -> "RUNX2_1")."""
-    name = re.sub(r"[^0-9A-Za-z]+", "_", layer_name).strip("_")
+def channel_name(layer_name: str, file_channel: str | None = None) -> str:
+    """The marker a channel layer holds, as a column-safe name: its columns' prefix.
+
+    The file's channel name (``layer.metadata["channel"]``, set by the reader) when
+    known, else the layer name without napari's duplicate suffix ("RUNX2 [1]" ->
+    "RUNX2"), so every image's RUNX2 fills the same ``RUNX2_*`` columns (one
+    ``RUNX2_fraction_positive`` in the results table, not one per layer).
+    """
+    name = file_channel or re.sub(r"\s*\[\d+\]$", "", layer_name)
+    name = re.sub(r"[^0-9A-Za-z]+", "_", str(name)).strip("_")
     return name or "channel"
 
 
@@ -63,7 +70,8 @@ class MeasureWidget(JobDock):
         self.nuclei_combo = QComboBox()
         self.channel_list = QListWidget()
         self.channel_list.setToolTip(
-            "Image layers measured as intensity channels (named after the layer)"
+            "Image layers measured as intensity channels; columns are named after the "
+            "marker (the file's channel name, or the layer name without a [1] suffix)"
         )
         self.channel_list.setMaximumHeight(120)
         self.pixel_size = QDoubleSpinBox()
@@ -195,10 +203,11 @@ class MeasureWidget(JobDock):
                     f"Channel layer “{channel}” is RGB; split it (right-click > Split RGB) and "
                     "choose single channels."
                 )
-            key = channel_name(channel)
+            key = channel_name(channel, (getattr(image_layer, "metadata", None) or {}).get("channel"))
             if key in channels:
                 raise BadInputError(
-                    f"Two channel layers give the same column name “{key}”; rename one."
+                    f"Two channel layers hold the marker “{key}” (its columns' name); choose "
+                    "the channels of one image, or rename one layer."
                 )
             channels[key] = _plane_data(image_layer)
             names[key] = f"Channel layer “{channel}”"

@@ -1,0 +1,159 @@
+"""Cell size without edge bias: Miles–Lantuéjoul weights and weighted statistics.
+
+A field of view sees a cell whole only when the cell lies inside it. Dropping the
+cells that touch the border (as segmentation does by default) therefore drops large
+cells more often than small ones, and the mean size of the cells left is too small.
+Miles (1974) and Lantuéjoul (1980) showed how to undo this: weight each kept cell by
+the inverse of the chance that a cell of its extent lies wholly inside the field. A
+cell whose bounding box is ``w × h`` in a ``W × H`` field fits in ``(W − w)(H − h)`` of
+the ``W·H`` places, so it weighs ``W·H / ((W − w)(H − h))``. On a pixel grid, where
+touching the border means using the first or last row or column, a box of ``w × h``
+pixels has ``(W − 1 − w)(H − 1 − h)`` places that keep both edge rows and columns free;
+:func:`edge_weights_from_boxes` uses that exact count.
+
+:func:`weighted_quantile` and :func:`weighted_mean` give the statistics of the
+weighted cells. With equal weights they are the usual mean and median.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BadInputError
+
+__all__ = ["BBOX_COLUMNS", "edge_weights", "edge_weights_from_boxes", "weighted_mean",
+           "weighted_quantile"]
+
+#: The per-cell bounding-box columns the weights are computed from (max exclusive).
+BBOX_COLUMNS = ("bbox_min_y_px", "bbox_min_x_px", "bbox_max_y_px", "bbox_max_x_px")
+
+
+def edge_weights_from_boxes(min_y, min_x, max_y, max_x, shape) -> np.ndarray:
+    """Miles–Lantuéjoul weight of each object from its bounding box (pixels, max exclusive).
+
+    Parameters
+    ----------
+    min_y, min_x, max_y, max_x : array-like of int
+        Bounding boxes as :func:`~napari_msc_morph.morphology.measure_cells` writes them.
+    shape : (int, int)
+        The field's ``(H, W)`` in pixels.
+
+    Returns
+    -------
+    ndarray of float
+        ``H·W / ((H − 1 − h)(W − 1 − w))`` for an object that touches no border
+        (``h``, ``w``: its box height and width), 0 for one that touches it.
+
+    Examples
+    --------
+    >>> edge_weights_from_boxes([1, 0], [1, 5], [11, 10], [11, 15], (100, 100)).round(4).tolist()
+    [1.2625, 0.0]
+    """
+    height, width = (int(s) for s in shape)
+    min_y, min_x, max_y, max_x = (np.asarray(v, dtype=float) for v in (min_y, min_x, max_y, max_x))
+    interior = (min_y >= 1) & (min_x >= 1) & (max_y <= height - 1) & (max_x <= width - 1)
+    room_y = height - 1 - (max_y - min_y)
+    room_x = width - 1 - (max_x - min_x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weights = height * width / (room_y * room_x)
+    return np.where(interior & (room_y > 0) & (room_x > 0), weights, 0.0)
+
+
+def edge_weights(table: pd.DataFrame, image_shape=None) -> np.ndarray | None:
+    """The weights of a per-cell table: its ``edge_weight`` column, else from its boxes.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A per-cell table; ``edge_weight`` (written by
+        :func:`~napari_msc_morph.morphology.measure_cells`) is used as it is.
+    image_shape : (int, int), optional
+        The field's shape, for a table without ``edge_weight`` (default
+        ``table.attrs["image_shape"]``).
+
+    Returns
+    -------
+    ndarray or None
+        ``None`` when neither the column nor the boxes and the field shape are known.
+    """
+    if "edge_weight" in table.columns:
+        weights = pd.to_numeric(table["edge_weight"], errors="coerce").to_numpy(dtype=float)
+        if np.any(weights < 0):
+            raise BadInputError("column 'edge_weight' holds negative values; a weight is 0 or "
+                                "more (measure the cells again to get it right).")
+        return weights
+    shape = image_shape if image_shape is not None else table.attrs.get("image_shape")
+    if shape is None or not all(c in table.columns for c in BBOX_COLUMNS):
+        return None
+    return edge_weights_from_boxes(*(table[c].to_numpy() for c in BBOX_COLUMNS), shape[-2:])
+
+
+def _clean(values, weights) -> tuple[np.ndarray, np.ndarray]:
+    values = np.asarray(values, dtype=float).ravel()
+    weights = np.asarray(weights, dtype=float).ravel()
+    if values.shape != weights.shape:
+        raise ValueError(f"{values.size} values but {weights.size} weights")
+    keep = np.isfinite(values) & np.isfinite(weights) & (weights > 0)
+    return values[keep], weights[keep]
+
+
+def weighted_mean(values, weights) -> float:
+    """Mean of the finite values with positive weight, each counted ``weight`` times (NaN
+    without any)."""
+    values, weights = _clean(values, weights)
+    return float(np.average(values, weights=weights)) if values.size else np.nan
+
+
+def weighted_quantile(values, weights, q) -> np.ndarray | float:
+    """Quantiles of weighted values: the averaged inverted distribution function.
+
+    Each value counts as ``weight`` observations. Quantile ``q`` is the smallest
+    value whose cumulative weight reaches ``q`` of the total; where the cumulative
+    weight equals it exactly, the average of that value and the next (Hyndman & Fan
+    1996, definition 2). With equal weights this is the ordinary median (the mean of
+    the two middle values for an even count); with integer weights it equals the
+    same quantile of the values repeated ``weight`` times. Values that are not finite
+    and weights that are zero or not finite are left out.
+
+    Parameters
+    ----------
+    values, weights : array-like
+        Same length.
+    q : float or array-like of float
+        In [0, 1].
+
+    Returns
+    -------
+    float or ndarray
+        NaN where no value has a positive weight.
+
+    Examples
+    --------
+    >>> float(weighted_quantile([1, 2, 3, 4], [1, 1, 1, 1], 0.5))
+    2.5
+    >>> float(weighted_quantile([1, 2, 3], [1, 1, 4], 0.5))
+    3.0
+    """
+    values, weights = _clean(values, weights)
+    qs = np.atleast_1d(np.asarray(q, dtype=float))
+    if np.any((qs < 0) | (qs > 1)):
+        raise ValueError(f"quantiles must lie in [0, 1], got {q}")
+    if not values.size:
+        out = np.full(qs.shape, np.nan)
+        return out if np.ndim(q) else float(out[0])
+    order = np.argsort(values, kind="stable")
+    values, weights = values[order], weights[order]
+    cumulative = np.cumsum(weights)
+    total = cumulative[-1]
+    target = qs * total
+    # relative tolerance: the running sum of float weights is not exact
+    tol = 1e-10 * total
+    first = np.searchsorted(cumulative, target - tol, side="left")
+    first = np.clip(first, 0, values.size - 1)
+    on_step = np.abs(cumulative[first] - target) <= tol
+    second = np.clip(first + 1, 0, values.size - 1)
+    out = np.where(on_step & (qs > 0) & (qs < 1), (values[first] + values[second]) / 2,
+                   values[first])
+    out = np.where(qs <= 0, values[0], out)
+    return out if np.ndim(q) else float(out[0])
