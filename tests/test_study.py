@@ -134,3 +134,12 @@ def test_study_cli_control_threshold_needs_a_control(study_folder, tmp_path, cap
     control = per_field[per_field["condition"] == "control"]
     # the 99th percentile of control cells: about 1 % of them are positive
     assert control["RUNX2_fraction_positive"].mean() < 0.1
+
+
+def test_output_folder_inside_the_image_folder_is_not_a_field(study_folder):
+    out = study_folder / "results"
+    first = study_fields([study_folder], pattern=PATTERN, out_dir=out)
+    run_study(first, out)
+    assert (out / "labels").is_dir()
+    again = study_fields([study_folder], pattern=PATTERN, out_dir=out)
+    assert [f.path for f in again] == [f.path for f in first]

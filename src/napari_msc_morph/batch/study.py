@@ -57,6 +57,8 @@ class Study:
     n_new: int = 0
     warnings: list = field(default_factory=list)
     out_dir: Path | None = None
+    #: The sample keys (columns after ``file`` and ``field`` in every table).
+    keys: list = field(default_factory=list)
 
 
 def find_dna_channel(path) -> str | None:
@@ -80,8 +82,8 @@ def find_dna_channel(path) -> str | None:
             return name if image.channel_names.count(name) == 1 else str(index)
     names = ", ".join(image.channel_names) or f"indices 0-{image.data.shape[axis] - 1}"
     raise BadInputError(f"{path} has {image.data.shape[axis]} channels ({names}) and none is "
-                        "named like a DNA stain; say which one holds DAPI/Hoechst with --dna "
-                        "(an index or a name).")
+                        "named like a DNA stain; say which one holds DAPI/Hoechst (an index or a "
+                        "name: --dna, or the Study dock's DNA channel).")
 
 
 def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
@@ -100,8 +102,8 @@ def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
     out_dir : path
         The study folder (created); holds the tables, labels and the cache.
     dna : str, optional
-        Channel (index or name) with the DNA stain; default: found per
-        :func:`find_dna_channel` on the first field.
+        Channel (index or name) with the DNA stain; default: found in each file
+        (:func:`find_dna_channel`).
     cytoplasm : str, optional
         Channel of a cytoplasm/actin stain: whole cells are segmented from it.
     markers : dict of str to str, optional
@@ -135,8 +137,6 @@ def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
     out = Path(out_dir).resolve()
     (out / "labels").mkdir(parents=True, exist_ok=True)
     (out / "cache").mkdir(exist_ok=True)
-    if dna is None:
-        dna = find_dna_channel(fields[0].path)
     options = {"dna": dna, "cytoplasm": cytoplasm, "markers": markers,
                "pixel_size_um": pixel_size_um, "diameter": [float(d) for d in diameter],
                "threshold_method": threshold_method, "exclude_border": bool(exclude_border),
@@ -182,13 +182,14 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
     if not todo:
         return []
 
-    def spec(path, channel):
-        return path if channel is None else f"{path}:{channel}"
-
-    seg_fields = [Field(f.name, {"nuclei": spec(f.path, options["dna"]),
-                                 **({"cells": spec(f.path, options["cytoplasm"])}
-                                    if options["cytoplasm"] is not None else {})},
-                        pixel_size_um=options["pixel_size_um"]) for f in todo]
+    seg_fields = []
+    for f in todo:
+        # without --dna each file says (a mixed folder of RGB exports and OME stacks works)
+        dna = options["dna"] if options["dna"] is not None else find_dna_channel(f.path)
+        files = {"nuclei": _spec(f.path, dna)}
+        if options["cytoplasm"] is not None:
+            files["cells"] = _spec(f.path, options["cytoplasm"])
+        seg_fields.append(Field(f.name, files, pixel_size_um=options["pixel_size_um"]))
     segmented = segment_fields(seg_fields, out / "labels",
                                diameter=options["diameter"],
                                threshold_method=options["threshold_method"],
@@ -207,7 +208,7 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
         files = {"labels": str(labels / row["labels"])}
         if isinstance(row.get("nuclei_labels"), str):
             files["nuclei_labels"] = str(labels / row["nuclei_labels"])
-        measure.append(Field(f.name, files, {m: spec(f.path, c)
+        measure.append(Field(f.name, files, {m: _spec(f.path, c)
                                              for m, c in options["markers"].items()},
                              pixel_size_um=options["pixel_size_um"],
                              n_border_excluded=int(row["n_border_excluded"])))
@@ -221,6 +222,10 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
             name = measure[k].name
             _store(out, by_name[name], options, result, rows[name])
     return failures
+
+
+def _spec(path: str, channel: str | None) -> str:
+    return path if channel is None else f"{path}:{channel}"
 
 
 def _signature(f: StudyField, options: dict) -> str:
@@ -306,7 +311,8 @@ def _tables(results, fields, thresholds, sources, failures, n_new) -> Study:
         samples = pd.concat(parts, ignore_index=True)
     else:
         warnings.append("no sample keys (give --pattern or --sheet): no per-sample table.")
-    return Study(cells, per_field, samples, list(failures), thresholds, sources, n_new, warnings)
+    return Study(cells, per_field, samples, list(failures), thresholds, sources, n_new, warnings,
+                 keys=keys)
 
 
 def _prepend(table: pd.DataFrame, ids: dict) -> pd.DataFrame:

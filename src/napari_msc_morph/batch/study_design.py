@@ -67,7 +67,8 @@ def _literal(text: str) -> str:
     return ".*?".join(re.escape(piece) for piece in text.split("*"))
 
 
-def study_fields(inputs, *, pattern: str | None = None, sheet=None) -> list[StudyField]:
+def study_fields(inputs, *, pattern: str | None = None, sheet=None,
+                 out_dir=None) -> list[StudyField]:
     """The fields of a study, with their keys.
 
     Parameters
@@ -81,6 +82,9 @@ def study_fields(inputs, *, pattern: str | None = None, sheet=None) -> list[Stud
     sheet : path, optional
         A CSV/XLSX with a ``file`` column (relative to the sheet's folder) and
         key columns; with ``inputs`` too, only the listed files are taken.
+    out_dir : path, optional
+        The study's output folder: its label images are not fields, even when
+        it lies inside the image folder.
 
     Raises
     ------
@@ -89,6 +93,9 @@ def study_fields(inputs, *, pattern: str | None = None, sheet=None) -> list[Stud
         does not exist or is not among ``inputs``; each named.
     """
     files = [str(Path(f).resolve()) for spec in inputs for f in expand_spec(spec)]
+    if out_dir is not None:
+        out = Path(out_dir).resolve()
+        files = [f for f in files if out not in Path(f).parents]
     if sheet is not None:
         listed = _sheet_rows(Path(sheet))
         if files:

@@ -87,7 +87,7 @@ def run(args) -> int:
         if name in markers:
             raise BadInputError(f"--marker {name} is given twice; give each marker once.")
         markers[name] = channel
-    fields = study_fields(args.inputs, pattern=args.pattern, sheet=args.sheet)
+    fields = study_fields(args.inputs, pattern=args.pattern, sheet=args.sheet, out_dir=args.out)
     print(f"{len(fields)} field(s); keys: "
           f"{', '.join(dict.fromkeys(k for f in fields for k in f.keys)) or 'none'}")
     with open_cluster(args) as client, progress_bar("study", unit="step") as progress:
