@@ -229,9 +229,11 @@ class StudyWidget(JobDock):
 
         try:
             images = self.viewer.open(path, plugin="napari-msc-morph")
-            scale = tuple(images[0].scale[-2:]) if images else (1.0, 1.0)  # on the image
+            # on the image: its scale and units
+            place = ({"scale": tuple(images[0].scale[-2:]), "units": tuple(images[0].units[-2:])}
+                     if images else {})
             for path in sorted((self.study.out_dir / "labels").glob(f"{name}_*.tif")):
-                self.viewer.add_labels(read_image(path).data, name=path.stem, scale=scale)
+                self.viewer.add_labels(read_image(path).data, name=path.stem, **place)
         except (MscMorphError, OSError) as err:
             self.report_error(err)
             return
