@@ -8,7 +8,7 @@ import pytest
 import tifffile
 
 from napari_msc_morph.batch.study import find_dna_channel, run_study
-from napari_msc_morph.batch.study_design import pattern_regex, study_fields
+from napari_msc_morph.batch.study_design import StudyField, pattern_regex, study_fields
 from napari_msc_morph.cli import main
 from napari_msc_morph.errors import BadInputError
 from napari_msc_morph.synthetic.fluorescence import if_field
@@ -64,13 +64,13 @@ def test_sheet_keys_stay_text(tmp_path):
 
 def test_dna_channel_found_by_name_or_asked_for(tmp_path):
     _write_field(tmp_path / "named.ome.tif", 0, 0.5)
-    assert find_dna_channel(tmp_path / "named.ome.tif") == "DAPI"
+    assert find_dna_channel(StudyField("a", str(tmp_path / "named.ome.tif"))) == "DAPI"
     tifffile.imwrite(tmp_path / "plain.tif", np.zeros((3, 16, 16), np.uint16),
                      photometric="minisblack", metadata={"axes": "CYX"})
     with pytest.raises(BadInputError, match="--dna"):
-        find_dna_channel(tmp_path / "plain.tif")
+        find_dna_channel(StudyField("b", str(tmp_path / "plain.tif")))
     tifffile.imwrite(tmp_path / "rgb.tif", np.zeros((16, 16, 3), np.uint8), photometric="rgb")
-    assert find_dna_channel(tmp_path / "rgb.tif") is None  # the reader picks the colour itself
+    assert find_dna_channel(StudyField("c", str(tmp_path / "rgb.tif"))) is None  # the reader picks the colour itself
 
 
 def test_study_writes_tidy_tables_and_reruns_only_new_fields(study_folder, tmp_path):
@@ -143,3 +143,21 @@ def test_output_folder_inside_the_image_folder_is_not_a_field(study_folder):
     assert (out / "labels").is_dir()
     again = study_fields([study_folder], pattern=PATTERN, out_dir=out)
     assert [f.path for f in again] == [f.path for f in first]
+
+
+def test_channels_in_separate_files_are_one_field(tmp_path):
+    """ImageXpress / CellProfiler style: one file per channel, `{channel}` in the pattern."""
+    folder = tmp_path / "plate"
+    folder.mkdir()
+    for well, d in (("A01", 0.1), ("B01", 0.9)):
+        f = if_field(size=(160, 160), n_cells=6, differentiation=d, seed=len(well) + int(d * 10))
+        for name in ("DAPI", "RUNX2"):
+            tifffile.imwrite(folder / f"plate1_{well}_{name}.tif", f.channels[name])
+    fields = study_fields([folder], pattern="plate1_{well}_{channel}.tif")
+    assert [(f.keys, sorted(f.channel_files)) for f in fields] == [
+        ({"well": "A01"}, ["DAPI", "RUNX2"]), ({"well": "B01"}, ["DAPI", "RUNX2"])]
+    study = run_study(fields, tmp_path / "out", markers={"RUNX2": "runx2"}, pixel_size_um=0.5)
+    assert not study.failures and list(study.samples["well"]) == ["A01", "B01"]
+    assert "RUNX2_mean" in study.cells.columns
+    with pytest.raises(BadInputError, match="no file for channel 'OCN'"):
+        fields[0].spec("OCN")

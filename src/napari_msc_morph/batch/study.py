@@ -30,10 +30,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import BadInputError
+from ..errors import USER_ERRORS, BadInputError
 from ..jobs import CancelToken, ProgressFn, scaled
 from .fields import Field
-from .run import FieldFailure, failures_table
+from .run import FieldFailure, error_text, failures_table
 from .study_design import StudyField, sample_keys
 
 __all__ = ["DNA_NAMES", "Study", "find_dna_channel", "run_study"]
@@ -61,7 +61,7 @@ class Study:
     keys: list = field(default_factory=list)
 
 
-def find_dna_channel(path) -> str | None:
+def find_dna_channel(fld: StudyField) -> str | None:
     """The channel to segment on, from the file: ``None`` where the reader picks it itself
     (one channel, or an RGB export: the colour with signal); a channel named like a DNA
     stain otherwise.
@@ -73,6 +73,15 @@ def find_dna_channel(path) -> str | None:
     """
     from ..io import read_image
 
+    if fld.channel_files:
+        named = [c for c in fld.channel_files if c.strip().lower() in DNA_NAMES]
+        if named:
+            return named[0]
+        raise BadInputError(f"field {fld.name}: none of its channel files "
+                            f"({', '.join(fld.channel_files)}) is named like a DNA stain; say "
+                            "which one holds DAPI/Hoechst (--dna, or the Study dock's DNA "
+                            "channel).")
+    path = fld.path
     image = read_image(path, lazy=True)
     axis = image.channel_axis
     if axis is None or image.data.shape[axis] == 1:
@@ -182,14 +191,20 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
     if not todo:
         return []
 
-    seg_fields = []
-    for f in todo:
-        # without --dna each file says (a mixed folder of RGB exports and OME stacks works)
-        dna = options["dna"] if options["dna"] is not None else find_dna_channel(f.path)
-        files = {"nuclei": _spec(f.path, dna)}
-        if options["cytoplasm"] is not None:
-            files["cells"] = _spec(f.path, options["cytoplasm"])
+    seg_fields, failures = [], []
+    for k, f in enumerate(todo):
+        try:
+            # without --dna each file says (a mixed folder of RGB exports and OME stacks works)
+            dna = options["dna"] if options["dna"] is not None else find_dna_channel(f)
+            files = {"nuclei": f.spec(dna)}
+            if options["cytoplasm"] is not None:
+                files["cells"] = f.spec(options["cytoplasm"])
+        except USER_ERRORS as err:  # this field's file; the others go on
+            failures.append(FieldFailure(f.name, error_text(err, f.name), k))
+            continue
         seg_fields.append(Field(f.name, files, pixel_size_um=options["pixel_size_um"]))
+    if not seg_fields:
+        return failures
     segmented = segment_fields(seg_fields, out / "labels",
                                diameter=options["diameter"],
                                threshold_method=options["threshold_method"],
@@ -197,7 +212,7 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
                                backend=options["backend"], client=client,
                                progress=scaled(progress, 0, 70, 100, "segment: "),
                                cancel=cancel)
-    failures = list(segmented.results.failures)
+    failures += segmented.results.failures
     rows = {row["field"]: row for row in segmented.fields.to_dict("records")}
     labels = out / "labels"
     measure = []
@@ -208,7 +223,7 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
         files = {"labels": str(labels / row["labels"])}
         if isinstance(row.get("nuclei_labels"), str):
             files["nuclei_labels"] = str(labels / row["nuclei_labels"])
-        measure.append(Field(f.name, files, {m: _spec(f.path, c)
+        measure.append(Field(f.name, files, {m: f.spec(c)
                                              for m, c in options["markers"].items()},
                              pixel_size_um=options["pixel_size_um"],
                              n_border_excluded=int(row["n_border_excluded"])))
@@ -224,13 +239,9 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
     return failures
 
 
-def _spec(path: str, channel: str | None) -> str:
-    return path if channel is None else f"{path}:{channel}"
-
-
 def _signature(f: StudyField, options: dict) -> str:
-    stat = os.stat(f.path)
-    text = json.dumps({"path": f.path, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+    files = [(path, os.stat(path)) for path in f.files()]
+    text = json.dumps({"files": [(path, stat.st_size, stat.st_mtime_ns) for path, stat in files],
                        "options": options}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -28,13 +28,37 @@ MAX_LISTED = 10
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+#: The pattern key that names a channel: files that differ only in it are one field.
+CHANNEL_KEY = "channel"
+
+
 @dataclass(frozen=True)
 class StudyField:
-    """One field of a study: its file, a unique name and its keys (text)."""
+    """One field of a study: its file, a unique name and its keys (text).
+
+    ``channel_files`` maps channel name to file where each channel is its own file
+    (a pattern with ``{channel}``, e.g. ImageXpress ``_w1``/``_w2``); ``path`` is then
+    the first of them.
+    """
 
     name: str
     path: str
     keys: dict = field(default_factory=dict)
+    channel_files: dict = field(default_factory=dict)
+
+    def spec(self, channel: str | None) -> str:
+        """``FILE[:CHANNEL]`` of one channel of this field."""
+        if not self.channel_files:
+            return self.path if channel is None else f"{self.path}:{channel}"
+        for name, path in self.channel_files.items():
+            if channel is not None and name.lower() == str(channel).lower():
+                return path
+        raise BadInputError(f"field {self.name}: no file for channel {channel!r}; its channel "
+                            f"files are {', '.join(self.channel_files)} (the {{channel}} part "
+                            "of the pattern).")
+
+    def files(self) -> list[str]:
+        return list(self.channel_files.values()) or [self.path]
 
 
 def pattern_regex(pattern: str) -> re.Pattern:
@@ -113,8 +137,28 @@ def study_fields(inputs, *, pattern: str | None = None, sheet=None,
         rows = [(f, {}) for f in dict.fromkeys(files)]
     if pattern:
         rows = _keys_from_pattern(rows, pattern)
+    channel_files = [{}] * len(rows)
+    if any(CHANNEL_KEY in keys for _, keys in rows):
+        rows, channel_files = _group_channels(rows)
     names = _field_names(rows)
-    return [StudyField(name, path, keys) for name, (path, keys) in zip(names, rows, strict=True)]
+    return [StudyField(name, path, keys, channels)
+            for name, (path, keys), channels in zip(names, rows, channel_files, strict=True)]
+
+
+def _group_channels(rows):
+    """Files that differ only in their ``{channel}`` part are the channels of one field."""
+    groups: dict[tuple, dict] = {}
+    for path, keys in rows:
+        rest = {k: v for k, v in keys.items() if k != CHANNEL_KEY}
+        channels = groups.setdefault(tuple(rest.items()), {})
+        name = keys.get(CHANNEL_KEY, "")
+        if name in channels:
+            raise BadInputError(f"{Path(path).name} and {Path(channels[name]).name} give the "
+                                f"same field the same channel {name!r}; the pattern's other "
+                                "keys must tell the fields apart.")
+        channels[name] = path
+    return ([(next(iter(ch.values())), dict(rest)) for rest, ch in groups.items()],
+            list(groups.values()))
 
 
 def sample_keys(fields: list[StudyField]) -> list[str]:
