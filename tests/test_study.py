@@ -158,6 +158,7 @@ def test_channels_in_separate_files_are_one_field(tmp_path):
         ({"well": "A01"}, ["DAPI", "RUNX2"]), ({"well": "B01"}, ["DAPI", "RUNX2"])]
     study = run_study(fields, tmp_path / "out", markers={"RUNX2": "runx2"}, pixel_size_um=0.5)
     assert not study.failures and list(study.samples["well"]) == ["A01", "B01"]
+    assert list(study.fields["field"]) == ["A01", "B01"]
     assert "RUNX2_mean" in study.cells.columns
     with pytest.raises(BadInputError, match="no file for channel 'OCN'"):
         fields[0].spec("OCN")

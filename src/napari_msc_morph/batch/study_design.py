@@ -138,9 +138,14 @@ def study_fields(inputs, *, pattern: str | None = None, sheet=None,
     if pattern:
         rows = _keys_from_pattern(rows, pattern)
     channel_files = [{}] * len(rows)
+    names = None
     if any(CHANNEL_KEY in keys for _, keys in rows):
         rows, channel_files = _group_channels(rows)
-    names = _field_names(rows)
+        # no one file names the field: its keys do (plate1_A01_DAPI.tif -> A01)
+        names = ["_".join(keys.values()) for _, keys in rows]
+        if len(set(names)) < len(names) or not all(names):
+            names = None
+    names = names or _field_names(rows)
     return [StudyField(name, path, keys, channels)
             for name, (path, keys), channels in zip(names, rows, channel_files, strict=True)]
 
