@@ -31,6 +31,7 @@ COMMANDS = {
     "synth": "write a synthetic dataset with known ground truth",
     "segment": "segment nuclei (and whole cells) into label images",
     "measure": "measure cell size, shape and marker intensities into a table",
+    "study": "a folder of fields -> tidy per-cell, per-field and per-sample tables",
     "predict": "predict passage / source / OsScore / fate for images with a model bundle",
     "explain": "Grad-CAM heat maps: where in each image a model bundle found its evidence",
     "train": "train a passage/source/osteogenic/neural-fate model on your own images",

@@ -17,16 +17,18 @@ from pathlib import Path
 BATCH_FAILED_EXIT = 3
 
 
-def add_batch_arguments(parser, manifest_roles: str) -> None:
-    """Add ``--manifest``, ``--workers``, ``--scheduler`` and ``--scheduler-timeout``."""
+def add_batch_arguments(parser, manifest_roles: str | None) -> None:
+    """Add ``--manifest`` (unless ``manifest_roles`` is ``None``), ``--workers``,
+    ``--scheduler`` and ``--scheduler-timeout``."""
     from ..batch.run import CONNECT_TIMEOUT_S
 
     group = parser.add_argument_group(
         "batch work (many fields; see docs/scaling.md)")
-    group.add_argument("--manifest", type=Path, metavar="FIELDS.csv",
-                       help="fields manifest, one row per field: field, sample_id, "
-                            f"pixel_size_um, {manifest_roles} (files relative to the "
-                            "manifest's folder)")
+    if manifest_roles is not None:
+        group.add_argument("--manifest", type=Path, metavar="FIELDS.csv",
+                           help="fields manifest, one row per field: field, sample_id, "
+                                f"pixel_size_um, {manifest_roles} (files relative to the "
+                                "manifest's folder)")
     cluster = group.add_mutually_exclusive_group()
     cluster.add_argument("--workers", type=int, metavar="N",
                          help="run one task per field on a local Dask cluster of N worker "

@@ -1,0 +1,361 @@
+"""A study in one call: a folder of fields -> tidy per-cell, per-field and per-sample tables.
+
+:func:`run_study` is the one path of ``msc-morph study`` and the Study dock.
+Each field's file is segmented on its DNA channel and measured on the marker
+channels by role (``RUNX2`` -> ``RUNX2_mean``, never a layer or file name)
+through :func:`~napari_msc_morph.batch.segment_fields` and
+:func:`~napari_msc_morph.batch.measure_fields`, so a field's numbers are the
+same as from ``segment`` + ``measure``. Every field's cells are kept in the
+study folder with a signature of its file and the options, so a re-run with
+one more field processes only that field. Positive-cell thresholds are one per
+marker for the whole study (pooled over every field's cells), and every table
+carries the file, the field and the sample keys.
+
+Output folder::
+
+    cells.csv    one row per cell: file, field, keys, measurements
+    fields.csv   one row per field: file, field, keys, counts, medians, pixel size and source
+    samples.csv  one row per sample (the keys except field): n_fields, n_cells, medians
+    *.meta.json  provenance: options, thresholds and their sources, version
+    labels/      the label images;  cache/  each field's cells and signature
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import USER_ERRORS, BadInputError
+from ..jobs import CancelToken, ProgressFn, scaled
+from .fields import Field
+from .run import FieldFailure, error_text, failures_table
+from .study_design import StudyField, sample_keys
+
+__all__ = ["DNA_NAMES", "Study", "find_dna_channel", "run_study"]
+
+#: Channel names taken as the DNA stain when the file names its channels.
+DNA_NAMES = ("dapi", "hoechst", "dna", "nuclei", "nucleus", "h33342", "draq5", "sytox")
+CELLS_TABLE, FIELDS_TABLE, SAMPLES_TABLE, ERRORS_TABLE = (
+    "cells.csv", "fields.csv", "samples.csv", "errors.csv")
+
+
+@dataclass
+class Study:
+    """What :func:`run_study` produced (the tables are also in ``out_dir``)."""
+
+    cells: pd.DataFrame
+    fields: pd.DataFrame
+    samples: pd.DataFrame
+    failures: list = field(default_factory=list)
+    thresholds: dict = field(default_factory=dict)
+    threshold_sources: dict = field(default_factory=dict)
+    n_new: int = 0
+    warnings: list = field(default_factory=list)
+    out_dir: Path | None = None
+    #: The sample keys (columns after ``file`` and ``field`` in every table).
+    keys: list = field(default_factory=list)
+
+
+def find_dna_channel(fld: StudyField) -> str | None:
+    """The channel to segment on, from the file: ``None`` where the reader picks it itself
+    (one channel, or an RGB export: the colour with signal); a channel named like a DNA
+    stain otherwise.
+
+    Raises
+    ------
+    BadInputError
+        Several channels and none named like a DNA stain: say which with ``--dna``.
+    """
+    from ..io import read_image
+
+    if fld.channel_files:
+        named = [c for c in fld.channel_files if c.strip().lower() in DNA_NAMES]
+        if named:
+            return named[0]
+        raise BadInputError(f"field {fld.name}: none of its channel files "
+                            f"({', '.join(fld.channel_files)}) is named like a DNA stain; say "
+                            "which one holds DAPI/Hoechst (--dna, or the Study dock's DNA "
+                            "channel).")
+    path = fld.path
+    image = read_image(path, lazy=True)
+    axis = image.channel_axis
+    if axis is None or image.data.shape[axis] == 1:
+        return None
+    for index, name in enumerate(image.channel_names):
+        if name.strip().lower() in DNA_NAMES:
+            return name if image.channel_names.count(name) == 1 else str(index)
+    names = ", ".join(image.channel_names) or f"indices 0-{image.data.shape[axis] - 1}"
+    raise BadInputError(f"{path} has {image.data.shape[axis]} channels ({names}) and none is "
+                        "named like a DNA stain; say which one holds DAPI/Hoechst (an index or a "
+                        "name: --dna, or the Study dock's DNA channel).")
+
+
+def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
+              cytoplasm: str | None = None, markers: dict | None = None,
+              pixel_size_um: float | None = None, diameter=(8.0, 80.0),
+              threshold_method: str = "otsu", marker_threshold: str = "otsu",
+              control: tuple[str, str] | None = None, exclude_border: bool = True,
+              backend: str = "classic", client=None, progress: ProgressFn | None = None,
+              cancel: CancelToken | None = None) -> Study:
+    """Segment and measure every field of a study and write its tidy tables.
+
+    Parameters
+    ----------
+    fields : list of StudyField
+        From :func:`~napari_msc_morph.batch.study_design.study_fields`.
+    out_dir : path
+        The study folder (created); holds the tables, labels and the cache.
+    dna : str, optional
+        Channel (index or name) with the DNA stain; default: found in each file
+        (:func:`find_dna_channel`).
+    cytoplasm : str, optional
+        Channel of a cytoplasm/actin stain: whole cells are segmented from it.
+    markers : dict of str to str, optional
+        Marker name (``RUNX2``) to its channel; the tables name columns by marker.
+    pixel_size_um : float, optional
+        One pixel size for every field (else each file's metadata).
+    diameter, threshold_method, exclude_border, backend
+        As for :func:`~napari_msc_morph.batch.segment_fields`.
+    marker_threshold : str
+        How the one threshold per marker is learnt from every cell of the study
+        (:data:`~napari_msc_morph.morphology.summary.THRESHOLD_LEARNERS`).
+    control : (str, str), optional
+        ``(key, value)``: the control fields (for ``marker_threshold="control"``).
+    client, progress, cancel
+        Where to run and the package's protocol (one step per new field).
+
+    Returns
+    -------
+    Study
+    """
+    from ..morphology import pooled_thresholds
+    from ..morphology.summary import THRESHOLD_LEARNERS
+
+    markers = dict(markers or {})
+    THRESHOLD_LEARNERS.entry(marker_threshold)
+    if marker_threshold == "control" and control is None:
+        raise BadInputError("marker threshold 'control' needs the control fields: give "
+                            "--control KEY=VALUE (e.g. condition=control).")
+    if not fields:
+        raise BadInputError("the study has no field.")
+    out = Path(out_dir).resolve()
+    (out / "labels").mkdir(parents=True, exist_ok=True)
+    (out / "cache").mkdir(exist_ok=True)
+    options = {"dna": dna, "cytoplasm": cytoplasm, "markers": markers,
+               "pixel_size_um": pixel_size_um, "diameter": [float(d) for d in diameter],
+               "threshold_method": threshold_method, "exclude_border": bool(exclude_border),
+               "backend": backend}
+    todo = [f for f in fields if _cached(out, f, options) is None]
+    failures = _process(todo, out, options, client, progress, cancel)
+    failed = {f.field for f in failures}
+    done = [(f, _cached(out, f, options)) for f in fields if f.name not in failed]
+    done = [(f, result) for f, result in done if result is not None]
+    if not done:
+        raise BadInputError(f"no field of the study could be processed ({len(failures)} "
+                            f"failed); see {out / ERRORS_TABLE}.") if failures else \
+            BadInputError("no field of the study could be processed.")
+    tables = [result.table for _, (result, _) in done]
+    control_mask = None
+    if control is not None:
+        key, value = control
+        if not any(key in f.keys for f, _ in done):
+            raise BadInputError(f"--control {key}={value}: no field has the key {key!r} "
+                                f"(keys: {', '.join(sample_keys(fields)) or 'none'}).")
+        control_mask = [f.keys.get(key) == value for f, _ in done]
+        if not any(control_mask):
+            raise BadInputError(f"--control {key}={value}: no field has {key} = {value!r}.")
+    thresholds = (pooled_thresholds(tables, list(markers), method=marker_threshold,
+                                    control_mask=control_mask,
+                                    names=[f.name for f, _ in done]) if markers else {})
+    source = f"pooled-{marker_threshold}:{len(done)} fields"
+    sources = dict.fromkeys(thresholds, source)
+    results = [(f, result.with_thresholds(thresholds, sources), counts)
+               for f, (result, counts) in done]
+    study = _tables(results, fields, thresholds, sources, failures, len(todo) - len(failures))
+    study.out_dir = out
+    _write(study, out, options, fields)
+    return study
+
+
+# --------------------------------------------------------------------------- processing
+def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
+             cancel) -> list[FieldFailure]:
+    """Segment and measure the new fields; keep each one's cells in the cache."""
+    from . import measure_fields, segment_fields
+
+    if not todo:
+        return []
+
+    seg_fields, failures = [], []
+    for k, f in enumerate(todo):
+        try:
+            # without --dna each file says (a mixed folder of RGB exports and OME stacks works)
+            dna = options["dna"] if options["dna"] is not None else find_dna_channel(f)
+            files = {"nuclei": f.spec(dna)}
+            if options["cytoplasm"] is not None:
+                files["cells"] = f.spec(options["cytoplasm"])
+        except USER_ERRORS as err:  # this field's file; the others go on
+            failures.append(FieldFailure(f.name, error_text(err, f.name), k))
+            continue
+        seg_fields.append(Field(f.name, files, pixel_size_um=options["pixel_size_um"]))
+    if not seg_fields:
+        return failures
+    segmented = segment_fields(seg_fields, out / "labels",
+                               diameter=options["diameter"],
+                               threshold_method=options["threshold_method"],
+                               exclude_border=options["exclude_border"],
+                               backend=options["backend"], client=client,
+                               progress=scaled(progress, 0, 70, 100, "segment: "),
+                               cancel=cancel)
+    failures += segmented.results.failures
+    rows = {row["field"]: row for row in segmented.fields.to_dict("records")}
+    labels = out / "labels"
+    measure = []
+    for f in todo:
+        row = rows.get(f.name)
+        if row is None:
+            continue
+        files = {"labels": str(labels / row["labels"])}
+        if isinstance(row.get("nuclei_labels"), str):
+            files["nuclei_labels"] = str(labels / row["nuclei_labels"])
+        measure.append(Field(f.name, files, {m: f.spec(c)
+                                             for m, c in options["markers"].items()},
+                             pixel_size_um=options["pixel_size_um"],
+                             n_border_excluded=int(row["n_border_excluded"])))
+    if measure:
+        batch = measure_fields(measure, client=client,
+                               progress=scaled(progress, 70, 30, 100, "measure: "),
+                               cancel=cancel)
+        failures += batch.results.failures
+        by_name = {fld.name: fld for fld in todo}
+        for k, (result, _origin) in batch.results.succeeded():
+            name = measure[k].name
+            _store(out, by_name[name], options, result, rows[name])
+    return failures
+
+
+def _signature(f: StudyField, options: dict) -> str:
+    files = [(path, os.stat(path)) for path in f.files()]
+    text = json.dumps({"files": [(path, stat.st_size, stat.st_mtime_ns) for path, stat in files],
+                       "options": options}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _store(out: Path, f: StudyField, options: dict, result, segment_row: dict) -> None:
+    from ..io import atomic_path, json_default, write_json
+
+    cache = out / "cache"
+    with atomic_path(cache / f"{f.name}.cells.csv") as tmp:
+        result.table.to_csv(tmp, index=False)
+    meta = {"signature": _signature(f, options), "attrs": dict(result.table.attrs),
+            "pixel_size_um": result.pixel_size_um, "markers": result.markers,
+            "marker_columns": result.marker_columns,
+            "n_border_excluded": result.n_border_excluded,
+            "pixel_size_source": result.pixel_size_source,
+            "segmentation": {k: v for k, v in segment_row.items() if k.startswith("n_")}}
+    write_json(json.loads(json.dumps(meta, default=json_default)), cache / f"{f.name}.json")
+
+
+def _cached(out: Path, f: StudyField, options: dict):
+    """The field's ``(MeasureResult, segmentation counts)`` from the cache, or ``None`` when
+    absent or stale (its file or the options changed)."""
+    from ..morphology.field import MeasureResult
+
+    meta_path, cells_path = out / "cache" / f"{f.name}.json", out / "cache" / f"{f.name}.cells.csv"
+    if not (meta_path.exists() and cells_path.exists()):
+        return None
+    meta = json.loads(meta_path.read_text())
+    if meta.get("signature") != _signature(f, options):
+        return None
+    table = pd.read_csv(cells_path)
+    attrs = meta["attrs"]
+    if attrs.get("image_shape") is not None:
+        attrs["image_shape"] = tuple(attrs["image_shape"])
+    table.attrs = attrs
+    result = MeasureResult(table, pd.DataFrame(), meta["pixel_size_um"], meta["markers"],
+                           marker_columns=meta["marker_columns"],
+                           n_border_excluded=meta["n_border_excluded"],
+                           pixel_size_source=meta["pixel_size_source"])
+    return result, meta["segmentation"]
+
+
+# --------------------------------------------------------------------------- tables
+def _tables(results, fields, thresholds, sources, failures, n_new) -> Study:
+    from ..morphology import summarize_cells
+
+    keys = sample_keys(fields)
+    cells, rows = [], []
+    for f, result, counts in results:
+        ids = {"file": f.path, "field": f.name, **{k: f.keys.get(k, "") for k in keys}}
+        cells.append(_prepend(result.table, ids))
+        summary = result.summary.copy()
+        for name, value in counts.items():
+            summary[name] = value
+        rows.append(_prepend(summary, ids))
+    cells = pd.concat(cells, ignore_index=True)
+    per_field = pd.concat(rows, ignore_index=True)
+    samples = pd.DataFrame()
+    warnings = []
+    unsized = [f.name for f, result, _ in results if result.pixel_size_um is None]
+    if unsized:
+        warnings.append(f"{len(unsized)} of {len(results)} field(s) have no pixel size in their "
+                        f"file (e.g. {unsized[0]}): their sizes are in pixels; give "
+                        "--pixel-size-um (the microscope's µm per pixel) for µm.")
+    if keys:
+        parts = []
+        for values, part in cells.groupby(keys, sort=True, dropna=False):
+            values = values if isinstance(values, tuple) else (values,)
+            pooled = part.drop(columns=["file", "field", *keys])
+            pooled.attrs = {}  # fields of different sizes: no single field area
+            row = summarize_cells(pooled, thresholds=thresholds, threshold_sources=sources,
+                                  warn=False).drop(columns=["n_border_excluded"])
+            fields_of = per_field[(per_field[keys] == list(values)).all(axis=1)]
+            row.insert(0, "n_fields", len(fields_of))
+            if "cell_density_per_mm2" in fields_of:
+                row["cell_density_per_mm2_mean"] = fields_of["cell_density_per_mm2"].mean()
+            parts.append(_prepend(row, dict(zip(keys, values, strict=True))))
+        samples = pd.concat(parts, ignore_index=True)
+    else:
+        warnings.append("no sample keys (give --pattern or --sheet): no per-sample table.")
+    return Study(cells, per_field, samples, list(failures), thresholds, sources, n_new, warnings,
+                 keys=keys)
+
+
+def _prepend(table: pd.DataFrame, ids: dict) -> pd.DataFrame:
+    table = table.drop(columns=[c for c in ids if c in table.columns])
+    for position, (column, value) in enumerate(ids.items()):
+        table.insert(position, column, value)
+    return table
+
+
+def _write(study: Study, out: Path, options: dict, fields) -> None:
+    from ..table_export import export_table
+
+    metadata = {"study": {"options": options, "n_fields": len(fields),
+                          "marker_thresholds": study.thresholds,
+                          "marker_threshold_sources": study.threshold_sources,
+                          "sample_keys": sample_keys(fields)}}
+    cells = study.cells.copy()
+    cells["file"] = [_relative(p, out) for p in cells["file"]]
+    per_field = study.fields.copy()
+    per_field["file"] = [_relative(p, out) for p in per_field["file"]]
+    export_table(cells, out / CELLS_TABLE, metadata)
+    export_table(per_field, out / FIELDS_TABLE, metadata)
+    if not study.samples.empty:
+        export_table(study.samples, out / SAMPLES_TABLE, metadata)
+    errors = out / ERRORS_TABLE
+    if study.failures:
+        export_table(failures_table(study.failures), errors, metadata)
+    elif errors.exists():
+        errors.unlink()  # an earlier run's failures, now processed
+
+
+def _relative(path: str, folder: Path) -> str:
+    from ..io import path_for_file
+
+    return path_for_file(path, folder)

@@ -1,0 +1,240 @@
+"""The "Study" dock: a folder of fields -> tidy per-cell, per-field and per-sample tables.
+
+Thin: Run calls :func:`napari_msc_morph.batch.study.run_study`, the same engine
+call as ``msc-morph study``, through the shared :class:`~._panel.JobDock` worker
+(progress, Cancel, failed fields listed, nothing lost). The pattern's preview
+shows what each file's name gives before anything runs. The fields table lists
+every field; double-clicking one opens its image and labels in the viewer (only
+then: a study of hundreds of fields is never loaded whole).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qtpy.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QTableWidget,
+)
+
+from ..errors import BadInputError, MscMorphError
+from ..morphology.summary import THRESHOLD_LEARNERS
+from ._panel import JobDock
+from ._table_view import file_row, fill_table_widget
+
+#: Columns the fields table shows (the rest is in fields.csv).
+SHOWN_COLUMNS = ("field", "n_cells", "area_um2_median", "area_px_median", "pixel_size_um")
+#: Output folder inside the image folder when the user gives none.
+DEFAULT_OUT = "msc-morph-study"
+
+
+def _pairs(text: str, what: str) -> dict:
+    """``RUNX2=2, OCN=OCN`` -> ``{"RUNX2": "2", "OCN": "OCN"}``."""
+    pairs = {}
+    for part in filter(None, (p.strip() for p in text.replace(";", ",").split(","))):
+        name, sep, value = part.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise BadInputError(f"{what}: write NAME=CHANNEL pairs separated by commas "
+                                f"(e.g. RUNX2=2, OCN=OCN); {part!r} is not one.")
+        if name.strip() in pairs:
+            raise BadInputError(f"{what}: {name.strip()!r} is given twice.")
+        pairs[name.strip()] = value.strip()
+    return pairs
+
+
+class StudyWidget(JobDock):
+    """Segment and measure every field of a folder into the study's tidy tables."""
+
+    job_title = "Study"
+
+    def __init__(self, napari_viewer):
+        super().__init__()
+        self.viewer = napari_viewer
+        self.study = None
+        self._opened: set[str] = set()  # fields already opened in the viewer
+
+        self.folder = QLineEdit()
+        self.folder.setPlaceholderText("folder of images (or a glob: plate1/*.tif)")
+        self.folder.setToolTip("The study's images: every image file in this folder and its "
+                               "sub-folders, or a glob such as plate1/*_DAPI.tif.")
+        self.pattern = QLineEdit()
+        self.pattern.setPlaceholderText("{donor}_{condition}_day{day}_{field}.tif")
+        self.pattern.setToolTip(
+            "What each file name says, with {key} for each part that names the sample "
+            "(donor, day, condition, ...) and * for parts to ignore. The line below shows "
+            "what the first file gives. Leave empty with a sample sheet or without keys.")
+        self.sheet = QLineEdit()
+        self.sheet.setPlaceholderText("optional: samples.csv with file, donor, day, ... columns")
+        self.sheet.setToolTip("A sample sheet (CSV or Excel): a 'file' column (relative to the "
+                              "sheet) and one column per key. Instead of a pattern.")
+        self.preview = QLabel("")
+        self.preview.setWordWrap(True)
+        self.dna = QLineEdit()
+        self.dna.setPlaceholderText("auto (a channel named DAPI/Hoechst; RGB: the colour with signal)")
+        self.dna.setToolTip("The channel with the DNA stain (DAPI, Hoechst), by index (0, 1, ...) "
+                            "or name. Nuclei are found in it.")
+        self.cytoplasm = QLineEdit()
+        self.cytoplasm.setPlaceholderText("none: nuclei only")
+        self.cytoplasm.setToolTip("The channel of a cytoplasm or actin stain (e.g. phalloidin): "
+                                  "whole cells are grown from the nuclei over it.")
+        self.markers = QLineEdit()
+        self.markers.setPlaceholderText("RUNX2=2, OCN=3")
+        self.markers.setToolTip("Markers to measure, NAME=CHANNEL separated by commas. Table "
+                                "columns are named by NAME (RUNX2_mean), the same in every file.")
+        self.pixel_size = QDoubleSpinBox()
+        self.pixel_size.setRange(0.0, 20.0)
+        self.pixel_size.setDecimals(4)
+        self.pixel_size.setSpecialValueText("from each file")
+        self.pixel_size.setSuffix(" µm/px")
+        self.pixel_size.setToolTip("One pixel size for every field, in µm per pixel (from the "
+                                   "microscope). Leave at 'from each file' to read it from the "
+                                   "files' metadata.")
+        self.marker_threshold = QComboBox()
+        self.marker_threshold.addItems(THRESHOLD_LEARNERS.names())
+        self.marker_threshold.setToolTip(
+            "How each marker's positive-cell threshold is learnt, once for the whole study "
+            "from every cell:\n" + "\n".join(f"{n}: {THRESHOLD_LEARNERS.help(n)}"
+                                            for n in THRESHOLD_LEARNERS))
+        self.control = QLineEdit()
+        self.control.setPlaceholderText("condition=control")
+        self.control.setToolTip("Which fields are negative controls (KEY=VALUE), for the "
+                                "'control' threshold.")
+        self.out = QLineEdit()
+        self.out.setPlaceholderText(f"<image folder>/{DEFAULT_OUT}")
+        self.out.setToolTip("Where the tables (cells.csv, fields.csv, samples.csv) and label "
+                            "images go. Running again processes only new or changed fields.")
+
+        form = QFormLayout()
+        form.addRow("Images", file_row(self.folder, self._browse_folder, self))
+        form.addRow("File names", self.pattern)
+        form.addRow("", self.preview)
+        form.addRow("Sample sheet", file_row(self.sheet, self._browse_sheet, self))
+        form.addRow("DNA channel", self.dna)
+        form.addRow("Cytoplasm", self.cytoplasm)
+        form.addRow("Markers", self.markers)
+        form.addRow("Pixel size", self.pixel_size)
+        form.addRow("Marker threshold", self.marker_threshold)
+        form.addRow("Controls", self.control)
+        form.addRow("Output folder", self.out)
+        layout = self.build_run_panel(form, "Run study")
+        self.fields_table = QTableWidget()
+        self.fields_table.setToolTip("One row per field; double-click to open it in the viewer.")
+        self.fields_table.setMinimumHeight(120)
+        self.fields_table.cellDoubleClicked.connect(self.open_field)
+        layout.addWidget(self.fields_table)
+        for edit in (self.folder, self.pattern, self.sheet):
+            edit.editingFinished.connect(self.update_preview)
+
+    # ----------------------------------------------------------------- inputs
+    def _browse_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Folder of the study's images")
+        if folder:
+            self.folder.setText(folder)
+            self.update_preview()
+
+    def _browse_sheet(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Sample sheet", "",
+                                              "Tables (*.csv *.tsv *.xlsx)")
+        if path:
+            self.sheet.setText(path)
+            self.update_preview()
+
+    def _fields(self):
+        from ..batch.study_design import study_fields
+
+        folder = self.folder.text().strip()
+        sheet = self.sheet.text().strip() or None
+        if not folder and sheet is None:
+            raise BadInputError("Choose the folder of the study's images (or a sample sheet).")
+        return study_fields([folder] if folder else [], pattern=self.pattern.text().strip()
+                            or None, sheet=sheet, out_dir=self._out_dir())
+
+    def update_preview(self) -> None:
+        """Say how many files there are and what the first one's name gives."""
+        if not (self.folder.text().strip() or self.sheet.text().strip()):
+            self.preview.setText("")
+            return
+        try:
+            fields = self._fields()
+        except (MscMorphError, OSError) as err:
+            self.preview.setText(str(err))
+            return
+        first = fields[0]
+        keys = ", ".join(f"{k}={v}" for k, v in first.keys.items()) or "no keys"
+        self.preview.setText(f"{len(fields)} file(s); {Path(first.path).name} → {keys}")
+
+    def _options(self) -> dict:
+        control = _pairs(self.control.text(), "Controls")
+        if len(control) > 1:
+            raise BadInputError("Controls: give one KEY=VALUE (e.g. condition=control).")
+        return dict(out_dir=self._out_dir(), dna=self.dna.text().strip() or None,
+                    cytoplasm=self.cytoplasm.text().strip() or None,
+                    markers=_pairs(self.markers.text(), "Markers"),
+                    pixel_size_um=self.pixel_size.value() or None,
+                    marker_threshold=self.marker_threshold.currentText(),
+                    control=next(iter(control.items()), None))
+
+    def _out_dir(self) -> Path:
+        """The output folder; by default ``<image folder>/msc-morph-study`` (a glob's or a
+        sheet's folder)."""
+        if self.out.text().strip():
+            return Path(self.out.text().strip())
+        given = Path(self.folder.text().strip() or self.sheet.text().strip())
+        while not given.is_dir() and given != given.parent:
+            given = given.parent
+        return given / DEFAULT_OUT
+
+    # -------------------------------------------------------------------- run
+    def run(self):
+        """Run the study in a worker; the tables arrive in :meth:`_on_done`."""
+        from ..batch.study import run_study
+
+        try:
+            fields = self._fields()
+            options = self._options()
+        except (MscMorphError, OSError) as err:
+            self.report_error(err)
+            return None
+        return self.start_job(
+            lambda progress, cancel: run_study(fields, **options, progress=progress,
+                                               cancel=cancel),
+            self._on_done,
+            status=f"Segmenting and measuring {len(fields)} field(s)…",
+        )
+
+    def _on_done(self, study) -> None:
+        self.study, self._opened = study, set()
+        shown = [c for c in SHOWN_COLUMNS if c in study.fields.columns]
+        fill_table_widget(self.fields_table, study.fields[[shown[0], *study.keys, *shown[1:]]])
+        failed = f", {len(study.failures)} failed (errors.csv)" if study.failures else ""
+        samples = f", {len(study.samples)} samples" if not study.samples.empty else ""
+        warnings = (" " + " ".join(study.warnings)) if study.warnings else ""
+        self.status.setText(f"{len(study.cells)} cells in {len(study.fields)} fields{samples}"
+                            f"{failed} ({study.n_new} new) → {study.out_dir}.{warnings}")
+
+    def open_field(self, row: int, _column: int = 0) -> None:
+        """Open one field's image and its labels in the viewer (once)."""
+        if self.study is None or not 0 <= row < len(self.study.fields):
+            return
+        record = self.study.fields.iloc[row]
+        name, path = str(record["field"]), str(record["file"])
+        if name in self._opened:
+            return
+        from ..io import read_image
+
+        try:
+            images = self.viewer.open(path, plugin="napari-msc-morph")
+            # on the image: its scale and units
+            place = ({"scale": tuple(images[0].scale[-2:]), "units": tuple(images[0].units[-2:])}
+                     if images else {})
+            for path in sorted((self.study.out_dir / "labels").glob(f"{name}_*.tif")):
+                self.viewer.add_labels(read_image(path).data, name=path.stem, **place)
+        except (MscMorphError, OSError) as err:
+            self.report_error(err)
+            return
+        self._opened.add(name)

@@ -1,0 +1,85 @@
+"""The Study dock over a folder of RGB exports and multichannel OME-TIFFs, in a real viewer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import tifffile
+
+from napari_msc_morph.synthetic import if_field
+from napari_msc_morph.widgets.study_widget import StudyWidget
+
+
+def _folder(tmp_path):
+    folder = tmp_path / "study images"
+    folder.mkdir()
+    for k, (donor, condition) in enumerate([("D1", "control"), ("D1", "osteo"),
+                                             ("D2", "control"), ("D2", "osteo")]):
+        f = if_field(size=(160, 160), n_cells=6, differentiation=0.2 + 0.6 * (k % 2), seed=k)
+        name = folder / f"{donor}_{condition}_day7_1"
+        if k % 2:  # an 8-bit RGB export of the DAPI stain (blue), as microscope software writes
+            rgb = np.zeros((160, 160, 3), np.uint8)
+            rgb[..., 2] = (f.channels["DAPI"] / f.channels["DAPI"].max() * 255).astype(np.uint8)
+            tifffile.imwrite(f"{name}.tif", rgb, photometric="rgb")
+        else:
+            data = np.stack([f.channels[c] for c in ("DAPI", "RUNX2")])
+            tifffile.imwrite(f"{name}.ome.tif", data, metadata={
+                "axes": "CYX", "Channel": {"Name": ["DAPI", "RUNX2"]}})
+    return folder
+
+
+def test_study_dock_runs_a_folder_into_tidy_tables(make_napari_viewer, qtbot, tmp_path):
+    viewer = make_napari_viewer()
+    widget = StudyWidget(viewer)
+    viewer.window.add_dock_widget(widget)
+    folder = _folder(tmp_path)
+    widget.folder.setText(str(folder))
+    widget.pattern.setText("{donor}_{condition}_day{day}_{field}.*")  # .tif and .ome.tif
+    widget.update_preview()
+    assert widget.preview.text().startswith("4 file(s); D1_control_day7_1.ome.tif → donor=D1")
+    widget.pixel_size.setValue(0.65)
+    assert widget.run() is not None
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=60000)
+    out = folder / "msc-morph-study"
+    assert widget.study is not None, widget.status.text()
+    assert not widget.study.failures and widget.study.n_new == 4  # DAPI found in every file
+    cells = pd.read_csv(out / "cells.csv")
+    assert list(cells.columns[:5]) == ["file", "field", "donor", "condition", "day"]
+    assert "area_um2" in cells.columns and cells["field"].nunique() == 4
+    assert len(pd.read_csv(out / "samples.csv")) == 4
+    assert widget.fields_table.rowCount() == 4
+    assert widget.fields_table.horizontalHeaderItem(1).text() == "donor"
+
+    # a marker only the OME stacks have: the RGB exports fail by name, the others are kept
+    widget.markers.setText("RUNX2=RUNX2")
+    assert widget.run() is not None
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=60000)
+    assert len(widget.study.failures) == 2, widget.status.text()
+    assert "2 failed" in widget.status.text()
+    cells = pd.read_csv(out / "cells.csv")
+    assert "RUNX2_mean" in cells.columns and set(cells["condition"]) == {"control"}
+    assert "RUNX2" in pd.read_csv(out / "errors.csv").to_string()
+    # a field opens on double-click, once
+    before = len(viewer.layers)
+    widget.open_field(0)
+    widget.open_field(0)
+    opened = len(viewer.layers) - before
+    assert opened >= 2                     # the image and its nuclei labels
+    assert any(layer.name.endswith("nuclei") for layer in viewer.layers)
+
+
+def test_study_dock_names_bad_settings(make_napari_viewer, tmp_path):
+    viewer = make_napari_viewer()
+    widget = StudyWidget(viewer)
+    assert widget.run() is None
+    assert "folder" in widget.status.text()
+    widget.folder.setText(str(_folder(tmp_path)))
+    widget.markers.setText("RUNX2")
+    assert widget.run() is None
+    assert "NAME=CHANNEL" in widget.status.text()
+    for control in (widget.folder, widget.pattern, widget.sheet, widget.dna, widget.cytoplasm,
+                    widget.markers, widget.pixel_size, widget.marker_threshold, widget.control,
+                    widget.out):
+        assert control.toolTip(), control
