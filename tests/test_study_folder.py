@@ -11,6 +11,7 @@ from napari_msc_morph.batch.study import find_dna_channel, run_study
 from napari_msc_morph.batch.study_design import StudyField, pattern_regex, study_fields
 from napari_msc_morph.cli import main
 from napari_msc_morph.errors import BadInputError
+from napari_msc_morph.morphology.edge import weighted_quantile
 from napari_msc_morph.synthetic.fluorescence import if_field
 
 PATTERN = "{donor}_{condition}_day{day}_{field}.ome.tif"
@@ -97,7 +98,9 @@ def test_study_writes_tidy_tables_and_reruns_only_new_fields(study_folder, tmp_p
     row = samples[(samples.donor == "D1") & (samples.condition == "osteo")].iloc[0]
     assert row["RUNX2_fraction_positive"] == pytest.approx(
         np.mean(d1["RUNX2_mean"] > study.thresholds["RUNX2"]))
-    assert row["area_um2_median"] == pytest.approx(d1["area_um2"].median())
+    # sizes pool the sample's cells with their per-field edge weights (Miles-Lantuejoul)
+    assert row["area_um2_median"] == pytest.approx(
+        weighted_quantile(d1["area_um2"], d1["edge_weight"], 0.5))
 
     before = (out / "cells.csv").read_bytes()
     again = run_study(fields, out, markers={"RUNX2": "RUNX2", "OCN": "OCN"})
