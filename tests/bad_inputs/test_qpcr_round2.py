@@ -1,5 +1,5 @@
 """qPCR tables as labs export them: Undetermined wells, efficiencies, several references,
-same-day calibrators and gene names in two cases. A mistake exits 2 with one line naming the
+and same-day calibrators. A mistake exits 2 with one line naming the
 option or rows and leaves every file as it was; what is left out is named on stderr."""
 
 from __future__ import annotations
@@ -46,10 +46,6 @@ def _without(frame, sample, marker=None):
         keep |= frame.marker != marker
     return frame[keep].reset_index(drop=True)
 
-
-_WIDE_TWO_CASES = pd.DataFrame({"sample_id": ["D1_d0_control", "D1_d0_induced"],
-                                "GAPDH_qPCR": [18.0, 18.1], "gapdh_qPCR": [18.2, 18.0],
-                                "RUNX2_qPCR": [26.0, 24.0]})
 
 # name -> (readouts, options, texts the one error line holds)
 ERRORS = {
@@ -98,9 +94,6 @@ ERRORS = {
     "control pair matching no sample": (
         _ct(), [*DELTA, "--control", "day=14,condition=none"],
         ["--control day=14,condition=none", "condition == 'none'"]),
-    "one gene in two cases on one row": (_WIDE_TWO_CASES, [*DELTA],
-                                         ["'GAPDH' and 'gapdh' differ only in case",
-                                          "rows [2, 3]"]),
     "undetermined in a western column": (
         _set(_ct().assign(assay="western"), 0, "value", "Undetermined"), [],
         ["row 2", "'Undetermined'"]),
@@ -158,15 +151,6 @@ def test_cycle_limit_flags_the_samples_it_touched(tmp_path, capsys):
     assert study.readouts.set_index("sample_id").loc["D1_d0_induced", "value"] == \
         pytest.approx(-9.0)
     assert any("cycle limit 35" in w for w in study.warnings)
-
-
-def test_two_spellings_in_a_long_table_are_one_gene_and_said(tmp_path, capsys):
-    readouts = _ct()
-    readouts.loc[(readouts.marker == "GAPDH") & (readouts.donor == "D2"), "marker"] = "gapdh"
-    code, out, _ = _run(tmp_path, readouts, [*DELTA, "--control", "control"])
-    err = capsys.readouterr().err
-    assert code == 0 and "'GAPDH', 'gapdh'" in err and "read as one gene, 'GAPDH'" in err
-    assert set(pd.read_csv(out)["marker"]) == {"RUNX2"}
 
 
 def test_library_raises_the_same_errors():

@@ -49,7 +49,7 @@ from ..registry import Registry
 
 __all__ = ["TRANSFORMS", "UNDETERMINED_RULES", "add_fold_change", "label_text",
            "mark_undetermined", "parse_control", "parse_efficiency", "parse_genes",
-           "parse_undetermined", "sample_key", "transform_qpcr", "unify_marker_case"]
+           "parse_undetermined", "sample_key", "transform_qpcr"]
 
 #: qPCR transforms (``--transform`` choices, the dock's combo box): each entry is
 #: ``transform(long, qpcr_rows, options) -> long``; ``fold_change`` marks a transform
@@ -208,37 +208,6 @@ def mark_undetermined(long: pd.DataFrame) -> pd.DataFrame:
     long[UNDETERMINED_COLUMN] = flagged.to_numpy()
     long.loc[flagged, "value"] = np.nan
     return long
-
-
-def unify_marker_case(long: pd.DataFrame, source: str) -> tuple[pd.DataFrame, list[str]]:
-    """One marker name for spellings that differ only in case (``GAPDH`` / ``gapdh``).
-
-    The most frequent spelling wins (ties: upper case) and a note names both.
-    Two spellings measured on the same sample row (two columns of a wide table)
-    are an error naming both, since one would silently replace the other.
-    """
-    upper = long["marker"].astype(str).str.upper()
-    notes = []
-    rename = {}
-    for _, spellings in long.groupby(upper, sort=True)["marker"]:
-        counts = spellings.value_counts()
-        if len(counts) < 2:
-            continue
-        names = sorted(counts.index, key=lambda s: (-counts[s], s != s.upper(), s))
-        same_row = spellings.groupby(long.loc[spellings.index, "row"]).nunique()
-        if (same_row > 1).any():
-            rows = sorted(int(r) for r in same_row[same_row > 1].index)
-            raise BadInputError(
-                f"{source}: markers {' and '.join(repr(n) for n in names)} differ only in case "
-                f"and are both measured on rows {rows[:10]}; they are one gene. Keep one "
-                "column (or rename one if they really are different genes).")
-        for name in names[1:]:
-            rename[name] = names[0]
-        notes.append(f"{source}: markers {', '.join(repr(n) for n in names)} differ only in "
-                     f"case; read as one gene, {names[0]!r}.")
-    if rename:
-        long = long.assign(marker=long["marker"].replace(rename))
-    return long, notes
 
 
 def sample_key(long: pd.DataFrame) -> list[str]:

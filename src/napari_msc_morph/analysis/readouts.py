@@ -34,7 +34,6 @@ from .qpcr import (
     parse_genes,
     sample_key,
     transform_qpcr,
-    unify_marker_case,
 )
 
 #: Osteogenic markers expected by default.
@@ -173,7 +172,6 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
                          if "assay" in long.columns else from_name)
     long["marker"] = long["marker"].map(canonical_marker)
     long["assay"] = long["assay"].map(canonical_assay)
-    long, case_notes = unify_marker_case(long, source)
     long = mark_undetermined(long)  # 'Undetermined' Ct: kept for the --undetermined rule
     long["value"] = _numeric_or_raise(long["value"], f"Values in {source}", long["row"],
                                       long["_column"])
@@ -193,7 +191,7 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
         long["sample_id"] = long["sample_id"].astype(str).str.strip()
     undetermined = (long[UNDETERMINED_COLUMN] if UNDETERMINED_COLUMN in long.columns
                     else pd.Series(False, index=long.index))
-    exclusions = [*case_notes, *_empty_values(long[~undetermined], source)]
+    exclusions = _empty_values(long[~undetermined], source)
     long = long[long["value"].notna() | undetermined].drop(columns=["_column"])
     long = long.reset_index(drop=True)
     long.attrs["exclusions"] = exclusions
