@@ -37,8 +37,8 @@ def test_class_pure_donors_are_resampled_within_their_class():
     assert counts[:, 0].min() == 0 and counts[:, 0].max() == 2  # still a resample
     out = M.task_metrics(get_task("osteogenic"), y, np.c_[1 - s, s], groups=donors, n_boot=2000)
     assert out["bootstrap_stratified"] is True
-    assert out["bootstrap_resamples"] == 2000 and out["auc_resamples"] == 2000
-    assert out["sensitivity_resamples"] == out["specificity_resamples"] == 2000
+    assert out["bootstrap_resamples"] == 2000 and out["resamples_used"]["auc"] == 2000
+    assert out["resamples_used"]["sensitivity"] == out["resamples_used"]["specificity"] == 2000
     assert out["warnings"] == []
     assert "stratified by class" in summary_lines(out)[2]
 
@@ -53,19 +53,19 @@ def test_mixed_donors_are_not_stratified_and_a_lossy_metric_is_named():
     assert B.class_strata(donors, y) is None
     out = M.task_metrics(get_task("osteogenic"), y, np.c_[1 - s, s], groups=donors, n_boot=1000)
     assert out["bootstrap_stratified"] is False
-    assert 0.25 * 1000 < 1000 - out["auc_resamples"] < 0.40 * 1000
-    assert out["accuracy_resamples"] == 1000
+    assert 0.25 * 1000 < 1000 - out["resamples_used"]["auc"] < 0.40 * 1000
+    assert out["resamples_used"]["accuracy"] == 1000
     auc_warning = [w for w in out["warnings"] if w.startswith("the 95 % interval of auc ")]
-    assert auc_warning and f"rests on {out['auc_resamples']} of 1000" in auc_warning[0]
+    assert auc_warning and f"rests on {out['resamples_used']['auc']} of 1000" in auc_warning[0]
     assert not any("of accuracy" in w for w in out["warnings"])
     line = next(row for row in summary_lines(out) if row.startswith("| ROC AUC, all days |"))
-    assert f"({out['auc_resamples']} of 1000 resamples)" in line
+    assert f"({out['resamples_used']['auc']} of 1000 resamples)" in line
 
 
 def test_images_without_donors_are_stratified_by_class_too():
     _, y, s = _class_pure()
     out = M.task_metrics(get_task("osteogenic"), y, np.c_[1 - s, s], groups=None, n_boot=500)
-    assert out["bootstrap_stratified"] is True and out["auc_resamples"] == 500
+    assert out["bootstrap_stratified"] is True and out["resamples_used"]["auc"] == 500
 
 
 def test_a_bootstrap_that_cannot_fit_is_refused_naming_n_boot():

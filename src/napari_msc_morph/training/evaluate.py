@@ -241,10 +241,8 @@ _METRICS_PER_RUN = 12
 
 def check_threshold(threshold) -> float:
     """``threshold`` as a probability in [0, 1], else a BadInputError naming ``--threshold``."""
-    try:
-        value = float(threshold)
-    except (TypeError, ValueError):
-        value = float("nan")
+    number = isinstance(threshold, (int, float, np.integer, np.floating))
+    value = float(threshold) if number else float("nan")
     if isinstance(threshold, bool) or not (0.0 <= value <= 1.0):
         raise BadInputError(
             f"--threshold {threshold!r}: the decision threshold is a probability of the positive "

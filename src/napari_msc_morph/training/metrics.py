@@ -109,9 +109,9 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
     ``groups`` is ``None``; all metrics share the same ``n_boot`` resamples
     (``n_boot=0``: no intervals). When every donor holds one class the resampling
     is stratified by class (``bootstrap_stratified``), so every resample has every
-    class. ``<m>_resamples`` counts the resamples an interval rests on (a resample
-    without both classes has no AUC); ``warnings`` names each metric that lost more
-    than 5 % of them.
+    class. ``resamples_used[<m>]`` counts the resamples an interval rests on (a
+    resample without both classes has no AUC); ``warnings`` names each metric that
+    lost more than 5 % of them.
     """
     from ..inference.ordinal import ordinal_class_values
 
@@ -168,7 +168,7 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
         out[f"{name}_ci95_low"], out[f"{name}_ci95_high"] = interval
         if not n_boot:
             continue
-        out[f"{name}_resamples"] = interval.used
+        out.setdefault("resamples_used", {})[name] = interval.used
         dropped = int(n_boot) - interval.used
         if dropped > MAX_DROPPED_SHARE * int(n_boot):
             warnings.append(

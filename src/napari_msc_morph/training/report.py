@@ -110,7 +110,8 @@ def _ci(metrics: dict, key: str) -> str:
     low, high = metrics.get(f"{key}_ci95_low"), metrics.get(f"{key}_ci95_high")
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return "–"
-    used, n_boot = metrics.get(f"{key}_resamples"), metrics.get("bootstrap_resamples", 0)
+    used = (metrics.get("resamples_used") or {}).get(key)
+    n_boot = metrics.get("bootstrap_resamples", 0)
     fewer = f" ({used} of {n_boot} resamples)" if used is not None and used < n_boot else ""
     return f"{low:.3f}–{high:.3f}{fewer}"
 
