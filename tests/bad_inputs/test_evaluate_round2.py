@@ -1,8 +1,11 @@
 """evaluate, round 2: empty donor cells, an empty --bootstrap-by column, thresholds that are no
 probability and a resample count that cannot fit. Each stops with exit 2 and one line naming the
-option or the manifest lines, before any prediction, writing nothing."""
+option or the manifest lines, before any prediction, writing nothing; empty donor cells under the
+default bootstrap make it resample images, with a warning naming the lines."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -39,10 +42,9 @@ def study(tmp_path_factory):
 
 # name -> (manifest: "gaps" or "full", options, texts the one error line holds)
 CASES = {
-    "empty donor cells": ("gaps", [], ["manifest lines [6, 7] have no donor", "2 of 6",
-                                       "--bootstrap-by image"]),
     "empty donor cells, donor named": ("gaps", ["--bootstrap-by", "donor"],
-                                       ["manifest lines [6, 7] have no donor"]),
+                                       ["manifest lines [6, 7] have no donor", "2 of 6",
+                                        "--bootstrap-by image"]),
     "bootstrap-by an empty column": ("full", ["--bootstrap-by", "strain"],
                                      ["--bootstrap-by strain", "empty in every row",
                                       "--bootstrap-by image"]),
@@ -70,6 +72,19 @@ def test_cli_refuses_before_any_work(study, tmp_path, capsys, case):
         assert text in errors[0], (text, errors[0])
     assert not out.exists() or not any(out.iterdir())
     assert digests(root) == before
+
+
+def test_empty_donor_cells_are_no_donor_by_default(study, tmp_path, capsys):
+    root, bundle, manifest, _ = study
+    out = tmp_path / "report"
+    assert main(["evaluate", str(bundle), str(manifest), "--out", str(out), "--device", "cpu",
+                 "--n-boot", "50"]) == 0
+    err = capsys.readouterr().err
+    assert "manifest lines [6, 7] have no donor" in err and "resample images" in err
+    metrics = json.loads((out / "metrics.json").read_text())
+    # the two rows without a donor were not pooled as a third donor ("from 3 donors")
+    assert metrics["bootstrap_by"] == "image" and "n_donors" not in metrics
+    assert "from 3 donors" not in (out / "report.md").read_text()
 
 
 def test_images_resampled_when_asked_and_donors_counted_right(study, tmp_path):

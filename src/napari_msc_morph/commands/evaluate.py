@@ -44,8 +44,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "stratified by class when every donor holds one class")
     parser.add_argument("--bootstrap-by", default=None, metavar="COLUMN",
                         help="column whose groups the bootstrap resamples (default: donor if "
-                             "the manifest has it; 'image' resamples images); empty cells are "
-                             "refused")
+                             "the manifest has it; 'image' resamples images); a named column "
+                             "must be filled in every row (by default, empty donor cells make "
+                             "the bootstrap resample images, with a warning)")
     parser.add_argument("--downscale", type=int, default=None,
                         help="read images at 1/N resolution (default: as the model was trained)")
     parser.add_argument("--device", default="auto", choices=DEVICES.names(),

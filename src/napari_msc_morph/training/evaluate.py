@@ -187,7 +187,7 @@ def evaluate_model(
                       else "manifest table")
     if downscale is None:
         downscale = int(config.metrics.get("downscale", 1) or 1)
-    group_column = _bootstrap_column(table, bootstrap_by)
+    group_column, bootstrap_notes = _bootstrap_column(table, bootstrap_by)
     # before hours of prediction: the resamples of every metric must fit in memory
     n_days = table["day"].nunique() if "day" in table.columns else 0
     check_bootstrap_memory(n_boot, table[group_column].nunique() if group_column else len(table),
@@ -207,7 +207,7 @@ def evaluate_model(
     groups = table[group_column].to_numpy() if group_column else None
     metrics = task_metrics(task, targets, probs, days=days, groups=groups, threshold=threshold,
                            n_boot=n_boot, seed=seed)
-    bootstrap_warnings = metrics.pop("warnings")
+    bootstrap_warnings = [*bootstrap_notes, *metrics.pop("warnings")]
     metrics = {
         "split": split or "all",
         "tiling": tiling or config.tiling,
@@ -254,42 +254,46 @@ def _is_empty(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip()
 
 
-def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> str | None:
-    """The column whose groups the bootstrap resamples (``None``: images).
+def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> tuple[str | None, list]:
+    """The column whose groups the bootstrap resamples (``None``: images), and notes.
 
-    Empty cells are no group: an empty donor pooled as one more donor would
-    invent a donor; they are refused, naming the manifest lines.
+    Empty cells are no group: pooled they would invent one more donor. By default
+    a donor column with empty cells makes the bootstrap resample images, with a
+    warning naming the manifest lines; a column named with ``--bootstrap-by``
+    must be filled in every row.
     """
-    if bootstrap_by is None:
-        if "donor" not in table.columns or table["donor"].map(_is_empty).all():
-            return None
-        column = "donor"
-    elif bootstrap_by == "image":
-        return None
-    elif bootstrap_by not in table.columns:
+    if bootstrap_by == "image":
+        return None, []
+    column = "donor" if bootstrap_by is None else bootstrap_by
+    if column not in table.columns:
+        if bootstrap_by is None:
+            return None, []
         raise BadInputError(
             f"--bootstrap-by {bootstrap_by!r}: the manifest has no such column (columns: "
             f"{', '.join(map(str, table.columns))}); name the donor column, or 'image' to "
             "resample images."
         )
-    else:
-        column = bootstrap_by
     empty = table[column].map(_is_empty)
     if empty.all():
+        if bootstrap_by is None:
+            return None, []  # no donors at all: report_context says the images are resampled
         raise BadInputError(
             f"--bootstrap-by {column}: the column is empty in every row of the evaluated split, "
             "so it names no group to resample; fill it in, name another column, or use "
             "--bootstrap-by image to resample images.")
-    if empty.any():
-        lines = (table.loc[empty, "line"] if "line" in table.columns
-                 else table.index[empty] + 2).astype(int).tolist()
+    if not empty.any():
+        return column, []
+    lines = (table.loc[empty, "line"] if "line" in table.columns
+             else pd.Series(table.index[empty] + 2)).astype(int).tolist()
+    where = (f"manifest lines {lines[:20]}{' ...' if len(lines) > 20 else ''} have no {column} "
+             f"({int(empty.sum())} of {len(table)} images of the evaluated split)")
+    if bootstrap_by is not None:
         raise BadInputError(
-            f"manifest lines {lines[:20]}{' ...' if len(lines) > 20 else ''} have no {column} "
-            f"({int(empty.sum())} of {len(table)} images of the evaluated split): the bootstrap "
-            f"resamples whole {column}s, and an empty cell is no {column}. Fill them in, or use "
-            "--bootstrap-by image to resample images (intervals too narrow when images of one "
-            "donor are alike).")
-    return column
+            f"{where}: the bootstrap resamples whole {column}s, and an empty cell is no "
+            f"{column}. Fill them in, or use --bootstrap-by image to resample images.")
+    return None, [f"{where}, so the intervals resample images instead of donors (an empty "
+                  "cell is no donor): they are too narrow when images of one donor are alike. "
+                  "Fill in the donors for donor-level intervals."]
 
 
 def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFrame:
