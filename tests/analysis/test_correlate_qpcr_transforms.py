@@ -34,9 +34,10 @@ def ct_table() -> pd.DataFrame:
 
 def test_transform_registry_and_control_parsing():
     assert TRANSFORMS.names() == ["log2", "delta-ct"]
-    assert parse_control("control") == ("condition", "control")
-    assert parse_control("day=0") == ("day", "0")
-    assert parse_control("condition == untreated") == ("condition", "untreated")
+    assert parse_control("control") == {"condition": "control"}
+    assert parse_control("day=0") == {"day": "0"}
+    assert parse_control("condition == untreated") == {"condition": "untreated"}
+    assert parse_control("day=0, condition=control") == {"day": "0", "condition": "control"}
     assert parse_control(None) is None
 
 

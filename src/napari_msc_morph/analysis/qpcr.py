@@ -1,4 +1,4 @@
-"""qPCR readouts on the scale they are analysed on: log2, ΔCt, ΔΔCt.
+"""qPCR readouts on the scale they are analysed on: log2, ΔCt, ΔΔCt (Livak), Pfaffl.
 
 qPCR fold changes are log-normal and Ct values are log2 quantities counted
 backwards, so neither should be correlated raw. :data:`TRANSFORMS` lists the
@@ -10,19 +10,35 @@ choices of ``transform=`` / ``--transform``; they act on the qPCR rows only
     must be positive). Replicates are then averaged on the log scale (a
     geometric mean).
 ``delta-ct``
-    The values are Ct (cycle threshold). ``ΔCt = Ct(gene) - Ct(reference)``,
-    the reference gene's Ct averaged over its replicates on the same sample
-    (``reference_gene=``, ``--reference-gene GAPDH``); its rows are then
-    dropped. The value correlated is ``-ΔCt`` (log2 expression relative to the
-    reference: higher means more mRNA). With ``control=`` (``--control``, e.g.
-    ``control`` for ``condition == control`` or ``day=0``) it is
-    ``-ΔΔCt = -(ΔCt - mean ΔCt of the control samples)``, the log2 fold change,
-    and ``fold_change = 2^-ΔΔCt`` is added; each donor is calibrated against its
-    own control samples when a ``donor`` column is present.
+    The values are Ct (cycle threshold). Each gene's log2 quantity is
+    ``-Ct * log2(E)`` with ``E`` its amplification factor (2, a doubling per
+    cycle, unless ``efficiency=`` / ``--efficiency GENE=E`` says otherwise;
+    Pfaffl 2001). The value is the target's log2 quantity minus the mean log2
+    quantity of the reference gene(s) (``--reference-gene GAPDH,ACTB``: the
+    geometric mean of their relative quantities, Vandesompele 2002), each
+    averaged over the sample's replicates; with ``E = 2`` and one reference that
+    is ``-ΔCt``. The reference rows are then dropped.
+
+    With ``control=`` (``--control``) the target's value on the matching control
+    sample (the calibrator) is subtracted: ``-ΔΔCt``, the log2 fold change
+    (Livak & Schmittgen 2001; with efficiencies the log2 of Pfaffl's ratio), and
+    ``fold_change = 2^value`` is added. The calibrator is matched on every
+    sample key (``donor``, ``day``, ``condition``) the control does not name:
+    ``--control control`` compares each sample with the control of the same donor
+    and day; ``--control day=0`` with day 0 of the same donor and condition;
+    ``--control day=0,condition=control`` with the donor's day-0 control.
+
+Ct cells written ``Undetermined`` / ``No Ct`` (no amplification) follow
+:data:`UNDETERMINED_RULES`: left out with a warning naming the rows
+(``exclude``, the default), or set to the cycle limit (``cycle-limit``,
+``cycle-limit=45``) and counted in a ``ct_undetermined`` column. A blank cell
+means "not measured" and is always left out with a warning.
 """
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -31,38 +47,167 @@ import pandas as pd
 from ..errors import BadInputError
 from ..registry import Registry
 
-__all__ = ["TRANSFORMS", "add_fold_change", "label_text", "parse_control",
-           "sample_key", "transform_qpcr"]
+__all__ = ["TRANSFORMS", "UNDETERMINED_RULES", "add_fold_change", "label_text",
+           "mark_undetermined", "parse_control", "parse_efficiency", "parse_genes",
+           "parse_undetermined", "sample_key", "transform_qpcr"]
 
 #: qPCR transforms (``--transform`` choices, the dock's combo box): each entry is
-#: ``transform(long, qpcr_rows, reference_gene, control, source) -> long``; ``fold_change``
-#: marks a transform whose values, with a control, are log2 fold changes.
+#: ``transform(long, qpcr_rows, options) -> long``; ``fold_change`` marks a transform
+#: whose values, with a control, are log2 fold changes.
 TRANSFORMS: Registry[Callable[..., pd.DataFrame]] = Registry("qPCR transform")
 
+#: What an 'Undetermined' / 'No Ct' cell becomes (``--undetermined``).
+UNDETERMINED_RULES: Registry[str] = Registry("undetermined Ct rule")
+UNDETERMINED_RULES.add("exclude", "exclude", help="leave Undetermined / No Ct wells out, with a "
+                       "warning naming their rows (default)")
+UNDETERMINED_RULES.add("cycle-limit", "cycle-limit", help="set Undetermined / No Ct wells to the "
+                       "run's cycle limit (cycle-limit=45; default 40) and count them in "
+                       "ct_undetermined")
+
 QPCR = "qPCR"
+#: Sample keys a calibrator is matched on (those the control does not name).
+MATCH_KEYS = ("donor", "day", "condition")
+#: Cycles of a usual qPCR run: the limit of ``cycle-limit`` without a number.
+DEFAULT_CYCLE_LIMIT = 40.0
+#: Ct cells meaning "no amplification", compared without case, spaces, '-' and '/'.
+UNDETERMINED_WORDS = frozenset({"undetermined", "noct", "nocq", "noamplification", "noamp",
+                                "notdetected"})
+#: Column marking qPCR wells written Undetermined (set by :func:`mark_undetermined`).
+UNDETERMINED_COLUMN = "ct_undetermined"
 
 
-def parse_control(control: str | None) -> tuple[str, str] | None:
-    """``"control"`` -> ``("condition", "control")``; ``"day=0"`` -> ``("day", "0")``.
+# ---------------------------------------------------------------------------- option parsing
+def parse_control(control: str | None) -> dict[str, str] | None:
+    """The control samples as ``{column: value}``; a bare name is a condition.
 
     Examples
     --------
     >>> parse_control("untreated")
-    ('condition', 'untreated')
+    {'condition': 'untreated'}
     >>> parse_control(" day = 0 ")
-    ('day', '0')
+    {'day': '0'}
+    >>> parse_control("day=0, condition=control")
+    {'day': '0', 'condition': 'control'}
     """
     if control is None or not str(control).strip():
         return None
     text = str(control).strip()
-    for separator in ("==", "="):
-        if separator in text:
-            column, value = (part.strip() for part in text.split(separator, 1))
-            if column and value:
-                return column, value
-            raise BadInputError(f"--control {text!r}: write COLUMN=VALUE (e.g. day=0) or a "
-                                "condition name (e.g. control).")
-    return "condition", text
+    if "=" not in text:
+        return {"condition": text}
+    pairs: dict[str, str] = {}
+    for part in text.split(","):
+        column, _, value = part.replace("==", "=").partition("=")
+        column, value = column.strip(), value.strip()
+        if not column or not value or column in pairs:
+            raise BadInputError(
+                f"--control {text!r}: write COLUMN=VALUE (e.g. day=0), several joined by commas "
+                "(day=0,condition=control), or a condition name (e.g. control).")
+        pairs[column] = value
+    return pairs
+
+
+def parse_genes(genes) -> list[str]:
+    """``"GAPDH, ACTB"`` or ``["GAPDH", "ACTB"]`` -> ``["GAPDH", "ACTB"]`` (no repeats)."""
+    if genes is None:
+        return []
+    parts = genes.split(",") if isinstance(genes, str) else [str(g) for g in genes]
+    names = [p.strip() for p in parts if p.strip()]
+    return list(dict.fromkeys(names))
+
+
+def _amplification_factor(gene: str, text: str) -> float:
+    raw = str(text).strip()
+    percent = raw.endswith("%")
+    try:
+        number = float(raw.rstrip("%").strip())
+    except ValueError:
+        number = float("nan")
+    if math.isfinite(number) and (percent or number >= 10):
+        number = 1.0 + number / 100.0  # 95 or 95% -> 1.95
+    if not (math.isfinite(number) and 1.0 < number <= 2.5):
+        raise BadInputError(
+            f"--efficiency {gene}={raw}: give the amplification factor per cycle (2 = a perfect "
+            "doubling, e.g. 1.95) or the efficiency in percent (e.g. 95%); a factor between 1 "
+            "and 2.5 (or 0-150%) is expected.")
+    return number
+
+
+def parse_efficiency(efficiency) -> dict[str, float]:
+    """``"RUNX2=1.95,GAPDH=98%"`` (or a dict / list of such) -> ``{"RUNX2": 1.95, "GAPDH": 1.98}``.
+
+    A value of 10 or more, or ending in ``%``, is a percentage (95 -> 1.95);
+    otherwise it is the amplification factor per cycle (2 = perfect doubling).
+
+    >>> parse_efficiency("RUNX2=1.9, GAPDH=95%")
+    {'RUNX2': 1.9, 'GAPDH': 1.95}
+    """
+    if not efficiency:
+        return {}
+    if isinstance(efficiency, dict):
+        items = [(str(k), str(v)) for k, v in efficiency.items()]
+    else:
+        texts = [efficiency] if isinstance(efficiency, str) else list(efficiency)
+        items = []
+        for text in texts:
+            for part in str(text).split(","):
+                if not part.strip():
+                    continue
+                gene, sep, value = part.partition("=")
+                if not sep or not gene.strip() or not value.strip():
+                    raise BadInputError(f"--efficiency {part.strip()!r}: write GENE=E, e.g. "
+                                        "RUNX2=1.95 or RUNX2=95%.")
+                items.append((gene.strip(), value.strip()))
+    out: dict[str, float] = {}
+    for gene, value in items:
+        if gene.upper() in {g.upper() for g in out}:
+            raise BadInputError(f"--efficiency names {gene} twice; give each gene one value.")
+        out[gene] = _amplification_factor(gene, value)
+    return out
+
+
+def parse_undetermined(rule: str | None) -> float | None:
+    """``None`` / ``"exclude"`` -> ``None``; ``"cycle-limit[=N]"`` -> the limit N (default 40)."""
+    if rule is None or not str(rule).strip():
+        return None
+    name, _, limit = str(rule).strip().partition("=")
+    name = name.strip()
+    if name not in UNDETERMINED_RULES:
+        raise BadInputError(f"--undetermined {rule!r}: choose {' or '.join(UNDETERMINED_RULES.names())}"
+                            " (cycle-limit=45 for a 45-cycle run).")
+    if name == "exclude":
+        if limit:
+            raise BadInputError(f"--undetermined {rule!r}: exclude takes no number.")
+        return None
+    try:
+        value = float(limit) if limit.strip() else DEFAULT_CYCLE_LIMIT
+    except ValueError:
+        value = float("nan")
+    if not (math.isfinite(value) and 10 <= value <= 100):
+        raise BadInputError(f"--undetermined {rule!r}: the cycle limit is the run's number of "
+                            "cycles, e.g. cycle-limit=40.")
+    return value
+
+
+# ---------------------------------------------------------------------------- reading
+def _is_undetermined_word(value) -> bool:
+    if not isinstance(value, str):
+        return False
+    return re.sub(r"[\s/_\-.]", "", value).lower() in UNDETERMINED_WORDS
+
+
+def mark_undetermined(long: pd.DataFrame) -> pd.DataFrame:
+    """Undetermined / No Ct cells of qPCR rows -> ``value`` NaN and ``ct_undetermined`` True.
+
+    Called by :func:`~napari_msc_morph.analysis.readouts.to_long` before values
+    become numbers; :func:`transform_qpcr` applies the ``--undetermined`` rule.
+    """
+    flagged = (long["assay"] == QPCR) & long["value"].map(_is_undetermined_word)
+    if not flagged.any():
+        return long
+    long = long.copy()
+    long[UNDETERMINED_COLUMN] = flagged.to_numpy()
+    long.loc[flagged, "value"] = np.nan
+    return long
 
 
 def sample_key(long: pd.DataFrame) -> list[str]:
@@ -71,8 +216,45 @@ def sample_key(long: pd.DataFrame) -> list[str]:
     return ["sample_id"] if "sample_id" in ids else ids
 
 
-def transform_qpcr(long: pd.DataFrame, transform: str | None, reference_gene: str | None = None,
-                   control: str | None = None, source: str = "readouts") -> pd.DataFrame:
+def _rows(long: pd.DataFrame, mask) -> list[int]:
+    return sorted(int(r) for r in long.loc[mask, "row"])
+
+
+def _apply_undetermined_rule(long: pd.DataFrame, qpcr: pd.Series, limit: float | None,
+                             references: Sequence[str], source: str):
+    """Exclude Undetermined wells (naming rows) or set them to ``limit``; return notes."""
+    if UNDETERMINED_COLUMN not in long.columns:
+        if limit is not None:
+            long = long.assign(**{UNDETERMINED_COLUMN: False})
+        return long, qpcr, []
+    flag = long[UNDETERMINED_COLUMN].fillna(False).astype(bool)
+    reference = flag & long["marker"].isin(references)
+    notes = []
+    if reference.any():
+        notes.append(f"{source} rows {_rows(long, reference)[:20]}: the reference gene is "
+                     "Undetermined (no amplification: the well failed); those wells are left out.")
+    drop = reference | (flag if limit is None else False)
+    if limit is None and (flag & ~reference).any():
+        notes.append(f"{source} rows {_rows(long, flag & ~reference)[:20]}: Ct is Undetermined / "
+                     "No Ct; those wells are left out (--undetermined cycle-limit sets them to the "
+                     "cycle limit instead).")
+    elif limit is not None and (flag & ~reference).any():
+        notes.append(f"{source} rows {_rows(long, flag & ~reference)[:20]}: Ct is Undetermined / "
+                     f"No Ct; set to the cycle limit {limit:g} (counted in {UNDETERMINED_COLUMN}; "
+                     "the fold change of such a sample is a bound, not a measurement).")
+        long = long.copy()
+        long.loc[flag & ~reference, "value"] = limit
+    keep = ~drop
+    long = long[keep].reset_index(drop=True)
+    if limit is None:
+        long = long.drop(columns=[UNDETERMINED_COLUMN])
+    return long, qpcr[keep].reset_index(drop=True), notes
+
+
+# ---------------------------------------------------------------------------- transforms
+def transform_qpcr(long: pd.DataFrame, transform: str | None, reference_gene=None,
+                   control: str | None = None, source: str = "readouts", *,
+                   efficiency=None, undetermined: str | None = None) -> pd.DataFrame:
     """Apply a :data:`TRANSFORMS` entry to the qPCR rows of a long readout table.
 
     Parameters
@@ -82,18 +264,23 @@ def transform_qpcr(long: pd.DataFrame, transform: str | None, reference_gene: st
         measurement and replicate; ``row`` holds the file line).
     transform : str or None
         ``None`` (values as they are), ``"log2"`` or ``"delta-ct"``.
-    reference_gene : str, optional
-        The reference gene for ``delta-ct`` (e.g. ``"GAPDH"``), matched to the
-        marker names case-insensitively (aliases are resolved by the caller,
-        :func:`~napari_msc_morph.analysis.readouts.read_readouts`).
+    reference_gene : str or sequence of str, optional
+        The reference gene(s) for ``delta-ct`` (``"GAPDH"`` or ``"GAPDH,ACTB"``),
+        matched to the marker names case-insensitively.
     control : str, optional
         ``delta-ct`` only: the control samples (see :func:`parse_control`).
+    efficiency : str, dict or sequence, optional
+        ``delta-ct`` only: amplification factors per gene (:func:`parse_efficiency`);
+        genes not named amplify by 2 per cycle.
+    undetermined : str, optional
+        ``"exclude"`` (default) or ``"cycle-limit[=N]"`` (:data:`UNDETERMINED_RULES`).
 
     Returns
     -------
     DataFrame
         ``long`` with transformed qPCR values (and, for ``delta-ct``, without
-        the reference gene's qPCR rows).
+        the reference genes' qPCR rows); ``attrs["qpcr_notes"]`` lists the wells
+        left out or set to the cycle limit.
 
     Raises
     ------
@@ -102,104 +289,146 @@ def transform_qpcr(long: pd.DataFrame, transform: str | None, reference_gene: st
         missing reference gene or control value; the message names the option
         and what the file holds.
     """
+    limit = parse_undetermined(undetermined)
+    references = parse_genes(reference_gene)
+    efficiencies = parse_efficiency(efficiency)
+    qpcr = long["assay"] == QPCR
+    long, qpcr, notes = _apply_undetermined_rule(long, qpcr, limit, references, source)
     if transform is None or transform == "" or transform == "none":
-        if reference_gene or control:
-            raise BadInputError("--reference-gene and --control go with --transform delta-ct; "
-                                "add it or leave them out.")
+        if references or control or efficiencies:
+            raise BadInputError("--reference-gene, --control and --efficiency go with "
+                                "--transform delta-ct; add it or leave them out.")
+        long.attrs["qpcr_notes"] = notes
         return long
     if transform not in TRANSFORMS:
         raise BadInputError(f"unknown --transform {transform!r}; choose one of: "
                             f"{', '.join(TRANSFORMS.names())}.")
-    qpcr = long["assay"] == QPCR
     if not qpcr.any():
         raise BadInputError(
             f"--transform {transform} acts on qPCR readouts, but {source} has none (its assays "
             f"are {sorted(long['assay'].unique())}). Name the assay in an 'assay' column or in "
             "the marker column (e.g. RUNX2_qPCR).")
-    return TRANSFORMS.get(transform)(long, qpcr, reference_gene, control, source)
+    control_text = f"--control {str(control).strip()}" if control else ""
+    options = {"references": references, "control": parse_control(control),
+               "control_text": control_text, "efficiency": efficiencies, "source": source}
+    long = TRANSFORMS.get(transform)(long, qpcr, **options)
+    long.attrs["qpcr_notes"] = notes
+    return long
 
 
 @TRANSFORMS.register("log2", help="log2 of the qPCR values (fold changes, relative quantities)")
-def _log2(long: pd.DataFrame, qpcr: pd.Series, reference_gene: str | None, control: str | None,
+def _log2(long: pd.DataFrame, qpcr: pd.Series, references, control, control_text, efficiency,
           source: str) -> pd.DataFrame:
-    if reference_gene or control:
-        raise BadInputError("--reference-gene and --control go with --transform delta-ct, "
-                            "not log2.")
+    if references or control or efficiency:
+        raise BadInputError("--reference-gene, --control and --efficiency go with --transform "
+                            "delta-ct, not log2.")
     bad = qpcr & ~(long["value"] > 0)
     if bad.any():
-        rows = sorted(long.loc[bad, "row"].astype(int))
         raise BadInputError(
-            f"--transform log2 needs positive qPCR values, but {source} rows {rows[:10]} hold "
-            f"0 or less. Are these Ct values? Then use --transform delta-ct --reference-gene NAME.")
+            f"--transform log2 needs positive qPCR values, but {source} rows {_rows(long, bad)[:10]}"
+            " hold 0 or less. Are these Ct values? Then use --transform delta-ct "
+            "--reference-gene NAME.")
     long = long.copy()
     long.loc[qpcr, "value"] = np.log2(long.loc[qpcr, "value"])
     return long
 
 
+def _match_gene(name: str, genes: Sequence[str]) -> str | None:
+    return next((g for g in genes if g.upper() == name.strip().upper()), None)
+
+
 @TRANSFORMS.register(
-    "delta-ct", help="values are Ct: -ΔCt against --reference-gene; with --control, the log2 "
-                     "fold change -ΔΔCt and fold_change = 2^-ΔΔCt", fold_change=True)
-def _delta_ct(long: pd.DataFrame, qpcr: pd.Series, reference_gene: str | None,
-              control: str | None, source: str) -> pd.DataFrame:
-    control = parse_control(control)
-    if not reference_gene:
+    "delta-ct", help="values are Ct: -ΔCt against --reference-gene (several: their geometric "
+                     "mean; --efficiency for Pfaffl); with --control, the log2 fold change -ΔΔCt "
+                     "against the same donor's and day's control, fold_change = 2^-ΔΔCt",
+    fold_change=True)
+def _delta_ct(long: pd.DataFrame, qpcr: pd.Series, references, control, control_text,
+              efficiency, source: str) -> pd.DataFrame:
+    if not references:
         raise BadInputError("--transform delta-ct needs the reference gene its Ct values are "
-                            "compared with: add --reference-gene NAME (e.g. GAPDH).")
+                            "compared with: add --reference-gene NAME (e.g. GAPDH, or "
+                            "GAPDH,ACTB for several).")
     genes = sorted(long.loc[qpcr, "marker"].unique())
-    reference = next((g for g in genes if g.upper() == str(reference_gene).strip().upper()),
-                     str(reference_gene).strip())
-    if reference not in genes:
-        raise BadInputError(
-            f"--reference-gene {reference_gene}: {source} has no qPCR values for {reference!r} "
-            f"(no {reference} column or marker); its qPCR markers are {genes}. Add the "
-            "reference gene's Ct values or name another one.")
+    matched = []
+    for name in references:
+        gene = _match_gene(name, genes)
+        if gene is None:
+            raise BadInputError(
+                f"--reference-gene {name}: {source} has no qPCR values for {name!r} (no {name} "
+                f"column or marker); its qPCR markers are {genes}. Add the reference gene's Ct "
+                "values or name another one.")
+        matched.append(gene)
+    log2_factor = {g: 1.0 for g in genes}  # log2(E): 1 for a perfect doubling per cycle
+    for name, factor in efficiency.items():
+        gene = _match_gene(name, genes)
+        if gene is None:
+            raise BadInputError(f"--efficiency {name}: {source} has no qPCR marker {name!r}; "
+                                f"its qPCR markers are {genes}.")
+        log2_factor[gene] = math.log2(factor)
     key = sample_key(long)
-    is_reference = qpcr & (long["marker"] == reference)
-    reference_ct = long[is_reference].groupby(key, dropna=False)["value"].mean().rename("_ref")
-    targets = long[qpcr & ~is_reference].join(reference_ct, on=key)
-    missing = targets["_ref"].isna()
+    # log2 quantity of each well: -Ct * log2(E) (= -Ct at E = 2)
+    quantity = -long["value"] * long["marker"].map(log2_factor).fillna(1.0)
+    is_reference = qpcr & long["marker"].isin(matched)
+    per_gene = (long[is_reference].assign(_q=quantity[is_reference])
+                .groupby([*key, "marker"], dropna=False)["_q"].mean().unstack("marker"))
+    targets = long[qpcr & ~is_reference]
+    reference_q = targets[key].join(per_gene, on=key)[matched]
+    missing = reference_q.isna().any(axis=1)
     if missing.any():
-        samples = sorted({" / ".join(map(str, k)) for k in
-                          targets.loc[missing, key].itertuples(index=False, name=None)})
+        lacking = targets.loc[missing, key].assign(
+            _genes=[", ".join(g for g in matched if pd.isna(reference_q.at[i, g]))
+                    for i in reference_q.index[missing]])
+        samples = sorted({f"{' / '.join(map(str, row[:-1]))} (no {row[-1]})"
+                          for row in lacking.itertuples(index=False, name=None)})
         raise BadInputError(
-            f"--reference-gene {reference}: sample(s) {samples[:10]} in {source} have qPCR "
-            f"values but no {reference} Ct; measure it there or leave those samples out.")
-    delta = targets["value"] - targets["_ref"]
+            f"--reference-gene {','.join(matched)}: sample(s) {samples[:10]} in {source} have "
+            "qPCR values but no Ct of that reference gene; measure it there or leave those "
+            "samples out.")
+    # relative to the geometric mean of the references' quantities: a mean on the log2 scale
+    relative = quantity[targets.index] - reference_q.mean(axis=1)
     if control is not None:
-        delta = delta - _calibrator(targets.assign(_delta=delta), key, control, source)
+        relative = relative - _calibrator(targets.assign(_relative=relative), key, control,
+                                          control_text, source)
     long = long.copy()
-    long.loc[targets.index, "value"] = -delta  # -ΔCt (or -ΔΔCt): higher = more mRNA
+    long.loc[targets.index, "value"] = relative  # -ΔCt (or -ΔΔCt): higher = more mRNA
     return long[~is_reference].reset_index(drop=True)
 
 
-def _calibrator(targets: pd.DataFrame, key: Sequence[str], control: tuple[str, str],
-                source: str) -> pd.Series:
-    """Mean ΔCt of the control samples, per gene (and per donor when donors are known)."""
-    column, value = control
-    if column not in targets.columns:
-        raise BadInputError(
-            f"--control {column}={value}: {source} has no {column!r} column to find the control "
-            f"samples in; its columns are {[c for c in targets.columns if not c.startswith('_')]}."
-            " Add the column to the readouts or name another one (--control COLUMN=VALUE).")
-    text = targets[column].map(label_text)
-    is_control = text == value
+def _calibrator(targets: pd.DataFrame, key: Sequence[str], control: dict[str, str],
+                shown: str, source: str) -> pd.Series:
+    """Each target well's calibrator: the control samples' mean value, per gene and match key."""
+    is_control = pd.Series(True, index=targets.index)
+    for column, value in control.items():
+        if column not in targets.columns:
+            raise BadInputError(
+                f"{shown}: {source} has no {column!r} column to find the control samples in; "
+                f"its columns are {[c for c in targets.columns if not c.startswith('_')]}. "
+                "Add the column to the readouts or name another one (--control COLUMN=VALUE).")
+        text = targets[column].map(label_text)
+        if not (text == value).any():
+            raise BadInputError(
+                f"{shown}: no sample in {source} has {column} == {value!r}; its {column} values "
+                f"are {sorted(text.unique())}.")
+        is_control &= text == value
     if not is_control.any():
-        raise BadInputError(
-            f"--control {value}: no sample in {source} has {column} == {value!r}; its {column} "
-            f"values are {sorted(text.unique())}.")
-    # one ΔCt per control sample (replicates averaged), then their mean per gene (and donor)
-    by = ["marker", "donor"] if "donor" in targets.columns else ["marker"]
+        raise BadInputError(f"{shown}: no sample in {source} matches all of "
+                            f"{', '.join(f'{c} == {v!r}' for c, v in control.items())}.")
+    match = [c for c in MATCH_KEYS if c in targets.columns and c not in control]
+    by = ["marker", *match]
+    # one value per control sample (replicates averaged), then their mean per gene and match key
     group = [*key, *[c for c in by if c not in key]]
-    per_sample = targets[is_control].groupby(group, dropna=False)["_delta"].mean().reset_index()
-    calibrator = per_sample.groupby(by, dropna=False)["_delta"].mean().rename("_calibrator")
-    matched = targets.join(calibrator, on=by)["_calibrator"]
+    per_sample = targets[is_control].groupby(group, dropna=False)["_relative"].mean()
+    calibrator = per_sample.reset_index().groupby(by, dropna=False)["_relative"].mean()
+    matched = targets.join(calibrator.rename("_calibrator"), on=by)["_calibrator"]
     if matched.isna().any():
-        lacking = sorted({" / ".join(map(str, k)) for k in
+        lacking = sorted({" / ".join(map(label_text, k)) for k in
                           targets.loc[matched.isna(), by].itertuples(index=False, name=None)})
+        hint = (" To compare every sample with one baseline, name it fully, e.g. --control "
+                "day=0,condition=control." if match else "")
         raise BadInputError(
-            f"--control {value}: no {column} == {value!r} sample for {' / '.join(by)} "
-            f"{lacking[:10]} in {source}, so its fold change has no reference. Add those "
-            "control measurements or leave them out.")
+            f"{shown}: the calibrator is the control sample of the same {' and '.join(match) or 'table'}"
+            f", but {source} has none for {' / '.join(by)} {lacking[:10]}, so their fold change "
+            f"has no reference. Add those control measurements or leave them out.{hint}")
     return matched
 
 
@@ -210,10 +439,19 @@ def label_text(value) -> str:
     return str(value).strip()
 
 
-def add_fold_change(summary: pd.DataFrame, transform: str | None,
-                    control: str | None) -> pd.DataFrame:
-    """``fold_change = 2^value`` on qPCR rows after ``delta-ct`` (a ``fold_change``
-    transform) with a control; else ``summary`` unchanged."""
+def add_fold_change(summary: pd.DataFrame, transform: str | None, control: str | None,
+                    long: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The per-sample summary's qPCR columns.
+
+    ``fold_change = 2^value`` on qPCR rows after ``delta-ct`` (a ``fold_change``
+    transform) with a control, and, where wells were set to the cycle limit
+    (``long`` holds ``ct_undetermined``), their number per sample and gene.
+    """
+    if long is not None and UNDETERMINED_COLUMN in long.columns:
+        group = [*sample_key(long), "marker", "assay"]
+        counts = long.groupby(group, dropna=False)[UNDETERMINED_COLUMN].sum().astype(int)
+        summary = summary.join(counts, on=group)
+        summary[UNDETERMINED_COLUMN] = summary[UNDETERMINED_COLUMN].fillna(0).astype(int)
     if (transform not in TRANSFORMS or not TRANSFORMS.entry(transform).extra.get("fold_change")
             or parse_control(control) is None):
         return summary

@@ -27,7 +27,14 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..io import read_table
-from .qpcr import add_fold_change, sample_key, transform_qpcr
+from .qpcr import (
+    UNDETERMINED_COLUMN,
+    add_fold_change,
+    mark_undetermined,
+    parse_genes,
+    sample_key,
+    transform_qpcr,
+)
 
 #: Osteogenic markers expected by default.
 DEFAULT_MARKERS = ("RUNX2", "OCN", "OSX")
@@ -165,6 +172,7 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
                          if "assay" in long.columns else from_name)
     long["marker"] = long["marker"].map(canonical_marker)
     long["assay"] = long["assay"].map(canonical_assay)
+    long = mark_undetermined(long)  # 'Undetermined' Ct: kept for the --undetermined rule
     long["value"] = _numeric_or_raise(long["value"], f"Values in {source}", long["row"],
                                       long["_column"])
     if "loading_control" in long.columns:
@@ -181,8 +189,11 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
                 f"{source}: rows {rows[:20]} have no sample_id; fill them in or remove them."
             )
         long["sample_id"] = long["sample_id"].astype(str).str.strip()
-    exclusions = _empty_values(long, source)
-    long = long.dropna(subset=["value"]).drop(columns=["_column"]).reset_index(drop=True)
+    undetermined = (long[UNDETERMINED_COLUMN] if UNDETERMINED_COLUMN in long.columns
+                    else pd.Series(False, index=long.index))
+    exclusions = _empty_values(long[~undetermined], source)
+    long = long[long["value"].notna() | undetermined].drop(columns=["_column"])
+    long = long.reset_index(drop=True)
     long.attrs["exclusions"] = exclusions
     return long
 
@@ -331,7 +342,8 @@ def summarise_replicates(long: pd.DataFrame) -> pd.DataFrame:
 def read_readouts(source, markers: Sequence[str] | None = None,
                   loading_control: str | None = None, transform: str | None = None,
                   reference_gene: str | None = None,
-                  control: str | None = None) -> pd.DataFrame:
+                  control: str | None = None, efficiency=None,
+                  undetermined: str | None = None) -> pd.DataFrame:
     """Read molecular readouts from a CSV/XLSX file or a DataFrame.
 
     Parameters
@@ -350,6 +362,9 @@ def read_readouts(source, markers: Sequence[str] | None = None,
         ``"log2"``, or ``"delta-ct"`` (Ct values against ``reference_gene``,
         and against the ``control`` samples for a fold change); see
         :mod:`napari_msc_morph.analysis.qpcr`.
+    efficiency, undetermined : optional
+        ``delta-ct``: amplification factors per gene (``"RUNX2=1.95"``) and the
+        rule for 'Undetermined' Ct cells (``"exclude"`` or ``"cycle-limit"``).
 
     Returns
     -------
@@ -391,8 +406,10 @@ def read_readouts(source, markers: Sequence[str] | None = None,
     long = to_long(frame, source=name)
     notes = [*long.attrs.get("exclusions", []), *check_duplicates(long, source=name)]
     check_consistent_metadata(long, source=name)
-    reference = canonical_marker(reference_gene) if reference_gene else reference_gene
-    long = transform_qpcr(long, transform, reference, control, source=name)
+    references = [canonical_marker(g) for g in parse_genes(reference_gene)]
+    long = transform_qpcr(long, transform, references, control, source=name,
+                          efficiency=efficiency, undetermined=undetermined)
+    notes += long.attrs.get("qpcr_notes", [])
     long = normalise_to_loading_control(long, loading_control, source=name)
     if markers is not None:
         wanted = [canonical_marker(m) for m in markers]
@@ -405,7 +422,7 @@ def read_readouts(source, markers: Sequence[str] | None = None,
         long = long[long["marker"].isin(wanted)]
     if long.empty:
         raise BadInputError(f"{name} holds no numeric marker values; fill in the value cells.")
-    out = add_fold_change(summarise_replicates(long), transform, control)
+    out = add_fold_change(summarise_replicates(long), transform, control, long)
     # what was left out and where each sample sits in the file, for the study's warnings
     out.attrs["exclusions"] = notes
     out.attrs["source"] = name

@@ -139,6 +139,8 @@ def correlate_study(
     transform: str | None = None,
     reference_gene: str | None = None,
     control: str | None = None,
+    efficiency=None,
+    undetermined: str | None = None,
     min_n: int = 4,
     confidence: float = 0.95,
     n_boot: int = 2000,
@@ -184,6 +186,9 @@ def correlate_study(
         qPCR on a log scale: ``"log2"`` or ``"delta-ct"`` against
         ``reference_gene`` (and ``control`` samples, e.g. ``"control"`` or
         ``"day=0"``, for 2^-ΔΔCt); see :mod:`~napari_msc_morph.analysis.qpcr`.
+    efficiency, undetermined : optional
+        ``delta-ct``: amplification factors per gene (``"RUNX2=1.95"``, Pfaffl)
+        and the rule for 'Undetermined' Ct cells (``"exclude"``, ``"cycle-limit"``).
     min_n : int
         Fewest samples for which r is reported (at least 3; p-values need 4).
     confidence : float
@@ -237,7 +242,8 @@ def correlate_study(
     check_cancelled(cancel, "Correlation cancelled.")
     report(progress, 1, 0, "reading readouts")
     tidy = read_readouts(readouts, markers=markers, loading_control=loading_control,
-                         transform=transform, reference_gene=reference_gene, control=control)
+                         transform=transform, reference_gene=reference_gene, control=control,
+                         efficiency=efficiency, undetermined=undetermined)
     check_cancelled(cancel, "Correlation cancelled.")
     report(progress, 2, 0, "averaging images per sample")
     samples = aggregate_to_samples(images, on=on, scores=score_columns, source=scores_name)

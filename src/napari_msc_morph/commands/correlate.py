@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..analysis.aggregate import SAMPLE_KEYS
 from ..analysis.correlate import ALL_METHODS, method_choices
-from ..analysis.qpcr import TRANSFORMS
+from ..analysis.qpcr import TRANSFORMS, UNDETERMINED_RULES
 from ..analysis.study import correlate_study
 from ._outputs import add_overwrite_argument, check_outputs
 from ._progress import progress_bar
@@ -61,11 +61,22 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--transform", choices=TRANSFORMS.names(),
                         help="qPCR values on a log scale: log2 of fold changes, or delta-ct "
                              "(values are Ct; needs --reference-gene)")
-    parser.add_argument("--reference-gene", metavar="NAME",
-                        help="delta-ct: the reference gene (e.g. GAPDH)")
+    parser.add_argument("--reference-gene", metavar="NAME[,NAME]",
+                        help="delta-ct: the reference gene(s) (e.g. GAPDH, or GAPDH,ACTB: the "
+                             "geometric mean of their relative quantities)")
     parser.add_argument("--control", metavar="VALUE",
-                        help="delta-ct: control samples for 2^-ddCt fold changes, a condition "
-                             "(e.g. control) or COLUMN=VALUE (e.g. day=0)")
+                        help="delta-ct: the calibrator for 2^-ddCt fold changes, a condition "
+                             "(e.g. control) or COLUMN=VALUE[,COLUMN=VALUE] (e.g. day=0); each "
+                             "sample is compared with the control that shares its other keys "
+                             "(same donor and day for --control control)")
+    parser.add_argument("--efficiency", action="append", metavar="GENE=E",
+                        help="delta-ct: a gene's amplification factor per cycle (e.g. "
+                             "RUNX2=1.95) or efficiency in percent (RUNX2=95%%) for the Pfaffl "
+                             "ratio; repeat or join with commas (default: 2, perfect doubling)")
+    parser.add_argument("--undetermined", default="exclude", metavar="RULE",
+                        help=f"Ct cells written Undetermined / No Ct: "
+                             f"{' or '.join(UNDETERMINED_RULES.names())} (cycle-limit=45 for a "
+                             "45-cycle run; flagged in ct_undetermined) (default: %(default)s)")
     parser.add_argument("--min-n", type=int, default=4,
                         help="fewest samples for which r is reported (default 4)")
     parser.add_argument("--n-boot", type=int, default=2000,
@@ -85,6 +96,7 @@ def run(args) -> int:
             score_columns=args.score_columns, markers=args.markers,
             loading_control=args.loading_control, repeated_by=args.repeated_by,
             transform=args.transform, reference_gene=args.reference_gene, control=args.control,
+            efficiency=args.efficiency, undetermined=args.undetermined,
             min_n=args.min_n, n_boot=args.n_boot,
             seed=args.seed, out=args.out, plots_dir=args.plots, progress=progress,
         )

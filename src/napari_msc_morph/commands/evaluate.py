@@ -37,12 +37,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--tiling", choices=TILINGS.names(), default=None,
                         help="override the bundle's tiling")
     parser.add_argument("--threshold", type=float, default=0.5,
-                        help="threshold on P(positive) for sensitivity/specificity (default 0.5)")
+                        help="threshold on P(positive) for sensitivity/specificity, between 0 "
+                             "and 1 (default 0.5)")
     parser.add_argument("--n-boot", type=int, default=1000,
-                        help="bootstrap resamples for the 95%% CIs (default 1000; 0: none)")
+                        help="bootstrap resamples for the 95%% CIs (default 1000; 0: none); "
+                             "stratified by class when every donor holds one class")
     parser.add_argument("--bootstrap-by", default=None, metavar="COLUMN",
                         help="column whose groups the bootstrap resamples (default: donor if "
-                             "the manifest has it; 'image' resamples images)")
+                             "the manifest has it; 'image' resamples images); a named column "
+                             "must be filled in every row (by default, empty donor cells make "
+                             "the bootstrap resample images, with a warning)")
     parser.add_argument("--downscale", type=int, default=None,
                         help="read images at 1/N resolution (default: as the model was trained)")
     parser.add_argument("--device", default="auto", choices=DEVICES.names(),

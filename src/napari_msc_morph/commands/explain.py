@@ -36,8 +36,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
             "<stem>_gradcam.tif (float32, same height and width as the image, 0-1 per field, "
             "the image's pixel size) and <stem>_gradcam.png (the heat map over the image), "
             f"plus {SUMMARY_NAME} (image, target, predicted_class, p_<class>, raw_max, "
-            "coverage, files). An image that cannot be read or explained does not stop the "
-            "others: it is listed in gradcam.errors.csv and the exit status is 3."
+            "coverage, files; p_<class> are calibrated with the bundle's temperature, equal to "
+            "what `msc-morph predict` gives with the same --tiling). An image that cannot be "
+            "read or explained does not stop the others: it is listed in gradcam.errors.csv and "
+            "the exit status is 3."
         ),
     )
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")

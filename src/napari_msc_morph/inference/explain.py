@@ -40,6 +40,7 @@ import numpy as np
 from ..batch.run import FieldResults, drain
 from ..errors import BadInputError, MissingDependencyError
 from ..jobs import CancelToken, ProgressFn
+from ..models.calibration import calibrated_softmax
 from .crops import tile_image
 from .inputs import ImageInput, check_options, label_result, run_images, with_messages
 from .predict import Predictor
@@ -80,7 +81,10 @@ class Explanation:
     target_layer : str
         The network module the map comes from (e.g. ``"layer4"``).
     probabilities : ndarray, shape (n_classes,)
-        Mean class probabilities of the crops (the same forward pass).
+        Mean calibrated class probabilities (the bundle's temperature applied) of
+        the tiling's crops, from the same forward pass: what ``predict`` gives for
+        the same bundle, image and tiling (the crops a grid adds to reach the
+        borders are explained but not counted).
     raw_max : list of float
         Per plane, the heat map's maximum before scaling to 1 (0 when no
         region raised the target's score).
@@ -279,11 +283,12 @@ class Explainer:
             raise BadInputError(
                 f"module {self.layer_name!r} of {self.config.backbone} gives "
                 f"{self._layer_ndim}-D outputs, not feature maps; Grad-CAM needs a CNN backbone.")
-        probs = torch.softmax(self._logits.float(), dim=1)
+        # softmax(logits / T) with the bundle's temperature, as predict gives them
+        probs = calibrated_softmax(self._logits, self.config)
         cam = self._attribution.interpolate(cam.detach().float(), tuple(batch.shape[-2:]),
                                             "bilinear")
         cams = cam[:, 0].clamp_min_(0).cpu().numpy().astype(np.float32)
-        return cams, probs.cpu().numpy().astype(np.float64), targets.cpu().numpy()
+        return cams, probs, targets.cpu().numpy()
 
     # -- images ------------------------------------------------------------------------
     def explain(self, image, **kwargs) -> Explanation:
@@ -326,8 +331,12 @@ class Explainer:
                            default_tiling=DEFAULT_TILING)
         layout, boxes, factor, tiling = tiled.layout, tiled.boxes, tiled.factor, tiled.tiling
         crop, work_shape, padded = tiled.crop, tiled.work_shape, tiled.padded_shape
+        predicted = {tuple(int(v) for v in box) for box in boxes}
         if tiling == DEFAULT_TILING:
             boxes = cover_field(boxes, padded, crop)
+        # the crops added to reach the borders are explained, but the probabilities are those
+        # of the tiling's own crops, so they equal what predict reports for this tiling
+        in_prediction = np.array([tuple(int(v) for v in box) in predicted for box in boxes])
         covered = np.zeros(padded, dtype=bool)
         for y0, x0, y1, x1 in boxes:
             covered[y0:y1, x0:x1] = True
@@ -360,7 +369,8 @@ class Explainer:
         return Explanation(
             heatmap=np.clip(heatmap, 0.0, 1.0, out=heatmap), target=target,
             target_layer=self.layer_name, class_names=self.task.class_names,
-            probabilities=probs.mean(axis=0), tile_targets=targets, tiling=tiling,
+            probabilities=probs[np.tile(in_prediction, len(planes))].mean(axis=0),
+            tile_targets=targets, tiling=tiling,
             raw_max=raw_max, coverage=coverage, model_id=self.config.model_id, name=name,
             pixel_size_um=pixel_size_um, device=self.device, precision=self.precision,
             notices=self._notices(name, target, raw_max, coverage, tiling, factor),

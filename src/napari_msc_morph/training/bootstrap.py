@@ -13,6 +13,15 @@ function of a weight matrix ``W`` of shape ``(n_boot, n_images)``. The
 point estimate is the same function with all weights 1, so the interval and
 the number it brackets can never disagree about what is measured.
 
+When every donor holds images of one class only (class-pure donors, the usual
+design of a source or induced-vs-control study), a plain donor bootstrap often
+draws donors of one class only, and then AUC, sensitivity or specificity do not
+exist for that resample. The resampling is then *stratified by class*: each
+resample draws as many donors of each class as the data hold, so every resample
+has every class (``strata=``, :func:`class_strata`). The number of resamples
+each interval rests on is reported (:class:`Interval`), and the callers warn when
+more than :data:`MAX_DROPPED_SHARE` of them had to be dropped.
+
 Owned code: no library resamples clusters with weights like this
 (``scipy.stats.bootstrap`` resamples observations). Its speed against a loop
 over resamples: ``python benchmarks/bench_bootstrap.py``.
@@ -30,9 +39,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import BadInputError
+from ..memory import check_fits
 
 __all__ = [
+    "Interval",
+    "MAX_DROPPED_SHARE",
+    "bootstrap_memory_bytes",
+    "check_bootstrap_memory",
     "check_n_boot",
+    "class_strata",
     "donor_weights",
     "percentile_interval",
     "weighted_mean",
@@ -47,6 +62,37 @@ __all__ = [
 DEFAULT_N_BOOT = 1000
 #: Largest weight matrix (entries) built at once; more resamples are done in chunks.
 _CHUNK_ENTRIES = 4_000_000
+#: A metric whose interval lost more than this share of its resamples (a resample
+#: without both classes has no AUC) gets a warning.
+MAX_DROPPED_SHARE = 0.05
+
+
+class Interval(tuple):
+    """``(low, high)`` of a percentile interval, with ``used``: the resamples it rests on."""
+
+    used: int
+
+    def __new__(cls, low: float, high: float, used: int = 0):
+        interval = super().__new__(cls, (float(low), float(high)))
+        interval.used = int(used)
+        return interval
+
+
+def bootstrap_memory_bytes(n_boot: int, n_clusters: int, n_statistics: int) -> float:
+    """Peak bytes of :func:`bootstrap_intervals`: the draw matrices and each statistic's values."""
+    # draws, their counts and bincount's buffer: three 8-byte numbers per resample and cluster;
+    # each statistic keeps 8 bytes per resample, twice while its chunks are joined
+    return float(n_boot) * (24.0 * max(n_clusters, 1) + 16.0 * max(n_statistics, 1)) \
+        + 8.0 * _CHUNK_ENTRIES * 4
+
+
+def check_bootstrap_memory(n_boot: int, n_clusters: int, n_statistics: int) -> None:
+    """Refuse, naming ``--n-boot``, a bootstrap whose resamples cannot fit in memory."""
+    check_fits(bootstrap_memory_bytes(n_boot, n_clusters, n_statistics),
+               f"the bootstrap with --n-boot {n_boot} ({n_clusters} clusters, {n_statistics} "
+               "metrics)",
+               f"lower --n-boot: {DEFAULT_N_BOOT} (the default) to 10000 resamples give stable "
+               "95 % intervals.")
 
 
 def check_n_boot(n_boot) -> int:
@@ -70,48 +116,80 @@ def _cluster_index(groups, n: int) -> tuple[np.ndarray, int]:
     return inverse.ravel(), int(inverse.max()) + 1 if n else 0
 
 
-def cluster_draws(groups, n_images: int, n_boot: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def class_strata(groups, y, n_images: int | None = None) -> np.ndarray | None:
+    """Each image's class when every cluster (donor) holds one class only, else ``None``.
+
+    With class-pure donors and at least two classes the bootstrap is stratified by
+    class (see the module docstring); donors holding several classes are resampled
+    as they are.
+    """
+    y = np.asarray(y).ravel()
+    if np.unique(y).size < 2:
+        return None
+    inverse, n_clusters = _cluster_index(groups, y.size if n_images is None else n_images)
+    classes_per_cluster = np.array([np.unique(y[inverse == c]).size for c in range(n_clusters)])
+    return y if (classes_per_cluster == 1).all() else None
+
+
+def cluster_draws(groups, n_images: int, n_boot: int, seed: int = 0,
+                  strata=None) -> tuple[np.ndarray, np.ndarray]:
     """How often each cluster is drawn in each resample, and each image's cluster.
+
+    ``strata`` (one label per image, constant within a cluster) draws, in every
+    resample, as many clusters from each stratum as it holds.
 
     Returns ``(counts, inverse)``: ``counts`` of shape ``(n_boot, n_clusters)``
     (each row sums to ``n_clusters``) and ``inverse`` of shape ``(n_images,)``.
     """
     inverse, n_clusters = _cluster_index(groups, n_images)
     rng = np.random.default_rng(seed)
-    draws = rng.integers(0, max(n_clusters, 1), size=(int(n_boot), n_clusters))
+    if strata is None:
+        draws = rng.integers(0, max(n_clusters, 1), size=(int(n_boot), n_clusters))
+    else:
+        stratum_of = np.empty(n_clusters, dtype=object)
+        stratum_of[inverse] = np.asarray(strata, dtype=object).ravel()
+        _, stratum_index = np.unique(stratum_of.astype(str), return_inverse=True)
+        draws = np.empty((int(n_boot), n_clusters), dtype=np.int64)
+        for stratum in range(int(stratum_index.max()) + 1 if n_clusters else 0):
+            members = np.flatnonzero(stratum_index == stratum)
+            picks = rng.integers(0, members.size, size=(int(n_boot), members.size))
+            draws[:, members] = members[picks]
     offsets = (np.arange(int(n_boot)) * n_clusters)[:, None]
     counts = np.bincount((draws + offsets).ravel(), minlength=int(n_boot) * n_clusters)
     return counts.reshape(int(n_boot), n_clusters).astype(np.float64), inverse
 
 
 def donor_weights(groups, n_boot: int = DEFAULT_N_BOOT, seed: int = 0,
-                  n_images: int | None = None) -> np.ndarray:
+                  n_images: int | None = None, strata=None) -> np.ndarray:
     """Per-image weights ``(n_boot, n_images)``: how often each image's donor was drawn.
 
     ``groups`` holds one donor (cluster) label per image; ``None`` resamples
-    images (then ``n_images`` is required).
+    images (then ``n_images`` is required). ``strata``: see :func:`cluster_draws`.
     """
     n = len(groups) if groups is not None else int(n_images)
-    counts, inverse = cluster_draws(groups, n, n_boot, seed)
+    counts, inverse = cluster_draws(groups, n, n_boot, seed, strata)
     return counts[:, inverse]
 
 
-def weight_chunks(groups, n_images: int, n_boot: int, seed: int = 0):
+def weight_chunks(groups, n_images: int, n_boot: int, seed: int = 0, strata=None):
     """Yield weight matrices of at most ~4 M entries that together make ``n_boot`` resamples."""
-    counts, inverse = cluster_draws(groups, n_images, n_boot, seed)
+    counts, inverse = cluster_draws(groups, n_images, n_boot, seed, strata)
     step = max(1, _CHUNK_ENTRIES // max(n_images, 1))
     for start in range(0, int(n_boot), step):
         yield counts[start:start + step][:, inverse]
 
 
-def percentile_interval(values, alpha: float = 0.05) -> tuple[float, float]:
-    """``(low, high)`` percentile interval of the finite ``values`` (``nan`` if none)."""
+def percentile_interval(values, alpha: float = 0.05) -> Interval:
+    """``(low, high)`` percentile interval of the finite ``values`` (``nan`` if none).
+
+    ``.used`` counts the finite values: the resamples in which the metric exists.
+    """
     values = np.asarray(values, dtype=np.float64)
     values = values[np.isfinite(values)]
     if values.size == 0:
-        return float("nan"), float("nan")
+        return Interval(float("nan"), float("nan"), 0)
     low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
-    return float(low), float(high)
+    return Interval(low, high, values.size)
 
 
 # --------------------------------------------------------------------------- weighted metrics
@@ -194,17 +272,20 @@ def interval_hits(y_true, probs, m: int) -> np.ndarray:
 
 
 def bootstrap_intervals(statistics: dict, groups, n_images: int, n_boot: int, seed: int = 0,
-                        alpha: float = 0.05) -> dict:
-    """``{name: (low, high)}`` for every ``name -> fn(W) -> values per resample``.
+                        alpha: float = 0.05, strata=None) -> dict:
+    """``{name: Interval(low, high, used)}`` for every ``name -> fn(W) -> values per resample``.
 
     All statistics share the same resamples (the same donors drawn), so their
-    intervals describe one and the same uncertainty.
+    intervals describe one and the same uncertainty. ``strata``: see
+    :func:`cluster_draws` (:func:`class_strata` gives the class when donors are
+    class-pure). ``used`` is the number of resamples in which the statistic exists.
     """
     n_boot = check_n_boot(n_boot)
     if n_boot == 0 or n_images == 0 or not statistics:
-        return {name: (float("nan"), float("nan")) for name in statistics}
+        return {name: Interval(float("nan"), float("nan"), 0) for name in statistics}
+    check_bootstrap_memory(n_boot, _cluster_index(groups, n_images)[1], len(statistics))
     values: dict = {name: [] for name in statistics}
-    for W in weight_chunks(groups, n_images, n_boot, seed):
+    for W in weight_chunks(groups, n_images, n_boot, seed, strata):
         for name, fn in statistics.items():
             values[name].append(fn(W))
     return {name: percentile_interval(np.concatenate(v), alpha) for name, v in values.items()}

@@ -35,7 +35,7 @@ from ..jobs import CancelToken, ProgressFn
 from ..models.calibration import apply_temperature, bundle_temperature
 from ._inputs import predict_fields
 from ._json import json_safe
-from .bootstrap import check_n_boot
+from .bootstrap import check_bootstrap_memory, check_n_boot
 from .data import load_field, load_manifest, validate_manifest
 from .recorded_split import apply_recorded_split
 from .report import report_context, write_summary
@@ -159,6 +159,7 @@ def evaluate_model(
     from .metrics import task_metrics
 
     n_boot = check_n_boot(n_boot)
+    threshold = check_threshold(threshold)
     device = resolve_device(device)
     if not isinstance(bundle, ModelBundle):
         bundle = load_bundle(bundle, device=device)
@@ -186,7 +187,11 @@ def evaluate_model(
                       else "manifest table")
     if downscale is None:
         downscale = int(config.metrics.get("downscale", 1) or 1)
-    group_column = _bootstrap_column(table, bootstrap_by)
+    group_column, bootstrap_notes = _bootstrap_column(table, bootstrap_by)
+    # before hours of prediction: the resamples of every metric must fit in memory
+    n_days = table["day"].nunique() if "day" in table.columns else 0
+    check_bootstrap_memory(n_boot, table[group_column].nunique() if group_column else len(table),
+                           _METRICS_PER_RUN + n_days)
     images = (load_field(path, downscale).data for path in table["path"])
     # tiles at T = 1, then the bundle's temperature: both sides of the calibration
     raw, tiles = predict_fields(
@@ -202,6 +207,7 @@ def evaluate_model(
     groups = table[group_column].to_numpy() if group_column else None
     metrics = task_metrics(task, targets, probs, days=days, groups=groups, threshold=threshold,
                            n_boot=n_boot, seed=seed)
+    bootstrap_warnings = [*bootstrap_notes, *metrics.pop("warnings")]
     metrics = {
         "split": split or "all",
         "tiling": tiling or config.tiling,
@@ -212,6 +218,7 @@ def evaluate_model(
         **metrics,
         **report_context(table, config, targets, raw, group_column),
     }
+    metrics["warnings"] = [*metrics["warnings"], *bootstrap_warnings]
     if split not in (None, "all"):
         metrics["split_source"] = split_note
     if split in ("val", "all", None) and (config.calibration or {}).get("fitted_on") == "validation":
@@ -228,19 +235,65 @@ def evaluate_model(
     return evaluation
 
 
-def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> str | None:
-    """The column whose groups the bootstrap resamples (``None``: images)."""
-    if bootstrap_by is None:
-        return "donor" if "donor" in table.columns and (table["donor"] != "").any() else None
+#: Metrics of one evaluation besides one AUC per day (an upper bound, for the memory check).
+_METRICS_PER_RUN = 12
+
+
+def check_threshold(threshold) -> float:
+    """``threshold`` as a probability in [0, 1], else a BadInputError naming ``--threshold``."""
+    number = isinstance(threshold, (int, float, np.integer, np.floating))
+    value = float(threshold) if number else float("nan")
+    if isinstance(threshold, bool) or not (0.0 <= value <= 1.0):
+        raise BadInputError(
+            f"--threshold {threshold!r}: the decision threshold is a probability of the positive "
+            "class between 0 and 1 (default 0.5).")
+    return value
+
+
+def _is_empty(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip()
+
+
+def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> tuple[str | None, list]:
+    """The column whose groups the bootstrap resamples (``None``: images), and notes.
+
+    Empty cells are no group: pooled they would invent one more donor. By default
+    a donor column with empty cells makes the bootstrap resample images, with a
+    warning naming the manifest lines; a column named with ``--bootstrap-by``
+    must be filled in every row.
+    """
     if bootstrap_by == "image":
-        return None
-    if bootstrap_by not in table.columns:
+        return None, []
+    column = "donor" if bootstrap_by is None else bootstrap_by
+    if column not in table.columns:
+        if bootstrap_by is None:
+            return None, []
         raise BadInputError(
             f"--bootstrap-by {bootstrap_by!r}: the manifest has no such column (columns: "
             f"{', '.join(map(str, table.columns))}); name the donor column, or 'image' to "
             "resample images."
         )
-    return bootstrap_by
+    empty = table[column].map(_is_empty)
+    if empty.all():
+        if bootstrap_by is None:
+            return None, []  # no donors at all: report_context says the images are resampled
+        raise BadInputError(
+            f"--bootstrap-by {column}: the column is empty in every row of the evaluated split, "
+            "so it names no group to resample; fill it in, name another column, or use "
+            "--bootstrap-by image to resample images.")
+    if not empty.any():
+        return column, []
+    lines = (table.loc[empty, "line"] if "line" in table.columns
+             else pd.Series(table.index[empty] + 2)).astype(int).tolist()
+    where = (f"manifest lines {lines[:20]}{' ...' if len(lines) > 20 else ''} have no {column} "
+             f"({int(empty.sum())} of {len(table)} images of the evaluated split)")
+    if bootstrap_by is not None:
+        raise BadInputError(
+            f"{where}: the bootstrap resamples whole {column}s, and an empty cell is no "
+            f"{column}. Fill them in, or use --bootstrap-by image to resample images.")
+    return None, [f"{where}, so the intervals resample images instead of donors (an empty "
+                  "cell is no donor): they are too narrow when images of one donor are alike. "
+                  "Fill in the donors for donor-level intervals."]
 
 
 def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFrame:

@@ -28,7 +28,9 @@ import numpy as np
 import pandas as pd
 
 from .bootstrap import (
+    MAX_DROPPED_SHARE,
     bootstrap_intervals,
+    class_strata,
     ece_bins,
     interval_hits,
     weighted_auc,
@@ -105,7 +107,11 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
     ``<m>_ci95_high``: a percentile bootstrap over ``groups`` (whole donors,
     :mod:`~napari_msc_morph.training.bootstrap`), or over images when
     ``groups`` is ``None``; all metrics share the same ``n_boot`` resamples
-    (``n_boot=0``: no intervals).
+    (``n_boot=0``: no intervals). When every donor holds one class the resampling
+    is stratified by class (``bootstrap_stratified``), so every resample has every
+    class. ``resamples_used[<m>]`` counts the resamples an interval rests on (a
+    resample without both classes has no AUC); ``warnings`` names each metric that
+    lost more than 5 % of them.
     """
     from ..inference.ordinal import ordinal_class_values
 
@@ -155,10 +161,25 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
                         lambda W, sel=sel: weighted_auc(W[:, sel], yb[sel], score[sel]))
     add("ece", lambda W: weighted_ece(W, y, p, n_bins), expected_calibration_error(y, p, n_bins))
     out["ece_bins"] = int(n_bins)
-    intervals = bootstrap_intervals(stats, groups, int(y.size), n_boot, seed)
-    for name, (low, high) in intervals.items():
-        out[f"{name}_ci95_low"], out[f"{name}_ci95_high"] = low, high
+    strata = class_strata(groups, y)
+    intervals = bootstrap_intervals(stats, groups, int(y.size), n_boot, seed, strata=strata)
+    warnings = []
+    for name, interval in intervals.items():
+        out[f"{name}_ci95_low"], out[f"{name}_ci95_high"] = interval
+        if not n_boot:
+            continue
+        out.setdefault("resamples_used", {})[name] = interval.used
+        dropped = int(n_boot) - interval.used
+        if dropped > MAX_DROPPED_SHARE * int(n_boot):
+            warnings.append(
+                f"the 95 % interval of {name} rests on {interval.used} of {int(n_boot)} "
+                f"bootstrap resamples: {dropped} ({100 * dropped / int(n_boot):.0f} %) drew "
+                "images without both classes (or without any image of a group it needs), so the "
+                "metric did not exist there; the interval is narrower than it should be.")
     out["bootstrap_resamples"] = int(n_boot)
+    if n_boot:
+        out["bootstrap_stratified"] = strata is not None
+    out["warnings"] = warnings
     # sklearn.metrics.confusion_matrix gives the same counts (tested) but its input checks
     # take longer than every other metric together (0.9 ms at 2,000 predictions)
     out["confusion_matrix"] = np.bincount(y * n_classes + pred, minlength=n_classes ** 2).reshape(

@@ -110,7 +110,10 @@ def _ci(metrics: dict, key: str) -> str:
     low, high = metrics.get(f"{key}_ci95_low"), metrics.get(f"{key}_ci95_high")
     if low is None or high is None or not (math.isfinite(low) and math.isfinite(high)):
         return "–"
-    return f"{low:.3f}–{high:.3f}"
+    used = (metrics.get("resamples_used") or {}).get(key)
+    n_boot = metrics.get("bootstrap_resamples", 0)
+    fewer = f" ({used} of {n_boot} resamples)" if used is not None and used < n_boot else ""
+    return f"{low:.3f}–{high:.3f}{fewer}"
 
 
 def metric_rows(metrics: dict) -> list[tuple[str, str, object, str, object]]:
@@ -142,8 +145,10 @@ def summary_lines(metrics: dict) -> list[str]:
              f"split {metrics.get('split')}", ""]
     donors = f" from {metrics['n_donors']} {unit}s" if "n_donors" in metrics else ""
     lines.append(f"{metrics.get('n_images', 0)} held-out images{donors}. 95 % CI: percentile "
-                 + (f"bootstrap resampling whole {unit}s ({n_boot} resamples)." if n_boot
-                    else "bootstrap not run (n_boot = 0)."))
+                 + (f"bootstrap resampling whole {unit}s ({n_boot} resamples"
+                    + (", stratified by class: every resample draws as many of each class's "
+                       f"{unit}s as there are" if metrics.get("bootstrap_stratified") else "")
+                    + ")." if n_boot else "bootstrap not run (n_boot = 0)."))
     lines += ["", f"| metric | yours (held-out) | 95 % CI ({unit} bootstrap) | {PUBLISHED_LABEL} |",
               "|---|---|---|---|"]
     lines += [f"| {label} | {_fmt(ours)} | {ci} | {_fmt(ref)} |"
