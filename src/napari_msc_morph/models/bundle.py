@@ -39,7 +39,7 @@ from pathlib import Path
 from ..errors import BadInputError
 from ._archive import MODEL_JSON, PICKLE_SUFFIXES, WEIGHTS_FILE, bundle_files
 from .backbones import classifier_out_features, create_backbone
-from .bundle_config import SCHEMA_VERSION, BundleConfig
+from .bundle_config import SCHEMA_VERSION, BundleConfig, check_fingerprint, output_fingerprint
 from .checks import check_finite_tensors
 from .tasks import TaskSpec
 
@@ -98,8 +98,10 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
         with ``config.backbone``, ``len(config.class_names)`` outputs and
         ``config.in_chans`` input channels.
     config : BundleConfig
-        ``weights_sha256``, ``package_version`` and ``created`` are filled in;
-        an empty ``model_id`` becomes ``"<task>-<backbone>-<sha[:8]>"``.
+        ``weights_sha256``, ``output_sha256``, ``package_version`` and
+        ``created`` are filled in; ``model_id`` becomes
+        ``"<task>-<backbone>-<output_sha256[:8]>"``: new weights, classes,
+        temperature or preprocessing give a new id.
     path : path
         Ends in ``.zip`` for a single file, otherwise a folder. An existing
         bundle there is replaced; any other existing file or non-empty folder
@@ -130,8 +132,8 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
     config.weights_sha256 = sha
     config.package_version = __version__
     config.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    if not config.model_id:
-        config.model_id = f"{config.task}-{config.backbone}-{sha[:8]}"
+    config.output_sha256 = output_fingerprint(config)
+    config.model_id = f"{config.task}-{config.backbone}-{config.output_sha256[:8]}"
     text = json.dumps(config.to_dict(), indent=2)
 
     if path.suffix.lower() == ".zip":
@@ -190,7 +192,9 @@ def read_bundle_config(path: str | os.PathLike) -> BundleConfig:
     if path.name == MODEL_JSON and path.is_file():
         path = path.parent
     with bundle_files(path, want_weights=False) as files:
-        return _parse_config(files.text, path)
+        config = _parse_config(files.text, path)
+    check_fingerprint(config, f"{MODEL_JSON} in {path.name}")
+    return config
 
 
 def load_bundle(
@@ -255,6 +259,8 @@ def load_bundle(
         compare_state_shapes(model.state_dict(), state, config, f"{path.name}'s weights")
         model.load_state_dict(state, strict=True)
         del state  # a zip's weights file is removed when the block ends
+    # last: the checks above name a damaged hash or class count more precisely
+    check_fingerprint(config, f"{MODEL_JSON} in {path.name}")
     model.eval()
     model.to(resolve_device(device))
     return ModelBundle(model=model, config=config, path=path)
