@@ -54,22 +54,21 @@ def read_rdf_yaml(path: Path) -> dict:
         build a Python object: refused, never constructed), is not valid YAML,
         or is not a mapping.
     """
-    import ruyaml
+    from bioimageio.spec.utils import read_yaml  # its safe loader (ruyaml, typ="safe")
 
     where, text = _yaml_text(path)
     try:
-        data = ruyaml.YAML(typ="safe", pure=True).load(text)
-    except ruyaml.constructor.ConstructorError as err:
-        tag = getattr(err, "problem", "") or str(err).splitlines()[0]
-        raise BadInputError(
-            f"{where} holds a YAML tag that would build a Python object ({tag.strip()}); a "
-            "package description may hold only plain data, so it is refused unread. Ask its "
-            "author for a package without '!!python/...' tags."
-        ) from err
-    except ruyaml.YAMLError as err:
-        raise BadInputError(
-            f"{where} is not valid YAML ({str(err).splitlines()[0]}); the package is damaged."
-        ) from err
+        data = read_yaml(text)
+    except Exception as err:  # ruyaml's errors; ruyaml is bioimageio.spec's, not ours
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        if type(err).__name__ == "ConstructorError":
+            raise BadInputError(
+                f"{where} holds a YAML tag that would build a Python object ({first}); a "
+                "package description may hold only plain data, so it is refused unread. Ask "
+                "its author for a package without '!!python/...' tags."
+            ) from err
+        raise BadInputError(f"{where} is not valid YAML ({first}); the package is damaged.") \
+            from err
     if not isinstance(data, dict):
         raise BadInputError(f"{where} does not hold a YAML mapping; it is not a package "
                             "description.")

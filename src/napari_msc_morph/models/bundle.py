@@ -115,6 +115,7 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
     from safetensors.torch import save as save_safetensors
 
     from .. import __version__
+    from ..io import DISK_FULL, atomic_path, disk_full_error
 
     path = Path(path)
     if path.suffix.lower() in PICKLE_SUFFIXES:
@@ -137,7 +138,6 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
     text = json.dumps(config.to_dict(), indent=2)
 
     if path.suffix.lower() == ".zip":
-        from ..io import atomic_path
 
         if path.exists() and not path.is_file():
             raise BadInputError(f"{path} exists and is not a file; choose another bundle path.")
@@ -156,9 +156,25 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
                 f"{path} exists and holds other files ({', '.join(sorted(extra)[:3])}); "
                 "choose an empty or new folder for the bundle."
             )
+    try:
+        _write_folder(path, text, weights)
+    except OSError as err:
+        if err.errno in DISK_FULL:  # "[Errno 28]" alone names no file
+            raise disk_full_error(err, path) from err
+        raise
+    return path
+
+
+def _write_folder(path: Path, text: str, weights: bytes) -> None:
+    """Both files into a hidden folder beside ``path``, then renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
+        # mkdtemp makes the folder private (0700): colleagues on a shared drive could
+        # not read the model. Give it the mode any new folder gets under the umask.
+        umask = os.umask(0)  # reading the umask means setting it
+        os.umask(umask)
+        os.chmod(tmp_dir, 0o777 & ~umask)
         (tmp_dir / WEIGHTS_FILE).write_bytes(weights)
         (tmp_dir / MODEL_JSON).write_text(text)
         if path.exists():
@@ -171,7 +187,6 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
     finally:
         if tmp_dir.exists():
             shutil.rmtree(tmp_dir, ignore_errors=True)
-    return path
 
 
 def _check_model_matches(model, config: BundleConfig) -> None:
