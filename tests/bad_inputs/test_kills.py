@@ -362,3 +362,27 @@ def test_a_full_disk_in_synth_leaves_no_folder_that_blocks_the_re_run(tmp_path, 
     assert main(["synth", "osteo", "--out", str(out), "--n-donors", "1", "--per-class", "1",
                  "--size", "64", "64"]) == 0
     assert (out / "manifest.csv").is_file()
+
+
+def test_a_full_disk_during_train_names_the_checkpoint_and_the_re_run_works(train_set, tmp_path,
+                                                                            capsys, monkeypatch):
+    manifest, tiny = train_set
+    out = tmp_path / "model"
+
+    def fsync_full(fd):  # the checkpoint's data reach the disk only at fsync
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", fsync_full)
+    rc = main(["train", str(manifest), "--out", str(out), *tiny])
+    lines = stderr_lines(capsys.readouterr().err)
+    assert rc == 2 and "checkpoint.safetensors" in lines[-1] and "no space left" in lines[-1]
+    leftovers = [p.name for p in (tmp_path / "model.train").iterdir() if p.name.startswith(".")]
+    assert leftovers == [] and not lock_path(out).exists()
+    monkeypatch.undo()
+    # the epoch's bundle is there but no checkpoint: --resume says what works instead
+    rc = main(["train", str(manifest), "--out", str(out), *tiny, "--resume"])
+    lines = stderr_lines(capsys.readouterr().err)
+    assert rc == 2 and "--overwrite instead of --resume" in lines[-1], lines
+    assert main(["train", str(manifest), "--out", str(out), *tiny, "--overwrite"]) == 0
+    assert (tmp_path / "model.train" / "checkpoint.safetensors").is_file()
+    assert load_bundle(out).config.task == "passage"
