@@ -277,12 +277,14 @@ def test_a_lock_that_cannot_be_judged_stale_is_refused_naming_the_lock_file(tmp_
     assert lock_path(out).read_bytes() == before
 
 
-def test_the_lock_is_removed_when_the_run_fails(tmp_path):
-    out = tmp_path / "bundle"
+@pytest.mark.parametrize("where", ["bundle", "new/models/bundle"])
+def test_the_lock_is_removed_when_the_run_fails(tmp_path, where):
+    out = tmp_path / where
     with pytest.raises(RuntimeError), output_lock(out):
         assert lock_path(out).is_file()
         raise RuntimeError("training failed")
     assert not lock_path(out).exists() and not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no folder made for the lock is left
 
 
 # --------------------------------------------------------------------------- umask

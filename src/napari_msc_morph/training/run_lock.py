@@ -84,7 +84,21 @@ def output_lock(out: str | os.PathLike, job: str = "train") -> Iterator[Path]:
     """
     out = Path(out)
     lock = lock_path(out)
+    # a run that fails before writing anything leaves no folder made for its lock
+    made = [p for p in (lock.parent, *lock.parent.parents) if not p.exists()]
     lock.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with _held(lock, out, job):
+            yield lock
+    finally:
+        for folder in made:  # deepest first
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if still empty
+
+
+@contextlib.contextmanager
+def _held(lock: Path, out: Path, job: str) -> Iterator[None]:
+    """Create ``lock`` (taking over a stale one) for the block, then remove it if still ours."""
     for _ in range(3):  # a lock can vanish or turn stale between two looks
         if _create(lock):
             break
@@ -110,7 +124,7 @@ def output_lock(out: str | os.PathLike, job: str = "train") -> Iterator[Path]:
     else:
         raise BadInputError(f"could not take the lock {lock} for {out}; try again.")
     try:
-        yield lock
+        yield
     finally:
         owner, _ = _owner(lock)
         if owner and owner.get("pid") == os.getpid():
