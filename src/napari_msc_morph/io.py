@@ -8,6 +8,7 @@ table, image or model on disk.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import tempfile
@@ -62,14 +63,20 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
     If the body raises, the temporary file is removed and ``target`` is left as
-    it was.
+    it was. A full disk (``ENOSPC``, or a quota: ``EDQUOT``), whose message
+    names no file, is re-raised as an ``OSError`` naming ``target``.
     """
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix
-    )
-    os.close(fd)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix
+        )
+        os.close(fd)
+    except OSError as err:
+        if err.errno in DISK_FULL:
+            raise disk_full_error(err, target) from err
+        raise
     tmp = Path(tmp_name)
     try:
         yield tmp
@@ -79,9 +86,27 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
+    except OSError as err:
+        if err.errno in DISK_FULL:
+            raise disk_full_error(err, target) from err
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+#: "No space left on device" and "Disk quota exceeded": a full disk, whatever the wording.
+DISK_FULL = {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else set())
+
+
+def disk_full_error(err: OSError, target: Path) -> OSError:
+    """An ``OSError`` like the full-disk ``err`` that names ``target`` and what to do."""
+    return OSError(
+        err.errno,
+        f"no space left on the disk of {target.parent} (writing {target.name}); free some "
+        "space there or write to another disk. The earlier file, if any, is unchanged",
+        str(target),
+    )
 
 
 def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = False,
@@ -261,8 +286,12 @@ def list_images(paths) -> list[Path]:
         if item.is_dir() and item.suffix.lower() == ".zarr":  # an OME-Zarr image is a folder
             found.append(item)
         elif item.is_dir():
+            # hidden names are skipped: the temporary file of a write that was killed
+            # (".a.tif.x1y2.tif", see atomic_path), or macOS "._a.tif" resource forks
             found.extend(
-                sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+                sorted(p for p in item.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES
+                       and not p.relative_to(item).as_posix().startswith(".")
+                       and "/." not in p.relative_to(item).as_posix())
             )
         elif item.exists():
             found.append(item)

@@ -20,6 +20,11 @@ Two routes, tried in this order:
 
 Packages of other architectures (a U-Net, a TorchScript-only model, a Keras
 model) are refused with a message naming what they hold.
+
+Importing a local package never reaches the network (:mod:`.sources`): the
+description is validated without its I/O checks (no URL or GitHub look-ups),
+and the files the import reads are read by :func:`.sources.read_source`, which
+fetches a URL only with ``allow_download`` (https, sha256 checked).
 """
 
 from __future__ import annotations
@@ -42,10 +47,9 @@ from ..models.bundle import (
 from ..models.bundle_config import BundleConfig
 from ..models.checks import check_finite_tensors
 from .deps import bioimageio_spec, summary_messages
+from .sources import YAML_NAMES, read_rdf_yaml, read_source
 
 __all__ = ["BioimageioImport", "import_bioimageio"]
-
-_YAML_NAMES = ("bioimageio.yaml", "rdf.yaml")
 
 
 @dataclass
@@ -65,7 +69,7 @@ def _check_is_package(path: Path) -> None:
     if not path.exists():
         raise FileNotFoundError(f"bioimage.io package {path} does not exist.")
     if path.is_dir():
-        if not any((path / n).is_file() for n in _YAML_NAMES):
+        if not any((path / n).is_file() for n in YAML_NAMES):
             raise BadInputError(
                 f"{path} holds no bioimageio.yaml; it is not a bioimage.io package. Give the "
                 "package .zip (or its unpacked folder)."
@@ -80,7 +84,7 @@ def _check_is_package(path: Path) -> None:
         )
     with zipfile.ZipFile(path) as zf:
         names = {n.rsplit("/", 1)[-1] for n in zf.namelist()}
-    if not names.intersection(_YAML_NAMES):
+    if not names.intersection(YAML_NAMES):
         hint = (" It looks like a napari-msc-morph model bundle: use it directly (no import "
                 "needed).") if MODEL_JSON in names else ""
         raise BadInputError(
@@ -90,7 +94,10 @@ def _check_is_package(path: Path) -> None:
 
 def _load_description(path: Path):
     spec, v0_5 = bioimageio_spec()
-    descr = spec.load_description(path, format_version="latest", perform_io_checks=True)
+    read_rdf_yaml(path)  # a Python tag is refused here, naming the file
+    # No I/O checks: they would send a request for every URL the description names
+    # (citations, GitHub users, remote files); the files used are checked on reading.
+    descr = spec.load_description(path, format_version="latest", perform_io_checks=False)
     if not isinstance(descr, v0_5.ModelDescr):
         errors = summary_messages(descr.validation_summary)
         kind = getattr(descr, "type", None)
@@ -100,13 +107,7 @@ def _load_description(path: Path):
     return descr, v0_5
 
 
-def _read(source_descr) -> bytes:
-    from bioimageio.spec.utils import get_reader
-
-    return get_reader(source_descr).read()
-
-
-def import_bioimageio(package, out, *, task: str | None = None,
+def import_bioimageio(package, out, *, task: str | None = None, allow_download: bool = False,
                       progress=None) -> BioimageioImport:
     """Write the model of bioimage.io ``package`` as a bundle at ``out`` (folder or ``.zip``).
 
@@ -122,6 +123,9 @@ def import_bioimageio(package, out, *, task: str | None = None,
         The bundle to write.
     task : str, optional
         The task, for packages that do not say it (route 2); checked otherwise.
+    allow_download : bool, default False
+        Fetch files the description names by URL (https only, sha256 checked).
+        Without it a URL is refused: a local package never reaches the network.
     progress : callable, optional
         ``progress(done, total, message)``.
 
@@ -129,7 +133,9 @@ def import_bioimageio(package, out, *, task: str | None = None,
     ------
     BadInputError
         Not a package, not a model, not an architecture this package builds,
-        or a task that is needed and not given.
+        a task that is needed and not given, a file named by URL (without
+        ``allow_download``), a YAML Python tag, or output channel names that
+        disagree with the carried bundle's class order.
 
     Examples
     --------
@@ -143,12 +149,16 @@ def import_bioimageio(package, out, *, task: str | None = None,
     if progress is not None:
         progress(1, 3, "weights")
     with tempfile.TemporaryDirectory(prefix="msc-morph-import-") as tmp:
-        found = _attached_bundle(descr, Path(tmp))
+        def read(entry, field):
+            return read_source(entry, field, package.name, allow_download=allow_download)
+
+        found = _attached_bundle(descr, Path(tmp), read)
         if found is not None:
             route, bundle = "bundle attachment", found
+            _check_output_order(descr, v0_5, bundle.config, package.name)
         else:
             route, bundle = "pytorch_state_dict", _bundle_from_state_dict(descr, v0_5, task,
-                                                                            package.name)
+                                                                            package.name, read)
         if task is not None and bundle.config.task != task:
             raise BadInputError(
                 f"{package.name} holds a model for the {bundle.config.task!r} task, not {task!r}."
@@ -160,7 +170,7 @@ def import_bioimageio(package, out, *, task: str | None = None,
                             tuple(bundle.config.class_names))
 
 
-def _attached_bundle(descr, tmp: Path):
+def _attached_bundle(descr, tmp: Path, read):
     """The bundle from the package's attachments, loaded and checked; None if not there."""
     by_name = {}
     for attachment in descr.attachments:
@@ -171,8 +181,30 @@ def _attached_bundle(descr, tmp: Path):
     folder = tmp / "bundle"
     folder.mkdir()
     for name in (MODEL_JSON, WEIGHTS_FILE):
-        (folder / name).write_bytes(_read(by_name[name]))
+        (folder / name).write_bytes(read(by_name[name], f"attachment {name}"))
     return load_bundle(folder, device="cpu")
+
+
+def _check_output_order(descr, v0_5, config, name: str) -> None:
+    """The output's channel names must be the carried model.json's classes, in its order.
+
+    Tools that run the package (bioimage.io, deepImageJ) label the outputs with
+    the channel names; the bundle labels them with ``class_names``. If the two
+    disagree, one of them reports the classes swapped.
+    """
+    channels = [a for outp in descr.outputs for a in outp.axes
+                if isinstance(a, v0_5.ChannelAxis)]
+    if not channels:
+        return
+    described = [str(c) for c in channels[0].channel_names]
+    carried = [str(c) for c in config.class_names]
+    if described != carried:
+        raise BadInputError(
+            f"{name}: its description names the output channels {', '.join(described)} but the "
+            f"model.json it carries lists the classes {', '.join(carried)}; one of them was "
+            "edited, and the classes would come out mislabelled. Re-export the package from "
+            "the original bundle."
+        )
 
 
 def _our_architecture(descr, name: str):
@@ -200,7 +232,7 @@ def _our_architecture(descr, name: str):
     return entry
 
 
-def _bundle_from_state_dict(descr, v0_5, task, name):
+def _bundle_from_state_dict(descr, v0_5, task, name, read):
     """Route 2: rebuild config and network from the description and the ``.pt`` state dict."""
     entry = _our_architecture(descr, name)
     kwargs = dict(entry.architecture.kwargs)
@@ -231,7 +263,7 @@ def _bundle_from_state_dict(descr, v0_5, task, name):
         config = BundleConfig(**values)
     except (TypeError, ValueError) as err:
         raise BadInputError(f"{name}: {err}") from err
-    state = _load_state_dict(entry, name)
+    state = _load_state_dict(read(entry, "weights: pytorch_state_dict"), name)
     check_finite_tensors(state, f"{name} (pytorch_state_dict)")
     net = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
     compare_state_shapes(net.state_dict(), state, config, f"{name}'s weights")
@@ -239,12 +271,11 @@ def _bundle_from_state_dict(descr, v0_5, task, name):
     return ModelBundle(model=net.eval(), config=config, path=None)
 
 
-def _load_state_dict(entry, name: str) -> dict:
+def _load_state_dict(data: bytes, name: str) -> dict:
     import io
 
     import torch
 
-    data = _read(entry)
     try:
         # weights_only: PyTorch's restricted unpickler (tensors and plain containers only)
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)

@@ -28,6 +28,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="the bundle to write (a folder, or a .zip)")
     parser.add_argument("--task", choices=list(TASKS), default=None,
                         help="the model's task, for packages that do not record it")
+    parser.add_argument("--allow-download", action="store_true",
+                        help="fetch files the package names by URL (https only, checked "
+                             "against the sha256 in its description); without it a package "
+                             "that names a URL is refused and nothing reaches the network")
     add_overwrite_argument(parser, "an existing bundle")
     return parser
 
@@ -39,7 +43,8 @@ def run(args) -> int:
     check_outputs([("--out", args.out, "bundle")], [("package", args.package)],
                   overwrite=args.overwrite)
     with progress_bar("import-bioimageio", unit="step") as progress:
-        result = import_bioimageio(args.package, args.out, task=args.task, progress=progress)
+        result = import_bioimageio(args.package, args.out, task=args.task,
+                                   allow_download=args.allow_download, progress=progress)
     print(f"{result.task} model ({result.backbone}; classes {', '.join(result.class_names)}) "
           f"from the package's {result.route} -> {result.path}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 from pathlib import Path
 
@@ -57,17 +58,23 @@ def run(args) -> int:
                             f"{args.kind}.")
     check_outputs([("--out", args.out, "folder")], overwrite=args.overwrite)
     start = time.perf_counter()
-    with progress_bar(f"synth {args.kind}", unit="image") as progress:
-        manifest = write_dataset(
-            args.kind,
-            args.out,
-            n_donors=args.n_donors,
-            per_class=args.per_class,
-            size=tuple(args.size) if args.size else None,
-            seed=args.seed,
-            rgb=args.rgb,
-            progress=progress,
-        )
+    existed = Path(args.out).exists()
+    try:
+        with progress_bar(f"synth {args.kind}", unit="image") as progress:
+            manifest = write_dataset(
+                args.kind,
+                args.out,
+                n_donors=args.n_donors,
+                per_class=args.per_class,
+                size=tuple(args.size) if args.size else None,
+                seed=args.seed,
+                rgb=args.rgb,
+                progress=progress,
+            )
+    except BaseException:
+        # a full disk or a kill of the run: empty folders it made would block the re-run
+        remove_empty_folders(Path(args.out), keep_top=existed)
+        raise
     if args.readouts:
         from ..io import write_table
         from ..synthetic.readouts import osteo_samples, synthetic_ct_readouts
@@ -82,6 +89,18 @@ def run(args) -> int:
         f"{args.per_class}) to {args.out} in {elapsed:.1f} s; manifest: {Path(args.out) / 'manifest.csv'}"
     )
     return 0
+
+
+def remove_empty_folders(top: Path, keep_top: bool) -> None:
+    """Remove the empty folders under ``top`` (and ``top`` itself unless ``keep_top``)."""
+    if not top.is_dir():
+        return
+    for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # only succeeds on an empty folder
+    if not keep_top:
+        with contextlib.suppress(OSError):
+            top.rmdir()
 
 
 def kept(args) -> str:

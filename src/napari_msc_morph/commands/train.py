@@ -176,12 +176,10 @@ def config_from_args(args):
 
 
 def run(args) -> int:
-    from ..training import train_model
     from ..training.config import default_work_dir
-    from ..training.crossval import check_cv_options, cross_validate, cv_dir
+    from ..training.crossval import check_cv_options, cv_dir
     from ..training.distributed import env_rank
-    from ..training.splits import split_counts
-    from ._progress import progress_bar
+    from ..training.run_lock import output_lock
 
     check_cv_options(args.cv, args.cv_keep, test_report=not args.no_report)
     main_process = env_rank() == 0  # under torchrun only rank 0 checks, writes and prints
@@ -190,6 +188,17 @@ def run(args) -> int:
                       if args.cv else ("--out's run folder", default_work_dir(args.out), "folder"))
         check_outputs([("--out", args.out, "bundle"), run_folder],
                       [("manifest", args.manifest)], overwrite=args.overwrite, resume=args.resume)
+    # one run per --out: a second one exits 2 instead of replacing the first one's bundle
+    with output_lock(args.out, "train") if main_process else contextlib.nullcontext():
+        return _run(args, main_process)
+
+
+def _run(args, main_process: bool) -> int:
+    from ..training import train_model
+    from ..training.crossval import cross_validate
+    from ..training.splits import split_counts
+    from ._progress import progress_bar
+
     config = config_from_args(args)
     if args.cv:
         with progress_bar("train --cv") as progress:

@@ -13,6 +13,7 @@ its declared size), never held whole in memory. Files other than
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import io
@@ -65,6 +66,31 @@ def pickle_refusal(path: Path, inner: str | None = None) -> BadInputError:
         ".zip with model.json and weights.safetensors): load the state_dict where you "
         "trust it and write it with napari_msc_morph.models.save_bundle."
     )
+
+
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def config_text(data: bytes, where: str) -> str:
+    """``model.json``'s text: UTF-8, or UTF-8/16/32 with a byte-order mark.
+
+    An editor (Windows Notepad's "Unicode") may save the file as UTF-16 with a
+    BOM; that is read as it is. Bytes that are no such text are refused,
+    naming the file and the offset.
+    """
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    if encoding == "utf-8" and len(data) > 1 and b"\x00" in data[:2]:
+        encoding = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"  # UTF-16 without BOM
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as err:
+        raise BadInputError(
+            f"{where} is not UTF-8 (or UTF-16/32 with a byte-order mark) text: byte "
+            f"{err.start} cannot be read as {encoding}. Re-save it as UTF-8 or use an intact "
+            "copy of the bundle."
+        ) from err
 
 
 def _refuse_pickled_head(path: Path, head: bytes) -> None:
@@ -121,7 +147,7 @@ def _folder_files(path: Path, want_weights: bool) -> BundleFiles:
     if json_path.stat().st_size > MAX_CONFIG_BYTES:
         raise BadInputError(f"{json_path} is larger than {MAX_CONFIG_BYTES // 1024**2} MiB; "
                             "it is not a bundle's model.json.")
-    files = BundleFiles(json_path.read_text(encoding="utf-8"), None)
+    files = BundleFiles(config_text(json_path.read_bytes(), str(json_path)), None)
     files.ignored = [p.name for p in path.iterdir() if p.name not in (MODEL_JSON, WEIGHTS_FILE)]
     _notice_ignored(path, files.ignored)
     if want_weights:
@@ -200,11 +226,7 @@ def _zip_files(path: Path, want_weights: bool, tmp: Path | None) -> BundleFiles:
         wanted = (prefix + MODEL_JSON, prefix + WEIGHTS_FILE)
         buffer = io.BytesIO()
         _stream(zf, json_infos[0], path, buffer, MAX_CONFIG_BYTES)
-        try:
-            text = buffer.getvalue().decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise BadInputError(f"{MODEL_JSON} in {path.name} is not UTF-8 text ({err}).") from err
-        files = BundleFiles(text, None)
+        files = BundleFiles(config_text(buffer.getvalue(), f"{MODEL_JSON} in {path.name}"), None)
         files.ignored = [i.filename for i in infos if i.filename not in wanted]
         _notice_ignored(path, files.ignored)
         if want_weights:

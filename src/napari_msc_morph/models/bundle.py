@@ -39,7 +39,7 @@ from pathlib import Path
 from ..errors import BadInputError
 from ._archive import MODEL_JSON, PICKLE_SUFFIXES, WEIGHTS_FILE, bundle_files
 from .backbones import classifier_out_features, create_backbone
-from .bundle_config import SCHEMA_VERSION, BundleConfig
+from .bundle_config import SCHEMA_VERSION, BundleConfig, check_fingerprint, output_fingerprint
 from .checks import check_finite_tensors
 from .tasks import TaskSpec
 
@@ -98,8 +98,10 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
         with ``config.backbone``, ``len(config.class_names)`` outputs and
         ``config.in_chans`` input channels.
     config : BundleConfig
-        ``weights_sha256``, ``package_version`` and ``created`` are filled in;
-        an empty ``model_id`` becomes ``"<task>-<backbone>-<sha[:8]>"``.
+        ``weights_sha256``, ``output_sha256``, ``package_version`` and
+        ``created`` are filled in; ``model_id`` becomes
+        ``"<task>-<backbone>-<output_sha256[:8]>"``: new weights, classes,
+        temperature or preprocessing give a new id.
     path : path
         Ends in ``.zip`` for a single file, otherwise a folder. An existing
         bundle there is replaced; any other existing file or non-empty folder
@@ -113,6 +115,7 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
     from safetensors.torch import save as save_safetensors
 
     from .. import __version__
+    from ..io import DISK_FULL, atomic_path, disk_full_error
 
     path = Path(path)
     if path.suffix.lower() in PICKLE_SUFFIXES:
@@ -130,12 +133,11 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
     config.weights_sha256 = sha
     config.package_version = __version__
     config.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    if not config.model_id:
-        config.model_id = f"{config.task}-{config.backbone}-{sha[:8]}"
+    config.output_sha256 = output_fingerprint(config)
+    config.model_id = f"{config.task}-{config.backbone}-{config.output_sha256[:8]}"
     text = json.dumps(config.to_dict(), indent=2)
 
     if path.suffix.lower() == ".zip":
-        from ..io import atomic_path
 
         if path.exists() and not path.is_file():
             raise BadInputError(f"{path} exists and is not a file; choose another bundle path.")
@@ -154,9 +156,25 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
                 f"{path} exists and holds other files ({', '.join(sorted(extra)[:3])}); "
                 "choose an empty or new folder for the bundle."
             )
+    try:
+        _write_folder(path, text, weights)
+    except OSError as err:
+        if err.errno in DISK_FULL:  # "[Errno 28]" alone names no file
+            raise disk_full_error(err, path) from err
+        raise
+    return path
+
+
+def _write_folder(path: Path, text: str, weights: bytes) -> None:
+    """Both files into a hidden folder beside ``path``, then renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
+        # mkdtemp makes the folder private (0700): colleagues on a shared drive could
+        # not read the model. Give it the mode any new folder gets under the umask.
+        umask = os.umask(0)  # reading the umask means setting it
+        os.umask(umask)
+        os.chmod(tmp_dir, 0o777 & ~umask)
         (tmp_dir / WEIGHTS_FILE).write_bytes(weights)
         (tmp_dir / MODEL_JSON).write_text(text)
         if path.exists():
@@ -169,7 +187,6 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
     finally:
         if tmp_dir.exists():
             shutil.rmtree(tmp_dir, ignore_errors=True)
-    return path
 
 
 def _check_model_matches(model, config: BundleConfig) -> None:
@@ -190,7 +207,9 @@ def read_bundle_config(path: str | os.PathLike) -> BundleConfig:
     if path.name == MODEL_JSON and path.is_file():
         path = path.parent
     with bundle_files(path, want_weights=False) as files:
-        return _parse_config(files.text, path)
+        config = _parse_config(files.text, path)
+    check_fingerprint(config, f"{MODEL_JSON} in {path.name}")
+    return config
 
 
 def load_bundle(
@@ -255,6 +274,8 @@ def load_bundle(
         compare_state_shapes(model.state_dict(), state, config, f"{path.name}'s weights")
         model.load_state_dict(state, strict=True)
         del state  # a zip's weights file is removed when the block ends
+    # last: the checks above name a damaged hash or class count more precisely
+    check_fingerprint(config, f"{MODEL_JSON} in {path.name}")
     model.eval()
     model.to(resolve_device(device))
     return ModelBundle(model=model, config=config, path=path)

@@ -7,12 +7,23 @@ metrics. Normalisation defaults come from timm's data configuration of the
 backbone (:func:`~napari_msc_morph.models.backbones.normalization`), so a
 backbone whose pretrained weights expect other mean/std gets those; a bundle
 always stores the numbers it was trained with, so older bundles load unchanged.
+
+Hand edits are caught (:func:`output_fingerprint`): ``output_sha256`` hashes
+the weights' sha256 with every key that changes what the network's outputs
+mean (task, class order, temperature, normalisation, crop and pixel size),
+and the model id ends in it. A ``model.json`` whose class names were swapped
+by hand no longer matches its fingerprint and is refused, instead of
+reporting inverted scores under the old model id. Classes must fit the task
+(:func:`check_classes_fit_task`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import math
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from ..errors import BadInputError
@@ -22,7 +33,8 @@ from .checks import positive_number
 from .intensity import INTENSITY_MODES
 from .tasks import TASKS, TaskSpec, get_task
 
-__all__ = ["BundleConfig", "SCHEMA_VERSION", "BUNDLE_FORMAT", "check_schema_version"]
+__all__ = ["BundleConfig", "SCHEMA_VERSION", "BUNDLE_FORMAT", "check_classes_fit_task",
+           "check_fingerprint", "check_schema_version", "output_fingerprint"]
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +102,10 @@ class BundleConfig:
         ``{"temperature": T, "fitted_on": "validation", "n": ...}``; prediction
         uses ``softmax(logits / T)`` (:mod:`napari_msc_morph.models.calibration`).
         ``None``: ``T = 1``.
-    weights_sha256, package_version, created, model_id :
-        Filled in by :func:`save_bundle` (``model_id`` only if empty).
+    weights_sha256, package_version, created, output_sha256, model_id :
+        Filled in by :func:`save_bundle`; ``model_id`` is always
+        ``"<task>-<backbone>-<output_sha256[:8]>"``, so it changes with the
+        weights and with every key that changes the outputs.
     schema_version : int
         Version of this schema.
     description : str
@@ -118,6 +132,7 @@ class BundleConfig:
     package_version: str = ""
     schema_version: int = SCHEMA_VERSION
     model_id: str = ""
+    output_sha256: str = ""
     created: str = ""
     description: str = ""
 
@@ -192,6 +207,7 @@ class BundleConfig:
                     f"{self.calibration!r}."
                 )
             positive_number(self.calibration["temperature"], "calibration temperature")
+        check_classes_fit_task(self.task, self.class_names)
         # Builds the spec once more so score/positive_class are checked too.
         self.task_spec  # noqa: B018
 
@@ -227,6 +243,7 @@ class BundleConfig:
         """
         if not isinstance(data, dict):
             raise BadInputError(f"{source} must hold a JSON object, got {type(data).__name__}.")
+        _refuse_non_finite(data, source)
         if "schema_version" in data:  # first: a newer schema may have renamed every other key
             check_schema_version(data["schema_version"], source, data.get("package_version"))
         missing = [k for k in _REQUIRED_KEYS if k not in data]
@@ -249,7 +266,107 @@ class BundleConfig:
         try:
             return cls(**kwargs)
         except (TypeError, ValueError) as err:
+            if str(err).startswith(source):
+                raise
             raise BadInputError(f"{source}: {err}") from err
+
+
+#: What changes the meaning of a network's outputs: a hand edit of any of these
+#: (or of the weights) makes another model, so the model id must change.
+FINGERPRINT_KEYS = ("weights_sha256", "task", "class_names", "ordinal", "score",
+                    "positive_class", "backbone", "in_chans", "input_size", "mean", "std",
+                    "pixel_size_um", "intensity")
+
+
+def output_fingerprint(config: BundleConfig) -> str:
+    """sha256 over the weights' sha256 and every key that maps the weights to outputs.
+
+    The calibration temperature counts too (prediction divides the logits by
+    it); metrics, description, tiling defaults and dates do not.
+    """
+    values = {key: getattr(config, key) for key in FINGERPRINT_KEYS}
+    values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
+    temperature = (config.calibration or {}).get("temperature", 1.0)
+    values["temperature"] = float(temperature)
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def check_fingerprint(config: BundleConfig, source: str) -> None:
+    """Refuse a ``model.json`` edited after it was written (its fingerprint no longer fits).
+
+    Bundles written before fingerprints existed (no ``output_sha256``) cannot
+    be checked and load as before.
+    """
+    if not config.output_sha256:
+        return
+    actual = output_fingerprint(config)
+    id_ok = config.model_id.endswith(config.output_sha256[:8])
+    if actual == config.output_sha256 and id_ok:
+        return
+    what = ("model_id" if actual == config.output_sha256 else
+            "one of " + ", ".join(FINGERPRINT_KEYS[1:]) + " or the calibration temperature")
+    raise BadInputError(
+        f"{source} was edited after the bundle was written: {what} no longer matches the "
+        f"output fingerprint recorded with model id {config.model_id!r}. An edited class "
+        "order or temperature would label the outputs wrongly under the old id. Use an "
+        "intact copy of the bundle; to change the classes on purpose, load the original "
+        "and write a new bundle with napari_msc_morph.models.save_bundle (it gets a new id)."
+    )
+
+
+def check_classes_fit_task(task: str, class_names, source: str = "model.json") -> None:
+    """Refuse classes the task's score cannot use, naming the task's expected classes.
+
+    Read from the :data:`~napari_msc_morph.models.tasks.TASKS` registry:
+
+    - a class that is a default class of *another* task and not of this one
+      (``passage`` with ``control``/``induced``) is a bundle for the wrong task;
+    - a task whose default classes are all numbered (``P1`` ... ``P10``) scores
+      by those numbers (expected passage), so every class must carry one, in
+      increasing order.
+    """
+    spec = get_task(task)
+    names = [str(c) for c in class_names]
+    own = set(spec.class_names)
+    foreign = {c: other for other in TASKS if other != task
+               for c in TASKS.get(other).class_names if c not in own}
+    wrong = [f"{c} (a {foreign[c]} class)" for c in names if c in foreign]
+    numbered = _numbered_in_order(spec.class_names)
+    if not wrong and (not numbered or _numbered_in_order(names)):
+        return
+    expected = ", ".join(spec.class_names)
+    why = (f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not belong to it"
+           if wrong else "its score needs a number in every class name, increasing")
+    raise BadInputError(
+        f"{source}: task {task!r} cannot have the classes {', '.join(names)}: {why}. Its "
+        f"classes are {expected} (or some of them, in that order); check the task and the "
+        "class names."
+    )
+
+
+def _numbered_in_order(names) -> bool:
+    """Every name ends in a number and the numbers increase (``P1, P4, P7``)."""
+    numbers = [re.search(r"(\d+(?:\.\d+)?)\s*$", str(n)) for n in names]
+    if not all(numbers):
+        return False
+    values = [float(m.group(1)) for m in numbers]
+    return all(b > a for a, b in zip(values, values[1:]))
+
+
+def _refuse_non_finite(data: dict, source: str) -> None:
+    """NaN/Infinity (which JSON parsers accept) where model.json needs a number: name the key."""
+    checked = {k: data.get(k) for k in (*_REQUIRED_KEYS, "grid_overlap", "temperature")}
+    calibration = data.get("calibration")
+    if isinstance(calibration, dict):
+        checked["calibration temperature"] = calibration.get("temperature")
+    for key, value in checked.items():
+        values = value if isinstance(value, list) else [value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            raise BadInputError(
+                f"{source}: key {key!r} holds {value!r} where a finite number belongs; the "
+                "model.json was damaged or edited. Use an intact copy of the bundle."
+            )
 
 
 def check_schema_version(version, source: str = "model.json", writer: str | None = None) -> int:
@@ -270,6 +387,7 @@ def check_schema_version(version, source: str = "model.json", writer: str | None
 
 
 def _as_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value) or int(value) != value):
         raise BadInputError(f"{name} must be an integer, got {value!r}.")
     return int(value)

@@ -110,8 +110,9 @@ def _read_checkpoint(work_dir: Path) -> tuple[dict, bytes]:
     json_path, weights_path = work_dir / CHECKPOINT_JSON, work_dir / CHECKPOINT_WEIGHTS
     if not weights_path.is_file():
         raise FileNotFoundError(
-            f"Nothing to resume in {work_dir}: no {CHECKPOINT_WEIGHTS} (no epoch finished). "
-            "Start without --resume."
+            f"Nothing to resume in {work_dir}: no {CHECKPOINT_WEIGHTS} (no epoch finished "
+            "writing its checkpoint: the run was stopped, or the disk was full, during its "
+            "first epoch). Start the run again with --overwrite instead of --resume."
         )
     blob = weights_path.read_bytes()
     try:
