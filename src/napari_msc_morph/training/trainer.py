@@ -59,7 +59,13 @@ from .config import TrainConfig, TrainResult, default_work_dir
 from .epoch import Optimisation, epoch_seed, is_better, train_one_epoch, validation_metrics
 from .evaluate import evaluate_model
 from .integrity import split_warnings
-from .optim import build_optimizer, build_scheduler, class_weight_values, step_scheduler
+from .optim import (
+    build_optimizer,
+    build_scheduler,
+    class_weight_values,
+    schedule_warnings,
+    step_scheduler,
+)
 from .pipeline import (
     CropDataset,
     consensus_pixel_size,
@@ -68,6 +74,7 @@ from .pipeline import (
     prepare_table,
     warn_small_fields,
 )
+from .recipes import config_provenance
 from .splits import write_split
 
 __all__ = ["train_model"]
@@ -240,6 +247,7 @@ def _run_warnings(table, class_names, config: TrainConfig) -> list[str]:
     found = [f"--dedupe: {note}" for note in table.attrs.get("merged", [])]
     split_by = None if config.split_by in (None, "", "none", "image") else config.split_by
     found += split_warnings(table, class_names, split_by)
+    found += schedule_warnings(config)
     for message in found[len(table.attrs.get("merged", [])):]:
         logger.warning("warning: %s", message)
     return found
@@ -316,6 +324,8 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
                                                                     strict=True)),
         "world_size": ctx.world_size,
         "global_batch_size": ctx.world_size * config.batch_size,
+        # each recipe value: stated by the paper, Assumed, this tool's, or set for this run
+        "provenance": config_provenance(config),
     }
     opt = _build_optimisation(config, len(class_names), weights, device, ctx)
     norm = normalization(opt.model, config.in_chans)  # timm's data config of this network
