@@ -59,6 +59,7 @@ from .config import TrainConfig, TrainResult, default_work_dir
 from .epoch import Optimisation, epoch_seed, is_better, train_one_epoch, validation_metrics
 from .evaluate import evaluate_model
 from .integrity import split_warnings
+from .network_checks import check_network_takes_crops, check_weights_finite
 from .optim import (
     build_optimizer,
     build_scheduler,
@@ -189,6 +190,7 @@ def train_model(
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(bundle_path)
     # before any work: pretrained weights wanted but unavailable offline is an error now
     source = pretrained_source(config.backbone, config.pretrained, config.weights)
+    probe_network(config)
     ctx, device = distributed.setup(resolve_device(config.device))
     try:
         table, class_names = _prepare_run(manifest, config, work_dir, resume, dedupe, ctx)
@@ -226,6 +228,14 @@ def train_model(
 
 
 # --------------------------------------------------------------------------- steps
+def probe_network(config: TrainConfig) -> None:
+    """Before any file is written: can this backbone train on these crops and batches?"""
+    from ..models import create_backbone
+
+    probe = create_backbone(config.backbone, 2, in_chans=config.in_chans, pretrained=False)
+    check_network_takes_crops(probe, config, "cpu")
+
+
 def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool, dedupe: bool,
                  ctx: distributed.DistContext):
     """Validate and split the manifest; write ``split.csv`` and ``train_config.json`` (rank 0)."""
@@ -358,6 +368,7 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
 
         row = {"epoch": epoch + 1,
                **train_one_epoch(opt, data.loader, on_batch=on_batch, cancel=cancel)}
+        check_weights_finite(opt.model, config, epoch + 1, opt.device)
         if len(data.val_fields) and ctx.is_main:
             row.update(validation_metrics(opt.model, probe, data.val_fields, data.val_targets,
                                           data.val_days, opt.device))
