@@ -121,6 +121,8 @@ wide. The synthetic classes differ by cell morphology only, as in the real cultu
 {_img(plots.get("passage_learning_curves"), out, "Passage learning curves")}
 
 <h2>2. Osteogenic differentiation (OsScore)</h2>
+<p class="note">Control vs osteogenically induced, OsScore = P(induced): this tool's definition
+(the OsteoNet abstract names an Osteogenic Score without defining its classes or formula).</p>
 {osteo_rows}
 {_notes(om)}
 {_img(plots.get("osteogenic_roc"), out, "ROC, induced vs control (test donors)")}
