@@ -30,7 +30,7 @@ PUBLISHED = {
                            split_by=None, class_names=None, pretrained=True),
     "source-resnext": dict(task="source", backbone="resnext50_32x4d", input_size=448,
                            optimizer="adam", lr=1e-5, batch_size=8, epochs=150, crop="center",
-                           tiling="center", pretrained=True, test=0.3),
+                           tiling="center", pretrained=True, test=0.3, early_stopping=None),
     "osteonet": dict(task="osteogenic", backbone="resnet50", class_names=("control", "induced"),
                      monitor="val_auc", pretrained=True),
     "nsc-resnet50-binary": dict(task="nsc_fate", backbone="resnet50",
