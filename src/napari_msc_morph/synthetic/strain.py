@@ -1,8 +1,8 @@
 """Synthetic MSC strains for strain identification (the passage study's third model).
 
 Every strain is grown through the passages P1–P10 like :func:`passage_field`,
-but keeps its own morphology at every passage: cell size and elongation
-(the donor multipliers of :func:`~._common.make_donor`), how strongly and in
+but keeps its own morphology at every passage: cell size, density and
+elongation (on top of the donor multipliers of :func:`~._common.make_donor`), how strongly and in
 which pattern its cells align (domains, parallel arrays or whorls), how many
 protrusions its spindles carry and how tapered they are. The microscope
 session (background, contrast, noise, illumination, halo, tint) is drawn per
@@ -51,6 +51,10 @@ def strain_population(passage: int, strain: DonorStyle) -> Population:
     pop = passage_population(passage, strain)
     return replace(
         pop,
+        # strains of one tissue differ by tens of percent in spread area and density
+        mean_area_um2=pop.mean_area_um2 * float(traits.uniform(0.5, 2.0)),
+        coverage=float(np.clip(pop.coverage * traits.uniform(0.6, 1.5), 0.15, 0.95)),
+        spindle_aspect=pop.spindle_aspect * float(traits.uniform(0.7, 1.4)),
         orientation=_ORIENTATIONS[int(traits.integers(len(_ORIENTATIONS)))],
         alignment=float(np.clip(pop.alignment + traits.uniform(-0.3, 0.3), 0.05, 0.95)),
         processes=pop.processes * float(traits.uniform(0.5, 1.6)),
