@@ -106,9 +106,11 @@ figure {{ display: inline-block; margin: 0.5em; }} img {{ max-width: 480px; }}
 donors, validated on {settings.val_donors} and tested on {settings.test_donors} donors they never saw
 (donor-grouped split). Backbone {html.escape(settings.backbone)}, {settings.input_size} px crops of fields
 read at 1/{settings.downscale} resolution, {settings.epochs} epochs, six-region averaging at test time.</p>
-<p class="note">The published numbers are the papers' <em>test</em> results (held-out strains and
-donors) of ResNeXt-50 / OsteoNet models trained on thousands of real images: the papers' results on
-their own data, context rather than a like-for-like comparison. Every demo number carries a 95 %
+<p class="note">The published numbers are the papers' <em>test</em> results: the passage study's
+ResNeXt trained on 1,286 real images and tested on 454 images of 2 strains it never saw, and
+OsteoNet's AUC on an independent test set whose size and donor separation the abstract does not
+give. They are the papers' results on their own data, context rather than a like-for-like
+comparison. Every demo number carries a 95 %
 interval from a bootstrap that resamples whole donors, so with few test donors the intervals are
 wide. The synthetic classes differ by cell morphology only, as in the real cultures.</p>
 
@@ -119,6 +121,8 @@ wide. The synthetic classes differ by cell morphology only, as in the real cultu
 {_img(plots.get("passage_learning_curves"), out, "Passage learning curves")}
 
 <h2>2. Osteogenic differentiation (OsScore)</h2>
+<p class="note">Control vs osteogenically induced, OsScore = P(induced): this tool's definition
+(the OsteoNet abstract names an Osteogenic Score without defining its classes or formula).</p>
 {osteo_rows}
 {_notes(om)}
 {_img(plots.get("osteogenic_roc"), out, "ROC, induced vs control (test donors)")}

@@ -25,6 +25,7 @@ from .registry import Registry
 __all__ = [
     "TILINGS",
     "six_region_boxes",
+    "six_partition_boxes",
     "center_box",
     "grid_boxes",
     "GridLayout",
@@ -85,6 +86,39 @@ def six_region_boxes(image_shape, crop_size: int) -> np.ndarray:
     rows = (0, h - c)
     cols = (0, (w - c) // 2, w - c)
     return np.array([(y, x, y + c, x + c) for y in rows for x in cols], dtype=np.int64)
+
+
+def six_partition_boxes(image_shape, crop_size: int) -> np.ndarray:
+    """The other reading of the passage study's six regions: the field cut into six.
+
+    The field is divided into six equal regions, 3 columns x 2 rows for a
+    landscape field (2 columns x 3 rows for a portrait one), and each region
+    is represented by the crop centred on it. The crop keeps the pixel size
+    the network was trained at (resizing a 864x972 px region to 448 px would
+    show cells at half their trained size); where a region is smaller than
+    the crop, the crop overlaps its neighbours and stays inside the field.
+
+    Returns
+    -------
+    ndarray of int, shape (6, 4)
+        ``(y0, x0, y1, x1)`` row by row (for a landscape field: upper-left,
+        upper-middle, upper-right, lower-left, lower-middle, lower-right).
+
+    Examples
+    --------
+    >>> six_partition_boxes((1944, 2592), 448)[:3].tolist()
+    [[262, 208, 710, 656], [262, 1072, 710, 1520], [262, 1936, 710, 2384]]
+    """
+    h, w, c = _hw(image_shape, crop_size)
+    n_rows, n_cols = (2, 3) if w >= h else (3, 2)
+    boxes = []
+    for i in range(n_rows):
+        for j in range(n_cols):
+            cy, cx = (2 * i + 1) * h / (2 * n_rows), (2 * j + 1) * w / (2 * n_cols)
+            y = min(max(int(round(cy - c / 2)), 0), h - c)
+            x = min(max(int(round(cx - c / 2)), 0), w - c)
+            boxes.append((y, x, y + c, x + c))
+    return np.array(boxes, dtype=np.int64)
 
 
 def center_box(image_shape, crop_size: int) -> np.ndarray:
@@ -191,7 +225,15 @@ def grid_boxes(image_shape, crop_size: int, overlap: float = 0.5) -> np.ndarray:
 TILINGS.add(
     "six", lambda shape, crop, overlap: six_region_boxes(shape, crop),
     help="upper-left, upper-middle, upper-right, lower-left, lower-middle and lower-right "
-         "crops (the passage study's scheme); class probabilities averaged",
+         "crops at the field's corners and edge middles (one reading of the passage study's "
+         "six regions, Assumed); class probabilities averaged",
+    maps=False,
+)
+TILINGS.add(
+    "six-regions", lambda shape, crop, overlap: six_partition_boxes(shape, crop),
+    help="the field cut into six equal regions (3x2, or 2x3 for a portrait field), the centred "
+         "crop of each; the other reading of the passage study's six regions; probabilities "
+         "averaged",
     maps=False,
 )
 TILINGS.add(

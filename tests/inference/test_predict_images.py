@@ -160,14 +160,15 @@ def _choices(command: str, option: str) -> list:
 
 
 def test_cli_choices_are_the_registries():
-    assert _choices("predict", "--tiling") == TILINGS.names() == ["six", "grid", "center"]
+    assert _choices("predict", "--tiling") == TILINGS.names() == ["six", "six-regions", "grid",
+                                                                  "center"]
     assert _choices("predict", "--device") == DEVICES.names()
     assert _choices("predict", "--precision") == PRECISIONS.names()
     assert all(TILINGS.help(name) for name in TILINGS)
 
 
 def test_tasks_and_score_columns_are_defined_once():
-    assert TASKS.names() == ["passage", "source", "osteogenic", "nsc_fate"]
+    assert TASKS.names() == ["passage", "source", "osteogenic", "nsc_fate", "strain"]
     assert TASKS.get("osteogenic") is get_task("osteogenic")
     assert TASKS.help("passage") == get_task("passage").description
     with pytest.raises(BadInputError, match="Unknown task 'weather'"):

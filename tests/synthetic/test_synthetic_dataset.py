@@ -108,7 +108,7 @@ def test_same_seed_same_files_different_seed_different(tmp_path):
 
 
 def test_bad_arguments(tmp_path):
-    assert KINDS == ("passage", "osteo", "source", "nsc", "if")
+    assert KINDS == ("passage", "osteo", "source", "nsc", "strain", "if")
     with pytest.raises(BadInputError, match="kind"):
         write_dataset("adipose", tmp_path)
     with pytest.raises(BadInputError, match="n_donors"):

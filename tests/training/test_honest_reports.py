@@ -21,6 +21,7 @@ def test_published_test_figures_live_in_one_registry():
     figures = {name: PUBLISHED.get(name).metrics for name in PUBLISHED.names()}
     assert figures == {
         "passage-resnext": {"within3_accuracy": 0.567, "within5_accuracy": 0.910},
+        "strain-resnext": {"accuracy": 0.929},
         "source-resnext": {"accuracy": 0.902},
         "osteonet": {"auc_day_0": 0.94, "auc_day_5": 0.98},
         "nsc-resnet50-binary": {"accuracy": 0.997},
@@ -34,6 +35,37 @@ def test_published_test_figures_live_in_one_registry():
     assert DEMO_PUBLISHED["passage"]["metrics"] == figures["passage-resnext"]
     assert DEMO_PUBLISHED["passage"]["label"] == PUBLISHED_LABEL
     assert "0.857" not in json.dumps(DEMO_PUBLISHED)
+
+
+def test_published_figures_say_exactly_what_they_were_measured_on():
+    """Issue 22: no 'held-out test donors' or 'thousands of real images' where untrue."""
+    passage = PUBLISHED.get("passage-resnext")
+    assert passage.evaluated_on == "test"
+    for fact in ("1,286", "454", "2 strains"):
+        assert fact in passage.source
+    source = PUBLISHED.get("source-resnext").source
+    for fact in ("1,000", "70/30", "by image", "300 test", "does not say whether"):
+        assert fact in source
+    strain = PUBLISHED.get("strain-resnext")
+    assert strain.evaluated_on == "validation" and strain.n_classes == 10
+    assert strain.to_dict()["evaluated_on"] == "validation"
+    assert "this tool's" in PUBLISHED.get("osteonet").source
+    assert "this tool's" in PUBLISHED.get("nsc-resnet50-multiclass").source
+
+
+def test_no_comparator_is_said_to_be_thousands_of_images_or_test_donors():
+    from pathlib import Path
+
+    import napari_msc_morph
+
+    root = Path(napari_msc_morph.__file__).parent
+    texts = [p.read_text(encoding="utf-8") for p in root.rglob("*.py")]
+    docs = Path(__file__).parents[2] / "docs"
+    texts += [p.read_text(encoding="utf-8") for p in docs.glob("*.md")]
+    for text in texts:
+        low = text.lower()
+        assert "thousands of real images" not in low and "thousands of images" not in low
+        assert "held-out strains and\ndonors" not in low
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +104,7 @@ def test_report_carries_published_figures_cis_and_n_per_group(osteo_study):
     assert m["groups"]["day"] == {"0": {"images": 16, "donors": 4},
                                   "5": {"images": 8, "donors": 4}}
     assert m["published"]["metrics"] == {"auc_day_0": 0.94, "auc_day_5": 0.98}
+    assert "this tool's definition" in m["label_definition"]
     for key in ("auc", "auc_day_0", "auc_day_5", "accuracy", "ece"):
         assert np.isfinite(m[f"{key}_ci95_low"]), key
     text = (out / "report.md").read_text()
@@ -82,6 +115,8 @@ def test_report_carries_published_figures_cis_and_n_per_group(osteo_study):
     assert next(line for line in text.splitlines()
                 if line.startswith("| ROC AUC, day 5")).endswith("| 0.980 |")
     assert "| 0 | 16 | 4 |" in text and "| 5 | 8 | 4 |" in text
+    assert "Published (test figures)" in text
+    assert "Classes: this tool's definition: control vs osteogenically induced" in text
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["published"]["label"] == PUBLISHED_LABEL
 

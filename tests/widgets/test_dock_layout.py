@@ -113,7 +113,7 @@ def test_train_takes_the_recipe_values_on_a_gpu(make_napari_viewer, monkeypatch)
     widget = TrainWidget(make_napari_viewer())
     widget.task.setCurrentText("passage")
     values = _train_defaults.apply_machine_defaults(widget)
-    assert values == {"backbone": "resnext50_32x4d", "input_size": 448, "epochs": 30}
+    assert values == {"backbone": "resnext50_32x4d", "input_size": 448, "epochs": 300}
     assert widget.backbone.currentText() == "resnext50_32x4d"
     assert "GPU assumed" in widget.estimate_label.text()
 

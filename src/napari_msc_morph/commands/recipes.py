@@ -15,7 +15,12 @@ _COLUMNS = {
     "optimizer/lr": lambda name, r: (f"{r.optimizer} {r.lr:g}"
                                      + (f" m{r.momentum:g}" if r.momentum is not None else "")),
     "batch": lambda name, r: str(r.batch_size),
-    "scheduler": lambda name, r: f"{r.scheduler} on {r.monitor}, <= {r.epochs} epochs",
+    "scheduler": lambda name, r: (f"{r.scheduler} on {r.monitor}"
+                                  + (f" (patience {r.plateau_patience})"
+                                     if r.scheduler == "plateau" else "")
+                                  + f", <= {r.epochs} epochs"
+                                  + (f", stop after {r.early_stopping}" if r.early_stopping
+                                     else ", no early stop")),
 }
 
 
@@ -25,8 +30,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         help="list the studies' training setups for `msc-morph train --recipe`",
         description=(
             "List the published training setups (task, backbone, crop size, optimiser and "
-            "learning rate, batch, schedule) with their source. `msc-morph train --recipe NAME` "
-            "starts from one; options given explicitly override its values."
+            "learning rate, batch, schedule) with their source, and for every value whether the "
+            "paper states it ('stated', with the section), does not ('Assumed': what was chosen "
+            "and why) or does not define it ('defined by this tool'). `msc-morph train --recipe "
+            "NAME` starts from one; options given explicitly override its values."
         ),
     )
     parser.add_argument("--name", choices=RECIPES.names(), default=None,
@@ -42,9 +49,21 @@ def recipes_table(names=None) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in rows]
-    lines.append("")
-    lines += [f"{n}: {RECIPES.get(n).source}" for n in names]
+    for n in names:
+        recipe = RECIPES.get(n)
+        values = recipe.config_values()
+        lines += ["", f"{n}: {recipe.source}"]
+        for key, origin in recipe.provenance:
+            value = (getattr(values["augment"], key.split(".", 1)[1]) if key.startswith("augment.")
+                     else "defaults" if key == "augment" else values[key])
+            lines.append(f"  {origin.status:<20} {key} = {_show(value)}: {origin.note}")
     return "\n".join(lines)
+
+
+def _show(value) -> str:
+    if isinstance(value, tuple):
+        return "/".join(value)
+    return "none" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def run(args) -> int:

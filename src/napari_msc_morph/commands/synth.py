@@ -15,6 +15,8 @@ KIND_HELP = {
     "osteo": "osteogenic induction time course, days 0-21, induced and control",
     "source": "umbilical cord vs bone marrow MSCs",
     "nsc": "neural stem cell fates: neuron, astrocyte, oligodendrocyte",
+    "strain": "MSC strains S1-Sn (--n-donors strains), each through P1-P10 with its own "
+              "morphology; the label is the strain (strain identification)",
     "if": "immunofluorescence fields (DAPI, actin, RUNX2, OSX, OCN, Ki67) with labels and per-cell truth",
 }
 
@@ -33,7 +35,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("kind", choices=list(KIND_HELP), help="what to generate")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument("--n-donors", type=int, default=3, metavar="N",
-                        help="number of donors, each with its own style (default 3)")
+                        help="number of donors, each with its own style (default 3); for "
+                             "strain, the number of strains")
     parser.add_argument("--per-class", type=int, default=2, metavar="K",
                         help="images per class and donor (default 2)")
     parser.add_argument("--size", type=int, nargs=2, metavar=("H", "W"),
@@ -84,8 +87,9 @@ def run(args) -> int:
         print(f"readouts: {len(readouts)} qPCR Ct values -> {Path(args.out) / 'readouts.csv'}")
     elapsed = time.perf_counter() - start
     groups = len(manifest) // max(args.n_donors * args.per_class, 1)
+    units, kinds = ("strains", "passages") if args.kind == "strain" else ("donors", "classes")
     print(
-        f"wrote {len(manifest)} {args.kind} images ({args.n_donors} donors x {groups} classes x "
+        f"wrote {len(manifest)} {args.kind} images ({args.n_donors} {units} x {groups} {kinds} x "
         f"{args.per_class}) to {args.out} in {elapsed:.1f} s; manifest: {Path(args.out) / 'manifest.csv'}"
     )
     return 0

@@ -92,7 +92,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="network input channels (3: gray images repeated, ImageNet-style)")
     parser.add_argument("--workers", type=int, default=None, help="DataLoader worker processes")
     parser.add_argument("--patience", type=int, default=None,
-                        help="early stopping: epochs without improvement (0 = off; default 10)")
+                        help="early stopping: epochs without improvement (0 = off; default 10; the "
+                             "passage and strain recipes: off, so their schedule runs)")
+    parser.add_argument("--plateau-patience", type=int, default=None, metavar="N",
+                        help="plateau schedule: epochs (validation checks) without a better "
+                             "monitored metric before the learning rate is divided by 10 "
+                             "(default 3; the passage recipe 100, its reading of the paper's "
+                             "'within 100 times')")
     parser.add_argument("--monitor", default=None,
                         help="validation metric that picks the best epoch (default val_loss; "
                              "e.g. val_accuracy, val_auc)")
@@ -125,7 +131,8 @@ _OPTION_FIELDS = {
     **{name: name for name in (
         "task", "backbone", "input_size", "epochs", "batch_size", "optimizer", "scheduler", "lr",
         "momentum", "crop", "crops_per_field", "pretrained", "weights", "device", "seed",
-        "in_chans", "downscale", "split_by", "val", "test", "tiling", "monitor", "class_weights")},
+        "in_chans", "downscale", "split_by", "val", "test", "tiling", "monitor", "class_weights",
+        "plateau_patience")},
     "workers": "num_workers", "classes": "class_names", "patience": "early_stopping",
 }
 

@@ -25,6 +25,7 @@ Scores (see :func:`napari_msc_morph.inference.ordinal.task_score`):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from ..errors import BadInputError
@@ -37,6 +38,7 @@ __all__ = [
     "TASKS",
     "TaskSpec",
     "get_task",
+    "natural_order",
     "probability_column",
 ]
 
@@ -93,6 +95,12 @@ class TaskSpec:
         score.
     description : str
         One line for users.
+    classes_from_data : bool
+        The classes are the lab's own names found in the manifest's labels
+        (strains), not a fixed list; ``class_names`` are then only examples.
+    label_definition : str
+        Where the classes' meaning comes from: the paper, or this tool where
+        the paper does not define them (reports and docs print it).
     """
 
     name: str
@@ -101,6 +109,8 @@ class TaskSpec:
     score: str | None = None
     positive_class: str | None = None
     description: str = ""
+    classes_from_data: bool = False
+    label_definition: str = ""
 
     def __post_init__(self):
         names = tuple(str(c) for c in self.class_names)
@@ -124,6 +134,21 @@ class TaskSpec:
             raise BadInputError(
                 f"Task {self.name!r}: os_score on unordered classes needs a positive_class."
             )
+
+    def classes_in(self, labels) -> tuple[str, ...]:
+        """The classes a model of this task gets from a manifest holding ``labels``.
+
+        The task's classes that occur (in the task's order), or, for a task whose
+        classes come from the data, every label in natural order (S2 before S10).
+        Fewer than two found: the task's own list (the manifest check then names
+        the labels that do not fit).
+        """
+        present = {str(v) for v in labels if str(v).strip()}
+        if self.classes_from_data:
+            kept = natural_order(present)
+        else:
+            kept = tuple(c for c in self.class_names if c in present)
+        return kept if len(kept) >= 2 else tuple(self.class_names)
 
     @property
     def num_classes(self) -> int:
@@ -157,12 +182,16 @@ for _spec in (
         ordinal=True,
         score="expected_passage",
         description="Culture passage (senescence), ordinal P1..P10 with interval probabilities.",
+        label_definition="the culture passage P1-P10, as in the passage study (Wang et al. "
+                         "2025, §3.4.2)",
     ),
     TaskSpec(
         name="source",
         class_names=("umbilical_cord", "bone_marrow"),
         ordinal=False,
         description="Tissue source: umbilical cord vs bone marrow MSCs.",
+        label_definition="the tissue the MSCs were isolated from, as in the passage study's "
+                         "source model (Wang et al. 2025, §3.4.3)",
     ),
     TaskSpec(
         name="osteogenic",
@@ -170,18 +199,49 @@ for _spec in (
         ordinal=False,
         score="os_score",
         positive_class="induced",
-        description="Osteogenic differentiation; OsScore = P(induced) in [0, 1].",
+        description="Osteogenic differentiation; OsScore = P(induced) in [0, 1] (this tool's "
+                    "definition).",
+        label_definition="this tool's definition: control vs osteogenically induced cultures, "
+                         "OsScore = P(induced); the OsteoNet abstract names an Osteogenic Score "
+                         "without defining its classes or formula",
     ),
     TaskSpec(
         name="nsc_fate",
         class_names=("neuron", "astrocyte", "oligodendrocyte"),
         ordinal=False,
         description="Neural stem cell fate: neuron / astrocyte / oligodendrocyte "
-                    "(or neuron / glia).",
+                    "(or neuron / glia; this tool's class sets).",
+        label_definition="this tool's definition: neuron / astrocyte / oligodendrocyte, or "
+                         "neuron / glia; the neural-fate summary speaks of neuron and glial "
+                         "differentiation without listing its classes",
+    ),
+    TaskSpec(
+        name="strain",
+        class_names=tuple(f"S{k}" for k in range(1, 11)),
+        ordinal=False,
+        classes_from_data=True,
+        description="Cell strain identification: which of your strains (the manifest's "
+                    "labels) an image comes from.",
+        label_definition="which training strain an image comes from, as in the passage "
+                         "study's strain model (Wang et al. 2025, §3.4.2); the strain names "
+                         "are your manifest's",
     ),
 ):
     TASKS.add(_spec.name, _spec, help=_spec.description)
 del _spec
+
+
+def natural_order(names) -> tuple[str, ...]:
+    """``names`` sorted with their numbers read as numbers.
+
+    >>> natural_order(["S10", "S2", "S1"])
+    ('S1', 'S2', 'S10')
+    """
+    def key(name: str):
+        return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                for part in re.split(r"(\d+)", str(name)) if part]
+
+    return tuple(sorted((str(n) for n in names), key=key))
 
 
 def get_task(name: str, class_names=None, ordinal: bool | None = None) -> TaskSpec:

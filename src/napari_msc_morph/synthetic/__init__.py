@@ -2,7 +2,8 @@
 
 Bright-field / phase-contrast MSC fields (:func:`passage_field`,
 :func:`osteo_field`, :func:`source_field`), neural stem cell fates
-(:func:`nsc_field`), immunofluorescence fields with exact cell/nucleus labels
+(:func:`nsc_field`), strains for strain identification (:func:`strain_field`),
+immunofluorescence fields with exact cell/nucleus labels
 and marker levels (:func:`if_field`), and :func:`write_dataset`, which writes
 a labelled dataset (TIFFs with pixel size + ``manifest.csv``) for training
 and testing. Donor-to-donor variation comes from :func:`make_donor`.
@@ -31,6 +32,7 @@ from .brightfield import (
 from .dataset import KINDS, write_dataset
 from .fluorescence import IF_CHANNELS, IF_COLORMAPS, IFField, if_field
 from .neural import FATES, nsc_field
+from .strain import make_strain, strain_field
 
 __all__ = [
     "DonorStyle",
@@ -45,10 +47,12 @@ __all__ = [
     "SyntheticField",
     "if_field",
     "make_donor",
+    "make_strain",
     "nsc_field",
     "osteo_differentiation",
     "osteo_field",
     "passage_field",
     "source_field",
+    "strain_field",
     "write_dataset",
 ]

@@ -15,6 +15,7 @@ from ._common import BRIGHTFIELD_SIZE, check_choice, make_donor
 from .brightfield import OSTEO_DAYS, PASSAGES, SOURCES, osteo_field, passage_field, source_field
 from .fluorescence import if_field
 from .neural import FATES, NSC_SIZE, nsc_field
+from .strain import make_strain, strain_field
 
 
 class _Kind(NamedTuple):
@@ -22,6 +23,8 @@ class _Kind(NamedTuple):
     classes: list[dict]  # manifest columns of each class, label first
     stem: str  # file name, formatted with the class columns and the image index k
     make: Callable | None  # (class columns, **field options) -> SyntheticField; None for "if"
+    #: the donors are strains (S1, S2 ...) and each image's label is its strain
+    strains: bool = False
 
 
 _KINDS = {
@@ -36,6 +39,11 @@ _KINDS = {
                     "{label}_{k:02d}", lambda c, **kw: source_field(c["source"], **kw)),
     "nsc": _Kind(NSC_SIZE, [{"label": f, "fate": f} for f in FATES],
                  "{label}_{k:02d}", lambda c, **kw: nsc_field(c["fate"], **kw)),
+    # strain identification: every strain through P1-P10; the label is the strain
+    "strain": _Kind(BRIGHTFIELD_SIZE, [{"passage": p} for p in PASSAGES],
+                    "P{passage:02d}_{k:02d}",
+                    lambda c, donor, **kw: strain_field(c["passage"], strain=donor, **kw),
+                    strains=True),
     # immunofluorescence: one "class"; the fields of a donor span differentiation 0-1
     "if": _Kind((512, 512), [{"label": "field"}], "field_{k:02d}", None),
 }
@@ -68,12 +76,15 @@ def write_dataset(
     kind : str
         One of :data:`KINDS`: ``"passage"`` (P1–P10), ``"osteo"`` (days
         0–21, induced and control), ``"source"`` (umbilical cord, bone
-        marrow), ``"nsc"`` (neuron, astrocyte, oligodendrocyte) or ``"if"``
+        marrow), ``"nsc"`` (neuron, astrocyte, oligodendrocyte), ``"strain"``
+        (strains S1 … Sn, each through P1–P10 with its own morphology; the
+        label is the strain) or ``"if"``
         (immunofluorescence fields with labels and per-cell truth).
     out : str or Path
         Output folder (created). Images go to ``out/<donor>/``.
     n_donors : int
-        Number of donors (``D1`` … ``Dn``), each with its own style.
+        Number of donors (``D1`` … ``Dn``), each with its own style; for
+        ``"strain"`` the number of strains (``S1`` … ``Sn``).
     per_class : int
         Images per class and donor (for ``"if"``: fields per donor, spanning
         differentiation 0–1).
@@ -117,7 +128,8 @@ def write_dataset(
     size = tuple(spec.default_size if size is None else size)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    donors = [make_donor(i + 1, seed=seed) for i in range(n_donors)]
+    make_unit = make_strain if spec.strains else make_donor
+    donors = [make_unit(i + 1, seed=seed) for i in range(n_donors)]
     total = n_donors * len(spec.classes) * per_class
     rows = []
     for d_index, donor in enumerate(donors):
@@ -126,6 +138,9 @@ def write_dataset(
                 field_seed = image_seed(seed, d_index, c_index, k)
                 rel = Path(donor.donor_id) / f"{spec.stem.format(k=k, **cls)}.tif"
                 row = {"path": rel.as_posix(), "donor": donor.donor_id, **cls}
+                if spec.strains:
+                    row = {"path": row["path"], "donor": donor.donor_id, "label": donor.donor_id,
+                           "strain": donor.donor_id, **cls}
                 if spec.make is None:
                     row.update(_write_if(out, rel, per_class, k, size, field_seed))
                 else:

@@ -97,7 +97,9 @@ class TrainConfig:
     early_stopping : int or None
         Stop after this many epochs without improvement (``None``: never).
     plateau_patience : int
-        Epochs without improvement before the plateau schedule divides the rate.
+        Epochs (validation checks) without improvement before the plateau
+        schedule divides the rate by 10 (``--plateau-patience``; the passage
+        recipe: 100).
     augment : AugmentConfig
     max_train_batches : int, optional
         Limit batches per epoch (quick checks and benchmarks).
@@ -170,6 +172,21 @@ class TrainConfig:
             if isinstance(value, bool) or int(value) != value or int(value) < 1:
                 raise BadInputError(f"{name} must be a positive integer, got {value!r}.")
             setattr(self, name, int(value))
+        if self.early_stopping == 0 and not isinstance(self.early_stopping, bool):
+            self.early_stopping = None  # 0 = off, as on the command line
+        if self.early_stopping is not None and (
+                isinstance(self.early_stopping, bool) or int(self.early_stopping) != self.early_stopping
+                or int(self.early_stopping) < 1):
+            raise BadInputError(
+                f"early_stopping (--patience) must be a positive number of epochs, or 0/None "
+                f"for no early stopping, got {self.early_stopping!r}.")
+        if (isinstance(self.plateau_patience, bool)
+                or int(self.plateau_patience) != self.plateau_patience
+                or int(self.plateau_patience) < 0):
+            raise BadInputError(
+                f"plateau_patience (--plateau-patience) must be 0 or a positive number of "
+                f"epochs, got {self.plateau_patience!r}.")
+        self.plateau_patience = int(self.plateau_patience)
         if self.input_size < 16:
             raise BadInputError(f"input_size must be at least 16 px, got {self.input_size}.")
         if self.in_chans not in (1, 3):

@@ -201,14 +201,13 @@ def resolve_class_names(table: pd.DataFrame, task, class_names=None) -> tuple[st
 
     Explicit ``class_names`` win. Otherwise the task's classes, keeping only the
     ones that occur in the manifest (in the task's order: for ordinal tasks
-    the order matters). Labels that are not task classes are reported by
-    :func:`validate_manifest`.
+    the order matters), or every label for a task whose classes come from the
+    data (strains; :meth:`~napari_msc_morph.models.TaskSpec.classes_in`). Labels
+    that are not task classes are reported by :func:`validate_manifest`.
     """
     if class_names:
         return tuple(str(c) for c in class_names)
-    present = set(table["label"])
-    kept = tuple(c for c in task.class_names if c in present)
-    return kept if len(kept) >= 2 else tuple(task.class_names)
+    return task.classes_in(table["label"])
 
 
 def validate_manifest(

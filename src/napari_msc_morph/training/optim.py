@@ -29,6 +29,7 @@ __all__ = [
     "build_scheduler",
     "class_weight_values",
     "monitor_mode",
+    "schedule_warnings",
     "step_scheduler",
 ]
 
@@ -86,6 +87,29 @@ def _cosine(optimizer, config):
     import torch
 
     return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+
+
+def schedule_warnings(config) -> list[str]:
+    """Why a plateau schedule of ``config`` could never lower the rate (empty if it can).
+
+    Early stopping after as many stale epochs as the plateau's patience ends the
+    run before the first reduction, and so does an epoch cap at or below it.
+    """
+    if config.scheduler != "plateau":
+        return []
+    patience = config.plateau_patience
+    found = []
+    if config.early_stopping is not None and config.early_stopping <= patience:
+        found.append(
+            f"early stopping after {config.early_stopping} epochs without a better "
+            f"{config.monitor} (--patience) ends the run before the plateau schedule lowers the "
+            f"rate (after {patience} such epochs, --plateau-patience): the schedule never acts. "
+            "Give --patience above --plateau-patience, or 0 to turn early stopping off.")
+    if config.epochs <= patience:
+        found.append(
+            f"{config.epochs} epochs (--epochs) are too few for the plateau schedule to lower the "
+            f"rate even once (after {patience} epochs without improvement, --plateau-patience).")
+    return found
 
 
 def build_optimizer(config, params):

@@ -95,6 +95,7 @@ def report_context(table: pd.DataFrame, config, targets, uncalibrated_probs,
                                    if len(targets) else float("nan"))
     published = published_for(config.task, config.class_names, config.metrics.get("recipe"))
     context["published"] = published.to_dict() if published is not None else None
+    context["label_definition"] = config.task_spec.label_definition
     return context
 
 
@@ -156,10 +157,13 @@ def summary_lines(metrics: dict) -> list[str]:
     published = metrics.get("published")
     lines.append("")
     if published:
-        lines.append(f"Published: {published['source']}. These are the paper's results on its "
-                     "own images and donors: context, not a like-for-like comparison.")
+        on = published.get("evaluated_on", "test")
+        lines.append(f"Published ({on} figures): {published['source']}. These are the paper's "
+                     "results on its own images: context, not a like-for-like comparison.")
     else:
         lines.append("No published result matches this task.")
+    if metrics.get("label_definition"):
+        lines.append(f"Classes: {metrics['label_definition']}.")
     for kind, found in (metrics.get("groups") or {}).items():
         lines += ["", f"| {kind} | images | {unit}s |", "|---|---|---|"]
         lines += [f"| {name} | {e['images']} | {e.get('donors', '–')} |"

@@ -59,7 +59,14 @@ from .config import TrainConfig, TrainResult, default_work_dir
 from .epoch import Optimisation, epoch_seed, is_better, train_one_epoch, validation_metrics
 from .evaluate import evaluate_model
 from .integrity import split_warnings
-from .optim import build_optimizer, build_scheduler, class_weight_values, step_scheduler
+from .network_checks import check_network_takes_crops, check_weights_finite
+from .optim import (
+    build_optimizer,
+    build_scheduler,
+    class_weight_values,
+    schedule_warnings,
+    step_scheduler,
+)
 from .pipeline import (
     CropDataset,
     consensus_pixel_size,
@@ -68,6 +75,7 @@ from .pipeline import (
     prepare_table,
     warn_small_fields,
 )
+from .recipes import config_provenance
 from .splits import write_split
 
 __all__ = ["train_model"]
@@ -182,6 +190,7 @@ def train_model(
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(bundle_path)
     # before any work: pretrained weights wanted but unavailable offline is an error now
     source = pretrained_source(config.backbone, config.pretrained, config.weights)
+    probe_network(config)
     ctx, device = distributed.setup(resolve_device(config.device))
     try:
         table, class_names = _prepare_run(manifest, config, work_dir, resume, dedupe, ctx)
@@ -219,6 +228,14 @@ def train_model(
 
 
 # --------------------------------------------------------------------------- steps
+def probe_network(config: TrainConfig) -> None:
+    """Before any file is written: can this backbone train on these crops and batches?"""
+    from ..models import create_backbone
+
+    probe = create_backbone(config.backbone, 2, in_chans=config.in_chans, pretrained=False)
+    check_network_takes_crops(probe, config, "cpu")
+
+
 def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool, dedupe: bool,
                  ctx: distributed.DistContext):
     """Validate and split the manifest; write ``split.csv`` and ``train_config.json`` (rank 0)."""
@@ -240,6 +257,7 @@ def _run_warnings(table, class_names, config: TrainConfig) -> list[str]:
     found = [f"--dedupe: {note}" for note in table.attrs.get("merged", [])]
     split_by = None if config.split_by in (None, "", "none", "image") else config.split_by
     found += split_warnings(table, class_names, split_by)
+    found += schedule_warnings(config)
     for message in found[len(table.attrs.get("merged", [])):]:
         logger.warning("warning: %s", message)
     return found
@@ -316,6 +334,8 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
                                                                     strict=True)),
         "world_size": ctx.world_size,
         "global_batch_size": ctx.world_size * config.batch_size,
+        # each recipe value: stated by the paper, Assumed, this tool's, or set for this run
+        "provenance": config_provenance(config),
     }
     opt = _build_optimisation(config, len(class_names), weights, device, ctx)
     norm = normalization(opt.model, config.in_chans)  # timm's data config of this network
@@ -348,6 +368,7 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
 
         row = {"epoch": epoch + 1,
                **train_one_epoch(opt, data.loader, on_batch=on_batch, cancel=cancel)}
+        check_weights_finite(opt.model, config, epoch + 1, opt.device)
         if len(data.val_fields) and ctx.is_main:
             row.update(validation_metrics(opt.model, probe, data.val_fields, data.val_targets,
                                           data.val_days, opt.device))

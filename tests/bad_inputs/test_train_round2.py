@@ -1,0 +1,77 @@
+"""Train options that crashed (issue 25): each is now a clear error naming the option.
+
+`--patience -1` ended in "no epoch finished" (exit 1), `--batch-size 1` in a BatchNorm
+ValueError, a ViT at 32 px in an AssertionError, and `--lr 1e9` in a message about
+`--precision`, an option train does not have. Each case: exit 2, one
+`msc-morph train: error:` line naming the option, inputs byte-identical, no bundle.
+"""
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import tifffile
+
+from napari_msc_morph.cli import main
+from napari_msc_morph.errors import BadInputError
+from napari_msc_morph.training import TrainConfig
+
+TINY = ["--task", "passage", "--backbone", "test_resnet", "--input-size", "32", "--epochs", "1",
+        "--device", "cpu", "--val", "1", "--test", "1", "--crops-per-field", "2", "--no-report"]
+
+
+def _tiny_set(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for d in range(1, 5):
+        for p in (1, 10):
+            rng = np.random.default_rng([d, p])
+            tifffile.imwrite(folder / f"D{d}_P{p}.tif", rng.integers(0, 255, (48, 64), np.uint8))
+            rows.append({"path": f"D{d}_P{p}.tif", "label": f"P{p}", "donor": f"D{d}"})
+    pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
+    return folder / "manifest.csv"
+
+
+def _digest(folder: Path) -> dict:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+CASES = {
+    # name: (extra argv, words in the message, whether the run folder may exist afterwards)
+    "patience-negative": (["--patience", "-1"], ("--patience", "-1"), False),
+    "plateau-patience-negative": (["--plateau-patience", "-2"], ("--plateau-patience", "-2"),
+                                  False),
+    "batch-size-one-batchnorm": (["--batch-size", "1"], ("--batch-size", "2 or more"), False),
+    "vit-at-32px": (["--backbone", "vit_tiny_patch16_224"],
+                    ("--input-size", "224", "vit_tiny_patch16_224"), False),
+    "diverging-lr": (["--lr", "1e9"], ("--lr", "diverged", "1e+09"), True),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_train_crashes_are_clear_errors(case, tmp_path, capsys):
+    argv, words, run_folder_kept = CASES[case]
+    inputs = tmp_path / "inputs"
+    manifest = _tiny_set(inputs)
+    before = _digest(inputs)
+    out = tmp_path / "out" / "model"
+    code = main(["train", str(manifest), "--out", str(out), *TINY, *argv])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("msc-morph train: error:") == 1
+    assert "--precision" not in err and "unexpected error" not in err
+    for word in words:
+        assert word in err, (word, err)
+    assert _digest(inputs) == before
+    assert not out.exists()  # no bundle
+    if not run_folder_kept:  # refused before anything was written
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+def test_library_refuses_negative_patience():
+    with pytest.raises(BadInputError, match="early_stopping .--patience."):
+        TrainConfig(task="passage", early_stopping=-1)
+    assert TrainConfig(task="passage", early_stopping=0).early_stopping is None
