@@ -71,7 +71,8 @@ def test_dna_channel_found_by_name_or_asked_for(tmp_path):
     with pytest.raises(BadInputError, match="--dna"):
         find_dna_channel(StudyField("b", str(tmp_path / "plain.tif")))
     tifffile.imwrite(tmp_path / "rgb.tif", np.zeros((16, 16, 3), np.uint8), photometric="rgb")
-    assert find_dna_channel(StudyField("c", str(tmp_path / "rgb.tif"))) is None  # the reader picks the colour itself
+    # an RGB export: the reader picks the colour with signal itself
+    assert find_dna_channel(StudyField("c", str(tmp_path / "rgb.tif"))) is None
 
 
 def test_study_writes_tidy_tables_and_reruns_only_new_fields(study_folder, tmp_path):
