@@ -305,7 +305,8 @@ def _tables(results, fields, thresholds, sources, failures, n_new) -> Study:
     if unsized:
         warnings.append(f"{len(unsized)} of {len(results)} field(s) have no pixel size in their "
                         f"file (e.g. {unsized[0]}): their sizes are in pixels; give "
-                        "--pixel-size-um (the microscope's µm per pixel) for µm.")
+                        "the pixel size (the microscope's µm per pixel: --pixel-size-um, or the "
+                        "Study dock's Pixel size) for µm.")
     if keys:
         parts = []
         for values, part in cells.groupby(keys, sort=True, dropna=False):

@@ -13,12 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from qtpy.QtWidgets import (
+    QAbstractScrollArea,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QSizePolicy,
     QTableWidget,
 )
 
@@ -31,6 +33,19 @@ from ._table_view import file_row, fill_table_widget
 SHOWN_COLUMNS = ("field", "n_cells", "area_um2_median", "area_px_median", "pixel_size_um")
 #: Output folder inside the image folder when the user gives none.
 DEFAULT_OUT = "msc-morph-study"
+#: Longest file or field name the dock shows whole (microscope names run to 60+ characters,
+#: and an unbroken name would widen the dock past a laptop screen).
+SHOWN_NAME = 36
+#: Widest a fields-table column gets (px); the rest of a long name is elided.
+MAX_COLUMN_WIDTH = 180
+
+
+def _short(name: str) -> str:
+    """``IXMtest_A02_s1_w1051DAA7C-7042-435F-99F0-1E847D9B42CB.tif`` -> its start and end."""
+    if len(name) <= SHOWN_NAME:
+        return name
+    keep = (SHOWN_NAME - 1) // 2
+    return f"{name[:keep]}…{name[-keep:]}"
 
 
 def _pairs(text: str, what: str) -> dict:
@@ -125,6 +140,11 @@ class StudyWidget(JobDock):
         self.fields_table = QTableWidget()
         self.fields_table.setToolTip("One row per field; double-click to open it in the viewer.")
         self.fields_table.setMinimumHeight(120)
+        # long field names scroll inside the table instead of widening the dock
+        self.fields_table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
+        self.fields_table.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        self.fields_table.horizontalHeader().setMaximumSectionSize(MAX_COLUMN_WIDTH)
+        self.fields_table.setWordWrap(False)
         self.fields_table.cellDoubleClicked.connect(self.open_field)
         layout.addWidget(self.fields_table)
         for edit in (self.folder, self.pattern, self.sheet):
@@ -166,7 +186,8 @@ class StudyWidget(JobDock):
             return
         first = fields[0]
         keys = ", ".join(f"{k}={v}" for k, v in first.keys.items()) or "no keys"
-        self.preview.setText(f"{len(fields)} file(s); {Path(first.path).name} → {keys}")
+        self.preview.setText(f"{len(fields)} file(s); {_short(Path(first.path).name)} → {keys}")
+        self.preview.setToolTip(f"{first.path} → {keys}")
 
     def _options(self) -> dict:
         control = _pairs(self.control.text(), "Controls")
@@ -213,9 +234,12 @@ class StudyWidget(JobDock):
         fill_table_widget(self.fields_table, study.fields[[shown[0], *study.keys, *shown[1:]]])
         failed = f", {len(study.failures)} failed (errors.csv)" if study.failures else ""
         samples = f", {len(study.samples)} samples" if not study.samples.empty else ""
-        warnings = (" " + " ".join(study.warnings)) if study.warnings else ""
+        # one line; the details (warnings, the full folder) on hover
+        warnings = (f" {len(study.warnings)} warning(s): hover for details."
+                    if study.warnings else "")
         self.status.setText(f"{len(study.cells)} cells in {len(study.fields)} fields{samples}"
-                            f"{failed} ({study.n_new} new) → {study.out_dir}.{warnings}")
+                            f"{failed} ({study.n_new} new) → {study.out_dir.name}/.{warnings}")
+        self.status.setToolTip("\n".join([f"Tables in {study.out_dir}", *study.warnings]))
 
     def open_field(self, row: int, _column: int = 0) -> None:
         """Open one field's image and its labels in the viewer (once)."""
