@@ -71,12 +71,20 @@ def test_rgb_export_is_one_rgb_layer(tmp_path):
 
 
 @pytest.mark.parametrize("size", [-0.5, 0.0])
-def test_impossible_pixel_size_is_an_error_naming_the_file(tmp_path, size):
+def test_impossible_pixel_size_is_refused_naming_the_file_unless_given(tmp_path, size):
+    from napari_msc_morph.io import resolve_pixel_size
+
     path = tmp_path / "bad.ome.tif"
     tifffile.imwrite(path, np.zeros((4, 4), np.uint8),
                      metadata={"PhysicalSizeX": size, "PhysicalSizeY": 1.0})
-    with pytest.raises(BadInputError, match="bad.ome.tif"):
-        read_image(path)
+    loaded = read_image(path)  # the pixels still open (napari shows them at scale 1)
+    assert loaded.pixel_size_um is None and "bad.ome.tif" in loaded.pixel_size_refused
+    with pytest.raises(BadInputError, match="bad.ome.tif.*cannot be right"):
+        resolve_pixel_size(None, [loaded])
+    assert resolve_pixel_size(0.5, [loaded]) == (0.5, "given")  # the user's size wins
+    with pytest.warns(UserWarning, match="bad.ome.tif"):
+        (_, meta, _), = layer_data(loaded)
+    assert meta["scale"] == [1.0, 1.0] and meta["metadata"]["pixel_size_um"] is None
 
 
 def test_reader_declines_files_it_does_not_read():
