@@ -264,12 +264,12 @@ MIN_NUCLEI_TO_JUDGE = 3
 
 
 def _plane_overlaps(cells: np.ndarray, nuclei: np.ndarray) -> tuple[int, int, int, int, int]:
-    """Counts for one plane: cells, cells without a nucleus, nuclei, nuclei outside every
-    cell, nuclei larger than the cell holding most of them."""
+    """Counts for one plane: cells, cells without a nucleus, nuclei, nuclei mostly outside
+    every cell, nuclei touching a cell, nuclei larger than the cell holding most of them."""
     cell_ids, cell_area = np.unique(cells[cells > 0], return_counts=True)
     nucleus_ids, nucleus_area = np.unique(nuclei[nuclei > 0], return_counts=True)
     if not len(cell_ids) or not len(nucleus_ids):
-        return len(cell_ids), 0, len(nucleus_ids), 0, 0
+        return len(cell_ids), 0, len(nucleus_ids), 0, 0, 0
     both = (cells > 0) & (nuclei > 0)
     base = np.int64(nucleus_ids[-1]) + 1
     keys, overlap = np.unique(cells[both].astype(np.int64) * base + nuclei[both].astype(np.int64), return_counts=True)
@@ -285,7 +285,7 @@ def _plane_overlaps(cells: np.ndarray, nuclei: np.ndarray) -> tuple[int, int, in
     larger = sum(1 for n, area in zip(nucleus_ids.tolist(), nucleus_area.tolist())
                  if n in best_cell and area > area_of_cell[best_cell[n]])
     return (len(cell_ids), len(cell_ids) - len(holding), len(nucleus_ids),
-            int(np.count_nonzero(~mostly_inside)), larger)
+            int(np.count_nonzero(~mostly_inside)), len(best_cell), larger)
 
 
 def check_nuclei_in_cells(cells: np.ndarray, nuclei: np.ndarray, cells_name: str = "labels",
@@ -306,12 +306,12 @@ def check_nuclei_in_cells(cells: np.ndarray, nuclei: np.ndarray, cells_name: str
         the cell they lie in: cell and nuclei labels were given the wrong way round.
     """
     shape = cells.shape[-2:]
-    totals = np.zeros(5, np.int64)
+    totals = np.zeros(6, np.int64)
     for plane_cells, plane_nuclei in zip(cells.reshape((-1,) + shape),
                                          nuclei.reshape((-1,) + shape)):
         totals += _plane_overlaps(plane_cells, plane_nuclei)
-    n_cells, cells_without, n_nuclei, nuclei_outside, larger = (int(v) for v in totals)
-    overlapping = n_nuclei - nuclei_outside
+    n_cells, cells_without, n_nuclei, nuclei_outside, overlapping, larger = (
+        int(v) for v in totals)
     if overlapping >= MIN_NUCLEI_TO_JUDGE and larger > 0.5 * overlapping:
         raise BadInputError(
             f"{cells_name} and {nuclei_name} look swapped: {larger} of {overlapping} nuclei are "
