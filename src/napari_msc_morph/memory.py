@@ -21,15 +21,20 @@ MEMORY_SHARE = 0.8
 
 
 def available_bytes() -> int:
-    """Memory free for a new allocation, in bytes (psutil when installed, else sysconf)."""
+    """Memory free for a new allocation, in bytes.
+
+    Linux's ``MemAvailable`` (free memory plus the page cache the kernel can drop),
+    else the physical memory (``sysconf``), else no limit known (2**62).
+    """
     try:
-        import psutil
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        return int(psutil.virtual_memory().available)
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+        return int(os.sysconf("SC_PHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
     except (ValueError, OSError, AttributeError):  # no sysconf (Windows): do not guess
         return 1 << 62
 

@@ -272,7 +272,8 @@ def _plane_overlaps(cells: np.ndarray, nuclei: np.ndarray) -> tuple[int, int, in
         return len(cell_ids), 0, len(nucleus_ids), 0, 0, 0
     both = (cells > 0) & (nuclei > 0)
     base = np.int64(nucleus_ids[-1]) + 1
-    keys, overlap = np.unique(cells[both].astype(np.int64) * base + nuclei[both].astype(np.int64), return_counts=True)
+    pairs = cells[both].astype(np.int64) * base + nuclei[both].astype(np.int64)
+    keys, overlap = np.unique(pairs, return_counts=True)
     pair_cell, pair_nucleus = keys // base, keys % base
     # per nucleus: the cell holding most of it (pairs sorted by overlap, last one wins)
     order = np.argsort(overlap, kind="stable")
