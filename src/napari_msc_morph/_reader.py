@@ -109,7 +109,9 @@ def layer_data(loaded: LoadedImage) -> list[tuple]:
     """Turn a :class:`~napari_msc_morph.io.LoadedImage` into napari layer data tuples.
 
     One layer per channel (split along the file's ``C`` axis), RGB files as one
-    RGB layer; every layer carries the pixel size and its source in ``metadata``.
+    RGB layer, a label file written by the plugin (segment's label TIFFs, its
+    napari writer) as a Labels layer; every layer carries the pixel size and its
+    source in ``metadata``.
     """
     data = loaded.data
     if loaded.levels:  # read lazily: dask arrays, a multiscale list if the file has a pyramid
@@ -144,6 +146,11 @@ def layer_data(loaded: LoadedImage) -> list[tuple]:
                 "metadata": dict(base_meta), **extra}
         return [(data, meta, "image")]
     channel_axis = axes.find("C")
+    if loaded.metadata.get("kind") == "labels" and channel_axis < 0:  # the plugin's own labels
+        scale, units = _spatial_scale(axes, loaded)
+        meta = {"name": stem, "scale": scale, "units": units,
+                "metadata": dict(base_meta, axes=axes), **extra}
+        return [(data, meta, "labels")]
     if channel_axis < 0 or full.shape[channel_axis] == 1:
         if channel_axis >= 0:
             data = _take(data, 0, channel_axis)

@@ -31,6 +31,10 @@ from .errors import BadInputError
 from .memory import check_fits, format_bytes
 from .pixel_size import judge_pixel_size
 
+#: Marks a label image: the OME ``Image`` description written by the plugin's napari writer,
+#: and ``msc_morph=labels`` in the ImageJ/JSON description of :func:`~napari_msc_morph.io.write_tiff`.
+LABELS_MARK = "napari-msc-morph labels"
+
 UNIT_TO_UM = {
     "um": 1.0, "µm": 1.0, "μm": 1.0, "\\u00b5m": 1.0, "micron": 1.0, "microns": 1.0,
     "micrometer": 1.0, "micrometre": 1.0, "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3,
@@ -196,6 +200,14 @@ def check_header(tif: tifffile.TiffFile, series, path: Path, lazy: bool) -> None
                    "cropped first.")
 
 
+def is_labels_file(tif: tifffile.TiffFile, imagej: dict) -> bool:
+    """Whether the plugin wrote this file as a label image (see :data:`LABELS_MARK`)."""
+    if tif.is_ome and LABELS_MARK in (tif.ome_metadata or ""):
+        return True
+    shaped = [m for m in (tif.shaped_metadata or ()) if isinstance(m, dict)]
+    return any(m.get("msc_morph") == "labels" for m in [imagej, *shaped])
+
+
 def read_tiff(path: Path, lazy: bool = False) -> dict:
     """Read a TIFF: ``data``, ``axes``, the pixel-size fields, z spacing, channel names.
 
@@ -212,6 +224,8 @@ def read_tiff(path: Path, lazy: bool = False) -> dict:
             imagej = dict(tif.imagej_metadata or {})
             sizes, ome = pixel_size_found(tif, path, imagej)
             metadata = dict(imagej)
+            if is_labels_file(tif, imagej):
+                metadata["kind"] = "labels"
             if sizes["pixel_size_source"] == "":
                 ignored = _ignored_resolution(tif.pages[0].tags)
                 if ignored:

@@ -160,11 +160,14 @@ def write_tiff(
     pixel_size_um: float | None = None,
     axes: str | None = None,
     channel_names: list[str] | None = None,
+    labels: bool = False,
 ) -> Path:
     """Write an image as an ImageJ-compatible TIFF with its pixel size, atomically.
 
     The pixel size is stored both as TIFF resolution (pixels per µm) and in the
     ImageJ metadata, which Fiji, tifffile and napari readers all understand.
+    ``labels`` marks a label image (``msc_morph=labels`` in the description), so
+    the plugin's napari reader opens it as a Labels layer.
     """
     path = Path(path)
     data = np.asarray(data)
@@ -184,6 +187,8 @@ def write_tiff(
         metadata["axes"] = axes
     if channel_names:
         metadata["Labels"] = list(channel_names)
+    if labels:
+        metadata["msc_morph"] = "labels"
     with atomic_path(path) as tmp:
         if imagej and not is_rgb:
             tifffile.imwrite(tmp, data, imagej=True, metadata=metadata, **kwargs)

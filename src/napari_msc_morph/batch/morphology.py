@@ -116,7 +116,7 @@ def segment_task(job: tuple[Field, dict], *, diameter, threshold_method: str,
         row["pixel_size_um"] = fld.pixel_size_um
     for role, labels in (("cells", result.cells), ("nuclei", result.nuclei)):
         if labels is not None and outputs.get(role) is not None:
-            write_tiff(labels, outputs[role], pixel_size_um=pixel_size)
+            write_tiff(labels, outputs[role], pixel_size_um=pixel_size, labels=True)
             row["labels" if "labels" not in row else "nuclei_labels"] = Path(outputs[role]).name
     row.update({f"n_{key}": value for key, value in result.counts.items()})
     row["n_border_excluded"] = result.n_border_excluded
