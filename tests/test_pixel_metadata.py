@@ -172,3 +172,15 @@ def test_bioio_and_ome_zarr_sizes_are_judged_the_same_way(tmp_path):
     found = read_ome_zarr_lazy(tmp_path / "a.zarr")
     assert found["pixel_size_um"] is None and found["pixel_size_yx_um"] == (2.0, 0.5)
     assert "not square" in found["pixel_size_refused"]
+
+
+def test_measure_summary_names_the_convention_the_size_came_from(tmp_path):
+    from napari_msc_morph.batch import Field, measure_fields
+
+    labels = np.zeros((20, 30), np.uint16)
+    labels[2:8, 2:8] = 1
+    tifffile.imwrite(tmp_path / "cells.tif", labels, description='MicronsPerPixel="0.8898"')
+    batch = measure_fields([Field(name="f", files={"labels": str(tmp_path / "cells.tif")})])
+    summary = batch.results[0][0].summary
+    assert summary["pixel_size_source"].tolist() == ["file: MicronsPerPixel (TIFF description)"]
+    assert summary["pixel_size_um"].tolist() == [pytest.approx(0.8898)]

@@ -301,12 +301,16 @@ def measure_task(fld: Field, *, pixel_size_um: float | None, thresholds: dict,
         sources.append(image)
     given = fld.pixel_size_um if fld.pixel_size_um is not None else pixel_size_um
     pixel_size, origin = resolve_pixel_size(given, sources)
+    # the summary names the convention the size was read from (OME, ImageJ, MicronsPerPixel ...)
+    conventions = [s.pixel_size_source for s in sources if str(s.path) == origin]
+    source = "user" if origin == "given" else (
+        f"file: {conventions[0]}" if conventions and conventions[0] else "file")
     result = measure_field(labels.data, channels, nuclei, pixel_size,
                            thresholds={k: v for k, v in thresholds.items() if k in channels},
                            threshold_sources=threshold_sources,
                            n_border_excluded=fld.n_border_excluded, convex=convex,
                            input_names=names, progress=progress, cancel=cancel,
-                           pixel_size_source="user" if origin == "given" else "file")
+                           pixel_size_source=source)
     return result, origin
 
 
