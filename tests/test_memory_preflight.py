@@ -69,3 +69,15 @@ def test_predict_at_100_um_per_px_is_refused_before_resampling(tmp_path, monkeyp
         assert part in str(err.value)
     tiled = tile_image(image, config, name="field.tif", pixel_size_um=0.325)  # fits
     assert tiled.work_shape == (200, 200)
+
+
+def test_segmenting_a_plane_larger_than_memory_allows_is_refused_first(monkeypatch):
+    from napari_msc_morph.morphology import segment_nuclei
+    from napari_msc_morph.morphology.segment import SEGMENT_BYTES_PER_PIXEL
+
+    image = np.zeros((100, 100), np.uint16)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 100 * 100 * SEGMENT_BYTES_PER_PIXEL)
+    with pytest.raises(BadInputError, match="segmenting nuclei image \\(100 x 100 px\\).*bin it"):
+        segment_nuclei(image)
+    monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 30)
+    assert segment_nuclei(image).shape == (100, 100)
