@@ -179,22 +179,22 @@ def pixel_size_found(tif: tifffile.TiffFile, path: Path, imagej: dict) -> tuple[
 def check_header(tif: tifffile.TiffFile, series, path: Path, lazy: bool) -> None:
     """Refuse a header that claims more pixels than the file holds, or than memory holds."""
     claimed = int(series.nbytes)
-    stored = 0
-    for page in series.pages:
-        if page is not None:
-            stored += sum(int(n) for n in getattr(page, "databytecounts", ()) or ())
+    file_size = path.stat().st_size
     shape = " x ".join(str(n) for n in series.shape)
-    uncompressed = all(page is None or int(getattr(page, "compression", 1)) == 1
-                       for page in series.pages[:1])
-    if uncompressed and stored and claimed > stored:
-        raise BadInputError(
-            f"{path}: the header and the data disagree: the header claims {shape} px "
-            f"({series.dtype}, {format_bytes(claimed)}) but the file stores only "
-            f"{format_bytes(stored)} of pixels (file size {format_bytes(path.stat().st_size)}). "
-            "The file is damaged or was cut short; export it again from the microscope software.")
+    first = series.pages[0] if len(series.pages) else None
+    # only uncompressed pixels must all be in the file; compressed ones are judged by memory
+    if claimed > file_size and first is not None and int(getattr(first, "compression", 1)) == 1:
+        stored = sum(sum(int(n) for n in (getattr(page, "databytecounts", None) or ()))
+                     for page in series.pages if page is not None)
+        if claimed > stored:
+            raise BadInputError(
+                f"{path}: the header and the data disagree: the header claims {shape} px "
+                f"({series.dtype}, {format_bytes(claimed)}) but the file stores only "
+                f"{format_bytes(stored)} of pixels (file size {format_bytes(file_size)}). The "
+                "file is damaged or was cut short; export it again from the microscope software.")
     if not lazy:
         check_fits(claimed, f"{path}: reading {shape} px ({series.dtype}; file size "
-                   f"{format_bytes(path.stat().st_size)})",
+                   f"{format_bytes(file_size)})",
                    "if the header is wrong the file is damaged (export it again); a real "
                    "mosaic this large is opened in napari tile by tile (File › Open) or must be "
                    "cropped first.")
