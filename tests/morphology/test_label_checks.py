@@ -103,3 +103,18 @@ def test_input_warnings_survive_study_thresholds():
     result = measure_field(four_nuclei(255), {"RUNX2": np.ones((64, 64))})
     again = result.with_thresholds({"RUNX2": 0.5})
     assert any("set to 255" in w for w in again.warnings)
+
+
+def test_huge_ids_are_split_the_same_way():
+    labels = four_nuclei(0, np.uint32).astype(np.uint32)
+    labels[disk((15, 15), 7)] = 3_000_000
+    labels[disk((15, 48), 7)] = 3_000_000  # one huge id on two nuclei
+    labels[disk((48, 15), 7)] = 5_000_000
+    split, note = split_disconnected(labels, "big.tif")
+    assert len(np.unique(split)) - 1 == 3 and "3 objects" in note
+    assert set(np.unique(split[labels == 5_000_000])) == {5_000_000}  # untouched ids stay
+
+
+def test_nuclei_check_with_huge_ids_counts_the_same():
+    cells, nuclei = _cells_and_nuclei()
+    assert check_nuclei_in_cells(cells.astype(np.uint32) * 1_000_000, nuclei) == ""

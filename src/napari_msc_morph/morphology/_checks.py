@@ -92,35 +92,56 @@ def check_labels(labels, name: str = "labels", notes: list | None = None, *,
 MIN_PIECE_SHARE = 0.5
 
 
-def _split_plane(plane: np.ndarray, next_id: int) -> tuple[np.ndarray, int]:
-    """One plane with its separate objects given new ids from ``next_id``; how many it split off."""
-    from skimage.measure import label as connected
+#: Ids up to this are looked up directly (a list per id); larger ids are first compacted.
+MAX_DIRECT_ID = 1 << 20
+_EIGHT_NEIGHBOURS = np.ones((3, 3), bool)
 
-    pieces = connected(plane, background=0, connectivity=2)
-    n_pieces = int(pieces.max())
-    if n_pieces == 0:
-        return plane, 0
-    sizes = np.bincount(pieces.ravel())[1:]
-    ids = np.zeros(n_pieces, plane.dtype)
-    ids[pieces[plane > 0] - 1] = plane[plane > 0]  # the id of every piece
-    if len(np.unique(ids)) == n_pieces:
-        return plane, 0
-    mask = len(np.unique(ids)) == 1  # a binary mask: every piece is an object
-    new_ids = ids.astype(np.int64)
-    for value in np.unique(ids):
-        members = np.flatnonzero(ids == value)
-        if len(members) < 2:
+
+def _compact(plane: np.ndarray) -> np.ndarray:
+    """``plane`` with small ids (0 stays background), so per-id lists stay short."""
+    if plane.max() <= MAX_DIRECT_ID:
+        return plane
+    values, inverse = np.unique(plane, return_inverse=True)
+    return inverse.reshape(plane.shape) + (values[0] != 0)
+
+
+def _split_plane(plane: np.ndarray, next_id: int) -> tuple[np.ndarray, int]:
+    """One plane with its separate objects given new ids from ``next_id``; how many it split off.
+
+    Each id is checked within its bounding box (``find_objects``), so the cost
+    is about one pass over the image whatever the number of objects.
+    """
+    from scipy import ndimage as ndi
+
+    work = _compact(plane)
+    boxes = ndi.find_objects(work)
+    mask = sum(box is not None for box in boxes) == 1  # a binary mask: every piece an object
+    out, split = None, 0
+    for index, box in enumerate(boxes, start=1):
+        if box is None:
             continue
-        largest = members[np.argmax(sizes[members])]
-        for piece in members:
-            if piece != largest and (mask or sizes[piece] >= MIN_PIECE_SHARE * sizes[largest]):
-                new_ids[piece] = next_id
-                next_id += 1
-    split = int(np.count_nonzero(new_ids != ids))
-    if not split:
-        return plane, 0
-    lookup = np.concatenate([[0], new_ids])
-    return lookup[pieces], split
+        pieces, n_pieces = ndi.label(work[box] == index, structure=_EIGHT_NEIGHBOURS)
+        if n_pieces < 2:
+            continue
+        sizes = np.bincount(pieces.ravel())
+        sizes[0] = 0
+        largest = int(np.argmax(sizes))
+        # the largest piece keeps the id, so do pieces too small to be an object of their own
+        separate = (sizes >= MIN_PIECE_SHARE * sizes[largest]) | mask
+        separate[[0, largest]] = False
+        n_new = int(np.count_nonzero(separate))
+        if not n_new:
+            continue
+        lookup = np.full(len(sizes), -1, np.int64)
+        lookup[separate] = np.arange(next_id, next_id + n_new)
+        new_ids = lookup[pieces]
+        if out is None:
+            out = plane.astype(np.int64)
+        region = out[box]
+        region[new_ids >= 0] = new_ids[new_ids >= 0]
+        next_id += n_new
+        split += n_new
+    return (plane, 0) if out is None else (out, split)
 
 
 def split_disconnected(arr: np.ndarray, name: str = "labels") -> tuple[np.ndarray, str]:
@@ -155,9 +176,9 @@ def split_disconnected(arr: np.ndarray, name: str = "labels") -> tuple[np.ndarra
     values = np.unique(arr[arr > 0])
     what = (f"a mask with every object set to {values[0]}" if len(values) == 1
             else f"a label image that uses one id for separate objects ({before} ids)")
-    labels = np.stack(out).reshape(arr.shape)
-    dtype = np.uint16 if next_id <= np.iinfo(np.uint16).max else np.uint32
-    return labels.astype(dtype), (
+    dtype = next(t for t in (np.uint16, np.uint32, np.int64) if next_id <= np.iinfo(t).max)
+    labels = np.stack([plane.astype(dtype) for plane in out]).reshape(arr.shape)
+    return labels, (
         f"{name} is {what}: it was split into {before + n_split} objects, one per "
         "connected region. Check them in napari; touching objects stay merged, so if "
         "that is a problem segment the image instead (Segment cells / `msc-morph segment`).")
@@ -263,11 +284,21 @@ MAX_SHARE_UNMATCHED = 0.1
 MIN_NUCLEI_TO_JUDGE = 3
 
 
-def _plane_overlaps(cells: np.ndarray, nuclei: np.ndarray) -> tuple[int, int, int, int, int]:
+def _areas(plane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of a plane (0 left out) and their pixel counts."""
+    values = plane[plane > 0]
+    if values.size and values.max() <= MAX_DIRECT_ID:  # a count per id: no sort
+        counts = np.bincount(values)
+        ids = np.flatnonzero(counts)
+        return ids, counts[ids]
+    return np.unique(values, return_counts=True)
+
+
+def _plane_overlaps(cells: np.ndarray, nuclei: np.ndarray) -> tuple[int, ...]:
     """Counts for one plane: cells, cells without a nucleus, nuclei, nuclei mostly outside
     every cell, nuclei touching a cell, nuclei larger than the cell holding most of them."""
-    cell_ids, cell_area = np.unique(cells[cells > 0], return_counts=True)
-    nucleus_ids, nucleus_area = np.unique(nuclei[nuclei > 0], return_counts=True)
+    cell_ids, cell_area = _areas(cells)
+    nucleus_ids, nucleus_area = _areas(nuclei)
     if not len(cell_ids) or not len(nucleus_ids):
         return len(cell_ids), 0, len(nucleus_ids), 0, 0, 0
     both = (cells > 0) & (nuclei > 0)
