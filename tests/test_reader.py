@@ -145,3 +145,16 @@ def test_missing_formats_extra_is_a_one_line_message_naming_it(tmp_path, monkeyp
     monkeypatch.setitem(sys.modules, "bioio", None)  # as if the extra were not installed
     with pytest.raises(MissingDependencyError, match=r'napari-msc-morph\[formats\]'):
         read_image(tmp_path / "scan.czi")
+
+
+def test_anisotropic_ome_keeps_physical_size_y_in_a_real_viewer(make_napari_viewer, tmp_path):
+    # issue 25: the reader dropped PhysicalSizeY of an anisotropic OME file
+    from napari_msc_morph.widgets._layers import layer_pixel_size
+
+    tifffile.imwrite(tmp_path / "aniso.ome.tif", np.ones((12, 16), np.uint16), metadata={
+        "axes": "YX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 2.0})
+    viewer = make_napari_viewer()
+    layer, = viewer.open(str(tmp_path / "aniso.ome.tif"), plugin="napari-msc-morph")
+    assert tuple(layer.scale) == pytest.approx((2.0, 0.5))
+    assert layer.metadata["pixel_size_yx_um"] == [2.0, 0.5]
+    assert layer_pixel_size(layer) is None  # no single size for the docks to measure with
