@@ -81,3 +81,13 @@ def test_segmenting_a_plane_larger_than_memory_allows_is_refused_first(monkeypat
         segment_nuclei(image)
     monkeypatch.setattr(memory, "available_bytes", lambda: 1 << 30)
     assert segment_nuclei(image).shape == (100, 100)
+
+
+def test_a_compressed_file_claiming_far_more_than_it_can_hold_is_refused(tmp_path):
+    path = tmp_path / "zipped_liar.tif"
+    tifffile.imwrite(path, np.ones((64, 64), np.uint8), compression="zlib")
+    with tifffile.TiffFile(path, mode="r+") as tif:
+        tif.pages[0].tags["ImageWidth"].overwrite(2**20)
+        tif.pages[0].tags["ImageLength"].overwrite(2**20)
+    with pytest.raises(BadInputError, match="zipped_liar.tif.*disagree.*1.0 TiB.*100,000 times"):
+        read_image(path, lazy=True)  # the napari reader's path: never a 1 TiB layer

@@ -40,6 +40,8 @@ UNIT_TO_UM = {
     "micrometer": 1.0, "micrometre": 1.0, "nm": 1e-3, "nanometer": 1e-3, "mm": 1e3,
     "millimeter": 1e3, "cm": 1e4, "centimeter": 1e4, "m": 1e6, "meter": 1e6,
 }
+#: No microscope image compresses better than this; a header claiming more is broken.
+MAX_COMPRESSION_RATIO = 100_000
 #: TIFF ResolutionUnit codes with a length: centimetre, and tifffile's millimetre and
 #: micrometre extensions. Inch (2) is left out on purpose (dpi is not a pixel size).
 _RESOLUTION_UNITS = {3: (1e4, "cm"), 4: (1e3, "mm"), 5: (1.0, "µm")}
@@ -182,16 +184,20 @@ def check_header(tif: tifffile.TiffFile, series, path: Path, lazy: bool) -> None
     file_size = path.stat().st_size
     shape = " x ".join(str(n) for n in series.shape)
     first = series.pages[0] if len(series.pages) else None
-    # only uncompressed pixels must all be in the file; compressed ones are judged by memory
-    if claimed > file_size and first is not None and int(getattr(first, "compression", 1)) == 1:
+    compressed = first is not None and int(getattr(first, "compression", 1)) != 1
+    what = f"{path}: the header and the data disagree: the header claims {shape} px " \
+           f"({series.dtype}, {format_bytes(claimed)})"
+    advice = "The file is damaged or was cut short; export it again from the microscope software."
+    if compressed and claimed > MAX_COMPRESSION_RATIO * file_size:
+        raise BadInputError(f"{what} but the file is {format_bytes(file_size)}, more than "
+                            f"{MAX_COMPRESSION_RATIO:,} times smaller even compressed. {advice}")
+    if claimed > file_size and first is not None and not compressed:
+        # uncompressed pixels must all be in the file
         stored = sum(sum(int(n) for n in (getattr(page, "databytecounts", None) or ()))
                      for page in series.pages if page is not None)
         if claimed > stored:
-            raise BadInputError(
-                f"{path}: the header and the data disagree: the header claims {shape} px "
-                f"({series.dtype}, {format_bytes(claimed)}) but the file stores only "
-                f"{format_bytes(stored)} of pixels (file size {format_bytes(file_size)}). The "
-                "file is damaged or was cut short; export it again from the microscope software.")
+            raise BadInputError(f"{what} but the file stores only {format_bytes(stored)} of "
+                                f"pixels (file size {format_bytes(file_size)}). {advice}")
     if not lazy:
         check_fits(claimed, f"{path}: reading {shape} px ({series.dtype}; file size "
                    f"{format_bytes(file_size)})",
