@@ -71,12 +71,20 @@ def test_rgb_export_is_one_rgb_layer(tmp_path):
 
 
 @pytest.mark.parametrize("size", [-0.5, 0.0])
-def test_impossible_pixel_size_is_an_error_naming_the_file(tmp_path, size):
+def test_impossible_pixel_size_is_refused_naming_the_file_unless_given(tmp_path, size):
+    from napari_msc_morph.io import resolve_pixel_size
+
     path = tmp_path / "bad.ome.tif"
     tifffile.imwrite(path, np.zeros((4, 4), np.uint8),
                      metadata={"PhysicalSizeX": size, "PhysicalSizeY": 1.0})
-    with pytest.raises(BadInputError, match="bad.ome.tif"):
-        read_image(path)
+    loaded = read_image(path)  # the pixels still open (napari shows them at scale 1)
+    assert loaded.pixel_size_um is None and "bad.ome.tif" in loaded.pixel_size_refused
+    with pytest.raises(BadInputError, match="bad.ome.tif.*cannot be right"):
+        resolve_pixel_size(None, [loaded])
+    assert resolve_pixel_size(0.5, [loaded]) == (0.5, "given")  # the user's size wins
+    with pytest.warns(UserWarning, match="bad.ome.tif"):
+        (_, meta, _), = layer_data(loaded)
+    assert meta["scale"] == [1.0, 1.0] and meta["metadata"]["pixel_size_um"] is None
 
 
 def test_reader_declines_files_it_does_not_read():
@@ -137,3 +145,16 @@ def test_missing_formats_extra_is_a_one_line_message_naming_it(tmp_path, monkeyp
     monkeypatch.setitem(sys.modules, "bioio", None)  # as if the extra were not installed
     with pytest.raises(MissingDependencyError, match=r'napari-msc-morph\[formats\]'):
         read_image(tmp_path / "scan.czi")
+
+
+def test_anisotropic_ome_keeps_physical_size_y_in_a_real_viewer(make_napari_viewer, tmp_path):
+    # issue 25: the reader dropped PhysicalSizeY of an anisotropic OME file
+    from napari_msc_morph.widgets._layers import layer_pixel_size
+
+    tifffile.imwrite(tmp_path / "aniso.ome.tif", np.ones((12, 16), np.uint16), metadata={
+        "axes": "YX", "PhysicalSizeX": 0.5, "PhysicalSizeY": 2.0})
+    viewer = make_napari_viewer()
+    layer, = viewer.open(str(tmp_path / "aniso.ome.tif"), plugin="napari-msc-morph")
+    assert tuple(layer.scale) == pytest.approx((2.0, 0.5))
+    assert layer.metadata["pixel_size_yx_um"] == [2.0, 0.5]
+    assert layer_pixel_size(layer) is None  # no single size for the docks to measure with

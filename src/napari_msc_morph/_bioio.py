@@ -26,6 +26,7 @@ PLUGINS = {
 def read_with_bioio(path: Path) -> dict:
     """Read ``path`` with bioio: the fields of a :class:`~napari_msc_morph.io.LoadedImage`."""
     from ._tiff import checked_size
+    from .pixel_size import judge_pixel_size
 
     plugin = PLUGINS.get(path.suffix.lower(), "bioio")
     try:
@@ -49,17 +50,17 @@ def read_with_bioio(path: Path) -> dict:
     keep = [i for i, (letter, n) in enumerate(zip(axes, data.shape)) if n > 1 or letter in "YX"]
     data = data.reshape([data.shape[i] for i in keep]) if len(keep) < data.ndim else data
     axes = "".join(axes[i] for i in keep)
-    pixel = sizes.X if sizes is not None else None
-    pixel_size = None
-    if pixel is not None and not (isinstance(pixel, float) and math.isnan(pixel)):
-        pixel_size = checked_size(float(pixel), path, "physical pixel size (X)")
+    def known(value):
+        return None if value is None or (isinstance(value, float) and math.isnan(value)) \
+            else float(value)
+
+    x = known(sizes.X) if sizes is not None else None
+    y = known(sizes.Y) if sizes is not None else None
+    found = judge_pixel_size(path, x, y, f"{plugin} physical pixel size")
     z_spacing = None
-    if "Z" in axes and sizes is not None and sizes.Z is not None and not math.isnan(sizes.Z):
+    if "Z" in axes and sizes is not None and known(sizes.Z) is not None:
         z_spacing = checked_size(float(sizes.Z), path, "physical pixel size (Z)")
     if "C" not in axes or len(channel_names) != data.shape[axes.index("C")]:
         channel_names = []
-    return dict(
-        data=data, pixel_size_um=pixel_size, axes=axes,
-        channel_names=channel_names, z_spacing_um=z_spacing,
-        pixel_size_source=f"{plugin} physical pixel size" if pixel_size is not None else "",
-    )
+    return dict(data=data, axes=axes, channel_names=channel_names, z_spacing_um=z_spacing,
+                **found)

@@ -162,7 +162,8 @@ def read_ome_zarr_lazy(path: Path) -> dict:
     one element are squeezed (Y and X kept), as bioio does; the pixel size is
     the X scale of the first dataset in µm.
     """
-    from ._tiff import UNIT_TO_UM, checked_size
+    from ._tiff import unit_factor
+    from .pixel_size import judge_pixel_size
 
     path = Path(path)
     try:
@@ -189,7 +190,6 @@ def read_ome_zarr_lazy(path: Path) -> dict:
     fixed = {i: 0 for i, (letter, n) in enumerate(zip(letters, levels[0].shape))
              if n == 1 and letter not in "YX"}
     axes = "".join(letter for i, letter in enumerate(letters) if i not in fixed)
-    pixel_size = None
     transforms = datasets[0].get("coordinateTransformations", [])
     scales = [t.get("scale") for t in transforms if t.get("type") == "scale"]
     shifts = [t.get("translation") for t in transforms if t.get("type") == "translation"]
@@ -197,20 +197,21 @@ def read_ome_zarr_lazy(path: Path) -> dict:
     if shifts and len(shifts[0]) == len(letters) and any(shifts[0]):
         metadata["translate_by_axis"] = {letter: float(v) for letter, v in zip(letters, shifts[0])
                                          if letter in "ZYX"}
-    if scales and "x" in names:
-        x = names.index("x")
-        unit = str(axes_meta[x].get("unit") or "micrometer")
-        if unit in UNIT_TO_UM:
-            value = float(scales[0][x]) * UNIT_TO_UM[unit]
-            pixel_size = checked_size(value, path, "OME-Zarr scale (x)")
+    sizes = {}
+    for axis in ("x", "y"):
+        if scales and axis in names:
+            index = names.index(axis)
+            factor = unit_factor(axes_meta[index].get("unit") or "micrometer")
+            if factor is not None:
+                sizes[axis] = float(scales[0][index]) * factor
+    found = judge_pixel_size(path, sizes.get("x"), sizes.get("y"), "OME-Zarr scale")
     lazy = [LazyImage(level, fixed, path.name) for level in levels]
     omero = _ome(attrs, "omero") or {}
     names = [str(ch.get("label", "")) for ch in omero.get("channels", [])]
     if "C" not in axes or len(names) != lazy[0].shape[axes.index("C")]:
         names = []
-    return dict(data=lazy[0], levels=lazy, pixel_size_um=pixel_size, axes=axes, metadata=metadata,
-                channel_names=names,
-                pixel_size_source="OME-Zarr scale" if pixel_size is not None else "")
+    return dict(data=lazy[0], levels=lazy, axes=axes, metadata=metadata, channel_names=names,
+                **found)
 
 
 #: The napari reader opens files lazily from this many bytes (uncompressed) on.

@@ -15,6 +15,7 @@ napari layer data (plain tuples: no napari import needed).
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -85,11 +86,15 @@ def _take(data, index: int, axis: int):
 
 
 def _spatial_scale(axes: str, loaded: LoadedImage) -> tuple[list[float], list[str]]:
+    """napari ``scale``/``units`` per axis: y and x each their own size (pixels need not be
+    square to be shown right), z the spacing, anything else 1 pixel."""
     scale, units = [], []
-    known = loaded.pixel_size_um is not None
+    yx = loaded.pixel_size_yx_um
+    if yx is None and loaded.pixel_size_um is not None:
+        yx = (loaded.pixel_size_um, loaded.pixel_size_um)
     for letter in axes:
-        if letter in "YX" and known:
-            scale.append(float(loaded.pixel_size_um))
+        if letter in "YX" and yx is not None:
+            scale.append(float(yx[0] if letter == "Y" else yx[1]))
             units.append("micrometer")
         elif letter == "Z" and loaded.z_spacing_um is not None:
             scale.append(float(loaded.z_spacing_um))
@@ -104,7 +109,9 @@ def layer_data(loaded: LoadedImage) -> list[tuple]:
     """Turn a :class:`~napari_msc_morph.io.LoadedImage` into napari layer data tuples.
 
     One layer per channel (split along the file's ``C`` axis), RGB files as one
-    RGB layer; every layer carries the pixel size and its source in ``metadata``.
+    RGB layer, a label file written by the plugin (segment's label TIFFs, its
+    napari writer) as a Labels layer; every layer carries the pixel size and its
+    source in ``metadata``.
     """
     data = loaded.data
     if loaded.levels:  # read lazily: dask arrays, a multiscale list if the file has a pyramid
@@ -117,9 +124,16 @@ def layer_data(loaded: LoadedImage) -> list[tuple]:
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
+    if loaded.pixel_size_refused and loaded.pixel_size_yx_um is None:
+        # the layer opens at 1 pixel = 1 pixel; the docks then ask for the size
+        warnings.warn(loaded.pixel_size_refused, UserWarning, stacklevel=2)
     base_meta = {
         "pixel_size_um": loaded.pixel_size_um,
         "pixel_size_source": loaded.pixel_size_source or None,
+        **({"pixel_size_yx_um": list(loaded.pixel_size_yx_um)}
+           if loaded.pixel_size_yx_um is not None else {}),
+        **({"pixel_size_refused": loaded.pixel_size_refused}
+           if loaded.pixel_size_refused else {}),
         "path": str(loaded.path),
         "axes": axes,
         **({"translate_by_axis": loaded.metadata["translate_by_axis"]}
@@ -132,6 +146,11 @@ def layer_data(loaded: LoadedImage) -> list[tuple]:
                 "metadata": dict(base_meta), **extra}
         return [(data, meta, "image")]
     channel_axis = axes.find("C")
+    if loaded.metadata.get("kind") == "labels" and channel_axis < 0:  # the plugin's own labels
+        scale, units = _spatial_scale(axes, loaded)
+        meta = {"name": stem, "scale": scale, "units": units,
+                "metadata": dict(base_meta, axes=axes), **extra}
+        return [(data, meta, "labels")]
     if channel_axis < 0 or full.shape[channel_axis] == 1:
         if channel_axis >= 0:
             data = _take(data, 0, channel_axis)

@@ -31,9 +31,15 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp") + BIOIO_SUFF
 class LoadedImage:
     """An image array with the physical pixel size found in its file.
 
-    ``pixel_size_um`` is ``None`` when the file does not say; callers must then
-    ask the user rather than assume 1 µm/px. ``pixel_size_source`` says which
-    metadata gave it (``"OME-XML PhysicalSizeX"``, ``"ImageJ metadata"``, ...).
+    ``pixel_size_um`` is ``None`` when the file does not say, or says
+    something that cannot be used; callers must then ask the user rather than
+    assume 1 µm/px. ``pixel_size_source`` says which metadata gave it
+    (``"OME-XML PhysicalSizeX"``, ``"ImageJ metadata (unit micron)"``,
+    ``"MicronsPerPixel (TIFF description)"``, ``"TIFF resolution tags (cm)"``, ...),
+    ``pixel_size_yx_um`` the file's ``(y, x)`` sizes when plausible (square or
+    not: napari's layer scale), ``pixel_size_refused`` why the file's size is not
+    used (implausible, or pixels not square; :mod:`napari_msc_morph.pixel_size`),
+    raised by :func:`resolve_pixel_size` unless the user gives a size.
     ``axes`` names the axes of ``data`` in tifffile's letters (``"YX"``,
     ``"CYX"``, ``"ZCYX"``, ``"YXS"`` for RGB samples; ``None`` when unknown),
     ``channel_names`` the channels along ``C`` when the file names them.
@@ -46,6 +52,8 @@ class LoadedImage:
     axes: str | None = None
     channel_names: list[str] = field(default_factory=list)
     pixel_size_source: str = ""
+    pixel_size_yx_um: tuple | None = None
+    pixel_size_refused: str = ""
     z_spacing_um: float | None = None
     #: Read lazily (``read_image(..., lazy=True)``): every pyramid level, full resolution first.
     levels: list = field(default_factory=list)
@@ -177,11 +185,14 @@ def write_tiff(
     pixel_size_um: float | None = None,
     axes: str | None = None,
     channel_names: list[str] | None = None,
+    labels: bool = False,
 ) -> Path:
     """Write an image as an ImageJ-compatible TIFF with its pixel size, atomically.
 
     The pixel size is stored both as TIFF resolution (pixels per µm) and in the
     ImageJ metadata, which Fiji, tifffile and napari readers all understand.
+    ``labels`` marks a label image (``msc_morph=labels`` in the description), so
+    the plugin's napari reader opens it as a Labels layer.
     """
     path = Path(path)
     data = np.asarray(data)
@@ -201,6 +212,8 @@ def write_tiff(
         metadata["axes"] = axes
     if channel_names:
         metadata["Labels"] = list(channel_names)
+    if labels:
+        metadata["msc_morph"] = "labels"
     with atomic_path(path) as tmp:
         if imagej and not is_rgb:
             tifffile.imwrite(tmp, data, imagej=True, metadata=metadata, **kwargs)
@@ -316,6 +329,12 @@ def resolve_pixel_size(explicit: float | None, sources) -> tuple[float | None, s
         ``origin`` says where the value came from for the user ("given",
         the file path) or why there is none. 1 µm/px is never assumed.
 
+    Raises
+    ------
+    BadInputError
+        No size given, none usable in the files, and a file whose size was
+        refused (implausible, or pixels not square): its reason, naming it.
+
     >>> resolve_pixel_size(0.5, [])
     (0.5, 'given')
     >>> resolve_pixel_size(None, [])
@@ -327,9 +346,13 @@ def resolve_pixel_size(explicit: float | None, sources) -> tuple[float | None, s
             raise BadInputError(f"pixel size must be a positive number of µm (--pixel-size), "
                                 f"got {explicit}; give the width of one pixel, e.g. 0.65.")
         return value, "given"
+    sources = list(sources)
     for source in sources:
         if source.pixel_size_um is not None:
             return float(source.pixel_size_um), str(source.path)
+    for source in sources:
+        if getattr(source, "pixel_size_refused", ""):
+            raise BadInputError(source.pixel_size_refused)
     return None, "no pixel size in the files and none given"
 
 

@@ -9,7 +9,6 @@ with the option that changes the size, so the user gets one clear message.
 
 from __future__ import annotations
 
-import os
 
 from .errors import BadInputError
 
@@ -21,16 +20,13 @@ MEMORY_SHARE = 0.8
 
 
 def available_bytes() -> int:
-    """Memory free for a new allocation, in bytes (psutil when installed, else sysconf)."""
+    """Memory free for a new allocation, in bytes: free memory plus the cache the system
+    can drop (psutil's ``available``, on Linux ``MemAvailable``)."""
+    import psutil
+
     try:
-        import psutil
-    except ImportError:
-        psutil = None
-    if psutil is not None:
         return int(psutil.virtual_memory().available)
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): do not guess
+    except (OSError, RuntimeError):  # a system psutil cannot read: do not guess
         return 1 << 62
 
 

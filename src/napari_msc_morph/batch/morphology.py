@@ -116,7 +116,7 @@ def segment_task(job: tuple[Field, dict], *, diameter, threshold_method: str,
         row["pixel_size_um"] = fld.pixel_size_um
     for role, labels in (("cells", result.cells), ("nuclei", result.nuclei)):
         if labels is not None and outputs.get(role) is not None:
-            write_tiff(labels, outputs[role], pixel_size_um=pixel_size)
+            write_tiff(labels, outputs[role], pixel_size_um=pixel_size, labels=True)
             row["labels" if "labels" not in row else "nuclei_labels"] = Path(outputs[role]).name
     row.update({f"n_{key}": value for key, value in result.counts.items()})
     row["n_border_excluded"] = result.n_border_excluded
@@ -302,13 +302,16 @@ def measure_task(fld: Field, *, pixel_size_um: float | None, thresholds: dict,
         sources.append(image)
     given = fld.pixel_size_um if fld.pixel_size_um is not None else pixel_size_um
     pixel_size, origin = resolve_pixel_size(given, sources)
+    # the summary names the convention the size was read from (OME, ImageJ, MicronsPerPixel ...)
+    conventions = [s.pixel_size_source for s in sources if str(s.path) == origin]
+    source = "user" if origin == "given" else (
+        f"file: {conventions[0]}" if conventions and conventions[0] else "file")
     result = measure_field(labels.data, channels, nuclei, pixel_size,
                            thresholds={k: v for k, v in thresholds.items() if k in channels},
                            threshold_sources=threshold_sources,
                            n_border_excluded=fld.n_border_excluded, convex=convex,
                            input_names=names, size_weighting=size_weighting,
-                           progress=progress, cancel=cancel,
-                           pixel_size_source="user" if origin == "given" else "file")
+                           progress=progress, cancel=cancel, pixel_size_source=source)
     return result, origin
 
 

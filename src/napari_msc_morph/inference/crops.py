@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ..jobs import CancelToken, check_cancelled
+from ..memory import check_fits
 from ..tiling import check_tiling, tile_boxes
 from .preprocess import (
     CropNormalizer,
@@ -117,6 +118,24 @@ def _batches(plane, boxes, normalise, batch_size, cancel, cancelled):
         yield start, chunk, normalise(crops)
 
 
+#: Bytes per resampled pixel and channel at the peak of :func:`resample_plane`:
+#: skimage's float64 result and its float32 copy.
+RESAMPLE_BYTES_PER_VALUE = 12
+
+
+def check_resample_fits(name: str, layout: ImageLayout, pixel_size_um: float,
+                        model_pixel_size_um: float, work_shape: tuple[int, int]) -> None:
+    """Refuse, before any work, a resampling to the model's pixel size that memory cannot hold."""
+    channels = 3 if layout.rgb else 1
+    n_bytes = work_shape[0] * work_shape[1] * channels * RESAMPLE_BYTES_PER_VALUE
+    h, w = layout.plane_shape
+    check_fits(n_bytes, f"{name}: resampling {h} x {w} px at {pixel_size_um:g} µm/px to the "
+               f"model's {model_pixel_size_um:g} µm/px ({work_shape[0]} x {work_shape[1]} px)",
+               "check the pixel size: give the right one with --pixel-size-um (in napari: the "
+               "layer's scale), or fix the file's metadata; the model only judges cells seen at "
+               "its own pixel size.")
+
+
 def tile_image(image, config, *, tiling: str | None = None, overlap: float | None = None,
                rgb: bool | None = None, name: str = "image", pixel_size_um: float | None = None,
                layout: ImageLayout | None = None, default_tiling: str | None = None
@@ -144,6 +163,8 @@ def tile_image(image, config, *, tiling: str | None = None, overlap: float | Non
     crop = config.input_size
     factor = resample_factor(pixel_size_um, config.pixel_size_um)
     work_shape = resampled_shape(layout.plane_shape, factor)
+    if factor != 1.0:
+        check_resample_fits(name, layout, pixel_size_um, config.pixel_size_um, work_shape)
     padded_shape = (max(crop, work_shape[0]), max(crop, work_shape[1]))
     boxes = tile_boxes(tiling, padded_shape, crop, overlap)
     return TiledImage(image, config, layout, tiling, overlap, factor, work_shape,

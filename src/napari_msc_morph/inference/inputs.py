@@ -158,6 +158,8 @@ def load_image(item, explicit_pixel_size: float | None, model_pixel_size: float 
         item = read_for_prediction(item, tiling, explicit_pixel_size, model_pixel_size)
     if isinstance(item, LoadedImage):
         path = Path(item.path)
+        if explicit_pixel_size is None and item.pixel_size_refused:
+            raise BadInputError(item.pixel_size_refused)  # implausible or not square: never used
         item = image_input(item.data, name=str(path), pixel_size_um=item.pixel_size_um,
                            label=path.name, pixel_size_source="file")
     if explicit_pixel_size is not None:

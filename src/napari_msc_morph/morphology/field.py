@@ -217,6 +217,9 @@ class MeasureResult:
     n_border_excluded: int | None = None
     pixel_size_source: str = "unknown"
     size_weighting: str = "miles-lantuejoul"
+    #: What the input checks said (masks split into objects, nuclei that do not fit the
+    #: cells); kept in ``warnings`` whatever the thresholds.
+    input_warnings: list = field(default_factory=list)
 
     def with_thresholds(self, thresholds: Mapping[str, float] | None,
                         sources: Mapping[str, str] | None = None) -> MeasureResult:
@@ -233,7 +236,8 @@ class MeasureResult:
         used = {name: "none" if name in missing else (sources or {}).get(name, "given")
                 for name in self.markers}
         return replace(self, summary=summary, threshold_sources=used, missing_thresholds=missing,
-                       warnings=[no_threshold_warning(missing)] if missing else [])
+                       warnings=[*self.input_warnings,
+                                 *([no_threshold_warning(missing)] if missing else [])])
 
     def summary_row(self) -> dict:
         """One row for the whole image (a stack: the mean over its frames) of counts,
@@ -344,6 +348,7 @@ def measure_field(
                            list(dict.fromkeys([*inputs.channels, *(marker_columns or {})])),
                            marker_columns=dict(marker_columns or {}),
                            n_border_excluded=n_border_excluded,
+                           input_warnings=list(inputs.warnings),
                            pixel_size_source=(pixel_size_source or "given"
                                               if inputs.pixel_size_um is not None else "unknown"),
                            size_weighting=size_weighting)

@@ -26,7 +26,13 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
-from ._checks import check_channel, check_channel_name, check_labels, check_pixel_size
+from ._checks import (
+    check_channel,
+    check_channel_name,
+    check_labels,
+    check_nuclei_in_cells,
+    check_pixel_size,
+)
 from .columns import COLUMNS, output_columns
 from .features import FEATURE_FAMILIES, Plane
 
@@ -60,10 +66,13 @@ class MeasureInputs:
     channels: dict = field(default_factory=dict)
     nuclei: np.ndarray | None = None
     pixel_size_um: float | None = None
+    #: What the checks changed or doubt (masks split into objects, nuclei that do not fit).
+    warnings: list = field(default_factory=list)
 
 
 def check_measure_inputs(labels, channels=None, nuclei=None, pixel_size_um=None, *,
-                         input_names: Mapping[str, str] | None = None) -> MeasureInputs:
+                         input_names: Mapping[str, str] | None = None,
+                         field_checks: bool = True) -> MeasureInputs:
     """Check every input of a measurement; raise one precise BadInputError.
 
     Parameters
@@ -88,7 +97,8 @@ def check_measure_inputs(labels, channels=None, nuclei=None, pixel_size_um=None,
     ['intensity']
     """
     names = dict(input_names or {})
-    labels = check_labels(labels, names.get("labels", "labels"))
+    notes: list[str] = []
+    labels = check_labels(labels, names.get("labels", "labels"), notes, split=field_checks)
     shape = labels.shape
     if isinstance(channels, Mapping):
         items = [(str(k), v) for k, v in channels.items()]
@@ -101,14 +111,19 @@ def check_measure_inputs(labels, channels=None, nuclei=None, pixel_size_um=None,
         check_channel_name(name)
         checked[name] = check_channel(image, name, shape, described=names.get(name))
     if nuclei is not None:
-        nuclei = check_labels(nuclei, names.get("nuclei", "nuclei"))
+        nuclei = check_labels(nuclei, names.get("nuclei", "nuclei"), notes, split=field_checks)
         if nuclei.shape != shape:
             where = f" ({names['nuclei']})" if "nuclei" in names else ""
             raise BadInputError(
                 f"nuclei labels{where} have shape {nuclei.shape} but the labels have shape "
                 f"{shape}; use nuclei segmented from the same field."
             )
-    return MeasureInputs(labels, checked, nuclei, check_pixel_size(pixel_size_um))
+        fit = field_checks and check_nuclei_in_cells(labels, nuclei, names.get("labels", "labels"),
+                                                     names.get("nuclei", "nuclei"))
+        if fit:
+            logger.warning("%s", fit)
+            notes.append(fit)
+    return MeasureInputs(labels, checked, nuclei, check_pixel_size(pixel_size_um), notes)
 
 
 def measure_cells(
@@ -127,7 +142,9 @@ def measure_cells(
     ----------
     labels : ndarray of int, shape (..., Y, X)
         Label image: 0 is background, each positive id one object (any integer
-        dtype, ids need not be contiguous). Leading axes (time, fields) are
+        dtype, ids need not be contiguous), measured as given, as scikit-image's
+        ``regionprops`` does (:func:`~napari_msc_morph.morphology.measure_field`,
+        which every face calls, first splits masks into objects). Leading axes (time, fields) are
         measured plane by plane and numbered in a ``frame`` column (C order).
     intensities : ndarray or mapping of str to ndarray, optional
         Intensity channels with the shape of ``labels``; a mapping gives the
@@ -195,7 +212,7 @@ def measure_cells(
     >>> table[["label", "area_px", "area_um2"]].to_dict("records")
     [{'label': 7, 'area_px': 60, 'area_um2': 15.0}]
     """
-    inputs = check_measure_inputs(labels, intensities, nuclei, pixel_size_um)
+    inputs = check_measure_inputs(labels, intensities, nuclei, pixel_size_um, field_checks=False)
     if inputs.pixel_size_um is None:
         warnings.warn(f"measure_cells: {NO_PIXEL_SIZE}", UserWarning, stacklevel=2)
     return measure_table(inputs, convex=convex, progress=progress, cancel=cancel)

@@ -20,6 +20,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import BadInputError, MissingDependencyError
+from ..memory import check_fits
 from ..registry import Registry
 
 __all__ = [
@@ -79,6 +80,11 @@ def available_backends() -> list[str]:
             if SEGMENTATION_BACKENDS.entry(name).extra["available"]()]
 
 
+#: Peak bytes per pixel of the classic pipeline: float smoothing and distance maps
+#: (float64 copies), component and marker images and the watershed's own arrays.
+SEGMENT_BYTES_PER_PIXEL = 48
+
+
 def check_image(image, name: str) -> np.ndarray:
     """A single 2D numeric plane without NaN, or a BadInputError naming ``name``."""
     arr = np.asarray(image)
@@ -102,6 +108,9 @@ def check_image(image, name: str) -> np.ndarray:
         raise BadInputError(f"{name} contains NaN/inf pixels; fill them before segmenting.")
     if arr.size == 0:
         raise BadInputError(f"{name} is empty.")
+    check_fits(arr.size * SEGMENT_BYTES_PER_PIXEL,
+               f"segmenting {name} ({arr.shape[0]} x {arr.shape[1]} px)",
+               "segment it in parts (crop or tile the field) or bin it 2 x 2 first.")
     return arr
 
 

@@ -163,8 +163,8 @@ def _write_if(out, rel, per_class, k, size, field_seed) -> dict:
                                         for end in ("nuclei.tif", "cells.tif", "cells.csv"))
     write_tiff(field.stack(), out / rel, pixel_size_um=field.pixel_size_um, axes="CYX",
                channel_names=field.channel_names)
-    write_tiff(field.nuclei, out / nuclei_rel, pixel_size_um=field.pixel_size_um)
-    write_tiff(field.cells, out / cells_rel, pixel_size_um=field.pixel_size_um)
+    write_tiff(field.nuclei, out / nuclei_rel, pixel_size_um=field.pixel_size_um, labels=True)
+    write_tiff(field.cells, out / cells_rel, pixel_size_um=field.pixel_size_um, labels=True)
     write_table(field.truth, out / table_rel)
     return {
         "pixel_size_um": field.pixel_size_um,

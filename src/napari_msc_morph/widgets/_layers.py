@@ -15,13 +15,16 @@ def layer_pixel_size(layer) -> float | None:
     The one policy all docks use: ``layer.metadata["pixel_size_um"]`` (set by
     the plugin's reader and its own layers) wins; then a ``scale`` whose
     ``units`` are micrometres; then any non-default ``scale`` (napari's
-    default 1 means "unknown", never 1 µm).
+    default 1 means "unknown", never 1 µm). Pixels that are not square
+    (y and x scale differ) have no one size: ``None``.
     """
     meta = getattr(layer, "metadata", None) or {}
     for key in ("pixel_size_um", "pixel_size"):
         if meta.get(key):
             return float(meta[key])
     scale = np.asarray(layer.scale[-2:], dtype=float)
+    if not np.isclose(scale[0], scale[1], rtol=0.01):
+        return None  # pixels not square (e.g. an OME file's PhysicalSizeY): no one size fits
     units = getattr(layer, "units", None)
     unit = str(units[-1]) if units is not None and len(units) else ""
     if unit in _MICROMETRE_UNITS:  # a reader said µm: even 1.0 is a real size
