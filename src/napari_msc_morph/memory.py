@@ -9,7 +9,6 @@ with the option that changes the size, so the user gets one clear message.
 
 from __future__ import annotations
 
-
 from .errors import BadInputError
 
 __all__ = ["available_bytes", "check_fits", "format_bytes", "MEMORY_SHARE"]
