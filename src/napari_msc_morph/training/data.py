@@ -274,8 +274,11 @@ def validate_manifest(
             else:
                 problems.append(Problem(line, "label", "empty label"))
         elif label not in class_set:
+            meant = [c for c in classes if c.casefold() == label.casefold()]
+            hint = f" (did you mean {meant[0]!r}? labels are case-sensitive)" if meant else ""
             problems.append(Problem(
-                line, "label", f"unknown label {label!r}; the classes are {', '.join(classes)}"))
+                line, "label",
+                f"unknown label {label!r}{hint}; the classes are {', '.join(classes)}"))
         if has_group and not group:
             problems.append(Problem(
                 line, group_column, f"no {group_column} given for {Path(path).name or 'this row'}"))
