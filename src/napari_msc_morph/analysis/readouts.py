@@ -200,7 +200,7 @@ def _check_one_spelling(long: pd.DataFrame, source: str, wide: bool) -> None:
     out of a reference-gene mean; read as one they would be averaged unseen.
     """
     where = "_column" if wide else "marker"
-    names = long[["marker", "assay", where]].drop_duplicates()
+    names = long[list(dict.fromkeys(["marker", "assay", where]))].drop_duplicates()
     names = names.assign(_key=names["marker"].astype(str).str.casefold())
     for (_, assay), block in names.groupby(["_key", "assay"], sort=True):
         spellings = list(dict.fromkeys(block[where].astype(str)))
