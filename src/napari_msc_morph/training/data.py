@@ -163,15 +163,18 @@ def _with_required_columns(table: pd.DataFrame, source) -> pd.DataFrame:
         raise ManifestError(
             source,
             [Problem(0, c, f"required column {c!r} is missing (columns: "
-                     f"{', '.join(map(str, table.columns)) or 'none'})") for c in missing],
+                     f"{', '.join(map(str, table.columns)) or 'none'}"
+                     + (f"; read as {table.attrs['dialect']}" if table.attrs.get("dialect")
+                        else "") + ")") for c in missing],
         )
     return table
 
 
 def _normalise(table: pd.DataFrame, base: Path) -> pd.DataFrame:
     table = table.copy()
-    if "line" not in table.columns:
-        table["line"] = np.arange(2, len(table) + 2)
+    if "line" not in table.columns:  # the file line of each row; blank lines count in the file
+        lines = table.attrs.get("lines")
+        table["line"] = lines if lines and len(lines) == len(table) else np.arange(2, len(table) + 2)
     table = table.reset_index(drop=True)
 
     def text(value):
