@@ -158,6 +158,11 @@ def load_manifest(source) -> pd.DataFrame:
 def _with_required_columns(table: pd.DataFrame, source) -> pd.DataFrame:
     """``table`` with lower-case column names, or a ManifestError naming the missing ones."""
     table.columns = [str(c).strip().lower() for c in table.columns]
+    repeated = sorted({c for c in table.columns if list(table.columns).count(c) > 1})
+    if repeated:  # `Label` and `label`: one would be ignored
+        raise ManifestError(source, [Problem(1, c, f"the column {c!r} is given more than once "
+                                                   "(names ignore case); keep one")
+                                     for c in repeated])
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
         raise ManifestError(
