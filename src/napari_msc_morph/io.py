@@ -22,10 +22,10 @@ import tifffile
 from .errors import BadInputError, missing_dependency
 from .spreadsheet import (
     check_unique_columns,
-    csv_safe,
     formulas_as_text,
     is_key_column,
     read_text_table,
+    write_csv,
     xlsx_safe,
 )
 
@@ -111,7 +111,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = Fals
     if path.suffix.lower() in (".xlsx", ".xls"):
         return write_xlsx(path, {"Sheet1": table}, index=index)
     with atomic_path(path) as tmp:
-        csv_safe(table).to_csv(tmp, index=index)
+        write_csv(table, tmp, index=index)
     return path
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import logging
 import re
 from collections.abc import Iterable
@@ -46,6 +47,7 @@ __all__ = [
     "percent_columns",
     "read_text_table",
     "unescape_formula",
+    "write_csv",
     "xlsx_safe",
 ]
 
@@ -119,6 +121,19 @@ def csv_safe(table: pd.DataFrame) -> pd.DataFrame:
     return _map_text(table, escape_formula)
 
 
+def write_csv(table: pd.DataFrame, path, index: bool = False) -> None:
+    """Write ``table`` as CSV with :func:`csv_safe` text (not atomic: give a temporary path).
+
+    Text holding a carriage return is quoted (Python's csv module would leave
+    it bare, and every reader would split the row there); such tables quote all
+    their text cells.
+    """
+    safe = csv_safe(table)
+    bare_cr = any(isinstance(v, str) and "\r" in v
+                  for column in _text_columns(safe) for v in safe[column])
+    safe.to_csv(path, index=index, quoting=csv.QUOTE_NONNUMERIC if bare_cr else csv.QUOTE_MINIMAL)
+
+
 def xlsx_safe(table: pd.DataFrame, where: str) -> pd.DataFrame:
     """``table`` with the control characters XLSX cannot hold replaced by U+FFFD.
 
@@ -184,11 +199,11 @@ def _decode(raw: bytes) -> tuple[str, str]:
 
 def _separator(text: str, suffix: str) -> str:
     """The separator that splits the header into most columns, every line alike."""
-    lines = [line for line in text.splitlines()[:50] if line.strip()]
     default = "\t" if suffix in (".tsv", ".tab") else ","
     widths = {}
     for sep in SEPARATORS:
-        rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep))
+        rows = [r for r in itertools.islice(csv.reader(io.StringIO(text), delimiter=sep), 50)
+                if any(cell.strip() for cell in r)]
         if rows and len(rows[0]) > 1:
             widths[sep] = (all(len(r) == len(rows[0]) for r in rows), len(rows[0]))
     if not widths:

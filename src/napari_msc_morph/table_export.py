@@ -30,7 +30,7 @@ import pandas as pd
 
 from .errors import BadInputError, missing_dependency
 from .io import atomic_path, json_default, write_xlsx
-from .spreadsheet import csv_safe
+from .spreadsheet import write_csv
 
 #: Suffix -> format name, the formats :func:`export_table` writes.
 TABLE_FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".parquet": "Parquet"}
@@ -143,7 +143,7 @@ def export_table(table: pd.DataFrame, path: str | os.PathLike,
         # both files go to temporary names first; the sidecar is renamed just before the
         # table, so a failure leaves both old files as they were
         with atomic_path(path) as tmp_table, atomic_path(sidecar) as tmp_meta:
-            csv_safe(table).to_csv(tmp_table, index=False)
+            write_csv(table, tmp_table)
             tmp_meta.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
     return path
 
