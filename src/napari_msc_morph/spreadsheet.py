@@ -235,7 +235,17 @@ def read_text_table(path: Path, text_columns: Iterable[str] = ()) -> pd.DataFram
     BadInputError
         A column name given twice.
     """
-    text, encoding = _decode(path.read_bytes())
+    raw = path.read_bytes()
+    if raw.startswith(b"PK\x03\x04"):  # a zip: what Excel saves as .xlsx
+        raise BadInputError(f"{path} is an Excel workbook (.xlsx) with another suffix; rename "
+                            "it to .xlsx, or save it from Excel as CSV.")
+    if raw.startswith(b"PAR1"):
+        raise BadInputError(f"{path} is a Parquet file with another suffix; rename it to "
+                            ".parquet.")
+    text, encoding = _decode(raw)
+    if "\x00" in text[:65536]:
+        raise BadInputError(f"{path} is not a text table: it holds binary data (NUL bytes). "
+                            "Give a CSV/TSV file, or an .xlsx/.parquet file with its own suffix.")
     sep = _separator(text, path.suffix.lower())
     header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
     check_unique_columns([unescape_formula(h) for h in header], str(path))
