@@ -16,7 +16,7 @@ import pytest
 from corpus_helpers import digests, stderr_lines
 
 from napari_msc_morph.analysis import join_readouts, read_readouts
-from napari_msc_morph.batch import FieldsManifestError, read_fields_manifest
+from napari_msc_morph.batch import read_fields_manifest
 from napari_msc_morph.cli import main
 from napari_msc_morph.io import read_table, write_table, write_tiff
 from napari_msc_morph.table_export import export_table
