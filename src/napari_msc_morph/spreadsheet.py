@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import logging
 import re
 from collections.abc import Iterable
@@ -60,7 +59,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 #: to join or group on (``--on``, ``--unit``).
 KEY_COLUMNS = frozenset({
     "sample_id", "sample", "donor", "well", "plate", "field", "file", "path", "image",
-    "labels", "nuclei", "cells", "nuclei_labels", "condition", "subject", "patient", "id",
+    "labels", "nuclei", "cells", "nuclei_labels", "subject", "patient", "id",
 })
 
 #: Separators tried on a text table, in order of preference when several fit.
@@ -202,14 +201,27 @@ def _separator(text: str, suffix: str) -> str:
     default = "\t" if suffix in (".tsv", ".tab") else ","
     widths = {}
     for sep in SEPARATORS:
-        rows = [r for r in itertools.islice(csv.reader(io.StringIO(text), delimiter=sep), 50)
-                if any(cell.strip() for cell in r)]
+        rows = _records(text, sep, 50)
         if rows and len(rows[0]) > 1:
             widths[sep] = (all(len(r) == len(rows[0]) for r in rows), len(rows[0]))
     if not widths:
         return default
     # a separator that splits every line alike wins; then the one giving more columns
     return max(widths, key=lambda sep: (*widths[sep], sep == default))
+
+
+def _records(text: str, sep: str, limit: int) -> list[list[str]]:
+    """The first ``limit`` non-blank records of ``text`` split by ``sep`` (fewer if it breaks)."""
+    rows = []
+    try:
+        for row in csv.reader(io.StringIO(text, newline=""), delimiter=sep):
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+            if len(rows) >= limit:
+                break
+    except csv.Error:  # a stray quote or line break: what was read so far decides
+        pass
+    return rows
 
 
 def find_duplicate_columns(names: list) -> dict[str, list[int]]:
@@ -247,7 +259,7 @@ def read_text_table(path: Path, text_columns: Iterable[str] = ()) -> pd.DataFram
         raise BadInputError(f"{path} is not a text table: it holds binary data (NUL bytes). "
                             "Give a CSV/TSV file, or an .xlsx/.parquet file with its own suffix.")
     sep = _separator(text, path.suffix.lower())
-    header = next(csv.reader(io.StringIO(text), delimiter=sep), [])
+    header = next(iter(_records(text, sep, 1)), [])
     check_unique_columns([unescape_formula(h) for h in header], str(path))
     text_columns = list(text_columns)
     dtype = {name: str for name in header if is_key_column(unescape_formula(name), text_columns)}
