@@ -187,3 +187,15 @@ def test_workbook_with_a_csv_suffix_says_what_it_is(tmp_path, capsys, make, need
     error = [line for line in stderr_lines(capsys.readouterr().err) if ": error: " in line]
     assert "scores.csv" in error[0] and needle in error[0]
     assert digests(tmp_path) == before
+
+
+def test_join_says_when_ids_are_numbers():
+    scores = pd.DataFrame({"sample_id": [1.1, 1.1], "os_score": [0.2, 0.4]})
+    readouts = pd.DataFrame({"sample_id": ["1.1", "1.10"], "marker": "RUNX2", "assay": "qPCR",
+                             "value": [1.0, 2.0]})
+    joined = join_readouts(scores, readouts, on="sample_id", scores=["os_score"])
+    assert joined.attrs["notes"][0].startswith("the scores table's 'sample_id' column holds "
+                                               "numbers, so ids such as 1.10 and 1.1")
+    texts = join_readouts(scores.astype({"sample_id": str}), readouts, on="sample_id",
+                          scores=["os_score"])
+    assert not any("holds numbers" in note for note in texts.attrs["notes"])
