@@ -182,18 +182,35 @@ def is_key_column(name, extra: Iterable[str] = ()) -> bool:
             or key in {str(e).strip().lower() for e in extra})
 
 
-def _decode(raw: bytes) -> tuple[str, str]:
-    """The text of a table file and the encoding that gave it."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16"), "UTF-16"
-    try:
-        return raw.decode("utf-8-sig"), "UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "Windows-1252"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "Latin-1"
+#: Encodings tried in turn: (Python codec, name for messages). Latin-1 decodes anything.
+_ENCODINGS = (("utf-8-sig", "UTF-8"), ("cp1252", "Windows-1252"), ("latin-1", "Latin-1"))
+#: How much of a file the separator and header are found from.
+_SAMPLE_BYTES = 1 << 16
+
+
+def _encoding(path: Path) -> tuple[str, str, str]:
+    """The codec of a table file, its name, and the text of its first 64 KiB.
+
+    The whole file is checked in chunks (a table may be larger than memory
+    allows twice), so a single Windows-1252 byte at the end is found too.
+    """
+    import codecs
+
+    with open(path, "rb") as handle:
+        head = handle.read(_SAMPLE_BYTES)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", "UTF-16", head.decode("utf-16", errors="ignore")
+    for codec, name in _ENCODINGS:
+        decoder = codecs.getincrementaldecoder(codec)()
+        try:
+            with open(path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    decoder.decode(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return codec, name, codecs.getincrementaldecoder(codec)().decode(head)
+    raise AssertionError("latin-1 decodes every byte")  # pragma: no cover
 
 
 def _separator(text: str, suffix: str) -> str:
@@ -247,23 +264,24 @@ def read_text_table(path: Path, text_columns: Iterable[str] = ()) -> pd.DataFram
     BadInputError
         A column name given twice.
     """
-    raw = path.read_bytes()
-    if raw.startswith(b"PK\x03\x04"):  # a zip: what Excel saves as .xlsx
+    with open(path, "rb") as handle:
+        magic = handle.read(4)
+    if magic == b"PK\x03\x04":  # a zip: what Excel saves as .xlsx
         raise BadInputError(f"{path} is an Excel workbook (.xlsx) with another suffix; rename "
                             "it to .xlsx, or save it from Excel as CSV.")
-    if raw.startswith(b"PAR1"):
+    if magic == b"PAR1":
         raise BadInputError(f"{path} is a Parquet file with another suffix; rename it to "
                             ".parquet.")
-    text, encoding = _decode(raw)
-    if "\x00" in text[:65536]:
+    codec, encoding, sample = _encoding(path)
+    if "\x00" in sample:
         raise BadInputError(f"{path} is not a text table: it holds binary data (NUL bytes). "
                             "Give a CSV/TSV file, or an .xlsx/.parquet file with its own suffix.")
-    sep = _separator(text, path.suffix.lower())
-    header = next(iter(_records(text, sep, 1)), [])
+    sep = _separator(sample, path.suffix.lower())
+    header = next(iter(_records(sample, sep, 1)), [])
     check_unique_columns([unescape_formula(h) for h in header], str(path))
     text_columns = list(text_columns)
     dtype = {name: str for name in header if is_key_column(unescape_formula(name), text_columns)}
-    frame = pd.read_csv(io.StringIO(text), sep=sep, dtype=dtype or None,
+    frame = pd.read_csv(path, sep=sep, dtype=dtype or None, encoding=codec,
                         skip_blank_lines=False)
     blank = frame.isna().all(axis=1).to_numpy()
     lines = [i + 2 for i in range(len(frame)) if not blank[i]]
