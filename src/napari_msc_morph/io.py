@@ -24,6 +24,7 @@ from .spreadsheet import (
     check_unique_columns,
     formulas_as_text,
     is_key_column,
+    percent_columns,
     read_text_table,
     write_csv,
     xlsx_safe,
@@ -181,6 +182,7 @@ def _read_binary_table(path: Path, suffix: str, text_columns: list) -> pd.DataFr
         check_unique_columns(header, str(path))
         frame = pd.read_excel(path, dtype={h: str for h in header
                                            if isinstance(h, str) and is_key_column(h, text_columns)})
+        frame = percent_columns(frame, str(path), text_columns)  # "52.4%" typed as text
     for column in frame.columns:  # ids stored as numbers in the file read as text too
         if is_key_column(column, text_columns) and not pd.api.types.is_string_dtype(frame[column]):
             frame[column] = [v if v is None or (isinstance(v, float) and v != v) else str(v)

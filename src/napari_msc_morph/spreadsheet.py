@@ -103,12 +103,22 @@ def _text_columns(table: pd.DataFrame) -> list:
             and not pd.api.types.is_bool_dtype(table[c])]
 
 
-def _map_text(table: pd.DataFrame, change) -> pd.DataFrame:
-    """``table`` with ``change`` applied to every text cell and column name (a copy)."""
-    table = table.copy()
+def _map_text(table: pd.DataFrame, change, first: tuple[str, ...]) -> pd.DataFrame:
+    """``table`` with ``change`` applied to every text cell and column name starting with
+    one of ``first`` (a shallow copy; only the columns holding such cells are rebuilt)."""
+    table = table.copy(deep=False)
     for column in _text_columns(table):
-        values = table[column].astype(object)
-        table[column] = [change(v) if isinstance(v, str) else v for v in values]
+        values = table[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        try:
+            hit = values.str[:1].isin(first).to_numpy(dtype=bool)
+        except AttributeError:  # an object column holding no text
+            continue
+        if hit.any():
+            values = values.copy()
+            values[hit] = [change(v) for v in values[hit]]
+            table[column] = values
     table.columns = [change(c) if isinstance(c, str) else c for c in table.columns]
     if not pd.api.types.is_numeric_dtype(table.index):
         table.index = [change(v) if isinstance(v, str) else v for v in table.index]
@@ -117,7 +127,7 @@ def _map_text(table: pd.DataFrame, change) -> pd.DataFrame:
 
 def csv_safe(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` as it is written to CSV: formula-like text cells and names escaped."""
-    return _map_text(table, escape_formula)
+    return _map_text(table, escape_formula, (*FORMULA_STARTS, "'"))
 
 
 def write_csv(table: pd.DataFrame, path, index: bool = False) -> None:
@@ -293,7 +303,7 @@ def read_text_table(path: Path, text_columns: Iterable[str] = ()) -> pd.DataFram
     found = [f"separator {'tab' if sep == chr(9) else repr(sep)}", encoding]
     if sep != "," and _decimal_commas(frame, text_columns):
         found.insert(1, "decimal comma")
-    frame = _map_text(frame, unescape_formula)
+    frame = _map_text(frame, unescape_formula, ("'",))
     frame = percent_columns(frame, str(path), text_columns)
     frame.attrs["lines"] = lines
     frame.attrs["dialect"] = ", ".join(found)

@@ -234,3 +234,13 @@ def test_label_in_another_case_suggests_the_class(tmp_path, label, meant):
                                             rf"'{meant}'\? labels are case-sensitive\)"):
         validate_manifest(read_manifest(tmp_path / "manifest.csv"), ["control", "induced"],
                           group_column=None, check_readable=False)
+
+
+def test_percent_text_in_a_workbook_is_read_as_a_fraction(tmp_path, caplog):
+    path = tmp_path / "scores.xlsx"
+    pd.DataFrame({"sample_id": ["a", "b"], "os_score": ["52.4%", "7%"]}).to_excel(path,
+                                                                                  index=False)
+    with caplog.at_level("WARNING", logger="napari_msc_morph"):
+        frame = read_table(path)
+    np.testing.assert_allclose(frame["os_score"], [0.524, 0.07])
+    assert "scores.xlsx: column 'os_score' holds percentages" in caplog.text
