@@ -97,28 +97,37 @@ def unescape_formula(text: str) -> str:
 
 
 def _text_columns(table: pd.DataFrame) -> list:
-    return [c for c in table.columns
-            if not pd.api.types.is_numeric_dtype(table[c])
-            and not pd.api.types.is_datetime64_any_dtype(table[c])
-            and not pd.api.types.is_bool_dtype(table[c])]
+    return [table.columns[i] for i in _text_positions(table)]
 
 
-def _map_text(table: pd.DataFrame, change, first: tuple[str, ...]) -> pd.DataFrame:
-    """``table`` with ``change`` applied to every text cell and column name starting with
-    one of ``first`` (a shallow copy; only the columns holding such cells are rebuilt)."""
+def _text_positions(table: pd.DataFrame) -> list[int]:
+    """Positions of the columns that may hold text (not numbers, times or booleans)."""
+    kinds = (pd.api.types.is_numeric_dtype, pd.api.types.is_datetime64_any_dtype,
+             pd.api.types.is_bool_dtype)
+    return [i for i in range(table.shape[1])
+            if not any(kind(table.iloc[:, i]) for kind in kinds)]
+
+
+def _first_in(first: tuple[str, ...]):
+    return lambda values: values.str[:1].isin(first)
+
+
+def _map_text(table: pd.DataFrame, change, hits) -> pd.DataFrame:
+    """``table`` with ``change`` applied to the text cells ``hits(column)`` marks, and to
+    every column name (a shallow copy; only columns holding such cells are rebuilt)."""
     table = table.copy(deep=False)
-    for column in _text_columns(table):
-        values = table[column]
+    for i in _text_positions(table):
+        values = table.iloc[:, i]
         if isinstance(values.dtype, pd.CategoricalDtype):
             values = values.astype(object)
         try:
-            hit = values.str[:1].isin(first).to_numpy(dtype=bool)
+            hit = hits(values).fillna(False).to_numpy(dtype=bool)
         except AttributeError:  # an object column holding no text
             continue
         if hit.any():
             values = values.copy()
             values[hit] = [change(v) for v in values[hit]]
-            table[column] = values
+            table.isetitem(i, values)
     table.columns = [change(c) if isinstance(c, str) else c for c in table.columns]
     if not pd.api.types.is_numeric_dtype(table.index):
         table.index = [change(v) if isinstance(v, str) else v for v in table.index]
@@ -127,7 +136,7 @@ def _map_text(table: pd.DataFrame, change, first: tuple[str, ...]) -> pd.DataFra
 
 def csv_safe(table: pd.DataFrame) -> pd.DataFrame:
     """``table`` as it is written to CSV: formula-like text cells and names escaped."""
-    return _map_text(table, escape_formula, (*FORMULA_STARTS, "'"))
+    return _map_text(table, escape_formula, _first_in((*FORMULA_STARTS, "'")))
 
 
 def write_csv(table: pd.DataFrame, path, index: bool = False) -> None:
@@ -138,9 +147,17 @@ def write_csv(table: pd.DataFrame, path, index: bool = False) -> None:
     their text cells.
     """
     safe = csv_safe(table)
-    bare_cr = any(isinstance(v, str) and "\r" in v
-                  for column in _text_columns(safe) for v in safe[column])
+    bare_cr = any(_count(safe.iloc[:, i], "\r") for i in _text_positions(safe))
     safe.to_csv(path, index=index, quoting=csv.QUOTE_NONNUMERIC if bare_cr else csv.QUOTE_MINIMAL)
+
+
+def _count(values: pd.Series, pattern) -> int:
+    """How many text cells of ``values`` hold ``pattern`` (a string or compiled regex)."""
+    try:
+        return int(values.astype(object).str.contains(pattern, regex=not isinstance(pattern, str),
+                                                      na=False).sum())
+    except AttributeError:  # no text in the column
+        return 0
 
 
 def xlsx_safe(table: pd.DataFrame, where: str) -> pd.DataFrame:
@@ -148,25 +165,16 @@ def xlsx_safe(table: pd.DataFrame, where: str) -> pd.DataFrame:
 
     Logs one warning per column that held any, naming ``where`` (file and sheet).
     """
-    hits: dict[str, int] = {}
+    def illegal(values):
+        return values.str.contains(_XLSX_ILLEGAL, na=False)
 
-    def clean(value, column):
-        if not _XLSX_ILLEGAL.search(value):
-            return value
-        hits[column] = hits.get(column, 0) + 1
-        return _XLSX_ILLEGAL.sub("\ufffd", value)
-
-    table = table.copy()
-    for column in _text_columns(table):
-        table[column] = [clean(v, str(column)) if isinstance(v, str) else v
-                         for v in table[column].astype(object)]
-    table.columns = [clean(c, "(column names)") if isinstance(c, str) else c
-                     for c in table.columns]
-    for column, count in hits.items():
-        logger.warning("warning: %s: column %r holds control characters a spreadsheet cannot "
-                       "store (e.g. \\x01) in %d cell(s); they are written as U+FFFD (\ufffd). "
-                       "Export to .csv or .parquet to keep them.", where, column, count)
-    return table
+    for i in _text_positions(table):
+        if count := _count(table.iloc[:, i], _XLSX_ILLEGAL):
+            logger.warning("warning: %s: column %r holds control characters a spreadsheet "
+                           "cannot store (e.g. \\x01) in %d cell(s); they are written as "
+                           "U+FFFD (\ufffd). Export to .csv or .parquet to keep them.",
+                           where, str(table.columns[i]), count)
+    return _map_text(table, lambda text: _XLSX_ILLEGAL.sub("\ufffd", text), illegal)
 
 
 def formulas_as_text(sheet) -> int:
@@ -303,7 +311,7 @@ def read_text_table(path: Path, text_columns: Iterable[str] = ()) -> pd.DataFram
     found = [f"separator {'tab' if sep == chr(9) else repr(sep)}", encoding]
     if sep != "," and _decimal_commas(frame, text_columns):
         found.insert(1, "decimal comma")
-    frame = _map_text(frame, unescape_formula, ("'",))
+    frame = _map_text(frame, unescape_formula, _first_in(("'",)))
     frame = percent_columns(frame, str(path), text_columns)
     frame.attrs["lines"] = lines
     frame.attrs["dialect"] = ", ".join(found)
