@@ -88,3 +88,11 @@ def test_written_tables_read_back_unchanged(tmp_path):
         pd.testing.assert_frame_equal(back.astype({"group": object, "donor": object}),
                                       table.astype({"group": object, "donor": object}),
                                       check_dtype=False)
+
+
+def test_blank_lines_above_the_header_are_skipped_and_counted(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("\n\nsample_id,value\ns1,1\n\ns2,2\n")
+    table = read_table(path)
+    assert table.columns.tolist() == ["sample_id", "value"]
+    assert table["sample_id"].tolist() == ["s1", "s2"] and table.attrs["lines"] == [4, 6]

@@ -299,10 +299,14 @@ def read_text_table(path: Path, text_columns: Iterable[str] = ()) -> pd.DataFram
     check_unique_columns([unescape_formula(h) for h in header], str(path))
     text_columns = list(text_columns)
     dtype = {name: str for name in header if is_key_column(unescape_formula(name), text_columns)}
+    # blank lines above the header are skipped; those below are kept as empty rows first,
+    # so every row knows its file line
+    above = next((k for k, line in enumerate(sample.splitlines())
+                  if line.strip(sep + " \ufeff")), 0)
     frame = pd.read_csv(path, sep=sep, dtype=dtype or None, encoding=codec,
-                        skip_blank_lines=False)
+                        skip_blank_lines=False, skiprows=above)
     blank = frame.isna().all(axis=1).to_numpy()
-    lines = [i + 2 for i in range(len(frame)) if not blank[i]]
+    lines = [above + i + 2 for i in range(len(frame)) if not blank[i]]
     frame = frame[~blank].reset_index(drop=True)
     # columns without a name and without values: trailing separators of a spreadsheet export
     empty = [c for c in frame.columns
