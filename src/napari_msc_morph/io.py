@@ -1,8 +1,11 @@
-"""Reading images with their pixel size, and writing files atomically.
+"""Reading images with their pixel size, reading tables, and writing files atomically.
 
 Every writer here writes to a temporary file in the destination folder and then
 renames it over the target, so an interrupted run never leaves a half-written
-table, image or model on disk.
+table, image or model on disk. Every table goes in through :func:`read_table` and
+out through :func:`write_table` / :func:`write_xlsx` (or
+:func:`~napari_msc_morph.table_export.export_table`), which apply the spreadsheet
+rules of :mod:`napari_msc_morph.spreadsheet`: formulas never run, ids stay text.
 """
 
 from __future__ import annotations
