@@ -52,3 +52,47 @@ def test_missing_files_are_named(tmp_path):
         read_image(tmp_path / "nope.tif")
     with pytest.raises(FileNotFoundError, match="missing"):
         list_images([tmp_path / "missing"])
+
+
+# --------------------------------------------------------------------------- the table reader
+def test_comma_table_with_semicolons_in_its_text_stays_comma_separated(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("sample_id,note,value\ns1,a;b;c,1.5\ns2,d;e,2.5\n")
+    table = read_table(path)
+    assert table.columns.tolist() == ["sample_id", "note", "value"]
+    assert table["note"].tolist() == ["a;b;c", "d;e"] and table["value"].tolist() == [1.5, 2.5]
+
+
+def test_semicolon_table_with_commas_in_its_text_keeps_the_text(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("sample_id;note;value\ns1;Zelle, rund;1,5\ns2;x;2\n", encoding="cp1252")
+    table = read_table(path)
+    assert table["note"].tolist() == ["Zelle, rund", "x"]
+    assert table["value"].tolist() == [1.5, 2.0]
+    assert table.attrs["dialect"] == "separator ';', decimal comma, UTF-8"
+
+
+def test_trailing_separators_of_a_spreadsheet_export_are_dropped(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("sample_id;value;;\ns1;1;;\n;;;\ns2;2;;\n")
+    table = read_table(path)
+    assert table.columns.tolist() == ["sample_id", "value"]
+    assert table["sample_id"].tolist() == ["s1", "s2"] and table.attrs["lines"] == [2, 4]
+
+
+def test_written_tables_read_back_unchanged(tmp_path):
+    table = pd.DataFrame({"group": ["=1+1", "-2", "'a", "''=b"], "donor": ["001", "1.10", "-", "@x"],
+                          "value": [-1.0, 0.5, 2.0, -3.5]})
+    for suffix in (".csv", ".xlsx"):
+        back = read_table(write_table(table, tmp_path / f"t{suffix}"))
+        pd.testing.assert_frame_equal(back.astype({"group": object, "donor": object}),
+                                      table.astype({"group": object, "donor": object}),
+                                      check_dtype=False)
+
+
+def test_blank_lines_above_the_header_are_skipped_and_counted(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("\n\nsample_id,value\ns1,1\n\ns2,2\n")
+    table = read_table(path)
+    assert table.columns.tolist() == ["sample_id", "value"]
+    assert table["sample_id"].tolist() == ["s1", "s2"] and table.attrs["lines"] == [4, 6]

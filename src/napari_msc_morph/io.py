@@ -1,8 +1,11 @@
-"""Reading images with their pixel size, and writing files atomically.
+"""Reading images with their pixel size, reading tables, and writing files atomically.
 
 Every writer here writes to a temporary file in the destination folder and then
 renames it over the target, so an interrupted run never leaves a half-written
-table, image or model on disk.
+table, image or model on disk. Every table goes in through :func:`read_table` and
+out through :func:`write_table` / :func:`write_xlsx` (or
+:func:`~napari_msc_morph.table_export.export_table`), which apply the spreadsheet
+rules of :mod:`napari_msc_morph.spreadsheet`: formulas never run, ids stay text.
 """
 
 from __future__ import annotations
@@ -21,6 +24,15 @@ import pandas as pd
 import tifffile
 
 from .errors import BadInputError, missing_dependency
+from .spreadsheet import (
+    check_unique_columns,
+    formulas_as_text,
+    is_key_column,
+    percent_columns,
+    read_text_table,
+    write_csv,
+    xlsx_safe,
+)
 
 #: Microscope formats read through bioio and its plugins (the ``[formats]`` extra).
 BIOIO_SUFFIXES = (".czi", ".nd2", ".lif", ".zarr")
@@ -123,6 +135,8 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = Fals
 
     ``path_columns`` name columns holding file paths: they are stored relative
     to the table's own folder (:func:`path_for_file`), as tables are read back.
+    Text that a spreadsheet would run as a formula is stored as text
+    (:mod:`napari_msc_morph.spreadsheet`).
     """
     path = Path(path)
     present = [c for c in path_columns if c in table.columns]
@@ -131,33 +145,85 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = Fals
         for column in present:
             table[column] = [path_for_file(p, path.parent) if isinstance(p, str) and p else p
                              for p in table[column]]
+    if path.suffix.lower() in (".xlsx", ".xls"):
+        return write_xlsx(path, {"Sheet1": table}, index=index)
     with atomic_path(path) as tmp:
-        if path.suffix.lower() in (".xlsx", ".xls"):
-            missing_dependency("openpyxl", "all", f"writing {path.name}; or choose a .csv file name")
-            table.to_excel(tmp, index=index)
-        else:
-            table.to_csv(tmp, index=index)
+        write_csv(table, tmp, index=index)
     return path
 
 
-def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a CSV/TSV/XLSX/Parquet table, with an error that names the file if it fails."""
+def write_xlsx(path: str | os.PathLike, sheets: dict, index: bool = False) -> Path:
+    """Write ``{sheet name: DataFrame}`` as one XLSX file, atomically.
+
+    Text cells are stored as text, never as formulas (a cell ``=1+1`` shows
+    ``=1+1``); control characters XLSX cannot hold are replaced, with a warning
+    naming the column (:func:`~napari_msc_morph.spreadsheet.xlsx_safe`).
+    """
+    path = Path(path)
+    missing_dependency("openpyxl", "all", f"writing {path.name}; or choose a .csv file name")
+    with atomic_path(path) as tmp:
+        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
+            for name, table in sheets.items():
+                safe = xlsx_safe(table, f"{path.name} sheet {name!r}")
+                safe.to_excel(writer, sheet_name=name, index=index)
+                formulas_as_text(writer.sheets[name])
+    return path
+
+
+def read_table(path: str | os.PathLike, text_columns=()) -> pd.DataFrame:
+    """Read a CSV/TSV/XLSX/Parquet table, with an error that names the file if it fails.
+
+    Key columns (``sample_id``, ``donor``, ``well``, file columns, any
+    ``*_id`` and the ``text_columns`` a command joins or groups on) are read as
+    text: ids ``1.1`` and ``1.10`` stay apart and ``001`` stays ``001``. Text
+    tables are read in whatever encoding, separator and decimal mark they use
+    (:func:`~napari_msc_morph.spreadsheet.read_text_table`).
+
+    Raises
+    ------
+    BadInputError
+        The file cannot be parsed, or names a column twice.
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"Table {path} does not exist.")
+    if path.is_dir():
+        raise BadInputError(f"{path} is a folder, not a table; give a .csv, .tsv, .xlsx or "
+                            ".parquet file.")
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         missing_dependency("pyarrow", "parquet", f"reading {path.name}")
+    text_columns = list(text_columns)
     try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix in (".xlsx", ".xls"):
-            return pd.read_excel(path)
-        if suffix in (".tsv", ".tab"):
-            return pd.read_csv(path, sep="\t")
-        return pd.read_csv(path)
+        if suffix in (".parquet", ".xlsx", ".xls"):
+            frame = _read_binary_table(path, suffix, text_columns)
+        else:
+            frame = read_text_table(path, text_columns)
+    except BadInputError:
+        raise
+    except UnicodeDecodeError as err:
+        raise BadInputError(f"Could not read table {path}: {err}") from err
     except Exception as err:  # pandas raises many kinds; name the file for the user
         raise BadInputError(f"Could not read table {path}: {err}") from err
+    return frame
+
+
+def _read_binary_table(path: Path, suffix: str, text_columns: list) -> pd.DataFrame:
+    if suffix == ".parquet":
+        frame = pd.read_parquet(path)
+        check_unique_columns(list(frame.columns), str(path))
+    else:
+        first = pd.read_excel(path, header=None, nrows=1)
+        header = first.iloc[0].tolist() if not first.empty else []
+        check_unique_columns(header, str(path))
+        frame = pd.read_excel(path, dtype={h: str for h in header
+                                           if isinstance(h, str) and is_key_column(h, text_columns)})
+        frame = percent_columns(frame, str(path), text_columns)  # "52.4%" typed as text
+    for column in frame.columns:  # ids stored as numbers in the file read as text too
+        if is_key_column(column, text_columns) and not pd.api.types.is_string_dtype(frame[column]):
+            frame[column] = [v if v is None or (isinstance(v, float) and v != v) else str(v)
+                             for v in frame[column].astype(object)]
+    return frame
 
 
 def write_json(obj, path: str | os.PathLike) -> Path:

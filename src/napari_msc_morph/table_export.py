@@ -4,6 +4,9 @@ One engine call for every face (results table, per-cell table, scripts):
 :func:`export_table` writes the table by the file's suffix, atomically, and
 keeps a metadata dictionary with it:
 
+Text a spreadsheet would run as a formula (``=1+1``, ``=HYPERLINK(...)``) is
+stored as text in CSV and XLSX (:mod:`napari_msc_morph.spreadsheet`).
+
 * ``.csv``: a JSON sidecar ``<stem>.meta.json`` next to the table (both files
   are written to temporary files first and renamed together);
 * ``.xlsx``: a second sheet ``metadata`` with one ``key``/``value`` row per
@@ -26,7 +29,8 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import BadInputError, missing_dependency
-from .io import atomic_path, json_default
+from .io import atomic_path, json_default, write_xlsx
+from .spreadsheet import write_csv
 
 #: Suffix -> format name, the formats :func:`export_table` writes.
 TABLE_FORMATS = {".csv": "CSV", ".xlsx": "Excel", ".parquet": "Parquet"}
@@ -139,7 +143,7 @@ def export_table(table: pd.DataFrame, path: str | os.PathLike,
         # both files go to temporary names first; the sidecar is renamed just before the
         # table, so a failure leaves both old files as they were
         with atomic_path(path) as tmp_table, atomic_path(sidecar) as tmp_meta:
-            table.to_csv(tmp_table, index=False)
+            write_csv(table, tmp_table)
             tmp_meta.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
     return path
 
@@ -163,10 +167,7 @@ def _decode(text: str):
 
 def _write_xlsx(table: pd.DataFrame, path: Path, meta: dict) -> None:
     rows = pd.DataFrame({"key": list(meta), "value": [_encode(v) for v in meta.values()]})
-    with atomic_path(path) as tmp:
-        with pd.ExcelWriter(tmp, engine="openpyxl") as writer:
-            table.to_excel(writer, sheet_name=TABLE_SHEET, index=False)
-            rows.to_excel(writer, sheet_name=METADATA_SHEET, index=False)
+    write_xlsx(path, {TABLE_SHEET: table, METADATA_SHEET: rows})
 
 
 def _parquet_safe(table: pd.DataFrame) -> pd.DataFrame:

@@ -38,7 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import BadInputError
-from ..io import atomic_path, write_table
+from ..io import write_table, write_xlsx
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
 from .group_tests import ANOVA, FRIEDMAN, KRUSKAL, MIXED, WELCH, Groups, GroupTests, holm
@@ -452,8 +452,5 @@ def write_comparison(result: GroupComparison, path) -> Path:
     """Write every table: one CSV with a ``section`` column, or an XLSX with one sheet each."""
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
-        with atomic_path(path) as tmp, pd.ExcelWriter(tmp) as writer:
-            for name, table in result.sections().items():
-                table.to_excel(writer, sheet_name=name, index=False)
-        return path
+        return write_xlsx(path, result.sections())
     return write_table(result.long_table(), path)

@@ -66,6 +66,7 @@ def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
     right_columns = [c for c in (*on, *[c for c in carry if c not in samples.columns],
                                  "marker", "assay", "value", "value_sd", "n_replicates")
                      if c in readouts.columns]
+    numeric_keys = _numeric_key_notes(samples, readouts, on)
     right = _as_keys(readouts[right_columns], on)
     _check_carry(left, right, on, carry)
     left, notes = _one_row_per_sample(left, on, [], carry, "scores")
@@ -78,8 +79,25 @@ def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
             f"{_keys(right, on)}. "
             "Check that the ids are spelled the same in both tables."
         )
-    joined.attrs["notes"] = notes
+    joined.attrs["notes"] = [*numeric_keys, *notes]
     return joined
+
+
+def _numeric_key_notes(samples: pd.DataFrame, readouts: pd.DataFrame,
+                       on: Sequence[str]) -> list[str]:
+    """A note per key column that holds numbers: ids such as ``1.10`` or ``001`` lost digits.
+
+    Files read with :func:`~napari_msc_morph.io.read_table` keep ids as text; a
+    DataFrame built elsewhere may not, and then ``1.1`` and ``1.10`` are one sample.
+    """
+    notes = []
+    for name, frame in (("scores", samples), ("readouts", readouts)):
+        for column in on:
+            if column != "day" and pd.api.types.is_numeric_dtype(frame[column]):
+                notes.append(f"the {name} table's {column!r} column holds numbers, so ids "
+                             "such as 1.10 and 1.1, or 001 and 1, cannot be told apart; read "
+                             "ids as text (napari_msc_morph.io.read_table does).")
+    return notes
 
 
 def _as_keys(frame: pd.DataFrame, on: Sequence[str]) -> pd.DataFrame:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..io import read_table
+from ..spreadsheet import check_unique_columns
 from .qpcr import (
     UNDETERMINED_COLUMN,
     add_fold_change,
@@ -139,8 +140,10 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
         ``value`` and, if given, ``loading_control``; plus ``row`` (the line
         number in the file, header = 1) for error messages.
     """
+    check_unique_columns(list(frame.columns), source)
+    lines = frame.attrs.get("lines")  # file lines of the rows (blank lines skipped)
     frame = _lower_columns(frame.copy())
-    frame["row"] = np.arange(len(frame)) + 2  # line number in a CSV with a header line
+    frame["row"] = lines if lines and len(lines) == len(frame) else np.arange(len(frame)) + 2
     ids = [c for c in ID_COLUMNS if c in frame.columns]
     if not ids:
         raise BadInputError(
@@ -173,8 +176,14 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
     long["marker"] = long["marker"].map(canonical_marker)
     long["assay"] = long["assay"].map(canonical_assay)
     long = mark_undetermined(long)  # 'Undetermined' Ct: kept for the --undetermined rule
+    _check_one_spelling(long, source, wide="marker" not in frame.columns)
     long["value"] = _numeric_or_raise(long["value"], f"Values in {source}", long["row"],
                                       long["_column"])
+    undetermined = (long[UNDETERMINED_COLUMN] if UNDETERMINED_COLUMN in long.columns
+                    else pd.Series(False, index=long.index))
+    # before infinite values are emptied: one note each; an Undetermined Ct is not empty
+    empty = _empty_values(long[~undetermined], source)
+    infinite = _infinite_values(long, source)
     if "loading_control" in long.columns:
         long["loading_control"] = _numeric_or_raise(
             long["loading_control"], f"loading_control in {source}", long["row"]
@@ -189,13 +198,44 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
                 f"{source}: rows {rows[:20]} have no sample_id; fill them in or remove them."
             )
         long["sample_id"] = long["sample_id"].astype(str).str.strip()
-    undetermined = (long[UNDETERMINED_COLUMN] if UNDETERMINED_COLUMN in long.columns
-                    else pd.Series(False, index=long.index))
-    exclusions = _empty_values(long[~undetermined], source)
+    exclusions = [*infinite, *empty]
     long = long[long["value"].notna() | undetermined].drop(columns=["_column"])
     long = long.reset_index(drop=True)
     long.attrs["exclusions"] = exclusions
     return long
+
+
+def _check_one_spelling(long: pd.DataFrame, source: str, wide: bool) -> None:
+    """Refuse one marker written two ways (``GAPDH``/``gapdh``, two ``RUNX2_qPCR`` columns).
+
+    Read as two markers they would add a test to the family, or leave one spelling
+    out of a reference-gene mean; read as one they would be averaged unseen.
+    """
+    where = "_column" if wide else "marker"
+    names = long[list(dict.fromkeys(["marker", "assay", where]))].drop_duplicates()
+    names = names.assign(_key=names["marker"].astype(str).str.casefold())
+    for (_, assay), block in names.groupby(["_key", "assay"], sort=True):
+        spellings = list(dict.fromkeys(block[where].astype(str)))
+        if len(spellings) > 1:
+            what = "columns" if wide else "marker names"
+            raise BadInputError(
+                f"{source}: the {what} {' and '.join(map(repr, spellings))} name the same marker "
+                f"({block['marker'].iloc[0]}, {assay}); names of one marker must be written "
+                "one way. Merge them into one column or rename the one meant as another marker."
+            )
+
+
+def _infinite_values(long: pd.DataFrame, source: str) -> list[str]:
+    """Infinite values (``inf``, ``#NUM!`` exported as Inf) become empty, with a note each."""
+    infinite = np.isinf(long["value"].to_numpy(dtype=float))
+    if not infinite.any():
+        return []
+    ids = sample_key(long)
+    notes = [f"{source} row {int(row['row'])}: sample {_sample_name(row, ids)} has an infinite "
+             f"{row['marker']} ({row['assay']}) value in column {row['_column']!r}; "
+             "that measurement is left out." for _, row in long[infinite].iterrows()]
+    long.loc[infinite, "value"] = np.nan
+    return notes
 
 
 def _sample_name(row, ids) -> str:

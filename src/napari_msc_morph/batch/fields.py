@@ -150,12 +150,22 @@ def read_fields_manifest(path, required: tuple[str, ...], optional: tuple[str, .
 
     path = Path(path)
     table = read_table(path)
-    columns = {str(c).strip().lower(): c for c in table.columns}
+    columns: dict = {}
+    for column in table.columns:
+        key = str(column).strip().lower()
+        if key in columns:  # e.g. `nuclei` and `Nuclei`: one would be ignored
+            raise FieldsManifestError(path, [(1, key, f"columns {columns[key]!r} and {column!r} "
+                                                      "are the same column (names ignore case); "
+                                                      "keep one")])
+        columns[key] = column
     missing = [role for role in required if role not in columns]
     if missing:
         have = ", ".join(map(str, table.columns)) or "none"
+        found = table.attrs.get("dialect")
+        read_as = f"; read as {found}" if found else ""
         raise FieldsManifestError(path, [(0, role, f"required column {role!r} is missing "
-                                                   f"(columns: {have})") for role in missing])
+                                                   f"(columns: {have}{read_as})")
+                                         for role in missing])
     channel_columns = {}
     if channels:
         channel_columns = {str(c).strip()[len(CHANNEL_PREFIX):]: c for c in table.columns
@@ -166,8 +176,9 @@ def read_fields_manifest(path, required: tuple[str, ...], optional: tuple[str, .
     problems: list[tuple[int, str, str]] = []
     fields: list[Field] = []
     seen: dict[str, int] = {}
-    for i, row in enumerate(table.to_dict("records")):
-        line = i + 2
+    # the file line of each row: blank lines are skipped in the table but count in the file
+    lines = table.attrs.get("lines") or list(range(2, len(table) + 2))
+    for line, row in zip(lines, table.to_dict("records"), strict=True):
         files = {}
         for role in (*required, *optional):
             value = row.get(columns.get(role)) if role in columns else None
@@ -188,7 +199,7 @@ def read_fields_manifest(path, required: tuple[str, ...], optional: tuple[str, .
         name = _cell(row.get(columns["field"])) if "field" in columns else None
         if name is None:
             first = next(iter(files.values()), None) or next(iter(chans.values()), None)
-            name = _stem(first) if first else f"field{line - 1}"
+            name = _stem(first) if first else f"field{len(fields) + 1}"
         if name in seen:
             problems.append((line, "field", f"{name!r} is also the field of line {seen[name]}; "
                                             "field ids must be unique"))
@@ -214,7 +225,11 @@ def _resolve(spec: str, base: Path, line: int, column: str, problems: list) -> s
 
     candidate = os.path.abspath(spec if os.path.isabs(spec) else base / spec)
     file, channel = parse_image_spec(candidate)
-    if not file.exists():
+    if not file.exists() and channel is not None and ":" in file.name:
+        problems.append((line, column, f"{spec!r} has too many ':' parts: write FILE or "
+                                       "FILE:CHANNEL with one channel name or number (e.g. "
+                                       f"{spec.split(':')[0]}:{spec.split(':')[1]})"))
+    elif not file.exists():
         problems.append((line, column, f"{file} does not exist (relative paths start "
                                        "from the manifest's folder)"))
     return str(file) if channel is None else f"{file}:{channel}"

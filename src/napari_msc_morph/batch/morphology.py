@@ -231,6 +231,10 @@ def study_thresholds(markers, thresholds: dict | None = None,
     for path in thresholds_from if markers else ():
         table = read_table(path)
         if {"marker", "threshold"} <= set(table.columns):
+            repeated = sorted(set(table["marker"][table["marker"].duplicated()].astype(str)))
+            if repeated:  # which of the two values was meant cannot be known
+                raise BadInputError(f"--thresholds-from {path}: marker(s) {repeated} are listed "
+                                    "more than once; keep one threshold per marker.")
             for marker, value in zip(table["marker"], table["threshold"], strict=True):
                 found[str(marker)] = float(value)
                 sources[str(marker)] = f"file:{Path(path).name}"

@@ -158,20 +158,28 @@ def load_manifest(source) -> pd.DataFrame:
 def _with_required_columns(table: pd.DataFrame, source) -> pd.DataFrame:
     """``table`` with lower-case column names, or a ManifestError naming the missing ones."""
     table.columns = [str(c).strip().lower() for c in table.columns]
+    repeated = sorted({c for c in table.columns if list(table.columns).count(c) > 1})
+    if repeated:  # `Label` and `label`: one would be ignored
+        raise ManifestError(source, [Problem(1, c, f"the column {c!r} is given more than once "
+                                                   "(names ignore case); keep one")
+                                     for c in repeated])
     missing = [c for c in REQUIRED_COLUMNS if c not in table.columns]
     if missing:
         raise ManifestError(
             source,
             [Problem(0, c, f"required column {c!r} is missing (columns: "
-                     f"{', '.join(map(str, table.columns)) or 'none'})") for c in missing],
+                     f"{', '.join(map(str, table.columns)) or 'none'}"
+                     + (f"; read as {table.attrs['dialect']}" if table.attrs.get("dialect")
+                        else "") + ")") for c in missing],
         )
     return table
 
 
 def _normalise(table: pd.DataFrame, base: Path) -> pd.DataFrame:
     table = table.copy()
-    if "line" not in table.columns:
-        table["line"] = np.arange(2, len(table) + 2)
+    if "line" not in table.columns:  # the file line of each row; blank lines count in the file
+        lines = table.attrs.get("lines")
+        table["line"] = lines if lines and len(lines) == len(table) else np.arange(2, len(table) + 2)
     table = table.reset_index(drop=True)
 
     def text(value):
@@ -273,8 +281,11 @@ def validate_manifest(
             else:
                 problems.append(Problem(line, "label", "empty label"))
         elif label not in class_set:
+            meant = [c for c in classes if c.casefold() == label.casefold()]
+            hint = f" (did you mean {meant[0]!r}? labels are case-sensitive)" if meant else ""
             problems.append(Problem(
-                line, "label", f"unknown label {label!r}; the classes are {', '.join(classes)}"))
+                line, "label",
+                f"unknown label {label!r}{hint}; the classes are {', '.join(classes)}"))
         if has_group and not group:
             problems.append(Problem(
                 line, group_column, f"no {group_column} given for {Path(path).name or 'this row'}"))
