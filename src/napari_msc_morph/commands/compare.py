@@ -92,7 +92,9 @@ def run(args) -> int:
     method = _method(args)
     check_outputs([("--out", args.out, "table"), ("--plot", args.plot, "figure")],
                   [("table", args.table)], overwrite=args.overwrite)
-    table = read_table(args.table)
+    # the unit and subject are ids: read as text (sample 1.10 is not sample 1.1)
+    ids = [c for c in (args.unit, args.paired_by) if c and c != "none"]
+    table = read_table(args.table, text_columns=ids)
     with progress_bar("compare", unit="step") as progress:
         result = compare_groups(table, args.value, args.by, paired_by=args.paired_by, order=order,
                                 method=method, unit=args.unit, control=args.control,
