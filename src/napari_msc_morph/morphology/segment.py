@@ -35,6 +35,7 @@ __all__ = [
     "nuclear_signal",
     "nuclear_threshold",
     "segment_cells",
+    "signal_sample",
     "segment_nuclei",
     "threshold_image",
 ]
@@ -272,11 +273,21 @@ def nuclear_signal(image: np.ndarray, typical: float,
     return smooth - background
 
 
+def signal_sample(image, diameter_range_px=None, pixel_size_um: float | None = None,
+                  max_pixels: int = 250_000) -> np.ndarray:
+    """Evenly spaced pixels of ``image``'s :func:`nuclear_signal`, at the scale
+    :func:`segment_nuclei` would use: one field's share of a study threshold."""
+    image = check_image(image, "nuclei image")
+    scale = nucleus_scale(image, diameter_range_px, pixel_size_um)
+    signal = nuclear_signal(image, scale.typical).ravel()
+    return signal[::max(1, int(np.ceil(signal.size / max_pixels)))]
+
+
 def nuclear_threshold(signals, method: str = "otsu", *, max_pixels: int = 2_000_000) -> float:
     """One detection threshold for several fields: ``method`` on their pooled signal.
 
-    ``signals`` are :func:`nuclear_signal` images; at most ``max_pixels`` evenly
-    spaced pixels are pooled, the same share from each field. The result, passed
+    ``signals`` are :func:`nuclear_signal` images or :func:`signal_sample` s; at
+    most ``max_pixels`` evenly spaced pixels are pooled. The result, passed
     as ``threshold=`` to :func:`segment_nuclei`, treats every field alike.
     """
     signals = [np.asarray(s, np.float32).ravel() for s in signals]
