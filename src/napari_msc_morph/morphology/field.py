@@ -99,7 +99,9 @@ def _count(labels: np.ndarray) -> int:
 
 
 def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=None,
-                         threshold_method: str = "otsu", exclude_border: bool = True,
+                         pixel_size_um: float | None = None,
+                         threshold_method: str = "otsu", threshold: float | None = None,
+                         exclude_border: bool = True,
                          backend: str = "classic",
                          input_names: Mapping[str, str] | None = None
                          ) -> tuple[np.ndarray, np.ndarray | None, tuple[float, float]]:
@@ -120,6 +122,8 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=None,
                 f"{nuclei_image.shape}; choose images of the same field."
             )
     diameter = None if diameter is None else check_diameter_range(diameter)
+    if pixel_size_um is not None and not (np.isfinite(pixel_size_um) and pixel_size_um > 0):
+        raise BadInputError(f"pixel size {pixel_size_um!r} µm: give a positive number or none.")
     THRESHOLD_METHODS.entry(threshold_method)
     SEGMENTATION_BACKENDS.entry(backend)
     return nuclei_image, cyto_image, diameter
@@ -188,8 +192,9 @@ def segment_field(
     ({'nuclei': 2}, 0)
     """
     nuclei_image, cyto_image, diameter = check_segment_inputs(
-        nuclei_image, cyto_image, diameter=diameter, threshold_method=threshold_method,
-        exclude_border=exclude_border, backend=backend, input_names=input_names)
+        nuclei_image, cyto_image, diameter=diameter, pixel_size_um=pixel_size_um,
+        threshold_method=threshold_method, threshold=threshold, exclude_border=exclude_border,
+        backend=backend, input_names=input_names)
     total = 1 if cyto_image is None else 2
     check_cancelled(cancel, "Segmentation cancelled.")
     report(progress, 0, total, "nuclei")
