@@ -84,8 +84,8 @@ def match_labels(truth: np.ndarray, pred: np.ndarray,
 
     Examples
     --------
-    >>> a = np.array([[1, 1, 0, 2, 2]])
-    >>> b = np.array([[1, 1, 0, 0, 3]])
+    >>> a = np.array([[1, 1, 0, 2, 2, 2]])
+    >>> b = np.array([[1, 1, 0, 0, 0, 3]])
     >>> s = match_labels(a, b)[0]
     >>> (s.tp, s.fp, s.fn)
     (1, 1, 1)

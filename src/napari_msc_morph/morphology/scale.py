@@ -62,8 +62,8 @@ def estimate_nucleus_diameter(image: np.ndarray) -> float | None:
     >>> img = np.zeros((200, 200))
     >>> for r, c in [(40, 40), (40, 120), (120, 60), (140, 150)]:
     ...     img[disk((r, c), 12)] = 1.0
-    >>> round(estimate_nucleus_diameter(img) / 24, 1)
-    1.0
+    >>> round(estimate_nucleus_diameter(img) * INSCRIBED_TO_EQUIVALENT)  # discs: 24 px
+    24
     """
     from skimage.filters import gaussian, threshold_otsu
 
