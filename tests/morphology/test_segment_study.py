@@ -81,3 +81,10 @@ def test_group_by_errors_name_the_column(study, tmp_path, capsys):
     assert cli.main(["segment", "--nuclei", str(folder / "f0.tif"), "--group-by", "condition",
                      "--out", str(tmp_path / "y.tif")]) != 0
     assert "--group-by names a column of the --manifest" in capsys.readouterr().err
+
+
+def test_study_scope_is_for_the_classic_backend(study, tmp_path, capsys):
+    folder, _ = study
+    assert cli.main(["segment", "--manifest", str(folder / "fields.csv"), "--threshold-scope",
+                     "study", "--backend", "cellpose", "--out", str(tmp_path / "x")]) != 0
+    assert "backend 'cellpose' has none" in capsys.readouterr().err

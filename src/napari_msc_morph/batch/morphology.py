@@ -196,7 +196,11 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     if groups is not None and len(groups) != len(fields):
         raise BadInputError(f"{len(groups)} group values for {len(fields)} fields; give one "
                             "group per field.")
-    threshold = notes = None
+    if backend != "classic" and threshold_scope == "study":
+        raise BadInputError(f"--threshold-scope study sets the classic backend's nuclear "
+                            f"threshold; backend {backend!r} has none (use --threshold-scope "
+                            "field, or --backend classic).")
+    threshold = None
     if threshold_scope == "study":
         threshold = study_nuclear_threshold(fields, method=threshold_method, diameter=diameter,
                                             z_project=z_project, client=client, cancel=cancel)
@@ -231,7 +235,10 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     if groups is None or len(set(groups)) < 2:
         notes.append("size-robustness table skipped: it needs at least two groups "
                      "(msc-morph segment --manifest ... --group-by COLUMN)")
-    elif backend == "classic":
+    elif backend != "classic":
+        notes.append(f"size-robustness table skipped: it compares the classic backend's "
+                     f"thresholds, and backend {backend!r} has none")
+    else:
         robustness = size_robustness(fields, groups, diameter=diameter, z_project=z_project,
                                      client=client, cancel=cancel)
         if out is not None and write_manifest:
