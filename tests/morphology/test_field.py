@@ -54,7 +54,7 @@ def test_segment_field_is_segment_nuclei_then_cells(field):
     np.testing.assert_array_equal(result.nuclei, nuclei)
     np.testing.assert_array_equal(result.cells, segment_cells(actin, nuclei))
     assert result.counts == {"nuclei": 10, "cells": 10}
-    assert result.summary() == "10 nuclei, 10 cells (border objects kept)"
+    assert result.summary().startswith("10 nuclei, 10 cells (border objects kept); nucleus diameter")
     assert result.n_border_excluded is None
     only = segment_field(dapi, diameter=(10, 60), exclude_border=False)
     assert only.cells is None and only.counts == {"nuclei": 10}
@@ -66,7 +66,7 @@ def test_exclude_border_drops_nuclei_whose_cell_touched_it():
     assert kept.counts == {"nuclei": 3, "cells": 3}
     cleared = segment_field(dapi, cyto, diameter=(6, 30), exclude_border=True)
     assert cleared.n_border_excluded == 1
-    assert cleared.summary() == "2 nuclei, 2 cells, 1 touching the border excluded"
+    assert cleared.summary().startswith("2 nuclei, 2 cells, 1 touching the border excluded; ")
     default = segment_field(dapi, cyto, diameter=(6, 30))   # on by default
     np.testing.assert_array_equal(default.cells, cleared.cells)
     assert default.n_border_excluded == 1

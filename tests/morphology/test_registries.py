@@ -84,5 +84,5 @@ def _choices(command: str) -> dict[str, list[str]]:
 
 def test_cli_choices_are_the_registries():
     choices = _choices("segment")
-    assert choices["threshold_method"] == THRESHOLD_METHODS.names() == ["otsu", "li", "otsu-log"]
+    assert choices["threshold_method"] == THRESHOLD_METHODS.names() == ["otsu", "li", "triangle", "otsu-log"]
     assert choices["backend"] == SEGMENTATION_BACKENDS.names() == ["classic", "cellpose"]

@@ -11,6 +11,7 @@ from skimage.draw import disk
 from skimage.metrics import adapted_rand_error
 
 from napari_msc_morph.morphology import segment_cells, segment_nuclei
+from napari_msc_morph.morphology.matching import match_labels
 from napari_msc_morph.synthetic import if_field
 
 
@@ -59,7 +60,11 @@ def test_exclude_border_and_manual_threshold():
 def test_on_synthetic_field_nuclei_and_cells_match_truth():
     field = if_field(size=(256, 256), n_cells=12, seed=3)
     nuclei = segment_nuclei(field.channels["DAPI"], (10, 60))
-    assert nuclei.max() == field.nuclei.max()
+    # every true nucleus found; the generator's one nucleus with a dark chromatin
+    # cleft through its middle may split in two (the brightness-aware declumping that
+    # lifts real-image F1 sees two lobes there)
+    scores = match_labels(field.nuclei, nuclei, (0.5,))[0]
+    assert scores.fn == 0 and scores.fp <= 1
     assert adapted_rand_error(field.nuclei, nuclei)[0] < 0.1
     cells = segment_cells(field.channels["actin"], nuclei)
     assert adapted_rand_error(field.cells, cells)[0] < 0.15
@@ -122,7 +127,7 @@ def test_cellpose_backend_is_called_when_installed(monkeypatch):
     fake = types.ModuleType("cellpose")
     fake.models = types.SimpleNamespace(CellposeModel=FakeModel)
     monkeypatch.setitem(sys.modules, "cellpose", fake)
-    labels = segment_nuclei(drawn_nuclei(), (10, 30), backend="cellpose")
+    labels = segment_nuclei(drawn_nuclei(), (10, 30), typical_diameter_px=20, backend="cellpose")
     assert calls == {"model_type": "nuclei", "diameter": 20.0}
     assert labels.max() == 1 and (labels == 1).sum() == 400
 

@@ -30,6 +30,12 @@ from ..jobs import CancelToken, ProgressFn
 from ..morphology.summary import no_threshold_warning
 from .fields import CHANNEL_PREFIX, Field
 from .run import FieldResults, run_fields
+from .segment_thresholds import (
+    ROBUSTNESS_TABLE,
+    THRESHOLD_SCOPES,
+    size_robustness,
+    study_nuclear_threshold,
+)
 
 __all__ = [
     "MeasureBatch",
@@ -55,10 +61,16 @@ class SegmentBatch:
     field: ids, label files relative to the output folder, counts), ready for
     ``msc-morph measure --manifest``; ``results`` holds per field its
     :class:`SegmentedField` (``None`` where it failed) and the failures.
+    ``threshold`` is the study's nuclear threshold (``threshold_scope="study"``),
+    ``robustness`` the size-robustness table (:func:`size_robustness`) when
+    groups were given, and ``notes`` what the user should read about both.
     """
 
     fields: pd.DataFrame
     results: FieldResults
+    threshold: float | None = None
+    robustness: pd.DataFrame | None = None
+    notes: list = field(default_factory=list)
 
 
 @dataclass
@@ -90,6 +102,7 @@ def _channel_note(image, role: str) -> list[str]:
 
 def segment_task(job: tuple[Field, dict], *, diameter, threshold_method: str,
                  exclude_border: bool, backend: str, z_project: str,
+                 threshold: float | None = None,
                  progress: ProgressFn | None = None,
                  cancel: CancelToken | None = None) -> SegmentedField:
     """Segment one field and write its label TIFFs to ``job[1]`` (role to path or ``None``)."""
@@ -108,9 +121,10 @@ def segment_task(job: tuple[Field, dict], *, diameter, threshold_method: str,
         cyto = cyto_image.data
         names["cytoplasm"] = f"cytoplasm image {fld.files['cells']}"
     pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, sources)  # labels keep the input's
-    result = segment_field(nuclei_image.data, cyto, diameter=diameter,
-                           threshold_method=threshold_method, exclude_border=exclude_border,
-                           backend=backend, input_names=names, progress=progress, cancel=cancel)
+    result = segment_field(nuclei_image.data, cyto, diameter=diameter, pixel_size_um=pixel_size,
+                           threshold_method=threshold_method, threshold=threshold,
+                           exclude_border=exclude_border, backend=backend, input_names=names,
+                           progress=progress, cancel=cancel)
     row = fld.keys()
     if fld.pixel_size_um is not None:  # a given size travels on; a file's stays the file's
         row["pixel_size_um"] = fld.pixel_size_um
@@ -120,11 +134,14 @@ def segment_task(job: tuple[Field, dict], *, diameter, threshold_method: str,
             row["labels" if "labels" not in row else "nuclei_labels"] = Path(outputs[role]).name
     row.update({f"n_{key}": value for key, value in result.counts.items()})
     row["n_border_excluded"] = result.n_border_excluded
+    row["nucleus_diameter_px"] = round(result.scale.typical, 2)
+    row["nucleus_diameter_source"] = result.scale.source
     return SegmentedField(row, result.summary(), notes)
 
 
 def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | None = None,
-                   diameter=(8.0, 80.0), threshold_method: str = "otsu",
+                   diameter=None, threshold_method: str = "otsu",
+                   threshold_scope: str = "field", groups: list | None = None,
                    exclude_border: bool = True, backend: str = "classic",
                    z_project: str = "max", client=None, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> SegmentBatch:
@@ -151,6 +168,13 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
         Where to run (:func:`~napari_msc_morph.batch.batch_client`); ``None``: here.
     diameter, threshold_method, exclude_border, backend, z_project
         As for :func:`~napari_msc_morph.morphology.segment_field` and ``msc-morph segment``.
+    threshold_scope : {"field", "study"}
+        ``"study"``: one nuclear threshold for every field, ``threshold_method`` on
+        all fields' background-corrected signal pooled (:func:`study_nuclear_threshold`),
+        so size differences between groups are not artefacts of each field's own cut.
+    groups : list, optional
+        One group (condition) per field: adds the size-robustness table
+        (:func:`size_robustness`); without, a note says it was skipped.
     progress, cancel
         The package's protocol (one step per field; a batch of one: the field's steps).
 
@@ -163,11 +187,25 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
 
     # option errors once, up front, not once per field
     check_unique_outputs(fields)
-    check_diameter_range(diameter)
+    diameter = None if diameter is None else check_diameter_range(diameter)
     THRESHOLD_METHODS.entry(threshold_method)
     SEGMENTATION_BACKENDS.entry(backend)
-    task = partial(segment_task, diameter=tuple(float(d) for d in diameter),
-                   threshold_method=threshold_method, exclude_border=bool(exclude_border),
+    if threshold_scope not in THRESHOLD_SCOPES:
+        raise BadInputError(f"threshold scope {threshold_scope!r}: choose one of "
+                            f"{', '.join(THRESHOLD_SCOPES)}.")
+    if groups is not None and len(groups) != len(fields):
+        raise BadInputError(f"{len(groups)} group values for {len(fields)} fields; give one "
+                            "group per field.")
+    if backend != "classic" and threshold_scope == "study":
+        raise BadInputError(f"--threshold-scope study sets the classic backend's nuclear "
+                            f"threshold; backend {backend!r} has none (use --threshold-scope "
+                            "field, or --backend classic).")
+    threshold = None
+    if threshold_scope == "study":
+        threshold = study_nuclear_threshold(fields, method=threshold_method, diameter=diameter,
+                                            z_project=z_project, client=client, cancel=cancel)
+    task = partial(segment_task, diameter=diameter, threshold_method=threshold_method,
+                   threshold=threshold, exclude_border=bool(exclude_border),
                    backend=backend, z_project=z_project)
     out = None if out_dir is None else Path(out_dir).resolve()
     write_manifest = label_files is None
@@ -189,7 +227,23 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     table = pd.DataFrame(rows)
     if rows and write_manifest:
         write_table(table, out / FIELDS_TABLE)
-    return SegmentBatch(table, results)
+    notes = []
+    if threshold is not None:
+        notes.append(f"one nuclear threshold for all {len(fields)} field(s): {threshold:.4g} "
+                     f"above the local background ({threshold_method}, fields pooled)")
+    robustness = None
+    if groups is None or len(set(groups)) < 2:
+        notes.append("size-robustness table skipped: it needs at least two groups "
+                     "(msc-morph segment --manifest ... --group-by COLUMN)")
+    elif backend != "classic":
+        notes.append(f"size-robustness table skipped: it compares the classic backend's "
+                     f"thresholds, and backend {backend!r} has none")
+    else:
+        robustness = size_robustness(fields, groups, diameter=diameter, z_project=z_project,
+                                     client=client, cancel=cancel)
+        if out is not None and write_manifest:
+            write_table(robustness, out / ROBUSTNESS_TABLE)
+    return SegmentBatch(table, results, threshold, robustness, notes)
 
 
 def _relative_spec(spec: str, folder: Path, path_for_file) -> str:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..batch.segment_thresholds import THRESHOLD_SCOPES
 from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
 from ..morphology.segment import SEGMENTATION_BACKENDS, THRESHOLD_METHODS
@@ -40,13 +41,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--z-project", choices=Z_PROJECTIONS.names(), default="max",
                         help="how a z-stack becomes one plane: "
                              + "; ".join(f"{n}: {Z_PROJECTIONS.help(n)}" for n in Z_PROJECTIONS))
-    parser.add_argument("--diameter", type=float, nargs=2, default=(8.0, 80.0),
+    parser.add_argument("--diameter", type=float, nargs=2, default=None,
                         metavar=("MIN", "MAX"),
-                        help="nucleus diameter range in pixels (default 8 80)")
+                        help="nucleus diameter range in pixels (default: 4-40 µm when the "
+                             "pixel size is known, otherwise estimated from each image; the "
+                             "diameter used is printed)")
     parser.add_argument("--threshold-method", choices=THRESHOLD_METHODS.names(), default="otsu",
                         help="automatic nuclei threshold: "
                              + "; ".join(f"{n}: {THRESHOLD_METHODS.help(n)}"
                                          for n in THRESHOLD_METHODS))
+    parser.add_argument("--threshold-scope", choices=THRESHOLD_SCOPES, default="field",
+                        help="field: each field its own nuclear threshold; study: one "
+                             "threshold fitted on all fields pooled, so size differences "
+                             "between groups are not threshold artefacts")
+    parser.add_argument("--group-by", metavar="COLUMN",
+                        help="with --manifest: a column naming each field's group "
+                             "(condition); adds threshold_robustness.csv, the group "
+                             "median-size ratio under otsu, li, triangle and the study "
+                             "threshold")
     border = parser.add_mutually_exclusive_group()
     border.add_argument("--exclude-border", dest="exclude_border", action="store_true", default=True,
                         help="drop nuclei (and cells) touching the image border, so cut-off "
@@ -70,11 +82,13 @@ def run(args) -> int:
     """One field or many: the same batch of per-field tasks (one field is a batch of one)."""
     from ..batch import Field, fields_from_specs, read_fields_manifest, segment_fields
     from ..batch.morphology import FIELDS_TABLE
+    from ..batch.segment_thresholds import ROBUSTNESS_TABLE
     from ._batch import check_cluster_args, open_cluster, report_field_failures, where
     from ._progress import progress_bar
 
     one = not _is_batch(args)
     check_cluster_args(args)
+    groups = None
     if args.nuclei_out is not None and not one:
         raise BadInputError("--nuclei-out is for one field; a batch writes <field>_nuclei.tif "
                             "into the --out folder.")
@@ -85,6 +99,10 @@ def run(args) -> int:
         fields = read_fields_manifest(args.manifest, required=("nuclei",), optional=("cells",),
                                       channels=True)
         inputs = [("--manifest", args.manifest)]
+        groups = _groups(args.manifest, args.group_by, len(fields))
+    elif args.group_by is not None:
+        raise BadInputError("--group-by names a column of the --manifest; give the fields "
+                            "with --manifest FIELDS.csv.")
     elif args.nuclei is None:
         raise BadInputError("give the nuclear stain with --nuclei FILE[:CHANNEL] (a file, folder "
                             "or quoted pattern) or the fields with --manifest FIELDS.csv.")
@@ -110,9 +128,10 @@ def run(args) -> int:
             progress_bar("segment", unit="step" if one else "field") as progress:
         batch = segment_fields(
             fields, None if one else args.out, label_files=label_files,
-            diameter=tuple(args.diameter), threshold_method=args.threshold_method,
-            exclude_border=args.exclude_border, backend=args.backend, z_project=args.z_project,
-            client=client, progress=progress)
+            diameter=None if args.diameter is None else tuple(args.diameter),
+            threshold_method=args.threshold_method, threshold_scope=args.threshold_scope,
+            groups=groups, exclude_border=args.exclude_border, backend=args.backend,
+            z_project=args.z_project, client=client, progress=progress)
     failures = batch.results.failures
     if one:
         done = batch.results[0]
@@ -124,7 +143,34 @@ def run(args) -> int:
         return 0
     print(f"{len(batch.fields)} of {len(fields)} field(s) segmented ({where(args)}) -> "
           f"{args.out} (labels per field; {FIELDS_TABLE} for `msc-morph measure --manifest`)")
+    if len(batch.fields) and "nucleus_diameter_px" in batch.fields:
+        diameters = batch.fields["nucleus_diameter_px"]
+        print(f"nucleus diameter {diameters.min():.0f}-{diameters.max():.0f} px "
+              f"({', '.join(sorted(set(batch.fields['nucleus_diameter_source'])))}; per field "
+              f"in {FIELDS_TABLE})")
+    for note in batch.notes:
+        print(note)
+    if batch.robustness is not None:
+        print(f"size robustness ({ROBUSTNESS_TABLE}):")
+        print(batch.robustness.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     return report_field_failures("segment", failures, args.out)
+
+
+def _groups(manifest, column: str | None, n_fields: int) -> list | None:
+    """The ``--group-by`` column of the manifest, one value per field (row order)."""
+    from ..io import read_table
+
+    if column is None:
+        return None
+    table = read_table(manifest)
+    if column not in table.columns:
+        raise BadInputError(f"--group-by {column!r}: {manifest} has no such column (columns: "
+                            f"{', '.join(map(str, table.columns))}).")
+    values = table[column]
+    if values.isna().any() or len(values) != n_fields:
+        raise BadInputError(f"--group-by {column!r}: every field of {manifest} needs a group; "
+                            "fill the empty cells.")
+    return [str(v) for v in values]
 
 
 def _is_batch(args) -> bool:

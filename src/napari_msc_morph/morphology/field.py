@@ -25,6 +25,7 @@ import pandas as pd
 from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
 from .measure import NO_PIXEL_SIZE, MeasureInputs, check_measure_inputs, measure_table
+from .scale import NucleusScale, nucleus_scale
 from .segment import (
     SEGMENTATION_BACKENDS,
     THRESHOLD_METHODS,
@@ -64,27 +65,43 @@ class SegmentationResult:
     n_border_excluded : int or None
         Nuclei (with their cells) dropped because they or their cell touched
         the image border; ``None`` when border exclusion was off.
+    scale : NucleusScale or None
+        The nucleus diameters used and where they came from (given, pixel
+        size, estimated from the image).
+    threshold : float or None
+        The nuclear detection threshold when one was given (a study's).
     """
 
     nuclei: np.ndarray
     cells: np.ndarray | None = None
     counts: dict = field(default_factory=dict)
     n_border_excluded: int | None = None
+    scale: NucleusScale | None = None
+    threshold: float | None = None
 
     def summary(self) -> str:
-        """One line for the user: ``"12 nuclei, 12 cells, 3 touching the border excluded"``."""
+        """One line for the user: ``"12 nuclei, 12 cells, 3 touching the border excluded;
+        nucleus diameter 28 px (estimated from the image; ...)"``."""
         text = ", ".join(f"{n} {what}" for what, n in self.counts.items())
         if self.n_border_excluded is None:
-            return text + " (border objects kept)"
-        return text + f", {self.n_border_excluded} touching the border excluded"
+            text += " (border objects kept)"
+        else:
+            text += f", {self.n_border_excluded} touching the border excluded"
+        if self.scale is not None:
+            text += f"; {self.scale.describe()}"
+        if self.threshold is not None:
+            text += f"; nuclear threshold {self.threshold:.4g} (study)"
+        return text
 
 
 def _count(labels: np.ndarray) -> int:
     return int(np.count_nonzero(np.bincount(labels.ravel())[1:]))
 
 
-def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=(8, 80),
-                         threshold_method: str = "otsu", exclude_border: bool = True,
+def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=None,
+                         pixel_size_um: float | None = None,
+                         threshold_method: str = "otsu", threshold: float | None = None,
+                         exclude_border: bool = True,
                          backend: str = "classic",
                          input_names: Mapping[str, str] | None = None
                          ) -> tuple[np.ndarray, np.ndarray | None, tuple[float, float]]:
@@ -93,7 +110,7 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=(8, 80),
     Takes the same arguments (less progress and cancel). ``input_names`` says
     how messages call the images (keys ``"nuclei"`` and ``"cytoplasm"``), e.g. a
     file path or ``layer “DAPI”``. Returns the checked nuclei and cytoplasm
-    images and the ``(min, max)`` diameters.
+    images and the ``(min, max)`` diameters (``None``: from the image).
     """
     names = {"nuclei": "nuclei image", "cytoplasm": "cytoplasm image", **(input_names or {})}
     nuclei_image = check_image(nuclei_image, names["nuclei"])
@@ -104,7 +121,9 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=(8, 80),
                 f"{names['cytoplasm']} has shape {cyto_image.shape} but {names['nuclei']} has "
                 f"{nuclei_image.shape}; choose images of the same field."
             )
-    diameter = check_diameter_range(diameter)
+    diameter = None if diameter is None else check_diameter_range(diameter)
+    if pixel_size_um is not None and not (np.isfinite(pixel_size_um) and pixel_size_um > 0):
+        raise BadInputError(f"pixel size {pixel_size_um!r} µm: give a positive number or none.")
     THRESHOLD_METHODS.entry(threshold_method)
     SEGMENTATION_BACKENDS.entry(backend)
     return nuclei_image, cyto_image, diameter
@@ -114,8 +133,10 @@ def segment_field(
     nuclei_image,
     cyto_image=None,
     *,
-    diameter=(8, 80),
+    diameter=None,
+    pixel_size_um: float | None = None,
     threshold_method: str = "otsu",
+    threshold: float | None = None,
     exclude_border: bool = True,
     backend: str = "classic",
     input_names: Mapping[str, str] | None = None,
@@ -131,11 +152,19 @@ def segment_field(
     cyto_image : ndarray, shape (Y, X), optional
         Cell body stain (phalloidin/actin, CellMask); adds whole cells grown
         from the nuclei (:func:`~napari_msc_morph.morphology.segment_cells`).
-    diameter : (float, float)
-        Smallest and largest nucleus diameter in pixels (size filter).
+    diameter : (float, float), optional
+        Smallest and largest nucleus diameter in pixels (size filter); default:
+        the µm default range with ``pixel_size_um``, else estimated from the
+        image (:func:`~napari_msc_morph.morphology.scale.nucleus_scale`).
+        :attr:`SegmentationResult.scale` says what was used.
+    pixel_size_um : float, optional
+        Micrometres per pixel of the field, for the default diameter range.
     threshold_method : str
         Nuclei threshold, a :data:`THRESHOLD_METHODS` name (cells always use
         Li's, see :func:`~napari_msc_morph.morphology.segment_cells`).
+    threshold : float, optional
+        Nuclear detection threshold above the local background, e.g. one for
+        the whole study (:func:`~napari_msc_morph.morphology.segment.nuclear_threshold`).
     exclude_border : bool
         Drop nuclei and cells touching the image border, and the nuclei whose
         cell touched it, so every kept nucleus has its cell (default on: a
@@ -163,13 +192,15 @@ def segment_field(
     ({'nuclei': 2}, 0)
     """
     nuclei_image, cyto_image, diameter = check_segment_inputs(
-        nuclei_image, cyto_image, diameter=diameter, threshold_method=threshold_method,
-        exclude_border=exclude_border, backend=backend, input_names=input_names)
+        nuclei_image, cyto_image, diameter=diameter, pixel_size_um=pixel_size_um,
+        threshold_method=threshold_method, threshold=threshold, exclude_border=exclude_border,
+        backend=backend, input_names=input_names)
     total = 1 if cyto_image is None else 2
     check_cancelled(cancel, "Segmentation cancelled.")
     report(progress, 0, total, "nuclei")
-    nuclei = segment_nuclei(nuclei_image, diameter,
-                            threshold_method=threshold_method,
+    scale = nucleus_scale(nuclei_image, diameter, pixel_size_um)
+    nuclei = segment_nuclei(nuclei_image, (scale.low, scale.high), typical_diameter_px=scale.typical,
+                            threshold_method=threshold_method, threshold=threshold,
                             exclude_border=False, backend=backend)
     n_found = _count(nuclei)
     if exclude_border:  # same as segment_nuclei(exclude_border=True), counted
@@ -189,7 +220,7 @@ def segment_field(
     excluded = n_found - counts["nuclei"] if exclude_border else None
     report(progress, total, total, "done")
     logger.info("segmented %s, border-excluded %s", counts, excluded)
-    return SegmentationResult(nuclei, cells, counts, excluded)
+    return SegmentationResult(nuclei, cells, counts, excluded, scale, threshold)
 
 
 # --------------------------------------------------------------------------- measure

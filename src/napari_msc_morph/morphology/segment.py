@@ -1,11 +1,13 @@
 """Nuclei and whole-cell segmentation of fluorescence images.
 
-The classic pipeline follows CellProfiler's IdentifyPrimaryObjects /
-IdentifySecondaryObjects: smooth, threshold automatically (Otsu or minimum
-cross-entropy), fill holes, split touching nuclei by a seeded watershed on
-the distance transform, keep objects inside a diameter range, and grow cells
-from the nuclei over the thresholded cytoplasm channel. Cell ``k`` always
-belongs to nucleus ``k``.
+The classic pipeline, scaled to the typical nucleus diameter (given, from the
+pixel size, or estimated from the image: :mod:`.scale`): smooth, subtract the
+local background, detect at half an automatic threshold (Otsu by default), split
+touching nuclei by a seeded watershed of distance-to-background plus brightness,
+cut each nucleus at 30 % of its own peak, keep objects inside a diameter range
+(docs/morphometry.md, "Segmentation quality", has the measured effect of each
+step). Cells grow from the nuclei over the thresholded cytoplasm channel as in
+CellProfiler's IdentifySecondaryObjects; cell ``k`` always belongs to nucleus ``k``.
 
 A cellpose backend is used for nuclei when ``backend="cellpose"`` and the
 ``cellpose`` package is installed; cellpose fetches its own weights on the
@@ -22,6 +24,7 @@ from scipy import ndimage as ndi
 from ..errors import BadInputError, MissingDependencyError
 from ..memory import check_fits
 from ..registry import Registry
+from .scale import check_diameter_range, nucleus_scale
 
 __all__ = [
     "CELL_LANDSCAPES",
@@ -30,7 +33,10 @@ __all__ = [
     "available_backends",
     "check_diameter_range",
     "check_image",
+    "nuclear_signal",
+    "nuclear_threshold",
     "segment_cells",
+    "signal_sample",
     "segment_nuclei",
     "threshold_image",
 ]
@@ -64,6 +70,12 @@ def _li(image: np.ndarray) -> float:
     return float(threshold_li(image))
 
 
+def _triangle(image: np.ndarray) -> float:
+    from skimage.filters import threshold_triangle
+
+    return float(threshold_triangle(image))
+
+
 #: Automatic thresholds: name -> ``f(image) -> float``. CLI choices and the
 #: Segment dock's combo box come from here.
 THRESHOLD_METHODS: Registry = Registry("threshold method")
@@ -71,6 +83,8 @@ THRESHOLD_METHODS.add("otsu", _otsu, "Otsu's threshold (between-class variance) 
                       f"intensities clipped at the {OTSU_CLIP_PERCENTILE:g}th percentile, so a "
                       "few saturated nuclei or debris cannot lift it above the rest")
 THRESHOLD_METHODS.add("li", _li, "Li's minimum cross-entropy threshold (keeps dim objects)")
+THRESHOLD_METHODS.add("triangle", _triangle, "Zack's triangle threshold (for fields where "
+                      "nuclei cover a small part: sits just above the background peak)")
 THRESHOLD_METHODS.add("otsu-log", _otsu_log, "Otsu's threshold on log intensities: for fields "
                       "with a very wide range (many saturated nuclei, strong shading)")
 
@@ -122,24 +136,6 @@ def threshold_image(image: np.ndarray, method: str = "otsu") -> float:
     return compute(image)
 
 
-def check_diameter_range(diameter_range_px) -> tuple[float, float]:
-    """``(min, max)`` nucleus diameters in pixels with ``0 < min <= max``."""
-    try:
-        low, high = (float(v) for v in diameter_range_px)
-    except (TypeError, ValueError):
-        raise BadInputError(
-            "diameter_range_px must be two numbers (min, max) in pixels, "
-            f"got {diameter_range_px!r}."
-        ) from None
-    if not (0 < low <= high):
-        advice = (": the smallest nucleus diameter is larger than the largest; swap them"
-                  if 0 < high < low else "")
-        raise BadInputError(
-            f"diameter range must satisfy 0 < min <= max, got ({low}, {high}){advice}."
-        )
-    return low, high
-
-
 def _filter_sizes(labels: np.ndarray, low: float, high: float) -> np.ndarray:
     """Drop objects whose equivalent diameter is outside [low, high]."""
     area = np.bincount(labels.ravel())
@@ -155,10 +151,33 @@ def _relabel(labels: np.ndarray) -> np.ndarray:
     return relabel_sequential(labels.astype(np.int32, copy=False))[0].astype(np.int32)
 
 
+#: Detection: a pixel is nucleus when its background-corrected signal exceeds this
+#: fraction of the automatic threshold. Otsu's cut sits between the bright nuclei and
+#: the background, so dim nuclei (out of focus, G1, at the field's edge) fall below it;
+#: half of it finds them (BBBC039 tuning images: recall 0.79 -> 0.86).
+DETECT_FRACTION = 0.5
+#: Each detected nucleus is then cut at this fraction of its own peak signal, so a
+#: bright nucleus does not take its blurred halo and a dim one keeps its body (full
+#: width at 30 % of maximum; AP at IoU 0.8: 0.58 -> 0.66 on the tuning images).
+REFINE_FRACTION = 0.3
+#: Weight of brightness against shape in the declumping landscape: the distance to
+#: the background (in nucleus radii) plus this times the normalised signal, so two
+#: touching nuclei split along the dim seam between them, not only at a waist.
+BRIGHTNESS_WEIGHT = 1.0
+#: A region's peak must rise this much (in nucleus radii of that landscape) above the
+#: pass to its neighbour, else the two are one nucleus (the h-maxima criterion, Soille
+#: 2003, applied to the watershed regions' adjacency: as exact as scikit-image's
+#: h_maxima here and 3x cheaper): chromatin texture inside one nucleus does not split
+#: it (precision 0.944 -> 0.958 on the tuning images).
+SEED_PROMINENCE = 0.05
+
+
 def segment_nuclei(
     dapi,
-    diameter_range_px=(8, 80),
+    diameter_range_px=None,
     *,
+    typical_diameter_px: float | None = None,
+    pixel_size_um: float | None = None,
     threshold_method: str = "otsu",
     threshold: float | None = None,
     threshold_scale: float = 1.0,
@@ -174,23 +193,33 @@ def segment_nuclei(
     ----------
     dapi : ndarray, shape (Y, X)
         Nuclear stain intensities.
-    diameter_range_px : (float, float)
-        Smallest and largest nucleus diameter in pixels. Objects whose
-        equivalent diameter is outside are dropped; the smallest diameter also
-        sets the smoothing and how close two nuclei centres may be.
-    threshold_method : {"otsu", "li"}
-        Automatic threshold: Otsu, or Li's minimum cross-entropy.
+    diameter_range_px : (float, float), optional
+        Smallest and largest nucleus diameter in pixels; objects whose
+        equivalent diameter is outside are dropped. Default: from
+        ``pixel_size_um`` or estimated from the image
+        (:func:`~napari_msc_morph.morphology.scale.nucleus_scale`).
+    typical_diameter_px : float, optional
+        The typical diameter that sets smoothing, background and declumping;
+        default: estimated from the image (within the range).
+    pixel_size_um : float, optional
+        Without a range, the default range in µm becomes pixels with it.
+    threshold_method : str
+        A :data:`THRESHOLD_METHODS` name, applied to the smoothed,
+        background-corrected image; nuclei are detected above
+        :data:`DETECT_FRACTION` of it.
     threshold : float, optional
-        Manual threshold in image units (overrides ``threshold_method``).
+        Detection threshold in intensity units above the local background
+        (overrides ``threshold_method``; e.g. one threshold for a whole study,
+        :func:`nuclear_threshold`).
     threshold_scale : float
         Factor applied to the automatic threshold (>1 is stricter).
     smoothing_sigma : float, optional
-        Gaussian sigma in pixels; default ``max(1, min_diameter / 8)``.
+        Gaussian sigma in pixels; default ``max(1, typical diameter / 12)``.
     fill_holes : bool
         Fill holes inside nuclei.
     declump : bool
-        Split touching nuclei by a watershed of the distance transform seeded
-        at its maxima (at least ``min_diameter / 2`` apart).
+        Split touching nuclei by a seeded watershed of distance to the
+        background plus brightness (seeds at least a quarter diameter apart).
     exclude_border : bool
         Remove nuclei touching the image border.
     backend : str
@@ -216,49 +245,116 @@ def segment_nuclei(
     from skimage.segmentation import clear_border
 
     image = check_image(dapi, "nuclei image")
-    low, high = check_diameter_range(diameter_range_px)
     nuclei = SEGMENTATION_BACKENDS.get(backend)  # unknown names: a message listing the choices
     THRESHOLD_METHODS.entry(threshold_method)
-    labels = nuclei(image, low, high, threshold_method=threshold_method, threshold=threshold,
+    scale = nucleus_scale(image, diameter_range_px, pixel_size_um)
+    typical = scale.typical if typical_diameter_px is None else float(typical_diameter_px)
+    labels = nuclei(image, scale.low, scale.high, typical=typical,
+                    threshold_method=threshold_method, threshold=threshold,
                     threshold_scale=threshold_scale, smoothing_sigma=smoothing_sigma,
                     fill_holes=fill_holes, declump=declump)
-    labels = _filter_sizes(np.asarray(labels).astype(np.int64), low, high)
+    labels = _filter_sizes(np.asarray(labels).astype(np.int64), scale.low, scale.high)
     if exclude_border:
         labels = clear_border(labels)
     return _relabel(labels)
 
 
-def _classic_nuclei(image: np.ndarray, low: float, high: float, *, threshold_method: str,
-                    threshold: float | None, threshold_scale: float,
-                    smoothing_sigma: float | None, fill_holes: bool,
-                    declump: bool) -> np.ndarray:
-    """Smooth, threshold, fill holes, drop specks, declump by a distance watershed."""
-    from skimage.feature import peak_local_max
-    from skimage.filters import gaussian
-    from skimage.segmentation import watershed
+def nuclear_signal(image: np.ndarray, typical: float,
+                   smoothing_sigma: float | None = None) -> np.ndarray:
+    """The smoothed nuclear stain above its local background (float32).
 
-    sigma = max(1.0, low / 8) if smoothing_sigma is None else float(smoothing_sigma)
-    smooth = image.astype(np.float32)
+    The background is a grey opening wider than two nuclei (so no nucleus
+    survives it), computed on a copy shrunk to ~4 px per nucleus diameter and
+    smoothed back up: uneven illumination and out-of-focus haze go, nuclei stay.
+    """
+    from skimage.filters import gaussian
+
+    sigma = max(1.0, typical / 12) if smoothing_sigma is None else float(smoothing_sigma)
+    smooth = np.asarray(image, np.float32)
     if sigma > 0:
         smooth = gaussian(smooth, sigma=sigma, preserve_range=True)
-    cutoff = (threshold if threshold is not None
-              else threshold_image(smooth, threshold_method) * threshold_scale)
-    mask = smooth > cutoff
+    step = max(1, int(typical // 4))
+    small = smooth[::step, ::step]
+    background = ndi.grey_opening(small, size=int(2 * typical / step) + 1)
+    background = ndi.uniform_filter(background, int(typical / step) + 1)
+    if step > 1:
+        zoom = (smooth.shape[0] / small.shape[0], smooth.shape[1] / small.shape[1])
+        background = ndi.zoom(background, zoom, order=1, grid_mode=True, mode="nearest")
+        background = background[:smooth.shape[0], :smooth.shape[1]]
+    return smooth - background
+
+
+def signal_sample(image, diameter_range_px=None, pixel_size_um: float | None = None,
+                  max_pixels: int = 250_000) -> np.ndarray:
+    """Evenly spaced pixels of ``image``'s :func:`nuclear_signal`, at the scale
+    :func:`segment_nuclei` would use: one field's share of a study threshold."""
+    image = check_image(image, "nuclei image")
+    scale = nucleus_scale(image, diameter_range_px, pixel_size_um)
+    signal = nuclear_signal(image, scale.typical).ravel()
+    return signal[::max(1, int(np.ceil(signal.size / max_pixels)))]
+
+
+def nuclear_threshold(signals, method: str = "otsu", *, max_pixels: int = 2_000_000) -> float:
+    """One detection threshold for several fields: ``method`` on their pooled signal.
+
+    ``signals`` are :func:`nuclear_signal` images or :func:`signal_sample` s; at
+    most ``max_pixels`` evenly spaced pixels are pooled. The result, passed
+    as ``threshold=`` to :func:`segment_nuclei`, treats every field alike.
+    """
+    signals = [np.asarray(s, np.float32).ravel() for s in signals]
+    total = sum(s.size for s in signals)
+    step = max(1, int(np.ceil(total / max_pixels)))
+    pooled = np.concatenate([s[::step] for s in signals])
+    return threshold_image(pooled, method) * DETECT_FRACTION
+
+
+def _classic_nuclei(image: np.ndarray, low: float, high: float, *, typical: float,
+                    threshold_method: str, threshold: float | None, threshold_scale: float,
+                    smoothing_sigma: float | None, fill_holes: bool,
+                    declump: bool) -> np.ndarray:
+    """Correct the background, detect, declump, then cut each nucleus at its own level."""
+    signal = nuclear_signal(image, typical, smoothing_sigma)
+    cutoff = (threshold if threshold is not None else
+              threshold_image(signal, threshold_method) * threshold_scale * DETECT_FRACTION)
+    mask = signal > cutoff
     if fill_holes:
         mask = ndi.binary_fill_holes(mask)
     # Specks far below the smallest nucleus would only seed spurious objects.
     components, _ = ndi.label(mask)
-    min_area = np.pi * (low / 2) ** 2 / 4
     sizes = np.bincount(components.ravel())
-    small = sizes < min_area
+    small = sizes < np.pi * (low / 2) ** 2 / 4
     small[0] = True
     mask &= ~small[components]
     components, n_components = ndi.label(mask)
-    if not (declump and n_components):
+    if not n_components:
         return components
+    labels = _declump(signal, mask, components, n_components, cutoff, typical) if declump \
+        else components
+    # each nucleus at REFINE_FRACTION of its own peak: its edge, not the field's
+    peak = np.zeros(int(labels.max()) + 1, np.float32)
+    peak[1:] = ndi.maximum(signal, labels, np.arange(1, len(peak)))
+    labels = np.where(signal > REFINE_FRACTION * peak[labels], labels, 0)
+    if fill_holes:
+        holes = ndi.binary_fill_holes(labels > 0) & (labels == 0)
+        if holes.any():
+            from skimage.segmentation import watershed
+
+            labels = watershed(np.zeros(labels.shape, np.float32), labels, mask=(labels > 0) | holes)
+    return labels
+
+
+def _declump(signal, mask, components, n_components, cutoff, typical) -> np.ndarray:
+    """Seeded watershed of distance-to-background plus brightness."""
+    from skimage.feature import peak_local_max
+    from skimage.filters import gaussian
+    from skimage.segmentation import watershed
+
     distance = ndi.distance_transform_edt(mask)
-    distance = gaussian(distance, sigma=max(1.0, low / 8), preserve_range=True)
-    peaks = peak_local_max(distance, min_distance=max(1, int(round(low / 2))),
+    distance = gaussian(distance, sigma=max(1.0, typical / 8), preserve_range=True)
+    bright = np.percentile(signal[mask], 95) - cutoff
+    brightness = np.clip((signal - cutoff) / bright, 0, 1) if bright > 0 else 0
+    landscape = distance / (typical / 2) + BRIGHTNESS_WEIGHT * brightness
+    peaks = peak_local_max(landscape, min_distance=max(1, int(typical / 4)),
                            labels=components, exclude_border=False)
     seeds = np.zeros(mask.shape, bool)
     seeds[tuple(peaks.T)] = True
@@ -269,12 +365,51 @@ def _classic_nuclei(image: np.ndarray, low: float, high: float, *, threshold_met
     seeded[components[markers > 0]] = True
     orphan = ~seeded[components] & mask
     markers = np.where(orphan, components + n_markers, markers)
-    return watershed(-distance, markers, mask=mask)
+    return _merge_shallow(watershed(-landscape, markers, mask=mask), landscape)
 
 
-def _cellpose_nuclei(image: np.ndarray, low: float, high: float, **_classic) -> np.ndarray:
-    """cellpose's nuclei model at the middle of the diameter range (classic options unused)."""
-    diameter = (low + high) / 2
+def _merge_shallow(labels: np.ndarray, landscape: np.ndarray) -> np.ndarray:
+    """Merge neighbouring regions whose lower peak rises less than :data:`SEED_PROMINENCE`
+    above the pass between them (the h-maxima criterion, on the regions' adjacency:
+    passes are visited from the highest down, as a flood would reach them)."""
+    n = int(labels.max())
+    if n < 2:
+        return labels
+    peak = np.full(n + 1, -np.inf)
+    peak[1:] = ndi.maximum(landscape, labels, np.arange(1, n + 1))
+    pairs, passes = [], []
+    for a, b, va, vb in ((labels[:, :-1], labels[:, 1:], landscape[:, :-1], landscape[:, 1:]),
+                         (labels[:-1], labels[1:], landscape[:-1], landscape[1:])):
+        border = (a != b) & (a > 0) & (b > 0)
+        low, high = np.minimum(a[border], b[border]), np.maximum(a[border], b[border])
+        pairs.append(low.astype(np.int64) * (n + 1) + high)
+        passes.append(np.minimum(va[border], vb[border]))
+    pairs, passes = np.concatenate(pairs), np.concatenate(passes)
+    if not pairs.size:
+        return labels
+    keys, where = np.unique(pairs, return_inverse=True)
+    height = np.full(keys.size, -np.inf)
+    np.maximum.at(height, where, passes)
+    parent = np.arange(n + 1)
+
+    def root(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for k in np.argsort(-height):
+        ra, rb = root(keys[k] // (n + 1)), root(keys[k] % (n + 1))
+        if ra != rb and min(peak[ra], peak[rb]) - height[k] < SEED_PROMINENCE:
+            keep, drop = (ra, rb) if peak[ra] >= peak[rb] else (rb, ra)
+            parent[drop] = keep
+    return np.array([root(x) for x in range(n + 1)])[labels]
+
+
+def _cellpose_nuclei(image: np.ndarray, low: float, high: float, *, typical: float,
+                     **_classic) -> np.ndarray:
+    """cellpose's nuclei model at the typical diameter (classic options unused)."""
+    diameter = typical
     try:
         from cellpose import models
     except ImportError:
@@ -290,12 +425,14 @@ def _cellpose_nuclei(image: np.ndarray, low: float, high: float, **_classic) -> 
     return np.asarray(output[0])
 
 
-#: Nuclei segmentation backends: name -> ``f(image, low, high, **classic_options) -> labels``
+#: Nuclei segmentation backends: name -> ``f(image, low, high, *, typical, **classic_options)
+#: -> labels`` (``typical``: the typical diameter in pixels)
 #: (the diameter filter and border exclusion apply to every backend); ``available()`` says
 #: whether this install can run it. A new backend is one ``SEGMENTATION_BACKENDS.add``.
 SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
 SEGMENTATION_BACKENDS.add("classic", _classic_nuclei,
-                          "smoothing, automatic threshold, declumping watershed",
+                          "background correction, automatic threshold, declumping "
+                          "watershed, each nucleus cut at its own level",
                           available=lambda: True)
 SEGMENTATION_BACKENDS.add("cellpose", _cellpose_nuclei,
                           "cellpose's nuclei model (needs the cellpose package)",

@@ -26,10 +26,15 @@ from ..morphology import (
     check_segment_inputs,
     segment_field,
 )
+from ..morphology.segment import nuclear_threshold, signal_sample
 from ._layers import current_plane, is_in_memory
 from ._panel import JobDock
 
 NO_CYTOPLASM = "(none: nuclei only)"
+#: Threshold scopes of the dock: the plane on screen alone, or one threshold for every
+#: plane of the stack (as ``msc-morph segment --threshold-scope study``).
+SCOPE_PLANE = "this plane"
+SCOPE_STACK = "whole stack (one threshold)"
 _NUCLEAR_STAIN_NAMES = ("dapi", "hoechst", "dna", "nucle")
 # cytoplasm / cell-body stains: an open one is used for whole cells unless the user
 # picked something else in the dock
@@ -52,6 +57,11 @@ class SegmentWidget(JobDock):
         self.cyto_combo = QComboBox()
         self._cyto_picked = False  # set once the user chooses in the combo box
         self.cyto_combo.activated.connect(lambda _: setattr(self, "_cyto_picked", True))
+        self.auto_diameter = QCheckBox("estimate")
+        self.auto_diameter.setChecked(True)
+        self.auto_diameter.setToolTip(
+            "On by default: the nucleus size is taken from the layer's pixel size (4-40 µm) or "
+            "estimated from the image; the status line says which. Typing a range turns it off.")
         self.min_diameter = QDoubleSpinBox()
         self.max_diameter = QDoubleSpinBox()
         for box, value in ((self.min_diameter, 8.0), (self.max_diameter, 80.0)):
@@ -59,6 +69,13 @@ class SegmentWidget(JobDock):
             box.setDecimals(1)
             box.setSuffix(" px")
             box.setValue(value)
+            box.valueChanged.connect(lambda _: self.auto_diameter.setChecked(False))
+        self.scope = QComboBox()
+        self.scope.addItems([SCOPE_PLANE, SCOPE_STACK])
+        self.scope.setToolTip(
+            "Whole stack: one nuclear threshold fitted on every plane of the layer, so "
+            "differences in nuclear size between planes (fields, time points) are not "
+            "artefacts of each plane's own threshold.")
         self.threshold = QComboBox()
         self.threshold.addItems(THRESHOLD_METHODS.names())
         self.threshold.setToolTip("\n".join(f"{name}: {THRESHOLD_METHODS.help(name)}"
@@ -75,11 +92,13 @@ class SegmentWidget(JobDock):
         diameters.addWidget(self.min_diameter)
         diameters.addWidget(QLabel("to"))
         diameters.addWidget(self.max_diameter)
+        diameters.addWidget(self.auto_diameter)
         form = QFormLayout()
         form.addRow("Nuclei image", self.nuclei_combo)
         form.addRow("Cytoplasm image", self.cyto_combo)
         form.addRow("Nucleus diameter", diameters)
         form.addRow("Threshold", self.threshold)
+        form.addRow("Threshold scope", self.scope)
         form.addRow("Backend", self.backend)
         form.addRow("", self.exclude_border)
         self.build_run_panel(form, "Segment").addStretch(1)
@@ -136,10 +155,13 @@ class SegmentWidget(JobDock):
         if cyto_name and cyto_name != NO_CYTOPLASM:
             _, cyto_image = self._plane(cyto_name, "cytoplasm")
             names["cytoplasm"] = f"Cytoplasm layer “{cyto_name}”"
+        pixel_size = (getattr(nuclei_layer, "metadata", None) or {}).get("pixel_size_um")
         return nuclei_layer, dict(
             nuclei_image=nuclei_image,
             cyto_image=cyto_image,
-            diameter=(self.min_diameter.value(), self.max_diameter.value()),
+            diameter=(None if self.auto_diameter.isChecked()
+                      else (self.min_diameter.value(), self.max_diameter.value())),
+            pixel_size_um=float(pixel_size) if pixel_size else None,
             threshold_method=self.threshold.currentText(),
             exclude_border=self.exclude_border.isChecked(),
             backend=self.backend.currentText(),
@@ -160,8 +182,16 @@ class SegmentWidget(JobDock):
         except MscMorphError as err:
             self.report_error(err)
             return None
+        stack = None
+        if self.scope.currentText() == SCOPE_STACK:
+            stack = source.data[0] if getattr(source, "multiscale", False) else source.data
+
+        def job(progress, cancel):
+            threshold = None if stack is None else _stack_threshold(stack, state)
+            return segment_field(**state, threshold=threshold, progress=progress, cancel=cancel)
+
         return self.start_job(
-            lambda progress, cancel: segment_field(**state, progress=progress, cancel=cancel),
+            job,
             lambda result: self._on_done(source, result),
             status=f"Segmenting “{source.name}”…",
         )
@@ -191,3 +221,13 @@ class SegmentWidget(JobDock):
             if layer is not None:  # for the Measure dock's summary column n_border_excluded
                 layer.metadata["n_border_excluded"] = result.n_border_excluded
         self.status.setText(result.summary() + ".")
+
+
+def _stack_threshold(stack, state: dict) -> float | None:
+    """One nuclear threshold for every 2D plane of ``stack`` (read here, in the worker);
+    ``None`` for a single plane, which keeps its own."""
+    if getattr(stack, "ndim", 2) <= 2:
+        return None
+    planes = np.asarray(stack).reshape(-1, *stack.shape[-2:])
+    samples = [signal_sample(plane, state["diameter"], state["pixel_size_um"]) for plane in planes]
+    return nuclear_threshold(samples, state["threshold_method"])

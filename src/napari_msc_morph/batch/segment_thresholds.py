@@ -1,0 +1,113 @@
+"""One nuclear threshold per study, and whether group size differences survive the threshold.
+
+``msc-morph segment --threshold-scope study`` fits the nuclear threshold once on
+all fields (:func:`study_nuclear_threshold`), the pattern of
+:func:`~napari_msc_morph.batch.morphology.study_thresholds` for marker
+thresholds: a per-field Otsu moves each field's nuclear edge with its own
+brightness, and a group whose fields are brighter gets larger nuclei.
+:func:`size_robustness` shows it: the group median-size ratio under each
+threshold method.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pandas as pd
+
+from ..jobs import CancelToken
+from .fields import Field
+from .run import run_fields
+
+__all__ = [
+    "ROBUSTNESS_METHODS",
+    "ROBUSTNESS_TABLE",
+    "THRESHOLD_SCOPES",
+    "size_robustness",
+    "study_nuclear_threshold",
+]
+
+#: ``segment``'s threshold scopes: each field its own cut, or one cut for the study.
+THRESHOLD_SCOPES = ("field", "study")
+#: Threshold methods compared by the size-robustness table (plus the study threshold).
+ROBUSTNESS_METHODS = ("otsu", "li", "triangle")
+#: Name of the size-robustness table ``segment_fields`` writes beside ``fields.csv``.
+ROBUSTNESS_TABLE = "threshold_robustness.csv"
+
+
+def signal_task(fld: Field, *, diameter, z_project: str, progress=None, cancel=None):
+    """One field's share of the study's nuclear threshold (a pixel sample)."""
+    from ..channels import read_channel
+    from ..io import resolve_pixel_size
+    from ..morphology.segment import signal_sample
+
+    image = read_channel(fld.files["nuclei"], z_project=z_project)
+    pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, [image])
+    return signal_sample(image.data, diameter, pixel_size)
+
+
+def study_nuclear_threshold(fields: list[Field], *, method: str = "otsu", diameter=None,
+                            z_project: str = "max", client=None,
+                            cancel: CancelToken | None = None) -> float:
+    """One nuclear detection threshold for all ``fields``: ``method`` on their
+    background-corrected nuclear signal pooled (each field at its own scale)."""
+    from ..morphology.segment import nuclear_threshold
+
+    samples = run_fields(partial(signal_task, diameter=diameter, z_project=z_project),
+                         list(fields), [f.name for f in fields], client=client, cancel=cancel,
+                         verb="read")
+    return nuclear_threshold([sample for _, sample in samples.succeeded()], method)
+
+
+def areas_task(fld: Field, *, diameter, z_project: str, methods: tuple, study: float,
+               progress=None, cancel=None) -> dict:
+    """Nuclear areas (px) of one field under each threshold method and the study's."""
+    from ..channels import read_channel
+    from ..io import resolve_pixel_size
+    from ..morphology import segment_field
+
+    image = read_channel(fld.files["nuclei"], z_project=z_project)
+    pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, [image])
+    areas = {}
+    for name, options in [*((m, {"threshold_method": m}) for m in methods),
+                          ("study", {"threshold": study})]:
+        labels = segment_field(image.data, diameter=diameter, pixel_size_um=pixel_size,
+                               **options).nuclei
+        areas[name] = np.bincount(labels.ravel())[1:]
+    return areas
+
+
+def size_robustness(fields: list[Field], groups: list, *, diameter=None, z_project="max",
+                    client=None, cancel: CancelToken | None = None) -> pd.DataFrame:
+    """Does a size difference between groups survive the choice of threshold?
+
+    Segments every field under each :data:`ROBUSTNESS_METHODS` threshold (per
+    field) and under the study's Otsu threshold, and gives per method and group
+    the number of nuclei, their median area (px) and the ratio of that median to
+    the first group's. A ratio that moves with the method is a threshold
+    artefact, not biology.
+    """
+    study = study_nuclear_threshold(fields, diameter=diameter, z_project=z_project,
+                                    client=client, cancel=cancel)
+    task = partial(areas_task, diameter=diameter, z_project=z_project,
+                   methods=ROBUSTNESS_METHODS, study=study)
+    results = run_fields(task, list(fields), [f.name for f in fields], client=client,
+                         cancel=cancel, verb="segmented")
+    order = list(dict.fromkeys(str(g) for g in groups))
+    pooled = {}
+    for k, areas in results.succeeded():
+        for method, values in areas.items():
+            pooled.setdefault(method, {}).setdefault(str(groups[k]), []).append(values)
+    rows = []
+    for method in [*ROBUSTNESS_METHODS, "study"]:
+        medians = {g: float(np.median(np.concatenate(v))) if sum(map(len, v)) else np.nan
+                   for g, v in pooled.get(method, {}).items()}
+        reference = medians.get(order[0], np.nan)
+        for group in order:
+            values = pooled.get(method, {}).get(group, [])
+            rows.append({"threshold": method, "group": group,
+                         "n_nuclei": int(sum(map(len, values))),
+                         "median_area_px": medians.get(group, np.nan),
+                         f"ratio_to_{order[0]}": medians.get(group, np.nan) / reference})
+    return pd.DataFrame(rows)
