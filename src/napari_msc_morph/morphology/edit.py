@@ -206,7 +206,7 @@ def cut_label(labels, label: int, start, end) -> np.ndarray:
     rows, cols = np.nonzero(mask)
     direction = p1 - p0
     side = direction[0] * (cols - p0[1]) - direction[1] * (rows - p0[0])
-    other = side < 0
+    other = side < -1e-6 * np.hypot(*direction)  # a click's rounding keeps the line's pixels
     if other.all() or not other.any():
         raise BadInputError(
             f"the line does not cross label {label}; draw the cut across the object."
