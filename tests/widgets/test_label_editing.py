@@ -82,7 +82,7 @@ def test_painting_with_auto_remeasure_updates_the_area(make_napari_viewer, qtbot
     before = float(table.table.loc[table.table["label"] == label, "area_px"].iloc[0])
     cy, cx = inside(layer.data, label)
     # paint a 5 x 5 brush square on the background next to the nucleus
-    ring = np.argwhere((layer.data == 0))
+    ring = np.argwhere(layer.data == 0)
     ry, rx = ring[np.argmin(np.hypot(ring[:, 0] - cy, ring[:, 1] - cx))]
     square = np.mgrid[ry - 2:ry + 3, rx - 2:rx + 3].reshape(2, -1)
     square = square[:, layer.data[square[0], square[1]] == 0]

@@ -182,8 +182,9 @@ def cut_label(labels, label: int, start, end) -> np.ndarray:
     """Cut object ``label`` in two along the straight line through ``start`` and ``end``.
 
     The pixels on the left of the line as seen on screen, walking from ``start``
-    to ``end``, keep ``label`` (pixels on the line too), the others get a new id. What lies on one side but is not connected to the rest of
-    that side stays with it (a cut is a ruler, not a watershed).
+    to ``end``, keep ``label`` (pixels on the line too), the others get a new id.
+    What lies on one side but is not connected to the rest of that side stays
+    with it (a cut is a ruler, not a watershed).
 
     Parameters
     ----------

@@ -131,8 +131,12 @@ class LabelToolsWidget(QWidget):
         if CLICKS_LAYER in self.viewer.layers:
             points = self.viewer.layers[CLICKS_LAYER]
         else:
+            # points are sized in world units: a few pixels of the labels being fixed
+            labels = self.viewer.layers[self.labels_combo.currentText()] \
+                if self.labels_combo.currentText() in self.viewer.layers else None
+            pixel = float(labels.scale[-1]) if labels is not None else 1.0
             points = self.viewer.add_points(name=CLICKS_LAYER, ndim=self.viewer.dims.ndim,
-                                            size=6, face_color="yellow",
+                                            size=5 * pixel, face_color="yellow",
                                             border_color="black")
         self.viewer.layers.selection.active = points
         points.mode = "add"
