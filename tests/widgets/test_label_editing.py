@@ -125,6 +125,7 @@ def test_merge_tool_joins_two_clicked_nuclei_undoably_and_the_table_follows(
     assert len(table.table) == n - 1
     assert table.table.set_index("label").loc[a, "area_px"] == areas[a] + areas[b]
     assert n_cells(viewer) == n - 1
+    assert sum(bar.get_height() for bar in table.hist_axes.patches) == n - 1  # the plot too
     layer.undo()  # one Ctrl+Z takes the whole merge back
     np.testing.assert_array_equal(layer.data, field.nuclei)
     # typed ids work too, and a bad request is a message, not a traceback
