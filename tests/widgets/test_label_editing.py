@@ -70,6 +70,31 @@ def test_erasing_a_label_marks_the_table_outdated_and_measure_again_updates_it(
     assert not widget.check_edits()
 
 
+def test_editing_the_nuclei_of_measured_cells_is_an_edit_too(make_napari_viewer, qtbot, field):
+    viewer = make_napari_viewer()
+    setup(viewer, field)
+    viewer.add_labels(field.cells.copy(), name="cells", scale=viewer.layers["nuclei"].scale)
+    widget = MeasureWidget(viewer)
+    widget.labels_combo.setCurrentText("cells")
+    widget.nuclei_combo.setCurrentText("nuclei")
+    measure(qtbot, widget)
+    before = viewer.layers["cells"].features.set_index("label").loc[1, "nc_ratio"]
+    assert before > 0
+    nuclei = viewer.layers["nuclei"]
+    rows, cols = np.nonzero(nuclei.data == 1)
+    nuclei.data_setitem((rows, cols), 0)
+    assert widget.check_edits() and "“nuclei”" in widget.status.text()
+    widget.auto_remeasure.setChecked(True)
+    widget.labels_combo.setCurrentText("nuclei")  # the user looks elsewhere meanwhile
+    widget.nuclei_combo.setCurrentText("(none)")
+    nuclei.undo()
+    nuclei.redo()
+    qtbot.waitUntil(lambda: not widget.edited and not widget.busy, timeout=20000)
+    cells = viewer.layers["cells"].features  # measured again: the same layers as before
+    assert cells.set_index("label").loc[1, "nc_ratio"] == 0  # cell 1 lost its nucleus
+    assert len(cells) == len(field.truth)
+
+
 def test_painting_with_auto_remeasure_updates_the_area(make_napari_viewer, qtbot, field):
     viewer = make_napari_viewer()
     layer = setup(viewer, field)

@@ -10,8 +10,8 @@ table reads it) and a linked cell-table dock, and one summary row per layer
 into the plugin's results table.
 
 Labels are often fixed by hand after a measurement (napari's paint, erase and
-fill, or the "Fix labels" dock). The dock watches the layer it measured last:
-once its pixels differ from what was measured, the status line, the Measure
+fill, or the "Fix labels" dock). The dock watches the layers it measured last
+(labels and nuclei): once their pixels differ from what was measured, the status line, the Measure
 button ("Measure again") and the cell table's title say the numbers are out of
 date, and with "Measure again after edits" ticked it measures again by itself,
 a moment after the last brush stroke.
@@ -80,7 +80,7 @@ class MeasureWidget(JobDock):
         self.last_table = None
         self.last_summary = None
         self._cell_table = None
-        self._watched = None  # (labels layer, fingerprint of the pixels it was measured on)
+        self._watched = []  # [(labels layer, fingerprint of the pixels measured)], nuclei 2nd
         self.edited = False
         self._edit_timer = QTimer(self)
         self._edit_timer.setSingleShot(True)
@@ -287,7 +287,10 @@ class MeasureWidget(JobDock):
                     "pixel_size_source": state["pixel_size_source"],
                     "inputs": dict(state["input_names"]), "n_border_excluded": excluded}
         name = layer.name
-        measured = _fingerprint(layer.data)  # what the table will describe
+        watched = [layer]
+        if "nuclei" in state["input_names"]:
+            watched.append(self.viewer.layers[self.nuclei_combo.currentText()])
+        measured = [(each, _fingerprint(each.data)) for each in watched]  # what the table shows
 
         def job(progress, cancel):
             if lazy:  # read each lazy layer once, here in the worker
@@ -317,7 +320,7 @@ class MeasureWidget(JobDock):
         self.last_table = table
         self.last_summary = result.summary
         self.cell_table().set_table(layer, table)
-        self._watch(layer, measured)
+        self._watch(measured or [])
         yield  # a dock per event-loop turn (see JobDock._finish_ok)
         self._update_results_table(layer, result.summary_row())
         status = f"{len(table)} objects measured in “{layer.name}”."
@@ -327,15 +330,15 @@ class MeasureWidget(JobDock):
         self.check_edits()  # edited while measuring: say so at once
 
     # ------------------------------------------------------------ label edits
-    def _watch(self, layer, measured) -> None:
-        """Follow edits of ``layer`` (measured on pixels with fingerprint ``measured``)."""
-        old = self._watched[0] if self._watched else None
-        if old is not None and old is not layer:
-            for emitter in _edit_emitters(old):
+    def _watch(self, measured) -> None:
+        """Follow edits of the measured layers: ``[(layer, fingerprint of its pixels)]``."""
+        for layer, _ in self._watched:
+            for emitter in _edit_emitters(layer):
                 emitter.disconnect(self._on_labels_event)
-        self._watched = None if measured is None else (layer, measured)
+        # lazy layers (no fingerprint) are not followed: reading them would freeze the viewer
+        self._watched = [(layer, print_) for layer, print_ in measured if print_ is not None]
         self._set_edited(False)
-        if measured is not None and old is not layer:
+        for layer, _ in self._watched:
             for emitter in _edit_emitters(layer):
                 emitter.connect(self._on_labels_event)
 
@@ -343,33 +346,34 @@ class MeasureWidget(JobDock):
         self._edit_timer.start()  # restarts: compare once the edits settle
 
     def check_edits(self) -> bool:
-        """Whether the measured layer's pixels changed since it was measured.
+        """Whether the measured labels (or nuclei) changed since they were measured.
 
         Updates the "edited" state (status line, button, cell table title) and,
-        with "Measure again after edits" ticked, starts a new measurement.
+        with "Measure again after edits" ticked, starts a new measurement of the
+        same layers.
         """
         self._edit_timer.stop()
-        if self._watched is None:
-            return False
-        layer, measured = self._watched
-        if layer not in self.viewer.layers:
-            self._watched = None
-            return False
-        edited = _fingerprint(layer.data) != measured  # an undo back to the start is no edit
-        self._set_edited(edited)
+        self._watched = [(layer, print_) for layer, print_ in self._watched
+                         if layer in self.viewer.layers]
+        # pixels compared, not strokes counted: an undo back to the start is no edit
+        edited = [layer.name for layer, print_ in self._watched
+                  if _fingerprint(layer.data) != print_]
+        self._set_edited(bool(edited), edited)
         if edited and self.auto_remeasure.isChecked() and not self.busy:
-            self.labels_combo.setCurrentText(layer.name)
+            self.labels_combo.setCurrentText(self._watched[0][0].name)
+            nuclei = self._watched[1][0].name if len(self._watched) > 1 else NO_NUCLEI
+            self.nuclei_combo.setCurrentText(nuclei)
             self.run()
-        return edited
+        return bool(edited)
 
-    def _set_edited(self, edited: bool) -> None:
+    def _set_edited(self, edited: bool, names=()) -> None:
         if edited == self.edited:
             return
         self.edited = edited
         self.run_button.setText("Measure again" if edited else "Measure")
-        if edited and self._watched is not None:
-            name = self._watched[0].name
-            self.status.setText(f"Labels of “{name}” edited since they were measured: "
+        if edited:
+            layers = " and ".join(f"“{name}”" for name in names)
+            self.status.setText(f"Labels of {layers} edited since they were measured: "
                                 "press Measure again to update the tables.")
             if self._cell_table is not None:
                 self._cell_table.mark_outdated()
