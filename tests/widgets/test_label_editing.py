@@ -196,3 +196,21 @@ def test_every_measure_control_has_a_plain_words_tooltip(make_napari_viewer):
         missing = [type(w).__name__ + ":" + (getattr(w, "text", lambda: "")() or "")
                    for w in controls if not w.toolTip().strip()]
         assert not missing, f"{type(dock).__name__}: controls without a tooltip: {missing}"
+
+
+def test_merge_in_a_stack_edits_only_the_plane_on_screen(make_napari_viewer, field):
+    viewer = make_napari_viewer()
+    stack = np.stack([field.nuclei, field.nuclei])
+    layer = viewer.add_labels(stack.copy(), name="nuclei over time")
+    tools = LabelToolsWidget(viewer)
+    tools.start_clicking()
+    viewer.dims.set_current_step(0, 1)
+    ya, xa = inside(field.nuclei, 2)
+    yb, xb = inside(field.nuclei, 5)
+    # a click left on plane 0 does not count on plane 1
+    yc, xc = inside(field.nuclei, 3)
+    viewer.layers[CLICKS_LAYER].data = np.array([(1, ya, xa), (1, yb, xb), (0, yc, xc)])
+    tools.merge()
+    np.testing.assert_array_equal(layer.data[0], field.nuclei)
+    assert not np.any(layer.data[1] == 5) and np.any(layer.data[1] == 3)
+    assert np.count_nonzero(layer.data[1] == 2) == np.count_nonzero(np.isin(field.nuclei, [2, 5]))
