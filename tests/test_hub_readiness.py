@@ -21,6 +21,7 @@ PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
 #: napari.yaml widget command -> its docs page.
 WIDGET_PAGES = {
+    "napari-msc-morph.study": "widgets/study.md",
     "napari-msc-morph.segment_cells": "widgets/segment.md",
     "napari-msc-morph.measure_cells": "widgets/measure.md",
     "napari-msc-morph.fix_labels": "widgets/fix-labels.md",
