@@ -19,7 +19,7 @@ from qtpy.QtWidgets import (
 from napari_msc_morph._sample_data import sample_osteo_time_course, sample_passage_series
 from napari_msc_morph.training.data import load_field
 from napari_msc_morph.widgets import _train_defaults
-from napari_msc_morph.widgets._panel import MAX_DOCK_HEIGHT
+from napari_msc_morph.widgets._panel import MAX_DOCK_HEIGHT, MIN_DOCK_WIDTH
 from napari_msc_morph.widgets.train_widget import TrainWidget, manifest_from_layers
 
 
@@ -100,8 +100,10 @@ def test_a_long_cpu_run_states_the_gpu_alternative(make_napari_viewer):
     assert " h (" in text.split(";")[0]  # hours on this CPU
     assert "on a CUDA GPU about" in text
     assert "--recipe osteonet --device cuda" in text
-    widget.recipe.setCurrentText("custom")  # a short run needs no advice
-    widget.backbone.setCurrentText("test_resnet")
+    widget.recipe.setCurrentText("custom")  # back to the CPU defaults: a GPU's time only
+    assert "(On a CUDA GPU about" in widget.estimate_label.text()
+    assert "--device cuda" not in widget.estimate_label.text()
+    widget.backbone.setCurrentText("test_resnet")  # a short run needs no GPU
     widget.input_size.setValue(64)
     widget.epochs.setValue(1)
     assert "GPU" not in widget.estimate_label.text()
@@ -124,6 +126,8 @@ def test_the_form_fits_a_laptop_and_explains_every_control(make_napari_viewer):
     missing = [f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r}" for w in controls
                if not w.toolTip().strip()]
     assert not missing
+    widget._ensure_plot()  # as after a run: curves and report tabs under the form
+    assert content.minimumSizeHint().width() <= MIN_DOCK_WIDTH  # no sideways scrolling
     assert "network" in widget.backbone.toolTip()
     assert "rate changes" in widget.scheduler.toolTip()
     assert "donors it never saw" in widget.folds.toolTip()

@@ -31,8 +31,10 @@ from ..training.estimate import CPU_DEFAULTS, estimate_training, format_duration
 
 #: Images assumed when none are chosen yet (the label says so).
 ASSUMED_FIELDS = 100
-#: A CPU run longer than this (s) gets the GPU alternative spelled out.
-LONG_ON_CPU_S = 3600.0
+#: A CPU run longer than this (s) says what a GPU would take ...
+GPU_NOTE_S = 600.0
+#: ... and one longer than this (an afternoon) says to use a GPU and how.
+LONG_ON_CPU_S = 4 * 3600.0
 
 
 class _DeviceRelay(QObject):
@@ -139,17 +141,19 @@ def field_count(widget) -> int | None:
     return _manifest_rows(text, widget._manifest_row_cache) if text else None
 
 
-def gpu_advice(widget, n_fields: int) -> str:
-    """What a CUDA GPU would take for this run, and the command that runs it there."""
+def gpu_advice(widget, n_fields: int, cpu_seconds: float) -> str:
+    """What a CUDA GPU would take for this run; for a very long one, how to run it there."""
     backbone = widget.backbone.currentText().strip()
     gpu = estimate_training(n_fields, backbone, widget.input_size.value(),
                             widget.epochs.value(), device="cuda")
+    on_gpu = f"on a CUDA GPU about {format_duration(gpu.seconds)} (a rough guess)"
+    if cpu_seconds <= LONG_ON_CPU_S:
+        return f"(O{on_gpu[1:]}.)"
     recipe = widget.recipe.currentText()
     setup = (f"--recipe {recipe}" if recipe != "custom" else
              f"--task {widget.task.currentText()} --backbone {backbone} "
              f"--input-size {widget.input_size.value()} --epochs {widget.epochs.value()}")
-    return (f"Too long for this computer's CPU: on a CUDA GPU about "
-            f"{format_duration(gpu.seconds)} (a rough guess). Use a machine with a CUDA GPU: "
+    return (f"Too long for this computer's CPU: {on_gpu}. Use a machine with a CUDA GPU: "
             f"msc-morph train MANIFEST {setup} --device cuda --out MODEL_DIR.")
 
 
@@ -164,8 +168,8 @@ def update_estimate(widget) -> str:
     text = f"Estimated training time: {estimate.text()}; {images}."
     if pending:
         text += " (Looking for a GPU…)"
-    elif device.startswith("cpu") and estimate.seconds > LONG_ON_CPU_S:
-        text += " " + gpu_advice(widget, n or ASSUMED_FIELDS)
+    elif device.startswith("cpu") and estimate.seconds > GPU_NOTE_S:
+        text += " " + gpu_advice(widget, n or ASSUMED_FIELDS, estimate.seconds)
     widget.estimate_label.setText(text)
     return text
 

@@ -72,6 +72,13 @@ def _combo(items, editable: bool = False) -> QComboBox:
     return box
 
 
+def _form() -> QFormLayout:
+    """A form whose long rows put the field under its label in a narrow dock."""
+    form = QFormLayout()
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
+
+
 def _path_text(edit: FileEdit) -> str:
     """What the user typed or picked ("" when empty; ``FileEdit.value`` would say ".")."""
     return str(edit.line_edit.value).strip()
@@ -100,10 +107,10 @@ class TrainWidget(JobDock):
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(self._build_source_form())
         self._build_layer_table(column)
-        form = QFormLayout()
+        form = _form()
         self._build_basic_rows(form)
         column.addLayout(form)
-        advanced = QFormLayout()
+        advanced = _form()
         self._build_advanced_rows(advanced)
         box = QWidget()
         box.setLayout(advanced)
@@ -119,7 +126,7 @@ class TrainWidget(JobDock):
         self.results.addTab(self.report_view, "Test report")
         self.results.setVisible(False)  # shown by the first run
         layout.addWidget(self.results)
-        self.report_button = QPushButton("Show report plots (ROC per day, reliability…)")
+        self.report_button = QPushButton("All report plots…")
         tip(self.report_button, TIPS["report_button"])
         self.report_button.setEnabled(False)  # enabled once a run wrote a test report
         self.report_button.clicked.connect(self.show_report_plots)
@@ -127,7 +134,7 @@ class TrainWidget(JobDock):
 
     # -- builders ------------------------------------------------------------------------
     def _build_source_form(self) -> QFormLayout:
-        form = QFormLayout()
+        form = _form()
         self.source = _combo(SOURCES)
         self.source.currentIndexChanged.connect(self._source_changed)
         form_row(form, "images from", self.source, TIPS["source"])
@@ -158,7 +165,7 @@ class TrainWidget(JobDock):
         form_row(form, "task", self.task, TIPS["task"])
         self.backbone = _combo(BACKBONES, editable=True)
         form_row(form, "backbone", self.backbone, TIPS["backbone"])
-        self.pretrained = QCheckBox("ImageNet weights (file below, timm's cache, or download)")
+        self.pretrained = QCheckBox("start from ImageNet weights")
         form_row(form, "", self.pretrained, TIPS["pretrained"])
         self.epochs = _spin_box(1, 1000, 30)
         form_row(form, "epochs", self.epochs, TIPS["epochs"])
@@ -181,7 +188,7 @@ class TrainWidget(JobDock):
         self.batch_size = _spin_box(1, 512, 16)
         form_row(form, "batch size", self.batch_size, TIPS["batch_size"])
         self.downscale = _spin_box(1, 16, 1)
-        form_row(form, "read at 1/N resolution", self.downscale, TIPS["downscale"])
+        form_row(form, "read at 1/N size", self.downscale, TIPS["downscale"])
         self.optimizer = _combo(OPTIMIZERS.names())
         form_row(form, "optimizer", self.optimizer, TIPS["optimizer"])
         self.lr = QLineEdit()
@@ -192,8 +199,8 @@ class TrainWidget(JobDock):
         self.class_weights = _combo(CLASS_WEIGHTS.names())
         form_row(form, "class weights", self.class_weights, TIPS["class_weights"])
         self.folds = _spin_box(1, 50, 1)
-        form_row(form, "folds (1 = no CV)", self.folds, TIPS["folds"])
-        self.keep_all_folds = QCheckBox("keep every fold's model (else the best only)")
+        form_row(form, "folds", self.folds, TIPS["folds"])
+        self.keep_all_folds = QCheckBox("keep every fold's model")
         form_row(form, "", self.keep_all_folds, TIPS["keep_all_folds"])
         self.resume = QCheckBox("resume the interrupted run")
         form_row(form, "", self.resume, TIPS["resume"])
