@@ -96,7 +96,7 @@ class TrainWidget(JobDock):
         self.viewer = napari_viewer
         self.result = None
         self.history: list[dict] = []
-        self.canvas = None  # the learning-curve plot, made at the first run (matplotlib)
+        self._canvas = None  # the learning-curve plot, made at the first run (matplotlib)
         self._custom_values: dict = {}  # the form's own values while a recipe is shown
         self._recipe_shown = CUSTOM
         self._table_defaults: dict = {}  # image name -> (label, donor) prefilled in the table
@@ -205,9 +205,15 @@ class TrainWidget(JobDock):
         self.resume = QCheckBox("resume the interrupted run")
         form_row(form, "", self.resume, TIPS["resume"])
 
+    @property
+    def canvas(self):
+        """The learning-curve canvas, made when first needed (the first run)."""
+        self._ensure_plot()
+        return self._canvas
+
     def _ensure_plot(self) -> None:
         """Make the learning-curve plot (matplotlib loads here, not when the dock opens)."""
-        if self.canvas is not None:
+        if self._canvas is not None:
             return
         from matplotlib.figure import Figure
 
@@ -215,12 +221,13 @@ class TrainWidget(JobDock):
 
         # the curves are drawn in the plot thread: a synchronous draw here froze the
         # window on every progress tick while training (see _figure_canvas)
-        self.canvas = BackgroundCanvas(Figure(figsize=(4, 2.6), layout="constrained"),
-                                       layout="constrained")
-        self.canvas.setMinimumHeight(200)
-        enable_export(self.canvas, "learning_curves")  # right-click: Save PNG…/SVG…
-        tip(self.canvas, "Loss and accuracy per epoch; right-click to save the plot.")
-        self.results.insertTab(0, self.canvas, "Learning curves")
+        canvas = BackgroundCanvas(Figure(figsize=(4, 2.6), layout="constrained"),
+                                  layout="constrained")
+        self._canvas = canvas
+        canvas.setMinimumHeight(200)
+        enable_export(canvas, "learning_curves")  # right-click: Save PNG…/SVG…
+        canvas.setToolTip(f"Loss and accuracy per epoch. {canvas.toolTip()}".strip())
+        self.results.insertTab(0, canvas, "Learning curves")
         self.results.setCurrentIndex(0)
         self.results.setVisible(True)
         self._draw_plot()
