@@ -36,6 +36,7 @@ def test_sample_stacks_are_one_image_per_plane_labelled_by_their_axis(make_napar
     widget.task.setCurrentText("passage")
     widget.source.setCurrentIndex(1)
     assert widget.layer_table.rowCount() == 4  # passages 1, 4, 7, 10: one row each
+    assert "; 4 images" in widget.estimate_label.text()  # the estimate counts planes too
     labels, donors = widget.layer_assignments()
     assert labels == {f"D01_passages [passage P{p}]": f"P{p}" for p in (1, 4, 7, 10)}
     assert set(donors.values()) == {"D01"}

@@ -135,8 +135,10 @@ def apply_machine_defaults(widget) -> dict:
 
 def field_count(widget) -> int | None:
     """How many images the dock would train on now (None: not known yet)."""
-    if widget.source.currentIndex() == 1:
-        return len(widget.image_layers()) or None
+    if widget.source.currentIndex() == 1:  # each plane of a stack is an image
+        from ._train_layers import layer_images
+
+        return len(layer_images(widget.image_layers())) or None
     text = str(widget.manifest_edit.line_edit.value).strip()
     return _manifest_rows(text, widget._manifest_row_cache) if text else None
 
