@@ -16,7 +16,11 @@ from qtpy.QtWidgets import (
     QTableWidget,
 )
 
-from napari_msc_morph._sample_data import sample_osteo_time_course, sample_passage_series
+from napari_msc_morph._sample_data import (
+    sample_osteo_time_course,
+    sample_passage_series,
+    sample_tissue_source,
+)
 from napari_msc_morph.training.data import load_field
 from napari_msc_morph.widgets import _train_defaults
 from napari_msc_morph.widgets._panel import MAX_DOCK_HEIGHT, MIN_DOCK_WIDTH
@@ -67,6 +71,16 @@ def test_osteogenic_time_course_labels_by_condition_with_the_day_kept(make_napar
                                  classes=("control", "induced"))
     assert sorted(set(table["day"])) == [0, 1, 3, 5, 7, 14, 21]  # AUC per day in the report
     assert table["condition"].value_counts().to_dict() == {"induced": 7, "control": 7}
+
+
+def test_tissue_source_sample_is_labelled_by_its_source(make_napari_viewer):
+    viewer = make_napari_viewer()
+    _add(viewer, sample_tissue_source(size=(32, 48)))
+    widget = TrainWidget(viewer)
+    widget.task.setCurrentText("source")
+    widget.source.setCurrentIndex(1)
+    labels, _ = widget.layer_assignments()
+    assert labels == {"umbilical_cord_MSC": "umbilical_cord", "bone_marrow_MSC": "bone_marrow"}
 
 
 def test_a_training_run_from_the_sample_stacks(make_napari_viewer, qtbot, tmp_path):

@@ -6,9 +6,9 @@ has a ``passage`` axis, the osteogenic time course a ``day`` axis, see
 stack becomes one image per plane, named ``layer [passage P4]``, with the
 axis value as its label (``P4``; ``day14``) and the value in the manifest's
 ``passage`` / ``day`` column, which the evaluation report uses (AUC per day).
-Where the layer's condition is one of the task's classes (the osteogenic
-task's ``control`` / ``induced``) the condition is the label instead, and the
-day stays a column.
+Where the layer's condition (or tissue source, or fate) is one of the task's
+classes (the osteogenic task's ``control`` / ``induced``) that is the label
+instead, and the day stays a column.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ __all__ = ["LayerImage", "layer_images", "manifest_from_layers"]
 
 #: Manifest columns a stack axis of that name fills (see :mod:`~..training.data`).
 REPORTED_AXES = ("day", "passage")
+#: Layer metadata keys whose value may be a class of the task (the samples set them:
+#: ``condition`` control/induced, ``source`` umbilical_cord/bone_marrow, ``fate``).
+CLASS_KEYS = ("label", "condition", "source", "fate")
 
 
 @dataclass(frozen=True)
@@ -57,9 +60,10 @@ def _axis_values(layer, n: int) -> tuple[str | None, list, str]:
 
 
 def _default_label(meta: dict, axis: str | None, value, prefix: str, classes) -> str:
-    condition = str(meta.get("condition", "")).strip()
-    if condition and condition in classes:
-        return condition
+    for key in CLASS_KEYS:
+        named = meta.get(key)
+        if isinstance(named, str) and named.strip() in classes:
+            return named.strip()
     if isinstance(meta.get("label"), str) and meta["label"].strip():
         return meta["label"].strip()
     if axis is not None and axis in REPORTED_AXES:
