@@ -132,7 +132,7 @@ class TrainWidget(JobDock):
         self.results.addTab(self.report_view, "Test report")
         self.results.setVisible(False)  # shown by the first run
         layout.addWidget(self.results)
-        self.report_button = QPushButton("All report plots…")
+        self.report_button = QPushButton("Show report plots…")
         tip(self.report_button, TIPS["report_button"])
         self.report_button.setEnabled(False)  # enabled once a run wrote a test report
         self.report_button.clicked.connect(self.show_report_plots)
