@@ -271,6 +271,13 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
                 f"{source} has no score column(s) {absent}; its columns are "
                 f"{list(images.columns)}. Name existing columns or leave the choice empty."
             )
+        keys = [s for s in scores if s in on or s in METADATA_COLUMNS]
+        if keys:  # pandas would end in "cannot insert day, already exists"
+            raise BadInputError(
+                f"score column(s) {keys} name the samples (join keys and sample metadata such "
+                f"as {', '.join(on)}), not a score; choose scores such as os_score or "
+                "area_um2_median. For a trend over days: msc-morph compare --value SCORE --by day."
+            )
     if not scores:
         raise BadInputError(
             f"{source} has no numeric score columns (e.g. osscore, median_area_um2); its "
