@@ -91,3 +91,18 @@ def test_a_split_without_validation_rows_says_the_training_loss_is_monitored(tmp
     assert "warning: no validation images" in err and "training loss" in err
     model = (tmp_path / "model" / "model.json").read_text()
     assert "no validation images" in model
+
+
+def test_a_recipes_monitor_stays_with_its_task():
+    """Issue 25: `--recipe osteonet --task passage` picked passage epochs by the osteogenic
+    recipe's val_auc."""
+    from napari_msc_morph.cli import build_parser
+    from napari_msc_morph.commands.train import config_from_args
+
+    parser = build_parser(only="train")
+    mixed = config_from_args(parser.parse_args(
+        ["train", "m.csv", "--recipe", "osteonet", "--task", "passage", "--out", "x"]))
+    assert mixed.monitor == TrainConfig(task="passage").monitor != "val_auc"
+    own = config_from_args(parser.parse_args(["train", "m.csv", "--recipe", "osteonet",
+                                              "--out", "x"]))
+    assert own.monitor == "val_auc"
