@@ -118,11 +118,12 @@ class SegmentWidget(JobDock):
         self.nuclei_combo.addItems(images)
         if current_nuclei in images:
             self.nuclei_combo.setCurrentText(current_nuclei)
-        else:  # a DAPI/Hoechst-looking layer first
-            for name in images:
-                if any(key in name.lower() for key in _NUCLEAR_STAIN_NAMES):
-                    self.nuclei_combo.setCurrentText(name)
-                    break
+        else:  # a DAPI/Hoechst-looking layer first, else the one with signal
+            # (a split RGB export keeps its name on all three channels: the one with signal)
+            named = [n for n in images if any(key in n.lower() for key in _NUCLEAR_STAIN_NAMES)]
+            choice = self._most_signal(named or images) or (named[0] if named else None)
+            if choice is not None:
+                self.nuclei_combo.setCurrentText(choice)
         self.cyto_combo.clear()
         self.cyto_combo.addItems([NO_CYTOPLASM, *images])
         if current_cyto in images:
@@ -132,6 +133,16 @@ class SegmentWidget(JobDock):
                       and n != self.nuclei_combo.currentText()]
             if stains:
                 self.cyto_combo.setCurrentText(stains[0])
+
+    def _most_signal(self, names: list[str]) -> str | None:
+        """The in-memory layer with the widest spread of values: after Split RGB of a DAPI
+        export, the blue channel, not the empty red one listed first."""
+        spread = {}
+        for name in names:
+            data = self.viewer.layers[name].data
+            if is_in_memory(data) and np.ndim(data) in (2, 3):
+                spread[name] = float(np.ptp(data))
+        return max(spread, key=spread.get) if spread and max(spread.values()) > 0 else None
 
     # ----------------------------------------------------------------- inputs
     def _plane(self, name: str, role: str):
