@@ -27,6 +27,7 @@ from .aggregate import (
     parse_columns,
     score_columns,
 )
+from .score_defaults import default_score_columns, is_bookkeeping
 from .compare import COMPARE_METHODS, GroupComparison, compare_groups, write_comparison
 from .correlate import (
     CORRELATION_METHODS,
@@ -55,6 +56,8 @@ __all__ = [
     "correlate",
     "correlate_study",
     "correlation",
+    "default_score_columns",
+    "is_bookkeeping",
     "join_readouts",
     "metadata_from_name",
     "method_choices",

@@ -34,7 +34,8 @@ from scipy import stats
 from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
-from .aggregate import default_score_columns, parse_columns
+from .aggregate import parse_columns
+from .score_defaults import default_score_columns
 from .join import join_readouts
 from .timecourse import time_course  # noqa: F401  (re-exported: its historical home)
 

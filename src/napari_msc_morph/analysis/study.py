@@ -170,7 +170,7 @@ def correlate_study(
     score_columns : sequence of str, optional
         Scores to correlate; by default one per task (``os_score``, not its
         class probabilities) plus every other numeric non-metadata column
-        (:func:`~napari_msc_morph.analysis.aggregate.default_score_columns`).
+        (:func:`~napari_msc_morph.analysis.score_defaults.default_score_columns`).
         The Benjamini-Hochberg family is exactly these scores x the markers
         and assays found.
     markers : sequence of str, optional
