@@ -39,6 +39,7 @@ from qtpy.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -164,13 +165,19 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     """
     widget.run_button = QPushButton(run_text, widget)
     widget.run_button.clicked.connect(widget.run)
+    widget.run_button.setToolTip(f"{run_text}: runs in the background; the viewer stays usable.")
     widget.cancel_button = QPushButton("Cancel", widget)
+    widget.cancel_button.setToolTip("Stop the running job at its next step.")
     widget.cancel_button.setEnabled(False)
     widget.cancel_button.clicked.connect(widget.cancel)
     widget.progress = QProgressBar(widget)
     widget.progress.setRange(0, 1)
     widget.status = QLabel("", widget)
     widget.status.setWordWrap(True)
+    # a label's text can be long (an error message): it wraps at the dock's width, never
+    # asks for more (a long word would otherwise widen the dock and clip the buttons)
+    widget.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    widget.status.setMinimumWidth(0)
     buttons = QHBoxLayout()
     buttons.addWidget(widget.run_button)
     buttons.addWidget(widget.cancel_button)
