@@ -126,7 +126,7 @@ def _score_map(viewer, name, score="os_score"):
     return layer
 
 
-def test_one_labelled_colour_bar_per_score(make_napari_viewer):
+def test_one_labelled_colour_bar_per_score(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     maps = [_score_map(viewer, f"img{i} os_score") for i in range(4)]
     assert [m.colorbar.visible for m in maps] == [True, False, False, False]
@@ -143,7 +143,8 @@ def test_one_labelled_colour_bar_per_score(make_napari_viewer):
     assert [m.colorbar.visible for m in maps] == [False, True, False, False]
     for layer in maps:
         viewer.layers.remove(layer)
-    assert not label.visible
+    # the legends are refreshed once after the removals, in the next event-loop turn
+    qtbot.waitUntil(lambda: not label.visible, timeout=2000)
 
 
 @pytest.mark.parametrize("n_images", [1, 4])

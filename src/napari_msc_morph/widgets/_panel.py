@@ -152,6 +152,62 @@ def keep_fields(dock) -> None:
         changed.connect(lambda *_, n=name, f=field, p=prop: saved.__setitem__(n, p.read(f)))
 
 
+class CoalescedRefresh:
+    """Run ``callback`` once per event-loop turn, however many times it was asked for.
+
+    Deleting 42 layers at once sends 42 ``removed`` events; a dock that rebuilt its
+    layer lists on each one did 42 rebuilds (of lists 42, 41, ... long) while napari
+    was already busy. :meth:`schedule` only starts a zero-delay timer; the rebuild
+    runs when the event loop is free again. :meth:`flush` runs a pending one now
+    (for code that reads the lists right after changing the layers).
+    """
+
+    def __init__(self, owner: QObject, callback: Callable[[], Any]):
+        self._callback = callback
+        self._pending = False
+        self._timer = QTimer(owner)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.flush)
+
+    def schedule(self, *_) -> None:
+        """Ask for one refresh in the next event-loop turn."""
+        self._pending = True
+        try:
+            self._timer.start()
+        except RuntimeError:  # the dock is gone (Qt deleted its timer): nothing to refresh
+            self._pending = False
+
+    def flush(self) -> None:
+        """Run the pending refresh now (no-op when none is pending)."""
+        if not self._pending:
+            return
+        self._pending = False
+        try:
+            self._timer.stop()
+        except RuntimeError:
+            return
+        self._callback()
+
+
+#: The layer-list events after which a dock re-lists its layers.
+LAYER_LIST_EVENTS = ("inserted", "removed", "moved", "reordered")
+
+
+def watch_layer_list(viewer, owner: QObject, callback: Callable[[], Any]) -> CoalescedRefresh:
+    """Call ``callback`` once per event-loop turn after the viewer's layer list changed.
+
+    The one way a dock follows added, removed and reordered layers (Segment,
+    Measure, Predict, ...): the returned :class:`CoalescedRefresh` can be
+    flushed before reading the lists.
+    """
+    refresh = CoalescedRefresh(owner, callback)
+    events = viewer.layers.events
+    for name in LAYER_LIST_EVENTS:
+        getattr(events, name).connect(refresh.schedule)
+    return refresh
+
+
 def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     """Lay out ``form`` above Run/Cancel buttons, a progress bar and a status line.
 

@@ -81,6 +81,28 @@ def show_score_legend(viewer, map_layer) -> None:
     """Called for every new score-map layer: watch it and refresh the legends."""
     if viewer not in _WATCHED:
         _WATCHED.add(viewer)
-        viewer.layers.events.removed.connect(lambda _event: refresh_score_legends(viewer))
+        _watch_removals(viewer)
     map_layer.events.visible.connect(lambda _event: refresh_score_legends(viewer))
     refresh_score_legends(viewer)
+
+
+def _watch_removals(viewer) -> None:
+    """Refresh the legends once per event-loop turn in which layers were removed (deleting
+    42 layers sends 42 events; each refresh walks every layer and canvas overlay)."""
+    from qtpy.QtCore import QTimer
+
+    pending = [False]
+    ref = weakref.ref(viewer)
+
+    def refresh() -> None:
+        pending[0] = False
+        alive = ref()
+        if alive is not None:
+            refresh_score_legends(alive)
+
+    def schedule(_event) -> None:
+        if not pending[0]:
+            pending[0] = True
+            QTimer.singleShot(0, refresh)
+
+    viewer.layers.events.removed.connect(schedule)
