@@ -27,7 +27,6 @@ from .aggregate import (
     parse_columns,
     score_columns,
 )
-from .score_defaults import default_score_columns, is_bookkeeping
 from .compare import COMPARE_METHODS, GroupComparison, compare_groups, write_comparison
 from .correlate import (
     CORRELATION_METHODS,
@@ -40,6 +39,7 @@ from .correlate import (
     time_course,
 )
 from .readouts import DEFAULT_MARKERS, read_readouts
+from .score_defaults import default_score_columns, is_bookkeeping
 from .study import CorrelationStudy, correlate_study
 
 __all__ = [

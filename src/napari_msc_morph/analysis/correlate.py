@@ -35,8 +35,8 @@ from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
 from .aggregate import parse_columns
-from .score_defaults import default_score_columns
 from .join import join_readouts
+from .score_defaults import default_score_columns
 from .timecourse import time_course  # noqa: F401  (re-exported: its historical home)
 
 RESULT_COLUMNS = ["score", "marker", "assay", "method", "n", "r", "ci_low", "ci_high", "p", "q",

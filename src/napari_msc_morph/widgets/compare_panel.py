@@ -35,7 +35,6 @@ from qtpy.QtWidgets import (
 )
 
 from ..analysis.aggregate import parse_columns
-from ..analysis.score_defaults import default_score_columns
 from ..analysis.compare import (
     COMPARE_METHODS,
     NO_UNIT,
@@ -45,6 +44,7 @@ from ..analysis.compare import (
     write_comparison,
 )
 from ..analysis.compare_plots import box_strip_figure
+from ..analysis.score_defaults import default_score_columns
 from ..errors import BadInputError, MscMorphError
 from ..io import read_table
 from ._figure_canvas import BackgroundCanvas
