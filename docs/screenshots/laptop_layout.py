@@ -35,7 +35,7 @@ PLUGIN = "napari-msc-morph"
 def fill_results(viewer) -> pd.DataFrame:
     """Eight samples with an OsScore rising with day, and their RUNX2/OCN readouts."""
     rng = np.random.default_rng(0)
-    table = get_results_table(viewer, show=False)
+    table = get_results_table(viewer)  # docked: an undocked table is only weakly held
     readouts = []
     for donor in ("D1", "D2"):
         for day in (0, 7, 14, 21):

@@ -55,6 +55,9 @@ MAX_DOCK_HEIGHT = 560
 #: The narrowest a dock may be squeezed (px) before its form scrolls sideways: wide
 #: forms (Predict, Train) must not take the canvas's room on a laptop.
 MIN_DOCK_WIDTH = 400
+#: The widest a dock asks to be (px): on a 1280 px screen napari's layer list takes
+#: ~320 px, so wider docks left the canvas ~300 px; longer fields scroll or elide.
+MAX_DOCK_WIDTH = 460
 
 
 #: Progress bars and status lines are updated at most this often (ms): each update
@@ -150,6 +153,27 @@ def keep_fields(dock) -> None:
         saved[name] = prop.read(field)
         changed = getattr(field, bytes(prop.notifySignal().name()).decode())
         changed.connect(lambda *_, n=name, f=field, p=prop: saved.__setitem__(n, p.read(f)))
+
+
+def keep_tab_titles_whole(widget) -> None:
+    """Let the tabs of the docks in ``widget``'s main window show whole titles.
+
+    Qt elides the titles of tabified docks to fit the dock's width: four docks on a
+    1280 px laptop read "R…", "Correl…". With eliding off, the tabs keep their
+    titles and the tab bar scrolls (arrows) when they do not all fit.
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QMainWindow, QTabBar
+
+    try:
+        window = widget.window()
+    except RuntimeError:  # closed before the event loop came round
+        return
+    if not isinstance(window, QMainWindow):
+        return
+    for bar in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+        bar.setElideMode(Qt.TextElideMode.ElideNone)
+        bar.setUsesScrollButtons(True)
 
 
 class CoalescedRefresh:
@@ -320,7 +344,7 @@ class JobDock(QWidget):
             inner = scroll.widget().sizeHint()
             bar = scroll.verticalScrollBar().sizeHint().width()
             hint = QSize(inner.width() + bar, inner.height())
-        return QSize(hint.width(), min(hint.height(), MAX_DOCK_HEIGHT))
+        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         """As narrow as the form allows up to :data:`MIN_DOCK_WIDTH`, as short as a few rows."""
@@ -331,6 +355,11 @@ class JobDock(QWidget):
             form = scroll.widget().minimumSizeHint().width() + bar
             hint.setWidth(max(hint.width(), min(form, MIN_DOCK_WIDTH)))
         return hint
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Shown (e.g. tabified with other docks): tab titles stay whole, after Qt's layout."""
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: keep_tab_titles_whole(self))
 
     # ------------------------------------------------------------- running
     @property

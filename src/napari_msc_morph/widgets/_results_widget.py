@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from qtpy.QtCore import QItemSelectionModel, Qt
+from qtpy.QtCore import QItemSelectionModel, QSize, Qt
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -25,7 +25,7 @@ from ..analysis.aggregate import metadata_from_name
 from ..errors import BadInputError
 from ..io import read_table
 from ..table_export import export_table, file_filters, path_for_filter, read_table_metadata
-from ._panel import CoalescedRefresh, show_failure
+from ._panel import MAX_DOCK_HEIGHT, MAX_DOCK_WIDTH, CoalescedRefresh, show_failure
 from ._results_values import (
     METADATA_COLUMNS,
     NUMERIC_METADATA,
@@ -107,6 +107,11 @@ class ResultsTable(QWidget):
         layers.events.removed.connect(self._on_layer_removed)
         layers.selection.events.changed.connect(self._on_layer_selection)
         self._refresh()
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """A wide table asks for no more than a dock's width; it scrolls sideways."""
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
 
     @property
     def viewer(self):

@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from qtpy.QtCore import QSize
+from qtpy.QtCore import QSize, QTimer
 from qtpy.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -29,7 +29,7 @@ from qtpy.QtWidgets import (
 from ..errors import BadInputError
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
-from ._panel import MAX_DOCK_HEIGHT
+from ._panel import MAX_DOCK_HEIGHT, MAX_DOCK_WIDTH, keep_tab_titles_whole
 
 #: The shortest a plot may be squeezed (px): small enough for four docks on a laptop.
 MIN_PLOT_HEIGHT = 160
@@ -101,9 +101,13 @@ class ReportPlots(QWidget):
         return [self.tabs.tabText(i) for i in range(self.tabs.count())]
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        """Napari sizes a new dock by this: at most :data:`MAX_DOCK_HEIGHT` tall."""
+        """Napari sizes a new dock by this: at most MAX_DOCK_WIDTH x MAX_DOCK_HEIGHT."""
         hint = super().sizeHint()
-        return QSize(min(hint.width(), 560), min(hint.height(), MAX_DOCK_HEIGHT))
+        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: keep_tab_titles_whole(self))
 
     def _browse_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Report folder")
