@@ -19,7 +19,7 @@ from qtpy.QtWidgets import (
 )
 
 from napari_msc_morph.analysis import correlate_study
-from napari_msc_morph.widgets._panel import MAX_DOCK_HEIGHT
+from napari_msc_morph.widgets._panel import MAX_DOCK_HEIGHT, MAX_DOCK_WIDTH
 from napari_msc_morph.widgets.correlation_widget import CorrelationWidget
 from napari_msc_morph.widgets.predict_widget import PredictWidget
 from napari_msc_morph.widgets.report_plots import ReportPlots, show_report_plots
@@ -117,6 +117,9 @@ def test_four_docks_fit_a_1280x800_window(laptop_viewer, qtbot, tmp_path):
     docks = (predict, correlation, results, plots)
     qtbot.wait(300)
     assert (window.width(), window.height()) == LAPTOP  # nothing grew napari's window
+    # the docks leave the canvas room (it shrank to ~300 px between wide docks)
+    assert all(w.sizeHint().width() <= MAX_DOCK_WIDTH for w in docks)
+    assert viewer.window._qt_viewer.canvas.native.width() >= 420
 
     # the correlation's warnings: one line and a Details… button, the dock stays small
     assert correlation.sizeHint().height() <= MAX_DOCK_HEIGHT
