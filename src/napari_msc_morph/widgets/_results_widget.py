@@ -21,7 +21,6 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..analysis.aggregate import metadata_from_name
 from ..errors import BadInputError
 from ..io import read_table
 from ..table_export import export_table, file_filters, path_for_filter, read_table_metadata
@@ -250,6 +249,10 @@ class ResultsTable(QWidget):
         return matched
 
     def _apply_pattern(self, row: _Row, pattern: str, overwrite: bool) -> bool:
+        # imported here: the analysis package loads scipy.stats (~0.7 s), which froze the
+        # viewer when the Results table dock was opened
+        from ..analysis.aggregate import metadata_from_name
+
         name = _layer_file_name(row.layer) if row.layer is not None else row.name
         parsed = metadata_from_name(name, pattern)
         if not parsed and row.layer is not None and name != str(row.layer.name):
