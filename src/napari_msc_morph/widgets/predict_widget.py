@@ -459,17 +459,21 @@ class PredictWidget(JobDock):
 
 
 def run_notice(notices, failed, shown: int = 2) -> str:
-    """One line for a whole run: its distinct notices and how many layers were skipped.
+    """One line for a whole run: its first notices and skipped layers, and how many more.
 
     Examples
     --------
-    >>> run_notice(["pixel size unknown"], ["a: empty", "b: empty", "c: empty"])
-    'pixel size unknown; skipped 3 layer(s): a: empty; b: empty; …'
+    >>> run_notice(["a has no pixel size", "b has no pixel size", "c has no pixel size"],
+    ...            ["d: empty"])
+    'a has no pixel size; b has no pixel size (+1 more); skipped 1 layer(s): d: empty'
     """
-    parts = list(notices)
+    def listed(items) -> str:
+        more = len(items) - shown
+        return "; ".join(items[:shown]) + (f" (+{more} more)" if more > 0 else "")
+
+    parts = [listed(list(notices))] if notices else []
     if failed:
-        listed = "; ".join(failed[:shown]) + ("; …" if len(failed) > shown else "")
-        parts.append(f"skipped {len(failed)} layer(s): {listed}")
+        parts.append(f"skipped {len(failed)} layer(s): {listed(list(failed))}")
     return "; ".join(parts)
 
 
