@@ -65,6 +65,10 @@ def report_folder(root: Path) -> Path:
 
 
 def main() -> None:
+    import os
+
+    # the user's recently used bundles stay out of the pictures
+    os.environ["NAPARI_MSC_MORPH_CONFIG_DIR"] = tempfile.mkdtemp(prefix="msc-morph-config-")
     viewer = napari.Viewer(show=True)
     window = viewer.window._qt_window
     window.resize(*LAPTOP)

@@ -14,6 +14,7 @@ from qtpy.QtWidgets import (
     QDockWidget,
     QLineEdit,
     QListWidget,
+    QScrollArea,
     QTabBar,
     QWidget,
 )
@@ -96,7 +97,8 @@ def _clipped_buttons(widget) -> list[str]:
 
 
 @pytest.fixture
-def laptop_viewer(make_napari_viewer, qtbot):
+def laptop_viewer(make_napari_viewer, qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("NAPARI_MSC_MORPH_CONFIG_DIR", str(tmp_path / "config"))
     viewer = make_napari_viewer(show=True)
     window = viewer.window._qt_window
     window.showNormal()
@@ -109,6 +111,9 @@ def test_four_docks_fit_a_1280x800_window(laptop_viewer, qtbot, tmp_path):
     viewer = laptop_viewer
     window = viewer.window._qt_window
     _, predict = viewer.window.add_plugin_dock_widget("napari-msc-morph", "Predict")
+    # a recently used bundle with a long path (the combo box lists them)
+    predict.bundle_combo.addItem("/home/someone/projects/napari-msc-morph/msc-demo/models/"
+                                 "osteogenic-resnet10t-96px-2026-12-01/osteo-model.zip")
     correlation, n_chars = _correlation_with_many_warnings(viewer)
     assert n_chars > 100_000
     viewer.window.add_dock_widget(correlation, name="Correlation", area="right", tabify=True)
@@ -135,6 +140,10 @@ def test_four_docks_fit_a_1280x800_window(laptop_viewer, qtbot, tmp_path):
         dock.raise_()
         qtbot.wait(100)
         problems += _clipped_buttons(widget)
+        scroll = getattr(widget, "scroll", None)
+        if isinstance(scroll, QScrollArea) and scroll.horizontalScrollBar().maximum() > 0:
+            problems.append(f"{type(widget).__name__}: the form is wider than the dock "
+                            f"(scrolls {scroll.horizontalScrollBar().maximum()} px sideways)")
         problems += _inputs_without_tooltip(widget)
     assert not problems, "\n".join(problems)
 

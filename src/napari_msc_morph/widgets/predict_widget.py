@@ -30,6 +30,7 @@ from qtpy.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
 )
 
 from ..errors import USER_ERRORS, BadInputError, MscMorphError
@@ -159,6 +160,7 @@ class PredictWidget(JobDock):
         form.addRow("Model", self._build_bundle_row())
         self.bundle_info = QLabel("", self)
         self.bundle_info.setWordWrap(True)
+        self.bundle_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         form.addRow("", self.bundle_info)
 
         self.tiling_combo = QComboBox(self)
@@ -212,6 +214,10 @@ class PredictWidget(JobDock):
         self.bundle_combo = QComboBox(self)
         self.bundle_combo.setEditable(True)
         self.bundle_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        # a long bundle path must not widen the dock past a laptop's room (it scrolls)
+        self.bundle_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.bundle_combo.setMinimumContentsLength(16)
         self.bundle_combo.lineEdit().setPlaceholderText("model bundle (.zip or folder)")
         self.bundle_combo.setToolTip(
             "A trained model: the .zip (or folder) that Train model or msc-morph train wrote, "
