@@ -188,7 +188,7 @@ class PredictWidget(JobDock):
         self.pixel_size_spin.setRange(0.0, 1000.0)
         self.pixel_size_spin.setSingleStep(0.05)
         self.pixel_size_spin.setSuffix(" µm")
-        self.pixel_size_spin.setSpecialValueText("each layer's (else the model's)")
+        self.pixel_size_spin.setSpecialValueText("from the layer")
         self.pixel_size_spin.setToolTip(
             "Pixel size of the chosen images in µm. Leave at the lowest value to use each "
             "layer's scale; a layer without one is treated as having the model's training "
