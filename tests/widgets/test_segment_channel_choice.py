@@ -24,3 +24,12 @@ def test_split_rgb_export_defaults_to_the_channel_with_signal(make_napari_viewer
     assert widget.run() is None
     status = widget.status.text()
     assert "hMSC_DAPI_40x [0]" in status and "no signal" in status and "0 nuclei" not in status
+
+
+def test_every_segment_control_has_a_tooltip(make_napari_viewer):
+    """Issue 24: 1 of 8 Segment controls had a tooltip."""
+    widget = SegmentWidget(make_napari_viewer())
+    controls = (widget.nuclei_combo, widget.cyto_combo, widget.min_diameter, widget.max_diameter,
+                widget.auto_diameter, widget.threshold, widget.scope, widget.backend,
+                widget.exclude_border)
+    assert all(control.toolTip() for control in controls)
