@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 from skimage.draw import disk
 
 from napari_msc_morph.errors import BadInputError
@@ -26,8 +27,11 @@ def test_merge_joins_ids_into_the_smallest_and_leaves_the_rest():
     assert merged.dtype == labels.dtype
     np.testing.assert_array_equal(merged[labels == 4], 2)
     np.testing.assert_array_equal(merged[labels == 2], 2)
-    np.testing.assert_array_equal(merged[np.isin(labels, [0, 1, 3])],
-                                  labels[np.isin(labels, [0, 1, 3])])
+    np.testing.assert_array_equal(merged[np.isin(labels, [1, 3])], labels[np.isin(labels, [1, 3])])
+    # 2 and 4 do not touch: one background pixel between them joins them into one object
+    bridge = (labels == 0) & (merged != 0)
+    assert bridge.sum() == 1 and (merged[bridge] == 2).all()
+    assert ndi.label(merged == 2, structure=np.ones((3, 3)))[1] == 1
     assert set(np.unique(merged)) == {0, 1, 2, 3}
     assert labels[0, 3] == 4  # the input is not changed
 

@@ -79,13 +79,14 @@ def merge_labels(labels, ids: Sequence[int]) -> np.ndarray:
     Returns
     -------
     ndarray
-        An edited copy of ``labels``. The merged pieces need not touch (a cell
-        whose two halves were cut apart by a dim band stays one object).
+        An edited copy of ``labels``. Pieces that do not touch (a cell whose two
+        halves were cut apart by a dim band) are joined by a one-pixel path across
+        the background between their closest pixels, so the cell is one object.
 
     Examples
     --------
     >>> merge_labels(np.array([[1, 2, 0, 3]]), [3, 2])
-    array([[1, 2, 0, 2]])
+    array([[1, 2, 2, 2]])
     """
     arr = _plane(labels, "labels")
     wanted = sorted({int(i) for i in ids if int(i) != 0})
@@ -99,7 +100,29 @@ def merge_labels(labels, ids: Sequence[int]) -> np.ndarray:
         raise BadInputError(f"label(s) {missing} are not in the labels; pick ids that exist.")
     out = arr.copy()
     out[np.isin(arr, wanted[1:])] = wanted[0]
+    _bridge(out, wanted[0])
     return out
+
+
+def _bridge(out: np.ndarray, label: int) -> None:
+    """Join the pieces of ``label`` that do not touch with a one-pixel path over the
+    background, closest pixels first, so the merged cell is one connected object (measure
+    would otherwise take pieces apart again as an id painted on two objects)."""
+    from skimage.draw import line
+
+    pieces, n = ndi.label(out == label, structure=np.ones((3, 3), bool))
+    joined = pieces == 1
+    for k in range(2, n + 1):
+        # nearest pixel of the joined part for every pixel, then the closest pair
+        distance, (iy, ix) = ndi.distance_transform_edt(~joined, return_indices=True)
+        ys, xs = np.nonzero(pieces == k)
+        best = int(np.argmin(distance[ys, xs]))
+        rr, cc = line(int(ys[best]), int(xs[best]), int(iy[ys[best], xs[best]]),
+                      int(ix[ys[best], xs[best]]))
+        free = out[rr, cc] == 0  # never paint over another cell
+        out[rr[free], cc[free]] = label
+        joined |= pieces == k
+        joined[rr, cc] = True
 
 
 def _object(arr: np.ndarray, label: int) -> np.ndarray:
