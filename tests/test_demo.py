@@ -135,7 +135,8 @@ def test_demo_opens_in_napari_with_results(demo_folder, make_napari_viewer, qtbo
     # one labelled colour bar for the OsScore, however many maps there are
     assert sum(layer.colorbar.visible for layer in maps) == 1
     legend = viewer.canvas.overlays["msc_morph_legend_os_score"]
-    assert legend.visible and legend.text.startswith("os_score: Osteogenic Score, 0\u20131")
+    assert legend.visible
+    assert legend.text.replace("\n", " ").startswith("os_score: Osteogenic Score, 0\u20131")
     # arranged by experiment: bright-field images in a row above the IF field, apart
     if_top = np.asarray(cells.extent.world)[0, -2]
     bright = [layer for layer in viewer.layers if "sample_id" in layer.metadata]

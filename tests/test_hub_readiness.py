@@ -21,8 +21,10 @@ PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
 
 #: napari.yaml widget command -> its docs page.
 WIDGET_PAGES = {
+    "napari-msc-morph.study": "widgets/study.md",
     "napari-msc-morph.segment_cells": "widgets/segment.md",
     "napari-msc-morph.measure_cells": "widgets/measure.md",
+    "napari-msc-morph.fix_labels": "widgets/fix-labels.md",
     "napari-msc-morph.predict": "widgets/predict.md",
     "napari-msc-morph.train_model": "widgets/train.md",
     "napari-msc-morph.results_table": "widgets/results-table.md",

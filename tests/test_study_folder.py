@@ -166,3 +166,14 @@ def test_channels_in_separate_files_are_one_field(tmp_path):
     assert "RUNX2_mean" in study.cells.columns
     with pytest.raises(BadInputError, match="no file for channel 'OCN'"):
         fields[0].spec("OCN")
+
+
+def test_study_threshold_scope_redoes_every_field_when_one_is_added(study_folder, tmp_path):
+    out = tmp_path / "study"
+    fields = study_fields([study_folder], pattern=PATTERN)
+    assert run_study(fields, out, threshold_scope="study").n_new == 8
+    assert run_study(fields, out, threshold_scope="study").n_new == 0
+    _write_field(study_folder / "D2_osteo_day7_3.ome.tif", 99, 0.9)
+    more = study_fields([study_folder], pattern=PATTERN)
+    # one nuclear threshold over all fields: a new field changes it, so all are redone
+    assert run_study(more, out, threshold_scope="study").n_new == 9

@@ -1,9 +1,10 @@
-"""Screenshot for docs/training.md: the Train model widget after a short real run.
+"""Screenshot for docs/training.md and docs/widgets/train.md: the Train dock after a real run.
 
     xvfb-run -a python docs/screenshots/training.py
 
 Trains a tiny backbone for a few epochs on synthetic P1/P10 fields (six donors,
-donor-grouped split) from the widget itself, so the live plot shows real curves.
+donor-grouped split) from the widget itself, in a 1280 x 800 window: the basic form, the
+Advanced section closed, and the test report as a table with its plots.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     manifest = write_passage_set(tmp / "data", size=(512, 640))
     viewer = napari.Viewer(show=True)
-    viewer.window._qt_window.resize(1400, 900)
+    viewer.window._qt_window.resize(1280, 800)
     for name in ("D1_P1_0.tif", "D1_P10_0.tif"):
         image = read_image(tmp / "data" / name)
         viewer.add_image(image.data, name=name[:-4], scale=(image.pixel_size_um,) * 2)
@@ -54,6 +55,9 @@ def main() -> None:
     while widget.worker is not None:
         QApplication.processEvents()
         time.sleep(0.05)
+    for canvas in [widget.canvas, *widget.report_view.canvases.values()]:
+        canvas.wait()
+    widget.scroll.ensureWidgetVisible(widget.report_view.table)
     settle(viewer)
     print(save_screenshot(viewer, "training_widget", max_width=1200))
     viewer.close()

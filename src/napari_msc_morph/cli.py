@@ -19,6 +19,7 @@ import os
 import re
 import sys
 import traceback
+import warnings
 
 from . import __version__
 from .errors import Cancelled, MissingDependencyError, MscMorphError, write_bug_log
@@ -149,6 +150,23 @@ def _configure_logging(verbosity: int) -> None:
         handler.setFormatter(logging.Formatter("%(message)s"))
         handler._msc_morph_cli = True
         logger.addHandler(handler)
+    if not getattr(warnings.showwarning, "_msc_morph_cli", False):
+        warnings.showwarning = _plain_warning(warnings.showwarning)
+
+
+def _plain_warning(show):
+    """The package's own warnings (a split that leaks donors, ...) as one plain line
+    ``warning: ...``, not Python's ``FILE:LINE: UserWarning`` with a code line; other
+    libraries' warnings as Python shows them."""
+
+    def plain(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, UserWarning) and f"{os.sep}napari_msc_morph{os.sep}" in filename:
+            print(f"warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    plain._msc_morph_cli = True
+    return plain
 
 
 def main(argv: list[str] | None = None) -> int:

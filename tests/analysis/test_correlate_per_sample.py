@@ -9,8 +9,8 @@ from statsmodels.stats.multitest import multipletests
 
 from conftest import make_images, make_readouts_long
 from napari_msc_morph.analysis import correlate_study
-from napari_msc_morph.analysis.aggregate import default_score_columns
 from napari_msc_morph.analysis.plots import heatmap_figure, scatter_figure, time_course_figure
+from napari_msc_morph.analysis.score_defaults import default_score_columns
 
 
 def test_join_on_day_condition_counts_each_sample_once():

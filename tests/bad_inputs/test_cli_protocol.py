@@ -293,3 +293,20 @@ def test_warnings_go_to_the_stderr_of_each_call(capsys, monkeypatch):
     logging.getLogger("napari_msc_morph.test").warning("line 18 merged into line 2")
     assert "line 18" in second.getvalue()
     assert "line 18" not in first.getvalue()
+
+
+def test_the_packages_warnings_are_one_plain_line(monkeypatch, capsys):
+    """Issue 25: a split that leaks donors was shown as a raw Python warning with a code line."""
+    import warnings
+
+    from napari_msc_morph import cli
+
+    monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
+    cli._configure_logging(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn_explicit("Splitting single images, not donors", UserWarning,
+                               filename=f"{cli.os.sep}x{cli.os.sep}napari_msc_morph{cli.os.sep}"
+                                        "training/splits.py", lineno=7)
+    err = capsys.readouterr().err
+    assert err == "warning: Splitting single images, not donors\n"

@@ -174,3 +174,19 @@ def test_an_empty_readout_cell_lowers_n_and_says_which_sample(tmp_path):
     runx2 = study.results.set_index("marker").loc["RUNX2"]
     assert runx2["n"] == 5
     assert any("sample s2" in w and "RUNX2" in w for w in study.warnings)
+
+
+def test_a_sample_key_given_as_a_score_is_named():
+    """Issue 25: `correlate --scores day` ended in pandas' "cannot insert day, already exists"."""
+    import pandas as pd
+    import pytest
+
+    from napari_msc_morph.analysis.aggregate import aggregate_to_samples
+    from napari_msc_morph.errors import BadInputError
+
+    images = pd.DataFrame({"sample_id": ["a", "a", "b"], "day": [0, 0, 7],
+                           "os_score": [0.1, 0.2, 0.8]})
+    with pytest.raises(BadInputError, match=r"\['day'\] name the samples.*compare --value"):
+        aggregate_to_samples(images, on="sample_id", scores=["day"])
+    assert list(aggregate_to_samples(images, on="sample_id", scores=["os_score"])["os_score"]) \
+        == pytest.approx([0.15, 0.8])

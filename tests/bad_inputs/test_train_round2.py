@@ -75,3 +75,34 @@ def test_library_refuses_negative_patience():
     with pytest.raises(BadInputError, match="early_stopping .--patience."):
         TrainConfig(task="passage", early_stopping=-1)
     assert TrainConfig(task="passage", early_stopping=0).early_stopping is None
+
+
+def test_a_split_without_validation_rows_says_the_training_loss_is_monitored(tmp_path, capsys):
+    """Issue 25: a hand-written split with no validation rows monitored train_loss silently."""
+    manifest = _tiny_set(tmp_path / "inputs")
+    table = pd.read_csv(manifest)
+    table["split"] = ["test" if donor == "D4" else "train" for donor in table["donor"]]
+    table.to_csv(manifest, index=False)
+    argv = ["--task", "passage", "--backbone", "test_resnet", "--input-size", "32", "--epochs",
+            "1", "--device", "cpu", "--crops-per-field", "2", "--no-report"]
+    code = main(["train", str(manifest), *argv, "--out", str(tmp_path / "model")])
+    assert code == 0
+    err = capsys.readouterr().err
+    assert "warning: no validation images" in err and "training loss" in err
+    model = (tmp_path / "model" / "model.json").read_text()
+    assert "no validation images" in model
+
+
+def test_a_recipes_monitor_stays_with_its_task():
+    """Issue 25: `--recipe osteonet --task passage` picked passage epochs by the osteogenic
+    recipe's val_auc."""
+    from napari_msc_morph.cli import build_parser
+    from napari_msc_morph.commands.train import config_from_args
+
+    parser = build_parser(only="train")
+    mixed = config_from_args(parser.parse_args(
+        ["train", "m.csv", "--recipe", "osteonet", "--task", "passage", "--out", "x"]))
+    assert mixed.monitor == TrainConfig(task="passage").monitor != "val_auc"
+    own = config_from_args(parser.parse_args(["train", "m.csv", "--recipe", "osteonet",
+                                              "--out", "x"]))
+    assert own.monitor == "val_auc"

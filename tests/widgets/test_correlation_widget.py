@@ -129,7 +129,13 @@ def test_few_samples_warn_in_the_status(make_napari_viewer):
     widget.load_readouts(readouts[readouts.sample_id != "D1_d21"])
     results = widget.compute()
     assert results["r"].isna().all()
-    assert "only 3 sample" in widget.status.text()
+    # the status line counts the warnings; its tooltip and Details… list them
+    assert "2 warnings" in widget.status.text()
+    assert "only 3 sample" in widget.status.toolTip()
+    assert widget.warnings_button.isVisibleTo(widget)
+    box = widget.show_warnings()
+    assert "only 3 sample" in box.detailedText()
+    box.close()
 
 
 def test_missing_readout_file_is_a_clear_error(make_napari_viewer):

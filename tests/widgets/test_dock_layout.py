@@ -126,24 +126,27 @@ def _score_map(viewer, name, score="os_score"):
     return layer
 
 
-def test_one_labelled_colour_bar_per_score(make_napari_viewer):
+def test_one_labelled_colour_bar_per_score(make_napari_viewer, qtbot):
     viewer = make_napari_viewer()
     maps = [_score_map(viewer, f"img{i} os_score") for i in range(4)]
     assert [m.colorbar.visible for m in maps] == [True, False, False, False]
     label = viewer.canvas.overlays[OVERLAY_PREFIX + "os_score"]
     assert label.visible
-    assert label.text == "os_score: Osteogenic Score, 0\u20131 (no unit)"
+    # wrapped: one long line ran into the day label on a laptop-sized canvas
+    assert label.text == "os_score: Osteogenic\nScore, 0\u20131 (no unit)"
+    assert max(map(len, label.text.splitlines())) <= 24
     passage = _score_map(viewer, "img0 expected_passage", score="expected_passage")
     passage.contrast_limits = (1, 10)
     refresh_score_legends(viewer)
     assert passage.colorbar.visible
-    assert viewer.canvas.overlays[OVERLAY_PREFIX + "expected_passage"].text == \
-        "expected_passage: expected passage, 1\u201310 (passage number)"
+    assert viewer.canvas.overlays[OVERLAY_PREFIX + "expected_passage"].text.replace("\n", " ") \
+        == "expected_passage: expected passage, 1\u201310 (passage number)"
     maps[0].visible = False                       # the next visible map carries the bar
     assert [m.colorbar.visible for m in maps] == [False, True, False, False]
     for layer in maps:
         viewer.layers.remove(layer)
-    assert not label.visible
+    # the legends are refreshed once after the removals, in the next event-loop turn
+    qtbot.waitUntil(lambda: not label.visible, timeout=2000)
 
 
 @pytest.mark.parametrize("n_images", [1, 4])

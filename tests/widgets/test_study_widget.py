@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import tifffile
 
 from napari_msc_morph.synthetic import if_field
@@ -83,3 +84,59 @@ def test_study_dock_names_bad_settings(make_napari_viewer, tmp_path):
                     widget.markers, widget.pixel_size, widget.marker_threshold, widget.control,
                     widget.out):
         assert control.toolTip(), control
+
+
+def _dapi_rgb(seed):
+    f = if_field(size=(160, 160), n_cells=6, seed=seed)
+    rgb = np.zeros((160, 160, 3), np.uint8)
+    rgb[..., 2] = (f.channels["DAPI"] / f.channels["DAPI"].max() * 255).astype(np.uint8)
+    return f, rgb
+
+
+def test_study_dock_reads_each_pixel_size_convention_and_refuses_the_implausible(
+        make_napari_viewer, qtbot, tmp_path):
+    """Issue 24's study: RGB exports and an OME stack, pixel sizes written three ways, a
+    150 dpi print tag (never a pixel size) and an implausible OME size (refused by name)."""
+    folder = tmp_path / "hMSC DAPI"
+    folder.mkdir()
+    _, rgb = _dapi_rgb(1)
+    tifffile.imwrite(folder / "D1_control_day7_1.tif", rgb, photometric="rgb",
+                     description='<MetaData><prop MicronsPerPixel="0.8898"/></MetaData>')
+    _, rgb = _dapi_rgb(2)
+    tifffile.imwrite(folder / "D1_osteo_day7_1.tif", rgb, imagej=True,
+                     resolution=(1 / 0.65, 1 / 0.65), metadata={"unit": "micron"})
+    _, rgb = _dapi_rgb(3)
+    tifffile.imwrite(folder / "D2_control_day7_1.tif", rgb, photometric="rgb",
+                     resolution=(150, 150), resolutionunit="INCH")
+    f, _ = _dapi_rgb(4)
+    tifffile.imwrite(folder / "D2_osteo_day7_1.ome.tif",
+                     np.stack([f.channels["DAPI"], f.channels["RUNX2"]]),
+                     metadata={"axes": "CYX", "Channel": {"Name": ["DAPI", "RUNX2"]},
+                               "PhysicalSizeX": 0.325, "PhysicalSizeY": 0.325})
+    tifffile.imwrite(folder / "D3_osteo_day7_1.ome.tif", f.channels["DAPI"][None],
+                     metadata={"axes": "CYX", "Channel": {"Name": ["DAPI"]},
+                               "PhysicalSizeX": 169.3, "PhysicalSizeY": 169.3})
+    viewer = make_napari_viewer()
+    widget = StudyWidget(viewer)
+    widget.folder.setText(str(folder))
+    widget.pattern.setText("{donor}_{condition}_day{day}_{field}.*")
+    assert widget.run() is not None
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=60000)
+    study = widget.study
+    assert [f.field for f in study.failures] == ["D3_osteo_day7_1"]
+    assert "169.3 µm/px" in study.failures[0].error and "outside" in study.failures[0].error
+    per_field = study.fields.set_index("field")
+    assert per_field.loc["D1_control_day7_1", "pixel_size_um"] == pytest.approx(0.8898)
+    assert per_field.loc["D1_osteo_day7_1", "pixel_size_um"] == pytest.approx(0.65)
+    assert per_field.loc["D2_osteo_day7_1", "pixel_size_um"] == pytest.approx(0.325)
+    assert pd.isna(per_field.loc["D2_control_day7_1", "pixel_size_um"])  # 150 dpi: no size
+    assert any("no pixel size" in w for w in study.warnings)
+    out = folder / "msc-morph-study"
+    cells = pd.read_csv(out / "cells.csv")
+    assert list(cells.columns[:5]) == ["file", "field", "donor", "condition", "day"]
+    sized = cells[cells["field"] != "D2_control_day7_1"]
+    assert sized["area_um2"].notna().all() and (cells["area_px"] > 0).all()
+    assert len(pd.read_csv(out / "samples.csv")) == 4
+    assert "D3_osteo_day7_1" in pd.read_csv(out / "errors.csv").to_string()
+    assert "1 failed" in widget.status.text()

@@ -62,7 +62,20 @@ def test_finished_run_shows_the_test_report(make_napari_viewer, qtbot, tmp_path)
     assert widget.result is not None and not widget.result.cancelled
     assert widget.result.test_evaluation is not None
     assert (tmp_path / "model.train" / "report" / "metrics.json").is_file()
-    assert "Test split" in widget.status.text() and "report in" in widget.status.text()
+    # the report is a table (metric, yours, 95 % CI, published) and plots, not a text dump
+    assert "Test split" in widget.status.text() and "accuracy 0." not in widget.status.text()
+    view = widget.report_view
+    assert widget.results.currentWidget() is view
+    rows = {view.table.item(i, 0).text(): [view.table.item(i, j).text() for j in (1, 2, 3)]
+            for i in range(view.table.rowCount())}
+    metrics = widget.result.test_evaluation.metrics
+    assert rows["accuracy (exact class)"][0] == f"{metrics['accuracy']:.3f}"
+    assert view.table.horizontalHeaderItem(2).text() == "95 % CI"
+    assert "held-out images" in view.summary.text()
+    assert [view.plots.tabText(i) for i in range(view.plots.count())] == [
+        "Confusion matrix", "ROC"]
+    assert view.canvases["confusion_matrix"].wait()
+    assert view.canvases["confusion_matrix"].figure.axes  # the PNG is drawn
 
 
 def test_user_errors_are_notifications_not_crashes(make_napari_viewer, tmp_path):
@@ -88,6 +101,7 @@ def test_manifest_from_layers(make_napari_viewer, tmp_path):
     labels, donors = widget.layer_assignments()
     assert labels == {"early": "P1", "late": "P10"} and donors == {"early": "D1", "late": "D2"}
     table = manifest_from_layers(widget.image_layers(), labels, donors, tmp_path)
+    assert list(table["layer"]) == ["early", "late"]  # a single plane: the layer's own name
     assert list(table["label"]) == ["P1", "P10"]
     assert all(Path(p).is_file() for p in table["path"])
     from napari_msc_morph.io import read_image
@@ -121,3 +135,22 @@ def test_recipe_box_fills_the_form_and_the_config(make_napari_viewer, tmp_path):
         "center", "center", 150, 1e-5)
     widget.recipe.setCurrentText("custom")
     assert widget.config().recipe is None
+
+
+def test_recipe_back_to_custom_gives_back_the_custom_values(make_napari_viewer):
+    widget = TrainWidget(make_napari_viewer())
+    widget.optimizer.setCurrentText("adam")
+    widget.lr.setText("")
+    widget.epochs.setValue(7)
+    widget.batch_size.setValue(5)
+    widget.pretrained.setChecked(False)
+    widget.recipe.setCurrentText("osteonet")
+    assert (widget.optimizer.currentText(), widget.lr.text(), widget.epochs.value()) == (
+        "sgd", "0.001", 30)
+    widget.recipe.setCurrentText("passage-resnext")  # recipe to recipe: the new recipe's
+    assert widget.task.currentText() == "passage"
+    widget.recipe.setCurrentText("custom")
+    assert (widget.optimizer.currentText(), widget.lr.text(), widget.epochs.value(),
+            widget.batch_size.value(), widget.pretrained.isChecked()) == ("adam", "", 7, 5, False)
+    config = widget.config()
+    assert (config.optimizer, config.lr, config.recipe) == ("adam", None, None)

@@ -39,6 +39,7 @@ from .correlate import (
     time_course,
 )
 from .readouts import DEFAULT_MARKERS, read_readouts
+from .score_defaults import default_score_columns, is_bookkeeping
 from .study import CorrelationStudy, correlate_study
 
 __all__ = [
@@ -55,6 +56,8 @@ __all__ = [
     "correlate",
     "correlate_study",
     "correlation",
+    "default_score_columns",
+    "is_bookkeeping",
     "join_readouts",
     "metadata_from_name",
     "method_choices",

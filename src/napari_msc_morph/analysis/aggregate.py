@@ -61,46 +61,6 @@ def score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]
     return scores
 
 
-def default_score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
-    """The scores correlated when none are named: one per task, not its probabilities.
-
-    A prediction table carries the task's score (``os_score``,
-    ``expected_passage``: the :data:`~napari_msc_morph.models.tasks.SCORES`
-    registry) next to the class probabilities ``p_<class>`` and, for ordinal
-    tasks, the interval columns. They are all functions of one prediction, so
-    testing them all would multiply the Benjamini-Hochberg family with
-    near-duplicate tests (``p_induced`` *is* ``os_score``; ``p_control`` is
-    ``1 - os_score``). Where a task score is present, its probabilities and
-    intervals are left out; without one (a task with no score), two
-    complementary probabilities count once (the second class). Every other
-    numeric score (morphometry such as ``median_area_um2``) stays; the
-    ``pixel_size_um`` a prediction ran at is not a score. Name scores
-    explicitly (``score_columns=``, ``--scores``) to test others.
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"sample_id": ["a"], "p_control": [0.2], "p_induced": [0.8],
-    ...                       "os_score": [0.8], "median_area_um2": [1500.0]})
-    >>> default_score_columns(frame)
-    ['os_score', 'median_area_um2']
-    >>> default_score_columns(frame.drop(columns=["os_score"]))
-    ['p_induced', 'median_area_um2']
-    """
-    from ..models.tasks import SCORES  # the registry of task scores (no torch import)
-
-    # the pixel size a prediction or measurement ran at describes the image, not the cells
-    scores = [s for s in score_columns(frame, exclude=exclude) if not s.startswith("pixel_size")]
-    probabilities = [s for s in scores if s.startswith(PROBABILITY_PREFIX)]
-    derived = [s for s in scores if re.fullmatch(r"interval\d+_(lo|hi|p)", s)]
-    if any(s in SCORES for s in scores):
-        drop = {*probabilities, *derived}
-    elif len(probabilities) == 2:
-        drop = {probabilities[0]}  # p_a = 1 - p_b: one test, not two
-    else:
-        drop = set()
-    return [s for s in scores if s not in drop]
-
-
 def parse_columns(columns: str | Sequence[str]) -> list[str]:
     """Column names from ``"day, condition"`` (comma-separated text) or a sequence.
 
@@ -270,6 +230,13 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
             raise BadInputError(
                 f"{source} has no score column(s) {absent}; its columns are "
                 f"{list(images.columns)}. Name existing columns or leave the choice empty."
+            )
+        keys = [s for s in scores if s in on or s in METADATA_COLUMNS]
+        if keys:  # pandas would end in "cannot insert day, already exists"
+            raise BadInputError(
+                f"score column(s) {keys} name the samples (join keys and sample metadata such "
+                f"as {', '.join(on)}), not a score; choose scores such as os_score or "
+                "area_um2_median. For a trend over days: msc-morph compare --value SCORE --by day."
             )
     if not scores:
         raise BadInputError(

@@ -34,8 +34,9 @@ from scipy import stats
 from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
-from .aggregate import default_score_columns, parse_columns
+from .aggregate import parse_columns
 from .join import join_readouts
+from .score_defaults import default_score_columns
 from .timecourse import time_course  # noqa: F401  (re-exported: its historical home)
 
 RESULT_COLUMNS = ["score", "marker", "assay", "method", "n", "r", "ci_low", "ci_high", "p", "q",
@@ -248,7 +249,7 @@ def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
     method : str
         One of :func:`method_choices` (``"pearson"``, ``"spearman"`` or ``"both"``).
     scores : sequence of str, optional
-        Score columns; all numeric non-metadata columns by default.
+        Score columns; by default :func:`~.score_defaults.default_score_columns`.
     min_n : int
         Fewest samples for which r is reported.
     confidence : float
@@ -271,7 +272,8 @@ def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
 
 def resolve_score_columns(samples: pd.DataFrame, scores: Sequence[str] | None,
                           on: Sequence[str] = ()) -> list[str]:
-    """``scores`` as a list, or every numeric score column of ``samples`` besides ``on``."""
+    """``scores`` as a list, or the default scores of ``samples`` besides ``on``
+    (:func:`~.score_defaults.default_score_columns`)."""
     scores = list(scores) if scores is not None else default_score_columns(samples, exclude=on)
     if not scores:
         raise BadInputError(

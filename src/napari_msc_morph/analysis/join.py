@@ -15,7 +15,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..errors import BadInputError
-from .aggregate import default_score_columns, parse_columns
+from .aggregate import parse_columns
+from .score_defaults import default_score_columns
 
 __all__ = ["join_readouts"]
 

@@ -169,8 +169,9 @@ def correlate_study(
         One of :func:`~napari_msc_morph.analysis.correlate.method_choices`.
     score_columns : sequence of str, optional
         Scores to correlate; by default one per task (``os_score``, not its
-        class probabilities) plus every other numeric non-metadata column
-        (:func:`~napari_msc_morph.analysis.aggregate.default_score_columns`).
+        class probabilities) and one summary per measurement, never bookkeeping
+        such as ``pixel_size_um``, ``n_tiles`` or coordinates
+        (:func:`~napari_msc_morph.analysis.score_defaults.default_score_columns`).
         The Benjamini-Hochberg family is exactly these scores x the markers
         and assays found.
     markers : sequence of str, optional

@@ -97,8 +97,9 @@ def find_dna_channel(fld: StudyField) -> str | None:
 
 def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
               cytoplasm: str | None = None, markers: dict | None = None,
-              pixel_size_um: float | None = None, diameter=(8.0, 80.0),
-              threshold_method: str = "otsu", marker_threshold: str = "otsu",
+              pixel_size_um: float | None = None, diameter=None,
+              threshold_method: str = "otsu", threshold_scope: str = "field",
+              marker_threshold: str = "otsu",
               control: tuple[str, str] | None = None, exclude_border: bool = True,
               backend: str = "classic", client=None, progress: ProgressFn | None = None,
               cancel: CancelToken | None = None) -> Study:
@@ -119,8 +120,10 @@ def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
         Marker name (``RUNX2``) to its channel; the tables name columns by marker.
     pixel_size_um : float, optional
         One pixel size for every field (else each file's metadata).
-    diameter, threshold_method, exclude_border, backend
-        As for :func:`~napari_msc_morph.batch.segment_fields`.
+    diameter, threshold_method, threshold_scope, exclude_border, backend
+        As for :func:`~napari_msc_morph.batch.segment_fields` (``diameter=None``: from
+        the pixel size, or estimated from each image; ``threshold_scope="study"``: one
+        nuclear threshold for the new fields together).
     marker_threshold : str
         How the one threshold per marker is learnt from every cell of the study
         (:data:`~napari_msc_morph.morphology.summary.THRESHOLD_LEARNERS`).
@@ -147,9 +150,12 @@ def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
     (out / "labels").mkdir(parents=True, exist_ok=True)
     (out / "cache").mkdir(exist_ok=True)
     options = {"dna": dna, "cytoplasm": cytoplasm, "markers": markers,
-               "pixel_size_um": pixel_size_um, "diameter": [float(d) for d in diameter],
-               "threshold_method": threshold_method, "exclude_border": bool(exclude_border),
-               "backend": backend}
+               "pixel_size_um": pixel_size_um,
+               "diameter": None if diameter is None else [float(d) for d in diameter],
+               "threshold_method": threshold_method, "threshold_scope": threshold_scope,
+               "exclude_border": bool(exclude_border), "backend": backend}
+    if threshold_scope == "study":  # one threshold over every field: a new one changes it for all
+        options["fields"] = sorted(f.name for f in fields)
     todo = [f for f in fields if _cached(out, f, options) is None]
     failures = _process(todo, out, options, client, progress, cancel)
     failed = {f.field for f in failures}
@@ -208,6 +214,7 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
     segmented = segment_fields(seg_fields, out / "labels",
                                diameter=options["diameter"],
                                threshold_method=options["threshold_method"],
+                               threshold_scope=options["threshold_scope"],
                                exclude_border=options["exclude_border"],
                                backend=options["backend"], client=client,
                                progress=scaled(progress, 0, 70, 100, "segment: "),

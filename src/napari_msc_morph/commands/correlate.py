@@ -48,8 +48,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="also save scatter, heatmap and time-course plots (PNG + SVG) here")
     parser.add_argument("--scores", dest="score_columns", nargs="+", metavar="COLUMN",
                         help="score columns to use (default: the task score, e.g. os_score, "
-                             "not its class probabilities, plus every other numeric "
-                             "non-metadata column)")
+                             "not its class probabilities, and one summary per measurement: "
+                             "*_median, *_fraction_positive, cell_density_per_mm2; never "
+                             "bookkeeping such as pixel_size_um, n_tiles or coordinates)")
     parser.add_argument("--markers", nargs="+", metavar="MARKER",
                         help="markers to keep (default: all in the file)")
     parser.add_argument("--loading-control", metavar="MARKER",

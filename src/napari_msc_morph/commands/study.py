@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..batch.segment_thresholds import THRESHOLD_SCOPES
 from ..errors import BadInputError
 from ..morphology.segment import THRESHOLD_METHODS
 from ..morphology.summary import THRESHOLD_LEARNERS
@@ -55,10 +56,15 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "columns are named by NAME")
     parser.add_argument("--pixel-size-um", type=float, metavar="UM",
                         help="one pixel size for every field (default: each file's metadata)")
-    parser.add_argument("--diameter", type=float, nargs=2, default=(8.0, 80.0),
-                        metavar=("MIN", "MAX"), help="nucleus diameter range in pixels")
+    parser.add_argument("--diameter", type=float, nargs=2, default=None,
+                        metavar=("MIN", "MAX"),
+                        help="nucleus diameter range in pixels (default: 4-40 µm with a pixel "
+                             "size, else estimated from each image)")
     parser.add_argument("--threshold-method", choices=THRESHOLD_METHODS.names(), default="otsu",
                         help="automatic nuclei threshold")
+    parser.add_argument("--threshold-scope", choices=THRESHOLD_SCOPES, default="field",
+                        help="one nuclear threshold per field, or one for all the new fields "
+                             "together (so group size differences are not threshold artefacts)")
     parser.add_argument("--marker-threshold", choices=THRESHOLD_LEARNERS.names(), default="otsu",
                         help="how each marker's one study threshold is learnt from every cell: "
                              + "; ".join(f"{n}: {THRESHOLD_LEARNERS.help(n)}"
@@ -94,6 +100,7 @@ def run(args) -> int:
         study = run_study(fields, args.out, dna=args.dna, cytoplasm=args.cytoplasm,
                           markers=markers, pixel_size_um=args.pixel_size_um,
                           diameter=args.diameter, threshold_method=args.threshold_method,
+                          threshold_scope=args.threshold_scope,
                           marker_threshold=args.marker_threshold, control=args.control,
                           exclude_border=args.exclude_border, client=client,
                           progress=progress)

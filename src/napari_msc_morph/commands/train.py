@@ -167,7 +167,9 @@ def config_from_args(args):
         raise BadInputError("--weights and --no-pretrained contradict each other; give weights "
                             "to start from them, or --no-pretrained to train from scratch.")
     if "task" in given and values and given["task"] != values["task"]:
-        values.pop("class_names", None)  # the recipe's classes belong to its own task
+        # the recipe's classes and the metric it picks epochs by belong to its own task
+        values.pop("class_names", None)
+        values.pop("monitor", None)
     if ("optimizer" in given and "optimizer" in values and "scheduler" not in given
             and given["optimizer"] != values["optimizer"]):
         values.pop("scheduler", None)  # another optimiser brings its own schedule and rate

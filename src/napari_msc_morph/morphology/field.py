@@ -126,6 +126,14 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=None,
         raise BadInputError(f"pixel size {pixel_size_um!r} µm: give a positive number or none.")
     THRESHOLD_METHODS.entry(threshold_method)
     SEGMENTATION_BACKENDS.entry(backend)
+    if isinstance(nuclei_image, np.ndarray) and nuclei_image.size and \
+            nuclei_image.min() == nuclei_image.max():
+        # e.g. the empty red channel of a split RGB export of DAPI: not "0 nuclei"
+        raise BadInputError(
+            f"{names['nuclei']} holds no signal (every pixel is {nuclei_image.flat[0]:g}); "
+            "choose the channel with the DNA stain (DAPI/Hoechst; in a split RGB export, the "
+            "colour the stain was exported in)."
+        )
     return nuclei_image, cyto_image, diameter
 
 

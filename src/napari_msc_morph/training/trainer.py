@@ -258,6 +258,11 @@ def _run_warnings(table, class_names, config: TrainConfig) -> list[str]:
     split_by = None if config.split_by in (None, "", "none", "image") else config.split_by
     found += split_warnings(table, class_names, split_by)
     found += schedule_warnings(config)
+    if config.monitor.startswith("val_") and not (table["split"] == "val").any():
+        found.append(f"no validation images: the best epoch, early stopping and the learning-rate "
+                     f"schedule follow the training loss instead of {config.monitor}, and the "
+                     "training loss always improves; give the manifest validation rows "
+                     "(split 'val', or --val N donors) for a model chosen on unseen images.")
     for message in found[len(table.attrs.get("merged", [])):]:
         logger.warning("warning: %s", message)
     return found

@@ -107,18 +107,25 @@ class CellTable(QWidget):
         self.view.selectionModel().currentRowChanged.connect(self._on_current_row)
 
         self.title = QLabel("No measurements yet.")
+        self.title.setWordWrap(True)
         self.feature = QComboBox()
         self.feature.setToolTip("Feature for the histogram and the label colours")
         self.feature.currentTextChanged.connect(self._on_feature)
         self.colormap = QComboBox()
         self.colormap.addItems(COLORMAPS)
+        self.colormap.setToolTip("Colours used when the labels are coloured by the feature")
         self.colormap.currentTextChanged.connect(lambda _: self._recolour())
         self.colour_labels = QCheckBox("Colour labels")
+        self.colour_labels.setToolTip("Paint each cell in the colour of its feature value "
+                                      "(grey: no value)")
         self.colour_labels.toggled.connect(lambda _: self._recolour())
         self.highlight = QCheckBox("Show only the selected cell")
         self.highlight.setChecked(False)
+        self.highlight.setToolTip("Hide the other cells while one row is selected")
         self.highlight.toggled.connect(self._on_highlight)
         self.export_button = QPushButton("Export table…")
+        self.export_button.setToolTip("Save the table as CSV, Excel or Parquet, with the "
+                                      "pixel size and settings beside it")
         self.export_button.clicked.connect(self._export_dialog)
 
         from matplotlib.figure import Figure
@@ -176,6 +183,12 @@ class CellTable(QWidget):
         if self._on_canvas_click not in layer.mouse_drag_callbacks:
             layer.mouse_drag_callbacks.append(self._on_canvas_click)
         self._on_feature(self.feature.currentText())
+
+    def mark_outdated(self) -> None:
+        """Say in the title that the labels were edited after these numbers were measured."""
+        if self.layer is not None:
+            self.title.setText(f"{len(self.table)} objects in “{self.layer.name}” — labels "
+                               "edited since: measure again to update")
 
     def _disconnect_layer(self) -> None:
         if self.layer is not None:

@@ -85,6 +85,7 @@ def export_buttons(canvas, name: str = "plot", parent=None) -> QHBoxLayout:
     row = QHBoxLayout()
     for fmt in FORMATS:
         button = QPushButton(f"Save {fmt.upper()}…", parent)
+        button.setToolTip(f"Save the plot as a {fmt.upper()} file.")
         button.clicked.connect(lambda _=False, f=fmt: _save_dialog(canvas, f, name))
         row.addWidget(button)
     row.addStretch(1)

@@ -39,6 +39,7 @@ from qtpy.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -54,6 +55,9 @@ MAX_DOCK_HEIGHT = 560
 #: The narrowest a dock may be squeezed (px) before its form scrolls sideways: wide
 #: forms (Predict, Train) must not take the canvas's room on a laptop.
 MIN_DOCK_WIDTH = 400
+#: The widest a dock asks to be (px): on a 1280 px screen napari's layer list takes
+#: ~320 px, so wider docks left the canvas ~300 px; longer fields scroll or elide.
+MAX_DOCK_WIDTH = 460
 
 
 #: Progress bars and status lines are updated at most this often (ms): each update
@@ -151,6 +155,83 @@ def keep_fields(dock) -> None:
         changed.connect(lambda *_, n=name, f=field, p=prop: saved.__setitem__(n, p.read(f)))
 
 
+def keep_tab_titles_whole(widget) -> None:
+    """Let the tabs of the docks in ``widget``'s main window show whole titles.
+
+    Qt elides the titles of tabified docks to fit the dock's width: four docks on a
+    1280 px laptop read "R…", "Correl…". With eliding off, the tabs keep their
+    titles and the tab bar scrolls (arrows) when they do not all fit.
+    """
+    from qtpy.QtCore import Qt
+    from qtpy.QtWidgets import QMainWindow, QTabBar
+
+    try:
+        window = widget.window()
+    except RuntimeError:  # closed before the event loop came round
+        return
+    if not isinstance(window, QMainWindow):
+        return
+    for bar in window.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+        bar.setElideMode(Qt.TextElideMode.ElideNone)
+        bar.setUsesScrollButtons(True)
+
+
+class CoalescedRefresh:
+    """Run ``callback`` once per event-loop turn, however many times it was asked for.
+
+    Deleting 42 layers at once sends 42 ``removed`` events; a dock that rebuilt its
+    layer lists on each one did 42 rebuilds (of lists 42, 41, ... long) while napari
+    was already busy. :meth:`schedule` only starts a zero-delay timer; the rebuild
+    runs when the event loop is free again. :meth:`flush` runs a pending one now
+    (for code that reads the lists right after changing the layers).
+    """
+
+    def __init__(self, owner: QObject, callback: Callable[[], Any]):
+        self._callback = callback
+        self._pending = False
+        self._timer = QTimer(owner)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self.flush)
+
+    def schedule(self, *_) -> None:
+        """Ask for one refresh in the next event-loop turn."""
+        self._pending = True
+        try:
+            self._timer.start()
+        except RuntimeError:  # the dock is gone (Qt deleted its timer): nothing to refresh
+            self._pending = False
+
+    def flush(self) -> None:
+        """Run the pending refresh now (no-op when none is pending)."""
+        if not self._pending:
+            return
+        self._pending = False
+        try:
+            self._timer.stop()
+        except RuntimeError:
+            return
+        self._callback()
+
+
+#: The layer-list events after which a dock re-lists its layers.
+LAYER_LIST_EVENTS = ("inserted", "removed", "moved", "reordered")
+
+
+def watch_layer_list(viewer, owner: QObject, callback: Callable[[], Any]) -> CoalescedRefresh:
+    """Call ``callback`` once per event-loop turn after the viewer's layer list changed.
+
+    The one way a dock follows added, removed and reordered layers (Segment,
+    Measure, Predict, ...): the returned :class:`CoalescedRefresh` can be
+    flushed before reading the lists.
+    """
+    refresh = CoalescedRefresh(owner, callback)
+    events = viewer.layers.events
+    for name in LAYER_LIST_EVENTS:
+        getattr(events, name).connect(refresh.schedule)
+    return refresh
+
+
 def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     """Lay out ``form`` above Run/Cancel buttons, a progress bar and a status line.
 
@@ -164,13 +245,19 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     """
     widget.run_button = QPushButton(run_text, widget)
     widget.run_button.clicked.connect(widget.run)
+    widget.run_button.setToolTip(f"{run_text}: runs in the background; the viewer stays usable.")
     widget.cancel_button = QPushButton("Cancel", widget)
+    widget.cancel_button.setToolTip("Stop the running job at its next step.")
     widget.cancel_button.setEnabled(False)
     widget.cancel_button.clicked.connect(widget.cancel)
     widget.progress = QProgressBar(widget)
     widget.progress.setRange(0, 1)
     widget.status = QLabel("", widget)
     widget.status.setWordWrap(True)
+    # a label's text can be long (an error message): it wraps at the dock's width, never
+    # asks for more (a long word would otherwise widen the dock and clip the buttons)
+    widget.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    widget.status.setMinimumWidth(0)
     buttons = QHBoxLayout()
     buttons.addWidget(widget.run_button)
     buttons.addWidget(widget.cancel_button)
@@ -257,7 +344,7 @@ class JobDock(QWidget):
             inner = scroll.widget().sizeHint()
             bar = scroll.verticalScrollBar().sizeHint().width()
             hint = QSize(inner.width() + bar, inner.height())
-        return QSize(hint.width(), min(hint.height(), MAX_DOCK_HEIGHT))
+        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         """As narrow as the form allows up to :data:`MIN_DOCK_WIDTH`, as short as a few rows."""
@@ -268,6 +355,11 @@ class JobDock(QWidget):
             form = scroll.widget().minimumSizeHint().width() + bar
             hint.setWidth(max(hint.width(), min(form, MIN_DOCK_WIDTH)))
         return hint
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Shown (e.g. tabified with other docks): tab titles stay whole, after Qt's layout."""
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: keep_tab_titles_whole(self))
 
     # ------------------------------------------------------------- running
     @property

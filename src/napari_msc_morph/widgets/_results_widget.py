@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from qtpy.QtCore import QItemSelectionModel, Qt
+from qtpy.QtCore import QItemSelectionModel, QSize, Qt
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -21,11 +21,10 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..analysis.aggregate import metadata_from_name
 from ..errors import BadInputError
 from ..io import read_table
 from ..table_export import export_table, file_filters, path_for_filter, read_table_metadata
-from ._panel import show_failure
+from ._panel import MAX_DOCK_HEIGHT, MAX_DOCK_WIDTH, CoalescedRefresh, show_failure
 from ._results_values import (
     METADATA_COLUMNS,
     NUMERIC_METADATA,
@@ -58,6 +57,8 @@ class ResultsTable(QWidget):
         self._metadata_columns: list[str] = list(METADATA_COLUMNS)
         self._syncing = False
         self._imported: list[dict] = []  # metadata of imported tables (provenance)
+        # deleting many layers removes their rows one event each; the view is rebuilt once
+        self._view_refresh = CoalescedRefresh(self, self._refresh)
 
         self._table = QTableWidget(0, 0, self)
         self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -77,10 +78,15 @@ class ResultsTable(QWidget):
             "day/passage/replicate are numbers; * matches anything."
         )
         fill_button = QPushButton("Fill from names", self)
+        fill_button.setToolTip("Read donor, day, condition... from every layer's file name "
+                               "with the pattern on the left.")
         fill_button.clicked.connect(self._fill_clicked)
         export_button = QPushButton("Export…", self)
+        export_button.setToolTip("Save the table (CSV or XLSX) with a provenance sidecar.")
         export_button.clicked.connect(self._export_clicked)
         import_button = QPushButton("Import…", self)
+        import_button.setToolTip("Load a table saved before (or sample metadata) and match "
+                                 "its rows to the open layers by name.")
         import_button.clicked.connect(self._import_clicked)
 
         pattern_row = QHBoxLayout()
@@ -101,6 +107,11 @@ class ResultsTable(QWidget):
         layers.selection.events.changed.connect(self._on_layer_selection)
         self._refresh()
 
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """A wide table asks for no more than a dock's width; it scrolls sideways."""
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
+
     @property
     def viewer(self):
         """The viewer this table belongs to."""
@@ -108,7 +119,8 @@ class ResultsTable(QWidget):
 
     @property
     def table_widget(self) -> QTableWidget:
-        """The underlying ``QTableWidget`` (for tests and screenshots)."""
+        """The underlying ``QTableWidget`` (for tests and screenshots), up to date."""
+        self._view_refresh.flush()
         return self._table
 
     # ----------------------------------------------------------------- rows
@@ -198,7 +210,7 @@ class ResultsTable(QWidget):
         if index is not None:
             self._unwatch(layer)
             del self._rows[index]
-            self._refresh()
+            self._view_refresh.schedule()
 
     def clear(self) -> None:
         """Remove every row and value column."""
@@ -237,6 +249,10 @@ class ResultsTable(QWidget):
         return matched
 
     def _apply_pattern(self, row: _Row, pattern: str, overwrite: bool) -> bool:
+        # imported here: the analysis package loads scipy.stats (~0.7 s), which froze the
+        # viewer when the Results table dock was opened
+        from ..analysis.aggregate import metadata_from_name
+
         name = _layer_file_name(row.layer) if row.layer is not None else row.name
         parsed = metadata_from_name(name, pattern)
         if not parsed and row.layer is not None and name != str(row.layer.name):
@@ -361,6 +377,7 @@ class ResultsTable(QWidget):
 
     def highlighted_rows(self) -> list[int]:
         """Indices of the rows currently highlighted (selected) in the table."""
+        self._view_refresh.flush()
         return sorted({index.row() for index in self._table.selectionModel().selectedRows()})
 
     # ------------------------------------------------------- layer list link

@@ -12,6 +12,7 @@ bar and its label go.
 
 from __future__ import annotations
 
+import textwrap
 import weakref
 
 from ..models.tasks import SCORES
@@ -24,12 +25,16 @@ POSITION = "top_right"
 OVERLAY_PREFIX = "msc_morph_legend_"
 #: Units of the scores' values (probabilities and scores in [0, 1] have none).
 UNITS = {"expected_passage": "passage number", "os_score": "no unit"}
+#: Widest line of a colour bar's label (characters): on a laptop the canvas can be ~320 px
+#: wide, and a one-line label ran into the day label on the other side of it.
+LABEL_WIDTH = 24
 #: Viewers whose layer list is already watched.
 _WATCHED: weakref.WeakSet = weakref.WeakSet()
 
 
 def score_label(score: str, limits) -> str:
-    """``os_score: Osteogenic Score, 0-1 (no unit)`` -- the text beside a colour bar."""
+    """``os_score: Osteogenic Score, 0-1 (no unit)`` -- the text above a colour bar, on
+    lines of at most :data:`LABEL_WIDTH` characters."""
     low, high = (float(v) for v in limits)
     if score in SCORES:
         title = SCORES.help(score).split(":")[0].split(" in [")[0]
@@ -38,7 +43,8 @@ def score_label(score: str, limits) -> str:
     else:
         title = score
     unit = UNITS.get(score, "probability" if score.startswith("p_") else "no unit")
-    return f"{score}: {title}, {low:g}\u2013{high:g} ({unit})"
+    text = f"{score}: {title}, {low:g}\u2013{high:g} ({unit})"
+    return textwrap.fill(text, LABEL_WIDTH, break_long_words=False, break_on_hyphens=False)
 
 
 def _score_maps(viewer) -> dict[str, list]:
@@ -81,6 +87,28 @@ def show_score_legend(viewer, map_layer) -> None:
     """Called for every new score-map layer: watch it and refresh the legends."""
     if viewer not in _WATCHED:
         _WATCHED.add(viewer)
-        viewer.layers.events.removed.connect(lambda _event: refresh_score_legends(viewer))
+        _watch_removals(viewer)
     map_layer.events.visible.connect(lambda _event: refresh_score_legends(viewer))
     refresh_score_legends(viewer)
+
+
+def _watch_removals(viewer) -> None:
+    """Refresh the legends once per event-loop turn in which layers were removed (deleting
+    42 layers sends 42 events; each refresh walks every layer and canvas overlay)."""
+    from qtpy.QtCore import QTimer
+
+    pending = [False]
+    ref = weakref.ref(viewer)
+
+    def refresh() -> None:
+        pending[0] = False
+        alive = ref()
+        if alive is not None:
+            refresh_score_legends(alive)
+
+    def schedule(_event) -> None:
+        if not pending[0]:
+            pending[0] = True
+            QTimer.singleShot(0, refresh)
+
+    viewer.layers.events.removed.connect(schedule)

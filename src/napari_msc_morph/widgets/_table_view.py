@@ -51,6 +51,7 @@ def fill_table_widget(table: QTableWidget, frame: pd.DataFrame) -> None:
 def file_row(edit, on_browse: Callable[[], None], parent) -> QHBoxLayout:
     """``edit`` (a path box) with a "Browse…" button calling ``on_browse``."""
     browse = QPushButton("Browse…", parent)
+    browse.setToolTip("Choose the file in a file dialog (or type or paste its path).")
     browse.clicked.connect(on_browse)
     row = QHBoxLayout()
     row.addWidget(edit, 1)

@@ -6,28 +6,103 @@ machine without a GPU the dock starts with a small backbone, 224-px inputs and
 GPU it starts with the published recipe's values for the task. A label under
 the form shows :func:`~napari_msc_morph.training.estimate.estimate_training`
 for the current fields and images and is updated whenever one of them changes.
+A run too long for this computer's CPU says what a CUDA GPU would take and how
+to run it there (``msc-morph train ... --device cuda``).
+
+Finding out whether there is a GPU imports torch (1.5 s, more on a busy
+laptop). A computer without an NVIDIA driver or Apple silicon has none, and
+torch is not imported at all; otherwise torch is asked in a thread, so the dock
+opens at once with the CPU defaults and switches to the GPU ones when a GPU is
+found (unless the user or a remembered setting changed them).
 """
 
 from __future__ import annotations
 
+import platform
+import shutil
+import sys
+import threading
 from pathlib import Path
 
+from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QLabel
 
-from ..training.estimate import estimate_training, machine_defaults
+from ..training.estimate import CPU_DEFAULTS, estimate_training, format_duration, machine_defaults
 
 #: Images assumed when none are chosen yet (the label says so).
 ASSUMED_FIELDS = 100
+#: A CPU run longer than this (s) says what a GPU would take ...
+GPU_NOTE_S = 600.0
+#: ... and one longer than this (an afternoon) says to use a GPU and how.
+LONG_ON_CPU_S = 4 * 3600.0
+
+
+class _DeviceRelay(QObject):
+    """Carries the "auto" device found in a thread to the GUI thread."""
+
+    found = Signal(str)
+
+
+#: What "auto" means on this computer, once known (one answer per process).
+_AUTO: dict = {"device": None}
+
+
+def auto_device_known() -> bool:
+    """Whether "auto" is resolved (False while a thread still asks torch)."""
+    return _AUTO["device"] is not None or "torch" in sys.modules
 
 
 def _resolved_device(text: str) -> str:
+    """The device a run with ``text`` would use, without importing torch on the GUI thread.
+
+    Before torch is loaded, "auto" is what the GPU search found (the CPU until
+    it has answered) and an explicit ``cuda``/``mps`` is taken at its word (Run
+    says if it is not there).
+    """
     from ..errors import BadInputError
     from ..models.backbones import resolve_device
 
+    text = text.strip().lower()
+    if "torch" not in sys.modules:
+        return (_AUTO["device"] or "cpu") if text in ("auto", "") else text
     try:
         return resolve_device(text)
     except BadInputError:  # a half-typed device name
         return "cpu"
+
+
+def may_have_gpu() -> bool:
+    """Whether this computer may have a GPU torch can use (False: surely not; no torch import)."""
+    if sys.platform == "darwin":
+        return platform.machine() == "arm64"  # Apple silicon: MPS
+    return Path("/proc/driver/nvidia/version").exists() or shutil.which("nvidia-smi") is not None
+
+
+def _find_auto_device(relay: _DeviceRelay) -> None:
+    """Resolve "auto": at once if torch is loaded or there is surely no GPU, else in a thread.
+
+    The thread's answer reaches the dock through ``relay.found``.
+    """
+    if auto_device_known():
+        return
+    if not may_have_gpu():
+        _AUTO["device"] = "cpu"
+        return
+
+    def work() -> None:
+        from ..errors import BadInputError
+        from ..models.backbones import resolve_device
+
+        try:
+            device = resolve_device("auto")
+        except (BadInputError, ImportError, RuntimeError):
+            device = "cpu"
+        try:
+            relay.found.emit(device)  # queued to the GUI thread
+        except RuntimeError:  # the dock was closed meanwhile
+            pass
+
+    threading.Thread(target=work, daemon=True, name="msc-morph-find-gpu").start()
 
 
 def _manifest_rows(path_text: str, cache: dict) -> int | None:
@@ -60,20 +135,43 @@ def apply_machine_defaults(widget) -> dict:
 
 def field_count(widget) -> int | None:
     """How many images the dock would train on now (None: not known yet)."""
-    if widget.source.currentIndex() == 1:
-        return len(widget.image_layers()) or None
+    if widget.source.currentIndex() == 1:  # each plane of a stack is an image
+        from ._train_layers import layer_images
+
+        return len(layer_images(widget.image_layers())) or None
     text = str(widget.manifest_edit.line_edit.value).strip()
     return _manifest_rows(text, widget._manifest_row_cache) if text else None
+
+
+def gpu_advice(widget, n_fields: int, cpu_seconds: float) -> str:
+    """What a CUDA GPU would take for this run; for a very long one, how to run it there."""
+    backbone = widget.backbone.currentText().strip()
+    gpu = estimate_training(n_fields, backbone, widget.input_size.value(),
+                            widget.epochs.value(), device="cuda")
+    on_gpu = f"on a CUDA GPU about {format_duration(gpu.seconds)} (a rough guess)"
+    if cpu_seconds <= LONG_ON_CPU_S:
+        return f"(O{on_gpu[1:]}.)"
+    recipe = widget.recipe.currentText()
+    setup = (f"--recipe {recipe}" if recipe != "custom" else
+             f"--task {widget.task.currentText()} --backbone {backbone} "
+             f"--input-size {widget.input_size.value()} --epochs {widget.epochs.value()}")
+    return (f"Too long for this computer's CPU: {on_gpu}. Use a machine with a CUDA GPU: "
+            f"msc-morph train MANIFEST {setup} --device cuda --out MODEL_DIR.")
 
 
 def update_estimate(widget) -> str:
     """Refresh ``widget.estimate_label`` from the form; returns its text."""
     n = field_count(widget)
+    pending = widget.device.currentText() == "auto" and not auto_device_known()
     device = _resolved_device(widget.device.currentText())
     estimate = estimate_training(n or ASSUMED_FIELDS, widget.backbone.currentText().strip(),
                                  widget.input_size.value(), widget.epochs.value(), device=device)
     images = f"{n} images" if n else f"assuming {ASSUMED_FIELDS} images"
     text = f"Estimated training time: {estimate.text()}; {images}."
+    if pending:
+        text += " (Looking for a GPU…)"
+    elif device.startswith("cpu") and estimate.seconds > GPU_NOTE_S:
+        text += " " + gpu_advice(widget, n or ASSUMED_FIELDS, estimate.seconds)
     widget.estimate_label.setText(text)
     return text
 
@@ -81,6 +179,7 @@ def update_estimate(widget) -> str:
 def install(widget, form) -> None:
     """Add the estimate row to ``form``, apply the machine defaults, keep the label current."""
     widget._manifest_row_cache = {}
+    widget._device_relay = _DeviceRelay(widget)
     widget.estimate_label = QLabel(widget)
     widget.estimate_label.setWordWrap(True)
     widget.estimate_label.setToolTip(
@@ -96,9 +195,21 @@ def install(widget, form) -> None:
         except RuntimeError:  # the dock's Qt side is gone (closed) before it was collected
             pass
 
+    def found(device: str) -> None:
+        _AUTO["device"] = device
+        untouched = (widget.backbone.currentText(), widget.input_size.value(),
+                     widget.epochs.value()) == tuple(CPU_DEFAULTS.values())
+        if not device.startswith("cpu") and untouched and widget.recipe.currentText() == "custom":
+            apply_machine_defaults(widget)  # a GPU: the published setup fits
+        refresh()
+
+    widget._device_relay.found.connect(found)
+    _find_auto_device(widget._device_relay)
+
     for signal in (widget.backbone.currentTextChanged, widget.input_size.valueChanged,
                    widget.epochs.valueChanged, widget.device.currentTextChanged,
-                   widget.source.currentIndexChanged, widget.manifest_edit.changed):
+                   widget.source.currentIndexChanged, widget.manifest_edit.changed,
+                   widget.recipe.currentTextChanged, widget.task.currentTextChanged):
         signal.connect(refresh)
     layers = widget.viewer.layers.events
     layers.inserted.connect(refresh)

@@ -22,6 +22,7 @@ import os
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -35,6 +36,7 @@ from qtpy.QtWidgets import (
 
 from ..analysis.aggregate import parse_columns
 from ..analysis.compare import (
+    COMPARE_METHODS,
     NO_UNIT,
     GroupComparison,
     compare_groups,
@@ -42,6 +44,7 @@ from ..analysis.compare import (
     write_comparison,
 )
 from ..analysis.compare_plots import box_strip_figure
+from ..analysis.score_defaults import default_score_columns
 from ..errors import BadInputError, MscMorphError
 from ..io import read_table
 from ._figure_canvas import BackgroundCanvas
@@ -105,8 +108,18 @@ class ComparePanel(JobDock):
         self.path_edit.setPlaceholderText("table file (CSV or XLSX)")
         self.path_edit.editingFinished.connect(self._fill_columns)
         path_row = file_row(self.path_edit, self._browse_clicked, self)
+        self.source_combo.setToolTip(
+            "Which table to test: the Results table (one row per image), the planes of "
+            "predicted stacks, the cells of measured Labels layers, or a file.")
+        self.path_edit.setToolTip("A CSV or XLSX table with one row per image, cell or sample.")
         self.value_combo = QComboBox(self)
+        self.value_combo.setToolTip(
+            "The number compared between groups, e.g. os_score or area_um2_median. Scores and "
+            "measurement summaries are listed first; bookkeeping columns (pixel size, tile "
+            "counts, coordinates) last.")
         self.by_combo = QComboBox(self)
+        self.by_combo.setToolTip("The column whose values are the groups, e.g. day or "
+                                 "condition.")
         self.paired_combo = QComboBox(self)
         self.paired_combo.setToolTip(
             "The subject measured in every group (e.g. donor): repeated-measures tests "
@@ -125,6 +138,12 @@ class ComparePanel(JobDock):
             combo.setEditable(True)
         self.method_combo = QComboBox(self)
         self.method_combo.addItems(method_choices())
+        self.method_combo.setToolTip(
+            "auto picks the test from the data (Welch's ANOVA when every group has 3 or more "
+            "units, else ranks); welch/anova compare means, kruskal ranks, friedman repeated "
+            "measures, mixed every row with a random effect per unit. Hover an entry for more.")
+        for index, name in enumerate(method_choices()):
+            self.method_combo.setItemData(index, COMPARE_METHODS.help(name), Qt.ToolTipRole)
         self.order_edit = QLineEdit(self)
         self.order_edit.setPlaceholderText("group order, e.g. control,induced (optional)")
         self.order_edit.setToolTip("The groups in their order, separated by commas: the trend "
@@ -159,6 +178,8 @@ class ComparePanel(JobDock):
         layout.addWidget(self.views, 1)
         exports = export_buttons(self.canvas, "compare_groups", self)
         save_table = QPushButton("Export tests…", self)
+        save_table.setToolTip("Save the test table (statistics, p-values, effect sizes) as "
+                              "CSV or XLSX.")
         save_table.clicked.connect(self._export_clicked)
         exports.addWidget(save_table)
         layout.addLayout(exports)
@@ -202,8 +223,10 @@ class ComparePanel(JobDock):
                    and c not in ("label", "index")]
         groups = [c for c in table.columns if c not in ("label", "index")
                   and 1 < table[c].nunique() < max(2, len(table))]
-        # a value column is a measured number, rarely a day/passage: those go last
-        numeric.sort(key=lambda c: str(c).lower() in _GROUP_HINTS)
+        # a value column is a measured number, rarely a day/passage: the default scores
+        # (task scores, measurement summaries) first, then others, bookkeeping and days last
+        preferred = set(default_score_columns(table[numeric])) if numeric else set()
+        numeric.sort(key=lambda c: (c not in preferred, str(c).lower() in _GROUP_HINTS))
         for combo, items, hints in ((self.value_combo, numeric, _VALUE_HINTS),
                                     (self.by_combo, groups, _GROUP_HINTS)):
             set_items(combo, items, hints)

@@ -22,6 +22,7 @@ from qtpy.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTabWidget,
@@ -47,9 +48,29 @@ from ._table_view import export_dialog, file_row, fill_table_widget, key_text
 from .compare_panel import ComparePanel, set_items
 from .results_table import get_results_table
 
+#: Warnings listed in the status line's tooltip (all of them: the Details… button).
+MAX_TOOLTIP_WARNINGS = 10
 #: Combo-box entries meaning "no repeated measures" and "values as they are".
 NO_GROUPING = "(none)"
 NO_TRANSFORM = "none"
+
+
+def warnings_summary(warnings, shown: int = 1, width: int = 120) -> str:
+    """One line for the status: how many warnings and the first, cut to ``width`` characters.
+
+    Examples
+    --------
+    >>> warnings_summary(["few samples", "constant score"])
+    '2 warnings, e.g. few samples'
+    """
+    if not warnings:
+        return ""
+    first = "; ".join(warnings[:shown])
+    if len(first) > width:
+        first = first[:width - 1] + "…"
+    if len(warnings) == 1:
+        return f"Warning: {first}"
+    return f"{len(warnings)} warnings, e.g. {first}"
 
 
 class CorrelationWidget(JobDock):
@@ -74,6 +95,9 @@ class CorrelationWidget(JobDock):
 
         self.readout_path = QLineEdit(self)
         self.readout_path.setPlaceholderText("qPCR / western / IF readouts (CSV or XLSX)")
+        self.readout_path.setToolTip(
+            "The molecular measurements of the same samples (qPCR Ct or fold change, western "
+            "band intensities, IF counts) as a table with a sample column, e.g. sample_id.")
         self.readout_path.textEdited.connect(lambda *_: setattr(self, "_readout_frame", None))
         path_row = file_row(self.readout_path, self._browse_clicked, self)
 
@@ -82,9 +106,15 @@ class CorrelationWidget(JobDock):
         for index, name in enumerate(SAMPLE_KEYS.names()):
             self.join_combo.setItemData(index, SAMPLE_KEYS.help(name), Qt.ToolTipRole)
         self.join_combo.setEditable(True)  # any other column list works too
+        self.join_combo.setToolTip(
+            "The column(s) that say which sample an image and a readout belong to. Images of "
+            "the same sample are averaged first, so n counts samples, not images.")
         self.method_combo = QComboBox(self)
         self.method_combo.addItems(method_choices())
         self.method_combo.setCurrentText(ALL_METHODS)
+        self.method_combo.setToolTip(
+            "Pearson measures a straight-line relation; Spearman any rising or falling one "
+            "(ranks, robust to outliers); both reports the two.")
         # repeated measures: a column name (empty = none); the usual one is offered
         self.repeated_combo = QComboBox(self)
         self.repeated_combo.setEditable(True)
@@ -96,18 +126,35 @@ class CorrelationWidget(JobDock):
         self.transform_combo.addItems([NO_TRANSFORM, *TRANSFORMS.names()])
         for index, name in enumerate(TRANSFORMS.names(), start=1):
             self.transform_combo.setItemData(index, TRANSFORMS.help(name), Qt.ToolTipRole)
+        self.transform_combo.setToolTip(
+            "How qPCR values are put on a scale that correlates fairly: log2 of fold changes, "
+            "or delta-Ct against a reference gene (2^-ddCt with a control).")
         self.reference_gene = QLineEdit(self)
         self.reference_gene.setPlaceholderText("reference gene for delta-ct, e.g. GAPDH")
+        self.reference_gene.setToolTip("The housekeeping gene every Ct is compared with "
+                                       "(delta-Ct transform only), e.g. GAPDH.")
         self.control = QLineEdit(self)
         self.control.setPlaceholderText("delta-ct control, e.g. control or day=0 (optional)")
+        self.control.setToolTip("The samples fold changes are relative to (delta-delta-Ct), "
+                                "e.g. control or day=0. Leave empty for plain delta-Ct.")
+        self.scores_edit = QLineEdit(self)
+        self.scores_edit.setPlaceholderText("default: task scores and morphometry medians")
+        self.scores_edit.setToolTip(
+            "Which columns of the Results table to correlate, separated by commas (e.g. "
+            "os_score, area_um2_median). Left empty: the task scores (os_score, "
+            "expected_passage) and one summary per measurement (medians, fraction positive, "
+            "cell density); never bookkeeping such as pixel size, tile counts or coordinates.")
         self.score_combo = QComboBox(self)
+        self.score_combo.setToolTip("The score drawn in the scatter plot.")
         self.score_combo.currentIndexChanged.connect(self._redraw_scatter)
         self.plot_method_combo = QComboBox(self)
+        self.plot_method_combo.setToolTip("The correlation coefficient shown in the plots.")
         self.plot_method_combo.addItems(CORRELATION_METHODS.names())
         self.plot_method_combo.currentIndexChanged.connect(self._redraw)
 
         form = QFormLayout()
         form.addRow("Readouts", path_row)
+        form.addRow("Scores", self.scores_edit)
         form.addRow("Join on", self.join_combo)
         form.addRow("Method", self.method_combo)
         form.addRow("Repeated by", self.repeated_combo)
@@ -118,10 +165,20 @@ class CorrelationWidget(JobDock):
         form.addRow("Plot r", self.plot_method_combo)
         layout = self.build_run_panel(form, "Correlate")
         self.status.setText("Scores come from the Results table.")
+        # many warnings (one per score and marker) would make the status line pages long:
+        # it says how many, this button lists them
+        self.warnings_button = QPushButton("Details…", self)
+        self.warnings_button.setToolTip("List every warning of the last correlation.")
+        self.warnings_button.clicked.connect(self.show_warnings)
+        self.warnings_button.setVisible(False)
+        layout.addWidget(self.warnings_button)
 
         save_plots = QPushButton("Save plots…", self)
+        save_plots.setToolTip("Save the scatter, heatmap and time course as PNG and SVG.")
         save_plots.clicked.connect(self._save_plots_clicked)
         save_table = QPushButton("Export table…", self)
+        save_table.setToolTip("Save the correlation table (r, confidence interval, p, q) "
+                              "as CSV or XLSX.")
         save_table.clicked.connect(self._export_clicked)
         exports = QHBoxLayout()
         exports.addWidget(save_plots)
@@ -177,6 +234,7 @@ class CorrelationWidget(JobDock):
         transform = self.transform_combo.currentText()
         return {"scores": scores_table, "readouts": readouts, "on": self.on,
                 "method": self.method_combo.currentText(), "scores_name": "the results table",
+                "score_columns": parse_columns(self.scores_edit.text()) or None,
                 "repeated_by": None if repeated in ("", NO_GROUPING) else repeated,
                 "transform": None if transform == NO_TRANSFORM else transform,
                 "reference_gene": self.reference_gene.text().strip() or None,
@@ -220,13 +278,28 @@ class CorrelationWidget(JobDock):
         fill_table_widget(self.table, self.results)
         self._redraw()
         warnings = study.warnings
-        self.status.setText(f"{len(self.results)} correlations over n = {study.n_samples} "
-                            f"samples ({' / '.join(study.on)})."
-                            + (f" Warning: {'; '.join(warnings)}" if warnings else ""))
+        summary = warnings_summary(warnings)
+        self.status.setText(f"{len(self.results)} correlations of {len(scores)} score(s) over "
+                            f"n = {study.n_samples} samples ({' / '.join(study.on)})."
+                            + (f" {summary}" if summary else ""))
+        self.status.setToolTip("\n".join(
+            ["Scores: " + ", ".join(scores), *(w if len(w) <= 200 else w[:199] + "…"
+                                             for w in warnings[:MAX_TOOLTIP_WARNINGS])]))
+        self.warnings_button.setVisible(bool(warnings))
         if warnings:
             from napari.utils.notifications import show_warning
 
-            show_warning("Correlation: " + "; ".join(warnings))
+            show_warning(f"Correlation: {summary} (Details… in the dock)")
+
+    def show_warnings(self) -> QMessageBox:
+        """A message box with the last run's warnings, one per line (opened, not waited on)."""
+        warnings = self.study.warnings if self.study is not None else []
+        box = QMessageBox(QMessageBox.Icon.Information, "Correlation warnings",
+                          warnings_summary(warnings) or "No warnings.", parent=self)
+        box.setDetailedText("\n".join(warnings))  # Qt shows it in a scrolling text box
+        box.setModal(False)
+        box.show()
+        return box
 
     # --------------------------------------------------------------- plots
     def _redraw(self, *_):

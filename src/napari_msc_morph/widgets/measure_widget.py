@@ -8,15 +8,24 @@ pixel size comes from :func:`~._layers.layer_pixel_size` and is editable) and
 the results back: the table into ``labels_layer.features`` (napari's Features
 table reads it) and a linked cell-table dock, and one summary row per layer
 into the plugin's results table.
+
+Labels are often fixed by hand after a measurement (napari's paint, erase and
+fill, or the "Fix labels" dock). The dock watches the layers it measured last
+(labels and nuclei): once their pixels differ from what was measured, the status line, the Measure
+button ("Measure again") and the cell table's title say the numbers are out of
+date, and with "Measure again after edits" ticked it measures again by itself,
+a moment after the last brush stroke.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 
 import numpy as np
-from qtpy.QtCore import Qt
+from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
@@ -31,6 +40,12 @@ from ._panel import JobDock
 
 NO_NUCLEI = "(none)"
 CELL_TABLE_DOCK = "Cell table (MSC Morph)"
+#: Wait this long after the last edit event before comparing the labels (ms): a brush
+#: stroke sends many events, and one re-measure per stroke is enough.
+EDIT_SETTLE_MS = 600
+#: Labels events that may mean the pixels changed (brush, fill, data_setitem; a whole
+#: new array; undo/redo, which napari reports as ``set_data`` only).
+EDIT_EVENTS = ("paint", "data", "set_data")
 
 
 def _named_like(names, words) -> list[str]:
@@ -65,13 +80,28 @@ class MeasureWidget(JobDock):
         self.last_table = None
         self.last_summary = None
         self._cell_table = None
+        self._watched = []  # [(labels layer, fingerprint of the pixels measured)], nuclei 2nd
+        self.edited = False
+        self._edit_timer = QTimer(self)
+        self._edit_timer.setSingleShot(True)
+        self._edit_timer.setInterval(EDIT_SETTLE_MS)
+        self._edit_timer.timeout.connect(self.check_edits)
 
         self.labels_combo = QComboBox()
+        self.labels_combo.setToolTip(
+            "The objects to measure: a Labels layer (each cell or nucleus its own number), "
+            "e.g. the “cells” or “nuclei” layer made by Segment cells"
+        )
         self.nuclei_combo = QComboBox()
+        self.nuclei_combo.setToolTip(
+            "When measuring whole cells: the nuclei labels of the same field, to add each "
+            "cell's nucleus size, the nucleus/cytoplasm ratio and nuclear marker levels"
+        )
         self.channel_list = QListWidget()
         self.channel_list.setToolTip(
-            "Image layers measured as intensity channels; columns are named after the "
-            "marker (the file's channel name, or the layer name without a [1] suffix)"
+            "Tick the images whose brightness is measured in every cell (e.g. RUNX2, "
+            "Ki67); columns are named after the marker (the file's channel name, or the "
+            "layer name without a [1] suffix)"
         )
         self.channel_list.setMaximumHeight(120)
         self.pixel_size = QDoubleSpinBox()
@@ -81,7 +111,13 @@ class MeasureWidget(JobDock):
         self.pixel_size.setSpecialValueText("unknown (pixels only)")
         self.pixel_size.setSuffix(" µm")
         self.pixel_size.setToolTip(
-            "Pixel size in µm; taken from the labels layer's scale, editable"
+            "Width of one pixel in micrometres, read from the file (the layer's scale); "
+            "correct it if wrong. Without it sizes are in pixels only"
+        )
+        self.auto_remeasure = QCheckBox("Measure again after edits")
+        self.auto_remeasure.setToolTip(
+            "After you paint, erase, fill, merge or split labels of the measured layer, "
+            "measure it again by itself so the cell table and results follow the edits"
         )
         self.labels_combo.currentTextChanged.connect(self._on_labels_changed)
 
@@ -90,7 +126,11 @@ class MeasureWidget(JobDock):
         form.addRow("Nuclei (optional)", self.nuclei_combo)
         form.addRow("Channels", self.channel_list)
         form.addRow("Pixel size", self.pixel_size)
+        form.addRow("", self.auto_remeasure)
         self.build_run_panel(form, "Measure").addStretch(1)
+        self.run_button.setToolTip("Measure size, shape and marker levels of every object "
+                                   "in the chosen labels (fills the cell and results tables)")
+        self.cancel_button.setToolTip("Stop the measurement; nothing is changed")
 
         events = self.viewer.layers.events
         for event in (events.inserted, events.removed, events.reordered):
@@ -247,6 +287,10 @@ class MeasureWidget(JobDock):
                     "pixel_size_source": state["pixel_size_source"],
                     "inputs": dict(state["input_names"]), "n_border_excluded": excluded}
         name = layer.name
+        watched = [layer]
+        if "nuclei" in state["input_names"]:
+            watched.append(self.viewer.layers[self.nuclei_combo.currentText()])
+        measured = [(each, _fingerprint(each.data)) for each in watched]  # what the table shows
 
         def job(progress, cancel):
             if lazy:  # read each lazy layer once, here in the worker
@@ -259,11 +303,11 @@ class MeasureWidget(JobDock):
 
         return self.start_job(
             job,
-            lambda result: self._on_done(layer, result, settings),
+            lambda result: self._on_done(layer, result, settings, measured),
             status=f"Measuring “{layer.name}”…",
         )
 
-    def _on_done(self, layer, result, settings=None):
+    def _on_done(self, layer, result, settings=None, measured=None):
         """Features, the cell table, then the results table (a generator: see JobDock)."""
         from ._results_values import MEASURE_RUN_KEY
 
@@ -276,12 +320,63 @@ class MeasureWidget(JobDock):
         self.last_table = table
         self.last_summary = result.summary
         self.cell_table().set_table(layer, table)
+        self._watch(measured or [])
         yield  # a dock per event-loop turn (see JobDock._finish_ok)
         self._update_results_table(layer, result.summary_row())
         status = f"{len(table)} objects measured in “{layer.name}”."
         for warning in result.warnings:  # never a per-image Otsu: one threshold per study
             status += f" {warning[:1].upper()}{warning[1:]}"
         self.status.setText(status)
+        self.check_edits()  # edited while measuring: say so at once
+
+    # ------------------------------------------------------------ label edits
+    def _watch(self, measured) -> None:
+        """Follow edits of the measured layers: ``[(layer, fingerprint of its pixels)]``."""
+        for layer, _ in self._watched:
+            for emitter in _edit_emitters(layer):
+                emitter.disconnect(self._on_labels_event)
+        # lazy layers (no fingerprint) are not followed: reading them would freeze the viewer
+        self._watched = [(layer, print_) for layer, print_ in measured if print_ is not None]
+        self._set_edited(False)
+        for layer, _ in self._watched:
+            for emitter in _edit_emitters(layer):
+                emitter.connect(self._on_labels_event)
+
+    def _on_labels_event(self, event=None) -> None:
+        self._edit_timer.start()  # restarts: compare once the edits settle
+
+    def check_edits(self) -> bool:
+        """Whether the measured labels (or nuclei) changed since they were measured.
+
+        Updates the "edited" state (status line, button, cell table title) and,
+        with "Measure again after edits" ticked, starts a new measurement of the
+        same layers.
+        """
+        self._edit_timer.stop()
+        self._watched = [(layer, print_) for layer, print_ in self._watched
+                         if layer in self.viewer.layers]
+        # pixels compared, not strokes counted: an undo back to the start is no edit
+        edited = [layer.name for layer, print_ in self._watched
+                  if _fingerprint(layer.data) != print_]
+        self._set_edited(bool(edited), edited)
+        if edited and self.auto_remeasure.isChecked() and not self.busy:
+            self.labels_combo.setCurrentText(self._watched[0][0].name)
+            nuclei = self._watched[1][0].name if len(self._watched) > 1 else NO_NUCLEI
+            self.nuclei_combo.setCurrentText(nuclei)
+            self.run()
+        return bool(edited)
+
+    def _set_edited(self, edited: bool, names=()) -> None:
+        if edited == self.edited:
+            return
+        self.edited = edited
+        self.run_button.setText("Measure again" if edited else "Measure")
+        if edited:
+            layers = " and ".join(f"“{name}”" for name in names)
+            self.status.setText(f"Labels of {layers} edited since they were measured: "
+                                "press Measure again to update the tables.")
+            if self._cell_table is not None:
+                self._cell_table.mark_outdated()
 
     def _update_results_table(self, layer, row: dict) -> None:
         try:
@@ -301,6 +396,19 @@ class MeasureWidget(JobDock):
             if window is not None:
                 window.add_dock_widget(self._cell_table, name=CELL_TABLE_DOCK, area="right")
         return self._cell_table
+
+
+def _edit_emitters(layer) -> list:
+    """The layer's events among :data:`EDIT_EVENTS` (an Image layer has no ``paint``)."""
+    return [getattr(layer.events, name) for name in EDIT_EVENTS if hasattr(layer.events, name)]
+
+
+def _fingerprint(data) -> tuple | None:
+    """A checksum of in-memory labels (a few ms per megapixel); ``None`` for lazy data."""
+    if not is_in_memory(data):
+        return None
+    pixels = np.ascontiguousarray(data)
+    return pixels.shape, pixels.dtype.str, zlib.crc32(pixels.view(np.uint8).ravel())
 
 
 def _plane_data(layer):

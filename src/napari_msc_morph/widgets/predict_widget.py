@@ -30,6 +30,7 @@ from qtpy.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QSizePolicy,
 )
 
 from ..errors import USER_ERRORS, BadInputError, MscMorphError
@@ -46,7 +47,7 @@ from ..inference import (
 )
 from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
 from ._layers import PLANE_ROWS_KEY, layer_pixel_size
-from ._panel import JobDock
+from ._panel import JobDock, watch_layer_list
 from ._score_legend import show_score_legend
 
 #: First entry of the tiling combo box: use the bundle's own tiling.
@@ -120,6 +121,10 @@ def map_layer_geometry(layer, result: Prediction, n_leading: int):
     )
 
 
+#: The message when Predict is pressed without a bundle (cleared once one is chosen).
+MISSING_BUNDLE = "choose a model bundle (.zip or folder) first."
+
+
 class PredictWidget(JobDock):
     """Predict passage, tissue source, OsScore or fate on image layers.
 
@@ -138,36 +143,44 @@ class PredictWidget(JobDock):
         layout = self.build_run_panel(form, "Predict")
         layout.addStretch(1)
 
-        events = self.viewer.layers.events
-        events.inserted.connect(self._refresh_layers)
-        events.removed.connect(self._refresh_layers)
-        events.moved.connect(self._refresh_layers)
+        self._layers_changed = watch_layer_list(self.viewer, self, self._refresh_layers)
         self._refresh_layers()
         self._describe_bundle(self.bundle_combo.currentText())
 
     # -- layout ----------------------------------------------------------------------
     def _build_form(self) -> QFormLayout:
-        self.layer_list = QListWidget(self)
+        self._layer_list = QListWidget(self)
         self.layer_list.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.layer_list.setMaximumHeight(120)
+        self.layer_list.setToolTip("The bright-field image layers to predict; Ctrl- or "
+                                   "Shift-click to choose several.")
 
         form = QFormLayout()
         form.addRow("Image layers", self.layer_list)
         form.addRow("Model", self._build_bundle_row())
         self.bundle_info = QLabel("", self)
         self.bundle_info.setWordWrap(True)
+        self.bundle_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         form.addRow("", self.bundle_info)
 
         self.tiling_combo = QComboBox(self)
         self.tiling_combo.addItems([BUNDLE_DEFAULT, *TILINGS.names()])
         for index, name in enumerate(TILINGS.names(), start=1):
             self.tiling_combo.setItemData(index, TILINGS.help(name), _tooltip_role())
+        self.tiling_combo.setToolTip(
+            "How a large field is cut into the network's input squares: the model's own "
+            "choice, one centre crop, or a grid of tiles whose scores are averaged (and drawn "
+            "as a map). Hover an entry for details.")
         self.overlap_spin = QDoubleSpinBox(self)
+        self.overlap_spin.setToolTip("How much neighbouring grid tiles overlap (0.5 = half a "
+                                     "tile): more overlap, smoother maps, longer runs.")
         self.overlap_spin.setRange(0.0, 0.9)
         self.overlap_spin.setSingleStep(0.25)
         self.overlap_spin.setValue(0.5)
         self.device_combo = QComboBox(self)
         self.device_combo.addItems(DEVICES.names())
+        self.device_combo.setToolTip("Where the network runs: auto takes a GPU (CUDA or Apple "
+                                     "MPS) when there is one, else the CPU.")
         # 0 = each layer's own size (its scale or file metadata); a layer without one is
         # predicted at the model's training pixel size, with a notice saying so
         self.pixel_size_spin = QDoubleSpinBox(self)
@@ -175,13 +188,15 @@ class PredictWidget(JobDock):
         self.pixel_size_spin.setRange(0.0, 1000.0)
         self.pixel_size_spin.setSingleStep(0.05)
         self.pixel_size_spin.setSuffix(" µm")
-        self.pixel_size_spin.setSpecialValueText("each layer's (else the model's)")
+        self.pixel_size_spin.setSpecialValueText("from the layer")
         self.pixel_size_spin.setToolTip(
             "Pixel size of the chosen images in µm. Leave at the lowest value to use each "
             "layer's scale; a layer without one is treated as having the model's training "
             "pixel size (shown above), and the results say so.")
         self.maps_check = QCheckBox("add score-map layers (grid tiling)", self)
         self.maps_check.setChecked(True)
+        self.maps_check.setToolTip("Add a layer per score showing its value across the field "
+                                   "(grid tiling only), over the image.")
         form.addRow("Tiling", self.tiling_combo)
         form.addRow("Grid overlap", self.overlap_spin)
         form.addRow("Device", self.device_combo)
@@ -199,11 +214,19 @@ class PredictWidget(JobDock):
         self.bundle_combo = QComboBox(self)
         self.bundle_combo.setEditable(True)
         self.bundle_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        # a long bundle path must not widen the dock past a laptop's room (it scrolls)
+        self.bundle_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.bundle_combo.setMinimumContentsLength(16)
         self.bundle_combo.lineEdit().setPlaceholderText("model bundle (.zip or folder)")
+        self.bundle_combo.setToolTip(
+            "A trained model: the .zip (or folder) that Train model or msc-morph train wrote, "
+            "with its weights, classes and training pixel size. Recently used ones are listed.")
         self.bundle_combo.addItems(load_recent_bundles())
         self.bundle_combo.setCurrentIndex(0 if self.bundle_combo.count() else -1)
         self.bundle_combo.currentTextChanged.connect(self._describe_bundle)
         browse = QPushButton("Browse…", self)
+        browse.setToolTip("Choose a model bundle (.zip, or the model.json in its folder).")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
         row.addWidget(self.bundle_combo, 1)
@@ -227,6 +250,14 @@ class PredictWidget(JobDock):
             item = QListWidgetItem(layer.name)
             self.layer_list.addItem(item)
             item.setSelected(layer.name in chosen)
+
+    @property
+    def layer_list(self) -> QListWidget:
+        """The image layers offered, up to date with layers added or removed just now."""
+        changed = getattr(self, "_layers_changed", None)
+        if changed is not None:
+            changed.flush()
+        return self._layer_list
 
     def selected_layers(self):
         names = [item.text() for item in self.layer_list.selectedItems()]
@@ -254,6 +285,9 @@ class PredictWidget(JobDock):
     def _describe_bundle(self, text: str):
         from ..models.bundle import read_bundle_config
 
+        if text.strip() and self.status.text() == MISSING_BUNDLE:
+            self.status.setText("Model chosen: press Predict.")  # the old advice is stale
+
         if not text.strip():
             self.bundle_info.setText("")
             return
@@ -278,7 +312,7 @@ class PredictWidget(JobDock):
             raise BadInputError("choose one or more image layers first.")
         bundle_path = self.bundle_combo.currentText().strip()
         if not bundle_path:
-            raise BadInputError("choose a model bundle (.zip or folder) first.")
+            raise BadInputError(MISSING_BUNDLE)
         images, good_layers, skipped = [], [], []
         for layer in layers:
             data = layer.data[0] if layer.multiscale else layer.data
@@ -342,12 +376,12 @@ class PredictWidget(JobDock):
         from .results_table import get_results_table
 
         self._remember(bundle_path)
-        for notice in unique_notices(predictions):
-            show_warning(notice)
         table = get_results_table(self.viewer)
         failed = [*skipped, *(f.error for f in getattr(predictions, "failures", []))]
-        for message in failed:
-            show_warning(f"{self.job_title}: skipped {message}")
+        # one notification per run, not one per layer (42 fields gave 84 toasts)
+        notice = run_notice(unique_notices(predictions), failed)
+        if notice:
+            show_warning(f"{self.job_title}: {notice}")
         indices = getattr(predictions, "indices", None) or range(len(predictions))
         model = model_provenance(bundle_path)
         summary = []
@@ -428,6 +462,25 @@ class PredictWidget(JobDock):
                       "target": explanation.target, "target_layer": explanation.target_layer,
                       "model_id": explanation.model_id},
         )
+
+
+def run_notice(notices, failed, shown: int = 2) -> str:
+    """One line for a whole run: its first notices and skipped layers, and how many more.
+
+    Examples
+    --------
+    >>> run_notice(["a has no pixel size", "b has no pixel size", "c has no pixel size"],
+    ...            ["d: empty"])
+    'a has no pixel size; b has no pixel size (+1 more); skipped 1 layer(s): d: empty'
+    """
+    def listed(items) -> str:
+        more = len(items) - shown
+        return "; ".join(items[:shown]) + (f" (+{more} more)" if more > 0 else "")
+
+    parts = [listed(list(notices))] if notices else []
+    if failed:
+        parts.append(f"skipped {len(failed)} layer(s): {listed(list(failed))}")
+    return "; ".join(parts)
 
 
 def _tooltip_role():

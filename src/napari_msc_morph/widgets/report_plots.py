@@ -14,11 +14,25 @@ import json
 import os
 from pathlib import Path
 
-from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from qtpy.QtCore import QSize, QTimer
+from qtpy.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..errors import BadInputError
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
+from ._panel import MAX_DOCK_HEIGHT, MAX_DOCK_WIDTH, keep_tab_titles_whole
+
+#: The shortest a plot may be squeezed (px): small enough for four docks on a laptop.
+MIN_PLOT_HEIGHT = 160
 
 #: Tab order and titles of the report figures (others follow, titled by file name).
 KNOWN_PLOTS = {"roc": "ROC", "reliability": "Reliability", "confusion_matrix": "Confusion",
@@ -42,7 +56,12 @@ def report_pngs(folder: str | os.PathLike) -> list[Path]:
 
 
 class ReportPlots(QWidget):
-    """Tabs of a report folder's figures (ROC per day, reliability diagram, …)."""
+    """Tabs of a report folder's figures (ROC per day, reliability diagram, …).
+
+    The plots take the room the dock gets and never ask for more than
+    :data:`~._panel.MAX_DOCK_HEIGHT`: opening them must not grow napari's window
+    (a 1280x800 laptop lost its status bar below the screen).
+    """
 
     def __init__(self, napari_viewer=None, parent=None):
         super().__init__(parent)
@@ -51,7 +70,10 @@ class ReportPlots(QWidget):
         self.canvases: dict[str, BackgroundCanvas] = {}
         self.summary = QLabel("Open a training or evaluation report folder.", self)
         self.summary.setWordWrap(True)
+        self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         browse = QPushButton("Open report folder…", self)
+        browse.setToolTip("Show the plots of another training or evaluation report (the "
+                          "folder holding metrics.json).")
         browse.clicked.connect(self._browse_clicked)
         row = QHBoxLayout()
         row.addWidget(self.summary, 1)
@@ -70,12 +92,22 @@ class ReportPlots(QWidget):
             title = KNOWN_PLOTS.get(png.stem, png.stem.replace("_", " "))
             canvas = enable_export(BackgroundCanvas(), png.stem)
             canvas.plot(lambda fig, png=png: _show_png(fig, png))  # read and drawn off-thread
-            canvas.setMinimumHeight(260)
+            canvas.setMinimumHeight(MIN_PLOT_HEIGHT)
+            canvas.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
             self.canvases[png.stem] = canvas
             self.tabs.addTab(canvas, title)
         self.folder = Path(folder)
         self.summary.setText(f"{self.folder}: {_metrics_line(self.folder / 'metrics.json')}")
         return [self.tabs.tabText(i) for i in range(self.tabs.count())]
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """Napari sizes a new dock by this: at most MAX_DOCK_WIDTH x MAX_DOCK_HEIGHT."""
+        hint = super().sizeHint()
+        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: keep_tab_titles_whole(self))
 
     def _browse_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Report folder")

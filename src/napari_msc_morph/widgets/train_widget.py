@@ -1,20 +1,24 @@
 """The "Train model" dock widget.
 
 Pick a manifest (CSV with path,label,donor,...) or build one from the open
-image layers (a label and a donor per layer), choose the task, backbone,
-epochs and input size, and train in a worker thread: a live plot shows loss
-and accuracy per epoch, Cancel stops after the current batch and leaves the
-best epoch so far as a usable bundle, and a finished run evaluates the best
-epoch on the held-out test split. The widget only gathers settings and calls
+image layers (a label and a donor per image; each plane of a stack is an image,
+see :mod:`._train_layers`), choose the task, backbone and epochs (the rest sits
+in a closed "Advanced" section, so the dock fits a laptop screen), and train in
+a worker thread: a live plot shows loss and accuracy per epoch, Cancel stops
+after the current batch and leaves the best epoch so far as a usable bundle, and
+a finished run evaluates the best epoch on the held-out test split, shown as a
+table with plots (:mod:`._train_report`). A recipe fills the form; "custom"
+gives the form's own values back. The widget only gathers settings and calls
 :func:`napari_msc_morph.training.train_model`, the engine the CLI uses too.
+
+Opening the dock loads neither torch (the GPU question is asked in a thread,
+:mod:`._train_defaults`) nor matplotlib (the plot is made at the first run).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 from magicgui.widgets import FileEdit
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
@@ -26,6 +30,7 @@ from qtpy.QtWidgets import (
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -39,9 +44,12 @@ from ..training.optim import CLASS_WEIGHTS
 from ..training.plots import plot_learning_curves
 from ..training.recipes import RECIPES, recipe_values
 from . import _train_defaults
+from ._collapsible import Collapsible
 from ._figure_export import enable_export
-from ._layers import layer_pixel_size
 from ._panel import JobDock
+from ._train_layers import layer_images, manifest_from_layers
+from ._train_report import TestReportView
+from ._train_tips import TIPS, form_row, tip
 
 __all__ = ["TrainWidget", "manifest_from_layers"]
 
@@ -53,36 +61,6 @@ OPTIMIZER_DEFAULT = "optimizer's default"
 SOURCES = ("manifest file", "open image layers")
 #: The recipe box's first item: the form's own values, no published setup.
 CUSTOM = "custom"
-
-
-def manifest_from_layers(layers, labels: dict, donors: dict, folder) -> pd.DataFrame:
-    """A manifest for image layers: their files, or TIFFs written to ``folder``.
-
-    Parameters
-    ----------
-    layers : list of napari Image layers
-    labels, donors : dict
-        Layer name -> class label / donor.
-    folder : path
-        Where layers without a source file are written (with their pixel size,
-        :func:`~napari_msc_morph.widgets._layers.layer_pixel_size`).
-    """
-    from ..io import write_tiff
-
-    rows = []
-    folder = Path(folder)
-    for layer in layers:
-        label = str(labels.get(layer.name, "")).strip()
-        donor = str(donors.get(layer.name, "")).strip()
-        source = getattr(getattr(layer, "source", None), "path", None)
-        if source and Path(source).is_file():
-            path = Path(source)
-        else:
-            safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in layer.name)
-            path = write_tiff(np.asarray(layer.data), folder / f"{safe}.tif",
-                              pixel_size_um=layer_pixel_size(layer))
-        rows.append({"path": str(path), "label": label, "donor": donor, "layer": layer.name})
-    return pd.DataFrame(rows)
 
 
 def _spin_box(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
@@ -98,6 +76,13 @@ def _combo(items, editable: bool = False) -> QComboBox:
     box.setEditable(editable)
     box.addItems(list(items))
     return box
+
+
+def _form() -> QFormLayout:
+    """A form whose long rows put the field under its label in a narrow dock."""
+    form = QFormLayout()
+    form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    return form
 
 
 def _path_text(edit: FileEdit) -> str:
@@ -117,6 +102,10 @@ class TrainWidget(JobDock):
         self.viewer = napari_viewer
         self.result = None
         self.history: list[dict] = []
+        self._canvas = None  # the learning-curve plot, made at the first run (matplotlib)
+        self._custom_values: dict = {}  # the form's own values while a recipe is shown
+        self._recipe_shown = CUSTOM
+        self._table_defaults: dict = {}  # image name -> (label, donor) prefilled in the table
         self.epoch_finished.connect(self._on_epoch)
 
         inputs = QWidget()
@@ -124,114 +113,135 @@ class TrainWidget(JobDock):
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(self._build_source_form())
         self._build_layer_table(column)
-        form = QFormLayout()
-        self._build_model_rows(form)
-        self._build_schedule_rows(form)
-        self._build_output_rows(form)
-        _train_defaults.install(self, form)  # machine-fitting defaults, estimated time
+        form = _form()
+        self._build_basic_rows(form)
         column.addLayout(form)
+        advanced = _form()
+        self._build_advanced_rows(advanced)
+        box = QWidget()
+        box.setLayout(advanced)
+        self.advanced = Collapsible("Advanced", box, tooltip="Input size, batch size, optimizer, "
+                                    "learning rate and its schedule, class weights, folds")
+        column.addWidget(self.advanced)
+        _train_defaults.install(self, form)  # machine-fitting defaults, estimated time
         layout = self.build_run_panel(inputs, "Train")
-        layout.addWidget(self._build_plot())
-        self.report_button = QPushButton("Show report plots (ROC per day, reliability…)")
+        tip(self.run_button, "Train in the background; the live plot shows each epoch.")
+        tip(self.cancel_button, "Stop after the current batch; the best epoch so far is saved.")
+        self.results = QTabWidget(self)
+        self.report_view = TestReportView()
+        self.results.addTab(self.report_view, "Test report")
+        self.results.setVisible(False)  # shown by the first run
+        layout.addWidget(self.results)
+        self.report_button = QPushButton("Show report plots…")
+        tip(self.report_button, TIPS["report_button"])
         self.report_button.setEnabled(False)  # enabled once a run wrote a test report
         self.report_button.clicked.connect(self.show_report_plots)
         layout.addWidget(self.report_button)
 
     # -- builders ------------------------------------------------------------------------
     def _build_source_form(self) -> QFormLayout:
-        form = QFormLayout()
+        form = _form()
         self.source = _combo(SOURCES)
         self.source.currentIndexChanged.connect(self._source_changed)
-        form.addRow("images from", self.source)
+        form_row(form, "images from", self.source, TIPS["source"])
         self.manifest_edit = FileEdit(mode="r", filter="Tables (*.csv *.tsv *.xlsx)")
         self.manifest_edit.line_edit.native.setPlaceholderText(
             "manifest.csv (path,label,donor,...)")
-        form.addRow("manifest", self.manifest_edit.native)
+        form_row(form, "manifest", self.manifest_edit, TIPS["manifest"])
         return form
 
     def _build_layer_table(self, column: QVBoxLayout) -> None:
         self.layer_table = QTableWidget(0, 3)
-        self.layer_table.setHorizontalHeaderLabels(["layer", "label", "donor"])
+        self.layer_table.setHorizontalHeaderLabels(["image", "label", "donor"])
+        tip(self.layer_table, TIPS["layer_table"])
         self.layer_table.setVisible(False)
         column.addWidget(self.layer_table)
         self.refresh_button = QPushButton("Refresh layers")
+        tip(self.refresh_button, TIPS["refresh"])
         self.refresh_button.clicked.connect(self.refresh_layers)
         self.refresh_button.setVisible(False)
         column.addWidget(self.refresh_button)
 
-    def _build_model_rows(self, form: QFormLayout) -> None:
+    def _build_basic_rows(self, form: QFormLayout) -> None:
         self.recipe = _combo([CUSTOM, *RECIPES.names()])
-        self.recipe.setToolTip("a published training setup; it fills the fields below, "
-                               "which can still be changed")
         self.recipe.currentTextChanged.connect(self.apply_recipe)
-        form.addRow("recipe", self.recipe)
+        form_row(form, "recipe", self.recipe, TIPS["recipe"])
         self.task = _combo(TASKS)
-        form.addRow("task", self.task)
+        self.task.currentTextChanged.connect(self._task_changed)
+        form_row(form, "task", self.task, TIPS["task"])
+        self.backbone = _combo(BACKBONES, editable=True)
+        form_row(form, "backbone", self.backbone, TIPS["backbone"])
+        self.pretrained = QCheckBox("start from ImageNet weights")
+        form_row(form, "", self.pretrained, TIPS["pretrained"])
+        self.epochs = _spin_box(1, 1000, 30)
+        form_row(form, "epochs", self.epochs, TIPS["epochs"])
+        self.device = _combo(DEVICES.names())
+        form_row(form, "device", self.device, TIPS["device"])
+        self.out_edit = FileEdit(mode="d")
+        self.out_edit.line_edit.native.setPlaceholderText("model folder or .zip to write")
+        form_row(form, "save model to", self.out_edit, TIPS["out"])
+
+    def _build_advanced_rows(self, form: QFormLayout) -> None:
         self.classes = QLineEdit()
         self.classes.setPlaceholderText("default: the task's classes found in the data")
-        form.addRow("classes", self.classes)
-        self.backbone = _combo(BACKBONES, editable=True)
-        form.addRow("backbone", self.backbone)
-        self.pretrained = QCheckBox("ImageNet weights (file below, timm's cache, or download)")
-        form.addRow("", self.pretrained)
+        form_row(form, "classes", self.classes, TIPS["classes"])
         self.weights_edit = FileEdit(mode="r", filter="safetensors (*.safetensors)")
         self.weights_edit.line_edit.native.setPlaceholderText(
             "optional: ImageNet weights .safetensors (offline machines)")
-        form.addRow("weights file", self.weights_edit.native)
-
-    def _build_schedule_rows(self, form: QFormLayout) -> None:
-        self.epochs = _spin_box(1, 1000, 30)
-        form.addRow("epochs", self.epochs)
+        form_row(form, "weights file", self.weights_edit, TIPS["weights"])
         self.input_size = _spin_box(16, 2048, 448, step=32)
-        form.addRow("input size (px)", self.input_size)
+        form_row(form, "input size (px)", self.input_size, TIPS["input_size"])
         self.batch_size = _spin_box(1, 512, 16)
-        form.addRow("batch size", self.batch_size)
+        form_row(form, "batch size", self.batch_size, TIPS["batch_size"])
         self.downscale = _spin_box(1, 16, 1)
-        form.addRow("read at 1/N resolution", self.downscale)
+        form_row(form, "read at 1/N size", self.downscale, TIPS["downscale"])
         self.optimizer = _combo(OPTIMIZERS.names())
-        form.addRow("optimizer", self.optimizer)
+        form_row(form, "optimizer", self.optimizer, TIPS["optimizer"])
         self.lr = QLineEdit()
         self.lr.setPlaceholderText("default: the optimizer's (adam 1e-5, sgd 1e-3)")
-        form.addRow("learning rate", self.lr)
+        form_row(form, "learning rate", self.lr, TIPS["lr"])
         self.scheduler = _combo([OPTIMIZER_DEFAULT, *SCHEDULERS.names()])
-        form.addRow("lr schedule", self.scheduler)
-        self.device = _combo(DEVICES.names())
-        form.addRow("device", self.device)
-
-    def _build_output_rows(self, form: QFormLayout) -> None:
-        self.out_edit = FileEdit(mode="d")
-        self.out_edit.line_edit.native.setPlaceholderText("model folder or .zip to write")
-        form.addRow("save model to", self.out_edit.native)
-        self.resume = QCheckBox("resume the interrupted run")
-        form.addRow("", self.resume)
+        form_row(form, "lr schedule", self.scheduler, TIPS["scheduler"])
         self.class_weights = _combo(CLASS_WEIGHTS.names())
-        self.class_weights.setToolTip("balanced: rare classes weigh as much as common ones in "
-                                      "the loss (weights from the training split)")
-        form.addRow("class weights", self.class_weights)
+        form_row(form, "class weights", self.class_weights, TIPS["class_weights"])
         self.folds = _spin_box(1, 50, 1)
-        self.folds.setToolTip("donor-grouped cross-validation: K models, each tested on its own "
-                              "donors (1 = one model, no cross-validation)")
-        form.addRow("folds (1 = no CV)", self.folds)
-        self.keep_all_folds = QCheckBox("keep every fold's model (else the best only)")
-        form.addRow("", self.keep_all_folds)
+        form_row(form, "folds", self.folds, TIPS["folds"])
+        self.keep_all_folds = QCheckBox("keep every fold's model")
+        form_row(form, "", self.keep_all_folds, TIPS["keep_all_folds"])
+        self.resume = QCheckBox("resume the interrupted run")
+        form_row(form, "", self.resume, TIPS["resume"])
 
-    def _build_plot(self) -> QWidget:
+    @property
+    def canvas(self):
+        """The learning-curve canvas, made when first needed (the first run)."""
+        self._ensure_plot()
+        return self._canvas
+
+    def _ensure_plot(self) -> None:
+        """Make the learning-curve plot (matplotlib loads here, not when the dock opens)."""
+        if self._canvas is not None:
+            return
         from matplotlib.figure import Figure
 
         from ._figure_canvas import BackgroundCanvas
 
         # the curves are drawn in the plot thread: a synchronous draw here froze the
         # window on every progress tick while training (see _figure_canvas)
-        self.canvas = BackgroundCanvas(Figure(figsize=(4, 2.6), layout="constrained"),
-                                       layout="constrained")
-        self.canvas.setMinimumHeight(200)
-        enable_export(self.canvas, "learning_curves")  # right-click: Save PNG…/SVG…
+        canvas = BackgroundCanvas(Figure(figsize=(4, 2.6), layout="constrained"),
+                                  layout="constrained")
+        self._canvas = canvas
+        canvas.setMinimumHeight(200)
+        enable_export(canvas, "learning_curves")  # right-click: Save PNG…/SVG…
+        canvas.setToolTip(f"Loss and accuracy per epoch. {canvas.toolTip()}".strip())
+        self.results.insertTab(0, canvas, "Learning curves")
+        self.results.setCurrentIndex(0)
+        self.results.setVisible(True)
         self._draw_plot()
-        return self.canvas
 
     @property
     def figure(self):
         """The learning-curve figure shown (a new one after every epoch)."""
+        self._ensure_plot()
         return self.canvas.figure
 
     # -- inputs --------------------------------------------------------------------------
@@ -243,36 +253,54 @@ class TrainWidget(JobDock):
         if from_layers:
             self.refresh_layers()
 
+    def _task_changed(self, _task: str) -> None:
+        if self.source.currentIndex() == 1:  # default labels follow the task (condition or day)
+            self.refresh_layers()
+
     def image_layers(self) -> list:
         from napari.layers import Image
 
         return [layer for layer in self.viewer.layers if isinstance(layer, Image)]
 
+    def _task_classes(self) -> tuple[str, ...]:
+        typed = [c.strip() for c in self.classes.text().split(",") if c.strip()]
+        task = TASKS.get(self.task.currentText()) if self.task.currentText() in TASKS else None
+        return tuple(typed) or (task.class_names if task is not None else ())
+
     def refresh_layers(self) -> None:
-        """One table row per image layer; label/donor prefilled from layer metadata."""
-        old = self.layer_assignments()
-        layers = self.image_layers()
-        self.layer_table.setRowCount(len(layers))
-        for i, layer in enumerate(layers):
-            name = QTableWidgetItem(layer.name)
+        """One table row per image (each plane of a stack); label/donor prefilled.
+
+        The defaults come from the layer (:func:`~._train_layers.layer_images`: the
+        stack axis value, the condition, the donor); what the user typed is kept.
+        """
+        typed_labels, typed_donors = self.layer_assignments()
+        images = layer_images(self.image_layers(), self._task_classes())
+        old_defaults, self._table_defaults = self._table_defaults, {}
+        self.layer_table.setRowCount(len(images))
+        for i, image in enumerate(images):
+            name = QTableWidgetItem(image.name)
             name.setFlags(name.flags() & ~name.flags().ItemIsEditable)
             self.layer_table.setItem(i, 0, name)
-            meta = layer.metadata or {}
-            label = old[0].get(layer.name, meta.get("label", ""))
-            donor = old[1].get(layer.name, meta.get("donor", ""))
+            default_label, default_donor = old_defaults.get(image.name, (None, None))
+            label = typed_labels.get(image.name, default_label)
+            donor = typed_donors.get(image.name, default_donor)
+            label = image.label if label == default_label else label  # untouched: new default
+            donor = image.donor if donor == default_donor else donor
+            self._table_defaults[image.name] = (image.label, image.donor)
             self.layer_table.setItem(i, 1, QTableWidgetItem(str(label)))
             self.layer_table.setItem(i, 2, QTableWidgetItem(str(donor)))
 
     def set_layer_row(self, name: str, label: str, donor: str) -> None:
-        """Set a layer's label and donor (as typing them into the table does)."""
+        """Set an image's label and donor (as typing them into the table does)."""
         for i in range(self.layer_table.rowCount()):
             if self.layer_table.item(i, 0).text() == name:
                 self.layer_table.setItem(i, 1, QTableWidgetItem(str(label)))
                 self.layer_table.setItem(i, 2, QTableWidgetItem(str(donor)))
                 return
-        raise BadInputError(f"No image layer named {name!r} in the table; press Refresh layers.")
+        raise BadInputError(f"No image named {name!r} in the table; press Refresh layers.")
 
     def layer_assignments(self) -> tuple[dict, dict]:
+        """``(labels, donors)``: image name -> the table's label / donor."""
         labels, donors = {}, {}
         for i in range(self.layer_table.rowCount()):
             name = self.layer_table.item(i, 0)
@@ -283,21 +311,40 @@ class TrainWidget(JobDock):
             donors[name.text()] = donor.text() if donor else ""
         return labels, donors
 
+    def _recipe_fields(self) -> dict:
+        """The form fields a recipe fills: name -> (read, write)."""
+        return {
+            "task": (self.task.currentText, self.task.setCurrentText),
+            "class_names": (self.classes.text, self.classes.setText),
+            "backbone": (self.backbone.currentText, self.backbone.setCurrentText),
+            "pretrained": (self.pretrained.isChecked, self.pretrained.setChecked),
+            "epochs": (self.epochs.value, self.epochs.setValue),
+            "input_size": (self.input_size.value, self.input_size.setValue),
+            "batch_size": (self.batch_size.value, self.batch_size.setValue),
+            "optimizer": (self.optimizer.currentText, self.optimizer.setCurrentText),
+            "lr": (self.lr.text, self.lr.setText),
+            "scheduler": (self.scheduler.currentText, self.scheduler.setCurrentText),
+        }
+
     def apply_recipe(self, name: str) -> None:
-        """Fill the form with recipe ``name``'s values (``custom`` changes nothing)."""
+        """Fill the form with recipe ``name``'s values; ``custom`` gives back the form's own.
+
+        The custom values are kept when a recipe is chosen, so going back to
+        ``custom`` does not leave the recipe's optimiser, rate or epochs behind.
+        """
+        fields = self._recipe_fields()
+        if self._recipe_shown == CUSTOM and name != CUSTOM:
+            self._custom_values = {key: read() for key, (read, _) in fields.items()}
+        self._recipe_shown = name
         if name == CUSTOM:
+            for key, value in self._custom_values.items():
+                fields[key][1](value)
             return
         values = recipe_values(name)
-        self.task.setCurrentText(values["task"])
-        self.classes.setText(", ".join(values["class_names"] or ()))
-        self.backbone.setCurrentText(values["backbone"])
-        self.pretrained.setChecked(bool(values["pretrained"]))
-        self.epochs.setValue(values["epochs"])
-        self.input_size.setValue(values["input_size"])
-        self.batch_size.setValue(values["batch_size"])
-        self.optimizer.setCurrentText(values["optimizer"])
-        self.lr.setText(f"{values['lr']:g}")
-        self.scheduler.setCurrentText(values["scheduler"])
+        shown = {**values, "class_names": ", ".join(values["class_names"] or ()),
+                 "pretrained": bool(values["pretrained"]), "lr": f"{values['lr']:g}"}
+        for key, (_, write) in fields.items():
+            write(shown[key])
 
     def config(self) -> TrainConfig:
         """The :class:`~napari_msc_morph.training.TrainConfig` the form describes.
@@ -339,8 +386,8 @@ class TrainWidget(JobDock):
     def _manifest(self, out: Path):
         """The manifest path, or (training from layers) a function writing it in the worker.
 
-        Layers without a file of their own are written to TIFFs: that reads every
-        layer's pixels, which must not happen on the GUI thread.
+        Planes without a file of their own (each plane of a stack) are written to
+        TIFFs: that reads every layer's pixels, which must not happen on the GUI thread.
         """
         if self.source.currentIndex() == 0:
             text = _path_text(self.manifest_edit)
@@ -353,8 +400,9 @@ class TrainWidget(JobDock):
             raise BadInputError(
                 "There are no image layers to train on; open images or choose a manifest.")
         labels, donors = self.layer_assignments()
-        folder = default_work_dir(out) / "layers"
-        return lambda: manifest_from_layers(layers, labels, donors, folder).drop(columns=["layer"])
+        folder, classes = default_work_dir(out) / "layers", self._task_classes()
+        return lambda: manifest_from_layers(layers, labels, donors, folder, classes).drop(
+            columns=["layer"])
 
     # -- running -------------------------------------------------------------------------
     def run(self):
@@ -402,20 +450,35 @@ class TrainWidget(JobDock):
         self._draw_plot()
 
     def _draw_plot(self) -> None:
+        self._ensure_plot()
         history = list(self.history)  # a snapshot: the next epoch may arrive mid-draw
         self.canvas.plot(lambda fig: plot_learning_curves(history, fig, small=True))
+
+    def _report_folder(self) -> Path | None:
+        """The last run's test-report folder (the best fold's for a cross-validation)."""
+        result = self.result
+        if isinstance(result, CrossValidation) and result.results:
+            result = result.results[min(result.best_fold, len(result.results)) - 1]
+        files = getattr(result, "report_files", None) or {}
+        return Path(files["metrics"]).parent if "metrics" in files else None
 
     def show_report_plots(self, *_):
         """Dock the last run's report figures (see :mod:`.report_plots`); return the dock."""
         from .report_plots import show_report_plots
 
-        result = self.result
-        if isinstance(result, CrossValidation) and result.results:  # the best fold's report
-            result = result.results[min(result.best_fold, len(result.results)) - 1]
-        files = getattr(result, "report_files", None) or {}
-        if "metrics" not in files:
-            return None
-        return show_report_plots(self.viewer, Path(files["metrics"]).parent)
+        folder = self._report_folder()
+        return None if folder is None else show_report_plots(self.viewer, folder)
+
+    def _show_test_report(self) -> str:
+        """Fill the Test report tab; returns the status line's part about it."""
+        folder = self._report_folder()
+        if folder is None or not (folder / "metrics.json").is_file():
+            return ""
+        self._ensure_plot()
+        self.report_view.show_report(folder)
+        self.results.setCurrentWidget(self.report_view)
+        self.report_button.setEnabled(True)
+        return f" Test report below (metrics with 95 % CIs, plots); files in {folder}."
 
     def _on_done(self, result) -> None:
         self.result = result
@@ -423,8 +486,7 @@ class TrainWidget(JobDock):
             self.status.setText(
                 f"Done: {len(result.folds)} folds; best fold {result.best_fold} saved to "
                 f"{result.bundle_path}. " + "; ".join(result.summary_lines()[:4])
-                + f"; all in {result.files['summary_csv']}.")
-            self.report_button.setEnabled(True)
+                + f"; all in {result.files['summary_csv']}." + self._show_test_report())
             return
         if result.bundle_path is None:
             self.status.setText("Stopped before the first epoch finished; no model was written.")
@@ -433,11 +495,6 @@ class TrainWidget(JobDock):
         text = (f"{what}: best epoch {result.best_epoch} of {len(result.history)} saved to "
                 f"{result.bundle_path} (load it in the Predict widget).")
         if result.test_evaluation is not None:
-            m = result.test_evaluation.metrics
-            shown = ", ".join(f"{k} {m[k]:.3f}" for k in ("accuracy", "within3_accuracy", "auc")
-                              if isinstance(m.get(k), (int, float)))
-            report = Path(result.report_files["metrics"]).parent
-            self.report_button.setEnabled(True)
-            text += f" Test split ({m['n_images']} images): {shown}; report in {report}."
+            text += (f" Test split: {result.test_evaluation.metrics['n_images']} images."
+                     + self._show_test_report())
         self.status.setText(text)
-

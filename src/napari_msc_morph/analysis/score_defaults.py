@@ -1,0 +1,90 @@
+"""Which columns of a results table are scores by default (correlated, compared).
+
+A results table mixes what was measured or predicted (``os_score``,
+``area_um2_median``, ``RUNX2_fraction_positive``, ``cell_density_per_mm2``)
+with how it was obtained (``pixel_size_um``, ``n_tiles``, ``map_center_x_px``,
+``RUNX2_threshold``, ``frame``). Correlating everything numeric gave 240
+correlations, most of them meaningless, and a Benjamini-Hochberg family so large
+that real associations vanished. :func:`default_score_columns` is the one rule
+the Correlation dock, ``msc-morph correlate`` and
+:func:`~napari_msc_morph.analysis.study.correlate_study` use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .aggregate import PROBABILITY_PREFIX, score_columns
+
+#: Columns that record how an image was processed or where something sits, never a readout:
+#: pixel size, tiling and score-map geometry, coordinates, thresholds, frame/plane indices, ids.
+BOOKKEEPING_PATTERNS = (
+    r"pixel_size.*", r"map_.*", r"tile_.*", r"(centroid|bbox|center|centre|offset)(_.*)?",
+    r".*_(x|y|z)(_px|_um)?", r"[xyzt]", r".*_threshold", r"frame", r"plane", r"index", r"id",
+    r".*_id", r"unnamed:.*", r"field_area_mm2", r"seed",
+)
+_BOOKKEEPING = re.compile("|".join(f"(?:{p})" for p in BOOKKEEPING_PATTERNS), re.IGNORECASE)
+#: Per-feature statistics a ``<feature>_median`` column stands for in the defaults.
+_SPREAD_STATS = ("mean", "iqr", "min", "max", "std")
+
+
+def is_bookkeeping(column: str) -> bool:
+    """Whether ``column`` describes processing or position rather than the cells.
+
+    Examples
+    --------
+    >>> [is_bookkeeping(c) for c in ("map_center_x_px", "RUNX2_threshold", "os_score")]
+    [True, True, False]
+    """
+    return _BOOKKEEPING.fullmatch(str(column)) is not None
+
+
+def default_score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
+    """The scores correlated when none are named: one per task, not its probabilities.
+
+    A prediction table carries the task's score (``os_score``,
+    ``expected_passage``: the :data:`~napari_msc_morph.models.tasks.SCORES`
+    registry) next to the class probabilities ``p_<class>`` and, for ordinal
+    tasks, the interval columns. They are all functions of one prediction, so
+    testing them all would multiply the Benjamini-Hochberg family with
+    near-duplicate tests (``p_induced`` *is* ``os_score``; ``p_control`` is
+    ``1 - os_score``). Where a task score is present, its probabilities and
+    intervals are left out; without one (a task with no score), two
+    complementary probabilities count once (the second class). Morphometry
+    and marker readouts stay (``median_area_um2``, ``cell_density_per_mm2``,
+    ``RUNX2_fraction_positive``), one per feature: where ``<feature>_median``
+    exists its ``_mean``, ``_iqr``, ``_min``, ``_max`` and ``_std`` are left
+    out. Bookkeeping never counts (:func:`is_bookkeeping`: ``pixel_size_um``,
+    ``n_tiles``, ``map_center_x_px``, coordinates, ``*_threshold``,
+    ``frame``, ids). This one rule serves the Correlation dock, ``msc-morph
+    correlate`` and :func:`~napari_msc_morph.analysis.study.correlate_study`.
+    Name scores explicitly (``score_columns=``, ``--scores``) to test others.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"sample_id": ["a"], "p_control": [0.2], "p_induced": [0.8],
+    ...                       "os_score": [0.8], "median_area_um2": [1500.0]})
+    >>> default_score_columns(frame)
+    ['os_score', 'median_area_um2']
+    >>> default_score_columns(frame.drop(columns=["os_score"]))
+    ['p_induced', 'median_area_um2']
+    """
+    from ..models.tasks import SCORES  # the registry of task scores (no torch import)
+
+    scores = [s for s in score_columns(frame, exclude=exclude) if not is_bookkeeping(s)]
+    # one summary per feature: its median (robust) stands for the mean/IQR/min/max too
+    medians = {s[:-len("_median")] for s in scores if s.endswith("_median")}
+    scores = [s for s in scores
+              if not any(s == f"{base}_{stat}" for base in medians for stat in _SPREAD_STATS)]
+    probabilities = [s for s in scores if s.startswith(PROBABILITY_PREFIX)]
+    derived = [s for s in scores if re.fullmatch(r"interval\d+_(lo|hi|p)", s)]
+    if any(s in SCORES for s in scores):
+        drop = {*probabilities, *derived}
+    elif len(probabilities) == 2:
+        drop = {probabilities[0]}  # p_a = 1 - p_b: one test, not two
+    else:
+        drop = set()
+    return [s for s in scores if s not in drop]
