@@ -226,3 +226,27 @@ def test_unknown_control_names_the_groups():
     with pytest.raises(BadInputError) as err:
         compare_groups(_passages(), "area", "passage", control="P12")
     assert "--control 'P12'" in str(err.value) and "P10" in str(err.value)
+
+
+def test_counts_that_repeat_are_never_offered_as_the_unit():
+    """The osteogenic page's step 5: two control fields of 36 cells each made the refusal
+    suggest `--unit n_cells`."""
+    import pandas as pd
+    import pytest
+
+    from napari_msc_morph.analysis.units import choose_unit
+    from napari_msc_morph.errors import BadInputError
+
+    table = pd.DataFrame({"image": [f"f{k}" for k in range(6)],
+                          "condition": ["control"] * 3 + ["induced"] * 3,
+                          "n_cells": [36, 36, 40, 41, 41, 50],
+                          "n_cells_sized": [30, 30, 33, 35, 35, 44],
+                          "area_um2_median": [300.0, 310, 320, 400, 410, 420]})
+    try:
+        choose_unit(table, "area_um2_median", "condition")
+    except BadInputError as err:
+        assert "n_cells" not in str(err)
+    table["culture"] = ["c1", "c1", "c2", "c3", "c3", "c4"]
+    with pytest.raises(BadInputError, match="--unit culture") as err:
+        choose_unit(table, "area_um2_median", "condition")
+    assert "n_cells" not in str(err.value)

@@ -55,10 +55,15 @@ def _within_groups(table: pd.DataFrame, column: str, by: str) -> bool:
 
 def _repeating_columns(table: pd.DataFrame, by: str, skip) -> list[str]:
     """Columns that look like a unit: text or integer ids, nested in the groups, repeated."""
+    from .score_defaults import default_score_columns
+
     k = table[by].nunique()
+    # counts and measurements that happen to repeat (two fields of 36 cells) are no unit
+    measured = set(default_score_columns(table, exclude=[by]))
     found = []
     for column in table.columns:
-        if column in skip or pd.api.types.is_float_dtype(table[column]):
+        if column in skip or pd.api.types.is_float_dtype(table[column]) or column in measured \
+                or str(column).startswith("n_"):
             continue
         n = table[column].nunique()
         if k < n < table[column].notna().sum() and _within_groups(table, column, by):
