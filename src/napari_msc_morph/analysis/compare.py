@@ -104,13 +104,7 @@ def _auto(g: Groups) -> tuple[GroupTests, str]:
 @COMPARE_METHODS.register("welch", help="Welch's ANOVA (unequal variances) + Games-Howell; "
                                         "effect sizes eta² and Hedges g")
 def _welch(g: Groups) -> tuple[GroupTests, str]:
-    _unpaired("welch", g)
-    flat = _flat(g)
-    if flat:
-        raise BadInputError(
-            f"--method welch needs at least 2 different values per group; group(s) "
-            f"{', '.join(flat)} have fewer; use --method kruskal."
-        )
+    _parametric("welch", g)
     return WELCH, "chosen"
 
 
@@ -118,14 +112,19 @@ def _welch(g: Groups) -> tuple[GroupTests, str]:
     "anova", help="one-way ANOVA (equal variances) + Tukey HSD over every pair, or with "
                   "--control Dunnett's test of every group against the control; eta², Hedges g")
 def _anova(g: Groups) -> tuple[GroupTests, str]:
-    _unpaired("anova", g)
+    _parametric("anova", g)
+    return ANOVA, "chosen"
+
+
+def _parametric(method: str, g: Groups) -> None:
+    """A means-based test needs independent groups with some spread in each."""
+    _unpaired(method, g)
     flat = _flat(g)
     if flat:
         raise BadInputError(
-            f"--method anova needs at least 2 different values per group; group(s) "
+            f"--method {method} needs at least 2 different values per group; group(s) "
             f"{', '.join(flat)} have fewer; use --method kruskal."
         )
-    return ANOVA, "chosen"
 
 
 @COMPARE_METHODS.register("kruskal", help="Kruskal-Wallis + Dunn's test with Holm; "

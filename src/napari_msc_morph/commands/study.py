@@ -11,13 +11,7 @@ from ..errors import BadInputError
 from ..morphology.segment import THRESHOLD_METHODS
 from ..morphology.summary import THRESHOLD_LEARNERS
 from ._batch import add_batch_arguments
-
-
-def _name_value(text: str) -> tuple[str, str]:
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip() or not value.strip():
-        raise argparse.ArgumentTypeError(f"{text!r}: write NAME=VALUE (e.g. RUNX2=2)")
-    return name.strip(), value.strip()
+from .measure import _name_value
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
