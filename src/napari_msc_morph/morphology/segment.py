@@ -34,6 +34,7 @@ __all__ = [
     "available_backends",
     "check_diameter_range",
     "check_image",
+    "missing_backends_note",
     "nuclear_signal",
     "nuclear_threshold",
     "segment_cells",
@@ -93,6 +94,14 @@ def available_backends() -> list[str]:
     """Backends this install can run (the Segment dock offers only these)."""
     return [name for name in SEGMENTATION_BACKENDS
             if SEGMENTATION_BACKENDS.entry(name).extra["available"]()]
+
+
+def missing_backends_note() -> str:
+    """One line naming the backends this install lacks and how to add them ('' if none)."""
+    return "; ".join(
+        f'{name}: pip install "napari-msc-morph[{entry.extra["install_extra"]}]"'
+        for name in SEGMENTATION_BACKENDS
+        if not (entry := SEGMENTATION_BACKENDS.entry(name)).extra["available"]())
 
 
 #: Peak bytes per pixel of the classic pipeline: float smoothing and distance maps
@@ -417,8 +426,9 @@ def _classic_cells(cytoplasm: np.ndarray, nuclei_image: np.ndarray, nuclei_label
 #: -> nuclei labels`` (``typical``: the typical nucleus diameter in pixels; the diameter
 #: filter and border exclusion apply to every backend); ``cells(cytoplasm, nuclei_image,
 #: nuclei_labels, *, typical, exclude_border) -> cell labels`` with cell ``k`` holding
-#: nucleus ``k``; ``available()`` says whether this install can run it. A new backend is
-#: one ``SEGMENTATION_BACKENDS.add``.
+#: nucleus ``k``; ``available()`` says whether this install can run it and
+#: ``install_extra`` which extra of the package adds it. A new backend is one
+#: ``SEGMENTATION_BACKENDS.add``.
 SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
 SEGMENTATION_BACKENDS.add("classic", _classic_nuclei,
                           "background correction, automatic threshold, declumping "
@@ -429,7 +439,7 @@ SEGMENTATION_BACKENDS.add("cellpose", cellpose_nuclei,
                           "in cellpose 4; nuclei/cyto3 in cellpose 3), on the GPU when there "
                           "is one (needs the cellpose package and its downloaded weights)",
                           available=lambda: find_spec("cellpose") is not None,
-                          cells=cellpose_cells)
+                          cells=cellpose_cells, install_extra="cellpose")
 
 
 def _sobel(smooth: np.ndarray) -> np.ndarray:
