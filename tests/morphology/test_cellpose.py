@@ -70,8 +70,9 @@ class TinyCellpose(cellpose_models.CellposeModel):
         self.net = BlobNet()
 
     def eval(self, x, **options):
-        TinyCellpose.calls.append((np.shape(x), options))
-        return super().eval(x, **options)
+        masks, flows, styles = super().eval(x, **options)
+        TinyCellpose.calls.append((np.shape(x), options, int(masks.max())))
+        return masks, flows, styles
 
 
 @pytest.fixture
@@ -95,12 +96,22 @@ def test_nuclei_run_on_the_registry_device_at_the_estimated_diameter(tiny):
     assert result.counts == {"nuclei": 4}
     assert tiny.built == [{"gpu": False, "device": torch.device("cpu"),
                            "pretrained_model": CELLPOSE_DEFAULT}]
-    (shape, options), = tiny.calls
+    (shape, options, _), = tiny.calls
     assert shape == (100, 100) and "channel_axis" not in options
     assert options["diameter"] == pytest.approx(result.scale.typical)
     assert 12 <= options["diameter"] <= 16  # discs of radius 7
     areas = np.bincount(result.nuclei.ravel())[1:]
     assert np.all(np.abs(areas - np.pi * 7 ** 2) < 0.2 * np.pi * 7 ** 2)
+
+
+def test_the_diameter_filter_applies_to_cellpose_nuclei(tiny):
+    """A speck cellpose finds is dropped by the range, as with the classic backend."""
+    image = _field(7)
+    image[disk((50, 50), 3)] = 1000
+    labels = segment_nuclei(image, (10, 30), backend="cellpose")
+    assert tiny.calls[0][2] == 5  # cellpose found the speck too
+    assert labels.max() == 4 and labels[50, 50] == 0
+    assert tiny.calls[0][1]["diameter"] == pytest.approx(14, abs=2)
 
 
 def test_gpu_from_the_device_registry(tiny, monkeypatch):
@@ -121,7 +132,7 @@ def test_the_model_is_loaded_once_for_many_fields(tiny):
 def test_cells_from_cytoplasm_with_nuclei_as_second_channel(tiny):
     result = segment_field(_field(6), _field(14), backend="cellpose", exclude_border=False)
     assert result.counts == {"nuclei": 4, "cells": 4}
-    (_, nuclei_call), (cells_shape, cells_call) = tiny.calls
+    (_, nuclei_call, _), (cells_shape, cells_call, _) = tiny.calls
     assert cells_shape == (100, 100, 2) and cells_call["channel_axis"] == -1
     # 4 cells share the stained area: a disc of about 28 px
     assert 24 <= cells_call["diameter"] <= 32
