@@ -64,7 +64,8 @@ class TinyCellpose(cellpose_models.CellposeModel):
     def __init__(self, gpu=False, pretrained_model=CELLPOSE_DEFAULT, model_type=None,
                  diam_mean=None, device=None, nchan=None, use_bfloat16=True):
         TinyCellpose.built.append({"gpu": gpu, "device": device,
-                                   "pretrained_model": pretrained_model})
+                                   "pretrained_model": pretrained_model}
+                                  | ({"model_type": model_type} if model_type else {}))
         self.device, self.gpu, self.backbone = torch.device("cpu"), False, "sam_vitl"
         self.pretrained_model = pretrained_model
         self.net = BlobNet()
@@ -140,6 +141,16 @@ def test_cells_from_cytoplasm_with_nuclei_as_second_channel(tiny):
         nucleus, cell = result.nuclei == k, result.cells == k
         assert nucleus.any() and np.all(cell[nucleus])  # nucleus k inside cell k
         assert 0.8 < cell.sum() / (np.pi * 14 ** 2) < 1.2
+
+
+def test_cellpose_3_uses_its_nuclei_and_cyto3_models_and_channels(tiny, monkeypatch):
+    monkeypatch.setattr(segment_cellpose, "cellpose_version", lambda: 3)
+    result = segment_field(_field(6), _field(14), backend="cellpose", exclude_border=False)
+    assert result.counts == {"nuclei": 4, "cells": 4}
+    assert [built["model_type"] for built in tiny.built] == ["nuclei", "cyto3"]
+    (_, nuclei_call, _), (_, cells_call, _) = tiny.calls
+    assert nuclei_call["channels"] == [0, 0]  # grey
+    assert cells_call["channels"] == [1, 2] and cells_call["channel_axis"] == -1
 
 
 def test_cells_take_the_number_of_their_nucleus():
