@@ -200,3 +200,22 @@ def test_offline_without_weights_says_where_to_put_them(monkeypatch, tmp_path):
     message = str(err.value)
     assert str(tmp_path) in message and CELLPOSE_DEFAULT in message
     assert "CELLPOSE_LOCAL_MODELS_PATH" in message and "classic" in message
+
+
+def test_segment_dock_runs_cellpose_for_nuclei_and_cells(tiny, make_napari_viewer, qtbot):
+    from napari_msc_morph.widgets.segment_widget import SegmentWidget
+
+    viewer = make_napari_viewer()
+    viewer.add_image(_field(6), name="DAPI")
+    viewer.add_image(_field(14), name="actin")
+    widget = SegmentWidget(viewer)
+    widget.cyto_combo.setCurrentText("actin")
+    widget.backend.setCurrentText("cellpose")
+    widget.exclude_border.setChecked(False)
+    assert widget.run() is not None, widget.status.text()
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=20000)
+    nuclei, cells = viewer.layers["DAPI nuclei"].data, viewer.layers["DAPI cells"].data
+    assert "4 nuclei, 4 cells" in widget.status.text()
+    assert ["channel_axis" in options for _, options, _ in tiny.calls] == [False, True]
+    assert np.all(cells[nuclei > 0] == nuclei[nuclei > 0])
