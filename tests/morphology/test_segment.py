@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import types
 
 import numpy as np
 import pytest
@@ -108,28 +107,6 @@ def test_bad_arguments_are_explained():
         segment_cells(img, np.zeros((10, 10), np.int32))
     with pytest.raises(ValueError, match="integer labels"):
         segment_cells(img, np.zeros(img.shape, np.float32))
-
-
-def test_cellpose_backend_is_called_when_installed(monkeypatch):
-    calls = {}
-
-    class FakeModel:
-        def __init__(self, gpu=False, model_type=None):
-            calls["model_type"] = model_type
-
-        def eval(self, image, diameter=None):
-            calls["diameter"] = diameter
-            masks = np.zeros(image.shape, np.uint16)
-            masks[10:30, 10:30] = 5
-            masks[0:3, 0:3] = 6          # too small: dropped by the diameter range
-            return masks, None, None
-
-    fake = types.ModuleType("cellpose")
-    fake.models = types.SimpleNamespace(CellposeModel=FakeModel)
-    monkeypatch.setitem(sys.modules, "cellpose", fake)
-    labels = segment_nuclei(drawn_nuclei(), (10, 30), typical_diameter_px=20, backend="cellpose")
-    assert calls == {"model_type": "nuclei", "diameter": 20.0}
-    assert labels.max() == 1 and (labels == 1).sum() == 400
 
 
 def test_cellpose_backend_missing_says_how_to_install(monkeypatch):

@@ -33,3 +33,20 @@ def test_every_segment_control_has_a_tooltip(make_napari_viewer):
                 widget.auto_diameter, widget.threshold, widget.scope, widget.backend,
                 widget.exclude_border)
     assert all(control.toolTip() for control in controls)
+
+
+def test_backend_missing_from_this_install_is_named_with_its_extra(make_napari_viewer,
+                                                                   monkeypatch):
+    """Issue 23.4: without cellpose the dock says which extra adds it."""
+    from napari_msc_morph.morphology import segment
+
+    monkeypatch.setattr(segment, "find_spec", lambda name: None)
+    widget = SegmentWidget(make_napari_viewer())
+    assert [widget.backend.itemText(i) for i in range(widget.backend.count())] == ["classic"]
+    assert widget.backend_note.text() == 'cellpose: pip install "napari-msc-morph[cellpose]"'
+
+
+def test_installed_cellpose_is_offered_without_a_note(make_napari_viewer):
+    widget = SegmentWidget(make_napari_viewer())
+    assert "cellpose" in [widget.backend.itemText(i) for i in range(widget.backend.count())]
+    assert widget.backend_note.text() == "" and widget.backend_note.isHidden()

@@ -67,7 +67,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     border.add_argument("--keep-border", dest="exclude_border", action="store_false",
                         help="keep objects touching the image border")
     parser.add_argument("--backend", choices=SEGMENTATION_BACKENDS.names(), default="classic",
-                        help="nuclei segmentation backend (cellpose must be installed)")
+                        help="how nuclei and cells are found: classic (no download) or "
+                             "cellpose (needs the [cellpose] extra; on the GPU when there is "
+                             "one; downloads its weights once)")
     parser.add_argument("--out", type=Path, required=True, metavar="LABELS.tif",
                         help="output labels: cells with --cells, otherwise nuclei; for many "
                              "fields a folder")

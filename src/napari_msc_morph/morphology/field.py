@@ -32,7 +32,6 @@ from .segment import (
     _relabel,
     check_diameter_range,
     check_image,
-    segment_cells,
     segment_nuclei,
 )
 from .summary import SIZE_WEIGHTINGS, no_threshold_warning, summarize_cells
@@ -179,7 +178,7 @@ def segment_field(
         cut-off object biases size and shape statistics low). How many were
         dropped is :attr:`SegmentationResult.n_border_excluded`.
     backend : str
-        A :data:`SEGMENTATION_BACKENDS` name for the nuclei.
+        A :data:`SEGMENTATION_BACKENDS` name for the nuclei and the cells.
     input_names : mapping, optional
         How messages call the images (see :func:`check_segment_inputs`).
     progress, cancel
@@ -219,7 +218,9 @@ def segment_field(
     if cyto_image is not None:
         check_cancelled(cancel, "Segmentation cancelled.")
         report(progress, 1, total, "cells")
-        cells = segment_cells(cyto_image, nuclei, exclude_border=exclude_border)
+        grow = SEGMENTATION_BACKENDS.entry(backend).extra["cells"]
+        cells = grow(cyto_image, nuclei_image, nuclei, typical=scale.typical,
+                     exclude_border=exclude_border)
         if exclude_border:  # nuclei whose cell touched the border go too
             nuclei = np.where(np.isin(nuclei, np.unique(cells)), nuclei, 0).astype(np.int32)
     counts = {"nuclei": _count(nuclei)}

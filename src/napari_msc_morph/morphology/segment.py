@@ -9,9 +9,9 @@ cut each nucleus at 30 % of its own peak, keep objects inside a diameter range
 step). Cells grow from the nuclei over the thresholded cytoplasm channel as in
 CellProfiler's IdentifySecondaryObjects; cell ``k`` always belongs to nucleus ``k``.
 
-A cellpose backend is used for nuclei when ``backend="cellpose"`` and the
-``cellpose`` package is installed; cellpose fetches its own weights on the
-user's machine the first time.
+``backend="cellpose"`` runs cellpose for nuclei and cells instead
+(:mod:`.segment_cellpose`); cellpose fetches its own weights on the user's
+machine the first time.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from importlib.util import find_spec
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..errors import BadInputError, MissingDependencyError
+from ..errors import BadInputError
 from ..memory import check_fits
 from ..registry import Registry
 from .scale import check_diameter_range, nucleus_scale
+from .segment_cellpose import cellpose_cells, cellpose_nuclei
 
 __all__ = [
     "CELL_LANDSCAPES",
@@ -33,6 +34,7 @@ __all__ = [
     "available_backends",
     "check_diameter_range",
     "check_image",
+    "missing_backends_note",
     "nuclear_signal",
     "nuclear_threshold",
     "segment_cells",
@@ -92,6 +94,14 @@ def available_backends() -> list[str]:
     """Backends this install can run (the Segment dock offers only these)."""
     return [name for name in SEGMENTATION_BACKENDS
             if SEGMENTATION_BACKENDS.entry(name).extra["available"]()]
+
+
+def missing_backends_note() -> str:
+    """One line naming the backends this install lacks and how to add them ('' if none)."""
+    return "; ".join(
+        f'{name}: pip install "napari-msc-morph[{entry.extra["install_extra"]}]"'
+        for name in SEGMENTATION_BACKENDS
+        if not (entry := SEGMENTATION_BACKENDS.entry(name)).extra["available"]())
 
 
 #: Peak bytes per pixel of the classic pipeline: float smoothing and distance maps
@@ -224,7 +234,7 @@ def segment_nuclei(
         Remove nuclei touching the image border.
     backend : str
         A :data:`SEGMENTATION_BACKENDS` entry:
-        ``"classic"``, or ``"cellpose"`` (cellpose's nuclei model, needs ``cellpose``);
+        ``"classic"``, or ``"cellpose"`` (cellpose's model, needs ``cellpose``);
         the diameter filter and border exclusion still apply.
 
     Returns
@@ -406,37 +416,30 @@ def _merge_shallow(labels: np.ndarray, landscape: np.ndarray) -> np.ndarray:
     return np.array([root(x) for x in range(n + 1)])[labels]
 
 
-def _cellpose_nuclei(image: np.ndarray, low: float, high: float, *, typical: float,
-                     **_classic) -> np.ndarray:
-    """cellpose's nuclei model at the typical diameter (classic options unused)."""
-    diameter = typical
-    try:
-        from cellpose import models
-    except ImportError:
-        # cellpose fetches its own weights on first use; backend='classic' needs nothing.
-        raise MissingDependencyError(
-            "cellpose", "cellpose", purpose="backend='cellpose'"
-        ) from None
-    try:
-        model = models.CellposeModel(gpu=False, model_type="nuclei")
-    except TypeError:  # cellpose >= 4 has one generalist model
-        model = models.CellposeModel(gpu=False)
-    output = model.eval(image, diameter=diameter)
-    return np.asarray(output[0])
+def _classic_cells(cytoplasm: np.ndarray, nuclei_image: np.ndarray, nuclei_labels: np.ndarray,
+                   *, typical: float, exclude_border: bool = False) -> np.ndarray:
+    """The classic cells: :func:`segment_cells` (the nuclear stain is not needed)."""
+    return segment_cells(cytoplasm, nuclei_labels, exclude_border=exclude_border)
 
 
-#: Nuclei segmentation backends: name -> ``f(image, low, high, *, typical, **classic_options)
-#: -> labels`` (``typical``: the typical diameter in pixels)
-#: (the diameter filter and border exclusion apply to every backend); ``available()`` says
-#: whether this install can run it. A new backend is one ``SEGMENTATION_BACKENDS.add``.
+#: Segmentation backends: name -> ``f(image, low, high, *, typical, **classic_options)
+#: -> nuclei labels`` (``typical``: the typical nucleus diameter in pixels; the diameter
+#: filter and border exclusion apply to every backend); ``cells(cytoplasm, nuclei_image,
+#: nuclei_labels, *, typical, exclude_border) -> cell labels`` with cell ``k`` holding
+#: nucleus ``k``; ``available()`` says whether this install can run it and
+#: ``install_extra`` which extra of the package adds it. A new backend is one
+#: ``SEGMENTATION_BACKENDS.add``.
 SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
 SEGMENTATION_BACKENDS.add("classic", _classic_nuclei,
                           "background correction, automatic threshold, declumping "
                           "watershed, each nucleus cut at its own level",
-                          available=lambda: True)
-SEGMENTATION_BACKENDS.add("cellpose", _cellpose_nuclei,
-                          "cellpose's nuclei model (needs the cellpose package)",
-                          available=lambda: find_spec("cellpose") is not None)
+                          available=lambda: True, cells=_classic_cells)
+SEGMENTATION_BACKENDS.add("cellpose", cellpose_nuclei,
+                          "cellpose's learned model for nuclei and whole cells (Cellpose-SAM "
+                          "in cellpose 4; nuclei/cyto3 in cellpose 3), on the GPU when there "
+                          "is one (needs the cellpose package and its downloaded weights)",
+                          available=lambda: find_spec("cellpose") is not None,
+                          cells=cellpose_cells, install_extra="cellpose")
 
 
 def _sobel(smooth: np.ndarray) -> np.ndarray:

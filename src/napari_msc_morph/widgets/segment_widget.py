@@ -26,7 +26,7 @@ from ..morphology import (
     check_segment_inputs,
     segment_field,
 )
-from ..morphology.segment import nuclear_threshold, signal_sample
+from ..morphology.segment import missing_backends_note, nuclear_threshold, signal_sample
 from ._layers import current_plane, is_in_memory
 from ._panel import JobDock
 
@@ -88,8 +88,14 @@ class SegmentWidget(JobDock):
         self.backend = QComboBox()
         self.backend.addItems(available_backends())
         self.backend.setToolTip(
-            "How nuclei are found: 'classic' (threshold and watershed, no download, measured at "
-            "F1 0.91 on the BBBC039 nuclei) or 'cellpose' (a learned model, when installed).")
+            "How nuclei and cells are found: 'classic' (threshold and watershed, no download, "
+            "measured at F1 0.91 on the BBBC039 nuclei) or 'cellpose' (a learned model for "
+            "nuclei and whole cells, on the GPU when there is one; it downloads its weights "
+            "once, when installed).")
+        # a backend this install lacks: say which extra adds it rather than hide it silently
+        self.backend_note = QLabel(missing_backends_note())
+        self.backend_note.setWordWrap(True)
+        self.backend_note.setVisible(bool(self.backend_note.text()))
         self.nuclei_combo.setToolTip(
             "The image with the DNA stain (DAPI, Hoechst). After Split RGB, the channel with "
             "signal is chosen for you; an image without signal is refused.")
@@ -112,6 +118,7 @@ class SegmentWidget(JobDock):
         form.addRow("Threshold", self.threshold)
         form.addRow("Threshold scope", self.scope)
         form.addRow("Backend", self.backend)
+        form.addRow("", self.backend_note)
         form.addRow("", self.exclude_border)
         self.build_run_panel(form, "Segment").addStretch(1)
 
