@@ -88,6 +88,9 @@ def test_study_writes_tidy_tables_and_reruns_only_new_fields(study_folder, tmp_p
     per_field = pd.read_csv(out / "fields.csv")
     assert len(per_field) == 8 and per_field["n_cells"].sum() == len(cells)
     assert np.allclose(per_field["pixel_size_um"], 0.65)
+    # the nucleus diameter segmentation used, and where it came from
+    assert per_field["nucleus_diameter_px"].gt(0).all()
+    assert per_field["nucleus_diameter_source"].notna().all()
     samples = pd.read_csv(out / "samples.csv")
     assert len(samples) == 4 and (samples["n_fields"] == 2).all()
     assert samples["n_cells"].sum() == len(cells)

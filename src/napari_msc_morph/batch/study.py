@@ -264,7 +264,9 @@ def _store(out: Path, f: StudyField, options: dict, result, segment_row: dict) -
             "marker_columns": result.marker_columns,
             "n_border_excluded": result.n_border_excluded,
             "pixel_size_source": result.pixel_size_source,
-            "segmentation": {k: v for k, v in segment_row.items() if k.startswith("n_")}}
+            # counts and the nucleus diameter used (given, from the pixel size, or estimated)
+            "segmentation": {k: v for k, v in segment_row.items()
+                             if k.startswith(("n_", "nucleus_diameter"))}}
     write_json(json.loads(json.dumps(meta, default=json_default)), cache / f"{f.name}.json")
 
 
