@@ -26,6 +26,23 @@ def digests(*roots: Path) -> dict:
     return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
+def tiny_passage_set(folder: Path) -> Path:
+    """Eight 48x64 noise images of 4 donors at P1 and P10, and their manifest.csv."""
+    import numpy as np
+    import pandas as pd
+    import tifffile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for d in range(1, 5):
+        for p in (1, 10):
+            rng = np.random.default_rng([d, p])
+            tifffile.imwrite(folder / f"D{d}_P{p}.tif", rng.integers(0, 255, (48, 64), np.uint8))
+            rows.append({"path": f"D{d}_P{p}.tif", "label": f"P{p}", "donor": f"D{d}"})
+    pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
+    return folder / "manifest.csv"
+
+
 def stderr_lines(err: str) -> list[str]:
     # a progress bar redraws with carriage returns; the last redraw of a line is what shows
     return [line.rsplit("\r", 1)[-1].strip() for line in err.splitlines()

@@ -5,14 +5,11 @@ option or file, the inputs (manifest, images, weights) are byte-identical afterw
 bundle or run folder is written; the library raises BadInputError the same way.
 """
 
-import hashlib
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
-import tifffile
 import torch
+from corpus_helpers import snapshot, tiny_passage_set
 
 from napari_msc_morph.cli import main
 from napari_msc_morph.errors import BadInputError
@@ -22,21 +19,6 @@ TINY = ["--backbone", "test_resnet", "--input-size", "32", "--epochs", "1", "--d
         "--val", "1", "--test", "1", "--no-report"]
 
 
-def _tiny_set(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for d in range(1, 5):
-        for p in (1, 10):
-            rng = np.random.default_rng([d, p])
-            tifffile.imwrite(folder / f"D{d}_P{p}.tif", rng.integers(0, 255, (48, 64), np.uint8))
-            rows.append({"path": f"D{d}_P{p}.tif", "label": f"P{p}", "donor": f"D{d}"})
-    pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
-    return folder / "manifest.csv"
-
-
-def _digest(folder: Path) -> dict:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _pickle(path: Path) -> Path:
@@ -68,10 +50,10 @@ def test_bad_recipe_options_fail_before_any_work(case, tmp_path, capsys, monkeyp
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
     argv, make_weights, words = CASES[case]
     inputs = tmp_path / "inputs"
-    manifest = _tiny_set(inputs)
+    manifest = tiny_passage_set(inputs)
     if make_weights is not None:
         make_weights(inputs / "w.pth")
-    before = _digest(inputs)
+    before = snapshot(inputs)
     out = tmp_path / "out" / "model"
     code = main(["train", str(manifest), "--out", str(out), *TINY,
                  *[a.format(inputs=inputs) for a in argv]])
@@ -80,12 +62,12 @@ def test_bad_recipe_options_fail_before_any_work(case, tmp_path, capsys, monkeyp
     assert err.count("msc-morph train: error:") == 1
     for word in words:
         assert word in err, (word, err)
-    assert _digest(inputs) == before
+    assert snapshot(inputs) == before
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_unknown_recipe_names_the_choices(tmp_path, capsys):
-    manifest = _tiny_set(tmp_path / "inputs")
+    manifest = tiny_passage_set(tmp_path / "inputs")
     with pytest.raises(SystemExit) as exit_info:  # argparse's own choices check
         main(["train", str(manifest), "--out", str(tmp_path / "m"), "--recipe", "passage"])
     assert exit_info.value.code == 2
@@ -96,7 +78,7 @@ def test_unknown_recipe_names_the_choices(tmp_path, capsys):
 def test_library_refuses_pretrained_offline_before_writing(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
-    manifest = _tiny_set(tmp_path / "inputs")
+    manifest = tiny_passage_set(tmp_path / "inputs")
     config = TrainConfig(task="passage", backbone="test_resnet", input_size=32, epochs=1,
                          pretrained=True, device="cpu", val=1, test=1)
     with pytest.raises(BadInputError, match="offline.*--weights.*--no-pretrained"):

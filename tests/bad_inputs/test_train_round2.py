@@ -6,13 +6,10 @@ ValueError, a ViT at 32 px in an AssertionError, and `--lr 1e9` in a message abo
 `msc-morph train: error:` line naming the option, inputs byte-identical, no bundle.
 """
 
-import hashlib
-from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
-import tifffile
+from corpus_helpers import snapshot, tiny_passage_set
 
 from napari_msc_morph.cli import main
 from napari_msc_morph.errors import BadInputError
@@ -22,21 +19,6 @@ TINY = ["--task", "passage", "--backbone", "test_resnet", "--input-size", "32", 
         "--device", "cpu", "--val", "1", "--test", "1", "--crops-per-field", "2", "--no-report"]
 
 
-def _tiny_set(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for d in range(1, 5):
-        for p in (1, 10):
-            rng = np.random.default_rng([d, p])
-            tifffile.imwrite(folder / f"D{d}_P{p}.tif", rng.integers(0, 255, (48, 64), np.uint8))
-            rows.append({"path": f"D{d}_P{p}.tif", "label": f"P{p}", "donor": f"D{d}"})
-    pd.DataFrame(rows).to_csv(folder / "manifest.csv", index=False)
-    return folder / "manifest.csv"
-
-
-def _digest(folder: Path) -> dict:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 CASES = {
@@ -55,8 +37,8 @@ CASES = {
 def test_train_crashes_are_clear_errors(case, tmp_path, capsys):
     argv, words, run_folder_kept = CASES[case]
     inputs = tmp_path / "inputs"
-    manifest = _tiny_set(inputs)
-    before = _digest(inputs)
+    manifest = tiny_passage_set(inputs)
+    before = snapshot(inputs)
     out = tmp_path / "out" / "model"
     code = main(["train", str(manifest), "--out", str(out), *TINY, *argv])
     err = capsys.readouterr().err
@@ -65,7 +47,7 @@ def test_train_crashes_are_clear_errors(case, tmp_path, capsys):
     assert "--precision" not in err and "unexpected error" not in err
     for word in words:
         assert word in err, (word, err)
-    assert _digest(inputs) == before
+    assert snapshot(inputs) == before
     assert not out.exists()  # no bundle
     if not run_folder_kept:  # refused before anything was written
         assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
@@ -79,7 +61,7 @@ def test_library_refuses_negative_patience():
 
 def test_a_split_without_validation_rows_says_the_training_loss_is_monitored(tmp_path, capsys):
     """Issue 25: a hand-written split with no validation rows monitored train_loss silently."""
-    manifest = _tiny_set(tmp_path / "inputs")
+    manifest = tiny_passage_set(tmp_path / "inputs")
     table = pd.read_csv(manifest)
     table["split"] = ["test" if donor == "D4" else "train" for donor in table["donor"]]
     table.to_csv(manifest, index=False)
