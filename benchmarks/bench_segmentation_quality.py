@@ -7,8 +7,10 @@ components of each value: ``--mask-format values``). Objects are paired by IoU
 (:func:`napari_msc_morph.morphology.matching.match_labels`) and the counts
 summed over the images: F1 and precision/recall at IoU 0.5, and the
 "average precision" TP / (TP + FP + FN) of the DSB 2018 / StarDist papers at IoU
-0.5 ... 0.9. Both methods run with their defaults: no diameter, no pixel size,
-objects at the border kept (the annotators drew them too).
+0.5 ... 0.9; "DSB F1" is the DSB 2018 challenge's average F1 (each image's F1
+averaged over IoU 0.50 ... 0.95, then over the images). Both methods run with
+their defaults: no diameter, no pixel size, objects at the border kept (the
+annotators drew them too).
 
 - ``previous``: the classic default before issue 23 (Otsu, distance watershed,
   8-80 px), reproduced here so the comparison runs from one checkout;
@@ -50,6 +52,9 @@ import numpy as np
 from scipy import ndimage as ndi
 
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9)
+# The DSB 2018 challenge's "average F1" (Caicedo et al., Nat. Methods 2019, Table 1):
+# each image's F1 averaged over IoU 0.50, 0.55, ... 0.95, then averaged over images.
+DSB_THRESHOLDS = tuple(round(0.5 + 0.05 * k, 2) for k in range(10))
 SUFFIXES = (".tif", ".tiff", ".png")
 
 
@@ -137,8 +142,6 @@ def current_default(image: np.ndarray) -> np.ndarray:
 
 def predicted_labels(folder: Path, stems: list[str]):
     """A method that reads each image's labels from ``folder`` instead of segmenting."""
-    from skimage.io import imread
-
     files = label_files(folder)
     missing = [stem for stem in stems if stem not in files]
     if missing:
@@ -152,17 +155,21 @@ def score(method, data, timed: bool = True) -> dict:
     from napari_msc_morph.morphology.matching import match_labels
 
     counts = np.zeros((len(THRESHOLDS), 3))
+    dsb_f1 = []
     seconds = megapixels = 0.0
     for stem, image, truth in data:
         start = time.perf_counter()
         labels = method(image, stem)
         seconds += time.perf_counter() - start
         megapixels += image.size / 1e6
-        counts += [[s.tp, s.fp, s.fn] for s in match_labels(truth, labels, THRESHOLDS)]
+        scores = match_labels(truth, labels, DSB_THRESHOLDS)
+        dsb_f1.append(np.mean([s.f1 for s in scores]))
+        counts += [[s.tp, s.fp, s.fn] for s in scores if s.iou_threshold in THRESHOLDS]
     tp, fp, fn = counts[0]
     return {"F1@0.5": 2 * tp / (2 * tp + fp + fn),
             "precision": tp / (tp + fp) if tp + fp else 0.0, "recall": tp / (tp + fn),
             **{f"AP@{t:g}": c[0] / c.sum() for t, c in zip(THRESHOLDS, counts, strict=True)},
+            "DSB F1": float(np.mean(dsb_f1)),
             "s/image": seconds / len(data) if timed else np.nan,
             "s/Mpx": seconds / megapixels if timed else np.nan}
 
@@ -190,11 +197,12 @@ def main(argv=None) -> None:
     n_true = sum(int(np.count_nonzero(np.bincount(t.ravel())[1:])) for _, _, t in data)
     print(f"{len(data)} images ({args.split}{', listed' if stems else ''}), "
           f"{n_true} annotated nuclei")
+    made_elsewhere = {folder.name: predicted_labels(folder, [stem for stem, _, _ in data])
+                      for folder in args.predicted}
     rows = {"previous": score(lambda image, stem: previous_default(image), data),
             "current": score(lambda image, stem: current_default(image), data)}
-    for folder in args.predicted:
-        rows[folder.name] = score(predicted_labels(folder, [d[0] for d in data]), data,
-                                  timed=False)
+    for name, method in made_elsewhere.items():
+        rows[name] = score(method, data, timed=False)
     columns = list(rows["current"])
     print("| method | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
