@@ -27,10 +27,12 @@ and per megapixel, one process, one thread.
 one per image and named as it (e.g. StarDist or Cellpose run where their
 weights are installed): they are scored with the same pairing and the same
 truth, so published methods and the defaults meet on the same images.
+``--no-defaults`` scores those folders alone: for whole cells (cytoplasm images,
+hand-drawn cell masks) the nucleus defaults do not apply.
 
     python benchmarks/bench_segmentation_quality.py IMAGES MASKS [--split test]
-        [--stems LIST.txt] [--predicted DIR ...] [--mask-format labels|values]
-        [--limit N]
+        [--stems LIST.txt] [--predicted DIR ...] [--no-defaults]
+        [--mask-format labels|values] [--limit N]
 
 Data used for docs/morphometry.md (fetched outside the package):
 BBBC039 (github.com/DeepTrackAI/cell_counting_dataset, ``cell nuclei/images`` and
@@ -187,7 +189,12 @@ def main(argv=None) -> None:
                         help="only the images named in this text file (one a line)")
     parser.add_argument("--predicted", type=Path, action="append", default=[], metavar="DIR",
                         help="also score the label images in DIR, named as the images")
+    parser.add_argument("--no-defaults", action="store_true",
+                        help="score only the --predicted folders (e.g. whole cells, where the "
+                             "nucleus defaults do not apply)")
     args = parser.parse_args(argv)
+    if args.no_defaults and not args.predicted:
+        parser.error("--no-defaults needs at least one --predicted DIR to score")
     stems = read_stems(args.stems) if args.stems else None
     found = pairs(args.images, args.masks, args.split, stems)[:args.limit]
     if not found:
@@ -199,11 +206,12 @@ def main(argv=None) -> None:
           f"{n_true} annotated nuclei")
     made_elsewhere = {folder.name: predicted_labels(folder, [stem for stem, _, _ in data])
                       for folder in args.predicted}
-    rows = {"previous": score(lambda image, stem: previous_default(image), data),
-            "current": score(lambda image, stem: current_default(image), data)}
+    rows = {} if args.no_defaults else {
+        "previous": score(lambda image, stem: previous_default(image), data),
+        "current": score(lambda image, stem: current_default(image), data)}
     for name, method in made_elsewhere.items():
         rows[name] = score(method, data, timed=False)
-    columns = list(rows["current"])
+    columns = list(next(iter(rows.values())))
     print("| method | " + " | ".join(columns) + " |")
     print("|---" * (len(columns) + 1) + "|")
     for name, row in rows.items():

@@ -100,3 +100,14 @@ def test_a_prediction_folder_missing_an_image_is_refused(bench, folders, tmp_pat
 
     with pytest.raises(SystemExit, match="no label image for 5 of the images"):
         bench["main"]([str(images), str(masks), "--predicted", str(partial)])
+
+
+def test_only_labels_made_elsewhere_are_scored_when_asked(bench, folders, tmp_path, capsys):
+    images, masks = folders
+    with pytest.raises(SystemExit):
+        bench["main"]([str(images), str(masks), "--no-defaults"])
+    capsys.readouterr()
+
+    bench["main"]([str(images), str(masks), "--no-defaults", "--predicted", str(masks)])
+
+    assert set(rows(capsys.readouterr().out)) == {"masks"}
