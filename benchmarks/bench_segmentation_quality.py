@@ -8,7 +8,8 @@ components of each value: ``--mask-format values``). Objects are paired by IoU
 summed over the images: F1 and precision/recall at IoU 0.5, and the
 "average precision" TP / (TP + FP + FN) of the DSB 2018 / StarDist papers at IoU
 0.5 ... 0.9; "DSB F1" is the DSB 2018 challenge's average F1 (each image's F1
-averaged over IoU 0.50 ... 0.95, then over the images). Both methods run with
+averaged over IoU 0.50 ... 0.95, then over the images), reported with the recall
+at IoU 0.7 as in Caicedo et al. (Nat. Methods 2019, Table 1). Both methods run with
 their defaults: no diameter, no pixel size, objects at the border kept (the
 annotators drew them too).
 
@@ -171,6 +172,7 @@ def score(method, data, timed: bool = True) -> dict:
     return {"F1@0.5": 2 * tp / (2 * tp + fp + fn),
             "precision": tp / (tp + fp) if tp + fp else 0.0, "recall": tp / (tp + fn),
             **{f"AP@{t:g}": c[0] / c.sum() for t, c in zip(THRESHOLDS, counts, strict=True)},
+            "recall@0.7": counts[2, 0] / (counts[2, 0] + counts[2, 2]),
             "DSB F1": float(np.mean(dsb_f1)),
             "s/image": seconds / len(data) if timed else np.nan,
             "s/Mpx": seconds / megapixels if timed else np.nan}

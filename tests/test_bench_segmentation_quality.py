@@ -75,6 +75,7 @@ def test_predicted_labels_are_scored_against_the_same_truth(bench, folders, tmp_
     assert float(table["half"]["F1@0.5"]) == pytest.approx(2 * kept / (2 * kept + missed),
                                                            abs=5e-4)
     assert float(table["half"]["recall"]) == pytest.approx(kept / (kept + missed), abs=5e-4)
+    assert table["half"]["recall@0.7"] == table["half"]["recall"]
     assert table["half"]["precision"] == "1.000"
     assert float(table["half"]["DSB F1"]) == pytest.approx(np.mean(per_image), abs=5e-4)
     assert float(table["current"]["F1@0.5"]) >= 0.85
