@@ -18,6 +18,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -46,7 +47,7 @@ from ..inference import (
     unique_notices,
 )
 from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
-from ._layers import PLANE_ROWS_KEY, layer_pixel_size
+from ._layers import PLANE_ROWS_KEY, image_layers, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
 from ._score_legend import show_score_legend
 
@@ -58,19 +59,13 @@ CONFIG_DIR_ENV = "NAPARI_MSC_MORPH_CONFIG_DIR"
 
 
 def config_dir() -> Path:
-    """The plugin's user config folder: ``$NAPARI_MSC_MORPH_CONFIG_DIR`` if set.
+    """The plugin's user config folder: ``$NAPARI_MSC_MORPH_CONFIG_DIR`` if set, else
+    ``napari-msc-morph`` in the user's config folder (platformdirs)."""
+    import platformdirs
 
-    Otherwise ``napari-msc-morph`` in Qt's per-user config location
-    (``~/.config`` on Linux, ``~/Library/Preferences`` on macOS, ``%LOCALAPPDATA%``
-    on Windows), so no extra dependency is needed.
-    """
     override = os.environ.get(CONFIG_DIR_ENV)
-    if override:
-        return Path(override)
-    from qtpy.QtCore import QStandardPaths
-
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
-    return Path(base) / "napari-msc-morph"
+    return Path(override) if override else platformdirs.user_config_path(
+        "napari-msc-morph", appauthor=False)
 
 
 def recent_bundles_file() -> Path:
@@ -166,7 +161,7 @@ class PredictWidget(JobDock):
         self.tiling_combo = QComboBox(self)
         self.tiling_combo.addItems([BUNDLE_DEFAULT, *TILINGS.names()])
         for index, name in enumerate(TILINGS.names(), start=1):
-            self.tiling_combo.setItemData(index, TILINGS.help(name), _tooltip_role())
+            self.tiling_combo.setItemData(index, TILINGS.help(name), Qt.ItemDataRole.ToolTipRole)
         self.tiling_combo.setToolTip(
             "How a large field is cut into the network's input squares: the model's own "
             "choice, one centre crop, or a grid of tiles whose scores are averaged (and drawn "
@@ -234,17 +229,12 @@ class PredictWidget(JobDock):
         return row
 
     # -- widget state ----------------------------------------------------------------
-    def _image_layers(self):
-        from napari.layers import Image
-
-        return [layer for layer in self.viewer.layers if isinstance(layer, Image)]
-
     def _refresh_layers(self, event=None):
         chosen = {item.text() for item in self.layer_list.selectedItems()}
         if not chosen:
             chosen = {layer.name for layer in self.viewer.layers.selection}
         self.layer_list.clear()
-        for layer in self._image_layers():
+        for layer in image_layers(self.viewer):
             if layer.metadata.get("msc_morph_score_map"):
                 continue  # our own maps are not bright-field images
             item = QListWidgetItem(layer.name)
@@ -427,35 +417,23 @@ class PredictWidget(JobDock):
                 continue
             if old is not None:
                 self.viewer.layers.remove(name)
-            extra = {"units": tuple(layer.units)} if hasattr(layer, "units") else {}
             colormap = SCORES.get(map_name).colormap if map_name in SCORES else "inferno"
             map_layer = self.viewer.add_image(
-                prediction.maps[map_name],
-                name=name,
-                **extra,
-                scale=scale,
-                translate=translate,
-                colormap=colormap,
-                contrast_limits=score_limits(task, map_name),
-                opacity=0.55,
+                prediction.maps[map_name], name=name, units=tuple(layer.units), scale=scale,
+                translate=translate, colormap=colormap,
+                contrast_limits=score_limits(task, map_name), opacity=0.55,
                 blending="translucent",
-                metadata={
-                    "msc_morph_score_map": map_name,
-                    "source_layer": layer.name,
-                    "model_id": prediction.model_id,
-                },
-            )
+                metadata={"msc_morph_score_map": map_name, "source_layer": layer.name,
+                          "model_id": prediction.model_id})
             show_score_legend(self.viewer, map_layer)  # one labelled colour bar per score
-
 
     def _add_gradcam(self, layer, explanation: Explanation) -> None:
         """The heat map on the image's own pixels: same scale and translate as ``layer``."""
         name = f"{layer.name} Grad-CAM ({explanation.target_label})"
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)
-        extra = {"units": tuple(layer.units)} if hasattr(layer, "units") else {}
         self.viewer.add_image(
-            explanation.heatmap, name=name, **extra, scale=tuple(layer.scale),
+            explanation.heatmap, name=name, units=tuple(layer.units), scale=tuple(layer.scale),
             translate=tuple(layer.translate), colormap="inferno", contrast_limits=(0.0, 1.0),
             opacity=0.5, blending="additive",
             metadata={"msc_morph_score_map": "gradcam", "source_layer": layer.name,
@@ -481,9 +459,3 @@ def run_notice(notices, failed, shown: int = 2) -> str:
     if failed:
         parts.append(f"skipped {len(failed)} layer(s): {listed(list(failed))}")
     return "; ".join(parts)
-
-
-def _tooltip_role():
-    from qtpy.QtCore import Qt
-
-    return Qt.ItemDataRole.ToolTipRole

@@ -46,6 +46,7 @@ from ..training.recipes import RECIPES, recipe_values
 from . import _train_defaults
 from ._collapsible import Collapsible
 from ._figure_export import enable_export
+from ._layers import image_layers
 from ._panel import JobDock
 from ._train_layers import layer_images, manifest_from_layers
 from ._train_report import TestReportView
@@ -258,9 +259,7 @@ class TrainWidget(JobDock):
             self.refresh_layers()
 
     def image_layers(self) -> list:
-        from napari.layers import Image
-
-        return [layer for layer in self.viewer.layers if isinstance(layer, Image)]
+        return image_layers(self.viewer)
 
     def _task_classes(self) -> tuple[str, ...]:
         typed = [c.strip() for c in self.classes.text().split(",") if c.strip()]
