@@ -91,6 +91,11 @@ def _path_text(edit: FileEdit) -> str:
     return str(edit.line_edit.value).strip()
 
 
+def _split(text: str) -> tuple[str, ...]:
+    """The comma-separated entries of ``text`` (class names), stripped, empty ones dropped."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 class TrainWidget(JobDock):
     """Dock widget: train a model on a manifest or on open layers."""
 
@@ -262,9 +267,8 @@ class TrainWidget(JobDock):
         return image_layers(self.viewer)
 
     def _task_classes(self) -> tuple[str, ...]:
-        typed = [c.strip() for c in self.classes.text().split(",") if c.strip()]
         task = TASKS.get(self.task.currentText()) if self.task.currentText() in TASKS else None
-        return tuple(typed) or (task.class_names if task is not None else ())
+        return _split(self.classes.text()) or (task.class_names if task is not None else ())
 
     def refresh_layers(self) -> None:
         """One table row per image (each plane of a stack); label/donor prefilled.
@@ -351,35 +355,24 @@ class TrainWidget(JobDock):
         With a recipe chosen, its values the form does not show (momentum,
         monitor, crop, tiling, augmentations) come from the recipe.
         """
-        classes = [c.strip() for c in self.classes.text().split(",") if c.strip()]
-        scheduler = self.scheduler.currentText()
         recipe = self.recipe.currentText()
         values = recipe_values(recipe) if recipe != CUSTOM else {}
-        lr_text = self.lr.text().strip()
+        form = {key: read() for key, (read, _) in self._recipe_fields().items()}
+        lr_text = form["lr"].strip()
         try:
             lr = float(lr_text) if lr_text else None
         except ValueError:
             raise BadInputError(f"learning rate must be a number such as 1e-3, got {lr_text!r}.") \
                 from None
-        if values and self.optimizer.currentText() != values["optimizer"]:
+        if values and form["optimizer"] != values["optimizer"]:
             values.pop("momentum", None)  # another optimiser brings its own
-        weights = (_path_text(self.weights_edit) or None) if self.pretrained.isChecked() else None
+        weights = (_path_text(self.weights_edit) or None) if form["pretrained"] else None
         values.update(
-            task=self.task.currentText(),
-            backbone=self.backbone.currentText().strip(),
-            input_size=self.input_size.value(),
-            epochs=self.epochs.value(),
-            batch_size=self.batch_size.value(),
-            optimizer=self.optimizer.currentText(),
-            scheduler=None if scheduler == OPTIMIZER_DEFAULT else scheduler,
-            downscale=self.downscale.value(),
-            pretrained=self.pretrained.isChecked(),
-            weights=weights,
-            lr=lr,
-            device=self.device.currentText(),
-            class_names=tuple(classes) or None,
-            class_weights=self.class_weights.currentText(),
-        )
+            form, lr=lr, weights=weights, backbone=form["backbone"].strip(),
+            class_names=_split(form["class_names"]) or None,
+            scheduler=None if form["scheduler"] == OPTIMIZER_DEFAULT else form["scheduler"],
+            downscale=self.downscale.value(), device=self.device.currentText(),
+            class_weights=self.class_weights.currentText())
         return TrainConfig(**values)
 
     def _manifest(self, out: Path):
