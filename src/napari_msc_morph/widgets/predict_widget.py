@@ -30,7 +30,6 @@ from qtpy.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
     QSizePolicy,
 )
 
@@ -50,6 +49,7 @@ from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
 from ._layers import PLANE_ROWS_KEY, image_layers, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
 from ._score_legend import show_score_legend
+from ._table_view import file_row
 
 #: First entry of the tiling combo box: use the bundle's own tiling.
 BUNDLE_DEFAULT = "bundle default"
@@ -220,12 +220,9 @@ class PredictWidget(JobDock):
         self.bundle_combo.addItems(load_recent_bundles())
         self.bundle_combo.setCurrentIndex(0 if self.bundle_combo.count() else -1)
         self.bundle_combo.currentTextChanged.connect(self._describe_bundle)
-        browse = QPushButton("Browse…", self)
-        browse.setToolTip("Choose a model bundle (.zip, or the model.json in its folder).")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.bundle_combo, 1)
-        row.addWidget(browse)
+        row = file_row(self.bundle_combo, self._browse, self)
+        row.itemAt(1).widget().setToolTip(
+            "Choose a model bundle (.zip, or the model.json in its folder).")
         return row
 
     # -- widget state ----------------------------------------------------------------
