@@ -13,6 +13,7 @@ added over each image.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -78,9 +79,7 @@ def load_recent_bundles() -> list[str]:
         data = json.loads(recent_bundles_file().read_text())
     except (OSError, ValueError):
         return []
-    if not isinstance(data, list):
-        return []
-    return [str(p) for p in data if isinstance(p, str)][:MAX_RECENT]
+    return [p for p in data if isinstance(p, str)][:MAX_RECENT] if isinstance(data, list) else []
 
 
 def remember_bundle(path: str | os.PathLike) -> list[str]:
@@ -88,12 +87,9 @@ def remember_bundle(path: str | os.PathLike) -> list[str]:
     from ..io import write_json
 
     path = str(Path(path).resolve())
-    recent = [path] + [p for p in load_recent_bundles() if p != path]
-    recent = recent[:MAX_RECENT]
-    try:
+    recent = [path, *(p for p in load_recent_bundles() if p != path)][:MAX_RECENT]
+    with contextlib.suppress(OSError):  # a read-only config folder must not stop a prediction
         write_json(recent, recent_bundles_file())
-    except OSError:  # a read-only config folder must not stop a prediction
-        pass
     return recent
 
 
@@ -106,14 +102,9 @@ def map_layer_geometry(layer, result: Prediction, n_leading: int):
     """
     scale = np.asarray(layer.scale, dtype=float)
     translate = np.asarray(layer.translate, dtype=float)
-    lead_scale, plane_scale = scale[:n_leading], scale[-2:]
-    lead_translate, plane_translate = translate[:n_leading], translate[-2:]
-    map_scale = plane_scale * np.asarray(result.map_scale)
-    map_translate = plane_translate + plane_scale * np.asarray(result.map_translate)
-    return (
-        tuple(lead_scale) + tuple(map_scale),
-        tuple(lead_translate) + tuple(map_translate),
-    )
+    map_scale = scale[-2:] * np.asarray(result.map_scale)
+    map_translate = translate[-2:] + scale[-2:] * np.asarray(result.map_translate)
+    return (*scale[:n_leading], *map_scale), (*translate[:n_leading], *map_translate)
 
 
 #: The message when Predict is pressed without a bundle (cleared once one is chosen).
