@@ -17,6 +17,7 @@ Opening the dock loads neither torch (the GPU question is asked in a thread,
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from magicgui.widgets import FileEdit
@@ -108,7 +109,6 @@ class TrainWidget(JobDock):
         self.viewer = napari_viewer
         self.result = None
         self.history: list[dict] = []
-        self._canvas = None  # the learning-curve plot, made at the first run (matplotlib)
         self._custom_values: dict = {}  # the form's own values while a recipe is shown
         self._recipe_shown = CUSTOM
         self._table_defaults: dict = {}  # image name -> (label, donor) prefilled in the table
@@ -217,16 +217,10 @@ class TrainWidget(JobDock):
         self.resume = QCheckBox("resume the interrupted run")
         form_row(form, "", self.resume, TIPS["resume"])
 
-    @property
+    @functools.cached_property
     def canvas(self):
-        """The learning-curve canvas, made when first needed (the first run)."""
-        self._ensure_plot()
-        return self._canvas
-
-    def _ensure_plot(self) -> None:
-        """Make the learning-curve plot (matplotlib loads here, not when the dock opens)."""
-        if self._canvas is not None:
-            return
+        """The learning-curve canvas, made at the first run (matplotlib loads then, not when
+        the dock opens)."""
         from matplotlib.figure import Figure
 
         from ._figure_canvas import BackgroundCanvas
@@ -235,19 +229,17 @@ class TrainWidget(JobDock):
         # window on every progress tick while training (see _figure_canvas)
         canvas = BackgroundCanvas(Figure(figsize=(4, 2.6), layout="constrained"),
                                   layout="constrained")
-        self._canvas = canvas
         canvas.setMinimumHeight(200)
+        canvas.setToolTip("Loss and accuracy per epoch.")
         enable_export(canvas, "learning_curves")  # right-click: Save PNG…/SVG…
-        canvas.setToolTip(f"Loss and accuracy per epoch. {canvas.toolTip()}".strip())
         self.results.insertTab(0, canvas, "Learning curves")
         self.results.setCurrentIndex(0)
         self.results.setVisible(True)
-        self._draw_plot()
+        return canvas
 
     @property
     def figure(self):
         """The learning-curve figure shown (a new one after every epoch)."""
-        self._ensure_plot()
         return self.canvas.figure
 
     # -- inputs --------------------------------------------------------------------------
@@ -442,7 +434,6 @@ class TrainWidget(JobDock):
         self._draw_plot()
 
     def _draw_plot(self) -> None:
-        self._ensure_plot()
         history = list(self.history)  # a snapshot: the next epoch may arrive mid-draw
         self.canvas.plot(lambda fig: plot_learning_curves(history, fig, small=True))
 
@@ -466,7 +457,6 @@ class TrainWidget(JobDock):
         folder = self._report_folder()
         if folder is None or not (folder / "metrics.json").is_file():
             return ""
-        self._ensure_plot()
         self.report_view.show_report(folder)
         self.results.setCurrentWidget(self.report_view)
         self.report_button.setEnabled(True)
