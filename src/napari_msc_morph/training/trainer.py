@@ -313,8 +313,7 @@ def _load_data(table, class_names, config: TrainConfig, probe, pin_memory: bool,
     class_index = {c: i for i, c in enumerate(class_names)}
     dataset = CropDataset(train_fields, [n for _, n in prepared],
                           [class_index[c] for c in train_rows["label"]], config)
-    loader, sampler = make_loader(dataset, config, pin_memory,
-                                  lambda n, seed, cap: distributed.make_sampler(ctx, n, seed, cap))
+    loader, sampler = make_loader(dataset, config, pin_memory, ctx.rank, ctx.world_size)
     return _Data(
         loader=loader, sampler=sampler, val_fields=val_fields,
         val_targets=np.array([class_index[c] for c in val_rows["label"]], dtype=np.int64),
