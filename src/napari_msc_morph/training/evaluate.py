@@ -39,7 +39,7 @@ from .bootstrap import check_bootstrap_memory, check_n_boot
 from .data import load_field, load_manifest, validate_manifest
 from .recorded_split import apply_recorded_split
 from .report import report_context, write_summary
-from .splits import read_split_file
+from .splits import apply_split_file
 
 __all__ = ["Evaluation", "evaluate_model", "predictions_table", "write_report"]
 
@@ -168,8 +168,7 @@ def evaluate_model(
     table = load_manifest(manifest)
     split_note = "split column of the manifest"
     if split_file is not None:
-        splits = read_split_file(split_file)
-        table = table.assign(split=[splits.get(str(Path(p).resolve()), "") for p in table["path"]])
+        table = apply_split_file(table, split_file)
         split_note = f"split from {split_file}"
     if split not in (None, "all"):
         if "split" not in table.columns or (table["split"] == "").all():

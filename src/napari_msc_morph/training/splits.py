@@ -32,7 +32,7 @@ from ..io import path_for_file, write_table
 from .data import SPLIT_NAMES, load_manifest
 
 __all__ = ["grouped_folds", "grouped_split", "assign_splits", "check_no_leakage", "write_split",
-           "read_split_file", "split_counts"]
+           "apply_split_file", "split_counts"]
 
 #: How many seeded shuffles the stratifier compares.
 N_CANDIDATES = 400
@@ -60,6 +60,23 @@ def _class_counts(labels, groups):
     counts = np.zeros((unique_groups.size, class_of.max(initial=-1) + 1))
     np.add.at(counts, (group_of, class_of), 1)
     return groups, unique_groups, group_of, counts, counts.sum(0) / counts.sum()
+
+
+def _share_gap(part, overall) -> float:
+    """How far the class shares of ``part`` (images per class) are from ``overall``."""
+    return float(np.abs(part / max(part.sum(), 1) - overall).sum())
+
+
+def _best_shuffle(n: int, seed: int, salt: int, score) -> np.ndarray:
+    """Of :data:`N_CANDIDATES` seeded orders of ``n`` groups, the first with the lowest ``score``."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, salt]))
+    best_score, best_order = None, None
+    for _ in range(N_CANDIDATES):
+        order = rng.permutation(n)
+        value = score(order)
+        if best_score is None or value < best_score - 1e-12:
+            best_score, best_order = value, order
+    return best_order
 
 
 def grouped_split(
@@ -104,27 +121,20 @@ def grouped_split(
             f"leave one for training; add donors, lower the validation/test share, or give "
             "the split by hand in a 'split' column."
         )
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5B1]))
-    best_score, best_order = None, None
-    for _ in range(N_CANDIDATES):
-        order = rng.permutation(n)
-        parts = {
-            "test": order[:n_test],
-            "val": order[n_test:n_test + n_val],
-            "train": order[n_test + n_val:],
-        }
-        score = 0.0
-        for name, idx in parts.items():
-            if idx.size == 0:
-                continue
-            part = counts[idx].sum(0)
-            missing = int((part == 0).sum())
-            # A class missing from training is never acceptable when avoidable;
-            # missing from val/test only hurts the metrics.
-            score += missing * (1000.0 if name == "train" else 10.0)
-            score += float(np.abs(part / max(part.sum(), 1) - overall).sum())
-        if best_score is None or score < best_score - 1e-12:
-            best_score, best_order = score, order
+
+    def score(order):
+        value = 0.0
+        for name, idx in (("test", order[:n_test]), ("val", order[n_test:n_test + n_val]),
+                          ("train", order[n_test + n_val:])):
+            if idx.size:
+                part = counts[idx].sum(0)
+                # A class missing from training is never acceptable when avoidable;
+                # missing from val/test only hurts the metrics.
+                value += int((part == 0).sum()) * (1000.0 if name == "train" else 10.0)
+                value += _share_gap(part, overall)
+        return value
+
+    best_order = _best_shuffle(n, seed, 0x5B1, score)
     split_of = np.empty(n, dtype=object)
     split_of[best_order] = ["test"] * n_test + ["val"] * n_val + ["train"] * (n - n_test - n_val)
     return split_of[group_of].astype(str)
@@ -149,19 +159,21 @@ def grouped_folds(labels, groups, k: int, seed: int = 0) -> np.ndarray:
     n = unique_groups.size
     if not 2 <= int(k) <= n:
         raise BadInputError(f"{k} folds need between 2 and {n} groups (there are {n}).")
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0xF01D]))
-    best_score, best_fold_of = None, None
-    for _ in range(N_CANDIDATES):
+
+    def folds_of(order):
         fold_of = np.empty(n, dtype=int)
-        fold_of[rng.permutation(n)] = np.arange(n) % int(k)
-        score = 0.0
+        fold_of[order] = np.arange(n) % int(k)
+        return fold_of
+
+    def score(order):
+        fold_of, value = folds_of(order), 0.0
         for f in range(int(k)):
             held, rest = counts[fold_of == f].sum(0), counts[fold_of != f].sum(0)
-            score += 1000.0 * int((rest == 0).sum()) + 10.0 * int((held == 0).sum())
-            score += float(np.abs(held / max(held.sum(), 1) - overall).sum())
-        if best_score is None or score < best_score - 1e-12:
-            best_score, best_fold_of = score, fold_of
-    return best_fold_of[group_of]
+            value += 1000.0 * int((rest == 0).sum()) + 10.0 * int((held == 0).sum())
+            value += _share_gap(held, overall)
+        return value
+
+    return folds_of(_best_shuffle(n, seed, 0xF01D, score))[group_of]
 
 
 def assign_splits(
@@ -238,9 +250,13 @@ def write_split(table: pd.DataFrame, path: str | os.PathLike, split_by: str | No
     return write_table(stored, path)
 
 
-def read_split_file(split_file) -> dict[str, str]:
-    """``{resolved image path: split}`` of a training run's ``split.csv`` (see :func:`write_split`)."""
+def apply_split_file(table: pd.DataFrame, split_file) -> pd.DataFrame:
+    """``table`` with the split of a training run's ``split.csv`` (see :func:`write_split`).
+
+    Rows are matched by resolved image path; a row the file does not list gets no split.
+    """
     saved = load_manifest(split_file)
     if "split" not in saved.columns:
         raise BadInputError(f"{split_file} has no split column; give a training run's split.csv.")
-    return {str(Path(p).resolve()): s for p, s in zip(saved["path"], saved["split"], strict=True)}
+    splits = {str(Path(p).resolve()): s for p, s in zip(saved["path"], saved["split"], strict=True)}
+    return table.assign(split=[splits.get(str(Path(p).resolve()), "") for p in table["path"]])
