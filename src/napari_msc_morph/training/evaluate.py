@@ -37,9 +37,8 @@ from ._inputs import predict_fields
 from ._json import json_safe
 from .bootstrap import check_bootstrap_memory, check_n_boot
 from .data import load_field, load_manifest, validate_manifest
-from .recorded_split import apply_recorded_split
 from .report import report_context, write_summary
-from .splits import apply_split_file
+from .splits import apply_recorded_split, apply_split_file
 
 __all__ = ["Evaluation", "evaluate_model", "predictions_table", "write_report"]
 
