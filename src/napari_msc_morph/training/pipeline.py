@@ -203,7 +203,7 @@ class EpochSampler:
 
 def make_loader(dataset: CropDataset, config: TrainConfig, pin_memory: bool, rank: int = 0,
                 world_size: int = 1):
-    """``(loader, sampler)``: the DataLoader over ``dataset``; call ``sampler.set_epoch`` each epoch.
+    """The DataLoader over ``dataset``; call ``loader.sampler.set_epoch`` each epoch.
 
     ``rank``/``world_size``: this process's shard under torchrun (:mod:`.distributed`).
     """
@@ -212,7 +212,7 @@ def make_loader(dataset: CropDataset, config: TrainConfig, pin_memory: bool, ran
     max_samples = (None if config.max_train_batches is None
                    else config.max_train_batches * config.batch_size)
     sampler = EpochSampler(len(dataset), config.seed, max_samples, rank, world_size)
-    loader = torch.utils.data.DataLoader(
+    return torch.utils.data.DataLoader(
         dataset,
         batch_size=config.batch_size,
         sampler=sampler,
@@ -221,4 +221,3 @@ def make_loader(dataset: CropDataset, config: TrainConfig, pin_memory: bool, ran
         pin_memory=pin_memory,
         drop_last=len(sampler) > config.batch_size,
     )
-    return loader, sampler
