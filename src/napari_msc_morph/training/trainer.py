@@ -254,8 +254,7 @@ def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool, de
 def _run_warnings(table, class_names, config: TrainConfig) -> list[str]:
     """Logged now, recorded in model.json: what weakens this split's numbers."""
     found = [f"--dedupe: {note}" for note in table.attrs.get("merged", [])]
-    split_by = None if config.split_by in (None, "", "none", "image") else config.split_by
-    found += split_warnings(table, class_names, split_by)
+    found += split_warnings(table, class_names, config.split_by)  # None: split by image
     found += schedule_warnings(config)
     if config.monitor.startswith("val_") and not (table["split"] == "val").any():
         found.append(f"no validation images: the best epoch, early stopping and the learning-rate "
