@@ -248,10 +248,6 @@ def check_threshold(threshold) -> float:
     return value
 
 
-def _is_empty(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip()
-
-
 def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> tuple[str | None, list]:
     """The column whose groups the bootstrap resamples (``None``: images), and notes.
 
@@ -271,7 +267,7 @@ def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> tuple[st
             f"{', '.join(map(str, table.columns))}); name the donor column, or 'image' to "
             "resample images."
         )
-    empty = table[column].map(_is_empty)
+    empty = table[column].isna() | (table[column].astype(str).str.strip() == "")
     if empty.all():
         if bootstrap_by is None:
             return None, []  # no donors at all: report_context says the images are resampled
