@@ -69,8 +69,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="keep objects touching the image border")
     parser.add_argument("--backend", choices=SEGMENTATION_BACKENDS.names(), default="classic",
                         help="how nuclei and cells are found: classic (no download) or "
-                             "cellpose (needs the [cellpose] extra; on the GPU when there is "
-                             "one; downloads its weights once)")
+                             "cellpose (needs the [cellpose] extra; on --device, the GPU when "
+                             "there is one; downloads its weights once)")
     add_device_argument(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="LABELS.tif",
                         help="output labels: cells with --cells, otherwise nuclei; for many "

@@ -6,9 +6,9 @@ has a ``nuclei`` and a ``cyto3`` model. Which one runs follows the installed
 version. The network runs on the device the user chose from the package's
 :data:`~napari_msc_morph.models.backbones.DEVICES` registry (``auto``: CUDA,
 then Apple MPS, then the CPU; :func:`cellpose_device`). The diameter cellpose
-rescales to is the typical nucleus diameter the classic path uses (given, from the pixel size or estimated:
-:mod:`.scale`); for cells, the diameter of a disc with the field's cytoplasm
-area shared among its nuclei.
+rescales to is the typical nucleus diameter the classic path uses (given, from
+the pixel size or estimated: :mod:`.scale`); for cells, the diameter of a disc
+with the field's cytoplasm area shared among its nuclei.
 
 Cells are segmented on the cytoplasm image with the nuclei as second channel,
 then paired one-to-one with the nuclei by overlap, so cell ``k`` holds nucleus
