@@ -33,7 +33,7 @@ from .run import FieldResults, run_fields
 from .segment_thresholds import (
     ROBUSTNESS_TABLE,
     THRESHOLD_SCOPES,
-    size_robustness,
+    robustness_table,
     study_nuclear_threshold,
 )
 
@@ -238,16 +238,14 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
         notes.append(f"one nuclear threshold for all {len(fields)} field(s): {threshold:.4g} "
                      f"above the local background ({threshold_method}, fields pooled)")
     robustness = None
-    if groups is None or len(set(groups)) < 2:
+    if groups is None:
         notes.append("size-robustness table skipped: it needs at least two groups "
                      "(msc-morph segment --manifest ... --group-by COLUMN)")
-    elif backend != "classic":
-        notes.append(f"size-robustness table skipped: it compares the classic backend's "
-                     f"thresholds, and backend {backend!r} has none")
     else:
-        robustness = size_robustness(fields, groups, diameter=diameter, z_project=z_project,
-                                     client=client, cancel=cancel)
-        if out is not None and write_manifest:
+        robustness, note = robustness_table(fields, groups, backend=backend, diameter=diameter,
+                                            z_project=z_project, client=client, cancel=cancel)
+        notes += [note] if note else []
+        if robustness is not None and out is not None and write_manifest:
             write_table(robustness, out / ROBUSTNESS_TABLE)
     return SegmentBatch(table, results, threshold, robustness, notes)
 
