@@ -26,6 +26,7 @@ __all__ = [
     "ROBUSTNESS_TABLE",
     "THRESHOLD_SCOPES",
     "robustness_table",
+    "scale_note",
     "size_robustness",
     "study_nuclear_threshold",
 ]
@@ -129,8 +130,11 @@ def robustness_table(fields: list[Field], groups: list, *, backend: str = "class
                      cancel: CancelToken | None = None) -> tuple[pd.DataFrame | None, str | None]:
     """The size-robustness table of ``fields`` by ``groups`` (one per field), or why not.
 
-    Returns ``(table, None)``, or ``(None, note)`` when it cannot be made: fewer
-    than two groups, or a backend without a threshold to vary (cellpose).
+    Returns ``(table, note)``: ``table`` is ``None`` when it cannot be made (fewer
+    than two groups, or a backend without a threshold to vary: cellpose) and
+    ``note`` says why; with a table, ``note`` names the groups where the study
+    threshold finds no nucleus at all (their fields are on another intensity
+    scale, e.g. 8-bit exports beside 16-bit files), else ``None``.
     """
     if len(set(map(str, groups))) < 2:
         return None, (f"size-robustness table skipped: it needs at least two groups, and the "
@@ -138,6 +142,19 @@ def robustness_table(fields: list[Field], groups: list, *, backend: str = "class
     if backend != "classic":
         return None, (f"size-robustness table skipped: it compares the classic backend's "
                       f"thresholds, and backend {backend!r} has none")
-    return size_robustness(fields, groups, diameter=diameter, z_project=z_project,
-                           reference=reference, client=client, progress=progress,
-                           cancel=cancel), None
+    table = size_robustness(fields, groups, diameter=diameter, z_project=z_project,
+                            reference=reference, client=client, progress=progress, cancel=cancel)
+    return table, scale_note(table)
+
+
+def scale_note(table: pd.DataFrame) -> str | None:
+    """Name the groups of a size-robustness ``table`` where the study threshold finds no
+    nucleus while it finds some elsewhere (``None`` if there are none)."""
+    study = table[table["threshold"] == "study"]
+    empty = study.loc[study["n_nuclei"] == 0, "group"].tolist()
+    if not empty or not (study["n_nuclei"] > 0).any():
+        return None
+    return (f"the one study threshold finds no nuclei in group(s) {', '.join(empty)}: "
+            "their fields are on another intensity scale than the others (e.g. 8-bit exports "
+            "beside 16-bit files), so one threshold cannot serve them all; export every field "
+            "at the same bit depth")

@@ -36,7 +36,7 @@ from ..errors import USER_ERRORS, BadInputError
 from ..jobs import CancelToken, ProgressFn, scaled
 from .fields import Field
 from .run import FieldFailure, error_text, failures_table
-from .segment_thresholds import ROBUSTNESS_TABLE, robustness_table
+from .segment_thresholds import ROBUSTNESS_TABLE, robustness_table, scale_note
 from .study_design import StudyField, sample_keys
 
 __all__ = ["DNA_NAMES", "Study", "find_dna_channel", "run_study"]
@@ -291,13 +291,15 @@ def _robustness(out: Path, done: list[StudyField], group_by: str, reference: str
     cached, meta = out / "cache" / ROBUSTNESS_TABLE, out / "cache" / "robustness.json"
     if cached.exists() and meta.exists() and \
             json.loads(meta.read_text()).get("signature") == signature:
-        return read_table(cached, text_columns=["group"])
+        table = read_table(cached, text_columns=["group"])
+        warnings += [note] if (note := scale_note(table)) else []
+        return table
     table, note = robustness_table([_segment_spec(f, options) for f in grouped], groups,
                                    backend=options["backend"], diameter=options["diameter"],
                                    reference=reference, client=client, progress=progress,
                                    cancel=cancel)
+    warnings += [note] if note else []
     if table is None:
-        warnings.append(note)
         return None
     write_table(table, cached)
     write_json({"signature": signature}, meta)
