@@ -299,3 +299,29 @@ def test_a_nucleus_cellpose_gave_no_cell_is_not_a_border_exclusion(tiny):
     result = segment_field(nuclei_image, cytoplasm, backend="cellpose", exclude_border=True)
     assert (result.n_border_excluded, result.n_nuclei_without_cell) == (1, 1)
     assert result.counts == {"nuclei": 3, "cells": 3}
+
+
+def test_segment_dock_offers_the_device_for_cellpose(tiny, make_napari_viewer, qtbot,
+                                                     monkeypatch):
+    from napari_msc_morph.widgets.segment_widget import SegmentWidget
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a CUDA machine
+    viewer = make_napari_viewer()
+    viewer.add_image(_field(7), name="DAPI")
+    widget = SegmentWidget(viewer)
+    widget.backend.setCurrentText("classic")
+    assert widget.device.isHidden()  # classic runs on the CPU: nothing to choose
+    widget.backend.setCurrentText("cellpose")
+    assert not widget.device.isHidden()
+    assert [widget.device.itemText(k) for k in range(widget.device.count())] == \
+        ["auto", "cpu", "cuda", "mps"]
+    widget.device.setCurrentText("cpu")  # keep the GPU free, say, for training
+    assert widget.run() is not None, widget.status.text()
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=20000)
+    assert "4 nuclei" in widget.status.text()
+    assert [(b["gpu"], b["device"]) for b in tiny.built] == [(False, torch.device("cpu"))]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    widget.device.setCurrentText("cuda")
+    assert widget.run() is None
+    assert "'cuda' is not available" in widget.status.text()
