@@ -14,6 +14,7 @@ import inspect
 import urllib.error
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -325,3 +326,27 @@ def test_segment_dock_offers_the_device_for_cellpose(tiny, make_napari_viewer, q
     widget.device.setCurrentText("cuda")
     assert widget.run() is None
     assert "'cuda' is not available" in widget.status.text()
+
+
+def test_study_runs_cellpose_on_the_chosen_device(tiny, monkeypatch, tmp_path, capsys):
+    from napari_msc_morph.cli import main
+    from napari_msc_morph.io import write_tiff
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("ctrl_1", "osteo_1"):
+        write_tiff(_field(7), folder / f"{name}.tif")
+    run = ["study", str(folder), "--pattern", "{condition}_{field}.tif", "--backend", "cellpose",
+           "--out", str(tmp_path / "study")]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main([*run, "--device", "cuda"]) == 2
+    assert "available here: auto, cpu" in capsys.readouterr().err
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert main([*run, "--device", "cuda", "--group-by", "condition"]) == 0
+    assert tiny.built == [{"gpu": True, "device": torch.device("cuda"),
+                           "pretrained_model": CELLPOSE_DEFAULT}]
+    fields = pd.read_csv(tmp_path / "study" / "fields.csv")
+    assert fields["n_nuclei"].tolist() == [4, 4]
+    # cellpose has no threshold to vary: no robustness table, and the user is told why
+    assert "backend 'cellpose' has none" in capsys.readouterr().err
+    assert not (tmp_path / "study" / "threshold_robustness.csv").exists()
