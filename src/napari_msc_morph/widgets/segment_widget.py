@@ -103,7 +103,7 @@ class SegmentWidget(JobDock):
         self.device.addItems(DEVICES.names())
         self.device.setToolTip("Where cellpose runs:\n" + "\n".join(
             f"{name}: {DEVICES.help(name)}" for name in DEVICES))
-        self.device_label = QLabel("on")
+        self.device_label = QLabel("Device")
         self.backend.currentTextChanged.connect(self._show_device)
         # a backend this install lacks: say which extra adds it rather than hide it silently
         self.backend_note = QLabel(missing_backends_note())
