@@ -350,3 +350,28 @@ def test_study_runs_cellpose_on_the_chosen_device(tiny, monkeypatch, tmp_path, c
     # cellpose has no threshold to vary: no robustness table, and the user is told why
     assert "backend 'cellpose' has none" in capsys.readouterr().err
     assert not (tmp_path / "study" / "threshold_robustness.csv").exists()
+
+
+def test_study_dock_runs_cellpose_on_the_chosen_device(tiny, make_napari_viewer, qtbot,
+                                                       monkeypatch, tmp_path):
+    from napari_msc_morph.io import write_tiff
+    from napari_msc_morph.widgets.study_widget import StudyWidget
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a CUDA machine
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("ctrl_1", "osteo_1"):
+        write_tiff(_field(7), folder / f"{name}.tif")
+    widget = StudyWidget(make_napari_viewer())
+    widget.folder.setText(str(folder))
+    widget.pattern.setText("{condition}_{field}.tif")
+    assert widget.device.isHidden()  # classic: nothing to choose
+    widget.backend.setCurrentText("cellpose")
+    assert not widget.device.isHidden()
+    widget.device.setCurrentText("cpu")
+    assert widget.run() is not None
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=30000)
+    assert widget.study is not None, widget.status.text()
+    assert widget.study.fields["n_nuclei"].tolist() == [4, 4]
+    assert [(b["gpu"], b["device"]) for b in tiny.built] == [(False, torch.device("cpu"))]

@@ -20,19 +20,13 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import BadInputError, MscMorphError
-from ..models.backbones import DEVICES
 from ..morphology import (
     THRESHOLD_METHODS,
-    available_backends,
     check_segment_inputs,
     segment_field,
 )
-from ..morphology.segment import (
-    SEGMENTATION_BACKENDS,
-    missing_backends_note,
-    nuclear_threshold,
-    signal_sample,
-)
+from ..morphology.segment import missing_backends_note, nuclear_threshold, signal_sample
+from ._backend_row import backend_row
 from ._layers import current_plane, is_in_memory
 from ._panel import JobDock
 
@@ -91,20 +85,11 @@ class SegmentWidget(JobDock):
         self.exclude_border.setToolTip(
             "On by default: a nucleus or cell cut by the image edge looks smaller and less round "
             "than it is. The status line says how many were dropped.")
-        self.backend = QComboBox()
-        self.backend.addItems(available_backends())
-        self.backend.setToolTip(
+        backends, self.backend, self.device = backend_row(
             "How nuclei and cells are found: 'classic' (threshold and watershed, no download, "
             "measured at F1 0.91 on the BBBC039 nuclei) or 'cellpose' (a learned model for "
-            "nuclei and whole cells, on the GPU when there is one; it downloads its weights "
+            "nuclei and whole cells, on the Device you choose; it downloads its weights "
             "once, when installed).")
-        # where a learned backend runs (the DEVICES registry); shown only for such a backend
-        self.device = QComboBox()
-        self.device.addItems(DEVICES.names())
-        self.device.setToolTip("Where cellpose runs:\n" + "\n".join(
-            f"{name}: {DEVICES.help(name)}" for name in DEVICES))
-        self.device_label = QLabel("Device")
-        self.backend.currentTextChanged.connect(self._show_device)
         # a backend this install lacks: say which extra adds it rather than hide it silently
         self.backend_note = QLabel(missing_backends_note())
         self.backend_note.setWordWrap(True)
@@ -130,11 +115,7 @@ class SegmentWidget(JobDock):
         form.addRow("Nucleus diameter", diameters)
         form.addRow("Threshold", self.threshold)
         form.addRow("Threshold scope", self.scope)
-        backend_row = QHBoxLayout()
-        for widget, stretch in ((self.backend, 1), (self.device_label, 0), (self.device, 0)):
-            backend_row.addWidget(widget, stretch)
-        form.addRow("Backend", backend_row)
-        self._show_device(self.backend.currentText())
+        form.addRow("Backend", backends)
         form.addRow("", self.backend_note)
         form.addRow("", self.exclude_border)
         self.build_run_panel(form, "Segment").addStretch(1)
@@ -143,12 +124,6 @@ class SegmentWidget(JobDock):
         for event in (events.inserted, events.removed, events.reordered):
             event.connect(self.refresh_layers)
         self.refresh_layers()
-
-    def _show_device(self, backend: str) -> None:
-        """Offer the device only for a backend that runs on one (cellpose, not classic)."""
-        runs_on_device = bool(backend) and "device" in SEGMENTATION_BACKENDS.entry(backend).extra
-        self.device_label.setVisible(runs_on_device)
-        self.device.setVisible(runs_on_device)
 
     def refresh_layers(self, event=None) -> None:
         from napari.layers import Image

@@ -28,6 +28,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import BadInputError, MscMorphError
 from ..morphology.summary import THRESHOLD_LEARNERS
+from ._backend_row import backend_row
 from ._panel import JobDock
 from ._table_view import file_row, fill_table_widget
 
@@ -123,6 +124,10 @@ class StudyWidget(JobDock):
         self.control.setPlaceholderText("condition=control")
         self.control.setToolTip("Which fields are negative controls (KEY=VALUE), for the "
                                 "'control' threshold.")
+        # as the Segment dock: cellpose when installed, and the device it runs on
+        backends, self.backend, self.device = backend_row(
+            "How nuclei and cells are found: 'classic' (threshold and watershed) or "
+            "'cellpose' (a learned model; the size-robustness table needs 'classic').")
         self.group_by = QComboBox()
         self.group_by.addItem(NO_GROUP)
         self.group_by.setToolTip(
@@ -148,6 +153,7 @@ class StudyWidget(JobDock):
         form.addRow("Pixel size", self.pixel_size)
         form.addRow("Marker threshold", self.marker_threshold)
         form.addRow("Controls", self.control)
+        form.addRow("Backend", backends)
         form.addRow("Group by", self.group_by)
         form.addRow("Output folder", self.out)
         layout = self.build_run_panel(form, "Run study")
@@ -238,6 +244,7 @@ class StudyWidget(JobDock):
                     pixel_size_um=self.pixel_size.value() or None,
                     marker_threshold=self.marker_threshold.currentText(),
                     control=next(iter(control.items()), None),
+                    backend=self.backend.currentText(), device=self.device.currentText(),
                     group_by=None if self.group_by.currentIndex() <= 0
                     else self.group_by.currentText())
 
