@@ -6,7 +6,8 @@ all fields (:func:`study_nuclear_threshold`), the pattern of
 thresholds: a per-field Otsu moves each field's nuclear edge with its own
 brightness, and a group whose fields are brighter gets larger nuclei.
 :func:`size_robustness` shows it: the group median-size ratio under each
-threshold method.
+threshold method. :func:`robustness_table` is the one call of ``msc-morph segment
+--group-by`` and ``msc-morph study --group-by`` (and the Study dock's Group by).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..jobs import CancelToken
+from ..jobs import CancelToken, ProgressFn, scaled
 from .fields import Field
 from .run import run_fields
 
@@ -24,6 +25,8 @@ __all__ = [
     "ROBUSTNESS_METHODS",
     "ROBUSTNESS_TABLE",
     "THRESHOLD_SCOPES",
+    "robustness_table",
+    "scale_note",
     "size_robustness",
     "study_nuclear_threshold",
 ]
@@ -49,14 +52,15 @@ def signal_task(fld: Field, *, diameter, z_project: str, progress=None, cancel=N
 
 def study_nuclear_threshold(fields: list[Field], *, method: str = "otsu", diameter=None,
                             z_project: str = "max", client=None,
+                            progress: ProgressFn | None = None,
                             cancel: CancelToken | None = None) -> float:
     """One nuclear detection threshold for all ``fields``: ``method`` on their
     background-corrected nuclear signal pooled (each field at its own scale)."""
     from ..morphology.segment import nuclear_threshold
 
     samples = run_fields(partial(signal_task, diameter=diameter, z_project=z_project),
-                         list(fields), [f.name for f in fields], client=client, cancel=cancel,
-                         verb="read")
+                         list(fields), [f.name for f in fields], client=client,
+                         progress=progress, cancel=cancel, verb="read")
     return nuclear_threshold([sample for _, sample in samples.succeeded()], method)
 
 
@@ -79,22 +83,29 @@ def areas_task(fld: Field, *, diameter, z_project: str, methods: tuple, study: f
 
 
 def size_robustness(fields: list[Field], groups: list, *, diameter=None, z_project="max",
-                    client=None, cancel: CancelToken | None = None) -> pd.DataFrame:
+                    reference: str | None = None, client=None,
+                    progress: ProgressFn | None = None,
+                    cancel: CancelToken | None = None) -> pd.DataFrame:
     """Does a size difference between groups survive the choice of threshold?
 
     Segments every field under each :data:`ROBUSTNESS_METHODS` threshold (per
     field) and under the study's Otsu threshold, and gives per method and group
     the number of nuclei, their median area (px) and the ratio of that median to
-    the first group's. A ratio that moves with the method is a threshold
-    artefact, not biology.
+    the ``reference`` group's (default: the first field's group). A ratio that
+    moves with the method is a threshold artefact, not biology.
     """
     study = study_nuclear_threshold(fields, diameter=diameter, z_project=z_project,
-                                    client=client, cancel=cancel)
+                                    client=client, progress=scaled(progress, 0, 20, 100),
+                                    cancel=cancel)
     task = partial(areas_task, diameter=diameter, z_project=z_project,
                    methods=ROBUSTNESS_METHODS, study=study)
     results = run_fields(task, list(fields), [f.name for f in fields], client=client,
-                         cancel=cancel, verb="segmented")
+                         progress=scaled(progress, 20, 80, 100), cancel=cancel,
+                         verb="segmented")
     order = list(dict.fromkeys(str(g) for g in groups))
+    if reference is not None and str(reference) in order:
+        order.remove(str(reference))
+        order.insert(0, str(reference))
     pooled = {}
     for k, areas in results.succeeded():
         for method, values in areas.items():
@@ -111,3 +122,39 @@ def size_robustness(fields: list[Field], groups: list, *, diameter=None, z_proje
                          "median_area_px": medians.get(group, np.nan),
                          f"ratio_to_{order[0]}": medians.get(group, np.nan) / reference})
     return pd.DataFrame(rows)
+
+
+def robustness_table(fields: list[Field], groups: list, *, backend: str = "classic",
+                     diameter=None, z_project: str = "max", reference: str | None = None,
+                     client=None, progress: ProgressFn | None = None,
+                     cancel: CancelToken | None = None) -> tuple[pd.DataFrame | None, str | None]:
+    """The size-robustness table of ``fields`` by ``groups`` (one per field), or why not.
+
+    Returns ``(table, note)``: ``table`` is ``None`` when it cannot be made (fewer
+    than two groups, or a backend without a threshold to vary: cellpose) and
+    ``note`` says why; with a table, ``note`` names the groups where the study
+    threshold finds no nucleus at all (their fields are on another intensity
+    scale, e.g. 8-bit exports beside 16-bit files), else ``None``.
+    """
+    if len(set(map(str, groups))) < 2:
+        return None, (f"size-robustness table skipped: it needs at least two groups, and the "
+                      f"fields have {len(set(map(str, groups)))}")
+    if backend != "classic":
+        return None, (f"size-robustness table skipped: it compares the classic backend's "
+                      f"thresholds, and backend {backend!r} has none")
+    table = size_robustness(fields, groups, diameter=diameter, z_project=z_project,
+                            reference=reference, client=client, progress=progress, cancel=cancel)
+    return table, scale_note(table)
+
+
+def scale_note(table: pd.DataFrame) -> str | None:
+    """Name the groups of a size-robustness ``table`` where the study threshold finds no
+    nucleus while it finds some elsewhere (``None`` if there are none)."""
+    study = table[table["threshold"] == "study"]
+    empty = study.loc[study["n_nuclei"] == 0, "group"].tolist()
+    if not empty or not (study["n_nuclei"] > 0).any():
+        return None
+    return (f"the one study threshold finds no nuclei in group(s) {', '.join(empty)}: "
+            "their fields are on another intensity scale than the others (e.g. 8-bit exports "
+            "beside 16-bit files), so one threshold cannot serve them all; export every field "
+            "at the same bit depth")
