@@ -220,3 +220,23 @@ def test_study_group_by_names_the_keys(study_folder, tmp_path, capsys):
                  "--group-by", "dose"]) == 2
     err = capsys.readouterr().err
     assert "'dose'" in err and "donor, condition, day" in err
+
+
+def test_one_study_threshold_refuses_fields_of_mixed_bit_depth(study_folder, tmp_path, capsys):
+    # an 8-bit export beside the 16-bit stacks: one cut on pooled intensities would sit above
+    # every 8-bit nucleus and that field would read as "no cells"
+    f = if_field(size=(160, 160), n_cells=6, differentiation=0.9, seed=42)
+    dapi = (f.channels["DAPI"] / f.channels["DAPI"].max() * 255).astype(np.uint8)
+    tifffile.imwrite(study_folder / "D3_osteo_day7_1.ome.tif", dapi[None],
+                     metadata={"axes": "CYX", "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.65,
+                               "Channel": {"Name": ["DAPI"]}})
+    fields = study_fields([study_folder], pattern=PATTERN)
+    with pytest.raises(BadInputError, match="bit depth") as error:
+        run_study(fields, tmp_path / "s1", threshold_scope="study")
+    assert "uint8: 1 field(s), e.g. D3_osteo_day7_1" in str(error.value)
+    assert "--threshold-scope field" in str(error.value)
+    # per-field thresholds still run; the robustness table is skipped with the reason
+    assert main(["study", str(study_folder), "--pattern", PATTERN, "--out",
+                 str(tmp_path / "s2"), "--group-by", "condition"]) == 0
+    assert "size-robustness table skipped" in capsys.readouterr().err
+    assert not (tmp_path / "s2" / "threshold_robustness.csv").exists()

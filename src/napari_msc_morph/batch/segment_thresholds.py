@@ -17,6 +17,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn, scaled
 from .fields import Field
 from .run import run_fields
@@ -40,14 +41,14 @@ ROBUSTNESS_TABLE = "threshold_robustness.csv"
 
 
 def signal_task(fld: Field, *, diameter, z_project: str, progress=None, cancel=None):
-    """One field's share of the study's nuclear threshold (a pixel sample)."""
+    """One field's share of the study's nuclear threshold: its pixel type and a pixel sample."""
     from ..channels import read_channel
     from ..io import resolve_pixel_size
     from ..morphology.segment import signal_sample
 
     image = read_channel(fld.files["nuclei"], z_project=z_project)
     pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, [image])
-    return signal_sample(image.data, diameter, pixel_size)
+    return str(image.data.dtype), signal_sample(image.data, diameter, pixel_size)
 
 
 def study_nuclear_threshold(fields: list[Field], *, method: str = "otsu", diameter=None,
@@ -58,10 +59,24 @@ def study_nuclear_threshold(fields: list[Field], *, method: str = "otsu", diamet
     background-corrected nuclear signal pooled (each field at its own scale)."""
     from ..morphology.segment import nuclear_threshold
 
+    fields = list(fields)
     samples = run_fields(partial(signal_task, diameter=diameter, z_project=z_project),
-                         list(fields), [f.name for f in fields], client=client,
+                         fields, [f.name for f in fields], client=client,
                          progress=progress, cancel=cancel, verb="read")
-    return nuclear_threshold([sample for _, sample in samples.succeeded()], method)
+    done = samples.succeeded()
+    by_type: dict[str, list[str]] = {}
+    for k, (dtype, _) in done:
+        by_type.setdefault(dtype, []).append(fields[k].name)
+    if len(by_type) > 1:
+        # One cut on pooled 8-bit and 16-bit intensities sits far above every 8-bit
+        # nucleus: those fields would come out empty, which reads as "no cells".
+        kinds = "; ".join(f"{dtype}: {len(names)} field(s), e.g. {names[0]}"
+                          for dtype, names in by_type.items())
+        raise BadInputError(
+            f"one nuclear threshold for the study needs every field at one bit depth, and "
+            f"these differ ({kinds}); export every field at the same bit depth, or use "
+            f"--threshold-scope field (each field its own threshold)")
+    return nuclear_threshold([sample for _, (_, sample) in done], method)
 
 
 def areas_task(fld: Field, *, diameter, z_project: str, methods: tuple, study: float,
@@ -132,9 +147,9 @@ def robustness_table(fields: list[Field], groups: list, *, backend: str = "class
 
     Returns ``(table, note)``: ``table`` is ``None`` when it cannot be made (fewer
     than two groups, or a backend without a threshold to vary: cellpose) and
-    ``note`` says why; with a table, ``note`` names the groups where the study
-    threshold finds no nucleus at all (their fields are on another intensity
-    scale, e.g. 8-bit exports beside 16-bit files), else ``None``.
+    ``note`` says why (also fields of mixed bit depth, which have no one study
+    threshold); with a table, ``note`` names the groups where the study threshold
+    finds no nucleus at all (far dimmer fields), else ``None``.
     """
     if len(set(map(str, groups))) < 2:
         return None, (f"size-robustness table skipped: it needs at least two groups, and the "
@@ -142,8 +157,12 @@ def robustness_table(fields: list[Field], groups: list, *, backend: str = "class
     if backend != "classic":
         return None, (f"size-robustness table skipped: it compares the classic backend's "
                       f"thresholds, and backend {backend!r} has none")
-    table = size_robustness(fields, groups, diameter=diameter, z_project=z_project,
-                            reference=reference, client=client, progress=progress, cancel=cancel)
+    try:
+        table = size_robustness(fields, groups, diameter=diameter, z_project=z_project,
+                                reference=reference, client=client, progress=progress,
+                                cancel=cancel)
+    except BadInputError as error:  # mixed bit depths: no study threshold to compare
+        return None, f"size-robustness table skipped: {error}"
     return table, scale_note(table)
 
 
@@ -155,6 +174,6 @@ def scale_note(table: pd.DataFrame) -> str | None:
     if not empty or not (study["n_nuclei"] > 0).any():
         return None
     return (f"the one study threshold finds no nuclei in group(s) {', '.join(empty)}: "
-            "their fields are on another intensity scale than the others (e.g. 8-bit exports "
-            "beside 16-bit files), so one threshold cannot serve them all; export every field "
-            "at the same bit depth")
+            "their fields are on another intensity scale than the others, so one threshold "
+            "cannot serve them all; check their exposure and export settings, or use "
+            "--threshold-scope field")
