@@ -193,6 +193,8 @@ class ResultRows:
         nor an export keeps them; the four sample columns always stay."""
         filled = {key for row in self._rows for key in row.values}
         self._value_columns = [c for c in self._value_columns if c in filled]
+        if "plane" in filled and "plane" not in self._value_columns:  # first: it names the row
+            self._value_columns.insert(0, "plane")
         named = {key for row in self._rows for key, value in row.metadata.items()
                  if not _is_missing(value)}
         self._metadata_columns = [c for c in self._metadata_columns

@@ -29,7 +29,6 @@ from ._results_rows import ResultRows
 from ._results_values import (
     METADATA_COLUMNS,
     NUMERIC_METADATA,
-    PER_ROW,
     _format,
     _is_missing,
     _Row,
@@ -187,14 +186,20 @@ class ResultsTable(ResultRows, QWidget):
 
         See :func:`~napari_msc_morph.table_export.export_table`: models (id and
         weights sha256), pixel sizes and run settings go to a ``.meta.json``
-        sidecar, a ``metadata`` sheet or the Parquet metadata.
+        sidecar, a ``metadata`` sheet or the Parquet metadata. The table gets a
+        ``pixel_size_um`` for every row (the row's own, else its layer's) whenever
+        one is known.
         """
         frame = self.to_dataframe()
         metadata = self.export_metadata(frame)
-        if metadata["pixel_size_um"] == PER_ROW and "pixel_size_um" not in frame:
-            # the top level says "per row": the rows must then say which
-            at = frame.columns.get_loc("layer") + 1
-            frame.insert(at, "pixel_size_um", [row_pixel_size(row) for row in self._rows])
+        sizes = [row_pixel_size(row) for row in self._rows]
+        if any(size is not None for size in sizes):
+            # every row says the size its numbers were made at, as the sidecar's top level does
+            sizes = [float("nan") if size is None else size for size in sizes]
+            if "pixel_size_um" in frame:
+                frame["pixel_size_um"] = sizes
+            else:
+                frame.insert(1, "pixel_size_um", sizes)
         return export_table(frame, path, metadata)
 
     def export_metadata(self, frame: pd.DataFrame | None = None) -> dict:
@@ -252,9 +257,6 @@ class ResultsTable(ResultRows, QWidget):
                     if key not in self._value_columns:
                         self._value_columns.append(key)
                     row.values[key] = None if _is_missing(value) else value
-        if "plane" in self._value_columns:  # the plane column where an export had it
-            self._value_columns.remove("plane")
-            self._value_columns.insert(0, "plane")
         self._refresh()
         return matched
 
@@ -331,7 +333,9 @@ class ResultsTable(ResultRows, QWidget):
         viewer = self.viewer
         if viewer is None:
             return
-        rows = [self._rows[i] for i in self.highlighted_rows()
+        # the rows clicked, read before a pending rebuild re-highlights whole layers
+        clicked = sorted({index.row() for index in self._table.selectionModel().selectedRows()})
+        rows = [self._rows[i] for i in clicked
                 if i < len(self._rows) and self._rows[i].layer is not None]
         layers = []
         for row in rows:
