@@ -146,6 +146,32 @@ def test_measured_label_stack_gives_one_row_per_frame(make_napari_viewer):
     assert frame["hour"].tolist() == [24, 36, 48]   # the world coordinate napari shows
 
 
+def test_measure_dock_on_a_day_stack_gives_a_row_per_day(make_napari_viewer, qtbot):
+    from napari_msc_morph.widgets.measure_widget import MeasureWidget
+    from napari_msc_morph.widgets.sample_loading import AXIS_KEY
+
+    labels = np.zeros((3, 40, 40), dtype=np.int32)
+    labels[0, 5:15, 5:15] = 1
+    labels[1, 5:15, 5:15], labels[1, 20:30, 20:30] = 1, 2
+    labels[2, 5:25, 5:25] = 1
+    viewer = make_napari_viewer()
+    viewer.add_labels(labels, name="cells", axis_labels=("day", "y", "x"),
+                      metadata={"pixel_size_um": 1.0, "condition": "induced",
+                                AXIS_KEY: {"axis": "day", "values": [0, 7, 21]}})
+    widget = MeasureWidget(viewer)
+    qtbot.waitUntil(lambda: widget.labels_combo.findText("cells") >= 0, timeout=10_000)
+    widget.labels_combo.setCurrentText("cells")
+    assert widget.run() is not None
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=60_000)
+    qtbot.waitUntil(lambda: len(get_results_table(viewer).to_dataframe()) == 3, timeout=10_000)
+    frame = get_results_table(viewer).to_dataframe()
+    assert frame["day"].tolist() == [0, 7, 21]
+    assert frame["n_cells"].tolist() == [1, 2, 1]
+    assert frame["area_um2_median"].tolist() == pytest.approx([100.0, 100.0, 400.0])
+    assert set(frame["condition"]) == {"induced"}
+
+
 def test_sidecar_top_level_pixel_size_is_the_real_one(make_napari_viewer, tmp_path):
     viewer = make_napari_viewer()
     # no scale on the layer: the size came from the Predict dock's box (or the model)

@@ -32,9 +32,10 @@ class ResultRows:
 
     # ----------------------------------------------------------------- rows
     def row_index(self, layer) -> int | None:
-        """Index of the (first) row of ``layer`` (the same layer object), or None."""
+        """Index of the row of ``layer`` (the same layer object), or None: also for a
+        stack shown plane by plane, whose rows each hold one plane's values and day."""
         for index, row in enumerate(self._rows):
-            if same_layer(row.layer, layer):
+            if same_layer(row.layer, layer) and row.plane is None:
                 return index
         return None
 
@@ -96,12 +97,8 @@ class ResultRows:
             if row not in kept:
                 self._rows.remove(row)
         for offset, (plane, values) in enumerate(zip(planes, rows)):
-            row = next((r for r in kept if r.plane == plane), None)
-            if row is None:
-                row = self._row_for(layer, plane)
-                self._rows.remove(row)  # created at the end: placed with its siblings
-            else:
-                self._rows.remove(row)
+            row = next((r for r in kept if r.plane == plane), None) or self._row_for(layer, plane)
+            self._rows.remove(row)  # a new row was added at the end: placed with its siblings
             self._rows.insert(min(at + offset, len(self._rows)), row)
             self._set_values(row, values)
         self._refresh()
