@@ -122,7 +122,7 @@ def test_a_stack_gives_one_row_per_plane_with_its_axis_value(make_napari_viewer,
     assert len(table.to_dataframe()) == 7
 
 
-def test_measured_label_stack_gives_one_row_per_frame(make_napari_viewer):
+def test_measured_label_stack_gives_one_row_per_frame(make_napari_viewer, tmp_path):
     from napari_msc_morph.morphology import measure_field
 
     labels = np.zeros((3, 40, 40), dtype=np.int32)
@@ -144,6 +144,12 @@ def test_measured_label_stack_gives_one_row_per_frame(make_napari_viewer):
     frame = table.to_dataframe()
     assert frame["n_cells"].tolist() == [2, 0, 1]
     assert frame["hour"].tolist() == [24, 36, 48]   # the world coordinate napari shows
+    # beside an image without planes the plane index stays whole (3, not 3.0)
+    table.update_layer_row(viewer.add_image(np.zeros((8, 8)), name="field"), {"n_cells": 5})
+    assert table.to_dataframe()["plane"].tolist() == [0, 1, 2, None]
+    for suffix in (".parquet", ".xlsx"):
+        on_disk = read_table(table.export(tmp_path / f"mixed{suffix}"))
+        assert on_disk["plane"].tolist()[:3] == [0, 1, 2] and on_disk["plane"].isna().iloc[3]
 
 
 def test_measure_dock_on_a_day_stack_gives_a_row_per_day(make_napari_viewer, qtbot):

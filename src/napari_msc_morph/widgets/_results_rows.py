@@ -217,7 +217,13 @@ class ResultRows:
             records.append(record)
         frame = pd.DataFrame.from_records(records, columns=columns)
         for column in self._value_columns:  # numbers stay numbers (None -> NaN)
+            if column == "plane":
+                continue
             converted = pd.to_numeric(frame[column], errors="coerce")
             if converted.notna().sum() == frame[column].notna().sum():
                 frame[column] = converted
+        if "plane" in frame:  # a whole index (3, not 3.0) beside the images that have none
+            frame["plane"] = pd.Series([None if row.plane is None else int(row.plane)
+                                        if row.plane.isdigit() else row.plane
+                                        for row in self._rows], index=frame.index, dtype=object)
         return frame
