@@ -323,6 +323,28 @@ class MeasureResult:
                 values[key] = float(value)
         return values
 
+    def summary_rows(self) -> list[dict]:
+        """The results-table rows: :meth:`summary_row` for an image; for a stack one row
+        per frame (``plane``: its flat index as text) with that frame's own counts,
+        density, medians and fractions positive, never the mean over the frames.
+        A frame without objects gets a row too (``n_cells`` 0)."""
+        summary = self.summary
+        if summary.empty or "frame" not in summary.columns:
+            return [self.summary_row()] if not summary.empty else []
+        n_frames = int(np.prod(self.table.attrs.get("lead_shape") or (0,)))
+        frames = range(max(n_frames, int(summary["frame"].max()) + 1))
+        by_frame = {int(frame): part for frame, part in summary.groupby("frame")}
+        rows = []
+        for frame in frames:
+            part = by_frame.get(frame)
+            one = replace(self, summary=part.drop(columns="frame")) if part is not None else None
+            values = one.summary_row() if one is not None else {
+                "n_cells": 0, "pixel_size_um": self.pixel_size_um,
+                "pixel_size_source": self.pixel_size_source,
+                "size_weighting": self.size_weighting}
+            rows.append({"plane": str(frame), **values})
+        return rows
+
 
 def measure_field(
     labels,

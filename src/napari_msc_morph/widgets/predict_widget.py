@@ -366,7 +366,8 @@ class PredictWidget(JobDock):
         for index, prediction in zip(indices, predictions):
             layer = layers[index]
             row = prediction_rows([prediction], per_plane=False, image_column=False)[0]
-            table.update_layer_row(layer, row)
+            # a stack: one row per plane, with its day (the summary row only for the status)
+            table.update_layer_rows(layer, prediction_rows([prediction], image_column=False))
             layer.metadata[PREDICT_RUN_KEY] = {
                 "model": model, **getattr(self, "_run_settings", {}), "tiling": prediction.tiling,
                 "device": prediction.device, "precision": prediction.precision}
