@@ -8,7 +8,6 @@ size carried over) and a PNG overlay for a quick look, plus one summary table.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 
 from ..inference.explain import PREDICTED_TARGET
 from ..tiling import TILINGS
+from . import command_parser
 from ._batch import report_field_failures
 from ._inference import add_image_arguments, add_run_arguments
 from ._outputs import add_overwrite_argument, check_outputs
@@ -27,21 +27,17 @@ SUMMARY_NAME = "gradcam.csv"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "explain",
-        help="Grad-CAM heat maps: where in each image a model bundle found its evidence",
-        description=(
-            "Run Grad-CAM (captum) on the last convolutional stage of a model bundle's "
-            "network, crop by crop over the whole field, and write for each image "
-            "<stem>_gradcam.tif (float32, same height and width as the image, 0-1 per field, "
-            "the image's pixel size) and <stem>_gradcam.png (the heat map over the image), "
-            f"plus {SUMMARY_NAME} (image, target, predicted_class, p_<class>, raw_max, "
-            "coverage, files; p_<class> are calibrated with the bundle's temperature, equal to "
-            "what `msc-morph predict` gives with the same --tiling). An image that cannot be "
-            "read or explained does not stop the others: it is listed in gradcam.errors.csv and "
-            "the exit status is 3."
-        ),
-    )
+    parser = command_parser(subparsers, "explain", (
+        "Run Grad-CAM (captum) on the last convolutional stage of a model bundle's "
+        "network, crop by crop over the whole field, and write for each image "
+        "<stem>_gradcam.tif (float32, same height and width as the image, 0-1 per field, "
+        "the image's pixel size) and <stem>_gradcam.png (the heat map over the image), "
+        f"plus {SUMMARY_NAME} (image, target, predicted_class, p_<class>, raw_max, "
+        "coverage, files; p_<class> are calibrated with the bundle's temperature, equal to "
+        "what `msc-morph predict` gives with the same --tiling). An image that cannot be "
+        "read or explained does not stop the others: it is listed in gradcam.errors.csv and "
+        "the exit status is 3."
+    ))
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
     parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE_OR_DIR",
                         help="image files or folders (searched recursively)")
@@ -85,8 +81,7 @@ def run(args) -> int:
         rows.append(_write_one(explanation, item, args.out, used_stems))
         explanation.heatmap = None  # written; keep one field in memory at a time
 
-    bar = contextlib.nullcontext() if args.quiet else progress_bar("explain")
-    with bar as progress:
+    with progress_bar("explain", quiet=args.quiet) as progress:
         batch = explain_images(explainer, args.images, target=args.target, tiling=args.tiling,
                                overlap=args.overlap, pixel_size_um=args.pixel_size_um,
                                on_error="collect", on_result=write, progress=progress)

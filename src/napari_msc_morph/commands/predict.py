@@ -8,11 +8,11 @@ tiling, the score maps the engine returns) to disk.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 
 from ..tiling import TILINGS
+from . import command_parser
 from ._batch import add_batch_arguments, report_field_failures, side_path
 from ._inference import add_image_arguments, add_run_arguments
 from ._outputs import add_overwrite_argument, check_outputs
@@ -21,23 +21,19 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "predict",
-        help="predict passage / source / OsScore / fate for images with a model bundle",
-        description=(
-            "Run a model bundle (folder or .zip with model.json + weights.safetensors) on "
-            "images or folders of images and write one row per image (per plane for stacks): "
-            "image, task, model_id, tiling, predicted_class, p_<class> for every class, "
-            "interval3/5_lo/_hi/_p for ordinal tasks, the task's score (expected_passage, "
-            "os_score) and n_tiles. An image that cannot be read or predicted does not stop the "
-            "others: it is listed in an errors table beside OUT (predictions.errors.csv for "
-            "predictions.csv: image, error) and the exit status is 3. Ctrl-C keeps the finished "
-            "rows in predictions.partial.csv, never a half-written OUT. With --workers or "
-            "--scheduler every image is one task on a Dask cluster (the model loaded once per "
-            "worker); with --manifest the images come from a fields manifest and the table gets "
-            "its field and sample_id columns."
-        ),
-    )
+    parser = command_parser(subparsers, "predict", (
+        "Run a model bundle (folder or .zip with model.json + weights.safetensors) on "
+        "images or folders of images and write one row per image (per plane for stacks): "
+        "image, task, model_id, tiling, predicted_class, p_<class> for every class, "
+        "interval3/5_lo/_hi/_p for ordinal tasks, the task's score (expected_passage, "
+        "os_score) and n_tiles. An image that cannot be read or predicted does not stop the "
+        "others: it is listed in an errors table beside OUT (predictions.errors.csv for "
+        "predictions.csv: image, error) and the exit status is 3. Ctrl-C keeps the finished "
+        "rows in predictions.partial.csv, never a half-written OUT. With --workers or "
+        "--scheduler every image is one task on a Dask cluster (the model loaded once per "
+        "worker); with --manifest the images come from a fields manifest and the table gets "
+        "its field and sample_id columns."
+    ))
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
     parser.add_argument("images", type=Path, nargs="*", metavar="IMAGE_OR_DIR",
                         help="image files or folders (searched recursively); none with --manifest")
@@ -80,7 +76,7 @@ def run(args) -> int:
         )
     predictor = Predictor(bundle, device=args.device, precision=args.precision,
                           batch_size=args.batch_size)
-    bar = contextlib.nullcontext() if args.quiet else progress_bar("predict")
+    bar = progress_bar("predict", quiet=args.quiet)
     batch = fields is not None or cluster_requested(args)
     try:
         if batch:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ..errors import BadInputError
+from . import command_parser
 from ._outputs import add_overwrite_argument, check_outputs
 
 KIND_HELP = {
@@ -22,16 +23,12 @@ KIND_HELP = {
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "synth",
-        help="write a synthetic dataset with known ground truth",
-        description=(
-            "Write procedurally generated images with known class and ground truth: "
-            + "; ".join(f"{k}: {v}" for k, v in KIND_HELP.items())
-            + ". Images are TIFFs with their pixel size in the metadata, under OUT/<donor>/, "
-            "listed in OUT/manifest.csv (path, donor, label, class columns, truth)."
-        ),
-    )
+    parser = command_parser(subparsers, "synth", (
+        "Write procedurally generated images with known class and ground truth: "
+        + "; ".join(f"{k}: {v}" for k, v in KIND_HELP.items())
+        + ". Images are TIFFs with their pixel size in the metadata, under OUT/<donor>/, "
+        "listed in OUT/manifest.csv (path, donor, label, class columns, truth)."
+    ))
     parser.add_argument("kind", choices=list(KIND_HELP), help="what to generate")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument("--n-donors", type=int, default=3, metavar="N",
