@@ -87,16 +87,12 @@ def ordinal_class_values(class_names) -> np.ndarray:
     The number at the end of every name (``"P7"`` -> 7, ``"day14"`` -> 14)
     when all names have one and they increase; otherwise 1, 2, ..., n.
     """
-    names = [str(c) for c in class_names]
-    values = []
-    for name in names:
-        match = _TRAILING_NUMBER.search(name)
-        if not match:
-            break
-        values.append(float(match.group(1)))
-    if len(values) == len(names) and all(b > a for a, b in zip(values, values[1:])):
-        return np.asarray(values)
-    return np.arange(1, len(names) + 1, dtype=np.float64)
+    matches = [_TRAILING_NUMBER.search(str(c)) for c in class_names]
+    if all(matches):
+        values = np.array([float(match.group(1)) for match in matches])
+        if np.all(np.diff(values) > 0):
+            return values
+    return np.arange(1, len(matches) + 1, dtype=np.float64)
 
 
 def expected_value(p, values) -> np.ndarray:
@@ -146,17 +142,11 @@ def interval_columns(task, p, widths=(3, 5)) -> dict:
     """
     if not task.ordinal:
         return {}
-    values = ordinal_class_values(task.class_names)
+    values = [int(v) if v.is_integer() else float(v)
+              for v in ordinal_class_values(task.class_names).tolist()]
     out: dict = {}
-    for m in widths:
-        if m > len(values):
-            continue
+    for m in (m for m in widths if m <= len(values)):
         lo, hi, prob = predicted_interval(p, m)
-        out[f"interval{m}_lo"] = _number(values[lo])
-        out[f"interval{m}_hi"] = _number(values[hi])
-        out[f"interval{m}_p"] = prob
+        out.update({f"interval{m}_lo": values[lo], f"interval{m}_hi": values[hi],
+                    f"interval{m}_p": prob})
     return out
-
-
-def _number(value: float):
-    return int(value) if float(value).is_integer() else float(value)
