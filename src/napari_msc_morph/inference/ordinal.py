@@ -10,9 +10,9 @@ is the one with the highest sum. The expected class value is
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
+
+from ..models.tasks import class_numbers
 
 __all__ = [
     "interval_probabilities",
@@ -23,8 +23,6 @@ __all__ = [
     "score_limits",
     "interval_columns",
 ]
-
-_TRAILING_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)\s*$")
 
 
 def _as_probabilities(p) -> np.ndarray:
@@ -87,12 +85,10 @@ def ordinal_class_values(class_names) -> np.ndarray:
     The number at the end of every name (``"P7"`` -> 7, ``"day14"`` -> 14)
     when all names have one and they increase; otherwise 1, 2, ..., n.
     """
-    matches = [_TRAILING_NUMBER.search(str(c)) for c in class_names]
-    if all(matches):
-        values = np.array([float(match.group(1)) for match in matches])
-        if np.all(np.diff(values) > 0):
-            return values
-    return np.arange(1, len(matches) + 1, dtype=np.float64)
+    numbers = class_numbers(class_names)
+    if numbers is not None:
+        return np.asarray(numbers, dtype=np.float64)
+    return np.arange(1, len(class_names) + 1, dtype=np.float64)
 
 
 def expected_value(p, values) -> np.ndarray:
