@@ -183,27 +183,26 @@ def run_command(args) -> int:
     except KeyboardInterrupt:
         _say(f"{prefix}: interrupted; {_kept(args)}")
         return Cancelled.exit_code
-    except Cancelled as err:
-        _show_traceback(debug)
-        _say(f"{prefix}: cancelled: {_one_line(err) or 'stopped'}; {_kept(args)}")
-        return Cancelled.exit_code
-    except MscMorphError as err:
-        _show_traceback(debug)
-        _say(f"{prefix}: error: {_one_line(err)}")
-        return err.exit_code
-    except OSError as err:
-        _show_traceback(debug)
-        _say(f"{prefix}: error: {os_error_message(err)}")
-        return 2
-    except ImportError as err:
-        message = import_error_message(err)
-        if message is None:
-            return _unexpected(prefix, args, err, debug)
-        _show_traceback(debug)
-        _say(f"{prefix}: error: {message}")
-        return 2
     except Exception as err:  # noqa: BLE001 - the protocol's last resort
-        return _unexpected(prefix, args, err, debug)
+        line, code = _user_error(err, args)
+        if line is None:
+            return _unexpected(prefix, args, err, debug)
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        _say(f"{prefix}: {line}")
+        return code
+
+
+def _user_error(err: Exception, args) -> tuple[str | None, int]:
+    """The line and exit status of a user error; ``(None, 1)`` for a bug."""
+    if isinstance(err, Cancelled):
+        return f"cancelled: {_one_line(err) or 'stopped'}; {_kept(args)}", Cancelled.exit_code
+    if isinstance(err, MscMorphError):
+        return f"error: {_one_line(err)}", err.exit_code
+    if isinstance(err, OSError):
+        return f"error: {os_error_message(err)}", 2
+    message = import_error_message(err) if isinstance(err, ImportError) else None
+    return (None, 1) if message is None else (f"error: {message}", 2)
 
 
 # --------------------------------------------------------------------------- messages
@@ -261,11 +260,6 @@ def _kept(args) -> str:
     kept = getattr(args, "_kept", None)
     text = kept(args) if callable(kept) else None
     return text or "files finished before the stop are kept; nothing half-written was left"
-
-
-def _show_traceback(debug: bool) -> None:
-    if debug:
-        traceback.print_exc(file=sys.stderr)
 
 
 def _one_line(value) -> str:
