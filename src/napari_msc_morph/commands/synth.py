@@ -61,16 +61,10 @@ def run(args) -> int:
     existed = Path(args.out).exists()
     try:
         with progress_bar(f"synth {args.kind}", unit="image") as progress:
-            manifest = write_dataset(
-                args.kind,
-                args.out,
-                n_donors=args.n_donors,
-                per_class=args.per_class,
-                size=tuple(args.size) if args.size else None,
-                seed=args.seed,
-                rgb=args.rgb,
-                progress=progress,
-            )
+            manifest = write_dataset(args.kind, args.out, n_donors=args.n_donors,
+                                     per_class=args.per_class, seed=args.seed, rgb=args.rgb,
+                                     size=tuple(args.size) if args.size else None,
+                                     progress=progress)
     except BaseException:
         # a full disk or a kill of the run: empty folders it made would block the re-run
         remove_empty_folders(Path(args.out), keep_top=existed)
@@ -96,12 +90,10 @@ def remove_empty_folders(top: Path, keep_top: bool) -> None:
     """Remove the empty folders under ``top`` (and ``top`` itself unless ``keep_top``)."""
     if not top.is_dir():
         return
-    for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+    folders = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+    for folder in folders + ([] if keep_top else [top]):  # deepest first
         with contextlib.suppress(OSError):
             folder.rmdir()  # only succeeds on an empty folder
-    if not keep_top:
-        with contextlib.suppress(OSError):
-            top.rmdir()
 
 
 def kept(args) -> str:
