@@ -14,7 +14,7 @@ from pathlib import Path
 from ..tiling import TILINGS
 from . import command_parser
 from ._batch import add_batch_arguments, report_field_failures, side_path
-from ._inference import add_image_arguments, add_run_arguments
+from ._inference import add_inference_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
 __all__ = ["add_parser", "run"]
@@ -41,12 +41,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--tiling", choices=TILINGS.names(), default=None,
                         help="crop scheme (default: the bundle's): "
                         + "; ".join(f"{name}: {TILINGS.help(name)}" for name in TILINGS))
-    add_image_arguments(parser)
     parser.add_argument("--score-maps", type=Path, default=None, metavar="PATH",
                         help="write the per-tile score maps (grid tiling): a folder gets float32 "
                         "TIFFs, NAME.zarr an OME-Zarr, NAME.tif an OME BigTIFF (maps as "
                         "channels, one image or series per input)")
-    add_run_arguments(parser, "forward pass")
+    add_inference_arguments(parser, "forward pass")
     add_batch_arguments(parser, "image")
     add_overwrite_argument(parser, "an existing table or score-map folder")
     return parser

@@ -51,12 +51,10 @@ def cached_predictor(worker: str | None, bundle_key: tuple, device: str, precisi
 
     ``bundle_key`` is ``_bundle_key(path)``, so a rewritten bundle loads again.
     """
-    from ..models.bundle import load_bundle
-    from . import Predictor
+    from .predict import predictor_for
 
     MODEL_LOADS.append((worker, bundle_key[0]))
-    return Predictor(load_bundle(bundle_key[0]), device=device, precision=precision,
-                     batch_size=batch_size)
+    return predictor_for(bundle_key[0], device, precision, batch_size)
 
 
 def predict_task(image, *, bundle: str, device: str = "auto", precision: str = "auto",

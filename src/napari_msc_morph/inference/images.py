@@ -39,7 +39,7 @@ from ..errors import Cancelled
 from ..jobs import CancelToken, ProgressFn
 from .explain import Explainer, explain_one, resolve_target
 from .inputs import ImageInput, check_options, label_result, run_images, with_messages
-from .predict import Prediction, Predictor
+from .predict import Prediction, predictor_for
 
 __all__ = [
     "predict_images",
@@ -167,13 +167,8 @@ def predict_images(
         as ``err.partial`` (a :class:`FieldResults` with ``partial=True``),
         so a face can keep them, clearly marked.
     """
-    from ..models.bundle import ModelBundle, load_bundle
-
     collect = check_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
-    predictor = bundle
-    if not isinstance(bundle, Predictor):
-        predictor = Predictor(bundle if isinstance(bundle, ModelBundle) else load_bundle(bundle),
-                              device=device, precision=precision, batch_size=batch_size)
+    predictor = predictor_for(bundle, device, precision, batch_size)
     explainer = None
     if explain:  # a network without feature maps fails before any image is read
         explainer = Explainer(predictor)
