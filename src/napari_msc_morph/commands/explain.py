@@ -63,7 +63,7 @@ def kept(args) -> str:
 def run(args) -> int:
     import pandas as pd
 
-    from ..inference import explain_images, explainer_for, resolve_target
+    from ..inference import explain_images, explainer_for
     from ..io import write_table
     from ._progress import progress_bar
 
@@ -72,7 +72,6 @@ def run(args) -> int:
                   overwrite=args.overwrite)
     explainer = explainer_for(args.model, device=args.device, precision=args.precision,
                               batch_size=args.batch_size)
-    resolve_target(explainer.task, args.target)  # an unknown class fails before any image
     rows: list[dict] = []
     used_stems: set[str] = set()
 

@@ -54,10 +54,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from ..errors import BadInputError, Cancelled
     from ..inference import Predictor, predict_images, predictions_table, unique_notices
+    from ..inference.cluster import predict_fields
     from ..inference.score_store import write_score_maps
     from ..io import write_table
     from ..models.bundle import load_bundle
-    from ._batch import check_cluster_args, cluster_requested
+    from ._batch import check_cluster_args, cluster_requested, open_cluster, where
     from ._progress import progress_bar
 
     check_cluster_args(args)
@@ -76,10 +77,15 @@ def run(args) -> int:
     predictor = Predictor(bundle, device=args.device, precision=args.precision,
                           batch_size=args.batch_size)
     bar = progress_bar("predict", quiet=args.quiet)
-    batch = fields is not None or cluster_requested(args)
     try:
-        if batch:
-            predictions = _predict_batch(args, predictor, images, fields, tiling, bar)
+        if fields is not None or cluster_requested(args):  # one task per image
+            with open_cluster(args) as client, bar as progress:
+                predictions = predict_fields(
+                    predictor if client is None else args.model, images, tiling=tiling,
+                    pixel_sizes=None if fields is None else [f.pixel_size_um for f in fields],
+                    overlap=args.overlap, device=args.device, precision=args.precision,
+                    batch_size=args.batch_size, pixel_size_um=args.pixel_size_um,
+                    client=client, progress=progress)
         else:
             with bar as progress:
                 predictions = predict_images(predictor, images, tiling=tiling,
@@ -94,12 +100,9 @@ def run(args) -> int:
     extra = None if fields is None else [fields[i].keys() for i in predictions.indices]
     table = predictions_table(predictions, extra)
     write_table(table, args.out, path_columns=("image",))
-    where = f"{predictor.device}, {predictor.precision}"
-    if cluster_requested(args):
-        from ._batch import where as batch_where
-
-        where = f"{args.device}, {args.precision}, {batch_where(args)}"
-    print(f"{len(table)} predictions ({bundle.config.task}, {tiling}, {where}) -> {args.out}")
+    ran = (f"{args.device}, {args.precision}, {where(args)}" if cluster_requested(args)
+           else f"{predictor.device}, {predictor.precision}")
+    print(f"{len(table)} predictions ({bundle.config.task}, {tiling}, {ran}) -> {args.out}")
     if args.score_maps is not None:
         write_score_maps(predictions, args.score_maps)
         print(f"score maps -> {args.score_maps}")
@@ -119,20 +122,6 @@ def _manifest_fields(args):
     if args.images:
         raise BadInputError("give the images either as IMAGE_OR_DIR or in --manifest, not both.")
     return read_fields_manifest(args.manifest, required=("image",))
-
-
-def _predict_batch(args, predictor, images, fields, tiling, bar):
-    """One task per image, here or on the Dask cluster of --workers/--scheduler."""
-    from ..inference.cluster import predict_fields
-    from ._batch import open_cluster
-
-    pixel_sizes = None if fields is None else [f.pixel_size_um for f in fields]
-    with open_cluster(args) as client, bar as progress:
-        return predict_fields(predictor if client is None else args.model, images,
-                              pixel_sizes=pixel_sizes, tiling=tiling, overlap=args.overlap,
-                              device=args.device, precision=args.precision,
-                              batch_size=args.batch_size, pixel_size_um=args.pixel_size_um,
-                              client=client, progress=progress)
 
 
 def _keep_partial(batch, out: Path) -> None:
