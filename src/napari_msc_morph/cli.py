@@ -22,27 +22,8 @@ import traceback
 import warnings
 
 from . import __version__
+from .commands import COMMANDS
 from .errors import Cancelled, MissingDependencyError, MscMorphError, write_bug_log
-
-# Order is the order shown by `msc-morph --help`; the one-line help of each command is
-# written here too (a test keeps it equal to the module's), so `--help` and every
-# command run import only the command at hand, not all of them and the engine.
-COMMANDS = {
-    "demo": "run the whole study end to end on synthetic data and write report.html",
-    "synth": "write a synthetic dataset with known ground truth",
-    "segment": "segment nuclei (and whole cells) into label images",
-    "measure": "measure cell size, shape and marker intensities into a table",
-    "study": "a folder of fields -> tidy per-cell, per-field and per-sample tables",
-    "predict": "predict passage / source / OsScore / fate for images with a model bundle",
-    "explain": "Grad-CAM heat maps: where in each image a model bundle found its evidence",
-    "train": "train a passage/source/osteogenic/neural-fate model on your own images",
-    "recipes": "list the studies' training setups for `msc-morph train --recipe`",
-    "evaluate": "evaluate a model bundle on a manifest split (metrics.json, predictions.csv, plots)",
-    "correlate": "correlate image scores with molecular readouts (qPCR, western, IF)",
-    "compare": "compare a value between groups (e.g. OsScore by day, cell area by condition)",
-    "export_bioimageio": "write a model bundle as a bioimage.io model package (.zip, spec 0.5)",
-    "import_bioimageio": "turn a bioimage.io model package into a model bundle",
-}
 
 #: Exit status -> meaning; shown in ``msc-morph --help``.
 EXIT_CODES = {
@@ -202,27 +183,26 @@ def run_command(args) -> int:
     except KeyboardInterrupt:
         _say(f"{prefix}: interrupted; {_kept(args)}")
         return Cancelled.exit_code
-    except Cancelled as err:
-        _show_traceback(debug)
-        _say(f"{prefix}: cancelled: {_one_line(err) or 'stopped'}; {_kept(args)}")
-        return Cancelled.exit_code
-    except MscMorphError as err:
-        _show_traceback(debug)
-        _say(f"{prefix}: error: {_one_line(err)}")
-        return err.exit_code
-    except OSError as err:
-        _show_traceback(debug)
-        _say(f"{prefix}: error: {os_error_message(err)}")
-        return 2
-    except ImportError as err:
-        message = import_error_message(err)
-        if message is None:
-            return _unexpected(prefix, args, err, debug)
-        _show_traceback(debug)
-        _say(f"{prefix}: error: {message}")
-        return 2
     except Exception as err:  # noqa: BLE001 - the protocol's last resort
-        return _unexpected(prefix, args, err, debug)
+        line, code = _user_error(err, args)
+        if line is None:
+            return _unexpected(prefix, args, err, debug)
+        if debug:
+            traceback.print_exc(file=sys.stderr)
+        _say(f"{prefix}: {line}")
+        return code
+
+
+def _user_error(err: Exception, args) -> tuple[str | None, int]:
+    """The line and exit status of a user error; ``(None, 1)`` for a bug."""
+    if isinstance(err, Cancelled):
+        return f"cancelled: {_one_line(err) or 'stopped'}; {_kept(args)}", Cancelled.exit_code
+    if isinstance(err, MscMorphError):
+        return f"error: {_one_line(err)}", err.exit_code
+    if isinstance(err, OSError):
+        return f"error: {os_error_message(err)}", 2
+    message = import_error_message(err) if isinstance(err, ImportError) else None
+    return (None, 1) if message is None else (f"error: {message}", 2)
 
 
 # --------------------------------------------------------------------------- messages
@@ -280,11 +260,6 @@ def _kept(args) -> str:
     kept = getattr(args, "_kept", None)
     text = kept(args) if callable(kept) else None
     return text or "files finished before the stop are kept; nothing half-written was left"
-
-
-def _show_traceback(debug: bool) -> None:
-    if debug:
-        traceback.print_exc(file=sys.stderr)
 
 
 def _one_line(value) -> str:

@@ -159,7 +159,8 @@ def test_unexpected_error_exits_1_naming_a_log_with_the_traceback(work, monkeypa
 
 
 def test_each_command_help_line_is_the_modules_own():
-    # cli.COMMANDS repeats each command's one-line help so --help imports no command
+    # cli.COMMANDS holds each command's one-line help so --help imports no command; the
+    # modules take it from there (command_parser), and none may say another
     full = cli.build_parser()
     choices = next(a for a in full._actions if a.dest == "command")._choices_actions
     assert {c.dest.replace("-", "_"): c.help for c in choices} == cli.COMMANDS

@@ -70,3 +70,15 @@ def test_score_maps_files_equal_the_in_memory_maps(maps_case, suffix):
         assert layers[0][1]["scale"] == pytest.approx([predictions[0].map_scale[0] * 0.5] * 2)
         np.testing.assert_allclose(np.asarray(layers[0][0]), predictions[0].maps["os_score"],
                                    atol=1e-6)
+
+
+def test_a_folder_of_maps_names_files_as_the_zarr_and_bigtiff_do(maps_case, tmp_path):
+    # one stem rule for every --score-maps kind: x.ome.tif gives x_<map>.tif, not x.ome_<map>.tif
+    import dataclasses
+
+    from napari_msc_morph.inference.score_store import write_score_maps
+
+    prediction = dataclasses.replace(maps_case[2][0], name="plate/x.ome.tif")
+    write_score_maps([prediction, prediction], tmp_path / "maps")
+    names = {p.name for p in (tmp_path / "maps").iterdir()}
+    assert names == {f"{stem}_{m}.tif" for stem in ("x", "x_2") for m in prediction.maps}

@@ -30,6 +30,7 @@ Both directions need the ``[bioimageio]`` extra; without it they raise
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import shutil
@@ -40,6 +41,7 @@ from pathlib import Path
 
 from ..errors import BadInputError
 from ..io import atomic_path
+from ..jobs import report
 from ..models.bioimageio_arch import ARCHITECTURE_CALLABLE, ARCHITECTURE_MODULE
 from ..models.bundle import (
     MODEL_JSON,
@@ -170,7 +172,11 @@ def export_bioimageio(
     names = check_authors(authors)
     licence = check_licence(licence)
     extra_cites = [parse_citation(c) for c in (cite or ())]
-    step = _Steps(progress, 5 if run_test else 4)
+    steps, total = itertools.count(), 5 if run_test else 4
+
+    def step(message: str) -> None:
+        report(progress, next(steps), total, message)
+
 
     bundle = model if isinstance(model, ModelBundle) else load_bundle(model, device="cpu")
     image, pixel_size, image_name = _read_test_image(test_image)
@@ -195,16 +201,6 @@ def export_bioimageio(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
-
-
-class _Steps:
-    def __init__(self, progress, total):
-        self.progress, self.total, self.done = progress, total, 0
-
-    def __call__(self, message):
-        if self.progress is not None:
-            self.progress(self.done, self.total, message)
-        self.done += 1
 
 
 def _read_test_image(test_image):

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import BadInputError
+from ..jobs import report
 from ..models.backbones import create_backbone
 from ..models.bioimageio_arch import ARCHITECTURE_CALLABLE, ARCHITECTURE_MODULE
 from ..models.bundle import (
@@ -143,11 +144,9 @@ def import_bioimageio(package, out, *, task: str | None = None, allow_download: 
     """
     package = Path(package)
     _check_is_package(package)
-    if progress is not None:
-        progress(0, 3, "read package")
+    report(progress, 0, 3, "read package")
     descr, v0_5 = _load_description(package)
-    if progress is not None:
-        progress(1, 3, "weights")
+    report(progress, 1, 3, "weights")
     with tempfile.TemporaryDirectory(prefix="msc-morph-import-") as tmp:
         def read(entry, field):
             return read_source(entry, field, package.name, allow_download=allow_download)
@@ -163,8 +162,7 @@ def import_bioimageio(package, out, *, task: str | None = None, allow_download: 
             raise BadInputError(
                 f"{package.name} holds a model for the {bundle.config.task!r} task, not {task!r}."
             )
-        if progress is not None:
-            progress(2, 3, "write bundle")
+        report(progress, 2, 3, "write bundle")
         path = save_bundle(bundle.model, bundle.config, out)
     return BioimageioImport(Path(path), route, bundle.config.task, bundle.config.backbone,
                             tuple(bundle.config.class_names))
@@ -172,10 +170,8 @@ def import_bioimageio(package, out, *, task: str | None = None, allow_download: 
 
 def _attached_bundle(descr, tmp: Path, read):
     """The bundle from the package's attachments, loaded and checked; None if not there."""
-    by_name = {}
-    for attachment in descr.attachments:
-        name = str(getattr(attachment.source, "path", attachment.source)).rsplit("/", 1)[-1]
-        by_name[name] = attachment
+    by_name = {str(getattr(a.source, "path", a.source)).rsplit("/", 1)[-1]: a
+               for a in descr.attachments}
     if MODEL_JSON not in by_name or WEIGHTS_FILE not in by_name:
         return None
     folder = tmp / "bundle"

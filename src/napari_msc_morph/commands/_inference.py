@@ -9,19 +9,16 @@ from __future__ import annotations
 
 from ..inference.predict import DEVICES, PRECISIONS
 
-__all__ = ["add_image_arguments", "add_run_arguments"]
+__all__ = ["add_inference_arguments"]
 
 
-def add_image_arguments(parser) -> None:
-    """Add ``--overlap`` and ``--pixel-size-um``."""
+def add_inference_arguments(parser, batch_pass: str) -> None:
+    """Add ``--overlap``, ``--pixel-size-um``, ``--device``, ``--precision``, ``--batch-size``
+    (crops per ``batch_pass``) and ``--quiet``."""
     parser.add_argument("--overlap", type=float, default=None,
                         help="grid overlap as a fraction of a crop (default: the bundle's)")
     parser.add_argument("--pixel-size-um", type=float, default=None,
                         help="pixel size of every image in µm (default: each file's metadata)")
-
-
-def add_run_arguments(parser, batch_pass: str) -> None:
-    """Add ``--device``, ``--precision``, ``--batch-size`` (crops per ``batch_pass``), ``--quiet``."""
     parser.add_argument("--device", default="auto", choices=DEVICES.names(),
                         help="; ".join(f"{name}: {DEVICES.help(name)}" for name in DEVICES))
     parser.add_argument("--precision", default="auto", choices=PRECISIONS.names(),

@@ -35,14 +35,16 @@ def _is_terminal(stream) -> bool:
 
 
 @contextlib.contextmanager
-def progress_bar(description: str, unit: str = "step", stream=None):
+def progress_bar(description: str, unit: str = "step", stream=None, quiet: bool = False):
     """Yield a ``progress(done, total, message)`` callback drawing progress on stderr.
+
+    ``quiet`` (``--quiet``) draws nothing, as ``TQDM_DISABLE`` does.
 
     >>> with progress_bar("measure") as progress:  # doctest: +SKIP
     ...     measure_field(..., progress=progress)
     """
     stream = sys.stderr if stream is None else stream
-    if progress_disabled():
+    if quiet or progress_disabled():
         yield _ignore
         return
     if not _is_terminal(stream):

@@ -15,26 +15,23 @@ from ..analysis.compare import COMPARE_METHODS, compare_groups, method_choices, 
 from ..analysis.units import NO_UNIT, UNIT_COLUMNS
 from ..errors import BadInputError
 from ..io import read_table
+from . import command_parser
 from ._outputs import add_overwrite_argument, check_outputs
 from ._progress import progress_bar
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     methods = "; ".join(f"{e}: {COMPARE_METHODS.entry(e).help}" for e in method_choices())
-    parser = subparsers.add_parser(
-        "compare",
-        help="compare a value between groups (e.g. OsScore by day, cell area by condition)",
-        description=(
-            "Tests one value per experimental unit (--unit: donor, sample_id, well; the mean of "
-            "its rows) or fits a mixed model value ~ group + (1|unit) (--mixed). Per-group "
-            "summary (n units, n rows, mean, sd, median, IQR), an omnibus test (Welch ANOVA, "
-            "one-way ANOVA, Kruskal-Wallis, Friedman with --paired-by, or the mixed model's "
-            "Wald F), every pair of groups or every group against --control (Games-Howell, "
-            "Tukey HSD, Dunnett, Dunn/Holm, Wilcoxon/Holm), a trend test over ordered groups "
-            "(Spearman rho of the value against the group order; Page's L when paired) and "
-            "effect sizes."
-        ),
-    )
+    parser = command_parser(subparsers, "compare", (
+        "Tests one value per experimental unit (--unit: donor, sample_id, well; the mean of "
+        "its rows) or fits a mixed model value ~ group + (1|unit) (--mixed). Per-group "
+        "summary (n units, n rows, mean, sd, median, IQR), an omnibus test (Welch ANOVA, "
+        "one-way ANOVA, Kruskal-Wallis, Friedman with --paired-by, or the mixed model's "
+        "Wald F), every pair of groups or every group against --control (Games-Howell, "
+        "Tukey HSD, Dunnett, Dunn/Holm, Wilcoxon/Holm), a trend test over ordered groups "
+        "(Spearman rho of the value against the group order; Page's L when paired) and "
+        "effect sizes."
+    ))
     parser.add_argument("table", type=Path, metavar="TABLE",
                         help="table with one row per image, cell or sample (CSV/XLSX)")
     parser.add_argument("--value", required=True, metavar="COLUMN",

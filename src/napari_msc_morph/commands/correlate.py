@@ -14,22 +14,19 @@ from ..analysis.aggregate import SAMPLE_KEYS
 from ..analysis.correlate import ALL_METHODS, method_choices
 from ..analysis.qpcr import TRANSFORMS, UNDETERMINED_RULES
 from ..analysis.study import correlate_study
+from . import command_parser
 from ._outputs import add_overwrite_argument, check_outputs
 from ._progress import progress_bar
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "correlate",
-        help="correlate image scores with molecular readouts (qPCR, western, IF)",
-        description=(
-            "Aggregate per-image scores (e.g. an exported results table) to one row per sample "
-            "(--on), join them to molecular readouts (long or wide; replicates averaged) and "
-            "write Pearson and/or Spearman r with 95%% CI, p, n (samples) and Benjamini-Hochberg "
-            "q over the score x marker x assay pairs tested; with --repeated-by donor also the "
-            "repeated-measures correlation (rm_corr) and a mixed-model slope."
-        ),
-    )
+    parser = command_parser(subparsers, "correlate", (
+        "Aggregate per-image scores (e.g. an exported results table) to one row per sample "
+        "(--on), join them to molecular readouts (long or wide; replicates averaged) and "
+        "write Pearson and/or Spearman r with 95%% CI, p, n (samples) and Benjamini-Hochberg "
+        "q over the score x marker x assay pairs tested; with --repeated-by donor also the "
+        "repeated-measures correlation (rm_corr) and a mixed-model slope."
+    ))
     parser.add_argument("scores", type=Path, metavar="SCORES",
                         help="per-image or per-sample scores (CSV/XLSX)")
     parser.add_argument("readouts", type=Path, metavar="READOUTS",

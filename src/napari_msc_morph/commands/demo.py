@@ -6,21 +6,18 @@ import argparse
 from pathlib import Path
 
 from ..models.backbones import DEVICES
+from . import command_parser
 from ._outputs import add_overwrite_argument, check_outputs
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "demo",
-        help="run the whole study end to end on synthetic data and write report.html",
-        description=(
-            "Generate a synthetic study (passage series over several donors, an osteogenic "
-            "time course with RUNX2/OSX/OCN readouts, IF fields), train small passage and "
-            "osteogenic models on the CPU, evaluate them on held-out donors, segment and "
-            "measure the IF fields, correlate OsScore and cell size with the markers, and "
-            "write OUT/report.html with the CSVs and plots beside it."
-        ),
-    )
+    parser = command_parser(subparsers, "demo", (
+        "Generate a synthetic study (passage series over several donors, an osteogenic "
+        "time course with RUNX2/OSX/OCN readouts, IF fields), train small passage and "
+        "osteogenic models on the CPU, evaluate them on held-out donors, segment and "
+        "measure the IF fields, correlate OsScore and cell size with the markers, and "
+        "write OUT/report.html with the CSVs and plots beside it."
+    ))
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument("--quick", action="store_true",
                         help="smaller data and fewer epochs (about 3 minutes on 2 CPU cores)")

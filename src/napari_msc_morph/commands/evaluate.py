@@ -8,23 +8,20 @@ from pathlib import Path
 
 from ..models.backbones import DEVICES
 from ..tiling import TILINGS
+from . import command_parser
 from ._outputs import add_overwrite_argument, check_outputs
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "evaluate",
-        help="evaluate a model bundle on a manifest split (metrics.json, predictions.csv, plots)",
-        description=(
-            "Predict every image of a manifest split exactly as `msc-morph predict` does "
-            "(six-region averaging by default, the bundle's calibration temperature) and write "
-            "report.md (each metric with a 95%% CI from a bootstrap over donors, beside the "
-            "paper's published test figure; images and donors per class and day; warnings), "
-            "metrics.json (accuracy, top-k, within-3/5 interval accuracy, confusion matrix, "
-            "macro F1, ECE; ROC AUC, AUC per day, sensitivity/specificity for two-class tasks), "
-            "predictions.csv and PNG plots (reliability before/after calibration) to REPORT_DIR."
-        ),
-    )
+    parser = command_parser(subparsers, "evaluate", (
+        "Predict every image of a manifest split exactly as `msc-morph predict` does "
+        "(six-region averaging by default, the bundle's calibration temperature) and write "
+        "report.md (each metric with a 95%% CI from a bootstrap over donors, beside the "
+        "paper's published test figure; images and donors per class and day; warnings), "
+        "metrics.json (accuracy, top-k, within-3/5 interval accuracy, confusion matrix, "
+        "macro F1, ECE; ROC AUC, AUC per day, sensitivity/specificity for two-class tasks), "
+        "predictions.csv and PNG plots (reliability before/after calibration) to REPORT_DIR."
+    ))
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
     parser.add_argument("manifest", type=Path, metavar="MANIFEST",
                         help="manifest: the training manifest (its split is recorded in the "

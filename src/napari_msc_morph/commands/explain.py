@@ -8,7 +8,6 @@ size carried over) and a PNG overlay for a quick look, plus one summary table.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 
@@ -16,8 +15,9 @@ import numpy as np
 
 from ..inference.explain import PREDICTED_TARGET
 from ..tiling import TILINGS
+from . import command_parser
 from ._batch import report_field_failures
-from ._inference import add_image_arguments, add_run_arguments
+from ._inference import add_inference_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
 __all__ = ["SUMMARY_NAME", "add_parser", "kept", "run"]
@@ -27,21 +27,17 @@ SUMMARY_NAME = "gradcam.csv"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "explain",
-        help="Grad-CAM heat maps: where in each image a model bundle found its evidence",
-        description=(
-            "Run Grad-CAM (captum) on the last convolutional stage of a model bundle's "
-            "network, crop by crop over the whole field, and write for each image "
-            "<stem>_gradcam.tif (float32, same height and width as the image, 0-1 per field, "
-            "the image's pixel size) and <stem>_gradcam.png (the heat map over the image), "
-            f"plus {SUMMARY_NAME} (image, target, predicted_class, p_<class>, raw_max, "
-            "coverage, files; p_<class> are calibrated with the bundle's temperature, equal to "
-            "what `msc-morph predict` gives with the same --tiling). An image that cannot be "
-            "read or explained does not stop the others: it is listed in gradcam.errors.csv and "
-            "the exit status is 3."
-        ),
-    )
+    parser = command_parser(subparsers, "explain", (
+        "Run Grad-CAM (captum) on the last convolutional stage of a model bundle's "
+        "network, crop by crop over the whole field, and write for each image "
+        "<stem>_gradcam.tif (float32, same height and width as the image, 0-1 per field, "
+        "the image's pixel size) and <stem>_gradcam.png (the heat map over the image), "
+        f"plus {SUMMARY_NAME} (image, target, predicted_class, p_<class>, raw_max, "
+        "coverage, files; p_<class> are calibrated with the bundle's temperature, equal to "
+        "what `msc-morph predict` gives with the same --tiling). An image that cannot be "
+        "read or explained does not stop the others: it is listed in gradcam.errors.csv and "
+        "the exit status is 3."
+    ))
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
     parser.add_argument("images", type=Path, nargs="+", metavar="IMAGE_OR_DIR",
                         help="image files or folders (searched recursively)")
@@ -54,8 +50,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--tiling", choices=TILINGS.names(), default=None,
                         help="crop scheme (default: grid, extended to the borders so the whole "
                              "field is explained; six/center explain only their crops)")
-    add_image_arguments(parser)
-    add_run_arguments(parser, "forward/backward pass")
+    add_inference_arguments(parser, "forward/backward pass")
     add_overwrite_argument(parser, "heat maps already in the output folder")
     return parser
 
@@ -68,7 +63,7 @@ def kept(args) -> str:
 def run(args) -> int:
     import pandas as pd
 
-    from ..inference import explain_images, explainer_for, resolve_target
+    from ..inference import explain_images, explainer_for
     from ..io import write_table
     from ._progress import progress_bar
 
@@ -77,7 +72,6 @@ def run(args) -> int:
                   overwrite=args.overwrite)
     explainer = explainer_for(args.model, device=args.device, precision=args.precision,
                               batch_size=args.batch_size)
-    resolve_target(explainer.task, args.target)  # an unknown class fails before any image
     rows: list[dict] = []
     used_stems: set[str] = set()
 
@@ -85,8 +79,7 @@ def run(args) -> int:
         rows.append(_write_one(explanation, item, args.out, used_stems))
         explanation.heatmap = None  # written; keep one field in memory at a time
 
-    bar = contextlib.nullcontext() if args.quiet else progress_bar("explain")
-    with bar as progress:
+    with progress_bar("explain", quiet=args.quiet) as progress:
         batch = explain_images(explainer, args.images, target=args.target, tiling=args.tiling,
                                overlap=args.overlap, pixel_size_um=args.pixel_size_um,
                                on_error="collect", on_result=write, progress=progress)
@@ -101,40 +94,30 @@ def run(args) -> int:
 
 
 def _write_one(explanation, item, folder: Path, used_stems: set[str]) -> dict:
+    from PIL import Image
+
     from ..inference import heatmap_overlay
     from ..inference.score_store import unique_stem
-    from ..io import write_tiff
+    from ..io import atomic_path, write_tiff
 
     stem = unique_stem(Path(explanation.name).stem, used_stems)
     tif = folder / f"{stem}_gradcam.tif"
     png = folder / f"{stem}_gradcam.png"
     heatmap = np.asarray(explanation.heatmap, dtype=np.float32)
     write_tiff(heatmap, tif, pixel_size_um=explanation.pixel_size_um)
-    plane_shape = heatmap.shape[-2:]
-    first = tuple(0 for _ in heatmap.shape[:-2])
-    data = item.data
-    rgb = data.ndim > heatmap.ndim
-    image_plane = np.asarray(data[first] if first else data)
-    _write_png(heatmap_overlay(image_plane, heatmap[first] if first else heatmap, rgb=rgb), png)
-    row = {"image": explanation.name, "target": explanation.target,
-           "target_layer": explanation.target_layer,
-           "predicted_class": explanation.predicted_class}
-    for name, p in zip(explanation.class_names, explanation.probabilities):
-        row[f"p_{name}"] = float(p)
-    row.update({"raw_max": float(max(explanation.raw_max, default=0.0)),
-                "coverage": explanation.coverage, "tiling": explanation.tiling,
-                "height_px": plane_shape[0], "width_px": plane_shape[1],
-                "pixel_size_um": explanation.pixel_size_um,
-                "pixel_size_source": explanation.pixel_size_source or "unknown",
-                "heatmap": tif.name, "overlay": png.name})
-    return row
-
-
-def _write_png(rgb: np.ndarray, path: Path) -> None:
-    from PIL import Image
-
-    from ..io import atomic_path
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        Image.fromarray(rgb).save(tmp, format="PNG")
+    first = (0,) * (heatmap.ndim - 2)  # a stack's overlay shows its first plane
+    image_plane = np.asarray(item.data[first] if first else item.data)
+    overlay = heatmap_overlay(image_plane, heatmap[first], rgb=item.data.ndim > heatmap.ndim)
+    with atomic_path(png) as tmp:
+        Image.fromarray(overlay).save(tmp, format="PNG")
+    return {"image": explanation.name, "target": explanation.target,
+            "target_layer": explanation.target_layer,
+            "predicted_class": explanation.predicted_class,
+            **{f"p_{name}": float(p)
+               for name, p in zip(explanation.class_names, explanation.probabilities)},
+            "raw_max": float(max(explanation.raw_max, default=0.0)),
+            "coverage": explanation.coverage, "tiling": explanation.tiling,
+            "height_px": heatmap.shape[-2], "width_px": heatmap.shape[-1],
+            "pixel_size_um": explanation.pixel_size_um,
+            "pixel_size_source": explanation.pixel_size_source or "unknown",
+            "heatmap": tif.name, "overlay": png.name}

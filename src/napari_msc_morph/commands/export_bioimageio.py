@@ -5,26 +5,23 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from . import command_parser
 from ._outputs import add_overwrite_argument, check_outputs
 
 _WEIGHTS = ("both", "torchscript", "state-dict")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "export-bioimageio",
-        help="write a model bundle as a bioimage.io model package (.zip, spec 0.5)",
-        description=(
-            "Write MODEL (a bundle folder or .zip) as a bioimage.io model package that "
-            "bioimage.io tools (the bioimageio CLI, bioimageio.core, deepImageJ, the "
-            "bioimage.io website) can validate and run: TorchScript and/or PyTorch state-dict "
-            "weights, the bundle's intensity scaling and mean/std as preprocessing, softmax "
-            "over the class names, a test crop with the probabilities napari-msc-morph "
-            "predicts for it, a cover image, a README and citations. The package is validated "
-            "with bioimageio.spec and its test run with bioimageio.core before it is written. "
-            "Needs the [bioimageio] extra."
-        ),
-    )
+    parser = command_parser(subparsers, "export_bioimageio", (
+        "Write MODEL (a bundle folder or .zip) as a bioimage.io model package that "
+        "bioimage.io tools (the bioimageio CLI, bioimageio.core, deepImageJ, the "
+        "bioimage.io website) can validate and run: TorchScript and/or PyTorch state-dict "
+        "weights, the bundle's intensity scaling and mean/std as preprocessing, softmax "
+        "over the class names, a test crop with the probabilities napari-msc-morph "
+        "predicts for it, a cover image, a README and citations. The package is validated "
+        "with bioimageio.spec and its test run with bioimageio.core before it is written. "
+        "Needs the [bioimageio] extra."
+    ))
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
     parser.add_argument("--out", type=Path, required=True, metavar="PACKAGE.zip",
                         help="the package to write (.zip)")

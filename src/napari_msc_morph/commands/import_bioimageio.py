@@ -6,22 +6,19 @@ import argparse
 from pathlib import Path
 
 from ..models.tasks import TASKS
+from . import command_parser
 from ._outputs import add_overwrite_argument, check_outputs
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "import-bioimageio",
-        help="turn a bioimage.io model package into a model bundle",
-        description=(
-            "Turn PACKAGE back into a model bundle (model.json + weights.safetensors) that "
-            "msc-morph predict, the Predict widget and the Python API use. A package written "
-            "by export-bioimageio carries its bundle (safetensors, nothing unpickled); other "
-            "packages need pytorch_state_dict weights of napari-msc-morph's classifier "
-            "architecture, read with PyTorch's restricted loader (weights_only). Needs the "
-            "[bioimageio] extra."
-        ),
-    )
+    parser = command_parser(subparsers, "import_bioimageio", (
+        "Turn PACKAGE back into a model bundle (model.json + weights.safetensors) that "
+        "msc-morph predict, the Predict widget and the Python API use. A package written "
+        "by export-bioimageio carries its bundle (safetensors, nothing unpickled); other "
+        "packages need pytorch_state_dict weights of napari-msc-morph's classifier "
+        "architecture, read with PyTorch's restricted loader (weights_only). Needs the "
+        "[bioimageio] extra."
+    ))
     parser.add_argument("package", type=Path, metavar="PACKAGE",
                         help="bioimage.io package (.zip, its folder or its bioimageio.yaml)")
     parser.add_argument("--out", type=Path, required=True, metavar="BUNDLE",

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
 from ..morphology.summary import SIZE_WEIGHTINGS, THRESHOLD_LEARNERS
+from . import command_parser
 from ._batch import add_batch_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
@@ -21,19 +22,15 @@ def _name_value(text: str) -> tuple[str, str]:
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "measure",
-        help="measure cell size, shape and marker intensities into a table",
-        description=(
-            "One row per labelled object: area, perimeter, axes, Feret diameters, "
-            "eccentricity, solidity, circularity, ... in pixels and (with a pixel size) "
-            "µm; per channel mean/median/min/max/std/integrated intensity; with --nuclei "
-            "the nucleus linkage and nuclear/cytoplasmic means. The pixel size comes from "
-            "--pixel-size or the label/channel file's metadata. Many fields (several label "
-            "images, a folder or quoted pattern, --manifest, --workers, --scheduler) run one "
-            "task per field into one table with a `field` (and `sample_id`) column."
-        ),
-    )
+    parser = command_parser(subparsers, "measure", (
+        "One row per labelled object: area, perimeter, axes, Feret diameters, "
+        "eccentricity, solidity, circularity, ... in pixels and (with a pixel size) "
+        "µm; per channel mean/median/min/max/std/integrated intensity; with --nuclei "
+        "the nucleus linkage and nuclear/cytoplasmic means. The pixel size comes from "
+        "--pixel-size or the label/channel file's metadata. Many fields (several label "
+        "images, a folder or quoted pattern, --manifest, --workers, --scheduler) run one "
+        "task per field into one table with a `field` (and `sample_id`) column."
+    ))
     parser.add_argument("labels", type=Path, nargs="*", metavar="LABELS.tif",
                         help="label image (0 = background); leading axes are frames; several "
                              "files, a folder or a quoted pattern give one field per file "

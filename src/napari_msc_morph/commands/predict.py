@@ -8,36 +8,32 @@ tiling, the score maps the engine returns) to disk.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 from pathlib import Path
 
 from ..tiling import TILINGS
+from . import command_parser
 from ._batch import add_batch_arguments, report_field_failures, side_path
-from ._inference import add_image_arguments, add_run_arguments
+from ._inference import add_inference_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "predict",
-        help="predict passage / source / OsScore / fate for images with a model bundle",
-        description=(
-            "Run a model bundle (folder or .zip with model.json + weights.safetensors) on "
-            "images or folders of images and write one row per image (per plane for stacks): "
-            "image, task, model_id, tiling, predicted_class, p_<class> for every class, "
-            "interval3/5_lo/_hi/_p for ordinal tasks, the task's score (expected_passage, "
-            "os_score) and n_tiles. An image that cannot be read or predicted does not stop the "
-            "others: it is listed in an errors table beside OUT (predictions.errors.csv for "
-            "predictions.csv: image, error) and the exit status is 3. Ctrl-C keeps the finished "
-            "rows in predictions.partial.csv, never a half-written OUT. With --workers or "
-            "--scheduler every image is one task on a Dask cluster (the model loaded once per "
-            "worker); with --manifest the images come from a fields manifest and the table gets "
-            "its field and sample_id columns."
-        ),
-    )
+    parser = command_parser(subparsers, "predict", (
+        "Run a model bundle (folder or .zip with model.json + weights.safetensors) on "
+        "images or folders of images and write one row per image (per plane for stacks): "
+        "image, task, model_id, tiling, predicted_class, p_<class> for every class, "
+        "interval3/5_lo/_hi/_p for ordinal tasks, the task's score (expected_passage, "
+        "os_score) and n_tiles. An image that cannot be read or predicted does not stop the "
+        "others: it is listed in an errors table beside OUT (predictions.errors.csv for "
+        "predictions.csv: image, error) and the exit status is 3. Ctrl-C keeps the finished "
+        "rows in predictions.partial.csv, never a half-written OUT. With --workers or "
+        "--scheduler every image is one task on a Dask cluster (the model loaded once per "
+        "worker); with --manifest the images come from a fields manifest and the table gets "
+        "its field and sample_id columns."
+    ))
     parser.add_argument("model", type=Path, metavar="MODEL", help="model bundle (folder or .zip)")
     parser.add_argument("images", type=Path, nargs="*", metavar="IMAGE_OR_DIR",
                         help="image files or folders (searched recursively); none with --manifest")
@@ -45,12 +41,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--tiling", choices=TILINGS.names(), default=None,
                         help="crop scheme (default: the bundle's): "
                         + "; ".join(f"{name}: {TILINGS.help(name)}" for name in TILINGS))
-    add_image_arguments(parser)
     parser.add_argument("--score-maps", type=Path, default=None, metavar="PATH",
                         help="write the per-tile score maps (grid tiling): a folder gets float32 "
                         "TIFFs, NAME.zarr an OME-Zarr, NAME.tif an OME BigTIFF (maps as "
                         "channels, one image or series per input)")
-    add_run_arguments(parser, "forward pass")
+    add_inference_arguments(parser, "forward pass")
     add_batch_arguments(parser, "image")
     add_overwrite_argument(parser, "an existing table or score-map folder")
     return parser
@@ -59,10 +54,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def run(args) -> int:
     from ..errors import BadInputError, Cancelled
     from ..inference import Predictor, predict_images, predictions_table, unique_notices
+    from ..inference.cluster import predict_fields
     from ..inference.score_store import write_score_maps
     from ..io import write_table
     from ..models.bundle import load_bundle
-    from ._batch import check_cluster_args, cluster_requested
+    from ._batch import check_cluster_args, cluster_requested, open_cluster, where
     from ._progress import progress_bar
 
     check_cluster_args(args)
@@ -80,11 +76,16 @@ def run(args) -> int:
         )
     predictor = Predictor(bundle, device=args.device, precision=args.precision,
                           batch_size=args.batch_size)
-    bar = contextlib.nullcontext() if args.quiet else progress_bar("predict")
-    batch = fields is not None or cluster_requested(args)
+    bar = progress_bar("predict", quiet=args.quiet)
     try:
-        if batch:
-            predictions = _predict_batch(args, predictor, images, fields, tiling, bar)
+        if fields is not None or cluster_requested(args):  # one task per image
+            with open_cluster(args) as client, bar as progress:
+                predictions = predict_fields(
+                    predictor if client is None else args.model, images, tiling=tiling,
+                    pixel_sizes=None if fields is None else [f.pixel_size_um for f in fields],
+                    overlap=args.overlap, device=args.device, precision=args.precision,
+                    batch_size=args.batch_size, pixel_size_um=args.pixel_size_um,
+                    client=client, progress=progress)
         else:
             with bar as progress:
                 predictions = predict_images(predictor, images, tiling=tiling,
@@ -99,12 +100,9 @@ def run(args) -> int:
     extra = None if fields is None else [fields[i].keys() for i in predictions.indices]
     table = predictions_table(predictions, extra)
     write_table(table, args.out, path_columns=("image",))
-    where = f"{predictor.device}, {predictor.precision}"
-    if cluster_requested(args):
-        from ._batch import where as batch_where
-
-        where = f"{args.device}, {args.precision}, {batch_where(args)}"
-    print(f"{len(table)} predictions ({bundle.config.task}, {tiling}, {where}) -> {args.out}")
+    ran = (f"{args.device}, {args.precision}, {where(args)}" if cluster_requested(args)
+           else f"{predictor.device}, {predictor.precision}")
+    print(f"{len(table)} predictions ({bundle.config.task}, {tiling}, {ran}) -> {args.out}")
     if args.score_maps is not None:
         write_score_maps(predictions, args.score_maps)
         print(f"score maps -> {args.score_maps}")
@@ -124,20 +122,6 @@ def _manifest_fields(args):
     if args.images:
         raise BadInputError("give the images either as IMAGE_OR_DIR or in --manifest, not both.")
     return read_fields_manifest(args.manifest, required=("image",))
-
-
-def _predict_batch(args, predictor, images, fields, tiling, bar):
-    """One task per image, here or on the Dask cluster of --workers/--scheduler."""
-    from ..inference.cluster import predict_fields
-    from ._batch import open_cluster
-
-    pixel_sizes = None if fields is None else [f.pixel_size_um for f in fields]
-    with open_cluster(args) as client, bar as progress:
-        return predict_fields(predictor if client is None else args.model, images,
-                              pixel_sizes=pixel_sizes, tiling=tiling, overlap=args.overlap,
-                              device=args.device, precision=args.precision,
-                              batch_size=args.batch_size, pixel_size_um=args.pixel_size_um,
-                              client=client, progress=progress)
 
 
 def _keep_partial(batch, out: Path) -> None:

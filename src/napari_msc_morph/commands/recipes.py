@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..training.recipes import RECIPES
+from . import command_parser
 
 #: Columns of the listing: header -> how a recipe shows it.
 _COLUMNS = {
@@ -25,17 +26,13 @@ _COLUMNS = {
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "recipes",
-        help="list the studies' training setups for `msc-morph train --recipe`",
-        description=(
-            "List the published training setups (task, backbone, crop size, optimiser and "
-            "learning rate, batch, schedule) with their source, and for every value whether the "
-            "paper states it ('stated', with the section), does not ('Assumed': what was chosen "
-            "and why) or does not define it ('defined by this tool'). `msc-morph train --recipe "
-            "NAME` starts from one; options given explicitly override its values."
-        ),
-    )
+    parser = command_parser(subparsers, "recipes", (
+        "List the published training setups (task, backbone, crop size, optimiser and "
+        "learning rate, batch, schedule) with their source, and for every value whether the "
+        "paper states it ('stated', with the section), does not ('Assumed': what was chosen "
+        "and why) or does not define it ('defined by this tool'). `msc-morph train --recipe "
+        "NAME` starts from one; options given explicitly override its values."
+    ))
     parser.add_argument("--name", choices=RECIPES.names(), default=None,
                         help="show one recipe only")
     return parser

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from ..errors import BadInputError
+from . import command_parser
 from ._outputs import add_overwrite_argument, check_outputs
 
 KIND_HELP = {
@@ -22,16 +23,12 @@ KIND_HELP = {
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "synth",
-        help="write a synthetic dataset with known ground truth",
-        description=(
-            "Write procedurally generated images with known class and ground truth: "
-            + "; ".join(f"{k}: {v}" for k, v in KIND_HELP.items())
-            + ". Images are TIFFs with their pixel size in the metadata, under OUT/<donor>/, "
-            "listed in OUT/manifest.csv (path, donor, label, class columns, truth)."
-        ),
-    )
+    parser = command_parser(subparsers, "synth", (
+        "Write procedurally generated images with known class and ground truth: "
+        + "; ".join(f"{k}: {v}" for k, v in KIND_HELP.items())
+        + ". Images are TIFFs with their pixel size in the metadata, under OUT/<donor>/, "
+        "listed in OUT/manifest.csv (path, donor, label, class columns, truth)."
+    ))
     parser.add_argument("kind", choices=list(KIND_HELP), help="what to generate")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
     parser.add_argument("--n-donors", type=int, default=3, metavar="N",
@@ -64,16 +61,10 @@ def run(args) -> int:
     existed = Path(args.out).exists()
     try:
         with progress_bar(f"synth {args.kind}", unit="image") as progress:
-            manifest = write_dataset(
-                args.kind,
-                args.out,
-                n_donors=args.n_donors,
-                per_class=args.per_class,
-                size=tuple(args.size) if args.size else None,
-                seed=args.seed,
-                rgb=args.rgb,
-                progress=progress,
-            )
+            manifest = write_dataset(args.kind, args.out, n_donors=args.n_donors,
+                                     per_class=args.per_class, seed=args.seed, rgb=args.rgb,
+                                     size=tuple(args.size) if args.size else None,
+                                     progress=progress)
     except BaseException:
         # a full disk or a kill of the run: empty folders it made would block the re-run
         remove_empty_folders(Path(args.out), keep_top=existed)
@@ -99,12 +90,10 @@ def remove_empty_folders(top: Path, keep_top: bool) -> None:
     """Remove the empty folders under ``top`` (and ``top`` itself unless ``keep_top``)."""
     if not top.is_dir():
         return
-    for folder in sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts)):
+    folders = sorted((p for p in top.rglob("*") if p.is_dir()), key=lambda p: -len(p.parts))
+    for folder in folders + ([] if keep_top else [top]):  # deepest first
         with contextlib.suppress(OSError):
             folder.rmdir()  # only succeeds on an empty folder
-    if not keep_top:
-        with contextlib.suppress(OSError):
-            top.rmdir()
 
 
 def kept(args) -> str:

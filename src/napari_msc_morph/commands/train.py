@@ -14,21 +14,18 @@ from ..training.augment import CROPS
 from ..training.crossval import CV_KEEP
 from ..training.optim import CLASS_WEIGHTS, OPTIMIZERS, SCHEDULERS
 from ..training.recipes import RECIPES, recipe_values
+from . import command_parser
 from ._outputs import check_outputs
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "train",
-        help="train a passage/source/osteogenic/neural-fate model on your own images",
-        description=(
-            "Train a timm backbone on a manifest (CSV with path,label,donor[,day,passage,condition,"
-            "split]) or a folder-per-class layout, with a donor-grouped split, the studies' "
-            "augmentations, a checkpoint every epoch and early stopping. Writes a model bundle "
-            "to MODEL_DIR (what `msc-morph predict` and the Predict widget load) and the run's "
-            "split.csv, history.csv, checkpoints and evaluation report to MODEL_DIR.train/."
-        ),
-    )
+    parser = command_parser(subparsers, "train", (
+        "Train a timm backbone on a manifest (CSV with path,label,donor[,day,passage,condition,"
+        "split]) or a folder-per-class layout, with a donor-grouped split, the studies' "
+        "augmentations, a checkpoint every epoch and early stopping. Writes a model bundle "
+        "to MODEL_DIR (what `msc-morph predict` and the Predict widget load) and the run's "
+        "split.csv, history.csv, checkpoints and evaluation report to MODEL_DIR.train/."
+    ))
     parser.add_argument("manifest", type=Path, metavar="MANIFEST",
                         help="manifest CSV/TSV/XLSX, or a folder with one sub-folder per class")
     parser.add_argument("--recipe", choices=RECIPES.names(), default=None,
@@ -218,8 +215,7 @@ def _run(args, main_process: bool) -> int:
         print(f"best fold {cv.best_fold} ({cv.monitor} {cv.best_value:.3f}) -> {cv.bundle_path}; "
               f"summary in {cv.files['summary_csv']}")
         return 0
-    bar = progress_bar("train") if main_process else contextlib.nullcontext(None)
-    with bar as progress:
+    with progress_bar("train", quiet=not main_process) as progress:
         result = train_model(args.manifest, config, args.out, resume=args.resume,
                              test_report=not args.no_report, progress=progress,
                              dedupe=args.dedupe)

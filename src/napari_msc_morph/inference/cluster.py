@@ -51,12 +51,10 @@ def cached_predictor(worker: str | None, bundle_key: tuple, device: str, precisi
 
     ``bundle_key`` is ``_bundle_key(path)``, so a rewritten bundle loads again.
     """
-    from ..models.bundle import load_bundle
-    from . import Predictor
+    from .predict import predictor_for
 
     MODEL_LOADS.append((worker, bundle_key[0]))
-    return Predictor(load_bundle(bundle_key[0]), device=device, precision=precision,
-                     batch_size=batch_size)
+    return predictor_for(bundle_key[0], device, precision, batch_size)
 
 
 def predict_task(image, *, bundle: str, device: str = "auto", precision: str = "auto",
@@ -127,15 +125,14 @@ def predict_fields(bundle, images, *, pixel_sizes=None, tiling: str | None = Non
     pixel_sizes = list(pixel_sizes) if pixel_sizes is not None else [None] * len(images)
     failures: list = []
     items = expand_inputs(images, failures)  # (input index, path), as serially
-    task = functools.partial(predict_task, bundle="", predictor=bundle, tiling=tiling,
-                             overlap=overlap, pixel_size_um=pixel_size_um)
-    if not isinstance(bundle, Predictor):
-        task = functools.partial(predict_task, bundle=str(Path(bundle).resolve()), device=device,
-                                 precision=precision, batch_size=batch_size, tiling=tiling,
-                                 overlap=overlap, pixel_size_um=pixel_size_um)
-    elif client is not None:
+    ready = isinstance(bundle, Predictor)
+    if ready and client is not None:
         raise TypeError("a cluster's workers load the model themselves: pass the bundle's "
                         "path, not a Predictor.")
+    task = functools.partial(
+        predict_task, bundle="" if ready else str(Path(bundle).resolve()),
+        predictor=bundle if ready else None, device=device, precision=precision,
+        batch_size=batch_size, tiling=tiling, overlap=overlap, pixel_size_um=pixel_size_um)
     return run_fields(task, [(str(path), pixel_sizes[index]) for index, path in items],
                       [str(path) for _, path in items], indices=[k for k, _ in items],
                       failures=failures, what="image", verb="predicted", client=client,

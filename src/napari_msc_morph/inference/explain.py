@@ -43,7 +43,7 @@ from ..jobs import CancelToken, ProgressFn
 from ..models.calibration import calibrated_softmax
 from .crops import tile_image
 from .inputs import ImageInput, check_options, label_result, run_images, with_messages
-from .predict import Predictor
+from .predict import predictor_for
 from .preprocess import ImageLayout
 
 __all__ = [
@@ -219,9 +219,10 @@ class Explainer:
 
     Parameters
     ----------
-    bundle : ModelBundle or Predictor
-        A loaded bundle, or a :class:`~.predict.Predictor` whose device,
-        precision and batch size are used as they are.
+    bundle : ModelBundle, Predictor, str or Path
+        A bundle (loaded, or a folder/``.zip`` to load), or a
+        :class:`~.predict.Predictor` whose device, precision and batch size are
+        used as they are.
     device, precision, batch_size
         As for :class:`~.predict.Predictor` (ignored when one is given). An
         undecided CPU ``auto`` precision runs float32.
@@ -234,8 +235,7 @@ class Explainer:
         except ImportError:
             raise MissingDependencyError("captum", purpose="Grad-CAM attribution maps") from None
         self._attribution = LayerAttribution
-        self.predictor = bundle if isinstance(bundle, Predictor) else Predictor(
-            bundle, device=device, precision=precision, batch_size=batch_size)
+        self.predictor = predictor_for(bundle, device, precision, batch_size)
         self.config, self.task = self.predictor.config, self.predictor.task
         self.device = self.predictor.device
         self.layer_name, layer = gradcam_layer(self.predictor.model)
@@ -412,12 +412,8 @@ def _back_to_image(stitched: np.ndarray, plane_shape, factor: float) -> np.ndarr
 def explainer_for(bundle, device: str = "auto", precision: str = "auto",
                   batch_size: int | None = None) -> Explainer:
     """An :class:`Explainer` from a bundle path, a loaded bundle, a Predictor or an Explainer."""
-    from ..models.bundle import ModelBundle, load_bundle
-
     if isinstance(bundle, Explainer):
         return bundle
-    if not isinstance(bundle, (ModelBundle, Predictor)):
-        bundle = load_bundle(bundle)
     return Explainer(bundle, device=device, precision=precision, batch_size=batch_size)
 
 

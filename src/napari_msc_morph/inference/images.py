@@ -27,6 +27,7 @@ Grad-CAM map from the same read.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 
@@ -38,7 +39,7 @@ from ..errors import Cancelled
 from ..jobs import CancelToken, ProgressFn
 from .explain import Explainer, explain_one, resolve_target
 from .inputs import ImageInput, check_options, label_result, run_images, with_messages
-from .predict import Prediction, Predictor
+from .predict import Prediction, predictor_for
 
 __all__ = [
     "predict_images",
@@ -68,25 +69,12 @@ def stack_planes(planes: list[Prediction], leading_shape: tuple = ()) -> Predict
             tuple(leading_shape) + first.maps[name].shape)
         for name in first.maps
     }
-    return Prediction(
-        task=first.task,
+    return dataclasses.replace(  # the first plane's model, tiling, name, pixel size ...
+        first, plane=(), maps=maps, notices=unique_notices(planes),
         probabilities=np.mean([p.probabilities for p in planes], axis=0),
         tile_probabilities=np.concatenate([p.tile_probabilities for p in planes]),
-        boxes=np.concatenate([p.boxes for p in planes]),
-        tiling=first.tiling,
-        model_id=first.model_id,
-        maps=maps,
-        map_scale=first.map_scale,
-        map_translate=first.map_translate,
-        notices=unique_notices(planes),
-        device=first.device,
-        precision=planes[-1].precision,
-        name=first.name,
-        pixel_size_um=first.pixel_size_um,
-        pixel_size_source=first.pixel_size_source,
-        planes=list(planes),
-        leading_shape=tuple(int(n) for n in leading_shape),
-    )
+        boxes=np.concatenate([p.boxes for p in planes]), precision=planes[-1].precision,
+        planes=list(planes), leading_shape=tuple(int(n) for n in leading_shape))
 
 
 def predict_images(
@@ -179,18 +167,13 @@ def predict_images(
         as ``err.partial`` (a :class:`FieldResults` with ``partial=True``),
         so a face can keep them, clearly marked.
     """
-    from ..models.bundle import ModelBundle, load_bundle
-
     collect = check_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
-    predictor = bundle
-    if not isinstance(bundle, Predictor):
-        predictor = Predictor(bundle if isinstance(bundle, ModelBundle) else load_bundle(bundle),
-                              device=device, precision=precision, batch_size=batch_size)
+    predictor = predictor_for(bundle, device, precision, batch_size)
     explainer = None
     if explain:  # a network without feature maps fails before any image is read
         explainer = Explainer(predictor)
         target = resolve_target(explainer.task, target)
-    gradcam_failures: list[tuple[Prediction, FieldFailure]] = []
+    gradcam_failures: list[tuple[Prediction, str]] = []  # (prediction kept, Grad-CAM error)
 
     def work(item: ImageInput):
         label = f"{item.message_name}: "
@@ -207,13 +190,10 @@ def predict_images(
             try:
                 prediction.explanation = yield from explain_one(
                     explainer, item, target, overlap, cancel, start=1, span=2)
-            except Cancelled:
-                raise
             except Exception as err:  # only the Grad-CAM failed: keep the prediction
-                if not collect:
+                if not collect or isinstance(err, Cancelled):
                     raise
-                gradcam_failures.append((prediction, FieldFailure(
-                    item.name, "Grad-CAM: " + error_text(err, item.name), -1, "image")))
+                gradcam_failures.append((prediction, "Grad-CAM: " + error_text(err, item.name)))
         return prediction
 
     try:
@@ -231,10 +211,8 @@ def predict_images(
 def _add_gradcam_failures(results: FieldResults, failed) -> FieldResults:
     """Add the Grad-CAM failures of kept predictions, at their inputs' positions."""
     position = {id(p): k for k, p in zip(results.indices, results)}
-    for prediction, failure in failed:
-        if id(prediction) in position:
-            failure.index = position[id(prediction)]
-            results.failures.append(failure)
+    results.failures += [FieldFailure(p.name, error, position[id(p)], "image")
+                         for p, error in failed if id(p) in position]
     results.failures.sort(key=lambda f: f.index)
     return results
 

@@ -10,9 +10,9 @@ is the one with the highest sum. The expected class value is
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
+
+from ..models.tasks import class_numbers
 
 __all__ = [
     "interval_probabilities",
@@ -23,8 +23,6 @@ __all__ = [
     "score_limits",
     "interval_columns",
 ]
-
-_TRAILING_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)\s*$")
 
 
 def _as_probabilities(p) -> np.ndarray:
@@ -87,16 +85,10 @@ def ordinal_class_values(class_names) -> np.ndarray:
     The number at the end of every name (``"P7"`` -> 7, ``"day14"`` -> 14)
     when all names have one and they increase; otherwise 1, 2, ..., n.
     """
-    names = [str(c) for c in class_names]
-    values = []
-    for name in names:
-        match = _TRAILING_NUMBER.search(name)
-        if not match:
-            break
-        values.append(float(match.group(1)))
-    if len(values) == len(names) and all(b > a for a, b in zip(values, values[1:])):
-        return np.asarray(values)
-    return np.arange(1, len(names) + 1, dtype=np.float64)
+    numbers = class_numbers(class_names)
+    if numbers is not None:
+        return np.asarray(numbers, dtype=np.float64)
+    return np.arange(1, len(class_names) + 1, dtype=np.float64)
 
 
 def expected_value(p, values) -> np.ndarray:
@@ -146,17 +138,11 @@ def interval_columns(task, p, widths=(3, 5)) -> dict:
     """
     if not task.ordinal:
         return {}
-    values = ordinal_class_values(task.class_names)
+    values = [int(v) if v.is_integer() else float(v)
+              for v in ordinal_class_values(task.class_names).tolist()]
     out: dict = {}
-    for m in widths:
-        if m > len(values):
-            continue
+    for m in (m for m in widths if m <= len(values)):
         lo, hi, prob = predicted_interval(p, m)
-        out[f"interval{m}_lo"] = _number(values[lo])
-        out[f"interval{m}_hi"] = _number(values[hi])
-        out[f"interval{m}_p"] = prob
+        out.update({f"interval{m}_lo": values[lo], f"interval{m}_hi": values[hi],
+                    f"interval{m}_p": prob})
     return out
-
-
-def _number(value: float):
-    return int(value) if float(value).is_integer() else float(value)

@@ -42,7 +42,7 @@ from ..batch.run import drain
 from ..errors import BadInputError
 from ..jobs import CancelToken
 from ..models.backbones import DEVICES, resolve_device
-from ..models.bundle import ModelBundle
+from ..models.bundle import ModelBundle, load_bundle
 from ..models.calibration import calibrated_softmax
 from ..models.checks import check_probabilities
 from ..models.tasks import PREDICTED_CLASS_COLUMN, TaskSpec
@@ -56,6 +56,7 @@ __all__ = [
     "Prediction",
     "Predictor",
     "predict_image",
+    "predictor_for",
     "CALIBRATION_TILES",
     "BF16_MIN_AGREEMENT",
     "DEVICES",
@@ -428,6 +429,16 @@ def _plane_label(index) -> str:
     return f" (plane {', '.join(str(i) for i in index)})" if index else ""
 
 
+def predictor_for(bundle, device: str = "auto", precision: str = "auto",
+                  batch_size: int | None = None) -> Predictor:
+    """A :class:`Predictor` of a bundle path, a loaded bundle, or a Predictor (used as it is)."""
+    if isinstance(bundle, Predictor):
+        return bundle
+    if not isinstance(bundle, ModelBundle):
+        bundle = load_bundle(bundle)
+    return Predictor(bundle, device=device, precision=precision, batch_size=batch_size)
+
+
 def predict_image(bundle, image, tiling: str | None = None, device: str = "auto",
                   **kwargs) -> Prediction:
     """Predict one 2D plane with a bundle (or a :class:`Predictor`).
@@ -451,13 +462,6 @@ def predict_image(bundle, image, tiling: str | None = None, device: str = "auto"
     -------
     Prediction
     """
-    if isinstance(bundle, Predictor):
-        predictor = bundle
-    else:
-        predictor = Predictor(
-            bundle,
-            device=device,
-            precision=kwargs.pop("precision", "auto"),
-            batch_size=kwargs.pop("batch_size", None),
-        )
+    predictor = predictor_for(bundle, device, kwargs.pop("precision", "auto"),
+                              kwargs.pop("batch_size", None))
     return predictor.predict(image, tiling=tiling, **kwargs)

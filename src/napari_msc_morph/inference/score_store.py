@@ -22,6 +22,7 @@ Both outputs are written beside the target and renamed onto it at the end.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -35,6 +36,7 @@ __all__ = ["SCORE_MAP_SUFFIXES", "CHUNK", "score_map_array", "unique_stem", "wri
 SCORE_MAP_SUFFIXES = (".zarr", ".tif", ".tiff")
 #: Chunk (zarr) and tile (TIFF) side of written maps.
 CHUNK = 256
+_IMAGE_SUFFIX = re.compile(r"(\.ome)?\.(tiff?|zarr)$", re.IGNORECASE)
 
 
 def score_map_array(prediction) -> tuple[list[str], np.ndarray]:
@@ -67,16 +69,10 @@ def unique_stem(base: str, used: set[str]) -> str:
 
 
 def _unique_stems(predictions) -> list[str]:
+    """One stem per prediction, without ``.tif``/``.tiff``/``.zarr`` (and ``.ome``)."""
     used: set[str] = set()
-    stems = []
-    for prediction in predictions:
-        base = Path(prediction.name).name
-        for suffix in (".ome.tif", ".ome.tiff", ".ome.zarr", ".tif", ".tiff", ".zarr"):
-            if base.lower().endswith(suffix):
-                base = base[: -len(suffix)]
-                break
-        stems.append(unique_stem(Path(base).stem or "image", used))
-    return stems
+    return [unique_stem(Path(_IMAGE_SUFFIX.sub("", Path(p.name).name)).stem or "image", used)
+            for p in predictions]
 
 
 def write_score_maps(predictions, path) -> Path:
@@ -100,9 +96,7 @@ def write_score_maps(predictions, path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SCORE_MAP_SUFFIXES:
-        used: set[str] = set()
-        for prediction in predictions:
-            stem = unique_stem(Path(prediction.name).stem, used)
+        for stem, prediction in zip(_unique_stems(predictions), predictions):
             (px, _), _, unit = _placement(prediction)
             for map_name, data in prediction.maps.items():
                 write_tiff(np.asarray(data, dtype=np.float32), path / f"{stem}_{map_name}.tif",

@@ -23,7 +23,6 @@ import hashlib
 import json
 import logging
 import math
-import re
 from dataclasses import asdict, dataclass, field, fields, replace
 
 from ..errors import BadInputError
@@ -31,7 +30,7 @@ from ..tiling import check_overlap, check_tiling
 from .backbones import check_backbone_name, normalization
 from .checks import positive_number
 from .intensity import INTENSITY_MODES
-from .tasks import TASKS, TaskSpec, get_task
+from .tasks import TASKS, TaskSpec, class_numbers, get_task
 
 __all__ = ["BundleConfig", "SCHEMA_VERSION", "BUNDLE_FORMAT", "check_classes_fit_task",
            "check_fingerprint", "check_schema_version", "output_fingerprint"]
@@ -332,8 +331,8 @@ def check_classes_fit_task(task: str, class_names, source: str = "model.json") -
     foreign = {c: other for other in TASKS if other != task
                for c in TASKS.get(other).class_names if c not in own}
     wrong = [f"{c} (a {foreign[c]} class)" for c in names if c in foreign]
-    numbered = _numbered_in_order(spec.class_names)
-    if not wrong and (not numbered or _numbered_in_order(names)):
+    numbered = class_numbers(spec.class_names) is not None
+    if not wrong and (not numbered or class_numbers(names) is not None):
         return
     expected = ", ".join(spec.class_names)
     why = (f"{', '.join(wrong)} {'does' if len(wrong) == 1 else 'do'} not belong to it"
@@ -343,15 +342,6 @@ def check_classes_fit_task(task: str, class_names, source: str = "model.json") -
         f"classes are {expected} (or some of them, in that order); check the task and the "
         "class names."
     )
-
-
-def _numbered_in_order(names) -> bool:
-    """Every name ends in a number and the numbers increase (``P1, P4, P7``)."""
-    numbers = [re.search(r"(\d+(?:\.\d+)?)\s*$", str(n)) for n in names]
-    if not all(numbers):
-        return False
-    values = [float(m.group(1)) for m in numbers]
-    return all(b > a for a, b in zip(values, values[1:]))
 
 
 def _refuse_non_finite(data: dict, source: str) -> None:

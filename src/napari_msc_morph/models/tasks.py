@@ -37,6 +37,7 @@ __all__ = [
     "ScoreSpec",
     "TASKS",
     "TaskSpec",
+    "class_numbers",
     "get_task",
     "natural_order",
     "probability_column",
@@ -229,6 +230,22 @@ for _spec in (
 ):
     TASKS.add(_spec.name, _spec, help=_spec.description)
 del _spec
+
+
+_TRAILING_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)\s*$")
+
+
+def class_numbers(class_names) -> tuple[float, ...] | None:
+    """The number ending each class name (``"P7"`` -> 7) if all have one and they increase.
+
+    >>> class_numbers(["P1", "P4", "P10"]), class_numbers(["P4", "P1"])
+    ((1.0, 4.0, 10.0), None)
+    """
+    matches = [_TRAILING_NUMBER.search(str(c)) for c in class_names]
+    values = [float(m.group(1)) for m in matches if m]
+    if len(values) == len(matches) and all(b > a for a, b in zip(values, values[1:])):
+        return tuple(values)
+    return None
 
 
 def natural_order(names) -> tuple[str, ...]:
