@@ -11,15 +11,15 @@ from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
 from ..models.backbones import DEVICES
 from ..morphology.segment import SEGMENTATION_BACKENDS, THRESHOLD_METHODS
+from . import command_parser
 from ._batch import add_batch_arguments
 from ._outputs import add_overwrite_argument, check_outputs
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "segment",
-        help="segment nuclei (and whole cells) into label images",
-        description=(
+    parser = command_parser(
+        subparsers, "segment",
+        (
             "Segment nuclei in a DNA stain (DAPI/Hoechst) image: smoothing, automatic "
             "threshold, hole filling, declumping by distance-transform watershed, size "
             "filter. With --cells, grow whole cells from the nuclei over a cytoplasm "

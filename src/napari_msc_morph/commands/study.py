@@ -10,16 +10,16 @@ from ..batch.segment_thresholds import THRESHOLD_SCOPES
 from ..errors import BadInputError
 from ..morphology.segment import SEGMENTATION_BACKENDS, THRESHOLD_METHODS
 from ..morphology.summary import THRESHOLD_LEARNERS
+from . import command_parser
 from ._batch import add_batch_arguments
 from .measure import _name_value
 from .segment import add_device_argument, device_note
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "study",
-        help="a folder of fields -> tidy per-cell, per-field and per-sample tables",
-        description=(
+    parser = command_parser(
+        subparsers, "study",
+        (
             "Segment and measure every field of a study (a folder, a quoted glob or a sample "
             "sheet) and write one tidy table per cell, per field and per sample into --out: "
             "columns named by role and marker (RUNX2_mean), the file, the field and the "
