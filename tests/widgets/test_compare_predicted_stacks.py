@@ -9,7 +9,7 @@ from napari_msc_morph._sample_data import sample_osteo_time_course
 from napari_msc_morph.analysis.compare import compare_groups
 from napari_msc_morph.models import BundleConfig, create_backbone, save_bundle
 from napari_msc_morph.synthetic import OSTEO_DAYS
-from napari_msc_morph.widgets.compare_panel import PLANES_SOURCE, ComparePanel, rows_where
+from napari_msc_morph.widgets.compare_panel import RESULTS_SOURCE, ComparePanel, rows_where
 from napari_msc_morph.widgets.predict_widget import PredictWidget
 
 
@@ -28,7 +28,7 @@ def test_osscore_by_day_after_predict_on_the_osteo_sample(make_napari_viewer, qt
     qtbot.waitUntil(lambda: not predict.busy, timeout=180_000)
 
     panel = ComparePanel(viewer)
-    panel.set_source(PLANES_SOURCE)
+    panel.set_source(RESULTS_SOURCE)
     planes = panel.current_table()
     assert len(planes) == 2 * len(OSTEO_DAYS)  # one row per plane of each stack
     induced = planes[planes.layer == "D02_induced_days"]

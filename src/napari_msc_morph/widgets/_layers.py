@@ -5,8 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 _MICROMETRE_UNITS = ("micrometer", "micrometre", "µm", "um", "micron")
-#: ``layer.metadata`` key where the Predict dock keeps a stack's per-plane result rows.
-PLANE_ROWS_KEY = "msc_morph_plane_rows"
 
 
 def image_layers(viewer) -> list:

@@ -63,6 +63,17 @@ def plane_index(layer, plane: str) -> tuple[int, ...] | None:
     return index
 
 
+def show_plane(viewer, layer, plane) -> None:
+    """Move ``viewer``'s sliders to ``plane`` of ``layer`` (a table's ``plane`` value: ``3``,
+    ``"0,2"``); nothing for a whole image (empty or NaN) or a plane the layer lacks."""
+    if plane is None or isinstance(plane, float) and np.isnan(plane) or plane == "":
+        return
+    text = str(int(plane)) if isinstance(plane, (int, float, np.number)) else str(plane)
+    offset = viewer.dims.ndim - int(layer.ndim)  # the layer's axes are the viewer's last
+    for axis, step in enumerate(plane_index(layer, text) or ()):
+        viewer.dims.set_current_step(offset + axis, step)
+
+
 def plane_axis_values(layer, plane: str) -> dict[str, Any]:
     """The axis values of one plane of a stack layer: ``{"day": 14}``.
 

@@ -32,11 +32,11 @@ from ._results_values import (
     _format,
     _is_missing,
     _Row,
-    plane_index,
     plane_key,
     results_provenance,
     row_pixel_size,
     same_layer,
+    show_plane,
 )
 
 
@@ -351,17 +351,9 @@ class ResultsTable(ResultRows, QWidget):
             viewer.layers.selection.update(layers)
             viewer.layers.selection.active = layers[0] if len(layers) == 1 else None
             if len(rows) == 1 and rows[0].plane is not None:
-                self._show_plane(rows[0])
+                show_plane(viewer, rows[0].layer, rows[0].plane)
         finally:
             self._syncing = False
-
-    def _show_plane(self, row: _Row) -> None:
-        """Move the sliders to the plane of ``row`` (its stack's leading axes)."""
-        dims = self.viewer.dims
-        index = plane_index(row.layer, row.plane)
-        offset = dims.ndim - int(row.layer.ndim)  # the layer's axes are the viewer's last
-        for axis, step in enumerate(index or ()):
-            dims.set_current_step(offset + axis, step)
 
     def select_row(self, index: int) -> None:
         """Select row ``index`` as a click would: selects and shows its layer."""

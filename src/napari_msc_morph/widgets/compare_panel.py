@@ -49,15 +49,14 @@ from ..errors import BadInputError, MscMorphError
 from ..io import read_table
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
-from ._layers import PLANE_ROWS_KEY
 from ._panel import JobDock
+from ._results_values import show_plane
 from ._table_view import export_dialog, file_row, fill_table_widget, key_text
 from .results_table import get_results_table
 
 #: Table sources offered in the "Table" combo (then one entry per measured Labels layer).
-RESULTS_SOURCE = "Results table (one row per image)"
+RESULTS_SOURCE = "Results table (one row per image, or per plane of a stack)"
 CELLS_SOURCE = "Cells of all measured Labels layers"
-PLANES_SOURCE = "Planes of predicted stacks (one row per plane)"
 FILE_SOURCE = "CSV / XLSX file"
 LAYER_PREFIX = "Cells of "
 NONE = "(none)"
@@ -109,8 +108,8 @@ class ComparePanel(JobDock):
         self.path_edit.editingFinished.connect(self._fill_columns)
         path_row = file_row(self.path_edit, self._browse_clicked, self)
         self.source_combo.setToolTip(
-            "Which table to test: the Results table (one row per image), the planes of "
-            "predicted stacks, the cells of measured Labels layers, or a file.")
+            "Which table to test: the Results table (one row per image, or per plane of a "
+            "stack, with its day), the cells of measured Labels layers, or a file.")
         self.path_edit.setToolTip("A CSV or XLSX table with one row per image, cell or sample.")
         self.value_combo = QComboBox(self)
         self.value_combo.setToolTip(
@@ -190,7 +189,7 @@ class ComparePanel(JobDock):
     # -------------------------------------------------------------- tables
     def refresh(self, *_) -> None:
         """Re-list the sources (measured Labels layers change) and the columns."""
-        names = [RESULTS_SOURCE, PLANES_SOURCE, CELLS_SOURCE]
+        names = [RESULTS_SOURCE, CELLS_SOURCE]
         names += [LAYER_PREFIX + layer.name for layer in self.viewer.layers if _is_measured(layer)]
         names.append(FILE_SOURCE)
         set_items(self.source_combo, names, (RESULTS_SOURCE.lower(),))
@@ -254,8 +253,6 @@ class ComparePanel(JobDock):
             if not path:
                 raise BadInputError("Choose a table file (CSV or XLSX) first.")
             return read_table(path)
-        if source == PLANES_SOURCE:
-            return self.planes_table()
         if source == CELLS_SOURCE:
             layers = [layer for layer in self.viewer.layers if _is_measured(layer)]
             if not layers:
@@ -265,24 +262,6 @@ class ComparePanel(JobDock):
         if name not in self.viewer.layers or not _is_measured(self.viewer.layers[name]):
             raise BadInputError(f"Labels layer {name!r} is gone or not measured; press ↻.")
         return self.cells_table([self.viewer.layers[name]])
-
-    def planes_table(self) -> pd.DataFrame:
-        """One row per plane of every predicted stack, with ``layer``, ``plane``, the
-        stack's metadata (condition, donor…) and ``day`` from its ``days`` list."""
-        layers = [layer for layer in self.viewer.layers if PLANE_ROWS_KEY in layer.metadata]
-        if not layers:
-            raise BadInputError("No predicted stack: run Predict on a stack (e.g. the osteogenic "
-                                "time-course sample) first.")
-        parts = []
-        for layer in layers:
-            rows = pd.DataFrame(layer.metadata[PLANE_ROWS_KEY])
-            first = rows["plane"].astype(str).str.split(",").str[0].astype(int)
-            rows.insert(0, "layer", layer.name)
-            days = layer.metadata.get("days")
-            if "day" not in rows and days is not None and len(days) > first.max():
-                rows["day"] = [days[i] for i in first]
-            parts.append(self._with_metadata(rows, layer))
-        return pd.concat(parts, ignore_index=True, sort=False)
 
     def _with_metadata(self, rows: pd.DataFrame, layer) -> pd.DataFrame:
         """``rows`` plus the layer's scalar metadata and its results-table metadata."""
@@ -375,13 +354,7 @@ class ComparePanel(JobDock):
         self.viewer.layers.selection.clear()
         self.viewer.layers.selection.update([layer])
         self.viewer.layers.selection.active = layer
-        plane = row.get("plane")
-        if isinstance(plane, str) and plane:  # a stack's plane: show it
-            step = list(self.viewer.dims.current_step)
-            offset = len(step) - layer.ndim  # the layer's leading axes in the viewer's dims
-            for axis, value in enumerate(int(v) for v in plane.split(",")):
-                step[offset + axis] = value
-            self.viewer.dims.current_step = tuple(step)
+        show_plane(self.viewer, layer, row.get("plane"))  # a stack's row: show its plane
         label = row.get("label")
         if type(layer).__name__ == "Labels" and label is not None and np.isfinite(label):
             layer.selected_label = int(label)

@@ -47,7 +47,7 @@ from ..inference import (
     unique_notices,
 )
 from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
-from ._layers import PLANE_ROWS_KEY, image_layers, layer_pixel_size
+from ._layers import image_layers, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
 from ._score_legend import show_score_legend
 from ._table_view import file_row
@@ -371,8 +371,6 @@ class PredictWidget(JobDock):
             layer.metadata[PREDICT_RUN_KEY] = {
                 "model": model, **getattr(self, "_run_settings", {}), "tiling": prediction.tiling,
                 "device": prediction.device, "precision": prediction.precision}
-            if prediction.planes:  # a stack: its per-plane rows for the Compare groups tab
-                layer.metadata[PLANE_ROWS_KEY] = prediction_rows([prediction], image_column=False)
             summary.append(f"{layer.name}: {row[PREDICTED_CLASS_COLUMN]}")
             if self.maps_check.isChecked() and prediction.maps:
                 yield  # one new layer per event-loop turn (see JobDock._finish_ok)
