@@ -34,6 +34,17 @@ def base_name(name: str) -> str:
     return DUPLICATE_SUFFIX.sub("", name)
 
 
+def named_like(names, words) -> list[str]:
+    """The names that contain one of ``words`` (case-insensitive), in order."""
+    return [n for n in names if any(w in n.lower() for w in words)]
+
+
+def cells_first(names: list[str]) -> str | None:
+    """The last whole-cell labels among ``names`` (cell size is the signal), else the last."""
+    cells = named_like(names, ("cell",))
+    return (cells or names or [None])[-1]
+
+
 def layer_path(layer) -> str | None:
     """The file a layer was read from (the plugin's reader, napari's reader, Split RGB)."""
     path = (getattr(layer, "metadata", None) or {}).get("path")

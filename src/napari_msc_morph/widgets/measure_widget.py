@@ -34,7 +34,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import BadInputError, MscMorphError
 from ..morphology import check_measure_inputs, measure_field
-from ._channels import default_channels, image_family, source_image
+from ._channels import cells_first, default_channels, image_family, named_like, source_image
 from ._combo import LayerComboBox
 from ._layers import is_in_memory, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
@@ -47,11 +47,6 @@ EDIT_SETTLE_MS = 600
 #: Labels events that may mean the pixels changed (brush, fill, data_setitem; a whole
 #: new array; undo/redo, which napari reports as ``set_data`` only).
 EDIT_EVENTS = ("paint", "data", "set_data")
-
-
-def _named_like(names, words) -> list[str]:
-    """The names that contain one of ``words`` (case-insensitive), in order."""
-    return [n for n in names if any(w in n.lower() for w in words)]
 
 
 def channel_name(layer_name: str, file_channel: str | None = None) -> str:
@@ -179,11 +174,11 @@ class MeasureWidget(JobDock):
         if self._labels_picked is not None:
             choice = self._labels_picked
         elif new:
-            choice = _cells_first(new)
+            choice = cells_first(new)
         elif current in candidates:
             choice = current
         else:
-            choice = _cells_first(label_names) or (candidates[0] if candidates else "")
+            choice = cells_first(label_names) or (candidates[0] if candidates else "")
         for ticks in self._ticks.values():  # ticks of removed layers are forgotten
             for name in [n for n in ticks if n not in candidates]:
                 del ticks[name]
@@ -227,9 +222,9 @@ class MeasureWidget(JobDock):
         picked = self._nuclei_picked.get(name)
         if picked == NO_NUCLEI or picked in labels:
             return picked
-        if name not in labels or not _named_like([name], ("cell",)):
+        if name not in labels or not named_like([name], ("cell",)):
             return NO_NUCLEI
-        nuclei = [labels[n] for n in _named_like(labels, ("nuclei", "nucleus")) if n != name]
+        nuclei = [labels[n] for n in named_like(labels, ("nuclei", "nucleus")) if n != name]
         images = self._layers("image")
         source = source_image(labels[name], images)
         same = [layer for layer in nuclei
@@ -479,12 +474,6 @@ class MeasureWidget(JobDock):
             if window is not None:
                 window.add_dock_widget(self._cell_table, name=CELL_TABLE_DOCK, area="right")
         return self._cell_table
-
-
-def _cells_first(names: list[str]) -> str | None:
-    """The last whole-cell labels among ``names`` (cell size is the signal), else the last."""
-    cells = _named_like(names, ("cell",))
-    return (cells or names or [None])[-1]
 
 
 def _column_name(layer) -> str:
