@@ -180,3 +180,63 @@ def test_study_threshold_scope_redoes_every_field_when_one_is_added(study_folder
     more = study_fields([study_folder], pattern=PATTERN)
     # one nuclear threshold over all fields: a new field changes it, so all are redone
     assert run_study(more, out, threshold_scope="study").n_new == 9
+
+
+def test_study_group_by_writes_the_size_robustness_table(study_folder, tmp_path, capsys,
+                                                         monkeypatch):
+    from napari_msc_morph.batch import segment_thresholds
+
+    out = tmp_path / "study"
+    run = ["study", str(study_folder), "--pattern", PATTERN, "--out", str(out)]
+    assert main([*run, "--group-by", "condition", "--control", "condition=control"]) == 0
+    assert "size robustness by condition" in capsys.readouterr().out
+    table = pd.read_csv(out / "threshold_robustness.csv")
+    assert list(table["threshold"].unique()) == ["otsu", "li", "triangle", "study"]
+    assert list(table["group"][:2]) == ["control", "osteo"]
+    assert np.allclose(table.loc[table["group"] == "control", "ratio_to_control"], 1.0)
+    # the otsu rows are the study's own nuclei: the same count and median area per group
+    fields = pd.read_csv(out / "fields.csv")
+    cells = pd.read_csv(out / "cells.csv")
+    otsu = table[table["threshold"] == "otsu"].set_index("group")
+    for group in ("control", "osteo"):
+        assert otsu.loc[group, "n_nuclei"] == fields.loc[fields["condition"] == group,
+                                                        "n_nuclei"].sum()
+        assert otsu.loc[group, "median_area_px"] == pytest.approx(
+            cells.loc[cells["condition"] == group, "area_px"].median())
+    ratio = otsu.loc["osteo", "median_area_px"] / otsu.loc["control", "median_area_px"]
+    assert otsu.loc["osteo", "ratio_to_control"] == pytest.approx(ratio)
+    # a re-run with nothing changed takes the table from the cache
+    monkeypatch.setattr(segment_thresholds, "size_robustness", None)
+    assert main([*run, "--group-by", "condition", "--control", "condition=control"]) == 0
+    assert pd.read_csv(out / "threshold_robustness.csv")["group"].iloc[0] == "control"
+    monkeypatch.undo()
+    # without --group-by the old table goes (it would describe another run)
+    assert main(run) == 0
+    assert not (out / "threshold_robustness.csv").exists()
+
+
+def test_study_group_by_names_the_keys(study_folder, tmp_path, capsys):
+    assert main(["study", str(study_folder), "--pattern", PATTERN, "--out", str(tmp_path / "s"),
+                 "--group-by", "dose"]) == 2
+    err = capsys.readouterr().err
+    assert "'dose'" in err and "donor, condition, day" in err
+
+
+def test_one_study_threshold_refuses_fields_of_mixed_bit_depth(study_folder, tmp_path, capsys):
+    # an 8-bit export beside the 16-bit stacks: one cut on pooled intensities would sit above
+    # every 8-bit nucleus and that field would read as "no cells"
+    f = if_field(size=(160, 160), n_cells=6, differentiation=0.9, seed=42)
+    dapi = (f.channels["DAPI"] / f.channels["DAPI"].max() * 255).astype(np.uint8)
+    tifffile.imwrite(study_folder / "D3_osteo_day7_1.ome.tif", dapi[None],
+                     metadata={"axes": "CYX", "PhysicalSizeX": 0.65, "PhysicalSizeY": 0.65,
+                               "Channel": {"Name": ["DAPI"]}})
+    fields = study_fields([study_folder], pattern=PATTERN)
+    with pytest.raises(BadInputError, match="bit depth") as error:
+        run_study(fields, tmp_path / "s1", threshold_scope="study")
+    assert "uint8: 1 field(s), e.g. D3_osteo_day7_1" in str(error.value)
+    assert "--threshold-scope field" in str(error.value)
+    # per-field thresholds still run; the robustness table is skipped with the reason
+    assert main(["study", str(study_folder), "--pattern", PATTERN, "--out",
+                 str(tmp_path / "s2"), "--group-by", "condition"]) == 0
+    assert "size-robustness table skipped" in capsys.readouterr().err
+    assert not (tmp_path / "s2" / "threshold_robustness.csv").exists()

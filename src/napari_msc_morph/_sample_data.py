@@ -41,6 +41,21 @@ def _brightfield_layer(field, name: str, metadata: dict):
     return (field.image, kwargs, "image")
 
 
+def _stack_layer(fields, name: str, axis: str, values: list, metadata: dict, prefix: str = ""):
+    """One image stack of ``fields`` whose leading axis is ``axis`` with ``values``.
+
+    The axis keeps scale 1 (the values are not evenly spaced); the overlay names them
+    (:func:`~.widgets.sample_loading.label_stack_axis`).
+    """
+    pixel_size = fields[0].pixel_size_um
+    meta = {"pixel_size_um": pixel_size, **metadata,
+            AXIS_KEY: {"axis": axis, "values": list(values), "prefix": prefix}}
+    units = ("day" if axis == "day" else "dimensionless", "micrometer", "micrometer")
+    return (np.stack([f.image for f in fields]),
+            {"name": name, "scale": (1.0, pixel_size, pixel_size), "axis_labels": (axis, "y", "x"),
+             "units": units, "metadata": meta, "colormap": "gray"}, "image")
+
+
 def sample_passage_series(size: tuple[int, int] = (1944, 2592), seed: int = 0):
     """One donor's MSCs at passages 1, 4, 7 and 10 (bright-field, phase contrast), one stack.
 
@@ -50,59 +65,27 @@ def sample_passage_series(size: tuple[int, int] = (1944, 2592), seed: int = 0):
     fields = generate([
         (lambda p=passage: synthetic.passage_field(p, donor=donor, size=size, seed=seed + p))
         for passage in PASSAGE_SERIES])
-    pixel_size = fields[0].pixel_size_um
-    meta = {
-        "pixel_size_um": pixel_size,
-        "donor": "D01",
-        "passages": list(PASSAGE_SERIES),
-        "sample_ids": [f"D01_P{p}" for p in PASSAGE_SERIES],
-        AXIS_KEY: {"axis": "passage", "values": list(PASSAGE_SERIES), "prefix": "P"},
-        "truth": [dict(f.truth) for f in fields],
-    }
-    return [(np.stack([f.image for f in fields]),
-             {"name": "D01_passages", "scale": (1.0, pixel_size, pixel_size),
-              "axis_labels": ("passage", "y", "x"),
-              "units": ("dimensionless", "micrometer", "micrometer"),
-              "metadata": meta, "colormap": "gray"}, "image")]
+    meta = {"donor": "D01", "passages": list(PASSAGE_SERIES),
+            "sample_ids": [f"D01_P{p}" for p in PASSAGE_SERIES],
+            "truth": [dict(f.truth) for f in fields]}
+    return [_stack_layer(fields, "D01_passages", "passage", PASSAGE_SERIES, meta, prefix="P")]
 
 
 def sample_osteo_time_course(size: tuple[int, int] = TIME_COURSE_SIZE, seed: int = 0):
     """Osteogenic induction, days 0-21: an induced and a control stack (day on the slider)."""
     donor = synthetic.make_donor("D02", seed=seed)
     conditions = (("induced", True), ("control", False))
+    days = list(synthetic.OSTEO_DAYS)
     made = generate([
         (lambda d=day, i=induced: synthetic.osteo_field(d, induced=i, donor=donor, size=size,
                                                         seed=seed + d))
-        for _, induced in conditions for day in synthetic.OSTEO_DAYS])
-    n_days = len(synthetic.OSTEO_DAYS)
-    layers = []
-    for k, (condition, _) in enumerate(conditions):
-        fields = made[k * n_days:(k + 1) * n_days]
-        stack = np.stack([f.image for f in fields])
-        pixel_size = fields[0].pixel_size_um
-        meta = {
-            "pixel_size_um": pixel_size,
-            "donor": "D02",
-            "condition": condition,
-            "days": list(synthetic.OSTEO_DAYS),
-            AXIS_KEY: {"axis": "day", "values": list(synthetic.OSTEO_DAYS)},
-            "truth": {"differentiation": [f.truth.get("differentiation") for f in fields]},
-        }
-        layers.append(
-            (
-                stack,
-                {
-                    "name": f"D02_{condition}_days",
-                    "scale": (1.0, pixel_size, pixel_size),
-                    "axis_labels": ("day", "y", "x"),
-                    "units": ("day", "micrometer", "micrometer"),
-                    "metadata": meta,
-                    "colormap": "gray",
-                },
-                "image",
-            )
-        )
-    return layers
+        for _, induced in conditions for day in days])
+    stacks = [(condition, made[k * len(days):(k + 1) * len(days)])
+              for k, (condition, _) in enumerate(conditions)]
+    return [_stack_layer(fields, f"D02_{condition}_days", "day", days, {
+        "donor": "D02", "condition": condition, "days": days,
+        "truth": {"differentiation": [f.truth.get("differentiation") for f in fields]}})
+        for condition, fields in stacks]
 
 
 def sample_if_field(size: tuple[int, int] = IF_SIZE, seed: int = 0):
@@ -113,29 +96,17 @@ def sample_if_field(size: tuple[int, int] = IF_SIZE, seed: int = 0):
     layers = []
     for name, image in field.channels.items():
         low, high = np.percentile(image, (0.5, 99.8))
-        layers.append(
-            (
-                image,
-                {
-                    "name": name,
-                    "scale": scale,
-                    "units": UM_2D,
-                    "colormap": field.channel_colormaps.get(name, "gray"),
-                    "blending": "additive",
-                    "contrast_limits": (float(low), float(max(high, low + 1))),
-                    "visible": name in ("DAPI", "actin", "RUNX2"),
-                    "metadata": {"pixel_size_um": field.pixel_size_um, "channel": name},
-                },
-                "image",
-            )
-        )
+        layers.append((image, {
+            "name": name, "scale": scale, "units": UM_2D,
+            "colormap": field.channel_colormaps.get(name, "gray"), "blending": "additive",
+            "contrast_limits": (float(low), float(max(high, low + 1))),
+            "visible": name in ("DAPI", "actin", "RUNX2"),
+            "metadata": {"pixel_size_um": field.pixel_size_um, "channel": name}}, "image"))
     truth_meta = {"pixel_size_um": field.pixel_size_um, "truth": field.truth.to_dict("list")}
     layers.append((field.nuclei, {"name": "nuclei", "scale": scale, "units": UM_2D,
-                                  "metadata": truth_meta,
-                                  "visible": False}, "labels"))
+                                  "metadata": truth_meta, "visible": False}, "labels"))
     layers.append((field.cells, {"name": "cells", "scale": scale, "units": UM_2D,
-                                 "metadata": truth_meta,
-                                 "opacity": 0.4}, "labels"))
+                                 "metadata": truth_meta, "opacity": 0.4}, "labels"))
     return layers
 
 
@@ -146,13 +117,9 @@ def sample_tissue_source(size: tuple[int, int] = TIME_COURSE_SIZE, seed: int = 0
         (lambda i=i, source=source: synthetic.source_field(
             source, donor=synthetic.make_donor(f"D0{3 + i}", seed=seed), size=size, seed=seed + i))
         for i, source in enumerate(sources)])
-    layers = []
-    for source, field in zip(sources, fields):
-        layers.append(
-            _brightfield_layer(field, name=f"{source}_MSC",
-                               metadata={"sample_id": f"{source}_MSC", "source": source})
-        )
-    return layers
+    return [_brightfield_layer(field, f"{source}_MSC",
+                               {"sample_id": f"{source}_MSC", "source": source})
+            for source, field in zip(sources, fields)]
 
 
 def sample_nsc_fate(size: tuple[int, int] = (1024, 1024), seed: int = 0):
@@ -160,13 +127,8 @@ def sample_nsc_fate(size: tuple[int, int] = (1024, 1024), seed: int = 0):
     fates = ("neuron", "astrocyte", "oligodendrocyte")
     fields = generate([(lambda i=i, fate=fate: synthetic.nsc_field(fate, size=size, seed=seed + i))
                        for i, fate in enumerate(fates)])
-    layers = []
-    for fate, field in zip(fates, fields):
-        layers.append(
-            _brightfield_layer(field, name=f"NSC_{fate}",
-                               metadata={"sample_id": f"NSC_{fate}", "fate": fate})
-        )
-    return layers
+    return [_brightfield_layer(field, f"NSC_{fate}", {"sample_id": f"NSC_{fate}", "fate": fate})
+            for fate, field in zip(fates, fields)]
 
 
 # The npe2 sample-data commands (napari.yaml): made off the GUI thread when a viewer is on screen.

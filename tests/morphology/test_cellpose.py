@@ -14,6 +14,7 @@ import inspect
 import urllib.error
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -219,3 +220,158 @@ def test_segment_dock_runs_cellpose_for_nuclei_and_cells(tiny, make_napari_viewe
     assert "4 nuclei, 4 cells" in widget.status.text()
     assert ["channel_axis" in options for _, options, _ in tiny.calls] == [False, True]
     assert np.all(cells[nuclei > 0] == nuclei[nuclei > 0])
+
+
+@pytest.fixture
+def only_cpu(monkeypatch):
+    """A machine without CUDA or Apple MPS."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+
+
+def _write_pair(folder, nuclei_radius=6, cell_radius=14):
+    from napari_msc_morph.io import write_tiff
+
+    write_tiff(_field(nuclei_radius), folder / "dapi.tif")
+    write_tiff(_field(cell_radius), folder / "actin.tif")
+    return ["--nuclei", str(folder / "dapi.tif"), "--cells", str(folder / "actin.tif")]
+
+
+def test_cli_device_reaches_cellpose_for_nuclei_and_cells(tiny, monkeypatch, tmp_path):
+    from napari_msc_morph.cli import main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a CUDA machine
+    inputs = _write_pair(tmp_path)
+    assert main(["segment", *inputs, "--backend", "cellpose", "--device", "cuda",
+                 "--out", str(tmp_path / "gpu.tif")]) == 0
+    assert [(b["gpu"], b["device"]) for b in tiny.built] == [(True, torch.device("cuda"))] * 2
+    tiny.built.clear()
+    segment_cellpose.cellpose_model.cache_clear()
+    # the CPU asked for on a GPU machine (e.g. the GPU is busy training)
+    assert main(["segment", *inputs, "--backend", "cellpose", "--device", "cpu",
+                 "--out", str(tmp_path / "cpu.tif")]) == 0
+    assert [(b["gpu"], b["device"]) for b in tiny.built] == [(False, torch.device("cpu"))] * 2
+
+
+def test_an_unavailable_device_names_the_available_ones(tiny, only_cpu, tmp_path, capsys):
+    from napari_msc_morph.cli import main
+
+    inputs = _write_pair(tmp_path)
+    assert main(["segment", *inputs, "--backend", "cellpose", "--device", "cuda",
+                 "--out", str(tmp_path / "cells.tif")]) == 2
+    err = capsys.readouterr().err
+    assert "'cuda' is not available" in err and "available here: auto, cpu" in err
+    assert not tiny.built and not (tmp_path / "cells.tif").exists()  # checked before any work
+    with pytest.raises(BadInputError, match="'mps' is not available"):
+        segment_field(_field(7), backend="cellpose", device="mps")
+    # many fields: one message up front, not one failure per field
+    from napari_msc_morph.batch import Field, segment_fields
+
+    with pytest.raises(BadInputError, match="available here: auto, cpu"):
+        segment_fields([Field("a", {"nuclei": str(tmp_path / "dapi.tif")})], tmp_path / "out",
+                       backend="cellpose", device="cuda")
+    assert not tiny.built
+
+
+def test_the_classic_backend_ignores_the_device_and_says_so(only_cpu, tmp_path, capsys):
+    from napari_msc_morph.cli import main
+
+    inputs = _write_pair(tmp_path)
+    assert main(["segment", *inputs, "--device", "cuda", "--out", str(tmp_path / "c.tif")]) == 0
+    assert "classic backend runs on the CPU" in capsys.readouterr().err
+    assert segment_field(_field(7), device="cuda").counts == {"nuclei": 4}
+
+
+def test_a_nucleus_cellpose_gave_no_cell_is_not_a_border_exclusion(tiny):
+    """Four nuclei away from the border, cytoplasm around three: one nucleus has no cell."""
+    cytoplasm = np.full((100, 100), 100, np.uint16)
+    for centre in CENTRES[:3]:
+        cytoplasm[disk(centre, 14)] = 1000
+    result = segment_field(_field(6), cytoplasm, backend="cellpose", exclude_border=True)
+    assert result.counts == {"nuclei": 3, "cells": 3}
+    assert result.n_border_excluded == 0          # was 1: the cell-less nucleus counted here
+    assert result.n_nuclei_without_cell == 1
+    assert "1 nuclei without a cell dropped" in result.summary()
+    assert result.nuclei[CENTRES[3]] == 0
+    # a cell touching the border still counts as a border exclusion, apart from the cell-less one
+    cytoplasm[disk((50, 8), 14)] = 1000
+    nuclei_image = _field(6)
+    nuclei_image[disk((50, 8), 6)] = 1000
+    result = segment_field(nuclei_image, cytoplasm, backend="cellpose", exclude_border=True)
+    assert (result.n_border_excluded, result.n_nuclei_without_cell) == (1, 1)
+    assert result.counts == {"nuclei": 3, "cells": 3}
+
+
+def test_segment_dock_offers_the_device_for_cellpose(tiny, make_napari_viewer, qtbot,
+                                                     monkeypatch):
+    from napari_msc_morph.widgets.segment_widget import SegmentWidget
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a CUDA machine
+    viewer = make_napari_viewer()
+    viewer.add_image(_field(7), name="DAPI")
+    widget = SegmentWidget(viewer)
+    widget.backend.setCurrentText("classic")
+    assert widget.device.isHidden()  # classic runs on the CPU: nothing to choose
+    widget.backend.setCurrentText("cellpose")
+    assert not widget.device.isHidden()
+    assert [widget.device.itemText(k) for k in range(widget.device.count())] == \
+        ["auto", "cpu", "cuda", "mps"]
+    widget.device.setCurrentText("cpu")  # keep the GPU free, say, for training
+    assert widget.run() is not None, widget.status.text()
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=20000)
+    assert "4 nuclei" in widget.status.text()
+    assert [(b["gpu"], b["device"]) for b in tiny.built] == [(False, torch.device("cpu"))]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    widget.device.setCurrentText("cuda")
+    assert widget.run() is None
+    assert "'cuda' is not available" in widget.status.text()
+
+
+def test_study_runs_cellpose_on_the_chosen_device(tiny, monkeypatch, tmp_path, capsys):
+    from napari_msc_morph.cli import main
+    from napari_msc_morph.io import write_tiff
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("ctrl_1", "osteo_1"):
+        write_tiff(_field(7), folder / f"{name}.tif")
+    run = ["study", str(folder), "--pattern", "{condition}_{field}.tif", "--backend", "cellpose",
+           "--out", str(tmp_path / "study")]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main([*run, "--device", "cuda"]) == 2
+    assert "available here: auto, cpu" in capsys.readouterr().err
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert main([*run, "--device", "cuda", "--group-by", "condition"]) == 0
+    assert tiny.built == [{"gpu": True, "device": torch.device("cuda"),
+                           "pretrained_model": CELLPOSE_DEFAULT}]
+    fields = pd.read_csv(tmp_path / "study" / "fields.csv")
+    assert fields["n_nuclei"].tolist() == [4, 4]
+    # cellpose has no threshold to vary: no robustness table, and the user is told why
+    assert "backend 'cellpose' has none" in capsys.readouterr().err
+    assert not (tmp_path / "study" / "threshold_robustness.csv").exists()
+
+
+def test_study_dock_runs_cellpose_on_the_chosen_device(tiny, make_napari_viewer, qtbot,
+                                                       monkeypatch, tmp_path):
+    from napari_msc_morph.io import write_tiff
+    from napari_msc_morph.widgets.study_widget import StudyWidget
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a CUDA machine
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for name in ("ctrl_1", "osteo_1"):
+        write_tiff(_field(7), folder / f"{name}.tif")
+    widget = StudyWidget(make_napari_viewer())
+    widget.folder.setText(str(folder))
+    widget.pattern.setText("{condition}_{field}.tif")
+    assert widget.device.isHidden()  # classic: nothing to choose
+    widget.backend.setCurrentText("cellpose")
+    assert not widget.device.isHidden()
+    widget.device.setCurrentText("cpu")
+    assert widget.run() is not None
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=30000)
+    assert widget.study is not None, widget.status.text()
+    assert widget.study.fields["n_nuclei"].tolist() == [4, 4]
+    assert [(b["gpu"], b["device"]) for b in tiny.built] == [(False, torch.device("cpu"))]

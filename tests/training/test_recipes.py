@@ -173,7 +173,7 @@ def test_every_recipe_value_says_where_it_comes_from():
     """Each value a recipe sets has a provenance; a recipe missing one cannot be built."""
     from dataclasses import replace
 
-    from napari_msc_morph.training.provenance import ASSUMED, STATUSES
+    from napari_msc_morph.training.recipes import ASSUMED, STATUSES
 
     for name in RECIPES:
         recipe = RECIPES.get(name)

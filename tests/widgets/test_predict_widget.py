@@ -156,20 +156,21 @@ def test_predict_widget_row_equals_a_direct_engine_call(make_napari_viewer, qtbo
     widget.device_combo.setCurrentText("cpu")
     widget.run()
     _wait_done(qtbot, widget)
-    row = get_results_table(viewer).to_dataframe().iloc[0]
+    rows = get_results_table(viewer).to_dataframe()
 
-    # the same call the button makes: the layer's pixel size (scale), both planes summarised
+    # the same call the button makes: the layer's pixel size (scale), one row per plane
     direct = predict_images(osteo_bundle_path, [stack], tiling="grid", overlap=0.5,
                             device="cpu", pixel_size_um=0.8)
-    expected = prediction_rows(direct, per_plane=False, image_column=False)[0]
-    assert expected["pixel_size_source"] == "user" and row["pixel_size_source"] == "layer"
-    expected["pixel_size_source"] = "layer"  # the widget took it from the layer's scale
-    assert expected["n_planes"] == 2
-    for key, value in expected.items():
-        if isinstance(value, float):
-            assert row[key] == pytest.approx(value, abs=1e-6), key
-        else:
-            assert row[key] == value, key
+    assert len(rows) == 2
+    for (_, row), expected in zip(rows.iterrows(), prediction_rows(direct, image_column=False)):
+        assert expected["pixel_size_source"] == "user" and row["pixel_size_source"] == "layer"
+        expected["pixel_size_source"] = "layer"  # the widget took it from the layer's scale
+        assert str(row["plane"]) == expected.pop("plane")
+        for key, value in expected.items():
+            if isinstance(value, float):
+                assert row[key] == pytest.approx(value, abs=1e-6), key
+            else:
+                assert row[key] == value, key
     # the stacked map has the stack's leading axis and the layer's leading scale
     maps = viewer.layers["stack os_score"]
     assert maps.data.shape == (2,) + direct[0].planes[0].maps["os_score"].shape

@@ -13,7 +13,7 @@ from sklearn.metrics import roc_curve
 from napari_msc_morph.errors import BadInputError
 from napari_msc_morph.training.crossval import CrossValidation
 from napari_msc_morph.training.metrics import reliability_table
-from napari_msc_morph.training.plots import plot_reliability, plot_roc, save_figure
+from napari_msc_morph.training.plots import plot_reliability_before_after, plot_roc, save_figure
 from napari_msc_morph.widgets._figure_export import export_figure
 from napari_msc_morph.widgets.report_plots import ReportPlots, report_pngs
 from napari_msc_morph.widgets.train_widget import TrainWidget
@@ -27,8 +27,8 @@ def _write_report(folder):
     curves = {"all (AUC 0.9)": roc_curve(y, p)[:2], "day 0 (AUC 0.8)": roc_curve(y[:20], p[:20])[:2]}
     folder.mkdir()
     save_figure(plot_roc(curves, "ROC"), folder / "roc.png")
-    save_figure(plot_reliability(reliability_table(y, np.c_[1 - p, p]), 0.07),
-                folder / "reliability.png")
+    save_figure(plot_reliability_before_after(None, reliability_table(y, np.c_[1 - p, p]),
+                                              ece_after=0.07), folder / "reliability.png")
     (folder / "metrics.json").write_text(json.dumps({"accuracy": 0.8, "auc": 0.9, "ece": 0.07,
                                                      "auc_day_0": 0.8, "n_images": 40}))
     return folder

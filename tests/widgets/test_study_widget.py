@@ -11,14 +11,15 @@ from napari_msc_morph.synthetic import if_field
 from napari_msc_morph.widgets.study_widget import StudyWidget
 
 
-def _folder(tmp_path):
+def _folder(tmp_path, rgb_exports=True):
     folder = tmp_path / "study images"
     folder.mkdir()
     for k, (donor, condition) in enumerate([("D1", "control"), ("D1", "osteo"),
                                              ("D2", "control"), ("D2", "osteo")]):
         f = if_field(size=(160, 160), n_cells=6, differentiation=0.2 + 0.6 * (k % 2), seed=k)
         name = folder / f"{donor}_{condition}_day7_1"
-        if k % 2:  # an 8-bit RGB export of the DAPI stain (blue), as microscope software writes
+        # an 8-bit RGB export of the DAPI stain (blue), as microscope software writes
+        if k % 2 and rgb_exports:
             rgb = np.zeros((160, 160, 3), np.uint8)
             rgb[..., 2] = (f.channels["DAPI"] / f.channels["DAPI"].max() * 255).astype(np.uint8)
             tifffile.imwrite(f"{name}.tif", rgb, photometric="rgb")
@@ -140,3 +141,39 @@ def test_study_dock_reads_each_pixel_size_convention_and_refuses_the_implausible
     assert len(pd.read_csv(out / "samples.csv")) == 4
     assert "D3_osteo_day7_1" in pd.read_csv(out / "errors.csv").to_string()
     assert "1 failed" in widget.status.text()
+
+
+def test_study_dock_shows_the_size_robustness_table_by_a_key(make_napari_viewer, qtbot,
+                                                             tmp_path):
+    viewer = make_napari_viewer()
+    widget = StudyWidget(viewer)
+    folder = _folder(tmp_path, rgb_exports=False)  # one bit depth: one threshold fits
+    widget.folder.setText(str(folder))
+    widget.pattern.setText("{donor}_{condition}_day{day}_{field}.*")
+    widget.update_preview()
+    keys = [widget.group_by.itemText(k) for k in range(widget.group_by.count())]
+    assert keys == ["none", "donor", "condition", "day"]  # from the file names
+    widget.group_by.setCurrentText("condition")
+    assert widget.robustness_table.isHidden()
+    assert widget.run() is not None
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=60000)
+    assert widget.study is not None and widget.study.robustness is not None, \
+        widget.status.text()
+    assert not widget.robustness_table.isHidden()
+    assert widget.robustness_table.rowCount() == 8  # 4 thresholds x 2 groups
+    header = [widget.robustness_table.horizontalHeaderItem(c).text()
+              for c in range(widget.robustness_table.columnCount())]
+    assert header == ["threshold", "group", "n_nuclei", "median_area_px", "ratio_to_control"]
+    assert "by condition" in widget.robustness_label.text()
+    written = pd.read_csv(folder / "msc-morph-study" / "threshold_robustness.csv")
+    shown = [widget.robustness_table.item(r, 3).text() for r in range(8)]
+    assert shown == [f"{v:.3g}" for v in written["median_area_px"]]
+    assert (written["n_nuclei"] > 0).all()
+    # no key: no table, and the old file goes
+    widget.group_by.setCurrentText("none")
+    assert widget.run() is not None
+    qtbot.waitUntil(lambda: not widget.busy and not widget.cancel_button.isEnabled(),
+                    timeout=60000)
+    assert widget.robustness_table.isHidden()
+    assert not (folder / "msc-morph-study" / "threshold_robustness.csv").exists()

@@ -141,7 +141,7 @@ def test_the_form_fits_a_laptop_and_explains_every_control(make_napari_viewer):
     missing = [f"{type(w).__name__} {getattr(w, 'text', lambda: '')()!r}" for w in controls
                if not w.toolTip().strip()]
     assert not missing
-    widget._ensure_plot()  # as after a run: curves and report tabs under the form
+    assert widget.canvas is widget.results.widget(0)  # as after a run: curves and report tabs
     assert content.minimumSizeHint().width() <= MIN_DOCK_WIDTH  # no sideways scrolling
     assert "network" in widget.backbone.toolTip()
     assert "rate changes" in widget.scheduler.toolTip()

@@ -33,7 +33,7 @@ from .run import FieldResults, run_fields
 from .segment_thresholds import (
     ROBUSTNESS_TABLE,
     THRESHOLD_SCOPES,
-    size_robustness,
+    robustness_table,
     study_nuclear_threshold,
 )
 
@@ -102,7 +102,7 @@ def _channel_note(image, role: str) -> list[str]:
 
 def segment_task(job: tuple[Field, dict], *, diameter, threshold_method: str,
                  exclude_border: bool, backend: str, z_project: str,
-                 threshold: float | None = None,
+                 threshold: float | None = None, device: str = "auto",
                  progress: ProgressFn | None = None,
                  cancel: CancelToken | None = None) -> SegmentedField:
     """Segment one field and write its label TIFFs to ``job[1]`` (role to path or ``None``)."""
@@ -123,7 +123,8 @@ def segment_task(job: tuple[Field, dict], *, diameter, threshold_method: str,
     pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, sources)  # labels keep the input's
     result = segment_field(nuclei_image.data, cyto, diameter=diameter, pixel_size_um=pixel_size,
                            threshold_method=threshold_method, threshold=threshold,
-                           exclude_border=exclude_border, backend=backend, input_names=names,
+                           exclude_border=exclude_border, backend=backend, device=device,
+                           input_names=names,
                            progress=progress, cancel=cancel)
     row = fld.keys()
     if fld.pixel_size_um is not None:  # a given size travels on; a file's stays the file's
@@ -134,6 +135,8 @@ def segment_task(job: tuple[Field, dict], *, diameter, threshold_method: str,
             row["labels" if "labels" not in row else "nuclei_labels"] = Path(outputs[role]).name
     row.update({f"n_{key}": value for key, value in result.counts.items()})
     row["n_border_excluded"] = result.n_border_excluded
+    if result.n_nuclei_without_cell is not None:
+        row["n_nuclei_without_cell"] = result.n_nuclei_without_cell
     row["nucleus_diameter_px"] = round(result.scale.typical, 2)
     row["nucleus_diameter_source"] = result.scale.source
     return SegmentedField(row, result.summary(), notes)
@@ -143,7 +146,8 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
                    diameter=None, threshold_method: str = "otsu",
                    threshold_scope: str = "field", groups: list | None = None,
                    exclude_border: bool = True, backend: str = "classic",
-                   z_project: str = "max", client=None, progress: ProgressFn | None = None,
+                   device: str = "auto", z_project: str = "max", client=None,
+                   progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> SegmentBatch:
     """Segment every field: one task per field (one field is a batch of one).
 
@@ -166,8 +170,9 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
         ``--nuclei-out``); no ``fields.csv`` is written then.
     client : distributed.Client, optional
         Where to run (:func:`~napari_msc_morph.batch.batch_client`); ``None``: here.
-    diameter, threshold_method, exclude_border, backend, z_project
-        As for :func:`~napari_msc_morph.morphology.segment_field` and ``msc-morph segment``.
+    diameter, threshold_method, exclude_border, backend, device, z_project
+        As for :func:`~napari_msc_morph.morphology.segment_field` and ``msc-morph segment``
+        (``device``: where cellpose runs; checked once, here).
     threshold_scope : {"field", "study"}
         ``"study"``: one nuclear threshold for every field, ``threshold_method`` on
         all fields' background-corrected signal pooled (:func:`study_nuclear_threshold`),
@@ -183,13 +188,14 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     SegmentBatch
     """
     from ..io import path_for_file, write_table
-    from ..morphology.segment import SEGMENTATION_BACKENDS, THRESHOLD_METHODS, check_diameter_range
+    from ..morphology.field import check_backend_device
+    from ..morphology.segment import THRESHOLD_METHODS, check_diameter_range
 
     # option errors once, up front, not once per field
     check_unique_outputs(fields)
     diameter = None if diameter is None else check_diameter_range(diameter)
     THRESHOLD_METHODS.entry(threshold_method)
-    SEGMENTATION_BACKENDS.entry(backend)
+    check_backend_device(backend, device)
     if threshold_scope not in THRESHOLD_SCOPES:
         raise BadInputError(f"threshold scope {threshold_scope!r}: choose one of "
                             f"{', '.join(THRESHOLD_SCOPES)}.")
@@ -206,7 +212,7 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
                                             z_project=z_project, client=client, cancel=cancel)
     task = partial(segment_task, diameter=diameter, threshold_method=threshold_method,
                    threshold=threshold, exclude_border=bool(exclude_border),
-                   backend=backend, z_project=z_project)
+                   backend=backend, device=device, z_project=z_project)
     out = None if out_dir is None else Path(out_dir).resolve()
     write_manifest = label_files is None
     if write_manifest:
@@ -232,16 +238,14 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
         notes.append(f"one nuclear threshold for all {len(fields)} field(s): {threshold:.4g} "
                      f"above the local background ({threshold_method}, fields pooled)")
     robustness = None
-    if groups is None or len(set(groups)) < 2:
+    if groups is None:
         notes.append("size-robustness table skipped: it needs at least two groups "
                      "(msc-morph segment --manifest ... --group-by COLUMN)")
-    elif backend != "classic":
-        notes.append(f"size-robustness table skipped: it compares the classic backend's "
-                     f"thresholds, and backend {backend!r} has none")
     else:
-        robustness = size_robustness(fields, groups, diameter=diameter, z_project=z_project,
-                                     client=client, cancel=cancel)
-        if out is not None and write_manifest:
+        robustness, note = robustness_table(fields, groups, backend=backend, diameter=diameter,
+                                            z_project=z_project, client=client, cancel=cancel)
+        notes += [note] if note else []
+        if robustness is not None and out is not None and write_manifest:
             write_table(robustness, out / ROBUSTNESS_TABLE)
     return SegmentBatch(table, results, threshold, robustness, notes)
 

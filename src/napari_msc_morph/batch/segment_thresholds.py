@@ -6,7 +6,8 @@ all fields (:func:`study_nuclear_threshold`), the pattern of
 thresholds: a per-field Otsu moves each field's nuclear edge with its own
 brightness, and a group whose fields are brighter gets larger nuclei.
 :func:`size_robustness` shows it: the group median-size ratio under each
-threshold method.
+threshold method. :func:`robustness_table` is the one call of ``msc-morph segment
+--group-by`` and ``msc-morph study --group-by`` (and the Study dock's Group by).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
-from ..jobs import CancelToken
+from ..errors import BadInputError
+from ..jobs import CancelToken, ProgressFn, scaled
 from .fields import Field
 from .run import run_fields
 
@@ -24,6 +26,8 @@ __all__ = [
     "ROBUSTNESS_METHODS",
     "ROBUSTNESS_TABLE",
     "THRESHOLD_SCOPES",
+    "robustness_table",
+    "scale_note",
     "size_robustness",
     "study_nuclear_threshold",
 ]
@@ -37,27 +41,42 @@ ROBUSTNESS_TABLE = "threshold_robustness.csv"
 
 
 def signal_task(fld: Field, *, diameter, z_project: str, progress=None, cancel=None):
-    """One field's share of the study's nuclear threshold (a pixel sample)."""
+    """One field's share of the study's nuclear threshold: its pixel type and a pixel sample."""
     from ..channels import read_channel
     from ..io import resolve_pixel_size
     from ..morphology.segment import signal_sample
 
     image = read_channel(fld.files["nuclei"], z_project=z_project)
     pixel_size, _ = resolve_pixel_size(fld.pixel_size_um, [image])
-    return signal_sample(image.data, diameter, pixel_size)
+    return str(image.data.dtype), signal_sample(image.data, diameter, pixel_size)
 
 
 def study_nuclear_threshold(fields: list[Field], *, method: str = "otsu", diameter=None,
                             z_project: str = "max", client=None,
+                            progress: ProgressFn | None = None,
                             cancel: CancelToken | None = None) -> float:
     """One nuclear detection threshold for all ``fields``: ``method`` on their
     background-corrected nuclear signal pooled (each field at its own scale)."""
     from ..morphology.segment import nuclear_threshold
 
+    fields = list(fields)
     samples = run_fields(partial(signal_task, diameter=diameter, z_project=z_project),
-                         list(fields), [f.name for f in fields], client=client, cancel=cancel,
-                         verb="read")
-    return nuclear_threshold([sample for _, sample in samples.succeeded()], method)
+                         fields, [f.name for f in fields], client=client,
+                         progress=progress, cancel=cancel, verb="read")
+    done = samples.succeeded()
+    by_type: dict[str, list[str]] = {}
+    for k, (dtype, _) in done:
+        by_type.setdefault(dtype, []).append(fields[k].name)
+    if len(by_type) > 1:
+        # One cut on pooled 8-bit and 16-bit intensities sits far above every 8-bit
+        # nucleus: those fields would come out empty, which reads as "no cells".
+        kinds = "; ".join(f"{dtype}: {len(names)} field(s), e.g. {names[0]}"
+                          for dtype, names in by_type.items())
+        raise BadInputError(
+            f"one nuclear threshold for the study needs every field at one bit depth, and "
+            f"these differ ({kinds}); export every field at the same bit depth, or use "
+            f"--threshold-scope field (each field its own threshold)")
+    return nuclear_threshold([sample for _, (_, sample) in done], method)
 
 
 def areas_task(fld: Field, *, diameter, z_project: str, methods: tuple, study: float,
@@ -79,22 +98,29 @@ def areas_task(fld: Field, *, diameter, z_project: str, methods: tuple, study: f
 
 
 def size_robustness(fields: list[Field], groups: list, *, diameter=None, z_project="max",
-                    client=None, cancel: CancelToken | None = None) -> pd.DataFrame:
+                    reference: str | None = None, client=None,
+                    progress: ProgressFn | None = None,
+                    cancel: CancelToken | None = None) -> pd.DataFrame:
     """Does a size difference between groups survive the choice of threshold?
 
     Segments every field under each :data:`ROBUSTNESS_METHODS` threshold (per
     field) and under the study's Otsu threshold, and gives per method and group
     the number of nuclei, their median area (px) and the ratio of that median to
-    the first group's. A ratio that moves with the method is a threshold
-    artefact, not biology.
+    the ``reference`` group's (default: the first field's group). A ratio that
+    moves with the method is a threshold artefact, not biology.
     """
     study = study_nuclear_threshold(fields, diameter=diameter, z_project=z_project,
-                                    client=client, cancel=cancel)
+                                    client=client, progress=scaled(progress, 0, 20, 100),
+                                    cancel=cancel)
     task = partial(areas_task, diameter=diameter, z_project=z_project,
                    methods=ROBUSTNESS_METHODS, study=study)
     results = run_fields(task, list(fields), [f.name for f in fields], client=client,
-                         cancel=cancel, verb="segmented")
+                         progress=scaled(progress, 20, 80, 100), cancel=cancel,
+                         verb="segmented")
     order = list(dict.fromkeys(str(g) for g in groups))
+    if reference is not None and str(reference) in order:
+        order.remove(str(reference))
+        order.insert(0, str(reference))
     pooled = {}
     for k, areas in results.succeeded():
         for method, values in areas.items():
@@ -111,3 +137,43 @@ def size_robustness(fields: list[Field], groups: list, *, diameter=None, z_proje
                          "median_area_px": medians.get(group, np.nan),
                          f"ratio_to_{order[0]}": medians.get(group, np.nan) / reference})
     return pd.DataFrame(rows)
+
+
+def robustness_table(fields: list[Field], groups: list, *, backend: str = "classic",
+                     diameter=None, z_project: str = "max", reference: str | None = None,
+                     client=None, progress: ProgressFn | None = None,
+                     cancel: CancelToken | None = None) -> tuple[pd.DataFrame | None, str | None]:
+    """The size-robustness table of ``fields`` by ``groups`` (one per field), or why not.
+
+    Returns ``(table, note)``: ``table`` is ``None`` when it cannot be made (fewer
+    than two groups, or a backend without a threshold to vary: cellpose) and
+    ``note`` says why (also fields of mixed bit depth, which have no one study
+    threshold); with a table, ``note`` names the groups where the study threshold
+    finds no nucleus at all (far dimmer fields), else ``None``.
+    """
+    if len(set(map(str, groups))) < 2:
+        return None, (f"size-robustness table skipped: it needs at least two groups, and the "
+                      f"fields have {len(set(map(str, groups)))}")
+    if backend != "classic":
+        return None, (f"size-robustness table skipped: it compares the classic backend's "
+                      f"thresholds, and backend {backend!r} has none")
+    try:
+        table = size_robustness(fields, groups, diameter=diameter, z_project=z_project,
+                                reference=reference, client=client, progress=progress,
+                                cancel=cancel)
+    except BadInputError as error:  # mixed bit depths: no study threshold to compare
+        return None, f"size-robustness table skipped: {error}"
+    return table, scale_note(table)
+
+
+def scale_note(table: pd.DataFrame) -> str | None:
+    """Name the groups of a size-robustness ``table`` where the study threshold finds no
+    nucleus while it finds some elsewhere (``None`` if there are none)."""
+    study = table[table["threshold"] == "study"]
+    empty = study.loc[study["n_nuclei"] == 0, "group"].tolist()
+    if not empty or not (study["n_nuclei"] > 0).any():
+        return None
+    return (f"the one study threshold finds no nuclei in group(s) {', '.join(empty)}: "
+            "their fields are on another intensity scale than the others, so one threshold "
+            "cannot serve them all; check their exposure and export settings, or use "
+            "--threshold-scope field")

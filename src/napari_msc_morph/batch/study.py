@@ -16,6 +16,8 @@ Output folder::
     cells.csv    one row per cell: file, field, keys, measurements
     fields.csv   one row per field: file, field, keys, counts, medians, pixel size and source
     samples.csv  one row per sample (the keys except field): n_fields, n_cells, medians
+    threshold_robustness.csv  with ``group_by``: each group's median nuclear area under
+                 each threshold method, as a ratio to the reference group
     *.meta.json  provenance: options, thresholds and their sources, version
     labels/      the label images;  cache/  each field's cells and signature
 """
@@ -34,6 +36,7 @@ from ..errors import USER_ERRORS, BadInputError
 from ..jobs import CancelToken, ProgressFn, scaled
 from .fields import Field
 from .run import FieldFailure, error_text, failures_table
+from .segment_thresholds import ROBUSTNESS_TABLE, robustness_table, scale_note
 from .study_design import StudyField, sample_keys
 
 __all__ = ["DNA_NAMES", "Study", "find_dna_channel", "run_study"]
@@ -59,6 +62,9 @@ class Study:
     out_dir: Path | None = None
     #: The sample keys (columns after ``file`` and ``field`` in every table).
     keys: list = field(default_factory=list)
+    #: With ``group_by``: the size-robustness table
+    #: (:func:`~napari_msc_morph.batch.segment_thresholds.size_robustness`).
+    robustness: pd.DataFrame | None = None
 
 
 def find_dna_channel(fld: StudyField) -> str | None:
@@ -101,7 +107,8 @@ def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
               threshold_method: str = "otsu", threshold_scope: str = "field",
               marker_threshold: str = "otsu",
               control: tuple[str, str] | None = None, exclude_border: bool = True,
-              backend: str = "classic", client=None, progress: ProgressFn | None = None,
+              backend: str = "classic", device: str = "auto", group_by: str | None = None,
+              client=None, progress: ProgressFn | None = None,
               cancel: CancelToken | None = None) -> Study:
     """Segment and measure every field of a study and write its tidy tables.
 
@@ -120,10 +127,15 @@ def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
         Marker name (``RUNX2``) to its channel; the tables name columns by marker.
     pixel_size_um : float, optional
         One pixel size for every field (else each file's metadata).
-    diameter, threshold_method, threshold_scope, exclude_border, backend
+    diameter, threshold_method, threshold_scope, exclude_border, backend, device
         As for :func:`~napari_msc_morph.batch.segment_fields` (``diameter=None``: from
         the pixel size, or estimated from each image; ``threshold_scope="study"``: one
-        nuclear threshold for the new fields together).
+        nuclear threshold for the new fields together; ``device``: where cellpose runs).
+    group_by : str, optional
+        A sample key (``condition``): adds ``threshold_robustness.csv``, the
+        groups' median nuclear areas under each threshold method
+        (:func:`~napari_msc_morph.batch.segment_thresholds.size_robustness`), as
+        ratios to the ``control`` group when ``control`` names the same key.
     marker_threshold : str
         How the one threshold per marker is learnt from every cell of the study
         (:data:`~napari_msc_morph.morphology.summary.THRESHOLD_LEARNERS`).
@@ -146,6 +158,10 @@ def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
                             "--control KEY=VALUE (e.g. condition=control).")
     if not fields:
         raise BadInputError("the study has no field.")
+    if group_by is not None and group_by not in sample_keys(fields):
+        raise BadInputError(f"group by {group_by!r}: no field has that key (keys: "
+                            f"{', '.join(sample_keys(fields)) or 'none'}; they come from "
+                            "--pattern or --sheet).")
     out = Path(out_dir).resolve()
     (out / "labels").mkdir(parents=True, exist_ok=True)
     (out / "cache").mkdir(exist_ok=True)
@@ -157,7 +173,8 @@ def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
     if threshold_scope == "study":  # one threshold over every field: a new one changes it for all
         options["fields"] = sorted(f.name for f in fields)
     todo = [f for f in fields if _cached(out, f, options) is None]
-    failures = _process(todo, out, options, client, progress, cancel)
+    failures = _process(todo, out, options, device, client,
+                        scaled(progress, 0, 100 if group_by is None else 80, 100), cancel)
     failed = {f.field for f in failures}
     done = [(f, _cached(out, f, options)) for f in fields if f.name not in failed]
     done = [(f, result) for f, result in done if result is not None]
@@ -184,12 +201,28 @@ def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
                for f, (result, counts) in done]
     study = _tables(results, fields, thresholds, sources, failures, len(todo) - len(failures))
     study.out_dir = out
+    if group_by is not None:
+        reference = control[1] if control is not None and control[0] == group_by else None
+        study.robustness = _robustness(out, [f for f, _ in done], group_by, reference, options,
+                                       study.warnings, client,
+                                       scaled(progress, 80, 20, 100, "size robustness: "),
+                                       cancel)
     _write(study, out, options, fields)
     return study
 
 
 # --------------------------------------------------------------------------- processing
-def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
+def _segment_spec(f: StudyField, options: dict) -> Field:
+    """The field as ``segment_fields`` takes it: its DNA (and cytoplasm) channel."""
+    # without --dna each file says (a mixed folder of RGB exports and OME stacks works)
+    dna = options["dna"] if options["dna"] is not None else find_dna_channel(f)
+    files = {"nuclei": f.spec(dna)}
+    if options["cytoplasm"] is not None:
+        files["cells"] = f.spec(options["cytoplasm"])
+    return Field(f.name, files, pixel_size_um=options["pixel_size_um"])
+
+
+def _process(todo: list[StudyField], out: Path, options: dict, device: str, client, progress,
              cancel) -> list[FieldFailure]:
     """Segment and measure the new fields; keep each one's cells in the cache."""
     from . import measure_fields, segment_fields
@@ -200,15 +233,9 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
     seg_fields, failures = [], []
     for k, f in enumerate(todo):
         try:
-            # without --dna each file says (a mixed folder of RGB exports and OME stacks works)
-            dna = options["dna"] if options["dna"] is not None else find_dna_channel(f)
-            files = {"nuclei": f.spec(dna)}
-            if options["cytoplasm"] is not None:
-                files["cells"] = f.spec(options["cytoplasm"])
+            seg_fields.append(_segment_spec(f, options))
         except USER_ERRORS as err:  # this field's file; the others go on
             failures.append(FieldFailure(f.name, error_text(err, f.name), k))
-            continue
-        seg_fields.append(Field(f.name, files, pixel_size_um=options["pixel_size_um"]))
     if not seg_fields:
         return failures
     segmented = segment_fields(seg_fields, out / "labels",
@@ -216,7 +243,7 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
                                threshold_method=options["threshold_method"],
                                threshold_scope=options["threshold_scope"],
                                exclude_border=options["exclude_border"],
-                               backend=options["backend"], client=client,
+                               backend=options["backend"], device=device, client=client,
                                progress=scaled(progress, 0, 70, 100, "segment: "),
                                cancel=cancel)
     failures += segmented.results.failures
@@ -244,6 +271,39 @@ def _process(todo: list[StudyField], out: Path, options: dict, client, progress,
             name = measure[k].name
             _store(out, by_name[name], options, result, rows[name])
     return failures
+
+
+def _robustness(out: Path, done: list[StudyField], group_by: str, reference: str | None,
+                options: dict, warnings: list, client, progress, cancel) -> pd.DataFrame | None:
+    """The size-robustness table of the processed fields by ``group_by``, from the cache
+    while no field, group or option changed (it segments every field four times)."""
+    from ..io import read_table, write_json, write_table
+
+    grouped = [f for f in done if str(f.keys.get(group_by, "")).strip()]
+    if len(grouped) < len(done):
+        warnings.append(f"{len(done) - len(grouped)} field(s) have no {group_by!r} (e.g. "
+                        f"{next(f.name for f in done if f not in grouped)}): left out of "
+                        f"{ROBUSTNESS_TABLE}.")
+    groups = [str(f.keys[group_by]) for f in grouped]
+    signature = hashlib.sha256(json.dumps(
+        [group_by, reference, [(f.name, g, _signature(f, options))
+                               for f, g in zip(grouped, groups, strict=True)]]).encode()).hexdigest()
+    cached, meta = out / "cache" / ROBUSTNESS_TABLE, out / "cache" / "robustness.json"
+    if cached.exists() and meta.exists() and \
+            json.loads(meta.read_text()).get("signature") == signature:
+        table = read_table(cached, text_columns=["group"])
+        warnings += [note] if (note := scale_note(table)) else []
+        return table
+    table, note = robustness_table([_segment_spec(f, options) for f in grouped], groups,
+                                   backend=options["backend"], diameter=options["diameter"],
+                                   reference=reference, client=client, progress=progress,
+                                   cancel=cancel)
+    warnings += [note] if note else []
+    if table is None:
+        return None
+    write_table(table, cached)
+    write_json({"signature": signature}, meta)
+    return table
 
 
 def _signature(f: StudyField, options: dict) -> str:
@@ -358,6 +418,10 @@ def _write(study: Study, out: Path, options: dict, fields) -> None:
     export_table(per_field, out / FIELDS_TABLE, metadata)
     if not study.samples.empty:
         export_table(study.samples, out / SAMPLES_TABLE, metadata)
+    if study.robustness is not None:
+        export_table(study.robustness, out / ROBUSTNESS_TABLE, metadata)
+    elif (out / ROBUSTNESS_TABLE).exists():
+        (out / ROBUSTNESS_TABLE).unlink()  # an earlier run's groups or fields
     errors = out / ERRORS_TABLE
     if study.failures:
         export_table(failures_table(study.failures), errors, metadata)

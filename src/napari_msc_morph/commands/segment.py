@@ -9,6 +9,7 @@ from pathlib import Path
 from ..batch.segment_thresholds import THRESHOLD_SCOPES
 from ..channels import Z_PROJECTIONS
 from ..errors import BadInputError
+from ..models.backbones import DEVICES
 from ..morphology.segment import SEGMENTATION_BACKENDS, THRESHOLD_METHODS
 from ._batch import add_batch_arguments
 from ._outputs import add_overwrite_argument, check_outputs
@@ -68,8 +69,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="keep objects touching the image border")
     parser.add_argument("--backend", choices=SEGMENTATION_BACKENDS.names(), default="classic",
                         help="how nuclei and cells are found: classic (no download) or "
-                             "cellpose (needs the [cellpose] extra; on the GPU when there is "
-                             "one; downloads its weights once)")
+                             "cellpose (needs the [cellpose] extra; on --device, the GPU when "
+                             "there is one; downloads its weights once)")
+    add_device_argument(parser)
     parser.add_argument("--out", type=Path, required=True, metavar="LABELS.tif",
                         help="output labels: cells with --cells, otherwise nuclei; for many "
                              "fields a folder")
@@ -78,6 +80,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_batch_arguments(parser, "nuclei, cells")
     add_overwrite_argument(parser, "existing label images")
     return parser
+
+
+def add_device_argument(parser) -> None:
+    """``--device``: where the cellpose backend runs (segment and study)."""
+    parser.add_argument("--device", default="auto", choices=DEVICES.names(),
+                        help="where the cellpose backend runs: "
+                             + "; ".join(f"{n}: {DEVICES.help(n)}" for n in DEVICES)
+                             + ". The classic backend always runs on the CPU and ignores it; a "
+                               "device that is not available here is an error naming those "
+                               "that are")
+
+
+def device_note(args) -> None:
+    """Say so when ``--device`` was given to a backend that ignores it."""
+    if args.device != "auto" and args.backend == "classic":
+        print(f"note: --device {args.device} is for --backend cellpose; the classic backend "
+              "runs on the CPU.", file=sys.stderr)
 
 
 def run(args) -> int:
@@ -90,6 +109,7 @@ def run(args) -> int:
 
     one = not _is_batch(args)
     check_cluster_args(args)
+    device_note(args)
     groups = None
     if args.nuclei_out is not None and not one:
         raise BadInputError("--nuclei-out is for one field; a batch writes <field>_nuclei.tif "
@@ -133,7 +153,7 @@ def run(args) -> int:
             diameter=None if args.diameter is None else tuple(args.diameter),
             threshold_method=args.threshold_method, threshold_scope=args.threshold_scope,
             groups=groups, exclude_border=args.exclude_border, backend=args.backend,
-            z_project=args.z_project, client=client, progress=progress)
+            device=args.device, z_project=args.z_project, client=client, progress=progress)
     failures = batch.results.failures
     if one:
         done = batch.results[0]

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from ..batch.segment_thresholds import THRESHOLD_SCOPES
 from ..errors import BadInputError
-from ..morphology.segment import THRESHOLD_METHODS
+from ..morphology.segment import SEGMENTATION_BACKENDS, THRESHOLD_METHODS
 from ..morphology.summary import THRESHOLD_LEARNERS
 from ._batch import add_batch_arguments
 from .measure import _name_value
+from .segment import add_device_argument, device_note
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -68,11 +69,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "--marker-threshold control")
     parser.add_argument("--keep-border", dest="exclude_border", action="store_false",
                         help="keep objects touching the image border")
+    parser.add_argument("--backend", choices=SEGMENTATION_BACKENDS.names(), default="classic",
+                        help="how nuclei and cells are found: "
+                             + "; ".join(f"{n}: {SEGMENTATION_BACKENDS.help(n)}"
+                                         for n in SEGMENTATION_BACKENDS))
+    add_device_argument(parser)
+    parser.add_argument("--group-by", metavar="KEY",
+                        help="a sample key from --pattern or --sheet (e.g. condition): adds "
+                             "threshold_robustness.csv, each group's median nuclear area under "
+                             "the otsu, li, triangle and study thresholds as a ratio to the "
+                             "first group (to the --control group when it names the same key), "
+                             "so you see whether a size difference survives the threshold "
+                             "choice")
     add_batch_arguments(parser, None)
     return parser
 
 
 def run(args) -> int:
+    from ..batch.segment_thresholds import ROBUSTNESS_TABLE
     from ..batch.study import CELLS_TABLE, ERRORS_TABLE, FIELDS_TABLE, SAMPLES_TABLE, run_study
     from ..batch.study_design import study_fields
     from ..io import resolve_pixel_size
@@ -80,6 +94,7 @@ def run(args) -> int:
     from ._progress import progress_bar
 
     check_cluster_args(args)
+    device_note(args)
     if args.pixel_size_um is not None:
         resolve_pixel_size(args.pixel_size_um, [])  # checks the value once
     markers = {}
@@ -96,7 +111,8 @@ def run(args) -> int:
                           diameter=args.diameter, threshold_method=args.threshold_method,
                           threshold_scope=args.threshold_scope,
                           marker_threshold=args.marker_threshold, control=args.control,
-                          exclude_border=args.exclude_border, client=client,
+                          exclude_border=args.exclude_border, backend=args.backend,
+                          device=args.device, group_by=args.group_by, client=client,
                           progress=progress)
     out = study.out_dir
     print(f"{study.n_new} new field(s) processed ({where(args)}), "
@@ -105,6 +121,9 @@ def run(args) -> int:
     print(f"{len(study.fields)} fields -> {out / FIELDS_TABLE}")
     if not study.samples.empty:
         print(f"{len(study.samples)} samples -> {out / SAMPLES_TABLE}")
+    if study.robustness is not None:
+        print(f"size robustness by {args.group_by} -> {out / ROBUSTNESS_TABLE}:")
+        print(study.robustness.to_string(index=False, float_format=lambda v: f"{v:.3g}"))
     for marker, value in study.thresholds.items():
         print(f"{marker}: positive above {value:.6g} ({study.threshold_sources[marker]})")
     for warning in study.warnings:

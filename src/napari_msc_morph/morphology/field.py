@@ -39,6 +39,7 @@ from .summary import SIZE_WEIGHTINGS, no_threshold_warning, summarize_cells
 __all__ = [
     "MeasureResult",
     "SegmentationResult",
+    "check_backend_device",
     "check_segment_inputs",
     "measure_field",
     "segment_field",
@@ -64,6 +65,9 @@ class SegmentationResult:
     n_border_excluded : int or None
         Nuclei (with their cells) dropped because they or their cell touched
         the image border; ``None`` when border exclusion was off.
+    n_nuclei_without_cell : int or None
+        With cells: nuclei dropped because the cell segmentation gave them no
+        cell (cellpose found none around them); ``None`` without cells.
     scale : NucleusScale or None
         The nucleus diameters used and where they came from (given, pixel
         size, estimated from the image).
@@ -77,6 +81,7 @@ class SegmentationResult:
     n_border_excluded: int | None = None
     scale: NucleusScale | None = None
     threshold: float | None = None
+    n_nuclei_without_cell: int | None = None
 
     def summary(self) -> str:
         """One line for the user: ``"12 nuclei, 12 cells, 3 touching the border excluded;
@@ -86,6 +91,8 @@ class SegmentationResult:
             text += " (border objects kept)"
         else:
             text += f", {self.n_border_excluded} touching the border excluded"
+        if self.n_nuclei_without_cell:
+            text += f", {self.n_nuclei_without_cell} nuclei without a cell dropped"
         if self.scale is not None:
             text += f"; {self.scale.describe()}"
         if self.threshold is not None:
@@ -97,11 +104,19 @@ def _count(labels: np.ndarray) -> int:
     return int(np.count_nonzero(np.bincount(labels.ravel())[1:]))
 
 
+def check_backend_device(backend: str, device: str = "auto") -> None:
+    """Check ``backend`` and, for a backend that runs on a device (cellpose), that
+    ``device`` is available here; a CPU-only backend (classic) ignores ``device``."""
+    check_device = SEGMENTATION_BACKENDS.entry(backend).extra.get("device")
+    if check_device is not None:
+        check_device(device)
+
+
 def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=None,
                          pixel_size_um: float | None = None,
                          threshold_method: str = "otsu", threshold: float | None = None,
                          exclude_border: bool = True,
-                         backend: str = "classic",
+                         backend: str = "classic", device: str = "auto",
                          input_names: Mapping[str, str] | None = None
                          ) -> tuple[np.ndarray, np.ndarray | None, tuple[float, float]]:
     """Check every input of :func:`segment_field`; raise one precise BadInputError.
@@ -124,7 +139,7 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=None,
     if pixel_size_um is not None and not (np.isfinite(pixel_size_um) and pixel_size_um > 0):
         raise BadInputError(f"pixel size {pixel_size_um!r} µm: give a positive number or none.")
     THRESHOLD_METHODS.entry(threshold_method)
-    SEGMENTATION_BACKENDS.entry(backend)
+    check_backend_device(backend, device)
     if isinstance(nuclei_image, np.ndarray) and nuclei_image.size and \
             nuclei_image.min() == nuclei_image.max():
         # e.g. the empty red channel of a split RGB export of DAPI: not "0 nuclei"
@@ -146,6 +161,7 @@ def segment_field(
     threshold: float | None = None,
     exclude_border: bool = True,
     backend: str = "classic",
+    device: str = "auto",
     input_names: Mapping[str, str] | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelToken | None = None,
@@ -176,9 +192,14 @@ def segment_field(
         Drop nuclei and cells touching the image border, and the nuclei whose
         cell touched it, so every kept nucleus has its cell (default on: a
         cut-off object biases size and shape statistics low). How many were
-        dropped is :attr:`SegmentationResult.n_border_excluded`.
+        dropped is :attr:`SegmentationResult.n_border_excluded`; nuclei the
+        cells backend gave no cell are dropped and counted apart
+        (:attr:`SegmentationResult.n_nuclei_without_cell`).
     backend : str
         A :data:`SEGMENTATION_BACKENDS` name for the nuclei and the cells.
+    device : str
+        Where a learned backend (cellpose) runs: a
+        :data:`~napari_msc_morph.models.backbones.DEVICES` name; classic ignores it.
     input_names : mapping, optional
         How messages call the images (see :func:`check_segment_inputs`).
     progress, cancel
@@ -198,38 +219,44 @@ def segment_field(
     >>> result.counts, result.n_border_excluded
     ({'nuclei': 2}, 0)
     """
+    from skimage.segmentation import clear_border
+
     nuclei_image, cyto_image, diameter = check_segment_inputs(
         nuclei_image, cyto_image, diameter=diameter, pixel_size_um=pixel_size_um,
         threshold_method=threshold_method, threshold=threshold, exclude_border=exclude_border,
-        backend=backend, input_names=input_names)
+        backend=backend, device=device, input_names=input_names)
     total = 1 if cyto_image is None else 2
     check_cancelled(cancel, "Segmentation cancelled.")
     report(progress, 0, total, "nuclei")
     scale = nucleus_scale(nuclei_image, diameter, pixel_size_um)
     nuclei = segment_nuclei(nuclei_image, (scale.low, scale.high), typical_diameter_px=scale.typical,
                             threshold_method=threshold_method, threshold=threshold,
-                            exclude_border=False, backend=backend)
+                            exclude_border=False, backend=backend, device=device)
     n_found = _count(nuclei)
     if exclude_border:  # same as segment_nuclei(exclude_border=True), counted
-        from skimage.segmentation import clear_border
-
         nuclei = _relabel(clear_border(nuclei))
-    cells = None
+    cells, without_cell = None, None
     if cyto_image is not None:
         check_cancelled(cancel, "Segmentation cancelled.")
         report(progress, 1, total, "cells")
         grow = SEGMENTATION_BACKENDS.entry(backend).extra["cells"]
         cells = grow(cyto_image, nuclei_image, nuclei, typical=scale.typical,
-                     exclude_border=exclude_border)
-        if exclude_border:  # nuclei whose cell touched the border go too
+                     exclude_border=False, device=device)
+        # a nucleus the cells backend gave no cell (cellpose missed it) is not a border case
+        with_cell = np.where(np.isin(nuclei, np.unique(cells)), nuclei, 0).astype(np.int32)
+        without_cell = _count(nuclei) - _count(with_cell)
+        nuclei = with_cell
+        if exclude_border:  # cells touching the border go, and their nuclei with them
+            cells = clear_border(cells).astype(np.int32)
             nuclei = np.where(np.isin(nuclei, np.unique(cells)), nuclei, 0).astype(np.int32)
     counts = {"nuclei": _count(nuclei)}
     if cells is not None:
         counts["cells"] = _count(cells)
-    excluded = n_found - counts["nuclei"] if exclude_border else None
+    excluded = n_found - counts["nuclei"] - (without_cell or 0) if exclude_border else None
     report(progress, total, total, "done")
-    logger.info("segmented %s, border-excluded %s", counts, excluded)
-    return SegmentationResult(nuclei, cells, counts, excluded, scale, threshold)
+    logger.info("segmented %s, border-excluded %s, without a cell %s", counts, excluded,
+                without_cell)
+    return SegmentationResult(nuclei, cells, counts, excluded, scale, threshold, without_cell)
 
 
 # --------------------------------------------------------------------------- measure
@@ -295,6 +322,28 @@ class MeasureResult:
             if key.endswith(("_median", "_fraction_positive")) or key == "cell_density_per_mm2":
                 values[key] = float(value)
         return values
+
+    def summary_rows(self) -> list[dict]:
+        """The results-table rows: :meth:`summary_row` for an image; for a stack one row
+        per frame (``plane``: its flat index as text) with that frame's own counts,
+        density, medians and fractions positive, never the mean over the frames.
+        A frame without objects gets a row too (``n_cells`` 0)."""
+        summary = self.summary
+        if summary.empty or "frame" not in summary.columns:
+            return [self.summary_row()] if not summary.empty else []
+        n_frames = int(np.prod(self.table.attrs.get("lead_shape") or (0,)))
+        frames = range(max(n_frames, int(summary["frame"].max()) + 1))
+        by_frame = {int(frame): part for frame, part in summary.groupby("frame")}
+        rows = []
+        for frame in frames:
+            part = by_frame.get(frame)
+            one = replace(self, summary=part.drop(columns="frame")) if part is not None else None
+            values = one.summary_row() if one is not None else {
+                "n_cells": 0, "pixel_size_um": self.pixel_size_um,
+                "pixel_size_source": self.pixel_size_source,
+                "size_weighting": self.size_weighting}
+            rows.append({"plane": str(frame), **values})
+        return rows
 
 
 def measure_field(

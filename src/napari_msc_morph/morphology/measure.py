@@ -253,7 +253,8 @@ def measure_table(inputs: MeasureInputs, *, convex: bool = True,
     else:
         non_empty = [t for t in tables if len(t)]
         result = pd.concat(non_empty or tables[:1], ignore_index=True)
-    result.attrs = {"pixel_size_um": inputs.pixel_size_um, "image_shape": tuple(shape[-2:])}
+    result.attrs = {"pixel_size_um": inputs.pixel_size_um, "image_shape": tuple(shape[-2:]),
+                    "lead_shape": tuple(lead)}
     logger.debug("measured %d objects in %d plane(s)", len(result), len(frames))
     check_cancelled(cancel, "Measurement cancelled.")
     report(progress, total, total, "done")

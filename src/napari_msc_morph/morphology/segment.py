@@ -25,7 +25,7 @@ from ..errors import BadInputError
 from ..memory import check_fits
 from ..registry import Registry
 from .scale import check_diameter_range, nucleus_scale
-from .segment_cellpose import cellpose_cells, cellpose_nuclei
+from .segment_cellpose import cellpose_cells, cellpose_device, cellpose_nuclei
 
 __all__ = [
     "CELL_LANDSCAPES",
@@ -196,6 +196,7 @@ def segment_nuclei(
     declump: bool = True,
     exclude_border: bool = False,
     backend: str = "classic",
+    device: str = "auto",
 ) -> np.ndarray:
     """Segment nuclei in a DNA stain (DAPI/Hoechst) image.
 
@@ -232,10 +233,10 @@ def segment_nuclei(
         background plus brightness (seeds at least a quarter diameter apart).
     exclude_border : bool
         Remove nuclei touching the image border.
-    backend : str
-        A :data:`SEGMENTATION_BACKENDS` entry:
-        ``"classic"``, or ``"cellpose"`` (cellpose's model, needs ``cellpose``);
-        the diameter filter and border exclusion still apply.
+    backend, device : str
+        A :data:`SEGMENTATION_BACKENDS` entry: ``"classic"`` (on the CPU), or ``"cellpose"``
+        (needs ``cellpose``) on ``device``, a ``models.backbones.DEVICES`` name; the
+        diameter filter and border exclusion still apply.
 
     Returns
     -------
@@ -262,7 +263,7 @@ def segment_nuclei(
     labels = nuclei(image, scale.low, scale.high, typical=typical,
                     threshold_method=threshold_method, threshold=threshold,
                     threshold_scale=threshold_scale, smoothing_sigma=smoothing_sigma,
-                    fill_holes=fill_holes, declump=declump)
+                    fill_holes=fill_holes, declump=declump, device=device)
     labels = _filter_sizes(np.asarray(labels).astype(np.int64), scale.low, scale.high)
     if exclude_border:
         labels = clear_border(labels)
@@ -320,9 +321,9 @@ def nuclear_threshold(signals, method: str = "otsu", *, max_pixels: int = 2_000_
 
 def _classic_nuclei(image: np.ndarray, low: float, high: float, *, typical: float,
                     threshold_method: str, threshold: float | None, threshold_scale: float,
-                    smoothing_sigma: float | None, fill_holes: bool,
-                    declump: bool) -> np.ndarray:
-    """Correct the background, detect, declump, then cut each nucleus at its own level."""
+                    smoothing_sigma: float | None, fill_holes: bool, declump: bool,
+                    device: str = "auto") -> np.ndarray:
+    """Correct the background, detect, declump, cut each nucleus at its own level (CPU)."""
     signal = nuclear_signal(image, typical, smoothing_sigma)
     cutoff = (threshold if threshold is not None else
               threshold_image(signal, threshold_method) * threshold_scale * DETECT_FRACTION)
@@ -417,17 +418,18 @@ def _merge_shallow(labels: np.ndarray, landscape: np.ndarray) -> np.ndarray:
 
 
 def _classic_cells(cytoplasm: np.ndarray, nuclei_image: np.ndarray, nuclei_labels: np.ndarray,
-                   *, typical: float, exclude_border: bool = False) -> np.ndarray:
-    """The classic cells: :func:`segment_cells` (the nuclear stain is not needed)."""
+                   *, typical: float, exclude_border: bool = False,
+                   device: str = "auto") -> np.ndarray:
+    """The classic cells: :func:`segment_cells` (the nuclear stain and device unused)."""
     return segment_cells(cytoplasm, nuclei_labels, exclude_border=exclude_border)
 
 
-#: Segmentation backends: name -> ``f(image, low, high, *, typical, **classic_options)
+#: Segmentation backends: name -> ``f(image, low, high, *, typical, device, **classic_options)
 #: -> nuclei labels`` (``typical``: the typical nucleus diameter in pixels; the diameter
 #: filter and border exclusion apply to every backend); ``cells(cytoplasm, nuclei_image,
-#: nuclei_labels, *, typical, exclude_border) -> cell labels`` with cell ``k`` holding
-#: nucleus ``k``; ``available()`` says whether this install can run it and
-#: ``install_extra`` which extra of the package adds it. A new backend is one
+#: nuclei_labels, *, typical, exclude_border, device) -> cell labels`` with cell ``k`` holding
+#: nucleus ``k``; ``available()`` says whether this install can run it, ``install_extra``
+#: which extra of the package adds it and ``device(name)`` checks a device (none: CPU). A new backend is one
 #: ``SEGMENTATION_BACKENDS.add``.
 SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
 SEGMENTATION_BACKENDS.add("classic", _classic_nuclei,
@@ -439,7 +441,7 @@ SEGMENTATION_BACKENDS.add("cellpose", cellpose_nuclei,
                           "in cellpose 4; nuclei/cyto3 in cellpose 3), on the GPU when there "
                           "is one (needs the cellpose package and its downloaded weights)",
                           available=lambda: find_spec("cellpose") is not None,
-                          cells=cellpose_cells, install_extra="cellpose")
+                          cells=cellpose_cells, install_extra="cellpose", device=cellpose_device)
 
 
 def _sobel(smooth: np.ndarray) -> np.ndarray:

@@ -3,12 +3,12 @@
 Cellpose 4 has one generalist model, Cellpose-SAM (``cpsam``; cellpose's own
 default name, e.g. ``cpsam_v2`` in 4.2), for nuclei and cells alike; Cellpose 3
 has a ``nuclei`` and a ``cyto3`` model. Which one runs follows the installed
-version. The network runs on the best device of the package's
-:data:`~napari_msc_morph.models.backbones.DEVICES` registry (CUDA, then Apple
-MPS, then the CPU). The diameter cellpose rescales to is the typical nucleus
-diameter the classic path uses (given, from the pixel size or estimated:
-:mod:`.scale`); for cells, the diameter of a disc with the field's cytoplasm
-area shared among its nuclei.
+version. The network runs on the device the user chose from the package's
+:data:`~napari_msc_morph.models.backbones.DEVICES` registry (``auto``: CUDA,
+then Apple MPS, then the CPU; :func:`cellpose_device`). The diameter cellpose
+rescales to is the typical nucleus diameter the classic path uses (given, from
+the pixel size or estimated: :mod:`.scale`); for cells, the diameter of a disc
+with the field's cytoplasm area shared among its nuclei.
 
 Cells are segmented on the cytoplasm image with the nuclei as second channel,
 then paired one-to-one with the nuclei by overlap, so cell ``k`` holds nucleus
@@ -30,6 +30,7 @@ from ..errors import BadInputError, MissingDependencyError
 
 __all__ = [
     "cellpose_cells",
+    "cellpose_device",
     "cellpose_model",
     "cellpose_nuclei",
     "cellpose_version",
@@ -75,17 +76,38 @@ def weights_folder():
     return _cellpose_models().MODEL_DIR
 
 
+def cellpose_device(device: str = "auto") -> str:
+    """The torch device string for ``device`` (a
+    :data:`~napari_msc_morph.models.backbones.DEVICES` name, ``cuda:1`` included).
+
+    Raises
+    ------
+    BadInputError
+        The device is unknown or not available here; the message names the
+        devices that are.
+    """
+    from ..models.backbones import DEVICES, resolve_device
+
+    try:
+        return resolve_device(device)
+    except BadInputError:
+        available = [name for name in DEVICES
+                     if name == "auto" or DEVICES.get(name)(name) is not None]
+        raise BadInputError(
+            f"device {device!r} is not available on this machine for cellpose; available here: "
+            f"{', '.join(available)} (--device, or the Segment dock's Device)."
+        ) from None
+
+
 @lru_cache(maxsize=4)
 def cellpose_model(kind: str, device: str = "auto"):
     """A loaded ``cellpose.models.CellposeModel`` for ``kind`` on ``device`` (a
     :data:`~napari_msc_morph.models.backbones.DEVICES` name), kept for the next field."""
     import torch
 
-    from ..models.backbones import resolve_device
-
     models = _cellpose_models()
     name = model_name(kind)
-    where = torch.device(resolve_device(device))
+    where = torch.device(cellpose_device(device))
     on_gpu = where.type != "cpu"
     try:
         if cellpose_version() >= 4:
@@ -112,9 +134,10 @@ def _masks(model, image: np.ndarray, diameter: float, two_channel: bool) -> np.n
 
 
 def cellpose_nuclei(image: np.ndarray, low: float, high: float, *, typical: float,
-                    **_classic) -> np.ndarray:
-    """Nuclei by cellpose at the typical diameter (the classic options do not apply)."""
-    return _masks(cellpose_model("nuclei"), image, typical, two_channel=False)
+                    device: str = "auto", **_classic) -> np.ndarray:
+    """Nuclei by cellpose at the typical diameter on ``device`` (the classic options do
+    not apply)."""
+    return _masks(cellpose_model("nuclei", device), image, typical, two_channel=False)
 
 
 def typical_cell_diameter(cytoplasm: np.ndarray, nuclei_labels: np.ndarray,
@@ -160,14 +183,16 @@ def match_cells_to_nuclei(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
 
 
 def cellpose_cells(cytoplasm: np.ndarray, nuclei_image: np.ndarray, nuclei_labels: np.ndarray,
-                   *, typical: float, exclude_border: bool = False) -> np.ndarray:
-    """Whole cells by cellpose on (cytoplasm, nuclei), cell ``k`` holding nucleus ``k``."""
+                   *, typical: float, exclude_border: bool = False,
+                   device: str = "auto") -> np.ndarray:
+    """Whole cells by cellpose on (cytoplasm, nuclei) on ``device``, cell ``k`` holding
+    nucleus ``k``."""
     from skimage.segmentation import clear_border
 
     diameter = typical_cell_diameter(cytoplasm, nuclei_labels, typical)
     stack = np.stack([np.asarray(cytoplasm, np.float32), np.asarray(nuclei_image, np.float32)],
                      axis=-1)
-    cells = match_cells_to_nuclei(_masks(cellpose_model("cells"), stack, diameter,
+    cells = match_cells_to_nuclei(_masks(cellpose_model("cells", device), stack, diameter,
                                          two_channel=True), nuclei_labels)
     if exclude_border:
         cells = clear_border(cells)

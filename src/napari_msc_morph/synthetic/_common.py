@@ -51,13 +51,13 @@ def _name_key(name: str) -> int:
     return zlib.crc32(str(name).encode("utf-8"))
 
 
-def make_donor(donor_id: str | int, seed: int = 0) -> DonorStyle:
+def make_donor(donor_id: str | int, seed: int = 0, prefix: str = "D") -> DonorStyle:
     """Draw a donor's style from its id and a seed.
 
     Parameters
     ----------
     donor_id : str or int
-        Donor name; an integer ``n`` becomes ``"D{n}"``.
+        Donor name; an integer ``n`` becomes ``f"{prefix}{n}"`` (``"D1"``; strains: ``"S1"``).
     seed : int
         Seed; the same ``(donor_id, seed)`` always gives the same style.
 
@@ -73,7 +73,7 @@ def make_donor(donor_id: str | int, seed: int = 0) -> DonorStyle:
     'D1'
     """
     if isinstance(donor_id, (int, np.integer)) and not isinstance(donor_id, (bool, np.bool_)):
-        donor_id = f"D{int(donor_id)}"
+        donor_id = f"{prefix}{int(donor_id)}"
     elif not isinstance(donor_id, str) or not donor_id:
         raise BadInputError(f"donor_id must be a non-empty string or an integer, got {donor_id!r}")
     rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, _name_key(donor_id)]))

@@ -40,9 +40,7 @@ _ORIENTATIONS = ("domains", "parallel", "whorl")
 
 def make_strain(strain_id: str | int, seed: int = 0) -> DonorStyle:
     """A strain's style: ``make_donor``'s multipliers; an integer ``n`` becomes ``"S{n}"``."""
-    if isinstance(strain_id, (int, np.integer)) and not isinstance(strain_id, bool):
-        strain_id = f"S{int(strain_id)}"
-    return make_donor(strain_id, seed=seed)
+    return make_donor(strain_id, seed=seed, prefix="S")
 
 
 def strain_population(passage: int, strain: DonorStyle) -> Population:

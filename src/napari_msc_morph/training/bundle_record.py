@@ -13,7 +13,7 @@ import pandas as pd
 
 from ._json import json_safe
 from .config import TrainConfig
-from .recorded_split import record_split
+from .splits import record_split
 
 __all__ = ["bundle_config_for", "bundle_metrics", "history_lists", "update_bundle_metrics"]
 

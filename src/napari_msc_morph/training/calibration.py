@@ -58,13 +58,10 @@ def _padded(tiles) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(tiles, np.ndarray) and tiles.ndim == 2:  # one tile per image
         return tiles[:, None, :].astype(np.float64), np.ones((len(tiles), 1), bool)
     tiles = [np.atleast_2d(np.asarray(t, dtype=np.float64)) for t in tiles]
-    n_max = max(len(t) for t in tiles)
-    k = tiles[0].shape[1]
-    z = np.zeros((len(tiles), n_max, k))
-    mask = np.zeros((len(tiles), n_max), bool)
-    for i, t in enumerate(tiles):
-        z[i, :len(t)] = t
-        mask[i, :len(t)] = True
+    counts = np.array([len(t) for t in tiles])
+    mask = np.arange(counts.max()) < counts[:, None]
+    z = np.zeros((*mask.shape, tiles[0].shape[1]))
+    z[mask] = np.concatenate(tiles)  # row-major: each image's tiles in order
     return z, mask
 
 

@@ -27,7 +27,7 @@ from ..errors import BadInputError
 from ..io import atomic_path
 from ._json import json_safe
 from .config import TrainConfig
-from .splits import read_split_file
+from .splits import apply_split_file
 
 __all__ = [
     "CHECKPOINT_JSON",
@@ -192,12 +192,11 @@ def check_resume_compatible(saved: dict, config: TrainConfig) -> None:
 
 def apply_saved_split(table: pd.DataFrame, split_file: Path) -> pd.DataFrame:
     """``table`` with the interrupted run's split (every image must be in it)."""
-    mapping = read_split_file(split_file)
-    resolved = [str(Path(p).resolve()) for p in table["path"]]
-    missing = [p for p, key in zip(table["path"], resolved, strict=True) if key not in mapping]
+    table = apply_split_file(table, split_file)
+    missing = table.loc[table["split"] == "", "path"].tolist()
     if missing:
         raise BadInputError(
             f"--resume: {len(missing)} manifest image(s) (e.g. {missing[0]}) are not in the "
             f"interrupted run's {split_file.name}; resume with the same manifest."
         )
-    return table.assign(split=[mapping[key] for key in resolved])
+    return table

@@ -23,6 +23,11 @@ if TYPE_CHECKING:  # only for annotations: evaluate.py does not import this modu
 __all__ = ["TrainConfig", "TrainResult", "default_work_dir"]
 
 
+def _whole(value, minimum: int) -> bool:
+    """Whether ``value`` is a whole number of at least ``minimum`` (a bool is not)."""
+    return not isinstance(value, bool) and int(value) == value and int(value) >= minimum
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run (saved as ``train_config.json``).
@@ -168,21 +173,16 @@ class TrainConfig:
                 f"Unknown device {self.device!r}; use one of {', '.join(DEVICES.names())}."
             )
         for name in ("input_size", "epochs", "batch_size", "crops_per_field", "downscale"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or int(value) != value or int(value) < 1:
-                raise BadInputError(f"{name} must be a positive integer, got {value!r}.")
-            setattr(self, name, int(value))
+            if not _whole(getattr(self, name), 1):
+                raise BadInputError(f"{name} must be a positive integer, got {getattr(self, name)!r}.")
+            setattr(self, name, int(getattr(self, name)))
         if self.early_stopping == 0 and not isinstance(self.early_stopping, bool):
             self.early_stopping = None  # 0 = off, as on the command line
-        if self.early_stopping is not None and (
-                isinstance(self.early_stopping, bool) or int(self.early_stopping) != self.early_stopping
-                or int(self.early_stopping) < 1):
+        if self.early_stopping is not None and not _whole(self.early_stopping, 1):
             raise BadInputError(
                 f"early_stopping (--patience) must be a positive number of epochs, or 0/None "
                 f"for no early stopping, got {self.early_stopping!r}.")
-        if (isinstance(self.plateau_patience, bool)
-                or int(self.plateau_patience) != self.plateau_patience
-                or int(self.plateau_patience) < 0):
+        if not _whole(self.plateau_patience, 0):
             raise BadInputError(
                 f"plateau_patience (--plateau-patience) must be 0 or a positive number of "
                 f"epochs, got {self.plateau_patience!r}.")

@@ -121,20 +121,11 @@ class CrossValidation:
 
 def summarise_folds(folds: pd.DataFrame) -> pd.DataFrame:
     """Mean, sample sd (``ddof=1``), count, min and max of every numeric fold metric."""
-    rows = []
-    skip = {"fold", "n_test_images", "n_test_groups", "best_epoch"}
-    for name in folds.columns:
-        if name in skip or not pd.api.types.is_numeric_dtype(folds[name]):
-            continue
-        values = folds[name].to_numpy(dtype=float)
-        values = values[np.isfinite(values)]
-        if values.size == 0:
-            continue
-        rows.append({"metric": name, "mean": float(np.mean(values)),
-                     "sd": float(np.std(values, ddof=1)) if values.size > 1 else float("nan"),
-                     "n_folds": int(values.size), "min": float(values.min()),
-                     "max": float(values.max())})
-    return pd.DataFrame(rows, columns=["metric", "mean", "sd", "n_folds", "min", "max"])
+    values = folds.drop(columns=["fold", "n_test_images", "n_test_groups", "best_epoch"],
+                        errors="ignore").select_dtypes("number").replace([np.inf, -np.inf], np.nan)
+    summary = values.agg(["mean", "std", "count", "min", "max"]).T.rename_axis("metric")
+    summary = summary[summary["count"] > 0].rename(columns={"std": "sd", "count": "n_folds"})
+    return summary.astype({"n_folds": int}).reset_index()
 
 
 def fold_tables(manifest, config: TrainConfig, k: int, dedupe: bool = False):

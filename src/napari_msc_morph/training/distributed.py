@@ -6,8 +6,8 @@ environment and the trainer calls the few hooks here:
 
 - :func:`setup` joins the process group (``nccl`` on CUDA, ``gloo`` on CPU)
   and gives the process its device (``cuda:LOCAL_RANK``);
-- :func:`make_sampler` shards the training crops with a
-  :class:`~torch.utils.data.DistributedSampler` (``set_epoch`` every epoch);
+- the crop sampler (:class:`~.pipeline.EpochSampler`) gives each process its
+  shard of every epoch's shuffled crops (``rank``, ``world_size``);
 - :func:`wrap` wraps the network in DDP (gradients are averaged over the
   processes at every step);
 - :meth:`DistContext.sum` adds the epoch's loss and counts over the processes,
@@ -29,7 +29,7 @@ from datetime import timedelta
 from ..errors import BadInputError
 from ..models.backbones import DEVICES
 
-__all__ = ["DistContext", "env_rank", "make_sampler", "setup", "under_torchrun", "wrap"]
+__all__ = ["DistContext", "env_rank", "setup", "under_torchrun", "wrap"]
 
 #: How long a process waits for the others at a collective (rank 0 validates,
 #: writes the bundle and evaluates the test split while the others wait).
@@ -135,13 +135,6 @@ def setup(device: str) -> tuple[DistContext, str]:
     return ctx, device
 
 
-def make_sampler(ctx: DistContext, n: int, seed: int, max_samples: int | None = None):
-    """The sampler of ``n`` crops: this process's shard under torchrun, else ``None``."""
-    if not ctx.active:
-        return None
-    return EpochKeyedDistributedSampler(n, ctx, seed, max_samples)
-
-
 def wrap(model, ctx: DistContext, device: str):
     """``model`` in DistributedDataParallel (``model`` itself with one process)."""
     if not ctx.active:
@@ -151,33 +144,3 @@ def wrap(model, ctx: DistContext, device: str):
     ids = [int(device.split(":")[1])] if device.startswith("cuda:") else None
     return DistributedDataParallel(model, device_ids=ids)
 
-
-class EpochKeyedDistributedSampler:
-    """A DistributedSampler whose items are keys ``epoch * n + index``.
-
-    :class:`~napari_msc_morph.training.pipeline.CropDataset` draws each crop's
-    augmentation from its key, so a crop depends on the seed, epoch and index
-    only, whichever process draws it. ``max_samples`` caps this process's share
-    (``max_train_batches * batch_size``).
-    """
-
-    def __init__(self, n: int, ctx: DistContext, seed: int, max_samples: int | None = None):
-        self.n = n
-        self.max_samples = max_samples
-        from torch.utils.data import DistributedSampler
-
-        self.inner = DistributedSampler(  # it only needs the dataset's length
-            range(n), num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True,
-            seed=int(seed) & 0x7FFFFFFF, drop_last=False)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.inner.set_epoch(int(epoch))
-
-    def __len__(self) -> int:
-        share = len(self.inner)
-        return share if self.max_samples is None else min(share, self.max_samples)
-
-    def __iter__(self):
-        epoch = self.inner.epoch
-        keys = [epoch * self.n + int(i) for i in self.inner]
-        return iter(keys[: len(self)])

@@ -37,9 +37,8 @@ from ._inputs import predict_fields
 from ._json import json_safe
 from .bootstrap import check_bootstrap_memory, check_n_boot
 from .data import load_field, load_manifest, validate_manifest
-from .recorded_split import apply_recorded_split
 from .report import report_context, write_summary
-from .splits import read_split_file
+from .splits import apply_recorded_split, apply_split_file
 
 __all__ = ["Evaluation", "evaluate_model", "predictions_table", "write_report"]
 
@@ -168,8 +167,7 @@ def evaluate_model(
     table = load_manifest(manifest)
     split_note = "split column of the manifest"
     if split_file is not None:
-        splits = read_split_file(split_file)
-        table = table.assign(split=[splits.get(str(Path(p).resolve()), "") for p in table["path"]])
+        table = apply_split_file(table, split_file)
         split_note = f"split from {split_file}"
     if split not in (None, "all"):
         if "split" not in table.columns or (table["split"] == "").all():
@@ -250,10 +248,6 @@ def check_threshold(threshold) -> float:
     return value
 
 
-def _is_empty(value) -> bool:
-    return value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip()
-
-
 def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> tuple[str | None, list]:
     """The column whose groups the bootstrap resamples (``None``: images), and notes.
 
@@ -273,7 +267,7 @@ def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> tuple[st
             f"{', '.join(map(str, table.columns))}); name the donor column, or 'image' to "
             "resample images."
         )
-    empty = table[column].map(_is_empty)
+    empty = table[column].isna() | (table[column].astype(str).str.strip() == "")
     if empty.all():
         if bootstrap_by is None:
             return None, []  # no donors at all: report_context says the images are resampled

@@ -15,6 +15,7 @@ test.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -25,8 +26,6 @@ import pandas as pd
 __all__ = ["Duplicate", "content_sha256", "find_duplicates", "merge_duplicates",
            "split_warnings"]
 
-#: sha256 per (resolved path, size, mtime): a manifest read twice hashes once.
-_HASH_CACHE: dict[tuple, str] = {}
 _CHUNK = 1 << 20
 
 
@@ -53,14 +52,16 @@ def _resolved(path: str) -> str:
 def content_sha256(path: str) -> str:
     """The sha256 of the file's bytes (cached per resolved path, size and mtime)."""
     st = os.stat(path)
-    key = (_resolved(path), st.st_size, st.st_mtime_ns)
-    if key not in _HASH_CACHE:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(_CHUNK), b""):
-                digest.update(chunk)
-        _HASH_CACHE[key] = digest.hexdigest()
-    return _HASH_CACHE[key]
+    return _file_sha256(_resolved(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.cache  # a manifest read twice hashes once
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def find_duplicates(table: pd.DataFrame) -> list[Duplicate]:

@@ -73,14 +73,8 @@ def reliability_table(y_true, probs, n_bins: int = 15) -> dict:
 
 
 def expected_calibration_error(y_true, probs, n_bins: int = 15) -> float:
-    """ECE: ``sum_b (n_b / n) * |accuracy_b - confidence_b|`` over top-label bins."""
-    table = reliability_table(y_true, probs, n_bins)
-    n = table["count"].sum()
-    if n == 0:
-        return float("nan")
-    keep = table["count"] > 0
-    gap = np.abs(table["accuracy"][keep] - table["mean_confidence"][keep])
-    return float(np.sum(table["count"][keep] / n * gap))
+    """ECE: ``sum_b (n_b / n) * |accuracy_b - confidence_b|`` over top-label bins (NaN: no images)."""
+    return float(weighted_ece(np.ones((1, len(y_true))), y_true, probs, n_bins)[0])
 
 
 def positive_index(task) -> int:
@@ -122,10 +116,9 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
     out: dict = {"n_images": int(y.size)}
     stats: dict = {}  # metric -> its value per resample from weights W (n_boot, n_images)
 
-    def add(name, statistic, point=None):  # point estimate: the statistic at unit weights
+    def add(name, statistic):  # point estimate: the statistic at unit weights
         stats[name] = statistic
-        out[name] = point if point is not None else (
-            float(statistic(unit)[0]) if y.size else float("nan"))
+        out[name] = float(statistic(unit)[0]) if y.size else float("nan")
 
     unit = np.ones((1, y.size))
     add("accuracy", lambda W: weighted_mean(W, pred == y))
@@ -159,7 +152,7 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
                 if sel.sum() and 0 < yb[sel].sum() < sel.sum():
                     add(f"auc_day_{day_label(day)}",
                         lambda W, sel=sel: weighted_auc(W[:, sel], yb[sel], score[sel]))
-    add("ece", lambda W: weighted_ece(W, y, p, n_bins), expected_calibration_error(y, p, n_bins))
+    add("ece", lambda W: weighted_ece(W, y, p, n_bins))
     out["ece_bins"] = int(n_bins)
     strata = class_strata(groups, y)
     intervals = bootstrap_intervals(stats, groups, int(y.size), n_boot, seed, strata=strata)

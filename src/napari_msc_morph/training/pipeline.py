@@ -170,43 +170,49 @@ class CropDataset:
 
 
 class EpochSampler:
-    """Yields ``epoch * n + i`` for a seeded permutation ``i`` of the samples."""
+    """Yields ``epoch * n + i`` for a seeded permutation ``i`` of the samples.
 
-    def __init__(self, n: int, seed: int, max_samples: int | None = None):
-        self.n = n
-        self.seed = seed
+    Under torchrun each of the ``world_size`` processes takes every
+    ``world_size``-th key of the one permutation from its ``rank`` on (padded by
+    repeating its start, as torch's ``DistributedSampler`` does), so the
+    processes share out one epoch and a crop depends on its key only.
+    ``max_samples`` caps this process's share (``max_train_batches * batch_size``).
+    """
+
+    def __init__(self, n: int, seed: int, max_samples: int | None = None, rank: int = 0,
+                 world_size: int = 1):
+        self.n, self.seed, self.max_samples = n, seed, max_samples
+        self.rank, self.world_size = rank, world_size
         self.epoch = 0
-        self.max_samples = max_samples
 
     def __len__(self):
-        return self.n if self.max_samples is None else min(self.n, self.max_samples)
+        share = -(-self.n // self.world_size)
+        return share if self.max_samples is None else min(share, self.max_samples)
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
 
     def __iter__(self):
         entropy = [int(self.seed) & 0xFFFFFFFF, self.epoch, 0x5A7]
-        rng = np.random.default_rng(np.random.SeedSequence(entropy))
-        order = rng.permutation(self.n)[: len(self)]
-        return iter((self.epoch * self.n + order).tolist())
+        order = np.random.default_rng(np.random.SeedSequence(entropy)).permutation(self.n)
+        if self.world_size > 1:
+            order = np.resize(order, -(-self.n // self.world_size) * self.world_size)
+            order = order[self.rank::self.world_size]
+        return iter((self.epoch * self.n + order[: len(self)]).tolist())
 
 
-def make_loader(dataset: CropDataset, config: TrainConfig, pin_memory: bool,
-                make_sampler: Callable | None = None):
-    """``(loader, sampler)``: the DataLoader over ``dataset``; call ``sampler.set_epoch`` each epoch.
+def make_loader(dataset: CropDataset, config: TrainConfig, pin_memory: bool, rank: int = 0,
+                world_size: int = 1):
+    """The DataLoader over ``dataset``; call ``loader.sampler.set_epoch`` each epoch.
 
-    ``make_sampler(n, seed, max_samples)`` may supply another sampler of keys
-    (this process's shard under torchrun, :mod:`.distributed`); it returns
-    ``None`` to keep :class:`EpochSampler`.
+    ``rank``/``world_size``: this process's shard under torchrun (:mod:`.distributed`).
     """
     import torch
 
     max_samples = (None if config.max_train_batches is None
                    else config.max_train_batches * config.batch_size)
-    sampler = make_sampler(len(dataset), config.seed, max_samples) if make_sampler else None
-    if sampler is None:
-        sampler = EpochSampler(len(dataset), config.seed, max_samples)
-    loader = torch.utils.data.DataLoader(
+    sampler = EpochSampler(len(dataset), config.seed, max_samples, rank, world_size)
+    return torch.utils.data.DataLoader(
         dataset,
         batch_size=config.batch_size,
         sampler=sampler,
@@ -215,4 +221,3 @@ def make_loader(dataset: CropDataset, config: TrainConfig, pin_memory: bool,
         pin_memory=pin_memory,
         drop_last=len(sampler) > config.batch_size,
     )
-    return loader, sampler

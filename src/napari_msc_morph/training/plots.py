@@ -16,7 +16,6 @@ __all__ = [
     "plot_learning_curves",
     "plot_confusion_matrix",
     "plot_roc",
-    "plot_reliability",
     "plot_reliability_before_after",
     "save_figure",
 ]
@@ -139,16 +138,6 @@ def _draw_reliability(ax, table: dict, title: str) -> None:
 
 def _ece_text(ece) -> str:
     return f"ECE = {ece:.3f}" if ece is not None and np.isfinite(ece) else "ECE = n/a"
-
-
-def plot_reliability(table: dict, ece: float | None = None) -> Figure:  # noqa: F821
-    """Reliability diagram from :func:`~napari_msc_morph.training.metrics.reliability_table`."""
-    fig = _figure(4.4, 4.0)
-    title = "Reliability"
-    if ece is not None and np.isfinite(ece):
-        title += f" ({_ece_text(ece)})"
-    _draw_reliability(fig.subplots(), table, title)
-    return fig
 
 
 def plot_reliability_before_after(before: dict | None, after: dict, ece_before=None,

@@ -6,10 +6,17 @@ A recipe is a frozen set of hyperparameters plus the citation it comes from.
 given explicitly overrides the recipe's value. ``msc-morph recipes`` lists
 them, and ``model.json`` records the recipe name with every resolved value.
 
-Every value a recipe sets carries a :class:`~.provenance.Provenance`: stated
-by the paper (with the section), **Assumed** (not stated, or open to more than
-one reading) or defined by this tool. A recipe without a provenance for one of
-its values cannot be built (:meth:`Recipe.__post_init__`).
+A published setup rarely states every setting a run needs, so every value a
+recipe sets carries a :class:`Provenance`: **stated** by the paper (the note
+cites the section and its words), **Assumed** (not stated, or open to more than
+one reading; the note says what was chosen and why) or **defined by this tool**
+(the paper does not define the quantity at all, e.g. what "induced" means as a
+class). A recipe without a provenance for one of its values cannot be built
+(:meth:`Recipe.__post_init__`). ``msc-morph recipes``, the docs and
+``model.json`` (``metrics["provenance"]``) show the same records.
+
+>>> assumed("no momentum is given").to_dict()
+{'status': 'Assumed', 'note': 'no momentum is given'}
 """
 
 from __future__ import annotations
@@ -18,9 +25,49 @@ from dataclasses import dataclass, field, fields, replace
 
 from ..registry import Registry
 from .augment import AugmentConfig
-from .provenance import GIVEN, Provenance, assumed, stated, tool_definition
 
-__all__ = ["RECIPES", "Recipe", "config_provenance", "recipe_values"]
+__all__ = ["ASSUMED", "GIVEN", "RECIPES", "STATED", "STATUSES", "TOOL", "Provenance", "Recipe",
+           "assumed", "config_provenance", "recipe_values", "stated", "tool_definition"]
+
+STATED = "stated"
+ASSUMED = "Assumed"
+TOOL = "defined by this tool"
+#: a value the user set for this run instead of the recipe's (``model.json`` only)
+GIVEN = "set for this run"
+STATUSES = (STATED, ASSUMED, TOOL)
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where one recipe value comes from: ``status`` (one of :data:`STATUSES`) and a ``note``."""
+
+    status: str
+    note: str
+
+    def __post_init__(self):
+        if self.status not in (*STATUSES, GIVEN):
+            raise ValueError(f"unknown provenance status {self.status!r}")
+        if not self.note:
+            raise ValueError("a provenance needs a note (the paper's words, or why)")
+
+    def to_dict(self) -> dict:
+        return {"status": self.status, "note": self.note}
+
+
+def stated(note: str) -> Provenance:
+    """A value the paper states (``note``: section and its words)."""
+    return Provenance(STATED, note)
+
+
+def assumed(note: str) -> Provenance:
+    """A value the paper does not state, or states ambiguously (``note``: what and why)."""
+    return Provenance(ASSUMED, note)
+
+
+def tool_definition(note: str) -> Provenance:
+    """A quantity the paper does not define; the definition is this tool's."""
+    return Provenance(TOOL, note)
+
 
 #: Recipe attributes that are descriptions, not TrainConfig values.
 _NOT_VALUES = ("source", "provenance")

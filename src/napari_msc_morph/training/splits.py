@@ -16,10 +16,17 @@ Owned code: scikit-learn's grouped splitters do not give these guarantees.
 ``StratifiedGroupKFold`` and ``GroupKFold`` balance folds by images, not by
 donors (the folds here differ by at most one donor) and give no exact
 validation/test donor counts (the passage study's 10/2/2).
+
+A bundle records which group (donor, or image file when split by image) went
+to train / val / test, and a hash of the manifest it was trained on
+(:func:`record_split`), so ``evaluate_model(bundle, manifest)`` on the *same*
+manifest without a ``split`` column reproduces the held-out test set of the
+training report (:func:`apply_recorded_split`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -32,7 +39,8 @@ from ..io import path_for_file, write_table
 from .data import SPLIT_NAMES, load_manifest
 
 __all__ = ["grouped_folds", "grouped_split", "assign_splits", "check_no_leakage", "write_split",
-           "read_split_file", "split_counts"]
+           "apply_split_file", "split_counts", "apply_recorded_split", "manifest_hash",
+           "record_split"]
 
 #: How many seeded shuffles the stratifier compares.
 N_CANDIDATES = 400
@@ -60,6 +68,23 @@ def _class_counts(labels, groups):
     counts = np.zeros((unique_groups.size, class_of.max(initial=-1) + 1))
     np.add.at(counts, (group_of, class_of), 1)
     return groups, unique_groups, group_of, counts, counts.sum(0) / counts.sum()
+
+
+def _share_gap(part, overall) -> float:
+    """How far the class shares of ``part`` (images per class) are from ``overall``."""
+    return float(np.abs(part / max(part.sum(), 1) - overall).sum())
+
+
+def _best_shuffle(n: int, seed: int, salt: int, score) -> np.ndarray:
+    """Of :data:`N_CANDIDATES` seeded orders of ``n`` groups, the first with the lowest ``score``."""
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, salt]))
+    best_score, best_order = None, None
+    for _ in range(N_CANDIDATES):
+        order = rng.permutation(n)
+        value = score(order)
+        if best_score is None or value < best_score - 1e-12:
+            best_score, best_order = value, order
+    return best_order
 
 
 def grouped_split(
@@ -104,27 +129,20 @@ def grouped_split(
             f"leave one for training; add donors, lower the validation/test share, or give "
             "the split by hand in a 'split' column."
         )
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5B1]))
-    best_score, best_order = None, None
-    for _ in range(N_CANDIDATES):
-        order = rng.permutation(n)
-        parts = {
-            "test": order[:n_test],
-            "val": order[n_test:n_test + n_val],
-            "train": order[n_test + n_val:],
-        }
-        score = 0.0
-        for name, idx in parts.items():
-            if idx.size == 0:
-                continue
-            part = counts[idx].sum(0)
-            missing = int((part == 0).sum())
-            # A class missing from training is never acceptable when avoidable;
-            # missing from val/test only hurts the metrics.
-            score += missing * (1000.0 if name == "train" else 10.0)
-            score += float(np.abs(part / max(part.sum(), 1) - overall).sum())
-        if best_score is None or score < best_score - 1e-12:
-            best_score, best_order = score, order
+
+    def score(order):
+        value = 0.0
+        for name, idx in (("test", order[:n_test]), ("val", order[n_test:n_test + n_val]),
+                          ("train", order[n_test + n_val:])):
+            if idx.size:
+                part = counts[idx].sum(0)
+                # A class missing from training is never acceptable when avoidable;
+                # missing from val/test only hurts the metrics.
+                value += int((part == 0).sum()) * (1000.0 if name == "train" else 10.0)
+                value += _share_gap(part, overall)
+        return value
+
+    best_order = _best_shuffle(n, seed, 0x5B1, score)
     split_of = np.empty(n, dtype=object)
     split_of[best_order] = ["test"] * n_test + ["val"] * n_val + ["train"] * (n - n_test - n_val)
     return split_of[group_of].astype(str)
@@ -149,19 +167,21 @@ def grouped_folds(labels, groups, k: int, seed: int = 0) -> np.ndarray:
     n = unique_groups.size
     if not 2 <= int(k) <= n:
         raise BadInputError(f"{k} folds need between 2 and {n} groups (there are {n}).")
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0xF01D]))
-    best_score, best_fold_of = None, None
-    for _ in range(N_CANDIDATES):
+
+    def folds_of(order):
         fold_of = np.empty(n, dtype=int)
-        fold_of[rng.permutation(n)] = np.arange(n) % int(k)
-        score = 0.0
+        fold_of[order] = np.arange(n) % int(k)
+        return fold_of
+
+    def score(order):
+        fold_of, value = folds_of(order), 0.0
         for f in range(int(k)):
             held, rest = counts[fold_of == f].sum(0), counts[fold_of != f].sum(0)
-            score += 1000.0 * int((rest == 0).sum()) + 10.0 * int((held == 0).sum())
-            score += float(np.abs(held / max(held.sum(), 1) - overall).sum())
-        if best_score is None or score < best_score - 1e-12:
-            best_score, best_fold_of = score, fold_of
-    return best_fold_of[group_of]
+            value += 1000.0 * int((rest == 0).sum()) + 10.0 * int((held == 0).sum())
+            value += _share_gap(held, overall)
+        return value
+
+    return folds_of(_best_shuffle(n, seed, 0xF01D, score))[group_of]
 
 
 def assign_splits(
@@ -238,9 +258,62 @@ def write_split(table: pd.DataFrame, path: str | os.PathLike, split_by: str | No
     return write_table(stored, path)
 
 
-def read_split_file(split_file) -> dict[str, str]:
-    """``{resolved image path: split}`` of a training run's ``split.csv`` (see :func:`write_split`)."""
+def apply_split_file(table: pd.DataFrame, split_file) -> pd.DataFrame:
+    """``table`` with the split of a training run's ``split.csv`` (see :func:`write_split`).
+
+    Rows are matched by resolved image path; a row the file does not list gets no split.
+    """
     saved = load_manifest(split_file)
     if "split" not in saved.columns:
         raise BadInputError(f"{split_file} has no split column; give a training run's split.csv.")
-    return {str(Path(p).resolve()): s for p, s in zip(saved["path"], saved["split"], strict=True)}
+    splits = {str(Path(p).resolve()): s for p, s in zip(saved["path"], saved["split"], strict=True)}
+    return table.assign(split=[splits.get(str(Path(p).resolve()), "") for p in table["path"]])
+
+
+def _group_keys(table: pd.DataFrame, by: str) -> list[str]:
+    if by == "image":  # file names: the same images wherever the folder now lives
+        return [Path(p).name for p in table["path"]]
+    return [str(v) for v in table[by]]
+
+
+def manifest_hash(table: pd.DataFrame) -> str:
+    """sha256 of the manifest's content (file names, labels, donors), not of its spelling."""
+    rows = sorted(zip([Path(p).name for p in table["path"]], table["label"].astype(str),
+                      table["donor"].astype(str) if "donor" in table.columns
+                      else [""] * len(table)))
+    return hashlib.sha256(repr(rows).encode("utf-8")).hexdigest()
+
+
+def record_split(table: pd.DataFrame, split_by: str | None) -> dict:
+    """``{"by", "groups": {group: split}, "manifest_sha256"}`` for ``model.json``."""
+    by = split_by if split_by and split_by in table.columns else "image"
+    groups = dict(zip(_group_keys(table, by), table["split"].astype(str)))
+    return {"by": by, "groups": groups, "manifest_sha256": manifest_hash(table)}
+
+
+def apply_recorded_split(table: pd.DataFrame, recorded: dict | None, source: str) -> tuple:
+    """``table`` with the bundle's split assigned, and a note for the report.
+
+    Rows whose group the bundle never saw get no split (they are not part of
+    any of its splits). Raises when the bundle has no recorded split.
+    """
+    if not recorded or "groups" not in recorded:
+        raise BadInputError(
+            f"{source} has no split column and the bundle does not record its training split "
+            "(bundles written before napari-msc-morph 0.2); pass the training run's split.csv "
+            "(--split-file), add a split column, or evaluate split 'all'."
+        )
+    by = recorded["by"]
+    if by != "image" and by not in table.columns:
+        raise BadInputError(
+            f"{source} has no {by!r} column, which the bundle's recorded split is keyed by; "
+            f"add it, or pass the training run's split.csv (--split-file)."
+        )
+    groups = recorded["groups"]
+    table = table.copy()
+    table["split"] = [groups.get(key, "") for key in _group_keys(table, by)]
+    same = recorded.get("manifest_sha256") == manifest_hash(table)
+    note = ("split as recorded in the bundle (same manifest as in training)" if same else
+            "split as recorded in the bundle; this manifest differs from the training one, "
+            "so only images of the recorded groups are assigned")
+    return table, note

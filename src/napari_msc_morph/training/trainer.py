@@ -108,7 +108,6 @@ class _Data:
     """The run's fields in memory and what is derived from them."""
 
     loader: object
-    sampler: object
     val_fields: list
     val_targets: np.ndarray
     val_days: np.ndarray | None
@@ -255,8 +254,7 @@ def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool, de
 def _run_warnings(table, class_names, config: TrainConfig) -> list[str]:
     """Logged now, recorded in model.json: what weakens this split's numbers."""
     found = [f"--dedupe: {note}" for note in table.attrs.get("merged", [])]
-    split_by = None if config.split_by in (None, "", "none", "image") else config.split_by
-    found += split_warnings(table, class_names, split_by)
+    found += split_warnings(table, class_names, config.split_by)  # None: split by image
     found += schedule_warnings(config)
     if config.monitor.startswith("val_") and not (table["split"] == "val").any():
         found.append(f"no validation images: the best epoch, early stopping and the learning-rate "
@@ -313,10 +311,9 @@ def _load_data(table, class_names, config: TrainConfig, probe, pin_memory: bool,
     class_index = {c: i for i, c in enumerate(class_names)}
     dataset = CropDataset(train_fields, [n for _, n in prepared],
                           [class_index[c] for c in train_rows["label"]], config)
-    loader, sampler = make_loader(dataset, config, pin_memory,
-                                  lambda n, seed, cap: distributed.make_sampler(ctx, n, seed, cap))
     return _Data(
-        loader=loader, sampler=sampler, val_fields=val_fields,
+        loader=make_loader(dataset, config, pin_memory, ctx.rank, ctx.world_size),
+        val_fields=val_fields,
         val_targets=np.array([class_index[c] for c in val_rows["label"]], dtype=np.int64),
         val_days=val_rows["day"].to_numpy() if "day" in val_rows.columns else None,
         pixel_size_um=consensus_pixel_size(sizes + val_sizes),
@@ -364,7 +361,7 @@ def _train(table, class_names, config: TrainConfig, bundle_path: Path, work_dir:
                         config.monitor)
             break
         torch.manual_seed(epoch_seed(config.seed, epoch))
-        data.sampler.set_epoch(epoch)
+        data.loader.sampler.set_epoch(epoch)
         done_before = (epoch - state.start_epoch) * n_batches
 
         def on_batch(b, n, loss, epoch=epoch, done_before=done_before):

@@ -1,6 +1,6 @@
 """Save any matplotlib canvas the plugin shows as PNG or SVG.
 
-:func:`enable_export` gives a ``FigureCanvasQTAgg`` a right-click menu with
+:func:`enable_export` gives a :class:`~._figure_canvas.BackgroundCanvas` a right-click menu with
 "Save PNG…" and "Save SVG…"; :func:`export_buttons` makes the same two actions
 as a row of buttons. Files are written with :func:`napari_msc_morph.io.atomic_path`
 (an interrupted save never leaves half a file), by :func:`export_figure`.
@@ -44,8 +44,7 @@ def _save_dialog(canvas, fmt: str, name: str) -> Path | None:
                                           f"{name}.{fmt}", FORMATS[fmt])
     if not path:
         return None
-    if hasattr(canvas, "wait"):  # a BackgroundCanvas: save the figure being drawn, once done
-        canvas.wait()
+    canvas.wait()  # a BackgroundCanvas: save the figure being drawn, once it is done
     try:
         written = export_figure(canvas.figure, path, fmt)
     except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
@@ -65,7 +64,6 @@ def enable_export(canvas, name: str = "plot"):
     ``name`` is the file name the dialog proposes.
     """
     canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-    canvas._export_name = name
 
     def show_menu(pos):
         menu = QMenu(canvas)

@@ -9,6 +9,13 @@ _MICROMETRE_UNITS = ("micrometer", "micrometre", "µm", "um", "micron")
 PLANE_ROWS_KEY = "msc_morph_plane_rows"
 
 
+def image_layers(viewer) -> list:
+    """The viewer's Image layers, in layer-list order."""
+    from napari.layers import Image
+
+    return [layer for layer in viewer.layers if isinstance(layer, Image)]
+
+
 def layer_pixel_size(layer) -> float | None:
     """Pixel size in µm of an image/labels layer, or ``None`` when unknown.
 

@@ -333,8 +333,7 @@ class JobDock(QWidget):
         self._step_timer.timeout.connect(self._show_step)
 
     # ------------------------------------------------------------- layout
-    def build_run_panel(self, form, run_text: str) -> QVBoxLayout:
-        return build_run_panel(self, form, run_text)
+    build_run_panel = build_run_panel
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         """The content's size, at most :data:`MAX_DOCK_HEIGHT` tall (the rest scrolls)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import numpy as np
@@ -15,13 +16,80 @@ NUMERIC_METADATA = ("day", "passage", "replicate")
 
 
 class _Row:
-    """One table row: a layer (None once detached), its values and sample metadata."""
+    """One table row: a layer (None once detached), its values and sample metadata.
 
-    def __init__(self, layer, name: str):
+    ``plane`` is ``None`` for a whole image and the plane's index text (``"3"``,
+    ``"0,2"``) for one plane of a stack; ``fixed`` names the plane's axis columns
+    (``day`` …), facts of the plane that are neither edited nor written to the layer.
+    """
+
+    def __init__(self, layer, name: str, plane: str | None = None):
         self.layer = layer
         self.name = name
+        self.plane = plane
         self.values: dict[str, Any] = {}
         self.metadata: dict[str, Any] = {}
+        self.fixed: set[str] = set()
+        if plane is not None:
+            self.values["plane"] = plane
+
+
+def plane_key(value) -> str | None:
+    """A row's plane as text: ``3``, ``3.0`` and ``"3"`` -> ``"3"``; missing -> ``None``."""
+    if _is_missing(value) or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+# napari names unnamed axes by their position: "-3", "-2", "-1"
+_UNNAMED_AXIS = re.compile(r"-?\d+")
+
+
+def plane_index(layer, plane: str) -> tuple[int, ...] | None:
+    """The index of ``plane`` on each leading axis of ``layer`` (``"2"`` on a 2 x 3 stack:
+    ``(0, 2)``), or None when it does not fit the layer."""
+    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+    lead_shape = tuple(data.shape[:int(layer.ndim) - 2])
+    try:
+        index = tuple(int(part) for part in plane.split(","))
+    except ValueError:
+        return None
+    if len(index) == 1 and len(lead_shape) > 1 and index[0] < int(np.prod(lead_shape)):
+        index = tuple(int(i) for i in np.unravel_index(index[0], lead_shape))
+    if len(index) != len(lead_shape) or any(not 0 <= i < n for i, n in zip(index, lead_shape)):
+        return None
+    return index
+
+
+def plane_axis_values(layer, plane: str) -> dict[str, Any]:
+    """The axis values of one plane of a stack layer: ``{"day": 14}``.
+
+    The values a sample stack lists for its leading axis (``layer.metadata``'s
+    ``stack_axis``, e.g. days 0, 1, 3 … 21, which are not evenly spaced) come
+    first; other named axes (``layer.axis_labels``) give the plane's world
+    coordinate (``translate + index * scale``, what napari's slider shows).
+    Unnamed axes give nothing (the ``plane`` column holds the index).
+    ``plane`` is the plane's index per leading axis (``"0,2"``) or its flat
+    index over all leading axes (``"2"``, as the Measure dock counts frames).
+    """
+    from .sample_loading import AXIS_KEY
+
+    index = plane_index(layer, plane)
+    if index is None:
+        return {}
+    labels = tuple(getattr(layer, "axis_labels", ()) or ())[:len(index)]
+    scale, translate = tuple(layer.scale), tuple(layer.translate)
+    out: dict[str, Any] = {}
+    listed = (getattr(layer, "metadata", None) or {}).get(AXIS_KEY)
+    for axis, i in enumerate(index):
+        if axis == 0 and isinstance(listed, dict) and i < len(listed.get("values", ())):
+            out[str(listed["axis"])] = listed["values"][i]
+        elif axis < len(labels) and not _UNNAMED_AXIS.fullmatch(str(labels[axis])):
+            value = float(translate[axis] + i * scale[axis])
+            out[str(labels[axis])] = int(value) if value.is_integer() else value
+    return out
 
 
 def _layer_file_name(layer) -> str:
@@ -86,14 +154,48 @@ PREDICT_RUN_KEY = "msc_morph_prediction"
 MEASURE_RUN_KEY = "msc_morph_measure"
 
 
+def row_pixel_size(row: _Row) -> float | None:
+    """The pixel size (µm) a row's numbers were made at: the row's own ``pixel_size_um``
+    (what Predict or Measure used, perhaps typed or assumed), else its layer's."""
+    from ._layers import layer_pixel_size
+
+    value = row.values.get("pixel_size_um")
+    if not _is_missing(value):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    return None if row.layer is None else layer_pixel_size(row.layer)
+
+
+#: What the top-level ``pixel_size_um`` of an export says when its rows differ.
+PER_ROW = "per row"
+
+
+def pixel_size_summary(rows: list[_Row]) -> dict[str, Any]:
+    """The top-level pixel size of an export, honest about its rows.
+
+    One size shared by every row: that number. None known: ``None`` (the table
+    is in pixels). Rows that differ (or some unknown): ``"per row"``, with the
+    sizes met listed in ``pixel_sizes_um`` (``null`` for unknown) and the table's
+    ``pixel_size_um`` column giving each row's.
+    """
+    sizes = [row_pixel_size(row) for row in rows]
+    known = sorted({round(size, 9) for size in sizes if size is not None})
+    unknown = any(size is None for size in sizes)
+    if not known:
+        return {"pixel_size_um": None}
+    if len(known) == 1 and not unknown:
+        return {"pixel_size_um": known[0]}
+    return {"pixel_size_um": PER_ROW, "pixel_sizes_um": [*known, *([None] if unknown else [])]}
+
+
 def results_provenance(rows: list[_Row], frame, imported: list[dict]) -> dict:
-    """Export metadata of the results table: models, pixel sizes, run settings per layer.
+    """Export metadata of the results table: pixel size, models, run settings per layer.
 
     ``rows`` are the table's rows, ``frame`` its DataFrame, ``imported`` the
     metadata of tables imported into it (kept so provenance survives a round trip).
     """
-    from ._layers import layer_pixel_size
-
     models: list[dict] = []
 
     def add_model(record: dict) -> None:
@@ -103,10 +205,10 @@ def results_provenance(rows: list[_Row], frame, imported: list[dict]) -> dict:
 
     layers: dict[str, dict] = {}
     for row in rows:
-        if row.layer is None:
+        if row.layer is None or row.name in layers:  # a stack's planes share one entry
             continue
         meta = getattr(row.layer, "metadata", None) or {}
-        info: dict[str, Any] = {"pixel_size_um": layer_pixel_size(row.layer)}
+        info: dict[str, Any] = {"pixel_size_um": row_pixel_size(row)}
         source = _layer_file_name(row.layer)
         if source != row.name:
             info["source_file"] = source
@@ -126,8 +228,8 @@ def results_provenance(rows: list[_Row], frame, imported: list[dict]) -> dict:
         for model_id in frame["model_id"].dropna().unique():
             if not any(m.get("model_id") == model_id for m in models):
                 add_model({"model_id": str(model_id), "weights_sha256": None})
-    out: dict[str, Any] = {"table": "results", "n_rows": len(rows), "models": models,
-                           "layers": layers}
+    out: dict[str, Any] = {"table": "results", "n_rows": len(rows), **pixel_size_summary(rows),
+                           "models": models, "layers": layers}
     if imported:
         out["imported_from"] = imported
     return out

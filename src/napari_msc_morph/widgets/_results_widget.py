@@ -25,21 +25,23 @@ from ..errors import BadInputError
 from ..io import read_table
 from ..table_export import export_table, file_filters, path_for_filter, read_table_metadata
 from ._panel import MAX_DOCK_HEIGHT, MAX_DOCK_WIDTH, CoalescedRefresh, show_failure
+from ._results_rows import ResultRows
 from ._results_values import (
     METADATA_COLUMNS,
     NUMERIC_METADATA,
     _format,
     _is_missing,
-    _layer_file_name,
-    _parse_metadata_value,
     _Row,
+    plane_index,
+    plane_key,
     results_provenance,
+    row_pixel_size,
     same_layer,
 )
 
 
-class ResultsTable(QWidget):
-    """A table of per-image results with one row per napari layer.
+class ResultsTable(ResultRows, QWidget):
+    """A table of per-image results: one row per image layer, one per plane of a stack.
 
     Parameters
     ----------
@@ -48,13 +50,11 @@ class ResultsTable(QWidget):
     """
 
     def __init__(self, napari_viewer, parent=None):
-        super().__init__(parent)
+        QWidget.__init__(self, parent)
+        ResultRows.__init__(self)
         # A strong reference: the table lives in the viewer's window, and while
         # it is registered the viewer's id (its hash) cannot be reused.
         self._viewer = napari_viewer
-        self._rows: list[_Row] = []
-        self._value_columns: list[str] = []
-        self._metadata_columns: list[str] = list(METADATA_COLUMNS)
         self._syncing = False
         self._imported: list[dict] = []  # metadata of imported tables (provenance)
         # deleting many layers removes their rows one event each; the view is rebuilt once
@@ -123,68 +123,11 @@ class ResultsTable(QWidget):
         self._view_refresh.flush()
         return self._table
 
-    # ----------------------------------------------------------------- rows
-    def row_index(self, layer) -> int | None:
-        """Index of the row of ``layer`` (the same layer object), or None."""
-        for index, row in enumerate(self._rows):
-            if same_layer(row.layer, layer):
-                return index
-        return None
-
-    def layer_at(self, index: int):
-        """The layer of row ``index`` (None for a row imported without its layer)."""
-        return self._rows[index].layer
-
-    def update_layer_row(self, layer, values: dict) -> None:
-        """Insert or update the row of ``layer`` with ``values``.
-
-        New keys become new columns; existing keys are overwritten. Keys that
-        are metadata columns (``sample_id``, ``donor``, ``day``, ``condition``)
-        set the sample metadata.
-
-        Parameters
-        ----------
-        layer : napari.layers.Layer
-            The layer the values belong to (the row key).
-        values : dict
-            Column name -> value (numbers, text; lists are shown comma-joined).
-        """
-        row = self._row_for(layer)
-        for key, value in dict(values).items():
-            key = str(key)
-            if key == "layer":
-                continue
-            if key in self._metadata_columns:
-                self._set_metadata(row, key, value)
-                continue
-            if key not in self._value_columns:
-                self._value_columns.append(key)
-            row.values[key] = value
-        self._refresh()
-
-    def _row_for(self, layer) -> _Row:
-        index = self.row_index(layer)
-        if index is not None:
-            return self._rows[index]
-        # an imported row without a layer is adopted by the layer of that name
-        for row in self._rows:
-            if row.layer is None and row.name == str(layer.name):
-                row.layer = layer
-                self._watch(layer)
-                return row
-        row = _Row(layer, str(layer.name))
-        self._rows.append(row)
-        self._watch(layer)
-        layer_metadata = getattr(layer, "metadata", None) or {}
-        for key in self._metadata_columns:
-            if layer_metadata.get(key) is not None:
-                row.metadata[key] = _parse_metadata_value(key, layer_metadata[key])
-        pattern = self.pattern_edit.text().strip()
-        if pattern:
-            self._apply_pattern(row, pattern, overwrite=False)
-        return row
+    def _name_pattern(self) -> str:
+        return self.pattern_edit.text().strip()
 
     def _watch(self, layer) -> None:
+        self._unwatch(layer)  # once per layer, however many planes it has
         layer.events.name.connect(self._on_layer_renamed)
 
     def _unwatch(self, layer) -> None:
@@ -193,23 +136,12 @@ class ResultsTable(QWidget):
         except (TypeError, ValueError, RuntimeError):  # already gone
             pass
 
-    def _set_metadata(self, row: _Row, key: str, value) -> None:
-        if key not in self._metadata_columns:
-            self._metadata_columns.append(key)
-        value = _parse_metadata_value(key, value)
-        row.metadata[key] = value
-        if row.layer is not None and isinstance(getattr(row.layer, "metadata", None), dict):
-            if value is None:
-                row.layer.metadata.pop(key, None)
-            else:
-                row.layer.metadata[key] = value
-
     def remove_layer_row(self, layer) -> None:
-        """Drop the row of ``layer`` (no-op if it has none)."""
-        index = self.row_index(layer)
-        if index is not None:
+        """Drop the rows of ``layer`` (no-op if it has none); columns only they filled go."""
+        rows = self._rows_of(layer)
+        if rows:
             self._unwatch(layer)
-            del self._rows[index]
+            self._rows = [row for row in self._rows if row not in rows]
             self._view_refresh.schedule()
 
     def clear(self) -> None:
@@ -248,52 +180,31 @@ class ResultsTable(QWidget):
         self._refresh()
         return matched
 
-    def _apply_pattern(self, row: _Row, pattern: str, overwrite: bool) -> bool:
-        # imported here: the analysis package loads scipy.stats (~0.7 s), which froze the
-        # viewer when the Results table dock was opened
-        from ..analysis.aggregate import metadata_from_name
-
-        name = _layer_file_name(row.layer) if row.layer is not None else row.name
-        parsed = metadata_from_name(name, pattern)
-        if not parsed and row.layer is not None and name != str(row.layer.name):
-            parsed = metadata_from_name(str(row.layer.name), pattern)
-        for key, value in parsed.items():
-            if overwrite or row.metadata.get(key) is None:
-                self._set_metadata(row, key, value)
-        return bool(parsed)
-
-    # ------------------------------------------------------------ dataframe
-    def columns(self) -> list[str]:
-        """Column names in display order: ``layer``, values, metadata."""
-        return ["layer", *self._value_columns, *self._metadata_columns]
-
-    def to_dataframe(self) -> pd.DataFrame:
-        """The table as a DataFrame: ``layer``, the result values, then the metadata."""
-        records = []
-        for row in self._rows:
-            record = {"layer": row.name}
-            record.update({key: row.values.get(key) for key in self._value_columns})
-            record.update({key: row.metadata.get(key) for key in self._metadata_columns})
-            records.append(record)
-        frame = pd.DataFrame.from_records(records, columns=self.columns())
-        for column in self._value_columns:  # numbers stay numbers (None -> NaN)
-            converted = pd.to_numeric(frame[column], errors="coerce")
-            if converted.notna().sum() == frame[column].notna().sum():
-                frame[column] = converted
-        return frame
-
+    # ------------------------------------------------------------ export
     def export(self, path: str | os.PathLike) -> Path:
         """Write the table to CSV, XLSX or Parquet (by suffix), atomically, with its metadata.
 
         See :func:`~napari_msc_morph.table_export.export_table`: models (id and
         weights sha256), pixel sizes and run settings go to a ``.meta.json``
-        sidecar, a ``metadata`` sheet or the Parquet metadata.
+        sidecar, a ``metadata`` sheet or the Parquet metadata. The table gets a
+        ``pixel_size_um`` for every row (the row's own, else its layer's) whenever
+        one is known.
         """
         frame = self.to_dataframe()
-        return export_table(frame, path, self.export_metadata(frame))
+        metadata = self.export_metadata(frame)
+        sizes = [row_pixel_size(row) for row in self._rows]
+        if any(size is not None for size in sizes):
+            # every row says the size its numbers were made at, as the sidecar's top level does
+            sizes = [float("nan") if size is None else size for size in sizes]
+            if "pixel_size_um" in frame:
+                frame["pixel_size_um"] = sizes
+            else:
+                frame.insert(1, "pixel_size_um", sizes)
+        return export_table(frame, path, metadata)
 
     def export_metadata(self, frame: pd.DataFrame | None = None) -> dict:
-        """The provenance an export carries (models, pixel sizes, settings per layer)."""
+        """The provenance an export carries: the pixel size (one number when every row
+        shares it, else ``"per row"`` with the sizes listed), models, settings per layer."""
         frame = self.to_dataframe() if frame is None else frame
         return results_provenance(self._rows, frame, self._imported)
 
@@ -325,14 +236,16 @@ class ResultsTable(QWidget):
         matched = 0
         for record in frame.to_dict("records"):
             name = str(record.pop("layer"))
+            plane = plane_key(record.pop("plane", None))
             layer = layers.get(name)
             if layer is not None:
-                row = self._row_for(layer)
+                row = self._row_for(layer, plane)
                 matched += 1
             else:
-                row = next((r for r in self._rows if r.layer is None and r.name == name), None)
+                row = next((r for r in self._rows if r.layer is None and r.name == name
+                            and r.plane == plane), None)
                 if row is None:
-                    row = _Row(None, name)
+                    row = _Row(None, name, plane)
                     self._rows.append(row)
             for key, value in record.items():
                 key = str(key)
@@ -362,7 +275,7 @@ class ResultsTable(QWidget):
                 for c, column in enumerate(columns):
                     item = QTableWidgetItem(_format(record.get(column)))
                     flags = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
-                    if column in editable:
+                    if column in editable and column not in row.fixed:
                         flags |= Qt.ItemFlag.ItemIsEditable
                     item.setFlags(flags)
                     if row.layer is None and column == "layer":
@@ -385,10 +298,10 @@ class ResultsTable(QWidget):
         self.remove_layer_row(event.value)
 
     def _on_layer_renamed(self, event) -> None:
-        layer = event.source
-        index = self.row_index(layer)
-        if index is not None:
-            self._rows[index].name = str(layer.name)
+        rows = self._rows_of(event.source)
+        for row in rows:
+            row.name = str(event.source.name)
+        if rows:
             self._refresh()
 
     def _on_layer_selection(self, event=None) -> None:
@@ -420,9 +333,14 @@ class ResultsTable(QWidget):
         viewer = self.viewer
         if viewer is None:
             return
-        layers = [self._rows[i].layer for i in self.highlighted_rows()
-                  if i < len(self._rows) and self._rows[i].layer is not None]
-        layers = [layer for layer in layers if layer in viewer.layers]
+        # the rows clicked, read before a pending rebuild re-highlights whole layers
+        clicked = sorted({index.row() for index in self._table.selectionModel().selectedRows()})
+        rows = [self._rows[i] for i in clicked
+                if i < len(self._rows) and self._rows[i].layer is not None]
+        layers = []
+        for row in rows:
+            if row.layer in viewer.layers and not any(same_layer(row.layer, x) for x in layers):
+                layers.append(row.layer)
         if not layers:
             return
         self._syncing = True
@@ -432,8 +350,18 @@ class ResultsTable(QWidget):
             viewer.layers.selection.clear()
             viewer.layers.selection.update(layers)
             viewer.layers.selection.active = layers[0] if len(layers) == 1 else None
+            if len(rows) == 1 and rows[0].plane is not None:
+                self._show_plane(rows[0])
         finally:
             self._syncing = False
+
+    def _show_plane(self, row: _Row) -> None:
+        """Move the sliders to the plane of ``row`` (its stack's leading axes)."""
+        dims = self.viewer.dims
+        index = plane_index(row.layer, row.plane)
+        offset = dims.ndim - int(row.layer.ndim)  # the layer's axes are the viewer's last
+        for axis, step in enumerate(index or ()):
+            dims.set_current_step(offset + axis, step)
 
     def select_row(self, index: int) -> None:
         """Select row ``index`` as a click would: selects and shows its layer."""
@@ -445,7 +373,10 @@ class ResultsTable(QWidget):
         column = self.columns()[c]
         if column not in self._metadata_columns or r >= len(self._rows):
             return
+        # one edit changes every plane of a stack: the rows are rebuilt after it
         self._set_metadata(self._rows[r], column, self._table.item(r, c).text())
+        if self._rows[r].layer is not None and len(self._rows_of(self._rows[r].layer)) > 1:
+            self._view_refresh.schedule()
 
     # --------------------------------------------------------------- buttons
     def _fill_clicked(self) -> None:

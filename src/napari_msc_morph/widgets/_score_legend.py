@@ -16,6 +16,7 @@ import textwrap
 import weakref
 
 from ..models.tasks import SCORES
+from ._panel import CoalescedRefresh
 
 #: Metadata key the Predict dock puts on every score-map layer (its score's name).
 MAP_KEY = "msc_morph_score_map"
@@ -28,8 +29,8 @@ UNITS = {"expected_passage": "passage number", "os_score": "no unit"}
 #: Widest line of a colour bar's label (characters): on a laptop the canvas can be ~320 px
 #: wide, and a one-line label ran into the day label on the other side of it.
 LABEL_WIDTH = 24
-#: Viewers whose layer list is already watched.
-_WATCHED: weakref.WeakSet = weakref.WeakSet()
+#: Viewers whose layer list is already watched -> their coalesced legend refresh.
+_WATCHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def score_label(score: str, limits) -> str:
@@ -86,29 +87,11 @@ def refresh_score_legends(viewer) -> dict[str, str]:
 def show_score_legend(viewer, map_layer) -> None:
     """Called for every new score-map layer: watch it and refresh the legends."""
     if viewer not in _WATCHED:
-        _WATCHED.add(viewer)
-        _watch_removals(viewer)
+        # once per event-loop turn in which layers were removed: deleting 42 layers sends
+        # 42 events, and each refresh walks every layer and canvas overlay
+        alive = weakref.ref(viewer)
+        refresh = CoalescedRefresh(None, lambda: alive() and refresh_score_legends(alive()))
+        _WATCHED[viewer] = refresh  # napari holds a bound method (schedule) weakly
+        viewer.layers.events.removed.connect(refresh.schedule)
     map_layer.events.visible.connect(lambda _event: refresh_score_legends(viewer))
     refresh_score_legends(viewer)
-
-
-def _watch_removals(viewer) -> None:
-    """Refresh the legends once per event-loop turn in which layers were removed (deleting
-    42 layers sends 42 events; each refresh walks every layer and canvas overlay)."""
-    from qtpy.QtCore import QTimer
-
-    pending = [False]
-    ref = weakref.ref(viewer)
-
-    def refresh() -> None:
-        pending[0] = False
-        alive = ref()
-        if alive is not None:
-            refresh_score_legends(alive)
-
-    def schedule(_event) -> None:
-        if not pending[0]:
-            pending[0] = True
-            QTimer.singleShot(0, refresh)
-
-    viewer.layers.events.removed.connect(schedule)

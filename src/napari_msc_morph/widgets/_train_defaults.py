@@ -18,6 +18,7 @@ found (unless the user or a remembered setting changed them).
 
 from __future__ import annotations
 
+import functools
 import platform
 import shutil
 import sys
@@ -105,22 +106,19 @@ def _find_auto_device(relay: _DeviceRelay) -> None:
     threading.Thread(target=work, daemon=True, name="msc-morph-find-gpu").start()
 
 
-def _manifest_rows(path_text: str, cache: dict) -> int | None:
-    """Rows of a manifest file (cached by path and modification time); None if unreadable."""
-    path = Path(path_text)
-    try:
-        key = (str(path), path.stat().st_mtime)
-    except OSError:
-        return None
-    if key not in cache:
-        from ..io import read_table
+@functools.lru_cache(maxsize=1)  # the estimate is refreshed on every keystroke
+def _table_rows(path: str, modified: float) -> int:
+    from ..io import read_table
 
-        try:
-            cache.clear()
-            cache[key] = len(read_table(path))
-        except Exception:  # a half-typed or foreign file: no count, no error while typing
-            return None
-    return cache[key]
+    return len(read_table(path))
+
+
+def _manifest_rows(path_text: str) -> int | None:
+    """Rows of a manifest file (read again when it changes); None if unreadable."""
+    try:
+        return _table_rows(path_text, Path(path_text).stat().st_mtime)
+    except Exception:  # a half-typed or foreign file: no count, no error while typing
+        return None
 
 
 def apply_machine_defaults(widget) -> dict:
@@ -140,7 +138,7 @@ def field_count(widget) -> int | None:
 
         return len(layer_images(widget.image_layers())) or None
     text = str(widget.manifest_edit.line_edit.value).strip()
-    return _manifest_rows(text, widget._manifest_row_cache) if text else None
+    return _manifest_rows(text) if text else None
 
 
 def gpu_advice(widget, n_fields: int, cpu_seconds: float) -> str:
@@ -178,7 +176,6 @@ def update_estimate(widget) -> str:
 
 def install(widget, form) -> None:
     """Add the estimate row to ``form``, apply the machine defaults, keep the label current."""
-    widget._manifest_row_cache = {}
     widget._device_relay = _DeviceRelay(widget)
     widget.estimate_label = QLabel(widget)
     widget.estimate_label.setWordWrap(True)

@@ -79,9 +79,7 @@ class TestReportView(QWidget):
         return rows
 
     def _show_plots(self, folder: Path) -> None:
-        from ._figure_canvas import BackgroundCanvas
-        from ._figure_export import enable_export
-        from .report_plots import _show_png
+        from .report_plots import png_canvas
 
         self.plots.clear()
         self.canvases.clear()
@@ -89,9 +87,7 @@ class TestReportView(QWidget):
             png = folder / f"{stem}.png"
             if not png.is_file():
                 continue
-            canvas = enable_export(BackgroundCanvas(), stem)
-            canvas.setMinimumHeight(220)
-            canvas.plot(lambda fig, png=png: _show_png(fig, png))
+            canvas = png_canvas(png, min_height=220)
             self.canvases[stem] = canvas
             self.plots.addTab(canvas, title)
         self.plots.setVisible(bool(self.canvases))

@@ -400,7 +400,7 @@ class MeasureWidget(JobDock):
         self.cell_table().set_table(layer, table)
         self._watch(measured or [])
         yield  # a dock per event-loop turn (see JobDock._finish_ok)
-        self._update_results_table(layer, result.summary_row())
+        self._update_results_table(layer, result.summary_rows())
         status = f"{len(table)} objects measured in “{layer.name}”."
         for warning in result.warnings:  # never a per-image Otsu: one threshold per study
             status += f" {warning[:1].upper()}{warning[1:]}"
@@ -456,13 +456,13 @@ class MeasureWidget(JobDock):
             if self._cell_table is not None:
                 self._cell_table.mark_outdated()
 
-    def _update_results_table(self, layer, row: dict) -> None:
+    def _update_results_table(self, layer, rows: list[dict]) -> None:
         try:
             from .results_table import get_results_table
         except ImportError:  # pragma: no cover - the table lives in another module
             return
-        if row:
-            get_results_table(self.viewer).update_layer_row(layer, row)
+        if rows:  # a stack: one row per plane
+            get_results_table(self.viewer).update_layer_rows(layer, rows)
 
     def cell_table(self):
         """The linked cell-table dock (created and docked on first use)."""

@@ -13,11 +13,13 @@ added over each image.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
 
 import numpy as np
+from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -29,7 +31,6 @@ from qtpy.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
     QSizePolicy,
 )
 
@@ -46,9 +47,10 @@ from ..inference import (
     unique_notices,
 )
 from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
-from ._layers import PLANE_ROWS_KEY, layer_pixel_size
+from ._layers import PLANE_ROWS_KEY, image_layers, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
 from ._score_legend import show_score_legend
+from ._table_view import file_row
 
 #: First entry of the tiling combo box: use the bundle's own tiling.
 BUNDLE_DEFAULT = "bundle default"
@@ -58,19 +60,13 @@ CONFIG_DIR_ENV = "NAPARI_MSC_MORPH_CONFIG_DIR"
 
 
 def config_dir() -> Path:
-    """The plugin's user config folder: ``$NAPARI_MSC_MORPH_CONFIG_DIR`` if set.
+    """The plugin's user config folder: ``$NAPARI_MSC_MORPH_CONFIG_DIR`` if set, else
+    ``napari-msc-morph`` in the user's config folder (platformdirs)."""
+    import platformdirs
 
-    Otherwise ``napari-msc-morph`` in Qt's per-user config location
-    (``~/.config`` on Linux, ``~/Library/Preferences`` on macOS, ``%LOCALAPPDATA%``
-    on Windows), so no extra dependency is needed.
-    """
     override = os.environ.get(CONFIG_DIR_ENV)
-    if override:
-        return Path(override)
-    from qtpy.QtCore import QStandardPaths
-
-    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericConfigLocation)
-    return Path(base) / "napari-msc-morph"
+    return Path(override) if override else platformdirs.user_config_path(
+        "napari-msc-morph", appauthor=False)
 
 
 def recent_bundles_file() -> Path:
@@ -83,9 +79,7 @@ def load_recent_bundles() -> list[str]:
         data = json.loads(recent_bundles_file().read_text())
     except (OSError, ValueError):
         return []
-    if not isinstance(data, list):
-        return []
-    return [str(p) for p in data if isinstance(p, str)][:MAX_RECENT]
+    return [p for p in data if isinstance(p, str)][:MAX_RECENT] if isinstance(data, list) else []
 
 
 def remember_bundle(path: str | os.PathLike) -> list[str]:
@@ -93,12 +87,9 @@ def remember_bundle(path: str | os.PathLike) -> list[str]:
     from ..io import write_json
 
     path = str(Path(path).resolve())
-    recent = [path] + [p for p in load_recent_bundles() if p != path]
-    recent = recent[:MAX_RECENT]
-    try:
+    recent = [path, *(p for p in load_recent_bundles() if p != path)][:MAX_RECENT]
+    with contextlib.suppress(OSError):  # a read-only config folder must not stop a prediction
         write_json(recent, recent_bundles_file())
-    except OSError:  # a read-only config folder must not stop a prediction
-        pass
     return recent
 
 
@@ -111,14 +102,9 @@ def map_layer_geometry(layer, result: Prediction, n_leading: int):
     """
     scale = np.asarray(layer.scale, dtype=float)
     translate = np.asarray(layer.translate, dtype=float)
-    lead_scale, plane_scale = scale[:n_leading], scale[-2:]
-    lead_translate, plane_translate = translate[:n_leading], translate[-2:]
-    map_scale = plane_scale * np.asarray(result.map_scale)
-    map_translate = plane_translate + plane_scale * np.asarray(result.map_translate)
-    return (
-        tuple(lead_scale) + tuple(map_scale),
-        tuple(lead_translate) + tuple(map_translate),
-    )
+    map_scale = scale[-2:] * np.asarray(result.map_scale)
+    map_translate = translate[-2:] + scale[-2:] * np.asarray(result.map_translate)
+    return (*scale[:n_leading], *map_scale), (*translate[:n_leading], *map_translate)
 
 
 #: The message when Predict is pressed without a bundle (cleared once one is chosen).
@@ -166,7 +152,7 @@ class PredictWidget(JobDock):
         self.tiling_combo = QComboBox(self)
         self.tiling_combo.addItems([BUNDLE_DEFAULT, *TILINGS.names()])
         for index, name in enumerate(TILINGS.names(), start=1):
-            self.tiling_combo.setItemData(index, TILINGS.help(name), _tooltip_role())
+            self.tiling_combo.setItemData(index, TILINGS.help(name), Qt.ItemDataRole.ToolTipRole)
         self.tiling_combo.setToolTip(
             "How a large field is cut into the network's input squares: the model's own "
             "choice, one centre crop, or a grid of tiles whose scores are averaged (and drawn "
@@ -225,26 +211,18 @@ class PredictWidget(JobDock):
         self.bundle_combo.addItems(load_recent_bundles())
         self.bundle_combo.setCurrentIndex(0 if self.bundle_combo.count() else -1)
         self.bundle_combo.currentTextChanged.connect(self._describe_bundle)
-        browse = QPushButton("Browse…", self)
-        browse.setToolTip("Choose a model bundle (.zip, or the model.json in its folder).")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.bundle_combo, 1)
-        row.addWidget(browse)
+        row = file_row(self.bundle_combo, self._browse, self)
+        row.itemAt(1).widget().setToolTip(
+            "Choose a model bundle (.zip, or the model.json in its folder).")
         return row
 
     # -- widget state ----------------------------------------------------------------
-    def _image_layers(self):
-        from napari.layers import Image
-
-        return [layer for layer in self.viewer.layers if isinstance(layer, Image)]
-
     def _refresh_layers(self, event=None):
         chosen = {item.text() for item in self.layer_list.selectedItems()}
         if not chosen:
             chosen = {layer.name for layer in self.viewer.layers.selection}
         self.layer_list.clear()
-        for layer in self._image_layers():
+        for layer in image_layers(self.viewer):
             if layer.metadata.get("msc_morph_score_map"):
                 continue  # our own maps are not bright-field images
             item = QListWidgetItem(layer.name)
@@ -388,7 +366,8 @@ class PredictWidget(JobDock):
         for index, prediction in zip(indices, predictions):
             layer = layers[index]
             row = prediction_rows([prediction], per_plane=False, image_column=False)[0]
-            table.update_layer_row(layer, row)
+            # a stack: one row per plane, with its day (the summary row only for the status)
+            table.update_layer_rows(layer, prediction_rows([prediction], image_column=False))
             layer.metadata[PREDICT_RUN_KEY] = {
                 "model": model, **getattr(self, "_run_settings", {}), "tiling": prediction.tiling,
                 "device": prediction.device, "precision": prediction.precision}
@@ -427,35 +406,23 @@ class PredictWidget(JobDock):
                 continue
             if old is not None:
                 self.viewer.layers.remove(name)
-            extra = {"units": tuple(layer.units)} if hasattr(layer, "units") else {}
             colormap = SCORES.get(map_name).colormap if map_name in SCORES else "inferno"
             map_layer = self.viewer.add_image(
-                prediction.maps[map_name],
-                name=name,
-                **extra,
-                scale=scale,
-                translate=translate,
-                colormap=colormap,
-                contrast_limits=score_limits(task, map_name),
-                opacity=0.55,
+                prediction.maps[map_name], name=name, units=tuple(layer.units), scale=scale,
+                translate=translate, colormap=colormap,
+                contrast_limits=score_limits(task, map_name), opacity=0.55,
                 blending="translucent",
-                metadata={
-                    "msc_morph_score_map": map_name,
-                    "source_layer": layer.name,
-                    "model_id": prediction.model_id,
-                },
-            )
+                metadata={"msc_morph_score_map": map_name, "source_layer": layer.name,
+                          "model_id": prediction.model_id})
             show_score_legend(self.viewer, map_layer)  # one labelled colour bar per score
-
 
     def _add_gradcam(self, layer, explanation: Explanation) -> None:
         """The heat map on the image's own pixels: same scale and translate as ``layer``."""
         name = f"{layer.name} Grad-CAM ({explanation.target_label})"
         if name in self.viewer.layers:
             self.viewer.layers.remove(name)
-        extra = {"units": tuple(layer.units)} if hasattr(layer, "units") else {}
         self.viewer.add_image(
-            explanation.heatmap, name=name, **extra, scale=tuple(layer.scale),
+            explanation.heatmap, name=name, units=tuple(layer.units), scale=tuple(layer.scale),
             translate=tuple(layer.translate), colormap="inferno", contrast_limits=(0.0, 1.0),
             opacity=0.5, blending="additive",
             metadata={"msc_morph_score_map": "gradcam", "source_layer": layer.name,
@@ -481,9 +448,3 @@ def run_notice(notices, failed, shown: int = 2) -> str:
     if failed:
         parts.append(f"skipped {len(failed)} layer(s): {listed(list(failed))}")
     return "; ".join(parts)
-
-
-def _tooltip_role():
-    from qtpy.QtCore import Qt
-
-    return Qt.ItemDataRole.ToolTipRole

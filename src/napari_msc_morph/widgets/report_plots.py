@@ -90,9 +90,7 @@ class ReportPlots(QWidget):
         self.canvases.clear()
         for png in pngs:
             title = KNOWN_PLOTS.get(png.stem, png.stem.replace("_", " "))
-            canvas = enable_export(BackgroundCanvas(), png.stem)
-            canvas.plot(lambda fig, png=png: _show_png(fig, png))  # read and drawn off-thread
-            canvas.setMinimumHeight(MIN_PLOT_HEIGHT)
+            canvas = png_canvas(png, MIN_PLOT_HEIGHT)
             canvas.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
             self.canvases[png.stem] = canvas
             self.tabs.addTab(canvas, title)
@@ -143,10 +141,16 @@ def show_report_plots(viewer, folder: str | os.PathLike) -> ReportPlots:
     return widget
 
 
-def _show_png(fig, png: Path) -> None:
-    """Fill ``fig`` with the image of ``png`` (no axes)."""
+def png_canvas(png: Path, min_height: int) -> BackgroundCanvas:
+    """A canvas showing the image ``png`` (read and drawn off-thread); right-click saves it."""
     import matplotlib.image as mpimg
 
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(mpimg.imread(png))
-    ax.set_axis_off()
+    def show(fig) -> None:
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.imshow(mpimg.imread(png))
+        ax.set_axis_off()
+
+    canvas = enable_export(BackgroundCanvas(), png.stem)
+    canvas.setMinimumHeight(min_height)
+    canvas.plot(show)
+    return canvas

@@ -22,11 +22,11 @@ from qtpy.QtWidgets import (
 from ..errors import BadInputError, MscMorphError
 from ..morphology import (
     THRESHOLD_METHODS,
-    available_backends,
     check_segment_inputs,
     segment_field,
 )
 from ..morphology.segment import missing_backends_note, nuclear_threshold, signal_sample
+from ._backend_row import backend_row
 from ._channels import SEGMENTED_FROM_KEY, image_family, signal_spread
 from ._combo import LayerComboBox
 from ._layers import current_plane, is_in_memory
@@ -92,12 +92,10 @@ class SegmentWidget(JobDock):
         self.exclude_border.setToolTip(
             "On by default: a nucleus or cell cut by the image edge looks smaller and less round "
             "than it is. The status line says how many were dropped.")
-        self.backend = QComboBox()
-        self.backend.addItems(available_backends())
-        self.backend.setToolTip(
+        backends, self.backend, self.device = backend_row(
             "How nuclei and cells are found: 'classic' (threshold and watershed, no download, "
             "measured at F1 0.91 on the BBBC039 nuclei) or 'cellpose' (a learned model for "
-            "nuclei and whole cells, on the GPU when there is one; it downloads its weights "
+            "nuclei and whole cells, on the Device you choose; it downloads its weights "
             "once, when installed).")
         # a backend this install lacks: say which extra adds it rather than hide it silently
         self.backend_note = QLabel(missing_backends_note())
@@ -124,7 +122,7 @@ class SegmentWidget(JobDock):
         form.addRow("Nucleus diameter", diameters)
         form.addRow("Threshold", self.threshold)
         form.addRow("Threshold scope", self.scope)
-        form.addRow("Backend", self.backend)
+        form.addRow("Backend", backends)
         form.addRow("", self.backend_note)
         form.addRow("", self.exclude_border)
         self.build_run_panel(form, "Segment").addStretch(1)
@@ -231,6 +229,7 @@ class SegmentWidget(JobDock):
             threshold_method=self.threshold.currentText(),
             exclude_border=self.exclude_border.isChecked(),
             backend=self.backend.currentText(),
+            device=self.device.currentText(),
             input_names=names,
         )
 

@@ -5,7 +5,9 @@ call as ``msc-morph study``, through the shared :class:`~._panel.JobDock` worker
 (progress, Cancel, failed fields listed, nothing lost). The pattern's preview
 shows what each file's name gives before anything runs. The fields table lists
 every field; double-clicking one opens its image and labels in the viewer (only
-then: a study of hundreds of fields is never loaded whole).
+then: a study of hundreds of fields is never loaded whole). With a Group by key
+the size-robustness table (``threshold_robustness.csv``) shows under it: does a
+nuclear size difference between the groups survive the choice of threshold?
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ from qtpy.QtWidgets import (
 
 from ..errors import BadInputError, MscMorphError
 from ..morphology.summary import THRESHOLD_LEARNERS
+from ._backend_row import backend_row
 from ._panel import JobDock
 from ._table_view import file_row, fill_table_widget
 
 #: Columns the fields table shows (the rest is in fields.csv).
 SHOWN_COLUMNS = ("field", "n_cells", "area_um2_median", "area_px_median", "pixel_size_um")
+#: The Group by entry that asks for no size-robustness table.
+NO_GROUP = "none"
 #: Output folder inside the image folder when the user gives none.
 DEFAULT_OUT = "msc-morph-study"
 #: Longest file or field name the dock shows whole (microscope names run to 60+ characters,
@@ -119,6 +124,19 @@ class StudyWidget(JobDock):
         self.control.setPlaceholderText("condition=control")
         self.control.setToolTip("Which fields are negative controls (KEY=VALUE), for the "
                                 "'control' threshold.")
+        # as the Segment dock: cellpose when installed, and the device it runs on
+        backends, self.backend, self.device = backend_row(
+            "How nuclei and cells are found: 'classic' (threshold and watershed) or "
+            "'cellpose' (a learned model; the size-robustness table needs 'classic').")
+        self.group_by = QComboBox()
+        self.group_by.addItem(NO_GROUP)
+        self.group_by.setToolTip(
+            "A key from the file names or the sample sheet (e.g. condition): adds the size-"
+            "robustness table, each group's median nuclear area under four thresholds (Otsu, "
+            "Li, triangle, one for the whole study) as a ratio to the first group (to the "
+            "Controls group when it names the same key). A ratio that moves with the "
+            "threshold is an artefact of thresholding, not biology. The keys appear once the "
+            "file names or sheet are read.")
         self.out = QLineEdit()
         self.out.setPlaceholderText(f"<image folder>/{DEFAULT_OUT}")
         self.out.setToolTip("Where the tables (cells.csv, fields.csv, samples.csv) and label "
@@ -135,6 +153,8 @@ class StudyWidget(JobDock):
         form.addRow("Pixel size", self.pixel_size)
         form.addRow("Marker threshold", self.marker_threshold)
         form.addRow("Controls", self.control)
+        form.addRow("Backend", backends)
+        form.addRow("Group by", self.group_by)
         form.addRow("Output folder", self.out)
         layout = self.build_run_panel(form, "Run study")
         self.fields_table = QTableWidget()
@@ -147,6 +167,20 @@ class StudyWidget(JobDock):
         self.fields_table.setWordWrap(False)
         self.fields_table.cellDoubleClicked.connect(self.open_field)
         layout.addWidget(self.fields_table)
+        self.robustness_label = QLabel("")
+        self.robustness_label.setWordWrap(True)
+        self.robustness_table = QTableWidget()
+        self.robustness_table.setToolTip(
+            "Median nuclear area (px) per group under each nuclear threshold, and its ratio "
+            "to the reference group; also in threshold_robustness.csv.")
+        self.robustness_table.setMinimumHeight(100)
+        self.robustness_table.setSizeAdjustPolicy(
+            QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
+        self.robustness_table.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                            QSizePolicy.Policy.Expanding)
+        for widget in (self.robustness_label, self.robustness_table):
+            widget.setVisible(False)
+            layout.addWidget(widget)
         for edit in (self.folder, self.pattern, self.sheet):
             edit.editingFinished.connect(self.update_preview)
 
@@ -176,6 +210,8 @@ class StudyWidget(JobDock):
 
     def update_preview(self) -> None:
         """Say how many files there are and what the first one's name gives."""
+        from ..batch.study_design import sample_keys
+
         if not (self.folder.text().strip() or self.sheet.text().strip()):
             self.preview.setText("")
             return
@@ -184,10 +220,19 @@ class StudyWidget(JobDock):
         except (MscMorphError, OSError) as err:
             self.preview.setText(str(err))
             return
+        self._offer_group_keys(sample_keys(fields))
         first = fields[0]
         keys = ", ".join(f"{k}={v}" for k, v in first.keys.items()) or "no keys"
         self.preview.setText(f"{len(fields)} file(s); {_short(Path(first.path).name)} → {keys}")
         self.preview.setToolTip(f"{first.path} → {keys}")
+
+    def _offer_group_keys(self, keys: list[str]) -> None:
+        """Offer the study's sample keys under Group by, keeping the choice when it remains."""
+        chosen = self.group_by.currentText()
+        self.group_by.clear()
+        self.group_by.addItems([NO_GROUP, *keys])
+        if chosen in keys:
+            self.group_by.setCurrentText(chosen)
 
     def _options(self) -> dict:
         control = _pairs(self.control.text(), "Controls")
@@ -198,7 +243,10 @@ class StudyWidget(JobDock):
                     markers=_pairs(self.markers.text(), "Markers"),
                     pixel_size_um=self.pixel_size.value() or None,
                     marker_threshold=self.marker_threshold.currentText(),
-                    control=next(iter(control.items()), None))
+                    control=next(iter(control.items()), None),
+                    backend=self.backend.currentText(), device=self.device.currentText(),
+                    group_by=None if self.group_by.currentIndex() <= 0
+                    else self.group_by.currentText())
 
     def _out_dir(self) -> Path:
         """The output folder; by default ``<image folder>/msc-morph-study`` (a glob's or a
@@ -240,6 +288,22 @@ class StudyWidget(JobDock):
         self.status.setText(f"{len(study.cells)} cells in {len(study.fields)} fields{samples}"
                             f"{failed} ({study.n_new} new) → {study.out_dir.name}/.{warnings}")
         self.status.setToolTip("\n".join([f"Tables in {study.out_dir}", *study.warnings]))
+        self._show_robustness(study.robustness)
+
+    def _show_robustness(self, table) -> None:
+        """The size-robustness table under the fields, or nothing without a group key."""
+        shown = table is not None
+        self.robustness_label.setVisible(shown)
+        self.robustness_table.setVisible(shown)
+        if not shown:
+            return
+        ratio = next(c for c in table.columns if c.startswith("ratio_to_"))
+        spread = table.groupby("group")[ratio].agg(["min", "max"])
+        moved = (spread["max"] - spread["min"]).max()
+        self.robustness_label.setText(
+            f"Size robustness by {self.group_by.currentText()}: the median-area {ratio.replace('_', ' ')} "
+            f"moves by up to {moved:.2f} across thresholds (threshold_robustness.csv).")
+        fill_table_widget(self.robustness_table, table.round(3))
 
     def open_field(self, row: int, _column: int = 0) -> None:
         """Open one field's image and its labels in the viewer (once)."""

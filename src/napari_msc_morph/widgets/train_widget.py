@@ -17,6 +17,7 @@ Opening the dock loads neither torch (the GPU question is asked in a thread,
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from magicgui.widgets import FileEdit
@@ -46,6 +47,7 @@ from ..training.recipes import RECIPES, recipe_values
 from . import _train_defaults
 from ._collapsible import Collapsible
 from ._figure_export import enable_export
+from ._layers import image_layers
 from ._panel import JobDock
 from ._train_layers import layer_images, manifest_from_layers
 from ._train_report import TestReportView
@@ -90,6 +92,11 @@ def _path_text(edit: FileEdit) -> str:
     return str(edit.line_edit.value).strip()
 
 
+def _split(text: str) -> tuple[str, ...]:
+    """The comma-separated entries of ``text`` (class names), stripped, empty ones dropped."""
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
 class TrainWidget(JobDock):
     """Dock widget: train a model on a manifest or on open layers."""
 
@@ -102,7 +109,6 @@ class TrainWidget(JobDock):
         self.viewer = napari_viewer
         self.result = None
         self.history: list[dict] = []
-        self._canvas = None  # the learning-curve plot, made at the first run (matplotlib)
         self._custom_values: dict = {}  # the form's own values while a recipe is shown
         self._recipe_shown = CUSTOM
         self._table_defaults: dict = {}  # image name -> (label, donor) prefilled in the table
@@ -211,16 +217,10 @@ class TrainWidget(JobDock):
         self.resume = QCheckBox("resume the interrupted run")
         form_row(form, "", self.resume, TIPS["resume"])
 
-    @property
+    @functools.cached_property
     def canvas(self):
-        """The learning-curve canvas, made when first needed (the first run)."""
-        self._ensure_plot()
-        return self._canvas
-
-    def _ensure_plot(self) -> None:
-        """Make the learning-curve plot (matplotlib loads here, not when the dock opens)."""
-        if self._canvas is not None:
-            return
+        """The learning-curve canvas, made at the first run (matplotlib loads then, not when
+        the dock opens)."""
         from matplotlib.figure import Figure
 
         from ._figure_canvas import BackgroundCanvas
@@ -229,19 +229,17 @@ class TrainWidget(JobDock):
         # window on every progress tick while training (see _figure_canvas)
         canvas = BackgroundCanvas(Figure(figsize=(4, 2.6), layout="constrained"),
                                   layout="constrained")
-        self._canvas = canvas
         canvas.setMinimumHeight(200)
+        canvas.setToolTip("Loss and accuracy per epoch.")
         enable_export(canvas, "learning_curves")  # right-click: Save PNG…/SVG…
-        canvas.setToolTip(f"Loss and accuracy per epoch. {canvas.toolTip()}".strip())
         self.results.insertTab(0, canvas, "Learning curves")
         self.results.setCurrentIndex(0)
         self.results.setVisible(True)
-        self._draw_plot()
+        return canvas
 
     @property
     def figure(self):
         """The learning-curve figure shown (a new one after every epoch)."""
-        self._ensure_plot()
         return self.canvas.figure
 
     # -- inputs --------------------------------------------------------------------------
@@ -258,14 +256,11 @@ class TrainWidget(JobDock):
             self.refresh_layers()
 
     def image_layers(self) -> list:
-        from napari.layers import Image
-
-        return [layer for layer in self.viewer.layers if isinstance(layer, Image)]
+        return image_layers(self.viewer)
 
     def _task_classes(self) -> tuple[str, ...]:
-        typed = [c.strip() for c in self.classes.text().split(",") if c.strip()]
         task = TASKS.get(self.task.currentText()) if self.task.currentText() in TASKS else None
-        return tuple(typed) or (task.class_names if task is not None else ())
+        return _split(self.classes.text()) or (task.class_names if task is not None else ())
 
     def refresh_layers(self) -> None:
         """One table row per image (each plane of a stack); label/donor prefilled.
@@ -352,35 +347,24 @@ class TrainWidget(JobDock):
         With a recipe chosen, its values the form does not show (momentum,
         monitor, crop, tiling, augmentations) come from the recipe.
         """
-        classes = [c.strip() for c in self.classes.text().split(",") if c.strip()]
-        scheduler = self.scheduler.currentText()
         recipe = self.recipe.currentText()
         values = recipe_values(recipe) if recipe != CUSTOM else {}
-        lr_text = self.lr.text().strip()
+        form = {key: read() for key, (read, _) in self._recipe_fields().items()}
+        lr_text = form["lr"].strip()
         try:
             lr = float(lr_text) if lr_text else None
         except ValueError:
             raise BadInputError(f"learning rate must be a number such as 1e-3, got {lr_text!r}.") \
                 from None
-        if values and self.optimizer.currentText() != values["optimizer"]:
+        if values and form["optimizer"] != values["optimizer"]:
             values.pop("momentum", None)  # another optimiser brings its own
-        weights = (_path_text(self.weights_edit) or None) if self.pretrained.isChecked() else None
+        weights = (_path_text(self.weights_edit) or None) if form["pretrained"] else None
         values.update(
-            task=self.task.currentText(),
-            backbone=self.backbone.currentText().strip(),
-            input_size=self.input_size.value(),
-            epochs=self.epochs.value(),
-            batch_size=self.batch_size.value(),
-            optimizer=self.optimizer.currentText(),
-            scheduler=None if scheduler == OPTIMIZER_DEFAULT else scheduler,
-            downscale=self.downscale.value(),
-            pretrained=self.pretrained.isChecked(),
-            weights=weights,
-            lr=lr,
-            device=self.device.currentText(),
-            class_names=tuple(classes) or None,
-            class_weights=self.class_weights.currentText(),
-        )
+            form, lr=lr, weights=weights, backbone=form["backbone"].strip(),
+            class_names=_split(form["class_names"]) or None,
+            scheduler=None if form["scheduler"] == OPTIMIZER_DEFAULT else form["scheduler"],
+            downscale=self.downscale.value(), device=self.device.currentText(),
+            class_weights=self.class_weights.currentText())
         return TrainConfig(**values)
 
     def _manifest(self, out: Path):
@@ -450,7 +434,6 @@ class TrainWidget(JobDock):
         self._draw_plot()
 
     def _draw_plot(self) -> None:
-        self._ensure_plot()
         history = list(self.history)  # a snapshot: the next epoch may arrive mid-draw
         self.canvas.plot(lambda fig: plot_learning_curves(history, fig, small=True))
 
@@ -474,7 +457,6 @@ class TrainWidget(JobDock):
         folder = self._report_folder()
         if folder is None or not (folder / "metrics.json").is_file():
             return ""
-        self._ensure_plot()
         self.report_view.show_report(folder)
         self.results.setCurrentWidget(self.report_view)
         self.report_button.setEnabled(True)
