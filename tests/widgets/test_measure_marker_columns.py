@@ -36,6 +36,7 @@ def test_two_images_fill_one_fraction_positive_column(make_napari_viewer, qtbot)
         field = if_field(size=(128, 128), n_cells=5, seed=seed)
         viewer.add_image(field.channels["RUNX2"], name="RUNX2")   # the second: "RUNX2 [1]"
         viewer.add_labels(field.cells, name="cells")              # the second: "cells [1]"
+    qtbot.wait(10)                   # the dock re-lists the layers once per event-loop turn
     assert "RUNX2 [1]" in viewer.layers and "cells [1]" in viewer.layers
     _measure(qtbot, widget, "cells", ["RUNX2"])
     _measure(qtbot, widget, "cells [1]", ["RUNX2 [1]"])

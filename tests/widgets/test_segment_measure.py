@@ -214,6 +214,7 @@ def test_segment_widget_rejects_rgb_and_swapped_diameters(make_napari_viewer):
     widget.run()
     assert "is RGB" in widget.status.text()
     viewer.add_image(np.zeros((40, 40), np.uint16), name="DAPI")
+    widget.refresh_layers()          # the dock re-lists the layers in the next event-loop turn
     widget.nuclei_combo.setCurrentText("DAPI")
     widget.min_diameter.setValue(50)
     widget.max_diameter.setValue(10)

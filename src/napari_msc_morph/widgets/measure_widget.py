@@ -26,7 +26,6 @@ import numpy as np
 from qtpy.QtCore import Qt, QTimer
 from qtpy.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QListWidget,
@@ -35,8 +34,10 @@ from qtpy.QtWidgets import (
 
 from ..errors import BadInputError, MscMorphError
 from ..morphology import check_measure_inputs, measure_field
+from ._channels import cells_first, default_channels, image_family, named_like, source_image
+from ._combo import LayerComboBox
 from ._layers import is_in_memory, layer_pixel_size
-from ._panel import JobDock
+from ._panel import JobDock, watch_layer_list
 
 NO_NUCLEI = "(none)"
 CELL_TABLE_DOCK = "Cell table (MSC Morph)"
@@ -46,11 +47,6 @@ EDIT_SETTLE_MS = 600
 #: Labels events that may mean the pixels changed (brush, fill, data_setitem; a whole
 #: new array; undo/redo, which napari reports as ``set_data`` only).
 EDIT_EVENTS = ("paint", "data", "set_data")
-
-
-def _named_like(names, words) -> list[str]:
-    """The names that contain one of ``words`` (case-insensitive), in order."""
-    return [n for n in names if any(w in n.lower() for w in words)]
 
 
 def channel_name(layer_name: str, file_channel: str | None = None) -> str:
@@ -70,7 +66,8 @@ class MeasureWidget(JobDock):
     """Measure the objects of a Labels layer, with image layers as channels."""
 
     job_title = "Measure cells"
-    not_remembered = ("pixel_size",)  # follows the chosen labels layer
+    # these follow the layers (the newest segmentation, its image's channels)
+    not_remembered = ("pixel_size", "labels_combo", "nuclei_combo")
     warm_up = (*JobDock.warm_up, "napari_msc_morph.widgets._cell_table",
                "napari_msc_morph.widgets._warm:labels_layers")
 
@@ -81,18 +78,25 @@ class MeasureWidget(JobDock):
         self.last_summary = None
         self._cell_table = None
         self._watched = []  # [(labels layer, fingerprint of the pixels measured)], nuclei 2nd
+        # the user's choices, kept while they stay valid (see refresh_layers)
+        self._refreshing = False
+        self._known_labels: set[str] = set()
+        self._labels_picked: str | None = None
+        self._nuclei_picked: dict[str, str] = {}  # labels layer -> its nuclei layer
+        self._ticks: dict[object, dict[str, bool]] = {}  # labels' image -> {layer: ticked}
         self.edited = False
         self._edit_timer = QTimer(self)
         self._edit_timer.setSingleShot(True)
         self._edit_timer.setInterval(EDIT_SETTLE_MS)
         self._edit_timer.timeout.connect(self.check_edits)
 
-        self.labels_combo = QComboBox()
+        self.labels_combo = LayerComboBox()
         self.labels_combo.setToolTip(
             "The objects to measure: a Labels layer (each cell or nucleus its own number), "
-            "e.g. the “cells” or “nuclei” layer made by Segment cells"
+            "e.g. the “cells” or “nuclei” layer made by Segment cells. It follows the "
+            "newest segmentation until you choose a layer here"
         )
-        self.nuclei_combo = QComboBox()
+        self.nuclei_combo = LayerComboBox()
         self.nuclei_combo.setToolTip(
             "When measuring whole cells: the nuclei labels of the same field, to add each "
             "cell's nucleus size, the nucleus/cytoplasm ratio and nuclear marker levels"
@@ -100,10 +104,13 @@ class MeasureWidget(JobDock):
         self.channel_list = QListWidget()
         self.channel_list.setToolTip(
             "Tick the images whose brightness is measured in every cell (e.g. RUNX2, "
-            "Ki67); columns are named after the marker (the file's channel name, or the "
-            "layer name without a [1] suffix)"
+            "Ki67). Ticked for you: the channels of the image the labels were segmented "
+            "from, never an empty one. Columns are named after the marker (the file's "
+            "channel name, or the layer name without a [1] suffix)"
         )
         self.channel_list.setMaximumHeight(120)
+        self.channel_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.channel_list.itemChanged.connect(self._on_tick)
         self.pixel_size = QDoubleSpinBox()
         self.pixel_size.setDecimals(4)
         self.pixel_size.setRange(0.0, 1000.0)
@@ -120,6 +127,7 @@ class MeasureWidget(JobDock):
             "measure it again by itself so the cell table and results follow the edits"
         )
         self.labels_combo.currentTextChanged.connect(self._on_labels_changed)
+        self.nuclei_combo.currentTextChanged.connect(self._on_nuclei_changed)
 
         form = QFormLayout()
         form.addRow("Labels", self.labels_combo)
@@ -132,9 +140,8 @@ class MeasureWidget(JobDock):
                                    "in the chosen labels (fills the cell and results tables)")
         self.cancel_button.setToolTip("Stop the measurement; nothing is changed")
 
-        events = self.viewer.layers.events
-        for event in (events.inserted, events.removed, events.reordered):
-            event.connect(self.refresh_layers)
+        # once per event-loop turn, however many layers were added or removed at once
+        self._layers_changed = watch_layer_list(self.viewer, self, self.refresh_layers)
         self.refresh_layers()
 
     # ---------------------------------------------------------------- layers
@@ -144,62 +151,131 @@ class MeasureWidget(JobDock):
         cls = Labels if kind == "labels" else Image
         return [layer for layer in self.viewer.layers if isinstance(layer, cls)]
 
-    def refresh_layers(self, event=None) -> None:
-        """Re-list the viewer's layers in the choosers, keeping the choices."""
-        current_labels = self.labels_combo.currentText()
-        current_nuclei = self.nuclei_combo.currentText()
-        checked = {self.channel_list.item(i).text() for i in range(self.channel_list.count())
-                   if self.channel_list.item(i).checkState() == Qt.CheckState.Checked}
-        known = {self.channel_list.item(i).text() for i in range(self.channel_list.count())}
-        labels = [layer.name for layer in self._layers("labels")]
-        # Image layers are offered too (after the Labels layers): a label image
-        # opened as an image is fine, anything else gets a message saying why.
-        candidates = labels + [layer.name for layer in self._layers("image")]
-        self.labels_combo.blockSignals(True)
-        self.labels_combo.clear()
-        self.labels_combo.addItems(candidates)
-        if current_labels in candidates:
-            self.labels_combo.setCurrentText(current_labels)
-        else:  # first choice: whole cells when there are any (cell size is the signal)
-            cells = _named_like(labels, ("cell",))
-            if cells:
-                self.labels_combo.setCurrentText(cells[-1])
-        self.labels_combo.blockSignals(False)
-        self.nuclei_combo.clear()
-        self.nuclei_combo.addItems([NO_NUCLEI, *labels])
-        if current_nuclei in labels:
-            self.nuclei_combo.setCurrentText(current_nuclei)
-        elif current_nuclei in ("", NO_NUCLEI) and self.labels_combo.currentText() in labels:
-            # measuring cells: the nuclei labels of the same field are the nucleus compartment
-            nuclei = [n for n in _named_like(labels, ("nuclei", "nucleus"))
-                      if n != self.labels_combo.currentText()]
-            if nuclei and _named_like([self.labels_combo.currentText()], ("cell",)):
-                self.nuclei_combo.setCurrentText(nuclei[-1])
-        self.channel_list.clear()
-        chosen = self.labels_combo.currentText()
-        plane = (tuple(self.viewer.layers[chosen].data.shape[-2:])
-                 if chosen in self.viewer.layers else None)
-        for layer in self._layers("image"):
-            item = QListWidgetItem(layer.name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            # a new single-channel layer of the labels' size is a channel to measure; a
-            # score map (one pixel per tile) or an RGB export is offered but not pre-checked
-            same_size = plane is None or tuple(layer.data.shape[-2:]) == plane
-            new_plain_layer = (layer.name not in known and not getattr(layer, "rgb", False)
-                               and same_size)
-            on = layer.name in checked or new_plain_layer
+    def refresh_layers(self) -> None:
+        """Re-list the viewer's layers in the choosers.
+
+        Labels: the user's choice while that layer exists, else the newest
+        segmentation (whole cells before nuclei), else the current one. Nuclei: the
+        nuclei of the same image when measuring cells. Channels: see
+        :meth:`_tick_channels`.
+        """
+        labels = self._layers("labels")
+        images = self._layers("image")
+        label_names = [layer.name for layer in labels]
+        candidates = label_names + [layer.name for layer in images]
+        # a Labels layer added since the last refresh: a segmentation to follow (an empty
+        # one is a canvas to paint on, not a result)
+        new = [layer.name for layer in labels if layer.name not in self._known_labels
+               and not (is_in_memory(layer.data) and not np.any(layer.data))]
+        self._known_labels = set(label_names)
+        if self._labels_picked not in candidates:
+            self._labels_picked = None
+        current = self.labels_combo.currentText()
+        if self._labels_picked is not None:
+            choice = self._labels_picked
+        elif new:
+            choice = cells_first(new)
+        elif current in candidates:
+            choice = current
+        else:
+            choice = cells_first(label_names) or (candidates[0] if candidates else "")
+        for ticks in self._ticks.values():  # ticks of removed layers are forgotten
+            for name in [n for n in ticks if n not in candidates]:
+                del ticks[name]
+        self._refreshing = True
+        try:
+            self.labels_combo.blockSignals(True)  # the pixel size follows a new choice only
+            try:
+                self.labels_combo.clear()
+                self.labels_combo.addItems(candidates)
+                self.labels_combo.setCurrentText(choice)
+            finally:
+                self.labels_combo.blockSignals(False)
+            if choice != current:
+                self._on_labels_changed(choice)
+            self.nuclei_combo.clear()
+            self.nuclei_combo.addItems([NO_NUCLEI, *label_names])
+            self.channel_list.clear()
+            for layer in images:
+                item = QListWidgetItem(layer.name)
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setToolTip(layer.name)
+                item.setCheckState(Qt.CheckState.Unchecked)
+                self.channel_list.addItem(item)
+        finally:
+            self._refreshing = False
+        self._follow_labels()
+
+    def _follow_labels(self) -> None:
+        """Set the nuclei and channels for the chosen labels (the user's, else defaults)."""
+        self._refreshing = True
+        try:
+            self.nuclei_combo.setCurrentText(self._nuclei_for(self.labels_combo.currentText()))
+            self._tick_channels()
+        finally:
+            self._refreshing = False
+
+    def _nuclei_for(self, name: str) -> str:
+        """The nuclei layer for labels ``name``: the user's, else the same image's nuclei
+        when measuring cells, else none."""
+        labels = {layer.name: layer for layer in self._layers("labels")}
+        picked = self._nuclei_picked.get(name)
+        if picked == NO_NUCLEI or picked in labels:
+            return picked
+        if name not in labels or not named_like([name], ("cell",)):
+            return NO_NUCLEI
+        nuclei = [labels[n] for n in named_like(labels, ("nuclei", "nucleus")) if n != name]
+        images = self._layers("image")
+        source = source_image(labels[name], images)
+        same = [layer for layer in nuclei
+                if source is not None and source_image(layer, images) is source]
+        chosen = same or nuclei
+        return chosen[-1].name if chosen else NO_NUCLEI
+
+    def _tick_key(self):
+        """Ticks are the user's for one image: the labels' image, or ``None`` if unknown."""
+        name = self.labels_combo.currentText()
+        if name not in self.viewer.layers:
+            return None
+        images = self._layers("image")
+        source = source_image(self.viewer.layers[name], images)
+        if source is None:
+            return None
+        return image_family(source, images) or ("image", source.name)
+
+    def _tick_channels(self) -> None:
+        """Tick the user's own choices for this image, else :func:`default_channels`."""
+        name = self.labels_combo.currentText()
+        images = self._layers("image")
+        defaults = set()
+        if name in self.viewer.layers and not getattr(self.viewer.layers[name], "rgb", False):
+            defaults = set(default_channels(self.viewer.layers[name], images, _column_name))
+        own = self._ticks.get(self._tick_key(), {})
+        for i in range(self.channel_list.count()):
+            item = self.channel_list.item(i)
+            on = own.get(item.text(), item.text() in defaults)
             item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
-            self.channel_list.addItem(item)
-        if self.labels_combo.currentText() != current_labels:
-            self._on_labels_changed(self.labels_combo.currentText())
+
+    def _on_tick(self, item) -> None:
+        if not self._refreshing:
+            ticked = item.checkState() == Qt.CheckState.Checked
+            self._ticks.setdefault(self._tick_key(), {})[item.text()] = ticked
+
+    def _on_nuclei_changed(self, name: str) -> None:
+        if not self._refreshing and name:
+            self._nuclei_picked[self.labels_combo.currentText()] = name
 
     def _on_labels_changed(self, name: str) -> None:
         if name and name in self.viewer.layers:
             size = layer_pixel_size(self.viewer.layers[name])
             self.pixel_size.setValue(size or 0.0)
+        if not self._refreshing and name:
+            self._labels_picked = name  # chosen here: kept while the layer exists
+            self._follow_labels()
 
     def set_channels(self, names) -> None:
         """Check exactly the image layers called ``names`` as channels."""
+        self._layers_changed.flush()
         names = set(names)
         for i in range(self.channel_list.count()):
             item = self.channel_list.item(i)
@@ -208,6 +284,7 @@ class MeasureWidget(JobDock):
             )
 
     def selected_channels(self) -> list[str]:
+        self._layers_changed.flush()
         return [self.channel_list.item(i).text() for i in range(self.channel_list.count())
                 if self.channel_list.item(i).checkState() == Qt.CheckState.Checked]
 
@@ -218,6 +295,7 @@ class MeasureWidget(JobDock):
         Only layer questions are answered here (which layer, RGB layers, column
         names); shapes, dtypes and NaN are the engine's checks.
         """
+        self._layers_changed.flush()  # layers added or removed just now count
         name = self.labels_combo.currentText()
         if not name or name not in self.viewer.layers:
             raise BadInputError(
@@ -243,7 +321,7 @@ class MeasureWidget(JobDock):
                     f"Channel layer “{channel}” is RGB; split it (right-click > Split RGB) and "
                     "choose single channels."
                 )
-            key = channel_name(channel, (getattr(image_layer, "metadata", None) or {}).get("channel"))
+            key = _column_name(image_layer)
             if key in channels:
                 raise BadInputError(
                     f"Two channel layers hold the marker “{key}” (its columns' name); choose "
@@ -396,6 +474,10 @@ class MeasureWidget(JobDock):
             if window is not None:
                 window.add_dock_widget(self._cell_table, name=CELL_TABLE_DOCK, area="right")
         return self._cell_table
+
+
+def _column_name(layer) -> str:
+    return channel_name(layer.name, (getattr(layer, "metadata", None) or {}).get("channel"))
 
 
 def _edit_emitters(layer) -> list:

@@ -27,8 +27,10 @@ from ..morphology import (
 )
 from ..morphology.segment import missing_backends_note, nuclear_threshold, signal_sample
 from ._backend_row import backend_row
+from ._channels import SEGMENTED_FROM_KEY, image_family, signal_spread
+from ._combo import LayerComboBox
 from ._layers import current_plane, is_in_memory
-from ._panel import JobDock
+from ._panel import JobDock, watch_layer_list
 
 NO_CYTOPLASM = "(none: nuclei only)"
 #: Threshold scopes of the dock: the plane on screen alone, or one threshold for every
@@ -45,6 +47,7 @@ class SegmentWidget(JobDock):
     """Segment nuclei from a DNA stain layer and optionally cells from a cytoplasm layer."""
 
     job_title = "Segment cells"
+    not_remembered = ("nuclei_combo", "cyto_combo")  # they follow the open images
     warm_up = (*JobDock.warm_up, "napari_msc_morph.widgets._warm:labels_layers")
 
     def __init__(self, napari_viewer):
@@ -53,10 +56,14 @@ class SegmentWidget(JobDock):
         self.nuclei_layer = None
         self.cells_layer = None
 
-        self.nuclei_combo = QComboBox()
-        self.cyto_combo = QComboBox()
+        self.nuclei_combo = LayerComboBox()
+        self.cyto_combo = LayerComboBox()
+        self._refreshing = False
+        self._known_images: set[str] = set()
+        self._nuclei_picked: str | None = None  # chosen here: kept while the layer exists
         self._cyto_picked = False  # set once the user chooses in the combo box
         self.cyto_combo.activated.connect(lambda _: setattr(self, "_cyto_picked", True))
+        self.nuclei_combo.currentTextChanged.connect(self._on_nuclei_changed)
         self.auto_diameter = QCheckBox("estimate")
         self.auto_diameter.setChecked(True)
         self.auto_diameter.setToolTip(
@@ -119,30 +126,48 @@ class SegmentWidget(JobDock):
         form.addRow("", self.backend_note)
         form.addRow("", self.exclude_border)
         self.build_run_panel(form, "Segment").addStretch(1)
+        self.run_button.setToolTip("Find the nuclei (and cells) in the chosen image; they are "
+                                   "added as Labels layers named after it")
+        self.cancel_button.setToolTip("Stop segmenting; no layer is added")
 
-        events = self.viewer.layers.events
-        for event in (events.inserted, events.removed, events.reordered):
-            event.connect(self.refresh_layers)
+        # once per event-loop turn, however many layers were added or removed at once
+        self._layers_changed = watch_layer_list(self.viewer, self, self.refresh_layers)
         self.refresh_layers()
 
-    def refresh_layers(self, event=None) -> None:
+    def refresh_layers(self) -> None:
+        """Re-list the image layers: the nuclei image is the user's choice while it exists,
+        else a newly opened DNA stain (or split image), else the current one."""
         from napari.layers import Image
 
-        images = [layer.name for layer in self.viewer.layers if isinstance(layer, Image)]
+        layers = [layer for layer in self.viewer.layers if isinstance(layer, Image)]
+        images = [layer.name for layer in layers]
         current_nuclei = self.nuclei_combo.currentText()
         current_cyto = self.cyto_combo.currentText()
-        self.nuclei_combo.clear()
-        self.nuclei_combo.addItems(images)
-        if current_nuclei in images:
-            self.nuclei_combo.setCurrentText(current_nuclei)
-        else:  # a DAPI/Hoechst-looking layer first, else the one with signal
-            # (a split RGB export keeps its name on all three channels: the one with signal)
-            named = [n for n in images if any(key in n.lower() for key in _NUCLEAR_STAIN_NAMES)]
-            choice = self._most_signal(named or images) or (named[0] if named else None)
+        new = [layer for layer in layers if layer.name not in self._known_images
+               and not layer.metadata.get("msc_morph_score_map")]  # not our own maps
+        self._known_images = set(images)
+        if self._nuclei_picked not in images:
+            self._nuclei_picked = None
+        # follow a newly opened DNA stain, or the channels of a newly split/opened image
+        follow = ([layer.name for layer in new if _is_nuclear(layer.name)]
+                  or [layer.name for layer in new if image_family(layer, layers)])
+        choice = self._nuclei_picked
+        if choice is None and follow:
+            choice = self._nuclear_choice(follow)
+        if choice is None and current_nuclei in images:
+            choice = current_nuclei
+        if choice is None:  # a DAPI/Hoechst-looking layer first, else the one with signal
+            choice = self._nuclear_choice(images)
+        self._refreshing = True
+        try:
+            self.nuclei_combo.clear()
+            self.nuclei_combo.addItems(images)
             if choice is not None:
                 self.nuclei_combo.setCurrentText(choice)
-        self.cyto_combo.clear()
-        self.cyto_combo.addItems([NO_CYTOPLASM, *images])
+            self.cyto_combo.clear()
+            self.cyto_combo.addItems([NO_CYTOPLASM, *images])
+        finally:
+            self._refreshing = False
         if current_cyto in images:
             self.cyto_combo.setCurrentText(current_cyto)
         elif not self._cyto_picked:
@@ -151,14 +176,24 @@ class SegmentWidget(JobDock):
             if stains:
                 self.cyto_combo.setCurrentText(stains[0])
 
+    def _on_nuclei_changed(self, name: str) -> None:
+        if not self._refreshing and name:
+            self._nuclei_picked = name
+
+    def _nuclear_choice(self, names: list[str]) -> str | None:
+        """A DAPI/Hoechst-looking layer first, else the one with signal (a split RGB export
+        keeps its name on all three channels: the one with signal)."""
+        named = [n for n in names if _is_nuclear(n)]
+        return self._most_signal(named or names) or (named[0] if named else None)
+
     def _most_signal(self, names: list[str]) -> str | None:
         """The in-memory layer with the widest spread of values: after Split RGB of a DAPI
         export, the blue channel, not the empty red one listed first."""
         spread = {}
         for name in names:
-            data = self.viewer.layers[name].data
-            if is_in_memory(data) and np.ndim(data) in (2, 3):
-                spread[name] = float(np.ptp(data))
+            layer = self.viewer.layers[name]
+            if np.ndim(layer.data) in (2, 3) and signal_spread(layer) is not None:
+                spread[name] = signal_spread(layer)
         return max(spread, key=spread.get) if spread and max(spread.values()) > 0 else None
 
     # ----------------------------------------------------------------- inputs
@@ -176,6 +211,7 @@ class SegmentWidget(JobDock):
 
     def _input_state(self) -> tuple[object, dict]:
         """The nuclei layer, and everything :func:`segment_field` needs from the dock."""
+        self._layers_changed.flush()  # layers added or removed just now count
         nuclei_layer, nuclei_image = self._plane(self.nuclei_combo.currentText(), "nuclei")
         names = {"nuclei": f"Nuclei layer “{nuclei_layer.name}”"}
         cyto_image = None
@@ -228,16 +264,18 @@ class SegmentWidget(JobDock):
     def _labels_layer(self, name: str, data: np.ndarray, source):
         scale = tuple(source.scale[-2:])
         translate = tuple(source.translate[-2:])
-        if name in self.viewer.layers:
-            layer = self.viewer.layers[name]
-            if layer.data.shape == data.shape:
-                layer.data = data
-                return layer
-            self.viewer.layers.remove(layer)
-        layer = self.viewer.add_labels(data, name=name, scale=scale, translate=translate)
-        size = (getattr(source, "metadata", None) or {}).get("pixel_size_um")
-        if size:
-            layer.metadata["pixel_size_um"] = size
+        layer = self.viewer.layers[name] if name in self.viewer.layers else None
+        if layer is not None and layer.data.shape == data.shape:
+            layer.data = data
+        else:
+            if layer is not None:
+                self.viewer.layers.remove(layer)
+            layer = self.viewer.add_labels(data, name=name, scale=scale, translate=translate)
+            size = (getattr(source, "metadata", None) or {}).get("pixel_size_um")
+            if size:
+                layer.metadata["pixel_size_um"] = size
+        # which image these labels are of: the Measure dock ticks that image's channels
+        layer.metadata[SEGMENTED_FROM_KEY] = source.name
         return layer
 
     def _on_done(self, source, result):
@@ -250,6 +288,10 @@ class SegmentWidget(JobDock):
             if layer is not None:  # for the Measure dock's summary column n_border_excluded
                 layer.metadata["n_border_excluded"] = result.n_border_excluded
         self.status.setText(result.summary() + ".")
+
+
+def _is_nuclear(name: str) -> bool:
+    return any(key in name.lower() for key in _NUCLEAR_STAIN_NAMES)
 
 
 def _stack_threshold(stack, state: dict) -> float | None:
