@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from napari_msc_morph.synthetic import if_field
-from napari_msc_morph.widgets.measure_widget import MeasureWidget, channel_name
+from napari_msc_morph.widgets._channels import channel_name
+from napari_msc_morph.widgets.measure_widget import MeasureWidget
 from napari_msc_morph.widgets.results_table import get_results_table
 
 

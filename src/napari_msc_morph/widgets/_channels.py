@@ -6,6 +6,9 @@ image: the layers that came from the same file (the reader and napari's Split RG
 the file's path in ``layer.metadata``), or the split channels of one in-memory image
 (napari names them ``name``, ``name [1]``, ``name [2]``). An empty or constant channel
 is never a default.
+
+The columns of a channel are named after its marker (:func:`marker_name`), so that
+every image fills the same columns and tables pool: never after the file name.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import weakref
 
 import numpy as np
 
+from ..errors import BadInputError
 from ._layers import is_in_memory
 
 #: napari's suffix for a layer whose name was taken (and for Split RGB's channels).
@@ -23,6 +27,13 @@ DUPLICATE_SUFFIX = re.compile(r"\s*\[\d+\]$")
 SEGMENTATION_SUFFIXES = (" nuclei", " cells")
 #: ``labels.metadata`` key where the Segment dock names the image it segmented.
 SEGMENTED_FROM_KEY = "segmented_from"
+#: ``layer.metadata`` key of a channel's marker: the file's channel name (the reader's),
+#: or the name the user gave in the Measure dock (the writer saves it in the file too).
+MARKER_KEY = "channel"
+#: Column prefix of the channel the nuclei were segmented from (its role, whatever the stain).
+DNA_ROLE = "DNA"
+#: Colormaps napari's Split RGB gives the channels of an RGB image.
+RGB_COLOURS = ("red", "green", "blue")
 
 # layer -> (id of its data, spread of its values): a layer's pixels are read once, not
 # on every layer-list event (a 4k x 4k 16-bit channel costs ~30 ms)
@@ -81,10 +92,76 @@ def source_image(labels, layers):
     return None
 
 
+def column_safe(name) -> str:
+    """``name`` as a column prefix: runs of other characters than letters and digits
+    become one ``_`` ("Ki-67 (488)" -> "Ki_67_488"); ``""`` when nothing is left."""
+    return re.sub(r"[^0-9A-Za-z]+", "_", str(name)).strip("_")
+
+
+def channel_name(layer_name: str, file_channel: str | None = None) -> str:
+    """A marker as a column prefix: the file's channel name, else the layer name without
+    napari's ``[n]`` ("RUNX2 [1]" -> "RUNX2"): every image's RUNX2 fills ``RUNX2_*``."""
+    return column_safe(file_channel or base_name(layer_name)) or "channel"
+
+
+def check_marker_name(layer_name: str, marker: str, layers) -> str:
+    """The column prefix of ``marker`` typed for channel ``layer_name``; a
+    :class:`~napari_msc_morph.errors.BadInputError` if it cannot name columns."""
+    if layer_name not in layers:
+        raise BadInputError(f"Channel layer “{layer_name}” is no longer open.")
+    prefix = column_safe(marker)
+    if not prefix:
+        raise BadInputError(f"Marker name “{marker}” for channel layer “{layer_name}” has no "
+                            "letters or digits: type the marker, e.g. RUNX2.")
+    return prefix
+
+
+def dna_channel(labels, nuclei, images):
+    """The image the nuclei were segmented from (the DNA stain), or ``None`` if unknown:
+    the source of ``labels`` (the Segment dock names it), else of the ``nuclei`` labels."""
+    for layer in (labels, nuclei):
+        source = None if layer is None else source_image(layer, images)
+        if source is not None:
+            return source
+    return None
+
+
+def marker_names(layers, dna=None) -> dict[str, str]:
+    """The prefix of each image layer's columns (``RUNX2`` -> ``RUNX2_mean``), by layer name.
+
+    Never the file name, so every image of a study fills the same columns. In this order:
+    the marker the file or the user named (``metadata["channel"]``); ``DNA`` for
+    ``dna``, the channel the nuclei were segmented from; the colour of a split RGB
+    channel (``red``/``green``/``blue``: napari's Split RGB colours an RGB image's channels
+    so and keeps its path or name on each); else the layer name without napari's
+    ``[n]`` (layers named by marker: ``RUNX2``).
+    """
+    layers = list(layers)
+    families = [image_family(layer, layers) for layer in layers]
+    colours = [getattr(getattr(layer, "colormap", None), "name", None) for layer in layers]
+    split = set()  # families whose layers are coloured red/green/blue, one colour each
+    for family in set(families) - {None}:
+        used = [c for f, c in zip(families, colours) if f == family and c in RGB_COLOURS]
+        if len(used) >= 2 and len(set(used)) == len(used):
+            split.add(family)
+    names = {}
+    for layer, family, colour in zip(layers, families, colours):
+        named = column_safe((getattr(layer, "metadata", None) or {}).get(MARKER_KEY) or "")
+        if named:
+            names[layer.name] = named
+        elif dna is not None and layer is dna:
+            names[layer.name] = DNA_ROLE
+        elif family in split and colour in RGB_COLOURS:
+            names[layer.name] = colour
+        else:
+            names[layer.name] = channel_name(layer.name)
+    return names
+
+
 def signal_spread(layer) -> float | None:
     """Max minus min of an in-memory layer's pixels (0: empty or constant); ``None`` when
     the layer is lazy (reading it on the GUI thread would freeze the viewer)."""
-    data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
+    data = _pixels(layer)
     if not is_in_memory(data) or data.size == 0:
         return None
     try:
@@ -115,9 +192,9 @@ def default_channels(labels, images, column_name) -> list[str]:
     split image; for an in-memory image, the other in-memory layers that are no split
     image's channel); for labels of unknown origin, every image layer.
     Only layers of the labels' plane size, never an empty or constant one, never an
-    RGB layer, and one layer per column name (``column_name(layer)``): the segmented
-    image itself first, else the one with the most signal (a grey RGB export splits
-    into three copies of one stain).
+    RGB layer, and one layer per column name (``column_name(layer)``) and per set of
+    pixels: the segmented image itself first, else the one with the most signal (a
+    grey RGB export splits into three copies of one stain).
     """
     plane = tuple(labels.data.shape[-2:])
     source = source_image(labels, images)
@@ -128,15 +205,27 @@ def default_channels(labels, images, column_name) -> list[str]:
         members = [layer for layer in images if image_family(layer, images) == family]
     members = [layer for layer in members if not getattr(layer, "rgb", False)
                and tuple(layer.data.shape[-2:]) == plane and has_signal(layer)]
-    best: dict[str, object] = {}
-    for layer in members:
-        key = column_name(layer)
-        held = best.get(key)
-        if held is None or (held is not source and (layer is source or _stronger(layer, held))):
-            best[key] = layer
-    chosen = set(map(id, best.values()))
+    # the segmented image first, then by signal: the first of a column name (or of the
+    # same pixels: a grey RGB export's red, green and blue) is kept
+    ranked = sorted(members, key=lambda layer: (layer is not source,
+                                                -(signal_spread(layer) or 0.0)))
+    kept: list = []
+    for layer in ranked:
+        if not any(column_name(layer) == column_name(other) or _same_pixels(layer, other)
+                   for other in kept):
+            kept.append(layer)
+    chosen = set(map(id, kept))
     return [layer.name for layer in members if id(layer) in chosen]
 
 
-def _stronger(layer, other) -> bool:
-    return (signal_spread(layer) or 0.0) > (signal_spread(other) or 0.0)
+def _same_pixels(layer, other) -> bool:
+    """Whether two in-memory layers hold the same pixels (compared only when their
+    spreads agree: a cheap test first)."""
+    spread = signal_spread(layer)
+    if spread is None or spread != signal_spread(other):
+        return False
+    return np.array_equal(_pixels(layer), _pixels(other))
+
+
+def _pixels(layer):
+    return layer.data[0] if getattr(layer, "multiscale", False) else layer.data

@@ -3,8 +3,9 @@
 Thin: the Measure button runs :func:`napari_msc_morph.morphology.measure_field`,
 the same engine call as ``msc-morph measure``, through the shared
 :class:`~._panel.JobDock` worker (progress bar, working Cancel). The dock turns
-layers into arrays (image layers become channels named after the layers; the
-pixel size comes from :func:`~._layers.layer_pixel_size` and is editable) and
+layers into arrays (image layers become channels named by marker or role,
+:func:`~._channels.marker_names`; the pixel size comes from
+:func:`~._layers.layer_pixel_size` and is editable) and
 the results back: the table into ``labels_layer.features`` (napari's Features
 table reads it) and a linked cell-table dock, and one summary row per layer
 into the plugin's results table.
@@ -19,22 +20,26 @@ a moment after the last brush stroke.
 
 from __future__ import annotations
 
-import re
 import zlib
 
 import numpy as np
 from qtpy.QtCore import Qt, QTimer
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QListWidget,
-    QListWidgetItem,
-)
+from qtpy.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout
 
 from ..errors import BadInputError, MscMorphError
 from ..morphology import check_measure_inputs, measure_field
-from ._channels import cells_first, default_channels, image_family, named_like, source_image
+from ._channel_list import ChannelList
+from ._channels import (
+    MARKER_KEY,
+    cells_first,
+    check_marker_name,
+    default_channels,
+    dna_channel,
+    image_family,
+    marker_names,
+    named_like,
+    source_image,
+)
 from ._combo import LayerComboBox
 from ._layers import is_in_memory, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
@@ -47,19 +52,6 @@ EDIT_SETTLE_MS = 600
 #: Labels events that may mean the pixels changed (brush, fill, data_setitem; a whole
 #: new array; undo/redo, which napari reports as ``set_data`` only).
 EDIT_EVENTS = ("paint", "data", "set_data")
-
-
-def channel_name(layer_name: str, file_channel: str | None = None) -> str:
-    """The marker a channel layer holds, as a column-safe name: its columns' prefix.
-
-    The file's channel name (``layer.metadata["channel"]``, set by the reader) when
-    known, else the layer name without napari's duplicate suffix ("RUNX2 [1]" ->
-    "RUNX2"), so every image's RUNX2 fills the same ``RUNX2_*`` columns (one
-    ``RUNX2_fraction_positive`` in the results table, not one per layer).
-    """
-    name = file_channel or re.sub(r"\s*\[\d+\]$", "", layer_name)
-    name = re.sub(r"[^0-9A-Za-z]+", "_", str(name)).strip("_")
-    return name or "channel"
 
 
 class MeasureWidget(JobDock):
@@ -101,16 +93,16 @@ class MeasureWidget(JobDock):
             "When measuring whole cells: the nuclei labels of the same field, to add each "
             "cell's nucleus size, the nucleus/cytoplasm ratio and nuclear marker levels"
         )
-        self.channel_list = QListWidget()
+        self.channel_list = ChannelList()
         self.channel_list.setToolTip(
             "Tick the images whose brightness is measured in every cell (e.g. RUNX2, "
             "Ki67). Ticked for you: the channels of the image the labels were segmented "
-            "from, never an empty one. Columns are named after the marker (the file's "
-            "channel name, or the layer name without a [1] suffix)"
+            "from, never an empty one. Each shows its columns' name after the arrow: the "
+            "marker, DNA for the segmented stain, or the colour of a split RGB image"
         )
         self.channel_list.setMaximumHeight(120)
-        self.channel_list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.channel_list.itemChanged.connect(self._on_tick)
+        self.channel_list.marker_named.connect(self.name_marker)
         self.pixel_size = QDoubleSpinBox()
         self.pixel_size.setDecimals(4)
         self.pixel_size.setRange(0.0, 1000.0)
@@ -133,6 +125,7 @@ class MeasureWidget(JobDock):
         form.addRow("Labels", self.labels_combo)
         form.addRow("Nuclei (optional)", self.nuclei_combo)
         form.addRow("Channels", self.channel_list)
+        form.addRow("Marker name", self.channel_list.marker_edit)
         form.addRow("Pixel size", self.pixel_size)
         form.addRow("", self.auto_remeasure)
         self.build_run_panel(form, "Measure").addStretch(1)
@@ -195,25 +188,42 @@ class MeasureWidget(JobDock):
                 self._on_labels_changed(choice)
             self.nuclei_combo.clear()
             self.nuclei_combo.addItems([NO_NUCLEI, *label_names])
-            self.channel_list.clear()
-            for layer in images:
-                item = QListWidgetItem(layer.name)
-                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-                item.setToolTip(layer.name)
-                item.setCheckState(Qt.CheckState.Unchecked)
-                self.channel_list.addItem(item)
+            self.channel_list.set_layers([layer.name for layer in images])
         finally:
             self._refreshing = False
         self._follow_labels()
 
     def _follow_labels(self) -> None:
-        """Set the nuclei and channels for the chosen labels (the user's, else defaults)."""
+        """Set the nuclei, markers and channels for the chosen labels (the user's, else
+        defaults)."""
         self._refreshing = True
         try:
             self.nuclei_combo.setCurrentText(self._nuclei_for(self.labels_combo.currentText()))
+            self.channel_list.set_markers(self.markers())
             self._tick_channels()
         finally:
             self._refreshing = False
+
+    def markers(self) -> dict[str, str]:
+        """Each image layer's columns' prefix for the chosen labels and nuclei (whose
+        source is the DNA channel): :func:`~._channels.marker_names`."""
+        layers = self.viewer.layers
+        chosen = [layers[name] if name in layers else None
+                  for name in (self.labels_combo.currentText(), self.nuclei_combo.currentText())]
+        images = self._layers("image")
+        return marker_names(images, dna_channel(*chosen, images))
+
+    def name_marker(self, layer_name: str, marker: str) -> None:
+        """Name the marker of channel layer ``layer_name`` (its columns' prefix), kept in
+        ``layer.metadata["channel"]`` where the writer and every later measurement read it."""
+        try:
+            prefix = check_marker_name(layer_name, marker, self.viewer.layers)
+            self.viewer.layers[layer_name].metadata[MARKER_KEY] = marker.strip()
+            self.status.setText(f"Channel “{layer_name}” is measured as {prefix} "
+                                f"({prefix}_mean, …).")
+        except BadInputError as err:
+            self.report_error(err)
+        self.channel_list.set_markers(self.markers())
 
     def _nuclei_for(self, name: str) -> str:
         """The nuclei layer for labels ``name``: the user's, else the same image's nuclei
@@ -249,7 +259,9 @@ class MeasureWidget(JobDock):
         images = self._layers("image")
         defaults = set()
         if name in self.viewer.layers and not getattr(self.viewer.layers[name], "rgb", False):
-            defaults = set(default_channels(self.viewer.layers[name], images, _column_name))
+            markers = self.markers()
+            defaults = set(default_channels(self.viewer.layers[name], images,
+                                            lambda layer: markers[layer.name]))
         own = self._ticks.get(self._tick_key(), {})
         for i in range(self.channel_list.count()):
             item = self.channel_list.item(i)
@@ -264,6 +276,7 @@ class MeasureWidget(JobDock):
     def _on_nuclei_changed(self, name: str) -> None:
         if not self._refreshing and name:
             self._nuclei_picked[self.labels_combo.currentText()] = name
+            self.channel_list.set_markers(self.markers())  # its source is the DNA channel
 
     def _on_labels_changed(self, name: str) -> None:
         if name and name in self.viewer.layers:
@@ -277,16 +290,14 @@ class MeasureWidget(JobDock):
         """Check exactly the image layers called ``names`` as channels."""
         self._layers_changed.flush()
         names = set(names)
-        for i in range(self.channel_list.count()):
-            item = self.channel_list.item(i)
+        for item in self.channel_list.items():
             item.setCheckState(
                 Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked
             )
 
     def selected_channels(self) -> list[str]:
         self._layers_changed.flush()
-        return [self.channel_list.item(i).text() for i in range(self.channel_list.count())
-                if self.channel_list.item(i).checkState() == Qt.CheckState.Checked]
+        return self.channel_list.checked()
 
     # ----------------------------------------------------------------- inputs
     def _input_state(self) -> tuple[object, dict]:
@@ -313,7 +324,7 @@ class MeasureWidget(JobDock):
         if nuclei_name and nuclei_name != NO_NUCLEI and nuclei_name in self.viewer.layers:
             nuclei = _plane_data(self.viewer.layers[nuclei_name])
             names["nuclei"] = f"Nuclei layer “{nuclei_name}”"
-        channels = {}
+        channels, markers, layer_of = {}, self.markers(), {}
         for channel in self.selected_channels():
             image_layer = self.viewer.layers[channel]
             if getattr(image_layer, "rgb", False):
@@ -321,13 +332,14 @@ class MeasureWidget(JobDock):
                     f"Channel layer “{channel}” is RGB; split it (right-click > Split RGB) and "
                     "choose single channels."
                 )
-            key = _column_name(image_layer)
+            key = markers[channel]
             if key in channels:
                 raise BadInputError(
-                    f"Two channel layers hold the marker “{key}” (its columns' name); choose "
-                    "the channels of one image, or rename one layer."
+                    f"Channel layers “{layer_of[key]}” and “{channel}” both hold the marker "
+                    f"“{key}” (their columns' name): untick one, or double-click one and type "
+                    "its own marker name under the list."
                 )
-            channels[key] = _plane_data(image_layer)
+            channels[key], layer_of[key] = _plane_data(image_layer), channel
             names[key] = f"Channel layer “{channel}”"
         size = self.pixel_size.value() or None
         from_layer = layer_pixel_size(layer)
@@ -474,10 +486,6 @@ class MeasureWidget(JobDock):
             if window is not None:
                 window.add_dock_widget(self._cell_table, name=CELL_TABLE_DOCK, area="right")
         return self._cell_table
-
-
-def _column_name(layer) -> str:
-    return channel_name(layer.name, (getattr(layer, "metadata", None) or {}).get("channel"))
 
 
 def _edit_emitters(layer) -> list:
