@@ -8,11 +8,13 @@ image different, nothing pooled; and a 3-colour export gave its three channels o
 from __future__ import annotations
 
 import numpy as np
+import tifffile
 from napari.layers import Layer
 from napari.layers._layer_actions import _split_rgb
 from qtpy.QtWidgets import QStyleOptionViewItem
 
 from napari_msc_morph._sample_data import sample_if_field
+from napari_msc_morph._writer import write_image
 from napari_msc_morph.synthetic import if_field
 from napari_msc_morph.widgets.measure_widget import MeasureWidget
 from napari_msc_morph.widgets.results_table import get_results_table
@@ -99,7 +101,7 @@ def test_three_colour_rgb_export_gives_three_column_names(make_napari_viewer, qt
 
 
 def test_a_marker_named_in_the_dock_names_the_columns_and_stays_with_the_layer(
-        make_napari_viewer, qtbot):
+        make_napari_viewer, qtbot, tmp_path):
     viewer = make_napari_viewer()
     segment_dock, measure_dock = SegmentWidget(viewer), MeasureWidget(viewer)
     _, green, blue = add_rgb_export(viewer, EXPORT.format(6), seed=4)
@@ -110,7 +112,11 @@ def test_a_marker_named_in_the_dock_names_the_columns_and_stays_with_the_layer(
     assert listed.marker_edit.text() == "green"     # the selected channel's marker
     listed.marker_edit.setText("RUNX2")
     listed.marker_edit.editingFinished.emit()         # Enter
-    assert viewer.layers[green].metadata["channel"] == "RUNX2"   # the writer saves it
+    assert viewer.layers[green].metadata["channel"] == "RUNX2"
+    data, meta, _ = viewer.layers[green].as_layer_data_tuple()
+    saved, = write_image(str(tmp_path / "green.ome.tif"), data, meta)     # Save layers
+    with tifffile.TiffFile(saved) as tif:
+        assert 'Name="RUNX2"' in tif.ome_metadata                     # the channel's name
     assert shown(measure_dock)[green] == f"{green} → RUNX2"
     assert "RUNX2" in listed.item(listed.currentRow()).toolTip()
     run_and_wait(qtbot, measure_dock)
