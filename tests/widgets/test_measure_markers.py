@@ -108,8 +108,10 @@ def test_a_marker_named_in_the_dock_names_the_columns_and_stays_with_the_layer(
     qtbot.wait(10)
     run_and_wait(qtbot, segment_dock)
     listed = measure_dock.channel_list
-    listed.setCurrentRow([listed.item(r).text() for r in range(listed.count())].index(green))
-    assert listed.marker_edit.text() == "green"     # the selected channel's marker
+    row = [listed.item(r).text() for r in range(listed.count())].index(green)
+    listed.itemDoubleClicked.emit(listed.item(row))   # double-click: type its marker
+    assert listed.currentRow() == row
+    assert listed.marker_edit.selectedText() == "green"   # the channel's marker, to overtype
     listed.marker_edit.setText("RUNX2")
     listed.marker_edit.editingFinished.emit()         # Enter
     assert viewer.layers[green].metadata["channel"] == "RUNX2"

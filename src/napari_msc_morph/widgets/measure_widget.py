@@ -199,8 +199,9 @@ class MeasureWidget(JobDock):
         self._refreshing = True
         try:
             self.nuclei_combo.setCurrentText(self._nuclei_for(self.labels_combo.currentText()))
-            self.channel_list.set_markers(self.markers())
-            self._tick_channels()
+            markers = self.markers()
+            self.channel_list.set_markers(markers)
+            self._tick_channels(markers)
         finally:
             self._refreshing = False
 
@@ -253,13 +254,12 @@ class MeasureWidget(JobDock):
             return None
         return image_family(source, images) or ("image", source.name)
 
-    def _tick_channels(self) -> None:
+    def _tick_channels(self, markers: dict[str, str]) -> None:
         """Tick the user's own choices for this image, else :func:`default_channels`."""
         name = self.labels_combo.currentText()
         images = self._layers("image")
         defaults = set()
         if name in self.viewer.layers and not getattr(self.viewer.layers[name], "rgb", False):
-            markers = self.markers()
             defaults = set(default_channels(self.viewer.layers[name], images,
                                             lambda layer: markers[layer.name]))
         own = self._ticks.get(self._tick_key(), {})
