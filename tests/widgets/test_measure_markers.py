@@ -167,3 +167,21 @@ def test_the_plugins_sample_keeps_its_marker_columns(make_napari_viewer, qtbot):
     measured = viewer.layers[measure_dock.labels_combo.currentText()]
     assert measured.name.startswith("DAPI ")       # the Segment dock's nuclei or cells
     assert {"RUNX2_mean", "DAPI_mean"} <= set(measured.features.columns)
+
+
+def test_long_channel_names_are_shortened_in_the_middle_not_scrolled(make_napari_viewer,
+                                                                     qtbot):
+    viewer = make_napari_viewer()
+    _, green, blue = add_rgb_export(viewer, EXPORT.format(6), seed=6)
+    viewer.add_labels(if_field(size=(128, 128), n_cells=5, seed=6).nuclei,
+                      name=f"{blue} nuclei", metadata={"segmented_from": blue})
+    dock = MeasureWidget(viewer)
+    qtbot.addWidget(dock)
+    dock.resize(380, 420)
+    dock.show()
+    qtbot.wait(10)
+    listed = dock.channel_list
+    width = listed.viewport().width()
+    assert all(listed.visualItemRect(item).width() <= width for item in listed.items())
+    drawn = listed.fontMetrics().elidedText(shown(dock)[green], listed.textElideMode(), width)
+    assert "…" in drawn and drawn.endswith("→ green")     # the marker stays readable

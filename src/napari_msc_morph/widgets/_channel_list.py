@@ -8,8 +8,14 @@ layer name (the ticks are the layers'); the marker is drawn after it by the dele
 
 from __future__ import annotations
 
-from qtpy.QtCore import Qt, Signal
-from qtpy.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QStyledItemDelegate
+from qtpy.QtCore import QSize, Qt, Signal
+from qtpy.QtWidgets import (
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QStyledItemDelegate,
+)
 
 #: Item data role holding the marker (column prefix) of a listed layer.
 MARKER_ROLE = Qt.ItemDataRole.UserRole
@@ -22,11 +28,17 @@ def shown_name(layer_name: str, marker: str | None) -> str:
 
 
 class _MarkerDelegate(QStyledItemDelegate):
-    """Draws "<layer> → <marker>" (elided in the middle by the view) for each item."""
+    """Draws "<layer> → <marker>" for each item, no wider than the list: a long name is
+    shortened in the middle (both ends tell channels apart), never scrolled sideways."""
 
     def initStyleOption(self, option, index) -> None:  # noqa: N802 (Qt's name)
         super().initStyleOption(option, index)
         option.text = shown_name(option.text, index.data(MARKER_ROLE))
+
+    def sizeHint(self, option, index) -> QSize:  # noqa: N802 (Qt's name)
+        hint = super().sizeHint(option, index)
+        view = self.parent()
+        return QSize(min(hint.width(), max(view.viewport().width(), 1)), hint.height())
 
 
 class ChannelList(QListWidget):
@@ -44,6 +56,8 @@ class ChannelList(QListWidget):
         super().__init__(parent)
         self.setItemDelegate(_MarkerDelegate(self))
         self.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setResizeMode(QListView.ResizeMode.Adjust)  # items re-fit when the dock resizes
         self.marker_edit = QLineEdit()
         self.marker_edit.setPlaceholderText("select a channel to name its marker")
         self.marker_edit.setToolTip(
