@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from qtpy.QtCore import QObject, Signal
+from qtpy.QtCore import QObject, QTimer, Signal
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 #: ``sys.modules`` while another thread is still running it, so that cannot tell).
 _IMPORTED: set[str] = set()
 _LOCK = threading.Lock()
+#: The import thread starts this long after the dock was built: it would otherwise share
+#: the interpreter (the GIL) with napari docking and painting the dock.
+START_DELAY_MS = 150
 
 
 class _Ready(QObject):
@@ -38,29 +41,24 @@ class _Ready(QObject):
 
 
 def import_in_background(modules: Sequence[str], then: Callable[[], None],
-                         owner: QObject) -> threading.Thread | None:
-    """Import ``modules`` in a thread, then call ``then()`` on the GUI thread.
+                         owner: QObject) -> None:
+    """Import ``modules`` in a thread started :data:`START_DELAY_MS` later, then ``then()``.
 
     Parameters
     ----------
     modules : sequence of str
         Absolute module names.
     then : callable
-        Called with no argument once every module is imported; at once (no thread)
-        when they already were. Not called if ``owner`` was deleted meanwhile.
+        Called on the GUI thread with no argument once every module is imported; at
+        once (no thread) when they already were. Not called if ``owner`` is deleted first.
     owner : QObject
-        The dock: the signal lives and dies with it.
-
-    Returns
-    -------
-    threading.Thread or None
-        The import thread (tests join it), or None when nothing was left to import.
+        The dock: the timer and the signal live and die with it.
     """
     with _LOCK:
         missing = [name for name in modules if name not in _IMPORTED]
     if not missing:
         then()
-        return None
+        return
     ready = _Ready(owner)
     ready.done.connect(then)
 
@@ -78,9 +76,11 @@ def import_in_background(modules: Sequence[str], then: Callable[[], None],
         except RuntimeError:  # the dock was closed (and deleted) meanwhile
             pass
 
-    thread = threading.Thread(target=work, name="msc-morph-imports", daemon=True)
-    thread.start()
-    return thread
+    timer = QTimer(owner)
+    timer.setSingleShot(True)
+    timer.timeout.connect(
+        lambda: threading.Thread(target=work, name="msc-morph-imports", daemon=True).start())
+    timer.start(START_DELAY_MS)
 
 #: Label dtypes our docks and samples add (segmentation and synthetic fields: int32).
 LABEL_DTYPES = (np.int32,)

@@ -196,7 +196,7 @@ class CorrelationWidget(JobDock):
         self.tabs.addTab(self._placeholder("Loading…"), "Compare groups")
         self.tabs.currentChanged.connect(lambda *_: self._build_plots())
         layout.addWidget(self.tabs, 1)
-        self._importing = import_in_background(PLOT_MODULES, self._build_plots, self)
+        import_in_background(PLOT_MODULES, self._build_plots, self)
 
     # ---------------------------------------------------------- plot tabs
     def _placeholder(self, text: str) -> QLabel:
