@@ -20,9 +20,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
 
+from .._exports import lazy_module
 from ..errors import BadInputError
+
+ndi = lazy_module("scipy.ndimage")  # imported at first use: docks open without it
 
 __all__ = [
     "DEFAULT_DIAMETER_UM",

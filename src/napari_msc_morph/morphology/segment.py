@@ -19,13 +19,15 @@ from __future__ import annotations
 from importlib.util import find_spec
 
 import numpy as np
-from scipy import ndimage as ndi
 
+from .._exports import lazy_module
 from ..errors import BadInputError
 from ..memory import check_fits
 from ..registry import Registry
 from .scale import check_diameter_range, nucleus_scale
 from .segment_cellpose import cellpose_cells, cellpose_nuclei
+
+ndi = lazy_module("scipy.ndimage")  # imported at first use: docks open without it
 
 __all__ = [
     "CELL_LANDSCAPES",

@@ -22,9 +22,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
 
+from .._exports import lazy_module
 from ..registry import Registry
+
+ndi = lazy_module("scipy.ndimage")  # imported at first use: docks open without it
 
 __all__ = ["AugmentConfig", "CROPS", "random_crop", "color_jitter", "sample_rng"]
 
