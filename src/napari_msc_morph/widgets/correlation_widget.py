@@ -230,6 +230,7 @@ class CorrelationWidget(JobDock):
         self._replace_tab(self.tabs.count() - 1, self._plots["Compare groups"], "Compare groups")
         self.tabs.setCurrentIndex(current)
         self.tabs.blockSignals(False)
+        self.updateGeometry()  # the dock's width follows the panel's (napari's layout asks again)
 
     def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
         old = self.tabs.widget(index)
