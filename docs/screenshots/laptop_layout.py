@@ -67,8 +67,16 @@ def new_viewer():
     return viewer
 
 
-def shoot(viewer, docks: dict) -> list[Path]:
-    """Bring each dock to the front, check it, save ``laptop_<name>.png``."""
+def scroll_to_end(*widgets) -> None:
+    """Scroll the docks' forms to their end (where a result is shown)."""
+    for widget in widgets:
+        bar = widget.scroll.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
+
+def shoot(viewer, docks: dict, prepare: dict | None = None) -> list[Path]:
+    """Bring each dock to the front, ``prepare[name]()`` it, check it, save
+    ``laptop_<name>.png``."""
     window = viewer.window._qt_window
     settle(viewer)
     written = []
@@ -78,6 +86,9 @@ def shoot(viewer, docks: dict) -> list[Path]:
         dock.raise_()
         for _ in range(5):
             QApplication.processEvents()
+        if name in (prepare or {}):
+            prepare[name]()
+            settle(viewer, reset=False)
         clipped = [b.text() for b in widget.findChildren(QAbstractButton)
                    if b.isVisible() and b.text() and b.sizeHint().width() > b.width()]
         assert not clipped, f"{name}: clipped buttons {clipped}"
@@ -212,7 +223,8 @@ def study_arrangement(work: Path) -> list[Path]:
     compare.value_combo.setCurrentText(value)
     compare.by_combo.setCurrentText("condition")
     compare.compute()
-    written = shoot(viewer, {"study": study, "train": train, "compare": correlation})
+    written = shoot(viewer, {"study": study, "train": train, "compare": correlation},
+                    prepare={"compare": lambda: scroll_to_end(correlation, compare)})
     viewer.close()
     return written
 
