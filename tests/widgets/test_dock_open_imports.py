@@ -17,8 +17,9 @@ import textwrap
 import pytest
 
 #: Libraries whose first import costs 0.2-3 s; a dock imports them when it computes.
-HEAVY = ("scipy.stats", "scipy.ndimage", "skimage", "matplotlib", "statsmodels", "pingouin",
-         "sklearn", "torch")
+#: (napari itself imports scikit-image's top level, not these submodules.)
+HEAVY = ("scipy.stats", "scipy.ndimage", "skimage.morphology", "skimage.segmentation",
+         "skimage.filters", "matplotlib", "statsmodels", "pingouin", "sklearn", "torch")
 
 OPEN_EVERY_DOCK = textwrap.dedent("""
     import json, sys

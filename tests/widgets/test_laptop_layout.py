@@ -99,11 +99,6 @@ def _clipped_buttons(widget) -> list[str]:
         if button.sizeHint().width() > button.width():
             clipped.append(f"{type(widget).__name__}: {button.text()!r} "
                            f"{button.width()} < {button.sizeHint().width()} px")
-    # a squeezed spin box cut its text ("80.0 p" for "80.0 px" in the Segment dock)
-    for box in widget.findChildren(QAbstractSpinBox):
-        if box.isVisible() and box.sizeHint().width() > box.width():
-            clipped.append(f"{type(widget).__name__}: spin box {box.text()!r} "
-                           f"{box.width()} < {box.sizeHint().width()} px")
     return clipped
 
 

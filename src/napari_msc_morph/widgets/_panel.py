@@ -280,10 +280,6 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
                 # instead of scrolling sideways (Segment, Correlation: 55-70 px)
                 form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
             layout.addLayout(form)
-        # napari's style draws -/+ beside a spin box's text, which Qt's minimum size leaves
-        # out: squeezed, "80.0 px" read "80.0 p"
-        for box in content.findChildren(QAbstractSpinBox):
-            box.setMinimumWidth(box.sizeHint().width())
     layout.addLayout(buttons)
     layout.addWidget(widget.progress)
     layout.addWidget(widget.status)
