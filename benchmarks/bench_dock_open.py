@@ -18,8 +18,9 @@ and the median kept. The plugin's config folder is an empty temporary one (no
 recently used model bundle), as for a new user.
 
 ``--before REF`` runs the same for the package as it was at a git commit or
-branch (exported with ``git archive`` into a temporary folder), so one command
-gives a before/after table measured on the same machine in one go::
+branch (exported with ``git archive`` into a temporary folder), the two taking
+turns dock by dock, so one command gives a before/after table measured on the
+same machine under the same load::
 
     xvfb-run -a python benchmarks/bench_dock_open.py
     xvfb-run -a python benchmarks/bench_dock_open.py --before main --repeat 3
@@ -120,18 +121,25 @@ def time_dock(source: Path, dock: str) -> dict:
     return json.loads(lines[-1])
 
 
-def measure(source: Path, docks: list[str], repeat: int) -> dict[str, dict]:
-    compileall.compile_dir(source, quiet=1)  # byte code once, not inside the first timing
-    rows = {}
+def measure(sources: dict[str, Path], docks: list[str], repeat: int) -> dict[str, dict]:
+    """Each dock ``repeat`` times per source, the sources taking turns (the machine's load
+    then weighs on both alike); the medians per source and dock."""
+    for source in sources.values():
+        compileall.compile_dir(source, quiet=1)  # byte code once, not in the first timing
+    runs = {label: {dock: [] for dock in docks} for label in sources}
     for dock in docks:
-        runs = [time_dock(source, dock) for _ in range(repeat)]
-        rows[dock] = {"open_s": statistics.median(r["open_s"] for r in runs),
-                      "cpu_s": statistics.median(r["cpu_s"] for r in runs),
-                      "after_s": statistics.median(r["after_s"] for r in runs),
-                      "imported": sorted({name for r in runs for name in r["imported"]})}
-        print(f"  {source}: {dock}: {rows[dock]['open_s']:.2f} s",
-              file=sys.stderr, flush=True)
-    return rows
+        for _ in range(repeat):
+            for label, source in sources.items():
+                runs[label][dock].append(time_dock(source, dock))
+        print(f"  {dock}: " + ", ".join(
+            f"{label} {statistics.median(r['open_s'] for r in runs[label][dock]):.2f} s"
+            for label in sources), file=sys.stderr, flush=True)
+    return {label: {dock: {"open_s": statistics.median(r["open_s"] for r in rows),
+                           "cpu_s": statistics.median(r["cpu_s"] for r in rows),
+                           "after_s": statistics.median(r["after_s"] for r in rows),
+                           "imported": sorted({n for r in rows for n in r["imported"]})}
+                    for dock, rows in per_dock.items()}
+            for label, per_dock in runs.items()}
 
 
 def table(results: dict[str, dict[str, dict]], docks: list[str]) -> str:
@@ -172,12 +180,12 @@ def main() -> None:
     if args.only:
         wanted = [part.strip().lower() for part in args.only.split(",")]
         docks = [dock for dock in docks if any(part in dock.lower() for part in wanted)]
-    results = {}
     with tempfile.TemporaryDirectory(prefix="bench-dock-open-") as folder:
+        sources = {"now": REPO / "src"}
         if args.before:
-            results[f"before ({args.before})"] = measure(
-                export_source(args.before, Path(folder)), docks, args.repeat)
-        results["now"] = measure(REPO / "src", docks, args.repeat)
+            sources = {f"before ({args.before})": export_source(args.before, Path(folder)),
+                       **sources}
+        results = measure(sources, docks, args.repeat)
     print(f"Opening each dock in a fresh napari (1280 x 800, median of {args.repeat}):")
     print(table(results, docks))
 

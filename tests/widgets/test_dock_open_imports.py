@@ -67,9 +67,13 @@ def test_correlation_dock_builds_its_plots_once_imported(make_napari_viewer, qtb
     qtbot.waitUntil(lambda: isinstance(widget.tabs.widget(0), BackgroundCanvas), timeout=20000)
     titles = [widget.tabs.tabText(i) for i in range(widget.tabs.count())]
     assert titles == ["Scatter", "Heatmap", "Time course", "Table", "Compare groups"]
+    assert widget.scatter_canvas is widget.tabs.widget(0)
+    # the Compare groups panel is built when its tab is first shown
+    assert not isinstance(widget.tabs.widget(4), ComparePanel)
+    widget.tabs.setCurrentIndex(4)
     assert isinstance(widget.tabs.widget(4), ComparePanel)
     assert widget.compare_panel is widget.tabs.widget(4)
-    assert widget.scatter_canvas is widget.tabs.widget(0)
+    assert widget.tabs.currentIndex() == 4
 
 
 @pytest.mark.parametrize("package", ["analysis", "morphology", "batch"])

@@ -7,9 +7,9 @@ by the shared Run/Cancel/progress panel (:class:`~._panel.JobDock`). The result
 is drawn with the engine's figures in Qt canvases; clicking a scatter point
 selects that sample's image layer(s).
 
-The dock opens without matplotlib or scipy.stats (1.5 s of a frozen viewer): the
-plot tabs and the Compare groups panel are built once those are imported in the
-background (:func:`~._warm.import_in_background`), or at first use.
+The dock opens without matplotlib or scipy.stats (1.5 s of a frozen viewer): they
+are imported in the background (:func:`~._warm.import_in_background`), then the
+plot tabs are built; the Compare groups panel is built when its tab is first shown.
 """
 
 from __future__ import annotations
@@ -194,7 +194,7 @@ class CorrelationWidget(JobDock):
             self.tabs.addTab(self._placeholder("The plots appear here after Correlate."), title)
         self.tabs.addTab(self.table, "Table")
         self.tabs.addTab(self._placeholder("Loading…"), "Compare groups")
-        self.tabs.currentChanged.connect(lambda *_: self._build_plots())
+        self.tabs.currentChanged.connect(self._tab_chosen)
         layout.addWidget(self.tabs, 1)
         import_in_background(PLOT_MODULES, self._build_plots, self)
 
@@ -205,15 +205,19 @@ class CorrelationWidget(JobDock):
         label.setMinimumHeight(260)
         return label
 
+    def _tab_chosen(self, index: int) -> None:
+        self._build_plots()
+        if self.tabs.tabText(index) == "Compare groups":
+            self._build_compare()
+
     def _build_plots(self) -> None:
-        """Put the canvases and the Compare groups panel in their tabs (once)."""
-        if self._plots:
+        """Put the canvases in their tabs (once)."""
+        if "Scatter" in self._plots:
             return
         from matplotlib.figure import Figure
 
         from ._figure_canvas import BackgroundCanvas
         from ._figure_export import enable_export
-        from .compare_panel import ComparePanel
 
         current = self.tabs.currentIndex()
         self.tabs.blockSignals(True)
@@ -226,6 +230,17 @@ class CorrelationWidget(JobDock):
             self._replace_tab(index, canvas, title)
             self._plots[title] = canvas
         self._plots["Scatter"].mpl_connect("pick_event", self._on_pick)
+        self.tabs.setCurrentIndex(current)
+        self.tabs.blockSignals(False)
+
+    def _build_compare(self) -> None:
+        """Put the Compare groups panel in its tab (once: when it is first shown or used)."""
+        if "Compare groups" in self._plots:
+            return
+        from .compare_panel import ComparePanel
+
+        current = self.tabs.currentIndex()
+        self.tabs.blockSignals(True)
         self._plots["Compare groups"] = ComparePanel(self.viewer, self)
         self._replace_tab(self.tabs.count() - 1, self._plots["Compare groups"], "Compare groups")
         self.tabs.setCurrentIndex(current)
@@ -239,7 +254,10 @@ class CorrelationWidget(JobDock):
         old.deleteLater()
 
     def _plot(self, title: str):
-        self._build_plots()
+        if title == "Compare groups":
+            self._build_compare()
+        else:
+            self._build_plots()
         return self._plots[title]
 
     @property
