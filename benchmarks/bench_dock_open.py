@@ -144,10 +144,12 @@ def measure(sources: dict[str, Path], docks: list[str], repeat: int) -> dict[str
 
 def table(results: dict[str, dict[str, dict]], docks: list[str]) -> str:
     labels = list(results)
-    head = f"{'dock':<26}" + "".join(f"{label:>24}{'cpu s':>7}{'after s':>9}" for label in labels)
+    width = {label: max(12, len(label) + 2) for label in labels}
+    head = f"{'dock':<26}" + "".join(f"{label:>{width[label]}}{'cpu s':>7}{'after s':>9}"
+                                     for label in labels)
     lines = [head, "-" * len(head)]
     for dock in docks:
-        cells = "".join(f"{results[label][dock]['open_s']:>24.2f}"
+        cells = "".join(f"{results[label][dock]['open_s']:>{width[label]}.2f}"
                         f"{results[label][dock]['cpu_s']:>7.2f}"
                         f"{results[label][dock]['after_s']:>9.2f}" for label in labels)
         lines.append(f"{dock:<26}{cells}")
