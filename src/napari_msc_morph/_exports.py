@@ -5,7 +5,8 @@
 Correlation dock paid scipy.stats, statsmodels and pingouin (1-2 s of a frozen
 viewer) for one registry. A package lists its public names and their submodule
 instead; ``from napari_msc_morph.analysis import correlate_study`` still works and
-imports ``analysis.study`` at that moment.
+imports ``analysis.study`` at that moment. :func:`lazy_module` does the same for one
+library an engine module needs only when it computes (``ndimage``: scipy.ndimage).
 """
 
 from __future__ import annotations
@@ -67,3 +68,8 @@ def lazy_module(name: str):
     cost a dock 0.2-0.5 s of a frozen viewer before the user asked for anything.
     """
     return _LazyModule(name)
+
+
+#: ``scipy.ndimage`` for the engine modules the docks import (segmentation, label edits,
+#: augmentation): imported by the first filter that runs.
+ndimage = lazy_module("scipy.ndimage")

@@ -19,11 +19,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .._exports import lazy_module
+from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..errors import BadInputError
 from ._checks import check_labels
-
-ndi = lazy_module("scipy.ndimage")  # imported at first use: docks open without it
 
 __all__ = ["merge_labels", "split_label", "cut_label", "labels_at"]
 

@@ -21,10 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._exports import lazy_module
+from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..errors import BadInputError
-
-ndi = lazy_module("scipy.ndimage")  # imported at first use: docks open without it
 
 __all__ = [
     "DEFAULT_DIAMETER_UM",

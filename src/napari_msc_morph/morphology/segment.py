@@ -20,14 +20,12 @@ from importlib.util import find_spec
 
 import numpy as np
 
-from .._exports import lazy_module
+from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..errors import BadInputError
 from ..memory import check_fits
 from ..registry import Registry
 from .scale import check_diameter_range, nucleus_scale
 from .segment_cellpose import cellpose_cells, cellpose_nuclei
-
-ndi = lazy_module("scipy.ndimage")  # imported at first use: docks open without it
 
 __all__ = [
     "CELL_LANDSCAPES",

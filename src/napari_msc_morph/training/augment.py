@@ -23,10 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._exports import lazy_module
+from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..registry import Registry
-
-ndi = lazy_module("scipy.ndimage")  # imported at first use: docks open without it
 
 __all__ = ["AugmentConfig", "CROPS", "random_crop", "color_jitter", "sample_rng"]
 
