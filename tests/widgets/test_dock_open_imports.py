@@ -102,3 +102,41 @@ def test_lazy_module_imports_at_first_use():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          timeout=60)
     assert out.stdout.split() == ["False", "True"], out.stderr
+
+
+OPEN_PREDICT_WITH_A_RECENT_BUNDLE = textwrap.dedent("""
+    import json, sys, time
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    viewer = napari.Viewer(show=False)
+    _, widget = viewer.window.add_plugin_dock_widget("napari-msc-morph", "Predict")
+    on_open = sorted(n for n in ("timm", "torch") if n in sys.modules)
+    shown = widget.bundle_info.text()
+    deadline = time.monotonic() + 120
+    while "osteogenic" not in widget.bundle_info.text() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.05)
+    print(json.dumps({"on_open": on_open, "shown": shown, "later": widget.bundle_info.text()}))
+    viewer.close()
+""")
+
+
+def test_predict_with_a_recent_bundle_opens_without_importing_torch(tmp_path, monkeypatch):
+    # a returning user's Predict dock describes the last bundle: its timm backbone check
+    # imported timm and torch on the GUI thread (3-6 s frozen); now that happens aside
+    from napari_msc_morph.models import BundleConfig, create_backbone, save_bundle
+
+    config = BundleConfig(task="osteogenic", backbone="resnet10t", input_size=64)
+    bundle = save_bundle(create_backbone("resnet10t", num_classes=2), config, tmp_path / "osteo")
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "recent_bundles.json").write_text(json.dumps([str(bundle)]))
+    monkeypatch.setenv("NAPARI_MSC_MORPH_CONFIG_DIR", str(folder))
+    result = subprocess.run([sys.executable, "-c", OPEN_PREDICT_WITH_A_RECENT_BUNDLE],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["on_open"] == [], report
+    assert report["shown"] == "Reading the model…"
+    assert "osteogenic" in report["later"] and "resnet10t" in report["later"], report

@@ -41,7 +41,8 @@ class _Ready(QObject):
 
 
 def import_in_background(modules: Sequence[str], then: Callable[[], None],
-                         owner: QObject) -> None:
+                         owner: QObject,
+                         importer: Callable[[str], object] = importlib.import_module) -> None:
     """Import ``modules`` in a thread started :data:`START_DELAY_MS` later, then ``then()``.
 
     Parameters
@@ -53,6 +54,9 @@ def import_in_background(modules: Sequence[str], then: Callable[[], None],
         once (no thread) when they already were. Not called if ``owner`` is deleted first.
     owner : QObject
         The dock: the timer and the signal live and die with it.
+    importer : callable
+        Imports one name (default :func:`importlib.import_module`); timm goes through
+        ``models.backbones.import_timm``, which hides triton from torch.
     """
     with _LOCK:
         missing = [name for name in modules if name not in _IMPORTED]
@@ -65,7 +69,7 @@ def import_in_background(modules: Sequence[str], then: Callable[[], None],
     def work() -> None:
         try:
             for name in missing:
-                importlib.import_module(name)
+                importer(name)
                 with _LOCK:
                     _IMPORTED.add(name)
         except Exception:  # the dock imports again on use and reports it there
