@@ -87,7 +87,7 @@ class SegmentWidget(JobDock):
         self.threshold.addItems(THRESHOLD_METHODS.names())
         self.threshold.setToolTip("\n".join(f"{name}: {THRESHOLD_METHODS.help(name)}"
                                             for name in THRESHOLD_METHODS))
-        self.exclude_border = QCheckBox("Drop objects touching the border")
+        self.exclude_border = QCheckBox("Drop cells cut by the edge")
         self.exclude_border.setChecked(True)  # cut-off objects bias size statistics low
         self.exclude_border.setToolTip(
             "On by default: a nucleus or cell cut by the image edge looks smaller and less round "
