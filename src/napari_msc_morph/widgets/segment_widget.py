@@ -64,7 +64,7 @@ class SegmentWidget(JobDock):
         self._cyto_picked = False  # set once the user chooses in the combo box
         self.cyto_combo.activated.connect(lambda _: setattr(self, "_cyto_picked", True))
         self.nuclei_combo.currentTextChanged.connect(self._on_nuclei_changed)
-        self.auto_diameter = QCheckBox("estimate")
+        self.auto_diameter = QCheckBox("estimate from the image")
         self.auto_diameter.setChecked(True)
         self.auto_diameter.setToolTip(
             "On by default: the nucleus size is taken from the layer's pixel size (4-40 µm) or "
@@ -109,17 +109,18 @@ class SegmentWidget(JobDock):
             "the nuclei over it; leave at 'none' for nuclei only.")
         for box, end in ((self.min_diameter, "smallest"), (self.max_diameter, "largest")):
             box.setToolTip(f"The {end} nucleus diameter to keep, in pixels. Typing a value turns "
-                           "'estimate' off; objects outside the range are dropped.")
+                           "'estimate from the image' off; objects outside the range are dropped.")
 
         diameters = QHBoxLayout()
         diameters.addWidget(self.min_diameter)
         diameters.addWidget(QLabel("to"))
         diameters.addWidget(self.max_diameter)
-        diameters.addWidget(self.auto_diameter)
         form = QFormLayout()
         form.addRow("Nuclei image", self.nuclei_combo)
         form.addRow("Cytoplasm image", self.cyto_combo)
-        form.addRow("Nucleus diameter", diameters)
+        # "estimate" on its own row: beside two spin boxes it squeezed them to "80.0 p"
+        form.addRow("Nucleus diameter", self.auto_diameter)
+        form.addRow("", diameters)
         form.addRow("Threshold", self.threshold)
         form.addRow("Threshold scope", self.scope)
         form.addRow("Backend", backends)
