@@ -73,6 +73,13 @@ def _channel_index(loaded: LoadedImage, channel: str, size: int, rgb: bool) -> i
     raise BadInputError(f"{loaded.path}: no channel named {channel!r}; choose one of: {known}.")
 
 
+def signal_colour(rgb: np.ndarray) -> int:
+    """The colour (0 red, 1 green, 2 blue) of an RGB(A) image, channels last, that carries
+    its stain: an 8-bit export of one stain (DAPI in blue) leaves the others empty, so the
+    channel with the widest spread."""
+    return int(np.argmax([float(np.std(rgb[..., i])) for i in range(3)]))
+
+
 def select_channel(loaded: LoadedImage, channel: str | int | None = None,
                    z_project: str = "max") -> LoadedImage:
     """The 2D plane (or z-stack with ``z_project="none"``) of one channel.
@@ -104,9 +111,7 @@ def select_channel(loaded: LoadedImage, channel: str | int | None = None,
     if channel_axis is not None and data.shape[channel_axis] > 1:
         size = data.shape[channel_axis]
         if channel is None and rgb:
-            # an 8-bit RGB export of one stain: the colour channel that carries it
-            spread = [float(np.std(np.take(data, i, axis=channel_axis))) for i in range(3)]
-            channel = "RGB"[int(np.argmax(spread))]
+            channel = "RGB"[signal_colour(data)]
             logger.info("%s: RGB export, using its %s channel (the one with signal)",
                         loaded.path, channel)
         if channel is None:

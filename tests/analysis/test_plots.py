@@ -47,6 +47,12 @@ def test_scatter_panels_carry_sample_ids_and_r(images, readouts_long):
     # redraw into the same figure (the dock does this)
     assert scatter_figure(joined, results, "osscore", method="spearman", fig=fig) is fig
     assert "rho" in fig.axes[0].get_title()
+    # a laptop dock's canvas (3.4 in for three panels): the stats wrap instead of being cut
+    from matplotlib.figure import Figure
+
+    narrow = scatter_figure(joined, results, "osscore", fig=Figure(figsize=(3.4, 2.6)))
+    title = next(ax.get_title() for ax in narrow.axes if ax.get_title().startswith("RUNX2"))
+    assert title.count("\n") == 2 and title.split("\n")[1].startswith("r = 0.9"), title
 
 
 def test_heatmap_and_time_course(images, readouts_long):

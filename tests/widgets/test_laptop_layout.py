@@ -1,4 +1,10 @@
-"""Issue 24.6/24.5: four docks open in a 1280x800 window: nothing grows, clips or goes unexplained."""
+"""Issue 24.6/24.5: four docks open in a 1280x800 window: nothing grows, clips or goes unexplained.
+
+Every dock of the plugin is checked in a four-dock arrangement (the ones
+docs/screenshots/laptop_layout.py photographs): Predict, Correlation, Results and
+report plots; Segment, Fix labels, Measure and Results; Study, Train, Correlation's
+Compare groups and Results.
+"""
 
 from __future__ import annotations
 
@@ -133,21 +139,14 @@ def test_four_docks_fit_a_1280x800_window(laptop_viewer, qtbot, tmp_path):
     assert correlation.scroll.widget().sizeHint().height() < 2000
     assert correlation.warnings_button.isVisibleTo(correlation)
 
-    problems = []
-    for widget in docks:
-        dock = next(d for d in window.findChildren(QDockWidget)
-                    if d.widget() is widget or d.widget().isAncestorOf(widget))
-        dock.raise_()
-        qtbot.wait(100)
-        problems += _clipped_buttons(widget)
-        scroll = getattr(widget, "scroll", None)
-        if isinstance(scroll, QScrollArea) and scroll.horizontalScrollBar().maximum() > 0:
-            problems.append(f"{type(widget).__name__}: the form is wider than the dock "
-                            f"(scrolls {scroll.horizontalScrollBar().maximum()} px sideways)")
-        problems += _inputs_without_tooltip(widget)
+    problems = [p for widget in docks for p in _dock_problems(window, widget, qtbot)]
     assert not problems, "\n".join(problems)
+    _assert_tab_titles_whole(window)
+    assert (window.width(), window.height()) == LAPTOP
 
-    # tabs of tabified docks show their whole title (no "R…")
+
+def _assert_tab_titles_whole(window) -> None:
+    """Tabs of tabified docks show their whole title (no "R…")."""
     titles = []
     for bar in window.findChildren(QTabBar):
         if not bar.isVisible() or bar.parentWidget() is not window:
@@ -157,7 +156,74 @@ def test_four_docks_fit_a_1280x800_window(laptop_viewer, qtbot, tmp_path):
             titles.append(text)
             assert bar.tabRect(i).width() >= bar.fontMetrics().horizontalAdvance(text), text
     assert len(titles) >= 2, titles  # the plugin's docks share the right area as tabs
+
+
+def _dock_problems(window, widget, qtbot) -> list[str]:
+    """Bring ``widget``'s dock to the front; its clipped buttons, sideways scrolling, tooltips."""
+    dock = next(d for d in window.findChildren(QDockWidget)
+                if d.widget() is widget or d.widget().isAncestorOf(widget))
+    dock.raise_()
+    qtbot.wait(100)
+    problems = _clipped_buttons(widget)
+    scroll = getattr(widget, "scroll", None)
+    if isinstance(scroll, QScrollArea) and scroll.horizontalScrollBar().maximum() > 0:
+        problems.append(f"{type(widget).__name__}: the form is wider than the dock "
+                        f"(scrolls {scroll.horizontalScrollBar().maximum()} px sideways)")
+    return problems + _inputs_without_tooltip(widget)
+
+
+def _if_field_layers(viewer):
+    """A small IF field (DAPI, actin, RUNX2) with its nuclei, as after File > Open."""
+    from napari_msc_morph.synthetic import if_field
+
+    field = if_field(size=(160, 160), n_cells=6, seed=3)
+    scale = (field.pixel_size_um,) * 2
+    for name in ("DAPI", "actin", "RUNX2"):
+        viewer.add_image(field.channels[name], name=name, scale=scale)
+    viewer.add_labels(field.nuclei, name="nuclei", scale=scale)
+
+
+#: The other four-dock arrangements: every dock of the manifest is in one of them.
+ARRANGEMENTS = {
+    "image": ("Segment cells", "Fix labels", "Measure cells", "Results table"),
+    "study": ("Study", "Train model", "Correlation with readouts", "Results table"),
+}
+
+
+@pytest.mark.parametrize("arrangement", list(ARRANGEMENTS))
+def test_every_dock_fits_a_1280x800_window_with_three_others(laptop_viewer, qtbot,
+                                                              arrangement):
+    viewer = laptop_viewer
+    window = viewer.window._qt_window
+    _if_field_layers(viewer)
+    widgets = []
+    for name in ARRANGEMENTS[arrangement]:
+        _, widget = viewer.window.add_plugin_dock_widget("napari-msc-morph", name,
+                                                         tabify=True)
+        widgets.append(widget)
+    if arrangement == "study":
+        widgets[2].tabs.setCurrentWidget(widgets[2].compare_panel)
+        widgets.append(widgets[2].compare_panel)
+    qtbot.wait(300)
     assert (window.width(), window.height()) == LAPTOP
+    assert all(w.sizeHint().width() <= MAX_DOCK_WIDTH for w in widgets)
+    assert viewer.window._qt_viewer.canvas.native.width() >= 420
+    problems = [p for widget in widgets for p in _dock_problems(window, widget, qtbot)]
+    assert not problems, "\n".join(problems)
+    _assert_tab_titles_whole(window)
+    assert (window.width(), window.height()) == LAPTOP
+
+
+def test_the_manifest_docks_are_all_in_an_arrangement():
+    import yaml
+
+    from napari_msc_morph import __file__ as package
+
+    manifest = yaml.safe_load(open(package.replace("__init__.py", "napari.yaml")))
+    docks = {w["display_name"] for w in manifest["contributions"]["widgets"]}
+    covered = {"Predict", "Correlation with readouts", "Results table"}
+    covered |= {name for names in ARRANGEMENTS.values() for name in names}
+    assert docks <= covered, docks - covered
 
 
 def test_report_plots_never_grow_the_window(laptop_viewer, qtbot, tmp_path):

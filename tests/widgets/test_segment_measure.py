@@ -207,12 +207,12 @@ def test_bad_input_is_explained_and_viewer_keeps_working(make_napari_viewer, qtb
     assert widget.worker is None and widget.run_button.isEnabled()
 
 
-def test_segment_widget_rejects_rgb_and_swapped_diameters(make_napari_viewer):
+def test_segment_widget_rejects_an_empty_rgb_and_swapped_diameters(make_napari_viewer):
     viewer = make_napari_viewer()
     viewer.add_image(np.zeros((40, 40, 3), np.uint8), name="photo", rgb=True)
     widget = SegmentWidget(viewer)
     widget.run()
-    assert "is RGB" in widget.status.text()
+    assert "holds no signal" in widget.status.text()  # the colour used is empty too
     viewer.add_image(np.zeros((40, 40), np.uint16), name="DAPI")
     widget.refresh_layers()          # the dock re-lists the layers in the next event-loop turn
     widget.nuclei_combo.setCurrentText("DAPI")
@@ -396,3 +396,21 @@ def test_measure_does_not_precheck_a_score_map_as_a_channel(make_napari_viewer, 
     assert measure.selected_channels() == ["field DAPI"]
     items = [measure.channel_list.item(i).text() for i in range(measure.channel_list.count())]
     assert "field DAPI os_score" in items
+
+
+def test_segment_widget_uses_the_colour_with_signal_of_an_rgb_export(make_napari_viewer, qtbot):
+    # issue 24: an 8-bit RGB export of DAPI needed a manual Split RGB; now the dock takes
+    # the channel with signal (blue here) and says so
+    field = if_field(size=(128, 128), n_cells=6, seed=3)
+    rgb = np.zeros((128, 128, 3), np.uint8)
+    rgb[..., 2] = (field.channels["DAPI"] / field.channels["DAPI"].max() * 255).astype(np.uint8)
+    viewer = make_napari_viewer()
+    viewer.add_image(rgb, name="day7_DAPI_40x", rgb=True)
+    widget = SegmentWidget(viewer)
+    widget.refresh_layers()
+    widget.nuclei_combo.setCurrentText("day7_DAPI_40x")
+    assert widget.run() is not None
+    qtbot.waitUntil(lambda: not widget.busy, timeout=60_000)
+    nuclei = viewer.layers["day7_DAPI_40x nuclei"].data
+    assert nuclei.shape == (128, 128) and nuclei.max() >= 4
+    assert "blue channel of RGB layer “day7_DAPI_40x”" in widget.status.text()

@@ -18,54 +18,40 @@ use it); the modules below are its steps.
   :mod:`.compare_plots`: its box + strip plot
 """
 
-from .aggregate import (
-    SAMPLE_KEYS,
-    aggregate_cells,
-    aggregate_to_samples,
-    metadata_from_name,
-    name_pattern_regex,
-    parse_columns,
-    score_columns,
-)
-from .compare import COMPARE_METHODS, GroupComparison, compare_groups, write_comparison
-from .correlate import (
-    CORRELATION_METHODS,
-    benjamini_hochberg,
-    correlate,
-    correlation,
-    join_readouts,
-    method_choices,
-    spearman_bootstrap_ci,
-    time_course,
-)
-from .readouts import DEFAULT_MARKERS, read_readouts
-from .score_defaults import default_score_columns, is_bookkeeping
-from .study import CorrelationStudy, correlate_study
+from .._exports import lazy_exports
 
-__all__ = [
-    "COMPARE_METHODS",
-    "CORRELATION_METHODS",
-    "CorrelationStudy",
-    "GroupComparison",
-    "DEFAULT_MARKERS",
-    "SAMPLE_KEYS",
-    "aggregate_cells",
-    "aggregate_to_samples",
-    "benjamini_hochberg",
-    "compare_groups",
-    "correlate",
-    "correlate_study",
-    "correlation",
-    "default_score_columns",
-    "is_bookkeeping",
-    "join_readouts",
-    "metadata_from_name",
-    "method_choices",
-    "name_pattern_regex",
-    "parse_columns",
-    "read_readouts",
-    "score_columns",
-    "spearman_bootstrap_ci",
-    "time_course",
-    "write_comparison",
-]
+# A name shared with its submodule is bound now: importing the submodule later would
+# otherwise make ``analysis.correlate`` the module. (correlate.py imports scipy.stats
+# only inside the functions that test, so this stays light.)
+from .correlate import correlate
+
+#: Public name -> the submodule defining it, imported when the name is first used
+#: (a dock importing one submodule does not pay for the others).
+_EXPORTS = {
+    "COMPARE_METHODS": ".compare",
+    "CORRELATION_METHODS": ".correlate",
+    "CorrelationStudy": ".study",
+    "GroupComparison": ".compare",
+    "DEFAULT_MARKERS": ".readouts",
+    "SAMPLE_KEYS": ".aggregate",
+    "aggregate_cells": ".aggregate",
+    "aggregate_to_samples": ".aggregate",
+    "benjamini_hochberg": ".correlate",
+    "compare_groups": ".compare",
+    "correlate_study": ".study",
+    "correlation": ".correlate",
+    "default_score_columns": ".score_defaults",
+    "is_bookkeeping": ".score_defaults",
+    "join_readouts": ".correlate",
+    "metadata_from_name": ".aggregate",
+    "method_choices": ".correlate",
+    "name_pattern_regex": ".aggregate",
+    "parse_columns": ".aggregate",
+    "read_readouts": ".readouts",
+    "score_columns": ".aggregate",
+    "spearman_bootstrap_ci": ".correlate",
+    "time_course": ".correlate",
+    "write_comparison": ".compare",
+}
+__all__ = [*_EXPORTS, "correlate"]
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

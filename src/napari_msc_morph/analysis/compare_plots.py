@@ -58,8 +58,10 @@ def box_strip_figure(result: GroupComparison, fig: Figure | None = None,
     ax.set_xlabel(result.by)
     ax.set_ylabel(result.value)
     title = []
+    # a dock's narrow canvas: the n goes on its own line rather than off the edge
+    gap = "\n" if fig.get_figwidth() < 4.5 else " "
     for row in result.omnibus.itertuples():
-        title.append(f"{row.test}: {_format_p(row.p)} (n = {row.n} {result.unit_name})")
+        title.append(f"{row.test}: {_format_p(row.p)}{gap}(n = {row.n} {result.unit_name})")
     for row in result.trend.itertuples():
         title.append(f"trend ({row.test.split(' (')[0]}): {_format_p(row.p)}")
     ax.set_title("\n".join(title), fontsize=9)

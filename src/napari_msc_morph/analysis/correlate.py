@@ -29,7 +29,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
@@ -108,6 +107,8 @@ def resolve_methods(method: str) -> tuple[str, ...]:
 
 def _spearman_rho(x, y, axis=-1) -> np.ndarray:
     """Spearman's rho along the last axis (one per bootstrap resample); NaN where x or y is constant."""
+    from scipy import stats  # on use: the Correlation dock opens without scipy.stats
+
     rx = stats.rankdata(x, axis=-1)
     ry = stats.rankdata(y, axis=-1)
     rx -= rx.mean(axis=-1, keepdims=True)
@@ -126,6 +127,8 @@ def spearman_bootstrap_ci(x, y, n_boot: int = 2000, seed: int = 0,
     no rho and are left out of the percentiles (scipy's own percentile would
     then be NaN, which small samples hit almost always).
     """
+    from scipy import stats  # on use: the Correlation dock opens without scipy.stats
+
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     if len(x) < 3 or n_boot == 0:
@@ -150,6 +153,8 @@ def spearman_bootstrap_ci(x, y, n_boot: int = 2000, seed: int = 0,
 def pearson(x, y, confidence: float = 0.95, n_boot: int = 2000,
             seed: int = 0) -> tuple[float, float, float, float]:
     """Pearson ``(r, p, ci_low, ci_high)``; ``n_boot``/``seed`` are unused (analytic CI)."""
+    from scipy import stats  # on use: the Correlation dock opens without scipy.stats
+
     result = stats.pearsonr(x, y)
     if len(x) <= 3:  # z = atanh(r) has standard error 1/sqrt(n - 3): no interval
         return float(result.statistic), float(result.pvalue), float("nan"), float("nan")
@@ -163,6 +168,8 @@ def pearson(x, y, confidence: float = 0.95, n_boot: int = 2000,
 def spearman(x, y, confidence: float = 0.95, n_boot: int = 2000,
              seed: int = 0) -> tuple[float, float, float, float]:
     """Spearman ``(rho, p, ci_low, ci_high)`` with a seeded bootstrap interval."""
+    from scipy import stats  # on use: the Correlation dock opens without scipy.stats
+
     result = stats.spearmanr(x, y)
     return (float(result.statistic), float(result.pvalue),
             *spearman_bootstrap_ci(x, y, n_boot=n_boot, seed=seed, confidence=confidence))
@@ -178,6 +185,8 @@ def benjamini_hochberg(p) -> np.ndarray:
     >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.2]).round(3).tolist()
     [0.04, 0.053, 0.053, 0.2]
     """
+    from scipy import stats  # on use: the Correlation dock opens without scipy.stats
+
     p = np.asarray(p, dtype=float)
     q = np.full_like(p, np.nan)
     finite = np.isfinite(p)

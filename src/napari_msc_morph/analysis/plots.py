@@ -81,6 +81,8 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
     fig, axes = _panels(fig, len(pairs), 3.2, 2.8, "no marker values to plot")
     if axes is None:
         return fig
+    # a dock's canvas on a laptop leaves ~1.1 in per panel: the stats line would be cut
+    narrow = fig.get_figwidth() / axes.shape[1] < 2.2
     for ax, (marker, assay) in zip(axes.flat, pairs, strict=False):
         block = joined[(joined["marker"] == marker) & (joined["assay"] == assay)]
         block = block[np.isfinite(block[score]) & np.isfinite(block["value"])]
@@ -101,6 +103,8 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
             r, p, n = row["r"].iloc[0], row["p"].iloc[0], int(row["n"].iloc[0])
             symbol = CORRELATION_METHODS.entry(method).extra.get("symbol", "r")
             title, size = f"{label}\n{symbol} = {r:.2f}, {_format_p(p)}, n = {n}", 9
+            if narrow:
+                title, size = f"{label}\n{symbol} = {r:.2f}\n{_format_p(p)}, n = {n}", 7
             if "rm_r" in row.columns and np.isfinite(row["rm_r"].iloc[0]):
                 title += (f"\nrm r = {row['rm_r'].iloc[0]:.2f}, {_format_p(row['rm_p'].iloc[0])}"
                           f", {int(row['n_groups'].iloc[0])} {row['repeated_by'].iloc[0]} groups")

@@ -13,51 +13,33 @@ Batch prediction is this loop with a predict task: ``inference.cluster.predict_f
 cluster is used.
 """
 
-from .fields import (
-    CHANNEL_PREFIX,
-    MANIFEST_COLUMNS,
-    Field,
-    FieldsManifestError,
-    expand_spec,
-    fields_from_specs,
-    is_many,
-    read_fields_manifest,
-)
-from .morphology import MeasureBatch, SegmentBatch, measure_fields, segment_fields
-from .run import (
-    CONNECT_TIMEOUT_S,
-    ON_ERROR,
-    FieldFailure,
-    FieldResults,
-    batch_client,
-    check_cluster_options,
-    error_text,
-    failures_table,
-    nothing_done,
-    run_fields,
-)
+from .._exports import lazy_exports
 
-__all__ = [
-    "CHANNEL_PREFIX",
-    "CONNECT_TIMEOUT_S",
-    "MANIFEST_COLUMNS",
-    "ON_ERROR",
-    "Field",
-    "FieldFailure",
-    "FieldResults",
-    "FieldsManifestError",
-    "MeasureBatch",
-    "SegmentBatch",
-    "batch_client",
-    "check_cluster_options",
-    "error_text",
-    "expand_spec",
-    "fields_from_specs",
-    "is_many",
-    "failures_table",
-    "measure_fields",
-    "nothing_done",
-    "read_fields_manifest",
-    "run_fields",
-    "segment_fields",
-]
+#: Public name -> the submodule defining it, imported when the name is first used
+#: (a dock importing one submodule does not pay for the others).
+_EXPORTS = {
+    "CHANNEL_PREFIX": ".fields",
+    "CONNECT_TIMEOUT_S": ".run",
+    "MANIFEST_COLUMNS": ".fields",
+    "ON_ERROR": ".run",
+    "Field": ".fields",
+    "FieldFailure": ".run",
+    "FieldResults": ".run",
+    "FieldsManifestError": ".fields",
+    "MeasureBatch": ".morphology",
+    "SegmentBatch": ".morphology",
+    "batch_client": ".run",
+    "check_cluster_options": ".run",
+    "error_text": ".run",
+    "expand_spec": ".fields",
+    "fields_from_specs": ".fields",
+    "is_many": ".fields",
+    "failures_table": ".run",
+    "measure_fields": ".morphology",
+    "nothing_done": ".run",
+    "read_fields_manifest": ".fields",
+    "run_fields": ".run",
+    "segment_fields": ".morphology",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -19,46 +19,31 @@ Registries: :data:`THRESHOLD_METHODS`, :data:`SEGMENTATION_BACKENDS`,
 dtype of every table column).
 """
 
-from ._checks import check_channel, check_labels
-from .columns import COLUMNS
-from .features import FEATURE_FAMILIES
-from .field import (
-    MeasureResult,
-    SegmentationResult,
-    check_segment_inputs,
-    measure_field,
-    segment_field,
-)
-from .measure import check_measure_inputs, measure_cells
-from .segment import (
-    SEGMENTATION_BACKENDS,
-    THRESHOLD_METHODS,
-    available_backends,
-    segment_cells,
-    segment_nuclei,
-    threshold_image,
-)
-from .summary import marker_names, pooled_thresholds, summarize_cells
+from .._exports import lazy_exports
 
-__all__ = [
-    "segment_field",
-    "SegmentationResult",
-    "check_segment_inputs",
-    "measure_field",
-    "MeasureResult",
-    "check_measure_inputs",
-    "measure_cells",
-    "summarize_cells",
-    "pooled_thresholds",
-    "marker_names",
-    "check_labels",
-    "check_channel",
-    "segment_nuclei",
-    "segment_cells",
-    "threshold_image",
-    "THRESHOLD_METHODS",
-    "SEGMENTATION_BACKENDS",
-    "available_backends",
-    "FEATURE_FAMILIES",
-    "COLUMNS",
-]
+#: Public name -> the submodule defining it, imported when the name is first used
+#: (a dock importing one submodule does not pay for the others).
+_EXPORTS = {
+    "segment_field": ".field",
+    "SegmentationResult": ".field",
+    "check_segment_inputs": ".field",
+    "measure_field": ".field",
+    "MeasureResult": ".field",
+    "check_measure_inputs": ".measure",
+    "measure_cells": ".measure",
+    "summarize_cells": ".summary",
+    "pooled_thresholds": ".summary",
+    "marker_names": ".summary",
+    "check_labels": "._checks",
+    "check_channel": "._checks",
+    "segment_nuclei": ".segment",
+    "segment_cells": ".segment",
+    "threshold_image": ".segment",
+    "THRESHOLD_METHODS": ".segment",
+    "SEGMENTATION_BACKENDS": ".segment",
+    "available_backends": ".segment",
+    "FEATURE_FAMILIES": ".features",
+    "COLUMNS": ".columns",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

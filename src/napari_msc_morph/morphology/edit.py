@@ -18,9 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import ndimage as ndi
-from skimage.segmentation import watershed
 
+from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..errors import BadInputError
 from ._checks import check_labels
 
@@ -169,6 +168,8 @@ def split_label(labels, label: int, seeds, image=None) -> np.ndarray:
     ndarray
         An edited copy of ``labels``.
     """
+    from skimage.segmentation import watershed  # on use: Fix labels opens without it
+
     arr = _plane(labels, "labels")
     mask = _object(arr, int(label))
     pixels = _points(seeds, arr.shape, "split seeds")

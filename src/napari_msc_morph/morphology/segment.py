@@ -19,8 +19,8 @@ from __future__ import annotations
 from importlib.util import find_spec
 
 import numpy as np
-from scipy import ndimage as ndi
 
+from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..errors import BadInputError
 from ..memory import check_fits
 from ..registry import Registry

@@ -22,8 +22,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage as ndi
 
+from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..registry import Registry
 
 __all__ = ["AugmentConfig", "CROPS", "random_crop", "color_jitter", "sample_rng"]

@@ -32,6 +32,7 @@ from qtpy.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
     QComboBox,
+    QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -274,6 +275,10 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
         if isinstance(form, QWidget):
             layout.addWidget(form)
         else:
+            if isinstance(form, QFormLayout):
+                # a dock squeezed to MIN_DOCK_WIDTH puts a row's field under its label
+                # instead of scrolling sideways (Segment, Correlation: 55-70 px)
+                form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
             layout.addLayout(form)
     layout.addLayout(buttons)
     layout.addWidget(widget.progress)

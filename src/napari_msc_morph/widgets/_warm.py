@@ -1,15 +1,90 @@
-"""First-use costs of napari layers, paid in a dock's worker thread instead of the GUI thread.
+"""First-use costs paid off the GUI thread: napari's first layers, and heavy imports.
 
 napari builds its layer *models* (not their Qt/vispy views) in plain Python, so a
 throwaway layer made in a worker runs the same first-use code: imports and the
 numba kernels that map label values to colours (the first Labels layer of a
 session cost 1.1 s on the GUI thread here, most of it compiling). The docks list
 these in :attr:`~._panel.JobDock.warm_up`; a second call costs microseconds.
+
+A dock opens on the GUI thread: napari imports its module and builds it there, so
+a dock whose module imported scipy.stats or matplotlib froze a fresh napari for
+1.5-3 s. Such a dock imports the light part at once and its plots with
+:func:`import_in_background`, built when the import is done
+(``benchmarks/bench_dock_open.py`` times every dock).
 """
 
 from __future__ import annotations
 
+import importlib
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
 import numpy as np
+from qtpy.QtCore import QObject, QTimer, Signal
+
+logger = logging.getLogger(__name__)
+
+#: Modules :func:`import_in_background` has finished importing (a module is in
+#: ``sys.modules`` while another thread is still running it, so that cannot tell).
+_IMPORTED: set[str] = set()
+_LOCK = threading.Lock()
+#: The import thread starts this long after the dock was built: it would otherwise share
+#: the interpreter (the GIL) with napari docking and painting the dock.
+START_DELAY_MS = 150
+
+
+class _Ready(QObject):
+    """Carries "imported" from the import thread to the GUI thread (queued signal)."""
+
+    done = Signal()
+
+
+def import_in_background(modules: Sequence[str], then: Callable[[], None],
+                         owner: QObject,
+                         importer: Callable[[str], object] = importlib.import_module) -> None:
+    """Import ``modules`` in a thread started :data:`START_DELAY_MS` later, then ``then()``.
+
+    Parameters
+    ----------
+    modules : sequence of str
+        Absolute module names.
+    then : callable
+        Called on the GUI thread with no argument once every module is imported; at
+        once (no thread) when they already were. Not called if ``owner`` is deleted first.
+    owner : QObject
+        The dock: the timer and the signal live and die with it.
+    importer : callable
+        Imports one name (default :func:`importlib.import_module`); timm goes through
+        ``models.backbones.import_timm``, which hides triton from torch.
+    """
+    with _LOCK:
+        missing = [name for name in modules if name not in _IMPORTED]
+    if not missing:
+        then()
+        return
+    ready = _Ready(owner)
+    ready.done.connect(then)
+
+    def work() -> None:
+        try:
+            for name in missing:
+                importer(name)
+                with _LOCK:
+                    _IMPORTED.add(name)
+        except Exception:  # the dock imports again on use and reports it there
+            logger.exception("importing %s in the background failed", missing)
+            return
+        try:
+            ready.done.emit()
+        except RuntimeError:  # the dock was closed (and deleted) meanwhile
+            pass
+
+    timer = QTimer(owner)
+    timer.setSingleShot(True)
+    timer.timeout.connect(
+        lambda: threading.Thread(target=work, name="msc-morph-imports", daemon=True).start())
+    timer.start(START_DELAY_MS)
 
 #: Label dtypes our docks and samples add (segmentation and synthetic fields: int32).
 LABEL_DTYPES = (np.int32,)

@@ -97,6 +97,11 @@ class ComparePanel(JobDock):
 
         self.source_combo = _RefreshingCombo(self.refresh, self)
         self.source_combo.currentIndexChanged.connect(self._source_changed)
+        # long entries ("Results table (one row per image, …)") must not widen the
+        # Correlation dock on a laptop: the box takes the row's width, its list shows them whole
+        self.source_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.source_combo.setMinimumContentsLength(16)
         refresh = QPushButton("↻", self)
         refresh.setToolTip("Re-read the tables and their columns (after Predict or Measure).")
         refresh.clicked.connect(self.refresh)

@@ -6,6 +6,10 @@ Thin: gathers the results table, the readout file and the options
 by the shared Run/Cancel/progress panel (:class:`~._panel.JobDock`). The result
 is drawn with the engine's figures in Qt canvases; clicking a scatter point
 selects that sample's image layer(s).
+
+The dock opens without matplotlib or scipy.stats (1.5 s of a frozen viewer): they
+are imported in the background (:func:`~._warm.import_in_background`), then the
+plot tabs are built; the Compare groups panel is built when its tab is first shown.
 """
 
 from __future__ import annotations
@@ -14,38 +18,30 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.figure import Figure
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
     QTableWidget,
     QTabWidget,
+    QWidget,
 )
 
 from ..analysis.aggregate import SAMPLE_KEYS, parse_columns
 from ..analysis.correlate import ALL_METHODS, CORRELATION_METHODS, method_choices
-from ..analysis.plots import (
-    heatmap_figure,
-    picked_samples,
-    save_figure,
-    scatter_figure,
-    time_course_figure,
-)
 from ..analysis.qpcr import TRANSFORMS
 from ..analysis.study import CorrelationStudy, correlate_study
 from ..errors import USER_ERRORS, BadInputError, MscMorphError
 from ..io import write_table
-from ._figure_canvas import BackgroundCanvas
-from ._figure_export import enable_export
 from ._panel import JobDock
 from ._table_view import export_dialog, file_row, fill_table_widget, key_text
-from .compare_panel import ComparePanel, set_items
+from ._warm import import_in_background
 from .results_table import get_results_table
 
 #: Warnings listed in the status line's tooltip (all of them: the Details… button).
@@ -53,6 +49,11 @@ MAX_TOOLTIP_WARNINGS = 10
 #: Combo-box entries meaning "no repeated measures" and "values as they are".
 NO_GROUPING = "(none)"
 NO_TRANSFORM = "none"
+#: What the plot tabs and the Compare groups panel import (matplotlib, scipy.stats).
+PLOT_MODULES = ("napari_msc_morph.widgets._figure_canvas", "napari_msc_morph.analysis.plots",
+                "napari_msc_morph.widgets.compare_panel")
+#: The plot tabs, in order, before the Table and Compare groups tabs.
+PLOT_TABS = ("Scatter", "Heatmap", "Time course")
 
 
 def warnings_summary(warnings, shown: int = 1, width: int = 120) -> str:
@@ -185,23 +186,97 @@ class CorrelationWidget(JobDock):
         exports.addWidget(save_table)
         layout.addLayout(exports)
 
-        # the plots are built and drawn in the plot thread (see _figure_canvas)
-        self.scatter_canvas, self.heatmap_canvas, self.time_canvas = (
-            BackgroundCanvas(Figure(figsize=(5, height), layout="constrained"), layout="constrained")
-            for height in (4, 3, 4))
-        self.scatter_canvas.mpl_connect("pick_event", self._on_pick)
+        # placeholders until matplotlib and scipy.stats are imported (see _build_plots)
+        self._plots: dict[str, QWidget] = {}
         self.table = QTableWidget(0, 0, self)
         self.tabs = QTabWidget(self)
-        self.tabs.addTab(self.scatter_canvas, "Scatter")
-        self.tabs.addTab(self.heatmap_canvas, "Heatmap")
-        self.tabs.addTab(self.time_canvas, "Time course")
+        for title in PLOT_TABS:
+            self.tabs.addTab(self._placeholder("The plots appear here after Correlate."), title)
         self.tabs.addTab(self.table, "Table")
-        for canvas in (self.scatter_canvas, self.heatmap_canvas, self.time_canvas):
+        self.tabs.addTab(self._placeholder("Loading…"), "Compare groups")
+        self.tabs.currentChanged.connect(self._tab_chosen)
+        layout.addWidget(self.tabs, 1)
+        import_in_background(PLOT_MODULES, self._build_plots, self)
+
+    # ---------------------------------------------------------- plot tabs
+    def _placeholder(self, text: str) -> QLabel:
+        label = QLabel(text, self)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setMinimumHeight(260)
+        return label
+
+    def _tab_chosen(self, index: int) -> None:
+        self._build_plots()
+        if self.tabs.tabText(index) == "Compare groups":
+            self._build_compare()
+
+    def _build_plots(self) -> None:
+        """Put the canvases in their tabs (once)."""
+        if "Scatter" in self._plots:
+            return
+        from matplotlib.figure import Figure
+
+        from ._figure_canvas import BackgroundCanvas
+        from ._figure_export import enable_export
+
+        current = self.tabs.currentIndex()
+        self.tabs.blockSignals(True)
+        # the plots are built and drawn in the plot thread (see _figure_canvas)
+        for index, (title, height) in enumerate(zip(PLOT_TABS, (4, 3, 4))):
+            canvas = BackgroundCanvas(Figure(figsize=(5, height), layout="constrained"),
+                                      layout="constrained")
             canvas.setMinimumHeight(260)
             enable_export(canvas, "correlation")  # right-click: Save PNG…/SVG…
-        self.compare_panel = ComparePanel(napari_viewer, self)
-        self.tabs.addTab(self.compare_panel, "Compare groups")
-        layout.addWidget(self.tabs, 1)
+            self._replace_tab(index, canvas, title)
+            self._plots[title] = canvas
+        self._plots["Scatter"].mpl_connect("pick_event", self._on_pick)
+        self.tabs.setCurrentIndex(current)
+        self.tabs.blockSignals(False)
+
+    def _build_compare(self) -> None:
+        """Put the Compare groups panel in its tab (once: when it is first shown or used)."""
+        if "Compare groups" in self._plots:
+            return
+        from .compare_panel import ComparePanel
+
+        current = self.tabs.currentIndex()
+        self.tabs.blockSignals(True)
+        self._plots["Compare groups"] = ComparePanel(self.viewer, self)
+        self._replace_tab(self.tabs.count() - 1, self._plots["Compare groups"], "Compare groups")
+        self.tabs.setCurrentIndex(current)
+        self.tabs.blockSignals(False)
+        self.updateGeometry()  # the dock's width follows the panel's (napari's layout asks again)
+
+    def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
+        old = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        self.tabs.insertTab(index, widget, title)
+        old.deleteLater()
+
+    def _plot(self, title: str):
+        if title == "Compare groups":
+            self._build_compare()
+        else:
+            self._build_plots()
+        return self._plots[title]
+
+    @property
+    def scatter_canvas(self):
+        """The scatter plot's :class:`~._figure_canvas.BackgroundCanvas`."""
+        return self._plot("Scatter")
+
+    @property
+    def heatmap_canvas(self):
+        return self._plot("Heatmap")
+
+    @property
+    def time_canvas(self):
+        return self._plot("Time course")
+
+    @property
+    def compare_panel(self):
+        """The Compare groups tab (:class:`~.compare_panel.ComparePanel`)."""
+        return self._plot("Compare groups")
 
     # -------------------------------------------------------------- inputs
     @property
@@ -265,6 +340,8 @@ class CorrelationWidget(JobDock):
         )
 
     def _show(self, study: CorrelationStudy) -> None:
+        from .compare_panel import set_items
+
         self.study = study
         self.results, self.joined, self.course = study.results, study.joined, study.time_course
         scores = study.score_columns
@@ -306,6 +383,8 @@ class CorrelationWidget(JobDock):
         if self.results is None:
             return
         self._redraw_scatter()
+        from ..analysis.plots import heatmap_figure, time_course_figure
+
         results, course = self.results, self.course
         method = self.plot_method_combo.currentText()
         self.heatmap_canvas.plot(lambda fig: heatmap_figure(results, method, fig=fig))
@@ -318,6 +397,8 @@ class CorrelationWidget(JobDock):
     def _redraw_scatter(self, *_):
         if self.results is None or not self.score_combo.currentText():
             return
+        from ..analysis.plots import scatter_figure
+
         joined, results, score = self.joined, self.results, self.score_combo.currentText()
         on, method = self._points_key(), self.plot_method_combo.currentText()
         self.scatter_canvas.plot(lambda fig: scatter_figure(joined, results, score, on=on,
@@ -332,6 +413,8 @@ class CorrelationWidget(JobDock):
         """Save the scatter, heatmap and time course shown as PNG and SVG in ``folder``."""
         if self.results is None:
             raise BadInputError("Nothing to save yet: run the correlation first.")
+        from ..analysis.plots import save_figure
+
         folder = Path(folder)
         self.wait_for_plots()
         score = self.score_combo.currentText()
@@ -365,6 +448,8 @@ class CorrelationWidget(JobDock):
         return layers
 
     def _on_pick(self, event) -> None:
+        from ..analysis.plots import picked_samples
+
         keys = picked_samples(event.artist, event.ind)
         if keys:
             layers = self.select_samples(keys[:1])

@@ -51,6 +51,7 @@ from ._layers import image_layers, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
 from ._score_legend import show_score_legend
 from ._table_view import file_row
+from ._warm import import_in_background
 
 #: First entry of the tiling combo box: use the bundle's own tiling.
 BUNDLE_DEFAULT = "bundle default"
@@ -109,6 +110,13 @@ def map_layer_geometry(layer, result: Prediction, n_leading: int):
 
 #: The message when Predict is pressed without a bundle (cleared once one is chosen).
 MISSING_BUNDLE = "choose a model bundle (.zip or folder) first."
+
+
+def _import_timm(_name: str):
+    """timm as the engine imports it (triton hidden: it crashes a napari process)."""
+    from ..models.backbones import import_timm
+
+    return import_timm()
 
 
 class PredictWidget(JobDock):
@@ -261,11 +269,21 @@ class PredictWidget(JobDock):
             self.set_bundle_path(path)
 
     def _describe_bundle(self, text: str):
-        from ..models.bundle import read_bundle_config
-
         if text.strip() and self.status.text() == MISSING_BUNDLE:
             self.status.setText("Model chosen: press Predict.")  # the old advice is stale
 
+        if not text.strip():
+            self.bundle_info.setText("")
+            return
+        # validating the config checks its timm backbone name: importing timm and torch on
+        # the GUI thread froze napari 3-6 s when the dock opened with a recent bundle
+        self.bundle_info.setText("Reading the model…")
+        import_in_background(["timm"], self._show_bundle_info, self, importer=_import_timm)
+
+    def _show_bundle_info(self) -> None:
+        from ..models.bundle import read_bundle_config
+
+        text = self.bundle_combo.currentText()
         if not text.strip():
             self.bundle_info.setText("")
             return

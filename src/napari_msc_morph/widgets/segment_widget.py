@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
     QLabel,
 )
 
+from ..channels import signal_colour
 from ..errors import BadInputError, MscMorphError
 from ..morphology import (
     THRESHOLD_METHODS,
@@ -59,12 +60,14 @@ class SegmentWidget(JobDock):
         self.nuclei_combo = LayerComboBox()
         self.cyto_combo = LayerComboBox()
         self._refreshing = False
+        self._notes: list[str] = []  # RGB layers: which colour was used (status line)
+        self._colours: dict[str, int] = {}
         self._known_images: set[str] = set()
         self._nuclei_picked: str | None = None  # chosen here: kept while the layer exists
         self._cyto_picked = False  # set once the user chooses in the combo box
         self.cyto_combo.activated.connect(lambda _: setattr(self, "_cyto_picked", True))
         self.nuclei_combo.currentTextChanged.connect(self._on_nuclei_changed)
-        self.auto_diameter = QCheckBox("estimate")
+        self.auto_diameter = QCheckBox("estimate from the image")
         self.auto_diameter.setChecked(True)
         self.auto_diameter.setToolTip(
             "On by default: the nucleus size is taken from the layer's pixel size (4-40 µm) or "
@@ -87,7 +90,7 @@ class SegmentWidget(JobDock):
         self.threshold.addItems(THRESHOLD_METHODS.names())
         self.threshold.setToolTip("\n".join(f"{name}: {THRESHOLD_METHODS.help(name)}"
                                             for name in THRESHOLD_METHODS))
-        self.exclude_border = QCheckBox("Drop objects touching the border")
+        self.exclude_border = QCheckBox("Drop cells cut by the edge")
         self.exclude_border.setChecked(True)  # cut-off objects bias size statistics low
         self.exclude_border.setToolTip(
             "On by default: a nucleus or cell cut by the image edge looks smaller and less round "
@@ -109,17 +112,18 @@ class SegmentWidget(JobDock):
             "the nuclei over it; leave at 'none' for nuclei only.")
         for box, end in ((self.min_diameter, "smallest"), (self.max_diameter, "largest")):
             box.setToolTip(f"The {end} nucleus diameter to keep, in pixels. Typing a value turns "
-                           "'estimate' off; objects outside the range are dropped.")
+                           "'estimate from the image' off; objects outside the range are dropped.")
 
         diameters = QHBoxLayout()
         diameters.addWidget(self.min_diameter)
         diameters.addWidget(QLabel("to"))
         diameters.addWidget(self.max_diameter)
-        diameters.addWidget(self.auto_diameter)
         form = QFormLayout()
         form.addRow("Nuclei image", self.nuclei_combo)
         form.addRow("Cytoplasm image", self.cyto_combo)
-        form.addRow("Nucleus diameter", diameters)
+        # "estimate" on its own row: beside two spin boxes it squeezed them to "80.0 p"
+        form.addRow("Nucleus diameter", self.auto_diameter)
+        form.addRow("", diameters)
         form.addRow("Threshold", self.threshold)
         form.addRow("Threshold scope", self.scope)
         form.addRow("Backend", backends)
@@ -202,16 +206,22 @@ class SegmentWidget(JobDock):
         if not name or name not in self.viewer.layers:
             raise BadInputError(f"Choose a {role} image layer (open an image first).")
         layer = self.viewer.layers[name]
+        plane = current_plane(self.viewer, layer)
         if getattr(layer, "rgb", False):
-            raise BadInputError(
-                f"{role.capitalize()} layer “{name}” is RGB; split it "
-                "(right-click > Split RGB) and choose the single channel."
-            )
-        return layer, current_plane(self.viewer, layer)
+            # a microscope's RGB export of one stain: no manual Split RGB, the colour with
+            # signal is used (as `msc-morph study` does) and the status line says which
+            plane = np.asarray(plane)
+            colour = signal_colour(plane)
+            self._colours[role] = colour
+            self._notes.append(f"{role} from the {('red', 'green', 'blue')[colour]} channel "
+                               f"of RGB layer “{name}” (the one with signal)")
+            plane = plane[..., colour]
+        return layer, plane
 
     def _input_state(self) -> tuple[object, dict]:
         """The nuclei layer, and everything :func:`segment_field` needs from the dock."""
         self._layers_changed.flush()  # layers added or removed just now count
+        self._notes, self._colours = [], {}
         nuclei_layer, nuclei_image = self._plane(self.nuclei_combo.currentText(), "nuclei")
         names = {"nuclei": f"Nuclei layer “{nuclei_layer.name}”"}
         cyto_image = None
@@ -250,6 +260,9 @@ class SegmentWidget(JobDock):
         stack = None
         if self.scope.currentText() == SCOPE_STACK:
             stack = source.data[0] if getattr(source, "multiscale", False) else source.data
+            if "nuclei" in self._colours:  # an RGB stack: the same colour on every plane
+                stack = stack[..., self._colours["nuclei"]]
+        notes = list(self._notes)
 
         def job(progress, cancel):
             threshold = None if stack is None else _stack_threshold(stack, state)
@@ -257,7 +270,7 @@ class SegmentWidget(JobDock):
 
         return self.start_job(
             job,
-            lambda result: self._on_done(source, result),
+            lambda result: self._on_done(source, result, notes),
             status=f"Segmenting “{source.name}”…",
         )
 
@@ -278,7 +291,7 @@ class SegmentWidget(JobDock):
         layer.metadata[SEGMENTED_FROM_KEY] = source.name
         return layer
 
-    def _on_done(self, source, result):
+    def _on_done(self, source, result, notes=()):
         """Add the Labels layers, one per event-loop turn (a generator: see JobDock)."""
         self.nuclei_layer = self._labels_layer(f"{source.name} nuclei", result.nuclei, source)
         if result.cells is not None:
@@ -287,7 +300,7 @@ class SegmentWidget(JobDock):
         for layer in (self.nuclei_layer, getattr(self, "cells_layer", None)):
             if layer is not None:  # for the Measure dock's summary column n_border_excluded
                 layer.metadata["n_border_excluded"] = result.n_border_excluded
-        self.status.setText(result.summary() + ".")
+        self.status.setText("; ".join([result.summary(), *notes]) + ".")
 
 
 def _is_nuclear(name: str) -> bool:

@@ -261,17 +261,21 @@ class StudyWidget(JobDock):
     # -------------------------------------------------------------------- run
     def run(self):
         """Run the study in a worker; the tables arrive in :meth:`_on_done`."""
-        from ..batch.study import run_study
-
         try:
             fields = self._fields()
             options = self._options()
         except (MscMorphError, OSError) as err:
             self.report_error(err)
             return None
+
+        def job(progress, cancel):
+            # imported here, in the worker: segmentation's libraries never freeze the viewer
+            from ..batch.study import run_study
+
+            return run_study(fields, **options, progress=progress, cancel=cancel)
+
         return self.start_job(
-            lambda progress, cancel: run_study(fields, **options, progress=progress,
-                                               cancel=cancel),
+            job,
             self._on_done,
             status=f"Segmenting and measuring {len(fields)} field(s)…",
         )
