@@ -185,3 +185,28 @@ def test_long_channel_names_are_shortened_in_the_middle_not_scrolled(make_napari
     assert all(listed.visualItemRect(item).width() <= width for item in listed.items())
     drawn = listed.fontMetrics().elidedText(shown(dock)[green], listed.textElideMode(), width)
     assert "…" in drawn and drawn.endswith("→ green")     # the marker stays readable
+
+
+def test_an_rgb_export_segmented_whole_then_split_measures_its_blue_as_dna(
+        make_napari_viewer, qtbot):
+    """The Segment dock segments an RGB layer on its colour with signal; Split RGB then gives
+    the RGB layer's name to the (empty) red channel: the blue one is still the DNA."""
+    viewer = make_napari_viewer()
+    segment_dock, measure_dock = SegmentWidget(viewer), MeasureWidget(viewer)
+    name = EXPORT.format(6)
+    field = if_field(size=(128, 128), n_cells=5, seed=7)
+    rgb = np.zeros((128, 128, 3), np.uint8)
+    rgb[..., 2] = (field.channels["DAPI"] / field.channels["DAPI"].max() * 255).astype(np.uint8)
+    rgb[..., 1] = (field.channels["RUNX2"] / field.channels["RUNX2"].max() * 150).astype(np.uint8)
+    layer = viewer.add_image(rgb, name=name, rgb=True, metadata={"path": f"/data/{name}.tif"})
+    qtbot.wait(10)
+    segment_dock.nuclei_combo.setCurrentText(name)
+    run_and_wait(qtbot, segment_dock)
+    assert viewer.layers[f"{name} nuclei"].metadata["segmented_colour"] == "blue"
+    viewer.layers.selection = {layer}
+    _split_rgb(viewer.layers)
+    qtbot.wait(10)
+    measure_dock.labels_combo.setCurrentText(f"{name} nuclei")
+    assert measure_dock.selected_channels() == [f"{name} [1]", f"{name} [2]"]
+    assert shown(measure_dock)[f"{name} [2]"].endswith("→ DNA")
+    assert shown(measure_dock)[name].endswith("→ red")

@@ -27,6 +27,9 @@ DUPLICATE_SUFFIX = re.compile(r"\s*\[\d+\]$")
 SEGMENTATION_SUFFIXES = (" nuclei", " cells")
 #: ``labels.metadata`` key where the Segment dock names the image it segmented.
 SEGMENTED_FROM_KEY = "segmented_from"
+#: ``labels.metadata`` key where the Segment dock names the colour it used of an RGB image
+#: (``"blue"``): after a later Split RGB, the channel of that colour is the one segmented.
+SEGMENTED_COLOUR_KEY = "segmented_colour"
 #: ``layer.metadata`` key of a channel's marker: the file's channel name (the reader's),
 #: or the name the user gave in the Measure dock (the writer saves it in the file too).
 MARKER_KEY = "channel"
@@ -81,15 +84,23 @@ def image_family(layer, layers) -> tuple | None:
 
 
 def source_image(labels, layers):
-    """The image layer ``labels`` were segmented from, when it is still open."""
+    """The image layer ``labels`` were segmented from, when it is still open (an RGB image
+    split since: its channel of the colour segmented)."""
     by_name = {layer.name: layer for layer in layers}
-    named = (getattr(labels, "metadata", None) or {}).get(SEGMENTED_FROM_KEY)
-    if named in by_name:
-        return by_name[named]
+    meta = getattr(labels, "metadata", None) or {}
+    source = by_name.get(meta.get(SEGMENTED_FROM_KEY))
     for suffix in SEGMENTATION_SUFFIXES:
-        if labels.name.endswith(suffix) and labels.name[: -len(suffix)] in by_name:
-            return by_name[labels.name[: -len(suffix)]]
-    return None
+        if source is None and labels.name.endswith(suffix):
+            source = by_name.get(labels.name[: -len(suffix)])
+    colour = meta.get(SEGMENTED_COLOUR_KEY)
+    if source is not None and colour and not getattr(source, "rgb", False):
+        # Split RGB gave the RGB layer's name to its red channel: the colour used is the source
+        family = image_family(source, layers)
+        split = [layer for layer in layers if family is not None
+                 and image_family(layer, layers) == family
+                 and getattr(getattr(layer, "colormap", None), "name", None) == colour]
+        source = split[0] if split else source
+    return source
 
 
 def column_safe(name) -> str:

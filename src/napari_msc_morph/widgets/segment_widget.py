@@ -28,7 +28,13 @@ from ..morphology import (
 )
 from ..morphology.segment import missing_backends_note, nuclear_threshold, signal_sample
 from ._backend_row import backend_row
-from ._channels import SEGMENTED_FROM_KEY, image_family, signal_spread
+from ._channels import (
+    RGB_COLOURS,
+    SEGMENTED_COLOUR_KEY,
+    SEGMENTED_FROM_KEY,
+    image_family,
+    signal_spread,
+)
 from ._combo import LayerComboBox
 from ._layers import current_plane, is_in_memory
 from ._panel import JobDock, watch_layer_list
@@ -289,6 +295,8 @@ class SegmentWidget(JobDock):
                 layer.metadata["pixel_size_um"] = size
         # which image these labels are of: the Measure dock ticks that image's channels
         layer.metadata[SEGMENTED_FROM_KEY] = source.name
+        colour = self._colours.get("nuclei")  # of an RGB layer: found again after Split RGB
+        layer.metadata[SEGMENTED_COLOUR_KEY] = None if colour is None else RGB_COLOURS[colour]
         return layer
 
     def _on_done(self, source, result, notes=()):
