@@ -141,7 +141,8 @@ def predict_arrangement(work: Path) -> list[Path]:
     correlation.load_readouts(readouts)
     correlation.compute()
     study = correlation.study
-    many = [f"{m}: only a few samples had this readout, its r is uncertain" for m in range(60)]
+    many = [f"gene {m + 1} (qPCR): only 3 samples had this readout, its r is uncertain"
+            for m in range(60)]
     correlation._show(type(study)(**{**vars(study), "warnings": many}))
     results = get_results_table(viewer)
     plots = show_report_plots(viewer, report_folder(work))
