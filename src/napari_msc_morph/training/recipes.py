@@ -126,10 +126,6 @@ class Recipe:
         """``{value name: {"status", "note"}}``, JSON-ready (``model.json``, docs)."""
         return {name: p.to_dict() for name, p in self.provenance}
 
-    def assumed_names(self) -> list[str]:
-        """The values the paper does not state (or that are open to interpretation)."""
-        return [name for name, p in self.provenance if p.status != "stated"]
-
 
 #: The studies' training setups: name -> :class:`Recipe`.
 RECIPES: Registry = Registry("recipe")

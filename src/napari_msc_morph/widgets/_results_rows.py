@@ -46,11 +46,6 @@ class ResultRows:
         """The layer of row ``index`` (None for a row imported without its layer)."""
         return self._rows[index].layer
 
-    def plane_at(self, index: int) -> str | None:
-        """The plane of row ``index`` (``"3"``; ``"0,2"`` with two leading axes), or None
-        for a whole image."""
-        return self._rows[index].plane
-
     def update_layer_row(self, layer, values: dict) -> None:
         """Insert or update the row of ``layer`` with ``values``.
 
