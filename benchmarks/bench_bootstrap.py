@@ -18,6 +18,19 @@ import time
 import numpy as np
 
 
+def ece_by_hand(y, p, n_bins: int = 15) -> float:
+    """ECE written out bin by bin, ``(lo, hi]`` bins: a reference independent of the
+    package's ``weighted_ece``, which its point estimate also uses."""
+    conf, correct = p.max(1), p.argmax(1) == y
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    total = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        inside = (conf > lo) & (conf <= hi)
+        if inside.any():
+            total += inside.sum() * abs(correct[inside].mean() - conf[inside].mean())
+    return total / len(y)
+
+
 def main():
     from napari_msc_morph.models import get_task
     from napari_msc_morph.training import bootstrap as B
@@ -47,6 +60,7 @@ def main():
     for row in counts:
         idx = np.concatenate([np.repeat(members[d], int(c)) for d, c in enumerate(row) if c])
         one = M.task_metrics(task, y[idx], p[idx], n_boot=0)
+        one["ece"] = ece_by_hand(y[idx], p[idx])
         for key in values:
             values[key].append(one[key])
     t_loop = time.perf_counter() - t0
