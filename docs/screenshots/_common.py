@@ -12,6 +12,24 @@ import numpy as np
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 
 
+def wait(widget, timeout: float = 180) -> None:
+    """Let a dock's worker finish (``widget.busy``), then let its results land."""
+    import time
+
+    from qtpy.QtWidgets import QApplication
+
+    start = time.time()
+    for _ in range(5):
+        QApplication.processEvents()
+    while widget.busy:  # JobDock: a worker is running
+        QApplication.processEvents()
+        time.sleep(0.02)
+        if time.time() - start > timeout:
+            raise TimeoutError("worker did not finish")
+    for _ in range(20):
+        QApplication.processEvents()
+
+
 def settle(viewer, reset: bool = True) -> None:
     """Let Qt lay the window out (and draw) before the view is reset and captured."""
     from qtpy.QtWidgets import QApplication

@@ -13,14 +13,12 @@ neighbouring nuclei are merged instead.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import napari
 import numpy as np
-from _common import save_screenshot, settle
+from _common import save_screenshot, settle, wait
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QApplication
 
 from napari_msc_morph.widgets.label_tools import LabelToolsWidget
 from napari_msc_morph.widgets.measure_widget import MeasureWidget
@@ -28,17 +26,6 @@ from napari_msc_morph.widgets.segment_widget import SegmentWidget
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "bbbc039-subset"
 IMAGE = "IXMtest_A02_s1_w1051DAA7C-7042-435F-99F0-1E847D9B42CB"
-
-
-def wait(widget, timeout=180):
-    start = time.time()
-    while widget.busy:  # JobDock: a worker is running
-        QApplication.processEvents()
-        time.sleep(0.02)
-        if time.time() - start > timeout:
-            raise TimeoutError("worker did not finish")
-    for _ in range(20):
-        QApplication.processEvents()
 
 
 def load():

@@ -12,11 +12,11 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import napari
 import numpy as np
+from _common import wait
 from qtpy.QtWidgets import QApplication
 
 from napari_msc_morph.synthetic import if_field
@@ -25,19 +25,6 @@ from napari_msc_morph.widgets.segment_widget import SegmentWidget
 
 IMAGES = Path(__file__).resolve().parents[1] / "images"
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "cellprofiler-example-human"
-
-
-def wait(widget, timeout=120):
-    start = time.time()
-    for _ in range(5):
-        QApplication.processEvents()
-    while widget.busy:  # JobDock: a worker is running
-        QApplication.processEvents()
-        time.sleep(0.02)
-        if time.time() - start > timeout:
-            raise TimeoutError("worker did not finish")
-    for _ in range(20):
-        QApplication.processEvents()
 
 
 def save(viewer, name, max_width=1400, canvas_only=False, crop_black=False):
