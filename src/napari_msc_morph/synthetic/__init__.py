@@ -1,22 +1,7 @@
-"""Procedural sample data with known ground truth.
+"""Procedural sample data with known ground truth, deterministic by seed.
 
-Bright-field / phase-contrast MSC fields (:func:`passage_field`,
-:func:`osteo_field`, :func:`source_field`), neural stem cell fates
-(:func:`nsc_field`), strains for strain identification (:func:`strain_field`),
-immunofluorescence fields with exact cell/nucleus labels
-and marker levels (:func:`if_field`), and :func:`write_dataset`, which writes
-a labelled dataset (TIFFs with pixel size + ``manifest.csv``) for training
-and testing. Donor-to-donor variation comes from :func:`make_donor`.
-
-Everything is deterministic by seed; ``size=(256, 256)`` is the quick path
-for tests.
-
-Examples
---------
->>> from napari_msc_morph.synthetic import make_donor, passage_field
->>> field = passage_field(7, donor=make_donor("D2"), size=(256, 256), seed=3)
->>> field.truth["passage"], field.pixel_size_um
-(7, 0.65)
+``size=(256, 256)`` is the quick path for tests; :func:`write_dataset` writes a
+labelled dataset (TIFFs and ``manifest.csv``) for training.
 """
 
 from ._common import DonorStyle, SyntheticField, make_donor

@@ -1,8 +1,4 @@
-"""Shared pieces of the synthetic engine: donors, seeding, result containers.
-
-Nothing here draws cells; see :mod:`._shapes` for the cell shapes and
-:mod:`._phase` for the phase-contrast optics.
-"""
+"""Shared pieces of the synthetic engine: donors, seeding, result containers."""
 
 from __future__ import annotations
 

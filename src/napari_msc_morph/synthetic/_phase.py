@@ -1,19 +1,11 @@
 """Phase-contrast optics: from optical thickness to an 8-bit camera image.
 
-A positive phase-contrast microscope shows a cell as darker than the medium,
-with a bright halo just outside its edge. A cheap model that reproduces both
-is a high-pass of the optical thickness ``T``::
+A high-pass of the optical thickness ``T`` gives a dark cell with a bright halo::
 
     signal = -halo * (T - G_sigma * T) - absorb * T - mineral * A + bright * B
 
-where ``G_sigma`` is a Gaussian blur of a few µm: outside an edge ``T = 0``
-but its blur is positive, so the halo is bright; inside a thick cell ``T``
-exceeds its blur, so the cell is dark; a flat, spread cell's plateau is grey.
-
-The signal is then **normalised to zero mean and unit standard deviation**
-and mapped to the donor's background and contrast, so that the class
-(passage, day, source, fate) cannot be read from global brightness or
-contrast; only from morphology.
+The signal is normalised to zero mean and unit sd before the donor's background and
+contrast are applied, so the class can only be read from morphology.
 """
 
 from __future__ import annotations

@@ -1,10 +1,4 @@
-"""Drawing a population of MSCs (spindles, flattened polygons, mitotic cells).
-
-A :class:`Population` describes what a culture looks like (cell size,
-shape mix, packing, alignment, granularity); :func:`draw_population` places
-and paints its cells on a :class:`~._shapes.Canvas` at render resolution and
-returns per-cell ground truth.
-"""
+"""Drawing a population of MSCs (spindles, flattened polygons, mitotic cells) with per-cell truth."""
 
 from __future__ import annotations
 

@@ -1,10 +1,7 @@
 """Cell shapes drawn on small patches, and the canvas they are painted on.
 
-Every shape is computed on the pixel grid of its own bounding box only
-(vectorised numpy, no per-pixel Python loops) and returns an *interior depth*
-``s``: 0 outside the cell, rising to 1 on its axis or centre. Thickness
-profiles, labels and nuclei are all derived from ``s`` and the cell's local
-coordinates ``(u, v)`` (``u`` along the long axis).
+Each shape returns an *interior depth* ``s`` on its bounding box (0 outside, 1 on its
+axis); thickness, labels and nuclei derive from ``s`` and the local coordinates ``(u, v)``.
 """
 
 from __future__ import annotations

@@ -1,19 +1,7 @@
-"""Synthetic bright-field / phase-contrast MSC fields with known class.
+"""Synthetic bright-field / phase-contrast MSC fields of known passage, osteogenic day or source.
 
-* :func:`passage_field` – culture passage P1–P10 (replicative senescence):
-  slender spindle, fibroblast-like cells at early passage become large,
-  flattened, polygonal, granular cells with big nuclei.
-* :func:`osteo_field` – osteogenic induction time course: cells spread and
-  grow during days 1–7, mineralised nodules appear on days 14–21.
-* :func:`source_field` – umbilical cord (long, closely packed spindles in
-  parallel arrays or whorls) vs bone marrow (slender cells with a thick
-  middle and few protrusions).
-
-All are rendered at half resolution (1.3 µm, about the optical resolution of
-a 10x phase objective) and upsampled, so a full 2592x1944 field costs well
-under a second on one core. Global brightness and contrast are normalised
-per image and then set by the donor (see :mod:`._phase`), so only morphology
-encodes the class.
+Fields are rendered at 1.3 µm (a 10x phase objective's resolution) and upsampled, so a
+full 2592x1944 field costs under a second.
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
 """Synthetic immunofluorescence fields with exact per-cell ground truth.
 
-Channels: DAPI (nuclei), actin (phalloidin, whole cell with stress fibres),
-RUNX2 and OSX (nuclear osteogenic transcription factors), OCN (osteocalcin,
-cytoplasmic, late), Ki67 (nuclear, proliferating subset). Cells and nuclei
-come as label images; the truth table is computed from the final label images
-so areas match ``np.bincount`` exactly.
+The truth table is computed from the final label images, so areas match
+``np.bincount`` exactly.
 """
 
 from __future__ import annotations

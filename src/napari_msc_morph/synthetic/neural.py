@@ -1,13 +1,6 @@
-"""Synthetic phase-contrast fields of differentiated neural stem cells.
+"""Synthetic phase-contrast fields of neural stem cell fates: neurons, astrocytes, oligodendrocytes.
 
-* neurons: small, round, phase-bright somata with two to four long, thin,
-  gently curving neurites that branch a little and end in growth cones;
-* astrocytes: flat, star-shaped cells with a handful of broad, tapering arms;
-* oligodendrocytes: small somata with many short processes that branch
-  repeatedly into a bushy arbor.
-
-A field is dominated by one fate (85–100 % of cells) with a few cells of the
-other fates, as in real differentiation cultures.
+A field is dominated by one fate (85-100 % of cells), as in real differentiation cultures.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
-"""Synthetic molecular readouts (RUNX2, OSX, OCN) derived from hidden truth.
+"""Synthetic qPCR and western-blot readouts (RUNX2, OSX, OCN) of the osteogenic time course.
 
-OsteoNet's claim is that an image score tracks osteogenic markers. To let users
-(and the demo) test that claim end to end, the synthetic osteogenic time
-course gets matching qPCR and western-blot readouts computed from each
-sample's *true* differentiation level, never from the images, with marker
-kinetics from the osteogenesis literature: RUNX2 is an early transcription
-factor, OSX (SP7) follows it, OCN (BGLAP) is a late mineralisation marker.
+They derive from each sample's true differentiation level, never from its images,
+so the demo can test whether an image score tracks the markers.
 """
 
 from __future__ import annotations

@@ -1,18 +1,7 @@
 """Synthetic MSC strains for strain identification (the passage study's third model).
 
-Every strain is grown through the passages P1–P10 like :func:`passage_field`,
-but keeps its own morphology at every passage: cell size, density and
-elongation (on top of the donor multipliers of :func:`~._common.make_donor`), how strongly and in
-which pattern its cells align (domains, parallel arrays or whorls), how many
-protrusions its spindles carry and how tapered they are. The microscope
-session (background, contrast, noise, illumination, halo, tint) is drawn per
+A strain keeps its own morphology at every passage; the microscope session is drawn per
 image, so only morphology tells strains apart.
-
-Examples
---------
->>> f = strain_field(3, make_strain("S1"), size=(128, 128), seed=0)
->>> f.truth["strain"], f.truth["passage"]
-('S1', 3)
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """How fields become network inputs, shared by training and evaluation.
 
-Training must feed the network what prediction feeds it. Everything here
-therefore defers to the prediction engine (:mod:`napari_msc_morph.inference`):
-intensity limits per whole field (:func:`~napari_msc_morph.inference.preprocess.intensity_range`),
-crop scaling, grayscale/RGB conversion and normalisation
-(:class:`~napari_msc_morph.inference.preprocess.CropNormalizer`), tiling and
-tile averaging. This module only adapts it to in-memory fields and to random
-augmented crops.
+Training feeds the network what prediction feeds it, so everything defers to
+:mod:`napari_msc_morph.inference` and only adapts it to in-memory fields and crops.
 """
 
 from __future__ import annotations

@@ -1,19 +1,9 @@
 """The studies' augmentations: random crops from large fields, flips, rotation, translation, colour jitter.
 
-A training sample is one ``input_size`` square crop from a field (a whole
-microscope image). Each crop is drawn by one affine resampling, which covers
-position (translation anywhere in the field), rotation and flips at once, so
-rotating never shows empty corners where the field is large enough. Colour
-jitter then varies brightness, contrast, saturation and the per-channel
-gain (a camera's white balance).
-
-Scale is **not** jittered by default: cell size is the main morphological
-signal of both senescence and early osteogenic differentiation, so a model
-must not be taught that size does not matter.
-
-Every random choice comes from a generator seeded by ``(seed, epoch, sample)``
-(:func:`sample_rng`), so a sample is the same whatever the number of
-DataLoader workers and whether the run was resumed.
+One affine resampling per crop covers position, rotation and flips, so rotating shows no
+empty corners. Scale is not jittered by default: cell size is the main signal of
+senescence and early osteogenic differentiation. Every random choice comes from
+``(seed, epoch, sample)`` (:func:`sample_rng`), whatever the number of workers.
 """
 
 from __future__ import annotations

@@ -1,37 +1,13 @@
 """Confidence intervals from a cluster bootstrap that resamples donors, not images.
 
-Images of one donor share its look (density, illumination, contrast), so they
-are not independent: resampling images pretends there are as many independent
-observations as images and gives intervals that are far too narrow. A
-*cluster* bootstrap draws whole donors with replacement (as many draws as
-there are donors) and recomputes every metric on the images of the drawn
-donors, each donor counted as often as it was drawn.
-
-Everything is vectorised: a resample is a row of per-image weights (how
-often the image's donor was drawn), and every metric is written as a
-function of a weight matrix ``W`` of shape ``(n_boot, n_images)``. The
-point estimate is the same function with all weights 1, so the interval and
-the number it brackets can never disagree about what is measured.
-
-When every donor holds images of one class only (class-pure donors, the usual
-design of a source or induced-vs-control study), a plain donor bootstrap often
-draws donors of one class only, and then AUC, sensitivity or specificity do not
-exist for that resample. The resampling is then *stratified by class*: each
-resample draws as many donors of each class as the data hold, so every resample
-has every class (``strata=``, :func:`class_strata`). The number of resamples
-each interval rests on is reported (:class:`Interval`), and the callers warn when
-more than :data:`MAX_DROPPED_SHARE` of them had to be dropped.
+A resample is a row of per-image weights (how often the image's donor was drawn);
+every metric is a function of the weight matrix ``W`` (``n_boot`` x ``n_images``)
+and its point estimate is the same function at unit weights. With class-pure
+donors the draws are stratified by class (:func:`class_strata`).
 
 Owned code: no library resamples clusters with weights like this
 (``scipy.stats.bootstrap`` resamples observations). Its speed against a loop
 over resamples: ``python benchmarks/bench_bootstrap.py``.
-
->>> import numpy as np
->>> y = np.array([1, 1, 1, 0, 0, 0])
->>> correct = np.array([1, 1, 1, 0, 0, 0], float)   # donor A all right, donor B all wrong
->>> W = donor_weights(["A", "A", "A", "B", "B", "B"], n_boot=200, seed=0)
->>> sorted(set(np.round(weighted_mean(W, correct), 2).tolist()))  # never 1/3 or 2/3
-[0.0, 0.5, 1.0]
 """
 
 from __future__ import annotations

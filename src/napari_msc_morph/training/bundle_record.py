@@ -1,9 +1,4 @@
-"""What a training run records in its model bundle: the ``BundleConfig`` and its ``metrics``.
-
-``model.json`` ``metrics`` hold the best epoch's numbers, the split (images
-and donors per split), the learning curves, the optimiser settings and, after
-the test report, the ``test_*`` numbers.
-"""
+"""What a training run records in its model bundle: the ``BundleConfig`` and its ``metrics``."""
 
 from __future__ import annotations
 

@@ -1,20 +1,8 @@
-"""Temperature scaling fitted on the validation split after training.
+"""Temperature scaling fitted on the validation split after training (Guo et al. 2017).
 
-One scalar ``T`` divides the network's logits before the softmax
-(``softmax(z / T)``; Guo et al. 2017, "On calibration of modern neural
-networks"). It is fitted by minimising the negative log-likelihood (NLL) of
-the validation images' labels, with each image's probabilities computed
-exactly as prediction computes them: ``softmax(z / T)`` per tile, then the
-mean over the image's tiles (six-region averaging by default). ``T > 1``
-softens an over-confident network, ``T < 1`` sharpens an under-confident
-one; no tile's predicted class changes.
-
-:func:`calibrate_bundle` runs after training: it predicts the
-validation images once at ``T = 1``, fits ``T`` and writes
-``"calibration": {"temperature": T, "fitted_on": "validation", "n": ...}``
-into the bundle's ``model.json``. Prediction then applies it
-(:mod:`napari_msc_morph.models.calibration`); bundles without the key keep
-``T = 1``.
+``T`` minimises the validation images' NLL with probabilities computed as prediction
+computes them (``softmax(z / T)`` per tile, then the tile mean); it is written to the
+bundle's ``model.json`` under ``calibration``.
 """
 
 from __future__ import annotations

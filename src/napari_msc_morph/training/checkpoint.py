@@ -1,16 +1,8 @@
 """Checkpoints of a training run and the checks that make ``--resume`` safe.
 
-A checkpoint is ONE file, ``checkpoint.safetensors``: the model and optimiser
-tensors of the last finished epoch, with everything else (epoch, history,
-best value, scheduler and scaler state) as JSON in the file's metadata.
-Nothing is pickled. It is written to a temporary file in the same folder,
-flushed and fsynced, renamed over the previous checkpoint in one step, and the
-folder is fsynced, so a kill at any instant leaves either the previous
-checkpoint or the new one, never a mixture that cannot be resumed.
-
-Runs written before this layout kept the JSON state in a separate
-``checkpoint.json`` (with the tensors' sha256); they still resume, and a pair
-that does not match is refused with a message.
+One ``checkpoint.safetensors`` (tensors, with the JSON state as metadata; nothing
+pickled) is replaced atomically, so a kill leaves the previous checkpoint or the new one.
+Older runs' ``checkpoint.json`` + tensors pairs still resume.
 """
 
 from __future__ import annotations

@@ -1,24 +1,4 @@
-"""Donor-grouped K-fold cross-validation: K models, each tested on donors it never saw.
-
-One train/validation/test split gives one number from two or three test
-donors; the studies' figures are best compared with the mean and spread over
-folds. :func:`cross_validate` puts every donor in exactly one fold
-(:func:`~napari_msc_morph.training.splits.grouped_folds`); model ``i`` is tested
-on fold ``i``'s donors and trained on the others, with its validation donors
-drawn from those (still whole donors, ``config.val``). ``msc-morph train --cv K``
-and the Train widget's "folds" box call it.
-
-Files (``MODEL_DIR`` is ``--out``)::
-
-    MODEL_DIR/               the best fold's bundle (by the monitored validation metric)
-    MODEL_DIR.cv/
-        folds.csv            path, label, group column, fold
-        cv_folds.csv         one row per fold: its test donors and metrics
-        cv_summary.csv       metric, mean, sd, n_folds, min, max
-        cv_summary.json      all of the above, and which fold is MODEL_DIR
-        foldN.train/         each fold's run: split.csv, history.csv, report/
-        foldN/               each other fold's bundle (keep="all" only)
-"""
+"""Donor-grouped K-fold cross-validation: K models, each tested on donors it never saw."""
 
 from __future__ import annotations
 

@@ -1,22 +1,4 @@
-"""Training data: manifests, their validation, and reading fields.
-
-A manifest is a table with one row per image::
-
-    path,label,donor,day,passage,condition,split
-    images/D1_P3_01.tif,P3,D1,,3,,
-    ...
-
-``path`` is relative to the manifest's folder (or absolute); ``label`` is a
-class name of the task; ``donor`` (or another grouping column such as
-``strain``) says which donor the cells came from, so that no donor appears in
-two splits. ``day``, ``passage``, ``condition`` are optional and carried into
-reports (the osteogenic evaluation reports AUC per ``day``). An optional
-``split`` column (``train``/``val``/``test``) fixes the split by hand.
-
-A folder-per-class layout (``root/<label>/*.tif`` or
-``root/<label>/<donor>/*.tif``) is turned into the same table by
-:func:`manifest_from_folders`.
-"""
+"""Training manifests (one row per image; columns in docs/training.md), their checks, and reading fields."""
 
 from __future__ import annotations
 

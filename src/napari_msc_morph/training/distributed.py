@@ -1,23 +1,7 @@
 """Multi-GPU / multi-process training with ``torchrun`` (DistributedDataParallel).
 
-``torchrun --nproc-per-node N -m napari_msc_morph train ...`` starts N copies
-of ``msc-morph train``; each finds ``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` in its
-environment and the trainer calls the few hooks here:
-
-- :func:`setup` joins the process group (``nccl`` on CUDA, ``gloo`` on CPU)
-  and gives the process its device (``cuda:LOCAL_RANK``);
-- the crop sampler (:class:`~.pipeline.EpochSampler`) gives each process its
-  shard of every epoch's shuffled crops (``rank``, ``world_size``);
-- :func:`wrap` wraps the network in DDP (gradients are averaged over the
-  processes at every step);
-- :meth:`DistContext.sum` adds the epoch's loss and counts over the processes,
-  :meth:`DistContext.share` hands rank 0's validation row to the others (so
-  the schedule and early stopping decide alike everywhere);
-- only rank 0 (:attr:`DistContext.is_main`) writes ``split.csv``, checkpoints,
-  the bundle and the report; the others wait at a barrier at the end.
-
-Batch size is per process: one optimisation step sees ``N * batch_size``
-crops (the global batch). Outside ``torchrun`` everything here is a no-op.
+The trainer's hooks: join the process group, wrap the network in DDP, sum and share
+epoch numbers; only rank 0 writes files. Outside ``torchrun`` everything is a no-op.
 """
 
 from __future__ import annotations

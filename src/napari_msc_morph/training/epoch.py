@@ -1,11 +1,4 @@
-"""One epoch: a pass of optimisation over the crop batches, then validation.
-
-:class:`Optimisation` bundles what a training step needs (network, optimiser,
-mixed-precision scaler, device); :func:`train_one_epoch` runs the batches and
-returns the epoch's training numbers; :func:`validation_metrics` scores whole
-validation fields with the prediction engine; :func:`is_better` decides
-whether an epoch is the new best.
-"""
+"""One epoch: a pass of optimisation over the crop batches, then validation."""
 
 from __future__ import annotations
 

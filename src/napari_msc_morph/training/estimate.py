@@ -1,18 +1,7 @@
 """How long a training run will take, before it starts, and settings that fit the machine.
 
-The estimate comes from a **documented per-image cost table**, not from a timed
-pass at run time (that would block the GUI for seconds and load the model):
-:data:`CPU_SECONDS_PER_IMAGE_224` holds the seconds one 224-px image costs in a
-training step (forward + backward + optimiser step) and in evaluation (forward
-only), measured by ``benchmarks/train_cost_table.py`` (batch 8, 2 CPU threads).
-Cost grows with the pixel count, so other input sizes scale by
-``(input_size / 224) ** 2``. On a GPU the CPU cost is divided by
-:data:`GPU_SPEEDUP`, an assumed round figure (not measured here): treat GPU
-estimates as the order of magnitude only.
-
-One epoch trains ``crops_per_field`` crops of every training field and
-predicts six tiles of every validation field; the test split is predicted once
-at the end. Reading the images is not counted.
+From a measured per-image cost table (``benchmarks/train_cost_table.py``), not a timed
+pass, which would block the GUI and load the network.
 """
 
 from __future__ import annotations

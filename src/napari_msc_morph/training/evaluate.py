@@ -1,22 +1,8 @@
 """Evaluation of a model on a manifest split, with the studies' protocols.
 
-Each image is predicted exactly as ``msc-morph predict`` predicts it (same
-preprocessing, same tiling, six-region averaging by default, the bundle's
-calibration temperature), then the task's metrics are computed
-(:func:`napari_msc_morph.training.metrics.task_metrics`): accuracy, top-k,
-within-interval accuracy (m = 3, 5; Eq. 2), confusion matrix, macro F1 and
-calibration (ECE, 15 bins) for all tasks; ROC AUC, sensitivity/specificity at
-a threshold and AUC per day for two-class tasks. Every metric has a 95 %
-interval from a bootstrap that resamples donors
-(:mod:`~napari_msc_morph.training.bootstrap`), and sits beside the
-corresponding published test figure (:mod:`~napari_msc_morph.training.published`).
-
-A report folder holds ``report.md`` (the table: yours, CI, published; images
-and donors per class and day; warnings), ``metrics.json``,
-``predictions.csv`` (one row per image) and PNG plots:
-``learning_curves.png`` (from the bundle's training history),
-``confusion_matrix.png``, ``roc.png`` (two-class tasks, with one curve per day
-when there are days) and ``reliability.png`` (before and after calibration).
+Images are predicted as ``msc-morph predict`` predicts them; the task's metrics get
+donor-bootstrap intervals and sit beside the published figures in the report
+(``report.md``, ``metrics.json``, ``predictions.csv``, PNG plots).
 """
 
 from __future__ import annotations

@@ -1,16 +1,7 @@
 """Manifest integrity: one image, one row, one split.
 
-The same picture can hide behind several spellings (``a/x.tif``,
-``./a/../a/x.tif``, a symlink, ``A/X.TIF`` on a case-insensitive disk) or be
-copied under another name. Listed twice, it can land in training and in test
-at once, and the test score then measures memory. Rows are therefore matched
-by the file they resolve to (symlinks and ``..`` resolved, letter case folded
-where the platform folds it, the same inode) and by the sha256 of their bytes;
-a match is an error naming both rows unless ``dedupe=True`` keeps the first.
-
-:func:`split_warnings` names what makes a split's numbers weak without
-making them wrong: one group per image, or a class absent from validation or
-test.
+Rows match by the file they resolve to (symlinks, ``..``, letter case, inode) and by the
+sha256 of their bytes, since a duplicated image in train and test measures memory.
 """
 
 from __future__ import annotations

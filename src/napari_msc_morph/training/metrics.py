@@ -1,25 +1,11 @@
 """Classification metrics of the studies, on per-image probabilities.
 
-Everything takes integer class indices ``y_true`` (shape ``(n,)``) and class
-probabilities ``probs`` (shape ``(n, k)``, rows summing to 1).
-
-Each number of :func:`task_metrics` is one weighted statistic of
-:mod:`~napari_msc_morph.training.bootstrap`, evaluated at unit weights for the
-point estimate and at the resampled donors' weights for its interval, so the
-two never disagree about what is measured; the tests check every one against
-:mod:`sklearn.metrics`. scikit-learn's own scorers are not called per epoch:
-at 2,000 predictions ``accuracy_score``, ``f1_score``, ``roc_auc_score`` and
-``confusion_matrix`` cost 0.5-2 ms each (input checks), more than the whole
-vectorised set. scikit-learn draws the report's ROC curve.
-
-Owned because scikit-learn's differ: top-k accuracy breaks ties towards the
-lower class index, as the argmax naming the predicted class does
-(``top_k_accuracy_score`` breaks them towards the higher one); within-interval
-accuracy is the passage study's Eq. 2 (the predicted interval of ``m``
-consecutive classes has the largest summed probability); the reliability
-table and ECE bin top-label confidences as ``(lo, hi]`` with counts
-(``sklearn.calibration.calibration_curve`` bins ``[lo, hi)``, is binary only
-and drops the counts ECE weights by).
+Each number of :func:`task_metrics` is a weighted statistic of :mod:`.bootstrap`
+(unit weights for the estimate, resampled donors' weights for its interval); the tests
+check each against :mod:`sklearn.metrics`, whose input checks cost more per epoch than
+the whole vectorised set. Owned because scikit-learn's differ: top-k breaks ties towards
+the lower class (as argmax does), within-interval accuracy is the passage study's Eq. 2,
+and the reliability table bins ``(lo, hi]`` with counts for any number of classes.
 """
 
 from __future__ import annotations

@@ -1,12 +1,4 @@
-"""Checks that turn a network's own failures into messages naming the option to change.
-
-A ViT built for 224 px asserts on 32 px crops, batch normalisation cannot
-train on one value per channel (``--batch-size 1`` with a 1x1 feature map),
-and a learning rate far too high fills the weights with NaN, which only shows
-later as non-finite probabilities (with a message about ``--precision``, which
-``train`` does not have). :func:`check_network_takes_crops` runs one forward
-pass before any image is read; :func:`check_weights_finite` after every epoch.
-"""
+"""Checks that turn a network's own failures into messages naming the option to change."""
 
 from __future__ import annotations
 

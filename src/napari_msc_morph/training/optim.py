@@ -1,18 +1,4 @@
-"""Optimisers and learning-rate schedules, each defined once in a registry.
-
-:data:`OPTIMIZERS` and :data:`SCHEDULERS` feed ``msc-morph train``'s
-``--optimizer``/``--scheduler`` choices, the Train widget's combo boxes and the
-docs table, so adding an optimiser is one ``@OPTIMIZERS.register`` here.
-
-An optimiser entry builds ``torch.optim`` from ``(params, lr, weight_decay)``
-and carries its default learning rate (``lr``) and schedule (``scheduler``)
-as data: the studies used Adam at 1e-5 (passage study) and SGD at 1e-3 with
-momentum, divided by 10 when validation stops improving.
-
-A scheduler entry builds a schedule from ``(optimizer, config)`` and says
-whether it steps on the monitored metric (``steps_on="metric"``) or once per
-epoch (``steps_on="epoch"``).
-"""
+"""Optimisers and learning-rate schedules, each defined once in a registry."""
 
 from __future__ import annotations
 

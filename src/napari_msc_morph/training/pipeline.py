@@ -1,12 +1,7 @@
 """The training data pipeline: manifest -> split table -> fields in memory -> crop batches.
 
-Training crops are cut from raw fields and scaled with limits fitted on the
-whole field, exactly as prediction scales them (see :mod:`._inputs`);
-validation fields stay raw and go through the prediction engine itself.
-
-Determinism: items are requested by key ``epoch * len + index``
-(:class:`EpochSampler`), so the augmentation of every sample depends only on
-the seed, the epoch and its index, never on DataLoader worker scheduling.
+Items are requested by key ``epoch * len + index`` (:class:`EpochSampler`), so each
+sample's augmentation never depends on worker scheduling.
 """
 
 from __future__ import annotations

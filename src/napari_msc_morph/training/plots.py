@@ -1,10 +1,4 @@
-"""Report figures: learning curves, confusion matrix, ROC curve, reliability diagram.
-
-Figures are built with matplotlib's object API on the Agg canvas (no pyplot,
-no GUI backend), so the engine can draw them in a worker thread or a headless
-job. Each ``plot_*`` function returns a :class:`matplotlib.figure.Figure`;
-:func:`save_figure` writes it as PNG atomically.
-"""
+"""Report figures on matplotlib's object API and Agg canvas (no pyplot: workers can draw them)."""
 
 from __future__ import annotations
 

@@ -1,19 +1,7 @@
 """The studies' published results, as data: what every report puts beside yours.
 
-One :data:`PUBLISHED` registry, keyed like the training recipes
-(:data:`~napari_msc_morph.training.recipes.RECIPES`). Each entry holds the
-numbers a paper reports, keyed by the metric names of
-:func:`~napari_msc_morph.training.metrics.task_metrics`, and says exactly what
-they were measured on (``evaluated_on``: the paper's test data wherever it
-reports one; the strain model's figure is a validation figure) and how that
-data was split, as far as the paper says. They are the papers' results on
-the papers' data: context for your held-out numbers, not a like-for-like
-comparison (other images, other donors, other microscopes).
-
->>> published_for("passage").metrics["within3_accuracy"]
-0.567
->>> published_for("nsc_fate", class_names=("neuron", "glia")).name
-'nsc-resnet50-binary'
+Each :data:`PUBLISHED` entry says what its numbers were measured on: the papers' data,
+context for your held-out numbers rather than a like-for-like comparison.
 """
 
 from __future__ import annotations

@@ -1,22 +1,7 @@
 """The studies' training setups as data: one :data:`RECIPES` registry.
 
-A recipe is a frozen set of hyperparameters plus the citation it comes from.
-``msc-morph train --recipe NAME`` and the Train widget's Recipe box start a
-:class:`~napari_msc_morph.training.config.TrainConfig` from it; every option
-given explicitly overrides the recipe's value. ``msc-morph recipes`` lists
-them, and ``model.json`` records the recipe name with every resolved value.
-
-A published setup rarely states every setting a run needs, so every value a
-recipe sets carries a :class:`Provenance`: **stated** by the paper (the note
-cites the section and its words), **Assumed** (not stated, or open to more than
-one reading; the note says what was chosen and why) or **defined by this tool**
-(the paper does not define the quantity at all, e.g. what "induced" means as a
-class). A recipe without a provenance for one of its values cannot be built
-(:meth:`Recipe.__post_init__`). ``msc-morph recipes``, the docs and
-``model.json`` (``metrics["provenance"]``) show the same records.
-
->>> assumed("no momentum is given").to_dict()
-{'status': 'Assumed', 'note': 'no momentum is given'}
+Every value a recipe sets carries a :class:`Provenance`: stated by the paper, Assumed,
+or defined by this tool; a recipe missing one cannot be built.
 """
 
 from __future__ import annotations

@@ -1,13 +1,4 @@
-"""What an evaluation report says besides the metrics: n, warnings, comparators, calibration.
-
-:func:`report_context` adds to ``metrics.json`` how many images and donors
-each class and day has in the evaluated split, a warning wherever a class or
-day has fewer than :data:`MIN_SAMPLES` images, the published test figures of
-the matching study (:mod:`~napari_msc_morph.training.published`), and the
-calibration (temperature, ECE before it). :func:`summary_lines` turns all of
-it into the Markdown table of ``report.md``: each metric, yours with its
-95 % donor-bootstrap interval, and the published figure beside it.
-"""
+"""What an evaluation report says besides the metrics: n, warnings, published figures, calibration."""
 
 from __future__ import annotations
 

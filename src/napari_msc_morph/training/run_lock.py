@@ -1,13 +1,7 @@
 """One training run per ``--out``: a lock file beside the bundle.
 
-Two ``train`` runs into the same ``--out`` would both finish "successfully",
-the second bundle silently replacing the first (and their checkpoints mixed
-in one run folder). :func:`output_lock` creates ``.<name>.lock`` next to the
-bundle with ``O_CREAT | O_EXCL`` (atomic on local and network file systems),
-holding the owner's pid, host and start time, and removes it when the run
-ends, however it ends short of a kill. A lock left by a killed run (its pid
-no longer alive on this host) is taken over with a warning; a lock from
-another computer cannot be judged and is refused with the file to delete.
+Created with ``O_CREAT | O_EXCL``; a lock of a dead pid on this host is taken over with
+a warning, one from another computer is refused with the file to delete.
 """
 
 from __future__ import annotations

@@ -1,27 +1,10 @@
-"""Donor-grouped train/validation/test splits.
+"""Donor-grouped train/validation/test splits and folds, and the split a bundle records.
 
-Images of one donor (or strain) share that donor's look, so a split that puts
-one donor's images on both sides measures how well the model recognises the
-donor, not the class. Every function here assigns whole groups to one split;
-the passage study used 10 strains for training, 2 for validation and 2 for
-testing.
-
-Stratification: among many seeded shuffles of the groups, the one whose
-per-split class proportions are closest to the whole table's (with every
-class present in training, and in validation and test where the groups allow)
-is kept. The result depends only on the table and the seed.
-
-Owned code: scikit-learn's grouped splitters do not give these guarantees.
-``GroupShuffleSplit`` does not stratify (a class can miss a split);
-``StratifiedGroupKFold`` and ``GroupKFold`` balance folds by images, not by
-donors (the folds here differ by at most one donor) and give no exact
-validation/test donor counts (the passage study's 10/2/2).
-
-A bundle records which group (donor, or image file when split by image) went
-to train / val / test, and a hash of the manifest it was trained on
-(:func:`record_split`), so ``evaluate_model(bundle, manifest)`` on the *same*
-manifest without a ``split`` column reproduces the held-out test set of the
-training report (:func:`apply_recorded_split`).
+Of :data:`N_CANDIDATES` seeded shuffles of the groups, the one whose per-split class
+shares are closest to the whole table's is kept. Owned code: scikit-learn's
+``GroupShuffleSplit`` does not stratify, and ``StratifiedGroupKFold``/``GroupKFold``
+balance folds by images, not donors, and give no exact validation/test donor counts
+(the passage study's 10/2/2).
 """
 
 from __future__ import annotations

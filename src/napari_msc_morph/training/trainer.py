@@ -1,35 +1,8 @@
 """The training driver: manifest in, model bundle and test report out.
 
-:func:`train_model` reads and validates the manifest, splits it by donor,
-trains a timm backbone on random augmented crops of the training fields,
-validates every epoch with the prediction engine's tiling (six-region
-averaging by default), keeps a full checkpoint every epoch (``resume=True``
-continues from it), writes the best epoch as a model bundle that
-``msc-morph predict`` and the Predict widget load, and finally evaluates that
-bundle on the held-out test split and writes the report. ``msc-morph train``,
-the Train widget and the demo all call it.
-
-Files (``work_dir`` defaults to ``<bundle>.train`` beside the bundle)::
-
-    MODEL_DIR/                 the bundle: model.json + weights.safetensors
-    MODEL_DIR.train/
-        split.csv              path, label, donor, ..., split
-        train_config.json      the TrainConfig of the run
-        history.csv            one row per epoch (loss, accuracy, val metrics, lr, samples/s)
-        checkpoint.safetensors the last finished epoch in one file, written atomically:
-                               model + optimizer tensors, and as JSON metadata the epoch,
-                               optimizer/scheduler/early-stopping state
-        report/                the test split's evaluation (metrics.json, predictions.csv, plots)
-
-Under ``torchrun`` (``torchrun --nproc-per-node N -m napari_msc_morph train``)
-every process trains on its shard of the crops through DDP and only rank 0
-writes files (:mod:`.distributed`); ``batch_size`` is then per process.
-
-Determinism: the network is initialised from ``seed``; every epoch reseeds
-torch from ``(seed, epoch)`` and draws its sample order and each crop's
-augmentation from ``(seed, epoch, sample)``. On CPU a run therefore gives the
-same weights every time, whether or not it was interrupted and resumed, and
-whatever the number of DataLoader workers.
+Its files, resume and torchrun behaviour are described in docs/training.md. Every
+epoch reseeds torch from ``(seed, epoch)`` and each crop from ``(seed, epoch,
+sample)``, so a CPU run gives the same weights whether or not it was resumed.
 """
 
 from __future__ import annotations
