@@ -35,58 +35,45 @@ class TrainConfig:
     Parameters
     ----------
     task : str
-        ``passage``, ``source``, ``osteogenic`` or ``nsc_fate``.
+        ``passage``, ``source``, ``osteogenic``, ``nsc_fate`` or ``strain``.
     backbone : str
-        Any timm model; ``resnext50_32x4d`` (passage study) by default,
-        ``resnet50`` as in the neural-fate study; ``test_resnet`` for tests.
+        Any timm model (``test_resnet`` for tests).
     input_size : int
-        Side of the square crops in pixels (448 in the passage study).
+        Side of the square crops in pixels.
     epochs : int
         Maximum number of epochs (early stopping may end sooner).
     batch_size : int
-    optimizer : str
-        A name of :data:`~napari_msc_morph.training.optim.OPTIMIZERS`
-        (``adam``, ``sgd``); it brings its default learning rate and schedule.
-    scheduler : str, optional
-        A name of :data:`~napari_msc_morph.training.optim.SCHEDULERS`
-        (``none``, ``plateau``, ``cosine``); default: the optimiser's.
-    lr : float, optional
-        Overrides the optimiser's learning rate.
-    momentum : float, optional
-        SGD momentum (default: the optimiser's, 0.9 for ``sgd``); ignored by Adam.
+        Per process under ``torchrun`` (the global batch is ``world_size * batch_size``).
+    optimizer, scheduler : str
+        Names in :data:`~.optim.OPTIMIZERS` and :data:`~.optim.SCHEDULERS`; the
+        optimiser brings its default rate, momentum and schedule.
+    lr, momentum : float, optional
+        Override the optimiser's defaults (momentum: SGD only).
     weight_decay : float
     crops_per_field : int
         Random crops drawn from every training field per epoch.
     pretrained : bool
-        Start from ImageNet weights: ``weights`` if given, else timm's (its
-        cache, or a download that needs internet).
+        Start from ImageNet weights: ``weights`` if given, else timm's.
     weights : str, optional
-        A local ``.safetensors`` file (or a folder holding one ``model.safetensors``,
-        e.g. a Hugging Face cache snapshot) with the backbone's pretrained
-        weights, for machines without internet; implies ``pretrained``.
+        A local ``.safetensors`` file (or a folder with ``model.safetensors``);
+        implies ``pretrained``.
     crop : {"random", "center"}
-        Training crops anywhere in the field (``random``) or around its centre
-        (``center``, the tissue-source study: flips, rotation and a translation
-        of up to ``augment.translate`` of the crop side, then the centre crop).
+        Crops anywhere in the field, or around its centre (tissue-source study).
     recipe : str, optional
-        The :data:`~napari_msc_morph.training.recipes.RECIPES` entry the run
-        started from (recorded in ``model.json``).
+        The :data:`~.recipes.RECIPES` entry the run started from.
     device : str
-        A name of :data:`~napari_msc_morph.models.backbones.DEVICES`
-        (``auto``, ``cpu``, ``cuda``, ``mps``; ``cuda:1`` picks a GPU).
+        A name of :data:`~napari_msc_morph.models.backbones.DEVICES` (``cuda:1`` picks a GPU).
     seed : int
     num_workers : int
         DataLoader worker processes (0 = in the main process).
     amp, channels_last : bool
         Mixed precision and channels-last memory format, used on CUDA only.
     in_chans : int
-        1 (grayscale network) or 3 (ImageNet-style; gray images are repeated).
+        1 (grayscale network) or 3 (gray images are repeated).
     downscale : int
-        Read fields at ``1/downscale`` resolution (block average). Speeds up
-        CPU training; the bundle's ``pixel_size_um`` records the coarser pixel.
+        Read fields at ``1/downscale`` resolution (block average).
     split_by : str or None
-        Manifest column whose groups never straddle splits (``donor``);
-        ``None`` splits single images.
+        Manifest column whose groups never straddle splits (``None``: single images).
     val, test : float or int
         Share (``< 1``) or number (``>= 1``) of groups for validation and test.
     class_names : tuple of str, optional
@@ -96,25 +83,16 @@ class TrainConfig:
     intensity : str
         How raw pixels are scaled to [0, 1] (the bundle's ``intensity``).
     monitor : str
-        Validation metric that picks the best epoch and drives early stopping
-        and the plateau schedule: ``val_loss`` (default), or e.g.
-        ``val_accuracy``, ``val_auc``, ``val_within3_accuracy``.
+        Metric that picks the best epoch and drives early stopping and the plateau schedule.
     early_stopping : int or None
         Stop after this many epochs without improvement (``None``: never).
     plateau_patience : int
-        Epochs (validation checks) without improvement before the plateau
-        schedule divides the rate by 10 (``--plateau-patience``; the passage
-        recipe: 100).
+        Epochs without improvement before the plateau schedule divides the rate by 10.
     augment : AugmentConfig
     max_train_batches : int, optional
         Limit batches per epoch (quick checks and benchmarks).
     class_weights : {"none", "balanced"}
-        ``balanced`` weighs each class's cross-entropy term by
-        ``n_train / (n_classes * n_train_of_class)`` (training split images), so a
-        rare class counts as much as a common one; the values go in ``model.json``.
-
-    Under ``torchrun`` (:mod:`.distributed`) ``batch_size`` is per process: the
-    global batch of one optimisation step is ``world_size * batch_size``.
+        ``balanced`` weighs each class's loss by ``n_train / (n_classes * n_class)``.
     """
 
     task: str
@@ -257,12 +235,11 @@ class TrainResult:
         The manifest with its ``split`` column.
     best_epoch : int or None
     cancelled : bool
-        The run was stopped early by its cancel token (the result then travels
-        on the :class:`~napari_msc_morph.errors.Cancelled` exception).
+        Stopped by its cancel token (the result travels on the ``Cancelled`` error).
     test_evaluation : Evaluation or None
         The best epoch evaluated on the held-out test split.
     report_files : dict
-        Paths of the test report (``metrics.json``, ``predictions.csv``, plots).
+        Paths of the test report's files.
     """
 
     bundle_path: Path | None

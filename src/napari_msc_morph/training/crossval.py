@@ -40,10 +40,7 @@ def cv_dir(bundle_path) -> Path:
 
 
 def check_cv_options(k, keep: str = "best", test_report: bool = True) -> None:
-    """Refuse cross-validation options that cannot work, before any work.
-
-    ``k=None`` means no cross-validation (nothing to check but ``keep``).
-    """
+    """Refuse cross-validation options that cannot work (``k=None``: no cross-validation)."""
     if keep not in CV_KEEP:
         raise BadInputError(f"--cv-keep must be one of {', '.join(CV_KEEP.names())}, got "
                             f"{keep!r}.")
@@ -169,34 +166,23 @@ def cross_validate(
     Parameters
     ----------
     manifest : path or DataFrame
-        As for :func:`~napari_msc_morph.training.train_model` (a ``split``
-        column is ignored: the folds decide).
+        As for :func:`~.trainer.train_model` (a ``split`` column is ignored).
     config : TrainConfig
-        Every fold trains with it; ``config.test`` is unused (fold ``i``'s
-        donors are its test set), ``config.val`` takes validation donors from
-        the rest.
+        Every fold's; ``config.val`` takes validation donors from the training folds.
     bundle_path : path
-        Where the best fold's bundle goes; everything else goes to
-        :func:`cv_dir`.
+        Where the best fold's bundle goes; everything else goes to :func:`cv_dir`.
     k : int
         Number of folds, 2 .. number of donors.
     keep : {"best", "all"}
-        Keep only the best fold's bundle (by the monitored validation metric),
-        or every fold's (the others as ``MODEL_DIR.cv/foldN``).
+        Keep only the best fold's bundle (by the monitored validation metric), or all.
     resume : bool
         Continue each fold whose run folder holds a checkpoint.
     progress, cancel, on_epoch, dedupe
-        As for :func:`~napari_msc_morph.training.train_model`.
+        As for :func:`~.trainer.train_model`.
 
     Returns
     -------
     CrossValidation
-
-    Examples
-    --------
-    >>> cv = cross_validate("manifest.csv", config, "model", k=5)  # doctest: +SKIP
-    >>> cv.summary_lines()[0]  # doctest: +SKIP
-    'test_accuracy: 0.812 ± 0.064 (5 folds)'
     """
     from .trainer import train_model
 

@@ -68,24 +68,13 @@ class ManifestError(BadInputError):
 
 # --------------------------------------------------------------------------- reading
 def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a manifest CSV/TSV/XLSX and make its paths absolute.
-
-    Parameters
-    ----------
-    path : path
-        The manifest file. Relative image paths are taken relative to its folder.
+    """Read a manifest CSV/TSV/XLSX; image paths become absolute (relative to its folder).
 
     Returns
     -------
     DataFrame
-        Columns ``path`` (absolute, str), ``label`` (str), ``donor`` (str, if
-        present), the optional columns as read, and ``line`` (the CSV line
-        number, for messages).
-
-    Raises
-    ------
-    ManifestError
-        A required column is missing.
+        ``path`` (absolute), ``label``, the optional columns, and ``line`` (the file's
+        line of each row, for messages).
     """
     path = Path(path)
     return _normalise(_with_required_columns(read_table(path), path), base=path.parent)
@@ -187,14 +176,7 @@ def _normalise(table: pd.DataFrame, base: Path) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- validation
 def resolve_class_names(table: pd.DataFrame, task, class_names=None) -> tuple[str, ...]:
-    """Which classes the model gets.
-
-    Explicit ``class_names`` win. Otherwise the task's classes, keeping only the
-    ones that occur in the manifest (in the task's order: for ordinal tasks
-    the order matters), or every label for a task whose classes come from the
-    data (strains; :meth:`~napari_msc_morph.models.TaskSpec.classes_in`). Labels
-    that are not task classes are reported by :func:`validate_manifest`.
-    """
+    """Explicit ``class_names``, else the task's classes that occur in the manifest (in task order)."""
     if class_names:
         return tuple(str(c) for c in class_names)
     return task.classes_in(table["label"])
@@ -210,14 +192,8 @@ def validate_manifest(
 ) -> None:
     """Raise :class:`ManifestError` listing every row that cannot be used.
 
-    Checks: empty or missing or unreadable files (a z-stack or more than 3
-    channels counts as unreadable), the same image in two rows (same path,
-    the same file through a symlink/``..``/letter case, or identical bytes:
-    :mod:`.integrity`), empty or
-    unknown labels, a donor without a label, a row without a donor (when
-    splitting by ``group_column``), invalid ``split`` values, and, if the
-    table has a ``split`` column filled in, a class absent from its training
-    split.
+    Checks files (missing, unreadable, not one plane), duplicates (:mod:`.integrity`),
+    labels, donors, ``split`` values, and a class absent from the training split.
 
     Parameters
     ----------
@@ -332,14 +308,10 @@ class Field:
 
 
 def load_field(path, downscale: int = 1) -> Field:
-    """Read an image, drop an alpha channel, and downscale it by an integer factor.
+    """Read one plane or RGB image (alpha dropped) and block-average it by ``downscale``.
 
-    Returns a :class:`Field` whose ``pixel_size_um`` (if the file has one) is
-    multiplied by ``downscale``. Downscaling averages blocks as prediction
-    resamples images to the bundle's pixel size (``inference.preprocess.downscale_blocks``),
-    so a model trained at reduced resolution on a CPU sees what it will predict.
-    The file's axes decide what the pixels are: a z-stack, a time series or more
-    than 3 channels is refused (never taken for RGB); see :func:`plane_problem`.
+    Block averaging is what prediction does (``downscale_blocks``), so a model trained at
+    reduced resolution sees what it will predict; ``pixel_size_um`` scales with it.
     """
     loaded = read_image(path)
     data = to_plane(np.asarray(loaded.data), loaded.axes, path)
@@ -365,12 +337,9 @@ _AXIS_NAMES = {"Z": "a z-stack", "T": "a time series", "I": "an image series",
 
 
 def plane_problem(shape, axes: str | None) -> str | None:
-    """Why an image of ``shape``/``axes`` is not one plane or RGB image, or ``None``.
+    """Why an image of ``shape``/``axes`` (tifffile letters) is not one plane or RGB image, or ``None``.
 
-    ``axes`` are tifffile's letters (``LoadedImage.axes``). Size-1 axes are
-    ignored. ``S`` (RGB samples) of 3 or 4 is colour; ``C`` of 3 is taken as
-    a colour image as before; a ``C`` of 2 or more than 3 channels, or any
-    other axis (``Z``, ``T``, ...) longer than 1, is refused.
+    Size-1 axes are ignored; ``S`` of 3-4 and ``C`` of 3 are colour.
     """
     shape = tuple(int(n) for n in shape)
     if axes is None or len(axes) != len(shape):

@@ -38,11 +38,9 @@ class Evaluation:
     Attributes
     ----------
     predictions : DataFrame
-        One row per image: ``path``, ``label``, ``predicted``, ``correct``,
-        ``p_<class>`` per class, the task's score, interval columns for
-        ordinal tasks, and the manifest's donor/day/passage/condition/split.
+        One row per image (:func:`predictions_table`).
     metrics : dict
-        JSON-ready numbers (see :func:`~napari_msc_morph.training.metrics.task_metrics`).
+        JSON-ready numbers (:func:`~.metrics.task_metrics` and the report context).
     probabilities : ndarray, shape (n_images, n_classes)
         As prediction gives them (the bundle's temperature applied).
     targets : ndarray of int
@@ -85,9 +83,6 @@ def evaluate_model(
 ) -> Evaluation:
     """Predict every image of a manifest split, compute the task's metrics, write the report.
 
-    The one evaluation entry point: ``msc-morph evaluate``, the test report of
-    :func:`~napari_msc_morph.training.trainer.train_model` and the demo call it.
-
     Parameters
     ----------
     bundle : path or ModelBundle
@@ -95,18 +90,15 @@ def evaluate_model(
     manifest : path or DataFrame
         A manifest, or the training run's ``split.csv``.
     out_dir : path, optional
-        Write the report there (:func:`write_report`); its files end up in
-        ``Evaluation.files``.
+        Write the report there (:func:`write_report`).
     split : {"test", "val", "train", "all"} or None
-        Rows to evaluate. The split comes from ``split_file`` if given, else the
-        manifest's ``split`` column, else the split recorded in the bundle at
-        training (so the training manifest reproduces the held-out test set).
+        Rows to evaluate; the split comes from ``split_file``, else the manifest's
+        ``split`` column, else the split recorded in the bundle.
     tiling : str, optional
         Override the bundle's tiling (``six``, ``grid``, ``center``).
     device : str
     downscale : int, optional
-        Read images at ``1/downscale`` resolution; default: what the model was
-        trained with (``metrics["downscale"]`` in ``model.json``, else 1).
+        Read images at ``1/downscale`` resolution; default: as the model was trained.
     threshold : float
         Decision threshold on P(positive) for sensitivity/specificity.
     n_boot : int
@@ -114,31 +106,20 @@ def evaluate_model(
     seed : int
         Bootstrap seed.
     bootstrap_by : str, optional
-        Manifest column whose groups the bootstrap resamples; default
-        ``donor`` when the manifest has one, else images (``"image"``
-        resamples images explicitly).
-    split_file : path, optional
-        A training run's ``split.csv`` whose split overrides the manifest's
-        (matched by resolved image path).
+        Column whose groups the bootstrap resamples; default ``donor`` when present,
+        ``"image"`` resamples images.
     precision : str, optional
-        Inference precision; float32 on a CPU by default so that metrics are
-        reproducible (``"auto"`` is what ``msc-morph predict`` uses).
+        Inference precision; float32 on a CPU by default, for reproducible metrics.
+    split_file : path, optional
+        A training run's ``split.csv`` whose split overrides the manifest's.
     progress : callable, optional
         ``progress(done, total, message)`` after every image.
     cancel : CancelToken, optional
-        Checked before every image; a cancelled token raises
-        :class:`~napari_msc_morph.errors.Cancelled` (no report is written).
+        Checked before every image (raises ``Cancelled``; no report is written).
 
     Returns
     -------
     Evaluation
-
-    Examples
-    --------
-    >>> ev = evaluate_model("passage-model", "passage-model.train/split.csv",
-    ...                     out_dir="report")  # doctest: +SKIP
-    >>> ev.metrics["within3_accuracy"]  # doctest: +SKIP
-    0.85
     """
     from ..models import ModelBundle, load_bundle, resolve_device
     from .metrics import task_metrics
@@ -237,10 +218,8 @@ def check_threshold(threshold) -> float:
 def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> tuple[str | None, list]:
     """The column whose groups the bootstrap resamples (``None``: images), and notes.
 
-    Empty cells are no group: pooled they would invent one more donor. By default
-    a donor column with empty cells makes the bootstrap resample images, with a
-    warning naming the manifest lines; a column named with ``--bootstrap-by``
-    must be filled in every row.
+    An empty cell is no group: by default it makes the bootstrap resample images
+    with a warning; a column named with ``--bootstrap-by`` must be filled in.
     """
     if bootstrap_by == "image":
         return None, []

@@ -81,13 +81,10 @@ def grouped_split(
 
     Parameters
     ----------
-    labels : sequence of str
-        Class of each image.
-    groups : sequence of str
-        Donor/strain of each image.
+    labels, groups : sequence of str
+        Class and donor/strain of each image.
     val, test : float or int
-        Fraction of groups (``< 1``; at least one group when non-zero) or a
-        number of groups (``>= 1``) for validation and test.
+        Share of groups (``< 1``; at least one when non-zero) or number of groups.
     seed : int
         Same seed, same table -> same split.
 
@@ -95,12 +92,6 @@ def grouped_split(
     -------
     ndarray of str
         ``"train"``, ``"val"`` or ``"test"`` per image.
-
-    Examples
-    --------
-    >>> split = grouped_split(["a", "b"] * 6, [f"D{i // 2}" for i in range(12)], val=1, test=1)
-    >>> sorted(set(split))
-    ['test', 'train', 'val']
     """
     groups, unique_groups, group_of, counts, overall = _class_counts(labels, groups)
     n = unique_groups.size
@@ -132,20 +123,7 @@ def grouped_split(
 
 
 def grouped_folds(labels, groups, k: int, seed: int = 0) -> np.ndarray:
-    """Fold number (``0 .. k-1``) of every image, whole groups per fold (cross-validation).
-
-    Each group (donor) lands in exactly one fold, so the folds' held-out donors
-    are disjoint and together cover all donors; folds differ by at most one
-    group. Among seeded shuffles the one whose per-fold class proportions are
-    closest to the whole table's is kept (every class in every fold's training
-    part where the groups allow), as :func:`grouped_split` does.
-
-    Examples
-    --------
-    >>> folds = grouped_folds(["a", "b"] * 6, [f"D{i // 2}" for i in range(12)], k=3)
-    >>> sorted(set(folds.tolist()))
-    [0, 1, 2]
-    """
+    """Fold (``0 .. k-1``) of every image: whole groups, stratified as :func:`grouped_split`."""
     _, unique_groups, group_of, counts, overall = _class_counts(labels, groups)
     n = unique_groups.size
     if not 2 <= int(k) <= n:
@@ -174,12 +152,9 @@ def assign_splits(
     test: float | int = 0.15,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Return ``table`` with a ``split`` column.
+    """``table`` with a ``split`` column: its own if filled in, else :func:`grouped_split`.
 
-    A ``split`` column already filled in wins (a warning names donors found in
-    two splits). Otherwise whole ``split_by`` groups go to one split
-    (:func:`grouped_split`); ``split_by=None`` or ``"none"`` splits single
-    images (this leaks donors between splits; a warning says so).
+    Donors found in two splits, and splitting single images, are warned about.
     """
     table = table.copy()
     if "split" in table.columns and (table["split"].astype(str) != "").any():
@@ -225,11 +200,7 @@ def split_counts(table: pd.DataFrame, split_by: str | None = "donor") -> pd.Data
 
 
 def write_split(table: pd.DataFrame, path: str | os.PathLike, split_by: str | None = "donor"):
-    """Write ``split.csv``: path, label, the group column, optional columns, split.
-
-    Paths are stored relative to the file's own folder (as every manifest is
-    read back), so the split works from any working directory.
-    """
+    """Write ``split.csv`` (path, label, group and optional columns, split), paths relative to it."""
     cols = ["path", "label"]
     if split_by and split_by in table.columns and split_by not in cols:
         cols.append(split_by)
@@ -275,11 +246,7 @@ def record_split(table: pd.DataFrame, split_by: str | None) -> dict:
 
 
 def apply_recorded_split(table: pd.DataFrame, recorded: dict | None, source: str) -> tuple:
-    """``table`` with the bundle's split assigned, and a note for the report.
-
-    Rows whose group the bundle never saw get no split (they are not part of
-    any of its splits). Raises when the bundle has no recorded split.
-    """
+    """``table`` with the bundle's split assigned (unknown groups get none), and a note."""
     if not recorded or "groups" not in recorded:
         raise BadInputError(
             f"{source} has no split column and the bundle does not record its training split "

@@ -106,54 +106,31 @@ def train_model(
     Parameters
     ----------
     manifest : path or DataFrame
-        Manifest CSV/TSV/XLSX, folder-per-class root, or a table with
-        ``path``, ``label``, ``donor`` (see :mod:`napari_msc_morph.training.data`).
+        Manifest CSV/TSV/XLSX, folder-per-class root, or a table (:mod:`.data`).
     config : TrainConfig
     bundle_path : path
-        Where the bundle goes (a folder, or a ``.zip``); rewritten whenever the
-        monitored validation metric improves, so an interrupted run leaves the
-        best epoch so far.
+        The bundle (folder or ``.zip``), rewritten whenever the monitored metric improves.
     work_dir : path, optional
         Checkpoints, ``split.csv``, ``history.csv``; default ``<bundle>.train``.
     resume : bool
-        Continue from ``work_dir``'s checkpoint (same manifest, task, backbone,
-        classes and split; more ``epochs`` may be given).
+        Continue from ``work_dir``'s checkpoint (same manifest, task, backbone, classes).
     test_report : bool
-        Evaluate the best epoch on the test split (when it has images), write
-        the report and add its ``test_*`` numbers to ``model.json``.
+        Evaluate the best epoch on the test split and add ``test_*`` to ``model.json``.
     report_dir : path, optional
         Where the test report goes; default ``work_dir / "report"``.
     progress : callable, optional
-        ``progress(done, total, message)``: reading images, then every batch
-        of every epoch, then the test images.
+        ``progress(done, total, message)``: reading images, every batch, the test images.
     cancel : CancelToken, optional
-        Checked after every batch and epoch. A cancelled run keeps its last
-        checkpoint and best bundle, then raises
-        :class:`~napari_msc_morph.errors.Cancelled` whose ``result`` attribute
-        is the :class:`TrainResult` so far (``cancelled=True``).
+        A cancelled run keeps its checkpoint and best bundle, then raises
+        ``Cancelled`` whose ``result`` is the :class:`TrainResult` so far.
     on_epoch : callable, optional
-        ``on_epoch(row)`` with each finished epoch's history row (plus
-        ``epochs``, the planned number), for live plots.
+        ``on_epoch(row)`` with each finished epoch's history row (plus ``epochs``).
     dedupe : bool
-        Rows showing the same image (the same file under another spelling or
-        a symlink, or identical bytes) are an error naming both rows; with
-        ``dedupe=True`` the first row is kept and the others are dropped (if
-        their labels agree). Either way no image is in two splits.
-
-    Warnings that weaken the split's numbers without making them wrong (one
-    group per image, a class absent from validation or test, merged rows) are
-    logged and listed in ``model.json`` ``metrics["warnings"]``.
+        Keep the first of rows showing the same image instead of refusing them.
 
     Returns
     -------
     TrainResult
-
-    Examples
-    --------
-    >>> config = TrainConfig(task="osteogenic", backbone="resnet10t", input_size=64, epochs=2)
-    >>> result = train_model("manifest.csv", config, "osteo-model")  # doctest: +SKIP
-    >>> result.metrics["test_auc"]  # doctest: +SKIP
-    0.93
     """
     from ..models import resolve_device
     from ..models.backbones import pretrained_source
