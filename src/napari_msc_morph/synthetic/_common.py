@@ -19,9 +19,8 @@ BRIGHTFIELD_SIZE = (1944, 2592)
 class DonorStyle:
     """How one donor's cultures (and the microscope session) look.
 
-    Every field is a multiplier or an offset drawn once per donor by :func:`make_donor`
-    (which holds their ranges); two images of the same donor share them, which is what
-    makes a donor-grouped train/validation split matter.
+    Drawn once per donor by :func:`make_donor`; images of one donor share it, which is
+    what makes a donor-grouped split matter.
     """
 
     donor_id: str  #: name of the donor ("D1", "reference" …)
@@ -55,18 +54,11 @@ def make_donor(donor_id: str | int, seed: int = 0, prefix: str = "D") -> DonorSt
     donor_id : str or int
         Donor name; an integer ``n`` becomes ``f"{prefix}{n}"`` (``"D1"``; strains: ``"S1"``).
     seed : int
-        Seed; the same ``(donor_id, seed)`` always gives the same style.
+        The same ``(donor_id, seed)`` always gives the same style.
 
     Returns
     -------
     DonorStyle
-
-    Examples
-    --------
-    >>> make_donor("D1", seed=0) == make_donor("D1", seed=0)
-    True
-    >>> make_donor(1).donor_id
-    'D1'
     """
     if isinstance(donor_id, (int, np.integer)) and not isinstance(donor_id, (bool, np.bool_)):
         donor_id = f"{prefix}{int(donor_id)}"

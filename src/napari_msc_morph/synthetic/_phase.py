@@ -26,11 +26,7 @@ ABSORB = 0.25
 
 
 def upsample2(image: np.ndarray) -> np.ndarray:
-    """Bilinear 2x upsampling with pixel-centre alignment (``(h, w) -> (2h, 2w)``).
-
-    Each new pixel is 3/4 of its parent plus 1/4 of the neighbour on its
-    side (edges repeat), first along rows, then along columns.
-    """
+    """Bilinear 2x upsampling with pixel-centre alignment (``(h, w) -> (2h, 2w)``)."""
     a = np.asarray(image, np.float32)
     h, w = a.shape
     quarter = a * np.float32(0.25)
@@ -55,11 +51,7 @@ def upsample2(image: np.ndarray) -> np.ndarray:
 
 
 def smooth_noise(rng: np.random.Generator, shape, cell_px: float) -> np.ndarray:
-    """Zero-mean, unit-sd noise varying over about ``cell_px`` pixels.
-
-    Drawn on a grid ``2**k`` times coarser and upsampled bilinearly, so it
-    costs little more than one full-size array.
-    """
+    """Zero-mean, unit-sd noise varying over about ``cell_px`` pixels (drawn coarse, upsampled)."""
     h, w = shape
     k = max(int(np.floor(np.log2(max(cell_px, 1.0)))), 0)
     step = 2**k
@@ -99,16 +91,8 @@ def render_phase(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Turn a canvas into the final uint8 image (``out_shape``, or ``+(3,)``) and int32 labels.
 
-    Parameters
-    ----------
-    canvas : Canvas
-        Thickness, brightness and owner maps, ``render_step`` camera pixels per canvas pixel.
-    donor : DonorStyle
-        Background, contrast, halo, illumination and noise of the session.
-    texture : float
-        Relative amplitude of the cytoplasmic texture (cells are not optically uniform).
-    absorption : numpy.ndarray, optional
-        Opaque material (mineral) at canvas resolution.
+    ``texture`` is the relative amplitude of the cytoplasmic texture; ``absorption`` the
+    opaque material (mineral) at canvas resolution.
     """
     render_px = BRIGHTFIELD_PIXEL_SIZE_UM * render_step
     t = canvas.thickness

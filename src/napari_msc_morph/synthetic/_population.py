@@ -80,15 +80,7 @@ def scatter_centres(rng, n, lo, hi, clusters_um=None, cluster_fraction=0.0, px_u
 
 
 def draw_population(canvas: _shapes.Canvas, rng: np.random.Generator, pop: Population, px_um: float) -> dict:
-    """Place and paint the cells of ``pop``; return truth for the cells seen in the field.
-
-    Parameters
-    ----------
-    canvas : Canvas
-        Render-resolution canvas.
-    px_um : float
-        Render pixel size in µm.
-    """
+    """Place and paint the cells of ``pop`` (``px_um`` per canvas pixel); return truth for the cells seen."""
     h, w = canvas.shape
     px2 = px_um * px_um
     mean_area_px = pop.mean_area_um2 / px2

@@ -18,11 +18,9 @@ _LUT_THETA = np.linspace(-np.pi, np.pi, LUT_SIZE, endpoint=False)
 class Patch:
     """The pixels of one shape, as flat arrays (only pixels inside the shape).
 
-    ``rr``/``cc`` are canvas row/column indices (may fall outside the
-    canvas); ``s`` the interior depth in (0, 1]; ``u``/``v`` the rotated
-    local coordinates (pixels, ``u`` along the cell axis) relative to the
-    cell centre; ``axial`` a 0–1 profile along the axis (1 in the middle)
-    that makes spindles thicker in their middle.
+    ``rr``/``cc``: canvas indices (may fall outside it); ``s``: interior depth in (0, 1];
+    ``u``/``v``: local coordinates (``u`` along the cell axis); ``axial``: 0-1 profile along
+    the axis that thickens spindles in their middle.
     """
 
     rr: np.ndarray
@@ -34,12 +32,7 @@ class Patch:
 
 
 def _fill_rows(ys: np.ndarray, xs: np.ndarray):
-    """All pixel centres between the leftmost and rightmost outline point of each row.
-
-    ``ys``/``xs`` are outline points no more than ~0.7 px apart. Intervals are
-    widened by a pixel each side; callers drop pixels whose exact depth is 0.
-    Cost is proportional to the shape's area, not its bounding box.
-    """
+    """Pixel centres between the outermost outline points (~0.7 px apart) of each row, widened by a pixel."""
     ry = np.rint(ys).astype(np.int64)
     r0 = int(ry.min())
     n_rows = int(ry.max()) - r0 + 1
@@ -99,11 +92,7 @@ def spindle(
     bend: float = 0.0,
     taper: float = 1.0,
 ) -> Patch:
-    """A fusiform (spindle) cell: widest at its centre, tapering to two tails.
-
-    ``taper`` > 1 gives long thin tails (bipolar processes) and a thick
-    middle; ``bend`` curves the axis (fraction of the half length).
-    """
+    """A fusiform cell; ``taper`` > 1 gives long thin tails, ``bend`` curves the axis."""
     front = max(float(half_length_front), 1.0)
     back = max(float(half_length_back), 1.0)
     half_width = max(float(half_width), 0.6)
@@ -135,12 +124,7 @@ def spindle(
 
 
 def star(cy: float, cx: float, radius_lut: np.ndarray, angle: float = 0.0, aspect: float = 1.0) -> Patch:
-    """A star-shaped cell whose outline radius at angle θ is ``radius_lut[θ]``.
-
-    ``radius_lut`` samples θ in ``[-π, π)`` in :data:`LUT_SIZE` steps (see
-    :func:`polygon_lut`). ``aspect`` > 1 stretches the shape along ``angle``
-    without changing its area.
-    """
+    """A star-shaped cell of outline radius ``radius_lut[θ]``; ``aspect`` stretches it along ``angle``."""
     radius_lut = np.asarray(radius_lut, dtype=np.float32)
     stretch = np.float32(np.sqrt(max(aspect, 1e-3)))
     theta = np.linspace(-np.pi, np.pi, LUT_SIZE + 1)
@@ -171,11 +155,7 @@ def ellipse_depth(patch: Patch, a: float, b: float, du: float = 0.0, dv: float =
 
 
 def polygon_lut(angles: np.ndarray, radii: np.ndarray) -> np.ndarray:
-    """Outline radius of a star-shaped polygon (straight edges) sampled on the LUT.
-
-    ``angles`` (radians, any order) and ``radii`` give the vertices in polar
-    coordinates around the cell centre.
-    """
+    """Outline radius on the LUT of a star-shaped polygon with vertices at polar ``angles``, ``radii``."""
     order = np.argsort(np.mod(angles, 2 * np.pi))
     a = np.mod(np.asarray(angles, dtype=float)[order], 2 * np.pi)
     r = np.asarray(radii, dtype=float)[order]
@@ -218,13 +198,7 @@ def lut_area(radius_lut: np.ndarray) -> float:
 
 
 class Canvas:
-    """Accumulates optical thickness, brightness and cell ownership.
-
-    Parameters
-    ----------
-    shape : (int, int)
-        Canvas shape in (render) pixels.
-    """
+    """Accumulates optical thickness, brightness and cell ownership on a ``shape`` of render pixels."""
 
     def __init__(self, shape: tuple[int, int]):
         self.shape = tuple(int(v) for v in shape)
@@ -235,11 +209,7 @@ class Canvas:
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
 
     def paint(self, patch: Patch, values: np.ndarray, label: int = 0, target: str = "thickness") -> None:
-        """Add ``values`` (one per patch pixel) to a map; claim pixels for ``label``.
-
-        A pixel belongs to the cell with the largest interior depth there, so
-        overlapping cells get a sensible boundary.
-        """
+        """Add ``values`` (one per patch pixel) to a map; a pixel belongs to the deepest cell there."""
         h, w = self.shape
         rr, cc = patch.rr, patch.cc
         values = np.broadcast_to(np.asarray(values, np.float32), rr.shape)

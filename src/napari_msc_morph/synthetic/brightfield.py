@@ -71,8 +71,7 @@ def passage_field(
     donor : DonorStyle, optional
         Donor and session style (:func:`make_donor`); ``None`` for a neutral one.
     size : (int, int)
-        ``(height, width)`` in pixels; default 1944x2592. The pixel size is
-        always 0.65 µm, so a smaller size is a smaller field of view.
+        ``(height, width)`` in pixels at 0.65 µm; default 1944x2592.
     rgb : bool
         Return an ``(H, W, 3)`` colour image instead of grayscale.
     seed : int
@@ -81,14 +80,8 @@ def passage_field(
     Returns
     -------
     SyntheticField
-        ``truth`` holds ``passage``, ``n_cells``, ``mean_cell_area_um2``,
-        ``flat_fraction``, ``mean_aspect_ratio``, ``donor``.
-
-    Examples
-    --------
-    >>> f = passage_field(3, size=(256, 256), seed=0)
-    >>> f.image.shape, f.image.dtype, f.pixel_size_um
-    ((256, 256), dtype('uint8'), 0.65)
+        ``truth`` holds ``passage``, ``n_cells``, ``mean_cell_area_um2``, ``flat_fraction``,
+        ``mean_aspect_ratio``, ``donor``.
     """
     passage = check_choice(passage, "passage", PASSAGES)
     donor = check_donor(donor)
@@ -102,12 +95,7 @@ def passage_field(
 
 
 def osteo_differentiation(day: float, induced: bool, donor=None) -> float:
-    """Ground-truth osteogenic differentiation (0–1) on ``day`` of culture.
-
-    Induced cultures spread and grow during days 1–7 (up to 0.45 of the
-    donor's response) and mineralise during days 7–21 (up to 1.0); controls
-    drift by at most 0.01. Monotone in ``day`` for a given donor.
-    """
+    """Ground-truth osteogenic differentiation (0–1) on ``day``: spreading to day 7, mineral to day 21."""
     donor = check_donor(donor)
     day = float(day)
     if day < 0:
@@ -127,7 +115,7 @@ def osteo_field(
     Parameters
     ----------
     day : int
-        Day of culture, one of :data:`OSTEO_DAYS` (0, 1, 3, 5, 7, 14, 21).
+        Day of culture, one of :data:`OSTEO_DAYS`.
     induced : bool
         ``True`` for osteogenic medium, ``False`` for the growth-medium control.
     donor, size, rgb, seed
@@ -136,15 +124,8 @@ def osteo_field(
     Returns
     -------
     SyntheticField
-        ``truth`` holds ``day``, ``induced``, ``condition``,
-        ``differentiation`` (0–1, see :func:`osteo_differentiation`),
+        ``truth`` holds ``day``, ``induced``, ``condition``, ``differentiation``,
         ``mineral_area_fraction``, ``n_cells``, ``mean_cell_area_um2`` …
-
-    Examples
-    --------
-    >>> f = osteo_field(14, induced=True, size=(256, 256))
-    >>> 0 < f.truth["differentiation"] <= 1
-    True
     """
     day = check_choice(day, "day", OSTEO_DAYS)
     if not isinstance(induced, (bool, np.bool_)):
@@ -250,22 +231,14 @@ def source_field(
     Parameters
     ----------
     source : str
-        ``"umbilical_cord"`` (long spindles, closely packed in parallel arrays
-        or whorls) or ``"bone_marrow"`` (slender cells with a thick middle and
-        few protrusions, loosely arranged).
+        ``"umbilical_cord"`` or ``"bone_marrow"`` (:data:`SOURCES`).
     donor, size, rgb, seed
         As for :func:`passage_field`.
 
     Returns
     -------
     SyntheticField
-        ``truth`` holds ``source``, ``arrangement``, ``n_cells``,
-        ``mean_cell_area_um2`` …
-
-    Examples
-    --------
-    >>> source_field("bone_marrow", size=(256, 256)).truth["source"]
-    'bone_marrow'
+        ``truth`` holds ``source``, ``arrangement``, ``n_cells``, ``mean_cell_area_um2`` …
     """
     source = check_choice(source, "source", SOURCES)
     donor = check_donor(donor)

@@ -74,23 +74,16 @@ def write_dataset(
     Parameters
     ----------
     kind : str
-        One of :data:`KINDS`: ``"passage"`` (P1–P10), ``"osteo"`` (days
-        0–21, induced and control), ``"source"`` (umbilical cord, bone
-        marrow), ``"nsc"`` (neuron, astrocyte, oligodendrocyte), ``"strain"``
-        (strains S1 … Sn, each through P1–P10 with its own morphology; the
-        label is the strain) or ``"if"``
-        (immunofluorescence fields with labels and per-cell truth).
+        One of :data:`KINDS` (``"strain"``: each strain through P1–P10, labelled by strain;
+        ``"if"``: immunofluorescence fields with labels and per-cell truth).
     out : str or Path
         Output folder (created). Images go to ``out/<donor>/``.
     n_donors : int
-        Number of donors (``D1`` … ``Dn``), each with its own style; for
-        ``"strain"`` the number of strains (``S1`` … ``Sn``).
+        Number of donors (``D1`` …), or of strains (``S1`` …) for ``"strain"``.
     per_class : int
-        Images per class and donor (for ``"if"``: fields per donor, spanning
-        differentiation 0–1).
+        Images per class and donor (``"if"``: fields per donor, spanning differentiation 0–1).
     size : (int, int), optional
-        ``(height, width)``; default 1944x2592 for bright-field kinds,
-        1024x1024 for ``"nsc"``, 512x512 for ``"if"``.
+        ``(height, width)``; default: the kind's field size.
     seed : int
         Random seed; the same arguments write identical files.
     rgb : bool
@@ -101,19 +94,8 @@ def write_dataset(
     Returns
     -------
     pandas.DataFrame
-        The manifest, also written atomically to ``out/manifest.csv``:
-        ``path`` (relative to ``out``, POSIX), ``donor``, ``label``, the class
-        columns (``passage``; ``day``, ``condition``; ``source``; ``fate``),
-        ``pixel_size_um``, ``seed`` and truth columns such as ``n_cells``,
-        ``mean_cell_area_um2``, ``differentiation``. For ``"if"`` also
-        ``nuclei_path``, ``cells_path`` and ``cells_table_path``.
-
-    Examples
-    --------
-    >>> m = write_dataset("source", "synthetic_source", n_donors=2, per_class=1,
-    ...                   size=(256, 256))  # doctest: +SKIP
-    >>> list(m.columns[:3])  # doctest: +SKIP
-    ['path', 'donor', 'label']
+        The manifest, also written to ``out/manifest.csv``: ``path`` (relative to ``out``),
+        ``donor``, ``label``, the class columns, ``pixel_size_um``, ``seed`` and truth columns.
     """
     spec = _KINDS[check_choice(kind, "kind", KINDS)]
     n_donors = int(n_donors)

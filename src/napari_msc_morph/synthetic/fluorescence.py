@@ -125,25 +125,15 @@ def if_field(
     pixel_size_um : float
         Pixel size in µm (the cells keep their size in *pixels*).
     differentiation : float
-        Osteogenic state in ``[0, 1]``: cells get larger, RUNX2 rises first,
-        then OSX, then OCN; fewer cells are Ki67 positive.
+        Osteogenic state in ``[0, 1]``: larger cells, RUNX2 then OSX then OCN, fewer Ki67+.
     seed : int
         Random seed; the same arguments give identical arrays.
 
     Returns
     -------
     IFField
-        ``truth`` has one row per cell with ``label, nucleus_label, area_px,
-        area_um2, nucleus_area_px, nucleus_area_um2, centroid_y_px,
-        centroid_x_px, cell_differentiation`` and per channel ``<name>_level``
-        (the mean intensity added inside its compartment before blur and
-        noise, in counts) plus ``Ki67_positive``.
-
-    Examples
-    --------
-    >>> f = if_field(size=(256, 256), n_cells=12, seed=1)
-    >>> f.channels["DAPI"].dtype, f.cells.max()
-    (dtype('uint16'), 12)
+        ``truth`` has one row per cell: labels, areas, centroid, ``cell_differentiation``,
+        ``<channel>_level`` (counts added before blur and noise) and ``Ki67_positive``.
     """
     height, width = check_size(size)
     n_cells = int(n_cells)

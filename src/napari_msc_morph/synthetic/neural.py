@@ -131,19 +131,13 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     fate : str
         ``"neuron"``, ``"astrocyte"`` or ``"oligodendrocyte"`` (:data:`FATES`).
     donor, size, rgb, seed
-        As for :func:`~.brightfield.passage_field`, but the default size is 1024x1024.
+        As for :func:`~.brightfield.passage_field` (default size 1024x1024).
 
     Returns
     -------
     SyntheticField
-        ``truth`` holds ``fate``, ``fate_fraction`` (share of cells with that
-        fate), ``n_cells``, ``mean_cell_area_um2``, ``mean_neurite_length_um``
-        (processes per cell), ``n_branch_points``.
-
-    Examples
-    --------
-    >>> nsc_field("astrocyte", size=(256, 256)).truth["fate"]
-    'astrocyte'
+        ``truth`` holds ``fate``, ``fate_fraction``, ``n_cells``, ``mean_cell_area_um2``,
+        ``mean_neurite_length_um``, ``n_branch_points``.
     """
     fate = check_choice(fate, "fate", FATES)
     donor = check_donor(donor)

@@ -51,12 +51,9 @@ def synthetic_readouts(
     Parameters
     ----------
     samples : DataFrame
-        One row per sample with ``sample_id`` and ``differentiation`` (0-1);
-        other columns (``day``, ``condition``, ``donor``) are carried over.
+        ``sample_id`` and ``differentiation`` (0-1); ``day``, ``condition``, ``donor`` carried.
     markers, assays : sequence of str
-        Which markers and assays to simulate. Western blot values are
-        densitometry normalised to a loading control, compressed relative to
-        qPCR (a blot saturates).
+        Markers and assays to simulate (a western blot saturates: compressed against qPCR).
     replicates : int
         Technical replicates per sample, marker and assay.
     noise_cv : float
@@ -65,8 +62,8 @@ def synthetic_readouts(
     Returns
     -------
     DataFrame
-        Columns ``sample_id, marker, assay, replicate, value`` plus the carried
-        metadata columns: the long form that ``msc-morph correlate`` reads.
+        ``sample_id, marker, assay, replicate, value`` and the carried columns: the long
+        form that ``msc-morph correlate`` reads.
     """
     carried = _carried_columns(samples)
     rng = np.random.default_rng(seed)
@@ -99,20 +96,11 @@ def synthetic_ct_readouts(
     noise_sd: float = 0.2,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """qPCR Ct values (long form) for samples with a known ``differentiation``.
+    """qPCR Ct values (long form, as :func:`synthetic_readouts`) for samples with a known ``differentiation``.
 
-    ``Ct(gene) = base - log2(fold change) - donor offset + input offset + noise``:
-    each donor expresses each gene at its own level (``donor_sd``, log2 units),
-    each sample's cDNA input shifts every gene, the reference included
-    (``input_sd``, cycles), and wells add noise. Raw Ct therefore tracks the
-    input more than the differentiation; ΔCt against ``reference`` removes the
-    input, and a repeated-measures analysis by donor removes the donor levels.
-
-    Returns
-    -------
-    DataFrame
-        ``sample_id, marker, assay ("qPCR"), replicate, value`` (Ct) plus the
-        carried ``donor``, ``day``, ``condition`` columns.
+    ``Ct = base - log2(fold change) - donor offset + cDNA input offset + noise``: raw Ct
+    tracks the input more than differentiation; ΔCt against ``reference`` removes the input,
+    a repeated-measures analysis by donor the donor levels.
     """
     carried = _carried_columns(samples)
     rng = np.random.default_rng(seed)

@@ -52,22 +52,10 @@ def strain_population(passage: int, strain: DonorStyle) -> Population:
 
 def strain_field(passage: int, strain=None, size=(1944, 2592), rgb: bool = False,
                  seed: int = 0) -> SyntheticField:
-    """A phase-contrast field of ``strain`` at culture passage ``passage`` (1–10).
+    """A phase-contrast field of ``strain`` (:func:`make_strain`) at culture passage ``passage`` (1–10).
 
-    Parameters
-    ----------
-    passage : int
-        Passage number, 1–10.
-    strain : DonorStyle, optional
-        From :func:`make_strain`; ``None`` for the neutral reference.
-    size, rgb, seed
-        As for :func:`~.brightfield.passage_field`.
-
-    Returns
-    -------
-    SyntheticField
-        ``truth`` holds ``strain``, ``passage``, ``n_cells``,
-        ``mean_cell_area_um2`` …
+    ``size``, ``rgb`` and ``seed`` are as for :func:`~.brightfield.passage_field`; ``truth``
+    holds ``strain``, ``passage``, ``n_cells``, ``mean_cell_area_um2`` …
     """
     passage = check_choice(passage, "passage", PASSAGES)
     strain = check_donor(strain)
