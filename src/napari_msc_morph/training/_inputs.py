@@ -31,9 +31,8 @@ def prepare_training_field(data: np.ndarray, config, name: str = "image"):
 def jittered_input(crop: np.ndarray, normalizer, jitter=None) -> np.ndarray:
     """A raw crop -> network input ``(C, S, S)``; ``jitter`` acts on the [0, 1] scaled crop.
 
-    The jittered crop is mapped back to raw values so that the prediction
-    engine's normalizer does the scaling, clipping, channel conversion and
-    mean/std exactly as at prediction.
+    The jittered crop is mapped back to raw values so that the prediction engine's
+    normalizer does the rest exactly as at prediction.
     """
     crop = np.asarray(crop, dtype=np.float32)
     if jitter is not None:

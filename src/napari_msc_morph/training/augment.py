@@ -49,18 +49,15 @@ class AugmentConfig:
     hflip, vflip : bool
         Mirror left-right / up-down with probability 1/2.
     rotation_deg : float
-        Rotate by a uniform angle in ``[-rotation_deg, rotation_deg]``
-        (180 = any angle; cultures have no up).
+        Rotate by a uniform angle in ``[-rotation_deg, rotation_deg]`` (180: any angle).
     scale : float
-        Zoom by ``exp(U(-log(1+scale), log(1+scale)))``; 0 (default) keeps
-        cell size, the signal (see module notes).
+        Zoom by ``exp(U(-log(1+scale), log(1+scale)))``; 0 (default) keeps cell size.
     brightness, contrast, saturation : float
         Multipliers drawn from ``U(1 - x, 1 + x)``; saturation only for RGB.
     channel_gain : float
         Per-channel gain ``U(1 - x, 1 + x)`` for RGB (white balance).
     translate : float
-        For centre crops (``random_crop(..., position="center")``): shift the crop's
-        centre by up to this share of the crop side along each axis.
+        Centre crops only: shift by up to this share of the crop side along each axis.
     """
 
     hflip: bool = True
@@ -85,24 +82,10 @@ def random_crop(
     field: np.ndarray, size: int, rng: np.random.Generator, config: AugmentConfig,
     position: str = "random",
 ) -> np.ndarray:
-    """One ``size`` x ``size`` view of ``field`` at a random place, angle and mirror.
+    """One ``size`` x ``size`` float32 view of ``field`` at a random place, angle and mirror.
 
-    Parameters
-    ----------
-    field : ndarray, shape (H, W) or (H, W, C), float
-        The whole image.
-    size : int
-        Crop side in pixels.
-    rng : numpy.random.Generator
-    config : AugmentConfig
-    position : str
-        A :data:`CROPS` name: anywhere (``"random"``) or around the centre.
-
-    Returns
-    -------
-    ndarray, shape (size, size) or (size, size, C), float32
-        Bilinear resampling; pixels outside the field (only when it is
-        smaller than the rotated crop) are mirrored in.
+    Bilinear resampling; ``position`` is a :data:`CROPS` name; pixels outside the field
+    (only when it is smaller than the rotated crop) are mirrored in.
     """
     field = np.asarray(field)
     if field.ndim not in (2, 3):

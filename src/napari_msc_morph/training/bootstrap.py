@@ -93,12 +93,7 @@ def _cluster_index(groups, n: int) -> tuple[np.ndarray, int]:
 
 
 def class_strata(groups, y, n_images: int | None = None) -> np.ndarray | None:
-    """Each image's class when every cluster (donor) holds one class only, else ``None``.
-
-    With class-pure donors and at least two classes the bootstrap is stratified by
-    class (see the module docstring); donors holding several classes are resampled
-    as they are.
-    """
+    """Each image's class when every cluster (donor) holds one class (of two or more), else ``None``."""
     y = np.asarray(y).ravel()
     if np.unique(y).size < 2:
         return None
@@ -109,13 +104,10 @@ def class_strata(groups, y, n_images: int | None = None) -> np.ndarray | None:
 
 def cluster_draws(groups, n_images: int, n_boot: int, seed: int = 0,
                   strata=None) -> tuple[np.ndarray, np.ndarray]:
-    """How often each cluster is drawn in each resample, and each image's cluster.
+    """``(counts, inverse)``: draws per resample and cluster ``(n_boot, n_clusters)``, each image's cluster.
 
-    ``strata`` (one label per image, constant within a cluster) draws, in every
-    resample, as many clusters from each stratum as it holds.
-
-    Returns ``(counts, inverse)``: ``counts`` of shape ``(n_boot, n_clusters)``
-    (each row sums to ``n_clusters``) and ``inverse`` of shape ``(n_images,)``.
+    ``strata`` (one label per image, constant within a cluster) draws, in every resample,
+    as many clusters from each stratum as it holds.
     """
     inverse, n_clusters = _cluster_index(groups, n_images)
     rng = np.random.default_rng(seed)
@@ -139,8 +131,7 @@ def donor_weights(groups, n_boot: int = DEFAULT_N_BOOT, seed: int = 0,
                   n_images: int | None = None, strata=None) -> np.ndarray:
     """Per-image weights ``(n_boot, n_images)``: how often each image's donor was drawn.
 
-    ``groups`` holds one donor (cluster) label per image; ``None`` resamples
-    images (then ``n_images`` is required). ``strata``: see :func:`cluster_draws`.
+    ``groups=None`` resamples images (then ``n_images`` is required).
     """
     n = len(groups) if groups is not None else int(n_images)
     counts, inverse = cluster_draws(groups, n, n_boot, seed, strata)
@@ -181,11 +172,7 @@ def weighted_mean(W, values, mask=None) -> np.ndarray:
 
 
 def weighted_auc(W, y, scores) -> np.ndarray:
-    """Per resample: ROC AUC with images counted by weight (Mann-Whitney, ties 1/2).
-
-    Equals ``sklearn.metrics.roc_auc_score`` of the resampled
-    images; ``nan`` for a resample with only one class.
-    """
+    """Per resample: ROC AUC with images counted by weight (Mann-Whitney; ``nan`` with one class)."""
     W = np.atleast_2d(np.asarray(W, dtype=np.float64))
     y = np.asarray(y).astype(bool).ravel()
     s = np.asarray(scores, dtype=np.float64).ravel()
@@ -251,10 +238,7 @@ def bootstrap_intervals(statistics: dict, groups, n_images: int, n_boot: int, se
                         alpha: float = 0.05, strata=None) -> dict:
     """``{name: Interval(low, high, used)}`` for every ``name -> fn(W) -> values per resample``.
 
-    All statistics share the same resamples (the same donors drawn), so their
-    intervals describe one and the same uncertainty. ``strata``: see
-    :func:`cluster_draws` (:func:`class_strata` gives the class when donors are
-    class-pure). ``used`` is the number of resamples in which the statistic exists.
+    All statistics share the same resamples; ``used`` counts those in which it exists.
     """
     n_boot = check_n_boot(n_boot)
     if n_boot == 0 or n_images == 0 or not statistics:

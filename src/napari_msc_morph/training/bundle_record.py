@@ -15,11 +15,7 @@ __all__ = ["bundle_config_for", "bundle_metrics", "history_lists", "update_bundl
 
 def bundle_config_for(config: TrainConfig, class_names, pixel_size_um, normalization,
                       metrics: dict | None = None):
-    """The :class:`~napari_msc_morph.models.BundleConfig` of a model trained with ``config``.
-
-    ``normalization`` is ``(mean, std)`` from timm's data config of the network
-    (:func:`~napari_msc_morph.models.backbones.normalization`).
-    """
+    """The :class:`~napari_msc_morph.models.BundleConfig` of a model trained with ``config``."""
     from ..models import BundleConfig
 
     mean, std = normalization
@@ -52,12 +48,7 @@ def history_lists(history: list[dict]) -> dict:
 
 def bundle_metrics(row: dict, history: list[dict], table: pd.DataFrame, config: TrainConfig,
                    best_epoch: int, monitor: str, pretrained_source: str | None = None) -> dict:
-    """model.json ``metrics``: the best epoch's numbers, the split, the curves, the settings.
-
-    The settings are every resolved hyperparameter (``recipe``, ``optimizer``,
-    ``lr``, ``momentum``, ``batch_size``, ``scheduler``, ``monitor``,
-    ``epochs``, ``crop``, ``input_size``, ``pretrained`` source ...).
-    """
+    """model.json ``metrics``: the best epoch's numbers, the split, the curves and every resolved setting."""
     metrics = {k: v for k, v in row.items() if k not in ("epoch", "train_seconds")}
     metrics.update({
         "best_epoch": best_epoch,

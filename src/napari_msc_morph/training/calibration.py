@@ -67,11 +67,13 @@ def _nll(z: np.ndarray, mask: np.ndarray, targets: np.ndarray, temperature: floa
 def fit_temperature(logits, targets, bounds=TEMPERATURE_BOUNDS) -> TemperatureFit:
     """The temperature ``T`` that minimises the NLL of ``targets``.
 
+    A grid over ``log T`` finds the basin, then Brent's method
+    (:func:`scipy.optimize.minimize_scalar`) refines it to ~1e-6.
+
     Parameters
     ----------
     logits : ndarray (n_images, n_classes) or list of ndarray (n_tiles_i, n_classes)
-        One row per image, or each image's tiles (their tempered softmax is
-        averaged as at prediction).
+        One row per image, or each image's tiles (tempered softmax averaged as at prediction).
     targets : array_like of int
         True class index per image.
     bounds : (float, float)
@@ -80,21 +82,7 @@ def fit_temperature(logits, targets, bounds=TEMPERATURE_BOUNDS) -> TemperatureFi
     Returns
     -------
     TemperatureFit
-        ``temperature``, the NLL at ``T = 1`` and at ``T``, the number of images,
-        and whether ``T`` ended on a bound (then the split was too small or
-        perfectly separated, and ``T`` is only a limit).
-
-    Notes
-    -----
-    One scalar: a coarse grid over ``log T`` (81 points) finds the basin,
-    then Brent's bounded method (:func:`scipy.optimize.minimize_scalar`)
-    refines it to ~1e-6 in ``log T``.
-
-    >>> rng = np.random.default_rng(0)
-    >>> z = rng.normal(0, 4, (4000, 3))
-    >>> y = np.array([rng.choice(3, p=np.exp(r / 2) / np.exp(r / 2).sum()) for r in z])
-    >>> round(fit_temperature(z, y).temperature, 1)   # labels drawn at T = 2
-    2.0
+        ``T``, the NLL at 1 and at ``T``, ``n``, and whether ``T`` ended on a bound.
     """
     from scipy.optimize import minimize_scalar
 
@@ -123,8 +111,7 @@ def calibrate_bundle(bundle_path, split_file, *, device: str = "auto", downscale
                      cancel: CancelToken | None = None) -> dict | None:
     """Fit ``T`` on the validation rows of ``split_file`` and store it in the bundle.
 
-    Returns the ``calibration`` dict written to ``model.json``, or ``None``
-    (bundle unchanged) when the split has fewer than two validation images.
+    Returns the ``calibration`` dict written, or ``None`` with fewer than two validation images.
     """
     from ..models import load_bundle, resolve_device, save_bundle
     from ..models.calibration import apply_temperature

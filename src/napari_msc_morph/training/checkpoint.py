@@ -45,11 +45,7 @@ RESUME_KEYS = ("task", "backbone", "input_size", "in_chans", "downscale", "seed"
 
 
 def write_durably(data: bytes, target: Path) -> Path:
-    """Write ``data`` to ``target`` so that a crash leaves the old file or the new one.
-
-    Temporary file in the same folder -> write -> fsync -> rename over ``target``
-    -> fsync the folder (so the rename itself survives a power cut).
-    """
+    """Write ``data`` to ``target`` through a fsynced temporary file and rename, then fsync the folder."""
     with atomic_path(target, suffix=".tmp") as tmp, open(tmp, "wb") as handle:
         handle.write(data)
         handle.flush()

@@ -90,9 +90,7 @@ class DistContext:
 def setup(device: str) -> tuple[DistContext, str]:
     """Join the ``torchrun`` process group; return ``(context, this process's device)``.
 
-    ``device`` is the resolved device (``cpu``, ``cuda``, ``cuda:1`` ...). On
-    CUDA each process takes ``cuda:LOCAL_RANK`` and the ``nccl`` backend; on
-    CPU the ``gloo`` backend. Outside ``torchrun``: ``(DistContext(), device)``.
+    CUDA: ``cuda:LOCAL_RANK`` and ``nccl``; CPU: ``gloo``. Outside ``torchrun``: ``(DistContext(), device)``.
     """
     if not under_torchrun():
         return DistContext(), device

@@ -19,10 +19,8 @@ __all__ = ["Optimisation", "epoch_seed", "is_better", "train_one_epoch", "valida
 class Optimisation:
     """What one training step needs: the network and how it is updated.
 
-    ``model`` is the network itself (saved, validated); ``step_model`` the
-    module the training steps run through (its DDP wrapper under torchrun;
-    ``model`` otherwise); ``sum_over_processes`` adds the epoch's totals over
-    the torchrun processes (:meth:`.distributed.DistContext.sum`).
+    ``step_model`` is what the steps run through (the DDP wrapper under torchrun, else
+    ``model``); ``sum_over_processes`` adds the epoch's totals over processes.
     """
 
     model: object
@@ -52,11 +50,8 @@ def train_one_epoch(
 ) -> dict:
     """One pass over ``loader``; ``on_batch(batch, batches, loss)`` after every batch.
 
-    Returns the history row's training part: ``train_loss``,
-    ``train_accuracy``, ``train_samples`` (crops seen, over all torchrun
-    processes), ``lr``, ``train_seconds``, ``samples_per_s``. Raises
-    :class:`~napari_msc_morph.errors.Cancelled` after the batch during which
-    ``cancel`` was set.
+    Returns the history row's training part (``train_loss``, ``train_accuracy``,
+    ``train_samples``, ``lr``, ``train_seconds``, ``samples_per_s``).
     """
     import torch
 
@@ -98,11 +93,7 @@ def train_one_epoch(
 
 
 def validation_metrics(model, bundle_config, fields, targets, days, device: str) -> dict:
-    """``val_loss`` (mean NLL) and the task's metrics as ``val_*`` on whole fields.
-
-    Fields are predicted with the prediction engine's tiling, exactly as
-    ``msc-morph predict`` would predict them.
-    """
+    """``val_loss`` (mean NLL) and the task's metrics as ``val_*``, on whole fields as at prediction."""
     from ._inputs import predict_fields
     from .metrics import task_metrics
 

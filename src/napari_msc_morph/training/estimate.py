@@ -66,17 +66,8 @@ def estimate_training(n_fields: int, backbone: str, input_size: int, epochs: int
                       test: float = 0.15) -> TrainEstimate:
     """Estimate a run's duration from :data:`CPU_SECONDS_PER_IMAGE_224`.
 
-    Parameters
-    ----------
-    n_fields : int
-        Images in the manifest (all splits).
-    backbone, input_size, epochs, crops_per_field, val, test
-        As in :class:`~napari_msc_morph.training.TrainConfig`.
-    device : str
-        A resolved device (``cpu``, ``cuda``, ``cuda:1``, ``mps``).
-
-    >>> format_duration(estimate_training(100, "resnet10t", 224, 10).seconds)
-    '1.8 h'
+    ``n_fields`` counts the images of all splits; the other arguments are as in
+    :class:`~napari_msc_morph.training.TrainConfig` (``device`` resolved).
     """
     basis = "cost table"
     if backbone not in CPU_SECONDS_PER_IMAGE_224:
@@ -97,12 +88,7 @@ def estimate_training(n_fields: int, backbone: str, input_size: int, epochs: int
 
 
 def machine_defaults(task: str, device: str) -> dict:
-    """Backbone, input size and epochs that fit ``device``.
-
-    On the CPU: :data:`CPU_DEFAULTS` (a small network, 224 px, 10 epochs). On a
-    GPU: the first published recipe for ``task`` (:data:`~.recipes.RECIPES`),
-    else the :class:`~napari_msc_morph.training.TrainConfig` defaults.
-    """
+    """Backbone, input size and epochs that fit ``device`` (CPU: :data:`CPU_DEFAULTS`; GPU: the recipe)."""
     if str(device).startswith("cpu"):
         return dict(CPU_DEFAULTS)
     from .config import TrainConfig

@@ -56,11 +56,7 @@ def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
 
 
 def find_duplicates(table: pd.DataFrame) -> list[Duplicate]:
-    """Rows whose image is an earlier row's: same path, same file, or same bytes.
-
-    ``table`` has ``path`` (absolute, normalised) and ``line``. Files that do
-    not exist are matched by their resolved path only (validation reports them).
-    """
+    """Rows whose image is an earlier row's: same path, same file, or same bytes (missing files: by path)."""
     by_file: dict[object, tuple[int, str]] = {}
     by_size: dict[int, list[tuple[int, str]]] = {}
     found: list[Duplicate] = []
@@ -105,9 +101,7 @@ def find_duplicates(table: pd.DataFrame) -> list[Duplicate]:
 def merge_duplicates(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """``table`` without rows that repeat an earlier row's image, and what was merged.
 
-    A repeat whose label (or filled-in split) differs from the first row's is
-    kept, so that validation reports it: merging would have to guess which
-    label is right.
+    A repeat with another label or split is kept, so that validation reports it.
     """
     first_rows = {int(line): row for line, row in zip(table["line"], table.itertuples(index=False),
                                                        strict=True)}

@@ -41,11 +41,7 @@ def top_k_hits(y_true, probs, k: int) -> np.ndarray:
 
 
 def reliability_table(y_true, probs, n_bins: int = 15) -> dict:
-    """Top-label confidence vs accuracy in ``n_bins`` equal-width bins ``(lo, hi]``.
-
-    Returns a dict of arrays ``bin_lower``, ``bin_upper``, ``count``,
-    ``mean_confidence``, ``accuracy`` (``nan`` for empty bins).
-    """
+    """Top-label confidence vs accuracy in ``n_bins`` equal-width bins ``(lo, hi]`` (empty bins: ``nan``)."""
     p = np.asarray(probs, dtype=np.float64)
     conf = p.max(1)
     correct = (p.argmax(1) == np.asarray(y_true)).astype(float)
@@ -75,23 +71,14 @@ def task_metrics(task, y_true, probs, days=None, groups=None, threshold: float =
                  n_boot: int = 1000, seed: int = 0, n_bins: int = 15) -> dict:
     """All metrics that apply to ``task`` as a flat JSON-ready dict, each with a 95 % CI.
 
-    Every task: ``n_images``, ``accuracy``, ``top2_accuracy`` (and ``top3``
-    for more than three classes), ``macro_f1``, ``ece`` (``n_bins`` top-label
-    bins), ``confusion_matrix``. Ordinal tasks: ``within3_accuracy``,
-    ``within5_accuracy`` (Eq. 2; widths up to the number of classes) and
-    ``mean_abs_class_error``. Two-class tasks: ``auc``, ``sensitivity`` and
-    ``specificity`` at ``threshold`` on P(positive), and ``auc_day_<d>`` for
-    each ``day`` that has both classes.
+    Every task: ``n_images``, ``accuracy``, ``top2_accuracy`` (``top3`` beyond three classes),
+    ``macro_f1``, ``ece``, ``confusion_matrix``. Ordinal: ``within3_accuracy``,
+    ``within5_accuracy`` (Eq. 2), ``mean_abs_class_error``. Two classes: ``auc``,
+    ``sensitivity``, ``specificity`` at ``threshold``, ``auc_day_<d>``.
 
-    Every number metric ``<m>`` comes with ``<m>_ci95_low`` and
-    ``<m>_ci95_high``: a percentile bootstrap over ``groups`` (whole donors,
-    :mod:`~napari_msc_morph.training.bootstrap`), or over images when
-    ``groups`` is ``None``; all metrics share the same ``n_boot`` resamples
-    (``n_boot=0``: no intervals). When every donor holds one class the resampling
-    is stratified by class (``bootstrap_stratified``), so every resample has every
-    class. ``resamples_used[<m>]`` counts the resamples an interval rests on (a
-    resample without both classes has no AUC); ``warnings`` names each metric that
-    lost more than 5 % of them.
+    Each number ``<m>`` gets ``<m>_ci95_low``/``_high`` from one set of ``n_boot`` resamples
+    of ``groups`` (images when ``None``; stratified by class when donors are class-pure);
+    ``resamples_used`` and ``warnings`` say what each interval rests on.
     """
     from ..inference.ordinal import ordinal_class_values
 

@@ -19,12 +19,9 @@ def _native_size(model) -> int | None:
 
 
 def check_network_takes_crops(model, config, device: str) -> None:
-    """One training-mode forward pass on blank crops of ``config``'s size and batch.
+    """One training-mode forward pass on blank crops; a BadInputError names ``--input-size``/``--batch-size``.
 
-    Raises :class:`BadInputError` naming ``--input-size`` (a network built for
-    another size) or ``--batch-size`` (batch normalisation on one value per
-    channel). Batch-normalisation statistics are restored afterwards, so the
-    run is the same as without the check.
+    Batch-normalisation statistics are restored afterwards.
     """
     import torch
 
@@ -62,12 +59,7 @@ def check_network_takes_crops(model, config, device: str) -> None:
 
 
 def check_weights_finite(model, config, epoch: int, device: str) -> None:
-    """Raise :class:`BadInputError` naming ``--lr`` when training made the network overflow.
-
-    Overflowing means a weight that is NaN or infinite, or weights so large that
-    the network's output on a fixed noise crop is (evaluation mode: nothing of
-    the run changes, no random state is drawn).
-    """
+    """Raise :class:`BadInputError` naming ``--lr`` when the weights or a fixed crop's output overflow."""
     import torch
 
     finite = all(bool(torch.isfinite(p).all()) for p in model.parameters())

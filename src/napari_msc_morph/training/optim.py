@@ -76,11 +76,7 @@ def _cosine(optimizer, config):
 
 
 def schedule_warnings(config) -> list[str]:
-    """Why a plateau schedule of ``config`` could never lower the rate (empty if it can).
-
-    Early stopping after as many stale epochs as the plateau's patience ends the
-    run before the first reduction, and so does an epoch cap at or below it.
-    """
+    """Why a plateau schedule of ``config`` could never lower the rate (early stop or epoch cap first)."""
     if config.scheduler != "plateau":
         return []
     patience = config.plateau_patience
@@ -143,15 +139,5 @@ def _balanced(labels, class_names) -> list[float]:
 
 
 def class_weight_values(labels, class_names, mode: str = "none") -> list[float] | None:
-    """Per-class weights of the cross-entropy loss by the :data:`CLASS_WEIGHTS` entry ``mode``.
-
-    ``"balanced"``: ``n / (k * n_c)`` for ``n`` training images, ``k`` classes
-    and ``n_c`` images of class ``c``, so every class contributes equally to
-    the loss; a class without training images gets 0. ``"none"``: ``None``.
-
-    Examples
-    --------
-    >>> class_weight_values(["a", "a", "a", "b"], ["a", "b"], "balanced")
-    [0.6666666666666666, 2.0]
-    """
+    """Per-class loss weights: ``"balanced"``: ``n / (k * n_c)`` (0 without images); ``"none"``: ``None``."""
     return CLASS_WEIGHTS.get(mode or "none")(labels, class_names)

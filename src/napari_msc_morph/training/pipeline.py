@@ -42,12 +42,9 @@ __all__ = [
 
 
 def prepare_table(manifest, config: TrainConfig, dedupe: bool = False) -> tuple[pd.DataFrame, tuple]:
-    """Load and validate ``manifest`` for ``config`` and give it a ``split`` column.
+    """``(table with a split column, class_names)`` of ``manifest`` for ``config``, or ManifestError.
 
-    Returns ``(table, class_names)``. Raises :class:`ManifestError` listing
-    every offending row, including classes absent from the training split and
-    rows showing the same image (by resolved file or identical bytes) unless
-    ``dedupe`` keeps the first of them (logged; listed in ``table.attrs["merged"]``).
+    With ``dedupe`` repeated images are merged (listed in ``table.attrs["merged"]``).
     """
     from ..models import get_task
 
@@ -80,11 +77,7 @@ def load_fields(
     done: int = 0,
     total: int = 0,
 ) -> tuple[list, list]:
-    """``(fields, pixel sizes)`` of ``paths`` at training resolution.
-
-    ``transform`` maps each field's pixels (e.g. to ``(field, normalizer)``).
-    ``done``/``total`` place these reads in a longer progress count.
-    """
+    """``(fields, pixel sizes)`` of ``paths`` at training resolution, each passed through ``transform``."""
     out, sizes = [], []
     for k, path in enumerate(paths):
         check_cancelled(cancel, "Training cancelled while reading images.")
@@ -129,12 +122,7 @@ def warn_small_fields(paths, fields, input_size: int) -> None:
 
 
 class CropDataset:
-    """Random augmented crops of in-memory fields; ``len = fields * crops_per_field``.
-
-    Fields stay raw (their dtype, at training resolution); each has the
-    prediction engine's normalizer, fitted on the whole field. Items are
-    requested by key ``epoch * len + index`` (see :class:`EpochSampler`).
-    """
+    """Random augmented crops of raw in-memory fields, keyed ``epoch * len + index``."""
 
     def __init__(self, fields: list[np.ndarray], normalizers: list, targets,
                  config: TrainConfig):
@@ -167,11 +155,8 @@ class CropDataset:
 class EpochSampler:
     """Yields ``epoch * n + i`` for a seeded permutation ``i`` of the samples.
 
-    Under torchrun each of the ``world_size`` processes takes every
-    ``world_size``-th key of the one permutation from its ``rank`` on (padded by
-    repeating its start, as torch's ``DistributedSampler`` does), so the
-    processes share out one epoch and a crop depends on its key only.
-    ``max_samples`` caps this process's share (``max_train_batches * batch_size``).
+    Under torchrun each process takes every ``world_size``-th key from its ``rank`` on (padded
+    as ``DistributedSampler`` does); ``max_samples`` caps this process's share.
     """
 
     def __init__(self, n: int, seed: int, max_samples: int | None = None, rank: int = 0,

@@ -34,11 +34,8 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 100):
 def plot_learning_curves(history, fig=None, small: bool = False) -> Figure:  # noqa: F821
     """Loss (left) and accuracy / AUC (right) per epoch, training and validation.
 
-    ``history`` is a DataFrame or a dict of lists with ``epoch``,
-    ``train_loss`` and optionally ``val_loss``, ``train_accuracy``,
-    ``val_accuracy``, ``val_auc``, ``val_within3_accuracy`` (may be empty).
-    ``fig``: draw into this (empty) figure, e.g. the Train dock's live plot;
-    ``small``: the dock's small type.
+    ``history``: DataFrame or dict of lists (``epoch``, ``train_loss``, optional ``val_*``);
+    ``fig``: an empty figure to draw into (the Train dock's live plot); ``small``: small type.
     """
     import pandas as pd
 
@@ -136,11 +133,7 @@ def _ece_text(ece) -> str:
 
 def plot_reliability_before_after(before: dict | None, after: dict, ece_before=None,
                                   ece_after=None, temperature: float = 1.0) -> Figure:  # noqa: F821
-    """Reliability before (``T = 1``) and after temperature scaling, side by side.
-
-    With no calibration (``temperature == 1`` or no ``before`` table) one
-    panel, titled as uncalibrated.
-    """
+    """Reliability before (``T = 1``) and after temperature scaling, or one panel without calibration."""
     if before is None or float(temperature) == 1.0:
         fig = _figure(4.4, 4.0)
         _draw_reliability(fig.subplots(), after,

@@ -18,13 +18,7 @@ PUBLISHED_LABEL = "published (the paper's result on its own data)"
 
 @dataclass(frozen=True)
 class PublishedResult:
-    """A study's published numbers for one task/setup.
-
-    ``metrics`` maps a metric name of ``task_metrics`` (``accuracy``,
-    ``within3_accuracy``, ``auc_day_0`` ...) to the published value (a
-    fraction); ``source`` says which model, which data (how many images, how
-    they were split, what the paper does not say), and where.
-    """
+    """A study's published numbers (``metrics``: fractions named as in ``task_metrics``) and ``source``."""
 
     name: str
     task: str
@@ -99,13 +93,7 @@ _add(PublishedResult(
 
 def published_for(task: str, class_names=None, recipe: str | None = None
                   ) -> PublishedResult | None:
-    """The published result to compare a model with, or ``None`` if no study matches.
-
-    The bundle's recipe wins when it has a published result; otherwise the
-    task decides (for ``nsc_fate`` the number of classes picks binary or
-    multiclass). A passage model with fewer classes than P1-P10 still gets the
-    passage study's figures: the report says how many classes it has.
-    """
+    """The published result to compare a model with: its recipe's, else its task's, or ``None``."""
     if recipe and recipe in PUBLISHED:
         return PUBLISHED.get(recipe)
     n = len(class_names) if class_names is not None else None

@@ -62,10 +62,8 @@ _NOT_VALUES = ("source", "provenance")
 class Recipe:
     """One published training setup (the :class:`TrainConfig` values it sets).
 
-    ``augment`` holds :class:`~napari_msc_morph.training.augment.AugmentConfig`
-    values (as pairs, so the recipe stays immutable); ``source`` cites the
-    study; ``provenance`` maps every value (``augment`` as a whole, or
-    ``augment.<name>`` for each pair) to where it comes from.
+    ``augment`` holds AugmentConfig values as pairs (immutable); ``provenance`` maps every
+    value (``augment``, or ``augment.<name>`` for each pair) to where it comes from.
     """
 
     task: str
@@ -329,23 +327,12 @@ RECIPES.add("nsc-resnet50-multiclass", replace(
 
 
 def recipe_values(name: str) -> dict:
-    """The ``TrainConfig`` keyword arguments of recipe ``name`` (plus ``recipe=name``).
-
-    Unknown names raise :class:`~napari_msc_morph.errors.BadInputError` listing the recipes.
-
-    >>> recipe_values("passage-resnext")["optimizer"]
-    'sgd'
-    """
+    """The ``TrainConfig`` keyword arguments of recipe ``name`` (plus ``recipe=name``)."""
     return {**RECIPES.get(name).config_values(), "recipe": name}
 
 
 def config_provenance(config) -> dict:
-    """Where each value of a run started from a recipe comes from (``model.json``).
-
-    The recipe's :meth:`Recipe.provenance_dict`, except that a value the run
-    changed is marked ``"set for this run"`` with the recipe's value. ``{}``
-    for a run without a recipe (every value is then the user's or this tool's).
-    """
+    """Where each value of a recipe run comes from; a value the run changed is "set for this run"."""
     if not getattr(config, "recipe", None) or config.recipe not in RECIPES:
         return {}
     recipe = RECIPES.get(config.recipe)

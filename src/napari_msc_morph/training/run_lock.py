@@ -67,15 +67,7 @@ def _owner(lock: Path) -> tuple[dict | None, str]:
 
 @contextlib.contextmanager
 def output_lock(out: str | os.PathLike, job: str = "train") -> Iterator[Path]:
-    """Hold the lock of ``out`` for the block; refuse if another live run holds it.
-
-    Raises
-    ------
-    BadInputError
-        Another run (alive, or on another host, or a lock that cannot be read)
-        writes to ``out``; the message names the folder, the owner and the
-        lock file.
-    """
+    """Hold the lock of ``out`` for the block; if another run holds it, a BadInputError names it."""
     out = Path(out)
     lock = lock_path(out)
     # a run that fails before writing anything leaves no folder made for its lock
