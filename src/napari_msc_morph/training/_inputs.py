@@ -48,30 +48,11 @@ def predict_fields(model, config, fields, device: str = "cpu", tiling: str | Non
                    cancel: CancelToken | None = None, tiles: bool = False):
     """Probabilities ``(n_fields, n_classes)`` of raw fields, tiled as at prediction.
 
-    With ``tiles=True`` returns ``(probabilities, tile_probabilities)``, the
-    second a list of each field's ``(n_tiles, n_classes)`` array.
-
-    Parameters
-    ----------
-    model : torch.nn.Module
-        May be a network being trained: it is put in ``eval()`` mode for the
-        call and wrapped in a :class:`~napari_msc_morph.models.ModelBundle`
-        with ``config``; its training mode and memory format are restored
-        afterwards (the predictor switches it to channels-last), so validation
-        never changes the numbers of the next training epoch.
-    config : BundleConfig
-        Preprocessing and default tiling.
-    fields : iterable of ndarray
-        Raw images at the model's resolution (2D gray or ``(H, W, 3)``); a
-        generator keeps only one in memory.
-    tiling : {"six", "grid", "center"}, optional
-        Default: ``config.tiling``.
-    precision : str, optional
-        Float32 on a CPU by default (validation numbers must not depend on
-        bfloat16 calibration); the predictor's choice elsewhere.
-    total, progress, cancel
-        ``progress(k, total, message)`` after each field; ``cancel`` checked
-        before each one (:class:`~napari_msc_morph.errors.Cancelled`).
+    ``model`` may be a network being trained: its training mode and memory format are
+    restored afterwards, so validation never changes the next epoch. ``fields`` may be a
+    generator (one image in memory). ``precision`` is float32 on a CPU by default, so
+    validation numbers do not depend on bfloat16. With ``tiles=True`` also returns each
+    field's ``(n_tiles, n_classes)`` tile probabilities.
     """
     import torch
 

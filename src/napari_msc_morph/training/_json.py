@@ -10,11 +10,7 @@ __all__ = ["json_safe"]
 
 
 def json_safe(obj):
-    """``obj`` with numpy scalars made Python numbers and NaN/Inf made ``None``.
-
-    >>> json_safe({"a": np.float32(0.5), "b": [float("nan"), np.int64(2)]})
-    {'a': 0.5, 'b': [None, 2]}
-    """
+    """``obj`` with numpy scalars made Python numbers and NaN/Inf made ``None``."""
     if isinstance(obj, dict):
         return {str(k): json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

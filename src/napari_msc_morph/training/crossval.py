@@ -64,20 +64,16 @@ class CrossValidation:
     Attributes
     ----------
     folds : DataFrame
-        One row per fold: ``fold``, ``n_test_images``, ``test_groups`` and the
-        fold's numbers (the monitored validation metric, ``test_*``).
+        One row per fold: ``fold``, ``n_test_images``, ``test_groups``, its monitored
+        validation metric and ``test_*`` numbers.
     summary : DataFrame
         ``metric``, ``mean``, ``sd`` (``ddof=1``), ``n_folds``, ``min``, ``max``.
     best_fold : int
         1-based fold whose bundle is ``bundle_path``.
-    monitor : str
-    best_value : float
-    bundle_path : Path
     fold_bundles : dict
         Fold number -> bundle path of every bundle kept.
     files : dict
         ``folds``, ``cv_folds``, ``summary_csv``, ``summary_json``.
-    results : list of TrainResult
     """
 
     folds: pd.DataFrame

@@ -81,11 +81,7 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def manifest_from_folders(root: str | os.PathLike) -> pd.DataFrame:
-    """Build a manifest from ``root/<label>/*.tif`` or ``root/<label>/<donor>/*.tif``.
-
-    Without donor sub-folders every image is its own donor (a warning says so:
-    a donor-grouped split is then an image-level split).
-    """
+    """Build a manifest from ``root/<label>/<donor>/*.tif``, or ``root/<label>/*.tif`` (one donor per image)."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder of class folders.")
