@@ -81,7 +81,7 @@ def read_manifest(path: str | os.PathLike) -> pd.DataFrame:
 
 
 def manifest_from_folders(root: str | os.PathLike) -> pd.DataFrame:
-    """Build a manifest from ``root/<label>/<donor>/*.tif``, or ``root/<label>/*.tif`` (one donor per image)."""
+    """A manifest of ``root/<label>/<donor>/*.tif``, or ``root/<label>/*.tif`` (one donor per image)."""
     root = Path(root)
     if not root.is_dir():
         raise FileNotFoundError(f"{root} is not a folder of class folders.")
