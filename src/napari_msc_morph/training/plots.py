@@ -78,15 +78,13 @@ def plot_confusion_matrix(matrix, class_names, normalize: bool = True) -> Figure
     fig.colorbar(image, ax=ax, shrink=0.8, label="fraction of true class" if normalize else "images")
     ax.set_xticks(range(n), labels=class_names, rotation=45, ha="right", fontsize=8)
     ax.set_yticks(range(n), labels=class_names, fontsize=8)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    ax.set(xlabel="predicted", ylabel="true", title="Confusion matrix")
     if n <= 12:
         for i in range(n):
             for j in range(n):
                 if matrix[i, j]:
                     ax.text(j, i, str(int(matrix[i, j])), ha="center", va="center", fontsize=7,
                             color="white" if shown[i, j] > 0.6 else "black")
-    ax.set_title("Confusion matrix")
     return fig
 
 
@@ -97,13 +95,10 @@ def plot_roc(curves: dict, title: str = "ROC") -> Figure:  # noqa: F821
     ax.plot([0, 1], [0, 1], ":", color="grey", lw=1)
     for label, (fpr, tpr) in curves.items():
         ax.plot(fpr, tpr, lw=1.8, label=label)
-    ax.set_xlabel("1 - specificity (false positive rate)")
-    ax.set_ylabel("sensitivity (true positive rate)")
-    ax.set_xlim(-0.01, 1.01)
-    ax.set_ylim(-0.01, 1.01)
-    ax.set_aspect("equal")
+    ax.set(xlabel="1 - specificity (false positive rate)", xlim=(-0.01, 1.01),
+           ylabel="sensitivity (true positive rate)", ylim=(-0.01, 1.01), aspect="equal",
+           title=title)
     ax.legend(fontsize=8, loc="lower right")
-    ax.set_title(title)
     ax.grid(alpha=0.3)
     return fig
 
@@ -118,10 +113,8 @@ def _draw_reliability(ax, table: dict, title: str) -> None:
            edgecolor="navy", color="tab:blue", alpha=0.7, label="accuracy")
     conf = np.asarray(table["mean_confidence"], float)
     ax.plot(conf[keep], acc[keep], "o", color="tab:red", ms=4, label="mean confidence")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    ax.set_xlabel("confidence (top-class probability)")
-    ax.set_ylabel("accuracy")
+    ax.set(xlim=(0, 1), ylim=(0, 1.02), xlabel="confidence (top-class probability)",
+           ylabel="accuracy")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     ax.grid(alpha=0.3)
