@@ -132,14 +132,16 @@ def train_model(
     -------
     TrainResult
     """
-    from ..models import resolve_device
+    from ..models import create_backbone, resolve_device
     from ..models.backbones import pretrained_source
 
     bundle_path = Path(bundle_path)
     work_dir = Path(work_dir) if work_dir is not None else default_work_dir(bundle_path)
     # before any work: pretrained weights wanted but unavailable offline is an error now
     source = pretrained_source(config.backbone, config.pretrained, config.weights)
-    probe_network(config)
+    # and before any file is written: can this backbone train on these crops and batches?
+    probe = create_backbone(config.backbone, 2, in_chans=config.in_chans, pretrained=False)
+    check_network_takes_crops(probe, config, "cpu")
     ctx, device = distributed.setup(resolve_device(config.device))
     try:
         table, class_names = _prepare_run(manifest, config, work_dir, resume, dedupe, ctx)
@@ -177,14 +179,6 @@ def train_model(
 
 
 # --------------------------------------------------------------------------- steps
-def probe_network(config: TrainConfig) -> None:
-    """Before any file is written: can this backbone train on these crops and batches?"""
-    from ..models import create_backbone
-
-    probe = create_backbone(config.backbone, 2, in_chans=config.in_chans, pretrained=False)
-    check_network_takes_crops(probe, config, "cpu")
-
-
 def _prepare_run(manifest, config: TrainConfig, work_dir: Path, resume: bool, dedupe: bool,
                  ctx: distributed.DistContext):
     """Validate and split the manifest; write ``split.csv`` and ``train_config.json`` (rank 0)."""
