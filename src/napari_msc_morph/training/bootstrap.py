@@ -93,7 +93,7 @@ def _cluster_index(groups, n: int) -> tuple[np.ndarray, int]:
 
 
 def class_strata(groups, y, n_images: int | None = None) -> np.ndarray | None:
-    """Each image's class when every cluster (donor) holds one class (of two or more), else ``None``."""
+    """Each image's class when there are two or more and every cluster holds one, else ``None``."""
     y = np.asarray(y).ravel()
     if np.unique(y).size < 2:
         return None

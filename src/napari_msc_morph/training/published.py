@@ -93,7 +93,7 @@ _add(PublishedResult(
 
 def published_for(task: str, class_names=None, recipe: str | None = None
                   ) -> PublishedResult | None:
-    """The published result to compare a model with: its recipe's, else its task's, or ``None``."""
+    """The published result beside a model: its recipe's, else its task's (by class count), or ``None``."""
     if recipe and recipe in PUBLISHED:
         return PUBLISHED.get(recipe)
     n = len(class_names) if class_names is not None else None
