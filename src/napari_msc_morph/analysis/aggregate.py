@@ -1,11 +1,4 @@
-"""Aggregate image-derived scores: cells -> images -> samples.
-
-Per-cell tables (``labels_layer.features``) are summarised per image with
-:func:`aggregate_cells`; per-image tables (the results table, one row per
-layer) are summarised per sample with :func:`aggregate_to_samples`, which is
-what :mod:`napari_msc_morph.analysis.correlate` joins to molecular readouts.
-Sample metadata can be parsed from file names with :func:`metadata_from_name`.
-"""
+"""Aggregate image-derived scores: cells -> images -> samples; metadata from file names."""
 
 from __future__ import annotations
 

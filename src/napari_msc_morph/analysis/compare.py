@@ -1,30 +1,7 @@
-"""Group comparisons: does a value differ between groups, and does it rise with their order?
+"""Group comparisons at the experimental unit: :func:`compare_groups`.
 
-One call, :func:`compare_groups`, answers "does OsScore rise with induction
-day" and "are induced cells larger than controls" from the plugin's own tables
-(the tests in :mod:`.group_tests`: scipy, pingouin, statsmodels). The tests see
-one value per experimental unit (donor, sample, well: :mod:`.units`), the mean
-of its rows, or with ``method="mixed"`` every row in a mixed model with a
-random intercept per unit. It returns a :class:`GroupComparison` whose tables
-are DataFrames:
-
-- ``summary``: per group n (units), n_rows, mean, sd, median, q1, q3, IQR of the unit values;
-- ``omnibus``: Welch's ANOVA (effect size eta²), one-way ANOVA (eta²) or
-  Kruskal-Wallis (epsilon²); with ``paired_by`` (e.g. donor) Friedman's test
-  (Kendall's W), or Wilcoxon's signed-rank test for two groups; with the mixed
-  model a Wald chi² of the group effects (effect: the units' ICC);
-- ``posthoc``: every pair of groups, or with ``control`` every group against the
-  control; Games-Howell after Welch (Hedges g), Tukey's HSD or Dunnett's test
-  after the ANOVA, Dunn's test with Holm's correction after Kruskal-Wallis
-  (rank-biserial r), Wilcoxon signed-rank with Holm after Friedman
-  (matched-pairs rank-biserial r), Wald z with Holm in the mixed model;
-- ``trend``: over ordered groups (``order``, or numeric labels such as days):
-  Spearman's rho of the value against the group's rank in that order
-  (unpaired), Page's L test (paired, >= 3 groups), or the mixed model's slope.
-
-Pairs are reported as ``group_a`` -> ``group_b`` with ``group_a`` first in the
-order; ``estimate`` is b - a (means for Welch, medians otherwise), so a
-positive estimate and effect size mean the later group is larger.
+What each method computes and why: docs/results-and-correlation.md ("Group
+comparisons"). Pairs are ``group_a`` -> ``group_b`` and every estimate is b - a.
 """
 
 from __future__ import annotations

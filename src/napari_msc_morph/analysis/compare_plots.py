@@ -1,8 +1,4 @@
-"""Box + strip plot of a :class:`~napari_msc_morph.analysis.compare.GroupComparison`.
-
-Drawn into a :class:`matplotlib.figure.Figure` (no pyplot, no GUI backend), so
-the CLI saves it and a dock can draw it into its own canvas.
-"""
+"""Box + strip plot of a :class:`~napari_msc_morph.analysis.compare.GroupComparison`."""
 
 from __future__ import annotations
 

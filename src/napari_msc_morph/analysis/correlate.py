@@ -1,25 +1,7 @@
-"""Correlate image-derived scores with molecular readouts.
+"""Pearson/Spearman correlations with CIs and Benjamini-Hochberg q over the pairs tested.
 
-The whole job (files in, aggregation, join, correlation, time course, plots)
-is :func:`~napari_msc_morph.analysis.study.correlate_study`; the steps here are
-its building blocks::
-
-    samples = aggregate_to_samples(results_table, on="sample_id")
-    readouts = read_readouts("qpcr_and_western.xlsx")
-    table = correlate(samples, readouts, on="sample_id", method="both")
-
-:func:`correlate` returns one row per score, marker, assay and method with
-``n, r, ci_low, ci_high, p, q`` and a ``warning`` column. The methods are
-the entries of :data:`CORRELATION_METHODS`. Pearson confidence
-intervals use the Fisher z transform (``scipy.stats.pearsonr``); Spearman
-intervals are percentile bootstrap intervals over samples with a fixed seed
-(``scipy.stats.bootstrap``). ``q`` is the Benjamini-Hochberg adjusted p-value
-(``scipy.stats.false_discovery_control``) across all score x marker x assay
-pairs tested with the same method. Fewer than ``min_n`` (4; never below 3) samples
-gives no r, only a warning, because r from three points is mostly noise; p is
-only reported from :data:`MIN_N_FOR_P` (4) samples on, the ``warning`` column
-saying why it is missing. ``n_boot`` is at least :data:`MIN_N_BOOT` resamples,
-or 0 for no bootstrap interval, which the ``warning`` column then states.
+The steps of :func:`~napari_msc_morph.analysis.study.correlate_study`; what is
+computed and its limits (``min_n``, ``n_boot``): docs/results-and-correlation.md.
 """
 
 from __future__ import annotations

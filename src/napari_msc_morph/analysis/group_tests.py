@@ -1,19 +1,8 @@
 """The statistical tests behind :func:`~napari_msc_morph.analysis.compare.compare_groups`.
 
-Plain functions over arrays and DataFrames; the libraries compute what they
-provide (pingouin: Welch's ANOVA, Games-Howell with Hedges' g; scipy: one-way
-ANOVA, Tukey's HSD, Dunnett's many-to-one test, Kruskal-Wallis, Wilcoxon,
-Friedman, Page's L; statsmodels: the mixed model, see :mod:`.mixed`). Dunn's
-test, the rank-biserial effect sizes and Holm's correction (see :func:`holm`)
-are owned code. Pairs are ``a`` -> ``b`` and every estimate and effect size is
-b - a, so positive means ``b`` is larger; against a control group, ``a`` is the
-control.
-
-Each comparison method is a :class:`GroupTests` over a :class:`Groups` (one
-value per experimental unit, see :mod:`.units`): :data:`WELCH`, :data:`ANOVA`
-and :data:`KRUSKAL` for independent groups (trend: Spearman's rho against the
-group order), :data:`FRIEDMAN` for repeated measures (trend: Page's L) and
-:data:`MIXED`, a mixed model over the rows with a random intercept per unit.
+The libraries compute what they provide (pingouin, scipy, statsmodels via
+:mod:`.mixed`); Dunn's test, the rank-biserial effect sizes and :func:`holm` are
+owned code. Each method is a :class:`GroupTests` over a :class:`Groups`.
 """
 
 from __future__ import annotations

@@ -1,11 +1,7 @@
-"""Join per-sample scores to per-sample readouts, one row per sample, marker and assay.
+"""Join per-sample scores to readouts: one row per sample, marker and assay.
 
-A *sample* is one value of the join key (``sample_id``, or e.g. ``day,
-condition``, or ``donor, day, condition``; see
-:data:`~napari_msc_morph.analysis.aggregate.SAMPLE_KEYS`). Whatever shape the
-two tables come in, every sample appears once per marker and assay in the
-joined table, so the ``n`` of a correlation is the number of samples, never
-the number of images or readout rows.
+Rows sharing a join key are averaged first, so ``n`` of a correlation counts samples,
+never images or readout rows.
 """
 
 from __future__ import annotations

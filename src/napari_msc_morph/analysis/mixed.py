@@ -1,23 +1,10 @@
-"""Linear mixed models that are really fitted: every optimiser, only valid REML fits.
+"""Linear mixed models with a random intercept per group (statsmodels MixedLM, REML).
 
-statsmodels' ``MixedLM`` says "converged" for fits that are not usable: a donor
-variance pushed onto its boundary at 0 with a REML log-likelihood of +inf and a
-Hessian that is not positive definite, whose fixed-effect standard errors (and so
-p-values) mean nothing. :func:`fit_mixed_model` fits with every optimiser of
-:data:`LMM_OPTIMIZERS`, records the warnings each fit raises (they are reasons to
-reject it, not noise), keeps only fits with a finite log-likelihood, finite fixed
-effects and standard errors and no boundary, singularity or Hessian warning, and
-returns the valid fit with the highest REML log-likelihood (or none, with every
-optimiser's reason).
-
-The data are centred and scaled before fitting (:func:`mixed_model_slope` scales
-both x and y to unit SD): statsmodels' boundary check compares the random-effect
-variance with 0.01 in the units of y, and badly scaled x makes L-BFGS stop early.
-Slopes and standard errors are returned in the user's units; p-values do not
-depend on the scaling.
-
-Wald p-values of a mixed model assume many groups; with fewer than
-:data:`MIN_WALD_GROUPS` (donors) they are anti-conservative, and the note says so.
+Every optimiser of :data:`LMM_OPTIMIZERS` is tried and only valid fits (finite, no
+boundary/singularity/Hessian warning) are kept, the best by REML log-likelihood: an
+L-BFGS fit that "converged" on the boundary gave p-values 10 orders of magnitude off
+(docs/results-and-correlation.md, "The mixed model"). Data are centred and scaled
+before fitting because statsmodels' boundary check works in the units of y.
 """
 
 from __future__ import annotations

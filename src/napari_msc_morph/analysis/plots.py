@@ -1,9 +1,7 @@
-"""Correlation and cell-size plots with matplotlib (no pyplot, no GUI backend).
+"""Correlation and cell-size plots drawn into a matplotlib Figure (no pyplot, no GUI backend).
 
-Each function draws into a :class:`matplotlib.figure.Figure` (a new one, or the
-one given, e.g. the figure of a Qt canvas in the correlation dock) and returns
-it. Scatter points carry their sample keys so a click can be traced back to a
-sample (see :func:`picked_samples`). :func:`save_figure` writes PNG and SVG.
+Scatter points carry their sample keys, so a click maps back to a sample
+(:func:`picked_samples`).
 """
 
 from __future__ import annotations

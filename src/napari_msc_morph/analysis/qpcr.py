@@ -1,38 +1,7 @@
 """qPCR readouts on the scale they are analysed on: log2, ΔCt, ΔΔCt (Livak), Pfaffl.
 
-qPCR fold changes are log-normal and Ct values are log2 quantities counted
-backwards, so neither should be correlated raw. :data:`TRANSFORMS` lists the
-choices of ``transform=`` / ``--transform``; they act on the qPCR rows only
-(western and IF values are left as they are), before replicates are averaged:
-
-``log2``
-    ``value -> log2(value)`` for fold changes or relative quantities (values
-    must be positive). Replicates are then averaged on the log scale (a
-    geometric mean).
-``delta-ct``
-    The values are Ct (cycle threshold). Each gene's log2 quantity is
-    ``-Ct * log2(E)`` with ``E`` its amplification factor (2, a doubling per
-    cycle, unless ``efficiency=`` / ``--efficiency GENE=E`` says otherwise;
-    Pfaffl 2001). The value is the target's log2 quantity minus the mean log2
-    quantity of the reference gene(s) (``--reference-gene GAPDH,ACTB``: the
-    geometric mean of their relative quantities, Vandesompele 2002), each
-    averaged over the sample's replicates; with ``E = 2`` and one reference that
-    is ``-ΔCt``. The reference rows are then dropped.
-
-    With ``control=`` (``--control``) the target's value on the matching control
-    sample (the calibrator) is subtracted: ``-ΔΔCt``, the log2 fold change
-    (Livak & Schmittgen 2001; with efficiencies the log2 of Pfaffl's ratio), and
-    ``fold_change = 2^value`` is added. The calibrator is matched on every
-    sample key (``donor``, ``day``, ``condition``) the control does not name:
-    ``--control control`` compares each sample with the control of the same donor
-    and day; ``--control day=0`` with day 0 of the same donor and condition;
-    ``--control day=0,condition=control`` with the donor's day-0 control.
-
-Ct cells written ``Undetermined`` / ``No Ct`` (no amplification) follow
-:data:`UNDETERMINED_RULES`: left out with a warning naming the rows
-(``exclude``, the default), or set to the cycle limit (``cycle-limit``,
-``cycle-limit=45``) and counted in a ``ct_undetermined`` column. A blank cell
-means "not measured" and is always left out with a warning.
+The transforms and the calibrator matching are explained in
+docs/results-and-correlation.md ("qPCR transforms").
 """
 
 from __future__ import annotations

@@ -1,20 +1,4 @@
-"""Molecular readouts (qPCR, western blot, IF) read into one tidy table.
-
-A readout file holds marker measurements per sample, in either of two shapes:
-
-* **long**: one measurement per row, columns ``sample_id, marker, assay, value``
-  and optionally ``replicate`` (and ``day``, ``condition``, ``donor``);
-* **wide**: one row per sample (and replicate), one column per marker, named
-  ``RUNX2``, ``RUNX2_qPCR``, ``RUNX2 (western)`` or ``RUNX2|IF``; the assay comes
-  from the column name or from an ``assay`` column.
-
-Western blot values can be normalised to a loading control, either from a
-``loading_control`` column or from a control marker (``GAPDH``, ``ACTB`` ...)
-measured on the same sample and replicate.
-
-:func:`read_readouts` returns one row per sample, marker and assay with the
-replicate mean, its standard deviation and the number of replicates.
-"""
+"""Molecular readouts (qPCR, western blot, IF), long or wide, read into one tidy table."""
 
 from __future__ import annotations
 

@@ -1,24 +1,6 @@
-"""Repeated measures: correlation within donors, and a linear mixed model.
+"""Repeated measures by donor: ``pingouin.rm_corr`` and a mixed-model slope per pair.
 
-Samples of one donor are not independent: a donor whose cells are large and
-whose RUNX2 is high at every time point makes a pooled r look strong even when,
-within each donor, the two do not move together. With ``repeated_by="donor"``
-:func:`~napari_msc_morph.analysis.study.correlate_study` adds, for every score
-x marker x assay pair, next to the pooled r:
-
-- the **repeated-measures correlation** (Bakdash & Marusich 2017,
-  ``pingouin.rm_corr``): the common within-donor slope of an ANCOVA with one
-  intercept per donor, as an r in [-1, 1], with its degrees of freedom
-  (samples - donors - 1), p and a Fisher-z confidence interval on ``dof + 2``;
-- a **linear mixed model** ``readout ~ score`` with a random intercept per
-  donor (``statsmodels.formula.api.mixedlm``, REML, :func:`.mixed.mixed_model_slope`:
-  every optimiser, only valid fits, the best kept): the fixed slope in the
-  readout's units per score unit, its standard error and Wald p. No valid fit
-  gives NaN and the reason; fewer than 5 donors a note that the Wald p is
-  anti-conservative.
-
-Both get Benjamini-Hochberg ``q`` over the pairs tested (``rm_q``, ``lmm_q``).
-Fewer than three donors, or too few samples, give NaN and a ``warning``.
+What the columns mean and why: docs/results-and-correlation.md ("Repeated measures").
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
 """Which columns of a results table are scores by default (correlated, compared).
 
-A results table mixes what was measured or predicted (``os_score``,
-``area_um2_median``, ``RUNX2_fraction_positive``, ``cell_density_per_mm2``)
-with how it was obtained (``pixel_size_um``, ``n_tiles``, ``map_center_x_px``,
-``RUNX2_threshold``, ``frame``). Correlating everything numeric gave 240
-correlations, most of them meaningless, and a Benjamini-Hochberg family so large
-that real associations vanished. :func:`default_score_columns` is the one rule
-the Correlation dock, ``msc-morph correlate`` and
-:func:`~napari_msc_morph.analysis.study.correlate_study` use.
+Correlating everything numeric gave 240 mostly meaningless correlations and a BH family
+in which real associations vanished; :func:`default_score_columns` is the one rule.
 """
 
 from __future__ import annotations

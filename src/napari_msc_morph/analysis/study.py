@@ -1,14 +1,8 @@
 """The correlation job in one call: image scores + molecular readouts -> a study.
 
-:func:`correlate_study` is the single entry point the ``msc-morph correlate``
-command, the Correlation dock and the demo call. It reads the tables (paths or
-DataFrames), averages image scores per sample, reads and averages the readouts,
-joins them, correlates every score with every marker and assay (with
-Benjamini-Hochberg ``q`` per method), summarises the time course and, if asked,
-writes the results table and the plots. User-caused problems raise
-:class:`~napari_msc_morph.errors.BadInputError` naming the file or column;
-statistical caveats (too few samples, a constant marker, no time course) come
-back as :attr:`CorrelationStudy.warnings`, for each face to show its own way.
+:func:`correlate_study` is what ``msc-morph correlate``, the Correlation dock and the
+demo call. Statistical caveats come back as :attr:`CorrelationStudy.warnings`, for
+each face to show its own way.
 """
 
 from __future__ import annotations

@@ -1,12 +1,4 @@
-"""Time course of scores and markers: mean +- SD per day and condition.
-
-The SD is between samples and ``n`` counts samples: replicate readouts of one
-sample (technical replicates, a ``replicate`` column) are averaged first, so
-three qPCR wells of one sample are one value, not n = 3.
-
-Part of :func:`~napari_msc_morph.analysis.study.correlate_study`; its figure is
-:func:`~napari_msc_morph.analysis.plots.time_course_figure`.
-"""
+"""Time course of scores and markers: mean +- SD per day and condition, n = samples."""
 
 from __future__ import annotations
 

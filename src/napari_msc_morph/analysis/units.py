@@ -1,18 +1,7 @@
 """The experimental unit of a group comparison: which rows are independent.
 
-Cells of one donor, or images of one well, are not independent observations:
-three donors per group with 300 cells each are n = 3 per group, not 900. A test
-that counts the cells gives tiny p-values for differences between donors that
-have nothing to do with the groups (pseudo-replication, Lazic 2010). So
-:func:`~napari_msc_morph.analysis.compare.compare_groups` first decides what one
-unit is (:func:`choose_unit`), then tests one value per unit (the mean of its
-rows, :func:`unit_means`) or fits a mixed model with a random intercept per unit.
-
-Without ``unit``, the first column of :data:`UNIT_COLUMNS` that the table has
-and that lies within the groups (each unit in one group) is the unit. If there
-is none, columns that repeat within groups (an image or layer name, a well) make
-the rows suspect: the comparison stops and names them, so the user says which
-column is the unit, or ``unit="none"`` to test the rows as they are.
+Cells of one donor are not independent observations (pseudo-replication, Lazic 2010);
+how the unit is chosen: docs/results-and-correlation.md ("The experimental unit").
 """
 
 from __future__ import annotations
