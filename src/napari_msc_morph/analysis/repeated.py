@@ -29,12 +29,8 @@ MIN_GROUPS = 3
 def rm_correlation(x, y, groups, confidence: float = 0.95) -> dict:
     """Repeated-measures correlation of ``x`` and ``y`` within ``groups`` (pingouin.rm_corr).
 
-    Returns
-    -------
-    dict
-        ``rm_r, rm_dof, rm_p, rm_ci_low, rm_ci_high``; the interval is the
-        Fisher z interval on ``dof + 2`` observations (``pingouin.compute_esci``, as
-        rm_corr's own but not rounded to 2 decimals).
+    Returns ``rm_r, rm_dof, rm_p, rm_ci_low, rm_ci_high``; the Fisher z interval on
+    ``dof + 2`` observations is rm_corr's own, not rounded to 2 decimals.
     """
     import pingouin
 
@@ -55,22 +51,10 @@ def rm_correlation(x, y, groups, confidence: float = 0.95) -> dict:
 
 def repeated_measures(joined: pd.DataFrame, scores: Sequence[str], by: str,
                       min_n: int = 4, confidence: float = 0.95) -> pd.DataFrame:
-    """rm_corr and the mixed-model slope for every score x marker x assay of a joined table.
+    """rm_corr and the mixed-model slope for every score x marker x assay.
 
-    Parameters
-    ----------
-    joined : DataFrame
-        One row per sample, marker and assay with a ``by`` column
-        (:func:`~napari_msc_morph.analysis.join.join_readouts` with ``carry=[by]``).
-    scores : sequence of str
-        Score columns.
-    by : str
-        The column whose groups are repeated measures (e.g. ``"donor"``).
-
-    Returns
-    -------
-    DataFrame
-        ``score, marker, assay`` and :data:`REPEATED_COLUMNS`, plus ``rm_warning``.
+    ``joined`` is :func:`~.join.join_readouts` output with ``carry=[by]`` (e.g. donor).
+    Returns ``score, marker, assay``, :data:`REPEATED_COLUMNS` and ``rm_warning``.
     """
     if by not in joined.columns:
         raise BadInputError(f"The joined table has no {by!r} column for repeated measures.")
