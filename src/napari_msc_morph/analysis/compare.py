@@ -294,7 +294,7 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
                    order=None, method: str = "auto", unit: str | None = None,
                    control=None, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> GroupComparison:
-    """Compare ``value`` between the groups of column ``by`` (see the module docstring).
+    """Compare ``value`` between the groups of column ``by``.
 
     Parameters
     ----------
@@ -305,24 +305,15 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
     paired_by : str, optional
         The subject measured in every group (e.g. ``donor``): repeated-measures tests.
     order : sequence, optional
-        Group order for the trend test and tables (e.g. ``[0, 3, 7, 14, 21]``);
-        without it numeric labels are sorted and text labels get no trend test.
+        Group order (e.g. ``[0, 3, 7, 14, 21]``); without it numeric labels are sorted
+        and text labels get no trend test.
     method : str
-        A name in :data:`COMPARE_METHODS` (``"mixed"``: the mixed model).
+        A name in :data:`COMPARE_METHODS`.
     unit : str, optional
-        The experimental unit's column (e.g. ``donor``, ``sample_id``, ``well``); its
-        rows are averaged to one value before testing. None chooses one
-        (:func:`~napari_msc_morph.analysis.units.choose_unit`); ``"none"`` tests rows.
+        The experimental unit's column, averaged to one value per unit; None chooses
+        (:func:`~.units.choose_unit`), ``"none"`` tests rows.
     control : optional
-        A group every other group is compared with (Dunnett after the ANOVA)
-        instead of every pair.
-
-    Raises
-    ------
-    BadInputError
-        Missing columns, text in ``value`` (naming the rows), fewer than 2 groups,
-        a method that does not fit the data, no unit where rows repeat within
-        groups, a unit in several groups of an independent-groups test.
+        A group every other group is compared with, instead of every pair.
     """
     warnings: list[str] = []
     steps = 5

@@ -17,15 +17,8 @@ __all__ = ["box_strip_figure", "save_box_strip"]
 
 def box_strip_figure(result: GroupComparison, fig: Figure | None = None,
                      seed: int = 0) -> Figure:
-    """Boxes (median, IQR, 1.5 IQR whiskers) of what the tests compare, with every row.
-
-    The boxes are drawn over the unit values (one per donor or sample: what the
-    tests compare); every row is a faint jittered point, each unit's value a dark
-    point on top (with ``paired_by``, each subject's mean per group joined by a
-    line). Without a unit the rows are the units. The title gives the omnibus
-    test and the trend test with their p-values and n in units; the axis labels
-    give n per group.
-    """
+    """Boxes over the unit values the tests compare, every row a faint jittered point, each
+    unit's value a dark one (paired: joined per subject); p-values and n in the title."""
     fig = _new_figure(fig, 1.2 + 1.1 * len(result.groups), 4.2)
     ax = fig.add_subplot(1, 1, 1)
     data = result.data

@@ -39,23 +39,10 @@ def is_bookkeeping(column: str) -> bool:
 def default_score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
     """The scores correlated when none are named: one per task, not its probabilities.
 
-    A prediction table carries the task's score (``os_score``,
-    ``expected_passage``: the :data:`~napari_msc_morph.models.tasks.SCORES`
-    registry) next to the class probabilities ``p_<class>`` and, for ordinal
-    tasks, the interval columns. They are all functions of one prediction, so
-    testing them all would multiply the Benjamini-Hochberg family with
-    near-duplicate tests (``p_induced`` *is* ``os_score``; ``p_control`` is
-    ``1 - os_score``). Where a task score is present, its probabilities and
-    intervals are left out; without one (a task with no score), two
-    complementary probabilities count once (the second class). Morphometry
-    and marker readouts stay (``median_area_um2``, ``cell_density_per_mm2``,
-    ``RUNX2_fraction_positive``), one per feature: where ``<feature>_median``
-    exists its ``_mean``, ``_iqr``, ``_min``, ``_max`` and ``_std`` are left
-    out. Bookkeeping never counts (:func:`is_bookkeeping`: ``pixel_size_um``,
-    ``n_tiles``, ``map_center_x_px``, coordinates, ``*_threshold``,
-    ``frame``, ids). This one rule serves the Correlation dock, ``msc-morph
-    correlate`` and :func:`~napari_msc_morph.analysis.study.correlate_study`.
-    Name scores explicitly (``score_columns=``, ``--scores``) to test others.
+    A task score (:data:`~napari_msc_morph.models.tasks.SCORES`) stands for its class
+    probabilities and intervals (``p_induced`` *is* ``os_score``: testing both only grows
+    the BH family), ``<feature>_median`` for its mean/IQR/min/max/std; bookkeeping
+    (:func:`is_bookkeeping`) never counts.
 
     Examples
     --------

@@ -64,21 +64,9 @@ def choose_unit(table: pd.DataFrame, value: str, by: str, unit: str | None = Non
                 paired_by: str | None = None, mixed: bool = False) -> UnitChoice:
     """Decide the experimental unit of a comparison of ``value`` between groups of ``by``.
 
-    Parameters
-    ----------
-    unit : str, optional
-        A column (e.g. ``"donor"``, ``"sample_id"``, ``"well"``), :data:`NO_UNIT` to test
-        rows, or None to choose (see the module docstring).
-    paired_by : str, optional
-        With repeated measures the subject is the unit unless ``unit`` is given.
-    mixed : bool
-        A mixed model: the unit is its random intercept and may span groups.
-
-    Raises
-    ------
-    BadInputError
-        ``unit`` is not a column, or no unit was given or found while columns that
-        repeat within groups suggest the rows are not independent.
+    ``unit`` is a column, :data:`NO_UNIT` (test rows) or None: the ``paired_by`` subject,
+    else the first :data:`UNIT_COLUMNS` column within the groups (with ``mixed``, any
+    column with repeated rows). Columns repeating within groups without a unit are an error.
     """
     if unit is not None and str(unit).strip().lower() == NO_UNIT:
         return UnitChoice(None, f"--unit {NO_UNIT}: every row is tested as independent")
@@ -134,11 +122,7 @@ def copied_rows_warning(table: pd.DataFrame) -> str:
 
 
 def shared_units_warning(table: pd.DataFrame, by: str, chosen: str | None) -> str:
-    """A warning when a unit column (e.g. donor) spans several groups ('' when none does).
-
-    Then the groups share donors and are not independent; the paired tests or the
-    mixed model account for it.
-    """
+    """A warning when a unit column (e.g. donor) spans several groups ('' when none does)."""
     lowered = {str(c).lower(): c for c in table.columns if c not in (by, chosen)}
     for name in UNIT_COLUMNS:
         column = lowered.get(name)
@@ -150,12 +134,7 @@ def shared_units_warning(table: pd.DataFrame, by: str, chosen: str | None) -> st
 
 
 def finer_unit(table: pd.DataFrame, by: str, unit: str) -> str | None:
-    """A unit column nested inside ``unit`` and the groups (e.g. the sample of a donor).
-
-    The mixed model has one random intercept, the unit's; rows nested deeper (images
-    of one sample) are averaged to this finer unit first, so they do not count as
-    independent given the unit.
-    """
+    """A unit column nested inside ``unit`` and the groups (e.g. the sample of a donor)."""
     if unit not in table.columns:
         return None
     lowered = {str(c).lower(): c for c in table.columns if c not in (by, unit)}
