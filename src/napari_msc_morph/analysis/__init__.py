@@ -37,7 +37,7 @@ _EXPORTS = {
     "read_readouts": ".readouts",
     "score_columns": ".aggregate",
     "spearman_bootstrap_ci": ".correlate",
-    "time_course": ".correlate",
+    "time_course": ".timecourse",
     "write_comparison": ".compare",
 }
 __all__ = [*_EXPORTS, "correlate"]

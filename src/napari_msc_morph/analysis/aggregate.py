@@ -32,15 +32,7 @@ _NUMERIC_FIELDS = ("day", "passage", "replicate")
 
 
 def score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
-    """Numeric columns of ``frame`` that are scores (not metadata, SDs or counts of n).
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"sample_id": ["a"], "day": [7], "osscore": [0.4],
-    ...                       "osscore_sd": [0.1], "n_images": [2]})
-    >>> score_columns(frame)
-    ['osscore']
-    """
+    """Numeric columns of ``frame`` that are scores (not metadata, ``*_sd`` or ``n_*`` counts)."""
     skip = {*NON_SCORE_COLUMNS, *exclude}
     return [str(c) for c in frame.columns
             if str(c) not in skip and not str(c).endswith("_sd") and not str(c).startswith("n_")
@@ -48,15 +40,7 @@ def score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]
 
 
 def parse_columns(columns: str | Sequence[str]) -> list[str]:
-    """Column names from ``"day, condition"`` (comma-separated text) or a sequence.
-
-    Examples
-    --------
-    >>> parse_columns("day, condition")
-    ['day', 'condition']
-    >>> parse_columns(("sample_id",))
-    ['sample_id']
-    """
+    """Column names from ``"day, condition"`` (comma-separated text) or a sequence."""
     if isinstance(columns, str):
         return [part.strip() for part in columns.split(",") if part.strip()]
     return [str(column).strip() for column in columns]
@@ -290,16 +274,16 @@ def sample_exclusions(samples: pd.DataFrame, readouts: pd.DataFrame,
     rows = _key_rows(samples, on), _key_rows(readouts, on)
     for mine, other in ((0, 1), (1, 0)):
         for key in sorted(set(rows[mine]) - set(rows[other]), key=str):
-            notes.append(f"sample {' / '.join(map(str, key))} is in {names[mine]}"
-                         f"{_rows_text(rows[mine][key])} but not in {names[other]}; it is left out.")
+            where = f" (rows {row_list(rows[mine][key])})" if rows[mine][key] else ""
+            notes.append(f"sample {' / '.join(map(str, key))} is in {names[mine]}{where} but not "
+                         f"in {names[other]}; it is left out.")
     return notes
 
 
-def _rows_text(rows: list[int], limit: int = 10) -> str:
-    if not rows:
-        return ""
+def row_list(rows, limit: int = 10) -> str:
+    """File rows for a message: ``2, 3, 5 and 4 more``."""
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f" (rows {', '.join(map(str, rows[:limit]))}{more})"
+    return ", ".join(map(str, list(rows)[:limit])) + more
 
 
 def _key_rows(frame: pd.DataFrame, on: list[str]) -> dict[tuple, list[int]]:
@@ -348,11 +332,6 @@ def name_pattern_regex(pattern: str) -> re.Pattern:
 
     ``day``, ``passage`` and ``replicate`` match numbers, other fields the shortest
     run of characters; ``*`` matches anything.
-
-    Examples
-    --------
-    >>> name_pattern_regex("{donor}_P{passage}_d{day}").pattern
-    '(?P<donor>.+?)_P(?P<passage>\\\\d+(?:\\\\.\\\\d+)?)_d(?P<day>\\\\d+(?:\\\\.\\\\d+)?)'
     """
     parts = re.split(r"(\{[^{}]*\}|\*)", pattern)
     regex = []

@@ -18,6 +18,7 @@ from ..errors import BadInputError
 from ..io import write_table, write_xlsx
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
+from .aggregate import row_list
 from .group_tests import ANOVA, FRIEDMAN, KRUSKAL, MIXED, WELCH, Groups, GroupTests, holm
 from .mixed import few_groups_note
 from .qpcr import label_text
@@ -216,12 +217,6 @@ def _numeric_key(labels):
         return None
 
 
-def _rows(index) -> str:
-    shown = [str(int(i) + 2) for i in list(index)[:10]]  # file row: header is row 1
-    more = f" and {len(index) - 10} more" if len(index) > 10 else ""
-    return ", ".join(shown) + more
-
-
 def _clean(table, value, by, paired_by, order, warnings, unit=None):
     table = table.reset_index(drop=True)
     raw = table[value]
@@ -229,8 +224,9 @@ def _clean(table, value, by, paired_by, order, warnings, unit=None):
     text = numbers.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if text.any():
         examples = ", ".join(repr(v) for v in raw[text].head(3))
+        rows = row_list(raw.index[text] + 2)  # file rows: the header is row 1
         raise BadInputError(
-            f"value column {value!r} holds text where numbers belong in row(s) {_rows(raw.index[text])} "
+            f"value column {value!r} holds text where numbers belong in row(s) {rows} "
             f"(e.g. {examples}); fix those cells or choose a numeric --value column."
         )
     data = pd.DataFrame({"group": table[by], "value": numbers.astype(float)})
@@ -241,7 +237,7 @@ def _clean(table, value, by, paired_by, order, warnings, unit=None):
     if missing.any():
         keys = ", ".join(repr(c) for c in dict.fromkeys(filter(None, (value, by, paired_by, unit))))
         warnings.append(f"{int(missing.sum())} row(s) without a value in {keys} left out "
-                        f"(row(s) {_rows(data.index[missing])}).")
+                        f"(row(s) {row_list(data.index[missing] + 2)}).")
         data = data[~missing]
     if data["value"].nunique() < 2:
         raise BadInputError(

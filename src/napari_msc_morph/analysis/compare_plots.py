@@ -8,11 +8,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..io import atomic_path
 from .compare import GroupComparison
-from .plots import _format_p, _new_figure
-
-__all__ = ["box_strip_figure", "save_box_strip"]
+from .plots import _format_p, _new_figure, save_figure
 
 
 def box_strip_figure(result: GroupComparison, fig: Figure | None = None,
@@ -68,8 +65,5 @@ def _tick(result: GroupComparison, group, units) -> str:
 
 def save_box_strip(result: GroupComparison, path: str | os.PathLike, dpi: int = 150) -> Path:
     """Draw :func:`box_strip_figure` and save it in the format of ``path``'s suffix."""
-    path = Path(path)
-    fig = box_strip_figure(result)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi)
-    return path
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    return save_figure(box_strip_figure(result), path, formats=(fmt,), dpi=dpi)[0]

@@ -18,7 +18,6 @@ from ..registry import Registry
 from .aggregate import parse_columns
 from .join import join_readouts
 from .score_defaults import default_score_columns
-from .timecourse import time_course  # noqa: F401  (re-exported: its historical home)
 
 RESULT_COLUMNS = ["score", "marker", "assay", "method", "n", "r", "ci_low", "ci_high", "p", "q",
                   "warning"]

@@ -18,24 +18,14 @@ from scipy import stats
 
 from ..errors import BadInputError
 
-__all__ = ["ANOVA", "FRIEDMAN", "KRUSKAL", "MIXED", "POSTHOC_COLUMNS", "WELCH", "GroupTests",
-           "Groups", "dunn", "dunnett", "games_howell", "holm", "kruskal", "one_way_anova",
-           "page_trend", "paired_omnibus", "paired_posthoc", "spearman_trend", "tukey",
-           "versus_control", "welch_anova", "wide_by_subject"]
-
 POSTHOC_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate", "statistic", "df", "p",
                     "p_adjust", "effect", "effect_size", "test", "family"]
 
 
 @dataclass
 class Groups:
-    """What is compared, in group order.
-
-    ``data``: one value per unit (``group``, ``value``, ``unit``, ``n_rows``, and
-    ``subject`` when paired); ``rows``: the rows themselves (``group``, ``value``,
-    ``unit``), which only the mixed model uses; ``control``: the group every other
-    group is compared with (None: every pair).
-    """
+    """What is compared, in group order: ``data`` one value per unit, ``rows`` the rows
+    (for the mixed model), ``control`` the group the others are compared with (None: all pairs)."""
 
     data: pd.DataFrame
     groups: list

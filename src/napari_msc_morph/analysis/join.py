@@ -14,8 +14,6 @@ from ..errors import BadInputError
 from .aggregate import parse_columns
 from .score_defaults import default_score_columns
 
-__all__ = ["join_readouts"]
-
 
 def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
                   on: str | Sequence[str] = "sample_id",

@@ -15,10 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["LMM_OPTIMIZERS", "MIN_WALD_GROUPS", "MixedFit", "containment_df", "few_groups_note",
-           "fit_mixed_model", "group_effects", "group_f_test", "group_model",
-           "mixed_model_slope", "unit_share"]
-
 #: Optimisers statsmodels' MixedLM.fit offers; every one is tried, the best valid fit is kept.
 LMM_OPTIMIZERS = ("lbfgs", "powell", "nm", "bfgs", "cg")
 

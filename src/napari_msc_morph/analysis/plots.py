@@ -106,11 +106,7 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
 
 def heatmap_figure(results: pd.DataFrame, method: str = "pearson",
                    fig: Figure | None = None) -> Figure:
-    """A heatmap of r over scores (rows) x markers and assays (columns).
-
-    Cells are annotated with r and a star for q < 0.05; cells without an r
-    (too few samples) are grey.
-    """
+    """A heatmap of r over scores (rows) x markers and assays (columns), a star for q < 0.05."""
     table = results[results["method"] == method].copy()
     table["pair"] = table["marker"] + "\n" + table["assay"]
     r = table.pivot_table(index="score", columns="pair", values="r", aggfunc="first",

@@ -16,10 +16,6 @@ import pandas as pd
 from ..errors import BadInputError
 from ..registry import Registry
 
-__all__ = ["TRANSFORMS", "UNDETERMINED_RULES", "add_fold_change", "label_text",
-           "mark_undetermined", "parse_control", "parse_efficiency", "parse_genes",
-           "parse_undetermined", "sample_key", "transform_qpcr"]
-
 #: ``transform(long, qpcr_rows, **options) -> long``; ``fold_change`` marks a transform
 #: whose values, with a control, are log2 fold changes.
 TRANSFORMS: Registry[Callable[..., pd.DataFrame]] = Registry("qPCR transform")
@@ -50,10 +46,6 @@ def parse_control(control: str | None) -> dict[str, str] | None:
 
     Examples
     --------
-    >>> parse_control("untreated")
-    {'condition': 'untreated'}
-    >>> parse_control(" day = 0 ")
-    {'day': '0'}
     >>> parse_control("day=0, condition=control")
     {'day': '0', 'condition': 'control'}
     """

@@ -199,10 +199,7 @@ def _infinite_values(long: pd.DataFrame, source: str) -> list[str]:
     infinite = np.isinf(long["value"].to_numpy(dtype=float))
     if not infinite.any():
         return []
-    ids = sample_key(long)
-    notes = [f"{source} row {int(row['row'])}: sample {_sample_name(row, ids)} has an infinite "
-             f"{row['marker']} ({row['assay']}) value in column {row['_column']!r}; "
-             "that measurement is left out." for _, row in long[infinite].iterrows()]
+    notes = _left_out(long[infinite], source, "an infinite", "")
     long.loc[infinite, "value"] = np.nan
     return notes
 
@@ -213,13 +210,14 @@ def _sample_name(row, ids) -> str:
 
 def _empty_values(long: pd.DataFrame, source: str) -> list[str]:
     """One note per empty value cell: which row, sample and column was left out."""
-    ids = sample_key(long)
-    notes = []
-    for _, row in long[long["value"].isna()].iterrows():
-        notes.append(f"{source} row {int(row['row'])}: sample {_sample_name(row, ids)} has no "
-                     f"{row['marker']} ({row['assay']}) value in column {row['_column']!r} "
-                     "(empty or NA cell); that measurement is left out.")
-    return notes
+    return _left_out(long[long["value"].isna()], source, "no", " (empty or NA cell)")
+
+
+def _left_out(rows: pd.DataFrame, source: str, what: str, why: str) -> list[str]:
+    ids = sample_key(rows)
+    return [f"{source} row {int(row['row'])}: sample {_sample_name(row, ids)} has {what} "
+            f"{row['marker']} ({row['assay']}) value in column {row['_column']!r}{why}; "
+            "that measurement is left out." for _, row in rows.iterrows()]
 
 
 def check_duplicates(long: pd.DataFrame, source: str = "readouts") -> list[str]:
@@ -322,6 +320,15 @@ def summarise_replicates(long: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def table_and_name(source, what: str, name: str) -> tuple[pd.DataFrame, str]:
+    """``source`` as a DataFrame (named ``name``) or read from its path (named by it)."""
+    if isinstance(source, pd.DataFrame):
+        return source, name
+    if isinstance(source, (str, os.PathLike)):
+        return read_table(source), os.fspath(source)
+    raise TypeError(f"{what} must be a file path or a DataFrame, got {type(source).__name__}")
+
+
 def read_readouts(source, markers: Sequence[str] | None = None,
                   loading_control: str | None = None, transform: str | None = None,
                   reference_gene: str | None = None,
@@ -358,12 +365,7 @@ def read_readouts(source, markers: Sequence[str] | None = None,
     0         a  RUNX2  qPCR    2.0             2
     1         b  RUNX2  qPCR    5.0             1
     """
-    if isinstance(source, pd.DataFrame):
-        frame, name = source, "readouts"
-    elif isinstance(source, (str, os.PathLike)):
-        frame, name = read_table(source), os.fspath(source)
-    else:
-        raise TypeError(f"readouts must be a file path or a DataFrame, got {type(source).__name__}")
+    frame, name = table_and_name(source, "readouts", "readouts")
     if frame.empty:
         raise BadInputError(
             f"{name} has no rows; give one row per sample (wide) or measurement (long)."

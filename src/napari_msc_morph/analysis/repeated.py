@@ -15,9 +15,6 @@ from ..errors import BadInputError
 from .correlate import benjamini_hochberg
 from .mixed import mixed_model_slope
 
-__all__ = ["REPEATED_COLUMNS", "add_repeated_measures", "repeated_measures",
-           "rm_correlation", "mixed_model_slope"]
-
 #: Columns the repeated-measures analysis adds to the results table (before ``warning``).
 REPEATED_COLUMNS = ["repeated_by", "n_groups", "rm_r", "rm_ci_low", "rm_ci_high", "rm_dof",
                     "rm_p", "rm_q", "lmm_slope", "lmm_se", "lmm_p", "lmm_q"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import BadInputError
-from ..io import read_table, write_table
+from ..io import write_table
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
 from .aggregate import aggregate_to_samples, parse_columns, sample_exclusions
 from .correlate import (
@@ -27,12 +27,10 @@ from .correlate import (
     join_readouts,
     resolve_methods,
     resolve_score_columns,
-    time_course,
 )
-from .readouts import read_readouts
+from .readouts import read_readouts, table_and_name
 from .repeated import add_repeated_measures, repeated_measures
-
-__all__ = ["CorrelationStudy", "correlate_study"]
+from .timecourse import time_course
 
 # Steps before the correlations: scores, readouts, samples + join, time course.
 _SETUP_STEPS = 4
@@ -258,12 +256,8 @@ def _attach_groups(images: pd.DataFrame, samples: pd.DataFrame, on: list[str], b
 
 def _read_scores(scores, name: str | None) -> tuple[pd.DataFrame, str]:
     """The scores table and its name for messages."""
-    if isinstance(scores, pd.DataFrame):
-        frame, name = scores, name or "the scores table"
-    elif isinstance(scores, (str, os.PathLike)):
-        frame, name = read_table(scores), name or os.fspath(scores)
-    else:
-        raise TypeError(f"scores must be a file path or a DataFrame, got {type(scores).__name__}")
+    frame, default = table_and_name(scores, "scores", "the scores table")
+    name = name or default
     if frame.empty:
         raise BadInputError(
             f"{name} has no rows: run a prediction or measurement first, or choose another table."

@@ -12,9 +12,6 @@ import pandas as pd
 
 from ..errors import BadInputError
 
-__all__ = ["NO_UNIT", "UNIT_COLUMNS", "UnitChoice", "choose_unit", "copied_rows_warning",
-           "finer_unit", "shared_units_warning", "spanning_groups", "unit_means"]
-
 #: Columns that name an experimental unit, coarsest first: the default unit is the first
 #: of these in the table that lies within the compared groups.
 UNIT_COLUMNS = ("donor", "donor_id", "patient", "subject", "strain", "sample_id", "sample", "well")
