@@ -273,16 +273,12 @@ def _clean(table, value, by, paired_by, order, warnings, unit=None):
 
 
 def _summary(units, groups) -> pd.DataFrame:
-    rows = []
-    for rank, g in enumerate(groups):
-        v = units.loc[units["group"] == g, "value"].to_numpy()
-        q1, q3 = np.percentile(v, [25, 75])
-        rows.append({"group": g, "rank": rank, "n": len(v),
-                     "n_rows": int(units.loc[units["group"] == g, "n_rows"].sum()),
-                     "mean": v.mean(),
-                     "sd": v.std(ddof=1) if len(v) > 1 else np.nan, "median": np.median(v),
-                     "q1": q1, "q3": q3, "iqr": q3 - q1})
-    return pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
+    grouped = units.groupby("group", sort=False)
+    out = grouped["value"].agg(n="size", mean="mean", sd="std", median="median",
+                               q1=lambda v: v.quantile(0.25), q3=lambda v: v.quantile(0.75))
+    out["n_rows"] = grouped["n_rows"].sum().astype(int)
+    out = out.reindex(groups).rename_axis("group").reset_index()
+    return out.assign(rank=range(len(groups)), iqr=out["q3"] - out["q1"])[_SUMMARY_COLUMNS]
 
 
 # --------------------------------------------------------------------------- engine
