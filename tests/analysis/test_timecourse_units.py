@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from napari_msc_morph.analysis import aggregate_to_samples
-from napari_msc_morph.analysis.correlate import time_course
 from napari_msc_morph.analysis.readouts import read_readouts
+from napari_msc_morph.analysis.timecourse import time_course
 
 
 def test_replicate_readouts_are_one_sample(images, readouts_long):

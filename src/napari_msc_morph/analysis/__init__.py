@@ -1,21 +1,8 @@
-"""Aggregate image-derived scores and correlate them with molecular readouts.
+"""Aggregate image-derived scores, correlate them with molecular readouts, compare groups.
 
-Plain functions over pandas DataFrames; no napari or Qt. The whole job is one
-call, :func:`correlate_study` (the CLI, the Correlation dock and the demo all
-use it); the modules below are its steps.
-
-- :mod:`.study`: :func:`correlate_study` and its :class:`CorrelationStudy` result
-- :mod:`.aggregate`: cells -> images -> samples, file-name metadata patterns
-- :mod:`.readouts`: qPCR / western / IF readout tables (long or wide, replicates)
-- :mod:`.join`: scores joined to readouts, one row per sample (n = samples)
-- :mod:`.correlate`: Pearson/Spearman with CIs, Benjamini-Hochberg q over the pairs tested
-- :mod:`.repeated`: repeated measures by donor (pingouin rm_corr, statsmodels mixed model)
-- :mod:`.qpcr`: qPCR transforms (log2, ΔCt against a reference gene, 2^-ΔΔCt)
-- :mod:`.timecourse`: mean +- SD per day and condition
-- :mod:`.plots`: scatter, heatmap, time-course and cell-size figures (matplotlib, PNG/SVG)
-- :mod:`.compare`: group comparisons (:func:`compare_groups`: Welch/Kruskal/Friedman, post-hoc,
-  trend over ordered groups, effect sizes), its tests in :mod:`.group_tests`;
-  :mod:`.compare_plots`: its box + strip plot
+Plain functions over pandas DataFrames; no napari or Qt. The correlation job is one
+call, :func:`correlate_study` (CLI, Correlation dock and demo); group comparisons are
+:func:`compare_groups`. What each computes, and why: docs/results-and-correlation.md.
 """
 
 from .._exports import lazy_exports
@@ -50,7 +37,7 @@ _EXPORTS = {
     "read_readouts": ".readouts",
     "score_columns": ".aggregate",
     "spearman_bootstrap_ci": ".correlate",
-    "time_course": ".correlate",
+    "time_course": ".timecourse",
     "write_comparison": ".compare",
 }
 __all__ = [*_EXPORTS, "correlate"]

@@ -1,11 +1,4 @@
-"""Aggregate image-derived scores: cells -> images -> samples.
-
-Per-cell tables (``labels_layer.features``) are summarised per image with
-:func:`aggregate_cells`; per-image tables (the results table, one row per
-layer) are summarised per sample with :func:`aggregate_to_samples`, which is
-what :mod:`napari_msc_morph.analysis.correlate` joins to molecular readouts.
-Sample metadata can be parsed from file names with :func:`metadata_from_name`.
-"""
+"""Aggregate image-derived scores: cells -> images -> samples; metadata from file names."""
 
 from __future__ import annotations
 
@@ -39,41 +32,15 @@ _NUMERIC_FIELDS = ("day", "passage", "replicate")
 
 
 def score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
-    """Numeric columns of ``frame`` that are scores (not metadata, SDs or counts of n).
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"sample_id": ["a"], "day": [7], "osscore": [0.4],
-    ...                       "osscore_sd": [0.1], "n_images": [2]})
-    >>> score_columns(frame)
-    ['osscore']
-    """
+    """Numeric columns of ``frame`` that are scores (not metadata, ``*_sd`` or ``n_*`` counts)."""
     skip = {*NON_SCORE_COLUMNS, *exclude}
-    scores = []
-    for column in frame.columns:
-        name = str(column)
-        if name in skip or name.endswith("_sd") or name.startswith("n_"):
-            continue
-        if pd.api.types.is_bool_dtype(frame[column]):
-            continue
-        if pd.api.types.is_numeric_dtype(frame[column]):
-            scores.append(name)
-    return scores
+    return [str(c) for c in frame.columns
+            if str(c) not in skip and not str(c).endswith("_sd") and not str(c).startswith("n_")
+            and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
 
 
 def parse_columns(columns: str | Sequence[str]) -> list[str]:
-    """Column names from ``"day, condition"`` (comma-separated text) or a sequence.
-
-    The one parser for every ``on=``/``by=`` argument, whether it comes from a
-    CLI option, a widget's text box or Python code.
-
-    Examples
-    --------
-    >>> parse_columns("day, condition")
-    ['day', 'condition']
-    >>> parse_columns(("sample_id",))
-    ['sample_id']
-    """
+    """Column names from ``"day, condition"`` (comma-separated text) or a sequence."""
     if isinstance(columns, str):
         return [part.strip() for part in columns.split(",") if part.strip()]
     return [str(column).strip() for column in columns]
@@ -99,28 +66,20 @@ def aggregate_cells(cells: pd.DataFrame, by: str | Sequence[str] = "image",
     Parameters
     ----------
     cells : DataFrame
-        One row per cell, e.g. a labels layer's ``features`` or the per-cell
-        tables of several fields concatenated.
+        One row per cell, e.g. a labels layer's ``features``.
     by : str or sequence of str
-        Column(s) naming the group each cell belongs to (``image``, or
-        ``sample_id`` to pool a sample's fields).
+        Column(s) naming each cell's group (``image``, or ``sample_id``).
     columns : sequence of str, optional
         Measurements to average; all numeric non-metadata columns by default.
     size_weighting : str
-        A :data:`~napari_msc_morph.morphology.summary.SIZE_WEIGHTINGS` name.
-        ``miles-lantuejoul`` (default): each cell counts with its ``edge_weight``
-        (the Miles–Lantuéjoul edge correction that
-        :func:`~napari_msc_morph.morphology.measure_cells` writes), so cells
-        touching the border are left out and the large cells the border
-        exclusion lost are not under-counted; a table without ``edge_weight``
-        gets plain means (logged). ``none``: every row counts once.
+        A :data:`~napari_msc_morph.morphology.summary.SIZE_WEIGHTINGS` name; the default
+        weights each cell by its Miles–Lantuéjoul ``edge_weight`` (plain means without one).
 
     Returns
     -------
     DataFrame
-        One row per group: ``by`` columns, the (weighted) means, ``n_cells``
-        (rows), ``n_cells_sized`` (rows with a positive weight) and
-        ``size_weighting`` (the weighting used).
+        One row per group: ``by``, the (weighted) means, ``n_cells``, ``n_cells_sized``
+        (rows with a positive weight) and ``size_weighting`` (the weighting used).
 
     Examples
     --------
@@ -175,11 +134,9 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
     Parameters
     ----------
     images : DataFrame
-        One row per image (e.g. the results table): the join column(s), score
-        columns and optionally ``cell_count``/``n_cells``.
+        One row per image (e.g. the results table) with the join column(s) and scores.
     on : str or sequence of str
-        The sample key: ``"sample_id"`` or e.g. ``["day", "condition"]``
-        (a comma-separated string also works).
+        The sample key: ``"sample_id"`` or e.g. ``"day, condition"``.
     scores : sequence of str, optional
         Score columns to aggregate; all numeric non-metadata columns by default.
     source : str
@@ -188,19 +145,10 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
     Returns
     -------
     DataFrame
-        One row per sample: the key columns, the other metadata columns (when
-        unique within the sample), each score's mean and ``<score>_sd`` (ddof=1),
-        ``n_images`` and, when cell counts are known, ``n_cells`` (their sum);
-        ``size_weighting`` when all the sample's images share one.
-        ``attrs["exclusions"]`` lists, with file rows, every empty score cell
-        left out of a mean, repeated images and samples left with no value;
-        ``attrs["sample_rows"]`` maps samples to rows (see :func:`sample_exclusions`).
-
-    Raises
-    ------
-    BadInputError
-        When a key column is missing, rows lack a key, scores hold text, or one
-        ``sample_id`` carries conflicting donor/day/condition.
+        One row per sample: the key, metadata unique within it, each score's mean and
+        ``<score>_sd``, ``n_images`` and ``n_cells`` (when known). ``attrs["exclusions"]``
+        lists what was left out, with file rows; ``attrs["sample_rows"]`` maps samples
+        to rows (for :func:`sample_exclusions`).
     """
     on = parse_columns(on)
     if not on:
@@ -309,10 +257,7 @@ def sample_exclusions(samples: pd.DataFrame, readouts: pd.DataFrame,
                       on: str | Sequence[str] = "sample_id") -> list[str]:
     """Every sample (or measurement) a correlation leaves out, and why, with file rows.
 
-    Gathers what :func:`aggregate_to_samples` and
-    :func:`~napari_msc_morph.analysis.readouts.read_readouts` left out (their
-    ``attrs["exclusions"]``: empty cells, repeated rows) and adds the samples
-    found in only one of the two tables, naming their rows in that file.
+    The tables' own ``attrs["exclusions"]``, then the samples found in only one table.
 
     Examples
     --------
@@ -329,16 +274,16 @@ def sample_exclusions(samples: pd.DataFrame, readouts: pd.DataFrame,
     rows = _key_rows(samples, on), _key_rows(readouts, on)
     for mine, other in ((0, 1), (1, 0)):
         for key in sorted(set(rows[mine]) - set(rows[other]), key=str):
-            notes.append(f"sample {' / '.join(map(str, key))} is in {names[mine]}"
-                         f"{_rows_text(rows[mine][key])} but not in {names[other]}; it is left out.")
+            where = f" (rows {row_list(rows[mine][key])})" if rows[mine][key] else ""
+            notes.append(f"sample {' / '.join(map(str, key))} is in {names[mine]}{where} but not "
+                         f"in {names[other]}; it is left out.")
     return notes
 
 
-def _rows_text(rows: list[int], limit: int = 10) -> str:
-    if not rows:
-        return ""
+def row_list(rows, limit: int = 10) -> str:
+    """File rows for a message: ``2, 3, 5 and 4 more``."""
     more = f" and {len(rows) - limit} more" if len(rows) > limit else ""
-    return f" (rows {', '.join(map(str, rows[:limit]))}{more})"
+    return ", ".join(map(str, list(rows)[:limit])) + more
 
 
 def _key_rows(frame: pd.DataFrame, on: list[str]) -> dict[tuple, list[int]]:
@@ -360,17 +305,15 @@ def _mostly_numeric_text_columns(frame: pd.DataFrame, exclude: Sequence[str]) ->
     """Text columns whose cells are mostly numbers: scores with a typo (checked later)."""
     found = []
     for column in frame.columns:
-        # text columns are ``object`` in pandas 2 and ``str`` in pandas 3: test for "not numeric"
-        if column in exclude or column in NON_SCORE_COLUMNS or not _is_text(frame[column]):
+        # text columns are ``object`` in pandas 2 and ``str`` in pandas 3
+        is_text = (pd.api.types.is_object_dtype(frame[column])
+                   or pd.api.types.is_string_dtype(frame[column]))
+        if column in exclude or column in NON_SCORE_COLUMNS or not is_text:
             continue
         values = frame[column].dropna()
         if len(values) and pd.to_numeric(values, errors="coerce").notna().mean() >= 0.5:
             found.append(column)
     return found
-
-
-def _is_text(values: pd.Series) -> bool:
-    return pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)
 
 
 def _describe_rows(frame: pd.DataFrame, mask: pd.Series) -> str:
@@ -387,14 +330,8 @@ def _describe_rows(frame: pd.DataFrame, mask: pd.Series) -> str:
 def name_pattern_regex(pattern: str) -> re.Pattern:
     """Compile a file-name pattern such as ``{donor}_P{passage}_d{day}`` to a regex.
 
-    Fields in braces become named groups; ``day``, ``passage`` and
-    ``replicate`` match numbers, other fields match any run of characters
-    (shortest first). ``*`` matches anything.
-
-    Examples
-    --------
-    >>> name_pattern_regex("{donor}_P{passage}_d{day}").pattern
-    '(?P<donor>.+?)_P(?P<passage>\\\\d+(?:\\\\.\\\\d+)?)_d(?P<day>\\\\d+(?:\\\\.\\\\d+)?)'
+    ``day``, ``passage`` and ``replicate`` match numbers, other fields the shortest
+    run of characters; ``*`` matches anything.
     """
     parts = re.split(r"(\{[^{}]*\}|\*)", pattern)
     regex = []
@@ -423,15 +360,9 @@ def name_pattern_regex(pattern: str) -> re.Pattern:
 
 
 def metadata_from_name(name: str, pattern: str) -> dict:
-    """Parse sample metadata from a file or layer name with a pattern.
+    """``{field: value}`` parsed from a file or layer name (empty when it does not match).
 
-    The pattern must match the whole name without its folder and extension,
-    or else the start of it. Numeric fields become ``int`` (or ``float``).
-
-    Returns
-    -------
-    dict
-        ``{field: value}``; empty when the name does not match.
+    The pattern matches the whole name without folder and extension, or else its start.
 
     Examples
     --------

@@ -1,30 +1,7 @@
-"""Group comparisons: does a value differ between groups, and does it rise with their order?
+"""Group comparisons at the experimental unit: :func:`compare_groups`.
 
-One call, :func:`compare_groups`, answers "does OsScore rise with induction
-day" and "are induced cells larger than controls" from the plugin's own tables
-(the tests in :mod:`.group_tests`: scipy, pingouin, statsmodels). The tests see
-one value per experimental unit (donor, sample, well: :mod:`.units`), the mean
-of its rows, or with ``method="mixed"`` every row in a mixed model with a
-random intercept per unit. It returns a :class:`GroupComparison` whose tables
-are DataFrames:
-
-- ``summary``: per group n (units), n_rows, mean, sd, median, q1, q3, IQR of the unit values;
-- ``omnibus``: Welch's ANOVA (effect size eta²), one-way ANOVA (eta²) or
-  Kruskal-Wallis (epsilon²); with ``paired_by`` (e.g. donor) Friedman's test
-  (Kendall's W), or Wilcoxon's signed-rank test for two groups; with the mixed
-  model a Wald chi² of the group effects (effect: the units' ICC);
-- ``posthoc``: every pair of groups, or with ``control`` every group against the
-  control; Games-Howell after Welch (Hedges g), Tukey's HSD or Dunnett's test
-  after the ANOVA, Dunn's test with Holm's correction after Kruskal-Wallis
-  (rank-biserial r), Wilcoxon signed-rank with Holm after Friedman
-  (matched-pairs rank-biserial r), Wald z with Holm in the mixed model;
-- ``trend``: over ordered groups (``order``, or numeric labels such as days):
-  Spearman's rho of the value against the group's rank in that order
-  (unpaired), Page's L test (paired, >= 3 groups), or the mixed model's slope.
-
-Pairs are reported as ``group_a`` -> ``group_b`` with ``group_a`` first in the
-order; ``estimate`` is b - a (means for Welch, medians otherwise), so a
-positive estimate and effect size mean the later group is larger.
+What each method computes and why: docs/results-and-correlation.md ("Group
+comparisons"). Pairs are ``group_a`` -> ``group_b`` and every estimate is b - a.
 """
 
 from __future__ import annotations
@@ -41,6 +18,7 @@ from ..errors import BadInputError
 from ..io import write_table, write_xlsx
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
+from .aggregate import row_list
 from .group_tests import ANOVA, FRIEDMAN, KRUSKAL, MIXED, WELCH, Groups, GroupTests, holm
 from .mixed import few_groups_note
 from .qpcr import label_text
@@ -239,12 +217,6 @@ def _numeric_key(labels):
         return None
 
 
-def _rows(index) -> str:
-    shown = [str(int(i) + 2) for i in list(index)[:10]]  # file row: header is row 1
-    more = f" and {len(index) - 10} more" if len(index) > 10 else ""
-    return ", ".join(shown) + more
-
-
 def _clean(table, value, by, paired_by, order, warnings, unit=None):
     table = table.reset_index(drop=True)
     raw = table[value]
@@ -252,8 +224,9 @@ def _clean(table, value, by, paired_by, order, warnings, unit=None):
     text = numbers.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
     if text.any():
         examples = ", ".join(repr(v) for v in raw[text].head(3))
+        rows = row_list(raw.index[text] + 2)  # file rows: the header is row 1
         raise BadInputError(
-            f"value column {value!r} holds text where numbers belong in row(s) {_rows(raw.index[text])} "
+            f"value column {value!r} holds text where numbers belong in row(s) {rows} "
             f"(e.g. {examples}); fix those cells or choose a numeric --value column."
         )
     data = pd.DataFrame({"group": table[by], "value": numbers.astype(float)})
@@ -264,7 +237,7 @@ def _clean(table, value, by, paired_by, order, warnings, unit=None):
     if missing.any():
         keys = ", ".join(repr(c) for c in dict.fromkeys(filter(None, (value, by, paired_by, unit))))
         warnings.append(f"{int(missing.sum())} row(s) without a value in {keys} left out "
-                        f"(row(s) {_rows(data.index[missing])}).")
+                        f"(row(s) {row_list(data.index[missing] + 2)}).")
         data = data[~missing]
     if data["value"].nunique() < 2:
         raise BadInputError(
@@ -300,16 +273,12 @@ def _clean(table, value, by, paired_by, order, warnings, unit=None):
 
 
 def _summary(units, groups) -> pd.DataFrame:
-    rows = []
-    for rank, g in enumerate(groups):
-        v = units.loc[units["group"] == g, "value"].to_numpy()
-        q1, q3 = np.percentile(v, [25, 75])
-        rows.append({"group": g, "rank": rank, "n": len(v),
-                     "n_rows": int(units.loc[units["group"] == g, "n_rows"].sum()),
-                     "mean": v.mean(),
-                     "sd": v.std(ddof=1) if len(v) > 1 else np.nan, "median": np.median(v),
-                     "q1": q1, "q3": q3, "iqr": q3 - q1})
-    return pd.DataFrame(rows, columns=_SUMMARY_COLUMNS)
+    grouped = units.groupby("group", sort=False)
+    out = grouped["value"].agg(n="size", mean="mean", sd="std", median="median",
+                               q1=lambda v: v.quantile(0.25), q3=lambda v: v.quantile(0.75))
+    out["n_rows"] = grouped["n_rows"].sum().astype(int)
+    out = out.reindex(groups).rename_axis("group").reset_index()
+    return out.assign(rank=range(len(groups)), iqr=out["q3"] - out["q1"])[_SUMMARY_COLUMNS]
 
 
 # --------------------------------------------------------------------------- engine
@@ -317,7 +286,7 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
                    order=None, method: str = "auto", unit: str | None = None,
                    control=None, progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> GroupComparison:
-    """Compare ``value`` between the groups of column ``by`` (see the module docstring).
+    """Compare ``value`` between the groups of column ``by``.
 
     Parameters
     ----------
@@ -328,24 +297,15 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
     paired_by : str, optional
         The subject measured in every group (e.g. ``donor``): repeated-measures tests.
     order : sequence, optional
-        Group order for the trend test and tables (e.g. ``[0, 3, 7, 14, 21]``);
-        without it numeric labels are sorted and text labels get no trend test.
+        Group order (e.g. ``[0, 3, 7, 14, 21]``); without it numeric labels are sorted
+        and text labels get no trend test.
     method : str
-        A name in :data:`COMPARE_METHODS` (``"mixed"``: the mixed model).
+        A name in :data:`COMPARE_METHODS`.
     unit : str, optional
-        The experimental unit's column (e.g. ``donor``, ``sample_id``, ``well``); its
-        rows are averaged to one value before testing. None chooses one
-        (:func:`~napari_msc_morph.analysis.units.choose_unit`); ``"none"`` tests rows.
+        The experimental unit's column, averaged to one value per unit; None chooses
+        (:func:`~.units.choose_unit`), ``"none"`` tests rows.
     control : optional
-        A group every other group is compared with (Dunnett after the ANOVA)
-        instead of every pair.
-
-    Raises
-    ------
-    BadInputError
-        Missing columns, text in ``value`` (naming the rows), fewer than 2 groups,
-        a method that does not fit the data, no unit where rows repeat within
-        groups, a unit in several groups of an independent-groups test.
+        A group every other group is compared with, instead of every pair.
     """
     warnings: list[str] = []
     steps = 5

@@ -1,8 +1,4 @@
-"""Box + strip plot of a :class:`~napari_msc_morph.analysis.compare.GroupComparison`.
-
-Drawn into a :class:`matplotlib.figure.Figure` (no pyplot, no GUI backend), so
-the CLI saves it and a dock can draw it into its own canvas.
-"""
+"""Box + strip plot of a :class:`~napari_msc_morph.analysis.compare.GroupComparison`."""
 
 from __future__ import annotations
 
@@ -12,24 +8,14 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..io import atomic_path
 from .compare import GroupComparison
-from .plots import _format_p, _new_figure
-
-__all__ = ["box_strip_figure", "save_box_strip"]
+from .plots import _format_p, _new_figure, save_figure
 
 
 def box_strip_figure(result: GroupComparison, fig: Figure | None = None,
                      seed: int = 0) -> Figure:
-    """Boxes (median, IQR, 1.5 IQR whiskers) of what the tests compare, with every row.
-
-    The boxes are drawn over the unit values (one per donor or sample: what the
-    tests compare); every row is a faint jittered point, each unit's value a dark
-    point on top (with ``paired_by``, each subject's mean per group joined by a
-    line). Without a unit the rows are the units. The title gives the omnibus
-    test and the trend test with their p-values and n in units; the axis labels
-    give n per group.
-    """
+    """Boxes over the unit values the tests compare, every row a faint jittered point, each
+    unit's value a dark one (paired: joined per subject); p-values and n in the title."""
     fig = _new_figure(fig, 1.2 + 1.1 * len(result.groups), 4.2)
     ax = fig.add_subplot(1, 1, 1)
     data = result.data
@@ -79,8 +65,5 @@ def _tick(result: GroupComparison, group, units) -> str:
 
 def save_box_strip(result: GroupComparison, path: str | os.PathLike, dpi: int = 150) -> Path:
     """Draw :func:`box_strip_figure` and save it in the format of ``path``'s suffix."""
-    path = Path(path)
-    fig = box_strip_figure(result)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", dpi=dpi)
-    return path
+    fmt = Path(path).suffix.lstrip(".").lower() or "png"
+    return save_figure(box_strip_figure(result), path, formats=(fmt,), dpi=dpi)[0]

@@ -1,25 +1,7 @@
-"""Correlate image-derived scores with molecular readouts.
+"""Pearson/Spearman correlations with CIs and Benjamini-Hochberg q over the pairs tested.
 
-The whole job (files in, aggregation, join, correlation, time course, plots)
-is :func:`~napari_msc_morph.analysis.study.correlate_study`; the steps here are
-its building blocks::
-
-    samples = aggregate_to_samples(results_table, on="sample_id")
-    readouts = read_readouts("qpcr_and_western.xlsx")
-    table = correlate(samples, readouts, on="sample_id", method="both")
-
-:func:`correlate` returns one row per score, marker, assay and method with
-``n, r, ci_low, ci_high, p, q`` and a ``warning`` column. The methods are
-the entries of :data:`CORRELATION_METHODS`. Pearson confidence
-intervals use the Fisher z transform (``scipy.stats.pearsonr``); Spearman
-intervals are percentile bootstrap intervals over samples with a fixed seed
-(``scipy.stats.bootstrap``). ``q`` is the Benjamini-Hochberg adjusted p-value
-(``scipy.stats.false_discovery_control``) across all score x marker x assay
-pairs tested with the same method. Fewer than ``min_n`` (4; never below 3) samples
-gives no r, only a warning, because r from three points is mostly noise; p is
-only reported from :data:`MIN_N_FOR_P` (4) samples on, the ``warning`` column
-saying why it is missing. ``n_boot`` is at least :data:`MIN_N_BOOT` resamples,
-or 0 for no bootstrap interval, which the ``warning`` column then states.
+The steps of :func:`~napari_msc_morph.analysis.study.correlate_study`; what is
+computed and its limits (``min_n``, ``n_boot``): docs/results-and-correlation.md.
 """
 
 from __future__ import annotations
@@ -36,15 +18,13 @@ from ..registry import Registry
 from .aggregate import parse_columns
 from .join import join_readouts
 from .score_defaults import default_score_columns
-from .timecourse import time_course  # noqa: F401  (re-exported: its historical home)
 
 RESULT_COLUMNS = ["score", "marker", "assay", "method", "n", "r", "ci_low", "ci_high", "p", "q",
                   "warning"]
 
 #: ``method(x, y, confidence, n_boot, seed) -> (r, p, ci_low, ci_high)`` on clean vectors
 #: (finite, at least ``min_n`` long, neither constant); ``symbol`` names the coefficient in
-#: plot titles. CLI ``--method`` choices and the dock's combo boxes come from here;
-#: registering a method is a one-file change.
+#: plot titles.
 CORRELATION_METHODS: Registry[Callable[..., tuple[float, float, float, float]]] = Registry(
     "correlation method")
 
@@ -87,15 +67,7 @@ def method_choices() -> list[str]:
 
 
 def resolve_methods(method: str) -> tuple[str, ...]:
-    """The registered methods one ``method=`` choice stands for.
-
-    Examples
-    --------
-    >>> resolve_methods("both")
-    ('pearson', 'spearman')
-    >>> resolve_methods("spearman")
-    ('spearman',)
-    """
+    """The registered methods one ``method=`` choice stands for (``"both"``: all)."""
     if method == ALL_METHODS:
         return tuple(CORRELATION_METHODS.names())
     if method not in CORRELATION_METHODS:
@@ -106,7 +78,7 @@ def resolve_methods(method: str) -> tuple[str, ...]:
 
 
 def _spearman_rho(x, y, axis=-1) -> np.ndarray:
-    """Spearman's rho along the last axis (one per bootstrap resample); NaN where x or y is constant."""
+    """Spearman's rho per bootstrap resample (last axis); NaN where x or y is constant."""
     from scipy import stats  # on use: the Correlation dock opens without scipy.stats
 
     rx = stats.rankdata(x, axis=-1)
@@ -122,10 +94,8 @@ def spearman_bootstrap_ci(x, y, n_boot: int = 2000, seed: int = 0,
                           confidence: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of Spearman's rho, resampling (x, y) pairs.
 
-    ``scipy.stats.bootstrap`` (paired) draws the resamples from
-    ``np.random.default_rng(seed)``; resamples in which x or y is constant have
-    no rho and are left out of the percentiles (scipy's own percentile would
-    then be NaN, which small samples hit almost always).
+    Resamples in which x or y is constant have no rho and are left out of the
+    percentiles (scipy's own would then be NaN, which small samples hit almost always).
     """
     from scipy import stats  # on use: the Correlation dock opens without scipy.stats
 
@@ -176,15 +146,7 @@ def spearman(x, y, confidence: float = 0.95, n_boot: int = 2000,
 
 
 def benjamini_hochberg(p) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (``scipy.stats.false_discovery_control``).
-
-    NaN p-values stay NaN and are not counted in the family.
-
-    Examples
-    --------
-    >>> benjamini_hochberg([0.01, 0.04, 0.03, 0.2]).round(3).tolist()
-    [0.04, 0.053, 0.053, 0.2]
-    """
+    """Benjamini-Hochberg q (``scipy.stats.false_discovery_control``); NaN p are not in the family."""
     from scipy import stats  # on use: the Correlation dock opens without scipy.stats
 
     p = np.asarray(p, dtype=float)
@@ -202,10 +164,8 @@ def correlation(x, y, method: str = "pearson", min_n: int = 4, confidence: float
     Returns
     -------
     dict
-        ``n, r, ci_low, ci_high, p, warning``; below ``min_n`` samples, or for a
-        constant vector, r/p/CI are NaN and ``warning`` says why. Below
-        :data:`MIN_N_FOR_P` samples p is NaN, and with ``n_boot=0`` a bootstrap
-        method's interval is NaN; the warning says so.
+        ``n, r, ci_low, ci_high, p, warning``; what is missing (few samples, a
+        constant vector, ``n_boot=0``) is NaN and ``warning`` says why.
     """
     compute = CORRELATION_METHODS.get(method)
     min_n, n_boot = check_min_n(min_n), check_n_boot(n_boot)
@@ -241,35 +201,14 @@ def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
               on: str | Sequence[str] = "sample_id", method: str = ALL_METHODS,
               scores: Sequence[str] | None = None, min_n: int = 4,
               confidence: float = 0.95, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Correlate every score with every marker and assay.
-
-    :func:`join_readouts` then :func:`correlate_joined`; the whole job (files,
-    aggregation, time course, plots) is
+    """Correlate every score with every marker and assay (:func:`join_readouts`, then
+    :func:`correlate_joined`); the arguments are those of
     :func:`~napari_msc_morph.analysis.study.correlate_study`.
-
-    Parameters
-    ----------
-    samples : DataFrame
-        Per-sample scores (see :func:`~napari_msc_morph.analysis.aggregate.aggregate_to_samples`).
-    readouts : DataFrame
-        Per-sample readouts (see :func:`~napari_msc_morph.analysis.readouts.read_readouts`).
-    on : str or sequence of str
-        Join key(s).
-    method : str
-        One of :func:`method_choices` (``"pearson"``, ``"spearman"`` or ``"both"``).
-    scores : sequence of str, optional
-        Score columns; by default :func:`~.score_defaults.default_score_columns`.
-    min_n : int
-        Fewest samples for which r is reported.
-    confidence : float
-        Confidence level of the intervals.
-    n_boot, seed : int
-        Bootstrap resamples and seed for Spearman intervals.
 
     Returns
     -------
     DataFrame
-        Columns ``score, marker, assay, method, n, r, ci_low, ci_high, p, q, warning``.
+        Columns :data:`RESULT_COLUMNS`.
     """
     methods = resolve_methods(method)
     on = parse_columns(on)
@@ -281,8 +220,7 @@ def correlate(samples: pd.DataFrame, readouts: pd.DataFrame,
 
 def resolve_score_columns(samples: pd.DataFrame, scores: Sequence[str] | None,
                           on: Sequence[str] = ()) -> list[str]:
-    """``scores`` as a list, or the default scores of ``samples`` besides ``on``
-    (:func:`~.score_defaults.default_score_columns`)."""
+    """``scores`` as a list, or the default scores of ``samples`` besides ``on``."""
     scores = list(scores) if scores is not None else default_score_columns(samples, exclude=on)
     if not scores:
         raise BadInputError(
@@ -303,29 +241,12 @@ def correlate_joined(joined: pd.DataFrame, scores: Sequence[str],
                      confidence: float = 0.95, n_boot: int = 2000, seed: int = 0,
                      progress: ProgressFn | None = None,
                      cancel: CancelToken | None = None) -> pd.DataFrame:
-    """Correlate each score with each marker and assay of a joined table; add BH ``q``.
+    """Correlate each score with each marker and assay of :func:`join_readouts`' table.
 
-    Parameters
-    ----------
-    joined : DataFrame
-        Output of :func:`join_readouts`.
-    scores : sequence of str
-        Score columns of ``joined``.
-    methods : sequence of str, optional
-        Names in :data:`CORRELATION_METHODS`; all of them by default.
-    progress, cancel
-        The job protocol (:mod:`napari_msc_morph.jobs`): one step per correlation;
-        a cancelled token raises :class:`~napari_msc_morph.errors.Cancelled`.
-
-    Returns
-    -------
-    DataFrame
-        Columns :data:`RESULT_COLUMNS`; ``q`` is Benjamini-Hochberg within each method.
+    ``methods`` are :data:`CORRELATION_METHODS` names (all by default); ``q`` is
+    Benjamini-Hochberg within each method; one progress step per correlation.
     """
     methods = CORRELATION_METHODS.names() if methods is None else list(methods)
-    min_n, n_boot = check_min_n(min_n), check_n_boot(n_boot)
-    for method in methods:
-        CORRELATION_METHODS.entry(method)  # unknown names fail before any work
     total = count_tests(joined, scores, methods)
     records = []
     for (marker, assay), block in joined.groupby(["marker", "assay"], sort=True):

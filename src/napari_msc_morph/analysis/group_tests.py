@@ -1,19 +1,8 @@
 """The statistical tests behind :func:`~napari_msc_morph.analysis.compare.compare_groups`.
 
-Plain functions over arrays and DataFrames; the libraries compute what they
-provide (pingouin: Welch's ANOVA, Games-Howell with Hedges' g; scipy: one-way
-ANOVA, Tukey's HSD, Dunnett's many-to-one test, Kruskal-Wallis, Wilcoxon,
-Friedman, Page's L; statsmodels: the mixed model, see :mod:`.mixed`). Dunn's
-test, the rank-biserial effect sizes and Holm's correction (see :func:`holm`)
-are owned code. Pairs are ``a`` -> ``b`` and every estimate and effect size is
-b - a, so positive means ``b`` is larger; against a control group, ``a`` is the
-control.
-
-Each comparison method is a :class:`GroupTests` over a :class:`Groups` (one
-value per experimental unit, see :mod:`.units`): :data:`WELCH`, :data:`ANOVA`
-and :data:`KRUSKAL` for independent groups (trend: Spearman's rho against the
-group order), :data:`FRIEDMAN` for repeated measures (trend: Page's L) and
-:data:`MIXED`, a mixed model over the rows with a random intercept per unit.
+The libraries compute what they provide (pingouin, scipy, statsmodels via
+:mod:`.mixed`); Dunn's test, the rank-biserial effect sizes and :func:`holm` are
+owned code. Each method is a :class:`GroupTests` over a :class:`Groups`.
 """
 
 from __future__ import annotations
@@ -29,24 +18,14 @@ from scipy import stats
 
 from ..errors import BadInputError
 
-__all__ = ["ANOVA", "FRIEDMAN", "KRUSKAL", "MIXED", "POSTHOC_COLUMNS", "WELCH", "GroupTests",
-           "Groups", "dunn", "dunnett", "games_howell", "holm", "kruskal", "one_way_anova",
-           "page_trend", "paired_omnibus", "paired_posthoc", "spearman_trend", "tukey",
-           "versus_control", "welch_anova", "wide_by_subject"]
-
 POSTHOC_COLUMNS = ["group_a", "group_b", "n_a", "n_b", "estimate", "statistic", "df", "p",
                     "p_adjust", "effect", "effect_size", "test", "family"]
 
 
 @dataclass
 class Groups:
-    """What is compared, in group order.
-
-    ``data``: one value per unit (``group``, ``value``, ``unit``, ``n_rows``, and
-    ``subject`` when paired); ``rows``: the rows themselves (``group``, ``value``,
-    ``unit``), which only the mixed model uses; ``control``: the group every other
-    group is compared with (None: every pair).
-    """
+    """What is compared, in group order: ``data`` one value per unit, ``rows`` the rows
+    (for the mixed model), ``control`` the group the others are compared with (None: all pairs)."""
 
     data: pd.DataFrame
     groups: list

@@ -1,11 +1,7 @@
-"""Join per-sample scores to per-sample readouts, one row per sample, marker and assay.
+"""Join per-sample scores to readouts: one row per sample, marker and assay.
 
-A *sample* is one value of the join key (``sample_id``, or e.g. ``day,
-condition``, or ``donor, day, condition``; see
-:data:`~napari_msc_morph.analysis.aggregate.SAMPLE_KEYS`). Whatever shape the
-two tables come in, every sample appears once per marker and assay in the
-joined table, so the ``n`` of a correlation is the number of samples, never
-the number of images or readout rows.
+Rows sharing a join key are averaged first, so ``n`` of a correlation counts samples,
+never images or readout rows.
 """
 
 from __future__ import annotations
@@ -18,8 +14,6 @@ from ..errors import BadInputError
 from .aggregate import parse_columns
 from .score_defaults import default_score_columns
 
-__all__ = ["join_readouts"]
-
 
 def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
                   on: str | Sequence[str] = "sample_id",
@@ -27,30 +21,24 @@ def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
                   carry: Sequence[str] = ()) -> pd.DataFrame:
     """Join per-sample scores to per-sample readouts: one row per sample, marker and assay.
 
-    A sample is one value of the key ``on`` on both sides. Scores and
-    readouts that hold several rows for one key (readouts measured per donor
-    but joined per day and condition, or per-image scores) are averaged to
-    that key first, so no value is counted twice and ``n`` of a correlation
-    is the number of samples; ``attrs["notes"]`` says what was averaged.
+    Rows sharing a key are averaged first (``attrs["notes"]`` says where).
 
     Parameters
     ----------
-    samples : DataFrame
-        Output of :func:`~napari_msc_morph.analysis.aggregate.aggregate_to_samples`.
-    readouts : DataFrame
-        Output of :func:`~napari_msc_morph.analysis.readouts.read_readouts`.
+    samples, readouts : DataFrame
+        :func:`~.aggregate.aggregate_to_samples` and :func:`~.readouts.read_readouts` output.
     on : str or sequence of str
-        Join key(s), ``"sample_id"`` or e.g. ``["day", "condition"]``.
+        Join key(s), ``"sample_id"`` or e.g. ``"day, condition"``.
+    scores : sequence of str, optional
+        Score columns; by default :func:`~.score_defaults.default_score_columns`.
     carry : sequence of str
-        Sample columns to keep (e.g. ``"donor"`` for repeated measures); each
-        must have one value per sample, in the scores or the readouts.
+        Sample columns to keep (e.g. ``"donor"``), one value per sample on either side.
 
     Returns
     -------
     DataFrame
-        One row per sample, marker and assay: the key, ``carry``, the scores,
-        ``marker``, ``assay``, ``value`` (and ``value_sd``, ``n_replicates``;
-        ``n_pooled`` where several readout rows were averaged into one sample).
+        The key, ``carry``, the scores, ``marker``, ``assay``, ``value`` (``value_sd``,
+        ``n_replicates``; ``n_pooled`` where readout rows were averaged).
     """
     on = parse_columns(on)
     for name, frame in (("scores", samples), ("readouts", readouts)):
@@ -86,11 +74,7 @@ def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
 
 def _numeric_key_notes(samples: pd.DataFrame, readouts: pd.DataFrame,
                        on: Sequence[str]) -> list[str]:
-    """A note per key column that holds numbers: ids such as ``1.10`` or ``001`` lost digits.
-
-    Files read with :func:`~napari_msc_morph.io.read_table` keep ids as text; a
-    DataFrame built elsewhere may not, and then ``1.1`` and ``1.10`` are one sample.
-    """
+    """A note per non-day key column that holds numbers: ids such as ``1.10`` lost digits."""
     notes = []
     for name, frame in (("scores", samples), ("readouts", readouts)):
         for column in on:

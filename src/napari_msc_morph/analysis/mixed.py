@@ -1,23 +1,10 @@
-"""Linear mixed models that are really fitted: every optimiser, only valid REML fits.
+"""Linear mixed models with a random intercept per group (statsmodels MixedLM, REML).
 
-statsmodels' ``MixedLM`` says "converged" for fits that are not usable: a donor
-variance pushed onto its boundary at 0 with a REML log-likelihood of +inf and a
-Hessian that is not positive definite, whose fixed-effect standard errors (and so
-p-values) mean nothing. :func:`fit_mixed_model` fits with every optimiser of
-:data:`LMM_OPTIMIZERS`, records the warnings each fit raises (they are reasons to
-reject it, not noise), keeps only fits with a finite log-likelihood, finite fixed
-effects and standard errors and no boundary, singularity or Hessian warning, and
-returns the valid fit with the highest REML log-likelihood (or none, with every
-optimiser's reason).
-
-The data are centred and scaled before fitting (:func:`mixed_model_slope` scales
-both x and y to unit SD): statsmodels' boundary check compares the random-effect
-variance with 0.01 in the units of y, and badly scaled x makes L-BFGS stop early.
-Slopes and standard errors are returned in the user's units; p-values do not
-depend on the scaling.
-
-Wald p-values of a mixed model assume many groups; with fewer than
-:data:`MIN_WALD_GROUPS` (donors) they are anti-conservative, and the note says so.
+Every optimiser of :data:`LMM_OPTIMIZERS` is tried and only valid fits (finite, no
+boundary/singularity/Hessian warning) are kept, the best by REML log-likelihood: an
+L-BFGS fit that "converged" on the boundary gave p-values 10 orders of magnitude off
+(docs/results-and-correlation.md, "The mixed model"). Data are centred and scaled
+before fitting because statsmodels' boundary check works in the units of y.
 """
 
 from __future__ import annotations
@@ -27,10 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-
-__all__ = ["LMM_OPTIMIZERS", "MIN_WALD_GROUPS", "MixedFit", "containment_df", "few_groups_note",
-           "fit_mixed_model", "group_effects", "group_f_test", "group_model",
-           "mixed_model_slope", "unit_share"]
 
 #: Optimisers statsmodels' MixedLM.fit offers; every one is tried, the best valid fit is kept.
 LMM_OPTIMIZERS = ("lbfgs", "powell", "nm", "bfgs", "cg")
@@ -110,21 +93,10 @@ def _estimates_problem(fit) -> list[str]:
 
 
 def fit_mixed_model(formula: str, data: pd.DataFrame, groups: str) -> MixedFit:
-    """REML fit of ``formula`` with a random intercept per ``groups``, by every optimiser.
+    """REML fit of ``formula`` (patsy) with a random intercept per ``groups`` column.
 
-    Parameters
-    ----------
-    formula : str
-        A patsy formula of the fixed effects, e.g. ``"y ~ x"``.
-    data : DataFrame
-        The data, already centred and scaled (see the module docstring).
-    groups : str
-        The column naming each row's group (donor, sample).
-
-    Returns
-    -------
-    MixedFit
-        The valid fit with the highest REML log-likelihood, or none and why.
+    ``data`` is centred and scaled already; every optimiser is tried, and the valid
+    fit with the highest REML log-likelihood is kept (or none, and why).
     """
     import statsmodels.formula.api as smf
 
@@ -148,16 +120,13 @@ def fit_mixed_model(formula: str, data: pd.DataFrame, groups: str) -> MixedFit:
 
 
 def mixed_model_slope(x, y, groups) -> tuple[dict, str]:
-    """Slope of ``y ~ x`` with a random intercept per group (REML, see :func:`fit_mixed_model`).
-
-    x and y are centred and scaled to unit SD for the fit; the slope and its
-    standard error are returned in the units of y per unit of x.
+    """Slope of ``y ~ x`` with a random intercept per group, in the units of y per x.
 
     Returns
     -------
     dict, str
-        ``lmm_slope, lmm_se, lmm_p`` (NaN without a valid fit) and a note: why
-        there is no fit, and the few-groups caveat ('' when neither applies).
+        ``lmm_slope, lmm_se, lmm_p`` (NaN without a valid fit) and a note: why there
+        is no fit, and the few-groups caveat ('' when neither applies).
     """
     x, y = np.asarray(x, float), np.asarray(y, float)
     groups = np.asarray(groups).astype(str)
@@ -177,15 +146,13 @@ def mixed_model_slope(x, y, groups) -> tuple[dict, str]:
 
 
 def group_model(rows: pd.DataFrame, groups: list) -> tuple[MixedFit, float, list[str]]:
-    """REML fit of ``value ~ group + (1 | unit)`` on ``rows`` (columns group, value, unit).
-
-    The first group is the reference; the value is centred and scaled for the fit.
+    """REML fit of ``value ~ group + (1 | unit)`` on ``rows``, the first group the reference.
 
     Returns
     -------
     MixedFit, float, list of str
-        The fit, the value's SD (multiply fixed effects by it for the user's units)
-        and the names of the k - 1 group effects in the fit.
+        The fit, the value's SD (fixed effects times it are in the user's units) and
+        the names of the k - 1 group effects.
     """
     sd = float(rows["value"].std(ddof=1))
     data = pd.DataFrame({"y": (rows["value"] - rows["value"].mean()) / sd,
@@ -207,13 +174,8 @@ def group_effects(fit: MixedFit, names: list[str]) -> tuple[np.ndarray, np.ndarr
 
 
 def containment_df(rows: pd.DataFrame, k: int) -> float:
-    """Denominator degrees of freedom of the group effect (the containment method).
-
-    Groups between units (each unit in one group): units - k, as a test of the
-    unit means would have; groups within units: rows - units - (k - 1). The
-    normal (Wald z) reference instead would count every row as free and give
-    p-values far too small with few units.
-    """
+    """Denominator df of the group effect by containment: units - k between units,
+    rows - units - (k - 1) within (a Wald z would count every row and give p far too small)."""
     units = rows["unit"].nunique()
     between = bool((rows.groupby("unit")["group"].nunique() <= 1).all())
     return float(units - k if between else len(rows) - units - (k - 1))

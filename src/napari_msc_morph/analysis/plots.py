@@ -1,9 +1,7 @@
-"""Correlation and cell-size plots with matplotlib (no pyplot, no GUI backend).
+"""Correlation and cell-size plots drawn into a matplotlib Figure (no pyplot, no GUI backend).
 
-Each function draws into a :class:`matplotlib.figure.Figure` (a new one, or the
-one given, e.g. the figure of a Qt canvas in the correlation dock) and returns
-it. Scatter points carry their sample keys so a click can be traced back to a
-sample (see :func:`picked_samples`). :func:`save_figure` writes PNG and SVG.
+Scatter points carry their sample keys, so a click maps back to a sample
+(:func:`picked_samples`).
 """
 
 from __future__ import annotations
@@ -59,23 +57,9 @@ def _n_text(ns: pd.Series) -> str:
 def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
                    on: str | Sequence[str] = "sample_id", method: str = "pearson",
                    fig: Figure | None = None) -> Figure:
-    """Score against each marker and assay, with a least-squares line and r/p.
-
-    Parameters
-    ----------
-    joined : DataFrame
-        Output of :func:`~napari_msc_morph.analysis.correlate.join_readouts`.
-    results : DataFrame
-        Output of :func:`~napari_msc_morph.analysis.correlate.correlate`.
-    score : str
-        The score on the x axis.
-    on : str or sequence of str
-        The sample key columns stored on the points for picking.
-    method : str
-        Which r to print in the panel titles.
-    fig : Figure, optional
-        Draw into this figure (cleared first).
-    """
+    """``score`` against each marker and assay of ``joined``, with a least-squares line and
+    the ``method``'s r/p from ``results``; the points carry their ``on`` keys for picking.
+    ``fig``: draw into this figure (cleared first), as every function here."""
     on = parse_columns(on)
     pairs = sorted(joined.groupby(["marker", "assay"]).groups)
     fig, axes = _panels(fig, len(pairs), 3.2, 2.8, "no marker values to plot")
@@ -122,11 +106,7 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
 
 def heatmap_figure(results: pd.DataFrame, method: str = "pearson",
                    fig: Figure | None = None) -> Figure:
-    """A heatmap of r over scores (rows) x markers and assays (columns).
-
-    Cells are annotated with r and a star for q < 0.05; cells without an r
-    (too few samples) are grey.
-    """
+    """A heatmap of r over scores (rows) x markers and assays (columns), a star for q < 0.05."""
     table = results[results["method"] == method].copy()
     table["pair"] = table["marker"] + "\n" + table["assay"]
     r = table.pivot_table(index="score", columns="pair", values="r", aggfunc="first",
@@ -163,13 +143,7 @@ def heatmap_figure(results: pd.DataFrame, method: str = "pearson",
 
 def time_course_figure(course: pd.DataFrame, by: str = "day",
                        fig: Figure | None = None) -> Figure:
-    """Each score and marker against day: mean +- SD per condition.
-
-    Parameters
-    ----------
-    course : DataFrame
-        Output of :func:`~napari_msc_morph.analysis.correlate.time_course`.
-    """
+    """Each score and marker of :func:`~.timecourse.time_course` against day: mean +- SD."""
     variables = list(dict.fromkeys(course.sort_values(["kind", "variable"], ascending=[False, True])
                                    ["variable"]))
     fig, axes = _panels(fig, len(variables), 3.2, 2.6, "nothing to plot")
@@ -198,29 +172,11 @@ def size_distribution_figure(cells: pd.DataFrame, column: str = "area_um2",
                              by: str | Sequence[str] | None = None,
                              size_weighting: str = "miles-lantuejoul", bins: int = 30,
                              fig: Figure | None = None) -> Figure:
-    """Histogram of a per-cell size column per group, edge-corrected by default.
+    """Histogram of a per-cell size ``column``, one panel per ``by`` group.
 
-    Each cell counts with its ``edge_weight`` (the Miles–Lantuéjoul correction
-    :func:`~napari_msc_morph.morphology.measure_cells` writes; cells touching the
-    border weigh 0), so the bars show the share of all cells of that size, the
-    large ones the border exclusion lost included. The uncorrected histogram
-    (every row once) is drawn as a grey outline and the two medians as lines.
-
-    Parameters
-    ----------
-    cells : DataFrame
-        Per-cell rows with ``column`` (and ``edge_weight`` for the correction).
-    column : str
-        The size column, e.g. ``area_um2`` or ``equivalent_diameter_um``.
-    by : str or sequence of str, optional
-        One panel per group (e.g. ``sample_id`` or ``condition``); one panel without.
-    size_weighting : str
-        ``miles-lantuejoul`` (default) or ``none`` (the
-        :data:`~napari_msc_morph.morphology.summary.SIZE_WEIGHTINGS` names).
-    bins : int
-        Histogram bins, shared by all panels.
-    fig : Figure, optional
-        Draw into this figure (cleared first).
+    By default each cell counts with its Miles–Lantuéjoul ``edge_weight``, so the large
+    cells the border exclusion lost are counted; the uncorrected histogram is the grey
+    outline, and the two medians are lines.
     """
     from ..errors import BadInputError
     from ..morphology.edge import weighted_quantile
@@ -298,11 +254,8 @@ def save_correlation_plots(joined: pd.DataFrame, results: pd.DataFrame,
                            formats: Sequence[str] = ("png", "svg"),
                            progress: ProgressFn | None = None,
                            cancel: CancelToken | None = None) -> list[Path]:
-    """Write every plot (scatter per score and method, heatmaps, time course) into ``folder``.
-
-    ``progress(done, total, message)`` is called after each figure; a cancelled
-    ``cancel`` token stops between figures (those written are kept).
-    """
+    """Write every plot (scatter per score and method, heatmaps, time course) into ``folder``;
+    ``cancel`` stops between figures (those written are kept)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

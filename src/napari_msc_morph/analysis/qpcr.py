@@ -1,38 +1,7 @@
 """qPCR readouts on the scale they are analysed on: log2, ΔCt, ΔΔCt (Livak), Pfaffl.
 
-qPCR fold changes are log-normal and Ct values are log2 quantities counted
-backwards, so neither should be correlated raw. :data:`TRANSFORMS` lists the
-choices of ``transform=`` / ``--transform``; they act on the qPCR rows only
-(western and IF values are left as they are), before replicates are averaged:
-
-``log2``
-    ``value -> log2(value)`` for fold changes or relative quantities (values
-    must be positive). Replicates are then averaged on the log scale (a
-    geometric mean).
-``delta-ct``
-    The values are Ct (cycle threshold). Each gene's log2 quantity is
-    ``-Ct * log2(E)`` with ``E`` its amplification factor (2, a doubling per
-    cycle, unless ``efficiency=`` / ``--efficiency GENE=E`` says otherwise;
-    Pfaffl 2001). The value is the target's log2 quantity minus the mean log2
-    quantity of the reference gene(s) (``--reference-gene GAPDH,ACTB``: the
-    geometric mean of their relative quantities, Vandesompele 2002), each
-    averaged over the sample's replicates; with ``E = 2`` and one reference that
-    is ``-ΔCt``. The reference rows are then dropped.
-
-    With ``control=`` (``--control``) the target's value on the matching control
-    sample (the calibrator) is subtracted: ``-ΔΔCt``, the log2 fold change
-    (Livak & Schmittgen 2001; with efficiencies the log2 of Pfaffl's ratio), and
-    ``fold_change = 2^value`` is added. The calibrator is matched on every
-    sample key (``donor``, ``day``, ``condition``) the control does not name:
-    ``--control control`` compares each sample with the control of the same donor
-    and day; ``--control day=0`` with day 0 of the same donor and condition;
-    ``--control day=0,condition=control`` with the donor's day-0 control.
-
-Ct cells written ``Undetermined`` / ``No Ct`` (no amplification) follow
-:data:`UNDETERMINED_RULES`: left out with a warning naming the rows
-(``exclude``, the default), or set to the cycle limit (``cycle-limit``,
-``cycle-limit=45``) and counted in a ``ct_undetermined`` column. A blank cell
-means "not measured" and is always left out with a warning.
+The transforms and the calibrator matching are explained in
+docs/results-and-correlation.md ("qPCR transforms").
 """
 
 from __future__ import annotations
@@ -47,12 +16,7 @@ import pandas as pd
 from ..errors import BadInputError
 from ..registry import Registry
 
-__all__ = ["TRANSFORMS", "UNDETERMINED_RULES", "add_fold_change", "label_text",
-           "mark_undetermined", "parse_control", "parse_efficiency", "parse_genes",
-           "parse_undetermined", "sample_key", "transform_qpcr"]
-
-#: qPCR transforms (``--transform`` choices, the dock's combo box): each entry is
-#: ``transform(long, qpcr_rows, options) -> long``; ``fold_change`` marks a transform
+#: ``transform(long, qpcr_rows, **options) -> long``; ``fold_change`` marks a transform
 #: whose values, with a control, are log2 fold changes.
 TRANSFORMS: Registry[Callable[..., pd.DataFrame]] = Registry("qPCR transform")
 
@@ -82,10 +46,6 @@ def parse_control(control: str | None) -> dict[str, str] | None:
 
     Examples
     --------
-    >>> parse_control("untreated")
-    {'condition': 'untreated'}
-    >>> parse_control(" day = 0 ")
-    {'day': '0'}
     >>> parse_control("day=0, condition=control")
     {'day': '0', 'condition': 'control'}
     """
@@ -135,11 +95,7 @@ def _amplification_factor(gene: str, text: str) -> float:
 def parse_efficiency(efficiency) -> dict[str, float]:
     """``"RUNX2=1.95,GAPDH=98%"`` (or a dict / list of such) -> ``{"RUNX2": 1.95, "GAPDH": 1.98}``.
 
-    A value of 10 or more, or ending in ``%``, is a percentage (95 -> 1.95);
-    otherwise it is the amplification factor per cycle (2 = perfect doubling).
-
-    >>> parse_efficiency("RUNX2=1.9, GAPDH=95%")
-    {'RUNX2': 1.9, 'GAPDH': 1.95}
+    A value of 10 or more, or ending in ``%``, is a percentage; otherwise the factor per cycle.
     """
     if not efficiency:
         return {}
@@ -196,11 +152,7 @@ def _is_undetermined_word(value) -> bool:
 
 
 def mark_undetermined(long: pd.DataFrame) -> pd.DataFrame:
-    """Undetermined / No Ct cells of qPCR rows -> ``value`` NaN and ``ct_undetermined`` True.
-
-    Called by :func:`~napari_msc_morph.analysis.readouts.to_long` before values
-    become numbers; :func:`transform_qpcr` applies the ``--undetermined`` rule.
-    """
+    """Undetermined / No Ct cells of qPCR rows -> ``value`` NaN and ``ct_undetermined`` True."""
     flagged = (long["assay"] == QPCR) & long["value"].map(_is_undetermined_word)
     if not flagged.any():
         return long
@@ -260,34 +212,23 @@ def transform_qpcr(long: pd.DataFrame, transform: str | None, reference_gene=Non
     Parameters
     ----------
     long : DataFrame
-        :func:`~napari_msc_morph.analysis.readouts.to_long` output (one row per
-        measurement and replicate; ``row`` holds the file line).
+        :func:`~napari_msc_morph.analysis.readouts.to_long` output.
     transform : str or None
         ``None`` (values as they are), ``"log2"`` or ``"delta-ct"``.
     reference_gene : str or sequence of str, optional
-        The reference gene(s) for ``delta-ct`` (``"GAPDH"`` or ``"GAPDH,ACTB"``),
-        matched to the marker names case-insensitively.
+        ``delta-ct``: the reference gene(s), ``"GAPDH"`` or ``"GAPDH,ACTB"``.
     control : str, optional
-        ``delta-ct`` only: the control samples (see :func:`parse_control`).
+        ``delta-ct``: the control samples (:func:`parse_control`).
     efficiency : str, dict or sequence, optional
-        ``delta-ct`` only: amplification factors per gene (:func:`parse_efficiency`);
-        genes not named amplify by 2 per cycle.
+        ``delta-ct``: amplification factors per gene (:func:`parse_efficiency`; default 2).
     undetermined : str, optional
-        ``"exclude"`` (default) or ``"cycle-limit[=N]"`` (:data:`UNDETERMINED_RULES`).
+        A :data:`UNDETERMINED_RULES` rule, ``"exclude"`` or ``"cycle-limit[=N]"``.
 
     Returns
     -------
     DataFrame
-        ``long`` with transformed qPCR values (and, for ``delta-ct``, without
-        the reference genes' qPCR rows); ``attrs["qpcr_notes"]`` lists the wells
-        left out or set to the cycle limit.
-
-    Raises
-    ------
-    BadInputError
-        Unknown transform, no qPCR rows, non-positive values for log2, a
-        missing reference gene or control value; the message names the option
-        and what the file holds.
+        ``long`` with transformed qPCR values (``delta-ct``: without the reference
+        rows); ``attrs["qpcr_notes"]`` lists the wells left out or set to the limit.
     """
     limit = parse_undetermined(undetermined)
     references = parse_genes(reference_gene)
@@ -441,12 +382,8 @@ def label_text(value) -> str:
 
 def add_fold_change(summary: pd.DataFrame, transform: str | None, control: str | None,
                     long: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The per-sample summary's qPCR columns.
-
-    ``fold_change = 2^value`` on qPCR rows after ``delta-ct`` (a ``fold_change``
-    transform) with a control, and, where wells were set to the cycle limit
-    (``long`` holds ``ct_undetermined``), their number per sample and gene.
-    """
+    """The summary with ``fold_change = 2^value`` (a ``fold_change`` transform with a
+    control) and, where wells were set to the cycle limit, their count per sample and gene."""
     if long is not None and UNDETERMINED_COLUMN in long.columns:
         group = [*sample_key(long), "marker", "assay"]
         counts = long.groupby(group, dropna=False)[UNDETERMINED_COLUMN].sum().astype(int)

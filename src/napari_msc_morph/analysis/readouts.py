@@ -1,20 +1,4 @@
-"""Molecular readouts (qPCR, western blot, IF) read into one tidy table.
-
-A readout file holds marker measurements per sample, in either of two shapes:
-
-* **long**: one measurement per row, columns ``sample_id, marker, assay, value``
-  and optionally ``replicate`` (and ``day``, ``condition``, ``donor``);
-* **wide**: one row per sample (and replicate), one column per marker, named
-  ``RUNX2``, ``RUNX2_qPCR``, ``RUNX2 (western)`` or ``RUNX2|IF``; the assay comes
-  from the column name or from an ``assay`` column.
-
-Western blot values can be normalised to a loading control, either from a
-``loading_control`` column or from a control marker (``GAPDH``, ``ACTB`` ...)
-measured on the same sample and replicate.
-
-:func:`read_readouts` returns one row per sample, marker and assay with the
-replicate mean, its standard deviation and the number of replicates.
-"""
+"""Molecular readouts (qPCR, western blot, IF), long or wide, read into one tidy table."""
 
 from __future__ import annotations
 
@@ -125,20 +109,8 @@ def _numeric_or_raise(values: pd.Series, what: str, row_numbers: pd.Series,
 def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
     """Bring a long or wide readout table into long form.
 
-    Parameters
-    ----------
-    frame : DataFrame
-        A readout table as read from file.
-    source : str
-        A name for the table in error messages (usually the file name).
-
-    Returns
-    -------
-    DataFrame
-        Columns: the identifying columns present (``sample_id``, ``donor``,
-        ``day``, ``condition``), ``replicate`` (if given), ``marker``, ``assay``,
-        ``value`` and, if given, ``loading_control``; plus ``row`` (the line
-        number in the file, header = 1) for error messages.
+    Returns the identifying columns present, ``replicate`` and ``loading_control`` if
+    given, ``marker``, ``assay``, ``value`` and ``row`` (the file line, header = 1).
     """
     check_unique_columns(list(frame.columns), source)
     lines = frame.attrs.get("lines")  # file lines of the rows (blank lines skipped)
@@ -206,11 +178,8 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
 
 
 def _check_one_spelling(long: pd.DataFrame, source: str, wide: bool) -> None:
-    """Refuse one marker written two ways (``GAPDH``/``gapdh``, two ``RUNX2_qPCR`` columns).
-
-    Read as two markers they would add a test to the family, or leave one spelling
-    out of a reference-gene mean; read as one they would be averaged unseen.
-    """
+    """Refuse one marker written two ways (``GAPDH``/``gapdh``): as two it would add a test
+    or miss a reference-gene mean, as one it would be averaged unseen."""
     where = "_column" if wide else "marker"
     names = long[list(dict.fromkeys(["marker", "assay", where]))].drop_duplicates()
     names = names.assign(_key=names["marker"].astype(str).str.casefold())
@@ -230,10 +199,7 @@ def _infinite_values(long: pd.DataFrame, source: str) -> list[str]:
     infinite = np.isinf(long["value"].to_numpy(dtype=float))
     if not infinite.any():
         return []
-    ids = sample_key(long)
-    notes = [f"{source} row {int(row['row'])}: sample {_sample_name(row, ids)} has an infinite "
-             f"{row['marker']} ({row['assay']}) value in column {row['_column']!r}; "
-             "that measurement is left out." for _, row in long[infinite].iterrows()]
+    notes = _left_out(long[infinite], source, "an infinite", "")
     long.loc[infinite, "value"] = np.nan
     return notes
 
@@ -244,23 +210,19 @@ def _sample_name(row, ids) -> str:
 
 def _empty_values(long: pd.DataFrame, source: str) -> list[str]:
     """One note per empty value cell: which row, sample and column was left out."""
-    ids = sample_key(long)
-    notes = []
-    for _, row in long[long["value"].isna()].iterrows():
-        notes.append(f"{source} row {int(row['row'])}: sample {_sample_name(row, ids)} has no "
-                     f"{row['marker']} ({row['assay']}) value in column {row['_column']!r} "
-                     "(empty or NA cell); that measurement is left out.")
-    return notes
+    return _left_out(long[long["value"].isna()], source, "no", " (empty or NA cell)")
+
+
+def _left_out(rows: pd.DataFrame, source: str, what: str, why: str) -> list[str]:
+    ids = sample_key(rows)
+    return [f"{source} row {int(row['row'])}: sample {_sample_name(row, ids)} has {what} "
+            f"{row['marker']} ({row['assay']}) value in column {row['_column']!r}{why}; "
+            "that measurement is left out." for _, row in rows.iterrows()]
 
 
 def check_duplicates(long: pd.DataFrame, source: str = "readouts") -> list[str]:
-    """Rows measuring the same sample, marker and assay twice.
-
-    With a ``replicate`` column a repeated (sample_id, marker, assay, replicate)
-    is an error naming the rows; without one, repeated rows are averaged as
-    replicates and a note listing them is returned. Tables without
-    ``sample_id`` (keyed by day and condition) pool their rows by design.
-    """
+    """Rows measuring the same sample, marker and assay twice: an error with a
+    ``replicate`` column, else a note (they are averaged as replicates)."""
     if "sample_id" not in long.columns:
         return []  # keyed by day/condition: several wells per key are pooled by design
     ids = ["sample_id"]
@@ -286,22 +248,8 @@ def check_duplicates(long: pd.DataFrame, source: str = "readouts") -> list[str]:
 
 def normalise_to_loading_control(long: pd.DataFrame, control: str | None = None,
                                  source: str = "readouts") -> pd.DataFrame:
-    """Divide western blot band intensities by their loading control.
-
-    Parameters
-    ----------
-    long : DataFrame
-        Output of :func:`to_long`.
-    control : str, optional
-        A marker measured on the same sample (and replicate) and assay to divide
-        by, such as ``"GAPDH"``; its rows are then dropped. Without it, a
-        ``loading_control`` column is used if present.
-
-    Returns
-    -------
-    DataFrame
-        ``long`` with ``value`` normalised where a control was given.
-    """
+    """Divide band intensities by ``control`` (a marker of the same sample, replicate and
+    assay, e.g. ``"GAPDH"``; its rows are dropped) or else a ``loading_control`` column."""
     long = long.copy()
     if control is None:
         if "loading_control" in long.columns:
@@ -359,15 +307,8 @@ def check_consistent_metadata(frame: pd.DataFrame, key: str = "sample_id",
 
 
 def summarise_replicates(long: pd.DataFrame) -> pd.DataFrame:
-    """Average replicates: one row per sample, marker and assay.
-
-    Returns
-    -------
-    DataFrame
-        The identifying columns, ``marker``, ``assay``, ``value`` (replicate
-        mean), ``value_sd`` (sample SD, ddof=1; NaN for a single replicate) and
-        ``n_replicates``.
-    """
+    """One row per sample, marker and assay: ``value`` (replicate mean), ``value_sd``
+    (ddof=1) and ``n_replicates``."""
     group = sample_key(long)
     meta = [c for c in ID_COLUMNS if c in long.columns and c not in group]
     grouped = long.groupby([*group, "marker", "assay"], sort=True, dropna=False)
@@ -377,6 +318,15 @@ def summarise_replicates(long: pd.DataFrame) -> pd.DataFrame:
         for column in meta:
             out.insert(len(group), column, first[column].to_numpy())
     return out
+
+
+def table_and_name(source, what: str, name: str) -> tuple[pd.DataFrame, str]:
+    """``source`` as a DataFrame (named ``name``) or read from its path (named by it)."""
+    if isinstance(source, pd.DataFrame):
+        return source, name
+    if isinstance(source, (str, os.PathLike)):
+        return read_table(source), os.fspath(source)
+    raise TypeError(f"{what} must be a file path or a DataFrame, got {type(source).__name__}")
 
 
 def read_readouts(source, markers: Sequence[str] | None = None,
@@ -389,39 +339,21 @@ def read_readouts(source, markers: Sequence[str] | None = None,
     Parameters
     ----------
     source : str, Path or DataFrame
-        The readout table, long or wide (see the module docstring).
+        The readout table, long (``sample_id, marker, assay, value``) or wide (a column
+        per marker: ``RUNX2``, ``RUNX2_qPCR``, ``RUNX2 (western)``).
     markers : sequence of str, optional
-        Keep only these markers (aliases such as ``BGLAP`` for OCN are
-        understood). A marker asked for but absent is an error. By default all
-        markers in the file are kept.
+        Keep only these markers (aliases such as ``BGLAP`` understood); absent is an error.
     loading_control : str, optional
-        Normalise western blot values to this control marker (see
-        :func:`normalise_to_loading_control`).
-    transform, reference_gene, control : str, optional
-        Put qPCR values on a log scale before replicates are averaged:
-        ``"log2"``, or ``"delta-ct"`` (Ct values against ``reference_gene``,
-        and against the ``control`` samples for a fold change); see
-        :mod:`napari_msc_morph.analysis.qpcr`.
-    efficiency, undetermined : optional
-        ``delta-ct``: amplification factors per gene (``"RUNX2=1.95"``) and the
-        rule for 'Undetermined' Ct cells (``"exclude"`` or ``"cycle-limit"``).
+        Normalise western blot values to this marker (:func:`normalise_to_loading_control`).
+    transform, reference_gene, control, efficiency, undetermined : optional
+        qPCR options, applied before replicates are averaged (:func:`.qpcr.transform_qpcr`).
 
     Returns
     -------
     DataFrame
-        One row per sample, marker and assay: identifying columns, ``marker``,
-        ``assay``, ``value``, ``value_sd``, ``n_replicates``. Nothing is
-        dropped silently: ``attrs["exclusions"]`` lists every empty value cell
-        left out (file row, sample, column) and repeated rows averaged as
-        replicates; ``attrs["sample_rows"]`` keeps each measurement's file row
-        (see :func:`~napari_msc_morph.analysis.aggregate.sample_exclusions`).
-
-    Raises
-    ------
-    BadInputError
-        A text cell where a number belongs (naming file, row and column), a
-        sample measured twice with the same replicate number, rows without a
-        sample id, an absent marker.
+        One row per sample, marker and assay (:func:`summarise_replicates`);
+        ``attrs["exclusions"]`` lists what was left out, ``attrs["sample_rows"]``
+        each measurement's file row.
 
     Examples
     --------
@@ -433,12 +365,7 @@ def read_readouts(source, markers: Sequence[str] | None = None,
     0         a  RUNX2  qPCR    2.0             2
     1         b  RUNX2  qPCR    5.0             1
     """
-    if isinstance(source, pd.DataFrame):
-        frame, name = source, "readouts"
-    elif isinstance(source, (str, os.PathLike)):
-        frame, name = read_table(source), os.fspath(source)
-    else:
-        raise TypeError(f"readouts must be a file path or a DataFrame, got {type(source).__name__}")
+    frame, name = table_and_name(source, "readouts", "readouts")
     if frame.empty:
         raise BadInputError(
             f"{name} has no rows; give one row per sample (wide) or measurement (long)."

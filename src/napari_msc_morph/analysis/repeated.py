@@ -1,24 +1,6 @@
-"""Repeated measures: correlation within donors, and a linear mixed model.
+"""Repeated measures by donor: ``pingouin.rm_corr`` and a mixed-model slope per pair.
 
-Samples of one donor are not independent: a donor whose cells are large and
-whose RUNX2 is high at every time point makes a pooled r look strong even when,
-within each donor, the two do not move together. With ``repeated_by="donor"``
-:func:`~napari_msc_morph.analysis.study.correlate_study` adds, for every score
-x marker x assay pair, next to the pooled r:
-
-- the **repeated-measures correlation** (Bakdash & Marusich 2017,
-  ``pingouin.rm_corr``): the common within-donor slope of an ANCOVA with one
-  intercept per donor, as an r in [-1, 1], with its degrees of freedom
-  (samples - donors - 1), p and a Fisher-z confidence interval on ``dof + 2``;
-- a **linear mixed model** ``readout ~ score`` with a random intercept per
-  donor (``statsmodels.formula.api.mixedlm``, REML, :func:`.mixed.mixed_model_slope`:
-  every optimiser, only valid fits, the best kept): the fixed slope in the
-  readout's units per score unit, its standard error and Wald p. No valid fit
-  gives NaN and the reason; fewer than 5 donors a note that the Wald p is
-  anti-conservative.
-
-Both get Benjamini-Hochberg ``q`` over the pairs tested (``rm_q``, ``lmm_q``).
-Fewer than three donors, or too few samples, give NaN and a ``warning``.
+What the columns mean and why: docs/results-and-correlation.md ("Repeated measures").
 """
 
 from __future__ import annotations
@@ -33,9 +15,6 @@ from ..errors import BadInputError
 from .correlate import benjamini_hochberg
 from .mixed import mixed_model_slope
 
-__all__ = ["REPEATED_COLUMNS", "add_repeated_measures", "repeated_measures",
-           "rm_correlation", "mixed_model_slope"]
-
 #: Columns the repeated-measures analysis adds to the results table (before ``warning``).
 REPEATED_COLUMNS = ["repeated_by", "n_groups", "rm_r", "rm_ci_low", "rm_ci_high", "rm_dof",
                     "rm_p", "rm_q", "lmm_slope", "lmm_se", "lmm_p", "lmm_q"]
@@ -47,12 +26,8 @@ MIN_GROUPS = 3
 def rm_correlation(x, y, groups, confidence: float = 0.95) -> dict:
     """Repeated-measures correlation of ``x`` and ``y`` within ``groups`` (pingouin.rm_corr).
 
-    Returns
-    -------
-    dict
-        ``rm_r, rm_dof, rm_p, rm_ci_low, rm_ci_high``; the interval is the
-        Fisher z interval on ``dof + 2`` observations (``pingouin.compute_esci``, as
-        rm_corr's own but not rounded to 2 decimals).
+    Returns ``rm_r, rm_dof, rm_p, rm_ci_low, rm_ci_high``; the Fisher z interval on
+    ``dof + 2`` observations is rm_corr's own, not rounded to 2 decimals.
     """
     import pingouin
 
@@ -73,22 +48,10 @@ def rm_correlation(x, y, groups, confidence: float = 0.95) -> dict:
 
 def repeated_measures(joined: pd.DataFrame, scores: Sequence[str], by: str,
                       min_n: int = 4, confidence: float = 0.95) -> pd.DataFrame:
-    """rm_corr and the mixed-model slope for every score x marker x assay of a joined table.
+    """rm_corr and the mixed-model slope for every score x marker x assay.
 
-    Parameters
-    ----------
-    joined : DataFrame
-        One row per sample, marker and assay with a ``by`` column
-        (:func:`~napari_msc_morph.analysis.join.join_readouts` with ``carry=[by]``).
-    scores : sequence of str
-        Score columns.
-    by : str
-        The column whose groups are repeated measures (e.g. ``"donor"``).
-
-    Returns
-    -------
-    DataFrame
-        ``score, marker, assay`` and :data:`REPEATED_COLUMNS`, plus ``rm_warning``.
+    ``joined`` is :func:`~.join.join_readouts` output with ``carry=[by]`` (e.g. donor).
+    Returns ``score, marker, assay``, :data:`REPEATED_COLUMNS` and ``rm_warning``.
     """
     if by not in joined.columns:
         raise BadInputError(f"The joined table has no {by!r} column for repeated measures.")

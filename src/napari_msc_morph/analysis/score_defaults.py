@@ -1,13 +1,7 @@
 """Which columns of a results table are scores by default (correlated, compared).
 
-A results table mixes what was measured or predicted (``os_score``,
-``area_um2_median``, ``RUNX2_fraction_positive``, ``cell_density_per_mm2``)
-with how it was obtained (``pixel_size_um``, ``n_tiles``, ``map_center_x_px``,
-``RUNX2_threshold``, ``frame``). Correlating everything numeric gave 240
-correlations, most of them meaningless, and a Benjamini-Hochberg family so large
-that real associations vanished. :func:`default_score_columns` is the one rule
-the Correlation dock, ``msc-morph correlate`` and
-:func:`~napari_msc_morph.analysis.study.correlate_study` use.
+Correlating everything numeric gave 240 mostly meaningless correlations and a BH family
+in which real associations vanished; :func:`default_score_columns` is the one rule.
 """
 
 from __future__ import annotations
@@ -32,36 +26,18 @@ _SPREAD_STATS = ("mean", "iqr", "min", "max", "std")
 
 
 def is_bookkeeping(column: str) -> bool:
-    """Whether ``column`` describes processing or position rather than the cells.
-
-    Examples
-    --------
-    >>> [is_bookkeeping(c) for c in ("map_center_x_px", "RUNX2_threshold", "os_score")]
-    [True, True, False]
-    """
+    """Whether ``column`` describes processing or position (``map_center_x_px``,
+    ``RUNX2_threshold``) rather than the cells (``os_score``)."""
     return _BOOKKEEPING.fullmatch(str(column)) is not None
 
 
 def default_score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
     """The scores correlated when none are named: one per task, not its probabilities.
 
-    A prediction table carries the task's score (``os_score``,
-    ``expected_passage``: the :data:`~napari_msc_morph.models.tasks.SCORES`
-    registry) next to the class probabilities ``p_<class>`` and, for ordinal
-    tasks, the interval columns. They are all functions of one prediction, so
-    testing them all would multiply the Benjamini-Hochberg family with
-    near-duplicate tests (``p_induced`` *is* ``os_score``; ``p_control`` is
-    ``1 - os_score``). Where a task score is present, its probabilities and
-    intervals are left out; without one (a task with no score), two
-    complementary probabilities count once (the second class). Morphometry
-    and marker readouts stay (``median_area_um2``, ``cell_density_per_mm2``,
-    ``RUNX2_fraction_positive``), one per feature: where ``<feature>_median``
-    exists its ``_mean``, ``_iqr``, ``_min``, ``_max`` and ``_std`` are left
-    out. Bookkeeping never counts (:func:`is_bookkeeping`: ``pixel_size_um``,
-    ``n_tiles``, ``map_center_x_px``, coordinates, ``*_threshold``,
-    ``frame``, ids). This one rule serves the Correlation dock, ``msc-morph
-    correlate`` and :func:`~napari_msc_morph.analysis.study.correlate_study`.
-    Name scores explicitly (``score_columns=``, ``--scores``) to test others.
+    A task score (:data:`~napari_msc_morph.models.tasks.SCORES`) stands for its class
+    probabilities and intervals (``p_induced`` *is* ``os_score``: testing both only grows
+    the BH family), ``<feature>_median`` for its mean/IQR/min/max/std; bookkeeping
+    (:func:`is_bookkeeping`) never counts.
 
     Examples
     --------

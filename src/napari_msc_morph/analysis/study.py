@@ -1,14 +1,8 @@
 """The correlation job in one call: image scores + molecular readouts -> a study.
 
-:func:`correlate_study` is the single entry point the ``msc-morph correlate``
-command, the Correlation dock and the demo call. It reads the tables (paths or
-DataFrames), averages image scores per sample, reads and averages the readouts,
-joins them, correlates every score with every marker and assay (with
-Benjamini-Hochberg ``q`` per method), summarises the time course and, if asked,
-writes the results table and the plots. User-caused problems raise
-:class:`~napari_msc_morph.errors.BadInputError` naming the file or column;
-statistical caveats (too few samples, a constant marker, no time course) come
-back as :attr:`CorrelationStudy.warnings`, for each face to show its own way.
+:func:`correlate_study` is what ``msc-morph correlate``, the Correlation dock and the
+demo call. Statistical caveats come back as :attr:`CorrelationStudy.warnings`, for
+each face to show its own way.
 """
 
 from __future__ import annotations
@@ -21,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import BadInputError
-from ..io import read_table, write_table
+from ..io import write_table
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
 from .aggregate import aggregate_to_samples, parse_columns, sample_exclusions
 from .correlate import (
@@ -33,12 +27,10 @@ from .correlate import (
     join_readouts,
     resolve_methods,
     resolve_score_columns,
-    time_course,
 )
-from .readouts import read_readouts
+from .readouts import read_readouts, table_and_name
 from .repeated import add_repeated_measures, repeated_measures
-
-__all__ = ["CorrelationStudy", "correlate_study"]
+from .timecourse import time_course
 
 # Steps before the correlations: scores, readouts, samples + join, time course.
 _SETUP_STEPS = 4
@@ -50,34 +42,23 @@ class CorrelationStudy:
 
     Attributes
     ----------
-    samples : DataFrame
-        Per-sample scores (:func:`~napari_msc_morph.analysis.aggregate.aggregate_to_samples`).
-    readouts : DataFrame
-        Per-sample readouts, replicates averaged
-        (:func:`~napari_msc_morph.analysis.readouts.read_readouts`).
+    samples, readouts : DataFrame
+        Per-sample scores and per-sample readouts (replicates averaged).
     joined : DataFrame
-        One row per sample, marker and assay: the key, scores and ``value``
-        (what every r is computed on; ``n`` counts its samples).
+        One row per sample, marker and assay: what every r is computed on.
     results : DataFrame
-        ``score, marker, assay, method, n, r, ci_low, ci_high, p, q, warning``;
-        with ``repeated_by`` also the repeated-measures columns
-        (:data:`~napari_msc_morph.analysis.repeated.REPEATED_COLUMNS`).
+        ``score, marker, assay, method, n, r, ci_low, ci_high, p, q, warning``, with
+        ``repeated_by`` also :data:`~napari_msc_morph.analysis.repeated.REPEATED_COLUMNS`.
     time_course : DataFrame or None
-        Mean +- SD per day and condition, or None without a ``day`` column.
-    on : list of str
-        The join key used.
-    score_columns : list of str
-        The scores correlated.
-    repeated_by : str or None
-        The column whose groups are repeated measures (e.g. ``"donor"``).
-    transform : str or None
-        The qPCR transform applied (see :mod:`~napari_msc_morph.analysis.qpcr`).
+        Mean +- SD per day and condition; None without a ``day`` column.
+    on, score_columns : list of str
+        The join key and the scores correlated.
+    repeated_by, transform : str or None
+        The repeated-measures column and the qPCR transform, if any.
     warnings : list of str
-        Caveats to show the user (each once), e.g. too few samples for r.
-    results_file : Path or None
-        Where the results table was written, if ``out`` was given.
-    plot_files : list of Path
-        The figure files written, if ``plots_dir`` was given.
+        Caveats to show the user, each once.
+    results_file, plot_files : Path or None, list of Path
+        What was written (``out``, ``plots_dir``).
     """
 
     samples: pd.DataFrame
@@ -104,13 +85,7 @@ class CorrelationStudy:
         return list(dict.fromkeys(self.results["method"]))
 
     def summary(self) -> str:
-        """One line per output: what was correlated, and where it went.
-
-        Examples
-        --------
-        >>> study.summary()  # doctest: +SKIP
-        '24 correlations of 3 score(s) with 4 marker/assay pair(s) over n = 24 samples'
-        """
+        """One line per output: what was correlated, and where it went."""
         pairs = self.results[["marker", "assay"]].drop_duplicates().shape[0]
         line = (f"{len(self.results)} correlations of {self.results['score'].nunique()} "
                 f"score(s) with {pairs} marker/assay pair(s) over n = {self.n_samples} samples "
@@ -157,80 +132,39 @@ def correlate_study(
     Parameters
     ----------
     scores : DataFrame or path
-        Per-image (or per-sample) scores with the join column(s), e.g. the
-        exported results table (CSV/XLSX).
+        Per-image (or per-sample) scores with the join column(s), e.g. the results table.
     readouts : DataFrame or path
-        qPCR / western / IF readouts, long or wide (see
-        :mod:`napari_msc_morph.analysis.readouts`).
+        qPCR / western / IF readouts, long or wide (:func:`.readouts.read_readouts`).
     on : str or sequence of str
-        Join key: ``"sample_id"`` or e.g. ``"day, condition"`` (see
-        :data:`~napari_msc_morph.analysis.aggregate.SAMPLE_KEYS`).
+        Join key, ``"sample_id"`` or e.g. ``"day, condition"`` (:data:`.aggregate.SAMPLE_KEYS`).
     method : str
-        One of :func:`~napari_msc_morph.analysis.correlate.method_choices`.
+        One of :func:`.correlate.method_choices`.
     score_columns : sequence of str, optional
-        Scores to correlate; by default one per task (``os_score``, not its
-        class probabilities) and one summary per measurement, never bookkeeping
-        such as ``pixel_size_um``, ``n_tiles`` or coordinates
-        (:func:`~napari_msc_morph.analysis.score_defaults.default_score_columns`).
-        The Benjamini-Hochberg family is exactly these scores x the markers
-        and assays found.
+        Scores to correlate (the BH family); by default :func:`.score_defaults.default_score_columns`.
     markers : sequence of str, optional
-        Markers to keep (all by default); one absent from the readouts is an error.
+        Markers to keep (all by default); an absent one is an error.
     loading_control : str, optional
         Normalise western blot values to this marker (e.g. ``"GAPDH"``).
     repeated_by : str, optional
-        A column grouping samples into repeated measures (e.g. ``"donor"``);
-        adds the repeated-measures correlation and a mixed model
-        (:mod:`~napari_msc_morph.analysis.repeated`). It must have one value
-        per sample (put it in ``on`` when samples are keyed by day/condition).
-    transform, reference_gene, control : str, optional
-        qPCR on a log scale: ``"log2"`` or ``"delta-ct"`` against
-        ``reference_gene`` (and ``control`` samples, e.g. ``"control"`` or
-        ``"day=0"``, for 2^-ΔΔCt); see :mod:`~napari_msc_morph.analysis.qpcr`.
-    efficiency, undetermined : optional
-        ``delta-ct``: amplification factors per gene (``"RUNX2=1.95"``, Pfaffl)
-        and the rule for 'Undetermined' Ct cells (``"exclude"``, ``"cycle-limit"``).
+        A column grouping samples into repeated measures (e.g. ``"donor"``; :mod:`.repeated`).
+    transform, reference_gene, control, efficiency, undetermined : optional
+        qPCR options (:func:`.qpcr.transform_qpcr`).
     min_n : int
         Fewest samples for which r is reported (at least 3; p-values need 4).
     confidence : float
         Confidence level of the intervals.
     n_boot, seed : int
-        Bootstrap resamples (0, or at least 100) and seed of the Spearman
-        intervals; 0 gives no interval, stated in the ``warning`` column and
-        :attr:`CorrelationStudy.warnings`.
-    out : path, optional
-        Write the results table here (CSV or XLSX, atomically).
-    plots_dir : path, optional
-        Write scatter, heatmap and time-course figures into this folder.
-    plot_formats : sequence of str
-        File formats of the figures.
+        Bootstrap resamples (0: no interval, or at least 100) and seed of the Spearman CIs.
+    out, plots_dir : path, optional
+        Write the results table (CSV/XLSX) and the figures (``plot_formats``) here.
     scores_name : str, optional
-        What to call the scores table in messages (default: its file name, or
-        "the scores table").
-    progress : callable, optional
-        ``progress(done, total, message)``; ``total`` is 0 until the number of
-        correlations is known.
-    cancel : CancelToken, optional
-        Checked between steps; when set, :class:`~napari_msc_morph.errors.Cancelled`
-        is raised (files already written are kept).
+        The scores table's name in messages (default: its file name).
+    progress, cancel : optional
+        The job protocol (:mod:`napari_msc_morph.jobs`); files already written are kept.
 
     Returns
     -------
     CorrelationStudy
-
-    Raises
-    ------
-    BadInputError
-        A table lacks the join or score columns, holds text where numbers are
-        needed, or shares no sample with the other; the message names the file
-        and column.
-    FileNotFoundError
-        A path does not exist.
-
-    Examples
-    --------
-    >>> study = correlate_study("results.csv", "qpcr.xlsx", on="sample_id")  # doctest: +SKIP
-    >>> study.results.head()  # doctest: +SKIP
     """
     on = parse_columns(on)
     if not on:
@@ -322,12 +256,8 @@ def _attach_groups(images: pd.DataFrame, samples: pd.DataFrame, on: list[str], b
 
 def _read_scores(scores, name: str | None) -> tuple[pd.DataFrame, str]:
     """The scores table and its name for messages."""
-    if isinstance(scores, pd.DataFrame):
-        frame, name = scores, name or "the scores table"
-    elif isinstance(scores, (str, os.PathLike)):
-        frame, name = read_table(scores), name or os.fspath(scores)
-    else:
-        raise TypeError(f"scores must be a file path or a DataFrame, got {type(scores).__name__}")
+    frame, default = table_and_name(scores, "scores", "the scores table")
+    name = name or default
     if frame.empty:
         raise BadInputError(
             f"{name} has no rows: run a prediction or measurement first, or choose another table."

@@ -1,12 +1,4 @@
-"""Time course of scores and markers: mean +- SD per day and condition.
-
-The SD is between samples and ``n`` counts samples: replicate readouts of one
-sample (technical replicates, a ``replicate`` column) are averaged first, so
-three qPCR wells of one sample are one value, not n = 3.
-
-Part of :func:`~napari_msc_morph.analysis.study.correlate_study`; its figure is
-:func:`~napari_msc_morph.analysis.plots.time_course_figure`.
-"""
+"""Time course of scores and markers: mean +- SD per day and condition, n = samples."""
 
 from __future__ import annotations
 
@@ -21,24 +13,20 @@ from .aggregate import score_columns
 def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | None = None,
                 scores: Sequence[str] | None = None, by: str = "day",
                 group: str = "condition") -> pd.DataFrame:
-    """Mean +- SD of scores and markers per day and condition.
+    """Mean +- SD of scores and markers per ``by`` (day) and ``group`` (condition).
 
     Parameters
     ----------
-    samples : DataFrame, optional
-        Per-sample (or per-image) scores with ``by`` (and ``group``) columns.
-    readouts : DataFrame, optional
-        Per-sample readouts with ``by`` (and ``group``) columns.
+    samples, readouts : DataFrame, optional
+        Per-sample scores and readouts with ``by`` (and ``group``) columns.
     scores : sequence of str, optional
         Score columns to include; all numeric scores by default.
 
     Returns
     -------
     DataFrame
-        Columns ``variable`` (a score or ``"<marker> (<assay>)"``), ``kind``
-        (``"score"``/``"marker"``), ``group``, ``day`` (or ``by``), ``mean``,
-        ``sd`` and ``n`` (samples: replicate readouts of a ``sample_id`` are
-        averaged first). Without a ``group`` column everything is one group ``"all"``.
+        ``variable`` (a score or ``"<marker> (<assay>)"``), ``kind``, ``group`` (``"all"``
+        without a group column), ``by``, ``mean``, ``sd`` and ``n`` (samples).
     """
     pieces = []
     if samples is not None:
@@ -82,7 +70,7 @@ def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | No
 
 def _borrow_sample_metadata(readouts: pd.DataFrame, samples: pd.DataFrame | None,
                             columns: Sequence[str]) -> pd.DataFrame:
-    """Take day/condition for readouts from the scores table via sample_id."""
+    """Day/condition for the readouts from the scores table, via sample_id."""
     if samples is None or "sample_id" not in readouts.columns or "sample_id" not in samples.columns:
         return readouts
     wanted = [c for c in columns if c not in readouts.columns and c in samples.columns]

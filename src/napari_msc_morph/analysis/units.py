@@ -1,18 +1,7 @@
 """The experimental unit of a group comparison: which rows are independent.
 
-Cells of one donor, or images of one well, are not independent observations:
-three donors per group with 300 cells each are n = 3 per group, not 900. A test
-that counts the cells gives tiny p-values for differences between donors that
-have nothing to do with the groups (pseudo-replication, Lazic 2010). So
-:func:`~napari_msc_morph.analysis.compare.compare_groups` first decides what one
-unit is (:func:`choose_unit`), then tests one value per unit (the mean of its
-rows, :func:`unit_means`) or fits a mixed model with a random intercept per unit.
-
-Without ``unit``, the first column of :data:`UNIT_COLUMNS` that the table has
-and that lies within the groups (each unit in one group) is the unit. If there
-is none, columns that repeat within groups (an image or layer name, a well) make
-the rows suspect: the comparison stops and names them, so the user says which
-column is the unit, or ``unit="none"`` to test the rows as they are.
+Cells of one donor are not independent observations (pseudo-replication, Lazic 2010);
+how the unit is chosen: docs/results-and-correlation.md ("The experimental unit").
 """
 
 from __future__ import annotations
@@ -22,9 +11,6 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..errors import BadInputError
-
-__all__ = ["NO_UNIT", "UNIT_COLUMNS", "UnitChoice", "choose_unit", "copied_rows_warning",
-           "finer_unit", "shared_units_warning", "spanning_groups", "unit_means"]
 
 #: Columns that name an experimental unit, coarsest first: the default unit is the first
 #: of these in the table that lies within the compared groups.
@@ -75,21 +61,9 @@ def choose_unit(table: pd.DataFrame, value: str, by: str, unit: str | None = Non
                 paired_by: str | None = None, mixed: bool = False) -> UnitChoice:
     """Decide the experimental unit of a comparison of ``value`` between groups of ``by``.
 
-    Parameters
-    ----------
-    unit : str, optional
-        A column (e.g. ``"donor"``, ``"sample_id"``, ``"well"``), :data:`NO_UNIT` to test
-        rows, or None to choose (see the module docstring).
-    paired_by : str, optional
-        With repeated measures the subject is the unit unless ``unit`` is given.
-    mixed : bool
-        A mixed model: the unit is its random intercept and may span groups.
-
-    Raises
-    ------
-    BadInputError
-        ``unit`` is not a column, or no unit was given or found while columns that
-        repeat within groups suggest the rows are not independent.
+    ``unit`` is a column, :data:`NO_UNIT` (test rows) or None: the ``paired_by`` subject,
+    else the first :data:`UNIT_COLUMNS` column within the groups (with ``mixed``, any
+    column with repeated rows). Columns repeating within groups without a unit are an error.
     """
     if unit is not None and str(unit).strip().lower() == NO_UNIT:
         return UnitChoice(None, f"--unit {NO_UNIT}: every row is tested as independent")
@@ -145,11 +119,7 @@ def copied_rows_warning(table: pd.DataFrame) -> str:
 
 
 def shared_units_warning(table: pd.DataFrame, by: str, chosen: str | None) -> str:
-    """A warning when a unit column (e.g. donor) spans several groups ('' when none does).
-
-    Then the groups share donors and are not independent; the paired tests or the
-    mixed model account for it.
-    """
+    """A warning when a unit column (e.g. donor) spans several groups ('' when none does)."""
     lowered = {str(c).lower(): c for c in table.columns if c not in (by, chosen)}
     for name in UNIT_COLUMNS:
         column = lowered.get(name)
@@ -161,12 +131,7 @@ def shared_units_warning(table: pd.DataFrame, by: str, chosen: str | None) -> st
 
 
 def finer_unit(table: pd.DataFrame, by: str, unit: str) -> str | None:
-    """A unit column nested inside ``unit`` and the groups (e.g. the sample of a donor).
-
-    The mixed model has one random intercept, the unit's; rows nested deeper (images
-    of one sample) are averaged to this finer unit first, so they do not count as
-    independent given the unit.
-    """
+    """A unit column nested inside ``unit`` and the groups (e.g. the sample of a donor)."""
     if unit not in table.columns:
         return None
     lowered = {str(c).lower(): c for c in table.columns if c not in (by, unit)}
