@@ -55,9 +55,6 @@ class FieldFailure:
     index: int
     kind: str = "field"
 
-    def row(self) -> dict:
-        return {self.kind: self.field, "error": self.error}
-
 
 class FieldResults(list):
     """The values of the items that worked, in input order, with ``failures``, each value's
@@ -79,7 +76,8 @@ def failures_table(failures: Sequence[FieldFailure], kind: str | None = None):
     import pandas as pd
 
     kind = kind or (failures[0].kind if failures else "field")
-    return pd.DataFrame([f.row() for f in failures], columns=[kind, "error"])
+    return pd.DataFrame({kind: [f.field for f in failures], "error": [f.error for f in failures]},
+                        dtype=object)
 
 
 def error_text(err: BaseException, name: str) -> str:
