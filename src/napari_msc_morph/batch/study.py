@@ -363,18 +363,16 @@ def _tables(results, fields, thresholds, sources, failures, n_new) -> Study:
 
 
 def _write(study: Study, out: Path, options: dict, fields) -> None:
+    from ..io import path_for_file
     from ..table_export import export_table
 
     metadata = {"study": {"options": options, "n_fields": len(fields),
                           "marker_thresholds": study.thresholds,
                           "marker_threshold_sources": study.threshold_sources,
                           "sample_keys": sample_keys(fields)}}
-    cells = study.cells.copy()
-    cells["file"] = [_relative(p, out) for p in cells["file"]]
-    per_field = study.fields.copy()
-    per_field["file"] = [_relative(p, out) for p in per_field["file"]]
-    export_table(cells, out / CELLS_TABLE, metadata)
-    export_table(per_field, out / FIELDS_TABLE, metadata)
+    for table, name in ((study.cells, CELLS_TABLE), (study.fields, FIELDS_TABLE)):
+        export_table(table.assign(file=[path_for_file(p, out) for p in table["file"]]),
+                     out / name, metadata)
     if not study.samples.empty:
         export_table(study.samples, out / SAMPLES_TABLE, metadata)
     if study.robustness is not None:
@@ -386,9 +384,3 @@ def _write(study: Study, out: Path, options: dict, fields) -> None:
         export_table(failures_table(study.failures), errors, metadata)
     elif errors.exists():
         errors.unlink()  # an earlier run's failures, now processed
-
-
-def _relative(path: str, folder: Path) -> str:
-    from ..io import path_for_file
-
-    return path_for_file(path, folder)
