@@ -110,10 +110,9 @@ def _configure_logging(verbosity: int) -> None:
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
     logger = logging.getLogger("napari_msc_morph")
     logger.setLevel(level)
-    if not any(getattr(h, "_msc_morph_cli", False) for h in logger.handlers):
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
-        handler._msc_morph_cli = True
         logger.addHandler(handler)
     if not getattr(warnings.showwarning, "_msc_morph_cli", False):
         warnings.showwarning = _plain_warning(warnings.showwarning)

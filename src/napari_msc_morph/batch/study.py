@@ -281,7 +281,7 @@ def _signature(f: StudyField, options: dict) -> str:
 
 
 def _store(out: Path, f: StudyField, options: dict, result, segment_row: dict) -> None:
-    from ..io import atomic_path, json_default, write_json
+    from ..io import atomic_path, write_json
 
     cache = out / "cache"
     with atomic_path(cache / f"{f.name}.cells.csv") as tmp:
@@ -294,7 +294,7 @@ def _store(out: Path, f: StudyField, options: dict, result, segment_row: dict) -
             # counts and the nucleus diameter used (given, from the pixel size, or estimated)
             "segmentation": {k: v for k, v in segment_row.items()
                              if k.startswith(("n_", "nucleus_diameter"))}}
-    write_json(json.loads(json.dumps(meta, default=json_default)), cache / f"{f.name}.json")
+    write_json(meta, cache / f"{f.name}.json")
 
 
 def _cached(out: Path, f: StudyField, options: dict):
@@ -328,10 +328,7 @@ def _tables(results, fields, thresholds, sources, failures, n_new) -> Study:
     for f, result, counts in results:
         ids = {"file": f.path, "field": f.name, **{k: f.keys.get(k, "") for k in keys}}
         cells.append(with_keys(result.table, ids))
-        summary = result.summary.copy()
-        for name, value in counts.items():
-            summary[name] = value
-        rows.append(with_keys(summary, ids))
+        rows.append(with_keys(result.summary.assign(**counts), ids))
     cells = pd.concat(cells, ignore_index=True)
     per_field = pd.concat(rows, ignore_index=True)
     samples = pd.DataFrame()
