@@ -156,7 +156,7 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     -------
     SegmentBatch
     """
-    from ..io import path_for_file, write_table
+    from ..io import write_table
     from ..morphology.field import check_backend_device
     from ..morphology.segment import THRESHOLD_METHODS, check_diameter_range
 
@@ -194,10 +194,9 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     for k, done in results.succeeded():
         row = dict(done.row)
         if out is not None:
-            for role, spec in fields[k].files.items():
-                row[role] = _relative_spec(spec, out, path_for_file)
-            for name, spec in fields[k].channels.items():
-                row[f"{CHANNEL_PREFIX}{name}"] = _relative_spec(spec, out, path_for_file)
+            channels = {f"{CHANNEL_PREFIX}{n}": spec for n, spec in fields[k].channels.items()}
+            row.update({column: _relative_spec(spec, out)
+                        for column, spec in {**fields[k].files, **channels}.items()})
         rows.append(row)
     table = pd.DataFrame(rows)
     if rows and write_manifest:
@@ -219,8 +218,9 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     return SegmentBatch(table, results, threshold, robustness, notes)
 
 
-def _relative_spec(spec: str, folder: Path, path_for_file) -> str:
+def _relative_spec(spec: str, folder: Path) -> str:
     from ..channels import parse_image_spec
+    from ..io import path_for_file
 
     file, channel = parse_image_spec(spec)
     text = path_for_file(file, folder)
