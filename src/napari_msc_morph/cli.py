@@ -1,13 +1,7 @@
-"""The ``msc-morph`` command line.
+"""The ``msc-morph`` command line: one module per command in :mod:`.commands`.
 
-Each sub-command lives in its own module under :mod:`napari_msc_morph.commands`
-with two functions, ``add_parser(subparsers)`` and ``run(args) -> int`` (and,
-optionally, ``kept(args) -> str`` saying what an interrupted run keeps), and
-calls the same engine functions as the napari widgets. Adding a command means
-adding its module name to ``COMMANDS``.
-
-:func:`run_command` is the one error protocol: every way a command can end maps
-to one line on stderr and one exit status (:data:`EXIT_CODES`).
+:func:`run_command` maps every way a command can end to one line on stderr and one
+exit status (:data:`EXIT_CODES`).
 """
 
 from __future__ import annotations
@@ -57,12 +51,8 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 def build_parser(only: str | None = "*") -> argparse.ArgumentParser:
-    """The ``msc-morph`` parser.
-
-    ``only`` names the one command whose module is imported and whose options are
-    built; the others get a one-line entry for ``--help``. ``"*"`` builds them all
-    (docs, tests); ``None`` builds none (the top-level ``--help``).
-    """
+    """The ``msc-morph`` parser, with the options of command ``only`` (``"*"``: all, ``None``:
+    none; the others get their one-line help, so ``--help`` imports no command module)."""
     parser = argparse.ArgumentParser(
         prog="msc-morph",
         description=(
@@ -106,12 +96,8 @@ _DEBUG_HELP = "on an error, print the full traceback (instead of writing it to a
 
 
 class _StderrHandler(logging.Handler):
-    """Writes to whatever ``sys.stderr`` is at the time of each record.
-
-    main() can run many times in one process (tests, notebooks) with sys.stderr
-    replaced in between; a handler bound to the first call's stream would write
-    later warnings to a stream nobody reads (or one already closed).
-    """
+    """Writes to ``sys.stderr`` as it is at each record: main() may run many times in one
+    process (tests, notebooks) with sys.stderr replaced in between."""
 
     def emit(self, record):
         try:
@@ -121,24 +107,20 @@ class _StderrHandler(logging.Handler):
 
 
 def _configure_logging(verbosity: int) -> None:
-    # The engine logs through the package logger and never prints; the CLI shows
-    # its warnings (and with -v its steps) as plain lines on stderr.
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(verbosity, 2)]
     logger = logging.getLogger("napari_msc_morph")
     logger.setLevel(level)
-    if not any(getattr(h, "_msc_morph_cli", False) for h in logger.handlers):
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
-        handler._msc_morph_cli = True
         logger.addHandler(handler)
     if not getattr(warnings.showwarning, "_msc_morph_cli", False):
         warnings.showwarning = _plain_warning(warnings.showwarning)
 
 
 def _plain_warning(show):
-    """The package's own warnings (a split that leaks donors, ...) as one plain line
-    ``warning: ...``, not Python's ``FILE:LINE: UserWarning`` with a code line; other
-    libraries' warnings as Python shows them."""
+    """The package's own warnings as one line ``warning: ...``; other libraries' as Python
+    shows them."""
 
     def plain(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, UserWarning) and f"{os.sep}napari_msc_morph{os.sep}" in filename:
@@ -162,20 +144,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_command(args) -> int:
-    """Run a parsed command under the one CLI error protocol.
-
-    - user-caused problems (:class:`~napari_msc_morph.errors.MscMorphError` and the
-      standard library's ``OSError`` family naming the path) print one line
-      ``msc-morph COMMAND: error: ...`` and exit 2;
-    - a missing optional dependency names the extra to install (exit 2);
-    - :class:`~napari_msc_morph.errors.Cancelled` and Ctrl-C say what was kept
-      and exit 130;
-    - anything else (a ``ValueError`` or ``KeyError`` included: bad input is raised
-      as ``BadInputError`` where it enters) is a bug: one line naming a log file with
-      the traceback (``--debug`` prints the traceback instead), exit 1.
-
-    A command's own return value (0, or 3 for a batch with failures) passes through.
-    """
+    """Run a parsed command under the one CLI error protocol (:data:`EXIT_CODES`): the
+    package's errors, ``OSError`` and a missing package are user errors (one line, exit 2),
+    a stop says what was kept (130), anything else is a bug (a log file, exit 1)."""
     prefix = f"msc-morph {args.command}"
     debug = bool(getattr(args, "debug", False))
     try:
@@ -205,7 +176,6 @@ def _user_error(err: Exception, args) -> tuple[str | None, int]:
     return (None, 1) if message is None else (f"error: {message}", 2)
 
 
-# --------------------------------------------------------------------------- messages
 def os_error_message(err: OSError) -> str:
     """One line for an ``OSError``, naming its path and what to do."""
     if err.filename is None:

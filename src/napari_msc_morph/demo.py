@@ -1,17 +1,9 @@
 """The whole study end to end on synthetic data: ``msc-morph demo``.
 
-A new user with no images and no GPU runs every part of the engine in
-minutes: synthetic data with hidden truth, passage and osteogenic models
-trained on CPU, evaluation on held-out donors, OsScore prediction, IF
-segmentation and morphometry, and correlation of image scores with synthetic
-RUNX2 / OSX / OCN readouts. Everything lands in one folder with an HTML
-report; nothing here imports napari (``--open`` hands the folder to
-:func:`napari_msc_morph.widgets.demo_viewer.open_demo`).
-
-The models are deliberately small (a ResNet-10 on downscaled fields) so the
-demo fits a laptop CPU; the passage study trained ResNeXt on 1,286 real
-images and tested on 454 images of 2 unseen strains; its numbers and
-OsteoNet's are shown beside ours for context, not as a like-for-like comparison.
+Synthetic data with hidden truth, passage and osteogenic models trained on CPU (a small
+ResNet-10 on downscaled fields, so it fits a laptop), evaluation on held-out donors,
+OsScore prediction, IF morphometry and correlation with synthetic readouts, in one
+folder with an HTML report.
 """
 
 from __future__ import annotations
@@ -31,12 +23,8 @@ from .jobs import report as report_progress
 
 @dataclass(frozen=True)
 class DemoSettings:
-    """Sizes of the synthetic study and of the models trained on it.
-
-    The defaults follow ``benchmarks/learning_proof.py``: fields of 1296x972 px
-    read at 1/4 resolution (2.6 µm/px, so a 96 px crop spans several cells, as
-    a 448 px crop does at full resolution) and a ResNet-10 trained from scratch.
-    """
+    """Sizes of the synthetic study and its models (defaults: ``benchmarks/learning_proof.py``;
+    at 1/4 resolution a 96 px crop spans several cells, as 448 px do at full)."""
 
     n_donors: int = 8
     passage_per_class: int = 2
@@ -91,31 +79,21 @@ def run_demo(
     Parameters
     ----------
     out : path
-        Output folder (created). Holds ``data/``, ``models/``, ``passage/``,
-        ``osteogenic/``, ``morphometry/``, ``correlation/`` and ``report.html``.
+        Output folder (created).
     quick : bool
-        Smaller data and fewer epochs (about 3 minutes on 2 CPU cores instead of
-        about 10).
+        Smaller data and fewer epochs (about 3 minutes on 2 CPU cores instead of 10).
     settings : DemoSettings, optional
         Overrides ``quick`` (tests use :data:`TINY`).
     seed : int
         Seed for the data, the splits and the training.
     device : str
-        Where to train and predict (``cpu`` by default so results repeat).
-    progress : callable, optional
-        ``progress(done, total, message)`` over the whole demo (see :data:`STAGES`).
-    cancel : CancelToken, optional
-        Checked at every step; raises :class:`~napari_msc_morph.errors.Cancelled`.
+        Where to train and predict (``cpu``: results repeat).
+    progress, cancel
+        The package's protocol over the whole demo (:data:`STAGES`).
 
     Returns
     -------
     DemoResult
-
-    Examples
-    --------
-    >>> result = run_demo("msc-demo", quick=True)  # doctest: +SKIP
-    >>> result.metrics["passage"]["within3_accuracy"]  # doctest: +SKIP
-    0.8
     """
     settings = settings or (QUICK if quick else FULL)
     out = Path(out)
@@ -146,8 +124,7 @@ def run_demo(
     return result
 
 
-#: The demo's stages in order, with their share of the one progress bar
-#: (rough CPU-time weights measured on the quick demo).
+#: The demo's stages with their share of the progress bar (CPU time of the quick demo).
 STAGES = {
     "synthesize passage series": 4,
     "train passage": 40,
@@ -162,12 +139,8 @@ _BAR = 1000
 
 
 class _Steps:
-    """Maps each stage's own ``(done, total)`` onto the one ``progress(done, total, message)``.
-
-    Also the demo's cancellation point: every report checks the token, so a
-    cancelled demo stops within one step of any stage (files already written
-    stay).
-    """
+    """Maps each stage's ``(done, total)`` onto the one progress bar; every report checks
+    ``cancel``, so a cancelled demo stops within one step."""
 
     def __init__(self, progress: ProgressFn | None, cancel: CancelToken | None = None):
         self.progress = progress
@@ -192,7 +165,7 @@ class _Steps:
 
 def _train_and_evaluate(name: str, manifest: pd.DataFrame, data_dir: Path, out: Path,
                         settings: DemoSettings, seed: int, device: str, report):
-    """Train the ``name`` task's model on ``manifest`` and evaluate it on the test donors."""
+    """Train the ``name`` task's model and evaluate it on the test donors."""
     from .training import TrainConfig, train_model
 
     table = manifest.copy()
@@ -206,8 +179,6 @@ def _train_and_evaluate(name: str, manifest: pd.DataFrame, data_dir: Path, out: 
         crops_per_field=settings.crops_per_field, pretrained=False, device=device, seed=seed,
         downscale=settings.downscale, split_by="donor", val=settings.val_donors,
         test=settings.test_donors, tiling="six", monitor="val_loss", early_stopping=None)
-    # train_model evaluates the best epoch on the held-out test split and writes the
-    # report (learning curves come from the bundle) to out/<name>.
     result = train_model(table, config, bundle, work_dir=work_dir, report_dir=out / name,
                          progress=report.sub(f"train {name}"), cancel=report.cancel)
     files = {f"{name}_{k}": Path(v) for k, v in result.report_files.items()}
@@ -229,16 +200,12 @@ def _passage_study(out: Path, settings: DemoSettings, seed: int, device: str, re
             "macro_f1", "mean_abs_class_error", "ece")
     metrics = {k: evaluation.metrics[k] for k in keys if k in evaluation.metrics}
     metrics["chance_accuracy"] = 1.0 / len(evaluation.task.class_names)
-    metrics["chance_within3_accuracy"] = _chance_within(len(evaluation.task.class_names), 3)
+    # a uniform guess of 3 adjacent classes is within 3 of the truth with chance 3 / n
+    metrics["chance_within3_accuracy"] = min(3, len(evaluation.task.class_names)) / len(
+        evaluation.task.class_names)
     metrics["test_donors"] = sorted(set(evaluation.predictions.get("donor", [])))
     files["passage_bundle"] = bundle
     return {"metrics": metrics, "files": files, "predictions": evaluation.predictions}
-
-
-def _chance_within(n_classes: int, m: int) -> float:
-    """Within-``m`` accuracy of a uniform guess of ``m`` adjacent classes (for context in the
-    report): each of the ``n - m + 1`` windows holds ``m`` classes, so ``m / n``."""
-    return min(m, n_classes) / n_classes
 
 
 def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, report) -> dict:
@@ -262,11 +229,8 @@ def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, repo
     per_day = evaluation.predictions.groupby("day").size()
     metrics.update({f"n_day_{int(day)}": int(n) for day, n in per_day.items()})
 
-    # OsScore for every image of the donors the model never trained on
-    # (validation and test): scoring training images would flatter the
-    # correlation with the markers.
-    # split.csv names images relative to its own folder: read it as a manifest, and
-    # join on resolved paths so a relative --out joins as well as an absolute one
+    # OsScore for the donors the model never trained on (validation and test): training
+    # images would flatter the correlation; resolved paths join whatever --out was
     splits = load_manifest(split_csv)[["path", "donor", "day", "condition", "split"]]
     held_out = splits[splits["split"] != "train"].reset_index(drop=True)
     held_out["path"] = [str(Path(p).resolve()) for p in held_out["path"]]
@@ -295,8 +259,8 @@ def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, repo
 
 def _morphometry(out: Path, samples: pd.DataFrame, settings: DemoSettings, seed: int,
                  report) -> dict:
-    """IF fields at each held-out sample's true differentiation: segment, measure, summarise,
-    as ``msc-morph segment`` then ``measure --manifest`` would (the engine's batch functions)."""
+    """IF fields at each held-out sample's true differentiation, segmented and measured as
+    ``msc-morph segment`` then ``measure --manifest`` would."""
     from .batch import Field, measure_fields, read_fields_manifest, segment_fields
     from .batch.morphology import FIELDS_TABLE
     from .io import write_tiff

@@ -1,22 +1,11 @@
-"""Batch work over many fields: one task per field, serially or on a Dask cluster.
+"""Batch work: one task per field or image, serially or on a Dask cluster.
 
-- :mod:`.fields`: what a field is, the fields manifest, folders and globs;
-- :mod:`.run`: :func:`batch_client` (serial, ``--workers N``, ``--scheduler ADDRESS``)
-  and :func:`run_fields`, the one per-item loop of all batch work, fields and images
-  (progress, failures, partial results, input order), with :mod:`.prefetch` reading ahead;
-- :mod:`.morphology`: :func:`segment_fields`, :func:`measure_fields`;
-
-Batch prediction is this loop with a predict task: ``inference.cluster.predict_fields``
-(inference uses batch, never the other way round).
-
-``dask.distributed`` (the ``[distributed]`` extra) is imported only when a
-cluster is used.
+``dask.distributed`` (the ``[distributed]`` extra) is imported only when a cluster is used.
 """
 
 from .._exports import lazy_exports
 
-#: Public name -> the submodule defining it, imported when the name is first used
-#: (a dock importing one submodule does not pay for the others).
+#: Public name -> its submodule, imported on first use (a dock pays only for what it uses).
 _EXPORTS = {
     "CHANNEL_PREFIX": ".fields",
     "CONNECT_TIMEOUT_S": ".run",

@@ -1,22 +1,6 @@
-"""Fields: the unit of batch work, from a fields manifest, folders or globs.
+"""Fields, the unit of batch work, from a fields manifest (docs/scaling.md), folders or globs.
 
-A *field* is one imaged position: its files (one per role, e.g. the nuclear
-stain and the actin channel, or the label images and the marker channels), the
-sample it belongs to and its pixel size. ``msc-morph segment``, ``measure`` and
-``predict`` run one task per field (:mod:`napari_msc_morph.batch.run`).
-
-The fields manifest is a CSV/TSV/XLSX table, one row per field::
-
-    field,sample_id,pixel_size_um,nuclei,cells
-    A01_f1,donor1_P3,0.65,plate1/A01_f1_dapi.tif,plate1/A01_f1_actin.tif
-    A01_f2,donor1_P3,0.65,plate1/A01_f2.ome.tif:DAPI,plate1/A01_f2.ome.tif:actin
-
-Columns (names are case-insensitive; see :data:`MANIFEST_COLUMNS`): ``field``
-(unique id; default the first file's stem), ``sample_id``, ``pixel_size_um``
-(wins over the files' metadata), and the files of each role: ``nuclei`` /
-``cells`` (segment), ``labels`` / ``nuclei_labels`` / ``channel_<NAME>``
-(measure), ``image`` (predict). Files are ``FILE[:CHANNEL]`` and relative to the
-manifest's folder. Other columns are kept and ignored.
+A *field* is one imaged position: its files by role, its sample and its pixel size.
 """
 
 from __future__ import annotations
@@ -70,24 +54,9 @@ MAX_LISTED = 20
 
 @dataclass(frozen=True)
 class Field:
-    """One field of a batch.
-
-    Attributes
-    ----------
-    name : str
-        Unique id (the manifest's ``field``, or the first file's stem).
-    files : dict of str to str
-        Role (``nuclei``, ``cells``, ``labels``, ``nuclei_labels``, ``image``)
-        to ``FILE[:CHANNEL]`` with an absolute path.
-    channels : dict of str to str
-        Intensity channel name to ``FILE[:CHANNEL]`` (measure).
-    sample_id : str or None
-    pixel_size_um : float or None
-        Given for this field; ``None``: from the files' metadata.
-    n_border_excluded : int or None
-    line : int or None
-        The manifest line it came from (header = 1), for messages.
-    """
+    """One field of a batch: a unique name, its files by role (``nuclei``, ``labels``,
+    ``image``, ...) and intensity channels by name (absolute ``FILE[:CHANNEL]``), its
+    sample, given pixel size (``None``: from the files) and manifest line (header = 1)."""
 
     name: str
     files: dict = field(default_factory=dict)
@@ -128,23 +97,20 @@ def read_fields_manifest(path, required: tuple[str, ...], optional: tuple[str, .
     ----------
     path : path
         CSV/TSV/XLSX; relative files are relative to its folder.
-    required : tuple of str
-        File roles every row must have (``("nuclei",)`` for segment).
-    optional : tuple of str
-        File roles a row may have.
+    required, optional : tuple of str
+        File roles every row must have (``("nuclei",)`` for segment), or may have.
     channels : bool
         Read the ``channel_<NAME>`` columns (measure).
 
     Returns
     -------
     list of Field
-        In the manifest's row order.
+        In row order.
 
     Raises
     ------
     FieldsManifestError
-        A required column missing, an empty or missing file, a pixel size that
-        is not a positive number, a repeated field id; each names line and column.
+        Every problem, each naming its line and column.
     """
     from ..io import read_table
 
@@ -176,7 +142,7 @@ def read_fields_manifest(path, required: tuple[str, ...], optional: tuple[str, .
     problems: list[tuple[int, str, str]] = []
     fields: list[Field] = []
     seen: dict[str, int] = {}
-    # the file line of each row: blank lines are skipped in the table but count in the file
+    # blank lines are skipped in the table but count in the file
     lines = table.attrs.get("lines") or list(range(2, len(table) + 2))
     for line, row in zip(lines, table.to_dict("records"), strict=True):
         files = {}
@@ -313,16 +279,15 @@ def fields_from_specs(specs: dict, channels: dict | None = None,
     Parameters
     ----------
     specs : dict of str to (option, spec or list of specs)
-        Role to the option that gave it (for messages) and its value(s); the
-        first role is the primary one (its stems name the fields). ``None``
-        values are skipped.
+        Role to the option that gave it and its value(s) (``None``: skipped); the
+        first role's stems name the fields.
     channels : dict of str to (option, spec), optional
-        Measure's intensity channels, expanded and paired the same way.
+        Measure's intensity channels, paired the same way.
 
     Raises
     ------
     BadInputError
-        A role expands to another number of files than the primary one.
+        A role expands to another number of files than the first one.
     """
     expanded: dict[str, tuple[str, list[str]]] = {}
     for role, (option, value) in specs.items():

@@ -1,19 +1,8 @@
-"""Segment and measure fields: one task per field, serially or on a Dask cluster.
+"""Segment and measure fields: one task per field (one field is a batch of one).
 
-The one path of ``msc-morph segment`` / ``measure`` and the demo, for one field
-or many (one field is a batch of one). Each task reads its field's files and
-calls the engine entry point (:func:`~napari_msc_morph.morphology.segment_field`,
-:func:`~napari_msc_morph.morphology.measure_field`), so a field's result is the
-same alone, in a serial batch or on a worker. The study's threshold policy is
-:func:`study_thresholds` (and ``measure_fields(pool_thresholds=...)``).
-
-Examples
---------
->>> from napari_msc_morph.batch import batch_client, measure_fields, read_fields_manifest
->>> fields = read_fields_manifest("fields.csv", required=("labels",), channels=True)  # doctest: +SKIP
->>> with batch_client(workers=4) as client:  # doctest: +SKIP
-...     batch = measure_fields(fields, client=client)
->>> batch.table.groupby("sample_id").area_um2.median()  # doctest: +SKIP
+The one path of ``msc-morph segment`` / ``measure``, the Study and the demo: each task
+reads its field's files and calls the engine entry point, so a field's result is the
+same alone, in a serial batch or on a worker.
 """
 
 from __future__ import annotations
@@ -46,6 +35,7 @@ __all__ = [
     "segment_fields",
     "segment_task",
     "study_thresholds",
+    "with_keys",
 ]
 
 #: Name of the table ``segment_fields`` writes beside the labels: a fields manifest for measure.
@@ -55,16 +45,9 @@ FIELDS_TABLE = "fields.csv"
 # --------------------------------------------------------------------------- segment
 @dataclass
 class SegmentBatch:
-    """Per-field outcome of :func:`segment_fields`.
-
-    ``fields`` is the table written as ``fields.csv`` (one row per segmented
-    field: ids, label files relative to the output folder, counts), ready for
-    ``msc-morph measure --manifest``; ``results`` holds per field its
-    :class:`SegmentedField` (``None`` where it failed) and the failures.
-    ``threshold`` is the study's nuclear threshold (``threshold_scope="study"``),
-    ``robustness`` the size-robustness table (:func:`size_robustness`) when
-    groups were given, and ``notes`` what the user should read about both.
-    """
+    """Per-field outcome of :func:`segment_fields`: the ``fields.csv`` table, each field's
+    :class:`SegmentedField` and failures, the study threshold (``threshold_scope="study"``),
+    the size-robustness table (with groups) and notes for the user."""
 
     fields: pd.DataFrame
     results: FieldResults
@@ -75,8 +58,7 @@ class SegmentBatch:
 
 @dataclass
 class SegmentedField:
-    """One segmented field: its ``fields.csv`` row, the one-line summary, and notes for the
-    user (which channel of a multichannel file was read)."""
+    """One segmented field: its ``fields.csv`` row, summary line and notes (channels read)."""
 
     row: dict
     summary: str
@@ -84,11 +66,8 @@ class SegmentedField:
 
 
 def _run(task, jobs: list, fields: list[Field], client, progress, cancel) -> FieldResults:
-    """One task per field (``task``: a partial of a module-level function, so workers import
-    it by name). A batch of one in this process is its task with the field's own steps as
-    progress, and its error is the error (a user's bad file is a bad input, a bug a bug);
-    otherwise :func:`run_fields` keeps each field's failure apart, and a batch where no field
-    worked raises :func:`~napari_msc_morph.batch.run.nothing_done`."""
+    """:func:`run_fields`; a batch of one here runs its task directly, with the field's own
+    progress steps and its own error."""
     if client is None and len(jobs) == 1:
         return FieldResults([task(jobs[0], progress=progress, cancel=cancel)], indices=[0])
     return run_fields(task, jobs, [f.name for f in fields], client=client, progress=progress,
@@ -151,12 +130,8 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
                    cancel: CancelToken | None = None) -> SegmentBatch:
     """Segment every field: one task per field (one field is a batch of one).
 
-    With ``out_dir`` writes ``<field>_nuclei.tif`` (and with a ``cells`` file
-    ``<field>_cells.tif``) per field, and ``fields.csv``: ``field``, ``sample_id``,
-    ``pixel_size_um`` (where given), ``labels``, ``nuclei_labels``, the counts,
-    ``n_border_excluded``, the input ``nuclei``/``cells`` files and the fields'
-    ``channel_<NAME>`` files (paths relative to ``out_dir``): the measure manifest of
-    the same fields.
+    With ``out_dir`` writes ``<field>_nuclei.tif`` (and ``<field>_cells.tif``) per field
+    and ``fields.csv``, the measure manifest of the same fields (paths relative to it).
 
     Parameters
     ----------
@@ -165,29 +140,23 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     out_dir : path, optional
         The output folder (created); needed unless ``label_files`` says where.
     label_files : list of dict, optional
-        Per field ``{"nuclei": path or None, "cells": path or None}`` instead of
-        the names in ``out_dir`` (``msc-morph segment`` on one field: ``--out``,
-        ``--nuclei-out``); no ``fields.csv`` is written then.
-    client : distributed.Client, optional
-        Where to run (:func:`~napari_msc_morph.batch.batch_client`); ``None``: here.
+        Per field ``{"nuclei": path, "cells": path}`` (either may be ``None``) instead
+        of ``out_dir``'s names; no ``fields.csv`` is written then.
     diameter, threshold_method, exclude_border, backend, device, z_project
-        As for :func:`~napari_msc_morph.morphology.segment_field` and ``msc-morph segment``
-        (``device``: where cellpose runs; checked once, here).
+        As for :func:`~napari_msc_morph.morphology.segment_field` (checked once, here).
     threshold_scope : {"field", "study"}
-        ``"study"``: one nuclear threshold for every field, ``threshold_method`` on
-        all fields' background-corrected signal pooled (:func:`study_nuclear_threshold`),
-        so size differences between groups are not artefacts of each field's own cut.
+        ``"study"``: one nuclear threshold on every field's signal pooled
+        (:func:`study_nuclear_threshold`).
     groups : list, optional
-        One group (condition) per field: adds the size-robustness table
-        (:func:`size_robustness`); without, a note says it was skipped.
-    progress, cancel
-        The package's protocol (one step per field; a batch of one: the field's steps).
+        One group per field: adds the size-robustness table.
+    client, progress, cancel
+        Where to run (``None``: here) and the package's protocol (a step per field).
 
     Returns
     -------
     SegmentBatch
     """
-    from ..io import path_for_file, write_table
+    from ..io import write_table
     from ..morphology.field import check_backend_device
     from ..morphology.segment import THRESHOLD_METHODS, check_diameter_range
 
@@ -225,10 +194,9 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     for k, done in results.succeeded():
         row = dict(done.row)
         if out is not None:
-            for role, spec in fields[k].files.items():
-                row[role] = _relative_spec(spec, out, path_for_file)
-            for name, spec in fields[k].channels.items():
-                row[f"{CHANNEL_PREFIX}{name}"] = _relative_spec(spec, out, path_for_file)
+            channels = {f"{CHANNEL_PREFIX}{n}": spec for n, spec in fields[k].channels.items()}
+            row.update({column: _relative_spec(spec, out)
+                        for column, spec in {**fields[k].files, **channels}.items()})
         rows.append(row)
     table = pd.DataFrame(rows)
     if rows and write_manifest:
@@ -250,8 +218,9 @@ def segment_fields(fields: list[Field], out_dir=None, *, label_files: list | Non
     return SegmentBatch(table, results, threshold, robustness, notes)
 
 
-def _relative_spec(spec: str, folder: Path, path_for_file) -> str:
+def _relative_spec(spec: str, folder: Path) -> str:
     from ..channels import parse_image_spec
+    from ..io import path_for_file
 
     file, channel = parse_image_spec(spec)
     text = path_for_file(file, folder)
@@ -261,14 +230,11 @@ def _relative_spec(spec: str, folder: Path, path_for_file) -> str:
 # --------------------------------------------------------------------------- thresholds
 def study_thresholds(markers, thresholds: dict | None = None,
                      thresholds_from=()) -> tuple[dict, dict]:
-    """The study's positive-cell thresholds and where each came from: the policy.
+    """The study's positive-cell thresholds (one per marker, never per image) and sources.
 
-    One threshold per marker for every image of a study, never a per-image Otsu.
-    ``thresholds`` (given: source ``given``) win over ``thresholds_from``: a
-    thresholds table (``marker``, ``threshold``: source ``file:<name>``) or the
-    per-cell tables of an earlier run (Otsu over all their cells pooled: source
-    ``pooled-otsu:<n> table(s)``). Markers without a threshold get none (their
-    fraction positive stays empty; the measure results name them).
+    ``thresholds`` (source ``given``) win over ``thresholds_from``: a thresholds table
+    (``marker``, ``threshold``: source ``file:<name>``) or earlier per-cell tables (Otsu
+    over their cells pooled: ``pooled-otsu:<n> table(s)``). Other markers get none.
 
     Raises
     ------
@@ -313,15 +279,9 @@ def study_thresholds(markers, thresholds: dict | None = None,
 # --------------------------------------------------------------------------- measure
 @dataclass
 class MeasureBatch:
-    """Per-cell and per-field tables of :func:`measure_fields`, in input order.
-
-    ``table`` and ``summary`` start with ``field`` (and ``sample_id`` when the
-    fields have one); ``pixel_origins`` says per measured field where its pixel
-    size came from (``given``, a file path, or why there is none);
-    ``results`` holds per measured field ``(MeasureResult, origin)``.
-    ``missing_thresholds`` lists the markers without a threshold (their
-    fraction positive is empty) and ``warnings`` says so once for the batch.
-    """
+    """Per-cell and per-field tables of :func:`measure_fields` (keys first), each field's
+    ``(MeasureResult, pixel-size origin)``, the origins by field, the markers without a
+    threshold and the batch's warnings."""
 
     table: pd.DataFrame
     summary: pd.DataFrame
@@ -384,30 +344,23 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
                    pool_thresholds: str | None = None, client=None,
                    progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> MeasureBatch:
-    """Measure every field: one task per field (one field is a batch of one), tables
-    joined in input order.
+    """Measure every field: one task per field, tables joined in input order.
 
     Parameters
     ----------
     fields : list of Field
         Each with a ``labels`` file, optionally ``nuclei_labels`` and channels.
     pixel_size_um : float, optional
-        For fields without their own (a field's ``pixel_size_um`` wins; then the
-        files' metadata).
+        For fields without their own (then the files' metadata).
     thresholds, threshold_sources : dict, optional
-        One positive-cell threshold per marker for the whole batch (see
-        :func:`study_thresholds`).
+        One positive-cell threshold per marker (:func:`study_thresholds`).
     pool_thresholds : str, optional
-        A :data:`~napari_msc_morph.morphology.summary.THRESHOLD_LEARNERS` name: markers
-        without a threshold get one learnt from every cell of this batch pooled
-        (source ``pooled-<name>:<n> fields``), and every field is summarised with it.
+        A ``THRESHOLD_LEARNERS`` name: markers without a threshold get one learnt
+        from every cell of the batch pooled.
     size_weighting : str
-        How the summaries' size statistics weigh the cells (see
-        :func:`~napari_msc_morph.morphology.measure_field`).
-    client : distributed.Client, optional
-        Where to run; ``None``: here.
-    progress, cancel
-        The package's protocol (one step per field; a batch of one: the field's steps).
+        As for :func:`~napari_msc_morph.morphology.measure_field`.
+    client, progress, cancel
+        Where to run (``None``: here) and the package's protocol (a step per field).
 
     Returns
     -------
@@ -423,8 +376,8 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
     tables, summaries, origins, missing = [], [], {}, {}
     for k, (result, origin) in results.succeeded():
         keys = fields[k].keys()
-        tables.append(_with_keys(result.table, keys))
-        summaries.append(_with_keys(result.summary, keys))
+        tables.append(with_keys(result.table, keys))
+        summaries.append(with_keys(result.summary, keys))
         origins[fields[k].name] = origin
         missing.update(dict.fromkeys(result.missing_thresholds))
     warnings = [no_threshold_warning(list(missing))] if missing else []
@@ -452,8 +405,9 @@ def _pool_thresholds(results: FieldResults, fields: list[Field], method: str,
             {m: v for m, v in thresholds.items() if m in result.markers}, sources), origin)
 
 
-def _with_keys(table: pd.DataFrame, keys: dict) -> pd.DataFrame:
-    table = table.drop(columns=list(keys), errors="ignore")  # a copy
+def with_keys(table: pd.DataFrame, keys: dict) -> pd.DataFrame:
+    """A copy of ``table`` with the ``keys`` columns first."""
+    table = table.drop(columns=list(keys), errors="ignore")
     for position, (column, value) in enumerate(keys.items()):
         table.insert(position, column, value)
     return table

@@ -1,29 +1,10 @@
-"""Read the next images while the current one is predicted.
+"""Read the next items on a background thread while the current one is worked on.
 
-:func:`prefetched` runs a loading function (read a file, settle its pixel
-size) on a background thread, at most ``depth`` items ahead of the consumer,
-and hands back one finished :class:`~concurrent.futures.Future` per item **in input order**. The network's
-forward pass releases the GIL, and so do file decoders (zlib, libtiff,
-libpng, JPEG), so reading image *k+1* overlaps predicting image *k*.
+Decoders and the network's forward pass release the GIL, so reading image *k+1*
+overlaps predicting image *k*. Results come back in input order, a failed load as
+that item's future, at most ``depth`` loaded items wait, and closing the iterator
+(cancel, Ctrl-C) drops the loads not yet started.
 
-Guarantees, whatever the loading function does:
-
-* order: results come back in the order of ``items``;
-* isolation: a load that raises is handed back as that item's future,
-  whose ``result()`` re-raises it; later items are still loaded;
-* bounded memory: at most ``depth`` loaded images wait beside the one being
-  predicted (``depth + 1`` in memory at once);
-* cancel: once ``cancel`` is set no new load starts, and closing the iterator
-  (a ``for`` loop left by an exception, ``Cancelled``, Ctrl-C) drops the
-  loads not yet started; a read already running finishes in the background
-  and its result is dropped.
-
-``depth=0`` loads each item on the caller's thread when it is asked for: the
-plain loop, no thread.
-
-Examples
---------
->>> from napari_msc_morph.batch.prefetch import prefetched
 >>> [loaded.result() for loaded in prefetched([1, 2, 3], lambda x: 10 * x)]
 [10, 20, 30]
 """
@@ -55,23 +36,18 @@ def _load_now(load: Callable[[Any], Any], item) -> Future:
 
 def prefetched(items: Iterable, load: Callable[[Any], Any], depth: int = PREFETCH_DEPTH,
                cancel: CancelToken | None = None) -> Iterator[Future]:
-    """Yield the future of ``load(item)`` for each item, in order, loading ``depth`` ahead.
+    """Yield the done future of ``load(item)`` for each item, in order, ``depth`` ahead.
 
     Parameters
     ----------
     items : iterable
-        What to load (paths, arrays ...); consumed lazily, ``depth`` ahead.
+        What to load; consumed lazily.
     load : callable
-        ``load(item) -> value``; runs on one background thread when ``depth > 0``.
+        ``load(item) -> value``, on one background thread when ``depth > 0``.
     depth : int
-        Items loaded ahead of the consumer; ``0`` loads on the caller's thread.
+        Items loaded ahead; ``0`` loads on the caller's thread.
     cancel : CancelToken, optional
-        Once set, loads not yet started are skipped (the consumer checks it too).
-
-    Returns
-    -------
-    generator of Future
-        Done futures; close it (or leave its ``for`` loop) to stop loading.
+        Once set, loads not yet started are skipped.
 
     Raises
     ------

@@ -1,21 +1,7 @@
 """The one per-item loop of all batch work (fields and images): here, or on a Dask cluster.
 
-:func:`batch_client` gives the place to run: nothing (``None``: serial, in this
-process), a local cluster of worker processes (``workers=N``), or an existing
-scheduler (``scheduler="tcp://host:8786"``: a lab server, or a cluster started
-with dask-jobqueue on SLURM/PBS). :func:`run_fields` runs one task per item
-(a field to segment or measure, an image to predict or explain), moves the
-progress bar (each item an equal share; a task that yields ``(done, total,
-message)`` moves within its share), keeps a failing item's error beside the
-others' results (``on_error="collect"``) or stops there (``"raise"``), keeps
-the finished items on a stop (``err.partial``), and returns the results in
-input order, whatever order the workers finished in: one :class:`FieldResults`
-(a list of the values that worked) with one :class:`FieldFailure` per failed
-item, one :func:`failures_table` and one rule, :func:`nothing_done`, for a
-batch where nothing worked.
-
-``dask.distributed`` is optional (the ``[distributed]`` extra); it is imported
-only when a cluster is asked for.
+:func:`run_fields` keeps each failing item apart (:class:`FieldFailure`), returns the
+results in input order (:class:`FieldResults`) and keeps the finished items on a stop.
 """
 
 from __future__ import annotations
@@ -61,42 +47,18 @@ ON_ERROR.add("collect", True, "a failing item is recorded in `failures`; the oth
 
 @dataclass
 class FieldFailure:
-    """One item (a field, an image) whose task failed; the others are unaffected.
-
-    Attributes
-    ----------
-    field : str
-        Its name: a field's name, an image's path or a layer's name.
-    error : str
-        What went wrong, one line naming the item.
-    index : int
-        Position of the input it came from (a folder's images share one).
-    kind : str
-        What the item is, the errors table's first column (``field``, ``image``).
-    """
+    """One item whose task failed: its name, a one-line error naming it, the position of
+    its input (a folder's images share one) and its kind (the errors table's first column)."""
 
     field: str
     error: str
     index: int
     kind: str = "field"
 
-    def row(self) -> dict:
-        return {self.kind: self.field, "error": self.error}
-
 
 class FieldResults(list):
-    """The values of the items that worked, in input order (a list), with what failed.
-
-    Attributes
-    ----------
-    failures : list of FieldFailure
-        The items that failed, in input order.
-    indices : list of int
-        For each value, the position of the input it came from.
-    partial : bool
-        True when the run stopped early (cancelled, Ctrl-C): only the items
-        finished by then are here.
-    """
+    """The values of the items that worked, in input order, with ``failures``, each value's
+    input position (``indices``) and ``partial`` (the run stopped early)."""
 
     def __init__(self, values=(), failures=(), indices=(), partial: bool = False):
         super().__init__(values)
@@ -114,7 +76,8 @@ def failures_table(failures: Sequence[FieldFailure], kind: str | None = None):
     import pandas as pd
 
     kind = kind or (failures[0].kind if failures else "field")
-    return pd.DataFrame([f.row() for f in failures], columns=[kind, "error"])
+    return pd.DataFrame({kind: [f.field for f in failures], "error": [f.error for f in failures]},
+                        dtype=object)
 
 
 def error_text(err: BaseException, name: str) -> str:
@@ -179,13 +142,11 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
     workers : int, optional
         Start a local cluster of this many workers (closed on exit).
     scheduler : str, optional
-        Connect to a running scheduler (``tcp://host:8786``, or the
-        ``cluster.scheduler_address`` of a dask-jobqueue cluster).
+        Connect to a running scheduler (``tcp://host:8786``, a dask-jobqueue cluster's).
     processes : bool
-        Local workers as processes (the default: no shared GIL) or threads.
+        Local workers as processes (no shared GIL) or threads.
     threads_per_worker : int
-        Tasks each local worker runs at once (1: one field per process, so a
-        worker's numerical libraries are not oversubscribed).
+        Tasks per local worker (1: a worker's numerical libraries are not oversubscribed).
     timeout : float
         Seconds to wait for ``scheduler`` to answer.
 
@@ -258,46 +219,35 @@ def run_fields(task: Callable, items: Sequence, names: Sequence[str], *, client=
     Parameters
     ----------
     task : callable
-        Takes one item (after ``load``). On a cluster a module-level function
-        (workers import it by name) returning the value; here it may also be a
-        generator yielding ``(done, total, message)`` within the item and
-        returning the value.
-    items : sequence
-        One (picklable, for a cluster) argument per item.
-    names : sequence of str
-        The items' names, for progress messages and failures.
+        Takes one item (after ``load``): on a cluster a module-level function; here it
+        may also be a generator yielding ``(done, total, message)`` and returning the value.
+    items, names : sequence
+        One (picklable, for a cluster) argument per item, and the items' names.
     client : distributed.Client, optional
         Where to run; ``None``: here, one after the other.
     progress, cancel
-        The package's protocol: ``progress(done, total, message)``, each item
-        ``steps`` steps, full at the end; ``cancel`` checked between items (raises
-        :class:`~napari_msc_morph.errors.Cancelled` carrying ``partial``).
+        The package's protocol, ``steps`` per item; a stop raises
+        :class:`~napari_msc_morph.errors.Cancelled` carrying ``partial``.
     what : str
         What an item is (``field``, ``image``): messages and the failures' kind.
     indices : sequence of int, optional
-        Per item, the position of the input it came from (default: its own).
+        Per item, the position of its input (default: its own).
     load : callable, optional
-        ``load(item)`` read before ``task`` (here only), ``prefetch`` items ahead
-        on a background thread (:mod:`.prefetch`).
+        ``load(item)`` before ``task`` (here only), ``prefetch`` items ahead (:mod:`.prefetch`).
     on_error : {"raise", "collect"}
         Stop at the first failing item, or record it and go on (:data:`ON_ERROR`).
     on_result : callable, optional
-        ``on_result(value, loaded item)`` as each item is done (here only); an
-        error it raises ends the batch.
+        ``on_result(value, loaded item)`` as each item is done (here only).
     steps : int
-        Progress steps per item (images: 100, so a generator task moves the
-        bar within its image).
+        Progress steps per item.
     verb : str, optional
-        With a verb, a batch where nothing worked raises :func:`nothing_done`
-        ("No image could be predicted: ...") and the last message counts them.
+        With a verb, a batch where nothing worked raises :func:`nothing_done`.
     failures : sequence of FieldFailure
-        Inputs that failed before the run (a missing path), kept with the others.
+        Inputs that failed before the run (a missing path).
 
     Returns
     -------
     FieldResults
-        Values in input order. An item whose task raised is a
-        :class:`FieldFailure` with a one-line error naming it.
     """
     collect = ON_ERROR.get(on_error)
     indices = list(range(len(items))) if indices is None else list(indices)
@@ -335,12 +285,8 @@ def run_fields(task: Callable, items: Sequence, names: Sequence[str], *, client=
 
 
 def is_item_failure(err: BaseException) -> bool:
-    """Whether a collecting batch records ``err`` and goes on with the next item.
-
-    A user error (the item's file or options), a worker that died and memory that ran
-    out belong to the item; anything else is a bug and ends the batch (the faces
-    report it with a log) instead of hiding in the errors table.
-    """
+    """Whether a collecting batch records ``err`` and goes on: a user error, a dead worker
+    or memory that ran out belong to the item; anything else is a bug and ends the batch."""
     return (isinstance(err, (*USER_ERRORS, MemoryError))
             or type(err).__name__ == "KilledWorker")  # dask.distributed: the worker died
 

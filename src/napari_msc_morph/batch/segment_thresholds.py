@@ -1,13 +1,8 @@
 """One nuclear threshold per study, and whether group size differences survive the threshold.
 
-``msc-morph segment --threshold-scope study`` fits the nuclear threshold once on
-all fields (:func:`study_nuclear_threshold`), the pattern of
-:func:`~napari_msc_morph.batch.morphology.study_thresholds` for marker
-thresholds: a per-field Otsu moves each field's nuclear edge with its own
-brightness, and a group whose fields are brighter gets larger nuclei.
-:func:`size_robustness` shows it: the group median-size ratio under each
-threshold method. :func:`robustness_table` is the one call of ``msc-morph segment
---group-by`` and ``msc-morph study --group-by`` (and the Study dock's Group by).
+A per-field Otsu moves each field's nuclear edge with its brightness, so a group of
+brighter fields gets larger nuclei; :func:`size_robustness` shows the group median-size
+ratio under each threshold method.
 """
 
 from __future__ import annotations
@@ -101,14 +96,9 @@ def size_robustness(fields: list[Field], groups: list, *, diameter=None, z_proje
                     reference: str | None = None, client=None,
                     progress: ProgressFn | None = None,
                     cancel: CancelToken | None = None) -> pd.DataFrame:
-    """Does a size difference between groups survive the choice of threshold?
-
-    Segments every field under each :data:`ROBUSTNESS_METHODS` threshold (per
-    field) and under the study's Otsu threshold, and gives per method and group
-    the number of nuclei, their median area (px) and the ratio of that median to
-    the ``reference`` group's (default: the first field's group). A ratio that
-    moves with the method is a threshold artefact, not biology.
-    """
+    """Per threshold method (:data:`ROBUSTNESS_METHODS` and the study's Otsu) and group:
+    nuclei, median area (px) and its ratio to the ``reference`` group's (default: the
+    first field's). A ratio that moves with the method is a threshold artefact."""
     study = study_nuclear_threshold(fields, diameter=diameter, z_project=z_project,
                                     client=client, progress=scaled(progress, 0, 20, 100),
                                     cancel=cancel)
@@ -143,14 +133,9 @@ def robustness_table(fields: list[Field], groups: list, *, backend: str = "class
                      diameter=None, z_project: str = "max", reference: str | None = None,
                      client=None, progress: ProgressFn | None = None,
                      cancel: CancelToken | None = None) -> tuple[pd.DataFrame | None, str | None]:
-    """The size-robustness table of ``fields`` by ``groups`` (one per field), or why not.
-
-    Returns ``(table, note)``: ``table`` is ``None`` when it cannot be made (fewer
-    than two groups, or a backend without a threshold to vary: cellpose) and
-    ``note`` says why (also fields of mixed bit depth, which have no one study
-    threshold); with a table, ``note`` names the groups where the study threshold
-    finds no nucleus at all (far dimmer fields), else ``None``.
-    """
+    """``(table, note)``: the size-robustness table of ``fields`` by ``groups``, or ``None``
+    and why not (one group, a backend without threshold, mixed bit depths); with a table
+    the note is :func:`scale_note`."""
     if len(set(map(str, groups))) < 2:
         return None, (f"size-robustness table skipped: it needs at least two groups, and the "
                       f"fields have {len(set(map(str, groups)))}")
@@ -167,8 +152,7 @@ def robustness_table(fields: list[Field], groups: list, *, backend: str = "class
 
 
 def scale_note(table: pd.DataFrame) -> str | None:
-    """Name the groups of a size-robustness ``table`` where the study threshold finds no
-    nucleus while it finds some elsewhere (``None`` if there are none)."""
+    """Name the groups where the study threshold finds no nucleus but finds some elsewhere."""
     study = table[table["threshold"] == "study"]
     empty = study.loc[study["n_nuclei"] == 0, "group"].tolist()
     if not empty or not (study["n_nuclei"] > 0).any():

@@ -1,25 +1,9 @@
 """A study in one call: a folder of fields -> tidy per-cell, per-field and per-sample tables.
 
-:func:`run_study` is the one path of ``msc-morph study`` and the Study dock.
-Each field's file is segmented on its DNA channel and measured on the marker
-channels by role (``RUNX2`` -> ``RUNX2_mean``, never a layer or file name)
-through :func:`~napari_msc_morph.batch.segment_fields` and
-:func:`~napari_msc_morph.batch.measure_fields`, so a field's numbers are the
-same as from ``segment`` + ``measure``. Every field's cells are kept in the
-study folder with a signature of its file and the options, so a re-run with
-one more field processes only that field. Positive-cell thresholds are one per
-marker for the whole study (pooled over every field's cells), and every table
-carries the file, the field and the sample keys.
-
-Output folder::
-
-    cells.csv    one row per cell: file, field, keys, measurements
-    fields.csv   one row per field: file, field, keys, counts, medians, pixel size and source
-    samples.csv  one row per sample (the keys except field): n_fields, n_cells, medians
-    threshold_robustness.csv  with ``group_by``: each group's median nuclear area under
-                 each threshold method, as a ratio to the reference group
-    *.meta.json  provenance: options, thresholds and their sources, version
-    labels/      the label images;  cache/  each field's cells and signature
+The one path of ``msc-morph study`` and the Study dock, through
+:func:`~napari_msc_morph.batch.segment_fields` and :func:`~napari_msc_morph.batch.measure_fields`.
+Each field's cells are cached with a signature of its files and the options, so a re-run
+with one more field processes only that field.
 """
 
 from __future__ import annotations
@@ -35,6 +19,7 @@ import pandas as pd
 from ..errors import USER_ERRORS, BadInputError
 from ..jobs import CancelToken, ProgressFn, scaled
 from .fields import Field
+from .morphology import with_keys
 from .run import FieldFailure, error_text, failures_table
 from .segment_thresholds import ROBUSTNESS_TABLE, robustness_table, scale_note
 from .study_design import StudyField, sample_keys
@@ -60,23 +45,13 @@ class Study:
     n_new: int = 0
     warnings: list = field(default_factory=list)
     out_dir: Path | None = None
-    #: The sample keys (columns after ``file`` and ``field`` in every table).
-    keys: list = field(default_factory=list)
-    #: With ``group_by``: the size-robustness table
-    #: (:func:`~napari_msc_morph.batch.segment_thresholds.size_robustness`).
+    keys: list = field(default_factory=list)  # after ``file`` and ``field`` in every table
     robustness: pd.DataFrame | None = None
 
 
 def find_dna_channel(fld: StudyField) -> str | None:
-    """The channel to segment on, from the file: ``None`` where the reader picks it itself
-    (one channel, or an RGB export: the colour with signal); a channel named like a DNA
-    stain otherwise.
-
-    Raises
-    ------
-    BadInputError
-        Several channels and none named like a DNA stain: say which with ``--dna``.
-    """
+    """The channel named like a DNA stain, or ``None`` where the reader picks it (one
+    channel, an RGB export); several channels and none named so: :class:`BadInputError`."""
     from ..io import read_image
 
     if fld.channel_files:
@@ -117,32 +92,25 @@ def run_study(fields: list[StudyField], out_dir, *, dna: str | None = None,
     fields : list of StudyField
         From :func:`~napari_msc_morph.batch.study_design.study_fields`.
     out_dir : path
-        The study folder (created); holds the tables, labels and the cache.
-    dna : str, optional
-        Channel (index or name) with the DNA stain; default: found in each file
-        (:func:`find_dna_channel`).
-    cytoplasm : str, optional
-        Channel of a cytoplasm/actin stain: whole cells are segmented from it.
+        The study folder (created): tables, labels and the cache.
+    dna, cytoplasm : str, optional
+        Channels (index or name) of the DNA stain (default: :func:`find_dna_channel`)
+        and of a cytoplasm stain (whole cells).
     markers : dict of str to str, optional
-        Marker name (``RUNX2``) to its channel; the tables name columns by marker.
+        Marker name (``RUNX2``) to its channel.
     pixel_size_um : float, optional
         One pixel size for every field (else each file's metadata).
     diameter, threshold_method, threshold_scope, exclude_border, backend, device
-        As for :func:`~napari_msc_morph.batch.segment_fields` (``diameter=None``: from
-        the pixel size, or estimated from each image; ``threshold_scope="study"``: one
-        nuclear threshold for the new fields together; ``device``: where cellpose runs).
+        As for :func:`~napari_msc_morph.batch.segment_fields`.
     group_by : str, optional
-        A sample key (``condition``): adds ``threshold_robustness.csv``, the
-        groups' median nuclear areas under each threshold method
-        (:func:`~napari_msc_morph.batch.segment_thresholds.size_robustness`), as
-        ratios to the ``control`` group when ``control`` names the same key.
+        A sample key: adds ``threshold_robustness.csv`` (ratios to the ``control``
+        group when ``control`` names the same key).
     marker_threshold : str
-        How the one threshold per marker is learnt from every cell of the study
-        (:data:`~napari_msc_morph.morphology.summary.THRESHOLD_LEARNERS`).
+        How the one threshold per marker is learnt from every cell (``THRESHOLD_LEARNERS``).
     control : (str, str), optional
-        ``(key, value)``: the control fields (for ``marker_threshold="control"``).
+        ``(key, value)`` of the control fields.
     client, progress, cancel
-        Where to run and the package's protocol (one step per new field).
+        Where to run and the package's protocol.
 
     Returns
     -------
@@ -275,8 +243,7 @@ def _process(todo: list[StudyField], out: Path, options: dict, device: str, clie
 
 def _robustness(out: Path, done: list[StudyField], group_by: str, reference: str | None,
                 options: dict, warnings: list, client, progress, cancel) -> pd.DataFrame | None:
-    """The size-robustness table of the processed fields by ``group_by``, from the cache
-    while no field, group or option changed (it segments every field four times)."""
+    """The size-robustness table by ``group_by``, cached (it segments every field 4 times)."""
     from ..io import read_table, write_json, write_table
 
     grouped = [f for f in done if str(f.keys.get(group_by, "")).strip()]
@@ -314,7 +281,7 @@ def _signature(f: StudyField, options: dict) -> str:
 
 
 def _store(out: Path, f: StudyField, options: dict, result, segment_row: dict) -> None:
-    from ..io import atomic_path, json_default, write_json
+    from ..io import atomic_path, write_json
 
     cache = out / "cache"
     with atomic_path(cache / f"{f.name}.cells.csv") as tmp:
@@ -327,12 +294,11 @@ def _store(out: Path, f: StudyField, options: dict, result, segment_row: dict) -
             # counts and the nucleus diameter used (given, from the pixel size, or estimated)
             "segmentation": {k: v for k, v in segment_row.items()
                              if k.startswith(("n_", "nucleus_diameter"))}}
-    write_json(json.loads(json.dumps(meta, default=json_default)), cache / f"{f.name}.json")
+    write_json(meta, cache / f"{f.name}.json")
 
 
 def _cached(out: Path, f: StudyField, options: dict):
-    """The field's ``(MeasureResult, segmentation counts)`` from the cache, or ``None`` when
-    absent or stale (its file or the options changed)."""
+    """The field's cached ``(MeasureResult, segmentation counts)``; ``None`` if absent or stale."""
     from ..morphology.field import MeasureResult
 
     meta_path, cells_path = out / "cache" / f"{f.name}.json", out / "cache" / f"{f.name}.cells.csv"
@@ -361,11 +327,8 @@ def _tables(results, fields, thresholds, sources, failures, n_new) -> Study:
     cells, rows = [], []
     for f, result, counts in results:
         ids = {"file": f.path, "field": f.name, **{k: f.keys.get(k, "") for k in keys}}
-        cells.append(_prepend(result.table, ids))
-        summary = result.summary.copy()
-        for name, value in counts.items():
-            summary[name] = value
-        rows.append(_prepend(summary, ids))
+        cells.append(with_keys(result.table, ids))
+        rows.append(with_keys(result.summary.assign(**counts), ids))
     cells = pd.concat(cells, ignore_index=True)
     per_field = pd.concat(rows, ignore_index=True)
     samples = pd.DataFrame()
@@ -388,7 +351,7 @@ def _tables(results, fields, thresholds, sources, failures, n_new) -> Study:
             row.insert(0, "n_fields", len(fields_of))
             if "cell_density_per_mm2" in fields_of:
                 row["cell_density_per_mm2_mean"] = fields_of["cell_density_per_mm2"].mean()
-            parts.append(_prepend(row, dict(zip(keys, values, strict=True))))
+            parts.append(with_keys(row, dict(zip(keys, values, strict=True))))
         samples = pd.concat(parts, ignore_index=True)
     else:
         warnings.append("no sample keys (give --pattern or --sheet): no per-sample table.")
@@ -396,26 +359,17 @@ def _tables(results, fields, thresholds, sources, failures, n_new) -> Study:
                  keys=keys)
 
 
-def _prepend(table: pd.DataFrame, ids: dict) -> pd.DataFrame:
-    table = table.drop(columns=[c for c in ids if c in table.columns])
-    for position, (column, value) in enumerate(ids.items()):
-        table.insert(position, column, value)
-    return table
-
-
 def _write(study: Study, out: Path, options: dict, fields) -> None:
+    from ..io import path_for_file
     from ..table_export import export_table
 
     metadata = {"study": {"options": options, "n_fields": len(fields),
                           "marker_thresholds": study.thresholds,
                           "marker_threshold_sources": study.threshold_sources,
                           "sample_keys": sample_keys(fields)}}
-    cells = study.cells.copy()
-    cells["file"] = [_relative(p, out) for p in cells["file"]]
-    per_field = study.fields.copy()
-    per_field["file"] = [_relative(p, out) for p in per_field["file"]]
-    export_table(cells, out / CELLS_TABLE, metadata)
-    export_table(per_field, out / FIELDS_TABLE, metadata)
+    for table, name in ((study.cells, CELLS_TABLE), (study.fields, FIELDS_TABLE)):
+        export_table(table.assign(file=[path_for_file(p, out) for p in table["file"]]),
+                     out / name, metadata)
     if not study.samples.empty:
         export_table(study.samples, out / SAMPLES_TABLE, metadata)
     if study.robustness is not None:
@@ -427,9 +381,3 @@ def _write(study: Study, out: Path, options: dict, fields) -> None:
         export_table(failures_table(study.failures), errors, metadata)
     elif errors.exists():
         errors.unlink()  # an earlier run's failures, now processed
-
-
-def _relative(path: str, folder: Path) -> str:
-    from ..io import path_for_file
-
-    return path_for_file(path, folder)

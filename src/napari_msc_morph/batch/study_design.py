@@ -1,23 +1,20 @@
 """Which files make a study and what each one is: donor, day, condition, field.
 
-A study is a folder (or a glob, or a list) of microscope files. What each file
-is comes from a **sample sheet** (CSV/XLSX with a ``file`` column and one
-column per key: donor, day, condition, ...) or from the file names through a
-**pattern** the user reads and edits, e.g. ``{donor}_{condition}_day{day}_{field}.tif``.
-Keys are always text (``001`` stays ``001``, ``1.10`` is not ``1.1``).
-
-:func:`study_fields` turns either into :class:`StudyField` rows, with every
-problem named at once.
+The keys come from a sample sheet (a ``file`` column and one column per key) or from
+the file names through a pattern such as ``{donor}_{condition}_day{day}_{field}.tif``.
+Keys are always text (``001`` stays ``001``).
 """
 
 from __future__ import annotations
 
+import csv
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadInputError
-from .fields import _stem, expand_spec, field_names, unique_names
+from .fields import _cell, _stem, expand_spec, field_names, unique_names
 
 __all__ = ["StudyField", "pattern_regex", "sample_keys", "study_fields"]
 
@@ -34,12 +31,8 @@ CHANNEL_KEY = "channel"
 
 @dataclass(frozen=True)
 class StudyField:
-    """One field of a study: its file, a unique name and its keys (text).
-
-    ``channel_files`` maps channel name to file where each channel is its own file
-    (a pattern with ``{channel}``, e.g. ImageXpress ``_w1``/``_w2``); ``path`` is then
-    the first of them.
-    """
+    """One field of a study: a unique name, its file and its keys (text); ``channel_files``
+    maps channel to file where each channel is its own file (``path``: the first)."""
 
     name: str
     path: str
@@ -62,11 +55,8 @@ class StudyField:
 
 
 def pattern_regex(pattern: str) -> re.Pattern:
-    """A file-name pattern with ``{key}`` placeholders as a regular expression.
-
-    Each placeholder matches one or more characters other than ``/``, as few as
-    possible, so ``{donor}_{day}.tif`` splits ``D1_7.tif`` into D1 and 7; ``*``
-    matches anything (a part of the name that is not a key).
+    """A file-name pattern with ``{key}`` placeholders (as few characters as possible,
+    no ``/``) and ``*`` (any text) as a regular expression.
 
     >>> pattern_regex("{donor}_day{day}.tif").fullmatch("D1_day7.tif").groupdict()
     {'donor': 'D1', 'day': '7'}
@@ -98,23 +88,18 @@ def study_fields(inputs, *, pattern: str | None = None, sheet=None,
     Parameters
     ----------
     inputs : sequence of str or Path
-        Files, folders (every image inside, recursively) or globs. May be
-        empty when ``sheet`` lists the files.
+        Files, folders or globs (may be empty when ``sheet`` lists the files).
     pattern : str, optional
-        Keys from each file's name (or, when the pattern has a ``/``, its path
-        below the common folder); every file must match.
+        Keys from each file's name (with a ``/``: its path below the common folder).
     sheet : path, optional
-        A CSV/XLSX with a ``file`` column (relative to the sheet's folder) and
-        key columns; with ``inputs`` too, only the listed files are taken.
+        A CSV/XLSX with a ``file`` column (relative to its folder) and key columns.
     out_dir : path, optional
-        The study's output folder: its label images are not fields, even when
-        it lies inside the image folder.
+        The study's output folder, whose files are never fields.
 
     Raises
     ------
     BadInputError
-        No file, a file that does not match the pattern, a sheet row whose file
-        does not exist or is not among ``inputs``; each named.
+        No file, a file that does not match the pattern, a bad sheet row; each named.
     """
     files = [str(Path(f).resolve()) for spec in inputs for f in expand_spec(spec)]
     if out_dir is not None:
@@ -173,8 +158,7 @@ def sample_keys(fields: list[StudyField]) -> list[str]:
 
 
 def _field_names(rows) -> list[str]:
-    """Unique field names from the files (stems; the path below the common folder where
-    stems repeat), so a field's outputs never overwrite another's."""
+    """Unique field names from the files, so a field's outputs never overwrite another's."""
     stems = field_names([path for path, _ in rows])
     if len(set(stems)) < len(stems):
         stems = unique_names([_stem(path) for path, _ in rows])
@@ -183,7 +167,7 @@ def _field_names(rows) -> list[str]:
 
 def _keys_from_pattern(rows, pattern: str):
     regex = pattern_regex(pattern)
-    common = Path(_common_folder([p for p, _ in rows]))
+    common = Path(os.path.commonpath([str(Path(p).parent) for p, _ in rows]))
     matched, missed = [], []
     for path, keys in rows:
         text = Path(path).relative_to(common).as_posix() if "/" in pattern else Path(path).name
@@ -201,12 +185,6 @@ def _keys_from_pattern(rows, pattern: str):
     return matched
 
 
-def _common_folder(paths: list[str]) -> str:
-    import os
-
-    return os.path.commonpath([str(Path(p).parent) for p in paths])
-
-
 def _sheet_rows(sheet: Path) -> list[tuple[str, dict]]:
     table = _read_as_text(sheet)
     columns = {str(c).strip().lower(): c for c in table.columns}
@@ -217,14 +195,14 @@ def _sheet_rows(sheet: Path) -> list[tuple[str, dict]]:
     key_columns = [c for c in table.columns if c != file_column]
     rows, problems = [], []
     for i, record in enumerate(table.to_dict("records")):
-        text = _text(record[file_column])
+        text = _cell(record[file_column])
         if text is None:
             continue  # a blank row
         path = Path(text) if Path(text).is_absolute() else sheet.parent / text
         if not path.exists():
             problems.append(f"row {i + 2}: {text} does not exist")
             continue
-        rows.append((str(path.resolve()), {str(c).strip(): _text(record[c]) or ""
+        rows.append((str(path.resolve()), {str(c).strip(): _cell(record[c]) or ""
                                            for c in key_columns}))
     if problems:
         listed = "; ".join(problems[:MAX_LISTED])
@@ -248,7 +226,7 @@ def _read_as_text(sheet: Path):
         try:  # the separator as written (a European Excel writes ';')
             return pd.read_csv(sheet, sep=None, engine="python", dtype=str,
                                keep_default_na=False, encoding="utf-8-sig")
-        except (UnicodeDecodeError, pd.errors.ParserError, csv_error()) as err:
+        except (UnicodeDecodeError, pd.errors.ParserError, csv.Error) as err:
             raise BadInputError(f"sample sheet {sheet} cannot be read as a table ({err}); save "
                                 "it as CSV (UTF-8) or XLSX.") from None
     if suffix in (".xlsx", ".xls"):
@@ -256,15 +234,3 @@ def _read_as_text(sheet: Path):
         return pd.read_excel(sheet, dtype=str, keep_default_na=False)
     return read_table(sheet).astype(str)
 
-
-def csv_error():
-    import csv
-
-    return csv.Error
-
-
-def _text(value) -> str | None:
-    """A sheet cell as text, ``None`` when blank."""
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return str(value).strip() or None

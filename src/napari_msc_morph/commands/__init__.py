@@ -1,9 +1,5 @@
-"""One module per ``msc-morph`` sub-command (see :mod:`napari_msc_morph.cli`).
-
-:data:`COMMANDS` names them with their one-line help, so ``msc-morph --help``
-lists every command without importing any; each module builds its parser with
-:func:`command_parser`, which takes the line from here.
-"""
+"""One module per ``msc-morph`` sub-command; :data:`COMMANDS` names them with their help line,
+so ``msc-morph --help`` lists every command without importing any."""
 
 # Order is the order shown by `msc-morph --help`.
 COMMANDS = {

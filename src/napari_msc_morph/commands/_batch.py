@@ -1,19 +1,12 @@
-"""The batch options shared by ``segment``, ``measure`` and ``predict``, and the one report
-of a batch's failures.
-
-``--workers N`` (a local Dask cluster), ``--scheduler ADDRESS`` (an existing
-one), ``--scheduler-timeout`` and ``--manifest FIELDS.csv``; the errors table
-and exit status 3 of a batch (``segment``, ``measure``, ``predict``,
-``explain``) whose fields or images partly failed. The work itself is
-:mod:`napari_msc_morph.batch`.
-"""
+"""The batch options of ``segment``, ``measure``, ``predict`` and ``study``, and the one report
+of a batch's failures (an errors table beside the output, exit status 3)."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
-#: Exit status when some fields failed and the others were written (as ``predict``'s).
+#: Exit status when some items failed and the others were written.
 BATCH_FAILED_EXIT = 3
 
 
@@ -83,11 +76,8 @@ def side_path(out: Path, kind: str) -> Path:
 
 
 def report_field_failures(command: str, failures, out: Path, verb: str = "written") -> int:
-    """Write the errors table beside ``out``, list the failed items; 3 if any, else 0.
-
-    ``out`` is the batch's table (``cells.csv`` -> ``cells.errors.csv``); a
-    ``.errors``/``.partial`` file left by an earlier run is pointed out.
-    """
+    """Write the errors table beside ``out`` and list the failed items: 3 if any, else 0;
+    an earlier run's ``.errors``/``.partial`` file is pointed out."""
     from ..batch import failures_table
     from ..io import write_table
 

@@ -1,9 +1,4 @@
-"""What ``predict`` and ``explain`` share: a model bundle run over images.
-
-The same options (``--overlap``, ``--pixel-size-um``, ``--device``,
-``--precision``, ``--batch-size``, ``--quiet``); the images that failed are
-reported as every batch's (:func:`~._batch.report_field_failures`).
-"""
+"""The options ``predict`` and ``explain`` share: a model bundle run over images."""
 
 from __future__ import annotations
 

@@ -1,18 +1,8 @@
-"""Outputs never destroy inputs: every writing command checks its outputs first.
+"""Outputs never destroy inputs: every writing command checks its outputs before any work.
 
-Each ``msc-morph`` command that writes (segment, measure, predict, train,
-evaluate, correlate, synth, demo) calls :func:`check_outputs` before it reads
-or computes anything, so a wrong ``--out`` costs nothing:
-
-- an output that is, or lies inside, one of the command's inputs is refused
-  (``measure cells.tif --out cells.tif``), even with ``--overwrite``;
-- its suffix must match what the command writes (:data:`KINDS`);
-- an existing output is kept unless ``--overwrite`` is given (a model bundle
-  also accepts ``--resume``);
-- its folder is created if needed and must be writable (a parent that is a file
-  or a read-only folder is an error now, not after an hour of training).
-
-The writes themselves stay atomic (:func:`napari_msc_morph.io.atomic_path`).
+An output that is, or lies inside, an input is refused (even with ``--overwrite``), its
+suffix must fit what is written (:data:`KINDS`), an existing one is kept without
+``--overwrite``, and its folder must be writable.
 """
 
 from __future__ import annotations
@@ -54,32 +44,24 @@ def add_overwrite_argument(parser, what: str = "an existing output") -> None:
 
 def check_outputs(outputs: Iterable, inputs: Iterable = (), *, overwrite: bool = False,
                   resume: bool | None = None) -> None:
-    """Refuse unusable outputs before any work starts; create their folders.
+    """Refuse unusable outputs before any work starts.
 
     Parameters
     ----------
     outputs : iterable of (option, path, kind)
-        ``option`` names the output in messages (``"--out"``), ``kind`` is a key
-        of :data:`KINDS`; a ``None`` path is skipped.
+        ``option`` names it in messages, ``kind`` is a :data:`KINDS` key; ``None`` paths
+        are skipped.
     inputs : iterable of (name, path)
-        Everything the command reads; a ``str`` is a ``FILE[:CHANNEL]`` spec
-        (:func:`napari_msc_morph.channels.parse_image_spec`), a ``None`` path is
-        skipped.
+        Everything the command reads (a ``str`` is a ``FILE[:CHANNEL]`` spec).
     overwrite : bool
-        ``--overwrite`` was given: existing outputs may be replaced.
+        Existing outputs may be replaced.
     resume : bool, optional
-        For ``train``: ``--resume`` was given (an existing bundle and run folder
-        are continued, not replaced). ``None`` for commands without it.
+        ``train``'s ``--resume`` (``None`` for commands without it).
 
     Raises
     ------
     BadInputError
         Naming the option and path, and what to do instead.
-
-    Examples
-    --------
-    >>> check_outputs([("--out", "cells.csv", "table")],
-    ...               [("LABELS", "cells.tif")])  # doctest: +SKIP
     """
     outputs = [(option, Path(os.path.expanduser(os.fspath(path))), kind)
                for option, path, kind in outputs if path is not None]
@@ -104,7 +86,6 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), *, overwrite: bool =
         _check_writable(option, path, kind)
 
 
-# --------------------------------------------------------------------------- steps
 def _absolute(path) -> Path:
     return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
 
@@ -216,9 +197,8 @@ def _check_writable(option: str, path: Path, kind: str) -> None:
             f"{option} {path}: {existing} is a file, not a folder, so nothing can be "
             "written under it; choose another location."
         )
-    # Probe the nearest folder that exists instead of creating the missing ones now: a
-    # command that then fails on its inputs leaves no empty folders behind (writers
-    # create them when they write).
+    # probe the nearest existing folder: creating the missing ones now would leave empty
+    # folders behind a command that then fails on its inputs
     _probe(option, path, existing)
     if KINDS[kind][1][0] is None and path.is_dir():
         _probe(option, path, path)  # an existing output folder is written into

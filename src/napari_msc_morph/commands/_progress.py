@@ -1,15 +1,5 @@
-"""The CLI face of the progress protocol: one tqdm bar per job.
-
-Three ways to show it, chosen once per job:
-
-- ``TQDM_DISABLE`` set (to anything but ``""``/``0``/``false``/``no``/``off``):
-  nothing is drawn, and tqdm is not even created (a disabled tqdm does not
-  take ``total``/``n`` updates the same way in every version);
-- stderr is not a terminal (a log file, a pipe, CI): a plain line every 10 %
-  (``train: 40% (400/1000) epoch 2/5: ...``), no carriage returns;
-- a terminal: a tqdm bar.
-
-A failure to draw never ends the job: the bar is dropped with one notice.
+"""The CLI face of the progress protocol: a tqdm bar on a terminal, a line every 10 % in a
+log or pipe, nothing with ``TQDM_DISABLE`` or ``--quiet``; a failure to draw never ends a job.
 """
 
 from __future__ import annotations
@@ -36,13 +26,7 @@ def _is_terminal(stream) -> bool:
 
 @contextlib.contextmanager
 def progress_bar(description: str, unit: str = "step", stream=None, quiet: bool = False):
-    """Yield a ``progress(done, total, message)`` callback drawing progress on stderr.
-
-    ``quiet`` (``--quiet``) draws nothing, as ``TQDM_DISABLE`` does.
-
-    >>> with progress_bar("measure") as progress:  # doctest: +SKIP
-    ...     measure_field(..., progress=progress)
-    """
+    """Yield a ``progress(done, total, message)`` drawing on stderr (``quiet``: nothing)."""
     stream = sys.stderr if stream is None else stream
     if quiet or progress_disabled():
         yield _ignore
@@ -90,8 +74,7 @@ class _TqdmProgress:
     def __init__(self, description: str, unit: str, stream):
         from tqdm.auto import tqdm
 
-        # disable=False: TQDM_DISABLE was handled above; tqdm's own reading of it
-        # (at import, and "0" counting as true) must not turn the bar into a stub.
+        # disable=False: tqdm's own reading of TQDM_DISABLE ("0" counts as true) is not ours
         self.bar = tqdm(desc=description, unit=unit, file=stream, leave=False,
                         dynamic_ncols=True, disable=False)
         self.stream = stream

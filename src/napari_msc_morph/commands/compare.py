@@ -1,8 +1,4 @@
-"""``msc-morph compare``: compare a value between groups (days, conditions), with a trend test.
-
-Parses the options and calls :func:`napari_msc_morph.analysis.compare.compare_groups`;
-the engine does the work, this writes its tables and plot and prints its summary.
-"""
+"""``msc-morph compare``: compare a value between groups (days, conditions), with a trend test."""
 
 from __future__ import annotations
 

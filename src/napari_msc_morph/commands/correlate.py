@@ -1,8 +1,4 @@
-"""``msc-morph correlate``: correlate image scores with RUNX2/OCN/OSX readouts.
-
-Parses the options and calls :func:`napari_msc_morph.analysis.correlate_study`;
-the engine does the work, this prints its summary and warnings.
-"""
+"""``msc-morph correlate``: correlate image scores with RUNX2/OCN/OSX readouts."""
 
 from __future__ import annotations
 

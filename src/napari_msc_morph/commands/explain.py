@@ -1,9 +1,4 @@
-"""``msc-morph explain``: Grad-CAM heat maps of what a model bundle looked at.
-
-Parses arguments, calls :func:`napari_msc_morph.inference.explain_images` and
-writes, per image, a float32 TIFF heat map aligned with the image (its pixel
-size carried over) and a PNG overlay for a quick look, plus one summary table.
-"""
+"""``msc-morph explain``: Grad-CAM heat maps of what a model bundle looked at."""
 
 from __future__ import annotations
 

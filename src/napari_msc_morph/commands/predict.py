@@ -1,9 +1,4 @@
-"""``msc-morph predict``: predict bright-field images with a model bundle.
-
-Parses arguments, calls :func:`napari_msc_morph.inference.predict_images` and
-writes :func:`~napari_msc_morph.inference.predictions_table` (and, for the grid
-tiling, the score maps the engine returns) to disk.
-"""
+"""``msc-morph predict``: predict bright-field images with a model bundle."""
 
 from __future__ import annotations
 
