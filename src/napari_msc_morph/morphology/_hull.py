@@ -1,27 +1,10 @@
-"""Convex hull features of all labelled objects at once, in exact integer arithmetic.
+"""Convex area and Feret diameters of all objects at once, in exact integer arithmetic.
 
-scikit-image's regionprops builds, per object, the convex hull of the pixel
-edge mid-points (``convex_hull_image``: every pixel contributes the four
-points at +-0.5 along each axis), marks the pixel centres inside or on that
-polygon (the convex image, whose pixel count is ``area_convex``), and takes
-``feret_diameter_max`` as the largest distance between points of the convex
-image's 0.5 contour. This module reproduces those definitions for every object
-in a handful of vectorised passes:
-
-1. candidate points: of each pixel row of an object only the outer edge
-   mid-points of its first and last pixel can be hull vertices (six per
-   row); in doubled coordinates they are integers;
-2. hulls: the points of the first pixels form a y-monotone chain, pruned in
-   parallel passes to its convex envelope (a point on or behind the segment
-   joining its chain neighbours is never a hull vertex); likewise the last
-   pixels; the two envelopes joined are the hull (all arithmetic exact int64,
-   no sorting by angle);
-3. the convex image, row by row: the polygon's exact rational crossings of
-   each pixel row, rounded inwards;
-4. its 0.5 contour has the same hull as the convex image's pixel edge
-   mid-points: steps 1-2 again on the convex image's rows; the Feret
-   diameters are the largest distance between those hull vertices and the
-   smallest width over the hull's edges.
+Reproduces scikit-image's ``convex_hull_image`` (hull of the pixel edge
+mid-points, pixel centres inside or on it) and ``feret_diameter_max`` (over the
+convex image's 0.5 contour, whose hull is that of the convex image's edge
+mid-points) in a few vectorised passes. Owned code: no library does it at this
+speed (docs/morphometry.md, "Speed"; ``python benchmarks/bench_measure.py``).
 """
 
 from __future__ import annotations

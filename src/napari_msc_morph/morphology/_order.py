@@ -1,13 +1,8 @@
 """Per-object order statistics without sorting all foreground pixels together.
 
-The pixels of every object are gathered once in object order (from the pixel
-runs, :func:`pixels_by_object`; no pixel-level sort), and reused for every
-channel. Each object's values are then sorted on their own: objects of
-similar size are stacked as the rows of one padded 2D block and sorted along
-the rows (``np.sort(axis=1)``), so the cost is ``N log(object size)`` in a
-few dozen numpy calls instead of ``N log N`` for one sort of every pixel.
-Where each value goes in those blocks (:class:`SegmentLayout`) depends only
-on the object sizes and is computed once per plane.
+Objects of similar size are stacked as the rows of padded blocks and sorted
+along the rows: ``N log(object size)`` in a few dozen numpy calls. Owned code
+(docs/morphometry.md, "Speed"; ``python benchmarks/bench_measure.py``).
 """
 
 from __future__ import annotations

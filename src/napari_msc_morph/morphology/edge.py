@@ -1,18 +1,8 @@
 """Cell size without edge bias: Miles–Lantuéjoul weights and weighted statistics.
 
-A field of view sees a cell whole only when the cell lies inside it. Dropping the
-cells that touch the border (as segmentation does by default) therefore drops large
-cells more often than small ones, and the mean size of the cells left is too small.
-Miles (1974) and Lantuéjoul (1980) showed how to undo this: weight each kept cell by
-the inverse of the chance that a cell of its extent lies wholly inside the field. A
-cell whose bounding box is ``w × h`` in a ``W × H`` field fits in ``(W − w)(H − h)`` of
-the ``W·H`` places, so it weighs ``W·H / ((W − w)(H − h))``. On a pixel grid, where
-touching the border means using the first or last row or column, a box of ``w × h``
-pixels has ``(W − 1 − w)(H − 1 − h)`` places that keep both edge rows and columns free;
-:func:`edge_weights_from_boxes` uses that exact count.
-
-:func:`weighted_quantile` and :func:`weighted_mean` give the statistics of the
-weighted cells. With equal weights they are the usual mean and median.
+A cell of bounding box ``h × w`` px fits wholly inside an ``H × W`` px field in
+``(H − 1 − h)(W − 1 − w)`` places; its weight is ``H·W`` over that (Miles 1974,
+Lantuéjoul 1980; docs/morphometry.md, "Cell size without edge bias").
 """
 
 from __future__ import annotations

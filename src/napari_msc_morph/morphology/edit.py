@@ -1,16 +1,8 @@
-"""Fixing a segmentation by hand: merge labels, split one label in two (or more).
+"""Fixing a segmentation by hand: merge labels, split one label at clicks, cut along a line.
 
-napari paints, erases and fills labels itself; what it has no tool for is joining
-two objects that were cut apart, or cutting one that holds two cells. These
-functions take a 2D label image and return an edited copy (the input is never
-changed), so a face can write only the changed pixels back (napari's
-``Labels.data_setitem`` keeps them undoable).
-
-- :func:`merge_labels` — several ids become one (the smallest);
-- :func:`split_label` — one id becomes one object per seed click, by a
-  watershed seeded at the clicks (on the image's intensity when given, else on
-  the object's shape);
-- :func:`cut_label` — one id is cut along the straight line through two points.
+Each function takes a 2D label image and returns an edited copy (the input is
+never changed), so a face can write back only the changed pixels, undoably
+(docs/editing-labels.md).
 """
 
 from __future__ import annotations

@@ -1,12 +1,8 @@
 """Feature families: each a short function from one label plane to named value arrays.
 
-:data:`FEATURE_FAMILIES` lists them in the order the engine runs them (later
-families read earlier values, e.g. ``shape`` reads the ``size`` family's
-perimeter). Every family takes a :class:`Plane` and returns ``{feature: array
-of n values}`` keyed as in :data:`~napari_msc_morph.morphology.columns.COLUMNS`
-(pixel units; the table builder adds the µm columns). The ``intensity`` family
-runs once per channel. Definitions follow scikit-image where it has the same
-feature; see ``docs/morphometry.md``.
+:data:`FEATURE_FAMILIES` runs in order (later families read earlier values, e.g.
+``shape`` reads ``size``'s perimeter); each returns ``{feature: n values}`` keyed
+as in :data:`~napari_msc_morph.morphology.columns.COLUMNS`, in pixel units.
 """
 
 from __future__ import annotations

@@ -1,16 +1,8 @@
 """The two morphometry jobs on one field: :func:`segment_field` and :func:`measure_field`.
 
-These are the entry points the ``msc-morph segment``/``measure`` commands, the
-Segment and Measure docks and the demo call; a face only turns its inputs
-(files, layers) into arrays and the results back. Both follow the package's
-protocol for long work (:mod:`napari_msc_morph.jobs`): ``progress(done, total,
-message)`` between steps, a :class:`~napari_msc_morph.jobs.CancelToken`
-checked between steps (raising :class:`~napari_msc_morph.errors.Cancelled`),
-and :class:`~napari_msc_morph.errors.BadInputError` with a message naming the
-input for anything the user can fix.
-
-Each has a ``check_*_inputs`` twin that runs only the checks, so a dock can
-report a bad input at once, before it starts a worker.
+Each follows the package's protocol for long work (:mod:`napari_msc_morph.jobs`);
+its ``check_*_inputs`` twin runs only the checks, so a dock can report a bad
+input before it starts a worker.
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """How well a label image matches hand-drawn truth: objects paired one-to-one by IoU.
 
-The scores of the nucleus segmentation literature (Caicedo et al. 2019; Schmidt
-et al. 2018, StarDist): every true object is paired with at most one predicted
-object by the assignment that maximises the summed intersection-over-union
-(Hungarian algorithm, :func:`scipy.optimize.linear_sum_assignment`); a pair
-counts as a match when its IoU reaches the threshold. Then precision = TP / (TP
-+ FP), recall = TP / (TP + FN), F1 = 2TP / (2TP + FP + FN) and the "average
-precision" of those papers, AP = TP / (TP + FP + FN).
+The Hungarian pairing that maximises the summed IoU, and the scores of the
+nucleus segmentation literature (Caicedo et al. 2019; Schmidt et al. 2018).
 """
 
 from __future__ import annotations

@@ -1,17 +1,8 @@
 """Per-object size, shape and intensity measurements as one table.
 
-The engine works on whole label images at once: every feature family
-(:mod:`.features`) is one vectorised pass over the foreground pixels
-(``np.bincount``, sorting, shifted comparisons), not a loop over region
-objects. The convex hull family (convex area, solidity, Feret diameters) is
-computed for all objects together in exact integer arithmetic (:mod:`._hull`),
-reproducing scikit-image's convex image. The table's columns, their units and
-dtypes come from :data:`.columns.COLUMNS`.
-
-Definitions follow scikit-image where it has the same feature (area, perimeter
-with 4-connected border pixels, inertia-tensor axis lengths, eccentricity,
-orientation, solidity, extent, maximum Feret diameter, population standard
-deviation); the others are given in :func:`measure_cells`.
+Each feature family (:mod:`.features`) is one vectorised pass over a whole
+label plane, never a loop over region objects; columns, units and dtypes come
+from :data:`.columns.COLUMNS` (docs/morphometry.md, "The columns" and "Speed").
 """
 
 from __future__ import annotations

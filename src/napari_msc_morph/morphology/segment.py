@@ -1,17 +1,9 @@
 """Nuclei and whole-cell segmentation of fluorescence images.
 
-The classic pipeline, scaled to the typical nucleus diameter (given, from the
-pixel size, or estimated from the image: :mod:`.scale`): smooth, subtract the
-local background, detect at half an automatic threshold (Otsu by default), split
-touching nuclei by a seeded watershed of distance-to-background plus brightness,
-cut each nucleus at 30 % of its own peak, keep objects inside a diameter range
-(docs/morphometry.md, "Segmentation quality", has the measured effect of each
-step). Cells grow from the nuclei over the thresholded cytoplasm channel as in
-CellProfiler's IdentifySecondaryObjects; cell ``k`` always belongs to nucleus ``k``.
-
-``backend="cellpose"`` runs cellpose for nuclei and cells instead
-(:mod:`.segment_cellpose`); cellpose fetches its own weights on the user's
-machine the first time.
+The classic pipeline, scaled to the typical nucleus diameter (:mod:`.scale`), and
+the cells grown from the nuclei as CellProfiler's IdentifySecondaryObjects (cell
+``k`` holds nucleus ``k``); docs/morphometry.md, "Segmentation", has each step and
+its measured effect. ``backend="cellpose"`` is :mod:`.segment_cellpose`.
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
 """Nuclei and whole cells with cellpose (Stringer et al. 2021; Pachitariu et al. 2025).
 
-Cellpose 4 has one generalist model, Cellpose-SAM (``cpsam``; cellpose's own
-default name, e.g. ``cpsam_v2`` in 4.2), for nuclei and cells alike; Cellpose 3
-has a ``nuclei`` and a ``cyto3`` model. Which one runs follows the installed
-version. The network runs on the device the user chose from the package's
-:data:`~napari_msc_morph.models.backbones.DEVICES` registry (``auto``: CUDA,
-then Apple MPS, then the CPU; :func:`cellpose_device`). The diameter cellpose
-rescales to is the typical nucleus diameter the classic path uses (given, from
-the pixel size or estimated: :mod:`.scale`); for cells, the diameter of a disc
-with the field's cytoplasm area shared among its nuclei.
-
-Cells are segmented on the cytoplasm image with the nuclei as second channel,
-then paired one-to-one with the nuclei by overlap, so cell ``k`` holds nucleus
-``k`` as in the classic path (the nucleus' pixels belong to its cell).
-
-Weights are never shipped: cellpose downloads them once into its model folder
-(:func:`weights_folder`); offline, loading fails with a
-:class:`~napari_msc_morph.errors.BadInputError` that says where to put the file.
+The model follows the installed version (Cellpose-SAM in 4, ``nuclei``/``cyto3``
+in 3); cells are paired one-to-one with the nuclei so cell ``k`` holds nucleus
+``k``. Weights are never shipped: cellpose downloads them on first use
+(docs/morphometry.md, "Cellpose: when to prefer it").
 """
 
 from __future__ import annotations
