@@ -34,23 +34,9 @@ UNIT_KINDS = {
 
 @dataclass(frozen=True)
 class Column:
-    """One feature of the per-cell table.
-
-    Attributes
-    ----------
-    family : str
-        The :data:`~napari_msc_morph.morphology.features.FEATURE_FAMILIES` entry
-        that computes it.
-    unit : str
-        One of :data:`UNIT_KINDS`.
-    dtype : str
-        dtype of the pixel-unit column (µm columns are always float64);
-        ``"labels"`` means the dtype of the label image.
-    per_channel : bool
-        The name holds ``{channel}``; one column per intensity channel.
-    needs_nuclei : bool
-        Present only when nuclei labels are given.
-    """
+    """One feature of the per-cell table: the feature family computing it, a
+    :data:`UNIT_KINDS` unit, the dtype of its pixel-unit column (``"labels"``: the
+    label image's), one column per channel (``{channel}`` in the name), nuclei only."""
 
     family: str
     unit: str
@@ -143,10 +129,8 @@ def _expand(name: str, column: Column, with_pixel_size: bool) -> list[tuple[str,
 
 def output_columns(channels=(), *, with_nuclei: bool = False,
                    with_pixel_size: bool = False) -> list[OutputColumn]:
-    """The table's columns in order, for the given channels and options.
-
-    Per-channel features that follow each other form one block repeated per
-    channel (``A_mean … A_nuc_cyto_ratio, B_mean …``).
+    """The table's columns in order; consecutive per-channel features repeat as one block
+    per channel (``A_mean … A_nuc_cyto_ratio, B_mean …``).
 
     >>> [c.name for c in output_columns()][:3]
     ['label', 'area_px', 'convex_area_px']

@@ -31,10 +31,7 @@ FeatureFn = Callable[..., dict]
 
 @dataclass
 class Plane:
-    """One 2D label plane and what the families share about it.
-
-    ``values`` collects every family's results as they are computed.
-    """
+    """One 2D label plane, what the families share about it, and their ``values``."""
 
     ids: np.ndarray                 # label ids in ascending order
     compact: np.ndarray             # int32 image of 0..n
@@ -63,21 +60,14 @@ class Plane:
         return self._geometry
 
     def release_geometry(self) -> None:
-        """Free the run tables once the geometric families are done (large fields).
-
-        Keeps the runs grouped by object (small), from which
-        :meth:`pixels_by_object` gathers the pixels of each object.
-        """
+        """Free the run tables once the geometric families are done, keeping the runs
+        grouped by object (small) for :meth:`pixels_by_object`."""
         if self._geometry is not None and self._runs is None:
             self._runs = self._geometry.object_runs()
         self._geometry = None
 
     def pixels_by_object(self) -> np.ndarray:
-        """Flat indices of the foreground pixels grouped by object (ids ascending).
-
-        Object ``k`` (0-based) holds ``area[k]`` pixels from ``cumsum(area)[k - 1]``;
-        built once from the pixel runs and shared by every channel.
-        """
+        """Flat indices of the foreground pixels grouped by object, shared by every channel."""
         if self._by_object is None:
             if self._runs is None:
                 self._runs = self.geometry.object_runs()
@@ -197,10 +187,8 @@ def intensity_features(plane: Plane, name: str, channel: np.ndarray) -> dict:
 
 
 def _compartment_means(plane: Plane, name: str, vals: np.ndarray, sums: np.ndarray) -> dict:
-    """Means over the nuclear and the non-nuclear pixels of each object.
-
-    ``vals`` are the channel's values grouped by object (:meth:`Plane.pixels_by_object`).
-    """
+    """Means over the nuclear and the non-nuclear pixels of each object (``vals`` grouped
+    by object)."""
     n, area = plane.n, plane.values["area"]
     in_nucleus = plane.nuclei.ravel()[plane.pixels_by_object()] > 0
     lab = np.repeat(np.arange(n), area)[in_nucleus]

@@ -47,22 +47,17 @@ class SegmentationResult:
 
     Attributes
     ----------
-    nuclei : ndarray of int32
-        Nuclei labels (0 background).
-    cells : ndarray of int32 or None
-        Cell labels (cell ``k`` contains nucleus ``k``); ``None`` without a
-        cytoplasm image.
+    nuclei, cells : ndarray of int32
+        Nuclei and cell labels (cell ``k`` holds nucleus ``k``; ``cells`` is
+        ``None`` without a cytoplasm image).
     counts : dict
-        ``{"nuclei": n}`` and, with cells, ``"cells"``: objects present.
+        Objects present: ``{"nuclei": n}`` and, with cells, ``"cells"``.
     n_border_excluded : int or None
-        Nuclei (with their cells) dropped because they or their cell touched
-        the image border; ``None`` when border exclusion was off.
+        Nuclei (with their cells) dropped at the image border; ``None`` when kept.
     n_nuclei_without_cell : int or None
-        With cells: nuclei dropped because the cell segmentation gave them no
-        cell (cellpose found none around them); ``None`` without cells.
+        Nuclei dropped because the cells backend gave them no cell.
     scale : NucleusScale or None
-        The nucleus diameters used and where they came from (given, pixel
-        size, estimated from the image).
+        The nucleus diameters used and where they came from.
     threshold : float or None
         The nuclear detection threshold when one was given (a study's).
     """
@@ -97,8 +92,7 @@ def _count(labels: np.ndarray) -> int:
 
 
 def check_backend_device(backend: str, device: str = "auto") -> None:
-    """Check ``backend`` and, for a backend that runs on a device (cellpose), that
-    ``device`` is available here; a CPU-only backend (classic) ignores ``device``."""
+    """Check ``backend`` and, for one that runs on a device (cellpose), ``device``."""
     check_device = SEGMENTATION_BACKENDS.entry(backend).extra.get("device")
     if check_device is not None:
         check_device(device)
@@ -113,9 +107,8 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=None,
                          ) -> tuple[np.ndarray, np.ndarray | None, tuple[float, float]]:
     """Check every input of :func:`segment_field`; raise one precise BadInputError.
 
-    Takes the same arguments (less progress and cancel). ``input_names`` says
-    how messages call the images (keys ``"nuclei"`` and ``"cytoplasm"``), e.g. a
-    file path or ``layer “DAPI”``. Returns the checked nuclei and cytoplasm
+    Takes its arguments (less progress and cancel); ``input_names`` keys are
+    ``"nuclei"`` and ``"cytoplasm"``. Returns the checked nuclei and cytoplasm
     images and the ``(min, max)`` diameters (``None``: from the image).
     """
     names = {"nuclei": "nuclei image", "cytoplasm": "cytoplasm image", **(input_names or {})}
@@ -165,33 +158,24 @@ def segment_field(
     nuclei_image : ndarray, shape (Y, X)
         DNA stain (DAPI/Hoechst).
     cyto_image : ndarray, shape (Y, X), optional
-        Cell body stain (phalloidin/actin, CellMask); adds whole cells grown
-        from the nuclei (:func:`~napari_msc_morph.morphology.segment_cells`).
+        Cell body stain; adds whole cells grown from the nuclei.
     diameter : (float, float), optional
-        Smallest and largest nucleus diameter in pixels (size filter); default:
-        the µm default range with ``pixel_size_um``, else estimated from the
-        image (:func:`~napari_msc_morph.morphology.scale.nucleus_scale`).
-        :attr:`SegmentationResult.scale` says what was used.
+        Smallest and largest nucleus diameter in pixels; default from
+        ``pixel_size_um`` or the image (:func:`.scale.nucleus_scale`).
     pixel_size_um : float, optional
-        Micrometres per pixel of the field, for the default diameter range.
+        Micrometres per pixel, for the default diameter range.
     threshold_method : str
-        Nuclei threshold, a :data:`THRESHOLD_METHODS` name (cells always use
-        Li's, see :func:`~napari_msc_morph.morphology.segment_cells`).
+        A :data:`THRESHOLD_METHODS` name for the nuclei (cells use Li's).
     threshold : float, optional
-        Nuclear detection threshold above the local background, e.g. one for
-        the whole study (:func:`~napari_msc_morph.morphology.segment.nuclear_threshold`).
+        Nuclear detection threshold above the local background (a study's,
+        :func:`.segment.nuclear_threshold`).
     exclude_border : bool
-        Drop nuclei and cells touching the image border, and the nuclei whose
-        cell touched it, so every kept nucleus has its cell (default on: a
-        cut-off object biases size and shape statistics low). How many were
-        dropped is :attr:`SegmentationResult.n_border_excluded`; nuclei the
-        cells backend gave no cell are dropped and counted apart
-        (:attr:`SegmentationResult.n_nuclei_without_cell`).
+        Drop nuclei and cells touching the border, and the nuclei whose cell
+        touched it (a cut-off object biases size and shape low).
     backend : str
         A :data:`SEGMENTATION_BACKENDS` name for the nuclei and the cells.
     device : str
-        Where a learned backend (cellpose) runs: a
-        :data:`~napari_msc_morph.models.backbones.DEVICES` name; classic ignores it.
+        A :data:`~napari_msc_morph.models.backbones.DEVICES` name for cellpose.
     input_names : mapping, optional
         How messages call the images (see :func:`check_segment_inputs`).
     progress, cancel
@@ -256,13 +240,10 @@ def segment_field(
 class MeasureResult:
     """The per-cell table and the per-image summary of one measurement.
 
-    ``table`` as :func:`~napari_msc_morph.morphology.measure_cells`,
-    ``summary`` as :func:`~napari_msc_morph.morphology.summarize_cells` (one
-    row, or one per frame); ``pixel_size_um`` is ``None`` when unknown (the
-    table then has pixel units only). ``markers`` are the measured channels,
-    ``threshold_sources`` where each marker's threshold came from (``none``:
-    no threshold), ``missing_thresholds`` the markers without one (fraction
-    positive left empty) and ``warnings`` what a face should tell the user.
+    ``table`` as :func:`.measure.measure_cells`, ``summary`` as
+    :func:`.summary.summarize_cells`; ``threshold_sources`` says where each
+    marker's threshold came from (``none``: no threshold, named in
+    ``missing_thresholds``); ``warnings`` is what a face tells the user.
     """
 
     table: pd.DataFrame
@@ -276,14 +257,12 @@ class MeasureResult:
     n_border_excluded: int | None = None
     pixel_size_source: str = "unknown"
     size_weighting: str = "miles-lantuejoul"
-    #: What the input checks said (masks split into objects, nuclei that do not fit the
-    #: cells); kept in ``warnings`` whatever the thresholds.
+    #: What the input checks said; kept in ``warnings`` whatever the thresholds.
     input_warnings: list = field(default_factory=list)
 
     def with_thresholds(self, thresholds: Mapping[str, float] | None,
                         sources: Mapping[str, str] | None = None) -> MeasureResult:
-        """This result summarised at the study's positive-cell ``thresholds`` (``sources``:
-        where each came from); markers without one are named in ``missing_thresholds``."""
+        """This result summarised at the study's positive-cell ``thresholds``."""
         thresholds = dict(thresholds or {})
         summary = summarize_cells(self.table, thresholds=thresholds,
                                   marker_columns=self.marker_columns, threshold_sources=sources,
@@ -317,9 +296,7 @@ class MeasureResult:
 
     def summary_rows(self) -> list[dict]:
         """The results-table rows: :meth:`summary_row` for an image; for a stack one row
-        per frame (``plane``: its flat index as text) with that frame's own counts,
-        density, medians and fractions positive, never the mean over the frames.
-        A frame without objects gets a row too (``n_cells`` 0)."""
+        per frame (``plane``: its flat index as text; a frame without objects too)."""
         summary = self.summary
         if summary.empty or "frame" not in summary.columns:
             return [self.summary_row()] if not summary.empty else []
@@ -359,40 +336,18 @@ def measure_field(
 
     Parameters
     ----------
-    labels : ndarray of int, shape (..., Y, X)
-        Objects to measure (leading axes are frames).
-    channels : mapping of str to ndarray, or ndarray, optional
-        Intensity channels with the shape of ``labels``, named (a single array
-        is called ``intensity``).
-    nuclei : ndarray of int, optional
-        Nuclei labels of the same field: nucleus linkage and compartment means.
-    pixel_size_um : float, optional
-        Square pixel size in µm; without it the tables have pixel units only
-        (logged; faces tell the user). 1 µm/px is never assumed.
+    labels, channels, nuclei, pixel_size_um, convex
+        As :func:`.measure.measure_cells`; masks are first split into objects.
     thresholds : mapping of str to float, optional
-        Positive-cell thresholds per channel for the summary, one for the
-        whole study (e.g. from
-        :func:`~napari_msc_morph.morphology.pooled_thresholds`); a channel
-        without one gets a NaN fraction positive (never a per-image Otsu).
-    marker_columns : mapping of str to str, optional
-        Column judged per marker in the summary (default ``NAME_mean``).
-    threshold_sources : mapping of str to str, optional
-        Where each threshold came from (summary ``NAME_threshold_source``).
-    n_border_excluded : int, optional
-        Objects the segmentation dropped at the border
-        (:attr:`SegmentationResult.n_border_excluded`), for the summary.
-    convex : bool
-        Compute the convex hull family (the slowest).
+        Positive-cell thresholds per channel, one for the whole study; a
+        channel without one gets a NaN fraction positive (never a per-image Otsu).
+    marker_columns, threshold_sources, n_border_excluded, size_weighting
+        As :func:`.summary.summarize_cells`.
     input_names : mapping of str to str, optional
-        How messages call the inputs (see
-        :func:`~napari_msc_morph.morphology.measure.check_measure_inputs`).
+        How messages call the inputs (see :func:`.measure.check_measure_inputs`).
     pixel_size_source : str, optional
-        Where the pixel size came from (``file``, ``layer``, ``user``); every
-        summary row carries it with ``pixel_size_um`` (``unknown`` without one).
-    size_weighting : str
-        How the summary's size and shape statistics weigh the cells (a
-        :data:`~napari_msc_morph.morphology.summary.SIZE_WEIGHTINGS` name; default
-        the Miles–Lantuéjoul edge correction, ``none`` for the uncorrected values).
+        Where the pixel size came from (``file``, ``layer``, ``user``), on every
+        summary row.
     progress, cancel
         The package's progress callback and cancel token.
 

@@ -43,10 +43,8 @@ class MatchScores:
 
 
 def iou_matrix(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """IoU of every true object (rows, labels 1..) with every predicted one (columns).
-
-    Labels need not be sequential; absent labels give empty rows/columns.
-    """
+    """IoU of every true object (rows, labels 1..) with every predicted one (columns); absent
+    labels give empty rows/columns."""
     truth = np.asarray(truth).ravel().astype(np.int64)
     pred = np.asarray(pred).ravel().astype(np.int64)
     if truth.shape != pred.shape:
@@ -64,18 +62,8 @@ def iou_matrix(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 def match_labels(truth: np.ndarray, pred: np.ndarray,
                  thresholds=(0.5,)) -> list[MatchScores]:
-    """Pair the objects of ``truth`` and ``pred`` one-to-one and score each IoU threshold.
-
-    Parameters
-    ----------
-    truth, pred : ndarray of int, same shape
-        Label images (0 background).
-    thresholds : sequence of float
-        IoU thresholds; a pair with IoU >= threshold is a true positive.
-
-    Returns
-    -------
-    list of MatchScores, one per threshold.
+    """Pair the objects of ``truth`` and ``pred`` one-to-one and score each IoU threshold
+    (a pair with IoU >= threshold is a true positive); one MatchScores per threshold.
 
     Examples
     --------

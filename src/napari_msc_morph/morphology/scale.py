@@ -39,12 +39,7 @@ RANGE_FACTOR = 3.0
 
 
 def estimate_nucleus_diameter(image: np.ndarray) -> float | None:
-    """Typical nucleus equivalent diameter in pixels, or ``None`` on an empty field.
-
-    Parameters
-    ----------
-    image : ndarray, shape (Y, X)
-        Nuclear stain intensities.
+    """Typical nucleus equivalent diameter in pixels of a nuclear stain, ``None`` if empty.
 
     Examples
     --------
@@ -104,10 +99,8 @@ def check_diameter_range(diameter_range_px) -> tuple[float, float]:
 class NucleusScale:
     """The nucleus diameters a segmentation uses, in pixels, and where they came from.
 
-    ``typical`` sets smoothing, background and declumping; objects whose
-    equivalent diameter is outside ``(low, high)`` are dropped. ``source`` is
-    ``"given"`` (a range in pixels), ``"pixel size"`` (the µm default range)
-    or ``"estimated"`` (from the image); ``estimated`` is the image estimate.
+    ``typical`` sets smoothing, background and declumping; ``(low, high)`` is the
+    size filter; ``source`` is ``"given"``, ``"pixel size"`` or ``"estimated"``.
     """
 
     low: float
@@ -117,8 +110,7 @@ class NucleusScale:
     estimated: float | None = None
 
     def describe(self) -> str:
-        """One line for the user, e.g. ``nucleus diameter 28 px (estimated from the image;
-        kept 9-85 px)``."""
+        """One line for the user."""
         where = {"given": "within the given range", "estimated": "estimated from the image",
                  "pixel size": "estimated, within the default µm range"}[self.source]
         return (f"nucleus diameter {self.typical:.0f} px ({where}; objects of "
@@ -127,19 +119,9 @@ class NucleusScale:
 
 def nucleus_scale(image: np.ndarray, diameter_range_px=None,
                   pixel_size_um: float | None = None) -> NucleusScale:
-    """The diameters to segment ``image`` with.
-
-    Parameters
-    ----------
-    image : ndarray, shape (Y, X)
-        Nuclear stain.
-    diameter_range_px : (float, float), optional
-        Smallest and largest diameter in pixels; the typical diameter is the
-        image estimate clipped into it.
-    pixel_size_um : float, optional
-        Without a range: :data:`DEFAULT_DIAMETER_UM` converted to pixels.
-        Without either, the range is the estimate /3 to x3.
-    """
+    """The diameters to segment ``image`` with: ``diameter_range_px`` (the estimate clipped
+    into it), else :data:`DEFAULT_DIAMETER_UM` at ``pixel_size_um``, else the estimate
+    divided and multiplied by :data:`RANGE_FACTOR`."""
     estimate = estimate_nucleus_diameter(image)
     if diameter_range_px is not None:
         low, high = check_diameter_range(diameter_range_px)

@@ -197,38 +197,28 @@ def segment_nuclei(
     dapi : ndarray, shape (Y, X)
         Nuclear stain intensities.
     diameter_range_px : (float, float), optional
-        Smallest and largest nucleus diameter in pixels; objects whose
-        equivalent diameter is outside are dropped. Default: from
-        ``pixel_size_um`` or estimated from the image
-        (:func:`~napari_msc_morph.morphology.scale.nucleus_scale`).
+        Size filter on the equivalent diameter, in pixels; default from
+        ``pixel_size_um`` or the image (:func:`.scale.nucleus_scale`).
     typical_diameter_px : float, optional
-        The typical diameter that sets smoothing, background and declumping;
-        default: estimated from the image (within the range).
+        Sets smoothing, background and declumping; default the image's estimate.
     pixel_size_um : float, optional
-        Without a range, the default range in µm becomes pixels with it.
+        Without a range, turns the default µm range into pixels.
     threshold_method : str
-        A :data:`THRESHOLD_METHODS` name, applied to the smoothed,
-        background-corrected image; nuclei are detected above
+        A :data:`THRESHOLD_METHODS` name; nuclei are detected above
         :data:`DETECT_FRACTION` of it.
     threshold : float, optional
-        Detection threshold in intensity units above the local background
-        (overrides ``threshold_method``; e.g. one threshold for a whole study,
-        :func:`nuclear_threshold`).
+        Detection threshold above the local background (overrides the method;
+        a study's, :func:`nuclear_threshold`).
     threshold_scale : float
-        Factor applied to the automatic threshold (>1 is stricter).
+        Factor on the automatic threshold (>1 is stricter).
     smoothing_sigma : float, optional
         Gaussian sigma in pixels; default ``max(1, typical diameter / 12)``.
-    fill_holes : bool
-        Fill holes inside nuclei.
-    declump : bool
-        Split touching nuclei by a seeded watershed of distance to the
-        background plus brightness (seeds at least a quarter diameter apart).
-    exclude_border : bool
-        Remove nuclei touching the image border.
+    fill_holes, declump, exclude_border : bool
+        Fill holes inside nuclei; split touching ones by a seeded watershed;
+        remove those touching the border.
     backend, device : str
-        A :data:`SEGMENTATION_BACKENDS` entry: ``"classic"`` (on the CPU), or ``"cellpose"``
-        (needs ``cellpose``) on ``device``, a ``models.backbones.DEVICES`` name; the
-        diameter filter and border exclusion still apply.
+        A :data:`SEGMENTATION_BACKENDS` name and, for cellpose, a
+        ``models.backbones.DEVICES`` name.
 
     Returns
     -------
@@ -237,7 +227,6 @@ def segment_nuclei(
 
     Examples
     --------
-    >>> import numpy as np
     >>> from skimage.draw import disk
     >>> img = np.zeros((64, 64), np.uint16)
     >>> img[disk((20, 20), 8)] = 1000
@@ -266,9 +255,8 @@ def nuclear_signal(image: np.ndarray, typical: float,
                    smoothing_sigma: float | None = None) -> np.ndarray:
     """The smoothed nuclear stain above its local background (float32).
 
-    The background is a grey opening wider than two nuclei (so no nucleus
-    survives it), computed on a copy shrunk to ~4 px per nucleus diameter and
-    smoothed back up: uneven illumination and out-of-focus haze go, nuclei stay.
+    The background is a grey opening wider than two nuclei, on a copy shrunk to
+    ~4 px per nucleus diameter: shading and haze go, nuclei stay.
     """
     from skimage.filters import gaussian
 
@@ -300,9 +288,8 @@ def signal_sample(image, diameter_range_px=None, pixel_size_um: float | None = N
 def nuclear_threshold(signals, method: str = "otsu", *, max_pixels: int = 2_000_000) -> float:
     """One detection threshold for several fields: ``method`` on their pooled signal.
 
-    ``signals`` are :func:`nuclear_signal` images or :func:`signal_sample` s; at
-    most ``max_pixels`` evenly spaced pixels are pooled. The result, passed
-    as ``threshold=`` to :func:`segment_nuclei`, treats every field alike.
+    ``signals`` are :func:`nuclear_signal` images or :func:`signal_sample` s, of
+    which at most ``max_pixels`` evenly spaced pixels are pooled.
     """
     signals = [np.asarray(s, np.float32).ravel() for s in signals]
     total = sum(s.size for s in signals)
@@ -417,12 +404,9 @@ def _classic_cells(cytoplasm: np.ndarray, nuclei_image: np.ndarray, nuclei_label
 
 
 #: Segmentation backends: name -> ``f(image, low, high, *, typical, device, **classic_options)
-#: -> nuclei labels`` (``typical``: the typical nucleus diameter in pixels; the diameter
-#: filter and border exclusion apply to every backend); ``cells(cytoplasm, nuclei_image,
-#: nuclei_labels, *, typical, exclude_border, device) -> cell labels`` with cell ``k`` holding
-#: nucleus ``k``; ``available()`` says whether this install can run it, ``install_extra``
-#: which extra of the package adds it and ``device(name)`` checks a device (none: CPU). A new backend is one
-#: ``SEGMENTATION_BACKENDS.add``.
+#: -> nuclei labels``; ``cells(cytoplasm, nuclei_image, nuclei_labels, *, typical,
+#: exclude_border, device)`` gives cell ``k`` to nucleus ``k``; ``available()``,
+#: ``install_extra`` and ``device(name)`` (a check; none: CPU only).
 SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
 SEGMENTATION_BACKENDS.add("classic", _classic_nuclei,
                           "background correction, automatic threshold, declumping "
@@ -469,23 +453,19 @@ def segment_cells(
     nuclei_labels : ndarray of int, shape (Y, X)
         Nuclei from :func:`segment_nuclei`; each seeds the cell of the same id.
     threshold_method, threshold, threshold_scale
-        Foreground threshold of the smoothed cytoplasm channel, as in
-        :func:`segment_nuclei`. Cells never extend past it (nuclei are always
-        kept). Li's threshold is the default here: cell bodies are dimmer and
-        wider than nuclei, and Otsu cuts the dim ones down to their nucleus.
+        The cytoplasm's foreground threshold, as in :func:`segment_nuclei`
+        (Li's by default: Otsu cuts dim cell bodies down to their nucleus).
     smoothing_sigma : float
         Gaussian sigma in pixels before thresholding and flooding.
     method : str
-        Landscape of the seeded watershed, a :data:`CELL_LANDSCAPES` name:
-        ``"gradient"`` (default) or ``"intensity"``.
+        A :data:`CELL_LANDSCAPES` name for the watershed's landscape.
     exclude_border : bool
         Remove cells touching the image border.
 
     Returns
     -------
     ndarray of int32, shape (Y, X)
-        Cell labels; cell ``k`` contains nucleus ``k``. Nuclei of removed cells
-        have no cell.
+        Cell labels; cell ``k`` contains nucleus ``k``.
     """
     from skimage.filters import gaussian
     from skimage.segmentation import clear_border, watershed

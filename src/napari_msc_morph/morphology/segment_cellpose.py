@@ -46,11 +46,7 @@ def cellpose_version() -> int:
 
 
 def model_name(kind: str) -> str:
-    """The cellpose model for ``kind`` (``"nuclei"`` or ``"cells"``) in this version.
-
-    Cellpose >= 4: its default generalist (Cellpose-SAM) for both; Cellpose 3:
-    ``nuclei`` or ``cyto3``.
-    """
+    """The cellpose model for ``kind`` (``"nuclei"`` or ``"cells"``) in this version."""
     if cellpose_version() >= 4:
         models = _cellpose_models()
         return inspect.signature(models.CellposeModel).parameters["pretrained_model"].default
@@ -64,15 +60,8 @@ def weights_folder():
 
 
 def cellpose_device(device: str = "auto") -> str:
-    """The torch device string for ``device`` (a
-    :data:`~napari_msc_morph.models.backbones.DEVICES` name, ``cuda:1`` included).
-
-    Raises
-    ------
-    BadInputError
-        The device is unknown or not available here; the message names the
-        devices that are.
-    """
+    """The torch device string for a :data:`~napari_msc_morph.models.backbones.DEVICES`
+    name; BadInputError naming the available ones when it is not available here."""
     from ..models.backbones import DEVICES, resolve_device
 
     try:
@@ -143,12 +132,8 @@ def typical_cell_diameter(cytoplasm: np.ndarray, nuclei_labels: np.ndarray,
 
 
 def match_cells_to_nuclei(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
-    """Relabel ``cells`` so cell ``k`` holds nucleus ``k``.
-
-    Cells and nuclei are paired one-to-one to maximise the pixels they share
-    (Hungarian algorithm); a cell without a nucleus is dropped, a nucleus
-    without a cell has none, and each nucleus' pixels join its cell.
-    """
+    """Relabel ``cells`` so cell ``k`` holds nucleus ``k`` (Hungarian pairing by shared
+    pixels); a cell without a nucleus is dropped, and each nucleus' pixels join its cell."""
     from scipy.optimize import linear_sum_assignment
 
     cells = np.asarray(cells).astype(np.int64)
