@@ -24,7 +24,7 @@ from .segment import (
     _relabel,
     check_diameter_range,
     check_image,
-    segment_nuclei,
+    nuclei_at_scale,
 )
 from .summary import SIZE_WEIGHTINGS, no_threshold_warning, summarize_cells
 
@@ -205,11 +205,10 @@ def segment_field(
     check_cancelled(cancel, "Segmentation cancelled.")
     report(progress, 0, total, "nuclei")
     scale = nucleus_scale(nuclei_image, diameter, pixel_size_um)
-    nuclei = segment_nuclei(nuclei_image, (scale.low, scale.high), typical_diameter_px=scale.typical,
-                            threshold_method=threshold_method, threshold=threshold,
-                            exclude_border=False, backend=backend, device=device)
+    nuclei = nuclei_at_scale(nuclei_image, scale, backend=backend, device=device,
+                             threshold_method=threshold_method, threshold=threshold)
     n_found = _count(nuclei)
-    if exclude_border:  # same as segment_nuclei(exclude_border=True), counted
+    if exclude_border:  # as segment_nuclei(exclude_border=True), counted
         nuclei = _relabel(clear_border(nuclei))
     cells, without_cell = None, None
     if cyto_image is not None:

@@ -8,6 +8,7 @@ its measured effect. ``backend="cellpose"`` is :mod:`.segment_cellpose`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib.util import find_spec
 
 import numpy as np
@@ -16,7 +17,7 @@ from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..errors import BadInputError
 from ..memory import check_fits
 from ..registry import Registry
-from .scale import check_diameter_range, nucleus_scale
+from .scale import NucleusScale, check_diameter_range, nucleus_scale
 from .segment_cellpose import cellpose_cells, cellpose_device, cellpose_nuclei
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "check_diameter_range",
     "check_image",
     "missing_backends_note",
+    "nuclei_at_scale",
     "nuclear_signal",
     "nuclear_threshold",
     "segment_cells",
@@ -237,18 +239,24 @@ def segment_nuclei(
     from skimage.segmentation import clear_border
 
     image = check_image(dapi, "nuclei image")
-    nuclei = SEGMENTATION_BACKENDS.get(backend)  # unknown names: a message listing the choices
+    SEGMENTATION_BACKENDS.entry(backend)  # unknown names: a message listing the choices
     THRESHOLD_METHODS.entry(threshold_method)
     scale = nucleus_scale(image, diameter_range_px, pixel_size_um)
-    typical = scale.typical if typical_diameter_px is None else float(typical_diameter_px)
-    labels = nuclei(image, scale.low, scale.high, typical=typical,
-                    threshold_method=threshold_method, threshold=threshold,
-                    threshold_scale=threshold_scale, smoothing_sigma=smoothing_sigma,
-                    fill_holes=fill_holes, declump=declump, device=device)
-    labels = _filter_sizes(np.asarray(labels).astype(np.int64), scale.low, scale.high)
-    if exclude_border:
-        labels = clear_border(labels)
-    return _relabel(labels)
+    if typical_diameter_px is not None:
+        scale = replace(scale, typical=float(typical_diameter_px))
+    labels = nuclei_at_scale(image, scale, backend=backend, device=device,
+                             threshold_method=threshold_method, threshold=threshold,
+                             threshold_scale=threshold_scale, smoothing_sigma=smoothing_sigma,
+                             fill_holes=fill_holes, declump=declump)
+    return _relabel(clear_border(labels)) if exclude_border else labels
+
+
+def nuclei_at_scale(image: np.ndarray, scale: NucleusScale, *, backend: str = "classic",
+                    device: str = "auto", **options) -> np.ndarray:
+    """Nuclei of a checked image at ``scale``: the backend's, size-filtered, numbered 1..n."""
+    labels = SEGMENTATION_BACKENDS.get(backend)(image, scale.low, scale.high,
+                                                typical=scale.typical, device=device, **options)
+    return _relabel(_filter_sizes(np.asarray(labels).astype(np.int64), scale.low, scale.high))
 
 
 def nuclear_signal(image: np.ndarray, typical: float,
@@ -299,8 +307,9 @@ def nuclear_threshold(signals, method: str = "otsu", *, max_pixels: int = 2_000_
 
 
 def _classic_nuclei(image: np.ndarray, low: float, high: float, *, typical: float,
-                    threshold_method: str, threshold: float | None, threshold_scale: float,
-                    smoothing_sigma: float | None, fill_holes: bool, declump: bool,
+                    threshold_method: str = "otsu", threshold: float | None = None,
+                    threshold_scale: float = 1.0, smoothing_sigma: float | None = None,
+                    fill_holes: bool = True, declump: bool = True,
                     device: str = "auto") -> np.ndarray:
     """Correct the background, detect, declump, cut each nucleus at its own level (CPU)."""
     signal = nuclear_signal(image, typical, smoothing_sigma)
