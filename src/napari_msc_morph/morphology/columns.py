@@ -1,13 +1,8 @@
 """The per-cell table's columns, each declared once: unit, dtype, family, definition.
 
-In the spirit of scikit-image's ``COL_DTYPES``: :data:`COLUMNS` lists every
-feature in table order. A feature with a physical unit becomes two columns,
-``<name>_px`` (always) and ``<name>_um`` / ``<name>_um2`` (with a pixel size);
-per-channel features are written ``{channel}_<stat>`` and repeat for each
-channel; ``needs_nuclei`` features appear only when nuclei are given. The
-measurement engine builds its table from this registry (order, names, unit
-scaling, dtype), and the column table in ``docs/morphometry.md`` is generated
-from it (:func:`columns_markdown`; a test keeps the two equal).
+:data:`COLUMNS` lists every feature in table order, as scikit-image's
+``COL_DTYPES``; the engine builds its table from it and the column table of
+docs/morphometry.md is generated from it (:func:`columns_markdown`).
 """
 
 from __future__ import annotations

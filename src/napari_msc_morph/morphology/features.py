@@ -44,11 +44,6 @@ class Plane:
     _by_object: np.ndarray | None = None
     _layout: SegmentLayout | None = None
 
-    @classmethod
-    def from_labels(cls, labels: np.ndarray, nuclei=None, convex: bool = True) -> Plane:
-        ids, compact = compact_labels(labels)
-        return cls(ids, compact, nuclei, convex)
-
     @property
     def n(self) -> int:
         return int(self.ids.size)

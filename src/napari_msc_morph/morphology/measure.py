@@ -24,6 +24,7 @@ from ._checks import (
     check_nuclei_in_cells,
     check_pixel_size,
 )
+from ._geometry import compact_labels
 from .columns import COLUMNS, output_columns
 from .features import FEATURE_FAMILIES, Plane
 
@@ -180,8 +181,8 @@ def measure_table(inputs: MeasureInputs, *, convex: bool = True,
     tables = []
     for f, index in enumerate(frames):
         prefix = f"frame {f + 1}/{len(frames)}: " if lead else ""
-        plane = Plane.from_labels(labels[index], None if nuclei is None else nuclei[index],
-                                  convex)
+        plane = Plane(*compact_labels(labels[index]),
+                      None if nuclei is None else nuclei[index], convex)
         for k, (family, channel) in enumerate(calls):
             what = f"{family} features" if channel is None else f"{family}: {channel}"
             check_cancelled(cancel, "Measurement cancelled.")
