@@ -58,12 +58,8 @@ def _prune_chain(obj, y, x, keep_left: bool):
 
 
 def _spans(obj, y, x, n):
-    """Pixel rows of each convex polygon and, per row, the first/last pixel inside.
-
-    Coordinates are doubled (pixel ``r`` sits at ``2 r``). Returns per
-    object-row ``(object, row, first, last)``; ``first > last`` when no pixel
-    centre of that row lies in the polygon.
-    """
+    """Per (object, pixel row) of each convex polygon (doubled coordinates): the first and
+    last pixel inside (``first > last`` when none)."""
     _, nxt, _ = _neighbours(obj)
     ya, xa, yb, xb = y, x, y[nxt], x[nxt]
     low, high = np.minimum(ya, yb), np.maximum(ya, yb)
@@ -109,10 +105,8 @@ def _spans(obj, y, x, n):
 def _feret(obj, y, x, n, chunk=1 << 21):
     """Max distance and min caliper width of hull vertices, per object (doubled units).
 
-    Objects with the same number of vertices ``k`` are stacked into an
-    ``(objects, k)`` block and compared all against all by broadcasting
-    (``k`` is small for hulls of pixel shapes), in blocks of at most ``chunk``
-    pairs. All products are exact int64.
+    Objects with the same vertex count ``k`` (small for pixel shapes) are compared
+    all against all as one ``(objects, k)`` block, at most ``chunk`` pairs at a time.
     """
     feret_max2 = np.zeros(n, np.int64)
     feret_min = np.full(n, np.inf)
@@ -189,20 +183,10 @@ def _polygon(obj, row, first, last):
 
 
 def hull_features(n: int, obj, row, first, last):
-    """Convex area (px), max and min Feret diameter (px) of objects 0..n-1.
+    """Convex area, max and min Feret diameter (px) of objects 0..n-1.
 
-    Parameters
-    ----------
-    n : int
-        Number of objects.
-    obj, row, first, last : ndarray of int
-        Every (object, pixel row) of the label image, ascending by object then
-        row, with the first and last pixel column of the object in that row
-        (:meth:`._geometry.Geometry.row_extremes`).
-
-    Returns
-    -------
-    convex_area, feret_max, feret_min : ndarray of float, shape (n,)
+    ``obj, row, first, last``: every (object, pixel row), ascending, with the
+    object's first and last pixel column in it (:meth:`.Geometry.row_extremes`).
     """
     if n == 0:
         empty = np.zeros(0)

@@ -86,12 +86,9 @@ def _pad_value(dtype: np.dtype):
 
 
 def segment_order_stats(values: np.ndarray, layout: SegmentLayout | np.ndarray):
-    """Minimum, maximum and median of each segment of ``values``.
+    """Minimum, maximum and (numpy's) median of each segment of ``values``, in float64.
 
-    ``values`` are grouped by segment (any real dtype); ``layout`` is their
-    :func:`segment_layout`, or the segment sizes (each >= 1). The median is
-    numpy's: the mean of the two middle values, in float64. Returns three
-    float64 arrays.
+    ``layout`` is :func:`segment_layout` of the segment sizes, or the sizes (each >= 1).
     """
     if not isinstance(layout, SegmentLayout):
         layout = segment_layout(layout)
@@ -113,12 +110,9 @@ def segment_order_stats(values: np.ndarray, layout: SegmentLayout | np.ndarray):
 
 
 def segment_sum_std(values: np.ndarray, sizes: np.ndarray):
-    """Sum and population standard deviation of each segment of ``values``.
+    """Sum and population standard deviation of each segment of ``values`` (sizes >= 1).
 
-    ``values`` are grouped by segment (sizes >= 1). Two passes in float64,
-    as numpy's ``std``: the mean, then the mean squared deviation from it.
-    Objects are taken in chunks of about ``2**18`` values, so the float64
-    temporaries stay small.
+    Two passes in float64, as numpy's ``std``, over chunks of about ``_CHUNK`` values.
     """
     n = sizes.size
     sums, std = np.empty(n), np.empty(n)

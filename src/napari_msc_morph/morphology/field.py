@@ -302,14 +302,13 @@ class MeasureResult:
         n_frames = int(np.prod(self.table.attrs.get("lead_shape") or (0,)))
         frames = range(max(n_frames, int(summary["frame"].max()) + 1))
         by_frame = {int(frame): part for frame, part in summary.groupby("frame")}
+        empty = {"n_cells": 0, "pixel_size_um": self.pixel_size_um,
+                 "pixel_size_source": self.pixel_size_source, "size_weighting": self.size_weighting}
         rows = []
         for frame in frames:
             part = by_frame.get(frame)
-            one = replace(self, summary=part.drop(columns="frame")) if part is not None else None
-            values = one.summary_row() if one is not None else {
-                "n_cells": 0, "pixel_size_um": self.pixel_size_um,
-                "pixel_size_source": self.pixel_size_source,
-                "size_weighting": self.size_weighting}
+            values = empty if part is None else \
+                replace(self, summary=part.drop(columns="frame")).summary_row()
             rows.append({"plane": str(frame), **values})
         return rows
 

@@ -48,26 +48,30 @@ SUMMARY_FEATURES = ("area", "perimeter", "equivalent_diameter", "major_axis", "m
                     "circularity", "compactness", "nc_ratio")
 
 
-#: How the per-image size and shape statistics weigh the cells: name -> help.
-SIZE_WEIGHTINGS: Registry[str] = Registry("size weighting")
-SIZE_WEIGHTINGS.add("miles-lantuejoul", "miles-lantuejoul",
+def _equal_weights(table: pd.DataFrame, image_shape=None) -> np.ndarray:
+    return np.ones(len(table))
+
+
+#: How the per-image size and shape statistics weigh the cells: name ->
+#: ``f(cell table, image shape) -> weights`` (``None``: the table cannot say).
+SIZE_WEIGHTINGS: Registry = Registry("size weighting")
+SIZE_WEIGHTINGS.add("miles-lantuejoul", edge_weights,
                     "edge-corrected (Miles 1974, Lantuéjoul 1980): each cell that does not touch "
                     "the border weighs H·W / ((H − 1 − h)(W − 1 − w)) for its h × w px bounding "
                     "box, so large cells, which touch the border more often, are not "
                     "under-counted; cells touching the border are left out")
-SIZE_WEIGHTINGS.add("none", "none", "uncorrected: every cell of the table counts once")
+SIZE_WEIGHTINGS.add("none", _equal_weights, "uncorrected: every cell of the table counts once")
 
 
 def _size_weights(part: pd.DataFrame, weighting: str, shape) -> tuple[np.ndarray, str]:
     """Each cell's weight in the size statistics and the weighting actually used."""
-    if weighting == "miles-lantuejoul":
-        weights = edge_weights(part, shape)
-        if weights is not None:
-            return weights, weighting
-        logger.warning("size statistics are not edge-corrected: the cell table has no "
-                       "edge_weight column and no bounding boxes with a field shape; measure "
-                       "the cells again to get it (size_weighting is 'none').")
-    return np.ones(len(part)), "none"
+    weights = SIZE_WEIGHTINGS.get(weighting)(part, shape)
+    if weights is not None:
+        return weights, weighting
+    logger.warning("size statistics are not edge-corrected: the cell table has no "
+                   "edge_weight column and no bounding boxes with a field shape; measure "
+                   "the cells again to get it (size_weighting is 'none').")
+    return _equal_weights(part), "none"
 
 
 def _summary_column(table: pd.DataFrame, feature: str) -> str | None:
