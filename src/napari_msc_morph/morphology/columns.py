@@ -8,6 +8,7 @@ docs/morphometry.md is generated from it (:func:`columns_markdown`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 
 from ..registry import Registry
 
@@ -132,24 +133,14 @@ def output_columns(channels=(), *, with_nuclei: bool = False,
     """
     out: list[OutputColumn] = []
     names = [n for n in COLUMNS if with_nuclei or not COLUMNS.get(n).needs_nuclei]
-    i = 0
-    while i < len(names):
-        column = COLUMNS.get(names[i])
-        if not column.per_channel:
-            out += [OutputColumn(name, names[i], power, dtype)
-                    for name, power, dtype in _expand(names[i], column, with_pixel_size)]
-            i += 1
-            continue
-        block = []
-        while i < len(names) and COLUMNS.get(names[i]).per_channel:
-            block.append(names[i])
-            i += 1
-        for channel in channels:
-            for template in block:
-                key = template.format(channel=channel)
-                out += [OutputColumn(name.format(channel=channel), key, power, dtype)
-                        for name, power, dtype in
-                        _expand(template, COLUMNS.get(template), with_pixel_size)]
+    for per_channel, block in groupby(names, key=lambda n: COLUMNS.get(n).per_channel):
+        block = list(block)
+        for channel in channels if per_channel else [None]:  # no "{channel}": format is a no-op
+            out += [OutputColumn(name.format(channel=channel), template.format(channel=channel),
+                                 power, dtype)
+                    for template in block
+                    for name, power, dtype in _expand(template, COLUMNS.get(template),
+                                                      with_pixel_size)]
     return out
 
 
