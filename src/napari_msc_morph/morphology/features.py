@@ -39,7 +39,6 @@ class Plane:
     convex: bool = True
     values: dict = field(default_factory=dict)
     _geometry: Geometry | None = None
-    _foreground: tuple | None = None
     _runs: tuple | None = None
     _by_object: np.ndarray | None = None
     _layout: SegmentLayout | None = None
@@ -74,14 +73,6 @@ class Plane:
         if self._layout is None:
             self._layout = segment_layout(self.values["area"])
         return self._layout
-
-    def foreground(self) -> tuple[np.ndarray, np.ndarray]:
-        """Flat indices of the foreground pixels and their compact ids."""
-        if self._foreground is None:
-            flat = self.compact.ravel()
-            fg = np.flatnonzero(flat)
-            self._foreground = (fg, flat[fg])
-        return self._foreground
 
 
 FEATURE_FAMILIES: Registry[FeatureFn] = Registry("feature family")
@@ -203,7 +194,9 @@ def _compartment_means(plane: Plane, name: str, vals: np.ndarray, sums: np.ndarr
 def linkage_features(plane: Plane) -> dict:
     """Assign each nucleus to the object holding most of its pixels."""
     n = plane.n
-    fg, lab = plane.foreground()
+    flat = plane.compact.ravel()
+    fg = np.flatnonzero(flat)
+    lab = flat[fg]
     nuc_ids, nuc_compact = compact_labels(plane.nuclei)
     m = nuc_ids.size
     nucleus_label = np.zeros(n, dtype=np.int64)

@@ -40,7 +40,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------- segment
 @dataclass
 class SegmentationResult:
     """Labels of one field.
@@ -159,23 +158,12 @@ def segment_field(
         DNA stain (DAPI/Hoechst).
     cyto_image : ndarray, shape (Y, X), optional
         Cell body stain; adds whole cells grown from the nuclei.
-    diameter : (float, float), optional
-        Smallest and largest nucleus diameter in pixels; default from
-        ``pixel_size_um`` or the image (:func:`.scale.nucleus_scale`).
-    pixel_size_um : float, optional
-        Micrometres per pixel, for the default diameter range.
-    threshold_method : str
-        A :data:`THRESHOLD_METHODS` name for the nuclei (cells use Li's).
-    threshold : float, optional
-        Nuclear detection threshold above the local background (a study's,
-        :func:`.segment.nuclear_threshold`).
+    diameter, pixel_size_um, threshold_method, threshold, backend, device
+        As :func:`.segment.segment_nuclei` (``diameter`` is its ``diameter_range_px``);
+        the backend segments the cells too.
     exclude_border : bool
         Drop nuclei and cells touching the border, and the nuclei whose cell
         touched it (a cut-off object biases size and shape low).
-    backend : str
-        A :data:`SEGMENTATION_BACKENDS` name for the nuclei and the cells.
-    device : str
-        A :data:`~napari_msc_morph.models.backbones.DEVICES` name for cellpose.
     input_names : mapping, optional
         How messages call the images (see :func:`check_segment_inputs`).
     progress, cancel
@@ -234,7 +222,6 @@ def segment_field(
     return SegmentationResult(nuclei, cells, counts, excluded, scale, threshold, without_cell)
 
 
-# --------------------------------------------------------------------------- measure
 @dataclass
 class MeasureResult:
     """The per-cell table and the per-image summary of one measurement.

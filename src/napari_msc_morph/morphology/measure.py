@@ -198,11 +198,7 @@ def measure_table(inputs: MeasureInputs, *, convex: bool = True,
         if lead:
             table.insert(0, "frame", np.full(len(table), f, dtype=np.int64))
         tables.append(table)
-    if len(tables) == 1:
-        result = tables[0]
-    else:
-        non_empty = [t for t in tables if len(t)]
-        result = pd.concat(non_empty or tables[:1], ignore_index=True)
+    result = pd.concat([t for t in tables if len(t)] or tables[:1], ignore_index=True)
     result.attrs = {"pixel_size_um": inputs.pixel_size_um, "image_shape": tuple(shape[-2:]),
                     "lead_shape": tuple(lead)}
     logger.debug("measured %d objects in %d plane(s)", len(result), len(frames))

@@ -38,10 +38,8 @@ __all__ = [
 ]
 
 
-#: Intensities above this percentile are clipped before Otsu: a saturated or mitotic
-#: nucleus, or bright debris, covers well under 0.5% of a field, and unclipped it
-#: pulls Otsu's threshold above every ordinary nucleus (1 of 40 nuclei found on a
-#: synthetic field with one saturated nucleus; 40 of 40 with clipping).
+#: Intensities above this percentile are clipped before Otsu: one saturated nucleus
+#: (well under 0.5% of a field) otherwise lifts it above the rest (1 of 40 nuclei found).
 OTSU_CLIP_PERCENTILE = 99.5
 
 
@@ -72,8 +70,7 @@ def _triangle(image: np.ndarray) -> float:
     return float(threshold_triangle(image))
 
 
-#: Automatic thresholds: name -> ``f(image) -> float``. CLI choices and the
-#: Segment dock's combo box come from here.
+#: Automatic thresholds: name -> ``f(image) -> float``.
 THRESHOLD_METHODS: Registry = Registry("threshold method")
 THRESHOLD_METHODS.add("otsu", _otsu, "Otsu's threshold (between-class variance) on "
                       f"intensities clipped at the {OTSU_CLIP_PERCENTILE:g}th percentile, so a "
@@ -98,8 +95,7 @@ def missing_backends_note() -> str:
         if not (entry := SEGMENTATION_BACKENDS.entry(name)).extra["available"]())
 
 
-#: Peak bytes per pixel of the classic pipeline: float smoothing and distance maps
-#: (float64 copies), component and marker images and the watershed's own arrays.
+#: Peak bytes per pixel of the classic pipeline (float64 maps, markers, the watershed's).
 SEGMENT_BYTES_PER_PIXEL = 48
 
 
@@ -155,24 +151,18 @@ def _relabel(labels: np.ndarray) -> np.ndarray:
     return relabel_sequential(labels.astype(np.int32, copy=False))[0].astype(np.int32)
 
 
-#: Detection: a pixel is nucleus when its background-corrected signal exceeds this
-#: fraction of the automatic threshold. Otsu's cut sits between the bright nuclei and
-#: the background, so dim nuclei (out of focus, G1, at the field's edge) fall below it;
-#: half of it finds them (BBBC039 tuning images: recall 0.79 -> 0.86).
+#: Nuclei are detected above this fraction of the automatic threshold: dim nuclei fall
+#: below Otsu's cut (BBBC039 tuning images: recall 0.79 -> 0.86).
 DETECT_FRACTION = 0.5
-#: Each detected nucleus is then cut at this fraction of its own peak signal, so a
-#: bright nucleus does not take its blurred halo and a dim one keeps its body (full
-#: width at 30 % of maximum; AP at IoU 0.8: 0.58 -> 0.66 on the tuning images).
+#: Each nucleus is then cut at this fraction of its own peak, without its halo (AP at
+#: IoU 0.8: 0.58 -> 0.66 on the tuning images).
 REFINE_FRACTION = 0.3
-#: Weight of brightness against shape in the declumping landscape: the distance to
-#: the background (in nucleus radii) plus this times the normalised signal, so two
-#: touching nuclei split along the dim seam between them, not only at a waist.
+#: Weight of the normalised signal beside the distance (in nucleus radii) in the
+#: declumping landscape: touching nuclei split along their dim seam, not only at a waist.
 BRIGHTNESS_WEIGHT = 1.0
-#: A region's peak must rise this much (in nucleus radii of that landscape) above the
-#: pass to its neighbour, else the two are one nucleus (the h-maxima criterion, Soille
-#: 2003, applied to the watershed regions' adjacency: as exact as scikit-image's
-#: h_maxima here and 3x cheaper): chromatin texture inside one nucleus does not split
-#: it (precision 0.944 -> 0.958 on the tuning images).
+#: A region's peak must rise this much above the pass to its neighbour, else the two are
+#: one nucleus (h-maxima, Soille 2003, on the regions' adjacency: 3x cheaper than
+#: scikit-image's h_maxima; precision 0.944 -> 0.958 on the tuning images).
 SEED_PROMINENCE = 0.05
 
 
