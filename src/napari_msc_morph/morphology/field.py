@@ -203,8 +203,7 @@ def segment_field(
         check_cancelled(cancel, "Segmentation cancelled.")
         report(progress, 1, total, "cells")
         grow = SEGMENTATION_BACKENDS.entry(backend).extra["cells"]
-        cells = grow(cyto_image, nuclei_image, nuclei, typical=scale.typical,
-                     exclude_border=False, device=device)
+        cells = grow(cyto_image, nuclei_image, nuclei, typical=scale.typical, device=device)
         # a nucleus the cells backend gave no cell (cellpose missed it) is not a border case
         with_cell = np.where(np.isin(nuclei, np.unique(cells)), nuclei, 0).astype(np.int32)
         without_cell = _count(nuclei) - _count(with_cell)

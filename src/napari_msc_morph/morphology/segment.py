@@ -387,15 +387,14 @@ def _merge_shallow(labels: np.ndarray, landscape: np.ndarray) -> np.ndarray:
 
 
 def _classic_cells(cytoplasm: np.ndarray, nuclei_image: np.ndarray, nuclei_labels: np.ndarray,
-                   *, typical: float, exclude_border: bool = False,
-                   device: str = "auto") -> np.ndarray:
+                   *, typical: float, device: str = "auto") -> np.ndarray:
     """The classic cells: :func:`segment_cells` (the nuclear stain and device unused)."""
-    return segment_cells(cytoplasm, nuclei_labels, exclude_border=exclude_border)
+    return segment_cells(cytoplasm, nuclei_labels)
 
 
 #: Segmentation backends: name -> ``f(image, low, high, *, typical, device, **classic_options)
 #: -> nuclei labels``; ``cells(cytoplasm, nuclei_image, nuclei_labels, *, typical,
-#: exclude_border, device)`` gives cell ``k`` to nucleus ``k``; ``available()``,
+#: device)`` gives cell ``k`` to nucleus ``k``; ``available()``,
 #: ``install_extra`` and ``device(name)`` (a check; none: CPU only).
 SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
 SEGMENTATION_BACKENDS.add("classic", _classic_nuclei,

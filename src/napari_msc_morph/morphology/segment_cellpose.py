@@ -155,17 +155,11 @@ def match_cells_to_nuclei(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
 
 
 def cellpose_cells(cytoplasm: np.ndarray, nuclei_image: np.ndarray, nuclei_labels: np.ndarray,
-                   *, typical: float, exclude_border: bool = False,
-                   device: str = "auto") -> np.ndarray:
+                   *, typical: float, device: str = "auto") -> np.ndarray:
     """Whole cells by cellpose on (cytoplasm, nuclei) on ``device``, cell ``k`` holding
     nucleus ``k``."""
-    from skimage.segmentation import clear_border
-
     diameter = typical_cell_diameter(cytoplasm, nuclei_labels, typical)
     stack = np.stack([np.asarray(cytoplasm, np.float32), np.asarray(nuclei_image, np.float32)],
                      axis=-1)
-    cells = match_cells_to_nuclei(_masks(cellpose_model("cells", device), stack, diameter,
-                                         two_channel=True), nuclei_labels)
-    if exclude_border:
-        cells = clear_border(cells)
-    return cells.astype(np.int32)
+    return match_cells_to_nuclei(_masks(cellpose_model("cells", device), stack, diameter,
+                                        two_channel=True), nuclei_labels)
