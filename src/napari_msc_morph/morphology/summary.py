@@ -75,10 +75,8 @@ def _size_weights(part: pd.DataFrame, weighting: str, shape) -> tuple[np.ndarray
 
 
 def _summary_column(table: pd.DataFrame, feature: str) -> str | None:
-    for suffix in ("_um2", "_um", "_px", ""):
-        if feature + suffix in table.columns:
-            return feature + suffix
-    return None
+    return next((feature + suffix for suffix in ("_um2", "_um", "_px", "")
+                 if feature + suffix in table.columns), None)
 
 
 def marker_names(table: pd.DataFrame) -> list[str]:
@@ -344,28 +342,23 @@ def summarize_cells(
     for name, column in markers.items():
         if column not in table.columns:
             raise BadInputError(f"marker {name!r}: column {column!r} is not in the table.")
-    sources = dict(threshold_sources or {})
-    cutoffs: dict[str, float] = {}
-    for name in markers:
-        given = thresholds.get(name)
-        cutoffs[name] = float(given) if given is not None else np.nan
-        sources[name] = sources.get(name, "given") if given is not None else "none"
+    given = {name: thresholds.get(name) for name in markers}
+    cutoffs = {name: np.nan if value is None else float(value) for name, value in given.items()}
+    sources = {name: "none" if value is None else (threshold_sources or {}).get(name, "given")
+               for name, value in given.items()}
     missing = [name for name in markers if not np.isfinite(cutoffs[name])]
     if missing and warn:
         logger.warning(no_threshold_warning(missing))
 
-    field_mm2 = None
-    if pixel_size is not None and shape is not None:
-        field_mm2 = float(shape[0] * shape[1] * pixel_size**2 / 1e6)
+    field_mm2 = (float(shape[0] * shape[1] * pixel_size**2 / 1e6)
+                 if pixel_size is not None and shape is not None else None)
+    border = np.nan if n_border_excluded is None else n_border_excluded
 
     groups = table.groupby("frame", sort=True) if "frame" in table.columns else [(None, table)]
     rows = []
     for frame, part in groups:
-        row: dict[str, float] = {}
-        if frame is not None:
-            row["frame"] = frame
-        row["n_cells"] = len(part)
-        row["n_border_excluded"] = np.nan if n_border_excluded is None else n_border_excluded
+        row = {} if frame is None else {"frame": frame}
+        row.update(n_cells=len(part), n_border_excluded=border)
         if field_mm2 is not None:
             row["field_area_mm2"] = field_mm2
             row["cell_density_per_mm2"] = len(part) / field_mm2
@@ -391,6 +384,5 @@ def summarize_cells(
             )
         rows.append(row)
     if not rows:
-        rows.append({"n_cells": 0, "n_border_excluded": np.nan if n_border_excluded is None
-                     else n_border_excluded, "size_weighting": size_weighting})
+        rows.append({"n_cells": 0, "n_border_excluded": border, "size_weighting": size_weighting})
     return pd.DataFrame(rows)
