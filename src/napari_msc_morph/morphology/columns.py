@@ -144,12 +144,6 @@ def output_columns(channels=(), *, with_nuclei: bool = False,
     return out
 
 
-def _display_names(name: str, column: Column) -> str:
-    shown = name.replace("{channel}", "NAME")
-    expanded = [n for n, _, _ in _expand(shown, column, with_pixel_size=True)]
-    return ", ".join(f"`{n}`" for n in expanded)
-
-
 def columns_markdown() -> str:
     """The docs' column table (column, unit, dtype, family, definition)."""
     rows = ["| column | unit | dtype | family | definition |", "|---|---|---|---|---|"]
@@ -160,6 +154,8 @@ def columns_markdown() -> str:
         if len(units) == 2:
             dtype += ", float64"
         definition = COLUMNS.help(name) + ("; *with nuclei*" if column.needs_nuclei else "")
-        rows.append(f"| {_display_names(name, column)} | {', '.join(units)} | {dtype} | "
+        shown = _expand(name.replace("{channel}", "NAME"), column, with_pixel_size=True)
+        names = ", ".join(f"`{shown_name}`" for shown_name, _, _ in shown)
+        rows.append(f"| {names} | {', '.join(units)} | {dtype} | "
                     f"{column.family} | {definition} |")
     return "\n".join(rows)
