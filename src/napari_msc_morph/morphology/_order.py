@@ -79,12 +79,6 @@ def segment_layout(sizes: np.ndarray) -> SegmentLayout:
     return SegmentLayout(position, blocks, offset)
 
 
-def _pad_value(dtype: np.dtype):
-    if dtype.kind == "f":
-        return np.inf
-    return np.iinfo(dtype).max
-
-
 def segment_order_stats(values: np.ndarray, layout: SegmentLayout | np.ndarray):
     """Minimum, maximum and (numpy's) median of each segment of ``values``, in float64.
 
@@ -96,7 +90,8 @@ def segment_order_stats(values: np.ndarray, layout: SegmentLayout | np.ndarray):
     minimum, maximum, median = np.empty(n), np.empty(n), np.empty(n)
     if values.dtype.kind == "b":
         values = values.view(np.uint8)
-    buffer = np.full(layout.total, _pad_value(values.dtype), dtype=values.dtype)
+    pad = np.inf if values.dtype.kind == "f" else np.iinfo(values.dtype).max  # sorts last
+    buffer = np.full(layout.total, pad, dtype=values.dtype)
     buffer[layout.position] = values
     for offset, rows, size, width in layout.blocks:
         block = buffer[offset:offset + rows.size * width].reshape(rows.size, width)
