@@ -1,28 +1,12 @@
 """Segmentation and per-cell morphometry (no napari/Qt imports).
 
-Entry points of the two jobs (called by the CLI, the docks and the demo):
-
-- :func:`segment_field` — nuclei (and cells) of one field, border exclusion,
-  size filter; :class:`SegmentationResult`;
-- :func:`measure_field` — per-cell table and per-image summary;
-  :class:`MeasureResult`.
-
-The building blocks, for library use:
-
-- :func:`segment_nuclei`, :func:`segment_cells` — classic (or cellpose) segmentation;
-- :func:`measure_cells` — one table row per object: size, shape, intensities;
-- :func:`summarize_cells` — per-image summary (counts, density, medians, % positive);
-- :func:`pooled_thresholds` — one positive-cell threshold per marker for a run.
-
-Registries: :data:`THRESHOLD_METHODS`, :data:`SEGMENTATION_BACKENDS`,
-:data:`FEATURE_FAMILIES` and the column registry :data:`COLUMNS` (unit and
-dtype of every table column).
+The jobs on one field are :func:`segment_field` and :func:`measure_field`; the
+other names are their building blocks and registries, for library use.
 """
 
 from .._exports import lazy_exports
 
-#: Public name -> the submodule defining it, imported when the name is first used
-#: (a dock importing one submodule does not pay for the others).
+#: Public name -> its submodule, imported at first use (a dock pays only for what it uses).
 _EXPORTS = {
     "segment_field": ".field",
     "SegmentationResult": ".field",

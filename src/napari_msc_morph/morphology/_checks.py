@@ -1,9 +1,7 @@
-"""Checks at the door of the morphometry engine: every input, one precise message.
+"""Checks at the door of the morphometry engine: the kernels run on clean inputs.
 
-As scikit-image's ``_validate_inputs``: the kernels run on clean inputs, and a
-user who passed the wrong thing learns which input, what is wrong and what to
-do. Faces pass ``name`` (a file path, a layer name) so the message names the
-input the way the user knows it.
+Faces pass ``name`` (a file path, a layer name) so a message names the input the
+way the user knows it.
 """
 
 from __future__ import annotations
@@ -24,9 +22,8 @@ def check_labels(labels, name: str = "labels", notes: list | None = None, *,
                  split: bool = True) -> np.ndarray:
     """Return ``labels`` as an integer array or raise a BadInputError that says what to do.
 
-    A mask that is not a label image yet (a Fiji binary mask 0/255, a boolean
-    mask, or one id painted on several separate objects) is split into its
-    connected objects (:func:`split_disconnected`), and a warning says so.
+    A mask (Fiji's 0/255, a boolean mask, one id on separate objects) is split
+    into its connected objects (:func:`split_disconnected`), with a warning.
 
     Parameters
     ----------
@@ -38,11 +35,6 @@ def check_labels(labels, name: str = "labels", notes: list | None = None, *,
         Warnings for the user are appended here (and logged).
     split : bool
         Split masks into objects; ``False`` keeps the ids as given.
-
-    Returns
-    -------
-    ndarray of int
-        ``labels`` itself, or relabelled with one id per connected object.
 
     Examples
     --------
@@ -108,8 +100,7 @@ def _compact(plane: np.ndarray) -> np.ndarray:
 def _split_plane(plane: np.ndarray, next_id: int) -> tuple[np.ndarray, int]:
     """One plane with its separate objects given new ids from ``next_id``; how many it split off.
 
-    Each id is checked within its bounding box (``find_objects``), so the cost
-    is about one pass over the image whatever the number of objects.
+    Each id is checked within its bounding box: about one pass over the image.
     """
     from scipy import ndimage as ndi
 
@@ -147,18 +138,10 @@ def _split_plane(plane: np.ndarray, next_id: int) -> tuple[np.ndarray, int]:
 def split_disconnected(arr: np.ndarray, name: str = "labels") -> tuple[np.ndarray, str]:
     """One id per separate object (8-connected, plane by plane), and a note when ids changed.
 
-    A binary mask (every object the same value: Fiji's 0/255, a boolean mask)
-    gets one id per connected object. In a label image, an id painted on
+    A binary mask gets one id per connected object. In a label image, an id on
     separate objects keeps its id on the largest piece and gives a new id to
-    every other piece at least :data:`MIN_PIECE_SHARE` of it; smaller pieces
-    stay with the id. Labels with one region per id are returned unchanged
-    (the same array).
-
-    Returns
-    -------
-    (labels, note)
-        ``note`` is ``""`` when nothing changed, else a sentence naming
-        ``name`` and the number of objects before and after.
+    every other piece at least :data:`MIN_PIECE_SHARE` of it. Labels with one
+    region per id come back unchanged (the same array) with the note ``""``.
     """
     if arr.size == 0 or not arr.any():
         return arr, ""
@@ -211,19 +194,9 @@ def _check_looks_like_labels(arr: np.ndarray, name: str) -> None:
 
 def check_channel(image, name: str, shape: tuple[int, ...], *, described: str | None = None
                   ) -> np.ndarray:
-    """Return an intensity channel, checking it matches ``shape`` and has no NaN.
+    """Return an intensity channel, checking it matches the labels' ``shape`` and has no NaN.
 
-    Parameters
-    ----------
-    image : array_like
-        Intensities of one channel.
-    name : str
-        The channel's name (its column prefix).
-    shape : tuple of int
-        Shape of the labels it is measured under.
-    described : str, optional
-        How messages call the channel (default ``channel 'NAME'``), e.g.
-        ``Channel layer “RUNX2”`` in the widget.
+    ``described`` is how messages call it (default ``channel 'NAME'``).
     """
     what = described or f"channel {name!r}"
     arr = np.asarray(image)
@@ -324,18 +297,9 @@ def check_nuclei_in_cells(cells: np.ndarray, nuclei: np.ndarray, cells_name: str
                           nuclei_name: str = "nuclei") -> str:
     """Check that the nuclei lie inside the cells of the same field.
 
-    Returns
-    -------
-    str
-        A warning with the counts when more than :data:`MAX_SHARE_UNMATCHED`
-        of the cells have no nucleus or of the nuclei lie outside every cell
-        (nuclei from another field?); ``""`` when they fit.
-
-    Raises
-    ------
-    BadInputError
-        Most nuclei (of at least :data:`MIN_NUCLEI_TO_JUDGE`) are larger than
-        the cell they lie in: cell and nuclei labels were given the wrong way round.
+    Returns a warning when more than :data:`MAX_SHARE_UNMATCHED` of the cells
+    have no nucleus or of the nuclei lie outside every cell, else ``""``; raises
+    BadInputError when most nuclei are larger than their cell (labels swapped).
     """
     shape = cells.shape[-2:]
     totals = np.zeros(6, np.int64)

@@ -1,9 +1,7 @@
-"""Shared geometry of one label plane: compact ids, pixel runs, border pixels.
+"""Pixel runs and border pixels of one label plane, built once and read by every family.
 
-Every feature family reads the same :class:`Geometry` (built once per plane)
-instead of looping over region objects: moments come from run-length sums,
-the perimeter from one pass over border pixels, the convex hull candidates
-from run ends.
+Owned code, as :mod:`._hull` and :mod:`._order`: the fast morphometry kernels
+(docs/morphometry.md, "Speed"; ``python benchmarks/bench_measure.py``).
 """
 
 from __future__ import annotations

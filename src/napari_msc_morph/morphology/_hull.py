@@ -1,27 +1,10 @@
-"""Convex hull features of all labelled objects at once, in exact integer arithmetic.
+"""Convex area and Feret diameters of all objects at once, in exact integer arithmetic.
 
-scikit-image's regionprops builds, per object, the convex hull of the pixel
-edge mid-points (``convex_hull_image``: every pixel contributes the four
-points at +-0.5 along each axis), marks the pixel centres inside or on that
-polygon (the convex image, whose pixel count is ``area_convex``), and takes
-``feret_diameter_max`` as the largest distance between points of the convex
-image's 0.5 contour. This module reproduces those definitions for every object
-in a handful of vectorised passes:
-
-1. candidate points: of each pixel row of an object only the outer edge
-   mid-points of its first and last pixel can be hull vertices (six per
-   row); in doubled coordinates they are integers;
-2. hulls: the points of the first pixels form a y-monotone chain, pruned in
-   parallel passes to its convex envelope (a point on or behind the segment
-   joining its chain neighbours is never a hull vertex); likewise the last
-   pixels; the two envelopes joined are the hull (all arithmetic exact int64,
-   no sorting by angle);
-3. the convex image, row by row: the polygon's exact rational crossings of
-   each pixel row, rounded inwards;
-4. its 0.5 contour has the same hull as the convex image's pixel edge
-   mid-points: steps 1-2 again on the convex image's rows; the Feret
-   diameters are the largest distance between those hull vertices and the
-   smallest width over the hull's edges.
+Reproduces scikit-image's ``convex_hull_image`` (hull of the pixel edge
+mid-points, pixel centres inside or on it) and ``feret_diameter_max`` (over the
+convex image's 0.5 contour, whose hull is that of the convex image's edge
+mid-points) in a few vectorised passes. Owned code: no library does it at this
+speed (docs/morphometry.md, "Speed"; ``python benchmarks/bench_measure.py``).
 """
 
 from __future__ import annotations
@@ -75,12 +58,8 @@ def _prune_chain(obj, y, x, keep_left: bool):
 
 
 def _spans(obj, y, x, n):
-    """Pixel rows of each convex polygon and, per row, the first/last pixel inside.
-
-    Coordinates are doubled (pixel ``r`` sits at ``2 r``). Returns per
-    object-row ``(object, row, first, last)``; ``first > last`` when no pixel
-    centre of that row lies in the polygon.
-    """
+    """Per (object, pixel row) of each convex polygon (doubled coordinates): the first and
+    last pixel inside (``first > last`` when none)."""
     _, nxt, _ = _neighbours(obj)
     ya, xa, yb, xb = y, x, y[nxt], x[nxt]
     low, high = np.minimum(ya, yb), np.maximum(ya, yb)
@@ -126,10 +105,8 @@ def _spans(obj, y, x, n):
 def _feret(obj, y, x, n, chunk=1 << 21):
     """Max distance and min caliper width of hull vertices, per object (doubled units).
 
-    Objects with the same number of vertices ``k`` are stacked into an
-    ``(objects, k)`` block and compared all against all by broadcasting
-    (``k`` is small for hulls of pixel shapes), in blocks of at most ``chunk``
-    pairs. All products are exact int64.
+    Objects with the same vertex count ``k`` (small for pixel shapes) are compared
+    all against all as one ``(objects, k)`` block, at most ``chunk`` pairs at a time.
     """
     feret_max2 = np.zeros(n, np.int64)
     feret_min = np.full(n, np.inf)
@@ -206,20 +183,10 @@ def _polygon(obj, row, first, last):
 
 
 def hull_features(n: int, obj, row, first, last):
-    """Convex area (px), max and min Feret diameter (px) of objects 0..n-1.
+    """Convex area, max and min Feret diameter (px) of objects 0..n-1.
 
-    Parameters
-    ----------
-    n : int
-        Number of objects.
-    obj, row, first, last : ndarray of int
-        Every (object, pixel row) of the label image, ascending by object then
-        row, with the first and last pixel column of the object in that row
-        (:meth:`._geometry.Geometry.row_extremes`).
-
-    Returns
-    -------
-    convex_area, feret_max, feret_min : ndarray of float, shape (n,)
+    ``obj, row, first, last``: every (object, pixel row), ascending, with the
+    object's first and last pixel column in it (:meth:`.Geometry.row_extremes`).
     """
     if n == 0:
         empty = np.zeros(0)

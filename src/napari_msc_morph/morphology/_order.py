@@ -1,13 +1,8 @@
 """Per-object order statistics without sorting all foreground pixels together.
 
-The pixels of every object are gathered once in object order (from the pixel
-runs, :func:`pixels_by_object`; no pixel-level sort), and reused for every
-channel. Each object's values are then sorted on their own: objects of
-similar size are stacked as the rows of one padded 2D block and sorted along
-the rows (``np.sort(axis=1)``), so the cost is ``N log(object size)`` in a
-few dozen numpy calls instead of ``N log N`` for one sort of every pixel.
-Where each value goes in those blocks (:class:`SegmentLayout`) depends only
-on the object sizes and is computed once per plane.
+Objects of similar size are stacked as the rows of padded blocks and sorted
+along the rows: ``N log(object size)`` in a few dozen numpy calls. Owned code
+(docs/morphometry.md, "Speed"; ``python benchmarks/bench_measure.py``).
 """
 
 from __future__ import annotations
@@ -84,19 +79,10 @@ def segment_layout(sizes: np.ndarray) -> SegmentLayout:
     return SegmentLayout(position, blocks, offset)
 
 
-def _pad_value(dtype: np.dtype):
-    if dtype.kind == "f":
-        return np.inf
-    return np.iinfo(dtype).max
-
-
 def segment_order_stats(values: np.ndarray, layout: SegmentLayout | np.ndarray):
-    """Minimum, maximum and median of each segment of ``values``.
+    """Minimum, maximum and (numpy's) median of each segment of ``values``, in float64.
 
-    ``values`` are grouped by segment (any real dtype); ``layout`` is their
-    :func:`segment_layout`, or the segment sizes (each >= 1). The median is
-    numpy's: the mean of the two middle values, in float64. Returns three
-    float64 arrays.
+    ``layout`` is :func:`segment_layout` of the segment sizes, or the sizes (each >= 1).
     """
     if not isinstance(layout, SegmentLayout):
         layout = segment_layout(layout)
@@ -104,7 +90,8 @@ def segment_order_stats(values: np.ndarray, layout: SegmentLayout | np.ndarray):
     minimum, maximum, median = np.empty(n), np.empty(n), np.empty(n)
     if values.dtype.kind == "b":
         values = values.view(np.uint8)
-    buffer = np.full(layout.total, _pad_value(values.dtype), dtype=values.dtype)
+    pad = np.inf if values.dtype.kind == "f" else np.iinfo(values.dtype).max  # sorts last
+    buffer = np.full(layout.total, pad, dtype=values.dtype)
     buffer[layout.position] = values
     for offset, rows, size, width in layout.blocks:
         block = buffer[offset:offset + rows.size * width].reshape(rows.size, width)
@@ -118,12 +105,9 @@ def segment_order_stats(values: np.ndarray, layout: SegmentLayout | np.ndarray):
 
 
 def segment_sum_std(values: np.ndarray, sizes: np.ndarray):
-    """Sum and population standard deviation of each segment of ``values``.
+    """Sum and population standard deviation of each segment of ``values`` (sizes >= 1).
 
-    ``values`` are grouped by segment (sizes >= 1). Two passes in float64,
-    as numpy's ``std``: the mean, then the mean squared deviation from it.
-    Objects are taken in chunks of about ``2**18`` values, so the float64
-    temporaries stay small.
+    Two passes in float64, as numpy's ``std``, over chunks of about ``_CHUNK`` values.
     """
     n = sizes.size
     sums, std = np.empty(n), np.empty(n)

@@ -1,18 +1,14 @@
 """The per-cell table's columns, each declared once: unit, dtype, family, definition.
 
-In the spirit of scikit-image's ``COL_DTYPES``: :data:`COLUMNS` lists every
-feature in table order. A feature with a physical unit becomes two columns,
-``<name>_px`` (always) and ``<name>_um`` / ``<name>_um2`` (with a pixel size);
-per-channel features are written ``{channel}_<stat>`` and repeat for each
-channel; ``needs_nuclei`` features appear only when nuclei are given. The
-measurement engine builds its table from this registry (order, names, unit
-scaling, dtype), and the column table in ``docs/morphometry.md`` is generated
-from it (:func:`columns_markdown`; a test keeps the two equal).
+:data:`COLUMNS` lists every feature in table order, as scikit-image's
+``COL_DTYPES``; the engine builds its table from it and the column table of
+docs/morphometry.md is generated from it (:func:`columns_markdown`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import groupby
 
 from ..registry import Registry
 
@@ -34,23 +30,9 @@ UNIT_KINDS = {
 
 @dataclass(frozen=True)
 class Column:
-    """One feature of the per-cell table.
-
-    Attributes
-    ----------
-    family : str
-        The :data:`~napari_msc_morph.morphology.features.FEATURE_FAMILIES` entry
-        that computes it.
-    unit : str
-        One of :data:`UNIT_KINDS`.
-    dtype : str
-        dtype of the pixel-unit column (µm columns are always float64);
-        ``"labels"`` means the dtype of the label image.
-    per_channel : bool
-        The name holds ``{channel}``; one column per intensity channel.
-    needs_nuclei : bool
-        Present only when nuclei labels are given.
-    """
+    """One feature of the per-cell table: the feature family computing it, a
+    :data:`UNIT_KINDS` unit, the dtype of its pixel-unit column (``"labels"``: the
+    label image's), one column per channel (``{channel}`` in the name), nuclei only."""
 
     family: str
     unit: str
@@ -143,41 +125,23 @@ def _expand(name: str, column: Column, with_pixel_size: bool) -> list[tuple[str,
 
 def output_columns(channels=(), *, with_nuclei: bool = False,
                    with_pixel_size: bool = False) -> list[OutputColumn]:
-    """The table's columns in order, for the given channels and options.
-
-    Per-channel features that follow each other form one block repeated per
-    channel (``A_mean … A_nuc_cyto_ratio, B_mean …``).
+    """The table's columns in order; consecutive per-channel features repeat as one block
+    per channel (``A_mean … A_nuc_cyto_ratio, B_mean …``).
 
     >>> [c.name for c in output_columns()][:3]
     ['label', 'area_px', 'convex_area_px']
     """
     out: list[OutputColumn] = []
     names = [n for n in COLUMNS if with_nuclei or not COLUMNS.get(n).needs_nuclei]
-    i = 0
-    while i < len(names):
-        column = COLUMNS.get(names[i])
-        if not column.per_channel:
-            out += [OutputColumn(name, names[i], power, dtype)
-                    for name, power, dtype in _expand(names[i], column, with_pixel_size)]
-            i += 1
-            continue
-        block = []
-        while i < len(names) and COLUMNS.get(names[i]).per_channel:
-            block.append(names[i])
-            i += 1
-        for channel in channels:
-            for template in block:
-                key = template.format(channel=channel)
-                out += [OutputColumn(name.format(channel=channel), key, power, dtype)
-                        for name, power, dtype in
-                        _expand(template, COLUMNS.get(template), with_pixel_size)]
+    for per_channel, block in groupby(names, key=lambda n: COLUMNS.get(n).per_channel):
+        block = list(block)
+        for channel in channels if per_channel else [None]:  # no "{channel}": format is a no-op
+            out += [OutputColumn(name.format(channel=channel), template.format(channel=channel),
+                                 power, dtype)
+                    for template in block
+                    for name, power, dtype in _expand(template, COLUMNS.get(template),
+                                                      with_pixel_size)]
     return out
-
-
-def _display_names(name: str, column: Column) -> str:
-    shown = name.replace("{channel}", "NAME")
-    expanded = [n for n, _, _ in _expand(shown, column, with_pixel_size=True)]
-    return ", ".join(f"`{n}`" for n in expanded)
 
 
 def columns_markdown() -> str:
@@ -190,6 +154,8 @@ def columns_markdown() -> str:
         if len(units) == 2:
             dtype += ", float64"
         definition = COLUMNS.help(name) + ("; *with nuclei*" if column.needs_nuclei else "")
-        rows.append(f"| {_display_names(name, column)} | {', '.join(units)} | {dtype} | "
+        shown = _expand(name.replace("{channel}", "NAME"), column, with_pixel_size=True)
+        names = ", ".join(f"`{shown_name}`" for shown_name, _, _ in shown)
+        rows.append(f"| {names} | {', '.join(units)} | {dtype} | "
                     f"{column.family} | {definition} |")
     return "\n".join(rows)

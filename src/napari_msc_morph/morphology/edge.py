@@ -1,18 +1,8 @@
 """Cell size without edge bias: Miles–Lantuéjoul weights and weighted statistics.
 
-A field of view sees a cell whole only when the cell lies inside it. Dropping the
-cells that touch the border (as segmentation does by default) therefore drops large
-cells more often than small ones, and the mean size of the cells left is too small.
-Miles (1974) and Lantuéjoul (1980) showed how to undo this: weight each kept cell by
-the inverse of the chance that a cell of its extent lies wholly inside the field. A
-cell whose bounding box is ``w × h`` in a ``W × H`` field fits in ``(W − w)(H − h)`` of
-the ``W·H`` places, so it weighs ``W·H / ((W − w)(H − h))``. On a pixel grid, where
-touching the border means using the first or last row or column, a box of ``w × h``
-pixels has ``(W − 1 − w)(H − 1 − h)`` places that keep both edge rows and columns free;
-:func:`edge_weights_from_boxes` uses that exact count.
-
-:func:`weighted_quantile` and :func:`weighted_mean` give the statistics of the
-weighted cells. With equal weights they are the usual mean and median.
+A cell of bounding box ``h × w`` px fits wholly inside an ``H × W`` px field in
+``(H − 1 − h)(W − 1 − w)`` places; its weight is ``H·W`` over that (Miles 1974,
+Lantuéjoul 1980; docs/morphometry.md, "Cell size without edge bias").
 """
 
 from __future__ import annotations
@@ -32,18 +22,7 @@ BBOX_COLUMNS = ("bbox_min_y_px", "bbox_min_x_px", "bbox_max_y_px", "bbox_max_x_p
 def edge_weights_from_boxes(min_y, min_x, max_y, max_x, shape) -> np.ndarray:
     """Miles–Lantuéjoul weight of each object from its bounding box (pixels, max exclusive).
 
-    Parameters
-    ----------
-    min_y, min_x, max_y, max_x : array-like of int
-        Bounding boxes as :func:`~napari_msc_morph.morphology.measure_cells` writes them.
-    shape : (int, int)
-        The field's ``(H, W)`` in pixels.
-
-    Returns
-    -------
-    ndarray of float
-        ``H·W / ((H − 1 − h)(W − 1 − w))`` for an object that touches no border
-        (``h``, ``w``: its box height and width), 0 for one that touches it.
+    ``shape`` is the field's ``(H, W)``; an object touching the border weighs 0.
 
     Examples
     --------
@@ -61,22 +40,8 @@ def edge_weights_from_boxes(min_y, min_x, max_y, max_x, shape) -> np.ndarray:
 
 
 def edge_weights(table: pd.DataFrame, image_shape=None) -> np.ndarray | None:
-    """The weights of a per-cell table: its ``edge_weight`` column, else from its boxes.
-
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        A per-cell table; ``edge_weight`` (written by
-        :func:`~napari_msc_morph.morphology.measure_cells`) is used as it is.
-    image_shape : (int, int), optional
-        The field's shape, for a table without ``edge_weight`` (default
-        ``table.attrs["image_shape"]``).
-
-    Returns
-    -------
-    ndarray or None
-        ``None`` when neither the column nor the boxes and the field shape are known.
-    """
+    """The weights of a per-cell table: its ``edge_weight`` column, else from its boxes and
+    ``image_shape`` (default ``table.attrs["image_shape"]``); ``None`` without either."""
     if "edge_weight" in table.columns:
         weights = pd.to_numeric(table["edge_weight"], errors="coerce").to_numpy(dtype=float)
         if np.any(weights < 0):
@@ -99,8 +64,7 @@ def _clean(values, weights) -> tuple[np.ndarray, np.ndarray]:
 
 
 def weighted_mean(values, weights) -> float:
-    """Mean of the finite values with positive weight, each counted ``weight`` times (NaN
-    without any)."""
+    """Mean of the finite values with positive weight (NaN without any)."""
     values, weights = _clean(values, weights)
     return float(np.average(values, weights=weights)) if values.size else np.nan
 
@@ -108,25 +72,11 @@ def weighted_mean(values, weights) -> float:
 def weighted_quantile(values, weights, q) -> np.ndarray | float:
     """Quantiles of weighted values: the averaged inverted distribution function.
 
-    Each value counts as ``weight`` observations. Quantile ``q`` is the smallest
-    value whose cumulative weight reaches ``q`` of the total; where the cumulative
-    weight equals it exactly, the average of that value and the next (Hyndman & Fan
-    1996, definition 2). With equal weights this is the ordinary median (the mean of
-    the two middle values for an even count); with integer weights it equals the
-    same quantile of the values repeated ``weight`` times. Values that are not finite
-    and weights that are zero or not finite are left out.
-
-    Parameters
-    ----------
-    values, weights : array-like
-        Same length.
-    q : float or array-like of float
-        In [0, 1].
-
-    Returns
-    -------
-    float or ndarray
-        NaN where no value has a positive weight.
+    Quantile ``q`` is the smallest value whose cumulative weight reaches ``q`` of
+    the total, averaged with the next where it equals it exactly (Hyndman & Fan
+    1996, definition 2): with integer weights, the quantile of the values repeated
+    ``weight`` times. Non-finite values and non-positive weights are left out; NaN
+    without any.
 
     Examples
     --------

@@ -1,16 +1,8 @@
-"""Fixing a segmentation by hand: merge labels, split one label in two (or more).
+"""Fixing a segmentation by hand: merge labels, split one label at clicks, cut along a line.
 
-napari paints, erases and fills labels itself; what it has no tool for is joining
-two objects that were cut apart, or cutting one that holds two cells. These
-functions take a 2D label image and return an edited copy (the input is never
-changed), so a face can write only the changed pixels back (napari's
-``Labels.data_setitem`` keeps them undoable).
-
-- :func:`merge_labels` — several ids become one (the smallest);
-- :func:`split_label` — one id becomes one object per seed click, by a
-  watershed seeded at the clicks (on the image's intensity when given, else on
-  the object's shape);
-- :func:`cut_label` — one id is cut along the straight line through two points.
+Each function takes a 2D label image and returns an edited copy (the input is
+never changed), so a face can write back only the changed pixels, undoably
+(docs/editing-labels.md).
 """
 
 from __future__ import annotations
@@ -66,21 +58,9 @@ def labels_at(labels, points) -> list[int]:
 
 
 def merge_labels(labels, ids: Sequence[int]) -> np.ndarray:
-    """Join the objects ``ids`` into one object, numbered with the smallest id.
-
-    Parameters
-    ----------
-    labels : array_like of int, 2D
-        The label image (0 = background).
-    ids : sequence of int
-        Two or more object ids present in ``labels``.
-
-    Returns
-    -------
-    ndarray
-        An edited copy of ``labels``. Pieces that do not touch (a cell whose two
-        halves were cut apart by a dim band) are joined by a one-pixel path across
-        the background between their closest pixels, so the cell is one object.
+    """Join the objects ``ids`` (two or more) of a 2D label image into one, numbered with the
+    smallest id; an edited copy. Pieces that do not touch are joined by a one-pixel path
+    across the background between their closest pixels.
 
     Examples
     --------
@@ -104,9 +84,8 @@ def merge_labels(labels, ids: Sequence[int]) -> np.ndarray:
 
 
 def _bridge(out: np.ndarray, label: int) -> None:
-    """Join the pieces of ``label`` that do not touch with a one-pixel path over the
-    background, closest pixels first, so the merged cell is one connected object (measure
-    would otherwise take pieces apart again as an id painted on two objects)."""
+    """Join the pieces of ``label`` with one-pixel paths over the background (measure would
+    otherwise take them apart again as an id painted on two objects)."""
     from skimage.draw import line
 
     pieces, n = ndi.label(out == label, structure=np.ones((3, 3), bool))
@@ -145,28 +124,12 @@ def _new_ids(arr: np.ndarray, count: int) -> np.ndarray:
 
 
 def split_label(labels, label: int, seeds, image=None) -> np.ndarray:
-    """Split object ``label`` into one object per seed by a seeded watershed.
+    """Split object ``label`` into one object per seed by a seeded watershed; an edited copy.
 
-    The first seed's piece keeps ``label``; the others get new ids above the
-    largest one. With ``image`` the watershed floods from the seeds down the
-    intensity (the dim neck between two bright nuclei becomes the border);
-    without it, it floods the object's distance map (the narrowest waist of
-    the shape becomes the border), as scikit-image's classic declumping does.
-
-    Parameters
-    ----------
-    labels : array_like of int, 2D
-    label : int
-        The object to split.
-    seeds : array_like, shape (n, 2)
-        Two or more (row, column) points inside the object, one per wanted piece.
-    image : array_like, 2D, optional
-        The intensity image the object was segmented from (e.g. DAPI).
-
-    Returns
-    -------
-    ndarray
-        An edited copy of ``labels``.
+    The first seed's piece keeps ``label``, the others get new ids. With ``image``
+    (the intensity it was segmented from) the border follows the dim neck between
+    the seeds, without it the shape's narrowest waist (its distance map).
+    ``seeds`` are two or more (row, column) points inside the object.
     """
     from skimage.segmentation import watershed  # on use: Fix labels opens without it
 
@@ -203,25 +166,12 @@ def split_label(labels, label: int, seeds, image=None) -> np.ndarray:
 
 
 def cut_label(labels, label: int, start, end) -> np.ndarray:
-    """Cut object ``label`` in two along the straight line through ``start`` and ``end``.
+    """Cut object ``label`` in two along the line through ``start`` and ``end`` (row,
+    column; anywhere); an edited copy.
 
-    The pixels on the left of the line as seen on screen, walking from ``start``
-    to ``end``, keep ``label`` (pixels on the line too), the others get a new id.
-    What lies on one side but is not connected to the rest of that side stays
-    with it (a cut is a ruler, not a watershed).
-
-    Parameters
-    ----------
-    labels : array_like of int, 2D
-    label : int
-        The object to cut.
-    start, end : (row, column)
-        Two different points on the cut line (they need not lie inside the object).
-
-    Returns
-    -------
-    ndarray
-        An edited copy of ``labels``.
+    The pixels left of the line on screen, walking from ``start`` to ``end``, keep
+    ``label`` (the line's pixels too), the others get a new id, connected or not
+    (a cut is a ruler, not a watershed).
     """
     arr = _plane(labels, "labels")
     mask = _object(arr, int(label))

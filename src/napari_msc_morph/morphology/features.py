@@ -1,12 +1,8 @@
 """Feature families: each a short function from one label plane to named value arrays.
 
-:data:`FEATURE_FAMILIES` lists them in the order the engine runs them (later
-families read earlier values, e.g. ``shape`` reads the ``size`` family's
-perimeter). Every family takes a :class:`Plane` and returns ``{feature: array
-of n values}`` keyed as in :data:`~napari_msc_morph.morphology.columns.COLUMNS`
-(pixel units; the table builder adds the µm columns). The ``intensity`` family
-runs once per channel. Definitions follow scikit-image where it has the same
-feature; see ``docs/morphometry.md``.
+:data:`FEATURE_FAMILIES` runs in order (later families read earlier values, e.g.
+``shape`` reads ``size``'s perimeter); each returns ``{feature: n values}`` keyed
+as in :data:`~napari_msc_morph.morphology.columns.COLUMNS`, in pixel units.
 """
 
 from __future__ import annotations
@@ -35,10 +31,7 @@ FeatureFn = Callable[..., dict]
 
 @dataclass
 class Plane:
-    """One 2D label plane and what the families share about it.
-
-    ``values`` collects every family's results as they are computed.
-    """
+    """One 2D label plane, what the families share about it, and their ``values``."""
 
     ids: np.ndarray                 # label ids in ascending order
     compact: np.ndarray             # int32 image of 0..n
@@ -46,15 +39,9 @@ class Plane:
     convex: bool = True
     values: dict = field(default_factory=dict)
     _geometry: Geometry | None = None
-    _foreground: tuple | None = None
     _runs: tuple | None = None
     _by_object: np.ndarray | None = None
     _layout: SegmentLayout | None = None
-
-    @classmethod
-    def from_labels(cls, labels: np.ndarray, nuclei=None, convex: bool = True) -> Plane:
-        ids, compact = compact_labels(labels)
-        return cls(ids, compact, nuclei, convex)
 
     @property
     def n(self) -> int:
@@ -67,21 +54,14 @@ class Plane:
         return self._geometry
 
     def release_geometry(self) -> None:
-        """Free the run tables once the geometric families are done (large fields).
-
-        Keeps the runs grouped by object (small), from which
-        :meth:`pixels_by_object` gathers the pixels of each object.
-        """
+        """Free the run tables once the geometric families are done, keeping the runs
+        grouped by object (small) for :meth:`pixels_by_object`."""
         if self._geometry is not None and self._runs is None:
             self._runs = self._geometry.object_runs()
         self._geometry = None
 
     def pixels_by_object(self) -> np.ndarray:
-        """Flat indices of the foreground pixels grouped by object (ids ascending).
-
-        Object ``k`` (0-based) holds ``area[k]`` pixels from ``cumsum(area)[k - 1]``;
-        built once from the pixel runs and shared by every channel.
-        """
+        """Flat indices of the foreground pixels grouped by object, shared by every channel."""
         if self._by_object is None:
             if self._runs is None:
                 self._runs = self.geometry.object_runs()
@@ -93,14 +73,6 @@ class Plane:
         if self._layout is None:
             self._layout = segment_layout(self.values["area"])
         return self._layout
-
-    def foreground(self) -> tuple[np.ndarray, np.ndarray]:
-        """Flat indices of the foreground pixels and their compact ids."""
-        if self._foreground is None:
-            flat = self.compact.ravel()
-            fg = np.flatnonzero(flat)
-            self._foreground = (fg, flat[fg])
-        return self._foreground
 
 
 FEATURE_FAMILIES: Registry[FeatureFn] = Registry("feature family")
@@ -201,10 +173,8 @@ def intensity_features(plane: Plane, name: str, channel: np.ndarray) -> dict:
 
 
 def _compartment_means(plane: Plane, name: str, vals: np.ndarray, sums: np.ndarray) -> dict:
-    """Means over the nuclear and the non-nuclear pixels of each object.
-
-    ``vals`` are the channel's values grouped by object (:meth:`Plane.pixels_by_object`).
-    """
+    """Means over the nuclear and the non-nuclear pixels of each object (``vals`` grouped
+    by object)."""
     n, area = plane.n, plane.values["area"]
     in_nucleus = plane.nuclei.ravel()[plane.pixels_by_object()] > 0
     lab = np.repeat(np.arange(n), area)[in_nucleus]
@@ -224,7 +194,9 @@ def _compartment_means(plane: Plane, name: str, vals: np.ndarray, sums: np.ndarr
 def linkage_features(plane: Plane) -> dict:
     """Assign each nucleus to the object holding most of its pixels."""
     n = plane.n
-    fg, lab = plane.foreground()
+    flat = plane.compact.ravel()
+    fg = np.flatnonzero(flat)
+    lab = flat[fg]
     nuc_ids, nuc_compact = compact_labels(plane.nuclei)
     m = nuc_ids.size
     nucleus_label = np.zeros(n, dtype=np.int64)

@@ -1,16 +1,8 @@
 """The two morphometry jobs on one field: :func:`segment_field` and :func:`measure_field`.
 
-These are the entry points the ``msc-morph segment``/``measure`` commands, the
-Segment and Measure docks and the demo call; a face only turns its inputs
-(files, layers) into arrays and the results back. Both follow the package's
-protocol for long work (:mod:`napari_msc_morph.jobs`): ``progress(done, total,
-message)`` between steps, a :class:`~napari_msc_morph.jobs.CancelToken`
-checked between steps (raising :class:`~napari_msc_morph.errors.Cancelled`),
-and :class:`~napari_msc_morph.errors.BadInputError` with a message naming the
-input for anything the user can fix.
-
-Each has a ``check_*_inputs`` twin that runs only the checks, so a dock can
-report a bad input at once, before it starts a worker.
+Each follows the package's protocol for long work (:mod:`napari_msc_morph.jobs`);
+its ``check_*_inputs`` twin runs only the checks, so a dock can report a bad
+input before it starts a worker.
 """
 
 from __future__ import annotations
@@ -32,45 +24,33 @@ from .segment import (
     _relabel,
     check_diameter_range,
     check_image,
-    segment_nuclei,
+    nuclei_at_scale,
 )
 from .summary import SIZE_WEIGHTINGS, no_threshold_warning, summarize_cells
 
-__all__ = [
-    "MeasureResult",
-    "SegmentationResult",
-    "check_backend_device",
-    "check_segment_inputs",
-    "measure_field",
-    "segment_field",
-]
+__all__ = ["MeasureResult", "SegmentationResult", "check_backend_device", "check_segment_inputs",
+           "measure_field", "segment_field"]
 
 logger = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------- segment
 @dataclass
 class SegmentationResult:
     """Labels of one field.
 
     Attributes
     ----------
-    nuclei : ndarray of int32
-        Nuclei labels (0 background).
-    cells : ndarray of int32 or None
-        Cell labels (cell ``k`` contains nucleus ``k``); ``None`` without a
-        cytoplasm image.
+    nuclei, cells : ndarray of int32
+        Nuclei and cell labels (cell ``k`` holds nucleus ``k``; ``cells`` is
+        ``None`` without a cytoplasm image).
     counts : dict
-        ``{"nuclei": n}`` and, with cells, ``"cells"``: objects present.
+        Objects present: ``{"nuclei": n}`` and, with cells, ``"cells"``.
     n_border_excluded : int or None
-        Nuclei (with their cells) dropped because they or their cell touched
-        the image border; ``None`` when border exclusion was off.
+        Nuclei (with their cells) dropped at the image border; ``None`` when kept.
     n_nuclei_without_cell : int or None
-        With cells: nuclei dropped because the cell segmentation gave them no
-        cell (cellpose found none around them); ``None`` without cells.
+        Nuclei dropped because the cells backend gave them no cell.
     scale : NucleusScale or None
-        The nucleus diameters used and where they came from (given, pixel
-        size, estimated from the image).
+        The nucleus diameters used and where they came from.
     threshold : float or None
         The nuclear detection threshold when one was given (a study's).
     """
@@ -105,8 +85,7 @@ def _count(labels: np.ndarray) -> int:
 
 
 def check_backend_device(backend: str, device: str = "auto") -> None:
-    """Check ``backend`` and, for a backend that runs on a device (cellpose), that
-    ``device`` is available here; a CPU-only backend (classic) ignores ``device``."""
+    """Check ``backend`` and, for one that runs on a device (cellpose), ``device``."""
     check_device = SEGMENTATION_BACKENDS.entry(backend).extra.get("device")
     if check_device is not None:
         check_device(device)
@@ -121,9 +100,8 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=None,
                          ) -> tuple[np.ndarray, np.ndarray | None, tuple[float, float]]:
     """Check every input of :func:`segment_field`; raise one precise BadInputError.
 
-    Takes the same arguments (less progress and cancel). ``input_names`` says
-    how messages call the images (keys ``"nuclei"`` and ``"cytoplasm"``), e.g. a
-    file path or ``layer “DAPI”``. Returns the checked nuclei and cytoplasm
+    Takes its arguments (less progress and cancel); ``input_names`` keys are
+    ``"nuclei"`` and ``"cytoplasm"``. Returns the checked nuclei and cytoplasm
     images and the ``(min, max)`` diameters (``None``: from the image).
     """
     names = {"nuclei": "nuclei image", "cytoplasm": "cytoplasm image", **(input_names or {})}
@@ -173,33 +151,13 @@ def segment_field(
     nuclei_image : ndarray, shape (Y, X)
         DNA stain (DAPI/Hoechst).
     cyto_image : ndarray, shape (Y, X), optional
-        Cell body stain (phalloidin/actin, CellMask); adds whole cells grown
-        from the nuclei (:func:`~napari_msc_morph.morphology.segment_cells`).
-    diameter : (float, float), optional
-        Smallest and largest nucleus diameter in pixels (size filter); default:
-        the µm default range with ``pixel_size_um``, else estimated from the
-        image (:func:`~napari_msc_morph.morphology.scale.nucleus_scale`).
-        :attr:`SegmentationResult.scale` says what was used.
-    pixel_size_um : float, optional
-        Micrometres per pixel of the field, for the default diameter range.
-    threshold_method : str
-        Nuclei threshold, a :data:`THRESHOLD_METHODS` name (cells always use
-        Li's, see :func:`~napari_msc_morph.morphology.segment_cells`).
-    threshold : float, optional
-        Nuclear detection threshold above the local background, e.g. one for
-        the whole study (:func:`~napari_msc_morph.morphology.segment.nuclear_threshold`).
+        Cell body stain; adds whole cells grown from the nuclei.
+    diameter, pixel_size_um, threshold_method, threshold, backend, device
+        As :func:`.segment.segment_nuclei` (``diameter`` is its ``diameter_range_px``);
+        the backend segments the cells too.
     exclude_border : bool
-        Drop nuclei and cells touching the image border, and the nuclei whose
-        cell touched it, so every kept nucleus has its cell (default on: a
-        cut-off object biases size and shape statistics low). How many were
-        dropped is :attr:`SegmentationResult.n_border_excluded`; nuclei the
-        cells backend gave no cell are dropped and counted apart
-        (:attr:`SegmentationResult.n_nuclei_without_cell`).
-    backend : str
-        A :data:`SEGMENTATION_BACKENDS` name for the nuclei and the cells.
-    device : str
-        Where a learned backend (cellpose) runs: a
-        :data:`~napari_msc_morph.models.backbones.DEVICES` name; classic ignores it.
+        Drop nuclei and cells touching the border, and the nuclei whose cell
+        touched it (a cut-off object biases size and shape low).
     input_names : mapping, optional
         How messages call the images (see :func:`check_segment_inputs`).
     progress, cancel
@@ -229,19 +187,17 @@ def segment_field(
     check_cancelled(cancel, "Segmentation cancelled.")
     report(progress, 0, total, "nuclei")
     scale = nucleus_scale(nuclei_image, diameter, pixel_size_um)
-    nuclei = segment_nuclei(nuclei_image, (scale.low, scale.high), typical_diameter_px=scale.typical,
-                            threshold_method=threshold_method, threshold=threshold,
-                            exclude_border=False, backend=backend, device=device)
+    nuclei = nuclei_at_scale(nuclei_image, scale, backend=backend, device=device,
+                             threshold_method=threshold_method, threshold=threshold)
     n_found = _count(nuclei)
-    if exclude_border:  # same as segment_nuclei(exclude_border=True), counted
+    if exclude_border:  # as segment_nuclei(exclude_border=True), counted
         nuclei = _relabel(clear_border(nuclei))
     cells, without_cell = None, None
     if cyto_image is not None:
         check_cancelled(cancel, "Segmentation cancelled.")
         report(progress, 1, total, "cells")
         grow = SEGMENTATION_BACKENDS.entry(backend).extra["cells"]
-        cells = grow(cyto_image, nuclei_image, nuclei, typical=scale.typical,
-                     exclude_border=False, device=device)
+        cells = grow(cyto_image, nuclei_image, nuclei, typical=scale.typical, device=device)
         # a nucleus the cells backend gave no cell (cellpose missed it) is not a border case
         with_cell = np.where(np.isin(nuclei, np.unique(cells)), nuclei, 0).astype(np.int32)
         without_cell = _count(nuclei) - _count(with_cell)
@@ -259,18 +215,14 @@ def segment_field(
     return SegmentationResult(nuclei, cells, counts, excluded, scale, threshold, without_cell)
 
 
-# --------------------------------------------------------------------------- measure
 @dataclass
 class MeasureResult:
     """The per-cell table and the per-image summary of one measurement.
 
-    ``table`` as :func:`~napari_msc_morph.morphology.measure_cells`,
-    ``summary`` as :func:`~napari_msc_morph.morphology.summarize_cells` (one
-    row, or one per frame); ``pixel_size_um`` is ``None`` when unknown (the
-    table then has pixel units only). ``markers`` are the measured channels,
-    ``threshold_sources`` where each marker's threshold came from (``none``:
-    no threshold), ``missing_thresholds`` the markers without one (fraction
-    positive left empty) and ``warnings`` what a face should tell the user.
+    ``table`` as :func:`.measure.measure_cells`, ``summary`` as
+    :func:`.summary.summarize_cells`; ``threshold_sources`` says where each
+    marker's threshold came from (``none``: no threshold, named in
+    ``missing_thresholds``); ``warnings`` is what a face tells the user.
     """
 
     table: pd.DataFrame
@@ -284,14 +236,12 @@ class MeasureResult:
     n_border_excluded: int | None = None
     pixel_size_source: str = "unknown"
     size_weighting: str = "miles-lantuejoul"
-    #: What the input checks said (masks split into objects, nuclei that do not fit the
-    #: cells); kept in ``warnings`` whatever the thresholds.
+    #: What the input checks said; kept in ``warnings`` whatever the thresholds.
     input_warnings: list = field(default_factory=list)
 
     def with_thresholds(self, thresholds: Mapping[str, float] | None,
                         sources: Mapping[str, str] | None = None) -> MeasureResult:
-        """This result summarised at the study's positive-cell ``thresholds`` (``sources``:
-        where each came from); markers without one are named in ``missing_thresholds``."""
+        """This result summarised at the study's positive-cell ``thresholds``."""
         thresholds = dict(thresholds or {})
         summary = summarize_cells(self.table, thresholds=thresholds,
                                   marker_columns=self.marker_columns, threshold_sources=sources,
@@ -325,23 +275,20 @@ class MeasureResult:
 
     def summary_rows(self) -> list[dict]:
         """The results-table rows: :meth:`summary_row` for an image; for a stack one row
-        per frame (``plane``: its flat index as text) with that frame's own counts,
-        density, medians and fractions positive, never the mean over the frames.
-        A frame without objects gets a row too (``n_cells`` 0)."""
+        per frame (``plane``: its flat index as text; a frame without objects too)."""
         summary = self.summary
         if summary.empty or "frame" not in summary.columns:
             return [self.summary_row()] if not summary.empty else []
         n_frames = int(np.prod(self.table.attrs.get("lead_shape") or (0,)))
         frames = range(max(n_frames, int(summary["frame"].max()) + 1))
         by_frame = {int(frame): part for frame, part in summary.groupby("frame")}
+        empty = {"n_cells": 0, "pixel_size_um": self.pixel_size_um,
+                 "pixel_size_source": self.pixel_size_source, "size_weighting": self.size_weighting}
         rows = []
         for frame in frames:
             part = by_frame.get(frame)
-            one = replace(self, summary=part.drop(columns="frame")) if part is not None else None
-            values = one.summary_row() if one is not None else {
-                "n_cells": 0, "pixel_size_um": self.pixel_size_um,
-                "pixel_size_source": self.pixel_size_source,
-                "size_weighting": self.size_weighting}
+            values = empty if part is None else \
+                replace(self, summary=part.drop(columns="frame")).summary_row()
             rows.append({"plane": str(frame), **values})
         return rows
 
@@ -367,40 +314,18 @@ def measure_field(
 
     Parameters
     ----------
-    labels : ndarray of int, shape (..., Y, X)
-        Objects to measure (leading axes are frames).
-    channels : mapping of str to ndarray, or ndarray, optional
-        Intensity channels with the shape of ``labels``, named (a single array
-        is called ``intensity``).
-    nuclei : ndarray of int, optional
-        Nuclei labels of the same field: nucleus linkage and compartment means.
-    pixel_size_um : float, optional
-        Square pixel size in µm; without it the tables have pixel units only
-        (logged; faces tell the user). 1 µm/px is never assumed.
+    labels, channels, nuclei, pixel_size_um, convex
+        As :func:`.measure.measure_cells`; masks are first split into objects.
     thresholds : mapping of str to float, optional
-        Positive-cell thresholds per channel for the summary, one for the
-        whole study (e.g. from
-        :func:`~napari_msc_morph.morphology.pooled_thresholds`); a channel
-        without one gets a NaN fraction positive (never a per-image Otsu).
-    marker_columns : mapping of str to str, optional
-        Column judged per marker in the summary (default ``NAME_mean``).
-    threshold_sources : mapping of str to str, optional
-        Where each threshold came from (summary ``NAME_threshold_source``).
-    n_border_excluded : int, optional
-        Objects the segmentation dropped at the border
-        (:attr:`SegmentationResult.n_border_excluded`), for the summary.
-    convex : bool
-        Compute the convex hull family (the slowest).
+        Positive-cell thresholds per channel, one for the whole study; a
+        channel without one gets a NaN fraction positive (never a per-image Otsu).
+    marker_columns, threshold_sources, n_border_excluded, size_weighting
+        As :func:`.summary.summarize_cells`.
     input_names : mapping of str to str, optional
-        How messages call the inputs (see
-        :func:`~napari_msc_morph.morphology.measure.check_measure_inputs`).
+        How messages call the inputs (see :func:`.measure.check_measure_inputs`).
     pixel_size_source : str, optional
-        Where the pixel size came from (``file``, ``layer``, ``user``); every
-        summary row carries it with ``pixel_size_um`` (``unknown`` without one).
-    size_weighting : str
-        How the summary's size and shape statistics weigh the cells (a
-        :data:`~napari_msc_morph.morphology.summary.SIZE_WEIGHTINGS` name; default
-        the Miles–Lantuéjoul edge correction, ``none`` for the uncorrected values).
+        Where the pixel size came from (``file``, ``layer``, ``user``), on every
+        summary row.
     progress, cancel
         The package's progress callback and cancel token.
 

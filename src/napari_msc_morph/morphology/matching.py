@@ -1,12 +1,7 @@
 """How well a label image matches hand-drawn truth: objects paired one-to-one by IoU.
 
-The scores of the nucleus segmentation literature (Caicedo et al. 2019; Schmidt
-et al. 2018, StarDist): every true object is paired with at most one predicted
-object by the assignment that maximises the summed intersection-over-union
-(Hungarian algorithm, :func:`scipy.optimize.linear_sum_assignment`); a pair
-counts as a match when its IoU reaches the threshold. Then precision = TP / (TP
-+ FP), recall = TP / (TP + FN), F1 = 2TP / (2TP + FP + FN) and the "average
-precision" of those papers, AP = TP / (TP + FP + FN).
+The Hungarian pairing that maximises the summed IoU, and the scores of the
+nucleus segmentation literature (Caicedo et al. 2019; Schmidt et al. 2018).
 """
 
 from __future__ import annotations
@@ -48,10 +43,8 @@ class MatchScores:
 
 
 def iou_matrix(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
-    """IoU of every true object (rows, labels 1..) with every predicted one (columns).
-
-    Labels need not be sequential; absent labels give empty rows/columns.
-    """
+    """IoU of every true object (rows, labels 1..) with every predicted one (columns); absent
+    labels give empty rows/columns."""
     truth = np.asarray(truth).ravel().astype(np.int64)
     pred = np.asarray(pred).ravel().astype(np.int64)
     if truth.shape != pred.shape:
@@ -69,18 +62,8 @@ def iou_matrix(truth: np.ndarray, pred: np.ndarray) -> np.ndarray:
 
 def match_labels(truth: np.ndarray, pred: np.ndarray,
                  thresholds=(0.5,)) -> list[MatchScores]:
-    """Pair the objects of ``truth`` and ``pred`` one-to-one and score each IoU threshold.
-
-    Parameters
-    ----------
-    truth, pred : ndarray of int, same shape
-        Label images (0 background).
-    thresholds : sequence of float
-        IoU thresholds; a pair with IoU >= threshold is a true positive.
-
-    Returns
-    -------
-    list of MatchScores, one per threshold.
+    """Pair the objects of ``truth`` and ``pred`` one-to-one and score each IoU threshold
+    (a pair with IoU >= threshold is a true positive); one MatchScores per threshold.
 
     Examples
     --------

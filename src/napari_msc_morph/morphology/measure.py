@@ -1,17 +1,8 @@
 """Per-object size, shape and intensity measurements as one table.
 
-The engine works on whole label images at once: every feature family
-(:mod:`.features`) is one vectorised pass over the foreground pixels
-(``np.bincount``, sorting, shifted comparisons), not a loop over region
-objects. The convex hull family (convex area, solidity, Feret diameters) is
-computed for all objects together in exact integer arithmetic (:mod:`._hull`),
-reproducing scikit-image's convex image. The table's columns, their units and
-dtypes come from :data:`.columns.COLUMNS`.
-
-Definitions follow scikit-image where it has the same feature (area, perimeter
-with 4-connected border pixels, inertia-tensor axis lengths, eccentricity,
-orientation, solidity, extent, maximum Feret diameter, population standard
-deviation); the others are given in :func:`measure_cells`.
+Each feature family (:mod:`.features`) is one vectorised pass over a whole
+label plane, never a loop over region objects; columns, units and dtypes come
+from :data:`.columns.COLUMNS` (docs/morphometry.md, "The columns" and "Speed").
 """
 
 from __future__ import annotations
@@ -33,16 +24,11 @@ from ._checks import (
     check_nuclei_in_cells,
     check_pixel_size,
 )
+from ._geometry import compact_labels
 from .columns import COLUMNS, output_columns
 from .features import FEATURE_FAMILIES, Plane
 
-__all__ = [
-    "MeasureInputs",
-    "check_measure_inputs",
-    "measure_cells",
-    "LENGTH_FEATURES",
-    "AREA_FEATURES",
-]
+__all__ = ["MeasureInputs", "check_measure_inputs", "measure_cells", "LENGTH_FEATURES", "AREA_FEATURES"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,15 +66,14 @@ def check_measure_inputs(labels, channels=None, nuclei=None, pixel_size_um=None,
     labels, channels, nuclei, pixel_size_um
         As :func:`measure_cells` (``channels`` is its ``intensities``).
     input_names : mapping of str to str, optional
-        How messages call the inputs, for faces that know them by a file or
-        layer name: keys ``"labels"``, ``"nuclei"`` and channel names, e.g.
-        ``{"labels": "cells.tif", "RUNX2": "Channel layer “RUNX2 [1]”"}``.
+        How messages call the inputs (keys ``"labels"``, ``"nuclei"``, channel
+        names), e.g. ``{"labels": "cells.tif"}``.
+    field_checks : bool
+        Split masks into objects and check that the nuclei fit the cells.
 
     Returns
     -------
     MeasureInputs
-        Integer labels and nuclei, a ``{name: array}`` of channels, the pixel
-        size as one float or ``None``.
 
     Examples
     --------
@@ -141,76 +126,27 @@ def measure_cells(
     Parameters
     ----------
     labels : ndarray of int, shape (..., Y, X)
-        Label image: 0 is background, each positive id one object (any integer
-        dtype, ids need not be contiguous), measured as given, as scikit-image's
-        ``regionprops`` does (:func:`~napari_msc_morph.morphology.measure_field`,
-        which every face calls, first splits masks into objects). Leading axes (time, fields) are
-        measured plane by plane and numbered in a ``frame`` column (C order).
+        Label image (0 background), measured as given, as ``regionprops`` does
+        (:func:`~napari_msc_morph.morphology.measure_field` first splits masks).
+        Leading axes are measured plane by plane and numbered in a ``frame`` column.
     intensities : ndarray or mapping of str to ndarray, optional
-        Intensity channels with the shape of ``labels``; a mapping gives the
-        channel names (``{"RUNX2": img, ...}``), a single array is called
-        ``intensity``.
+        Channels with the shape of ``labels``, by name; a single array is ``intensity``.
     nuclei : ndarray of int, optional
-        Nuclei labels with the shape of ``labels``. Adds nucleus linkage
-        (``nucleus_label``, ``n_nuclei``, ``nucleus_area_px``/``_um2``,
-        ``nc_ratio``) and per channel ``NAME_nuc_mean``, ``NAME_cyto_mean``,
-        ``NAME_nuc_cyto_ratio``.
+        Nuclei labels of the same shape: adds the nucleus linkage and the
+        nuclear/cytoplasmic means.
     pixel_size_um : float, optional
-        Pixel size in µm (square pixels). Without it the µm columns are left
-        out and a warning says so; 1 µm/px is never assumed.
+        Square pixel size in µm; without it the µm columns are left out (warned).
     convex : bool
-        Compute the convex hull family (``convex_area``, ``solidity``, Feret
-        diameters); the slowest family, turn off for the fastest table.
-    progress : callable, optional
-        Called as ``progress(done, total, message)`` between steps.
-    cancel : CancelToken, optional
-        Checked between steps; a cancelled token raises
-        :class:`~napari_msc_morph.errors.Cancelled`.
+        Compute the convex hull family, the slowest.
+    progress, cancel
+        The package's progress callback and cancel token.
 
     Returns
     -------
     pandas.DataFrame
-        One row per object, see Notes. An empty label image gives an empty
-        table with the same columns. ``table.attrs`` holds ``pixel_size_um``
-        and ``image_shape`` (of one plane) for :func:`summarize_cells`.
-
-    Notes
-    -----
-    Every column's unit, dtype and definition is declared once in
-    :data:`~napari_msc_morph.morphology.columns.COLUMNS`. Length columns come
-    as ``*_px`` and, with a pixel size, ``*_um``; areas as ``*_px`` and ``*_um2``.
-
-    - ``area``: pixel count. ``perimeter``: scikit-image's 4-connected border
-      estimate (Benkrid & Crookes). ``equivalent_diameter``: sqrt(4 A / pi).
-    - ``major_axis``/``minor_axis``: 4 sqrt(eigenvalues of the inertia tensor)
-      (ellipse with the same second moments), ``aspect_ratio`` major/minor
-      (NaN for a one-pixel-thin object), ``eccentricity``, ``orientation_deg``
-      (angle between the row axis and the major axis, -90..90, as
-      scikit-image's ``orientation`` in degrees).
-    - ``convex_area`` and ``solidity`` = area / convex area as scikit-image;
-      ``feret_max``: largest caliper width (as scikit-image's
-      ``feret_diameter_max``), ``feret_min``: smallest caliper width of the
-      same hull.
-    - ``extent`` = area / bounding-box area; ``circularity`` = 4 pi A / P^2
-      (CellProfiler's FormFactor, 1 for a disk); ``compactness`` = 2 pi x mean
-      squared distance of the pixels from the centroid / A (CellProfiler's
-      Compactness, 1 for a disk, larger for irregular shapes).
-    - bounding box ``bbox_min_y_px`` .. ``bbox_max_x_px`` (max exclusive).
-    - intensities: ``NAME_mean``, ``_median``, ``_min``, ``_max``, ``_std``
-      (population, ddof=0), ``_integrated`` (sum).
-    - linkage: each nucleus belongs to the object holding most of its pixels;
-      ``n_nuclei`` counts them, ``nucleus_label`` is the largest,
-      ``nucleus_area`` the summed area of all of them, ``nc_ratio`` =
-      nucleus area / object area.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> labels = np.zeros((32, 32), np.uint16)
-    >>> labels[4:10, 4:14] = 7
-    >>> table = measure_cells(labels, pixel_size_um=0.5)
-    >>> table[["label", "area_px", "area_um2"]].to_dict("records")
-    [{'label': 7, 'area_px': 60, 'area_um2': 15.0}]
+        One row per object, the columns of
+        :data:`~napari_msc_morph.morphology.columns.COLUMNS` (docs/morphometry.md,
+        "The columns"); ``attrs`` holds ``pixel_size_um`` and ``image_shape``.
     """
     inputs = check_measure_inputs(labels, intensities, nuclei, pixel_size_um, field_checks=False)
     if inputs.pixel_size_um is None:
@@ -231,8 +167,8 @@ def measure_table(inputs: MeasureInputs, *, convex: bool = True,
     tables = []
     for f, index in enumerate(frames):
         prefix = f"frame {f + 1}/{len(frames)}: " if lead else ""
-        plane = Plane.from_labels(labels[index], None if nuclei is None else nuclei[index],
-                                  convex)
+        plane = Plane(*compact_labels(labels[index]),
+                      None if nuclei is None else nuclei[index], convex)
         for k, (family, channel) in enumerate(calls):
             what = f"{family} features" if channel is None else f"{family}: {channel}"
             check_cancelled(cancel, "Measurement cancelled.")
@@ -248,11 +184,7 @@ def measure_table(inputs: MeasureInputs, *, convex: bool = True,
         if lead:
             table.insert(0, "frame", np.full(len(table), f, dtype=np.int64))
         tables.append(table)
-    if len(tables) == 1:
-        result = tables[0]
-    else:
-        non_empty = [t for t in tables if len(t)]
-        result = pd.concat(non_empty or tables[:1], ignore_index=True)
+    result = pd.concat([t for t in tables if len(t)] or tables[:1], ignore_index=True)
     result.attrs = {"pixel_size_um": inputs.pixel_size_um, "image_shape": tuple(shape[-2:]),
                     "lead_shape": tuple(lead)}
     logger.debug("measured %d objects in %d plane(s)", len(result), len(frames))

@@ -1,18 +1,8 @@
 """How big the nuclei of a field are, in pixels, when nobody said so.
 
-Granulometry on the distance transform (Serra 1982; Vincent 1992): the stained
-foreground (Otsu on a lightly smoothed image) is a union of discs, and a pixel
-is a nucleus centre when its distance to the background is the largest within
-that distance (a maximal inscribed disc). Touching nuclei each keep their own
-centre, so clumps do not inflate the estimate as a per-object size would.
-The area-weighted median of the inscribed diameters, divided by
-:data:`INSCRIBED_TO_EQUIVALENT` (nuclei are ellipses, not discs), is the typical
-equivalent diameter. On 72 hand-annotated images (20 BBBC039, 52 DSB 2018
-fluorescence) it is within 0.8-1.25x the annotators' median diameter on 63 (88 %).
-
-:func:`nucleus_scale` turns what the user gave (a range in pixels, a pixel size,
-or nothing) into the diameters the segmentation uses, and says where they came
-from.
+A granulometry on the distance transform (Serra 1982; Vincent 1992): the
+area-weighted median diameter of the maximal inscribed discs, so clumps do not
+inflate it (docs/morphometry.md, "How big is a nucleus?", has the validation).
 """
 
 from __future__ import annotations
@@ -24,14 +14,8 @@ import numpy as np
 from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..errors import BadInputError
 
-__all__ = [
-    "DEFAULT_DIAMETER_UM",
-    "INSCRIBED_TO_EQUIVALENT",
-    "NucleusScale",
-    "check_diameter_range",
-    "estimate_nucleus_diameter",
-    "nucleus_scale",
-]
+__all__ = ["DEFAULT_DIAMETER_UM", "INSCRIBED_TO_EQUIVALENT", "NucleusScale", "check_diameter_range",
+           "estimate_nucleus_diameter", "nucleus_scale"]
 
 #: Median ratio of the inscribed-disc estimate to the annotators' median equivalent
 #: diameter (of the disc of the same area) over 72 BBBC039 + DSB 2018 images: nuclei are
@@ -49,12 +33,7 @@ RANGE_FACTOR = 3.0
 
 
 def estimate_nucleus_diameter(image: np.ndarray) -> float | None:
-    """Typical nucleus equivalent diameter in pixels, or ``None`` on an empty field.
-
-    Parameters
-    ----------
-    image : ndarray, shape (Y, X)
-        Nuclear stain intensities.
+    """Typical nucleus equivalent diameter in pixels of a nuclear stain, ``None`` if empty.
 
     Examples
     --------
@@ -114,10 +93,8 @@ def check_diameter_range(diameter_range_px) -> tuple[float, float]:
 class NucleusScale:
     """The nucleus diameters a segmentation uses, in pixels, and where they came from.
 
-    ``typical`` sets smoothing, background and declumping; objects whose
-    equivalent diameter is outside ``(low, high)`` are dropped. ``source`` is
-    ``"given"`` (a range in pixels), ``"pixel size"`` (the µm default range)
-    or ``"estimated"`` (from the image); ``estimated`` is the image estimate.
+    ``typical`` sets smoothing, background and declumping; ``(low, high)`` is the
+    size filter; ``source`` is ``"given"``, ``"pixel size"`` or ``"estimated"``.
     """
 
     low: float
@@ -127,8 +104,7 @@ class NucleusScale:
     estimated: float | None = None
 
     def describe(self) -> str:
-        """One line for the user, e.g. ``nucleus diameter 28 px (estimated from the image;
-        kept 9-85 px)``."""
+        """One line for the user."""
         where = {"given": "within the given range", "estimated": "estimated from the image",
                  "pixel size": "estimated, within the default µm range"}[self.source]
         return (f"nucleus diameter {self.typical:.0f} px ({where}; objects of "
@@ -137,19 +113,9 @@ class NucleusScale:
 
 def nucleus_scale(image: np.ndarray, diameter_range_px=None,
                   pixel_size_um: float | None = None) -> NucleusScale:
-    """The diameters to segment ``image`` with.
-
-    Parameters
-    ----------
-    image : ndarray, shape (Y, X)
-        Nuclear stain.
-    diameter_range_px : (float, float), optional
-        Smallest and largest diameter in pixels; the typical diameter is the
-        image estimate clipped into it.
-    pixel_size_um : float, optional
-        Without a range: :data:`DEFAULT_DIAMETER_UM` converted to pixels.
-        Without either, the range is the estimate /3 to x3.
-    """
+    """The diameters to segment ``image`` with: ``diameter_range_px`` (the estimate clipped
+    into it), else :data:`DEFAULT_DIAMETER_UM` at ``pixel_size_um``, else the estimate
+    divided and multiplied by :data:`RANGE_FACTOR`."""
     estimate = estimate_nucleus_diameter(image)
     if diameter_range_px is not None:
         low, high = check_diameter_range(diameter_range_px)

@@ -1,21 +1,14 @@
 """Nuclei and whole-cell segmentation of fluorescence images.
 
-The classic pipeline, scaled to the typical nucleus diameter (given, from the
-pixel size, or estimated from the image: :mod:`.scale`): smooth, subtract the
-local background, detect at half an automatic threshold (Otsu by default), split
-touching nuclei by a seeded watershed of distance-to-background plus brightness,
-cut each nucleus at 30 % of its own peak, keep objects inside a diameter range
-(docs/morphometry.md, "Segmentation quality", has the measured effect of each
-step). Cells grow from the nuclei over the thresholded cytoplasm channel as in
-CellProfiler's IdentifySecondaryObjects; cell ``k`` always belongs to nucleus ``k``.
-
-``backend="cellpose"`` runs cellpose for nuclei and cells instead
-(:mod:`.segment_cellpose`); cellpose fetches its own weights on the user's
-machine the first time.
+The classic pipeline, scaled to the typical nucleus diameter (:mod:`.scale`), and
+the cells grown from the nuclei as CellProfiler's IdentifySecondaryObjects (cell
+``k`` holds nucleus ``k``); docs/morphometry.md, "Segmentation", has each step and
+its measured effect. ``backend="cellpose"`` is :mod:`.segment_cellpose`.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from importlib.util import find_spec
 
 import numpy as np
@@ -24,30 +17,17 @@ from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..errors import BadInputError
 from ..memory import check_fits
 from ..registry import Registry
-from .scale import check_diameter_range, nucleus_scale
+from .scale import NucleusScale, check_diameter_range, nucleus_scale
 from .segment_cellpose import cellpose_cells, cellpose_device, cellpose_nuclei
 
-__all__ = [
-    "CELL_LANDSCAPES",
-    "SEGMENTATION_BACKENDS",
-    "THRESHOLD_METHODS",
-    "available_backends",
-    "check_diameter_range",
-    "check_image",
-    "missing_backends_note",
-    "nuclear_signal",
-    "nuclear_threshold",
-    "segment_cells",
-    "signal_sample",
-    "segment_nuclei",
-    "threshold_image",
-]
+__all__ = ["CELL_LANDSCAPES", "SEGMENTATION_BACKENDS", "THRESHOLD_METHODS", "available_backends",
+           "check_diameter_range", "check_image", "missing_backends_note", "nuclei_at_scale",
+           "nuclear_signal", "nuclear_threshold", "segment_cells", "signal_sample", "segment_nuclei",
+           "threshold_image"]
 
 
-#: Intensities above this percentile are clipped before Otsu: a saturated or mitotic
-#: nucleus, or bright debris, covers well under 0.5% of a field, and unclipped it
-#: pulls Otsu's threshold above every ordinary nucleus (1 of 40 nuclei found on a
-#: synthetic field with one saturated nucleus; 40 of 40 with clipping).
+#: Intensities above this percentile are clipped before Otsu: one saturated nucleus
+#: (well under 0.5% of a field) otherwise lifts it above the rest (1 of 40 nuclei found).
 OTSU_CLIP_PERCENTILE = 99.5
 
 
@@ -78,8 +58,7 @@ def _triangle(image: np.ndarray) -> float:
     return float(threshold_triangle(image))
 
 
-#: Automatic thresholds: name -> ``f(image) -> float``. CLI choices and the
-#: Segment dock's combo box come from here.
+#: Automatic thresholds: name -> ``f(image) -> float``.
 THRESHOLD_METHODS: Registry = Registry("threshold method")
 THRESHOLD_METHODS.add("otsu", _otsu, "Otsu's threshold (between-class variance) on "
                       f"intensities clipped at the {OTSU_CLIP_PERCENTILE:g}th percentile, so a "
@@ -104,8 +83,7 @@ def missing_backends_note() -> str:
         if not (entry := SEGMENTATION_BACKENDS.entry(name)).extra["available"]())
 
 
-#: Peak bytes per pixel of the classic pipeline: float smoothing and distance maps
-#: (float64 copies), component and marker images and the watershed's own arrays.
+#: Peak bytes per pixel of the classic pipeline (float64 maps, markers, the watershed's).
 SEGMENT_BYTES_PER_PIXEL = 48
 
 
@@ -161,24 +139,18 @@ def _relabel(labels: np.ndarray) -> np.ndarray:
     return relabel_sequential(labels.astype(np.int32, copy=False))[0].astype(np.int32)
 
 
-#: Detection: a pixel is nucleus when its background-corrected signal exceeds this
-#: fraction of the automatic threshold. Otsu's cut sits between the bright nuclei and
-#: the background, so dim nuclei (out of focus, G1, at the field's edge) fall below it;
-#: half of it finds them (BBBC039 tuning images: recall 0.79 -> 0.86).
+#: Nuclei are detected above this fraction of the automatic threshold: dim nuclei fall
+#: below Otsu's cut (BBBC039 tuning images: recall 0.79 -> 0.86).
 DETECT_FRACTION = 0.5
-#: Each detected nucleus is then cut at this fraction of its own peak signal, so a
-#: bright nucleus does not take its blurred halo and a dim one keeps its body (full
-#: width at 30 % of maximum; AP at IoU 0.8: 0.58 -> 0.66 on the tuning images).
+#: Each nucleus is then cut at this fraction of its own peak, without its halo (AP at
+#: IoU 0.8: 0.58 -> 0.66 on the tuning images).
 REFINE_FRACTION = 0.3
-#: Weight of brightness against shape in the declumping landscape: the distance to
-#: the background (in nucleus radii) plus this times the normalised signal, so two
-#: touching nuclei split along the dim seam between them, not only at a waist.
+#: Weight of the normalised signal beside the distance (in nucleus radii) in the
+#: declumping landscape: touching nuclei split along their dim seam, not only at a waist.
 BRIGHTNESS_WEIGHT = 1.0
-#: A region's peak must rise this much (in nucleus radii of that landscape) above the
-#: pass to its neighbour, else the two are one nucleus (the h-maxima criterion, Soille
-#: 2003, applied to the watershed regions' adjacency: as exact as scikit-image's
-#: h_maxima here and 3x cheaper): chromatin texture inside one nucleus does not split
-#: it (precision 0.944 -> 0.958 on the tuning images).
+#: A region's peak must rise this much above the pass to its neighbour, else the two are
+#: one nucleus (h-maxima, Soille 2003, on the regions' adjacency: 3x cheaper than
+#: scikit-image's h_maxima; precision 0.944 -> 0.958 on the tuning images).
 SEED_PROMINENCE = 0.05
 
 
@@ -205,78 +177,63 @@ def segment_nuclei(
     dapi : ndarray, shape (Y, X)
         Nuclear stain intensities.
     diameter_range_px : (float, float), optional
-        Smallest and largest nucleus diameter in pixels; objects whose
-        equivalent diameter is outside are dropped. Default: from
-        ``pixel_size_um`` or estimated from the image
-        (:func:`~napari_msc_morph.morphology.scale.nucleus_scale`).
+        Size filter on the equivalent diameter, in pixels; default from
+        ``pixel_size_um`` or the image (:func:`.scale.nucleus_scale`).
     typical_diameter_px : float, optional
-        The typical diameter that sets smoothing, background and declumping;
-        default: estimated from the image (within the range).
+        Sets smoothing, background and declumping; default the image's estimate.
     pixel_size_um : float, optional
-        Without a range, the default range in µm becomes pixels with it.
+        Without a range, turns the default µm range into pixels.
     threshold_method : str
-        A :data:`THRESHOLD_METHODS` name, applied to the smoothed,
-        background-corrected image; nuclei are detected above
+        A :data:`THRESHOLD_METHODS` name; nuclei are detected above
         :data:`DETECT_FRACTION` of it.
     threshold : float, optional
-        Detection threshold in intensity units above the local background
-        (overrides ``threshold_method``; e.g. one threshold for a whole study,
-        :func:`nuclear_threshold`).
+        Detection threshold above the local background (overrides the method;
+        a study's, :func:`nuclear_threshold`).
     threshold_scale : float
-        Factor applied to the automatic threshold (>1 is stricter).
+        Factor on the automatic threshold (>1 is stricter).
     smoothing_sigma : float, optional
         Gaussian sigma in pixels; default ``max(1, typical diameter / 12)``.
-    fill_holes : bool
-        Fill holes inside nuclei.
-    declump : bool
-        Split touching nuclei by a seeded watershed of distance to the
-        background plus brightness (seeds at least a quarter diameter apart).
-    exclude_border : bool
-        Remove nuclei touching the image border.
+    fill_holes, declump, exclude_border : bool
+        Fill holes inside nuclei; split touching ones by a seeded watershed;
+        remove those touching the border.
     backend, device : str
-        A :data:`SEGMENTATION_BACKENDS` entry: ``"classic"`` (on the CPU), or ``"cellpose"``
-        (needs ``cellpose``) on ``device``, a ``models.backbones.DEVICES`` name; the
-        diameter filter and border exclusion still apply.
+        A :data:`SEGMENTATION_BACKENDS` name and, for cellpose, a
+        ``models.backbones.DEVICES`` name.
 
     Returns
     -------
     ndarray of int32, shape (Y, X)
         Nuclei labels 1..n (0 background).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skimage.draw import disk
-    >>> img = np.zeros((64, 64), np.uint16)
-    >>> img[disk((20, 20), 8)] = 1000
-    >>> img[disk((44, 40), 10)] = 1200
-    >>> int(segment_nuclei(img, (8, 40)).max())
-    2
     """
     from skimage.segmentation import clear_border
 
     image = check_image(dapi, "nuclei image")
-    nuclei = SEGMENTATION_BACKENDS.get(backend)  # unknown names: a message listing the choices
+    SEGMENTATION_BACKENDS.entry(backend)  # unknown names: a message listing the choices
     THRESHOLD_METHODS.entry(threshold_method)
     scale = nucleus_scale(image, diameter_range_px, pixel_size_um)
-    typical = scale.typical if typical_diameter_px is None else float(typical_diameter_px)
-    labels = nuclei(image, scale.low, scale.high, typical=typical,
-                    threshold_method=threshold_method, threshold=threshold,
-                    threshold_scale=threshold_scale, smoothing_sigma=smoothing_sigma,
-                    fill_holes=fill_holes, declump=declump, device=device)
-    labels = _filter_sizes(np.asarray(labels).astype(np.int64), scale.low, scale.high)
-    if exclude_border:
-        labels = clear_border(labels)
-    return _relabel(labels)
+    if typical_diameter_px is not None:
+        scale = replace(scale, typical=float(typical_diameter_px))
+    labels = nuclei_at_scale(image, scale, backend=backend, device=device,
+                             threshold_method=threshold_method, threshold=threshold,
+                             threshold_scale=threshold_scale, smoothing_sigma=smoothing_sigma,
+                             fill_holes=fill_holes, declump=declump)
+    return _relabel(clear_border(labels)) if exclude_border else labels
+
+
+def nuclei_at_scale(image: np.ndarray, scale: NucleusScale, *, backend: str = "classic",
+                    device: str = "auto", **options) -> np.ndarray:
+    """Nuclei of a checked image at ``scale``: the backend's, size-filtered, numbered 1..n."""
+    labels = SEGMENTATION_BACKENDS.get(backend)(image, scale.low, scale.high,
+                                                typical=scale.typical, device=device, **options)
+    return _relabel(_filter_sizes(np.asarray(labels).astype(np.int64), scale.low, scale.high))
 
 
 def nuclear_signal(image: np.ndarray, typical: float,
                    smoothing_sigma: float | None = None) -> np.ndarray:
     """The smoothed nuclear stain above its local background (float32).
 
-    The background is a grey opening wider than two nuclei (so no nucleus
-    survives it), computed on a copy shrunk to ~4 px per nucleus diameter and
-    smoothed back up: uneven illumination and out-of-focus haze go, nuclei stay.
+    The background is a grey opening wider than two nuclei, on a copy shrunk to
+    ~4 px per nucleus diameter: shading and haze go, nuclei stay.
     """
     from skimage.filters import gaussian
 
@@ -308,9 +265,8 @@ def signal_sample(image, diameter_range_px=None, pixel_size_um: float | None = N
 def nuclear_threshold(signals, method: str = "otsu", *, max_pixels: int = 2_000_000) -> float:
     """One detection threshold for several fields: ``method`` on their pooled signal.
 
-    ``signals`` are :func:`nuclear_signal` images or :func:`signal_sample` s; at
-    most ``max_pixels`` evenly spaced pixels are pooled. The result, passed
-    as ``threshold=`` to :func:`segment_nuclei`, treats every field alike.
+    ``signals`` are :func:`nuclear_signal` images or :func:`signal_sample` s, of
+    which at most ``max_pixels`` evenly spaced pixels are pooled.
     """
     signals = [np.asarray(s, np.float32).ravel() for s in signals]
     total = sum(s.size for s in signals)
@@ -320,8 +276,9 @@ def nuclear_threshold(signals, method: str = "otsu", *, max_pixels: int = 2_000_
 
 
 def _classic_nuclei(image: np.ndarray, low: float, high: float, *, typical: float,
-                    threshold_method: str, threshold: float | None, threshold_scale: float,
-                    smoothing_sigma: float | None, fill_holes: bool, declump: bool,
+                    threshold_method: str = "otsu", threshold: float | None = None,
+                    threshold_scale: float = 1.0, smoothing_sigma: float | None = None,
+                    fill_holes: bool = True, declump: bool = True,
                     device: str = "auto") -> np.ndarray:
     """Correct the background, detect, declump, cut each nucleus at its own level (CPU)."""
     signal = nuclear_signal(image, typical, smoothing_sigma)
@@ -418,19 +375,15 @@ def _merge_shallow(labels: np.ndarray, landscape: np.ndarray) -> np.ndarray:
 
 
 def _classic_cells(cytoplasm: np.ndarray, nuclei_image: np.ndarray, nuclei_labels: np.ndarray,
-                   *, typical: float, exclude_border: bool = False,
-                   device: str = "auto") -> np.ndarray:
+                   *, typical: float, device: str = "auto") -> np.ndarray:
     """The classic cells: :func:`segment_cells` (the nuclear stain and device unused)."""
-    return segment_cells(cytoplasm, nuclei_labels, exclude_border=exclude_border)
+    return segment_cells(cytoplasm, nuclei_labels)
 
 
 #: Segmentation backends: name -> ``f(image, low, high, *, typical, device, **classic_options)
-#: -> nuclei labels`` (``typical``: the typical nucleus diameter in pixels; the diameter
-#: filter and border exclusion apply to every backend); ``cells(cytoplasm, nuclei_image,
-#: nuclei_labels, *, typical, exclude_border, device) -> cell labels`` with cell ``k`` holding
-#: nucleus ``k``; ``available()`` says whether this install can run it, ``install_extra``
-#: which extra of the package adds it and ``device(name)`` checks a device (none: CPU). A new backend is one
-#: ``SEGMENTATION_BACKENDS.add``.
+#: -> nuclei labels``; ``cells(cytoplasm, nuclei_image, nuclei_labels, *, typical,
+#: device)`` gives cell ``k`` to nucleus ``k``; ``available()``,
+#: ``install_extra`` and ``device(name)`` (a check; none: CPU only).
 SEGMENTATION_BACKENDS: Registry = Registry("segmentation backend")
 SEGMENTATION_BACKENDS.add("classic", _classic_nuclei,
                           "background correction, automatic threshold, declumping "
@@ -477,23 +430,19 @@ def segment_cells(
     nuclei_labels : ndarray of int, shape (Y, X)
         Nuclei from :func:`segment_nuclei`; each seeds the cell of the same id.
     threshold_method, threshold, threshold_scale
-        Foreground threshold of the smoothed cytoplasm channel, as in
-        :func:`segment_nuclei`. Cells never extend past it (nuclei are always
-        kept). Li's threshold is the default here: cell bodies are dimmer and
-        wider than nuclei, and Otsu cuts the dim ones down to their nucleus.
+        The cytoplasm's foreground threshold, as in :func:`segment_nuclei`
+        (Li's by default: Otsu cuts dim cell bodies down to their nucleus).
     smoothing_sigma : float
         Gaussian sigma in pixels before thresholding and flooding.
     method : str
-        Landscape of the seeded watershed, a :data:`CELL_LANDSCAPES` name:
-        ``"gradient"`` (default) or ``"intensity"``.
+        A :data:`CELL_LANDSCAPES` name for the watershed's landscape.
     exclude_border : bool
         Remove cells touching the image border.
 
     Returns
     -------
     ndarray of int32, shape (Y, X)
-        Cell labels; cell ``k`` contains nucleus ``k``. Nuclei of removed cells
-        have no cell.
+        Cell labels; cell ``k`` contains nucleus ``k``.
     """
     from skimage.filters import gaussian
     from skimage.segmentation import clear_border, watershed

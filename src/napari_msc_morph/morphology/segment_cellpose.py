@@ -1,22 +1,9 @@
 """Nuclei and whole cells with cellpose (Stringer et al. 2021; Pachitariu et al. 2025).
 
-Cellpose 4 has one generalist model, Cellpose-SAM (``cpsam``; cellpose's own
-default name, e.g. ``cpsam_v2`` in 4.2), for nuclei and cells alike; Cellpose 3
-has a ``nuclei`` and a ``cyto3`` model. Which one runs follows the installed
-version. The network runs on the device the user chose from the package's
-:data:`~napari_msc_morph.models.backbones.DEVICES` registry (``auto``: CUDA,
-then Apple MPS, then the CPU; :func:`cellpose_device`). The diameter cellpose
-rescales to is the typical nucleus diameter the classic path uses (given, from
-the pixel size or estimated: :mod:`.scale`); for cells, the diameter of a disc
-with the field's cytoplasm area shared among its nuclei.
-
-Cells are segmented on the cytoplasm image with the nuclei as second channel,
-then paired one-to-one with the nuclei by overlap, so cell ``k`` holds nucleus
-``k`` as in the classic path (the nucleus' pixels belong to its cell).
-
-Weights are never shipped: cellpose downloads them once into its model folder
-(:func:`weights_folder`); offline, loading fails with a
-:class:`~napari_msc_morph.errors.BadInputError` that says where to put the file.
+The model follows the installed version (Cellpose-SAM in 4, ``nuclei``/``cyto3``
+in 3); cells are paired one-to-one with the nuclei so cell ``k`` holds nucleus
+``k``. Weights are never shipped: cellpose downloads them on first use
+(docs/morphometry.md, "Cellpose: when to prefer it").
 """
 
 from __future__ import annotations
@@ -28,17 +15,8 @@ import numpy as np
 
 from ..errors import BadInputError, MissingDependencyError
 
-__all__ = [
-    "cellpose_cells",
-    "cellpose_device",
-    "cellpose_model",
-    "cellpose_nuclei",
-    "cellpose_version",
-    "match_cells_to_nuclei",
-    "model_name",
-    "typical_cell_diameter",
-    "weights_folder",
-]
+__all__ = ["cellpose_cells", "cellpose_device", "cellpose_model", "cellpose_nuclei", "cellpose_version",
+           "match_cells_to_nuclei", "model_name", "typical_cell_diameter", "weights_folder"]
 
 
 def _cellpose_models():
@@ -59,11 +37,7 @@ def cellpose_version() -> int:
 
 
 def model_name(kind: str) -> str:
-    """The cellpose model for ``kind`` (``"nuclei"`` or ``"cells"``) in this version.
-
-    Cellpose >= 4: its default generalist (Cellpose-SAM) for both; Cellpose 3:
-    ``nuclei`` or ``cyto3``.
-    """
+    """The cellpose model for ``kind`` (``"nuclei"`` or ``"cells"``) in this version."""
     if cellpose_version() >= 4:
         models = _cellpose_models()
         return inspect.signature(models.CellposeModel).parameters["pretrained_model"].default
@@ -77,15 +51,8 @@ def weights_folder():
 
 
 def cellpose_device(device: str = "auto") -> str:
-    """The torch device string for ``device`` (a
-    :data:`~napari_msc_morph.models.backbones.DEVICES` name, ``cuda:1`` included).
-
-    Raises
-    ------
-    BadInputError
-        The device is unknown or not available here; the message names the
-        devices that are.
-    """
+    """The torch device string for a :data:`~napari_msc_morph.models.backbones.DEVICES`
+    name; BadInputError naming the available ones when it is not available here."""
     from ..models.backbones import DEVICES, resolve_device
 
     try:
@@ -156,12 +123,8 @@ def typical_cell_diameter(cytoplasm: np.ndarray, nuclei_labels: np.ndarray,
 
 
 def match_cells_to_nuclei(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
-    """Relabel ``cells`` so cell ``k`` holds nucleus ``k``.
-
-    Cells and nuclei are paired one-to-one to maximise the pixels they share
-    (Hungarian algorithm); a cell without a nucleus is dropped, a nucleus
-    without a cell has none, and each nucleus' pixels join its cell.
-    """
+    """Relabel ``cells`` so cell ``k`` holds nucleus ``k`` (Hungarian pairing by shared
+    pixels); a cell without a nucleus is dropped, and each nucleus' pixels join its cell."""
     from scipy.optimize import linear_sum_assignment
 
     cells = np.asarray(cells).astype(np.int64)
@@ -183,17 +146,11 @@ def match_cells_to_nuclei(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
 
 
 def cellpose_cells(cytoplasm: np.ndarray, nuclei_image: np.ndarray, nuclei_labels: np.ndarray,
-                   *, typical: float, exclude_border: bool = False,
-                   device: str = "auto") -> np.ndarray:
+                   *, typical: float, device: str = "auto") -> np.ndarray:
     """Whole cells by cellpose on (cytoplasm, nuclei) on ``device``, cell ``k`` holding
     nucleus ``k``."""
-    from skimage.segmentation import clear_border
-
     diameter = typical_cell_diameter(cytoplasm, nuclei_labels, typical)
     stack = np.stack([np.asarray(cytoplasm, np.float32), np.asarray(nuclei_image, np.float32)],
                      axis=-1)
-    cells = match_cells_to_nuclei(_masks(cellpose_model("cells", device), stack, diameter,
-                                         two_channel=True), nuclei_labels)
-    if exclude_border:
-        cells = clear_border(cells)
-    return cells.astype(np.int32)
+    return match_cells_to_nuclei(_masks(cellpose_model("cells", device), stack, diameter,
+                                        two_channel=True), nuclei_labels)

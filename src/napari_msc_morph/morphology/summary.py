@@ -42,50 +42,41 @@ def no_threshold_warning(names: Sequence[str]) -> str:
 #: Quantile of the negative-control cells' values used as the threshold.
 CONTROL_QUANTILE = 0.99
 
-SUMMARY_FEATURES = (
-    "area",
-    "perimeter",
-    "equivalent_diameter",
-    "major_axis",
-    "minor_axis",
-    "feret_max",
-    "aspect_ratio",
-    "eccentricity",
-    "solidity",
-    "extent",
-    "circularity",
-    "compactness",
-    "nc_ratio",
-)
+#: Size and shape features the summary gives a median, mean and IQR of.
+SUMMARY_FEATURES = ("area", "perimeter", "equivalent_diameter", "major_axis", "minor_axis",
+                    "feret_max", "aspect_ratio", "eccentricity", "solidity", "extent",
+                    "circularity", "compactness", "nc_ratio")
 
 
-#: How the per-image size and shape statistics weigh the cells: name -> help.
-SIZE_WEIGHTINGS: Registry[str] = Registry("size weighting")
-SIZE_WEIGHTINGS.add("miles-lantuejoul", "miles-lantuejoul",
+def _equal_weights(table: pd.DataFrame, image_shape=None) -> np.ndarray:
+    return np.ones(len(table))
+
+
+#: How the per-image size and shape statistics weigh the cells: name ->
+#: ``f(cell table, image shape) -> weights`` (``None``: the table cannot say).
+SIZE_WEIGHTINGS: Registry = Registry("size weighting")
+SIZE_WEIGHTINGS.add("miles-lantuejoul", edge_weights,
                     "edge-corrected (Miles 1974, Lantuéjoul 1980): each cell that does not touch "
                     "the border weighs H·W / ((H − 1 − h)(W − 1 − w)) for its h × w px bounding "
                     "box, so large cells, which touch the border more often, are not "
                     "under-counted; cells touching the border are left out")
-SIZE_WEIGHTINGS.add("none", "none", "uncorrected: every cell of the table counts once")
+SIZE_WEIGHTINGS.add("none", _equal_weights, "uncorrected: every cell of the table counts once")
 
 
 def _size_weights(part: pd.DataFrame, weighting: str, shape) -> tuple[np.ndarray, str]:
     """Each cell's weight in the size statistics and the weighting actually used."""
-    if weighting == "miles-lantuejoul":
-        weights = edge_weights(part, shape)
-        if weights is not None:
-            return weights, weighting
-        logger.warning("size statistics are not edge-corrected: the cell table has no "
-                       "edge_weight column and no bounding boxes with a field shape; measure "
-                       "the cells again to get it (size_weighting is 'none').")
-    return np.ones(len(part)), "none"
+    weights = SIZE_WEIGHTINGS.get(weighting)(part, shape)
+    if weights is not None:
+        return weights, weighting
+    logger.warning("size statistics are not edge-corrected: the cell table has no "
+                   "edge_weight column and no bounding boxes with a field shape; measure "
+                   "the cells again to get it (size_weighting is 'none').")
+    return _equal_weights(part), "none"
 
 
 def _summary_column(table: pd.DataFrame, feature: str) -> str | None:
-    for suffix in ("_um2", "_um", "_px", ""):
-        if feature + suffix in table.columns:
-            return feature + suffix
-    return None
+    return next((feature + suffix for suffix in ("_um2", "_um", "_px", "")
+                 if feature + suffix in table.columns), None)
 
 
 def marker_names(table: pd.DataFrame) -> list[str]:
@@ -102,9 +93,8 @@ def _marker_values(table: pd.DataFrame, column: str, where: str) -> np.ndarray:
 
 
 def _exact_otsu(values: np.ndarray) -> float:
-    """Otsu's threshold over cell values without binning: the split between two adjacent
-    sorted values that maximises the between-class variance, returned as their midpoint
-    (a 256-bin histogram can put the cut inside a cluster's tail)."""
+    """Otsu's threshold without bins (a 256-bin histogram can cut inside a cluster's tail):
+    the midpoint of the adjacent sorted values that maximise the between-class variance."""
     v = np.sort(values.astype(float))
     n = v.size
     cumsum = np.cumsum(v)
@@ -135,15 +125,8 @@ _MODES_SAMPLE = 20_000
 
 @dataclass(frozen=True)
 class Modes:
-    """What :func:`two_populations` found.
-
-    ``two``: the cells form two populations; ``ashman_d``: Ashman's D of the
-    two-component Gaussian mixture; ``valley``: the mixture density's lowest point
-    between the two means over the lower of its values at the means (1: no dip);
-    ``smaller_share``: the weight of the smaller component; ``scale``: ``log`` or
-    ``linear``; ``converged``: whether the mixture fit converged (a fit that did not
-    never counts as two populations).
-    """
+    """What :func:`two_populations` found (``valley``: the mixture density's lowest point
+    between the means over its lower value at them; 1: no dip)."""
 
     two: bool
     ashman_d: float
@@ -163,13 +146,10 @@ class Modes:
 def two_populations(values) -> Modes:
     """Whether cell values form two populations: a two-component Gaussian mixture.
 
-    Fits scikit-learn's ``GaussianMixture`` with two components to the log values
-    (the linear values when some are ≤ 0): marker intensities of one population are
-    roughly log-normal, so one population is one Gaussian there. Two populations
-    need Ashman's D = √2·|μ₁ − μ₂| / √(σ₁² + σ₂²) above 2 (Ashman, Bird & Zepf
-    1994), a fitted density that dips between them (to at most 90 % of its height
-    at the lower of the two centres), a smaller component of at least 1 % of the
-    cells, and a fit that converged.
+    Fitted to the log values (linear when some are ≤ 0: one log-normal population
+    is one Gaussian). Two populations need Ashman's D above :data:`MIN_ASHMAN_D`
+    (Ashman, Bird & Zepf 1994), a density dip to :data:`MAX_VALLEY`, a smaller
+    component of :data:`MIN_SHARE` and a converged fit.
 
     Examples
     --------
@@ -247,18 +227,13 @@ def pooled_thresholds(
     Parameters
     ----------
     tables : sequence of pandas.DataFrame
-        Per-cell tables (:func:`measure_cells`) of every image of the run.
+        Per-cell tables of every image of the run.
     markers : sequence of str, optional
         Markers to threshold (default: those of the first table).
     method : str
-        A :data:`THRESHOLD_LEARNERS` name:
-        ``otsu``: Otsu's threshold of all cells of all tables pooled, exact
-        (no histogram bins; needs both positive and negative cells in the
-        run: a marker whose pooled cells form one population
-        (:func:`two_populations`) gets no threshold and a warning pointing to
-        ``control``). ``control``: the 99th
-        percentile of the cells of negative-control images (so 1 % of control
-        cells are called positive).
+        A :data:`THRESHOLD_LEARNERS` name: ``otsu`` pools every cell (a marker
+        whose cells form one population, :func:`two_populations`, gets none and
+        a warning); ``control`` takes the 99th percentile of the control cells.
     control_mask : sequence of bool, optional
         With ``control``: which tables are controls (default all).
     marker_columns : mapping of str to str, optional
@@ -266,8 +241,7 @@ def pooled_thresholds(
     names : sequence of str, optional
         How messages call the tables (e.g. file paths).
     check_populations : bool
-        With ``otsu``, refuse a marker whose cells form one population (off:
-        Otsu splits whatever it is given).
+        With ``otsu``, refuse a marker whose cells form one population.
 
     Returns
     -------
@@ -333,44 +307,30 @@ def summarize_cells(
     Parameters
     ----------
     table : pandas.DataFrame
-        Output of :func:`measure_cells`; with a ``frame`` column one row per
-        frame is returned.
+        A per-cell table; with a ``frame`` column, one row per frame.
     pixel_size_um, image_shape : optional
         Field size for the cell density; default from ``table.attrs``.
     thresholds : mapping of str to float, optional
-        Positive-cell thresholds per marker, one for the whole study (e.g.
-        from :func:`pooled_thresholds`). A marker without one gets a NaN
-        fraction positive and a warning: a threshold learnt from this image's
-        own cells would call some of them positive even when none is.
+        Positive-cell thresholds per marker, one for the whole study; a marker
+        without one gets a NaN fraction positive and a warning.
     marker_columns : mapping of str to str, optional
-        Column judged per marker (default ``NAME_mean``; e.g.
-        ``{"RUNX2": "RUNX2_nuc_mean"}`` for a nuclear marker).
+        Column judged per marker (default ``NAME_mean``).
     threshold_sources : mapping of str to str, optional
-        Where each threshold came from, written as ``NAME_threshold_source``
-        (default ``given``; ``none`` without a threshold).
+        Where each threshold came from (default ``given``; ``none`` without one).
     n_border_excluded : int, optional
-        Objects dropped at the image border by the segmentation; written as
-        ``n_border_excluded`` (NaN when unknown).
+        Objects the segmentation dropped at the border (NaN when unknown).
     size_weighting : str
-        A :data:`SIZE_WEIGHTINGS` name: ``miles-lantuejoul`` (default) weighs
-        each cell that does not touch the border by its Miles–Lantuéjoul
-        edge-correction weight (the ``edge_weight`` column, or the bounding
-        boxes and the field shape) and leaves out those touching it; ``none``
-        counts every cell of the table once (the uncorrected statistics).
+        A :data:`SIZE_WEIGHTINGS` name for the size and shape statistics.
     warn : bool
         Log the missing-threshold warning (off where a result carries it instead).
 
     Returns
     -------
     pandas.DataFrame
-        ``n_cells``, ``field_area_mm2`` and ``cell_density_per_mm2`` (when the
-        field size in µm is known), ``FEATURE_median``/``_mean``/``_iqr`` for
-        area and shape features (in µm when measured in µm; weighted as
-        ``size_weighting`` says, quantiles by :func:`.edge.weighted_quantile`),
-        ``size_weighting`` (the weighting used), ``n_cells_sized`` (the cells
-        those statistics stand on), and per marker
-        ``NAME_threshold``, ``NAME_threshold_source`` and
-        ``NAME_fraction_positive``.
+        ``n_cells``, the density when the field size is known,
+        ``FEATURE_median``/``_mean``/``_iqr`` (weighted), ``size_weighting``,
+        ``n_cells_sized``, and per marker ``NAME_threshold``,
+        ``NAME_threshold_source`` and ``NAME_fraction_positive``.
     """
     SIZE_WEIGHTINGS.entry(size_weighting)  # unknown names: a message listing the choices
     pixel_size = pixel_size_um if pixel_size_um is not None else table.attrs.get("pixel_size_um")
@@ -382,28 +342,23 @@ def summarize_cells(
     for name, column in markers.items():
         if column not in table.columns:
             raise BadInputError(f"marker {name!r}: column {column!r} is not in the table.")
-    sources = dict(threshold_sources or {})
-    cutoffs: dict[str, float] = {}
-    for name in markers:
-        given = thresholds.get(name)
-        cutoffs[name] = float(given) if given is not None else np.nan
-        sources[name] = sources.get(name, "given") if given is not None else "none"
+    given = {name: thresholds.get(name) for name in markers}
+    cutoffs = {name: np.nan if value is None else float(value) for name, value in given.items()}
+    sources = {name: "none" if value is None else (threshold_sources or {}).get(name, "given")
+               for name, value in given.items()}
     missing = [name for name in markers if not np.isfinite(cutoffs[name])]
     if missing and warn:
         logger.warning(no_threshold_warning(missing))
 
-    field_mm2 = None
-    if pixel_size is not None and shape is not None:
-        field_mm2 = float(shape[0] * shape[1] * pixel_size**2 / 1e6)
+    field_mm2 = (float(shape[0] * shape[1] * pixel_size**2 / 1e6)
+                 if pixel_size is not None and shape is not None else None)
+    border = np.nan if n_border_excluded is None else n_border_excluded
 
     groups = table.groupby("frame", sort=True) if "frame" in table.columns else [(None, table)]
     rows = []
     for frame, part in groups:
-        row: dict[str, float] = {}
-        if frame is not None:
-            row["frame"] = frame
-        row["n_cells"] = len(part)
-        row["n_border_excluded"] = np.nan if n_border_excluded is None else n_border_excluded
+        row = {} if frame is None else {"frame": frame}
+        row.update(n_cells=len(part), n_border_excluded=border)
         if field_mm2 is not None:
             row["field_area_mm2"] = field_mm2
             row["cell_density_per_mm2"] = len(part) / field_mm2
@@ -429,6 +384,5 @@ def summarize_cells(
             )
         rows.append(row)
     if not rows:
-        rows.append({"n_cells": 0, "n_border_excluded": np.nan if n_border_excluded is None
-                     else n_border_excluded, "size_weighting": size_weighting})
+        rows.append({"n_cells": 0, "n_border_excluded": border, "size_weighting": size_weighting})
     return pd.DataFrame(rows)
