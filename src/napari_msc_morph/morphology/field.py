@@ -28,8 +28,14 @@ from .segment import (
 )
 from .summary import SIZE_WEIGHTINGS, no_threshold_warning, summarize_cells
 
-__all__ = ["MeasureResult", "SegmentationResult", "check_backend_device", "check_segment_inputs",
-           "measure_field", "segment_field"]
+__all__ = [
+    "MeasureResult",
+    "SegmentationResult",
+    "check_backend_device",
+    "check_segment_inputs",
+    "measure_field",
+    "segment_field",
+]
 
 logger = logging.getLogger(__name__)
 

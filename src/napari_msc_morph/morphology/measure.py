@@ -28,7 +28,13 @@ from ._geometry import compact_labels
 from .columns import COLUMNS, output_columns
 from .features import FEATURE_FAMILIES, Plane
 
-__all__ = ["MeasureInputs", "check_measure_inputs", "measure_cells", "LENGTH_FEATURES", "AREA_FEATURES"]
+__all__ = [
+    "MeasureInputs",
+    "check_measure_inputs",
+    "measure_cells",
+    "LENGTH_FEATURES",
+    "AREA_FEATURES",
+]
 
 logger = logging.getLogger(__name__)
 

@@ -14,8 +14,14 @@ import numpy as np
 from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..errors import BadInputError
 
-__all__ = ["DEFAULT_DIAMETER_UM", "INSCRIBED_TO_EQUIVALENT", "NucleusScale", "check_diameter_range",
-           "estimate_nucleus_diameter", "nucleus_scale"]
+__all__ = [
+    "DEFAULT_DIAMETER_UM",
+    "INSCRIBED_TO_EQUIVALENT",
+    "NucleusScale",
+    "check_diameter_range",
+    "estimate_nucleus_diameter",
+    "nucleus_scale",
+]
 
 #: Median ratio of the inscribed-disc estimate to the annotators' median equivalent
 #: diameter (of the disc of the same area) over 72 BBBC039 + DSB 2018 images: nuclei are

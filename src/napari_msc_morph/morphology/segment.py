@@ -20,10 +20,22 @@ from ..registry import Registry
 from .scale import NucleusScale, check_diameter_range, nucleus_scale
 from .segment_cellpose import cellpose_cells, cellpose_device, cellpose_nuclei
 
-__all__ = ["CELL_LANDSCAPES", "SEGMENTATION_BACKENDS", "THRESHOLD_METHODS", "available_backends",
-           "check_diameter_range", "check_image", "missing_backends_note", "nuclei_at_scale",
-           "nuclear_signal", "nuclear_threshold", "segment_cells", "signal_sample", "segment_nuclei",
-           "threshold_image"]
+__all__ = [
+    "CELL_LANDSCAPES",
+    "SEGMENTATION_BACKENDS",
+    "THRESHOLD_METHODS",
+    "available_backends",
+    "check_diameter_range",
+    "check_image",
+    "missing_backends_note",
+    "nuclei_at_scale",
+    "nuclear_signal",
+    "nuclear_threshold",
+    "segment_cells",
+    "signal_sample",
+    "segment_nuclei",
+    "threshold_image",
+]
 
 
 #: Intensities above this percentile are clipped before Otsu: one saturated nucleus

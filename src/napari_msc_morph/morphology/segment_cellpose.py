@@ -15,8 +15,17 @@ import numpy as np
 
 from ..errors import BadInputError, MissingDependencyError
 
-__all__ = ["cellpose_cells", "cellpose_device", "cellpose_model", "cellpose_nuclei", "cellpose_version",
-           "match_cells_to_nuclei", "model_name", "typical_cell_diameter", "weights_folder"]
+__all__ = [
+    "cellpose_cells",
+    "cellpose_device",
+    "cellpose_model",
+    "cellpose_nuclei",
+    "cellpose_version",
+    "match_cells_to_nuclei",
+    "model_name",
+    "typical_cell_diameter",
+    "weights_folder",
+]
 
 
 def _cellpose_models():
