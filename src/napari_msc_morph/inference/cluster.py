@@ -73,6 +73,8 @@ def predict_fields(bundle, images, *, pixel_sizes=None, tiling: str | None = Non
                    cancel: CancelToken | None = None) -> FieldResults:
     """Predict images with one task per image: the batch ``predict_images`` on a cluster.
 
+    Options not listed are ``predict_images``'s.
+
     Parameters
     ----------
     bundle : path or Predictor
@@ -83,8 +85,6 @@ def predict_fields(bundle, images, *, pixel_sizes=None, tiling: str | None = Non
         Per input (a fields manifest's); ``None`` entries use ``pixel_size_um``.
     client : distributed.Client, optional
         Where to run; ``None``: here.
-
-    The other options are ``predict_images``'s.
 
     Returns
     -------
