@@ -1,18 +1,7 @@
-"""Small named registries: one table per kind of choice, defined once.
+"""Small named registries: one table per kind of choice, defined beside the code it names.
 
-In the spirit of timm's ``_registry.py``: each registry (tilings, devices,
-optimisers, schedulers, tasks, score columns, feature families, ...) lives
-beside the code it names, and CLI ``choices=``, widget combo boxes and the docs
-tables are generated from it. Adding an entry is a one-file change.
-
->>> SHAPES = Registry("shape")
->>> @SHAPES.register("disk", help="a filled circle")
-... def disk(r):
-...     return r
->>> SHAPES.names()
-['disk']
->>> SHAPES.get("disk")(3)
-3
+CLI ``choices``, dock combo boxes and the docs tables are generated from them
+(as timm's ``_registry.py``), so adding an entry is a one-file change.
 """
 
 from __future__ import annotations
