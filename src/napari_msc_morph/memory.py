@@ -37,15 +37,8 @@ def format_bytes(n: float) -> str:
 def check_fits(n_bytes: float, what: str, advice: str, *, available: int | None = None) -> None:
     """Refuse a step whose estimated peak ``n_bytes`` exceeds what the machine can give.
 
-    Parameters
-    ----------
-    n_bytes : float
-    what : str
-        The step and its input, as the user knows them; it starts the message.
-    advice : str
-        What to do instead, naming the option that changes the size.
-    available : int, optional
-        Free memory in bytes (default :func:`available_bytes`).
+    ``what`` (the step and its input, as the user knows them) starts the message,
+    ``advice`` names the option that changes the size.
     """
     free = available_bytes() if available is None else int(available)
     if n_bytes > MEMORY_SHARE * free:

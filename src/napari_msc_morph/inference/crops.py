@@ -34,16 +34,8 @@ __all__ = ["TiledImage", "tile_image"]
 class TiledImage:
     """An image set up for crop-by-crop passes of a bundle's network.
 
-    Attributes
-    ----------
-    factor : float
-        Image pixels per model pixel (1.0: no resampling).
-    work_shape : (int, int)
-        A plane's ``(H, W)`` after resampling.
-    padded_shape : (int, int)
-        ``work_shape`` reflect-padded up to one crop where it is smaller.
-    boxes : ndarray, shape (n, 4)
-        The tiling's crops ``(y0, x0, y1, x1)`` on the padded plane.
+    ``factor`` is image pixels per model pixel, ``work_shape`` a resampled plane,
+    ``padded_shape`` that padded up to one crop, ``boxes`` the crops on it.
     """
 
     image: Any

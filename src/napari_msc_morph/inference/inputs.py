@@ -44,22 +44,8 @@ STEPS_PER_IMAGE = 100
 class ImageInput:
     """One image to predict.
 
-    Parameters
-    ----------
-    data : array_like
-        ``(..., H, W)`` or ``(..., H, W, 3)``; numpy, dask, zarr or a memory map.
-    name : str
-        The table's ``image`` column (a file path or a layer name).
-    pixel_size_um : float, optional
-        ``None`` when unknown.
-    rgb : bool, optional
-        Whether the last axis is colour; guessed when ``None``.
-    label : str, optional
-        How messages name the image; default ``name``.
-    pixel_size_source : str, optional
-        ``"layer"``, ``"file"``, ``"user"``; ``"given"`` by default.
-    layout : ImageLayout, optional
-        Its axes, once checked.
+    ``data`` is ``(..., H, W)`` or ``(..., H, W, 3)``, any array-like; ``name`` is the
+    table's ``image``, ``label`` how messages name it; ``layout`` its checked axes.
     """
 
     data: Any

@@ -28,19 +28,8 @@ def _as_probabilities(p) -> np.ndarray:
 
 
 def interval_probabilities(p, m: int) -> np.ndarray:
-    """Sum of ``m`` consecutive class probabilities for every start class.
-
-    Parameters
-    ----------
-    p : array_like, shape (..., n)
-        Class probabilities along the last axis, classes in order.
-    m : int
-        Interval width, ``1 <= m <= n``.
-
-    Returns
-    -------
-    ndarray, shape (..., n - m + 1)
-    """
+    """Sum of ``m`` consecutive probabilities of ``p`` (..., n) for every start class:
+    shape (..., n - m + 1)."""
     p = _as_probabilities(p)
     n = p.shape[-1]
     m = int(m)

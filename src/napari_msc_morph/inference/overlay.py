@@ -18,19 +18,8 @@ def heatmap_overlay(image, heatmap, *, rgb: bool | None = None, alpha: float = 0
                     colormap: str = "inferno", max_side: int | None = 2048) -> np.ndarray:
     """``heatmap`` (H, W) in [0, 1] over ``image`` (H, W) or (H, W, 3), as uint8 RGB.
 
-    Parameters
-    ----------
-    image : array_like
-        One plane, grayscale or RGB.
-    heatmap : array_like, shape (H, W)
-    rgb : bool, optional
-        Whether ``image`` has a colour axis; guessed from its shape.
-    alpha : float
-        Opacity of the hottest pixels.
-    colormap : str
-        A matplotlib colormap name.
-    max_side : int, optional
-        Longest side of the result (a quick look: larger fields are subsampled).
+    ``alpha`` is the hottest pixels' opacity; fields longer than ``max_side`` are
+    subsampled (a quick look, not the data).
     """
     from matplotlib import colormaps
 

@@ -43,17 +43,8 @@ class ImageLayout:
 
 
 def image_layout(shape, rgb: bool | None = None, name: str = "image") -> ImageLayout:
-    """Split ``shape`` into stack axes, a 2D plane and an optional colour axis.
-
-    Parameters
-    ----------
-    shape : tuple
-        ``(H, W)``, ``(H, W, 3)``, or either with leading axes.
-    rgb : bool, optional
-        Whether the last axis is colour; guessed as napari does when ``None``.
-    name : str
-        Named in error messages.
-    """
+    """Split ``shape`` into stack axes, a 2D plane and a colour axis (``rgb`` guessed as
+    napari does when ``None``); ``name`` is named in errors."""
     shape = tuple(int(s) for s in shape)
     if rgb is None:
         rgb = len(shape) >= 3 and shape[-1] in (3, 4)
@@ -88,19 +79,9 @@ def _subsample(image) -> np.ndarray:
 
 
 def intensity_range(image, mode: str = "auto") -> tuple[float, float, float, bool]:
-    """Intensity limits that map a plane to [0, 1], and a fill value for NaN/Inf.
-
-    Parameters
-    ----------
-    image : array_like, shape (H, W) or (H, W, 3)
-    mode : str
-        One of :data:`~napari_msc_morph.models.intensity.INTENSITY_MODES`.
-
-    Returns
-    -------
-    (lo, hi, fill, has_nonfinite) : (float, float, float, bool)
-        ``fill`` is the median of the finite sample.
-    """
+    """``(lo, hi, fill, has_nonfinite)``: limits that map a plane to [0, 1] by ``mode``
+    (one of :data:`~napari_msc_morph.models.intensity.INTENSITY_MODES`), and the finite
+    sample's median for NaN/Inf."""
     limits = INTENSITY_MODES.get(mode)
     dtype = np.dtype(image.dtype)
     if dtype.kind not in "biuf":
@@ -134,16 +115,8 @@ def pad_to_crop(plane: np.ndarray, crop_size: int) -> tuple[np.ndarray, tuple[in
 class CropNormalizer:
     """Turns a batch of raw crops into the network's input.
 
-    Parameters
-    ----------
-    lo, hi : float
-        Intensity limits, scaled to [0, 1] and clipped.
-    fill : float
-        Raw value that replaces NaN/Inf pixels (counted in ``nonfinite_pixels``).
-    mean, std : sequence of float
-        Per-channel normalisation of the model (length ``in_chans``).
-    source_rgb : bool
-        Whether crops have a trailing colour axis.
+    ``lo``-``hi`` is scaled to [0, 1] and clipped, NaN/Inf become ``fill`` (counted in
+    ``nonfinite_pixels``), then the model's per-channel ``mean``/``std`` apply.
     """
 
     lo: float
