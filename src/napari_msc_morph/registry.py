@@ -43,11 +43,7 @@ class Registry(Generic[T]):
 
     def register(self, name: str, help: str = "", **extra: Any):
         """Decorator form of :meth:`add`."""
-
-        def decorate(value: T) -> T:
-            return self.add(name, value, help, **extra)
-
-        return decorate
+        return lambda value: self.add(name, value, help, **extra)
 
     def names(self) -> list[str]:
         """Names in registration order: CLI ``choices`` and combo-box items."""

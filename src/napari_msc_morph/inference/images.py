@@ -162,12 +162,9 @@ def _add_gradcam_failures(results: FieldResults, failed) -> FieldResults:
 
 def unique_notices(predictions: Iterable[Prediction]) -> list[str]:
     """Every notice of ``predictions`` (and their planes) once, in order."""
-    seen: dict[str, None] = {}
-    for prediction in predictions:
-        for part in [prediction, *prediction.planes]:
-            for notice in part.notices:
-                seen.setdefault(notice, None)
-    return list(seen)
+    return list(dict.fromkeys(notice for prediction in predictions
+                              for part in [prediction, *prediction.planes]
+                              for notice in part.notices))
 
 
 def prediction_rows(predictions: Iterable[Prediction], *, per_plane: bool = True,
