@@ -59,14 +59,6 @@ class ModelBundle:
     def task(self) -> TaskSpec:
         return self.config.task_spec
 
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return tuple(self.config.class_names)
-
-    @property
-    def model_id(self) -> str:
-        return self.config.model_id
-
 
 # --------------------------------------------------------------------------- save
 def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
