@@ -8,6 +8,8 @@ used as a plain Python library and from the ``msc-morph`` command line.
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
+from ._exports import lazy_exports
+
 # Library convention: the package logs, the application decides where it goes
 # (the CLI prints warnings on stderr; napari shows its own log).
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -19,16 +21,8 @@ except PackageNotFoundError:  # running from a source tree without install
 
 __all__ = ["__version__"]
 
-# Morphometry engine, imported on first use so `import napari_msc_morph` (and the
-# CLI start-up) stays light.
+# the morphometry engine, imported on first use so the CLI start-up stays light
 _MORPHOLOGY_EXPORTS = ("segment_field", "measure_field", "measure_cells", "summarize_cells",
                        "segment_nuclei", "segment_cells")
 __all__ += list(_MORPHOLOGY_EXPORTS)
-
-
-def __getattr__(name):
-    if name in _MORPHOLOGY_EXPORTS:
-        from . import morphology
-
-        return getattr(morphology, name)
-    raise AttributeError(f"module 'napari_msc_morph' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, dict.fromkeys(_MORPHOLOGY_EXPORTS, ".morphology"))

@@ -1,12 +1,7 @@
 """Public names of a package imported on first use (PEP 562), so a dock opens quickly.
 
-``from napari_msc_morph.analysis.aggregate import SAMPLE_KEYS`` runs
-``analysis/__init__.py`` first; when that file imported every submodule, the
-Correlation dock paid scipy.stats, statsmodels and pingouin (1-2 s of a frozen
-viewer) for one registry. A package lists its public names and their submodule
-instead; ``from napari_msc_morph.analysis import correlate_study`` still works and
-imports ``analysis.study`` at that moment. :func:`lazy_module` does the same for one
-library an engine module needs only when it computes (``ndimage``: scipy.ndimage).
+A package importing every submodule in ``__init__`` made the Correlation dock
+pay scipy.stats, statsmodels and pingouin (1-2 s) for one registry.
 """
 
 from __future__ import annotations
@@ -16,20 +11,8 @@ import sys
 
 
 def lazy_exports(package: str, exports: dict[str, str]):
-    """``__getattr__`` and ``__dir__`` for ``package`` that import ``exports`` on demand.
-
-    Parameters
-    ----------
-    package : str
-        The package's ``__name__``.
-    exports : dict of str to str
-        Public name -> the submodule (relative, e.g. ``".study"``) that defines it.
-
-    Returns
-    -------
-    tuple of callables
-        Assign them to the package's ``__getattr__`` and ``__dir__``.
-    """
+    """The ``__getattr__`` and ``__dir__`` of ``package``, importing ``exports`` (public name ->
+    relative submodule) on demand."""
 
     def __getattr__(name: str):
         if name not in exports:
@@ -45,8 +28,7 @@ def lazy_exports(package: str, exports: dict[str, str]):
 
 
 class _LazyModule:
-    """Stands for a module and imports it at the first attribute lookup (thread-safe:
-    :func:`importlib.import_module` holds the import lock)."""
+    """A module imported at the first attribute lookup (``import_module`` holds the lock)."""
 
     def __init__(self, name: str):
         self._name = name
@@ -62,14 +44,9 @@ class _LazyModule:
 
 
 def lazy_module(name: str):
-    """``ndi = lazy_module("scipy.ndimage")``: an import paid by the first call, not at import.
-
-    For engine modules a dock imports for a registry or a check: scipy.ndimage alone
-    cost a dock 0.2-0.5 s of a frozen viewer before the user asked for anything.
-    """
+    """``ndi = lazy_module("scipy.ndimage")``: an import paid by the first call, not at import."""
     return _LazyModule(name)
 
 
-#: ``scipy.ndimage`` for the engine modules the docks import (segmentation, label edits,
-#: augmentation): imported by the first filter that runs.
+#: ``scipy.ndimage`` for engine modules the docks import (it cost a dock 0.2-0.5 s).
 ndimage = lazy_module("scipy.ndimage")

@@ -1,19 +1,8 @@
 """Huge images left on disk: TIFF/BigTIFF (tifffile ``aszarr``) and OME-Zarr (zarr).
 
-:func:`napari_msc_morph.io.read_image` with ``lazy=True`` reads only the
-metadata of such a file; its ``data`` is a :class:`LazyImage` over the
-full-resolution level and ``levels`` holds every pyramid level. Pixels are
-read when a region is indexed:
-
-- the napari reader turns the levels into dask arrays (:func:`as_dask`), so
-  napari loads only what is on screen, at the level it shows;
-- prediction indexes crops (``plane[y0:y1, x0:x1]``) and a strided subsample
-  (``plane[::step, ::step]``); a plane keeps one band of rows (whole chunks,
-  full width) in memory so neighbouring crops decode each chunk once.
-
-Converting a :class:`LazyImage` to a numpy array as a whole raises
-:class:`~napari_msc_morph.errors.BadInputError`: a code path that would load a
-20 000 x 20 000 field at once fails with a message instead of swapping.
+Pixels are read when a region is indexed: napari gets dask arrays of the pyramid
+levels, prediction indexes crops from a cached band of whole chunks. Converting
+a :class:`LazyImage` to numpy as a whole is refused, so no path swaps.
 """
 
 from __future__ import annotations
@@ -37,11 +26,8 @@ class LazyImage:
     Parameters
     ----------
     array : zarr.Array
-        The stored array (all its axes).
     fixed : dict of int to int, optional
-        Axes of ``array`` held at one index (squeezed axes of an OME-Zarr,
-        or the planes already chosen in a stack); the other axes are this
-        object's axes, in order.
+        Axes of ``array`` held at one index; the others are this object's axes.
     name : str
         Named in messages.
     """
@@ -156,12 +142,8 @@ _OME_LETTERS = {"t": "T", "c": "C", "z": "Z", "y": "Y", "x": "X"}
 
 
 def read_ome_zarr_lazy(path: Path) -> dict:
-    """An OME-Zarr image (NGFF 0.4 on zarr v2, 0.5 on zarr v3) left on disk.
-
-    Returns the fields of a :class:`~napari_msc_morph.io.LoadedImage`: axes of
-    one element are squeezed (Y and X kept), as bioio does; the pixel size is
-    the X scale of the first dataset in µm.
-    """
+    """The fields of a ``LoadedImage`` of an OME-Zarr (NGFF 0.4/0.5) left on disk; axes of
+    one element squeezed (Y and X kept), as bioio does."""
     from ._tiff import unit_factor
     from .pixel_size import judge_pixel_size
 
@@ -219,11 +201,8 @@ READER_LAZY_BYTES = 256 * 1024 * 1024
 
 
 def reads_lazily(path) -> bool:
-    """Whether the napari reader should leave ``path`` on disk.
-
-    A TIFF/BigTIFF or OME-Zarr with pyramid levels, or whose full-resolution
-    array holds :data:`READER_LAZY_BYTES` or more; other files are read whole.
-    """
+    """Whether the napari reader leaves ``path`` on disk: a TIFF or OME-Zarr with pyramid
+    levels or of :data:`READER_LAZY_BYTES` or more."""
     path = Path(path)
     name = path.name.lower().rstrip("/")
     try:

@@ -1,21 +1,9 @@
 """TIFF reading with physical pixel size, axes and channel names (tifffile).
 
-The pixel size comes, in this order, from
-1. OME-XML ``PhysicalSizeX``/``Y`` with their units;
-2. ImageJ metadata: a length ``unit`` (micron, µm, nm, ...) with the X/Y
-   resolution tags (``spacing`` is the z step);
-3. a vendor description: ``MicronsPerPixel="0.8898"`` (and ``...X``/``...Y``)
-   or MetaMorph's ``<prop id="spatial-calibration-x" value="...">``;
-4. plain TIFF resolution tags with a length ``ResolutionUnit`` (centimetre,
-   or tifffile's millimetre/micrometre) -- never inches: a resolution in dots
-   per inch is a print or screen setting, not a pixel size.
-What was found is judged by :func:`napari_msc_morph.pixel_size.judge_pixel_size`
-(plausible and square, else refused with why). A file that says nothing gets
-``None``: 1 µm/px is never made up.
-
-Before any pixel is read, the header is checked against the file: a header
-that claims more pixels than the file stores, or than memory holds, is
-refused with a message naming the file (see :mod:`napari_msc_morph.memory`).
+The pixel size comes from OME-XML, ImageJ metadata, a vendor description, or
+resolution tags with a length unit (never inches), in that order
+(docs/opening-files.md), and is judged by :func:`~.pixel_size.judge_pixel_size`.
+A header claiming more pixels than the file or memory holds is refused first.
 """
 
 from __future__ import annotations
@@ -31,8 +19,7 @@ from .errors import BadInputError
 from .memory import check_fits, format_bytes
 from .pixel_size import judge_pixel_size
 
-#: Marks a label image: the OME ``Image`` description written by the plugin's napari writer,
-#: and ``msc_morph=labels`` in the ImageJ/JSON description of :func:`~napari_msc_morph.io.write_tiff`.
+#: Marks a label image the plugin wrote (OME description; ``msc_morph=labels`` otherwise).
 LABELS_MARK = "napari-msc-morph labels"
 
 UNIT_TO_UM = {
@@ -42,8 +29,7 @@ UNIT_TO_UM = {
 }
 #: No microscope image compresses better than this; a header claiming more is broken.
 MAX_COMPRESSION_RATIO = 100_000
-#: TIFF ResolutionUnit codes with a length: centimetre, and tifffile's millimetre and
-#: micrometre extensions. Inch (2) is left out on purpose (dpi is not a pixel size).
+#: TIFF ResolutionUnit codes with a length; inch (2) is left out: dpi is not a pixel size.
 _RESOLUTION_UNITS = {3: (1e4, "cm"), 4: (1e3, "mm"), 5: (1.0, "µm")}
 _NUMBER = r"([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan|inf)"
 _MICRONS_PER_PIXEL = {
@@ -59,7 +45,7 @@ def unit_factor(unit) -> float | None:
 
 
 def checked_size(value: float, path: Path, where: str) -> float:
-    """``value`` if it is a positive finite number of µm, else a BadInputError naming the file."""
+    """``value`` if it is a positive finite number of µm."""
     if not math.isfinite(value) or value <= 0:
         raise BadInputError(
             f"{path}: the file's {where} gives a pixel size of {value} µm, which cannot be "
@@ -215,11 +201,7 @@ def is_labels_file(tif: tifffile.TiffFile, imagej: dict) -> bool:
 
 
 def read_tiff(path: Path, lazy: bool = False) -> dict:
-    """Read a TIFF: ``data``, ``axes``, the pixel-size fields, z spacing, channel names.
-
-    With ``lazy`` only the metadata is read (``data`` is ``None``); the
-    caller opens the pixels lazily (see :mod:`napari_msc_morph._lazy`).
-    """
+    """Read a TIFF: ``data`` (``None`` with ``lazy``), ``axes``, pixel sizes, channel names."""
     path = Path(path)
     try:
         with tifffile.TiffFile(path) as tif:

@@ -1,10 +1,7 @@
 """Pick one channel (and project z) from a multichannel microscope file.
 
-Microscopes write CYX, ZCYX or YXC stacks and 8-bit RGB exports; the CLI's
-``FILE:CHANNEL`` arguments and scripts pick the plane they mean here. The
-channel axis comes from the file's axes metadata (``LoadedImage.axes``); only a
-file without axes metadata falls back to shape, and then only when the answer
-is unambiguous.
+The channel axis comes from the file's axes metadata; shape decides only without
+it, and only when the answer is unambiguous.
 """
 
 from __future__ import annotations
@@ -35,16 +32,8 @@ Z_PROJECTIONS.add("none", None, "keep the stack (an error where one plane is nee
 
 
 def parse_image_spec(spec: str) -> tuple[Path, str | None]:
-    """Split ``"stack.tif:DAPI"`` / ``"stack.tif:0"`` into a path and a channel.
-
-    A spec that names an existing file as a whole (``C:\\data\\x.tif``, a file
-    whose name has a colon) is a path without a channel.
-
-    >>> parse_image_spec("stack.tif:1")
-    (PosixPath('stack.tif'), '1')
-    >>> parse_image_spec("plain.tif")
-    (PosixPath('plain.tif'), None)
-    """
+    """Split ``"stack.tif:DAPI"`` / ``"stack.tif:0"`` into a path and a channel; an
+    existing file's whole name (``C:\\data\\x.tif``) is a path."""
     text = str(spec)
     if Path(text).exists() or ":" not in text:
         return Path(text), None
@@ -74,9 +63,7 @@ def _channel_index(loaded: LoadedImage, channel: str, size: int, rgb: bool) -> i
 
 
 def signal_colour(rgb: np.ndarray) -> int:
-    """The colour (0 red, 1 green, 2 blue) of an RGB(A) image, channels last, that carries
-    its stain: an 8-bit export of one stain (DAPI in blue) leaves the others empty, so the
-    channel with the widest spread."""
+    """The colour (0 red, 1 green, 2 blue) carrying an RGB export's stain: the widest spread."""
     return int(np.argmax([float(np.std(rgb[..., i])) for i in range(3)]))
 
 
@@ -87,17 +74,15 @@ def select_channel(loaded: LoadedImage, channel: str | int | None = None,
     Parameters
     ----------
     loaded : LoadedImage
-        From :func:`napari_msc_morph.io.read_image`.
     channel : str or int, optional
-        Channel index or name (from the file's channel names; ``R``/``G``/``B``
-        for RGB exports). Required when the file has several channels.
-    z_project : {"max", "mean", "none"}
-        How a z-stack becomes one plane (see :data:`Z_PROJECTIONS`).
+        Index or name (``R``/``G``/``B`` for RGB); required with several channels.
+    z_project : str
+        One of :data:`Z_PROJECTIONS`.
 
     Returns
     -------
     LoadedImage
-        Same pixel size; ``metadata["channel"]`` says which channel was used.
+        ``metadata["channel"]`` says which channel was used.
     """
     data = np.asarray(loaded.data)
     axes = loaded.axes or ""

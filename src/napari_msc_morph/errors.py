@@ -1,13 +1,8 @@
 """The package's exceptions for problems a user can cause or fix.
 
-Every long job (segment, measure, predict, train, evaluate, correlate, demo)
-raises only these for user-caused problems, so each face has one mapping:
-the CLI prints one line and exits with :attr:`MscMorphError.exit_code`, a
-widget shows a napari notification and keeps the viewer working.
-
-``BadInputError`` also derives from :class:`ValueError` and
-``MissingDependencyError`` from :class:`ImportError`, so callers that catch
-the built-in kinds keep working.
+Faces map these once: the CLI prints one line and exits with
+:attr:`MscMorphError.exit_code`, a dock shows a notification. The built-in bases
+(``ValueError``, ``ImportError``) keep callers that catch those working.
 """
 
 from __future__ import annotations
@@ -60,10 +55,7 @@ USER_ERRORS = (MscMorphError, OSError)
 
 
 def missing_dependency(package: str, extra: str | None = None, purpose: str = ""):
-    """Import ``package`` or raise :class:`MissingDependencyError` naming ``extra``.
-
-    >>> numpy = missing_dependency("numpy")
-    """
+    """Import ``package`` or raise :class:`MissingDependencyError` naming ``extra``."""
     import importlib
 
     try:
@@ -73,19 +65,14 @@ def missing_dependency(package: str, extra: str | None = None, purpose: str = ""
 
 
 def log_folder():
-    """Where bug logs go: ``napari-msc-morph/logs`` in the user's cache folder (platformdirs;
-    ``$XDG_CACHE_HOME`` or ``~/.cache`` on Linux)."""
+    """Where bug logs go: ``napari-msc-morph/logs`` in the user's cache folder."""
     import platformdirs
 
     return platformdirs.user_cache_path("napari-msc-morph", appauthor=False) / "logs"
 
 
 def write_bug_log(err: BaseException, job: str, context: str = ""):
-    """Write ``err``'s traceback to a new file in :func:`log_folder`; its path, or None.
-
-    The one place both faces record a bug (anything that is not a user error):
-    the CLI names the file in its one-line message, a dock in its notification.
-    """
+    """Write a bug's traceback to a new file in :func:`log_folder`; its path, or None."""
     import datetime
     import os
     import sys

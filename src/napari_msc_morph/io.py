@@ -1,11 +1,8 @@
 """Reading images with their pixel size, reading tables, and writing files atomically.
 
-Every writer here writes to a temporary file in the destination folder and then
-renames it over the target, so an interrupted run never leaves a half-written
-table, image or model on disk. Every table goes in through :func:`read_table` and
-out through :func:`write_table` / :func:`write_xlsx` (or
-:func:`~napari_msc_morph.table_export.export_table`), which apply the spreadsheet
-rules of :mod:`napari_msc_morph.spreadsheet`: formulas never run, ids stay text.
+Writers rename a temporary file over the target, so an interrupted run never
+leaves a half-written file. Tables go through :func:`read_table` and
+:func:`write_table`, which apply :mod:`napari_msc_morph.spreadsheet`'s rules.
 """
 
 from __future__ import annotations
@@ -43,18 +40,10 @@ IMAGE_SUFFIXES = (".tif", ".tiff", ".png", ".jpg", ".jpeg", ".bmp") + BIOIO_SUFF
 class LoadedImage:
     """An image array with the physical pixel size found in its file.
 
-    ``pixel_size_um`` is ``None`` when the file does not say, or says
-    something that cannot be used; callers must then ask the user rather than
-    assume 1 µm/px. ``pixel_size_source`` says which metadata gave it
-    (``"OME-XML PhysicalSizeX"``, ``"ImageJ metadata (unit micron)"``,
-    ``"MicronsPerPixel (TIFF description)"``, ``"TIFF resolution tags (cm)"``, ...),
-    ``pixel_size_yx_um`` the file's ``(y, x)`` sizes when plausible (square or
-    not: napari's layer scale), ``pixel_size_refused`` why the file's size is not
-    used (implausible, or pixels not square; :mod:`napari_msc_morph.pixel_size`),
-    raised by :func:`resolve_pixel_size` unless the user gives a size.
-    ``axes`` names the axes of ``data`` in tifffile's letters (``"YX"``,
-    ``"CYX"``, ``"ZCYX"``, ``"YXS"`` for RGB samples; ``None`` when unknown),
-    ``channel_names`` the channels along ``C`` when the file names them.
+    ``pixel_size_um`` is ``None`` when the file gives no usable size (never assume
+    1 µm/px); ``pixel_size_source`` names the metadata that gave it,
+    ``pixel_size_refused`` why the file's size is not used. ``axes`` uses tifffile's
+    letters (``"CYX"``, ``"YXS"`` for RGB; ``None`` when unknown).
     """
 
     data: np.ndarray
@@ -72,7 +61,7 @@ class LoadedImage:
 
     @property
     def channel_axis(self) -> int | None:
-        """Index of the channel axis in ``data`` from the file's axes, or ``None``."""
+        """Index of the ``C`` axis in ``data``, or ``None``."""
         if self.axes and "C" in self.axes:
             return self.axes.index("C")
         return None
@@ -82,23 +71,18 @@ class LoadedImage:
 def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it onto ``target`` on success.
 
-    If the body raises, the temporary file is removed and ``target`` is left as
-    it was. A full disk (``ENOSPC``, or a quota: ``EDQUOT``), whose message
+    If the body raises, ``target`` is left as it was. A full disk, whose message
     names no file, is re-raised as an ``OSError`` naming ``target``.
     """
     target = Path(target)
+    tmp = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(
             dir=target.parent, prefix=f".{target.name}.", suffix=suffix or target.suffix
         )
         os.close(fd)
-    except OSError as err:
-        if err.errno in DISK_FULL:
-            raise disk_full_error(err, target) from err
-        raise
-    tmp = Path(tmp_name)
-    try:
+        tmp = Path(tmp_name)
         yield tmp
         if tmp.is_file():
             # mkstemp makes files private (0600); give them the usual umask mode
@@ -111,7 +95,7 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
             raise disk_full_error(err, target) from err
         raise
     finally:
-        if tmp.exists():
+        if tmp is not None and tmp.exists():
             tmp.unlink()
 
 
@@ -120,7 +104,7 @@ DISK_FULL = {errno.ENOSPC} | ({errno.EDQUOT} if hasattr(errno, "EDQUOT") else se
 
 
 def disk_full_error(err: OSError, target: Path) -> OSError:
-    """An ``OSError`` like the full-disk ``err`` that names ``target`` and what to do."""
+    """The full-disk ``err`` naming ``target`` and what to do."""
     return OSError(
         err.errno,
         f"no space left on the disk of {target.parent} (writing {target.name}); free some "
@@ -133,10 +117,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = Fals
                 path_columns: tuple[str, ...] = ()) -> Path:
     """Write a DataFrame as CSV (or XLSX by suffix) atomically and return the path.
 
-    ``path_columns`` name columns holding file paths: they are stored relative
-    to the table's own folder (:func:`path_for_file`), as tables are read back.
-    Text that a spreadsheet would run as a formula is stored as text
-    (:mod:`napari_msc_morph.spreadsheet`).
+    ``path_columns`` hold file paths, stored relative to the table's folder.
     """
     path = Path(path)
     present = [c for c in path_columns if c in table.columns]
@@ -153,12 +134,7 @@ def write_table(table: pd.DataFrame, path: str | os.PathLike, index: bool = Fals
 
 
 def write_xlsx(path: str | os.PathLike, sheets: dict, index: bool = False) -> Path:
-    """Write ``{sheet name: DataFrame}`` as one XLSX file, atomically.
-
-    Text cells are stored as text, never as formulas (a cell ``=1+1`` shows
-    ``=1+1``); control characters XLSX cannot hold are replaced, with a warning
-    naming the column (:func:`~napari_msc_morph.spreadsheet.xlsx_safe`).
-    """
+    """Write ``{sheet name: DataFrame}`` as one XLSX file atomically; formulas stay text."""
     path = Path(path)
     missing_dependency("openpyxl", "all", f"writing {path.name}; or choose a .csv file name")
     with atomic_path(path) as tmp:
@@ -171,18 +147,10 @@ def write_xlsx(path: str | os.PathLike, sheets: dict, index: bool = False) -> Pa
 
 
 def read_table(path: str | os.PathLike, text_columns=()) -> pd.DataFrame:
-    """Read a CSV/TSV/XLSX/Parquet table, with an error that names the file if it fails.
+    """Read a CSV/TSV/XLSX/Parquet table; an error names the file.
 
-    Key columns (``sample_id``, ``donor``, ``well``, file columns, any
-    ``*_id`` and the ``text_columns`` a command joins or groups on) are read as
-    text: ids ``1.1`` and ``1.10`` stay apart and ``001`` stays ``001``. Text
-    tables are read in whatever encoding, separator and decimal mark they use
-    (:func:`~napari_msc_morph.spreadsheet.read_text_table`).
-
-    Raises
-    ------
-    BadInputError
-        The file cannot be parsed, or names a column twice.
+    Key columns (ids, donors, wells, files and ``text_columns``) are read as text,
+    so ``1.10`` and ``001`` survive.
     """
     path = Path(path)
     if not path.exists():
@@ -201,8 +169,6 @@ def read_table(path: str | os.PathLike, text_columns=()) -> pd.DataFrame:
             frame = read_text_table(path, text_columns)
     except BadInputError:
         raise
-    except UnicodeDecodeError as err:
-        raise BadInputError(f"Could not read table {path}: {err}") from err
     except Exception as err:  # pandas raises many kinds; name the file for the user
         raise BadInputError(f"Could not read table {path}: {err}") from err
     return frame
@@ -235,7 +201,7 @@ def write_json(obj, path: str | os.PathLike) -> Path:
 
 
 def json_default(value):
-    """``json.dumps``'s ``default``: numpy scalars and arrays, and paths, as JSON values."""
+    """``json.dumps``'s ``default`` for numpy values and paths."""
     if isinstance(value, (np.integer, np.floating)):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -255,10 +221,7 @@ def write_tiff(
 ) -> Path:
     """Write an image as an ImageJ-compatible TIFF with its pixel size, atomically.
 
-    The pixel size is stored both as TIFF resolution (pixels per µm) and in the
-    ImageJ metadata, which Fiji, tifffile and napari readers all understand.
-    ``labels`` marks a label image (``msc_morph=labels`` in the description), so
-    the plugin's napari reader opens it as a Labels layer.
+    ``labels`` marks a label image, which the plugin's reader opens as Labels.
     """
     path = Path(path)
     data = np.asarray(data)
@@ -293,29 +256,19 @@ def write_tiff(
 
 
 def read_image(path: str | os.PathLike, lazy: bool = False) -> LoadedImage:
-    """Read an image and its pixel size (µm) from TIFF/OME/ImageJ metadata.
+    """Read an image and its pixel size (µm) from its metadata.
 
     Parameters
     ----------
     path : str or Path
-        A TIFF (ImageJ, OME or plain), a CZI/ND2/LIF file or OME-Zarr folder
-        (with the ``[formats]`` extra: bioio and its plugins), or any format
-        ``skimage.io`` reads (PNG, JPEG; these carry no pixel size).
+        A TIFF, a CZI/ND2/LIF file or OME-Zarr folder (``[formats]`` extra), or
+        anything ``skimage.io`` reads (no pixel size).
+    lazy : bool
+        TIFF and OME-Zarr: ``data`` is a lazy view and ``levels`` its pyramid.
 
     Returns
     -------
     LoadedImage
-        ``pixel_size_um`` is ``None`` when the file carries no physical size.
-
-    Examples
-    --------
-    >>> img = read_image("field.tif")  # doctest: +SKIP
-    >>> img.data.shape, img.pixel_size_um  # doctest: +SKIP
-    ((1944, 2592), 0.65)
-
-    With ``lazy=True`` a TIFF/BigTIFF or OME-Zarr is not read: ``data`` is a
-    :class:`~napari_msc_morph._lazy.LazyImage` over the file and ``levels`` its pyramid (see
-    :mod:`napari_msc_morph._lazy`); other formats are read as usual.
     """
     path = Path(path)
     if not path.exists():
@@ -385,26 +338,14 @@ def resolve_pixel_size(explicit: float | None, sources) -> tuple[float | None, s
     Parameters
     ----------
     explicit : float or None
-        A size the user gave (``--pixel-size``, the widget's spin box).
+        A size the user gave.
     sources : iterable of LoadedImage
-        Files of the same field, in order of preference (labels, nuclei, channels).
+        Files of the same field, in order of preference.
 
     Returns
     -------
     (pixel_size_um, origin)
-        ``origin`` says where the value came from for the user ("given",
-        the file path) or why there is none. 1 µm/px is never assumed.
-
-    Raises
-    ------
-    BadInputError
-        No size given, none usable in the files, and a file whose size was
-        refused (implausible, or pixels not square): its reason, naming it.
-
-    >>> resolve_pixel_size(0.5, [])
-    (0.5, 'given')
-    >>> resolve_pixel_size(None, [])
-    (None, 'no pixel size in the files and none given')
+        ``origin``: ``"given"``, the file path, or why there is none.
     """
     if explicit is not None:
         value = float(explicit)
@@ -423,12 +364,8 @@ def resolve_pixel_size(explicit: float | None, sources) -> tuple[float | None, s
 
 
 def path_for_file(path: str | os.PathLike, folder: str | os.PathLike) -> str:
-    """How a table saved in ``folder`` stores ``path``: relative to that folder.
-
-    Tables that name files (manifests, ``split.csv``) are read back relative to
-    their own folder, so they keep working when the whole folder is moved or
-    used from another working directory. A path that cannot be made relative
-    (another drive on Windows) stays absolute. POSIX separators throughout.
+    """``path`` relative to ``folder`` (POSIX; absolute on another drive), so a table
+    keeps working when its folder moves.
 
     >>> path_for_file("/data/run/img/a.tif", "/data/run")
     'img/a.tif'

@@ -1,15 +1,6 @@
-"""One protocol for long work: progress callbacks and cancellation.
-
-Every engine entry point that can take a while accepts
-
-- ``progress``: ``None`` or a callable ``progress(done, total, message)``
-  (``total`` 0 means "unknown"), called between steps;
-- ``cancel``: ``None`` or a :class:`CancelToken`, checked between steps (batches,
-  fields, tiles); a cancelled token makes the job raise
-  :class:`~napari_msc_morph.errors.Cancelled` after keeping what is finished.
-
-Faces adapt these once: the CLI draws a tqdm bar (:func:`napari_msc_morph.commands._progress`),
-widgets a progress bar and a Cancel button (``widgets/_panel.py``).
+"""One protocol for long work: ``progress(done, total, message)`` callbacks (``total`` 0:
+unknown) and a :class:`CancelToken`, checked between steps; a cancelled job raises
+:class:`~napari_msc_morph.errors.Cancelled` after keeping what is finished.
 """
 
 from __future__ import annotations
@@ -29,15 +20,7 @@ logger = logging.getLogger("napari_msc_morph")
 
 
 class CancelToken:
-    """A flag one thread sets (GUI Cancel, Ctrl-C handler) and a job checks.
-
-    >>> token = CancelToken()
-    >>> token.cancelled
-    False
-    >>> token.cancel()
-    >>> token.cancelled
-    True
-    """
+    """A flag one thread sets (GUI Cancel, Ctrl-C handler) and a job checks."""
 
     def __init__(self) -> None:
         self._event = threading.Event()
@@ -66,18 +49,8 @@ def report(progress: ProgressFn | None, done: int, total: int, message: str = ""
 
 def scaled(progress: ProgressFn | None, start: int, span: int, total: int,
            prefix: str = "") -> ProgressFn | None:
-    """A progress callback for a sub-job that fills ``[start, start + span)`` of ``total``.
-
-    A driver that runs several sub-jobs (the demo: data, two trainings,
-    morphometry, correlation) hands each one of these so the outer bar moves
-    smoothly and the message names the current part.
-
-    >>> seen = []
-    >>> sub = scaled(lambda d, t, m: seen.append((d, t, m)), 10, 10, 100, "train: ")
-    >>> sub(1, 2, "epoch 1")
-    >>> seen
-    [(15, 100, 'train: epoch 1')]
-    """
+    """A progress callback for a sub-job that fills ``[start, start + span)`` of ``total``,
+    its messages after ``prefix``."""
     if progress is None:
         return None
 

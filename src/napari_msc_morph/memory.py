@@ -1,10 +1,5 @@
-"""Pre-flight memory checks: refuse work that cannot fit before it starts.
-
-A TIFF header that claims 2³¹ × 2³¹ pixels, or a pixel size that makes
-prediction upsample a 400 × 400 image 150-fold, would otherwise end in a
-``MemoryError`` (or the kernel killing napari with the session's work). Every
-step that allocates in proportion to its input asks :func:`check_fits` first,
-with the option that changes the size, so the user gets one clear message.
+"""Pre-flight memory checks: refuse work that cannot fit before it starts, with the
+option that changes its size, instead of a ``MemoryError`` or a killed napari.
 """
 
 from __future__ import annotations
@@ -13,14 +8,12 @@ from .errors import BadInputError
 
 __all__ = ["available_bytes", "check_fits", "format_bytes", "MEMORY_SHARE"]
 
-#: A job may plan to use at most this share of the memory free when it starts
-#: (the rest is for napari, the interpreter and copies the estimate leaves out).
+#: Share of free memory a job may plan to use (the rest: napari, copies not estimated).
 MEMORY_SHARE = 0.8
 
 
 def available_bytes() -> int:
-    """Memory free for a new allocation, in bytes: free memory plus the cache the system
-    can drop (psutil's ``available``, on Linux ``MemAvailable``)."""
+    """Memory free for a new allocation, in bytes (psutil's ``available``)."""
     import psutil
 
     try:
@@ -42,28 +35,10 @@ def format_bytes(n: float) -> str:
 
 
 def check_fits(n_bytes: float, what: str, advice: str, *, available: int | None = None) -> None:
-    """Raise a BadInputError when ``what`` needs more memory than the machine can give.
+    """Refuse a step whose estimated peak ``n_bytes`` exceeds what the machine can give.
 
-    Parameters
-    ----------
-    n_bytes : float
-        The estimated peak memory of the step.
-    what : str
-        The step and its input, as the user knows them ("predicting field.tif
-        at 0.65 µm/px"); it starts the message.
-    advice : str
-        What to do instead, naming the option that changes the size.
-    available : int, optional
-        Free memory in bytes (default :func:`available_bytes`); tests pass it.
-
-    Examples
-    --------
-    >>> check_fits(1024, "reading a.tif", "crop it", available=1 << 30)
-    >>> check_fits(1 << 40, "reading a.tif", "crop it", available=1 << 30)
-    Traceback (most recent call last):
-    ...
-    napari_msc_morph.errors.BadInputError: reading a.tif needs about 1.0 TiB of memory, but \
-only 1.0 GiB is free; crop it
+    ``what`` (the step and its input, as the user knows them) starts the message,
+    ``advice`` names the option that changes the size.
     """
     free = available_bytes() if available is None else int(available)
     if n_bytes > MEMORY_SHARE * free:

@@ -1,14 +1,8 @@
 """Pixel sizes read from files: used only when plausible and square, else refused with why.
 
-A file's metadata can be wrong in ways that look like numbers: a print
-resolution of 150 dpi read as 169.3 µm/px, a unit lost on export, pixels 0.5 µm
-wide and 2 µm tall. Every reader (TIFF, bioio, OME-Zarr) hands what it found to
-:func:`judge_pixel_size`, which keeps a size only when it is one a light
-microscope gives (:data:`PLAUSIBLE_UM`) and the pixels are square; otherwise
-``pixel_size_um`` is ``None`` and ``pixel_size_refused`` says why, naming the
-file and the options that give the size. Work that needs the size
-(:func:`napari_msc_morph.io.resolve_pixel_size`, prediction) raises that
-message unless the user gave a size, which always wins.
+Metadata can be wrong in ways that look like numbers (150 dpi read as 169.3 µm/px,
+a lost unit); every reader hands what it found to :func:`judge_pixel_size`. A
+size the user gives always wins.
 """
 
 from __future__ import annotations
@@ -45,27 +39,17 @@ def judge_pixel_size(path, x_um: float | None, y_um: float | None = None, source
     Parameters
     ----------
     path : str or Path
-        The file, named in messages.
+        Named in messages.
     x_um, y_um : float or None
-        Pixel width and height in µm as the metadata gives them (``y_um``
-        ``None``: the same as ``x_um``).
+        Pixel width and height in µm (``y_um`` ``None``: as ``x_um``).
     source : str
-        Which metadata gave them (``"OME-XML PhysicalSizeX"``, ...).
+        Which metadata gave them.
 
     Returns
     -------
     dict
-        ``pixel_size_um`` (square and plausible, else ``None``),
-        ``pixel_size_yx_um`` (the file's ``(y, x)`` when both are plausible,
-        square or not: napari's layer scale), ``pixel_size_source`` and
-        ``pixel_size_refused`` (why the file's size is not used; ``""`` if it is).
-
-    Examples
-    --------
-    >>> judge_pixel_size("a.tif", 0.65, source="OME")["pixel_size_um"]
-    0.65
-    >>> judge_pixel_size("a.tif", 169.33, source="resolution tags")["pixel_size_um"] is None
-    True
+        ``pixel_size_um`` (square and plausible, else ``None``), ``pixel_size_yx_um``
+        (plausible, square or not), ``pixel_size_source``, ``pixel_size_refused``.
     """
     found = {"pixel_size_um": None, "pixel_size_yx_um": None, "pixel_size_source": "",
              "pixel_size_refused": ""}

@@ -1,18 +1,7 @@
-"""Small named registries: one table per kind of choice, defined once.
+"""Small named registries: one table per kind of choice, defined beside the code it names.
 
-In the spirit of timm's ``_registry.py``: each registry (tilings, devices,
-optimisers, schedulers, tasks, score columns, feature families, ...) lives
-beside the code it names, and CLI ``choices=``, widget combo boxes and the docs
-tables are generated from it. Adding an entry is a one-file change.
-
->>> SHAPES = Registry("shape")
->>> @SHAPES.register("disk", help="a filled circle")
-... def disk(r):
-...     return r
->>> SHAPES.names()
-['disk']
->>> SHAPES.get("disk")(3)
-3
+CLI ``choices``, dock combo boxes and the docs tables are generated from them
+(as timm's ``_registry.py``), so adding an entry is a one-file change.
 """
 
 from __future__ import annotations
@@ -54,11 +43,7 @@ class Registry(Generic[T]):
 
     def register(self, name: str, help: str = "", **extra: Any):
         """Decorator form of :meth:`add`."""
-
-        def decorate(value: T) -> T:
-            return self.add(name, value, help, **extra)
-
-        return decorate
+        return lambda value: self.add(name, value, help, **extra)
 
     def names(self) -> list[str]:
         """Names in registration order: CLI ``choices`` and combo-box items."""

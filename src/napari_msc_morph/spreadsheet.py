@@ -1,22 +1,8 @@
 """Tables as spreadsheets write and read them: formulas never run, dialects are found.
 
-Writing (every CSV and XLSX the package writes goes through
-:func:`csv_safe` or :func:`xlsx_safe` and :func:`formulas_as_text`):
-
-* a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
-  return is a formula to Excel and LibreOffice. A file named
-  ``=HYPERLINK("http://evil","x").tif`` would become a live link, a group named
-  ``=1+1`` would show 2 (the OWASP "CSV injection" rules). In CSV such cells get
-  a leading ``'`` (which the spreadsheet shows as text); in XLSX they are
-  stored as string cells, so they read back exactly. Numbers stay numbers: only
-  text cells are touched, a column of negative numbers stays numeric.
-* control characters XLSX cannot hold (``\\x01`` ...) are replaced by U+FFFD,
-  with a warning naming the column.
-
-Reading (:func:`read_text_table`, used by :func:`napari_msc_morph.io.read_table`):
-the encoding (UTF-8 with or without BOM, UTF-16 from Excel's "Unicode text",
-else Windows-1252), the separator (``,``, ``;`` or tab, whatever the suffix)
-and decimal commas are found from the file; key columns are read as text.
+Every CSV/XLSX the package writes goes through :func:`csv_safe` or :func:`xlsx_safe`;
+:func:`read_text_table` finds encoding, separator and decimal mark. The rules are in
+docs/results-and-correlation.md ("Spreadsheet safety").
 """
 
 from __future__ import annotations
@@ -53,10 +39,8 @@ __all__ = [
 #: First characters that make a spreadsheet evaluate a cell (OWASP CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-#: Columns that identify samples, files or groups: always read as text, so ``1.10`` stays
-#: ``1.10`` (not the number 1.1) and ``001`` stays ``001``. Also any ``*_id`` column,
-#: any ``channel_<NAME>`` column of a fields manifest and the columns a command is told
-#: to join or group on (``--on``, ``--unit``).
+#: Columns read as text (so ``1.10`` and ``001`` survive), with any ``*_id`` and
+#: ``channel_<NAME>`` column and those a command joins or groups on.
 KEY_COLUMNS = frozenset({
     "sample_id", "sample", "donor", "well", "plate", "field", "file", "path", "image",
     "labels", "nuclei", "cells", "nuclei_labels", "subject", "patient", "id",
@@ -73,15 +57,8 @@ _PERCENT = re.compile(r"\s*([-+]?\d+(?:[.,]\d+)?)\s*%\s*")
 
 # --------------------------------------------------------------------------- writing
 def escape_formula(text: str) -> str:
-    """A text cell a spreadsheet shows as written: ``'`` before a formula start.
-
-    A cell that already starts with ``'`` and a formula start (or another
-    ``'``) gets one more, so :func:`unescape_formula` gives back every text
-    exactly.
-
-    >>> escape_formula("=1+1"), escape_formula("-2+3"), escape_formula("day 3")
-    ("'=1+1", "'-2+3", 'day 3')
-    """
+    """``'`` before a formula start (and before an existing ``'`` escape, so
+    :func:`unescape_formula` gives back every text exactly)."""
     first, second = text[:1], text[1:2]
     if (first and first in FORMULA_STARTS) or (first == "'" and second
                                                  and second in (*FORMULA_STARTS, "'")):
@@ -113,8 +90,7 @@ def _first_in(first: tuple[str, ...]):
 
 
 def _map_text(table: pd.DataFrame, change, hits) -> pd.DataFrame:
-    """``table`` with ``change`` applied to the text cells ``hits(column)`` marks, and to
-    every column name (a shallow copy; only columns holding such cells are rebuilt)."""
+    """A shallow copy with ``change`` applied to the text cells ``hits`` marks and the names."""
     table = table.copy(deep=False)
     for i in _text_positions(table):
         values = table.iloc[:, i]
@@ -142,9 +118,8 @@ def csv_safe(table: pd.DataFrame) -> pd.DataFrame:
 def write_csv(table: pd.DataFrame, path, index: bool = False) -> None:
     """Write ``table`` as CSV with :func:`csv_safe` text (not atomic: give a temporary path).
 
-    Text holding a carriage return is quoted (Python's csv module would leave
-    it bare, and every reader would split the row there); such tables quote all
-    their text cells.
+    A carriage return in text makes every text cell quoted: the csv module leaves it
+    bare and readers would split the row there.
     """
     safe = csv_safe(table)
     bare_cr = any(_count(safe.iloc[:, i], "\r") for i in _text_positions(safe))
@@ -161,10 +136,8 @@ def _count(values: pd.Series, pattern) -> int:
 
 
 def xlsx_safe(table: pd.DataFrame, where: str) -> pd.DataFrame:
-    """``table`` with the control characters XLSX cannot hold replaced by U+FFFD.
-
-    Logs one warning per column that held any, naming ``where`` (file and sheet).
-    """
+    """``table`` with the control characters XLSX cannot hold replaced by U+FFFD, warning
+    once per column."""
     def illegal(values):
         return values.str.contains(_XLSX_ILLEGAL, na=False)
 
@@ -178,11 +151,8 @@ def xlsx_safe(table: pd.DataFrame, where: str) -> pd.DataFrame:
 
 
 def formulas_as_text(sheet) -> int:
-    """Store every formula cell of an openpyxl ``sheet`` as a text cell; returns how many.
-
-    openpyxl turns any string starting with ``=`` into a formula; the package
-    writes values only, so each such cell is text the user typed.
-    """
+    """Store every formula cell of an openpyxl ``sheet`` as text (openpyxl makes ``=...``
+    a formula; the package writes values only); returns how many."""
     changed = 0
     for row in sheet.iter_rows():
         for cell in row:
@@ -209,8 +179,7 @@ _SAMPLE_BYTES = 1 << 16
 def _encoding(path: Path) -> tuple[str, str, str]:
     """The codec of a table file, its name, and the text of its first 64 KiB.
 
-    The whole file is checked in chunks (a table may be larger than memory
-    allows twice), so a single Windows-1252 byte at the end is found too.
+    The whole file is checked in chunks, so one Windows-1252 byte at the end counts.
     """
     import codecs
 
@@ -273,14 +242,7 @@ def find_duplicate_columns(names: list) -> dict[str, list[int]]:
 def read_text_table(path: Path, text_columns: Iterable[str] = ()) -> pd.DataFrame:
     """Read a CSV/TSV/TXT table whatever its encoding, separator and decimal mark.
 
-    ``attrs["dialect"]`` says what was found (``"separator ';', decimal comma,
-    Windows-1252"``) and ``attrs["lines"]`` the file line of each row (blank
-    lines are skipped, not counted away).
-
-    Raises
-    ------
-    BadInputError
-        A column name given twice.
+    ``attrs["dialect"]`` says what was found, ``attrs["lines"]`` each row's file line.
     """
     with open(path, "rb") as handle:
         magic = handle.read(4)
@@ -340,11 +302,8 @@ def _decimal_commas(frame: pd.DataFrame, text_columns) -> list:
 
 def percent_columns(frame: pd.DataFrame, where: str,
                     text_columns: Iterable[str] = ()) -> pd.DataFrame:
-    """Text columns of percentages (``52.4%``) as fractions (0.524), as Excel stores them.
-
-    Logs a warning naming each converted column: no column is skipped or
-    changed without a word.
-    """
+    """Text columns of percentages (``52.4%``) as fractions, as Excel stores them, with a
+    warning naming each."""
     for column in _text_columns(frame):
         if is_key_column(column, text_columns):
             continue

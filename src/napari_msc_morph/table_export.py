@@ -1,22 +1,7 @@
-"""Exporting result tables with their provenance: CSV, XLSX or Parquet.
+"""Exporting result tables with their provenance: CSV (+ ``.meta.json``), XLSX or Parquet.
 
-One engine call for every face (results table, per-cell table, scripts):
-:func:`export_table` writes the table by the file's suffix, atomically, and
-keeps a metadata dictionary with it:
-
-Text a spreadsheet would run as a formula (``=1+1``, ``=HYPERLINK(...)``) is
-stored as text in CSV and XLSX (:mod:`napari_msc_morph.spreadsheet`).
-
-* ``.csv``: a JSON sidecar ``<stem>.meta.json`` next to the table (both files
-  are written to temporary files first and renamed together);
-* ``.xlsx``: a second sheet ``metadata`` with one ``key``/``value`` row per
-  entry (values that are not plain text are written as JSON);
-* ``.parquet``: the Parquet file's own key-value metadata, key
-  ``napari_msc_morph`` (needs the ``[parquet]`` extra, pyarrow).
-
-The metadata always holds the plugin version and the export time (UTC, ISO
-8601); the caller adds what it knows (models with their weights sha256,
-pixel sizes, settings of the run). :func:`read_table_metadata` reads it back.
+One engine call for every face; where each format keeps the metadata is listed in
+docs/results-and-correlation.md.
 """
 
 from __future__ import annotations
@@ -54,13 +39,7 @@ def file_filters() -> str:
 
 
 def path_for_filter(path: str, chosen_filter: str) -> str:
-    """``path`` with the chosen filter's suffix added when the user typed none.
-
-    >>> path_for_filter("/data/results", "Parquet (*.parquet)")
-    '/data/results.parquet'
-    >>> path_for_filter("/data/results.csv", "Parquet (*.parquet)")
-    '/data/results.csv'
-    """
+    """``path`` with the chosen filter's suffix added when the user typed none."""
     if Path(path).suffix:
         return path
     for suffix, name in TABLE_FORMATS.items():
@@ -114,21 +93,11 @@ def export_table(table: pd.DataFrame, path: str | os.PathLike,
     path : str or Path
         ``.csv``, ``.xlsx`` or ``.parquet``; the folder must exist.
     metadata : dict, optional
-        JSON-able provenance (models, pixel sizes, settings); stored after the
-        plugin version and export time (see :func:`export_metadata`).
+        JSON-able provenance, stored after :func:`export_metadata`'s own keys.
 
     Returns
     -------
     Path
-        ``path``. A CSV export also writes :func:`sidecar_path`.
-
-    Raises
-    ------
-    BadInputError
-        Another suffix, or a folder that does not exist.
-    MissingDependencyError
-        ``.parquet`` without pyarrow (the ``[parquet]`` extra), ``.xlsx``
-        without openpyxl.
     """
     path = Path(path)
     suffix = _check_target(path)
@@ -140,8 +109,7 @@ def export_table(table: pd.DataFrame, path: str | os.PathLike,
         _write_xlsx(table, path, meta)
     else:
         sidecar = sidecar_path(path)
-        # both files go to temporary names first; the sidecar is renamed just before the
-        # table, so a failure leaves both old files as they were
+        # the sidecar is renamed just before the table: a failure leaves both old files
         with atomic_path(path) as tmp_table, atomic_path(sidecar) as tmp_meta:
             write_csv(table, tmp_table)
             tmp_meta.write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -196,11 +164,7 @@ def _write_parquet(table: pd.DataFrame, path: Path, meta: dict) -> None:
 
 
 def read_table_metadata(path: str | os.PathLike) -> dict:
-    """The metadata an :func:`export_table` file carries (``{}`` when it has none).
-
-    Reads the CSV's sidecar, the XLSX ``metadata`` sheet or the Parquet
-    key-value metadata.
-    """
+    """The metadata an :func:`export_table` file carries (``{}`` when it has none)."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".parquet":
@@ -224,11 +188,8 @@ def read_table_metadata(path: str | os.PathLike) -> dict:
 
 
 def model_provenance(bundle_path: str | os.PathLike) -> dict:
-    """What an export records of a model bundle: file name, id, weights sha256, task, backbone.
-
-    Reads only ``model.json`` (no weights); a bundle that cannot be read gives
-    just its file name and the ``error``, so an export never fails for it.
-    """
+    """What an export records of a bundle, from ``model.json`` alone; an unreadable one
+    gives its name and ``error``, so an export never fails for it."""
     from .models.bundle import read_bundle_config
 
     path = Path(bundle_path)

@@ -1,16 +1,8 @@
-"""Crop boxes for the tiling schemes, and the registry that names them.
+"""Crop boxes for the tiling schemes, and :data:`TILINGS`, the registry that names them.
 
-Boxes are ``(y0, x0, y1, x1)`` integer arrays in pixels of the (2D) image,
-half-open like Python slices. All functions take the image's ``(H, W)`` and
-the square crop size; images smaller than the crop are padded first by the
-engine (see :mod:`napari_msc_morph.inference.preprocess`).
-
-:data:`TILINGS` is the one list of schemes: ``msc-morph predict --tiling``,
-the Predict widget's combo box and the docs table are generated from it, so a
-new scheme is one :meth:`~napari_msc_morph.registry.Registry.register` here.
-Each entry is a function ``boxes(image_shape, crop_size, overlap)``. It sits
-beside both of its users: a bundle's ``model.json`` names its default tiling
-(:mod:`.models`) and :mod:`.inference` cuts the crops.
+Boxes are half-open ``(y0, x0, y1, x1)`` pixel arrays on an ``(H, W)`` plane at
+least one crop large (the engine pads smaller ones). The CLI, the Predict dock
+and the docs table read :data:`TILINGS`, so a new scheme is one entry here.
 """
 
 from __future__ import annotations
@@ -61,27 +53,7 @@ def _hw(image_shape, crop_size) -> tuple[int, int, int]:
 
 
 def six_region_boxes(image_shape, crop_size: int) -> np.ndarray:
-    """The passage study's six crops: upper and lower row, left/middle/right.
-
-    Parameters
-    ----------
-    image_shape : tuple
-        ``(H, W)`` or ``(H, W, C)``.
-    crop_size : int
-        Side of the square crop.
-
-    Returns
-    -------
-    ndarray of int, shape (6, 4)
-        ``(y0, x0, y1, x1)`` in the order upper-left, upper-middle,
-        upper-right, lower-left, lower-middle, lower-right. Middle crops are
-        centred (rounded down).
-
-    Examples
-    --------
-    >>> six_region_boxes((1944, 2592), 448)[:3].tolist()
-    [[0, 0, 448, 448], [0, 1072, 448, 1520], [0, 2144, 448, 2592]]
-    """
+    """The passage study's six crops, (6, 4): upper then lower row, left/middle/right."""
     h, w, c = _hw(image_shape, crop_size)
     rows = (0, h - c)
     cols = (0, (w - c) // 2, w - c)
@@ -89,25 +61,11 @@ def six_region_boxes(image_shape, crop_size: int) -> np.ndarray:
 
 
 def six_partition_boxes(image_shape, crop_size: int) -> np.ndarray:
-    """The other reading of the passage study's six regions: the field cut into six.
+    """The field cut into six equal regions (3x2, 2x3 when portrait), row by row: the crop
+    centred on each, (6, 4).
 
-    The field is divided into six equal regions, 3 columns x 2 rows for a
-    landscape field (2 columns x 3 rows for a portrait one), and each region
-    is represented by the crop centred on it. The crop keeps the pixel size
-    the network was trained at (resizing a 864x972 px region to 448 px would
-    show cells at half their trained size); where a region is smaller than
-    the crop, the crop overlaps its neighbours and stays inside the field.
-
-    Returns
-    -------
-    ndarray of int, shape (6, 4)
-        ``(y0, x0, y1, x1)`` row by row (for a landscape field: upper-left,
-        upper-middle, upper-right, lower-left, lower-middle, lower-right).
-
-    Examples
-    --------
-    >>> six_partition_boxes((1944, 2592), 448)[:3].tolist()
-    [[262, 208, 710, 656], [262, 1072, 710, 1520], [262, 1936, 710, 2384]]
+    Crops keep the trained pixel size (resizing a region would show cells at another
+    size); a region smaller than the crop overlaps its neighbours.
     """
     h, w, c = _hw(image_shape, crop_size)
     n_rows, n_cols = (2, 3) if w >= h else (3, 2)
@@ -130,12 +88,8 @@ def center_box(image_shape, crop_size: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class GridLayout:
-    """A regular grid of crops.
-
-    Tile ``(i, j)`` starts at ``(offset_y + i * stride, offset_x + j * stride)``.
-    The grid is centred on the image, so the uncovered margin (less than one
-    stride) is split between both sides.
-    """
+    """A regular grid of crops, centred: tile ``(i, j)`` starts at
+    ``(offset_y + i * stride, offset_x + j * stride)``."""
 
     crop_size: int
     stride: int
@@ -151,12 +105,7 @@ class GridLayout:
 
     @property
     def map_translate(self) -> tuple[float, float]:
-        """Position of map pixel (0, 0)'s centre in image pixel coordinates.
-
-        napari puts pixel ``k``'s centre at coordinate ``k``; the first tile
-        spans pixels ``offset .. offset + crop - 1``, whose centre is
-        ``offset + (crop - 1) / 2``.
-        """
+        """Map pixel (0, 0)'s centre in image pixels (napari: pixel ``k`` centred at ``k``)."""
         half = (self.crop_size - 1) / 2.0
         return self.offset_y + half, self.offset_x + half
 
@@ -170,11 +119,7 @@ class GridLayout:
 
 
 def check_overlap(overlap, name: str = "overlap (--overlap)") -> float:
-    """``overlap`` as a float in [0, :data:`MAX_OVERLAP`], else a BadInputError naming ``name``.
-
-    >>> check_overlap(0.5)
-    0.5
-    """
+    """``overlap`` as a float in [0, :data:`MAX_OVERLAP`]."""
     try:
         value = float(overlap)
     except (TypeError, ValueError):
@@ -188,11 +133,7 @@ def check_overlap(overlap, name: str = "overlap (--overlap)") -> float:
 
 
 def grid_layout(image_shape, crop_size: int, overlap: float = 0.5) -> GridLayout:
-    """Sliding-window layout with ``overlap`` (fraction of a crop) between neighbours.
-
-    Raises :class:`BadInputError` for an overlap outside [0, :data:`MAX_OVERLAP`],
-    a stride under 1 px, or more than :data:`MAX_TILES_PER_PLANE` tiles.
-    """
+    """Sliding-window layout with ``overlap`` (fraction of a crop) between neighbours."""
     h, w, c = _hw(image_shape, crop_size)
     overlap = check_overlap(overlap)
     stride = int(round(c * (1.0 - overlap)))
@@ -250,12 +191,12 @@ TILINGS.add(
 
 
 def check_tiling(mode: str) -> str:
-    """Return ``mode`` if it is a registered tiling, else raise :class:`BadInputError`."""
+    """``mode`` if it is a registered tiling."""
     if mode not in TILINGS:
         raise BadInputError(f"Unknown tiling {mode!r}: tiling must be one of {', '.join(TILINGS)}.")
     return mode
 
 
 def tile_boxes(mode: str, image_shape, crop_size: int, overlap: float = 0.5) -> np.ndarray:
-    """Boxes for the tiling ``mode`` (one of :data:`TILINGS`); ``overlap`` is checked for all."""
+    """Boxes for the tiling ``mode``; ``overlap`` is checked for all."""
     return TILINGS.get(check_tiling(mode))(image_shape, crop_size, check_overlap(overlap))

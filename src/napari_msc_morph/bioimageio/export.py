@@ -1,31 +1,8 @@
 """A model bundle written as a bioimage.io model package (spec 0.5).
 
-:func:`export_bioimageio` writes a bundle as a bioimage.io model package (a
-``.zip`` with ``bioimageio.yaml``), which bioimage.io tools (``bioimageio``
-CLI, bioimageio.core, deepImageJ, ilastik, the bioimage.io website) can
-validate and run:
-
-- weights as TorchScript (runs anywhere PyTorch runs, no Python code needed)
-  and/or a PyTorch state dict whose architecture is
-  :func:`napari_msc_morph.models.bioimageio_arch.build_classifier` (needs this
-  package installed), both computing logits;
-- preprocessing with the spec's own operations: intensity scaling (a fixed range
-  or per-crop percentiles, as the bundle does), ``clip``, then
-  ``fixed_zero_mean_unit_variance`` with the bundle's mean/std; postprocessing
-  ``scale_linear`` by 1/temperature (calibrated bundles) and ``softmax``;
-- a test crop and the class probabilities napari-msc-morph's own predict path
-  gives it, a cover image, a README, citations of the study and backbone, the
-  authors and licence the user gives, and the class names on the output's
-  channel axis;
-- the bundle itself (``model.json`` + ``weights.safetensors``) as attachments,
-  so :func:`~.importer.import_bioimageio` gets it back without unpickling anything.
-
-The package is validated (``bioimageio.spec``) and its test run
-(``bioimageio.core.test_model``) before it is moved into place: a package that
-would not pass is never written.
-
-Both directions need the ``[bioimageio]`` extra; without it they raise
-:class:`~napari_msc_morph.errors.MissingDependencyError`.
+The package's contents are listed in docs/sharing-models.md; it is validated
+and its test run before it is moved into place, so a package that would not
+pass is never written.
 """
 
 from __future__ import annotations
@@ -91,17 +68,10 @@ class BioimageioExport:
 
     Attributes
     ----------
-    path : Path
-        The package ``.zip``.
-    weight_formats : tuple of str
-    predicted_class : str
-        Our prediction for the test crop.
-    probabilities : list of float
-        Its class probabilities (the package's test output).
-    validation : str
-        ``bioimageio.spec``'s status (``"valid-format"`` or ``"passed"``).
-    test : str
-        ``bioimageio.core.test_model``'s status (``"passed"``), or ``"skipped"``.
+    predicted_class, probabilities : str, list of float
+        Our prediction for the test crop (the package's test output).
+    validation, test : str
+        ``bioimageio.spec``'s and ``bioimageio.core.test_model``'s status.
     warnings : list of str
         Validation warnings worth showing.
     """
@@ -134,34 +104,27 @@ def export_bioimageio(
     Parameters
     ----------
     model : path or ModelBundle
-        A bundle folder or ``.zip`` (or a loaded bundle).
     out : path
-        The package to write; must end in ``.zip``. Replaced atomically.
+        The ``.zip`` to write, replaced atomically.
     authors : list of str
-        Names of the people who made the model (required).
+        Names of the people who made the model.
     licence : str
-        SPDX identifier of the weights' licence, e.g. ``"CC-BY-4.0"`` (required).
+        SPDX identifier of the weights' licence, e.g. ``"CC-BY-4.0"``.
     weights : {"both", "torchscript", "state-dict"}
-        Weight formats to include.
     test_image : path or array, optional
-        Image the test crop is cut from (its centre); default a synthetic field.
+        The test crop is its centre; default a synthetic field.
     cite : list of str
         Extra references, each ``"DOI text"``.
     name : str, optional
-        The package's display name (default from task and backbone).
+        Display name (default from task and backbone).
     run_test : bool, default True
-        Run ``bioimageio.core.test_model`` on the package before it is kept.
+        Run ``bioimageio.core.test_model`` before the package is kept.
     progress : callable, optional
         ``progress(done, total, message)``.
 
     Returns
     -------
     BioimageioExport
-
-    Examples
-    --------
-    >>> export_bioimageio("osteo-model.zip", "osteo-bioimageio.zip",
-    ...                   authors=["Ada Lovelace"], licence="CC-BY-4.0")  # doctest: +SKIP
     """
     spec, v0_5 = bioimageio_spec()
     out = Path(out)
@@ -176,7 +139,6 @@ def export_bioimageio(
 
     def step(message: str) -> None:
         report(progress, next(steps), total, message)
-
 
     bundle = model if isinstance(model, ModelBundle) else load_bundle(model, device="cpu")
     image, pixel_size, image_name = _read_test_image(test_image)
@@ -215,7 +177,7 @@ def _read_test_image(test_image):
 
 
 def _write_files(bundle, tensors, work: Path, formats) -> dict:
-    """The package's files in ``work``: tensors, cover, README, weights, the bundle itself."""
+    """The package's files in ``work``: tensors, cover, weights, the bundle itself."""
     import numpy as np
     import torch
 
@@ -367,11 +329,7 @@ def _short(text: str, limit: int = 500) -> str:
 
 # --------------------------------------------------------------------------- check
 def check_package(path, *, run_test: bool = True, progress=None) -> BioimageioExport:
-    """Validate a package with ``bioimageio.spec`` and (optionally) run its test.
-
-    Raises :class:`~napari_msc_morph.errors.BadInputError` naming the first
-    error when the package does not validate or its outputs do not reproduce.
-    """
+    """Validate a package with ``bioimageio.spec`` and optionally run its test."""
     spec, _ = bioimageio_spec()
     path = Path(path)
     descr = spec.load_description(path, perform_io_checks=True)

@@ -1,30 +1,8 @@
 """A bioimage.io package back into a model bundle (``msc-morph import-bioimageio``).
 
-Two routes, tried in this order:
-
-1. **The bundle inside.** Packages written by :func:`.export.export_bioimageio`
-   carry the bundle's own ``model.json`` and ``weights.safetensors`` as
-   attachments. They are read as they are (safetensors: no code can run),
-   checked by :func:`~napari_msc_morph.models.bundle.load_bundle` (sha256,
-   shapes, finite numbers) and written as a bundle.
-2. **The state dict.** Any other package whose ``pytorch_state_dict`` weights
-   use our architecture (``napari_msc_morph.models.bioimageio_arch.build_classifier``)
-   is rebuilt from the description: backbone, classes and channels from the
-   architecture's kwargs and the output's channel names, mean/std from the
-   ``fixed_zero_mean_unit_variance`` preprocessing, crop size and pixel size
-   from the input axes. The ``.pt`` file is read with
-   ``torch.load(weights_only=True)``: PyTorch's restricted unpickler, which
-   only rebuilds tensors and plain containers and refuses any other object, so
-   no code from the file runs. It is still a pickle format, which is why route 1
-   exists and is preferred.
-
-Packages of other architectures (a U-Net, a TorchScript-only model, a Keras
-model) are refused with a message naming what they hold.
-
-Importing a local package never reaches the network (:mod:`.sources`): the
-description is validated without its I/O checks (no URL or GitHub look-ups),
-and the files the import reads are read by :func:`.sources.read_source`, which
-fetches a URL only with ``allow_download`` (https, sha256 checked).
+Two routes, in this order: the bundle our export attaches (safetensors), else a
+``pytorch_state_dict`` of our architecture rebuilt from the description. Both,
+and why a local package never reaches the network, are in docs/sharing-models.md.
 """
 
 from __future__ import annotations
@@ -112,10 +90,6 @@ def import_bioimageio(package, out, *, task: str | None = None, allow_download: 
                       progress=None) -> BioimageioImport:
     """Write the model of bioimage.io ``package`` as a bundle at ``out`` (folder or ``.zip``).
 
-    The bundle a package exported by :func:`~.export.export_bioimageio` carries
-    is taken as it is; other packages with ``pytorch_state_dict`` weights of
-    our architecture are rebuilt from their description (module docstring).
-
     Parameters
     ----------
     package : path
@@ -123,24 +97,11 @@ def import_bioimageio(package, out, *, task: str | None = None, allow_download: 
     out : path
         The bundle to write.
     task : str, optional
-        The task, for packages that do not say it (route 2); checked otherwise.
+        For packages that do not say it; checked otherwise.
     allow_download : bool, default False
-        Fetch files the description names by URL (https only, sha256 checked).
-        Without it a URL is refused: a local package never reaches the network.
+        Fetch files named by URL (https only, sha256 checked); else a URL is refused.
     progress : callable, optional
         ``progress(done, total, message)``.
-
-    Raises
-    ------
-    BadInputError
-        Not a package, not a model, not an architecture this package builds,
-        a task that is needed and not given, a file named by URL (without
-        ``allow_download``), a YAML Python tag, or output channel names that
-        disagree with the carried bundle's class order.
-
-    Examples
-    --------
-    >>> import_bioimageio("osteo-bioimageio.zip", "osteo-model.zip")  # doctest: +SKIP
     """
     package = Path(package)
     _check_is_package(package)
@@ -182,12 +143,7 @@ def _attached_bundle(descr, tmp: Path, read):
 
 
 def _check_output_order(descr, v0_5, config, name: str) -> None:
-    """The output's channel names must be the carried model.json's classes, in its order.
-
-    Tools that run the package (bioimage.io, deepImageJ) label the outputs with
-    the channel names; the bundle labels them with ``class_names``. If the two
-    disagree, one of them reports the classes swapped.
-    """
+    """Refuse output channel names that differ from the carried model.json's classes."""
     channels = [a for outp in descr.outputs for a in outp.axes
                 if isinstance(a, v0_5.ChannelAxis)]
     if not channels:

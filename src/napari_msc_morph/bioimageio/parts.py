@@ -1,10 +1,7 @@
 """The pieces of a bioimage.io package: test tensors, cover, README, citations.
 
-Kept apart from :mod:`.export` (which builds and validates the description)
-so each module stays one job. Nothing here imports
-``bioimageio``: these are arrays, images and text made by the package's own
-code, which is the point of a test tensor (our predict path computes the
-expected output).
+Nothing here imports ``bioimageio`` but the licence list: a test tensor's
+expected output is what our own predict path computes.
 """
 
 from __future__ import annotations
@@ -126,13 +123,8 @@ def check_licence(licence) -> str:
 
 # --------------------------------------------------------------------------- tensors
 def intensity_scheme(config, crop) -> tuple[str, float, float]:
-    """How the package scales raw pixels to [0, 1]: ``(kind, lo, hi)``.
-
-    ``kind`` is ``"linear"`` (a fixed range: the dtype's, e.g. 0-255 for 8-bit
-    images) or ``"percentile"`` (each crop's 0.5th-99.5th percentiles), decided
-    exactly as :data:`~napari_msc_morph.models.intensity.INTENSITY_MODES`
-    decides for the test crop under the bundle's ``intensity`` mode.
-    """
+    """``(kind, lo, hi)``: ``"linear"`` over the dtype's range or ``"percentile"``, as the
+    bundle's intensity mode decides for the test crop."""
     mode = config.intensity
     if mode == "auto":
         mode = auto_mode(crop.dtype, np.asarray(crop))
@@ -165,12 +157,8 @@ def _test_field(task: str, size: int):
 
 
 def make_test_tensors(bundle, image=None, pixel_size_um=None, name="test image") -> PackageTensors:
-    """The package's test crop from ``image`` (default: a synthetic field) and our prediction.
-
-    The crop is the centre ``input_size`` square of the image, resampled to the
-    model's pixel size when both are known; its expected output is what
-    :class:`~napari_msc_morph.inference.Predictor` (float32, CPU) gives it.
-    """
+    """The package's test crop, the centre of ``image`` (default a synthetic field) at the
+    model's pixel size, and our float32 CPU prediction of it."""
     config = bundle.config
     if image is None:
         field = _test_field(config.task, config.input_size)

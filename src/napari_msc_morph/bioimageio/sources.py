@@ -1,19 +1,8 @@
 """The files a bioimage.io package names, read without reaching the network unasked.
 
-A package from a stranger is a local file, and importing it must behave like
-opening one: no web request, no GitHub lookup, no download. Its ``rdf.yaml``
-may still name a file by URL (``source: http://...``), so every file the
-import reads goes through :func:`read_source`, which
-
-- refuses a URL unless the user passed ``allow_download`` (``--allow-download``),
-  and then only ``https://`` with a ``sha256`` in the description, which is
-  checked against the bytes that arrived;
-- refuses a local path outside the package (absolute, or with ``..``);
-- checks the declared ``sha256`` of a local file too.
-
-:func:`read_rdf_yaml` parses the description with a safe YAML loader first, so
-a Python tag (``!!python/object``) is refused with a message naming the file
-instead of a constructor error from deep inside the validator.
+Every file an import reads goes through :func:`read_source`; the rules (URLs only
+with ``allow_download``, https and a sha256; nothing outside the package) are in
+docs/sharing-models.md.
 """
 
 from __future__ import annotations
@@ -45,15 +34,8 @@ def _yaml_text(path: Path) -> tuple[str, str]:
 
 
 def read_rdf_yaml(path: Path) -> dict:
-    """The package's description as plain data, parsed with a safe loader.
-
-    Raises
-    ------
-    BadInputError
-        The YAML holds a language tag such as ``!!python/object`` (it would
-        build a Python object: refused, never constructed), is not valid YAML,
-        or is not a mapping.
-    """
+    """The package's description as plain data, parsed with a safe loader, so a
+    ``!!python/...`` tag is refused naming the file."""
     from bioimageio.spec.utils import read_yaml  # its safe loader (ruyaml, typ="safe")
 
     where, text = _yaml_text(path)
@@ -86,20 +68,10 @@ def read_source(descr, field: str, package: str, *, allow_download: bool = False
     Parameters
     ----------
     descr : FileDescr-like
-        Has ``source`` and ``sha256`` (may be ``None``).
-    field : str
-        Where the description names it (``"attachments: model.json"``), for messages.
-    package : str
-        The package's file name, for messages.
+    field, package : str
+        Where the description names it and the package's file name, for messages.
     allow_download : bool, default False
         Whether a URL may be fetched (https only, with its sha256 declared).
-
-    Raises
-    ------
-    BadInputError
-        A URL without ``allow_download``, a non-https URL, a URL without a
-        sha256, a path outside the package, or bytes whose sha256 differs
-        from the description.
     """
     from bioimageio.spec.utils import get_reader
 

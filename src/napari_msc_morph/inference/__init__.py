@@ -1,13 +1,7 @@
-"""Inference: tiling, tiled prediction with model bundles, ordinal post-processing.
+"""Inference: tiled prediction and Grad-CAM with model bundles, ordinal post-processing.
 
-The one entry point is :func:`predict_images` (paths, arrays or stacks in,
-:class:`~napari_msc_morph.inference.predict.Prediction` objects out; with
-``explain=True`` each with its Grad-CAM map), and :func:`predictions_table`
-turns its results into the results table; the ``Predict`` widget,
-``msc-morph predict`` and the demo all call these two. :func:`explain_images`
-gives Grad-CAM heat maps aligned with the images (``msc-morph explain``).
-Both run the package's one per-item loop,
-:func:`napari_msc_morph.batch.run_fields`.
+Every face calls :func:`predict_images` (``explain=True`` adds Grad-CAM) and
+:func:`predictions_table`; ``msc-morph explain`` calls :func:`explain_images`.
 """
 
 from ..tiling import TILINGS, center_box, grid_boxes, grid_layout, six_region_boxes, tile_boxes

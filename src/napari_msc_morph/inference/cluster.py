@@ -1,11 +1,7 @@
 """Predict many images on a Dask cluster: one task per image, the model loaded once per worker.
 
-The batch loop (:func:`~napari_msc_morph.batch.run_fields`) with a predict
-task: each task predicts its image with
-:func:`~napari_msc_morph.inference.predict_images` and the worker's cached
-:class:`~napari_msc_morph.inference.Predictor`, so an image's prediction, and
-its failure, are the ones a serial ``msc-morph predict`` gives (with a fixed
-``precision``; ``auto`` calibrates bf16 on the first tiles a predictor sees).
+Each task runs ``predict_images`` with the worker's cached Predictor, so results
+and failures are a serial run's (with a fixed ``precision``).
 """
 
 from __future__ import annotations
@@ -19,8 +15,7 @@ from ..jobs import CancelToken, ProgressFn
 
 __all__ = ["MODEL_LOADS", "cached_predictor", "predict_fields", "predict_task"]
 
-#: Every model load a task did, as ``(worker address or None, bundle path)``: tests
-#: and logs count them (one per worker and bundle, not one per image).
+#: Every model load, ``(worker address or None, bundle path)``: one per worker and bundle.
 MODEL_LOADS: list[tuple[str | None, str]] = []
 
 
@@ -34,7 +29,7 @@ def _worker_address() -> str | None:
 
 
 def _bundle_key(path: str) -> tuple:
-    """The bundle's path and its weights' size and modification time (a changed file reloads)."""
+    """The bundle's path, mtime and size: a changed file reloads."""
     from ..models.bundle import WEIGHTS_FILE
 
     resolved = Path(path).resolve()
@@ -47,10 +42,7 @@ def _bundle_key(path: str) -> tuple:
 @functools.lru_cache(maxsize=2)
 def cached_predictor(worker: str | None, bundle_key: tuple, device: str, precision: str,
                      batch_size: int | None):
-    """This worker's :class:`~napari_msc_morph.inference.Predictor` for a bundle, loaded once.
-
-    ``bundle_key`` is ``_bundle_key(path)``, so a rewritten bundle loads again.
-    """
+    """This worker's Predictor for a bundle, loaded once."""
     from .predict import predictor_for
 
     MODEL_LOADS.append((worker, bundle_key[0]))
@@ -61,9 +53,7 @@ def predict_task(image, *, bundle: str, device: str = "auto", precision: str = "
                  batch_size: int | None = None, predictor=None, **options):
     """Predict one image, ``(path, pixel size or None)``, with this worker's predictor.
 
-    ``options``: ``tiling``, ``overlap`` and the batch's ``pixel_size_um``
-    (used where the image has none of its own). Raises the image's error, as
-    serially: the loop records it.
+    ``options`` go to ``predict_images``; ``pixel_size_um`` only where the image has none.
     """
     from . import predict_images
 
@@ -83,36 +73,23 @@ def predict_fields(bundle, images, *, pixel_sizes=None, tiling: str | None = Non
                    cancel: CancelToken | None = None) -> FieldResults:
     """Predict images with one task per image: the batch ``predict_images`` on a cluster.
 
+    Options not listed are ``predict_images``'s.
+
     Parameters
     ----------
     bundle : path or Predictor
-        The model bundle (folder or ``.zip``), on a file system every worker sees;
-        without a cluster also a ready :class:`~napari_msc_morph.inference.Predictor`.
+        A bundle every worker can read; without a cluster also a ready Predictor.
     images : sequence of path
-        Image files or folders (searched recursively), as for ``predict_images``.
+        Image files or folders.
     pixel_sizes : sequence of float or None, optional
-        Per input, its pixel size (a fields manifest's ``pixel_size_um``);
-        ``None`` entries use ``pixel_size_um``, then the file's metadata.
-    tiling, overlap, device, precision, batch_size, pixel_size_um
-        As for :func:`~napari_msc_morph.inference.predict_images`.
+        Per input (a fields manifest's); ``None`` entries use ``pixel_size_um``.
     client : distributed.Client, optional
-        Where to run (:func:`~napari_msc_morph.batch.batch_client`); ``None``: here.
-    progress, cancel
-        The package's protocol (one step per image).
+        Where to run; ``None``: here.
 
     Returns
     -------
     FieldResults
-        As ``predict_images(..., on_error="collect")``: predictions in input
-        order, ``indices`` into ``images``, ``failures`` (unreadable images, and
-        tasks whose worker died) in input order.
-
-    Raises
-    ------
-    BadInputError
-        No image at all could be predicted, or a bad option.
-    Cancelled, KeyboardInterrupt
-        Carrying the finished images as ``err.partial``.
+        As ``predict_images(..., on_error="collect")``.
     """
     from ..tiling import TILINGS
     from . import Predictor, expand_inputs

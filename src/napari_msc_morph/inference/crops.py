@@ -1,26 +1,8 @@
 """One image cut into the network's crops: what prediction and Grad-CAM share.
 
-:meth:`~.predict.Predictor.predict_steps` and
-:meth:`~.explain.Explainer.explain_steps` take the same parameters and hand
-them to :func:`tile_image`, which checks the tiling and the image's axes, works out the
-resampling to the model's pixel size, the padding of a field smaller than a
-crop and the crop boxes; :meth:`TiledImage.plane_batches` reads one plane,
-resamples and pads it, estimates its intensity limits and hands back its
-normalised crops batch by batch (checking ``cancel`` before each).
-:meth:`~.predict.Predictor.predict_steps` and
-:meth:`~.explain.Explainer.explain_steps` run their own network pass on those
-batches, so both see exactly the same pixels.
-
-Examples
---------
->>> import numpy as np
->>> from types import SimpleNamespace
->>> config = SimpleNamespace(input_size=32, grid_overlap=0.5, pixel_size_um=None,
-...                          intensity="auto", mean=(0.5,), std=(0.25,))
->>> tiled = tile_image(np.zeros((40, 40), np.uint8), config, tiling="center")
->>> normalise, batches = tiled.plane_batches((), tiled.boxes, batch_size=8)
->>> [(start, batch.shape) for start, _, batch in batches]
-[(0, (1, 1, 32, 32))]
+:func:`tile_image` checks the tiling and axes and works out resampling, padding
+and boxes; :meth:`TiledImage.plane_batches` hands back a plane's normalised
+crops batch by batch, so both passes see exactly the same pixels.
 """
 
 from __future__ import annotations
@@ -52,24 +34,8 @@ __all__ = ["TiledImage", "tile_image"]
 class TiledImage:
     """An image set up for crop-by-crop passes of a bundle's network.
 
-    Attributes
-    ----------
-    image : array_like
-        The image (numpy, dask, zarr or a memory map; read plane by plane).
-    config : BundleConfig
-        The bundle's settings (crop size, overlap, intensity, normalisation).
-    layout : ImageLayout
-        Its planes and colour axis.
-    tiling : str
-    overlap : float
-    factor : float
-        Image pixels per model pixel (1.0: no resampling).
-    work_shape : (int, int)
-        A plane's ``(H, W)`` after resampling.
-    padded_shape : (int, int)
-        ``work_shape`` reflect-padded up to one crop where it is smaller.
-    boxes : ndarray, shape (n, 4)
-        The tiling's crops ``(y0, x0, y1, x1)`` on the padded plane.
+    ``factor`` is image pixels per model pixel, ``work_shape`` a resampled plane,
+    ``padded_shape`` that padded up to one crop, ``boxes`` the crops on it.
     """
 
     image: Any
@@ -88,18 +54,15 @@ class TiledImage:
 
     @property
     def padded(self) -> bool:
-        """Whether a plane is smaller than a crop (and so reflect-padded)."""
+        """Whether a plane is smaller than a crop, so reflect-padded."""
         return self.padded_shape != self.work_shape
 
     def plane_batches(self, index: tuple, boxes: np.ndarray, batch_size: int,
                       cancel: CancelToken | None = None, cancelled: str = "Cancelled."
                       ) -> tuple[CropNormalizer, Iterator[tuple[int, np.ndarray, np.ndarray]]]:
-        """The normaliser of plane ``index`` and its crops in ``boxes``, batch by batch.
+        """The normaliser of plane ``index`` and its batches ``(start, boxes, crops)``.
 
-        The batches are ``(start, boxes[start:start + batch_size], normalised
-        crops (B, C, h, w) float32)``; ``cancel`` is checked before each one
-        (raising :class:`~napari_msc_morph.errors.Cancelled` with ``cancelled``).
-        The normaliser counts the NaN/Inf pixels it replaced.
+        Crops are normalised (B, C, h, w) float32; ``cancel`` is checked before each batch.
         """
         plane = resample_plane(self.image[index] if index else self.image, self.factor)
         if self.padded:
@@ -118,14 +81,13 @@ def _batches(plane, boxes, normalise, batch_size, cancel, cancelled):
         yield start, chunk, normalise(crops)
 
 
-#: Bytes per resampled pixel and channel at the peak of :func:`resample_plane`:
-#: skimage's float64 result and its float32 copy.
+#: Bytes per resampled value at the peak of ``resample_plane``: float64 and a float32 copy.
 RESAMPLE_BYTES_PER_VALUE = 12
 
 
 def check_resample_fits(name: str, layout: ImageLayout, pixel_size_um: float,
                         model_pixel_size_um: float, work_shape: tuple[int, int]) -> None:
-    """Refuse, before any work, a resampling to the model's pixel size that memory cannot hold."""
+    """Refuse, before any work, a resampling that memory cannot hold."""
     channels = 3 if layout.rgb else 1
     n_bytes = work_shape[0] * work_shape[1] * channels * RESAMPLE_BYTES_PER_VALUE
     h, w = layout.plane_shape
@@ -140,19 +102,10 @@ def tile_image(image, config, *, tiling: str | None = None, overlap: float | Non
                rgb: bool | None = None, name: str = "image", pixel_size_um: float | None = None,
                layout: ImageLayout | None = None, default_tiling: str | None = None
                ) -> TiledImage:
-    """Set ``image`` up for crops of ``config``'s network (see :class:`TiledImage`).
+    """Set ``image`` up for crops of ``config``'s network.
 
-    The parameters are those of :meth:`~.predict.Predictor.predict_steps`. The
-    tiling defaults to ``default_tiling`` (else the bundle's), the overlap to
-    the bundle's; a ``pixel_size_um`` more than 10% off the model's is
-    resampled to it. A ``layout`` already checked (by ``image_input``) is used
-    as it is.
-
-    Raises
-    ------
-    BadInputError
-        An unknown tiling, or an array that is not grayscale/RGB planes
-        (``name`` says which).
+    Parameters as :meth:`~.predict.Predictor.predict_steps`; the tiling defaults to
+    ``default_tiling``, else the bundle's.
     """
     tiling = check_tiling(tiling or default_tiling or config.tiling)
     overlap = config.grid_overlap if overlap is None else float(overlap)

@@ -1,32 +1,8 @@
-"""Grad-CAM attribution maps of a bundle's network, stitched over a whole field.
+"""Grad-CAM heat maps of a bundle's network, stitched over a whole field.
 
-:class:`Explainer` runs captum's :class:`~captum.attr.LayerGradCam` on the last
-convolutional stage of a bundle's backbone (found generically, see
-:func:`gradcam_layer`) crop by crop, with the same tiling, resampling,
-padding and normalisation as prediction (:mod:`.predict`, :mod:`.tiling`,
-:mod:`.preprocess`), upsamples each crop's map to the crop, and blends
-overlapping crops with a tent window into one heat map of the image plane's
-shape, pixel for pixel. The map is divided by its maximum, so it spans 0-1 per
-plane; the raw maximum is kept (:attr:`Explanation.raw_max`) for comparing
-fields explained with the same model and class.
-
-The grid tiling (the default here) gets extra crops flush with the borders so
-that every pixel of the field is explained; with ``six`` or ``center``
-pixels outside every crop stay 0 and :attr:`Explanation.coverage` says how
-much of the field was seen.
-
-Faces call :func:`explain_images` (``msc-morph explain``) or ``predict_images(...,
-explain=True)`` (the Predict dock's "Explain"): inputs are handled exactly as by
-:func:`~napari_msc_morph.inference.predict_images` (the same pixel-size policy, the same
-loop), and each image gives an :class:`Explanation` aligned pixel for pixel with it.
-
-Examples
---------
->>> from napari_msc_morph.models import load_bundle
->>> explainer = Explainer(load_bundle("osteo.zip"))  # doctest: +SKIP
->>> result = explainer.explain(image)  # doctest: +SKIP
->>> result.heatmap.shape == image.shape[:2], result.target  # doctest: +SKIP
-(True, 'induced')
+Crops are tiled, resampled and normalised exactly as for prediction; each crop's
+map is upsampled to the crop and overlapping crops are blended with a tent
+window. The method and its limits are in docs/explain.md.
 """
 
 from __future__ import annotations
@@ -74,24 +50,15 @@ class Explanation:
     Attributes
     ----------
     heatmap : ndarray of float32
-        The image's shape without the colour axis (``(..., H, W)``), in [0, 1]
-        per plane: 1 where the target class's evidence was strongest.
+        ``(..., H, W)``, scaled to [0, 1] per plane.
     target : str
         The explained class, or ``"predicted"`` (each crop's own top class).
-    target_layer : str
-        The network module the map comes from (e.g. ``"layer4"``).
     probabilities : ndarray, shape (n_classes,)
-        Mean calibrated class probabilities (the bundle's temperature applied) of
-        the tiling's crops, from the same forward pass: what ``predict`` gives for
-        the same bundle, image and tiling (the crops a grid adds to reach the
-        borders are explained but not counted).
+        Mean calibrated probabilities of the tiling's own crops: what ``predict`` gives.
     raw_max : list of float
-        Per plane, the heat map's maximum before scaling to 1 (0 when no
-        region raised the target's score).
+        Per plane, the map's maximum before scaling.
     coverage : float
         Fraction of the field's pixels inside at least one crop.
-    tile_targets : ndarray of int
-        The class index explained in each crop (plane after plane).
     """
 
     heatmap: np.ndarray
@@ -117,22 +84,13 @@ class Explanation:
 
     @property
     def target_label(self) -> str:
-        """What the map explains, for layer and file names: a class, or "predicted class"."""
+        """What the map explains, for layer and file names."""
         return "predicted class" if self.target == PREDICTED_TARGET else self.target
 
 
 def resolve_target(task, target: str | None) -> str:
-    """The class to explain: ``target`` checked against ``task``'s classes.
-
-    ``None`` gives the task's positive class where it has one (``induced`` for
-    the osteogenic task, so the map explains OsScore), else ``"predicted"``
-    (each crop's own top class).
-
-    Raises
-    ------
-    BadInputError
-        If ``target`` is not a class of the model, naming the choices.
-    """
+    """``target`` checked against ``task``'s classes; ``None`` gives the positive class,
+    else ``"predicted"``."""
     if target is None or str(target).strip() == "":
         return task.positive_class or PREDICTED_TARGET
     target = str(target).strip()
@@ -148,16 +106,8 @@ def resolve_target(task, target: str | None) -> str:
 def gradcam_layer(model) -> tuple[str, object]:
     """``(name, module)`` of the last convolutional stage of ``model``.
 
-    timm networks name it in ``feature_info`` (``layer4`` of a ResNet/ResNeXt,
-    ``stages.3`` of a ConvNeXt, the last ``blocks`` of an EfficientNet); any
-    other network gets the last module holding a ``Conv2d`` among its direct
-    children (or the last ``Conv2d`` itself).
-
-    Raises
-    ------
-    BadInputError
-        If the network has no convolution, or its last timm stage has none (a
-        vision transformer: its patch embedding is no evidence map).
+    timm's ``feature_info`` names it; other networks get their last child holding a
+    ``Conv2d`` (or the last ``Conv2d``). A network without one (a ViT) is refused.
     """
     import torch
 
@@ -190,22 +140,14 @@ def gradcam_layer(model) -> tuple[str, object]:
 
 
 def blend_window(crop: int) -> np.ndarray:
-    """A (crop, crop) tent weight: about 1 in the centre, ``1/crop`` at the edges.
-
-    Overlapping crops are averaged with these weights, so a crop's border
-    (where the network sees least context) counts least and no seams show.
-    """
+    """A (crop, crop) tent weight: a crop's border, with least context, counts least."""
     ramp = np.minimum(np.arange(crop) + 0.5, crop - np.arange(crop) - 0.5) / (crop / 2.0)
     ramp = np.clip(ramp, 1.0 / crop, 1.0).astype(np.float32)
     return np.outer(ramp, ramp)
 
 
 def cover_field(boxes: np.ndarray, shape, crop: int) -> np.ndarray:
-    """A grid's boxes plus rows/columns flush with the borders, so they cover the field.
-
-    The prediction grid is centred and leaves a margin under one stride
-    uncovered; a heat map of the whole field needs those pixels too.
-    """
+    """A centred grid's boxes plus rows/columns flush with the borders: the whole field."""
     h, w = int(shape[0]), int(shape[1])
     ys = sorted(set(int(v) for v in boxes[:, 0]) | {0, h - crop})
     xs = sorted(set(int(v) for v in boxes[:, 1]) | {0, w - crop})
@@ -220,12 +162,9 @@ class Explainer:
     Parameters
     ----------
     bundle : ModelBundle, Predictor, str or Path
-        A bundle (loaded, or a folder/``.zip`` to load), or a
-        :class:`~.predict.Predictor` whose device, precision and batch size are
-        used as they are.
+        A bundle, its path, or a ready Predictor (its settings are used).
     device, precision, batch_size
-        As for :class:`~.predict.Predictor` (ignored when one is given). An
-        undecided CPU ``auto`` precision runs float32.
+        As for :class:`~.predict.Predictor`.
     """
 
     def __init__(self, bundle, device: str = "auto", precision: str = "auto",
@@ -259,12 +198,7 @@ class Explainer:
     # -- one batch ---------------------------------------------------------------------
     def cam_batch(self, batch: np.ndarray, target: str) -> tuple[np.ndarray, np.ndarray,
                                                                   np.ndarray]:
-        """Grad-CAM of a normalised batch (B, C, h, w).
-
-        Returns the maps upsampled to the crop (B, h, w) float32 (ReLU applied,
-        not scaled), the class probabilities (B, n_classes) and the explained
-        class index of each crop.
-        """
+        """Maps upsampled to the crop (B, h, w), probabilities and explained class of a batch."""
         import torch
 
         predictor = self.predictor
@@ -292,7 +226,7 @@ class Explainer:
 
     # -- images ------------------------------------------------------------------------
     def explain(self, image, **kwargs) -> Explanation:
-        """Explain one image (2D plane or stack); see :meth:`explain_steps` for arguments."""
+        """Explain one image (2D plane or stack); arguments as :meth:`explain_steps`."""
         return drain(self.explain_steps(image, **kwargs))
 
     def explain_steps(
@@ -307,23 +241,10 @@ class Explainer:
         cancel: CancelToken | None = None,
         layout: ImageLayout | None = None,
     ) -> Generator[tuple[int, int], None, Explanation]:
-        """Generator form: yields ``(tiles_done, tiles_total)``; returns the :class:`Explanation`.
+        """Yields ``(tiles_done, tiles_total)``; returns the :class:`Explanation`.
 
-        Parameters
-        ----------
-        image : array_like
-            ``(..., H, W)`` or ``(..., H, W, 3)``, as for prediction.
-        target : str, optional
-            A class name, ``"predicted"``, or ``None`` (see :func:`resolve_target`).
-        tiling : str, optional
-            One of :data:`~napari_msc_morph.tiling.TILINGS`; default
-            ``grid`` (whole field).
-        overlap : float, optional
-            Grid overlap; default the bundle's.
-        rgb, name, pixel_size_um, cancel, layout
-            As for :meth:`~.predict.Predictor.predict_steps`: a pixel size
-            differing from the model's is resampled to it, and the heat map is
-            brought back to the image's pixels.
+        Arguments as :meth:`~.predict.Predictor.predict_steps`, plus ``target`` (see
+        :func:`resolve_target`); the default tiling is ``grid`` (the whole field).
         """
         target = resolve_target(self.task, target)
         tiled = tile_image(image, self.config, tiling=tiling, overlap=overlap, rgb=rgb, name=name,
@@ -334,8 +255,7 @@ class Explainer:
         predicted = {tuple(int(v) for v in box) for box in boxes}
         if tiling == DEFAULT_TILING:
             boxes = cover_field(boxes, padded, crop)
-        # the crops added to reach the borders are explained, but the probabilities are those
-        # of the tiling's own crops, so they equal what predict reports for this tiling
+        # probabilities only from the tiling's own crops, so they equal predict's
         in_prediction = np.array([tuple(int(v) for v in box) in predicted for box in boxes])
         covered = np.zeros(padded, dtype=bool)
         for y0, x0, y1, x1 in boxes:
@@ -394,7 +314,7 @@ class Explainer:
 
 
 def _back_to_image(stitched: np.ndarray, plane_shape, factor: float) -> np.ndarray:
-    """The stitched map (model pixels) resampled onto the image plane's pixels."""
+    """The stitched map resampled from model pixels onto the image plane's."""
     if factor == 1.0 and stitched.shape == tuple(plane_shape):
         return stitched.astype(np.float32, copy=False)
     if float(factor).is_integer():
@@ -411,7 +331,7 @@ def _back_to_image(stitched: np.ndarray, plane_shape, factor: float) -> np.ndarr
 
 def explainer_for(bundle, device: str = "auto", precision: str = "auto",
                   batch_size: int | None = None) -> Explainer:
-    """An :class:`Explainer` from a bundle path, a loaded bundle, a Predictor or an Explainer."""
+    """An :class:`Explainer` of a bundle, its path or a Predictor; an Explainer as it is."""
     if isinstance(bundle, Explainer):
         return bundle
     return Explainer(bundle, device=device, precision=precision, batch_size=batch_size)
@@ -438,35 +358,20 @@ def explain_images(
     Parameters
     ----------
     bundle : ModelBundle, Predictor, Explainer, str or Path
-        A bundle (loaded, or a folder/``.zip`` to load), or a ready
-        Predictor/Explainer (its device and precision are used).
     images : sequence
-        As for :func:`~napari_msc_morph.inference.predict_images`.
+        As for :func:`~napari_msc_morph.inference.predict_images`, like the other options.
     target : str, optional
-        The class to explain; default the task's positive class (``induced``:
-        the map explains OsScore), else ``"predicted"`` (each crop's own top
-        class). An unknown name is an error listing the classes.
+        See :func:`resolve_target`.
     tiling : str, optional
         Default ``grid`` (the whole field); ``six``/``center`` explain only their crops.
-    overlap, device, precision, batch_size, pixel_size_um, on_error, progress, cancel
-        As for :func:`~napari_msc_morph.inference.predict_images`.
     on_result : callable, optional
-        ``on_result(explanation, image_input)`` as soon as each image is done
-        (the CLI writes its files there, so a stop keeps the finished ones and
-        memory holds one image at a time). An error it raises is not collected.
+        ``on_result(explanation, image_input)`` as each image is done; its errors are
+        not collected.
 
     Returns
     -------
     FieldResults
-        A list of :class:`~napari_msc_morph.inference.explain.Explanation`, one
-        per image that worked, with ``failures`` and ``indices``.
-
-    Raises
-    ------
-    BadInputError
-        No images, an unknown target/tiling, a network without convolutions.
-    Cancelled
-        When ``cancel`` is set (``err.partial`` holds the finished maps when collecting).
+        One :class:`Explanation` per image that worked, with ``failures``.
     """
     check_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
     explainer = explainer_for(bundle, device, precision, batch_size)

@@ -1,28 +1,8 @@
 """Predict many images with a model bundle: the one entry point every face calls.
 
-``msc-morph predict``, the Predict widget and the demo all call
-:func:`predict_images` and turn its :class:`~.predict.Prediction` list into
-rows with :func:`prediction_rows` / :func:`predictions_table`. Stacks (images
-with leading axes) are predicted plane by plane and summarised here, once:
-the stack's :class:`~.predict.Prediction` averages its planes' probabilities,
-keeps each plane in ``planes`` and stacks the score maps along the leading axes.
-
-Examples
---------
->>> from napari_msc_morph.inference import predict_images, predictions_table
->>> predictions = predict_images("osteo.zip", ["a.tif", "b.tif"], tiling="grid")  # doctest: +SKIP
->>> predictions_table(predictions)[["image", "os_score"]]  # doctest: +SKIP
-
-Over many files, ``on_error="collect"`` keeps going past an unreadable image
-and returns its failure beside the predictions of the others:
-
->>> batch = predict_images("osteo.zip", ["plate1/"], on_error="collect")  # doctest: +SKIP
->>> failures_table(batch.failures)  # image, error  # doctest: +SKIP
-
-Every batch of images runs :func:`~napari_msc_morph.batch.run_fields`, the
-one per-item loop of the package (read ahead, failures, progress shares,
-partial results), with an image task; ``explain=True`` adds each image's
-Grad-CAM map from the same read.
+Every batch runs :func:`~napari_msc_morph.batch.run_fields` with an image task;
+stacks are predicted plane by plane and summarised here, once
+(:func:`stack_planes`).
 """
 
 from __future__ import annotations
@@ -53,12 +33,8 @@ logger = logging.getLogger(__name__)
 
 
 def stack_planes(planes: list[Prediction], leading_shape: tuple = ()) -> Prediction:
-    """One :class:`Prediction` for a stack: plane probabilities averaged.
-
-    ``tile_probabilities`` and ``boxes`` are concatenated plane after plane,
-    every score map gets the stack's ``leading_shape`` in front, and the
-    planes are kept in ``planes``. A single 2D plane is returned as it is.
-    """
+    """One :class:`Prediction` for a stack: probabilities averaged, tiles concatenated,
+    maps stacked along ``leading_shape``; a single 2D plane as it is."""
     if not leading_shape and len(planes) == 1:
         return planes[0]
     first = planes[0]
@@ -99,73 +75,40 @@ def predict_images(
     Parameters
     ----------
     bundle : ModelBundle, Predictor, str or Path
-        A loaded bundle, a ready :class:`Predictor` (reused as it is), or a
-        bundle folder/``.zip`` to load.
+        A bundle, its folder/``.zip``, or a ready :class:`Predictor`.
     images : sequence
-        Each item a path (a folder is searched recursively), a
-        :class:`~napari_msc_morph.io.LoadedImage`, an :class:`ImageInput`
-        (array with name, pixel size, rgb flag) or an array. Files are read
-        one at a time. A single item may be passed on its own.
+        Paths (folders searched recursively), :class:`~napari_msc_morph.io.LoadedImage`,
+        :class:`ImageInput` or arrays; a single item may be passed on its own.
     tiling : str, optional
-        One of :data:`~napari_msc_morph.tiling.TILINGS`; default the
-        bundle's.
+        One of :data:`~napari_msc_morph.tiling.TILINGS`; default the bundle's.
     overlap : float, optional
         Grid overlap (fraction of a crop); default the bundle's.
-    device : str
-        ``"auto"``, ``"cpu"``, ``"cuda"`` or ``"mps"``.
-    precision : str
-        One of :data:`~napari_msc_morph.inference.predict.PRECISIONS`.
+    device, precision : str
+        One of :data:`DEVICES` / :data:`PRECISIONS`.
     batch_size : int, optional
         Crops per forward pass (default 8 on CPU, 32 on GPU).
     pixel_size_um : float, optional
-        Overrides every image's own pixel size (files' metadata, inputs'
-        ``pixel_size_um``); images whose size differs from the model's by more
-        than 10% are resampled to it.
+        Overrides every image's own pixel size.
     on_error : {"raise", "collect"}
-        ``"raise"`` (the default, for library callers): the first image that
-        cannot be read or predicted raises its error and nothing is returned.
-        ``"collect"`` (batch faces: ``msc-morph predict``, the Predict dock):
-        a missing, unreadable, corrupt or wrong-shape image is recorded in
-        ``failures`` (path, error) and the others are still predicted. Only
-        when no image at all can be predicted is it an error.
+        ``"collect"`` records an image that fails in ``failures`` and goes on; only
+        no image predicted at all is an error.
     progress : callable, optional
-        ``progress(done, total, message)``; each image fills an equal share.
+        ``progress(done, total, message)``.
     cancel : CancelToken, optional
-        Checked between batches; raises :class:`~napari_msc_morph.errors.Cancelled`.
+        Checked between batches.
     prefetch : int
-        Images read on a background thread ahead of the one being predicted
-        (:mod:`napari_msc_morph.batch.prefetch`); ``0`` reads each on this
-        thread. Same results.
+        Images read ahead on a background thread; ``0`` reads on this thread.
     explain : bool
-        Also explain each predicted image with Grad-CAM (the Predict dock's
-        "Explain"), from the same read and the same network: the map is the
-        prediction's ``explanation`` (whole-field grid, whatever ``tiling``),
-        and each image's share of the bar is half prediction, half Grad-CAM.
-        Where only the Grad-CAM fails, the prediction is kept with
-        ``explanation=None`` and (collecting) a ``"Grad-CAM: ..."`` failure.
+        Also a Grad-CAM map per image (whole-field grid) from the same read, as
+        ``explanation``; where only it fails, the prediction is kept.
     target : str, optional
-        With ``explain``: the class to explain (see
-        :func:`~napari_msc_morph.inference.explain_images`).
+        With ``explain``: the class to explain.
 
     Returns
     -------
     FieldResults
-        A list of Prediction, one per image that worked, in order (folders
-        expand to their files, sorted), with ``failures`` (``kind="image"``)
-        and ``indices`` (the input each came from). A stack's prediction
-        summarises its planes (see :func:`stack_planes`).
-
-    Raises
-    ------
-    BadInputError
-        No images, an unknown tiling, an image that is not grayscale/RGB
-        (with ``on_error="collect"``: only an option error, or no image at all
-        predicted).
-    Cancelled, KeyboardInterrupt
-        When ``cancel`` is set or the user presses Ctrl-C. With
-        ``on_error="collect"`` the exception carries the images finished so far
-        as ``err.partial`` (a :class:`FieldResults` with ``partial=True``),
-        so a face can keep them, clearly marked.
+        One Prediction per image that worked, in order, with ``failures`` and
+        ``indices``. On a stop, ``err.partial`` holds those finished when collecting.
     """
     collect = check_options(on_error, overlap, pixel_size_um)  # once, before the bundle loads
     predictor = predictor_for(bundle, device, precision, batch_size)
@@ -219,24 +162,17 @@ def _add_gradcam_failures(results: FieldResults, failed) -> FieldResults:
 
 def unique_notices(predictions: Iterable[Prediction]) -> list[str]:
     """Every notice of ``predictions`` (and their planes) once, in order."""
-    seen: dict[str, None] = {}
-    for prediction in predictions:
-        for part in [prediction, *prediction.planes]:
-            for notice in part.notices:
-                seen.setdefault(notice, None)
-    return list(seen)
+    return list(dict.fromkeys(notice for prediction in predictions
+                              for part in [prediction, *prediction.planes]
+                              for notice in part.notices))
 
 
 def prediction_rows(predictions: Iterable[Prediction], *, per_plane: bool = True,
                     image_column: bool = True, extra: list[dict] | None = None) -> list[dict]:
     """Result rows: one per image, or one per plane of each stack.
 
-    Columns: ``image`` (the prediction's name; with ``image_column``), the
-    ``extra`` dicts, ``plane`` (stack rows with ``per_plane``) or ``n_planes``
-    (stacks without), then :meth:`Prediction.row` (task, model id, tiling,
-    class, ``p_<class>``, intervals, score, ``n_tiles``), and for grid tilings
-    where the score maps sit: ``map_stride_px``, ``map_center_y_px``,
-    ``map_center_x_px`` (image pixels).
+    Columns: ``image``, the ``extra`` dicts, ``plane`` or ``n_planes``,
+    :meth:`Prediction.row`, and for grid tilings where the score maps sit.
     """
     rows = []
     for i, prediction in enumerate(predictions):
@@ -261,7 +197,7 @@ def prediction_rows(predictions: Iterable[Prediction], *, per_plane: bool = True
 
 def predictions_table(predictions: Iterable[Prediction], extra: list[dict] | None = None, *,
                       per_plane: bool = True, image_column: bool = True):
-    """:func:`prediction_rows` as a pandas DataFrame (the ``msc-morph predict`` table)."""
+    """:func:`prediction_rows` as a DataFrame."""
     import pandas as pd
 
     return pd.DataFrame(prediction_rows(predictions, per_plane=per_plane,

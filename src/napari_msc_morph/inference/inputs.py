@@ -1,12 +1,8 @@
 """The inputs of a batch of images, and the loop that reads and runs them.
 
-What :func:`~napari_msc_morph.inference.predict_images` and
-:func:`~napari_msc_morph.inference.explain_images` share: the inputs expand
-(:func:`expand_inputs`: paths, folders, arrays, :class:`ImageInput`), each is
-read once with its pixel size settled and its axes checked once
-(:func:`load_image`), and :func:`run_images` runs an image task over them
-with :func:`~napari_msc_morph.batch.run_fields`, the package's one per-item
-loop (read ahead, failures, progress shares, partial results on a stop).
+Shared by ``predict_images`` and ``explain_images``: each input is read once,
+its pixel size settled and its axes checked once, then run by
+:func:`~napari_msc_morph.batch.run_fields`.
 """
 
 from __future__ import annotations
@@ -40,32 +36,16 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Progress steps per image: images are read lazily, so their tile counts are
-#: unknown up front; each image fills an equal share of the bar.
+#: Progress steps per image: tile counts are unknown until an image is read.
 STEPS_PER_IMAGE = 100
 
 
 @dataclass
 class ImageInput:
-    """One image to predict, with what the engine needs to know about it.
+    """One image to predict.
 
-    Parameters
-    ----------
-    data : array_like
-        ``(..., H, W)`` or ``(..., H, W, 3)``; numpy, dask, zarr or a memory map.
-    name : str
-        Shown in the table's ``image`` column (a file path or a layer name).
-    pixel_size_um : float, optional
-        The image's pixel size (µm); ``None`` when unknown (no resampling).
-    rgb : bool, optional
-        Whether the last axis is colour; guessed when ``None``.
-    label : str, optional
-        How messages name the image (e.g. ``"layer 'field'"``); default ``name``.
-    pixel_size_source : str, optional
-        Where ``pixel_size_um`` came from (``"layer"``, ``"file"``, ``"user"``);
-        ``"given"`` when a size is passed without saying.
-    layout : ImageLayout, optional
-        Its axes, once checked (:func:`image_input`).
+    ``data`` is ``(..., H, W)`` or ``(..., H, W, 3)``, any array-like; ``name`` is the
+    table's ``image``, ``label`` how messages name it; ``layout`` its checked axes.
     """
 
     data: Any
@@ -89,16 +69,7 @@ class ImageInput:
 def image_input(data, name: str = "image", pixel_size_um: float | None = None,
                 rgb: bool | None = None, label: str | None = None,
                 pixel_size_source: str | None = None) -> ImageInput:
-    """Check an array's axes now and wrap it as an :class:`ImageInput`.
-
-    Faces call this while gathering inputs, so a wrong image (RGBA, 1D, empty)
-    is reported before any work starts, with ``label`` naming it.
-
-    Raises
-    ------
-    BadInputError
-        If the array cannot be split into grayscale or RGB 2D planes.
-    """
+    """An :class:`ImageInput` with its axes checked now, before any work starts."""
     if not hasattr(data, "shape") or not hasattr(data, "dtype"):
         data = np.asarray(data)
     item = ImageInput(data, name=name, pixel_size_um=pixel_size_um, rgb=rgb, label=label,
@@ -108,11 +79,8 @@ def image_input(data, name: str = "image", pixel_size_um: float | None = None,
 
 
 def expand_inputs(images, failures: list[FieldFailure] | None = None) -> list[tuple[int, Any]]:
-    """Expand ``images`` into (input position, ImageInput or Path) pairs; paths read lazily.
-
-    With ``failures`` (collect mode) a missing path, an empty folder or an
-    array of the wrong shape is recorded there instead of raised.
-    """
+    """``images`` as (input position, ImageInput or Path) pairs; with ``failures`` a bad
+    input is recorded there instead of raised."""
     from ..io import LoadedImage, list_images
 
     single = (str, os.PathLike, ImageInput, LoadedImage)
@@ -144,12 +112,10 @@ def expand_inputs(images, failures: list[FieldFailure] | None = None) -> list[tu
 
 def load_image(item, explicit_pixel_size: float | None, model_pixel_size: float | None,
                tiling: str | None = None) -> ImageInput:
-    """Read a path and settle its pixel size and where it came from; its axes checked once.
+    """Read a path, settle its pixel size and its source, and check its axes.
 
-    The one policy: an explicit size (``user``) wins, then the file's
-    (``file``) or the input's own (``layer``/``given``); an image with none is
-    predicted at the model's training pixel size (``assumed_from_model``) and
-    a notice says so, because the answer is only right if that is true.
+    An explicit size wins, then the file's or the input's own; else the model's
+    is assumed (``assumed_from_model``) and a notice says so.
     """
     from ..io import LoadedImage
     from .lazy import read_for_prediction
@@ -182,11 +148,7 @@ def load_image(item, explicit_pixel_size: float | None, model_pixel_size: float 
 
 
 def check_options(on_error: str, overlap, pixel_size_um) -> bool:
-    """Check a batch's options once, before the bundle loads; whether failures are collected.
-
-    With ``on_error="collect"`` a bad option would otherwise become one "failed
-    image" per image.
-    """
+    """Check a batch's options once, before the bundle loads; whether failures are collected."""
     collect = ON_ERROR.get(on_error)
     if overlap is not None:
         check_overlap(overlap)
@@ -201,12 +163,7 @@ def run_images(images, work, *, model_pixel_size: float | None, tiling: str | No
                pixel_size_um: float | None, on_error: str, verb: str,
                progress: ProgressFn | None, cancel: CancelToken | None,
                prefetch: int = PREFETCH_DEPTH, on_result=None) -> FieldResults:
-    """The batch loop over images: ``work(image_input)`` (a generator of progress) on each.
-
-    Inputs expand (:func:`expand_inputs`), each is read once (:func:`load_image`,
-    ``prefetch`` ahead) and handed to ``work``; failures, partial results on a
-    stop and "No image could be <verb>" are :func:`~napari_msc_morph.batch.run_fields`'s.
-    """
+    """``work(image_input)`` (a generator of progress) on each image, by ``run_fields``."""
     failures: list[FieldFailure] = []
     items = expand_inputs(images, failures if ON_ERROR.get(on_error) else None)
     return run_fields(
@@ -218,11 +175,8 @@ def run_images(images, work, *, model_pixel_size: float | None, tiling: str | No
 
 
 def with_messages(steps, label: str, start: int = 0, span: int = 1):
-    """Re-yield a ``*_steps`` generator's ``(done, tiles)`` as ``(done, total, message)``.
-
-    ``start``/``span`` place it in the image's share (e.g. the second half:
-    ``start=1, span=2``); returns the generator's value.
-    """
+    """Re-yield ``(done, tiles)`` as ``(done, total, message)`` in part ``start`` of
+    ``span`` of the image's share; returns the generator's value."""
     while True:
         try:
             done, tiles = next(steps)
@@ -232,7 +186,7 @@ def with_messages(steps, label: str, start: int = 0, span: int = 1):
 
 
 def label_result(result, item: ImageInput) -> None:
-    """Give a result its image's name and pixel-size source; say when the size was assumed."""
+    """Give a result its image's name and pixel-size source; note an assumed size."""
     result.name = item.name
     result.pixel_size_source = item.pixel_size_source
     if item.pixel_size_source == "assumed_from_model":

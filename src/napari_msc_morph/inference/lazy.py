@@ -1,25 +1,8 @@
-"""Predict huge images tile by tile: when a file is read lazily, and what that allows.
+"""Predict huge images tile by tile: when a file is read lazily, and what that needs.
 
-The rule (:func:`read_for_prediction`, called by
-:func:`~napari_msc_morph.inference.predict_images` for every file path):
-
-- a TIFF/BigTIFF (``.tif``/``.tiff``) or OME-Zarr (``.zarr``) whose 2D plane
-  has at least :data:`LAZY_MIN_PIXELS` pixels (4096 x 4096) is opened lazily
-  (:mod:`napari_msc_morph._lazy`): the :class:`~.predict.Predictor` indexes
-  only the crops of the batch in flight (from one band of whole chunks), and
-  the intensity range comes from a strided subsample read from the store;
-- such a file needs the ``grid`` tiling (``six``/``center`` look at six or one
-  crop of a mosaic, which says nothing about it) and the model's pixel size
-  (within 10%: resampling would need the whole plane); otherwise a
-  :class:`~napari_msc_morph.errors.BadInputError` says what to do;
-- its chunks must be small (at most :data:`MAX_CHUNK_BYTES`): a huge TIFF
-  written as one strip is refused with how to save it tiled;
-- every other file is read whole, as before.
-
-Probabilities and score maps are the same as from the file read whole: the
-same crops, the same subsample (``tests/inference/test_lazy_tiles.py``).
-Score maps are per tile (one value per grid position), so even a
-20 000 x 20 000 field gives maps of a few hundred pixels a side.
+A TIFF or OME-Zarr plane of :data:`LAZY_MIN_PIXELS` or more is predicted from the
+file with the ``grid`` tiling at the model's pixel size, from small chunks; the
+rule is in docs/prediction.md. Results equal the file read whole.
 """
 
 from __future__ import annotations
@@ -43,14 +26,7 @@ LAZY_SUFFIXES = (".tif", ".tiff", ".zarr")
 
 def read_for_prediction(path: Path, tiling: str | None, explicit_pixel_size: float | None,
                         model_pixel_size: float | None):
-    """Read ``path`` for prediction: lazily when it is huge (see the module), else whole.
-
-    Returns
-    -------
-    LoadedImage
-        ``data`` is a :class:`~napari_msc_morph._lazy.LazyImage` for a huge
-        TIFF/OME-Zarr, a numpy array otherwise.
-    """
+    """Read ``path`` for prediction: a :class:`LoadedImage`, lazy when it is huge."""
     from ..io import read_image
 
     path = Path(path)

@@ -1,12 +1,5 @@
-"""Ordinal post-processing: interval probabilities and expected class values.
-
-For an ordered class list (passage P1..P10) the passage study reports, next to
-the most likely class, the most likely *interval* of ``m`` consecutive classes
-(its Eq. 2): for each start ``i`` the interval probability is
-``sum(p[i:i + m])``, giving ``n - m + 1`` intervals, and the predicted interval
-is the one with the highest sum. The expected class value is
-``sum_k value_k * p_k``.
-"""
+"""Ordinal post-processing: interval probabilities (the passage study's Eq. 2) and
+expected class values."""
 
 from __future__ import annotations
 
@@ -35,25 +28,8 @@ def _as_probabilities(p) -> np.ndarray:
 
 
 def interval_probabilities(p, m: int) -> np.ndarray:
-    """Sum of ``m`` consecutive class probabilities for every start class.
-
-    Parameters
-    ----------
-    p : array_like, shape (..., n)
-        Class probabilities along the last axis, classes in order.
-    m : int
-        Interval width, ``1 <= m <= n``.
-
-    Returns
-    -------
-    ndarray, shape (..., n - m + 1)
-        Element ``i`` is ``p[..., i] + ... + p[..., i + m - 1]``.
-
-    Examples
-    --------
-    >>> interval_probabilities([0.1, 0.2, 0.3, 0.4], 3)
-    array([0.6, 0.9])
-    """
+    """Sum of ``m`` consecutive probabilities of ``p`` (..., n) for every start class:
+    shape (..., n - m + 1)."""
     p = _as_probabilities(p)
     n = p.shape[-1]
     m = int(m)
@@ -64,14 +40,8 @@ def interval_probabilities(p, m: int) -> np.ndarray:
 
 
 def predicted_interval(p, m: int) -> tuple[int, int, float]:
-    """The interval of ``m`` classes with the highest summed probability.
-
-    Returns
-    -------
-    (lo, hi, prob) : (int, int, float)
-        Indices of the first and last class of the interval (inclusive) and
-        its probability. Ties go to the lowest start.
-    """
+    """``(first, last, probability)`` of the ``m`` classes with the highest sum (lowest
+    start on ties)."""
     sums = interval_probabilities(p, m)
     if sums.ndim != 1:
         raise ValueError("predicted_interval takes one probability vector.")
@@ -80,11 +50,7 @@ def predicted_interval(p, m: int) -> tuple[int, int, float]:
 
 
 def ordinal_class_values(class_names) -> np.ndarray:
-    """Numeric value of each ordered class.
-
-    The number at the end of every name (``"P7"`` -> 7, ``"day14"`` -> 14)
-    when all names have one and they increase; otherwise 1, 2, ..., n.
-    """
+    """The number ending each class name (``"P7"`` -> 7) when all increase, else 1..n."""
     numbers = class_numbers(class_names)
     if numbers is not None:
         return np.asarray(numbers, dtype=np.float64)
@@ -101,10 +67,10 @@ def expected_value(p, values) -> np.ndarray:
 
 
 def task_score(task, p) -> np.ndarray | None:
-    """The task's summary score for probabilities ``p`` (shape (..., n)), or ``None``.
+    """The task's score for probabilities ``p`` (..., n), or ``None``.
 
-    ``expected_passage``: expected class value. ``os_score``: ``P(positive)``
-    for two unordered classes, else the expected class position scaled to [0, 1].
+    ``expected_passage``: expected class value. ``os_score``: ``P(positive)``, or for
+    ordered classes the expected position scaled to [0, 1].
     """
     if task.score is None:
         return None
@@ -120,11 +86,7 @@ def task_score(task, p) -> np.ndarray | None:
 
 
 def score_limits(task, column: str) -> tuple[float, float]:
-    """The range a score or probability column of ``task`` can take (map contrast limits).
-
-    ``expected_passage`` spans the class values (``P1..P10`` -> 1..10);
-    ``os_score`` and ``p_<class>`` columns span [0, 1].
-    """
+    """The range a score or probability column can take: class values, else [0, 1]."""
     if column == "expected_passage":
         values = ordinal_class_values(task.class_names)
         return float(values.min()), float(values.max())
@@ -132,10 +94,7 @@ def score_limits(task, column: str) -> tuple[float, float]:
 
 
 def interval_columns(task, p, widths=(3, 5)) -> dict:
-    """Table columns ``interval{m}_lo``, ``_hi`` (class values) and ``_p`` for an ordinal task.
-
-    Widths larger than the number of classes are left out.
-    """
+    """Columns ``interval{m}_lo``, ``_hi`` (class values) and ``_p`` of an ordinal task."""
     if not task.ordinal:
         return {}
     values = [int(v) if v.is_integer() else float(v)

@@ -1,8 +1,7 @@
 """A heat map over its image as an RGB picture: the quick look ``msc-morph explain`` writes.
 
-The image plane is scaled to [0, 1] as the network saw it (the same intensity
-limits), the heat map is coloured with a matplotlib colormap, and each pixel
-mixes the two in proportion to the heat, so cold regions show the image as it is.
+The image is scaled as the network saw it; each pixel mixes image and colour map in
+proportion to the heat, so cold regions show the image as it is.
 """
 
 from __future__ import annotations
@@ -19,25 +18,8 @@ def heatmap_overlay(image, heatmap, *, rgb: bool | None = None, alpha: float = 0
                     colormap: str = "inferno", max_side: int | None = 2048) -> np.ndarray:
     """``heatmap`` (H, W) in [0, 1] over ``image`` (H, W) or (H, W, 3), as uint8 RGB.
 
-    Parameters
-    ----------
-    image : array_like
-        One plane, grayscale or RGB, any numeric dtype.
-    heatmap : array_like, shape (H, W)
-        Values in [0, 1] (an :class:`~.explain.Explanation` heat map plane).
-    rgb : bool, optional
-        Whether ``image`` has a colour axis; guessed from its shape.
-    alpha : float
-        Opacity of the hottest pixels.
-    colormap : str
-        A matplotlib colormap name.
-    max_side : int, optional
-        Longest side of the result; larger fields are subsampled (a quick look,
-        not the data: the TIFF holds the full-resolution map).
-
-    Returns
-    -------
-    ndarray of uint8, shape (h, w, 3)
+    ``alpha`` is the hottest pixels' opacity; fields longer than ``max_side`` are
+    subsampled (a quick look, not the data).
     """
     from matplotlib import colormaps
 

@@ -1,32 +1,9 @@
 """Tiled inference of one array with a model bundle: :class:`Predictor`.
 
-Faces (CLI, widget, demo) call :func:`napari_msc_morph.inference.predict_images`,
-which drives a :class:`Predictor` over many images; this module is the kernel.
-
-An image (2D grayscale, RGB, or a stack with leading axes) is cut into crops of
-the bundle's input size by one of the schemes of
-:data:`~napari_msc_morph.tiling.TILINGS`: ``six`` (the passage
-study's six regions, probabilities averaged), ``grid`` (sliding window with
-overlap, which also gives per-tile score maps aligned to the image) and
-``center``. Crops are normalised as the bundle says (:mod:`.preprocess`) batch
-by batch, so memory stays bounded however large the image is.
-
-Speed: crops go through the network in batches, under ``torch.inference_mode``,
-in channels-last memory format. On a GPU the forward pass runs under autocast
-(float16). On a CPU with native bfloat16 (AVX512-BF16/AMX), ``precision="auto"``
-runs bfloat16 autocast only when it keeps at least 99% top-1 agreement with
-float32: either the bundle records ``metrics["bf16_top1_agreement"]`` (measured
-by training on validation crops), or the first :data:`CALIBRATION_TILES` crops
-are run both ways and compared; otherwise float32 is used.
-
-Examples
---------
->>> from napari_msc_morph.models import load_bundle
->>> from napari_msc_morph.inference import Predictor
->>> predictor = Predictor(load_bundle("passage-model.zip"))  # doctest: +SKIP
->>> result = predictor.predict(image, tiling="six")  # doctest: +SKIP
->>> result.predicted_class, result.row()["interval3_lo"]  # doctest: +SKIP
-('P4', 3)
+Faces call :func:`napari_msc_morph.inference.predict_images`; this module is its
+kernel. Crops are normalised batch by batch, so memory stays bounded; the speed
+choices (channels-last, autocast, the checked CPU bfloat16) are explained in
+docs/prediction.md.
 """
 
 from __future__ import annotations
@@ -89,41 +66,25 @@ class Prediction:
 
     Attributes
     ----------
-    task : TaskSpec
     probabilities : ndarray, shape (n_classes,)
-        Mean of the tile probabilities.
-    tile_probabilities : ndarray, shape (n_tiles, n_classes)
+        Mean of ``tile_probabilities`` (n_tiles, n_classes).
     boxes : ndarray, shape (n_tiles, 4)
-        ``(y0, x0, y1, x1)`` in pixels of the plane (after padding, if any).
-    tiling : str
-    model_id : str
+        ``(y0, x0, y1, x1)`` in image pixels of the plane.
     maps : dict of str to ndarray
-        ``grid`` tiling only: the task score (e.g. ``"os_score"``) and
-        ``"p_<class>"`` for every class, each of shape (n_rows, n_cols).
+        ``grid`` tiling only: the task score and ``p_<class>`` per tile, (n_rows, n_cols);
+        a stack's leading axes come first.
     map_scale, map_translate : tuple of float or None
-        Where map pixels sit on the plane, in image pixels: map pixel ``(i, j)``
-        is centred on its tile and spans one stride.
-        For a stack, each map has the stack's leading axes first.
+        Where map pixels sit on the plane, in image pixels.
     plane : tuple of int
         Index of the plane in a stack (``()`` for a 2D image or a whole stack).
     notices : list of str
         What was adapted (channels converted, padding, NaN pixels ...).
-    device, precision : str
-    name : str
-        The image's name (file path or layer name) for tables.
-    pixel_size_um : float or None
-        The image's pixel size as used for resampling.
     pixel_size_source : str
-        Where it came from: ``file``, ``layer``, ``user``, ``given`` (a script's
-        array) or ``assumed_from_model`` (none known: the bundle's was used).
+        ``file``, ``layer``, ``user``, ``given`` or ``assumed_from_model``.
     planes : list of Prediction
-        For a stack: one prediction per plane (then ``probabilities`` is their
-        mean and ``tile_probabilities``/``boxes`` are concatenated); empty for
-        a 2D image.
-    leading_shape : tuple of int
-        The stack's leading axes (``()`` for a 2D image).
+        A stack's per-plane predictions (empty for a 2D image).
     explanation : Explanation or None
-        Its Grad-CAM map, from ``predict_images(..., explain=True)``.
+        From ``predict_images(..., explain=True)``.
     """
 
     task: TaskSpec
@@ -164,7 +125,7 @@ class Prediction:
         return {} if score is None else {self.task.score: float(score)}
 
     def row(self) -> dict:
-        """One table row: task, model id, class, ``p_<class>``, intervals, score, tiles."""
+        """One table row: class, ``p_<class>``, intervals, score, tiles, pixel size."""
         row = {
             "task": self.task.name,
             "model_id": self.model_id,
@@ -201,13 +162,11 @@ class Predictor:
     Parameters
     ----------
     bundle : ModelBundle
-        From :func:`napari_msc_morph.models.load_bundle`. Its model is moved to
-        ``device`` and to channels-last memory format in place.
+        Its model is moved to ``device`` (channels-last) in place.
     device : str, default "auto"
-        ``"auto"`` (cuda, then mps, then cpu), ``"cpu"``, ``"cuda"``, ``"mps"``.
-    precision : {"auto", "fp32", "bf16", "fp16"}
-        ``auto``: float16 autocast on CUDA, checked bfloat16 on CPUs with
-        native bfloat16 (see the module docstring), float32 otherwise.
+        One of :data:`DEVICES`.
+    precision : str, default "auto"
+        One of :data:`PRECISIONS`.
     batch_size : int, optional
         Crops per forward pass; default 8 on CPU, 32 on a GPU.
     """
@@ -307,7 +266,7 @@ class Predictor:
 
     # -- images ---------------------------------------------------------------------
     def predict(self, image, **kwargs) -> Prediction:
-        """Predict one 2D plane (grayscale or RGB); see :meth:`predict_steps` for arguments."""
+        """Predict one 2D plane; arguments as :meth:`predict_steps`."""
         results = drain(self.predict_steps(image, **kwargs))
         if len(results) != 1:
             raise BadInputError(
@@ -331,37 +290,29 @@ class Predictor:
         cancel: CancelToken | None = None,
         layout: ImageLayout | None = None,
     ) -> Generator[tuple[int, int], None, list[Prediction]]:
-        """Generator form: yields ``(tiles_done, tiles_total)`` after each batch.
-
-        Its return value (``StopIteration.value``, or ``result = yield from``)
-        is the list of :class:`Prediction`, one per plane. Closing the
-        generator (napari's worker ``quit()``) stops between batches.
+        """Yields ``(tiles_done, tiles_total)`` after each batch; returns one
+        :class:`Prediction` per plane.
 
         Parameters
         ----------
         image : array_like
-            ``(..., H, W)`` or ``(..., H, W, 3)``; uint8, uint16, other integers,
-            bool or float of any range. Only the crops in flight are converted
-            to float, so dask/zarr arrays and memory maps stay lazy.
+            ``(..., H, W)`` or ``(..., H, W, 3)``, any dtype; only the crops in flight
+            are loaded, so lazy arrays stay lazy.
         tiling : str, optional
-            One of :data:`~napari_msc_morph.tiling.TILINGS`
-            (``six``, ``grid``, ``center``); defaults to the bundle's tiling.
+            One of :data:`~napari_msc_morph.tiling.TILINGS`; default the bundle's.
         overlap : float, optional
-            Grid overlap (fraction of a crop); defaults to the bundle's.
+            Grid overlap (fraction of a crop); default the bundle's.
         rgb : bool, optional
             Whether the last axis is colour; guessed when ``None``.
         name : str
-            The layer or file name, used in messages.
+            The layer or file name, for messages.
         pixel_size_um : float, optional
-            The image's pixel size. When it differs from the bundle's training
-            pixel size by more than 10%, each plane is resampled to the model's
-            pixel size (block averages for integer factors, as in training)
-            and boxes and score maps are given back in the image's pixels.
+            Beyond 10% off the model's, planes are resampled to it; boxes and maps
+            come back in image pixels.
         cancel : CancelToken, optional
-            Checked before each batch; once cancelled,
-            :class:`~napari_msc_morph.errors.Cancelled` is raised.
+            Checked before each batch.
         layout : ImageLayout, optional
-            The image's axes, already checked (``ImageInput.layout``).
+            The image's axes, already checked.
         """
         tiled = tile_image(image, self.config, tiling=tiling, overlap=overlap, rgb=rgb,
                            name=name, pixel_size_um=pixel_size_um, layout=layout)
@@ -441,26 +392,10 @@ def predictor_for(bundle, device: str = "auto", precision: str = "auto",
 
 def predict_image(bundle, image, tiling: str | None = None, device: str = "auto",
                   **kwargs) -> Prediction:
-    """Predict one 2D plane with a bundle (or a :class:`Predictor`).
+    """Predict one 2D plane with a bundle or a :class:`Predictor`.
 
-    A convenience over ``Predictor(bundle, device).predict(image, tiling=...)``;
-    for many images, files or stacks use
-    :func:`~napari_msc_morph.inference.predict_images`.
-
-    Parameters
-    ----------
-    bundle : ModelBundle or Predictor
-    image : array_like, shape (H, W) or (H, W, 3)
-    tiling : str, optional
-        One of :data:`~napari_msc_morph.tiling.TILINGS`.
-    device : str, default "auto"
-    **kwargs
-        ``overlap``, ``rgb``, ``name``, ``pixel_size_um``, ``cancel``,
-        and for a bundle ``precision``, ``batch_size``.
-
-    Returns
-    -------
-    Prediction
+    ``**kwargs`` are those of :meth:`Predictor.predict_steps`, plus ``precision`` and
+    ``batch_size`` for a bundle.
     """
     predictor = predictor_for(bundle, device, kwargs.pop("precision", "auto"),
                               kwargs.pop("batch_size", None))

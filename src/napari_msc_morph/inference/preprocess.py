@@ -1,10 +1,7 @@
 """From raw pixels to network input, crop by crop.
 
-Nothing here converts a whole image to float: intensity limits are estimated
-on a subsample, and each batch of crops is scaled, filled, converted between
-grayscale/RGB and normalised on its own, so a 20000 x 20000 mosaic costs only
-one batch of float crops in memory. Training uses the same functions, so a
-model sees the same numbers at both ends.
+Nothing converts a whole image to float (limits come from a subsample), so a
+mosaic costs one batch of float crops; training uses the same functions.
 """
 
 from __future__ import annotations
@@ -35,11 +32,7 @@ _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 @dataclass(frozen=True)
 class ImageLayout:
-    """How an array splits into 2D planes.
-
-    ``leading_shape`` are the stack axes before the plane, ``plane_shape`` is
-    ``(H, W)`` and ``rgb`` says whether a trailing axis of 3 holds colour.
-    """
+    """How an array splits into stack axes, ``(H, W)`` planes and a colour axis."""
 
     leading_shape: tuple[int, ...]
     plane_shape: tuple[int, int]
@@ -50,23 +43,8 @@ class ImageLayout:
 
 
 def image_layout(shape, rgb: bool | None = None, name: str = "image") -> ImageLayout:
-    """Split ``shape`` into stack axes, a 2D plane and an optional colour axis.
-
-    Parameters
-    ----------
-    shape : tuple
-        Array shape: ``(H, W)``, ``(H, W, 3)``, or either with leading axes.
-    rgb : bool, optional
-        Whether the last axis is colour; guessed when ``None`` (last axis of
-        3 or 4 on an array with at least 3 axes, as napari does).
-    name : str
-        Named in error messages (a layer or file name).
-
-    Raises
-    ------
-    BadInputError
-        For 4-channel (RGBA / multichannel) images and images under 2D.
-    """
+    """Split ``shape`` into stack axes, a 2D plane and a colour axis (``rgb`` guessed as
+    napari does when ``None``); ``name`` is named in errors."""
     shape = tuple(int(s) for s in shape)
     if rgb is None:
         rgb = len(shape) >= 3 and shape[-1] in (3, 4)
@@ -94,29 +72,16 @@ def image_layout(shape, rgb: bool | None = None, name: str = "image") -> ImageLa
 
 
 def _subsample(image) -> np.ndarray:
-    """A strided view of at most ~4 M pixels (works on array-likes such as dask/zarr)."""
+    """A strided view of at most ~4 M pixels."""
     h, w = image.shape[0], image.shape[1]
     step = max(1, int(np.ceil(np.sqrt(h * w / _MAX_SAMPLE_PIXELS))))
     return np.asarray(image[::step, ::step])
 
 
 def intensity_range(image, mode: str = "auto") -> tuple[float, float, float, bool]:
-    """Intensity limits that map a plane to [0, 1], and a fill value for NaN/Inf.
-
-    Parameters
-    ----------
-    image : array_like, shape (H, W) or (H, W, 3)
-        One plane; any integer, boolean or floating dtype.
-    mode : str
-        One of :data:`~napari_msc_morph.models.intensity.INTENSITY_MODES`
-        (``auto``, ``dtype``, ``percentile``), applied to the finite pixels.
-
-    Returns
-    -------
-    (lo, hi, fill, has_nonfinite) : (float, float, float, bool)
-        ``fill`` is the median of the finite sample, used for NaN/Inf pixels;
-        ``has_nonfinite`` tells whether the sample held any.
-    """
+    """``(lo, hi, fill, has_nonfinite)``: limits that map a plane to [0, 1] by ``mode``
+    (one of :data:`~napari_msc_morph.models.intensity.INTENSITY_MODES`), and the finite
+    sample's median for NaN/Inf."""
     limits = INTENSITY_MODES.get(mode)
     dtype = np.dtype(image.dtype)
     if dtype.kind not in "biuf":
@@ -137,10 +102,7 @@ def intensity_range(image, mode: str = "auto") -> tuple[float, float, float, boo
 
 
 def pad_to_crop(plane: np.ndarray, crop_size: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Reflect-pad a plane smaller than ``crop_size`` (bottom/right) up to it.
-
-    Returns the padded plane and the ``(pad_y, pad_x)`` added.
-    """
+    """Reflect-pad a plane (bottom/right) up to ``crop_size``; also the ``(pad_y, pad_x)``."""
     h, w = plane.shape[0], plane.shape[1]
     pad_y, pad_x = max(0, crop_size - h), max(0, crop_size - w)
     if not (pad_y or pad_x):
@@ -153,17 +115,8 @@ def pad_to_crop(plane: np.ndarray, crop_size: int) -> tuple[np.ndarray, tuple[in
 class CropNormalizer:
     """Turns a batch of raw crops into the network's input.
 
-    Parameters
-    ----------
-    lo, hi : float
-        Intensity limits (see :func:`intensity_range`); values are scaled to
-        [0, 1] and clipped.
-    fill : float
-        Raw value that replaces NaN/Inf pixels.
-    mean, std : sequence of float
-        Per-channel normalisation of the model (length ``in_chans``).
-    source_rgb : bool
-        Whether crops have a trailing colour axis.
+    ``lo``-``hi`` is scaled to [0, 1] and clipped, NaN/Inf become ``fill`` (counted in
+    ``nonfinite_pixels``), then the model's per-channel ``mean``/``std`` apply.
     """
 
     lo: float
@@ -203,11 +156,7 @@ class CropNormalizer:
 
 
 def downscale_blocks(data: np.ndarray, factor: int) -> np.ndarray:
-    """Average ``factor`` x ``factor`` blocks; integer images keep their dtype (rounded).
-
-    Training on CPU reads fields at reduced resolution this way; prediction
-    resamples with the same function so the model sees the same pixels.
-    """
+    """Average ``factor`` x ``factor`` blocks (as training does); integers stay integers."""
     factor = int(factor)
     data = np.asarray(data)
     if factor == 1:
@@ -231,7 +180,7 @@ PIXEL_SIZE_TOLERANCE = 0.1
 
 
 def resample_factor(image_pixel_size_um: float | None, model_pixel_size_um: float | None) -> float:
-    """Image pixels per model pixel (1.0 when either size is unknown or they agree within 10%)."""
+    """Image pixels per model pixel (1.0 when either is unknown or they agree within 10%)."""
     if not image_pixel_size_um or not model_pixel_size_um:
         return 1.0
     factor = float(model_pixel_size_um) / float(image_pixel_size_um)
@@ -254,7 +203,7 @@ def resampled_shape(plane_shape, factor: float) -> tuple[int, int]:
 
 
 def resample_plane(plane: np.ndarray, factor: float) -> np.ndarray:
-    """Resample a 2D (or ``(H, W, 3)``) plane so one output pixel spans ``factor`` input pixels."""
+    """Resample a plane so one output pixel spans ``factor`` input pixels."""
     if factor == 1.0:
         return plane
     plane = np.asarray(plane)

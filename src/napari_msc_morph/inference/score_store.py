@@ -1,22 +1,8 @@
-"""Grid score maps to OME-Zarr or an OME BigTIFF (``msc-morph predict --score-maps``).
+"""Grid score maps to a folder of TIFFs, OME-Zarr or an OME BigTIFF (``--score-maps``).
 
-``--score-maps`` takes three kinds of path (:data:`SCORE_MAP_SUFFIXES`):
-
-- a folder: one float32 TIFF per image and map, ``<stem>_<map>.tif`` (ImageJ);
-- ``NAME.zarr``: an OME-Zarr container (NGFF 0.4, zarr v2 format) with one
-  image group per input, ``NAME.zarr/<stem>``, whose channels are the maps
-  (``os_score``, ``p_<class>`` ...), labelled in its ``omero`` metadata;
-- ``NAME.tif`` / ``.tiff``: one OME BigTIFF with one series per input, its
-  channels the maps (OME ``Channel`` names).
-
-The maps have one pixel per grid position (a stride of the model's crop), so
-they are small even for a mosaic: a 20 000 x 20 000 field at 224 px crops and
-overlap 0.5 gives 178 x 178 pixels per map. They are written chunk by chunk
-(256 x 256 px zarr chunks and TIFF tiles), placed in the image by their scale
-(stride x pixel size, µm when the image has a pixel size, else image pixels)
-and translation (the centre of the first tile), so napari overlays them on the
-image. A stack's planes go along a leading ``t`` axis (planes in order).
-Both outputs are written beside the target and renamed onto it at the end.
+Maps have one pixel per grid position, so they stay small even for a mosaic;
+they are written chunk by chunk, placed by scale and translation so napari
+overlays them on the image, and renamed onto the target at the end.
 """
 
 from __future__ import annotations
@@ -76,20 +62,10 @@ def _unique_stems(predictions) -> list[str]:
 
 
 def write_score_maps(predictions, path) -> Path:
-    """Write the grid score maps of ``predictions`` to a folder, an OME-Zarr or an OME BigTIFF.
+    """Write the grid score maps of ``predictions`` to ``path``.
 
-    Parameters
-    ----------
-    predictions : sequence of Prediction
-        Grid predictions (with ``maps``), e.g. from
-        :func:`~napari_msc_morph.inference.predict_images`.
-    path : str or Path
-        Ending in ``.zarr`` or ``.tif``/``.tiff`` (an existing one is replaced);
-        any other name is a folder of ``<stem>_<map>.tif`` files.
-
-    Returns
-    -------
-    Path
+    ``.zarr`` and ``.tif``/``.tiff`` (replaced if present) hold every image, channels
+    the maps; any other name is a folder of ``<stem>_<map>.tif`` files.
     """
     from ..io import write_tiff
 

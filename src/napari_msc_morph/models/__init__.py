@@ -1,7 +1,4 @@
-"""Model bundles, timm backbones and prediction tasks.
-
-See :mod:`napari_msc_morph.models.bundle` for the bundle format.
-"""
+"""Model bundles, timm backbones and prediction tasks."""
 
 from .backbones import DEVICES, create_backbone, normalization, resolve_device
 from .bundle import BundleConfig, ModelBundle, load_bundle, read_bundle_config, save_bundle

@@ -1,14 +1,8 @@
 """Reading a bundle's two files from a folder or a ``.zip``, safely.
 
-A bundle may come from a stranger, so a ``.zip`` is judged from its central
-directory before a byte is decompressed: at most :data:`MAX_MEMBERS`
-members, none larger than :data:`MAX_MEMBER_BYTES` (``model.json`` at most
-:data:`MAX_CONFIG_BYTES`), none compressed more than
-:data:`MAX_COMPRESSION_RATIO` times (a zip bomb), no absolute or ``..``
-member names, no pickles. The weights are then streamed in chunks into a
-temporary file (hashed on the way, and cut off should a member inflate past
-its declared size), never held whole in memory. Files other than
-``model.json`` and ``weights.safetensors`` are ignored with a logged notice.
+A ``.zip`` is judged from its central directory before a byte is decompressed
+(the limits below, no ``..`` names, no pickles); the weights are streamed into a
+temporary file, hashed on the way, never held whole in memory.
 """
 
 from __future__ import annotations
@@ -74,12 +68,8 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
 
 
 def config_text(data: bytes, where: str) -> str:
-    """``model.json``'s text: UTF-8, or UTF-8/16/32 with a byte-order mark.
-
-    An editor (Windows Notepad's "Unicode") may save the file as UTF-16 with a
-    BOM; that is read as it is. Bytes that are no such text are refused,
-    naming the file and the offset.
-    """
+    """``model.json``'s text: UTF-8, or UTF-8/16/32 with a byte-order mark (Notepad's
+    "Unicode")."""
     encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
     if encoding == "utf-8" and len(data) > 1 and b"\x00" in data[:2]:
         encoding = "utf-16-le" if data[1:2] == b"\x00" else "utf-16-be"  # UTF-16 without BOM

@@ -1,17 +1,9 @@
-"""Import timm without letting torch load triton (one place, one reason).
+"""Import timm without letting torch load triton.
 
-``import timm`` imports ``torchvision.ops``, which imports ``torch._dynamo``,
-whose start-up asks ``torch.utils._triton.has_triton_package()`` and so
-imports triton. Triton bundles its own LLVM; loading it into a process whose
-OpenGL already runs on Mesa's llvmpipe (napari under Xvfb, remote desktops,
-machines without a GPU driver) crashes the process with a segmentation fault
-(reproduced by ``tests/widgets/test_timm_after_viewer.py``).
-
-This package never compiles kernels (no ``torch.compile``), so during the
-first import of timm triton is reported absent; ``has_triton_package`` caches
-that answer. Nothing else in the process is changed: ``sys.modules`` is
-restored right after the import, and a process that loaded triton itself
-beforehand keeps it.
+``import timm`` reaches ``torch._dynamo``, which imports triton; triton's own LLVM
+crashes a process whose OpenGL runs on Mesa's llvmpipe (napari under Xvfb, remote
+desktops; ``tests/widgets/test_timm_after_viewer.py``). The package never compiles
+kernels, so triton is hidden during timm's first import and ``sys.modules`` restored.
 """
 
 from __future__ import annotations

@@ -1,13 +1,6 @@
-"""Backbones from timm, built without any download unless the user asks.
+"""Backbones from timm, built without any download unless the user asks; devices.
 
-``create_backbone`` is the one place the package builds a network. It checks
-the name against timm's registry with a helpful error, and can load
-pretrained weights from a local ``.safetensors`` file (for offline machines or
-the lab's own ImageNet weights) through timm's ``pretrained_cfg_overlay``.
-
-:func:`normalization` reads a backbone's input mean/std from timm's data
-configuration, and :data:`DEVICES` is the registry of places a network runs
-(CLI ``--device`` choices and the widgets' device boxes come from it).
+:func:`create_backbone` is the one place the package builds a network.
 """
 
 from __future__ import annotations
@@ -33,10 +26,7 @@ __all__ = [
 
 
 def check_backbone_name(name: str) -> None:
-    """Raise :class:`~napari_msc_morph.errors.BadInputError` if ``name`` is not a timm model.
-
-    The message suggests close names (``resnext50`` -> ``resnext50_32x4d``).
-    """
+    """Refuse a name that is not a timm model, suggesting close names."""
     timm = import_timm()
 
     if not isinstance(name, str) or not name:
@@ -67,31 +57,21 @@ def create_backbone(
     Parameters
     ----------
     name : str
-        A timm model name, e.g. ``"resnext50_32x4d"``, ``"resnet50"``,
-        ``"convnext_tiny"``, ``"efficientnet_b0"``; tests use ``"resnet10t"``.
+        A timm model name, e.g. ``"resnext50_32x4d"``.
     num_classes : int
-        Number of outputs of the classification head.
+        Outputs of the classification head.
     in_chans : int, default 3
-        Input channels (1 for grayscale models; timm adapts the stem).
+        1 for grayscale models (timm adapts the stem).
     pretrained : bool, default False
-        Load pretrained (ImageNet) weights. With ``pretrained_file`` unset this
-        lets timm fetch them from the internet, which only works online.
+        Load ImageNet weights (from timm's cache or the internet).
     pretrained_file : path, optional
-        A local ``.safetensors`` file with the backbone's pretrained weights
-        (a different head size is dropped and re-initialised by timm). Implies
-        that ``pretrained`` is on. Pickled ``.pth``/``.pt`` files are refused.
+        A local ``.safetensors`` file of pretrained weights; implies ``pretrained``.
     **kwargs
-        Passed to :func:`timm.create_model` (e.g. ``drop_rate``).
+        Passed to :func:`timm.create_model`.
 
     Returns
     -------
     torch.nn.Module
-
-    Examples
-    --------
-    >>> net = create_backbone("resnet10t", num_classes=3)
-    >>> net.num_classes
-    3
     """
     timm = import_timm()
 
@@ -114,12 +94,7 @@ def create_backbone(
 
 
 def resolve_weights_file(weights) -> Path:
-    """The ``.safetensors`` file ``weights`` names (a file, or a folder holding one).
-
-    A folder (e.g. a Hugging Face cache snapshot of ``timm/resnet50.a1_in1k``)
-    must hold exactly one ``model.safetensors`` (searched recursively) or one
-    ``.safetensors`` file. Pickled ``.pth``/``.pt``/``.bin`` files are refused.
-    """
+    """The ``.safetensors`` file ``weights`` names: a file, or a folder holding just one."""
     path = Path(weights).expanduser()
     if path.is_dir():
         found = sorted(path.rglob("model.safetensors")) or sorted(path.rglob("*.safetensors"))
@@ -144,7 +119,7 @@ def resolve_weights_file(weights) -> Path:
 
 
 def _cached_timm_weights(name: str) -> str | None:
-    """Where timm would find ``name``'s pretrained weights without a download, if anywhere."""
+    """Where timm finds ``name``'s pretrained weights without a download, if anywhere."""
     from huggingface_hub import try_to_load_from_cache
 
     timm = import_timm()
@@ -177,14 +152,10 @@ def _no_download_message(name: str, hub: str | None = None) -> str:
 
 
 def pretrained_source(name: str, pretrained: bool, weights=None) -> str:
-    """Where a network's starting weights come from; checked before any work.
+    """Where a network's starting weights come from, checked before any work.
 
-    Returns ``"none (trained from scratch)"``, ``"file <path>"``,
-    ``"timm cache <path>"`` or ``"timm download <hub id>"``. Raises
-    :class:`~napari_msc_morph.errors.BadInputError` when pretrained weights
-    are wanted but no file is given, none are cached and Hugging Face's offline
-    mode (``HF_HUB_OFFLINE``) is on, saying how to provide them; without it a
-    failed download raises the same error from :func:`create_backbone`.
+    ``"none (trained from scratch)"``, ``"file <path>"``, ``"timm cache <path>"`` or
+    ``"timm download <hub id>"``; refused when none can be had (``HF_HUB_OFFLINE``).
     """
     if weights is not None:
         return f"file {resolve_weights_file(weights)}"
@@ -222,19 +193,10 @@ def classifier_out_features(model) -> int | None:
 
 
 def normalization(backbone, in_chans: int = 3) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """Per-channel ``(mean, std)`` for ``in_chans`` inputs, from timm's data config.
+    """Per-channel ``(mean, std)`` from timm's data config of a network or a timm name.
 
-    ``backbone`` is a built network (:func:`timm.data.resolve_model_data_config`)
-    or a timm name, read from its pretrained configuration without building
-    anything: normalisation travels with the model as data, never as package
-    constants. timm states mean/std for RGB; a grayscale network
-    (``in_chans=1``) gets their channel average, which is what a gray image
-    repeated to RGB would see.
-
-    >>> normalization("resnet10t")[0]
-    (0.485, 0.456, 0.406)
-    >>> normalization("resnet10t", in_chans=1)[0]  # doctest: +ELLIPSIS
-    (0.449...,)
+    A grayscale network gets the RGB values' average, what a gray image repeated
+    to RGB would see.
     """
     timm = import_timm()
     from timm.data import resolve_data_config, resolve_model_data_config
@@ -256,11 +218,9 @@ def normalization(backbone, in_chans: int = 3) -> tuple[tuple[float, ...], tuple
 
 
 # --------------------------------------------------------------------------- devices
-#: Where a network runs. Each entry resolves a ``--device`` value (``cuda:1``
-#: included) to the torch device string, or ``None`` when it is not available
-#: here; ``auto`` picks the available entry with the highest ``priority``.
-#: ``distributed`` names the torch.distributed backend (torchrun training).
-#: Adding an accelerator is one more entry here.
+#: Where a network runs: each entry resolves a ``--device`` value to a torch device
+#: string, or ``None`` when unavailable; ``auto`` takes the highest ``priority``;
+#: ``distributed`` names the torch.distributed backend.
 DEVICES: Registry = Registry("device")
 
 
@@ -294,14 +254,7 @@ def _mps(device: str) -> str | None:
 
 
 def resolve_device(device: str | None = "auto") -> str:
-    """The torch device string for a :data:`DEVICES` name (``"auto"``: the best available).
-
-    Raises :class:`~napari_msc_morph.errors.BadInputError` if the device is
-    unknown or not available here.
-
-    >>> resolve_device("cpu")
-    'cpu'
-    """
+    """The torch device string for a :data:`DEVICES` name; refused when unavailable."""
     device = (device or "auto").lower()
     base = device.split(":")[0]
     if base not in DEVICES or (base == "auto" and device != "auto"):

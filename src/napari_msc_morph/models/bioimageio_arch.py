@@ -1,16 +1,7 @@
-"""The network of an exported bioimage.io package, rebuilt from its kwargs.
+"""The network an exported bioimage.io package's state dict names (``build_classifier``).
 
-A bioimage.io package with ``pytorch_state_dict`` weights names a callable that
-builds the network (``ArchitectureFromLibraryDescr``: ``from <import_from>
-import <callable>``, called with the package's ``kwargs``). Ours is
-:func:`build_classifier`; it builds the same timm network as
-:func:`~napari_msc_morph.models.backbones.create_backbone`, without pretrained
-weights, so the package's state dict (identical keys to the bundle's
-``weights.safetensors``) loads into it. The network returns logits; the
-package's postprocessing (temperature, softmax) turns them into probabilities.
-
-This module is kept tiny and dependency-light on purpose: bioimage.io tools
-import it to run the package.
+It builds the same timm network as ``create_backbone``; kept tiny and light
+because bioimage.io tools import it to run the package.
 """
 
 from __future__ import annotations
@@ -22,12 +13,7 @@ ARCHITECTURE_CALLABLE = "build_classifier"
 
 
 def build_classifier(backbone: str, num_classes: int, in_chans: int = 3):
-    """The timm classifier ``backbone`` with ``num_classes`` outputs (logits), untrained.
-
-    >>> net = build_classifier("resnet10t", num_classes=2)
-    >>> net.num_classes
-    2
-    """
+    """The timm classifier ``backbone`` with ``num_classes`` outputs (logits), untrained."""
     from .backbones import create_backbone
 
     return create_backbone(str(backbone), int(num_classes), in_chans=int(in_chans))

@@ -1,27 +1,8 @@
-"""Model bundles: the unit users share.
+"""Model bundles: a folder or ``.zip`` of ``model.json`` and ``weights.safetensors``.
 
-A bundle is a folder or a ``.zip`` holding exactly two files: ``model.json``
-(a :class:`~napari_msc_morph.models.bundle_config.BundleConfig`: everything
-needed to rebuild and use the network, the sha256 of the weights and the
-package version that wrote it) and ``weights.safetensors`` (the network's
-``state_dict``).
-
-Loading never unpickles anything: ``.pt``/``.pth``/``.ckpt`` pickles (and the
-zips ``torch.save`` writes) are refused with a message, and a weights file
-whose sha256 differs from ``model.json`` is an error. Numbers are checked at
-the door (finite weights, :meth:`BundleConfig.validate`); a ``.zip`` is judged
-before anything is unpacked (:mod:`._archive`). Writing is atomic: an
-interrupted save leaves the previous bundle (or nothing) in place.
-
-Examples
---------
->>> from napari_msc_morph.models import BundleConfig, create_backbone, save_bundle, load_bundle
->>> config = BundleConfig(task="osteogenic", backbone="resnet10t", input_size=64)
->>> net = create_backbone("resnet10t", num_classes=2)
->>> save_bundle(net, config, "osteo-model.zip")  # doctest: +SKIP
->>> bundle = load_bundle("osteo-model.zip")  # doctest: +SKIP
->>> bundle.config.class_names  # doctest: +SKIP
-('control', 'induced')
+Loading never unpickles anything, checks the weights' sha256 and numbers at the
+door, and judges a ``.zip`` before unpacking it (:mod:`._archive`); writing is
+atomic. The format is described in docs/model-bundle.md.
 """
 
 from __future__ import annotations
@@ -78,14 +59,6 @@ class ModelBundle:
     def task(self) -> TaskSpec:
         return self.config.task_spec
 
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return tuple(self.config.class_names)
-
-    @property
-    def model_id(self) -> str:
-        return self.config.model_id
-
 
 # --------------------------------------------------------------------------- save
 def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
@@ -94,23 +67,15 @@ def save_bundle(model, config: BundleConfig, path: str | os.PathLike) -> Path:
     Parameters
     ----------
     model : torch.nn.Module
-        A network built by :func:`~napari_msc_morph.models.backbones.create_backbone`
-        with ``config.backbone``, ``len(config.class_names)`` outputs and
-        ``config.in_chans`` input channels.
+        A network of ``config``'s backbone, classes and channels.
     config : BundleConfig
-        ``weights_sha256``, ``output_sha256``, ``package_version`` and
-        ``created`` are filled in; ``model_id`` becomes
-        ``"<task>-<backbone>-<output_sha256[:8]>"``: new weights, classes,
-        temperature or preprocessing give a new id.
+        Gets its hashes, version, date and ``model_id`` filled in.
     path : path
-        Ends in ``.zip`` for a single file, otherwise a folder. An existing
-        bundle there is replaced; any other existing file or non-empty folder
-        is refused.
+        ``.zip`` for a single file, else a folder; only a bundle there is replaced.
 
     Returns
     -------
     Path
-        ``path``.
     """
     from safetensors.torch import save as save_safetensors
 
@@ -170,8 +135,7 @@ def _write_folder(path: Path, text: str, weights: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp_dir = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     try:
-        # mkdtemp makes the folder private (0700): colleagues on a shared drive could
-        # not read the model. Give it the mode any new folder gets under the umask.
+        # mkdtemp's folder is private (0700): give colleagues on a shared drive the umask mode
         umask = os.umask(0)  # reading the umask means setting it
         os.umask(umask)
         os.chmod(tmp_dir, 0o777 & ~umask)
@@ -222,25 +186,13 @@ def load_bundle(
     path : path
         Bundle folder, ``.zip``, or the ``model.json`` inside a folder.
     device : str, default "cpu"
-        ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"`` (cuda, then mps, then cpu).
+        One of :data:`~napari_msc_morph.models.backbones.DEVICES`.
     task : str, optional
         If given, a bundle for another task is refused.
 
     Returns
     -------
     ModelBundle
-
-    Raises
-    ------
-    FileNotFoundError
-        The path or one of the two files is missing.
-    BadInputError
-        (a ``ValueError``) A pickle file, invalid or incomplete ``model.json``
-        (a newer schema version, non-finite or zero normalisation, a bad pixel
-        size), unknown backbone, a weights hash mismatch, weights with NaN/Inf
-        or that do not fit the declared backbone/classes, or a ``.zip`` over
-        the size, member-count or compression-ratio limits of
-        :mod:`napari_msc_morph.models._archive`.
     """
     from safetensors.torch import load_file
 

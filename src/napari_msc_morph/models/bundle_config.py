@@ -1,20 +1,7 @@
 """``model.json``: the description of a model bundle, as a validated dataclass.
 
-:class:`BundleConfig` is everything needed to rebuild and use a network: task,
-ordered class names, timm backbone, input size, channels, normalisation,
-pixel size at training, default tiling, intensity scaling and training
-metrics. Normalisation defaults come from timm's data configuration of the
-backbone (:func:`~napari_msc_morph.models.backbones.normalization`), so a
-backbone whose pretrained weights expect other mean/std gets those; a bundle
-always stores the numbers it was trained with, so older bundles load unchanged.
-
-Hand edits are caught (:func:`output_fingerprint`): ``output_sha256`` hashes
-the weights' sha256 with every key that changes what the network's outputs
-mean (task, class order, temperature, normalisation, crop and pixel size),
-and the model id ends in it. A ``model.json`` whose class names were swapped
-by hand no longer matches its fingerprint and is refused, instead of
-reporting inverted scores under the old model id. Classes must fit the task
-(:func:`check_classes_fit_task`).
+Its keys, the timm normalisation defaults and the output fingerprint that
+catches hand edits are described in docs/model-bundle.md.
 """
 
 from __future__ import annotations
@@ -72,43 +59,22 @@ class BundleConfig:
         timm model name.
     input_size : int
         Side of the square crop the network sees, in pixels.
-    class_names : tuple of str, optional
-        Head order; defaults to the task's classes.
-    ordinal : bool, optional
-        Defaults to the task's setting.
+    class_names, ordinal, score, positive_class : optional
+        Default to the task's.
     in_chans : int, default 3
         1 (grayscale) or 3 (RGB).
     mean, std : tuple of float, optional
-        Per-channel normalisation applied after intensities are scaled to
-        [0, 1]; default: timm's data configuration of ``backbone``
-        (averaged over RGB for one channel).
+        Normalisation after scaling to [0, 1]; default timm's for ``backbone``.
     pixel_size_um : float or None
-        Pixel size of the training images in µm, ``None`` if unknown.
-    tiling : {"six", "grid", "center"}
-        Default crop scheme at inference.
-    grid_overlap : float, default 0.5
-        Fraction of a crop shared by neighbouring grid tiles.
-    intensity : {"auto", "dtype", "percentile"}
-        How raw pixels are scaled to [0, 1] (see
-        :func:`napari_msc_morph.inference.preprocess.intensity_range`).
-    score, positive_class : str or None
-        Defaults to the task's score and positive class.
+        Pixel size of the training images in µm.
+    tiling, grid_overlap, intensity : str, float, str
+        Inference defaults.
     metrics : dict
-        Training/validation metrics (free-form numbers); an optional
-        ``bf16_top1_agreement`` lets CPU inference use bfloat16.
+        Free-form numbers; ``bf16_top1_agreement`` lets CPU inference use bfloat16.
     calibration : dict or None
-        Temperature scaling fitted after training:
-        ``{"temperature": T, "fitted_on": "validation", "n": ...}``; prediction
-        uses ``softmax(logits / T)`` (:mod:`napari_msc_morph.models.calibration`).
-        ``None``: ``T = 1``.
-    weights_sha256, package_version, created, output_sha256, model_id :
-        Filled in by :func:`save_bundle`; ``model_id`` is always
-        ``"<task>-<backbone>-<output_sha256[:8]>"``, so it changes with the
-        weights and with every key that changes the outputs.
-    schema_version : int
-        Version of this schema.
-    description : str
-        Free text for users.
+        ``{"temperature": T, ...}``: prediction uses ``softmax(logits / T)``.
+    weights_sha256, package_version, created, output_sha256, model_id : str
+        Filled in by :func:`save_bundle`.
     """
 
     task: str
@@ -235,11 +201,7 @@ class BundleConfig:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "model.json") -> BundleConfig:
-        """Build and validate a config from parsed ``model.json``.
-
-        Raises :class:`~napari_msc_morph.errors.BadInputError` listing missing
-        keys, or naming a bad value.
-        """
+        """Build and validate a config from parsed ``model.json``."""
         if not isinstance(data, dict):
             raise BadInputError(f"{source} must hold a JSON object, got {type(data).__name__}.")
         _refuse_non_finite(data, source)
@@ -278,11 +240,7 @@ FINGERPRINT_KEYS = ("weights_sha256", "task", "class_names", "ordinal", "score",
 
 
 def output_fingerprint(config: BundleConfig) -> str:
-    """sha256 over the weights' sha256 and every key that maps the weights to outputs.
-
-    The calibration temperature counts too (prediction divides the logits by
-    it); metrics, description, tiling defaults and dates do not.
-    """
+    """sha256 over the weights' sha256, :data:`FINGERPRINT_KEYS` and the temperature."""
     values = {key: getattr(config, key) for key in FINGERPRINT_KEYS}
     values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
     temperature = (config.calibration or {}).get("temperature", 1.0)
@@ -292,11 +250,7 @@ def output_fingerprint(config: BundleConfig) -> str:
 
 
 def check_fingerprint(config: BundleConfig, source: str) -> None:
-    """Refuse a ``model.json`` edited after it was written (its fingerprint no longer fits).
-
-    Bundles written before fingerprints existed (no ``output_sha256``) cannot
-    be checked and load as before.
-    """
+    """Refuse a ``model.json`` edited after it was written; older bundles have no fingerprint."""
     if not config.output_sha256:
         return
     actual = output_fingerprint(config)
@@ -315,16 +269,7 @@ def check_fingerprint(config: BundleConfig, source: str) -> None:
 
 
 def check_classes_fit_task(task: str, class_names, source: str = "model.json") -> None:
-    """Refuse classes the task's score cannot use, naming the task's expected classes.
-
-    Read from the :data:`~napari_msc_morph.models.tasks.TASKS` registry:
-
-    - a class that is a default class of *another* task and not of this one
-      (``passage`` with ``control``/``induced``) is a bundle for the wrong task;
-    - a task whose default classes are all numbered (``P1`` ... ``P10``) scores
-      by those numbers (expected passage), so every class must carry one, in
-      increasing order.
-    """
+    """Refuse another task's classes, or unnumbered classes for a numbered task's score."""
     spec = get_task(task)
     names = [str(c) for c in class_names]
     own = set(spec.class_names)
@@ -345,7 +290,7 @@ def check_classes_fit_task(task: str, class_names, source: str = "model.json") -
 
 
 def _refuse_non_finite(data: dict, source: str) -> None:
-    """NaN/Infinity (which JSON parsers accept) where model.json needs a number: name the key."""
+    """Refuse NaN/Infinity (JSON parsers accept them) where a number belongs, naming the key."""
     checked = {k: data.get(k) for k in (*_REQUIRED_KEYS, "grid_overlap", "temperature")}
     calibration = data.get("calibration")
     if isinstance(calibration, dict):
@@ -360,7 +305,7 @@ def _refuse_non_finite(data: dict, source: str) -> None:
 
 
 def check_schema_version(version, source: str = "model.json", writer: str | None = None) -> int:
-    """``version`` as an int if this package reads it, else a BadInputError naming both versions."""
+    """``version`` as an int if this package reads it."""
     from .. import __version__
 
     version = _as_int(version, "schema_version")

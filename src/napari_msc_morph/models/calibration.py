@@ -1,19 +1,7 @@
 """Temperature scaling at prediction: ``softmax(logits / T)`` with the bundle's ``T``.
 
-A network trained with cross-entropy is usually over-confident: its top-class
-probability is higher than its accuracy. Temperature scaling (Guo et al.
-2017) divides the logits by one scalar ``T`` fitted on the validation split
-after training (:mod:`napari_msc_morph.training.calibration`), which keeps the
-predicted class of every tile and makes the probabilities honest. The bundle
-stores it in ``model.json`` as ``"calibration": {"temperature": T, ...}``;
-bundles without the key predict with ``T = 1`` (unchanged).
-
->>> import numpy as np
->>> p = np.array([[0.7, 0.2, 0.1]])
->>> np.round(apply_temperature(p, 1.0), 3).tolist()
-[[0.7, 0.2, 0.1]]
->>> bool(apply_temperature(p, 2.0)[0, 0] < 0.7)   # T > 1 softens
-True
+``T`` (Guo et al. 2017) is fitted on the validation split after training
+(:mod:`napari_msc_morph.training.calibration`); bundles without one use ``T = 1``.
 """
 
 from __future__ import annotations
@@ -30,10 +18,7 @@ def bundle_temperature(config) -> float:
 
 
 def calibrated_softmax(logits, config) -> np.ndarray:
-    """Class probabilities ``softmax(logits / T)`` of a torch logits batch, as float64 numpy.
-
-    The one place where prediction turns logits into probabilities.
-    """
+    """``softmax(logits / T)`` of a torch logits batch, as float64 numpy."""
     import torch
 
     logits = logits.float()
@@ -46,8 +31,7 @@ def calibrated_softmax(logits, config) -> np.ndarray:
 def apply_temperature(probs, temperature: float) -> np.ndarray:
     """Probabilities of ``T = 1`` turned into those of temperature ``T`` (last axis: classes).
 
-    ``log p`` equals the logits up to a constant per row, and softmax ignores
-    that constant, so ``softmax(log p / T) == softmax(logits / T)``.
+    ``log p`` is the logits up to a per-row constant, which softmax ignores.
     """
     from scipy.special import softmax
 

@@ -1,10 +1,7 @@
 """Numbers checked at the door: weights, normalisation, pixel sizes, probabilities.
 
-A bundle from a stranger (or a training run that diverged) can hold NaN/Inf
-weights or a zero standard deviation; such a network still "predicts" a
-confident class. These checks turn every such number into a
-:class:`~napari_msc_morph.errors.BadInputError` that names the tensor, field,
-option or image, so nothing non-finite reaches a table.
+A diverged or damaged network still "predicts" a confident class; these checks
+name the tensor, field or image so nothing non-finite reaches a table.
 """
 
 from __future__ import annotations
@@ -27,13 +24,7 @@ PROBABILITY_TOLERANCE = 1e-4
 
 
 def positive_number(value, name: str, *, allow_none: bool = False) -> float | None:
-    """``value`` as a finite float > 0, else a BadInputError naming ``name``.
-
-    >>> positive_number(0.65, "pixel_size_um")
-    0.65
-    >>> positive_number(None, "pixel_size_um", allow_none=True) is None
-    True
-    """
+    """``value`` as a finite float > 0, else a BadInputError naming ``name``."""
     if value is None and allow_none:
         return None
     try:
@@ -47,14 +38,7 @@ def positive_number(value, name: str, *, allow_none: bool = False) -> float | No
 
 
 def check_finite_tensors(state: dict, source: str) -> None:
-    """Refuse a state dict with NaN/Inf in any floating tensor, naming the first ones.
-
-    Parameters
-    ----------
-    state : dict of str to torch.Tensor
-    source : str
-        The bundle's name for the message.
-    """
+    """Refuse a state dict with NaN/Inf in any floating tensor, naming the first ones."""
     import torch
 
     bad = []
@@ -77,21 +61,8 @@ def check_finite_tensors(state: dict, source: str) -> None:
 
 
 def check_probabilities(probs, image: str, model: str) -> np.ndarray:
-    """Refuse class probabilities that are non-finite or do not sum to 1 (per row).
-
-    Parameters
-    ----------
-    probs : ndarray, shape (n_tiles, n_classes)
-    image : str
-        The image (and plane) they belong to, for the message.
-    model : str
-        The bundle (path or model id), for the message.
-
-    Returns
-    -------
-    ndarray
-        ``probs``, unchanged.
-    """
+    """``probs`` (n_tiles, n_classes), refused when non-finite or rows do not sum to 1;
+    ``image`` and ``model`` are named in the message."""
     probs = np.asarray(probs, dtype=np.float64)
     finite = np.isfinite(probs).all(axis=-1)
     if not finite.all():

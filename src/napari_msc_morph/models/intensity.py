@@ -1,9 +1,5 @@
-"""How raw pixels become [0, 1] before a bundle's mean/std: :data:`INTENSITY_MODES`.
-
-Each entry is ``limits(dtype, values) -> (lo, hi)`` over a plane's finite
-pixels ``values``; ``model.json``'s ``intensity`` names one,
-:func:`~napari_msc_morph.inference.preprocess.intensity_range` applies it to a
-plane and the bioimage.io export maps it onto the spec's scaling.
+"""How raw pixels become [0, 1] before a bundle's mean/std: :data:`INTENSITY_MODES`,
+each ``limits(dtype, finite values) -> (lo, hi)``.
 """
 
 from __future__ import annotations
@@ -38,10 +34,8 @@ def percentile_limits(dtype, values) -> tuple[float, float]:
 
 
 def auto_mode(dtype, values) -> str:
-    """``dtype`` for uint8, bool and floats already within [0, 1]; else ``percentile``.
-
-    16-bit cameras rarely fill 0-65535 and floats can have any range.
-    """
+    """``dtype`` for uint8, bool and floats within [0, 1]; else ``percentile`` (16-bit
+    cameras rarely fill 0-65535)."""
     dtype = np.dtype(dtype)
     if dtype == np.uint8 or dtype.kind == "b":
         return "dtype"

@@ -1,26 +1,8 @@
 """Prediction tasks, and the result columns they produce, as data.
 
-A :class:`TaskSpec` says what a model predicts: its class names (in order, for
-ordinal tasks), whether the classes are ordered, and which summary score the
-task reports next to the class probabilities. The inference engine, the CLI,
-the widgets, training and analysis read these fields instead of branching on
-task names, so a new task is one more entry in the :data:`TASKS` registry.
-
-Column names are defined here once: ``p_<class>`` for each class
-(:func:`probability_column`, :attr:`TaskSpec.probability_columns`) and the
-task's score column (:attr:`TaskSpec.score_columns`), whose names and display
-hints live in the :data:`SCORES` registry.
-
-Scores (see :func:`napari_msc_morph.inference.ordinal.task_score`):
-
-``expected_passage``
-    ``sum_k value_k * p_k`` over the ordered classes, where ``value_k`` is the
-    number in the class name (``"P7"`` -> 7) or ``k + 1`` when names carry no
-    number.
-``os_score``
-    Osteogenic Score in [0, 1]: ``P(positive_class)`` for a two-class model
-    (control vs induced); for an ordinal day-series model the expected position
-    of the class, ``sum_k p_k * k / (n - 1)`` (0 = first class, 1 = last).
+The engine, CLI, widgets, training and analysis read :class:`TaskSpec` fields
+instead of branching on task names, so a new task is one entry in :data:`TASKS`.
+Scores are computed by :func:`napari_msc_morph.inference.ordinal.task_score`.
 """
 
 from __future__ import annotations
@@ -69,11 +51,7 @@ PREDICTED_CLASS_COLUMN = "predicted_class"
 
 
 def probability_column(class_name: str) -> str:
-    """The table column (and score-map name) of one class's probability.
-
-    >>> probability_column("induced")
-    'p_induced'
-    """
+    """The table column (and score-map name) of one class's probability: ``p_<class>``."""
     return f"p_{class_name}"
 
 
@@ -84,24 +62,21 @@ class TaskSpec:
     Parameters
     ----------
     name : str
-        Task identifier stored in the bundle (``"passage"``, ``"source"`` ...).
+        Task identifier stored in the bundle.
     class_names : tuple of str
         Output classes in head order; for ordinal tasks, from low to high.
     ordinal : bool
         Whether the classes are ordered (enables interval probabilities).
     score : str or None
-        Name of the summary score the task reports (one of :data:`SCORES`).
+        One of :data:`SCORES`.
     positive_class : str or None
-        For two-class scores (``os_score``), the class whose probability is the
-        score.
+        For a two-class ``os_score``, the class whose probability is the score.
     description : str
         One line for users.
     classes_from_data : bool
-        The classes are the lab's own names found in the manifest's labels
-        (strains), not a fixed list; ``class_names`` are then only examples.
+        The classes are the manifest's labels; ``class_names`` are only examples.
     label_definition : str
-        Where the classes' meaning comes from: the paper, or this tool where
-        the paper does not define them (reports and docs print it).
+        Where the classes' meaning comes from: the paper, or this tool.
     """
 
     name: str
@@ -137,13 +112,8 @@ class TaskSpec:
             )
 
     def classes_in(self, labels) -> tuple[str, ...]:
-        """The classes a model of this task gets from a manifest holding ``labels``.
-
-        The task's classes that occur (in the task's order), or, for a task whose
-        classes come from the data, every label in natural order (S2 before S10).
-        Fewer than two found: the task's own list (the manifest check then names
-        the labels that do not fit).
-        """
+        """The classes a model gets from a manifest's ``labels``: the task's that occur, or
+        every label (naturally ordered) for classes from the data; fewer than two: all."""
         present = {str(v) for v in labels if str(v).strip()}
         if self.classes_from_data:
             kept = natural_order(present)
@@ -167,10 +137,7 @@ class TaskSpec:
 
     @property
     def headline_columns(self) -> tuple[str, ...]:
-        """What summarises a field best: the score, else the class probabilities.
-
-        The Predict widget shows these as score maps.
-        """
+        """What summarises a field best: the score, else the class probabilities."""
         return self.score_columns or self.probability_columns
 
 
@@ -236,11 +203,7 @@ _TRAILING_NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)\s*$")
 
 
 def class_numbers(class_names) -> tuple[float, ...] | None:
-    """The number ending each class name (``"P7"`` -> 7) if all have one and they increase.
-
-    >>> class_numbers(["P1", "P4", "P10"]), class_numbers(["P4", "P1"])
-    ((1.0, 4.0, 10.0), None)
-    """
+    """The number ending each class name (``"P7"`` -> 7) if all have one and they increase."""
     matches = [_TRAILING_NUMBER.search(str(c)) for c in class_names]
     values = [float(m.group(1)) for m in matches if m]
     if len(values) == len(matches) and all(b > a for a, b in zip(values, values[1:])):
@@ -249,11 +212,7 @@ def class_numbers(class_names) -> tuple[float, ...] | None:
 
 
 def natural_order(names) -> tuple[str, ...]:
-    """``names`` sorted with their numbers read as numbers.
-
-    >>> natural_order(["S10", "S2", "S1"])
-    ('S1', 'S2', 'S10')
-    """
+    """``names`` sorted with their numbers read as numbers (S2 before S10)."""
     def key(name: str):
         return [(0, int(part), "") if part.isdigit() else (1, 0, part.lower())
                 for part in re.split(r"(\d+)", str(name)) if part]
@@ -269,24 +228,11 @@ def get_task(name: str, class_names=None, ordinal: bool | None = None) -> TaskSp
     name : str
         One of :data:`TASKS`.
     class_names : sequence of str, optional
-        Replace the default classes (e.g. ``["P2", "P4", "P6"]`` for passage, or
-        ``["neuron", "glia"]`` for ``nsc_fate``). For ``osteogenic``, two
-        classes keep ``P(positive_class)`` as OsScore (the positive class is the
-        default one if present, else the last class); more than two classes
-        are read as an ordered day series.
+        Replace the default classes. For ``osteogenic``, two classes keep
+        ``P(positive_class)`` as OsScore (else the last class is positive); more
+        are an ordered day series.
     ordinal : bool, optional
         Override whether the classes are ordered.
-
-    Returns
-    -------
-    TaskSpec
-
-    Examples
-    --------
-    >>> get_task("passage").class_names[:3]
-    ('P1', 'P2', 'P3')
-    >>> get_task("nsc_fate", ["neuron", "glia"]).num_classes
-    2
     """
     if name not in TASKS:
         raise BadInputError(f"Unknown task {name!r}; known tasks: {', '.join(TASKS)}.")
