@@ -1,15 +1,8 @@
 """napari reader contribution: microscope images with their pixel size.
 
-File › Open on a TIFF/OME-TIFF (and, with the ``[formats]`` extra, CZI, ND2,
-LIF or OME-Zarr) gives one image layer per channel, named from the file's
-channel names, with ``scale`` in µm, ``units``, a colormap that fits the stain,
-and ``metadata["pixel_size_um"]`` plus where it came from. A file without a
-physical size opens with ``scale = 1`` and ``pixel_size_um = None``: the docks
-then ask for the size instead of treating a pixel as a micrometre.
-
-The reading itself is :func:`napari_msc_morph.io.read_image`, the same
-function the CLI and scripts use; this module only turns its result into
-napari layer data (plain tuples: no napari import needed).
+One layer per channel with ``scale`` in µm and a stain colormap, from
+:func:`napari_msc_morph.io.read_image` (docs/opening-files.md); a file without a pixel
+size opens at ``scale = 1`` and ``pixel_size_um = None``, so the docks ask for it.
 """
 
 from __future__ import annotations

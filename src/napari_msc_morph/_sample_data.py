@@ -1,18 +1,8 @@
 """npe2 sample-data contributions (File > Open Sample > MSC Morph).
 
-Each function returns napari ``LayerData`` tuples built from the synthetic
-engine, with the pixel size in ``scale`` (µm) and the hidden truth in the
-layer metadata, so every widget can be tried without microscope images.
-
-napari opens them through the ``open_*`` commands, which make the fields in a
-worker thread while the viewer keeps working, with a progress bar and a
-notification, and add the layers when done
-(:func:`~.widgets.sample_loading.in_background`); the ``sample_*`` functions
-themselves just return the layers.
-Stacks name their leading axis: the osteogenic time course has a ``day`` axis
-and the passage series a ``passage`` axis (layer ``axis_labels``), and a text
-overlay shows the value at the slider's position ("day 14"), because napari's
-slider shows the step index and the days are not evenly spaced.
+``sample_*`` return layer data from the synthetic engine (pixel size in ``scale``, the
+truth in ``metadata``); the ``open_*`` commands make them in the background
+(:func:`~.widgets.sample_loading.in_background`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,7 @@
 """napari writer contribution: *File › Save Selected Layers* as OME-TIFF with the pixel size.
 
-napari's own TIFF writer drops the physical pixel size and the channel names,
-so a segmentation saved from napari and opened again measures in pixels. This
-writer keeps them in OME-XML (``PhysicalSizeX``/``Y`` in µm, each axis its own,
-``Channel Name``) and marks label layers (the OME ``Image`` description
-``napari-msc-morph labels``), so the plugin's reader opens them as labels
-again. Like the reader, it works on napari's plain layer data tuples and never
-imports napari.
+napari's own TIFF writer drops the pixel size and channel names; this one keeps them in
+OME-XML and marks label layers so the plugin's reader opens them as labels again.
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""The Measure dock's channel list: each image layer with the marker its columns are named
-after, and a box to name the marker of the selected channel.
-
-A layer is listed as "<layer name> → <marker>" (``od_1_…DAPI_2 [1] → green``), so the
-biologist sees which columns a tick fills before measuring. Each item's text stays the
-layer name (the ticks are the layers'); the marker is drawn after it by the delegate.
-"""
+"""The Measure dock's channel list: each image layer shown as "<layer> → <marker>", and a
+box to name the selected channel's marker (the item text stays the layer name)."""
 
 from __future__ import annotations
 

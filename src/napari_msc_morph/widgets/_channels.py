@@ -1,14 +1,8 @@
 """Which image layers are the channels of one image (the Segment and Measure docks' defaults).
 
-A biologist opens several fields one after the other; after "Split RGB" an RGB export
-becomes three layers of which one or two are empty. The docks' defaults follow one
-image: the layers that came from the same file (the reader and napari's Split RGB keep
-the file's path in ``layer.metadata``), or the split channels of one in-memory image
-(napari names them ``name``, ``name [1]``, ``name [2]``). An empty or constant channel
-is never a default.
-
-The columns of a channel are named after its marker (:func:`marker_name`), so that
-every image fills the same columns and tables pool: never after the file name.
+Channels of one image share a file path (reader, Split RGB) or an in-memory base name
+(``name``, ``name [1]``); an empty or constant channel is never a default. Columns are named
+after the marker (:func:`marker_names`), never the file, so every image's tables pool.
 """
 
 from __future__ import annotations

@@ -1,8 +1,4 @@
-"""A titled section that opens and closes (the Train dock's "Advanced" settings).
-
-Qt has no collapsible group box; superqt's is not a declared dependency, and
-this is a dozen lines: a checkable arrow button above a content widget.
-"""
+"""A titled section that opens and closes (superqt's is not a dependency)."""
 
 from __future__ import annotations
 

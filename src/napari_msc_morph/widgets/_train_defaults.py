@@ -1,19 +1,8 @@
 """The Train dock's machine-fitting defaults and its "estimated time" line.
 
-Kept out of ``train_widget.py`` (which stays the form and the run): on a
-machine without a GPU the dock starts with a small backbone, 224-px inputs and
-10 epochs (:data:`~napari_msc_morph.training.estimate.CPU_DEFAULTS`); with a
-GPU it starts with the published recipe's values for the task. A label under
-the form shows :func:`~napari_msc_morph.training.estimate.estimate_training`
-for the current fields and images and is updated whenever one of them changes.
-A run too long for this computer's CPU says what a CUDA GPU would take and how
-to run it there (``msc-morph train ... --device cuda``).
-
-Finding out whether there is a GPU imports torch (1.5 s, more on a busy
-laptop). A computer without an NVIDIA driver or Apple silicon has none, and
-torch is not imported at all; otherwise torch is asked in a thread, so the dock
-opens at once with the CPU defaults and switches to the GPU ones when a GPU is
-found (unless the user or a remembered setting changed them).
+Without a GPU the dock starts with :data:`~napari_msc_morph.training.estimate.CPU_DEFAULTS`;
+with one, the recipe's values. Asking torch for a GPU costs 1.5 s, so it is asked in a
+thread, and only on a computer that may have one (docs/widgets/train.md).
 """
 
 from __future__ import annotations

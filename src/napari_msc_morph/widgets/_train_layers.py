@@ -1,14 +1,8 @@
 """Training images from open layers: every plane of a stack is one image.
 
-The plugin's own samples are stacks (File › Open Sample: the passage series
-has a ``passage`` axis, the osteogenic time course a ``day`` axis, see
-:mod:`.sample_loading`). Training takes one 2D or RGB plane per image, so a
-stack becomes one image per plane, named ``layer [passage P4]``, with the
-axis value as its label (``P4``; ``day14``) and the value in the manifest's
-``passage`` / ``day`` column, which the evaluation report uses (AUC per day).
-Where the layer's condition (or tissue source, or fate) is one of the task's
-classes (the osteogenic task's ``control`` / ``induced``) that is the label
-instead, and the day stays a column.
+A plane's default label is its layer's class-like metadata (``condition``: control /
+induced) when it is one of the task's classes, else its ``day`` / ``passage`` axis value,
+which also fills that manifest column (the report's AUC per day).
 """
 
 from __future__ import annotations

@@ -1,12 +1,5 @@
-"""The Train dock's test report: a table of metrics with their 95 % intervals, and plots.
-
-The numbers are :func:`~napari_msc_morph.training.report.metric_rows` of the
-run's ``metrics.json`` (the same rows as ``report.md``): each metric on the
-held-out test split, its donor-bootstrap interval, and the published figure of
-the matching study. Below them, the confusion matrix and the ROC curve (one
-curve per day for the osteogenic task) that the run wrote as PNGs, drawn by
-:class:`~._figure_canvas.BackgroundCanvas` off the GUI thread.
-"""
+"""The Train dock's test report: metrics with their 95 % intervals
+(:func:`~napari_msc_morph.training.report.metric_rows`, as in ``report.md``) and its plots."""
 
 from __future__ import annotations
 

@@ -1,9 +1,4 @@
-"""The Train dock's tooltips: every control explained in plain words.
-
-The jargon a biologist meets in the form (backbone, learning rate and its
-schedule, folds, class weights) is explained where it is used; the docs page
-(docs/widgets/train.md) gives the reasons and sources.
-"""
+"""The Train dock's tooltips in plain words (docs/widgets/train.md gives reasons and sources)."""
 
 from __future__ import annotations
 

@@ -1,16 +1,8 @@
 """First-use costs paid off the GUI thread: napari's first layers, and heavy imports.
 
-napari builds its layer *models* (not their Qt/vispy views) in plain Python, so a
-throwaway layer made in a worker runs the same first-use code: imports and the
-numba kernels that map label values to colours (the first Labels layer of a
-session cost 1.1 s on the GUI thread here, most of it compiling). The docks list
-these in :attr:`~._panel.JobDock.warm_up`; a second call costs microseconds.
-
-A dock opens on the GUI thread: napari imports its module and builds it there, so
-a dock whose module imported scipy.stats or matplotlib froze a fresh napari for
-1.5-3 s. Such a dock imports the light part at once and its plots with
-:func:`import_in_background`, built when the import is done
-(``benchmarks/bench_dock_open.py`` times every dock).
+A throwaway napari layer made in a worker compiles the same numba kernels as the first
+real one (1.1 s on the GUI thread for the first Labels layer); a dock imports its heavy
+modules with :func:`import_in_background` (``benchmarks/bench_dock_open.py`` times the docks).
 """
 
 from __future__ import annotations

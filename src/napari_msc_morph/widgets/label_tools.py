@@ -1,15 +1,8 @@
 """The "Fix labels" dock: merge, split and cut labels where napari has no tool.
 
-napari's own Labels controls paint, erase and fill. This dock adds the three
-edits a segmentation most often needs besides those: join two objects that
-were cut apart (**Merge**), split one object that holds two cells at the
-points clicked in it (**Split**, a watershed seeded at the clicks) and cut one
-object along the line through two clicks (**Cut**). Clicks are points of a
-Points layer ("label edit clicks") so a user sees, moves and deletes them with
-napari's usual tools. The edit itself is :mod:`napari_msc_morph.morphology.edit`;
-the changed pixels go back through ``Labels.data_setitem`` as one history step,
-so napari's Undo (Ctrl+Z) takes an edit back, and the Measure dock notices it
-(it listens to the layer's edits) to offer a new measurement.
+Clicks are points of a Points layer; the edit (:mod:`napari_msc_morph.morphology.edit`)
+goes back through ``Labels.data_setitem`` as one history step, so Ctrl+Z undoes it and the
+Measure dock sees the edit (docs/editing-labels.md).
 """
 
 from __future__ import annotations

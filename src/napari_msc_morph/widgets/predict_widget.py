@@ -1,14 +1,7 @@
 """The "Predict" dock: run a model bundle on bright-field image layers.
 
-Thin: the Predict button runs :func:`napari_msc_morph.inference.predict_images`
-(the same engine call as ``msc-morph predict``) through the shared
-Run/Cancel/progress panel (:class:`~._panel.JobDock`). This widget turns
-layers into :class:`~napari_msc_morph.inference.ImageInput` objects, writes one
-row per layer into the plugin's results table (:func:`prediction_rows`) and
-adds score-map layers (OsScore heatmap, expected-passage map or per-class
-probabilities) aligned on the image, with a colorbar. With "Explain (Grad-CAM)"
-ticked the same call runs with ``explain=True`` and a Grad-CAM heat-map layer is
-added over each image.
+Runs :func:`napari_msc_morph.inference.predict_images` (as ``msc-morph predict``), writes a
+row per layer into the results table and adds score-map (and Grad-CAM) layers on the image.
 """
 
 from __future__ import annotations

@@ -1,10 +1,7 @@
 """The "Segment cells" dock: nuclei (and whole cells) into Labels layers.
 
-Thin: the Segment button runs :func:`napari_msc_morph.morphology.segment_field`,
-the same engine call as ``msc-morph segment``, through the shared
-:class:`~._panel.JobDock` worker (progress and Cancel). Results go to Labels
-layers named after the image (``<image> nuclei``, ``<image> cells``) with the
-image's scale and translate; running again replaces their data.
+Runs :func:`napari_msc_morph.morphology.segment_field` (as ``msc-morph segment``); the
+labels are ``<image> nuclei`` / ``<image> cells`` on the image's scale, replaced on a rerun.
 """
 
 from __future__ import annotations

@@ -1,13 +1,7 @@
 """The "Study" dock: a folder of fields -> tidy per-cell, per-field and per-sample tables.
 
-Thin: Run calls :func:`napari_msc_morph.batch.study.run_study`, the same engine
-call as ``msc-morph study``, through the shared :class:`~._panel.JobDock` worker
-(progress, Cancel, failed fields listed, nothing lost). The pattern's preview
-shows what each file's name gives before anything runs. The fields table lists
-every field; double-clicking one opens its image and labels in the viewer (only
-then: a study of hundreds of fields is never loaded whole). With a Group by key
-the size-robustness table (``threshold_robustness.csv``) shows under it: does a
-nuclear size difference between the groups survive the choice of threshold?
+Runs :func:`napari_msc_morph.batch.study.run_study` (as ``msc-morph study``); a field opens
+in the viewer only when double-clicked, and a Group by key adds the size-robustness table.
 """
 
 from __future__ import annotations

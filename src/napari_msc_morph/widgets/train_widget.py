@@ -1,18 +1,8 @@
-"""The "Train model" dock widget.
+"""The "Train model" dock: train on a manifest or on the open image layers.
 
-Pick a manifest (CSV with path,label,donor,...) or build one from the open
-image layers (a label and a donor per image; each plane of a stack is an image,
-see :mod:`._train_layers`), choose the task, backbone and epochs (the rest sits
-in a closed "Advanced" section, so the dock fits a laptop screen), and train in
-a worker thread: a live plot shows loss and accuracy per epoch, Cancel stops
-after the current batch and leaves the best epoch so far as a usable bundle, and
-a finished run evaluates the best epoch on the held-out test split, shown as a
-table with plots (:mod:`._train_report`). A recipe fills the form; "custom"
-gives the form's own values back. The widget only gathers settings and calls
-:func:`napari_msc_morph.training.train_model`, the engine the CLI uses too.
-
-Opening the dock loads neither torch (the GPU question is asked in a thread,
-:mod:`._train_defaults`) nor matplotlib (the plot is made at the first run).
+Rarely changed settings sit in a closed "Advanced" section; the run calls
+:func:`~napari_msc_morph.training.train_model` (or ``cross_validate``) like the CLI.
+Opening the dock loads neither torch nor matplotlib (the plot is made at the first run).
 """
 
 from __future__ import annotations
