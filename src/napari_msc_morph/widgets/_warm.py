@@ -27,8 +27,6 @@ START_DELAY_MS = 150
 
 
 class _Ready(QObject):
-    """Carries "imported" from the import thread to the GUI thread (queued signal)."""
-
     done = Signal()
 
 
@@ -42,13 +40,11 @@ def import_in_background(modules: Sequence[str], then: Callable[[], None],
     modules : sequence of str
         Absolute module names.
     then : callable
-        Called on the GUI thread with no argument once every module is imported; at
-        once (no thread) when they already were. Not called if ``owner`` is deleted first.
+        Called on the GUI thread once they are imported (at once if they already were).
     owner : QObject
-        The dock: the timer and the signal live and die with it.
+        The dock: the timer and the signal die with it (``then`` is not called).
     importer : callable
-        Imports one name (default :func:`importlib.import_module`); timm goes through
-        ``models.backbones.import_timm``, which hides triton from torch.
+        Imports one name (timm: ``models.backbones.import_timm``, which hides triton).
     """
     with _LOCK:
         missing = [name for name in modules if name not in _IMPORTED]

@@ -130,8 +130,7 @@ def _start(viewer, make, title: str):
 
 
 def _add_one_per_turn(viewer, layers: list, token: int, index: int = 0) -> None:
-    """Add ``layers`` to ``viewer``, one per event-loop turn: napari builds and draws each
-    layer on the GUI thread, so the viewer repaints and reacts in between."""
+    """Add ``layers`` one per event-loop turn, so the viewer repaints in between."""
     from napari.layers import Layer
     from qtpy.QtCore import QTimer
 
