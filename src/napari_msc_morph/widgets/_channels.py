@@ -156,18 +156,10 @@ def signal_spread(layer) -> float | None:
     data = _pixels(layer)
     if not is_in_memory(data) or data.size == 0:
         return None
-    try:
-        cached = _SPREAD.get(layer)
-    except TypeError:  # not weakly referenceable: no cache
-        cached = None
-    if cached is not None and cached[0] == id(data):
-        return cached[1]
-    spread = float(np.ptp(data))
-    try:
-        _SPREAD[layer] = (id(data), spread)
-    except TypeError:
-        pass
-    return spread
+    cached = _SPREAD.get(layer)
+    if cached is None or cached[0] != id(data):
+        cached = _SPREAD[layer] = (id(data), float(np.ptp(data)))
+    return cached[1]
 
 
 def has_signal(layer) -> bool:

@@ -88,12 +88,8 @@ def remember_bundle(path: str | os.PathLike) -> list[str]:
 
 
 def map_layer_geometry(layer, result: Prediction, n_leading: int):
-    """``scale``/``translate`` that put a score map on ``layer``'s pixels.
-
-    A map pixel spans one grid stride of the image and sits on its tile's
-    centre: ``map_scale`` and ``map_translate`` (image pixels) composed with
-    the layer's own scale and translate.
-    """
+    """``scale``/``translate`` that put a score map on ``layer``'s pixels (the map's
+    ``map_scale``/``map_translate`` in image pixels, composed with the layer's own)."""
     scale = np.asarray(layer.scale, dtype=float)
     translate = np.asarray(layer.translate, dtype=float)
     map_scale = scale[-2:] * np.asarray(result.map_scale)
@@ -113,12 +109,7 @@ def _import_timm(_name: str):
 
 
 class PredictWidget(JobDock):
-    """Predict passage, tissue source, OsScore or fate on image layers.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-    """
+    """Predict passage, tissue source, OsScore or fate on image layers."""
 
     job_title = "Predict"
     warm_up = (*JobDock.warm_up, "napari_msc_morph.widgets._warm:image_layers")
@@ -264,7 +255,6 @@ class PredictWidget(JobDock):
     def _describe_bundle(self, text: str):
         if text.strip() and self.status.text() == MISSING_BUNDLE:
             self.status.setText("Model chosen: press Predict.")  # the old advice is stale
-
         if not text.strip():
             self.bundle_info.setText("")
             return
@@ -294,8 +284,8 @@ class PredictWidget(JobDock):
         )
 
     # -- running ---------------------------------------------------------------------
-    def _input_state(self) -> dict:
-        """Everything the engine call needs, gathered from the form and layers."""
+    def _input_state(self) -> tuple[list, list[str], dict]:
+        """The layers that can be predicted, the skipped ones' errors, the engine's arguments."""
         layers = self.selected_layers()
         if not layers:
             raise BadInputError("choose one or more image layers first.")
@@ -320,9 +310,7 @@ class PredictWidget(JobDock):
         if not images:
             raise BadInputError("none of the chosen layers can be predicted: " + "; ".join(skipped))
         tiling = self.tiling_combo.currentText()
-        return dict(
-            layers=good_layers,
-            skipped=skipped,
+        return good_layers, skipped, dict(
             bundle=bundle_path,
             images=images,
             tiling=None if tiling == BUNDLE_DEFAULT else tiling,
@@ -336,12 +324,10 @@ class PredictWidget(JobDock):
         if self.busy:
             return self.worker
         try:
-            state = self._input_state()
+            layers, skipped, state = self._input_state()
         except USER_ERRORS as err:
             self.report_error(err)
             return None
-        layers = state.pop("layers")
-        skipped = state.pop("skipped")
         bundle = state["bundle"]
         # how this run was made, kept on each layer for table exports (provenance)
         self._run_settings = {"tiling": state["tiling"] or BUNDLE_DEFAULT,

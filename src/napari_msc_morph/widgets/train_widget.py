@@ -209,8 +209,7 @@ class TrainWidget(JobDock):
 
     @functools.cached_property
     def canvas(self):
-        """The learning-curve canvas, made at the first run (matplotlib loads then, not when
-        the dock opens)."""
+        """The learning-curve canvas, made at the first run (matplotlib loads then)."""
         from matplotlib.figure import Figure
 
         from ._figure_canvas import BackgroundCanvas
@@ -229,7 +228,6 @@ class TrainWidget(JobDock):
 
     @property
     def figure(self):
-        """The learning-curve figure shown (a new one after every epoch)."""
         return self.canvas.figure
 
     # -- inputs --------------------------------------------------------------------------
@@ -253,11 +251,8 @@ class TrainWidget(JobDock):
         return _split(self.classes.text()) or (task.class_names if task is not None else ())
 
     def refresh_layers(self) -> None:
-        """One table row per image (each plane of a stack); label/donor prefilled.
-
-        The defaults come from the layer (:func:`~._train_layers.layer_images`: the
-        stack axis value, the condition, the donor); what the user typed is kept.
-        """
+        """One table row per image (each plane of a stack), label and donor prefilled from
+        the layer (:func:`~._train_layers.layer_images`); what the user typed is kept."""
         typed_labels, typed_donors = self.layer_assignments()
         images = layer_images(self.image_layers(), self._task_classes())
         old_defaults, self._table_defaults = self._table_defaults, {}
@@ -297,7 +292,7 @@ class TrainWidget(JobDock):
         return labels, donors
 
     def _recipe_fields(self) -> dict:
-        """The form fields a recipe fills: name -> (read, write)."""
+        """name -> (read, write) of the form fields a recipe fills."""
         return {
             "task": (self.task.currentText, self.task.setCurrentText),
             "class_names": (self.classes.text, self.classes.setText),
@@ -312,11 +307,8 @@ class TrainWidget(JobDock):
         }
 
     def apply_recipe(self, name: str) -> None:
-        """Fill the form with recipe ``name``'s values; ``custom`` gives back the form's own.
-
-        The custom values are kept when a recipe is chosen, so going back to
-        ``custom`` does not leave the recipe's optimiser, rate or epochs behind.
-        """
+        """Fill the form with recipe ``name``'s values; ``custom`` gives back the form's own
+        (kept when a recipe was chosen)."""
         fields = self._recipe_fields()
         if self._recipe_shown == CUSTOM and name != CUSTOM:
             self._custom_values = {key: read() for key, (read, _) in fields.items()}
@@ -332,11 +324,8 @@ class TrainWidget(JobDock):
             write(shown[key])
 
     def config(self) -> TrainConfig:
-        """The :class:`~napari_msc_morph.training.TrainConfig` the form describes.
-
-        With a recipe chosen, its values the form does not show (momentum,
-        monitor, crop, tiling, augmentations) come from the recipe.
-        """
+        """The :class:`~napari_msc_morph.training.TrainConfig` the form describes (with a
+        recipe chosen, the values the form does not show come from the recipe)."""
         recipe = self.recipe.currentText()
         values = recipe_values(recipe) if recipe != CUSTOM else {}
         form = {key: read() for key, (read, _) in self._recipe_fields().items()}
@@ -358,11 +347,8 @@ class TrainWidget(JobDock):
         return TrainConfig(**values)
 
     def _manifest(self, out: Path):
-        """The manifest path, or (training from layers) a function writing it in the worker.
-
-        Planes without a file of their own (each plane of a stack) are written to
-        TIFFs: that reads every layer's pixels, which must not happen on the GUI thread.
-        """
+        """The manifest path, or (from layers) a function writing it in the worker: planes
+        without a file are written to TIFFs, which reads pixels (never on the GUI thread)."""
         if self.source.currentIndex() == 0:
             text = _path_text(self.manifest_edit)
             if not text:
