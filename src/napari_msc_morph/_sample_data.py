@@ -32,11 +32,8 @@ def _brightfield_layer(field, name: str, metadata: dict):
 
 
 def _stack_layer(fields, name: str, axis: str, values: list, metadata: dict, prefix: str = ""):
-    """One image stack of ``fields`` whose leading axis is ``axis`` with ``values``.
-
-    The axis keeps scale 1 (the values are not evenly spaced); the overlay names them
-    (:func:`~.widgets.sample_loading.label_stack_axis`).
-    """
+    """One image stack of ``fields`` along ``axis`` (scale 1: the ``values`` are not evenly
+    spaced; :func:`~.widgets.sample_loading.label_stack_axis` shows them)."""
     pixel_size = fields[0].pixel_size_um
     meta = {"pixel_size_um": pixel_size, **metadata,
             AXIS_KEY: {"axis": axis, "values": list(values), "prefix": prefix}}
@@ -47,10 +44,7 @@ def _stack_layer(fields, name: str, axis: str, values: list, metadata: dict, pre
 
 
 def sample_passage_series(size: tuple[int, int] = (1944, 2592), seed: int = 0):
-    """One donor's MSCs at passages 1, 4, 7 and 10 (bright-field, phase contrast), one stack.
-
-    The slider's axis is ``passage``; the overlay names the passage (``passage P7``).
-    """
+    """One donor's MSCs at passages 1, 4, 7 and 10 (bright-field), one stack along ``passage``."""
     donor = synthetic.make_donor("D01", seed=seed)
     fields = generate([
         (lambda p=passage: synthetic.passage_field(p, donor=donor, size=size, seed=seed + p))

@@ -103,11 +103,8 @@ def layer_images(layers, classes=()) -> list[LayerImage]:
 
 
 def _source_file(image: LayerImage) -> Path | None:
-    """The layer's own file when it holds exactly this one plane (else None: write the plane).
-
-    A channel of a multichannel file, or a plane of a stack, has the file as its
-    source too, but training would read the whole file and refuse it.
-    """
+    """The layer's own file when it holds exactly this plane (not a channel or a plane of
+    a bigger file, which training would refuse); None: write the plane."""
     from ..errors import MscMorphError
     from ..io import read_image
     from ..training.data import plane_problem
@@ -137,8 +134,7 @@ def manifest_from_layers(layers, labels: dict, donors: dict, folder, classes=())
     labels, donors : dict
         Image name (:attr:`LayerImage.name`) -> class label / donor.
     folder : path
-        Where planes without a file of their own are written (with their pixel
-        size, :func:`~napari_msc_morph.widgets._layers.layer_pixel_size`).
+        Where planes without a file of their own are written (with their pixel size).
     classes : sequence of str
         The task's classes (see :func:`layer_images`).
     """

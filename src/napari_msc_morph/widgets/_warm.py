@@ -74,16 +74,11 @@ def import_in_background(modules: Sequence[str], then: Callable[[], None],
         lambda: threading.Thread(target=work, name="msc-morph-imports", daemon=True).start())
     timer.start(START_DELAY_MS)
 
-#: Label dtypes our docks and samples add (segmentation and synthetic fields: int32).
-LABEL_DTYPES = (np.int32,)
-
-
 def labels_layers() -> None:
-    """Make (and drop) a tiny napari Labels layer per dtype the plugin adds."""
+    """Make (and drop) a tiny int32 napari Labels layer (the dtype segmentation and samples add)."""
     from napari.layers import Labels
 
-    for dtype in LABEL_DTYPES:
-        Labels(np.zeros((4, 4), dtype=dtype))
+    Labels(np.zeros((4, 4), dtype=np.int32))
 
 
 def image_layers() -> None:

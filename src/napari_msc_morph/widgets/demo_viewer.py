@@ -26,11 +26,8 @@ def _extent_um(layer) -> tuple[float, float]:
 
 
 def arrange_by_experiment(bright_field: list, if_layers: list) -> dict[str, tuple]:
-    """Place bright-field images in a row and the IF field's layers below it.
-
-    Sets each layer's ``translate`` (µm); returns layer name -> (y, x) origin.
-    Score maps added later by the Predict dock follow their image's translate.
-    """
+    """Place bright-field images in a row and the IF field's layers below it (``translate``
+    in µm); returns layer name -> (y, x) origin."""
     sizes = [_extent_um(layer) for layer in bright_field + if_layers[:1]]
     gap = GAP_FRACTION * max((max(size) for size in sizes), default=0.0)
     origins, x = {}, 0.0

@@ -70,10 +70,26 @@ def _combo(items, editable: bool = False) -> QComboBox:
     return box
 
 
-def _form() -> QFormLayout:
-    """A form whose long rows put the field under its label in a narrow dock."""
+def _line_edit(placeholder: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+def _file_edit(mode: str, placeholder: str, **kwargs) -> FileEdit:
+    edit = FileEdit(mode=mode, **kwargs)
+    edit.line_edit.native.setPlaceholderText(placeholder)
+    return edit
+
+
+def _form(dock, rows) -> QFormLayout:
+    """A form of ``(attribute, label, field)`` rows, each field set on ``dock`` with its
+    tooltip ``TIPS[attribute]``; long rows put the field under its label in a narrow dock."""
     form = QFormLayout()
     form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    for name, label, field in rows:
+        setattr(dock, name, field)
+        form_row(form, label, field, TIPS[name.removesuffix("_edit")])
     return form
 
 
@@ -107,15 +123,42 @@ class TrainWidget(JobDock):
         inputs = QWidget()
         column = QVBoxLayout(inputs)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(self._build_source_form())
+        column.addLayout(_form(self, [
+            ("source", "images from", _combo(SOURCES)),
+            ("manifest_edit", "manifest", _file_edit("r", "manifest.csv (path,label,donor,...)",
+                                                     filter="Tables (*.csv *.tsv *.xlsx)")),
+        ]))
+        self.source.currentIndexChanged.connect(self._source_changed)
         self._build_layer_table(column)
-        form = _form()
-        self._build_basic_rows(form)
+        form = _form(self, [
+            ("recipe", "recipe", _combo([CUSTOM, *RECIPES.names()])),
+            ("task", "task", _combo(TASKS)),
+            ("backbone", "backbone", _combo(BACKBONES, editable=True)),
+            ("pretrained", "", QCheckBox("start from ImageNet weights")),
+            ("epochs", "epochs", _spin_box(1, 1000, 30)),
+            ("device", "device", _combo(DEVICES.names())),
+            ("out_edit", "save model to", _file_edit("d", "model folder or .zip to write")),
+        ])
+        self.recipe.currentTextChanged.connect(self.apply_recipe)
+        self.task.currentTextChanged.connect(self._task_changed)
         column.addLayout(form)
-        advanced = _form()
-        self._build_advanced_rows(advanced)
         box = QWidget()
-        box.setLayout(advanced)
+        box.setLayout(_form(self, [
+            ("classes", "classes", _line_edit("default: the task's classes found in the data")),
+            ("weights_edit", "weights file", _file_edit(
+                "r", "optional: ImageNet weights .safetensors (offline machines)",
+                filter="safetensors (*.safetensors)")),
+            ("input_size", "input size (px)", _spin_box(16, 2048, 448, step=32)),
+            ("batch_size", "batch size", _spin_box(1, 512, 16)),
+            ("downscale", "read at 1/N size", _spin_box(1, 16, 1)),
+            ("optimizer", "optimizer", _combo(OPTIMIZERS.names())),
+            ("lr", "learning rate", _line_edit("default: the optimizer's (adam 1e-5, sgd 1e-3)")),
+            ("scheduler", "lr schedule", _combo([OPTIMIZER_DEFAULT, *SCHEDULERS.names()])),
+            ("class_weights", "class weights", _combo(CLASS_WEIGHTS.names())),
+            ("folds", "folds", _spin_box(1, 50, 1)),
+            ("keep_all_folds", "", QCheckBox("keep every fold's model")),
+            ("resume", "", QCheckBox("resume the interrupted run")),
+        ]))
         self.advanced = Collapsible("Advanced", box, tooltip="Input size, batch size, optimizer, "
                                     "learning rate and its schedule, class weights, folds")
         column.addWidget(self.advanced)
@@ -135,17 +178,6 @@ class TrainWidget(JobDock):
         layout.addWidget(self.report_button)
 
     # -- builders ------------------------------------------------------------------------
-    def _build_source_form(self) -> QFormLayout:
-        form = _form()
-        self.source = _combo(SOURCES)
-        self.source.currentIndexChanged.connect(self._source_changed)
-        form_row(form, "images from", self.source, TIPS["source"])
-        self.manifest_edit = FileEdit(mode="r", filter="Tables (*.csv *.tsv *.xlsx)")
-        self.manifest_edit.line_edit.native.setPlaceholderText(
-            "manifest.csv (path,label,donor,...)")
-        form_row(form, "manifest", self.manifest_edit, TIPS["manifest"])
-        return form
-
     def _build_layer_table(self, column: QVBoxLayout) -> None:
         self.layer_table = QTableWidget(0, 3)
         self.layer_table.setHorizontalHeaderLabels(["image", "label", "donor"])
@@ -157,55 +189,6 @@ class TrainWidget(JobDock):
         self.refresh_button.clicked.connect(self.refresh_layers)
         self.refresh_button.setVisible(False)
         column.addWidget(self.refresh_button)
-
-    def _build_basic_rows(self, form: QFormLayout) -> None:
-        self.recipe = _combo([CUSTOM, *RECIPES.names()])
-        self.recipe.currentTextChanged.connect(self.apply_recipe)
-        form_row(form, "recipe", self.recipe, TIPS["recipe"])
-        self.task = _combo(TASKS)
-        self.task.currentTextChanged.connect(self._task_changed)
-        form_row(form, "task", self.task, TIPS["task"])
-        self.backbone = _combo(BACKBONES, editable=True)
-        form_row(form, "backbone", self.backbone, TIPS["backbone"])
-        self.pretrained = QCheckBox("start from ImageNet weights")
-        form_row(form, "", self.pretrained, TIPS["pretrained"])
-        self.epochs = _spin_box(1, 1000, 30)
-        form_row(form, "epochs", self.epochs, TIPS["epochs"])
-        self.device = _combo(DEVICES.names())
-        form_row(form, "device", self.device, TIPS["device"])
-        self.out_edit = FileEdit(mode="d")
-        self.out_edit.line_edit.native.setPlaceholderText("model folder or .zip to write")
-        form_row(form, "save model to", self.out_edit, TIPS["out"])
-
-    def _build_advanced_rows(self, form: QFormLayout) -> None:
-        self.classes = QLineEdit()
-        self.classes.setPlaceholderText("default: the task's classes found in the data")
-        form_row(form, "classes", self.classes, TIPS["classes"])
-        self.weights_edit = FileEdit(mode="r", filter="safetensors (*.safetensors)")
-        self.weights_edit.line_edit.native.setPlaceholderText(
-            "optional: ImageNet weights .safetensors (offline machines)")
-        form_row(form, "weights file", self.weights_edit, TIPS["weights"])
-        self.input_size = _spin_box(16, 2048, 448, step=32)
-        form_row(form, "input size (px)", self.input_size, TIPS["input_size"])
-        self.batch_size = _spin_box(1, 512, 16)
-        form_row(form, "batch size", self.batch_size, TIPS["batch_size"])
-        self.downscale = _spin_box(1, 16, 1)
-        form_row(form, "read at 1/N size", self.downscale, TIPS["downscale"])
-        self.optimizer = _combo(OPTIMIZERS.names())
-        form_row(form, "optimizer", self.optimizer, TIPS["optimizer"])
-        self.lr = QLineEdit()
-        self.lr.setPlaceholderText("default: the optimizer's (adam 1e-5, sgd 1e-3)")
-        form_row(form, "learning rate", self.lr, TIPS["lr"])
-        self.scheduler = _combo([OPTIMIZER_DEFAULT, *SCHEDULERS.names()])
-        form_row(form, "lr schedule", self.scheduler, TIPS["scheduler"])
-        self.class_weights = _combo(CLASS_WEIGHTS.names())
-        form_row(form, "class weights", self.class_weights, TIPS["class_weights"])
-        self.folds = _spin_box(1, 50, 1)
-        form_row(form, "folds", self.folds, TIPS["folds"])
-        self.keep_all_folds = QCheckBox("keep every fold's model")
-        form_row(form, "", self.keep_all_folds, TIPS["keep_all_folds"])
-        self.resume = QCheckBox("resume the interrupted run")
-        form_row(form, "", self.resume, TIPS["resume"])
 
     @functools.cached_property
     def canvas(self):
