@@ -209,7 +209,7 @@ class PredictWidget(JobDock):
         return row
 
     # -- widget state ----------------------------------------------------------------
-    def _refresh_layers(self, event=None):
+    def _refresh_layers(self):
         chosen = {item.text() for item in self.layer_list.selectedItems()}
         if not chosen:
             chosen = {layer.name for layer in self.viewer.layers.selection}
