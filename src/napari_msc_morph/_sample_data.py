@@ -24,11 +24,9 @@ UM_2D = ("micrometer", "micrometer")
 def _brightfield_layer(field, name: str, metadata: dict):
     scale = (field.pixel_size_um, field.pixel_size_um)
     meta = {"pixel_size_um": field.pixel_size_um, "truth": dict(field.truth), **metadata}
-    kwargs = {"name": name, "scale": scale, "units": UM_2D, "metadata": meta, "colormap": "gray"}
-    if field.image.ndim == 3:
-        kwargs.pop("colormap")
-        kwargs["rgb"] = True
-    return (field.image, kwargs, "image")
+    look = {"rgb": True} if field.image.ndim == 3 else {"colormap": "gray"}
+    return (field.image, {"name": name, "scale": scale, "units": UM_2D, "metadata": meta, **look},
+            "image")
 
 
 def _stack_layer(fields, name: str, axis: str, values: list, metadata: dict, prefix: str = ""):
