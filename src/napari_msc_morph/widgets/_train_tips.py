@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QFormLayout, QWidget
+from qtpy.QtWidgets import QWidget
 
-__all__ = ["TIPS", "form_row", "tip"]
+__all__ = ["TIPS", "tip"]
 
 
 def tip(widget, text: str):
@@ -13,14 +13,6 @@ def tip(widget, text: str):
     for part in [native, *native.findChildren(QWidget)]:
         part.setToolTip(text)
     return widget
-
-
-def form_row(form: QFormLayout, label: str, widget, text: str) -> None:
-    """Add ``widget`` to ``form`` with the tooltip ``text`` on the field and on its label."""
-    tip(widget, text)
-    form.addRow(label, getattr(widget, "native", widget))
-    if label:
-        form.labelForField(getattr(widget, "native", widget)).setToolTip(text)
 
 
 #: Tooltips of the form (plain words; the docs page explains each choice with its source).

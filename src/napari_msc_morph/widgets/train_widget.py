@@ -41,7 +41,7 @@ from ._layers import image_layers
 from ._panel import JobDock
 from ._train_layers import layer_images, manifest_from_layers
 from ._train_report import TestReportView
-from ._train_tips import TIPS, form_row, tip
+from ._train_tips import TIPS, tip
 
 __all__ = ["TrainWidget", "manifest_from_layers"]
 
@@ -83,13 +83,18 @@ def _file_edit(mode: str, placeholder: str, **kwargs) -> FileEdit:
 
 
 def _form(dock, rows) -> QFormLayout:
-    """A form of ``(attribute, label, field)`` rows, each field set on ``dock`` with its
-    tooltip ``TIPS[attribute]``; long rows put the field under its label in a narrow dock."""
+    """A form of ``(attribute, label, field)`` rows, each field set on ``dock`` with the
+    tooltip ``TIPS[attribute]`` on it and its label; long rows wrap in a narrow dock."""
     form = QFormLayout()
     form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
     for name, label, field in rows:
         setattr(dock, name, field)
-        form_row(form, label, field, TIPS[name.removesuffix("_edit")])
+        text = TIPS[name.removesuffix("_edit")]
+        tip(field, text)
+        native = getattr(field, "native", field)  # a magicgui FileEdit's Qt widget
+        form.addRow(label, native)
+        if label:
+            form.labelForField(native).setToolTip(text)
     return form
 
 
