@@ -20,7 +20,7 @@ class Collapsible(QWidget):
         self.button.setArrowType(Qt.ArrowType.RightArrow)
         self.button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.button.setToolTip(tooltip or f"show or hide the {title.lower()} settings")
-        self.button.toggled.connect(self.set_expanded)
+        self.button.toggled.connect(self._show)
         self.content = content
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -32,9 +32,8 @@ class Collapsible(QWidget):
         return self.button.isChecked()
 
     def set_expanded(self, expanded: bool) -> None:
-        """Open (True) or close the section."""
-        if self.button.isChecked() != expanded:
-            self.button.setChecked(expanded)  # comes back here through ``toggled``
-            return
+        self.button.setChecked(expanded)
+
+    def _show(self, expanded: bool) -> None:
         self.button.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
         self.content.setVisible(expanded)
