@@ -1,15 +1,8 @@
 """napari reader contribution: microscope images with their pixel size.
 
-File › Open on a TIFF/OME-TIFF (and, with the ``[formats]`` extra, CZI, ND2,
-LIF or OME-Zarr) gives one image layer per channel, named from the file's
-channel names, with ``scale`` in µm, ``units``, a colormap that fits the stain,
-and ``metadata["pixel_size_um"]`` plus where it came from. A file without a
-physical size opens with ``scale = 1`` and ``pixel_size_um = None``: the docks
-then ask for the size instead of treating a pixel as a micrometre.
-
-The reading itself is :func:`napari_msc_morph.io.read_image`, the same
-function the CLI and scripts use; this module only turns its result into
-napari layer data (plain tuples: no napari import needed).
+One layer per channel with ``scale`` in µm and a stain colormap, from
+:func:`napari_msc_morph.io.read_image` (docs/opening-files.md); a file without a pixel
+size opens at ``scale = 1`` and ``pixel_size_um = None``, so the docks ask for it.
 """
 
 from __future__ import annotations
@@ -62,19 +55,9 @@ def read_layers(path) -> list[tuple]:
         if inside:  # a container of OME-Zarr images (e.g. predict --score-maps maps.zarr)
             for name in inside:
                 sub = Path(item) / name
-                layers += _placed(layer_data(LoadedImage(path=sub, **read_ome_zarr_lazy(sub))))
+                layers += layer_data(LoadedImage(path=sub, **read_ome_zarr_lazy(sub)))
             continue
-        layers += _placed(layer_data(read_image(item, lazy=reads_lazily(item))))
-    return layers
-
-
-def _placed(layers: list[tuple]) -> list[tuple]:
-    """Give layers the OME-Zarr translation (µm or pixels per axis) as napari ``translate``."""
-    for _, meta, _ in layers:
-        by_axis = meta["metadata"].pop("translate_by_axis", None)
-        if by_axis:
-            axes = meta["metadata"]["axes"].replace("S", "")
-            meta["translate"] = [float(by_axis.get(letter, 0.0)) for letter in axes]
+        layers += layer_data(read_image(item, lazy=reads_lazily(item)))
     return layers
 
 
@@ -86,8 +69,7 @@ def _take(data, index: int, axis: int):
 
 
 def _spatial_scale(axes: str, loaded: LoadedImage) -> tuple[list[float], list[str]]:
-    """napari ``scale``/``units`` per axis: y and x each their own size (pixels need not be
-    square to be shown right), z the spacing, anything else 1 pixel."""
+    """napari ``scale``/``units`` per axis: y and x each their own µm, z the spacing, else 1."""
     scale, units = [], []
     yx = loaded.pixel_size_yx_um
     if yx is None and loaded.pixel_size_um is not None:
@@ -108,10 +90,8 @@ def _spatial_scale(axes: str, loaded: LoadedImage) -> tuple[list[float], list[st
 def layer_data(loaded: LoadedImage) -> list[tuple]:
     """Turn a :class:`~napari_msc_morph.io.LoadedImage` into napari layer data tuples.
 
-    One layer per channel (split along the file's ``C`` axis), RGB files as one
-    RGB layer, a label file written by the plugin (segment's label TIFFs, its
-    napari writer) as a Labels layer; every layer carries the pixel size and its
-    source in ``metadata``.
+    One layer per channel, RGB files as one RGB layer, the plugin's own label files as a
+    Labels layer; every layer carries the pixel size and its source in ``metadata``.
     """
     data = loaded.data
     if loaded.levels:  # read lazily: dask arrays, a multiscale list if the file has a pyramid
@@ -127,51 +107,43 @@ def layer_data(loaded: LoadedImage) -> list[tuple]:
     if loaded.pixel_size_refused and loaded.pixel_size_yx_um is None:
         # the layer opens at 1 pixel = 1 pixel; the docks then ask for the size
         warnings.warn(loaded.pixel_size_refused, UserWarning, stacklevel=2)
-    base_meta = {
-        "pixel_size_um": loaded.pixel_size_um,
-        "pixel_size_source": loaded.pixel_size_source or None,
-        **({"pixel_size_yx_um": list(loaded.pixel_size_yx_um)}
-           if loaded.pixel_size_yx_um is not None else {}),
-        **({"pixel_size_refused": loaded.pixel_size_refused}
-           if loaded.pixel_size_refused else {}),
-        "path": str(loaded.path),
-        "axes": axes,
-        **({"translate_by_axis": loaded.metadata["translate_by_axis"]}
-           if "translate_by_axis" in loaded.metadata else {}),
-    }
-    extra = {"multiscale": True} if isinstance(data, list) else {}
+    by_axis = loaded.metadata.get("translate_by_axis")  # OME-Zarr: µm or pixels per axis
+
+    def layer_meta(layer_axes: str, name: str = stem, channel: dict | None = None,
+                   **kwargs) -> dict:
+        shown = layer_axes.replace("S", "")
+        scale, units = _spatial_scale(shown, loaded)
+        return {
+            "name": name, "scale": scale, "units": units,
+            **({"translate": [float(by_axis.get(a, 0.0)) for a in shown]} if by_axis else {}),
+            **({"multiscale": True} if isinstance(data, list) else {}),
+            **kwargs,
+            "metadata": {
+                "pixel_size_um": loaded.pixel_size_um,
+                "pixel_size_source": loaded.pixel_size_source or None,
+                **({"pixel_size_yx_um": list(loaded.pixel_size_yx_um)}
+                   if loaded.pixel_size_yx_um is not None else {}),
+                **({"pixel_size_refused": loaded.pixel_size_refused}
+                   if loaded.pixel_size_refused else {}),
+                "path": str(loaded.path), "axes": layer_axes, **(channel or {}),
+            },
+        }
+
     if axes.endswith("S") and full.shape[-1] in (3, 4):  # RGB(A) samples
-        scale, units = _spatial_scale(axes[:-1], loaded)
-        meta = {"name": stem, "rgb": True, "scale": scale, "units": units,
-                "metadata": dict(base_meta), **extra}
-        return [(data, meta, "image")]
+        return [(data, layer_meta(axes, rgb=True), "image")]
     channel_axis = axes.find("C")
     if loaded.metadata.get("kind") == "labels" and channel_axis < 0:  # the plugin's own labels
-        scale, units = _spatial_scale(axes, loaded)
-        meta = {"name": stem, "scale": scale, "units": units,
-                "metadata": dict(base_meta, axes=axes), **extra}
-        return [(data, meta, "labels")]
+        return [(data, layer_meta(axes), "labels")]
     if channel_axis < 0 or full.shape[channel_axis] == 1:
         if channel_axis >= 0:
             data = _take(data, 0, channel_axis)
             axes = axes.replace("C", "")
-        scale, units = _spatial_scale(axes, loaded)
-        meta = {"name": stem, "scale": scale, "units": units, "colormap": "gray",
-                "metadata": dict(base_meta, axes=axes), **extra}
-        return [(data, meta, "image")]
+        return [(data, layer_meta(axes, colormap="gray"), "image")]
     plane_axes = axes.replace("C", "")
-    scale, units = _spatial_scale(plane_axes, loaded)
     names = loaded.channel_names or [f"ch{i}" for i in range(full.shape[channel_axis])]
-    layers = []
-    for index, channel in enumerate(names):
-        meta = {
-            "name": f"{stem} {channel}",
-            "scale": scale,
-            "units": units,
-            "colormap": stain_colormap(channel, index),
-            "blending": "additive",
-            "metadata": dict(base_meta, axes=plane_axes, channel=channel, channel_index=index),
-            **extra,
-        }
-        layers.append((_take(data, index, channel_axis), meta, "image"))
-    return layers
+    return [(_take(data, index, channel_axis),
+             layer_meta(plane_axes, f"{stem} {channel}", colormap=stain_colormap(channel, index),
+                        blending="additive",
+                        channel={"channel": channel, "channel_index": index}),
+             "image")
+            for index, channel in enumerate(names)]

@@ -1,18 +1,8 @@
 """npe2 sample-data contributions (File > Open Sample > MSC Morph).
 
-Each function returns napari ``LayerData`` tuples built from the synthetic
-engine, with the pixel size in ``scale`` (µm) and the hidden truth in the
-layer metadata, so every widget can be tried without microscope images.
-
-napari opens them through the ``open_*`` commands, which make the fields in a
-worker thread while the viewer keeps working, with a progress bar and a
-notification, and add the layers when done
-(:func:`~.widgets.sample_loading.in_background`); the ``sample_*`` functions
-themselves just return the layers.
-Stacks name their leading axis: the osteogenic time course has a ``day`` axis
-and the passage series a ``passage`` axis (layer ``axis_labels``), and a text
-overlay shows the value at the slider's position ("day 14"), because napari's
-slider shows the step index and the days are not evenly spaced.
+``sample_*`` return layer data from the synthetic engine (pixel size in ``scale``, the
+truth in ``metadata``); the ``open_*`` commands make them in the background
+(:func:`~.widgets.sample_loading.in_background`).
 """
 
 from __future__ import annotations
@@ -34,19 +24,14 @@ UM_2D = ("micrometer", "micrometer")
 def _brightfield_layer(field, name: str, metadata: dict):
     scale = (field.pixel_size_um, field.pixel_size_um)
     meta = {"pixel_size_um": field.pixel_size_um, "truth": dict(field.truth), **metadata}
-    kwargs = {"name": name, "scale": scale, "units": UM_2D, "metadata": meta, "colormap": "gray"}
-    if field.image.ndim == 3:
-        kwargs.pop("colormap")
-        kwargs["rgb"] = True
-    return (field.image, kwargs, "image")
+    look = {"rgb": True} if field.image.ndim == 3 else {"colormap": "gray"}
+    return (field.image, {"name": name, "scale": scale, "units": UM_2D, "metadata": meta, **look},
+            "image")
 
 
 def _stack_layer(fields, name: str, axis: str, values: list, metadata: dict, prefix: str = ""):
-    """One image stack of ``fields`` whose leading axis is ``axis`` with ``values``.
-
-    The axis keeps scale 1 (the values are not evenly spaced); the overlay names them
-    (:func:`~.widgets.sample_loading.label_stack_axis`).
-    """
+    """One image stack of ``fields`` along ``axis`` (scale 1: the ``values`` are not evenly
+    spaced; :func:`~.widgets.sample_loading.label_stack_axis` shows them)."""
     pixel_size = fields[0].pixel_size_um
     meta = {"pixel_size_um": pixel_size, **metadata,
             AXIS_KEY: {"axis": axis, "values": list(values), "prefix": prefix}}
@@ -57,10 +42,7 @@ def _stack_layer(fields, name: str, axis: str, values: list, metadata: dict, pre
 
 
 def sample_passage_series(size: tuple[int, int] = (1944, 2592), seed: int = 0):
-    """One donor's MSCs at passages 1, 4, 7 and 10 (bright-field, phase contrast), one stack.
-
-    The slider's axis is ``passage``; the overlay names the passage (``passage P7``).
-    """
+    """One donor's MSCs at passages 1, 4, 7 and 10 (bright-field), one stack along ``passage``."""
     donor = synthetic.make_donor("D01", seed=seed)
     fields = generate([
         (lambda p=passage: synthetic.passage_field(p, donor=donor, size=size, seed=seed + p))

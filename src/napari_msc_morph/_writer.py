@@ -1,12 +1,7 @@
 """napari writer contribution: *File › Save Selected Layers* as OME-TIFF with the pixel size.
 
-napari's own TIFF writer drops the physical pixel size and the channel names,
-so a segmentation saved from napari and opened again measures in pixels. This
-writer keeps them in OME-XML (``PhysicalSizeX``/``Y`` in µm, each axis its own,
-``Channel Name``) and marks label layers (the OME ``Image`` description
-``napari-msc-morph labels``), so the plugin's reader opens them as labels
-again. Like the reader, it works on napari's plain layer data tuples and never
-imports napari.
+napari's own TIFF writer drops the pixel size and channel names; this one keeps them in
+OME-XML and marks label layers so the plugin's reader opens them as labels again.
 """
 
 from __future__ import annotations
@@ -35,8 +30,7 @@ def _ome_path(path) -> Path:
 
 
 def layer_pixel_size_yx(meta: dict) -> tuple[float, float] | None:
-    """(y, x) µm of a layer: its ``pixel_size_yx_um``/``pixel_size_um`` metadata, else a
-    ``scale`` in micrometres or one that is not napari's default 1."""
+    """(y, x) µm of a layer from its metadata, else from a ``scale`` in µm or not napari's 1."""
     extra = meta.get("metadata") or {}
     if extra.get("pixel_size_yx_um"):
         y, x = extra["pixel_size_yx_um"]
@@ -72,18 +66,17 @@ def write_ome_tiff(data, path, *, pixel_size_yx_um: tuple[float, float] | None =
     path : str or Path
         Where to write; ``.ome.tif`` is added when it has no TIFF suffix.
     pixel_size_yx_um : (float, float), optional
-        Pixel height and width in µm (``PhysicalSizeY``/``X``).
+        Pixel height and width in µm.
     channel_names : list of str, optional
         One per ``C`` (or one for a single-channel image).
     labels : bool
         Mark the file as a label image (the reader opens it as labels).
     name : str
-        The OME image name (the layer name).
+        The OME image name.
 
     Returns
     -------
     Path
-        The file written.
     """
     data = np.asarray(data)
     path = _ome_path(path)
@@ -145,12 +138,8 @@ def write_image(path: str, data, meta: dict) -> list[str]:
 
 
 def write_layers(path: str, layer_data: list[tuple]) -> list[str]:
-    """npe2 writer for several image layers: one multichannel OME-TIFF, a channel per layer.
-
-    The layers must be single-channel planes (or stacks) of one shape; the
-    channel names are their names (or their ``channel`` metadata), the pixel
-    size the first layer's, and every layer must have the same one.
-    """
+    """npe2 writer for several grayscale image layers of one shape and pixel size: one
+    OME-TIFF, a channel per layer named after it (or its ``channel`` metadata)."""
     arrays, names, sizes = [], [], []
     for data, meta, layer_type in layer_data:
         if layer_type != "image" or meta.get("rgb"):
@@ -164,7 +153,7 @@ def write_layers(path: str, layer_data: list[tuple]) -> list[str]:
     if len(shapes) != 1:
         raise BadInputError(f"{Path(path).name}: the layers have different shapes "
                             f"({', '.join(str(s) for s in sorted(shapes))}); save them one by one.")
-    if len({s for s in sizes}) != 1:
+    if len(set(sizes)) != 1:
         raise BadInputError(f"{Path(path).name}: the layers have different pixel sizes "
                             f"({sizes}); save them one by one.")
     dtype = np.result_type(*arrays)

@@ -1,10 +1,5 @@
-"""The Measure dock's channel list: each image layer with the marker its columns are named
-after, and a box to name the marker of the selected channel.
-
-A layer is listed as "<layer name> → <marker>" (``od_1_…DAPI_2 [1] → green``), so the
-biologist sees which columns a tick fills before measuring. Each item's text stays the
-layer name (the ticks are the layers'); the marker is drawn after it by the delegate.
-"""
+"""The Measure dock's channel list: each image layer shown as "<layer> → <marker>", and a
+box to name the selected channel's marker (the item text stays the layer name)."""
 
 from __future__ import annotations
 
@@ -28,8 +23,7 @@ def shown_name(layer_name: str, marker: str | None) -> str:
 
 
 class _MarkerDelegate(QStyledItemDelegate):
-    """Draws "<layer> → <marker>" for each item, no wider than the list: a long name is
-    shortened in the middle (both ends tell channels apart), never scrolled sideways."""
+    """Draws "<layer> → <marker>", no wider than the list (elided in the middle)."""
 
     def initStyleOption(self, option, index) -> None:  # noqa: N802 (Qt's name)
         super().initStyleOption(option, index)
@@ -42,14 +36,9 @@ class _MarkerDelegate(QStyledItemDelegate):
 
 
 class ChannelList(QListWidget):
-    """Tickable image layers, each shown with the marker its columns are named after.
+    """Tickable image layers with their markers; typing a marker in ``marker_edit`` (placed
+    by the dock) emits :attr:`marker_named` (layer name, typed text)."""
 
-    ``marker_edit`` (placed by the dock) shows the selected channel's marker; typing a
-    name there (or double-clicking a channel to get there) emits :attr:`marker_named`
-    with the layer name and the typed text.
-    """
-
-    #: (layer name, marker name typed by the user)
     marker_named = Signal(str, str)
 
     def __init__(self, parent=None):

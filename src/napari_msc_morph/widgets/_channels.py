@@ -1,14 +1,8 @@
 """Which image layers are the channels of one image (the Segment and Measure docks' defaults).
 
-A biologist opens several fields one after the other; after "Split RGB" an RGB export
-becomes three layers of which one or two are empty. The docks' defaults follow one
-image: the layers that came from the same file (the reader and napari's Split RGB keep
-the file's path in ``layer.metadata``), or the split channels of one in-memory image
-(napari names them ``name``, ``name [1]``, ``name [2]``). An empty or constant channel
-is never a default.
-
-The columns of a channel are named after its marker (:func:`marker_name`), so that
-every image fills the same columns and tables pool: never after the file name.
+Channels of one image share a file path (reader, Split RGB) or an in-memory base name
+(``name``, ``name [1]``); an empty or constant channel is never a default. Columns are named
+after the marker (:func:`marker_names`), never the file, so every image's tables pool.
 """
 
 from __future__ import annotations
@@ -68,11 +62,8 @@ def layer_path(layer) -> str | None:
 
 
 def image_family(layer, layers) -> tuple | None:
-    """What ``layer`` shares with the other channels of its image, or ``None`` if nothing.
-
-    ``("file", path)`` for a layer read from a file; ``("split", name)`` for an
-    in-memory layer whose name (without ``[n]``) another in-memory image layer shares:
-    napari's Split RGB, or a multichannel array added with ``channel_axis``.
+    """``("file", path)`` for a layer read from a file; ``("split", base name)`` for an
+    in-memory layer sharing its base name with another (Split RGB, ``channel_axis``); else None.
     """
     path = layer_path(layer)
     if path is not None:
@@ -84,8 +75,7 @@ def image_family(layer, layers) -> tuple | None:
 
 
 def source_image(labels, layers):
-    """The image layer ``labels`` were segmented from, when it is still open (an RGB image
-    split since: its channel of the colour segmented)."""
+    """The open image layer ``labels`` were segmented from (after a Split RGB: that colour)."""
     by_name = {layer.name: layer for layer in layers}
     meta = getattr(labels, "metadata", None) or {}
     source = by_name.get(meta.get(SEGMENTED_FROM_KEY))
@@ -116,8 +106,7 @@ def channel_name(layer_name: str, file_channel: str | None = None) -> str:
 
 
 def check_marker_name(layer_name: str, marker: str, layers) -> str:
-    """The column prefix of ``marker`` typed for channel ``layer_name``; a
-    :class:`~napari_msc_morph.errors.BadInputError` if it cannot name columns."""
+    """The column prefix of ``marker`` typed for channel ``layer_name``."""
     if layer_name not in layers:
         raise BadInputError(f"Channel layer “{layer_name}” is no longer open.")
     prefix = column_safe(marker)
@@ -128,24 +117,16 @@ def check_marker_name(layer_name: str, marker: str, layers) -> str:
 
 
 def dna_channel(labels, nuclei, images):
-    """The image the nuclei were segmented from (the DNA stain), or ``None`` if unknown:
-    the source of ``labels`` (the Segment dock names it), else of the ``nuclei`` labels."""
-    for layer in (labels, nuclei):
-        source = None if layer is None else source_image(layer, images)
-        if source is not None:
-            return source
-    return None
+    """The DNA stain: the source image of ``labels``, else of ``nuclei``; None if unknown."""
+    sources = (source_image(layer, images) for layer in (labels, nuclei) if layer is not None)
+    return next((source for source in sources if source is not None), None)
 
 
 def marker_names(layers, dna=None) -> dict[str, str]:
     """The prefix of each image layer's columns (``RUNX2`` -> ``RUNX2_mean``), by layer name.
 
-    Never the file name, so every image of a study fills the same columns. In this order:
-    the marker the file or the user named (``metadata["channel"]``); ``DNA`` for
-    ``dna``, the channel the nuclei were segmented from; the colour of a split RGB
-    channel (``red``/``green``/``blue``: napari's Split RGB colours an RGB image's channels
-    so and keeps its path or name on each); else the layer name without napari's
-    ``[n]`` (layers named by marker: ``RUNX2``).
+    In this order: the marker the file or the user named (``metadata["channel"]``);
+    ``DNA`` for ``dna``; the colour of a Split RGB channel; else the layer name without ``[n]``.
     """
     layers = list(layers)
     families = [image_family(layer, layers) for layer in layers]
@@ -170,23 +151,15 @@ def marker_names(layers, dna=None) -> dict[str, str]:
 
 
 def signal_spread(layer) -> float | None:
-    """Max minus min of an in-memory layer's pixels (0: empty or constant); ``None`` when
-    the layer is lazy (reading it on the GUI thread would freeze the viewer)."""
+    """Max minus min of an in-memory layer's pixels; ``None`` for a lazy layer (never read
+    on the GUI thread)."""
     data = _pixels(layer)
     if not is_in_memory(data) or data.size == 0:
         return None
-    try:
-        cached = _SPREAD.get(layer)
-    except TypeError:  # not weakly referenceable: no cache
-        cached = None
-    if cached is not None and cached[0] == id(data):
-        return cached[1]
-    spread = float(np.ptp(data))
-    try:
-        _SPREAD[layer] = (id(data), spread)
-    except TypeError:
-        pass
-    return spread
+    cached = _SPREAD.get(layer)
+    if cached is None or cached[0] != id(data):
+        cached = _SPREAD[layer] = (id(data), float(np.ptp(data)))
+    return cached[1]
 
 
 def has_signal(layer) -> bool:
@@ -199,13 +172,9 @@ def has_signal(layer) -> bool:
 def default_channels(labels, images, column_name) -> list[str]:
     """The image layers the Measure dock ticks for ``labels`` by default, in list order.
 
-    The channels of the image the labels were segmented from (same file, or the same
-    split image; for an in-memory image, the other in-memory layers that are no split
-    image's channel); for labels of unknown origin, every image layer.
-    Only layers of the labels' plane size, never an empty or constant one, never an
-    RGB layer, and one layer per column name (``column_name(layer)``) and per set of
-    pixels: the segmented image itself first, else the one with the most signal (a
-    grey RGB export splits into three copies of one stain).
+    The channels of the labels' source image (every image for labels of unknown origin)
+    of the labels' plane size, not RGB, not empty or constant, one per column name
+    (``column_name(layer)``) and per set of pixels: the source first, then by signal.
     """
     plane = tuple(labels.data.shape[-2:])
     source = source_image(labels, images)
@@ -216,8 +185,7 @@ def default_channels(labels, images, column_name) -> list[str]:
         members = [layer for layer in images if image_family(layer, images) == family]
     members = [layer for layer in members if not getattr(layer, "rgb", False)
                and tuple(layer.data.shape[-2:]) == plane and has_signal(layer)]
-    # the segmented image first, then by signal: the first of a column name (or of the
-    # same pixels: a grey RGB export's red, green and blue) is kept
+    # a grey RGB export splits into three copies of one stain: the first is kept
     ranked = sorted(members, key=lambda layer: (layer is not source,
                                                 -(signal_spread(layer) or 0.0)))
     kept: list = []
@@ -230,8 +198,7 @@ def default_channels(labels, images, column_name) -> list[str]:
 
 
 def _same_pixels(layer, other) -> bool:
-    """Whether two in-memory layers hold the same pixels (compared only when their
-    spreads agree: a cheap test first)."""
+    """Whether two in-memory layers hold the same pixels (spreads compared first: cheap)."""
     spread = signal_spread(layer)
     if spread is None or spread != signal_spread(other):
         return False

@@ -1,8 +1,4 @@
-"""A titled section that opens and closes (the Train dock's "Advanced" settings).
-
-Qt has no collapsible group box; superqt's is not a declared dependency, and
-this is a dozen lines: a checkable arrow button above a content widget.
-"""
+"""A titled section that opens and closes (superqt's is not a dependency)."""
 
 from __future__ import annotations
 
@@ -24,7 +20,7 @@ class Collapsible(QWidget):
         self.button.setArrowType(Qt.ArrowType.RightArrow)
         self.button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.button.setToolTip(tooltip or f"show or hide the {title.lower()} settings")
-        self.button.toggled.connect(self.set_expanded)
+        self.button.toggled.connect(self._show)
         self.content = content
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -36,9 +32,8 @@ class Collapsible(QWidget):
         return self.button.isChecked()
 
     def set_expanded(self, expanded: bool) -> None:
-        """Open (True) or close the section."""
-        if self.button.isChecked() != expanded:
-            self.button.setChecked(expanded)  # comes back here through ``toggled``
-            return
+        self.button.setChecked(expanded)
+
+    def _show(self, expanded: bool) -> None:
         self.button.setArrowType(Qt.ArrowType.DownArrow if expanded else Qt.ArrowType.RightArrow)
         self.content.setVisible(expanded)

@@ -10,14 +10,9 @@ MIN_NAME_CHARS = 18
 
 
 class LayerComboBox(QComboBox):
-    """A combo box of layer names, shortened in the middle when too long for the dock.
-
-    A microscope's file names are long and the end tells the layers apart: napari's
-    ``[2]`` after Split RGB, or " nuclei" / " cells" after Segment. Qt cuts the
-    text at the right ("od_1_pat_p17_96h_3_d…"); this one drops the middle
-    ("od_1_pat…DAPI [2]"), in the box and in its list, and each item's tooltip is
-    its whole name. The box asks for room for :data:`MIN_NAME_CHARS` characters
-    only, so a long name never widens the dock.
+    """A combo box of layer names elided in the middle ("od_1_pat…DAPI [2]": the end tells
+    layers apart, Qt would cut it), each item's tooltip its whole name; it asks for room for
+    :data:`MIN_NAME_CHARS` characters only, so a long name never widens the dock.
     """
 
     def __init__(self, parent=None):

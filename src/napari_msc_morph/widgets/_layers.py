@@ -17,11 +17,8 @@ def image_layers(viewer) -> list:
 def layer_pixel_size(layer) -> float | None:
     """Pixel size in µm of an image/labels layer, or ``None`` when unknown.
 
-    The one policy all docks use: ``layer.metadata["pixel_size_um"]`` (set by
-    the plugin's reader and its own layers) wins; then a ``scale`` whose
-    ``units`` are micrometres; then any non-default ``scale`` (napari's
-    default 1 means "unknown", never 1 µm). Pixels that are not square
-    (y and x scale differ) have no one size: ``None``.
+    ``metadata["pixel_size_um"]`` wins; then a ``scale`` in micrometres; then any scale but
+    napari's default 1 (which means unknown). Pixels that are not square: ``None``.
     """
     meta = getattr(layer, "metadata", None) or {}
     for key in ("pixel_size_um", "pixel_size"):
@@ -40,12 +37,8 @@ def layer_pixel_size(layer) -> float | None:
 
 
 def current_plane(viewer, layer):
-    """The 2D plane of ``layer`` on screen (napari's current step on leading axes).
-
-    Lazy layers (dask, zarr: big files the reader did not load) stay lazy: the
-    plane is read by whoever computes it, i.e. the dock's worker, never the GUI
-    thread (:func:`is_in_memory` tells which).
-    """
+    """The 2D plane of ``layer`` on screen; a lazy layer's plane stays lazy (read in the
+    dock's worker, never on the GUI thread)."""
     data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
     plane_ndim = 3 if getattr(layer, "rgb", False) else 2
     if data.ndim > plane_ndim:

@@ -1,19 +1,8 @@
 """The Train dock's machine-fitting defaults and its "estimated time" line.
 
-Kept out of ``train_widget.py`` (which stays the form and the run): on a
-machine without a GPU the dock starts with a small backbone, 224-px inputs and
-10 epochs (:data:`~napari_msc_morph.training.estimate.CPU_DEFAULTS`); with a
-GPU it starts with the published recipe's values for the task. A label under
-the form shows :func:`~napari_msc_morph.training.estimate.estimate_training`
-for the current fields and images and is updated whenever one of them changes.
-A run too long for this computer's CPU says what a CUDA GPU would take and how
-to run it there (``msc-morph train ... --device cuda``).
-
-Finding out whether there is a GPU imports torch (1.5 s, more on a busy
-laptop). A computer without an NVIDIA driver or Apple silicon has none, and
-torch is not imported at all; otherwise torch is asked in a thread, so the dock
-opens at once with the CPU defaults and switches to the GPU ones when a GPU is
-found (unless the user or a remembered setting changed them).
+Without a GPU the dock starts with :data:`~napari_msc_morph.training.estimate.CPU_DEFAULTS`;
+with one, the recipe's values. Asking torch for a GPU costs 1.5 s, so it is asked in a
+thread, and only on a computer that may have one (docs/widgets/train.md).
 """
 
 from __future__ import annotations
@@ -29,6 +18,7 @@ from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QLabel
 
 from ..training.estimate import CPU_DEFAULTS, estimate_training, format_duration, machine_defaults
+from ._panel import watch_layer_list
 
 #: Images assumed when none are chosen yet (the label says so).
 ASSUMED_FIELDS = 100
@@ -39,8 +29,6 @@ LONG_ON_CPU_S = 4 * 3600.0
 
 
 class _DeviceRelay(QObject):
-    """Carries the "auto" device found in a thread to the GUI thread."""
-
     found = Signal(str)
 
 
@@ -54,11 +42,8 @@ def auto_device_known() -> bool:
 
 
 def _resolved_device(text: str) -> str:
-    """The device a run with ``text`` would use, without importing torch on the GUI thread.
-
-    Before torch is loaded, "auto" is what the GPU search found (the CPU until
-    it has answered) and an explicit ``cuda``/``mps`` is taken at its word (Run
-    says if it is not there).
+    """The device a run with ``text`` would use, without importing torch on the GUI thread
+    (until torch is loaded: "auto" is what the GPU search found so far, others at their word).
     """
     from ..errors import BadInputError
     from ..models.backbones import resolve_device
@@ -80,10 +65,8 @@ def may_have_gpu() -> bool:
 
 
 def _find_auto_device(relay: _DeviceRelay) -> None:
-    """Resolve "auto": at once if torch is loaded or there is surely no GPU, else in a thread.
-
-    The thread's answer reaches the dock through ``relay.found``.
-    """
+    """Resolve "auto": at once if torch is loaded or there is surely no GPU, else in a thread
+    that answers through ``relay.found``."""
     if auto_device_known():
         return
     if not may_have_gpu():
@@ -208,16 +191,5 @@ def install(widget, form) -> None:
                    widget.source.currentIndexChanged, widget.manifest_edit.changed,
                    widget.recipe.currentTextChanged, widget.task.currentTextChanged):
         signal.connect(refresh)
-    layers = widget.viewer.layers.events
-    layers.inserted.connect(refresh)
-    layers.removed.connect(refresh)
-    widget.destroyed.connect(lambda *_: _disconnect(layers, refresh))
+    widget._layers_changed = watch_layer_list(widget.viewer, widget, refresh)
     refresh()
-
-
-def _disconnect(layer_events, callback) -> None:
-    for name in ("inserted", "removed"):
-        try:
-            getattr(layer_events, name).disconnect(callback)
-        except (AttributeError, RuntimeError, TypeError, ValueError):
-            pass  # the viewer closed first and took its events with it

@@ -1,14 +1,8 @@
 """Training images from open layers: every plane of a stack is one image.
 
-The plugin's own samples are stacks (File › Open Sample: the passage series
-has a ``passage`` axis, the osteogenic time course a ``day`` axis, see
-:mod:`.sample_loading`). Training takes one 2D or RGB plane per image, so a
-stack becomes one image per plane, named ``layer [passage P4]``, with the
-axis value as its label (``P4``; ``day14``) and the value in the manifest's
-``passage`` / ``day`` column, which the evaluation report uses (AUC per day).
-Where the layer's condition (or tissue source, or fate) is one of the task's
-classes (the osteogenic task's ``control`` / ``induced``) that is the label
-instead, and the day stays a column.
+A plane's default label is its layer's class-like metadata (``condition``: control /
+induced) when it is one of the task's classes, else its ``day`` / ``passage`` axis value,
+which also fills that manifest column (the report's AUC per day).
 """
 
 from __future__ import annotations
@@ -109,11 +103,8 @@ def layer_images(layers, classes=()) -> list[LayerImage]:
 
 
 def _source_file(image: LayerImage) -> Path | None:
-    """The layer's own file when it holds exactly this one plane (else None: write the plane).
-
-    A channel of a multichannel file, or a plane of a stack, has the file as its
-    source too, but training would read the whole file and refuse it.
-    """
+    """The layer's own file when it holds exactly this plane (not a channel or a plane of
+    a bigger file, which training would refuse); None: write the plane."""
     from ..errors import MscMorphError
     from ..io import read_image
     from ..training.data import plane_problem
@@ -143,8 +134,7 @@ def manifest_from_layers(layers, labels: dict, donors: dict, folder, classes=())
     labels, donors : dict
         Image name (:attr:`LayerImage.name`) -> class label / donor.
     folder : path
-        Where planes without a file of their own are written (with their pixel
-        size, :func:`~napari_msc_morph.widgets._layers.layer_pixel_size`).
+        Where planes without a file of their own are written (with their pixel size).
     classes : sequence of str
         The task's classes (see :func:`layer_images`).
     """

@@ -1,28 +1,23 @@
-"""The Train dock's test report: a table of metrics with their 95 % intervals, and plots.
-
-The numbers are :func:`~napari_msc_morph.training.report.metric_rows` of the
-run's ``metrics.json`` (the same rows as ``report.md``): each metric on the
-held-out test split, its donor-bootstrap interval, and the published figure of
-the matching study. Below them, the confusion matrix and the ROC curve (one
-curve per day for the osteogenic task) that the run wrote as PNGs, drawn by
-:class:`~._figure_canvas.BackgroundCanvas` off the GUI thread.
-"""
+"""The Train dock's test report: metrics with their 95 % intervals
+(:func:`~napari_msc_morph.training.report.metric_rows`, as in ``report.md``) and its plots."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import pandas as pd
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
     QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
+
+from ._table_view import fill_table_widget
 
 __all__ = ["TestReportView", "REPORT_PLOTS"]
 
@@ -65,11 +60,9 @@ class TestReportView(QWidget):
         folder = Path(folder)
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
         rows = metric_rows(metrics)
-        self.table.setRowCount(len(rows))
-        for i, (_, label, ours, ci, published) in enumerate(rows):
-            for j, text in enumerate((label, _number(ours), ci, _number(published))):
-                self.table.setItem(i, j, QTableWidgetItem(text))
-        self.table.resizeColumnsToContents()
+        fill_table_widget(self.table, pd.DataFrame(
+            [(label, _number(ours), ci, _number(published))
+             for _, label, ours, ci, published in rows], columns=HEADERS))
         lines = summary_lines(metrics)
         warnings = metrics.get("warnings") or []
         self.summary.setText(lines[2] + (f" {len(warnings)} warning(s): see report.md."

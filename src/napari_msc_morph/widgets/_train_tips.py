@@ -1,15 +1,10 @@
-"""The Train dock's tooltips: every control explained in plain words.
-
-The jargon a biologist meets in the form (backbone, learning rate and its
-schedule, folds, class weights) is explained where it is used; the docs page
-(docs/widgets/train.md) gives the reasons and sources.
-"""
+"""The Train dock's tooltips in plain words (docs/widgets/train.md gives reasons and sources)."""
 
 from __future__ import annotations
 
-from qtpy.QtWidgets import QFormLayout, QWidget
+from qtpy.QtWidgets import QWidget
 
-__all__ = ["TIPS", "form_row", "tip"]
+__all__ = ["TIPS", "tip"]
 
 
 def tip(widget, text: str):
@@ -18,14 +13,6 @@ def tip(widget, text: str):
     for part in [native, *native.findChildren(QWidget)]:
         part.setToolTip(text)
     return widget
-
-
-def form_row(form: QFormLayout, label: str, widget, text: str) -> None:
-    """Add ``widget`` to ``form`` with the tooltip ``text`` on the field and on its label."""
-    tip(widget, text)
-    form.addRow(label, getattr(widget, "native", widget))
-    if label:
-        form.labelForField(getattr(widget, "native", widget)).setToolTip(text)
 
 
 #: Tooltips of the form (plain words; the docs page explains each choice with its source).

@@ -1,16 +1,8 @@
 """First-use costs paid off the GUI thread: napari's first layers, and heavy imports.
 
-napari builds its layer *models* (not their Qt/vispy views) in plain Python, so a
-throwaway layer made in a worker runs the same first-use code: imports and the
-numba kernels that map label values to colours (the first Labels layer of a
-session cost 1.1 s on the GUI thread here, most of it compiling). The docks list
-these in :attr:`~._panel.JobDock.warm_up`; a second call costs microseconds.
-
-A dock opens on the GUI thread: napari imports its module and builds it there, so
-a dock whose module imported scipy.stats or matplotlib froze a fresh napari for
-1.5-3 s. Such a dock imports the light part at once and its plots with
-:func:`import_in_background`, built when the import is done
-(``benchmarks/bench_dock_open.py`` times every dock).
+A throwaway napari layer made in a worker compiles the same numba kernels as the first
+real one (1.1 s on the GUI thread for the first Labels layer); a dock imports its heavy
+modules with :func:`import_in_background` (``benchmarks/bench_dock_open.py`` times the docks).
 """
 
 from __future__ import annotations
@@ -35,8 +27,6 @@ START_DELAY_MS = 150
 
 
 class _Ready(QObject):
-    """Carries "imported" from the import thread to the GUI thread (queued signal)."""
-
     done = Signal()
 
 
@@ -50,13 +40,11 @@ def import_in_background(modules: Sequence[str], then: Callable[[], None],
     modules : sequence of str
         Absolute module names.
     then : callable
-        Called on the GUI thread with no argument once every module is imported; at
-        once (no thread) when they already were. Not called if ``owner`` is deleted first.
+        Called on the GUI thread once they are imported (at once if they already were).
     owner : QObject
-        The dock: the timer and the signal live and die with it.
+        The dock: the timer and the signal die with it (``then`` is not called).
     importer : callable
-        Imports one name (default :func:`importlib.import_module`); timm goes through
-        ``models.backbones.import_timm``, which hides triton from torch.
+        Imports one name (timm: ``models.backbones.import_timm``, which hides triton).
     """
     with _LOCK:
         missing = [name for name in modules if name not in _IMPORTED]
@@ -86,16 +74,11 @@ def import_in_background(modules: Sequence[str], then: Callable[[], None],
         lambda: threading.Thread(target=work, name="msc-morph-imports", daemon=True).start())
     timer.start(START_DELAY_MS)
 
-#: Label dtypes our docks and samples add (segmentation and synthetic fields: int32).
-LABEL_DTYPES = (np.int32,)
-
-
 def labels_layers() -> None:
-    """Make (and drop) a tiny napari Labels layer per dtype the plugin adds."""
+    """Make (and drop) a tiny int32 napari Labels layer (the dtype segmentation and samples add)."""
     from napari.layers import Labels
 
-    for dtype in LABEL_DTYPES:
-        Labels(np.zeros((4, 4), dtype=dtype))
+    Labels(np.zeros((4, 4), dtype=np.int32))
 
 
 def image_layers() -> None:

@@ -1,20 +1,7 @@
-"""Open a finished ``msc-morph demo`` folder in napari.
+"""Open a finished ``msc-morph demo`` folder in napari (docs/demo.md).
 
-Loads what the demo produced the way a user would see their own data: held-out
-bright-field images with the OsScore maps and results-table rows made by the
-Predict widget, and an IF field with its labels measured by the Measure widget
-(features in the Labels layer, the cell table docked). The widgets run their
-usual thread workers, so the viewer stays responsive while they finish.
-
-Layers are arranged by experiment so nothing lies over an image it does not
-belong to (:func:`arrange_by_experiment`): the bright-field images stand in one
-row left to right (induced day 0, 7, 21, control day 21), each with its OsScore
-map on top of it (the Predict dock places a map on its image's translate), and
-the IF field with its nuclei and cell labels sits below that row. All
-experiments are visible at once; one colour bar per score, labelled with the
-score's name, range and unit, sits at the top right of the canvas
-(:mod:`._score_legend`). The docks go into tabs (napari's ``tabify``), so the
-window never has to grow to hold them.
+The held-out bright-field images stand in a row with their OsScore maps (Predict dock),
+the IF field with its labels below them (Measure dock); the docks run their usual workers.
 """
 
 from __future__ import annotations
@@ -39,11 +26,8 @@ def _extent_um(layer) -> tuple[float, float]:
 
 
 def arrange_by_experiment(bright_field: list, if_layers: list) -> dict[str, tuple]:
-    """Place bright-field images in a row and the IF field's layers below it.
-
-    Sets each layer's ``translate`` (µm); returns layer name -> (y, x) origin.
-    Score maps added later by the Predict dock follow their image's translate.
-    """
+    """Place bright-field images in a row and the IF field's layers below it (``translate``
+    in µm); returns layer name -> (y, x) origin."""
     sizes = [_extent_um(layer) for layer in bright_field + if_layers[:1]]
     gap = GAP_FRACTION * max((max(size) for size in sizes), default=0.0)
     origins, x = {}, 0.0

@@ -1,15 +1,8 @@
 """The "Fix labels" dock: merge, split and cut labels where napari has no tool.
 
-napari's own Labels controls paint, erase and fill. This dock adds the three
-edits a segmentation most often needs besides those: join two objects that
-were cut apart (**Merge**), split one object that holds two cells at the
-points clicked in it (**Split**, a watershed seeded at the clicks) and cut one
-object along the line through two clicks (**Cut**). Clicks are points of a
-Points layer ("label edit clicks") so a user sees, moves and deletes them with
-napari's usual tools. The edit itself is :mod:`napari_msc_morph.morphology.edit`;
-the changed pixels go back through ``Labels.data_setitem`` as one history step,
-so napari's Undo (Ctrl+Z) takes an edit back, and the Measure dock notices it
-(it listens to the layer's edits) to offer a new measurement.
+Clicks are points of a Points layer; the edit (:mod:`napari_msc_morph.morphology.edit`)
+goes back through ``Labels.data_setitem`` as one history step, so Ctrl+Z undoes it and the
+Measure dock sees the edit (docs/editing-labels.md).
 """
 
 from __future__ import annotations
@@ -31,7 +24,7 @@ from qtpy.QtWidgets import (
 from ..errors import BadInputError, MscMorphError
 from ..morphology.edit import cut_label, labels_at, merge_labels, split_label
 from ._layers import current_plane, is_in_memory
-from ._panel import show_failure
+from ._panel import show_failure, watch_layer_list
 
 CLICKS_LAYER = "label edit clicks"
 SHAPE_ONLY = "(object shape only)"
@@ -91,13 +84,11 @@ class LabelToolsWidget(QWidget):
         layout.addWidget(self.status)
         layout.addStretch(1)
 
-        events = self.viewer.layers.events
-        for event in (events.inserted, events.removed, events.reordered):
-            event.connect(self.refresh_layers)
+        self._layers_changed = watch_layer_list(self.viewer, self, self.refresh_layers)
         self.refresh_layers()
 
     # ---------------------------------------------------------------- layers
-    def refresh_layers(self, event=None) -> None:
+    def refresh_layers(self) -> None:
         """Re-list the Labels and Image layers, keeping the choices."""
         from napari.layers import Image, Labels
 
@@ -115,7 +106,9 @@ class LabelToolsWidget(QWidget):
                 combo.setCurrentText(names[-1])
             combo.blockSignals(False)
 
-    def labels_layer(self):
+    def _labels_plane(self):
+        """The chosen Labels layer and its plane on screen."""
+        self._layers_changed.flush()  # layers added or removed just now count
         name = self.labels_combo.currentText()
         if not name or name not in self.viewer.layers:
             raise BadInputError("Choose a Labels layer to fix (segment one with "
@@ -124,10 +117,11 @@ class LabelToolsWidget(QWidget):
         if getattr(layer, "multiscale", False) or not is_in_memory(layer.data):
             raise BadInputError(f"Layer “{name}” is read lazily from disk; edit a copy in "
                                 "memory (File > Save, then open it as labels).")
-        return layer
+        return layer, np.asarray(current_plane(self.viewer, layer))
 
     def start_clicking(self):
         """Show (or add) the clicks layer, selected and in point-adding mode."""
+        self._layers_changed.flush()
         if CLICKS_LAYER in self.viewer.layers:
             points = self.viewer.layers[CLICKS_LAYER]
         else:
@@ -157,7 +151,7 @@ class LabelToolsWidget(QWidget):
         return data[on_plane, -2:]
 
     def _lead(self, layer) -> tuple[int, ...]:
-        """The index of the plane on screen in ``layer``'s leading (stack) axes."""
+        """The index of the plane on screen on ``layer``'s leading axes."""
         lead = layer.data.ndim - 2
         step = self.viewer.dims.current_step[-layer.data.ndim:][:lead]
         return tuple(min(int(s), n - 1) for s, n in zip(step, layer.data.shape))
@@ -170,8 +164,7 @@ class LabelToolsWidget(QWidget):
             self.status.setText(show_failure(err, "Fix labels"))
 
     def merge(self) -> str:
-        layer = self.labels_layer()
-        plane = np.asarray(current_plane(self.viewer, layer))
+        layer, plane = self._labels_plane()
         typed = [int(t) for t in re.findall(r"\d+", self.ids.text())]
         ids = typed or labels_at(plane, self.clicks(layer))
         edited = merge_labels(plane, ids)
@@ -180,8 +173,7 @@ class LabelToolsWidget(QWidget):
                            selected=keep)
 
     def split(self) -> str:
-        layer = self.labels_layer()
-        plane = np.asarray(current_plane(self.viewer, layer))
+        layer, plane = self._labels_plane()
         seeds = self.clicks(layer)
         ids = labels_at(plane, seeds)
         if len(ids) != 1:
@@ -199,8 +191,7 @@ class LabelToolsWidget(QWidget):
                            selected=ids[0])
 
     def cut(self) -> str:
-        layer = self.labels_layer()
-        plane = np.asarray(current_plane(self.viewer, layer))
+        layer, plane = self._labels_plane()
         line = self.clicks(layer)
         if len(line) != 2:
             raise BadInputError(f"Cut needs exactly two clicks (the line's ends), got "
@@ -222,7 +213,8 @@ class LabelToolsWidget(QWidget):
             layer.data_setitem(indices, edited[rows, cols])
         layer.selected_label = selected
         if CLICKS_LAYER in self.viewer.layers:
-            self.viewer.layers[CLICKS_LAYER].data = np.zeros((0, self.viewer.layers[CLICKS_LAYER].ndim))
+            clicks = self.viewer.layers[CLICKS_LAYER]
+            clicks.data = np.zeros((0, clicks.ndim))
         self.viewer.layers.selection.active = layer
         self.status.setText(f"{message} Ctrl+Z (with “{layer.name}” selected) undoes it.")
         return message

@@ -1,14 +1,7 @@
 """The "Predict" dock: run a model bundle on bright-field image layers.
 
-Thin: the Predict button runs :func:`napari_msc_morph.inference.predict_images`
-(the same engine call as ``msc-morph predict``) through the shared
-Run/Cancel/progress panel (:class:`~._panel.JobDock`). This widget turns
-layers into :class:`~napari_msc_morph.inference.ImageInput` objects, writes one
-row per layer into the plugin's results table (:func:`prediction_rows`) and
-adds score-map layers (OsScore heatmap, expected-passage map or per-class
-probabilities) aligned on the image, with a colorbar. With "Explain (Grad-CAM)"
-ticked the same call runs with ``explain=True`` and a Grad-CAM heat-map layer is
-added over each image.
+Runs :func:`napari_msc_morph.inference.predict_images` (as ``msc-morph predict``), writes a
+row per layer into the results table and adds score-map (and Grad-CAM) layers on the image.
 """
 
 from __future__ import annotations
@@ -95,12 +88,8 @@ def remember_bundle(path: str | os.PathLike) -> list[str]:
 
 
 def map_layer_geometry(layer, result: Prediction, n_leading: int):
-    """``scale``/``translate`` that put a score map on ``layer``'s pixels.
-
-    A map pixel spans one grid stride of the image and sits on its tile's
-    centre: ``map_scale`` and ``map_translate`` (image pixels) composed with
-    the layer's own scale and translate.
-    """
+    """``scale``/``translate`` that put a score map on ``layer``'s pixels (the map's
+    ``map_scale``/``map_translate`` in image pixels, composed with the layer's own)."""
     scale = np.asarray(layer.scale, dtype=float)
     translate = np.asarray(layer.translate, dtype=float)
     map_scale = scale[-2:] * np.asarray(result.map_scale)
@@ -120,12 +109,7 @@ def _import_timm(_name: str):
 
 
 class PredictWidget(JobDock):
-    """Predict passage, tissue source, OsScore or fate on image layers.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-    """
+    """Predict passage, tissue source, OsScore or fate on image layers."""
 
     job_title = "Predict"
     warm_up = (*JobDock.warm_up, "napari_msc_morph.widgets._warm:image_layers")
@@ -225,7 +209,7 @@ class PredictWidget(JobDock):
         return row
 
     # -- widget state ----------------------------------------------------------------
-    def _refresh_layers(self, event=None):
+    def _refresh_layers(self):
         chosen = {item.text() for item in self.layer_list.selectedItems()}
         if not chosen:
             chosen = {layer.name for layer in self.viewer.layers.selection}
@@ -271,7 +255,6 @@ class PredictWidget(JobDock):
     def _describe_bundle(self, text: str):
         if text.strip() and self.status.text() == MISSING_BUNDLE:
             self.status.setText("Model chosen: press Predict.")  # the old advice is stale
-
         if not text.strip():
             self.bundle_info.setText("")
             return
@@ -301,8 +284,8 @@ class PredictWidget(JobDock):
         )
 
     # -- running ---------------------------------------------------------------------
-    def _input_state(self) -> dict:
-        """Everything the engine call needs, gathered from the form and layers."""
+    def _input_state(self) -> tuple[list, list[str], dict]:
+        """The layers that can be predicted, the skipped ones' errors, the engine's arguments."""
         layers = self.selected_layers()
         if not layers:
             raise BadInputError("choose one or more image layers first.")
@@ -327,9 +310,7 @@ class PredictWidget(JobDock):
         if not images:
             raise BadInputError("none of the chosen layers can be predicted: " + "; ".join(skipped))
         tiling = self.tiling_combo.currentText()
-        return dict(
-            layers=good_layers,
-            skipped=skipped,
+        return good_layers, skipped, dict(
             bundle=bundle_path,
             images=images,
             tiling=None if tiling == BUNDLE_DEFAULT else tiling,
@@ -343,12 +324,10 @@ class PredictWidget(JobDock):
         if self.busy:
             return self.worker
         try:
-            state = self._input_state()
+            layers, skipped, state = self._input_state()
         except USER_ERRORS as err:
             self.report_error(err)
             return None
-        layers = state.pop("layers")
-        skipped = state.pop("skipped")
         bundle = state["bundle"]
         # how this run was made, kept on each layer for table exports (provenance)
         self._run_settings = {"tiling": state["tiling"] or BUNDLE_DEFAULT,

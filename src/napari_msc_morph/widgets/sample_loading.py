@@ -1,21 +1,9 @@
 """Sample data that loads without freezing the viewer, and stack axes that say what they are.
 
-npe2 sample-data commands must *return* their layers, and napari calls them on the
-GUI thread. :func:`in_background` wraps a sample function into such a command: with
-a viewer on screen it returns at once with a placeholder (an empty Points layer
-named after what is being made), runs the sample function in a napari thread
-worker, and when it is done swaps the placeholder for the sample's layers (one per
-event-loop turn, so the viewer repaints in between). No
-event loop is nested: the viewer keeps running its own. A progress bar counts the
-fields in napari's activity panel (:func:`generate` reports each one) and a
-notification says what is being made. Without a viewer on screen (scripts, the
-CLI's tests) the sample function simply runs.
-
-:func:`label_stack_axis` names a stack's leading axis with its real values:
-napari's slider shows the step *index*, and the osteogenic days (0, 1, 3, 5, 7,
-14, 21) are not evenly spaced, so no scale/translate can make index = day.
-The layer's ``axis_labels`` say ``day``; a canvas text overlay shows the value
-at the slider's position ("day 14"), updated whenever the slider moves.
+npe2 sample commands run on the GUI thread and must return layers: :func:`in_background`
+returns a hidden placeholder at once, makes the sample in a worker and swaps the layers in
+one per event-loop turn (no nested event loop). :func:`label_stack_axis` shows a stack's
+real axis value ("day 14"), as napari's slider shows only the index (docs/sample-data.md).
 """
 
 from __future__ import annotations
@@ -142,8 +130,7 @@ def _start(viewer, make, title: str):
 
 
 def _add_one_per_turn(viewer, layers: list, token: int, index: int = 0) -> None:
-    """Add ``layers`` to ``viewer``, one per event-loop turn: napari builds and draws each
-    layer on the GUI thread, so the viewer repaints and reacts in between."""
+    """Add ``layers`` one per event-loop turn, so the viewer repaints in between."""
     from napari.layers import Layer
     from qtpy.QtCore import QTimer
 

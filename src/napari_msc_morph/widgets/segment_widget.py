@@ -1,10 +1,7 @@
 """The "Segment cells" dock: nuclei (and whole cells) into Labels layers.
 
-Thin: the Segment button runs :func:`napari_msc_morph.morphology.segment_field`,
-the same engine call as ``msc-morph segment``, through the shared
-:class:`~._panel.JobDock` worker (progress and Cancel). Results go to Labels
-layers named after the image (``<image> nuclei``, ``<image> cells``) with the
-image's scale and translate; running again replaces their data.
+Runs :func:`napari_msc_morph.morphology.segment_field` (as ``msc-morph segment``); the
+labels are ``<image> nuclei`` / ``<image> cells`` on the image's scale, replaced on a rerun.
 """
 
 from __future__ import annotations
@@ -33,10 +30,11 @@ from ._channels import (
     SEGMENTED_COLOUR_KEY,
     SEGMENTED_FROM_KEY,
     image_family,
+    named_like,
     signal_spread,
 )
 from ._combo import LayerComboBox
-from ._layers import current_plane, is_in_memory
+from ._layers import current_plane, image_layers, is_in_memory
 from ._panel import JobDock, watch_layer_list
 
 NO_CYTOPLASM = "(none: nuclei only)"
@@ -147,9 +145,7 @@ class SegmentWidget(JobDock):
     def refresh_layers(self) -> None:
         """Re-list the image layers: the nuclei image is the user's choice while it exists,
         else a newly opened DNA stain (or split image), else the current one."""
-        from napari.layers import Image
-
-        layers = [layer for layer in self.viewer.layers if isinstance(layer, Image)]
+        layers = image_layers(self.viewer)
         images = [layer.name for layer in layers]
         current_nuclei = self.nuclei_combo.currentText()
         current_cyto = self.cyto_combo.currentText()
@@ -159,7 +155,7 @@ class SegmentWidget(JobDock):
         if self._nuclei_picked not in images:
             self._nuclei_picked = None
         # follow a newly opened DNA stain, or the channels of a newly split/opened image
-        follow = ([layer.name for layer in new if _is_nuclear(layer.name)]
+        follow = (named_like([layer.name for layer in new], _NUCLEAR_STAIN_NAMES)
                   or [layer.name for layer in new if image_family(layer, layers)])
         choice = self._nuclei_picked
         if choice is None and follow:
@@ -181,8 +177,8 @@ class SegmentWidget(JobDock):
         if current_cyto in images:
             self.cyto_combo.setCurrentText(current_cyto)
         elif not self._cyto_picked:
-            stains = [n for n in images if any(k in n.lower() for k in _CELL_STAIN_NAMES)
-                      and n != self.nuclei_combo.currentText()]
+            stains = [n for n in named_like(images, _CELL_STAIN_NAMES)
+                      if n != self.nuclei_combo.currentText()]
             if stains:
                 self.cyto_combo.setCurrentText(stains[0])
 
@@ -193,22 +189,19 @@ class SegmentWidget(JobDock):
     def _nuclear_choice(self, names: list[str]) -> str | None:
         """A DAPI/Hoechst-looking layer first, else the one with signal (a split RGB export
         keeps its name on all three channels: the one with signal)."""
-        named = [n for n in names if _is_nuclear(n)]
+        named = named_like(names, _NUCLEAR_STAIN_NAMES)
         return self._most_signal(named or names) or (named[0] if named else None)
 
     def _most_signal(self, names: list[str]) -> str | None:
         """The in-memory layer with the widest spread of values: after Split RGB of a DAPI
         export, the blue channel, not the empty red one listed first."""
-        spread = {}
-        for name in names:
-            layer = self.viewer.layers[name]
-            if np.ndim(layer.data) in (2, 3) and signal_spread(layer) is not None:
-                spread[name] = signal_spread(layer)
+        layers = [self.viewer.layers[name] for name in names]
+        spread = {layer.name: signal_spread(layer) for layer in layers
+                  if np.ndim(layer.data) in (2, 3) and signal_spread(layer) is not None}
         return max(spread, key=spread.get) if spread and max(spread.values()) > 0 else None
 
     # ----------------------------------------------------------------- inputs
     def _plane(self, name: str, role: str):
-        """The layer called ``name`` and its plane on screen."""
         if not name or name not in self.viewer.layers:
             raise BadInputError(f"Choose a {role} image layer (open an image first).")
         layer = self.viewer.layers[name]
@@ -309,10 +302,6 @@ class SegmentWidget(JobDock):
             if layer is not None:  # for the Measure dock's summary column n_border_excluded
                 layer.metadata["n_border_excluded"] = result.n_border_excluded
         self.status.setText("; ".join([result.summary(), *notes]) + ".")
-
-
-def _is_nuclear(name: str) -> bool:
-    return any(key in name.lower() for key in _NUCLEAR_STAIN_NAMES)
 
 
 def _stack_threshold(stack, state: dict) -> float | None:

@@ -1,13 +1,7 @@
 """The "Study" dock: a folder of fields -> tidy per-cell, per-field and per-sample tables.
 
-Thin: Run calls :func:`napari_msc_morph.batch.study.run_study`, the same engine
-call as ``msc-morph study``, through the shared :class:`~._panel.JobDock` worker
-(progress, Cancel, failed fields listed, nothing lost). The pattern's preview
-shows what each file's name gives before anything runs. The fields table lists
-every field; double-clicking one opens its image and labels in the viewer (only
-then: a study of hundreds of fields is never loaded whole). With a Group by key
-the size-robustness table (``threshold_robustness.csv``) shows under it: does a
-nuclear size difference between the groups survive the choice of threshold?
+Runs :func:`napari_msc_morph.batch.study.run_study` (as ``msc-morph study``); a field opens
+in the viewer only when double-clicked, and a Group by key adds the size-robustness table.
 """
 
 from __future__ import annotations
@@ -53,6 +47,23 @@ def _short(name: str) -> str:
     return f"{name[:keep]}…{name[-keep:]}"
 
 
+def _line_edit(placeholder: str, tooltip: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    edit.setToolTip(tooltip)
+    return edit
+
+
+def _table(tooltip: str, min_height: int) -> QTableWidget:
+    """A table that scrolls long names inside itself instead of widening the dock."""
+    table = QTableWidget()
+    table.setToolTip(tooltip)
+    table.setMinimumHeight(min_height)
+    table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
+    table.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+    return table
+
+
 def _pairs(text: str, what: str) -> dict:
     """``RUNX2=2, OCN=OCN`` -> ``{"RUNX2": "2", "OCN": "OCN"}``."""
     pairs = {}
@@ -78,34 +89,33 @@ class StudyWidget(JobDock):
         self.study = None
         self._opened: set[str] = set()  # fields already opened in the viewer
 
-        self.folder = QLineEdit()
-        self.folder.setPlaceholderText("folder of images (or a glob: plate1/*.tif)")
-        self.folder.setToolTip("The study's images: every image file in this folder and its "
-                               "sub-folders, or a glob such as plate1/*_DAPI.tif.")
-        self.pattern = QLineEdit()
-        self.pattern.setPlaceholderText("{donor}_{condition}_day{day}_{field}.tif")
-        self.pattern.setToolTip(
+        self.folder = _line_edit(
+            "folder of images (or a glob: plate1/*.tif)",
+            "The study's images: every image file in this folder and its sub-folders, or a "
+            "glob such as plate1/*_DAPI.tif.")
+        self.pattern = _line_edit(
+            "{donor}_{condition}_day{day}_{field}.tif",
             "What each file name says, with {key} for each part that names the sample "
             "(donor, day, condition, ...) and * for parts to ignore. The line below shows "
             "what the first file gives. Leave empty with a sample sheet or without keys.")
-        self.sheet = QLineEdit()
-        self.sheet.setPlaceholderText("optional: samples.csv with file, donor, day, ... columns")
-        self.sheet.setToolTip("A sample sheet (CSV or Excel): a 'file' column (relative to the "
-                              "sheet) and one column per key. Instead of a pattern.")
+        self.sheet = _line_edit(
+            "optional: samples.csv with file, donor, day, ... columns",
+            "A sample sheet (CSV or Excel): a 'file' column (relative to the sheet) and one "
+            "column per key. Instead of a pattern.")
         self.preview = QLabel("")
         self.preview.setWordWrap(True)
-        self.dna = QLineEdit()
-        self.dna.setPlaceholderText("auto (a channel named DAPI/Hoechst; RGB: the colour with signal)")
-        self.dna.setToolTip("The channel with the DNA stain (DAPI, Hoechst), by index (0, 1, ...) "
-                            "or name. Nuclei are found in it.")
-        self.cytoplasm = QLineEdit()
-        self.cytoplasm.setPlaceholderText("none: nuclei only")
-        self.cytoplasm.setToolTip("The channel of a cytoplasm or actin stain (e.g. phalloidin): "
-                                  "whole cells are grown from the nuclei over it.")
-        self.markers = QLineEdit()
-        self.markers.setPlaceholderText("RUNX2=2, OCN=3")
-        self.markers.setToolTip("Markers to measure, NAME=CHANNEL separated by commas. Table "
-                                "columns are named by NAME (RUNX2_mean), the same in every file.")
+        self.dna = _line_edit(
+            "auto (a channel named DAPI/Hoechst; RGB: the colour with signal)",
+            "The channel with the DNA stain (DAPI, Hoechst), by index (0, 1, ...) or name. "
+            "Nuclei are found in it.")
+        self.cytoplasm = _line_edit(
+            "none: nuclei only",
+            "The channel of a cytoplasm or actin stain (e.g. phalloidin): whole cells are "
+            "grown from the nuclei over it.")
+        self.markers = _line_edit(
+            "RUNX2=2, OCN=3",
+            "Markers to measure, NAME=CHANNEL separated by commas. Table columns are named by "
+            "NAME (RUNX2_mean), the same in every file.")
         self.pixel_size = QDoubleSpinBox()
         self.pixel_size.setRange(0.0, 20.0)
         self.pixel_size.setDecimals(4)
@@ -120,10 +130,9 @@ class StudyWidget(JobDock):
             "How each marker's positive-cell threshold is learnt, once for the whole study "
             "from every cell:\n" + "\n".join(f"{n}: {THRESHOLD_LEARNERS.help(n)}"
                                             for n in THRESHOLD_LEARNERS))
-        self.control = QLineEdit()
-        self.control.setPlaceholderText("condition=control")
-        self.control.setToolTip("Which fields are negative controls (KEY=VALUE), for the "
-                                "'control' threshold.")
+        self.control = _line_edit(
+            "condition=control",
+            "Which fields are negative controls (KEY=VALUE), for the 'control' threshold.")
         # as the Segment dock: cellpose when installed, and the device it runs on
         backends, self.backend, self.device = backend_row(
             "How nuclei and cells are found: 'classic' (threshold and watershed) or "
@@ -137,10 +146,10 @@ class StudyWidget(JobDock):
             "Controls group when it names the same key). A ratio that moves with the "
             "threshold is an artefact of thresholding, not biology. The keys appear once the "
             "file names or sheet are read.")
-        self.out = QLineEdit()
-        self.out.setPlaceholderText(f"<image folder>/{DEFAULT_OUT}")
-        self.out.setToolTip("Where the tables (cells.csv, fields.csv, samples.csv) and label "
-                            "images go. Running again processes only new or changed fields.")
+        self.out = _line_edit(
+            f"<image folder>/{DEFAULT_OUT}",
+            "Where the tables (cells.csv, fields.csv, samples.csv) and label images go. "
+            "Running again processes only new or changed fields.")
 
         form = QFormLayout()
         form.addRow("Images", file_row(self.folder, self._browse_folder, self))
@@ -157,27 +166,17 @@ class StudyWidget(JobDock):
         form.addRow("Group by", self.group_by)
         form.addRow("Output folder", self.out)
         layout = self.build_run_panel(form, "Run study")
-        self.fields_table = QTableWidget()
-        self.fields_table.setToolTip("One row per field; double-click to open it in the viewer.")
-        self.fields_table.setMinimumHeight(120)
-        # long field names scroll inside the table instead of widening the dock
-        self.fields_table.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
-        self.fields_table.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Expanding)
+        self.fields_table = _table(
+            "One row per field; double-click to open it in the viewer.", 120)
         self.fields_table.horizontalHeader().setMaximumSectionSize(MAX_COLUMN_WIDTH)
         self.fields_table.setWordWrap(False)
         self.fields_table.cellDoubleClicked.connect(self.open_field)
         layout.addWidget(self.fields_table)
         self.robustness_label = QLabel("")
         self.robustness_label.setWordWrap(True)
-        self.robustness_table = QTableWidget()
-        self.robustness_table.setToolTip(
+        self.robustness_table = _table(
             "Median nuclear area (px) per group under each nuclear threshold, and its ratio "
-            "to the reference group; also in threshold_robustness.csv.")
-        self.robustness_table.setMinimumHeight(100)
-        self.robustness_table.setSizeAdjustPolicy(
-            QAbstractScrollArea.SizeAdjustPolicy.AdjustIgnored)
-        self.robustness_table.setSizePolicy(QSizePolicy.Policy.Ignored,
-                                            QSizePolicy.Policy.Expanding)
+            "to the reference group; also in threshold_robustness.csv.", 100)
         for widget in (self.robustness_label, self.robustness_table):
             widget.setVisible(False)
             layout.addWidget(widget)
@@ -249,8 +248,7 @@ class StudyWidget(JobDock):
                     else self.group_by.currentText())
 
     def _out_dir(self) -> Path:
-        """The output folder; by default ``<image folder>/msc-morph-study`` (a glob's or a
-        sheet's folder)."""
+        """The output folder; by default ``<image folder>/msc-morph-study``."""
         if self.out.text().strip():
             return Path(self.out.text().strip())
         given = Path(self.folder.text().strip() or self.sheet.text().strip())

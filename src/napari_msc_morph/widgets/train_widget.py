@@ -1,18 +1,8 @@
-"""The "Train model" dock widget.
+"""The "Train model" dock: train on a manifest or on the open image layers.
 
-Pick a manifest (CSV with path,label,donor,...) or build one from the open
-image layers (a label and a donor per image; each plane of a stack is an image,
-see :mod:`._train_layers`), choose the task, backbone and epochs (the rest sits
-in a closed "Advanced" section, so the dock fits a laptop screen), and train in
-a worker thread: a live plot shows loss and accuracy per epoch, Cancel stops
-after the current batch and leaves the best epoch so far as a usable bundle, and
-a finished run evaluates the best epoch on the held-out test split, shown as a
-table with plots (:mod:`._train_report`). A recipe fills the form; "custom"
-gives the form's own values back. The widget only gathers settings and calls
-:func:`napari_msc_morph.training.train_model`, the engine the CLI uses too.
-
-Opening the dock loads neither torch (the GPU question is asked in a thread,
-:mod:`._train_defaults`) nor matplotlib (the plot is made at the first run).
+Rarely changed settings sit in a closed "Advanced" section; the run calls
+:func:`~napari_msc_morph.training.train_model` (or ``cross_validate``) like the CLI.
+Opening the dock loads neither torch nor matplotlib (the plot is made at the first run).
 """
 
 from __future__ import annotations
@@ -51,7 +41,7 @@ from ._layers import image_layers
 from ._panel import JobDock
 from ._train_layers import layer_images, manifest_from_layers
 from ._train_report import TestReportView
-from ._train_tips import TIPS, form_row, tip
+from ._train_tips import TIPS, tip
 
 __all__ = ["TrainWidget", "manifest_from_layers"]
 
@@ -80,10 +70,31 @@ def _combo(items, editable: bool = False) -> QComboBox:
     return box
 
 
-def _form() -> QFormLayout:
-    """A form whose long rows put the field under its label in a narrow dock."""
+def _line_edit(placeholder: str) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setPlaceholderText(placeholder)
+    return edit
+
+
+def _file_edit(mode: str, placeholder: str, **kwargs) -> FileEdit:
+    edit = FileEdit(mode=mode, **kwargs)
+    edit.line_edit.native.setPlaceholderText(placeholder)
+    return edit
+
+
+def _form(dock, rows) -> QFormLayout:
+    """A form of ``(attribute, label, field)`` rows, each field set on ``dock`` with the
+    tooltip ``TIPS[attribute]`` on it and its label; long rows wrap in a narrow dock."""
     form = QFormLayout()
     form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+    for name, label, field in rows:
+        setattr(dock, name, field)
+        text = TIPS[name.removesuffix("_edit")]
+        tip(field, text)
+        native = getattr(field, "native", field)  # a magicgui FileEdit's Qt widget
+        form.addRow(label, native)
+        if label:
+            form.labelForField(native).setToolTip(text)
     return form
 
 
@@ -117,15 +128,42 @@ class TrainWidget(JobDock):
         inputs = QWidget()
         column = QVBoxLayout(inputs)
         column.setContentsMargins(0, 0, 0, 0)
-        column.addLayout(self._build_source_form())
+        column.addLayout(_form(self, [
+            ("source", "images from", _combo(SOURCES)),
+            ("manifest_edit", "manifest", _file_edit("r", "manifest.csv (path,label,donor,...)",
+                                                     filter="Tables (*.csv *.tsv *.xlsx)")),
+        ]))
+        self.source.currentIndexChanged.connect(self._source_changed)
         self._build_layer_table(column)
-        form = _form()
-        self._build_basic_rows(form)
+        form = _form(self, [
+            ("recipe", "recipe", _combo([CUSTOM, *RECIPES.names()])),
+            ("task", "task", _combo(TASKS)),
+            ("backbone", "backbone", _combo(BACKBONES, editable=True)),
+            ("pretrained", "", QCheckBox("start from ImageNet weights")),
+            ("epochs", "epochs", _spin_box(1, 1000, 30)),
+            ("device", "device", _combo(DEVICES.names())),
+            ("out_edit", "save model to", _file_edit("d", "model folder or .zip to write")),
+        ])
+        self.recipe.currentTextChanged.connect(self.apply_recipe)
+        self.task.currentTextChanged.connect(self._task_changed)
         column.addLayout(form)
-        advanced = _form()
-        self._build_advanced_rows(advanced)
         box = QWidget()
-        box.setLayout(advanced)
+        box.setLayout(_form(self, [
+            ("classes", "classes", _line_edit("default: the task's classes found in the data")),
+            ("weights_edit", "weights file", _file_edit(
+                "r", "optional: ImageNet weights .safetensors (offline machines)",
+                filter="safetensors (*.safetensors)")),
+            ("input_size", "input size (px)", _spin_box(16, 2048, 448, step=32)),
+            ("batch_size", "batch size", _spin_box(1, 512, 16)),
+            ("downscale", "read at 1/N size", _spin_box(1, 16, 1)),
+            ("optimizer", "optimizer", _combo(OPTIMIZERS.names())),
+            ("lr", "learning rate", _line_edit("default: the optimizer's (adam 1e-5, sgd 1e-3)")),
+            ("scheduler", "lr schedule", _combo([OPTIMIZER_DEFAULT, *SCHEDULERS.names()])),
+            ("class_weights", "class weights", _combo(CLASS_WEIGHTS.names())),
+            ("folds", "folds", _spin_box(1, 50, 1)),
+            ("keep_all_folds", "", QCheckBox("keep every fold's model")),
+            ("resume", "", QCheckBox("resume the interrupted run")),
+        ]))
         self.advanced = Collapsible("Advanced", box, tooltip="Input size, batch size, optimizer, "
                                     "learning rate and its schedule, class weights, folds")
         column.addWidget(self.advanced)
@@ -145,17 +183,6 @@ class TrainWidget(JobDock):
         layout.addWidget(self.report_button)
 
     # -- builders ------------------------------------------------------------------------
-    def _build_source_form(self) -> QFormLayout:
-        form = _form()
-        self.source = _combo(SOURCES)
-        self.source.currentIndexChanged.connect(self._source_changed)
-        form_row(form, "images from", self.source, TIPS["source"])
-        self.manifest_edit = FileEdit(mode="r", filter="Tables (*.csv *.tsv *.xlsx)")
-        self.manifest_edit.line_edit.native.setPlaceholderText(
-            "manifest.csv (path,label,donor,...)")
-        form_row(form, "manifest", self.manifest_edit, TIPS["manifest"])
-        return form
-
     def _build_layer_table(self, column: QVBoxLayout) -> None:
         self.layer_table = QTableWidget(0, 3)
         self.layer_table.setHorizontalHeaderLabels(["image", "label", "donor"])
@@ -168,59 +195,9 @@ class TrainWidget(JobDock):
         self.refresh_button.setVisible(False)
         column.addWidget(self.refresh_button)
 
-    def _build_basic_rows(self, form: QFormLayout) -> None:
-        self.recipe = _combo([CUSTOM, *RECIPES.names()])
-        self.recipe.currentTextChanged.connect(self.apply_recipe)
-        form_row(form, "recipe", self.recipe, TIPS["recipe"])
-        self.task = _combo(TASKS)
-        self.task.currentTextChanged.connect(self._task_changed)
-        form_row(form, "task", self.task, TIPS["task"])
-        self.backbone = _combo(BACKBONES, editable=True)
-        form_row(form, "backbone", self.backbone, TIPS["backbone"])
-        self.pretrained = QCheckBox("start from ImageNet weights")
-        form_row(form, "", self.pretrained, TIPS["pretrained"])
-        self.epochs = _spin_box(1, 1000, 30)
-        form_row(form, "epochs", self.epochs, TIPS["epochs"])
-        self.device = _combo(DEVICES.names())
-        form_row(form, "device", self.device, TIPS["device"])
-        self.out_edit = FileEdit(mode="d")
-        self.out_edit.line_edit.native.setPlaceholderText("model folder or .zip to write")
-        form_row(form, "save model to", self.out_edit, TIPS["out"])
-
-    def _build_advanced_rows(self, form: QFormLayout) -> None:
-        self.classes = QLineEdit()
-        self.classes.setPlaceholderText("default: the task's classes found in the data")
-        form_row(form, "classes", self.classes, TIPS["classes"])
-        self.weights_edit = FileEdit(mode="r", filter="safetensors (*.safetensors)")
-        self.weights_edit.line_edit.native.setPlaceholderText(
-            "optional: ImageNet weights .safetensors (offline machines)")
-        form_row(form, "weights file", self.weights_edit, TIPS["weights"])
-        self.input_size = _spin_box(16, 2048, 448, step=32)
-        form_row(form, "input size (px)", self.input_size, TIPS["input_size"])
-        self.batch_size = _spin_box(1, 512, 16)
-        form_row(form, "batch size", self.batch_size, TIPS["batch_size"])
-        self.downscale = _spin_box(1, 16, 1)
-        form_row(form, "read at 1/N size", self.downscale, TIPS["downscale"])
-        self.optimizer = _combo(OPTIMIZERS.names())
-        form_row(form, "optimizer", self.optimizer, TIPS["optimizer"])
-        self.lr = QLineEdit()
-        self.lr.setPlaceholderText("default: the optimizer's (adam 1e-5, sgd 1e-3)")
-        form_row(form, "learning rate", self.lr, TIPS["lr"])
-        self.scheduler = _combo([OPTIMIZER_DEFAULT, *SCHEDULERS.names()])
-        form_row(form, "lr schedule", self.scheduler, TIPS["scheduler"])
-        self.class_weights = _combo(CLASS_WEIGHTS.names())
-        form_row(form, "class weights", self.class_weights, TIPS["class_weights"])
-        self.folds = _spin_box(1, 50, 1)
-        form_row(form, "folds", self.folds, TIPS["folds"])
-        self.keep_all_folds = QCheckBox("keep every fold's model")
-        form_row(form, "", self.keep_all_folds, TIPS["keep_all_folds"])
-        self.resume = QCheckBox("resume the interrupted run")
-        form_row(form, "", self.resume, TIPS["resume"])
-
     @functools.cached_property
     def canvas(self):
-        """The learning-curve canvas, made at the first run (matplotlib loads then, not when
-        the dock opens)."""
+        """The learning-curve canvas, made at the first run (matplotlib loads then)."""
         from matplotlib.figure import Figure
 
         from ._figure_canvas import BackgroundCanvas
@@ -239,7 +216,6 @@ class TrainWidget(JobDock):
 
     @property
     def figure(self):
-        """The learning-curve figure shown (a new one after every epoch)."""
         return self.canvas.figure
 
     # -- inputs --------------------------------------------------------------------------
@@ -263,11 +239,8 @@ class TrainWidget(JobDock):
         return _split(self.classes.text()) or (task.class_names if task is not None else ())
 
     def refresh_layers(self) -> None:
-        """One table row per image (each plane of a stack); label/donor prefilled.
-
-        The defaults come from the layer (:func:`~._train_layers.layer_images`: the
-        stack axis value, the condition, the donor); what the user typed is kept.
-        """
+        """One table row per image (each plane of a stack), label and donor prefilled from
+        the layer (:func:`~._train_layers.layer_images`); what the user typed is kept."""
         typed_labels, typed_donors = self.layer_assignments()
         images = layer_images(self.image_layers(), self._task_classes())
         old_defaults, self._table_defaults = self._table_defaults, {}
@@ -307,7 +280,7 @@ class TrainWidget(JobDock):
         return labels, donors
 
     def _recipe_fields(self) -> dict:
-        """The form fields a recipe fills: name -> (read, write)."""
+        """name -> (read, write) of the form fields a recipe fills."""
         return {
             "task": (self.task.currentText, self.task.setCurrentText),
             "class_names": (self.classes.text, self.classes.setText),
@@ -322,11 +295,8 @@ class TrainWidget(JobDock):
         }
 
     def apply_recipe(self, name: str) -> None:
-        """Fill the form with recipe ``name``'s values; ``custom`` gives back the form's own.
-
-        The custom values are kept when a recipe is chosen, so going back to
-        ``custom`` does not leave the recipe's optimiser, rate or epochs behind.
-        """
+        """Fill the form with recipe ``name``'s values; ``custom`` gives back the form's own
+        (kept when a recipe was chosen)."""
         fields = self._recipe_fields()
         if self._recipe_shown == CUSTOM and name != CUSTOM:
             self._custom_values = {key: read() for key, (read, _) in fields.items()}
@@ -342,11 +312,8 @@ class TrainWidget(JobDock):
             write(shown[key])
 
     def config(self) -> TrainConfig:
-        """The :class:`~napari_msc_morph.training.TrainConfig` the form describes.
-
-        With a recipe chosen, its values the form does not show (momentum,
-        monitor, crop, tiling, augmentations) come from the recipe.
-        """
+        """The :class:`~napari_msc_morph.training.TrainConfig` the form describes (with a
+        recipe chosen, the values the form does not show come from the recipe)."""
         recipe = self.recipe.currentText()
         values = recipe_values(recipe) if recipe != CUSTOM else {}
         form = {key: read() for key, (read, _) in self._recipe_fields().items()}
@@ -368,11 +335,8 @@ class TrainWidget(JobDock):
         return TrainConfig(**values)
 
     def _manifest(self, out: Path):
-        """The manifest path, or (training from layers) a function writing it in the worker.
-
-        Planes without a file of their own (each plane of a stack) are written to
-        TIFFs: that reads every layer's pixels, which must not happen on the GUI thread.
-        """
+        """The manifest path, or (from layers) a function writing it in the worker: planes
+        without a file are written to TIFFs, which reads pixels (never on the GUI thread)."""
         if self.source.currentIndex() == 0:
             text = _path_text(self.manifest_edit)
             if not text:
