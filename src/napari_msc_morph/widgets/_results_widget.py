@@ -24,7 +24,7 @@ from qtpy.QtWidgets import (
 from ..errors import BadInputError
 from ..io import read_table
 from ..table_export import export_table, file_filters, path_for_filter, read_table_metadata
-from ._panel import MAX_DOCK_HEIGHT, MAX_DOCK_WIDTH, CoalescedRefresh, show_failure
+from ._panel import CoalescedRefresh, capped_size, show_failure
 from ._results_rows import ResultRows
 from ._results_values import (
     METADATA_COLUMNS,
@@ -108,9 +108,7 @@ class ResultsTable(ResultRows, QWidget):
         self._refresh()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        """A wide table asks for no more than a dock's width; it scrolls sideways."""
-        hint = super().sizeHint()
-        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
+        return capped_size(super().sizeHint())  # a wide table scrolls sideways
 
     @property
     def viewer(self):

@@ -29,7 +29,7 @@ from qtpy.QtWidgets import (
 from ..errors import BadInputError
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
-from ._panel import MAX_DOCK_HEIGHT, MAX_DOCK_WIDTH, keep_tab_titles_whole
+from ._panel import capped_size, keep_tab_titles_whole
 
 #: The shortest a plot may be squeezed (px): small enough for four docks on a laptop.
 MIN_PLOT_HEIGHT = 160
@@ -99,9 +99,7 @@ class ReportPlots(QWidget):
         return [self.tabs.tabText(i) for i in range(self.tabs.count())]
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        """Napari sizes a new dock by this: at most MAX_DOCK_WIDTH x MAX_DOCK_HEIGHT."""
-        hint = super().sizeHint()
-        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
+        return capped_size(super().sizeHint())
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
