@@ -74,6 +74,16 @@ def show_plane(viewer, layer, plane) -> None:
         viewer.dims.set_current_step(offset + axis, step)
 
 
+def select_layers(viewer, layers) -> None:
+    """Show and select ``layers`` in ``viewer`` (one layer also becomes the active one)."""
+    for layer in layers:
+        layer.visible = True
+    viewer.layers.selection.clear()
+    viewer.layers.selection.update(layers)
+    if len(layers) == 1:  # setting `active` would drop the others from the selection
+        viewer.layers.selection.active = layers[0]
+
+
 def plane_axis_values(layer, plane: str) -> dict[str, Any]:
     """The axis values of one plane of a stack layer: ``{"day": 14}``.
 

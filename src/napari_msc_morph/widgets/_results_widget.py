@@ -36,6 +36,7 @@ from ._results_values import (
     results_provenance,
     row_pixel_size,
     same_layer,
+    select_layers,
     show_plane,
 )
 
@@ -343,11 +344,7 @@ class ResultsTable(ResultRows, QWidget):
             return
         self._syncing = True
         try:
-            for layer in layers:
-                layer.visible = True
-            viewer.layers.selection.clear()
-            viewer.layers.selection.update(layers)
-            viewer.layers.selection.active = layers[0] if len(layers) == 1 else None
+            select_layers(viewer, layers)
             if len(rows) == 1 and rows[0].plane is not None:
                 show_plane(viewer, rows[0].layer, rows[0].plane)
         finally:

@@ -1,18 +1,8 @@
 """The "Compare groups" tab of the Correlation dock.
 
-Thin: picks a table (the plugin's results table, the per-cell tables of the
-measured Labels layers, or a CSV/XLSX file), a value column, a group column and
-an optional paired-by column, and hands them to one engine call,
-:func:`~napari_msc_morph.analysis.compare.compare_groups` (the same call as
-``msc-morph compare``), run off the GUI thread by :class:`~._panel.JobDock`.
-The tests count experimental units (the *Unit* combo: a donor or sample column,
-chosen by the engine when left on auto; see
-:mod:`~napari_msc_morph.analysis.units`), and *Control* compares every group
-with one (Dunnett after the ANOVA).
-The result is shown as a test table and the engine's box + strip plot
-(:func:`~napari_msc_morph.analysis.compare_plots.box_strip_figure`); clicking a
-point selects its image layer (and so its results-table row), or for a cell
-table its Labels layer and the cell's label.
+One :func:`~napari_msc_morph.analysis.compare.compare_groups` call (as ``msc-morph compare``)
+on the results table, the cells of measured Labels layers or a file; clicking a strip point
+selects its layer (and, in a cell table, the cell's label).
 """
 
 from __future__ import annotations
@@ -50,7 +40,7 @@ from ..io import read_table
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
 from ._panel import JobDock
-from ._results_values import show_plane
+from ._results_values import select_layers, show_plane
 from ._table_view import export_dialog, file_row, fill_table_widget, key_text
 from .results_table import get_results_table
 
@@ -201,13 +191,13 @@ class ComparePanel(JobDock):
         self._source_changed()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """Re-list the tables each time the tab is shown (Predict/Measure may have run)."""
+        """Re-list the tables (Predict/Measure may have run)."""
         super().showEvent(event)
         if not self.busy:
             self.refresh()
 
     def set_source(self, name: str) -> None:
-        """Choose a table source by its combo text (e.g. :data:`RESULTS_SOURCE`)."""
+        """Choose a table source by its combo text."""
         if self.source_combo.findText(name) < 0:
             self.refresh()
         self.source_combo.setCurrentText(name)
@@ -282,7 +272,7 @@ class ComparePanel(JobDock):
 
     def cells_table(self, layers) -> pd.DataFrame:
         """The per-cell tables of ``layers`` stacked, with a ``layer`` column and each
-        layer's metadata (condition, day, donor…) from its results-table row."""
+        layer's metadata (condition, day…)."""
         parts = []
         for layer in layers:
             cells = layer.features.drop(columns=["index"], errors="ignore").copy()
@@ -355,10 +345,7 @@ class ComparePanel(JobDock):
         if name is None or name not in self.viewer.layers:
             return None
         layer = self.viewer.layers[name]
-        layer.visible = True
-        self.viewer.layers.selection.clear()
-        self.viewer.layers.selection.update([layer])
-        self.viewer.layers.selection.active = layer
+        select_layers(self.viewer, [layer])
         show_plane(self.viewer, layer, row.get("plane"))  # a stack's row: show its plane
         label = row.get("label")
         if type(layer).__name__ == "Labels" and label is not None and np.isfinite(label):
@@ -390,7 +377,7 @@ class ComparePanel(JobDock):
 
 
 class _RefreshingCombo(QComboBox):
-    """A combo box that re-lists its entries (``before_popup()``) each time it opens."""
+    """A combo box that calls ``before_popup()`` each time it opens."""
 
     def __init__(self, before_popup, parent=None):
         super().__init__(parent)
@@ -402,10 +389,8 @@ class _RefreshingCombo(QComboBox):
 
 
 def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
-    """The rows of ``table`` matching every ``COLUMN=VALUE`` of ``where`` (comma-separated).
-
-    Values compare as text, with whole numbers written without decimals (7.0 == 7).
-    """
+    """The rows of ``table`` matching every ``COLUMN=VALUE`` of ``where`` (comma-separated;
+    compared as :func:`~._table_view.key_text`)."""
     keep = pd.Series(True, index=table.index)
     for part in filter(None, (p.strip() for p in where.split(","))):
         column, sep, value = (x.strip() for x in part.partition("="))

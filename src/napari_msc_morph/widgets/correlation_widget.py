@@ -1,15 +1,8 @@
 """Correlation dock: image scores from the results table against molecular readouts.
 
-Thin: gathers the results table, the readout file and the options
-(:meth:`CorrelationWidget._input_state`) and hands them to one engine call,
-:func:`~napari_msc_morph.analysis.study.correlate_study`, run off the GUI thread
-by the shared Run/Cancel/progress panel (:class:`~._panel.JobDock`). The result
-is drawn with the engine's figures in Qt canvases; clicking a scatter point
-selects that sample's image layer(s).
-
-The dock opens without matplotlib or scipy.stats (1.5 s of a frozen viewer): they
-are imported in the background (:func:`~._warm.import_in_background`), then the
-plot tabs are built; the Compare groups panel is built when its tab is first shown.
+One :func:`~napari_msc_morph.analysis.study.correlate_study` call; clicking a scatter point
+selects that sample's image layers. matplotlib and scipy.stats (1.5 s of a frozen viewer)
+are imported in the background before the plot tabs are built.
 """
 
 from __future__ import annotations
@@ -40,6 +33,7 @@ from ..analysis.study import CorrelationStudy, correlate_study
 from ..errors import USER_ERRORS, BadInputError, MscMorphError
 from ..io import write_table
 from ._panel import JobDock
+from ._results_values import select_layers
 from ._table_view import export_dialog, file_row, fill_table_widget, key_text
 from ._warm import import_in_background
 from .results_table import get_results_table
@@ -219,9 +213,6 @@ class CorrelationWidget(JobDock):
         from ._figure_canvas import BackgroundCanvas
         from ._figure_export import enable_export
 
-        current = self.tabs.currentIndex()
-        self.tabs.blockSignals(True)
-        # the plots are built and drawn in the plot thread (see _figure_canvas)
         for index, (title, height) in enumerate(zip(PLOT_TABS, (4, 3, 4))):
             canvas = BackgroundCanvas(Figure(figsize=(5, height), layout="constrained"),
                                       layout="constrained")
@@ -230,8 +221,6 @@ class CorrelationWidget(JobDock):
             self._replace_tab(index, canvas, title)
             self._plots[title] = canvas
         self._plots["Scatter"].mpl_connect("pick_event", self._on_pick)
-        self.tabs.setCurrentIndex(current)
-        self.tabs.blockSignals(False)
 
     def _build_compare(self) -> None:
         """Put the Compare groups panel in its tab (once: when it is first shown or used)."""
@@ -239,19 +228,18 @@ class CorrelationWidget(JobDock):
             return
         from .compare_panel import ComparePanel
 
-        current = self.tabs.currentIndex()
-        self.tabs.blockSignals(True)
         self._plots["Compare groups"] = ComparePanel(self.viewer, self)
         self._replace_tab(self.tabs.count() - 1, self._plots["Compare groups"], "Compare groups")
-        self.tabs.setCurrentIndex(current)
-        self.tabs.blockSignals(False)
         self.updateGeometry()  # the dock's width follows the panel's (napari's layout asks again)
 
     def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
-        old = self.tabs.widget(index)
+        current = self.tabs.currentIndex()
+        self.tabs.blockSignals(True)
+        self.tabs.widget(index).deleteLater()
         self.tabs.removeTab(index)
         self.tabs.insertTab(index, widget, title)
-        old.deleteLater()
+        self.tabs.setCurrentIndex(current)
+        self.tabs.blockSignals(False)
 
     def _plot(self, title: str):
         if title == "Compare groups":
@@ -262,7 +250,6 @@ class CorrelationWidget(JobDock):
 
     @property
     def scatter_canvas(self):
-        """The scatter plot's :class:`~._figure_canvas.BackgroundCanvas`."""
         return self._plot("Scatter")
 
     @property
@@ -275,7 +262,6 @@ class CorrelationWidget(JobDock):
 
     @property
     def compare_panel(self):
-        """The Compare groups tab (:class:`~.compare_panel.ComparePanel`)."""
         return self._plot("Compare groups")
 
     # -------------------------------------------------------------- inputs
@@ -317,13 +303,7 @@ class CorrelationWidget(JobDock):
 
     # ------------------------------------------------------------- running
     def compute(self, scores_table: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Correlate now (on the calling thread), then draw; return the results table.
-
-        Parameters
-        ----------
-        scores_table : DataFrame, optional
-            Per-image scores; default: the viewer's results table.
-        """
+        """Correlate ``scores_table`` (default: the results table) now, draw, return the results."""
         self._show(correlate_study(**self._input_state(scores_table)))
         return self.results
 
@@ -405,7 +385,7 @@ class CorrelationWidget(JobDock):
                                                             method=method, fig=fig))
 
     def wait_for_plots(self) -> None:
-        """Let the plots being drawn in the plot thread finish (before reading or saving them)."""
+        """Let the plots being drawn finish (before reading or saving them)."""
         for canvas in (self.scatter_canvas, self.heatmap_canvas, self.time_canvas):
             canvas.wait()
 
@@ -439,12 +419,7 @@ class CorrelationWidget(JobDock):
                   if tuple(key_text(record[c]) for c in on) in wanted
                   and (layer := table.layer_at(index)) is not None and layer in self.viewer.layers]
         if layers:
-            for layer in layers:
-                layer.visible = True
-            self.viewer.layers.selection.clear()
-            self.viewer.layers.selection.update(layers)
-            if len(layers) == 1:  # setting `active` would drop the others from the selection
-                self.viewer.layers.selection.active = layers[0]
+            select_layers(self.viewer, layers)
         return layers
 
     def _on_pick(self, event) -> None:
@@ -458,9 +433,7 @@ class CorrelationWidget(JobDock):
 
     # ------------------------------------------------------------ buttons
     def _browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Readouts", "", "Tables (*.csv *.xlsx *.tsv)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Readouts", "", "Tables (*.csv *.xlsx *.tsv)")
         if path:
             self.load_readouts(path)
 
