@@ -17,7 +17,6 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -27,8 +26,9 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
-from ..table_export import export_table, file_filters, path_for_filter
+from ..table_export import export_table, file_filters
 from ._panel import show_failure
+from ._table_view import export_dialog
 
 COLORMAPS = ("viridis", "magma", "plasma", "cividis", "coolwarm", "turbo")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -404,20 +404,12 @@ class CellTable(QWidget):
         return export_table(self.export_frame(), path, self.export_metadata())
 
     def _export_dialog(self) -> None:
-        from napari.utils.notifications import show_error, show_info
+        from napari.utils.notifications import show_info
 
-        if self.table.empty:
-            show_error("Nothing to export yet: measure a labels layer first.")
-            return
-        default = f"{self.layer.name if self.layer else 'cells'}_cells.csv"
-        path, chosen = QFileDialog.getSaveFileName(self, "Export cell table", default,
-                                                   file_filters())
-        if not path:
-            return
-        path = path_for_filter(path, chosen)
-        try:
-            self.export(path)
-        except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
-            show_failure(err, "Cell table export")
-            return
-        show_info(f"{len(self.table)} rows written to {path}")
+        path = export_dialog(
+            self, self.table, nothing_yet="Nothing to export yet: measure a labels layer first.",
+            title="Export cell table", default_name=f"{getattr(self.layer, 'name', 'cells')}_cells.csv",
+            write=self.export, report=lambda err: show_failure(err, "Cell table export"),
+            filters=file_filters())
+        if path:
+            show_info(f"{len(self.table)} rows written to {path}")

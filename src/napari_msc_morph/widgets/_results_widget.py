@@ -23,7 +23,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import BadInputError
 from ..io import read_table
-from ..table_export import export_table, file_filters, path_for_filter, read_table_metadata
+from ..table_export import export_table, file_filters, read_table_metadata
 from ._panel import CoalescedRefresh, capped_size, show_failure
 from ._results_rows import ResultRows
 from ._results_values import (
@@ -39,6 +39,7 @@ from ._results_values import (
     select_layers,
     show_plane,
 )
+from ._table_view import export_dialog
 
 
 class ResultsTable(ResultRows, QWidget):
@@ -113,12 +114,11 @@ class ResultsTable(ResultRows, QWidget):
 
     @property
     def viewer(self):
-        """The viewer this table belongs to."""
         return self._viewer
 
     @property
     def table_widget(self) -> QTableWidget:
-        """The underlying ``QTableWidget`` (for tests and screenshots), up to date."""
+        """The ``QTableWidget``, up to date."""
         self._view_refresh.flush()
         return self._table
 
@@ -163,12 +163,12 @@ class ResultsTable(ResultRows, QWidget):
         pattern : str, optional
             Such as ``{donor}_P{passage}_d{day}``; default: the pattern box.
         overwrite : bool
-            Replace metadata already set (default) or fill empty cells only.
+            Replace metadata already set, or fill empty cells only.
 
         Returns
         -------
         int
-            How many rows matched the pattern.
+            How many rows matched.
         """
         pattern = (pattern if pattern is not None else self.pattern_edit.text()).strip()
         if not pattern:
@@ -181,14 +181,9 @@ class ResultsTable(ResultRows, QWidget):
 
     # ------------------------------------------------------------ export
     def export(self, path: str | os.PathLike) -> Path:
-        """Write the table to CSV, XLSX or Parquet (by suffix), atomically, with its metadata.
-
-        See :func:`~napari_msc_morph.table_export.export_table`: models (id and
-        weights sha256), pixel sizes and run settings go to a ``.meta.json``
-        sidecar, a ``metadata`` sheet or the Parquet metadata. The table gets a
-        ``pixel_size_um`` for every row (the row's own, else its layer's) whenever
-        one is known.
-        """
+        """Write the table to CSV, XLSX or Parquet (by suffix) with its provenance
+        (:func:`~napari_msc_morph.table_export.export_table`), and a ``pixel_size_um``
+        for every row whenever one is known."""
         frame = self.to_dataframe()
         metadata = self.export_metadata(frame)
         sizes = [row_pixel_size(row) for row in self._rows]
@@ -202,22 +197,13 @@ class ResultsTable(ResultRows, QWidget):
         return export_table(frame, path, metadata)
 
     def export_metadata(self, frame: pd.DataFrame | None = None) -> dict:
-        """The provenance an export carries: the pixel size (one number when every row
-        shares it, else ``"per row"`` with the sizes listed), models, settings per layer."""
+        """The provenance an export carries (:func:`results_provenance`)."""
         frame = self.to_dataframe() if frame is None else frame
         return results_provenance(self._rows, frame, self._imported)
 
     def import_table(self, path: str | os.PathLike) -> int:
-        """Read a table exported before and merge it in, matching rows by layer name.
-
-        Rows whose layer is open update that layer's row; others are kept as
-        rows without a layer until a layer of that name reports results.
-
-        Returns
-        -------
-        int
-            How many rows matched an open layer.
-        """
+        """Merge in a table exported before, matching rows by layer name; returns how many
+        matched an open layer (the others wait for a layer of their name)."""
         frame = read_table(path)
         if "layer" not in frame.columns:
             raise BadInputError(
@@ -248,9 +234,7 @@ class ResultsTable(ResultRows, QWidget):
                     self._rows.append(row)
             for key, value in record.items():
                 key = str(key)
-                if key in METADATA_COLUMNS or key in self._metadata_columns or key in (
-                    NUMERIC_METADATA
-                ):
+                if key in (*METADATA_COLUMNS, *NUMERIC_METADATA, *self._metadata_columns):
                     self._set_metadata(row, key, value)
                 else:
                     if key not in self._value_columns:
@@ -288,7 +272,7 @@ class ResultsTable(ResultRows, QWidget):
         self._highlight_selected_layers()
 
     def highlighted_rows(self) -> list[int]:
-        """Indices of the rows currently highlighted (selected) in the table."""
+        """Indices of the rows highlighted (selected) in the table."""
         self._view_refresh.flush()
         return sorted({index.row() for index in self._table.selectionModel().selectedRows()})
 
@@ -383,23 +367,20 @@ class ResultsTable(ResultRows, QWidget):
             show_info(f"Filled metadata of {matched} row(s).")
 
     def _export_clicked(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export results table", "results.csv", file_filters()
-        )
-        if path:
-            self._run_safely(self.export, path_for_filter(path, chosen))
+        export_dialog(self, self, title="Export results table",
+                      default_name="results.csv", write=self.export, report=_report,
+                      filters=file_filters())
 
     def _import_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Import results table", "", "Tables (*.csv *.xlsx *.tsv *.parquet)"
         )
         if path:
-            self._run_safely(self.import_table, path)
+            try:
+                self.import_table(path)
+            except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
+                _report(err)
 
-    @staticmethod
-    def _run_safely(func, *args):
-        try:
-            return func(*args)
-        except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
-            show_failure(err, "Results table")
-            return None
+
+def _report(err: BaseException) -> None:
+    show_failure(err, "Results table")

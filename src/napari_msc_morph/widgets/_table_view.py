@@ -1,9 +1,5 @@
-"""Small Qt pieces the table-showing docks share (Correlation, Compare groups).
-
-A file row (path box + Browse…), a DataFrame shown in a ``QTableWidget``, the
-"Export…" button's save dialog, and how values are written as text for the
-screen and for matching sample keys.
-"""
+"""Small Qt pieces the table-showing docks share: a file row, a DataFrame in a
+``QTableWidget``, the "Export…" buttons' save dialog, values as text."""
 
 from __future__ import annotations
 
@@ -14,6 +10,7 @@ import pandas as pd
 from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTableWidget, QTableWidgetItem
 
 from ..errors import BadInputError
+from ..table_export import path_for_filter
 
 #: What the export dialogs offer.
 TABLE_FILTER = "CSV (*.csv);;Excel (*.xlsx)"
@@ -59,15 +56,25 @@ def file_row(edit, on_browse: Callable[[], None], parent) -> QHBoxLayout:
     return row
 
 
-def export_dialog(dock, shown, *, nothing_yet: str, title: str, default_name: str,
-                  write: Callable[[str], object]) -> None:
-    """The "Export…" button: ask where, then ``write(path)``; errors go to the dock's status."""
-    if shown is None:
-        dock.report_error(BadInputError(nothing_yet))
-        return
-    path, _ = QFileDialog.getSaveFileName(dock, title, default_name, TABLE_FILTER)
-    if path:
-        try:
-            write(path)
-        except Exception as err:  # noqa: BLE001  (reported; the viewer keeps working)
-            dock.report_error(err)
+def export_dialog(dock, shown, *, title: str, default_name: str, write: Callable[[str], object],
+                  nothing_yet: str = "", report: Callable | None = None,
+                  filters: str = TABLE_FILTER) -> str | None:
+    """The "Export…" buttons: ask where, then ``write(path)``; return the path written.
+
+    Errors go to ``report`` (default: the dock's status line); ``shown`` None or an empty
+    DataFrame means nothing to export yet (``nothing_yet`` says what to do).
+    """
+    report = report or dock.report_error
+    if shown is None or isinstance(shown, pd.DataFrame) and shown.empty:
+        report(BadInputError(nothing_yet))
+        return None
+    path, chosen = QFileDialog.getSaveFileName(dock, title, default_name, filters)
+    if not path:
+        return None
+    path = path_for_filter(path, chosen)  # the chosen filter's suffix when none was typed
+    try:
+        write(path)
+    except Exception as err:  # noqa: BLE001  (reported; the viewer keeps working)
+        report(err)
+        return None
+    return path
