@@ -1,12 +1,5 @@
-"""The per-cell table dock, linked both ways with a Labels layer.
-
-Shows a :func:`~napari_msc_morph.morphology.measure_cells` table (sortable).
-Clicking a row selects, highlights and centres that cell; clicking a cell in
-the canvas selects its row. The labels can be coloured by any numeric feature
-(with a colorbar), a histogram shows the chosen feature, and the table is
-exported as CSV, XLSX or Parquet with a metadata sidecar/sheet
-(:mod:`napari_msc_morph.table_export`).
-"""
+"""The per-cell table dock, linked both ways with a Labels layer (row click centres the
+cell, a canvas click selects its row), with colour-by-feature, a histogram and export."""
 
 from __future__ import annotations
 
@@ -79,12 +72,7 @@ class DataFrameModel(QAbstractTableModel):
 
 
 class CellTable(QWidget):
-    """Table of per-cell measurements linked to a Labels layer.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-    """
+    """Table of per-cell measurements linked to a Labels layer."""
 
     def __init__(self, napari_viewer):
         super().__init__()
@@ -185,7 +173,7 @@ class CellTable(QWidget):
         self._on_feature(self.feature.currentText())
 
     def mark_outdated(self) -> None:
-        """Say in the title that the labels were edited after these numbers were measured."""
+        """Say in the title that the labels were edited since they were measured."""
         if self.layer is not None:
             self.title.setText(f"{len(self.table)} objects in “{self.layer.name}” — labels "
                                "edited since: measure again to update")
@@ -397,10 +385,7 @@ class CellTable(QWidget):
                 "n_objects": int(len(self.table)), "measure": meta.get(MEASURE_RUN_KEY)}
 
     def export(self, path):
-        """Write the cell table to ``path`` (CSV, XLSX or Parquet by suffix) with its metadata.
-
-        See :func:`~napari_msc_morph.table_export.export_table`.
-        """
+        """Write the cell table (CSV, XLSX or Parquet by suffix) with its metadata."""
         return export_table(self.export_frame(), path, self.export_metadata())
 
     def _export_dialog(self) -> None:

@@ -1,10 +1,5 @@
-"""Save any matplotlib canvas the plugin shows as PNG or SVG.
-
-:func:`enable_export` gives a :class:`~._figure_canvas.BackgroundCanvas` a right-click menu with
-"Save PNG…" and "Save SVG…"; :func:`export_buttons` makes the same two actions
-as a row of buttons. Files are written with :func:`napari_msc_morph.io.atomic_path`
-(an interrupted save never leaves half a file), by :func:`export_figure`.
-"""
+"""Save a plugin plot as PNG or SVG: a right-click menu (:func:`enable_export`) or a
+row of buttons (:func:`export_buttons`), written atomically by :func:`export_figure`."""
 
 from __future__ import annotations
 
@@ -59,10 +54,7 @@ def _save_dialog(canvas, fmt: str, name: str) -> Path | None:
 
 
 def enable_export(canvas, name: str = "plot"):
-    """Give ``canvas`` a right-click menu "Save PNG…" / "Save SVG…"; return it.
-
-    ``name`` is the file name the dialog proposes.
-    """
+    """Give ``canvas`` a right-click menu "Save PNG…" / "Save SVG…" proposing ``name``."""
     canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
     def show_menu(pos):

@@ -202,6 +202,17 @@ def capped_size(hint: QSize) -> QSize:
     return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
 
 
+class DockWidget(QWidget):
+    """A dock's content: asks for at most :func:`capped_size`; tab titles stay whole."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return capped_size(super().sizeHint())
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: keep_tab_titles_whole(self))  # after Qt's layout
+
+
 def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     """Lay out ``form`` above Run/Cancel buttons, a progress bar and a status line.
 
@@ -251,7 +262,7 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     return layout
 
 
-class JobDock(QWidget):
+class JobDock(DockWidget):
     """Base of every dock that runs one engine job with Run/Cancel/progress/status.
 
     Subclasses set :attr:`job_title`, build their form, call :meth:`build_run_panel`
@@ -321,11 +332,6 @@ class JobDock(QWidget):
             form = scroll.widget().minimumSizeHint().width() + bar
             hint.setWidth(max(hint.width(), min(form, MIN_DOCK_WIDTH)))
         return hint
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """Tab titles stay whole (after Qt's layout)."""
-        super().showEvent(event)
-        QTimer.singleShot(0, lambda: keep_tab_titles_whole(self))
 
     # ------------------------------------------------------------- running
     @property

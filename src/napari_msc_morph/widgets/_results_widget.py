@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from qtpy.QtCore import QItemSelectionModel, QSize, Qt
+from qtpy.QtCore import QItemSelectionModel, Qt
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
@@ -18,13 +18,12 @@ from qtpy.QtWidgets import (
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
 from ..errors import BadInputError
 from ..io import read_table
 from ..table_export import export_table, file_filters, read_table_metadata
-from ._panel import CoalescedRefresh, capped_size, show_failure
+from ._panel import CoalescedRefresh, DockWidget, show_failure
 from ._results_rows import ResultRows
 from ._results_values import (
     METADATA_COLUMNS,
@@ -42,7 +41,7 @@ from ._results_values import (
 from ._table_view import export_dialog
 
 
-class ResultsTable(ResultRows, QWidget):
+class ResultsTable(ResultRows, DockWidget):
     """A table of per-image results: one row per image layer, one per plane of a stack.
 
     Parameters
@@ -52,7 +51,7 @@ class ResultsTable(ResultRows, QWidget):
     """
 
     def __init__(self, napari_viewer, parent=None):
-        QWidget.__init__(self, parent)
+        DockWidget.__init__(self, parent)
         ResultRows.__init__(self)
         # A strong reference: the table lives in the viewer's window, and while
         # it is registered the viewer's id (its hash) cannot be reused.
@@ -65,11 +64,8 @@ class ResultsTable(ResultRows, QWidget):
         self._table = QTableWidget(0, 0, self)
         self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self._table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self._table.setEditTriggers(
-            QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-            | QAbstractItemView.EditTrigger.AnyKeyPressed
-        )
+        edit = QAbstractItemView.EditTrigger
+        self._table.setEditTriggers(edit.DoubleClicked | edit.EditKeyPressed | edit.AnyKeyPressed)
         self._table.itemSelectionChanged.connect(self._on_table_selection)
         self._table.cellChanged.connect(self._on_cell_changed)
 
@@ -108,9 +104,6 @@ class ResultsTable(ResultRows, QWidget):
         layers.events.removed.connect(self._on_layer_removed)
         layers.selection.events.changed.connect(self._on_layer_selection)
         self._refresh()
-
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        return capped_size(super().sizeHint())  # a wide table scrolls sideways
 
     @property
     def viewer(self):

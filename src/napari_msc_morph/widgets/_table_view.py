@@ -7,7 +7,16 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QPushButton, QTableWidget, QTableWidgetItem
+from qtpy.QtCore import Qt
+from qtpy.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+)
 
 from ..errors import BadInputError
 from ..table_export import path_for_filter
@@ -43,6 +52,26 @@ def fill_table_widget(table: QTableWidget, frame: pd.DataFrame) -> None:
         for c, value in enumerate(row):
             table.setItem(r, c, QTableWidgetItem(cell_text(value)))
     table.resizeColumnsToContents()
+
+
+def combo(parent, items=(), tip: str = "", *, editable: bool = False,
+          registry=None) -> QComboBox:
+    """A combo box of ``items`` with tooltip ``tip``; items in ``registry`` get its help."""
+    box = QComboBox(parent)
+    box.addItems(list(items))
+    box.setEditable(editable)
+    box.setToolTip(tip)
+    for index, item in enumerate(items):
+        if registry is not None and item in registry.names():
+            box.setItemData(index, registry.help(item), Qt.ToolTipRole)
+    return box
+
+
+def line_edit(parent, placeholder: str, tip: str) -> QLineEdit:
+    edit = QLineEdit(parent)
+    edit.setPlaceholderText(placeholder)
+    edit.setToolTip(tip)
+    return edit
 
 
 def file_row(edit, on_browse: Callable[[], None], parent) -> QHBoxLayout:

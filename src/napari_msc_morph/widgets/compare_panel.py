@@ -12,13 +12,11 @@ import os
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QLineEdit,
     QPushButton,
     QTableWidget,
     QTabWidget,
@@ -41,7 +39,7 @@ from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
 from ._panel import JobDock
 from ._results_values import select_layers, show_plane
-from ._table_view import export_dialog, file_row, fill_table_widget, key_text
+from ._table_view import combo, export_dialog, file_row, fill_table_widget, key_text, line_edit
 from .results_table import get_results_table
 
 #: Table sources offered in the "Table" combo (then one entry per measured Labels layer).
@@ -98,54 +96,45 @@ class ComparePanel(JobDock):
         source_row = QHBoxLayout()
         source_row.addWidget(self.source_combo, 1)
         source_row.addWidget(refresh)
-        self.path_edit = QLineEdit(self)
-        self.path_edit.setPlaceholderText("table file (CSV or XLSX)")
+        self.path_edit = line_edit(self, "table file (CSV or XLSX)",
+                                   "A CSV or XLSX table with one row per image, cell or sample.")
         self.path_edit.editingFinished.connect(self._fill_columns)
         path_row = file_row(self.path_edit, self._browse_clicked, self)
         self.source_combo.setToolTip(
             "Which table to test: the Results table (one row per image, or per plane of a "
             "stack, with its day), the cells of measured Labels layers, or a file.")
-        self.path_edit.setToolTip("A CSV or XLSX table with one row per image, cell or sample.")
-        self.value_combo = QComboBox(self)
-        self.value_combo.setToolTip(
-            "The number compared between groups, e.g. os_score or area_um2_median. Scores and "
+        self.value_combo = combo(
+            self, editable=True,
+            tip="The number compared between groups, e.g. os_score or area_um2_median. Scores and "
             "measurement summaries are listed first; bookkeeping columns (pixel size, tile "
             "counts, coordinates) last.")
-        self.by_combo = QComboBox(self)
-        self.by_combo.setToolTip("The column whose values are the groups, e.g. day or "
-                                 "condition.")
-        self.paired_combo = QComboBox(self)
-        self.paired_combo.setToolTip(
-            "The subject measured in every group (e.g. donor): repeated-measures tests "
+        self.by_combo = combo(self, editable=True,
+                              tip="The column whose values are the groups, e.g. day or condition.")
+        self.paired_combo = combo(
+            self, editable=True,
+            tip="The subject measured in every group (e.g. donor): repeated-measures tests "
             "(Friedman / Wilcoxon, Page's trend test).")
-        self.unit_combo = QComboBox(self)
-        self.unit_combo.setToolTip(
-            "The experimental unit (donor, sample, well): its rows are averaged to one value "
+        self.unit_combo = combo(
+            self, editable=True,
+            tip="The experimental unit (donor, sample, well): its rows are averaged to one value "
             "before testing, and n counts units (Method mixed: a random intercept per unit). "
             "Auto takes a donor or sample column whose values each lie in one group.")
-        self.control_combo = QComboBox(self)
-        self.control_combo.setToolTip(
-            "Compare every group with this one (e.g. passage P10): Dunnett's test after the "
+        self.control_combo = combo(
+            self, tip="Compare every group with this one (e.g. passage P10): Dunnett's test after the "
             "ANOVA, Holm over the k - 1 pairs otherwise.")
         self.by_combo.currentTextChanged.connect(self._fill_controls)
-        for combo in (self.value_combo, self.by_combo, self.paired_combo, self.unit_combo):
-            combo.setEditable(True)
-        self.method_combo = QComboBox(self)
-        self.method_combo.addItems(method_choices())
-        self.method_combo.setToolTip(
-            "auto picks the test from the data (Welch's ANOVA when every group has 3 or more "
+        self.method_combo = combo(
+            self, method_choices(), registry=COMPARE_METHODS,
+            tip="auto picks the test from the data (Welch's ANOVA when every group has 3 or more "
             "units, else ranks); welch/anova compare means, kruskal ranks, friedman repeated "
             "measures, mixed every row with a random effect per unit. Hover an entry for more.")
-        for index, name in enumerate(method_choices()):
-            self.method_combo.setItemData(index, COMPARE_METHODS.help(name), Qt.ToolTipRole)
-        self.order_edit = QLineEdit(self)
-        self.order_edit.setPlaceholderText("group order, e.g. control,induced (optional)")
-        self.order_edit.setToolTip("The groups in their order, separated by commas: the trend "
-                                   "test and the plot follow it. Numbers (days) sort themselves.")
-        self.where_edit = QLineEdit(self)
-        self.where_edit.setPlaceholderText("only rows where, e.g. condition=induced (optional)")
-        self.where_edit.setToolTip("Keep only the rows matching COLUMN=VALUE (several: "
-                                   "separate with commas), e.g. condition=induced.")
+        self.order_edit = line_edit(
+            self, "group order, e.g. control,induced (optional)", "The groups in their order, "
+            "separated by commas: the trend test and the plot follow it. Numbers (days) sort "
+            "themselves.")
+        self.where_edit = line_edit(
+            self, "only rows where, e.g. condition=induced (optional)", "Keep only the rows "
+            "matching COLUMN=VALUE (several: separate with commas), e.g. condition=induced.")
 
         form = QFormLayout()
         form.addRow("Table", source_row)
@@ -221,9 +210,8 @@ class ComparePanel(JobDock):
         # (task scores, measurement summaries) first, then others, bookkeeping and days last
         preferred = set(default_score_columns(table[numeric])) if numeric else set()
         numeric.sort(key=lambda c: (c not in preferred, str(c).lower() in _GROUP_HINTS))
-        for combo, items, hints in ((self.value_combo, numeric, _VALUE_HINTS),
-                                    (self.by_combo, groups, _GROUP_HINTS)):
-            set_items(combo, items, hints)
+        set_items(self.value_combo, numeric, _VALUE_HINTS)
+        set_items(self.by_combo, groups, _GROUP_HINTS)
         set_items(self.paired_combo, [NONE, *groups], (NONE,))
         set_items(self.unit_combo, [AUTO_UNIT, ROWS_UNIT, *groups], (AUTO_UNIT.lower(),))
         self._listed_table = table

@@ -13,12 +13,10 @@ from pathlib import Path
 import pandas as pd
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QPushButton,
     QTableWidget,
@@ -34,7 +32,7 @@ from ..errors import USER_ERRORS, BadInputError, MscMorphError
 from ..io import write_table
 from ._panel import JobDock
 from ._results_values import select_layers
-from ._table_view import export_dialog, file_row, fill_table_widget, key_text
+from ._table_view import combo, export_dialog, file_row, fill_table_widget, key_text, line_edit
 from ._warm import import_in_background
 from .results_table import get_results_table
 
@@ -88,63 +86,47 @@ class CorrelationWidget(JobDock):
         # readouts handed over as a table (load_readouts) rather than typed as a path
         self._readout_frame: pd.DataFrame | None = None
 
-        self.readout_path = QLineEdit(self)
-        self.readout_path.setPlaceholderText("qPCR / western / IF readouts (CSV or XLSX)")
-        self.readout_path.setToolTip(
+        self.readout_path = line_edit(
+            self, "qPCR / western / IF readouts (CSV or XLSX)",
             "The molecular measurements of the same samples (qPCR Ct or fold change, western "
             "band intensities, IF counts) as a table with a sample column, e.g. sample_id.")
         self.readout_path.textEdited.connect(lambda *_: setattr(self, "_readout_frame", None))
         path_row = file_row(self.readout_path, self._browse_clicked, self)
 
-        self.join_combo = QComboBox(self)
-        self.join_combo.addItems(SAMPLE_KEYS.names())
-        for index, name in enumerate(SAMPLE_KEYS.names()):
-            self.join_combo.setItemData(index, SAMPLE_KEYS.help(name), Qt.ToolTipRole)
-        self.join_combo.setEditable(True)  # any other column list works too
-        self.join_combo.setToolTip(
-            "The column(s) that say which sample an image and a readout belong to. Images of "
-            "the same sample are averaged first, so n counts samples, not images.")
-        self.method_combo = QComboBox(self)
-        self.method_combo.addItems(method_choices())
+        self.join_combo = combo(  # editable: any other column list works too
+            self, SAMPLE_KEYS.names(), registry=SAMPLE_KEYS, editable=True,
+            tip="The column(s) that say which sample an image and a readout belong to. Images "
+            "of the same sample are averaged first, so n counts samples, not images.")
+        self.method_combo = combo(
+            self, method_choices(), "Pearson measures a straight-line relation; Spearman any "
+            "rising or falling one (ranks, robust to outliers); both reports the two.")
         self.method_combo.setCurrentText(ALL_METHODS)
-        self.method_combo.setToolTip(
-            "Pearson measures a straight-line relation; Spearman any rising or falling one "
-            "(ranks, robust to outliers); both reports the two.")
         # repeated measures: a column name (empty = none); the usual one is offered
-        self.repeated_combo = QComboBox(self)
-        self.repeated_combo.setEditable(True)
-        self.repeated_combo.addItems([NO_GROUPING, "donor"])
-        self.repeated_combo.setToolTip(
-            "Samples sharing this column's value (e.g. donor) are repeated measures: adds the "
+        self.repeated_combo = combo(
+            self, [NO_GROUPING, "donor"], editable=True,
+            tip="Samples sharing this column's value (e.g. donor) are repeated measures: adds the "
             "repeated-measures correlation (rm_corr) and a mixed-model slope next to the pooled r.")
-        self.transform_combo = QComboBox(self)
-        self.transform_combo.addItems([NO_TRANSFORM, *TRANSFORMS.names()])
-        for index, name in enumerate(TRANSFORMS.names(), start=1):
-            self.transform_combo.setItemData(index, TRANSFORMS.help(name), Qt.ToolTipRole)
-        self.transform_combo.setToolTip(
-            "How qPCR values are put on a scale that correlates fairly: log2 of fold changes, "
+        self.transform_combo = combo(
+            self, [NO_TRANSFORM, *TRANSFORMS.names()], registry=TRANSFORMS,
+            tip="How qPCR values are put on a scale that correlates fairly: log2 of fold changes, "
             "or delta-Ct against a reference gene (2^-ddCt with a control).")
-        self.reference_gene = QLineEdit(self)
-        self.reference_gene.setPlaceholderText("reference gene for delta-ct, e.g. GAPDH")
-        self.reference_gene.setToolTip("The housekeeping gene every Ct is compared with "
-                                       "(delta-Ct transform only), e.g. GAPDH.")
-        self.control = QLineEdit(self)
-        self.control.setPlaceholderText("delta-ct control, e.g. control or day=0 (optional)")
-        self.control.setToolTip("The samples fold changes are relative to (delta-delta-Ct), "
-                                "e.g. control or day=0. Leave empty for plain delta-Ct.")
-        self.scores_edit = QLineEdit(self)
-        self.scores_edit.setPlaceholderText("default: task scores and morphometry medians")
-        self.scores_edit.setToolTip(
+        self.reference_gene = line_edit(
+            self, "reference gene for delta-ct, e.g. GAPDH", "The housekeeping gene every Ct "
+            "is compared with (delta-Ct transform only), e.g. GAPDH.")
+        self.control = line_edit(
+            self, "delta-ct control, e.g. control or day=0 (optional)", "The samples fold "
+            "changes are relative to (delta-delta-Ct), e.g. control or day=0. Leave empty for "
+            "plain delta-Ct.")
+        self.scores_edit = line_edit(
+            self, "default: task scores and morphometry medians",
             "Which columns of the Results table to correlate, separated by commas (e.g. "
             "os_score, area_um2_median). Left empty: the task scores (os_score, "
             "expected_passage) and one summary per measurement (medians, fraction positive, "
             "cell density); never bookkeeping such as pixel size, tile counts or coordinates.")
-        self.score_combo = QComboBox(self)
-        self.score_combo.setToolTip("The score drawn in the scatter plot.")
+        self.score_combo = combo(self, tip="The score drawn in the scatter plot.")
         self.score_combo.currentIndexChanged.connect(self._redraw_scatter)
-        self.plot_method_combo = QComboBox(self)
-        self.plot_method_combo.setToolTip("The correlation coefficient shown in the plots.")
-        self.plot_method_combo.addItems(CORRELATION_METHODS.names())
+        self.plot_method_combo = combo(self, CORRELATION_METHODS.names(),
+                                       "The correlation coefficient shown in the plots.")
         self.plot_method_combo.currentIndexChanged.connect(self._redraw)
 
         form = QFormLayout()
