@@ -21,7 +21,7 @@ from qtpy.QtWidgets import (
 
 from ..table_export import export_table, file_filters
 from ._panel import show_failure
-from ._table_view import export_dialog
+from ._table_view import export_dialog, set_items
 
 COLORMAPS = ("viridis", "magma", "plasma", "cividis", "coolwarm", "turbo")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -158,16 +158,7 @@ class CellTable(QWidget):
             c for c in self.table.columns
             if pd.api.types.is_numeric_dtype(self.table[c]) and c not in ("label", "frame")
         ]
-        current = self.feature.currentText()
-        self.feature.blockSignals(True)
-        self.feature.clear()
-        self.feature.addItems(numeric)
-        preferred = [current, "area_um2", "area_px"]
-        for name in preferred:
-            if name in numeric:
-                self.feature.setCurrentText(name)
-                break
-        self.feature.blockSignals(False)
+        set_items(self.feature, numeric, ("area_um2", "area_px"))
         if self._on_canvas_click not in layer.mouse_drag_callbacks:
             layer.mouse_drag_callbacks.append(self._on_canvas_click)
         self._on_feature(self.feature.currentText())
@@ -251,8 +242,7 @@ class CellTable(QWidget):
         frame = None
         lead = layer.data.shape[:-2]
         if lead and "frame" in self.table:
-            data = np.round(np.asarray(layer.world_to_data(event.position))).astype(int)
-            frame = int(np.ravel_multi_index(tuple(np.clip(data[: len(lead)], 0, np.array(lead) - 1)), lead))
+            frame = _flat_frame(np.round(np.asarray(layer.world_to_data(event.position))), lead)
         self.select_label(label, frame)
 
     def select_label(self, label: int, frame: int | None = None) -> None:
@@ -283,14 +273,11 @@ class CellTable(QWidget):
             return name, np.zeros(0)
         return name, self.table[name].to_numpy(dtype=float)
 
-    def _limits(self, values: np.ndarray) -> tuple[float, float]:
+    @staticmethod
+    def _limits(values: np.ndarray) -> tuple[float, float]:
         finite = values[np.isfinite(values)]
-        if finite.size == 0:
-            return 0.0, 1.0
-        low, high = np.percentile(finite, [1, 99])
-        if high <= low:
-            high = low + 1.0
-        return float(low), float(high)
+        low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
+        return float(low), float(high if high > low else low + 1.0)
 
     def colour_by_feature(self, name: str | None = None, colormap: str | None = None) -> None:
         """Colour the labels by feature ``name`` (NaN = grey) and show its colorbar."""
@@ -317,9 +304,8 @@ class CellTable(QWidget):
         table = self.table
         if "frame" in table and layer.data.ndim > 2:
             lead = layer.data.shape[:-2]
-            step = self.viewer.dims.current_step[-layer.ndim:][: len(lead)]
-            frame = int(np.ravel_multi_index(tuple(np.clip(step, 0, np.array(lead) - 1)), lead))
-            keep = table["frame"].to_numpy() == frame
+            keep = table["frame"].to_numpy() == _flat_frame(
+                self.viewer.dims.current_step[-layer.ndim:], lead)
             table, values = table[keep], values[keep]
         low, high = self._limits(values)
         cmap = colormaps[self.colormap.currentText()]
@@ -398,3 +384,9 @@ class CellTable(QWidget):
             filters=file_filters())
         if path:
             show_info(f"{len(self.table)} rows written to {path}")
+
+
+def _flat_frame(point, lead: tuple[int, ...]) -> int:
+    """The flat index of the plane at ``point`` (leading axes first) of a stack ``lead``."""
+    index = np.clip(np.asarray(point[:len(lead)], dtype=int), 0, np.array(lead) - 1)
+    return int(np.ravel_multi_index(tuple(index), lead))

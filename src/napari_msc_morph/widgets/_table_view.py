@@ -74,6 +74,20 @@ def line_edit(parent, placeholder: str, tip: str) -> QLineEdit:
     return edit
 
 
+def set_items(box: QComboBox, items, hints) -> None:
+    """Fill ``box`` without signals, keeping its text if still listed, else the first of
+    ``hints`` (lower case) listed, else the first item."""
+    current = box.currentText()
+    box.blockSignals(True)
+    box.clear()
+    box.addItems([str(i) for i in items])
+    lowered = {str(i).lower(): str(i) for i in items}
+    chosen = current if current in lowered.values() else next(
+        (lowered[h] for h in hints if h in lowered), str(items[0]) if items else "")
+    box.setCurrentText(chosen)
+    box.blockSignals(False)
+
+
 def file_row(edit, on_browse: Callable[[], None], parent) -> QHBoxLayout:
     """``edit`` (a path box) with a "Browse…" button calling ``on_browse``."""
     browse = QPushButton("Browse…", parent)

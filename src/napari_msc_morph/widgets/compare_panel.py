@@ -39,7 +39,15 @@ from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
 from ._panel import JobDock
 from ._results_values import select_layers, show_plane
-from ._table_view import combo, export_dialog, file_row, fill_table_widget, key_text, line_edit
+from ._table_view import (
+    combo,
+    export_dialog,
+    file_row,
+    fill_table_widget,
+    key_text,
+    line_edit,
+    set_items,
+)
 from .results_table import get_results_table
 
 #: Table sources offered in the "Table" combo (then one entry per measured Labels layer).
@@ -391,20 +399,6 @@ def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
     if not keep.any():
         raise BadInputError(f"Only rows {where.strip()!r} matches no row; check the value.")
     return table[keep]
-
-
-def set_items(combo: QComboBox, items, hints) -> None:
-    """Fill ``combo`` without signals, keeping its text if still listed, else the first of
-    ``hints`` (lower case) listed, else the first item."""
-    current = combo.currentText()
-    combo.blockSignals(True)
-    combo.clear()
-    combo.addItems([str(i) for i in items])
-    lowered = {str(i).lower(): str(i) for i in items}
-    chosen = current if current in lowered.values() else next(
-        (lowered[h] for h in hints if h in lowered), str(items[0]) if items else "")
-    combo.setCurrentText(chosen)
-    combo.blockSignals(False)
 
 
 def _group_sort_key(text: str):

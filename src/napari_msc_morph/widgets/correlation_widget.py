@@ -32,7 +32,15 @@ from ..errors import USER_ERRORS, BadInputError, MscMorphError
 from ..io import write_table
 from ._panel import JobDock
 from ._results_values import select_layers
-from ._table_view import combo, export_dialog, file_row, fill_table_widget, key_text, line_edit
+from ._table_view import (
+    combo,
+    export_dialog,
+    file_row,
+    fill_table_widget,
+    key_text,
+    line_edit,
+    set_items,
+)
 from ._warm import import_in_background
 from .results_table import get_results_table
 
@@ -302,8 +310,6 @@ class CorrelationWidget(JobDock):
         )
 
     def _show(self, study: CorrelationStudy) -> None:
-        from .compare_panel import set_items
-
         self.study = study
         self.results, self.joined, self.course = study.results, study.joined, study.time_course
         scores = study.score_columns
