@@ -10,9 +10,7 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QTableView,
     QVBoxLayout,
@@ -20,7 +18,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..table_export import export_table, file_filters
-from ._panel import show_failure
+from ._panel import button, hbox, show_failure
 from ._table_view import export_dialog, set_items
 
 COLORMAPS = ("viridis", "magma", "plasma", "cividis", "coolwarm", "turbo")
@@ -111,10 +109,9 @@ class CellTable(QWidget):
         self.highlight.setChecked(False)
         self.highlight.setToolTip("Hide the other cells while one row is selected")
         self.highlight.toggled.connect(self._on_highlight)
-        self.export_button = QPushButton("Export table…")
-        self.export_button.setToolTip("Save the table as CSV, Excel or Parquet, with the "
-                                      "pixel size and settings beside it")
-        self.export_button.clicked.connect(self._export_dialog)
+        self.export_button = button(None, "Export table…", "Save the table as CSV, Excel or "
+                                    "Parquet, with the pixel size and settings beside it",
+                                    self._export_dialog)
 
         from matplotlib.figure import Figure
 
@@ -128,21 +125,12 @@ class CellTable(QWidget):
         self.hist_axes = self.figure.add_subplot(grid[0])
         self.bar_axes = self.figure.add_subplot(grid[1])
 
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Feature"))
-        controls.addWidget(self.feature, 1)
-        controls.addWidget(self.colormap)
-        toggles = QHBoxLayout()
-        toggles.addWidget(self.colour_labels)
-        toggles.addWidget(self.highlight)
-        toggles.addStretch(1)
-        toggles.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
-        layout.addLayout(controls)
+        layout.addLayout(hbox(QLabel("Feature"), (self.feature, 1), self.colormap))
         layout.addWidget(self.canvas)
-        layout.addLayout(toggles)
+        layout.addLayout(hbox(self.colour_labels, self.highlight, 1, self.export_button))
 
     # ------------------------------------------------------------------ data
     def set_table(self, layer, table: pd.DataFrame) -> None:

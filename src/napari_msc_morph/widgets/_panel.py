@@ -196,6 +196,27 @@ def watch_layer_list(viewer, owner: QObject, callback: Callable[[], Any]) -> Coa
     return refresh
 
 
+def button(parent, text: str, tip: str, on_click: Callable) -> QPushButton:
+    """A push button with tooltip ``tip`` calling ``on_click``."""
+    push = QPushButton(text, parent)
+    push.setToolTip(tip)
+    push.clicked.connect(on_click)
+    return push
+
+
+def hbox(*items) -> QHBoxLayout:
+    """A row of widgets; ``(widget, stretch)`` stretches one, an int adds a stretch."""
+    row = QHBoxLayout()
+    for item in items:
+        if isinstance(item, int):
+            row.addStretch(item)
+        elif isinstance(item, tuple):
+            row.addWidget(*item)
+        else:
+            row.addWidget(item)
+    return row
+
+
 def capped_size(hint: QSize) -> QSize:
     """``hint`` at most :data:`MAX_DOCK_WIDTH` x :data:`MAX_DOCK_HEIGHT` (napari sizes a new
     dock by its hint; longer content scrolls)."""
@@ -220,13 +241,11 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     (everything scrolls inside the dock instead of growing napari's window) and returns
     the content's layout so callers can add more below.
     """
-    widget.run_button = QPushButton(run_text, widget)
-    widget.run_button.clicked.connect(widget.run)
-    widget.run_button.setToolTip(f"{run_text}: runs in the background; the viewer stays usable.")
-    widget.cancel_button = QPushButton("Cancel", widget)
-    widget.cancel_button.setToolTip("Stop the running job at its next step.")
+    widget.run_button = button(widget, run_text, f"{run_text}: runs in the background; the "
+                               "viewer stays usable.", widget.run)
+    widget.cancel_button = button(widget, "Cancel", "Stop the running job at its next step.",
+                                  widget.cancel)
     widget.cancel_button.setEnabled(False)
-    widget.cancel_button.clicked.connect(widget.cancel)
     widget.progress = QProgressBar(widget)
     widget.progress.setRange(0, 1)
     widget.status = QLabel("", widget)
@@ -235,9 +254,6 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     # asks for more (a long word would otherwise widen the dock and clip the buttons)
     widget.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     widget.status.setMinimumWidth(0)
-    buttons = QHBoxLayout()
-    buttons.addWidget(widget.run_button)
-    buttons.addWidget(widget.cancel_button)
     content = QWidget()
     layout = QVBoxLayout(content)
     widget.scroll = QScrollArea(widget)
@@ -256,7 +272,7 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
                 # instead of scrolling sideways (Segment, Correlation: 55-70 px)
                 form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
             layout.addLayout(form)
-    layout.addLayout(buttons)
+    layout.addLayout(hbox(widget.run_button, widget.cancel_button))
     layout.addWidget(widget.progress)
     layout.addWidget(widget.status)
     return layout

@@ -11,10 +11,7 @@ from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -23,7 +20,7 @@ from qtpy.QtWidgets import (
 from ..errors import BadInputError
 from ..io import read_table
 from ..table_export import export_table, file_filters, read_table_metadata
-from ._panel import CoalescedRefresh, DockWidget, show_failure
+from ._panel import CoalescedRefresh, DockWidget, button, hbox, show_failure
 from ._results_rows import ResultRows
 from ._results_values import (
     METADATA_COLUMNS,
@@ -38,7 +35,7 @@ from ._results_values import (
     select_layers,
     show_plane,
 )
-from ._table_view import export_dialog
+from ._table_view import export_dialog, line_edit
 
 
 class ResultsTable(ResultRows, DockWidget):
@@ -69,36 +66,19 @@ class ResultsTable(ResultRows, DockWidget):
         self._table.itemSelectionChanged.connect(self._on_table_selection)
         self._table.cellChanged.connect(self._on_cell_changed)
 
-        self.pattern_edit = QLineEdit(self)
-        self.pattern_edit.setPlaceholderText("{donor}_P{passage}_d{day}")
-        self.pattern_edit.setToolTip(
-            "File-name pattern: fields in braces become metadata columns; "
-            "day/passage/replicate are numbers; * matches anything."
-        )
-        fill_button = QPushButton("Fill from names", self)
-        fill_button.setToolTip("Read donor, day, condition... from every layer's file name "
-                               "with the pattern on the left.")
-        fill_button.clicked.connect(self._fill_clicked)
-        export_button = QPushButton("Export…", self)
-        export_button.setToolTip("Save the table (CSV or XLSX) with a provenance sidecar.")
-        export_button.clicked.connect(self._export_clicked)
-        import_button = QPushButton("Import…", self)
-        import_button.setToolTip("Load a table saved before (or sample metadata) and match "
-                                 "its rows to the open layers by name.")
-        import_button.clicked.connect(self._import_clicked)
-
-        pattern_row = QHBoxLayout()
-        pattern_row.addWidget(QLabel("Name pattern:", self))
-        pattern_row.addWidget(self.pattern_edit, 1)
-        pattern_row.addWidget(fill_button)
-        file_row = QHBoxLayout()
-        file_row.addWidget(export_button)
-        file_row.addWidget(import_button)
-        file_row.addStretch(1)
+        self.pattern_edit = line_edit(
+            self, "{donor}_P{passage}_d{day}", "File-name pattern: fields in braces become "
+            "metadata columns; day/passage/replicate are numbers; * matches anything.")
         layout = QVBoxLayout(self)
-        layout.addLayout(pattern_row)
+        layout.addLayout(hbox(QLabel("Name pattern:", self), (self.pattern_edit, 1), button(
+            self, "Fill from names", "Read donor, day, condition... from every layer's file "
+            "name with the pattern on the left.", self._fill_clicked)))
         layout.addWidget(self._table, 1)
-        layout.addLayout(file_row)
+        layout.addLayout(hbox(
+            button(self, "Export…", "Save the table (CSV or XLSX) with a provenance sidecar.",
+                   self._export_clicked),
+            button(self, "Import…", "Load a table saved before (or sample metadata) and match "
+                   "its rows to the open layers by name.", self._import_clicked), 1))
 
         layers = napari_viewer.layers
         layers.events.removed.connect(self._on_layer_removed)

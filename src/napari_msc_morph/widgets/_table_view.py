@@ -13,13 +13,13 @@ from qtpy.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLineEdit,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
 )
 
 from ..errors import BadInputError
 from ..table_export import path_for_filter
+from ._panel import button, hbox
 
 #: What the export dialogs offer.
 TABLE_FILTER = "CSV (*.csv);;Excel (*.xlsx)"
@@ -90,13 +90,8 @@ def set_items(box: QComboBox, items, hints) -> None:
 
 def file_row(edit, on_browse: Callable[[], None], parent) -> QHBoxLayout:
     """``edit`` (a path box) with a "Browse…" button calling ``on_browse``."""
-    browse = QPushButton("Browse…", parent)
-    browse.setToolTip("Choose the file in a file dialog (or type or paste its path).")
-    browse.clicked.connect(on_browse)
-    row = QHBoxLayout()
-    row.addWidget(edit, 1)
-    row.addWidget(browse)
-    return row
+    return hbox((edit, 1), button(parent, "Browse…", "Choose the file in a file dialog (or "
+                                  "type or paste its path).", on_browse))
 
 
 def export_dialog(dock, shown, *, title: str, default_name: str, write: Callable[[str], object],

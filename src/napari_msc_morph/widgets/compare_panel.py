@@ -16,8 +16,6 @@ from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QPushButton,
     QTableWidget,
     QTabWidget,
 )
@@ -37,7 +35,7 @@ from ..errors import BadInputError, MscMorphError
 from ..io import read_table
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
-from ._panel import JobDock
+from ._panel import JobDock, button, hbox
 from ._results_values import select_layers, show_plane
 from ._table_view import (
     combo,
@@ -98,12 +96,9 @@ class ComparePanel(JobDock):
         self.source_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.source_combo.setMinimumContentsLength(16)
-        refresh = QPushButton("↻", self)
-        refresh.setToolTip("Re-read the tables and their columns (after Predict or Measure).")
-        refresh.clicked.connect(self.refresh)
-        source_row = QHBoxLayout()
-        source_row.addWidget(self.source_combo, 1)
-        source_row.addWidget(refresh)
+        source_row = hbox((self.source_combo, 1), button(
+            self, "↻", "Re-read the tables and their columns (after Predict or Measure).",
+            self.refresh))
         self.path_edit = line_edit(self, "table file (CSV or XLSX)",
                                    "A CSV or XLSX table with one row per image, cell or sample.")
         self.path_edit.editingFinished.connect(self._fill_columns)
@@ -168,11 +163,8 @@ class ComparePanel(JobDock):
         self.views.addTab(self.tests, "Tests")
         layout.addWidget(self.views, 1)
         exports = export_buttons(self.canvas, "compare_groups", self)
-        save_table = QPushButton("Export tests…", self)
-        save_table.setToolTip("Save the test table (statistics, p-values, effect sizes) as "
-                              "CSV or XLSX.")
-        save_table.clicked.connect(self._export_clicked)
-        exports.addWidget(save_table)
+        exports.addWidget(button(self, "Export tests…", "Save the test table (statistics, "
+                                 "p-values, effect sizes) as CSV or XLSX.", self._export_clicked))
         layout.addLayout(exports)
         self.status.setText("Compare a value between groups: e.g. os_score by day, "
                             "area by condition.")

@@ -15,10 +15,8 @@ from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
     QMessageBox,
-    QPushButton,
     QTableWidget,
     QTabWidget,
     QWidget,
@@ -30,7 +28,7 @@ from ..analysis.qpcr import TRANSFORMS
 from ..analysis.study import CorrelationStudy, correlate_study
 from ..errors import USER_ERRORS, BadInputError, MscMorphError
 from ..io import write_table
-from ._panel import JobDock
+from ._panel import JobDock, button, hbox
 from ._results_values import select_layers
 from ._table_view import (
     combo,
@@ -152,23 +150,16 @@ class CorrelationWidget(JobDock):
         self.status.setText("Scores come from the Results table.")
         # many warnings (one per score and marker) would make the status line pages long:
         # it says how many, this button lists them
-        self.warnings_button = QPushButton("Details…", self)
-        self.warnings_button.setToolTip("List every warning of the last correlation.")
-        self.warnings_button.clicked.connect(self.show_warnings)
+        self.warnings_button = button(self, "Details…", "List every warning of the last "
+                                      "correlation.", self.show_warnings)
         self.warnings_button.setVisible(False)
         layout.addWidget(self.warnings_button)
 
-        save_plots = QPushButton("Save plots…", self)
-        save_plots.setToolTip("Save the scatter, heatmap and time course as PNG and SVG.")
-        save_plots.clicked.connect(self._save_plots_clicked)
-        save_table = QPushButton("Export table…", self)
-        save_table.setToolTip("Save the correlation table (r, confidence interval, p, q) "
-                              "as CSV or XLSX.")
-        save_table.clicked.connect(self._export_clicked)
-        exports = QHBoxLayout()
-        exports.addWidget(save_plots)
-        exports.addWidget(save_table)
-        layout.addLayout(exports)
+        layout.addLayout(hbox(
+            button(self, "Save plots…", "Save the scatter, heatmap and time course as PNG and "
+                   "SVG.", self._save_plots_clicked),
+            button(self, "Export table…", "Save the correlation table (r, confidence interval, "
+                   "p, q) as CSV or XLSX.", self._export_clicked)))
 
         # placeholders until matplotlib and scipy.stats are imported (see _build_plots)
         self._plots: dict[str, QWidget] = {}

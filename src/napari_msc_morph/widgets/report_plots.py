@@ -9,9 +9,7 @@ from pathlib import Path
 
 from qtpy.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QTabWidget,
     QVBoxLayout,
@@ -20,7 +18,7 @@ from qtpy.QtWidgets import (
 from ..errors import BadInputError
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
-from ._panel import DockWidget
+from ._panel import DockWidget, button, hbox
 
 #: The shortest a plot may be squeezed (px): small enough for four docks on a laptop.
 MIN_PLOT_HEIGHT = 160
@@ -58,16 +56,11 @@ class ReportPlots(DockWidget):
         self.summary = QLabel("Open a training or evaluation report folder.", self)
         self.summary.setWordWrap(True)
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        browse = QPushButton("Open report folder…", self)
-        browse.setToolTip("Show the plots of another training or evaluation report (the "
-                          "folder holding metrics.json).")
-        browse.clicked.connect(self._browse_clicked)
-        row = QHBoxLayout()
-        row.addWidget(self.summary, 1)
-        row.addWidget(browse)
+        browse = button(self, "Open report folder…", "Show the plots of another training or "
+                        "evaluation report (the folder holding metrics.json).", self._browse_clicked)
         self.tabs = QTabWidget(self)
         layout = QVBoxLayout(self)
-        layout.addLayout(row)
+        layout.addLayout(hbox((self.summary, 1), browse))
         layout.addWidget(self.tabs, 1)
 
     def load_folder(self, folder: str | os.PathLike) -> list[str]:
