@@ -45,13 +45,7 @@ class _Relay(QObject):
 class BackgroundCanvas(FigureCanvasQTAgg):
     """A ``FigureCanvasQTAgg`` that builds and draws its figures in a plot thread.
 
-    Parameters
-    ----------
-    figure : Figure, optional
-        The figure shown first (default: an empty one).
-    **figure_kwargs
-        Passed to every :class:`~matplotlib.figure.Figure` made for
-        :meth:`plot` (e.g. ``layout="constrained"``).
+    ``figure`` is shown first; ``figure_kwargs`` go to every figure :meth:`plot` makes.
     """
 
     def __init__(self, figure: Figure | None = None, **figure_kwargs):
@@ -70,11 +64,8 @@ class BackgroundCanvas(FigureCanvasQTAgg):
     # ------------------------------------------------------------ public API
     def plot(self, build: Callable[[Figure], object],
              then: Callable[[Figure, object], None] | None = None) -> None:
-        """Build a new figure with ``build(fig)`` off the GUI thread, draw it and show it.
-
-        ``then(fig, value)`` runs on the GUI thread once the figure is shown,
-        with the builder's return value (e.g. to remember a pickable artist).
-        """
+        """Build a new figure with ``build(fig)`` off the GUI thread, draw and show it; then
+        ``then(fig, build's value)`` on the GUI thread."""
         self._generation += 1
         self._request(("build", self._generation, build, then))
 

@@ -106,13 +106,8 @@ _FIELDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def keep_fields(dock) -> None:
-    """Give ``dock``'s form fields the values the last dock of its kind had in this viewer,
-    then keep them up to date, so a dock closed and opened again keeps its settings.
-
-    A field is any combo box, spin box, line edit, check box (read and written through
-    Qt's user property, the value a user edits) or magicgui ``FileEdit`` attribute,
-    except those named in ``dock.not_remembered``.
-    """
+    """Give ``dock``'s form fields (combo/spin/line edit/check box/``FileEdit`` attributes
+    but ``dock.not_remembered``) the values its viewer's last dock of its kind had."""
     from magicgui.widgets import FileEdit
 
     # napari hands a dock opened from its menu a proxy of the viewer, a new one per dock

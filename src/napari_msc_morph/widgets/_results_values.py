@@ -145,11 +145,8 @@ def _is_missing(value) -> bool:
 
 
 def same_layer(a, b) -> bool:
-    """Whether ``a`` and ``b`` are the same napari layer.
-
-    A plugin widget's viewer proxy hands out a new layer proxy per access: identity is
-    not enough, but a proxy compares equal to the layer it wraps.
-    """
+    """Whether ``a`` and ``b`` are the same layer (a viewer proxy hands out a new layer
+    proxy per access, which compares equal to the layer it wraps)."""
     if a is None or b is None:
         return False
     return a is b or bool(a == b)
@@ -195,12 +192,10 @@ def pixel_size_summary(rows: list[_Row]) -> dict[str, Any]:
 def results_provenance(rows: list[_Row], frame, imported: list[dict]) -> dict:
     """Export metadata of the results table: pixel size, models, run settings per layer.
     ``imported``: the metadata of tables imported into it (kept through a round trip)."""
-    models: list[dict] = []
+    models: dict[tuple, dict] = {}  # (model_id, weights_sha256) -> record, first one kept
 
     def add_model(record: dict) -> None:
-        key = (record.get("model_id"), record.get("weights_sha256"))
-        if not any((m.get("model_id"), m.get("weights_sha256")) == key for m in models):
-            models.append(dict(record))
+        models.setdefault((record.get("model_id"), record.get("weights_sha256")), dict(record))
 
     layers: dict[str, dict] = {}
     for row in rows:
@@ -225,10 +220,10 @@ def results_provenance(rows: list[_Row], frame, imported: list[dict]) -> dict:
                 add_model(record)
     if "model_id" in getattr(frame, "columns", ()):  # rows whose bundle is not known here
         for model_id in frame["model_id"].dropna().unique():
-            if not any(m.get("model_id") == model_id for m in models):
+            if not any(key[0] == model_id for key in models):
                 add_model({"model_id": str(model_id), "weights_sha256": None})
     out: dict[str, Any] = {"table": "results", "n_rows": len(rows), **pixel_size_summary(rows),
-                           "models": models, "layers": layers}
+                           "models": list(models.values()), "layers": layers}
     if imported:
         out["imported_from"] = imported
     return out

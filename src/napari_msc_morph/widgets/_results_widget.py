@@ -39,13 +39,7 @@ from ._table_view import export_dialog, line_edit
 
 
 class ResultsTable(ResultRows, DockWidget):
-    """A table of per-image results: one row per image layer, one per plane of a stack.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-        The viewer whose layers the rows refer to.
-    """
+    """A table of per-image results: one row per image layer, one per plane of a stack."""
 
     def __init__(self, napari_viewer, parent=None):
         DockWidget.__init__(self, parent)

@@ -72,12 +72,7 @@ def _is_measured(layer) -> bool:
 
 
 class ComparePanel(JobDock):
-    """Compare a value between groups (e.g. OsScore by day, cell area by condition).
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-    """
+    """Compare a value between groups (e.g. OsScore by day, cell area by condition)."""
 
     job_title = "Compare groups"
 

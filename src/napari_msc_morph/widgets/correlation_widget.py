@@ -73,12 +73,7 @@ def warnings_summary(warnings, shown: int = 1, width: int = 120) -> str:
 
 
 class CorrelationWidget(JobDock):
-    """Correlate the results table's scores with a readout file.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-    """
+    """Correlate the results table's scores with a readout file."""
 
     job_title = "Correlation"
 
