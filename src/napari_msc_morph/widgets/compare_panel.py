@@ -37,15 +37,7 @@ from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
 from ._panel import JobDock, button, hbox
 from ._results_values import select_layers, show_plane
-from ._table_view import (
-    combo,
-    export_dialog,
-    file_row,
-    fill_table_widget,
-    key_text,
-    line_edit,
-    set_items,
-)
+from ._table_view import combo, export_dialog, file_row, fill_table_widget, key_text, line_edit, set_items
 from .results_table import get_results_table
 
 #: Table sources offered in the "Table" combo (then one entry per measured Labels layer).

@@ -30,15 +30,7 @@ from ..errors import USER_ERRORS, BadInputError, MscMorphError
 from ..io import write_table
 from ._panel import JobDock, button, hbox
 from ._results_values import select_layers
-from ._table_view import (
-    combo,
-    export_dialog,
-    file_row,
-    fill_table_widget,
-    key_text,
-    line_edit,
-    set_items,
-)
+from ._table_view import combo, export_dialog, file_row, fill_table_widget, key_text, line_edit, set_items
 from ._warm import import_in_background
 from .results_table import get_results_table
 
