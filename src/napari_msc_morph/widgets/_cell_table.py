@@ -1,12 +1,5 @@
-"""The per-cell table dock, linked both ways with a Labels layer.
-
-Shows a :func:`~napari_msc_morph.morphology.measure_cells` table (sortable).
-Clicking a row selects, highlights and centres that cell; clicking a cell in
-the canvas selects its row. The labels can be coloured by any numeric feature
-(with a colorbar), a histogram shows the chosen feature, and the table is
-exported as CSV, XLSX or Parquet with a metadata sidecar/sheet
-(:mod:`napari_msc_morph.table_export`).
-"""
+"""The per-cell table dock, linked both ways with a Labels layer (row click centres the
+cell, a canvas click selects its row), with colour-by-feature, a histogram and export."""
 
 from __future__ import annotations
 
@@ -17,18 +10,16 @@ from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
-    QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-from ..table_export import export_table, file_filters, path_for_filter
-from ._panel import show_failure
+from ..table_export import export_table, file_filters
+from ._panel import button, hbox, show_failure
+from ._table_view import export_dialog, set_items
 
 COLORMAPS = ("viridis", "magma", "plasma", "cividis", "coolwarm", "turbo")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -79,12 +70,7 @@ class DataFrameModel(QAbstractTableModel):
 
 
 class CellTable(QWidget):
-    """Table of per-cell measurements linked to a Labels layer.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-    """
+    """Table of per-cell measurements linked to a Labels layer."""
 
     def __init__(self, napari_viewer):
         super().__init__()
@@ -123,10 +109,9 @@ class CellTable(QWidget):
         self.highlight.setChecked(False)
         self.highlight.setToolTip("Hide the other cells while one row is selected")
         self.highlight.toggled.connect(self._on_highlight)
-        self.export_button = QPushButton("Export table…")
-        self.export_button.setToolTip("Save the table as CSV, Excel or Parquet, with the "
-                                      "pixel size and settings beside it")
-        self.export_button.clicked.connect(self._export_dialog)
+        self.export_button = button(None, "Export table…", "Save the table as CSV, Excel or "
+                                    "Parquet, with the pixel size and settings beside it",
+                                    self._export_dialog)
 
         from matplotlib.figure import Figure
 
@@ -140,21 +125,12 @@ class CellTable(QWidget):
         self.hist_axes = self.figure.add_subplot(grid[0])
         self.bar_axes = self.figure.add_subplot(grid[1])
 
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Feature"))
-        controls.addWidget(self.feature, 1)
-        controls.addWidget(self.colormap)
-        toggles = QHBoxLayout()
-        toggles.addWidget(self.colour_labels)
-        toggles.addWidget(self.highlight)
-        toggles.addStretch(1)
-        toggles.addWidget(self.export_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.view, 1)
-        layout.addLayout(controls)
+        layout.addLayout(hbox(QLabel("Feature"), (self.feature, 1), self.colormap))
         layout.addWidget(self.canvas)
-        layout.addLayout(toggles)
+        layout.addLayout(hbox(self.colour_labels, self.highlight, 1, self.export_button))
 
     # ------------------------------------------------------------------ data
     def set_table(self, layer, table: pd.DataFrame) -> None:
@@ -170,22 +146,13 @@ class CellTable(QWidget):
             c for c in self.table.columns
             if pd.api.types.is_numeric_dtype(self.table[c]) and c not in ("label", "frame")
         ]
-        current = self.feature.currentText()
-        self.feature.blockSignals(True)
-        self.feature.clear()
-        self.feature.addItems(numeric)
-        preferred = [current, "area_um2", "area_px"]
-        for name in preferred:
-            if name in numeric:
-                self.feature.setCurrentText(name)
-                break
-        self.feature.blockSignals(False)
+        set_items(self.feature, numeric, ("area_um2", "area_px"))
         if self._on_canvas_click not in layer.mouse_drag_callbacks:
             layer.mouse_drag_callbacks.append(self._on_canvas_click)
         self._on_feature(self.feature.currentText())
 
     def mark_outdated(self) -> None:
-        """Say in the title that the labels were edited after these numbers were measured."""
+        """Say in the title that the labels were edited since they were measured."""
         if self.layer is not None:
             self.title.setText(f"{len(self.table)} objects in “{self.layer.name}” — labels "
                                "edited since: measure again to update")
@@ -263,8 +230,7 @@ class CellTable(QWidget):
         frame = None
         lead = layer.data.shape[:-2]
         if lead and "frame" in self.table:
-            data = np.round(np.asarray(layer.world_to_data(event.position))).astype(int)
-            frame = int(np.ravel_multi_index(tuple(np.clip(data[: len(lead)], 0, np.array(lead) - 1)), lead))
+            frame = _flat_frame(np.round(np.asarray(layer.world_to_data(event.position))), lead)
         self.select_label(label, frame)
 
     def select_label(self, label: int, frame: int | None = None) -> None:
@@ -295,14 +261,11 @@ class CellTable(QWidget):
             return name, np.zeros(0)
         return name, self.table[name].to_numpy(dtype=float)
 
-    def _limits(self, values: np.ndarray) -> tuple[float, float]:
+    @staticmethod
+    def _limits(values: np.ndarray) -> tuple[float, float]:
         finite = values[np.isfinite(values)]
-        if finite.size == 0:
-            return 0.0, 1.0
-        low, high = np.percentile(finite, [1, 99])
-        if high <= low:
-            high = low + 1.0
-        return float(low), float(high)
+        low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
+        return float(low), float(high if high > low else low + 1.0)
 
     def colour_by_feature(self, name: str | None = None, colormap: str | None = None) -> None:
         """Colour the labels by feature ``name`` (NaN = grey) and show its colorbar."""
@@ -329,9 +292,8 @@ class CellTable(QWidget):
         table = self.table
         if "frame" in table and layer.data.ndim > 2:
             lead = layer.data.shape[:-2]
-            step = self.viewer.dims.current_step[-layer.ndim:][: len(lead)]
-            frame = int(np.ravel_multi_index(tuple(np.clip(step, 0, np.array(lead) - 1)), lead))
-            keep = table["frame"].to_numpy() == frame
+            keep = table["frame"].to_numpy() == _flat_frame(
+                self.viewer.dims.current_step[-layer.ndim:], lead)
             table, values = table[keep], values[keep]
         low, high = self._limits(values)
         cmap = colormaps[self.colormap.currentText()]
@@ -397,27 +359,22 @@ class CellTable(QWidget):
                 "n_objects": int(len(self.table)), "measure": meta.get(MEASURE_RUN_KEY)}
 
     def export(self, path):
-        """Write the cell table to ``path`` (CSV, XLSX or Parquet by suffix) with its metadata.
-
-        See :func:`~napari_msc_morph.table_export.export_table`.
-        """
+        """Write the cell table (CSV, XLSX or Parquet by suffix) with its metadata."""
         return export_table(self.export_frame(), path, self.export_metadata())
 
     def _export_dialog(self) -> None:
-        from napari.utils.notifications import show_error, show_info
+        from napari.utils.notifications import show_info
 
-        if self.table.empty:
-            show_error("Nothing to export yet: measure a labels layer first.")
-            return
-        default = f"{self.layer.name if self.layer else 'cells'}_cells.csv"
-        path, chosen = QFileDialog.getSaveFileName(self, "Export cell table", default,
-                                                   file_filters())
-        if not path:
-            return
-        path = path_for_filter(path, chosen)
-        try:
-            self.export(path)
-        except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
-            show_failure(err, "Cell table export")
-            return
-        show_info(f"{len(self.table)} rows written to {path}")
+        path = export_dialog(
+            self, self.table, nothing_yet="Nothing to export yet: measure a labels layer first.",
+            title="Export cell table", default_name=f"{getattr(self.layer, 'name', 'cells')}_cells.csv",
+            write=self.export, report=lambda err: show_failure(err, "Cell table export"),
+            filters=file_filters())
+        if path:
+            show_info(f"{len(self.table)} rows written to {path}")
+
+
+def _flat_frame(point, lead: tuple[int, ...]) -> int:
+    """The flat index of the plane at ``point`` (leading axes first) of a stack ``lead``."""
+    index = np.clip(np.asarray(point[:len(lead)], dtype=int), 0, np.array(lead) - 1)
+    return int(np.ravel_multi_index(tuple(index), lead))

@@ -1,33 +1,14 @@
-"""A matplotlib Qt canvas whose figures are built and drawn off the GUI thread.
+"""A matplotlib Qt canvas whose figures are built and drawn in one plot thread.
 
-Drawing a small matplotlib figure with Agg costs 0.1-0.6 s of Python (text
-layout, constrained layout, ticks). In a ``FigureCanvasQTAgg`` that happens in
-the GUI thread's paint event, so the viewer froze each time a dock showed a
-plot; worse, any synchronous repaint of the window (a progress bar's
-``setValue`` repaints at once) paints a canvas with a pending draw, so a live
-training plot froze the window on every progress tick.
-
-:class:`BackgroundCanvas` keeps the Qt side of ``FigureCanvasQTAgg`` (mouse
-events, pick events, the right-click export menu) but:
-
-- :meth:`BackgroundCanvas.plot` takes a *builder*, ``build(fig)``, which fills a
-  fresh :class:`~matplotlib.figure.Figure` of the canvas's size; building and
-  drawing it run in one plot thread, and the finished figure replaces the shown
-  one on the GUI thread (a newer ``plot`` supersedes an older one still queued);
-- :meth:`~BackgroundCanvas.draw_idle` (resizes, in-place edits) redraws the
-  current figure in the plot thread;
-- the paint event only copies the last finished image to the screen.
-
-The GUI thread never draws; it waits for the plot thread only in
-:meth:`~BackgroundCanvas.draw` (matplotlib's synchronous API, kept for
-scripts and tests) and before saving a figure (:meth:`~BackgroundCanvas.wait`).
-Figures are touched by one thread at a time: builders get a figure nobody else
-sees, and the shown figure is only redrawn in the plot thread while the GUI
-thread waits for it before editing it in place (:meth:`~BackgroundCanvas.editing`).
+Drawing a figure with Agg costs 0.1-0.6 s; in ``FigureCanvasQTAgg`` that ran in the GUI
+thread's paint event and froze the viewer (a live training plot on every progress tick).
+Here the paint event only copies the last finished image; figures are touched by one
+thread at a time (:meth:`BackgroundCanvas.editing` for in-place edits).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -45,21 +26,18 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["BackgroundCanvas"]
 
-#: One thread draws every plot of the plugin: plots are small, and one thread
-#: cannot oversubscribe a 2-core laptop already running a training job.
-_EXECUTOR: ThreadPoolExecutor | None = None
 _RENDERING = threading.local()  # .renderer: the renderer the plot thread is drawing into
 
 
+@functools.cache
 def _executor() -> ThreadPoolExecutor:
-    global _EXECUTOR
-    if _EXECUTOR is None:
-        _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="msc-morph-plots")
-    return _EXECUTOR
+    # one thread for every plot: plots are small, and one thread cannot oversubscribe a
+    # 2-core laptop already running a training job
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="msc-morph-plots")
 
 
 class _Relay(QObject):
-    """Carries a finished render from the plot thread to the GUI thread (queued signal)."""
+    """Carries a finished render to the GUI thread (queued signal)."""
 
     finished = Signal(object)
 
@@ -67,13 +45,7 @@ class _Relay(QObject):
 class BackgroundCanvas(FigureCanvasQTAgg):
     """A ``FigureCanvasQTAgg`` that builds and draws its figures in a plot thread.
 
-    Parameters
-    ----------
-    figure : Figure, optional
-        The figure shown first (default: an empty one).
-    **figure_kwargs
-        Passed to every :class:`~matplotlib.figure.Figure` made for
-        :meth:`plot` (e.g. ``layout="constrained"``).
+    ``figure`` is shown first; ``figure_kwargs`` go to every figure :meth:`plot` makes.
     """
 
     def __init__(self, figure: Figure | None = None, **figure_kwargs):
@@ -92,11 +64,8 @@ class BackgroundCanvas(FigureCanvasQTAgg):
     # ------------------------------------------------------------ public API
     def plot(self, build: Callable[[Figure], object],
              then: Callable[[Figure, object], None] | None = None) -> None:
-        """Build a new figure with ``build(fig)`` off the GUI thread, draw it and show it.
-
-        ``then(fig, value)`` runs on the GUI thread once the figure is shown,
-        with the builder's return value (e.g. to remember a pickable artist).
-        """
+        """Build a new figure with ``build(fig)`` off the GUI thread, draw and show it; then
+        ``then(fig, build's value)`` on the GUI thread."""
         self._generation += 1
         self._request(("build", self._generation, build, then))
 
@@ -132,9 +101,7 @@ class BackgroundCanvas(FigureCanvasQTAgg):
     @property
     def shown_size(self) -> tuple[int, int] | None:
         """(width, height) in device pixels of the image on screen; None before the first."""
-        if self._shown is None:
-            return None
-        return int(self._shown.width), int(self._shown.height)
+        return None if self._shown is None else (int(self._shown.width), int(self._shown.height))
 
     @property
     def rendering(self) -> bool:
@@ -154,9 +121,8 @@ class BackgroundCanvas(FigureCanvasQTAgg):
         return super().mpl_connect(s, func)
 
     def get_renderer(self):
-        # Layout code asks the figure's canvas for a renderer while the plot
-        # thread draws: give it the renderer being drawn into, so the GUI
-        # canvas's own renderer is never replaced from another thread.
+        # layout code asks the canvas for a renderer while the plot thread draws: the one
+        # being drawn into, so the GUI canvas's own is never replaced from another thread
         renderer = getattr(_RENDERING, "renderer", None)
         return renderer if renderer is not None else super().get_renderer()
 

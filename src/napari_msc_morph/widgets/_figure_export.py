@@ -1,10 +1,5 @@
-"""Save any matplotlib canvas the plugin shows as PNG or SVG.
-
-:func:`enable_export` gives a :class:`~._figure_canvas.BackgroundCanvas` a right-click menu with
-"Save PNG…" and "Save SVG…"; :func:`export_buttons` makes the same two actions
-as a row of buttons. Files are written with :func:`napari_msc_morph.io.atomic_path`
-(an interrupted save never leaves half a file), by :func:`export_figure`.
-"""
+"""Save a plugin plot as PNG or SVG: a right-click menu (:func:`enable_export`) or a
+row of buttons (:func:`export_buttons`), written atomically by :func:`export_figure`."""
 
 from __future__ import annotations
 
@@ -12,10 +7,10 @@ import os
 from pathlib import Path
 
 from qtpy.QtCore import Qt
-from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QMenu, QPushButton
+from qtpy.QtWidgets import QFileDialog, QHBoxLayout, QMenu
 
 from ..errors import BadInputError
-from ..io import atomic_path
+from ._panel import button, hbox, show_failure
 
 __all__ = ["FORMATS", "enable_export", "export_buttons", "export_figure"]
 
@@ -26,16 +21,14 @@ FORMATS = {"png": "PNG image (*.png)", "svg": "SVG vector image (*.svg)"}
 def export_figure(figure, path: str | os.PathLike, fmt: str | None = None,
                   dpi: int = 150) -> Path:
     """Write ``figure`` to ``path`` (format from ``fmt`` or the suffix) atomically."""
+    from ..analysis.plots import save_figure
+
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".") or "png").lower()
     if fmt not in FORMATS:
         raise BadInputError(f"Cannot save a plot as {fmt!r}: choose one of "
                             f"{', '.join(FORMATS)} (the file name's suffix).")
-    if path.suffix.lower() != f".{fmt}":
-        path = path.with_name(f"{path.name}.{fmt}")
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, format=fmt, dpi=dpi)
-    return path
+    return save_figure(figure, path, formats=(fmt,), dpi=dpi)[0]
 
 
 def _save_dialog(canvas, fmt: str, name: str) -> Path | None:
@@ -48,8 +41,6 @@ def _save_dialog(canvas, fmt: str, name: str) -> Path | None:
     try:
         written = export_figure(canvas.figure, path, fmt)
     except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
-        from ._panel import show_failure
-
         show_failure(err, "Saving the plot")
         return None
     from napari.utils.notifications import show_info
@@ -59,10 +50,7 @@ def _save_dialog(canvas, fmt: str, name: str) -> Path | None:
 
 
 def enable_export(canvas, name: str = "plot"):
-    """Give ``canvas`` a right-click menu "Save PNG…" / "Save SVG…"; return it.
-
-    ``name`` is the file name the dialog proposes.
-    """
+    """Give ``canvas`` a right-click menu "Save PNG…" / "Save SVG…" proposing ``name``."""
     canvas.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
 
     def show_menu(pos):
@@ -80,11 +68,5 @@ def enable_export(canvas, name: str = "plot"):
 
 def export_buttons(canvas, name: str = "plot", parent=None) -> QHBoxLayout:
     """A row of "Save PNG…" / "Save SVG…" buttons saving ``canvas``'s figure."""
-    row = QHBoxLayout()
-    for fmt in FORMATS:
-        button = QPushButton(f"Save {fmt.upper()}…", parent)
-        button.setToolTip(f"Save the plot as a {fmt.upper()} file.")
-        button.clicked.connect(lambda _=False, f=fmt: _save_dialog(canvas, f, name))
-        row.addWidget(button)
-    row.addStretch(1)
-    return row
+    return hbox(*(button(parent, f"Save {fmt.upper()}…", f"Save the plot as a {fmt.upper()} file.",
+                         lambda _=False, f=fmt: _save_dialog(canvas, f, name)) for fmt in FORMATS), 1)

@@ -1,19 +1,7 @@
-"""The Run / Cancel / progress / status block every long-running dock shares.
+"""The Run / Cancel / progress / status block every long-running dock shares (:class:`JobDock`).
 
-A dock subclasses :class:`JobDock`, lays out its form with
-:meth:`JobDock.build_run_panel`, gathers its inputs in ``run()`` and hands one
-engine call to :meth:`JobDock.start_job`. The job runs in a napari
-``thread_worker``; the engine's ``progress(done, total, message)`` calls move
-the bar, Cancel sets the job's :class:`~napari_msc_morph.jobs.CancelToken`, and
-errors become napari notifications (the viewer keeps working, the dock is usable
-again), the same split as the CLI's (:func:`show_failure`):
-
-- :data:`~napari_msc_morph.errors.USER_ERRORS` (the package's errors and
-  ``OSError``): their one-line message;
-- :class:`~napari_msc_morph.errors.Cancelled`: "Cancelled." in the status line;
-- anything else is a bug: its traceback goes to a log file
-  (:func:`~napari_msc_morph.errors.write_bug_log`) and the notification says it
-  is a bug and where that file is.
+Errors are shown the CLI's way (:func:`show_failure`): a user error's message, "Cancelled.",
+or for anything else a bug notification naming the log file with its traceback.
 """
 
 from __future__ import annotations
@@ -25,6 +13,7 @@ import logging
 import re
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from qtpy.QtCore import QObject, QSize, QTimer, Signal
@@ -68,12 +57,8 @@ PROGRESS_INTERVAL_MS = 100
 
 
 def _set_progress(bar, maximum: int, value: int) -> None:
-    """Set a QProgressBar without the synchronous ``repaint()`` its ``setValue`` does.
-
-    ``QProgressBar.setValue`` repaints at once when the shown percentage changes; with
-    updates disabled that repaint is skipped, and re-enabling them schedules an
-    ordinary (coalesced) paint instead.
-    """
+    """Set a QProgressBar without the synchronous ``repaint()`` of its ``setValue``
+    (with updates disabled it is skipped; re-enabling them schedules a coalesced paint)."""
     bar.setUpdatesEnabled(False)
     try:
         bar.setRange(0, maximum)
@@ -88,20 +73,15 @@ class _ProgressRelay(QObject):
     step = Signal(int, int, str)
 
 
+@dataclass
 class _JobFailed:
     """A user error carried back from the worker thread as a value."""
 
-    def __init__(self, error: BaseException):
-        self.error = error
+    error: BaseException
 
 
 def show_failure(err: BaseException, title: str) -> str:
-    """Notify the user of ``err`` the way the CLI reports it; returns a one-line status.
-
-    A user error (:data:`~napari_msc_morph.errors.USER_ERRORS`) shows its message;
-    anything else is a bug in this plugin: its traceback is written to a log file and
-    the notification says so and names the file.
-    """
+    """Notify the user of ``err`` the way the CLI reports it; returns a one-line status."""
     from napari.utils.notifications import show_error, show_info
 
     if isinstance(err, Cancelled):
@@ -126,13 +106,8 @@ _FIELDS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def keep_fields(dock) -> None:
-    """Give ``dock``'s form fields the values the last dock of its kind had in this viewer,
-    then keep them up to date, so a dock closed and opened again keeps its settings.
-
-    A field is any combo box, spin box, line edit, check box (read and written through
-    Qt's user property, the value a user edits) or magicgui ``FileEdit`` attribute,
-    except those named in ``dock.not_remembered``.
-    """
+    """Give ``dock``'s form fields (combo/spin/line edit/check box/``FileEdit`` attributes
+    but ``dock.not_remembered``) the values its viewer's last dock of its kind had."""
     from magicgui.widgets import FileEdit
 
     # napari hands a dock opened from its menu a proxy of the viewer, a new one per dock
@@ -159,9 +134,8 @@ def keep_fields(dock) -> None:
 def keep_tab_titles_whole(widget) -> None:
     """Let the tabs of the docks in ``widget``'s main window show whole titles.
 
-    Qt elides the titles of tabified docks to fit the dock's width: four docks on a
-    1280 px laptop read "R…", "Correl…". With eliding off, the tabs keep their
-    titles and the tab bar scrolls (arrows) when they do not all fit.
+    Qt elides them to the dock's width (four docks on a 1280 px laptop read "R…",
+    "Correl…"); without eliding the tab bar scrolls instead.
     """
     from qtpy.QtCore import Qt
     from qtpy.QtWidgets import QMainWindow, QTabBar
@@ -180,77 +154,93 @@ def keep_tab_titles_whole(widget) -> None:
 class CoalescedRefresh:
     """Run ``callback`` once per event-loop turn, however many times it was asked for.
 
-    Deleting 42 layers at once sends 42 ``removed`` events; a dock that rebuilt its
-    layer lists on each one did 42 rebuilds (of lists 42, 41, ... long) while napari
-    was already busy. :meth:`schedule` only starts a zero-delay timer; the rebuild
-    runs when the event loop is free again. :meth:`flush` runs a pending one now
-    (for code that reads the lists right after changing the layers).
+    Deleting 42 layers sends 42 ``removed`` events; rebuilding a dock's lists on each
+    kept napari busy. :meth:`flush` runs a pending refresh now (before reading the lists).
     """
 
     def __init__(self, owner: QObject, callback: Callable[[], Any]):
         self._callback = callback
-        self._pending = False
         self._timer = QTimer(owner)
         self._timer.setSingleShot(True)
         self._timer.setInterval(0)
-        self._timer.timeout.connect(self.flush)
+        self._timer.timeout.connect(callback)
 
     def schedule(self, *_) -> None:
         """Ask for one refresh in the next event-loop turn."""
-        self._pending = True
         try:
             self._timer.start()
         except RuntimeError:  # the dock is gone (Qt deleted its timer): nothing to refresh
-            self._pending = False
+            pass
 
     def flush(self) -> None:
         """Run the pending refresh now (no-op when none is pending)."""
-        if not self._pending:
-            return
-        self._pending = False
         try:
+            pending = self._timer.isActive()
             self._timer.stop()
         except RuntimeError:
             return
-        self._callback()
-
-
-#: The layer-list events after which a dock re-lists its layers.
-LAYER_LIST_EVENTS = ("inserted", "removed", "moved", "reordered")
+        if pending:
+            self._callback()
 
 
 def watch_layer_list(viewer, owner: QObject, callback: Callable[[], Any]) -> CoalescedRefresh:
-    """Call ``callback`` once per event-loop turn after the viewer's layer list changed.
-
-    The one way a dock follows added, removed and reordered layers (Segment,
-    Measure, Predict, ...): the returned :class:`CoalescedRefresh` can be
-    flushed before reading the lists.
-    """
+    """Call ``callback`` once per event-loop turn after the viewer's layer list changed."""
     refresh = CoalescedRefresh(owner, callback)
-    events = viewer.layers.events
-    for name in LAYER_LIST_EVENTS:
-        getattr(events, name).connect(refresh.schedule)
+    for name in ("inserted", "removed", "moved", "reordered"):
+        getattr(viewer.layers.events, name).connect(refresh.schedule)
     return refresh
+
+
+def button(parent, text: str, tip: str, on_click: Callable) -> QPushButton:
+    """A push button with tooltip ``tip`` calling ``on_click``."""
+    push = QPushButton(text, parent)
+    push.setToolTip(tip)
+    push.clicked.connect(on_click)
+    return push
+
+
+def hbox(*items) -> QHBoxLayout:
+    """A row of widgets; ``(widget, stretch)`` stretches one, an int adds a stretch."""
+    row = QHBoxLayout()
+    for item in items:
+        if isinstance(item, int):
+            row.addStretch(item)
+        elif isinstance(item, tuple):
+            row.addWidget(*item)
+        else:
+            row.addWidget(item)
+    return row
+
+
+def capped_size(hint: QSize) -> QSize:
+    """``hint`` at most :data:`MAX_DOCK_WIDTH` x :data:`MAX_DOCK_HEIGHT` (napari sizes a new
+    dock by its hint; longer content scrolls)."""
+    return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
+
+
+class DockWidget(QWidget):
+    """A dock's content: asks for at most :func:`capped_size`; tab titles stay whole."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return capped_size(super().sizeHint())
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        QTimer.singleShot(0, lambda: keep_tab_titles_whole(self))  # after Qt's layout
 
 
 def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     """Lay out ``form`` above Run/Cancel buttons, a progress bar and a status line.
 
-    Sets ``widget.run_button`` (connected to ``widget.run``),
-    ``widget.cancel_button`` (disabled, connected to ``widget.cancel``),
-    ``widget.progress`` (range 0-1 until work starts) and ``widget.status``,
-    and returns the content's layout so callers can add more below.
-
-    Everything sits in a :class:`~qtpy.QtWidgets.QScrollArea` (``widget.scroll``):
-    a long form scrolls inside its dock instead of growing napari's window.
+    Sets ``widget.run_button``, ``cancel_button``, ``progress``, ``status`` and ``scroll``
+    (everything scrolls inside the dock instead of growing napari's window) and returns
+    the content's layout so callers can add more below.
     """
-    widget.run_button = QPushButton(run_text, widget)
-    widget.run_button.clicked.connect(widget.run)
-    widget.run_button.setToolTip(f"{run_text}: runs in the background; the viewer stays usable.")
-    widget.cancel_button = QPushButton("Cancel", widget)
-    widget.cancel_button.setToolTip("Stop the running job at its next step.")
+    widget.run_button = button(widget, run_text, f"{run_text}: runs in the background; the "
+                               "viewer stays usable.", widget.run)
+    widget.cancel_button = button(widget, "Cancel", "Stop the running job at its next step.",
+                                  widget.cancel)
     widget.cancel_button.setEnabled(False)
-    widget.cancel_button.clicked.connect(widget.cancel)
     widget.progress = QProgressBar(widget)
     widget.progress.setRange(0, 1)
     widget.status = QLabel("", widget)
@@ -259,9 +249,6 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     # asks for more (a long word would otherwise widen the dock and clip the buttons)
     widget.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     widget.status.setMinimumWidth(0)
-    buttons = QHBoxLayout()
-    buttons.addWidget(widget.run_button)
-    buttons.addWidget(widget.cancel_button)
     content = QWidget()
     layout = QVBoxLayout(content)
     widget.scroll = QScrollArea(widget)
@@ -280,21 +267,18 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
                 # instead of scrolling sideways (Segment, Correlation: 55-70 px)
                 form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
             layout.addLayout(form)
-    layout.addLayout(buttons)
+    layout.addLayout(hbox(widget.run_button, widget.cancel_button))
     layout.addWidget(widget.progress)
     layout.addWidget(widget.status)
     return layout
 
 
-class JobDock(QWidget):
+class JobDock(DockWidget):
     """Base of every dock that runs one engine job with Run/Cancel/progress/status.
 
-    Subclasses set :attr:`job_title` (used in notifications), build their form,
-    call :meth:`build_run_panel`, and implement ``run()`` as: gather inputs
-    (raise :class:`~napari_msc_morph.errors.BadInputError` with a message naming
-    the layer), then
-    ``self.start_job(lambda progress, cancel: engine(..., progress=progress,
-    cancel=cancel), on_done)``.
+    Subclasses set :attr:`job_title`, build their form, call :meth:`build_run_panel`
+    and implement ``run()`` as ``self.start_job(lambda progress, cancel: engine(...,
+    progress=progress, cancel=cancel), on_done)``.
     """
 
     job_title = "MSC Morph"
@@ -341,14 +325,14 @@ class JobDock(QWidget):
     build_run_panel = build_run_panel
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        """The content's size, at most :data:`MAX_DOCK_HEIGHT` tall (the rest scrolls)."""
+        """The content's size, :func:`capped_size`."""
         hint = super().sizeHint()
         scroll = getattr(self, "scroll", None)
         if scroll is not None and scroll.widget() is not None:
             inner = scroll.widget().sizeHint()
             bar = scroll.verticalScrollBar().sizeHint().width()
             hint = QSize(inner.width() + bar, inner.height())
-        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
+        return capped_size(hint)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
         """As narrow as the form allows up to :data:`MIN_DOCK_WIDTH`, as short as a few rows."""
@@ -359,11 +343,6 @@ class JobDock(QWidget):
             form = scroll.widget().minimumSizeHint().width() + bar
             hint.setWidth(max(hint.width(), min(form, MIN_DOCK_WIDTH)))
         return hint
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """Shown (e.g. tabified with other docks): tab titles stay whole, after Qt's layout."""
-        super().showEvent(event)
-        QTimer.singleShot(0, lambda: keep_tab_titles_whole(self))
 
     # ------------------------------------------------------------- running
     @property
@@ -377,9 +356,7 @@ class JobDock(QWidget):
         status: str = "Working…",
     ):
         """Run ``job(progress, cancel)`` in a thread worker; ``on_done(result)`` on success.
-
-        Returns the started worker (tests wait on its signals).
-        """
+        Returns the started worker."""
         from napari.qt.threading import create_worker
 
         token = CancelToken()

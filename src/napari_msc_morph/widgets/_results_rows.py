@@ -1,8 +1,7 @@
 """The rows of the results table, without Qt: one per image layer, one per plane of a stack.
 
-:class:`ResultRows` keeps the rows, their value and metadata columns and the
-DataFrame they make; :class:`~._results_widget.ResultsTable` shows them and links
-them to the layer list (it provides ``_refresh``, ``_watch`` and ``_name_pattern``).
+:class:`~._results_widget.ResultsTable` shows them (it provides ``_refresh``, ``_watch``
+and ``_name_pattern``).
 """
 
 from __future__ import annotations
@@ -49,16 +48,14 @@ class ResultRows:
     def update_layer_row(self, layer, values: dict) -> None:
         """Insert or update the row of ``layer`` with ``values``.
 
-        New keys become new columns; existing keys are overwritten. Keys that
-        are metadata columns (``sample_id``, ``donor``, ``day``, ``condition``)
-        set the sample metadata. A ``plane`` key updates that plane's row of a
-        stack; without one, values of a stack shown plane by plane go to every
-        plane (a note, a donor).
+        New keys become columns; metadata keys (``donor``, ``day`` …) set the sample
+        metadata. A ``plane`` key updates that plane's row of a stack; without one,
+        values of a stack shown plane by plane go to every plane.
 
         Parameters
         ----------
         layer : napari.layers.Layer
-            The layer the values belong to (the row key).
+            The row key.
         values : dict
             Column name -> value (numbers, text; lists are shown comma-joined).
         """
@@ -71,14 +68,8 @@ class ResultRows:
         self._refresh()
 
     def update_layer_rows(self, layer, rows: list[dict]) -> None:
-        """The results of ``layer``: one dict for an image, one per plane for a stack.
-
-        Stack rows carry ``plane`` (as :func:`~napari_msc_morph.inference.prediction_rows`
-        and :meth:`~napari_msc_morph.morphology.MeasureResult.summary_rows` give
-        them); each becomes its own row with the plane's axis value (``day`` …),
-        and rows of ``layer`` for other planes, or for the whole stack, go.
-        Without ``plane`` this is :meth:`update_layer_row`.
-        """
+        """The results of ``layer``: one dict for an image, one per plane (with ``plane``)
+        for a stack, whose other rows of ``layer`` go."""
         rows = [dict(values) for values in rows]
         planes = [plane_key(values.get("plane")) for values in rows]
         if not rows or None in planes:
@@ -135,7 +126,7 @@ class ResultRows:
         return row
 
     def _set_plane_axes(self, row: _Row) -> None:
-        """A plane's axis values (``day`` 14) in its row, fixed: they are the plane's."""
+        """A plane's axis values (``day`` 14) in its row, fixed."""
         if row.plane is None or row.layer is None:
             return
         for key, value in plane_axis_values(row.layer, row.plane).items():
@@ -181,8 +172,7 @@ class ResultRows:
 
     # ------------------------------------------------------------ dataframe
     def _prune_columns(self) -> None:
-        """Forget columns no row fills (those of removed layers), so neither the view
-        nor an export keeps them; the four sample columns always stay."""
+        """Forget columns no row fills (the four sample columns stay)."""
         filled = {key for row in self._rows for key in row.values}
         self._value_columns = [c for c in self._value_columns if c in filled]
         if "plane" in filled and "plane" not in self._value_columns:  # first: it names the row
@@ -198,18 +188,10 @@ class ResultRows:
         return ["layer", *self._value_columns, *self._metadata_columns]
 
     def to_dataframe(self) -> pd.DataFrame:
-        """The table as a DataFrame: ``layer``, the result values, then the metadata.
-
-        One row per image layer, and one per plane of a stack (with ``plane`` and
-        the plane's axis value, e.g. ``day``).
-        """
+        """The table as a DataFrame: ``layer``, the result values, then the metadata."""
         columns = self.columns()
-        records = []
-        for row in self._rows:
-            record = {"layer": row.name}
-            record.update({key: row.values.get(key) for key in self._value_columns})
-            record.update({key: row.metadata.get(key) for key in self._metadata_columns})
-            records.append(record)
+        records = [[row.name, *map(row.values.get, self._value_columns),
+                    *map(row.metadata.get, self._metadata_columns)] for row in self._rows]
         frame = pd.DataFrame.from_records(records, columns=columns)
         for column in self._value_columns:  # numbers stay numbers (None -> NaN)
             if column == "plane":

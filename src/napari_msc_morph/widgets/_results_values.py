@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,23 +16,24 @@ METADATA_COLUMNS = ("sample_id", "donor", "day", "condition")
 NUMERIC_METADATA = ("day", "passage", "replicate")
 
 
+@dataclass(eq=False)  # rows are found by identity
 class _Row:
     """One table row: a layer (None once detached), its values and sample metadata.
 
-    ``plane`` is ``None`` for a whole image and the plane's index text (``"3"``,
-    ``"0,2"``) for one plane of a stack; ``fixed`` names the plane's axis columns
-    (``day`` …), facts of the plane that are neither edited nor written to the layer.
+    ``plane`` is ``None`` for a whole image, else the plane's index text (``"3"``,
+    ``"0,2"``); ``fixed`` names the plane's axis columns (``day`` …), never edited.
     """
 
-    def __init__(self, layer, name: str, plane: str | None = None):
-        self.layer = layer
-        self.name = name
-        self.plane = plane
-        self.values: dict[str, Any] = {}
-        self.metadata: dict[str, Any] = {}
-        self.fixed: set[str] = set()
-        if plane is not None:
-            self.values["plane"] = plane
+    layer: Any
+    name: str
+    plane: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    fixed: set[str] = field(default_factory=set)
+
+    def __post_init__(self):
+        if self.plane is not None:
+            self.values["plane"] = self.plane
 
 
 def plane_key(value) -> str | None:
@@ -74,16 +76,22 @@ def show_plane(viewer, layer, plane) -> None:
         viewer.dims.set_current_step(offset + axis, step)
 
 
+def select_layers(viewer, layers) -> None:
+    """Show and select ``layers`` in ``viewer`` (one layer also becomes the active one)."""
+    for layer in layers:
+        layer.visible = True
+    viewer.layers.selection.clear()
+    viewer.layers.selection.update(layers)
+    if len(layers) == 1:  # setting `active` would drop the others from the selection
+        viewer.layers.selection.active = layers[0]
+
+
 def plane_axis_values(layer, plane: str) -> dict[str, Any]:
     """The axis values of one plane of a stack layer: ``{"day": 14}``.
 
-    The values a sample stack lists for its leading axis (``layer.metadata``'s
-    ``stack_axis``, e.g. days 0, 1, 3 … 21, which are not evenly spaced) come
-    first; other named axes (``layer.axis_labels``) give the plane's world
-    coordinate (``translate + index * scale``, what napari's slider shows).
-    Unnamed axes give nothing (the ``plane`` column holds the index).
-    ``plane`` is the plane's index per leading axis (``"0,2"``) or its flat
-    index over all leading axes (``"2"``, as the Measure dock counts frames).
+    The values a sample stack lists for its leading axis (``stack_axis`` metadata: days
+    0, 1, 3 … 21 are not evenly spaced) come first; other named axes give the plane's
+    world coordinate (what napari's slider shows); unnamed axes give nothing.
     """
     from .sample_loading import AXIS_KEY
 
@@ -111,35 +119,25 @@ def _layer_file_name(layer) -> str:
 
 
 def _parse_metadata_value(column: str, text) -> Any:
-    if text is None:
-        return None
-    if isinstance(text, float) and np.isnan(text):
-        return None
     if isinstance(text, str):
-        text = text.strip()
-        if not text:
-            return None
+        text = text.strip() or None
+    if _is_missing(text):
+        return None
     if column in NUMERIC_METADATA:
         try:
             number = float(text)
         except (TypeError, ValueError):
             return text
         return int(number) if number.is_integer() else number
-    if isinstance(text, (np.integer, np.floating)):
-        return text.item()
-    return text
+    return text.item() if isinstance(text, (np.integer, np.floating)) else text
 
 
 def _format(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (float, np.floating)):
-        if np.isnan(value):
-            return ""
-        return f"{value:.4g}"
     if isinstance(value, (list, tuple)):
         return ", ".join(_format(v) for v in value)
-    return str(value)
+    if isinstance(value, (float, np.floating)):
+        return "" if np.isnan(value) else f"{value:.4g}"
+    return "" if value is None else str(value)
 
 
 def _is_missing(value) -> bool:
@@ -147,13 +145,8 @@ def _is_missing(value) -> bool:
 
 
 def same_layer(a, b) -> bool:
-    """Whether ``a`` and ``b`` are the same napari layer.
-
-    napari hands each plugin widget a public-only proxy of the viewer, whose
-    layers come back as proxies too (a new one per access), so identity is not
-    enough: the proxies compare equal to the layer they wrap (and a napari layer
-    compares by identity), so ``==`` is the public test.
-    """
+    """Whether ``a`` and ``b`` are the same layer (a viewer proxy hands out a new layer
+    proxy per access, which compares equal to the layer it wraps)."""
     if a is None or b is None:
         return False
     return a is b or bool(a == b)
@@ -166,8 +159,8 @@ MEASURE_RUN_KEY = "msc_morph_measure"
 
 
 def row_pixel_size(row: _Row) -> float | None:
-    """The pixel size (µm) a row's numbers were made at: the row's own ``pixel_size_um``
-    (what Predict or Measure used, perhaps typed or assumed), else its layer's."""
+    """The pixel size (µm) a row's numbers were made at: its own ``pixel_size_um``, else
+    its layer's."""
     from ._layers import layer_pixel_size
 
     value = row.values.get("pixel_size_um")
@@ -184,13 +177,8 @@ PER_ROW = "per row"
 
 
 def pixel_size_summary(rows: list[_Row]) -> dict[str, Any]:
-    """The top-level pixel size of an export, honest about its rows.
-
-    One size shared by every row: that number. None known: ``None`` (the table
-    is in pixels). Rows that differ (or some unknown): ``"per row"``, with the
-    sizes met listed in ``pixel_sizes_um`` (``null`` for unknown) and the table's
-    ``pixel_size_um`` column giving each row's.
-    """
+    """The top-level pixel size of an export: the one size every row shares, ``None``
+    when none is known, else ``"per row"`` with the sizes met in ``pixel_sizes_um``."""
     sizes = [row_pixel_size(row) for row in rows]
     known = sorted({round(size, 9) for size in sizes if size is not None})
     unknown = any(size is None for size in sizes)
@@ -203,16 +191,11 @@ def pixel_size_summary(rows: list[_Row]) -> dict[str, Any]:
 
 def results_provenance(rows: list[_Row], frame, imported: list[dict]) -> dict:
     """Export metadata of the results table: pixel size, models, run settings per layer.
-
-    ``rows`` are the table's rows, ``frame`` its DataFrame, ``imported`` the
-    metadata of tables imported into it (kept so provenance survives a round trip).
-    """
-    models: list[dict] = []
+    ``imported``: the metadata of tables imported into it (kept through a round trip)."""
+    models: dict[tuple, dict] = {}  # (model_id, weights_sha256) -> record, first one kept
 
     def add_model(record: dict) -> None:
-        key = (record.get("model_id"), record.get("weights_sha256"))
-        if not any((m.get("model_id"), m.get("weights_sha256")) == key for m in models):
-            models.append(dict(record))
+        models.setdefault((record.get("model_id"), record.get("weights_sha256")), dict(record))
 
     layers: dict[str, dict] = {}
     for row in rows:
@@ -237,10 +220,10 @@ def results_provenance(rows: list[_Row], frame, imported: list[dict]) -> dict:
                 add_model(record)
     if "model_id" in getattr(frame, "columns", ()):  # rows whose bundle is not known here
         for model_id in frame["model_id"].dropna().unique():
-            if not any(m.get("model_id") == model_id for m in models):
+            if not any(key[0] == model_id for key in models):
                 add_model({"model_id": str(model_id), "weights_sha256": None})
     out: dict[str, Any] = {"table": "results", "n_rows": len(rows), **pixel_size_summary(rows),
-                           "models": models, "layers": layers}
+                           "models": list(models.values()), "layers": layers}
     if imported:
         out["imported_from"] = imported
     return out

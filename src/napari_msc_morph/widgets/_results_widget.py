@@ -6,25 +6,21 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from qtpy.QtCore import QItemSelectionModel, QSize, Qt
+from qtpy.QtCore import QItemSelectionModel, Qt
 from qtpy.QtGui import QBrush, QColor
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
-    QWidget,
 )
 
 from ..errors import BadInputError
 from ..io import read_table
-from ..table_export import export_table, file_filters, path_for_filter, read_table_metadata
-from ._panel import MAX_DOCK_HEIGHT, MAX_DOCK_WIDTH, CoalescedRefresh, show_failure
+from ..table_export import export_table, file_filters, read_table_metadata
+from ._panel import CoalescedRefresh, DockWidget, button, hbox, show_failure
 from ._results_rows import ResultRows
 from ._results_values import (
     METADATA_COLUMNS,
@@ -36,21 +32,17 @@ from ._results_values import (
     results_provenance,
     row_pixel_size,
     same_layer,
+    select_layers,
     show_plane,
 )
+from ._table_view import export_dialog, line_edit
 
 
-class ResultsTable(ResultRows, QWidget):
-    """A table of per-image results: one row per image layer, one per plane of a stack.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-        The viewer whose layers the rows refer to.
-    """
+class ResultsTable(ResultRows, DockWidget):
+    """A table of per-image results: one row per image layer, one per plane of a stack."""
 
     def __init__(self, napari_viewer, parent=None):
-        QWidget.__init__(self, parent)
+        DockWidget.__init__(self, parent)
         ResultRows.__init__(self)
         # A strong reference: the table lives in the viewer's window, and while
         # it is registered the viewer's id (its hash) cannot be reused.
@@ -63,63 +55,37 @@ class ResultsTable(ResultRows, QWidget):
         self._table = QTableWidget(0, 0, self)
         self._table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self._table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        self._table.setEditTriggers(
-            QAbstractItemView.EditTrigger.DoubleClicked
-            | QAbstractItemView.EditTrigger.EditKeyPressed
-            | QAbstractItemView.EditTrigger.AnyKeyPressed
-        )
+        edit = QAbstractItemView.EditTrigger
+        self._table.setEditTriggers(edit.DoubleClicked | edit.EditKeyPressed | edit.AnyKeyPressed)
         self._table.itemSelectionChanged.connect(self._on_table_selection)
         self._table.cellChanged.connect(self._on_cell_changed)
 
-        self.pattern_edit = QLineEdit(self)
-        self.pattern_edit.setPlaceholderText("{donor}_P{passage}_d{day}")
-        self.pattern_edit.setToolTip(
-            "File-name pattern: fields in braces become metadata columns; "
-            "day/passage/replicate are numbers; * matches anything."
-        )
-        fill_button = QPushButton("Fill from names", self)
-        fill_button.setToolTip("Read donor, day, condition... from every layer's file name "
-                               "with the pattern on the left.")
-        fill_button.clicked.connect(self._fill_clicked)
-        export_button = QPushButton("Export…", self)
-        export_button.setToolTip("Save the table (CSV or XLSX) with a provenance sidecar.")
-        export_button.clicked.connect(self._export_clicked)
-        import_button = QPushButton("Import…", self)
-        import_button.setToolTip("Load a table saved before (or sample metadata) and match "
-                                 "its rows to the open layers by name.")
-        import_button.clicked.connect(self._import_clicked)
-
-        pattern_row = QHBoxLayout()
-        pattern_row.addWidget(QLabel("Name pattern:", self))
-        pattern_row.addWidget(self.pattern_edit, 1)
-        pattern_row.addWidget(fill_button)
-        file_row = QHBoxLayout()
-        file_row.addWidget(export_button)
-        file_row.addWidget(import_button)
-        file_row.addStretch(1)
+        self.pattern_edit = line_edit(
+            self, "{donor}_P{passage}_d{day}", "File-name pattern: fields in braces become "
+            "metadata columns; day/passage/replicate are numbers; * matches anything.")
         layout = QVBoxLayout(self)
-        layout.addLayout(pattern_row)
+        layout.addLayout(hbox(QLabel("Name pattern:", self), (self.pattern_edit, 1), button(
+            self, "Fill from names", "Read donor, day, condition... from every layer's file "
+            "name with the pattern on the left.", self._fill_clicked)))
         layout.addWidget(self._table, 1)
-        layout.addLayout(file_row)
+        layout.addLayout(hbox(
+            button(self, "Export…", "Save the table (CSV or XLSX) with a provenance sidecar.",
+                   self._export_clicked),
+            button(self, "Import…", "Load a table saved before (or sample metadata) and match "
+                   "its rows to the open layers by name.", self._import_clicked), 1))
 
         layers = napari_viewer.layers
         layers.events.removed.connect(self._on_layer_removed)
         layers.selection.events.changed.connect(self._on_layer_selection)
         self._refresh()
 
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        """A wide table asks for no more than a dock's width; it scrolls sideways."""
-        hint = super().sizeHint()
-        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
-
     @property
     def viewer(self):
-        """The viewer this table belongs to."""
         return self._viewer
 
     @property
     def table_widget(self) -> QTableWidget:
-        """The underlying ``QTableWidget`` (for tests and screenshots), up to date."""
+        """The ``QTableWidget``, up to date."""
         self._view_refresh.flush()
         return self._table
 
@@ -164,12 +130,12 @@ class ResultsTable(ResultRows, QWidget):
         pattern : str, optional
             Such as ``{donor}_P{passage}_d{day}``; default: the pattern box.
         overwrite : bool
-            Replace metadata already set (default) or fill empty cells only.
+            Replace metadata already set, or fill empty cells only.
 
         Returns
         -------
         int
-            How many rows matched the pattern.
+            How many rows matched.
         """
         pattern = (pattern if pattern is not None else self.pattern_edit.text()).strip()
         if not pattern:
@@ -182,14 +148,9 @@ class ResultsTable(ResultRows, QWidget):
 
     # ------------------------------------------------------------ export
     def export(self, path: str | os.PathLike) -> Path:
-        """Write the table to CSV, XLSX or Parquet (by suffix), atomically, with its metadata.
-
-        See :func:`~napari_msc_morph.table_export.export_table`: models (id and
-        weights sha256), pixel sizes and run settings go to a ``.meta.json``
-        sidecar, a ``metadata`` sheet or the Parquet metadata. The table gets a
-        ``pixel_size_um`` for every row (the row's own, else its layer's) whenever
-        one is known.
-        """
+        """Write the table to CSV, XLSX or Parquet (by suffix) with its provenance
+        (:func:`~napari_msc_morph.table_export.export_table`), and a ``pixel_size_um``
+        for every row whenever one is known."""
         frame = self.to_dataframe()
         metadata = self.export_metadata(frame)
         sizes = [row_pixel_size(row) for row in self._rows]
@@ -203,22 +164,13 @@ class ResultsTable(ResultRows, QWidget):
         return export_table(frame, path, metadata)
 
     def export_metadata(self, frame: pd.DataFrame | None = None) -> dict:
-        """The provenance an export carries: the pixel size (one number when every row
-        shares it, else ``"per row"`` with the sizes listed), models, settings per layer."""
+        """The provenance an export carries (:func:`results_provenance`)."""
         frame = self.to_dataframe() if frame is None else frame
         return results_provenance(self._rows, frame, self._imported)
 
     def import_table(self, path: str | os.PathLike) -> int:
-        """Read a table exported before and merge it in, matching rows by layer name.
-
-        Rows whose layer is open update that layer's row; others are kept as
-        rows without a layer until a layer of that name reports results.
-
-        Returns
-        -------
-        int
-            How many rows matched an open layer.
-        """
+        """Merge in a table exported before, matching rows by layer name; returns how many
+        matched an open layer (the others wait for a layer of their name)."""
         frame = read_table(path)
         if "layer" not in frame.columns:
             raise BadInputError(
@@ -249,9 +201,7 @@ class ResultsTable(ResultRows, QWidget):
                     self._rows.append(row)
             for key, value in record.items():
                 key = str(key)
-                if key in METADATA_COLUMNS or key in self._metadata_columns or key in (
-                    NUMERIC_METADATA
-                ):
+                if key in (*METADATA_COLUMNS, *NUMERIC_METADATA, *self._metadata_columns):
                     self._set_metadata(row, key, value)
                 else:
                     if key not in self._value_columns:
@@ -289,7 +239,7 @@ class ResultsTable(ResultRows, QWidget):
         self._highlight_selected_layers()
 
     def highlighted_rows(self) -> list[int]:
-        """Indices of the rows currently highlighted (selected) in the table."""
+        """Indices of the rows highlighted (selected) in the table."""
         self._view_refresh.flush()
         return sorted({index.row() for index in self._table.selectionModel().selectedRows()})
 
@@ -345,11 +295,7 @@ class ResultsTable(ResultRows, QWidget):
             return
         self._syncing = True
         try:
-            for layer in layers:
-                layer.visible = True
-            viewer.layers.selection.clear()
-            viewer.layers.selection.update(layers)
-            viewer.layers.selection.active = layers[0] if len(layers) == 1 else None
+            select_layers(viewer, layers)
             if len(rows) == 1 and rows[0].plane is not None:
                 show_plane(viewer, rows[0].layer, rows[0].plane)
         finally:
@@ -388,23 +334,20 @@ class ResultsTable(ResultRows, QWidget):
             show_info(f"Filled metadata of {matched} row(s).")
 
     def _export_clicked(self) -> None:
-        path, chosen = QFileDialog.getSaveFileName(
-            self, "Export results table", "results.csv", file_filters()
-        )
-        if path:
-            self._run_safely(self.export, path_for_filter(path, chosen))
+        export_dialog(self, self, title="Export results table",
+                      default_name="results.csv", write=self.export, report=_report,
+                      filters=file_filters())
 
     def _import_clicked(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
             self, "Import results table", "", "Tables (*.csv *.xlsx *.tsv *.parquet)"
         )
         if path:
-            self._run_safely(self.import_table, path)
+            try:
+                self.import_table(path)
+            except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
+                _report(err)
 
-    @staticmethod
-    def _run_safely(func, *args):
-        try:
-            return func(*args)
-        except Exception as err:  # noqa: BLE001  (a notification; the viewer keeps working)
-            show_failure(err, "Results table")
-            return None
+
+def _report(err: BaseException) -> None:
+    show_failure(err, "Results table")

@@ -1,13 +1,8 @@
 """One labelled colour bar per score, however many images carry a map of it.
 
-Score maps of the same score share their colormap and range, so one bar says
-all there is to say: the first *visible* map layer of each score shows napari's
-colour bar (top right of the canvas, where napari's notifications do not cover
-it), the others keep theirs hidden, and a canvas text overlay above it names the
-score, its range and its unit
-(napari's colour bar has no title of its own). Hiding or removing that layer
-hands the bar to the next visible map of the same score; with none visible the
-bar and its label go.
+Maps of a score share colormap and range, so the first *visible* map of each score shows
+napari's colour bar (top right, clear of notifications) with a text overlay naming the
+score, range and unit (napari's bar has no title); the others hide theirs.
 """
 
 from __future__ import annotations
@@ -34,8 +29,7 @@ _WATCHED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def score_label(score: str, limits) -> str:
-    """``os_score: Osteogenic Score, 0-1 (no unit)`` -- the text above a colour bar, on
-    lines of at most :data:`LABEL_WIDTH` characters."""
+    """``os_score: Osteogenic Score, 0-1 (no unit)``, wrapped at :data:`LABEL_WIDTH`."""
     low, high = (float(v) for v in limits)
     if score in SCORES:
         title = SCORES.help(score).split(":")[0].split(" in [")[0]
@@ -87,8 +81,6 @@ def refresh_score_legends(viewer) -> dict[str, str]:
 def show_score_legend(viewer, map_layer) -> None:
     """Called for every new score-map layer: watch it and refresh the legends."""
     if viewer not in _WATCHED:
-        # once per event-loop turn in which layers were removed: deleting 42 layers sends
-        # 42 events, and each refresh walks every layer and canvas overlay
         alive = weakref.ref(viewer)
         refresh = CoalescedRefresh(None, lambda: alive() and refresh_score_legends(alive()))
         _WATCHED[viewer] = refresh  # napari holds a bound method (schedule) weakly

@@ -1,18 +1,8 @@
 """The "Compare groups" tab of the Correlation dock.
 
-Thin: picks a table (the plugin's results table, the per-cell tables of the
-measured Labels layers, or a CSV/XLSX file), a value column, a group column and
-an optional paired-by column, and hands them to one engine call,
-:func:`~napari_msc_morph.analysis.compare.compare_groups` (the same call as
-``msc-morph compare``), run off the GUI thread by :class:`~._panel.JobDock`.
-The tests count experimental units (the *Unit* combo: a donor or sample column,
-chosen by the engine when left on auto; see
-:mod:`~napari_msc_morph.analysis.units`), and *Control* compares every group
-with one (Dunnett after the ANOVA).
-The result is shown as a test table and the engine's box + strip plot
-(:func:`~napari_msc_morph.analysis.compare_plots.box_strip_figure`); clicking a
-point selects its image layer (and so its results-table row), or for a cell
-table its Labels layer and the cell's label.
+One :func:`~napari_msc_morph.analysis.compare.compare_groups` call (as ``msc-morph compare``)
+on the results table, the cells of measured Labels layers or a file; clicking a strip point
+selects its layer (and, in a cell table, the cell's label).
 """
 
 from __future__ import annotations
@@ -22,14 +12,10 @@ import os
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
-    QLineEdit,
-    QPushButton,
     QTableWidget,
     QTabWidget,
 )
@@ -49,9 +35,9 @@ from ..errors import BadInputError, MscMorphError
 from ..io import read_table
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
-from ._panel import JobDock
-from ._results_values import show_plane
-from ._table_view import export_dialog, file_row, fill_table_widget, key_text
+from ._panel import JobDock, button, hbox
+from ._results_values import select_layers, show_plane
+from ._table_view import combo, export_dialog, file_row, fill_table_widget, key_text, line_edit, set_items
 from .results_table import get_results_table
 
 #: Table sources offered in the "Table" combo (then one entry per measured Labels layer).
@@ -78,12 +64,7 @@ def _is_measured(layer) -> bool:
 
 
 class ComparePanel(JobDock):
-    """Compare a value between groups (e.g. OsScore by day, cell area by condition).
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-    """
+    """Compare a value between groups (e.g. OsScore by day, cell area by condition)."""
 
     job_title = "Compare groups"
 
@@ -102,60 +83,48 @@ class ComparePanel(JobDock):
         self.source_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.source_combo.setMinimumContentsLength(16)
-        refresh = QPushButton("↻", self)
-        refresh.setToolTip("Re-read the tables and their columns (after Predict or Measure).")
-        refresh.clicked.connect(self.refresh)
-        source_row = QHBoxLayout()
-        source_row.addWidget(self.source_combo, 1)
-        source_row.addWidget(refresh)
-        self.path_edit = QLineEdit(self)
-        self.path_edit.setPlaceholderText("table file (CSV or XLSX)")
+        source_row = hbox((self.source_combo, 1), button(
+            self, "↻", "Re-read the tables and their columns (after Predict or Measure).",
+            self.refresh))
+        self.path_edit = line_edit(self, "table file (CSV or XLSX)",
+                                   "A CSV or XLSX table with one row per image, cell or sample.")
         self.path_edit.editingFinished.connect(self._fill_columns)
         path_row = file_row(self.path_edit, self._browse_clicked, self)
         self.source_combo.setToolTip(
             "Which table to test: the Results table (one row per image, or per plane of a "
             "stack, with its day), the cells of measured Labels layers, or a file.")
-        self.path_edit.setToolTip("A CSV or XLSX table with one row per image, cell or sample.")
-        self.value_combo = QComboBox(self)
-        self.value_combo.setToolTip(
-            "The number compared between groups, e.g. os_score or area_um2_median. Scores and "
+        self.value_combo = combo(
+            self, editable=True,
+            tip="The number compared between groups, e.g. os_score or area_um2_median. Scores and "
             "measurement summaries are listed first; bookkeeping columns (pixel size, tile "
             "counts, coordinates) last.")
-        self.by_combo = QComboBox(self)
-        self.by_combo.setToolTip("The column whose values are the groups, e.g. day or "
-                                 "condition.")
-        self.paired_combo = QComboBox(self)
-        self.paired_combo.setToolTip(
-            "The subject measured in every group (e.g. donor): repeated-measures tests "
+        self.by_combo = combo(self, editable=True,
+                              tip="The column whose values are the groups, e.g. day or condition.")
+        self.paired_combo = combo(
+            self, editable=True,
+            tip="The subject measured in every group (e.g. donor): repeated-measures tests "
             "(Friedman / Wilcoxon, Page's trend test).")
-        self.unit_combo = QComboBox(self)
-        self.unit_combo.setToolTip(
-            "The experimental unit (donor, sample, well): its rows are averaged to one value "
+        self.unit_combo = combo(
+            self, editable=True,
+            tip="The experimental unit (donor, sample, well): its rows are averaged to one value "
             "before testing, and n counts units (Method mixed: a random intercept per unit). "
             "Auto takes a donor or sample column whose values each lie in one group.")
-        self.control_combo = QComboBox(self)
-        self.control_combo.setToolTip(
-            "Compare every group with this one (e.g. passage P10): Dunnett's test after the "
+        self.control_combo = combo(
+            self, tip="Compare every group with this one (e.g. passage P10): Dunnett's test after the "
             "ANOVA, Holm over the k - 1 pairs otherwise.")
         self.by_combo.currentTextChanged.connect(self._fill_controls)
-        for combo in (self.value_combo, self.by_combo, self.paired_combo, self.unit_combo):
-            combo.setEditable(True)
-        self.method_combo = QComboBox(self)
-        self.method_combo.addItems(method_choices())
-        self.method_combo.setToolTip(
-            "auto picks the test from the data (Welch's ANOVA when every group has 3 or more "
+        self.method_combo = combo(
+            self, method_choices(), registry=COMPARE_METHODS,
+            tip="auto picks the test from the data (Welch's ANOVA when every group has 3 or more "
             "units, else ranks); welch/anova compare means, kruskal ranks, friedman repeated "
             "measures, mixed every row with a random effect per unit. Hover an entry for more.")
-        for index, name in enumerate(method_choices()):
-            self.method_combo.setItemData(index, COMPARE_METHODS.help(name), Qt.ToolTipRole)
-        self.order_edit = QLineEdit(self)
-        self.order_edit.setPlaceholderText("group order, e.g. control,induced (optional)")
-        self.order_edit.setToolTip("The groups in their order, separated by commas: the trend "
-                                   "test and the plot follow it. Numbers (days) sort themselves.")
-        self.where_edit = QLineEdit(self)
-        self.where_edit.setPlaceholderText("only rows where, e.g. condition=induced (optional)")
-        self.where_edit.setToolTip("Keep only the rows matching COLUMN=VALUE (several: "
-                                   "separate with commas), e.g. condition=induced.")
+        self.order_edit = line_edit(
+            self, "group order, e.g. control,induced (optional)", "The groups in their order, "
+            "separated by commas: the trend test and the plot follow it. Numbers (days) sort "
+            "themselves.")
+        self.where_edit = line_edit(
+            self, "only rows where, e.g. condition=induced (optional)", "Keep only the rows "
+            "matching COLUMN=VALUE (several: separate with commas), e.g. condition=induced.")
 
         form = QFormLayout()
         form.addRow("Table", source_row)
@@ -181,11 +150,8 @@ class ComparePanel(JobDock):
         self.views.addTab(self.tests, "Tests")
         layout.addWidget(self.views, 1)
         exports = export_buttons(self.canvas, "compare_groups", self)
-        save_table = QPushButton("Export tests…", self)
-        save_table.setToolTip("Save the test table (statistics, p-values, effect sizes) as "
-                              "CSV or XLSX.")
-        save_table.clicked.connect(self._export_clicked)
-        exports.addWidget(save_table)
+        exports.addWidget(button(self, "Export tests…", "Save the test table (statistics, "
+                                 "p-values, effect sizes) as CSV or XLSX.", self._export_clicked))
         layout.addLayout(exports)
         self.status.setText("Compare a value between groups: e.g. os_score by day, "
                             "area by condition.")
@@ -201,13 +167,13 @@ class ComparePanel(JobDock):
         self._source_changed()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """Re-list the tables each time the tab is shown (Predict/Measure may have run)."""
+        """Re-list the tables (Predict/Measure may have run)."""
         super().showEvent(event)
         if not self.busy:
             self.refresh()
 
     def set_source(self, name: str) -> None:
-        """Choose a table source by its combo text (e.g. :data:`RESULTS_SOURCE`)."""
+        """Choose a table source by its combo text."""
         if self.source_combo.findText(name) < 0:
             self.refresh()
         self.source_combo.setCurrentText(name)
@@ -231,9 +197,8 @@ class ComparePanel(JobDock):
         # (task scores, measurement summaries) first, then others, bookkeeping and days last
         preferred = set(default_score_columns(table[numeric])) if numeric else set()
         numeric.sort(key=lambda c: (c not in preferred, str(c).lower() in _GROUP_HINTS))
-        for combo, items, hints in ((self.value_combo, numeric, _VALUE_HINTS),
-                                    (self.by_combo, groups, _GROUP_HINTS)):
-            set_items(combo, items, hints)
+        set_items(self.value_combo, numeric, _VALUE_HINTS)
+        set_items(self.by_combo, groups, _GROUP_HINTS)
         set_items(self.paired_combo, [NONE, *groups], (NONE,))
         set_items(self.unit_combo, [AUTO_UNIT, ROWS_UNIT, *groups], (AUTO_UNIT.lower(),))
         self._listed_table = table
@@ -282,7 +247,7 @@ class ComparePanel(JobDock):
 
     def cells_table(self, layers) -> pd.DataFrame:
         """The per-cell tables of ``layers`` stacked, with a ``layer`` column and each
-        layer's metadata (condition, day, donor…) from its results-table row."""
+        layer's metadata (condition, day…)."""
         parts = []
         for layer in layers:
             cells = layer.features.drop(columns=["index"], errors="ignore").copy()
@@ -355,10 +320,7 @@ class ComparePanel(JobDock):
         if name is None or name not in self.viewer.layers:
             return None
         layer = self.viewer.layers[name]
-        layer.visible = True
-        self.viewer.layers.selection.clear()
-        self.viewer.layers.selection.update([layer])
-        self.viewer.layers.selection.active = layer
+        select_layers(self.viewer, [layer])
         show_plane(self.viewer, layer, row.get("plane"))  # a stack's row: show its plane
         label = row.get("label")
         if type(layer).__name__ == "Labels" and label is not None and np.isfinite(label):
@@ -390,7 +352,7 @@ class ComparePanel(JobDock):
 
 
 class _RefreshingCombo(QComboBox):
-    """A combo box that re-lists its entries (``before_popup()``) each time it opens."""
+    """A combo box that calls ``before_popup()`` each time it opens."""
 
     def __init__(self, before_popup, parent=None):
         super().__init__(parent)
@@ -402,10 +364,8 @@ class _RefreshingCombo(QComboBox):
 
 
 def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
-    """The rows of ``table`` matching every ``COLUMN=VALUE`` of ``where`` (comma-separated).
-
-    Values compare as text, with whole numbers written without decimals (7.0 == 7).
-    """
+    """The rows of ``table`` matching every ``COLUMN=VALUE`` of ``where`` (comma-separated;
+    compared as :func:`~._table_view.key_text`)."""
     keep = pd.Series(True, index=table.index)
     for part in filter(None, (p.strip() for p in where.split(","))):
         column, sep, value = (x.strip() for x in part.partition("="))
@@ -418,20 +378,6 @@ def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
     if not keep.any():
         raise BadInputError(f"Only rows {where.strip()!r} matches no row; check the value.")
     return table[keep]
-
-
-def set_items(combo: QComboBox, items, hints) -> None:
-    """Fill ``combo`` without signals, keeping its text if still listed, else the first of
-    ``hints`` (lower case) listed, else the first item."""
-    current = combo.currentText()
-    combo.blockSignals(True)
-    combo.clear()
-    combo.addItems([str(i) for i in items])
-    lowered = {str(i).lower(): str(i) for i in items}
-    chosen = current if current in lowered.values() else next(
-        (lowered[h] for h in hints if h in lowered), str(items[0]) if items else "")
-    combo.setCurrentText(chosen)
-    combo.blockSignals(False)
 
 
 def _group_sort_key(text: str):

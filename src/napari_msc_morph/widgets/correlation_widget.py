@@ -1,15 +1,8 @@
 """Correlation dock: image scores from the results table against molecular readouts.
 
-Thin: gathers the results table, the readout file and the options
-(:meth:`CorrelationWidget._input_state`) and hands them to one engine call,
-:func:`~napari_msc_morph.analysis.study.correlate_study`, run off the GUI thread
-by the shared Run/Cancel/progress panel (:class:`~._panel.JobDock`). The result
-is drawn with the engine's figures in Qt canvases; clicking a scatter point
-selects that sample's image layer(s).
-
-The dock opens without matplotlib or scipy.stats (1.5 s of a frozen viewer): they
-are imported in the background (:func:`~._warm.import_in_background`), then the
-plot tabs are built; the Compare groups panel is built when its tab is first shown.
+One :func:`~napari_msc_morph.analysis.study.correlate_study` call; clicking a scatter point
+selects that sample's image layers. matplotlib and scipy.stats (1.5 s of a frozen viewer)
+are imported in the background before the plot tabs are built.
 """
 
 from __future__ import annotations
@@ -20,14 +13,10 @@ from pathlib import Path
 import pandas as pd
 from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
-    QComboBox,
     QFileDialog,
     QFormLayout,
-    QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
-    QPushButton,
     QTableWidget,
     QTabWidget,
     QWidget,
@@ -39,8 +28,9 @@ from ..analysis.qpcr import TRANSFORMS
 from ..analysis.study import CorrelationStudy, correlate_study
 from ..errors import USER_ERRORS, BadInputError, MscMorphError
 from ..io import write_table
-from ._panel import JobDock
-from ._table_view import export_dialog, file_row, fill_table_widget, key_text
+from ._panel import JobDock, button, hbox
+from ._results_values import select_layers
+from ._table_view import combo, export_dialog, file_row, fill_table_widget, key_text, line_edit, set_items
 from ._warm import import_in_background
 from .results_table import get_results_table
 
@@ -75,12 +65,7 @@ def warnings_summary(warnings, shown: int = 1, width: int = 120) -> str:
 
 
 class CorrelationWidget(JobDock):
-    """Correlate the results table's scores with a readout file.
-
-    Parameters
-    ----------
-    napari_viewer : napari.viewer.Viewer
-    """
+    """Correlate the results table's scores with a readout file."""
 
     job_title = "Correlation"
 
@@ -94,63 +79,47 @@ class CorrelationWidget(JobDock):
         # readouts handed over as a table (load_readouts) rather than typed as a path
         self._readout_frame: pd.DataFrame | None = None
 
-        self.readout_path = QLineEdit(self)
-        self.readout_path.setPlaceholderText("qPCR / western / IF readouts (CSV or XLSX)")
-        self.readout_path.setToolTip(
+        self.readout_path = line_edit(
+            self, "qPCR / western / IF readouts (CSV or XLSX)",
             "The molecular measurements of the same samples (qPCR Ct or fold change, western "
             "band intensities, IF counts) as a table with a sample column, e.g. sample_id.")
         self.readout_path.textEdited.connect(lambda *_: setattr(self, "_readout_frame", None))
         path_row = file_row(self.readout_path, self._browse_clicked, self)
 
-        self.join_combo = QComboBox(self)
-        self.join_combo.addItems(SAMPLE_KEYS.names())
-        for index, name in enumerate(SAMPLE_KEYS.names()):
-            self.join_combo.setItemData(index, SAMPLE_KEYS.help(name), Qt.ToolTipRole)
-        self.join_combo.setEditable(True)  # any other column list works too
-        self.join_combo.setToolTip(
-            "The column(s) that say which sample an image and a readout belong to. Images of "
-            "the same sample are averaged first, so n counts samples, not images.")
-        self.method_combo = QComboBox(self)
-        self.method_combo.addItems(method_choices())
+        self.join_combo = combo(  # editable: any other column list works too
+            self, SAMPLE_KEYS.names(), registry=SAMPLE_KEYS, editable=True,
+            tip="The column(s) that say which sample an image and a readout belong to. Images "
+            "of the same sample are averaged first, so n counts samples, not images.")
+        self.method_combo = combo(
+            self, method_choices(), "Pearson measures a straight-line relation; Spearman any "
+            "rising or falling one (ranks, robust to outliers); both reports the two.")
         self.method_combo.setCurrentText(ALL_METHODS)
-        self.method_combo.setToolTip(
-            "Pearson measures a straight-line relation; Spearman any rising or falling one "
-            "(ranks, robust to outliers); both reports the two.")
         # repeated measures: a column name (empty = none); the usual one is offered
-        self.repeated_combo = QComboBox(self)
-        self.repeated_combo.setEditable(True)
-        self.repeated_combo.addItems([NO_GROUPING, "donor"])
-        self.repeated_combo.setToolTip(
-            "Samples sharing this column's value (e.g. donor) are repeated measures: adds the "
+        self.repeated_combo = combo(
+            self, [NO_GROUPING, "donor"], editable=True,
+            tip="Samples sharing this column's value (e.g. donor) are repeated measures: adds the "
             "repeated-measures correlation (rm_corr) and a mixed-model slope next to the pooled r.")
-        self.transform_combo = QComboBox(self)
-        self.transform_combo.addItems([NO_TRANSFORM, *TRANSFORMS.names()])
-        for index, name in enumerate(TRANSFORMS.names(), start=1):
-            self.transform_combo.setItemData(index, TRANSFORMS.help(name), Qt.ToolTipRole)
-        self.transform_combo.setToolTip(
-            "How qPCR values are put on a scale that correlates fairly: log2 of fold changes, "
+        self.transform_combo = combo(
+            self, [NO_TRANSFORM, *TRANSFORMS.names()], registry=TRANSFORMS,
+            tip="How qPCR values are put on a scale that correlates fairly: log2 of fold changes, "
             "or delta-Ct against a reference gene (2^-ddCt with a control).")
-        self.reference_gene = QLineEdit(self)
-        self.reference_gene.setPlaceholderText("reference gene for delta-ct, e.g. GAPDH")
-        self.reference_gene.setToolTip("The housekeeping gene every Ct is compared with "
-                                       "(delta-Ct transform only), e.g. GAPDH.")
-        self.control = QLineEdit(self)
-        self.control.setPlaceholderText("delta-ct control, e.g. control or day=0 (optional)")
-        self.control.setToolTip("The samples fold changes are relative to (delta-delta-Ct), "
-                                "e.g. control or day=0. Leave empty for plain delta-Ct.")
-        self.scores_edit = QLineEdit(self)
-        self.scores_edit.setPlaceholderText("default: task scores and morphometry medians")
-        self.scores_edit.setToolTip(
+        self.reference_gene = line_edit(
+            self, "reference gene for delta-ct, e.g. GAPDH", "The housekeeping gene every Ct "
+            "is compared with (delta-Ct transform only), e.g. GAPDH.")
+        self.control = line_edit(
+            self, "delta-ct control, e.g. control or day=0 (optional)", "The samples fold "
+            "changes are relative to (delta-delta-Ct), e.g. control or day=0. Leave empty for "
+            "plain delta-Ct.")
+        self.scores_edit = line_edit(
+            self, "default: task scores and morphometry medians",
             "Which columns of the Results table to correlate, separated by commas (e.g. "
             "os_score, area_um2_median). Left empty: the task scores (os_score, "
             "expected_passage) and one summary per measurement (medians, fraction positive, "
             "cell density); never bookkeeping such as pixel size, tile counts or coordinates.")
-        self.score_combo = QComboBox(self)
-        self.score_combo.setToolTip("The score drawn in the scatter plot.")
+        self.score_combo = combo(self, tip="The score drawn in the scatter plot.")
         self.score_combo.currentIndexChanged.connect(self._redraw_scatter)
-        self.plot_method_combo = QComboBox(self)
-        self.plot_method_combo.setToolTip("The correlation coefficient shown in the plots.")
-        self.plot_method_combo.addItems(CORRELATION_METHODS.names())
+        self.plot_method_combo = combo(self, CORRELATION_METHODS.names(),
+                                       "The correlation coefficient shown in the plots.")
         self.plot_method_combo.currentIndexChanged.connect(self._redraw)
 
         form = QFormLayout()
@@ -168,23 +137,16 @@ class CorrelationWidget(JobDock):
         self.status.setText("Scores come from the Results table.")
         # many warnings (one per score and marker) would make the status line pages long:
         # it says how many, this button lists them
-        self.warnings_button = QPushButton("Details…", self)
-        self.warnings_button.setToolTip("List every warning of the last correlation.")
-        self.warnings_button.clicked.connect(self.show_warnings)
+        self.warnings_button = button(self, "Details…", "List every warning of the last "
+                                      "correlation.", self.show_warnings)
         self.warnings_button.setVisible(False)
         layout.addWidget(self.warnings_button)
 
-        save_plots = QPushButton("Save plots…", self)
-        save_plots.setToolTip("Save the scatter, heatmap and time course as PNG and SVG.")
-        save_plots.clicked.connect(self._save_plots_clicked)
-        save_table = QPushButton("Export table…", self)
-        save_table.setToolTip("Save the correlation table (r, confidence interval, p, q) "
-                              "as CSV or XLSX.")
-        save_table.clicked.connect(self._export_clicked)
-        exports = QHBoxLayout()
-        exports.addWidget(save_plots)
-        exports.addWidget(save_table)
-        layout.addLayout(exports)
+        layout.addLayout(hbox(
+            button(self, "Save plots…", "Save the scatter, heatmap and time course as PNG and "
+                   "SVG.", self._save_plots_clicked),
+            button(self, "Export table…", "Save the correlation table (r, confidence interval, "
+                   "p, q) as CSV or XLSX.", self._export_clicked)))
 
         # placeholders until matplotlib and scipy.stats are imported (see _build_plots)
         self._plots: dict[str, QWidget] = {}
@@ -219,9 +181,6 @@ class CorrelationWidget(JobDock):
         from ._figure_canvas import BackgroundCanvas
         from ._figure_export import enable_export
 
-        current = self.tabs.currentIndex()
-        self.tabs.blockSignals(True)
-        # the plots are built and drawn in the plot thread (see _figure_canvas)
         for index, (title, height) in enumerate(zip(PLOT_TABS, (4, 3, 4))):
             canvas = BackgroundCanvas(Figure(figsize=(5, height), layout="constrained"),
                                       layout="constrained")
@@ -230,8 +189,6 @@ class CorrelationWidget(JobDock):
             self._replace_tab(index, canvas, title)
             self._plots[title] = canvas
         self._plots["Scatter"].mpl_connect("pick_event", self._on_pick)
-        self.tabs.setCurrentIndex(current)
-        self.tabs.blockSignals(False)
 
     def _build_compare(self) -> None:
         """Put the Compare groups panel in its tab (once: when it is first shown or used)."""
@@ -239,19 +196,18 @@ class CorrelationWidget(JobDock):
             return
         from .compare_panel import ComparePanel
 
-        current = self.tabs.currentIndex()
-        self.tabs.blockSignals(True)
         self._plots["Compare groups"] = ComparePanel(self.viewer, self)
         self._replace_tab(self.tabs.count() - 1, self._plots["Compare groups"], "Compare groups")
-        self.tabs.setCurrentIndex(current)
-        self.tabs.blockSignals(False)
         self.updateGeometry()  # the dock's width follows the panel's (napari's layout asks again)
 
     def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
-        old = self.tabs.widget(index)
+        current = self.tabs.currentIndex()
+        self.tabs.blockSignals(True)
+        self.tabs.widget(index).deleteLater()
         self.tabs.removeTab(index)
         self.tabs.insertTab(index, widget, title)
-        old.deleteLater()
+        self.tabs.setCurrentIndex(current)
+        self.tabs.blockSignals(False)
 
     def _plot(self, title: str):
         if title == "Compare groups":
@@ -262,7 +218,6 @@ class CorrelationWidget(JobDock):
 
     @property
     def scatter_canvas(self):
-        """The scatter plot's :class:`~._figure_canvas.BackgroundCanvas`."""
         return self._plot("Scatter")
 
     @property
@@ -275,7 +230,6 @@ class CorrelationWidget(JobDock):
 
     @property
     def compare_panel(self):
-        """The Compare groups tab (:class:`~.compare_panel.ComparePanel`)."""
         return self._plot("Compare groups")
 
     # -------------------------------------------------------------- inputs
@@ -317,13 +271,7 @@ class CorrelationWidget(JobDock):
 
     # ------------------------------------------------------------- running
     def compute(self, scores_table: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Correlate now (on the calling thread), then draw; return the results table.
-
-        Parameters
-        ----------
-        scores_table : DataFrame, optional
-            Per-image scores; default: the viewer's results table.
-        """
+        """Correlate ``scores_table`` (default: the results table) now, draw, return the results."""
         self._show(correlate_study(**self._input_state(scores_table)))
         return self.results
 
@@ -340,8 +288,6 @@ class CorrelationWidget(JobDock):
         )
 
     def _show(self, study: CorrelationStudy) -> None:
-        from .compare_panel import set_items
-
         self.study = study
         self.results, self.joined, self.course = study.results, study.joined, study.time_course
         scores = study.score_columns
@@ -405,7 +351,7 @@ class CorrelationWidget(JobDock):
                                                             method=method, fig=fig))
 
     def wait_for_plots(self) -> None:
-        """Let the plots being drawn in the plot thread finish (before reading or saving them)."""
+        """Let the plots being drawn finish (before reading or saving them)."""
         for canvas in (self.scatter_canvas, self.heatmap_canvas, self.time_canvas):
             canvas.wait()
 
@@ -439,12 +385,7 @@ class CorrelationWidget(JobDock):
                   if tuple(key_text(record[c]) for c in on) in wanted
                   and (layer := table.layer_at(index)) is not None and layer in self.viewer.layers]
         if layers:
-            for layer in layers:
-                layer.visible = True
-            self.viewer.layers.selection.clear()
-            self.viewer.layers.selection.update(layers)
-            if len(layers) == 1:  # setting `active` would drop the others from the selection
-                self.viewer.layers.selection.active = layers[0]
+            select_layers(self.viewer, layers)
         return layers
 
     def _on_pick(self, event) -> None:
@@ -458,9 +399,7 @@ class CorrelationWidget(JobDock):
 
     # ------------------------------------------------------------ buttons
     def _browse_clicked(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Readouts", "", "Tables (*.csv *.xlsx *.tsv)"
-        )
+        path, _ = QFileDialog.getOpenFileName(self, "Readouts", "", "Tables (*.csv *.xlsx *.tsv)")
         if path:
             self.load_readouts(path)
 

@@ -1,21 +1,9 @@
 """The "Measure cells" dock: per-cell size, shape and marker intensities.
 
-Thin: the Measure button runs :func:`napari_msc_morph.morphology.measure_field`,
-the same engine call as ``msc-morph measure``, through the shared
-:class:`~._panel.JobDock` worker (progress bar, working Cancel). The dock turns
-layers into arrays (image layers become channels named by marker or role,
-:func:`~._channels.marker_names`; the pixel size comes from
-:func:`~._layers.layer_pixel_size` and is editable) and
-the results back: the table into ``labels_layer.features`` (napari's Features
-table reads it) and a linked cell-table dock, and one summary row per layer
-into the plugin's results table.
-
-Labels are often fixed by hand after a measurement (napari's paint, erase and
-fill, or the "Fix labels" dock). The dock watches the layers it measured last
-(labels and nuclei): once their pixels differ from what was measured, the status line, the Measure
-button ("Measure again") and the cell table's title say the numbers are out of
-date, and with "Measure again after edits" ticked it measures again by itself,
-a moment after the last brush stroke.
+Runs :func:`napari_msc_morph.morphology.measure_field` (as ``msc-morph measure``) and puts
+the table into ``labels_layer.features``, a linked cell-table dock and one results-table
+row per layer (or plane). It watches the measured labels: once their pixels change (paint,
+fill, "Fix labels"), it says the numbers are out of date and can measure again by itself.
 """
 
 from __future__ import annotations
@@ -145,13 +133,8 @@ class MeasureWidget(JobDock):
         return [layer for layer in self.viewer.layers if isinstance(layer, cls)]
 
     def refresh_layers(self) -> None:
-        """Re-list the viewer's layers in the choosers.
-
-        Labels: the user's choice while that layer exists, else the newest
-        segmentation (whole cells before nuclei), else the current one. Nuclei: the
-        nuclei of the same image when measuring cells. Channels: see
-        :meth:`_tick_channels`.
-        """
+        """Re-list the layers: labels are the user's choice while it exists, else the
+        newest segmentation (cells before nuclei), else the current one."""
         labels = self._layers("labels")
         images = self._layers("image")
         label_names = [layer.name for layer in labels]
@@ -194,8 +177,7 @@ class MeasureWidget(JobDock):
         self._follow_labels()
 
     def _follow_labels(self) -> None:
-        """Set the nuclei, markers and channels for the chosen labels (the user's, else
-        defaults)."""
+        """Set the nuclei, markers and channels for the chosen labels."""
         self._refreshing = True
         try:
             self.nuclei_combo.setCurrentText(self._nuclei_for(self.labels_combo.currentText()))
@@ -206,8 +188,7 @@ class MeasureWidget(JobDock):
             self._refreshing = False
 
     def markers(self) -> dict[str, str]:
-        """Each image layer's columns' prefix for the chosen labels and nuclei (whose
-        source is the DNA channel): :func:`~._channels.marker_names`."""
+        """Each image layer's column prefix (:func:`~._channels.marker_names`)."""
         layers = self.viewer.layers
         chosen = [layers[name] if name in layers else None
                   for name in (self.labels_combo.currentText(), self.nuclei_combo.currentText())]
@@ -215,8 +196,7 @@ class MeasureWidget(JobDock):
         return marker_names(images, dna_channel(*chosen, images))
 
     def name_marker(self, layer_name: str, marker: str) -> None:
-        """Name the marker of channel layer ``layer_name`` (its columns' prefix), kept in
-        ``layer.metadata["channel"]`` where the writer and every later measurement read it."""
+        """Name the marker (column prefix) of channel ``layer_name`` in its metadata."""
         try:
             prefix = check_marker_name(layer_name, marker, self.viewer.layers)
             self.viewer.layers[layer_name].metadata[MARKER_KEY] = marker.strip()
@@ -227,8 +207,7 @@ class MeasureWidget(JobDock):
         self.channel_list.set_markers(self.markers())
 
     def _nuclei_for(self, name: str) -> str:
-        """The nuclei layer for labels ``name``: the user's, else the same image's nuclei
-        when measuring cells, else none."""
+        """The user's nuclei for labels ``name``, else the same image's nuclei for cells."""
         labels = {layer.name: layer for layer in self._layers("labels")}
         picked = self._nuclei_picked.get(name)
         if picked == NO_NUCLEI or picked in labels:
@@ -263,10 +242,8 @@ class MeasureWidget(JobDock):
             defaults = set(default_channels(self.viewer.layers[name], images,
                                             lambda layer: markers[layer.name]))
         own = self._ticks.get(self._tick_key(), {})
-        for i in range(self.channel_list.count()):
-            item = self.channel_list.item(i)
-            on = own.get(item.text(), item.text() in defaults)
-            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+        for item in self.channel_list.items():
+            _tick(item, own.get(item.text(), item.text() in defaults))
 
     def _on_tick(self, item) -> None:
         if not self._refreshing:
@@ -291,9 +268,7 @@ class MeasureWidget(JobDock):
         self._layers_changed.flush()
         names = set(names)
         for item in self.channel_list.items():
-            item.setCheckState(
-                Qt.CheckState.Checked if item.text() in names else Qt.CheckState.Unchecked
-            )
+            _tick(item, item.text() in names)
 
     def selected_channels(self) -> list[str]:
         self._layers_changed.flush()
@@ -301,11 +276,8 @@ class MeasureWidget(JobDock):
 
     # ----------------------------------------------------------------- inputs
     def _input_state(self) -> tuple[object, dict]:
-        """The labels layer, and the arrays :func:`measure_field` needs from the layers.
-
-        Only layer questions are answered here (which layer, RGB layers, column
-        names); shapes, dtypes and NaN are the engine's checks.
-        """
+        """The labels layer and :func:`measure_field`'s arrays (shapes and dtypes are
+        the engine's checks)."""
         self._layers_changed.flush()  # layers added or removed just now count
         name = self.labels_combo.currentText()
         if not name or name not in self.viewer.layers:
@@ -400,6 +372,7 @@ class MeasureWidget(JobDock):
     def _on_done(self, layer, result, settings=None, measured=None):
         """Features, the cell table, then the results table (a generator: see JobDock)."""
         from ._results_values import MEASURE_RUN_KEY
+        from .results_table import get_results_table
 
         table = result.table
         features = table.copy()
@@ -412,7 +385,9 @@ class MeasureWidget(JobDock):
         self.cell_table().set_table(layer, table)
         self._watch(measured or [])
         yield  # a dock per event-loop turn (see JobDock._finish_ok)
-        self._update_results_table(layer, result.summary_rows())
+        rows = result.summary_rows()  # a stack: one per plane
+        if rows:
+            get_results_table(self.viewer).update_layer_rows(layer, rows)
         status = f"{len(table)} objects measured in “{layer.name}”."
         for warning in result.warnings:  # never a per-image Otsu: one threshold per study
             status += f" {warning[:1].upper()}{warning[1:]}"
@@ -436,12 +411,8 @@ class MeasureWidget(JobDock):
         self._edit_timer.start()  # restarts: compare once the edits settle
 
     def check_edits(self) -> bool:
-        """Whether the measured labels (or nuclei) changed since they were measured.
-
-        Updates the "edited" state (status line, button, cell table title) and,
-        with "Measure again after edits" ticked, starts a new measurement of the
-        same layers.
-        """
+        """Whether the measured labels (or nuclei) changed since they were measured;
+        with "Measure again after edits" ticked, measure them again."""
         self._edit_timer.stop()
         self._watched = [(layer, print_) for layer, print_ in self._watched
                          if layer in self.viewer.layers]
@@ -468,14 +439,6 @@ class MeasureWidget(JobDock):
             if self._cell_table is not None:
                 self._cell_table.mark_outdated()
 
-    def _update_results_table(self, layer, rows: list[dict]) -> None:
-        try:
-            from .results_table import get_results_table
-        except ImportError:  # pragma: no cover - the table lives in another module
-            return
-        if rows:  # a stack: one row per plane
-            get_results_table(self.viewer).update_layer_rows(layer, rows)
-
     def cell_table(self):
         """The linked cell-table dock (created and docked on first use)."""
         from ._cell_table import CellTable
@@ -488,8 +451,12 @@ class MeasureWidget(JobDock):
         return self._cell_table
 
 
+def _tick(item, on: bool) -> None:
+    item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+
+
 def _edit_emitters(layer) -> list:
-    """The layer's events among :data:`EDIT_EVENTS` (an Image layer has no ``paint``)."""
+    # an Image layer has no ``paint``
     return [getattr(layer.events, name) for name in EDIT_EVENTS if hasattr(layer.events, name)]
 
 
@@ -502,7 +469,7 @@ def _fingerprint(data) -> tuple | None:
 
 
 def _plane_data(layer):
-    """A layer's pixels as they are: a lazy (dask/zarr) layer stays lazy until the worker."""
+    """A layer's pixels as they are (a lazy layer stays lazy until the worker)."""
     return layer.data[0] if getattr(layer, "multiscale", False) else layer.data
 
 

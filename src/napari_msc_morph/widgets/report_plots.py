@@ -1,12 +1,5 @@
-"""A dock showing a training/evaluation report's plots where people look.
-
-``msc-morph train`` / ``evaluate`` (and the Train dock) write the report's
-figures as PNG files next to ``metrics.json``: ROC (one curve per induction
-day), reliability diagram, confusion matrix, learning curves. This dock shows
-every PNG of a report folder, one tab each, in matplotlib canvases (so the
-right-click "Save PNG…/Save SVG…" of :mod:`._figure_export` works here too),
-with the report's headline metrics above them.
-"""
+"""A dock showing every PNG of a training/evaluation report folder (ROC per day,
+reliability, confusion, learning curves), one tab each, under the headline metrics."""
 
 from __future__ import annotations
 
@@ -14,22 +7,18 @@ import json
 import os
 from pathlib import Path
 
-from qtpy.QtCore import QSize, QTimer
 from qtpy.QtWidgets import (
     QFileDialog,
-    QHBoxLayout,
     QLabel,
-    QPushButton,
     QSizePolicy,
     QTabWidget,
     QVBoxLayout,
-    QWidget,
 )
 
 from ..errors import BadInputError
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export
-from ._panel import MAX_DOCK_HEIGHT, MAX_DOCK_WIDTH, keep_tab_titles_whole
+from ._panel import DockWidget, button, hbox
 
 #: The shortest a plot may be squeezed (px): small enough for four docks on a laptop.
 MIN_PLOT_HEIGHT = 160
@@ -55,13 +44,9 @@ def report_pngs(folder: str | os.PathLike) -> list[Path]:
                                        p.name))
 
 
-class ReportPlots(QWidget):
-    """Tabs of a report folder's figures (ROC per day, reliability diagram, …).
-
-    The plots take the room the dock gets and never ask for more than
-    :data:`~._panel.MAX_DOCK_HEIGHT`: opening them must not grow napari's window
-    (a 1280x800 laptop lost its status bar below the screen).
-    """
+class ReportPlots(DockWidget):
+    """Tabs of a report folder's figures; they never ask for more than a dock's room
+    (a 1280x800 laptop lost its status bar below the screen)."""
 
     def __init__(self, napari_viewer=None, parent=None):
         super().__init__(parent)
@@ -71,16 +56,11 @@ class ReportPlots(QWidget):
         self.summary = QLabel("Open a training or evaluation report folder.", self)
         self.summary.setWordWrap(True)
         self.summary.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        browse = QPushButton("Open report folder…", self)
-        browse.setToolTip("Show the plots of another training or evaluation report (the "
-                          "folder holding metrics.json).")
-        browse.clicked.connect(self._browse_clicked)
-        row = QHBoxLayout()
-        row.addWidget(self.summary, 1)
-        row.addWidget(browse)
+        browse = button(self, "Open report folder…", "Show the plots of another training or "
+                        "evaluation report (the folder holding metrics.json).", self._browse_clicked)
         self.tabs = QTabWidget(self)
         layout = QVBoxLayout(self)
-        layout.addLayout(row)
+        layout.addLayout(hbox((self.summary, 1), browse))
         layout.addWidget(self.tabs, 1)
 
     def load_folder(self, folder: str | os.PathLike) -> list[str]:
@@ -97,15 +77,6 @@ class ReportPlots(QWidget):
         self.folder = Path(folder)
         self.summary.setText(f"{self.folder}: {_metrics_line(self.folder / 'metrics.json')}")
         return [self.tabs.tabText(i) for i in range(self.tabs.count())]
-
-    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
-        """Napari sizes a new dock by this: at most MAX_DOCK_WIDTH x MAX_DOCK_HEIGHT."""
-        hint = super().sizeHint()
-        return QSize(min(hint.width(), MAX_DOCK_WIDTH), min(hint.height(), MAX_DOCK_HEIGHT))
-
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
-        QTimer.singleShot(0, lambda: keep_tab_titles_whole(self))
 
     def _browse_clicked(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Report folder")
