@@ -39,6 +39,15 @@ def check_fits(n_bytes: float, what: str, advice: str, *, available: int | None 
 
     ``what`` (the step and its input, as the user knows them) starts the message,
     ``advice`` names the option that changes the size.
+
+    Examples
+    --------
+    >>> check_fits(1024, "reading a.tif", "crop it", available=1 << 30)
+    >>> check_fits(1 << 40, "reading a.tif", "crop it", available=1 << 30)
+    Traceback (most recent call last):
+    ...
+    napari_msc_morph.errors.BadInputError: reading a.tif needs about 1.0 TiB of memory, but \
+only 1.0 GiB is free; crop it
     """
     free = available_bytes() if available is None else int(available)
     if n_bytes > MEMORY_SHARE * free:

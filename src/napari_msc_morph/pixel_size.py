@@ -50,6 +50,13 @@ def judge_pixel_size(path, x_um: float | None, y_um: float | None = None, source
     dict
         ``pixel_size_um`` (square and plausible, else ``None``), ``pixel_size_yx_um``
         (plausible, square or not), ``pixel_size_source``, ``pixel_size_refused``.
+
+    Examples
+    --------
+    >>> judge_pixel_size("a.tif", 0.65, source="OME")["pixel_size_um"]
+    0.65
+    >>> judge_pixel_size("a.tif", 169.33, source="resolution tags")["pixel_size_um"] is None
+    True
     """
     found = {"pixel_size_um": None, "pixel_size_yx_um": None, "pixel_size_source": "",
              "pixel_size_refused": ""}

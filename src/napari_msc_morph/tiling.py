@@ -53,7 +53,13 @@ def _hw(image_shape, crop_size) -> tuple[int, int, int]:
 
 
 def six_region_boxes(image_shape, crop_size: int) -> np.ndarray:
-    """The passage study's six crops, (6, 4): upper then lower row, left/middle/right."""
+    """The passage study's six crops, (6, 4): upper then lower row, left/middle/right.
+
+    Examples
+    --------
+    >>> six_region_boxes((1944, 2592), 448)[:3].tolist()
+    [[0, 0, 448, 448], [0, 1072, 448, 1520], [0, 2144, 448, 2592]]
+    """
     h, w, c = _hw(image_shape, crop_size)
     rows = (0, h - c)
     cols = (0, (w - c) // 2, w - c)
@@ -66,6 +72,11 @@ def six_partition_boxes(image_shape, crop_size: int) -> np.ndarray:
 
     Crops keep the trained pixel size (resizing a region would show cells at another
     size); a region smaller than the crop overlaps its neighbours.
+
+    Examples
+    --------
+    >>> six_partition_boxes((1944, 2592), 448)[:3].tolist()
+    [[262, 208, 710, 656], [262, 1072, 710, 1520], [262, 1936, 710, 2384]]
     """
     h, w, c = _hw(image_shape, crop_size)
     n_rows, n_cols = (2, 3) if w >= h else (3, 2)

@@ -32,7 +32,15 @@ _NUMERIC_FIELDS = ("day", "passage", "replicate")
 
 
 def score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]:
-    """Numeric columns of ``frame`` that are scores (not metadata, ``*_sd`` or ``n_*`` counts)."""
+    """Numeric columns of ``frame`` that are scores (not metadata, ``*_sd`` or ``n_*`` counts).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"sample_id": ["a"], "day": [7], "osscore": [0.4],
+    ...                       "osscore_sd": [0.1], "n_images": [2]})
+    >>> score_columns(frame)
+    ['osscore']
+    """
     skip = {*NON_SCORE_COLUMNS, *exclude}
     return [str(c) for c in frame.columns
             if str(c) not in skip and not str(c).endswith("_sd") and not str(c).startswith("n_")
@@ -40,7 +48,15 @@ def score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]
 
 
 def parse_columns(columns: str | Sequence[str]) -> list[str]:
-    """Column names from ``"day, condition"`` (comma-separated text) or a sequence."""
+    """Column names from ``"day, condition"`` (comma-separated text) or a sequence.
+
+    Examples
+    --------
+    >>> parse_columns("day, condition")
+    ['day', 'condition']
+    >>> parse_columns(("sample_id",))
+    ['sample_id']
+    """
     if isinstance(columns, str):
         return [part.strip() for part in columns.split(",") if part.strip()]
     return [str(column).strip() for column in columns]
@@ -332,6 +348,11 @@ def name_pattern_regex(pattern: str) -> re.Pattern:
 
     ``day``, ``passage`` and ``replicate`` match numbers, other fields the shortest
     run of characters; ``*`` matches anything.
+
+    Examples
+    --------
+    >>> name_pattern_regex("{donor}_P{passage}_d{day}").pattern
+    '(?P<donor>.+?)_P(?P<passage>\\\\d+(?:\\\\.\\\\d+)?)_d(?P<day>\\\\d+(?:\\\\.\\\\d+)?)'
     """
     parts = re.split(r"(\{[^{}]*\}|\*)", pattern)
     regex = []

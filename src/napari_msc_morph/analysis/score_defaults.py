@@ -27,7 +27,13 @@ _SPREAD_STATS = ("mean", "iqr", "min", "max", "std")
 
 def is_bookkeeping(column: str) -> bool:
     """Whether ``column`` describes processing or position (``map_center_x_px``,
-    ``RUNX2_threshold``) rather than the cells (``os_score``)."""
+    ``RUNX2_threshold``) rather than the cells (``os_score``).
+
+    Examples
+    --------
+    >>> [is_bookkeeping(c) for c in ("map_center_x_px", "RUNX2_threshold", "os_score")]
+    [True, True, False]
+    """
     return _BOOKKEEPING.fullmatch(str(column)) is not None
 
 

@@ -29,7 +29,13 @@ def _as_probabilities(p) -> np.ndarray:
 
 def interval_probabilities(p, m: int) -> np.ndarray:
     """Sum of ``m`` consecutive probabilities of ``p`` (..., n) for every start class:
-    shape (..., n - m + 1)."""
+    shape (..., n - m + 1).
+
+    Examples
+    --------
+    >>> interval_probabilities([0.1, 0.2, 0.3, 0.4], 3)
+    array([0.6, 0.9])
+    """
     p = _as_probabilities(p)
     n = p.shape[-1]
     m = int(m)

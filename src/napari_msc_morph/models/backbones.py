@@ -72,6 +72,12 @@ def create_backbone(
     Returns
     -------
     torch.nn.Module
+
+    Examples
+    --------
+    >>> net = create_backbone("resnet10t", num_classes=3)
+    >>> net.num_classes
+    3
     """
     timm = import_timm()
 

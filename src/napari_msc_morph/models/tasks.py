@@ -233,6 +233,13 @@ def get_task(name: str, class_names=None, ordinal: bool | None = None) -> TaskSp
         are an ordered day series.
     ordinal : bool, optional
         Override whether the classes are ordered.
+
+    Examples
+    --------
+    >>> get_task("passage").class_names[:3]
+    ('P1', 'P2', 'P3')
+    >>> get_task("nsc_fate", ["neuron", "glia"]).num_classes
+    2
     """
     if name not in TASKS:
         raise BadInputError(f"Unknown task {name!r}; known tasks: {', '.join(TASKS)}.")

@@ -153,6 +153,15 @@ def measure_cells(
         One row per object, the columns of
         :data:`~napari_msc_morph.morphology.columns.COLUMNS` (docs/morphometry.md,
         "The columns"); ``attrs`` holds ``pixel_size_um`` and ``image_shape``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> labels = np.zeros((32, 32), np.uint16)
+    >>> labels[4:10, 4:14] = 7
+    >>> table = measure_cells(labels, pixel_size_um=0.5)
+    >>> table[["label", "area_px", "area_um2"]].to_dict("records")
+    [{'label': 7, 'area_px': 60, 'area_um2': 15.0}]
     """
     inputs = check_measure_inputs(labels, intensities, nuclei, pixel_size_um, field_checks=False)
     if inputs.pixel_size_um is None:

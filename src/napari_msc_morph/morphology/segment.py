@@ -216,6 +216,16 @@ def segment_nuclei(
     -------
     ndarray of int32, shape (Y, X)
         Nuclei labels 1..n (0 background).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skimage.draw import disk
+    >>> img = np.zeros((64, 64), np.uint16)
+    >>> img[disk((20, 20), 8)] = 1000
+    >>> img[disk((44, 40), 10)] = 1200
+    >>> int(segment_nuclei(img, (8, 40)).max())
+    2
     """
     from skimage.segmentation import clear_border
 

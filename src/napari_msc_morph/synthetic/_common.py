@@ -59,6 +59,13 @@ def make_donor(donor_id: str | int, seed: int = 0, prefix: str = "D") -> DonorSt
     Returns
     -------
     DonorStyle
+
+    Examples
+    --------
+    >>> make_donor("D1", seed=0) == make_donor("D1", seed=0)
+    True
+    >>> make_donor(1).donor_id
+    'D1'
     """
     if isinstance(donor_id, (int, np.integer)) and not isinstance(donor_id, (bool, np.bool_)):
         donor_id = f"{prefix}{int(donor_id)}"

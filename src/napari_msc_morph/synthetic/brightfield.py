@@ -82,6 +82,12 @@ def passage_field(
     SyntheticField
         ``truth`` holds ``passage``, ``n_cells``, ``mean_cell_area_um2``, ``flat_fraction``,
         ``mean_aspect_ratio``, ``donor``.
+
+    Examples
+    --------
+    >>> f = passage_field(3, size=(256, 256), seed=0)
+    >>> f.image.shape, f.image.dtype, f.pixel_size_um
+    ((256, 256), dtype('uint8'), 0.65)
     """
     passage = check_choice(passage, "passage", PASSAGES)
     donor = check_donor(donor)
@@ -126,6 +132,12 @@ def osteo_field(
     SyntheticField
         ``truth`` holds ``day``, ``induced``, ``condition``, ``differentiation``,
         ``mineral_area_fraction``, ``n_cells``, ``mean_cell_area_um2`` …
+
+    Examples
+    --------
+    >>> f = osteo_field(14, induced=True, size=(256, 256))
+    >>> 0 < f.truth["differentiation"] <= 1
+    True
     """
     day = check_choice(day, "day", OSTEO_DAYS)
     if not isinstance(induced, (bool, np.bool_)):
@@ -239,6 +251,11 @@ def source_field(
     -------
     SyntheticField
         ``truth`` holds ``source``, ``arrangement``, ``n_cells``, ``mean_cell_area_um2`` …
+
+    Examples
+    --------
+    >>> source_field("bone_marrow", size=(256, 256)).truth["source"]
+    'bone_marrow'
     """
     source = check_choice(source, "source", SOURCES)
     donor = check_donor(donor)

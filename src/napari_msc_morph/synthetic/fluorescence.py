@@ -134,6 +134,12 @@ def if_field(
     IFField
         ``truth`` has one row per cell: labels, areas, centroid, ``cell_differentiation``,
         ``<channel>_level`` (counts added before blur and noise) and ``Ki67_positive``.
+
+    Examples
+    --------
+    >>> f = if_field(size=(256, 256), n_cells=12, seed=1)
+    >>> f.channels["DAPI"].dtype, int(f.cells.max())
+    (dtype('uint16'), 12)
     """
     height, width = check_size(size)
     n_cells = int(n_cells)

@@ -138,6 +138,11 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     SyntheticField
         ``truth`` holds ``fate``, ``fate_fraction``, ``n_cells``, ``mean_cell_area_um2``,
         ``mean_neurite_length_um``, ``n_branch_points``.
+
+    Examples
+    --------
+    >>> nsc_field("astrocyte", size=(256, 256)).truth["fate"]
+    'astrocyte'
     """
     fate = check_choice(fate, "fate", FATES)
     donor = check_donor(donor)

@@ -139,5 +139,11 @@ def _balanced(labels, class_names) -> list[float]:
 
 
 def class_weight_values(labels, class_names, mode: str = "none") -> list[float] | None:
-    """Per-class loss weights: ``"balanced"``: ``n / (k * n_c)`` (0 without images); ``"none"``: ``None``."""
+    """Per-class loss weights: ``"balanced"``: ``n / (k * n_c)`` (0 without images); ``"none"``: ``None``.
+
+    Examples
+    --------
+    >>> class_weight_values(["a", "a", "a", "b"], ["a", "b"], "balanced")
+    [0.6666666666666666, 2.0]
+    """
     return CLASS_WEIGHTS.get(mode or "none")(labels, class_names)

@@ -92,6 +92,12 @@ def grouped_split(
     -------
     ndarray of str
         ``"train"``, ``"val"`` or ``"test"`` per image.
+
+    Examples
+    --------
+    >>> split = grouped_split(["a", "b"] * 6, [f"D{i // 2}" for i in range(12)], val=1, test=1)
+    >>> sorted(set(split.tolist()))
+    ['test', 'train', 'val']
     """
     groups, unique_groups, group_of, counts, overall = _class_counts(labels, groups)
     n = unique_groups.size
@@ -123,7 +129,14 @@ def grouped_split(
 
 
 def grouped_folds(labels, groups, k: int, seed: int = 0) -> np.ndarray:
-    """Fold (``0 .. k-1``) of every image: whole groups, stratified as :func:`grouped_split`."""
+    """Fold (``0 .. k-1``) of every image: whole groups, stratified as :func:`grouped_split`.
+
+    Examples
+    --------
+    >>> folds = grouped_folds(["a", "b"] * 6, [f"D{i // 2}" for i in range(12)], k=3)
+    >>> sorted(set(folds.tolist()))
+    [0, 1, 2]
+    """
     _, unique_groups, group_of, counts, overall = _class_counts(labels, groups)
     n = unique_groups.size
     if not 2 <= int(k) <= n:
