@@ -33,7 +33,7 @@ from .units import (
 )
 
 __all__ = ["COMPARE_METHODS", "NO_UNIT", "GroupComparison", "compare_groups", "holm",
-           "method_choices", "write_comparison"]
+           "write_comparison"]
 
 NORMALITY_ALPHA = 0.05
 MIN_GROUP_N = 3
@@ -147,10 +147,6 @@ _LONG_COLUMNS = ["section", "test", "group", "rank", "group_a", "group_b", "n", 
                  "n_a", "n_b", "k",
                  "mean", "sd", "median", "q1", "q3", "iqr", "estimate", "statistic", "df", "df1",
                  "df2", "p", "p_adjust", "effect", "effect_size", "family", "order", "note"]
-
-
-def method_choices() -> list[str]:
-    return COMPARE_METHODS.names()
 
 
 @dataclass

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..analysis.aggregate import parse_columns
-from ..analysis.compare import COMPARE_METHODS, compare_groups, method_choices, write_comparison
+from ..analysis.compare import COMPARE_METHODS, compare_groups, write_comparison
 from ..analysis.units import NO_UNIT, UNIT_COLUMNS
 from ..errors import BadInputError
 from ..io import read_table
@@ -17,7 +17,7 @@ from ._progress import progress_bar
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    methods = "; ".join(f"{e}: {COMPARE_METHODS.entry(e).help}" for e in method_choices())
+    methods = "; ".join(f"{e}: {COMPARE_METHODS.help(e)}" for e in COMPARE_METHODS)
     parser = command_parser(subparsers, "compare", (
         "Tests one value per experimental unit (--unit: donor, sample_id, well; the mean of "
         "its rows) or fits a mixed model value ~ group + (1|unit) (--mixed). Per-group "
@@ -52,7 +52,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="compare every group with this one (e.g. --by passage --control "
                              "P10): Dunnett's test after the ANOVA, Holm over the k - 1 pairs "
                              "otherwise")
-    parser.add_argument("--method", choices=method_choices(), default="auto",
+    parser.add_argument("--method", choices=COMPARE_METHODS.names(), default="auto",
                         help=f"omnibus test (default: %(default)s). {methods}")
     parser.add_argument("--out", type=Path, required=True,
                         help="results: a CSV with a 'section' column (summary, omnibus, posthoc, "

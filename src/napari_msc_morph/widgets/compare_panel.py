@@ -26,7 +26,6 @@ from ..analysis.compare import (
     NO_UNIT,
     GroupComparison,
     compare_groups,
-    method_choices,
     write_comparison,
 )
 from ..analysis.compare_plots import box_strip_figure
@@ -114,7 +113,7 @@ class ComparePanel(JobDock):
             "ANOVA, Holm over the k - 1 pairs otherwise.")
         self.by_combo.currentTextChanged.connect(self._fill_controls)
         self.method_combo = combo(
-            self, method_choices(), registry=COMPARE_METHODS,
+            self, COMPARE_METHODS.names(), registry=COMPARE_METHODS,
             tip="auto picks the test from the data (Welch's ANOVA when every group has 3 or more "
             "units, else ranks); welch/anova compare means, kruskal ranks, friedman repeated "
             "measures, mixed every row with a random effect per unit. Hover an entry for more.")
