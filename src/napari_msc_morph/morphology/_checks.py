@@ -232,8 +232,12 @@ def check_channel_name(name: str) -> str:
     return name
 
 
-def check_pixel_size(pixel_size_um) -> float | None:
-    """The pixel size in µm as one positive float (square pixels), or ``None``."""
+def check_pixel_size(pixel_size_um, invalid: str = "pixel size must be a positive number of "
+                     "µm, got {value!r}.") -> float | None:
+    """The pixel size in µm as one positive float (square pixels), or ``None``.
+
+    ``invalid`` is the message for a value that is not positive (``{value}``: the value).
+    """
     if pixel_size_um is None:
         return None
     values = np.atleast_1d(np.asarray(pixel_size_um, dtype=float))
@@ -244,9 +248,7 @@ def check_pixel_size(pixel_size_um) -> float | None:
         )
     value = float(values[0])
     if not np.isfinite(value) or value <= 0:
-        raise BadInputError(
-            f"pixel size must be a positive number of µm, got {pixel_size_um!r}."
-        )
+        raise BadInputError(invalid.format(value=pixel_size_um))
     return value
 
 

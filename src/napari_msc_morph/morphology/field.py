@@ -16,6 +16,7 @@ import pandas as pd
 
 from ..errors import BadInputError
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
+from ._checks import check_pixel_size
 from .measure import NO_PIXEL_SIZE, MeasureInputs, check_measure_inputs, measure_table
 from .scale import NucleusScale, nucleus_scale
 from .segment import (
@@ -120,8 +121,7 @@ def check_segment_inputs(nuclei_image, cyto_image=None, *, diameter=None,
                 f"{nuclei_image.shape}; choose images of the same field."
             )
     diameter = None if diameter is None else check_diameter_range(diameter)
-    if pixel_size_um is not None and not (np.isfinite(pixel_size_um) and pixel_size_um > 0):
-        raise BadInputError(f"pixel size {pixel_size_um!r} µm: give a positive number or none.")
+    check_pixel_size(pixel_size_um, "pixel size {value!r} µm: give a positive number or none.")
     THRESHOLD_METHODS.entry(threshold_method)
     check_backend_device(backend, device)
     if isinstance(nuclei_image, np.ndarray) and nuclei_image.size and \
