@@ -108,11 +108,11 @@ def test_dtypes_give_finite_probabilities(osteo_bundle, image):
 def test_intensity_ranges():
     assert intensity_range(np.zeros((4, 4), np.uint8))[:2] == (0.0, 255.0)
     img16 = np.arange(10000, dtype=np.uint16).reshape(100, 100)
-    lo, hi, _, _ = intensity_range(img16)
+    lo, hi, _ = intensity_range(img16)
     assert 0 < lo < 100 and 9900 < hi < 10000
     assert intensity_range(img16, "dtype")[:2] == (0.0, 65535.0)
     flat = np.full((8, 8), 7.0)
-    lo, hi, _, _ = intensity_range(flat)
+    lo, hi, _ = intensity_range(flat)
     assert hi > lo
     with pytest.raises(ValueError, match="no finite pixel"):
         intensity_range(np.full((4, 4), np.nan))

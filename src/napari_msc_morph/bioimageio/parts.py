@@ -177,7 +177,7 @@ def make_test_tensors(bundle, image=None, pixel_size_um=None, name="test image")
     if image.dtype.kind == "f" and not np.isfinite(image).all():
         raise BadInputError(f"{name} holds NaN/Inf pixels; give a test image without them.")
     plane = resample_plane(image, resample_factor(pixel_size_um, config.pixel_size_um))
-    plane, _ = pad_to_crop(np.asarray(plane), config.input_size)
+    plane = pad_to_crop(np.asarray(plane), config.input_size)
     y0, x0, y1, x1 = center_box(plane.shape, config.input_size)[0]
     crop = np.ascontiguousarray(plane[y0:y1, x0:x1])
     if crop.dtype.kind not in "iuf" or crop.dtype.itemsize > 4 and crop.dtype.kind != "f":

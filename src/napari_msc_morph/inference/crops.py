@@ -66,8 +66,8 @@ class TiledImage:
         """
         plane = resample_plane(self.image[index] if index else self.image, self.factor)
         if self.padded:
-            plane, _ = pad_to_crop(np.asarray(plane), self.crop)
-        lo, hi, fill, _ = intensity_range(plane, self.config.intensity)
+            plane = pad_to_crop(np.asarray(plane), self.crop)
+        lo, hi, fill = intensity_range(plane, self.config.intensity)
         normalise = CropNormalizer(lo, hi, fill, self.config.mean, self.config.std,
                                    self.layout.rgb)
         return normalise, _batches(plane, boxes, normalise, batch_size, cancel, cancelled)

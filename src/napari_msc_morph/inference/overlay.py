@@ -34,7 +34,7 @@ def heatmap_overlay(image, heatmap, *, rgb: bool | None = None, alpha: float = 0
     if max_side and max(heat.shape) > max_side:
         step = int(np.ceil(max(heat.shape) / max_side))
     image, heat = image[::step, ::step], np.nan_to_num(heat[::step, ::step])
-    lo, hi, fill, _ = intensity_range(image, "auto")
+    lo, hi, fill = intensity_range(image, "auto")
     gray = np.nan_to_num(image.astype(np.float32), nan=fill, posinf=fill, neginf=fill)
     gray = np.clip((gray - lo) / (hi - lo), 0.0, 1.0)
     base = gray if rgb else np.repeat(gray[..., None], 3, axis=-1)

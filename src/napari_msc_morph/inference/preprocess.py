@@ -78,8 +78,8 @@ def _subsample(image) -> np.ndarray:
     return np.asarray(image[::step, ::step])
 
 
-def intensity_range(image, mode: str = "auto") -> tuple[float, float, float, bool]:
-    """``(lo, hi, fill, has_nonfinite)``: limits that map a plane to [0, 1] by ``mode``
+def intensity_range(image, mode: str = "auto") -> tuple[float, float, float]:
+    """``(lo, hi, fill)``: limits that map a plane to [0, 1] by ``mode``
     (one of :data:`~napari_msc_morph.models.intensity.INTENSITY_MODES`), and the finite
     sample's median for NaN/Inf."""
     limits = INTENSITY_MODES.get(mode)
@@ -88,27 +88,24 @@ def intensity_range(image, mode: str = "auto") -> tuple[float, float, float, boo
         raise BadInputError(f"images must be numeric, got dtype {dtype}.")
     sample = _subsample(image)
     if dtype.kind == "f":
-        finite = np.isfinite(sample)
-        has_nonfinite = not bool(finite.all())
-        values = sample[finite]
+        values = sample[np.isfinite(sample)]
         if values.size == 0:
             raise BadInputError("the image holds no finite pixel values (all NaN/Inf).")
     else:
-        has_nonfinite = False
         values = sample.ravel()
     fill = float(np.median(values))
     lo, hi = limits(dtype, values)
-    return lo, hi, fill, has_nonfinite
+    return lo, hi, fill
 
 
-def pad_to_crop(plane: np.ndarray, crop_size: int) -> tuple[np.ndarray, tuple[int, int]]:
-    """Reflect-pad a plane (bottom/right) up to ``crop_size``; also the ``(pad_y, pad_x)``."""
+def pad_to_crop(plane: np.ndarray, crop_size: int) -> np.ndarray:
+    """Reflect-pad a plane (bottom/right) up to ``crop_size``."""
     h, w = plane.shape[0], plane.shape[1]
     pad_y, pad_x = max(0, crop_size - h), max(0, crop_size - w)
     if not (pad_y or pad_x):
-        return plane, (0, 0)
+        return plane
     widths = [(0, pad_y), (0, pad_x)] + [(0, 0)] * (plane.ndim - 2)
-    return np.pad(np.asarray(plane), widths, mode="reflect"), (pad_y, pad_x)
+    return np.pad(np.asarray(plane), widths, mode="reflect")
 
 
 @dataclass

@@ -19,7 +19,7 @@ def prepare_training_field(data: np.ndarray, config, name: str = "image"):
     from ..inference.preprocess import CropNormalizer, image_layout, intensity_range
 
     layout = image_layout(np.shape(data), name=name)  # one plane or RGB: data.load_field
-    lo, hi, fill, _ = intensity_range(data, config.intensity)
+    lo, hi, fill = intensity_range(data, config.intensity)
     normalizer = CropNormalizer(lo=lo, hi=hi, fill=fill, mean=tuple(config.mean),
                                 std=tuple(config.std), source_rgb=layout.rgb)
     data = np.asarray(data)
