@@ -312,7 +312,7 @@ class JobDock(DockWidget):
         self._succeeded = False
         self._relay = _ProgressRelay(self)
         self._relay.step.connect(self._on_progress)
-        self._showing = None  # a result handler's generator, one step per event-loop turn
+        self._showing = None  # the result handler's steps, one per event-loop turn
         self._finish_deferred = False
         # progress is shown at most every PROGRESS_INTERVAL_MS (latest step wins)
         self._latest_step: tuple[int, int, str] | None = None
@@ -429,20 +429,18 @@ class JobDock(DockWidget):
         if isinstance(result, _JobFailed):
             self.report_error(result.error)
             return
-        try:
-            shown = on_done(result)
-        except Exception as err:  # a bad result must not kill the viewer
-            self.report_error(err)
-            return
-        if inspect.isgenerator(shown):
+
+        def steps():
             # A result handler that adds several layers yields between them: napari
             # builds and draws each layer on the GUI thread (100-300 ms with software
             # OpenGL), so one layer per event-loop turn lets the viewer repaint and react
             # in between. The dock stays busy until the last one is on screen.
-            self._showing = shown
-            QTimer.singleShot(0, self._show_next)
-        else:
-            self._succeeded = True
+            shown = on_done(result)
+            if inspect.isgenerator(shown):
+                yield from shown
+
+        self._showing = steps()
+        self._show_next()
 
     def _show_next(self) -> None:
         if self._showing is None or _is_deleted(self):
