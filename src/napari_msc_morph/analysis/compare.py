@@ -79,37 +79,32 @@ def _auto(g: Groups) -> tuple[GroupTests, str]:
     return WELCH, f"auto: every group passes Shapiro-Wilk (p >= {NORMALITY_ALPHA})"
 
 
-@COMPARE_METHODS.register("welch", help="Welch's ANOVA (unequal variances) + Games-Howell; "
-                                        "effect sizes eta² and Hedges g")
-def _welch(g: Groups) -> tuple[GroupTests, str]:
-    _parametric("welch", g)
-    return WELCH, "chosen"
+def _independent(tests: GroupTests, parametric: bool) -> Callable[[Groups], tuple]:
+    """A method for independent groups; a means-based one needs some spread in each group."""
+
+    def check(g: Groups) -> tuple[GroupTests, str]:
+        _unpaired(tests.name, g)
+        flat = _flat(g) if parametric else []
+        if flat:
+            raise BadInputError(
+                f"--method {tests.name} needs at least 2 different values per group; group(s) "
+                f"{', '.join(flat)} have fewer; use --method kruskal."
+            )
+        return tests, "chosen"
+
+    return check
 
 
-@COMPARE_METHODS.register(
-    "anova", help="one-way ANOVA (equal variances) + Tukey HSD over every pair, or with "
-                  "--control Dunnett's test of every group against the control; eta², Hedges g")
-def _anova(g: Groups) -> tuple[GroupTests, str]:
-    _parametric("anova", g)
-    return ANOVA, "chosen"
-
-
-def _parametric(method: str, g: Groups) -> None:
-    """A means-based test needs independent groups with some spread in each."""
-    _unpaired(method, g)
-    flat = _flat(g)
-    if flat:
-        raise BadInputError(
-            f"--method {method} needs at least 2 different values per group; group(s) "
-            f"{', '.join(flat)} have fewer; use --method kruskal."
-        )
-
-
-@COMPARE_METHODS.register("kruskal", help="Kruskal-Wallis + Dunn's test with Holm; "
-                                          "effect sizes epsilon² and rank-biserial r")
-def _kruskal(g: Groups) -> tuple[GroupTests, str]:
-    _unpaired("kruskal", g)
-    return KRUSKAL, "chosen"
+COMPARE_METHODS.add("welch", _independent(WELCH, parametric=True),
+                    help="Welch's ANOVA (unequal variances) + Games-Howell; effect sizes eta² "
+                         "and Hedges g")
+COMPARE_METHODS.add(
+    "anova", _independent(ANOVA, parametric=True),
+    help="one-way ANOVA (equal variances) + Tukey HSD over every pair, or with --control "
+         "Dunnett's test of every group against the control; eta², Hedges g")
+COMPARE_METHODS.add("kruskal", _independent(KRUSKAL, parametric=False),
+                    help="Kruskal-Wallis + Dunn's test with Holm; effect sizes epsilon² and "
+                         "rank-biserial r")
 
 
 @COMPARE_METHODS.register(

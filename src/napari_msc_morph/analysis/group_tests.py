@@ -48,7 +48,25 @@ class Groups:
     @cached_property
     def wide(self) -> pd.DataFrame:
         """One row per subject with a value in every group (paired tests only)."""
-        return wide_by_subject(self.data, self.groups, self.warnings, self.paired_by)
+        paired_by = self.paired_by
+        counts = self.data.groupby(["subject", "group"]).size()
+        if (counts > 1).any():
+            self.warnings.append(f"several rows per {paired_by} and group: their mean is "
+                                 f"compared ({int((counts > 1).sum())} {paired_by}-group cell(s)).")
+        wide = self.data.groupby(["subject", "group"])["value"].mean().unstack("group")
+        wide = wide.reindex(columns=self.groups)
+        incomplete = wide.index[wide.isna().any(axis=1)]
+        if len(incomplete):
+            self.warnings.append(f"{paired_by} {', '.join(map(str, incomplete))} lack(s) a value "
+                                 "in some group and is left out of the paired tests.")
+        wide = wide.dropna()
+        if len(wide) < 2:
+            raise BadInputError(
+                f"--paired-by column {paired_by!r}: only {len(wide)} {paired_by}(s) have a value "
+                f"in every group of the comparison; paired tests need at least 2 (drop --paired-by "
+                "to compare the groups as independent)."
+            )
+        return wide
 
 
 @dataclass(frozen=True)
@@ -241,46 +259,27 @@ def dunnett(samples, groups, control) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
 
 
-def spearman_trend(data, groups) -> dict:
-    rank = data["group"].map({g: r for r, g in enumerate(groups)})
-    rho, p = stats.spearmanr(rank, data["value"])
+def spearman_trend(g: Groups) -> dict:
+    rank = g.data["group"].map({name: r for r, name in enumerate(g.groups)})
+    rho, p = stats.spearmanr(rank, g.data["value"])
     return {"test": "Spearman rho (value vs group order)", "statistic": float(rho),
-            "p": float(p), "n": len(data), "order": ",".join(groups),
+            "p": float(p), "n": len(g.data), "order": ",".join(g.groups),
             "note": "positive rho: the value rises along the order"}
 
 
 # --------------------------------------------------------------------------- paired
-def wide_by_subject(data, groups, warnings, paired_by) -> pd.DataFrame:
-    counts = data.groupby(["subject", "group"]).size()
-    if (counts > 1).any():
-        warnings.append(f"several rows per {paired_by} and group: their mean is compared "
-                        f"({int((counts > 1).sum())} {paired_by}-group cell(s)).")
-    wide = data.groupby(["subject", "group"])["value"].mean().unstack("group")
-    wide = wide.reindex(columns=groups)
-    incomplete = wide.index[wide.isna().any(axis=1)]
-    if len(incomplete):
-        warnings.append(f"{paired_by} {', '.join(map(str, incomplete))} lack(s) a value in some "
-                        f"group and is left out of the paired tests.")
-    wide = wide.dropna()
-    if len(wide) < 2:
-        raise BadInputError(
-            f"--paired-by column {paired_by!r}: only {len(wide)} {paired_by}(s) have a value in "
-            f"every group of the comparison; paired tests need at least 2 (drop --paired-by to "
-            "compare the groups as independent)."
-        )
-    return wide
-
-
-def paired_omnibus(wide) -> dict:
+def paired_omnibus(g: Groups) -> dict:
+    wide = g.wide
     n, k = wide.shape
+    counts = {"n": n, "k": k, "note": f"n = {g.paired_by}s with a value in every group"}
     if k == 2:
         res = stats.wilcoxon(wide.iloc[:, 1], wide.iloc[:, 0])
         return {"test": "Wilcoxon signed-rank", "statistic": float(res.statistic), "df1": np.nan,
                 "df2": np.nan, "p": float(res.pvalue), "effect": "matched_rank_biserial",
-                "effect_size": _matched_rank_biserial(wide.iloc[:, 0], wide.iloc[:, 1])}
+                "effect_size": _matched_rank_biserial(wide.iloc[:, 0], wide.iloc[:, 1]), **counts}
     chi2, p = stats.friedmanchisquare(*[wide[c] for c in wide.columns])
     return {"test": "Friedman", "statistic": float(chi2), "df1": k - 1.0, "df2": np.nan,
-            "p": float(p), "effect": "kendall_w", "effect_size": chi2 / (n * (k - 1))}
+            "p": float(p), "effect": "kendall_w", "effect_size": chi2 / (n * (k - 1)), **counts}
 
 
 def _matched_rank_biserial(a, b) -> float:
@@ -292,23 +291,25 @@ def _matched_rank_biserial(a, b) -> float:
     return float((r[d > 0].sum() - r[d < 0].sum()) / r.sum())
 
 
-def paired_posthoc(wide, groups, control=None) -> pd.DataFrame:
-    """Wilcoxon signed-rank test for every pair of groups (or each vs ``control``), Holm."""
+def paired_posthoc(g: Groups) -> pd.DataFrame:
+    """Wilcoxon signed-rank test for every pair of groups (or each vs the control), Holm."""
 
     def pair(i, j):
-        a, b = wide[groups[i]], wide[groups[j]]
+        a, b = g.wide[g.groups[i]], g.wide[g.groups[j]]
         res = stats.wilcoxon(b, a)
         return {"n_a": len(a), "n_b": len(b), "estimate": float(np.median(b - a)),
                 "statistic": float(res.statistic), "p": float(res.pvalue),
                 "effect_size": _matched_rank_biserial(a, b)}
 
-    return _holm_pairs(groups, "Wilcoxon signed-rank", "matched_rank_biserial", pair, control)
+    return _holm_pairs(g.groups, "Wilcoxon signed-rank", "matched_rank_biserial", pair, g.control)
 
 
-def page_trend(wide, groups) -> dict:
-    res = stats.page_trend_test(wide[groups].to_numpy())
+def page_trend(g: Groups) -> dict | None:
+    if len(g.groups) < 3:  # Page's L needs 3 groups
+        return None
+    res = stats.page_trend_test(g.wide[g.groups].to_numpy())
     return {"test": "Page's L (paired, increasing along the order)", "statistic": float(res.statistic),
-            "p": float(res.pvalue), "n": len(wide), "order": ",".join(groups),
+            "p": float(res.pvalue), "n": len(g.wide), "order": ",".join(g.groups),
             "note": "one-sided: small p means the value rises along the order"}
 
 
@@ -320,7 +321,7 @@ def mixed_omnibus(g: Groups) -> dict:
     fit, _, names = g.mixed
     df2 = containment_df(g.rows, len(g.groups))
     base = {"test": "mixed model (Wald F, 1|unit)", "df1": float(len(names)), "df2": df2,
-            "effect": "icc"}
+            "effect": "icc", "n": int(g.rows["unit"].nunique()), "k": len(g.groups)}
     if fit.result is None:
         return {**base, "statistic": np.nan, "p": np.nan, "effect_size": np.nan,
                 "note": fit.reason}
@@ -370,27 +371,14 @@ def _unpaired_omnibus(test: Callable[[list], dict]) -> Callable[[Groups], dict]:
     return lambda g: {**test(g.samples), "n": len(g.data), "k": len(g.groups), "note": ""}
 
 
-def _spearman(g: Groups) -> dict:
-    return spearman_trend(g.data, g.groups)
-
-
 WELCH = GroupTests("welch", _unpaired_omnibus(welch_anova),
                    lambda g: versus_control(games_howell(g.samples, g.groups), g.control),
-                   _spearman)
+                   spearman_trend)
 ANOVA = GroupTests("anova", _unpaired_omnibus(one_way_anova),
                    lambda g: (tukey(g.samples, g.groups) if g.control is None
                               else dunnett(g.samples, g.groups, g.control)),
-                   _spearman)
+                   spearman_trend)
 KRUSKAL = GroupTests("kruskal", _unpaired_omnibus(kruskal),
-                     lambda g: dunn(g.samples, g.groups, g.control), _spearman)
-FRIEDMAN = GroupTests(
-    "friedman",
-    lambda g: {**paired_omnibus(g.wide), "n": len(g.wide), "k": len(g.groups),
-               "note": f"n = {g.paired_by}s with a value in every group"},
-    lambda g: paired_posthoc(g.wide, g.groups, g.control),
-    lambda g: page_trend(g.wide, g.groups) if len(g.groups) >= 3 else None,  # Page needs 3
-)
-MIXED = GroupTests(
-    "mixed",
-    lambda g: {**mixed_omnibus(g), "n": int(g.rows["unit"].nunique()), "k": len(g.groups)},
-    mixed_posthoc, mixed_trend)
+                     lambda g: dunn(g.samples, g.groups, g.control), spearman_trend)
+FRIEDMAN = GroupTests("friedman", paired_omnibus, paired_posthoc, page_trend)
+MIXED = GroupTests("mixed", mixed_omnibus, mixed_posthoc, mixed_trend)
