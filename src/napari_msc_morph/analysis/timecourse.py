@@ -49,7 +49,6 @@ def time_course(samples: pd.DataFrame | None = None, readouts: pd.DataFrame | No
             )
         if by not in readouts.columns or group not in readouts.columns:
             readouts = _borrow_sample_metadata(readouts, samples, [by, group])
-        readouts = _replicates_averaged(readouts, by, group)
         frame = readouts.assign(
             _group=readouts[group] if group in readouts.columns else "all",
             variable=readouts["marker"] + " (" + readouts["assay"] + ")",
@@ -80,11 +79,3 @@ def _borrow_sample_metadata(readouts: pd.DataFrame, samples: pd.DataFrame | None
     return readouts.assign(sample_id=readouts["sample_id"].astype(str)).merge(
         lookup.assign(sample_id=lookup["sample_id"].astype(str)), on="sample_id", how="left")
 
-
-def _replicates_averaged(readouts: pd.DataFrame, by: str, group: str) -> pd.DataFrame:
-    """One value per sample, marker and assay: the mean of its replicate rows."""
-    if "sample_id" not in readouts.columns or "replicate" not in readouts.columns:
-        return readouts
-    keys = [c for c in ("sample_id", by, group, "marker", "assay") if c in readouts.columns]
-    values = readouts.assign(value=pd.to_numeric(readouts["value"], errors="coerce"))
-    return values.groupby(keys, sort=False, dropna=False)["value"].mean().reset_index()
