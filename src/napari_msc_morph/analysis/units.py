@@ -132,8 +132,6 @@ def shared_units_warning(table: pd.DataFrame, by: str, chosen: str | None) -> st
 
 def finer_unit(table: pd.DataFrame, by: str, unit: str) -> str | None:
     """A unit column nested inside ``unit`` and the groups (e.g. the sample of a donor)."""
-    if unit not in table.columns:
-        return None
     lowered = {str(c).lower(): c for c in table.columns if c not in (by, unit)}
     for name in UNIT_COLUMNS:
         column = lowered.get(name)
