@@ -251,16 +251,15 @@ def count_tests(joined: pd.DataFrame, scores: Sequence[str], methods: Sequence[s
 
 
 def correlate_joined(joined: pd.DataFrame, scores: Sequence[str],
-                     methods: Sequence[str] | None = None, min_n: int = 4,
+                     methods: Sequence[str], min_n: int = 4,
                      confidence: float = 0.95, n_boot: int = 2000, seed: int = 0,
                      progress: ProgressFn | None = None,
                      cancel: CancelToken | None = None) -> pd.DataFrame:
     """Correlate each score with each marker and assay of :func:`join_readouts`' table.
 
-    ``methods`` are :data:`CORRELATION_METHODS` names (all by default); ``q`` is
-    Benjamini-Hochberg within each method; one progress step per correlation.
+    ``methods`` are :data:`CORRELATION_METHODS` names; ``q`` is Benjamini-Hochberg within
+    each method; one progress step per correlation.
     """
-    methods = CORRELATION_METHODS.names() if methods is None else list(methods)
     total = count_tests(joined, scores, methods)
     records = []
     for (marker, assay), block in joined.groupby(["marker", "assay"], sort=True):
@@ -273,8 +272,5 @@ def correlate_joined(joined: pd.DataFrame, scores: Sequence[str],
                                 "method": method, **result})
                 report(progress, len(records), total, f"{score} vs {marker} ({assay}), {method}")
     table = pd.DataFrame.from_records(records, columns=[c for c in RESULT_COLUMNS if c != "q"])
-    table["q"] = np.nan
-    for method in methods:
-        rows = table["method"] == method
-        table.loc[rows, "q"] = benjamini_hochberg(table.loc[rows, "p"].to_numpy())
-    return table[RESULT_COLUMNS].reset_index(drop=True)
+    table["q"] = table.groupby("method")["p"].transform(benjamini_hochberg)
+    return table[RESULT_COLUMNS]
