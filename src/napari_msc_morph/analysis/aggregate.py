@@ -302,12 +302,22 @@ def row_list(rows, limit: int = 10) -> str:
     return ", ".join(map(str, list(rows)[:limit])) + more
 
 
+def join_keys(frame: pd.DataFrame, on: Sequence[str]) -> pd.DataFrame:
+    """Key columns as they are compared: sample ids as text, days as numbers."""
+    frame = frame.copy()
+    for column in on:
+        if column == "day":
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
+        else:
+            frame[column] = frame[column].astype(str).str.strip()
+    return frame
+
+
 def _key_rows(frame: pd.DataFrame, on: list[str]) -> dict[tuple, list[int]]:
     """Join key (as join_readouts compares them) -> file rows holding it."""
     source = frame.attrs.get("sample_rows")
     table = pd.DataFrame(source) if source and all(c in source for c in on) else frame
-    keys = pd.DataFrame({c: (pd.to_numeric(table[c], errors="coerce") if c == "day"
-                             else table[c].astype(str).str.strip()) for c in on})
+    keys = join_keys(table[on], on)
     rows = table["row"] if "row" in table.columns else pd.Series([None] * len(table))
     found: dict[tuple, set[int]] = {}
     for key, row in zip(keys.itertuples(index=False, name=None), rows, strict=True):

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..errors import BadInputError
-from .aggregate import parse_columns
+from .aggregate import join_keys, parse_columns
 from .score_defaults import default_score_columns
 
 
@@ -51,12 +51,12 @@ def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
     if scores is None:
         scores = default_score_columns(samples, exclude=on)
     carry = [c for c in carry if c not in on]
-    left = _as_keys(samples[[*on, *[c for c in carry if c in samples.columns], *scores]], on)
+    left = join_keys(samples[[*on, *[c for c in carry if c in samples.columns], *scores]], on)
     right_columns = [c for c in (*on, *[c for c in carry if c not in samples.columns],
                                  "marker", "assay", "value", "value_sd", "n_replicates")
                      if c in readouts.columns]
     numeric_keys = _numeric_key_notes(samples, readouts, on)
-    right = _as_keys(readouts[right_columns], on)
+    right = join_keys(readouts[right_columns], on)
     _check_carry(left, right, on, carry)
     left, notes = _one_row_per_sample(left, on, [], carry, "scores")
     right, note = _one_row_per_sample(right, on, ["marker", "assay"], carry, "readouts")
@@ -83,17 +83,6 @@ def _numeric_key_notes(samples: pd.DataFrame, readouts: pd.DataFrame,
                              "such as 1.10 and 1.1, or 001 and 1, cannot be told apart; read "
                              "ids as text (napari_msc_morph.io.read_table does).")
     return notes
-
-
-def _as_keys(frame: pd.DataFrame, on: Sequence[str]) -> pd.DataFrame:
-    """Key columns as they are compared: sample ids as text, days as numbers."""
-    frame = frame.copy()
-    for column in on:
-        if column == "day":
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
-        else:
-            frame[column] = frame[column].astype(str).str.strip()
-    return frame
 
 
 def _one_row_per_sample(frame: pd.DataFrame, on: list[str], within: list[str],
