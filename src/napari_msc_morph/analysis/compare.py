@@ -201,13 +201,6 @@ class GroupComparison:
 
 
 # --------------------------------------------------------------------------- input
-def _numeric_key(labels):
-    try:
-        return [float(x) for x in labels]
-    except ValueError:
-        return None
-
-
 def _clean(table, value, by, paired_by, order, warnings, unit=None):
     table = table.reset_index(drop=True)
     raw = table[value]
@@ -252,9 +245,10 @@ def _clean(table, value, by, paired_by, order, warnings, unit=None):
             warnings.append(f"--order group(s) {', '.join(absent)} have no rows in column {by!r}.")
         groups, ordered = [o for o in order if o in present], True
     else:
-        keys = _numeric_key(present)
-        ordered = keys is not None
-        groups = [g for _, g in sorted(zip(keys, present))] if ordered else sorted(present)
+        try:  # numeric labels (days) in numeric order; text labels sorted, with no trend test
+            groups, ordered = [g for _, g in sorted((float(g), g) for g in present)], True
+        except ValueError:
+            groups, ordered = sorted(present), False
     if len(groups) < 2:
         raise BadInputError(
             f"column {by!r} has {len(groups)} group(s) with values ({', '.join(groups) or 'none'}); "
