@@ -28,6 +28,12 @@ class UnitChoice:
     reason: str
 
 
+def _unit_columns(table: pd.DataFrame, skip) -> list:
+    """The table's :data:`UNIT_COLUMNS` (named in any case), coarsest first, besides ``skip``."""
+    lowered = {str(c).lower(): c for c in table.columns if c not in skip}
+    return [lowered[name] for name in UNIT_COLUMNS if name in lowered]
+
+
 def spanning_groups(data: pd.DataFrame, column: str = "unit") -> pd.Series:
     """Units found in more than one group (index: unit, value: its groups)."""
     groups = data.groupby(column, sort=True)["group"].unique()
@@ -77,9 +83,7 @@ def choose_unit(table: pd.DataFrame, value: str, by: str, unit: str | None = Non
     if paired_by is not None:
         return UnitChoice(paired_by, f"the subject of --paired-by {paired_by}")
     skip = {value, by, paired_by}
-    lowered = {str(c).lower(): c for c in table.columns if c not in skip}
-    present = [lowered[name] for name in UNIT_COLUMNS if name in lowered]
-    for column in present:
+    for column in _unit_columns(table, skip):
         if mixed and table[column].nunique() < table[column].notna().sum():
             return UnitChoice(column, f"default: a {column} has several rows")
         if not mixed and _within_groups(table, column, by):
@@ -92,7 +96,7 @@ def choose_unit(table: pd.DataFrame, value: str, by: str, unit: str | None = Non
             f"one sample). Say which column is the experimental unit, e.g. --unit "
             f"{candidates[0]} (one value per unit is tested) or --mixed --unit {candidates[0]}; "
             f"or --unit {NO_UNIT} to test every row as independent.")
-    if "label" in lowered:
+    if any(str(c).lower() == "label" for c in table.columns if c not in skip):
         raise BadInputError(
             f"the rows are cells (the table has a 'label' column), but no column says which image, "
             f"sample or donor each belongs to, so the experimental unit is unknown; add one (e.g. "
@@ -120,10 +124,8 @@ def copied_rows_warning(table: pd.DataFrame) -> str:
 
 def shared_units_warning(table: pd.DataFrame, by: str, chosen: str | None) -> str:
     """A warning when a unit column (e.g. donor) spans several groups ('' when none does)."""
-    lowered = {str(c).lower(): c for c in table.columns if c not in (by, chosen)}
-    for name in UNIT_COLUMNS:
-        column = lowered.get(name)
-        if column is not None and not _within_groups(table, column, by):
+    for column in _unit_columns(table, (by, chosen)):
+        if not _within_groups(table, column, by):
             return (f"{column} spans several groups of {by!r}: the groups share {column}s and "
                     f"are not independent; --paired-by {column} (repeated measures) or --mixed "
                     f"--unit {column} accounts for that")
@@ -132,11 +134,7 @@ def shared_units_warning(table: pd.DataFrame, by: str, chosen: str | None) -> st
 
 def finer_unit(table: pd.DataFrame, by: str, unit: str) -> str | None:
     """A unit column nested inside ``unit`` and the groups (e.g. the sample of a donor)."""
-    lowered = {str(c).lower(): c for c in table.columns if c not in (by, unit)}
-    for name in UNIT_COLUMNS:
-        column = lowered.get(name)
-        if column is None:
-            continue
+    for column in _unit_columns(table, (by, unit)):
         rows = table[[column, unit, by]].dropna()
         n = rows[column].nunique()
         nested = (rows.groupby(column)[[unit, by]].nunique() <= 1).all().all()
