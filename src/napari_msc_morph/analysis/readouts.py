@@ -141,8 +141,7 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
                           value_name="value")
         long["_column"] = long["marker"].astype(str)
         split = long["marker"].map(_split_wide_column)
-        long["marker"] = split.map(lambda pair: pair[0])
-        from_name = split.map(lambda pair: pair[1])
+        long["marker"], from_name = split.str[0], split.str[1]
         long["assay"] = (from_name.where(from_name.notna(), long["assay"])
                          if "assay" in long.columns else from_name)
     long["marker"] = long["marker"].map(canonical_marker)
@@ -151,10 +150,10 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
     _check_one_spelling(long, source, wide="marker" not in frame.columns)
     long["value"] = _numeric_or_raise(long["value"], f"Values in {source}", long["row"],
                                       long["_column"])
-    undetermined = (long[UNDETERMINED_COLUMN] if UNDETERMINED_COLUMN in long.columns
-                    else pd.Series(False, index=long.index))
-    # before infinite values are emptied: one note each; an Undetermined Ct is not empty
-    empty = _empty_values(long[~undetermined], source)
+    undetermined = long.get(UNDETERMINED_COLUMN, pd.Series(False, index=long.index))
+    # before infinite values are emptied: one note per empty cell; an Undetermined Ct is not empty
+    empty = _left_out(long[~undetermined & long["value"].isna()], source, "no",
+                      " (empty or NA cell)")
     infinite = _infinite_values(long, source)
     if "loading_control" in long.columns:
         long["loading_control"] = _numeric_or_raise(
@@ -206,11 +205,6 @@ def _infinite_values(long: pd.DataFrame, source: str) -> list[str]:
 
 def _sample_name(row, ids) -> str:
     return " / ".join(str(row[c]) for c in ids)
-
-
-def _empty_values(long: pd.DataFrame, source: str) -> list[str]:
-    """One note per empty value cell: which row, sample and column was left out."""
-    return _left_out(long[long["value"].isna()], source, "no", " (empty or NA cell)")
 
 
 def _left_out(rows: pd.DataFrame, source: str, what: str, why: str) -> list[str]:
