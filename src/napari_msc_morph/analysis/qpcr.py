@@ -181,22 +181,22 @@ def _apply_undetermined_rule(long: pd.DataFrame, qpcr: pd.Series, limit: float |
         return long, qpcr, []
     flag = long[UNDETERMINED_COLUMN].fillna(False).astype(bool)
     reference = flag & long["marker"].isin(references)
+    target = flag & ~reference
     notes = []
     if reference.any():
         notes.append(f"{source} rows {_rows(long, reference)[:20]}: the reference gene is "
                      "Undetermined (no amplification: the well failed); those wells are left out.")
-    drop = reference | (flag if limit is None else False)
-    if limit is None and (flag & ~reference).any():
-        notes.append(f"{source} rows {_rows(long, flag & ~reference)[:20]}: Ct is Undetermined / "
+    if limit is None and target.any():
+        notes.append(f"{source} rows {_rows(long, target)[:20]}: Ct is Undetermined / "
                      "No Ct; those wells are left out (--undetermined cycle-limit sets them to the "
                      "cycle limit instead).")
-    elif limit is not None and (flag & ~reference).any():
-        notes.append(f"{source} rows {_rows(long, flag & ~reference)[:20]}: Ct is Undetermined / "
+    elif target.any():
+        notes.append(f"{source} rows {_rows(long, target)[:20]}: Ct is Undetermined / "
                      f"No Ct; set to the cycle limit {limit:g} (counted in {UNDETERMINED_COLUMN}; "
                      "the fold change of such a sample is a bound, not a measurement).")
         long = long.copy()
-        long.loc[flag & ~reference, "value"] = limit
-    keep = ~drop
+        long.loc[target, "value"] = limit
+    keep = ~(reference | (flag if limit is None else False))
     long = long[keep].reset_index(drop=True)
     if limit is None:
         long = long.drop(columns=[UNDETERMINED_COLUMN])
