@@ -86,9 +86,8 @@ def scatter_figure(joined: pd.DataFrame, results: pd.DataFrame, score: str,
         if not row.empty and np.isfinite(row["r"].iloc[0]):
             r, p, n = row["r"].iloc[0], row["p"].iloc[0], int(row["n"].iloc[0])
             symbol = CORRELATION_METHODS.entry(method).extra.get("symbol", "r")
-            title, size = f"{label}\n{symbol} = {r:.2f}, {_format_p(p)}, n = {n}", 9
-            if narrow:
-                title, size = f"{label}\n{symbol} = {r:.2f}\n{_format_p(p)}, n = {n}", 7
+            gap, size = ("\n", 7) if narrow else (", ", 9)
+            title = f"{label}\n{symbol} = {r:.2f}{gap}{_format_p(p)}, n = {n}"
             if "rm_r" in row.columns and np.isfinite(row["rm_r"].iloc[0]):
                 title += (f"\nrm r = {row['rm_r'].iloc[0]:.2f}, {_format_p(row['rm_p'].iloc[0])}"
                           f", {int(row['n_groups'].iloc[0])} {row['repeated_by'].iloc[0]} groups")
