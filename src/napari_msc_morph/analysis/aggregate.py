@@ -47,6 +47,15 @@ def score_columns(frame: pd.DataFrame, exclude: Sequence[str] = ()) -> list[str]
             and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
 
 
+def require_columns(frame: pd.DataFrame, wanted: Sequence[str], message: str, **names) -> None:
+    """A BadInputError when ``frame`` lacks a ``wanted`` column: ``message`` formatted with
+    ``missing`` (the absent names), ``first`` (the first of them), ``columns`` and ``names``."""
+    missing = [c for c in wanted if c not in frame.columns]
+    if missing:
+        raise BadInputError(message.format(missing=missing, first=missing[0],
+                                           columns=list(frame.columns), **names))
+
+
 def parse_columns(columns: str | Sequence[str]) -> list[str]:
     """Column names from ``"day, condition"`` (comma-separated text) or a sequence.
 
@@ -109,12 +118,8 @@ def aggregate_cells(cells: pd.DataFrame, by: str | Sequence[str] = "image",
 
     by = parse_columns(by)
     SIZE_WEIGHTINGS.entry(size_weighting)
-    missing = [c for c in by if c not in cells.columns]
-    if missing:
-        raise BadInputError(
-            f"cell table has no column(s) {missing} to group by; its columns are "
-            f"{list(cells.columns)}."
-        )
+    require_columns(cells, by, "cell table has no column(s) {missing} to group by; its columns "
+                               "are {columns}.")
     columns = (list(columns) if columns is not None
                else [c for c in score_columns(cells, exclude=by) if c != "edge_weight"])
     used = size_weighting
@@ -169,13 +174,9 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
     on = parse_columns(on)
     if not on:
         raise BadInputError("Say which column(s) identify a sample, e.g. on='sample_id'.")
-    missing = [c for c in on if c not in images.columns]
-    if missing:
-        raise BadInputError(
-            f"{source} has no column(s) {missing} to join on; its columns are "
-            f"{list(images.columns)}. Fill in {missing[0]} (e.g. in the results table) "
-            "or join on other columns."
-        )
+    require_columns(images, on, "{source} has no column(s) {missing} to join on; its columns are "
+                    "{columns}. Fill in {first} (e.g. in the results table) or join on other "
+                    "columns.", source=source)
     frame = images.copy()
     frame["_row"] = np.arange(len(frame)) + 2
     empty = frame[on].isna().any(axis=1) | (frame[on].astype(str).apply(
@@ -189,12 +190,9 @@ def aggregate_to_samples(images: pd.DataFrame, on: str | Sequence[str] = "sample
         scores += _mostly_numeric_text_columns(frame.drop(columns=["_row"]), exclude=[*on, *scores])
     else:
         scores = list(scores)
-        absent = [s for s in scores if s not in frame.columns]
-        if absent:
-            raise BadInputError(
-                f"{source} has no score column(s) {absent}; its columns are "
-                f"{list(images.columns)}. Name existing columns or leave the choice empty."
-            )
+        require_columns(images, scores, "{source} has no score column(s) {missing}; its columns "
+                        "are {columns}. Name existing columns or leave the choice empty.",
+                        source=source)
         keys = [s for s in scores if s in on or s in METADATA_COLUMNS]
         if keys:  # pandas would end in "cannot insert day, already exists"
             raise BadInputError(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..errors import BadInputError
-from .aggregate import join_keys, parse_columns
+from .aggregate import join_keys, parse_columns, require_columns
 from .score_defaults import default_score_columns
 
 
@@ -42,12 +42,9 @@ def join_readouts(samples: pd.DataFrame, readouts: pd.DataFrame,
     """
     on = parse_columns(on)
     for name, frame in (("scores", samples), ("readouts", readouts)):
-        missing = [c for c in on if c not in frame.columns]
-        if missing:
-            raise BadInputError(
-                f"The {name} table has no join column(s) {missing}; its columns are "
-                f"{list(frame.columns)}. Add the column or join on other columns (--on)."
-            )
+        require_columns(frame, on, "The {name} table has no join column(s) {missing}; its "
+                        "columns are {columns}. Add the column or join on other columns (--on).",
+                        name=name)
     if scores is None:
         scores = default_score_columns(samples, exclude=on)
     carry = [c for c in carry if c not in on]

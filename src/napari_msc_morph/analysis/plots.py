@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 
 from ..io import atomic_path
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
-from .aggregate import parse_columns
+from .aggregate import parse_columns, require_columns
 from .correlate import CORRELATION_METHODS
 
 _SAMPLE_KEYS_ATTR = "_msc_sample_keys"
@@ -177,16 +177,13 @@ def size_distribution_figure(cells: pd.DataFrame, column: str = "area_um2",
     cells the border exclusion lost are counted; the uncorrected histogram is the grey
     outline, and the two medians are lines.
     """
-    from ..errors import BadInputError
     from ..morphology.edge import weighted_quantile
     from ..morphology.summary import SIZE_WEIGHTINGS
 
     SIZE_WEIGHTINGS.entry(size_weighting)
     by = parse_columns(by) if by is not None else []
-    absent = [c for c in [column, *by] if c not in cells.columns]
-    if absent:
-        raise BadInputError(f"cell table has no column(s) {absent}; its columns are "
-                            f"{list(cells.columns)}.")
+    require_columns(cells, [column, *by], "cell table has no column(s) {missing}; its columns "
+                                          "are {columns}.")
     corrected = size_weighting != "none" and "edge_weight" in cells.columns
     values = pd.to_numeric(cells[column], errors="coerce").to_numpy(dtype=float)
     weights = (pd.to_numeric(cells["edge_weight"], errors="coerce").to_numpy(dtype=float)
