@@ -25,9 +25,9 @@ from .qpcr import label_text
 from .units import (
     NO_UNIT,
     choose_unit,
-    copied_rows_warning,
+    copied_rows_warnings,
     finer_unit,
-    shared_units_warning,
+    shared_units_warnings,
     spanning_groups,
     unit_means,
 )
@@ -202,7 +202,6 @@ class GroupComparison:
 
 # --------------------------------------------------------------------------- input
 def _clean(table, value, by, paired_by, order, warnings, unit=None):
-    table = table.reset_index(drop=True)
     raw = table[value]
     numbers = pd.to_numeric(raw, errors="coerce")
     text = numbers.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
@@ -296,16 +295,15 @@ def compare_groups(table: pd.DataFrame, value: str, by: str, *, paired_by: str |
     steps = 5
     report(progress, 0, steps, "reading groups")
     _check_columns(table, value, by, paired_by)
+    table = table.reset_index(drop=True)  # the index gives each row's file row
     mixed = method == "mixed"
     choice = choose_unit(table, value, by, unit, paired_by, mixed=mixed)
-    copies = copied_rows_warning(table.reset_index(drop=True))
-    warnings += [copies + "."] if copies else []
+    warnings += copied_rows_warnings(table)
     data, groups, ordered = _clean(table, value, by, paired_by, order, warnings, choice.column)
     control = _control(control, groups, by)
     units = _units(data, paired_by, choice.column, by, mixed)
-    if choice.column is None or choice.reason.startswith("default"):
-        shared = shared_units_warning(table, by, choice.column) if not (paired_by or mixed) else ""
-        warnings += [shared + "."] if shared else []
+    if (choice.column is None or choice.reason.startswith("default")) and not (paired_by or mixed):
+        warnings += shared_units_warnings(table, by, choice.column)
     g = Groups(units, groups, paired_by, warnings, rows=_model_rows(table, data, by, choice.column,
                                                                     mixed, warnings),
                control=control)
@@ -350,7 +348,7 @@ def _model_rows(table, data, by, unit, mixed, warnings) -> pd.DataFrame:
     finer = finer_unit(table, by, unit) if mixed and unit is not None else None
     if finer is None:
         return data
-    keyed = data.assign(finer=table.reset_index(drop=True).loc[data.index, finer].to_numpy())
+    keyed = data.assign(finer=table.loc[data.index, finer].to_numpy())
     warnings.append(f"the mixed model's rows are {finer} means ({keyed['finer'].nunique()} of "
                     f"them, from {len(data)} rows): rows of one {finer} are not independent "
                     f"given the {unit}.")

@@ -111,25 +111,25 @@ def unit_means(data: pd.DataFrame, keys) -> pd.DataFrame:
     return grouped.agg(value="mean", n_rows="size").reset_index()
 
 
-def copied_rows_warning(table: pd.DataFrame) -> str:
-    """A warning when rows are exact copies of other rows ('' when none are)."""
+def copied_rows_warnings(table: pd.DataFrame) -> list[str]:
+    """A warning when rows are exact copies of other rows (none when none are)."""
     copies = table.duplicated(keep="first")
     if not copies.any():
-        return ""
+        return []
     rows = [str(int(i) + 2) for i in table.index[copies][:5]]  # file rows: header is row 1
-    return (f"{int(copies.sum())} of {len(table)} rows are exact copies of an earlier row "
+    return [f"{int(copies.sum())} of {len(table)} rows are exact copies of an earlier row "
             f"(file row(s) {', '.join(rows)}{' …' if copies.sum() > 5 else ''}); copies are not "
-            "new observations and make p-values too small: remove them")
+            "new observations and make p-values too small: remove them."]
 
 
-def shared_units_warning(table: pd.DataFrame, by: str, chosen: str | None) -> str:
-    """A warning when a unit column (e.g. donor) spans several groups ('' when none does)."""
+def shared_units_warnings(table: pd.DataFrame, by: str, chosen: str | None) -> list[str]:
+    """A warning when a unit column (e.g. donor) spans several groups (none when none does)."""
     for column in _unit_columns(table, (by, chosen)):
         if not _within_groups(table, column, by):
-            return (f"{column} spans several groups of {by!r}: the groups share {column}s and "
+            return [f"{column} spans several groups of {by!r}: the groups share {column}s and "
                     f"are not independent; --paired-by {column} (repeated measures) or --mixed "
-                    f"--unit {column} accounts for that")
-    return ""
+                    f"--unit {column} accounts for that."]
+    return []
 
 
 def finer_unit(table: pd.DataFrame, by: str, unit: str) -> str | None:
