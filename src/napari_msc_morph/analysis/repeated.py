@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import BadInputError
 from .correlate import benjamini_hochberg
 from .mixed import mixed_model_slope
 
@@ -53,8 +52,6 @@ def repeated_measures(joined: pd.DataFrame, scores: Sequence[str], by: str,
     ``joined`` is :func:`~.join.join_readouts` output with ``carry=[by]`` (e.g. donor).
     Returns ``score, marker, assay``, :data:`REPEATED_COLUMNS` and ``rm_warning``.
     """
-    if by not in joined.columns:
-        raise BadInputError(f"The joined table has no {by!r} column for repeated measures.")
     records = []
     for (marker, assay), block in joined.groupby(["marker", "assay"], sort=True):
         for score in scores:
