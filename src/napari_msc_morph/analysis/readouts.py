@@ -90,13 +90,11 @@ def _numeric_or_raise(values: pd.Series, what: str, row_numbers: pd.Series,
     present = values.notna() & (values.astype(str).str.strip() != "")
     bad = present & numbers.isna()
     if bad.any():
-        where = (columns[bad].head(10) if columns is not None
-                 else pd.Series([None] * int(bad.sum())).head(10))
+        where = columns[bad] if columns is not None else [None] * int(bad.sum())
         listing = ", ".join(
             f"row {int(row)}" + (f", column {column!r}" if column is not None else "")
             + f": {value!r}"
-            for row, column, value in zip(row_numbers[bad].head(10), where,
-                                          values[bad].head(10), strict=True)
+            for row, column, value in list(zip(row_numbers[bad], where, values[bad]))[:10]
         )
         more = f" (and {int(bad.sum()) - 10} more)" if bad.sum() > 10 else ""
         raise BadInputError(
