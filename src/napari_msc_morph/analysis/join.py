@@ -99,9 +99,7 @@ def _one_row_per_sample(frame: pd.DataFrame, on: list[str], within: list[str],
         if "n_replicates" in numeric:
             out["n_replicates"] = grouped["n_replicates"].sum()
         out["n_pooled"] = grouped.size()
-    for column in other:
-        out[column] = grouped[column].first()
-    out = out.reset_index()
+    out = out.join(grouped[other].first()).reset_index()
     pooled = sizes[sizes > 1]
     n_keys = len(pooled.reset_index()[on].drop_duplicates())
     note = (f"{side}: {n_keys} {' / '.join(on)} key(s) hold several rows (up to "
