@@ -161,9 +161,8 @@ def time_course_figure(course: pd.DataFrame, by: str = "day",
         ax.set_title(variable + ("" if ns.empty else f" ({_n_text(ns)} per point)"), fontsize=9)
         ax.set_xlabel(by, fontsize=8)
         ax.tick_params(labelsize=7)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
-    if len(groups) > 1 or groups != ["all"]:
-        axes.flat[0].legend(handles, labels, fontsize=7, title="condition", title_fontsize=7)
+    if groups != ["all"]:  # one line without a condition column needs no legend
+        axes.flat[0].legend(fontsize=7, title="condition", title_fontsize=7)
     return fig
 
 
