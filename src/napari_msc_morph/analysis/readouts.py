@@ -153,12 +153,9 @@ def to_long(frame: pd.DataFrame, source: str = "readouts") -> pd.DataFrame:
     empty = _left_out(long[~undetermined & long["value"].isna()], source, "no",
                       " (empty or NA cell)")
     infinite = _infinite_values(long, source)
-    if "loading_control" in long.columns:
-        long["loading_control"] = _numeric_or_raise(
-            long["loading_control"], f"loading_control in {source}", long["row"]
-        )
-    if "day" in long.columns:
-        long["day"] = _numeric_or_raise(long["day"], f"'day' in {source}", long["row"])
+    for column, what in (("loading_control", "loading_control"), ("day", "'day'")):
+        if column in long.columns:
+            long[column] = _numeric_or_raise(long[column], f"{what} in {source}", long["row"])
     if "sample_id" in long.columns:
         missing = long["sample_id"].isna()
         if missing.any():
@@ -217,17 +214,16 @@ def check_duplicates(long: pd.DataFrame, source: str = "readouts") -> list[str]:
     ``replicate`` column, else a note (they are averaged as replicates)."""
     if "sample_id" not in long.columns:
         return []  # keyed by day/condition: several wells per key are pooled by design
-    ids = ["sample_id"]
-    key = [*ids, "marker", "assay"] + (["replicate"] if "replicate" in long.columns else [])
+    key = ["sample_id", "marker", "assay"] + (["replicate"] if "replicate" in long.columns else [])
     repeated = long[long.duplicated(subset=key, keep=False)]
     if repeated.empty:
         return []
-    groups = [(_sample_name(block.iloc[0], ids), block.iloc[0], sorted(block["row"].astype(int)))
+    groups = [(block.iloc[0], sorted(block["row"].astype(int)))
               for _, block in repeated.groupby(key, sort=True, dropna=False)]
     listing = "; ".join(
-        f"sample {name} {first['marker']} ({first['assay']})"
+        f"sample {first['sample_id']} {first['marker']} ({first['assay']})"
         + (f" replicate {first['replicate']}" if "replicate" in key else "") + f" on rows {rows}"
-        for name, first, rows in groups[:10]
+        for first, rows in groups[:10]
     ) + (f" (and {len(groups) - 10} more)" if len(groups) > 10 else "")
     if "replicate" in key:
         raise BadInputError(
