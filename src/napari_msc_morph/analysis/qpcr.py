@@ -104,15 +104,12 @@ def parse_efficiency(efficiency) -> dict[str, float]:
     else:
         texts = [efficiency] if isinstance(efficiency, str) else list(efficiency)
         items = []
-        for text in texts:
-            for part in str(text).split(","):
-                if not part.strip():
-                    continue
-                gene, sep, value = part.partition("=")
-                if not sep or not gene.strip() or not value.strip():
-                    raise BadInputError(f"--efficiency {part.strip()!r}: write GENE=E, e.g. "
-                                        "RUNX2=1.95 or RUNX2=95%.")
-                items.append((gene.strip(), value.strip()))
+        for part in [p for text in texts for p in str(text).split(",") if p.strip()]:
+            gene, sep, value = part.partition("=")
+            if not sep or not gene.strip() or not value.strip():
+                raise BadInputError(f"--efficiency {part.strip()!r}: write GENE=E, e.g. "
+                                    "RUNX2=1.95 or RUNX2=95%.")
+            items.append((gene.strip(), value.strip()))
     out: dict[str, float] = {}
     for gene, value in items:
         if gene.upper() in {g.upper() for g in out}:
