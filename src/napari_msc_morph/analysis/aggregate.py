@@ -130,11 +130,9 @@ def aggregate_cells(cells: pd.DataFrame, by: str | Sequence[str] = "image",
         used = "none"
     weights = (pd.to_numeric(cells["edge_weight"], errors="coerce").to_numpy(dtype=float)
                if used != "none" else np.ones(len(cells)))
-    frame = cells[by + columns].copy()
-    frame["_weight"] = weights
+    frame = cells[by + columns].assign(_weight=weights)
     rows = []
-    for key, part in frame.groupby(by, sort=True):
-        key = key if isinstance(key, tuple) else (key,)
+    for key, part in frame.groupby(by, sort=True):  # by is a list: every key is a tuple
         w = part["_weight"].to_numpy()
         row = dict(zip(by, key, strict=True))
         row.update({c: weighted_mean(pd.to_numeric(part[c], errors="coerce"), w)
