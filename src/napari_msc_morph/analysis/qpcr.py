@@ -378,10 +378,10 @@ def label_text(value) -> str:
 
 
 def add_fold_change(summary: pd.DataFrame, transform: str | None, control: str | None,
-                    long: pd.DataFrame | None = None) -> pd.DataFrame:
+                    long: pd.DataFrame) -> pd.DataFrame:
     """The summary with ``fold_change = 2^value`` (a ``fold_change`` transform with a
     control) and, where wells were set to the cycle limit, their count per sample and gene."""
-    if long is not None and UNDETERMINED_COLUMN in long.columns:
+    if UNDETERMINED_COLUMN in long.columns:
         group = [*sample_key(long), "marker", "assay"]
         counts = long.groupby(group, dropna=False)[UNDETERMINED_COLUMN].sum().astype(int)
         summary = summary.join(counts, on=group)
@@ -389,6 +389,5 @@ def add_fold_change(summary: pd.DataFrame, transform: str | None, control: str |
     if (transform not in TRANSFORMS or not TRANSFORMS.entry(transform).extra.get("fold_change")
             or parse_control(control) is None):
         return summary
-    summary = summary.copy()
-    summary["fold_change"] = np.where(summary["assay"] == QPCR, 2.0 ** summary["value"], np.nan)
-    return summary
+    return summary.assign(
+        fold_change=np.where(summary["assay"] == QPCR, 2.0 ** summary["value"], np.nan))
