@@ -123,16 +123,18 @@ def _pairs(groups, control=None) -> list[tuple[int, int]]:
     return [(c, j) for j in range(len(groups)) if j != c]
 
 
-def _holm_pairs(groups, test: str, effect: str, pair: Callable[[int, int], dict],
-                control=None) -> pd.DataFrame:
+def _pairwise(groups, test: str, effect: str, pair: Callable[[int, int], dict],
+              control=None, adjusted_by: str | None = None) -> pd.DataFrame:
     """One row per pair of groups (or per group vs ``control``), ``pair(i, j)`` giving its
-    numbers; Holm over the pairs compared."""
-    family = (_family(len(groups), "Holm") if control is None
-              else _control_family(len(groups), control, "Holm"))
+    numbers; Holm over the pairs compared, unless ``adjusted_by`` names the test's own
+    adjustment (its p is adjusted already)."""
+    how = adjusted_by or "Holm"
+    family = (_family(len(groups), how) if control is None
+              else _control_family(len(groups), control, how))
     rows = [{"group_a": groups[i], "group_b": groups[j], "df": np.nan, "effect": effect,
              "test": test, "family": family, **pair(i, j)} for i, j in _pairs(groups, control)]
     out = pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
-    out["p_adjust"] = holm(out["p"])
+    out["p_adjust"] = out["p"] if adjusted_by else holm(out["p"])
     return out
 
 
@@ -208,7 +210,7 @@ def dunn(samples, groups, control=None) -> pd.DataFrame:
                 "statistic": z, "p": float(2 * stats.norm.sf(abs(z))),
                 "effect_size": _rank_biserial(a, b)}
 
-    return _holm_pairs(groups, "Dunn", "rank_biserial", pair, control)
+    return _pairwise(groups, "Dunn", "rank_biserial", pair, control)
 
 
 def one_way_anova(samples) -> dict:
@@ -231,14 +233,13 @@ def _hedges(a, b) -> float:
 def tukey(samples, groups) -> pd.DataFrame:
     """Tukey's HSD over all pairs (``scipy.stats.tukey_hsd``), Hedges' g."""
     res = stats.tukey_hsd(*samples)
-    rows = [{"group_a": groups[i], "group_b": groups[j], "n_a": len(samples[i]),
-             "n_b": len(samples[j]), "estimate": float(res.statistic[j, i]),
-             "statistic": float(res.statistic[j, i]), "df": np.nan,
-             "p": float(res.pvalue[i, j]), "p_adjust": float(res.pvalue[i, j]),
-             "effect": "hedges_g", "effect_size": _hedges(samples[i], samples[j]),
-             "test": "Tukey HSD", "family": _family(len(groups), "studentized range")}
-            for i, j in _pairs(groups)]
-    return pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
+
+    def pair(i, j):
+        return {"n_a": len(samples[i]), "n_b": len(samples[j]),
+                "estimate": float(res.statistic[j, i]), "statistic": float(res.statistic[j, i]),
+                "p": float(res.pvalue[i, j]), "effect_size": _hedges(samples[i], samples[j])}
+
+    return _pairwise(groups, "Tukey HSD", "hedges_g", pair, adjusted_by="studentized range")
 
 
 def dunnett(samples, groups, control) -> pd.DataFrame:
@@ -248,15 +249,15 @@ def dunnett(samples, groups, control) -> pd.DataFrame:
     # scipy integrates the multivariate t by quasi-Monte Carlo: a fixed seed, the same p twice
     res = stats.dunnett(*[samples[j] for j in others], control=samples[c],
                         rng=np.random.default_rng(0))
-    rows = [{"group_a": control, "group_b": groups[j], "n_a": len(samples[c]),
-             "n_b": len(samples[j]),
-             "estimate": float(np.mean(samples[j]) - np.mean(samples[c])),
-             "statistic": float(res.statistic[m]), "df": np.nan, "p": float(res.pvalue[m]),
-             "p_adjust": float(res.pvalue[m]), "effect": "hedges_g",
-             "effect_size": _hedges(samples[c], samples[j]), "test": "Dunnett",
-             "family": _control_family(len(groups), control, "Dunnett")}
-            for m, j in enumerate(others)]
-    return pd.DataFrame(rows, columns=POSTHOC_COLUMNS)
+
+    def pair(_, j):
+        m = others.index(j)
+        return {"n_a": len(samples[c]), "n_b": len(samples[j]),
+                "estimate": float(np.mean(samples[j]) - np.mean(samples[c])),
+                "statistic": float(res.statistic[m]), "p": float(res.pvalue[m]),
+                "effect_size": _hedges(samples[c], samples[j])}
+
+    return _pairwise(groups, "Dunnett", "hedges_g", pair, control, adjusted_by="Dunnett")
 
 
 def spearman_trend(g: Groups) -> dict:
@@ -301,7 +302,7 @@ def paired_posthoc(g: Groups) -> pd.DataFrame:
                 "statistic": float(res.statistic), "p": float(res.pvalue),
                 "effect_size": _matched_rank_biserial(a, b)}
 
-    return _holm_pairs(g.groups, "Wilcoxon signed-rank", "matched_rank_biserial", pair, g.control)
+    return _pairwise(g.groups, "Wilcoxon signed-rank", "matched_rank_biserial", pair, g.control)
 
 
 def page_trend(g: Groups) -> dict | None:
@@ -350,7 +351,7 @@ def mixed_posthoc(g: Groups) -> pd.DataFrame:
                 "p": float(2 * stats.t.sf(abs(t), df)) if df > 0 else np.nan,
                 "effect_size": effects[j] - effects[i]}
 
-    return _holm_pairs(g.groups, "mixed-model contrast (Wald t)", "difference_in_sd", pair,
+    return _pairwise(g.groups, "mixed-model contrast (Wald t)", "difference_in_sd", pair,
                        g.control)
 
 
