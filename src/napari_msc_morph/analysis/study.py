@@ -194,9 +194,8 @@ def correlate_study(
     check_cancelled(cancel, "Correlation cancelled.")
 
     n_tests = count_tests(joined, names, methods)
-    n_plots = 0
-    if plots_dir is not None:
-        n_plots = len(names) * len(methods) + len(methods) + (course is not None)
+    # a scatter per score and method, a heatmap per method, the time course
+    n_plots = 0 if plots_dir is None else (len(names) + 1) * len(methods) + (course is not None)
     total = _SETUP_STEPS + n_tests + n_plots
     report(progress, _SETUP_STEPS, total, f"correlating {n_tests} pairs")
     results = correlate_joined(
