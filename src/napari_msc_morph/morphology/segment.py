@@ -109,9 +109,7 @@ def check_image(image, name: str) -> np.ndarray:
             f"{name} must be a single 2D plane, got shape {arr.shape}; pick one frame "
             "(napari: the current slice) or loop over the stack."
         )
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise BadInputError(
             f"{name} has dtype {arr.dtype}; a fluorescence intensity image is needed."
         )
