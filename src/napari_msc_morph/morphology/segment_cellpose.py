@@ -136,11 +136,10 @@ def match_cells_to_nuclei(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
                           minlength=n_nuc * n_cell).reshape(n_nuc, n_cell)[1:, 1:]
     lookup = np.zeros(n_cell, np.int64)
     matched = np.zeros(n_nuc, bool)
-    if overlap.size:
-        rows, cols = linear_sum_assignment(overlap, maximize=True)
-        shared = overlap[rows, cols] > 0
-        lookup[cols[shared] + 1] = rows[shared] + 1
-        matched[rows[shared] + 1] = True
+    rows, cols = linear_sum_assignment(overlap, maximize=True)  # empty without cells or nuclei
+    shared = overlap[rows, cols] > 0
+    lookup[cols[shared] + 1] = rows[shared] + 1
+    matched[rows[shared] + 1] = True
     out = lookup[cells]
     own = matched[nuclei]
     out[own] = nuclei[own]
