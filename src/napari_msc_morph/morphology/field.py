@@ -26,6 +26,7 @@ from .segment import (
     check_diameter_range,
     check_image,
     nuclei_at_scale,
+    segmentation,
 )
 from .summary import SIZE_WEIGHTINGS, no_threshold_warning, summarize_cells
 
@@ -183,8 +184,6 @@ def segment_field(
     >>> result.counts, result.n_border_excluded
     ({'nuclei': 2}, 0)
     """
-    from skimage.segmentation import clear_border
-
     nuclei_image, cyto_image, diameter = check_segment_inputs(
         nuclei_image, cyto_image, diameter=diameter, pixel_size_um=pixel_size_um,
         threshold_method=threshold_method, threshold=threshold, exclude_border=exclude_border,
@@ -197,7 +196,7 @@ def segment_field(
                              threshold_method=threshold_method, threshold=threshold)
     n_found = _count(nuclei)
     if exclude_border:  # as segment_nuclei(exclude_border=True), counted
-        nuclei = _relabel(clear_border(nuclei))
+        nuclei = _relabel(segmentation.clear_border(nuclei))
     cells, without_cell = None, None
     if cyto_image is not None:
         check_cancelled(cancel, "Segmentation cancelled.")
@@ -209,7 +208,7 @@ def segment_field(
         without_cell = _count(nuclei) - _count(with_cell)
         nuclei = with_cell
         if exclude_border:  # cells touching the border go, and their nuclei with them
-            cells = clear_border(cells).astype(np.int32)
+            cells = segmentation.clear_border(cells).astype(np.int32)
             nuclei = np.where(np.isin(nuclei, np.unique(cells)), nuclei, 0).astype(np.int32)
     counts = {"nuclei": _count(nuclei)}
     if cells is not None:

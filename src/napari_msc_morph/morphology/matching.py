@@ -80,11 +80,8 @@ def match_labels(truth: np.ndarray, pred: np.ndarray,
     present_pred = np.bincount(np.asarray(pred).ravel().astype(np.int64))[1:] > 0
     iou = iou[present_true][:, present_pred]
     n_true, n_pred = iou.shape
-    if n_true and n_pred:
-        rows, cols = linear_sum_assignment(iou, maximize=True)
-        paired = iou[rows, cols]
-    else:
-        paired = np.zeros(0)
+    rows, cols = linear_sum_assignment(iou, maximize=True)  # empty when either side is
+    paired = iou[rows, cols]
     scores = []
     for threshold in thresholds:
         tp = int(np.count_nonzero(paired >= threshold))

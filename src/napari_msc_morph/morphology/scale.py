@@ -107,7 +107,6 @@ class NucleusScale:
     high: float
     typical: float
     source: str
-    estimated: float | None = None
 
     def describe(self) -> str:
         """One line for the user."""
@@ -136,4 +135,4 @@ def nucleus_scale(image: np.ndarray, diameter_range_px=None,
         source = "estimated"
     typical = float(np.clip(estimate if estimate is not None else np.sqrt(low * high),
                             low, high))
-    return NucleusScale(float(low), float(high), typical, source, estimate)
+    return NucleusScale(float(low), float(high), typical, source)

@@ -13,12 +13,17 @@ from importlib.util import find_spec
 
 import numpy as np
 
+from .._exports import lazy_module
 from .._exports import ndimage as ndi  # scipy.ndimage, imported at first use
 from ..errors import BadInputError
 from ..memory import check_fits
 from ..registry import Registry
 from .scale import NucleusScale, check_diameter_range, nucleus_scale
 from .segment_cellpose import cellpose_cells, cellpose_device, cellpose_nuclei
+
+#: scikit-image's modules, imported at first use (the Segment dock opens without them)
+filters = lazy_module("skimage.filters")
+segmentation = lazy_module("skimage.segmentation")
 
 __all__ = [
     "CELL_LANDSCAPES",
@@ -44,30 +49,22 @@ OTSU_CLIP_PERCENTILE = 99.5
 
 
 def _otsu(image: np.ndarray) -> float:
-    from skimage.filters import threshold_otsu
-
     ceiling = np.percentile(image, OTSU_CLIP_PERCENTILE)
-    return float(threshold_otsu(np.minimum(image, ceiling)))
+    return float(filters.threshold_otsu(np.minimum(image, ceiling)))
 
 
 def _otsu_log(image: np.ndarray) -> float:
-    from skimage.filters import threshold_otsu
-
     floor = float(image.min())
     logged = np.log1p(np.maximum(image - floor, 0))
-    return float(np.expm1(threshold_otsu(logged)) + floor)
+    return float(np.expm1(filters.threshold_otsu(logged)) + floor)
 
 
 def _li(image: np.ndarray) -> float:
-    from skimage.filters import threshold_li
-
-    return float(threshold_li(image))
+    return float(filters.threshold_li(image))
 
 
 def _triangle(image: np.ndarray) -> float:
-    from skimage.filters import threshold_triangle
-
-    return float(threshold_triangle(image))
+    return float(filters.threshold_triangle(image))
 
 
 #: Automatic thresholds: name -> ``f(image) -> float``.
@@ -112,9 +109,7 @@ def check_image(image, name: str) -> np.ndarray:
             f"{name} must be a single 2D plane, got shape {arr.shape}; pick one frame "
             "(napari: the current slice) or loop over the stack."
         )
-    if arr.dtype == bool or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
         raise BadInputError(
             f"{name} has dtype {arr.dtype}; a fluorescence intensity image is needed."
         )
@@ -146,9 +141,7 @@ def _filter_sizes(labels: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 def _relabel(labels: np.ndarray) -> np.ndarray:
-    from skimage.segmentation import relabel_sequential
-
-    return relabel_sequential(labels.astype(np.int32, copy=False))[0].astype(np.int32)
+    return segmentation.relabel_sequential(labels.astype(np.int32, copy=False))[0].astype(np.int32)
 
 
 #: Nuclei are detected above this fraction of the automatic threshold: dim nuclei fall
@@ -227,8 +220,6 @@ def segment_nuclei(
     >>> int(segment_nuclei(img, (8, 40)).max())
     2
     """
-    from skimage.segmentation import clear_border
-
     image = check_image(dapi, "nuclei image")
     SEGMENTATION_BACKENDS.entry(backend)  # unknown names: a message listing the choices
     THRESHOLD_METHODS.entry(threshold_method)
@@ -239,7 +230,7 @@ def segment_nuclei(
                              threshold_method=threshold_method, threshold=threshold,
                              threshold_scale=threshold_scale, smoothing_sigma=smoothing_sigma,
                              fill_holes=fill_holes, declump=declump)
-    return _relabel(clear_border(labels)) if exclude_border else labels
+    return _relabel(segmentation.clear_border(labels)) if exclude_border else labels
 
 
 def nuclei_at_scale(image: np.ndarray, scale: NucleusScale, *, backend: str = "classic",
@@ -257,12 +248,10 @@ def nuclear_signal(image: np.ndarray, typical: float,
     The background is a grey opening wider than two nuclei, on a copy shrunk to
     ~4 px per nucleus diameter: shading and haze go, nuclei stay.
     """
-    from skimage.filters import gaussian
-
     sigma = max(1.0, typical / 12) if smoothing_sigma is None else float(smoothing_sigma)
     smooth = np.asarray(image, np.float32)
     if sigma > 0:
-        smooth = gaussian(smooth, sigma=sigma, preserve_range=True)
+        smooth = filters.gaussian(smooth, sigma=sigma, preserve_range=True)
     step = max(1, int(typical // 4))
     small = smooth[::step, ::step]
     background = ndi.grey_opening(small, size=int(2 * typical / step) + 1)
@@ -327,20 +316,17 @@ def _classic_nuclei(image: np.ndarray, low: float, high: float, *, typical: floa
     if fill_holes:
         holes = ndi.binary_fill_holes(labels > 0) & (labels == 0)
         if holes.any():
-            from skimage.segmentation import watershed
-
-            labels = watershed(np.zeros(labels.shape, np.float32), labels, mask=(labels > 0) | holes)
+            labels = segmentation.watershed(np.zeros(labels.shape, np.float32), labels,
+                                            mask=(labels > 0) | holes)
     return labels
 
 
 def _declump(signal, mask, components, n_components, cutoff, typical) -> np.ndarray:
     """Seeded watershed of distance-to-background plus brightness."""
     from skimage.feature import peak_local_max
-    from skimage.filters import gaussian
-    from skimage.segmentation import watershed
 
     distance = ndi.distance_transform_edt(mask)
-    distance = gaussian(distance, sigma=max(1.0, typical / 8), preserve_range=True)
+    distance = filters.gaussian(distance, sigma=max(1.0, typical / 8), preserve_range=True)
     bright = np.percentile(signal[mask], 95) - cutoff
     brightness = np.clip((signal - cutoff) / bright, 0, 1) if bright > 0 else 0
     landscape = distance / (typical / 2) + BRIGHTNESS_WEIGHT * brightness
@@ -355,7 +341,7 @@ def _declump(signal, mask, components, n_components, cutoff, typical) -> np.ndar
     seeded[components[markers > 0]] = True
     orphan = ~seeded[components] & mask
     markers = np.where(orphan, components + n_markers, markers)
-    return _merge_shallow(watershed(-landscape, markers, mask=mask), landscape)
+    return _merge_shallow(segmentation.watershed(-landscape, markers, mask=mask), landscape)
 
 
 def _merge_shallow(labels: np.ndarray, landscape: np.ndarray) -> np.ndarray:
@@ -420,9 +406,7 @@ SEGMENTATION_BACKENDS.add("cellpose", cellpose_nuclei,
 
 
 def _sobel(smooth: np.ndarray) -> np.ndarray:
-    from skimage.filters import sobel
-
-    return sobel(smooth)
+    return filters.sobel(smooth)
 
 
 #: What the cells' seeded watershed floods: name -> ``f(smoothed cytoplasm) -> landscape``.
@@ -466,9 +450,6 @@ def segment_cells(
     ndarray of int32, shape (Y, X)
         Cell labels; cell ``k`` contains nucleus ``k``.
     """
-    from skimage.filters import gaussian
-    from skimage.segmentation import clear_border, watershed
-
     image = check_image(cytoplasm, "cytoplasm image")
     nuclei = np.asarray(nuclei_labels)
     if not np.issubdtype(nuclei.dtype, np.integer):
@@ -481,11 +462,11 @@ def segment_cells(
     landscape_of = CELL_LANDSCAPES.get(method)  # unknown names: a message listing the choices
     smooth = image.astype(np.float32)
     if smoothing_sigma > 0:
-        smooth = gaussian(smooth, sigma=smoothing_sigma, preserve_range=True)
+        smooth = filters.gaussian(smooth, sigma=smoothing_sigma, preserve_range=True)
     cutoff = (threshold if threshold is not None
               else threshold_image(smooth, threshold_method) * threshold_scale)
     mask = (smooth > cutoff) | (nuclei > 0)
-    cells = watershed(landscape_of(smooth), markers=nuclei.astype(np.int64), mask=mask)
+    cells = segmentation.watershed(landscape_of(smooth), markers=nuclei.astype(np.int64), mask=mask)
     if exclude_border:
-        cells = clear_border(cells)
+        cells = segmentation.clear_border(cells)
     return cells.astype(np.int32)

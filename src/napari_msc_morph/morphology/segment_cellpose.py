@@ -24,7 +24,6 @@ __all__ = [
     "match_cells_to_nuclei",
     "model_name",
     "typical_cell_diameter",
-    "weights_folder",
 ]
 
 
@@ -51,12 +50,6 @@ def model_name(kind: str) -> str:
         models = _cellpose_models()
         return inspect.signature(models.CellposeModel).parameters["pretrained_model"].default
     return {"nuclei": "nuclei", "cells": "cyto3"}[kind]
-
-
-def weights_folder():
-    """Where cellpose keeps downloaded weights (``~/.cellpose/models``, or
-    ``$CELLPOSE_LOCAL_MODELS_PATH``)."""
-    return _cellpose_models().MODEL_DIR
 
 
 def cellpose_device(device: str = "auto") -> str:
@@ -92,7 +85,7 @@ def cellpose_model(kind: str, device: str = "auto"):
     except (OSError, RuntimeError) as err:  # urllib's URLError is an OSError
         raise BadInputError(
             f"cellpose could not load its {name!r} weights ({err}). Cellpose downloads them "
-            f"once, on first use, into {weights_folder()}: run once with internet access, or "
+            f"once, on first use, into {models.MODEL_DIR}: run once with internet access, or "
             f"copy the file {name!r} into that folder (or set CELLPOSE_LOCAL_MODELS_PATH to a "
             "folder holding it); or use backend 'classic', which needs no weights."
         ) from None
@@ -143,11 +136,10 @@ def match_cells_to_nuclei(cells: np.ndarray, nuclei: np.ndarray) -> np.ndarray:
                           minlength=n_nuc * n_cell).reshape(n_nuc, n_cell)[1:, 1:]
     lookup = np.zeros(n_cell, np.int64)
     matched = np.zeros(n_nuc, bool)
-    if overlap.size:
-        rows, cols = linear_sum_assignment(overlap, maximize=True)
-        shared = overlap[rows, cols] > 0
-        lookup[cols[shared] + 1] = rows[shared] + 1
-        matched[rows[shared] + 1] = True
+    rows, cols = linear_sum_assignment(overlap, maximize=True)  # empty without cells or nuclei
+    shared = overlap[rows, cols] > 0
+    lookup[cols[shared] + 1] = rows[shared] + 1
+    matched[rows[shared] + 1] = True
     out = lookup[cells]
     own = matched[nuclei]
     out[own] = nuclei[own]

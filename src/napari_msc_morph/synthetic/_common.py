@@ -137,6 +137,13 @@ def check_donor(donor) -> DonorStyle:
     return donor
 
 
+def field_setup(kind: str, donor, size, seed: int, *keys
+                ) -> tuple[DonorStyle, tuple[int, int], np.random.Generator]:
+    """A field's checked donor (:func:`check_donor`) and size, and its :func:`field_rng`."""
+    donor = check_donor(donor)
+    return donor, check_size(size), field_rng(kind, donor, seed, *keys)
+
+
 def check_choice(value, name: str, allowed):
     """The member of ``allowed`` equal to ``value`` (``7.0`` gives ``7``), or BadInputError."""
     for choice in allowed:

@@ -79,6 +79,13 @@ def scatter_centres(rng, n, lo, hi, clusters_um=None, cluster_fraction=0.0, px_u
     return points
 
 
+def _protrusion(canvas, label, sy, sx, angle, length, half_width, thickness, bend=0.0, taper=1.0):
+    """A thin process of ``length`` leaving ``(sy, sx)`` along ``angle``."""
+    proc = _shapes.spindle(sy + 0.5 * length * np.sin(angle), sx + 0.5 * length * np.cos(angle),
+                           length / 2, length / 2, half_width, angle, bend=bend, taper=taper)
+    canvas.paint(proc, np.float32(thickness) * np.sqrt(proc.s), label)
+
+
 def draw_population(canvas: _shapes.Canvas, rng: np.random.Generator, pop: Population, px_um: float) -> dict:
     """Place and paint the cells of ``pop`` (``px_um`` per canvas pixel); return truth for the cells seen."""
     h, w = canvas.shape
@@ -182,25 +189,18 @@ def draw_population(canvas: _shapes.Canvas, rng: np.random.Generator, pop: Popul
                 start_u = end * rng.uniform(0.2, 0.6) * half_len
                 proc_angle = angle + (0.0 if end > 0 else np.pi) + rng.normal(0, 0.6)
                 length = rng.uniform(15, 45) * um
-                sy, sx = to_canvas(start_u, 0.0)
-                py = sy + 0.5 * length * np.sin(proc_angle)
-                pxx = sx + 0.5 * length * np.cos(proc_angle)
-                proc = _shapes.spindle(py, pxx, length / 2, length / 2, rng.uniform(0.6, 1.0), proc_angle,
-                                       bend=rng.normal(0, 0.15), taper=0.6)
-                canvas.paint(proc, 0.5 * np.float32(pop.spindle_thickness) * np.sqrt(proc.s), label)
+                _protrusion(canvas, label, *to_canvas(start_u, 0.0), proc_angle, length,
+                            rng.uniform(0.6, 1.0), 0.5 * pop.spindle_thickness,
+                            bend=rng.normal(0, 0.15), taper=0.6)
         else:
             n_proc = int(rng.poisson(pop.processes * 0.5))
             for _ in range(n_proc):
                 proc_angle = rng.uniform(0, 2 * np.pi)
                 reach = np.sqrt(areas[i] / np.pi)
                 length = rng.uniform(10, 30) * um
-                sy = cy + 0.8 * reach * np.sin(proc_angle)
-                sx = cx + 0.8 * reach * np.cos(proc_angle)
-                py = sy + 0.5 * length * np.sin(proc_angle)
-                pxx = sx + 0.5 * length * np.cos(proc_angle)
-                proc = _shapes.spindle(py, pxx, length / 2, length / 2, rng.uniform(0.6, 1.2), proc_angle,
-                                       taper=0.7)
-                canvas.paint(proc, np.float32(pop.flat_thickness) * np.sqrt(proc.s), label)
+                _protrusion(canvas, label, cy + 0.8 * reach * np.sin(proc_angle),
+                            cx + 0.8 * reach * np.cos(proc_angle), proc_angle, length,
+                            rng.uniform(0.6, 1.2), pop.flat_thickness, taper=0.7)
 
     canvas.flush()
     # the field's cells: those with at least one visible pixel

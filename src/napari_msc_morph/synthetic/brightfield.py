@@ -16,8 +16,7 @@ from ._common import (
     SyntheticField,
     check_choice,
     check_donor,
-    check_size,
-    field_rng,
+    field_setup,
 )
 from ._phase import render_phase, smooth_noise
 from ._population import Population, draw_population
@@ -90,9 +89,7 @@ def passage_field(
     ((256, 256), dtype('uint8'), 0.65)
     """
     passage = check_choice(passage, "passage", PASSAGES)
-    donor = check_donor(donor)
-    size = check_size(size)
-    rng = field_rng("passage", donor, seed, passage)
+    donor, size, rng = field_setup("passage", donor, size, seed, passage)
     return _population_field(_canvas(size), rng, passage_population(passage, donor), donor, size, rgb,
                              {"kind": "passage", "passage": passage})
 
@@ -143,9 +140,7 @@ def osteo_field(
     if not isinstance(induced, (bool, np.bool_)):
         raise BadInputError(f"induced must be True or False, got {induced!r}")
     induced = bool(induced)
-    donor = check_donor(donor)
-    size = check_size(size)
-    rng = field_rng("osteo", donor, seed, day, int(induced))
+    donor, size, rng = field_setup("osteo", donor, size, seed, day, int(induced))
     d = osteo_differentiation(day, induced, donor)
     spread = float(np.clip(d / 0.4, 0.0, 1.0))  # cells spread and grow first ...
     mineral = float(np.clip((d - 0.45) / 0.5, 0.0, 1.0))  # ... then mineralise
@@ -258,9 +253,7 @@ def source_field(
     'bone_marrow'
     """
     source = check_choice(source, "source", SOURCES)
-    donor = check_donor(donor)
-    size = check_size(size)
-    rng = field_rng("source", donor, seed, source)
+    donor, size, rng = field_setup("source", donor, size, seed, source)
     pop = source_population(source, donor, rng)
     return _population_field(_canvas(size), rng, pop, donor, size, rgb,
                              {"kind": "source", "source": source, "arrangement": pop.orientation})

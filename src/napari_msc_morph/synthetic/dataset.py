@@ -115,14 +115,12 @@ def write_dataset(
     total = n_donors * len(spec.classes) * per_class
     rows = []
     for d_index, donor in enumerate(donors):
+        unit = {"label": donor.donor_id, "strain": donor.donor_id} if spec.strains else {}
         for c_index, cls in enumerate(spec.classes):
             for k in range(per_class):
                 field_seed = image_seed(seed, d_index, c_index, k)
                 rel = Path(donor.donor_id) / f"{spec.stem.format(k=k, **cls)}.tif"
-                row = {"path": rel.as_posix(), "donor": donor.donor_id, **cls}
-                if spec.strains:
-                    row = {"path": row["path"], "donor": donor.donor_id, "label": donor.donor_id,
-                           "strain": donor.donor_id, **cls}
+                row = {"path": rel.as_posix(), "donor": donor.donor_id, **unit, **cls}
                 if spec.make is None:
                     row.update(_write_if(out, rel, per_class, k, size, field_seed))
                 else:

@@ -8,15 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _shapes
-from ._common import (
-    BRIGHTFIELD_PIXEL_SIZE_UM,
-    SyntheticField,
-    check_choice,
-    check_donor,
-    check_size,
-    field_rng,
-    mean_or_nan,
-)
+from ._common import BRIGHTFIELD_PIXEL_SIZE_UM, SyntheticField, check_choice, field_setup, mean_or_nan
 from ._phase import render_phase
 from ._population import scatter_centres
 
@@ -145,9 +137,7 @@ def nsc_field(fate: str, donor=None, size=NSC_SIZE, rgb: bool = False, seed: int
     'astrocyte'
     """
     fate = check_choice(fate, "fate", FATES)
-    donor = check_donor(donor)
-    height, width = check_size(size)
-    rng = field_rng("nsc", donor, seed, fate)
+    donor, (height, width), rng = field_setup("nsc", donor, size, seed, fate)
     px_um = BRIGHTFIELD_PIXEL_SIZE_UM
     um = 1.0 / px_um
     canvas = _shapes.Canvas((height, width))

@@ -10,15 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from ._common import (
-    DonorStyle,
-    SyntheticField,
-    check_choice,
-    check_donor,
-    check_size,
-    field_rng,
-    make_donor,
-)
+from ._common import DonorStyle, SyntheticField, check_choice, field_rng, field_setup, make_donor
 from ._population import Population
 from .brightfield import PASSAGES, _canvas, _population_field, passage_population
 
@@ -58,9 +50,7 @@ def strain_field(passage: int, strain=None, size=(1944, 2592), rgb: bool = False
     holds ``strain``, ``passage``, ``n_cells``, ``mean_cell_area_um2`` …
     """
     passage = check_choice(passage, "passage", PASSAGES)
-    strain = check_donor(strain)
-    size = check_size(size)
-    rng = field_rng("strain", strain, seed, passage)
+    strain, size, rng = field_setup("strain", strain, size, seed, passage)
     session = replace(  # this image's microscope session, independent of the strain
         strain,
         background=float(rng.uniform(95.0, 165.0)),
