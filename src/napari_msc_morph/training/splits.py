@@ -30,8 +30,6 @@ N_CANDIDATES = 400
 
 
 def _n_groups(fraction_or_count, n_total: int) -> int:
-    if fraction_or_count is None:
-        return 0
     value = float(fraction_or_count)
     if value >= 1:
         return int(value)
@@ -212,13 +210,14 @@ def split_counts(table: pd.DataFrame, split_by: str | None = "donor") -> pd.Data
     return counts
 
 
-def write_split(table: pd.DataFrame, path: str | os.PathLike, split_by: str | None = "donor"):
-    """Write ``split.csv`` (path, label, group and optional columns, split), paths relative to it."""
+def write_split(table: pd.DataFrame, path: str | os.PathLike, split_by: str | None = "donor",
+                column: str = "split"):
+    """Write ``split.csv`` (path, label, group and optional columns, ``column``), paths relative to it."""
     cols = ["path", "label"]
     if split_by and split_by in table.columns and split_by not in cols:
         cols.append(split_by)
     cols += [c for c in ("donor", "day", "passage", "condition") if c in table.columns and c not in cols]
-    cols.append("split")
+    cols.append(column)
     folder = Path(path).parent
     stored = table[cols].copy()
     stored["path"] = [path_for_file(p, folder) if p else p for p in stored["path"]]
