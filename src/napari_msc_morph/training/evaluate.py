@@ -242,8 +242,7 @@ def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> tuple[st
             "--bootstrap-by image to resample images.")
     if not empty.any():
         return column, []
-    lines = (table.loc[empty, "line"] if "line" in table.columns
-             else pd.Series(table.index[empty] + 2)).astype(int).tolist()
+    lines = table.loc[empty, "line"].astype(int).tolist()
     where = (f"manifest lines {lines[:20]}{' ...' if len(lines) > 20 else ''} have no {column} "
              f"({int(empty.sum())} of {len(table)} images of the evaluated split)")
     if bootstrap_by is not None:
