@@ -300,7 +300,6 @@ class Field:
 
     data: np.ndarray
     pixel_size_um: float | None
-    path: str
 
 
 def load_field(path, downscale: int = 1) -> Field:
@@ -317,7 +316,7 @@ def load_field(path, downscale: int = 1) -> Field:
 
         data = downscale_blocks(data, downscale)
         px = None if px is None else px * downscale
-    return Field(data=data, pixel_size_um=px, path=str(path))
+    return Field(data=data, pixel_size_um=px)
 
 
 #: Advice when a file holds more than one plane.
