@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
-from .augment import sample_rng
+from ._inputs import jittered_input
+from .augment import color_jitter, random_crop, sample_rng
 from .config import TrainConfig
 from .data import (
     ManifestError,
@@ -137,9 +138,6 @@ class CropDataset:
 
     def __getitem__(self, key):
         import torch
-
-        from ._inputs import jittered_input
-        from .augment import color_jitter, random_crop
 
         epoch, index = divmod(int(key), len(self))
         i_field = index // self.per_field
