@@ -127,9 +127,8 @@ def fold_tables(manifest, config: TrainConfig, k: int, dedupe: bool = False):
     table["fold"] = grouped_folds(table["label"], groups, int(k), seed=config.seed)
     per_fold = []
     for f in range(int(k)):
-        fold = table.drop(columns=["fold"]).copy()
-        held = (table["fold"] == f).to_numpy()
-        rest = ~held
+        fold = table.drop(columns=["fold"])
+        rest = (table["fold"] != f).to_numpy()
         try:
             inner = grouped_split(fold.loc[rest, "label"], groups[rest], val=config.val, test=0,
                                   seed=config.seed)
