@@ -272,10 +272,8 @@ def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFr
     score = task_score(task, probs)
     if score is not None:
         out[task.score] = score
-    if task.ordinal:
-        rows = [interval_columns(task, p) for p in probs]
-        for key in (rows[0] if rows else {}):
-            out[key] = [r[key] for r in rows]
+    if task.ordinal and len(probs):
+        out = out.join(pd.DataFrame([interval_columns(task, p) for p in probs]))
     for col in ("donor", "day", "passage", "condition", "split"):
         if col in table.columns:
             out[col] = table[col].to_numpy()
