@@ -39,7 +39,7 @@ def _n_groups(fraction_or_count, n_total: int) -> int:
 
 
 def _class_counts(labels, groups):
-    """Labels and groups as str, the sorted groups, images per (group, class), class shares."""
+    """The number of groups, each image's group, images per (group, class), class shares."""
     labels = np.asarray([str(v) for v in labels])
     groups = np.asarray([str(v) for v in groups])
     if labels.shape != groups.shape:
@@ -48,7 +48,7 @@ def _class_counts(labels, groups):
     _, class_of = np.unique(labels, return_inverse=True)
     counts = np.zeros((unique_groups.size, class_of.max(initial=-1) + 1))
     np.add.at(counts, (group_of, class_of), 1)
-    return groups, unique_groups, group_of, counts, counts.sum(0) / counts.sum()
+    return unique_groups.size, group_of, counts, counts.sum(0) / counts.sum()
 
 
 def _share_gap(part, overall) -> float:
@@ -97,8 +97,7 @@ def grouped_split(
     >>> sorted(set(split.tolist()))
     ['test', 'train', 'val']
     """
-    groups, unique_groups, group_of, counts, overall = _class_counts(labels, groups)
-    n = unique_groups.size
+    n, group_of, counts, overall = _class_counts(labels, groups)
     n_val = _n_groups(val, n)
     n_test = _n_groups(test, n)
     if n_val + n_test >= n:
@@ -135,8 +134,7 @@ def grouped_folds(labels, groups, k: int, seed: int = 0) -> np.ndarray:
     >>> sorted(set(folds.tolist()))
     [0, 1, 2]
     """
-    _, unique_groups, group_of, counts, overall = _class_counts(labels, groups)
-    n = unique_groups.size
+    n, group_of, counts, overall = _class_counts(labels, groups)
     if not 2 <= int(k) <= n:
         raise BadInputError(f"{k} folds need between 2 and {n} groups (there are {n}).")
 
