@@ -266,7 +266,6 @@ def _keep_bundles(results: list[TrainResult], best: int, keep: str, bundle_path:
 
 
 def _remove(path: Path) -> None:
-    path = Path(path)
     if path.is_dir():
         shutil.rmtree(path)
     elif path.exists():
