@@ -101,10 +101,9 @@ def validation_metrics(model, bundle_config, fields, targets, days, device: str)
     picked = probs[np.arange(len(targets)), targets]
     out = {"val_loss": float(-np.mean(np.log(np.clip(picked, eps, 1.0))))}
     found = task_metrics(bundle_config.task_spec, targets, probs, days=days, n_boot=0)
-    for key, value in found.items():
-        scalar = isinstance(value, (int, float))
-        if scalar and key not in ("n_images", "threshold") and not key.startswith("auc_ci95"):
-            out[f"val_{key}"] = float(value)
+    out.update({f"val_{key}": float(value) for key, value in found.items()
+                if isinstance(value, (int, float)) and key not in ("n_images", "threshold")
+                and not key.startswith("auc_ci95")})
     return out
 
 
