@@ -59,9 +59,8 @@ def predict_fields(model, config, fields, device: str = "cpu", tiling: str | Non
     from ..inference.predict import Predictor
     from ..models import ModelBundle
 
-    device_type = str(device).split(":")[0]
     if precision is None:
-        precision = "fp32" if device_type == "cpu" else "auto"
+        precision = "fp32" if str(device).split(":")[0] == "cpu" else "auto"
     # the predictor switches the network to channels-last; a contiguous one is switched back
     convolutions = [p for p in model.parameters() if p.dim() == 4]
     restore_contiguous = bool(convolutions) and all(p.is_contiguous() for p in convolutions)

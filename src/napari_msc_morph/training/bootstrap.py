@@ -138,14 +138,6 @@ def donor_weights(groups, n_boot: int = DEFAULT_N_BOOT, seed: int = 0,
     return counts[:, inverse]
 
 
-def weight_chunks(groups, n_images: int, n_boot: int, seed: int = 0, strata=None):
-    """Yield weight matrices of at most ~4 M entries that together make ``n_boot`` resamples."""
-    counts, inverse = cluster_draws(groups, n_images, n_boot, seed, strata)
-    step = max(1, _CHUNK_ENTRIES // max(n_images, 1))
-    for start in range(0, int(n_boot), step):
-        yield counts[start:start + step][:, inverse]
-
-
 def percentile_interval(values, alpha: float = 0.05) -> Interval:
     """``(low, high)`` percentile interval of the finite ``values`` (``nan`` if none).
 
@@ -245,7 +237,10 @@ def bootstrap_intervals(statistics: dict, groups, n_images: int, n_boot: int, se
         return {name: Interval(float("nan"), float("nan"), 0) for name in statistics}
     check_bootstrap_memory(n_boot, _cluster_index(groups, n_images)[1], len(statistics))
     values: dict = {name: [] for name in statistics}
-    for W in weight_chunks(groups, n_images, n_boot, seed, strata):
+    counts, inverse = cluster_draws(groups, n_images, n_boot, seed, strata)
+    step = max(1, _CHUNK_ENTRIES // max(n_images, 1))  # weight matrices of ~4 M entries at most
+    for start in range(0, n_boot, step):
+        W = counts[start:start + step][:, inverse]
         for name, fn in statistics.items():
             values[name].append(fn(W))
     return {name: percentile_interval(np.concatenate(v), alpha) for name, v in values.items()}

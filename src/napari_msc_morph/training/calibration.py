@@ -43,8 +43,6 @@ def tile_logits(tile_probabilities) -> list[np.ndarray]:
 
 def _padded(tiles) -> tuple[np.ndarray, np.ndarray]:
     """``(n_images, max_tiles, n_classes)`` logits and the ``(n_images, max_tiles)`` mask."""
-    if isinstance(tiles, np.ndarray) and tiles.ndim == 2:  # one tile per image
-        return tiles[:, None, :].astype(np.float64), np.ones((len(tiles), 1), bool)
     tiles = [np.atleast_2d(np.asarray(t, dtype=np.float64)) for t in tiles]
     counts = np.array([len(t) for t in tiles])
     mask = np.arange(counts.max()) < counts[:, None]

@@ -85,9 +85,7 @@ def save_checkpoint(work_dir: Path, model, optimizer, state: dict) -> Path:
     for stale in Path(work_dir).glob(f".{CHECKPOINT_WEIGHTS}.*.tmp"):
         stale.unlink(missing_ok=True)
     # A state file of the old layout beside the new checkpoint would only mislead.
-    old = Path(work_dir) / CHECKPOINT_JSON
-    if old.exists():
-        old.unlink()
+    (Path(work_dir) / CHECKPOINT_JSON).unlink(missing_ok=True)
     return target
 
 

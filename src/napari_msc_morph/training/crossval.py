@@ -15,10 +15,13 @@ from ..errors import BadInputError
 from ..io import write_json, write_table
 from ..jobs import CancelToken, ProgressFn, scaled
 from ..registry import Registry
+from .bundle_record import update_bundle_metrics
 from .config import TrainConfig, TrainResult, default_work_dir
+from .data import load_manifest
 from .distributed import under_torchrun
 from .epoch import is_better
-from .splits import grouped_folds, grouped_split
+from .integrity import merge_duplicates
+from .splits import grouped_folds, grouped_split, write_split
 
 __all__ = ["CV_KEEP", "CrossValidation", "check_cv_options", "cross_validate", "cv_dir",
            "summarise_folds"]
@@ -103,9 +106,6 @@ def summarise_folds(folds: pd.DataFrame) -> pd.DataFrame:
 
 def fold_tables(manifest, config: TrainConfig, k: int, dedupe: bool = False):
     """``(table with a fold column, [table with a split column per fold])``."""
-    from .data import load_manifest
-    from .integrity import merge_duplicates
-
     table = load_manifest(manifest)
     if "split" in table.columns and (table["split"].astype(str) != "").any():
         logger.warning("--cv: the manifest's split column is ignored; every fold is split by "
@@ -127,9 +127,8 @@ def fold_tables(manifest, config: TrainConfig, k: int, dedupe: bool = False):
     table["fold"] = grouped_folds(table["label"], groups, int(k), seed=config.seed)
     per_fold = []
     for f in range(int(k)):
-        fold = table.drop(columns=["fold"]).copy()
-        held = (table["fold"] == f).to_numpy()
-        rest = ~held
+        fold = table.drop(columns=["fold"])
+        rest = (table["fold"] != f).to_numpy()
         try:
             inner = grouped_split(fold.loc[rest, "label"], groups[rest], val=config.val, test=0,
                                   seed=config.seed)
@@ -188,7 +187,8 @@ def cross_validate(
     folder = cv_dir(bundle_path)
     table, per_fold = fold_tables(manifest, config, k, dedupe=dedupe)
     folder.mkdir(parents=True, exist_ok=True)
-    files = {"folds": write_table(_fold_listing(table, config, folder), folder / "folds.csv")}
+    files = {"folds": write_split(table.assign(fold=table["fold"] + 1), folder / "folds.csv",
+                                  config.split_by, column="fold")}
     suffix = ".zip" if bundle_path.suffix.lower() == ".zip" else ""
     results: list[TrainResult] = []
     for f, fold_table in enumerate(per_fold):
@@ -214,24 +214,11 @@ def cross_validate(
               "summary": {r["metric"]: {"mean": r["mean"], "sd": r["sd"], "n_folds": r["n_folds"]}
                           for r in summary.to_dict(orient="records")}}
     files["summary_json"] = write_json(record, folder / "cv_summary.json")
-    from .bundle_record import update_bundle_metrics
-
     update_bundle_metrics(bundle_path, {"cross_validation": {
         key: record[key] for key in ("k", "best_fold", "monitor", "summary")}})
     return CrossValidation(folds=folds, summary=summary, best_fold=best, monitor=monitor,
                            best_value=best_value, bundle_path=bundle_path, fold_bundles=kept,
                            files=files, results=results)
-
-
-def _fold_listing(table: pd.DataFrame, config: TrainConfig, folder: Path) -> pd.DataFrame:
-    from ..io import path_for_file
-
-    cols = ["path", "label"] + [c for c in (config.split_by, "donor", "day")
-                                if c and c in table.columns and c not in ("path", "label")]
-    listing = table[list(dict.fromkeys(cols))].copy()
-    listing["path"] = [path_for_file(p, folder) for p in listing["path"]]
-    listing["fold"] = table["fold"] + 1
-    return listing
 
 
 def _fold_row(fold: int, result: TrainResult, config: TrainConfig) -> dict:
@@ -279,7 +266,6 @@ def _keep_bundles(results: list[TrainResult], best: int, keep: str, bundle_path:
 
 
 def _remove(path: Path) -> None:
-    path = Path(path)
     if path.is_dir():
         shutil.rmtree(path)
     elif path.exists():

@@ -300,7 +300,6 @@ class Field:
 
     data: np.ndarray
     pixel_size_um: float | None
-    path: str
 
 
 def load_field(path, downscale: int = 1) -> Field:
@@ -317,7 +316,7 @@ def load_field(path, downscale: int = 1) -> Field:
 
         data = downscale_blocks(data, downscale)
         px = None if px is None else px * downscale
-    return Field(data=data, pixel_size_um=px, path=str(path))
+    return Field(data=data, pixel_size_um=px)
 
 
 #: Advice when a file holds more than one plane.
@@ -344,12 +343,8 @@ def plane_problem(shape, axes: str | None) -> str | None:
         return None
     kept = [(a, n) for a, n in zip(axes.upper(), shape, strict=True) if n > 1 or a in "YX"]
     for axis, n in kept:
-        if axis in "YX":
-            continue
-        if axis == "S" and n in (3, 4):
-            continue
-        if axis == "C" and n == 3:
-            continue
+        if axis in "YX" or (axis == "S" and n in (3, 4)) or (axis == "C" and n == 3):
+            continue  # the plane, or its colour
         if axis == "C":
             return f"has {n} channels"
         if axis == "S":

@@ -55,8 +55,7 @@ class DistContext:
         import torch
         import torch.distributed as dist
 
-        backend = dist.get_backend()
-        device = f"cuda:{self.local_rank}" if backend == "nccl" else "cpu"
+        device = f"cuda:{self.local_rank}" if dist.get_backend() == "nccl" else "cpu"
         tensor = torch.tensor([float(v) for v in values], dtype=torch.float64, device=device)
         dist.all_reduce(tensor)
         return tensor.cpu().tolist()

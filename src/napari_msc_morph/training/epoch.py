@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..jobs import CancelToken, check_cancelled
+from ._inputs import predict_fields
+from .metrics import task_metrics
 from .optim import monitor_mode
 
 __all__ = ["Optimisation", "epoch_seed", "is_better", "train_one_epoch", "validation_metrics"]
@@ -32,7 +34,7 @@ class Optimisation:
     use_amp: bool = False
     channels_last: bool = False
     step_model: object = None
-    sum_over_processes: Callable[[list], list] | None = None
+    sum_over_processes: Callable[[list], list] = list
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -80,8 +82,8 @@ def train_one_epoch(
             on_batch(b + 1, n_batches, batch_loss)
         check_cancelled(cancel, "Training cancelled.")
     seconds = time.perf_counter() - started
-    if opt.sum_over_processes is not None:  # all processes' crops: the global epoch
-        loss_sum, correct, n_seen = opt.sum_over_processes([loss_sum, correct, n_seen])
+    # all processes' crops: the global epoch
+    loss_sum, correct, n_seen = opt.sum_over_processes([loss_sum, correct, n_seen])
     return {
         "train_loss": loss_sum / max(n_seen, 1),
         "train_accuracy": correct / max(n_seen, 1),
@@ -94,18 +96,14 @@ def train_one_epoch(
 
 def validation_metrics(model, bundle_config, fields, targets, days, device: str) -> dict:
     """``val_loss`` (mean NLL) and the task's metrics as ``val_*``, on whole fields as at prediction."""
-    from ._inputs import predict_fields
-    from .metrics import task_metrics
-
     probs = predict_fields(model, bundle_config, fields, device=device)
     eps = 1e-7
     picked = probs[np.arange(len(targets)), targets]
     out = {"val_loss": float(-np.mean(np.log(np.clip(picked, eps, 1.0))))}
     found = task_metrics(bundle_config.task_spec, targets, probs, days=days, n_boot=0)
-    for key, value in found.items():
-        scalar = isinstance(value, (int, float))
-        if scalar and key not in ("n_images", "threshold") and not key.startswith("auc_ci95"):
-            out[f"val_{key}"] = float(value)
+    out.update({f"val_{key}": float(value) for key, value in found.items()
+                if isinstance(value, (int, float)) and key not in ("n_images", "threshold")
+                and not key.startswith("auc_ci95")})
     return out
 
 

@@ -242,8 +242,7 @@ def _bootstrap_column(table: pd.DataFrame, bootstrap_by: str | None) -> tuple[st
             "--bootstrap-by image to resample images.")
     if not empty.any():
         return column, []
-    lines = (table.loc[empty, "line"] if "line" in table.columns
-             else pd.Series(table.index[empty] + 2)).astype(int).tolist()
+    lines = table.loc[empty, "line"].astype(int).tolist()
     where = (f"manifest lines {lines[:20]}{' ...' if len(lines) > 20 else ''} have no {column} "
              f"({int(empty.sum())} of {len(table)} images of the evaluated split)")
     if bootstrap_by is not None:
@@ -273,10 +272,8 @@ def predictions_table(table: pd.DataFrame, task, probs: np.ndarray) -> pd.DataFr
     score = task_score(task, probs)
     if score is not None:
         out[task.score] = score
-    if task.ordinal:
-        rows = [interval_columns(task, p) for p in probs]
-        for key in (rows[0] if rows else {}):
-            out[key] = [r[key] for r in rows]
+    if task.ordinal and len(probs):
+        out = out.join(pd.DataFrame([interval_columns(task, p) for p in probs]))
     for col in ("donor", "day", "passage", "condition", "split"):
         if col in table.columns:
             out[col] = table[col].to_numpy()

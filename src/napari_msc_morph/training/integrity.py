@@ -129,8 +129,7 @@ def split_warnings(table: pd.DataFrame, class_names, split_by: str | None) -> li
                 f"so the {split_by}-grouped split is a split of single images; if images share "
                 f"a {split_by}, give them the same value so they stay in one split."
             )
-    names = {"val": "validation", "test": "test"}
-    for split, name in names.items():
+    for split, name in (("val", "validation"), ("test", "test")):
         labels = set(table.loc[table["split"] == split, "label"])
         if not labels:
             continue

@@ -36,19 +36,19 @@ def monitor_mode(monitor: str) -> str:
 # --------------------------------------------------------------------------- optimisers
 @OPTIMIZERS.register("adam", help="Adam, lr 1e-5 (the tissue-source study)", lr=1e-5,
                      scheduler="none")
-def _adam(params, lr: float, weight_decay: float, momentum: float | None = None):
+def _adam(params, config):
     import torch
 
-    return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+    return torch.optim.Adam(params, lr=config.learning_rate, weight_decay=config.weight_decay)
 
 
 @OPTIMIZERS.register("sgd", help="SGD with momentum 0.9, lr 1e-3, divided by 10 on a plateau",
                      lr=1e-3, scheduler="plateau", momentum=0.9)
-def _sgd(params, lr: float, weight_decay: float, momentum: float | None = None):
+def _sgd(params, config):
     import torch
 
-    return torch.optim.SGD(params, lr=lr, momentum=0.9 if momentum is None else momentum,
-                           weight_decay=weight_decay)
+    return torch.optim.SGD(params, lr=config.learning_rate, momentum=config.resolved_momentum,
+                           weight_decay=config.weight_decay)
 
 
 # --------------------------------------------------------------------------- schedules
@@ -96,8 +96,7 @@ def schedule_warnings(config) -> list[str]:
 
 def build_optimizer(config, params):
     """The optimiser :class:`~napari_msc_morph.training.config.TrainConfig` names."""
-    return OPTIMIZERS.get(config.optimizer)(params, config.learning_rate, config.weight_decay,
-                                            momentum=config.resolved_momentum)
+    return OPTIMIZERS.get(config.optimizer)(params, config)
 
 
 def build_scheduler(config, optimizer):

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
-from .augment import sample_rng
+from ._inputs import jittered_input
+from .augment import color_jitter, random_crop, sample_rng
 from .config import TrainConfig
 from .data import (
     ManifestError,
@@ -130,19 +131,15 @@ class CropDataset:
         self.normalizers = normalizers
         self.targets = np.asarray(targets, dtype=np.int64)
         self.config = config
-        self.per_field = config.crops_per_field
 
     def __len__(self) -> int:
-        return len(self.fields) * self.per_field
+        return len(self.fields) * self.config.crops_per_field
 
     def __getitem__(self, key):
         import torch
 
-        from ._inputs import jittered_input
-        from .augment import color_jitter, random_crop
-
         epoch, index = divmod(int(key), len(self))
-        i_field = index // self.per_field
+        i_field = index // self.config.crops_per_field
         rng = sample_rng(self.config.seed, epoch, index)
         augment = self.config.augment
         crop = random_crop(self.fields[i_field], self.config.input_size, rng, augment,

@@ -333,7 +333,7 @@ def recipe_values(name: str) -> dict:
 
 def config_provenance(config) -> dict:
     """Where each value of a recipe run comes from; a value the run changed is "set for this run"."""
-    if not getattr(config, "recipe", None) or config.recipe not in RECIPES:
+    if config.recipe not in RECIPES:
         return {}
     recipe = RECIPES.get(config.recipe)
     values = recipe.config_values()
@@ -344,17 +344,11 @@ def config_provenance(config) -> dict:
             ours, theirs = getattr(config.augment, key), getattr(values["augment"], key)
         else:
             ours, theirs = getattr(config, name), values[name]
-        if _same(ours, theirs):
+        if ours == theirs:  # TrainConfig holds class names as a tuple, as a recipe does
             out[name] = origin.to_dict()
         else:
             out[name] = Provenance(GIVEN, f"the recipe's value was {_show(theirs)}").to_dict()
     return out
-
-
-def _same(a, b) -> bool:
-    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        return a is not None and b is not None and list(a) == list(b)
-    return a == b
 
 
 def _show(value) -> str:

@@ -7,6 +7,7 @@ import os
 
 import pandas as pd
 
+from ..io import atomic_path
 from .metrics import day_label, day_order, expected_calibration_error
 from .published import PUBLISHED_LABEL, published_for
 
@@ -181,8 +182,6 @@ def summary_lines(metrics: dict) -> list[str]:
 
 def write_summary(metrics: dict, path: str | os.PathLike):
     """Write :func:`summary_lines` to ``path`` atomically; return the path."""
-    from ..io import atomic_path
-
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(summary_lines(metrics)) + "\n", encoding="utf-8")
     return path

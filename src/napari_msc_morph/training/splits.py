@@ -30,8 +30,6 @@ N_CANDIDATES = 400
 
 
 def _n_groups(fraction_or_count, n_total: int) -> int:
-    if fraction_or_count is None:
-        return 0
     value = float(fraction_or_count)
     if value >= 1:
         return int(value)
@@ -41,7 +39,7 @@ def _n_groups(fraction_or_count, n_total: int) -> int:
 
 
 def _class_counts(labels, groups):
-    """Labels and groups as str, the sorted groups, images per (group, class), class shares."""
+    """The number of groups, each image's group, images per (group, class), class shares."""
     labels = np.asarray([str(v) for v in labels])
     groups = np.asarray([str(v) for v in groups])
     if labels.shape != groups.shape:
@@ -50,7 +48,7 @@ def _class_counts(labels, groups):
     _, class_of = np.unique(labels, return_inverse=True)
     counts = np.zeros((unique_groups.size, class_of.max(initial=-1) + 1))
     np.add.at(counts, (group_of, class_of), 1)
-    return groups, unique_groups, group_of, counts, counts.sum(0) / counts.sum()
+    return unique_groups.size, group_of, counts, counts.sum(0) / counts.sum()
 
 
 def _share_gap(part, overall) -> float:
@@ -99,8 +97,7 @@ def grouped_split(
     >>> sorted(set(split.tolist()))
     ['test', 'train', 'val']
     """
-    groups, unique_groups, group_of, counts, overall = _class_counts(labels, groups)
-    n = unique_groups.size
+    n, group_of, counts, overall = _class_counts(labels, groups)
     n_val = _n_groups(val, n)
     n_test = _n_groups(test, n)
     if n_val + n_test >= n:
@@ -137,8 +134,7 @@ def grouped_folds(labels, groups, k: int, seed: int = 0) -> np.ndarray:
     >>> sorted(set(folds.tolist()))
     [0, 1, 2]
     """
-    _, unique_groups, group_of, counts, overall = _class_counts(labels, groups)
-    n = unique_groups.size
+    n, group_of, counts, overall = _class_counts(labels, groups)
     if not 2 <= int(k) <= n:
         raise BadInputError(f"{k} folds need between 2 and {n} groups (there are {n}).")
 
@@ -212,13 +208,14 @@ def split_counts(table: pd.DataFrame, split_by: str | None = "donor") -> pd.Data
     return counts
 
 
-def write_split(table: pd.DataFrame, path: str | os.PathLike, split_by: str | None = "donor"):
-    """Write ``split.csv`` (path, label, group and optional columns, split), paths relative to it."""
+def write_split(table: pd.DataFrame, path: str | os.PathLike, split_by: str | None = "donor",
+                column: str = "split"):
+    """Write ``split.csv`` (path, label, group and optional columns, ``column``), paths relative to it."""
     cols = ["path", "label"]
     if split_by and split_by in table.columns and split_by not in cols:
         cols.append(split_by)
     cols += [c for c in ("donor", "day", "passage", "condition") if c in table.columns and c not in cols]
-    cols.append("split")
+    cols.append(column)
     folder = Path(path).parent
     stored = table[cols].copy()
     stored["path"] = [path_for_file(p, folder) if p else p for p in stored["path"]]

@@ -19,6 +19,7 @@ from ..errors import BadInputError, Cancelled
 from ..io import write_json, write_table
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report, scaled
 from . import distributed
+from ._inputs import prepare_training_field
 from .bundle_record import bundle_config_for, bundle_metrics, history_lists, update_bundle_metrics
 from .calibration import calibrate_bundle
 from .checkpoint import (
@@ -233,15 +234,13 @@ def _build_optimisation(config: TrainConfig, n_classes: int, class_weights, devi
         scaler=torch.amp.GradScaler("cuda", enabled=use_amp),
         loss_fn=torch.nn.CrossEntropyLoss(weight=weight), device=device, use_amp=use_amp,
         channels_last=channels_last, step_model=distributed.wrap(model, ctx, device),
-        sum_over_processes=ctx.sum if ctx.active else None,
+        sum_over_processes=ctx.sum,
     )
 
 
 def _load_data(table, class_names, config: TrainConfig, probe, pin_memory: bool,
                progress, cancel, ctx: distributed.DistContext) -> _Data:
     """Read the train and validation fields; build the crop loader."""
-    from ._inputs import prepare_training_field
-
     train_rows = table[table["split"] == "train"].reset_index(drop=True)
     val_rows = table[table["split"] == "val"].reset_index(drop=True)
     total = len(train_rows) + len(val_rows)
