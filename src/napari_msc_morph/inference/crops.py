@@ -100,14 +100,13 @@ def check_resample_fits(name: str, layout: ImageLayout, pixel_size_um: float,
 
 def tile_image(image, config, *, tiling: str | None = None, overlap: float | None = None,
                rgb: bool | None = None, name: str = "image", pixel_size_um: float | None = None,
-               layout: ImageLayout | None = None, default_tiling: str | None = None
-               ) -> TiledImage:
+               layout: ImageLayout | None = None) -> TiledImage:
     """Set ``image`` up for crops of ``config``'s network.
 
-    Parameters as :meth:`~.predict.Predictor.predict_steps`; the tiling defaults to
-    ``default_tiling``, else the bundle's.
+    Parameters as :meth:`~.predict.Predictor.predict_steps`; the tiling defaults to the
+    bundle's.
     """
-    tiling = check_tiling(tiling or default_tiling or config.tiling)
+    tiling = check_tiling(tiling or config.tiling)
     overlap = config.grid_overlap if overlap is None else float(overlap)
     if not hasattr(image, "shape") or not hasattr(image, "dtype"):
         image = np.asarray(image)
