@@ -35,6 +35,7 @@ __all__ = [
     "WEIGHTS_FILE",
     "bundle_files",
     "compare_state_shapes",
+    "network_from_state",
 ]
 
 
@@ -221,10 +222,7 @@ def load_bundle(
             raise BadInputError(
                 f"{path.name}: {WEIGHTS_FILE} is not a valid safetensors file ({err})."
             ) from err
-        check_finite_tensors(state, f"{path.name} ({WEIGHTS_FILE})")
-        model = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
-        compare_state_shapes(model.state_dict(), state, config, f"{path.name}'s weights")
-        model.load_state_dict(state, strict=True)
+        model = network_from_state(config, state, path.name, WEIGHTS_FILE)
         del state  # a zip's weights file is removed when the block ends
     # last: the checks above name a damaged hash or class count more precisely
     check_fingerprint(config, f"{MODEL_JSON} in {path.name}")
@@ -239,6 +237,16 @@ def _parse_config(text: str, path: Path) -> BundleConfig:
     except json.JSONDecodeError as err:
         raise BadInputError(f"{MODEL_JSON} in {path} is not valid JSON: {err}.") from err
     return BundleConfig.from_dict(data, source=f"{MODEL_JSON} in {path.name}")
+
+
+def network_from_state(config: BundleConfig, state: dict, name: str, weights: str):
+    """``config``'s network holding ``state``, once every tensor is finite and fits;
+    ``name`` (the bundle or package) and ``weights`` (its weights) are named in errors."""
+    check_finite_tensors(state, f"{name} ({weights})")
+    model = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
+    compare_state_shapes(model.state_dict(), state, config, f"{name}'s weights")
+    model.load_state_dict(state, strict=True)
+    return model
 
 
 def compare_state_shapes(expected: dict, got: dict, config: BundleConfig, what: str) -> None:
