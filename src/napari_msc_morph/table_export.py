@@ -105,8 +105,8 @@ def export_table(table: pd.DataFrame, path: str | os.PathLike,
     if suffix == ".parquet":
         _write_parquet(table, path, meta)
     elif suffix == ".xlsx":
-        _need("openpyxl", "all", path)
-        _write_xlsx(table, path, meta)
+        rows = pd.DataFrame({"key": list(meta), "value": [_encode(v) for v in meta.values()]})
+        write_xlsx(path, {TABLE_SHEET: table, METADATA_SHEET: rows})
     else:
         sidecar = sidecar_path(path)
         # the sidecar is renamed just before the table: a failure leaves both old files
@@ -131,11 +131,6 @@ def _decode(text: str):
         return json.loads(text)
     except ValueError:
         return text
-
-
-def _write_xlsx(table: pd.DataFrame, path: Path, meta: dict) -> None:
-    rows = pd.DataFrame({"key": list(meta), "value": [_encode(v) for v in meta.values()]})
-    write_xlsx(path, {TABLE_SHEET: table, METADATA_SHEET: rows})
 
 
 def _parquet_safe(table: pd.DataFrame) -> pd.DataFrame:
