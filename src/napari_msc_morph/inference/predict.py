@@ -108,10 +108,6 @@ class Prediction:
     explanation: object = None
 
     @property
-    def class_names(self) -> tuple[str, ...]:
-        return self.task.class_names
-
-    @property
     def predicted_class(self) -> str:
         return self.task.class_names[int(np.argmax(self.probabilities))]
 
