@@ -168,9 +168,7 @@ def _check_model_matches(model, config: BundleConfig) -> None:
 # --------------------------------------------------------------------------- load
 def read_bundle_config(path: str | os.PathLike) -> BundleConfig:
     """Read and validate only ``model.json`` of a bundle (no weights, no network)."""
-    path = Path(path)
-    if path.name == MODEL_JSON and path.is_file():
-        path = path.parent
+    path = _bundle_path(path)
     with bundle_files(path, want_weights=False) as files:
         config = _parse_config(files.text, path)
     check_fingerprint(config, f"{MODEL_JSON} in {path.name}")
@@ -199,9 +197,7 @@ def load_bundle(
 
     from .backbones import resolve_device
 
-    path = Path(path)
-    if path.name == MODEL_JSON and path.is_file():
-        path = path.parent
+    path = _bundle_path(path)
     with bundle_files(path, want_weights=True) as files:
         config = _parse_config(files.text, path)
         if task is not None and config.task != task:
@@ -229,6 +225,12 @@ def load_bundle(
     model.eval()
     model.to(resolve_device(device))
     return ModelBundle(model=model, config=config, path=path)
+
+
+def _bundle_path(path: str | os.PathLike) -> Path:
+    """The bundle's folder or ``.zip``; the ``model.json`` inside a folder names the folder."""
+    path = Path(path)
+    return path.parent if path.name == MODEL_JSON and path.is_file() else path
 
 
 def _parse_config(text: str, path: Path) -> BundleConfig:
