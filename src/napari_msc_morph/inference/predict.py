@@ -184,7 +184,7 @@ class Predictor:
             raise BadInputError(
                 f"precision must be one of {tuple(PRECISIONS.names())}, got {precision!r}."
             )
-        self.bundle, self.config = bundle, bundle.config
+        self.config = bundle.config
         self.source = f"bundle {bundle.path.name if bundle.path else self.config.model_id}"
         self.task = bundle.task
         self.device = resolve_device(device)
@@ -199,15 +199,14 @@ class Predictor:
         self.model = bundle.model.eval().to(self.device)
         if self.device_type != "mps":
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.requested_precision = precision
         self.bf16_agreement: float | None = None
         self._calibration = [0, 0]  # tiles compared, tiles agreeing
-        self.precision = self._initial_precision()
+        self.precision = self._initial_precision(precision)
 
     # -- precision -----------------------------------------------------------------
-    def _initial_precision(self) -> str:
-        if self.requested_precision != "auto":
-            return self.requested_precision
+    def _initial_precision(self, requested: str) -> str:
+        if requested != "auto":
+            return requested
         if self.device_type == "cuda":
             return "fp16"
         if self.device_type != "cpu" or not _cpu_has_fast_bf16():
