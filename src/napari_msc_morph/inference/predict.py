@@ -157,8 +157,9 @@ class Predictor:
 
     Parameters
     ----------
-    bundle : ModelBundle
-        Its model is moved to ``device`` (channels-last) in place.
+    bundle : ModelBundle, str or Path
+        A loaded bundle (its model is moved to ``device``, channels-last, in place), or
+        its folder/``.zip``.
     device : str, default "auto"
         One of :data:`DEVICES`.
     precision : str, default "auto"
@@ -169,21 +170,19 @@ class Predictor:
 
     def __init__(
         self,
-        bundle: ModelBundle,
+        bundle,
         device: str = "auto",
         precision: str = "auto",
         batch_size: int | None = None,
     ):
         import torch
 
-        if not isinstance(bundle, ModelBundle):
-            raise TypeError(
-                f"Predictor takes a ModelBundle (load_bundle(...)), got {type(bundle).__name__}."
-            )
         if precision not in PRECISIONS:
             raise BadInputError(
                 f"precision must be one of {tuple(PRECISIONS.names())}, got {precision!r}."
             )
+        if not isinstance(bundle, ModelBundle):
+            bundle = load_bundle(bundle)
         self.config = bundle.config
         self.source = f"bundle {bundle.path.name if bundle.path else self.config.model_id}"
         self.task = bundle.task
@@ -380,8 +379,6 @@ def predictor_for(bundle, device: str = "auto", precision: str = "auto",
     """A :class:`Predictor` of a bundle path, a loaded bundle, or a Predictor (used as it is)."""
     if isinstance(bundle, Predictor):
         return bundle
-    if not isinstance(bundle, ModelBundle):
-        bundle = load_bundle(bundle)
     return Predictor(bundle, device=device, precision=precision, batch_size=batch_size)
 
 
