@@ -150,18 +150,16 @@ def pixel_size_found(tif: tifffile.TiffFile, path: Path, imagej: dict) -> tuple[
     page = tif.pages[0]
     tags = page.tags
     ome = _ome_sizes(tif, path) if tif.is_ome and tif.ome_metadata else {}
-    found = None
     if "X" in ome:
         found = ome["X"], ome.get("Y"), "OME-XML PhysicalSizeX"
-    if found is None and imagej:
+    elif imagej:
         found = _imagej_size(tags, imagej)
-    if found is None and not imagej and not tif.is_ome:
+    elif not tif.is_ome:
         found = _description_size(page.description or "")
-    if found is None:
-        found = _resolution_size(tags)
-    if found is None:
-        return judge_pixel_size(path, None), ome
-    return judge_pixel_size(path, *found), ome
+    else:
+        found = None
+    found = found or _resolution_size(tags)
+    return judge_pixel_size(path, *(found or (None,))), ome
 
 
 def check_header(tif: tifffile.TiffFile, series, path: Path, lazy: bool) -> None:

@@ -164,14 +164,12 @@ def read_table(path: str | os.PathLike, text_columns=()) -> pd.DataFrame:
     text_columns = list(text_columns)
     try:
         if suffix in (".parquet", ".xlsx", ".xls"):
-            frame = _read_binary_table(path, suffix, text_columns)
-        else:
-            frame = read_text_table(path, text_columns)
+            return _read_binary_table(path, suffix, text_columns)
+        return read_text_table(path, text_columns)
     except BadInputError:
         raise
     except Exception as err:  # pandas raises many kinds; name the file for the user
         raise BadInputError(f"Could not read table {path}: {err}") from err
-    return frame
 
 
 def _read_binary_table(path: Path, suffix: str, text_columns: list) -> pd.DataFrame:

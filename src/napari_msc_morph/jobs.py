@@ -6,7 +6,6 @@ unknown) and a :class:`CancelToken`, checked between steps; a cancelled job rais
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
 from .errors import Cancelled
@@ -20,18 +19,14 @@ logger = logging.getLogger("napari_msc_morph")
 
 
 class CancelToken:
-    """A flag one thread sets (GUI Cancel, Ctrl-C handler) and a job checks."""
+    """A flag one thread sets (GUI Cancel, Ctrl-C handler) and a job checks; nothing
+    waits on it, so a plain attribute (set atomically) is enough."""
 
-    def __init__(self) -> None:
-        self._event = threading.Event()
+    cancelled = False
 
     def cancel(self) -> None:
         """Ask the job to stop at its next check."""
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
+        self.cancelled = True
 
 
 def check_cancelled(cancel: CancelToken | None, message: str = "Cancelled.") -> None:

@@ -150,16 +150,13 @@ def xlsx_safe(table: pd.DataFrame, where: str) -> pd.DataFrame:
     return _map_text(table, lambda text: _XLSX_ILLEGAL.sub("\ufffd", text), illegal)
 
 
-def formulas_as_text(sheet) -> int:
+def formulas_as_text(sheet) -> None:
     """Store every formula cell of an openpyxl ``sheet`` as text (openpyxl makes ``=...``
-    a formula; the package writes values only); returns how many."""
-    changed = 0
+    a formula; the package writes values only)."""
     for row in sheet.iter_rows():
         for cell in row:
             if cell.data_type == "f":
                 cell.data_type = "s"
-                changed += 1
-    return changed
 
 
 # --------------------------------------------------------------------------- reading

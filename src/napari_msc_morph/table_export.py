@@ -103,10 +103,16 @@ def export_table(table: pd.DataFrame, path: str | os.PathLike,
     suffix = _check_target(path)
     meta = export_metadata(metadata)
     if suffix == ".parquet":
-        _write_parquet(table, path, meta)
+        pa = _need("pyarrow", "parquet", path)
+        pq = _need("pyarrow.parquet", "parquet", path)
+        arrow = pa.Table.from_pandas(_parquet_safe(table), preserve_index=False)
+        schema_meta = dict(arrow.schema.metadata or {})
+        schema_meta[PARQUET_KEY.encode()] = json.dumps(meta).encode("utf-8")
+        with atomic_path(path) as tmp:
+            pq.write_table(arrow.replace_schema_metadata(schema_meta), tmp)
     elif suffix == ".xlsx":
-        _need("openpyxl", "all", path)
-        _write_xlsx(table, path, meta)
+        rows = pd.DataFrame({"key": list(meta), "value": [_encode(v) for v in meta.values()]})
+        write_xlsx(path, {TABLE_SHEET: table, METADATA_SHEET: rows})
     else:
         sidecar = sidecar_path(path)
         # the sidecar is renamed just before the table: a failure leaves both old files
@@ -133,11 +139,6 @@ def _decode(text: str):
         return text
 
 
-def _write_xlsx(table: pd.DataFrame, path: Path, meta: dict) -> None:
-    rows = pd.DataFrame({"key": list(meta), "value": [_encode(v) for v in meta.values()]})
-    write_xlsx(path, {TABLE_SHEET: table, METADATA_SHEET: rows})
-
-
 def _parquet_safe(table: pd.DataFrame) -> pd.DataFrame:
     """Object columns mixing kinds (numbers and text) become text; Parquet needs one type."""
     def missing(v) -> bool:
@@ -150,17 +151,6 @@ def _parquet_safe(table: pd.DataFrame) -> pd.DataFrame:
         for column in mixed:
             table[column] = [None if missing(v) else str(v) for v in table[column]]
     return table
-
-
-def _write_parquet(table: pd.DataFrame, path: Path, meta: dict) -> None:
-    pa = _need("pyarrow", "parquet", path)
-    pq = _need("pyarrow.parquet", "parquet", path)
-    arrow = pa.Table.from_pandas(_parquet_safe(table), preserve_index=False)
-    schema_meta = dict(arrow.schema.metadata or {})
-    schema_meta[PARQUET_KEY.encode()] = json.dumps(meta).encode("utf-8")
-    arrow = arrow.replace_schema_metadata(schema_meta)
-    with atomic_path(path) as tmp:
-        pq.write_table(arrow, tmp)
 
 
 def read_table_metadata(path: str | os.PathLike) -> dict:

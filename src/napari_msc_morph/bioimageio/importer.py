@@ -13,18 +13,16 @@ from pathlib import Path
 
 from ..errors import BadInputError
 from ..jobs import report
-from ..models.backbones import create_backbone
 from ..models.bioimageio_arch import ARCHITECTURE_CALLABLE, ARCHITECTURE_MODULE
 from ..models.bundle import (
     MODEL_JSON,
     WEIGHTS_FILE,
     ModelBundle,
-    compare_state_shapes,
     load_bundle,
+    network_from_state,
     save_bundle,
 )
 from ..models.bundle_config import BundleConfig
-from ..models.checks import check_finite_tensors
 from .deps import bioimageio_spec, summary_messages
 from .sources import YAML_NAMES, read_rdf_yaml, read_source
 
@@ -216,10 +214,7 @@ def _bundle_from_state_dict(descr, v0_5, task, name, read):
     except (TypeError, ValueError) as err:
         raise BadInputError(f"{name}: {err}") from err
     state = _load_state_dict(read(entry, "weights: pytorch_state_dict"), name)
-    check_finite_tensors(state, f"{name} (pytorch_state_dict)")
-    net = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
-    compare_state_shapes(net.state_dict(), state, config, f"{name}'s weights")
-    net.load_state_dict(state, strict=True)
+    net = network_from_state(config, state, name, "pytorch_state_dict")
     return ModelBundle(model=net.eval(), config=config, path=None)
 
 

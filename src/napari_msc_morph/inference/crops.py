@@ -85,29 +85,15 @@ def _batches(plane, boxes, normalise, batch_size, cancel, cancelled):
 RESAMPLE_BYTES_PER_VALUE = 12
 
 
-def check_resample_fits(name: str, layout: ImageLayout, pixel_size_um: float,
-                        model_pixel_size_um: float, work_shape: tuple[int, int]) -> None:
-    """Refuse, before any work, a resampling that memory cannot hold."""
-    channels = 3 if layout.rgb else 1
-    n_bytes = work_shape[0] * work_shape[1] * channels * RESAMPLE_BYTES_PER_VALUE
-    h, w = layout.plane_shape
-    check_fits(n_bytes, f"{name}: resampling {h} x {w} px at {pixel_size_um:g} µm/px to the "
-               f"model's {model_pixel_size_um:g} µm/px ({work_shape[0]} x {work_shape[1]} px)",
-               "check the pixel size: give the right one with --pixel-size-um (in napari: the "
-               "layer's scale), or fix the file's metadata; the model only judges cells seen at "
-               "its own pixel size.")
-
-
 def tile_image(image, config, *, tiling: str | None = None, overlap: float | None = None,
                rgb: bool | None = None, name: str = "image", pixel_size_um: float | None = None,
-               layout: ImageLayout | None = None, default_tiling: str | None = None
-               ) -> TiledImage:
+               layout: ImageLayout | None = None) -> TiledImage:
     """Set ``image`` up for crops of ``config``'s network.
 
-    Parameters as :meth:`~.predict.Predictor.predict_steps`; the tiling defaults to
-    ``default_tiling``, else the bundle's.
+    Parameters as :meth:`~.predict.Predictor.predict_steps`; the tiling defaults to the
+    bundle's.
     """
-    tiling = check_tiling(tiling or default_tiling or config.tiling)
+    tiling = check_tiling(tiling or config.tiling)
     overlap = config.grid_overlap if overlap is None else float(overlap)
     if not hasattr(image, "shape") or not hasattr(image, "dtype"):
         image = np.asarray(image)
@@ -116,8 +102,14 @@ def tile_image(image, config, *, tiling: str | None = None, overlap: float | Non
     crop = config.input_size
     factor = resample_factor(pixel_size_um, config.pixel_size_um)
     work_shape = resampled_shape(layout.plane_shape, factor)
-    if factor != 1.0:
-        check_resample_fits(name, layout, pixel_size_um, config.pixel_size_um, work_shape)
+    if factor != 1.0:  # refuse, before any work, a resampling that memory cannot hold
+        h, w = layout.plane_shape
+        n_bytes = work_shape[0] * work_shape[1] * (3 if layout.rgb else 1) * RESAMPLE_BYTES_PER_VALUE
+        check_fits(n_bytes, f"{name}: resampling {h} x {w} px at {pixel_size_um:g} µm/px to the "
+                   f"model's {config.pixel_size_um:g} µm/px ({work_shape[0]} x {work_shape[1]} px)",
+                   "check the pixel size: give the right one with --pixel-size-um (in napari: the "
+                   "layer's scale), or fix the file's metadata; the model only judges cells seen "
+                   "at its own pixel size.")
     padded_shape = (max(crop, work_shape[0]), max(crop, work_shape[1]))
     boxes = tile_boxes(tiling, padded_shape, crop, overlap)
     return TiledImage(image, config, layout, tiling, overlap, factor, work_shape,

@@ -247,9 +247,8 @@ class Explainer:
         :func:`resolve_target`); the default tiling is ``grid`` (the whole field).
         """
         target = resolve_target(self.task, target)
-        tiled = tile_image(image, self.config, tiling=tiling, overlap=overlap, rgb=rgb, name=name,
-                           pixel_size_um=pixel_size_um, layout=layout,
-                           default_tiling=DEFAULT_TILING)
+        tiled = tile_image(image, self.config, tiling=tiling or DEFAULT_TILING, overlap=overlap,
+                           rgb=rgb, name=name, pixel_size_um=pixel_size_um, layout=layout)
         layout, boxes, factor, tiling = tiled.layout, tiled.boxes, tiled.factor, tiled.tiling
         crop, work_shape, padded = tiled.crop, tiled.work_shape, tiled.padded_shape
         predicted = {tuple(int(v) for v in box) for box in boxes}

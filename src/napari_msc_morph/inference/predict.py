@@ -108,10 +108,6 @@ class Prediction:
     explanation: object = None
 
     @property
-    def class_names(self) -> tuple[str, ...]:
-        return self.task.class_names
-
-    @property
     def predicted_class(self) -> str:
         return self.task.class_names[int(np.argmax(self.probabilities))]
 
@@ -161,8 +157,9 @@ class Predictor:
 
     Parameters
     ----------
-    bundle : ModelBundle
-        Its model is moved to ``device`` (channels-last) in place.
+    bundle : ModelBundle, str or Path
+        A loaded bundle (its model is moved to ``device``, channels-last, in place), or
+        its folder/``.zip``.
     device : str, default "auto"
         One of :data:`DEVICES`.
     precision : str, default "auto"
@@ -173,22 +170,20 @@ class Predictor:
 
     def __init__(
         self,
-        bundle: ModelBundle,
+        bundle,
         device: str = "auto",
         precision: str = "auto",
         batch_size: int | None = None,
     ):
         import torch
 
-        if not isinstance(bundle, ModelBundle):
-            raise TypeError(
-                f"Predictor takes a ModelBundle (load_bundle(...)), got {type(bundle).__name__}."
-            )
         if precision not in PRECISIONS:
             raise BadInputError(
                 f"precision must be one of {tuple(PRECISIONS.names())}, got {precision!r}."
             )
-        self.bundle, self.config = bundle, bundle.config
+        if not isinstance(bundle, ModelBundle):
+            bundle = load_bundle(bundle)
+        self.config = bundle.config
         self.source = f"bundle {bundle.path.name if bundle.path else self.config.model_id}"
         self.task = bundle.task
         self.device = resolve_device(device)
@@ -203,15 +198,14 @@ class Predictor:
         self.model = bundle.model.eval().to(self.device)
         if self.device_type != "mps":
             self.model = self.model.to(memory_format=torch.channels_last)
-        self.requested_precision = precision
         self.bf16_agreement: float | None = None
         self._calibration = [0, 0]  # tiles compared, tiles agreeing
-        self.precision = self._initial_precision()
+        self.precision = self._initial_precision(precision)
 
     # -- precision -----------------------------------------------------------------
-    def _initial_precision(self) -> str:
-        if self.requested_precision != "auto":
-            return self.requested_precision
+    def _initial_precision(self, requested: str) -> str:
+        if requested != "auto":
+            return requested
         if self.device_type == "cuda":
             return "fp16"
         if self.device_type != "cpu" or not _cpu_has_fast_bf16():
@@ -385,8 +379,6 @@ def predictor_for(bundle, device: str = "auto", precision: str = "auto",
     """A :class:`Predictor` of a bundle path, a loaded bundle, or a Predictor (used as it is)."""
     if isinstance(bundle, Predictor):
         return bundle
-    if not isinstance(bundle, ModelBundle):
-        bundle = load_bundle(bundle)
     return Predictor(bundle, device=device, precision=precision, batch_size=batch_size)
 
 

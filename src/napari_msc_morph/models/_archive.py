@@ -116,11 +116,13 @@ def bundle_files(path: Path, want_weights: bool) -> Iterator[BundleFiles]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _notice_ignored(path: Path, ignored: list[str]) -> None:
+def _found(path: Path, text: str, ignored: list[str]) -> BundleFiles:
+    """``model.json``'s text, with a warning naming the files that are not the bundle's."""
     if ignored:
         shown = ", ".join(sorted(ignored)[:5]) + (" ..." if len(ignored) > 5 else "")
         logger.warning("%s: ignored %d file(s) that are not part of a model bundle: %s",
                        path.name, len(ignored), shown)
+    return BundleFiles(text, None, ignored=ignored)
 
 
 def _folder_files(path: Path, want_weights: bool) -> BundleFiles:
@@ -137,9 +139,8 @@ def _folder_files(path: Path, want_weights: bool) -> BundleFiles:
     if json_path.stat().st_size > MAX_CONFIG_BYTES:
         raise BadInputError(f"{json_path} is larger than {MAX_CONFIG_BYTES // 1024**2} MiB; "
                             "it is not a bundle's model.json.")
-    files = BundleFiles(config_text(json_path.read_bytes(), str(json_path)), None)
-    files.ignored = [p.name for p in path.iterdir() if p.name not in (MODEL_JSON, WEIGHTS_FILE)]
-    _notice_ignored(path, files.ignored)
+    files = _found(path, config_text(json_path.read_bytes(), str(json_path)),
+                   [p.name for p in path.iterdir() if p.name not in (MODEL_JSON, WEIGHTS_FILE)])
     if want_weights:
         if not weights_path.is_file():
             raise FileNotFoundError(f"Model bundle {path} has no {WEIGHTS_FILE}.")
@@ -216,9 +217,8 @@ def _zip_files(path: Path, want_weights: bool, tmp: Path | None) -> BundleFiles:
         wanted = (prefix + MODEL_JSON, prefix + WEIGHTS_FILE)
         buffer = io.BytesIO()
         _stream(zf, json_infos[0], path, buffer, MAX_CONFIG_BYTES)
-        files = BundleFiles(config_text(buffer.getvalue(), f"{MODEL_JSON} in {path.name}"), None)
-        files.ignored = [i.filename for i in infos if i.filename not in wanted]
-        _notice_ignored(path, files.ignored)
+        files = _found(path, config_text(buffer.getvalue(), f"{MODEL_JSON} in {path.name}"),
+                       [i.filename for i in infos if i.filename not in wanted])
         if want_weights:
             try:
                 info = zf.getinfo(wanted[1])

@@ -35,6 +35,7 @@ __all__ = [
     "WEIGHTS_FILE",
     "bundle_files",
     "compare_state_shapes",
+    "network_from_state",
 ]
 
 
@@ -167,9 +168,7 @@ def _check_model_matches(model, config: BundleConfig) -> None:
 # --------------------------------------------------------------------------- load
 def read_bundle_config(path: str | os.PathLike) -> BundleConfig:
     """Read and validate only ``model.json`` of a bundle (no weights, no network)."""
-    path = Path(path)
-    if path.name == MODEL_JSON and path.is_file():
-        path = path.parent
+    path = _bundle_path(path)
     with bundle_files(path, want_weights=False) as files:
         config = _parse_config(files.text, path)
     check_fingerprint(config, f"{MODEL_JSON} in {path.name}")
@@ -198,9 +197,7 @@ def load_bundle(
 
     from .backbones import resolve_device
 
-    path = Path(path)
-    if path.name == MODEL_JSON and path.is_file():
-        path = path.parent
+    path = _bundle_path(path)
     with bundle_files(path, want_weights=True) as files:
         config = _parse_config(files.text, path)
         if task is not None and config.task != task:
@@ -221,10 +218,7 @@ def load_bundle(
             raise BadInputError(
                 f"{path.name}: {WEIGHTS_FILE} is not a valid safetensors file ({err})."
             ) from err
-        check_finite_tensors(state, f"{path.name} ({WEIGHTS_FILE})")
-        model = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
-        compare_state_shapes(model.state_dict(), state, config, f"{path.name}'s weights")
-        model.load_state_dict(state, strict=True)
+        model = network_from_state(config, state, path.name, WEIGHTS_FILE)
         del state  # a zip's weights file is removed when the block ends
     # last: the checks above name a damaged hash or class count more precisely
     check_fingerprint(config, f"{MODEL_JSON} in {path.name}")
@@ -233,12 +227,28 @@ def load_bundle(
     return ModelBundle(model=model, config=config, path=path)
 
 
+def _bundle_path(path: str | os.PathLike) -> Path:
+    """The bundle's folder or ``.zip``; the ``model.json`` inside a folder names the folder."""
+    path = Path(path)
+    return path.parent if path.name == MODEL_JSON and path.is_file() else path
+
+
 def _parse_config(text: str, path: Path) -> BundleConfig:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
         raise BadInputError(f"{MODEL_JSON} in {path} is not valid JSON: {err}.") from err
     return BundleConfig.from_dict(data, source=f"{MODEL_JSON} in {path.name}")
+
+
+def network_from_state(config: BundleConfig, state: dict, name: str, weights: str):
+    """``config``'s network holding ``state``, once every tensor is finite and fits;
+    ``name`` (the bundle or package) and ``weights`` (its weights) are named in errors."""
+    check_finite_tensors(state, f"{name} ({weights})")
+    model = create_backbone(config.backbone, config.num_classes, in_chans=config.in_chans)
+    compare_state_shapes(model.state_dict(), state, config, f"{name}'s weights")
+    model.load_state_dict(state, strict=True)
+    return model
 
 
 def compare_state_shapes(expected: dict, got: dict, config: BundleConfig, what: str) -> None:

@@ -242,7 +242,6 @@ FINGERPRINT_KEYS = ("weights_sha256", "task", "class_names", "ordinal", "score",
 def output_fingerprint(config: BundleConfig) -> str:
     """sha256 over the weights' sha256, :data:`FINGERPRINT_KEYS` and the temperature."""
     values = {key: getattr(config, key) for key in FINGERPRINT_KEYS}
-    values = {k: list(v) if isinstance(v, tuple) else v for k, v in values.items()}
     temperature = (config.calibration or {}).get("temperature", 1.0)
     values["temperature"] = float(temperature)
     text = json.dumps(values, sort_keys=True, separators=(",", ":"))
