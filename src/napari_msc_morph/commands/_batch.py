@@ -42,6 +42,13 @@ def cluster_requested(args) -> bool:
     return args.workers is not None or args.scheduler is not None
 
 
+def is_batch(args, specs) -> bool:
+    """Whether a command runs as a batch: a manifest, a folder or pattern, or a cluster."""
+    from ..batch import is_many
+
+    return args.manifest is not None or any(map(is_many, specs)) or cluster_requested(args)
+
+
 def open_cluster(args):
     """``batch_client`` for the parsed options (``None`` inside: serial)."""
     from ..batch import batch_client
