@@ -133,8 +133,7 @@ def require_distributed():
 
 @contextlib.contextmanager
 def batch_client(workers: int | None = None, scheduler: str | None = None, *,
-                 processes: bool = True, threads_per_worker: int = 1,
-                 timeout: float = CONNECT_TIMEOUT_S):
+                 processes: bool = True, timeout: float = CONNECT_TIMEOUT_S):
     """Yield a ``distributed.Client``, or ``None`` for serial work in this process.
 
     Parameters
@@ -144,9 +143,8 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
     scheduler : str, optional
         Connect to a running scheduler (``tcp://host:8786``, a dask-jobqueue cluster's).
     processes : bool
-        Local workers as processes (no shared GIL) or threads.
-    threads_per_worker : int
-        Tasks per local worker (1: a worker's numerical libraries are not oversubscribed).
+        Local workers as processes (no shared GIL) or threads; each runs one task at a
+        time, so a worker's numerical libraries are not oversubscribed.
     timeout : float
         Seconds to wait for ``scheduler`` to answer.
 
@@ -166,7 +164,7 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
     if scheduler is not None:
         client = _connect(distributed, str(scheduler).strip(), timeout)
     else:
-        cluster = local_cluster(distributed, int(workers), processes, threads_per_worker)
+        cluster = local_cluster(distributed, int(workers), processes)
         client = distributed.Client(cluster)
     try:
         yield client
@@ -178,7 +176,7 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
                 cluster.close()
 
 
-def local_cluster(distributed, workers: int, processes: bool, threads_per_worker: int):
+def local_cluster(distributed, workers: int, processes: bool):
     """A ``LocalCluster`` whose workers run numpy work at the serial speed.
 
     Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker process; a
@@ -191,7 +189,7 @@ def local_cluster(distributed, workers: int, processes: bool, threads_per_worker
 
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         return distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
+            n_workers=workers, threads_per_worker=1, processes=processes,
             dashboard_address=":0", silence_logs=logging.CRITICAL)
 
 
