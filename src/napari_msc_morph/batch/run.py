@@ -71,11 +71,11 @@ class FieldResults(list):
         return [(k, v) for k, v in zip(self.indices, self) if v is not None]
 
 
-def failures_table(failures: Sequence[FieldFailure], kind: str | None = None):
+def failures_table(failures: Sequence[FieldFailure]):
     """The errors table of a batch: ``field`` (or ``image``: the items' kind), ``error``."""
     import pandas as pd
 
-    kind = kind or (failures[0].kind if failures else "field")
+    kind = failures[0].kind if failures else "field"
     return pd.DataFrame({kind: [f.field for f in failures], "error": [f.error for f in failures]},
                         dtype=object)
 
