@@ -272,8 +272,7 @@ def is_many(spec) -> bool:
     return _has_glob(str(file)) or (file.is_dir() and file.suffix.lower() != ".zarr")
 
 
-def fields_from_specs(specs: dict, channels: dict | None = None,
-                      pixel_size_um: float | None = None) -> list[Field]:
+def fields_from_specs(specs: dict, channels: dict | None = None) -> list[Field]:
     """Fields from one spec per role (files, folders or globs), paired in sorted order.
 
     Parameters
@@ -308,8 +307,7 @@ def fields_from_specs(specs: dict, channels: dict | None = None,
             )
     names = unique_names(field_names(primary))
     return [Field(names[k], {role: files[k] for role, (_, files) in expanded.items()},
-                  {name: files[k] for name, (_, files) in chans.items()},
-                  pixel_size_um=pixel_size_um)
+                  {name: files[k] for name, (_, files) in chans.items()})
             for k in range(n)]
 
 
