@@ -29,7 +29,8 @@ EXIT_CODES = {
     130: "cancelled or interrupted (Ctrl-C): finished files are kept, nothing half-written",
 }
 
-# Optional packages -> the extra that installs them (pyproject's optional-dependencies).
+# Optional packages -> the extra that installs them (pyproject's optional-dependencies;
+# every bioio reader plug-in: formats, in import_error_message).
 OPTIONAL_EXTRAS = {
     "cellpose": "cellpose",
     "openpyxl": "all",
@@ -37,7 +38,6 @@ OPTIONAL_EXTRAS = {
     "PyQt5": "all",
     "PySide6": "all",
     "PySide2": "all",
-    "bioio": "formats",
 }
 
 
