@@ -103,7 +103,8 @@ def nothing_done(failures: Sequence[FieldFailure], what: str = "field",
 
 def check_cluster_options(workers: int | None = None, scheduler: str | None = None,
                           timeout: float | None = None) -> None:
-    """Refuse ``--workers 0``, both options at once, an empty address, a bad timeout."""
+    """Refuse ``--workers 0``, both options at once, an empty address, a bad timeout, and
+    a cluster without ``dask.distributed`` (said before any work)."""
     if workers is not None and scheduler is not None:
         raise BadInputError(
             f"--workers {workers} starts a local cluster and --scheduler {scheduler} uses an "
@@ -118,6 +119,8 @@ def check_cluster_options(workers: int | None = None, scheduler: str | None = No
                             "tcp://10.0.0.5:8786.")
     if timeout is not None and not timeout > 0:
         raise BadInputError(f"--scheduler-timeout {timeout}: give a positive number of seconds.")
+    if workers is not None or scheduler is not None:
+        require_distributed()
 
 
 def require_distributed():

@@ -57,14 +57,11 @@ def open_cluster(args):
 
 
 def check_cluster_args(args) -> None:
-    """Refuse bad cluster options before any file is read."""
+    """Refuse bad cluster options, and a missing ``[distributed]`` extra, before any file
+    is read."""
     from ..batch import check_cluster_options
 
     check_cluster_options(args.workers, args.scheduler, args.scheduler_timeout)
-    if cluster_requested(args):
-        from ..batch.run import require_distributed
-
-        require_distributed()  # the missing extra is said before any work
 
 
 def where(args) -> str:
