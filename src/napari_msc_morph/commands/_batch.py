@@ -79,13 +79,15 @@ def side_path(out: Path, kind: str) -> Path:
     return out / f"{kind}.csv"
 
 
-def report_field_failures(command: str, failures, out: Path, verb: str = "written") -> int:
-    """Write the errors table beside ``out`` and list the failed items: 3 if any, else 0;
-    an earlier run's ``.errors``/``.partial`` file is pointed out."""
+def report_field_failures(command: str, failures, out: Path, verb: str = "written",
+                          written: Path | None = None) -> int:
+    """Write the errors table beside ``out`` (or name the one the engine ``written``) and
+    list the failed items: 3 if any, else 0; an earlier run's ``.errors``/``.partial`` file
+    is pointed out."""
     from ..batch import failures_table
     from ..io import write_table
 
-    errors_path = side_path(out, "errors")
+    errors_path = written or side_path(out, "errors")
     stale = [side_path(out, "partial")] + ([] if failures else [errors_path])
     for path in stale:
         if path.exists():
@@ -93,7 +95,8 @@ def report_field_failures(command: str, failures, out: Path, verb: str = "writte
                   f"results are in {out}.", file=sys.stderr)
     if not failures:
         return 0
-    write_table(failures_table(failures), errors_path, path_columns=("image",))
+    if written is None:
+        write_table(failures_table(failures), errors_path, path_columns=("image",))
     print(f"msc-morph {command}: {len(failures)} {failures[0].kind}(s) failed (listed in "
           f"{errors_path}); the others were {verb}:", file=sys.stderr)
     for failure in failures:
