@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import USER_ERRORS, BadInputError, Cancelled, MissingDependencyError, MscMorphError
+from ..errors import USER_ERRORS, BadInputError, Cancelled, MscMorphError, missing_dependency
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
 from .prefetch import prefetched
@@ -125,13 +125,8 @@ def check_cluster_options(workers: int | None = None, scheduler: str | None = No
 
 def require_distributed():
     """``dask.distributed``, or the error naming the ``[distributed]`` extra."""
-    try:
-        import dask.distributed as distributed  # the [distributed] extra: dask[distributed]
-    except ImportError:
-        raise MissingDependencyError(
-            "dask.distributed", "distributed",
-            "--workers / --scheduler (batch work on a Dask cluster)") from None
-    return distributed
+    return missing_dependency("dask.distributed", "distributed",
+                              "--workers / --scheduler (batch work on a Dask cluster)")
 
 
 @contextlib.contextmanager
