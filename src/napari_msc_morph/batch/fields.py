@@ -24,6 +24,7 @@ __all__ = [
     "is_many",
     "read_fields_manifest",
     "unique_names",
+    "unique_stem",
 ]
 
 #: Prefix of the manifest columns naming intensity channels: ``channel_RUNX2``.
@@ -328,11 +329,13 @@ def field_names(specs: list[str]) -> list[str]:
 def unique_names(stems: list[str]) -> list[str]:
     """Make repeated stems unique: ``a``, ``a_2``, ``a_3``."""
     used: set[str] = set()
-    names = []
-    for stem in stems:
-        name, k = stem, 2
-        while name in used:
-            name, k = f"{stem}_{k}", k + 1
-        used.add(name)
-        names.append(name)
-    return names
+    return [unique_stem(stem, used) for stem in stems]
+
+
+def unique_stem(base: str, used: set[str]) -> str:
+    """``base`` made unique among ``used`` (``a``, ``a_2``, ...), and remembered there."""
+    stem, k = base, 2
+    while stem in used:
+        stem, k = f"{base}_{k}", k + 1
+    used.add(stem)
+    return stem
