@@ -106,19 +106,17 @@ def study_fields(inputs, *, pattern: str | None = None, sheet=None,
         out = Path(out_dir).resolve()
         files = [f for f in files if out not in Path(f).parents]
     if sheet is not None:
-        listed = _sheet_rows(Path(sheet))
-        if files:
-            wanted = set(files)
-            outside = [f for f, _ in listed if f not in wanted]
-            if outside:
-                raise BadInputError(f"sample sheet {sheet} lists {len(outside)} file(s) that are "
-                                    f"not among the inputs, e.g. {outside[0]}; give the folder "
-                                    "that holds them, or only the sheet.")
-        rows = listed
+        rows = _sheet_rows(Path(sheet))
+        wanted = set(files)
+        outside = [f for f, _ in rows if f not in wanted]
+        if files and outside:
+            raise BadInputError(f"sample sheet {sheet} lists {len(outside)} file(s) that are "
+                                f"not among the inputs, e.g. {outside[0]}; give the folder "
+                                "that holds them, or only the sheet.")
+    elif not files:
+        raise BadInputError("no image files given; give a folder, a glob or files "
+                            "(or a --sheet that lists them).")
     else:
-        if not files:
-            raise BadInputError("no image files given; give a folder, a glob or files "
-                                "(or a --sheet that lists them).")
         rows = [(f, {}) for f in dict.fromkeys(files)]
     if pattern:
         rows = _keys_from_pattern(rows, pattern)
