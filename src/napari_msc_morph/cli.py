@@ -29,7 +29,8 @@ EXIT_CODES = {
     130: "cancelled or interrupted (Ctrl-C): finished files are kept, nothing half-written",
 }
 
-# Optional packages -> the extra that installs them (pyproject's optional-dependencies).
+# Optional packages -> the extra that installs them (pyproject's optional-dependencies;
+# every bioio reader plug-in: formats, in import_error_message).
 OPTIONAL_EXTRAS = {
     "cellpose": "cellpose",
     "openpyxl": "all",
@@ -37,7 +38,6 @@ OPTIONAL_EXTRAS = {
     "PyQt5": "all",
     "PySide6": "all",
     "PySide2": "all",
-    "bioio": "formats",
 }
 
 
@@ -197,9 +197,8 @@ def os_error_message(err: OSError) -> str:
 
 
 def import_error_message(err: ImportError) -> str | None:
-    """The install hint for a missing package, or ``None`` for a broken import (a bug)."""
-    if isinstance(err, MissingDependencyError):
-        return _one_line(err)
+    """The install hint for a missing package, or ``None`` for a broken import (a bug);
+    the package's own :class:`MissingDependencyError` is an ``MscMorphError`` (said as is)."""
     name = (err.name or "").split(".")[0]
     if not name or name == "napari_msc_morph" or not isinstance(err, ModuleNotFoundError):
         return None

@@ -205,7 +205,7 @@ def _passage_study(out: Path, settings: DemoSettings, seed: int, device: str, re
         evaluation.task.class_names)
     metrics["test_donors"] = sorted(set(evaluation.predictions.get("donor", [])))
     files["passage_bundle"] = bundle
-    return {"metrics": metrics, "files": files, "predictions": evaluation.predictions}
+    return {"metrics": metrics, "files": files}
 
 
 def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, report) -> dict:
@@ -253,8 +253,7 @@ def _osteo_study(out: Path, settings: DemoSettings, seed: int, device: str, repo
     files["osteogenic_bundle"] = bundle
     files["os_scores"] = out / "osteogenic" / "held_out_os_scores.csv"
     files["readouts"] = out / "correlation" / "readouts.csv"
-    return {"metrics": metrics, "files": files, "held_out_samples": samples,
-            "predictions": evaluation.predictions}
+    return {"metrics": metrics, "files": files, "held_out_samples": samples}
 
 
 def _morphometry(out: Path, samples: pd.DataFrame, settings: DemoSettings, seed: int,

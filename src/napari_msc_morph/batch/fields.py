@@ -24,6 +24,7 @@ __all__ = [
     "is_many",
     "read_fields_manifest",
     "unique_names",
+    "unique_stem",
 ]
 
 #: Prefix of the manifest columns naming intensity channels: ``channel_RUNX2``.
@@ -144,11 +145,11 @@ def read_fields_manifest(path, required: tuple[str, ...], optional: tuple[str, .
     seen: dict[str, int] = {}
     # blank lines are skipped in the table but count in the file
     lines = table.attrs.get("lines") or list(range(2, len(table) + 2))
-    for line, row in zip(lines, table.to_dict("records"), strict=True):
+    for line, record in zip(lines, table.to_dict("records"), strict=True):
+        row = {key: _cell(record[column]) for key, column in columns.items()}  # by lower name
         files = {}
         for role in (*required, *optional):
-            value = row.get(columns.get(role)) if role in columns else None
-            spec = _cell(value)
+            spec = row.get(role)
             if spec is None:
                 if role in required:
                     problems.append((line, role, "empty; give the file of this field"))
@@ -156,13 +157,13 @@ def read_fields_manifest(path, required: tuple[str, ...], optional: tuple[str, .
             files[role] = _resolve(spec, base, line, role, problems)
         chans = {}
         for name, column in channel_columns.items():
-            spec = _cell(row.get(column))
+            spec = _cell(record[column])
             if spec is None:
                 problems.append((line, str(column).strip(), "empty; every field needs each "
                                  "channel (or drop the column)"))
                 continue
             chans[name] = _resolve(spec, base, line, str(column).strip(), problems)
-        name = _cell(row.get(columns["field"])) if "field" in columns else None
+        name = row.get("field")
         if name is None:
             first = next(iter(files.values()), None) or next(iter(chans.values()), None)
             name = _stem(first) if first else f"field{len(fields) + 1}"
@@ -170,9 +171,9 @@ def read_fields_manifest(path, required: tuple[str, ...], optional: tuple[str, .
             problems.append((line, "field", f"{name!r} is also the field of line {seen[name]}; "
                                             "field ids must be unique"))
         seen.setdefault(name, line)
-        pixel_size = _number(row, columns, "pixel_size_um", line, problems, positive=True)
-        excluded = _number(row, columns, "n_border_excluded", line, problems, positive=False)
-        sample = _cell(row.get(columns["sample_id"])) if "sample_id" in columns else None
+        pixel_size = _number(row, "pixel_size_um", line, problems, positive=True)
+        excluded = _number(row, "n_border_excluded", line, problems, positive=False)
+        sample = row.get("sample_id")
         fields.append(Field(name, files, chans, sample, pixel_size,
                             None if excluded is None else int(excluded), line))
     if problems:
@@ -201,10 +202,8 @@ def _resolve(spec: str, base: Path, line: int, column: str, problems: list) -> s
     return str(file) if channel is None else f"{file}:{channel}"
 
 
-def _number(row, columns, name, line, problems, positive: bool) -> float | None:
-    if name not in columns:
-        return None
-    text = _cell(row.get(columns[name]))
+def _number(row: dict, name, line, problems, positive: bool) -> float | None:
+    text = row.get(name)
     if text is None:
         return None
     try:
@@ -272,8 +271,7 @@ def is_many(spec) -> bool:
     return _has_glob(str(file)) or (file.is_dir() and file.suffix.lower() != ".zarr")
 
 
-def fields_from_specs(specs: dict, channels: dict | None = None,
-                      pixel_size_um: float | None = None) -> list[Field]:
+def fields_from_specs(specs: dict, channels: dict | None = None) -> list[Field]:
     """Fields from one spec per role (files, folders or globs), paired in sorted order.
 
     Parameters
@@ -308,8 +306,7 @@ def fields_from_specs(specs: dict, channels: dict | None = None,
             )
     names = unique_names(field_names(primary))
     return [Field(names[k], {role: files[k] for role, (_, files) in expanded.items()},
-                  {name: files[k] for name, (_, files) in chans.items()},
-                  pixel_size_um=pixel_size_um)
+                  {name: files[k] for name, (_, files) in chans.items()})
             for k in range(n)]
 
 
@@ -330,11 +327,13 @@ def field_names(specs: list[str]) -> list[str]:
 def unique_names(stems: list[str]) -> list[str]:
     """Make repeated stems unique: ``a``, ``a_2``, ``a_3``."""
     used: set[str] = set()
-    names = []
-    for stem in stems:
-        name, k = stem, 2
-        while name in used:
-            name, k = f"{stem}_{k}", k + 1
-        used.add(name)
-        names.append(name)
-    return names
+    return [unique_stem(stem, used) for stem in stems]
+
+
+def unique_stem(base: str, used: set[str]) -> str:
+    """``base`` made unique among ``used`` (``a``, ``a_2``, ...), and remembered there."""
+    stem, k = base, 2
+    while stem in used:
+        stem, k = f"{base}_{k}", k + 1
+    used.add(stem)
+    return stem

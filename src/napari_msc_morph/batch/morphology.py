@@ -302,7 +302,7 @@ class MeasureBatch:
 
 
 def measure_task(fld: Field, *, pixel_size_um: float | None, thresholds: dict,
-                 threshold_sources: dict, z_project: str, convex: bool,
+                 threshold_sources: dict, z_project: str,
                  size_weighting: str = "miles-lantuejoul",
                  progress: ProgressFn | None = None, cancel: CancelToken | None = None):
     """Measure one field: ``(MeasureResult, pixel-size origin)``."""
@@ -331,7 +331,7 @@ def measure_task(fld: Field, *, pixel_size_um: float | None, thresholds: dict,
     result = measure_field(labels.data, channels, nuclei, pixel_size,
                            thresholds={k: v for k, v in thresholds.items() if k in channels},
                            threshold_sources=threshold_sources,
-                           n_border_excluded=fld.n_border_excluded, convex=convex,
+                           n_border_excluded=fld.n_border_excluded,
                            input_names=names, size_weighting=size_weighting,
                            progress=progress, cancel=cancel, pixel_size_source=source)
     return result, origin
@@ -339,8 +339,7 @@ def measure_task(fld: Field, *, pixel_size_um: float | None, thresholds: dict,
 
 def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
                    thresholds: dict | None = None, threshold_sources: dict | None = None,
-                   z_project: str = "max", convex: bool = True,
-                   size_weighting: str = "miles-lantuejoul",
+                   z_project: str = "max", size_weighting: str = "miles-lantuejoul",
                    pool_thresholds: str | None = None, client=None,
                    progress: ProgressFn | None = None,
                    cancel: CancelToken | None = None) -> MeasureBatch:
@@ -368,8 +367,7 @@ def measure_fields(fields: list[Field], *, pixel_size_um: float | None = None,
     """
     thresholds, sources = dict(thresholds or {}), dict(threshold_sources or {})
     task = partial(measure_task, pixel_size_um=pixel_size_um, thresholds=thresholds,
-                   threshold_sources=sources, z_project=z_project, convex=convex,
-                   size_weighting=size_weighting)
+                   threshold_sources=sources, z_project=z_project, size_weighting=size_weighting)
     results = _run(task, list(fields), fields, client, progress, cancel)
     if pool_thresholds is not None:
         _pool_thresholds(results, fields, pool_thresholds, thresholds, sources)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import USER_ERRORS, BadInputError, Cancelled, MissingDependencyError, MscMorphError
+from ..errors import USER_ERRORS, BadInputError, Cancelled, MscMorphError, missing_dependency
 from ..jobs import CancelToken, ProgressFn, check_cancelled, report
 from ..registry import Registry
 from .prefetch import prefetched
@@ -71,11 +71,11 @@ class FieldResults(list):
         return [(k, v) for k, v in zip(self.indices, self) if v is not None]
 
 
-def failures_table(failures: Sequence[FieldFailure], kind: str | None = None):
+def failures_table(failures: Sequence[FieldFailure]):
     """The errors table of a batch: ``field`` (or ``image``: the items' kind), ``error``."""
     import pandas as pd
 
-    kind = kind or (failures[0].kind if failures else "field")
+    kind = failures[0].kind if failures else "field"
     return pd.DataFrame({kind: [f.field for f in failures], "error": [f.error for f in failures]},
                         dtype=object)
 
@@ -103,7 +103,8 @@ def nothing_done(failures: Sequence[FieldFailure], what: str = "field",
 
 def check_cluster_options(workers: int | None = None, scheduler: str | None = None,
                           timeout: float | None = None) -> None:
-    """Refuse ``--workers 0``, both options at once, an empty address, a bad timeout."""
+    """Refuse ``--workers 0``, both options at once, an empty address, a bad timeout, and
+    a cluster without ``dask.distributed`` (said before any work)."""
     if workers is not None and scheduler is not None:
         raise BadInputError(
             f"--workers {workers} starts a local cluster and --scheduler {scheduler} uses an "
@@ -118,23 +119,19 @@ def check_cluster_options(workers: int | None = None, scheduler: str | None = No
                             "tcp://10.0.0.5:8786.")
     if timeout is not None and not timeout > 0:
         raise BadInputError(f"--scheduler-timeout {timeout}: give a positive number of seconds.")
+    if workers is not None or scheduler is not None:
+        require_distributed()
 
 
 def require_distributed():
     """``dask.distributed``, or the error naming the ``[distributed]`` extra."""
-    try:
-        import dask.distributed as distributed  # the [distributed] extra: dask[distributed]
-    except ImportError:
-        raise MissingDependencyError(
-            "dask.distributed", "distributed",
-            "--workers / --scheduler (batch work on a Dask cluster)") from None
-    return distributed
+    return missing_dependency("dask.distributed", "distributed",
+                              "--workers / --scheduler (batch work on a Dask cluster)")
 
 
 @contextlib.contextmanager
 def batch_client(workers: int | None = None, scheduler: str | None = None, *,
-                 processes: bool = True, threads_per_worker: int = 1,
-                 timeout: float = CONNECT_TIMEOUT_S):
+                 processes: bool = True, timeout: float = CONNECT_TIMEOUT_S):
     """Yield a ``distributed.Client``, or ``None`` for serial work in this process.
 
     Parameters
@@ -144,9 +141,8 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
     scheduler : str, optional
         Connect to a running scheduler (``tcp://host:8786``, a dask-jobqueue cluster's).
     processes : bool
-        Local workers as processes (no shared GIL) or threads.
-    threads_per_worker : int
-        Tasks per local worker (1: a worker's numerical libraries are not oversubscribed).
+        Local workers as processes (no shared GIL) or threads; each runs one task at a
+        time, so a worker's numerical libraries are not oversubscribed.
     timeout : float
         Seconds to wait for ``scheduler`` to answer.
 
@@ -166,7 +162,7 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
     if scheduler is not None:
         client = _connect(distributed, str(scheduler).strip(), timeout)
     else:
-        cluster = local_cluster(distributed, int(workers), processes, threads_per_worker)
+        cluster = local_cluster(distributed, int(workers), processes)
         client = distributed.Client(cluster)
     try:
         yield client
@@ -178,7 +174,7 @@ def batch_client(workers: int | None = None, scheduler: str | None = None, *,
                 cluster.close()
 
 
-def local_cluster(distributed, workers: int, processes: bool, threads_per_worker: int):
+def local_cluster(distributed, workers: int, processes: bool):
     """A ``LocalCluster`` whose workers run numpy work at the serial speed.
 
     Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in every worker process; a
@@ -191,7 +187,7 @@ def local_cluster(distributed, workers: int, processes: bool, threads_per_worker
 
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
         return distributed.LocalCluster(
-            n_workers=workers, threads_per_worker=threads_per_worker, processes=processes,
+            n_workers=workers, threads_per_worker=1, processes=processes,
             dashboard_address=":0", silence_logs=logging.CRITICAL)
 
 

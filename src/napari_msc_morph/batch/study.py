@@ -341,8 +341,7 @@ def _tables(results, fields, thresholds, sources, failures, n_new) -> Study:
                         "Study dock's Pixel size) for µm.")
     if keys:
         parts = []
-        for values, part in cells.groupby(keys, sort=True, dropna=False):
-            values = values if isinstance(values, tuple) else (values,)
+        for values, part in cells.groupby(keys, sort=True, dropna=False):  # tuples (pandas 2)
             pooled = part.drop(columns=["file", "field", *keys])
             pooled.attrs = {}  # fields of different sizes: no single field area
             row = summarize_cells(pooled, thresholds=thresholds, threshold_sources=sources,

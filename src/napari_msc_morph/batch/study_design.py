@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import BadInputError
-from .fields import _cell, _stem, expand_spec, field_names, unique_names
+from .fields import _cell, expand_spec, field_names, unique_names
 
 __all__ = ["StudyField", "pattern_regex", "sample_keys", "study_fields"]
 
@@ -106,19 +106,17 @@ def study_fields(inputs, *, pattern: str | None = None, sheet=None,
         out = Path(out_dir).resolve()
         files = [f for f in files if out not in Path(f).parents]
     if sheet is not None:
-        listed = _sheet_rows(Path(sheet))
-        if files:
-            wanted = set(files)
-            outside = [f for f, _ in listed if f not in wanted]
-            if outside:
-                raise BadInputError(f"sample sheet {sheet} lists {len(outside)} file(s) that are "
-                                    f"not among the inputs, e.g. {outside[0]}; give the folder "
-                                    "that holds them, or only the sheet.")
-        rows = listed
+        rows = _sheet_rows(Path(sheet))
+        wanted = set(files)
+        outside = [f for f, _ in rows if f not in wanted]
+        if files and outside:
+            raise BadInputError(f"sample sheet {sheet} lists {len(outside)} file(s) that are "
+                                f"not among the inputs, e.g. {outside[0]}; give the folder "
+                                "that holds them, or only the sheet.")
+    elif not files:
+        raise BadInputError("no image files given; give a folder, a glob or files "
+                            "(or a --sheet that lists them).")
     else:
-        if not files:
-            raise BadInputError("no image files given; give a folder, a glob or files "
-                                "(or a --sheet that lists them).")
         rows = [(f, {}) for f in dict.fromkeys(files)]
     if pattern:
         rows = _keys_from_pattern(rows, pattern)
@@ -130,7 +128,8 @@ def study_fields(inputs, *, pattern: str | None = None, sheet=None,
         names = ["_".join(keys.values()) for _, keys in rows]
         if len(set(names)) < len(names) or not all(names):
             names = None
-    names = names or _field_names(rows)
+    # unique names from the files, so a field's outputs never overwrite another's
+    names = names or unique_names(field_names([path for path, _ in rows]))
     return [StudyField(name, path, keys, channels)
             for name, (path, keys), channels in zip(names, rows, channel_files, strict=True)]
 
@@ -155,14 +154,6 @@ def sample_keys(fields: list[StudyField]) -> list[str]:
     """The keys that name a sample: every key except ``field`` (the field within a sample)."""
     keys = dict.fromkeys(k for f in fields for k in f.keys)
     return [k for k in keys if k.lower() != "field"]
-
-
-def _field_names(rows) -> list[str]:
-    """Unique field names from the files, so a field's outputs never overwrite another's."""
-    stems = field_names([path for path, _ in rows])
-    if len(set(stems)) < len(stems):
-        stems = unique_names([_stem(path) for path, _ in rows])
-    return stems
 
 
 def _keys_from_pattern(rows, pattern: str):

@@ -42,6 +42,13 @@ def cluster_requested(args) -> bool:
     return args.workers is not None or args.scheduler is not None
 
 
+def is_batch(args, specs) -> bool:
+    """Whether a command runs as a batch: a manifest, a folder or pattern, or a cluster."""
+    from ..batch import is_many
+
+    return args.manifest is not None or any(map(is_many, specs)) or cluster_requested(args)
+
+
 def open_cluster(args):
     """``batch_client`` for the parsed options (``None`` inside: serial)."""
     from ..batch import batch_client
@@ -50,14 +57,11 @@ def open_cluster(args):
 
 
 def check_cluster_args(args) -> None:
-    """Refuse bad cluster options before any file is read."""
+    """Refuse bad cluster options, and a missing ``[distributed]`` extra, before any file
+    is read."""
     from ..batch import check_cluster_options
 
     check_cluster_options(args.workers, args.scheduler, args.scheduler_timeout)
-    if cluster_requested(args):
-        from ..batch.run import require_distributed
-
-        require_distributed()  # the missing extra is said before any work
 
 
 def where(args) -> str:
@@ -75,13 +79,15 @@ def side_path(out: Path, kind: str) -> Path:
     return out / f"{kind}.csv"
 
 
-def report_field_failures(command: str, failures, out: Path, verb: str = "written") -> int:
-    """Write the errors table beside ``out`` and list the failed items: 3 if any, else 0;
-    an earlier run's ``.errors``/``.partial`` file is pointed out."""
+def report_field_failures(command: str, failures, out: Path, verb: str = "written",
+                          written: Path | None = None) -> int:
+    """Write the errors table beside ``out`` (or name the one the engine ``written``) and
+    list the failed items: 3 if any, else 0; an earlier run's ``.errors``/``.partial`` file
+    is pointed out."""
     from ..batch import failures_table
     from ..io import write_table
 
-    errors_path = side_path(out, "errors")
+    errors_path = written or side_path(out, "errors")
     stale = [side_path(out, "partial")] + ([] if failures else [errors_path])
     for path in stale:
         if path.exists():
@@ -89,7 +95,8 @@ def report_field_failures(command: str, failures, out: Path, verb: str = "writte
                   f"results are in {out}.", file=sys.stderr)
     if not failures:
         return 0
-    write_table(failures_table(failures), errors_path, path_columns=("image",))
+    if written is None:
+        write_table(failures_table(failures), errors_path, path_columns=("image",))
     print(f"msc-morph {command}: {len(failures)} {failures[0].kind}(s) failed (listed in "
           f"{errors_path}); the others were {verb}:", file=sys.stderr)
     for failure in failures:

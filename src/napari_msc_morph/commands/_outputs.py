@@ -63,9 +63,12 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), *, overwrite: bool =
     BadInputError
         Naming the option and path, and what to do instead.
     """
+    from ..channels import parse_image_spec
+
     outputs = [(option, Path(os.path.expanduser(os.fspath(path))), kind)
                for option, path, kind in outputs if path is not None]
-    sources = list(_input_paths(inputs))
+    sources = [(name, parse_image_spec(value)[0] if isinstance(value, str) else Path(value))
+               for name, value in inputs if value is not None]
     if resume and overwrite:
         raise BadInputError(
             "--resume continues the run already in --out and --overwrite replaces it; "
@@ -88,15 +91,6 @@ def check_outputs(outputs: Iterable, inputs: Iterable = (), *, overwrite: bool =
 
 def _absolute(path) -> Path:
     return Path(os.path.abspath(os.path.expanduser(os.fspath(path))))
-
-
-def _input_paths(inputs: Iterable):
-    from ..channels import parse_image_spec
-
-    for name, value in inputs:
-        if value is None:
-            continue
-        yield name, parse_image_spec(value)[0] if isinstance(value, str) else Path(value)
 
 
 def _check_suffix(option: str, path: Path, kind: str) -> None:

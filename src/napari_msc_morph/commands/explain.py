@@ -91,8 +91,8 @@ def run(args) -> int:
 def _write_one(explanation, item, folder: Path, used_stems: set[str]) -> dict:
     from PIL import Image
 
+    from ..batch.fields import unique_stem
     from ..inference import heatmap_overlay
-    from ..inference.score_store import unique_stem
     from ..io import atomic_path, write_tiff
 
     stem = unique_stem(Path(explanation.name).stem, used_stems)

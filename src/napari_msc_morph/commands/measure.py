@@ -88,10 +88,10 @@ def run(args) -> int:
     from ..batch import Field, fields_from_specs, measure_fields, read_fields_manifest
     from ..batch.morphology import study_thresholds
     from ..io import resolve_pixel_size, write_table
-    from ._batch import check_cluster_args, open_cluster, report_field_failures, where
+    from ._batch import check_cluster_args, is_batch, open_cluster, report_field_failures, where
     from ._progress import progress_bar
 
-    one = not _is_batch(args)
+    one = not (len(args.labels) > 1 or is_batch(args, args.labels))
     check_cluster_args(args)
     channels = {}
     for name, spec in args.channel:
@@ -172,14 +172,6 @@ def run(args) -> int:
                                   "source": source}), args.write_thresholds)
         print(f"thresholds ({args.learn}) {learnt} -> {args.write_thresholds}")
     return report_field_failures("measure", failures, args.out)
-
-
-def _is_batch(args) -> bool:
-    from ..batch import is_many
-    from ._batch import cluster_requested
-
-    return (args.manifest is not None or len(args.labels) > 1
-            or any(is_many(p) for p in args.labels) or cluster_requested(args))
 
 
 def _numbers(pairs) -> dict:

@@ -104,10 +104,10 @@ def run(args) -> int:
     from ..batch import Field, fields_from_specs, read_fields_manifest, segment_fields
     from ..batch.morphology import FIELDS_TABLE
     from ..batch.segment_thresholds import ROBUSTNESS_TABLE
-    from ._batch import check_cluster_args, open_cluster, report_field_failures, where
+    from ._batch import check_cluster_args, is_batch, open_cluster, report_field_failures, where
     from ._progress import progress_bar
 
-    one = not _is_batch(args)
+    one = not is_batch(args, [args.nuclei])
     check_cluster_args(args)
     device_note(args)
     groups = None
@@ -194,9 +194,3 @@ def _groups(manifest, column: str | None, n_fields: int) -> list | None:
                             "fill the empty cells.")
     return [str(v) for v in values]
 
-
-def _is_batch(args) -> bool:
-    from ..batch import is_many
-    from ._batch import cluster_requested
-
-    return args.manifest is not None or is_many(args.nuclei) or cluster_requested(args)

@@ -90,7 +90,7 @@ def run(args) -> int:
     from ..batch.study import CELLS_TABLE, ERRORS_TABLE, FIELDS_TABLE, SAMPLES_TABLE, run_study
     from ..batch.study_design import study_fields
     from ..io import resolve_pixel_size
-    from ._batch import BATCH_FAILED_EXIT, check_cluster_args, open_cluster, where
+    from ._batch import check_cluster_args, open_cluster, report_field_failures, where
     from ._progress import progress_bar
 
     check_cluster_args(args)
@@ -128,10 +128,5 @@ def run(args) -> int:
         print(f"{marker}: positive above {value:.6g} ({study.threshold_sources[marker]})")
     for warning in study.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    if study.failures:
-        for failure in study.failures:
-            print(f"failed: {failure.field}: {failure.error}", file=sys.stderr)
-        print(f"{len(study.failures)} field(s) failed; listed in {out / ERRORS_TABLE}",
-              file=sys.stderr)
-        return BATCH_FAILED_EXIT
-    return 0
+    return report_field_failures("study", study.failures, out, "processed",
+                                 written=out / ERRORS_TABLE)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..batch.fields import unique_stem
 from ..errors import BadInputError
 
 __all__ = ["SCORE_MAP_SUFFIXES", "CHUNK", "score_map_array", "unique_stem", "write_score_maps"]
@@ -43,15 +44,6 @@ def _placement(prediction) -> tuple[tuple[float, float], tuple[float, float], st
     if px:
         return (scale[0] * px, scale[1] * px), (translate[0] * px, translate[1] * px), "micrometer"
     return scale, translate, None
-
-
-def unique_stem(base: str, used: set[str]) -> str:
-    """``base`` made unique among ``used`` (``a``, ``a_2``, ...), and remembered there."""
-    stem, k = base, 2
-    while stem in used:
-        stem, k = f"{base}_{k}", k + 1
-    used.add(stem)
-    return stem
 
 
 def _unique_stems(predictions) -> list[str]:
