@@ -89,12 +89,13 @@ class ResultRows:
             self._set_values(row, values)
         self._refresh()
 
-    def _set_values(self, row: _Row, values: dict) -> None:
+    def _set_values(self, row: _Row, values: dict, also_metadata=()) -> None:
+        """Values of ``row``; keys of metadata columns (or in ``also_metadata``) are metadata."""
         for key, value in values.items():
             key = str(key)
             if key in ("layer", "plane"):
                 continue
-            if key in self._metadata_columns:
+            if key in self._metadata_columns or key in also_metadata:
                 self._set_metadata(row, key, value)
                 continue
             if key not in self._value_columns:
@@ -130,7 +131,7 @@ class ResultRows:
         if row.plane is None or row.layer is None:
             return
         for key, value in plane_axis_values(row.layer, row.plane).items():
-            if key in METADATA_COLUMNS or key in NUMERIC_METADATA or key in self._metadata_columns:
+            if key in NUMERIC_METADATA or key in self._metadata_columns:  # sample columns among them
                 if key not in self._metadata_columns:
                     self._metadata_columns.append(key)
                 row.metadata[key] = _parse_metadata_value(key, value)
