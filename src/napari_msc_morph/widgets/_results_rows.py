@@ -78,12 +78,11 @@ class ResultRows:
             return
         old = self._rows_of(layer)
         at = self._rows.index(old[0]) if old else len(self._rows)
-        kept = [row for row in old if row.plane in planes]
         for row in old:
-            if row not in kept:
+            if row.plane not in planes:
                 self._rows.remove(row)
         for offset, (plane, values) in enumerate(zip(planes, rows)):
-            row = next((r for r in kept if r.plane == plane), None) or self._row_for(layer, plane)
+            row = self._row_for(layer, plane)
             self._rows.remove(row)  # a new row was added at the end: placed with its siblings
             self._rows.insert(min(at + offset, len(self._rows)), row)
             self._set_values(row, values)
