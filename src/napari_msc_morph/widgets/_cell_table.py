@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
 
 from ..table_export import export_table, file_filters
 from ._panel import button, hbox, show_failure
+from ._results_values import cell_text
 from ._table_view import export_dialog, set_items
 
 COLORMAPS = ("viridis", "magma", "plasma", "cividis", "coolwarm", "turbo")
@@ -29,9 +30,9 @@ _ROOT = QModelIndex()  # the invalid (root) index: Qt's default ``parent``
 class DataFrameModel(QAbstractTableModel):
     """Read-only Qt model over a DataFrame; sorts on the raw values."""
 
-    def __init__(self, table: pd.DataFrame | None = None, parent=None):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self._table = pd.DataFrame() if table is None else table
+        self._table = pd.DataFrame()
 
     def set_table(self, table: pd.DataFrame) -> None:
         self.beginResetModel()
@@ -49,9 +50,7 @@ class DataFrameModel(QAbstractTableModel):
             return None
         value = self._table.iat[index.row(), index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            if isinstance(value, (float, np.floating)):
-                return "" if not np.isfinite(value) else f"{value:.4g}"
-            return str(value)
+            return cell_text(value, 4)
         if role == SORT_ROLE:
             if isinstance(value, (np.integer, np.floating, int, float, bool, np.bool_)):
                 value = float(value)
@@ -165,16 +164,6 @@ class CellTable(QWidget):
                 self.layer.colormap = self._original_colormap
 
     # ------------------------------------------------------------ row <-> cell
-    def row_of(self, label: int, frame: int | None = None) -> int | None:
-        """Table row (in the table's own order) of ``label`` (in ``frame``)."""
-        if self.table.empty:
-            return None
-        match = self.table["label"].to_numpy() == label
-        if frame is not None and "frame" in self.table:
-            match &= self.table["frame"].to_numpy() == frame
-        rows = np.flatnonzero(match)
-        return int(rows[0]) if rows.size else None
-
     def select_row(self, row: int) -> None:
         """Select table row ``row`` (as if clicked): selects and centres its cell."""
         proxy_index = self.proxy.mapFromSource(self.model.index(row, 0))
@@ -235,12 +224,15 @@ class CellTable(QWidget):
 
     def select_label(self, label: int, frame: int | None = None) -> None:
         """Select the row of ``label`` (canvas → table direction)."""
-        row = self.row_of(label, frame) if label else None
-        if row is None:
+        match = self.table["label"].to_numpy() == label
+        if frame is not None and "frame" in self.table:
+            match &= self.table["frame"].to_numpy() == frame
+        rows = np.flatnonzero(match)
+        if not label or not rows.size:
             return
         self._syncing = True
         try:
-            self.select_row(row)
+            self.select_row(int(rows[0]))
             self.layer.selected_label = label
         finally:
             self._syncing = False

@@ -36,13 +36,32 @@ class _Row:
             self.values["plane"] = self.plane
 
 
+def key_text(value) -> str:
+    """A value as a sample key: whole numbers without decimals (7.0, "7.0" and 7 -> "7")."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    return str(int(number)) if number.is_integer() else str(value).strip()
+
+
+def cell_text(value, digits: int = 3) -> str:
+    """A table cell: floats with ``digits`` significant digits, NaN and None empty, lists
+    comma-joined."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(cell_text(v, digits) for v in value)
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.{digits}g}" if np.isfinite(value) else ""
+    return "" if value is None else str(value)
+
+
 def plane_key(value) -> str | None:
     """A row's plane as text: ``3``, ``3.0`` and ``"3"`` -> ``"3"``; missing -> ``None``."""
     if _is_missing(value) or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
+    return key_text(value)
 
 
 # napari names unnamed axes by their position: "-3", "-2", "-1"
@@ -130,14 +149,6 @@ def _parse_metadata_value(column: str, text) -> Any:
             return text
         return int(number) if number.is_integer() else number
     return text.item() if isinstance(text, (np.integer, np.floating)) else text
-
-
-def _format(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_format(v) for v in value)
-    if isinstance(value, (float, np.floating)):
-        return "" if np.isnan(value) else f"{value:.4g}"
-    return "" if value is None else str(value)
 
 
 def _is_missing(value) -> bool:

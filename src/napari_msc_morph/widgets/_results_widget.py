@@ -25,9 +25,9 @@ from ._results_rows import ResultRows
 from ._results_values import (
     METADATA_COLUMNS,
     NUMERIC_METADATA,
-    _format,
     _is_missing,
     _Row,
+    cell_text,
     plane_key,
     results_provenance,
     row_pixel_size,
@@ -212,7 +212,7 @@ class ResultsTable(ResultRows, DockWidget):
             for r, row in enumerate(self._rows):
                 record = {"layer": row.name, **row.values, **row.metadata}
                 for c, column in enumerate(columns):
-                    item = QTableWidgetItem(_format(record.get(column)))
+                    item = QTableWidgetItem(cell_text(record.get(column), 4))
                     flags = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
                     if column in editable and column not in row.fixed:
                         flags |= Qt.ItemFlag.ItemIsEditable
