@@ -35,7 +35,7 @@ from ..io import read_table
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
 from ._panel import JobDock, button, hbox
-from ._results_values import key_text, select_layers, show_plane
+from ._results_values import _is_missing, key_text, select_layers, show_plane
 from ._table_view import combo, export_dialog, file_row, fill_table_widget, line_edit, set_items
 from .results_table import get_results_table
 
@@ -239,8 +239,7 @@ class ComparePanel(JobDock):
         meta = {} if index is None else dict(results.to_dataframe().iloc[index])
         meta.update({k: v for k, v in layer.metadata.items() if isinstance(v, (str, int, float))})
         for column, value in meta.items():
-            if column not in rows and column != "layer" and value is not None and \
-                    not (isinstance(value, float) and np.isnan(value)):
+            if column not in rows and column != "layer" and not _is_missing(value):
                 rows[column] = value
         return rows
 
