@@ -68,13 +68,14 @@ def plane_key(value) -> str | None:
 _UNNAMED_AXIS = re.compile(r"-?\d+")
 
 
-def plane_index(layer, plane: str) -> tuple[int, ...] | None:
-    """The index of ``plane`` on each leading axis of ``layer`` (``"2"`` on a 2 x 3 stack:
-    ``(0, 2)``), or None when it does not fit the layer."""
+def plane_index(layer, plane) -> tuple[int, ...] | None:
+    """The index of ``plane`` (a table's ``plane`` value: ``2``, ``"0,2"``) on each leading
+    axis of ``layer`` (``"2"`` on a 2 x 3 stack: ``(0, 2)``), or None when it does not fit the
+    layer or is missing (a whole image)."""
     data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
     lead_shape = tuple(data.shape[:int(layer.ndim) - 2])
     try:
-        index = tuple(int(part) for part in plane.split(","))
+        index = tuple(int(part) for part in (plane_key(plane) or "").split(","))
     except ValueError:
         return None
     if len(index) == 1 and len(lead_shape) > 1 and index[0] < int(np.prod(lead_shape)):
@@ -87,11 +88,8 @@ def plane_index(layer, plane: str) -> tuple[int, ...] | None:
 def show_plane(viewer, layer, plane) -> None:
     """Move ``viewer``'s sliders to ``plane`` of ``layer`` (a table's ``plane`` value: ``3``,
     ``"0,2"``); nothing for a whole image (empty or NaN) or a plane the layer lacks."""
-    if plane is None or isinstance(plane, float) and np.isnan(plane) or plane == "":
-        return
-    text = str(int(plane)) if isinstance(plane, (int, float, np.number)) else str(plane)
     offset = viewer.dims.ndim - int(layer.ndim)  # the layer's axes are the viewer's last
-    for axis, step in enumerate(plane_index(layer, text) or ()):
+    for axis, step in enumerate(plane_index(layer, plane) or ()):
         viewer.dims.set_current_step(offset + axis, step)
 
 
