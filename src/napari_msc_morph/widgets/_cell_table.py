@@ -200,11 +200,8 @@ class CellTable(QWidget):
             for axis_offset in range(len(lead)):
                 axis = self.viewer.dims.ndim - layer.ndim + axis_offset
                 self.viewer.dims.set_point(axis, world[axis_offset])
-        self._camera().center = tuple(world[-2:])
-
-    def _camera(self):
         scene = getattr(self.viewer, "scene", None)  # napari >= 0.9
-        return scene.camera if scene is not None else self.viewer.camera
+        (scene.camera if scene is not None else self.viewer.camera).center = tuple(world[-2:])
 
     def _on_canvas_click(self, layer, event) -> None:
         if self.table.empty or event.type != "mouse_press":
@@ -253,12 +250,6 @@ class CellTable(QWidget):
             return name, np.zeros(0)
         return name, self.table[name].to_numpy(dtype=float)
 
-    @staticmethod
-    def _limits(values: np.ndarray) -> tuple[float, float]:
-        finite = values[np.isfinite(values)]
-        low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
-        return float(low), float(high if high > low else low + 1.0)
-
     def colour_by_feature(self, name: str | None = None, colormap: str | None = None) -> None:
         """Colour the labels by feature ``name`` (NaN = grey) and show its colorbar."""
         if name is not None:
@@ -287,7 +278,9 @@ class CellTable(QWidget):
             keep = table["frame"].to_numpy() == _flat_frame(
                 self.viewer.dims.current_step[-layer.ndim:], lead)
             table, values = table[keep], values[keep]
-        low, high = self._limits(values)
+        finite = values[np.isfinite(values)]  # colours span the 1st-99th percentile
+        low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
+        high = high if high > low else low + 1.0
         cmap = colormaps[self.colormap.currentText()]
         scaled = np.clip((values - low) / (high - low), 0, 1)
         rgba = cmap(np.nan_to_num(scaled))
