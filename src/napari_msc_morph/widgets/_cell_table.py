@@ -105,7 +105,6 @@ class CellTable(QWidget):
                                       "(grey: no value)")
         self.colour_labels.toggled.connect(lambda _: self._recolour())
         self.highlight = QCheckBox("Show only the selected cell")
-        self.highlight.setChecked(False)
         self.highlight.setToolTip("Hide the other cells while one row is selected")
         self.highlight.toggled.connect(self._on_highlight)
         self.export_button = button(None, "Export table…", "Save the table as CSV, Excel or "
@@ -141,10 +140,8 @@ class CellTable(QWidget):
         self.model.set_table(self.table)
         self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.title.setText(f"{len(self.table)} objects in “{layer.name}”")
-        numeric = [
-            c for c in self.table.columns
-            if pd.api.types.is_numeric_dtype(self.table[c]) and c not in ("label", "frame")
-        ]
+        numeric = [c for c in self.table.select_dtypes(["number", "bool"]).columns
+                   if c not in ("label", "frame")]
         set_items(self.feature, numeric, ("area_um2", "area_px"))
         if self._on_canvas_click not in layer.mouse_drag_callbacks:
             layer.mouse_drag_callbacks.append(self._on_canvas_click)
