@@ -62,9 +62,15 @@ def get_results_table(viewer, show: bool = True) -> ResultsTable:
     return table
 
 
-def results_table_widget(napari_viewer) -> ResultsTable:
-    """npe2 widget factory for "Results table": the viewer's one table, undocked from a
-    dock of ours so that napari docks it."""
+def results_table_widget(napari_viewer=None) -> ResultsTable:
+    """npe2 widget factory for "Results table": the viewer's one table (default: the
+    current viewer), undocked from a dock of ours so that napari docks it."""
+    if napari_viewer is None:
+        import napari
+
+        napari_viewer = napari.current_viewer()
+    if napari_viewer is None:
+        raise RuntimeError("The results table needs an open napari viewer.")
     table = _table_for(napari_viewer)
     window = getattr(napari_viewer, "window", None)
     if window is not None:
