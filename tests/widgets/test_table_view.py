@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 from qtpy.QtWidgets import QTableWidget
 
-from napari_msc_morph.widgets._table_view import cell_text, fill_table_widget, key_text
+from napari_msc_morph.widgets._results_values import cell_text, key_text
+from napari_msc_morph.widgets._table_view import fill_table_widget
 
 
 def test_sample_keys_match_whole_numbers_however_written():

@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
 
 from ..table_export import export_table, file_filters
 from ._panel import button, hbox, show_failure
+from ._results_values import cell_text
 from ._table_view import export_dialog, set_items
 
 COLORMAPS = ("viridis", "magma", "plasma", "cividis", "coolwarm", "turbo")
@@ -29,9 +30,9 @@ _ROOT = QModelIndex()  # the invalid (root) index: Qt's default ``parent``
 class DataFrameModel(QAbstractTableModel):
     """Read-only Qt model over a DataFrame; sorts on the raw values."""
 
-    def __init__(self, table: pd.DataFrame | None = None, parent=None):
+    def __init__(self, parent=None):
         super().__init__(parent)
-        self._table = pd.DataFrame() if table is None else table
+        self._table = pd.DataFrame()
 
     def set_table(self, table: pd.DataFrame) -> None:
         self.beginResetModel()
@@ -49,9 +50,7 @@ class DataFrameModel(QAbstractTableModel):
             return None
         value = self._table.iat[index.row(), index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
-            if isinstance(value, (float, np.floating)):
-                return "" if not np.isfinite(value) else f"{value:.4g}"
-            return str(value)
+            return cell_text(value, 4)
         if role == SORT_ROLE:
             if isinstance(value, (np.integer, np.floating, int, float, bool, np.bool_)):
                 value = float(value)
@@ -106,7 +105,6 @@ class CellTable(QWidget):
                                       "(grey: no value)")
         self.colour_labels.toggled.connect(lambda _: self._recolour())
         self.highlight = QCheckBox("Show only the selected cell")
-        self.highlight.setChecked(False)
         self.highlight.setToolTip("Hide the other cells while one row is selected")
         self.highlight.toggled.connect(self._on_highlight)
         self.export_button = button(None, "Export table…", "Save the table as CSV, Excel or "
@@ -142,10 +140,8 @@ class CellTable(QWidget):
         self.model.set_table(self.table)
         self.view.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
         self.title.setText(f"{len(self.table)} objects in “{layer.name}”")
-        numeric = [
-            c for c in self.table.columns
-            if pd.api.types.is_numeric_dtype(self.table[c]) and c not in ("label", "frame")
-        ]
+        numeric = [c for c in self.table.select_dtypes(["number", "bool"]).columns
+                   if c not in ("label", "frame")]
         set_items(self.feature, numeric, ("area_um2", "area_px"))
         if self._on_canvas_click not in layer.mouse_drag_callbacks:
             layer.mouse_drag_callbacks.append(self._on_canvas_click)
@@ -165,16 +161,6 @@ class CellTable(QWidget):
                 self.layer.colormap = self._original_colormap
 
     # ------------------------------------------------------------ row <-> cell
-    def row_of(self, label: int, frame: int | None = None) -> int | None:
-        """Table row (in the table's own order) of ``label`` (in ``frame``)."""
-        if self.table.empty:
-            return None
-        match = self.table["label"].to_numpy() == label
-        if frame is not None and "frame" in self.table:
-            match &= self.table["frame"].to_numpy() == frame
-        rows = np.flatnonzero(match)
-        return int(rows[0]) if rows.size else None
-
     def select_row(self, row: int) -> None:
         """Select table row ``row`` (as if clicked): selects and centres its cell."""
         proxy_index = self.proxy.mapFromSource(self.model.index(row, 0))
@@ -211,11 +197,8 @@ class CellTable(QWidget):
             for axis_offset in range(len(lead)):
                 axis = self.viewer.dims.ndim - layer.ndim + axis_offset
                 self.viewer.dims.set_point(axis, world[axis_offset])
-        self._camera().center = tuple(world[-2:])
-
-    def _camera(self):
         scene = getattr(self.viewer, "scene", None)  # napari >= 0.9
-        return scene.camera if scene is not None else self.viewer.camera
+        (scene.camera if scene is not None else self.viewer.camera).center = tuple(world[-2:])
 
     def _on_canvas_click(self, layer, event) -> None:
         if self.table.empty or event.type != "mouse_press":
@@ -235,12 +218,15 @@ class CellTable(QWidget):
 
     def select_label(self, label: int, frame: int | None = None) -> None:
         """Select the row of ``label`` (canvas → table direction)."""
-        row = self.row_of(label, frame) if label else None
-        if row is None:
+        match = self.table["label"].to_numpy() == label
+        if frame is not None and "frame" in self.table:
+            match &= self.table["frame"].to_numpy() == frame
+        rows = np.flatnonzero(match)
+        if not label or not rows.size:
             return
         self._syncing = True
         try:
-            self.select_row(row)
+            self.select_row(int(rows[0]))
             self.layer.selected_label = label
         finally:
             self._syncing = False
@@ -260,12 +246,6 @@ class CellTable(QWidget):
         if not name or name not in self.table:
             return name, np.zeros(0)
         return name, self.table[name].to_numpy(dtype=float)
-
-    @staticmethod
-    def _limits(values: np.ndarray) -> tuple[float, float]:
-        finite = values[np.isfinite(values)]
-        low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
-        return float(low), float(high if high > low else low + 1.0)
 
     def colour_by_feature(self, name: str | None = None, colormap: str | None = None) -> None:
         """Colour the labels by feature ``name`` (NaN = grey) and show its colorbar."""
@@ -295,7 +275,9 @@ class CellTable(QWidget):
             keep = table["frame"].to_numpy() == _flat_frame(
                 self.viewer.dims.current_step[-layer.ndim:], lead)
             table, values = table[keep], values[keep]
-        low, high = self._limits(values)
+        finite = values[np.isfinite(values)]  # colours span the 1st-99th percentile
+        low, high = np.percentile(finite, [1, 99]) if finite.size else (0.0, 1.0)
+        high = high if high > low else low + 1.0
         cmap = colormaps[self.colormap.currentText()]
         scaled = np.clip((values - low) / (high - low), 0, 1)
         rgba = cmap(np.nan_to_num(scaled))

@@ -248,7 +248,6 @@ def build_run_panel(widget, form, run_text: str) -> QVBoxLayout:
     # a label's text can be long (an error message): it wraps at the dock's width, never
     # asks for more (a long word would otherwise widen the dock and clip the buttons)
     widget.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-    widget.status.setMinimumWidth(0)
     content = QWidget()
     layout = QVBoxLayout(content)
     widget.scroll = QScrollArea(widget)

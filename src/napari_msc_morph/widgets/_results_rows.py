@@ -78,23 +78,23 @@ class ResultRows:
             return
         old = self._rows_of(layer)
         at = self._rows.index(old[0]) if old else len(self._rows)
-        kept = [row for row in old if row.plane in planes]
         for row in old:
-            if row not in kept:
+            if row.plane not in planes:
                 self._rows.remove(row)
         for offset, (plane, values) in enumerate(zip(planes, rows)):
-            row = next((r for r in kept if r.plane == plane), None) or self._row_for(layer, plane)
+            row = self._row_for(layer, plane)
             self._rows.remove(row)  # a new row was added at the end: placed with its siblings
             self._rows.insert(min(at + offset, len(self._rows)), row)
             self._set_values(row, values)
         self._refresh()
 
-    def _set_values(self, row: _Row, values: dict) -> None:
+    def _set_values(self, row: _Row, values: dict, also_metadata=()) -> None:
+        """Values of ``row``; keys of metadata columns (or in ``also_metadata``) are metadata."""
         for key, value in values.items():
             key = str(key)
             if key in ("layer", "plane"):
                 continue
-            if key in self._metadata_columns:
+            if key in self._metadata_columns or key in also_metadata:
                 self._set_metadata(row, key, value)
                 continue
             if key not in self._value_columns:
@@ -130,7 +130,7 @@ class ResultRows:
         if row.plane is None or row.layer is None:
             return
         for key, value in plane_axis_values(row.layer, row.plane).items():
-            if key in METADATA_COLUMNS or key in NUMERIC_METADATA or key in self._metadata_columns:
+            if key in NUMERIC_METADATA or key in self._metadata_columns:  # sample columns among them
                 if key not in self._metadata_columns:
                     self._metadata_columns.append(key)
                 row.metadata[key] = _parse_metadata_value(key, value)

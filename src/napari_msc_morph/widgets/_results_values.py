@@ -36,26 +36,46 @@ class _Row:
             self.values["plane"] = self.plane
 
 
+def key_text(value) -> str:
+    """A value as a sample key: whole numbers without decimals (7.0, "7.0" and 7 -> "7")."""
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value).strip()
+    return str(int(number)) if number.is_integer() else str(value).strip()
+
+
+def cell_text(value, digits: int = 3) -> str:
+    """A table cell: floats with ``digits`` significant digits, NaN and None empty, lists
+    comma-joined."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(cell_text(v, digits) for v in value)
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.{digits}g}" if np.isfinite(value) else ""
+    return "" if value is None else str(value)
+
+
 def plane_key(value) -> str | None:
     """A row's plane as text: ``3``, ``3.0`` and ``"3"`` -> ``"3"``; missing -> ``None``."""
     if _is_missing(value) or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    return str(value).strip()
+    return key_text(value)
 
 
 # napari names unnamed axes by their position: "-3", "-2", "-1"
 _UNNAMED_AXIS = re.compile(r"-?\d+")
 
 
-def plane_index(layer, plane: str) -> tuple[int, ...] | None:
-    """The index of ``plane`` on each leading axis of ``layer`` (``"2"`` on a 2 x 3 stack:
-    ``(0, 2)``), or None when it does not fit the layer."""
+def plane_index(layer, plane) -> tuple[int, ...] | None:
+    """The index of ``plane`` (a table's ``plane`` value: ``2``, ``"0,2"``) on each leading
+    axis of ``layer`` (``"2"`` on a 2 x 3 stack: ``(0, 2)``), or None when it does not fit the
+    layer or is missing (a whole image)."""
     data = layer.data[0] if getattr(layer, "multiscale", False) else layer.data
     lead_shape = tuple(data.shape[:int(layer.ndim) - 2])
     try:
-        index = tuple(int(part) for part in plane.split(","))
+        index = tuple(int(part) for part in (plane_key(plane) or "").split(","))
     except ValueError:
         return None
     if len(index) == 1 and len(lead_shape) > 1 and index[0] < int(np.prod(lead_shape)):
@@ -68,11 +88,8 @@ def plane_index(layer, plane: str) -> tuple[int, ...] | None:
 def show_plane(viewer, layer, plane) -> None:
     """Move ``viewer``'s sliders to ``plane`` of ``layer`` (a table's ``plane`` value: ``3``,
     ``"0,2"``); nothing for a whole image (empty or NaN) or a plane the layer lacks."""
-    if plane is None or isinstance(plane, float) and np.isnan(plane) or plane == "":
-        return
-    text = str(int(plane)) if isinstance(plane, (int, float, np.number)) else str(plane)
     offset = viewer.dims.ndim - int(layer.ndim)  # the layer's axes are the viewer's last
-    for axis, step in enumerate(plane_index(layer, text) or ()):
+    for axis, step in enumerate(plane_index(layer, plane) or ()):
         viewer.dims.set_current_step(offset + axis, step)
 
 
@@ -130,14 +147,6 @@ def _parse_metadata_value(column: str, text) -> Any:
             return text
         return int(number) if number.is_integer() else number
     return text.item() if isinstance(text, (np.integer, np.floating)) else text
-
-
-def _format(value) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(_format(v) for v in value)
-    if isinstance(value, (float, np.floating)):
-        return "" if np.isnan(value) else f"{value:.4g}"
-    return "" if value is None else str(value)
 
 
 def _is_missing(value) -> bool:

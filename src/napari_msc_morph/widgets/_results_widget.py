@@ -25,9 +25,9 @@ from ._results_rows import ResultRows
 from ._results_values import (
     METADATA_COLUMNS,
     NUMERIC_METADATA,
-    _format,
     _is_missing,
     _Row,
+    cell_text,
     plane_key,
     results_provenance,
     row_pixel_size,
@@ -46,7 +46,7 @@ class ResultsTable(ResultRows, DockWidget):
         ResultRows.__init__(self)
         # A strong reference: the table lives in the viewer's window, and while
         # it is registered the viewer's id (its hash) cannot be reused.
-        self._viewer = napari_viewer
+        self.viewer = napari_viewer
         self._syncing = False
         self._imported: list[dict] = []  # metadata of imported tables (provenance)
         # deleting many layers removes their rows one event each; the view is rebuilt once
@@ -78,10 +78,6 @@ class ResultsTable(ResultRows, DockWidget):
         layers.events.removed.connect(self._on_layer_removed)
         layers.selection.events.changed.connect(self._on_layer_selection)
         self._refresh()
-
-    @property
-    def viewer(self):
-        return self._viewer
 
     @property
     def table_widget(self) -> QTableWidget:
@@ -183,8 +179,7 @@ class ResultsTable(ResultRows, DockWidget):
             provenance = {}
         if provenance:
             self._imported.append({"file": Path(path).name, **provenance})
-        viewer = self.viewer
-        layers = {layer.name: layer for layer in viewer.layers} if viewer is not None else {}
+        layers = {layer.name: layer for layer in self.viewer.layers}
         matched = 0
         for record in frame.to_dict("records"):
             name = str(record.pop("layer"))
@@ -199,14 +194,8 @@ class ResultsTable(ResultRows, DockWidget):
                 if row is None:
                     row = _Row(None, name, plane)
                     self._rows.append(row)
-            for key, value in record.items():
-                key = str(key)
-                if key in (*METADATA_COLUMNS, *NUMERIC_METADATA, *self._metadata_columns):
-                    self._set_metadata(row, key, value)
-                else:
-                    if key not in self._value_columns:
-                        self._value_columns.append(key)
-                    row.values[key] = None if _is_missing(value) else value
+            self._set_values(row, {key: None if _is_missing(value) else value
+                                   for key, value in record.items()}, also_metadata=NUMERIC_METADATA)
         self._refresh()
         return matched
 
@@ -223,7 +212,7 @@ class ResultsTable(ResultRows, DockWidget):
             for r, row in enumerate(self._rows):
                 record = {"layer": row.name, **row.values, **row.metadata}
                 for c, column in enumerate(columns):
-                    item = QTableWidgetItem(_format(record.get(column)))
+                    item = QTableWidgetItem(cell_text(record.get(column), 4))
                     flags = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
                     if column in editable and column not in row.fixed:
                         flags |= Qt.ItemFlag.ItemIsEditable
@@ -259,10 +248,7 @@ class ResultsTable(ResultRows, DockWidget):
             self._highlight_selected_layers()
 
     def _highlight_selected_layers(self) -> None:
-        viewer = self.viewer
-        if viewer is None:
-            return
-        selected = list(viewer.layers.selection)
+        selected = list(self.viewer.layers.selection)
         rows = [i for i, row in enumerate(self._rows)
                 if row.layer is not None and any(same_layer(row.layer, s) for s in selected)]
         self._syncing = True
@@ -281,8 +267,6 @@ class ResultsTable(ResultRows, DockWidget):
         if self._syncing:
             return
         viewer = self.viewer
-        if viewer is None:
-            return
         # the rows clicked, read before a pending rebuild re-highlights whole layers
         clicked = sorted({index.row() for index in self._table.selectionModel().selectedRows()})
         rows = [self._rows[i] for i in clicked

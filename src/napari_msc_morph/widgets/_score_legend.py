@@ -72,8 +72,8 @@ def refresh_score_legends(viewer) -> dict[str, str]:
             overlays[key].text = score_label(score, carrier.contrast_limits)
             shown[score] = carrier.name
         overlays[key].visible = carrier is not None
-    for key in [k for k in overlays if k.startswith(OVERLAY_PREFIX)]:
-        if key[len(OVERLAY_PREFIX):] not in maps:
+    for key in overlays:
+        if key.startswith(OVERLAY_PREFIX) and key[len(OVERLAY_PREFIX):] not in maps:
             overlays[key].visible = False
     return shown
 

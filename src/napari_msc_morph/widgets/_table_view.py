@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSignalBlocker, Qt
 from qtpy.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -20,27 +19,10 @@ from qtpy.QtWidgets import (
 from ..errors import BadInputError
 from ..table_export import path_for_filter
 from ._panel import button, hbox
+from ._results_values import cell_text
 
 #: What the export dialogs offer.
 TABLE_FILTER = "CSV (*.csv);;Excel (*.xlsx)"
-
-
-def cell_text(value) -> str:
-    """A table cell: floats with 3 significant digits, NaN and None empty."""
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.3g}" if np.isfinite(value) else ""
-    return "" if value is None else str(value)
-
-
-def key_text(value) -> str:
-    """A value as a sample key: whole numbers without decimals (7.0, "7.0" and 7 -> "7")."""
-    if isinstance(value, (float, np.floating)) and float(value).is_integer():
-        return str(int(value))
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return str(value).strip()
-    return str(int(number)) if number.is_integer() else str(value).strip()
 
 
 def fill_table_widget(table: QTableWidget, frame: pd.DataFrame) -> None:
@@ -62,7 +44,7 @@ def combo(parent, items=(), tip: str = "", *, editable: bool = False,
     box.setEditable(editable)
     box.setToolTip(tip)
     for index, item in enumerate(items):
-        if registry is not None and item in registry.names():
+        if registry is not None and item in registry:
             box.setItemData(index, registry.help(item), Qt.ToolTipRole)
     return box
 
@@ -78,14 +60,13 @@ def set_items(box: QComboBox, items, hints) -> None:
     """Fill ``box`` without signals, keeping its text if still listed, else the first of
     ``hints`` (lower case) listed, else the first item."""
     current = box.currentText()
-    box.blockSignals(True)
-    box.clear()
-    box.addItems([str(i) for i in items])
     lowered = {str(i).lower(): str(i) for i in items}
     chosen = current if current in lowered.values() else next(
         (lowered[h] for h in hints if h in lowered), str(items[0]) if items else "")
-    box.setCurrentText(chosen)
-    box.blockSignals(False)
+    with QSignalBlocker(box):
+        box.clear()
+        box.addItems([str(i) for i in items])
+        box.setCurrentText(chosen)
 
 
 def file_row(edit, on_browse: Callable[[], None], parent) -> QHBoxLayout:

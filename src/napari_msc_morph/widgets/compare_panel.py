@@ -35,8 +35,8 @@ from ..io import read_table
 from ._figure_canvas import BackgroundCanvas
 from ._figure_export import enable_export, export_buttons
 from ._panel import JobDock, button, hbox
-from ._results_values import select_layers, show_plane
-from ._table_view import combo, export_dialog, file_row, fill_table_widget, key_text, line_edit, set_items
+from ._results_values import _is_missing, key_text, select_layers, show_plane
+from ._table_view import combo, export_dialog, file_row, fill_table_widget, line_edit, set_items
 from .results_table import get_results_table
 
 #: Table sources offered in the "Table" combo (then one entry per measured Labels layer).
@@ -239,8 +239,7 @@ class ComparePanel(JobDock):
         meta = {} if index is None else dict(results.to_dataframe().iloc[index])
         meta.update({k: v for k, v in layer.metadata.items() if isinstance(v, (str, int, float))})
         for column, value in meta.items():
-            if column not in rows and column != "layer" and value is not None and \
-                    not (isinstance(value, float) and np.isnan(value)):
+            if column not in rows and column != "layer" and not _is_missing(value):
                 rows[column] = value
         return rows
 
@@ -310,14 +309,12 @@ class ComparePanel(JobDock):
         self.status.setText(text + ".")
 
     # ------------------------------------------------------ point -> layer
-    def select_point(self, point: int):
-        """Select the layer of strip point ``point`` (its table row); return the layer."""
-        if self.result is None or self.table is None:
-            return None
+    def select_point(self, point: int) -> None:
+        """Select the layer of strip point ``point`` (its table row)."""
         row = self.table.iloc[int(self.result.data.index[point])]
         name = row.get("layer")
         if name is None or name not in self.viewer.layers:
-            return None
+            return
         layer = self.viewer.layers[name]
         select_layers(self.viewer, [layer])
         show_plane(self.viewer, layer, row.get("plane"))  # a stack's row: show its plane
@@ -327,7 +324,6 @@ class ComparePanel(JobDock):
         what = f"“{name}”" + (f", cell {int(label)}" if label is not None
                               and type(layer).__name__ == "Labels" else "")
         self.status.setText(f"{what}: {self.result.value} = {row.get(self.result.value)}.")
-        return layer
 
     def _on_pick(self, event) -> None:
         if event.artist is not self._strip or not len(event.ind):
@@ -364,7 +360,7 @@ class _RefreshingCombo(QComboBox):
 
 def rows_where(table: pd.DataFrame, where: str) -> pd.DataFrame:
     """The rows of ``table`` matching every ``COLUMN=VALUE`` of ``where`` (comma-separated;
-    compared as :func:`~._table_view.key_text`)."""
+    compared as :func:`~._results_values.key_text`)."""
     keep = pd.Series(True, index=table.index)
     for part in filter(None, (p.strip() for p in where.split(","))):
         column, sep, value = (x.strip() for x in part.partition("="))

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
-from qtpy.QtCore import Qt
+from qtpy.QtCore import QSignalBlocker, Qt
 from qtpy.QtWidgets import (
     QFileDialog,
     QFormLayout,
@@ -29,8 +29,8 @@ from ..analysis.study import CorrelationStudy, correlate_study
 from ..errors import USER_ERRORS, BadInputError, MscMorphError
 from ..io import write_table
 from ._panel import JobDock, button, hbox
-from ._results_values import select_layers
-from ._table_view import combo, export_dialog, file_row, fill_table_widget, key_text, line_edit, set_items
+from ._results_values import key_text, select_layers
+from ._table_view import combo, export_dialog, file_row, fill_table_widget, line_edit, set_items
 from ._warm import import_in_background
 from .results_table import get_results_table
 
@@ -46,8 +46,8 @@ PLOT_MODULES = ("napari_msc_morph.widgets._figure_canvas", "napari_msc_morph.ana
 PLOT_TABS = ("Scatter", "Heatmap", "Time course")
 
 
-def warnings_summary(warnings, shown: int = 1, width: int = 120) -> str:
-    """One line for the status: how many warnings and the first, cut to ``width`` characters.
+def warnings_summary(warnings) -> str:
+    """One line for the status: how many warnings and the first, cut to 120 characters.
 
     Examples
     --------
@@ -56,9 +56,7 @@ def warnings_summary(warnings, shown: int = 1, width: int = 120) -> str:
     """
     if not warnings:
         return ""
-    first = "; ".join(warnings[:shown])
-    if len(first) > width:
-        first = first[:width - 1] + "…"
+    first = _shortened(warnings[0], 120)
     if len(warnings) == 1:
         return f"Warning: {first}"
     return f"{len(warnings)} warnings, e.g. {first}"
@@ -202,12 +200,11 @@ class CorrelationWidget(JobDock):
 
     def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
         current = self.tabs.currentIndex()
-        self.tabs.blockSignals(True)
-        self.tabs.widget(index).deleteLater()
-        self.tabs.removeTab(index)
-        self.tabs.insertTab(index, widget, title)
-        self.tabs.setCurrentIndex(current)
-        self.tabs.blockSignals(False)
+        with QSignalBlocker(self.tabs):
+            self.tabs.widget(index).deleteLater()
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, widget, title)
+            self.tabs.setCurrentIndex(current)
 
     def _plot(self, title: str):
         if title == "Compare groups":
@@ -295,9 +292,8 @@ class CorrelationWidget(JobDock):
                   [s.lower() for s in scores if s.lower().replace("_", "").endswith("score")])
         methods = study.methods
         if self.plot_method_combo.currentText() not in methods and methods:
-            self.plot_method_combo.blockSignals(True)
-            self.plot_method_combo.setCurrentText(methods[0])
-            self.plot_method_combo.blockSignals(False)
+            with QSignalBlocker(self.plot_method_combo):
+                self.plot_method_combo.setCurrentText(methods[0])
         fill_table_widget(self.table, self.results)
         self._redraw()
         warnings = study.warnings
@@ -306,8 +302,8 @@ class CorrelationWidget(JobDock):
                             f"n = {study.n_samples} samples ({' / '.join(study.on)})."
                             + (f" {summary}" if summary else ""))
         self.status.setToolTip("\n".join(
-            ["Scores: " + ", ".join(scores), *(w if len(w) <= 200 else w[:199] + "…"
-                                             for w in warnings[:MAX_TOOLTIP_WARNINGS])]))
+            ["Scores: " + ", ".join(scores),
+             *(_shortened(w, 200) for w in warnings[:MAX_TOOLTIP_WARNINGS])]))
         self.warnings_button.setVisible(bool(warnings))
         if warnings:
             from napari.utils.notifications import show_warning
@@ -422,3 +418,6 @@ class CorrelationWidget(JobDock):
                       title="Export correlations", default_name="correlations.csv",
                       write=lambda path: write_table(self.results, path))
 
+
+def _shortened(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1] + "…"

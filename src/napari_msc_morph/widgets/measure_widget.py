@@ -11,7 +11,7 @@ from __future__ import annotations
 import zlib
 
 import numpy as np
-from qtpy.QtCore import Qt, QTimer
+from qtpy.QtCore import QSignalBlocker, Qt, QTimer
 from qtpy.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout
 
 from ..errors import BadInputError, MscMorphError
@@ -160,13 +160,10 @@ class MeasureWidget(JobDock):
                 del ticks[name]
         self._refreshing = True
         try:
-            self.labels_combo.blockSignals(True)  # the pixel size follows a new choice only
-            try:
+            with QSignalBlocker(self.labels_combo):  # the pixel size follows a new choice only
                 self.labels_combo.clear()
                 self.labels_combo.addItems(candidates)
                 self.labels_combo.setCurrentText(choice)
-            finally:
-                self.labels_combo.blockSignals(False)
             if choice != current:
                 self._on_labels_changed(choice)
             self.nuclei_combo.clear()
@@ -344,7 +341,7 @@ class MeasureWidget(JobDock):
                 "Enter the pixel size (µm) to get µm and µm² columns."
             )
         # set by the Segment dock on the layers it makes (None: border objects were kept)
-        excluded = layer.metadata.get("n_border_excluded") if hasattr(layer, "metadata") else None
+        excluded = layer.metadata.get("n_border_excluded")
         settings = {"pixel_size_um": state["pixel_size_um"],  # kept with exported tables
                     "pixel_size_source": state["pixel_size_source"],
                     "inputs": dict(state["input_names"]), "n_border_excluded": excluded}
@@ -369,7 +366,7 @@ class MeasureWidget(JobDock):
             status=f"Measuring “{layer.name}”…",
         )
 
-    def _on_done(self, layer, result, settings=None, measured=None):
+    def _on_done(self, layer, result, settings, measured):
         """Features, the cell table, then the results table (a generator: see JobDock)."""
         from ._results_values import MEASURE_RUN_KEY
         from .results_table import get_results_table
@@ -378,12 +375,11 @@ class MeasureWidget(JobDock):
         features = table.copy()
         features.insert(0, "index", table["label"].to_numpy())  # napari's label -> row key
         layer.features = features
-        layer.metadata[MEASURE_RUN_KEY] = {**(settings or {}),
-                                           "threshold_sources": result.threshold_sources}
+        layer.metadata[MEASURE_RUN_KEY] = {**settings, "threshold_sources": result.threshold_sources}
         self.last_table = table
         self.last_summary = result.summary
         self.cell_table().set_table(layer, table)
-        self._watch(measured or [])
+        self._watch(measured)
         yield  # a dock per event-loop turn (see JobDock._finish_ok)
         rows = result.summary_rows()  # a stack: one per plane
         if rows:

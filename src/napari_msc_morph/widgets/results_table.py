@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import weakref
 
-from ._results_values import METADATA_COLUMNS
 from ._results_widget import ResultsTable
 
-__all__ = ["DOCK_NAME", "METADATA_COLUMNS", "ResultsTable", "get_results_table",
-           "results_table_widget"]
+__all__ = ["DOCK_NAME", "ResultsTable", "get_results_table", "results_table_widget"]
 
 #: Name of the dock; the same name napari gives the plugin's "Results table"
 #: widget opened from the Plugins menu, so the menu toggles this very dock.
