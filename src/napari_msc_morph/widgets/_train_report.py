@@ -53,8 +53,8 @@ class TestReportView(QWidget):
         layout.addWidget(self.plots)
         self.plots.setVisible(False)
 
-    def show_report(self, folder) -> list[tuple]:
-        """Fill the table and plots from ``folder`` (holding ``metrics.json``); return the rows."""
+    def show_report(self, folder) -> None:
+        """Fill the table and plots from ``folder`` (holding ``metrics.json``)."""
         from ..training.report import metric_rows, summary_lines
 
         folder = Path(folder)
@@ -69,7 +69,6 @@ class TestReportView(QWidget):
                                           if warnings else ""))
         self.summary.setToolTip("\n".join(warnings) or str(folder / "report.md"))
         self._show_plots(folder)
-        return rows
 
     def _show_plots(self, folder: Path) -> None:
         from .report_plots import png_canvas

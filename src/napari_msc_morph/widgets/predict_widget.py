@@ -352,21 +352,20 @@ class PredictWidget(JobDock):
 
         self._remember(bundle_path)
         table = get_results_table(self.viewer)
-        failed = [*skipped, *(f.error for f in getattr(predictions, "failures", []))]
+        failed = [*skipped, *(f.error for f in predictions.failures)]
         # one notification per run, not one per layer (42 fields gave 84 toasts)
         notice = run_notice(unique_notices(predictions), failed)
         if notice:
             show_warning(f"{self.job_title}: {notice}")
-        indices = getattr(predictions, "indices", None) or range(len(predictions))
         model = model_provenance(bundle_path)
         summary = []
-        for index, prediction in zip(indices, predictions):
+        for index, prediction in zip(predictions.indices, predictions):
             layer = layers[index]
             row = prediction_rows([prediction], per_plane=False, image_column=False)[0]
             # a stack: one row per plane, with its day (the summary row only for the status)
             table.update_layer_rows(layer, prediction_rows([prediction], image_column=False))
             layer.metadata[PREDICT_RUN_KEY] = {
-                "model": model, **getattr(self, "_run_settings", {}), "tiling": prediction.tiling,
+                "model": model, **self._run_settings, "tiling": prediction.tiling,
                 "device": prediction.device, "precision": prediction.precision}
             summary.append(f"{layer.name}: {row[PREDICTED_CLASS_COLUMN]}")
             if self.maps_check.isChecked() and prediction.maps:

@@ -298,7 +298,7 @@ class SegmentWidget(JobDock):
         if result.cells is not None:
             yield
             self.cells_layer = self._labels_layer(f"{source.name} cells", result.cells, source)
-        for layer in (self.nuclei_layer, getattr(self, "cells_layer", None)):
+        for layer in (self.nuclei_layer, self.cells_layer):
             if layer is not None:  # for the Measure dock's summary column n_border_excluded
                 layer.metadata["n_border_excluded"] = result.n_border_excluded
         self.status.setText("; ".join([result.summary(), *notes]) + ".")
@@ -307,7 +307,7 @@ class SegmentWidget(JobDock):
 def _stack_threshold(stack, state: dict) -> float | None:
     """One nuclear threshold for every 2D plane of ``stack`` (read here, in the worker);
     ``None`` for a single plane, which keeps its own."""
-    if getattr(stack, "ndim", 2) <= 2:
+    if stack.ndim <= 2:
         return None
     planes = np.asarray(stack).reshape(-1, *stack.shape[-2:])
     samples = [signal_sample(plane, state["diameter"], state["pixel_size_um"]) for plane in planes]
