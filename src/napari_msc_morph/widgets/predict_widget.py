@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -43,7 +42,7 @@ from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
 from ._layers import image_layers, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
 from ._score_legend import show_score_legend
-from ._table_view import file_row
+from ._table_view import combo, file_row
 from ._warm import import_in_background
 
 #: First entry of the tiling combo box: use the bundle's own tiling.
@@ -141,12 +140,9 @@ class PredictWidget(JobDock):
         self.bundle_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         form.addRow("", self.bundle_info)
 
-        self.tiling_combo = QComboBox(self)
-        self.tiling_combo.addItems([BUNDLE_DEFAULT, *TILINGS.names()])
-        for index, name in enumerate(TILINGS.names(), start=1):
-            self.tiling_combo.setItemData(index, TILINGS.help(name), Qt.ItemDataRole.ToolTipRole)
-        self.tiling_combo.setToolTip(
-            "How a large field is cut into the network's input squares: the model's own "
+        self.tiling_combo = combo(
+            self, [BUNDLE_DEFAULT, *TILINGS.names()], registry=TILINGS,
+            tip="How a large field is cut into the network's input squares: the model's own "
             "choice, one centre crop, or a grid of tiles whose scores are averaged (and drawn "
             "as a map). Hover an entry for details.")
         self.overlap_spin = QDoubleSpinBox(self)
@@ -155,10 +151,8 @@ class PredictWidget(JobDock):
         self.overlap_spin.setRange(0.0, 0.9)
         self.overlap_spin.setSingleStep(0.25)
         self.overlap_spin.setValue(0.5)
-        self.device_combo = QComboBox(self)
-        self.device_combo.addItems(DEVICES.names())
-        self.device_combo.setToolTip("Where the network runs: auto takes a GPU (CUDA or Apple "
-                                     "MPS) when there is one, else the CPU.")
+        self.device_combo = combo(self, DEVICES.names(), "Where the network runs: auto takes a "
+                                  "GPU (CUDA or Apple MPS) when there is one, else the CPU.")
         # 0 = each layer's own size (its scale or file metadata); a layer without one is
         # predicted at the model's training pixel size, with a notice saying so
         self.pixel_size_spin = QDoubleSpinBox(self)
