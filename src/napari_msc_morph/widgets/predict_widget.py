@@ -38,6 +38,7 @@ from ..inference import (
     score_limits,
     unique_notices,
 )
+from ..models.backbones import import_timm
 from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
 from ._layers import image_layers, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
@@ -98,13 +99,6 @@ def map_layer_geometry(layer, result: Prediction, n_leading: int):
 
 #: The message when Predict is pressed without a bundle (cleared once one is chosen).
 MISSING_BUNDLE = "choose a model bundle (.zip or folder) first."
-
-
-def _import_timm(_name: str):
-    """timm as the engine imports it (triton hidden: it crashes a napari process)."""
-    from ..models.backbones import import_timm
-
-    return import_timm()
 
 
 class PredictWidget(JobDock):
@@ -255,7 +249,9 @@ class PredictWidget(JobDock):
         # validating the config checks its timm backbone name: importing timm and torch on
         # the GUI thread froze napari 3-6 s when the dock opened with a recent bundle
         self.bundle_info.setText("Reading the model…")
-        import_in_background(["timm"], self._show_bundle_info, self, importer=_import_timm)
+        # timm as the engine imports it (triton hidden: it crashes a napari process)
+        import_in_background(["timm"], self._show_bundle_info, self,
+                             importer=lambda _name: import_timm())
 
     def _show_bundle_info(self) -> None:
         from ..models.bundle import read_bundle_config
