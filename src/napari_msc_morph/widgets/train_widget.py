@@ -253,15 +253,9 @@ class TrainWidget(JobDock):
 
     def layer_assignments(self) -> tuple[dict, dict]:
         """``(labels, donors)``: image name -> the table's label / donor."""
-        labels, donors = {}, {}
-        for i in range(self.layer_table.rowCount()):
-            name = self.layer_table.item(i, 0)
-            if name is None:
-                continue
-            label, donor = self.layer_table.item(i, 1), self.layer_table.item(i, 2)
-            labels[name.text()] = label.text() if label else ""
-            donors[name.text()] = donor.text() if donor else ""
-        return labels, donors
+        table = self.layer_table  # refresh_layers fills every cell of every row
+        rows = [[table.item(i, j).text() for j in range(3)] for i in range(table.rowCount())]
+        return {name: label for name, label, _ in rows}, {name: donor for name, _, donor in rows}
 
     def _recipe_fields(self) -> dict:
         """name -> (read, write) of the form fields a recipe fills."""
