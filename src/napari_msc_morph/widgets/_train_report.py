@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..training.report import metric_rows, summary_lines
 from ._table_view import fill_table_widget
 
 __all__ = ["TestReportView", "REPORT_PLOTS"]
@@ -55,8 +56,6 @@ class TestReportView(QWidget):
 
     def show_report(self, folder) -> None:
         """Fill the table and plots from ``folder`` (holding ``metrics.json``)."""
-        from ..training.report import metric_rows, summary_lines
-
         folder = Path(folder)
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
         rows = metric_rows(metrics)

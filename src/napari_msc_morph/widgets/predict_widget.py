@@ -38,8 +38,11 @@ from ..inference import (
     score_limits,
     unique_notices,
 )
+from ..io import write_json
 from ..models.backbones import import_timm
+from ..models.bundle import read_bundle_config
 from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
+from ..table_export import model_provenance
 from ._layers import image_layers, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
 from ._score_legend import show_score_legend
@@ -78,8 +81,6 @@ def load_recent_bundles() -> list[str]:
 
 def remember_bundle(path: str | os.PathLike) -> list[str]:
     """Put ``path`` first in the recent-bundles list and save it; returns the list."""
-    from ..io import write_json
-
     path = str(Path(path).resolve())
     recent = [path, *(p for p in load_recent_bundles() if p != path)][:MAX_RECENT]
     with contextlib.suppress(OSError):  # a read-only config folder must not stop a prediction
@@ -254,8 +255,6 @@ class PredictWidget(JobDock):
                              importer=lambda _name: import_timm())
 
     def _show_bundle_info(self) -> None:
-        from ..models.bundle import read_bundle_config
-
         text = self.bundle_combo.currentText()
         if not text.strip():
             self.bundle_info.setText("")
@@ -336,7 +335,6 @@ class PredictWidget(JobDock):
         """Rows, then each layer's maps, one new layer per event-loop turn (a generator)."""
         from napari.utils.notifications import show_warning
 
-        from ..table_export import model_provenance
         from ._results_values import PREDICT_RUN_KEY
         from .results_table import get_results_table
 

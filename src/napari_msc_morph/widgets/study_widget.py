@@ -19,6 +19,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import BadInputError, MscMorphError
+from ..io import read_image
 from ..morphology.summary import THRESHOLD_LEARNERS
 from ._backend_row import backend_row
 from ._panel import JobDock
@@ -304,8 +305,6 @@ class StudyWidget(JobDock):
         name, path = str(record["field"]), str(record["file"])
         if name in self._opened:
             return
-        from ..io import read_image
-
         try:
             images = self.viewer.open(path, plugin="napari-msc-morph")
             # on the image: its scale and units
