@@ -90,11 +90,6 @@ class ChannelList(QListWidget):
             self.blockSignals(False)
         self._show_current()
 
-    def shown_text(self, row: int) -> str:
-        """What the list shows for ``row`` before eliding (the delegate's text)."""
-        item = self.item(row)
-        return shown_name(item.text(), item.data(MARKER_ROLE))
-
     def _show_current(self, *_) -> None:
         item = self.currentItem()
         self.marker_edit.setEnabled(item is not None)

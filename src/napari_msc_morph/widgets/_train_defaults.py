@@ -17,8 +17,12 @@ from pathlib import Path
 from qtpy.QtCore import QObject, Signal
 from qtpy.QtWidgets import QLabel
 
+from ..errors import BadInputError
+from ..io import read_table
+from ..models import backbones
 from ..training.estimate import CPU_DEFAULTS, estimate_training, format_duration, machine_defaults
 from ._panel import watch_layer_list
+from ._train_layers import layer_images
 
 #: Images assumed when none are chosen yet (the label says so).
 ASSUMED_FIELDS = 100
@@ -45,14 +49,11 @@ def _resolved_device(text: str) -> str:
     """The device a run with ``text`` would use, without importing torch on the GUI thread
     (until torch is loaded: "auto" is what the GPU search found so far, others at their word).
     """
-    from ..errors import BadInputError
-    from ..models.backbones import resolve_device
-
     text = text.strip().lower()
     if "torch" not in sys.modules:
         return (_AUTO["device"] or "cpu") if text in ("auto", "") else text
     try:
-        return resolve_device(text)
+        return backbones.resolve_device(text)
     except BadInputError:  # a half-typed device name
         return "cpu"
 
@@ -74,11 +75,8 @@ def _find_auto_device(relay: _DeviceRelay) -> None:
         return
 
     def work() -> None:
-        from ..errors import BadInputError
-        from ..models.backbones import resolve_device
-
         try:
-            device = resolve_device("auto")
+            device = backbones.resolve_device("auto")
         except (BadInputError, ImportError, RuntimeError):
             device = "cpu"
         try:
@@ -91,8 +89,6 @@ def _find_auto_device(relay: _DeviceRelay) -> None:
 
 @functools.lru_cache(maxsize=1)  # the estimate is refreshed on every keystroke
 def _table_rows(path: str, modified: float) -> int:
-    from ..io import read_table
-
     return len(read_table(path))
 
 
@@ -117,8 +113,6 @@ def apply_machine_defaults(widget) -> dict:
 def field_count(widget) -> int | None:
     """How many images the dock would train on now (None: not known yet)."""
     if widget.source.currentIndex() == 1:  # each plane of a stack is an image
-        from ._train_layers import layer_images
-
         return len(layer_images(widget.image_layers())) or None
     text = str(widget.manifest_edit.line_edit.value).strip()
     return _manifest_rows(text) if text else None

@@ -11,7 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
+from ..errors import MscMorphError
+from ..io import read_image, write_tiff
+from ..training.data import plane_problem
+from ._layers import layer_pixel_size
 from .sample_loading import AXIS_KEY
 
 __all__ = ["LayerImage", "layer_images", "manifest_from_layers"]
@@ -105,10 +110,6 @@ def layer_images(layers, classes=()) -> list[LayerImage]:
 def _source_file(image: LayerImage) -> Path | None:
     """The layer's own file when it holds exactly this plane (not a channel or a plane of
     a bigger file, which training would refuse); None: write the plane."""
-    from ..errors import MscMorphError
-    from ..io import read_image
-    from ..training.data import plane_problem
-
     source = getattr(getattr(image.layer, "source", None), "path", None)
     lead = image.layer.data.shape[:image.layer.data.ndim - _plane_ndim(image.layer)]
     if int(np.prod(lead)) != 1 or not source or not Path(source).is_file():
@@ -138,11 +139,6 @@ def manifest_from_layers(layers, labels: dict, donors: dict, folder, classes=())
     classes : sequence of str
         The task's classes (see :func:`layer_images`).
     """
-    import pandas as pd
-
-    from ..io import write_tiff
-    from ._layers import layer_pixel_size
-
     rows = []
     folder = Path(folder)
     for image in layer_images(layers, classes):

@@ -17,6 +17,7 @@ from qtpy.QtWidgets import (
     QWidget,
 )
 
+from ..training.report import metric_rows, summary_lines
 from ._table_view import fill_table_widget
 
 __all__ = ["TestReportView", "REPORT_PLOTS"]
@@ -53,10 +54,8 @@ class TestReportView(QWidget):
         layout.addWidget(self.plots)
         self.plots.setVisible(False)
 
-    def show_report(self, folder) -> list[tuple]:
-        """Fill the table and plots from ``folder`` (holding ``metrics.json``); return the rows."""
-        from ..training.report import metric_rows, summary_lines
-
+    def show_report(self, folder) -> None:
+        """Fill the table and plots from ``folder`` (holding ``metrics.json``)."""
         folder = Path(folder)
         metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
         rows = metric_rows(metrics)
@@ -69,7 +68,6 @@ class TestReportView(QWidget):
                                           if warnings else ""))
         self.summary.setToolTip("\n".join(warnings) or str(folder / "report.md"))
         self._show_plots(folder)
-        return rows
 
     def _show_plots(self, folder: Path) -> None:
         from .report_plots import png_canvas

@@ -25,22 +25,19 @@ def _extent_um(layer) -> tuple[float, float]:
     return tuple(float(n * s) for n, s in zip(shape, layer.scale[-2:]))
 
 
-def arrange_by_experiment(bright_field: list, if_layers: list) -> dict[str, tuple]:
+def arrange_by_experiment(bright_field: list, if_layers: list) -> None:
     """Place bright-field images in a row and the IF field's layers below it (``translate``
-    in µm); returns layer name -> (y, x) origin."""
+    in µm)."""
     sizes = [_extent_um(layer) for layer in bright_field + if_layers[:1]]
     gap = GAP_FRACTION * max((max(size) for size in sizes), default=0.0)
-    origins, x = {}, 0.0
+    x = 0.0
     for layer in bright_field:
         layer.translate = (0.0, x)
-        origins[layer.name] = (0.0, x)
         x += _extent_um(layer)[1] + gap
     row_height = max((_extent_um(layer)[0] for layer in bright_field), default=0.0)
     y = row_height + gap if bright_field else 0.0
     for layer in if_layers:
         layer.translate = (y, 0.0)
-        origins[layer.name] = (y, 0.0)
-    return origins
 
 
 def _add_image(viewer, path: Path, name: str, metadata: dict):
@@ -137,7 +134,7 @@ def _run_prediction(viewer, bundle: Path, layers):
     widget.set_bundle_path(bundle)
     widget.set_selected_layers(layers)
     widget.tiling_combo.setCurrentText("grid")
-    return widget.run()
+    widget.run()
 
 
 def _run_measurement(viewer, labels_layer):
@@ -150,4 +147,3 @@ def _run_measurement(viewer, labels_layer):
     widget.nuclei_combo.setCurrentText("nuclei")
     widget.set_channels(["RUNX2", "OSX", "OCN"])
     widget.run()
-    return widget

@@ -10,21 +10,13 @@ from __future__ import annotations
 import re
 
 import numpy as np
-from qtpy.QtWidgets import (
-    QComboBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from qtpy.QtWidgets import QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from ..errors import BadInputError, MscMorphError
 from ..morphology.edit import cut_label, labels_at, merge_labels, split_label
 from ._layers import current_plane, is_in_memory
-from ._panel import show_failure, watch_layer_list
+from ._panel import button, hbox, show_failure, watch_layer_list
+from ._table_view import combo, line_edit
 
 CLICKS_LAYER = "label edit clicks"
 SHAPE_ONLY = "(object shape only)"
@@ -36,51 +28,38 @@ class LabelToolsWidget(QWidget):
     def __init__(self, napari_viewer):
         super().__init__()
         self.viewer = napari_viewer
-        self.labels_combo = QComboBox()
-        self.labels_combo.setToolTip("The label image to fix (e.g. the nuclei or cells "
-                                     "made by Segment cells)")
-        self.image_combo = QComboBox()
-        self.image_combo.setToolTip(
-            "Split follows the dim gap between two bright objects in this image (e.g. "
-            "DAPI); with “object shape only” it cuts at the object's narrowest waist"
-        )
-        self.ids = QLineEdit()
-        self.ids.setPlaceholderText("e.g. 12, 15 (or click cells)")
-        self.ids.setToolTip("Label numbers to merge, separated by commas; when empty, "
-                            "the cells under the clicks are merged")
-        self.click_button = QPushButton("Click cells…")
-        self.click_button.setToolTip(
-            f"Adds the points layer “{CLICKS_LAYER}” in point mode: click the cells to "
-            "merge, or two or more spots inside one cell to split it"
-        )
-        self.merge_button = QPushButton("Merge")
-        self.merge_button.setToolTip("Join the clicked (or listed) cells into one "
-                                     "object, numbered with the smallest label")
-        self.split_button = QPushButton("Split")
-        self.split_button.setToolTip("Split the cell under the clicks into one object "
-                                     "per click (a watershed grown from each click)")
-        self.cut_button = QPushButton("Cut")
-        self.cut_button.setToolTip("Cut the cell along the straight line through the "
-                                   "two clicks")
+        self.labels_combo = combo(self, tip="The label image to fix (e.g. the nuclei or cells "
+                                  "made by Segment cells)")
+        self.image_combo = combo(
+            self, tip="Split follows the dim gap between two bright objects in this image (e.g. "
+            "DAPI); with “object shape only” it cuts at the object's narrowest waist")
+        self.ids = line_edit(self, "e.g. 12, 15 (or click cells)",
+                             "Label numbers to merge, separated by commas; when empty, "
+                             "the cells under the clicks are merged")
+        self.click_button = button(
+            self, "Click cells…", f"Adds the points layer “{CLICKS_LAYER}” in point mode: "
+            "click the cells to merge, or two or more spots inside one cell to split it",
+            self.start_clicking)
+        self.merge_button = button(self, "Merge", "Join the clicked (or listed) cells into one "
+                                   "object, numbered with the smallest label",
+                                   lambda: self._safely(self.merge))
+        self.split_button = button(self, "Split", "Split the cell under the clicks into one "
+                                   "object per click (a watershed grown from each click)",
+                                   lambda: self._safely(self.split))
+        self.cut_button = button(self, "Cut", "Cut the cell along the straight line through the "
+                                 "two clicks", lambda: self._safely(self.cut))
         self.status = QLabel("Paint, erase and fill with napari's label tools; merge, "
                              "split or cut here. Ctrl+Z undoes an edit.")
         self.status.setWordWrap(True)
-        self.click_button.clicked.connect(self.start_clicking)
-        self.merge_button.clicked.connect(lambda: self._safely(self.merge))
-        self.split_button.clicked.connect(lambda: self._safely(self.split))
-        self.cut_button.clicked.connect(lambda: self._safely(self.cut))
 
         form = QFormLayout()
         form.addRow("Labels", self.labels_combo)
         form.addRow("Split on image", self.image_combo)
         form.addRow("Merge labels", self.ids)
-        buttons = QHBoxLayout()
-        for button in (self.merge_button, self.split_button, self.cut_button):
-            buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.click_button)
-        layout.addLayout(buttons)
+        layout.addLayout(hbox(self.merge_button, self.split_button, self.cut_button))
         layout.addWidget(self.status)
         layout.addStretch(1)
 
@@ -92,19 +71,19 @@ class LabelToolsWidget(QWidget):
         """Re-list the Labels and Image layers, keeping the choices."""
         from napari.layers import Image, Labels
 
-        for combo, cls, first in ((self.labels_combo, Labels, []),
-                                  (self.image_combo, Image, [SHAPE_ONLY])):
-            current = combo.currentText()
+        for box, cls, first in ((self.labels_combo, Labels, []),
+                                (self.image_combo, Image, [SHAPE_ONLY])):
+            current = box.currentText()
             names = [*first, *(layer.name for layer in self.viewer.layers
                                if isinstance(layer, cls) and not getattr(layer, "rgb", False))]
-            combo.blockSignals(True)
-            combo.clear()
-            combo.addItems(names)
+            box.blockSignals(True)
+            box.clear()
+            box.addItems(names)
             if current in names:
-                combo.setCurrentText(current)
+                box.setCurrentText(current)
             elif cls is Labels and names:  # the newest labels: what was just segmented
-                combo.setCurrentText(names[-1])
-            combo.blockSignals(False)
+                box.setCurrentText(names[-1])
+            box.blockSignals(False)
 
     def _labels_plane(self):
         """The chosen Labels layer and its plane on screen."""

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-from qtpy.QtCore import Qt
 from qtpy.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -39,11 +38,15 @@ from ..inference import (
     score_limits,
     unique_notices,
 )
+from ..io import write_json
+from ..models.backbones import import_timm
+from ..models.bundle import read_bundle_config
 from ..models.tasks import PREDICTED_CLASS_COLUMN, SCORES
+from ..table_export import model_provenance
 from ._layers import image_layers, layer_pixel_size
 from ._panel import JobDock, watch_layer_list
 from ._score_legend import show_score_legend
-from ._table_view import file_row
+from ._table_view import combo, file_row
 from ._warm import import_in_background
 
 #: First entry of the tiling combo box: use the bundle's own tiling.
@@ -78,8 +81,6 @@ def load_recent_bundles() -> list[str]:
 
 def remember_bundle(path: str | os.PathLike) -> list[str]:
     """Put ``path`` first in the recent-bundles list and save it; returns the list."""
-    from ..io import write_json
-
     path = str(Path(path).resolve())
     recent = [path, *(p for p in load_recent_bundles() if p != path)][:MAX_RECENT]
     with contextlib.suppress(OSError):  # a read-only config folder must not stop a prediction
@@ -99,13 +100,6 @@ def map_layer_geometry(layer, result: Prediction, n_leading: int):
 
 #: The message when Predict is pressed without a bundle (cleared once one is chosen).
 MISSING_BUNDLE = "choose a model bundle (.zip or folder) first."
-
-
-def _import_timm(_name: str):
-    """timm as the engine imports it (triton hidden: it crashes a napari process)."""
-    from ..models.backbones import import_timm
-
-    return import_timm()
 
 
 class PredictWidget(JobDock):
@@ -141,12 +135,9 @@ class PredictWidget(JobDock):
         self.bundle_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         form.addRow("", self.bundle_info)
 
-        self.tiling_combo = QComboBox(self)
-        self.tiling_combo.addItems([BUNDLE_DEFAULT, *TILINGS.names()])
-        for index, name in enumerate(TILINGS.names(), start=1):
-            self.tiling_combo.setItemData(index, TILINGS.help(name), Qt.ItemDataRole.ToolTipRole)
-        self.tiling_combo.setToolTip(
-            "How a large field is cut into the network's input squares: the model's own "
+        self.tiling_combo = combo(
+            self, [BUNDLE_DEFAULT, *TILINGS.names()], registry=TILINGS,
+            tip="How a large field is cut into the network's input squares: the model's own "
             "choice, one centre crop, or a grid of tiles whose scores are averaged (and drawn "
             "as a map). Hover an entry for details.")
         self.overlap_spin = QDoubleSpinBox(self)
@@ -155,10 +146,8 @@ class PredictWidget(JobDock):
         self.overlap_spin.setRange(0.0, 0.9)
         self.overlap_spin.setSingleStep(0.25)
         self.overlap_spin.setValue(0.5)
-        self.device_combo = QComboBox(self)
-        self.device_combo.addItems(DEVICES.names())
-        self.device_combo.setToolTip("Where the network runs: auto takes a GPU (CUDA or Apple "
-                                     "MPS) when there is one, else the CPU.")
+        self.device_combo = combo(self, DEVICES.names(), "Where the network runs: auto takes a "
+                                  "GPU (CUDA or Apple MPS) when there is one, else the CPU.")
         # 0 = each layer's own size (its scale or file metadata); a layer without one is
         # predicted at the model's training pixel size, with a notice saying so
         self.pixel_size_spin = QDoubleSpinBox(self)
@@ -261,11 +250,11 @@ class PredictWidget(JobDock):
         # validating the config checks its timm backbone name: importing timm and torch on
         # the GUI thread froze napari 3-6 s when the dock opened with a recent bundle
         self.bundle_info.setText("Reading the model…")
-        import_in_background(["timm"], self._show_bundle_info, self, importer=_import_timm)
+        # timm as the engine imports it (triton hidden: it crashes a napari process)
+        import_in_background(["timm"], self._show_bundle_info, self,
+                             importer=lambda _name: import_timm())
 
     def _show_bundle_info(self) -> None:
-        from ..models.bundle import read_bundle_config
-
         text = self.bundle_combo.currentText()
         if not text.strip():
             self.bundle_info.setText("")
@@ -346,27 +335,25 @@ class PredictWidget(JobDock):
         """Rows, then each layer's maps, one new layer per event-loop turn (a generator)."""
         from napari.utils.notifications import show_warning
 
-        from ..table_export import model_provenance
         from ._results_values import PREDICT_RUN_KEY
         from .results_table import get_results_table
 
         self._remember(bundle_path)
         table = get_results_table(self.viewer)
-        failed = [*skipped, *(f.error for f in getattr(predictions, "failures", []))]
+        failed = [*skipped, *(f.error for f in predictions.failures)]
         # one notification per run, not one per layer (42 fields gave 84 toasts)
         notice = run_notice(unique_notices(predictions), failed)
         if notice:
             show_warning(f"{self.job_title}: {notice}")
-        indices = getattr(predictions, "indices", None) or range(len(predictions))
         model = model_provenance(bundle_path)
         summary = []
-        for index, prediction in zip(indices, predictions):
+        for index, prediction in zip(predictions.indices, predictions):
             layer = layers[index]
             row = prediction_rows([prediction], per_plane=False, image_column=False)[0]
             # a stack: one row per plane, with its day (the summary row only for the status)
             table.update_layer_rows(layer, prediction_rows([prediction], image_column=False))
             layer.metadata[PREDICT_RUN_KEY] = {
-                "model": model, **getattr(self, "_run_settings", {}), "tiling": prediction.tiling,
+                "model": model, **self._run_settings, "tiling": prediction.tiling,
                 "device": prediction.device, "precision": prediction.precision}
             summary.append(f"{layer.name}: {row[PREDICTED_CLASS_COLUMN]}")
             if self.maps_check.isChecked() and prediction.maps:

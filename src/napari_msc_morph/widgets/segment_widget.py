@@ -7,14 +7,7 @@ labels are ``<image> nuclei`` / ``<image> cells`` on the image's scale, replaced
 from __future__ import annotations
 
 import numpy as np
-from qtpy.QtWidgets import (
-    QCheckBox,
-    QComboBox,
-    QDoubleSpinBox,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-)
+from qtpy.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QLabel
 
 from ..channels import signal_colour
 from ..errors import BadInputError, MscMorphError
@@ -35,7 +28,8 @@ from ._channels import (
 )
 from ._combo import LayerComboBox
 from ._layers import current_plane, image_layers, is_in_memory
-from ._panel import JobDock, watch_layer_list
+from ._panel import JobDock, hbox, watch_layer_list
+from ._table_view import combo
 
 NO_CYTOPLASM = "(none: nuclei only)"
 #: Threshold scopes of the dock: the plane on screen alone, or one threshold for every
@@ -84,16 +78,13 @@ class SegmentWidget(JobDock):
             box.setSuffix(" px")
             box.setValue(value)
             box.valueChanged.connect(lambda _: self.auto_diameter.setChecked(False))
-        self.scope = QComboBox()
-        self.scope.addItems([SCOPE_PLANE, SCOPE_STACK])
-        self.scope.setToolTip(
+        self.scope = combo(
+            self, [SCOPE_PLANE, SCOPE_STACK],
             "Whole stack: one nuclear threshold fitted on every plane of the layer, so "
             "differences in nuclear size between planes (fields, time points) are not "
             "artefacts of each plane's own threshold.")
-        self.threshold = QComboBox()
-        self.threshold.addItems(THRESHOLD_METHODS.names())
-        self.threshold.setToolTip("\n".join(f"{name}: {THRESHOLD_METHODS.help(name)}"
-                                            for name in THRESHOLD_METHODS))
+        self.threshold = combo(self, THRESHOLD_METHODS.names(), "\n".join(
+            f"{name}: {THRESHOLD_METHODS.help(name)}" for name in THRESHOLD_METHODS))
         self.exclude_border = QCheckBox("Drop cells cut by the edge")
         self.exclude_border.setChecked(True)  # cut-off objects bias size statistics low
         self.exclude_border.setToolTip(
@@ -118,16 +109,12 @@ class SegmentWidget(JobDock):
             box.setToolTip(f"The {end} nucleus diameter to keep, in pixels. Typing a value turns "
                            "'estimate from the image' off; objects outside the range are dropped.")
 
-        diameters = QHBoxLayout()
-        diameters.addWidget(self.min_diameter)
-        diameters.addWidget(QLabel("to"))
-        diameters.addWidget(self.max_diameter)
         form = QFormLayout()
         form.addRow("Nuclei image", self.nuclei_combo)
         form.addRow("Cytoplasm image", self.cyto_combo)
         # "estimate" on its own row: beside two spin boxes it squeezed them to "80.0 p"
         form.addRow("Nucleus diameter", self.auto_diameter)
-        form.addRow("", diameters)
+        form.addRow("", hbox(self.min_diameter, QLabel("to"), self.max_diameter))
         form.addRow("Threshold", self.threshold)
         form.addRow("Threshold scope", self.scope)
         form.addRow("Backend", backends)
@@ -298,7 +285,7 @@ class SegmentWidget(JobDock):
         if result.cells is not None:
             yield
             self.cells_layer = self._labels_layer(f"{source.name} cells", result.cells, source)
-        for layer in (self.nuclei_layer, getattr(self, "cells_layer", None)):
+        for layer in (self.nuclei_layer, self.cells_layer):
             if layer is not None:  # for the Measure dock's summary column n_border_excluded
                 layer.metadata["n_border_excluded"] = result.n_border_excluded
         self.status.setText("; ".join([result.summary(), *notes]) + ".")
@@ -307,7 +294,7 @@ class SegmentWidget(JobDock):
 def _stack_threshold(stack, state: dict) -> float | None:
     """One nuclear threshold for every 2D plane of ``stack`` (read here, in the worker);
     ``None`` for a single plane, which keeps its own."""
-    if getattr(stack, "ndim", 2) <= 2:
+    if stack.ndim <= 2:
         return None
     planes = np.asarray(stack).reshape(-1, *stack.shape[-2:])
     samples = [signal_sample(plane, state["diameter"], state["pixel_size_um"]) for plane in planes]

@@ -10,21 +10,20 @@ from pathlib import Path
 
 from qtpy.QtWidgets import (
     QAbstractScrollArea,
-    QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QLabel,
-    QLineEdit,
     QSizePolicy,
     QTableWidget,
 )
 
 from ..errors import BadInputError, MscMorphError
+from ..io import read_image
 from ..morphology.summary import THRESHOLD_LEARNERS
 from ._backend_row import backend_row
 from ._panel import JobDock
-from ._table_view import file_row, fill_table_widget
+from ._table_view import combo, file_row, fill_table_widget, line_edit
 
 #: Columns the fields table shows (the rest is in fields.csv).
 SHOWN_COLUMNS = ("field", "n_cells", "area_um2_median", "area_px_median", "pixel_size_um")
@@ -45,13 +44,6 @@ def _short(name: str) -> str:
         return name
     keep = (SHOWN_NAME - 1) // 2
     return f"{name[:keep]}…{name[-keep:]}"
-
-
-def _line_edit(placeholder: str, tooltip: str) -> QLineEdit:
-    edit = QLineEdit()
-    edit.setPlaceholderText(placeholder)
-    edit.setToolTip(tooltip)
-    return edit
 
 
 def _table(tooltip: str, min_height: int) -> QTableWidget:
@@ -89,31 +81,31 @@ class StudyWidget(JobDock):
         self.study = None
         self._opened: set[str] = set()  # fields already opened in the viewer
 
-        self.folder = _line_edit(
-            "folder of images (or a glob: plate1/*.tif)",
+        self.folder = line_edit(
+            self, "folder of images (or a glob: plate1/*.tif)",
             "The study's images: every image file in this folder and its sub-folders, or a "
             "glob such as plate1/*_DAPI.tif.")
-        self.pattern = _line_edit(
-            "{donor}_{condition}_day{day}_{field}.tif",
+        self.pattern = line_edit(
+            self, "{donor}_{condition}_day{day}_{field}.tif",
             "What each file name says, with {key} for each part that names the sample "
             "(donor, day, condition, ...) and * for parts to ignore. The line below shows "
             "what the first file gives. Leave empty with a sample sheet or without keys.")
-        self.sheet = _line_edit(
-            "optional: samples.csv with file, donor, day, ... columns",
+        self.sheet = line_edit(
+            self, "optional: samples.csv with file, donor, day, ... columns",
             "A sample sheet (CSV or Excel): a 'file' column (relative to the sheet) and one "
             "column per key. Instead of a pattern.")
         self.preview = QLabel("")
         self.preview.setWordWrap(True)
-        self.dna = _line_edit(
-            "auto (a channel named DAPI/Hoechst; RGB: the colour with signal)",
+        self.dna = line_edit(
+            self, "auto (a channel named DAPI/Hoechst; RGB: the colour with signal)",
             "The channel with the DNA stain (DAPI, Hoechst), by index (0, 1, ...) or name. "
             "Nuclei are found in it.")
-        self.cytoplasm = _line_edit(
-            "none: nuclei only",
+        self.cytoplasm = line_edit(
+            self, "none: nuclei only",
             "The channel of a cytoplasm or actin stain (e.g. phalloidin): whole cells are "
             "grown from the nuclei over it.")
-        self.markers = _line_edit(
-            "RUNX2=2, OCN=3",
+        self.markers = line_edit(
+            self, "RUNX2=2, OCN=3",
             "Markers to measure, NAME=CHANNEL separated by commas. Table columns are named by "
             "NAME (RUNX2_mean), the same in every file.")
         self.pixel_size = QDoubleSpinBox()
@@ -124,30 +116,28 @@ class StudyWidget(JobDock):
         self.pixel_size.setToolTip("One pixel size for every field, in µm per pixel (from the "
                                    "microscope). Leave at 'from each file' to read it from the "
                                    "files' metadata.")
-        self.marker_threshold = QComboBox()
-        self.marker_threshold.addItems(THRESHOLD_LEARNERS.names())
-        self.marker_threshold.setToolTip(
+        self.marker_threshold = combo(
+            self, THRESHOLD_LEARNERS.names(),
             "How each marker's positive-cell threshold is learnt, once for the whole study "
             "from every cell:\n" + "\n".join(f"{n}: {THRESHOLD_LEARNERS.help(n)}"
                                             for n in THRESHOLD_LEARNERS))
-        self.control = _line_edit(
-            "condition=control",
+        self.control = line_edit(
+            self, "condition=control",
             "Which fields are negative controls (KEY=VALUE), for the 'control' threshold.")
         # as the Segment dock: cellpose when installed, and the device it runs on
         backends, self.backend, self.device = backend_row(
             "How nuclei and cells are found: 'classic' (threshold and watershed) or "
             "'cellpose' (a learned model; the size-robustness table needs 'classic').")
-        self.group_by = QComboBox()
-        self.group_by.addItem(NO_GROUP)
-        self.group_by.setToolTip(
+        self.group_by = combo(
+            self, [NO_GROUP],
             "A key from the file names or the sample sheet (e.g. condition): adds the size-"
             "robustness table, each group's median nuclear area under four thresholds (Otsu, "
             "Li, triangle, one for the whole study) as a ratio to the first group (to the "
             "Controls group when it names the same key). A ratio that moves with the "
             "threshold is an artefact of thresholding, not biology. The keys appear once the "
             "file names or sheet are read.")
-        self.out = _line_edit(
-            f"<image folder>/{DEFAULT_OUT}",
+        self.out = line_edit(
+            self, f"<image folder>/{DEFAULT_OUT}",
             "Where the tables (cells.csv, fields.csv, samples.csv) and label images go. "
             "Running again processes only new or changed fields.")
 
@@ -315,8 +305,6 @@ class StudyWidget(JobDock):
         name, path = str(record["field"]), str(record["file"])
         if name in self._opened:
             return
-        from ..io import read_image
-
         try:
             images = self.viewer.open(path, plugin="napari-msc-morph")
             # on the image: its scale and units

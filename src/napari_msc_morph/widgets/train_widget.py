@@ -14,10 +14,7 @@ from magicgui.widgets import FileEdit
 from qtpy.QtCore import Signal
 from qtpy.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QFormLayout,
-    QLineEdit,
-    QPushButton,
     QSpinBox,
     QTableWidget,
     QTableWidgetItem,
@@ -38,7 +35,8 @@ from . import _train_defaults
 from ._collapsible import Collapsible
 from ._figure_export import enable_export
 from ._layers import image_layers
-from ._panel import JobDock
+from ._panel import JobDock, button
+from ._table_view import combo, line_edit
 from ._train_layers import layer_images, manifest_from_layers
 from ._train_report import TestReportView
 from ._train_tips import TIPS, tip
@@ -61,19 +59,6 @@ def _spin_box(low: int, high: int, value: int, step: int = 1) -> QSpinBox:
     box.setSingleStep(step)
     box.setValue(value)
     return box
-
-
-def _combo(items, editable: bool = False) -> QComboBox:
-    box = QComboBox()
-    box.setEditable(editable)
-    box.addItems(list(items))
-    return box
-
-
-def _line_edit(placeholder: str) -> QLineEdit:
-    edit = QLineEdit()
-    edit.setPlaceholderText(placeholder)
-    return edit
 
 
 def _file_edit(mode: str, placeholder: str, **kwargs) -> FileEdit:
@@ -129,19 +114,19 @@ class TrainWidget(JobDock):
         column = QVBoxLayout(inputs)
         column.setContentsMargins(0, 0, 0, 0)
         column.addLayout(_form(self, [
-            ("source", "images from", _combo(SOURCES)),
+            ("source", "images from", combo(None, SOURCES)),
             ("manifest_edit", "manifest", _file_edit("r", "manifest.csv (path,label,donor,...)",
                                                      filter="Tables (*.csv *.tsv *.xlsx)")),
         ]))
         self.source.currentIndexChanged.connect(self._source_changed)
         self._build_layer_table(column)
         form = _form(self, [
-            ("recipe", "recipe", _combo([CUSTOM, *RECIPES.names()])),
-            ("task", "task", _combo(TASKS)),
-            ("backbone", "backbone", _combo(BACKBONES, editable=True)),
+            ("recipe", "recipe", combo(None, [CUSTOM, *RECIPES.names()])),
+            ("task", "task", combo(None, TASKS)),
+            ("backbone", "backbone", combo(None, BACKBONES, editable=True)),
             ("pretrained", "", QCheckBox("start from ImageNet weights")),
             ("epochs", "epochs", _spin_box(1, 1000, 30)),
-            ("device", "device", _combo(DEVICES.names())),
+            ("device", "device", combo(None, DEVICES.names())),
             ("out_edit", "save model to", _file_edit("d", "model folder or .zip to write")),
         ])
         self.recipe.currentTextChanged.connect(self.apply_recipe)
@@ -149,17 +134,19 @@ class TrainWidget(JobDock):
         column.addLayout(form)
         box = QWidget()
         box.setLayout(_form(self, [
-            ("classes", "classes", _line_edit("default: the task's classes found in the data")),
+            ("classes", "classes",
+             line_edit(None, "default: the task's classes found in the data", "")),
             ("weights_edit", "weights file", _file_edit(
                 "r", "optional: ImageNet weights .safetensors (offline machines)",
                 filter="safetensors (*.safetensors)")),
             ("input_size", "input size (px)", _spin_box(16, 2048, 448, step=32)),
             ("batch_size", "batch size", _spin_box(1, 512, 16)),
             ("downscale", "read at 1/N size", _spin_box(1, 16, 1)),
-            ("optimizer", "optimizer", _combo(OPTIMIZERS.names())),
-            ("lr", "learning rate", _line_edit("default: the optimizer's (adam 1e-5, sgd 1e-3)")),
-            ("scheduler", "lr schedule", _combo([OPTIMIZER_DEFAULT, *SCHEDULERS.names()])),
-            ("class_weights", "class weights", _combo(CLASS_WEIGHTS.names())),
+            ("optimizer", "optimizer", combo(None, OPTIMIZERS.names())),
+            ("lr", "learning rate",
+             line_edit(None, "default: the optimizer's (adam 1e-5, sgd 1e-3)", "")),
+            ("scheduler", "lr schedule", combo(None, [OPTIMIZER_DEFAULT, *SCHEDULERS.names()])),
+            ("class_weights", "class weights", combo(None, CLASS_WEIGHTS.names())),
             ("folds", "folds", _spin_box(1, 50, 1)),
             ("keep_all_folds", "", QCheckBox("keep every fold's model")),
             ("resume", "", QCheckBox("resume the interrupted run")),
@@ -176,10 +163,9 @@ class TrainWidget(JobDock):
         self.results.addTab(self.report_view, "Test report")
         self.results.setVisible(False)  # shown by the first run
         layout.addWidget(self.results)
-        self.report_button = QPushButton("Show report plots…")
-        tip(self.report_button, TIPS["report_button"])
+        self.report_button = button(self, "Show report plots…", TIPS["report_button"],
+                                    self.show_report_plots)
         self.report_button.setEnabled(False)  # enabled once a run wrote a test report
-        self.report_button.clicked.connect(self.show_report_plots)
         layout.addWidget(self.report_button)
 
     # -- builders ------------------------------------------------------------------------
@@ -189,9 +175,7 @@ class TrainWidget(JobDock):
         tip(self.layer_table, TIPS["layer_table"])
         self.layer_table.setVisible(False)
         column.addWidget(self.layer_table)
-        self.refresh_button = QPushButton("Refresh layers")
-        tip(self.refresh_button, TIPS["refresh"])
-        self.refresh_button.clicked.connect(self.refresh_layers)
+        self.refresh_button = button(self, "Refresh layers", TIPS["refresh"], self.refresh_layers)
         self.refresh_button.setVisible(False)
         column.addWidget(self.refresh_button)
 
@@ -269,15 +253,9 @@ class TrainWidget(JobDock):
 
     def layer_assignments(self) -> tuple[dict, dict]:
         """``(labels, donors)``: image name -> the table's label / donor."""
-        labels, donors = {}, {}
-        for i in range(self.layer_table.rowCount()):
-            name = self.layer_table.item(i, 0)
-            if name is None:
-                continue
-            label, donor = self.layer_table.item(i, 1), self.layer_table.item(i, 2)
-            labels[name.text()] = label.text() if label else ""
-            donors[name.text()] = donor.text() if donor else ""
-        return labels, donors
+        table = self.layer_table  # refresh_layers fills every cell of every row
+        rows = [[table.item(i, j).text() for j in range(3)] for i in range(table.rowCount())]
+        return {name: label for name, label, _ in rows}, {name: donor for name, _, donor in rows}
 
     def _recipe_fields(self) -> dict:
         """name -> (read, write) of the form fields a recipe fills."""
