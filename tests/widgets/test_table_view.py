@@ -23,3 +23,4 @@ def test_a_frame_fills_the_table_widget_with_readable_cells(qtbot):
     assert [table.item(r, 1).text() for r in range(2)] == ["0.912", ""]
     assert table.item(1, 0).text() == "OCN" and table.item(0, 2).text() == "8"
     assert cell_text(None) == ""
+    assert (cell_text(np.inf), cell_text(-np.inf), cell_text(np.float32("nan"))) == ("inf", "-inf", "")

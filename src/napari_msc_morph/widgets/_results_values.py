@@ -48,12 +48,12 @@ def key_text(value) -> str:
 
 
 def cell_text(value, digits: int = 3) -> str:
-    """A table cell: floats with ``digits`` significant digits, NaN and None empty, lists
-    comma-joined."""
+    """A table cell: floats with ``digits`` significant digits (infinities as ``inf``: they are
+    values, not gaps), NaN and None empty, lists comma-joined."""
     if isinstance(value, (list, tuple)):
         return ", ".join(cell_text(v, digits) for v in value)
     if isinstance(value, (float, np.floating)):
-        return f"{value:.{digits}g}" if np.isfinite(value) else ""
+        return "" if np.isnan(value) else f"{value:.{digits}g}"
     return "" if value is None else str(value)
 
 
