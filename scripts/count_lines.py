@@ -5,9 +5,10 @@
     python scripts/count_lines.py --new-since 4aa3588
                                                   # ... and the files it lacked then
 
-The total equals ``find src -name '*.py' | xargs cat | wc -l``. A line is a docstring
-when it lies in the first string statement of a module, class or function, a comment
-when its first non-blank character is ``#``, blank when empty, and code otherwise.
+Only files git tracks count, so the total equals ``find src -name '*.py' | xargs cat |
+wc -l`` when nothing there is untracked. A line is a docstring when it lies in the first
+string statement of a module, class or function, a comment when its first non-blank
+character is ``#``, blank when empty, and code otherwise.
 Used for issue 21's line budget; not part of the package.
 """
 
